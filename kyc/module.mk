@@ -1,0 +1,1 @@
+# kyc: sources, programs and tests (see the root Makefile for the variables).

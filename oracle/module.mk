@@ -1,0 +1,1 @@
+# oracle: sources, programs and tests (see the root Makefile for the variables).

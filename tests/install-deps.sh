@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Idempotent install step for `make run` and `make test`: installs only what is missing.
+#
+# canonical raft must be >= 0.17.1 (0.15 in bookworm's main suite commits entries from earlier
+# terms by counting replicas). bookworm-backports carries libraft-dev 0.22.1 (the cowsql line).
+# We enable backports by deriving a source from the machine's own Debian entry: same URIs,
+# suite bookworm-backports. No mirror host is written here.
+set -euo pipefail
+
+PKGS=(build-essential pkg-config libuv1-dev liblmdb-dev lmdb-utils libh2o-dev libjansson-dev
+      libcurl4-openssl-dev libsecp256k1-dev libssl-dev nettle-dev libgsl-dev libcjose-dev
+      libargon2-dev libcmocka-dev curl wrk hyperfine iproute2 clang-format)
+
+need=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+done
+raft_ok=0
+if pkg-config --atleast-version=0.17.1 raft 2>/dev/null; then raft_ok=1; fi
+
+if [ ${#need[@]} -eq 0 ] && [ $raft_ok -eq 1 ]; then
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages (${need[*]} $( [ $raft_ok -eq 1 ] || echo libraft-dev>=0.17.1)); run as root" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+bp="${codename}-backports"
+
+if [ $raft_ok -eq 0 ] && ! grep -rqs -- "$bp" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    uris=""
+    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+        # deb822: take the URIs of the stanza whose Suites include the plain codename.
+        uris=$(awk -v c="$codename" '
+            /^[[:space:]]*$/ { if (s && u) { print u; exit } s=0; u="" ; next }
+            /^URIs:/ { sub(/^URIs:[[:space:]]*/, ""); u=$0 }
+            /^Suites:/ { n=split($0, a, /[[:space:]]+/); for (i=2;i<=n;i++) if (a[i]==c) s=1 }
+            END { if (s && u) print u }' /etc/apt/sources.list.d/debian.sources | head -n1)
+    fi
+    if [ -z "$uris" ] && [ -f /etc/apt/sources.list ]; then
+        uris=$(awk -v c="$codename" '$1=="deb" && $3==c { print $2; exit }' /etc/apt/sources.list)
+    fi
+    if [ -z "$uris" ]; then
+        echo "install-deps: cannot find this machine's Debian source entry for $codename" >&2
+        exit 1
+    fi
+    cat > /etc/apt/sources.list.d/parlay-backports.sources <<SRC
+Types: deb
+URIs: $uris
+Suites: $bp
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+fi
+
+apt-get update -qq
+if [ ${#need[@]} -gt 0 ]; then
+    apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+if ! pkg-config --atleast-version=0.17.1 raft 2>/dev/null; then
+    apt-get install -y -qq --no-install-recommends -t "$bp" libraft-dev
+fi
+pkg-config --atleast-version=0.17.1 raft || {
+    echo "install-deps: libraft-dev >= 0.17.1 could not be installed" >&2; exit 1; }
