@@ -6,6 +6,18 @@
 # We enable backports by deriving a source from the machine's own Debian entry: same URIs,
 # suite bookworm-backports. No mirror host is written here.
 set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+# Test-side programs from the npm registry (anvil, solc, oidc-provider), pinned by the lockfile
+# in tests/npm. Reinstalled only when the lockfile changed since the last install.
+npm_install() {
+    local dir="$top/tests/npm"
+    [ -f "$dir/package-lock.json" ] || return 0
+    local stamp="$dir/node_modules/.parlay-lock"
+    if [ -f "$stamp" ] && cmp -s "$stamp" "$dir/package-lock.json"; then return 0; fi
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$dir/package-lock.json" "$stamp"
+}
 
 PKGS=(build-essential pkg-config libuv1-dev liblmdb-dev lmdb-utils libh2o-dev libjansson-dev
       libcurl4-openssl-dev libsecp256k1-dev libssl-dev nettle-dev libgsl-dev libcjose-dev
@@ -18,7 +30,11 @@ done
 raft_ok=0
 if pkg-config --atleast-version=0.17.1 raft 2>/dev/null; then raft_ok=1; fi
 
-if [ ${#need[@]} -eq 0 ] && [ $raft_ok -eq 1 ]; then
+npm_ok=1
+command -v npm >/dev/null 2>&1 || npm_ok=0
+
+if [ ${#need[@]} -eq 0 ] && [ $raft_ok -eq 1 ] && [ $npm_ok -eq 1 ]; then
+    npm_install
     exit 0
 fi
 
@@ -66,3 +82,7 @@ if ! pkg-config --atleast-version=0.17.1 raft 2>/dev/null; then
 fi
 pkg-config --atleast-version=0.17.1 raft || {
     echo "install-deps: libraft-dev >= 0.17.1 could not be installed" >&2; exit 1; }
+if ! command -v npm >/dev/null 2>&1; then
+    apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+npm_install

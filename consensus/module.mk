@@ -1,0 +1,1 @@
+# consensus: sources, programs and tests (see the root Makefile for the variables).

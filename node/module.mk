@@ -1,0 +1,1 @@
+# node: sources, programs and tests (see the root Makefile for the variables).

@@ -1,0 +1,1 @@
+# tests: sources, programs and tests (see the root Makefile for the variables).
