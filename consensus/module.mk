@@ -1,1 +1,3 @@
-# consensus: sources, programs and tests (see the root Makefile for the variables).
+# consensus/: command encoding, the LMDB state machine, snapshots, the Raft replica.
+CONSENSUS_SRCS := consensus/codec.c consensus/fsm.c consensus/fsm_snapshot.c \
+	consensus/fixtures.c consensus/members.c consensus/replica.c

@@ -1,0 +1,64 @@
+/* Command encoding: what travels in a Raft log entry.
+ *
+ * An entry is a fixed header, the idempotency key, the request fingerprint and a JSON payload,
+ * padded with zeros to a multiple of 8 bytes (raft_uv requires entry buffers of that size; the
+ * real length is inside the header). Every field is little-endian. The format is versioned:
+ * a node refuses to decode a version it does not know rather than guess.
+ *
+ *   0  u32 magic "PRLY"         8  u32 length (unpadded)     16 u64 time_ms (leader's clock)
+ *   4  u16 version              12 u16 idem_len, u16 0       24 u8[32] fingerprint
+ *   6  u16 type                 56 u32 payload_len, u32 0    64 idem bytes, payload bytes, pad
+ */
+#ifndef PARLAY_CODEC_H
+#define PARLAY_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CMD_MAGIC 0x594c5250u /* "PRLY" little-endian */
+#define CMD_VERSION 1
+#define CMD_HEADER_SIZE 64
+#define CMD_IDEM_MAX 255
+#define CMD_PAYLOAD_MAX (1u << 20)
+
+enum cmd_type {
+    CMD_FIXTURE_CREATE = 1,
+    CMD_FIXTURE_UPDATE = 2,
+    CMD_MEMBER_SET = 3,
+    CMD_TYPE_MAX = 3,
+};
+
+struct cmd {
+    uint16_t type;
+    uint64_t time_ms;
+    const char *idem; /* not NUL-terminated; idem_len may be 0 */
+    size_t idem_len;
+    uint8_t fingerprint[32];
+    const char *payload; /* JSON text, not NUL-terminated */
+    size_t payload_len;
+};
+
+enum {
+    CMD_OK = 0,
+    CMD_ESHORT = -1,   /* buffer shorter than the header or its declared length */
+    CMD_EMAGIC = -2,   /* not a Parlay command */
+    CMD_EVERSION = -3, /* a version this node does not know */
+    CMD_ETYPE = -4,    /* unknown command type */
+    CMD_ELENGTH = -5,  /* declared lengths inconsistent or over the limits */
+    CMD_EPAD = -6,     /* reserved or padding bytes not zero */
+    CMD_ENOMEM = -7,
+};
+
+const char *cmd_strerror(int rv);
+const char *cmd_type_name(unsigned type);
+
+/* Size of the padded encoding of @c. */
+size_t cmd_encoded_size(const struct cmd *c);
+
+/* Encode @c into @buf (at least cmd_encoded_size bytes, zeroed padding written). */
+int cmd_encode(const struct cmd *c, void *buf, size_t size);
+
+/* Decode @buf; on success @c points into @buf. */
+int cmd_decode(const void *buf, size_t size, struct cmd *c);
+
+#endif

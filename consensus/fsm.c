@@ -1,0 +1,487 @@
+/* The replicated state machine over LMDB: see fsm.h for the story. */
+#include "consensus/fsm_internal.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "node/log.h"
+
+static const char LAST_APPLIED_KEY[] = "last_applied";
+
+static void on_idle_closed(uv_handle_t *h);
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+void fsm_format_time(uint64_t time_ms, char out[32])
+{
+    time_t t = (time_t)(time_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void fsm_result_set(struct fsm_result *res, int status, char *body)
+{
+    free(res->body);
+    res->status = status;
+    res->body = body;
+}
+
+void fsm_result_clear(struct fsm_result *res)
+{
+    free(res->body);
+    res->body = NULL;
+    res->status = 0;
+}
+
+void fsm_result_problem(struct fsm_result *res, int status, const char *title, const char *fmt,
+                        ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title", title,
+                          "status", status, "detail", detail);
+    fsm_result_set(res, status, json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS));
+    json_decref(o);
+}
+
+static int read_last_applied(struct fsm *f, MDB_txn *txn, uint64_t *out)
+{
+    MDB_val k = {sizeof LAST_APPLIED_KEY - 1, (void *)LAST_APPLIED_KEY}, v;
+    int rv = mdb_get(txn, f->meta, &k, &v);
+    if (rv == MDB_NOTFOUND) {
+        *out = 0;
+        return 0;
+    }
+    if (rv != 0)
+        return rv;
+    if (v.mv_size != 8)
+        return MDB_CORRUPTED;
+    *out = get_be64(v.mv_data);
+    return 0;
+}
+
+static int open_dbis(struct fsm *f)
+{
+    MDB_txn *txn;
+    int rv = mdb_txn_begin(f->env, NULL, 0, &txn);
+    if (rv != 0)
+        return rv;
+    if ((rv = mdb_dbi_open(txn, "meta", MDB_CREATE, &f->meta)) ||
+        (rv = mdb_dbi_open(txn, "fixtures", MDB_CREATE, &f->fixtures)) ||
+        (rv = mdb_dbi_open(txn, "idem", MDB_CREATE, &f->idem)) ||
+        (rv = mdb_dbi_open(txn, "members", MDB_CREATE, &f->members)) ||
+        (rv = read_last_applied(f, txn, &f->last_applied))) {
+        mdb_txn_abort(txn);
+        return rv;
+    }
+    return mdb_txn_commit(txn);
+}
+
+/* Open (or reopen after a restore) the environment in f->dir. */
+int fsm_reopen_env(struct fsm *f)
+{
+    int rv;
+    if (f->env) {
+        mdb_env_close(f->env);
+        f->env = NULL;
+    }
+    if ((rv = mdb_env_create(&f->env)) != 0)
+        return rv;
+    if ((rv = mdb_env_set_mapsize(f->env, f->map_size)) != 0 ||
+        (rv = mdb_env_set_maxdbs(f->env, 16)) != 0 ||
+        (rv = mdb_env_set_maxreaders(f->env, 126)) != 0 ||
+        (rv = mdb_env_open(f->env, f->dir, MDB_NOTLS | MDB_NOMETASYNC, 0600)) != 0 ||
+        (rv = open_dbis(f)) != 0) {
+        mdb_env_close(f->env);
+        f->env = NULL;
+        return rv;
+    }
+    return 0;
+}
+
+static void on_idle(uv_idle_t *h)
+{
+    struct fsm *f = h->data;
+    fsm_flush(f);
+}
+
+static void want_flush(struct fsm *f)
+{
+    if (f->loop && !f->idle_active) {
+        uv_idle_start(&f->idle, on_idle);
+        f->idle_active = true;
+    }
+}
+
+static int raft_apply_glue(struct raft_fsm *rf, const struct raft_buffer *buf, void **result)
+{
+    struct fsm *f = rf->data;
+    *result = NULL;
+    /* During canonical raft's apply, the entry being applied is last_applied + 1. */
+    return fsm_apply(f, f->raft->last_applied + 1, buf->base, buf->len);
+}
+
+int fsm_open(struct fsm **out, const struct fsm_options *opts, char *err, size_t errlen)
+{
+    struct fsm *f = calloc(1, sizeof *f);
+    if (!f)
+        return -ENOMEM;
+    if (strlen(opts->dir) >= sizeof f->dir) {
+        snprintf(err, errlen, "%s: path too long", opts->dir);
+        free(f);
+        return -ENAMETOOLONG;
+    }
+    strcpy(f->dir, opts->dir);
+    if (opts->sport)
+        snprintf(f->sport, sizeof f->sport, "%s", opts->sport);
+    f->map_size = opts->map_size;
+    f->quota = opts->quota ? opts->quota : opts->map_size / 10 * 8;
+    f->deferred_tail = &f->deferred;
+    f->tail_end = &f->tail;
+    if (mkdir(f->dir, 0700) != 0 && errno != EEXIST) {
+        int e = errno;
+        snprintf(err, errlen, "%s: %s", f->dir, strerror(e));
+        free(f);
+        return -e;
+    }
+    int rv = fsm_reopen_env(f);
+    if (rv != 0) {
+        snprintf(err, errlen, "%s: %s", f->dir, mdb_strerror(rv));
+        free(f);
+        return rv > 0 ? -rv : rv;
+    }
+    f->loop = opts->loop;
+    if (f->loop) {
+        uv_idle_init(f->loop, &f->idle);
+        f->idle.data = f;
+    }
+    f->rfsm.version = 3;
+    f->rfsm.data = f;
+    f->rfsm.apply = raft_apply_glue;
+    f->rfsm.snapshot = fsm_snapshot_raft;
+    f->rfsm.restore = fsm_restore_raft;
+    f->rfsm.snapshot_finalize = fsm_snapshot_finalize;
+    f->rfsm.snapshot_async = NULL;
+    *out = f;
+    return 0;
+}
+
+void fsm_close(struct fsm *f)
+{
+    if (!f)
+        return;
+    f->closing = true;
+    fsm_flush(f);
+    fsm_snapshot_close(f);
+    if (f->loop) {
+        uv_idle_stop(&f->idle);
+        uv_close((uv_handle_t *)&f->idle, on_idle_closed);
+    }
+    mdb_env_close(f->env);
+    f->env = NULL;
+    /* The idle handle's memory is inside f: free once libuv has closed it. */
+    if (!f->loop)
+        free(f);
+}
+
+static void on_idle_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+struct raft_fsm *fsm_raft_fsm(struct fsm *f)
+{
+    return &f->rfsm;
+}
+
+void fsm_attach_raft(struct fsm *f, struct raft *r)
+{
+    f->raft = r;
+}
+
+void fsm_set_result_hook(struct fsm *f, fsm_result_hook hook, void *ctx)
+{
+    f->hook = hook;
+    f->hook_ctx = ctx;
+}
+
+uint64_t fsm_last_applied(struct fsm *f)
+{
+    return f->last_applied;
+}
+
+const char *fsm_sport(struct fsm *f)
+{
+    return f->sport[0] ? f->sport : NULL;
+}
+
+uint64_t fsm_snapshots_taken(struct fsm *f)
+{
+    return f->snapshots_taken;
+}
+
+uint64_t fsm_apply_errors(struct fsm *f)
+{
+    return f->apply_errors;
+}
+
+int fsm_txn_begin_write(struct fsm *f)
+{
+    if (f->wtxn)
+        return 0;
+    return mdb_txn_begin(f->env, NULL, 0, &f->wtxn);
+}
+
+/* The idempotency record: fingerprint (32), status (u16 BE), body. */
+static int idem_put(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                    const struct fsm_result *res)
+{
+    size_t blen = res->body ? strlen(res->body) : 0;
+    MDB_val k = {c->idem_len, (void *)c->idem}, v = {34 + blen, NULL};
+    int rv = mdb_put(txn, f->idem, &k, &v, MDB_RESERVE);
+    if (rv != 0)
+        return rv;
+    uint8_t *p = v.mv_data;
+    memcpy(p, c->fingerprint, 32);
+    p[32] = (uint8_t)(res->status >> 8);
+    p[33] = (uint8_t)res->status;
+    if (blen)
+        memcpy(p + 34, res->body, blen);
+    return 0;
+}
+
+static int idem_lookup(struct fsm *f, MDB_txn *txn, const char *key, size_t key_len,
+                       uint8_t fingerprint[32], struct fsm_result *res)
+{
+    MDB_val k = {key_len, (void *)key}, v;
+    int rv = mdb_get(txn, f->idem, &k, &v);
+    if (rv == MDB_NOTFOUND)
+        return 0;
+    if (rv != 0)
+        return -rv;
+    if (v.mv_size < 34)
+        return -MDB_CORRUPTED;
+    const uint8_t *p = v.mv_data;
+    memcpy(fingerprint, p, 32);
+    char *body = malloc(v.mv_size - 34 + 1);
+    if (!body)
+        return -ENOMEM;
+    memcpy(body, p + 34, v.mv_size - 34);
+    body[v.mv_size - 34] = 0;
+    fsm_result_set(res, (p[32] << 8) | p[33], body);
+    return 1;
+}
+
+int fsm_idem_get(struct fsm *f, const char *key, size_t key_len, uint8_t fingerprint[32],
+                 struct fsm_result *res)
+{
+    MDB_txn *txn;
+    int rv = fsm_read_begin(f, &txn);
+    if (rv != 0)
+        return -rv;
+    rv = idem_lookup(f, txn, key, key_len, fingerprint, res);
+    fsm_read_end(txn);
+    return rv;
+}
+
+static int dispatch(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
+{
+    switch (c->type) {
+    case CMD_FIXTURE_CREATE: return fixtures_apply_create(f, txn, c, res);
+    case CMD_FIXTURE_UPDATE: return fixtures_apply_update(f, txn, c, res);
+    case CMD_MEMBER_SET: return members_apply_set(f, txn, c, res);
+    default:
+        fsm_result_problem(res, 400, "Unknown command", "command type %u is not known", c->type);
+        return 0;
+    }
+}
+
+/* Run one decoded command in a nested transaction so that a refusal leaves nothing behind. */
+static int run_command(struct fsm *f, const struct cmd *c, struct fsm_result *res)
+{
+    if (c->idem_len) {
+        uint8_t fp[32];
+        int found = idem_lookup(f, f->wtxn, c->idem, c->idem_len, fp, res);
+        if (found < 0)
+            return -found;
+        if (found) {
+            if (memcmp(fp, c->fingerprint, 32) != 0)
+                fsm_result_problem(res, 422, "Idempotency key reused",
+                                   "this Idempotency-Key was already used for a different "
+                                   "request");
+            return 0;
+        }
+    }
+    MDB_txn *child;
+    int rv = mdb_txn_begin(f->env, f->wtxn, 0, &child);
+    if (rv != 0)
+        return rv;
+    rv = dispatch(f, child, c, res);
+    if (rv == 0 && res->status < 300)
+        rv = mdb_txn_commit(child);
+    else
+        mdb_txn_abort(child);
+    if (rv != 0)
+        return rv;
+    if (c->idem_len)
+        rv = idem_put(f, f->wtxn, c, res);
+    return rv;
+}
+
+int fsm_apply(struct fsm *f, uint64_t index, const void *buf, size_t len)
+{
+    if (index <= f->last_applied)
+        return 0; /* applied before: a replay after restart or snapshot */
+    int rv = fsm_txn_begin_write(f);
+    if (rv != 0)
+        goto fail;
+    struct fsm_result res = {0, NULL};
+    struct cmd c;
+    int drv = cmd_decode(buf, len, &c);
+    if (drv != CMD_OK)
+        fsm_result_problem(&res, 400, "Undecodable command", "%s", cmd_strerror(drv));
+    else if ((rv = run_command(f, &c, &res)) != 0) {
+        fsm_result_clear(&res);
+        goto fail;
+    }
+    uint8_t be[8];
+    put_be64(be, index);
+    MDB_val k = {sizeof LAST_APPLIED_KEY - 1, (void *)LAST_APPLIED_KEY}, v = {8, be};
+    if ((rv = mdb_put(f->wtxn, f->meta, &k, &v, 0)) != 0) {
+        fsm_result_clear(&res);
+        goto fail;
+    }
+    f->last_applied = index;
+    fsm_snapshot_record(f, index, buf, len);
+    if (f->hook)
+        f->hook(f->hook_ctx, index, &res);
+    fsm_result_clear(&res);
+    want_flush(f);
+    return 0;
+
+fail:
+    /* A local failure: nothing of this entry may stay, and raft must not advance. The open
+     * batch is committed first so that the entries before this one are kept. */
+    f->apply_errors++;
+    LOG_ERROR("event=apply_error index=%llu err=\"%s\"", (unsigned long long)index,
+              mdb_strerror(rv));
+    if (f->wtxn) {
+        mdb_txn_abort(f->wtxn);
+        f->wtxn = NULL;
+        /* The batch is gone: reload last_applied so that raft's retries start right. */
+        MDB_txn *txn;
+        if (mdb_txn_begin(f->env, NULL, MDB_RDONLY, &txn) == 0) {
+            read_last_applied(f, txn, &f->last_applied);
+            mdb_txn_abort(txn);
+        }
+    }
+    return rv == MDB_MAP_FULL ? RAFT_NOSPACE : RAFT_IOERR;
+}
+
+int fsm_flush(struct fsm *f)
+{
+    if (f->idle_active) {
+        uv_idle_stop(&f->idle);
+        f->idle_active = false;
+    }
+    if (f->wtxn) {
+        int rv = mdb_txn_commit(f->wtxn);
+        f->wtxn = NULL;
+        if (rv != 0) {
+            /* The applied entries are in the Raft log; LMDB lost them. Stop the process so
+             * that a restart replays them instead of serving a state that went backwards. */
+            LOG_ERROR("event=lmdb_commit_failed err=\"%s\" action=abort", mdb_strerror(rv));
+            abort();
+        }
+    }
+    while (f->deferred) {
+        struct fsm_deferred *d = f->deferred;
+        f->deferred = d->next;
+        if (!f->deferred)
+            f->deferred_tail = &f->deferred;
+        d->cb(d->arg);
+        free(d);
+    }
+    return 0;
+}
+
+void fsm_defer(struct fsm *f, void (*cb)(void *arg), void *arg)
+{
+    struct fsm_deferred *d = malloc(sizeof *d);
+    if (!d) {
+        cb(arg);
+        return;
+    }
+    d->cb = cb;
+    d->arg = arg;
+    d->next = NULL;
+    *f->deferred_tail = d;
+    f->deferred_tail = &d->next;
+    if (f->loop)
+        want_flush(f);
+    else
+        fsm_flush(f);
+}
+
+int fsm_read_begin(struct fsm *f, MDB_txn **txn)
+{
+    if (f->wtxn)
+        fsm_flush(f);
+    return mdb_txn_begin(f->env, NULL, MDB_RDONLY, txn);
+}
+
+void fsm_read_end(MDB_txn *txn)
+{
+    mdb_txn_abort(txn);
+}
+
+void fsm_space(struct fsm *f, size_t *used, size_t *map_size, size_t *quota)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    mdb_env_info(f->env, &info);
+    mdb_env_stat(f->env, &st);
+    *used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+    *map_size = info.me_mapsize;
+    *quota = f->quota;
+}
+
+bool fsm_space_ok(struct fsm *f)
+{
+    size_t used, map, quota;
+    fsm_space(f, &used, &map, &quota);
+    return used < quota;
+}
+
+MDB_dbi fsm_dbi(struct fsm *f, const char *name)
+{
+    if (!strcmp(name, "fixtures"))
+        return f->fixtures;
+    if (!strcmp(name, "members"))
+        return f->members;
+    if (!strcmp(name, "idem"))
+        return f->idem;
+    return f->meta;
+}

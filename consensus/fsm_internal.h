@@ -1,0 +1,75 @@
+/* Private to the state machine's files (fsm.c, fsm_snapshot.c and the domain files). */
+#ifndef PARLAY_FSM_INTERNAL_H
+#define PARLAY_FSM_INTERNAL_H
+
+#include <limits.h>
+#include <raft.h>
+
+#include "consensus/codec.h"
+#include "consensus/fsm.h"
+
+struct fsm_deferred {
+    void (*cb)(void *arg);
+    void *arg;
+    struct fsm_deferred *next;
+};
+
+/* An applied command kept while a snapshot copy is running (see fsm_snapshot.c). */
+struct fsm_tail {
+    uint64_t index;
+    size_t len;
+    struct fsm_tail *next;
+    uint8_t buf[];
+};
+
+struct fsm {
+    char dir[PATH_MAX];
+    char sport[64];
+    size_t map_size;
+    size_t quota;
+    MDB_env *env;
+    MDB_dbi meta, fixtures, idem, members;
+    MDB_txn *wtxn;          /* open write transaction of the current batch, or NULL */
+    uint64_t last_applied;  /* including the open batch */
+    uint64_t apply_errors;
+    uint64_t snapshots_taken;
+    struct raft *raft;
+    struct raft_fsm rfsm;
+    fsm_result_hook hook;
+    void *hook_ctx;
+    uv_loop_t *loop;
+    uv_idle_t idle;
+    bool idle_active;
+    struct fsm_deferred *deferred, **deferred_tail;
+
+    /* Snapshot copy (fsm_snapshot.c). */
+    uv_work_t work;
+    int copy_state;          /* 0 idle, 1 running, 2 ready */
+    int copy_rv;
+    uint64_t copy_index;     /* last_applied when the copy started: a lower bound */
+    void *copy_buf;          /* header + compacted LMDB image (raft_malloc) */
+    size_t copy_len;
+    struct fsm_tail *tail, **tail_end;
+    size_t tail_bytes;
+    bool closing;
+};
+
+int fsm_txn_begin_write(struct fsm *f);
+int fsm_reopen_env(struct fsm *f);
+void fsm_snapshot_record(struct fsm *f, uint64_t index, const void *buf, size_t len);
+void fsm_snapshot_close(struct fsm *f);
+int fsm_snapshot_raft(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *n_bufs);
+int fsm_snapshot_finalize(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *n_bufs);
+int fsm_restore_raft(struct raft_fsm *rf, struct raft_buffer *buf);
+
+/* Domain appliers: write into @txn (a nested transaction), fill @res; return 0 or an LMDB
+ * error (local failure). A refusal is a 4xx result with return 0. */
+int fixtures_apply_create(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                          struct fsm_result *res);
+int fixtures_apply_update(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                          struct fsm_result *res);
+int members_apply_set(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
+
+void fsm_format_time(uint64_t time_ms, char out[32]);
+
+#endif

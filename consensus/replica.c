@@ -1,0 +1,512 @@
+/* The Raft replica; see replica.h.
+ *
+ * Proposals: replica_propose encodes the command into a raft_malloc'd buffer padded to 8 bytes
+ * and calls raft_apply. Raft fires the apply callback on the proposing leader only, and may fire
+ * it after later entries were applied, so the command's result does not travel through raft's
+ * result pointer: the state machine's result hook finds the pending proposal by log index and
+ * copies the result into it. When raft reports success the answer is deferred until the LMDB
+ * batch holding the entry is committed (fsm_defer), so a client never sees an acknowledgement
+ * for state that is not in the database. A leadership loss fails pending requests with
+ * RAFT_LEADERSHIPLOST: the entry may still commit, so that outcome is "unknown".
+ *
+ * Membership: the leader records every initial member's HTTP address in the replicated member
+ * table (so that followers can forward writes to it) from a periodic tick.
+ */
+#include "consensus/replica.h"
+
+#include <errno.h>
+#include <raft/uv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "consensus/members.h"
+#include "node/log.h"
+
+#define BUCKETS 1024
+
+struct proposal {
+    struct raft_apply req;
+    struct replica *rp;
+    replica_result_cb cb;
+    void *arg;
+    struct fsm_result res;
+    bool have_result;
+    int outcome;
+    struct proposal *next; /* bucket chain */
+};
+
+struct change {
+    union {
+        struct raft_change change;
+        struct raft_barrier barrier;
+        struct raft_transfer transfer;
+    };
+    struct replica *rp;
+    replica_done_cb cb;
+    void *arg;
+};
+
+struct replica {
+    uv_loop_t *loop;
+    struct raft raft;
+    struct raft_io io;
+    struct raft_uv_transport transport;
+    struct fsm *fsm;
+    uint64_t id;
+    struct replica_member *initial;
+    unsigned n_initial;
+    struct proposal *pending[BUCKETS];
+    uv_timer_t tick;
+    bool members_proposing;
+    unsigned snapshot_threshold;
+    /* snapshot-now */
+    replica_done_cb snap_cb;
+    void *snap_arg;
+    uint64_t snap_target;
+    int snap_rounds;
+    void (*close_cb)(void *);
+    void *close_arg;
+};
+
+const char *replica_outcome_name(int outcome)
+{
+    switch (outcome) {
+    case REPLICA_OK: return "ok";
+    case REPLICA_NOTLEADER: return "not leader";
+    case REPLICA_UNKNOWN: return "outcome unknown (leadership lost)";
+    case REPLICA_BUSY: return "busy";
+    default: return "failed";
+    }
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void pending_remove(struct replica *rp, struct proposal *p)
+{
+    struct proposal **pp = &rp->pending[p->req.index % BUCKETS];
+    for (; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            return;
+        }
+}
+
+static void on_result(void *ctx, uint64_t index, const struct fsm_result *res)
+{
+    struct replica *rp = ctx;
+    for (struct proposal *p = rp->pending[index % BUCKETS]; p; p = p->next)
+        if (p->req.index == index) {
+            p->res.status = res->status;
+            p->res.body = res->body ? strdup(res->body) : NULL;
+            p->have_result = true;
+            return;
+        }
+}
+
+static void proposal_deliver(void *arg)
+{
+    struct proposal *p = arg;
+    p->cb(p->arg, p->outcome, p->outcome == REPLICA_OK ? &p->res : NULL);
+    fsm_result_clear(&p->res);
+    free(p);
+}
+
+static void apply_cb(struct raft_apply *req, int status, void *result)
+{
+    (void)result;
+    struct proposal *p = req->data;
+    struct replica *rp = p->rp;
+    pending_remove(rp, p);
+    if (status == 0 && p->have_result)
+        p->outcome = REPLICA_OK;
+    else if (status == 0 || status == RAFT_LEADERSHIPLOST)
+        p->outcome = REPLICA_UNKNOWN;
+    else
+        p->outcome = status == RAFT_NOTLEADER ? REPLICA_NOTLEADER : REPLICA_FAILED;
+    if (status != 0)
+        LOG_WARN("event=proposal_failed index=%llu err=\"%s\"", (unsigned long long)req->index,
+                 raft_strerror(status));
+    fsm_defer(rp->fsm, proposal_deliver, p);
+}
+
+int replica_propose(struct replica *rp, struct cmd *c, replica_result_cb cb, void *arg)
+{
+    if (raft_state(&rp->raft) != RAFT_LEADER)
+        return REPLICA_NOTLEADER;
+    c->time_ms = now_ms();
+    size_t size = cmd_encoded_size(c);
+    struct raft_buffer buf = {raft_malloc(size), size};
+    struct proposal *p = calloc(1, sizeof *p);
+    if (!buf.base || !p) {
+        raft_free(buf.base);
+        free(p);
+        return REPLICA_FAILED;
+    }
+    if (cmd_encode(c, buf.base, size) != CMD_OK) {
+        raft_free(buf.base);
+        free(p);
+        return REPLICA_FAILED;
+    }
+    p->rp = rp;
+    p->cb = cb;
+    p->arg = arg;
+    p->req.data = p;
+    int rv = raft_apply(&rp->raft, &p->req, &buf, 1, apply_cb);
+    if (rv != 0) {
+        raft_free(buf.base);
+        free(p);
+        return rv == RAFT_NOTLEADER ? REPLICA_NOTLEADER : REPLICA_FAILED;
+    }
+    p->next = rp->pending[p->req.index % BUCKETS];
+    rp->pending[p->req.index % BUCKETS] = p;
+    return REPLICA_OK;
+}
+
+static int outcome_of(int status)
+{
+    if (status == 0)
+        return REPLICA_OK;
+    if (status == RAFT_LEADERSHIPLOST)
+        return REPLICA_UNKNOWN;
+    if (status == RAFT_NOTLEADER)
+        return REPLICA_NOTLEADER;
+    return REPLICA_FAILED;
+}
+
+static void change_deliver(void *arg)
+{
+    struct change *ch = arg;
+    int status = ch->change.status;
+    ch->cb(ch->arg, outcome_of(status), status ? raft_strerror(status) : NULL);
+    free(ch);
+}
+
+static void change_cb(struct raft_change *req, int status)
+{
+    struct change *ch = req->data;
+    ch->change.status = status;
+    fsm_defer(ch->rp->fsm, change_deliver, ch);
+}
+
+static void barrier_cb(struct raft_barrier *req, int status)
+{
+    struct change *ch = req->data;
+    ch->change.status = status;
+    fsm_defer(ch->rp->fsm, change_deliver, ch);
+}
+
+static struct change *change_new(struct replica *rp, replica_done_cb cb, void *arg)
+{
+    struct change *ch = calloc(1, sizeof *ch);
+    if (ch) {
+        ch->rp = rp;
+        ch->cb = cb;
+        ch->arg = arg;
+        ch->change.data = ch;
+    }
+    return ch;
+}
+
+/* Map a synchronous raft error to (outcome, detail) and call back at once. */
+static int change_start_failed(struct change *ch, int rv)
+{
+    int outcome = rv == RAFT_NOTLEADER ? REPLICA_NOTLEADER
+                  : rv == RAFT_CANTCHANGE ? REPLICA_BUSY
+                                          : REPLICA_FAILED;
+    char detail[160];
+    snprintf(detail, sizeof detail, "%s", raft_strerror(rv));
+    ch->cb(ch->arg, outcome, detail);
+    free(ch);
+    return outcome;
+}
+
+int replica_barrier(struct replica *rp, replica_done_cb cb, void *arg)
+{
+    struct change *ch = change_new(rp, cb, arg);
+    if (!ch)
+        return REPLICA_FAILED;
+    ch->barrier.data = ch;
+    int rv = raft_barrier(&rp->raft, &ch->barrier, barrier_cb);
+    return rv ? change_start_failed(ch, rv) : REPLICA_OK;
+}
+
+int replica_add(struct replica *rp, uint64_t id, const char *raft_address, replica_done_cb cb,
+                void *arg)
+{
+    struct change *ch = change_new(rp, cb, arg);
+    if (!ch)
+        return REPLICA_FAILED;
+    int rv = raft_add(&rp->raft, &ch->change, id, raft_address, change_cb);
+    return rv ? change_start_failed(ch, rv) : REPLICA_OK;
+}
+
+int replica_assign(struct replica *rp, uint64_t id, int role, replica_done_cb cb, void *arg)
+{
+    struct change *ch = change_new(rp, cb, arg);
+    if (!ch)
+        return REPLICA_FAILED;
+    int rv = raft_assign(&rp->raft, &ch->change, id, role, change_cb);
+    return rv ? change_start_failed(ch, rv) : REPLICA_OK;
+}
+
+int replica_remove(struct replica *rp, uint64_t id, replica_done_cb cb, void *arg)
+{
+    struct change *ch = change_new(rp, cb, arg);
+    if (!ch)
+        return REPLICA_FAILED;
+    int rv = raft_remove(&rp->raft, &ch->change, id, change_cb);
+    return rv ? change_start_failed(ch, rv) : REPLICA_OK;
+}
+
+static void transfer_cb(struct raft_transfer *req)
+{
+    struct change *ch = req->data;
+    raft_id leader;
+    const char *addr;
+    raft_leader(&ch->rp->raft, &leader, &addr);
+    ch->change.status = leader != ch->rp->id && leader != 0 ? 0 : RAFT_NOCONNECTION;
+    fsm_defer(ch->rp->fsm, change_deliver, ch);
+}
+
+int replica_transfer(struct replica *rp, uint64_t id, replica_done_cb cb, void *arg)
+{
+    struct change *ch = change_new(rp, cb, arg);
+    if (!ch)
+        return REPLICA_FAILED;
+    ch->transfer.data = ch;
+    int rv = raft_transfer(&rp->raft, &ch->transfer, id, transfer_cb);
+    return rv ? change_start_failed(ch, rv) : REPLICA_OK;
+}
+
+/* Snapshot now: lower the threshold and push barriers through until a snapshot lands (the
+ * state machine's copy runs off the loop, so raft needs a later apply to pick it up). */
+static void snap_step(void *arg, int outcome, const char *detail);
+
+static void snap_finish(struct replica *rp, int outcome, const char *detail)
+{
+    raft_set_snapshot_threshold(&rp->raft, rp->snapshot_threshold);
+    replica_done_cb cb = rp->snap_cb;
+    rp->snap_cb = NULL;
+    cb(rp->snap_arg, outcome, detail);
+}
+
+static void snap_step(void *arg, int outcome, const char *detail)
+{
+    struct replica *rp = arg;
+    if (outcome != REPLICA_OK) {
+        snap_finish(rp, outcome, detail);
+        return;
+    }
+    if (replica_snapshots_taken(rp) >= rp->snap_target) {
+        snap_finish(rp, REPLICA_OK, NULL);
+        return;
+    }
+    if (++rp->snap_rounds > 200) {
+        snap_finish(rp, REPLICA_FAILED, "the snapshot did not complete");
+        return;
+    }
+    replica_barrier(rp, snap_step, rp);
+}
+
+int replica_snapshot_now(struct replica *rp, replica_done_cb cb, void *arg)
+{
+    if (rp->snap_cb)
+        return REPLICA_BUSY;
+    if (raft_state(&rp->raft) != RAFT_LEADER)
+        return REPLICA_NOTLEADER;
+    rp->snap_cb = cb;
+    rp->snap_arg = arg;
+    rp->snap_rounds = 0;
+    rp->snap_target = replica_snapshots_taken(rp) + 1;
+    raft_set_snapshot_threshold(&rp->raft, 1);
+    int rv = replica_barrier(rp, snap_step, rp);
+    return rv == REPLICA_OK ? REPLICA_OK : REPLICA_FAILED;
+}
+
+uint64_t replica_snapshots_taken(struct replica *rp)
+{
+    return fsm_snapshots_taken(rp->fsm);
+}
+
+struct raft *replica_raft(struct replica *rp)
+{
+    return &rp->raft;
+}
+
+struct fsm *replica_fsm(struct replica *rp)
+{
+    return rp->fsm;
+}
+
+bool replica_is_leader(struct replica *rp)
+{
+    return raft_state(&rp->raft) == RAFT_LEADER;
+}
+
+uint64_t replica_leader(struct replica *rp, char *http_address, size_t n)
+{
+    raft_id id;
+    const char *addr;
+    raft_leader(&rp->raft, &id, &addr);
+    if (http_address && n)
+        http_address[0] = 0;
+    if (id == 0 || !http_address)
+        return id;
+    MDB_txn *txn;
+    if (fsm_read_begin(rp->fsm, &txn) == 0) {
+        json_t *m = member_get(rp->fsm, txn, id);
+        if (m)
+            snprintf(http_address, n, "%s",
+                     json_string_value(json_object_get(m, "http_address")));
+        json_decref(m);
+        fsm_read_end(txn);
+    }
+    if (!http_address[0])
+        for (unsigned i = 0; i < rp->n_initial; i++)
+            if (rp->initial[i].id == id)
+                snprintf(http_address, n, "%s", rp->initial[i].http_address);
+    return id;
+}
+
+static void member_set_cb(void *arg, int outcome, const struct fsm_result *res)
+{
+    (void)res;
+    struct replica *rp = arg;
+    rp->members_proposing = false;
+    if (outcome != REPLICA_OK)
+        LOG_WARN("event=member_record_failed outcome=\"%s\"", replica_outcome_name(outcome));
+}
+
+/* The leader makes sure every initial member's addresses are in the replicated table. */
+static void record_members(struct replica *rp)
+{
+    if (rp->members_proposing || raft_state(&rp->raft) != RAFT_LEADER)
+        return;
+    MDB_txn *txn;
+    if (fsm_read_begin(rp->fsm, &txn) != 0)
+        return;
+    const struct replica_member *missing = NULL;
+    for (unsigned i = 0; i < rp->n_initial && !missing; i++) {
+        json_t *m = member_get(rp->fsm, txn, rp->initial[i].id);
+        if (!m)
+            missing = &rp->initial[i];
+        json_decref(m);
+    }
+    fsm_read_end(txn);
+    if (!missing)
+        return;
+    json_t *o = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)missing->id, "raft_address",
+                          missing->raft_address, "http_address", missing->http_address);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    struct cmd c = {.type = CMD_MEMBER_SET, .payload = text, .payload_len = strlen(text)};
+    if (replica_propose(rp, &c, member_set_cb, rp) == REPLICA_OK)
+        rp->members_proposing = true;
+    free(text);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct replica *rp = t->data;
+    record_members(rp);
+}
+
+int replica_start(struct replica **out, const struct replica_options *o, char *err, size_t n)
+{
+    struct replica *rp = calloc(1, sizeof *rp);
+    int rv;
+    if (!rp)
+        return -ENOMEM;
+    rp->loop = o->loop;
+    rp->fsm = o->fsm;
+    rp->id = o->id;
+    rp->snapshot_threshold = o->snapshot_threshold;
+    rp->n_initial = o->n_initial;
+    if (o->n_initial) {
+        rp->initial = calloc(o->n_initial, sizeof *rp->initial);
+        memcpy(rp->initial, o->initial, o->n_initial * sizeof *rp->initial);
+    }
+    if ((rv = raft_uv_tcp_init(&rp->transport, o->loop)) != 0) {
+        snprintf(err, n, "raft transport: %s", raft_strerror(rv));
+        goto fail;
+    }
+    if ((rv = raft_uv_init(&rp->io, o->loop, o->dir, &rp->transport)) != 0) {
+        snprintf(err, n, "raft io in %s: %s", o->dir, rp->io.errmsg);
+        goto fail;
+    }
+    fsm_attach_raft(o->fsm, &rp->raft);
+    fsm_set_result_hook(o->fsm, on_result, rp);
+    if ((rv = raft_init(&rp->raft, &rp->io, fsm_raft_fsm(o->fsm), o->id, o->raft_address)) !=
+        0) {
+        snprintf(err, n, "raft init: %s", raft_errmsg(&rp->raft));
+        goto fail;
+    }
+    if (o->n_initial) {
+        struct raft_configuration conf;
+        raft_configuration_init(&conf);
+        for (unsigned i = 0; i < o->n_initial; i++)
+            raft_configuration_add(&conf, o->initial[i].id, o->initial[i].raft_address,
+                                   RAFT_VOTER);
+        rv = raft_bootstrap(&rp->raft, &conf);
+        raft_configuration_close(&conf);
+        if (rv != 0 && rv != RAFT_CANTBOOTSTRAP) {
+            snprintf(err, n, "raft bootstrap: %s", raft_errmsg(&rp->raft));
+            goto fail;
+        }
+        if (rv == 0)
+            LOG_INFO("event=bootstrapped members=%u", o->n_initial);
+    }
+    raft_set_election_timeout(&rp->raft, o->election_timeout_ms);
+    raft_set_heartbeat_timeout(&rp->raft, o->heartbeat_timeout_ms);
+    raft_set_snapshot_threshold(&rp->raft, o->snapshot_threshold);
+    raft_set_snapshot_trailing(&rp->raft, o->snapshot_trailing);
+    raft_set_pre_vote(&rp->raft, true);
+    raft_set_max_catch_up_rounds(&rp->raft, 100);
+    raft_set_max_catch_up_round_duration(&rp->raft, 50 * 1000);
+    if ((rv = raft_start(&rp->raft)) != 0) {
+        snprintf(err, n, "raft start: %s", raft_errmsg(&rp->raft));
+        goto fail;
+    }
+    uv_timer_init(o->loop, &rp->tick);
+    rp->tick.data = rp;
+    uv_timer_start(&rp->tick, on_tick, 100, 100);
+    *out = rp;
+    return 0;
+fail:
+    free(rp->initial);
+    free(rp);
+    return rv ? -rv : -1;
+}
+
+static void on_tick_closed(uv_handle_t *h)
+{
+    struct replica *rp = h->data;
+    if (rp->close_cb)
+        rp->close_cb(rp->close_arg);
+    free(rp->initial);
+    free(rp);
+}
+
+static void on_raft_closed(struct raft *r)
+{
+    struct replica *rp = (struct replica *)((char *)r - offsetof(struct replica, raft));
+    raft_uv_close(&rp->io);
+    raft_uv_tcp_close(&rp->transport);
+    fsm_flush(rp->fsm);
+    uv_close((uv_handle_t *)&rp->tick, on_tick_closed);
+}
+
+void replica_close(struct replica *rp, void (*cb)(void *arg), void *arg)
+{
+    rp->close_cb = cb;
+    rp->close_arg = arg;
+    uv_timer_stop(&rp->tick);
+    raft_close(&rp->raft, on_raft_closed);
+}

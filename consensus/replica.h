@@ -1,0 +1,70 @@
+/* The node's Raft replica: canonical raft with raft_uv + raft_uv_tcp on the node's libuv loop,
+ * the LMDB state machine, and the requests the node makes of it (propose a command, barrier,
+ * membership changes, leadership transfer, snapshot now).
+ *
+ * Outcomes of a proposal, as the HTTP layer must report them:
+ *   REPLICA_OK        committed on a quorum, applied, and in LMDB; @res is the command's result
+ *   REPLICA_NOTLEADER this node is not the leader (nothing was proposed)
+ *   REPLICA_UNKNOWN   leadership was lost while the entry was in flight: it may or may not be
+ *                     committed by the next leader (retry with the same idempotency key)
+ *   REPLICA_FAILED    refused locally (disk error, shutting down): nothing was committed
+ */
+#ifndef PARLAY_REPLICA_H
+#define PARLAY_REPLICA_H
+
+#include <raft.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "consensus/codec.h"
+#include "consensus/fsm.h"
+
+enum { REPLICA_OK = 0, REPLICA_NOTLEADER, REPLICA_UNKNOWN, REPLICA_FAILED, REPLICA_BUSY };
+
+struct replica_member {
+    uint64_t id;
+    char raft_address[64];
+    char http_address[64];
+};
+
+struct replica_options {
+    uv_loop_t *loop;
+    uint64_t id;
+    const char *raft_address;
+    const char *http_address;
+    const char *dir; /* raft_uv directory; must exist */
+    struct fsm *fsm;
+    const struct replica_member *initial;
+    unsigned n_initial;
+    unsigned election_timeout_ms, heartbeat_timeout_ms;
+    unsigned snapshot_threshold, snapshot_trailing;
+};
+
+struct replica;
+
+int replica_start(struct replica **out, const struct replica_options *o, char *err, size_t n);
+void replica_close(struct replica *rp, void (*cb)(void *arg), void *arg);
+
+typedef void (*replica_result_cb)(void *arg, int outcome, const struct fsm_result *res);
+typedef void (*replica_done_cb)(void *arg, int outcome, const char *detail);
+
+/* Encode and propose @c (the leader's clock is stamped into it here). */
+int replica_propose(struct replica *rp, struct cmd *c, replica_result_cb cb, void *arg);
+int replica_barrier(struct replica *rp, replica_done_cb cb, void *arg);
+int replica_add(struct replica *rp, uint64_t id, const char *raft_address, replica_done_cb cb,
+                void *arg);
+int replica_assign(struct replica *rp, uint64_t id, int role, replica_done_cb cb, void *arg);
+int replica_remove(struct replica *rp, uint64_t id, replica_done_cb cb, void *arg);
+int replica_transfer(struct replica *rp, uint64_t id, replica_done_cb cb, void *arg);
+int replica_snapshot_now(struct replica *rp, replica_done_cb cb, void *arg);
+
+struct raft *replica_raft(struct replica *rp);
+struct fsm *replica_fsm(struct replica *rp);
+bool replica_is_leader(struct replica *rp);
+/* The leader's id (0 if unknown) and its HTTP address from the replicated member table. */
+uint64_t replica_leader(struct replica *rp, char *http_address, size_t n);
+uint64_t replica_snapshots_taken(struct replica *rp);
+const char *replica_outcome_name(int outcome);
+
+#endif
