@@ -32,10 +32,10 @@ TEST_DEPS :=
 .PHONY: all deps check-raft run test bench fmt clean
 all: check-raft build-all
 
-include consensus/module.mk
-include node/module.mk
 include models/module.mk
 include oracle/module.mk
+include consensus/module.mk
+include node/module.mk
 include kyc/module.mk
 include tests/module.mk
 

@@ -433,6 +433,8 @@ int replica_start(struct replica **out, const struct replica_options *o, char *e
         rp->initial = calloc(o->n_initial, sizeof *rp->initial);
         memcpy(rp->initial, o->initial, o->n_initial * sizeof *rp->initial);
     }
+    rp->transport.version = 1;
+    rp->io.version = 2;
     if ((rv = raft_uv_tcp_init(&rp->transport, o->loop)) != 0) {
         snprintf(err, n, "raft transport: %s", raft_strerror(rv));
         goto fail;

@@ -1,0 +1,307 @@
+#include "node/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "node/log.h"
+
+int config_addr_ok(const char *addr)
+{
+    const char *colon = strrchr(addr, ':');
+    if (!colon || colon - addr >= 16)
+        return 0;
+    char host[16];
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = 0;
+    struct in_addr ia;
+    if (inet_pton(AF_INET, host, &ia) != 1)
+        return 0;
+    char *end;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    return colon[1] && *end == 0 && errno == 0 && port > 0 && port < 65536;
+}
+
+static int get_str(json_t *root, const char *key, char *out, size_t n, int required,
+                   const char *def, char *err, size_t en)
+{
+    json_t *v = json_object_get(root, key);
+    if (!v) {
+        if (required) {
+            snprintf(err, en, "missing key '%s'", key);
+            return -1;
+        }
+        snprintf(out, n, "%s", def ? def : "");
+        return 0;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= n) {
+        snprintf(err, en, "key '%s' must be a non-empty string of at most %zu characters", key,
+                 n - 1);
+        return -1;
+    }
+    memcpy(out, json_string_value(v), json_string_length(v) + 1);
+    return 0;
+}
+
+static int get_uint(json_t *root, const char *key, unsigned long long def,
+                    unsigned long long min, unsigned long long max, unsigned long long *out,
+                    char *err, size_t en)
+{
+    json_t *v = json_object_get(root, key);
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < (json_int_t)min ||
+        (unsigned long long)json_integer_value(v) > max) {
+        snprintf(err, en, "key '%s' must be an integer from %llu to %llu", key, min, max);
+        return -1;
+    }
+    *out = (unsigned long long)json_integer_value(v);
+    return 0;
+}
+
+static int check_addr(const char *key, const char *v, char *err, size_t en)
+{
+    if (!config_addr_ok(v)) {
+        snprintf(err, en, "key '%s': '%s' is not an IPv4 address with a port (e.g. 127.0.0.1:7001)",
+                 key, v);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_members(struct config *c, json_t *arr, char *err, size_t en)
+{
+    if (!arr)
+        return 0;
+    if (!json_is_array(arr) || json_array_size(arr) > CONFIG_MAX_MEMBERS) {
+        snprintf(err, en, "key 'initial_members' must be an array of at most %d members",
+                 CONFIG_MAX_MEMBERS);
+        return -1;
+    }
+    size_t i;
+    json_t *m;
+    json_array_foreach(arr, i, m)
+    {
+        struct replica_member *rm = &c->initial[i];
+        char key[64];
+        snprintf(key, sizeof key, "initial_members[%zu]", i);
+        const char *k;
+        json_t *v;
+        if (!json_is_object(m)) {
+            snprintf(err, en, "key '%s' must be an object", key);
+            return -1;
+        }
+        json_object_foreach(m, k, v)
+        {
+            if (strcmp(k, "id") && strcmp(k, "raft_address") && strcmp(k, "http_address")) {
+                snprintf(err, en, "unknown key '%s.%s'", key, k);
+                return -1;
+            }
+        }
+        unsigned long long id;
+        char e2[200];
+        if (!json_object_get(m, "id") ||
+            get_uint(m, "id", 0, 1, UINT32_MAX, &id, e2, sizeof e2) != 0) {
+            snprintf(err, en, "key '%s.id' must be a positive integer", key);
+            return -1;
+        }
+        rm->id = id;
+        if (get_str(m, "raft_address", rm->raft_address, sizeof rm->raft_address, 1, NULL, e2,
+                    sizeof e2) ||
+            !config_addr_ok(rm->raft_address)) {
+            snprintf(err, en, "key '%s.raft_address' must be an IPv4 address with a port", key);
+            return -1;
+        }
+        if (get_str(m, "http_address", rm->http_address, sizeof rm->http_address, 1, NULL, e2,
+                    sizeof e2) ||
+            !config_addr_ok(rm->http_address)) {
+            snprintf(err, en, "key '%s.http_address' must be an IPv4 address with a port", key);
+            return -1;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (c->initial[j].id == rm->id) {
+                snprintf(err, en, "key '%s.id': id %llu appears twice", key, id);
+                return -1;
+            }
+    }
+    c->n_initial = (unsigned)json_array_size(arr);
+    int self = 0;
+    for (unsigned j = 0; j < c->n_initial; j++)
+        if (c->initial[j].id == c->node_id) {
+            self = 1;
+            if (strcmp(c->initial[j].raft_address, c->raft_address)) {
+                snprintf(err, en, "key 'initial_members': this node's raft_address differs "
+                                  "from key 'raft_address'");
+                return -1;
+            }
+        }
+    if (c->n_initial && !self) {
+        snprintf(err, en, "key 'initial_members' must include this node (id %llu) or be empty",
+                 (unsigned long long)c->node_id);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_token(struct config *c, char *err, size_t en)
+{
+    int fd = open(c->admin_token_file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, en, "key 'admin_token_file': %s: %s", c->admin_token_file,
+                 strerror(errno));
+        return -1;
+    }
+    ssize_t n = read(fd, c->admin_token, sizeof c->admin_token - 1);
+    close(fd);
+    if (n < 0)
+        n = 0;
+    c->admin_token[n] = 0;
+    while (n > 0 && (c->admin_token[n - 1] == '\n' || c->admin_token[n - 1] == '\r' ||
+                     c->admin_token[n - 1] == ' '))
+        c->admin_token[--n] = 0;
+    if (n < 16) {
+        snprintf(err, en, "key 'admin_token_file': %s must hold a token of at least 16 characters",
+                 c->admin_token_file);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_data_dir(const char *dir, char *err, size_t en)
+{
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, en, "key 'data_dir': cannot create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        snprintf(err, en, "key 'data_dir': %s is not writable: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int config_load(struct config *c, const char *path, char *err, size_t en)
+{
+    static const char *const known[] = {
+        "node_id", "cluster", "role", "raft_address", "http_address", "data_dir",
+        "initial_members", "admin_token_file", "snapshot_threshold", "snapshot_trailing",
+        "election_timeout_ms", "heartbeat_timeout_ms", "forward_timeout_ms", "max_body_bytes",
+        "map_size_mb", "space_quota_mb", "log_level", NULL};
+    memset(c, 0, sizeof *c);
+    json_error_t je;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        snprintf(err, en, "%s: line %d: %s", path, je.line, je.text);
+        return -1;
+    }
+    int rv = -1;
+    const char *key;
+    json_t *v;
+    unsigned long long u;
+    char level[16];
+    if (!json_is_object(root)) {
+        snprintf(err, en, "%s: the configuration must be a JSON object", path);
+        goto out;
+    }
+    json_object_foreach(root, key, v)
+    {
+        int ok = 0;
+        for (const char *const *k = known; *k; k++)
+            ok |= !strcmp(*k, key);
+        if (!ok) {
+            snprintf(err, en, "unknown key '%s'", key);
+            goto out;
+        }
+    }
+    if (!json_object_get(root, "node_id")) {
+        snprintf(err, en, "missing key 'node_id'");
+        goto out;
+    }
+    if (get_uint(root, "node_id", 0, 1, UINT32_MAX, &u, err, en))
+        goto out;
+    c->node_id = u;
+    if (get_str(root, "cluster", c->cluster, sizeof c->cluster, 1, NULL, err, en) ||
+        get_str(root, "role", c->role, sizeof c->role, 1, NULL, err, en) ||
+        get_str(root, "raft_address", c->raft_address, sizeof c->raft_address, 1, NULL, err,
+                en) ||
+        get_str(root, "http_address", c->http_address, sizeof c->http_address, 1, NULL, err,
+                en) ||
+        get_str(root, "data_dir", c->data_dir, sizeof c->data_dir, 1, NULL, err, en) ||
+        get_str(root, "admin_token_file", c->admin_token_file, sizeof c->admin_token_file, 1,
+                NULL, err, en) ||
+        get_str(root, "log_level", level, sizeof level, 0, "info", err, en))
+        goto out;
+    if (!strncmp(c->role, "sport:", 6) && c->role[6]) {
+        snprintf(c->sport, sizeof c->sport, "%s", c->role + 6);
+        for (char *p = c->sport; *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || *p == '_' || (*p >= '0' && *p <= '9'))) {
+                snprintf(err, en, "key 'role': sport name '%s' must be lower-case letters, "
+                                  "digits or '_'", c->sport);
+                goto out;
+            }
+    } else if (strcmp(c->role, "accounts") != 0) {
+        snprintf(err, en, "key 'role' must be \"accounts\" or \"sport:<name>\", not \"%s\"",
+                 c->role);
+        goto out;
+    }
+    if (check_addr("raft_address", c->raft_address, err, en) ||
+        check_addr("http_address", c->http_address, err, en))
+        goto out;
+    if (!strcmp(level, "debug"))
+        c->log_level = LOG_LEVEL_DEBUG;
+    else if (!strcmp(level, "info"))
+        c->log_level = LOG_LEVEL_INFO;
+    else if (!strcmp(level, "warn"))
+        c->log_level = LOG_LEVEL_WARN;
+    else if (!strcmp(level, "error"))
+        c->log_level = LOG_LEVEL_ERROR;
+    else {
+        snprintf(err, en, "key 'log_level' must be debug, info, warn or error");
+        goto out;
+    }
+    if (get_uint(root, "snapshot_threshold", 1024, 1, 1u << 30, &u, err, en))
+        goto out;
+    c->snapshot_threshold = (unsigned)u;
+    if (get_uint(root, "snapshot_trailing", 2048, 0, 1u << 30, &u, err, en))
+        goto out;
+    c->snapshot_trailing = (unsigned)u;
+    if (get_uint(root, "election_timeout_ms", 1000, 50, 60000, &u, err, en))
+        goto out;
+    c->election_timeout_ms = (unsigned)u;
+    if (get_uint(root, "heartbeat_timeout_ms", 100, 10, 30000, &u, err, en))
+        goto out;
+    c->heartbeat_timeout_ms = (unsigned)u;
+    if (c->heartbeat_timeout_ms >= c->election_timeout_ms) {
+        snprintf(err, en, "key 'heartbeat_timeout_ms' must be below 'election_timeout_ms'");
+        goto out;
+    }
+    if (get_uint(root, "forward_timeout_ms", 5000, 100, 600000, &u, err, en))
+        goto out;
+    c->forward_timeout_ms = (unsigned)u;
+    if (get_uint(root, "max_body_bytes", 65536, 256, 1 << 20, &u, err, en))
+        goto out;
+    c->max_body_bytes = u;
+    if (get_uint(root, "map_size_mb", 1024, 1, 1 << 20, &u, err, en))
+        goto out;
+    c->map_size_mb = u;
+    if (get_uint(root, "space_quota_mb", c->map_size_mb * 8 / 10 ? c->map_size_mb * 8 / 10 : 1,
+                 1, c->map_size_mb, &u, err, en))
+        goto out;
+    c->space_quota_mb = u;
+    if (load_members(c, json_object_get(root, "initial_members"), err, en) ||
+        read_token(c, err, en) || check_data_dir(c->data_dir, err, en))
+        goto out;
+    rv = 0;
+out:
+    json_decref(root);
+    return rv;
+}

@@ -1,0 +1,44 @@
+/* parlayd's configuration: one JSON file per node (see cluster-config/ and the README's
+ * configuration reference). Unknown keys, missing keys and bad values refuse the start with a
+ * message that names the key. */
+#ifndef PARLAY_CONFIG_H
+#define PARLAY_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus/replica.h"
+
+#define CONFIG_MAX_MEMBERS 16
+
+struct config {
+    uint64_t node_id;
+    char cluster[64];
+    char role[64];  /* "accounts" or "sport:<name>" */
+    char sport[48]; /* the <name> of a sport role, "" for accounts */
+    char raft_address[64];
+    char http_address[64];
+    char data_dir[PATH_MAX - 64];
+    struct replica_member initial[CONFIG_MAX_MEMBERS];
+    unsigned n_initial;
+    char admin_token_file[PATH_MAX];
+    char admin_token[256]; /* read from admin_token_file */
+    unsigned snapshot_threshold;   /* default 1024 */
+    unsigned snapshot_trailing;    /* default 2048 */
+    unsigned election_timeout_ms;  /* default 1000 */
+    unsigned heartbeat_timeout_ms; /* default 100 */
+    unsigned forward_timeout_ms;   /* default 5000 */
+    size_t max_body_bytes;         /* default 65536 */
+    size_t map_size_mb;            /* default 1024 */
+    size_t space_quota_mb;         /* default 80% of map_size_mb */
+    int log_level;                 /* "debug" | "info" (default) | "warn" | "error" */
+};
+
+/* Load and check @path. On failure returns -1 and writes a message naming the key or path. */
+int config_load(struct config *c, const char *path, char *err, size_t n);
+
+/* Check an "ip:port" address (IPv4 dotted quad, as raft_uv_tcp requires). */
+int config_addr_ok(const char *addr);
+
+#endif

@@ -1,0 +1,269 @@
+#include "node/forward.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/log.h"
+#include "node/node.h"
+
+struct forwarder {
+    struct node *node;
+    CURLM *multi;
+    uv_timer_t timer;
+};
+
+struct fwd {
+    struct forwarder *f;
+    struct http_req *r;
+    CURL *easy;
+    struct curl_slist *headers;
+    char *body;
+    size_t body_len;
+    char *resp;
+    size_t len, cap;
+    char content_type[128];
+    char retry_after[32];
+    char idem_replayed[8];
+    bool is_read;
+};
+
+struct sock {
+    uv_poll_t poll;
+    curl_socket_t fd;
+    struct forwarder *f;
+};
+
+static void check_done(struct forwarder *f);
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
+{
+    struct fwd *w = arg;
+    size_t n = size * nmemb;
+    if (w->len + n + 1 > w->cap) {
+        size_t cap = (w->cap ? w->cap * 2 : 1024) + n;
+        char *nb = realloc(w->resp, cap);
+        if (!nb)
+            return 0;
+        w->resp = nb;
+        w->cap = cap;
+    }
+    memcpy(w->resp + w->len, p, n);
+    w->len += n;
+    return n;
+}
+
+static void header_value(const char *line, size_t n, const char *name, char *out, size_t on)
+{
+    size_t nl = strlen(name);
+    if (n <= nl || strncasecmp(line, name, nl) != 0)
+        return;
+    const char *v = line + nl;
+    size_t vl = n - nl;
+    while (vl && (*v == ' ' || *v == '\t'))
+        v++, vl--;
+    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+        vl--;
+    if (vl < on) {
+        memcpy(out, v, vl);
+        out[vl] = 0;
+    }
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
+{
+    struct fwd *w = arg;
+    size_t n = size * nmemb;
+    header_value(p, n, "content-type:", w->content_type, sizeof w->content_type);
+    header_value(p, n, "retry-after:", w->retry_after, sizeof w->retry_after);
+    header_value(p, n, "idempotent-replayed:", w->idem_replayed, sizeof w->idem_replayed);
+    return n;
+}
+
+static void fwd_free(struct fwd *w)
+{
+    curl_slist_free_all(w->headers);
+    curl_easy_cleanup(w->easy);
+    free(w->body);
+    free(w->resp);
+    free(w);
+}
+
+static void fwd_finish(struct fwd *w, CURLcode rc)
+{
+    struct http_req *r = w->r;
+    if (rc == CURLE_OK) {
+        long status = 0;
+        curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (w->retry_after[0])
+            http_header(r, "retry-after", w->retry_after);
+        if (w->idem_replayed[0])
+            http_header(r, "idempotent-replayed", w->idem_replayed);
+        http_reply(r, (int)status, w->content_type[0] ? w->content_type : "application/json",
+                   w->resp ? w->resp : "", w->len);
+    } else {
+        w->f->node->metrics.forward_errors++;
+        LOG_WARN("event=forward_failed err=\"%s\"", curl_easy_strerror(rc));
+        http_header(r, "retry-after", "1");
+        if (rc == CURLE_COULDNT_CONNECT || w->is_read)
+            http_problem(r, 503, "Leader unreachable",
+                         "the leader could not be reached (%s); retry shortly",
+                         curl_easy_strerror(rc));
+        else
+            http_reply_outcome(r, REPLICA_UNKNOWN, NULL);
+    }
+    fwd_free(w);
+}
+
+static void check_done(struct forwarder *f)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(f->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        struct fwd *w;
+        CURL *easy = msg->easy_handle;
+        CURLcode rc = msg->data.result;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&w);
+        curl_multi_remove_handle(f->multi, easy);
+        fwd_finish(w, rc);
+    }
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    struct sock *s = h->data;
+    int flags = 0, running;
+    if (status < 0)
+        flags = CURL_CSELECT_ERR;
+    if (events & UV_READABLE)
+        flags |= CURL_CSELECT_IN;
+    if (events & UV_WRITABLE)
+        flags |= CURL_CSELECT_OUT;
+    curl_multi_socket_action(s->f->multi, s->fd, flags, &running);
+    check_done(s->f);
+}
+
+static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp, void *socketp)
+{
+    (void)easy;
+    struct forwarder *f = userp;
+    struct sock *s = socketp;
+    if (action == CURL_POLL_REMOVE) {
+        if (s) {
+            uv_poll_stop(&s->poll);
+            uv_close((uv_handle_t *)&s->poll, (uv_close_cb)free);
+            curl_multi_assign(f->multi, fd, NULL);
+        }
+        return 0;
+    }
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        s->fd = fd;
+        s->f = f;
+        uv_poll_init_socket(f->node->loop, &s->poll, fd);
+        s->poll.data = s;
+        curl_multi_assign(f->multi, fd, s);
+    }
+    int ev = 0;
+    if (action == CURL_POLL_IN || action == CURL_POLL_INOUT)
+        ev |= UV_READABLE;
+    if (action == CURL_POLL_OUT || action == CURL_POLL_INOUT)
+        ev |= UV_WRITABLE;
+    uv_poll_start(&s->poll, ev, on_poll);
+    return 0;
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct forwarder *f = t->data;
+    int running;
+    curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(f);
+}
+
+static int on_timeout(CURLM *multi, long ms, void *userp)
+{
+    (void)multi;
+    struct forwarder *f = userp;
+    if (ms < 0)
+        uv_timer_stop(&f->timer);
+    else
+        uv_timer_start(&f->timer, on_timer, ms == 0 ? 1 : (uint64_t)ms, 0);
+    return 0;
+}
+
+struct forwarder *forward_new(struct node *n)
+{
+    struct forwarder *f = calloc(1, sizeof *f);
+    f->node = n;
+    f->multi = curl_multi_init();
+    curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
+    curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, on_timeout);
+    curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
+    curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
+    uv_timer_init(n->loop, &f->timer);
+    f->timer.data = f;
+    return f;
+}
+
+void forward_close(struct forwarder *f)
+{
+    uv_timer_stop(&f->timer);
+    uv_close((uv_handle_t *)&f->timer, NULL);
+}
+
+static void add_header(struct fwd *w, const char *name, const char *value)
+{
+    char line[512];
+    snprintf(line, sizeof line, "%s: %s", name, value);
+    w->headers = curl_slist_append(w->headers, line);
+}
+
+void forward_request(struct forwarder *f, struct http_req *r, const char *leader)
+{
+    h2o_req_t *req = r->req;
+    if (!req) {
+        http_release(r);
+        return;
+    }
+    struct fwd *w = calloc(1, sizeof *w);
+    w->f = f;
+    w->r = r;
+    w->easy = curl_easy_init();
+    char url[1024], method[16], v[300];
+    snprintf(url, sizeof url, "http://%s%.*s", leader, (int)req->path.len, req->path.base);
+    snprintf(method, sizeof method, "%.*s", (int)req->method.len, req->method.base);
+    w->is_read = !strcmp(method, "GET");
+    static const char *const pass[] = {"authorization", "content-type", "idempotency-key",
+                                       "accept", NULL};
+    for (const char *const *h = pass; *h; h++)
+        if (http_header_get(r, *h, v, sizeof v))
+            add_header(w, *h, v);
+    snprintf(v, sizeof v, "%llu", (unsigned long long)f->node->cfg.node_id);
+    add_header(w, "parlay-forwarded", v);
+    w->headers = curl_slist_append(w->headers, "Expect:");
+    curl_easy_setopt(w->easy, CURLOPT_URL, url);
+    curl_easy_setopt(w->easy, CURLOPT_CUSTOMREQUEST, method);
+    if (req->entity.base) {
+        w->body = malloc(req->entity.len + 1);
+        memcpy(w->body, req->entity.base, req->entity.len);
+        w->body_len = req->entity.len;
+        curl_easy_setopt(w->easy, CURLOPT_POSTFIELDS, w->body);
+        curl_easy_setopt(w->easy, CURLOPT_POSTFIELDSIZE, (long)w->body_len);
+    }
+    curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, w->headers);
+    curl_easy_setopt(w->easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, w);
+    curl_easy_setopt(w->easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(w->easy, CURLOPT_HEADERDATA, w);
+    curl_easy_setopt(w->easy, CURLOPT_PRIVATE, w);
+    curl_easy_setopt(w->easy, CURLOPT_TIMEOUT_MS, (long)f->node->cfg.forward_timeout_ms);
+    curl_easy_setopt(w->easy, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+    curl_easy_setopt(w->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(w->easy, CURLOPT_TCP_NODELAY, 1L);
+    curl_multi_add_handle(f->multi, w->easy);
+}

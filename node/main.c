@@ -1,0 +1,134 @@
+/* parlayd: one node of one Parlay cluster.
+ *
+ *   parlayd --config FILE
+ *
+ * Start-up: load and check the configuration (refusing to start with a message that names the
+ * bad key or path), create the data directory, load or generate the node's signing key, open
+ * the LMDB state machine, start raft (bootstrapping the initial members on first start; a node
+ * with no initial members waits to be added), then serve HTTP. SIGINT / SIGTERM stop cleanly. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "node/forward.h"
+#include "node/key.h"
+#include "node/log.h"
+#include "node/node.h"
+
+static void on_closed(void *arg)
+{
+    struct node *n = arg;
+    LOG_INFO("event=stopped");
+    uv_stop(n->loop);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct node *n = s->data;
+    if (n->stopping)
+        return;
+    n->stopping = true;
+    LOG_INFO("event=stopping signal=%d", signum);
+    http_stop(n);
+    forward_close(n->fwd);
+    uv_signal_stop(&n->sigint);
+    uv_signal_stop(&n->sigterm);
+    uv_close((uv_handle_t *)&n->sigint, NULL);
+    uv_close((uv_handle_t *)&n->sigterm, NULL);
+    replica_close(n->replica, on_closed, n);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: parlayd --config FILE\n"
+               "  Runs one node of a Parlay cluster. See README.md for the configuration keys.\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *cfg_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            cfg_path = argv[++i];
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "parlayd: unknown argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!cfg_path) {
+        usage(stderr);
+        return 2;
+    }
+    static struct node node;
+    struct node *n = &node;
+    char err[512];
+    if (config_load(&n->cfg, cfg_path, err, sizeof err) != 0) {
+        fprintf(stderr, "parlayd: %s: %s\n", cfg_path, err);
+        return 1;
+    }
+    log_init(n->cfg.node_id, n->cfg.log_level);
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (key_load_or_create(n->cfg.data_dir, n->public_key, err, sizeof err) != 0) {
+        fprintf(stderr, "parlayd: %s\n", err);
+        return 1;
+    }
+    n->loop = uv_default_loop();
+    char dir[16384];
+    snprintf(dir, sizeof dir, "%s/fsm", n->cfg.data_dir);
+    struct fsm_options fo = {.dir = dir,
+                             .map_size = n->cfg.map_size_mb << 20,
+                             .quota = n->cfg.space_quota_mb << 20,
+                             .sport = n->cfg.sport[0] ? n->cfg.sport : NULL,
+                             .loop = n->loop};
+    if (fsm_open(&n->fsm, &fo, err, sizeof err) != 0) {
+        fprintf(stderr, "parlayd: key 'data_dir': %s\n", err);
+        return 1;
+    }
+    snprintf(dir, sizeof dir, "%s/raft", n->cfg.data_dir);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "parlayd: key 'data_dir': %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    struct replica_options ro = {.loop = n->loop,
+                                 .id = n->cfg.node_id,
+                                 .raft_address = n->cfg.raft_address,
+                                 .http_address = n->cfg.http_address,
+                                 .dir = dir,
+                                 .fsm = n->fsm,
+                                 .initial = n->cfg.initial,
+                                 .n_initial = n->cfg.n_initial,
+                                 .election_timeout_ms = n->cfg.election_timeout_ms,
+                                 .heartbeat_timeout_ms = n->cfg.heartbeat_timeout_ms,
+                                 .snapshot_threshold = n->cfg.snapshot_threshold,
+                                 .snapshot_trailing = n->cfg.snapshot_trailing};
+    if (replica_start(&n->replica, &ro, err, sizeof err) != 0) {
+        fprintf(stderr, "parlayd: %s\n", err);
+        return 1;
+    }
+    n->fwd = forward_new(n);
+    if (http_start(n, err, sizeof err) != 0) {
+        fprintf(stderr, "parlayd: %s\n", err);
+        return 1;
+    }
+    uv_signal_init(n->loop, &n->sigint);
+    uv_signal_init(n->loop, &n->sigterm);
+    n->sigint.data = n->sigterm.data = n;
+    uv_signal_start(&n->sigint, on_signal, SIGINT);
+    uv_signal_start(&n->sigterm, on_signal, SIGTERM);
+    LOG_INFO("event=started cluster=%s role=%s raft=%s http=%s members=%u applied=%llu",
+             n->cfg.cluster, n->cfg.role, n->cfg.raft_address, n->cfg.http_address,
+             n->cfg.n_initial, (unsigned long long)fsm_last_applied(n->fsm));
+    uv_run(n->loop, UV_RUN_DEFAULT);
+    fsm_close(n->fsm);
+    curl_global_cleanup();
+    return 0;
+}

@@ -1,0 +1,35 @@
+/* Prometheus metrics: request counts by route and status class, latency histogram. */
+#ifndef PARLAY_METRICS_H
+#define PARLAY_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    ROUTE_OTHER,
+    ROUTE_HEALTH,
+    ROUTE_METRICS,
+    ROUTE_FIXTURES_READ,
+    ROUTE_FIXTURES_WRITE,
+    ROUTE_ADMIN,
+    ROUTE_COUNT
+};
+
+#define METRICS_BUCKETS 14
+
+struct metrics {
+    uint64_t requests[ROUTE_COUNT][5]; /* by status class 1xx..5xx */
+    uint64_t latency_bucket[ROUTE_COUNT][METRICS_BUCKETS + 1];
+    double latency_sum[ROUTE_COUNT];
+    uint64_t forwarded, forward_errors, proposals, outcome_unknown, idem_replays,
+        quota_refusals;
+};
+
+void metrics_observe(struct metrics *m, int route, int status, double seconds);
+const char *metrics_route_name(int route);
+/* Append the request metrics in text format to a growing buffer. */
+void metrics_render(const struct metrics *m, char **buf, size_t *len, size_t *cap);
+void metrics_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

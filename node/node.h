@@ -1,0 +1,82 @@
+/* One parlayd process: its configuration, the replica, the HTTP server and the shared pieces
+ * the route handlers use. */
+#ifndef PARLAY_NODE_H
+#define PARLAY_NODE_H
+
+#include <h2o.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "consensus/fsm.h"
+#include "consensus/replica.h"
+#include "node/config.h"
+#include "node/metrics.h"
+
+struct forwarder;
+
+struct node {
+    struct config cfg;
+    uv_loop_t *loop;
+    struct fsm *fsm;
+    struct replica *replica;
+    struct forwarder *fwd;
+    struct metrics metrics;
+    char public_key[67]; /* compressed secp256k1 public key, hex */
+    h2o_globalconf_t h2o_config;
+    h2o_context_t h2o_ctx;
+    h2o_accept_ctx_t accept_ctx;
+    uv_tcp_t listener;
+    uv_signal_t sigint, sigterm;
+    bool stopping;
+};
+
+/* A request in flight. The h2o request may go away (client disconnect) before we answer:
+ * then req is NULL and the answer is dropped. Freed when both sides are done with it. */
+struct http_req {
+    h2o_req_t *req;
+    struct node *node;
+    int refs;
+    uint64_t start_ns;
+    int route;
+    bool forwarded;        /* arrived from another node */
+    char idem_key[256];    /* namespaced idempotency key, "" if none */
+    uint8_t fingerprint[32];
+};
+
+/* Replies. Each ends the request and drops the handler's reference. */
+void http_reply(struct http_req *r, int status, const char *content_type, const char *body,
+                size_t len);
+void http_reply_json(struct http_req *r, int status, json_t *body); /* steals @body */
+void http_problem(struct http_req *r, int status, const char *title, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Add a response header before replying (name lower-case). */
+void http_header(struct http_req *r, const char *name, const char *value);
+void http_release(struct http_req *r);
+
+/* Request accessors. */
+bool http_header_get(struct http_req *r, const char *name, char *out, size_t n);
+bool http_query_get(struct http_req *r, const char *key, char *out, size_t n);
+bool http_is_admin(struct http_req *r); /* checks the bearer token (constant time) */
+
+/* Writes: validate the Idempotency-Key, then either answer from the idempotency record,
+ * forward to the leader, or propose @c and answer with its result. */
+void http_write(struct http_req *r, struct cmd *c, const char *key_namespace);
+/* Send this request to the leader and relay the answer (or answer 503 when there is none). */
+void http_forward_to_leader(struct http_req *r);
+/* Answer according to a replica outcome that is not REPLICA_OK. */
+void http_reply_outcome(struct http_req *r, int outcome, const char *detail);
+
+int http_start(struct node *n, char *err, size_t errlen);
+void http_stop(struct node *n);
+
+/* Route handlers (routes_*.c). Return 0 if handled, -1 if the path is not theirs. */
+int routes_public(struct http_req *r, const char *method, const char *path);
+int routes_fixtures(struct http_req *r, const char *method, const char *path);
+int routes_admin(struct http_req *r, const char *method, const char *path);
+
+/* Node status as JSON (routes_admin.c). */
+json_t *node_status(struct node *n, bool with_progress);
+
+#endif

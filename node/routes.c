@@ -1,0 +1,170 @@
+/* Public routes (health, readiness, metrics) and the shared route helpers. */
+#include "node/routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+json_t *routes_body(struct http_req *r)
+{
+    char ct[128];
+    if (http_header_get(r, "content-type", ct, sizeof ct) &&
+        strncasecmp(ct, "application/json", 16) != 0) {
+        http_problem(r, 415, "Unsupported media type",
+                     "the body must be application/json, not %s", ct);
+        return NULL;
+    }
+    if (!r->req->entity.base || r->req->entity.len == 0) {
+        http_problem(r, 400, "Body required", "this request needs a JSON object body");
+        return NULL;
+    }
+    json_error_t je;
+    json_t *body = json_loadb(r->req->entity.base, r->req->entity.len, JSON_REJECT_DUPLICATES,
+                              &je);
+    if (!body) {
+        http_problem(r, 400, "Malformed JSON", "line %d, column %d: %s", je.line, je.column,
+                     je.text);
+        return NULL;
+    }
+    if (!json_is_object(body)) {
+        json_decref(body);
+        http_problem(r, 400, "Malformed request", "the body must be a JSON object");
+        return NULL;
+    }
+    return body;
+}
+
+bool routes_require_admin(struct http_req *r)
+{
+    if (http_is_admin(r))
+        return true;
+    http_header(r, "www-authenticate", "Bearer realm=\"parlay-admin\"");
+    http_problem(r, 401, "Unauthorized",
+                 "this endpoint needs the admin token: Authorization: Bearer <token>");
+    return false;
+}
+
+struct read_wait {
+    struct http_req *r;
+    void (*serve)(struct http_req *r);
+};
+
+static void after_barrier(void *arg, int outcome, const char *detail)
+{
+    struct read_wait *w = arg;
+    struct http_req *r = w->r;
+    void (*serve)(struct http_req *) = w->serve;
+    free(w);
+    if (!r->req) /* the client went away while we waited */
+        http_release(r);
+    else if (outcome == REPLICA_OK)
+        serve(r);
+    else if (outcome == REPLICA_NOTLEADER)
+        http_forward_to_leader(r);
+    else
+        http_reply_outcome(r, outcome == REPLICA_UNKNOWN ? REPLICA_FAILED : outcome,
+                           detail ? detail : "the linearizable read could not be confirmed");
+}
+
+void routes_read(struct http_req *r, void (*serve)(struct http_req *r))
+{
+    char c[32];
+    if (!http_query_get(r, "consistency", c, sizeof c) || !strcmp(c, "local")) {
+        serve(r);
+        return;
+    }
+    if (strcmp(c, "linearizable") != 0) {
+        http_problem(r, 400, "Bad query parameter",
+                     "'consistency' must be 'local' or 'linearizable', not '%s'", c);
+        return;
+    }
+    if (!replica_is_leader(r->node->replica)) {
+        http_forward_to_leader(r);
+        return;
+    }
+    struct read_wait *w = malloc(sizeof *w);
+    w->r = r;
+    w->serve = serve;
+    replica_barrier(r->node->replica, after_barrier, w);
+}
+
+bool routes_match1(const char *path, const char *prefix, char *seg, size_t n)
+{
+    size_t pl = strlen(prefix);
+    if (strncmp(path, prefix, pl) != 0 || path[pl] != '/' || !path[pl + 1])
+        return false;
+    const char *s = path + pl + 1;
+    if (strchr(s, '/') || strlen(s) >= n)
+        return false;
+    strcpy(seg, s);
+    return true;
+}
+
+static void serve_metrics(struct http_req *r)
+{
+    struct node *n = r->node;
+    struct raft *raft = replica_raft(n->replica);
+    size_t len = 0, cap = 8192;
+    char *buf = malloc(cap);
+    size_t used, map, quota;
+    fsm_space(n->fsm, &used, &map, &quota);
+    uint64_t leader = replica_leader(n->replica, NULL, 0);
+    metrics_printf(&buf, &len, &cap,
+                   "# TYPE parlay_raft_term gauge\nparlay_raft_term %llu\n"
+                   "# TYPE parlay_raft_commit_index gauge\nparlay_raft_commit_index %llu\n"
+                   "# TYPE parlay_raft_applied_index gauge\nparlay_raft_applied_index %llu\n"
+                   "# TYPE parlay_raft_last_index gauge\nparlay_raft_last_index %llu\n"
+                   "# TYPE parlay_raft_leader gauge\nparlay_raft_leader %llu\n"
+                   "# TYPE parlay_raft_is_leader gauge\nparlay_raft_is_leader %d\n"
+                   "# TYPE parlay_fsm_apply_errors_total counter\n"
+                   "parlay_fsm_apply_errors_total %llu\n"
+                   "# TYPE parlay_fsm_snapshots_total counter\nparlay_fsm_snapshots_total %llu\n"
+                   "# TYPE parlay_lmdb_used_bytes gauge\nparlay_lmdb_used_bytes %zu\n"
+                   "# TYPE parlay_lmdb_map_bytes gauge\nparlay_lmdb_map_bytes %zu\n"
+                   "# TYPE parlay_lmdb_quota_bytes gauge\nparlay_lmdb_quota_bytes %zu\n",
+                   (unsigned long long)raft_current_term(raft),
+                   (unsigned long long)raft_commit_index(raft),
+                   (unsigned long long)fsm_last_applied(n->fsm),
+                   (unsigned long long)raft_last_index(raft), (unsigned long long)leader,
+                   replica_is_leader(n->replica) ? 1 : 0,
+                   (unsigned long long)fsm_apply_errors(n->fsm),
+                   (unsigned long long)fsm_snapshots_taken(n->fsm), used, map, quota);
+    metrics_render(&n->metrics, &buf, &len, &cap);
+    http_reply(r, 200, "text/plain; version=0.0.4", buf, len);
+    free(buf);
+}
+
+int routes_public(struct http_req *r, const char *method, const char *path)
+{
+    struct node *n = r->node;
+    if (!strcmp(path, "/healthz")) {
+        r->route = ROUTE_HEALTH;
+        if (strcmp(method, "GET")) {
+            http_problem(r, 405, "Method not allowed", "use GET");
+            return 0;
+        }
+        http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+        return 0;
+    }
+    if (!strcmp(path, "/readyz")) {
+        r->route = ROUTE_HEALTH;
+        uint64_t leader = replica_leader(n->replica, NULL, 0);
+        struct raft *raft = replica_raft(n->replica);
+        bool caught_up = fsm_last_applied(n->fsm) + 1 >= raft_commit_index(raft);
+        if (leader == 0 || !caught_up) {
+            http_header(r, "retry-after", "1");
+            http_problem(r, 503, "Not ready",
+                         leader == 0 ? "no leader is known" : "still applying the log");
+            return 0;
+        }
+        http_reply_json(r, 200, json_pack("{s:s, s:I}", "status", "ready", "leader",
+                                          (json_int_t)leader));
+        return 0;
+    }
+    if (!strcmp(path, "/metrics")) {
+        r->route = ROUTE_METRICS;
+        serve_metrics(r);
+        return 0;
+    }
+    return -1;
+}

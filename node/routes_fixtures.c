@@ -1,0 +1,216 @@
+/* Fixtures over HTTP: GET /v1/fixtures, GET /v1/fixtures/{id} (public reads);
+ * POST /admin/v1/fixtures and PATCH /admin/v1/fixtures/{id} (admin writes). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/fixtures.h"
+#include "node/routes.h"
+
+static void serve_get(struct http_req *r)
+{
+    char id[FIXTURE_ID_MAX + 2];
+    size_t plen = r->req->query_at != SIZE_MAX ? r->req->query_at : r->req->path.len;
+    const char *p = r->req->path.base + strlen("/v1/fixtures/");
+    size_t len = plen - strlen("/v1/fixtures/");
+    snprintf(id, sizeof id, "%.*s", (int)len, p);
+    MDB_txn *txn;
+    if (fsm_read_begin(r->node->fsm, &txn) != 0) {
+        http_problem(r, 500, "Storage error", "the state machine could not be read");
+        return;
+    }
+    json_t *fx = fixture_get(r->node->fsm, txn, id);
+    fsm_read_end(txn);
+    if (!fx) {
+        http_problem(r, 404, "No such fixture", "fixture '%s' does not exist", id);
+        return;
+    }
+    http_reply_json(r, 200, fx);
+}
+
+static int time_param(struct http_req *r, const char *key, int64_t *out)
+{
+    char v[64];
+    *out = 0;
+    if (!http_query_get(r, key, v, sizeof v))
+        return 0;
+    if (fixture_parse_time(v, out) != 0) {
+        http_problem(r, 400, "Bad query parameter",
+                     "'%s' must be an RFC 3339 time such as 2026-11-28T15:00:00Z", key);
+        return -1;
+    }
+    return 0;
+}
+
+static void serve_list(struct http_req *r)
+{
+    static const char *const known[] = {"sport", "competition", "status", "from", "to",
+                                        "limit", "after", "consistency", NULL};
+    char sport[64], comp[128], status[32], limit_s[16], after[FIXTURE_ID_MAX + 2];
+    struct fixture_filter flt = {0};
+    /* Unknown parameters are refused: a typo must not silently widen a query. */
+    if (r->req->query_at != SIZE_MAX) {
+        const char *q = r->req->path.base + r->req->query_at + 1;
+        const char *end = r->req->path.base + r->req->path.len;
+        while (q < end) {
+            const char *amp = memchr(q, '&', (size_t)(end - q));
+            if (!amp)
+                amp = end;
+            const char *eq = memchr(q, '=', (size_t)(amp - q));
+            size_t kl = (size_t)((eq ? eq : amp) - q);
+            bool ok = kl == 0;
+            for (const char *const *k = known; *k && !ok; k++)
+                ok = strlen(*k) == kl && !memcmp(*k, q, kl);
+            if (!ok) {
+                http_problem(r, 400, "Bad query parameter",
+                             "unknown query parameter '%.*s'; known: sport, competition, "
+                             "status, from, to, limit, after, consistency",
+                             (int)(kl > 64 ? 64 : kl), q);
+                return;
+            }
+            q = amp + 1;
+        }
+    }
+    if (http_query_get(r, "sport", sport, sizeof sport))
+        flt.sport = sport;
+    if (http_query_get(r, "competition", comp, sizeof comp))
+        flt.competition = comp;
+    if (http_query_get(r, "status", status, sizeof status)) {
+        if (!fixture_status_valid(status)) {
+            http_problem(r, 400, "Bad query parameter",
+                         "'status' must be one of scheduled, live, finished, postponed, "
+                         "cancelled");
+            return;
+        }
+        flt.status = status;
+    }
+    if (http_query_get(r, "after", after, sizeof after)) {
+        if (!fixture_id_valid(after, strlen(after))) {
+            http_problem(r, 400, "Bad query parameter", "'after' must be a fixture id");
+            return;
+        }
+        flt.after = after;
+    }
+    flt.limit = 50;
+    if (http_query_get(r, "limit", limit_s, sizeof limit_s)) {
+        char *e;
+        long l = strtol(limit_s, &e, 10);
+        if (*e || l < 1 || l > 500) {
+            http_problem(r, 400, "Bad query parameter", "'limit' must be an integer from 1 to 500");
+            return;
+        }
+        flt.limit = (unsigned)l;
+    }
+    if (time_param(r, "from", &flt.from) || time_param(r, "to", &flt.to))
+        return;
+    MDB_txn *txn;
+    if (fsm_read_begin(r->node->fsm, &txn) != 0) {
+        http_problem(r, 500, "Storage error", "the state machine could not be read");
+        return;
+    }
+    json_t *out = fixture_list(r->node->fsm, txn, &flt);
+    fsm_read_end(txn);
+    http_reply_json(r, 200, out);
+}
+
+static void create(struct http_req *r)
+{
+    json_t *body = routes_body(r);
+    if (!body)
+        return;
+    char detail[256];
+    if (fixture_check_create(body, r->node->cfg.sport[0] ? r->node->cfg.sport : NULL, detail,
+                             sizeof detail) != 0) {
+        json_decref(body);
+        http_problem(r, 422, "Invalid fixture", "%s", detail);
+        return;
+    }
+    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(body);
+    struct cmd c = {.type = CMD_FIXTURE_CREATE, .payload = text, .payload_len = strlen(text)};
+    http_write(r, &c, "admin");
+    free(text);
+}
+
+static void update(struct http_req *r, const char *id)
+{
+    json_t *body = routes_body(r);
+    if (!body)
+        return;
+    char detail[256];
+    if (json_object_get(body, "id")) {
+        json_decref(body);
+        http_problem(r, 422, "Invalid fixture update",
+                     "the fixture id comes from the path; do not send 'id' in the body");
+        return;
+    }
+    json_object_set_new(body, "id", json_string(id));
+    if (fixture_check_update(body, detail, sizeof detail) != 0) {
+        json_decref(body);
+        http_problem(r, 422, "Invalid fixture update", "%s", detail);
+        return;
+    }
+    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(body);
+    struct cmd c = {.type = CMD_FIXTURE_UPDATE, .payload = text, .payload_len = strlen(text)};
+    http_write(r, &c, "admin");
+    free(text);
+}
+
+int routes_fixtures(struct http_req *r, const char *method, const char *path)
+{
+    char id[256];
+    if (!strcmp(path, "/v1/fixtures")) {
+        r->route = ROUTE_FIXTURES_READ;
+        if (strcmp(method, "GET")) {
+            http_problem(r, 405, "Method not allowed", "use GET (writes go to /admin/v1/fixtures)");
+            return 0;
+        }
+        routes_read(r, serve_list);
+        return 0;
+    }
+    if (routes_match1(path, "/v1/fixtures", id, sizeof id)) {
+        r->route = ROUTE_FIXTURES_READ;
+        if (strcmp(method, "GET")) {
+            http_problem(r, 405, "Method not allowed", "use GET");
+            return 0;
+        }
+        if (!fixture_id_valid(id, strlen(id))) {
+            http_problem(r, 400, "Bad fixture id",
+                         "a fixture id is 1 to %d letters, digits, '-', '_' or '.'",
+                         FIXTURE_ID_MAX);
+            return 0;
+        }
+        routes_read(r, serve_get);
+        return 0;
+    }
+    if (!strcmp(path, "/admin/v1/fixtures")) {
+        r->route = ROUTE_FIXTURES_WRITE;
+        if (!routes_require_admin(r))
+            return 0;
+        if (strcmp(method, "POST")) {
+            http_problem(r, 405, "Method not allowed", "use POST to create a fixture");
+            return 0;
+        }
+        create(r);
+        return 0;
+    }
+    if (routes_match1(path, "/admin/v1/fixtures", id, sizeof id)) {
+        r->route = ROUTE_FIXTURES_WRITE;
+        if (!routes_require_admin(r))
+            return 0;
+        if (strcmp(method, "PATCH")) {
+            http_problem(r, 405, "Method not allowed", "use PATCH to change a fixture");
+            return 0;
+        }
+        if (!fixture_id_valid(id, strlen(id))) {
+            http_problem(r, 400, "Bad fixture id",
+                         "a fixture id is 1 to %d letters, digits, '-', '_' or '.'",
+                         FIXTURE_ID_MAX);
+            return 0;
+        }
+        update(r, id);
+        return 0;
+    }
+    return -1;
+}
