@@ -1,0 +1,824 @@
+/*
+ * test_models.c -- unit tests of the pricing library against published check values,
+ * hand-computed cases and invariants (markets sum correctly, margins land on the configured
+ * overround, bad inputs are refused, results do not depend on input order).
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "models/models.h"
+
+#define assert_close(a, b, tol)                                                            \
+    do {                                                                                   \
+        double a_ = (a), b_ = (b);                                                         \
+        if (!(fabs(a_ - b_) <= (tol)))                                                     \
+            fail_msg("%s = %.12g, expected %.12g (tol %g)", #a, a_, b_, (double)(tol));    \
+    } while (0)
+
+/* ---------------------------------------------------------------- margins */
+
+static void shin_check_value(void **s)
+{
+    (void)s;
+    /* research/pricing.md 3.1 and issue 3: same numbers as the mberk/shin README */
+    const double odds[3] = {2.6, 2.4, 4.3};
+    double p[3], z;
+    assert_int_equal(model_margin_remove(odds, 3, MODEL_MARGIN_SHIN, p, &z), MODEL_OK);
+    assert_close(p[0], 0.37299406, 5e-9);
+    assert_close(p[1], 0.40477941, 5e-9);
+    assert_close(p[2], 0.22222653, 5e-9);
+    assert_close(z, 0.016942513, 5e-10);
+}
+
+static void remove_other_methods(void **s)
+{
+    (void)s;
+    const double odds[3] = {2.6, 2.4, 4.3};
+    double p[3], k;
+    assert_int_equal(model_margin_remove(odds, 3, MODEL_MARGIN_POWER, p, &k), MODEL_OK);
+    assert_close(k, 1.0321, 5e-5);
+    assert_close(p[0], 0.37298, 5e-6);
+    assert_close(p[1], 0.40511, 5e-6);
+    assert_close(p[2], 0.22191, 5e-6);
+    assert_int_equal(model_margin_remove(odds, 3, MODEL_MARGIN_MULTIPLICATIVE, p, NULL), MODEL_OK);
+    assert_close(p[0], 0.37203, 5e-6);
+    assert_close(p[1], 0.40303, 5e-6);
+    assert_close(p[2], 0.22495, 5e-6);
+    assert_int_equal(model_margin_remove(odds, 3, MODEL_MARGIN_ADDITIVE, p, NULL), MODEL_OK);
+    assert_close(p[0] + p[1] + p[2], 1.0, 1e-12);
+    /* r = 1/2.6 - (S - 1)/3: hand computation */
+    double S = 1 / 2.6 + 1 / 2.4 + 1 / 4.3;
+    assert_close(p[0], 1 / 2.6 - (S - 1) / 3, 1e-12);
+}
+
+static void apply_check_values(void **s)
+{
+    (void)s;
+    const double p[3] = {0.45, 0.27, 0.28};
+    double o[3], par;
+    assert_int_equal(model_margin_apply(p, 3, MODEL_MARGIN_MULTIPLICATIVE, 0.05, o, NULL), MODEL_OK);
+    assert_close(o[0], 2.116, 5e-4);
+    assert_close(o[1], 3.527, 5e-4);
+    assert_close(o[2], 3.401, 5e-4);
+    assert_int_equal(model_margin_apply(p, 3, MODEL_MARGIN_POWER, 0.05, o, &par), MODEL_OK);
+    assert_close(o[0], 2.143, 5e-4);
+    assert_close(o[1], 3.489, 5e-4);
+    assert_close(o[2], 3.370, 5e-4);
+    assert_close(par, 0.9544, 5e-5);
+    assert_int_equal(model_margin_apply(p, 3, MODEL_MARGIN_SHIN, 0.05, o, &par), MODEL_OK);
+    assert_close(o[0], 2.136, 5e-4);
+    assert_close(o[1], 3.498, 5e-4);
+    assert_close(o[2], 3.378, 5e-4);
+    assert_close(par, 0.0250, 5e-5);
+}
+
+static void margins_land_on_overround(void **s)
+{
+    (void)s;
+    const double p[5] = {0.05, 0.15, 0.3, 0.2, 0.3};
+    const double margins[] = {0.0, 0.02, 0.05, 0.12, 0.3};
+    for (int m = 0; m < MODEL_MARGIN__COUNT; m++) {
+        for (size_t k = 0; k < sizeof margins / sizeof margins[0]; k++) {
+            double o[5], back[5], sum = 0;
+            assert_int_equal(model_margin_apply(p, 5, m, margins[k], o, NULL), MODEL_OK);
+            for (int i = 0; i < 5; i++)
+                sum += 1.0 / o[i];
+            assert_close(sum, 1.0 + margins[k], 1e-12);
+            if (margins[k] > 0) { /* the inverse of the same method gives p back */
+                assert_int_equal(model_margin_remove(o, 5, m, back, NULL), MODEL_OK);
+                for (int i = 0; i < 5; i++)
+                    assert_close(back[i], p[i], 1e-9);
+            }
+        }
+    }
+}
+
+static void margin_bad_inputs(void **s)
+{
+    (void)s;
+    double p[3], o[3];
+    const double bad_odds[3] = {1.0, 2.0, 3.0}, nan_odds[3] = {2.0, NAN, 3.0};
+    assert_int_equal(model_margin_remove(bad_odds, 3, MODEL_MARGIN_SHIN, p, NULL), MODEL_EINVAL);
+    assert_int_equal(model_margin_remove(nan_odds, 3, MODEL_MARGIN_POWER, p, NULL), MODEL_EINVAL);
+    /* additive makes the long shot negative: refused (Clarke et al. 2017 example shape) */
+    const double longshot[3] = {1.05, 15.0, 150.0};
+    assert_int_equal(model_margin_remove(longshot, 3, MODEL_MARGIN_ADDITIVE, p, NULL), MODEL_ERANGE);
+    /* booksum below 1: Shin and power have no solution */
+    const double under[3] = {3.1, 3.1, 3.1};
+    assert_int_equal(model_margin_remove(under, 3, MODEL_MARGIN_SHIN, p, NULL), MODEL_ERANGE);
+    assert_int_equal(model_margin_remove(under, 3, MODEL_MARGIN_POWER, p, NULL), MODEL_ERANGE);
+    const double notsum[3] = {0.3, 0.3, 0.3}, negp[3] = {1.2, -0.1, -0.1}, nanp[3] = {NAN, 0.5, 0.5};
+    const double fine[3] = {0.5, 0.3, 0.2};
+    assert_int_equal(model_margin_apply(notsum, 3, MODEL_MARGIN_POWER, 0.05, o, NULL), MODEL_EINVAL);
+    assert_int_equal(model_margin_apply(negp, 3, MODEL_MARGIN_POWER, 0.05, o, NULL), MODEL_EINVAL);
+    assert_int_equal(model_margin_apply(nanp, 3, MODEL_MARGIN_SHIN, 0.05, o, NULL), MODEL_EINVAL);
+    assert_int_equal(model_margin_apply(fine, 3, MODEL_MARGIN_SHIN, -0.05, o, NULL), MODEL_EINVAL);
+    assert_int_equal(model_margin_apply(fine, 3, MODEL_MARGIN_SHIN, NAN, o, NULL), MODEL_EINVAL);
+    assert_int_equal(model_margin_apply(fine, 3, (model_margin_method)9, 0.05, o, NULL), MODEL_EINVAL);
+}
+
+static void zero_probability_not_offered(void **s)
+{
+    (void)s;
+    const double p[3] = {0.6, 0.0, 0.4};
+    double o[3];
+    assert_int_equal(model_margin_apply(p, 3, MODEL_MARGIN_SHIN, 0.05, o, NULL), MODEL_OK);
+    assert_true(o[1] == 0.0);
+    assert_close(1 / o[0] + 1 / o[2], 1.05, 1e-12);
+    assert_int_equal(model_price_round(o[1]), 0);
+}
+
+static void price_ladder(void **s)
+{
+    (void)s;
+    assert_int_equal(model_price_round(2.0), 2000);
+    assert_int_equal(model_price_round(1.0 / 0.5), 2000);
+    assert_int_equal(model_price_round(1.999), 1990);
+    assert_int_equal(model_price_round(1.015), 1010);
+    assert_int_equal(model_price_round(2.039), 2020);
+    assert_int_equal(model_price_round(3.33), 3300);
+    assert_int_equal(model_price_round(5.55), 5500);
+    assert_int_equal(model_price_round(7.9), 7800);
+    assert_int_equal(model_price_round(17.9), 17500);
+    assert_int_equal(model_price_round(151.0), 150000);
+    assert_int_equal(model_price_round(1.001), MODEL_PRICE_MIN);
+    assert_int_equal(model_price_round(1e12), MODEL_PRICE_MAX);
+    assert_int_equal(model_price_round(NAN), 0);
+    assert_int_equal(model_price_round(0.0), 0);
+}
+
+static void priced_market_overround(void **s)
+{
+    (void)s;
+    model_quote_cfg cfg;
+    model_quote_cfg_default(&cfg);
+    const double p[3] = {0.45, 0.27, 0.28};
+    for (int m = 0; m < MODEL_MARGIN__COUNT; m++) {
+        cfg.method = m;
+        for (int ph = 0; ph < MODEL_PHASE__COUNT; ph++) {
+            int32_t pr[3];
+            assert_int_equal(model_price_market(p, 3, &cfg, MODEL_MKT_1X2, ph, pr), MODEL_OK);
+            double book = 0;
+            for (int i = 0; i < 3; i++)
+                book += 1000.0 / pr[i];
+            double want = 1.0 + cfg.margin[MODEL_MKT_1X2][ph];
+            /* rounding down to the ladder only ever adds margin, and little */
+            assert_true(book >= want - 1e-12);
+            assert_true(book <= want + 0.02);
+        }
+    }
+    cfg.margin[MODEL_MKT_BTTS][MODEL_PHASE_LIVE] = -0.1;
+    assert_int_equal(model_quote_cfg_check(&cfg), MODEL_EINVAL);
+    int32_t pr[3];
+    assert_int_equal(model_price_market(p, 3, &cfg, MODEL_MKT_1X2, MODEL_PHASE_PRE, pr), MODEL_OK);
+}
+
+/* ---------------------------------------------------------------- football grid and markets */
+
+static double pois(int k, double l)
+{
+    return exp(-l) * pow(l, k) / tgamma(k + 1.0);
+}
+
+static double tau_of(double lam, double mu, double rho, int x, int y)
+{
+    model_fb_grid a, b;
+    assert_int_equal(model_fb_grid_dc(lam, mu, rho, &a), MODEL_OK);
+    assert_int_equal(model_fb_grid_dc(lam, mu, 0.0, &b), MODEL_OK);
+    return a.p[x][y] / b.p[x][y];
+}
+
+static void dc_tau_check_values(void **s)
+{
+    (void)s;
+    /* regista's unit-test vectors (research/pricing.md 1.2); DC keeps the total mass, so the
+     * ratio of the rho grid to the plain grid is tau itself */
+    assert_close(tau_of(1.2, 1.2, -0.2, 0, 0), 1.288, 1e-9);
+    assert_close(tau_of(1.0, 0.8, -0.2, 1, 0), 0.84, 1e-9);
+    assert_close(tau_of(0.8, 0.8, -0.2, 1, 1), 1.2, 1e-9);
+    assert_close(tau_of(1.3, 0.9, -0.1, 0, 1), 1 + 1.3 * -0.1, 1e-9);
+    assert_close(tau_of(1.3, 0.9, -0.1, 2, 1), 1.0, 1e-9);
+}
+
+static void dc_rho_clamped(void **s)
+{
+    (void)s;
+    /* unconstrained rho would make P(0-1) and P(1-0) negative (penaltyblog #7) */
+    const double rhos[] = {-5.0, -0.9, 0.9, 5.0};
+    for (size_t k = 0; k < 4; k++) {
+        model_fb_grid g;
+        assert_int_equal(model_fb_grid_dc(3.5, 2.5, rhos[k], &g), MODEL_OK);
+        double sum = 0;
+        for (int i = 0; i < MODEL_FB_GOALS; i++)
+            for (int j = 0; j < MODEL_FB_GOALS; j++) {
+                assert_true(g.p[i][j] > 0.0);
+                sum += g.p[i][j];
+            }
+        assert_close(sum, 1.0, 1e-12);
+    }
+}
+
+static void poisson_hand_values(void **s)
+{
+    (void)s;
+    model_fb_grid g;
+    model_fb_markets m;
+    assert_int_equal(model_fb_grid_dc(1.0, 1.0, 0.0, &g), MODEL_OK);
+    assert_int_equal(model_fb_markets_compute(&g, &m), MODEL_OK);
+    assert_close(g.p[0][0], exp(-2.0), 1e-12);
+    assert_close(m.draw, 0.308508322553671, 1e-11); /* e^-2 I0(2) */
+    assert_close(m.home, m.away, 1e-14);
+    assert_close(m.btts_yes, 0.39957640089372803, 1e-11);
+    assert_close(m.over[2], 0.3233235838169365, 1e-11); /* total ~ Poisson(2) */
+    assert_close(m.over[0], 1 - exp(-2.0), 1e-11);
+    assert_close(m.home_over[0], 1 - exp(-1.0), 1e-11);
+    assert_close(m.cs[1][2], pois(1, 1) * pois(2, 1), 1e-12);
+    assert_close(m.next_none, exp(-2.0), 1e-14);
+    assert_close(m.next_home, (1 - exp(-2.0)) / 2, 1e-14);
+}
+
+static void markets_sum_correctly(void **s)
+{
+    (void)s;
+    model_fb_grid g;
+    model_fb_markets m;
+    assert_int_equal(model_fb_grid_dc(1.7, 0.9, -0.08, &g), MODEL_OK);
+    assert_int_equal(model_fb_markets_compute(&g, &m), MODEL_OK);
+    assert_close(m.home + m.draw + m.away, 1.0, 1e-12);
+    assert_close(m.dc_1x + m.dc_12 + m.dc_x2, 2.0, 1e-12);
+    assert_close(m.dnb_home + m.dnb_away, 1.0, 1e-12);
+    assert_close(m.dnb_home, m.home / (m.home + m.away), 1e-12);
+    for (int k = 1; k < MODEL_FB_TOTAL_LINES; k++)
+        assert_true(m.over[k] < m.over[k - 1]);
+    double cs = m.cs_other, wm = 0;
+    for (int h = 0; h < MODEL_FB_CS_MAX; h++)
+        for (int a = 0; a < MODEL_FB_CS_MAX; a++)
+            cs += m.cs[h][a];
+    for (int k = 0; k < MODEL_FB_MARGIN_OUT; k++)
+        wm += m.win_margin[k];
+    assert_close(cs, 1.0, 1e-12);
+    assert_close(wm, 1.0, 1e-12);
+    assert_close(m.win_margin[4], m.draw, 1e-12);
+    assert_close(m.win_margin[0] + m.win_margin[1] + m.win_margin[2] + m.win_margin[3], m.home, 1e-12);
+    assert_close(m.btts_yes, 1 - (g.p[0][0] + (1 - m.home_over[0] - g.p[0][0]) + (1 - m.away_over[0] - g.p[0][0])), 1e-12);
+    assert_close(m.next_home + m.next_none + m.next_away, 1.0, 1e-12);
+    for (int k = 0; k < MODEL_FB_AH_LINES; k++) {
+        const model_ah_probs *a = &m.ah[k];
+        assert_close(a->p[0] + a->p[1] + a->p[2] + a->p[3] + a->p[4], 1.0, 1e-12);
+        assert_close(a->eff_home + a->eff_away, 1.0, 1e-12);
+        if (k)
+            assert_true(a->eff_home > m.ah[k - 1].eff_home); /* more start, more likely */
+    }
+    /* line index: -3 + 0.25 k */
+    assert_close(m.ah[12].eff_home, m.dnb_home, 1e-12);           /* 0.0 = draw no bet */
+    assert_close(m.ah[10].eff_home, m.home, 1e-12);               /* -0.5 = home win */
+    assert_close(m.ah[14].eff_home, m.home + m.draw, 1e-12);      /* +0.5 = home or draw */
+    assert_close(m.ah[11].p[MODEL_AH_HALF_LOSS], m.draw, 1e-12);  /* -0.25: draw half lost */
+    assert_close(m.ah[11].p[MODEL_AH_WIN], m.home, 1e-12);
+    /* -0.25: fair 1/o = (H) / (H + A + D/2) */
+    assert_close(m.ah[11].eff_home, m.home / (m.home + m.away + m.draw / 2), 1e-12);
+}
+
+static void asian_settlement(void **s)
+{
+    (void)s;
+    const struct {
+        double line;
+        int diff;
+        model_ah_result r;
+    } cases[] = {
+        {-0.25, 0, MODEL_AH_HALF_LOSS}, {-0.25, 1, MODEL_AH_WIN},       {-0.25, -1, MODEL_AH_LOSS},
+        {+0.25, 0, MODEL_AH_HALF_WIN},  {+0.25, -1, MODEL_AH_LOSS},     {-0.75, 1, MODEL_AH_HALF_WIN},
+        {-0.75, 2, MODEL_AH_WIN},       {-0.75, 0, MODEL_AH_LOSS},      {+0.75, -1, MODEL_AH_HALF_LOSS},
+        {+0.75, 0, MODEL_AH_WIN},       {-1.0, 1, MODEL_AH_PUSH},       {-1.0, 2, MODEL_AH_WIN},
+        {-1.25, 1, MODEL_AH_HALF_LOSS}, {-1.5, 1, MODEL_AH_LOSS},       {-1.75, 2, MODEL_AH_HALF_WIN},
+        {+1.0, -1, MODEL_AH_PUSH},      {+1.25, -1, MODEL_AH_HALF_WIN}, {0.0, 0, MODEL_AH_PUSH},
+        {0.0, 3, MODEL_AH_WIN},         {-2.25, 2, MODEL_AH_HALF_LOSS}, {+2.5, -2, MODEL_AH_WIN},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        model_ah_result r;
+        assert_int_equal(model_ah_settle(cases[i].line, cases[i].diff, &r), MODEL_OK);
+        if (r != cases[i].r)
+            fail_msg("line %+.2f diff %d: got %d want %d", cases[i].line, cases[i].diff, r, cases[i].r);
+    }
+    model_ah_result r;
+    assert_int_equal(model_ah_settle(0.1, 0, &r), MODEL_EINVAL);
+    assert_int_equal(model_ah_settle(NAN, 0, &r), MODEL_EINVAL);
+    assert_close(model_ah_payout(MODEL_AH_HALF_WIN, 1.90), 1.45, 1e-12);
+    assert_close(model_ah_payout(MODEL_AH_HALF_LOSS, 1.90), 0.5, 1e-12);
+    assert_close(model_ah_payout(MODEL_AH_PUSH, 1.90), 1.0, 1e-12);
+    /* the fair price makes every Asian bet break even under the model */
+    model_fb_grid g;
+    assert_int_equal(model_fb_grid_dc(1.4, 1.1, -0.05, &g), MODEL_OK);
+    const double lines[] = {-1.75, -0.75, -0.25, 0.25, 1.0};
+    for (size_t k = 0; k < 5; k++) {
+        model_ah_probs a;
+        assert_int_equal(model_fb_asian(&g, lines[k], &a), MODEL_OK);
+        double o = 1.0 / a.eff_home, ev = 0;
+        for (int res = 0; res < 5; res++)
+            ev += a.p[res] * model_ah_payout(res, o);
+        assert_close(ev, 1.0, 1e-12);
+    }
+    assert_int_equal(model_fb_asian(&g, 0.3, &(model_ah_probs){0}), MODEL_EINVAL);
+}
+
+static void football_bad_inputs(void **s)
+{
+    (void)s;
+    model_fb_grid g;
+    assert_int_equal(model_fb_grid_dc(NAN, 1.0, 0, &g), MODEL_EINVAL);
+    assert_int_equal(model_fb_grid_dc(-0.1, 1.0, 0, &g), MODEL_EINVAL);
+    assert_int_equal(model_fb_grid_dc(1.0, INFINITY, 0, &g), MODEL_EINVAL);
+    assert_int_equal(model_fb_grid_dc(1.0, 1.0, NAN, &g), MODEL_EINVAL);
+    model_fb_live_params lp;
+    model_fb_live_params_default(&lp);
+    model_fb_live ok = {1.5, 1.1, -0.05, 30, 1, 0, 0, 0, 0};
+    assert_int_equal(model_fb_grid_live(&ok, &lp, &g), MODEL_OK);
+    model_fb_live b = ok;
+    b.minute = -1;
+    assert_int_equal(model_fb_grid_live(&b, &lp, &g), MODEL_EINVAL);
+    b = ok, b.half = 3;
+    assert_int_equal(model_fb_grid_live(&b, &lp, &g), MODEL_EINVAL);
+    b = ok, b.half = 2, b.minute = 30; /* second half cannot be at minute 30 */
+    assert_int_equal(model_fb_grid_live(&b, &lp, &g), MODEL_EINVAL);
+    b = ok, b.home_goals = -1;
+    assert_int_equal(model_fb_grid_live(&b, &lp, &g), MODEL_EINVAL);
+    b = ok, b.away_reds = 5;
+    assert_int_equal(model_fb_grid_live(&b, &lp, &g), MODEL_EINVAL);
+    b = ok, b.minute = NAN;
+    assert_int_equal(model_fb_grid_live(&b, &lp, &g), MODEL_EINVAL);
+    b = ok, b.lambda = -1;
+    assert_int_equal(model_fb_grid_live(&b, &lp, &g), MODEL_EINVAL);
+    lp.red_penalised = NAN;
+    assert_int_equal(model_fb_grid_live(&ok, &lp, &g), MODEL_EINVAL);
+}
+
+/* ---------------------------------------------------------------- football live */
+
+static void live_at_kickoff_is_prematch(void **s)
+{
+    (void)s;
+    model_fb_live_params lp;
+    model_fb_live_params_default(&lp);
+    model_fb_live st = {1.6, 1.2, -0.06, 0, 1, 0, 0, 0, 0};
+    model_fb_grid a, b;
+    assert_int_equal(model_fb_grid_live(&st, &lp, &a), MODEL_OK);
+    assert_int_equal(model_fb_grid_dc(1.6, 1.2, -0.06, &b), MODEL_OK);
+    assert_close(a.lambda, 1.6, 1e-12);
+    assert_close(a.mu, 1.2, 1e-12);
+    for (int i = 0; i < MODEL_FB_GOALS; i++)
+        for (int j = 0; j < MODEL_FB_GOALS; j++)
+            assert_close(a.p[i][j], b.p[i][j], 1e-14);
+}
+
+static void live_time_cards_score(void **s)
+{
+    (void)s;
+    model_fb_live_params lp;
+    model_fb_live_params_default(&lp);
+    /* flat intensity and no stoppage: half time leaves exactly half of the goals */
+    lp.late_slope = 0;
+    lp.stoppage_1 = lp.stoppage_2 = 0;
+    model_fb_live st = {1.6, 1.2, 0, 45, 2, 0, 0, 0, 0};
+    model_fb_grid g;
+    assert_int_equal(model_fb_grid_live(&st, &lp, &g), MODEL_OK);
+    assert_close(g.lambda, 0.8, 1e-12);
+    assert_close(g.mu, 0.6, 1e-12);
+    /* a home red card: 0.66 for home, 1.24 for away */
+    st.home_reds = 1;
+    assert_int_equal(model_fb_grid_live(&st, &lp, &g), MODEL_OK);
+    assert_close(g.lambda, 0.8 * 0.66, 1e-12);
+    assert_close(g.mu, 0.6 * 1.24, 1e-12);
+    /* home one goal down: +10% for home */
+    st.home_reds = 0;
+    st.away_goals = 1;
+    assert_int_equal(model_fb_grid_live(&st, &lp, &g), MODEL_OK);
+    assert_close(g.lambda, 0.8 * 1.10, 1e-12);
+    assert_int_equal(g.base_away, 1);
+    /* with default parameters: the later, the fewer goals left; late-game intensity */
+    model_fb_live_params_default(&lp);
+    double prev = 1e9;
+    for (int minute = 0; minute <= 90; minute += 5) {
+        model_fb_live t = {1.6, 1.2, 0, minute, minute <= 45 ? 1 : 2, 0, 0, 0, 0};
+        assert_int_equal(model_fb_grid_live(&t, &lp, &g), MODEL_OK);
+        assert_true(g.lambda < prev);
+        prev = g.lambda;
+    }
+    assert_true(prev > 0); /* stoppage still to come at 90:00 */
+    model_fb_live t1 = {1.6, 1.2, 0, 45, 2, 0, 0, 0, 0};
+    assert_int_equal(model_fb_grid_live(&t1, &lp, &g), MODEL_OK);
+    assert_true(g.lambda > 0.8); /* the second half scores more than the first */
+}
+
+static void live_markets(void **s)
+{
+    (void)s;
+    model_fb_live_params lp;
+    model_fb_live_params_default(&lp);
+    model_fb_live st = {1.4, 1.3, -0.05, 80, 2, 2, 1, 0, 0};
+    model_fb_grid g;
+    model_fb_markets m;
+    assert_int_equal(model_fb_grid_live(&st, &lp, &g), MODEL_OK);
+    assert_int_equal(model_fb_markets_compute(&g, &m), MODEL_OK);
+    assert_true(m.home > 0.8);
+    assert_close(m.home + m.draw + m.away, 1.0, 1e-12);
+    assert_close(m.over[2], 1.0, 1e-12); /* three goals already scored */
+    assert_close(m.btts_yes, 1.0, 1e-12);
+    assert_close(m.cs[2][1], g.p[0][0], 1e-15);
+    assert_close(m.next_home + m.next_none + m.next_away, 1.0, 1e-12);
+    /* Asian lines count only goals from now on: at -0.0 it is a coin flip weighted by rates */
+    assert_true(m.ah[12].eff_home < 0.6);
+    model_quote_cfg cfg;
+    model_quote_cfg_default(&cfg);
+    model_fb_prices pr;
+    assert_int_equal(model_fb_quote(&m, &cfg, MODEL_PHASE_LIVE, &pr), MODEL_OK);
+    assert_true(pr.next_goal[0] >= MODEL_PRICE_MIN);
+    assert_int_equal(pr.over[0], 0); /* over 0.5 is already won: not offered */
+    assert_true(pr.under[0] == 0);
+}
+
+static void full_quote(void **s)
+{
+    (void)s;
+    model_fb_grid g;
+    model_fb_markets m;
+    model_quote_cfg cfg;
+    model_fb_prices pr;
+    model_quote_cfg_default(&cfg);
+    assert_int_equal(model_fb_grid_dc(1.5, 1.1, -0.05, &g), MODEL_OK);
+    assert_int_equal(model_fb_markets_compute(&g, &m), MODEL_OK);
+    assert_int_equal(model_fb_quote(&m, &cfg, MODEL_PHASE_PRE, &pr), MODEL_OK);
+    const int32_t *all = (const int32_t *)&pr;
+    for (size_t i = 0; i < sizeof pr / sizeof(int32_t); i++)
+        assert_true(all[i] == 0 || (all[i] >= MODEL_PRICE_MIN && all[i] <= MODEL_PRICE_MAX));
+    assert_int_equal(pr.next_goal[0], 0); /* pre-match: no next-goal market */
+    double book = 0;
+    for (int i = 0; i < 3; i++)
+        book += 1000.0 / pr.x12[i];
+    assert_true(book >= 1.05 && book < 1.07);
+    assert_true(pr.x12[0] < pr.x12[2]); /* home favourite */
+    cfg.method = (model_margin_method)7;
+    assert_int_equal(model_fb_quote(&m, &cfg, MODEL_PHASE_PRE, &pr), MODEL_EINVAL);
+}
+
+/* ---------------------------------------------------------------- football fit */
+
+/* Deterministic synthetic league: 12 teams with known strengths. */
+static uint64_t rng_state;
+static double rng_u(void)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return ((rng_state >> 11) + 0.5) / 9007199254740992.0;
+}
+static int rng_pois(double l)
+{
+    double L = exp(-l), p = 1;
+    int k = 0;
+    do {
+        k++;
+        p *= rng_u();
+    } while (p > L);
+    return k - 1;
+}
+
+static size_t synth_league(model_fb_game *g, size_t cap, double *att, double *def)
+{
+    rng_state = 42;
+    for (int t = 0; t < 12; t++) {
+        att[t] = 0.5 * (t - 5.5) / 5.5;
+        def[t] = -0.4 * (t - 5.5) / 5.5;
+    }
+    size_t n = 0;
+    for (int season = 0; season < 3; season++)
+        for (int h = 0; h < 12; h++)
+            for (int a = 0; a < 12; a++) {
+                if (h == a || n == cap)
+                    continue;
+                double lam = exp(0.1 + 0.3 + att[h] + def[a]), mu = exp(0.1 + att[a] + def[h]);
+                model_fb_game *x = &g[n++];
+                memset(x, 0, sizeof *x);
+                x->day = season * 300 + (h * 12 + a) % 200;
+                x->home = h;
+                x->away = a;
+                x->home_goals = rng_pois(lam);
+                x->away_goals = rng_pois(mu);
+                x->home_shots = x->away_shots = x->home_sot = x->away_sot = -1;
+            }
+    return n;
+}
+
+static void fit_recovers_ratings(void **s)
+{
+    (void)s;
+    static model_fb_game g[500];
+    double att[12], def[12];
+    size_t n = synth_league(g, 500, att, def);
+    model_fb_fit_opts o;
+    model_fb_fit_opts_default(&o);
+    o.xi = 0.0;
+    o.ridge = 0.5;
+    model_fb_params *p = calloc(1, sizeof *p);
+    assert_int_equal(model_fb_fit(g, n, 10000, &o, NULL, p), MODEL_OK);
+    assert_true(p->iterations > 0 && p->iterations < o.max_iter);
+    assert_close(p->hfa, 0.3, 0.12);
+    assert_true(fabs(p->rho) < 0.3);
+    /* strongest attack and weakest defence are recovered in the right order */
+    assert_true(p->att[11] - p->att[0] > 0.5);
+    assert_true(p->def[0] - p->def[11] > 0.4);
+    double lam, mu;
+    assert_int_equal(model_fb_rates(p, 11, 0, 0, &lam, &mu), MODEL_OK);
+    assert_true(lam > 2.0 * mu);
+    /* neutral venue removes the home advantage */
+    double l2, m2;
+    assert_int_equal(model_fb_rates(p, 11, 0, 1, &l2, &m2), MODEL_OK);
+    assert_close(l2, lam * exp(-p->hfa), 1e-12);
+    /* a team never seen gets the newcomer prior: weaker than average, not an error */
+    assert_int_equal(model_fb_rates(p, 40, 0, 0, &lam, &mu), MODEL_OK);
+    double la, ma;
+    assert_int_equal(model_fb_rates(p, 40, 11, 0, &la, &ma), MODEL_OK);
+    assert_true(ma > la * 0.9);
+    assert_true(p->prior_att < 0 && p->prior_def > 0);
+    /* only games before the pricing day count */
+    model_fb_params *q = calloc(1, sizeof *q);
+    assert_int_equal(model_fb_fit(g, n, 300, &o, NULL, q), MODEL_OK);
+    assert_true(memcmp(p->att, q->att, sizeof p->att) != 0);
+    assert_int_equal(model_fb_fit(g, n, 0, &o, NULL, q), MODEL_OK); /* nothing before: defaults */
+    assert_int_equal(model_fb_rates(q, 1, 2, 0, &lam, &mu), MODEL_OK);
+    assert_true(lam > mu);
+    free(p);
+    free(q);
+}
+
+static void fit_bad_inputs(void **s)
+{
+    (void)s;
+    model_fb_game g[2] = {{10, 0, 1, 1, 0, 0, -1, -1, -1, -1}, {11, 1, 1, 1, 0, 0, -1, -1, -1, -1}};
+    model_fb_fit_opts o;
+    model_fb_fit_opts_default(&o);
+    model_fb_params *p = calloc(1, sizeof *p);
+    assert_int_equal(model_fb_fit(g, 2, 100, &o, NULL, p), MODEL_EINVAL); /* team plays itself */
+    g[1].away = 2;
+    g[1].home_goals = -3;
+    assert_int_equal(model_fb_fit(g, 2, 100, &o, NULL, p), MODEL_EINVAL);
+    g[1].home_goals = 1;
+    g[1].home = MODEL_FB_MAX_TEAMS;
+    assert_int_equal(model_fb_fit(g, 2, 100, &o, NULL, p), MODEL_EINVAL);
+    g[1].home = 1;
+    o.xi = NAN;
+    assert_int_equal(model_fb_fit(g, 2, 100, &o, NULL, p), MODEL_EINVAL);
+    model_fb_fit_opts_default(&o);
+    assert_int_equal(model_fb_fit(g, 2, 100, &o, NULL, p), MODEL_OK);
+    double l, m;
+    assert_int_equal(model_fb_rates(p, 1, 1, 0, &l, &m), MODEL_EINVAL);
+    assert_int_equal(model_fb_rates(p, -1, 1, 0, &l, &m), MODEL_EINVAL);
+    free(p);
+}
+
+/* Issue 3: "a test proves it by computing a fixed set of games twice in different orders and
+ * comparing bytes". The fit sees the games in two orders; then every game is priced in two
+ * orders; fits and prices must be bit-identical. */
+static void deterministic_any_order(void **s)
+{
+    (void)s;
+    static model_fb_game g[500], r[500];
+    double att[12], def[12];
+    size_t n = synth_league(g, 500, att, def);
+    for (size_t i = 0; i < n; i++) /* a fixed permutation: reversed with a stride */
+        r[i] = g[(n - 1 - (i * 7) % n)];
+    model_fb_fit_opts o;
+    model_fb_fit_opts_default(&o);
+    model_fb_params *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    assert_int_equal(model_fb_fit(g, n, 900, &o, NULL, a), MODEL_OK);
+    assert_int_equal(model_fb_fit(r, n, 900, &o, NULL, b), MODEL_OK);
+    assert_memory_equal(a, b, sizeof *a);
+
+    model_quote_cfg cfg;
+    model_quote_cfg_default(&cfg);
+    cfg.method = MODEL_MARGIN_SHIN;
+    enum { NG = 132 };
+    static model_fb_prices first[NG], second[NG];
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < NG; k++) {
+            int idx = pass == 0 ? k : NG - 1 - k;
+            int h = idx / 11, aw = idx % 11;
+            if (aw >= h)
+                aw++;
+            double lam, mu;
+            model_fb_grid gr;
+            model_fb_markets m;
+            assert_int_equal(model_fb_rates(pass ? b : a, h, aw, 0, &lam, &mu), MODEL_OK);
+            assert_int_equal(model_fb_grid_dc(lam, mu, a->rho, &gr), MODEL_OK);
+            assert_int_equal(model_fb_markets_compute(&gr, &m), MODEL_OK);
+            assert_int_equal(model_fb_quote(&m, &cfg, MODEL_PHASE_PRE, pass ? &second[idx] : &first[idx]),
+                             MODEL_OK);
+        }
+    }
+    assert_memory_equal(first, second, sizeof first);
+    free(a);
+    free(b);
+}
+
+/* ---------------------------------------------------------------- tennis */
+
+static void tennis_hold_check_values(void **s)
+{
+    (void)s;
+    assert_close(model_tennis_hold(2.0 / 3.0), 208.0 / 243.0, 1e-14);
+    assert_close(model_tennis_hold(0.64), 0.8126, 5e-5);
+    assert_close(model_tennis_hold(0.60), 0.7357, 5e-5);
+    assert_close(model_tennis_hold(0.5), 0.5, 1e-15);
+    /* O'Malley's closed form */
+    double p = 0.62, q = 1 - p;
+    assert_close(model_tennis_hold(p), pow(p, 4) * (1 + 4 * q + 10 * q * q) + 20 * pow(p * q, 3) * p * p / (1 - 2 * p * q), 1e-14);
+    assert_true(isnan(model_tennis_hold(1.5)));
+}
+
+static void tennis_symmetry_and_sums(void **s)
+{
+    (void)s;
+    assert_close(model_tennis_tiebreak(0.63, 0.63), 0.5, 1e-12);
+    assert_close(model_tennis_tiebreak(0.7, 0.6) + model_tennis_tiebreak(0.6, 0.7), 1.0, 1e-12);
+    for (int bo = 3; bo <= 5; bo += 2) {
+        model_tennis_state st = {bo, 0.64, 0.64, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+        model_tennis_result *r = calloc(1, sizeof *r);
+        assert_int_equal(model_tennis_price(&st, r), MODEL_OK);
+        assert_close(r->match_a, 0.5, 1e-12);
+        double ss = 0, gs = 0;
+        for (int a = 0; a < 6; a++)
+            for (int b = 0; b < 6; b++)
+                ss += r->set_score[a][b];
+        for (int a = 0; a < MODEL_TENNIS_MAX_GAMES; a++)
+            for (int b = 0; b < MODEL_TENNIS_MAX_GAMES; b++)
+                gs += r->games[a][b];
+        assert_close(ss, 1.0, 1e-12);
+        assert_close(gs, 1.0, 1e-12);
+        assert_close(r->set_score[bo / 2 + 1][0], r->set_score[0][bo / 2 + 1], 1e-12);
+        assert_close(model_tennis_handicap_a(r, 0.5) + model_tennis_handicap_a(r, -0.5) -
+                         model_tennis_handicap_a(r, 0.5) * 2, 0.0, 0.2); /* shape sanity */
+        assert_true(model_tennis_total_over(r, 20.5) > model_tennis_total_over(r, 24.5));
+        free(r);
+    }
+}
+
+static void tennis_live_consistency(void **s)
+{
+    (void)s;
+    model_tennis_result *r0 = calloc(1, sizeof *r0), *r1 = calloc(1, sizeof *r1),
+                        *r2 = calloc(1, sizeof *r2);
+    double pa = 0.66, pb = 0.61;
+    /* start = hold * P(after 1-0, B serves) + (1 - hold) * P(after 0-1, B serves) */
+    model_tennis_state st = {3, pa, pb, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    assert_int_equal(model_tennis_price(&st, r0), MODEL_OK);
+    st.games_a = 1, st.server_a = 0;
+    assert_int_equal(model_tennis_price(&st, r1), MODEL_OK);
+    st.games_a = 0, st.games_b = 1;
+    assert_int_equal(model_tennis_price(&st, r2), MODEL_OK);
+    double h = model_tennis_hold(pa);
+    assert_close(r0->match_a, h * r1->match_a + (1 - h) * r2->match_a, 1e-12);
+    /* point level: 0-0 in a game = p * (15-0) + q * (0-15) */
+    model_tennis_state a = {5, pa, pb, 1, 1, 10, 10, 3, 2, 0, 0, 1}, b = a, c = a;
+    b.points_a = 1;
+    c.points_b = 1;
+    assert_int_equal(model_tennis_price(&a, r0), MODEL_OK);
+    assert_int_equal(model_tennis_price(&b, r1), MODEL_OK);
+    assert_int_equal(model_tennis_price(&c, r2), MODEL_OK);
+    assert_close(r0->match_a, pa * r1->match_a + (1 - pa) * r2->match_a, 1e-12);
+    /* in a tie-break at 6-6 points, B to serve, next two points one each */
+    model_tennis_state t = {3, pa, pb, 1, 1, 11, 12, 6, 6, 6, 6, 0};
+    assert_int_equal(model_tennis_price(&t, r0), MODEL_OK);
+    double xa = pa, xb = 1 - pb, tie = xa * xb / (xa * xb + (1 - xa) * (1 - xb));
+    assert_close(r0->set_a, tie, 1e-12);
+    assert_close(r0->match_a, tie, 1e-12); /* final set */
+    assert_close(r0->set_score[2][1], tie, 1e-12);
+    /* total games: 11 + 12 in finished sets plus a 13-game set = 36 */
+    assert_close(model_tennis_total_over(r0, 35.5), 1.0, 1e-12);
+    assert_close(model_tennis_total_over(r0, 36.5), 0.0, 1e-12);
+    assert_close(model_tennis_handicap_a(r0, 0.5), tie, 1e-12); /* 18-18 if A wins, 17-19 if not */
+    /* best of three at one set all: the match is the current set */
+    model_tennis_state u = {3, pa, pb, 1, 1, 9, 10, 2, 3, 1, 2, 1};
+    assert_int_equal(model_tennis_price(&u, r0), MODEL_OK);
+    assert_close(r0->match_a, r0->set_a, 1e-12);
+    free(r0);
+    free(r1);
+    free(r2);
+}
+
+static void tennis_bad_inputs(void **s)
+{
+    (void)s;
+    model_tennis_result *r = calloc(1, sizeof *r);
+    model_tennis_state ok = {3, 0.64, 0.62, 0, 0, 0, 0, 0, 0, 0, 0, 1}, b;
+    assert_int_equal(model_tennis_price(&ok, r), MODEL_OK);
+    b = ok, b.best_of = 4;
+    assert_int_equal(model_tennis_price(&b, r), MODEL_EINVAL);
+    b = ok, b.pa = NAN;
+    assert_int_equal(model_tennis_price(&b, r), MODEL_EINVAL);
+    b = ok, b.pb = 1.0;
+    assert_int_equal(model_tennis_price(&b, r), MODEL_EINVAL);
+    b = ok, b.sets_a = 2; /* match already won */
+    assert_int_equal(model_tennis_price(&b, r), MODEL_EINVAL);
+    b = ok, b.games_a = 6, b.games_b = 2; /* set already over */
+    assert_int_equal(model_tennis_price(&b, r), MODEL_EINVAL);
+    b = ok, b.points_a = 4, b.points_b = 1; /* game already over */
+    assert_int_equal(model_tennis_price(&b, r), MODEL_EINVAL);
+    b = ok, b.points_a = 9, b.points_b = 3; /* impossible score */
+    assert_int_equal(model_tennis_price(&b, r), MODEL_EINVAL);
+    b = ok, b.games_a = -1;
+    assert_int_equal(model_tennis_price(&b, r), MODEL_EINVAL);
+    b = ok, b.server_a = 2;
+    assert_int_equal(model_tennis_price(&b, r), MODEL_EINVAL);
+    free(r);
+    assert_close(model_tennis_bc_serve(0.64, 0.68, 0.64, 0.36, 0.36), 0.68, 1e-15);
+    assert_close(model_tennis_bc_serve(0.64, 0.64, 0.64, 0.40, 0.36), 0.60, 1e-15);
+}
+
+/* ---------------------------------------------------------------- basketball */
+
+static void basketball(void **s)
+{
+    (void)s;
+    model_bb_state st = {0, 12, 220, 18, 0, 0, 0};
+    model_bb_result r;
+    assert_int_equal(model_bb_price(&st, &r), MODEL_OK);
+    assert_close(r.home_win, 0.5, 1e-15);
+    /* Brownian motion: lead 5 with a quarter left, drift 3, sd 12 -> Phi(5.75 / 6) */
+    model_bb_state live = {3, 12, 220, 18, 0.75, 5, 170};
+    assert_int_equal(model_bb_price(&live, &r), MODEL_OK);
+    assert_close(r.home_win, 0.831052649787595, 1e-12);
+    assert_close(r.mean_margin, 5.75, 1e-12);
+    assert_close(r.sd_margin, 6.0, 1e-12);
+    assert_close(r.mean_total, 225.0, 1e-12);
+    double w, p, w2, p2;
+    /* final margin ~ N(5.75, 6); integer margins with the continuity correction */
+    model_bb_spread(&r, 5.5, &w, &p);
+    assert_close(p, 0.0, 0);
+    assert_close(w, 0.5166177864903634, 1e-12); /* P(M >= 6) = 1 - Phi((5.5 - 5.75) / 6) */
+    model_bb_spread(&r, 5.0, &w2, &p2);
+    assert_close(w2, w, 1e-15);                  /* -5 is also won from 6 up */
+    assert_close(p2, 0.0658978603301591, 1e-12); /* P(M == 5) */
+    model_bb_total(&r, 224.5, &w, &p);
+    assert_true(w > 0.5);
+    model_bb_state bad = st;
+    bad.margin_sd = 0;
+    assert_int_equal(model_bb_price(&bad, &r), MODEL_EINVAL);
+    bad = st, bad.t = 1.0;
+    assert_int_equal(model_bb_price(&bad, &r), MODEL_EINVAL);
+    bad = st, bad.margin_mean = NAN;
+    assert_int_equal(model_bb_price(&bad, &r), MODEL_EINVAL);
+    bad = live, bad.lead = 300;
+    assert_int_equal(model_bb_price(&bad, &r), MODEL_EINVAL);
+}
+
+/* ---------------------------------------------------------------- metrics */
+
+static void metrics(void **s)
+{
+    (void)s;
+    const double perfect[3] = {1, 0, 0}, flat[3] = {1.0 / 3, 1.0 / 3, 1.0 / 3};
+    assert_close(model_rps(perfect, 3, 0), 0.0, 0);
+    assert_close(model_rps(flat, 3, 0), 5.0 / 18.0, 1e-15);
+    assert_close(model_rps(flat, 3, 1), 1.0 / 9.0, 1e-15);
+    assert_close(model_logloss(flat, 3, 2), log(3.0), 1e-15);
+    assert_true(isnan(model_rps(flat, 3, 3)));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(shin_check_value),
+        cmocka_unit_test(remove_other_methods),
+        cmocka_unit_test(apply_check_values),
+        cmocka_unit_test(margins_land_on_overround),
+        cmocka_unit_test(margin_bad_inputs),
+        cmocka_unit_test(zero_probability_not_offered),
+        cmocka_unit_test(price_ladder),
+        cmocka_unit_test(priced_market_overround),
+        cmocka_unit_test(dc_tau_check_values),
+        cmocka_unit_test(dc_rho_clamped),
+        cmocka_unit_test(poisson_hand_values),
+        cmocka_unit_test(markets_sum_correctly),
+        cmocka_unit_test(asian_settlement),
+        cmocka_unit_test(football_bad_inputs),
+        cmocka_unit_test(live_at_kickoff_is_prematch),
+        cmocka_unit_test(live_time_cards_score),
+        cmocka_unit_test(live_markets),
+        cmocka_unit_test(full_quote),
+        cmocka_unit_test(fit_recovers_ratings),
+        cmocka_unit_test(fit_bad_inputs),
+        cmocka_unit_test(deterministic_any_order),
+        cmocka_unit_test(tennis_hold_check_values),
+        cmocka_unit_test(tennis_symmetry_and_sums),
+        cmocka_unit_test(tennis_live_consistency),
+        cmocka_unit_test(tennis_bad_inputs),
+        cmocka_unit_test(basketball),
+        cmocka_unit_test(metrics),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
