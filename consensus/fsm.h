@@ -92,6 +92,8 @@ int fsm_idem_get(struct fsm *f, const char *key, size_t key_len, uint8_t fingerp
 int fsm_snapshot_now(struct fsm *f, void **buf, size_t *len); /* synchronous, for tests */
 int fsm_restore_buf(struct fsm *f, const void *buf, size_t len);
 uint64_t fsm_snapshot_index_of(const void *buf, size_t len);
+/* Drop a snapshot copy in progress or ready (after an operator's snapshot-now completed). */
+void fsm_snapshot_cancel(struct fsm *f);
 
 /* Domain databases (used by fixtures.c and members.c). */
 MDB_dbi fsm_dbi(struct fsm *f, const char *name);

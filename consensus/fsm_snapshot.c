@@ -185,10 +185,24 @@ void fsm_snapshot_close(struct fsm *f)
     copy_abandon(f);
 }
 
+void fsm_snapshot_cancel(struct fsm *f)
+{
+    copy_abandon(f);
+}
+
+/* A ready copy that raft has not asked for keeps the tail growing: past this, drop it and let
+ * the next request start afresh. */
+#define TAIL_MAX_BYTES (64u << 20)
+
 void fsm_snapshot_record(struct fsm *f, uint64_t index, const void *buf, size_t len)
 {
     if (f->copy_state == 0)
         return;
+    if (f->tail_bytes > TAIL_MAX_BYTES) {
+        LOG_WARN("event=snapshot_copy_dropped reason=\"tail too long\"");
+        copy_abandon(f);
+        return;
+    }
     struct fsm_tail *t = malloc(sizeof *t + len);
     if (!t) {
         /* Without this entry the snapshot would be wrong: drop the copy, raft retries. */

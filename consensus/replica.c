@@ -292,6 +292,7 @@ static void snap_step(void *arg, int outcome, const char *detail);
 static void snap_finish(struct replica *rp, int outcome, const char *detail)
 {
     raft_set_snapshot_threshold(&rp->raft, rp->snapshot_threshold);
+    fsm_snapshot_cancel(rp->fsm); /* a copy started by the last barrier is not wanted */
     replica_done_cb cb = rp->snap_cb;
     rp->snap_cb = NULL;
     cb(rp->snap_arg, outcome, detail);
