@@ -131,9 +131,9 @@ static char *slurp(const char *path)
 int oracle_artefact_load(oracle_artefact *a, const char *dir, eth_error *err)
 {
     memset(a, 0, sizeof *a);
-    if (!dir)
+    if (!dir || !*dir)
         dir = getenv("PARLAY_ORACLE_ARTEFACTS");
-    if (!dir)
+    if (!dir || !*dir)
         dir = "build/contracts";
     char path[4096];
     snprintf(path, sizeof path, "%s/MatchOracle.bin", dir);

@@ -32,7 +32,7 @@ $(BUILD)/parlay-oracle: $(BUILD)/obj/oracle/tools/parlay_oracle.o $(ORACLE_OBJS)
 BINS += $(BUILD)/parlay-oracle
 
 ORACLE_TEST_SUPPORT := $(BUILD)/san/oracle/tests/anvil.o
-ORACLE_TESTS := $(BUILD)/test-oracle-vectors $(BUILD)/test-oracle-chain
+ORACLE_TESTS := $(BUILD)/test-oracle-vectors $(BUILD)/test-oracle-chain $(BUILD)/test-oracle-cli
 
 $(BUILD)/test-oracle-vectors: $(BUILD)/san/oracle/tests/test_vectors.o $(ORACLE_SAN_OBJS)
 	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
