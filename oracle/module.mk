@@ -32,9 +32,12 @@ $(BUILD)/parlay-oracle: $(BUILD)/obj/oracle/tools/parlay_oracle.o $(ORACLE_OBJS)
 BINS += $(BUILD)/parlay-oracle
 
 ORACLE_TEST_SUPPORT := $(BUILD)/san/oracle/tests/anvil.o
-ORACLE_TESTS := $(BUILD)/test-oracle-vectors $(BUILD)/test-oracle-chain $(BUILD)/test-oracle-cli
+ORACLE_TESTS := $(BUILD)/test-oracle-vectors $(BUILD)/test-oracle-rpc $(BUILD)/test-oracle-chain \
+                $(BUILD)/test-oracle-cli
 
 $(BUILD)/test-oracle-vectors: $(BUILD)/san/oracle/tests/test_vectors.o $(ORACLE_SAN_OBJS)
+	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+$(BUILD)/test-oracle-rpc: $(BUILD)/san/oracle/tests/test_rpc.o $(ORACLE_SAN_OBJS)
 	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 $(BUILD)/test-oracle-chain: $(BUILD)/san/oracle/tests/test_chain.o $(ORACLE_TEST_SUPPORT) $(ORACLE_SAN_OBJS)
 	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
