@@ -38,6 +38,7 @@ include consensus/module.mk
 include node/module.mk
 include kyc/module.mk
 include tests/module.mk
+include tests/integration/module.mk
 
 .PHONY: build-all
 build-all: $(BINS)

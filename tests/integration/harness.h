@@ -1,0 +1,81 @@
+/* Integration-test harness: real parlayd processes on 127.0.0.1 with their own data
+ * directories, spoken to over real HTTP. Every wait is a condition polled with a deadline. */
+#ifndef PARLAY_HARNESS_H
+#define PARLAY_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define H_MAX_NODES 6
+
+struct h_node {
+    int id;
+    int raft_port, http_port;
+    char config[512];
+    char dir[512];
+    char log[512];
+    pid_t pid;
+    bool initial;
+};
+
+struct h_cluster {
+    char root[256];
+    char token_file[512];
+    char token[64];
+    int n;
+    struct h_node nodes[H_MAX_NODES];
+    unsigned snapshot_threshold, snapshot_trailing;
+    unsigned max_body_bytes;
+    unsigned space_quota_mb, map_size_mb;
+};
+
+struct h_resp {
+    long status; /* 0: could not connect / no answer */
+    json_t *json;
+    char content_type[128];
+    char retry_after[32];
+    char replayed[16];
+};
+
+/* Create @n initial members (ids 1..n) in a fresh temporary root; nothing is started. */
+void h_cluster_init(struct h_cluster *c, int n);
+/* Add a node that is not an initial member (waits to be added); returns its index. */
+int h_cluster_add_spare(struct h_cluster *c);
+/* Write every node's config (call after changing options). */
+void h_cluster_write_configs(struct h_cluster *c);
+void h_cluster_start_all(struct h_cluster *c);
+void h_cluster_stop_all(struct h_cluster *c);
+/* Stop and remove the root directory. */
+void h_cluster_destroy(struct h_cluster *c);
+
+void h_node_start(struct h_cluster *c, int i);
+void h_node_signal(struct h_cluster *c, int i, int sig);
+/* SIGKILL and reap. */
+void h_node_kill(struct h_cluster *c, int i);
+/* SIGTERM and reap; returns the exit status. */
+int h_node_stop(struct h_cluster *c, int i);
+
+/* HTTP to node @i. @body may be NULL. @idem: Idempotency-Key or NULL. @admin: send the token. */
+struct h_resp h_http(struct h_cluster *c, int i, const char *method, const char *path,
+                     const char *body, const char *idem, bool admin);
+struct h_resp h_http_raw(int port, const char *method, const char *path, const char *body,
+                         const char *const *headers, long timeout_ms);
+void h_resp_free(struct h_resp *r);
+
+/* Index of the node that reports itself leader (and is alive), waiting up to @ms; -1 if none. */
+int h_wait_leader(struct h_cluster *c, int ms);
+/* Wait until every running node's last_applied >= @index. */
+bool h_wait_applied(struct h_cluster *c, unsigned long long index, int ms);
+/* The node's /admin/v1/node status (NULL if unreachable). */
+json_t *h_status(struct h_cluster *c, int i);
+bool h_wait_ready(struct h_cluster *c, int i, int ms);
+/* Run `build/parlayctl` against node @i with @args; returns its exit code, output in @out. */
+int h_parlayctl(struct h_cluster *c, int i, const char *args, char *out, size_t n);
+
+double h_now(void);
+void h_sleep_ms(int ms);
+/* Count occurrences of @needle in node @i's log. */
+int h_log_count(struct h_cluster *c, int i, const char *needle);
+
+#endif

@@ -1,0 +1,466 @@
+/* Cluster scenarios with real parlayd processes on loopback. Each test starts its own cluster,
+ * does what an operator or a client would do, and checks what they must see. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tests/integration/harness.h"
+
+#define WAIT_MS 30000
+
+static char *fixture_body(const char *id)
+{
+    static char buf[512];
+    snprintf(buf, sizeof buf,
+             "{\"id\":\"%s\",\"sport\":\"football\",\"competition\":\"Ligue 1\",\"home\":\"Home "
+             "%s\",\"away\":\"Away %s\",\"kickoff\":\"2026-12-05T20:00:00Z\"}",
+             id, id, id);
+    return buf;
+}
+
+static int alive_node(struct h_cluster *c, int hint)
+{
+    for (int k = 0; k < c->n; k++) {
+        int i = (hint + k) % c->n;
+        if (c->nodes[i].pid)
+            return i;
+    }
+    return -1;
+}
+
+/* A client that retries with the same Idempotency-Key until it gets a definitive answer
+ * (anything but "no answer" or 503), rotating over the live nodes. */
+static long write_until_answer(struct h_cluster *c, int hint, const char *method,
+                               const char *path, const char *body, const char *key,
+                               json_t **out)
+{
+    double deadline = h_now() + 40;
+    for (int attempt = 0; h_now() < deadline; attempt++) {
+        int i = alive_node(c, hint + attempt);
+        struct h_resp r = h_http(c, i, method, path, body, key, true);
+        if (r.status != 0 && r.status != 503) {
+            if (out)
+                *out = r.json;
+            else
+                h_resp_free(&r);
+            return r.status;
+        }
+        h_resp_free(&r);
+        h_sleep_ms(100);
+    }
+    return 0;
+}
+
+/* Wait until node @i serves fixture @id locally with @status and @version. */
+static bool wait_fixture(struct h_cluster *c, int i, const char *id, const char *status,
+                         int version)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/fixtures/%s", id);
+    double deadline = h_now() + WAIT_MS / 1000.0;
+    do {
+        struct h_resp r = h_http(c, i, "GET", path, NULL, NULL, false);
+        bool ok = r.status == 200 &&
+                  !strcmp(json_string_value(json_object_get(r.json, "status")), status) &&
+                  json_integer_value(json_object_get(r.json, "version")) == version;
+        h_resp_free(&r);
+        if (ok)
+            return true;
+        h_sleep_ms(50);
+    } while (h_now() < deadline);
+    return false;
+}
+
+static void start_cluster(struct h_cluster *c)
+{
+    h_cluster_start_all(c);
+    assert_true(h_wait_leader(c, WAIT_MS) >= 0);
+    for (int i = 0; i < c->n; i++)
+        if (c->nodes[i].pid)
+            assert_true(h_wait_ready(c, i, WAIT_MS));
+}
+
+static void write_to_follower_is_visible_everywhere(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    h_cluster_init(&c, 3);
+    start_cluster(&c);
+    int leader = h_wait_leader(&c, WAIT_MS);
+    int follower = (leader + 1) % 3;
+
+    struct h_resp r = h_http(&c, follower, "POST", "/admin/v1/fixtures", fixture_body("f1"),
+                             "key-f1", true);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(json_string_value(json_object_get(r.json, "id")), "f1");
+    h_resp_free(&r);
+
+    for (int i = 0; i < 3; i++) {
+        struct h_resp g =
+            h_http(&c, i, "GET", "/v1/fixtures/f1?consistency=linearizable", NULL, NULL, false);
+        assert_int_equal(g.status, 200);
+        assert_string_equal(json_string_value(json_object_get(g.json, "home")), "Home f1");
+        h_resp_free(&g);
+        assert_true(wait_fixture(&c, i, "f1", "scheduled", 1));
+    }
+    /* The same key again, through another follower: the first answer, not a second create. */
+    r = h_http(&c, (leader + 2) % 3, "POST", "/admin/v1/fixtures", fixture_body("f1"), "key-f1",
+               true);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(r.replayed, "true");
+    h_resp_free(&r);
+    h_cluster_destroy(&c);
+}
+
+#define N_WRITES 30
+
+static void kill_leader_while_writing_loses_nothing(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    h_cluster_init(&c, 3);
+    start_cluster(&c);
+    int killed = -1;
+    for (int k = 0; k < N_WRITES; k++) {
+        char id[32], key[48], path[64];
+        snprintf(id, sizeof id, "k%02d", k);
+        if (k == N_WRITES / 3) {
+            killed = h_wait_leader(&c, WAIT_MS);
+            assert_true(killed >= 0);
+            h_node_kill(&c, killed); /* kill -9 the leader mid-stream */
+        }
+        snprintf(key, sizeof key, "create-%s", id);
+        long st = write_until_answer(&c, k, "POST", "/admin/v1/fixtures", fixture_body(id), key,
+                                     NULL);
+        assert_int_equal(st, 201); /* never 409: a retried create is not applied twice */
+        snprintf(key, sizeof key, "live-%s", id);
+        snprintf(path, sizeof path, "/admin/v1/fixtures/%s", id);
+        st = write_until_answer(&c, k + 1, "PATCH", path, "{\"status\":\"live\"}", key, NULL);
+        assert_int_equal(st, 200); /* never 409 "already live" */
+    }
+    /* Bring the old leader back: it must converge to the same state. */
+    h_node_start(&c, killed);
+    assert_true(h_wait_ready(&c, killed, WAIT_MS));
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < N_WRITES; k++) {
+            char id[32];
+            snprintf(id, sizeof id, "k%02d", k);
+            /* version 2 exactly: created once, set live once */
+            assert_true(wait_fixture(&c, i, id, "live", 2));
+        }
+
+    /* Restart every node (kill -9, the harshest stop): nothing acknowledged is lost. */
+    for (int i = 0; i < 3; i++)
+        h_node_kill(&c, i);
+    start_cluster(&c);
+    for (int i = 0; i < 3; i++) {
+        struct h_resp r = h_http(&c, i, "GET", "/v1/fixtures?limit=500&consistency=linearizable",
+                                 NULL, NULL, false);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(json_array_size(json_object_get(r.json, "items")), N_WRITES);
+        h_resp_free(&r);
+        for (int k = 0; k < N_WRITES; k++) {
+            char id[32];
+            snprintf(id, sizeof id, "k%02d", k);
+            assert_true(wait_fixture(&c, i, id, "live", 2));
+        }
+    }
+    h_cluster_destroy(&c);
+}
+
+static void graceful_restart_resumes(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    h_cluster_init(&c, 3);
+    start_cluster(&c);
+    assert_int_equal(write_until_answer(&c, 0, "POST", "/admin/v1/fixtures", fixture_body("r1"),
+                                        "key-r1", NULL),
+                     201);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(WEXITSTATUS(h_node_stop(&c, i)), 0);
+    start_cluster(&c);
+    for (int i = 0; i < 3; i++)
+        assert_true(wait_fixture(&c, i, "r1", "scheduled", 1));
+    h_cluster_destroy(&c);
+}
+
+static void added_node_catches_up_through_snapshot(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    h_cluster_init(&c, 3);
+    c.snapshot_threshold = 16; /* snapshot often and keep a short log */
+    c.snapshot_trailing = 4;
+    h_cluster_write_configs(&c);
+    start_cluster(&c);
+    for (int k = 0; k < 60; k++) {
+        char id[32], key[48];
+        snprintf(id, sizeof id, "s%02d", k);
+        snprintf(key, sizeof key, "key-%s", id);
+        assert_int_equal(write_until_answer(&c, k, "POST", "/admin/v1/fixtures", fixture_body(id),
+                                            key, NULL),
+                         201);
+    }
+    char out[8192];
+    assert_int_equal(h_parlayctl(&c, 0, "snapshot", out, sizeof out), 0);
+
+    int spare = h_cluster_add_spare(&c);
+    h_node_start(&c, spare);
+    char args[256];
+    snprintf(args, sizeof args, "--timeout 60 add %d 127.0.0.1:%d 127.0.0.1:%d", c.nodes[spare].id,
+             c.nodes[spare].raft_port, c.nodes[spare].http_port);
+    int rc = h_parlayctl(&c, 1, args, out, sizeof out);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "voter"));
+    /* It got the state from an installed snapshot, not by replaying the whole log. */
+    assert_true(h_log_count(&c, spare, "event=restored") >= 1);
+    for (int k = 0; k < 60; k++) {
+        char id[32];
+        snprintf(id, sizeof id, "s%02d", k);
+        assert_true(wait_fixture(&c, spare, id, "scheduled", 1));
+    }
+    rc = h_parlayctl(&c, spare, "--json status", out, sizeof out);
+    assert_int_equal(rc, 0);
+    json_t *st = json_loads(out, 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(st, "members")), 4);
+    json_decref(st);
+
+    /* Remove a follower that is not the new node; the cluster keeps taking writes. */
+    int leader = h_wait_leader(&c, WAIT_MS);
+    int victim = (leader + 1) % 3;
+    snprintf(args, sizeof args, "remove %d", c.nodes[victim].id);
+    assert_int_equal(h_parlayctl(&c, leader, args, out, sizeof out), 0);
+    h_node_stop(&c, victim);
+    rc = h_parlayctl(&c, spare, "--json members", out, sizeof out);
+    assert_int_equal(rc, 0);
+    st = json_loads(out, 0, NULL);
+    assert_int_equal(json_array_size(st), 3);
+    json_decref(st);
+    assert_int_equal(write_until_answer(&c, spare, "POST", "/admin/v1/fixtures",
+                                        fixture_body("after-remove"), "key-after-remove", NULL),
+                     201);
+    h_cluster_destroy(&c);
+}
+
+static void partitioned_minority_refuses_writes(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    h_cluster_init(&c, 3);
+    start_cluster(&c);
+    int leader = h_wait_leader(&c, WAIT_MS);
+    /* Cut the leader off from the majority: the two followers stop answering. */
+    for (int i = 0; i < 3; i++)
+        if (i != leader)
+            h_node_signal(&c, i, SIGSTOP);
+    struct h_resp r = h_http(&c, leader, "POST", "/admin/v1/fixtures", fixture_body("m1"),
+                             "key-m1", true);
+    assert_int_equal(r.status, 503); /* never acknowledged without a quorum */
+    assert_string_equal(r.content_type, "application/problem+json");
+    assert_true(r.retry_after[0] != 0);
+    h_resp_free(&r);
+    r = h_http(&c, leader, "GET", "/v1/fixtures/m1", NULL, NULL, false);
+    assert_int_equal(r.status, 404);
+    h_resp_free(&r);
+    /* A second write finds no leader at all on the minority side. */
+    r = h_http(&c, leader, "POST", "/admin/v1/fixtures", fixture_body("m2"), "key-m2", true);
+    assert_int_equal(r.status, 503);
+    h_resp_free(&r);
+    for (int i = 0; i < 3; i++)
+        h_node_signal(&c, i, SIGCONT);
+    assert_true(h_wait_leader(&c, WAIT_MS) >= 0);
+    /* The client's retry with the same key gets one real answer. */
+    assert_int_equal(write_until_answer(&c, leader, "POST", "/admin/v1/fixtures",
+                                        fixture_body("m1"), "key-m1", NULL),
+                     201);
+    for (int i = 0; i < 3; i++)
+        assert_true(wait_fixture(&c, i, "m1", "scheduled", 1));
+    h_cluster_destroy(&c);
+}
+
+struct bad_case {
+    const char *method, *path, *body, *key;
+    bool admin;
+    long status;
+    const char *detail_part;
+};
+
+static void bad_input_gets_problem_json_and_changes_nothing(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    h_cluster_init(&c, 3);
+    c.max_body_bytes = 4096;
+    h_cluster_write_configs(&c);
+    start_cluster(&c);
+    assert_int_equal(write_until_answer(&c, 0, "POST", "/admin/v1/fixtures", fixture_body("ok1"),
+                                        "key-ok1", NULL),
+                     201);
+    struct h_resp before = h_http(&c, 0, "GET", "/v1/fixtures?consistency=linearizable", NULL,
+                                  NULL, false);
+    assert_int_equal(before.status, 200);
+
+    static char big[10000];
+    memset(big, 'x', sizeof big - 1);
+    memcpy(big, "{\"id\":\"", 7);
+    const struct bad_case cases[] = {
+        {"POST", "/admin/v1/fixtures", "{\"id\": \"x\",", "b1", true, 400, "line"},
+        {"POST", "/admin/v1/fixtures", "[1,2]", "b2", true, 400, "JSON object"},
+        {"POST", "/admin/v1/fixtures",
+         "{\"id\":5,\"sport\":\"football\",\"competition\":\"L\",\"home\":\"A\",\"away\":\"B\","
+         "\"kickoff\":\"2026-12-01T20:00:00Z\"}",
+         "b3", true, 422, "'id' must be a string"},
+        {"POST", "/admin/v1/fixtures",
+         "{\"id\":\"u1\",\"sport\":\"football\",\"competition\":\"L\",\"home\":\"A\",\"away\":"
+         "\"B\",\"kickoff\":\"2026-12-01T20:00:00Z\",\"colour\":\"red\"}",
+         "b4", true, 422, "unknown field 'colour'"},
+        {"POST", "/admin/v1/fixtures",
+         "{\"id\":\"u2\",\"sport\":\"tennis\",\"competition\":\"L\",\"home\":\"A\",\"away\":"
+         "\"B\",\"kickoff\":\"2026-12-01T20:00:00Z\"}",
+         "b5", true, 422, "football cluster"},
+        {"POST", "/admin/v1/fixtures",
+         "{\"id\":\"u3\",\"sport\":\"football\",\"competition\":\"L\",\"home\":\"A\",\"away\":"
+         "\"B\",\"kickoff\":\"next tuesday\"}",
+         "b6", true, 422, "RFC 3339"},
+        {"POST", "/admin/v1/fixtures", big, "b7", true, 413, "limit"},
+        {"POST", "/admin/v1/fixtures", fixture_body("u4"), NULL, true, 428, "Idempotency-Key"},
+        {"POST", "/admin/v1/fixtures", fixture_body("u5"), "b8", false, 401, "admin token"},
+        {"GET", "/v1/fixtures/bad$id", NULL, NULL, false, 400, "fixture id"},
+        {"GET", "/v1/fixtures/nope", NULL, NULL, false, 404, "does not exist"},
+        {"GET", "/v1/fixtures?colour=red", NULL, NULL, false, 400, "unknown query parameter"},
+        {"GET", "/v1/fixtures?limit=0", NULL, NULL, false, 400, "'limit'"},
+        {"GET", "/v1/fixtures?consistency=strong", NULL, NULL, false, 400, "'consistency'"},
+        {"PATCH", "/admin/v1/fixtures/nope", "{\"status\":\"live\"}", "b9", true, 404,
+         "does not exist"},
+        {"PATCH", "/admin/v1/fixtures/ok1", "{\"status\":\"finished\"}", "b10", true, 409,
+         "cannot go from scheduled to finished"},
+        {"PATCH", "/admin/v1/fixtures/ok1", "{\"status\":\"over\"}", "b11", true, 422,
+         "'status' must be one of"},
+        {"DELETE", "/v1/fixtures", NULL, NULL, false, 405, "GET"},
+        {"GET", "/admin/v1/cluster", NULL, NULL, false, 401, "admin token"},
+        {"GET", "/nowhere", NULL, NULL, false, 404, "no resource"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        const struct bad_case *bc = &cases[k];
+        struct h_resp r = h_http(&c, (int)(k % 3), bc->method, bc->path, bc->body, bc->key,
+                                 bc->admin);
+        if (r.status != bc->status)
+            fprintf(stderr, "case %zu: %s %s: got %ld\n", k, bc->method, bc->path, r.status);
+        assert_int_equal(r.status, bc->status);
+        assert_string_equal(r.content_type, "application/problem+json");
+        const char *detail = json_string_value(json_object_get(r.json, "detail"));
+        assert_non_null(detail);
+        if (!strstr(detail, bc->detail_part))
+            fprintf(stderr, "case %zu: detail '%s'\n", k, detail);
+        assert_non_null(strstr(detail, bc->detail_part));
+        assert_int_equal(json_integer_value(json_object_get(r.json, "status")), bc->status);
+        h_resp_free(&r);
+    }
+    /* A key reused for a different request is refused, not applied. */
+    struct h_resp r = h_http(&c, 1, "POST", "/admin/v1/fixtures", fixture_body("other"),
+                             "key-ok1", true);
+    assert_int_equal(r.status, 422);
+    h_resp_free(&r);
+    /* Wrong token: 401 too. */
+    const char *hdrs[] = {"Authorization: Bearer not-the-token-at-all", NULL};
+    r = h_http_raw(c.nodes[0].http_port, "GET", "/admin/v1/node", NULL, hdrs, 5000);
+    assert_int_equal(r.status, 401);
+    h_resp_free(&r);
+
+    struct h_resp after = h_http(&c, 2, "GET", "/v1/fixtures?consistency=linearizable", NULL,
+                                 NULL, false);
+    assert_int_equal(after.status, 200);
+    assert_true(json_equal(before.json, after.json));
+    h_resp_free(&before);
+    h_resp_free(&after);
+    h_cluster_destroy(&c);
+}
+
+static void space_quota_makes_cluster_read_only(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    h_cluster_init(&c, 3);
+    c.map_size_mb = 4;
+    c.space_quota_mb = 1;
+    h_cluster_write_configs(&c);
+    start_cluster(&c);
+    long st = 0;
+    int k;
+    char id[32], key[48];
+    /* Fill until the quota refuses: 507 with a clear detail, before LMDB can ever be full. */
+    for (k = 0; k < 5000; k++) {
+        snprintf(id, sizeof id, "q%04d", k);
+        snprintf(key, sizeof key, "key-%s", id);
+        json_t *body = NULL;
+        st = write_until_answer(&c, 0, "POST", "/admin/v1/fixtures", fixture_body(id), key, &body);
+        if (st == 507) {
+            assert_non_null(strstr(json_string_value(json_object_get(body, "detail")),
+                                   "space quota"));
+            json_decref(body);
+            break;
+        }
+        json_decref(body);
+        assert_int_equal(st, 201);
+    }
+    assert_int_equal(st, 507);
+    /* Reads still work. */
+    struct h_resp r = h_http(&c, 1, "GET", "/v1/fixtures/q0000", NULL, NULL, false);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    /* The operator grows the quota and restarts: writes are accepted again. */
+    c.space_quota_mb = 3;
+    h_cluster_write_configs(&c);
+    h_cluster_stop_all(&c);
+    start_cluster(&c);
+    assert_int_equal(write_until_answer(&c, 0, "POST", "/admin/v1/fixtures", fixture_body(id),
+                                        key, NULL),
+                     201);
+    h_cluster_destroy(&c);
+}
+
+static void parlayctl_exit_codes(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    h_cluster_init(&c, 3);
+    start_cluster(&c);
+    char out[8192];
+    assert_int_equal(h_parlayctl(&c, 0, "status", out, sizeof out), 0);
+    assert_non_null(strstr(out, "leader"));
+    assert_int_equal(h_parlayctl(&c, 1, "fixtures status nope live", out, sizeof out), 1);
+    assert_non_null(strstr(out, "does not exist"));
+    assert_int_equal(h_parlayctl(&c, 1, "frobnicate", out, sizeof out), 2);
+    assert_int_equal(h_parlayctl(&c, 1, "add x", out, sizeof out), 2);
+    int port = c.nodes[2].http_port;
+    h_node_kill(&c, 2);
+    char args[128];
+    snprintf(args, sizeof args, "--url 127.0.0.1:%d status", port);
+    assert_int_equal(h_parlayctl(&c, 0, args, out, sizeof out), 3);
+    assert_non_null(strstr(out, "cannot reach"));
+    h_cluster_destroy(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(write_to_follower_is_visible_everywhere),
+        cmocka_unit_test(kill_leader_while_writing_loses_nothing),
+        cmocka_unit_test(graceful_restart_resumes),
+        cmocka_unit_test(added_node_catches_up_through_snapshot),
+        cmocka_unit_test(partitioned_minority_refuses_writes),
+        cmocka_unit_test(bad_input_gets_problem_json_and_changes_nothing),
+        cmocka_unit_test(space_quota_makes_cluster_read_only),
+        cmocka_unit_test(parlayctl_exit_codes),
+    };
+    return cmocka_run_group_tests_name("cluster", tests, NULL, NULL);
+}
