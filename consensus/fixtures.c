@@ -90,7 +90,10 @@ int fixture_parse_time(const char *s, int64_t *out)
         return -1;
     struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h,
                     .tm_min = m, .tm_sec = sec};
-    *out = (int64_t)timegm(&tm) - offset;
+    int64_t t = (int64_t)timegm(&tm) - offset;
+    if (t < 0)
+        return -1; /* before 1970 (an offset can take 1970-01-01 back): not representable */
+    *out = t;
     return 0;
 }
 
