@@ -44,8 +44,13 @@ void util_rmdir(char *dir)
 
 struct fsm *util_fsm_open(const char *dir)
 {
+    return util_fsm_open_size(dir, 64u << 20);
+}
+
+struct fsm *util_fsm_open_size(const char *dir, size_t map_size)
+{
     struct fsm_options o = {
-        .dir = dir, .map_size = 64u << 20, .quota = 0, .sport = "football", .loop = NULL};
+        .dir = dir, .map_size = map_size, .quota = 0, .sport = "football", .loop = NULL};
     struct fsm *f = NULL;
     char err[256] = "";
     int rv = fsm_open(&f, &o, err, sizeof err);

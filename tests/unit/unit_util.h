@@ -17,6 +17,8 @@ void util_rmdir(char *dir);
 
 /* Open a football state machine in @dir with no loop (the caller flushes). */
 struct fsm *util_fsm_open(const char *dir);
+/* The same with a given LMDB map size in bytes. */
+struct fsm *util_fsm_open_size(const char *dir, size_t map_size);
 
 /* Encode a command into a raft_malloc'd buffer (release with raft_free). @idem may be NULL;
  * the fingerprint is 32 bytes of @fp. */
