@@ -63,7 +63,7 @@ static json_t *record_to_json(const oracle_tx_record *r)
     for (size_t i = 0; i < r->nattempts; i++)
         json_array_append_new(att, hexj(r->attempts[i], 32));
     return json_pack(
-        "{sI si sI si si sI sI sI sI sI sI so so ss* ss* so si sI so sI si sI sI ss}",
+        "{sI si sI si si sI sI sI sI sI sI so so ss* ss* so si sI so sI si sI sI ss si}",
         "id", (json_int_t)r->id, "kind", r->kind, "match_id", (json_int_t)r->match_id, "state",
         r->state, "type", r->type, "chain_id", (json_int_t)r->chain_id, "nonce",
         (json_int_t)r->nonce, "gas_limit", (json_int_t)r->gas_limit, "max_fee",
@@ -73,7 +73,7 @@ static json_t *record_to_json(const oracle_tx_record *r)
         "block_number", (json_int_t)r->block_number, "block_hash", hexj(r->block_hash, 32),
         "gas_used", (json_int_t)r->gas_used, "receipt_status", r->receipt_status, "sent_block",
         (json_int_t)r->sent_block, "sent_unix", (json_int_t)r->sent_unix, "last_error",
-        r->last_error);
+        r->last_error, "noop", r->noop);
 }
 
 static uint64_t ju(json_t *o, const char *k)
@@ -116,6 +116,7 @@ static int record_from_json(json_t *o, oracle_tx_record *r)
     r->sent_unix = (int64_t)ju(o, "sent_unix");
     const char *le = json_string_value(json_object_get(o, "last_error"));
     snprintf(r->last_error, sizeof r->last_error, "%s", le ? le : "");
+    r->noop = (int)ju(o, "noop");
     if (r->id == 0 || (d && !r->data_hex) || (raw && !r->raw_hex)) {
         oracle_tx_record_free(r);
         return ETH_EINVAL;

@@ -259,8 +259,8 @@ enum {
     ORACLE_TX_MINED = 2,     /* receipt seen, fewer than `confirmations` blocks on top */
     ORACLE_TX_CONFIRMED = 3, /* final for us: status 1 and deep enough */
     ORACLE_TX_FAILED = 4,    /* mined with status 0 (reverted), deep enough */
-    ORACLE_TX_SUPERSEDED = 5,/* its nonce was used by none of our attempts, or the result was
-                                already on chain: nothing more to do */
+    ORACLE_TX_SUPERSEDED = 5,/* its nonce was used by none of our attempts, or the result got
+                                on chain by another transaction: nothing more to do */
 };
 const char *oracle_tx_state_name(int state);
 
@@ -293,6 +293,8 @@ typedef struct oracle_tx_record {
     uint64_t sent_block;   /* head when the latest attempt was broadcast */
     int64_t sent_unix;     /* wall-clock second of the latest broadcast */
     char last_error[128];  /* last error of a broadcast, for `status` */
+    int noop;              /* a submit turned into a 0-value self-transfer because the result
+                              was already on chain: keeps the nonce sequence without a gap */
 } oracle_tx_record;
 
 void oracle_tx_record_free(oracle_tx_record *r);

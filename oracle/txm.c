@@ -401,12 +401,57 @@ static void take_receipt(oracle_tx_record *r, const eth_receipt *rc, int which)
     r->receipt_status = rc->status;
 }
 
+/* A submit whose result is already on chain (another node's transmission landed first) must
+ * not go out as it is: it would revert and still cost gas. Its nonce cannot simply be skipped
+ * either (every later nonce would wait behind the gap), so it becomes a 0-value transfer to
+ * ourselves: 21,000 gas, and the nonce sequence stays whole. */
+static int result_already_there(oracle_txm *m, const oracle_tx_record *r)
+{
+    if (r->kind != ORACLE_KIND_SUBMIT || r->noop || !r->has_to)
+        return 0;
+    oracle_result got;
+    int present = 0;
+    if (oracle_read_result(m->rpc, r->to, r->match_id, &got, &present, NULL) != ETH_OK)
+        return 0;
+    return present;
+}
+
+static int make_noop(oracle_tx_record *r)
+{
+    char *empty = strdup("0x");
+    if (!empty)
+        return ETH_ENOMEM;
+    free(r->data_hex);
+    r->data_hex = empty;
+    r->noop = 1;
+    r->has_to = 1;
+    memcpy(r->to, r->from, 20);
+    r->gas_limit = 21000;
+    r->value = 0;
+    snprintf(r->last_error, sizeof r->last_error,
+             "result already on chain: nonce filled with a no-op");
+    return ETH_OK;
+}
+
 static int follow(oracle_txm *m, oracle_tx_record *r, uint64_t head, eth_error *err)
 {
     eth_receipt rcpt;
     int which, rc;
-    if (r->state == ORACLE_TX_NEW)
-        return broadcast(m, r, head, err);
+    if (r->state == ORACLE_TX_NEW) {
+        if (result_already_there(m, r)) {
+            rc = make_noop(r);
+            if (rc == ETH_OK)
+                rc = sign_attempt(m, r);
+            if (rc == ETH_OK)
+                rc = save(m, r);
+            if (rc != ETH_OK)
+                return rc;
+        }
+        rc = broadcast(m, r, head, err);
+        if (rc == ETH_EUNDERPRICED) /* the base fee outran our max fee: bid again */
+            rc = replace(m, r, head, err);
+        return rc;
+    }
 
     if (r->state == ORACLE_TX_MINED) {
         /* Still canonical? The receipt must still be there, in the same block. */
@@ -428,8 +473,12 @@ static int follow(oracle_txm *m, oracle_tx_record *r, uint64_t head, eth_error *
             return ETH_OK; /* the node is mid-reorg; look again next round */
         if (rc != ETH_OK)
             return rc;
-        if (head + 1 >= r->block_number + m->cfg.confirmations)
-            r->state = r->receipt_status == 1 ? ORACLE_TX_CONFIRMED : ORACLE_TX_FAILED;
+        if (head + 1 >= r->block_number + m->cfg.confirmations) {
+            if (r->noop)
+                r->state = ORACLE_TX_SUPERSEDED;
+            else
+                r->state = r->receipt_status == 1 ? ORACLE_TX_CONFIRMED : ORACLE_TX_FAILED;
+        }
         return ETH_OK;
     }
 
@@ -460,8 +509,14 @@ static int follow(oracle_txm *m, oracle_tx_record *r, uint64_t head, eth_error *
     }
     int stuck = head >= r->sent_block + m->cfg.stuck_blocks ||
                 now_unix() - r->sent_unix >= (int64_t)m->cfg.stuck_seconds;
-    if (stuck)
+    if (stuck) {
+        if (result_already_there(m, r)) {
+            rc = make_noop(r);
+            if (rc != ETH_OK)
+                return rc;
+        }
         return replace(m, r, head, err);
+    }
     /* Not stuck yet: make sure a node has it (it may have been evicted or lost in a reorg). */
     rc = broadcast(m, r, 0, err);
     return rc == ETH_ENONCE ? ETH_OK : rc;

@@ -545,6 +545,68 @@ static void test_node_down_keeps_journal(void **state)
     chain_down(f);
 }
 
+/* Another node's transmission lands first while ours sits in the pool: ours must not go out
+ * as a reverting submit; its nonce is filled with a 0-value self-transfer instead. */
+static void test_other_transmitter_first(void **state)
+{
+    (void)state;
+    oracle_txm_config cfg = {.confirmations = 1, .stuck_seconds = 0, .stuck_seconds_set = 1,
+                             .stuck_blocks = 1000};
+    fixture *f = chain_up(NULL, 3, 2, &cfg);
+    free(anvil_rpc(&f->node, "evm_setAutomine", "[false]"));
+    oracle_result r = {.match_id = 71, .status = ORACLE_STATUS_FINAL, .home = 1, .away = 2};
+    uint8_t sigs[2][65];
+    sign_by(f, &r, (int[]){0, 1}, 2, sigs);
+    uint64_t ours;
+    eth_error err;
+    assert_int_equal(oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2,
+                                          &ours, &err),
+                     ETH_OK);
+    oracle_tx_record rec;
+    assert_int_equal(oracle_txm_get(f->txm, ours, &rec), ETH_OK);
+    char h[67], params[100];
+    eth_hex_write(rec.attempts[0], 32, h);
+    snprintf(params, sizeof params, "[\"%s\"]", h);
+    free(anvil_rpc(&f->node, "anvil_dropTransaction", params)); /* evicted from the pool */
+    oracle_tx_record_free(&rec);
+
+    /* Another node (its own sender key and journal) gets the result in. */
+    eth_key other;
+    assert_int_equal(eth_key_from_hex(&other, "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"), ETH_OK);
+    char jpath[200];
+    snprintf(jpath, sizeof jpath, "%s/other.jsonl", f->node.dir);
+    oracle_journal oj;
+    assert_int_equal(oracle_journal_file_open(&oj, jpath, NULL), ETH_OK);
+    oracle_txm_config ocfg = {.confirmations = 1};
+    oracle_txm *om = oracle_txm_new(f->rpc, &other, &oj, &ocfg);
+    assert_non_null(om);
+    uint64_t theirs;
+    assert_int_equal(oracle_submit_result(om, f->contract, &r, (const uint8_t(*)[65])sigs, 2,
+                                          &theirs, &err),
+                     ETH_OK);
+    assert_int_equal(anvil_mine(&f->node, 1), 0);
+    assert_int_equal(oracle_txm_wait(om, theirs, 60000, 10, &err), ETH_OK);
+
+    /* Ours is stuck; at its replacement the manager sees the result and sends a no-op. */
+    assert_int_equal(oracle_txm_poll(f->txm, &err), ETH_OK);
+    assert_int_equal(oracle_txm_get(f->txm, ours, &rec), ETH_OK);
+    assert_true(rec.noop);
+    assert_int_equal(rec.nattempts, 2);
+    oracle_tx_record_free(&rec);
+    assert_int_equal(anvil_mine(&f->node, 1), 0);
+    assert_int_equal(oracle_txm_wait(f->txm, ours, 60000, 10, &err), ETH_OK);
+    assert_int_equal(oracle_txm_get(f->txm, ours, &rec), ETH_OK);
+    assert_int_equal(rec.state, ORACLE_TX_SUPERSEDED);
+    assert_int_equal(rec.gas_used, 21000);
+    assert_int_equal(rec.receipt_status, 1);
+    oracle_tx_record_free(&rec);
+    assert_int_equal(count_reports(f, 71), 1);
+
+    oracle_txm_free(om);
+    oracle_journal_close(&oj);
+    chain_down(f);
+}
+
 static void test_legacy_fallback(void **state)
 {
     (void)state;
@@ -617,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_stuck_transaction_replaced),
         cmocka_unit_test(test_reorg_lands_once),
         cmocka_unit_test(test_node_down_keeps_journal),
+        cmocka_unit_test(test_other_transmitter_first),
         cmocka_unit_test(test_legacy_fallback),
     };
     return cmocka_run_group_tests_name("oracle on anvil", tests, NULL, NULL);
