@@ -318,12 +318,13 @@ static int dispatch(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm
     }
 }
 
-/* Run one decoded command in a nested transaction so that a refusal leaves nothing behind. */
-static int run_command(struct fsm *f, const struct cmd *c, struct fsm_result *res)
+/* Run one decoded command inside @txn (the entry's transaction), the domain change itself in a
+ * nested transaction so that a refusal leaves nothing behind. */
+static int run_command(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
     if (c->idem_len) {
         uint8_t fp[32];
-        int found = idem_lookup(f, f->wtxn, c->idem, c->idem_len, fp, res);
+        int found = idem_lookup(f, txn, c->idem, c->idem_len, fp, res);
         if (found < 0)
             return -found;
         if (found) {
@@ -335,7 +336,7 @@ static int run_command(struct fsm *f, const struct cmd *c, struct fsm_result *re
         }
     }
     MDB_txn *child;
-    int rv = mdb_txn_begin(f->env, f->wtxn, 0, &child);
+    int rv = mdb_txn_begin(f->env, txn, 0, &child);
     if (rv != 0)
         return rv;
     rv = dispatch(f, child, c, res);
@@ -346,7 +347,34 @@ static int run_command(struct fsm *f, const struct cmd *c, struct fsm_result *re
     if (rv != 0)
         return rv;
     if (c->idem_len)
-        rv = idem_put(f, f->wtxn, c, res);
+        rv = idem_put(f, txn, c, res);
+    return rv;
+}
+
+/* Everything one entry writes (its change, its idempotency record, last_applied) goes into one
+ * transaction nested in the batch, so that a local failure drops this entry only. */
+static int apply_entry(struct fsm *f, uint64_t index, const void *buf, size_t len,
+                       struct fsm_result *res)
+{
+    MDB_txn *txn;
+    int rv = mdb_txn_begin(f->env, f->wtxn, 0, &txn);
+    if (rv != 0)
+        return rv;
+    struct cmd c;
+    int drv = cmd_decode(buf, len, &c);
+    if (drv != CMD_OK)
+        fsm_result_problem(res, 400, "Undecodable command", "%s", cmd_strerror(drv));
+    else if ((rv = run_command(f, txn, &c, res)) != 0)
+        goto abort;
+    uint8_t be[8];
+    put_be64(be, index);
+    MDB_val k = {sizeof LAST_APPLIED_KEY - 1, (void *)LAST_APPLIED_KEY}, v = {8, be};
+    if ((rv = mdb_put(txn, f->meta, &k, &v, 0)) != 0)
+        goto abort;
+    return mdb_txn_commit(txn);
+
+abort:
+    mdb_txn_abort(txn);
     return rv;
 }
 
@@ -354,22 +382,11 @@ int fsm_apply(struct fsm *f, uint64_t index, const void *buf, size_t len)
 {
     if (index <= f->last_applied)
         return 0; /* applied before: a replay after restart or snapshot */
-    int rv = fsm_txn_begin_write(f);
-    if (rv != 0)
-        goto fail;
     struct fsm_result res = {0, NULL};
-    struct cmd c;
-    int drv = cmd_decode(buf, len, &c);
-    if (drv != CMD_OK)
-        fsm_result_problem(&res, 400, "Undecodable command", "%s", cmd_strerror(drv));
-    else if ((rv = run_command(f, &c, &res)) != 0) {
-        fsm_result_clear(&res);
-        goto fail;
-    }
-    uint8_t be[8];
-    put_be64(be, index);
-    MDB_val k = {sizeof LAST_APPLIED_KEY - 1, (void *)LAST_APPLIED_KEY}, v = {8, be};
-    if ((rv = mdb_put(f->wtxn, f->meta, &k, &v, 0)) != 0) {
+    int rv = fsm_txn_begin_write(f);
+    if (rv == 0)
+        rv = apply_entry(f, index, buf, len, &res);
+    if (rv != 0) {
         fsm_result_clear(&res);
         goto fail;
     }
@@ -382,21 +399,13 @@ int fsm_apply(struct fsm *f, uint64_t index, const void *buf, size_t len)
     return 0;
 
 fail:
-    /* A local failure: nothing of this entry may stay, and raft must not advance. The open
-     * batch is committed first so that the entries before this one are kept. */
+    /* A local failure: nothing of this entry stays, and raft does not advance past it. The
+     * entries before it in the open batch are committed now: raft already counts them as
+     * applied and will never hand them to us again (fsm_flush aborts if that commit fails). */
     f->apply_errors++;
     LOG_ERROR("event=apply_error index=%llu err=\"%s\"", (unsigned long long)index,
               mdb_strerror(rv));
-    if (f->wtxn) {
-        mdb_txn_abort(f->wtxn);
-        f->wtxn = NULL;
-        /* The batch is gone: reload last_applied so that raft's retries start right. */
-        MDB_txn *txn;
-        if (mdb_txn_begin(f->env, NULL, MDB_RDONLY, &txn) == 0) {
-            read_last_applied(f, txn, &f->last_applied);
-            mdb_txn_abort(txn);
-        }
-    }
+    fsm_flush(f);
     return rv == MDB_MAP_FULL ? RAFT_NOSPACE : RAFT_IOERR;
 }
 
