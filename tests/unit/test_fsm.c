@@ -399,6 +399,62 @@ static void test_member_set(void **state)
     json_decref(all);
 }
 
+/* A local failure (here: the LMDB map is full) in the middle of an uncommitted batch. Raft
+ * counts the entries before the failing one as applied and never hands them over again, so
+ * they must stay, and last_applied must stop just before the failing entry. (The batch used
+ * to be thrown away: last_applied went back to the last commit and raft's retry then wrote the
+ * failing entry's index over the hole, silently losing the entries in between.) */
+static void test_local_failure_keeps_earlier_entries(void **state)
+{
+    (void)state;
+    char *dir = util_tmpdir();
+    struct fsm *f = util_fsm_open_size(dir, 64 * 1024);
+    struct util_result r;
+    util_capture_results(f, &r);
+    uint64_t idx, flushed = 0;
+    int rv = 0;
+    for (idx = 1; idx < 5000; idx++) {
+        char id[16];
+        snprintf(id, sizeof id, "fx%04u", (unsigned)idx);
+        size_t len;
+        void *buf = util_cmd(CMD_FIXTURE_CREATE, id, 1, 1,
+                             util_fixture_json(id, "L1", "2026-01-01T00:00:00Z"), &len);
+        rv = fsm_apply(f, idx, buf, len);
+        raft_free(buf);
+        if (rv != 0)
+            break;
+        if (idx % 10 == 0) {
+            fsm_flush(f);
+            flushed = idx;
+        }
+    }
+    assert_int_equal(rv, RAFT_NOSPACE);
+    assert_true(idx > flushed + 1); /* the failure hit an open batch with entries in it */
+    assert_int_equal(fsm_apply_errors(f), 1);
+    assert_int_equal(fsm_last_applied(f), idx - 1);
+    assert_int_equal(r.calls, idx - 1);
+    assert_int_equal(util_count_fixtures(f), idx - 1);
+    /* Raft retries the same entry: still no room, still nothing changes. */
+    size_t len;
+    void *buf = util_cmd(CMD_FIXTURE_CREATE, "again", 1, 1,
+                         util_fixture_json("again", "L1", "2026-01-01T00:00:00Z"), &len);
+    assert_int_not_equal(fsm_apply(f, idx, buf, len), 0);
+    raft_free(buf);
+    assert_int_equal(fsm_last_applied(f), idx - 1);
+    /* And all of it is in the database, not only in memory. */
+    fsm_close(f);
+    f = util_fsm_open_size(dir, 64 * 1024);
+    assert_int_equal(fsm_last_applied(f), idx - 1);
+    assert_int_equal(util_count_fixtures(f), idx - 1);
+    char id[16];
+    snprintf(id, sizeof id, "fx%04u", (unsigned)(idx - 1));
+    char *last = util_get_fixture(f, id);
+    assert_non_null(last);
+    free(last);
+    fsm_close(f);
+    util_rmdir(dir);
+}
+
 /* ---- queries ---- */
 
 static json_t *list(struct ctx *c, const struct fixture_filter *flt)
@@ -678,6 +734,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_exactly_once_across_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_member_set, setup, teardown),
+        cmocka_unit_test(test_local_failure_keeps_earlier_entries),
         cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_paging, setup, teardown),
         cmocka_unit_test(test_parse_time),
