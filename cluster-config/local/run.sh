@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# `make run`: a local three-node football cluster on 127.0.0.1, with its data under run/
+# (git-ignored; running again resumes the same data). Ctrl-C stops every node cleanly.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+mkdir -p run
+if [ ! -s run/admin.token ]; then
+    (umask 077; head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > run/admin.token)
+fi
+chmod 600 run/admin.token
+
+pids=()
+stop() {
+    trap - INT TERM
+    echo
+    echo "stopping ${#pids[@]} nodes..."
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    echo "stopped; data kept in run/ (make run resumes it)"
+    exit 0
+}
+trap stop INT TERM
+
+for i in 1 2 3; do
+    port=$((8100 + i))
+    if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+        echo "error: 127.0.0.1:$port is already in use (another 'make run'?)" >&2
+        stop
+    fi
+done
+
+for i in 1 2 3; do
+    build/parlayd --config cluster-config/local/football-$i.json >> run/football-$i.log 2>&1 &
+    pids+=($!)
+done
+
+ready=0
+for _ in $(seq 1 100); do
+    if curl -fs http://127.0.0.1:8101/readyz >/dev/null 2>&1; then ready=1; break; fi
+    for p in "${pids[@]}"; do
+        kill -0 "$p" 2>/dev/null || { echo "a node exited at start; see run/football-*.log" >&2; tail -n 5 run/football-*.log >&2; stop; }
+    done
+    sleep 0.1
+done
+[ $ready -eq 1 ] || { echo "the cluster did not become ready; see run/football-*.log" >&2; stop; }
+
+export PARLAY_URL=http://127.0.0.1:8101 PARLAY_TOKEN_FILE="$top/run/admin.token"
+# Sample fixtures. Fixed idempotency keys: a second `make run` replays instead of duplicating.
+while IFS='|' read -r id comp home away kickoff; do
+    build/parlayctl fixtures create --id "$id" --sport football --competition "$comp" \
+        --home "$home" --away "$away" --kickoff "$kickoff" --key "sample-$id" >/dev/null
+done <<'FIXTURES'
+l1-psg-om|Ligue 1|Paris Saint-Germain|Olympique de Marseille|2026-11-29T19:45:00Z
+l1-ol-losc|Ligue 1|Olympique Lyonnais|LOSC Lille|2026-11-29T16:00:00Z
+l1-asm-ogcn|Ligue 1|AS Monaco|OGC Nice|2026-11-30T14:00:00Z
+l1-rcl-sb29|Ligue 1|RC Lens|Stade Brestois|2026-11-30T16:15:00Z
+l1-srfc-fcn|Ligue 1|Stade Rennais|FC Nantes|2026-12-06T20:00:00Z
+FIXTURES
+
+cat <<INFO
+
+Parlay is running: a three-node football cluster on 127.0.0.1 (data in run/, logs in run/*.log).
+
+  HTTP (any node):   http://127.0.0.1:8101  http://127.0.0.1:8102  http://127.0.0.1:8103
+  browser:           http://127.0.0.1:8102/v1/fixtures
+  curl:              curl -s http://127.0.0.1:8103/v1/fixtures?status=scheduled
+                     curl -s -X POST http://127.0.0.1:8102/admin/v1/fixtures \\
+                       -H "Authorization: Bearer \$(cat run/admin.token)" \\
+                       -H 'Content-Type: application/json' -H 'Idempotency-Key: my-key-1' \\
+                       -d '{"id":"l1-fcl-tfc","sport":"football","competition":"Ligue 1",
+                            "home":"FC Lorient","away":"Toulouse FC","kickoff":"2026-12-07T14:00:00Z"}'
+  parlayctl:         export PARLAY_URL=$PARLAY_URL PARLAY_TOKEN_FILE=$PARLAY_TOKEN_FILE
+                     build/parlayctl status
+                     build/parlayctl fixtures list
+  metrics:           curl -s http://127.0.0.1:8101/metrics
+
+Press Ctrl-C to stop.
+INFO
+build/parlayctl status || true
+wait
