@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
-void eth_abi_word(eth_buf *out, const uint8_t w[32])
+void eth_abi_word(eth_buf* out, const uint8_t w[32])
 {
     eth_buf_append(out, w, 32);
 }
 
-void eth_abi_u64(eth_buf *out, uint64_t v)
+void eth_abi_u64(eth_buf* out, uint64_t v)
 {
     uint8_t w[32] = {0};
     for (int i = 0; i < 8; i++)
@@ -20,21 +20,21 @@ void eth_abi_u64(eth_buf *out, uint64_t v)
     eth_buf_append(out, w, 32);
 }
 
-void eth_abi_address(eth_buf *out, const uint8_t addr[20])
+void eth_abi_address(eth_buf* out, const uint8_t addr[20])
 {
     uint8_t w[32] = {0};
     memcpy(w + 12, addr, 20);
     eth_buf_append(out, w, 32);
 }
 
-void eth_abi_selector(const char *signature, uint8_t out[4])
+void eth_abi_selector(const char* signature, uint8_t out[4])
 {
     uint8_t h[32];
     eth_keccak256(signature, strlen(signature), h);
     memcpy(out, h, 4);
 }
 
-uint64_t eth_abi_read_u64(const uint8_t *word)
+uint64_t eth_abi_read_u64(const uint8_t* word)
 {
     uint64_t v = 0;
     for (int i = 24; i < 32; i++)
@@ -42,7 +42,7 @@ uint64_t eth_abi_read_u64(const uint8_t *word)
     return v;
 }
 
-int eth_abi_word_fits_u64(const uint8_t *word)
+int eth_abi_word_fits_u64(const uint8_t* word)
 {
     for (int i = 0; i < 24; i++)
         if (word[i])
@@ -50,14 +50,14 @@ int eth_abi_word_fits_u64(const uint8_t *word)
     return 1;
 }
 
-static void append_str(char *out, size_t out_len, const char *s)
+static void append_str(char* out, size_t out_len, const char* s)
 {
     size_t used = strlen(out);
     if (used + 1 < out_len)
         snprintf(out + used, out_len - used, "%s", s);
 }
 
-static void format_word(const char *type, const uint8_t *w, char *tmp, size_t tmp_len)
+static void format_word(const char* type, const uint8_t* w, char* tmp, size_t tmp_len)
 {
     if (strcmp(type, "address") == 0) {
         char a[43];
@@ -74,35 +74,38 @@ static void format_word(const char *type, const uint8_t *w, char *tmp, size_t tm
     }
 }
 
-static int decode_error_string(const uint8_t *d, size_t n, char *out, size_t out_len)
+static int decode_error_string(const uint8_t* d, size_t n, char* out, size_t out_len)
 {
     if (n < 68)
         return -1;
     uint64_t len = eth_abi_read_u64(d + 36);
     if (!eth_abi_word_fits_u64(d + 36) || len > n - 68)
         return -1;
-    snprintf(out, out_len, "%.*s", (int)len, (const char *)d + 68);
+    snprintf(out, out_len, "%.*s", (int)len, (const char*)d + 68);
     return 0;
 }
 
-static int decode_custom(const char *abi_json, const uint8_t *d, size_t n, char *out,
+static int decode_custom(const char* abi_json,
+                         const uint8_t* d,
+                         size_t n,
+                         char* out,
                          size_t out_len)
 {
-    json_t *abi = json_loads(abi_json, 0, NULL);
+    json_t* abi = json_loads(abi_json, 0, NULL);
     int found = -1;
     size_t i;
-    json_t *e;
+    json_t* e;
     json_array_foreach(abi, i, e)
     {
-        const char *kind = json_string_value(json_object_get(e, "type"));
-        const char *name = json_string_value(json_object_get(e, "name"));
-        json_t *inputs = json_object_get(e, "inputs");
+        const char* kind = json_string_value(json_object_get(e, "type"));
+        const char* name = json_string_value(json_object_get(e, "name"));
+        json_t* inputs = json_object_get(e, "inputs");
         if (!kind || strcmp(kind, "error") != 0 || !name || !json_is_array(inputs))
             continue;
         char sig[256];
         snprintf(sig, sizeof sig, "%s(", name);
         size_t j;
-        json_t *in;
+        json_t* in;
         json_array_foreach(inputs, j, in)
         {
             append_str(sig, sizeof sig, j ? "," : "");
@@ -118,7 +121,7 @@ static int decode_custom(const char *abi_json, const uint8_t *d, size_t n, char 
         append_str(out, out_len, "(");
         json_array_foreach(inputs, j, in)
         {
-            const char *type = json_string_value(json_object_get(in, "type"));
+            const char* type = json_string_value(json_object_get(in, "type"));
             char tmp[80];
             if (4 + 32 * (j + 1) > n)
                 snprintf(tmp, sizeof tmp, "?");
@@ -135,7 +138,10 @@ static int decode_custom(const char *abi_json, const uint8_t *d, size_t n, char 
     return found;
 }
 
-void eth_abi_decode_revert(const char *abi_json, const uint8_t *d, size_t n, char *out,
+void eth_abi_decode_revert(const char* abi_json,
+                           const uint8_t* d,
+                           size_t n,
+                           char* out,
                            size_t out_len)
 {
     static const uint8_t error_sel[4] = {0x08, 0xc3, 0x79, 0xa0};

@@ -13,7 +13,9 @@
 #define RESULT_SIG "result(uint256)"
 #define GET_SIGNERS_SIG "getSigners()"
 
-void oracle_result_digest(uint64_t chain_id, const uint8_t contract[20], const oracle_result *res,
+void oracle_result_digest(uint64_t chain_id,
+                          const uint8_t contract[20],
+                          const oracle_result* res,
                           uint8_t out[32])
 {
     uint8_t ds[32], sh[32];
@@ -34,23 +36,28 @@ void oracle_result_digest(uint64_t chain_id, const uint8_t contract[20], const o
     eth_eip712_digest(ds, sh, out);
 }
 
-int oracle_sign_result(const eth_key *node_key, uint64_t chain_id, const uint8_t contract[20],
-                       const oracle_result *res, uint8_t sig[65])
+int oracle_sign_result(const eth_key* node_key,
+                       uint64_t chain_id,
+                       const uint8_t contract[20],
+                       const oracle_result* res,
+                       uint8_t sig[65])
 {
     uint8_t d[32];
     oracle_result_digest(chain_id, contract, res, d);
     return eth_sign_digest(node_key, d, sig);
 }
 
-static void selector(eth_buf *out, const char *sig)
+static void selector(eth_buf* out, const char* sig)
 {
     uint8_t s[4];
     eth_abi_selector(sig, s);
     eth_buf_append(out, s, 4);
 }
 
-int oracle_calldata_submit(const oracle_result *res, const uint8_t (*sigs)[65], size_t nsigs,
-                           eth_buf *out)
+int oracle_calldata_submit(const oracle_result* res,
+                           const uint8_t (*sigs)[65],
+                           size_t nsigs,
+                           eth_buf* out)
 {
     if (!res || (nsigs && !sigs) || nsigs > 256)
         return ETH_EINVAL;
@@ -78,7 +85,9 @@ int oracle_calldata_submit(const oracle_result *res, const uint8_t (*sigs)[65], 
 }
 
 /* abi.encode(address[] signers, uint8 threshold) */
-static void encode_signer_set(eth_buf *out, const uint8_t (*signers)[20], size_t n,
+static void encode_signer_set(eth_buf* out,
+                              const uint8_t (*signers)[20],
+                              size_t n,
                               unsigned threshold)
 {
     eth_abi_u64(out, 2 * 32);
@@ -88,8 +97,10 @@ static void encode_signer_set(eth_buf *out, const uint8_t (*signers)[20], size_t
         eth_abi_address(out, signers[i]);
 }
 
-int oracle_calldata_set_signers(const uint8_t (*signers)[20], size_t n, unsigned threshold,
-                                eth_buf *out)
+int oracle_calldata_set_signers(const uint8_t (*signers)[20],
+                                size_t n,
+                                unsigned threshold,
+                                eth_buf* out)
 {
     if (n == 0 || !signers || threshold == 0 || threshold > 255)
         return ETH_EINVAL;
@@ -98,8 +109,12 @@ int oracle_calldata_set_signers(const uint8_t (*signers)[20], size_t n, unsigned
     return out->oom ? ETH_ENOMEM : ETH_OK;
 }
 
-int oracle_deploy_code(const uint8_t *bytecode, size_t n, const uint8_t (*signers)[20],
-                       size_t nsigners, unsigned threshold, eth_buf *out)
+int oracle_deploy_code(const uint8_t* bytecode,
+                       size_t n,
+                       const uint8_t (*signers)[20],
+                       size_t nsigners,
+                       unsigned threshold,
+                       eth_buf* out)
 {
     if (!bytecode || n == 0 || nsigners == 0 || !signers || threshold == 0 || threshold > 255)
         return ETH_EINVAL;
@@ -108,9 +123,9 @@ int oracle_deploy_code(const uint8_t *bytecode, size_t n, const uint8_t (*signer
     return out->oom ? ETH_ENOMEM : ETH_OK;
 }
 
-static char *slurp(const char *path)
+static char* slurp(const char* path)
 {
-    FILE *f = fopen(path, "rb");
+    FILE* f = fopen(path, "rb");
     if (!f)
         return NULL;
     eth_buf b;
@@ -125,10 +140,10 @@ static char *slurp(const char *path)
         eth_buf_free(&b);
         return NULL;
     }
-    return (char *)b.p;
+    return (char*)b.p;
 }
 
-int oracle_artefact_load(oracle_artefact *a, const char *dir, eth_error *err)
+int oracle_artefact_load(oracle_artefact* a, const char* dir, eth_error* err)
 {
     memset(a, 0, sizeof *a);
     if (!dir || !*dir)
@@ -137,14 +152,14 @@ int oracle_artefact_load(oracle_artefact *a, const char *dir, eth_error *err)
         dir = "build/contracts";
     char path[4096];
     snprintf(path, sizeof path, "%s/MatchOracle.bin", dir);
-    char *bin = slurp(path);
+    char* bin = slurp(path);
     if (!bin) {
         if (err)
             snprintf(err->message, sizeof err->message,
                      "cannot read %.180s (build it with `make oracle-contracts`)", path);
         return ETH_ENOTFOUND;
     }
-    char *end = bin + strlen(bin);
+    char* end = bin + strlen(bin);
     while (end > bin && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
         *--end = 0;
     eth_buf_init(&a->bytecode);
@@ -167,15 +182,19 @@ int oracle_artefact_load(oracle_artefact *a, const char *dir, eth_error *err)
     return ETH_OK;
 }
 
-void oracle_artefact_free(oracle_artefact *a)
+void oracle_artefact_free(oracle_artefact* a)
 {
     eth_buf_free(&a->bytecode);
     free(a->abi_json);
     a->abi_json = NULL;
 }
 
-int oracle_read_result(eth_rpc *rpc, const uint8_t contract[20], uint64_t match_id,
-                       oracle_result *out, int *present, eth_error *err)
+int oracle_read_result(eth_rpc* rpc,
+                       const uint8_t contract[20],
+                       uint64_t match_id,
+                       oracle_result* out,
+                       int* present,
+                       eth_error* err)
 {
     eth_buf in, ret;
     eth_buf_init(&in);
@@ -201,8 +220,12 @@ int oracle_read_result(eth_rpc *rpc, const uint8_t contract[20], uint64_t match_
     return rc;
 }
 
-int oracle_read_signers(eth_rpc *rpc, const uint8_t contract[20], uint8_t (**signers)[20],
-                        size_t *n, unsigned *threshold, eth_error *err)
+int oracle_read_signers(eth_rpc* rpc,
+                        const uint8_t contract[20],
+                        uint8_t (**signers)[20],
+                        size_t* n,
+                        unsigned* threshold,
+                        eth_error* err)
 {
     eth_buf in, ret;
     eth_buf_init(&in);

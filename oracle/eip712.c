@@ -6,8 +6,11 @@
 
 #include <string.h>
 
-void eth_eip712_domain(const char *name, const char *version, uint64_t chain_id,
-                       const uint8_t contract[20], uint8_t out[32])
+void eth_eip712_domain(const char* name,
+                       const char* version,
+                       uint64_t chain_id,
+                       const uint8_t contract[20],
+                       uint8_t out[32])
 {
     static const char type[] =
         "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)";
@@ -22,7 +25,8 @@ void eth_eip712_domain(const char *name, const char *version, uint64_t chain_id,
     eth_keccak256(enc, sizeof enc, out);
 }
 
-void eth_eip712_digest(const uint8_t domain_separator[32], const uint8_t struct_hash[32],
+void eth_eip712_digest(const uint8_t domain_separator[32],
+                       const uint8_t struct_hash[32],
                        uint8_t out[32])
 {
     uint8_t m[66];

@@ -4,48 +4,66 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *eth_strerror(int err)
+const char* eth_strerror(int err)
 {
     switch (err) {
-    case ETH_OK: return "ok";
-    case ETH_EINVAL: return "invalid argument";
-    case ETH_ENOMEM: return "out of memory";
-    case ETH_EIO: return "Ethereum node unreachable";
-    case ETH_ERPC: return "Ethereum node returned an error";
-    case ETH_EREVERT: return "execution reverted";
-    case ETH_EFUNDS: return "insufficient funds for gas * price + value";
-    case ETH_ETIMEOUT: return "timed out";
-    case ETH_EKEY: return "unusable key file";
-    case ETH_ENOTFOUND: return "not found";
-    case ETH_EALREADY: return "result already on chain";
-    case ETH_ERATELIMIT: return "rate limited by the Ethereum node";
-    case ETH_EJOURNAL: return "transaction journal write failed";
-    case ETH_ENONCE: return "nonce too low";
-    case ETH_EUNDERPRICED: return "transaction underpriced";
-    case ETH_ECHAIN: return "wrong chain id";
-    case ETH_EPROTO: return "unexpected answer from the Ethereum node";
-    default: return "unknown error";
+    case ETH_OK:
+        return "ok";
+    case ETH_EINVAL:
+        return "invalid argument";
+    case ETH_ENOMEM:
+        return "out of memory";
+    case ETH_EIO:
+        return "Ethereum node unreachable";
+    case ETH_ERPC:
+        return "Ethereum node returned an error";
+    case ETH_EREVERT:
+        return "execution reverted";
+    case ETH_EFUNDS:
+        return "insufficient funds for gas * price + value";
+    case ETH_ETIMEOUT:
+        return "timed out";
+    case ETH_EKEY:
+        return "unusable key file";
+    case ETH_ENOTFOUND:
+        return "not found";
+    case ETH_EALREADY:
+        return "result already on chain";
+    case ETH_ERATELIMIT:
+        return "rate limited by the Ethereum node";
+    case ETH_EJOURNAL:
+        return "transaction journal write failed";
+    case ETH_ENONCE:
+        return "nonce too low";
+    case ETH_EUNDERPRICED:
+        return "transaction underpriced";
+    case ETH_ECHAIN:
+        return "wrong chain id";
+    case ETH_EPROTO:
+        return "unexpected answer from the Ethereum node";
+    default:
+        return "unknown error";
     }
 }
 
-void eth_buf_init(eth_buf *b)
+void eth_buf_init(eth_buf* b)
 {
     memset(b, 0, sizeof *b);
 }
 
-void eth_buf_free(eth_buf *b)
+void eth_buf_free(eth_buf* b)
 {
     free(b->p);
     memset(b, 0, sizeof *b);
 }
 
-void eth_buf_reset(eth_buf *b)
+void eth_buf_reset(eth_buf* b)
 {
     b->len = 0;
     b->oom = 0;
 }
 
-static int buf_reserve(eth_buf *b, size_t extra)
+static int buf_reserve(eth_buf* b, size_t extra)
 {
     if (b->oom)
         return -1;
@@ -54,7 +72,7 @@ static int buf_reserve(eth_buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + extra)
         cap *= 2;
-    uint8_t *p = realloc(b->p, cap);
+    uint8_t* p = realloc(b->p, cap);
     if (!p) {
         b->oom = 1;
         return -1;
@@ -64,7 +82,7 @@ static int buf_reserve(eth_buf *b, size_t extra)
     return 0;
 }
 
-void eth_buf_append(eth_buf *b, const void *p, size_t n)
+void eth_buf_append(eth_buf* b, const void* p, size_t n)
 {
     if (n == 0 || buf_reserve(b, n) != 0)
         return;
@@ -72,7 +90,7 @@ void eth_buf_append(eth_buf *b, const void *p, size_t n)
     b->len += n;
 }
 
-void eth_buf_byte(eth_buf *b, uint8_t c)
+void eth_buf_byte(eth_buf* b, uint8_t c)
 {
     eth_buf_append(b, &c, 1);
 }
@@ -88,12 +106,12 @@ static int hexval(char c)
     return -1;
 }
 
-static const char *skip0x(const char *s)
+static const char* skip0x(const char* s)
 {
     return (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? s + 2 : s;
 }
 
-int eth_hex_decode(const char *hex, uint8_t *out, size_t out_len)
+int eth_hex_decode(const char* hex, uint8_t* out, size_t out_len)
 {
     if (!hex)
         return ETH_EINVAL;
@@ -109,7 +127,7 @@ int eth_hex_decode(const char *hex, uint8_t *out, size_t out_len)
     return ETH_OK;
 }
 
-int eth_hex_decode_buf(const char *hex, eth_buf *out)
+int eth_hex_decode_buf(const char* hex, eth_buf* out)
 {
     if (!hex)
         return ETH_EINVAL;
@@ -126,7 +144,7 @@ int eth_hex_decode_buf(const char *hex, eth_buf *out)
     return out->oom ? ETH_ENOMEM : ETH_OK;
 }
 
-void eth_hex_write(const uint8_t *p, size_t n, char *out)
+void eth_hex_write(const uint8_t* p, size_t n, char* out)
 {
     static const char digits[] = "0123456789abcdef";
     out[0] = '0';
@@ -138,20 +156,20 @@ void eth_hex_write(const uint8_t *p, size_t n, char *out)
     out[2 + 2 * n] = 0;
 }
 
-char *eth_hex_encode(const uint8_t *p, size_t n)
+char* eth_hex_encode(const uint8_t* p, size_t n)
 {
-    char *s = malloc(2 * n + 3);
+    char* s = malloc(2 * n + 3);
     if (s)
         eth_hex_write(p, n, s);
     return s;
 }
 
-int eth_hex_u64(const char *hex, uint64_t *out)
+int eth_hex_u64(const char* hex, uint64_t* out)
 {
     if (!hex || hex[0] != '0' || (hex[1] != 'x' && hex[1] != 'X') || !hex[2])
         return ETH_EINVAL;
     uint64_t v = 0;
-    for (const char *c = hex + 2; *c; c++) {
+    for (const char* c = hex + 2; *c; c++) {
         int d = hexval(*c);
         if (d < 0 || v > (UINT64_MAX >> 4))
             return ETH_EINVAL;

@@ -8,7 +8,7 @@
 
 #define RATE 136
 
-static void absorb(struct sha3_state *st, const uint8_t *block)
+static void absorb(struct sha3_state* st, const uint8_t* block)
 {
     for (size_t i = 0; i < RATE / 8; i++) {
         uint64_t lane = 0;
@@ -19,9 +19,9 @@ static void absorb(struct sha3_state *st, const uint8_t *block)
     sha3_permute(st);
 }
 
-void eth_keccak256(const void *data, size_t len, uint8_t out[32])
+void eth_keccak256(const void* data, size_t len, uint8_t out[32])
 {
-    const uint8_t *p = data;
+    const uint8_t* p = data;
     struct sha3_state st;
     memset(&st, 0, sizeof st);
     while (len >= RATE) {

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static secp256k1_context *ctx;
+static secp256k1_context* ctx;
 static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
 
 static void ctx_create(void)
@@ -31,7 +31,7 @@ static void ctx_create(void)
     }
 }
 
-static secp256k1_context *secp(void)
+static secp256k1_context* secp(void)
 {
     pthread_once(&ctx_once, ctx_create);
     return ctx;
@@ -44,9 +44,9 @@ void eth_address_from_pubkey(const uint8_t xy[64], uint8_t address[20])
     memcpy(address, h + 12, 20);
 }
 
-int eth_key_from_secret(eth_key *k, const uint8_t secret[32])
+int eth_key_from_secret(eth_key* k, const uint8_t secret[32])
 {
-    secp256k1_context *c = secp();
+    secp256k1_context* c = secp();
     secp256k1_pubkey pub;
     if (!c)
         return ETH_ENOMEM;
@@ -60,7 +60,7 @@ int eth_key_from_secret(eth_key *k, const uint8_t secret[32])
     return ETH_OK;
 }
 
-int eth_key_from_hex(eth_key *k, const char *hex)
+int eth_key_from_hex(eth_key* k, const char* hex)
 {
     uint8_t s[32];
     if (eth_hex_decode(hex, s, 32) != ETH_OK)
@@ -70,14 +70,14 @@ int eth_key_from_hex(eth_key *k, const char *hex)
     return rc;
 }
 
-void eth_key_wipe(eth_key *k)
+void eth_key_wipe(eth_key* k)
 {
-    volatile uint8_t *p = (volatile uint8_t *)k;
+    volatile uint8_t* p = (volatile uint8_t*)k;
     for (size_t i = 0; i < sizeof *k; i++)
         p[i] = 0;
 }
 
-static int key_error(eth_error *err, const char *path, const char *why)
+static int key_error(eth_error* err, const char* path, const char* why)
 {
     if (err) {
         memset(err, 0, sizeof *err);
@@ -86,7 +86,7 @@ static int key_error(eth_error *err, const char *path, const char *why)
     return ETH_EKEY;
 }
 
-int eth_key_load_file(eth_key *k, const char *path, eth_error *err)
+int eth_key_load_file(eth_key* k, const char* path, eth_error* err)
 {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
@@ -106,10 +106,10 @@ int eth_key_load_file(eth_key *k, const char *path, eth_error *err)
     if (n <= 0)
         return key_error(err, path, "empty or unreadable");
     text[n] = 0;
-    char *s = text;
+    char* s = text;
     while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
         s++;
-    char *e = s + strlen(s);
+    char* e = s + strlen(s);
     while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
         *--e = 0;
     int rc = eth_key_from_hex(k, s);
@@ -119,7 +119,7 @@ int eth_key_load_file(eth_key *k, const char *path, eth_error *err)
     return ETH_OK;
 }
 
-int eth_key_generate_file(eth_key *k, const char *path)
+int eth_key_generate_file(eth_key* k, const char* path)
 {
     uint8_t s[32];
     do {
@@ -142,9 +142,9 @@ int eth_key_generate_file(eth_key *k, const char *path)
     return rc;
 }
 
-int eth_sign_recoverable(const eth_key *k, const uint8_t digest[32], uint8_t rs[64], int *recid)
+int eth_sign_recoverable(const eth_key* k, const uint8_t digest[32], uint8_t rs[64], int* recid)
 {
-    secp256k1_context *c = secp();
+    secp256k1_context* c = secp();
     secp256k1_ecdsa_recoverable_signature sig;
     if (!c)
         return ETH_ENOMEM;
@@ -157,7 +157,7 @@ int eth_sign_recoverable(const eth_key *k, const uint8_t digest[32], uint8_t rs[
     return ETH_OK;
 }
 
-int eth_sign_digest(const eth_key *k, const uint8_t digest[32], uint8_t out[65])
+int eth_sign_digest(const eth_key* k, const uint8_t digest[32], uint8_t out[65])
 {
     int recid;
     int rc = eth_sign_recoverable(k, digest, out, &recid);
@@ -178,7 +178,7 @@ int eth_sig_is_low_s(const uint8_t sig[65])
 
 int eth_recover(const uint8_t digest[32], const uint8_t sig[65], uint8_t address[20])
 {
-    secp256k1_context *c = secp();
+    secp256k1_context* c = secp();
     int v = sig[64];
     if (v >= 27)
         v -= 27;
@@ -214,7 +214,7 @@ void eth_address_checksum(const uint8_t address[20], char out[43])
     out[42] = 0;
 }
 
-int eth_address_parse(const char *s, uint8_t address[20])
+int eth_address_parse(const char* s, uint8_t address[20])
 {
     return eth_hex_decode(s, address, 20);
 }

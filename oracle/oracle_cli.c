@@ -14,7 +14,7 @@
  * Common options (also from --config FILE, a JSON object with the same names without dashes
  * and '-' spelled '_'): --rpc URL, --api-key-file FILE, --key FILE (the sender key, separate
  * from node keys), --contract ADDR, --journal FILE, --chain-id N, --confirmations N,
- * --timeout SECONDS, --no-wait, --legacy, --artefacts DIR.
+ * --timeout SECONDS, --finality safe|finalized, --no-wait, --legacy, --artefacts DIR.
  *
  * Every failure prints one line naming what failed and why (node down, revert reason,
  * insufficient funds) and exits 1; a usage error exits 2. Keys are never printed. */
@@ -27,22 +27,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct cli {
-    const char *rpc, *api_key_file, *key, *contract, *journal, *artefacts, *node_key;
+typedef struct cli
+{
+    const char *rpc, *api_key_file, *key, *contract, *journal, *artefacts, *node_key, *finality;
     const char *signers, *set, *score, *match;
-    const char *sigs[64];
+    const char* sigs[64];
     size_t nsigs;
     unsigned threshold, confirmations;
     uint64_t chain_id;
     long timeout_s;
     int is_void, no_wait, legacy;
-    const char *pos[4];
+    const char* pos[4];
     size_t npos;
-    json_t *config; /* keeps the config file's strings alive */
+    json_t* config; /* keeps the config file's strings alive */
     char api_key[256];
 } cli;
 
-static int usage(const char *why)
+static int usage(const char* why)
 {
     if (why)
         fprintf(stderr, "parlayctl oracle: %s\n", why);
@@ -58,13 +59,13 @@ static int usage(const char *why)
             "  keygen   FILE\n"
             "options: --config FILE --rpc URL --api-key-file FILE --key FILE --contract ADDR\n"
             "         --journal FILE --chain-id N --confirmations N --timeout SECONDS\n"
-            "         --no-wait --legacy --artefacts DIR\n");
+            "         --finality safe|finalized --no-wait --legacy --artefacts DIR\n");
     return 2;
 }
 
-static int fail(int rc, const eth_error *err, const char *what)
+static int fail(int rc, const eth_error* err, const char* what)
 {
-    const char *msg = err && err->message[0] ? err->message : "";
+    const char* msg = err && err->message[0] ? err->message : "";
     if (rc == ETH_EREVERT && err && err->reason[0])
         fprintf(stderr, "error: %s: contract reverted: %s\n", what, err->reason);
     else if (msg[0])
@@ -74,9 +75,9 @@ static int fail(int rc, const eth_error *err, const char *what)
     return 1;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
+static int parse_u64(const char* s, uint64_t* out)
 {
-    char *end;
+    char* end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (!*s || *end || errno || s[0] == '-')
@@ -85,12 +86,12 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-static const char *cfg_str(cli *c, const char *name)
+static const char* cfg_str(cli* c, const char* name)
 {
     return json_string_value(json_object_get(c->config, name));
 }
 
-static int load_config(cli *c, const char *path)
+static int load_config(cli* c, const char* path)
 {
     json_error_t je;
     c->config = json_load_file(path, 0, &je);
@@ -98,8 +99,8 @@ static int load_config(cli *c, const char *path)
         fprintf(stderr, "error: config %s: %s (line %d)\n", path, je.text, je.line);
         return -1;
     }
-#define TAKE(field, name)                                                                          \
-    if (!c->field)                                                                                 \
+#define TAKE(field, name) \
+    if (!c->field)        \
         c->field = cfg_str(c, name);
     TAKE(rpc, "rpc")
     TAKE(api_key_file, "api_key_file")
@@ -107,23 +108,24 @@ static int load_config(cli *c, const char *path)
     TAKE(contract, "contract")
     TAKE(journal, "journal")
     TAKE(artefacts, "artefacts")
+    TAKE(finality, "finality")
 #undef TAKE
-    json_t *v;
+    json_t* v;
     if (!c->chain_id && json_is_integer(v = json_object_get(c->config, "chain_id")))
         c->chain_id = (uint64_t)json_integer_value(v);
     if (!c->confirmations && json_is_integer(v = json_object_get(c->config, "confirmations")))
         c->confirmations = (unsigned)json_integer_value(v);
-    const char *inline_key = cfg_str(c, "api_key");
+    const char* inline_key = cfg_str(c, "api_key");
     if (inline_key && !c->api_key_file)
         snprintf(c->api_key, sizeof c->api_key, "%s", inline_key);
     return 0;
 }
 
-static int parse_args(cli *c, int argc, char **argv)
+static int parse_args(cli* c, int argc, char** argv)
 {
-    const char *config = NULL;
+    const char* config = NULL;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        const char* a = argv[i];
         if (a[0] != '-' || a[1] != '-') {
             if (c->npos == sizeof c->pos / sizeof *c->pos)
                 return usage("too many arguments");
@@ -148,7 +150,7 @@ static int parse_args(cli *c, int argc, char **argv)
             fprintf(stderr, "parlayctl oracle: %s needs a value\n", a);
             return 2;
         }
-        const char *v = argv[++i];
+        const char* v = argv[++i];
         uint64_t n;
         if (!strcmp(a, "--config"))
             config = v;
@@ -166,6 +168,8 @@ static int parse_args(cli *c, int argc, char **argv)
             c->journal = v;
         else if (!strcmp(a, "--artefacts"))
             c->artefacts = v;
+        else if (!strcmp(a, "--finality") && (!strcmp(v, "safe") || !strcmp(v, "finalized")))
+            c->finality = v;
         else if (!strcmp(a, "--signers"))
             c->signers = v;
         else if (!strcmp(a, "--set"))
@@ -200,7 +204,7 @@ static int parse_args(cli *c, int argc, char **argv)
     if (!c->timeout_s)
         c->timeout_s = 120;
     if (c->api_key_file) {
-        FILE *f = fopen(c->api_key_file, "r");
+        FILE* f = fopen(c->api_key_file, "r");
         if (!f || !fgets(c->api_key, sizeof c->api_key, f)) {
             fprintf(stderr, "error: cannot read API key file %s\n", c->api_key_file);
             if (f)
@@ -214,12 +218,12 @@ static int parse_args(cli *c, int argc, char **argv)
 }
 
 /* "A,B,C" -> addresses */
-static int parse_addresses(const char *list, uint8_t (*out)[20], size_t max, size_t *n)
+static int parse_addresses(const char* list, uint8_t (*out)[20], size_t max, size_t* n)
 {
     char *copy = strdup(list), *save = NULL;
     *n = 0;
     int rc = copy ? 0 : -1;
-    for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && rc == 0;
+    for (char* t = copy ? strtok_r(copy, ",", &save) : NULL; t && rc == 0;
          t = strtok_r(NULL, ",", &save)) {
         if (*n == max || eth_address_parse(t, out[*n]) != ETH_OK) {
             fprintf(stderr, "error: not an address: %s\n", t);
@@ -232,7 +236,7 @@ static int parse_addresses(const char *list, uint8_t (*out)[20], size_t max, siz
     return rc == 0 && *n ? 0 : -1;
 }
 
-static int parse_outcome(const cli *c, oracle_result *r)
+static int parse_outcome(const cli* c, oracle_result* r)
 {
     memset(r, 0, sizeof *r);
     if (!c->match || parse_u64(c->match, &r->match_id) != 0)
@@ -253,16 +257,16 @@ static int parse_outcome(const cli *c, oracle_result *r)
     return 0;
 }
 
-static eth_rpc *open_rpc(const cli *c)
+static eth_rpc* open_rpc(const cli* c)
 {
     eth_rpc_config cfg = {.url = c->rpc, .api_key = c->api_key[0] ? c->api_key : NULL};
-    eth_rpc *rpc = eth_rpc_new(&cfg);
+    eth_rpc* rpc = eth_rpc_new(&cfg);
     if (!rpc)
         fprintf(stderr, "error: bad RPC URL\n");
     return rpc;
 }
 
-static int need_contract(const cli *c, uint8_t addr[20])
+static int need_contract(const cli* c, uint8_t addr[20])
 {
     if (!c->contract || eth_address_parse(c->contract, addr) != ETH_OK) {
         fprintf(stderr, "error: --contract ADDR is required (0x followed by 40 hex digits)\n");
@@ -272,15 +276,16 @@ static int need_contract(const cli *c, uint8_t addr[20])
 }
 
 /* What a command that sends needs: sender key, journal, manager. */
-typedef struct sender {
-    eth_rpc *rpc;
+typedef struct sender
+{
+    eth_rpc* rpc;
     eth_key key;
     oracle_journal journal;
-    oracle_txm *txm;
+    oracle_txm* txm;
     oracle_artefact art;
 } sender;
 
-static int open_sender(const cli *c, sender *s)
+static int open_sender(const cli* c, sender* s)
 {
     memset(s, 0, sizeof *s);
     eth_error err = {0};
@@ -297,8 +302,11 @@ static int open_sender(const cli *c, sender *s)
     if (rc != ETH_OK)
         return fail(rc, &err, "journal"), -1;
     s->rpc = open_rpc(c);
-    oracle_txm_config cfg = {.chain_id = c->chain_id, .confirmations = c->confirmations,
-                             .force_legacy = c->legacy, .abi_json = s->art.abi_json};
+    oracle_txm_config cfg = {.chain_id = c->chain_id,
+                             .confirmations = c->confirmations,
+                             .finality_tag = c->finality,
+                             .force_legacy = c->legacy,
+                             .abi_json = s->art.abi_json};
     s->txm = s->rpc ? oracle_txm_new(s->rpc, &s->key, &s->journal, &cfg) : NULL;
     if (!s->txm) {
         fprintf(stderr, "error: cannot start the transaction manager\n");
@@ -307,7 +315,7 @@ static int open_sender(const cli *c, sender *s)
     return 0;
 }
 
-static void close_sender(sender *s)
+static void close_sender(sender* s)
 {
     oracle_txm_free(s->txm);
     if (s->journal.ctx)
@@ -317,9 +325,9 @@ static void close_sender(sender *s)
     eth_key_wipe(&s->key);
 }
 
-static void print_record(const oracle_tx_record *r)
+static void print_record(const oracle_tx_record* r)
 {
-    static const char *kinds[] = {"other", "deploy", "submit", "signers"};
+    static const char* kinds[] = {"other", "deploy", "submit", "signers"};
     char h[67] = "-";
     if (r->nattempts)
         eth_hex_write(r->attempts[r->mined_attempt >= 0 ? r->mined_attempt : (int)r->nattempts - 1],
@@ -336,7 +344,7 @@ static void print_record(const oracle_tx_record *r)
     printf("\n");
 }
 
-static int finish(const cli *c, sender *s, uint64_t id, const char *what)
+static int finish(const cli* c, sender* s, uint64_t id, const char* what)
 {
     eth_error err = {0};
     oracle_tx_record r;
@@ -354,7 +362,7 @@ static int finish(const cli *c, sender *s, uint64_t id, const char *what)
     return rc == ETH_OK ? 0 : fail(rc, &err, what);
 }
 
-static int cmd_deploy(const cli *c)
+static int cmd_deploy(const cli* c)
 {
     uint8_t signers[64][20];
     size_t n;
@@ -388,7 +396,7 @@ static int cmd_deploy(const cli *c)
     return ret;
 }
 
-static int cmd_signers(const cli *c)
+static int cmd_signers(const cli* c)
 {
     uint8_t contract[20];
     if (need_contract(c, contract) != 0)
@@ -405,15 +413,16 @@ static int cmd_signers(const cli *c)
             uint64_t id = 0;
             int rc = oracle_set_signers(s.txm, contract, (const uint8_t(*)[20])signers, n,
                                         c->threshold, &id, &err);
-            ret = rc == ETH_OK ? finish(c, &s, id, "signers --set") : fail(rc, &err, "signers --set");
+            ret =
+                rc == ETH_OK ? finish(c, &s, id, "signers --set") : fail(rc, &err, "signers --set");
         }
         close_sender(&s);
         return ret;
     }
-    eth_rpc *rpc = open_rpc(c);
+    eth_rpc* rpc = open_rpc(c);
     if (!rpc)
         return 1;
-    uint8_t (*signers)[20] = NULL;
+    uint8_t(*signers)[20] = NULL;
     size_t n;
     unsigned threshold;
     int rc = oracle_read_signers(rpc, contract, &signers, &n, &threshold, &err);
@@ -430,9 +439,9 @@ static int cmd_signers(const cli *c)
     return 0;
 }
 
-static int read_sig_file(const char *path, uint8_t sig[65])
+static int read_sig_file(const char* path, uint8_t sig[65])
 {
-    FILE *f = fopen(path, "r");
+    FILE* f = fopen(path, "r");
     char text[200] = "";
     if (!f || !fgets(text, sizeof text, f)) {
         fprintf(stderr, "error: cannot read signature file %s\n", path);
@@ -449,7 +458,7 @@ static int read_sig_file(const char *path, uint8_t sig[65])
     return 0;
 }
 
-static int cmd_submit(const cli *c)
+static int cmd_submit(const cli* c)
 {
     oracle_result r;
     uint8_t contract[20];
@@ -484,7 +493,7 @@ static int cmd_submit(const cli *c)
     return ret;
 }
 
-static int cmd_sign(const cli *c)
+static int cmd_sign(const cli* c)
 {
     oracle_result r;
     uint8_t contract[20];
@@ -498,7 +507,7 @@ static int cmd_sign(const cli *c)
     uint64_t chain = c->chain_id;
     eth_error err = {0};
     if (!chain) {
-        eth_rpc *rpc = open_rpc(c);
+        eth_rpc* rpc = open_rpc(c);
         int rc = rpc ? eth_rpc_chain_id(rpc, &chain, &err) : ETH_ENOMEM;
         eth_rpc_free(rpc);
         if (rc != ETH_OK)
@@ -519,7 +528,7 @@ static int cmd_sign(const cli *c)
     return 0;
 }
 
-static int cmd_result(const cli *c)
+static int cmd_result(const cli* c)
 {
     uint8_t contract[20];
     uint64_t match;
@@ -527,7 +536,7 @@ static int cmd_result(const cli *c)
         return usage("result needs a MATCH id");
     if (need_contract(c, contract) != 0)
         return 1;
-    eth_rpc *rpc = open_rpc(c);
+    eth_rpc* rpc = open_rpc(c);
     if (!rpc)
         return 1;
     eth_error err = {0};
@@ -546,7 +555,7 @@ static int cmd_result(const cli *c)
     return 0;
 }
 
-static int cmd_status(const cli *c)
+static int cmd_status(const cli* c)
 {
     eth_error err = {0};
     if (c->key) {
@@ -569,7 +578,7 @@ static int cmd_status(const cli *c)
     int rc = oracle_journal_file_open(&j, c->journal, &err);
     if (rc != ETH_OK)
         return fail(rc, &err, "journal");
-    oracle_tx_record *recs;
+    oracle_tx_record* recs;
     size_t n;
     rc = j.list(j.ctx, &recs, &n);
     oracle_journal_close(&j);
@@ -585,9 +594,9 @@ static int cmd_status(const cli *c)
     return 0;
 }
 
-static int cmd_address(const cli *c)
+static int cmd_address(const cli* c)
 {
-    const char *path = c->key ? c->key : c->node_key;
+    const char* path = c->key ? c->key : c->node_key;
     if (!path)
         return usage("address needs --key FILE");
     eth_key k;
@@ -602,7 +611,7 @@ static int cmd_address(const cli *c)
     return 0;
 }
 
-static int cmd_keygen(const cli *c)
+static int cmd_keygen(const cli* c)
 {
     if (c->npos < 2)
         return usage("keygen needs a FILE");
@@ -619,7 +628,7 @@ static int cmd_keygen(const cli *c)
     return 0;
 }
 
-int oracle_cli_main(int argc, char **argv)
+int oracle_cli_main(int argc, char** argv)
 {
     cli c;
     memset(&c, 0, sizeof c);
@@ -628,7 +637,7 @@ int oracle_cli_main(int argc, char **argv)
         json_decref(c.config);
         return rc;
     }
-    const char *cmd = c.npos ? c.pos[0] : NULL;
+    const char* cmd = c.npos ? c.pos[0] : NULL;
     if (!cmd)
         rc = usage("missing command");
     else if (!strcmp(cmd, "deploy"))

@@ -3,7 +3,7 @@
  * built by encoding the items into a scratch buffer and wrapping it with eth_rlp_list. */
 #include "oracle/oracle.h"
 
-static void rlp_header(eth_buf *out, uint8_t short_base, size_t n)
+static void rlp_header(eth_buf* out, uint8_t short_base, size_t n)
 {
     if (n < 56) {
         eth_buf_byte(out, (uint8_t)(short_base + n));
@@ -19,7 +19,7 @@ static void rlp_header(eth_buf *out, uint8_t short_base, size_t n)
     eth_buf_append(out, be, (size_t)k);
 }
 
-void eth_rlp_bytes(eth_buf *out, const uint8_t *p, size_t n)
+void eth_rlp_bytes(eth_buf* out, const uint8_t* p, size_t n)
 {
     if (n == 1 && p[0] < 0x80) {
         eth_buf_byte(out, p[0]);
@@ -29,7 +29,7 @@ void eth_rlp_bytes(eth_buf *out, const uint8_t *p, size_t n)
     eth_buf_append(out, p, n);
 }
 
-void eth_rlp_uint_be(eth_buf *out, const uint8_t *be, size_t n)
+void eth_rlp_uint_be(eth_buf* out, const uint8_t* be, size_t n)
 {
     while (n && be[0] == 0) {
         be++;
@@ -38,7 +38,7 @@ void eth_rlp_uint_be(eth_buf *out, const uint8_t *be, size_t n)
     eth_rlp_bytes(out, be, n);
 }
 
-void eth_rlp_u64(eth_buf *out, uint64_t v)
+void eth_rlp_u64(eth_buf* out, uint64_t v)
 {
     uint8_t be[8];
     for (int i = 0; i < 8; i++)
@@ -46,7 +46,7 @@ void eth_rlp_u64(eth_buf *out, uint64_t v)
     eth_rlp_uint_be(out, be, 8);
 }
 
-void eth_rlp_list(eth_buf *out, const uint8_t *payload, size_t n)
+void eth_rlp_list(eth_buf* out, const uint8_t* payload, size_t n)
 {
     rlp_header(out, 0xc0, n);
     eth_buf_append(out, payload, n);

@@ -23,10 +23,11 @@
 #include <string.h>
 #include <time.h>
 
-struct eth_rpc {
-    CURL *curl;
-    char *url;     /* with the key */
-    char *display; /* without it */
+struct eth_rpc
+{
+    CURL* curl;
+    char* url;     /* with the key */
+    char* display; /* without it */
     long timeout_ms;
     int max_attempts;
     long backoff_ms, max_backoff_ms;
@@ -39,12 +40,12 @@ static void curl_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-eth_rpc *eth_rpc_new(const eth_rpc_config *cfg)
+eth_rpc* eth_rpc_new(const eth_rpc_config* cfg)
 {
     if (!cfg || !cfg->url || !*cfg->url)
         return NULL;
     pthread_once(&curl_once, curl_init_once);
-    eth_rpc *r = calloc(1, sizeof *r);
+    eth_rpc* r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
     r->curl = curl_easy_init();
@@ -70,7 +71,7 @@ eth_rpc *eth_rpc_new(const eth_rpc_config *cfg)
     return r;
 }
 
-void eth_rpc_free(eth_rpc *r)
+void eth_rpc_free(eth_rpc* r)
 {
     if (!r)
         return;
@@ -84,10 +85,10 @@ void eth_rpc_free(eth_rpc *r)
     free(r);
 }
 
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
+static size_t on_body(char* p, size_t size, size_t n, void* ud)
 {
     eth_buf_append(ud, p, size * n);
-    return ((eth_buf *)ud)->oom ? 0 : size * n;
+    return ((eth_buf*)ud)->oom ? 0 : size * n;
 }
 
 static void sleep_ms(long ms)
@@ -97,7 +98,7 @@ static void sleep_ms(long ms)
     }
 }
 
-static int contains_ci(const char *hay, const char *needle)
+static int contains_ci(const char* hay, const char* needle)
 {
     size_t n = strlen(needle);
     for (; *hay; hay++)
@@ -106,14 +107,14 @@ static int contains_ci(const char *hay, const char *needle)
     return 0;
 }
 
-static int is_rate_limit(long code, const char *msg)
+static int is_rate_limit(long code, const char* msg)
 {
     return code == -32005 || contains_ci(msg, "rate limit") || contains_ci(msg, "rate exceeded") ||
            contains_ci(msg, "too many requests") || contains_ci(msg, "limit exceeded");
 }
 
 /* Maps a JSON-RPC error to our codes by message first, code second. */
-static int classify(long code, const char *msg)
+static int classify(long code, const char* msg)
 {
     if (contains_ci(msg, "nonce too low"))
         return ETH_ENONCE;
@@ -126,11 +127,11 @@ static int classify(long code, const char *msg)
     return ETH_ERPC;
 }
 
-static void take_revert_data(json_t *data, eth_error *err)
+static void take_revert_data(json_t* data, eth_error* err)
 {
     if (json_is_object(data))
         data = json_object_get(data, "data");
-    const char *hex = json_string_value(data);
+    const char* hex = json_string_value(data);
     if (!hex)
         return;
     eth_buf b;
@@ -143,13 +144,17 @@ static void take_revert_data(json_t *data, eth_error *err)
 }
 
 /* One HTTP exchange. Returns ETH_OK with the parsed reply in *reply, or a transport error. */
-static int rpc_post(eth_rpc *r, const char *body, json_t **reply, long *http, char *why,
+static int rpc_post(eth_rpc* r,
+                    const char* body,
+                    json_t** reply,
+                    long* http,
+                    char* why,
                     size_t why_len)
 {
     eth_buf resp;
     eth_buf_init(&resp);
-    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
-    CURL *c = r->curl;
+    struct curl_slist* hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    CURL* c = r->curl;
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, r->url);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -171,7 +176,7 @@ static int rpc_post(eth_rpc *r, const char *body, json_t **reply, long *http, ch
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http);
         eth_buf_byte(&resp, 0);
         if (!resp.oom)
-            *reply = json_loads((const char *)resp.p, JSON_ALLOW_NUL, NULL);
+            *reply = json_loads((const char*)resp.p, JSON_ALLOW_NUL, NULL);
         if (!*reply) {
             /* 429 and 5xx bodies are often HTML from a proxy: let the caller retry those. */
             snprintf(why, why_len, "HTTP %ld with a body that is not JSON", *http);
@@ -182,8 +187,11 @@ static int rpc_post(eth_rpc *r, const char *body, json_t **reply, long *http, ch
     return rc;
 }
 
-static int rpc_json(eth_rpc *r, const char *method, const char *params, json_t **result,
-                    eth_error *err)
+static int rpc_json(eth_rpc* r,
+                    const char* method,
+                    const char* params,
+                    json_t** result,
+                    eth_error* err)
 {
     eth_error local;
     if (!err)
@@ -191,7 +199,7 @@ static int rpc_json(eth_rpc *r, const char *method, const char *params, json_t *
     memset(err, 0, sizeof *err);
     *result = NULL;
     size_t blen = strlen(method) + strlen(params) + 96;
-    char *body = malloc(blen);
+    char* body = malloc(blen);
     if (!body)
         return ETH_ENOMEM;
     snprintf(body, blen, "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"%s\",\"params\":%s}",
@@ -200,27 +208,27 @@ static int rpc_json(eth_rpc *r, const char *method, const char *params, json_t *
     long backoff = r->backoff_ms;
     int rc = ETH_EIO;
     for (int attempt = 1; attempt <= r->max_attempts; attempt++) {
-        json_t *reply = NULL;
+        json_t* reply = NULL;
         long http = 0, wait = backoff;
         char why[160] = "";
         int retry = 0;
         rc = rpc_post(r, body, &reply, &http, why, sizeof why);
         err->http_status = (int)http;
-        json_t *e = reply ? json_object_get(reply, "error") : NULL;
+        json_t* e = reply ? json_object_get(reply, "error") : NULL;
         if (rc == ETH_EPROTO) {
-            snprintf(err->message, sizeof err->message, "Ethereum node at %.120s: %s",
-                     r->display, why);
+            snprintf(err->message, sizeof err->message, "Ethereum node at %.120s: %s", r->display,
+                     why);
         } else if (rc != ETH_OK) {
             snprintf(err->message, sizeof err->message,
                      "cannot reach Ethereum node at %.120s: %s (%d attempt%s)", r->display, why,
                      attempt, attempt > 1 ? "s" : "");
             retry = 1;
-        } else if (http == 429 || (e && is_rate_limit((long)json_integer_value(
-                                                         json_object_get(e, "code")),
-                                                     json_string_value(json_object_get(e, "message"))
-                                                         ? json_string_value(json_object_get(e, "message"))
-                                                         : ""))) {
-            json_t *bs = e ? json_object_get(json_object_get(e, "data"), "backoff_seconds") : NULL;
+        } else if (http == 429 ||
+                   (e && is_rate_limit((long)json_integer_value(json_object_get(e, "code")),
+                                       json_string_value(json_object_get(e, "message"))
+                                           ? json_string_value(json_object_get(e, "message"))
+                                           : ""))) {
+            json_t* bs = e ? json_object_get(json_object_get(e, "data"), "backoff_seconds") : NULL;
             if (json_is_number(bs))
                 wait = (long)(json_number_value(bs) * 1000);
             snprintf(err->message, sizeof err->message,
@@ -229,7 +237,7 @@ static int rpc_json(eth_rpc *r, const char *method, const char *params, json_t *
             rc = ETH_ERATELIMIT;
             retry = 1;
         } else if (json_is_object(e)) {
-            const char *msg = json_string_value(json_object_get(e, "message"));
+            const char* msg = json_string_value(json_object_get(e, "message"));
             err->code = (long)json_integer_value(json_object_get(e, "code"));
             snprintf(err->message, sizeof err->message, "%s", msg ? msg : "error without message");
             take_revert_data(json_object_get(e, "data"), err);
@@ -260,10 +268,13 @@ static int rpc_json(eth_rpc *r, const char *method, const char *params, json_t *
     return rc;
 }
 
-int eth_rpc_call(eth_rpc *r, const char *method, const char *params, char **result_json,
-                 eth_error *err)
+int eth_rpc_call(eth_rpc* r,
+                 const char* method,
+                 const char* params,
+                 char** result_json,
+                 eth_error* err)
 {
-    json_t *res;
+    json_t* res;
     int rc = rpc_json(r, method, params ? params : "[]", &res, err);
     if (rc != ETH_OK)
         return rc;
@@ -272,17 +283,20 @@ int eth_rpc_call(eth_rpc *r, const char *method, const char *params, char **resu
     return *result_json ? ETH_OK : ETH_ENOMEM;
 }
 
-static int proto_error(eth_error *err, const char *method)
+static int proto_error(eth_error* err, const char* method)
 {
     if (err)
         snprintf(err->message, sizeof err->message, "%s: unexpected result", method);
     return ETH_EPROTO;
 }
 
-static int rpc_quantity(eth_rpc *r, const char *method, const char *params, uint64_t *out,
-                        eth_error *err)
+static int rpc_quantity(eth_rpc* r,
+                        const char* method,
+                        const char* params,
+                        uint64_t* out,
+                        eth_error* err)
 {
-    json_t *res;
+    json_t* res;
     int rc = rpc_json(r, method, params, &res, err);
     if (rc != ETH_OK)
         return rc;
@@ -291,23 +305,26 @@ static int rpc_quantity(eth_rpc *r, const char *method, const char *params, uint
     return rc == ETH_OK ? ETH_OK : proto_error(err, method);
 }
 
-int eth_rpc_chain_id(eth_rpc *r, uint64_t *out, eth_error *err)
+int eth_rpc_chain_id(eth_rpc* r, uint64_t* out, eth_error* err)
 {
     return rpc_quantity(r, "eth_chainId", "[]", out, err);
 }
 
-int eth_rpc_block_number(eth_rpc *r, uint64_t *out, eth_error *err)
+int eth_rpc_block_number(eth_rpc* r, uint64_t* out, eth_error* err)
 {
     return rpc_quantity(r, "eth_blockNumber", "[]", out, err);
 }
 
-int eth_rpc_gas_price(eth_rpc *r, uint64_t *out, eth_error *err)
+int eth_rpc_gas_price(eth_rpc* r, uint64_t* out, eth_error* err)
 {
     return rpc_quantity(r, "eth_gasPrice", "[]", out, err);
 }
 
-int eth_rpc_nonce(eth_rpc *r, const uint8_t addr[20], const char *tag, uint64_t *out,
-                  eth_error *err)
+int eth_rpc_nonce(eth_rpc* r,
+                  const uint8_t addr[20],
+                  const char* tag,
+                  uint64_t* out,
+                  eth_error* err)
 {
     char a[43], params[128];
     eth_hex_write(addr, 20, a);
@@ -315,7 +332,7 @@ int eth_rpc_nonce(eth_rpc *r, const uint8_t addr[20], const char *tag, uint64_t 
     return rpc_quantity(r, "eth_getTransactionCount", params, out, err);
 }
 
-static void tag_param(const char *tag, char *out, size_t n)
+static void tag_param(const char* tag, char* out, size_t n)
 {
     if (isdigit((unsigned char)tag[0]))
         snprintf(out, n, "\"0x%llx\"", strtoull(tag, NULL, 10));
@@ -323,13 +340,18 @@ static void tag_param(const char *tag, char *out, size_t n)
         snprintf(out, n, "\"%s\"", tag);
 }
 
-int eth_rpc_block(eth_rpc *r, const char *tag, uint64_t *number, uint8_t hash[32],
-                  uint64_t *base_fee, int *has_base_fee, eth_error *err)
+int eth_rpc_block(eth_rpc* r,
+                  const char* tag,
+                  uint64_t* number,
+                  uint8_t hash[32],
+                  uint64_t* base_fee,
+                  int* has_base_fee,
+                  eth_error* err)
 {
     char t[48], params[80];
     tag_param(tag, t, sizeof t);
     snprintf(params, sizeof params, "[%s,false]", t);
-    json_t *res;
+    json_t* res;
     int rc = rpc_json(r, "eth_getBlockByNumber", params, &res, err);
     if (rc != ETH_OK)
         return rc;
@@ -343,8 +365,8 @@ int eth_rpc_block(eth_rpc *r, const char *tag, uint64_t *number, uint8_t hash[32
     rc = eth_hex_u64(json_string_value(json_object_get(res, "number")), &num);
     if (rc == ETH_OK && hash)
         rc = eth_hex_decode(json_string_value(json_object_get(res, "hash")), hash, 32);
-    int has_fee = eth_hex_u64(json_string_value(json_object_get(res, "baseFeePerGas")), &fee) ==
-                  ETH_OK;
+    int has_fee =
+        eth_hex_u64(json_string_value(json_object_get(res, "baseFeePerGas")), &fee) == ETH_OK;
     json_decref(res);
     if (rc != ETH_OK)
         return proto_error(err, "eth_getBlockByNumber");
@@ -357,8 +379,7 @@ int eth_rpc_block(eth_rpc *r, const char *tag, uint64_t *number, uint8_t hash[32
     return ETH_OK;
 }
 
-int eth_rpc_suggest_fees(eth_rpc *r, uint64_t *max_fee, uint64_t *tip, int *eip1559,
-                         eth_error *err)
+int eth_rpc_suggest_fees(eth_rpc* r, uint64_t* max_fee, uint64_t* tip, int* eip1559, eth_error* err)
 {
     uint64_t base = 0;
     int has_base = 0;
@@ -372,9 +393,9 @@ int eth_rpc_suggest_fees(eth_rpc *r, uint64_t *max_fee, uint64_t *tip, int *eip1
     }
     *eip1559 = 1;
     /* The base fee of the next block: the last entry of feeHistory's baseFeePerGas. */
-    json_t *fh;
+    json_t* fh;
     if (rpc_json(r, "eth_feeHistory", "[\"0x1\",\"latest\",[]]", &fh, NULL) == ETH_OK) {
-        json_t *fees = json_object_get(fh, "baseFeePerGas");
+        json_t* fees = json_object_get(fh, "baseFeePerGas");
         uint64_t next;
         if (json_array_size(fees) &&
             eth_hex_u64(json_string_value(json_array_get(fees, json_array_size(fees) - 1)),
@@ -390,13 +411,13 @@ int eth_rpc_suggest_fees(eth_rpc *r, uint64_t *max_fee, uint64_t *tip, int *eip1
     return ETH_OK;
 }
 
-static char *call_object(const uint8_t *from, const uint8_t *to, const uint8_t *data, size_t n)
+static char* call_object(const uint8_t* from, const uint8_t* to, const uint8_t* data, size_t n)
 {
-    char *d = eth_hex_encode(data, n);
+    char* d = eth_hex_encode(data, n);
     if (!d)
         return NULL;
     size_t len = strlen(d) + 160;
-    char *s = malloc(len);
+    char* s = malloc(len);
     if (s) {
         char f[43] = "", t[43] = "";
         if (from)
@@ -410,14 +431,19 @@ static char *call_object(const uint8_t *from, const uint8_t *to, const uint8_t *
     return s;
 }
 
-int eth_rpc_estimate_gas(eth_rpc *r, const uint8_t *from, const uint8_t *to,
-                         const uint8_t *data, size_t n, uint64_t *gas, eth_error *err)
+int eth_rpc_estimate_gas(eth_rpc* r,
+                         const uint8_t* from,
+                         const uint8_t* to,
+                         const uint8_t* data,
+                         size_t n,
+                         uint64_t* gas,
+                         eth_error* err)
 {
-    char *obj = call_object(from, to, data, n);
+    char* obj = call_object(from, to, data, n);
     if (!obj)
         return ETH_ENOMEM;
     size_t len = strlen(obj) + 8;
-    char *params = malloc(len);
+    char* params = malloc(len);
     if (!params) {
         free(obj);
         return ETH_ENOMEM;
@@ -429,20 +455,24 @@ int eth_rpc_estimate_gas(eth_rpc *r, const uint8_t *from, const uint8_t *to,
     return rc;
 }
 
-int eth_rpc_call_contract(eth_rpc *r, const uint8_t to[20], const uint8_t *data, size_t n,
-                          eth_buf *out, eth_error *err)
+int eth_rpc_call_contract(eth_rpc* r,
+                          const uint8_t to[20],
+                          const uint8_t* data,
+                          size_t n,
+                          eth_buf* out,
+                          eth_error* err)
 {
-    char *obj = call_object(NULL, to, data, n);
+    char* obj = call_object(NULL, to, data, n);
     if (!obj)
         return ETH_ENOMEM;
     size_t len = strlen(obj) + 16;
-    char *params = malloc(len);
+    char* params = malloc(len);
     if (!params) {
         free(obj);
         return ETH_ENOMEM;
     }
     snprintf(params, len, "[%s,\"latest\"]", obj);
-    json_t *res;
+    json_t* res;
     int rc = rpc_json(r, "eth_call", params, &res, err);
     free(obj);
     free(params);
@@ -454,21 +484,21 @@ int eth_rpc_call_contract(eth_rpc *r, const uint8_t to[20], const uint8_t *data,
     return rc == ETH_OK ? ETH_OK : proto_error(err, "eth_call");
 }
 
-int eth_rpc_send_raw(eth_rpc *r, const uint8_t *raw, size_t n, uint8_t hash[32], eth_error *err)
+int eth_rpc_send_raw(eth_rpc* r, const uint8_t* raw, size_t n, uint8_t hash[32], eth_error* err)
 {
     eth_keccak256(raw, n, hash);
-    char *hex = eth_hex_encode(raw, n);
+    char* hex = eth_hex_encode(raw, n);
     if (!hex)
         return ETH_ENOMEM;
     size_t len = strlen(hex) + 8;
-    char *params = malloc(len);
+    char* params = malloc(len);
     if (!params) {
         free(hex);
         return ETH_ENOMEM;
     }
     snprintf(params, len, "[\"%s\"]", hex);
     free(hex);
-    json_t *res;
+    json_t* res;
     eth_error local;
     if (!err)
         err = &local;
@@ -479,17 +509,18 @@ int eth_rpc_send_raw(eth_rpc *r, const uint8_t *raw, size_t n, uint8_t hash[32],
         return ETH_OK;
     }
     /* The same bytes again (a re-broadcast): the node already has them. */
-    if (contains_ci(err->message, "already known") || contains_ci(err->message, "known transaction"))
+    if (contains_ci(err->message, "already known") ||
+        contains_ci(err->message, "known transaction"))
         return ETH_OK;
     return rc;
 }
 
-int eth_rpc_receipt(eth_rpc *r, const uint8_t hash[32], eth_receipt *rc_out, eth_error *err)
+int eth_rpc_receipt(eth_rpc* r, const uint8_t hash[32], eth_receipt* rc_out, eth_error* err)
 {
     char h[67], params[80];
     eth_hex_write(hash, 32, h);
     snprintf(params, sizeof params, "[\"%s\"]", h);
-    json_t *res;
+    json_t* res;
     memset(rc_out, 0, sizeof *rc_out);
     int rc = rpc_json(r, "eth_getTransactionReceipt", params, &res, err);
     if (rc != ETH_OK)
@@ -507,7 +538,7 @@ int eth_rpc_receipt(eth_rpc *r, const uint8_t hash[32], eth_receipt *rc_out, eth
     (void)eth_hex_u64(json_string_value(json_object_get(res, "gasUsed")), &rc_out->gas_used);
     (void)eth_hex_u64(json_string_value(json_object_get(res, "effectiveGasPrice")),
                       &rc_out->effective_gas_price);
-    const char *ca = json_string_value(json_object_get(res, "contractAddress"));
+    const char* ca = json_string_value(json_object_get(res, "contractAddress"));
     rc_out->has_contract = ca && eth_address_parse(ca, rc_out->contract) == ETH_OK;
     json_decref(res);
     if (!ok) {

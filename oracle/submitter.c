@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int check_outcome(const oracle_result *res, eth_error *err)
+static int check_outcome(const oracle_result* res, eth_error* err)
 {
     if (res->status == ORACLE_STATUS_FINAL)
         return ETH_OK;
@@ -27,13 +27,17 @@ static int check_outcome(const oracle_result *res, eth_error *err)
     return ETH_EINVAL;
 }
 
-static int check_signatures(oracle_txm *m, const uint8_t contract[20], const oracle_result *res,
-                            const uint8_t (*sigs)[65], size_t nsigs, eth_error *err)
+static int check_signatures(oracle_txm* m,
+                            const uint8_t contract[20],
+                            const oracle_result* res,
+                            const uint8_t (*sigs)[65],
+                            size_t nsigs,
+                            eth_error* err)
 {
     uint8_t digest[32], who[20];
     oracle_result_digest(oracle_txm_chain_id(m), contract, res, digest);
     for (size_t i = 0; i < nsigs; i++) {
-        const char *why = NULL;
+        const char* why = NULL;
         if (sigs[i][64] != 27 && sigs[i][64] != 28)
             why = "v must be 27 or 28";
         else if (!eth_sig_is_low_s(sigs[i]))
@@ -49,8 +53,13 @@ static int check_signatures(oracle_txm *m, const uint8_t contract[20], const ora
     return ETH_OK;
 }
 
-int oracle_submit_result(oracle_txm *m, const uint8_t contract[20], const oracle_result *res,
-                         const uint8_t (*sigs)[65], size_t nsigs, uint64_t *id, eth_error *err)
+int oracle_submit_result(oracle_txm* m,
+                         const uint8_t contract[20],
+                         const oracle_result* res,
+                         const uint8_t (*sigs)[65],
+                         size_t nsigs,
+                         uint64_t* id,
+                         eth_error* err)
 {
     if (err)
         memset(err, 0, sizeof *err);
@@ -71,8 +80,7 @@ int oracle_submit_result(oracle_txm *m, const uint8_t contract[20], const oracle
         if (err)
             snprintf(err->message, sizeof err->message,
                      "match %llu already reported on chain (%u-%u, status %u)",
-                     (unsigned long long)res->match_id, onchain.home, onchain.away,
-                     onchain.status);
+                     (unsigned long long)res->match_id, onchain.home, onchain.away, onchain.status);
         return ETH_EALREADY;
     }
     uint64_t live = oracle_txm_find_live(m, ORACLE_KIND_SUBMIT, res->match_id, contract);
@@ -96,8 +104,14 @@ int oracle_submit_result(oracle_txm *m, const uint8_t contract[20], const oracle
     return rc;
 }
 
-int oracle_deploy(oracle_txm *m, const oracle_artefact *a, const uint8_t (*signers)[20], size_t n,
-                  unsigned threshold, uint64_t *id, uint8_t contract[20], eth_error *err)
+int oracle_deploy(oracle_txm* m,
+                  const oracle_artefact* a,
+                  const uint8_t (*signers)[20],
+                  size_t n,
+                  unsigned threshold,
+                  uint64_t* id,
+                  uint8_t contract[20],
+                  eth_error* err)
 {
     if (err)
         memset(err, 0, sizeof *err);
@@ -120,8 +134,13 @@ int oracle_deploy(oracle_txm *m, const oracle_artefact *a, const uint8_t (*signe
     return rc;
 }
 
-int oracle_set_signers(oracle_txm *m, const uint8_t contract[20], const uint8_t (*signers)[20],
-                       size_t n, unsigned threshold, uint64_t *id, eth_error *err)
+int oracle_set_signers(oracle_txm* m,
+                       const uint8_t contract[20],
+                       const uint8_t (*signers)[20],
+                       size_t n,
+                       unsigned threshold,
+                       uint64_t* id,
+                       eth_error* err)
 {
     if (err)
         memset(err, 0, sizeof *err);

@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-static void tx_fields(const eth_tx *tx, eth_buf *items)
+static void tx_fields(const eth_tx* tx, eth_buf* items)
 {
     if (tx->type == ETH_TX_1559) {
         eth_rlp_u64(items, tx->chain_id);
@@ -29,7 +29,7 @@ static void tx_fields(const eth_tx *tx, eth_buf *items)
         eth_rlp_list(items, NULL, 0); /* empty access list */
 }
 
-static int tx_check(const eth_tx *tx)
+static int tx_check(const eth_tx* tx)
 {
     if (tx->type != ETH_TX_1559 && tx->type != ETH_TX_LEGACY)
         return ETH_EINVAL;
@@ -43,7 +43,7 @@ static int tx_check(const eth_tx *tx)
 }
 
 /* Encodes the unsigned (sig == NULL) or signed transaction into out. */
-static int tx_encode(const eth_tx *tx, const uint8_t *rs, int recid, eth_buf *out)
+static int tx_encode(const eth_tx* tx, const uint8_t* rs, int recid, eth_buf* out)
 {
     eth_buf items;
     eth_buf_init(&items);
@@ -68,7 +68,7 @@ static int tx_encode(const eth_tx *tx, const uint8_t *rs, int recid, eth_buf *ou
     return oom ? ETH_ENOMEM : ETH_OK;
 }
 
-int eth_tx_signing_hash(const eth_tx *tx, uint8_t out[32])
+int eth_tx_signing_hash(const eth_tx* tx, uint8_t out[32])
 {
     int rc = tx_check(tx);
     if (rc != ETH_OK)
@@ -82,7 +82,7 @@ int eth_tx_signing_hash(const eth_tx *tx, uint8_t out[32])
     return rc;
 }
 
-int eth_tx_sign(const eth_tx *tx, const eth_key *k, eth_buf *raw, uint8_t hash[32])
+int eth_tx_sign(const eth_tx* tx, const eth_key* k, eth_buf* raw, uint8_t hash[32])
 {
     uint8_t h[32], rs[64];
     int recid;

@@ -30,17 +30,18 @@
 #include <string.h>
 #include <time.h>
 
-struct oracle_txm {
-    eth_rpc *rpc;
+struct oracle_txm
+{
+    eth_rpc* rpc;
     eth_key key;
-    oracle_journal *journal;
+    oracle_journal* journal;
     oracle_txm_config cfg;
     int ready;
     uint64_t chain_id;
     int eip1559;
     int nonce_known;
     uint64_t next_nonce;
-    oracle_tx_record *recs;
+    oracle_tx_record* recs;
     size_t nrecs;
 };
 
@@ -54,12 +55,14 @@ static int is_open(int state)
     return state == ORACLE_TX_NEW || state == ORACLE_TX_SENT || state == ORACLE_TX_MINED;
 }
 
-oracle_txm *oracle_txm_new(eth_rpc *rpc, const eth_key *sender, oracle_journal *journal,
-                           const oracle_txm_config *cfg)
+oracle_txm* oracle_txm_new(eth_rpc* rpc,
+                           const eth_key* sender,
+                           oracle_journal* journal,
+                           const oracle_txm_config* cfg)
 {
     if (!rpc || !sender || !journal)
         return NULL;
-    oracle_txm *m = calloc(1, sizeof *m);
+    oracle_txm* m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
     m->rpc = rpc;
@@ -84,7 +87,7 @@ oracle_txm *oracle_txm_new(eth_rpc *rpc, const eth_key *sender, oracle_journal *
     return m;
 }
 
-void oracle_txm_free(oracle_txm *m)
+void oracle_txm_free(oracle_txm* m)
 {
     if (!m)
         return;
@@ -93,17 +96,17 @@ void oracle_txm_free(oracle_txm *m)
     free(m);
 }
 
-uint64_t oracle_txm_chain_id(const oracle_txm *m)
+uint64_t oracle_txm_chain_id(const oracle_txm* m)
 {
     return m->chain_id ? m->chain_id : m->cfg.chain_id;
 }
 
-eth_rpc *oracle_txm_rpc(oracle_txm *m)
+eth_rpc* oracle_txm_rpc(oracle_txm* m)
 {
     return m->rpc;
 }
 
-static oracle_tx_record *find(oracle_txm *m, uint64_t id)
+static oracle_tx_record* find(oracle_txm* m, uint64_t id)
 {
     for (size_t i = 0; i < m->nrecs; i++)
         if (m->recs[i].id == id)
@@ -111,14 +114,14 @@ static oracle_tx_record *find(oracle_txm *m, uint64_t id)
     return NULL;
 }
 
-int oracle_txm_get(oracle_txm *m, uint64_t id, oracle_tx_record *out)
+int oracle_txm_get(oracle_txm* m, uint64_t id, oracle_tx_record* out)
 {
-    oracle_tx_record *r = find(m, id);
+    oracle_tx_record* r = find(m, id);
     return r ? oracle_tx_record_copy(out, r) : ETH_ENOTFOUND;
 }
 
 /* Writes r through to the journal and to our copy (inserting it when new). */
-static int save(oracle_txm *m, oracle_tx_record *r)
+static int save(oracle_txm* m, oracle_tx_record* r)
 {
     int is_new = r->id == 0;
     int rc = m->journal->put(m->journal->ctx, r);
@@ -126,7 +129,7 @@ static int save(oracle_txm *m, oracle_tx_record *r)
         return ETH_EJOURNAL;
     if (!is_new)
         return ETH_OK; /* r points into m->recs */
-    oracle_tx_record *nr = realloc(m->recs, (m->nrecs + 1) * sizeof *nr);
+    oracle_tx_record* nr = realloc(m->recs, (m->nrecs + 1) * sizeof *nr);
     if (!nr)
         return ETH_ENOMEM;
     m->recs = nr;
@@ -134,7 +137,7 @@ static int save(oracle_txm *m, oracle_tx_record *r)
     return ETH_OK;
 }
 
-static int ready(oracle_txm *m, eth_error *err)
+static int ready(oracle_txm* m, eth_error* err)
 {
     if (m->ready)
         return ETH_OK;
@@ -160,7 +163,7 @@ static int ready(oracle_txm *m, eth_error *err)
     return ETH_OK;
 }
 
-static int alloc_nonce(oracle_txm *m, uint64_t *nonce, eth_error *err)
+static int alloc_nonce(oracle_txm* m, uint64_t* nonce, eth_error* err)
 {
     if (!m->nonce_known) {
         uint64_t pending;
@@ -180,7 +183,7 @@ static int alloc_nonce(oracle_txm *m, uint64_t *nonce, eth_error *err)
 }
 
 /* Signs r's current fields into r->raw_hex and appends the attempt hash. */
-static int sign_attempt(oracle_txm *m, oracle_tx_record *r)
+static int sign_attempt(oracle_txm* m, oracle_tx_record* r)
 {
     if (r->nattempts >= ORACLE_MAX_ATTEMPTS)
         return ETH_EUNDERPRICED;
@@ -188,15 +191,22 @@ static int sign_attempt(oracle_txm *m, oracle_tx_record *r)
     eth_buf_init(&data);
     eth_buf_init(&raw);
     int rc = r->data_hex ? eth_hex_decode_buf(r->data_hex, &data) : ETH_OK;
-    eth_tx tx = {.type = r->type, .chain_id = r->chain_id, .nonce = r->nonce,
-                 .max_priority_fee = r->tip, .max_fee = r->max_fee, .gas_limit = r->gas_limit,
-                 .has_to = r->has_to, .value = r->value, .data = data.p, .data_len = data.len};
+    eth_tx tx = {.type = r->type,
+                 .chain_id = r->chain_id,
+                 .nonce = r->nonce,
+                 .max_priority_fee = r->tip,
+                 .max_fee = r->max_fee,
+                 .gas_limit = r->gas_limit,
+                 .has_to = r->has_to,
+                 .value = r->value,
+                 .data = data.p,
+                 .data_len = data.len};
     memcpy(tx.to, r->to, 20);
     uint8_t hash[32];
     if (rc == ETH_OK)
         rc = eth_tx_sign(&tx, &m->key, &raw, hash);
     if (rc == ETH_OK) {
-        char *hex = eth_hex_encode(raw.p, raw.len);
+        char* hex = eth_hex_encode(raw.p, raw.len);
         if (!hex) {
             rc = ETH_ENOMEM;
         } else {
@@ -212,7 +222,7 @@ static int sign_attempt(oracle_txm *m, oracle_tx_record *r)
 
 /* Sends r's latest attempt. `head` is recorded as the send time unless it is 0 (a mere
  * re-broadcast of an attempt that is already out keeps its stuck clock running). */
-static int broadcast(oracle_txm *m, oracle_tx_record *r, uint64_t head, eth_error *err)
+static int broadcast(oracle_txm* m, oracle_tx_record* r, uint64_t head, eth_error* err)
 {
     eth_buf raw;
     eth_buf_init(&raw);
@@ -235,16 +245,22 @@ static int broadcast(oracle_txm *m, oracle_tx_record *r, uint64_t head, eth_erro
     return rc;
 }
 
-static void decode_reason(oracle_txm *m, eth_error *err)
+static void decode_reason(oracle_txm* m, eth_error* err)
 {
     if (err && (err->data_len || err->code == 3))
         eth_abi_decode_revert(m->cfg.abi_json, err->data, err->data_len, err->reason,
                               sizeof err->reason);
 }
 
-int oracle_txm_send(oracle_txm *m, int kind, uint64_t match_id, const uint8_t *to,
-                    const uint8_t *data, size_t n, uint64_t gas_limit, uint64_t *id,
-                    eth_error *err)
+int oracle_txm_send(oracle_txm* m,
+                    int kind,
+                    uint64_t match_id,
+                    const uint8_t* to,
+                    const uint8_t* data,
+                    size_t n,
+                    uint64_t gas_limit,
+                    uint64_t* id,
+                    eth_error* err)
 {
     if (id)
         *id = 0;
@@ -302,7 +318,7 @@ int oracle_txm_send(oracle_txm *m, int kind, uint64_t match_id, const uint8_t *t
         m->nonce_known = 0;
         return rc;
     }
-    oracle_tx_record *rec = &m->recs[m->nrecs - 1];
+    oracle_tx_record* rec = &m->recs[m->nrecs - 1];
     if (id)
         *id = rec->id;
     rc = broadcast(m, rec, head, err);
@@ -331,7 +347,7 @@ int oracle_txm_send(oracle_txm *m, int kind, uint64_t match_id, const uint8_t *t
     return rc != ETH_OK ? rc : rc_save;
 }
 
-static int replace(oracle_txm *m, oracle_tx_record *r, uint64_t head, eth_error *err)
+static int replace(oracle_txm* m, oracle_tx_record* r, uint64_t head, eth_error* err)
 {
     uint64_t max_fee = eth_fee_bump(r->max_fee, m->cfg.bump_percent);
     uint64_t tip = r->type == ETH_TX_1559 ? eth_fee_bump(r->tip, m->cfg.bump_percent) : 0;
@@ -362,9 +378,9 @@ static int replace(oracle_txm *m, oracle_tx_record *r, uint64_t head, eth_error 
     return rc != ETH_OK ? rc : rs;
 }
 
-int oracle_txm_bump(oracle_txm *m, uint64_t id, eth_error *err)
+int oracle_txm_bump(oracle_txm* m, uint64_t id, eth_error* err)
 {
-    oracle_tx_record *r = find(m, id);
+    oracle_tx_record* r = find(m, id);
     if (!r || !is_open(r->state) || r->state == ORACLE_TX_MINED)
         return ETH_EINVAL;
     int rc = ready(m, err);
@@ -375,8 +391,11 @@ int oracle_txm_bump(oracle_txm *m, uint64_t id, eth_error *err)
 }
 
 /* Looks for a receipt of any attempt, newest first. */
-static int find_receipt(oracle_txm *m, oracle_tx_record *r, eth_receipt *rc_out, int *which,
-                        eth_error *err)
+static int find_receipt(oracle_txm* m,
+                        oracle_tx_record* r,
+                        eth_receipt* rc_out,
+                        int* which,
+                        eth_error* err)
 {
     *which = -1;
     for (int i = (int)r->nattempts - 1; i >= 0; i--) {
@@ -391,7 +410,7 @@ static int find_receipt(oracle_txm *m, oracle_tx_record *r, eth_receipt *rc_out,
     return ETH_OK;
 }
 
-static void take_receipt(oracle_tx_record *r, const eth_receipt *rc, int which)
+static void take_receipt(oracle_tx_record* r, const eth_receipt* rc, int which)
 {
     r->state = ORACLE_TX_MINED;
     r->mined_attempt = which;
@@ -405,7 +424,7 @@ static void take_receipt(oracle_tx_record *r, const eth_receipt *rc, int which)
  * not go out as it is: it would revert and still cost gas. Its nonce cannot simply be skipped
  * either (every later nonce would wait behind the gap), so it becomes a 0-value transfer to
  * ourselves: 21,000 gas, and the nonce sequence stays whole. */
-static int result_already_there(oracle_txm *m, const oracle_tx_record *r)
+static int result_already_there(oracle_txm* m, const oracle_tx_record* r)
 {
     if (r->kind != ORACLE_KIND_SUBMIT || r->noop || !r->has_to)
         return 0;
@@ -416,9 +435,9 @@ static int result_already_there(oracle_txm *m, const oracle_tx_record *r)
     return present;
 }
 
-static int make_noop(oracle_tx_record *r)
+static int make_noop(oracle_tx_record* r)
 {
-    char *empty = strdup("0x");
+    char* empty = strdup("0x");
     if (!empty)
         return ETH_ENOMEM;
     free(r->data_hex);
@@ -433,7 +452,7 @@ static int make_noop(oracle_tx_record *r)
     return ETH_OK;
 }
 
-static int follow(oracle_txm *m, oracle_tx_record *r, uint64_t head, eth_error *err)
+static int follow(oracle_txm* m, oracle_tx_record* r, uint64_t head, eth_error* err)
 {
     eth_receipt rcpt;
     int which, rc;
@@ -473,7 +492,15 @@ static int follow(oracle_txm *m, oracle_tx_record *r, uint64_t head, eth_error *
             return ETH_OK; /* the node is mid-reorg; look again next round */
         if (rc != ETH_OK)
             return rc;
-        if (head + 1 >= r->block_number + m->cfg.confirmations) {
+        uint64_t final_block = UINT64_MAX;
+        if (m->cfg.finality_tag) {
+            rc = eth_rpc_block(m->rpc, m->cfg.finality_tag, &final_block, NULL, NULL, NULL, err);
+            if (rc == ETH_ENOTFOUND)
+                return ETH_OK; /* nothing is final yet */
+            if (rc != ETH_OK)
+                return rc;
+        }
+        if (head + 1 >= r->block_number + m->cfg.confirmations && r->block_number <= final_block) {
             if (r->noop)
                 r->state = ORACLE_TX_SUPERSEDED;
             else
@@ -522,7 +549,7 @@ static int follow(oracle_txm *m, oracle_tx_record *r, uint64_t head, eth_error *
     return rc == ETH_ENONCE ? ETH_OK : rc;
 }
 
-int oracle_txm_poll(oracle_txm *m, eth_error *err)
+int oracle_txm_poll(oracle_txm* m, eth_error* err)
 {
     int rc = ready(m, err);
     uint64_t head = 0;
@@ -532,7 +559,7 @@ int oracle_txm_poll(oracle_txm *m, eth_error *err)
         return rc;
     /* Oldest first: nonces must reach the pool in order. */
     for (size_t i = 0; i < m->nrecs; i++) {
-        oracle_tx_record *r = &m->recs[i];
+        oracle_tx_record* r = &m->recs[i];
         if (!is_open(r->state) || memcmp(r->from, m->key.address, 20) != 0 ||
             r->chain_id != m->chain_id)
             continue;
@@ -557,20 +584,20 @@ static void sleep_ms(long ms)
     }
 }
 
-static long elapsed_ms(const struct timespec *t0)
+static long elapsed_ms(const struct timespec* t0)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (long)((t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
-int oracle_txm_wait(oracle_txm *m, uint64_t id, long timeout_ms, long poll_ms, eth_error *err)
+int oracle_txm_wait(oracle_txm* m, uint64_t id, long timeout_ms, long poll_ms, eth_error* err)
 {
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         int rc = oracle_txm_poll(m, err);
-        oracle_tx_record *r = find(m, id);
+        oracle_tx_record* r = find(m, id);
         if (!r)
             return ETH_ENOTFOUND;
         if (!is_open(r->state)) {
@@ -591,23 +618,23 @@ int oracle_txm_wait(oracle_txm *m, uint64_t id, long timeout_ms, long poll_ms, e
     }
 }
 
-uint64_t oracle_txm_find_live(oracle_txm *m, int kind, uint64_t match_id, const uint8_t to[20])
+uint64_t oracle_txm_find_live(oracle_txm* m, int kind, uint64_t match_id, const uint8_t to[20])
 {
     for (size_t i = m->nrecs; i-- > 0;) {
-        oracle_tx_record *r = &m->recs[i];
-        if (r->kind == kind && r->match_id == match_id && r->has_to &&
-            memcmp(r->to, to, 20) == 0 && (is_open(r->state) || r->state == ORACLE_TX_CONFIRMED))
+        oracle_tx_record* r = &m->recs[i];
+        if (r->kind == kind && r->match_id == match_id && r->has_to && memcmp(r->to, to, 20) == 0 &&
+            (is_open(r->state) || r->state == ORACLE_TX_CONFIRMED))
             return r->id;
     }
     return 0;
 }
 
-const uint8_t *oracle_txm_sender(const oracle_txm *m)
+const uint8_t* oracle_txm_sender(const oracle_txm* m)
 {
     return m->key.address;
 }
 
-int oracle_txm_prepare(oracle_txm *m, eth_error *err)
+int oracle_txm_prepare(oracle_txm* m, eth_error* err)
 {
     return ready(m, err);
 }

@@ -16,12 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *anvil_path(void)
+static const char* anvil_path(void)
 {
-    const char *env = getenv("PARLAY_ANVIL");
+    const char* env = getenv("PARLAY_ANVIL");
     if (env && *env)
         return env;
-    static const char *candidates[] = {
+    static const char* candidates[] = {
         "tests/npm/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil",
         "tests/npm/node_modules/@foundry-rs/anvil-linux-arm64/bin/anvil",
         "tests/npm/node_modules/.bin/anvil"};
@@ -38,8 +38,8 @@ static int free_port(void)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof sa;
     int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+    if (fd >= 0 && bind(fd, (struct sockaddr*)&sa, sizeof sa) == 0 &&
+        getsockname(fd, (struct sockaddr*)&sa, &len) == 0)
         port = ntohs(sa.sin_port);
     if (fd >= 0)
         close(fd);
@@ -52,16 +52,16 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static int spawn(anvil *a, const char *const *extra)
+static int spawn(anvil* a, const char* const* extra)
 {
-    const char *bin = anvil_path();
+    const char* bin = anvil_path();
     if (!bin) {
         fprintf(stderr, "anvil not found: run 'make deps' (tests/npm)\n");
         return -1;
     }
     char port[16];
     snprintf(port, sizeof port, "%d", a->port);
-    const char *argv[48] = {bin, "--host", "127.0.0.1", "--port", port, NULL};
+    const char* argv[48] = {bin, "--host", "127.0.0.1", "--port", port, NULL};
     size_t n = 5;
     for (size_t i = 0; extra && extra[i] && n < 46; i++)
         argv[n++] = extra[i];
@@ -76,13 +76,13 @@ static int spawn(anvil *a, const char *const *extra)
             dup2(fd, 2);
             close(fd);
         }
-        execv(bin, (char *const *)argv);
+        execv(bin, (char* const*)argv);
         _exit(127);
     }
     a->pid = pid;
     snprintf(a->url, sizeof a->url, "http://127.0.0.1:%d", a->port);
     eth_rpc_config cfg = {.url = a->url, .timeout_ms = 1000, .max_attempts = 1};
-    eth_rpc *rpc = eth_rpc_new(&cfg);
+    eth_rpc* rpc = eth_rpc_new(&cfg);
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int ok = -1;
@@ -111,7 +111,7 @@ static int spawn(anvil *a, const char *const *extra)
     return ok;
 }
 
-int anvil_start(anvil *a, const char *const *extra)
+int anvil_start(anvil* a, const char* const* extra)
 {
     memset(a, 0, sizeof *a);
     snprintf(a->dir, sizeof a->dir, "/tmp/parlay-anvil-XXXXXX");
@@ -127,12 +127,12 @@ int anvil_start(anvil *a, const char *const *extra)
     return -1;
 }
 
-int anvil_restart(anvil *a, const char *const *extra)
+int anvil_restart(anvil* a, const char* const* extra)
 {
     return spawn(a, extra);
 }
 
-void anvil_stop(anvil *a)
+void anvil_stop(anvil* a)
 {
     if (a->pid <= 0)
         return;
@@ -150,7 +150,7 @@ void anvil_stop(anvil *a)
     a->pid = 0;
 }
 
-void anvil_cleanup(anvil *a)
+void anvil_cleanup(anvil* a)
 {
     anvil_stop(a);
     if (a->dir[0]) {
@@ -162,11 +162,11 @@ void anvil_cleanup(anvil *a)
     }
 }
 
-char *anvil_rpc(const anvil *a, const char *method, const char *params)
+char* anvil_rpc(const anvil* a, const char* method, const char* params)
 {
     eth_rpc_config cfg = {.url = a->url, .timeout_ms = 5000, .max_attempts = 1};
-    eth_rpc *rpc = eth_rpc_new(&cfg);
-    char *out = NULL;
+    eth_rpc* rpc = eth_rpc_new(&cfg);
+    char* out = NULL;
     eth_error err;
     if (eth_rpc_call(rpc, method, params, &out, &err) != ETH_OK) {
         fprintf(stderr, "%s: %s\n", method, err.message);
@@ -176,16 +176,16 @@ char *anvil_rpc(const anvil *a, const char *method, const char *params)
     return out;
 }
 
-int anvil_mine(const anvil *a, unsigned n)
+int anvil_mine(const anvil* a, unsigned n)
 {
     char params[32];
     snprintf(params, sizeof params, "[\"0x%x\"]", n);
-    char *r = anvil_rpc(a, "anvil_mine", params);
+    char* r = anvil_rpc(a, "anvil_mine", params);
     free(r);
     return r ? 0 : -1;
 }
 
-void test_node_key(int i, eth_key *k)
+void test_node_key(int i, eth_key* k)
 {
     char seed[64];
     uint8_t s[32];

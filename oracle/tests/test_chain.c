@@ -13,19 +13,20 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-typedef struct fixture {
+typedef struct fixture
+{
     anvil node;
-    eth_rpc *rpc;
+    eth_rpc* rpc;
     oracle_journal journal;
     char journal_path[160];
-    oracle_txm *txm;
+    oracle_txm* txm;
     eth_key sender;
     eth_key nodes[7];
     oracle_artefact art;
     uint8_t contract[20];
 } fixture;
 
-static void open_txm(fixture *f, const oracle_txm_config *cfg)
+static void open_txm(fixture* f, const oracle_txm_config* cfg)
 {
     oracle_txm_config c = cfg ? *cfg : (oracle_txm_config){.confirmations = 1};
     c.abi_json = f->art.abi_json;
@@ -34,7 +35,7 @@ static void open_txm(fixture *f, const oracle_txm_config *cfg)
     assert_non_null(f->txm);
 }
 
-static void close_txm(fixture *f)
+static void close_txm(fixture* f)
 {
     oracle_txm_free(f->txm);
     f->txm = NULL;
@@ -42,14 +43,16 @@ static void close_txm(fixture *f)
 }
 
 /* Starts anvil, deploys a contract with signers nodes[0..n-1] and `threshold`. */
-static fixture *chain_up(const char *const *anvil_args, size_t n, unsigned threshold,
-                         const oracle_txm_config *cfg)
+static fixture* chain_up(const char* const* anvil_args,
+                         size_t n,
+                         unsigned threshold,
+                         const oracle_txm_config* cfg)
 {
-    fixture *f = calloc(1, sizeof *f);
+    fixture* f = calloc(1, sizeof *f);
     assert_non_null(f);
     assert_int_equal(anvil_start(&f->node, anvil_args), 0);
-    eth_rpc_config rc = {.url = f->node.url, .timeout_ms = 5000, .max_attempts = 3,
-                         .backoff_ms = 20};
+    eth_rpc_config rc = {
+        .url = f->node.url, .timeout_ms = 5000, .max_attempts = 3, .backoff_ms = 20};
     f->rpc = eth_rpc_new(&rc);
     assert_non_null(f->rpc);
     snprintf(f->journal_path, sizeof f->journal_path, "%s/journal.jsonl", f->node.dir);
@@ -74,7 +77,7 @@ static fixture *chain_up(const char *const *anvil_args, size_t n, unsigned thres
     return f;
 }
 
-static void chain_down(fixture *f)
+static void chain_down(fixture* f)
 {
     close_txm(f);
     eth_rpc_free(f->rpc);
@@ -83,7 +86,10 @@ static void chain_down(fixture *f)
     free(f);
 }
 
-static void sign_by(fixture *f, const oracle_result *r, const int *who, size_t n,
+static void sign_by(fixture* f,
+                    const oracle_result* r,
+                    const int* who,
+                    size_t n,
                     uint8_t (*sigs)[65])
 {
     for (size_t i = 0; i < n; i++)
@@ -92,8 +98,11 @@ static void sign_by(fixture *f, const oracle_result *r, const int *who, size_t n
 }
 
 /* Sends submitResult calldata as-is (no local checks) and returns the manager's answer. */
-static int raw_submit(fixture *f, const oracle_result *r, const uint8_t (*sigs)[65], size_t n,
-                      eth_error *err)
+static int raw_submit(fixture* f,
+                      const oracle_result* r,
+                      const uint8_t (*sigs)[65],
+                      size_t n,
+                      eth_error* err)
 {
     eth_buf d;
     eth_buf_init(&d);
@@ -105,19 +114,21 @@ static int raw_submit(fixture *f, const oracle_result *r, const uint8_t (*sigs)[
     return rc;
 }
 
-static void expect_revert(fixture *f, const oracle_result *r, const uint8_t (*sigs)[65], size_t n,
-                          const char *reason_prefix)
+static void expect_revert(fixture* f,
+                          const oracle_result* r,
+                          const uint8_t (*sigs)[65],
+                          size_t n,
+                          const char* reason_prefix)
 {
     eth_error err;
     int rc = raw_submit(f, r, sigs, n, &err);
     if (rc != ETH_EREVERT)
-        fail_msg("expected a revert %s, got %s (%s)", reason_prefix, eth_strerror(rc),
-                 err.message);
+        fail_msg("expected a revert %s, got %s (%s)", reason_prefix, eth_strerror(rc), err.message);
     if (strncmp(err.reason, reason_prefix, strlen(reason_prefix)) != 0)
         fail_msg("expected reason %s, got '%s' (%s)", reason_prefix, err.reason, err.message);
 }
 
-static uint64_t wait_ok(fixture *f, uint64_t id)
+static uint64_t wait_ok(fixture* f, uint64_t id)
 {
     eth_error err;
     int rc = oracle_txm_wait(f->txm, id, 60000, 10, &err);
@@ -133,13 +144,13 @@ static uint64_t wait_ok(fixture *f, uint64_t id)
 
 /* ------------------------------------------------------------------ scenarios */
 
-static void test_deploy_submit_read_back(void **state)
+static void test_deploy_submit_read_back(void** state)
 {
     (void)state;
-    fixture *f = chain_up(NULL, 3, 2, NULL);
+    fixture* f = chain_up(NULL, 3, 2, NULL);
     eth_error err;
 
-    uint8_t (*signers)[20];
+    uint8_t(*signers)[20];
     size_t n;
     unsigned threshold;
     assert_int_equal(oracle_read_signers(f->rpc, f->contract, &signers, &n, &threshold, &err),
@@ -182,8 +193,8 @@ static void test_deploy_submit_read_back(void **state)
     uint8_t sigs[2][65];
     sign_by(f, &r, (int[]){0, 2}, 2, sigs);
     uint64_t id;
-    int rc = oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2, &id,
-                                  &err);
+    int rc =
+        oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2, &id, &err);
     if (rc != ETH_OK)
         fail_msg("submit: %s (%s)", eth_strerror(rc), err.message);
     uint64_t gas = wait_ok(f, id);
@@ -200,9 +211,9 @@ static void test_deploy_submit_read_back(void **state)
     /* A void result carries no score. */
     oracle_result v = {.match_id = 1002, .status = ORACLE_STATUS_VOID};
     sign_by(f, &v, (int[]){1, 2}, 2, sigs);
-    assert_int_equal(oracle_submit_result(f->txm, f->contract, &v, (const uint8_t(*)[65])sigs, 2,
-                                          &id, &err),
-                     ETH_OK);
+    assert_int_equal(
+        oracle_submit_result(f->txm, f->contract, &v, (const uint8_t(*)[65])sigs, 2, &id, &err),
+        ETH_OK);
     wait_ok(f, id);
     assert_int_equal(oracle_read_result(f->rpc, f->contract, v.match_id, &got, &present, &err),
                      ETH_OK);
@@ -211,10 +222,10 @@ static void test_deploy_submit_read_back(void **state)
     chain_down(f);
 }
 
-static void test_contract_refusals(void **state)
+static void test_contract_refusals(void** state)
 {
     (void)state;
-    fixture *f = chain_up(NULL, 3, 2, NULL);
+    fixture* f = chain_up(NULL, 3, 2, NULL);
     oracle_result r = {.match_id = 7, .status = ORACLE_STATUS_FINAL, .home = 0, .away = 3};
     uint8_t sigs[2][65];
     eth_error err;
@@ -233,9 +244,10 @@ static void test_contract_refusals(void **state)
 
     /* a high-s twin of a valid signature: s' = n - s, v flipped (ecrecover accepts it) */
     sign_by(f, &r, (int[]){0, 1}, 2, sigs);
-    static const uint8_t order[32] = {
-        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
-        0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41};
+    static const uint8_t order[32] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+                                      0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b,
+                                      0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41};
     int borrow = 0;
     for (int i = 31; i >= 0; i--) {
         int d = order[i] - sigs[1][32 + i] - borrow;
@@ -250,9 +262,9 @@ static void test_contract_refusals(void **state)
     assert_memory_equal(who, f->nodes[1].address, 20); /* same signer, malleated signature */
     expect_revert(f, &r, (const uint8_t(*)[65])sigs, 2, "HighS(1)");
     uint64_t id;
-    assert_int_equal(oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2,
-                                          &id, &err),
-                     ETH_EINVAL); /* the submitter refuses it before paying for the revert */
+    assert_int_equal(
+        oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2, &id, &err),
+        ETH_EINVAL); /* the submitter refuses it before paying for the revert */
 
     /* signed for another chain: recovers to some unregistered address */
     assert_int_equal(oracle_sign_result(&f->nodes[0], 1, f->contract, &r, sigs[0]), ETH_OK);
@@ -261,32 +273,32 @@ static void test_contract_refusals(void **state)
 
     /* a good report, then a second one (even with a different score) */
     sign_by(f, &r, (int[]){0, 1}, 2, sigs);
-    assert_int_equal(oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2,
-                                          &id, &err),
-                     ETH_OK);
+    assert_int_equal(
+        oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2, &id, &err),
+        ETH_OK);
     wait_ok(f, id);
     oracle_result r2 = r;
     r2.home = 5;
     sign_by(f, &r2, (int[]){1, 2}, 2, sigs);
     expect_revert(f, &r2, (const uint8_t(*)[65])sigs, 2, "AlreadyReported(7)");
-    assert_int_equal(oracle_submit_result(f->txm, f->contract, &r2, (const uint8_t(*)[65])sigs,
-                                          2, &id, &err),
-                     ETH_EALREADY);
+    assert_int_equal(
+        oracle_submit_result(f->txm, f->contract, &r2, (const uint8_t(*)[65])sigs, 2, &id, &err),
+        ETH_EALREADY);
     assert_non_null(strstr(err.message, "already reported"));
 
     /* membership: only the owner may change the signer set */
     uint8_t set[3][20];
     for (int i = 0; i < 3; i++)
         memcpy(set[i], f->nodes[i + 2].address, 20);
-    assert_int_equal(oracle_set_signers(f->txm, f->contract, (const uint8_t(*)[20])set, 3, 1,
-                                        &id, &err),
-                     ETH_EREVERT);
+    assert_int_equal(
+        oracle_set_signers(f->txm, f->contract, (const uint8_t(*)[20])set, 3, 1, &id, &err),
+        ETH_EREVERT);
     assert_string_equal(err.reason, "BadThreshold(1, 3)");
-    assert_int_equal(oracle_set_signers(f->txm, f->contract, (const uint8_t(*)[20])set, 3, 2,
-                                        &id, &err),
-                     ETH_OK);
+    assert_int_equal(
+        oracle_set_signers(f->txm, f->contract, (const uint8_t(*)[20])set, 3, 2, &id, &err),
+        ETH_OK);
     wait_ok(f, id);
-    uint8_t (*signers)[20];
+    uint8_t(*signers)[20];
     size_t n;
     unsigned threshold;
     assert_int_equal(oracle_read_signers(f->rpc, f->contract, &signers, &n, &threshold, &err),
@@ -297,15 +309,17 @@ static void test_contract_refusals(void **state)
     chain_down(f);
 }
 
-static void test_consecutive_nonces(void **state)
+static void test_consecutive_nonces(void** state)
 {
     (void)state;
-    fixture *f = chain_up(NULL, 3, 2, NULL);
+    fixture* f = chain_up(NULL, 3, 2, NULL);
     eth_error err;
     uint64_t ids[2];
     for (int i = 0; i < 2; i++) {
-        oracle_result r = {.match_id = 20 + (uint64_t)i, .status = ORACLE_STATUS_FINAL,
-                           .home = (uint16_t)i, .away = 1};
+        oracle_result r = {.match_id = 20 + (uint64_t)i,
+                           .status = ORACLE_STATUS_FINAL,
+                           .home = (uint16_t)i,
+                           .away = 1};
         uint8_t sigs[2][65];
         sign_by(f, &r, (int[]){0, 1}, 2, sigs);
         int rc = oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2,
@@ -327,20 +341,20 @@ static void test_consecutive_nonces(void **state)
     uint8_t sigs[2][65];
     sign_by(f, &r, (int[]){0, 1}, 2, sigs);
     uint64_t id;
-    assert_int_equal(oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2,
-                                          &id, &err),
-                     ETH_EALREADY);
+    assert_int_equal(
+        oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2, &id, &err),
+        ETH_EALREADY);
     chain_down(f);
 }
 
-static int pool_pending(fixture *f)
+static int pool_pending(fixture* f)
 {
-    char *s = anvil_rpc(&f->node, "txpool_status", "[]");
+    char* s = anvil_rpc(&f->node, "txpool_status", "[]");
     assert_non_null(s);
-    json_t *o = json_loads(s, 0, NULL);
+    json_t* o = json_loads(s, 0, NULL);
     free(s);
     uint64_t n = 0;
-    const char *p = json_string_value(json_object_get(o, "pending"));
+    const char* p = json_string_value(json_object_get(o, "pending"));
     if (p)
         assert_int_equal(eth_hex_u64(p, &n), ETH_OK);
     else
@@ -349,13 +363,13 @@ static int pool_pending(fixture *f)
     return (int)n;
 }
 
-static void test_stuck_transaction_replaced(void **state)
+static void test_stuck_transaction_replaced(void** state)
 {
     (void)state;
     /* stuck_seconds 0: a transaction without a receipt at the next poll counts as stuck. */
-    oracle_txm_config cfg = {.confirmations = 1, .stuck_seconds = 0, .stuck_seconds_set = 1,
-                             .stuck_blocks = 1000};
-    fixture *f = chain_up(NULL, 3, 2, &cfg);
+    oracle_txm_config cfg = {
+        .confirmations = 1, .stuck_seconds = 0, .stuck_seconds_set = 1, .stuck_blocks = 1000};
+    fixture* f = chain_up(NULL, 3, 2, &cfg);
     free(anvil_rpc(&f->node, "evm_setAutomine", "[false]"));
 
     oracle_result r = {.match_id = 31, .status = ORACLE_STATUS_FINAL, .home = 1, .away = 1};
@@ -363,9 +377,9 @@ static void test_stuck_transaction_replaced(void **state)
     sign_by(f, &r, (int[]){0, 1}, 2, sigs);
     uint64_t id;
     eth_error err;
-    assert_int_equal(oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2,
-                                          &id, &err),
-                     ETH_OK);
+    assert_int_equal(
+        oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2, &id, &err),
+        ETH_OK);
     oracle_tx_record before, after;
     assert_int_equal(oracle_txm_get(f->txm, id, &before), ETH_OK);
     assert_int_equal(before.state, ORACLE_TX_SENT);
@@ -396,10 +410,10 @@ static void test_stuck_transaction_replaced(void **state)
     chain_down(f);
 }
 
-static int count_reports(fixture *f, uint64_t match_id)
+static int count_reports(fixture* f, uint64_t match_id)
 {
     uint8_t topic[32], mid[32] = {0};
-    const char *ev = "ResultReported(uint256,uint8,uint16,uint16)";
+    const char* ev = "ResultReported(uint256,uint8,uint16,uint16)";
     eth_keccak256(ev, strlen(ev), topic);
     for (int i = 0; i < 8; i++)
         mid[31 - i] = (uint8_t)(match_id >> (8 * i));
@@ -408,30 +422,31 @@ static int count_reports(fixture *f, uint64_t match_id)
     eth_hex_write(mid, 32, m);
     eth_hex_write(f->contract, 20, a);
     snprintf(params, sizeof params,
-             "[{\"fromBlock\":\"0x0\",\"toBlock\":\"latest\",\"address\":\"%s\",\"topics\":[\"%s\",\"%s\"]}]",
+             "[{\"fromBlock\":\"0x0\",\"toBlock\":\"latest\",\"address\":\"%s\",\"topics\":[\"%s\","
+             "\"%s\"]}]",
              a, t, m);
-    char *s = anvil_rpc(&f->node, "eth_getLogs", params);
+    char* s = anvil_rpc(&f->node, "eth_getLogs", params);
     assert_non_null(s);
-    json_t *logs = json_loads(s, 0, NULL);
+    json_t* logs = json_loads(s, 0, NULL);
     free(s);
     int n = (int)json_array_size(logs);
     json_decref(logs);
     return n;
 }
 
-static void test_reorg_lands_once(void **state)
+static void test_reorg_lands_once(void** state)
 {
     (void)state;
     oracle_txm_config cfg = {.confirmations = 3};
-    fixture *f = chain_up(NULL, 3, 2, &cfg);
+    fixture* f = chain_up(NULL, 3, 2, &cfg);
     oracle_result r = {.match_id = 41, .status = ORACLE_STATUS_FINAL, .home = 4, .away = 2};
     uint8_t sigs[2][65];
     sign_by(f, &r, (int[]){1, 2}, 2, sigs);
     uint64_t id;
     eth_error err;
-    assert_int_equal(oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2,
-                                          &id, &err),
-                     ETH_OK);
+    assert_int_equal(
+        oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2, &id, &err),
+        ETH_OK);
     assert_int_equal(oracle_txm_poll(f->txm, &err), ETH_OK);
     oracle_tx_record rec;
     assert_int_equal(oracle_txm_get(f->txm, id, &rec), ETH_OK);
@@ -441,7 +456,7 @@ static void test_reorg_lands_once(void **state)
     assert_true(rc.found);
 
     /* Replace the last block with an empty one: the receipt disappears. */
-    char *s = anvil_rpc(&f->node, "anvil_reorg", "[1,[]]");
+    char* s = anvil_rpc(&f->node, "anvil_reorg", "[1,[]]");
     assert_non_null(s);
     free(s);
     assert_int_equal(eth_rpc_receipt(f->rpc, rec.attempts[0], &rc, &err), ETH_OK);
@@ -458,18 +473,17 @@ static void test_reorg_lands_once(void **state)
     assert_true(present);
     assert_int_equal(got.home, 4);
     assert_int_equal(count_reports(f, r.match_id), 1);
-    printf("reorg: receipt %s by anvil_reorg; result landed once\n",
-           dropped ? "dropped" : "kept");
+    printf("reorg: receipt %s by anvil_reorg; result landed once\n", dropped ? "dropped" : "kept");
     assert_true(dropped);
     oracle_tx_record_free(&rec);
     chain_down(f);
 }
 
-static void test_node_down_keeps_journal(void **state)
+static void test_node_down_keeps_journal(void** state)
 {
     (void)state;
     oracle_txm_config cfg = {.confirmations = 1};
-    fixture *f = chain_up(NULL, 3, 2, &cfg);
+    fixture* f = chain_up(NULL, 3, 2, &cfg);
     char statefile[160];
     snprintf(statefile, sizeof statefile, "%s/state.json", f->node.dir);
     free(anvil_rpc(&f->node, "evm_setAutomine", "[false]"));
@@ -479,13 +493,13 @@ static void test_node_down_keeps_journal(void **state)
     sign_by(f, &r, (int[]){0, 1}, 2, sigs);
     uint64_t id;
     eth_error err;
-    assert_int_equal(oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2,
-                                          &id, &err),
-                     ETH_OK);
+    assert_int_equal(
+        oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2, &id, &err),
+        ETH_OK);
     /* Save the chain (contract included) for the restart, then stop the node. */
     char params[200];
     snprintf(params, sizeof params, "[]");
-    char *dump = anvil_rpc(&f->node, "anvil_dumpState", params);
+    char* dump = anvil_rpc(&f->node, "anvil_dumpState", params);
     assert_non_null(dump);
     anvil_stop(&f->node);
 
@@ -502,10 +516,10 @@ static void test_node_down_keeps_journal(void **state)
 
     oracle_journal j;
     assert_int_equal(oracle_journal_file_open(&j, f->journal_path, NULL), ETH_OK);
-    oracle_tx_record *recs;
+    oracle_tx_record* recs;
     size_t n;
     assert_int_equal(j.list(j.ctx, &recs, &n), ETH_OK);
-    const oracle_tx_record *kept = NULL;
+    const oracle_tx_record* kept = NULL;
     for (size_t i = 0; i < n; i++)
         if (recs[i].kind == ORACLE_KIND_SUBMIT && recs[i].match_id == 51)
             kept = &recs[i];
@@ -516,21 +530,21 @@ static void test_node_down_keeps_journal(void **state)
     oracle_journal_close(&j);
 
     /* The node comes back with its chain but an empty pool: the journal's copy lands. */
-    json_t *hexstate = json_loads(dump, JSON_DECODE_ANY, NULL);
+    json_t* hexstate = json_loads(dump, JSON_DECODE_ANY, NULL);
     free(dump);
     assert_non_null(hexstate);
     assert_int_equal(anvil_restart(&f->node, NULL), 0);
-    char *lp = malloc(strlen(json_string_value(hexstate)) + 8);
+    char* lp = malloc(strlen(json_string_value(hexstate)) + 8);
     sprintf(lp, "[\"%s\"]", json_string_value(hexstate));
     json_decref(hexstate);
-    char *ok = anvil_rpc(&f->node, "anvil_loadState", lp);
+    char* ok = anvil_rpc(&f->node, "anvil_loadState", lp);
     free(lp);
     assert_non_null(ok);
     free(ok);
     assert_int_equal(pool_pending(f), 0);
     open_txm(f, &cfg);
     uint64_t kept_id = 0;
-    oracle_tx_record *all;
+    oracle_tx_record* all;
     assert_int_equal(f->journal.list(f->journal.ctx, &all, &n), ETH_OK);
     for (size_t i = 0; i < n; i++)
         if (all[i].match_id == 51 && all[i].kind == ORACLE_KIND_SUBMIT)
@@ -547,21 +561,21 @@ static void test_node_down_keeps_journal(void **state)
 
 /* Another node's transmission lands first while ours sits in the pool: ours must not go out
  * as a reverting submit; its nonce is filled with a 0-value self-transfer instead. */
-static void test_other_transmitter_first(void **state)
+static void test_other_transmitter_first(void** state)
 {
     (void)state;
-    oracle_txm_config cfg = {.confirmations = 1, .stuck_seconds = 0, .stuck_seconds_set = 1,
-                             .stuck_blocks = 1000};
-    fixture *f = chain_up(NULL, 3, 2, &cfg);
+    oracle_txm_config cfg = {
+        .confirmations = 1, .stuck_seconds = 0, .stuck_seconds_set = 1, .stuck_blocks = 1000};
+    fixture* f = chain_up(NULL, 3, 2, &cfg);
     free(anvil_rpc(&f->node, "evm_setAutomine", "[false]"));
     oracle_result r = {.match_id = 71, .status = ORACLE_STATUS_FINAL, .home = 1, .away = 2};
     uint8_t sigs[2][65];
     sign_by(f, &r, (int[]){0, 1}, 2, sigs);
     uint64_t ours;
     eth_error err;
-    assert_int_equal(oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2,
-                                          &ours, &err),
-                     ETH_OK);
+    assert_int_equal(
+        oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2, &ours, &err),
+        ETH_OK);
     oracle_tx_record rec;
     assert_int_equal(oracle_txm_get(f->txm, ours, &rec), ETH_OK);
     char h[67], params[100];
@@ -572,18 +586,21 @@ static void test_other_transmitter_first(void **state)
 
     /* Another node (its own sender key and journal) gets the result in. */
     eth_key other;
-    assert_int_equal(eth_key_from_hex(&other, "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"), ETH_OK);
+    assert_int_equal(
+        eth_key_from_hex(&other,
+                         "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"),
+        ETH_OK);
     char jpath[200];
     snprintf(jpath, sizeof jpath, "%s/other.jsonl", f->node.dir);
     oracle_journal oj;
     assert_int_equal(oracle_journal_file_open(&oj, jpath, NULL), ETH_OK);
     oracle_txm_config ocfg = {.confirmations = 1};
-    oracle_txm *om = oracle_txm_new(f->rpc, &other, &oj, &ocfg);
+    oracle_txm* om = oracle_txm_new(f->rpc, &other, &oj, &ocfg);
     assert_non_null(om);
     uint64_t theirs;
-    assert_int_equal(oracle_submit_result(om, f->contract, &r, (const uint8_t(*)[65])sigs, 2,
-                                          &theirs, &err),
-                     ETH_OK);
+    assert_int_equal(
+        oracle_submit_result(om, f->contract, &r, (const uint8_t(*)[65])sigs, 2, &theirs, &err),
+        ETH_OK);
     assert_int_equal(anvil_mine(&f->node, 1), 0);
     assert_int_equal(oracle_txm_wait(om, theirs, 60000, 10, &err), ETH_OK);
 
@@ -607,19 +624,45 @@ static void test_other_transmitter_first(void **state)
     chain_down(f);
 }
 
-static void test_legacy_fallback(void **state)
+/* With a finality tag, a mined result is confirmed only once its block is finalized
+ * (anvil with one slot per epoch: finalized = latest - 2). */
+static void test_finalized_tag(void** state)
+{
+    (void)state;
+    static const char* const args[] = {"--slots-in-an-epoch", "1", NULL};
+    oracle_txm_config cfg = {.confirmations = 1, .finality_tag = "finalized"};
+    fixture* f = chain_up(args, 3, 2, &cfg);
+    oracle_result r = {.match_id = 81, .status = ORACLE_STATUS_FINAL, .home = 0, .away = 0};
+    uint8_t sigs[2][65];
+    sign_by(f, &r, (int[]){0, 1}, 2, sigs);
+    uint64_t id;
+    eth_error err;
+    assert_int_equal(
+        oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2, &id, &err),
+        ETH_OK);
+    assert_int_equal(oracle_txm_poll(f->txm, &err), ETH_OK);
+    oracle_tx_record rec;
+    assert_int_equal(oracle_txm_get(f->txm, id, &rec), ETH_OK);
+    assert_int_equal(rec.state, ORACLE_TX_MINED);
+    oracle_tx_record_free(&rec);
+    assert_int_equal(anvil_mine(&f->node, 2), 0);
+    wait_ok(f, id);
+    chain_down(f);
+}
+
+static void test_legacy_fallback(void** state)
 {
     (void)state;
     oracle_txm_config cfg = {.confirmations = 1, .force_legacy = 1};
-    fixture *f = chain_up(NULL, 3, 2, &cfg);
+    fixture* f = chain_up(NULL, 3, 2, &cfg);
     oracle_result r = {.match_id = 61, .status = ORACLE_STATUS_FINAL, .home = 3, .away = 3};
     uint8_t sigs[2][65];
     sign_by(f, &r, (int[]){0, 2}, 2, sigs);
     uint64_t id;
     eth_error err;
-    assert_int_equal(oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2,
-                                          &id, &err),
-                     ETH_OK);
+    assert_int_equal(
+        oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2, &id, &err),
+        ETH_OK);
     wait_ok(f, id);
     oracle_tx_record rec;
     assert_int_equal(oracle_txm_get(f->txm, id, &rec), ETH_OK);
@@ -627,7 +670,7 @@ static void test_legacy_fallback(void **state)
     char h[67], params[100];
     eth_hex_write(rec.attempts[rec.mined_attempt], 32, h);
     snprintf(params, sizeof params, "[\"%s\"]", h);
-    char *tx = anvil_rpc(&f->node, "eth_getTransactionByHash", params);
+    char* tx = anvil_rpc(&f->node, "eth_getTransactionByHash", params);
     assert_non_null(tx);
     assert_non_null(strstr(tx, "\"type\":\"0x0\""));
     free(tx);
@@ -636,30 +679,38 @@ static void test_legacy_fallback(void **state)
 }
 
 /* Our EIP-1559 signature is byte-identical to the node's own eth_signTransaction. */
-static void test_1559_matches_node(void **state)
+static void test_1559_matches_node(void** state)
 {
     (void)state;
     anvil a;
     assert_int_equal(anvil_start(&a, NULL), 0);
-    const char *params =
+    const char* params =
         "[{\"from\":\"0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\","
         "\"to\":\"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\",\"gas\":\"0x7530\","
         "\"maxFeePerGas\":\"0xb2d05e00\",\"maxPriorityFeePerGas\":\"0x3b9aca00\","
         "\"value\":\"0x2a\",\"nonce\":\"0x5\",\"data\":\"0xdeadbeef\",\"chainId\":\"0x7a69\"}]";
-    char *signed_json = anvil_rpc(&a, "eth_signTransaction", params);
+    char* signed_json = anvil_rpc(&a, "eth_signTransaction", params);
     assert_non_null(signed_json);
     eth_key k;
     assert_int_equal(eth_key_from_hex(&k, ANVIL_KEY0), ETH_OK);
     static const uint8_t data[] = {0xde, 0xad, 0xbe, 0xef};
-    eth_tx tx = {.type = ETH_TX_1559, .chain_id = 31337, .nonce = 5,
-                 .max_priority_fee = 1000000000, .max_fee = 3000000000, .gas_limit = 30000,
-                 .has_to = 1, .value = 42, .data = data, .data_len = 4};
-    assert_int_equal(eth_address_parse("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", tx.to), ETH_OK);
+    eth_tx tx = {.type = ETH_TX_1559,
+                 .chain_id = 31337,
+                 .nonce = 5,
+                 .max_priority_fee = 1000000000,
+                 .max_fee = 3000000000,
+                 .gas_limit = 30000,
+                 .has_to = 1,
+                 .value = 42,
+                 .data = data,
+                 .data_len = 4};
+    assert_int_equal(eth_address_parse("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", tx.to),
+                     ETH_OK);
     eth_buf raw;
     eth_buf_init(&raw);
     uint8_t h[32];
     assert_int_equal(eth_tx_sign(&tx, &k, &raw, h), ETH_OK);
-    char *mine = eth_hex_encode(raw.p, raw.len);
+    char* mine = eth_hex_encode(raw.p, raw.len);
     char quoted[1024];
     snprintf(quoted, sizeof quoted, "\"%s\"", mine);
     assert_string_equal(signed_json, quoted);
@@ -680,6 +731,7 @@ int main(void)
         cmocka_unit_test(test_reorg_lands_once),
         cmocka_unit_test(test_node_down_keeps_journal),
         cmocka_unit_test(test_other_transmitter_first),
+        cmocka_unit_test(test_finalized_tag),
         cmocka_unit_test(test_legacy_fallback),
     };
     return cmocka_run_group_tests_name("oracle on anvil", tests, NULL, NULL);

@@ -19,7 +19,7 @@ static anvil node;
 static char out[16384];
 
 /* Runs oracle_cli_main with a space-separated command line; its output lands in `out`. */
-static int run(const char *fmt, ...)
+static int run(const char* fmt, ...)
 {
     char line[2048];
     va_list ap;
@@ -28,10 +28,11 @@ static int run(const char *fmt, ...)
     va_end(ap);
     char shown[2048];
     snprintf(shown, sizeof shown, "%s", line);
-    char *argv[64];
+    char* argv[64];
     int argc = 0;
     argv[argc++] = "oracle";
-    for (char *save, *t = strtok_r(line, " ", &save); t && argc < 63; t = strtok_r(NULL, " ", &save))
+    for (char *save, *t = strtok_r(line, " ", &save); t && argc < 63;
+         t = strtok_r(NULL, " ", &save))
         argv[argc++] = t;
     argv[argc] = NULL;
 
@@ -51,7 +52,7 @@ static int run(const char *fmt, ...)
     dup2(saved_err, 2);
     close(saved_out);
     close(saved_err);
-    FILE *f = fopen(path, "r");
+    FILE* f = fopen(path, "r");
     size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
     out[n] = 0;
     if (f)
@@ -60,16 +61,16 @@ static int run(const char *fmt, ...)
     return rc;
 }
 
-static void write_file(const char *path, const char *text, mode_t mode)
+static void write_file(const char* path, const char* text, mode_t mode)
 {
-    FILE *f = fopen(path, "w");
+    FILE* f = fopen(path, "w");
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
     assert_int_equal(chmod(path, mode), 0);
 }
 
-static void test_operator_walkthrough(void **state)
+static void test_operator_walkthrough(void** state)
 {
     (void)state;
     assert_int_equal(anvil_start(&node, NULL), 0);
@@ -88,17 +89,18 @@ static void test_operator_walkthrough(void **state)
         strcat(addrs, out);
     }
     /* a sender key readable by others is refused */
-    assert_int_equal(run("deploy %s --key %s --journal %s --signers %s --threshold 2", rpc, key,
-                         journal, addrs),
-                     1);
+    assert_int_equal(
+        run("deploy %s --key %s --journal %s --signers %s --threshold 2", rpc, key, journal, addrs),
+        1);
     assert_non_null(strstr(out, "permissions too open"));
     assert_null(strstr(out, ANVIL_KEY0 + 2));
     chmod(key, 0600);
 
     assert_int_equal(run("deploy %s --key %s --journal %s --signers %s --threshold 2 "
-                         "--confirmations 1", rpc, key, journal, addrs),
+                         "--confirmations 1",
+                         rpc, key, journal, addrs),
                      0);
-    char *c = strstr(out, "contract 0x");
+    char* c = strstr(out, "contract 0x");
     assert_non_null(c);
     memcpy(contract, c + 9, 42);
     contract[42] = 0;
@@ -109,21 +111,23 @@ static void test_operator_walkthrough(void **state)
 
     /* two nodes sign; one signature is refused by the contract with its reason */
     for (int i = 1; i <= 2; i++) {
-        assert_int_equal(run("sign %s --contract %s --node-key %s/node%d.key --match 77 --score 2-2",
-                             rpc, contract, d, i),
-                         0);
+        assert_int_equal(
+            run("sign %s --contract %s --node-key %s/node%d.key --match 77 --score 2-2", rpc,
+                contract, d, i),
+            0);
         char sig[160];
         snprintf(sig, sizeof sig, "%s/sig%d", d, i);
         write_file(sig, out, 0600);
     }
     assert_int_equal(run("submit %s --key %s --journal %s --contract %s --match 77 --score 2-2 "
-                         "--sig %s/sig1", rpc, key, journal, contract, d),
+                         "--sig %s/sig1",
+                         rpc, key, journal, contract, d),
                      1);
     assert_non_null(strstr(out, "contract reverted: NotEnoughSignatures(1, 2)"));
 
     assert_int_equal(run("submit %s --key %s --journal %s --contract %s --match 77 --score 2-2 "
-                         "--sig %s/sig1 --sig %s/sig2 --confirmations 1", rpc, key, journal,
-                         contract, d, d),
+                         "--sig %s/sig1 --sig %s/sig2 --confirmations 1",
+                         rpc, key, journal, contract, d, d),
                      0);
     assert_non_null(strstr(out, "state=confirmed"));
     assert_int_equal(run("result 77 %s --contract %s", rpc, contract), 0);
@@ -133,7 +137,8 @@ static void test_operator_walkthrough(void **state)
 
     /* a second submission sends nothing */
     assert_int_equal(run("submit %s --key %s --journal %s --contract %s --match 77 --score 2-2 "
-                         "--sig %s/sig1 --sig %s/sig2", rpc, key, journal, contract, d, d),
+                         "--sig %s/sig1 --sig %s/sig2",
+                         rpc, key, journal, contract, d, d),
                      0);
     assert_non_null(strstr(out, "already reported"));
 
@@ -147,18 +152,19 @@ static void test_operator_walkthrough(void **state)
     assert_int_equal(run("keygen %s", poor), 0);
     char sig3[160];
     snprintf(sig3, sizeof sig3, "%s/sig3", d);
-    assert_int_equal(run("sign %s --contract %s --node-key %s/node1.key --match 79 --void", rpc,
-                         contract, d),
-                     0);
+    assert_int_equal(
+        run("sign %s --contract %s --node-key %s/node1.key --match 79 --void", rpc, contract, d),
+        0);
     char sig1v[160];
     snprintf(sig1v, sizeof sig1v, "%s/sig1v", d);
     write_file(sig1v, out, 0600);
-    assert_int_equal(run("sign %s --contract %s --node-key %s/node3.key --match 79 --void", rpc,
-                         contract, d),
-                     0);
+    assert_int_equal(
+        run("sign %s --contract %s --node-key %s/node3.key --match 79 --void", rpc, contract, d),
+        0);
     write_file(sig3, out, 0600);
     assert_int_equal(run("submit %s --key %s --journal %s/poor.jsonl --contract %s --match 79 "
-                         "--void --sig %s --sig %s", rpc, poor, d, contract, sig1v, sig3),
+                         "--void --sig %s --sig %s",
+                         rpc, poor, d, contract, sig1v, sig3),
                      1);
     assert_non_null(strstr(out, "insufficient funds"));
 

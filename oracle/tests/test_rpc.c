@@ -15,29 +15,31 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-typedef struct reply {
+typedef struct reply
+{
     int status;
-    const char *body;
+    const char* body;
 } reply;
 
-typedef struct server {
+typedef struct server
+{
     int fd, port;
-    const reply *script;
+    const reply* script;
     size_t n, served;
     char paths[8][128];
     pthread_t thread;
 } server;
 
-static void *serve(void *arg)
+static void* serve(void* arg)
 {
-    server *s = arg;
+    server* s = arg;
     for (; s->served < s->n; s->served++) {
         int c = accept(s->fd, NULL, NULL);
         if (c < 0)
             break;
         char req[8192];
         size_t got = 0;
-        char *end = NULL;
+        char* end = NULL;
         while (got < sizeof req - 1 && !end) {
             ssize_t k = read(c, req + got, sizeof req - 1 - got);
             if (k <= 0)
@@ -48,7 +50,7 @@ static void *serve(void *arg)
         }
         if (end) {
             size_t clen = 0;
-            char *cl = strcasestr(req, "Content-Length:");
+            char* cl = strcasestr(req, "Content-Length:");
             if (cl)
                 clen = strtoul(cl + 15, NULL, 10);
             while (got < (size_t)(end + 4 - req) + clen && got < sizeof req - 1) {
@@ -60,7 +62,7 @@ static void *serve(void *arg)
         }
         if (s->served < 8)
             sscanf(req, "POST %127s", s->paths[s->served]);
-        const reply *r = &s->script[s->served];
+        const reply* r = &s->script[s->served];
         char head[256];
         int hl = snprintf(head, sizeof head,
                           "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
@@ -73,7 +75,7 @@ static void *serve(void *arg)
     return NULL;
 }
 
-static void server_start(server *s, const reply *script, size_t n)
+static void server_start(server* s, const reply* script, size_t n)
 {
     memset(s, 0, sizeof *s);
     s->script = script;
@@ -82,44 +84,49 @@ static void server_start(server *s, const reply *script, size_t n)
     struct sockaddr_in sa = {.sin_family = AF_INET};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof sa;
-    assert_int_equal(bind(s->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(bind(s->fd, (struct sockaddr*)&sa, sizeof sa), 0);
     assert_int_equal(listen(s->fd, 8), 0);
-    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&sa, &len), 0);
+    assert_int_equal(getsockname(s->fd, (struct sockaddr*)&sa, &len), 0);
     s->port = ntohs(sa.sin_port);
     assert_int_equal(pthread_create(&s->thread, NULL, serve, s), 0);
 }
 
-static void server_stop(server *s)
+static void server_stop(server* s)
 {
     shutdown(s->fd, SHUT_RDWR);
     pthread_join(s->thread, NULL);
     close(s->fd);
 }
 
-static eth_rpc *client(const server *s, const char *key, int attempts)
+static eth_rpc* client(const server* s, const char* key, int attempts)
 {
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v3", s->port);
-    eth_rpc_config cfg = {.url = url, .api_key = key, .timeout_ms = 5000,
-                          .max_attempts = attempts, .backoff_ms = 1, .max_backoff_ms = 20};
-    eth_rpc *r = eth_rpc_new(&cfg);
+    eth_rpc_config cfg = {.url = url,
+                          .api_key = key,
+                          .timeout_ms = 5000,
+                          .max_attempts = attempts,
+                          .backoff_ms = 1,
+                          .max_backoff_ms = 20};
+    eth_rpc* r = eth_rpc_new(&cfg);
     assert_non_null(r);
     return r;
 }
 
-static void test_rate_limits_back_off_and_retry(void **state)
+static void test_rate_limits_back_off_and_retry(void** state)
 {
     (void)state;
     static const reply script[] = {
         {429, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32005,\"message\":\"rate\"}}"},
-        {200, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32005,\"message\":"
-              "\"project ID request rate exceeded\",\"data\":{\"backoff_seconds\":0.01}}}"},
+        {200,
+         "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32005,\"message\":"
+         "\"project ID request rate exceeded\",\"data\":{\"backoff_seconds\":0.01}}}"},
         {503, "<html>busy</html>"},
         {200, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x7a69\"}"},
     };
     server s;
     server_start(&s, script, 4);
-    eth_rpc *r = client(&s, "SECRETKEY", 5);
+    eth_rpc* r = client(&s, "SECRETKEY", 5);
     uint64_t id = 0;
     eth_error err;
     assert_int_equal(eth_rpc_chain_id(r, &id, &err), ETH_OK);
@@ -130,15 +137,17 @@ static void test_rate_limits_back_off_and_retry(void **state)
     assert_string_equal(s.paths[0], "/v3/SECRETKEY"); /* Infura style */
 }
 
-static void test_rate_limit_gives_up_without_leaking_key(void **state)
+static void test_rate_limit_gives_up_without_leaking_key(void** state)
 {
     (void)state;
     static const reply script[] = {
-        {429, "{}"}, {429, "{}"}, {429, "{}"},
+        {429, "{}"},
+        {429, "{}"},
+        {429, "{}"},
     };
     server s;
     server_start(&s, script, 3);
-    eth_rpc *r = client(&s, "SECRETKEY", 3);
+    eth_rpc* r = client(&s, "SECRETKEY", 3);
     uint64_t id;
     eth_error err;
     assert_int_equal(eth_rpc_chain_id(r, &id, &err), ETH_ERATELIMIT);
@@ -149,19 +158,32 @@ static void test_rate_limit_gives_up_without_leaking_key(void **state)
     server_stop(&s);
 }
 
-static void test_errors_classified_by_text(void **state)
+static void test_errors_classified_by_text(void** state)
 {
     (void)state;
     static const reply script[] = {
-        {200, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32000,\"message\":\"nonce too low\"}}"},
-        {200, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32003,\"message\":\"replacement transaction underpriced\"}}"},
-        {200, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32000,\"message\":\"already known\"}}"},
-        {200, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":3,\"message\":\"execution reverted\",\"data\":\"0x08c379a0000000000000000000000000000000000000000000000000000000000000002000000000000000000000000000000000000000000000000000000000000000026e6f000000000000000000000000000000000000000000000000000000000000\"}}"},
-        {401, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32002,\"message\":\"invalid project id\"}}"},
+        {200,
+         "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32000,\"message\":\"nonce too "
+         "low\"}}"},
+        {200,
+         "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32003,\"message\":\"replacement "
+         "transaction underpriced\"}}"},
+        {200,
+         "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32000,\"message\":\"already "
+         "known\"}}"},
+        {200,
+         "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":3,\"message\":\"execution "
+         "reverted\",\"data\":"
+         "\"0x08c379a000000000000000000000000000000000000000000000000000000000000000200000000000000"
+         "0000000000000000000000000000000000000000000000000026e6f0000000000000000000000000000000000"
+         "00000000000000000000000000\"}}"},
+        {401,
+         "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32002,\"message\":\"invalid project "
+         "id\"}}"},
     };
     server s;
     server_start(&s, script, 5);
-    eth_rpc *r = client(&s, NULL, 2);
+    eth_rpc* r = client(&s, NULL, 2);
     uint8_t raw[3] = {1, 2, 3}, h[32];
     eth_error err;
     assert_int_equal(eth_rpc_send_raw(r, raw, 3, h, &err), ETH_ENONCE);

@@ -2,7 +2,7 @@
  * for use before parlayctl dispatches to oracle_cli_main and in the oracle tests. */
 #include "oracle/oracle.h"
 
-int main(int argc, char **argv)
+int main(int argc, char** argv)
 {
     argv[0] = "oracle";
     return oracle_cli_main(argc, argv);

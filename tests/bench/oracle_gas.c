@@ -17,13 +17,13 @@
 #include <unistd.h>
 
 static anvil node;
-static eth_rpc *rpc;
+static eth_rpc* rpc;
 static oracle_journal journal;
-static oracle_txm *txm;
+static oracle_txm* txm;
 static oracle_artefact art;
 static eth_key nodes[7];
 
-static void die(const char *what, int rc, const eth_error *err)
+static void die(const char* what, int rc, const eth_error* err)
 {
     fprintf(stderr, "oracle-gas: %s: %s %s %s\n", what, eth_strerror(rc), err ? err->message : "",
             err ? err->reason : "");
@@ -45,7 +45,7 @@ static uint64_t wait_gas(uint64_t id, int expect_state)
     return gas;
 }
 
-static void deploy(size_t n, unsigned k, uint8_t contract[20], uint64_t *gas)
+static void deploy(size_t n, unsigned k, uint8_t contract[20], uint64_t* gas)
 {
     uint8_t signers[7][20];
     for (size_t i = 0; i < n; i++)
@@ -58,7 +58,7 @@ static void deploy(size_t n, unsigned k, uint8_t contract[20], uint64_t *gas)
     *gas = wait_gas(id, ORACLE_TX_CONFIRMED);
 }
 
-static uint64_t submit(const uint8_t contract[20], uint64_t match, size_t nsigs, size_t *calldata)
+static uint64_t submit(const uint8_t contract[20], uint64_t match, size_t nsigs, size_t* calldata)
 {
     oracle_result r = {.match_id = match, .status = ORACLE_STATUS_FINAL, .home = 2, .away = 1};
     uint8_t sigs[7][65];
@@ -107,7 +107,7 @@ int main(void)
            sysconf(_SC_NPROCESSORS_ONLN), (double)pages * (double)psize / (1024.0 * 1024 * 1024));
     if (anvil_start(&node, NULL) != 0)
         return 1;
-    char *ver = anvil_rpc(&node, "web3_clientVersion", "[]");
+    char* ver = anvil_rpc(&node, "web3_clientVersion", "[]");
     printf("node: %s\n", ver ? ver : "?");
     free(ver);
     eth_rpc_config rc = {.url = node.url};
@@ -125,7 +125,10 @@ int main(void)
     for (int i = 0; i < 7; i++)
         test_node_key(i + 1, &nodes[i]);
 
-    static const struct { unsigned k, n; } configs[] = {{2, 3}, {3, 5}, {5, 7}};
+    static const struct
+    {
+        unsigned k, n;
+    } configs[] = {{2, 3}, {3, 5}, {5, 7}};
     printf("\n%-8s %12s %10s %12s\n", "k-of-n", "submit gas", "calldata", "deploy gas");
     uint8_t contract[20];
     for (size_t i = 0; i < 3; i++) {
