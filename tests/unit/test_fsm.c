@@ -725,6 +725,7 @@ static void test_kickoff_normalisation(void **state)
 
 int main(void)
 {
+    util_log_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_and_read_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_refusals_change_nothing, setup, teardown),

@@ -14,6 +14,12 @@
 #include <cmocka.h>
 
 #include "consensus/fixtures.h"
+#include "node/log.h"
+
+void util_log_init(void)
+{
+    log_init(0, getenv("PARLAY_TEST_LOG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_ERROR + 1);
+}
 
 char *util_tmpdir(void)
 {

@@ -10,6 +10,9 @@
 #include "consensus/codec.h"
 #include "consensus/fsm.h"
 
+/* Quiet logging unless PARLAY_TEST_LOG is set (some tests provoke logged errors on purpose). */
+void util_log_init(void);
+
 /* A fresh directory under $TMPDIR (or /tmp); the caller frees the string. */
 char *util_tmpdir(void);
 /* Remove @dir and everything in it, then free the string. */
