@@ -8,7 +8,7 @@
 #                      through a snapshot
 #
 #   make test-unit     build and run them
-UNIT_TEST_NAMES := codec fsm snapshot
+UNIT_TEST_NAMES := codec fsm snapshot raft_fixture
 UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TEST_NAMES))
 UNIT_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,$(CONSENSUS_SRCS) node/log.c tests/unit/unit_util.c)
 
