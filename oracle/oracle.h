@@ -356,8 +356,9 @@ typedef struct oracle_tx_record
     uint64_t sent_block;  /* head when the latest attempt was broadcast */
     int64_t sent_unix;    /* wall-clock second of the latest broadcast */
     char last_error[128]; /* last error of a broadcast, for `status` */
-    int noop;             /* a submit turned into a 0-value self-transfer because the result
-                             was already on chain: keeps the nonce sequence without a gap */
+    int noop;             /* 0, or 1 + the index of the first attempt that is a 0-value
+                             self-transfer (a submit whose result was already on chain: the
+                             nonce is filled without a gap). Earlier attempts are submits. */
 } oracle_tx_record;
 
 void oracle_tx_record_free(oracle_tx_record* r);

@@ -324,18 +324,16 @@ int oracle_txm_send(oracle_txm* m,
     rc = broadcast(m, rec, head, err);
     if (rc == ETH_ENONCE) {
         /* Our nonce is behind the chain (the key was used elsewhere): take a fresh one. */
-        m->nonce_known = 0;
-        m->next_nonce = 0;
-        rec->state = ORACLE_TX_SUPERSEDED;
         uint64_t fresh;
         int rc2 = eth_rpc_nonce(m->rpc, m->key.address, "pending", &fresh, err);
         if (rc2 == ETH_OK) {
-            m->next_nonce = fresh;
+            rec->nonce = fresh;
+            rec->nattempts = 0; /* the refused attempt never reached a pool */
+            m->next_nonce = fresh + 1;
             m->nonce_known = 1;
-            rec->state = ORACLE_TX_NEW;
-            rec->nonce = m->next_nonce++;
-            rec->nattempts = 0;
             rc2 = sign_attempt(m, rec);
+        } else {
+            m->nonce_known = 0;
         }
         if (rc2 == ETH_OK)
             rc2 = save(m, rec);
@@ -442,7 +440,7 @@ static int make_noop(oracle_tx_record* r)
         return ETH_ENOMEM;
     free(r->data_hex);
     r->data_hex = empty;
-    r->noop = 1;
+    r->noop = (int)r->nattempts + 1; /* the next attempt is the first no-op */
     r->has_to = 1;
     memcpy(r->to, r->from, 20);
     r->gas_limit = 21000;
@@ -457,6 +455,14 @@ static int follow(oracle_txm* m, oracle_tx_record* r, uint64_t head, eth_error* 
     eth_receipt rcpt;
     int which, rc;
     if (r->state == ORACLE_TX_NEW) {
+        /* Recovering after a crash: one of its attempts may have gone out and been mined. */
+        rc = find_receipt(m, r, &rcpt, &which, err);
+        if (rc != ETH_OK)
+            return rc;
+        if (rcpt.found) {
+            take_receipt(r, &rcpt, which);
+            return follow(m, r, head, err);
+        }
         if (result_already_there(m, r)) {
             rc = make_noop(r);
             if (rc == ETH_OK)
@@ -469,6 +475,19 @@ static int follow(oracle_txm* m, oracle_tx_record* r, uint64_t head, eth_error* 
         rc = broadcast(m, r, head, err);
         if (rc == ETH_EUNDERPRICED) /* the base fee outran our max fee: bid again */
             rc = replace(m, r, head, err);
+        if (rc == ETH_ENONCE) {
+            /* Its nonce is used: by this very transaction (sent just before a crash, before
+             * the journal said "sent"), or by another one. */
+            rc = find_receipt(m, r, &rcpt, &which, err);
+            if (rc != ETH_OK)
+                return rc;
+            if (rcpt.found) {
+                take_receipt(r, &rcpt, which);
+                return follow(m, r, head, err);
+            }
+            r->state = ORACLE_TX_SUPERSEDED;
+            snprintf(r->last_error, sizeof r->last_error, "nonce used by another transaction");
+        }
         return rc;
     }
 
@@ -501,8 +520,8 @@ static int follow(oracle_txm* m, oracle_tx_record* r, uint64_t head, eth_error* 
                 return rc;
         }
         if (head + 1 >= r->block_number + m->cfg.confirmations && r->block_number <= final_block) {
-            if (r->noop)
-                r->state = ORACLE_TX_SUPERSEDED;
+            if (r->noop && r->mined_attempt >= r->noop - 1)
+                r->state = ORACLE_TX_SUPERSEDED; /* our no-op, not the submit, was mined */
             else
                 r->state = r->receipt_status == 1 ? ORACLE_TX_CONFIRMED : ORACLE_TX_FAILED;
         }

@@ -607,7 +607,7 @@ static void test_other_transmitter_first(void** state)
     /* Ours is stuck; at its replacement the manager sees the result and sends a no-op. */
     assert_int_equal(oracle_txm_poll(f->txm, &err), ETH_OK);
     assert_int_equal(oracle_txm_get(f->txm, ours, &rec), ETH_OK);
-    assert_true(rec.noop);
+    assert_int_equal(rec.noop, 2); /* attempt 1 (the second) is the no-op */
     assert_int_equal(rec.nattempts, 2);
     oracle_tx_record_free(&rec);
     assert_int_equal(anvil_mine(&f->node, 1), 0);
@@ -647,6 +647,44 @@ static void test_finalized_tag(void** state)
     oracle_tx_record_free(&rec);
     assert_int_equal(anvil_mine(&f->node, 2), 0);
     wait_ok(f, id);
+    chain_down(f);
+}
+
+/* A crash right after the broadcast, before the journal said "sent": on restart the record is
+ * NEW, its bytes were mined meanwhile; the manager must find the receipt, not send again or
+ * give up on it. */
+static void test_crash_between_broadcast_and_journal(void** state)
+{
+    (void)state;
+    fixture* f = chain_up(NULL, 3, 2, NULL);
+    oracle_result r = {.match_id = 91, .status = ORACLE_STATUS_FINAL, .home = 1, .away = 1};
+    uint8_t sigs[2][65];
+    sign_by(f, &r, (int[]){0, 1}, 2, sigs);
+    uint64_t id;
+    eth_error err;
+    assert_int_equal(
+        oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2, &id, &err),
+        ETH_OK);
+    oracle_tx_record rec;
+    assert_int_equal(oracle_txm_get(f->txm, id, &rec), ETH_OK);
+    close_txm(f);
+
+    /* What the journal held at the crash: the record as written before the broadcast. */
+    rec.state = ORACLE_TX_NEW;
+    rec.sent_block = 0;
+    rec.sent_unix = 0;
+    oracle_journal j;
+    assert_int_equal(oracle_journal_file_open(&j, f->journal_path, NULL), ETH_OK);
+    assert_int_equal(j.put(j.ctx, &rec), ETH_OK);
+    oracle_journal_close(&j);
+    oracle_tx_record_free(&rec);
+
+    open_txm(f, NULL);
+    wait_ok(f, id);
+    assert_int_equal(oracle_txm_get(f->txm, id, &rec), ETH_OK);
+    assert_int_equal(rec.nattempts, 1);
+    oracle_tx_record_free(&rec);
+    assert_int_equal(count_reports(f, 91), 1);
     chain_down(f);
 }
 
@@ -732,6 +770,7 @@ int main(void)
         cmocka_unit_test(test_node_down_keeps_journal),
         cmocka_unit_test(test_other_transmitter_first),
         cmocka_unit_test(test_finalized_tag),
+        cmocka_unit_test(test_crash_between_broadcast_and_journal),
         cmocka_unit_test(test_legacy_fallback),
     };
     return cmocka_run_group_tests_name("oracle on anvil", tests, NULL, NULL);
