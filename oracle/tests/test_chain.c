@@ -142,6 +142,23 @@ static uint64_t wait_ok(fixture* f, uint64_t id)
     return gas;
 }
 
+/* Polls until the record has a receipt (automine answers before it has mined, under load). */
+static void poll_until_mined(fixture* f, uint64_t id)
+{
+    eth_error err;
+    for (int i = 0; i < 6000; i++) {
+        assert_int_equal(oracle_txm_poll(f->txm, &err), ETH_OK);
+        oracle_tx_record rec;
+        assert_int_equal(oracle_txm_get(f->txm, id, &rec), ETH_OK);
+        int state = rec.state;
+        oracle_tx_record_free(&rec);
+        if (state != ORACLE_TX_SENT && state != ORACLE_TX_NEW)
+            return;
+        usleep(10000);
+    }
+    fail_msg("no receipt for transaction %llu", (unsigned long long)id);
+}
+
 /* ------------------------------------------------------------------ scenarios */
 
 static void test_deploy_submit_read_back(void** state)
@@ -447,7 +464,7 @@ static void test_reorg_lands_once(void** state)
     assert_int_equal(
         oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2, &id, &err),
         ETH_OK);
-    assert_int_equal(oracle_txm_poll(f->txm, &err), ETH_OK);
+    poll_until_mined(f, id);
     oracle_tx_record rec;
     assert_int_equal(oracle_txm_get(f->txm, id, &rec), ETH_OK);
     assert_int_equal(rec.state, ORACLE_TX_MINED); /* 1 of 3 confirmations */
@@ -640,7 +657,7 @@ static void test_finalized_tag(void** state)
     assert_int_equal(
         oracle_submit_result(f->txm, f->contract, &r, (const uint8_t(*)[65])sigs, 2, &id, &err),
         ETH_OK);
-    assert_int_equal(oracle_txm_poll(f->txm, &err), ETH_OK);
+    poll_until_mined(f, id);
     oracle_tx_record rec;
     assert_int_equal(oracle_txm_get(f->txm, id, &rec), ETH_OK);
     assert_int_equal(rec.state, ORACLE_TX_MINED);
