@@ -378,6 +378,55 @@ static int write_file(const char *path, const void *data, size_t len)
     return rv;
 }
 
+/* Check a received image before it replaces the live database: it must open as an LMDB
+ * environment, hold our databases, every record must be reachable, and it must say which
+ * entry it was copied at. A garbled image is refused here instead of failing the reopen
+ * after the swap (which lost the local state and aborted the process). This checks structure
+ * only: the format carries no checksum of the records themselves. */
+static int image_check(struct fsm *f, const char *path, uint64_t *applied)
+{
+    static const char *const names[] = {"meta", "fixtures", "idem", "members"};
+    MDB_env *env;
+    MDB_txn *txn = NULL;
+    int rv = mdb_env_create(&env);
+    if (rv != 0)
+        return rv;
+    if ((rv = mdb_env_set_mapsize(env, f->map_size)) != 0 ||
+        (rv = mdb_env_set_maxdbs(env, 16)) != 0 ||
+        (rv = mdb_env_open(env, path, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS,
+                           0600)) != 0 ||
+        (rv = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0)
+        goto out;
+    for (size_t i = 0; i < sizeof names / sizeof *names && rv == 0; i++) {
+        MDB_dbi dbi;
+        MDB_cursor *cur;
+        MDB_val k, v;
+        if ((rv = mdb_dbi_open(txn, names[i], 0, &dbi)) != 0 ||
+            (rv = mdb_cursor_open(txn, dbi, &cur)) != 0)
+            break;
+        for (rv = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rv == 0;
+             rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+            if (i == 0 && k.mv_size == 12 && !memcmp(k.mv_data, "last_applied", 12)) {
+                if (v.mv_size != 8) {
+                    rv = MDB_CORRUPTED;
+                    break;
+                }
+                const uint8_t *b = v.mv_data;
+                *applied = 0;
+                for (int j = 0; j < 8; j++)
+                    *applied = (*applied << 8) | b[j];
+            }
+        mdb_cursor_close(cur);
+        if (rv == MDB_NOTFOUND)
+            rv = 0;
+    }
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return rv;
+}
+
 int fsm_restore_buf(struct fsm *f, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
@@ -402,6 +451,19 @@ int fsm_restore_buf(struct fsm *f, const void *buf, size_t len)
         LOG_ERROR("event=restore_failed path=%s err=\"%s\"", tmp, strerror(rv));
         unlink(tmp);
         return RAFT_IOERR;
+    }
+    uint64_t img_applied = 0;
+    rv = image_check(f, tmp, &img_applied);
+    if (rv == 0 && (img_applied < copy_index || img_applied > last))
+        rv = MDB_CORRUPTED;
+    if (rv != 0) {
+        /* Refused before the swap: the local database is untouched. */
+        LOG_ERROR("event=restore_failed reason=\"bad image\" err=\"%s\" image_index=%llu "
+                  "copy_index=%llu",
+                  mdb_strerror(rv), (unsigned long long)img_applied,
+                  (unsigned long long)copy_index);
+        unlink(tmp);
+        return RAFT_MALFORMED;
     }
     mdb_env_close(f->env);
     f->env = NULL;
