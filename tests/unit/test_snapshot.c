@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -263,6 +264,24 @@ static void expect_refused(struct node *b, const void *snap, size_t len, const c
     free(after);
 }
 
+/* The same for a snapshot whose header parses (so index_of sees it) but whose image is bad;
+ * no temporary file may be left behind. */
+static void expect_refused_image(struct node *b, const void *snap, size_t len, const char *what)
+{
+    char *before = util_dump_fixtures(b->f);
+    uint64_t la = fsm_last_applied(b->f);
+    if (fsm_restore_buf(b->f, snap, len) == 0)
+        fail_msg("%s: restore accepted", what);
+    assert_int_equal(fsm_last_applied(b->f), la);
+    char *after = util_dump_fixtures(b->f);
+    assert_string_equal(before, after);
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s/restore.tmp", b->dir);
+    assert_int_not_equal(access(tmp, F_OK), 0);
+    free(before);
+    free(after);
+}
+
 static void test_malformed_refused(void **state)
 {
     struct ctx *c = *state;
@@ -312,6 +331,48 @@ static void test_malformed_refused(void **state)
     free(m);
     /* b still works, and the real snapshot is still accepted. */
     assert_int_equal(create(&c->b, 2, "b-two", NULL), 201);
+    assert_int_equal(fsm_restore_buf(c->b.f, snap, len), 0);
+    assert_same_state(c->a.f, c->b.f);
+    free(snap);
+}
+
+/* The header is fine but the LMDB image inside is not: it must be refused before it replaces
+ * the live database (it used to be swapped in, then the reopen failed and the process
+ * aborted with the local state gone). */
+static void test_garbled_image_refused(void **state)
+{
+    struct ctx *c = *state;
+    build_state(&c->a);
+    assert_int_equal(create(&c->b, 1, "b-own", NULL), 201);
+    assert_int_equal(create(&c->b, 2, "b-two", NULL), 201);
+    void *snap;
+    size_t len;
+    assert_int_equal(fsm_snapshot_now(c->a.f, &snap, &len), 0);
+    assert_true(len > SNAP_HEADER + 3 * 4096);
+    uint8_t *m = malloc(len);
+    /* Both meta pages broken (LMDB meta magic at offset 16 of pages 0 and 1). */
+    memcpy(m, snap, len);
+    m[SNAP_HEADER + 16] ^= 0xff;
+    m[SNAP_HEADER + 4096 + 16] ^= 0xff;
+    expect_refused_image(&c->b, m, len, "meta pages");
+    /* All zeros. */
+    memcpy(m, snap, len);
+    memset(m + SNAP_HEADER, 0, len - SNAP_HEADER);
+    expect_refused_image(&c->b, m, len, "zeroed image");
+    /* Every data page scrambled. */
+    memcpy(m, snap, len);
+    for (size_t i = SNAP_HEADER + 2 * 4096; i < len; i++)
+        m[i] ^= 0x5a;
+    expect_refused_image(&c->b, m, len, "data pages");
+    /* A header that claims a later copy than the image holds. */
+    memcpy(m, snap, len);
+    put64(m + 24, 1000);
+    expect_refused_image(&c->b, m, len, "copy index");
+    free(m);
+    /* b is intact on disk too, and still takes the real snapshot. */
+    node_restart(&c->b);
+    assert_int_equal(fsm_last_applied(c->b.f), 2);
+    assert_int_equal(util_count_fixtures(c->b.f), 2);
     assert_int_equal(fsm_restore_buf(c->b.f, snap, len), 0);
     assert_same_state(c->a.f, c->b.f);
     free(snap);
@@ -460,6 +521,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restore_replaces_older_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_skipped_when_at_or_past, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_garbled_image_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_of, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_applies_tail, setup, teardown),
         cmocka_unit_test(test_async_snapshot_with_tail),
