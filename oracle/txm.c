@@ -641,6 +641,11 @@ uint64_t oracle_txm_find_live(oracle_txm* m, int kind, uint64_t match_id, const 
 {
     for (size_t i = m->nrecs; i-- > 0;) {
         oracle_tx_record* r = &m->recs[i];
+        /* Only our own: another sender's record (an old leader with its own key) may never
+         * have been broadcast, and we could not follow it; the contract read stops a
+         * duplicate if it did land. */
+        if (memcmp(r->from, m->key.address, 20) != 0)
+            continue;
         if (r->kind == kind && r->match_id == match_id && r->has_to && memcmp(r->to, to, 20) == 0 &&
             (is_open(r->state) || r->state == ORACLE_TX_CONFIRMED))
             return r->id;
