@@ -14,18 +14,21 @@
 static const uint16_t TYPES[] = {CMD_FIXTURE_CREATE, CMD_FIXTURE_UPDATE, CMD_MEMBER_SET};
 
 /* Encode @c into a fresh malloc'd buffer of exactly cmd_encoded_size bytes. */
-static uint8_t *encode(const struct cmd *c, size_t *len)
+static uint8_t* encode(const struct cmd* c, size_t* len)
 {
     *len = cmd_encoded_size(c);
-    uint8_t *buf = malloc(*len);
+    uint8_t* buf = malloc(*len);
     assert_non_null(buf);
     memset(buf, 0xA5, *len); /* so that unwritten padding would show */
     assert_int_equal(cmd_encode(c, buf, *len), CMD_OK);
     return buf;
 }
 
-static void check_round_trip(uint16_t type, const char *idem, size_t idem_len,
-                             const char *payload, size_t payload_len)
+static void check_round_trip(uint16_t type,
+                             const char* idem,
+                             size_t idem_len,
+                             const char* payload,
+                             size_t payload_len)
 {
     struct cmd in = {.type = type,
                      .time_ms = 0x0123456789abcdefull,
@@ -36,7 +39,7 @@ static void check_round_trip(uint16_t type, const char *idem, size_t idem_len,
     for (int i = 0; i < 32; i++)
         in.fingerprint[i] = (uint8_t)(i * 7 + 1);
     size_t len;
-    uint8_t *buf = encode(&in, &len);
+    uint8_t* buf = encode(&in, &len);
     size_t real = CMD_HEADER_SIZE + idem_len + payload_len;
     assert_int_equal(len % 8, 0);
     assert_true(len >= real && len - real < 8);
@@ -58,15 +61,15 @@ static void check_round_trip(uint16_t type, const char *idem, size_t idem_len,
     if (payload_len)
         assert_memory_equal(out.payload, payload, payload_len);
     /* Decoded pointers point into the buffer, within its real length. */
-    assert_true((const uint8_t *)out.payload >= buf &&
-                (const uint8_t *)out.payload + payload_len <= buf + real);
+    assert_true((const uint8_t*)out.payload >= buf &&
+                (const uint8_t*)out.payload + payload_len <= buf + real);
     free(buf);
 }
 
-static void test_round_trip_every_type(void **state)
+static void test_round_trip_every_type(void** state)
 {
     (void)state;
-    const char *p = "{\"id\":\"m1\",\"status\":\"live\"}";
+    const char* p = "{\"id\":\"m1\",\"status\":\"live\"}";
     for (size_t t = 0; t < sizeof TYPES / sizeof *TYPES; t++) {
         check_round_trip(TYPES[t], NULL, 0, p, strlen(p));
         check_round_trip(TYPES[t], "key-1", 5, p, strlen(p));
@@ -75,7 +78,7 @@ static void test_round_trip_every_type(void **state)
     }
 }
 
-static void test_round_trip_every_padding(void **state)
+static void test_round_trip_every_padding(void** state)
 {
     (void)state;
     /* Lengths 0..16 of idem and payload hit every remainder modulo 8. */
@@ -87,13 +90,13 @@ static void test_round_trip_every_padding(void **state)
             check_round_trip(CMD_FIXTURE_CREATE, i ? idem : NULL, i, p ? payload : NULL, p);
 }
 
-static void test_round_trip_limits(void **state)
+static void test_round_trip_limits(void** state)
 {
     (void)state;
     char idem[CMD_IDEM_MAX];
     for (size_t i = 0; i < sizeof idem; i++)
         idem[i] = (char)(33 + i % 90);
-    char *big = malloc(CMD_PAYLOAD_MAX);
+    char* big = malloc(CMD_PAYLOAD_MAX);
     assert_non_null(big);
     for (size_t i = 0; i < CMD_PAYLOAD_MAX; i++)
         big[i] = (char)(i * 31 + 7);
@@ -102,7 +105,7 @@ static void test_round_trip_limits(void **state)
     free(big);
 }
 
-static void test_encode_refuses(void **state)
+static void test_encode_refuses(void** state)
 {
     (void)state;
     uint8_t buf[512];
@@ -128,7 +131,7 @@ static void test_encode_refuses(void **state)
 }
 
 /* A valid encoding of 64 + 5 + 6 = 75 bytes, padded to 80. */
-static uint8_t *sample(size_t *len)
+static uint8_t* sample(size_t* len)
 {
     struct cmd c = {.type = CMD_FIXTURE_UPDATE,
                     .time_ms = 42,
@@ -137,28 +140,28 @@ static uint8_t *sample(size_t *len)
                     .payload = "{\"a\":1",
                     .payload_len = 6};
     memset(c.fingerprint, 0x11, 32);
-    uint8_t *buf = encode(&c, len);
+    uint8_t* buf = encode(&c, len);
     assert_int_equal(*len, 80);
     return buf;
 }
 
-static int decode(const uint8_t *buf, size_t len)
+static int decode(const uint8_t* buf, size_t len)
 {
     struct cmd c;
     return cmd_decode(buf, len, &c);
 }
 
-static void put_le(uint8_t *p, uint64_t v, int n)
+static void put_le(uint8_t* p, uint64_t v, int n)
 {
     for (int i = 0; i < n; i++)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static void test_decode_short(void **state)
+static void test_decode_short(void** state)
 {
     (void)state;
     size_t len;
-    uint8_t *buf = sample(&len);
+    uint8_t* buf = sample(&len);
     assert_int_equal(decode(buf, 0), CMD_ESHORT);
     assert_int_equal(decode(buf, CMD_HEADER_SIZE - 1), CMD_ESHORT);
     /* Header complete but body cut (64 and 72 bytes are multiples of 8). */
@@ -167,12 +170,12 @@ static void test_decode_short(void **state)
     free(buf);
 }
 
-static void test_decode_bad_magic_version_type(void **state)
+static void test_decode_bad_magic_version_type(void** state)
 {
     (void)state;
     size_t len;
-    uint8_t *buf = sample(&len);
-    uint8_t *m = malloc(len);
+    uint8_t* buf = sample(&len);
+    uint8_t* m = malloc(len);
     memcpy(m, buf, len);
     m[0] ^= 1;
     assert_int_equal(decode(m, len), CMD_EMAGIC);
@@ -192,12 +195,12 @@ static void test_decode_bad_magic_version_type(void **state)
     free(buf);
 }
 
-static void test_decode_inconsistent_lengths(void **state)
+static void test_decode_inconsistent_lengths(void** state)
 {
     (void)state;
     size_t len;
-    uint8_t *buf = sample(&len);
-    uint8_t *m = malloc(len);
+    uint8_t* buf = sample(&len);
+    uint8_t* m = malloc(len);
     /* Total length that disagrees with the header + idem + payload. */
     memcpy(m, buf, len);
     put_le(m + 8, 74, 4);
@@ -234,12 +237,12 @@ static void test_decode_inconsistent_lengths(void **state)
     free(buf);
 }
 
-static void test_decode_padding_and_size(void **state)
+static void test_decode_padding_and_size(void** state)
 {
     (void)state;
     size_t len;
-    uint8_t *buf = sample(&len);
-    uint8_t *m = calloc(1, len + 16);
+    uint8_t* buf = sample(&len);
+    uint8_t* m = calloc(1, len + 16);
     /* Non-zero reserved header bytes. */
     for (int off = 14; off < 16; off++) {
         memcpy(m, buf, len);
@@ -269,11 +272,11 @@ static void test_decode_padding_and_size(void **state)
     free(buf);
 }
 
-static void test_strerror_and_names(void **state)
+static void test_strerror_and_names(void** state)
 {
     (void)state;
-    int codes[] = {CMD_OK,     CMD_ESHORT, CMD_EMAGIC, CMD_EVERSION,
-                   CMD_ETYPE,  CMD_ELENGTH, CMD_EPAD,  CMD_ENOMEM};
+    int codes[] = {CMD_OK,    CMD_ESHORT,  CMD_EMAGIC, CMD_EVERSION,
+                   CMD_ETYPE, CMD_ELENGTH, CMD_EPAD,   CMD_ENOMEM};
     for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
         assert_non_null(cmd_strerror(codes[i]));
         assert_string_not_equal(cmd_strerror(codes[i]), "unknown codec error");
@@ -298,7 +301,7 @@ static uint64_t rnd(void)
     return rng_state * 0x2545f4914f6cdd1dull;
 }
 
-static void test_fuzz_mutations(void **state)
+static void test_fuzz_mutations(void** state)
 {
     (void)state;
     enum { ROUNDS = 200000 };
@@ -319,7 +322,7 @@ static void test_fuzz_mutations(void **state)
                         .payload_len = pl};
         size_t len = cmd_encoded_size(&c);
         /* Exactly-sized heap copies so that ASan catches any read past the end. */
-        uint8_t *buf = malloc(len);
+        uint8_t* buf = malloc(len);
         assert_int_equal(cmd_encode(&c, buf, len), CMD_OK);
         size_t mlen = len;
         switch (rnd() % 4) {
@@ -338,7 +341,7 @@ static void test_fuzz_mutations(void **state)
                 buf[i] = (uint8_t)rnd();
             break;
         }
-        uint8_t *m = malloc(mlen ? mlen : 1);
+        uint8_t* m = malloc(mlen ? mlen : 1);
         memcpy(m, buf, mlen);
         struct cmd out;
         int rv = cmd_decode(m, mlen, &out);
@@ -350,13 +353,13 @@ static void test_fuzz_mutations(void **state)
             assert_true(out.payload_len <= CMD_PAYLOAD_MAX);
             size_t real = CMD_HEADER_SIZE + out.idem_len + out.payload_len;
             assert_true(real <= mlen && mlen - real < 8 && mlen % 8 == 0);
-            assert_ptr_equal(out.payload, (const char *)m + CMD_HEADER_SIZE + out.idem_len);
+            assert_ptr_equal(out.payload, (const char*)m + CMD_HEADER_SIZE + out.idem_len);
             if (out.idem_len)
-                assert_ptr_equal(out.idem, (const char *)m + CMD_HEADER_SIZE);
+                assert_ptr_equal(out.idem, (const char*)m + CMD_HEADER_SIZE);
             for (size_t i = real; i < mlen; i++)
                 assert_int_equal(m[i], 0);
             /* Re-encoding what was decoded gives back the same bytes. */
-            uint8_t *again = malloc(mlen);
+            uint8_t* again = malloc(mlen);
             assert_int_equal(cmd_encoded_size(&out), mlen);
             assert_int_equal(cmd_encode(&out, again, mlen), CMD_OK);
             assert_memory_equal(again, m, mlen);

@@ -18,15 +18,16 @@
 #include "consensus/members.h"
 #include "tests/unit/unit_util.h"
 
-struct ctx {
-    char *dir;
-    struct fsm *f;
+struct ctx
+{
+    char* dir;
+    struct fsm* f;
     struct util_result r;
 };
 
-static int setup(void **state)
+static int setup(void** state)
 {
-    struct ctx *c = calloc(1, sizeof *c);
+    struct ctx* c = calloc(1, sizeof *c);
     c->dir = util_tmpdir();
     c->f = util_fsm_open(c->dir);
     util_capture_results(c->f, &c->r);
@@ -34,9 +35,9 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
+static int teardown(void** state)
 {
-    struct ctx *c = *state;
+    struct ctx* c = *state;
     fsm_close(c->f);
     util_rmdir(c->dir);
     free(c);
@@ -44,57 +45,60 @@ static int teardown(void **state)
 }
 
 /* Close and reopen the state machine on the same directory (a process restart). */
-static void restart(struct ctx *c)
+static void restart(struct ctx* c)
 {
     fsm_close(c->f);
     c->f = util_fsm_open(c->dir);
     util_capture_results(c->f, &c->r);
 }
 
-#define CREATE(c, idx, id, kickoff)                                                         \
-    util_apply((c)->f, &(c)->r, (idx), CMD_FIXTURE_CREATE, NULL, 0,                         \
+#define CREATE(c, idx, id, kickoff)                                 \
+    util_apply((c)->f, &(c)->r, (idx), CMD_FIXTURE_CREATE, NULL, 0, \
                util_fixture_json((id), "Ligue 1", (kickoff)))
 #define UPDATE(c, idx, json) util_apply((c)->f, &(c)->r, (idx), CMD_FIXTURE_UPDATE, NULL, 0, (json))
 
-static json_t *body_of(struct ctx *c)
+static json_t* body_of(struct ctx* c)
 {
-    json_t *b = json_loads(c->r.body, 0, NULL);
+    json_t* b = json_loads(c->r.body, 0, NULL);
     assert_non_null(b);
     return b;
 }
 
-static const char *sfield(json_t *o, const char *k)
+static const char* sfield(json_t* o, const char* k)
 {
-    const char *s = json_string_value(json_object_get(o, k));
+    const char* s = json_string_value(json_object_get(o, k));
     assert_non_null(s);
     return s;
 }
 
 /* Apply @payload as @type at @idx, expect @status, and check that the fixtures did not change
  * while last_applied moved to @idx. */
-static void expect_refusal(struct ctx *c, uint64_t idx, uint16_t type, const char *payload,
+static void expect_refusal(struct ctx* c,
+                           uint64_t idx,
+                           uint16_t type,
+                           const char* payload,
                            int status)
 {
-    char *before = util_dump_fixtures(c->f);
+    char* before = util_dump_fixtures(c->f);
     assert_int_equal(util_apply(c->f, &c->r, idx, type, NULL, 0, payload), status);
-    json_t *b = body_of(c);
+    json_t* b = body_of(c);
     assert_int_equal(json_integer_value(json_object_get(b, "status")), status);
     assert_non_null(json_string_value(json_object_get(b, "detail")));
     json_decref(b);
-    char *after = util_dump_fixtures(c->f);
+    char* after = util_dump_fixtures(c->f);
     assert_string_equal(before, after);
     assert_int_equal(fsm_last_applied(c->f), idx);
     free(before);
     free(after);
 }
 
-static void test_create_and_read_back(void **state)
+static void test_create_and_read_back(void** state)
 {
-    struct ctx *c = *state;
+    struct ctx* c = *state;
     assert_int_equal(fsm_last_applied(c->f), 0);
     assert_string_equal(fsm_sport(c->f), "football");
     assert_int_equal(CREATE(c, 1, "psg-om", "2026-11-28T16:00:00+01:00"), 201);
-    json_t *b = body_of(c);
+    json_t* b = body_of(c);
     assert_string_equal(sfield(b, "id"), "psg-om");
     assert_string_equal(sfield(b, "kickoff"), "2026-11-28T15:00:00Z"); /* normalised to UTC */
     assert_string_equal(sfield(b, "status"), "scheduled");
@@ -105,16 +109,16 @@ static void test_create_and_read_back(void **state)
     json_decref(b);
     assert_int_equal(fsm_last_applied(c->f), 1);
     /* What the reader sees is exactly what the result said. */
-    char *stored = util_get_fixture(c->f, "psg-om");
+    char* stored = util_get_fixture(c->f, "psg-om");
     assert_non_null(stored);
     assert_string_equal(stored, c->r.body);
     free(stored);
     assert_null(util_get_fixture(c->f, "nope"));
 }
 
-static void test_create_refusals_change_nothing(void **state)
+static void test_create_refusals_change_nothing(void** state)
 {
-    struct ctx *c = *state;
+    struct ctx* c = *state;
     assert_int_equal(CREATE(c, 1, "a", "2026-01-01T12:00:00Z"), 201);
     /* Duplicate id. */
     expect_refusal(c, 2, CMD_FIXTURE_CREATE,
@@ -154,9 +158,9 @@ static void test_create_refusals_change_nothing(void **state)
     assert_int_equal(util_count_fixtures(c->f), 1);
 }
 
-static void test_update_results(void **state)
+static void test_update_results(void** state)
 {
-    struct ctx *c = *state;
+    struct ctx* c = *state;
     assert_int_equal(CREATE(c, 1, "m", "2026-01-01T12:00:00Z"), 201);
     /* Missing fixture. */
     expect_refusal(c, 2, CMD_FIXTURE_UPDATE, "{\"id\":\"ghost\",\"status\":\"live\"}", 404);
@@ -172,8 +176,9 @@ static void test_update_results(void **state)
     expect_refusal(c, 9, CMD_FIXTURE_UPDATE, "not json", 400);
 
     /* A new kick-off while scheduled: 200, version 2, updated_at moves, created_at stays. */
-    assert_int_equal(UPDATE(c, 10, "{\"id\":\"m\",\"kickoff\":\"2026-01-02T12:00:00-02:00\"}"), 200);
-    json_t *b = body_of(c);
+    assert_int_equal(UPDATE(c, 10, "{\"id\":\"m\",\"kickoff\":\"2026-01-02T12:00:00-02:00\"}"),
+                     200);
+    json_t* b = body_of(c);
     assert_string_equal(sfield(b, "kickoff"), "2026-01-02T14:00:00Z");
     assert_int_equal(json_integer_value(json_object_get(b, "version")), 2);
     assert_string_equal(sfield(b, "created_at"), "2023-11-14T22:13:21Z");
@@ -192,19 +197,19 @@ static void test_update_results(void **state)
     /* finished is final. */
     expect_refusal(c, 14, CMD_FIXTURE_UPDATE, "{\"id\":\"m\",\"status\":\"live\"}", 409);
     expect_refusal(c, 15, CMD_FIXTURE_UPDATE, "{\"id\":\"m\",\"status\":\"cancelled\"}", 409);
-    char *stored = util_get_fixture(c->f, "m");
+    char* stored = util_get_fixture(c->f, "m");
     assert_non_null(strstr(stored, "\"version\":4"));
     free(stored);
 }
 
-static void test_undecodable_command(void **state)
+static void test_undecodable_command(void** state)
 {
-    struct ctx *c = *state;
+    struct ctx* c = *state;
     assert_int_equal(CREATE(c, 1, "m", "2026-01-01T12:00:00Z"), 201);
-    char *before = util_dump_fixtures(c->f);
+    char* before = util_dump_fixtures(c->f);
     /* A valid command with its magic broken, a short buffer and an unknown type. */
     size_t len;
-    uint8_t *buf = util_cmd(CMD_FIXTURE_CREATE, NULL, 0, 1,
+    uint8_t* buf = util_cmd(CMD_FIXTURE_CREATE, NULL, 0, 1,
                             util_fixture_json("x", "L1", "2026-01-01T12:00:00Z"), &len);
     buf[0] ^= 0xff;
     assert_int_equal(fsm_apply(c->f, 2, buf, len), 0);
@@ -221,27 +226,28 @@ static void test_undecodable_command(void **state)
     raft_free(buf);
     assert_int_equal(c->r.calls, 5);
     assert_int_equal(fsm_last_applied(c->f), 5);
-    char *after = util_dump_fixtures(c->f);
+    char* after = util_dump_fixtures(c->f);
     assert_string_equal(before, after);
     free(before);
     free(after);
 }
 
-static void test_apply_exactly_once(void **state)
+static void test_apply_exactly_once(void** state)
 {
-    struct ctx *c = *state;
+    struct ctx* c = *state;
     assert_int_equal(CREATE(c, 5, "a", "2026-01-01T12:00:00Z"), 201);
     unsigned calls = c->r.calls;
-    char *before = util_dump_fixtures(c->f);
+    char* before = util_dump_fixtures(c->f);
     /* The same index again, and an older one, are skipped: no result, no change, even for a
      * command that would otherwise succeed. */
     size_t len;
-    void *buf = util_cmd(CMD_FIXTURE_UPDATE, NULL, 0, 1, "{\"id\":\"a\",\"status\":\"live\"}", &len);
+    void* buf =
+        util_cmd(CMD_FIXTURE_UPDATE, NULL, 0, 1, "{\"id\":\"a\",\"status\":\"live\"}", &len);
     assert_int_equal(fsm_apply(c->f, 5, buf, len), 0);
     assert_int_equal(fsm_apply(c->f, 3, buf, len), 0);
     assert_int_equal(c->r.calls, calls);
     assert_int_equal(fsm_last_applied(c->f), 5);
-    char *after = util_dump_fixtures(c->f);
+    char* after = util_dump_fixtures(c->f);
     assert_string_equal(before, after);
     /* The next index is applied. */
     assert_int_equal(fsm_apply(c->f, 6, buf, len), 0);
@@ -254,10 +260,10 @@ static void test_apply_exactly_once(void **state)
 
 /* Raft replays its log after a restart: every entry from the last snapshot (here: all of them)
  * is handed to apply again. Those at or below the stored last_applied must be skipped. */
-static void test_exactly_once_across_restart(void **state)
+static void test_exactly_once_across_restart(void** state)
 {
-    struct ctx *c = *state;
-    static const char *upd[] = {"{\"id\":\"f0\",\"status\":\"live\"}",
+    struct ctx* c = *state;
+    static const char* upd[] = {"{\"id\":\"f0\",\"status\":\"live\"}",
                                 "{\"id\":\"f0\",\"status\":\"finished\"}",
                                 "{\"id\":\"f1\",\"kickoff\":\"2026-06-01T20:00:00Z\"}"};
     char ids[8][8];
@@ -270,19 +276,19 @@ static void test_exactly_once_across_restart(void **state)
     fsm_flush(c->f);
     for (int i = 0; i < 3; i++)
         assert_int_equal(UPDATE(c, 9 + (uint64_t)i, upd[i]), 200);
-    char *before = util_dump_fixtures(c->f);
+    char* before = util_dump_fixtures(c->f);
     restart(c);
     assert_int_equal(fsm_last_applied(c->f), 11);
-    char *after = util_dump_fixtures(c->f);
+    char* after = util_dump_fixtures(c->f);
     assert_string_equal(before, after);
     /* The replay: all 11 entries again. None may run (creates would answer 409, updates
      * would bump versions). */
     for (int i = 0; i < 11; i++) {
         size_t len;
-        void *buf = i < 8 ? util_cmd(CMD_FIXTURE_CREATE, NULL, 0, 7,
-                                     util_fixture_json(ids[i], "Ligue 1", "2026-05-01T20:00:00Z"),
-                                     &len)
-                          : util_cmd(CMD_FIXTURE_UPDATE, NULL, 0, 7, upd[i - 8], &len);
+        void* buf =
+            i < 8 ? util_cmd(CMD_FIXTURE_CREATE, NULL, 0, 7,
+                             util_fixture_json(ids[i], "Ligue 1", "2026-05-01T20:00:00Z"), &len)
+                  : util_cmd(CMD_FIXTURE_UPDATE, NULL, 0, 7, upd[i - 8], &len);
         assert_int_equal(fsm_apply(c->f, (uint64_t)i + 1, buf, len), 0);
         raft_free(buf);
     }
@@ -302,17 +308,17 @@ static void test_exactly_once_across_restart(void **state)
     assert_int_equal(UPDATE(c, 12, "{\"id\":\"f2\",\"status\":\"postponed\"}"), 200);
     restart(c);
     assert_int_equal(fsm_last_applied(c->f), 12);
-    char *f2 = util_get_fixture(c->f, "f2");
+    char* f2 = util_get_fixture(c->f, "f2");
     assert_non_null(strstr(f2, "\"status\":\"postponed\""));
     free(f2);
     free(before);
     free(after);
 }
 
-static void test_idempotency(void **state)
+static void test_idempotency(void** state)
 {
-    struct ctx *c = *state;
-    const char *p = util_fixture_json("k1", "Ligue 1", "2026-01-01T12:00:00Z");
+    struct ctx* c = *state;
+    const char* p = util_fixture_json("k1", "Ligue 1", "2026-01-01T12:00:00Z");
     char payload[512];
     snprintf(payload, sizeof payload, "%s", p);
     assert_int_equal(util_apply(c->f, &c->r, 1, CMD_FIXTURE_CREATE, "key-A", 0x11, payload), 201);
@@ -330,12 +336,12 @@ static void test_idempotency(void **state)
     assert_null(util_get_fixture(c->f, "k2"));
 
     /* Same key, another request: 422, nothing changes. */
-    char *before = util_dump_fixtures(c->f);
+    char* before = util_dump_fixtures(c->f);
     assert_int_equal(util_apply(c->f, &c->r, 4, CMD_FIXTURE_CREATE, "key-A", 0x22,
                                 util_fixture_json("k3", "Ligue 1", "2026-01-01T12:00:00Z")),
                      422);
     assert_non_null(strstr(c->r.body, "Idempotency"));
-    char *after = util_dump_fixtures(c->f);
+    char* after = util_dump_fixtures(c->f);
     assert_string_equal(before, after);
 
     /* The stored record is the first result. */
@@ -362,7 +368,7 @@ static void test_idempotency(void **state)
                                 "{\"id\":\"k1\",\"status\":\"finished\"}"),
                      409);
     assert_string_equal(c->r.body, first);
-    char *k1 = util_get_fixture(c->f, "k1");
+    char* k1 = util_get_fixture(c->f, "k1");
     assert_non_null(strstr(k1, "\"status\":\"live\""));
     free(k1);
 
@@ -374,9 +380,9 @@ static void test_idempotency(void **state)
     free(after);
 }
 
-static void test_member_set(void **state)
+static void test_member_set(void** state)
 {
-    struct ctx *c = *state;
+    struct ctx* c = *state;
     assert_int_equal(util_apply(c->f, &c->r, 1, CMD_MEMBER_SET, NULL, 0,
                                 "{\"id\":2,\"raft_address\":\"10.0.0.2:9001\","
                                 "\"http_address\":\"10.0.0.2:8001\"}"),
@@ -387,10 +393,10 @@ static void test_member_set(void **state)
     assert_int_equal(util_apply(c->f, &c->r, 3, CMD_MEMBER_SET, NULL, 0,
                                 "{\"id\":3,\"raft_address\":\"nohost\",\"http_address\":\"a:2\"}"),
                      422);
-    MDB_txn *txn;
+    MDB_txn* txn;
     assert_int_equal(fsm_read_begin(c->f, &txn), 0);
-    json_t *m = member_get(c->f, txn, 2);
-    json_t *all = member_list(c->f, txn);
+    json_t* m = member_get(c->f, txn, 2);
+    json_t* all = member_list(c->f, txn);
     fsm_read_end(txn);
     assert_non_null(m);
     assert_string_equal(sfield(m, "http_address"), "10.0.0.2:8001");
@@ -404,11 +410,11 @@ static void test_member_set(void **state)
  * they must stay, and last_applied must stop just before the failing entry. (The batch used
  * to be thrown away: last_applied went back to the last commit and raft's retry then wrote the
  * failing entry's index over the hole, silently losing the entries in between.) */
-static void test_local_failure_keeps_earlier_entries(void **state)
+static void test_local_failure_keeps_earlier_entries(void** state)
 {
     (void)state;
-    char *dir = util_tmpdir();
-    struct fsm *f = util_fsm_open_size(dir, 64 * 1024);
+    char* dir = util_tmpdir();
+    struct fsm* f = util_fsm_open_size(dir, 64 * 1024);
     struct util_result r;
     util_capture_results(f, &r);
     uint64_t idx, flushed = 0;
@@ -417,7 +423,7 @@ static void test_local_failure_keeps_earlier_entries(void **state)
         char id[16];
         snprintf(id, sizeof id, "fx%04u", (unsigned)idx);
         size_t len;
-        void *buf = util_cmd(CMD_FIXTURE_CREATE, id, 1, 1,
+        void* buf = util_cmd(CMD_FIXTURE_CREATE, id, 1, 1,
                              util_fixture_json(id, "L1", "2026-01-01T00:00:00Z"), &len);
         rv = fsm_apply(f, idx, buf, len);
         raft_free(buf);
@@ -436,7 +442,7 @@ static void test_local_failure_keeps_earlier_entries(void **state)
     assert_int_equal(util_count_fixtures(f), idx - 1);
     /* Raft retries the same entry: still no room, still nothing changes. */
     size_t len;
-    void *buf = util_cmd(CMD_FIXTURE_CREATE, "again", 1, 1,
+    void* buf = util_cmd(CMD_FIXTURE_CREATE, "again", 1, 1,
                          util_fixture_json("again", "L1", "2026-01-01T00:00:00Z"), &len);
     assert_int_not_equal(fsm_apply(f, idx, buf, len), 0);
     raft_free(buf);
@@ -448,7 +454,7 @@ static void test_local_failure_keeps_earlier_entries(void **state)
     assert_int_equal(util_count_fixtures(f), idx - 1);
     char id[16];
     snprintf(id, sizeof id, "fx%04u", (unsigned)(idx - 1));
-    char *last = util_get_fixture(f, id);
+    char* last = util_get_fixture(f, id);
     assert_non_null(last);
     free(last);
     fsm_close(f);
@@ -457,22 +463,22 @@ static void test_local_failure_keeps_earlier_entries(void **state)
 
 /* ---- queries ---- */
 
-static json_t *list(struct ctx *c, const struct fixture_filter *flt)
+static json_t* list(struct ctx* c, const struct fixture_filter* flt)
 {
-    MDB_txn *txn;
+    MDB_txn* txn;
     assert_int_equal(fsm_read_begin(c->f, &txn), 0);
-    json_t *out = fixture_list(c->f, txn, flt);
+    json_t* out = fixture_list(c->f, txn, flt);
     fsm_read_end(txn);
     assert_non_null(out);
     return out;
 }
 
 /* "id,id,..." of a list answer. */
-static void ids_of(json_t *out, char *buf, size_t n)
+static void ids_of(json_t* out, char* buf, size_t n)
 {
     buf[0] = 0;
     size_t i;
-    json_t *fx;
+    json_t* fx;
     json_array_foreach(json_object_get(out, "items"), i, fx)
     {
         size_t l = strlen(buf);
@@ -480,10 +486,11 @@ static void ids_of(json_t *out, char *buf, size_t n)
     }
 }
 
-static void populate(struct ctx *c)
+static void populate(struct ctx* c)
 {
     /* Inserted out of order; keys sort as strings. */
-    static const struct {
+    static const struct
+    {
         const char *id, *comp, *kickoff;
     } fx[] = {
         {"g05", "L1", "2026-03-05T20:00:00Z"}, {"g01", "L1", "2026-03-01T20:00:00Z"},
@@ -501,14 +508,16 @@ static void populate(struct ctx *c)
     assert_int_equal(UPDATE(c, idx++, "{\"id\":\"g06\",\"status\":\"live\"}"), 200);
 }
 
-static void check_list(struct ctx *c, const struct fixture_filter *flt, const char *want_ids,
-                       const char *want_next)
+static void check_list(struct ctx* c,
+                       const struct fixture_filter* flt,
+                       const char* want_ids,
+                       const char* want_next)
 {
-    json_t *out = list(c, flt);
+    json_t* out = list(c, flt);
     char got[512];
     ids_of(out, got, sizeof got);
     assert_string_equal(got, want_ids);
-    json_t *next = json_object_get(out, "next");
+    json_t* next = json_object_get(out, "next");
     if (want_next)
         assert_string_equal(json_string_value(next), want_next);
     else
@@ -516,20 +525,19 @@ static void check_list(struct ctx *c, const struct fixture_filter *flt, const ch
     json_decref(out);
 }
 
-static int64_t t_of(const char *s)
+static int64_t t_of(const char* s)
 {
     int64_t t;
     assert_int_equal(fixture_parse_time(s, &t), 0);
     return t;
 }
 
-static void test_list_filters(void **state)
+static void test_list_filters(void** state)
 {
-    struct ctx *c = *state;
+    struct ctx* c = *state;
     populate(c);
     check_list(c, &(struct fixture_filter){.limit = 50}, "g01,g02,g03,g04,g05,g06,g07", NULL);
-    check_list(c, &(struct fixture_filter){.limit = 50, .competition = "PL"}, "g03,g04,g07",
-               NULL);
+    check_list(c, &(struct fixture_filter){.limit = 50, .competition = "PL"}, "g03,g04,g07", NULL);
     check_list(c, &(struct fixture_filter){.limit = 50, .status = "live"}, "g02,g06", NULL);
     check_list(c, &(struct fixture_filter){.limit = 50, .status = "scheduled", .competition = "L1"},
                "g01,g05", NULL);
@@ -538,25 +546,24 @@ static void test_list_filters(void **state)
     check_list(c, &(struct fixture_filter){.limit = 50, .sport = "tennis"}, "", NULL);
     check_list(c, &(struct fixture_filter){.limit = 50, .status = "finished"}, "", NULL);
     /* from is inclusive, to is exclusive. */
-    check_list(c,
-               &(struct fixture_filter){.limit = 50,
-                                        .from = t_of("2026-03-03T20:00:00Z"),
-                                        .to = t_of("2026-03-06T20:00:00Z")},
-               "g03,g04,g05", NULL);
+    check_list(
+        c,
+        &(struct fixture_filter){
+            .limit = 50, .from = t_of("2026-03-03T20:00:00Z"), .to = t_of("2026-03-06T20:00:00Z")},
+        "g03,g04,g05", NULL);
     check_list(c, &(struct fixture_filter){.limit = 50, .from = t_of("2026-03-06T20:00:01Z")},
                "g07", NULL);
     check_list(c, &(struct fixture_filter){.limit = 50, .to = t_of("2026-03-02T20:00:00Z")}, "g01",
                NULL);
     check_list(c,
-               &(struct fixture_filter){.limit = 50,
-                                        .competition = "L1",
-                                        .from = t_of("2026-03-02T00:00:00+02:00")},
+               &(struct fixture_filter){
+                   .limit = 50, .competition = "L1", .from = t_of("2026-03-02T00:00:00+02:00")},
                "g02,g05,g06", NULL);
 }
 
-static void test_list_paging(void **state)
+static void test_list_paging(void** state)
 {
-    struct ctx *c = *state;
+    struct ctx* c = *state;
     populate(c);
     check_list(c, &(struct fixture_filter){.limit = 3}, "g01,g02,g03", "g03");
     check_list(c, &(struct fixture_filter){.limit = 3, .after = "g03"}, "g04,g05,g06", "g06");
@@ -579,8 +586,8 @@ static void test_list_paging(void **state)
         char all[512] = "", cursor[64] = "";
         unsigned pages = 0;
         for (;;) {
-            json_t *out = list(c, &(struct fixture_filter){.limit = limit,
-                                                           .after = cursor[0] ? cursor : NULL});
+            json_t* out = list(
+                c, &(struct fixture_filter){.limit = limit, .after = cursor[0] ? cursor : NULL});
             char page[512];
             ids_of(out, page, sizeof page);
             if (all[0] && page[0])
@@ -588,7 +595,7 @@ static void test_list_paging(void **state)
             assert_true(strlen(all) + strlen(page) < sizeof all);
             strcat(all, page);
             pages++;
-            json_t *next = json_object_get(out, "next");
+            json_t* next = json_object_get(out, "next");
             if (json_is_null(next)) {
                 json_decref(out);
                 break;
@@ -604,11 +611,12 @@ static void test_list_paging(void **state)
 
 /* ---- validation helpers ---- */
 
-static void test_parse_time(void **state)
+static void test_parse_time(void** state)
 {
     (void)state;
-    static const struct {
-        const char *s;
+    static const struct
+    {
+        const char* s;
         int ok;
         int64_t t;
     } cases[] = {
@@ -620,12 +628,12 @@ static void test_parse_time(void **state)
         {"2026-11-29T14:59:00+23:59", 1, 1795878000},
         {"2026-11-28T15:00:00.123Z", 1, 1795878000},
         {"2026-11-28T15:00:00.5+00:00", 1, 1795878000},
-        {"2024-02-29T00:00:00Z", 1, 1709164800},  /* leap year */
-        {"2000-02-29T00:00:00Z", 1, 951782400},   /* divisible by 400 */
+        {"2024-02-29T00:00:00Z", 1, 1709164800}, /* leap year */
+        {"2000-02-29T00:00:00Z", 1, 951782400},  /* divisible by 400 */
         {"2024-12-31T23:59:59Z", 1, 1735689599},
-        {"2016-12-31T23:59:60Z", 1, 1483228800},  /* leap second: the next second */
-        {"2023-02-29T00:00:00Z", 0, 0},           /* not a leap year */
-        {"2100-02-29T00:00:00Z", 0, 0},           /* divisible by 100 */
+        {"2016-12-31T23:59:60Z", 1, 1483228800}, /* leap second: the next second */
+        {"2023-02-29T00:00:00Z", 0, 0},          /* not a leap year */
+        {"2100-02-29T00:00:00Z", 0, 0},          /* divisible by 100 */
         {"2026-04-31T00:00:00Z", 0, 0},
         {"2026-00-10T00:00:00Z", 0, 0},
         {"2026-13-10T00:00:00Z", 0, 0},
@@ -635,9 +643,9 @@ static void test_parse_time(void **state)
         {"2026-01-01T00:60:00Z", 0, 0},
         {"2026-01-01T00:00:61Z", 0, 0},
         {"1969-12-31T23:59:59Z", 0, 0},
-        {"1970-01-01T00:30:00+01:00", 0, 0},     /* 1969 once the offset is applied */
+        {"1970-01-01T00:30:00+01:00", 0, 0}, /* 1969 once the offset is applied */
         {"1970-01-01T00:30:00-01:00", 1, 5400},
-        {"2026-01-01T00:00:00", 0, 0},            /* no zone */
+        {"2026-01-01T00:00:00", 0, 0}, /* no zone */
         {"2026-01-01 00:00:00Z", 0, 0},
         {"2026-01-01T00:00:00+0100", 0, 0},
         {"2026-01-01T00:00:00+01", 0, 0},
@@ -664,10 +672,10 @@ static void test_parse_time(void **state)
     }
 }
 
-static void test_transition_table(void **state)
+static void test_transition_table(void** state)
 {
     (void)state;
-    static const char *const st[] = {"scheduled", "live", "finished", "postponed", "cancelled"};
+    static const char* const st[] = {"scheduled", "live", "finished", "postponed", "cancelled"};
     /* allowed[from][to] */
     static const int allowed[5][5] = {
         /*            sch live fin post canc */
@@ -699,13 +707,13 @@ static void test_transition_table(void **state)
 /* A kick-off is normalised to the same instant in UTC; one the state machine cannot represent
  * (before 1970 once its offset is applied) is refused, never stored as garbage (it used to be
  * stored as "584556019-04-03T13:55:51Z"). */
-static void test_kickoff_normalisation(void **state)
+static void test_kickoff_normalisation(void** state)
 {
     (void)state;
     char detail[256];
-    json_t *b = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", "x", "sport", "football",
-                          "competition", "L1", "home", "A", "away", "B", "kickoff",
-                          "2026-03-29T02:30:00+05:45");
+    json_t* b =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", "x", "sport", "football", "competition",
+                  "L1", "home", "A", "away", "B", "kickoff", "2026-03-29T02:30:00+05:45");
     assert_int_equal(fixture_check_create(b, "football", detail, sizeof detail), 0);
     assert_string_equal(sfield(b, "kickoff"), "2026-03-28T20:45:00Z");
     assert_string_equal(sfield(b, "status"), "scheduled");

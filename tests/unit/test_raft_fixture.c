@@ -22,28 +22,30 @@
 #define N 3
 #define MAX_MS 10000 /* simulated milliseconds: the fixture's clock, not the wall clock */
 
-struct proposal {
+struct proposal
+{
     struct raft_apply req;
     bool done;
     int status;
 };
 
-struct cluster {
+struct cluster
+{
     struct raft_fixture fx;
-    char *dir[N];
-    struct fsm *fsm[N];
+    char* dir[N];
+    struct fsm* fsm[N];
     struct util_result res[N];
     struct proposal props[64];
     unsigned n_props;
 };
 
-static struct raft *R(struct cluster *c, unsigned i)
+static struct raft* R(struct cluster* c, unsigned i)
 {
     return raft_fixture_get(&c->fx, i);
 }
 
 /* The fixture traces every step to stderr; keep that for PARLAY_TEST_LOG runs only. */
-static void quiet_emit(struct raft_tracer *t, int type, const void *info)
+static void quiet_emit(struct raft_tracer* t, int type, const void* info)
 {
     (void)t;
     (void)type;
@@ -51,9 +53,9 @@ static void quiet_emit(struct raft_tracer *t, int type, const void *info)
 }
 static struct raft_tracer quiet_tracer = {.impl = NULL, .version = 2, .emit = quiet_emit};
 
-static int setup(void **state)
+static int setup(void** state)
 {
-    struct cluster *c = calloc(1, sizeof *c);
+    struct cluster* c = calloc(1, sizeof *c);
     assert_int_equal(raft_fixture_init(&c->fx), 0);
     for (unsigned i = 0; i < N; i++) {
         c->dir[i] = util_tmpdir();
@@ -73,9 +75,9 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
+static int teardown(void** state)
 {
-    struct cluster *c = *state;
+    struct cluster* c = *state;
     raft_fixture_close(&c->fx);
     for (unsigned i = 0; i < N; i++) {
         fsm_close(c->fsm[i]);
@@ -85,20 +87,20 @@ static int teardown(void **state)
     return 0;
 }
 
-static void apply_cb(struct raft_apply *req, int status, void *result)
+static void apply_cb(struct raft_apply* req, int status, void* result)
 {
     (void)result;
-    struct proposal *p = req->data;
+    struct proposal* p = req->data;
     p->done = true;
     p->status = status;
 }
 
 /* Propose creating fixture @id on server @i; returns the proposal (its req.index is the
  * entry's index). */
-static struct proposal *propose(struct cluster *c, unsigned i, const char *id)
+static struct proposal* propose(struct cluster* c, unsigned i, const char* id)
 {
     assert_true(c->n_props < sizeof c->props / sizeof *c->props);
-    struct proposal *p = &c->props[c->n_props++];
+    struct proposal* p = &c->props[c->n_props++];
     memset(p, 0, sizeof *p);
     p->req.data = p;
     struct raft_buffer buf;
@@ -113,7 +115,7 @@ static struct proposal *propose(struct cluster *c, unsigned i, const char *id)
 }
 
 /* Propose @n fixtures "<prefix>-<k>" on @i; returns the index of the last one. */
-static raft_index propose_n(struct cluster *c, unsigned i, const char *prefix, unsigned n)
+static raft_index propose_n(struct cluster* c, unsigned i, const char* prefix, unsigned n)
 {
     raft_index last = 0;
     for (unsigned k = 0; k < n; k++) {
@@ -124,27 +126,27 @@ static raft_index propose_n(struct cluster *c, unsigned i, const char *prefix, u
     return last;
 }
 
-static void wait_applied(struct cluster *c, unsigned i, raft_index index)
+static void wait_applied(struct cluster* c, unsigned i, raft_index index)
 {
     if (!raft_fixture_step_until_applied(&c->fx, i, index, MAX_MS))
         fail_msg("server %u did not apply index %llu", i, (unsigned long long)index);
 }
 
-static bool has_fixture(struct cluster *c, unsigned i, const char *id)
+static bool has_fixture(struct cluster* c, unsigned i, const char* id)
 {
-    char *s = util_get_fixture(c->fsm[i], id);
+    char* s = util_get_fixture(c->fsm[i], id);
     free(s);
     return s != NULL;
 }
 
 /* Every server in @set has the same fixtures and the same last_applied as server @ref. */
-static void assert_converged(struct cluster *c, unsigned ref, const unsigned *set, unsigned n)
+static void assert_converged(struct cluster* c, unsigned ref, const unsigned* set, unsigned n)
 {
-    char *want = util_dump_fixtures(c->fsm[ref]);
+    char* want = util_dump_fixtures(c->fsm[ref]);
     for (unsigned k = 0; k < n; k++) {
         unsigned i = set[k];
         assert_int_equal(fsm_last_applied(c->fsm[i]), fsm_last_applied(c->fsm[ref]));
-        char *got = util_dump_fixtures(c->fsm[i]);
+        char* got = util_dump_fixtures(c->fsm[i]);
         assert_string_equal(got, want);
         free(got);
     }
@@ -153,9 +155,9 @@ static void assert_converged(struct cluster *c, unsigned ref, const unsigned *se
 
 static const unsigned ALL[N] = {0, 1, 2};
 
-static void test_replicate_to_all(void **state)
+static void test_replicate_to_all(void** state)
 {
-    struct cluster *c = *state;
+    struct cluster* c = *state;
     raft_fixture_elect(&c->fx, 0);
     assert_int_equal(raft_fixture_leader_index(&c->fx), 0);
     raft_index last = propose_n(c, 0, "g", 5);
@@ -182,7 +184,7 @@ static void test_replicate_to_all(void **state)
     assert_int_equal(raft_apply(R(c, 1), &p.req, &buf, 1, apply_cb), RAFT_NOTLEADER);
     raft_free(buf.base);
     /* A duplicate through raft is a refusal on every server alike, not an error. */
-    struct proposal *dup = propose(c, 0, "g-00");
+    struct proposal* dup = propose(c, 0, "g-00");
     wait_applied(c, N, dup->req.index);
     assert_int_equal(dup->status, 0);
     for (unsigned i = 0; i < N; i++) {
@@ -192,19 +194,20 @@ static void test_replicate_to_all(void **state)
     assert_converged(c, 0, ALL, N);
 }
 
-struct leader_among {
-    struct cluster *c;
+struct leader_among
+{
+    struct cluster* c;
     unsigned a, b;
 };
 
-static bool leader_among(struct raft_fixture *fx, void *arg)
+static bool leader_among(struct raft_fixture* fx, void* arg)
 {
-    struct leader_among *l = arg;
+    struct leader_among* l = arg;
     return raft_state(raft_fixture_get(fx, l->a)) == RAFT_LEADER ||
            raft_state(raft_fixture_get(fx, l->b)) == RAFT_LEADER;
 }
 
-static void isolate(struct cluster *c, unsigned i)
+static void isolate(struct cluster* c, unsigned i)
 {
     for (unsigned j = 0; j < N; j++)
         if (j != i) {
@@ -213,7 +216,7 @@ static void isolate(struct cluster *c, unsigned i)
         }
 }
 
-static void rejoin(struct cluster *c, unsigned i)
+static void rejoin(struct cluster* c, unsigned i)
 {
     for (unsigned j = 0; j < N; j++)
         if (j != i) {
@@ -222,9 +225,9 @@ static void rejoin(struct cluster *c, unsigned i)
         }
 }
 
-static void test_partitioned_leader(void **state)
+static void test_partitioned_leader(void** state)
 {
-    struct cluster *c = *state;
+    struct cluster* c = *state;
     raft_fixture_elect(&c->fx, 0);
     raft_index before = propose_n(c, 0, "pre", 3);
     wait_applied(c, N, before);
@@ -233,7 +236,7 @@ static void test_partitioned_leader(void **state)
     /* Cut the leader off; it still believes it leads and accepts a proposal. */
     isolate(c, 0);
     assert_int_equal(raft_state(R(c, 0)), RAFT_LEADER);
-    struct proposal *lost = propose(c, 0, "lost");
+    struct proposal* lost = propose(c, 0, "lost");
 
     /* The majority elects a new leader. */
     struct leader_among l = {c, 1, 2};
@@ -277,9 +280,9 @@ static void test_partitioned_leader(void **state)
     assert_int_not_equal(lost->status, 0);
 }
 
-static void test_lagging_follower_gets_snapshot(void **state)
+static void test_lagging_follower_gets_snapshot(void** state)
 {
-    struct cluster *c = *state;
+    struct cluster* c = *state;
     for (unsigned i = 0; i < N; i++) {
         raft_set_snapshot_threshold(R(c, i), 4);
         raft_set_snapshot_trailing(R(c, i), 2);

@@ -22,67 +22,69 @@
 
 #define SNAP_HEADER 40
 
-struct node {
-    char *dir;
-    struct fsm *f;
+struct node
+{
+    char* dir;
+    struct fsm* f;
     struct util_result r;
 };
 
-struct ctx {
+struct ctx
+{
     struct node a, b;
 };
 
-static void node_open(struct node *n)
+static void node_open(struct node* n)
 {
     n->dir = util_tmpdir();
     n->f = util_fsm_open(n->dir);
     util_capture_results(n->f, &n->r);
 }
 
-static void node_close(struct node *n)
+static void node_close(struct node* n)
 {
     fsm_close(n->f);
     util_rmdir(n->dir);
 }
 
-static void node_restart(struct node *n)
+static void node_restart(struct node* n)
 {
     fsm_close(n->f);
     n->f = util_fsm_open(n->dir);
     util_capture_results(n->f, &n->r);
 }
 
-static int setup(void **state)
+static int setup(void** state)
 {
-    struct ctx *c = calloc(1, sizeof *c);
+    struct ctx* c = calloc(1, sizeof *c);
     node_open(&c->a);
     node_open(&c->b);
     *state = c;
     return 0;
 }
 
-static int teardown(void **state)
+static int teardown(void** state)
 {
-    struct ctx *c = *state;
+    struct ctx* c = *state;
     node_close(&c->a);
     node_close(&c->b);
     free(c);
     return 0;
 }
 
-static int create(struct node *n, uint64_t idx, const char *id, const char *idem)
+static int create(struct node* n, uint64_t idx, const char* id, const char* idem)
 {
     return util_apply(n->f, &n->r, idx, CMD_FIXTURE_CREATE, idem, 0x5a,
                       util_fixture_json(id, "Ligue 1", "2026-08-15T19:00:00Z"));
 }
 
-static int update(struct node *n, uint64_t idx, const char *json)
+static int update(struct node* n, uint64_t idx, const char* json)
 {
     return util_apply(n->f, &n->r, idx, CMD_FIXTURE_UPDATE, NULL, 0, json);
 }
 
 /* 30 fixtures, some updated, an idempotency record, a member: entries 1..35. */
-static void build_state(struct node *n)
+static void build_state(struct node* n)
 {
     char id[16], key[16];
     for (int i = 0; i < 30; i++) {
@@ -100,35 +102,35 @@ static void build_state(struct node *n)
                      200);
 }
 
-static char *members_dump(struct fsm *f)
+static char* members_dump(struct fsm* f)
 {
-    MDB_txn *txn;
+    MDB_txn* txn;
     assert_int_equal(fsm_read_begin(f, &txn), 0);
-    json_t *m = member_list(f, txn);
+    json_t* m = member_list(f, txn);
     fsm_read_end(txn);
-    char *s = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+    char* s = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(m);
     return s;
 }
 
 /* Same last_applied, same fixtures (each one byte for byte), same members, same idempotency
  * records. */
-static void assert_same_state(struct fsm *x, struct fsm *y)
+static void assert_same_state(struct fsm* x, struct fsm* y)
 {
     assert_int_equal(fsm_last_applied(x), fsm_last_applied(y));
     char *dx = util_dump_fixtures(x), *dy = util_dump_fixtures(y);
     assert_string_equal(dx, dy);
     free(dx);
     free(dy);
-    MDB_txn *txn;
+    MDB_txn* txn;
     assert_int_equal(fsm_read_begin(x, &txn), 0);
-    json_t *all = fixture_list(x, txn, &(struct fixture_filter){.limit = 100000});
+    json_t* all = fixture_list(x, txn, &(struct fixture_filter){.limit = 100000});
     fsm_read_end(txn);
     size_t i;
-    json_t *fx;
+    json_t* fx;
     json_array_foreach(json_object_get(all, "items"), i, fx)
     {
-        const char *id = json_string_value(json_object_get(fx, "id"));
+        const char* id = json_string_value(json_object_get(fx, "id"));
         char *gx = util_get_fixture(x, id), *gy = util_get_fixture(y, id);
         assert_non_null(gx);
         assert_non_null(gy);
@@ -159,11 +161,11 @@ static void assert_same_state(struct fsm *x, struct fsm *y)
     }
 }
 
-static void test_restore_into_fresh(void **state)
+static void test_restore_into_fresh(void** state)
 {
-    struct ctx *c = *state;
+    struct ctx* c = *state;
     build_state(&c->a);
-    void *snap;
+    void* snap;
     size_t len;
     assert_int_equal(fsm_snapshot_now(c->a.f, &snap, &len), 0);
     assert_int_equal(len % 8, 0);
@@ -186,14 +188,14 @@ static void test_restore_into_fresh(void **state)
     assert_same_state(c->a.f, c->b.f);
 }
 
-static void test_restore_replaces_older_state(void **state)
+static void test_restore_replaces_older_state(void** state)
 {
-    struct ctx *c = *state;
+    struct ctx* c = *state;
     build_state(&c->a);
     /* b is behind (index 3) and has something a never had. */
     assert_int_equal(create(&c->b, 1, "zz-only-on-b", NULL), 201);
     assert_int_equal(create(&c->b, 3, "zz-also-on-b", NULL), 201);
-    void *snap;
+    void* snap;
     size_t len;
     assert_int_equal(fsm_snapshot_now(c->a.f, &snap, &len), 0);
     assert_int_equal(fsm_restore_buf(c->b.f, snap, len), 0);
@@ -202,11 +204,11 @@ static void test_restore_replaces_older_state(void **state)
     assert_same_state(c->a.f, c->b.f);
 }
 
-static void test_restore_skipped_when_at_or_past(void **state)
+static void test_restore_skipped_when_at_or_past(void** state)
 {
-    struct ctx *c = *state;
+    struct ctx* c = *state;
     build_state(&c->a);
-    void *snap;
+    void* snap;
     size_t len;
     assert_int_equal(fsm_snapshot_now(c->a.f, &snap, &len), 0);
     /* b at exactly the snapshot's index, with other contents: kept. */
@@ -215,10 +217,10 @@ static void test_restore_skipped_when_at_or_past(void **state)
         snprintf(id, sizeof id, "b%02u", (unsigned)i);
         assert_int_equal(create(&c->b, i, id, NULL), 201);
     }
-    char *before = util_dump_fixtures(c->b.f);
+    char* before = util_dump_fixtures(c->b.f);
     assert_int_equal(fsm_restore_buf(c->b.f, snap, len), 0);
     assert_int_equal(fsm_last_applied(c->b.f), 35);
-    char *after = util_dump_fixtures(c->b.f);
+    char* after = util_dump_fixtures(c->b.f);
     assert_string_equal(before, after);
     free(after);
     /* Past it: kept too. */
@@ -230,9 +232,9 @@ static void test_restore_skipped_when_at_or_past(void **state)
     after = util_dump_fixtures(c->b.f);
     assert_string_equal(before, after);
     /* The same snapshot into its own source (what raft does at every restart). */
-    char *a_before = util_dump_fixtures(c->a.f);
+    char* a_before = util_dump_fixtures(c->a.f);
     assert_int_equal(fsm_restore_buf(c->a.f, snap, len), 0);
-    char *a_after = util_dump_fixtures(c->a.f);
+    char* a_after = util_dump_fixtures(c->a.f);
     assert_string_equal(a_before, a_after);
     assert_int_equal(fsm_last_applied(c->a.f), 35);
     free(snap);
@@ -242,23 +244,23 @@ static void test_restore_skipped_when_at_or_past(void **state)
     free(a_after);
 }
 
-static void put64(uint8_t *p, uint64_t v)
+static void put64(uint8_t* p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* Try @snap[0..len) on b and check that it is refused and b unchanged. */
-static void expect_refused(struct node *b, const void *snap, size_t len, const char *what)
+static void expect_refused(struct node* b, const void* snap, size_t len, const char* what)
 {
-    char *before = util_dump_fixtures(b->f);
+    char* before = util_dump_fixtures(b->f);
     uint64_t la = fsm_last_applied(b->f);
     int rv = fsm_restore_buf(b->f, snap, len);
     if (rv == 0)
         fail_msg("%s: restore accepted", what);
     assert_int_equal(fsm_snapshot_index_of(snap, len), 0);
     assert_int_equal(fsm_last_applied(b->f), la);
-    char *after = util_dump_fixtures(b->f);
+    char* after = util_dump_fixtures(b->f);
     assert_string_equal(before, after);
     free(before);
     free(after);
@@ -266,14 +268,14 @@ static void expect_refused(struct node *b, const void *snap, size_t len, const c
 
 /* The same for a snapshot whose header parses (so index_of sees it) but whose image is bad;
  * no temporary file may be left behind. */
-static void expect_refused_image(struct node *b, const void *snap, size_t len, const char *what)
+static void expect_refused_image(struct node* b, const void* snap, size_t len, const char* what)
 {
-    char *before = util_dump_fixtures(b->f);
+    char* before = util_dump_fixtures(b->f);
     uint64_t la = fsm_last_applied(b->f);
     if (fsm_restore_buf(b->f, snap, len) == 0)
         fail_msg("%s: restore accepted", what);
     assert_int_equal(fsm_last_applied(b->f), la);
-    char *after = util_dump_fixtures(b->f);
+    char* after = util_dump_fixtures(b->f);
     assert_string_equal(before, after);
     char tmp[600];
     snprintf(tmp, sizeof tmp, "%s/restore.tmp", b->dir);
@@ -282,15 +284,15 @@ static void expect_refused_image(struct node *b, const void *snap, size_t len, c
     free(after);
 }
 
-static void test_malformed_refused(void **state)
+static void test_malformed_refused(void** state)
 {
-    struct ctx *c = *state;
+    struct ctx* c = *state;
     build_state(&c->a);
     assert_int_equal(create(&c->b, 1, "b-own", NULL), 201);
-    void *snap;
+    void* snap;
     size_t len;
     assert_int_equal(fsm_snapshot_now(c->a.f, &snap, &len), 0);
-    uint8_t *m = malloc(len + 64);
+    uint8_t* m = malloc(len + 64);
     /* Truncations: every cut inside the header, then cuts inside the image. */
     for (size_t cut = 0; cut < SNAP_HEADER + 8; cut++) {
         memcpy(m, snap, len);
@@ -339,17 +341,17 @@ static void test_malformed_refused(void **state)
 /* The header is fine but the LMDB image inside is not: it must be refused before it replaces
  * the live database (it used to be swapped in, then the reopen failed and the process
  * aborted with the local state gone). */
-static void test_garbled_image_refused(void **state)
+static void test_garbled_image_refused(void** state)
 {
-    struct ctx *c = *state;
+    struct ctx* c = *state;
     build_state(&c->a);
     assert_int_equal(create(&c->b, 1, "b-own", NULL), 201);
     assert_int_equal(create(&c->b, 2, "b-two", NULL), 201);
-    void *snap;
+    void* snap;
     size_t len;
     assert_int_equal(fsm_snapshot_now(c->a.f, &snap, &len), 0);
     assert_true(len > SNAP_HEADER + 3 * 4096);
-    uint8_t *m = malloc(len);
+    uint8_t* m = malloc(len);
     /* Both meta pages broken (LMDB meta magic at offset 16 of pages 0 and 1). */
     memcpy(m, snap, len);
     m[SNAP_HEADER + 16] ^= 0xff;
@@ -378,10 +380,10 @@ static void test_garbled_image_refused(void **state)
     free(snap);
 }
 
-static void test_index_of(void **state)
+static void test_index_of(void** state)
 {
-    struct ctx *c = *state;
-    void *snap;
+    struct ctx* c = *state;
+    void* snap;
     size_t len;
     /* An empty state machine's snapshot is at index 0. */
     assert_int_equal(fsm_snapshot_now(c->a.f, &snap, &len), 0);
@@ -398,11 +400,14 @@ static void test_index_of(void **state)
 
 /* Append a tail entry (the documented layout: u64 index, u64 len, bytes padded to 8) holding
  * command @cmd to the snapshot in *snap. */
-static void append_tail(uint8_t **snap, size_t *len, uint64_t index, const void *cmd,
+static void append_tail(uint8_t** snap,
+                        size_t* len,
+                        uint64_t index,
+                        const void* cmd,
                         size_t cmd_len)
 {
     size_t pad = (cmd_len + 7) & ~(size_t)7;
-    uint8_t *p = realloc(*snap, *len + 16 + pad);
+    uint8_t* p = realloc(*snap, *len + 16 + pad);
     assert_non_null(p);
     memset(p + *len, 0, 16 + pad);
     put64(p + *len, index);
@@ -418,14 +423,14 @@ static void append_tail(uint8_t **snap, size_t *len, uint64_t index, const void 
 
 /* A copy taken at index 35 followed by commands 34..38: restore installs the copy and
  * applies the tail, skipping what the copy already holds. */
-static void test_restore_applies_tail(void **state)
+static void test_restore_applies_tail(void** state)
 {
-    struct ctx *c = *state;
+    struct ctx* c = *state;
     build_state(&c->a);
-    uint8_t *snap;
+    uint8_t* snap;
     size_t len;
-    assert_int_equal(fsm_snapshot_now(c->a.f, (void **)&snap, &len), 0);
-    static const char *const upd[] = {
+    assert_int_equal(fsm_snapshot_now(c->a.f, (void**)&snap, &len), 0);
+    static const char* const upd[] = {
         "{\"id\":\"m07\",\"status\":\"scheduled\"}", /* 34: already in the copy */
         "{\"id\":\"m00\",\"status\":\"cancelled\"}", /* 35: already in the copy */
         "{\"id\":\"m01\",\"status\":\"live\"}",      /* 36.. new */
@@ -434,8 +439,8 @@ static void test_restore_applies_tail(void **state)
     };
     for (int i = 0; i < 5; i++) {
         size_t cl;
-        void *cmd = util_cmd(CMD_FIXTURE_UPDATE, NULL, 0, 1700000000000ull + (34 + i) * 1000,
-                             upd[i], &cl);
+        void* cmd =
+            util_cmd(CMD_FIXTURE_UPDATE, NULL, 0, 1700000000000ull + (34 + i) * 1000, upd[i], &cl);
         append_tail(&snap, &len, 34 + (uint64_t)i, cmd, cl);
         raft_free(cmd);
         if (i >= 2)
@@ -446,7 +451,7 @@ static void test_restore_applies_tail(void **state)
     assert_int_equal(fsm_last_applied(c->b.f), 38);
     /* m00 and m07 unchanged (the tail's 34 and 35 were skipped), m01 finished, m02 moved. */
     assert_same_state(c->a.f, c->b.f);
-    char *m00 = util_get_fixture(c->b.f, "m00");
+    char* m00 = util_get_fixture(c->b.f, "m00");
     assert_non_null(strstr(m00, "\"status\":\"scheduled\""));
     free(m00);
     free(snap);
@@ -455,12 +460,12 @@ static void test_restore_applies_tail(void **state)
 /* The off-loop snapshot (fsm loop set): the first call starts a compacting copy on a worker
  * and answers RAFT_BUSY; commands applied meanwhile go to the tail; once the copy is done the
  * snapshot is copy + tail and restores to exactly the source's state. */
-static void test_async_snapshot_with_tail(void **state)
+static void test_async_snapshot_with_tail(void** state)
 {
     (void)state;
     uv_loop_t loop;
     assert_int_equal(uv_loop_init(&loop), 0);
-    char *dir_a = util_tmpdir();
+    char* dir_a = util_tmpdir();
     struct fsm_options o = {
         .dir = dir_a, .map_size = 64u << 20, .sport = "football", .loop = &loop};
     struct node a = {.dir = dir_a}, b;
@@ -471,8 +476,8 @@ static void test_async_snapshot_with_tail(void **state)
     build_state(&a);
     uv_run(&loop, UV_RUN_NOWAIT); /* the idle flush */
 
-    struct raft_fsm *rf = fsm_raft_fsm(a.f);
-    struct raft_buffer *bufs = NULL;
+    struct raft_fsm* rf = fsm_raft_fsm(a.f);
+    struct raft_buffer* bufs = NULL;
     unsigned n = 0;
     assert_int_equal(rf->snapshot(rf, &bufs, &n), RAFT_BUSY);
     /* Applied while the copy runs. */
@@ -489,7 +494,7 @@ static void test_async_snapshot_with_tail(void **state)
     size_t total = 0;
     for (unsigned i = 0; i < n; i++)
         total += bufs[i].len;
-    uint8_t *snap = malloc(total);
+    uint8_t* snap = malloc(total);
     size_t off = 0;
     for (unsigned i = 0; i < n; i++) {
         assert_int_equal(bufs[i].len % 8, 0);

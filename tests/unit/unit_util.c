@@ -21,18 +21,18 @@ void util_log_init(void)
     log_init(0, getenv("PARLAY_TEST_LOG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_ERROR + 1);
 }
 
-char *util_tmpdir(void)
+char* util_tmpdir(void)
 {
-    const char *base = getenv("TMPDIR");
+    const char* base = getenv("TMPDIR");
     char path[512];
     snprintf(path, sizeof path, "%s/parlay-unit-XXXXXX", base && *base ? base : "/tmp");
     assert_non_null(mkdtemp(path));
-    char *out = strdup(path);
+    char* out = strdup(path);
     assert_non_null(out);
     return out;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static int rm_entry(const char* path, const struct stat* st, int flag, struct FTW* ftw)
 {
     (void)st;
     (void)flag;
@@ -40,7 +40,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path);
 }
 
-void util_rmdir(char *dir)
+void util_rmdir(char* dir)
 {
     if (!dir)
         return;
@@ -48,16 +48,16 @@ void util_rmdir(char *dir)
     free(dir);
 }
 
-struct fsm *util_fsm_open(const char *dir)
+struct fsm* util_fsm_open(const char* dir)
 {
     return util_fsm_open_size(dir, 64u << 20);
 }
 
-struct fsm *util_fsm_open_size(const char *dir, size_t map_size)
+struct fsm* util_fsm_open_size(const char* dir, size_t map_size)
 {
     struct fsm_options o = {
         .dir = dir, .map_size = map_size, .quota = 0, .sport = "football", .loop = NULL};
-    struct fsm *f = NULL;
+    struct fsm* f = NULL;
     char err[256] = "";
     int rv = fsm_open(&f, &o, err, sizeof err);
     if (rv != 0)
@@ -65,8 +65,12 @@ struct fsm *util_fsm_open_size(const char *dir, size_t map_size)
     return f;
 }
 
-void *util_cmd(uint16_t type, const char *idem, uint8_t fp, uint64_t time_ms,
-               const char *payload, size_t *len)
+void* util_cmd(uint16_t type,
+               const char* idem,
+               uint8_t fp,
+               uint64_t time_ms,
+               const char* payload,
+               size_t* len)
 {
     struct cmd c = {.type = type,
                     .time_ms = time_ms,
@@ -76,13 +80,13 @@ void *util_cmd(uint16_t type, const char *idem, uint8_t fp, uint64_t time_ms,
                     .payload_len = payload ? strlen(payload) : 0};
     memset(c.fingerprint, fp, sizeof c.fingerprint);
     *len = cmd_encoded_size(&c);
-    void *buf = raft_malloc(*len);
+    void* buf = raft_malloc(*len);
     assert_non_null(buf);
     assert_int_equal(cmd_encode(&c, buf, *len), CMD_OK);
     return buf;
 }
 
-const char *util_fixture_json(const char *id, const char *competition, const char *kickoff)
+const char* util_fixture_json(const char* id, const char* competition, const char* kickoff)
 {
     static char buf[512];
     snprintf(buf, sizeof buf,
@@ -92,26 +96,31 @@ const char *util_fixture_json(const char *id, const char *competition, const cha
     return buf;
 }
 
-static void capture(void *ctx, uint64_t index, const struct fsm_result *res)
+static void capture(void* ctx, uint64_t index, const struct fsm_result* res)
 {
-    struct util_result *r = ctx;
+    struct util_result* r = ctx;
     r->index = index;
     r->status = res->status;
     snprintf(r->body, sizeof r->body, "%s", res->body ? res->body : "");
     r->calls++;
 }
 
-void util_capture_results(struct fsm *f, struct util_result *r)
+void util_capture_results(struct fsm* f, struct util_result* r)
 {
     memset(r, 0, sizeof *r);
     fsm_set_result_hook(f, capture, r);
 }
 
-int util_apply(struct fsm *f, struct util_result *r, uint64_t index, uint16_t type,
-               const char *idem, uint8_t fp, const char *payload)
+int util_apply(struct fsm* f,
+               struct util_result* r,
+               uint64_t index,
+               uint16_t type,
+               const char* idem,
+               uint8_t fp,
+               const char* payload)
 {
     size_t len;
-    void *buf = util_cmd(type, idem, fp, 1700000000000ull + index * 1000, payload, &len);
+    void* buf = util_cmd(type, idem, fp, 1700000000000ull + index * 1000, payload, &len);
     unsigned before = r->calls;
     int rv = fsm_apply(f, index, buf, len);
     raft_free(buf);
@@ -121,43 +130,43 @@ int util_apply(struct fsm *f, struct util_result *r, uint64_t index, uint16_t ty
     return r->status;
 }
 
-static json_t *list_all(struct fsm *f)
+static json_t* list_all(struct fsm* f)
 {
-    MDB_txn *txn;
+    MDB_txn* txn;
     assert_int_equal(fsm_read_begin(f, &txn), 0);
     struct fixture_filter flt = {.limit = 100000};
-    json_t *out = fixture_list(f, txn, &flt);
+    json_t* out = fixture_list(f, txn, &flt);
     fsm_read_end(txn);
     assert_non_null(out);
     return out;
 }
 
-char *util_dump_fixtures(struct fsm *f)
+char* util_dump_fixtures(struct fsm* f)
 {
-    json_t *out = list_all(f);
-    char *s = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
+    json_t* out = list_all(f);
+    char* s = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(out);
     assert_non_null(s);
     return s;
 }
 
-unsigned util_count_fixtures(struct fsm *f)
+unsigned util_count_fixtures(struct fsm* f)
 {
-    json_t *out = list_all(f);
+    json_t* out = list_all(f);
     unsigned n = (unsigned)json_array_size(json_object_get(out, "items"));
     json_decref(out);
     return n;
 }
 
-char *util_get_fixture(struct fsm *f, const char *id)
+char* util_get_fixture(struct fsm* f, const char* id)
 {
-    MDB_txn *txn;
+    MDB_txn* txn;
     assert_int_equal(fsm_read_begin(f, &txn), 0);
-    json_t *fx = fixture_get(f, txn, id);
+    json_t* fx = fixture_get(f, txn, id);
     fsm_read_end(txn);
     if (!fx)
         return NULL;
-    char *s = json_dumps(fx, JSON_COMPACT | JSON_SORT_KEYS);
+    char* s = json_dumps(fx, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(fx);
     return s;
 }

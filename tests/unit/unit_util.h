@@ -14,43 +14,53 @@
 void util_log_init(void);
 
 /* A fresh directory under $TMPDIR (or /tmp); the caller frees the string. */
-char *util_tmpdir(void);
+char* util_tmpdir(void);
 /* Remove @dir and everything in it, then free the string. */
-void util_rmdir(char *dir);
+void util_rmdir(char* dir);
 
 /* Open a football state machine in @dir with no loop (the caller flushes). */
-struct fsm *util_fsm_open(const char *dir);
+struct fsm* util_fsm_open(const char* dir);
 /* The same with a given LMDB map size in bytes. */
-struct fsm *util_fsm_open_size(const char *dir, size_t map_size);
+struct fsm* util_fsm_open_size(const char* dir, size_t map_size);
 
 /* Encode a command into a raft_malloc'd buffer (release with raft_free). @idem may be NULL;
  * the fingerprint is 32 bytes of @fp. */
-void *util_cmd(uint16_t type, const char *idem, uint8_t fp, uint64_t time_ms,
-               const char *payload, size_t *len);
+void* util_cmd(uint16_t type,
+               const char* idem,
+               uint8_t fp,
+               uint64_t time_ms,
+               const char* payload,
+               size_t* len);
 
 /* A fixture create payload (static buffer, overwritten by the next call). */
-const char *util_fixture_json(const char *id, const char *competition, const char *kickoff);
+const char* util_fixture_json(const char* id, const char* competition, const char* kickoff);
 
 /* The result of the last command applied by a state machine that was given
  * util_capture_results(). */
-struct util_result {
+struct util_result
+{
     uint64_t index;
     int status;
     char body[2048];
     unsigned calls;
 };
-void util_capture_results(struct fsm *f, struct util_result *r);
+void util_capture_results(struct fsm* f, struct util_result* r);
 
 /* Apply a command at @index and return its status (the hook's), failing the test if apply
  * itself fails or no result is reported. The fsm must have been given util_capture_results. */
-int util_apply(struct fsm *f, struct util_result *r, uint64_t index, uint16_t type,
-               const char *idem, uint8_t fp, const char *payload);
+int util_apply(struct fsm* f,
+               struct util_result* r,
+               uint64_t index,
+               uint16_t type,
+               const char* idem,
+               uint8_t fp,
+               const char* payload);
 
 /* Every fixture, in key order, as compact JSON with sorted keys (malloc'd). */
-char *util_dump_fixtures(struct fsm *f);
+char* util_dump_fixtures(struct fsm* f);
 /* One fixture as compact JSON with sorted keys (malloc'd), or NULL. */
-char *util_get_fixture(struct fsm *f, const char *id);
+char* util_get_fixture(struct fsm* f, const char* id);
 /* Number of fixtures. */
-unsigned util_count_fixtures(struct fsm *f);
+unsigned util_count_fixtures(struct fsm* f);
 
 #endif
