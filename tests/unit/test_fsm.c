@@ -15,6 +15,7 @@
 
 #include "consensus/fixtures.h"
 #include "consensus/fsm.h"
+#include "consensus/fsm_internal.h" /* the LMDB env, to see commits */
 #include "consensus/members.h"
 #include "tests/unit/unit_util.h"
 
@@ -461,6 +462,71 @@ static void test_local_failure_keeps_earlier_entries(void** state)
     util_rmdir(dir);
 }
 
+/* fsm_defer: a client is answered only once its write is committed to LMDB. Without a loop
+ * the batch is committed at once; with a loop, on the loop's next idle turn. */
+struct deferred
+{
+    struct fsm* f;
+    size_t committed_txn; /* LMDB's last committed transaction id when the callback ran */
+    unsigned calls, order;
+};
+
+static void on_deferred(void* arg)
+{
+    struct deferred* d = arg;
+    MDB_envinfo info;
+    mdb_env_info(d->f->env, &info);
+    d->committed_txn = info.me_last_txnid;
+    d->order = ++d->calls;
+}
+
+static size_t last_txnid(struct fsm* f)
+{
+    MDB_envinfo info;
+    mdb_env_info(f->env, &info);
+    return info.me_last_txnid;
+}
+
+static void test_defer_runs_after_commit(void** state)
+{
+    struct ctx* c = *state;
+    size_t t0 = last_txnid(c->f);
+    assert_int_equal(CREATE(c, 1, "d1", "2026-01-01T12:00:00Z"), 201);
+    assert_int_equal(last_txnid(c->f), t0); /* still in the open batch */
+    struct deferred d = {.f = c->f};
+    fsm_defer(c->f, on_deferred, &d);
+    assert_int_equal(d.calls, 1);
+    assert_true(d.committed_txn > t0);
+
+    /* With a loop: nothing until the loop turns, then commit, then the callbacks in order. */
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    char* dir = util_tmpdir();
+    struct fsm_options o = {.dir = dir, .map_size = 16u << 20, .sport = "football", .loop = &loop};
+    struct fsm* f;
+    char err[128];
+    assert_int_equal(fsm_open(&f, &o, err, sizeof err), 0);
+    struct util_result r;
+    util_capture_results(f, &r);
+    size_t t1 = last_txnid(f);
+    assert_int_equal(util_apply(f, &r, 1, CMD_FIXTURE_CREATE, NULL, 0,
+                                util_fixture_json("d2", "L1", "2026-01-01T12:00:00Z")),
+                     201);
+    struct deferred a = {.f = f}, b = {.f = f};
+    fsm_defer(f, on_deferred, &a);
+    fsm_defer(f, on_deferred, &b);
+    assert_int_equal(a.calls + b.calls, 0);
+    assert_int_equal(last_txnid(f), t1);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(b.calls, 1);
+    assert_true(a.committed_txn > t1);
+    fsm_close(f);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    util_rmdir(dir);
+}
+
 /* ---- queries ---- */
 
 static json_t* list(struct ctx* c, const struct fixture_filter* flt)
@@ -744,6 +810,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_member_set, setup, teardown),
         cmocka_unit_test(test_local_failure_keeps_earlier_entries),
+        cmocka_unit_test_setup_teardown(test_defer_runs_after_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_paging, setup, teardown),
         cmocka_unit_test(test_parse_time),
