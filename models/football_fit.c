@@ -14,7 +14,7 @@
  * goals. When a game has HST/AST, the Poisson "observation" used for the rates is a blend
  *     x* = (1 - s) * goals + s * k * shots_on_target
  * where k is the weighted goals-per-shot-on-target ratio of the training data and s the
- * shots weight (default 0.5). The Poisson log-likelihood stays a proper M-estimating
+ * shots weight (default 0.3). The Poisson log-likelihood stays a proper M-estimating
  * equation with non-integer targets; tau still uses the actual score.
  *
  * rho is fitted through rho = 0.3 tanh(r) so that it stays in a range where tau is positive
@@ -27,6 +27,7 @@
  */
 #include "models/models.h"
 
+#include <assert.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_multimin.h>
 #include <math.h>
@@ -41,10 +42,12 @@
 void model_fb_fit_opts_default(model_fb_fit_opts *o)
 {
     o->xi = 0.0018;
-    o->shots_weight = 0.5;
-    o->ridge = 2.0;
+    o->shots_weight = 0.3;
+    o->ridge = 0.5;
+    o->newcomer_pull = 3.0;
+    o->newcomer_games = 15.0;
     o->max_iter = 300;
-    o->grad_tol = 1e-6;
+    o->grad_tol = 1e-3;
 }
 
 typedef struct {
@@ -58,6 +61,17 @@ typedef struct {
     size_t n;
     int nt;
     double ridge;
+    /* newcomer pull: pull[t] (att - pa)^2 + pull[t] (def - pd)^2; pull NULL in pass one */
+    const double *pull;
+    double pa, pd;
+    /* Diagonal preconditioning: the minimiser works on u = theta * scale, with scale about
+     * the square root of the Hessian's diagonal, so that every direction has curvature near
+     * one. tmp holds theta and the gradient during an evaluation. */
+    const double *scale;
+    double *theta, *gtheta;
+    /* soft sum-to-zero weight: makes the curvature along "all ratings up by one" about half
+     * that of one average team */
+    double sum_pen;
 } fit_ctx;
 
 static int game_cmp(const void *pa, const void *pb)
@@ -135,11 +149,31 @@ static double objective(const double *v, double *grad, const fit_ctx *c)
             gr -= g->w * dr;
         }
     }
+    /* Soft sum-to-zero on att and def: removes the near-flat direction shared with base
+     * (ratings are only defined up to a constant), which BFGS would otherwise crawl along. */
+    double sa = 0, sd = 0;
     for (int i = 0; i < nt; i++) {
+        sa += att[i];
+        sd += def[i];
+    }
+    f += c->sum_pen * (sa * sa + sd * sd);
+    for (int i = 0; i < nt; i++) {
+        if (grad) {
+            gatt[i] += 2.0 * c->sum_pen * sa;
+            gdef[i] += 2.0 * c->sum_pen * sd;
+        }
         f += c->ridge * (att[i] * att[i] + def[i] * def[i]);
         if (grad) {
             gatt[i] += 2.0 * c->ridge * att[i];
             gdef[i] += 2.0 * c->ridge * def[i];
+        }
+        if (c->pull && c->pull[i] > 0) {
+            double da = att[i] - c->pa, dd = def[i] - c->pd;
+            f += c->pull[i] * (da * da + dd * dd);
+            if (grad) {
+                gatt[i] += 2.0 * c->pull[i] * da;
+                gdef[i] += 2.0 * c->pull[i] * dd;
+            }
         }
     }
     if (grad) {
@@ -151,26 +185,40 @@ static double objective(const double *v, double *grad, const fit_ctx *c)
     return f;
 }
 
+static double scaled(const gsl_vector *x, fit_ctx *c, double *g)
+{
+    size_t n = x->size;
+    for (size_t i = 0; i < n; i++)
+        c->theta[i] = x->data[i] / c->scale[i];
+    double f = objective(c->theta, g ? c->gtheta : NULL, c);
+    if (g)
+        for (size_t i = 0; i < n; i++)
+            g[i] = c->gtheta[i] / c->scale[i];
+    return f;
+}
+
 static double gsl_f(const gsl_vector *x, void *p)
 {
-    return objective(x->data, NULL, p);
+    return scaled(x, p, NULL);
 }
 
 static void gsl_df(const gsl_vector *x, void *p, gsl_vector *g)
 {
-    objective(x->data, g->data, p);
+    scaled(x, p, g->data);
 }
 
 static void gsl_fdf(const gsl_vector *x, void *p, double *f, gsl_vector *g)
 {
-    *f = objective(x->data, g->data, p);
+    *f = scaled(x, p, g->data);
 }
 
 static int opts_ok(const model_fb_fit_opts *o)
 {
     return o && isfinite(o->xi) && o->xi >= 0 && o->xi < 1 && o->shots_weight >= 0 &&
            o->shots_weight <= 1 && isfinite(o->ridge) && o->ridge > 0 && o->max_iter > 0 &&
-           o->max_iter <= 100000 && o->grad_tol > 0 && isfinite(o->grad_tol);
+           o->max_iter <= 100000 && o->grad_tol > 0 && isfinite(o->grad_tol) &&
+           isfinite(o->newcomer_pull) && o->newcomer_pull >= 0 && isfinite(o->newcomer_games) &&
+           o->newcomer_games > 0;
 }
 
 static int game_ok(const model_fb_game *g)
@@ -186,13 +234,17 @@ static int has_sot(const model_fb_game *g)
     return g->home_sot >= 0 && g->away_sot >= 0 && g->home_sot <= 100 && g->away_sot <= 100;
 }
 
-/* Newcomer prior: the average ratings of the weakest known teams (by att - def). */
-static void set_prior(model_fb_params *out)
+/* Newcomer prior: the average ratings of the weakest established teams (by att - def);
+ * established = at least min_w time-weighted games (all known teams if none is). */
+static void set_prior(model_fb_params *out, const int *map, const double *wt, double min_w)
 {
+    int established = 0;
+    for (int t = 0; t < MODEL_FB_MAX_TEAMS; t++)
+        established += map[t] >= 0 && wt[map[t]] >= min_w;
     double s[PRIOR_WEAKEST];
     int who[PRIOR_WEAKEST], k = 0;
     for (int t = 0; t < MODEL_FB_MAX_TEAMS; t++) {
-        if (!out->known[t])
+        if (!out->known[t] || (established && wt[map[t]] < min_w))
             continue;
         double st = out->att[t] - out->def[t];
         /* insert into the sorted list of the PRIOR_WEAKEST lowest; ties by team id */
@@ -215,6 +267,47 @@ static void set_prior(model_fb_params *out)
     for (int i = 0; i < k; i++) {
         out->prior_att += out->att[who[i]] / k;
         out->prior_def += out->def[who[i]] / k;
+    }
+}
+
+/* BFGS from x with a fixed iteration limit; returns the iterations used. */
+static int minimise(fit_ctx *ctx, gsl_multimin_fdfminimizer *mz, gsl_vector *x, int max_iter,
+                    double eps)
+{
+    gsl_multimin_function_fdf fn = {gsl_f, gsl_df, gsl_fdf, x->size, ctx};
+    gsl_set_error_handler_off();
+    gsl_multimin_fdfminimizer_set(mz, &fn, x, 0.05, 0.1);
+    int it = 0;
+    while (it < max_iter) {
+        it++;
+        if (gsl_multimin_fdfminimizer_iterate(mz))
+            break; /* no further progress possible: take the best point found */
+        if (gsl_multimin_test_gradient(mz->gradient, eps) == GSL_SUCCESS)
+            break;
+    }
+    return it;
+}
+
+/* theta from the minimiser's u, in the minimiser's own vector (read once, then reset) */
+static const double *unscale(gsl_vector *u, const double *scale)
+{
+    static_assert(sizeof(double) == 8, "double");
+    double *t = (double *)scale + u->size; /* the theta work area */
+    for (size_t i = 0; i < u->size; i++)
+        t[i] = u->data[i] / scale[i];
+    return t;
+}
+
+static void read_params(const double *v, const int *map, int nt, model_fb_params *out)
+{
+    out->base = v[0];
+    out->hfa = v[1];
+    out->rho = rho_of(v[2]);
+    for (int t = 0; t < MODEL_FB_MAX_TEAMS; t++) {
+        if (map[t] < 0)
+            continue;
+        out->att[t] = v[3 + map[t]];
+        out->def[t] = v[3 + nt + map[t]];
     }
 }
 
@@ -291,20 +384,45 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
     }
 
     size_t np = 3 + 2 * (size_t)nt;
-    fit_ctx ctx = {fg, m, nt, o->ridge};
+    /* Time-weighted games per team: who counts as a newcomer. */
+    double *wt = calloc((size_t)nt, sizeof *wt), *pull = calloc((size_t)nt, sizeof *pull);
     gsl_vector *x = gsl_vector_alloc(np);
     gsl_multimin_fdfminimizer *mz =
         gsl_multimin_fdfminimizer_alloc(gsl_multimin_fdfminimizer_vector_bfgs2, np);
-    if (!x || !mz) {
+    if (!x || !mz || !wt || !pull) {
         if (x)
             gsl_vector_free(x);
         if (mz)
             gsl_multimin_fdfminimizer_free(mz);
+        free(wt);
+        free(pull);
         free(fg);
         return MODEL_ENOMEM;
     }
+    for (size_t i = 0; i < m; i++) {
+        wt[fg[i].h] += fg[i].w;
+        wt[fg[i].a] += fg[i].w;
+    }
     double mean = sx / (2.0 * sw);
-    gsl_vector_set(x, 0, warm ? warm->base : log(mean > 0.05 ? mean : 0.05));
+    if (mean < 0.05)
+        mean = 0.05;
+    double *scale = malloc(sizeof(double) * np * 3);
+    if (!scale) {
+        gsl_vector_free(x);
+        gsl_multimin_fdfminimizer_free(mz);
+        free(wt);
+        free(pull);
+        free(fg);
+        return MODEL_ENOMEM;
+    }
+    scale[0] = sqrt(2.0 * sw * mean + 1.0);
+    scale[1] = sqrt(sw * mean + 1.0);
+    scale[2] = sqrt(0.3 * sw + 1.0);
+    for (int i = 0; i < nt; i++)
+        scale[3 + i] = scale[3 + nt + i] = sqrt(wt[i] * mean + 2.0 * o->ridge + 1.0);
+    fit_ctx ctx = {fg, m, nt, o->ridge, NULL, 0, 0, scale, scale + np, scale + 2 * np,
+                   0.5 * (2.0 * sw / nt) * mean / ((double)nt * nt)};
+    gsl_vector_set(x, 0, warm ? warm->base : log(mean));
     gsl_vector_set(x, 1, warm ? warm->hfa : 0.25);
     gsl_vector_set(x, 2, warm ? atanh(fmax(fmin(warm->rho / RHO_SCALE, 0.99), -0.99)) : 0.0);
     for (int t = 0; t < MODEL_FB_MAX_TEAMS; t++) {
@@ -314,35 +432,38 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
         gsl_vector_set(x, 3 + map[t], known ? warm->att[t] : 0.0);
         gsl_vector_set(x, 3 + nt + map[t], known ? warm->def[t] : 0.0);
     }
-    gsl_multimin_function_fdf fn = {gsl_f, gsl_df, gsl_fdf, np, &ctx};
-    gsl_set_error_handler_off();
-    gsl_multimin_fdfminimizer_set(mz, &fn, x, 0.05, 0.1);
-    int it = 0, status = GSL_CONTINUE;
-    double eps = o->grad_tol * sw;
-    while (it < o->max_iter) {
-        it++;
-        if (gsl_multimin_fdfminimizer_iterate(mz))
-            break; /* no further progress possible: take the best point found */
-        status = gsl_multimin_test_gradient(mz->gradient, eps);
-        if (status == GSL_SUCCESS)
-            break;
+    for (size_t i = 0; i < np; i++)
+        x->data[i] *= scale[i];
+    double eps = o->grad_tol;
+    int it = minimise(&ctx, mz, x, o->max_iter, eps);
+    read_params(unscale(mz->x, scale), map, nt, out);
+    set_prior(out, map, wt, o->newcomer_games);
+
+    /* Pass two: teams with little recent history (promoted, returning after years away)
+     * are pulled towards the newcomer prior rather than towards the average, in proportion
+     * to how little history they have. */
+    int any = 0;
+    for (int i = 0; i < nt; i++) {
+        double share = 1.0 - wt[i] / o->newcomer_games;
+        pull[i] = share > 0 ? o->newcomer_pull * share : 0.0;
+        any |= pull[i] > 0;
     }
-    const double *v = mz->x->data;
-    out->base = v[0];
-    out->hfa = v[1];
-    out->rho = rho_of(v[2]);
-    for (int t = 0; t < MODEL_FB_MAX_TEAMS; t++) {
-        if (map[t] < 0)
-            continue;
-        out->att[t] = v[3 + map[t]];
-        out->def[t] = v[3 + nt + map[t]];
+    if (any && o->newcomer_pull > 0) {
+        ctx.pull = pull;
+        ctx.pa = out->prior_att;
+        ctx.pd = out->prior_def;
+        gsl_vector_memcpy(x, mz->x);
+        it += minimise(&ctx, mz, x, o->max_iter, eps);
+        read_params(unscale(mz->x, scale), map, nt, out);
     }
     out->iterations = it;
     out->loglik = -mz->f;
     gsl_multimin_fdfminimizer_free(mz);
     gsl_vector_free(x);
+    free(wt);
+    free(pull);
     free(fg);
-    set_prior(out);
+    free(scale);
     return MODEL_OK;
 }
 

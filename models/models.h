@@ -237,10 +237,13 @@ typedef struct {
 
 typedef struct {
     double xi;           /* time decay per day, default 0.0018 */
-    double shots_weight; /* 0..1: share of the shots-based goal proxy in the target, default 0.5 */
-    double ridge;        /* L2 pull of team ratings towards the average, default 2.0 */
+    double shots_weight; /* 0..1: share of the shots-based goal proxy in the target, default 0.3 */
+    double ridge;        /* L2 pull of team ratings towards the average, default 0.5 */
+    double newcomer_pull;  /* extra L2 pull towards the newcomer prior for teams with little
+                              recent history, default 3.0 (0 = off) */
+    double newcomer_games; /* "little": below this many time-weighted games, default 15 */
     int max_iter;        /* fixed iteration limit, default 300 */
-    double grad_tol;     /* default 1e-6 (relative to total weight) */
+    double grad_tol;     /* gradient norm in the preconditioned variables, default 1e-3 */
 } model_fb_fit_opts;
 
 void model_fb_fit_opts_default(model_fb_fit_opts *o);

@@ -26,7 +26,7 @@ $(BUILD)/parlay-model: $(BUILD)/obj/models/tool/main.o $(MODELS_TOOL_OBJS) $(MOD
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(MODELS_LIBS)
 
-$(BUILD)/bench_models: $(BUILD)/obj/tests/bench/bench_models.o $(MODELS_OBJS)
+$(BUILD)/bench_models: $(BUILD)/obj/tests/bench/bench_models.o $(MODELS_TOOL_OBJS) $(MODELS_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(MODELS_LIBS)
 

@@ -233,6 +233,12 @@ static int row_cmp(const void *a, const void *b)
     return (sx > sy) - (sx < sy);
 }
 
+/* Columns of the best price over many books (BbMx, Max) are not a price anyone offers. */
+static int is_aggregate(const char *book)
+{
+    return strstr(book, "Mx") != NULL || strncmp(book, "Max", 3) == 0;
+}
+
 static double mean(double s, long n)
 {
     return n ? s / n : 0.0;
@@ -273,7 +279,7 @@ void fd_eval_print(FILE *f, const fd_data *d, const fd_eval_result *res)
                     double v = mean(a->rps, a->n);
                     if (v < bb)
                         bb = v;
-                    if (v < best && w->model_same[b].n * 10 >= w->model.n * 9) {
+                    if (v < best && w->model_same[b].n * 10 >= w->model.n * 9 && !is_aggregate(d->books[b])) {
                         best = v;
                         best_b = b;
                         best_m = m;
@@ -287,7 +293,7 @@ void fd_eval_print(FILE *f, const fd_data *d, const fd_eval_result *res)
         }
         if (best_b >= 0) {
             double ms = mean(w->model_same[best_b].rps, w->model_same[best_b].n);
-            fprintf(f, "  best bookmaker column (>= 90%% of games): %s/%s RPS %.4f; model %.4f on the same "
+            fprintf(f, "  best bookmaker column (>= 90%% of games, not a max-odds column): %s/%s RPS %.4f; model %.4f on the same "
                        "games: %+.2f%%\n",
                     d->books[best_b], model_margin_name(best_m), best, ms, 100.0 * (ms - best) / best);
         }

@@ -8,8 +8,8 @@
  *   --from YEAR, --to YEAR   test seasons starting in these years (2010 = 2010-11)
  *   --test-div E0,F1         test only these Div codes (other files still feed the fits)
  *   --xi X                   time decay per day (0.0018)
- *   --shots S                weight of the shots-on-target proxy in the fit (0.5; 0 = goals only)
- *   --ridge R                ridge penalty on team ratings (2.0)
+ *   --shots S                weight of the shots-on-target proxy in the fit (0.3; 0 = goals only)
+ *   --ridge R                ridge penalty on team ratings (0.5)
  *   --refit DAYS             refit when the last fit is this many days old (1 = every match day)
  */
 #include <stdlib.h>
