@@ -39,6 +39,7 @@ include node/module.mk
 include kyc/module.mk
 include tests/module.mk
 include tests/integration/module.mk
+include tests/bench/module.mk
 
 .PHONY: build-all
 build-all: $(BINS)

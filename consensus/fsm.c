@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "node/log.h"
 
@@ -112,13 +113,77 @@ int fsm_reopen_env(struct fsm *f)
     if ((rv = mdb_env_set_mapsize(f->env, f->map_size)) != 0 ||
         (rv = mdb_env_set_maxdbs(f->env, 16)) != 0 ||
         (rv = mdb_env_set_maxreaders(f->env, 126)) != 0 ||
-        (rv = mdb_env_open(f->env, f->dir, MDB_NOTLS | MDB_NOMETASYNC, 0600)) != 0 ||
+        (rv = mdb_env_open(f->env, f->dir,
+                           MDB_NOTLS | (f->nosync ? MDB_NOSYNC : MDB_NOMETASYNC), 0600)) != 0 ||
         (rv = open_dbis(f)) != 0) {
         mdb_env_close(f->env);
         f->env = NULL;
         return rv;
     }
     return 0;
+}
+
+/* The crash marker: <dir>/state holds "boot=<kernel boot id> clean=<0|1>".
+ *
+ * With MDB_NOSYNC, LMDB never fsyncs: a process crash (kill -9) loses nothing, because the
+ * kernel's page cache keeps every write; a machine crash may leave the file torn. So at open,
+ * a database that was not closed cleanly during an earlier boot of the machine is thrown away
+ * and rebuilt from the Raft snapshot and log, which raft_uv keeps durable. A clean close syncs
+ * LMDB and marks the file clean. Without a readable boot id we keep LMDB's own syncing. */
+static int read_boot_id(char out[64])
+{
+    FILE *fp = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (!fp)
+        return -1;
+    int ok = fgets(out, 64, fp) != NULL;
+    fclose(fp);
+    if (!ok)
+        return -1;
+    out[strcspn(out, "\n")] = 0;
+    return out[0] ? 0 : -1;
+}
+
+static void marker_write(struct fsm *f, int clean)
+{
+    char path[PATH_MAX + 16], tmp[PATH_MAX + 16], text[128];
+    snprintf(path, sizeof path, "%s/state", f->dir);
+    snprintf(tmp, sizeof tmp, "%s/state.tmp", f->dir);
+    int n = snprintf(text, sizeof text, "boot=%s clean=%d\n", f->boot_id, clean);
+    FILE *fp = fopen(tmp, "w");
+    if (!fp || fwrite(text, 1, (size_t)n, fp) != (size_t)n || fflush(fp) != 0 ||
+        fsync(fileno(fp)) != 0) {
+        LOG_ERROR("event=marker_write_failed path=%s err=\"%s\"", tmp, strerror(errno));
+        if (fp)
+            fclose(fp);
+        return;
+    }
+    fclose(fp);
+    if (rename(tmp, path) != 0)
+        LOG_ERROR("event=marker_write_failed path=%s err=\"%s\"", path, strerror(errno));
+}
+
+/* Returns 1 if the database must be rebuilt (machine crash since it was last written). */
+static int marker_check(struct fsm *f)
+{
+    char path[PATH_MAX + 16], boot[64] = "", line[160];
+    snprintf(path, sizeof path, "%s/state", f->dir);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return 0;
+    int clean = 1;
+    if (!fgets(line, sizeof line, fp) || sscanf(line, "boot=%63s clean=%d", boot, &clean) != 2)
+        clean = 0, boot[0] = 0; /* unreadable marker: trust nothing */
+    fclose(fp);
+    return !clean && strcmp(boot, f->boot_id) != 0;
+}
+
+static void wipe_database(struct fsm *f)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/data.mdb", f->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", f->dir);
+    unlink(path);
 }
 
 static void on_idle(uv_idle_t *h)
@@ -166,12 +231,21 @@ int fsm_open(struct fsm **out, const struct fsm_options *opts, char *err, size_t
         free(f);
         return -e;
     }
+    f->nosync = read_boot_id(f->boot_id) == 0;
+    if (f->nosync && marker_check(f)) {
+        LOG_WARN("event=state_machine_rebuild dir=%s reason=\"the machine restarted without a "
+                 "clean close; rebuilding from the Raft snapshot and log\"",
+                 f->dir);
+        wipe_database(f);
+    }
     int rv = fsm_reopen_env(f);
     if (rv != 0) {
         snprintf(err, errlen, "%s: %s", f->dir, mdb_strerror(rv));
         free(f);
         return rv > 0 ? -rv : rv;
     }
+    if (f->nosync)
+        marker_write(f, 0);
     f->loop = opts->loop;
     if (f->loop) {
         uv_idle_init(f->loop, &f->idle);
@@ -199,6 +273,8 @@ void fsm_close(struct fsm *f)
         uv_idle_stop(&f->idle);
         uv_close((uv_handle_t *)&f->idle, on_idle_closed);
     }
+    if (f->env && f->nosync && mdb_env_sync(f->env, 1) == 0)
+        marker_write(f, 1);
     mdb_env_close(f->env);
     f->env = NULL;
     /* The idle handle's memory is inside f: free once libuv has closed it. */

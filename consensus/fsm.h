@@ -9,10 +9,12 @@
  * while raft applies the rest of the batch and is committed once per loop iteration
  * (fsm_flush), so a burst of entries costs one LMDB commit.
  *
- * Durability: the Raft log is the durable record. LMDB runs with MDB_NOMETASYNC: data pages are
- * synced before the meta page is written, so after a machine crash the database is never
- * corrupt, at worst a few recent transactions older; raft replays the entries after the last
- * snapshot and the exactly-once check skips what is already there.
+ * Durability: the Raft log (and raft_uv's snapshots) are the durable record; LMDB pays no fsync
+ * of its own. It runs with MDB_NOSYNC: a process crash loses nothing (the kernel's page cache
+ * holds every write) and a clean close syncs. A database left unclean by a machine crash (told
+ * by the kernel boot id in a marker file) is thrown away at the next open and rebuilt from the
+ * Raft snapshot and log, so a torn file is never used. Replays are skipped by the exactly-once
+ * check. Where no boot id can be read, LMDB falls back to MDB_NOMETASYNC (one sync per batch).
  *
  * Failure modes: a domain refusal (fixture exists, bad transition) is a result, never an error
  * return. A command that cannot be decoded is also a result (every node refuses it the same

@@ -31,6 +31,8 @@ struct fsm {
     MDB_dbi meta, fixtures, idem, members;
     MDB_txn *wtxn;          /* open write transaction of the current batch, or NULL */
     uint64_t last_applied;  /* including the open batch */
+    bool nosync;            /* MDB_NOSYNC + crash marker (see fsm.c) */
+    char boot_id[64];
     uint64_t apply_errors;
     uint64_t snapshots_taken;
     struct raft *raft;

@@ -39,6 +39,7 @@ struct replica_options {
     unsigned n_initial;
     unsigned election_timeout_ms, heartbeat_timeout_ms;
     unsigned snapshot_threshold, snapshot_trailing;
+    unsigned max_inflight_entries;
 };
 
 struct replica;

@@ -195,7 +195,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "node_id", "cluster", "role", "raft_address", "http_address", "data_dir",
         "initial_members", "admin_token_file", "snapshot_threshold", "snapshot_trailing",
         "election_timeout_ms", "heartbeat_timeout_ms", "forward_timeout_ms", "max_body_bytes",
-        "map_size_mb", "space_quota_mb", "log_level", NULL};
+        "map_size_mb", "space_quota_mb", "log_level", "max_inflight_entries", NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -287,6 +287,9 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
     if (get_uint(root, "forward_timeout_ms", 5000, 100, 600000, &u, err, en))
         goto out;
     c->forward_timeout_ms = (unsigned)u;
+    if (get_uint(root, "max_inflight_entries", 1024, 1, 1 << 20, &u, err, en))
+        goto out;
+    c->max_inflight_entries = (unsigned)u;
     if (get_uint(root, "max_body_bytes", 65536, 256, 1 << 20, &u, err, en))
         goto out;
     c->max_body_bytes = u;

@@ -29,6 +29,7 @@ struct config {
     unsigned election_timeout_ms;  /* default 1000 */
     unsigned heartbeat_timeout_ms; /* default 100 */
     unsigned forward_timeout_ms;   /* default 5000 */
+    unsigned max_inflight_entries; /* default 1024: entries in flight to each follower */
     size_t max_body_bytes;         /* default 65536 */
     size_t map_size_mb;            /* default 1024 */
     size_t space_quota_mb;         /* default 80% of map_size_mb */

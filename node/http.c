@@ -91,6 +91,9 @@ void http_reply(struct http_req *r, int status, const char *content_type, const 
         h2o_req_t *req = r->req;
         req->res.status = status;
         req->res.reason = reason_of(status);
+        /* A known length keeps the connection alive for every status (h2o's chunked encoder
+         * closes HTTP/1.1 connections for non-200 answers of unknown length). */
+        req->res.content_length = len;
         h2o_iovec_t ct = h2o_strdup(&req->pool, content_type, strlen(content_type));
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ct.base,
                        ct.len);

@@ -109,7 +109,8 @@ int main(int argc, char **argv)
                                  .election_timeout_ms = n->cfg.election_timeout_ms,
                                  .heartbeat_timeout_ms = n->cfg.heartbeat_timeout_ms,
                                  .snapshot_threshold = n->cfg.snapshot_threshold,
-                                 .snapshot_trailing = n->cfg.snapshot_trailing};
+                                 .snapshot_trailing = n->cfg.snapshot_trailing,
+                                 .max_inflight_entries = n->cfg.max_inflight_entries};
     if (replica_start(&n->replica, &ro, err, sizeof err) != 0) {
         fprintf(stderr, "parlayd: %s\n", err);
         return 1;

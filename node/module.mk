@@ -8,5 +8,5 @@ BINS += build/parlayd build/parlayctl
 build/parlayd: $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRCS) node/main.c)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/parlayctl: $(patsubst %.c,$(BUILD)/obj/%.o,node/parlayctl.c)
+build/parlayctl: $(patsubst %.c,$(BUILD)/obj/%.o,node/parlayctl.c $(ORACLE_SRCS))
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
