@@ -56,8 +56,17 @@ typedef struct {
     double w, xt, yt;    /* weight and (possibly blended) targets */
 } fit_game;
 
+/* The likelihood is linear in the weights, so all games of one fixture (home, away,
+ * venue) collapse into sums: W = sum w, X = sum w x*, Y = sum w y*, and the weight of each
+ * of the four low scores that tau touches. One pair costs two exp() however many games. */
 typedef struct {
-    fit_game *g;
+    int h, a, neutral;
+    double W, X, Y;
+    double low[4]; /* weights of 0-0, 0-1, 1-0, 1-1 */
+} fit_pair;
+
+typedef struct {
+    fit_pair *g;
     size_t n;
     int nt;
     double ridge;
@@ -103,50 +112,57 @@ static double objective(const double *v, double *grad, const fit_ctx *c)
     if (grad)
         memset(grad, 0, sizeof(double) * (3 + 2 * (size_t)nt));
     for (size_t k = 0; k < c->n; k++) {
-        const fit_game *g = &c->g[k];
+        const fit_pair *g = &c->g[k];
         double e1 = base + (g->neutral ? 0.0 : hfa) + att[g->h] + def[g->a];
         double e2 = base + att[g->a] + def[g->h];
         double lam = exp(e1), mu = exp(e2);
-        double ll = g->xt * e1 - lam + g->yt * e2 - mu;
-        double d1 = g->xt - lam, d2 = g->yt - mu, dr = 0;
-        if (g->x <= 1 && g->y <= 1) {
+        double ll = g->X * e1 - g->W * lam + g->Y * e2 - g->W * mu;
+        double d1 = g->X - g->W * lam, d2 = g->Y - g->W * mu, dr = 0;
+        for (int sc = 0; sc < 4; sc++) {
+            double w = g->low[sc];
+            if (w == 0.0)
+                continue;
             double tau, t1 = 0, t2 = 0, tr;
-            if (g->x == 0 && g->y == 0) {
+            switch (sc) {
+            case 0: /* 0-0 */
                 tau = 1.0 - lam * mu * rho;
                 t1 = t2 = -lam * mu * rho;
                 tr = -lam * mu;
-            } else if (g->x == 0) {
+                break;
+            case 1: /* 0-1 */
                 tau = 1.0 + lam * rho;
                 t1 = lam * rho;
                 tr = lam;
-            } else if (g->y == 0) {
+                break;
+            case 2: /* 1-0 */
                 tau = 1.0 + mu * rho;
                 t2 = mu * rho;
                 tr = mu;
-            } else {
+                break;
+            default: /* 1-1 */
                 tau = 1.0 - rho;
                 tr = -1.0;
+                break;
             }
             if (tau < TAU_FLOOR) {
-                ll += log(TAU_FLOOR);
+                ll += w * log(TAU_FLOOR);
             } else {
-                ll += log(tau);
-                d1 += t1 / tau;
-                d2 += t2 / tau;
-                dr = tr / tau;
+                ll += w * log(tau);
+                d1 += w * t1 / tau;
+                d2 += w * t2 / tau;
+                dr += w * tr / tau;
             }
         }
-        f -= g->w * ll;
+        f -= ll;
         if (grad) {
-            double w1 = g->w * d1, w2 = g->w * d2;
-            gb -= w1 + w2;
+            gb -= d1 + d2;
             if (!g->neutral)
-                gh -= w1;
-            gatt[g->h] -= w1;
-            gdef[g->a] -= w1;
-            gatt[g->a] -= w2;
-            gdef[g->h] -= w2;
-            gr -= g->w * dr;
+                gh -= d1;
+            gatt[g->h] -= d1;
+            gdef[g->a] -= d1;
+            gatt[g->a] -= d2;
+            gdef[g->h] -= d2;
+            gr -= dr;
         }
     }
     /* Soft sum-to-zero on att and def: removes the near-flat direction shared with base
@@ -270,13 +286,57 @@ static void set_prior(model_fb_params *out, const int *map, const double *wt, do
     }
 }
 
+static int fit_game_cmp(const void *pa, const void *pb)
+{
+    const fit_game *a = pa, *b = pb;
+    const int ka[] = {a->h, a->a, a->neutral, a->day, a->x, a->y};
+    const int kb[] = {b->h, b->a, b->neutral, b->day, b->x, b->y};
+    for (size_t i = 0; i < sizeof ka / sizeof ka[0]; i++)
+        if (ka[i] != kb[i])
+            return ka[i] < kb[i] ? -1 : 1;
+    if (a->xt != b->xt)
+        return a->xt < b->xt ? -1 : 1;
+    if (a->yt != b->yt)
+        return a->yt < b->yt ? -1 : 1;
+    return 0;
+}
+
+/* Sorts the games by fixture (a total order: equal keys are identical games) and sums
+ * each fixture's games into one pair. */
+static fit_pair *make_pairs(fit_game *fg, size_t m, size_t *np)
+{
+    fit_pair *p = malloc(sizeof *p * (m ? m : 1));
+    if (!p)
+        return NULL;
+    qsort(fg, m, sizeof *fg, fit_game_cmp);
+    size_t n = 0;
+    for (size_t i = 0; i < m; i++) {
+        const fit_game *g = &fg[i];
+        if (!n || p[n - 1].h != g->h || p[n - 1].a != g->a || p[n - 1].neutral != g->neutral) {
+            memset(&p[n], 0, sizeof p[n]);
+            p[n].h = g->h;
+            p[n].a = g->a;
+            p[n].neutral = g->neutral;
+            n++;
+        }
+        fit_pair *q = &p[n - 1];
+        q->W += g->w;
+        q->X += g->w * g->xt;
+        q->Y += g->w * g->yt;
+        if (g->x <= 1 && g->y <= 1)
+            q->low[g->x * 2 + g->y] += g->w;
+    }
+    *np = n;
+    return p;
+}
+
 /* BFGS from x with a fixed iteration limit; returns the iterations used. */
 static int minimise(fit_ctx *ctx, gsl_multimin_fdfminimizer *mz, gsl_vector *x, int max_iter,
                     double eps)
 {
     gsl_multimin_function_fdf fn = {gsl_f, gsl_df, gsl_fdf, x->size, ctx};
     gsl_set_error_handler_off();
-    gsl_multimin_fdfminimizer_set(mz, &fn, x, 0.05, 0.1);
+    gsl_multimin_fdfminimizer_set(mz, &fn, x, 1.0, 0.1);
     int it = 0;
     while (it < max_iter) {
         it++;
@@ -399,15 +459,26 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
         free(fg);
         return MODEL_ENOMEM;
     }
-    for (size_t i = 0; i < m; i++) {
-        wt[fg[i].h] += fg[i].w;
-        wt[fg[i].a] += fg[i].w;
+    size_t npairs = 0;
+    fit_pair *pairs = make_pairs(fg, m, &npairs);
+    if (!pairs) {
+        gsl_vector_free(x);
+        gsl_multimin_fdfminimizer_free(mz);
+        free(wt);
+        free(pull);
+        free(fg);
+        return MODEL_ENOMEM;
+    }
+    for (size_t i = 0; i < npairs; i++) {
+        wt[pairs[i].h] += pairs[i].W;
+        wt[pairs[i].a] += pairs[i].W;
     }
     double mean = sx / (2.0 * sw);
     if (mean < 0.05)
         mean = 0.05;
     double *scale = malloc(sizeof(double) * np * 3);
     if (!scale) {
+        free(pairs);
         gsl_vector_free(x);
         gsl_multimin_fdfminimizer_free(mz);
         free(wt);
@@ -420,7 +491,7 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
     scale[2] = sqrt(0.3 * sw + 1.0);
     for (int i = 0; i < nt; i++)
         scale[3 + i] = scale[3 + nt + i] = sqrt(wt[i] * mean + 2.0 * o->ridge + 1.0);
-    fit_ctx ctx = {fg, m, nt, o->ridge, NULL, 0, 0, scale, scale + np, scale + 2 * np,
+    fit_ctx ctx = {pairs, npairs, nt, o->ridge, NULL, 0, 0, scale, scale + np, scale + 2 * np,
                    0.5 * (2.0 * sw / nt) * mean / ((double)nt * nt)};
     gsl_vector_set(x, 0, warm ? warm->base : log(mean));
     gsl_vector_set(x, 1, warm ? warm->hfa : 0.25);
@@ -463,6 +534,7 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
     free(wt);
     free(pull);
     free(fg);
+    free(pairs);
     free(scale);
     return MODEL_OK;
 }
