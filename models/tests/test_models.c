@@ -329,6 +329,42 @@ static void asian_settlement(void **s)
     assert_int_equal(model_fb_asian(&g, 0.3, &(model_ah_probs){0}), MODEL_EINVAL);
 }
 
+/* The market set reads Asian lines from the cumulative difference distribution; it must
+ * agree with settling every score one by one (model_fb_asian), pre-match and in play. */
+static void asian_fast_matches_settlement(void **s)
+{
+    (void)s;
+    model_fb_live_params lp;
+    model_fb_live_params_default(&lp);
+    model_fb_live st = {1.9, 0.8, -0.1, 70, 2, 0, 2, 1, 0};
+    model_fb_grid grids[2];
+    assert_int_equal(model_fb_grid_dc(2.2, 0.7, -0.07, &grids[0]), MODEL_OK);
+    assert_int_equal(model_fb_grid_live(&st, &lp, &grids[1]), MODEL_OK);
+    for (int k = 0; k < 2; k++) {
+        model_fb_markets m;
+        assert_int_equal(model_fb_markets_compute(&grids[k], &m), MODEL_OK);
+        for (int l = 0; l < MODEL_FB_AH_LINES; l++) {
+            model_ah_probs a;
+            assert_int_equal(model_fb_asian(&grids[k], -3.0 + 0.25 * l, &a), MODEL_OK);
+            for (int r = 0; r < 5; r++)
+                assert_close(m.ah[l].p[r], a.p[r], 1e-12);
+            assert_close(m.ah[l].eff_home, a.eff_home, 1e-12);
+        }
+        /* and the other markets agree with direct sums over the grid */
+        double home = 0, over25 = 0, btts = 0;
+        for (int i = 0; i < MODEL_FB_GOALS; i++)
+            for (int j = 0; j < MODEL_FB_GOALS; j++) {
+                int h = grids[k].base_home + i, a = grids[k].base_away + j;
+                home += h > a ? grids[k].p[i][j] : 0;
+                over25 += h + a > 2 ? grids[k].p[i][j] : 0;
+                btts += (h > 0 && a > 0) ? grids[k].p[i][j] : 0;
+            }
+        assert_close(m.home, home, 1e-12);
+        assert_close(m.over[2], over25, 1e-12);
+        assert_close(m.btts_yes, btts, 1e-12);
+    }
+}
+
 static void football_bad_inputs(void **s)
 {
     (void)s;
@@ -805,6 +841,7 @@ int main(void)
         cmocka_unit_test(poisson_hand_values),
         cmocka_unit_test(markets_sum_correctly),
         cmocka_unit_test(asian_settlement),
+        cmocka_unit_test(asian_fast_matches_settlement),
         cmocka_unit_test(football_bad_inputs),
         cmocka_unit_test(live_at_kickoff_is_prematch),
         cmocka_unit_test(live_time_cards_score),
