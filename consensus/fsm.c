@@ -225,6 +225,7 @@ int fsm_open(struct fsm **out, const struct fsm_options *opts, char *err, size_t
     f->quota = opts->quota ? opts->quota : opts->map_size / 10 * 8;
     f->deferred_tail = &f->deferred;
     f->tail_end = &f->tail;
+    f->batch_end = &f->batch;
     if (mkdir(f->dir, 0700) != 0 && errno != EEXIST) {
         int e = errno;
         snprintf(err, errlen, "%s: %s", f->dir, strerror(e));
@@ -394,8 +395,9 @@ static int dispatch(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm
     }
 }
 
-/* Run one decoded command inside @txn (the entry's transaction), the domain change itself in a
- * nested transaction so that a refusal leaves nothing behind. */
+/* Run one decoded command inside @txn. The domain functions check everything before they
+ * write, so a refusal leaves nothing behind (no nested transaction: LMDB allocates a 2.5 MiB
+ * dirty list for each one, which would dominate the cost of a command). */
 static int run_command(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
     if (c->idem_len) {
@@ -411,47 +413,81 @@ static int run_command(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct 
             return 0;
         }
     }
-    MDB_txn *child;
-    int rv = mdb_txn_begin(f->env, txn, 0, &child);
-    if (rv != 0)
-        return rv;
-    rv = dispatch(f, child, c, res);
-    if (rv == 0 && res->status < 300)
-        rv = mdb_txn_commit(child);
-    else
-        mdb_txn_abort(child);
-    if (rv != 0)
-        return rv;
-    if (c->idem_len)
+    int rv = dispatch(f, txn, c, res);
+    if (rv == 0 && c->idem_len)
         rv = idem_put(f, txn, c, res);
     return rv;
 }
 
-/* Everything one entry writes (its change, its idempotency record, last_applied) goes into one
- * transaction nested in the batch, so that a local failure drops this entry only. */
+/* Everything one entry writes: its change, its idempotency record, last_applied. */
 static int apply_entry(struct fsm *f, uint64_t index, const void *buf, size_t len,
                        struct fsm_result *res)
 {
-    MDB_txn *txn;
-    int rv = mdb_txn_begin(f->env, f->wtxn, 0, &txn);
-    if (rv != 0)
-        return rv;
+    MDB_txn *txn = f->wtxn;
     struct cmd c;
-    int drv = cmd_decode(buf, len, &c);
+    int rv, drv = cmd_decode(buf, len, &c);
     if (drv != CMD_OK)
         fsm_result_problem(res, 400, "Undecodable command", "%s", cmd_strerror(drv));
     else if ((rv = run_command(f, txn, &c, res)) != 0)
-        goto abort;
+        return rv;
     uint8_t be[8];
     put_be64(be, index);
     MDB_val k = {sizeof LAST_APPLIED_KEY - 1, (void *)LAST_APPLIED_KEY}, v = {8, be};
-    if ((rv = mdb_put(txn, f->meta, &k, &v, 0)) != 0)
-        goto abort;
-    return mdb_txn_commit(txn);
+    return mdb_put(txn, f->meta, &k, &v, 0);
+}
 
-abort:
-    mdb_txn_abort(txn);
-    return rv;
+static void batch_clear(struct fsm *f)
+{
+    while (f->batch) {
+        struct fsm_tail *t = f->batch;
+        f->batch = t->next;
+        free(t);
+    }
+    f->batch_end = &f->batch;
+}
+
+/* Keep a copy of each entry of the open batch: if a later entry fails locally, the batch's
+ * transaction is lost and these are applied again (see fsm_apply). */
+static int batch_record(struct fsm *f, uint64_t index, const void *buf, size_t len)
+{
+    struct fsm_tail *t = malloc(sizeof *t + len);
+    if (!t)
+        return ENOMEM;
+    t->index = index;
+    t->len = len;
+    t->next = NULL;
+    if (len)
+        memcpy(t->buf, buf, len);
+    *f->batch_end = t;
+    f->batch_end = &t->next;
+    return 0;
+}
+
+/* After a local failure: redo the entries before the failing one in a fresh transaction and
+ * commit them, since raft already counts them as applied and will not hand them over again. */
+static void batch_redo(struct fsm *f)
+{
+    struct fsm_tail *list = f->batch;
+    f->batch = NULL;
+    f->batch_end = &f->batch;
+    if (list && fsm_txn_begin_write(f) == 0) {
+        for (struct fsm_tail *t = list; t; t = t->next) {
+            struct fsm_result res = {0, NULL};
+            int rv = apply_entry(f, t->index, t->buf, t->len, &res);
+            fsm_result_clear(&res);
+            if (rv != 0) {
+                LOG_ERROR("event=batch_redo_failed index=%llu err=\"%s\" action=abort",
+                          (unsigned long long)t->index, mdb_strerror(rv));
+                abort(); /* restart and replay from the Raft log */
+            }
+        }
+    }
+    while (list) {
+        struct fsm_tail *t = list;
+        list = t->next;
+        free(t);
+    }
+    fsm_flush(f);
 }
 
 int fsm_apply(struct fsm *f, uint64_t index, const void *buf, size_t len)
@@ -462,6 +498,8 @@ int fsm_apply(struct fsm *f, uint64_t index, const void *buf, size_t len)
     int rv = fsm_txn_begin_write(f);
     if (rv == 0)
         rv = apply_entry(f, index, buf, len, &res);
+    if (rv == 0)
+        rv = batch_record(f, index, buf, len);
     if (rv != 0) {
         fsm_result_clear(&res);
         goto fail;
@@ -475,13 +513,17 @@ int fsm_apply(struct fsm *f, uint64_t index, const void *buf, size_t len)
     return 0;
 
 fail:
-    /* A local failure: nothing of this entry stays, and raft does not advance past it. The
-     * entries before it in the open batch are committed now: raft already counts them as
-     * applied and will never hand them to us again (fsm_flush aborts if that commit fails). */
+    /* A local failure: nothing of this entry may stay, and raft does not advance past it. The
+     * batch's transaction is aborted and the entries before this one are applied again and
+     * committed (fsm_flush aborts the process if that commit fails). */
     f->apply_errors++;
     LOG_ERROR("event=apply_error index=%llu err=\"%s\"", (unsigned long long)index,
               mdb_strerror(rv));
-    fsm_flush(f);
+    if (f->wtxn) {
+        mdb_txn_abort(f->wtxn);
+        f->wtxn = NULL;
+    }
+    batch_redo(f);
     return rv == MDB_MAP_FULL ? RAFT_NOSPACE : RAFT_IOERR;
 }
 
@@ -494,6 +536,7 @@ int fsm_flush(struct fsm *f)
     if (f->wtxn) {
         int rv = mdb_txn_commit(f->wtxn);
         f->wtxn = NULL;
+        batch_clear(f);
         if (rv != 0) {
             /* The applied entries are in the Raft log; LMDB lost them. Stop the process so
              * that a restart replays them instead of serving a state that went backwards. */

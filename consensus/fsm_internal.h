@@ -52,6 +52,7 @@ struct fsm {
     void *copy_buf;          /* header + compacted LMDB image (raft_malloc) */
     size_t copy_len;
     struct fsm_tail *tail, **tail_end;
+    struct fsm_tail *batch, **batch_end; /* entries in the open write transaction */
     size_t tail_bytes;
     bool closing;
 };

@@ -8,6 +8,7 @@
  * with no initial members waits to be added), then serve HTTP. SIGINT / SIGTERM stop cleanly. */
 #include <curl/curl.h>
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,11 @@ int main(int argc, char **argv)
         return 1;
     }
     log_init(n->cfg.node_id, n->cfg.log_level);
+    /* LMDB allocates a 2.5 MiB dirty-page list for every nested write transaction (one per
+     * applied command). Served from mmap, each would cost page faults and an munmap; kept on
+     * the heap and not trimmed, the same block is reused. */
+    mallopt(M_MMAP_THRESHOLD, 8 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (key_load_or_create(n->cfg.data_dir, n->public_key, err, sizeof err) != 0) {
