@@ -10,6 +10,17 @@
 
 #include <string.h>
 
+int model_price_two_way(double p, const model_quote_cfg *cfg, model_market_type t, model_phase ph,
+                        int32_t out[2])
+{
+    if (!out || !(p >= -1e-9 && p <= 1.0 + 1e-9))
+        return MODEL_EINVAL;
+    /* Sums over a grid can land a hair outside [0, 1]. */
+    p = p < 0.0 ? 0.0 : p > 1.0 ? 1.0 : p;
+    double v[2] = {p, 1.0 - p};
+    return model_price_market(v, 2, cfg, t, ph, out);
+}
+
 static int pair(double p, const model_quote_cfg *cfg, model_market_type t, model_phase ph,
                 int32_t *yes, int32_t *no)
 {

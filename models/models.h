@@ -108,6 +108,12 @@ int model_quote_cfg_check(const model_quote_cfg *cfg);
 int model_price_market(const double *p, int n, const model_quote_cfg *cfg, model_market_type t,
                        model_phase ph, int32_t *prices);
 
+/* A two-way market (over/under, yes/no, player A/B, spread home/away) from P(first). This is
+ * how tennis and basketball markets are priced: e.g. model_tennis_total_over(r, 22.5) ->
+ * model_price_two_way(p, cfg, MODEL_MKT_TOTALS, MODEL_PHASE_LIVE, prices). */
+int model_price_two_way(double p, const model_quote_cfg *cfg, model_market_type t, model_phase ph,
+                        int32_t out[2]);
+
 /* ---------------------------------------------------------------- football: score grid */
 
 #define MODEL_FB_GOALS 16 /* the grid holds 0..15 further goals for each side */

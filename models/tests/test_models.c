@@ -174,6 +174,16 @@ static void priced_market_overround(void **s)
             assert_true(book <= want + 0.02);
         }
     }
+    /* two-way helper, as tennis and basketball markets use it */
+    int32_t two[2];
+    cfg.method = MODEL_MARGIN_MULTIPLICATIVE;
+    assert_int_equal(model_price_two_way(0.5, &cfg, MODEL_MKT_MATCH_WINNER, MODEL_PHASE_PRE, two), MODEL_OK);
+    assert_int_equal(two[0], 1900); /* 1 / (0.5 * 1.05) = 1.9048 -> 1.90 */
+    assert_int_equal(two[1], 1900);
+    assert_int_equal(model_price_two_way(1.5, &cfg, MODEL_MKT_MATCH_WINNER, MODEL_PHASE_PRE, two),
+                     MODEL_EINVAL);
+    assert_int_equal(model_price_two_way(NAN, &cfg, MODEL_MKT_MATCH_WINNER, MODEL_PHASE_PRE, two),
+                     MODEL_EINVAL);
     cfg.margin[MODEL_MKT_BTTS][MODEL_PHASE_LIVE] = -0.1;
     assert_int_equal(model_quote_cfg_check(&cfg), MODEL_EINVAL);
     int32_t pr[3];
