@@ -58,6 +58,20 @@ static void reader_quirks(void **s)
     assert_int_equal(fd_parse_date("30/06/2011", &season) + 1, fd_parse_date("01/07/11", NULL));
     assert_int_equal(season, 2010);
     assert_int_equal(fd_parse(&d, "no,header\n1,2\n", 14), MODEL_EINVAL);
+    /* the other football-data layout (extra leagues): Home/Away/HG/AG, League, PH/PD/PA */
+    static const char extra[] = "Country,League,Season,Date,Time,Home,Away,HG,AG,Res,PH,PD,PA,MaxH,MaxD,MaxA\n"
+                                "Brazil,Serie A,2012,19/05/2012,22:30,Palmeiras,Portuguesa,1,1,D,1.75,3.86,5.25,1.76,3.86,5.25\n";
+    size_t before = d.n;
+    assert_int_equal(fd_parse(&d, extra, sizeof extra - 1), MODEL_OK);
+    assert_int_equal(d.n, before + 1);
+    assert_string_equal(d.m[before].div, "Serie A");
+    assert_int_equal(d.m[before].season, 2012); /* from the Season column */
+    int pb = -1;
+    for (int b = 0; b < d.nbooks; b++)
+        if (strcmp(d.books[b], "P") == 0)
+            pb = b;
+    assert_true(pb >= 0);
+    assert_true(d.m[before].odds[pb][2] == 5.25);
     fd_free(&d);
 }
 

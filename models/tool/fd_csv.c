@@ -154,6 +154,8 @@ int fd_parse(fd_data *d, const char *buf, size_t len)
     for (int i = 0; i < nh; i++)
         trim(hdr[i]);
     int c_div = find_col(hdr, nh, "Div"), c_date = find_col(hdr, nh, "Date");
+    if (c_div < 0) /* the "extra leagues" files: Country,League,Season,Date,Time,Home,Away,HG,AG */
+        c_div = find_col(hdr, nh, "League");
     int c_home = find_col(hdr, nh, "HomeTeam"), c_away = find_col(hdr, nh, "AwayTeam");
     if (c_home < 0)
         c_home = find_col(hdr, nh, "Home");
@@ -164,6 +166,7 @@ int fd_parse(fd_data *d, const char *buf, size_t len)
         c_hg = find_col(hdr, nh, "HG");
     if (c_ag < 0)
         c_ag = find_col(hdr, nh, "AG");
+    int c_season = find_col(hdr, nh, "Season"); /* "2012" or "2012/2013" where present */
     int c_hs = find_col(hdr, nh, "HS"), c_as = find_col(hdr, nh, "AS");
     int c_hst = find_col(hdr, nh, "HST"), c_ast = find_col(hdr, nh, "AST");
     if (c_date < 0 || c_home < 0 || c_away < 0 || c_hg < 0 || c_ag < 0) {
@@ -229,6 +232,12 @@ int fd_parse(fd_data *d, const char *buf, size_t len)
         snprintf(m->div, sizeof m->div, "%s", (c_div >= 0 && c_div < nf) ? f[c_div] : "?");
         m->day = day;
         m->season = season;
+        if (c_season >= 0 && c_season < nf && strlen(f[c_season]) >= 4 &&
+            isdigit((unsigned char)f[c_season][0])) {
+            int y = atoi(f[c_season]);
+            if (y > 1800 && y < 2200)
+                m->season = y; /* calendar-year leagues say which season a game is in */
+        }
         m->home = team_id(d, f[c_home]);
         m->away = team_id(d, f[c_away]);
         if (m->home < 0 || m->away < 0) {
