@@ -90,6 +90,9 @@ static void score_match(const fd_data *d, const fd_match *m, const double *pm, c
     for (int r = 0; r < nrows; r++) {
         acc_add(&rows[r]->model, pm, k);
         acc_add(&rows[r]->base, pb, k);
+        for (int j = 0; j < 3; j++)
+            rows[r]->pred[j] += pm[j];
+        rows[r]->seen[k] += 1.0;
     }
     for (int b = 0; b < d->nbooks; b++) {
         if (!(m->odds[b][0] > 1 && m->odds[b][1] > 1 && m->odds[b][2] > 1))
@@ -263,6 +266,10 @@ void fd_eval_print(FILE *f, const fd_data *d, const fd_eval_result *res)
                 mean(w->model.ll, w->model.n));
         fprintf(f, "  %-22s RPS %.4f  logloss %.4f\n", "baseline (past freq.)",
                 mean(w->base.rps, w->base.n), mean(w->base.ll, w->base.n));
+        if (w->model.n)
+            fprintf(f, "  %-22s model H/D/A %.3f/%.3f/%.3f, observed %.3f/%.3f/%.3f\n", "calibration",
+                    w->pred[0] / w->model.n, w->pred[1] / w->model.n, w->pred[2] / w->model.n,
+                    w->seen[0] / w->model.n, w->seen[1] / w->model.n, w->seen[2] / w->model.n);
         fprintf(f, "  %-8s %5s  %-15s %-15s %-15s %-15s  %s\n", "book", "games",
                 "multiplicative", "additive", "power", "shin", "model same games (RPS gap vs best)");
         int best_b = -1, best_m = 0;

@@ -53,6 +53,7 @@ typedef struct {
     char div[8];
     int season; /* -1: all seasons of this division; the last key of all is everything */
     fd_acc model, base;
+    double pred[3], seen[3]; /* sums of the model's H/D/A probabilities and of outcomes */
     fd_acc book[FD_MAX_BOOKS][MODEL_MARGIN__COUNT];
     fd_acc model_same[FD_MAX_BOOKS]; /* the model on the games where the book has odds */
     long book_fail[FD_MAX_BOOKS][MODEL_MARGIN__COUNT];
