@@ -75,6 +75,46 @@ static void reader_quirks(void **s)
     fd_free(&d);
 }
 
+/* Garbage in: truncated files at every length and random text from the CSV alphabet must give
+ * OK or an error code, never a crash or an out-of-bounds access (ASan watches). */
+static void reader_survives_garbage(void **s)
+{
+    (void)s;
+    for (size_t len = 0; len <= sizeof csv - 1; len++) {
+        fd_data d;
+        memset(&d, 0, sizeof d);
+        int rc = fd_parse(&d, csv, len);
+        assert_true(rc == MODEL_OK || rc == MODEL_EINVAL);
+        fd_free(&d);
+    }
+    static const char alphabet[] = "0123456789,,,,///\n\n\r\"HDA.-ETeamxyz ";
+    uint64_t st = 7;
+    char buf[600];
+    const char *hdr = "Div,Date,HomeTeam,AwayTeam,FTHG,FTAG,HS,AS,HST,AST,XH,XD,XA\n";
+    for (int it = 0; it < 3000; it++) {
+        size_t n = 0;
+        if (it % 2) { /* with a valid header, so that rows get parsed */
+            n = strlen(hdr);
+            memcpy(buf, hdr, n);
+        }
+        st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+        size_t len = (st >> 33) % (sizeof buf - n);
+        for (size_t i = 0; i < len; i++) {
+            st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+            buf[n++] = alphabet[(st >> 33) % (sizeof alphabet - 1)];
+        }
+        fd_data d;
+        memset(&d, 0, sizeof d);
+        int rc = fd_parse(&d, buf, n);
+        assert_true(rc == MODEL_OK || rc == MODEL_EINVAL);
+        for (size_t i = 0; i < d.n; i++) {
+            assert_true(d.m[i].home >= 0 && d.m[i].home < d.nteams);
+            assert_true(d.m[i].hg >= 0 && d.m[i].ag >= 0);
+        }
+        fd_free(&d);
+    }
+}
+
 static int load(fd_data *d, const char *dir, const char *name)
 {
     char path[512];
@@ -138,6 +178,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reader_quirks),
+        cmocka_unit_test(reader_survives_garbage),
         cmocka_unit_test(walk_forward_one_season),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
