@@ -183,9 +183,22 @@ static int state_ok(const model_tennis_state *st)
     return st->server_a == 0 || st->server_a == 1;
 }
 
+/* Distribution of games won (a, b) for one (sets_a, sets_b, server) state of the match,
+ * stored densely with stride gm and with the box [0, hi_a] x [0, hi_b] that holds mass. */
 typedef struct {
-    double g[G][G];
+    double *g;
+    int hi_a, hi_b, used;
 } games_dist;
+
+static void dist_add(games_dist *d, int gm, int a, int b, double p)
+{
+    d->g[a * gm + b] += p;
+    if (!d->used || a > d->hi_a)
+        d->hi_a = a;
+    if (!d->used || b > d->hi_b)
+        d->hi_b = b;
+    d->used = 1;
+}
 
 int model_tennis_price(const model_tennis_state *st, model_tennis_result *r)
 {
@@ -215,11 +228,19 @@ int model_tennis_price(const model_tennis_state *st, model_tennis_result *r)
         nfresh[s] = set_dist(pa, pb, 0, 0, s, s ? hold_from(pa, 0, 0) : 1.0 - hold_from(pb, 0, 0),
                              fresh[s]);
 
-    /* Work states (sets_a, sets_b, server) for unfinished matches. */
+    /* A player wins at most 7 games a set, over at most 2 need - 1 sets. */
+    int gm = 7 * (2 * need - 1) + 1;
+    if (gm > G)
+        gm = G;
     size_t nstates = (size_t)need * need * 2;
-    games_dist *w = calloc(nstates, sizeof *w);
-    if (!w)
+    games_dist w[18];
+    double *mem = calloc(nstates * (size_t)gm * gm, sizeof *mem);
+    if (!mem)
         return MODEL_ENOMEM;
+    for (size_t i = 0; i < nstates; i++) {
+        w[i].g = mem + i * (size_t)gm * gm;
+        w[i].used = w[i].hi_a = w[i].hi_b = 0;
+    }
 #define IDX(i, j, s) ((((size_t)(i) * need) + (j)) * 2 + (s))
 
     for (int k = 0; k < ncur; k++) {
@@ -231,7 +252,7 @@ int model_tennis_price(const model_tennis_state *st, model_tennis_result *r)
             r->set_score[a][b] += cur[k].p;
             r->games[ga][gb] += cur[k].p;
         } else {
-            w[IDX(a, b, cur[k].next_srv)].g[ga][gb] += cur[k].p;
+            dist_add(&w[IDX(a, b, cur[k].next_srv)], gm, ga, gb, cur[k].p);
         }
     }
     for (int t = st->sets_a + st->sets_b + 1; t <= 2 * need - 2; t++) {
@@ -241,14 +262,17 @@ int model_tennis_price(const model_tennis_state *st, model_tennis_result *r)
                 continue;
             for (int s = 0; s < 2; s++) {
                 games_dist *src = &w[IDX(i, j, s)];
+                if (!src->used)
+                    continue;
                 for (int k = 0; k < nfresh[s]; k++) {
                     const set_outcome *o = &fresh[s][k];
                     int a = i + (o->x > o->y), b = j + (o->y > o->x);
                     int done = (a == need || b == need);
                     games_dist *dst = done ? NULL : &w[IDX(a, b, o->next_srv)];
-                    for (int ga = 0; ga + o->x < G; ga++) {
-                        for (int gb = 0; gb + o->y < G; gb++) {
-                            double m = src->g[ga][gb];
+                    for (int ga = 0; ga <= src->hi_a && ga + o->x < gm; ga++) {
+                        const double *row = src->g + (size_t)ga * gm;
+                        for (int gb = 0; gb <= src->hi_b && gb + o->y < gm; gb++) {
+                            double m = row[gb];
                             if (m == 0.0)
                                 continue;
                             m *= o->p;
@@ -256,7 +280,7 @@ int model_tennis_price(const model_tennis_state *st, model_tennis_result *r)
                                 r->set_score[a][b] += m;
                                 r->games[ga + o->x][gb + o->y] += m;
                             } else {
-                                dst->g[ga + o->x][gb + o->y] += m;
+                                dist_add(dst, gm, ga + o->x, gb + o->y, m);
                             }
                         }
                     }
@@ -265,7 +289,7 @@ int model_tennis_price(const model_tennis_state *st, model_tennis_result *r)
         }
     }
 #undef IDX
-    free(w);
+    free(mem);
     for (int j = 0; j < need; j++)
         r->match_a += r->set_score[need][j];
     return MODEL_OK;
