@@ -43,6 +43,7 @@ void model_fb_fit_opts_default(model_fb_fit_opts *o)
 {
     o->xi = 0.0018;
     o->shots_weight = 0.3;
+    o->xg_weight = 0.0;
     o->ridge = 0.5;
     o->newcomer_pull = 3.0;
     o->newcomer_games = 15.0;
@@ -93,6 +94,10 @@ static int game_cmp(const void *pa, const void *pb)
     for (size_t i = 0; i < sizeof ka / sizeof ka[0]; i++)
         if (ka[i] != kb[i])
             return ka[i] < kb[i] ? -1 : 1;
+    if (a->home_xg != b->home_xg)
+        return a->home_xg < b->home_xg ? -1 : 1;
+    if (a->away_xg != b->away_xg)
+        return a->away_xg < b->away_xg ? -1 : 1;
     return 0;
 }
 
@@ -231,7 +236,8 @@ static void gsl_fdf(const gsl_vector *x, void *p, double *f, gsl_vector *g)
 static int opts_ok(const model_fb_fit_opts *o)
 {
     return o && isfinite(o->xi) && o->xi >= 0 && o->xi < 1 && o->shots_weight >= 0 &&
-           o->shots_weight <= 1 && isfinite(o->ridge) && o->ridge > 0 && o->max_iter > 0 &&
+           o->shots_weight <= 1 && o->xg_weight >= 0 && o->xg_weight <= 1 &&
+           o->shots_weight + o->xg_weight <= 1 + 1e-12 && isfinite(o->ridge) && o->ridge > 0 && o->max_iter > 0 &&
            o->max_iter <= 100000 && o->grad_tol > 0 && isfinite(o->grad_tol) &&
            isfinite(o->newcomer_pull) && o->newcomer_pull >= 0 && isfinite(o->newcomer_games) &&
            o->newcomer_games > 0;
@@ -242,12 +248,18 @@ static int game_ok(const model_fb_game *g)
     return g->home >= 0 && g->home < MODEL_FB_MAX_TEAMS && g->away >= 0 &&
            g->away < MODEL_FB_MAX_TEAMS && g->home != g->away && g->home_goals >= 0 &&
            g->home_goals <= 30 && g->away_goals >= 0 && g->away_goals <= 30 &&
-           (g->neutral == 0 || g->neutral == 1);
+           (g->neutral == 0 || g->neutral == 1) && !isnan(g->home_xg) && !isnan(g->away_xg);
 }
 
 static int has_sot(const model_fb_game *g)
 {
     return g->home_sot >= 0 && g->away_sot >= 0 && g->home_sot <= 100 && g->away_sot <= 100;
+}
+
+static int has_xg(const model_fb_game *g)
+{
+    return isfinite(g->home_xg) && isfinite(g->away_xg) && g->home_xg > 0 && g->away_xg > 0 &&
+           g->home_xg <= 10 && g->away_xg <= 10;
 }
 
 /* Newcomer prior: the average ratings of the weakest established teams (by att - def);
@@ -428,10 +440,21 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
         f->w = exp(-o->xi * (before_day - g->day));
         f->xt = g->home_goals;
         f->yt = g->away_goals;
+        /* Blend the observations that this game has; missing ones give their share back
+         * to the goals. */
+        double wg = 1.0, xt = 0, yt = 0;
         if (s > 0 && conv > 0 && has_sot(g)) {
-            f->xt = (1 - s) * g->home_goals + s * conv * g->home_sot;
-            f->yt = (1 - s) * g->away_goals + s * conv * g->away_sot;
+            xt += s * conv * g->home_sot;
+            yt += s * conv * g->away_sot;
+            wg -= s;
         }
+        if (o->xg_weight > 0 && has_xg(g)) {
+            xt += o->xg_weight * g->home_xg;
+            yt += o->xg_weight * g->away_xg;
+            wg -= o->xg_weight;
+        }
+        f->xt = xt + wg * g->home_goals;
+        f->yt = yt + wg * g->away_goals;
     }
     free(sorted);
 

@@ -187,3 +187,71 @@ int model_fb_grid_live(const model_fb_live *st, const model_fb_live_params *lp, 
     grid_fill(lam, mu, (diff == 0 && st->home_goals == 0) ? st->rho : 0.0, g);
     return MODEL_OK;
 }
+
+/* Home and away win probabilities of a Dixon-Coles grid. */
+static void win_probs(double lambda, double mu, double rho, double *ph, double *pa)
+{
+    model_fb_grid g;
+    grid_fill(lambda, mu, rho, &g);
+    double h = 0, a = 0;
+    for (int i = 0; i < MODEL_FB_GOALS; i++)
+        for (int j = 0; j < MODEL_FB_GOALS; j++) {
+            if (i > j)
+                h += g.p[i][j];
+            else if (j > i)
+                a += g.p[i][j];
+        }
+    *ph = h;
+    *pa = a;
+}
+
+/*
+ * Inverse of the grid for 1X2: Newton on (log lambda, log mu) with a forward-difference
+ * Jacobian, step halving when the residual does not shrink, at most 50 iterations.
+ */
+int model_fb_implied_rates(double p_home, double p_away, double rho, double *lambda, double *mu)
+{
+    if (!lambda || !mu || !isfinite(p_home) || !isfinite(p_away) || !isfinite(rho) ||
+        !(p_home > 0.005 && p_away > 0.005 && p_home + p_away < 0.995))
+        return MODEL_EINVAL;
+    double x = log(1.4), y = log(1.1), fh, fa;
+    win_probs(exp(x), exp(y), rho, &fh, &fa);
+    double rh = fh - p_home, ra = fa - p_away, res = fmax(fabs(rh), fabs(ra));
+    const double h = 1e-6;
+    for (int it = 0; it < 50 && res > 1e-10; it++) {
+        double h1, a1, h2, a2;
+        win_probs(exp(x + h), exp(y), rho, &h1, &a1);
+        win_probs(exp(x), exp(y + h), rho, &h2, &a2);
+        double j11 = (h1 - fh) / h, j21 = (a1 - fa) / h, j12 = (h2 - fh) / h, j22 = (a2 - fa) / h;
+        double det = j11 * j22 - j12 * j21;
+        if (!(fabs(det) > 1e-300))
+            return MODEL_ENOCONV;
+        double dx = -(rh * j22 - ra * j12) / det, dy = -(ra * j11 - rh * j21) / det;
+        double t = 1.0;
+        for (int k = 0; k < 20; k++, t *= 0.5) {
+            double nx = x + t * dx, ny = y + t * dy;
+            if (nx > log(MAX_RATE) || ny > log(MAX_RATE) || nx < log(1e-3) || ny < log(1e-3))
+                continue;
+            double nh, na;
+            win_probs(exp(nx), exp(ny), rho, &nh, &na);
+            double nr = fmax(fabs(nh - p_home), fabs(na - p_away));
+            if (nr < res) {
+                x = nx;
+                y = ny;
+                fh = nh;
+                fa = na;
+                rh = nh - p_home;
+                ra = na - p_away;
+                res = nr;
+                break;
+            }
+        }
+        if (t < 1e-6)
+            break;
+    }
+    if (res > 1e-6)
+        return MODEL_ERANGE;
+    *lambda = exp(x);
+    *mu = exp(y);
+    return MODEL_OK;
+}

@@ -239,11 +239,16 @@ typedef struct {
     int home_goals, away_goals;
     int neutral;            /* 1: no home advantage */
     int home_shots, away_shots, home_sot, away_sot; /* -1 when unknown */
+    /* Expected goals from another source: an xG feed, or the rates implied by the odds
+     * published before this (past) game (model_fb_implied_rates). <= 0 when unknown. */
+    double home_xg, away_xg;
 } model_fb_game;
 
 typedef struct {
     double xi;           /* time decay per day, default 0.0018 */
     double shots_weight; /* 0..1: share of the shots-based goal proxy in the target, default 0.3 */
+    double xg_weight;    /* 0..1: share of home_xg/away_xg in the target, default 0 (off);
+                            shots_weight + xg_weight <= 1 */
     double ridge;        /* L2 pull of team ratings towards the average, default 0.5 */
     double newcomer_pull;  /* extra L2 pull towards the newcomer prior for teams with little
                               recent history, default 3.0 (0 = off) */
@@ -272,6 +277,11 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day,
 
 /* Expected goals for a game. A team the fit never saw gets the newcomer prior (the average of
  * the weakest teams, as promoted sides usually are). */
+/* The Poisson rates (lambda, mu) whose score grid (with this rho) gives home and away win
+ * probabilities p_home and p_away: the expected goals a 1X2 price implies. Damped Newton
+ * with a fixed iteration limit. */
+int model_fb_implied_rates(double p_home, double p_away, double rho, double *lambda, double *mu);
+
 int model_fb_rates(const model_fb_params *pr, int home, int away, int neutral, double *lambda,
                    double *mu);
 

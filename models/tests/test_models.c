@@ -602,10 +602,58 @@ static void fit_recovers_ratings(void **s)
     free(q);
 }
 
+static void implied_rates_round_trip(void **s)
+{
+    (void)s;
+    const double cases[][3] = {{1.386, 1.033, 0.0}, {1.9, 0.57, -0.08}, {0.85, 1.6, 0.05}, {0.6, 0.6, 0.0}};
+    for (size_t k = 0; k < 4; k++) {
+        model_fb_grid g;
+        model_fb_markets m;
+        assert_int_equal(model_fb_grid_dc(cases[k][0], cases[k][1], cases[k][2], &g), MODEL_OK);
+        assert_int_equal(model_fb_markets_compute(&g, &m), MODEL_OK);
+        double l, u;
+        assert_int_equal(model_fb_implied_rates(m.home, m.away, cases[k][2], &l, &u), MODEL_OK);
+        assert_close(l, cases[k][0], 1e-6);
+        assert_close(u, cases[k][1], 1e-6);
+    }
+    double l, u;
+    assert_int_equal(model_fb_implied_rates(0.6, 0.5, 0, &l, &u), MODEL_EINVAL); /* sums above 1 */
+    assert_int_equal(model_fb_implied_rates(NAN, 0.3, 0, &l, &u), MODEL_EINVAL);
+    assert_int_equal(model_fb_implied_rates(0.5, 0.49, 0, &l, &u), MODEL_ERANGE); /* 1% draws: rates > 10 */
+}
+
+/* Expected goals from another source move the ratings when weighted, and only then. */
+static void fit_uses_xg_when_asked(void **s)
+{
+    (void)s;
+    static model_fb_game g[500];
+    double att[12], def[12];
+    size_t n = synth_league(g, 500, att, def);
+    for (size_t i = 0; i < n; i++) /* a feed that rates team 0 far above its goals */
+        if (g[i].home == 0) {
+            g[i].home_xg = 4.0;
+            g[i].away_xg = 0.3;
+        }
+    model_fb_fit_opts o;
+    model_fb_fit_opts_default(&o);
+    model_fb_params *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    assert_int_equal(model_fb_fit(g, n, 900, &o, NULL, a), MODEL_OK);
+    o.xg_weight = 0.5;
+    assert_int_equal(model_fb_fit(g, n, 900, &o, NULL, b), MODEL_OK);
+    assert_true(b->att[0] > a->att[0] + 0.2);
+    o.xg_weight = 0.8; /* with shots 0.3: more than everything */
+    assert_int_equal(model_fb_fit(g, n, 900, &o, NULL, b), MODEL_EINVAL);
+    o.xg_weight = 0.5;
+    g[3].home_xg = NAN;
+    assert_int_equal(model_fb_fit(g, n, 900, &o, NULL, b), MODEL_EINVAL);
+    free(a);
+    free(b);
+}
+
 static void fit_bad_inputs(void **s)
 {
     (void)s;
-    model_fb_game g[2] = {{10, 0, 1, 1, 0, 0, -1, -1, -1, -1}, {11, 1, 1, 1, 0, 0, -1, -1, -1, -1}};
+    model_fb_game g[2] = {{10, 0, 1, 1, 0, 0, -1, -1, -1, -1, 0, 0}, {11, 1, 1, 1, 0, 0, -1, -1, -1, -1, 0, 0}};
     model_fb_fit_opts o;
     model_fb_fit_opts_default(&o);
     model_fb_params *p = calloc(1, sizeof *p);
@@ -859,6 +907,8 @@ int main(void)
         cmocka_unit_test(full_quote),
         cmocka_unit_test(fit_recovers_ratings),
         cmocka_unit_test(fit_bad_inputs),
+        cmocka_unit_test(implied_rates_round_trip),
+        cmocka_unit_test(fit_uses_xg_when_asked),
         cmocka_unit_test(deterministic_any_order),
         cmocka_unit_test(tennis_hold_check_values),
         cmocka_unit_test(tennis_symmetry_and_sums),

@@ -26,6 +26,12 @@ void fd_eval_opts_default(fd_eval_opts *o)
     o->test_divs = NULL;
 }
 
+/* Columns of the best price over many books (BbMx, Max) are not a price anyone offers. */
+static int is_aggregate(const char *book)
+{
+    return strstr(book, "Mx") != NULL || strncmp(book, "Max", 3) == 0;
+}
+
 static int uf_find(int *p, int x)
 {
     while (p[x] != x) {
@@ -109,6 +115,29 @@ static void score_match(const fd_data *d, const fd_match *m, const double *pm, c
             for (int r = 0; r < nrows; r++)
                 acc_add(&rows[r]->book[b][meth], p, k);
         }
+    }
+}
+
+/* The market's view of a past game: the average of every (non-max) bookmaker's 1X2
+ * probabilities, de-margined multiplicatively, turned into the Poisson rates that give them.
+ * Only ever called for games before the day being priced. Leaves 0 (unknown) on failure. */
+static void odds_implied_rates(const fd_data *d, const fd_match *m, double *hx, double *ax)
+{
+    double p[3] = {0, 0, 0};
+    int n = 0;
+    for (int b = 0; b < d->nbooks; b++) {
+        double q[3];
+        if (is_aggregate(d->books[b]) ||
+            model_margin_remove(m->odds[b], 3, MODEL_MARGIN_MULTIPLICATIVE, q, NULL))
+            continue;
+        for (int k = 0; k < 3; k++)
+            p[k] += q[k];
+        n++;
+    }
+    double l, u;
+    if (n && model_fb_implied_rates(p[0] / n, p[2] / n, 0.0, &l, &u) == MODEL_OK) {
+        *hx = l;
+        *ax = u;
     }
 }
 
@@ -208,6 +237,9 @@ int fd_eval(const fd_data *d, const fd_eval_opts *o, fd_eval_result *r)
                 g->away_shots = m->as;
                 g->home_sot = m->hst;
                 g->away_sot = m->ast;
+                g->home_xg = g->away_xg = 0.0;
+                if (o->fit.xg_weight > 0)
+                    odds_implied_rates(d, m, &g->home_xg, &g->away_xg);
                 cnt[m->hg > m->ag ? 0 : m->hg == m->ag ? 1 : 2]++;
             }
             ii = jj;
@@ -234,12 +266,6 @@ static int row_cmp(const void *a, const void *b)
         return c;
     int sx = x->season < 0 ? 99999 : x->season, sy = y->season < 0 ? 99999 : y->season;
     return (sx > sy) - (sx < sy);
-}
-
-/* Columns of the best price over many books (BbMx, Max) are not a price anyone offers. */
-static int is_aggregate(const char *book)
-{
-    return strstr(book, "Mx") != NULL || strncmp(book, "Max", 3) == 0;
 }
 
 static double mean(double s, long n)

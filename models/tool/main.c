@@ -10,6 +10,7 @@
  *   --xi X                   time decay per day (0.0018)
  *   --shots S                weight of the shots-on-target proxy in the fit (0.3; 0 = goals only)
  *   --ridge R                ridge penalty on team ratings (0.5)
+ *   --xg-odds W              weight of the expected goals implied by past games' odds (0 = off)
  *   --newcomer P             pull of teams with little history towards the newcomer prior (3; 0 = off)
  *   --refit DAYS             refit when the last fit is this many days old (1 = every match day)
  */
@@ -50,7 +51,7 @@ static int read_file(const char *path, char **buf, size_t *len)
 static int usage(void)
 {
     fprintf(stderr, "usage: parlay-model eval [--from Y] [--to Y] [--test-div E0,F1] [--xi X] [--shots S]\n"
-                    "                         [--ridge R] [--newcomer P] [--refit DAYS] FILE.csv...\n"
+                    "                         [--ridge R] [--xg-odds W] [--newcomer P] [--refit DAYS] FILE.csv...\n"
                     "       parlay-model markets LAMBDA MU [RHO]\n");
     return 2;
 }
@@ -76,6 +77,8 @@ static int cmd_eval(int argc, char **argv)
             o.fit.shots_weight = atof(argv[++i]);
         else if (i + 1 < argc && strcmp(a, "--ridge") == 0)
             o.fit.ridge = atof(argv[++i]);
+        else if (i + 1 < argc && strcmp(a, "--xg-odds") == 0)
+            o.fit.xg_weight = atof(argv[++i]);
         else if (i + 1 < argc && strcmp(a, "--newcomer") == 0)
             o.fit.newcomer_pull = atof(argv[++i]);
         else if (i + 1 < argc && strcmp(a, "--refit") == 0)
@@ -113,9 +116,9 @@ static int cmd_eval(int argc, char **argv)
     }
     printf("parlay-model eval: %d files, %zu games read (%zu rows skipped), %d teams, %d bookmaker columns\n",
            nfiles, d.n, d.skipped, d.nteams, d.nbooks);
-    printf("fit: Dixon-Coles, xi %.4f/day, shots weight %.2f, ridge %.2f, newcomer pull %.1f, refit every %d "
-           "day(s); %ld fits, %ld games tested, %.1f s\n",
-           o.fit.xi, o.fit.shots_weight, o.fit.ridge, o.fit.newcomer_pull, o.refit_days, r->fits, r->games_tested,
+    printf("fit: Dixon-Coles, xi %.4f/day, shots weight %.2f, past-odds xG weight %.2f, ridge %.2f, newcomer "
+           "pull %.1f, refit every %d day(s); %ld fits, %ld games tested, %.1f s\n",
+           o.fit.xi, o.fit.shots_weight, o.fit.xg_weight, o.fit.ridge, o.fit.newcomer_pull, o.refit_days, r->fits, r->games_tested,
            (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec));
     printf("columns: RPS/logloss of each bookmaker's 1X2 odds de-margined by each method\n");
     fd_eval_print(stdout, &d, r);

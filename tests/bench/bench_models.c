@@ -77,7 +77,7 @@ int main(int argc, char **argv)
     int last = 0;
     for (size_t i = 0; i < d.n; i++) {
         const fd_match *m = &d.m[i];
-        g[i] = (model_fb_game){m->day, m->home, m->away, m->hg, m->ag, 0, m->hs, m->as, m->hst, m->ast};
+        g[i] = (model_fb_game){m->day, m->home, m->away, m->hg, m->ag, 0, m->hs, m->as, m->hst, m->ast, 0, 0};
         if (m->day > last)
             last = m->day;
     }
