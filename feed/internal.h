@@ -1,0 +1,108 @@
+/* Private to feed/: shared by the adapters, the JSON code and the simulator. */
+#ifndef PARLAY_FEED_INTERNAL_H
+#define PARLAY_FEED_INTERNAL_H
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "feed/feed.h"
+
+/* ---- JSON (json.c) --------------------------------------------------------------------- */
+
+int feed_obs_from_json(enum feed_kind kind, json_t *j, struct feed_obs *out,
+                       struct feed_error *err);
+json_t *feed_obs_to_json(const struct feed_obs *o);
+int feed_parse_time(const char *s, int64_t *out);
+void feed_format_time(int64_t t, char out[21]);
+
+/* ---- libcurl's multi interface on a libuv loop (curl_uv.c) ----------------------------- *
+ *
+ * curl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION: one uv_poll_t per socket)
+ * and when to call it back (CURLMOPT_TIMERFUNCTION: one uv_timer_t); we report readiness with
+ * curl_multi_socket_action() and collect finished transfers with curl_multi_info_read().
+ */
+struct cu_xfer {
+    CURL *easy;
+    /* The transfer finished (removed from the multi already); @rc is curl's verdict. */
+    void (*done)(struct cu_xfer *x, CURLcode rc);
+};
+
+struct cu_sock;
+
+struct cu_multi {
+    uv_loop_t *loop;
+    CURLM *multi;
+    uv_timer_t timer;
+    struct cu_sock *socks; /* every poll handle we opened, to close stragglers */
+    int open_handles;      /* uv handles not yet closed */
+    bool closing;
+    void (*closed)(struct cu_multi *m);
+};
+
+int cu_init(struct cu_multi *m, uv_loop_t *loop);
+void cu_add(struct cu_multi *m, struct cu_xfer *x);
+/* Abandons a transfer (no done callback). Never call from inside a curl callback. */
+void cu_remove(struct cu_multi *m, struct cu_xfer *x);
+/* Every transfer must have been removed; @closed runs once all handles are closed. */
+void cu_close(struct cu_multi *m, void (*closed)(struct cu_multi *m));
+
+/* ---- the provider core (provider.c) ---------------------------------------------------- */
+
+struct feed_track; /* what has been delivered for one fixture */
+
+struct feed_adapter_ops {
+    int (*start)(struct feed_provider *p);
+    void (*retry)(struct feed_provider *p); /* the retry timer fired */
+    void (*stop)(struct feed_provider *p);  /* remove transfers, free adapter state */
+};
+
+struct feed_provider {
+    uv_loop_t *loop;
+    struct feed_config cfg;
+    char *url;
+    const struct feed_adapter_ops *ops;
+    void *impl;
+    struct cu_multi cm;
+    uv_timer_t retry;
+    uint64_t rng;
+    struct feed_stats stats;
+    struct feed_track **tracks; /* open hash by fixture id */
+    size_t ntracks, cap;
+    bool closing;
+    int open_handles;
+    void (*on_closed)(void *arg);
+    void *closed_arg;
+};
+
+extern const struct feed_adapter_ops feed_rest_ops, feed_sse_ops;
+
+struct feed_track {
+    char id[FEED_ID_MAX + 1];
+    bool have_fixture, have_result, final;
+    uint64_t last_seq;
+    uint8_t fixture_enc[FEED_ENCODED_MAX], result_enc[FEED_ENCODED_MAX];
+    int fixture_len, result_len;
+    char events_url[512]; /* the URL the ETag below belongs to */
+    char events_etag[128];
+};
+
+struct feed_track *provider_track(struct feed_provider *p, const char *id, bool create);
+/* Delivers @o unless already delivered (same fixture or result bytes, an event at or below
+ * the fixture's last seq). Returns true if delivered. */
+bool provider_emit(struct feed_provider *p, const struct feed_obs *o);
+void provider_error(struct feed_provider *p, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Schedules ops->retry: after poll_ms (success) or after a jittered back-off (failure). */
+void provider_schedule(struct feed_provider *p, bool failed);
+/* Collects a response body / header into a growable buffer. */
+struct feed_buf {
+    char *p;
+    size_t len, cap, max;
+    bool overflow;
+};
+size_t feed_buf_write(char *ptr, size_t size, size_t nmemb, void *arg);
+void feed_buf_free(struct feed_buf *b);
+/* Returns a header's trimmed value if @line is "@name: value" (name without colon). */
+bool feed_header_value(const char *line, size_t n, const char *name, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,284 @@
+/* The REST poller.
+ *
+ * The happy path for one poll is three phases, each a set of parallel requests:
+ *   1. GET /v1/fixtures                              -> new or changed fixtures
+ *   2. GET /v1/events?fixture=ID&after=SEQ for every known fixture without a final result
+ *                                                    -> its events above SEQ, in seq order
+ *   3. GET /v1/results                               -> new or changed results
+ * so a node always delivers a fixture before its events and its events before its result.
+ * Every request carries If-None-Match with the ETag of the last answer to the same URL; a 304
+ * means nothing changed and costs no parsing. The next poll starts poll_ms after this one.
+ *
+ * Possible failure modes: the provider is down (connection refused, 5xx), slow (the
+ * per-request timeout fires), or answers garbage (not JSON, wrong shape, an invalid
+ * observation). A response is checked whole before anything in it is delivered, so garbage
+ * never delivers half a page. Any failure ends the poll after its phase and schedules the next
+ * after a jittered, doubling back-off; the first clean poll resets it.
+ */
+#include "feed/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum rest_what { R_FIXTURES, R_EVENTS, R_RESULTS };
+
+struct rest_req {
+    struct cu_xfer x;
+    struct feed_provider *p;
+    enum rest_what what;
+    char fixture[FEED_ID_MAX + 1]; /* R_EVENTS */
+    char url[512];
+    struct curl_slist *headers;
+    struct feed_buf body;
+    char etag[128];
+    struct rest_req *next;
+};
+
+struct rest {
+    int phase;
+    int inflight;
+    bool failed;
+    struct rest_req *live; /* in flight, to abandon them on close */
+    char fixtures_etag[128], results_etag[128];
+};
+
+static void phase_start(struct feed_provider *p, int phase);
+
+static size_t on_header(char *line, size_t size, size_t nmemb, void *arg)
+{
+    struct rest_req *q = arg;
+    size_t n = size * nmemb;
+    feed_header_value(line, n, "etag", q->etag, sizeof q->etag);
+    return n;
+}
+
+static void req_free(struct rest *r, struct rest_req *q)
+{
+    for (struct rest_req **pp = &r->live; *pp; pp = &(*pp)->next)
+        if (*pp == q) {
+            *pp = q->next;
+            break;
+        }
+    curl_slist_free_all(q->headers);
+    curl_easy_cleanup(q->x.easy);
+    feed_buf_free(&q->body);
+    free(q);
+}
+
+/* Parses {"<key>": [ ... ]} into observations of @kind; all or nothing. */
+static int parse_page(struct feed_provider *p, struct rest_req *q, const char *key,
+                      enum feed_kind kind, struct feed_obs **out, size_t *n)
+{
+    json_error_t je;
+    json_t *j = json_loadb(q->body.p ? q->body.p : "", q->body.len, JSON_REJECT_DUPLICATES, &je);
+    json_t *arr = j ? json_object_get(j, key) : NULL;
+    if (!j || !json_is_array(arr)) {
+        provider_error(p, FEED_EJSON, "%s: %s", q->url,
+                       j ? "no array under the expected key" : je.text);
+        json_decref(j);
+        return FEED_EJSON;
+    }
+    if (kind == FEED_EVENT) {
+        json_t *f = json_object_get(j, "fixture");
+        if (!json_is_string(f) || strcmp(json_string_value(f), q->fixture)) {
+            provider_error(p, FEED_EJSON, "%s: answer is not for fixture %s", q->url, q->fixture);
+            json_decref(j);
+            return FEED_EJSON;
+        }
+    }
+    size_t count = json_array_size(arr);
+    struct feed_obs *obs = calloc(count ? count : 1, sizeof *obs);
+    for (size_t i = 0; i < count; i++) {
+        struct feed_error e;
+        int rc = feed_obs_from_json(kind, json_array_get(arr, i), &obs[i], &e);
+        if (!rc && kind == FEED_EVENT &&
+            (strcmp(obs[i].u.event.fixture, q->fixture) ||
+             (i > 0 && obs[i].u.event.seq <= obs[i - 1].u.event.seq))) {
+            rc = e.code = FEED_EFIELD;
+            snprintf(e.msg, sizeof e.msg, "event %zu: other fixture or seq not increasing", i);
+        }
+        if (rc) {
+            provider_error(p, rc, "%s: %s[%zu]: %s", q->url, key, i, e.msg);
+            free(obs);
+            json_decref(j);
+            return rc;
+        }
+    }
+    json_decref(j);
+    *out = obs;
+    *n = count;
+    return 0;
+}
+
+static bool handle_ok(struct feed_provider *p, struct rest_req *q)
+{
+    struct rest *r = p->impl;
+    static const char *const keys[] = {"fixtures", "events", "results"};
+    static const enum feed_kind kinds[] = {FEED_FIXTURE, FEED_EVENT, FEED_RESULT};
+    struct feed_obs *obs;
+    size_t n;
+    if (parse_page(p, q, keys[q->what], kinds[q->what], &obs, &n))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        /* A result for a fixture we never saw would break "fixture first"; it comes back on
+         * the next poll, after the fixture. */
+        if (q->what == R_RESULTS) {
+            struct feed_track *t = provider_track(p, obs[i].u.result.fixture, false);
+            if (!t || !t->have_fixture)
+                continue;
+        }
+        provider_emit(p, &obs[i]);
+    }
+    free(obs);
+    char *slot = q->what == R_FIXTURES ? r->fixtures_etag
+                 : q->what == R_RESULTS ? r->results_etag
+                                        : NULL;
+    if (slot)
+        snprintf(slot, 128, "%s", q->etag);
+    else {
+        struct feed_track *t = provider_track(p, q->fixture, false);
+        /* The ETag belongs to the URL asked, which names the old last seq: keep it only if
+         * nothing new arrived, i.e. the next poll asks the same URL. */
+        if (t && n == 0) {
+            snprintf(t->events_url, sizeof t->events_url, "%s", q->url);
+            snprintf(t->events_etag, sizeof t->events_etag, "%s", q->etag);
+        } else if (t) {
+            t->events_url[0] = 0;
+        }
+    }
+    return true;
+}
+
+static void on_done(struct cu_xfer *x, CURLcode rc)
+{
+    struct rest_req *q = (struct rest_req *)x;
+    struct feed_provider *p = q->p;
+    struct rest *r = p->impl;
+    long status = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    bool ok = false;
+    if (rc != CURLE_OK) {
+        provider_error(p, q->body.overflow ? FEED_EJSON : FEED_ENET, "%s: %s", q->url,
+                       q->body.overflow ? "answer too large" : curl_easy_strerror(rc));
+    } else if (status == 304) {
+        p->stats.not_modified++;
+        ok = true;
+    } else if (status == 200) {
+        ok = handle_ok(p, q);
+    } else {
+        provider_error(p, FEED_EHTTP, "%s: HTTP %ld", q->url, status);
+    }
+    if (!ok)
+        r->failed = true;
+    req_free(r, q);
+    if (--r->inflight > 0 || p->closing)
+        return;
+    if (r->failed) {
+        provider_schedule(p, true);
+    } else if (r->phase < 3) {
+        phase_start(p, r->phase + 1);
+    } else {
+        p->stats.cycles++;
+        provider_schedule(p, false);
+    }
+}
+
+static void request(struct feed_provider *p, enum rest_what what, const char *fixture,
+                    uint64_t after)
+{
+    struct rest *r = p->impl;
+    struct rest_req *q = calloc(1, sizeof *q);
+    q->p = p;
+    q->what = what;
+    q->x.done = on_done;
+    q->x.easy = curl_easy_init();
+    q->body.max = 16u << 20;
+    const char *etag = NULL;
+    switch (what) {
+    case R_FIXTURES:
+        snprintf(q->url, sizeof q->url, "%s/v1/fixtures", p->url);
+        etag = r->fixtures_etag;
+        break;
+    case R_RESULTS:
+        snprintf(q->url, sizeof q->url, "%s/v1/results", p->url);
+        etag = r->results_etag;
+        break;
+    case R_EVENTS: {
+        snprintf(q->fixture, sizeof q->fixture, "%s", fixture);
+        snprintf(q->url, sizeof q->url, "%s/v1/events?fixture=%s&after=%llu", p->url, fixture,
+                 (unsigned long long)after);
+        struct feed_track *t = provider_track(p, fixture, false);
+        if (t && !strcmp(t->events_url, q->url))
+            etag = t->events_etag;
+        break;
+    }
+    }
+    q->headers = curl_slist_append(q->headers, "Accept: application/json");
+    if (etag && etag[0]) {
+        char h[160];
+        snprintf(h, sizeof h, "If-None-Match: %s", etag);
+        q->headers = curl_slist_append(q->headers, h);
+    }
+    CURL *e = q->x.easy;
+    curl_easy_setopt(e, CURLOPT_URL, q->url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, q->headers);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, feed_buf_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &q->body);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, q);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)p->cfg.timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)p->cfg.timeout_ms);
+    q->next = r->live;
+    r->live = q;
+    r->inflight++;
+    p->stats.requests++;
+    cu_add(&p->cm, &q->x);
+}
+
+static void phase_start(struct feed_provider *p, int phase)
+{
+    struct rest *r = p->impl;
+    r->phase = phase;
+    r->failed = false;
+    if (phase == 1) {
+        request(p, R_FIXTURES, NULL, 0);
+    } else if (phase == 2) {
+        for (size_t i = 0; i < p->cap; i++) {
+            struct feed_track *t = p->tracks[i];
+            if (t && t->have_fixture && !t->final)
+                request(p, R_EVENTS, t->id, t->last_seq);
+        }
+        if (r->inflight == 0)
+            phase_start(p, 3);
+    } else {
+        request(p, R_RESULTS, NULL, 0);
+    }
+}
+
+static int rest_start(struct feed_provider *p)
+{
+    p->impl = calloc(1, sizeof(struct rest));
+    if (!p->impl)
+        return FEED_ENOMEM;
+    phase_start(p, 1);
+    return 0;
+}
+
+static void rest_retry(struct feed_provider *p)
+{
+    phase_start(p, 1);
+}
+
+static void rest_stop(struct feed_provider *p)
+{
+    struct rest *r = p->impl;
+    while (r->live) {
+        cu_remove(&p->cm, &r->live->x);
+        req_free(r, r->live);
+    }
+    free(r);
+    p->impl = NULL;
+}
+
+const struct feed_adapter_ops feed_rest_ops = {rest_start, rest_retry, rest_stop};
