@@ -124,7 +124,7 @@ static void serve_metrics(struct http_req *r)
                    "# TYPE parlay_lmdb_quota_bytes gauge\nparlay_lmdb_quota_bytes %zu\n",
                    (unsigned long long)raft_current_term(raft),
                    (unsigned long long)raft_commit_index(raft),
-                   (unsigned long long)fsm_last_applied(n->fsm),
+                   (unsigned long long)raft_last_applied(raft),
                    (unsigned long long)raft_last_index(raft), (unsigned long long)leader,
                    replica_is_leader(n->replica) ? 1 : 0,
                    (unsigned long long)fsm_apply_errors(n->fsm),
@@ -150,7 +150,9 @@ int routes_public(struct http_req *r, const char *method, const char *path)
         r->route = ROUTE_HEALTH;
         uint64_t leader = replica_leader(n->replica, NULL, 0);
         struct raft *raft = replica_raft(n->replica);
-        bool caught_up = fsm_last_applied(n->fsm) + 1 >= raft_commit_index(raft);
+        /* raft's applied index, not the state machine's: barriers and configuration entries
+         * move the former only. */
+        bool caught_up = raft_last_applied(raft) >= raft_commit_index(raft);
         if (leader == 0 || !caught_up) {
             http_header(r, "retry-after", "1");
             http_problem(r, 503, "Not ready",

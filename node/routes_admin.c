@@ -34,11 +34,12 @@ json_t *node_status(struct node *n, bool with_progress)
         "id", (json_int_t)n->cfg.node_id, "cluster", n->cfg.cluster, "role", n->cfg.role, "state",
         raft_state_name(raft_state(raft)), "term", (json_int_t)raft_current_term(raft),
         "commit_index", (json_int_t)raft_commit_index(raft), "last_index",
-        (json_int_t)raft_last_index(raft), "last_applied", (json_int_t)fsm_last_applied(n->fsm),
+        (json_int_t)raft_last_index(raft), "last_applied", (json_int_t)raft_last_applied(raft),
         "raft_address", n->cfg.raft_address, "http_address", n->cfg.http_address, "public_key",
         n->public_key, "snapshots", (json_int_t)fsm_snapshots_taken(n->fsm), "apply_errors",
         (json_int_t)fsm_apply_errors(n->fsm), "space", "used_bytes", (json_int_t)used,
         "map_bytes", (json_int_t)map, "quota_bytes", (json_int_t)quota);
+    json_object_set_new(o, "fsm_applied", json_integer((json_int_t)fsm_last_applied(n->fsm)));
     json_object_set_new(o, "leader",
                         leader ? json_pack("{s:I, s:s}", "id", (json_int_t)leader,
                                            "http_address", leader_http)

@@ -58,6 +58,45 @@ l1-rcl-sb29|Ligue 1|RC Lens|Stade Brestois|2026-11-30T16:15:00Z
 l1-srfc-fcn|Ligue 1|Stade Rennais|FC Nantes|2026-12-06T20:00:00Z
 FIXTURES
 
+# The local chain: anvil (from tests/npm) with its state kept in run/anvil-state.json, and the
+# MatchOracle contract deployed once with the three nodes' signing keys as its 2-of-3 signers.
+anvil=tests/npm/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+chain_line="  chain:             not started (anvil is not installed; run 'make deps')"
+if [ -x "$anvil" ]; then
+    if (exec 3<>/dev/tcp/127.0.0.1/8545) 2>/dev/null; then
+        echo "error: 127.0.0.1:8545 is already in use; the local chain cannot start" >&2
+        stop
+    fi
+    "$anvil" --host 127.0.0.1 --port 8545 --chain-id 31337 --silent \
+        --state run/anvil-state.json >> run/anvil.log 2>&1 &
+    pids+=($!)
+    rpc() { curl -fs -H 'Content-Type: application/json' -d "$1" http://127.0.0.1:8545; }
+    for _ in $(seq 1 100); do
+        rpc '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    [ -f run/oracle-sender.key ] || build/parlayctl oracle keygen run/oracle-sender.key >/dev/null
+    sender=$(build/parlayctl oracle address --key run/oracle-sender.key)
+    rpc "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"anvil_setBalance\",\"params\":[\"$sender\",\"0x8ac7230489e80000\"]}" >/dev/null
+    contract=""
+    [ -f run/oracle.json ] && contract=$(sed -n 's/.*"contract": *"\(0x[0-9a-fA-F]*\)".*/\1/p' run/oracle.json)
+    code=""
+    [ -n "$contract" ] && code=$(rpc "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getCode\",\"params\":[\"$contract\",\"latest\"]}" | sed -n 's/.*"result":"\(0x[0-9a-f]*\)".*/\1/p')
+    if [ -z "$code" ] || [ "$code" = "0x" ]; then
+        signers=$(for i in 1 2 3; do build/parlayctl oracle address --key run/football-$i/node.key; done | paste -sd, -)
+        contract=$(timeout 60 build/parlayctl oracle deploy --rpc http://127.0.0.1:8545 \
+            --key run/oracle-sender.key --journal run/oracle-journal.json --confirmations 1 \
+            --signers "$signers" --threshold 2 | sed -n 's/^contract \(0x[0-9a-fA-F]\{40\}\).*/\1/p')
+        [ -n "$contract" ] || { echo "error: the oracle contract could not be deployed" >&2; stop; }
+        cat > run/oracle.json <<ORACLE
+{"rpc": "http://127.0.0.1:8545", "key": "run/oracle-sender.key", "contract": "$contract",
+ "journal": "run/oracle-journal.json", "confirmations": 1}
+ORACLE
+    fi
+    chain_line="  chain:             anvil at http://127.0.0.1:8545, MatchOracle at $contract (2-of-3: the nodes' keys)
+                     build/parlayctl oracle signers --config run/oracle.json"
+fi
+
 cat <<INFO
 
 Parlay is running: a three-node football cluster on 127.0.0.1 (data in run/, logs in run/*.log).
@@ -74,6 +113,7 @@ Parlay is running: a three-node football cluster on 127.0.0.1 (data in run/, log
                      build/parlayctl status
                      build/parlayctl fixtures list
   metrics:           curl -s http://127.0.0.1:8101/metrics
+$chain_line
 
 Press Ctrl-C to stop.
 INFO
