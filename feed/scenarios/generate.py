@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Writes the shipped scenarios (deterministic: same output on every run).
+
+    python3 feed/scenarios/generate.py        # rewrites feed/scenarios/*.json
+
+Times: "start" is the simulated second of kick-off; each event's "at" counts from it.
+Football halves are 45 minutes plus stoppage with a 15-minute break.
+"""
+import json
+import os
+import random
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+HALF_BREAK = 15 * 60
+
+
+def football_at(minute, stoppage, period, first_half_len):
+    """Simulated seconds after kick-off of a football match clock reading."""
+    if period == 1:
+        return (minute + stoppage) * 60
+    return first_half_len * 60 + HALF_BREAK + (minute - 45 + stoppage) * 60
+
+
+def football_events(spec, first_half_len):
+    """spec: (minute, stoppage, period, type, team|None)"""
+    out = []
+    for minute, stoppage, period, typ, team in spec:
+        e = {"at": football_at(minute, stoppage, period, first_half_len), "minute": minute,
+             "period": period, "type": typ}
+        if stoppage:
+            e["stoppage"] = stoppage
+        if team:
+            e["team"] = team
+        out.append(e)
+    return out
+
+
+def score_of(events):
+    s = {"home": 0, "away": 0}
+    for e in events:
+        if e["type"] in ("goal", "penalty_scored"):
+            s[e["team"]] += 1
+        elif e["type"] == "own_goal":
+            s["away" if e["team"] == "home" else "home"] += 1
+    return s
+
+
+def football_full():
+    spec = [
+        (0, 0, 1, "period_start", None), (0, 0, 1, "kick_off", None),
+        (12, 0, 1, "goal", "home"),
+        (27, 0, 1, "penalty_awarded", "away"), (28, 0, 1, "penalty_scored", "away"),
+        (39, 0, 1, "red_card", "away"),
+        (45, 2, 1, "goal", "home"),
+        (45, 3, 1, "period_end", None),
+        (45, 0, 2, "period_start", None),
+        (58, 0, 2, "own_goal", "away"),
+        (71, 0, 2, "penalty_awarded", "home"), (72, 0, 2, "penalty_missed", "home"),
+        (84, 0, 2, "goal", "away"),
+        (90, 4, 2, "goal", "home"),
+        (90, 5, 2, "period_end", None),
+    ]
+    ev = football_events(spec, 48)
+    s = score_of(ev)
+    fx = {"id": "FB-1001", "sport": "football", "competition": "Premier League",
+          "home": "Arsenal", "away": "Chelsea", "kickoff": "2026-11-28T15:00:00Z",
+          "announce": 0, "start": 60, "events": ev,
+          "result": {"at": ev[-1]["at"] + 60, "status": "final", **s}}
+    return {"name": "football: Arsenal v Chelsea, full match", "fixtures": [fx]}
+
+
+def tennis_match(rng, p_serve_home=0.64, p_serve_away=0.62):
+    """Point by point, best of three sets, tie-break at 6-6. Returns (events, sets)."""
+    ev, t = [{"at": 0, "minute": 0, "period": 1, "type": "kick_off"}], 0
+    sets = {"home": 0, "away": 0}
+    server = "home"
+    other = {"home": "away", "away": "home"}
+    set_no = 0
+    while max(sets.values()) < 2:
+        set_no += 1
+        ev.append({"at": t, "minute": t // 60, "period": set_no, "type": "period_start"})
+        games = {"home": 0, "away": 0}
+        while True:
+            tiebreak = games["home"] == 6 and games["away"] == 6
+            pts = {"home": 0, "away": 0}
+            tb_server = server
+            n = 0
+            while True:
+                srv = tb_server if tiebreak else server
+                p = p_serve_home if srv == "home" else p_serve_away
+                win = srv if rng.random() < p else other[srv]
+                t += rng.randint(25, 55)
+                ev.append({"at": t, "minute": t // 60, "period": set_no, "type": "point",
+                           "server": srv, "winner": win})
+                pts[win] += 1
+                n += 1
+                if tiebreak and n % 2 == 1:
+                    tb_server = other[tb_server]
+                need = 7 if tiebreak else 4
+                if pts[win] >= need and pts[win] - pts[other[win]] >= 2:
+                    games[win] += 1
+                    break
+            server = other[server]
+            t += 20
+            g = games
+            lead = max(g, key=g.get)
+            if (g[lead] == 6 and g[other[lead]] <= 4) or g[lead] == 7:
+                sets[lead] += 1
+                break
+        ev.append({"at": t, "minute": t // 60, "period": set_no, "type": "period_end"})
+        t += 120
+    return ev, sets
+
+
+def tennis():
+    for seed in range(1, 200):  # the first seed that goes to a third set
+        ev, sets = tennis_match(random.Random(seed))
+        if min(sets.values()) == 1:
+            break
+    fx = {"id": "TN-2001", "sport": "tennis", "competition": "ATP Finals",
+          "home": "Jannik Sinner", "away": "Carlos Alcaraz", "kickoff": "2026-11-28T14:00:00Z",
+          "announce": 0, "start": 60, "events": ev,
+          "result": {"at": ev[-1]["at"] + 30, "status": "final", **sets}}
+    return {"name": "tennis: best of three, point by point", "fixtures": [fx]}
+
+
+def basketball():
+    rng = random.Random(7)
+    ev, t = [{"at": 0, "minute": 0, "period": 1, "type": "kick_off"}], 0
+    # A quarter is 12 minutes of game clock, about 20 minutes of real time; breaks of two
+    # minutes, fifteen at half time.
+    base = 0
+    for q in range(1, 5):
+        ev.append({"at": base, "minute": (q - 1) * 12, "period": q, "type": "period_start"})
+        for minute in sorted(rng.sample(range(1, 12), 3)):
+            ev.append({"at": base + minute * 100, "minute": (q - 1) * 12 + minute,
+                       "period": q, "type": "scoring_run", "team": rng.choice(["home", "away"]),
+                       "points": rng.choice([6, 7, 8, 9, 10, 12])})
+        ev.append({"at": base + 1200, "minute": q * 12, "period": q, "type": "period_end"})
+        base += 1200 + (900 if q == 2 else 120)
+    fx = {"id": "BB-3001", "sport": "basketball", "competition": "EuroLeague",
+          "home": "Real Madrid", "away": "Olympiacos", "kickoff": "2026-11-28T19:00:00Z",
+          "announce": 0, "start": 60, "events": ev,
+          "result": {"at": ev[-1]["at"] + 30, "status": "final", "home": 88, "away": 81}}
+    return {"name": "basketball: four quarters with scoring runs", "fixtures": [fx]}
+
+
+TEAMS = ["Arsenal", "Aston Villa", "Bournemouth", "Brentford", "Brighton", "Burnley", "Chelsea",
+         "Crystal Palace", "Everton", "Fulham", "Leeds", "Liverpool", "Manchester City",
+         "Manchester United", "Newcastle", "Nottingham Forest", "Sunderland", "Tottenham",
+         "West Ham", "Wolves", "Lens", "Lille", "Lyon", "Marseille", "Monaco", "Nantes", "Nice",
+         "Paris SG", "Rennes", "Strasbourg", "Toulouse", "Brest", "Auxerre", "Angers",
+         "Le Havre", "Lorient", "Metz", "Paris FC", "Ajax", "PSV"]
+
+
+def busy_afternoon(games=20):
+    rng = random.Random(2026)
+    teams = TEAMS[:]
+    rng.shuffle(teams)
+    fixtures = []
+    for g in range(games):
+        home, away = teams[2 * g % len(teams)], teams[(2 * g + 1) % len(teams)]
+        if home == away:
+            away = teams[(2 * g + 2) % len(teams)]
+        start = 60 + 300 * (g % 4)  # four kick-off slots, five minutes apart
+        spec = [(0, 0, 1, "period_start", None), (0, 0, 1, "kick_off", None)]
+        stoppage1, stoppage2 = rng.randint(1, 4), rng.randint(2, 6)
+        for period, lo, hi in ((1, 1, 45), (2, 46, 90)):
+            if period == 2:
+                spec.append((45, stoppage1, 1, "period_end", None))
+                spec.append((45, 0, 2, "period_start", None))
+            moments = sorted(rng.sample(range(lo, hi + 1), rng.randint(1, 4)))
+            for m in moments:
+                r, team = rng.random(), rng.choice(["home", "away"])
+                if r < 0.55:
+                    spec.append((m, 0, period, "goal", team))
+                elif r < 0.65:
+                    spec.append((m, 0, period, "own_goal", team))
+                elif r < 0.85:
+                    spec.append((m, 0, period, "penalty_awarded", team))
+                    spec.append((m + 1 if m < hi else m, 1 if m == hi else 0, period,
+                                 "penalty_scored" if rng.random() < 0.78 else "penalty_missed",
+                                 team))
+                else:
+                    spec.append((m, 0, period, "red_card", team))
+        spec.append((90, stoppage2, 2, "period_end", None))
+        ev = football_events(spec, 45 + stoppage1)
+        ev.sort(key=lambda e: e["at"])
+        fixtures.append({
+            "id": "BA-%02d" % (g + 1), "sport": "football",
+            "competition": "Premier League" if g < 10 else "Ligue 1",
+            "home": home, "away": away,
+            "kickoff": "2026-11-28T%02d:%02d:00Z" % (15 + (g % 4) * 5 // 60, (g % 4) * 5),
+            "announce": 0, "start": start, "events": ev,
+            "result": {"at": ev[-1]["at"] + 60, "status": "final", **score_of(ev)}})
+    return {"name": "busy afternoon: %d football games" % games, "fixtures": fixtures}
+
+
+def write(name, doc):
+    with open(os.path.join(HERE, name), "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    write("football.json", football_full())
+    write("tennis.json", tennis())
+    write("basketball.json", basketball())
+    write("busy-afternoon.json", busy_afternoon())
