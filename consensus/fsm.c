@@ -374,6 +374,9 @@ static int idem_lookup(struct fsm *f, MDB_txn *txn, const char *key, size_t key_
 int fsm_idem_get(struct fsm *f, const char *key, size_t key_len, uint8_t fingerprint[32],
                  struct fsm_result *res)
 {
+    /* On the write path: look inside the open batch rather than committing it first. */
+    if (f->wtxn)
+        return idem_lookup(f, f->wtxn, key, key_len, fingerprint, res);
     MDB_txn *txn;
     int rv = fsm_read_begin(f, &txn);
     if (rv != 0)

@@ -68,6 +68,8 @@ struct replica {
     int snap_rounds;
     void (*close_cb)(void *);
     void *close_arg;
+    uint64_t leader_cache_id, leader_cache_until;
+    char leader_cache_http[64];
 };
 
 const char *replica_outcome_name(int outcome)
@@ -351,6 +353,9 @@ bool replica_is_leader(struct replica *rp)
     return raft_state(&rp->raft) == RAFT_LEADER;
 }
 
+/* The leader's HTTP address, from the replicated member table. Cached per leader for a second:
+ * a follower looks it up for every forwarded write, and a table read would commit the open
+ * LMDB batch each time. */
 uint64_t replica_leader(struct replica *rp, char *http_address, size_t n)
 {
     raft_id id;
@@ -360,6 +365,11 @@ uint64_t replica_leader(struct replica *rp, char *http_address, size_t n)
         http_address[0] = 0;
     if (id == 0 || !http_address)
         return id;
+    uint64_t now = uv_now(rp->loop);
+    if (id == rp->leader_cache_id && now < rp->leader_cache_until) {
+        snprintf(http_address, n, "%s", rp->leader_cache_http);
+        return id;
+    }
     MDB_txn *txn;
     if (fsm_read_begin(rp->fsm, &txn) == 0) {
         json_t *m = member_get(rp->fsm, txn, id);
@@ -373,6 +383,11 @@ uint64_t replica_leader(struct replica *rp, char *http_address, size_t n)
         for (unsigned i = 0; i < rp->n_initial; i++)
             if (rp->initial[i].id == id)
                 snprintf(http_address, n, "%s", rp->initial[i].http_address);
+    if (http_address[0]) {
+        rp->leader_cache_id = id;
+        rp->leader_cache_until = now + 1000;
+        snprintf(rp->leader_cache_http, sizeof rp->leader_cache_http, "%s", http_address);
+    }
     return id;
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -457,6 +458,50 @@ static void parlayctl_exit_codes(void **state)
     h_cluster_destroy(&c);
 }
 
+/* parlayd refuses a bad configuration with a message that names the key or the path. */
+static void bad_config_refuses_to_start(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    h_cluster_init(&c, 1);
+    struct {
+        const char *key, *value; /* value: raw JSON; NULL removes the key */
+        const char *expect;
+    } cases[] = {
+        {"colour", "\"red\"", "unknown key 'colour'"},
+        {"raft_address", NULL, "missing key 'raft_address'"},
+        {"http_address", "\"127.0.0.1:99999\"", "key 'http_address'"},
+        {"raft_address", "\"localhost\"", "key 'raft_address'"},
+        {"role", "\"casino\"", "key 'role'"},
+        {"data_dir", "\"/proc/parlay-cannot-be-here\"", "key 'data_dir'"},
+        {"admin_token_file", "\"/nonexistent/token\"", "/nonexistent/token"},
+        {"snapshot_threshold", "\"often\"", "key 'snapshot_threshold'"},
+        {"heartbeat_timeout_ms", "5000", "key 'heartbeat_timeout_ms'"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        json_t *cfg = json_load_file(c.nodes[0].config, 0, NULL);
+        assert_non_null(cfg);
+        if (cases[k].value)
+            json_object_set_new(cfg, cases[k].key, json_loads(cases[k].value, JSON_DECODE_ANY, NULL));
+        else
+            json_object_del(cfg, cases[k].key);
+        char path[600], cmd[1400], out[2048];
+        snprintf(path, sizeof path, "%s/bad%zu.json", c.root, k);
+        json_dump_file(cfg, path, 0);
+        json_decref(cfg);
+        snprintf(cmd, sizeof cmd, "ASAN_OPTIONS=detect_leaks=0 build/parlayd-san --config %s 2>&1", path);
+        FILE *p = popen(cmd, "r");
+        size_t got = fread(out, 1, sizeof out - 1, p);
+        out[got] = 0;
+        int st = pclose(p);
+        if (!strstr(out, cases[k].expect))
+            fprintf(stderr, "case %zu: %s", k, out);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+        assert_non_null(strstr(out, cases[k].expect));
+    }
+    h_cluster_destroy(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -468,6 +513,7 @@ int main(void)
         cmocka_unit_test(bad_input_gets_problem_json_and_changes_nothing),
         cmocka_unit_test(space_quota_makes_cluster_read_only),
         cmocka_unit_test(parlayctl_exit_codes),
+        cmocka_unit_test(bad_config_refuses_to_start),
     };
     return cmocka_run_group_tests_name("cluster", tests, NULL, NULL);
 }
