@@ -172,7 +172,17 @@ static int cmd_status(int argc, char **argv, bool members_only)
     (void)argv;
     if (argc != 1)
         die(EXIT_USAGE, "usage: parlayctl %s", members_only ? "members" : "status");
-    json_t *st = call("GET", "/admin/v1/cluster", NULL, NULL);
+    json_t *st;
+    long code = request("GET", "/admin/v1/cluster", NULL, NULL, &st);
+    if (code == 503) {
+        /* No leader (election, lost quorum): show what this node itself knows. */
+        json_decref(st);
+        st = call("GET", "/admin/v1/node", NULL, NULL);
+        fprintf(stderr, "parlayctl: the cluster has no leader now; showing node %lld's own view\n",
+                i_of(st, "id"));
+    } else if (code < 200 || code >= 300) {
+        refused(code, st);
+    }
     if (opt.json) {
         print_json(members_only ? json_object_get(st, "members") : st);
     } else {
