@@ -12,13 +12,14 @@
  * equals s; probabilities use the continuity correction.
  */
 #include "models/models.h"
+#include "models/detmath.h"
 
 #include <math.h>
 #include <stdlib.h>
 
 static double phi_cdf(double x)
 {
-    return 0.5 * erfc(-x / sqrt(2.0));
+    return model_dm_phi(x);
 }
 
 int model_bb_price(const model_bb_state *st, model_bb_result *r)

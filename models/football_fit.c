@@ -26,6 +26,7 @@
  * taken, and teams are numbered by id, so the result does not depend on input order.
  */
 #include "models/models.h"
+#include "models/detmath.h"
 
 #include <assert.h>
 #include <gsl/gsl_errno.h>
@@ -103,7 +104,7 @@ static int game_cmp(const void *pa, const void *pb)
 
 static double rho_of(double r)
 {
-    return RHO_SCALE * tanh(r);
+    return RHO_SCALE * model_dm_tanh(r);
 }
 
 /* Negative penalised log-likelihood and its gradient (grad may be NULL). */
@@ -120,7 +121,7 @@ static double objective(const double *v, double *grad, const fit_ctx *c)
         const fit_pair *g = &c->g[k];
         double e1 = base + (g->neutral ? 0.0 : hfa) + att[g->h] + def[g->a];
         double e2 = base + att[g->a] + def[g->h];
-        double lam = exp(e1), mu = exp(e2);
+        double lam = model_dm_exp(e1), mu = model_dm_exp(e2);
         double ll = g->X * e1 - g->W * lam + g->Y * e2 - g->W * mu;
         double d1 = g->X - g->W * lam, d2 = g->Y - g->W * mu, dr = 0;
         for (int sc = 0; sc < 4; sc++) {
@@ -150,9 +151,9 @@ static double objective(const double *v, double *grad, const fit_ctx *c)
                 break;
             }
             if (tau < TAU_FLOOR) {
-                ll += w * log(TAU_FLOOR);
+                ll += w * model_dm_log(TAU_FLOOR);
             } else {
-                ll += w * log(tau);
+                ll += w * model_dm_log(tau);
                 d1 += w * t1 / tau;
                 d2 += w * t2 / tau;
                 dr += w * tr / tau;
@@ -198,7 +199,7 @@ static double objective(const double *v, double *grad, const fit_ctx *c)
         }
     }
     if (grad) {
-        double th = tanh(v[2]);
+        double th = model_dm_tanh(v[2]);
         grad[0] = gb;
         grad[1] = gh;
         grad[2] = gr * RHO_SCALE * (1.0 - th * th);
@@ -296,6 +297,22 @@ static void set_prior(model_fb_params *out, const int *map, const double *wt, do
         out->prior_att += out->att[who[i]] / k;
         out->prior_def += out->def[who[i]] / k;
     }
+}
+
+/* Games come sorted by day, so the weight of the previous game's day is usually reusable. */
+typedef struct {
+    int day, valid;
+    double w;
+} weight_cache;
+
+static double day_weight(double xi, int before_day, int day, weight_cache *c)
+{
+    if (!c->valid || day != c->day) {
+        c->valid = 1;
+        c->day = day;
+        c->w = model_dm_exp(-xi * (before_day - day));
+    }
+    return c->w;
 }
 
 static int fit_game_cmp(const void *pa, const void *pb)
@@ -405,7 +422,9 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
             free(fg);
             return MODEL_EINVAL;
         }
-        if (games[i].day < before_day && exp(-o->xi * (before_day - games[i].day)) >= MIN_WEIGHT)
+        /* weight >= MIN_WEIGHT  <=>  days ago <= -log(MIN_WEIGHT) / xi */
+        if (games[i].day < before_day &&
+            o->xi * (double)(before_day - games[i].day) <= -model_dm_log(MIN_WEIGHT))
             sorted[m++] = games[i];
     }
     qsort(sorted, m, sizeof *sorted, game_cmp);
@@ -418,8 +437,9 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
 
     /* Goals per shot on target over the training games that have shots. */
     double sg = 0, ss = 0, sw = 0, sx = 0;
+    weight_cache cache = {0, 0, 0.0};
     for (size_t i = 0; i < m; i++) {
-        double w = exp(-o->xi * (before_day - sorted[i].day));
+        double w = day_weight(o->xi, before_day, sorted[i].day, &cache);
         sw += w;
         sx += w * (sorted[i].home_goals + sorted[i].away_goals);
         if (has_sot(&sorted[i])) {
@@ -437,7 +457,7 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
         f->x = g->home_goals;
         f->y = g->away_goals;
         f->neutral = g->neutral;
-        f->w = exp(-o->xi * (before_day - g->day));
+        f->w = day_weight(o->xi, before_day, g->day, &cache);
         f->xt = g->home_goals;
         f->yt = g->away_goals;
         /* Blend the observations that this game has; missing ones give their share back
@@ -460,7 +480,7 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
 
     if (m == 0) { /* nothing to learn from: league-average defaults */
         free(fg);
-        out->base = log(1.35);
+        out->base = model_dm_log(1.35);
         out->hfa = 0.25;
         out->rho = 0;
         return MODEL_OK;
@@ -516,9 +536,9 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
         scale[3 + i] = scale[3 + nt + i] = sqrt(wt[i] * mean + 2.0 * o->ridge + 1.0);
     fit_ctx ctx = {pairs, npairs, nt, o->ridge, NULL, 0, 0, scale, scale + np, scale + 2 * np,
                    0.5 * (2.0 * sw / nt) * mean / ((double)nt * nt)};
-    gsl_vector_set(x, 0, warm ? warm->base : log(mean));
+    gsl_vector_set(x, 0, warm ? warm->base : model_dm_log(mean));
     gsl_vector_set(x, 1, warm ? warm->hfa : 0.25);
-    gsl_vector_set(x, 2, warm ? atanh(fmax(fmin(warm->rho / RHO_SCALE, 0.99), -0.99)) : 0.0);
+    gsl_vector_set(x, 2, warm ? model_dm_atanh(fmax(fmin(warm->rho / RHO_SCALE, 0.99), -0.99)) : 0.0);
     for (int t = 0; t < MODEL_FB_MAX_TEAMS; t++) {
         if (map[t] < 0)
             continue;
@@ -572,8 +592,8 @@ int model_fb_rates(const model_fb_params *pr, int home, int away, int neutral, d
     double dh = pr->known[home] ? pr->def[home] : pr->prior_def;
     double aa = pr->known[away] ? pr->att[away] : pr->prior_att;
     double da = pr->known[away] ? pr->def[away] : pr->prior_def;
-    *lambda = exp(pr->base + (neutral ? 0.0 : pr->hfa) + ah + da);
-    *mu = exp(pr->base + aa + dh);
+    *lambda = model_dm_exp(pr->base + (neutral ? 0.0 : pr->hfa) + ah + da);
+    *mu = model_dm_exp(pr->base + aa + dh);
     if (!isfinite(*lambda) || !isfinite(*mu))
         return MODEL_ERANGE;
     return MODEL_OK;

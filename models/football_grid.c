@@ -19,6 +19,7 @@
  * current score: a cheap approximation of the birth process, recomputed at every event.
  */
 #include "models/models.h"
+#include "models/detmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -33,7 +34,7 @@ static int rate_ok(double r)
 
 static void poisson_row(double l, double *out)
 {
-    out[0] = exp(-l);
+    out[0] = model_dm_exp(-l);
     for (int i = 1; i < MODEL_FB_GOALS; i++)
         out[i] = out[i - 1] * l / i;
 }
@@ -162,8 +163,8 @@ int model_fb_grid_live(const model_fb_live *st, const model_fb_live_params *lp, 
         return MODEL_EINVAL;
 
     double share = remaining_share(st, lp);
-    double rh = pow(lp->red_penalised, st->home_reds) * pow(lp->red_opponent, st->away_reds);
-    double ra = pow(lp->red_penalised, st->away_reds) * pow(lp->red_opponent, st->home_reds);
+    double rh = model_dm_pow(lp->red_penalised, st->home_reds) * model_dm_pow(lp->red_opponent, st->away_reds);
+    double ra = model_dm_pow(lp->red_penalised, st->away_reds) * model_dm_pow(lp->red_opponent, st->home_reds);
     int diff = st->home_goals - st->away_goals;
     if (diff == -1) {
         rh *= lp->trail_by_one;
@@ -214,14 +215,14 @@ int model_fb_implied_rates(double p_home, double p_away, double rho, double *lam
     if (!lambda || !mu || !isfinite(p_home) || !isfinite(p_away) || !isfinite(rho) ||
         !(p_home > 0.005 && p_away > 0.005 && p_home + p_away < 0.995))
         return MODEL_EINVAL;
-    double x = log(1.4), y = log(1.1), fh, fa;
-    win_probs(exp(x), exp(y), rho, &fh, &fa);
+    double x = model_dm_log(1.4), y = model_dm_log(1.1), fh, fa;
+    win_probs(model_dm_exp(x), model_dm_exp(y), rho, &fh, &fa);
     double rh = fh - p_home, ra = fa - p_away, res = fmax(fabs(rh), fabs(ra));
     const double h = 1e-6;
     for (int it = 0; it < 50 && res > 1e-10; it++) {
         double h1, a1, h2, a2;
-        win_probs(exp(x + h), exp(y), rho, &h1, &a1);
-        win_probs(exp(x), exp(y + h), rho, &h2, &a2);
+        win_probs(model_dm_exp(x + h), model_dm_exp(y), rho, &h1, &a1);
+        win_probs(model_dm_exp(x), model_dm_exp(y + h), rho, &h2, &a2);
         double j11 = (h1 - fh) / h, j21 = (a1 - fa) / h, j12 = (h2 - fh) / h, j22 = (a2 - fa) / h;
         double det = j11 * j22 - j12 * j21;
         if (!(fabs(det) > 1e-300))
@@ -230,10 +231,10 @@ int model_fb_implied_rates(double p_home, double p_away, double rho, double *lam
         double t = 1.0;
         for (int k = 0; k < 20; k++, t *= 0.5) {
             double nx = x + t * dx, ny = y + t * dy;
-            if (nx > log(MAX_RATE) || ny > log(MAX_RATE) || nx < log(1e-3) || ny < log(1e-3))
+            if (nx > model_dm_log(MAX_RATE) || ny > model_dm_log(MAX_RATE) || nx < model_dm_log(1e-3) || ny < model_dm_log(1e-3))
                 continue;
             double nh, na;
-            win_probs(exp(nx), exp(ny), rho, &nh, &na);
+            win_probs(model_dm_exp(nx), model_dm_exp(ny), rho, &nh, &na);
             double nr = fmax(fabs(nh - p_home), fabs(na - p_away));
             if (nr < res) {
                 x = nx;
@@ -251,7 +252,7 @@ int model_fb_implied_rates(double p_home, double p_away, double rho, double *lam
     }
     if (res > 1e-6)
         return MODEL_ERANGE;
-    *lambda = exp(x);
-    *mu = exp(y);
+    *lambda = model_dm_exp(x);
+    *mu = model_dm_exp(y);
     return MODEL_OK;
 }

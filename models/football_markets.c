@@ -13,6 +13,7 @@
  * as integers in quarters so that no floating comparison decides a settlement.
  */
 #include "models/models.h"
+#include "models/detmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -232,7 +233,7 @@ int model_fb_markets_compute(const model_fb_grid *g, model_fb_markets *m)
         cdf[k] = (c += pd[k]);
     for (int k = 0; k < MODEL_FB_AH_LINES; k++)
         ah_fast(pd, cdf, -12 + k, &m->ah[k]);
-    double tot = g->lambda + g->mu, none = exp(-tot);
+    double tot = g->lambda + g->mu, none = model_dm_exp(-tot);
     m->next_none = none;
     if (tot > 0) {
         m->next_home = g->lambda / tot * (1.0 - none);

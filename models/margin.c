@@ -18,6 +18,7 @@
  * rounding down never gives margin away, and integers compare exactly between replicas.
  */
 #include "models/models.h"
+#include "models/detmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -101,9 +102,9 @@ static void power_remove_fn(double k, const double *r, int n, double c, double *
     (void)c;
     double s = 0, ds = 0;
     for (int i = 0; i < n; i++) {
-        double t = pow(r[i], k);
+        double t = model_dm_pow(r[i], k);
         s += t;
-        ds += t * log(r[i]);
+        ds += t * model_dm_log(r[i]);
     }
     *f = s - 1.0;
     *df = ds;
@@ -165,7 +166,7 @@ int model_margin_remove(const double *odds, int n, model_margin_method m, double
         if (rc)
             return rc;
         for (int i = 0; i < n; i++)
-            p[i] = pow(r[i], k);
+            p[i] = model_dm_pow(r[i], k);
         break;
     case MODEL_MARGIN_SHIN:
         if (!(S > 1.0))
@@ -190,9 +191,9 @@ static void power_apply_fn(double k, const double *p, int n, double c, double *f
 {
     double s = 0, ds = 0;
     for (int i = 0; i < n; i++) {
-        double t = pow(p[i], k);
+        double t = model_dm_pow(p[i], k);
         s += t;
-        ds += t * log(p[i]);
+        ds += t * model_dm_log(p[i]);
     }
     *f = s - c;
     *df = ds;
@@ -256,7 +257,7 @@ int model_margin_apply(const double *p, int n, model_margin_method m, double mar
                 return rc;
         }
         for (int i = 0; i < k; i++)
-            inv[i] = pow(q[i], par);
+            inv[i] = model_dm_pow(q[i], par);
         break;
     case MODEL_MARGIN_SHIN: {
         double c = sqrt(1.0 + margin), sy = 0;

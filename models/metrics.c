@@ -6,6 +6,7 @@
  * for 1X2 (n = 3) that is 1/2 of the sum over the first two cumulative sums.
  */
 #include "models/models.h"
+#include "models/detmath.h"
 
 #include <math.h>
 
@@ -26,5 +27,5 @@ double model_logloss(const double *p, int n, int k)
 {
     if (!p || n < 1 || k < 0 || k >= n)
         return NAN;
-    return -log(fmax(p[k], 1e-15));
+    return -model_dm_log(fmax(p[k], 1e-15));
 }

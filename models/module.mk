@@ -5,7 +5,7 @@
 
 MODELS_LIBS := $(shell pkg-config --libs gsl 2>/dev/null || echo -lgsl -lgslcblas) -lm
 
-MODELS_SRCS := models/margin.c models/metrics.c models/football_grid.c \
+MODELS_SRCS := models/detmath.c models/margin.c models/metrics.c models/football_grid.c \
                models/football_markets.c models/football_quote.c models/football_fit.c \
                models/tennis.c models/basketball.c
 # The evaluation code: reads football-data.co.uk CSV text (from memory) and runs the

@@ -13,7 +13,10 @@
 
 #include <cmocka.h>
 
+#include "models/detmath.h"
 #include "models/models.h"
+
+#define GOLDEN_PRICES 0x598f860d0c12fb6ULL
 
 #define assert_close(a, b, tol)                                                            \
     do {                                                                                   \
@@ -870,6 +873,73 @@ static void basketball(void **s)
     assert_int_equal(model_bb_price(&bad, &r), MODEL_EINVAL);
 }
 
+/* ---------------------------------------------------------------- deterministic math */
+
+static double rel(double a, double b)
+{
+    return a == b ? 0.0 : fabs(a - b) / fmax(fabs(b), 1e-300);
+}
+
+static void detmath_accuracy(void **s)
+{
+    (void)s;
+    assert_true(model_dm_exp(0.0) == 1.0);
+    assert_true(model_dm_log(1.0) == 0.0);
+    assert_true(model_dm_pow(0.25, 0.5) == 0.5);
+    assert_true(model_dm_exp(-800) == 0.0 && isinf(model_dm_exp(800)));
+    assert_true(isnan(model_dm_log(-1.0)) && isinf(model_dm_log(0.0)));
+    for (int i = 0; i <= 20000; i++) {
+        double x = -700.0 + 1400.0 * i / 20000;
+        if (rel(model_dm_exp(x), exp(x)) > 3e-16)
+            fail_msg("exp(%g)", x);
+        double y = exp(-700.0 + 1400.0 * i / 20000);
+        if (fabs(model_dm_log(y) - log(y)) > 4.5e-16 * fmax(1.0, fabs(log(y))))
+            fail_msg("log(%g)", y);
+        double p = 1e-4 + 0.9998 * i / 20000, k = 0.9 + 0.2 * (i % 7) / 7.0;
+        if (rel(model_dm_pow(p, k), pow(p, k)) > 2e-15)
+            fail_msg("pow(%g, %g)", p, k);
+        double t = -6.0 + 12.0 * i / 20000;
+        assert_close(model_dm_tanh(t), tanh(t), 1e-15);
+        assert_close(model_dm_phi(t), 0.5 * erfc(-t / sqrt(2.0)), 1e-14);
+        double a = -0.999 + 1.998 * i / 20000;
+        assert_close(model_dm_atanh(a), atanh(a), 1e-13);
+    }
+}
+
+/* A fixed game priced with every method, hashed: the bits must not change between runs,
+ * machines or builds. If the model changes on purpose, print the new value and update it
+ * together with the change; if it changes by itself, replicas would disagree. */
+static void golden_prices(void **s)
+{
+    (void)s;
+    uint64_t h = 1469598103934665603ULL;
+    model_quote_cfg cfg;
+    model_quote_cfg_default(&cfg);
+    model_fb_live_params lp;
+    model_fb_live_params_default(&lp);
+    for (int m = 0; m < MODEL_MARGIN__COUNT; m++) {
+        cfg.method = m;
+        model_fb_grid g;
+        model_fb_markets mk;
+        model_fb_prices pr;
+        assert_int_equal(model_fb_grid_dc(1.61, 1.07, -0.07, &g), MODEL_OK);
+        assert_int_equal(model_fb_markets_compute(&g, &mk), MODEL_OK);
+        assert_int_equal(model_fb_quote(&mk, &cfg, MODEL_PHASE_PRE, &pr), MODEL_OK);
+        const unsigned char *b = (const unsigned char *)&pr;
+        for (size_t i = 0; i < sizeof pr; i++)
+            h = (h ^ b[i]) * 1099511628211ULL;
+        model_fb_live st = {1.61, 1.07, -0.07, 67.5, 2, 1, 1, 0, 1};
+        assert_int_equal(model_fb_grid_live(&st, &lp, &g), MODEL_OK);
+        assert_int_equal(model_fb_markets_compute(&g, &mk), MODEL_OK);
+        assert_int_equal(model_fb_quote(&mk, &cfg, MODEL_PHASE_LIVE, &pr), MODEL_OK);
+        for (size_t i = 0; i < sizeof pr; i++)
+            h = (h ^ b[i]) * 1099511628211ULL;
+    }
+    if (h != GOLDEN_PRICES)
+        fail_msg("price hash %#llx, expected %#llx", (unsigned long long)h,
+                 (unsigned long long)GOLDEN_PRICES);
+}
+
 /* ---------------------------------------------------------------- metrics */
 
 static void metrics(void **s)
@@ -916,6 +986,8 @@ int main(void)
         cmocka_unit_test(tennis_bad_inputs),
         cmocka_unit_test(basketball),
         cmocka_unit_test(metrics),
+        cmocka_unit_test(detmath_accuracy),
+        cmocka_unit_test(golden_prices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
