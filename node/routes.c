@@ -88,6 +88,15 @@ void routes_read(struct http_req *r, void (*serve)(struct http_req *r))
     replica_barrier(r->node->replica, after_barrier, w);
 }
 
+bool routes_method(struct http_req *r, const char *method, const char *want, const char *hint)
+{
+    if (!strcmp(method, want))
+        return true;
+    http_header(r, "allow", want);
+    http_problem(r, 405, "Method not allowed", "%s", hint);
+    return false;
+}
+
 bool routes_match1(const char *path, const char *prefix, char *seg, size_t n)
 {
     size_t pl = strlen(prefix);
@@ -139,11 +148,8 @@ int routes_public(struct http_req *r, const char *method, const char *path)
     struct node *n = r->node;
     if (!strcmp(path, "/healthz")) {
         r->route = ROUTE_HEALTH;
-        if (strcmp(method, "GET")) {
-            http_problem(r, 405, "Method not allowed", "use GET");
-            return 0;
-        }
-        http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+        if (routes_method(r, method, "GET", "use GET"))
+            http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
         return 0;
     }
     if (!strcmp(path, "/readyz")) {

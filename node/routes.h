@@ -11,6 +11,8 @@ bool routes_require_admin(struct http_req *r);
 /* Serve a read at the consistency asked for (?consistency=local|linearizable): call @serve
  * now, or after a Raft barrier on the leader, or forward to the leader. */
 void routes_read(struct http_req *r, void (*serve)(struct http_req *r));
+/* Answer 405 with @hint unless @method is @want; true if it is. */
+bool routes_method(struct http_req *r, const char *method, const char *want, const char *hint);
 /* Match "/prefix/{seg}" (returns segment into @seg) exactly. */
 bool routes_match1(const char *path, const char *prefix, char *seg, size_t n);
 

@@ -185,6 +185,19 @@ static bool parse_id(struct http_req *r, const char *s, uint64_t *id)
     return true;
 }
 
+/* Membership changes happen on the leader: forward there (NULL) or start an operation. */
+static struct member_op *leader_op(struct http_req *r, uint64_t id)
+{
+    if (!replica_is_leader(r->node->replica)) {
+        http_forward_to_leader(r);
+        return NULL;
+    }
+    struct member_op *op = calloc(1, sizeof *op);
+    op->r = r;
+    op->id = id;
+    return op;
+}
+
 static void member_role(struct http_req *r, uint64_t id)
 {
     json_t *body = routes_body(r);
@@ -206,26 +219,16 @@ static void member_role(struct http_req *r, uint64_t id)
         return;
     }
     json_decref(body);
-    if (!replica_is_leader(r->node->replica)) {
-        http_forward_to_leader(r);
-        return;
-    }
-    struct member_op *op = calloc(1, sizeof *op);
-    op->r = r;
-    op->id = id;
-    replica_assign(r->node->replica, id, rr, change_done, op);
+    struct member_op *op = leader_op(r, id);
+    if (op)
+        replica_assign(r->node->replica, id, rr, change_done, op);
 }
 
 static void member_remove(struct http_req *r, uint64_t id)
 {
-    if (!replica_is_leader(r->node->replica)) {
-        http_forward_to_leader(r);
-        return;
-    }
-    struct member_op *op = calloc(1, sizeof *op);
-    op->r = r;
-    op->id = id;
-    replica_remove(r->node->replica, id, change_done, op);
+    struct member_op *op = leader_op(r, id);
+    if (op)
+        replica_remove(r->node->replica, id, change_done, op);
 }
 
 static void transfer(struct http_req *r)
@@ -246,14 +249,9 @@ static void transfer(struct http_req *r)
         to = v ? (uint64_t)json_integer_value(v) : 0;
         json_decref(body);
     }
-    if (!replica_is_leader(r->node->replica)) {
-        http_forward_to_leader(r);
-        return;
-    }
-    struct member_op *op = calloc(1, sizeof *op);
-    op->r = r;
-    op->id = to;
-    replica_transfer(r->node->replica, to, change_done, op);
+    struct member_op *op = leader_op(r, to);
+    if (op)
+        replica_transfer(r->node->replica, to, change_done, op);
 }
 
 static void snapshot_done(void *arg, int outcome, const char *detail)
@@ -277,19 +275,17 @@ int routes_admin(struct http_req *r, const char *method, const char *path)
     if (!routes_require_admin(r))
         return 0;
     if (!strcmp(path, "/admin/v1/node")) {
-        if (strcmp(method, "GET"))
-            http_problem(r, 405, "Method not allowed", "use GET");
-        else
+        if (routes_method(r, method, "GET", "use GET"))
             http_reply_json(r, 200, node_status(r->node, replica_is_leader(r->node->replica)));
         return 0;
     }
     if (!strcmp(path, "/admin/v1/cluster")) {
-        if (strcmp(method, "GET"))
-            http_problem(r, 405, "Method not allowed", "use GET");
-        else if (replica_is_leader(r->node->replica))
-            serve_cluster(r);
-        else
-            http_forward_to_leader(r);
+        if (routes_method(r, method, "GET", "use GET")) {
+            if (replica_is_leader(r->node->replica))
+                serve_cluster(r);
+            else
+                http_forward_to_leader(r);
+        }
         return 0;
     }
     if (!strcmp(path, "/admin/v1/members")) {
@@ -309,31 +305,24 @@ int routes_admin(struct http_req *r, const char *method, const char *path)
     if (!strncmp(path, "/admin/v1/members/", 18) && rolep && !strcmp(rolep, "/role") &&
         (size_t)(rolep - path - 18) < sizeof idbuf) {
         snprintf(idbuf, sizeof idbuf, "%.*s", (int)(rolep - path - 18), path + 18);
-        if (strcmp(method, "PUT"))
-            http_problem(r, 405, "Method not allowed", "use PUT");
-        else if (parse_id(r, idbuf, &id))
+        if (routes_method(r, method, "PUT", "use PUT") && parse_id(r, idbuf, &id))
             member_role(r, id);
         return 0;
     }
     if (routes_match1(path, "/admin/v1/members", seg, sizeof seg)) {
-        if (strcmp(method, "DELETE"))
-            http_problem(r, 405, "Method not allowed", "use DELETE to remove a member");
-        else if (parse_id(r, seg, &id))
+        if (routes_method(r, method, "DELETE", "use DELETE to remove a member") &&
+            parse_id(r, seg, &id))
             member_remove(r, id);
         return 0;
     }
     if (!strcmp(path, "/admin/v1/leadership")) {
-        if (strcmp(method, "POST"))
-            http_problem(r, 405, "Method not allowed", "use POST");
-        else
+        if (routes_method(r, method, "POST", "use POST"))
             transfer(r);
         return 0;
     }
     if (!strcmp(path, "/admin/v1/snapshot")) {
-        if (strcmp(method, "POST")) {
-            http_problem(r, 405, "Method not allowed", "use POST");
+        if (!routes_method(r, method, "POST", "use POST"))
             return 0;
-        }
         int rv = replica_snapshot_now(r->node->replica, snapshot_done, r);
         if (rv == REPLICA_NOTLEADER)
             http_forward_to_leader(r);

@@ -113,6 +113,16 @@ static void serve_list(struct http_req *r)
     http_reply_json(r, 200, out);
 }
 
+/* Refuse a malformed id in the path (400); true if the id may be used. */
+static bool id_ok(struct http_req *r, const char *id)
+{
+    if (fixture_id_valid(id, strlen(id)))
+        return true;
+    http_problem(r, 400, "Bad fixture id", "a fixture id is 1 to %d letters, digits, '-', '_' or '.'",
+                 FIXTURE_ID_MAX);
+    return false;
+}
+
 static void create(struct http_req *r)
 {
     json_t *body = routes_body(r);
@@ -162,54 +172,30 @@ int routes_fixtures(struct http_req *r, const char *method, const char *path)
     char id[256];
     if (!strcmp(path, "/v1/fixtures")) {
         r->route = ROUTE_FIXTURES_READ;
-        if (strcmp(method, "GET")) {
-            http_problem(r, 405, "Method not allowed", "use GET (writes go to /admin/v1/fixtures)");
-            return 0;
-        }
-        routes_read(r, serve_list);
+        if (routes_method(r, method, "GET", "use GET (writes go to /admin/v1/fixtures)"))
+            routes_read(r, serve_list);
         return 0;
     }
     if (routes_match1(path, "/v1/fixtures", id, sizeof id)) {
         r->route = ROUTE_FIXTURES_READ;
-        if (strcmp(method, "GET")) {
-            http_problem(r, 405, "Method not allowed", "use GET");
-            return 0;
-        }
-        if (!fixture_id_valid(id, strlen(id))) {
-            http_problem(r, 400, "Bad fixture id",
-                         "a fixture id is 1 to %d letters, digits, '-', '_' or '.'",
-                         FIXTURE_ID_MAX);
-            return 0;
-        }
-        routes_read(r, serve_get);
+        if (routes_method(r, method, "GET", "use GET") && id_ok(r, id))
+            routes_read(r, serve_get);
         return 0;
     }
     if (!strcmp(path, "/admin/v1/fixtures")) {
         r->route = ROUTE_FIXTURES_WRITE;
         if (!routes_require_admin(r))
             return 0;
-        if (strcmp(method, "POST")) {
-            http_problem(r, 405, "Method not allowed", "use POST to create a fixture");
-            return 0;
-        }
-        create(r);
+        if (routes_method(r, method, "POST", "use POST to create a fixture"))
+            create(r);
         return 0;
     }
     if (routes_match1(path, "/admin/v1/fixtures", id, sizeof id)) {
         r->route = ROUTE_FIXTURES_WRITE;
         if (!routes_require_admin(r))
             return 0;
-        if (strcmp(method, "PATCH")) {
-            http_problem(r, 405, "Method not allowed", "use PATCH to change a fixture");
-            return 0;
-        }
-        if (!fixture_id_valid(id, strlen(id))) {
-            http_problem(r, 400, "Bad fixture id",
-                         "a fixture id is 1 to %d letters, digits, '-', '_' or '.'",
-                         FIXTURE_ID_MAX);
-            return 0;
-        }
-        update(r, id);
+        if (routes_method(r, method, "PATCH", "use PATCH to change a fixture") && id_ok(r, id))
+            update(r, id);
         return 0;
     }
     return -1;

@@ -1,0 +1,32 @@
+# feed/: the sports-data feed library (observations, canonical encoding, REST and SSE
+# adapters over libcurl on a libuv loop), the feed simulator, and their tests.
+#
+#   make test-feed    build and run the feed tests (unit + simulator integration)
+FEED_SRCS := feed/obs.c feed/json.c feed/curl_uv.c feed/provider.c feed/rest.c feed/sse.c
+FEEDSIM_SRCS := feed/sim/scenario.c feed/sim/server.c feed/sim/main.c
+
+BINS += build/parlay-feedsim
+
+build/parlay-feedsim: $(patsubst %.c,$(BUILD)/obj/%.o,$(FEEDSIM_SRCS) $(FEED_SRCS))
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The simulator the tests start: the sanitizer build, so that its bugs fail the tests too.
+build/parlay-feedsim-san: $(patsubst %.c,$(BUILD)/san/%.o,$(FEEDSIM_SRCS) $(FEED_SRCS))
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS)
+
+FEED_TESTS := $(BUILD)/tests/test_feed_codec $(BUILD)/tests/test_feed_sim
+
+$(BUILD)/tests/test_feed_codec: $(patsubst %.c,$(BUILD)/san/%.o,feed/tests/test_feed_codec.c $(FEED_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(BUILD)/tests/test_feed_sim: $(patsubst %.c,$(BUILD)/san/%.o,feed/tests/test_feed_sim.c feed/tests/simproc.c $(FEED_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+TESTS += $(FEED_TESTS)
+TEST_DEPS += build/parlay-feedsim-san
+
+.PHONY: test-feed
+test-feed: $(FEED_TESTS) build/parlay-feedsim-san build/parlay-feedsim
+	@bash tests/run-tests.sh $(FEED_TESTS)
