@@ -37,6 +37,7 @@ include oracle/module.mk
 include consensus/module.mk
 include node/module.mk
 include kyc/module.mk
+include feed/module.mk
 include tests/module.mk
 include tests/integration/module.mk
 include tests/bench/module.mk

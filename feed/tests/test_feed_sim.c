@@ -1,0 +1,526 @@
+/* The adapters against a real parlay-feedsim process on 127.0.0.1.
+ *
+ * The simulator runs with its clock stopped (--speed 0) and the tests move it with
+ * POST /admin/v1/advance, so what the provider has published at each step is exact. Every
+ * wait is "run the loop until this condition holds", bounded by a generous deadline that
+ * only turns a hang into a failure; no test depends on how fast anything is.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "feed/feed.h"
+#include "feed/tests/simproc.h"
+
+#define FOOTBALL "feed/scenarios/football.json"
+#define FOOTBALL_EVENTS 15
+#define DEADLINE_MS 30000
+
+/* ---- what a provider delivered --------------------------------------------------------- */
+
+struct col {
+    struct feed_obs obs[512];
+    int n, fixtures, events, results;
+    int errors, last_error;
+    int codes[16]; /* errors by -code */
+    struct feed_provider *p;
+};
+
+static void on_obs(void *arg, const struct feed_obs *o)
+{
+    struct col *c = arg;
+    assert_true(c->n < 512);
+    c->obs[c->n++] = *o;
+    c->fixtures += o->kind == FEED_FIXTURE;
+    c->events += o->kind == FEED_EVENT;
+    c->results += o->kind == FEED_RESULT;
+}
+
+static void on_error(void *arg, const struct feed_error *e)
+{
+    struct col *c = arg;
+    c->errors++;
+    c->last_error = e->code;
+    if (-e->code < 16)
+        c->codes[-e->code]++;
+}
+
+static uv_loop_t *loop;
+
+static void open_provider(struct col *c, enum feed_adapter a, const char *url)
+{
+    memset(c, 0, sizeof *c);
+    struct feed_config cfg = {.adapter = a,
+                              .url = url,
+                              .poll_ms = 20,
+                              .timeout_ms = 3000,
+                              .backoff_min_ms = 10,
+                              .backoff_max_ms = 80,
+                              .seed = 42,
+                              .on_obs = on_obs,
+                              .on_error = on_error,
+                              .arg = c};
+    assert_int_equal(feed_open(loop, &cfg, &c->p), 0);
+}
+
+static void closed(void *arg)
+{
+    *(bool *)arg = true;
+}
+
+static void close_provider(struct col *c)
+{
+    bool done = false;
+    feed_close(c->p, closed, &done);
+    while (!done)
+        uv_run(loop, UV_RUN_ONCE);
+}
+
+static struct feed_stats stats(struct col *c)
+{
+    struct feed_stats s;
+    feed_get_stats(c->p, &s);
+    return s;
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    *(bool *)t->data = true;
+}
+
+/* Runs the loop until @cond holds (true) or the deadline passes (false). */
+typedef bool (*cond_fn)(void *);
+static bool run_until(cond_fn cond, void *arg)
+{
+    bool expired = false;
+    uv_timer_t t;
+    uv_timer_init(loop, &t);
+    t.data = &expired;
+    uv_timer_start(&t, on_deadline, DEADLINE_MS, 0);
+    while (!cond(arg) && !expired)
+        uv_run(loop, UV_RUN_ONCE);
+    uv_timer_stop(&t);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    return cond(arg);
+}
+
+static void advance(struct simproc *s, const char *body)
+{
+    json_t *j = simproc_admin(s, "/admin/v1/advance", body);
+    assert_non_null(j);
+    json_decref(j);
+}
+
+static void lie(struct simproc *s, const char *body)
+{
+    json_t *j = simproc_admin(s, "/admin/v1/lie", body);
+    assert_non_null(j);
+    json_decref(j);
+}
+
+static json_int_t sim_state(struct simproc *s, const char *key)
+{
+    json_t *j = simproc_admin(s, "/admin/v1/state", NULL);
+    assert_non_null(j);
+    json_int_t v = json_integer_value(json_object_get(j, key));
+    json_decref(j);
+    return v;
+}
+
+/* A fixture first, events in strictly increasing seq, nothing after the result. */
+static void assert_well_ordered(const struct col *c)
+{
+    bool fixture_seen = false, result_seen = false;
+    uint64_t last = 0;
+    for (int i = 0; i < c->n; i++) {
+        const struct feed_obs *o = &c->obs[i];
+        assert_false(result_seen);
+        if (o->kind == FEED_FIXTURE)
+            fixture_seen = true;
+        else if (o->kind == FEED_EVENT) {
+            assert_true(fixture_seen);
+            if (o->u.event.seq <= last)
+                fail_msg("event seq %llu after %llu", (unsigned long long)o->u.event.seq,
+                         (unsigned long long)last);
+            last = o->u.event.seq;
+        } else {
+            result_seen = true;
+        }
+    }
+}
+
+static const struct feed_obs *find(const struct col *c, enum feed_kind k, uint64_t seq)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->obs[i].kind == k && (k != FEED_EVENT || c->obs[i].u.event.seq == seq))
+            return &c->obs[i];
+    return NULL;
+}
+
+static void encode(const struct feed_obs *o, uint8_t *buf, int *len)
+{
+    *len = feed_encode(o, buf, FEED_ENCODED_MAX, NULL);
+    assert_true(*len > 0);
+}
+
+/* ---- conditions ------------------------------------------------------------------------ */
+
+static struct col *A, *B;
+static int want;
+
+static bool a_has_result_and_two_cycles(void *x)
+{
+    (void)x;
+    return A->results == 1 && stats(A).cycles >= 2;
+}
+static bool a_has_result(void *x)
+{
+    (void)x;
+    return A->results >= 1;
+}
+static bool both_have_result(void *x)
+{
+    (void)x;
+    return A->results >= 1 && B->results >= 1;
+}
+static bool a_events_at_least(void *x)
+{
+    (void)x;
+    return A->events >= want;
+}
+static bool a_fixture_and_cycle(void *x)
+{
+    (void)x;
+    return A->fixtures == 1 && stats(A).cycles >= 1;
+}
+static bool a_failing(void *x)
+{
+    (void)x;
+    return stats(A).failures >= (unsigned)want;
+}
+static bool a_http_error(void *x)
+{
+    (void)x;
+    return A->codes[-FEED_EHTTP] > 0;
+}
+static bool a_healthy_with_events(void *x)
+{
+    (void)x;
+    return A->events >= want && stats(A).failures == 0;
+}
+static bool both_errors(void *x)
+{
+    (void)x;
+    return A->errors >= want && B->errors >= want;
+}
+
+/* ---- tests ----------------------------------------------------------------------------- */
+
+/* The whole match through the REST poller; the second poll is answered 304. */
+static void test_rest_full_match_and_etag(void **state)
+{
+    (void)state;
+    struct simproc s;
+    simproc_start(&s, FOOTBALL, (const char *[]){"--speed", "0", NULL});
+    advance(&s, "{\"to\": 100000}");
+    struct col c;
+    A = &c;
+    open_provider(&c, FEED_REST, s.url);
+    assert_true(run_until(a_has_result_and_two_cycles, NULL));
+    assert_int_equal(c.fixtures, 1);
+    assert_int_equal(c.events, FOOTBALL_EVENTS);
+    assert_well_ordered(&c);
+    const struct feed_obs *r = find(&c, FEED_RESULT, 0);
+    assert_int_equal(r->u.result.status, FEED_FINAL);
+    assert_int_equal(r->u.result.home, 4);
+    assert_int_equal(r->u.result.away, 2);
+    const struct feed_obs *pen = find(&c, FEED_EVENT, 5);
+    assert_int_equal(pen->u.event.type, FEED_PENALTY_SCORED);
+    assert_int_equal(pen->u.event.team, FEED_AWAY);
+    const struct feed_obs *late = find(&c, FEED_EVENT, 7);
+    assert_int_equal(late->u.event.minute, 45);
+    assert_int_equal(late->u.event.stoppage, 2);
+    /* cycle 2 asked fixtures and results again with If-None-Match: both 304 (events are no
+     * longer polled once the result is in) */
+    assert_true(stats(&c).not_modified >= 2);
+    assert_int_equal(c.errors, 0);
+    close_provider(&c);
+
+    /* and the same by hand */
+    char etag[128] = "";
+    assert_int_equal(simproc_get(&s, "/v1/fixtures", NULL, etag, sizeof etag), 200);
+    assert_true(etag[0] == '"');
+    assert_int_equal(simproc_get(&s, "/v1/fixtures", etag, NULL, 0), 304);
+    assert_int_equal(simproc_get(&s, "/v1/events?fixture=FB-1001&after=0", NULL, NULL, 0), 200);
+    assert_int_equal(simproc_get(&s, "/v1/events?fixture=NOPE", NULL, NULL, 0), 404);
+    assert_int_equal(simproc_get(&s, "/v1/events?after=1", NULL, NULL, 0), 400);
+    simproc_stop(&s);
+}
+
+/* The match as it happens; the provider goes away (refused, then 503) and comes back. */
+static void test_rest_survives_downtime(void **state)
+{
+    (void)state;
+    struct simproc s;
+    simproc_start(&s, FOOTBALL, (const char *[]){"--speed", "0", NULL});
+    struct col c;
+    A = &c;
+    open_provider(&c, FEED_REST, s.url);
+    assert_true(run_until(a_fixture_and_cycle, NULL));
+    assert_int_equal(c.events, 0);
+    advance(&s, "{\"to\": 1000}"); /* period_start, kick_off, goal at 12' */
+    want = 3;
+    assert_true(run_until(a_events_at_least, NULL));
+
+    lie(&s, "{\"down\": \"refuse\"}");
+    want = 4;
+    assert_true(run_until(a_failing, NULL));
+    struct feed_stats st = stats(&c);
+    assert_true(st.backoff_ms > 0 && st.backoff_ms <= 80);
+    assert_true(c.codes[-FEED_ENET] >= 4);
+    advance(&s, "{\"to\": 4000}"); /* while nobody can see it */
+    lie(&s, "{\"down\": \"503\"}");
+    assert_true(run_until(a_http_error, NULL));
+    lie(&s, "{\"down\": \"none\"}");
+    want = 9; /* through the second-half kick-off */
+    assert_true(run_until(a_healthy_with_events, NULL));
+    assert_well_ordered(&c);
+    assert_int_equal(c.fixtures, 1);
+    close_provider(&c);
+    simproc_stop(&s);
+}
+
+/* Live events over SSE in order; after the provider drops the stream the adapter resumes
+ * with Last-Event-ID and nothing is lost or repeated. */
+static void test_sse_in_order_and_resume(void **state)
+{
+    (void)state;
+    struct simproc s;
+    simproc_start(&s, FOOTBALL, (const char *[]){"--speed", "0", NULL});
+    advance(&s, "{\"to\": 2500}");
+    struct col c;
+    A = &c;
+    open_provider(&c, FEED_SSE, s.url);
+    want = 6; /* up to the red card at 39' */
+    assert_true(run_until(a_events_at_least, NULL));
+    assert_int_equal(c.events, 6);
+    json_decref(simproc_admin(&s, "/admin/v1/drop-streams", "{}"));
+    advance(&s, "{\"to\": 100000}");
+    assert_true(run_until(a_has_result, NULL));
+    assert_int_equal(c.fixtures, 1);
+    assert_int_equal(c.events, FOOTBALL_EVENTS);
+    assert_well_ordered(&c);
+    assert_true(stats(&c).reconnects >= 1);
+    assert_int_equal(stats(&c).last_event_id, 17);
+    assert_true(sim_state(&s, "resumes") >= 1);
+    close_provider(&c);
+    simproc_stop(&s);
+}
+
+/* A provider that hangs up every 4 events: many resumes, the same observations. */
+static void test_sse_resumes_through_repeated_drops(void **state)
+{
+    (void)state;
+    struct simproc s;
+    simproc_start(&s, FOOTBALL,
+                  (const char *[]){"--speed", "0", "--drop-stream-every", "4", NULL});
+    advance(&s, "{\"to\": 100000}");
+    struct col c;
+    A = &c;
+    open_provider(&c, FEED_SSE, s.url);
+    assert_true(run_until(a_has_result, NULL));
+    assert_int_equal(c.n, 1 + FOOTBALL_EVENTS + 1);
+    assert_well_ordered(&c);
+    assert_true(sim_state(&s, "resumes") >= 4);
+    close_provider(&c);
+    simproc_stop(&s);
+}
+
+/* Two providers, one lying about the score: same fixture and events byte for byte, a
+ * different result. The agreement layer will see exactly this. */
+static void test_liar_score_is_a_different_observation(void **state)
+{
+    (void)state;
+    struct simproc honest, liar;
+    simproc_start(&honest, FOOTBALL, (const char *[]){"--speed", "0", NULL});
+    simproc_start(&liar, FOOTBALL,
+                  (const char *[]){"--speed", "0", "--lie-score", "FB-1001=2-4", NULL});
+    advance(&honest, "{\"to\": 100000}");
+    advance(&liar, "{\"to\": 100000}");
+    struct col ch, cl;
+    A = &ch;
+    B = &cl;
+    open_provider(&ch, FEED_REST, honest.url);
+    open_provider(&cl, FEED_SSE, liar.url); /* and across adapters */
+    assert_true(run_until(both_have_result, NULL));
+    assert_int_equal(ch.n, cl.n);
+    uint8_t a[FEED_ENCODED_MAX], b[FEED_ENCODED_MAX];
+    int la, lb;
+    for (int i = 0; i + 1 < ch.n; i++) {
+        encode(&ch.obs[i], a, &la);
+        encode(&cl.obs[i], b, &lb);
+        assert_int_equal(la, lb);
+        assert_memory_equal(a, b, (size_t)la);
+    }
+    encode(find(&ch, FEED_RESULT, 0), a, &la);
+    encode(find(&cl, FEED_RESULT, 0), b, &lb);
+    assert_true(la == lb && memcmp(a, b, (size_t)la) != 0);
+    assert_int_equal(find(&cl, FEED_RESULT, 0)->u.result.away, 4);
+    close_provider(&ch);
+    close_provider(&cl);
+    simproc_stop(&honest);
+    simproc_stop(&liar);
+}
+
+/* A provider that leaves out an event: the node simply never sees it. */
+static void test_liar_missing_event(void **state)
+{
+    (void)state;
+    struct simproc s;
+    simproc_start(&s, FOOTBALL,
+                  (const char *[]){"--speed", "0", "--lie-drop-event", "FB-1001:5", NULL});
+    advance(&s, "{\"to\": 100000}");
+    struct col c;
+    A = &c;
+    open_provider(&c, FEED_REST, s.url);
+    assert_true(run_until(a_has_result, NULL));
+    assert_int_equal(c.events, FOOTBALL_EVENTS - 1);
+    assert_null(find(&c, FEED_EVENT, 5));
+    assert_non_null(find(&c, FEED_EVENT, 6));
+    close_provider(&c);
+    simproc_stop(&s);
+}
+
+/* Garbage bodies: errors, back-off, no observations, no crash; then recovery. */
+static void test_garbage_yields_errors(void **state)
+{
+    (void)state;
+    struct simproc s;
+    simproc_start(&s, FOOTBALL, (const char *[]){"--speed", "0", "--lie-garbage", NULL});
+    advance(&s, "{\"to\": 100000}");
+    struct col cr, cs;
+    A = &cr;
+    B = &cs;
+    open_provider(&cr, FEED_REST, s.url);
+    open_provider(&cs, FEED_SSE, s.url);
+    want = 6;
+    assert_true(run_until(both_errors, NULL));
+    assert_int_equal(cr.n, 0);
+    assert_int_equal(cs.n, 0);
+    assert_true(cr.codes[-FEED_EJSON] + cr.codes[-FEED_EFIELD] == cr.errors);
+    assert_true(cs.codes[-FEED_EJSON] + cs.codes[-FEED_EFIELD] == cs.errors);
+    assert_true(stats(&cr).failures >= 6);
+    lie(&s, "{\"garbage\": false}");
+    assert_true(run_until(both_have_result, NULL));
+    assert_int_equal(cr.n, 1 + FOOTBALL_EVENTS + 1);
+    assert_int_equal(cs.n, 1 + FOOTBALL_EVENTS + 1);
+    close_provider(&cr);
+    close_provider(&cs);
+    simproc_stop(&s);
+}
+
+/* Tennis point by point and basketball scoring runs, over both adapters. */
+static void test_tennis_and_basketball(void **state)
+{
+    (void)state;
+    static const char *const files[] = {"feed/scenarios/tennis.json",
+                                        "feed/scenarios/basketball.json"};
+    for (int f = 0; f < 2; f++) {
+        struct simproc s;
+        simproc_start(&s, files[f], (const char *[]){"--speed", "0", NULL});
+        advance(&s, "{\"to\": 100000}");
+        struct col cr, cs;
+        A = &cr;
+        B = &cs;
+        open_provider(&cr, FEED_REST, s.url);
+        open_provider(&cs, FEED_SSE, s.url);
+        assert_true(run_until(both_have_result, NULL));
+        assert_int_equal(cr.n, (int)sim_state(&s, "items"));
+        assert_int_equal(cs.n, cr.n);
+        assert_well_ordered(&cr);
+        int special = 0;
+        for (int i = 0; i < cr.n; i++) {
+            assert_true(feed_obs_equal(&cr.obs[i], &cs.obs[i]));
+            if (cr.obs[i].kind == FEED_EVENT)
+                special += cr.obs[i].u.event.type == (f ? FEED_SCORING_RUN : FEED_POINT);
+        }
+        assert_true(special >= (f ? 8 : 100));
+        const struct feed_obs *r = find(&cr, FEED_RESULT, 0);
+        if (f == 0) /* best of three, and this one went the distance */
+            assert_true((r->u.result.home == 2 && r->u.result.away == 1) ||
+                        (r->u.result.home == 1 && r->u.result.away == 2));
+        close_provider(&cr);
+        close_provider(&cs);
+        simproc_stop(&s);
+    }
+}
+
+/* At --speed 20000 the match plays itself to the end on the simulator's own clock. */
+static void test_accelerated_clock(void **state)
+{
+    (void)state;
+    struct simproc s;
+    simproc_start(&s, FOOTBALL, (const char *[]){"--speed", "20000", NULL});
+    struct col c;
+    A = &c;
+    open_provider(&c, FEED_SSE, s.url);
+    assert_true(run_until(a_has_result, NULL));
+    assert_int_equal(c.events, FOOTBALL_EVENTS);
+    assert_well_ordered(&c);
+    close_provider(&c);
+    simproc_stop(&s);
+}
+
+static void test_open_refuses_bad_config(void **state)
+{
+    (void)state;
+    struct feed_provider *p;
+    struct feed_config cfg = {.adapter = FEED_REST, .url = "ftp://x", .on_obs = on_obs};
+    assert_int_equal(feed_open(loop, &cfg, &p), FEED_EINVAL);
+    cfg.url = "http://127.0.0.1:1";
+    cfg.adapter = 7;
+    assert_int_equal(feed_open(loop, &cfg, &p), FEED_EINVAL);
+    cfg.adapter = FEED_SSE;
+    cfg.on_obs = NULL;
+    assert_int_equal(feed_open(loop, &cfg, &p), FEED_EINVAL);
+}
+
+/* A failed assertion leaves the test early: do not leave simulators behind. */
+static int kill_sims(void **state)
+{
+    (void)state;
+    simproc_stop_all();
+    return 0;
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    static uv_loop_t l;
+    uv_loop_init(&l);
+    loop = &l;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_open_refuses_bad_config, kill_sims),
+        cmocka_unit_test_teardown(test_rest_full_match_and_etag, kill_sims),
+        cmocka_unit_test_teardown(test_rest_survives_downtime, kill_sims),
+        cmocka_unit_test_teardown(test_sse_in_order_and_resume, kill_sims),
+        cmocka_unit_test_teardown(test_sse_resumes_through_repeated_drops, kill_sims),
+        cmocka_unit_test_teardown(test_liar_score_is_a_different_observation, kill_sims),
+        cmocka_unit_test_teardown(test_liar_missing_event, kill_sims),
+        cmocka_unit_test_teardown(test_garbage_yields_errors, kill_sims),
+        cmocka_unit_test_teardown(test_tennis_and_basketball, kill_sims),
+        cmocka_unit_test_teardown(test_accelerated_clock, kill_sims),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    uv_loop_close(loop);
+    curl_global_cleanup();
+    return rc;
+}
