@@ -31,7 +31,8 @@
 
 #define JWKS_REFRESH_MIN_S 30
 
-struct kyc_fc {
+struct kyc_fc
+{
     char* issuer;
     char* client_id;
     char* client_secret;
@@ -58,7 +59,8 @@ int kyc_fc_new(const kyc_fc_config* cfg, kyc_fc** out, kyc_err* err)
 {
     *out = NULL;
     if (!cfg || !cfg->issuer || !cfg->client_id || !cfg->client_secret || !cfg->redirect_uri)
-        return kyc_fail(err, KYC_E_INVAL, "issuer, client_id, client_secret, redirect_uri required");
+        return kyc_fail(err, KYC_E_INVAL,
+                        "issuer, client_id, client_secret, redirect_uri required");
     if (strncmp(cfg->issuer, "https://", 8) != 0 &&
         !(cfg->allow_http && strncmp(cfg->issuer, "http://", 7) == 0))
         return kyc_fail(err, KYC_E_INVAL, "issuer must be https: %.100s", cfg->issuer);
@@ -78,8 +80,8 @@ int kyc_fc_new(const kyc_fc_config* cfg, kyc_fc** out, kyc_err* err)
     fc->http.allow_http = cfg->allow_http;
     fc->http.ca_file = fc->ca_file;
     pthread_mutex_init(&fc->mu, NULL);
-    if (!fc->issuer || !fc->client_id || !fc->client_secret || !fc->redirect_uri ||
-        !fc->scope || !fc->acr || (cfg->post_logout_redirect_uri && !fc->post_logout)) {
+    if (!fc->issuer || !fc->client_id || !fc->client_secret || !fc->redirect_uri || !fc->scope ||
+        !fc->acr || (cfg->post_logout_redirect_uri && !fc->post_logout)) {
         kyc_fc_free(fc);
         return kyc_fail(err, KYC_E_NOMEM, "out of memory");
     }
@@ -263,7 +265,7 @@ int kyc_fc_authorize(kyc_fc* fc, kyc_fc_login* login, char** url, kyc_err* err)
     char* ep = endpoint_dup(fc, "authorization_endpoint");
     if (!ep)
         return kyc_fail(err, KYC_E_DISCOVERY, "no authorization_endpoint");
-    const char* kv[] = {"response_type", "code",          "client_id", fc->client_id,
+    const char* kv[] = {"response_type", "code",           "client_id", fc->client_id,
                         "redirect_uri",  fc->redirect_uri, "scope",     fc->scope,
                         "acr_values",    fc->acr,          "state",     login->state,
                         "nonce",         login->nonce,     "prompt",    "login"};
@@ -272,8 +274,7 @@ int kyc_fc_authorize(kyc_fc* fc, kyc_fc_login* login, char** url, kyc_err* err)
     return *url ? KYC_OK : kyc_fail(err, KYC_E_NOMEM, "out of memory");
 }
 
-int kyc_fc_logout_url(kyc_fc* fc, const char* id_token, const char* state, char** url,
-                      kyc_err* err)
+int kyc_fc_logout_url(kyc_fc* fc, const char* id_token, const char* state, char** url, kyc_err* err)
 {
     *url = NULL;
     if (!id_token || !*id_token)
@@ -307,7 +308,10 @@ static bool const_eq(const char* a, const char* b)
 
 /* Verifies with the cached JWKS; on an unknown key fetches the JWKS again (rate limited)
  * and retries once: the provider may have rotated its keys. */
-static int verify_jwt(kyc_fc* fc, const char* token, const kyc_jwt_expect* e, json_t** claims,
+static int verify_jwt(kyc_fc* fc,
+                      const char* token,
+                      const kyc_jwt_expect* e,
+                      json_t** claims,
                       kyc_err* err)
 {
     for (int attempt = 0;; attempt++) {
@@ -354,8 +358,8 @@ static int exchange_code(kyc_fc* fc, const char* code, json_t** tok, kyc_err* er
             rc = kyc_fail(err, KYC_E_GRANT, "token endpoint: invalid_grant (%.120s)",
                           d ? d : "code used, expired or not ours");
         else
-            rc = kyc_fail(err, KYC_E_HTTP_STATUS, "token endpoint: HTTP %ld %.60s %.120s",
-                          r.status, e ? e : "", d ? d : "");
+            rc = kyc_fail(err, KYC_E_HTTP_STATUS, "token endpoint: HTTP %ld %.60s %.120s", r.status,
+                          e ? e : "", d ? d : "");
         json_decref(j);
     } else if (!json_is_object(j) || !json_is_string(json_object_get(j, "id_token")) ||
                !json_is_string(json_object_get(j, "access_token"))) {
@@ -375,8 +379,12 @@ static int exchange_code(kyc_fc* fc, const char* code, json_t** tok, kyc_err* er
     return rc;
 }
 
-static int fetch_userinfo(kyc_fc* fc, const char* access_token, const char* sub, int64_t now,
-                          json_t** claims, kyc_err* err)
+static int fetch_userinfo(kyc_fc* fc,
+                          const char* access_token,
+                          const char* sub,
+                          int64_t now,
+                          json_t** claims,
+                          kyc_err* err)
 {
     char* ep = endpoint_dup(fc, "userinfo_endpoint");
     if (!ep)
@@ -394,8 +402,8 @@ static int fetch_userinfo(kyc_fc* fc, const char* access_token, const char* sub,
                       r.content_type);
     } else {
         /* Trim trailing whitespace a server may add after the compact JWS. */
-        while (r.len && (r.body[r.len - 1] == '\n' || r.body[r.len - 1] == '\r' ||
-                         r.body[r.len - 1] == ' '))
+        while (r.len &&
+               (r.body[r.len - 1] == '\n' || r.body[r.len - 1] == '\r' || r.body[r.len - 1] == ' '))
             r.body[--r.len] = '\0';
         kyc_jwt_expect e = {.issuer = fc->issuer,
                             .audience = fc->client_id,
@@ -427,8 +435,7 @@ static bool all_digits(const char* s, size_t n)
 }
 
 /* Copies one claim into a fixed field; required claims must be non-empty strings. */
-static int claim(json_t* c, const char* name, char* dst, size_t dstsz, bool required,
-                 kyc_err* err)
+static int claim(json_t* c, const char* name, char* dst, size_t dstsz, bool required, kyc_err* err)
 {
     json_t* v = json_object_get(c, name);
     if (!v || json_is_null(v)) {
@@ -474,8 +481,12 @@ static int fill_identity(json_t* u, kyc_identity* id, kyc_err* err)
     return KYC_OK;
 }
 
-int kyc_fc_callback(kyc_fc* fc, const kyc_fc_login* login, const char* query, int64_t now,
-                    kyc_fc_result* res, kyc_err* err)
+int kyc_fc_callback(kyc_fc* fc,
+                    const kyc_fc_login* login,
+                    const char* query,
+                    int64_t now,
+                    kyc_fc_result* res,
+                    kyc_err* err)
 {
     memset(res, 0, sizeof *res);
     if (!login || !query)
@@ -493,8 +504,7 @@ int kyc_fc_callback(kyc_fc* fc, const kyc_fc_login* login, const char* query, in
         goto out;
     }
     if (error) {
-        rc = kyc_fail(err, KYC_E_PROVIDER, "provider error %.60s: %.150s", error,
-                      desc ? desc : "");
+        rc = kyc_fail(err, KYC_E_PROVIDER, "provider error %.60s: %.150s", error, desc ? desc : "");
         goto out;
     }
     if (iss && strcmp(iss, fc->issuer) != 0) {
@@ -518,14 +528,15 @@ int kyc_fc_callback(kyc_fc* fc, const kyc_fc_login* login, const char* query, in
     if ((rc = verify_jwt(fc, id_token, &e, &idc, err)))
         goto out;
     const char* sub = json_string_value(json_object_get(idc, "sub"));
-    if ((rc = fetch_userinfo(fc, json_string_value(json_object_get(tok, "access_token")), sub,
-                             now, &uc, err)))
+    if ((rc = fetch_userinfo(fc, json_string_value(json_object_get(tok, "access_token")), sub, now,
+                             &uc, err)))
         goto out;
     if ((rc = fill_identity(uc, &res->id, err)))
         goto out;
     if (!kyc_copy(res->id.sub, sizeof res->id.sub, sub) ||
         !kyc_copy(res->id.issuer, sizeof res->id.issuer, fc->issuer) ||
-        !kyc_copy(res->id.acr, sizeof res->id.acr, json_string_value(json_object_get(idc, "acr")))) {
+        !kyc_copy(res->id.acr, sizeof res->id.acr,
+                  json_string_value(json_object_get(idc, "acr")))) {
         rc = kyc_fail(err, KYC_E_IDENTITY, "sub, issuer or acr too long");
         goto out;
     }

@@ -83,8 +83,7 @@ int kyc_check_adult(const char* birthdate, int64_t now, kyc_err* err)
         return rc;
     if (age < 18)
         return kyc_fail(err, KYC_E_MINOR, "born %s: %d on %04d-%02d-%02d (UTC), 18 required",
-                        birthdate, age < 0 ? 0 : age, tm.tm_year + 1900, tm.tm_mon + 1,
-                        tm.tm_mday);
+                        birthdate, age < 0 ? 0 : age, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
     return KYC_OK;
 }
 
@@ -92,10 +91,10 @@ int kyc_check_adult(const char* birthdate, int64_t now, kyc_err* err)
 static const char* fold_c3(unsigned char c)
 {
     static const char* const tab[64] = {
-        "A", "A", "A", "A", "A", "A", "AE", "C", "E", "E", "E", "E", "I",  "I", "I", "I",
-        "D", "N", "O", "O", "O", "O", "O",  " ", "O", "U", "U", "U", "U",  "Y", "TH", "SS",
-        "A", "A", "A", "A", "A", "A", "AE", "C", "E", "E", "E", "E", "I",  "I", "I", "I",
-        "D", "N", "O", "O", "O", "O", "O",  " ", "O", "U", "U", "U", "U",  "Y", "TH", "Y"};
+        "A", "A", "A", "A", "A", "A", "AE", "C", "E", "E", "E", "E", "I", "I", "I",  "I",
+        "D", "N", "O", "O", "O", "O", "O",  " ", "O", "U", "U", "U", "U", "Y", "TH", "SS",
+        "A", "A", "A", "A", "A", "A", "AE", "C", "E", "E", "E", "E", "I", "I", "I",  "I",
+        "D", "N", "O", "O", "O", "O", "O",  " ", "O", "U", "U", "U", "U", "Y", "TH", "Y"};
     return c >= 0x80 && c <= 0xBF ? tab[c - 0x80] : NULL;
 }
 

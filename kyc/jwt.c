@@ -20,7 +20,8 @@
 
 #define JWT_MAX_PART 16384
 
-typedef struct {
+typedef struct
+{
     char alg[16];
     char kid[128];
 } jwt_header;
@@ -104,8 +105,7 @@ static json_t* find_key(const json_t* jwks, const jwt_header* h, kyc_err* err)
         return NULL;
     }
     if (count > 1 && !h->kid[0]) {
-        kyc_fail(err, KYC_E_JWT_KEY, "jwt has no kid and the JWKS has %zu %s keys", count,
-                 h->alg);
+        kyc_fail(err, KYC_E_JWT_KEY, "jwt has no kid and the JWKS has %zu %s keys", count, h->alg);
         return NULL;
     }
     return found;
@@ -144,9 +144,9 @@ static int check_claims(json_t* c, const kyc_jwt_expect* e, kyc_err* err)
     } else if (json_is_array(aud)) {
         size_t i;
         json_t* a;
-        json_array_foreach(aud, i, a) if (json_is_string(a) &&
-                                          strcmp(json_string_value(a), e->audience) == 0) aud_ok =
-            true;
+        json_array_foreach(
+            aud, i, a) if (json_is_string(a) && strcmp(json_string_value(a), e->audience) == 0)
+            aud_ok = true;
         /* Several audiences: the token must say it was issued to us (azp). */
         const char* azp = json_string_value(json_object_get(c, "azp"));
         if (aud_ok && json_array_size(aud) > 1 && (!azp || strcmp(azp, e->audience) != 0))
@@ -183,8 +183,11 @@ static int check_claims(json_t* c, const kyc_jwt_expect* e, kyc_err* err)
     return KYC_OK;
 }
 
-int kyc_jwt_verify(const char* token, const json_t* jwks, const kyc_jwt_expect* expect,
-                   json_t** claims, kyc_err* err)
+int kyc_jwt_verify(const char* token,
+                   const json_t* jwks,
+                   const kyc_jwt_expect* expect,
+                   json_t** claims,
+                   kyc_err* err)
 {
     if (claims)
         *claims = NULL;
@@ -204,8 +207,7 @@ int kyc_jwt_verify(const char* token, const json_t* jwks, const kyc_jwt_expect* 
     if (siglen <= 0)
         return kyc_fail(err, KYC_E_JWT_SIGNATURE, "signature missing or not base64url");
     if (strcmp(h.alg, "ES256") == 0 && siglen != 64)
-        return kyc_fail(err, KYC_E_JWT_SIGNATURE, "ES256 signature is %ld bytes, not 64",
-                        siglen);
+        return kyc_fail(err, KYC_E_JWT_SIGNATURE, "ES256 signature is %ld bytes, not 64", siglen);
     json_t* key = find_key(jwks, &h, err);
     if (!key)
         return KYC_E_JWT_KEY;

@@ -34,49 +34,50 @@
 
 typedef enum {
     KYC_OK = 0,
-    KYC_E_NOMEM = -1,          /* out of memory */
-    KYC_E_INVAL = -2,          /* bad argument or configuration */
-    KYC_E_RANDOM = -3,         /* the CSPRNG failed */
-    KYC_E_CRYPTO = -4,         /* a crypto library call failed */
-    KYC_E_IO = -5,             /* a local file could not be read */
-    KYC_E_HTTP = -10,          /* transport failure (connect, TLS, reset) */
-    KYC_E_TIMEOUT = -11,       /* the call did not finish within its timeout */
-    KYC_E_HTTP_STATUS = -12,   /* unexpected HTTP status */
-    KYC_E_RESPONSE = -13,      /* malformed or oversized response body */
-    KYC_E_DISCOVERY = -14,     /* discovery document unusable (issuer mismatch, no endpoint) */
-    KYC_E_STATE = -20,         /* callback state missing or not the one issued */
-    KYC_E_PROVIDER = -21,      /* the provider returned error=... to the callback */
-    KYC_E_ISS_PARAM = -22,     /* the callback's iss parameter is not our issuer */
-    KYC_E_GRANT = -23,         /* the token endpoint refused the code (used, expired, ...) */
-    KYC_E_JWT_FORMAT = -30,    /* not a JWS compact serialization / bad JSON inside */
-    KYC_E_JWT_ALG = -31,       /* algorithm not on the allow-list (none, HS*, ...) */
-    KYC_E_JWT_KEY = -32,       /* no key in the JWKS for this kid/alg */
-    KYC_E_JWT_SIGNATURE = -33, /* signature does not verify */
-    KYC_E_JWT_ISS = -34,       /* wrong issuer */
-    KYC_E_JWT_AUD = -35,       /* wrong audience */
-    KYC_E_JWT_EXPIRED = -36,   /* exp in the past (beyond the allowed skew) or missing */
-    KYC_E_JWT_IAT = -37,       /* iat missing or in the future */
-    KYC_E_JWT_NONCE = -38,     /* nonce missing or not the one sent */
-    KYC_E_JWT_ACR = -39,       /* acr missing or below the level asked for */
-    KYC_E_JWT_SUB = -40,       /* sub missing, or userinfo's sub is not the ID token's */
+    KYC_E_NOMEM = -1,              /* out of memory */
+    KYC_E_INVAL = -2,              /* bad argument or configuration */
+    KYC_E_RANDOM = -3,             /* the CSPRNG failed */
+    KYC_E_CRYPTO = -4,             /* a crypto library call failed */
+    KYC_E_IO = -5,                 /* a local file could not be read */
+    KYC_E_HTTP = -10,              /* transport failure (connect, TLS, reset) */
+    KYC_E_TIMEOUT = -11,           /* the call did not finish within its timeout */
+    KYC_E_HTTP_STATUS = -12,       /* unexpected HTTP status */
+    KYC_E_RESPONSE = -13,          /* malformed or oversized response body */
+    KYC_E_DISCOVERY = -14,         /* discovery document unusable (issuer mismatch, no endpoint) */
+    KYC_E_STATE = -20,             /* callback state missing or not the one issued */
+    KYC_E_PROVIDER = -21,          /* the provider returned error=... to the callback */
+    KYC_E_ISS_PARAM = -22,         /* the callback's iss parameter is not our issuer */
+    KYC_E_GRANT = -23,             /* the token endpoint refused the code (used, expired, ...) */
+    KYC_E_JWT_FORMAT = -30,        /* not a JWS compact serialization / bad JSON inside */
+    KYC_E_JWT_ALG = -31,           /* algorithm not on the allow-list (none, HS*, ...) */
+    KYC_E_JWT_KEY = -32,           /* no key in the JWKS for this kid/alg */
+    KYC_E_JWT_SIGNATURE = -33,     /* signature does not verify */
+    KYC_E_JWT_ISS = -34,           /* wrong issuer */
+    KYC_E_JWT_AUD = -35,           /* wrong audience */
+    KYC_E_JWT_EXPIRED = -36,       /* exp in the past (beyond the allowed skew) or missing */
+    KYC_E_JWT_IAT = -37,           /* iat missing or in the future */
+    KYC_E_JWT_NONCE = -38,         /* nonce missing or not the one sent */
+    KYC_E_JWT_ACR = -39,           /* acr missing or below the level asked for */
+    KYC_E_JWT_SUB = -40,           /* sub missing, or userinfo's sub is not the ID token's */
     KYC_E_USERINFO_UNSIGNED = -41, /* userinfo came back as plain JSON, not a signed JWT */
-    KYC_E_IDENTITY = -50,      /* an identity claim is missing or malformed */
-    KYC_E_BIRTHDATE = -51,     /* birth date malformed */
-    KYC_E_MINOR = -52,         /* under 18 on the given day */
-    KYC_E_PW_LENGTH = -60,     /* password shorter than 8 or longer than 128 characters */
-    KYC_E_PW_BREACHED = -61,   /* password is on the breached-password list */
-    KYC_E_PW_MISMATCH = -62,   /* password does not match the stored hash */
-    KYC_E_PW_HASH = -63,       /* stored hash malformed / argon2 failure */
-    KYC_E_TOTP_FORMAT = -70,   /* code not 6..8 digits, or bad base32 secret */
-    KYC_E_TOTP_MISMATCH = -71, /* code does not match any step in the window */
-    KYC_E_TOTP_REUSED = -72,   /* code matches a step already used */
-    KYC_E_WH_SIGNATURE = -80,  /* webhook signature header missing or wrong */
-    KYC_E_WH_STALE = -81,      /* webhook timestamp missing or outside the freshness window */
-    KYC_E_WH_FORMAT = -82,     /* webhook body not JSON / field missing */
-    KYC_E_WH_STATUS = -83,     /* provider status not in the configured mapping */
+    KYC_E_IDENTITY = -50,          /* an identity claim is missing or malformed */
+    KYC_E_BIRTHDATE = -51,         /* birth date malformed */
+    KYC_E_MINOR = -52,             /* under 18 on the given day */
+    KYC_E_PW_LENGTH = -60,         /* password shorter than 8 or longer than 128 characters */
+    KYC_E_PW_BREACHED = -61,       /* password is on the breached-password list */
+    KYC_E_PW_MISMATCH = -62,       /* password does not match the stored hash */
+    KYC_E_PW_HASH = -63,           /* stored hash malformed / argon2 failure */
+    KYC_E_TOTP_FORMAT = -70,       /* code not 6..8 digits, or bad base32 secret */
+    KYC_E_TOTP_MISMATCH = -71,     /* code does not match any step in the window */
+    KYC_E_TOTP_REUSED = -72,       /* code matches a step already used */
+    KYC_E_WH_SIGNATURE = -80,      /* webhook signature header missing or wrong */
+    KYC_E_WH_STALE = -81,          /* webhook timestamp missing or outside the freshness window */
+    KYC_E_WH_FORMAT = -82,         /* webhook body not JSON / field missing */
+    KYC_E_WH_STATUS = -83,         /* provider status not in the configured mapping */
 } kyc_code;
 
-typedef struct {
+typedef struct
+{
     int code;      /* a kyc_code */
     char msg[256]; /* what exactly failed, for logs and problem+json details */
 } kyc_err;
@@ -97,23 +98,25 @@ int kyc_random_token(char out[KYC_TOKEN_CHARS + 1], kyc_err* err);
 /* ---------------------------------------------------------------------------------------- */
 /* Identity */
 
-typedef struct {
-    char sub[128];          /* provider subject, unique per (issuer, client) */
-    char issuer[256];       /* who vouched for it */
-    char acr[16];           /* eIDAS level, e.g. "eidas1" */
-    char given_names[256];  /* space separated, as given */
-    char family_name[256];  /* birth name */
-    char birthdate[11];     /* YYYY-MM-DD; MM and/or DD may be 00 (presumed) */
-    char birthplace[6];     /* INSEE commune code; empty when born abroad */
-    char birthcountry[6];   /* INSEE country code, 99100 = France */
-    char gender[12];        /* male | female | unspecified */
-    char email[256];        /* not trustworthy for account linking */
+typedef struct
+{
+    char sub[128];         /* provider subject, unique per (issuer, client) */
+    char issuer[256];      /* who vouched for it */
+    char acr[16];          /* eIDAS level, e.g. "eidas1" */
+    char given_names[256]; /* space separated, as given */
+    char family_name[256]; /* birth name */
+    char birthdate[11];    /* YYYY-MM-DD; MM and/or DD may be 00 (presumed) */
+    char birthplace[6];    /* INSEE commune code; empty when born abroad */
+    char birthcountry[6];  /* INSEE country code, 99100 = France */
+    char gender[12];       /* male | female | unspecified */
+    char email[256];       /* not trustworthy for account linking */
 } kyc_identity;
 
-typedef struct {
-    int year, month, day;   /* the date as given (month/day 0 when presumed) */
+typedef struct
+{
+    int year, month, day;       /* the date as given (month/day 0 when presumed) */
     int l_year, l_month, l_day; /* the latest possible real date */
-    bool presumed;          /* month or day was 00 */
+    bool presumed;              /* month or day was 00 */
 } kyc_birthdate;
 
 /* Parses YYYY-MM-DD, YYYY-MM-00 and YYYY-00-00 (FranceConnect presumed dates). YYYY-00-DD is
@@ -142,7 +145,8 @@ int kyc_normalise_name(const char* in, char* out, size_t outsz, kyc_err* err);
 /* ---------------------------------------------------------------------------------------- */
 /* JWT verification */
 
-typedef struct {
+typedef struct
+{
     const char* issuer;   /* required: exact match on iss */
     const char* audience; /* required: aud (string or array) must contain it */
     const char* nonce;    /* if set: nonce must equal it */
@@ -155,24 +159,28 @@ typedef struct {
 /* Verifies a JWS compact token with a key from `jwks` (a JWK set, JSON). Only ES256 and RS256
  * are accepted; the key is chosen by kid and must have the matching kty (EC P-256 / RSA).
  * On success *claims (if non-NULL) receives the payload (caller json_decref()s). */
-int kyc_jwt_verify(const char* token, const json_t* jwks, const kyc_jwt_expect* expect,
-                   json_t** claims, kyc_err* err);
+int kyc_jwt_verify(const char* token,
+                   const json_t* jwks,
+                   const kyc_jwt_expect* expect,
+                   json_t** claims,
+                   kyc_err* err);
 
 /* ---------------------------------------------------------------------------------------- */
 /* FranceConnect v2 relying party */
 
-typedef struct {
-    const char* issuer;        /* e.g. ".../api/v2"; the discovery document is under it */
+typedef struct
+{
+    const char* issuer; /* e.g. ".../api/v2"; the discovery document is under it */
     const char* client_id;
     const char* client_secret;
-    const char* redirect_uri;  /* registered callback */
+    const char* redirect_uri;             /* registered callback */
     const char* post_logout_redirect_uri; /* optional */
-    const char* scope;         /* default "openid identite_pivot email" */
-    const char* acr;           /* default "eidas1" */
-    long timeout_ms;           /* whole-call timeout of each HTTP request; default 10000 */
-    int64_t skew;              /* clock tolerance, seconds; default 60 */
-    bool allow_http;           /* tests on 127.0.0.1 only; production refuses http:// */
-    const char* ca_file;       /* optional CA bundle */
+    const char* scope;                    /* default "openid identite_pivot email" */
+    const char* acr;                      /* default "eidas1" */
+    long timeout_ms;     /* whole-call timeout of each HTTP request; default 10000 */
+    int64_t skew;        /* clock tolerance, seconds; default 60 */
+    bool allow_http;     /* tests on 127.0.0.1 only; production refuses http:// */
+    const char* ca_file; /* optional CA bundle */
 } kyc_fc_config;
 
 typedef struct kyc_fc kyc_fc;
@@ -188,7 +196,8 @@ int kyc_fc_discover(kyc_fc* fc, kyc_err* err);
 
 /* A login in progress: keep it server-side (replicated login record keyed by a cookie) until
  * the callback. */
-typedef struct {
+typedef struct
+{
     char state[KYC_TOKEN_CHARS + 1];
     char nonce[KYC_TOKEN_CHARS + 1];
 } kyc_fc_login;
@@ -197,9 +206,10 @@ typedef struct {
  * (malloc'ed; free()). */
 int kyc_fc_authorize(kyc_fc* fc, kyc_fc_login* login, char** url, kyc_err* err);
 
-typedef struct {
-    kyc_identity id;  /* from the verified userinfo JWT (sub/acr from the ID token) */
-    char* id_token;   /* malloc'ed, for logout's id_token_hint */
+typedef struct
+{
+    kyc_identity id;   /* from the verified userinfo JWT (sub/acr from the ID token) */
+    char* id_token;    /* malloc'ed, for logout's id_token_hint */
     int64_t auth_time; /* 0 if absent */
 } kyc_fc_result;
 
@@ -209,12 +219,19 @@ typedef struct {
  * fetches userinfo, verifies that JWT (alg, signature, iss, aud, sub) and fills *res. Does not
  * judge age or uniqueness: that is kyc_check_adult / kyc_identity_key. `now` = unix seconds.
  * kyc_fc_result_clear() frees what it holds, also after a failure. */
-int kyc_fc_callback(kyc_fc* fc, const kyc_fc_login* login, const char* query, int64_t now,
-                    kyc_fc_result* res, kyc_err* err);
+int kyc_fc_callback(kyc_fc* fc,
+                    const kyc_fc_login* login,
+                    const char* query,
+                    int64_t now,
+                    kyc_fc_result* res,
+                    kyc_err* err);
 void kyc_fc_result_clear(kyc_fc_result* res);
 
 /* The end-session URL with id_token_hint, state and post_logout_redirect_uri (if configured). */
-int kyc_fc_logout_url(kyc_fc* fc, const char* id_token, const char* state, char** url,
+int kyc_fc_logout_url(kyc_fc* fc,
+                      const char* id_token,
+                      const char* state,
+                      char** url,
                       kyc_err* err);
 
 /* Endpoint from the discovery document ("authorization_endpoint", ...), NULL before
@@ -239,9 +256,10 @@ void kyc_pwlist_free(kyc_pwlist* l);
  * composition rules) and not on the list (list may be NULL). */
 int kyc_password_policy(const char* pw, size_t len, const kyc_pwlist* list, kyc_err* err);
 
-typedef struct {
-    uint32_t t_cost;   /* iterations */
-    uint32_t m_cost;   /* KiB */
+typedef struct
+{
+    uint32_t t_cost; /* iterations */
+    uint32_t m_cost; /* KiB */
     uint32_t parallelism;
 } kyc_argon2_params;
 
@@ -251,8 +269,11 @@ extern const kyc_argon2_params kyc_argon2_default;
 #define KYC_PW_HASH_MAX 160
 /* PHC string "$argon2id$v=19$m=...,t=...,p=...$salt$hash" with a 16-byte CSPRNG salt and a
  * 32-byte hash. params NULL = kyc_argon2_default. */
-int kyc_password_hash(const char* pw, size_t len, const kyc_argon2_params* params,
-                      char out[KYC_PW_HASH_MAX], kyc_err* err);
+int kyc_password_hash(const char* pw,
+                      size_t len,
+                      const kyc_argon2_params* params,
+                      char out[KYC_PW_HASH_MAX],
+                      kyc_err* err);
 /* KYC_OK, KYC_E_PW_MISMATCH or KYC_E_PW_HASH. */
 int kyc_password_verify(const char* encoded, const char* pw, size_t len, kyc_err* err);
 /* True when the stored hash is not argon2id or uses weaker parameters than `params`. */
@@ -273,20 +294,35 @@ int kyc_base32_encode(const uint8_t* in, size_t n, char* out, size_t outsz);
 int kyc_base32_decode(const char* in, uint8_t* out, size_t outsz);
 
 /* The code for time step floor(t / period): `digits` (6..8) digits. */
-int kyc_totp_code(const uint8_t* key, size_t keylen, kyc_totp_alg alg, int64_t t, int period,
-                  int digits, uint32_t* code, kyc_err* err);
+int kyc_totp_code(const uint8_t* key,
+                  size_t keylen,
+                  kyc_totp_alg alg,
+                  int64_t t,
+                  int period,
+                  int digits,
+                  uint32_t* code,
+                  kyc_err* err);
 
 /* Checks `code` against the steps now-window..now+window (period 30 s, SHA-1, 6 digits: what
  * authenticator apps use). A code is single use: a step <= *last_step is refused with
  * KYC_E_TOTP_REUSED; on success *last_step is set to the matched step (store it, replicated,
  * before answering). *last_step = -1 when nothing was used yet. */
-int kyc_totp_verify(const uint8_t* key, size_t keylen, const char* code, int64_t now,
-                    int window, int64_t* last_step, kyc_err* err);
+int kyc_totp_verify(const uint8_t* key,
+                    size_t keylen,
+                    const char* code,
+                    int64_t now,
+                    int window,
+                    int64_t* last_step,
+                    kyc_err* err);
 
 /* otpauth://totp/ISSUER:ACCOUNT?secret=BASE32&issuer=ISSUER&algorithm=SHA1&digits=6&period=30
  * (malloc'ed; free()). */
-int kyc_totp_uri(const uint8_t* key, size_t keylen, const char* issuer, const char* account,
-                 char** uri, kyc_err* err);
+int kyc_totp_uri(const uint8_t* key,
+                 size_t keylen,
+                 const char* issuer,
+                 const char* account,
+                 char** uri,
+                 kyc_err* err);
 
 /* Recovery codes: n codes of 16 base32 characters shown as XXXX-XXXX-XXXX-XXXX (80 random
  * bits each). Store only kyc_recovery_hash() of each; they are high-entropy, so a SHA-256 is
@@ -300,7 +336,7 @@ int kyc_recovery_hash(const char* code, char out[65], kyc_err* err);
 /* Document-check provider webhooks */
 
 typedef enum {
-    KYC_DOC_PENDING,       /* started / submitted / in progress: nothing to decide yet */
+    KYC_DOC_PENDING, /* started / submitted / in progress: nothing to decide yet */
     KYC_DOC_APPROVED,
     KYC_DOC_DECLINED,      /* final refusal */
     KYC_DOC_RETRY,         /* the player may try again (new documents) */
@@ -322,35 +358,51 @@ int kyc_doc_provider_new(const json_t* config, kyc_doc_provider** out, kyc_err* 
 void kyc_doc_provider_free(kyc_doc_provider* p);
 const char* kyc_doc_provider_name(const kyc_doc_provider* p);
 
-typedef struct {
+typedef struct
+{
     const char* name; /* compared case-insensitively */
     const char* value;
 } kyc_header;
 
-typedef struct {
-    char event_id[128];   /* deduplicate on (provider, event_id): each event processed once */
-    char reference[128];  /* the provider's session/applicant id */
-    char raw_status[64];  /* the provider's status string */
+typedef struct
+{
+    char event_id[128];  /* deduplicate on (provider, event_id): each event processed once */
+    char reference[128]; /* the provider's session/applicant id */
+    char raw_status[64]; /* the provider's status string */
     kyc_doc_status status;
-    int64_t timestamp;    /* unix seconds */
+    int64_t timestamp; /* unix seconds */
 } kyc_doc_event;
 
 /* Verifies a webhook: the signature over the raw bytes first (nothing is parsed before it
  * checks), then the timestamp within max_age_s of `now` (either way), then reads the event
  * and maps its status. */
-int kyc_doc_webhook_verify(const kyc_doc_provider* p, const kyc_header* headers,
-                           size_t nheaders, const void* body, size_t len, int64_t now,
-                           kyc_doc_event* ev, kyc_err* err);
+int kyc_doc_webhook_verify(const kyc_doc_provider* p,
+                           const kyc_header* headers,
+                           size_t nheaders,
+                           const void* body,
+                           size_t len,
+                           int64_t now,
+                           kyc_doc_event* ev,
+                           kyc_err* err);
 
 /* Signs a body the way the provider would (for tests and the stand-in): writes the header
  * value (with prefix) into out. */
-int kyc_doc_webhook_sign(const kyc_doc_provider* p, int64_t timestamp, const void* body,
-                         size_t len, char* out, size_t outsz, kyc_err* err);
+int kyc_doc_webhook_sign(const kyc_doc_provider* p,
+                         int64_t timestamp,
+                         const void* body,
+                         size_t len,
+                         char* out,
+                         size_t outsz,
+                         kyc_err* err);
 
 /* Hosted session: POSTs {"reference":..., "callback":...} to session_url (blocking, timeout)
  * and returns the provider's session id and the URL to send the player to (malloc'ed). */
-int kyc_doc_session_start(const kyc_doc_provider* p, const char* reference,
-                          const char* callback, long timeout_ms, char** session_id,
-                          char** url, kyc_err* err);
+int kyc_doc_session_start(const kyc_doc_provider* p,
+                          const char* reference,
+                          const char* callback,
+                          long timeout_ms,
+                          char** session_id,
+                          char** url,
+                          kyc_err* err);
 
 #endif

@@ -22,7 +22,8 @@
 
 const kyc_argon2_params kyc_argon2_default = {.t_cost = 2, .m_cost = 19456, .parallelism = 1};
 
-struct kyc_pwlist {
+struct kyc_pwlist
+{
     char** words; /* lowercased, sorted */
     size_t n;
 };
@@ -140,8 +141,11 @@ int kyc_password_policy(const char* pw, size_t len, const kyc_pwlist* list, kyc_
     return KYC_OK;
 }
 
-int kyc_password_hash(const char* pw, size_t len, const kyc_argon2_params* params,
-                      char out[KYC_PW_HASH_MAX], kyc_err* err)
+int kyc_password_hash(const char* pw,
+                      size_t len,
+                      const kyc_argon2_params* params,
+                      char out[KYC_PW_HASH_MAX],
+                      kyc_err* err)
 {
     const kyc_argon2_params* p = params ? params : &kyc_argon2_default;
     uint8_t salt[16];
@@ -150,8 +154,8 @@ int kyc_password_hash(const char* pw, size_t len, const kyc_argon2_params* param
     if (argon2_encodedlen(p->t_cost, p->m_cost, p->parallelism, sizeof salt, 32, Argon2_id) >
         KYC_PW_HASH_MAX)
         return kyc_fail(err, KYC_E_INVAL, "argon2 encoding longer than KYC_PW_HASH_MAX");
-    int rc = argon2id_hash_encoded(p->t_cost, p->m_cost, p->parallelism, pw, len, salt,
-                                   sizeof salt, 32, out, KYC_PW_HASH_MAX);
+    int rc = argon2id_hash_encoded(p->t_cost, p->m_cost, p->parallelism, pw, len, salt, sizeof salt,
+                                   32, out, KYC_PW_HASH_MAX);
     if (rc != ARGON2_OK)
         return kyc_fail(err, rc == ARGON2_MEMORY_ALLOCATION_ERROR ? KYC_E_NOMEM : KYC_E_PW_HASH,
                         "argon2id: %s", argon2_error_message(rc));

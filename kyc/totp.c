@@ -67,15 +67,23 @@ int kyc_base32_decode(const char* in, uint8_t* out, size_t outsz)
 static const EVP_MD* md_of(kyc_totp_alg alg)
 {
     switch (alg) {
-    case KYC_TOTP_SHA1: return EVP_sha1();
-    case KYC_TOTP_SHA256: return EVP_sha256();
-    case KYC_TOTP_SHA512: return EVP_sha512();
+    case KYC_TOTP_SHA1:
+        return EVP_sha1();
+    case KYC_TOTP_SHA256:
+        return EVP_sha256();
+    case KYC_TOTP_SHA512:
+        return EVP_sha512();
     }
     return NULL;
 }
 
-static int hotp(const uint8_t* key, size_t keylen, kyc_totp_alg alg, uint64_t counter,
-                int digits, uint32_t* code, kyc_err* err)
+static int hotp(const uint8_t* key,
+                size_t keylen,
+                kyc_totp_alg alg,
+                uint64_t counter,
+                int digits,
+                uint32_t* code,
+                kyc_err* err)
 {
     uint8_t msg[8];
     for (int i = 7; i >= 0; i--) {
@@ -97,8 +105,14 @@ static int hotp(const uint8_t* key, size_t keylen, kyc_totp_alg alg, uint64_t co
     return KYC_OK;
 }
 
-int kyc_totp_code(const uint8_t* key, size_t keylen, kyc_totp_alg alg, int64_t t, int period,
-                  int digits, uint32_t* code, kyc_err* err)
+int kyc_totp_code(const uint8_t* key,
+                  size_t keylen,
+                  kyc_totp_alg alg,
+                  int64_t t,
+                  int period,
+                  int digits,
+                  uint32_t* code,
+                  kyc_err* err)
 {
     if (!key || keylen == 0 || period <= 0 || digits < 6 || digits > 8 || t < 0)
         return kyc_fail(err, KYC_E_INVAL, "totp: bad key, period, digits or time");
@@ -112,8 +126,13 @@ int kyc_totp_secret_new(uint8_t secret[KYC_TOTP_SECRET_BYTES], kyc_err* err)
     return KYC_OK;
 }
 
-int kyc_totp_verify(const uint8_t* key, size_t keylen, const char* code, int64_t now,
-                    int window, int64_t* last_step, kyc_err* err)
+int kyc_totp_verify(const uint8_t* key,
+                    size_t keylen,
+                    const char* code,
+                    int64_t now,
+                    int window,
+                    int64_t* last_step,
+                    kyc_err* err)
 {
     enum { DIGITS = 6, PERIOD = 30 };
     if (!code || strlen(code) != DIGITS)
@@ -152,8 +171,12 @@ int kyc_totp_verify(const uint8_t* key, size_t keylen, const char* code, int64_t
     return kyc_fail(err, KYC_E_TOTP_MISMATCH, "code does not match");
 }
 
-int kyc_totp_uri(const uint8_t* key, size_t keylen, const char* issuer, const char* account,
-                 char** uri, kyc_err* err)
+int kyc_totp_uri(const uint8_t* key,
+                 size_t keylen,
+                 const char* issuer,
+                 const char* account,
+                 char** uri,
+                 kyc_err* err)
 {
     *uri = NULL;
     if (!key || keylen == 0 || keylen > 64 || !issuer || !account || strchr(issuer, ':') ||

@@ -14,47 +14,88 @@
 const char* kyc_strerror(int code)
 {
     switch (code) {
-    case KYC_OK: return "ok";
-    case KYC_E_NOMEM: return "out of memory";
-    case KYC_E_INVAL: return "invalid argument";
-    case KYC_E_RANDOM: return "random generator failure";
-    case KYC_E_CRYPTO: return "crypto failure";
-    case KYC_E_IO: return "i/o error";
-    case KYC_E_HTTP: return "http transport error";
-    case KYC_E_TIMEOUT: return "timeout";
-    case KYC_E_HTTP_STATUS: return "unexpected http status";
-    case KYC_E_RESPONSE: return "malformed response";
-    case KYC_E_DISCOVERY: return "discovery document unusable";
-    case KYC_E_STATE: return "state mismatch";
-    case KYC_E_PROVIDER: return "provider returned an error";
-    case KYC_E_ISS_PARAM: return "callback issuer mismatch";
-    case KYC_E_GRANT: return "authorization code refused";
-    case KYC_E_JWT_FORMAT: return "malformed jwt";
-    case KYC_E_JWT_ALG: return "jwt algorithm not allowed";
-    case KYC_E_JWT_KEY: return "no key for jwt";
-    case KYC_E_JWT_SIGNATURE: return "jwt signature invalid";
-    case KYC_E_JWT_ISS: return "jwt issuer mismatch";
-    case KYC_E_JWT_AUD: return "jwt audience mismatch";
-    case KYC_E_JWT_EXPIRED: return "jwt expired";
-    case KYC_E_JWT_IAT: return "jwt issued-at invalid";
-    case KYC_E_JWT_NONCE: return "jwt nonce mismatch";
-    case KYC_E_JWT_ACR: return "jwt acr insufficient";
-    case KYC_E_JWT_SUB: return "jwt subject mismatch";
-    case KYC_E_USERINFO_UNSIGNED: return "userinfo not signed";
-    case KYC_E_IDENTITY: return "identity claims invalid";
-    case KYC_E_BIRTHDATE: return "birth date invalid";
-    case KYC_E_MINOR: return "under 18";
-    case KYC_E_PW_LENGTH: return "password length";
-    case KYC_E_PW_BREACHED: return "password breached";
-    case KYC_E_PW_MISMATCH: return "password mismatch";
-    case KYC_E_PW_HASH: return "password hash invalid";
-    case KYC_E_TOTP_FORMAT: return "totp format";
-    case KYC_E_TOTP_MISMATCH: return "totp mismatch";
-    case KYC_E_TOTP_REUSED: return "totp code already used";
-    case KYC_E_WH_SIGNATURE: return "webhook signature invalid";
-    case KYC_E_WH_STALE: return "webhook timestamp stale";
-    case KYC_E_WH_FORMAT: return "webhook body malformed";
-    case KYC_E_WH_STATUS: return "webhook status unknown";
+    case KYC_OK:
+        return "ok";
+    case KYC_E_NOMEM:
+        return "out of memory";
+    case KYC_E_INVAL:
+        return "invalid argument";
+    case KYC_E_RANDOM:
+        return "random generator failure";
+    case KYC_E_CRYPTO:
+        return "crypto failure";
+    case KYC_E_IO:
+        return "i/o error";
+    case KYC_E_HTTP:
+        return "http transport error";
+    case KYC_E_TIMEOUT:
+        return "timeout";
+    case KYC_E_HTTP_STATUS:
+        return "unexpected http status";
+    case KYC_E_RESPONSE:
+        return "malformed response";
+    case KYC_E_DISCOVERY:
+        return "discovery document unusable";
+    case KYC_E_STATE:
+        return "state mismatch";
+    case KYC_E_PROVIDER:
+        return "provider returned an error";
+    case KYC_E_ISS_PARAM:
+        return "callback issuer mismatch";
+    case KYC_E_GRANT:
+        return "authorization code refused";
+    case KYC_E_JWT_FORMAT:
+        return "malformed jwt";
+    case KYC_E_JWT_ALG:
+        return "jwt algorithm not allowed";
+    case KYC_E_JWT_KEY:
+        return "no key for jwt";
+    case KYC_E_JWT_SIGNATURE:
+        return "jwt signature invalid";
+    case KYC_E_JWT_ISS:
+        return "jwt issuer mismatch";
+    case KYC_E_JWT_AUD:
+        return "jwt audience mismatch";
+    case KYC_E_JWT_EXPIRED:
+        return "jwt expired";
+    case KYC_E_JWT_IAT:
+        return "jwt issued-at invalid";
+    case KYC_E_JWT_NONCE:
+        return "jwt nonce mismatch";
+    case KYC_E_JWT_ACR:
+        return "jwt acr insufficient";
+    case KYC_E_JWT_SUB:
+        return "jwt subject mismatch";
+    case KYC_E_USERINFO_UNSIGNED:
+        return "userinfo not signed";
+    case KYC_E_IDENTITY:
+        return "identity claims invalid";
+    case KYC_E_BIRTHDATE:
+        return "birth date invalid";
+    case KYC_E_MINOR:
+        return "under 18";
+    case KYC_E_PW_LENGTH:
+        return "password length";
+    case KYC_E_PW_BREACHED:
+        return "password breached";
+    case KYC_E_PW_MISMATCH:
+        return "password mismatch";
+    case KYC_E_PW_HASH:
+        return "password hash invalid";
+    case KYC_E_TOTP_FORMAT:
+        return "totp format";
+    case KYC_E_TOTP_MISMATCH:
+        return "totp mismatch";
+    case KYC_E_TOTP_REUSED:
+        return "totp code already used";
+    case KYC_E_WH_SIGNATURE:
+        return "webhook signature invalid";
+    case KYC_E_WH_STALE:
+        return "webhook timestamp stale";
+    case KYC_E_WH_FORMAT:
+        return "webhook body malformed";
+    case KYC_E_WH_STATUS:
+        return "webhook status unknown";
     }
     return "unknown error";
 }
@@ -76,8 +117,7 @@ int kyc_global_init(void)
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? KYC_OK : KYC_E_HTTP;
 }
 
-static const char b64url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 size_t kyc_b64url_encode(const uint8_t* in, size_t n, char* out)
 {
@@ -214,11 +254,10 @@ char* kyc_query_get(const char* query, const char* key)
             for (size_t i = 0; i < vlen; i++) {
                 if (v[i] == '+') {
                     out[o++] = ' ';
-                } else if (v[i] == '%' && i + 2 < vlen &&
-                           hexval((unsigned char)v[i + 1]) >= 0 &&
+                } else if (v[i] == '%' && i + 2 < vlen && hexval((unsigned char)v[i + 1]) >= 0 &&
                            hexval((unsigned char)v[i + 2]) >= 0) {
-                    out[o++] =
-                        (char)(hexval((unsigned char)v[i + 1]) * 16 + hexval((unsigned char)v[i + 2]));
+                    out[o++] = (char)(hexval((unsigned char)v[i + 1]) * 16 +
+                                      hexval((unsigned char)v[i + 2]));
                     i += 2;
                 } else {
                     out[o++] = v[i];
@@ -238,7 +277,8 @@ char* kyc_query_get(const char* query, const char* key)
 
 #define KYC_HTTP_MAX_BODY (1u << 20)
 
-typedef struct {
+typedef struct
+{
     char* buf;
     size_t len;
     bool overflow;
@@ -262,8 +302,13 @@ static size_t on_body(char* ptr, size_t size, size_t nmemb, void* ud)
     return n;
 }
 
-static int http_do(const kyc_http_opts* o, const char* url, const char* bearer,
-                   const char* post, const char* post_type, kyc_http_resp* r, kyc_err* err)
+static int http_do(const kyc_http_opts* o,
+                   const char* url,
+                   const char* bearer,
+                   const char* post,
+                   const char* post_type,
+                   kyc_http_resp* r,
+                   kyc_err* err)
 {
     memset(r, 0, sizeof *r);
     bool https = strncmp(url, "https://", 8) == 0;
@@ -341,20 +386,29 @@ out:
     return rc;
 }
 
-int kyc_http_get(const kyc_http_opts* o, const char* url, const char* bearer, kyc_http_resp* r,
+int kyc_http_get(const kyc_http_opts* o,
+                 const char* url,
+                 const char* bearer,
+                 kyc_http_resp* r,
                  kyc_err* err)
 {
     return http_do(o, url, bearer, NULL, NULL, r, err);
 }
 
-int kyc_http_post_form(const kyc_http_opts* o, const char* url, const char* form,
-                       kyc_http_resp* r, kyc_err* err)
+int kyc_http_post_form(const kyc_http_opts* o,
+                       const char* url,
+                       const char* form,
+                       kyc_http_resp* r,
+                       kyc_err* err)
 {
     return http_do(o, url, NULL, form, "application/x-www-form-urlencoded", r, err);
 }
 
-int kyc_http_post_json(const kyc_http_opts* o, const char* url, const char* json,
-                       kyc_http_resp* r, kyc_err* err)
+int kyc_http_post_json(const kyc_http_opts* o,
+                       const char* url,
+                       const char* json,
+                       kyc_http_resp* r,
+                       kyc_err* err)
 {
     return http_do(o, url, NULL, json, "application/json", r, err);
 }

@@ -24,7 +24,8 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-struct kyc_doc_provider {
+struct kyc_doc_provider
+{
     char* name;
     uint8_t* secret;
     size_t secret_len;
@@ -46,11 +47,16 @@ struct kyc_doc_provider {
 const char* kyc_doc_status_name(kyc_doc_status s)
 {
     switch (s) {
-    case KYC_DOC_PENDING: return "pending";
-    case KYC_DOC_APPROVED: return "approved";
-    case KYC_DOC_DECLINED: return "declined";
-    case KYC_DOC_RETRY: return "retry";
-    case KYC_DOC_MANUAL_REVIEW: return "manual_review";
+    case KYC_DOC_PENDING:
+        return "pending";
+    case KYC_DOC_APPROVED:
+        return "approved";
+    case KYC_DOC_DECLINED:
+        return "declined";
+    case KYC_DOC_RETRY:
+        return "retry";
+    case KYC_DOC_MANUAL_REVIEW:
+        return "manual_review";
     }
     return "?";
 }
@@ -136,8 +142,7 @@ int kyc_doc_provider_new(const json_t* cfg, kyc_doc_provider** out, kyc_err* err
     const char* why = NULL;
     if (!ok)
         why = "a setting is not a string";
-    else if (!p->name || !secret || !*secret || !p->sig_header || !p->status_field ||
-             !p->ref_field)
+    else if (!p->name || !secret || !*secret || !p->sig_header || !p->status_field || !p->ref_field)
         why = "name, secret, signature_header, reference_field, status_field are required";
     else if (strcmp(enc, "hex") != 0 && strcmp(enc, "base64") != 0)
         why = "signature_encoding must be hex or base64";
@@ -157,13 +162,13 @@ int kyc_doc_provider_new(const json_t* cfg, kyc_doc_provider** out, kyc_err* err
         const char* k;
         json_t* v;
         kyc_doc_status st;
-        json_object_foreach(map, k, v) if (!json_is_string(v) ||
-                                          !status_from_name(json_string_value(v), &st)) why =
+        json_object_foreach(
+            map, k, v) if (!json_is_string(v) || !status_from_name(json_string_value(v), &st)) why =
             "status_map values must be approved, declined, retry, manual_review or pending";
     }
     if (why) {
-        rc = kyc_fail(err, KYC_E_INVAL, "document provider %.40s: %s", p->name ? p->name : "?",
-                      why);
+        rc =
+            kyc_fail(err, KYC_E_INVAL, "document provider %.40s: %s", p->name ? p->name : "?", why);
     } else {
         p->sig_base64 = strcmp(enc, "base64") == 0;
         p->sign_ts_body = strcmp(payload, "timestamp.body") == 0;
@@ -194,8 +199,13 @@ static const char* header_get(const kyc_header* h, size_t n, const char* name)
 }
 
 /* Expected signature value (without prefix), hex lowercase or base64. */
-static int compute_sig(const kyc_doc_provider* p, const char* ts, const void* body, size_t len,
-                       char* out, size_t outsz, kyc_err* err)
+static int compute_sig(const kyc_doc_provider* p,
+                       const char* ts,
+                       const void* body,
+                       size_t len,
+                       char* out,
+                       size_t outsz,
+                       kyc_err* err)
 {
     uint8_t mac[32];
     unsigned int maclen = 0;
@@ -205,9 +215,8 @@ static int compute_sig(const kyc_doc_provider* p, const char* ts, const void* bo
                            OSSL_PARAM_construct_end()};
     size_t ml = 0;
     bool good = c && EVP_MAC_init(c, p->secret, p->secret_len, params) &&
-                (!p->sign_ts_body ||
-                 (EVP_MAC_update(c, (const uint8_t*)ts, strlen(ts)) &&
-                  EVP_MAC_update(c, (const uint8_t*)".", 1))) &&
+                (!p->sign_ts_body || (EVP_MAC_update(c, (const uint8_t*)ts, strlen(ts)) &&
+                                      EVP_MAC_update(c, (const uint8_t*)".", 1))) &&
                 EVP_MAC_update(c, body, len) && EVP_MAC_final(c, mac, &ml, sizeof mac);
     EVP_MAC_CTX_free(c);
     EVP_MAC_free(m);
@@ -223,8 +232,13 @@ static int compute_sig(const kyc_doc_provider* p, const char* ts, const void* bo
     return KYC_OK;
 }
 
-int kyc_doc_webhook_sign(const kyc_doc_provider* p, int64_t timestamp, const void* body,
-                         size_t len, char* out, size_t outsz, kyc_err* err)
+int kyc_doc_webhook_sign(const kyc_doc_provider* p,
+                         int64_t timestamp,
+                         const void* body,
+                         size_t len,
+                         char* out,
+                         size_t outsz,
+                         kyc_err* err)
 {
     char ts[32], sig[96];
     snprintf(ts, sizeof ts, "%lld", (long long)timestamp);
@@ -308,9 +322,14 @@ static int copy_field(json_t* root, const char* path, char* dst, size_t dstsz, k
     return KYC_OK;
 }
 
-int kyc_doc_webhook_verify(const kyc_doc_provider* p, const kyc_header* headers,
-                           size_t nheaders, const void* body, size_t len, int64_t now,
-                           kyc_doc_event* ev, kyc_err* err)
+int kyc_doc_webhook_verify(const kyc_doc_provider* p,
+                           const kyc_header* headers,
+                           size_t nheaders,
+                           const void* body,
+                           size_t len,
+                           int64_t now,
+                           kyc_doc_event* ev,
+                           kyc_err* err)
 {
     memset(ev, 0, sizeof *ev);
     /* 1. Signature over the raw bytes, before anything else reads them. */
@@ -339,8 +358,7 @@ int kyc_doc_webhook_verify(const kyc_doc_provider* p, const kyc_header* headers,
             if (norm[i] >= 'A' && norm[i] <= 'F')
                 norm[i] = (char)(norm[i] + 32);
     if (CRYPTO_memcmp(norm, want, glen) != 0)
-        return kyc_fail(err, KYC_E_WH_SIGNATURE, "%s: signature does not match the body",
-                        p->name);
+        return kyc_fail(err, KYC_E_WH_SIGNATURE, "%s: signature does not match the body", p->name);
 
     /* 2. The body, now trusted to come from the provider. */
     json_error_t je;
@@ -387,9 +405,13 @@ int kyc_doc_webhook_verify(const kyc_doc_provider* p, const kyc_header* headers,
     return rc;
 }
 
-int kyc_doc_session_start(const kyc_doc_provider* p, const char* reference,
-                          const char* callback, long timeout_ms, char** session_id,
-                          char** url, kyc_err* err)
+int kyc_doc_session_start(const kyc_doc_provider* p,
+                          const char* reference,
+                          const char* callback,
+                          long timeout_ms,
+                          char** session_id,
+                          char** url,
+                          kyc_err* err)
 {
     *session_id = NULL;
     *url = NULL;

@@ -131,8 +131,12 @@ static size_t discard(char* p, size_t size, size_t n, void* ud)
     return size * n;
 }
 
-int browser_login(const char* authorize_url, const char* identity, bool deny,
-                  const char* redirect_prefix, char** query, long* status)
+int browser_login(const char* authorize_url,
+                  const char* identity,
+                  bool deny,
+                  const char* redirect_prefix,
+                  char** query,
+                  long* status)
 {
     *query = NULL;
     *status = 0;
@@ -167,8 +171,8 @@ int browser_login(const char* authorize_url, const char* identity, bool deny,
             size_t n = strlen(next) + strlen(identity) + 32;
             url = malloc(n);
             if (url)
-                snprintf(url, n, "%s%cidentity=%s%s", next, strchr(next, '?') ? '&' : '?',
-                         identity, deny ? "&deny=1" : "");
+                snprintf(url, n, "%s%cidentity=%s%s", next, strchr(next, '?') ? '&' : '?', identity,
+                         deny ? "&deny=1" : "");
         } else {
             url = strdup(next);
         }
@@ -275,8 +279,8 @@ int receiver_start(receiver* r)
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t sl = sizeof sa;
-    if (r->fd < 0 || bind(r->fd, (struct sockaddr*)&sa, sizeof sa) != 0 ||
-        listen(r->fd, 16) != 0 || getsockname(r->fd, (struct sockaddr*)&sa, &sl) != 0)
+    if (r->fd < 0 || bind(r->fd, (struct sockaddr*)&sa, sizeof sa) != 0 || listen(r->fd, 16) != 0 ||
+        getsockname(r->fd, (struct sockaddr*)&sa, &sl) != 0)
         return -1;
     r->port = ntohs(sa.sin_port);
     pthread_mutex_init(&r->mu, NULL);

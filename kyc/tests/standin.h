@@ -9,7 +9,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-typedef struct {
+typedef struct
+{
     pid_t pid;
     int out_fd;
     char url[256]; /* what the program printed after READY */
@@ -26,8 +27,12 @@ void standin_stop(standin* s);
  * asking the stand-in's headless interaction route for `identity` (deny: refuse instead),
  * until the provider redirects to a URL starting with redirect_prefix. *query receives that
  * URL's query string (malloc'ed). Returns 0, or -1 with the last HTTP status in *status. */
-int browser_login(const char* authorize_url, const char* identity, bool deny,
-                  const char* redirect_prefix, char** query, long* status);
+int browser_login(const char* authorize_url,
+                  const char* identity,
+                  bool deny,
+                  const char* redirect_prefix,
+                  char** query,
+                  long* status);
 
 /* GET a URL; returns the HTTP status or -1. */
 long http_status_of(const char* url);
@@ -35,13 +40,15 @@ long http_status_of(const char* url);
 /* A one-thread HTTP receiver on 127.0.0.1 that answers 200 to everything and keeps each
  * request's headers and raw body. */
 #define RECV_MAX 16
-typedef struct {
+typedef struct
+{
     char headers[4096];
     char* body;
     size_t len;
 } recv_req;
 
-typedef struct {
+typedef struct
+{
     int fd;
     int port;
     pthread_t thread;

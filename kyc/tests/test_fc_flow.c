@@ -155,7 +155,8 @@ static void test_full_flow_es256(void** state)
     char ep[300];
     snprintf(ep, sizeof ep, "%s/session/end?id_token_hint=", op.url);
     assert_memory_equal(out, ep, strlen(ep));
-    assert_non_null(strstr(out, "post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%2Fkyc%2Flogged-out"));
+    assert_non_null(
+        strstr(out, "post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%2Fkyc%2Flogged-out"));
     assert_int_equal(http_status_of(out), 200);
     free(out);
     kyc_fc_result_clear(&r);
@@ -318,8 +319,7 @@ static void test_user_cancels(void** state)
     char* q = login_as(fc, &login, "adult", true);
     kyc_fc_result r;
     kyc_err err = {0};
-    assert_int_equal(kyc_fc_callback(fc, &login, q, (int64_t)time(NULL), &r, &err),
-                     KYC_E_PROVIDER);
+    assert_int_equal(kyc_fc_callback(fc, &login, q, (int64_t)time(NULL), &r, &err), KYC_E_PROVIDER);
     assert_non_null(strstr(err.msg, "access_denied"));
     free(q);
     kyc_fc_free(fc);

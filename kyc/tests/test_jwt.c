@@ -286,8 +286,8 @@ static void test_claims(void** state)
 static void test_malformed(void** state)
 {
     (void)state;
-    static const char* bad[] = {"", "abc", "a.b", "a.b.c.d", "!!!.e30.AAAA", "e30.e30.AAAA",
-                                "bm90IGpzb24.e30.AAAA"};
+    static const char* bad[] = {
+        "", "abc", "a.b", "a.b.c.d", "!!!.e30.AAAA", "e30.e30.AAAA", "bm90IGpzb24.e30.AAAA"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         int rc = verify(bad[i]);
         assert_true(rc == KYC_E_JWT_FORMAT || rc == KYC_E_JWT_ALG);

@@ -15,17 +15,17 @@
 
 /* ---- TOTP ---- */
 
-static const int64_t rfc_times[] = {59, 1111111109, 1111111111, 1234567890, 2000000000,
-                                    20000000000LL};
+static const int64_t rfc_times[] = {59,         1111111109, 1111111111,
+                                    1234567890, 2000000000, 20000000000LL};
 
 static void check_vectors(kyc_totp_alg alg, const char* key, const uint32_t* want)
 {
     for (size_t i = 0; i < 6; i++) {
         uint32_t code = 0;
         kyc_err err;
-        assert_int_equal(kyc_totp_code((const uint8_t*)key, strlen(key), alg, rfc_times[i], 30,
-                                       8, &code, &err),
-                         KYC_OK);
+        assert_int_equal(
+            kyc_totp_code((const uint8_t*)key, strlen(key), alg, rfc_times[i], 30, 8, &code, &err),
+            KYC_OK);
         assert_int_equal(code, want[i]);
     }
 }
@@ -96,8 +96,7 @@ static void test_totp_uri(void** state)
                         "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Parlay&algorithm=SHA1&digits=6"
                         "&period=30");
     free(uri);
-    assert_int_equal(kyc_totp_uri((const uint8_t*)"k", 1, "Par:lay", "a", &uri, &err),
-                     KYC_E_INVAL);
+    assert_int_equal(kyc_totp_uri((const uint8_t*)"k", 1, "Par:lay", "a", &uri, &err), KYC_E_INVAL);
     uint8_t s1[KYC_TOTP_SECRET_BYTES], s2[KYC_TOTP_SECRET_BYTES];
     assert_int_equal(kyc_totp_secret_new(s1, &err), KYC_OK);
     assert_int_equal(kyc_totp_secret_new(s2, &err), KYC_OK);
@@ -216,7 +215,10 @@ static void test_normalise_names(void** state)
     norm_is("Angéla", "ANGELA");
     norm_is("  jean-françois  ", "JEAN FRANCOIS");
     norm_is("D'Œillet", "D OEILLET");
-    norm_is("d\xe2\x80\x99" "artagnan", "D ARTAGNAN"); /* typographic apostrophe */
+    norm_is(
+        "d\xe2\x80\x99"
+        "artagnan",
+        "D ARTAGNAN"); /* typographic apostrophe */
     norm_is("ÆLIS ÿves  Müller", "AELIS YVES MULLER");
     norm_is("Ñúñez--García", "NUNEZ GARCIA");
     char small[4];
@@ -224,8 +226,11 @@ static void test_normalise_names(void** state)
     assert_int_equal(kyc_normalise_name("Dubois", small, sizeof small, &err), KYC_E_IDENTITY);
 }
 
-static kyc_identity ident(const char* given, const char* family, const char* bd,
-                          const char* place, const char* country)
+static kyc_identity ident(const char* given,
+                          const char* family,
+                          const char* bd,
+                          const char* place,
+                          const char* country)
 {
     kyc_identity id;
     memset(&id, 0, sizeof id);
@@ -254,14 +259,26 @@ static void test_identity_key(void** state)
     key_of(&y, b);
     assert_string_equal(a, b); /* same person, written differently */
     static const kyc_identity others[] = {
-        {.given_names = "Angela", .family_name = "DUBOIS", .birthdate = "1962-08-25",
-         .birthplace = "75107", .birthcountry = "99100"},
-        {.given_names = "Angela", .family_name = "DUBOIS", .birthdate = "1962-08-24",
-         .birthplace = "75108", .birthcountry = "99100"},
-        {.given_names = "Angele", .family_name = "DUBOIS", .birthdate = "1962-08-24",
-         .birthplace = "75107", .birthcountry = "99100"},
-        {.given_names = "Angela", .family_name = "DUBOS", .birthdate = "1962-08-24",
-         .birthplace = "75107", .birthcountry = "99100"},
+        {.given_names = "Angela",
+         .family_name = "DUBOIS",
+         .birthdate = "1962-08-25",
+         .birthplace = "75107",
+         .birthcountry = "99100"},
+        {.given_names = "Angela",
+         .family_name = "DUBOIS",
+         .birthdate = "1962-08-24",
+         .birthplace = "75108",
+         .birthcountry = "99100"},
+        {.given_names = "Angele",
+         .family_name = "DUBOIS",
+         .birthdate = "1962-08-24",
+         .birthplace = "75107",
+         .birthcountry = "99100"},
+        {.given_names = "Angela",
+         .family_name = "DUBOS",
+         .birthdate = "1962-08-24",
+         .birthplace = "75107",
+         .birthcountry = "99100"},
     };
     for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
         key_of(&others[i], c);
@@ -324,16 +341,15 @@ static void test_argon2id(void** state)
     assert_true(kyc_password_needs_rehash(h, &stronger));
     assert_true(kyc_password_needs_rehash("$2b$12$abcdefghijklmnopqrstuv", NULL));
     assert_int_equal(kyc_password_verify("$2b$12$abc", pw, strlen(pw), &err), KYC_E_PW_HASH);
-    assert_int_equal(kyc_password_verify("$argon2id$v=19$m=19456,t=2,p=1$garbage", pw, strlen(pw),
-                                         &err),
-                     KYC_E_PW_HASH);
+    assert_int_equal(
+        kyc_password_verify("$argon2id$v=19$m=19456,t=2,p=1$garbage", pw, strlen(pw), &err),
+        KYC_E_PW_HASH);
     /* Known answer: the argon2 reference's argon2id test vector (password "password",
      * salt "somesalt", t=2, m=65536, p=1). */
-    assert_int_equal(
-        kyc_password_verify("$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ"
-                            "$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
-                            "password", 8, &err),
-        KYC_OK);
+    assert_int_equal(kyc_password_verify("$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ"
+                                         "$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
+                                         "password", 8, &err),
+                     KYC_OK);
 }
 
 static void test_errors_named(void** state)
