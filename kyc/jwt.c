@@ -131,6 +131,21 @@ static bool str_eq(const char* a, const char* b)
     return n == strlen(b) && CRYPTO_memcmp(a, b, n) == 0;
 }
 
+/* eIDAS levels are ordered (eidas1 < eidas2 < eidas3): a higher level than asked for is
+ * enough, as FranceConnect+ documents. Any other value must match exactly. */
+static int eidas_level(const char* acr)
+{
+    if (strncmp(acr, "eidas", 5) == 0 && acr[5] >= '1' && acr[5] <= '3' && acr[6] == '\0')
+        return acr[5] - '0';
+    return 0;
+}
+
+static bool acr_enough(const char* got, const char* want)
+{
+    int g = eidas_level(got), w = eidas_level(want);
+    return g && w ? g >= w : strcmp(got, want) == 0;
+}
+
 static int check_claims(json_t* c, const kyc_jwt_expect* e, kyc_err* err)
 {
     const char* iss = json_string_value(json_object_get(c, "iss"));
@@ -173,7 +188,7 @@ static int check_claims(json_t* c, const kyc_jwt_expect* e, kyc_err* err)
     }
     if (e->acr) {
         const char* acr = json_string_value(json_object_get(c, "acr"));
-        if (!acr || strcmp(acr, e->acr) != 0)
+        if (!acr || !acr_enough(acr, e->acr))
             return kyc_fail(err, KYC_E_JWT_ACR, "acr \"%.32s\", wanted \"%.32s\"",
                             acr ? acr : "(missing)", e->acr);
     }

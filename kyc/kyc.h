@@ -150,7 +150,8 @@ typedef struct
     const char* issuer;   /* required: exact match on iss */
     const char* audience; /* required: aud (string or array) must contain it */
     const char* nonce;    /* if set: nonce must equal it */
-    const char* acr;      /* if set: acr must equal it (eidas1 is the only level of FC v2) */
+    const char* acr;      /* if set: acr must be at least this eIDAS level (eidas1 < eidas2 <
+                             eidas3), or equal it for other values */
     int64_t now;          /* unix seconds */
     int64_t skew;         /* clock tolerance for exp/iat, seconds */
     bool require_exp_iat; /* ID tokens: true; userinfo JWTs: checked when present */

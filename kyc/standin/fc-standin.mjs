@@ -19,6 +19,7 @@
 //   parlay        ES256 ID token, ES256 userinfo JWT (FranceConnect's recommended setting)
 //   parlay-rs     RS256 ID token, RS256 userinfo JWT
 //   parlay-plain  ES256 ID token, userinfo as plain JSON (FranceConnect v1 style: refused)
+//   parlay-short  as parlay, but authorization codes live 1 second (expired-code tests)
 import crypto from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
@@ -89,7 +90,7 @@ const client = (id, alg, userinfoAlg) => ({
 
 const config = {
   clients: [client('parlay', 'ES256', 'ES256'), client('parlay-rs', 'RS256', 'RS256'),
-    client('parlay-plain', 'ES256', null)],
+    client('parlay-plain', 'ES256', null), client('parlay-short', 'ES256', 'ES256')],
   jwks: { keys: [keyOf('ec', 'standin-es256', 'ES256'), keyOf('rsa', 'standin-rs256', 'RS256')] },
   claims: {
     openid: ['sub'],
@@ -127,7 +128,9 @@ const config = {
     end_session: '/session/end',
     revocation: '/token/revocation',
   },
-  ttl: { AuthorizationCode: 30, AccessToken: 60, IdToken: 60, Session: 1800, Interaction: 1800,
+  // parlay-short's codes live 1 s, so that a test can present an expired code.
+  ttl: { AuthorizationCode: (ctx, code, cl) => (cl.clientId === 'parlay-short' ? 1 : 30),
+    AccessToken: 60, IdToken: 60, Session: 1800, Interaction: 1800,
     Grant: 1800 },
   cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
   interactions: { url: (ctx, interaction) => `${PREFIX}/interaction/${interaction.uid}` },

@@ -269,6 +269,30 @@ static void test_same_person_two_subs(void** state)
     kyc_fc_result_clear(&b);
 }
 
+static void test_expired_code_refused(void** state)
+{
+    (void)state;
+    /* parlay-short's codes live 1 s at the stand-in; present one 2.5 s later. Waiting longer
+     * than the lifetime only makes it more expired: no race. */
+    kyc_fc* fc = client("parlay-short", SECRET);
+    kyc_fc_login login;
+    kyc_fc_result r;
+    kyc_err err = {0};
+    /* Control: used at once, the same client's code works. */
+    char* q = login_as(fc, &login, "adult", false);
+    assert_int_equal(kyc_fc_callback(fc, &login, q, (int64_t)time(NULL), &r, &err), KYC_OK);
+    kyc_fc_result_clear(&r);
+    free(q);
+    q = login_as(fc, &login, "adult", false);
+    struct timespec ts = {2, 500 * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+    assert_int_equal(kyc_fc_callback(fc, &login, q, (int64_t)time(NULL), &r, &err), KYC_E_GRANT);
+    assert_null(r.id_token);
+    free(q);
+    kyc_fc_free(fc);
+}
+
 static void test_wrong_nonce_refused(void** state)
 {
     (void)state;
@@ -420,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_minor_refused),
         cmocka_unit_test(test_presumed_birthdates),
         cmocka_unit_test(test_same_person_two_subs),
+        cmocka_unit_test(test_expired_code_refused),
         cmocka_unit_test(test_wrong_nonce_refused),
         cmocka_unit_test(test_expired_from_our_clock_refused),
         cmocka_unit_test(test_unsigned_userinfo_refused),

@@ -279,6 +279,9 @@ static void test_claims(void** state)
     assert_int_equal(with_claim("nonce", NULL), KYC_E_JWT_NONCE);
     assert_int_equal(with_claim("acr", json_string("eidas0")), KYC_E_JWT_ACR);
     assert_int_equal(with_claim("acr", NULL), KYC_E_JWT_ACR);
+    assert_int_equal(with_claim("acr", json_string("eidas2")), KYC_OK); /* higher is enough */
+    assert_int_equal(with_claim("acr", json_string("eidas10")), KYC_E_JWT_ACR);
+    assert_int_equal(with_claim("acr", json_integer(1)), KYC_E_JWT_ACR);
     assert_int_equal(with_claim("sub", NULL), KYC_E_JWT_SUB);
     assert_int_equal(with_claim("sub", json_string("")), KYC_E_JWT_SUB);
 }
