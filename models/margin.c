@@ -333,7 +333,7 @@ void model_quote_cfg_default(model_quote_cfg *cfg)
         [MODEL_MKT_SET_BETTING] = {0.10, 0.12},
         [MODEL_MKT_HANDICAP] = {0.05, 0.07},
     };
-    cfg->method = MODEL_MARGIN_POWER;
+    cfg->method = MODEL_MARGIN_SHIN;
     memcpy(cfg->margin, def, sizeof def);
 }
 

@@ -99,7 +99,7 @@ typedef struct {
     double margin[MODEL_MKT__COUNT][MODEL_PHASE__COUNT]; /* 0.05 = 5% overround */
 } model_quote_cfg;
 
-/* Defaults: power method; 5% pre-match and 8% live on main markets, more on correct score
+/* Defaults: Shin method; 5% pre-match and 7% live on 1X2, more on correct score
  * and winning margin. Callers override fields from their configuration. */
 void model_quote_cfg_default(model_quote_cfg *cfg);
 int model_quote_cfg_check(const model_quote_cfg *cfg);
