@@ -170,6 +170,11 @@ enum feed_adapter {
 struct feed_config {
     enum feed_adapter adapter;
     const char *url;         /* provider base URL, e.g. "http://127.0.0.1:8300" */
+    /* Alternates of the same provider (NULL-terminated, optional): after failover_after
+     * consecutive failures the adapter moves to the next URL, round robin. They must number
+     * events the same way (mirrors of one feed), or seq-based de-duplication breaks. */
+    const char *const *fallback_urls;
+    unsigned failover_after; /* default 3 */
     unsigned poll_ms;        /* REST: pause between successful polls (default 1000) */
     unsigned timeout_ms;     /* REST: per request; SSE: connect, and silence before giving up
                                 (default 5000) */
@@ -194,6 +199,8 @@ struct feed_stats {
     unsigned failures;     /* consecutive failures now (0 when healthy) */
     unsigned backoff_ms;   /* the delay chosen after the last failure */
     uint64_t last_event_id; /* SSE: the last id received */
+    uint64_t failovers;     /* moves to the next URL */
+    unsigned url_index;     /* 0: url, 1..: fallback_urls[i - 1] */
 };
 
 struct feed_provider;

@@ -54,12 +54,15 @@ struct feed_adapter_ops {
     int (*start)(struct feed_provider *p);
     void (*retry)(struct feed_provider *p); /* the retry timer fired */
     void (*stop)(struct feed_provider *p);  /* remove transfers, free adapter state */
+    void (*failover)(struct feed_provider *p); /* p->url changed: forget per-URL state */
 };
 
 struct feed_provider {
     uv_loop_t *loop;
     struct feed_config cfg;
-    char *url;
+    char *url; /* the URL in use: urls[stats.url_index] */
+    char **urls;
+    unsigned nurls;
     const struct feed_adapter_ops *ops;
     void *impl;
     struct cu_multi cm;

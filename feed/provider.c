@@ -163,6 +163,12 @@ void provider_schedule(struct feed_provider *p, bool failed)
             d = p->cfg.backoff_max_ms;
         delay = d / 2 + rng_next(p) % (d / 2 + 1);
         p->stats.backoff_ms = (unsigned)delay;
+        if (p->nurls > 1 && p->stats.failures % p->cfg.failover_after == 0) {
+            p->stats.url_index = (p->stats.url_index + 1) % p->nurls;
+            p->url = p->urls[p->stats.url_index];
+            p->stats.failovers++;
+            p->ops->failover(p);
+        }
     } else {
         p->stats.failures = 0;
         p->stats.backoff_ms = 0;
@@ -218,12 +224,25 @@ bool feed_header_value(const char *line, size_t n, const char *name, char *out, 
     return true;
 }
 
+static void free_urls(struct feed_provider *p)
+{
+    for (unsigned i = 0; p->urls && i < p->nurls; i++)
+        free(p->urls[i]);
+    free(p->urls);
+}
+
+static bool url_ok(const char *u)
+{
+    return u && (!strncmp(u, "http://", 7) || !strncmp(u, "https://", 8)) && strlen(u) <= 256;
+}
+
 int feed_open(uv_loop_t *loop, const struct feed_config *cfg, struct feed_provider **out)
 {
-    if (!loop || !cfg || !out || !cfg->url || !cfg->on_obs ||
-        (strncmp(cfg->url, "http://", 7) && strncmp(cfg->url, "https://", 8)) ||
-        strlen(cfg->url) > 256)
+    if (!loop || !cfg || !out || !url_ok(cfg->url) || !cfg->on_obs)
         return FEED_EINVAL;
+    for (unsigned i = 0; cfg->fallback_urls && cfg->fallback_urls[i]; i++)
+        if (!url_ok(cfg->fallback_urls[i]) || i >= 15)
+            return FEED_EINVAL;
     const struct feed_adapter_ops *ops = cfg->adapter == FEED_REST  ? &feed_rest_ops
                                          : cfg->adapter == FEED_SSE ? &feed_sse_ops
                                                                     : NULL;
@@ -235,10 +254,25 @@ int feed_open(uv_loop_t *loop, const struct feed_config *cfg, struct feed_provid
     p->loop = loop;
     p->cfg = *cfg;
     p->ops = ops;
-    p->url = strdup(cfg->url);
-    size_t ul = strlen(p->url);
-    while (ul && p->url[ul - 1] == '/')
-        p->url[--ul] = 0;
+    unsigned n = 1;
+    while (cfg->fallback_urls && cfg->fallback_urls[n - 1])
+        n++;
+    p->urls = calloc(n, sizeof *p->urls);
+    p->nurls = n;
+    for (unsigned i = 0; p->urls && i < n; i++) {
+        const char *u = i ? cfg->fallback_urls[i - 1] : cfg->url;
+        size_t ul = strlen(u);
+        while (ul && u[ul - 1] == '/') /* "http://h:p/" and "http://h:p" are the same */
+            ul--;
+        p->urls[i] = strndup(u, ul);
+    }
+    if (!p->urls) {
+        free(p);
+        return FEED_ENOMEM;
+    }
+    p->url = p->urls[0];
+    if (!p->cfg.failover_after)
+        p->cfg.failover_after = 3;
     if (!p->cfg.poll_ms)
         p->cfg.poll_ms = 1000;
     if (!p->cfg.timeout_ms)
@@ -255,7 +289,7 @@ int feed_open(uv_loop_t *loop, const struct feed_config *cfg, struct feed_provid
         p->rng = 1;
     int rc = cu_init(&p->cm, loop);
     if (rc) {
-        free(p->url);
+        free_urls(p);
         free(p);
         return rc;
     }
@@ -277,7 +311,7 @@ static void provider_free_if_closed(struct feed_provider *p)
     for (size_t i = 0; i < p->cap; i++)
         free(p->tracks[i]);
     free(p->tracks);
-    free(p->url);
+    free_urls(p);
     void (*cb)(void *) = p->on_closed;
     void *arg = p->closed_arg;
     free(p);

@@ -281,4 +281,14 @@ static void rest_stop(struct feed_provider *p)
     p->impl = NULL;
 }
 
-const struct feed_adapter_ops feed_rest_ops = {rest_start, rest_retry, rest_stop};
+/* ETags are per provider: a tag from one mirror means nothing to another. */
+static void rest_failover(struct feed_provider *p)
+{
+    struct rest *r = p->impl;
+    r->fixtures_etag[0] = r->results_etag[0] = 0;
+    for (size_t i = 0; i < p->cap; i++)
+        if (p->tracks[i])
+            p->tracks[i]->events_url[0] = 0;
+}
+
+const struct feed_adapter_ops feed_rest_ops = {rest_start, rest_retry, rest_stop, rest_failover};

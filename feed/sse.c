@@ -224,6 +224,7 @@ static void sse_connect(struct feed_provider *p)
     s->delivered = 0;
     s->bad = 0;
     s->has_pending_id = false;
+    snprintf(s->url, sizeof s->url, "%s/v1/stream", p->url);
     reset_event(s);
     s->x.easy = curl_easy_init();
     s->x.done = on_done;
@@ -279,4 +280,12 @@ static void sse_stop(struct feed_provider *p)
     p->impl = NULL;
 }
 
-const struct feed_adapter_ops feed_sse_ops = {sse_start, sse_retry, sse_stop};
+/* Event ids are per provider: start the new one from the beginning; the per-fixture seq
+ * check in the provider core keeps what was delivered from being delivered again. */
+static void sse_failover(struct feed_provider *p)
+{
+    struct sse *s = p->impl;
+    s->last_id[0] = 0;
+}
+
+const struct feed_adapter_ops feed_sse_ops = {sse_start, sse_retry, sse_stop, sse_failover};

@@ -479,6 +479,64 @@ static void test_accelerated_clock(void **state)
     simproc_stop(&s);
 }
 
+/* An answer slower than the per-request timeout is a failure like any other; the poller
+ * backs off and gets everything once the provider is quick again. */
+static void test_rest_request_timeout(void **state)
+{
+    (void)state;
+    struct simproc s;
+    simproc_start(&s, FOOTBALL, (const char *[]){"--speed", "0", "--lie-delay", "60000", NULL});
+    advance(&s, "{\"to\": 100000}");
+    struct col c;
+    A = &c;
+    memset(&c, 0, sizeof c);
+    struct feed_config cfg = {.adapter = FEED_REST, .url = s.url, .poll_ms = 20,
+                              .timeout_ms = 100, .backoff_min_ms = 10, .backoff_max_ms = 40,
+                              .on_obs = on_obs, .on_error = on_error, .arg = &c};
+    assert_int_equal(feed_open(loop, &cfg, &c.p), 0);
+    want = 2;
+    assert_true(run_until(a_failing, NULL));
+    assert_int_equal(c.n, 0);
+    assert_true(c.codes[-FEED_ENET] >= 2);
+    lie(&s, "{\"delay_ms\": 0}");
+    assert_true(run_until(a_has_result, NULL));
+    assert_int_equal(c.n, 1 + FOOTBALL_EVENTS + 1);
+    close_provider(&c);
+    simproc_stop(&s);
+}
+
+/* A node configured with a dead provider and a mirror moves to the mirror, over both
+ * adapters, and delivers everything once. */
+static void test_failover_to_fallback_url(void **state)
+{
+    (void)state;
+    struct simproc dead, mirror;
+    simproc_start(&dead, FOOTBALL, (const char *[]){"--speed", "0", "--lie-down", "refuse", NULL});
+    simproc_start(&mirror, FOOTBALL, (const char *[]){"--speed", "0", NULL});
+    advance(&mirror, "{\"to\": 100000}");
+    for (int a = FEED_REST; a <= FEED_SSE; a++) {
+        struct col c;
+        A = &c;
+        memset(&c, 0, sizeof c);
+        const char *const fallbacks[] = {mirror.url, NULL};
+        struct feed_config cfg = {.adapter = (enum feed_adapter)a, .url = dead.url,
+                                  .fallback_urls = fallbacks, .failover_after = 2,
+                                  .poll_ms = 20, .timeout_ms = 3000, .backoff_min_ms = 10,
+                                  .backoff_max_ms = 40, .on_obs = on_obs, .on_error = on_error,
+                                  .arg = &c};
+        assert_int_equal(feed_open(loop, &cfg, &c.p), 0);
+        assert_true(run_until(a_has_result, NULL));
+        assert_int_equal(c.n, 1 + FOOTBALL_EVENTS + 1);
+        assert_well_ordered(&c);
+        assert_int_equal(stats(&c).failovers, 1);
+        assert_int_equal(stats(&c).url_index, 1);
+        assert_true(c.codes[-FEED_ENET] >= 2);
+        close_provider(&c);
+    }
+    simproc_stop(&dead);
+    simproc_stop(&mirror);
+}
+
 static void test_open_refuses_bad_config(void **state)
 {
     (void)state;
@@ -490,6 +548,10 @@ static void test_open_refuses_bad_config(void **state)
     assert_int_equal(feed_open(loop, &cfg, &p), FEED_EINVAL);
     cfg.adapter = FEED_SSE;
     cfg.on_obs = NULL;
+    assert_int_equal(feed_open(loop, &cfg, &p), FEED_EINVAL);
+    cfg.on_obs = on_obs;
+    const char *const bad[] = {"http://127.0.0.1:1", "gopher://x", NULL};
+    cfg.fallback_urls = bad;
     assert_int_equal(feed_open(loop, &cfg, &p), FEED_EINVAL);
 }
 
@@ -518,6 +580,8 @@ int main(void)
         cmocka_unit_test_teardown(test_garbage_yields_errors, kill_sims),
         cmocka_unit_test_teardown(test_tennis_and_basketball, kill_sims),
         cmocka_unit_test_teardown(test_accelerated_clock, kill_sims),
+        cmocka_unit_test_teardown(test_rest_request_timeout, kill_sims),
+        cmocka_unit_test_teardown(test_failover_to_fallback_url, kill_sims),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     uv_loop_close(loop);
