@@ -83,6 +83,9 @@ typedef struct {
     /* soft sum-to-zero weight: makes the curvature along "all ratings up by one" about half
      * that of one average team */
     double sum_pen;
+    /* the last evaluation: u, f and gradient in u (see scaled()) */
+    double *last_u, *last_g, last_f;
+    int cached;
 } fit_ctx;
 
 static int game_cmp(const void *pa, const void *pb)
@@ -117,6 +120,8 @@ static double objective(const double *v, double *grad, const fit_ctx *c)
     double *gatt = grad ? grad + 3 : NULL, *gdef = grad ? grad + 3 + nt : NULL;
     if (grad)
         memset(grad, 0, sizeof(double) * (3 + 2 * (size_t)nt));
+    /* rho = 0.3 tanh(r) keeps 1 - rho >= 0.7, so tau(1,1) never needs the floor */
+    const double log11 = model_dm_log(1.0 - rho);
     for (size_t k = 0; k < c->n; k++) {
         const fit_pair *g = &c->g[k];
         double e1 = base + (g->neutral ? 0.0 : hfa) + att[g->h] + def[g->a];
@@ -145,10 +150,15 @@ static double objective(const double *v, double *grad, const fit_ctx *c)
                 t2 = mu * rho;
                 tr = mu;
                 break;
-            default: /* 1-1 */
+            default: /* 1-1: the same tau for every pair, its log taken once below */
                 tau = 1.0 - rho;
                 tr = -1.0;
                 break;
+            }
+            if (sc == 3) {
+                ll += w * log11;
+                dr += w * tr / tau;
+                continue;
             }
             if (tau < TAU_FLOOR) {
                 ll += w * model_dm_log(TAU_FLOOR);
@@ -207,16 +217,23 @@ static double objective(const double *v, double *grad, const fit_ctx *c)
     return f;
 }
 
+/* GSL's line search often asks for f and then for the gradient at the same point; every
+ * evaluation computes both and keeps the last one (same x bits: same answer). */
 static double scaled(const gsl_vector *x, fit_ctx *c, double *g)
 {
     size_t n = x->size;
-    for (size_t i = 0; i < n; i++)
-        c->theta[i] = x->data[i] / c->scale[i];
-    double f = objective(c->theta, g ? c->gtheta : NULL, c);
-    if (g)
+    if (!c->cached || memcmp(c->last_u, x->data, n * sizeof(double)) != 0) {
         for (size_t i = 0; i < n; i++)
-            g[i] = c->gtheta[i] / c->scale[i];
-    return f;
+            c->theta[i] = x->data[i] / c->scale[i];
+        c->last_f = objective(c->theta, c->gtheta, c);
+        for (size_t i = 0; i < n; i++)
+            c->last_g[i] = c->gtheta[i] / c->scale[i];
+        memcpy(c->last_u, x->data, n * sizeof(double));
+        c->cached = 1;
+    }
+    if (g)
+        memcpy(g, c->last_g, n * sizeof(double));
+    return c->last_f;
 }
 
 static double gsl_f(const gsl_vector *x, void *p)
@@ -519,7 +536,7 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
     double mean = sx / (2.0 * sw);
     if (mean < 0.05)
         mean = 0.05;
-    double *scale = malloc(sizeof(double) * np * 3);
+    double *scale = malloc(sizeof(double) * np * 5);
     if (!scale) {
         free(pairs);
         gsl_vector_free(x);
@@ -535,7 +552,8 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
     for (int i = 0; i < nt; i++)
         scale[3 + i] = scale[3 + nt + i] = sqrt(wt[i] * mean + 2.0 * o->ridge + 1.0);
     fit_ctx ctx = {pairs, npairs, nt, o->ridge, NULL, 0, 0, scale, scale + np, scale + 2 * np,
-                   0.5 * (2.0 * sw / nt) * mean / ((double)nt * nt)};
+                   0.5 * (2.0 * sw / nt) * mean / ((double)nt * nt), scale + 3 * np, scale + 4 * np,
+                   0.0, 0};
     gsl_vector_set(x, 0, warm ? warm->base : model_dm_log(mean));
     gsl_vector_set(x, 1, warm ? warm->hfa : 0.25);
     gsl_vector_set(x, 2, warm ? model_dm_atanh(fmax(fmin(warm->rho / RHO_SCALE, 0.99), -0.99)) : 0.0);
@@ -566,6 +584,7 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
         ctx.pull = pull;
         ctx.pa = out->prior_att;
         ctx.pd = out->prior_def;
+        ctx.cached = 0; /* a different objective from here on */
         gsl_vector_memcpy(x, mz->x);
         it += minimise(&ctx, mz, x, o->max_iter, eps);
         read_params(unscale(mz->x, scale), map, nt, out);
