@@ -16,8 +16,8 @@
  * maps to KYC_E_HTTP/KYC_E_TIMEOUT), the player comes back with error=access_denied
  * (KYC_E_PROVIDER), a forged or replayed callback (KYC_E_STATE), a code already used or
  * expired (KYC_E_GRANT), keys rotated since we fetched the JWKS (unknown kid: the JWKS is
- * fetched again, at most once per 30 s, and the check retried once), and any token that
- * fails a check (the KYC_E_JWT_* codes). */
+ * fetched again, at most once per jwks_refresh_s (30 s), and the check retried once), and any token
+ * that fails a check (the KYC_E_JWT_* codes). */
 #include "kyc/internal.h"
 
 #include <pthread.h>
@@ -42,6 +42,7 @@ struct kyc_fc
     char* acr;
     char* ca_file;
     int64_t skew;
+    int64_t jwks_refresh_s;
     kyc_http_opts http;
     pthread_mutex_t mu; /* guards discovery, jwks, jwks_at */
     json_t* discovery;
@@ -76,6 +77,9 @@ int kyc_fc_new(const kyc_fc_config* cfg, kyc_fc** out, kyc_err* err)
     fc->acr = dup_or(cfg->acr, "eidas1");
     fc->ca_file = dup_or(cfg->ca_file, NULL);
     fc->skew = cfg->skew > 0 ? cfg->skew : 60;
+    fc->jwks_refresh_s = cfg->jwks_refresh_s == 0  ? JWKS_REFRESH_MIN_S
+                         : cfg->jwks_refresh_s < 0 ? 0
+                                                   : cfg->jwks_refresh_s;
     fc->http.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000;
     fc->http.allow_http = cfg->allow_http;
     fc->http.ca_file = fc->ca_file;
@@ -321,7 +325,7 @@ static int verify_jwt(kyc_fc* fc,
         pthread_mutex_unlock(&fc->mu);
         int rc = kyc_jwt_verify(token, jwks, e, claims, err);
         json_decref(jwks);
-        if (rc != KYC_E_JWT_KEY || attempt > 0 || time(NULL) - at < JWKS_REFRESH_MIN_S)
+        if (rc != KYC_E_JWT_KEY || attempt > 0 || time(NULL) - at < fc->jwks_refresh_s)
             return rc;
         kyc_err ferr;
         if (fetch_jwks(fc, &ferr) != KYC_OK)

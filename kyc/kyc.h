@@ -178,10 +178,12 @@ typedef struct
     const char* post_logout_redirect_uri; /* optional */
     const char* scope;                    /* default "openid identite_pivot email" */
     const char* acr;                      /* default "eidas1" */
-    long timeout_ms;     /* whole-call timeout of each HTTP request; default 10000 */
-    int64_t skew;        /* clock tolerance, seconds; default 60 */
-    bool allow_http;     /* tests on 127.0.0.1 only; production refuses http:// */
-    const char* ca_file; /* optional CA bundle */
+    long timeout_ms;        /* whole-call timeout of each HTTP request; default 10000 */
+    int64_t skew;           /* clock tolerance, seconds; default 60 */
+    bool allow_http;        /* tests on 127.0.0.1 only; production refuses http:// */
+    int64_t jwks_refresh_s; /* least seconds between JWKS fetches caused by an unknown kid;
+                               0 = 30, < 0 = no minimum (tests) */
+    const char* ca_file;    /* optional CA bundle */
 } kyc_fc_config;
 
 typedef struct kyc_fc kyc_fc;
@@ -192,7 +194,7 @@ void kyc_fc_free(kyc_fc* fc);
 
 /* Fetches the discovery document (checks its issuer is exactly ours) and the JWKS. Called
  * by the others when needed; call it at start-up to fail early. The JWKS is fetched again
- * when a token names an unknown kid (key rotation), at most once per 30 seconds. */
+ * when a token names an unknown kid (key rotation), at most once per jwks_refresh_s (30 s). */
 int kyc_fc_discover(kyc_fc* fc, kyc_err* err);
 
 /* A login in progress: keep it server-side (replicated login record keyed by a cookie) until

@@ -11,6 +11,9 @@
 // identity named in ?identity=<name> (default: adult); ?deny=1 makes the provider answer the
 // client with error=access_denied instead.
 //
+// POST /__test__/rotate-keys (outside /api/v2) replaces the signing keys with new ones
+// under new kids, as FranceConnect does when it rotates its keys.
+//
 // Usage: node kyc/standin/fc-standin.mjs [--port N] [--modules DIR]
 // It listens on 127.0.0.1 (port 0 = any free port) and prints one line
 //   READY http://127.0.0.1:<port>/api/v2
@@ -91,7 +94,6 @@ const client = (id, alg, userinfoAlg) => ({
 const config = {
   clients: [client('parlay', 'ES256', 'ES256'), client('parlay-rs', 'RS256', 'RS256'),
     client('parlay-plain', 'ES256', null), client('parlay-short', 'ES256', 'ES256')],
-  jwks: { keys: [keyOf('ec', 'standin-es256', 'ES256'), keyOf('rsa', 'standin-rs256', 'RS256')] },
   claims: {
     openid: ['sub'],
     email: ['email'],
@@ -150,10 +152,22 @@ const config = {
 const server = http.createServer();
 server.listen(Number(opt('port', '0')), '127.0.0.1', () => {
   const issuer = `http://127.0.0.1:${server.address().port}${PREFIX}`;
-  const provider = new Provider(issuer, config);
+  let provider;
+  let callback;
+  let generation = 0;
+  // (Re)builds the provider with fresh signing keys whose kids end in the generation number:
+  // POST /__test__/rotate-keys calls it to show the client refetching the JWKS.
+  const build = () => {
+    generation += 1;
+    const keys = [keyOf('ec', `standin-es256-${generation}`, 'ES256'),
+      keyOf('rsa', `standin-rs256-${generation}`, 'RS256')];
+    provider = new Provider(issuer, { ...config, jwks: { keys } });
+    provider.use(strictAuthorize);
+    callback = provider.callback();
+  };
 
   // FranceConnect's stricter authorize checks: state, nonce >= 22 characters, acr_values.
-  provider.use(async (ctx, next) => {
+  const strictAuthorize = async (ctx, next) => {
     if (ctx.path === '/authorize' && ctx.method === 'GET') {
       const q = ctx.query;
       const bad = !q.state ? 'state is required'
@@ -168,9 +182,9 @@ server.listen(Number(opt('port', '0')), '127.0.0.1', () => {
       }
     }
     await next();
-  });
+  };
+  build();
 
-  const callback = provider.callback();
   const interaction = async (req, res, url) => {
     try {
       const details = await provider.interactionDetails(req, res);
@@ -203,7 +217,11 @@ server.listen(Number(opt('port', '0')), '127.0.0.1', () => {
 
   server.on('request', (req, res) => {
     const url = new URL(req.url, issuer);
-    if (url.pathname.startsWith(`${PREFIX}/interaction/`) && req.method === 'GET') {
+    if (url.pathname === '/__test__/rotate-keys' && req.method === 'POST') {
+      build();
+      res.writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ generation }));
+    } else if (url.pathname.startsWith(`${PREFIX}/interaction/`) && req.method === 'GET') {
       interaction(req, res, url);
     } else if (url.pathname === PREFIX || url.pathname.startsWith(`${PREFIX}/`)) {
       // oidc-provider finds its mount path from originalUrl (as under express).

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 
 #include "kyc/kyc.h"
 #include "kyc/tests/standin.h"
@@ -433,6 +434,62 @@ static void test_timeout(void** state)
     close(fd);
 }
 
+static void rotate_keys(void)
+{
+    char url[300];
+    snprintf(url, sizeof url, "%.*s/__test__/rotate-keys", (int)(strlen(op.url) - 7), op.url);
+    CURL* c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
+    FILE* devnull = fopen("/dev/null", "w");
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, devnull);
+    long st = 0;
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+    assert_int_equal(st, 200);
+    fclose(devnull);
+    curl_easy_cleanup(c);
+}
+
+static void test_key_rotation(void** state)
+{
+    (void)state;
+    /* Two clients that fetched the JWKS before the provider rotated its keys. One may fetch
+     * it again at once (no minimum interval), the other not for an hour. */
+    kyc_fc_config cfg = {.issuer = op.url,
+                         .client_id = "parlay",
+                         .client_secret = SECRET,
+                         .redirect_uri = REDIRECT,
+                         .timeout_ms = 20000,
+                         .allow_http = true,
+                         .jwks_refresh_s = -1};
+    kyc_fc *eager = NULL, *lazy = NULL;
+    kyc_err err = {0};
+    assert_int_equal(kyc_fc_new(&cfg, &eager, &err), KYC_OK);
+    cfg.jwks_refresh_s = 3600;
+    assert_int_equal(kyc_fc_new(&cfg, &lazy, &err), KYC_OK);
+    assert_int_equal(kyc_fc_discover(eager, &err), KYC_OK);
+    assert_int_equal(kyc_fc_discover(lazy, &err), KYC_OK);
+    rotate_keys();
+    kyc_fc_login login;
+    kyc_fc_result r;
+    /* The ID token names a kid the cached JWKS lacks: fetched again, then verified. */
+    char* q = login_as(eager, &login, "adult", false);
+    int rc = kyc_fc_callback(eager, &login, q, (int64_t)time(NULL), &r, &err);
+    if (rc)
+        fail_msg("after rotation: %s", err.msg);
+    kyc_fc_result_clear(&r);
+    free(q);
+    /* Rate-limited refetch: refused with a precise code rather than hammering the JWKS. */
+    q = login_as(lazy, &login, "adult", false);
+    assert_int_equal(kyc_fc_callback(lazy, &login, q, (int64_t)time(NULL), &r, &err),
+                     KYC_E_JWT_KEY);
+    free(q);
+    kyc_fc_free(eager);
+    kyc_fc_free(lazy);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -453,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_foreign_iss_param_refused),
         cmocka_unit_test(test_discovery_issuer_mismatch),
         cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_key_rotation), /* last: the keys change */
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }
