@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 
 #include <arpa/inet.h>
@@ -434,6 +435,65 @@ static void test_timeout(void** state)
     close(fd);
 }
 
+/* One kyc_fc shared by worker threads, as the node's uv_queue_work pool will use it. Threads
+ * only record results; the assertions run on the test's thread. */
+typedef struct
+{
+    kyc_fc* fc;
+    const char* identity;
+    int rc[3];
+    char sub[3][128];
+} worker;
+
+static void* worker_main(void* arg)
+{
+    worker* w = arg;
+    for (int i = 0; i < 3; i++) {
+        kyc_fc_login login;
+        char* url = NULL;
+        kyc_err err;
+        w->rc[i] = kyc_fc_authorize(w->fc, &login, &url, &err);
+        if (w->rc[i])
+            continue;
+        char* q = NULL;
+        long status;
+        if (browser_login(url, w->identity, false, REDIRECT, &q, &status) != 0) {
+            w->rc[i] = -1000;
+        } else {
+            kyc_fc_result r;
+            w->rc[i] = kyc_fc_callback(w->fc, &login, q, (int64_t)time(NULL), &r, &err);
+            if (w->rc[i] == KYC_OK)
+                snprintf(w->sub[i], sizeof w->sub[i], "%s", r.id.sub);
+            kyc_fc_result_clear(&r);
+        }
+        free(q);
+        free(url);
+    }
+    return NULL;
+}
+
+static void test_concurrent_logins_share_one_client(void** state)
+{
+    (void)state;
+    kyc_fc* fc = client("parlay", SECRET);
+    static const char* who[] = {"adult", "minor", "presumed", "adult-twin"};
+    worker w[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (worker){.fc = fc, .identity = who[i]};
+        assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 3; j++) {
+            assert_int_equal(w[i].rc[j], KYC_OK);
+            assert_string_equal(w[i].sub[j], w[i].sub[0]); /* each saw its own identity */
+        }
+    assert_string_not_equal(w[0].sub[0], w[1].sub[0]);
+    kyc_fc_free(fc);
+}
+
 static void rotate_keys(void)
 {
     char url[300];
@@ -510,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_foreign_iss_param_refused),
         cmocka_unit_test(test_discovery_issuer_mismatch),
         cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_concurrent_logins_share_one_client),
         cmocka_unit_test(test_key_rotation), /* last: the keys change */
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
