@@ -5,9 +5,13 @@
 FEED_SRCS := feed/obs.c feed/json.c feed/curl_uv.c feed/provider.c feed/rest.c feed/sse.c
 FEEDSIM_SRCS := feed/sim/scenario.c feed/sim/server.c feed/sim/main.c
 
-BINS += build/parlay-feedsim
+BINS += build/parlay-feedsim build/parlay-feedcat
 
 build/parlay-feedsim: $(patsubst %.c,$(BUILD)/obj/%.o,$(FEEDSIM_SRCS) $(FEED_SRCS))
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# parlay-feedcat URL: prints what a node would read from a provider (JSON + canonical hex).
+build/parlay-feedcat: $(patsubst %.c,$(BUILD)/obj/%.o,feed/tools/feedcat.c $(FEED_SRCS))
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The simulator the tests start: the sanitizer build, so that its bugs fail the tests too.

@@ -506,70 +506,74 @@ static void set_down(struct sim *s, enum sim_down d)
 }
 
 /* Each item of @v (one object or an array of them) through @fn; -1 on a bad one. */
-static int each(json_t *v, int (*fn)(struct sim *s, json_t *o), struct sim *s)
+static int each(json_t *v, int (*fn)(struct sim_lies *l, json_t *o), struct sim_lies *l)
 {
     if (json_is_object(v))
-        return fn(s, v);
+        return fn(l, v);
     size_t i;
     json_t *o;
-    json_array_foreach(v, i, o) if (fn(s, o)) return -1;
+    json_array_foreach(v, i, o) if (fn(l, o)) return -1;
     return json_is_array(v) ? 0 : -1;
 }
 
-static int lie_score(struct sim *s, json_t *o)
+static int lie_score(struct sim_lies *l, json_t *o)
 {
     char arg[128];
     json_t *f = json_object_get(o, "fixture");
     snprintf(arg, sizeof arg, "%s=%lld-%lld", json_is_string(f) ? json_string_value(f) : "",
              json_integer_value(json_object_get(o, "home")),
              json_integer_value(json_object_get(o, "away")));
-    return sim_lie_score(&s->lies, arg);
+    return sim_lie_score(l, arg);
 }
 
-static int lie_drop(struct sim *s, json_t *o)
+static int lie_drop(struct sim_lies *l, json_t *o)
 {
     char arg[128];
     json_t *f = json_object_get(o, "fixture");
     snprintf(arg, sizeof arg, "%s:%lld", json_is_string(f) ? json_string_value(f) : "",
              json_integer_value(json_object_get(o, "seq")));
-    return sim_lie_drop(&s->lies, arg);
+    return sim_lie_drop(l, arg);
 }
 
+/* All or nothing: the new lies are built in a copy and installed only if every key is
+ * valid, so a refused request changes nothing. */
 static const char *apply_lies(struct sim *s, json_t *j)
 {
+    struct sim_lies next = s->lies;
+    enum sim_down down = s->lies.down;
     json_t *v;
     if (json_is_true(json_object_get(j, "clear"))) {
-        enum sim_down d = s->lies.down;
-        memset(&s->lies, 0, sizeof s->lies);
-        s->lies.down = d;
-        set_down(s, SIM_UP);
+        memset(&next, 0, sizeof next);
+        down = SIM_UP;
     }
-    if ((v = json_object_get(j, "score")) && each(v, lie_score, s))
+    if ((v = json_object_get(j, "score")) && each(v, lie_score, &next))
         return "score: {\"fixture\": ID, \"home\": N, \"away\": N} or a list of them";
-    if ((v = json_object_get(j, "drop_event")) && each(v, lie_drop, s))
+    if ((v = json_object_get(j, "drop_event")) && each(v, lie_drop, &next))
         return "drop_event: {\"fixture\": ID, \"seq\": N} or a list of them";
     if ((v = json_object_get(j, "delay_ms"))) {
         if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 600000)
             return "delay_ms: 0 to 600000";
-        s->lies.delay_ms = (unsigned)json_integer_value(v);
+        next.delay_ms = (unsigned)json_integer_value(v);
     }
     if ((v = json_object_get(j, "garbage"))) {
         if (!json_is_boolean(v))
             return "garbage: true or false";
-        s->lies.garbage = json_is_true(v);
+        next.garbage = json_is_true(v);
     }
     if ((v = json_object_get(j, "drop_stream_every"))) {
         if (!json_is_integer(v) || json_integer_value(v) < 0)
             return "drop_stream_every: a count, 0 for never";
-        s->lies.drop_stream_every = (unsigned)json_integer_value(v);
+        next.drop_stream_every = (unsigned)json_integer_value(v);
     }
     if ((v = json_object_get(j, "down"))) {
         const char *d = json_string_value(v);
         if (!d || (strcmp(d, "none") && strcmp(d, "503") && strcmp(d, "refuse")))
             return "down: \"none\", \"503\" or \"refuse\"";
-        set_down(s, !strcmp(d, "503") ? SIM_DOWN_503 : !strcmp(d, "refuse") ? SIM_DOWN_REFUSE
-                                                                           : SIM_UP);
+        down = !strcmp(d, "503") ? SIM_DOWN_503 : !strcmp(d, "refuse") ? SIM_DOWN_REFUSE : SIM_UP;
     }
+    next.down = s->lies.down; /* set_down() makes the transition */
+    s->lies = next;
+    set_down(s, down);
     return NULL;
 }
 
