@@ -422,8 +422,10 @@ int kyc_doc_session_start(const kyc_doc_provider* p,
     json_decref(req);
     if (!body)
         return kyc_fail(err, KYC_E_NOMEM, "out of memory");
-    kyc_http_opts o = {.timeout_ms = timeout_ms,
-                       .allow_http = strncmp(p->session_url, "http://127.0.0.1", 16) == 0};
+    /* Plain http only to this machine's loopback (tests); providers are reached over https. */
+    const char* u0 = p->session_url;
+    bool loopback = strncmp(u0, "http://127.0.0.1", 16) == 0 && (u0[16] == ':' || u0[16] == '/');
+    kyc_http_opts o = {.timeout_ms = timeout_ms, .allow_http = loopback};
     kyc_http_resp r;
     int rc = kyc_http_post_json(&o, p->session_url, body, &r, err);
     free(body);
