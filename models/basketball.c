@@ -22,7 +22,7 @@ static double phi_cdf(double x)
     return model_dm_phi(x);
 }
 
-int model_bb_price(const model_bb_state *st, model_bb_result *r)
+int model_bb_price(const model_bb_state* st, model_bb_result* r)
 {
     if (!st || !r)
         return MODEL_EINVAL;
@@ -43,7 +43,7 @@ int model_bb_price(const model_bb_state *st, model_bb_result *r)
 }
 
 /* P(X >= k) and P(X == k) for an integer-valued X ~ Normal(m, s) with continuity correction */
-static void int_tail(double m, double s, double line, double *win, double *push)
+static void int_tail(double m, double s, double line, double* win, double* push)
 {
     double k = floor(line) + 1.0;
     *win = 1.0 - phi_cdf((k - 0.5 - m) / s);
@@ -52,12 +52,26 @@ static void int_tail(double m, double s, double line, double *win, double *push)
         *push = phi_cdf((line + 0.5 - m) / s) - phi_cdf((line - 0.5 - m) / s);
 }
 
-void model_bb_spread(const model_bb_result *r, double s, double *win, double *push)
+void model_bb_spread(const model_bb_result* r, double s, double* win, double* push)
 {
+    if (!r || !win || !push || !isfinite(s)) {
+        if (win)
+            *win = NAN;
+        if (push)
+            *push = NAN;
+        return;
+    }
     int_tail(r->mean_margin, r->sd_margin, s, win, push);
 }
 
-void model_bb_total(const model_bb_result *r, double line, double *over, double *push)
+void model_bb_total(const model_bb_result* r, double line, double* over, double* push)
 {
+    if (!r || !over || !push || !isfinite(line)) {
+        if (over)
+            *over = NAN;
+        if (push)
+            *push = NAN;
+        return;
+    }
     int_tail(r->mean_total, r->sd_total, line, over, push);
 }

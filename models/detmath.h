@@ -11,7 +11,7 @@
 #define PARLAY_MODELS_DETMATH_H
 
 double model_dm_exp(double x);
-double model_dm_log(double x);   /* x > 0; NaN otherwise */
+double model_dm_log(double x);           /* x > 0; NaN otherwise */
 double model_dm_pow(double x, double y); /* x >= 0 */
 double model_dm_tanh(double x);
 double model_dm_atanh(double x); /* |x| < 1 */

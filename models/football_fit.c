@@ -40,7 +40,7 @@
 #define TAU_FLOOR 1e-10
 #define PRIOR_WEAKEST 3
 
-void model_fb_fit_opts_default(model_fb_fit_opts *o)
+void model_fb_fit_opts_default(model_fb_fit_opts* o)
 {
     o->xi = 0.0018;
     o->shots_weight = 0.3;
@@ -52,33 +52,36 @@ void model_fb_fit_opts_default(model_fb_fit_opts *o)
     o->grad_tol = 1e-3;
 }
 
-typedef struct {
+typedef struct
+{
     int day, h, a, x, y; /* h, a: parameter indices after remapping */
     int neutral;
-    double w, xt, yt;    /* weight and (possibly blended) targets */
+    double w, xt, yt; /* weight and (possibly blended) targets */
 } fit_game;
 
 /* The likelihood is linear in the weights, so all games of one fixture (home, away,
  * venue) collapse into sums: W = sum w, X = sum w x*, Y = sum w y*, and the weight of each
  * of the four low scores that tau touches. One pair costs two exp() however many games. */
-typedef struct {
+typedef struct
+{
     int h, a, neutral;
     double W, X, Y;
     double low[4]; /* weights of 0-0, 0-1, 1-0, 1-1 */
 } fit_pair;
 
-typedef struct {
-    fit_pair *g;
+typedef struct
+{
+    fit_pair* g;
     size_t n;
     int nt;
     double ridge;
     /* newcomer pull: pull[t] (att - pa)^2 + pull[t] (def - pd)^2; pull NULL in pass one */
-    const double *pull;
+    const double* pull;
     double pa, pd;
     /* Diagonal preconditioning: the minimiser works on u = theta * scale, with scale about
      * the square root of the Hessian's diagonal, so that every direction has curvature near
      * one. tmp holds theta and the gradient during an evaluation. */
-    const double *scale;
+    const double* scale;
     double *theta, *gtheta;
     /* soft sum-to-zero weight: makes the curvature along "all ratings up by one" about half
      * that of one average team */
@@ -88,13 +91,13 @@ typedef struct {
     int cached;
 } fit_ctx;
 
-static int game_cmp(const void *pa, const void *pb)
+static int game_cmp(const void* pa, const void* pb)
 {
     const model_fb_game *a = pa, *b = pb;
-    const int ka[] = {a->day, a->home, a->away, a->home_goals, a->away_goals, a->neutral,
-                      a->home_shots, a->away_shots, a->home_sot, a->away_sot};
-    const int kb[] = {b->day, b->home, b->away, b->home_goals, b->away_goals, b->neutral,
-                      b->home_shots, b->away_shots, b->home_sot, b->away_sot};
+    const int ka[] = {a->day,     a->home,       a->away,       a->home_goals, a->away_goals,
+                      a->neutral, a->home_shots, a->away_shots, a->home_sot,   a->away_sot};
+    const int kb[] = {b->day,     b->home,       b->away,       b->home_goals, b->away_goals,
+                      b->neutral, b->home_shots, b->away_shots, b->home_sot,   b->away_sot};
     for (size_t i = 0; i < sizeof ka / sizeof ka[0]; i++)
         if (ka[i] != kb[i])
             return ka[i] < kb[i] ? -1 : 1;
@@ -111,7 +114,7 @@ static double rho_of(double r)
 }
 
 /* Negative penalised log-likelihood and its gradient (grad may be NULL). */
-static double objective(const double *v, double *grad, const fit_ctx *c)
+static double objective(const double* v, double* grad, const fit_ctx* c)
 {
     int nt = c->nt;
     double base = v[0], hfa = v[1], rho = rho_of(v[2]);
@@ -123,7 +126,7 @@ static double objective(const double *v, double *grad, const fit_ctx *c)
     /* rho = 0.3 tanh(r) keeps 1 - rho >= 0.7, so tau(1,1) never needs the floor */
     const double log11 = model_dm_log(1.0 - rho);
     for (size_t k = 0; k < c->n; k++) {
-        const fit_pair *g = &c->g[k];
+        const fit_pair* g = &c->g[k];
         double e1 = base + (g->neutral ? 0.0 : hfa) + att[g->h] + def[g->a];
         double e2 = base + att[g->a] + def[g->h];
         double lam = model_dm_exp(e1), mu = model_dm_exp(e2);
@@ -219,7 +222,7 @@ static double objective(const double *v, double *grad, const fit_ctx *c)
 
 /* GSL's line search often asks for f and then for the gradient at the same point; every
  * evaluation computes both and keeps the last one (same x bits: same answer). */
-static double scaled(const gsl_vector *x, fit_ctx *c, double *g)
+static double scaled(const gsl_vector* x, fit_ctx* c, double* g)
 {
     size_t n = x->size;
     if (!c->cached || memcmp(c->last_u, x->data, n * sizeof(double)) != 0) {
@@ -236,32 +239,32 @@ static double scaled(const gsl_vector *x, fit_ctx *c, double *g)
     return c->last_f;
 }
 
-static double gsl_f(const gsl_vector *x, void *p)
+static double gsl_f(const gsl_vector* x, void* p)
 {
     return scaled(x, p, NULL);
 }
 
-static void gsl_df(const gsl_vector *x, void *p, gsl_vector *g)
+static void gsl_df(const gsl_vector* x, void* p, gsl_vector* g)
 {
     scaled(x, p, g->data);
 }
 
-static void gsl_fdf(const gsl_vector *x, void *p, double *f, gsl_vector *g)
+static void gsl_fdf(const gsl_vector* x, void* p, double* f, gsl_vector* g)
 {
     *f = scaled(x, p, g->data);
 }
 
-static int opts_ok(const model_fb_fit_opts *o)
+static int opts_ok(const model_fb_fit_opts* o)
 {
     return o && isfinite(o->xi) && o->xi >= 0 && o->xi < 1 && o->shots_weight >= 0 &&
            o->shots_weight <= 1 && o->xg_weight >= 0 && o->xg_weight <= 1 &&
-           o->shots_weight + o->xg_weight <= 1 + 1e-12 && isfinite(o->ridge) && o->ridge > 0 && o->max_iter > 0 &&
-           o->max_iter <= 100000 && o->grad_tol > 0 && isfinite(o->grad_tol) &&
+           o->shots_weight + o->xg_weight <= 1 + 1e-12 && isfinite(o->ridge) && o->ridge > 0 &&
+           o->max_iter > 0 && o->max_iter <= 100000 && o->grad_tol > 0 && isfinite(o->grad_tol) &&
            isfinite(o->newcomer_pull) && o->newcomer_pull >= 0 && isfinite(o->newcomer_games) &&
            o->newcomer_games > 0;
 }
 
-static int game_ok(const model_fb_game *g)
+static int game_ok(const model_fb_game* g)
 {
     return g->home >= 0 && g->home < MODEL_FB_MAX_TEAMS && g->away >= 0 &&
            g->away < MODEL_FB_MAX_TEAMS && g->home != g->away && g->home_goals >= 0 &&
@@ -269,12 +272,12 @@ static int game_ok(const model_fb_game *g)
            (g->neutral == 0 || g->neutral == 1) && !isnan(g->home_xg) && !isnan(g->away_xg);
 }
 
-static int has_sot(const model_fb_game *g)
+static int has_sot(const model_fb_game* g)
 {
     return g->home_sot >= 0 && g->away_sot >= 0 && g->home_sot <= 100 && g->away_sot <= 100;
 }
 
-static int has_xg(const model_fb_game *g)
+static int has_xg(const model_fb_game* g)
 {
     return isfinite(g->home_xg) && isfinite(g->away_xg) && g->home_xg > 0 && g->away_xg > 0 &&
            g->home_xg <= 10 && g->away_xg <= 10;
@@ -282,7 +285,7 @@ static int has_xg(const model_fb_game *g)
 
 /* Newcomer prior: the average ratings of the weakest established teams (by att - def);
  * established = at least min_w time-weighted games (all known teams if none is). */
-static void set_prior(model_fb_params *out, const int *map, const double *wt, double min_w)
+static void set_prior(model_fb_params* out, const int* map, const double* wt, double min_w)
 {
     int established = 0;
     for (int t = 0; t < MODEL_FB_MAX_TEAMS; t++)
@@ -317,12 +320,13 @@ static void set_prior(model_fb_params *out, const int *map, const double *wt, do
 }
 
 /* Games come sorted by day, so the weight of the previous game's day is usually reusable. */
-typedef struct {
+typedef struct
+{
     int day, valid;
     double w;
 } weight_cache;
 
-static double day_weight(double xi, int before_day, int day, weight_cache *c)
+static double day_weight(double xi, int before_day, int day, weight_cache* c)
 {
     if (!c->valid || day != c->day) {
         c->valid = 1;
@@ -332,7 +336,7 @@ static double day_weight(double xi, int before_day, int day, weight_cache *c)
     return c->w;
 }
 
-static int fit_game_cmp(const void *pa, const void *pb)
+static int fit_game_cmp(const void* pa, const void* pb)
 {
     const fit_game *a = pa, *b = pb;
     const int ka[] = {a->h, a->a, a->neutral, a->day, a->x, a->y};
@@ -349,15 +353,15 @@ static int fit_game_cmp(const void *pa, const void *pb)
 
 /* Sorts the games by fixture (a total order: equal keys are identical games) and sums
  * each fixture's games into one pair. */
-static fit_pair *make_pairs(fit_game *fg, size_t m, size_t *np)
+static fit_pair* make_pairs(fit_game* fg, size_t m, size_t* np)
 {
-    fit_pair *p = malloc(sizeof *p * (m ? m : 1));
+    fit_pair* p = malloc(sizeof *p * (m ? m : 1));
     if (!p)
         return NULL;
     qsort(fg, m, sizeof *fg, fit_game_cmp);
     size_t n = 0;
     for (size_t i = 0; i < m; i++) {
-        const fit_game *g = &fg[i];
+        const fit_game* g = &fg[i];
         if (!n || p[n - 1].h != g->h || p[n - 1].a != g->a || p[n - 1].neutral != g->neutral) {
             memset(&p[n], 0, sizeof p[n]);
             p[n].h = g->h;
@@ -365,7 +369,7 @@ static fit_pair *make_pairs(fit_game *fg, size_t m, size_t *np)
             p[n].neutral = g->neutral;
             n++;
         }
-        fit_pair *q = &p[n - 1];
+        fit_pair* q = &p[n - 1];
         q->W += g->w;
         q->X += g->w * g->xt;
         q->Y += g->w * g->yt;
@@ -377,7 +381,10 @@ static fit_pair *make_pairs(fit_game *fg, size_t m, size_t *np)
 }
 
 /* BFGS from x with a fixed iteration limit; returns the iterations used. */
-static int minimise(fit_ctx *ctx, gsl_multimin_fdfminimizer *mz, gsl_vector *x, int max_iter,
+static int minimise(fit_ctx* ctx,
+                    gsl_multimin_fdfminimizer* mz,
+                    gsl_vector* x,
+                    int max_iter,
                     double eps)
 {
     gsl_multimin_function_fdf fn = {gsl_f, gsl_df, gsl_fdf, x->size, ctx};
@@ -395,16 +402,16 @@ static int minimise(fit_ctx *ctx, gsl_multimin_fdfminimizer *mz, gsl_vector *x, 
 }
 
 /* theta from the minimiser's u, in the minimiser's own vector (read once, then reset) */
-static const double *unscale(gsl_vector *u, const double *scale)
+static const double* unscale(gsl_vector* u, const double* scale)
 {
     static_assert(sizeof(double) == 8, "double");
-    double *t = (double *)scale + u->size; /* the theta work area */
+    double* t = (double*)scale + u->size; /* the theta work area */
     for (size_t i = 0; i < u->size; i++)
         t[i] = u->data[i] / scale[i];
     return t;
 }
 
-static void read_params(const double *v, const int *map, int nt, model_fb_params *out)
+static void read_params(const double* v, const int* map, int nt, model_fb_params* out)
 {
     out->base = v[0];
     out->hfa = v[1];
@@ -417,16 +424,20 @@ static void read_params(const double *v, const int *map, int nt, model_fb_params
     }
 }
 
-int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const model_fb_fit_opts *o,
-                 const model_fb_params *warm, model_fb_params *out)
+int model_fb_fit(const model_fb_game* games,
+                 size_t n,
+                 int before_day,
+                 const model_fb_fit_opts* o,
+                 const model_fb_params* warm,
+                 model_fb_params* out)
 {
     if (!out || (!games && n) || !opts_ok(o))
         return MODEL_EINVAL;
     if (n > MODEL_FB_MAX_GAMES)
         return MODEL_ETOOBIG;
     memset(out, 0, sizeof *out);
-    model_fb_game *sorted = malloc(sizeof *sorted * (n ? n : 1));
-    fit_game *fg = malloc(sizeof *fg * (n ? n : 1));
+    model_fb_game* sorted = malloc(sizeof *sorted * (n ? n : 1));
+    fit_game* fg = malloc(sizeof *fg * (n ? n : 1));
     if (!sorted || !fg) {
         free(sorted);
         free(fg);
@@ -466,8 +477,8 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
     }
     double conv = ss > 0 ? sg / ss : 0, s = o->shots_weight;
     for (size_t i = 0; i < m; i++) {
-        const model_fb_game *g = &sorted[i];
-        fit_game *f = &fg[i];
+        const model_fb_game* g = &sorted[i];
+        fit_game* f = &fg[i];
         f->day = g->day;
         f->h = map[g->home];
         f->a = map[g->away];
@@ -506,8 +517,8 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
     size_t np = 3 + 2 * (size_t)nt;
     /* Time-weighted games per team: who counts as a newcomer. */
     double *wt = calloc((size_t)nt, sizeof *wt), *pull = calloc((size_t)nt, sizeof *pull);
-    gsl_vector *x = gsl_vector_alloc(np);
-    gsl_multimin_fdfminimizer *mz =
+    gsl_vector* x = gsl_vector_alloc(np);
+    gsl_multimin_fdfminimizer* mz =
         gsl_multimin_fdfminimizer_alloc(gsl_multimin_fdfminimizer_vector_bfgs2, np);
     if (!x || !mz || !wt || !pull) {
         if (x)
@@ -520,7 +531,7 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
         return MODEL_ENOMEM;
     }
     size_t npairs = 0;
-    fit_pair *pairs = make_pairs(fg, m, &npairs);
+    fit_pair* pairs = make_pairs(fg, m, &npairs);
     if (!pairs) {
         gsl_vector_free(x);
         gsl_multimin_fdfminimizer_free(mz);
@@ -536,7 +547,7 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
     double mean = sx / (2.0 * sw);
     if (mean < 0.05)
         mean = 0.05;
-    double *scale = malloc(sizeof(double) * np * 5);
+    double* scale = malloc(sizeof(double) * np * 5);
     if (!scale) {
         free(pairs);
         gsl_vector_free(x);
@@ -551,12 +562,25 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
     scale[2] = sqrt(0.3 * sw + 1.0);
     for (int i = 0; i < nt; i++)
         scale[3 + i] = scale[3 + nt + i] = sqrt(wt[i] * mean + 2.0 * o->ridge + 1.0);
-    fit_ctx ctx = {pairs, npairs, nt, o->ridge, NULL, 0, 0, scale, scale + np, scale + 2 * np,
-                   0.5 * (2.0 * sw / nt) * mean / ((double)nt * nt), scale + 3 * np, scale + 4 * np,
-                   0.0, 0};
+    fit_ctx ctx = {pairs,
+                   npairs,
+                   nt,
+                   o->ridge,
+                   NULL,
+                   0,
+                   0,
+                   scale,
+                   scale + np,
+                   scale + 2 * np,
+                   0.5 * (2.0 * sw / nt) * mean / ((double)nt * nt),
+                   scale + 3 * np,
+                   scale + 4 * np,
+                   0.0,
+                   0};
     gsl_vector_set(x, 0, warm ? warm->base : model_dm_log(mean));
     gsl_vector_set(x, 1, warm ? warm->hfa : 0.25);
-    gsl_vector_set(x, 2, warm ? model_dm_atanh(fmax(fmin(warm->rho / RHO_SCALE, 0.99), -0.99)) : 0.0);
+    gsl_vector_set(x, 2,
+                   warm ? model_dm_atanh(fmax(fmin(warm->rho / RHO_SCALE, 0.99), -0.99)) : 0.0);
     for (int t = 0; t < MODEL_FB_MAX_TEAMS; t++) {
         if (map[t] < 0)
             continue;
@@ -601,8 +625,12 @@ int model_fb_fit(const model_fb_game *games, size_t n, int before_day, const mod
     return MODEL_OK;
 }
 
-int model_fb_rates(const model_fb_params *pr, int home, int away, int neutral, double *lambda,
-                   double *mu)
+int model_fb_rates(const model_fb_params* pr,
+                   int home,
+                   int away,
+                   int neutral,
+                   double* lambda,
+                   double* mu)
 {
     if (!pr || !lambda || !mu || home < 0 || away < 0 || home >= MODEL_FB_MAX_TEAMS ||
         away >= MODEL_FB_MAX_TEAMS || home == away || (neutral != 0 && neutral != 1))

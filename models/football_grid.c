@@ -32,7 +32,7 @@ static int rate_ok(double r)
     return isfinite(r) && r >= 0.0 && r <= MAX_RATE;
 }
 
-static void poisson_row(double l, double *out)
+static void poisson_row(double l, double* out)
 {
     out[0] = model_dm_exp(-l);
     for (int i = 1; i < MODEL_FB_GOALS; i++)
@@ -53,7 +53,7 @@ static double clamp_rho(double lambda, double mu, double rho)
     return rho < lo ? lo : rho > hi ? hi : rho;
 }
 
-static void grid_fill(double lambda, double mu, double rho, model_fb_grid *g)
+static void grid_fill(double lambda, double mu, double rho, model_fb_grid* g)
 {
     double px[MODEL_FB_GOALS], py[MODEL_FB_GOALS], sum = 0;
     poisson_row(lambda, px);
@@ -79,7 +79,7 @@ static void grid_fill(double lambda, double mu, double rho, model_fb_grid *g)
     g->mu = mu;
 }
 
-int model_fb_grid_dc(double lambda, double mu, double rho, model_fb_grid *g)
+int model_fb_grid_dc(double lambda, double mu, double rho, model_fb_grid* g)
 {
     if (!g || !rate_ok(lambda) || !rate_ok(mu) || !isfinite(rho))
         return MODEL_EINVAL;
@@ -88,7 +88,7 @@ int model_fb_grid_dc(double lambda, double mu, double rho, model_fb_grid *g)
     return MODEL_OK;
 }
 
-void model_fb_live_params_default(model_fb_live_params *lp)
+void model_fb_live_params_default(model_fb_live_params* lp)
 {
     lp->red_penalised = 0.66;
     lp->red_opponent = 1.24;
@@ -108,9 +108,9 @@ static double intensity(double a, double u, double v)
     return (v - u) + 0.5 * a * ((v - 0.5) * (v - 0.5) - (u - 0.5) * (u - 0.5));
 }
 
-static int live_params_ok(const model_fb_live_params *lp)
+static int live_params_ok(const model_fb_live_params* lp)
 {
-    const double *v[] = {&lp->red_penalised, &lp->red_opponent, &lp->trail_by_one,
+    const double* v[] = {&lp->red_penalised, &lp->red_opponent, &lp->trail_by_one,
                          &lp->trail_by_more, &lp->lead_factor};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         if (!(isfinite(*v[i]) && *v[i] > 0.0 && *v[i] < 10.0))
@@ -120,7 +120,7 @@ static int live_params_ok(const model_fb_live_params *lp)
 }
 
 /* Share of the whole match's expected scoring still to come. */
-static double remaining_share(const model_fb_live *st, const model_fb_live_params *lp)
+static double remaining_share(const model_fb_live* st, const model_fb_live_params* lp)
 {
     double a = lp->late_slope;
     double g_half = 1.0, g_end = 1.0 + 0.5 * a;
@@ -143,7 +143,7 @@ static double remaining_share(const model_fb_live *st, const model_fb_live_param
     return rem / total;
 }
 
-int model_fb_grid_live(const model_fb_live *st, const model_fb_live_params *lp, model_fb_grid *g)
+int model_fb_grid_live(const model_fb_live* st, const model_fb_live_params* lp, model_fb_grid* g)
 {
     if (!st || !lp || !g || !live_params_ok(lp))
         return MODEL_EINVAL;
@@ -163,8 +163,10 @@ int model_fb_grid_live(const model_fb_live *st, const model_fb_live_params *lp, 
         return MODEL_EINVAL;
 
     double share = remaining_share(st, lp);
-    double rh = model_dm_pow(lp->red_penalised, st->home_reds) * model_dm_pow(lp->red_opponent, st->away_reds);
-    double ra = model_dm_pow(lp->red_penalised, st->away_reds) * model_dm_pow(lp->red_opponent, st->home_reds);
+    double rh = model_dm_pow(lp->red_penalised, st->home_reds) *
+                model_dm_pow(lp->red_opponent, st->away_reds);
+    double ra = model_dm_pow(lp->red_penalised, st->away_reds) *
+                model_dm_pow(lp->red_opponent, st->home_reds);
     int diff = st->home_goals - st->away_goals;
     if (diff == -1) {
         rh *= lp->trail_by_one;
@@ -190,7 +192,7 @@ int model_fb_grid_live(const model_fb_live *st, const model_fb_live_params *lp, 
 }
 
 /* Home and away win probabilities of a Dixon-Coles grid. */
-static void win_probs(double lambda, double mu, double rho, double *ph, double *pa)
+static void win_probs(double lambda, double mu, double rho, double* ph, double* pa)
 {
     model_fb_grid g;
     grid_fill(lambda, mu, rho, &g);
@@ -210,7 +212,7 @@ static void win_probs(double lambda, double mu, double rho, double *ph, double *
  * Inverse of the grid for 1X2: Newton on (log lambda, log mu) with a forward-difference
  * Jacobian, step halving when the residual does not shrink, at most 50 iterations.
  */
-int model_fb_implied_rates(double p_home, double p_away, double rho, double *lambda, double *mu)
+int model_fb_implied_rates(double p_home, double p_away, double rho, double* lambda, double* mu)
 {
     if (!lambda || !mu || !isfinite(p_home) || !isfinite(p_away) || !isfinite(rho) ||
         !(p_home > 0.005 && p_away > 0.005 && p_home + p_away < 0.995))
@@ -231,7 +233,8 @@ int model_fb_implied_rates(double p_home, double p_away, double rho, double *lam
         double t = 1.0;
         for (int k = 0; k < 20; k++, t *= 0.5) {
             double nx = x + t * dx, ny = y + t * dy;
-            if (nx > model_dm_log(MAX_RATE) || ny > model_dm_log(MAX_RATE) || nx < model_dm_log(1e-3) || ny < model_dm_log(1e-3))
+            if (nx > model_dm_log(MAX_RATE) || ny > model_dm_log(MAX_RATE) ||
+                nx < model_dm_log(1e-3) || ny < model_dm_log(1e-3))
                 continue;
             double nh, na;
             win_probs(model_dm_exp(nx), model_dm_exp(ny), rho, &nh, &na);

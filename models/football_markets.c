@@ -21,7 +21,7 @@
 #define DIFF_MAX (MODEL_FB_GOALS - 1)
 #define DIFF_N (2 * DIFF_MAX + 1)
 
-static int line_quarters(double line, int *q)
+static int line_quarters(double line, int* q)
 {
     if (!isfinite(line) || fabs(line) > 100.0)
         return MODEL_EINVAL;
@@ -48,15 +48,20 @@ static model_ah_result settle_q(int q, int diff)
     int a = half_result(q - 1, diff), b = half_result(q + 1, diff);
     int s = a + b; /* each half: +1 win, 0 push, -1 loss; the halves differ by at most one */
     switch (s) {
-    case 2: return MODEL_AH_WIN;
-    case 1: return MODEL_AH_HALF_WIN;
-    case 0: return MODEL_AH_PUSH; /* not reachable for quarter lines, kept for safety */
-    case -1: return MODEL_AH_HALF_LOSS;
-    default: return MODEL_AH_LOSS;
+    case 2:
+        return MODEL_AH_WIN;
+    case 1:
+        return MODEL_AH_HALF_WIN;
+    case 0:
+        return MODEL_AH_PUSH; /* not reachable for quarter lines, kept for safety */
+    case -1:
+        return MODEL_AH_HALF_LOSS;
+    default:
+        return MODEL_AH_LOSS;
     }
 }
 
-int model_ah_settle(double line, int diff, model_ah_result *res)
+int model_ah_settle(double line, int diff, model_ah_result* res)
 {
     int q;
     if (!res || line_quarters(line, &q))
@@ -68,16 +73,21 @@ int model_ah_settle(double line, int diff, model_ah_result *res)
 double model_ah_payout(model_ah_result r, double odds)
 {
     switch (r) {
-    case MODEL_AH_WIN: return odds;
-    case MODEL_AH_HALF_WIN: return 0.5 * (1.0 + odds);
-    case MODEL_AH_PUSH: return 1.0;
-    case MODEL_AH_HALF_LOSS: return 0.5;
-    default: return 0.0;
+    case MODEL_AH_WIN:
+        return odds;
+    case MODEL_AH_HALF_WIN:
+        return 0.5 * (1.0 + odds);
+    case MODEL_AH_PUSH:
+        return 1.0;
+    case MODEL_AH_HALF_LOSS:
+        return 0.5;
+    default:
+        return 0.0;
     }
 }
 
 /* Distribution of the difference of further goals i - j, index d + DIFF_MAX. */
-static void diff_dist(const model_fb_grid *g, double *pd)
+static void diff_dist(const model_fb_grid* g, double* pd)
 {
     memset(pd, 0, sizeof(double) * DIFF_N);
     for (int i = 0; i < MODEL_FB_GOALS; i++)
@@ -85,7 +95,7 @@ static void diff_dist(const model_fb_grid *g, double *pd)
             pd[i - j + DIFF_MAX] += g->p[i][j];
 }
 
-static void ah_from_dist(const double *pd, int q, model_ah_probs *out)
+static void ah_from_dist(const double* pd, int q, model_ah_probs* out)
 {
     memset(out, 0, sizeof *out);
     for (int d = -DIFF_MAX; d <= DIFF_MAX; d++)
@@ -102,7 +112,7 @@ static void ah_from_dist(const double *pd, int q, model_ah_probs *out)
     }
 }
 
-int model_fb_asian(const model_fb_grid *g, double line, model_ah_probs *out)
+int model_fb_asian(const model_fb_grid* g, double line, model_ah_probs* out)
 {
     int q;
     if (!g || !out || line_quarters(line, &q))
@@ -125,7 +135,7 @@ static int margin_index(int d)
 /* Fills one Asian line from the distribution of further-goal differences, using its
  * cumulative form: P(d > x), P(d == x) and P(d < x) for the integer x where the line's
  * outcome changes. */
-static void ah_fast(const double *pd, const double *cdf, int q, model_ah_probs *out)
+static void ah_fast(const double* pd, const double* cdf, int q, model_ah_probs* out)
 {
     memset(out, 0, sizeof *out);
     /* whole lines (q % 4 == 0): d = -q/4 pushes; half lines: nothing pushes; quarter lines:
@@ -168,7 +178,7 @@ static void ah_fast(const double *pd, const double *cdf, int q, model_ah_probs *
 
 /* One pass over the grid builds the marginals and the distributions of the goal difference
  * and of the total; every market is then a few sums over those. */
-int model_fb_markets_compute(const model_fb_grid *g, model_fb_markets *m)
+int model_fb_markets_compute(const model_fb_grid* g, model_fb_markets* m)
 {
     if (!g || !m || g->base_home < 0 || g->base_away < 0)
         return MODEL_EINVAL;

@@ -10,7 +10,10 @@
 
 #include <string.h>
 
-int model_price_two_way(double p, const model_quote_cfg *cfg, model_market_type t, model_phase ph,
+int model_price_two_way(double p,
+                        const model_quote_cfg* cfg,
+                        model_market_type t,
+                        model_phase ph,
                         int32_t out[2])
 {
     if (!out || !(p >= -1e-9 && p <= 1.0 + 1e-9))
@@ -21,8 +24,12 @@ int model_price_two_way(double p, const model_quote_cfg *cfg, model_market_type 
     return model_price_market(v, 2, cfg, t, ph, out);
 }
 
-static int pair(double p, const model_quote_cfg *cfg, model_market_type t, model_phase ph,
-                int32_t *yes, int32_t *no)
+static int pair(double p,
+                const model_quote_cfg* cfg,
+                model_market_type t,
+                model_phase ph,
+                int32_t* yes,
+                int32_t* no)
 {
     /* Sums over the grid can land a hair outside [0, 1]. */
     p = p < 0.0 ? 0.0 : p > 1.0 ? 1.0 : p;
@@ -37,8 +44,10 @@ static int pair(double p, const model_quote_cfg *cfg, model_market_type t, model
     return MODEL_OK;
 }
 
-int model_fb_quote(const model_fb_markets *m, const model_quote_cfg *cfg, model_phase ph,
-                   model_fb_prices *out)
+int model_fb_quote(const model_fb_markets* m,
+                   const model_quote_cfg* cfg,
+                   model_phase ph,
+                   model_fb_prices* out)
 {
     if (!m || !out || model_quote_cfg_check(cfg))
         return MODEL_EINVAL;
@@ -66,8 +75,8 @@ int model_fb_quote(const model_fb_markets *m, const model_quote_cfg *cfg, model_
     cs[MODEL_FB_CS_MAX * MODEL_FB_CS_MAX] = m->cs_other;
     rc |= model_price_market(cs, MODEL_FB_CS_MAX * MODEL_FB_CS_MAX + 1, cfg,
                              MODEL_MKT_CORRECT_SCORE, ph, out->cs);
-    rc |= model_price_market(m->win_margin, MODEL_FB_MARGIN_OUT, cfg, MODEL_MKT_WINNING_MARGIN,
-                             ph, out->win_margin);
+    rc |= model_price_market(m->win_margin, MODEL_FB_MARGIN_OUT, cfg, MODEL_MKT_WINNING_MARGIN, ph,
+                             out->win_margin);
     for (int k = 0; k < MODEL_FB_AH_LINES; k++)
         rc |= pair(m->ah[k].eff_home, cfg, MODEL_MKT_ASIAN_HANDICAP, ph, &out->ah_home[k],
                    &out->ah_away[k]);

@@ -25,37 +25,49 @@
 
 #define SOLVE_MAX_ITER 100
 
-const char *model_strerror(int err)
+const char* model_strerror(int err)
 {
     switch (err) {
-    case MODEL_OK: return "ok";
-    case MODEL_EINVAL: return "invalid input";
-    case MODEL_ERANGE: return "no solution for these inputs";
-    case MODEL_ENOCONV: return "iteration did not converge";
-    case MODEL_ENOMEM: return "out of memory";
-    case MODEL_ETOOBIG: return "too many teams or games";
-    default: return "unknown error";
+    case MODEL_OK:
+        return "ok";
+    case MODEL_EINVAL:
+        return "invalid input";
+    case MODEL_ERANGE:
+        return "no solution for these inputs";
+    case MODEL_ENOCONV:
+        return "iteration did not converge";
+    case MODEL_ENOMEM:
+        return "out of memory";
+    case MODEL_ETOOBIG:
+        return "too many teams or games";
+    default:
+        return "unknown error";
     }
 }
 
-const char *model_margin_name(model_margin_method m)
+const char* model_margin_name(model_margin_method m)
 {
     switch (m) {
-    case MODEL_MARGIN_MULTIPLICATIVE: return "multiplicative";
-    case MODEL_MARGIN_ADDITIVE: return "additive";
-    case MODEL_MARGIN_POWER: return "power";
-    case MODEL_MARGIN_SHIN: return "shin";
-    default: return "?";
+    case MODEL_MARGIN_MULTIPLICATIVE:
+        return "multiplicative";
+    case MODEL_MARGIN_ADDITIVE:
+        return "additive";
+    case MODEL_MARGIN_POWER:
+        return "power";
+    case MODEL_MARGIN_SHIN:
+        return "shin";
+    default:
+        return "?";
     }
 }
 
 /* f(x) and f'(x) of the equation being solved; f must be monotone on [lo, hi] and change
  * sign there. */
-typedef void (*solve_fn)(double x, const double *v, int n, double c, double *f, double *df);
+typedef void (*solve_fn)(double x, const double* v, int n, double c, double* f, double* df);
 
 /* Safeguarded Newton: a Newton step that leaves the bracket is replaced by bisection. */
-static int solve(solve_fn fn, const double *v, int n, double c, double lo, double hi,
-                 double x, double *root)
+static int
+solve(solve_fn fn, const double* v, int n, double c, double lo, double hi, double x, double* root)
 {
     double flo, fhi, f, df, d;
     fn(lo, v, n, c, &flo, &d);
@@ -97,7 +109,7 @@ static int solve(solve_fn fn, const double *v, int n, double c, double lo, doubl
 /* ---- odds -> probabilities */
 
 /* power: sum r_i^k - 1 */
-static void power_remove_fn(double k, const double *r, int n, double c, double *f, double *df)
+static void power_remove_fn(double k, const double* r, int n, double c, double* f, double* df)
 {
     (void)c;
     double s = 0, ds = 0;
@@ -112,7 +124,7 @@ static void power_remove_fn(double k, const double *r, int n, double c, double *
 
 /* Shin: sum p_i(z) - 1 with p_i(z) = (sqrt(z^2 + 4 (1 - z) a_i) - z) / (2 (1 - z)),
  * a_i = r_i^2 / S (c = S). */
-static void shin_remove_fn(double z, const double *r, int n, double S, double *f, double *df)
+static void shin_remove_fn(double z, const double* r, int n, double S, double* f, double* df)
 {
     double s = 0, ds = 0, w = 1.0 - z;
     for (int i = 0; i < n; i++) {
@@ -126,13 +138,13 @@ static void shin_remove_fn(double z, const double *r, int n, double S, double *f
     *df = ds;
 }
 
-static void shin_probs(double z, const double *r, int n, double S, double *p)
+static void shin_probs(double z, const double* r, int n, double S, double* p)
 {
     for (int i = 0; i < n; i++)
         p[i] = (sqrt(z * z + 4.0 * (1.0 - z) * r[i] * r[i] / S) - z) / (2.0 * (1.0 - z));
 }
 
-int model_margin_remove(const double *odds, int n, model_margin_method m, double *p, double *param)
+int model_margin_remove(const double* odds, int n, model_margin_method m, double* p, double* param)
 {
     if (!odds || !p || n < 2 || n > MODEL_MARGIN_MAX_OUTCOMES)
         return MODEL_EINVAL;
@@ -187,7 +199,7 @@ int model_margin_remove(const double *odds, int n, model_margin_method m, double
 /* ---- probabilities -> odds */
 
 /* power: sum p_i^k - c, c = 1 + M */
-static void power_apply_fn(double k, const double *p, int n, double c, double *f, double *df)
+static void power_apply_fn(double k, const double* p, int n, double c, double* f, double* df)
 {
     double s = 0, ds = 0;
     for (int i = 0; i < n; i++) {
@@ -200,7 +212,7 @@ static void power_apply_fn(double k, const double *p, int n, double c, double *f
 }
 
 /* Shin: sum y_i(z) - sqrt(1 + M), y_i = sqrt(p^2 + z (p - p^2)); c = sqrt(1 + M) */
-static void shin_apply_fn(double z, const double *p, int n, double c, double *f, double *df)
+static void shin_apply_fn(double z, const double* p, int n, double c, double* f, double* df)
 {
     double s = 0, ds = 0;
     for (int i = 0; i < n; i++) {
@@ -212,8 +224,12 @@ static void shin_apply_fn(double z, const double *p, int n, double c, double *f,
     *df = ds;
 }
 
-int model_margin_apply(const double *p, int n, model_margin_method m, double margin, double *odds,
-                       double *param)
+int model_margin_apply(const double* p,
+                       int n,
+                       model_margin_method m,
+                       double margin,
+                       double* odds,
+                       double* param)
 {
     if (!p || !odds || n < 1 || n > MODEL_MARGIN_MAX_OUTCOMES)
         return MODEL_EINVAL;
@@ -289,11 +305,12 @@ int model_margin_apply(const double *p, int n, model_margin_method m, double mar
 
 /* ---- the price ladder */
 
-static const struct {
+static const struct
+{
     int32_t lo, hi, step;
 } ladder[] = {
-    {1010, 2000, 10},      {2000, 3000, 20},       {3000, 4000, 50},     {4000, 6000, 100},
-    {6000, 10000, 200},    {10000, 20000, 500},    {20000, 30000, 1000}, {30000, 50000, 2000},
+    {1010, 2000, 10},      {2000, 3000, 20},         {3000, 4000, 50},     {4000, 6000, 100},
+    {6000, 10000, 200},    {10000, 20000, 500},      {20000, 30000, 1000}, {30000, 50000, 2000},
     {50000, 100000, 5000}, {100000, 1000000, 10000},
 };
 
@@ -316,7 +333,7 @@ int32_t model_price_round(double odds)
 
 /* ---- configuration */
 
-void model_quote_cfg_default(model_quote_cfg *cfg)
+void model_quote_cfg_default(model_quote_cfg* cfg)
 {
     static const double def[MODEL_MKT__COUNT][2] = {
         [MODEL_MKT_1X2] = {0.05, 0.07},
@@ -337,7 +354,7 @@ void model_quote_cfg_default(model_quote_cfg *cfg)
     memcpy(cfg->margin, def, sizeof def);
 }
 
-int model_quote_cfg_check(const model_quote_cfg *cfg)
+int model_quote_cfg_check(const model_quote_cfg* cfg)
 {
     if (!cfg || (int)cfg->method < 0 || cfg->method >= MODEL_MARGIN__COUNT)
         return MODEL_EINVAL;
@@ -348,8 +365,12 @@ int model_quote_cfg_check(const model_quote_cfg *cfg)
     return MODEL_OK;
 }
 
-int model_price_market(const double *p, int n, const model_quote_cfg *cfg, model_market_type t,
-                       model_phase ph, int32_t *prices)
+int model_price_market(const double* p,
+                       int n,
+                       const model_quote_cfg* cfg,
+                       model_market_type t,
+                       model_phase ph,
+                       int32_t* prices)
 {
     if (!cfg || (int)t < 0 || t >= MODEL_MKT__COUNT || (int)ph < 0 || ph >= MODEL_PHASE__COUNT)
         return MODEL_EINVAL;

@@ -10,7 +10,7 @@
 
 #include <math.h>
 
-double model_rps(const double *p, int n, int k)
+double model_rps(const double* p, int n, int k)
 {
     if (!p || n < 2 || k < 0 || k >= n)
         return NAN;
@@ -23,7 +23,7 @@ double model_rps(const double *p, int n, int k)
     return s / (n - 1);
 }
 
-double model_logloss(const double *p, int n, int k)
+double model_logloss(const double* p, int n, int k)
 {
     if (!p || n < 1 || k < 0 || k >= n)
         return NAN;

@@ -31,14 +31,14 @@
 
 enum {
     MODEL_OK = 0,
-    MODEL_EINVAL = -1,   /* an input is NaN, negative, out of range or inconsistent */
-    MODEL_ERANGE = -2,   /* the method has no solution for these inputs */
-    MODEL_ENOCONV = -3,  /* an iteration did not converge within its fixed limit */
+    MODEL_EINVAL = -1,  /* an input is NaN, negative, out of range or inconsistent */
+    MODEL_ERANGE = -2,  /* the method has no solution for these inputs */
+    MODEL_ENOCONV = -3, /* an iteration did not converge within its fixed limit */
     MODEL_ENOMEM = -4,
-    MODEL_ETOOBIG = -5,  /* more teams or games than the library's fixed limits */
+    MODEL_ETOOBIG = -5, /* more teams or games than the library's fixed limits */
 };
 
-const char *model_strerror(int err);
+const char* model_strerror(int err);
 
 /* ---------------------------------------------------------------- margins and prices */
 
@@ -50,21 +50,24 @@ typedef enum {
     MODEL_MARGIN__COUNT
 } model_margin_method;
 
-const char *model_margin_name(model_margin_method m);
+const char* model_margin_name(model_margin_method m);
 
 #define MODEL_MARGIN_MAX_OUTCOMES 64 /* largest market: correct score, 37 outcomes */
 
 /* Fair probabilities p[0..n) (summing to 1) to decimal odds whose booksum sum(1/odds) is
  * exactly 1 + margin (up to rounding). Outcomes with p == 0 get odds 0 (not offered).
  * *param receives the method's parameter (k for power, z for Shin; may be NULL). */
-int model_margin_apply(const double *p, int n, model_margin_method m, double margin,
-                       double *odds, double *param);
+int model_margin_apply(const double* p,
+                       int n,
+                       model_margin_method m,
+                       double margin,
+                       double* odds,
+                       double* param);
 
 /* Bookmaker decimal odds[0..n) (all > 1) to fair probabilities summing to 1.
  * *param receives k (power) or z (Shin). Additive refuses results below zero (MODEL_ERANGE);
  * power and Shin need a booksum above 1 (MODEL_ERANGE otherwise). */
-int model_margin_remove(const double *odds, int n, model_margin_method m, double *p,
-                        double *param);
+int model_margin_remove(const double* odds, int n, model_margin_method m, double* p, double* param);
 
 /* Price ladder in milli-odds: 1010, 1020, ... 2000, 2020, ... 1000000. */
 #define MODEL_PRICE_MIN 1010
@@ -86,32 +89,40 @@ typedef enum {
     MODEL_MKT_TEAM_TOTALS,
     MODEL_MKT_WINNING_MARGIN,
     MODEL_MKT_NEXT_GOAL,
-    MODEL_MKT_MATCH_WINNER,  /* tennis, basketball moneyline */
+    MODEL_MKT_MATCH_WINNER, /* tennis, basketball moneyline */
     MODEL_MKT_SET_BETTING,
-    MODEL_MKT_HANDICAP,      /* tennis game handicap, basketball spread */
+    MODEL_MKT_HANDICAP, /* tennis game handicap, basketball spread */
     MODEL_MKT__COUNT
 } model_market_type;
 
 typedef enum { MODEL_PHASE_PRE = 0, MODEL_PHASE_LIVE = 1, MODEL_PHASE__COUNT } model_phase;
 
-typedef struct {
+typedef struct
+{
     model_margin_method method;
     double margin[MODEL_MKT__COUNT][MODEL_PHASE__COUNT]; /* 0.05 = 5% overround */
 } model_quote_cfg;
 
 /* Defaults: Shin method; 5% pre-match and 7% live on 1X2, more on correct score
  * and winning margin. Callers override fields from their configuration. */
-void model_quote_cfg_default(model_quote_cfg *cfg);
-int model_quote_cfg_check(const model_quote_cfg *cfg);
+void model_quote_cfg_default(model_quote_cfg* cfg);
+int model_quote_cfg_check(const model_quote_cfg* cfg);
 
 /* Prices one market: probabilities -> odds with the configured margin -> ladder. */
-int model_price_market(const double *p, int n, const model_quote_cfg *cfg, model_market_type t,
-                       model_phase ph, int32_t *prices);
+int model_price_market(const double* p,
+                       int n,
+                       const model_quote_cfg* cfg,
+                       model_market_type t,
+                       model_phase ph,
+                       int32_t* prices);
 
 /* A two-way market (over/under, yes/no, player A/B, spread home/away) from P(first). This is
  * how tennis and basketball markets are priced: e.g. model_tennis_total_over(r, 22.5) ->
  * model_price_two_way(p, cfg, MODEL_MKT_TOTALS, MODEL_PHASE_LIVE, prices). */
-int model_price_two_way(double p, const model_quote_cfg *cfg, model_market_type t, model_phase ph,
+int model_price_two_way(double p,
+                        const model_quote_cfg* cfg,
+                        model_market_type t,
+                        model_phase ph,
                         int32_t out[2]);
 
 /* ---------------------------------------------------------------- football: score grid */
@@ -121,7 +132,8 @@ int model_price_two_way(double p, const model_quote_cfg *cfg, model_market_type 
 /* Probabilities of the final score home = base_home + i, away = base_away + j. A pre-match
  * grid has base 0-0; a live grid has the current score as base and holds the goals still to
  * come. The cells sum to 1. */
-typedef struct {
+typedef struct
+{
     int base_home, base_away;
     double lambda, mu; /* expected further goals (home, away) */
     double p[MODEL_FB_GOALS][MODEL_FB_GOALS];
@@ -129,24 +141,26 @@ typedef struct {
 
 /* Dixon-Coles grid from expected goals lambda (home), mu (away) and rho. rho is clamped into
  * the range where every tau stays positive for these rates; the grid is renormalised. */
-int model_fb_grid_dc(double lambda, double mu, double rho, model_fb_grid *g);
+int model_fb_grid_dc(double lambda, double mu, double rho, model_fb_grid* g);
 
 /* Live state of a football match. minute is the match clock including stoppage time
  * (e.g. 93.0 in the first half's stoppage is not possible: use half = 1 and minute 45 + x);
  * minute counts from 0 to 90 plus stoppage; added_time is the expected total stoppage still
  * to be played in the current half (default 0 means: use 1 minute in the first half, 4 in
  * the second, when the clock is below 45/90). */
-typedef struct {
-    double lambda, mu;        /* pre-match expected goals over 90 minutes */
-    double rho;               /* Dixon-Coles rho of the pre-match fit (used only at 0-0) */
-    double minute;            /* minutes played, 0..130 */
-    int half;                 /* 1 or 2 */
+typedef struct
+{
+    double lambda, mu; /* pre-match expected goals over 90 minutes */
+    double rho;        /* Dixon-Coles rho of the pre-match fit (used only at 0-0) */
+    double minute;     /* minutes played, 0..130 */
+    int half;          /* 1 or 2 */
     int home_goals, away_goals;
     int home_reds, away_reds; /* 0..4 */
 } model_fb_live;
 
 /* Within-match intensity and score-state effects; defaults from research/pricing.md. */
-typedef struct {
+typedef struct
+{
     double red_penalised; /* rate multiplier for a team per player sent off: 0.66 */
     double red_opponent;  /* rate multiplier for its opponent: 1.24 */
     double trail_by_one;  /* rate multiplier for a team losing by one: 1.10 */
@@ -156,11 +170,10 @@ typedef struct {
     double stoppage_1, stoppage_2; /* expected stoppage minutes per half */
 } model_fb_live_params;
 
-void model_fb_live_params_default(model_fb_live_params *lp);
+void model_fb_live_params_default(model_fb_live_params* lp);
 
 /* Grid of the final score from a live state; also returns the remaining expected goals. */
-int model_fb_grid_live(const model_fb_live *st, const model_fb_live_params *lp,
-                       model_fb_grid *g);
+int model_fb_grid_live(const model_fb_live* st, const model_fb_live_params* lp, model_fb_grid* g);
 
 /* ---------------------------------------------------------------- football: markets */
 
@@ -175,18 +188,19 @@ typedef enum {
 
 /* How a home bet on `line` (a multiple of 0.25) settles when the home side wins by `diff`
  * (negative: loses). Returns MODEL_EINVAL for a line that is not a multiple of 0.25. */
-int model_ah_settle(double line, int diff, model_ah_result *res);
+int model_ah_settle(double line, int diff, model_ah_result* res);
 /* Return per unit stake at decimal odds (0 for a loss, odds for a win, 1 for a push,
  * (1 + odds) / 2 for a half win, 1/2 for a half loss). */
 double model_ah_payout(model_ah_result r, double odds);
 
-typedef struct {
+typedef struct
+{
     double p[5];     /* indexed by model_ah_result, for the home side */
     double eff_home; /* effective win probabilities: 1 / fair odds; eff_home + eff_away = 1 */
     double eff_away;
 } model_ah_probs;
 
-int model_fb_asian(const model_fb_grid *g, double line, model_ah_probs *out);
+int model_fb_asian(const model_fb_grid* g, double line, model_ah_probs* out);
 
 #define MODEL_FB_TOTAL_LINES 7 /* 0.5 .. 6.5 */
 #define MODEL_FB_TEAM_LINES 5  /* 0.5 .. 4.5 */
@@ -195,25 +209,27 @@ int model_fb_asian(const model_fb_grid *g, double line, model_ah_probs *out);
 #define MODEL_FB_MARGIN_OUT 9  /* home by 4+,3,2,1, draw, away by 1,2,3,4+ */
 
 /* Fair probabilities of every football market, all from one grid. */
-typedef struct {
-    double home, draw, away;                      /* 1X2 */
-    double dc_1x, dc_12, dc_x2;                   /* double chance */
-    double dnb_home, dnb_away;                    /* draw no bet (conditional on no draw) */
-    double over[MODEL_FB_TOTAL_LINES];            /* total goals over k + 0.5 */
-    double btts_yes;                              /* both teams to score */
-    double home_over[MODEL_FB_TEAM_LINES];        /* home goals over k + 0.5 */
+typedef struct
+{
+    double home, draw, away;               /* 1X2 */
+    double dc_1x, dc_12, dc_x2;            /* double chance */
+    double dnb_home, dnb_away;             /* draw no bet (conditional on no draw) */
+    double over[MODEL_FB_TOTAL_LINES];     /* total goals over k + 0.5 */
+    double btts_yes;                       /* both teams to score */
+    double home_over[MODEL_FB_TEAM_LINES]; /* home goals over k + 0.5 */
     double away_over[MODEL_FB_TEAM_LINES];
-    double cs[MODEL_FB_CS_MAX][MODEL_FB_CS_MAX];  /* final score h-a, h,a in 0..5 */
+    double cs[MODEL_FB_CS_MAX][MODEL_FB_CS_MAX]; /* final score h-a, h,a in 0..5 */
     double cs_other;
-    double win_margin[MODEL_FB_MARGIN_OUT];       /* home 4+, 3, 2, 1, draw, away 1, 2, 3, 4+ */
-    model_ah_probs ah[MODEL_FB_AH_LINES];         /* line = -3 + 0.25 i */
-    double next_home, next_none, next_away;       /* next goal (from the grid's rates) */
+    double win_margin[MODEL_FB_MARGIN_OUT]; /* home 4+, 3, 2, 1, draw, away 1, 2, 3, 4+ */
+    model_ah_probs ah[MODEL_FB_AH_LINES];   /* line = -3 + 0.25 i */
+    double next_home, next_none, next_away; /* next goal (from the grid's rates) */
 } model_fb_markets;
 
-int model_fb_markets_compute(const model_fb_grid *g, model_fb_markets *m);
+int model_fb_markets_compute(const model_fb_grid* g, model_fb_markets* m);
 
 /* Integer prices (milli-odds) of the whole football market set. 0 = not offered. */
-typedef struct {
+typedef struct
+{
     int32_t x12[3], dc[3], dnb[2];
     int32_t over[MODEL_FB_TOTAL_LINES], under[MODEL_FB_TOTAL_LINES];
     int32_t btts[2];
@@ -225,46 +241,51 @@ typedef struct {
     int32_t next_goal[3]; /* live only; 0 pre-match */
 } model_fb_prices;
 
-int model_fb_quote(const model_fb_markets *m, const model_quote_cfg *cfg, model_phase ph,
-                   model_fb_prices *out);
+int model_fb_quote(const model_fb_markets* m,
+                   const model_quote_cfg* cfg,
+                   model_phase ph,
+                   model_fb_prices* out);
 
 /* ---------------------------------------------------------------- football: fit */
 
 #define MODEL_FB_MAX_TEAMS 256
 #define MODEL_FB_MAX_GAMES 200000
 
-typedef struct {
-    int day;                /* days since any fixed epoch */
-    int home, away;         /* team ids 0..MODEL_FB_MAX_TEAMS-1 */
+typedef struct
+{
+    int day;        /* days since any fixed epoch */
+    int home, away; /* team ids 0..MODEL_FB_MAX_TEAMS-1 */
     int home_goals, away_goals;
-    int neutral;            /* 1: no home advantage */
+    int neutral;                                    /* 1: no home advantage */
     int home_shots, away_shots, home_sot, away_sot; /* -1 when unknown */
     /* Expected goals from another source: an xG feed, or the rates implied by the odds
      * published before this (past) game (model_fb_implied_rates). <= 0 when unknown. */
     double home_xg, away_xg;
 } model_fb_game;
 
-typedef struct {
-    double xi;           /* time decay per day, default 0.0018 */
-    double shots_weight; /* 0..1: share of the shots-based goal proxy in the target, default 0.3 */
-    double xg_weight;    /* 0..1: share of home_xg/away_xg in the target, default 0 (off);
-                            shots_weight + xg_weight <= 1 */
-    double ridge;        /* L2 pull of team ratings towards the average, default 0.5 */
-    double newcomer_pull;  /* extra L2 pull towards the newcomer prior for teams with little
-                              recent history, default 3.0 (0 = off) */
+typedef struct
+{
+    double xi;            /* time decay per day, default 0.0018 */
+    double shots_weight;  /* 0..1: share of the shots-based goal proxy in the target, default 0.3 */
+    double xg_weight;     /* 0..1: share of home_xg/away_xg in the target, default 0 (off);
+                             shots_weight + xg_weight <= 1 */
+    double ridge;         /* L2 pull of team ratings towards the average, default 0.5 */
+    double newcomer_pull; /* extra L2 pull towards the newcomer prior for teams with little
+                             recent history, default 3.0 (0 = off) */
     double newcomer_games; /* "little": below this many time-weighted games, default 15 */
-    int max_iter;        /* fixed iteration limit, default 300 */
-    double grad_tol;     /* gradient norm in the preconditioned variables, default 1e-3 */
+    int max_iter;          /* fixed iteration limit, default 300 */
+    double grad_tol;       /* gradient norm in the preconditioned variables, default 1e-3 */
 } model_fb_fit_opts;
 
-void model_fb_fit_opts_default(model_fb_fit_opts *o);
+void model_fb_fit_opts_default(model_fb_fit_opts* o);
 
-typedef struct {
-    double base, hfa, rho;               /* log-rate intercept, home advantage, DC rho */
-    double att[MODEL_FB_MAX_TEAMS];      /* log attack (higher scores more) */
-    double def[MODEL_FB_MAX_TEAMS];      /* log defence weakness (higher concedes more) */
+typedef struct
+{
+    double base, hfa, rho;          /* log-rate intercept, home advantage, DC rho */
+    double att[MODEL_FB_MAX_TEAMS]; /* log attack (higher scores more) */
+    double def[MODEL_FB_MAX_TEAMS]; /* log defence weakness (higher concedes more) */
     unsigned char known[MODEL_FB_MAX_TEAMS];
-    double prior_att, prior_def;         /* used for teams with no history */
+    double prior_att, prior_def; /* used for teams with no history */
     int iterations;
     double loglik;
 } model_fb_params;
@@ -272,38 +293,48 @@ typedef struct {
 /* Fits on every game with day < before_day, weighted exp(-xi (before_day - day)).
  * The result does not depend on the order of games[]. If warm is not NULL its ratings are
  * the starting point (faster refits); pass NULL for a cold start. */
-int model_fb_fit(const model_fb_game *games, size_t n, int before_day,
-                 const model_fb_fit_opts *o, const model_fb_params *warm, model_fb_params *out);
+int model_fb_fit(const model_fb_game* games,
+                 size_t n,
+                 int before_day,
+                 const model_fb_fit_opts* o,
+                 const model_fb_params* warm,
+                 model_fb_params* out);
 
 /* Expected goals for a game. A team the fit never saw gets the newcomer prior (the average of
  * the weakest teams, as promoted sides usually are). */
 /* The Poisson rates (lambda, mu) whose score grid (with this rho) gives home and away win
  * probabilities p_home and p_away: the expected goals a 1X2 price implies. Damped Newton
  * with a fixed iteration limit. */
-int model_fb_implied_rates(double p_home, double p_away, double rho, double *lambda, double *mu);
+int model_fb_implied_rates(double p_home, double p_away, double rho, double* lambda, double* mu);
 
-int model_fb_rates(const model_fb_params *pr, int home, int away, int neutral, double *lambda,
-                   double *mu);
+int model_fb_rates(const model_fb_params* pr,
+                   int home,
+                   int away,
+                   int neutral,
+                   double* lambda,
+                   double* mu);
 
 /* ---------------------------------------------------------------- tennis */
 
-typedef struct {
-    int best_of;        /* 3 or 5 */
-    double pa, pb;      /* P(point won) when A serves, when B serves */
+typedef struct
+{
+    int best_of;   /* 3 or 5 */
+    double pa, pb; /* P(point won) when A serves, when B serves */
     /* live score; all zero and server_a = 1 for the start of the match */
     int sets_a, sets_b;
     int prev_games_a, prev_games_b; /* games won in the sets already finished */
-    int games_a, games_b;   /* in the current set */
-    int points_a, points_b; /* in the current game or tie-break (points, not 15/30/40) */
-    int server_a;           /* 1 if A serves the next point */
+    int games_a, games_b;           /* in the current set */
+    int points_a, points_b;         /* in the current game or tie-break (points, not 15/30/40) */
+    int server_a;                   /* 1 if A serves the next point */
 } model_tennis_state;
 
 #define MODEL_TENNIS_MAX_GAMES 40 /* per player in a best-of-five match, 7 x 5 + slack */
 
-typedef struct {
-    double match_a;                 /* P(A wins the match) */
-    double set_score[6][6];         /* [sets_a][sets_b] final sets score */
-    double set_a;                   /* P(A wins the current set) */
+typedef struct
+{
+    double match_a;         /* P(A wins the match) */
+    double set_score[6][6]; /* [sets_a][sets_b] final sets score */
+    double set_a;           /* P(A wins the current set) */
     double games[MODEL_TENNIS_MAX_GAMES][MODEL_TENNIS_MAX_GAMES]; /* final games totals */
 } model_tennis_result;
 
@@ -312,42 +343,49 @@ double model_tennis_hold(double p);
 /* P(server-at-start A wins a tie-break to 7) from 0-0 given pa, pb. */
 double model_tennis_tiebreak(double pa, double pb);
 /* Barnett-Clarke: P(i wins a point on serve against j) from serve/return point shares. */
-double model_tennis_bc_serve(double tour_serve, double i_serve, double avg_serve,
-                             double j_return, double avg_return);
-int model_tennis_price(const model_tennis_state *st, model_tennis_result *r);
-/* P(total games over line), P(A covers games handicap line) from a result. */
-double model_tennis_total_over(const model_tennis_result *r, double line);
-double model_tennis_handicap_a(const model_tennis_result *r, double line);
+double model_tennis_bc_serve(double tour_serve,
+                             double i_serve,
+                             double avg_serve,
+                             double j_return,
+                             double avg_return);
+int model_tennis_price(const model_tennis_state* st, model_tennis_result* r);
+/* P(total games over line), P(A covers games handicap line) from a result; NaN for a NULL
+ * result or a NaN line. Use half lines: whole lines would push, and pushes are not split out. */
+double model_tennis_total_over(const model_tennis_result* r, double line);
+double model_tennis_handicap_a(const model_tennis_result* r, double line);
 
 /* ---------------------------------------------------------------- basketball */
 
-typedef struct {
+typedef struct
+{
     double margin_mean; /* expected home margin over the whole game */
     double margin_sd;   /* default 12 */
     double total_mean;  /* expected total points */
     double total_sd;
     /* live: 0 <= t < 1 fraction played; current lead and points */
     double t;
-    int lead;           /* home minus away */
-    int points;         /* total points so far */
+    int lead;   /* home minus away */
+    int points; /* total points so far */
 } model_bb_state;
 
-typedef struct {
+typedef struct
+{
     double home_win;
     double mean_margin, sd_margin; /* of the final margin */
     double mean_total, sd_total;
 } model_bb_result;
 
-int model_bb_price(const model_bb_state *st, model_bb_result *r);
-/* Home covers spread s (home wins by more than s): P(win), P(push) for integer lines. */
-void model_bb_spread(const model_bb_result *r, double s, double *win, double *push);
-void model_bb_total(const model_bb_result *r, double line, double *over, double *push);
+int model_bb_price(const model_bb_state* st, model_bb_result* r);
+/* Home covers spread s (home wins by more than s): P(win), P(push) for integer lines.
+ * NaN outputs for a NULL result or a non-finite line. */
+void model_bb_spread(const model_bb_result* r, double s, double* win, double* push);
+void model_bb_total(const model_bb_result* r, double line, double* over, double* push);
 
 /* ---------------------------------------------------------------- metrics */
 
 /* Ranked probability score for ordered outcomes p[0..n), observed index k. */
-double model_rps(const double *p, int n, int k);
+double model_rps(const double* p, int n, int k);
 /* -log p[k], floored at 1e-15 */
-double model_logloss(const double *p, int n, int k);
+double model_logloss(const double* p, int n, int k);
 
 #endif

@@ -25,7 +25,10 @@
 
 #define G MODEL_TENNIS_MAX_GAMES
 
-double model_tennis_bc_serve(double tour_serve, double i_serve, double avg_serve, double j_return,
+double model_tennis_bc_serve(double tour_serve,
+                             double i_serve,
+                             double avg_serve,
+                             double j_return,
                              double avg_return)
 {
     double p = tour_serve + (i_serve - avg_serve) - (j_return - avg_return);
@@ -113,14 +116,15 @@ static int set_over(int x, int y)
 }
 
 /* One set outcome: final games (x, y), probability, who serves first in the next set. */
-typedef struct {
+typedef struct
+{
     int x, y, next_srv;
     double p;
 } set_outcome;
 
 /* Forward propagation over one set from games (ga, gb) whose current game is served by srv0
  * and won by A with probability w0. Returns the number of outcomes written. */
-static int set_dist(double pa, double pb, int ga, int gb, int srv0, double w0, set_outcome *out)
+static int set_dist(double pa, double pb, int ga, int gb, int srv0, double w0, set_outcome* out)
 {
     double m[8][8];
     memset(m, 0, sizeof m);
@@ -155,7 +159,7 @@ static int set_dist(double pa, double pb, int ga, int gb, int srv0, double w0, s
     return n;
 }
 
-static int state_ok(const model_tennis_state *st)
+static int state_ok(const model_tennis_state* st)
 {
     if (!(st->best_of == 3 || st->best_of == 5))
         return 0;
@@ -185,12 +189,13 @@ static int state_ok(const model_tennis_state *st)
 
 /* Distribution of games won (a, b) for one (sets_a, sets_b, server) state of the match,
  * stored densely with stride gm and with the box [0, hi_a] x [0, hi_b] that holds mass. */
-typedef struct {
-    double *g;
+typedef struct
+{
+    double* g;
     int hi_a, hi_b, used;
 } games_dist;
 
-static void dist_add(games_dist *d, int gm, int a, int b, double p)
+static void dist_add(games_dist* d, int gm, int a, int b, double p)
 {
     d->g[a * gm + b] += p;
     if (!d->used || a > d->hi_a)
@@ -200,7 +205,7 @@ static void dist_add(games_dist *d, int gm, int a, int b, double p)
     d->used = 1;
 }
 
-int model_tennis_price(const model_tennis_state *st, model_tennis_result *r)
+int model_tennis_price(const model_tennis_state* st, model_tennis_result* r)
 {
     if (!st || !r || !state_ok(st))
         return MODEL_EINVAL;
@@ -234,14 +239,14 @@ int model_tennis_price(const model_tennis_state *st, model_tennis_result *r)
         gm = G;
     size_t nstates = (size_t)need * need * 2;
     games_dist w[18];
-    double *mem = calloc(nstates * (size_t)gm * gm, sizeof *mem);
+    double* mem = calloc(nstates * (size_t)gm * gm, sizeof *mem);
     if (!mem)
         return MODEL_ENOMEM;
     for (size_t i = 0; i < nstates; i++) {
         w[i].g = mem + i * (size_t)gm * gm;
         w[i].used = w[i].hi_a = w[i].hi_b = 0;
     }
-#define IDX(i, j, s) ((((size_t)(i) * need) + (j)) * 2 + (s))
+#define IDX(i, j, s) ((((size_t)(i)*need) + (j)) * 2 + (s))
 
     for (int k = 0; k < ncur; k++) {
         int a = st->sets_a + (cur[k].x > cur[k].y), b = st->sets_b + (cur[k].y > cur[k].x);
@@ -261,16 +266,16 @@ int model_tennis_price(const model_tennis_state *st, model_tennis_result *r)
             if (j < 0 || j >= need)
                 continue;
             for (int s = 0; s < 2; s++) {
-                games_dist *src = &w[IDX(i, j, s)];
+                games_dist* src = &w[IDX(i, j, s)];
                 if (!src->used)
                     continue;
                 for (int k = 0; k < nfresh[s]; k++) {
-                    const set_outcome *o = &fresh[s][k];
+                    const set_outcome* o = &fresh[s][k];
                     int a = i + (o->x > o->y), b = j + (o->y > o->x);
                     int done = (a == need || b == need);
-                    games_dist *dst = done ? NULL : &w[IDX(a, b, o->next_srv)];
+                    games_dist* dst = done ? NULL : &w[IDX(a, b, o->next_srv)];
                     for (int ga = 0; ga <= src->hi_a && ga + o->x < gm; ga++) {
-                        const double *row = src->g + (size_t)ga * gm;
+                        const double* row = src->g + (size_t)ga * gm;
                         for (int gb = 0; gb <= src->hi_b && gb + o->y < gm; gb++) {
                             double m = row[gb];
                             if (m == 0.0)
@@ -295,8 +300,10 @@ int model_tennis_price(const model_tennis_state *st, model_tennis_result *r)
     return MODEL_OK;
 }
 
-double model_tennis_total_over(const model_tennis_result *r, double line)
+double model_tennis_total_over(const model_tennis_result* r, double line)
 {
+    if (!r || isnan(line))
+        return NAN;
     double s = 0;
     for (int a = 0; a < G; a++)
         for (int b = 0; b < G; b++)
@@ -305,8 +312,10 @@ double model_tennis_total_over(const model_tennis_result *r, double line)
     return s;
 }
 
-double model_tennis_handicap_a(const model_tennis_result *r, double line)
+double model_tennis_handicap_a(const model_tennis_result* r, double line)
 {
+    if (!r || isnan(line))
+        return NAN;
     double s = 0;
     for (int a = 0; a < G; a++)
         for (int b = 0; b < G; b++)

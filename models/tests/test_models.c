@@ -18,16 +18,16 @@
 
 #define GOLDEN_PRICES 0x598f860d0c12fb6ULL
 
-#define assert_close(a, b, tol)                                                            \
-    do {                                                                                   \
-        double a_ = (a), b_ = (b);                                                         \
-        if (!(fabs(a_ - b_) <= (tol)))                                                     \
-            fail_msg("%s = %.12g, expected %.12g (tol %g)", #a, a_, b_, (double)(tol));    \
+#define assert_close(a, b, tol)                                                         \
+    do {                                                                                \
+        double a_ = (a), b_ = (b);                                                      \
+        if (!(fabs(a_ - b_) <= (tol)))                                                  \
+            fail_msg("%s = %.12g, expected %.12g (tol %g)", #a, a_, b_, (double)(tol)); \
     } while (0)
 
 /* ---------------------------------------------------------------- margins */
 
-static void shin_check_value(void **s)
+static void shin_check_value(void** s)
 {
     (void)s;
     /* research/pricing.md 3.1 and issue 3: same numbers as the mberk/shin README */
@@ -40,7 +40,7 @@ static void shin_check_value(void **s)
     assert_close(z, 0.016942513, 5e-10);
 }
 
-static void remove_other_methods(void **s)
+static void remove_other_methods(void** s)
 {
     (void)s;
     const double odds[3] = {2.6, 2.4, 4.3};
@@ -61,12 +61,13 @@ static void remove_other_methods(void **s)
     assert_close(p[0], 1 / 2.6 - (S - 1) / 3, 1e-12);
 }
 
-static void apply_check_values(void **s)
+static void apply_check_values(void** s)
 {
     (void)s;
     const double p[3] = {0.45, 0.27, 0.28};
     double o[3], par;
-    assert_int_equal(model_margin_apply(p, 3, MODEL_MARGIN_MULTIPLICATIVE, 0.05, o, NULL), MODEL_OK);
+    assert_int_equal(model_margin_apply(p, 3, MODEL_MARGIN_MULTIPLICATIVE, 0.05, o, NULL),
+                     MODEL_OK);
     assert_close(o[0], 2.116, 5e-4);
     assert_close(o[1], 3.527, 5e-4);
     assert_close(o[2], 3.401, 5e-4);
@@ -82,7 +83,7 @@ static void apply_check_values(void **s)
     assert_close(par, 0.0250, 5e-5);
 }
 
-static void margins_land_on_overround(void **s)
+static void margins_land_on_overround(void** s)
 {
     (void)s;
     const double p[5] = {0.05, 0.15, 0.3, 0.2, 0.3};
@@ -103,7 +104,7 @@ static void margins_land_on_overround(void **s)
     }
 }
 
-static void margin_bad_inputs(void **s)
+static void margin_bad_inputs(void** s)
 {
     (void)s;
     double p[3], o[3];
@@ -112,22 +113,26 @@ static void margin_bad_inputs(void **s)
     assert_int_equal(model_margin_remove(nan_odds, 3, MODEL_MARGIN_POWER, p, NULL), MODEL_EINVAL);
     /* additive makes the long shot negative: refused (Clarke et al. 2017 example shape) */
     const double longshot[3] = {1.05, 15.0, 150.0};
-    assert_int_equal(model_margin_remove(longshot, 3, MODEL_MARGIN_ADDITIVE, p, NULL), MODEL_ERANGE);
+    assert_int_equal(model_margin_remove(longshot, 3, MODEL_MARGIN_ADDITIVE, p, NULL),
+                     MODEL_ERANGE);
     /* booksum below 1: Shin and power have no solution */
     const double under[3] = {3.1, 3.1, 3.1};
     assert_int_equal(model_margin_remove(under, 3, MODEL_MARGIN_SHIN, p, NULL), MODEL_ERANGE);
     assert_int_equal(model_margin_remove(under, 3, MODEL_MARGIN_POWER, p, NULL), MODEL_ERANGE);
-    const double notsum[3] = {0.3, 0.3, 0.3}, negp[3] = {1.2, -0.1, -0.1}, nanp[3] = {NAN, 0.5, 0.5};
+    const double notsum[3] = {0.3, 0.3, 0.3}, negp[3] = {1.2, -0.1, -0.1},
+                 nanp[3] = {NAN, 0.5, 0.5};
     const double fine[3] = {0.5, 0.3, 0.2};
-    assert_int_equal(model_margin_apply(notsum, 3, MODEL_MARGIN_POWER, 0.05, o, NULL), MODEL_EINVAL);
+    assert_int_equal(model_margin_apply(notsum, 3, MODEL_MARGIN_POWER, 0.05, o, NULL),
+                     MODEL_EINVAL);
     assert_int_equal(model_margin_apply(negp, 3, MODEL_MARGIN_POWER, 0.05, o, NULL), MODEL_EINVAL);
     assert_int_equal(model_margin_apply(nanp, 3, MODEL_MARGIN_SHIN, 0.05, o, NULL), MODEL_EINVAL);
     assert_int_equal(model_margin_apply(fine, 3, MODEL_MARGIN_SHIN, -0.05, o, NULL), MODEL_EINVAL);
     assert_int_equal(model_margin_apply(fine, 3, MODEL_MARGIN_SHIN, NAN, o, NULL), MODEL_EINVAL);
-    assert_int_equal(model_margin_apply(fine, 3, (model_margin_method)9, 0.05, o, NULL), MODEL_EINVAL);
+    assert_int_equal(model_margin_apply(fine, 3, (model_margin_method)9, 0.05, o, NULL),
+                     MODEL_EINVAL);
 }
 
-static void zero_probability_not_offered(void **s)
+static void zero_probability_not_offered(void** s)
 {
     (void)s;
     const double p[3] = {0.6, 0.0, 0.4};
@@ -138,7 +143,7 @@ static void zero_probability_not_offered(void **s)
     assert_int_equal(model_price_round(o[1]), 0);
 }
 
-static void price_ladder(void **s)
+static void price_ladder(void** s)
 {
     (void)s;
     assert_int_equal(model_price_round(2.0), 2000);
@@ -157,7 +162,7 @@ static void price_ladder(void **s)
     assert_int_equal(model_price_round(0.0), 0);
 }
 
-static void priced_market_overround(void **s)
+static void priced_market_overround(void** s)
 {
     (void)s;
     model_quote_cfg cfg;
@@ -180,7 +185,8 @@ static void priced_market_overround(void **s)
     /* two-way helper, as tennis and basketball markets use it */
     int32_t two[2];
     cfg.method = MODEL_MARGIN_MULTIPLICATIVE;
-    assert_int_equal(model_price_two_way(0.5, &cfg, MODEL_MKT_MATCH_WINNER, MODEL_PHASE_PRE, two), MODEL_OK);
+    assert_int_equal(model_price_two_way(0.5, &cfg, MODEL_MKT_MATCH_WINNER, MODEL_PHASE_PRE, two),
+                     MODEL_OK);
     assert_int_equal(two[0], 1900); /* 1 / (0.5 * 1.05) = 1.9048 -> 1.90 */
     assert_int_equal(two[1], 1900);
     assert_int_equal(model_price_two_way(1.5, &cfg, MODEL_MKT_MATCH_WINNER, MODEL_PHASE_PRE, two),
@@ -208,7 +214,7 @@ static double tau_of(double lam, double mu, double rho, int x, int y)
     return a.p[x][y] / b.p[x][y];
 }
 
-static void dc_tau_check_values(void **s)
+static void dc_tau_check_values(void** s)
 {
     (void)s;
     /* regista's unit-test vectors (research/pricing.md 1.2); DC keeps the total mass, so the
@@ -220,7 +226,7 @@ static void dc_tau_check_values(void **s)
     assert_close(tau_of(1.3, 0.9, -0.1, 2, 1), 1.0, 1e-9);
 }
 
-static void dc_rho_clamped(void **s)
+static void dc_rho_clamped(void** s)
 {
     (void)s;
     /* unconstrained rho would make P(0-1) and P(1-0) negative (penaltyblog #7) */
@@ -238,7 +244,7 @@ static void dc_rho_clamped(void **s)
     }
 }
 
-static void poisson_hand_values(void **s)
+static void poisson_hand_values(void** s)
 {
     (void)s;
     model_fb_grid g;
@@ -257,7 +263,7 @@ static void poisson_hand_values(void **s)
     assert_close(m.next_home, (1 - exp(-2.0)) / 2, 1e-14);
 }
 
-static void markets_sum_correctly(void **s)
+static void markets_sum_correctly(void** s)
 {
     (void)s;
     model_fb_grid g;
@@ -279,47 +285,57 @@ static void markets_sum_correctly(void **s)
     assert_close(cs, 1.0, 1e-12);
     assert_close(wm, 1.0, 1e-12);
     assert_close(m.win_margin[4], m.draw, 1e-12);
-    assert_close(m.win_margin[0] + m.win_margin[1] + m.win_margin[2] + m.win_margin[3], m.home, 1e-12);
-    assert_close(m.btts_yes, 1 - (g.p[0][0] + (1 - m.home_over[0] - g.p[0][0]) + (1 - m.away_over[0] - g.p[0][0])), 1e-12);
+    assert_close(m.win_margin[0] + m.win_margin[1] + m.win_margin[2] + m.win_margin[3], m.home,
+                 1e-12);
+    assert_close(
+        m.btts_yes,
+        1 - (g.p[0][0] + (1 - m.home_over[0] - g.p[0][0]) + (1 - m.away_over[0] - g.p[0][0])),
+        1e-12);
     assert_close(m.next_home + m.next_none + m.next_away, 1.0, 1e-12);
     for (int k = 0; k < MODEL_FB_AH_LINES; k++) {
-        const model_ah_probs *a = &m.ah[k];
+        const model_ah_probs* a = &m.ah[k];
         assert_close(a->p[0] + a->p[1] + a->p[2] + a->p[3] + a->p[4], 1.0, 1e-12);
         assert_close(a->eff_home + a->eff_away, 1.0, 1e-12);
         if (k)
             assert_true(a->eff_home > m.ah[k - 1].eff_home); /* more start, more likely */
     }
     /* line index: -3 + 0.25 k */
-    assert_close(m.ah[12].eff_home, m.dnb_home, 1e-12);           /* 0.0 = draw no bet */
-    assert_close(m.ah[10].eff_home, m.home, 1e-12);               /* -0.5 = home win */
-    assert_close(m.ah[14].eff_home, m.home + m.draw, 1e-12);      /* +0.5 = home or draw */
-    assert_close(m.ah[11].p[MODEL_AH_HALF_LOSS], m.draw, 1e-12);  /* -0.25: draw half lost */
+    assert_close(m.ah[12].eff_home, m.dnb_home, 1e-12);          /* 0.0 = draw no bet */
+    assert_close(m.ah[10].eff_home, m.home, 1e-12);              /* -0.5 = home win */
+    assert_close(m.ah[14].eff_home, m.home + m.draw, 1e-12);     /* +0.5 = home or draw */
+    assert_close(m.ah[11].p[MODEL_AH_HALF_LOSS], m.draw, 1e-12); /* -0.25: draw half lost */
     assert_close(m.ah[11].p[MODEL_AH_WIN], m.home, 1e-12);
     /* -0.25: fair 1/o = (H) / (H + A + D/2) */
     assert_close(m.ah[11].eff_home, m.home / (m.home + m.away + m.draw / 2), 1e-12);
 }
 
-static void asian_settlement(void **s)
+static void asian_settlement(void** s)
 {
     (void)s;
-    const struct {
+    const struct
+    {
         double line;
         int diff;
         model_ah_result r;
     } cases[] = {
-        {-0.25, 0, MODEL_AH_HALF_LOSS}, {-0.25, 1, MODEL_AH_WIN},       {-0.25, -1, MODEL_AH_LOSS},
-        {+0.25, 0, MODEL_AH_HALF_WIN},  {+0.25, -1, MODEL_AH_LOSS},     {-0.75, 1, MODEL_AH_HALF_WIN},
-        {-0.75, 2, MODEL_AH_WIN},       {-0.75, 0, MODEL_AH_LOSS},      {+0.75, -1, MODEL_AH_HALF_LOSS},
-        {+0.75, 0, MODEL_AH_WIN},       {-1.0, 1, MODEL_AH_PUSH},       {-1.0, 2, MODEL_AH_WIN},
-        {-1.25, 1, MODEL_AH_HALF_LOSS}, {-1.5, 1, MODEL_AH_LOSS},       {-1.75, 2, MODEL_AH_HALF_WIN},
-        {+1.0, -1, MODEL_AH_PUSH},      {+1.25, -1, MODEL_AH_HALF_WIN}, {0.0, 0, MODEL_AH_PUSH},
-        {0.0, 3, MODEL_AH_WIN},         {-2.25, 2, MODEL_AH_HALF_LOSS}, {+2.5, -2, MODEL_AH_WIN},
+        {-0.25, 0, MODEL_AH_HALF_LOSS},  {-0.25, 1, MODEL_AH_WIN},
+        {-0.25, -1, MODEL_AH_LOSS},      {+0.25, 0, MODEL_AH_HALF_WIN},
+        {+0.25, -1, MODEL_AH_LOSS},      {-0.75, 1, MODEL_AH_HALF_WIN},
+        {-0.75, 2, MODEL_AH_WIN},        {-0.75, 0, MODEL_AH_LOSS},
+        {+0.75, -1, MODEL_AH_HALF_LOSS}, {+0.75, 0, MODEL_AH_WIN},
+        {-1.0, 1, MODEL_AH_PUSH},        {-1.0, 2, MODEL_AH_WIN},
+        {-1.25, 1, MODEL_AH_HALF_LOSS},  {-1.5, 1, MODEL_AH_LOSS},
+        {-1.75, 2, MODEL_AH_HALF_WIN},   {+1.0, -1, MODEL_AH_PUSH},
+        {+1.25, -1, MODEL_AH_HALF_WIN},  {0.0, 0, MODEL_AH_PUSH},
+        {0.0, 3, MODEL_AH_WIN},          {-2.25, 2, MODEL_AH_HALF_LOSS},
+        {+2.5, -2, MODEL_AH_WIN},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         model_ah_result r;
         assert_int_equal(model_ah_settle(cases[i].line, cases[i].diff, &r), MODEL_OK);
         if (r != cases[i].r)
-            fail_msg("line %+.2f diff %d: got %d want %d", cases[i].line, cases[i].diff, r, cases[i].r);
+            fail_msg("line %+.2f diff %d: got %d want %d", cases[i].line, cases[i].diff, r,
+                     cases[i].r);
     }
     model_ah_result r;
     assert_int_equal(model_ah_settle(0.1, 0, &r), MODEL_EINVAL);
@@ -344,7 +360,7 @@ static void asian_settlement(void **s)
 
 /* The market set reads Asian lines from the cumulative difference distribution; it must
  * agree with settling every score one by one (model_fb_asian), pre-match and in play. */
-static void asian_fast_matches_settlement(void **s)
+static void asian_fast_matches_settlement(void** s)
 {
     (void)s;
     model_fb_live_params lp;
@@ -378,7 +394,7 @@ static void asian_fast_matches_settlement(void **s)
     }
 }
 
-static void football_bad_inputs(void **s)
+static void football_bad_inputs(void** s)
 {
     (void)s;
     model_fb_grid g;
@@ -411,7 +427,7 @@ static void football_bad_inputs(void **s)
 
 /* ---------------------------------------------------------------- football live */
 
-static void live_at_kickoff_is_prematch(void **s)
+static void live_at_kickoff_is_prematch(void** s)
 {
     (void)s;
     model_fb_live_params lp;
@@ -427,7 +443,7 @@ static void live_at_kickoff_is_prematch(void **s)
             assert_close(a.p[i][j], b.p[i][j], 1e-14);
 }
 
-static void live_time_cards_score(void **s)
+static void live_time_cards_score(void** s)
 {
     (void)s;
     model_fb_live_params lp;
@@ -466,7 +482,7 @@ static void live_time_cards_score(void **s)
     assert_true(g.lambda > 0.8); /* the second half scores more than the first */
 }
 
-static void live_markets(void **s)
+static void live_markets(void** s)
 {
     (void)s;
     model_fb_live_params lp;
@@ -493,7 +509,7 @@ static void live_markets(void **s)
     assert_true(pr.under[0] == 0);
 }
 
-static void full_quote(void **s)
+static void full_quote(void** s)
 {
     (void)s;
     model_fb_grid g;
@@ -504,7 +520,7 @@ static void full_quote(void **s)
     assert_int_equal(model_fb_grid_dc(1.5, 1.1, -0.05, &g), MODEL_OK);
     assert_int_equal(model_fb_markets_compute(&g, &m), MODEL_OK);
     assert_int_equal(model_fb_quote(&m, &cfg, MODEL_PHASE_PRE, &pr), MODEL_OK);
-    const int32_t *all = (const int32_t *)&pr;
+    const int32_t* all = (const int32_t*)&pr;
     for (size_t i = 0; i < sizeof pr / sizeof(int32_t); i++)
         assert_true(all[i] == 0 || (all[i] >= MODEL_PRICE_MIN && all[i] <= MODEL_PRICE_MAX));
     assert_int_equal(pr.next_goal[0], 0); /* pre-match: no next-goal market */
@@ -537,7 +553,7 @@ static int rng_pois(double l)
     return k - 1;
 }
 
-static size_t synth_league(model_fb_game *g, size_t cap, double *att, double *def)
+static size_t synth_league(model_fb_game* g, size_t cap, double* att, double* def)
 {
     rng_state = 42;
     for (int t = 0; t < 12; t++) {
@@ -551,7 +567,7 @@ static size_t synth_league(model_fb_game *g, size_t cap, double *att, double *de
                 if (h == a || n == cap)
                     continue;
                 double lam = exp(0.1 + 0.3 + att[h] + def[a]), mu = exp(0.1 + att[a] + def[h]);
-                model_fb_game *x = &g[n++];
+                model_fb_game* x = &g[n++];
                 memset(x, 0, sizeof *x);
                 x->day = season * 300 + (h * 12 + a) % 200;
                 x->home = h;
@@ -563,7 +579,7 @@ static size_t synth_league(model_fb_game *g, size_t cap, double *att, double *de
     return n;
 }
 
-static void fit_recovers_ratings(void **s)
+static void fit_recovers_ratings(void** s)
 {
     (void)s;
     static model_fb_game g[500];
@@ -573,7 +589,7 @@ static void fit_recovers_ratings(void **s)
     model_fb_fit_opts_default(&o);
     o.xi = 0.0;
     o.ridge = 0.5;
-    model_fb_params *p = calloc(1, sizeof *p);
+    model_fb_params* p = calloc(1, sizeof *p);
     assert_int_equal(model_fb_fit(g, n, 10000, &o, NULL, p), MODEL_OK);
     assert_true(p->iterations > 0 && p->iterations < o.max_iter);
     assert_close(p->hfa, 0.3, 0.12);
@@ -595,7 +611,7 @@ static void fit_recovers_ratings(void **s)
     assert_true(ma > la * 0.9);
     assert_true(p->prior_att < 0 && p->prior_def > 0);
     /* only games before the pricing day count */
-    model_fb_params *q = calloc(1, sizeof *q);
+    model_fb_params* q = calloc(1, sizeof *q);
     assert_int_equal(model_fb_fit(g, n, 300, &o, NULL, q), MODEL_OK);
     assert_true(memcmp(p->att, q->att, sizeof p->att) != 0);
     assert_int_equal(model_fb_fit(g, n, 0, &o, NULL, q), MODEL_OK); /* nothing before: defaults */
@@ -605,10 +621,11 @@ static void fit_recovers_ratings(void **s)
     free(q);
 }
 
-static void implied_rates_round_trip(void **s)
+static void implied_rates_round_trip(void** s)
 {
     (void)s;
-    const double cases[][3] = {{1.386, 1.033, 0.0}, {1.9, 0.57, -0.08}, {0.85, 1.6, 0.05}, {0.6, 0.6, 0.0}};
+    const double cases[][3] = {
+        {1.386, 1.033, 0.0}, {1.9, 0.57, -0.08}, {0.85, 1.6, 0.05}, {0.6, 0.6, 0.0}};
     for (size_t k = 0; k < 4; k++) {
         model_fb_grid g;
         model_fb_markets m;
@@ -622,11 +639,12 @@ static void implied_rates_round_trip(void **s)
     double l, u;
     assert_int_equal(model_fb_implied_rates(0.6, 0.5, 0, &l, &u), MODEL_EINVAL); /* sums above 1 */
     assert_int_equal(model_fb_implied_rates(NAN, 0.3, 0, &l, &u), MODEL_EINVAL);
-    assert_int_equal(model_fb_implied_rates(0.5, 0.49, 0, &l, &u), MODEL_ERANGE); /* 1% draws: rates > 10 */
+    assert_int_equal(model_fb_implied_rates(0.5, 0.49, 0, &l, &u),
+                     MODEL_ERANGE); /* 1% draws: rates > 10 */
 }
 
 /* Expected goals from another source move the ratings when weighted, and only then. */
-static void fit_uses_xg_when_asked(void **s)
+static void fit_uses_xg_when_asked(void** s)
 {
     (void)s;
     static model_fb_game g[500];
@@ -653,13 +671,14 @@ static void fit_uses_xg_when_asked(void **s)
     free(b);
 }
 
-static void fit_bad_inputs(void **s)
+static void fit_bad_inputs(void** s)
 {
     (void)s;
-    model_fb_game g[2] = {{10, 0, 1, 1, 0, 0, -1, -1, -1, -1, 0, 0}, {11, 1, 1, 1, 0, 0, -1, -1, -1, -1, 0, 0}};
+    model_fb_game g[2] = {{10, 0, 1, 1, 0, 0, -1, -1, -1, -1, 0, 0},
+                          {11, 1, 1, 1, 0, 0, -1, -1, -1, -1, 0, 0}};
     model_fb_fit_opts o;
     model_fb_fit_opts_default(&o);
-    model_fb_params *p = calloc(1, sizeof *p);
+    model_fb_params* p = calloc(1, sizeof *p);
     assert_int_equal(model_fb_fit(g, 2, 100, &o, NULL, p), MODEL_EINVAL); /* team plays itself */
     g[1].away = 2;
     g[1].home_goals = -3;
@@ -681,7 +700,7 @@ static void fit_bad_inputs(void **s)
 /* Issue 3: "a test proves it by computing a fixed set of games twice in different orders and
  * comparing bytes". The fit sees the games in two orders; then every game is priced in two
  * orders; fits and prices must be bit-identical. */
-static void deterministic_any_order(void **s)
+static void deterministic_any_order(void** s)
 {
     (void)s;
     static model_fb_game g[500], r[500];
@@ -713,8 +732,9 @@ static void deterministic_any_order(void **s)
             assert_int_equal(model_fb_rates(pass ? b : a, h, aw, 0, &lam, &mu), MODEL_OK);
             assert_int_equal(model_fb_grid_dc(lam, mu, a->rho, &gr), MODEL_OK);
             assert_int_equal(model_fb_markets_compute(&gr, &m), MODEL_OK);
-            assert_int_equal(model_fb_quote(&m, &cfg, MODEL_PHASE_PRE, pass ? &second[idx] : &first[idx]),
-                             MODEL_OK);
+            assert_int_equal(
+                model_fb_quote(&m, &cfg, MODEL_PHASE_PRE, pass ? &second[idx] : &first[idx]),
+                MODEL_OK);
         }
     }
     assert_memory_equal(first, second, sizeof first);
@@ -724,7 +744,7 @@ static void deterministic_any_order(void **s)
 
 /* ---------------------------------------------------------------- tennis */
 
-static void tennis_hold_check_values(void **s)
+static void tennis_hold_check_values(void** s)
 {
     (void)s;
     assert_close(model_tennis_hold(2.0 / 3.0), 208.0 / 243.0, 1e-14);
@@ -733,18 +753,20 @@ static void tennis_hold_check_values(void **s)
     assert_close(model_tennis_hold(0.5), 0.5, 1e-15);
     /* O'Malley's closed form */
     double p = 0.62, q = 1 - p;
-    assert_close(model_tennis_hold(p), pow(p, 4) * (1 + 4 * q + 10 * q * q) + 20 * pow(p * q, 3) * p * p / (1 - 2 * p * q), 1e-14);
+    assert_close(
+        model_tennis_hold(p),
+        pow(p, 4) * (1 + 4 * q + 10 * q * q) + 20 * pow(p * q, 3) * p * p / (1 - 2 * p * q), 1e-14);
     assert_true(isnan(model_tennis_hold(1.5)));
 }
 
-static void tennis_symmetry_and_sums(void **s)
+static void tennis_symmetry_and_sums(void** s)
 {
     (void)s;
     assert_close(model_tennis_tiebreak(0.63, 0.63), 0.5, 1e-12);
     assert_close(model_tennis_tiebreak(0.7, 0.6) + model_tennis_tiebreak(0.6, 0.7), 1.0, 1e-12);
     for (int bo = 3; bo <= 5; bo += 2) {
         model_tennis_state st = {bo, 0.64, 0.64, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-        model_tennis_result *r = calloc(1, sizeof *r);
+        model_tennis_result* r = calloc(1, sizeof *r);
         assert_int_equal(model_tennis_price(&st, r), MODEL_OK);
         assert_close(r->match_a, 0.5, 1e-12);
         double ss = 0, gs = 0;
@@ -758,13 +780,14 @@ static void tennis_symmetry_and_sums(void **s)
         assert_close(gs, 1.0, 1e-12);
         assert_close(r->set_score[bo / 2 + 1][0], r->set_score[0][bo / 2 + 1], 1e-12);
         assert_close(model_tennis_handicap_a(r, 0.5) + model_tennis_handicap_a(r, -0.5) -
-                         model_tennis_handicap_a(r, 0.5) * 2, 0.0, 0.2); /* shape sanity */
+                         model_tennis_handicap_a(r, 0.5) * 2,
+                     0.0, 0.2); /* shape sanity */
         assert_true(model_tennis_total_over(r, 20.5) > model_tennis_total_over(r, 24.5));
         free(r);
     }
 }
 
-static void tennis_live_consistency(void **s)
+static void tennis_live_consistency(void** s)
 {
     (void)s;
     model_tennis_result *r0 = calloc(1, sizeof *r0), *r1 = calloc(1, sizeof *r1),
@@ -807,10 +830,10 @@ static void tennis_live_consistency(void **s)
     free(r2);
 }
 
-static void tennis_bad_inputs(void **s)
+static void tennis_bad_inputs(void** s)
 {
     (void)s;
-    model_tennis_result *r = calloc(1, sizeof *r);
+    model_tennis_result* r = calloc(1, sizeof *r);
     model_tennis_state ok = {3, 0.64, 0.62, 0, 0, 0, 0, 0, 0, 0, 0, 1}, b;
     assert_int_equal(model_tennis_price(&ok, r), MODEL_OK);
     b = ok, b.best_of = 4;
@@ -832,13 +855,14 @@ static void tennis_bad_inputs(void **s)
     b = ok, b.server_a = 2;
     assert_int_equal(model_tennis_price(&b, r), MODEL_EINVAL);
     free(r);
+    assert_true(isnan(model_tennis_total_over(NULL, 20.5)));
     assert_close(model_tennis_bc_serve(0.64, 0.68, 0.64, 0.36, 0.36), 0.68, 1e-15);
     assert_close(model_tennis_bc_serve(0.64, 0.64, 0.64, 0.40, 0.36), 0.60, 1e-15);
 }
 
 /* ---------------------------------------------------------------- basketball */
 
-static void basketball(void **s)
+static void basketball(void** s)
 {
     (void)s;
     model_bb_state st = {0, 12, 220, 18, 0, 0, 0};
@@ -862,6 +886,8 @@ static void basketball(void **s)
     assert_close(p2, 0.0658978603301591, 1e-12); /* P(M == 5) */
     model_bb_total(&r, 224.5, &w, &p);
     assert_true(w > 0.5);
+    model_bb_spread(&r, NAN, &w, &p);
+    assert_true(isnan(w) && isnan(p));
     model_bb_state bad = st;
     bad.margin_sd = 0;
     assert_int_equal(model_bb_price(&bad, &r), MODEL_EINVAL);
@@ -880,7 +906,7 @@ static double rel(double a, double b)
     return a == b ? 0.0 : fabs(a - b) / fmax(fabs(b), 1e-300);
 }
 
-static void detmath_accuracy(void **s)
+static void detmath_accuracy(void** s)
 {
     (void)s;
     assert_true(model_dm_exp(0.0) == 1.0);
@@ -909,7 +935,7 @@ static void detmath_accuracy(void **s)
 /* A fixed game priced with every method, hashed: the bits must not change between runs,
  * machines or builds. If the model changes on purpose, print the new value and update it
  * together with the change; if it changes by itself, replicas would disagree. */
-static void golden_prices(void **s)
+static void golden_prices(void** s)
 {
     (void)s;
     uint64_t h = 1469598103934665603ULL;
@@ -925,7 +951,7 @@ static void golden_prices(void **s)
         assert_int_equal(model_fb_grid_dc(1.61, 1.07, -0.07, &g), MODEL_OK);
         assert_int_equal(model_fb_markets_compute(&g, &mk), MODEL_OK);
         assert_int_equal(model_fb_quote(&mk, &cfg, MODEL_PHASE_PRE, &pr), MODEL_OK);
-        const unsigned char *b = (const unsigned char *)&pr;
+        const unsigned char* b = (const unsigned char*)&pr;
         for (size_t i = 0; i < sizeof pr; i++)
             h = (h ^ b[i]) * 1099511628211ULL;
         model_fb_live st = {1.61, 1.07, -0.07, 67.5, 2, 1, 1, 0, 1};
@@ -942,7 +968,7 @@ static void golden_prices(void **s)
 
 /* ---------------------------------------------------------------- metrics */
 
-static void metrics(void **s)
+static void metrics(void** s)
 {
     (void)s;
     const double perfect[3] = {1, 0, 0}, flat[3] = {1.0 / 3, 1.0 / 3, 1.0 / 3};

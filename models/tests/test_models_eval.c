@@ -20,8 +20,10 @@
 #include "models/tool/fd.h"
 
 static const char csv[] =
-    "Div,Date,HomeTeam,AwayTeam,FTHG,FTAG,FTR,HS,AS,HST,AST,B365H,B365D,B365A,BbAHh,BbMxAHH,BbMxAHA,PSH,PSD,PSA,,\r\n"
-    "E0,16/08/14,Arsenal,Crystal Palace,2,1,H,14,4,6,2,1.25,6.5,15,-1.5,1.81,2.2,1.26,6.45,14.01,,\r\n"
+    "Div,Date,HomeTeam,AwayTeam,FTHG,FTAG,FTR,HS,AS,HST,AST,B365H,B365D,B365A,BbAHh,BbMxAHH,"
+    "BbMxAHA,PSH,PSD,PSA,,\r\n"
+    "E0,16/08/14,Arsenal,Crystal "
+    "Palace,2,1,H,14,4,6,2,1.25,6.5,15,-1.5,1.81,2.2,1.26,6.45,14.01,,\r\n"
     "E0,16/08/2014,Leicester,Everton,2,2,D,11,13,3,3,3.2,3.4,2.4,0.25,1.9,2.0,,,,,\r\n"
     "E0,17/08/14,Arsenal,,1,1,D,,,,,,,,,,,,,,,\r\n"
     "E0,18/08/14,Everton,Arsenal,,,,,,,,,,,,,,,,,,\r\n"
@@ -29,7 +31,7 @@ static const char csv[] =
     ",,,,,,,,,,,,,,,,,,,,,\r\n"
     "\n";
 
-static void reader_quirks(void **s)
+static void reader_quirks(void** s)
 {
     (void)s;
     fd_data d;
@@ -41,14 +43,14 @@ static void reader_quirks(void **s)
     assert_int_equal(d.nbooks, 2); /* B365 and PS; the Asian columns are not 1X2 books */
     assert_string_equal(d.books[0], "B365");
     assert_string_equal(d.books[1], "PS");
-    const fd_match *m = &d.m[0];
+    const fd_match* m = &d.m[0];
     assert_string_equal(m->div, "E0");
     assert_int_equal(m->season, 2014);
     assert_int_equal(m->hg, 2);
     assert_int_equal(m->ast, 2);
     assert_true(m->odds[0][2] == 15.0);
     assert_true(m->odds[1][2] == 14.01);
-    assert_int_equal(d.m[1].day, m->day); /* 16/08/2014 == 16/08/14 */
+    assert_int_equal(d.m[1].day, m->day);  /* 16/08/2014 == 16/08/14 */
     assert_true(d.m[1].odds[1][0] == 0.0); /* missing Pinnacle odds */
     assert_int_equal(fd_parse_date("01/01/70", NULL), 0);
     assert_int_equal(fd_parse_date("01/03/2000", NULL), 11017);
@@ -59,8 +61,10 @@ static void reader_quirks(void **s)
     assert_int_equal(season, 2010);
     assert_int_equal(fd_parse(&d, "no,header\n1,2\n", 14), MODEL_EINVAL);
     /* the other football-data layout (extra leagues): Home/Away/HG/AG, League, PH/PD/PA */
-    static const char extra[] = "Country,League,Season,Date,Time,Home,Away,HG,AG,Res,PH,PD,PA,MaxH,MaxD,MaxA\n"
-                                "Brazil,Serie A,2012,19/05/2012,22:30,Palmeiras,Portuguesa,1,1,D,1.75,3.86,5.25,1.76,3.86,5.25\n";
+    static const char extra[] =
+        "Country,League,Season,Date,Time,Home,Away,HG,AG,Res,PH,PD,PA,MaxH,MaxD,MaxA\n"
+        "Brazil,Serie "
+        "A,2012,19/05/2012,22:30,Palmeiras,Portuguesa,1,1,D,1.75,3.86,5.25,1.76,3.86,5.25\n";
     size_t before = d.n;
     assert_int_equal(fd_parse(&d, extra, sizeof extra - 1), MODEL_OK);
     assert_int_equal(d.n, before + 1);
@@ -77,7 +81,7 @@ static void reader_quirks(void **s)
 
 /* Garbage in: truncated files at every length and random text from the CSV alphabet must give
  * OK or an error code, never a crash or an out-of-bounds access (ASan watches). */
-static void reader_survives_garbage(void **s)
+static void reader_survives_garbage(void** s)
 {
     (void)s;
     for (size_t len = 0; len <= sizeof csv - 1; len++) {
@@ -90,7 +94,7 @@ static void reader_survives_garbage(void **s)
     static const char alphabet[] = "0123456789,,,,///\n\n\r\"HDA.-ETeamxyz ";
     uint64_t st = 7;
     char buf[600];
-    const char *hdr = "Div,Date,HomeTeam,AwayTeam,FTHG,FTAG,HS,AS,HST,AST,XH,XD,XA\n";
+    const char* hdr = "Div,Date,HomeTeam,AwayTeam,FTHG,FTAG,HS,AS,HST,AST,XH,XD,XA\n";
     for (int it = 0; it < 3000; it++) {
         size_t n = 0;
         if (it % 2) { /* with a valid header, so that rows get parsed */
@@ -115,11 +119,11 @@ static void reader_survives_garbage(void **s)
     }
 }
 
-static int load(fd_data *d, const char *dir, const char *name)
+static int load(fd_data* d, const char* dir, const char* name)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
+    FILE* f = fopen(path, "rb");
     if (!f)
         return -1;
     static char buf[1 << 20];
@@ -128,15 +132,16 @@ static int load(fd_data *d, const char *dir, const char *name)
     return fd_parse(d, buf, n);
 }
 
-static void walk_forward_one_season(void **s)
+static void walk_forward_one_season(void** s)
 {
     (void)s;
-    const char *dir = getenv("MODELS_DATA_DIR");
+    const char* dir = getenv("MODELS_DATA_DIR");
     if (!dir)
         dir = "/work/shared/data/football";
     fd_data d;
     memset(&d, 0, sizeof d);
-    if (load(&d, dir, "england-Premier-2013-2014.csv") || load(&d, dir, "england-Premier-2014-2015.csv")) {
+    if (load(&d, dir, "england-Premier-2013-2014.csv") ||
+        load(&d, dir, "england-Premier-2014-2015.csv")) {
         fd_free(&d);
         skip();
     }
@@ -144,10 +149,10 @@ static void walk_forward_one_season(void **s)
     fd_eval_opts_default(&o);
     o.first_season = o.last_season = 2014;
     o.refit_days = 7;
-    fd_eval_result *r = calloc(1, sizeof *r);
+    fd_eval_result* r = calloc(1, sizeof *r);
     assert_int_equal(fd_eval(&d, &o, r), MODEL_OK);
     assert_int_equal(r->games_tested, 380);
-    const fd_row *all = NULL;
+    const fd_row* all = NULL;
     for (int i = 0; i < r->nrows; i++)
         if (strcmp(r->row[i].div, "ALL") == 0)
             all = &r->row[i];
@@ -158,7 +163,7 @@ static void walk_forward_one_season(void **s)
         if (strcmp(d.books[b], "B365") == 0)
             b365 = b;
     assert_true(b365 >= 0);
-    const fd_acc *bk = &all->book[b365][MODEL_MARGIN_SHIN];
+    const fd_acc* bk = &all->book[b365][MODEL_MARGIN_SHIN];
     double book = bk->rps / bk->n;
     /* The model must beat the naive baseline clearly and be near the bookmaker (with one
      * season of history the gap is larger than over five seasons). */
@@ -167,7 +172,7 @@ static void walk_forward_one_season(void **s)
     assert_true(book > 0.17 && book < 0.22);
     /* Walk-forward must not peek: the first week's predictions exist (fit on 2013-14 only). */
     assert_true(r->fits >= 30 && r->fits <= 60);
-    FILE *devnull = fopen("/dev/null", "w");
+    FILE* devnull = fopen("/dev/null", "w");
     fd_eval_print(devnull, &d, r);
     fclose(devnull);
     free(r);

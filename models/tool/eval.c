@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void fd_eval_opts_default(fd_eval_opts *o)
+void fd_eval_opts_default(fd_eval_opts* o)
 {
     model_fb_fit_opts_default(&o->fit);
     o->refit_days = 1;
@@ -27,12 +27,12 @@ void fd_eval_opts_default(fd_eval_opts *o)
 }
 
 /* Columns of the best price over many books (BbMx, Max) are not a price anyone offers. */
-static int is_aggregate(const char *book)
+static int is_aggregate(const char* book)
 {
     return strstr(book, "Mx") != NULL || strncmp(book, "Max", 3) == 0;
 }
 
-static int uf_find(int *p, int x)
+static int uf_find(int* p, int x)
 {
     while (p[x] != x) {
         p[x] = p[p[x]];
@@ -41,13 +41,13 @@ static int uf_find(int *p, int x)
     return x;
 }
 
-static int div_selected(const char *list, const char *div)
+static int div_selected(const char* list, const char* div)
 {
     if (!list || !*list)
         return 1;
     size_t n = strlen(div);
-    for (const char *p = list; *p;) {
-        const char *e = strchr(p, ',');
+    for (const char* p = list; *p;) {
+        const char* e = strchr(p, ',');
         size_t k = e ? (size_t)(e - p) : strlen(p);
         if (k == n && strncmp(p, div, n) == 0)
             return 1;
@@ -58,39 +58,43 @@ static int div_selected(const char *list, const char *div)
     return 0;
 }
 
-static fd_row *row_get(fd_eval_result *r, const char *div, int season)
+static fd_row* row_get(fd_eval_result* r, const char* div, int season)
 {
     for (int i = 0; i < r->nrows; i++)
         if (r->row[i].season == season && strcmp(r->row[i].div, div) == 0)
             return &r->row[i];
     if (r->nrows == FD_MAX_KEYS)
         return NULL;
-    fd_row *w = &r->row[r->nrows++];
+    fd_row* w = &r->row[r->nrows++];
     memset(w, 0, sizeof *w);
     snprintf(w->div, sizeof w->div, "%s", div);
     w->season = season;
     return w;
 }
 
-static void acc_add(fd_acc *a, const double *p, int k)
+static void acc_add(fd_acc* a, const double* p, int k)
 {
     a->rps += model_rps(p, 3, k);
     a->ll += model_logloss(p, 3, k);
     a->n++;
 }
 
-static const fd_data *sort_data;
+static const fd_data* sort_data;
 
-static int idx_cmp(const void *a, const void *b)
+static int idx_cmp(const void* a, const void* b)
 {
-    const fd_match *x = &sort_data->m[*(const size_t *)a], *y = &sort_data->m[*(const size_t *)b];
+    const fd_match *x = &sort_data->m[*(const size_t*)a], *y = &sort_data->m[*(const size_t*)b];
     if (x->day != y->day)
         return x->day < y->day ? -1 : 1;
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static void score_match(const fd_data *d, const fd_match *m, const double *pm, const double *pb,
-                        fd_row **rows, int nrows)
+static void score_match(const fd_data* d,
+                        const fd_match* m,
+                        const double* pm,
+                        const double* pb,
+                        fd_row** rows,
+                        int nrows)
 {
     int k = m->hg > m->ag ? 0 : m->hg == m->ag ? 1 : 2;
     for (int r = 0; r < nrows; r++) {
@@ -121,7 +125,7 @@ static void score_match(const fd_data *d, const fd_match *m, const double *pm, c
 /* The market's view of a past game: the average of every (non-max) bookmaker's 1X2
  * probabilities, de-margined multiplicatively, turned into the Poisson rates that give them.
  * Only ever called for games before the day being priced. Leaves 0 (unknown) on failure. */
-static void odds_implied_rates(const fd_data *d, const fd_match *m, double *hx, double *ax)
+static void odds_implied_rates(const fd_data* d, const fd_match* m, double* hx, double* ax)
 {
     double p[3] = {0, 0, 0};
     int n = 0;
@@ -141,14 +145,15 @@ static void odds_implied_rates(const fd_data *d, const fd_match *m, double *hx, 
     }
 }
 
-int fd_eval(const fd_data *d, const fd_eval_opts *o, fd_eval_result *r)
+int fd_eval(const fd_data* d, const fd_eval_opts* o, fd_eval_result* r)
 {
     memset(r, 0, sizeof *r);
     if (!d->n)
         return MODEL_EINVAL;
-    size_t *idx = malloc(sizeof *idx * d->n);
-    int *parent = malloc(sizeof *parent * (d->nteams + 1)), *local = malloc(sizeof *local * (d->nteams + 1));
-    model_fb_game *games = malloc(sizeof *games * d->n);
+    size_t* idx = malloc(sizeof *idx * d->n);
+    int *parent = malloc(sizeof *parent * (d->nteams + 1)),
+        *local = malloc(sizeof *local * (d->nteams + 1));
+    model_fb_game* games = malloc(sizeof *games * d->n);
     model_fb_params *prm = malloc(sizeof *prm), *warm = malloc(sizeof *warm);
     int rc = MODEL_OK;
     if (!idx || !parent || !local || !games || !prm || !warm) {
@@ -186,7 +191,7 @@ int fd_eval(const fd_data *d, const fd_eval_opts *o, fd_eval_result *r)
             while (jj < d->n && d->m[idx[jj]].day == day)
                 jj++;
             for (size_t q = ii; q < jj; q++) {
-                const fd_match *m = &d->m[idx[q]];
+                const fd_match* m = &d->m[idx[q]];
                 if (local[m->home] < 0 || m->season < o->first_season ||
                     m->season > o->last_season || !div_selected(o->test_divs, m->div))
                     continue;
@@ -212,7 +217,7 @@ int fd_eval(const fd_data *d, const fd_eval_opts *o, fd_eval_result *r)
                 long tot = cnt[0] + cnt[1] + cnt[2];
                 for (int k = 0; k < 3; k++)
                     pb[k] = (cnt[k] + 1.0) / (tot + 3.0);
-                fd_row *rows[3] = {row_get(r, m->div, m->season), row_get(r, m->div, -1),
+                fd_row* rows[3] = {row_get(r, m->div, m->season), row_get(r, m->div, -1),
                                    row_get(r, "ALL", -1)};
                 if (!rows[0] || !rows[1] || !rows[2]) {
                     rc = MODEL_ETOOBIG;
@@ -223,10 +228,10 @@ int fd_eval(const fd_data *d, const fd_eval_opts *o, fd_eval_result *r)
             }
             /* the day's games join the history only after the whole day is priced */
             for (size_t q = ii; q < jj; q++) {
-                const fd_match *m = &d->m[idx[q]];
+                const fd_match* m = &d->m[idx[q]];
                 if (local[m->home] < 0)
                     continue;
-                model_fb_game *g = &games[ng++];
+                model_fb_game* g = &games[ng++];
                 g->day = m->day;
                 g->home = local[m->home];
                 g->away = local[m->away];
@@ -255,7 +260,7 @@ out:
     return rc;
 }
 
-static int row_cmp(const void *a, const void *b)
+static int row_cmp(const void* a, const void* b)
 {
     const fd_row *x = a, *y = b;
     int ax = strcmp(x->div, "ALL") == 0, ay = strcmp(y->div, "ALL") == 0;
@@ -273,31 +278,32 @@ static double mean(double s, long n)
     return n ? s / n : 0.0;
 }
 
-void fd_eval_print(FILE *f, const fd_data *d, const fd_eval_result *res)
+void fd_eval_print(FILE* f, const fd_data* d, const fd_eval_result* res)
 {
-    fd_row *rows = malloc(sizeof *rows * (res->nrows ? res->nrows : 1));
+    fd_row* rows = malloc(sizeof *rows * (res->nrows ? res->nrows : 1));
     if (!rows)
         return;
     memcpy(rows, res->row, sizeof *rows * res->nrows);
     qsort(rows, res->nrows, sizeof *rows, row_cmp);
     for (int i = 0; i < res->nrows; i++) {
-        const fd_row *w = &rows[i];
+        const fd_row* w = &rows[i];
         char label[32];
         if (w->season >= 0)
             snprintf(label, sizeof label, "%s %d-%02d", w->div, w->season, (w->season + 1) % 100);
         else
             snprintf(label, sizeof label, "%s all seasons", w->div);
         fprintf(f, "\n== %s: %ld games\n", label, w->model.n);
-        fprintf(f, "  %-22s RPS %.4f  logloss %.4f\n", "model (Dixon-Coles)", mean(w->model.rps, w->model.n),
-                mean(w->model.ll, w->model.n));
+        fprintf(f, "  %-22s RPS %.4f  logloss %.4f\n", "model (Dixon-Coles)",
+                mean(w->model.rps, w->model.n), mean(w->model.ll, w->model.n));
         fprintf(f, "  %-22s RPS %.4f  logloss %.4f\n", "baseline (past freq.)",
                 mean(w->base.rps, w->base.n), mean(w->base.ll, w->base.n));
         if (w->model.n)
-            fprintf(f, "  %-22s model H/D/A %.3f/%.3f/%.3f, observed %.3f/%.3f/%.3f\n", "calibration",
-                    w->pred[0] / w->model.n, w->pred[1] / w->model.n, w->pred[2] / w->model.n,
-                    w->seen[0] / w->model.n, w->seen[1] / w->model.n, w->seen[2] / w->model.n);
-        fprintf(f, "  %-8s %5s  %-15s %-15s %-15s %-15s  %s\n", "book", "games",
-                "multiplicative", "additive", "power", "shin", "model same games (RPS gap vs best)");
+            fprintf(f, "  %-22s model H/D/A %.3f/%.3f/%.3f, observed %.3f/%.3f/%.3f\n",
+                    "calibration", w->pred[0] / w->model.n, w->pred[1] / w->model.n,
+                    w->pred[2] / w->model.n, w->seen[0] / w->model.n, w->seen[1] / w->model.n,
+                    w->seen[2] / w->model.n);
+        fprintf(f, "  %-8s %5s  %-15s %-15s %-15s %-15s  %s\n", "book", "games", "multiplicative",
+                "additive", "power", "shin", "model same games (RPS gap vs best)");
         int best_b = -1, best_m = 0;
         double best = 1e9;
         for (int b = 0; b < d->nbooks; b++) {
@@ -306,13 +312,14 @@ void fd_eval_print(FILE *f, const fd_data *d, const fd_eval_result *res)
             fprintf(f, "  %-8s %5ld ", d->books[b], w->model_same[b].n);
             double bb = 1e9;
             for (int m = 0; m < MODEL_MARGIN__COUNT; m++) {
-                const fd_acc *a = &w->book[b][m];
+                const fd_acc* a = &w->book[b][m];
                 if (a->n == w->model_same[b].n) {
                     fprintf(f, " %.4f/%.4f ", mean(a->rps, a->n), mean(a->ll, a->n));
                     double v = mean(a->rps, a->n);
                     if (v < bb)
                         bb = v;
-                    if (v < best && w->model_same[b].n * 10 >= w->model.n * 9 && !is_aggregate(d->books[b])) {
+                    if (v < best && w->model_same[b].n * 10 >= w->model.n * 9 &&
+                        !is_aggregate(d->books[b])) {
                         best = v;
                         best_b = b;
                         best_m = m;
@@ -326,9 +333,12 @@ void fd_eval_print(FILE *f, const fd_data *d, const fd_eval_result *res)
         }
         if (best_b >= 0) {
             double ms = mean(w->model_same[best_b].rps, w->model_same[best_b].n);
-            fprintf(f, "  best bookmaker column (>= 90%% of games, not a max-odds column): %s/%s RPS %.4f; model %.4f on the same "
-                       "games: %+.2f%%\n",
-                    d->books[best_b], model_margin_name(best_m), best, ms, 100.0 * (ms - best) / best);
+            fprintf(f,
+                    "  best bookmaker column (>= 90%% of games, not a max-odds column): %s/%s RPS "
+                    "%.4f; model %.4f on the same "
+                    "games: %+.2f%%\n",
+                    d->books[best_b], model_margin_name(best_m), best, ms,
+                    100.0 * (ms - best) / best);
         }
     }
     free(rows);

@@ -15,41 +15,45 @@
 #define FD_MAX_BOOKS 48
 #define FD_NAME 48
 
-typedef struct {
+typedef struct
+{
     char div[8];
-    int day;    /* days since 1970-01-01 */
-    int season; /* year the season starts (July to June) */
+    int day;        /* days since 1970-01-01 */
+    int season;     /* year the season starts (July to June) */
     int home, away; /* indices into fd_data.teams */
     int hg, ag;
-    int hs, as, hst, ast; /* -1 when missing */
+    int hs, as, hst, ast;         /* -1 when missing */
     double odds[FD_MAX_BOOKS][3]; /* H, D, A; 0 when missing */
-    size_t order; /* position in the input, for stable sorting */
+    size_t order;                 /* position in the input, for stable sorting */
 } fd_match;
 
-typedef struct {
+typedef struct
+{
     int nbooks;
     char books[FD_MAX_BOOKS][16]; /* column prefix: B365, PS, BbAv, ... */
     int nteams;
     char (*teams)[FD_NAME];
-    fd_match *m;
+    fd_match* m;
     size_t n, cap;
     size_t skipped; /* rows without teams, date or goals */
 } fd_data;
 
 /* Appends the rows of one CSV file (whole text in buf). Returns 0 or a MODEL_E* code. */
-int fd_parse(fd_data *d, const char *buf, size_t len);
-void fd_free(fd_data *d);
+int fd_parse(fd_data* d, const char* buf, size_t len);
+void fd_free(fd_data* d);
 /* Days since 1970-01-01 of a dd/mm/yy or dd/mm/yyyy date; -1 if malformed. */
-int fd_parse_date(const char *s, int *season);
+int fd_parse_date(const char* s, int* season);
 
-typedef struct {
+typedef struct
+{
     double rps, ll;
     long n;
 } fd_acc;
 
 #define FD_MAX_KEYS 128
 
-typedef struct {
+typedef struct
+{
     char div[8];
     int season; /* -1: all seasons of this division; the last key of all is everything */
     fd_acc model, base;
@@ -59,25 +63,27 @@ typedef struct {
     long book_fail[FD_MAX_BOOKS][MODEL_MARGIN__COUNT];
 } fd_row;
 
-typedef struct {
+typedef struct
+{
     model_fb_fit_opts fit;
-    int refit_days;    /* 1: refit before every match day; 7: weekly */
+    int refit_days; /* 1: refit before every match day; 7: weekly */
     int first_season, last_season;
-    const char *test_divs; /* comma-separated Div codes to test on; NULL or "" = all */
+    const char* test_divs; /* comma-separated Div codes to test on; NULL or "" = all */
 } fd_eval_opts;
 
-typedef struct {
+typedef struct
+{
     int nrows;
     fd_row row[FD_MAX_KEYS];
     long fits, games_tested;
     double fit_seconds; /* filled in by the caller if it times the run */
 } fd_eval_result;
 
-void fd_eval_opts_default(fd_eval_opts *o);
+void fd_eval_opts_default(fd_eval_opts* o);
 /* Walk-forward: for every test match day, refit (at most refit_days old) on games strictly
  * before that day, in the match's connected group of teams, and score the model, the naive
  * baseline and every bookmaker. result is large: allocate it. */
-int fd_eval(const fd_data *d, const fd_eval_opts *o, fd_eval_result *r);
-void fd_eval_print(FILE *f, const fd_data *d, const fd_eval_result *r);
+int fd_eval(const fd_data* d, const fd_eval_opts* o, fd_eval_result* r);
+void fd_eval_print(FILE* f, const fd_data* d, const fd_eval_result* r);
 
 #endif

@@ -24,12 +24,12 @@ static int days_from_civil(int y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-int fd_parse_date(const char *s, int *season)
+int fd_parse_date(const char* s, int* season)
 {
     int d, m, y, n = 0;
     if (sscanf(s, "%d/%d/%d%n", &d, &m, &y, &n) != 3 || s[n] != '\0')
         return -1;
-    const char *yy = strrchr(s, '/') + 1;
+    const char* yy = strrchr(s, '/') + 1;
     if (strlen(yy) == 2)
         y += (y < 50) ? 2000 : 1900;
     if (d < 1 || d > 31 || m < 1 || m > 12 || y < 1900 || y > 2200)
@@ -40,13 +40,13 @@ int fd_parse_date(const char *s, int *season)
 }
 
 /* Splits one line in place into fields; handles double-quoted fields without escapes. */
-static int split(char *line, char **f, int max)
+static int split(char* line, char** f, int max)
 {
     int n = 0;
-    char *p = line;
+    char* p = line;
     while (n < max) {
         if (*p == '"') {
-            char *e = strchr(p + 1, '"');
+            char* e = strchr(p + 1, '"');
             if (!e)
                 break;
             *e = '\0';
@@ -59,7 +59,7 @@ static int split(char *line, char **f, int max)
             continue;
         }
         f[n++] = p;
-        char *c = strchr(p, ',');
+        char* c = strchr(p, ',');
         if (!c)
             break;
         *c = '\0';
@@ -68,7 +68,7 @@ static int split(char *line, char **f, int max)
     return n;
 }
 
-static void trim(char *s)
+static void trim(char* s)
 {
     size_t n = strlen(s);
     while (n && isspace((unsigned char)s[n - 1]))
@@ -80,7 +80,7 @@ static void trim(char *s)
         memmove(s, s + k, n - k + 1);
 }
 
-static int find_col(char **hdr, int n, const char *name)
+static int find_col(char** hdr, int n, const char* name)
 {
     for (int i = 0; i < n; i++)
         if (strcmp(hdr[i], name) == 0)
@@ -88,13 +88,13 @@ static int find_col(char **hdr, int n, const char *name)
     return -1;
 }
 
-static int team_id(fd_data *d, const char *name)
+static int team_id(fd_data* d, const char* name)
 {
     for (int i = 0; i < d->nteams; i++)
         if (strcmp(d->teams[i], name) == 0)
             return i;
     if (d->nteams % 64 == 0) {
-        void *t = realloc(d->teams, sizeof *d->teams * (d->nteams + 64));
+        void* t = realloc(d->teams, sizeof *d->teams * (d->nteams + 64));
         if (!t)
             return -1;
         d->teams = t;
@@ -103,7 +103,7 @@ static int team_id(fd_data *d, const char *name)
     return d->nteams++;
 }
 
-static int book_id(fd_data *d, const char *prefix)
+static int book_id(fd_data* d, const char* prefix)
 {
     for (int i = 0; i < d->nbooks; i++)
         if (strcmp(d->books[i], prefix) == 0)
@@ -114,35 +114,35 @@ static int book_id(fd_data *d, const char *prefix)
     return d->nbooks++;
 }
 
-static int int_field(char **f, int nf, int col)
+static int int_field(char** f, int nf, int col)
 {
     if (col < 0 || col >= nf || !*f[col])
         return -1;
-    char *e;
+    char* e;
     long v = strtol(f[col], &e, 10);
     if (*e || v < 0 || v > 1000)
         return -1;
     return (int)v;
 }
 
-static double odds_field(char **f, int nf, int col)
+static double odds_field(char** f, int nf, int col)
 {
     if (col < 0 || col >= nf || !*f[col])
         return 0;
-    char *e;
+    char* e;
     double v = strtod(f[col], &e);
     return (*e || !(v > 1.0 && v < 10000.0)) ? 0 : v;
 }
 
-int fd_parse(fd_data *d, const char *buf, size_t len)
+int fd_parse(fd_data* d, const char* buf, size_t len)
 {
-    char *text = malloc(len + 1);
+    char* text = malloc(len + 1);
     if (!text)
         return MODEL_ENOMEM;
     memcpy(text, buf, len);
     text[len] = '\0';
     char *hdr[MAX_COLS], *f[MAX_COLS], *save = NULL;
-    char *line = strtok_r(text, "\n", &save);
+    char* line = strtok_r(text, "\n", &save);
     int nh = 0, rc = MODEL_OK;
     if (!line) {
         free(text);
@@ -219,7 +219,7 @@ int fd_parse(fd_data *d, const char *buf, size_t len)
         }
         if (d->n == d->cap) {
             size_t cap = d->cap ? 2 * d->cap : 1024;
-            void *p = realloc(d->m, sizeof *d->m * cap);
+            void* p = realloc(d->m, sizeof *d->m * cap);
             if (!p) {
                 rc = MODEL_ENOMEM;
                 break;
@@ -227,7 +227,7 @@ int fd_parse(fd_data *d, const char *buf, size_t len)
             d->m = p;
             d->cap = cap;
         }
-        fd_match *m = &d->m[d->n];
+        fd_match* m = &d->m[d->n];
         memset(m, 0, sizeof *m);
         snprintf(m->div, sizeof m->div, "%s", (c_div >= 0 && c_div < nf) ? f[c_div] : "?");
         m->day = day;
@@ -260,7 +260,7 @@ int fd_parse(fd_data *d, const char *buf, size_t len)
     return rc;
 }
 
-void fd_free(fd_data *d)
+void fd_free(fd_data* d)
 {
     free(d->m);
     free(d->teams);

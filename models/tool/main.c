@@ -11,7 +11,8 @@
  *   --shots S                weight of the shots-on-target proxy in the fit (0.3; 0 = goals only)
  *   --ridge R                ridge penalty on team ratings (0.5)
  *   --xg-odds W              weight of the expected goals implied by past games' odds (0 = off)
- *   --newcomer P             pull of teams with little history towards the newcomer prior (3; 0 = off)
+ *   --newcomer P             pull of teams with little history towards the newcomer prior (3; 0 =
+ * off)
  *   --refit DAYS             refit when the last fit is this many days old (1 = every match day)
  */
 #include <stdlib.h>
@@ -20,19 +21,19 @@
 
 #include "models/tool/fd.h"
 
-static int read_file(const char *path, char **buf, size_t *len)
+static int read_file(const char* path, char** buf, size_t* len)
 {
-    FILE *f = fopen(path, "rb");
+    FILE* f = fopen(path, "rb");
     if (!f)
         return -1;
     size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap);
+    char* b = malloc(cap);
     while (b) {
         size_t k = fread(b + n, 1, cap - n, f);
         n += k;
         if (n < cap)
             break;
-        char *nb = realloc(b, cap *= 2);
+        char* nb = realloc(b, cap *= 2);
         if (!nb) {
             free(b);
             b = NULL;
@@ -50,13 +51,15 @@ static int read_file(const char *path, char **buf, size_t *len)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: parlay-model eval [--from Y] [--to Y] [--test-div E0,F1] [--xi X] [--shots S]\n"
-                    "                         [--ridge R] [--xg-odds W] [--newcomer P] [--refit DAYS] FILE.csv...\n"
-                    "       parlay-model markets LAMBDA MU [RHO]\n");
+    fprintf(stderr,
+            "usage: parlay-model eval [--from Y] [--to Y] [--test-div E0,F1] [--xi X] [--shots S]\n"
+            "                         [--ridge R] [--xg-odds W] [--newcomer P] [--refit DAYS] "
+            "FILE.csv...\n"
+            "       parlay-model markets LAMBDA MU [RHO]\n");
     return 2;
 }
 
-static int cmd_eval(int argc, char **argv)
+static int cmd_eval(int argc, char** argv)
 {
     fd_eval_opts o;
     fd_eval_opts_default(&o);
@@ -64,7 +67,7 @@ static int cmd_eval(int argc, char **argv)
     memset(&d, 0, sizeof d);
     int nfiles = 0;
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
+        const char* a = argv[i];
         if (i + 1 < argc && strcmp(a, "--from") == 0)
             o.first_season = atoi(argv[++i]);
         else if (i + 1 < argc && strcmp(a, "--to") == 0)
@@ -86,7 +89,7 @@ static int cmd_eval(int argc, char **argv)
         else if (a[0] == '-')
             return usage();
         else {
-            char *buf;
+            char* buf;
             size_t len;
             if (read_file(a, &buf, &len)) {
                 fprintf(stderr, "parlay-model: cannot read %s\n", a);
@@ -103,7 +106,7 @@ static int cmd_eval(int argc, char **argv)
     }
     if (!nfiles || o.refit_days < 1)
         return usage();
-    fd_eval_result *r = malloc(sizeof *r);
+    fd_eval_result* r = malloc(sizeof *r);
     if (!r)
         return 1;
     struct timespec t0, t1;
@@ -114,12 +117,17 @@ static int cmd_eval(int argc, char **argv)
         fprintf(stderr, "parlay-model: eval: %s\n", model_strerror(rc));
         return 1;
     }
-    printf("parlay-model eval: %d files, %zu games read (%zu rows skipped), %d teams, %d bookmaker columns\n",
-           nfiles, d.n, d.skipped, d.nteams, d.nbooks);
-    printf("fit: Dixon-Coles, xi %.4f/day, shots weight %.2f, past-odds xG weight %.2f, ridge %.2f, newcomer "
-           "pull %.1f, refit every %d day(s); %ld fits, %ld games tested, %.1f s\n",
-           o.fit.xi, o.fit.shots_weight, o.fit.xg_weight, o.fit.ridge, o.fit.newcomer_pull, o.refit_days, r->fits, r->games_tested,
-           (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec));
+    printf(
+        "parlay-model eval: %d files, %zu games read (%zu rows skipped), %d teams, %d bookmaker "
+        "columns\n",
+        nfiles, d.n, d.skipped, d.nteams, d.nbooks);
+    printf(
+        "fit: Dixon-Coles, xi %.4f/day, shots weight %.2f, past-odds xG weight %.2f, ridge %.2f, "
+        "newcomer "
+        "pull %.1f, refit every %d day(s); %ld fits, %ld games tested, %.1f s\n",
+        o.fit.xi, o.fit.shots_weight, o.fit.xg_weight, o.fit.ridge, o.fit.newcomer_pull,
+        o.refit_days, r->fits, r->games_tested,
+        (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec));
     printf("columns: RPS/logloss of each bookmaker's 1X2 odds de-margined by each method\n");
     fd_eval_print(stdout, &d, r);
     free(r);
@@ -127,7 +135,7 @@ static int cmd_eval(int argc, char **argv)
     return 0;
 }
 
-static int cmd_markets(int argc, char **argv)
+static int cmd_markets(int argc, char** argv)
 {
     if (argc < 2)
         return usage();
@@ -148,14 +156,16 @@ static int cmd_markets(int argc, char **argv)
         printf("over %d.5     %.4f\n", k, m.over[k]);
     printf("btts yes     %.4f\n", m.btts_yes);
     for (int k = 0; k < MODEL_FB_AH_LINES; k++)
-        printf("AH home %+.2f  win %.4f half-win %.4f push %.4f half-loss %.4f loss %.4f  1/fair %.4f\n",
-               -3.0 + 0.25 * k, m.ah[k].p[MODEL_AH_WIN], m.ah[k].p[MODEL_AH_HALF_WIN],
-               m.ah[k].p[MODEL_AH_PUSH], m.ah[k].p[MODEL_AH_HALF_LOSS], m.ah[k].p[MODEL_AH_LOSS],
-               m.ah[k].eff_home);
+        printf(
+            "AH home %+.2f  win %.4f half-win %.4f push %.4f half-loss %.4f loss %.4f  1/fair "
+            "%.4f\n",
+            -3.0 + 0.25 * k, m.ah[k].p[MODEL_AH_WIN], m.ah[k].p[MODEL_AH_HALF_WIN],
+            m.ah[k].p[MODEL_AH_PUSH], m.ah[k].p[MODEL_AH_HALF_LOSS], m.ah[k].p[MODEL_AH_LOSS],
+            m.ah[k].eff_home);
     return 0;
 }
 
-int main(int argc, char **argv)
+int main(int argc, char** argv)
 {
     if (argc < 2)
         return usage();

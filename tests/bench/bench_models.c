@@ -29,26 +29,26 @@ static volatile double sink;
 #define BATCHES 7
 
 /* Best-of-BATCHES time per call, in seconds. */
-#define TIME_IT(iters, body)                                                                   \
-    ({                                                                                         \
-        double best_ = 1e30;                                                                   \
-        for (int b_ = 0; b_ < BATCHES; b_++) {                                                 \
-            double t0_ = now();                                                                \
-            for (long i_ = 0; i_ < (iters); i_++) {                                            \
-                body;                                                                          \
-            }                                                                                  \
-            double dt_ = (now() - t0_) / (iters);                                              \
-            if (dt_ < best_)                                                                   \
-                best_ = dt_;                                                                   \
-        }                                                                                      \
-        best_;                                                                                 \
+#define TIME_IT(iters, body)                        \
+    ({                                              \
+        double best_ = 1e30;                        \
+        for (int b_ = 0; b_ < BATCHES; b_++) {      \
+            double t0_ = now();                     \
+            for (long i_ = 0; i_ < (iters); i_++) { \
+                body;                               \
+            }                                       \
+            double dt_ = (now() - t0_) / (iters);   \
+            if (dt_ < best_)                        \
+                best_ = dt_;                        \
+        }                                           \
+        best_;                                      \
     })
 
-static int load(fd_data *d, const char *dir, const char *name)
+static int load(fd_data* d, const char* dir, const char* name)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
+    FILE* f = fopen(path, "rb");
     if (!f)
         return -1;
     static char buf[1 << 20];
@@ -57,9 +57,9 @@ static int load(fd_data *d, const char *dir, const char *name)
     return fd_parse(d, buf, n);
 }
 
-int main(int argc, char **argv)
+int main(int argc, char** argv)
 {
-    const char *dir = argc > 1 ? argv[1] : "/work/shared/data/football";
+    const char* dir = argc > 1 ? argv[1] : "/work/shared/data/football";
     fd_data d;
     memset(&d, 0, sizeof d);
     char name[128];
@@ -73,11 +73,12 @@ int main(int argc, char **argv)
         if (load(&d, dir, name))
             fprintf(stderr, "missing %s\n", name);
     }
-    model_fb_game *g = calloc(d.n ? d.n : 1, sizeof *g);
+    model_fb_game* g = calloc(d.n ? d.n : 1, sizeof *g);
     int last = 0;
     for (size_t i = 0; i < d.n; i++) {
-        const fd_match *m = &d.m[i];
-        g[i] = (model_fb_game){m->day, m->home, m->away, m->hg, m->ag, 0, m->hs, m->as, m->hst, m->ast, 0, 0};
+        const fd_match* m = &d.m[i];
+        g[i] = (model_fb_game){m->day, m->home, m->away, m->hg,  m->ag, 0,
+                               m->hs,  m->as,   m->hst,  m->ast, 0,     0};
         if (m->day > last)
             last = m->day;
     }
@@ -118,7 +119,8 @@ int main(int argc, char **argv)
             model_fb_quote(&mk, &cfg, MODEL_PHASE_PRE, &pr);
             sink += pr.x12[0];
         });
-        printf("  pre-match full priced market set (%-14s): %8.2f us\n", model_margin_name(m), t * 1e6);
+        printf("  pre-match full priced market set (%-14s): %8.2f us\n", model_margin_name(m),
+               t * 1e6);
     }
     model_fb_live_params lp;
     model_fb_live_params_default(&lp);
@@ -147,7 +149,7 @@ int main(int argc, char **argv)
     });
     printf("  one Shin solve (3 outcomes):                     %8.3f us\n", t * 1e6);
     model_tennis_state ts = {5, 0.66, 0.63, 1, 1, 10, 11, 3, 4, 2, 1, 1};
-    model_tennis_result *tr = malloc(sizeof *tr);
+    model_tennis_result* tr = malloc(sizeof *tr);
     t = TIME_IT(2000, {
         ts.pa = 0.66 + 1e-9 * (i_ & 7);
         model_tennis_price(&ts, tr);
