@@ -67,7 +67,7 @@ typedef enum {
     KYC_E_PW_BREACHED = -61,       /* password is on the breached-password list */
     KYC_E_PW_MISMATCH = -62,       /* password does not match the stored hash */
     KYC_E_PW_HASH = -63,           /* stored hash malformed / argon2 failure */
-    KYC_E_TOTP_FORMAT = -70,       /* code not 6..8 digits, or bad base32 secret */
+    KYC_E_TOTP_FORMAT = -70,       /* code is not 6 digits */
     KYC_E_TOTP_MISMATCH = -71,     /* code does not match any step in the window */
     KYC_E_TOTP_REUSED = -72,       /* code matches a step already used */
     KYC_E_WH_SIGNATURE = -80,      /* webhook signature header missing or wrong */
