@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the shipped scenarios (deterministic: same output on every run).
 
-    python3 feed/scenarios/generate.py        # rewrites feed/scenarios/*.json
+    python3 feed/scenarios/generate.py               # rewrites feed/scenarios/*.json
+    python3 feed/scenarios/generate.py --busy 1000   # 1000 concurrent games, to stdout
 
 Times: "start" is the simulated second of kick-off; each event's "at" counts from it.
 Football halves are 45 minutes plus stoppage with a 15-minute break.
@@ -150,12 +151,18 @@ TEAMS = ["Arsenal", "Aston Villa", "Bournemouth", "Brentford", "Brighton", "Burn
          "Manchester United", "Newcastle", "Nottingham Forest", "Sunderland", "Tottenham",
          "West Ham", "Wolves", "Lens", "Lille", "Lyon", "Marseille", "Monaco", "Nantes", "Nice",
          "Paris SG", "Rennes", "Strasbourg", "Toulouse", "Brest", "Auxerre", "Angers",
-         "Le Havre", "Lorient", "Metz", "Paris FC", "Ajax", "PSV"]
+         "Le Havre", "Lorient", "Metz", "Paris FC", "Ajax", "PSV", "Bayern Munich",
+         "Borussia Dortmund", "RB Leipzig", "Bayer Leverkusen", "Eintracht Frankfurt",
+         "VfB Stuttgart", "SC Freiburg", "Werder Bremen", "Union Berlin", "Mainz",
+         "Inter", "AC Milan", "Juventus", "Napoli", "Roma", "Lazio", "Atalanta", "Fiorentina",
+         "Bologna", "Torino", "Real Madrid", "Barcelona", "Atletico Madrid", "Sevilla",
+         "Real Sociedad", "Villarreal", "Real Betis", "Athletic Club", "Valencia", "Girona"]
+COMPETITIONS = ["Premier League", "Ligue 1", "Bundesliga", "Serie A", "LaLiga"]
 
 
-def busy_afternoon(games=20):
+def busy_afternoon(games=40):
     rng = random.Random(2026)
-    teams = TEAMS[:]
+    teams = TEAMS[:] + ["Club %d" % i for i in range(max(0, 2 * games - len(TEAMS)))]
     rng.shuffle(teams)
     fixtures = []
     for g in range(games):
@@ -187,8 +194,8 @@ def busy_afternoon(games=20):
         ev = football_events(spec, 45 + stoppage1)
         ev.sort(key=lambda e: e["at"])
         fixtures.append({
-            "id": "BA-%02d" % (g + 1), "sport": "football",
-            "competition": "Premier League" if g < 10 else "Ligue 1",
+            "id": "BA-%03d" % (g + 1), "sport": "football",
+            "competition": COMPETITIONS[g * len(COMPETITIONS) // games],
             "home": home, "away": away,
             "kickoff": "2026-11-28T%02d:%02d:00Z" % (15 + (g % 4) * 5 // 60, (g % 4) * 5),
             "announce": 0, "start": start, "events": ev,
@@ -203,6 +210,10 @@ def write(name, doc):
 
 
 if __name__ == "__main__":
+    import sys
+    if len(sys.argv) == 3 and sys.argv[1] == "--busy":  # a bigger afternoon, to stdout
+        json.dump(busy_afternoon(int(sys.argv[2])), sys.stdout)
+        sys.exit(0)
     write("football.json", football_full())
     write("tennis.json", tennis())
     write("basketball.json", basketball())
