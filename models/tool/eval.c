@@ -79,11 +79,11 @@ static void acc_add(fd_acc* a, const double* p, int k)
     a->n++;
 }
 
-static const fd_data* sort_data;
-
-static int idx_cmp(const void* a, const void* b)
+/* qsort_r (glibc, _GNU_SOURCE) comparator: match indices by day, then input order. */
+static int idx_cmp(const void* a, const void* b, void* ctx)
 {
-    const fd_match *x = &sort_data->m[*(const size_t*)a], *y = &sort_data->m[*(const size_t*)b];
+    const fd_data* d = ctx;
+    const fd_match *x = &d->m[*(const size_t*)a], *y = &d->m[*(const size_t*)b];
     if (x->day != y->day)
         return x->day < y->day ? -1 : 1;
     return x->order < y->order ? -1 : x->order > y->order;
@@ -162,8 +162,7 @@ int fd_eval(const fd_data* d, const fd_eval_opts* o, fd_eval_result* r)
     }
     for (size_t i = 0; i < d->n; i++)
         idx[i] = i;
-    sort_data = d;
-    qsort(idx, d->n, sizeof *idx, idx_cmp);
+    qsort_r(idx, d->n, sizeof *idx, idx_cmp, (void*)d);
     for (int t = 0; t < d->nteams; t++)
         parent[t] = t;
     for (size_t i = 0; i < d->n; i++) {
