@@ -108,4 +108,34 @@ void feed_buf_free(struct feed_buf *b);
 /* Returns a header's trimmed value if @line is "@name: value" (name without colon). */
 bool feed_header_value(const char *line, size_t n, const char *name, char *out, size_t cap);
 
+/* ---- text/event-stream framing (sse_parse.c) ------------------------------------------ */
+
+#define FEED_SSE_LINE_MAX (64 * 1024)
+
+/* One dispatched event: @data is NULL when it had no data line; @id is the last-event-id
+ * buffer ("" if none yet). A non-zero return stops the parser and is returned by feed. */
+typedef int (*feed_sse_cb)(void *arg, const char *event, const char *data, size_t len,
+                           const char *id);
+
+struct feed_sse {
+    char *line;
+    size_t llen;
+    bool after_cr;
+    int bom_checked; /* bytes of a leading BOM seen; 3 once past the start */
+    char event[32];
+    char *data;
+    size_t dlen, dcap;
+    bool has_data;
+    char id[64];
+    feed_sse_cb cb;
+    void *arg;
+    int err; /* sticky: FEED_E* that stopped the parser */
+    char msg[FEED_ERROR_MAX];
+};
+
+int feed_sse_init(struct feed_sse *s, feed_sse_cb cb, void *arg);
+void feed_sse_restart(struct feed_sse *s);
+int feed_sse_feed(struct feed_sse *s, const char *buf, size_t n);
+void feed_sse_free(struct feed_sse *s);
+
 #endif

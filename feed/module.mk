@@ -2,7 +2,8 @@
 # adapters over libcurl on a libuv loop), the feed simulator, and their tests.
 #
 #   make test-feed    build and run the feed tests (unit + simulator integration)
-FEED_SRCS := feed/obs.c feed/json.c feed/curl_uv.c feed/provider.c feed/rest.c feed/sse.c
+FEED_SRCS := feed/obs.c feed/json.c feed/curl_uv.c feed/provider.c feed/rest.c feed/sse.c \
+	feed/sse_parse.c
 FEEDSIM_SRCS := feed/sim/scenario.c feed/sim/server.c feed/sim/main.c
 
 BINS += build/parlay-feedsim build/parlay-feedcat
@@ -18,9 +19,14 @@ build/parlay-feedcat: $(patsubst %.c,$(BUILD)/obj/%.o,feed/tools/feedcat.c $(FEE
 build/parlay-feedsim-san: $(patsubst %.c,$(BUILD)/san/%.o,$(FEEDSIM_SRCS) $(FEED_SRCS))
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS)
 
-FEED_TESTS := $(BUILD)/tests/test_feed_codec $(BUILD)/tests/test_feed_sim
+FEED_TESTS := $(BUILD)/tests/test_feed_codec $(BUILD)/tests/test_feed_sse \
+	$(BUILD)/tests/test_feed_sim
 
 $(BUILD)/tests/test_feed_codec: $(patsubst %.c,$(BUILD)/san/%.o,feed/tests/test_feed_codec.c $(FEED_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(BUILD)/tests/test_feed_sse: $(patsubst %.c,$(BUILD)/san/%.o,feed/tests/test_feed_sse.c $(FEED_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 

@@ -1,7 +1,7 @@
 /* The server-sent-events adapter.
  *
  * The happy path: one long GET /v1/stream (Accept: text/event-stream). The body is parsed as
- * it arrives, line by line (LF, CRLF or CR), into events of the form
+ * it arrives (sse_parse.c: any chunking, LF, CRLF or CR line ends) into events of the form
  *
  *     id: 42
  *     event: live            (or "fixture", "result"; other names are skipped)
@@ -25,8 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SSE_LINE_MAX (64 * 1024)
-
 struct sse {
     struct cu_xfer x;
     struct feed_provider *p;
@@ -34,72 +32,30 @@ struct sse {
     struct curl_slist *headers;
     char url[512];
     long status;
-    char *line;
-    size_t llen;
-    bool after_cr; /* the previous byte was CR: a following LF belongs to the same line end */
-    char event[32];
-    char *data;
-    size_t dlen;
-    bool has_data;
-    char pending_id[64];
-    bool has_pending_id;
-    char last_id[64];
-    int delivered; /* events delivered by the current connection */
-    int bad;       /* FEED_E* that made us abort the transfer, 0 if none */
+    struct feed_sse parser;
+    char last_id[64]; /* the id of the last event delivered: what we resume from */
+    int delivered;    /* events delivered by the current connection */
+    int bad;          /* FEED_E* that made us abort the transfer, 0 if none */
     char bad_msg[512];
 };
 
-static void sse_connect(struct feed_provider *p);
-
-static bool data_append(struct sse *s, const char *v, size_t n)
+/* An event from the parser: deliver it, and only then move the resume point past it. */
+static int on_event(void *arg, const char *event, const char *data, size_t len, const char *id)
 {
-    if (s->dlen + n + 2 > SSE_LINE_MAX * 4)
-        return false;
-    char *nd = realloc(s->data, s->dlen + n + 2);
-    if (!nd)
-        return false;
-    s->data = nd;
-    memcpy(s->data + s->dlen, v, n);
-    s->dlen += n;
-    s->data[s->dlen++] = '\n';
-    s->data[s->dlen] = 0;
-    return true;
-}
-
-static void reset_event(struct sse *s)
-{
-    s->event[0] = 0;
-    s->dlen = 0;
-    s->has_data = false;
-}
-
-static int abort_with(struct sse *s, int code, const char *msg)
-{
-    s->bad = code;
-    snprintf(s->bad_msg, sizeof s->bad_msg, "%s", msg);
-    return -1;
-}
-
-static int dispatch(struct sse *s)
-{
+    struct sse *s = arg;
     struct feed_provider *p = s->p;
-    if (!s->has_data) {
-        reset_event(s);
-        return 0;
-    }
-    enum feed_kind kind = !strcmp(s->event, "fixture") ? FEED_FIXTURE
-                          : !strcmp(s->event, "live") ? FEED_EVENT
-                          : !strcmp(s->event, "result") ? FEED_RESULT
-                                                        : 0;
-    if (kind) {
+    enum feed_kind kind = !strcmp(event, "fixture") ? FEED_FIXTURE
+                          : !strcmp(event, "live")  ? FEED_EVENT
+                          : !strcmp(event, "result") ? FEED_RESULT
+                                                     : 0;
+    if (data && kind) {
         struct feed_obs o;
         struct feed_error e;
-        /* data ends with the LF we appended after its last line; SSE says to drop it */
-        if (feed_obs_from_json_text(kind, s->data, s->dlen - 1, &o, &e)) {
-            char msg[512];
-            snprintf(msg, sizeof msg, "event \"%s\" after id %s: %s", s->event,
+        if (feed_obs_from_json_text(kind, data, len, &o, &e)) {
+            s->bad = e.code;
+            snprintf(s->bad_msg, sizeof s->bad_msg, "event \"%s\" after id %s: %s", event,
                      s->last_id[0] ? s->last_id : "(none)", e.msg);
-            return abort_with(s, e.code, msg);
+            return e.code;
         }
         provider_emit(p, &o);
         if (s->delivered++ == 0) { /* the connection works: healthy again */
@@ -107,40 +63,8 @@ static int dispatch(struct sse *s)
             p->stats.backoff_ms = 0;
         }
     }
-    if (s->has_pending_id) {
-        memcpy(s->last_id, s->pending_id, sizeof s->last_id);
-        p->stats.last_event_id = strtoull(s->last_id, NULL, 10);
-    }
-    s->has_pending_id = false;
-    reset_event(s);
-    return 0;
-}
-
-static int process_line(struct sse *s, char *line, size_t n)
-{
-    if (n == 0)
-        return dispatch(s);
-    if (line[0] == ':')
-        return 0; /* comment: a heartbeat */
-    char *colon = memchr(line, ':', n);
-    size_t fl = colon ? (size_t)(colon - line) : n;
-    const char *v = colon ? colon + 1 : line + n;
-    size_t vl = colon ? n - fl - 1 : 0;
-    if (vl && *v == ' ')
-        v++, vl--;
-    if (fl == 4 && !memcmp(line, "data", 4)) {
-        if (!data_append(s, v, vl))
-            return abort_with(s, FEED_ESSE, "event data above 256 KiB");
-        s->has_data = true;
-    } else if (fl == 5 && !memcmp(line, "event", 5)) {
-        snprintf(s->event, sizeof s->event, "%.*s", (int)vl, v);
-    } else if (fl == 2 && !memcmp(line, "id", 2)) {
-        if (vl < sizeof s->pending_id && !memchr(v, 0, vl)) {
-            memcpy(s->pending_id, v, vl);
-            s->pending_id[vl] = 0;
-            s->has_pending_id = true;
-        }
-    } /* "retry" and unknown fields: ignored (our back-off is our own) */
+    snprintf(s->last_id, sizeof s->last_id, "%s", id);
+    p->stats.last_event_id = strtoull(id, NULL, 10);
     return 0;
 }
 
@@ -154,26 +78,13 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
         curl_easy_getinfo(s->x.easy, CURLINFO_RESPONSE_CODE, &s->status);
     if (s->status != 200)
         return n; /* an error page: read and discard, on_done reports the status */
-    for (size_t i = 0; i < n; i++) {
-        char c = ptr[i];
-        if (c == '\n' && s->after_cr) {
-            s->after_cr = false;
-            continue;
+    int rc = feed_sse_feed(&s->parser, ptr, n);
+    if (rc) {
+        if (!s->bad) {
+            s->bad = rc;
+            snprintf(s->bad_msg, sizeof s->bad_msg, "%s", s->parser.msg);
         }
-        s->after_cr = c == '\r';
-        if (c == '\n' || c == '\r') {
-            s->line[s->llen] = 0;
-            int rc = process_line(s, s->line, s->llen);
-            s->llen = 0;
-            if (rc)
-                return 0;
-            continue;
-        }
-        if (s->llen + 1 >= SSE_LINE_MAX) {
-            abort_with(s, FEED_ESSE, "line longer than 64 KiB");
-            return 0;
-        }
-        s->line[s->llen++] = c;
+        return 0; /* aborts the transfer */
     }
     return n;
 }
@@ -219,13 +130,11 @@ static void sse_connect(struct feed_provider *p)
         p->stats.reconnects++;
     p->stats.requests++;
     s->status = 0;
-    s->llen = 0;
-    s->after_cr = false;
     s->delivered = 0;
     s->bad = 0;
-    s->has_pending_id = false;
     snprintf(s->url, sizeof s->url, "%s/v1/stream", p->url);
-    reset_event(s);
+    feed_sse_restart(&s->parser);
+    memcpy(s->parser.id, s->last_id, sizeof s->parser.id); /* not a half-read event's id */
     s->x.easy = curl_easy_init();
     s->x.done = on_done;
     s->headers = curl_slist_append(NULL, "Accept: text/event-stream");
@@ -251,7 +160,7 @@ static void sse_connect(struct feed_provider *p)
 static int sse_start(struct feed_provider *p)
 {
     struct sse *s = calloc(1, sizeof *s);
-    if (!s || !(s->line = malloc(SSE_LINE_MAX))) {
+    if (!s || feed_sse_init(&s->parser, on_event, s)) {
         free(s);
         return FEED_ENOMEM;
     }
@@ -274,8 +183,7 @@ static void sse_stop(struct feed_provider *p)
         cu_remove(&p->cm, &s->x);
         sse_cleanup_easy(s);
     }
-    free(s->line);
-    free(s->data);
+    feed_sse_free(&s->parser);
     free(s);
     p->impl = NULL;
 }
