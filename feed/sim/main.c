@@ -21,7 +21,8 @@ static void usage(FILE *f)
             "lies (each instance its own):\n"
             "  --lie-score FIXTURE=H-A        report a wrong final score\n"
             "  --lie-drop-event FIXTURE:SEQ   never publish that event\n"
-            "  --lie-delay MS                 answer MS late; the stream lags as much\n"
+            "  --lie-delay MS                 publish everything MS late (REST and stream)\n"
+            "  --lie-slow MS                  send every REST answer MS late\n"
             "  --lie-garbage                  answer 200 with bodies that are not observations\n"
             "  --lie-down 503|refuse          503 for everything, or refuse connections\n"
             "  --drop-stream-every N          close each stream after N events\n");
@@ -66,6 +67,7 @@ int main(int argc, char **argv)
         {"speed", required_argument, 0, 'x'},      {"start-at", required_argument, 0, 't'},
         {"heartbeat-ms", required_argument, 0, 'b'}, {"lie-score", required_argument, 0, 'S'},
         {"lie-drop-event", required_argument, 0, 'D'}, {"lie-delay", required_argument, 0, 'W'},
+        {"lie-slow", required_argument, 0, 'L'},
         {"lie-garbage", no_argument, 0, 'G'},      {"lie-down", required_argument, 0, 'R'},
         {"drop-stream-every", required_argument, 0, 'E'}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
@@ -84,6 +86,7 @@ int main(int argc, char **argv)
         case 'S': bad = sim_lie_score(&s.lies, optarg) != 0; break;
         case 'D': bad = sim_lie_drop(&s.lies, optarg) != 0; break;
         case 'W': s.lies.delay_ms = (unsigned)strtoul(optarg, &end, 10), bad = *end; break;
+        case 'L': s.lies.slow_ms = (unsigned)strtoul(optarg, &end, 10), bad = *end; break;
         case 'G': s.lies.garbage = true; break;
         case 'R':
             bad = strcmp(optarg, "503") && strcmp(optarg, "refuse");
@@ -141,5 +144,6 @@ int main(int argc, char **argv)
     uv_run(s.loop, UV_RUN_DEFAULT);
     uv_loop_close(s.loop);
     sim_scenario_free(&s.sc);
+    free(s.released_at);
     return 0;
 }

@@ -10,8 +10,8 @@
  * Admin port (what tests and operators use, still up when the public port is "down"):
  *   GET  /admin/v1/state             clock, counters, current lies
  *   POST /admin/v1/advance           {"seconds": S} or {"to": T}: move the simulated clock
- *   POST /admin/v1/lie               {"clear", "score", "drop_event", "delay_ms", "garbage",
- *                                     "down", "drop_stream_every"}
+ *   POST /admin/v1/lie               {"clear", "score", "drop_event", "delay_ms", "slow_ms",
+ *                                     "garbage", "down", "drop_stream_every"}
  *   POST /admin/v1/drop-streams      close every open stream now
  *
  * Requests are parsed by hand (request line, headers, Content-Length body); answers carry
@@ -41,7 +41,7 @@ struct sim_conn {
     size_t inlen, incap;
     uint64_t stream_last; /* id of the last item the stream has passed */
     unsigned stream_sent;
-    char *delayed; /* an answer held back by the delay lie */
+    char *delayed; /* an answer held back by the slow lie */
     size_t delayed_len;
 };
 
@@ -169,10 +169,10 @@ static void reply(struct sim_conn *c, const struct req *q, int status, const cha
     }
     if (!q->keep_alive)
         c->close_after_write = true;
-    if (!c->admin && c->s->lies.delay_ms) {
+    if (!c->admin && c->s->lies.slow_ms) {
         c->delayed = buf;
         c->delayed_len = n;
-        uv_timer_start(&c->delay, on_delay, c->s->lies.delay_ms, 0);
+        uv_timer_start(&c->delay, on_delay, c->s->lies.slow_ms, 0);
         return;
     }
     conn_write(c, buf, n);
@@ -206,12 +206,13 @@ double sim_now(const struct sim *s)
     return s->base_t + (double)(uv_now(s->loop) - s->base_ms) / 1000.0 * s->speed;
 }
 
-/* Items the public sees: published ones, minus what the delay lie holds back. */
+/* Items the public sees: published ones, minus those published less than delay_ms ago
+ * (real time) when the delay lie is on. */
 static size_t visible(const struct sim *s)
 {
-    double horizon = sim_now(s) - s->lies.delay_ms / 1000.0 * s->speed;
     size_t n = s->released;
-    while (n > 0 && s->sc.items[n - 1].t > horizon)
+    uint64_t now = uv_now(s->loop);
+    while (n > 0 && s->released_at[n - 1] + s->lies.delay_ms > now)
         n--;
     return n;
 }
@@ -427,7 +428,7 @@ void sim_release(struct sim *s)
 {
     double now = sim_now(s);
     while (s->released < s->sc.n && s->sc.items[s->released].t <= now)
-        s->released++;
+        s->released_at[s->released++] = uv_now(s->loop);
     bool beat = uv_now(s->loop) - s->last_heartbeat >= s->heartbeat_ms;
     if (beat)
         s->last_heartbeat = uv_now(s->loop);
@@ -459,7 +460,7 @@ static json_t *state_json(struct sim *s)
     for (struct sim_conn *c = s->conns; c; c = c->next)
         streams += c->stream && !c->closing;
     return json_pack("{s:s, s:f, s:f, s:I, s:I, s:b, s:i, s:I, s:I, s:I, s:I, s:i, s:i, "
-                     "s:{s:o, s:o, s:i, s:b, s:s, s:i}}",
+                     "s:{s:o, s:o, s:i, s:i, s:b, s:s, s:i}}",
                      "scenario", s->sc.name, "sim_time", sim_now(s), "speed", s->speed,
                      "released", (json_int_t)s->released, "items", (json_int_t)s->sc.n,
                      "finished", s->released == s->sc.n, "streams", streams, "requests",
@@ -467,7 +468,7 @@ static json_t *state_json(struct sim *s)
                      "streams_dropped", (json_int_t)s->streams_dropped, "garbage_sent",
                      (json_int_t)s->garbage_count, "port", s->port, "admin_port",
                      s->admin_port, "lies", "score", scores, "drop_event", drops, "delay_ms",
-                     (int)s->lies.delay_ms, "garbage", s->lies.garbage, "down",
+                     (int)s->lies.delay_ms, "slow_ms", (int)s->lies.slow_ms, "garbage", s->lies.garbage, "down",
                      downs[s->lies.down], "drop_stream_every", (int)s->lies.drop_stream_every);
 }
 
@@ -554,6 +555,11 @@ static const char *apply_lies(struct sim *s, json_t *j)
         if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 600000)
             return "delay_ms: 0 to 600000";
         next.delay_ms = (unsigned)json_integer_value(v);
+    }
+    if ((v = json_object_get(j, "slow_ms"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 600000)
+            return "slow_ms: 0 to 600000";
+        next.slow_ms = (unsigned)json_integer_value(v);
     }
     if ((v = json_object_get(j, "garbage"))) {
         if (!json_is_boolean(v))
@@ -830,6 +836,9 @@ static void on_tick(uv_timer_t *t)
 int sim_start(struct sim *s)
 {
     int rc;
+    s->released_at = calloc(s->sc.n ? s->sc.n : 1, sizeof *s->released_at);
+    if (!s->released_at)
+        return UV_ENOMEM;
     if ((rc = listen_on(s, &s->admin, &s->admin_port)))
         return rc;
     /* Bind the public port even when starting "refused", so that it is known and reserved

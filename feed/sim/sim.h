@@ -44,7 +44,8 @@ struct sim_lies {
         uint64_t seq;
     } drop[SIM_MAX_LIES]; /* an event that never appears */
     int ndrop;
-    unsigned delay_ms;           /* every REST answer this late; the stream lags as much */
+    unsigned delay_ms;           /* everything is published this much later (real time) */
+    unsigned slow_ms;            /* every REST answer is sent this much later */
     bool garbage;                /* 200 answers whose bodies are not valid observations */
     enum sim_down down;          /* 503 for everything, or the port closed */
     unsigned drop_stream_every;  /* close each stream after this many events (0: never) */
@@ -66,6 +67,7 @@ struct sim {
     double base_t;      /* simulated time at base_ms */
     uint64_t base_ms;   /* uv_now() when the clock was last set */
     size_t released;    /* items[0..released) are published */
+    uint64_t *released_at; /* uv_now() when each was */
     char host[64];
     int port, admin_port;
     uv_tcp_t *listener, *admin;

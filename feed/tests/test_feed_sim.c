@@ -216,6 +216,11 @@ static bool a_healthy_with_events(void *x)
     (void)x;
     return A->events >= want && stats(A).failures == 0;
 }
+static bool a_cycles(void *x)
+{
+    (void)x;
+    return stats(A).cycles >= (uint64_t)want;
+}
 static bool both_errors(void *x)
 {
     (void)x;
@@ -485,7 +490,7 @@ static void test_rest_request_timeout(void **state)
 {
     (void)state;
     struct simproc s;
-    simproc_start(&s, FOOTBALL, (const char *[]){"--speed", "0", "--lie-delay", "60000", NULL});
+    simproc_start(&s, FOOTBALL, (const char *[]){"--speed", "0", "--lie-slow", "60000", NULL});
     advance(&s, "{\"to\": 100000}");
     struct col c;
     A = &c;
@@ -498,7 +503,7 @@ static void test_rest_request_timeout(void **state)
     assert_true(run_until(a_failing, NULL));
     assert_int_equal(c.n, 0);
     assert_true(c.codes[-FEED_ENET] >= 2);
-    lie(&s, "{\"delay_ms\": 0}");
+    lie(&s, "{\"slow_ms\": 0}");
     assert_true(run_until(a_has_result, NULL));
     assert_int_equal(c.n, 1 + FOOTBALL_EVENTS + 1);
     close_provider(&c);
@@ -535,6 +540,33 @@ static void test_failover_to_fallback_url(void **state)
     }
     simproc_stop(&dead);
     simproc_stop(&mirror);
+}
+
+/* A provider that publishes late: nothing is visible on REST or the stream until its delay
+ * has passed (a minute here, so the test never waits on it), then everything is. */
+static void test_delayed_provider(void **state)
+{
+    (void)state;
+    struct simproc s;
+    simproc_start(&s, FOOTBALL, (const char *[]){"--speed", "0", "--lie-delay", "60000", NULL});
+    advance(&s, "{\"to\": 100000}");
+    struct col cr, cs;
+    A = &cr;
+    B = &cs;
+    open_provider(&cr, FEED_REST, s.url);
+    open_provider(&cs, FEED_SSE, s.url);
+    want = 2;
+    assert_true(run_until(a_cycles, NULL)); /* two complete polls of an empty provider */
+    assert_int_equal(cr.n, 0);
+    assert_int_equal(cs.n, 0);
+    assert_int_equal(sim_state(&s, "released"), 17); /* published, but not yet shown */
+    lie(&s, "{\"delay_ms\": 0}");
+    assert_true(run_until(both_have_result, NULL));
+    assert_int_equal(cr.n, 1 + FOOTBALL_EVENTS + 1);
+    assert_int_equal(cs.n, 1 + FOOTBALL_EVENTS + 1);
+    close_provider(&cr);
+    close_provider(&cs);
+    simproc_stop(&s);
 }
 
 static void test_open_refuses_bad_config(void **state)
@@ -582,6 +614,7 @@ int main(void)
         cmocka_unit_test_teardown(test_accelerated_clock, kill_sims),
         cmocka_unit_test_teardown(test_rest_request_timeout, kill_sims),
         cmocka_unit_test_teardown(test_failover_to_fallback_url, kill_sims),
+        cmocka_unit_test_teardown(test_delayed_provider, kill_sims),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     uv_loop_close(loop);
