@@ -20,6 +20,9 @@ void simproc_start(struct simproc *p, const char *scenario, const char *const *a
 void simproc_stop(struct simproc *p);
 /* Stops every simulator still running (for teardown after a failed assertion). */
 void simproc_stop_all(void);
+/* Runs the simulator with @args (NULL-terminated) expecting it to exit by itself (a refused
+ * scenario or option); returns its exit status and its output in @out. */
+int simproc_run(const char *const *args, char *out, size_t cap);
 /* POST @body (JSON) to the admin path, or GET when @body is NULL; returns the answer's JSON
  * (NULL if not 200). */
 json_t *simproc_admin(struct simproc *p, const char *path, const char *body);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -569,6 +570,63 @@ static void test_delayed_provider(void **state)
     simproc_stop(&s);
 }
 
+/* Bad scenario files and options are refused at start with a message naming the problem. */
+static void test_simulator_refuses_bad_input(void **state)
+{
+    (void)state;
+    static const char fx[] = "{\"id\": \"FB-1\", \"sport\": \"football\", \"competition\": "
+                             "\"c\", \"home\": \"a\", \"away\": \"b\", \"kickoff\": "
+                             "\"2026-11-28T15:00:00Z\"";
+    struct {
+        const char *body, *want;
+    } cases[] = {
+        {"{\"fixtures\": [", "scenario: "},
+        {"{\"name\": \"x\"}", "no \"fixtures\" array"},
+        {"{\"fixtures\": [%s, \"events\": [{\"at\": 0, \"minute\": 0, \"period\": 1, "
+         "\"type\": \"dunk\"}]}]}",
+         "fixture FB-1, events[0]: type: unknown value"},
+        {"{\"fixtures\": [%s, \"events\": [{\"at\": 60, \"minute\": 1, \"period\": 1, "
+         "\"type\": \"kick_off\"}, {\"at\": 0, \"minute\": 0, \"period\": 1, \"type\": "
+         "\"period_start\"}]}]}",
+         "events[1]: \"at\" missing or going back in time"},
+        {"{\"fixtures\": [%s, \"result\": {\"at\": 10, \"status\": \"final\", \"home\": 1, "
+         "\"away\": 0}}]}",
+         "result 1-0 but the events say 0-0"},
+        {"{\"fixtures\": [%s}, %s}]}", "id FB-1 appears twice"},
+        {"{\"fixtures\": [{\"id\": \"FB 1\"}]}", "fixtures[0]: sport: missing"},
+        {"{\"fixtures\": [{\"id\": \"FB 1\", \"sport\": \"tennis\", \"competition\": \"c\", "
+         "\"home\": \"a\", \"away\": \"b\", \"kickoff\": \"2026-11-28T15:00:00Z\"}]}",
+         "fixtures[0]: fixture.id: byte 2 (0x20)"},
+    };
+    char dir[] = "/tmp/parlay-feedsim-bad-XXXXXX", path[128], out[4096], body[2048];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/s.json", dir);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(body, sizeof body, cases[i].body, fx, fx);
+        FILE *f = fopen(path, "w");
+        fputs(body, f);
+        fclose(f);
+        int rc = simproc_run((const char *[]){"--scenario", path, "--listen", "127.0.0.1:0", NULL},
+                             out, sizeof out);
+        if (rc != 1 || !strstr(out, cases[i].want))
+            fail_msg("case %zu: exit %d, output \"%s\", want \"%s\"", i, rc, out, cases[i].want);
+    }
+    static const char *const bad_options[][2] = {{"--lie-score", "FB-1001=two-nil"},
+                                                 {"--lie-drop-event", "FB-1001"},
+                                                 {"--lie-down", "sometimes"},
+                                                 {"--speed", "-1"}};
+    for (size_t i = 0; i < 4; i++) {
+        int rc = simproc_run((const char *[]){"--scenario", FOOTBALL, bad_options[i][0],
+                                              bad_options[i][1], NULL},
+                             out, sizeof out);
+        if (rc != 2 || !strstr(out, "bad value"))
+            fail_msg("%s %s: exit %d, output \"%s\"", bad_options[i][0], bad_options[i][1], rc,
+                     out);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_open_refuses_bad_config(void **state)
 {
     (void)state;
@@ -615,6 +673,7 @@ int main(void)
         cmocka_unit_test_teardown(test_rest_request_timeout, kill_sims),
         cmocka_unit_test_teardown(test_failover_to_fallback_url, kill_sims),
         cmocka_unit_test_teardown(test_delayed_provider, kill_sims),
+        cmocka_unit_test_teardown(test_simulator_refuses_bad_input, kill_sims),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     uv_loop_close(loop);
