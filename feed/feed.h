@@ -121,6 +121,16 @@ struct feed_obs {
 /* Checks every rule of the model (lengths, ranges, which fields each event type uses). */
 int feed_obs_validate(const struct feed_obs *o, struct feed_error *err);
 
+/* The fixture an observation is about. */
+const char *feed_obs_fixture(const struct feed_obs *o);
+
+/* What an observation is about, as opposed to what it says: "fixture/ID", "event/ID/SEQ",
+ * "result/ID" ('/' never occurs in an id). Agreement collects encodings per subject:
+ * identical encodings under one subject agree; different ones are a disagreement.
+ * Returns the length, or FEED_EINVAL if @cap (FEED_SUBJECT_MAX is enough) is too small. */
+#define FEED_SUBJECT_MAX (7 + FEED_ID_MAX + 1 + 20 + 1)
+int feed_obs_subject(const struct feed_obs *o, char *buf, size_t cap);
+
 /* ---- canonical encoding ---------------------------------------------------------------- *
  *
  *   u8 version (1), u8 kind, then the kind's fields in the order of the structs above;

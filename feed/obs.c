@@ -206,6 +206,27 @@ int feed_obs_validate(const struct feed_obs *o, struct feed_error *err)
     return fail(err, FEED_EKIND, "kind: unknown value %d", (int)o->kind);
 }
 
+const char *feed_obs_fixture(const struct feed_obs *o)
+{
+    switch (o->kind) {
+    case FEED_FIXTURE: return o->u.fixture.id;
+    case FEED_EVENT: return o->u.event.fixture;
+    case FEED_RESULT: return o->u.result.fixture;
+    }
+    return NULL;
+}
+
+int feed_obs_subject(const struct feed_obs *o, char *buf, size_t cap)
+{
+    const char *id = feed_obs_fixture(o);
+    if (!id)
+        return FEED_EKIND;
+    int n = o->kind == FEED_EVENT
+                ? snprintf(buf, cap, "event/%s/%llu", id, (unsigned long long)o->u.event.seq)
+                : snprintf(buf, cap, "%s/%s", o->kind == FEED_FIXTURE ? "fixture" : "result", id);
+    return n < 0 || (size_t)n >= cap ? FEED_EINVAL : n;
+}
+
 bool feed_obs_equal(const struct feed_obs *a, const struct feed_obs *b)
 {
     uint8_t ba[FEED_ENCODED_MAX], bb[FEED_ENCODED_MAX];

@@ -131,6 +131,30 @@ static void test_different_observations_differ(void **state)
     struct feed_obs e1 = event(FEED_GOAL), e2 = event(FEED_GOAL);
     e2.u.event.stoppage = 3;
     assert_false(feed_obs_equal(&e1, &e2));
+
+    /* ... but they are about the same thing: the subject under which votes are counted */
+    char sa[FEED_SUBJECT_MAX], sb[FEED_SUBJECT_MAX];
+    assert_int_equal(feed_obs_subject(&honest, sa, sizeof sa), 14);
+    assert_int_equal(feed_obs_subject(&liar, sb, sizeof sb), 14);
+    assert_string_equal(sa, "result/FB-1001");
+    assert_string_equal(sa, sb);
+    feed_obs_subject(&e1, sa, sizeof sa);
+    feed_obs_subject(&e2, sb, sizeof sb);
+    assert_string_equal(sa, "event/FB-1001/7");
+    assert_string_equal(sa, sb);
+    e2.u.event.seq = 8;
+    feed_obs_subject(&e2, sb, sizeof sb);
+    assert_string_not_equal(sa, sb);
+    struct feed_obs f = fixture();
+    feed_obs_subject(&f, sa, sizeof sa);
+    assert_string_equal(sa, "fixture/FB-1001");
+    assert_string_equal(feed_obs_fixture(&f), "FB-1001");
+    assert_int_equal(feed_obs_subject(&f, sa, 5), FEED_EINVAL);
+    memset(f.u.fixture.id, 'x', FEED_ID_MAX);
+    struct feed_obs e = event(FEED_GOAL);
+    memcpy(e.u.event.fixture, f.u.fixture.id, sizeof e.u.event.fixture);
+    e.u.event.seq = UINT64_MAX;
+    assert_true(feed_obs_subject(&e, sa, sizeof sa) > 0); /* FEED_SUBJECT_MAX is enough */
 }
 
 static void expect_decode(const uint8_t *buf, size_t len, int code, const char *needle)
