@@ -248,7 +248,7 @@ int model_fb_quote(const model_fb_markets* m,
 
 /* ---------------------------------------------------------------- football: fit */
 
-#define MODEL_FB_MAX_TEAMS 256
+#define MODEL_FB_MAX_TEAMS 512
 #define MODEL_FB_MAX_GAMES 200000
 
 typedef struct
