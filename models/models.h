@@ -326,6 +326,8 @@ typedef struct
     int games_a, games_b;           /* in the current set */
     int points_a, points_b;         /* in the current game or tie-break (points, not 15/30/40) */
     int server_a;                   /* 1 if A serves the next point */
+    int final_set_tb10;             /* 1: the deciding set's tie-break at 6-6 goes to 10
+                                       (Grand Slams since 2022); 0: to 7 like the others */
 } model_tennis_state;
 
 #define MODEL_TENNIS_MAX_GAMES 40 /* per player in a best-of-five match, 7 x 5 + slack */

@@ -67,33 +67,32 @@ static int tb_server(int first, int k)
     return (((k - 1) / 2) % 2 == 0) ? !first : first;
 }
 
-/* P(A wins the tie-break) from a-b points (A's first), first server `first`. */
-static double tb_from(double pa, double pb, int first, int a, int b)
+/* P(A wins a tie-break to n points (7, or 10 for the Slams' final set) by two, from a-b
+ * points (A's first), first server `first`. */
+static double tb_from(double pa, double pb, int first, int a, int b, int n)
 {
     double xa = pa, xb = 1.0 - pb; /* P(A wins a point) on A's, B's serve */
     double tie = xa * xb / (xa * xb + (1.0 - xa) * (1.0 - xb));
-    if (a >= 7 && a - b >= 2)
+    if (a >= n && a - b >= 2)
         return 1.0;
-    if (b >= 7 && b - a >= 2)
+    if (b >= n && b - a >= 2)
         return 0.0;
-    if (a >= 6 && b >= 6) {
+    if (a >= n - 1 && b >= n - 1) {
         if (a == b)
             return tie;
         double w = tb_server(first, a + b) ? xa : xb;
         return a > b ? w + (1.0 - w) * tie : w * tie;
     }
-    /* Backward table over the scores still reachable before 6-6. */
-    double v[8][8];
-    for (int x = 7; x >= a; x--) {
-        for (int y = 7; y >= b; y--) {
-            if (x == 7 && y <= 5) {
+    /* Backward table over the scores still reachable before (n-1)-(n-1). */
+    double v[11][11];
+    for (int x = n; x >= a; x--) {
+        for (int y = n; y >= b; y--) {
+            if (x == n && y <= n - 2) {
                 v[x][y] = 1.0;
-            } else if (y == 7 && x <= 5) {
+            } else if (y == n && x <= n - 2) {
                 v[x][y] = 0.0;
-            } else if (x >= 6 && y >= 6) {
-                v[x][y] = (x == y) ? tie : 0.0; /* only 6-6 is reached from below */
-            } else if (x == 7 || y == 7) {
-                v[x][y] = 0.0; /* 7-6 / 6-7 are reached only through 6-6 */
+            } else if (x >= n - 1 && y >= n - 1) {
+                v[x][y] = (x == y) ? tie : 0.0; /* only (n-1)-(n-1) is reached from below */
             } else {
                 double w = tb_server(first, x + y) ? xa : xb;
                 v[x][y] = w * v[x + 1][y] + (1.0 - w) * v[x][y + 1];
@@ -107,7 +106,7 @@ double model_tennis_tiebreak(double pa, double pb)
 {
     if (!(pa >= 0 && pa <= 1 && pb >= 0 && pb <= 1))
         return NAN;
-    return tb_from(pa, pb, 1, 0, 0);
+    return tb_from(pa, pb, 1, 0, 0, 7);
 }
 
 static int set_over(int x, int y)
@@ -124,7 +123,8 @@ typedef struct
 
 /* Forward propagation over one set from games (ga, gb) whose current game is served by srv0
  * and won by A with probability w0. Returns the number of outcomes written. */
-static int set_dist(double pa, double pb, int ga, int gb, int srv0, double w0, set_outcome* out)
+static int
+set_dist(double pa, double pb, int ga, int gb, int srv0, double w0, int tb_n, set_outcome* out)
 {
     double m[8][8];
     memset(m, 0, sizeof m);
@@ -149,7 +149,7 @@ static int set_dist(double pa, double pb, int ga, int gb, int srv0, double w0, s
             if (t == t0)
                 w = w0;
             else if (x == 6 && y == 6)
-                w = tb_from(pa, pb, srv, 0, 0);
+                w = tb_from(pa, pb, srv, 0, 0, tb_n);
             else
                 w = srv ? hA : 1.0 - hB;
             m[x + 1][y] += m[x][y] * w;
@@ -157,6 +157,14 @@ static int set_dist(double pa, double pb, int ga, int gb, int srv0, double w0, s
         }
     }
     return n;
+}
+
+/* Tie-break length of the set being played. */
+static int current_tb_n(const model_tennis_state* st)
+{
+    int need = st->best_of / 2 + 1;
+    int final = st->sets_a == need - 1 && st->sets_b == need - 1;
+    return (final && st->final_set_tb10) ? 10 : 7;
 }
 
 static int state_ok(const model_tennis_state* st)
@@ -177,8 +185,10 @@ static int state_ok(const model_tennis_state* st)
         return 0;
     if (st->points_a < 0 || st->points_b < 0 || st->points_a > 50 || st->points_b > 50)
         return 0;
+    if (st->final_set_tb10 != 0 && st->final_set_tb10 != 1)
+        return 0;
     int tb = st->games_a == 6 && st->games_b == 6, a = st->points_a, b = st->points_b;
-    int target = tb ? 7 : 4;
+    int target = tb ? current_tb_n(st) : 4;
     if ((a >= target && a - b >= 2) || (b >= target && b - a >= 2))
         return 0; /* that game is already over */
     /* A score like 9-3 cannot happen: past the target the gap stays within one */
@@ -219,19 +229,23 @@ int model_tennis_price(const model_tennis_state* st, model_tennis_result* r)
     if (tb) {
         int k = st->points_a + st->points_b, cur = st->server_a;
         int first = (k == 0) ? cur : ((((k - 1) / 2) % 2 == 0) ? !cur : cur);
-        w0 = tb_from(pa, pb, first, st->points_a, st->points_b);
+        w0 = tb_from(pa, pb, first, st->points_a, st->points_b, current_tb_n(st));
         srv0 = first;
     } else {
         w0 = st->server_a ? hold_from(pa, st->points_a, st->points_b)
                           : 1.0 - hold_from(pb, st->points_b, st->points_a);
         srv0 = st->server_a;
     }
-    set_outcome cur[64], fresh[2][64];
-    int ncur = set_dist(pa, pb, st->games_a, st->games_b, srv0, w0, cur);
-    int nfresh[2];
-    for (int s = 0; s < 2; s++)
-        nfresh[s] = set_dist(pa, pb, 0, 0, s, s ? hold_from(pa, 0, 0) : 1.0 - hold_from(pb, 0, 0),
-                             fresh[s]);
+    /* fresh[f][s]: a set from 0-0 with server s; f = 1 for the deciding set, whose tie-break
+     * may be played to 10 */
+    set_outcome cur[64], fresh[2][2][64];
+    int ncur = set_dist(pa, pb, st->games_a, st->games_b, srv0, w0, current_tb_n(st), cur);
+    int nfresh[2][2];
+    for (int f = 0; f < 2; f++)
+        for (int s = 0; s < 2; s++)
+            nfresh[f][s] =
+                set_dist(pa, pb, 0, 0, s, s ? hold_from(pa, 0, 0) : 1.0 - hold_from(pb, 0, 0),
+                         (f && st->final_set_tb10) ? 10 : 7, fresh[f][s]);
 
     /* A player wins at most 7 games a set, over at most 2 need - 1 sets. */
     int gm = 7 * (2 * need - 1) + 1;
@@ -269,8 +283,9 @@ int model_tennis_price(const model_tennis_state* st, model_tennis_result* r)
                 games_dist* src = &w[IDX(i, j, s)];
                 if (!src->used)
                     continue;
-                for (int k = 0; k < nfresh[s]; k++) {
-                    const set_outcome* o = &fresh[s][k];
+                int f = (i == need - 1 && j == need - 1);
+                for (int k = 0; k < nfresh[f][s]; k++) {
+                    const set_outcome* o = &fresh[f][s][k];
                     int a = i + (o->x > o->y), b = j + (o->y > o->x);
                     int done = (a == need || b == need);
                     games_dist* dst = done ? NULL : &w[IDX(a, b, o->next_srv)];

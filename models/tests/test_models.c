@@ -765,7 +765,7 @@ static void tennis_symmetry_and_sums(void** s)
     assert_close(model_tennis_tiebreak(0.63, 0.63), 0.5, 1e-12);
     assert_close(model_tennis_tiebreak(0.7, 0.6) + model_tennis_tiebreak(0.6, 0.7), 1.0, 1e-12);
     for (int bo = 3; bo <= 5; bo += 2) {
-        model_tennis_state st = {bo, 0.64, 0.64, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+        model_tennis_state st = {bo, 0.64, 0.64, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0};
         model_tennis_result* r = calloc(1, sizeof *r);
         assert_int_equal(model_tennis_price(&st, r), MODEL_OK);
         assert_close(r->match_a, 0.5, 1e-12);
@@ -794,7 +794,7 @@ static void tennis_live_consistency(void** s)
                         *r2 = calloc(1, sizeof *r2);
     double pa = 0.66, pb = 0.61;
     /* start = hold * P(after 1-0, B serves) + (1 - hold) * P(after 0-1, B serves) */
-    model_tennis_state st = {3, pa, pb, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    model_tennis_state st = {3, pa, pb, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0};
     assert_int_equal(model_tennis_price(&st, r0), MODEL_OK);
     st.games_a = 1, st.server_a = 0;
     assert_int_equal(model_tennis_price(&st, r1), MODEL_OK);
@@ -803,7 +803,7 @@ static void tennis_live_consistency(void** s)
     double h = model_tennis_hold(pa);
     assert_close(r0->match_a, h * r1->match_a + (1 - h) * r2->match_a, 1e-12);
     /* point level: 0-0 in a game = p * (15-0) + q * (0-15) */
-    model_tennis_state a = {5, pa, pb, 1, 1, 10, 10, 3, 2, 0, 0, 1}, b = a, c = a;
+    model_tennis_state a = {5, pa, pb, 1, 1, 10, 10, 3, 2, 0, 0, 1, 0}, b = a, c = a;
     b.points_a = 1;
     c.points_b = 1;
     assert_int_equal(model_tennis_price(&a, r0), MODEL_OK);
@@ -811,7 +811,7 @@ static void tennis_live_consistency(void** s)
     assert_int_equal(model_tennis_price(&c, r2), MODEL_OK);
     assert_close(r0->match_a, pa * r1->match_a + (1 - pa) * r2->match_a, 1e-12);
     /* in a tie-break at 6-6 points, B to serve, next two points one each */
-    model_tennis_state t = {3, pa, pb, 1, 1, 11, 12, 6, 6, 6, 6, 0};
+    model_tennis_state t = {3, pa, pb, 1, 1, 11, 12, 6, 6, 6, 6, 0, 0};
     assert_int_equal(model_tennis_price(&t, r0), MODEL_OK);
     double xa = pa, xb = 1 - pb, tie = xa * xb / (xa * xb + (1 - xa) * (1 - xb));
     assert_close(r0->set_a, tie, 1e-12);
@@ -822,7 +822,7 @@ static void tennis_live_consistency(void** s)
     assert_close(model_tennis_total_over(r0, 36.5), 0.0, 1e-12);
     assert_close(model_tennis_handicap_a(r0, 0.5), tie, 1e-12); /* 18-18 if A wins, 17-19 if not */
     /* best of three at one set all: the match is the current set */
-    model_tennis_state u = {3, pa, pb, 1, 1, 9, 10, 2, 3, 1, 2, 1};
+    model_tennis_state u = {3, pa, pb, 1, 1, 9, 10, 2, 3, 1, 2, 1, 0};
     assert_int_equal(model_tennis_price(&u, r0), MODEL_OK);
     assert_close(r0->match_a, r0->set_a, 1e-12);
     free(r0);
@@ -830,11 +830,49 @@ static void tennis_live_consistency(void** s)
     free(r2);
 }
 
+/* Grand Slam rule since 2022: the deciding set's tie-break at 6-6 goes to 10 points. */
+static void tennis_final_set_tiebreak_to_10(void** s)
+{
+    (void)s;
+    model_tennis_result *r7 = calloc(1, sizeof *r7), *r10 = calloc(1, sizeof *r10);
+    double pa = 0.67, pb = 0.62, xa = pa, xb = 1 - pb;
+    double tie = xa * xb / (xa * xb + (1 - xa) * (1 - xb));
+    /* deciding set at 6-6, tie-break 0-0, A to serve */
+    model_tennis_state t7 = {5, pa, pb, 2, 2, 24, 24, 6, 6, 0, 0, 1, 0}, t10 = t7;
+    t10.final_set_tb10 = 1;
+    assert_int_equal(model_tennis_price(&t7, r7), MODEL_OK);
+    assert_int_equal(model_tennis_price(&t10, r10), MODEL_OK);
+    /* the better server gains from a longer tie-break */
+    assert_true(r10->match_a > r7->match_a);
+    assert_close(r7->match_a, model_tennis_tiebreak(pa, pb), 1e-12);
+    /* at 9-9 the next two points are one serve each: the tie closed form */
+    t10.points_a = t10.points_b = 9;
+    assert_int_equal(model_tennis_price(&t10, r10), MODEL_OK);
+    assert_close(r10->match_a, tie, 1e-12);
+    /* 8-3 is still being played in a 10-point tie-break, over in a 7-point one */
+    t10.points_a = 8, t10.points_b = 3;
+    assert_int_equal(model_tennis_price(&t10, r10), MODEL_OK);
+    assert_true(r10->match_a > 0.9);
+    t7.points_a = 8, t7.points_b = 3;
+    assert_int_equal(model_tennis_price(&t7, r7), MODEL_EINVAL);
+    /* not the deciding set: the rule does not apply (7-3 there is over) */
+    model_tennis_state n = {5, pa, pb, 1, 2, 20, 20, 6, 6, 7, 3, 1, 1};
+    assert_int_equal(model_tennis_price(&n, r7), MODEL_EINVAL);
+    /* symmetric players: still a coin flip */
+    model_tennis_state sym = {5, 0.64, 0.64, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1};
+    assert_int_equal(model_tennis_price(&sym, r10), MODEL_OK);
+    assert_close(r10->match_a, 0.5, 1e-12);
+    sym.final_set_tb10 = 2;
+    assert_int_equal(model_tennis_price(&sym, r10), MODEL_EINVAL);
+    free(r7);
+    free(r10);
+}
+
 static void tennis_bad_inputs(void** s)
 {
     (void)s;
     model_tennis_result* r = calloc(1, sizeof *r);
-    model_tennis_state ok = {3, 0.64, 0.62, 0, 0, 0, 0, 0, 0, 0, 0, 1}, b;
+    model_tennis_state ok = {3, 0.64, 0.62, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0}, b;
     assert_int_equal(model_tennis_price(&ok, r), MODEL_OK);
     b = ok, b.best_of = 4;
     assert_int_equal(model_tennis_price(&b, r), MODEL_EINVAL);
@@ -1009,6 +1047,7 @@ int main(void)
         cmocka_unit_test(tennis_hold_check_values),
         cmocka_unit_test(tennis_symmetry_and_sums),
         cmocka_unit_test(tennis_live_consistency),
+        cmocka_unit_test(tennis_final_set_tiebreak_to_10),
         cmocka_unit_test(tennis_bad_inputs),
         cmocka_unit_test(basketball),
         cmocka_unit_test(metrics),

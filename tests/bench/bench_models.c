@@ -148,7 +148,7 @@ int main(int argc, char** argv)
         sink += pp[0];
     });
     printf("  one Shin solve (3 outcomes):                     %8.3f us\n", t * 1e6);
-    model_tennis_state ts = {5, 0.66, 0.63, 1, 1, 10, 11, 3, 4, 2, 1, 1};
+    model_tennis_state ts = {5, 0.66, 0.63, 1, 1, 10, 11, 3, 4, 2, 1, 1, 0};
     model_tennis_result* tr = malloc(sizeof *tr);
     t = TIME_IT(2000, {
         ts.pa = 0.66 + 1e-9 * (i_ & 7);
