@@ -14,8 +14,9 @@
  *   match     forward over sets (sets_a, sets_b, first server of the set) carrying the
  *             distribution of games won by each player, so that match winner, set betting,
  *             total games and game handicap all come from one pass.
- * Every set is a tie-break set (current ATP/WTA rules including the final set, where the
- * Slams now play a tie-break at 6-6; the 10-point final-set tie-break is not modelled).
+ * Every set is a tie-break set (current ATP/WTA rules); the deciding set's tie-break goes to
+ * 7 points, or to 10 with final_set_tb10 (Grand Slams since 2022). Advantage sets (no
+ * tie-break) are not modelled.
  */
 #include "models/models.h"
 
