@@ -40,3 +40,12 @@ TEST_DEPS += build/parlay-feedsim-san
 .PHONY: test-feed
 test-feed: $(FEED_TESTS) build/parlay-feedsim-san build/parlay-feedsim
 	@bash tests/run-tests.sh $(FEED_TESTS)
+
+# On demand, not a test: publication-to-delivery latency of both adapters (feed/bench).
+build/bench/feed_latency: $(patsubst %.c,$(BUILD)/obj/%.o,feed/bench/feed_latency.c feed/tests/simproc.c $(FEED_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+.PHONY: bench-feed
+bench-feed: build/bench/feed_latency build/parlay-feedsim
+	build/bench/feed_latency feed/scenarios/busy-afternoon.json 1000
