@@ -1,6 +1,7 @@
 #include "tests/integration/harness.h"
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +50,8 @@ static int free_port(void)
 
 static void node_paths(struct h_cluster *c, struct h_node *nd)
 {
+    snprintf(nd->raft_host, sizeof nd->raft_host, "127.0.0.1");
+    snprintf(nd->http_host, sizeof nd->http_host, "127.0.0.1");
     snprintf(nd->config, sizeof nd->config, "%s/node%d.json", c->root, nd->id);
     snprintf(nd->dir, sizeof nd->dir, "%s/data%d", c->root, nd->id);
     snprintf(nd->log, sizeof nd->log, "%s/node%d.log", c->root, nd->id);
@@ -103,16 +106,16 @@ void h_cluster_write_configs(struct h_cluster *c)
         if (!c->nodes[i].initial)
             continue;
         char ra[64], ha[64];
-        snprintf(ra, sizeof ra, "127.0.0.1:%d", c->nodes[i].raft_port);
-        snprintf(ha, sizeof ha, "127.0.0.1:%d", c->nodes[i].http_port);
+        snprintf(ra, sizeof ra, "%s:%d", c->nodes[i].raft_host, c->nodes[i].raft_port);
+        snprintf(ha, sizeof ha, "%s:%d", c->nodes[i].http_host, c->nodes[i].http_port);
         json_array_append_new(members, json_pack("{s:i, s:s, s:s}", "id", c->nodes[i].id,
                                                  "raft_address", ra, "http_address", ha));
     }
     for (int i = 0; i < c->n; i++) {
         struct h_node *nd = &c->nodes[i];
         char ra[64], ha[64];
-        snprintf(ra, sizeof ra, "127.0.0.1:%d", nd->raft_port);
-        snprintf(ha, sizeof ha, "127.0.0.1:%d", nd->http_port);
+        snprintf(ra, sizeof ra, "%s:%d", nd->raft_host, nd->raft_port);
+        snprintf(ha, sizeof ha, "%s:%d", nd->http_host, nd->http_port);
         json_t *cfg = json_pack(
             "{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s}",
             "node_id", nd->id, "cluster", "football", "role", "sport:football", "raft_address",
@@ -140,7 +143,11 @@ void h_node_start(struct h_cluster *c, int i)
         dup2(fd, 1);
         dup2(fd, 2);
         setenv("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0", 1);
-        execl(PARLAYD, PARLAYD, "--config", nd->config, (char *)NULL);
+        if (nd->netns[0])
+            execl("/usr/sbin/ip", "ip", "netns", "exec", nd->netns, PARLAYD, "--config", nd->config,
+                  (char *)NULL);
+        else
+            execl(PARLAYD, PARLAYD, "--config", nd->config, (char *)NULL);
         perror("exec parlayd");
         _exit(127);
     }
@@ -201,10 +208,13 @@ void h_cluster_stop_all(struct h_cluster *c)
         h_node_stop(c, i);
 }
 
+static void netns_teardown(struct h_cluster *c);
+
 void h_cluster_destroy(struct h_cluster *c)
 {
     for (int i = 0; i < c->n; i++)
         h_node_kill(c, i);
+    netns_teardown(c);
     if (!getenv("PARLAY_KEEP_TEST_DIRS")) {
         char cmd[400];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", c->root);
@@ -260,11 +270,17 @@ static size_t on_header(char *p, size_t s, size_t n, void *arg)
 struct h_resp h_http_raw(int port, const char *method, const char *path, const char *body,
                          const char *const *headers, long timeout_ms)
 {
+    return h_http_host("127.0.0.1", port, method, path, body, headers, timeout_ms);
+}
+
+struct h_resp h_http_host(const char *host, int port, const char *method, const char *path,
+                          const char *body, const char *const *headers, long timeout_ms)
+{
     struct h_resp r;
     memset(&r, 0, sizeof r);
     CURL *e = curl_easy_init();
     char url[1024];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    snprintf(url, sizeof url, "http://%s:%d%s", host, port, path);
     struct curl_slist *h = curl_slist_append(NULL, "Expect:");
     for (const char *const *p = headers; p && *p; p++)
         h = curl_slist_append(h, *p);
@@ -310,7 +326,8 @@ struct h_resp h_http(struct h_cluster *c, int i, const char *method, const char 
     if (body)
         hdrs[k++] = "Content-Type: application/json";
     hdrs[k] = NULL;
-    return h_http_raw(c->nodes[i].http_port, method, path, body, hdrs, 15000);
+    return h_http_host(c->nodes[i].http_host, c->nodes[i].http_port, method, path, body, hdrs,
+                       15000);
 }
 
 void h_resp_free(struct h_resp *r)
@@ -326,7 +343,8 @@ json_t *h_status(struct h_cluster *c, int i)
     char auth[128];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->token);
     const char *hdrs[] = {auth, NULL};
-    struct h_resp r = h_http_raw(c->nodes[i].http_port, "GET", "/admin/v1/node", NULL, hdrs, 2000);
+    struct h_resp r = h_http_host(c->nodes[i].http_host, c->nodes[i].http_port, "GET",
+                                  "/admin/v1/node", NULL, hdrs, 2000);
     if (r.status != 200) {
         h_resp_free(&r);
         return NULL;
@@ -375,7 +393,8 @@ bool h_wait_ready(struct h_cluster *c, int i, int ms)
 {
     double deadline = h_now() + ms / 1000.0;
     do {
-        struct h_resp r = h_http_raw(c->nodes[i].http_port, "GET", "/readyz", NULL, NULL, 1000);
+        struct h_resp r = h_http_host(c->nodes[i].http_host, c->nodes[i].http_port, "GET",
+                                      "/readyz", NULL, NULL, 1000);
         h_resp_free(&r);
         if (r.status == 200)
             return true;
@@ -387,8 +406,8 @@ bool h_wait_ready(struct h_cluster *c, int i, int ms)
 int h_parlayctl(struct h_cluster *c, int i, const char *args, char *out, size_t n)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "build/parlayctl --url 127.0.0.1:%d --token-file %s %s 2>&1",
-             c->nodes[i].http_port, c->token_file, args);
+    snprintf(cmd, sizeof cmd, "build/parlayctl --url %s:%d --token-file %s %s 2>&1",
+             c->nodes[i].http_host, c->nodes[i].http_port, c->token_file, args);
     FILE *p = popen(cmd, "r");
     size_t got = p ? fread(out, 1, n - 1, p) : 0;
     out[got] = 0;
@@ -409,3 +428,190 @@ int h_log_count(struct h_cluster *c, int i, const char *needle)
     fclose(f);
     return count;
 }
+
+/* ---- network namespaces --------------------------------------------------------------------
+ *
+ * Node i (1-based k = i + 1) lives in namespace "plN-k" (N: the run's net id). Its Raft address
+ * is 10.80.N.k on its loopback, reachable by each peer j through a veth pair that joins the two
+ * namespaces directly (a route per peer), so cutting one pair partitions exactly those two nodes
+ * both ways. Its HTTP address 10.81.N.k... is on a further veth to the test's namespace, which
+ * stays up so that the test can always talk to every node; peers reach a node's HTTP address
+ * through their direct link too (forwarding to the leader follows Raft's connectivity). */
+
+static int sh(const char *fmt, ...)
+{
+    char cmd[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    char full[600];
+    snprintf(full, sizeof full, "%s >/dev/null 2>&1", cmd);
+    return system(full);
+}
+
+static void pair_name(struct h_cluster *c, int a, int b, int side, char out[32])
+{
+    snprintf(out, 32, "p%d%c%d%d", c->net_id % 1000, side ? 'b' : 'a', a + 1, b + 1);
+}
+
+static void pair_routes(struct h_cluster *c, int i, int j)
+{
+    char dev[32];
+    int lo = i < j ? i : j, hi = i < j ? j : i;
+    pair_name(c, lo, hi, i == lo ? 0 : 1, dev);
+    sh("ip -n %s route replace 10.80.%d.%d/32 dev %s", c->nodes[i].netns, c->net_id, j + 1, dev);
+    sh("ip -n %s route replace %s/32 dev %s", c->nodes[i].netns, c->nodes[j].http_host, dev);
+}
+
+void h_link(struct h_cluster *c, int i, int j, bool up)
+{
+    char a[32], b[32];
+    int lo = i < j ? i : j, hi = i < j ? j : i;
+    pair_name(c, lo, hi, 0, a);
+    pair_name(c, lo, hi, 1, b);
+    sh("ip -n %s link set %s %s", c->nodes[lo].netns, a, up ? "up" : "down");
+    sh("ip -n %s link set %s %s", c->nodes[hi].netns, b, up ? "up" : "down");
+    if (up) { /* routes over a link that went down are gone: put them back */
+        pair_routes(c, lo, hi);
+        pair_routes(c, hi, lo);
+    }
+}
+
+static void netns_teardown(struct h_cluster *c)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->nodes[i].netns[0]) {
+            sh("ip netns del %s", c->nodes[i].netns);
+            c->nodes[i].netns[0] = 0;
+        }
+}
+
+bool h_cluster_init_netns(struct h_cluster *c, int n)
+{
+    if (geteuid() != 0)
+        return false;
+    h_cluster_init(c, n);
+    c->net_id = 1 + (int)(getpid() % 200);
+    for (int i = 0; i < n; i++) {
+        struct h_node *nd = &c->nodes[i];
+        snprintf(nd->netns, sizeof nd->netns, "pl%d-%d", c->net_id, i + 1);
+        sh("ip netns del %s", nd->netns); /* a leftover of an earlier run */
+        if (sh("ip netns add %s", nd->netns) != 0) {
+            netns_teardown(c);
+            h_cluster_destroy(c);
+            return false;
+        }
+        sh("ip -n %s link set lo up", nd->netns);
+        sh("ip -n %s addr add 10.80.%d.%d/32 dev lo", nd->netns, c->net_id, i + 1);
+        snprintf(nd->raft_host, sizeof nd->raft_host, "10.80.%d.%d", c->net_id, i + 1);
+        snprintf(nd->http_host, sizeof nd->http_host, "10.81.%d.%d", c->net_id, 4 * i + 2);
+        nd->raft_port = 7000;
+        nd->http_port = 8000;
+        /* The link to the test's namespace: 10.81.N.(4i+1) here, 10.81.N.(4i+2) there. */
+        char host_if[32], node_if[32];
+        snprintf(host_if, sizeof host_if, "p%dh%d", c->net_id % 1000, i + 1);
+        snprintf(node_if, sizeof node_if, "p%dn%d", c->net_id % 1000, i + 1);
+        sh("ip link del %s", host_if);
+        sh("ip link add %s type veth peer name %s netns %s", host_if, node_if, nd->netns);
+        sh("ip addr add 10.81.%d.%d/30 dev %s", c->net_id, 4 * i + 1, host_if);
+        sh("ip link set %s up", host_if);
+        sh("ip -n %s addr add %s/30 dev %s", nd->netns, nd->http_host, node_if);
+        sh("ip -n %s link set %s up", nd->netns, node_if);
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            char a[32], b[32];
+            pair_name(c, i, j, 0, a);
+            pair_name(c, i, j, 1, b);
+            sh("ip -n %s link add %s type veth peer name %s netns %s", c->nodes[i].netns, a, b,
+               c->nodes[j].netns);
+            sh("ip -n %s link set %s up", c->nodes[i].netns, a);
+            sh("ip -n %s link set %s up", c->nodes[j].netns, b);
+            pair_routes(c, i, j);
+            pair_routes(c, j, i);
+        }
+    h_cluster_write_configs(c);
+    return true;
+}
+
+/* ---- scenario helpers shared by the test programs ---- */
+
+char *h_fixture_body(const char *id)
+{
+    static char buf[512];
+    snprintf(buf, sizeof buf,
+             "{\"id\":\"%s\",\"sport\":\"football\",\"competition\":\"Ligue 1\",\"home\":\"Home "
+             "%s\",\"away\":\"Away %s\",\"kickoff\":\"2026-12-05T20:00:00Z\"}",
+             id, id, id);
+    return buf;
+}
+
+static int alive_node(struct h_cluster *c, int hint)
+{
+    for (int k = 0; k < c->n; k++) {
+        int i = (hint + k) % c->n;
+        if (c->nodes[i].pid)
+            return i;
+    }
+    return -1;
+}
+
+/* A client that retries with the same Idempotency-Key until it gets a definitive answer
+ * (anything but "no answer" or 503), rotating over the live nodes. */
+long h_write_until_answer(struct h_cluster *c, int hint, const char *method,
+                               const char *path, const char *body, const char *key,
+                               json_t **out)
+{
+    double deadline = h_now() + 40;
+    for (int attempt = 0; h_now() < deadline; attempt++) {
+        int i = alive_node(c, hint + attempt);
+        struct h_resp r = h_http(c, i, method, path, body, key, true);
+        if (r.status != 0 && r.status != 503) {
+            if (out)
+                *out = r.json;
+            else
+                h_resp_free(&r);
+            return r.status;
+        }
+        h_resp_free(&r);
+        h_sleep_ms(100);
+    }
+    return 0;
+}
+
+/* Wait until node @i serves fixture @id locally with @status and @version. */
+bool h_wait_fixture(struct h_cluster *c, int i, const char *id, const char *status,
+                         int version)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/fixtures/%s", id);
+    double deadline = h_now() + H_WAIT_MS / 1000.0;
+    do {
+        struct h_resp r = h_http(c, i, "GET", path, NULL, NULL, false);
+        bool ok = r.status == 200 &&
+                  !strcmp(json_string_value(json_object_get(r.json, "status")), status) &&
+                  json_integer_value(json_object_get(r.json, "version")) == version;
+        h_resp_free(&r);
+        if (ok)
+            return true;
+        h_sleep_ms(50);
+    } while (h_now() < deadline);
+    return false;
+}
+
+void h_start_cluster(struct h_cluster *c)
+{
+    h_cluster_start_all(c);
+    if (h_wait_leader(c, H_WAIT_MS) < 0) {
+        fprintf(stderr, "no leader within %d ms\n", H_WAIT_MS);
+        abort();
+    }
+    for (int i = 0; i < c->n; i++)
+        if (c->nodes[i].pid)
+            if (!h_wait_ready(c, i, H_WAIT_MS)) {
+                fprintf(stderr, "node %d not ready within %d ms\n", c->nodes[i].id, H_WAIT_MS);
+                abort();
+            }
+}
+

@@ -11,6 +11,8 @@
 
 struct h_node {
     int id;
+    char raft_host[32], http_host[32]; /* 127.0.0.1, or addresses inside a network namespace */
+    char netns[32];                    /* "" when the node runs in the test's own namespace */
     int raft_port, http_port;
     char config[512];
     char dir[512];
@@ -28,6 +30,7 @@ struct h_cluster {
     unsigned snapshot_threshold, snapshot_trailing;
     unsigned max_body_bytes;
     unsigned space_quota_mb, map_size_mb;
+    int net_id; /* netns mode: a per-run number in the addresses and names */
 };
 
 struct h_resp {
@@ -40,6 +43,13 @@ struct h_resp {
 
 /* Create @n initial members (ids 1..n) in a fresh temporary root; nothing is started. */
 void h_cluster_init(struct h_cluster *c, int n);
+/* The same, but each node in its own network namespace, joined to every other node by its own
+ * veth link (and to the test by one more), so that links can be cut one by one. Needs root;
+ * returns false (nothing created) where network namespaces cannot be made. */
+bool h_cluster_init_netns(struct h_cluster *c, int n);
+/* Cut (or restore) the link between nodes @i and @j, both directions. */
+void h_link(struct h_cluster *c, int i, int j, bool up);
+
 /* Add a node that is not an initial member (waits to be added); returns its index. */
 int h_cluster_add_spare(struct h_cluster *c);
 /* Write every node's config (call after changing options). */
@@ -61,6 +71,8 @@ struct h_resp h_http(struct h_cluster *c, int i, const char *method, const char 
                      const char *body, const char *idem, bool admin);
 struct h_resp h_http_raw(int port, const char *method, const char *path, const char *body,
                          const char *const *headers, long timeout_ms);
+struct h_resp h_http_host(const char *host, int port, const char *method, const char *path,
+                          const char *body, const char *const *headers, long timeout_ms);
 void h_resp_free(struct h_resp *r);
 
 /* Index of the node that reports itself leader (and is alive), waiting up to @ms; -1 if none. */
@@ -72,6 +84,22 @@ json_t *h_status(struct h_cluster *c, int i);
 bool h_wait_ready(struct h_cluster *c, int i, int ms);
 /* Run `build/parlayctl` against node @i with @args; returns its exit code, output in @out. */
 int h_parlayctl(struct h_cluster *c, int i, const char *args, char *out, size_t n);
+
+/* Scenario helpers. */
+#define H_WAIT_MS 30000
+/* A fixture-create body for @id (static buffer). */
+char *h_fixture_body(const char *id);
+/* A client that retries with the same Idempotency-Key until it gets a definitive answer
+ * (anything but "no answer" or 503), rotating over the live nodes from @hint. Returns the
+ * status (0: none within 40 s); the body in @out if given. */
+long h_write_until_answer(struct h_cluster *c, int hint, const char *method, const char *path,
+                          const char *body, const char *key, json_t **out);
+/* Wait until node @i serves fixture @id locally with @status and @version. */
+bool h_wait_fixture(struct h_cluster *c, int i, const char *id, const char *status,
+                    int version);
+/* Start every node that is not running; wait for a leader and every running node ready
+ * (aborts the test program if that does not happen within H_WAIT_MS). */
+void h_start_cluster(struct h_cluster *c);
 
 double h_now(void);
 void h_sleep_ms(int ms);

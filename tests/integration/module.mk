@@ -6,9 +6,13 @@ build/tests/test_cluster: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harn
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
-TESTS += build/tests/test_cluster
+build/tests/test_partition: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_partition.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+TESTS += build/tests/test_cluster build/tests/test_partition
 TEST_DEPS += build/parlayd-san build/parlayctl
 
 .PHONY: test-integration
-test-integration: build/tests/test_cluster build/parlayd-san build/parlayctl
-	@bash tests/run-tests.sh build/tests/test_cluster
+test-integration: build/tests/test_cluster build/tests/test_partition build/parlayd-san build/parlayctl
+	@bash tests/run-tests.sh build/tests/test_cluster build/tests/test_partition

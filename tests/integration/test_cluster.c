@@ -13,90 +13,18 @@
 
 #include "tests/integration/harness.h"
 
-#define WAIT_MS 30000
-
-static char *fixture_body(const char *id)
-{
-    static char buf[512];
-    snprintf(buf, sizeof buf,
-             "{\"id\":\"%s\",\"sport\":\"football\",\"competition\":\"Ligue 1\",\"home\":\"Home "
-             "%s\",\"away\":\"Away %s\",\"kickoff\":\"2026-12-05T20:00:00Z\"}",
-             id, id, id);
-    return buf;
-}
-
-static int alive_node(struct h_cluster *c, int hint)
-{
-    for (int k = 0; k < c->n; k++) {
-        int i = (hint + k) % c->n;
-        if (c->nodes[i].pid)
-            return i;
-    }
-    return -1;
-}
-
-/* A client that retries with the same Idempotency-Key until it gets a definitive answer
- * (anything but "no answer" or 503), rotating over the live nodes. */
-static long write_until_answer(struct h_cluster *c, int hint, const char *method,
-                               const char *path, const char *body, const char *key,
-                               json_t **out)
-{
-    double deadline = h_now() + 40;
-    for (int attempt = 0; h_now() < deadline; attempt++) {
-        int i = alive_node(c, hint + attempt);
-        struct h_resp r = h_http(c, i, method, path, body, key, true);
-        if (r.status != 0 && r.status != 503) {
-            if (out)
-                *out = r.json;
-            else
-                h_resp_free(&r);
-            return r.status;
-        }
-        h_resp_free(&r);
-        h_sleep_ms(100);
-    }
-    return 0;
-}
-
-/* Wait until node @i serves fixture @id locally with @status and @version. */
-static bool wait_fixture(struct h_cluster *c, int i, const char *id, const char *status,
-                         int version)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/v1/fixtures/%s", id);
-    double deadline = h_now() + WAIT_MS / 1000.0;
-    do {
-        struct h_resp r = h_http(c, i, "GET", path, NULL, NULL, false);
-        bool ok = r.status == 200 &&
-                  !strcmp(json_string_value(json_object_get(r.json, "status")), status) &&
-                  json_integer_value(json_object_get(r.json, "version")) == version;
-        h_resp_free(&r);
-        if (ok)
-            return true;
-        h_sleep_ms(50);
-    } while (h_now() < deadline);
-    return false;
-}
-
-static void start_cluster(struct h_cluster *c)
-{
-    h_cluster_start_all(c);
-    assert_true(h_wait_leader(c, WAIT_MS) >= 0);
-    for (int i = 0; i < c->n; i++)
-        if (c->nodes[i].pid)
-            assert_true(h_wait_ready(c, i, WAIT_MS));
-}
+#define WAIT_MS H_WAIT_MS
 
 static void write_to_follower_is_visible_everywhere(void **state)
 {
     (void)state;
     struct h_cluster c;
     h_cluster_init(&c, 3);
-    start_cluster(&c);
+    h_start_cluster(&c);
     int leader = h_wait_leader(&c, WAIT_MS);
     int follower = (leader + 1) % 3;
 
-    struct h_resp r = h_http(&c, follower, "POST", "/admin/v1/fixtures", fixture_body("f1"),
+    struct h_resp r = h_http(&c, follower, "POST", "/admin/v1/fixtures", h_fixture_body("f1"),
                              "key-f1", true);
     assert_int_equal(r.status, 201);
     assert_string_equal(json_string_value(json_object_get(r.json, "id")), "f1");
@@ -108,10 +36,10 @@ static void write_to_follower_is_visible_everywhere(void **state)
         assert_int_equal(g.status, 200);
         assert_string_equal(json_string_value(json_object_get(g.json, "home")), "Home f1");
         h_resp_free(&g);
-        assert_true(wait_fixture(&c, i, "f1", "scheduled", 1));
+        assert_true(h_wait_fixture(&c, i, "f1", "scheduled", 1));
     }
     /* The same key again, through another follower: the first answer, not a second create. */
-    r = h_http(&c, (leader + 2) % 3, "POST", "/admin/v1/fixtures", fixture_body("f1"), "key-f1",
+    r = h_http(&c, (leader + 2) % 3, "POST", "/admin/v1/fixtures", h_fixture_body("f1"), "key-f1",
                true);
     assert_int_equal(r.status, 201);
     assert_string_equal(r.replayed, "true");
@@ -126,7 +54,7 @@ static void kill_leader_while_writing_loses_nothing(void **state)
     (void)state;
     struct h_cluster c;
     h_cluster_init(&c, 3);
-    start_cluster(&c);
+    h_start_cluster(&c);
     int killed = -1;
     for (int k = 0; k < N_WRITES; k++) {
         char id[32], key[48], path[64];
@@ -137,12 +65,12 @@ static void kill_leader_while_writing_loses_nothing(void **state)
             h_node_kill(&c, killed); /* kill -9 the leader mid-stream */
         }
         snprintf(key, sizeof key, "create-%s", id);
-        long st = write_until_answer(&c, k, "POST", "/admin/v1/fixtures", fixture_body(id), key,
+        long st = h_write_until_answer(&c, k, "POST", "/admin/v1/fixtures", h_fixture_body(id), key,
                                      NULL);
         assert_int_equal(st, 201); /* never 409: a retried create is not applied twice */
         snprintf(key, sizeof key, "live-%s", id);
         snprintf(path, sizeof path, "/admin/v1/fixtures/%s", id);
-        st = write_until_answer(&c, k + 1, "PATCH", path, "{\"status\":\"live\"}", key, NULL);
+        st = h_write_until_answer(&c, k + 1, "PATCH", path, "{\"status\":\"live\"}", key, NULL);
         assert_int_equal(st, 200); /* never 409 "already live" */
     }
     /* Bring the old leader back: it must converge to the same state. */
@@ -153,13 +81,13 @@ static void kill_leader_while_writing_loses_nothing(void **state)
             char id[32];
             snprintf(id, sizeof id, "k%02d", k);
             /* version 2 exactly: created once, set live once */
-            assert_true(wait_fixture(&c, i, id, "live", 2));
+            assert_true(h_wait_fixture(&c, i, id, "live", 2));
         }
 
     /* Restart every node (kill -9, the harshest stop): nothing acknowledged is lost. */
     for (int i = 0; i < 3; i++)
         h_node_kill(&c, i);
-    start_cluster(&c);
+    h_start_cluster(&c);
     for (int i = 0; i < 3; i++) {
         struct h_resp r = h_http(&c, i, "GET", "/v1/fixtures?limit=500&consistency=linearizable",
                                  NULL, NULL, false);
@@ -169,7 +97,7 @@ static void kill_leader_while_writing_loses_nothing(void **state)
         for (int k = 0; k < N_WRITES; k++) {
             char id[32];
             snprintf(id, sizeof id, "k%02d", k);
-            assert_true(wait_fixture(&c, i, id, "live", 2));
+            assert_true(h_wait_fixture(&c, i, id, "live", 2));
         }
     }
     h_cluster_destroy(&c);
@@ -180,8 +108,8 @@ static void graceful_restart_resumes(void **state)
     (void)state;
     struct h_cluster c;
     h_cluster_init(&c, 3);
-    start_cluster(&c);
-    assert_int_equal(write_until_answer(&c, 0, "POST", "/admin/v1/fixtures", fixture_body("r1"),
+    h_start_cluster(&c);
+    assert_int_equal(h_write_until_answer(&c, 0, "POST", "/admin/v1/fixtures", h_fixture_body("r1"),
                                         "key-r1", NULL),
                      201);
     /* Several restarts in a row: each new leader appends a barrier that the state machine never
@@ -194,7 +122,7 @@ static void graceful_restart_resumes(void **state)
         for (int i = 0; i < 3; i++)
             assert_true(h_wait_ready(&c, i, 10000));
         for (int i = 0; i < 3; i++)
-            assert_true(wait_fixture(&c, i, "r1", "scheduled", 1));
+            assert_true(h_wait_fixture(&c, i, "r1", "scheduled", 1));
     }
     h_cluster_destroy(&c);
 }
@@ -207,12 +135,12 @@ static void added_node_catches_up_through_snapshot(void **state)
     c.snapshot_threshold = 16; /* snapshot often and keep a short log */
     c.snapshot_trailing = 4;
     h_cluster_write_configs(&c);
-    start_cluster(&c);
+    h_start_cluster(&c);
     for (int k = 0; k < 60; k++) {
         char id[32], key[48];
         snprintf(id, sizeof id, "s%02d", k);
         snprintf(key, sizeof key, "key-%s", id);
-        assert_int_equal(write_until_answer(&c, k, "POST", "/admin/v1/fixtures", fixture_body(id),
+        assert_int_equal(h_write_until_answer(&c, k, "POST", "/admin/v1/fixtures", h_fixture_body(id),
                                             key, NULL),
                          201);
     }
@@ -234,7 +162,7 @@ static void added_node_catches_up_through_snapshot(void **state)
     for (int k = 0; k < 60; k++) {
         char id[32];
         snprintf(id, sizeof id, "s%02d", k);
-        assert_true(wait_fixture(&c, spare, id, "scheduled", 1));
+        assert_true(h_wait_fixture(&c, spare, id, "scheduled", 1));
     }
     rc = h_parlayctl(&c, spare, "--json status", out, sizeof out);
     assert_int_equal(rc, 0);
@@ -253,8 +181,8 @@ static void added_node_catches_up_through_snapshot(void **state)
     st = json_loads(out, 0, NULL);
     assert_int_equal(json_array_size(st), 3);
     json_decref(st);
-    assert_int_equal(write_until_answer(&c, spare, "POST", "/admin/v1/fixtures",
-                                        fixture_body("after-remove"), "key-after-remove", NULL),
+    assert_int_equal(h_write_until_answer(&c, spare, "POST", "/admin/v1/fixtures",
+                                        h_fixture_body("after-remove"), "key-after-remove", NULL),
                      201);
     h_cluster_destroy(&c);
 }
@@ -264,13 +192,13 @@ static void partitioned_minority_refuses_writes(void **state)
     (void)state;
     struct h_cluster c;
     h_cluster_init(&c, 3);
-    start_cluster(&c);
+    h_start_cluster(&c);
     int leader = h_wait_leader(&c, WAIT_MS);
     /* Cut the leader off from the majority: the two followers stop answering. */
     for (int i = 0; i < 3; i++)
         if (i != leader)
             h_node_signal(&c, i, SIGSTOP);
-    struct h_resp r = h_http(&c, leader, "POST", "/admin/v1/fixtures", fixture_body("m1"),
+    struct h_resp r = h_http(&c, leader, "POST", "/admin/v1/fixtures", h_fixture_body("m1"),
                              "key-m1", true);
     assert_int_equal(r.status, 503); /* never acknowledged without a quorum */
     assert_string_equal(r.content_type, "application/problem+json");
@@ -280,18 +208,18 @@ static void partitioned_minority_refuses_writes(void **state)
     assert_int_equal(r.status, 404);
     h_resp_free(&r);
     /* A second write finds no leader at all on the minority side. */
-    r = h_http(&c, leader, "POST", "/admin/v1/fixtures", fixture_body("m2"), "key-m2", true);
+    r = h_http(&c, leader, "POST", "/admin/v1/fixtures", h_fixture_body("m2"), "key-m2", true);
     assert_int_equal(r.status, 503);
     h_resp_free(&r);
     for (int i = 0; i < 3; i++)
         h_node_signal(&c, i, SIGCONT);
     assert_true(h_wait_leader(&c, WAIT_MS) >= 0);
     /* The client's retry with the same key gets one real answer. */
-    assert_int_equal(write_until_answer(&c, leader, "POST", "/admin/v1/fixtures",
-                                        fixture_body("m1"), "key-m1", NULL),
+    assert_int_equal(h_write_until_answer(&c, leader, "POST", "/admin/v1/fixtures",
+                                        h_fixture_body("m1"), "key-m1", NULL),
                      201);
     for (int i = 0; i < 3; i++)
-        assert_true(wait_fixture(&c, i, "m1", "scheduled", 1));
+        assert_true(h_wait_fixture(&c, i, "m1", "scheduled", 1));
     h_cluster_destroy(&c);
 }
 
@@ -309,8 +237,8 @@ static void bad_input_gets_problem_json_and_changes_nothing(void **state)
     h_cluster_init(&c, 3);
     c.max_body_bytes = 4096;
     h_cluster_write_configs(&c);
-    start_cluster(&c);
-    assert_int_equal(write_until_answer(&c, 0, "POST", "/admin/v1/fixtures", fixture_body("ok1"),
+    h_start_cluster(&c);
+    assert_int_equal(h_write_until_answer(&c, 0, "POST", "/admin/v1/fixtures", h_fixture_body("ok1"),
                                         "key-ok1", NULL),
                      201);
     struct h_resp before = h_http(&c, 0, "GET", "/v1/fixtures?consistency=linearizable", NULL,
@@ -340,8 +268,8 @@ static void bad_input_gets_problem_json_and_changes_nothing(void **state)
          "\"B\",\"kickoff\":\"next tuesday\"}",
          "b6", true, 422, "RFC 3339"},
         {"POST", "/admin/v1/fixtures", big, "b7", true, 413, "limit"},
-        {"POST", "/admin/v1/fixtures", fixture_body("u4"), NULL, true, 428, "Idempotency-Key"},
-        {"POST", "/admin/v1/fixtures", fixture_body("u5"), "b8", false, 401, "admin token"},
+        {"POST", "/admin/v1/fixtures", h_fixture_body("u4"), NULL, true, 428, "Idempotency-Key"},
+        {"POST", "/admin/v1/fixtures", h_fixture_body("u5"), "b8", false, 401, "admin token"},
         {"GET", "/v1/fixtures/bad$id", NULL, NULL, false, 400, "fixture id"},
         {"GET", "/v1/fixtures/nope", NULL, NULL, false, 404, "does not exist"},
         {"GET", "/v1/fixtures?colour=red", NULL, NULL, false, 400, "unknown query parameter"},
@@ -374,7 +302,7 @@ static void bad_input_gets_problem_json_and_changes_nothing(void **state)
         h_resp_free(&r);
     }
     /* A key reused for a different request is refused, not applied. */
-    struct h_resp r = h_http(&c, 1, "POST", "/admin/v1/fixtures", fixture_body("other"),
+    struct h_resp r = h_http(&c, 1, "POST", "/admin/v1/fixtures", h_fixture_body("other"),
                              "key-ok1", true);
     assert_int_equal(r.status, 422);
     h_resp_free(&r);
@@ -401,7 +329,7 @@ static void space_quota_makes_cluster_read_only(void **state)
     c.map_size_mb = 4;
     c.space_quota_mb = 1;
     h_cluster_write_configs(&c);
-    start_cluster(&c);
+    h_start_cluster(&c);
     long st = 0;
     int k;
     char id[32], key[48];
@@ -410,7 +338,7 @@ static void space_quota_makes_cluster_read_only(void **state)
         snprintf(id, sizeof id, "q%04d", k);
         snprintf(key, sizeof key, "key-%s", id);
         json_t *body = NULL;
-        st = write_until_answer(&c, 0, "POST", "/admin/v1/fixtures", fixture_body(id), key, &body);
+        st = h_write_until_answer(&c, 0, "POST", "/admin/v1/fixtures", h_fixture_body(id), key, &body);
         if (st == 507) {
             assert_non_null(strstr(json_string_value(json_object_get(body, "detail")),
                                    "space quota"));
@@ -429,8 +357,8 @@ static void space_quota_makes_cluster_read_only(void **state)
     c.space_quota_mb = 3;
     h_cluster_write_configs(&c);
     h_cluster_stop_all(&c);
-    start_cluster(&c);
-    assert_int_equal(write_until_answer(&c, 0, "POST", "/admin/v1/fixtures", fixture_body(id),
+    h_start_cluster(&c);
+    assert_int_equal(h_write_until_answer(&c, 0, "POST", "/admin/v1/fixtures", h_fixture_body(id),
                                         key, NULL),
                      201);
     h_cluster_destroy(&c);
@@ -441,7 +369,7 @@ static void parlayctl_exit_codes(void **state)
     (void)state;
     struct h_cluster c;
     h_cluster_init(&c, 3);
-    start_cluster(&c);
+    h_start_cluster(&c);
     char out[8192];
     assert_int_equal(h_parlayctl(&c, 0, "status", out, sizeof out), 0);
     assert_non_null(strstr(out, "leader"));
