@@ -93,4 +93,10 @@ build/bench/h2o_hello 9499 & pids+=($!)
 sleep 0.3
 run_wrk "bare h2o hello, 64 clients" 64 "http://127.0.0.1:9499/" tests/bench/read.lua
 echo
+echo "== pricing models (build/bench_models; see models/README.md)"
+make --no-print-directory build/bench_models >/dev/null && build/bench_models || echo "models benchmark failed"
+echo
+echo "== oracle gas (make bench-oracle; see oracle/README.md)"
+make --no-print-directory bench-oracle 2>&1 | grep -v '^make' || echo "oracle gas benchmark failed"
+echo
 echo "written to $out"
