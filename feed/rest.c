@@ -120,13 +120,16 @@ static bool handle_ok(struct feed_provider *p, struct rest_req *q)
     size_t n;
     if (parse_page(p, q, keys[q->what], kinds[q->what], &obs, &n))
         return false;
+    bool skipped = false;
     for (size_t i = 0; i < n; i++) {
-        /* A result for a fixture we never saw would break "fixture first"; it comes back on
-         * the next poll, after the fixture. */
+        /* A result for a fixture we never saw (published after our fixtures request) would
+         * break "fixture first"; it comes back on the next poll, after the fixture. */
         if (q->what == R_RESULTS) {
             struct feed_track *t = provider_track(p, obs[i].u.result.fixture, false);
-            if (!t || !t->have_fixture)
+            if (!t || !t->have_fixture) {
+                skipped = true;
                 continue;
+            }
         }
         provider_emit(p, &obs[i]);
     }
@@ -134,8 +137,8 @@ static bool handle_ok(struct feed_provider *p, struct rest_req *q)
     char *slot = q->what == R_FIXTURES ? r->fixtures_etag
                  : q->what == R_RESULTS ? r->results_etag
                                         : NULL;
-    if (slot)
-        snprintf(slot, 128, "%s", q->etag);
+    if (slot) /* after a skip, the same page must not come back as a 304 */
+        snprintf(slot, 128, "%s", skipped ? "" : q->etag);
     else {
         struct feed_track *t = provider_track(p, q->fixture, false);
         /* The ETag belongs to the URL asked, which names the old last seq: keep it only if

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct sse {
     struct cu_xfer x;
@@ -32,6 +33,7 @@ struct sse {
     struct curl_slist *headers;
     char url[512];
     long status;
+    bool type_checked;
     struct feed_sse parser;
     char last_id[64]; /* the id of the last event delivered: what we resume from */
     int delivered;    /* events delivered by the current connection */
@@ -78,6 +80,17 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
         curl_easy_getinfo(s->x.easy, CURLINFO_RESPONSE_CODE, &s->status);
     if (s->status != 200)
         return n; /* an error page: read and discard, on_done reports the status */
+    if (!s->type_checked) {
+        char *ct = NULL;
+        curl_easy_getinfo(s->x.easy, CURLINFO_CONTENT_TYPE, &ct);
+        s->type_checked = true;
+        if (!ct || strncasecmp(ct, "text/event-stream", 17)) {
+            s->bad = FEED_ESSE;
+            snprintf(s->bad_msg, sizeof s->bad_msg, "content type %s, not text/event-stream",
+                     ct ? ct : "(none)");
+            return 0;
+        }
+    }
     int rc = feed_sse_feed(&s->parser, ptr, n);
     if (rc) {
         if (!s->bad) {
@@ -130,6 +143,7 @@ static void sse_connect(struct feed_provider *p)
         p->stats.reconnects++;
     p->stats.requests++;
     s->status = 0;
+    s->type_checked = false;
     s->delivered = 0;
     s->bad = 0;
     snprintf(s->url, sizeof s->url, "%s/v1/stream", p->url);

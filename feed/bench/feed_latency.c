@@ -94,9 +94,7 @@ static void run(const char *scenario, enum feed_adapter a, unsigned poll_ms)
             uv_run(&loop, UV_RUN_ONCE);
         lat[nl++] = now_ms() - t0;
     }
-    bool closed = false;
     feed_close(p, NULL, NULL);
-    (void)closed;
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     simproc_stop(&s);

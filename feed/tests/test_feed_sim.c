@@ -424,6 +424,18 @@ static void test_garbage_yields_errors(void **state)
     assert_true(cr.codes[-FEED_EJSON] + cr.codes[-FEED_EFIELD] == cr.errors);
     assert_true(cs.codes[-FEED_EJSON] + cs.codes[-FEED_EFIELD] == cs.errors);
     assert_true(stats(&cr).failures >= 6);
+    /* a stream URL that answers JSON instead of text/event-stream */
+    struct col cj;
+    char url[160];
+    snprintf(url, sizeof url, "%s/v1/fixtures?x=", s.url);
+    A = &cj;
+    open_provider(&cj, FEED_SSE, url);
+    want = 2;
+    assert_true(run_until(a_failing, NULL));
+    assert_true(cj.codes[-FEED_ESSE] >= 2);
+    assert_int_equal(cj.n, 0);
+    close_provider(&cj);
+    A = &cr;
     lie(&s, "{\"garbage\": false}");
     assert_true(run_until(both_have_result, NULL));
     assert_int_equal(cr.n, 1 + FOOTBALL_EVENTS + 1);
@@ -627,6 +639,40 @@ static void test_simulator_refuses_bad_input(void **state)
     rmdir(dir);
 }
 
+/* An inconsistent provider publishes a result before its fixture. The poller holds the
+ * result back (fixture first) and must not let the unchanged results page become a 304 that
+ * hides it forever once the fixture appears. */
+static void test_rest_result_before_fixture(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/parlay-feed-early-XXXXXX", path[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/s.json", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"fixtures\": [{\"id\": \"BB-9\", \"sport\": \"basketball\", \"competition\": "
+          "\"c\", \"home\": \"a\", \"away\": \"b\", \"kickoff\": \"2026-11-28T15:00:00Z\", "
+          "\"announce\": 100, \"start\": 0, \"result\": {\"at\": 50, \"status\": \"void\"}}]}",
+          f);
+    fclose(f);
+    struct simproc s;
+    simproc_start(&s, path, (const char *[]){"--speed", "0", NULL});
+    advance(&s, "{\"to\": 60}"); /* the result, without its fixture */
+    struct col c;
+    A = &c;
+    open_provider(&c, FEED_REST, s.url);
+    want = 3;
+    assert_true(run_until(a_cycles, NULL));
+    assert_int_equal(c.n, 0);
+    advance(&s, "{\"to\": 100}");
+    assert_true(run_until(a_has_result, NULL));
+    assert_int_equal(c.fixtures, 1);
+    assert_well_ordered(&c);
+    close_provider(&c);
+    simproc_stop(&s);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_open_refuses_bad_config(void **state)
 {
     (void)state;
@@ -674,6 +720,7 @@ int main(void)
         cmocka_unit_test_teardown(test_failover_to_fallback_url, kill_sims),
         cmocka_unit_test_teardown(test_delayed_provider, kill_sims),
         cmocka_unit_test_teardown(test_simulator_refuses_bad_input, kill_sims),
+        cmocka_unit_test_teardown(test_rest_result_before_fixture, kill_sims),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     uv_loop_close(loop);
