@@ -21,6 +21,7 @@ static void usage(FILE *f)
             "lies (each instance its own):\n"
             "  --lie-score FIXTURE=H-A        report a wrong final score\n"
             "  --lie-drop-event FIXTURE:SEQ   never publish that event\n"
+            "  --lie-flip-event FIXTURE:SEQ   publish that event with home and away swapped\n"
             "  --lie-delay MS                 publish everything MS late (REST and stream)\n"
             "  --lie-slow MS                  send every REST answer MS late\n"
             "  --lie-garbage                  answer 200 with bodies that are not observations\n"
@@ -66,7 +67,8 @@ int main(int argc, char **argv)
         {"admin-port", required_argument, 0, 'a'}, {"port-file", required_argument, 0, 'p'},
         {"speed", required_argument, 0, 'x'},      {"start-at", required_argument, 0, 't'},
         {"heartbeat-ms", required_argument, 0, 'b'}, {"lie-score", required_argument, 0, 'S'},
-        {"lie-drop-event", required_argument, 0, 'D'}, {"lie-delay", required_argument, 0, 'W'},
+        {"lie-drop-event", required_argument, 0, 'D'},
+        {"lie-flip-event", required_argument, 0, 'F'}, {"lie-delay", required_argument, 0, 'W'},
         {"lie-slow", required_argument, 0, 'L'},
         {"lie-garbage", no_argument, 0, 'G'},      {"lie-down", required_argument, 0, 'R'},
         {"drop-stream-every", required_argument, 0, 'E'}, {"help", no_argument, 0, 'h'},
@@ -84,7 +86,8 @@ int main(int argc, char **argv)
         case 't': start_at = strtod(optarg, &end), bad = *end || start_at < 0; break;
         case 'b': s.heartbeat_ms = (unsigned)strtoul(optarg, &end, 10), bad = *end || !s.heartbeat_ms; break;
         case 'S': bad = sim_lie_score(&s.lies, optarg) != 0; break;
-        case 'D': bad = sim_lie_drop(&s.lies, optarg) != 0; break;
+        case 'D': bad = sim_lie_event(s.lies.drop, &s.lies.ndrop, optarg) != 0; break;
+        case 'F': bad = sim_lie_event(s.lies.flip, &s.lies.nflip, optarg) != 0; break;
         case 'W': s.lies.delay_ms = (unsigned)strtoul(optarg, &end, 10), bad = *end; break;
         case 'L': s.lies.slow_ms = (unsigned)strtoul(optarg, &end, 10), bad = *end; break;
         case 'G': s.lies.garbage = true; break;

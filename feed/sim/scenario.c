@@ -198,16 +198,16 @@ int sim_lie_score(struct sim_lies *l, const char *arg)
     return 0;
 }
 
-int sim_lie_drop(struct sim_lies *l, const char *arg)
+int sim_lie_event(struct sim_event_ref *refs, int *n, const char *arg)
 {
     const char *c = strrchr(arg, ':');
     unsigned long long seq;
     char tail;
-    if (!c || c == arg || (size_t)(c - arg) > FEED_ID_MAX || l->ndrop == SIM_MAX_LIES ||
+    if (!c || c == arg || (size_t)(c - arg) > FEED_ID_MAX || *n == SIM_MAX_LIES ||
         sscanf(c + 1, "%llu%c", &seq, &tail) != 1 || seq == 0)
         return -1;
-    snprintf(l->drop[l->ndrop].fixture, sizeof l->drop[0].fixture, "%.*s", (int)(c - arg), arg);
-    l->drop[l->ndrop].seq = seq;
-    l->ndrop++;
+    snprintf(refs[*n].fixture, sizeof refs[0].fixture, "%.*s", (int)(c - arg), arg);
+    refs[*n].seq = seq;
+    (*n)++;
     return 0;
 }

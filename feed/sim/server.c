@@ -10,7 +10,7 @@
  * Admin port (what tests and operators use, still up when the public port is "down"):
  *   GET  /admin/v1/state             clock, counters, current lies
  *   POST /admin/v1/advance           {"seconds": S} or {"to": T}: move the simulated clock
- *   POST /admin/v1/lie               {"clear", "score", "drop_event", "delay_ms", "slow_ms",
+ *   POST /admin/v1/lie               {"clear", "score", "drop_event", "flip_event", "delay_ms", "slow_ms",
  *                                     "garbage", "down", "drop_stream_every"}
  *   POST /admin/v1/drop-streams      close every open stream now
  *
@@ -217,19 +217,34 @@ static size_t visible(const struct sim *s)
     return n;
 }
 
-static bool dropped(const struct sim *s, const struct feed_obs *o)
+static bool is_ref(const struct feed_obs *o, const struct sim_event_ref *refs, int n)
 {
     if (o->kind != FEED_EVENT)
         return false;
-    for (int i = 0; i < s->lies.ndrop; i++)
-        if (o->u.event.seq == s->lies.drop[i].seq && !strcmp(o->u.event.fixture, s->lies.drop[i].fixture))
+    for (int i = 0; i < n; i++)
+        if (o->u.event.seq == refs[i].seq && !strcmp(o->u.event.fixture, refs[i].fixture))
             return true;
     return false;
+}
+
+static bool dropped(const struct sim *s, const struct feed_obs *o)
+{
+    return is_ref(o, s->lies.drop, s->lies.ndrop);
+}
+
+static enum feed_side other(enum feed_side x)
+{
+    return x == FEED_HOME ? FEED_AWAY : x == FEED_AWAY ? FEED_HOME : FEED_NONE;
 }
 
 static json_t *render(const struct sim *s, const struct feed_obs *o)
 {
     struct feed_obs copy = *o;
+    if (is_ref(o, s->lies.flip, s->lies.nflip)) {
+        copy.u.event.team = other(o->u.event.team);
+        copy.u.event.server = other(o->u.event.server);
+        copy.u.event.winner = other(o->u.event.winner);
+    }
     if (o->kind == FEED_RESULT) {
         for (int i = 0; i < s->lies.nscore; i++)
             if (!strcmp(o->u.result.fixture, s->lies.score[i].fixture)) {
@@ -447,7 +462,7 @@ void sim_release(struct sim *s)
 static json_t *state_json(struct sim *s)
 {
     static const char *const downs[] = {"none", "503", "refuse"};
-    json_t *scores = json_array(), *drops = json_array();
+    json_t *scores = json_array(), *drops = json_array(), *flips = json_array();
     for (int i = 0; i < s->lies.nscore; i++)
         json_array_append_new(scores, json_pack("{s:s, s:i, s:i}", "fixture",
                                                 s->lies.score[i].fixture, "home",
@@ -456,18 +471,21 @@ static json_t *state_json(struct sim *s)
     for (int i = 0; i < s->lies.ndrop; i++)
         json_array_append_new(drops, json_pack("{s:s, s:I}", "fixture", s->lies.drop[i].fixture,
                                                "seq", (json_int_t)s->lies.drop[i].seq));
+    for (int i = 0; i < s->lies.nflip; i++)
+        json_array_append_new(flips, json_pack("{s:s, s:I}", "fixture", s->lies.flip[i].fixture,
+                                               "seq", (json_int_t)s->lies.flip[i].seq));
     int streams = 0;
     for (struct sim_conn *c = s->conns; c; c = c->next)
         streams += c->stream && !c->closing;
     return json_pack("{s:s, s:f, s:f, s:I, s:I, s:b, s:i, s:I, s:I, s:I, s:I, s:i, s:i, "
-                     "s:{s:o, s:o, s:i, s:i, s:b, s:s, s:i}}",
+                     "s:{s:o, s:o, s:o, s:i, s:i, s:b, s:s, s:i}}",
                      "scenario", s->sc.name, "sim_time", sim_now(s), "speed", s->speed,
                      "released", (json_int_t)s->released, "items", (json_int_t)s->sc.n,
                      "finished", s->released == s->sc.n, "streams", streams, "requests",
                      (json_int_t)s->requests, "resumes", (json_int_t)s->resumes,
                      "streams_dropped", (json_int_t)s->streams_dropped, "garbage_sent",
                      (json_int_t)s->garbage_count, "port", s->port, "admin_port",
-                     s->admin_port, "lies", "score", scores, "drop_event", drops, "delay_ms",
+                     s->admin_port, "lies", "score", scores, "drop_event", drops, "flip_event", flips, "delay_ms",
                      (int)s->lies.delay_ms, "slow_ms", (int)s->lies.slow_ms, "garbage", s->lies.garbage, "down",
                      downs[s->lies.down], "drop_stream_every", (int)s->lies.drop_stream_every);
 }
@@ -527,13 +545,23 @@ static int lie_score(struct sim_lies *l, json_t *o)
     return sim_lie_score(l, arg);
 }
 
-static int lie_drop(struct sim_lies *l, json_t *o)
+static int event_ref(struct sim_event_ref *refs, int *n, json_t *o)
 {
     char arg[128];
     json_t *f = json_object_get(o, "fixture");
     snprintf(arg, sizeof arg, "%s:%lld", json_is_string(f) ? json_string_value(f) : "",
              json_integer_value(json_object_get(o, "seq")));
-    return sim_lie_drop(l, arg);
+    return sim_lie_event(refs, n, arg);
+}
+
+static int lie_drop(struct sim_lies *l, json_t *o)
+{
+    return event_ref(l->drop, &l->ndrop, o);
+}
+
+static int lie_flip(struct sim_lies *l, json_t *o)
+{
+    return event_ref(l->flip, &l->nflip, o);
 }
 
 /* All or nothing: the new lies are built in a copy and installed only if every key is
@@ -551,6 +579,8 @@ static const char *apply_lies(struct sim *s, json_t *j)
         return "score: {\"fixture\": ID, \"home\": N, \"away\": N} or a list of them";
     if ((v = json_object_get(j, "drop_event")) && each(v, lie_drop, &next))
         return "drop_event: {\"fixture\": ID, \"seq\": N} or a list of them";
+    if ((v = json_object_get(j, "flip_event")) && each(v, lie_flip, &next))
+        return "flip_event: {\"fixture\": ID, \"seq\": N} or a list of them";
     if ((v = json_object_get(j, "delay_ms"))) {
         if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 600000)
             return "delay_ms: 0 to 600000";

@@ -31,6 +31,11 @@ void sim_scenario_free(struct sim_scenario *sc);
 
 #define SIM_MAX_LIES 32
 
+struct sim_event_ref {
+    char fixture[FEED_ID_MAX + 1];
+    uint64_t seq;
+};
+
 enum sim_down { SIM_UP = 0, SIM_DOWN_503, SIM_DOWN_REFUSE };
 
 struct sim_lies {
@@ -39,11 +44,11 @@ struct sim_lies {
         uint16_t home, away;
     } score[SIM_MAX_LIES]; /* a wrong final score */
     int nscore;
-    struct {
-        char fixture[FEED_ID_MAX + 1];
-        uint64_t seq;
-    } drop[SIM_MAX_LIES]; /* an event that never appears */
+    struct sim_event_ref drop[SIM_MAX_LIES]; /* events that never appear */
     int ndrop;
+    struct sim_event_ref flip[SIM_MAX_LIES]; /* events told the other way round: home and
+                                                away swapped in team, server and winner */
+    int nflip;
     unsigned delay_ms;           /* everything is published this much later (real time) */
     unsigned slow_ms;            /* every REST answer is sent this much later */
     bool garbage;                /* 200 answers whose bodies are not valid observations */
@@ -53,7 +58,7 @@ struct sim_lies {
 
 /* Parses "F1=0-3" / "F1:5" into the lies; returns 0 or -1. */
 int sim_lie_score(struct sim_lies *l, const char *arg);
-int sim_lie_drop(struct sim_lies *l, const char *arg);
+int sim_lie_event(struct sim_event_ref *refs, int *n, const char *arg);
 
 /* ---- the server (server.c) ------------------------------------------------------------- */
 

@@ -386,8 +386,9 @@ static void test_liar_score_is_a_different_observation(void **state)
     simproc_stop(&liar);
 }
 
-/* A provider that leaves out an event: the node simply never sees it. */
-static void test_liar_missing_event(void **state)
+/* A provider that leaves out an event: the node simply never sees it. One that credits a
+ * goal to the wrong side: the same subject, different bytes. */
+static void test_liar_missing_or_flipped_event(void **state)
 {
     (void)state;
     struct simproc s;
@@ -402,6 +403,24 @@ static void test_liar_missing_event(void **state)
     assert_null(find(&c, FEED_EVENT, 5));
     assert_non_null(find(&c, FEED_EVENT, 6));
     close_provider(&c);
+
+    /* now flip the goal at 12' (seq 3), through the admin API, for a fresh reader */
+    lie(&s, "{\"clear\": true, \"flip_event\": {\"fixture\": \"FB-1001\", \"seq\": 3}}");
+    struct col f;
+    A = &f;
+    open_provider(&f, FEED_SSE, s.url);
+    assert_true(run_until(a_has_result, NULL));
+    assert_int_equal(f.events, FOOTBALL_EVENTS);
+    const struct feed_obs *honest = find(&c, FEED_EVENT, 3), *liar = find(&f, FEED_EVENT, 3);
+    assert_int_equal(honest->u.event.team, FEED_HOME);
+    assert_int_equal(liar->u.event.team, FEED_AWAY);
+    char sa[FEED_SUBJECT_MAX], sb[FEED_SUBJECT_MAX];
+    feed_obs_subject(honest, sa, sizeof sa);
+    feed_obs_subject(liar, sb, sizeof sb);
+    assert_string_equal(sa, sb);
+    assert_false(feed_obs_equal(honest, liar));
+    assert_true(feed_obs_equal(find(&c, FEED_EVENT, 4), find(&f, FEED_EVENT, 4)));
+    close_provider(&f);
     simproc_stop(&s);
 }
 
@@ -712,7 +731,7 @@ int main(void)
         cmocka_unit_test_teardown(test_sse_in_order_and_resume, kill_sims),
         cmocka_unit_test_teardown(test_sse_resumes_through_repeated_drops, kill_sims),
         cmocka_unit_test_teardown(test_liar_score_is_a_different_observation, kill_sims),
-        cmocka_unit_test_teardown(test_liar_missing_event, kill_sims),
+        cmocka_unit_test_teardown(test_liar_missing_or_flipped_event, kill_sims),
         cmocka_unit_test_teardown(test_garbage_yields_errors, kill_sims),
         cmocka_unit_test_teardown(test_tennis_and_basketball, kill_sims),
         cmocka_unit_test_teardown(test_accelerated_clock, kill_sims),
