@@ -635,14 +635,17 @@ static void admin_request(struct sim_conn *c, const struct req *q)
     const char *bad = NULL;
     if (!strcmp(q->path, "/admin/v1/advance")) {
         json_t *sec = json_object_get(j, "seconds"), *to = json_object_get(j, "to");
-        double now = sim_now(s);
+        double now = sim_now(s), t = -1;
         if (json_is_number(sec) && json_number_value(sec) >= 0)
-            s->base_t = now + json_number_value(sec);
+            t = now + json_number_value(sec);
         else if (json_is_number(to) && json_number_value(to) >= now)
-            s->base_t = json_number_value(to);
+            t = json_number_value(to);
         else
-            bad = "{\"seconds\": S >= 0} or {\"to\": T >= now}";
-        s->base_ms = uv_now(s->loop);
+            bad = "{\"seconds\": S >= 0} or {\"to\": T >= now}: the clock only goes forward";
+        if (t >= 0) { /* restart the clock from t, now */
+            s->base_t = t;
+            s->base_ms = uv_now(s->loop);
+        }
     } else if (!strcmp(q->path, "/admin/v1/lie")) {
         bad = apply_lies(s, j);
     } else if (!strcmp(q->path, "/admin/v1/drop-streams")) {
