@@ -4,7 +4,8 @@
 #   make test-feed    build and run the feed tests (unit + simulator integration)
 FEED_SRCS := feed/obs.c feed/json.c feed/curl_uv.c feed/provider.c feed/rest.c feed/sse.c \
 	feed/sse_parse.c
-FEEDSIM_SRCS := feed/sim/scenario.c feed/sim/server.c feed/sim/main.c
+FEEDSIM_SRCS := feed/sim/scenario.c feed/sim/http.c feed/sim/publish.c feed/sim/admin.c \
+	feed/sim/main.c
 
 BINS += build/parlay-feedsim build/parlay-feedcat
 
