@@ -185,6 +185,9 @@ struct feed_config {
      * events the same way (mirrors of one feed), or seq-based de-duplication breaks. */
     const char *const *fallback_urls;
     unsigned failover_after; /* default 3 */
+    /* Extra request headers, "Name: value", NULL-terminated, optional: a provider's API key
+     * ("X-Api-Key: ..." or "Authorization: Bearer ..."). Copied by feed_open. */
+    const char *const *headers;
     unsigned poll_ms;        /* REST: pause between successful polls (default 1000) */
     unsigned timeout_ms;     /* REST: per request; SSE: connect, and silence before giving up
                                 (default 5000) */

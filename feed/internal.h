@@ -63,6 +63,7 @@ struct feed_provider {
     char *url; /* the URL in use: urls[stats.url_index] */
     char **urls;
     unsigned nurls;
+    char **headers; /* cfg.headers, copied; NULL-terminated */
     const struct feed_adapter_ops *ops;
     void *impl;
     struct cu_multi cm;
@@ -97,6 +98,8 @@ void provider_error(struct feed_provider *p, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Schedules ops->retry: after poll_ms (success) or after a jittered back-off (failure). */
 void provider_schedule(struct feed_provider *p, bool failed);
+/* Appends the configured extra headers to @list. */
+struct curl_slist *provider_headers(struct feed_provider *p, struct curl_slist *list);
 /* Collects a response body / header into a growable buffer. */
 struct feed_buf {
     char *p;

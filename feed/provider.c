@@ -177,6 +177,13 @@ void provider_schedule(struct feed_provider *p, bool failed)
     uv_timer_start(&p->retry, on_retry, delay, 0);
 }
 
+struct curl_slist *provider_headers(struct feed_provider *p, struct curl_slist *list)
+{
+    for (char **h = p->headers; h && *h; h++)
+        list = curl_slist_append(list, *h);
+    return list;
+}
+
 size_t feed_buf_write(char *ptr, size_t size, size_t nmemb, void *arg)
 {
     struct feed_buf *b = arg;
@@ -229,6 +236,21 @@ static void free_urls(struct feed_provider *p)
     for (unsigned i = 0; p->urls && i < p->nurls; i++)
         free(p->urls[i]);
     free(p->urls);
+    for (char **h = p->headers; h && *h; h++)
+        free(*h);
+    free(p->headers);
+}
+
+/* "Name: value" with a token name and no line breaks (a CR or LF would smuggle headers). */
+static bool header_ok(const char *h)
+{
+    const char *colon = strchr(h, ':');
+    if (!colon || colon == h || strlen(h) > 1024 || strpbrk(h, "\r\n"))
+        return false;
+    for (const char *c = h; c < colon; c++)
+        if (*c <= ' ' || *c >= 127)
+            return false;
+    return true;
 }
 
 static bool url_ok(const char *u)
@@ -242,6 +264,10 @@ int feed_open(uv_loop_t *loop, const struct feed_config *cfg, struct feed_provid
         return FEED_EINVAL;
     for (unsigned i = 0; cfg->fallback_urls && cfg->fallback_urls[i]; i++)
         if (!url_ok(cfg->fallback_urls[i]) || i >= 15)
+            return FEED_EINVAL;
+    unsigned nh = 0;
+    for (; cfg->headers && cfg->headers[nh]; nh++)
+        if (!header_ok(cfg->headers[nh]) || nh >= 31)
             return FEED_EINVAL;
     const struct feed_adapter_ops *ops = cfg->adapter == FEED_REST  ? &feed_rest_ops
                                          : cfg->adapter == FEED_SSE ? &feed_sse_ops
@@ -266,7 +292,11 @@ int feed_open(uv_loop_t *loop, const struct feed_config *cfg, struct feed_provid
             ul--;
         p->urls[i] = strndup(u, ul);
     }
-    if (!p->urls) {
+    p->headers = calloc(nh + 1, sizeof *p->headers);
+    for (unsigned i = 0; p->headers && i < nh; i++)
+        p->headers[i] = strdup(cfg->headers[i]);
+    if (!p->urls || !p->headers) {
+        free_urls(p);
         free(p);
         return FEED_ENOMEM;
     }

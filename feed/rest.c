@@ -218,6 +218,7 @@ static void request(struct feed_provider *p, enum rest_what what, const char *fi
     }
     }
     q->headers = curl_slist_append(q->headers, "Accept: application/json");
+    q->headers = provider_headers(p, q->headers);
     if (etag && etag[0]) {
         char h[160];
         snprintf(h, sizeof h, "If-None-Match: %s", etag);

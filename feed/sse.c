@@ -152,6 +152,7 @@ static void sse_connect(struct feed_provider *p)
     s->x.easy = curl_easy_init();
     s->x.done = on_done;
     s->headers = curl_slist_append(NULL, "Accept: text/event-stream");
+    s->headers = provider_headers(p, s->headers);
     if (s->last_id[0]) {
         char h[96];
         snprintf(h, sizeof h, "Last-Event-ID: %s", s->last_id);

@@ -101,6 +101,7 @@ static const char *reason(int status)
     case 200: return "OK";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
@@ -229,7 +230,9 @@ static long parse_request(struct sim_conn *c, struct req *q)
             size_t nl = (size_t)(colon - h), vl = (size_t)(he - colon - 1);
             char val[256];
             header_copy(colon + 1, vl, val, sizeof val);
-            if (nl == 13 && !strncasecmp(h, "if-none-match", nl))
+            if (nl == 9 && !strncasecmp(h, "x-api-key", nl))
+                snprintf(q->api_key, sizeof q->api_key, "%s", val);
+            else if (nl == 13 && !strncasecmp(h, "if-none-match", nl))
                 snprintf(q->inm, sizeof q->inm, "%s", val);
             else if (nl == 13 && !strncasecmp(h, "last-event-id", nl))
                 snprintf(q->last_id, sizeof q->last_id, "%.63s", val);

@@ -29,6 +29,7 @@ struct req {
     char path[256];
     char query[512];
     char inm[256];
+    char api_key[256];
     char last_id[64];
     bool keep_alive;
     const char *body;

@@ -18,6 +18,7 @@ static void usage(FILE *f)
             "                          0: the clock stands still until POST /admin/v1/advance)\n"
             "  --start-at T            simulated time at start, seconds (default 0)\n"
             "  --heartbeat-ms MS       stream comment interval (default 1000)\n"
+            "  --api-key KEY           the public endpoints want \"X-Api-Key: KEY\" (else 401)\n"
             "lies (each instance its own):\n"
             "  --lie-score FIXTURE=H-A        report a wrong final score\n"
             "  --lie-drop-event FIXTURE:SEQ   never publish that event\n"
@@ -72,6 +73,7 @@ int main(int argc, char **argv)
         {"lie-slow", required_argument, 0, 'L'},
         {"lie-garbage", no_argument, 0, 'G'},      {"lie-down", required_argument, 0, 'R'},
         {"drop-stream-every", required_argument, 0, 'E'}, {"help", no_argument, 0, 'h'},
+        {"api-key", required_argument, 0, 'k'},
         {0, 0, 0, 0}};
     int c;
     char *end;
@@ -96,6 +98,7 @@ int main(int argc, char **argv)
             s.lies.down = !strcmp(optarg, "503") ? SIM_DOWN_503 : SIM_DOWN_REFUSE;
             break;
         case 'E': s.lies.drop_stream_every = (unsigned)strtoul(optarg, &end, 10), bad = *end; break;
+        case 'k': s.api_key = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

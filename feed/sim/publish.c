@@ -275,6 +275,10 @@ void sim_release(struct sim *s)
 void sim_public_request(struct sim_conn *c, const struct req *q)
 {
     struct sim *s = c->s;
+    if (s->api_key && strcmp(q->api_key, s->api_key)) {
+        reply_problem(c, q, 401, "X-Api-Key missing or wrong", NULL);
+        return;
+    }
     if (strcmp(q->method, "GET")) {
         reply_problem(c, q, 405, "the feed is read-only", NULL);
         return;

@@ -78,6 +78,7 @@ struct sim {
     uv_tcp_t *listener, *admin;
     uv_timer_t tick;
     unsigned heartbeat_ms;
+    const char *api_key; /* if set, the public endpoints want "X-Api-Key: <it>" */
     uint64_t last_heartbeat;
     struct sim_conn *conns;
     uint64_t requests, resumes, streams_dropped, garbage_count;

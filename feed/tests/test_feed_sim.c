@@ -692,6 +692,36 @@ static void test_rest_result_before_fixture(void **state)
     rmdir(dir);
 }
 
+/* A provider that wants an API key: refused (401) without it, everything with it. */
+static void test_api_key_header(void **state)
+{
+    (void)state;
+    struct simproc s;
+    simproc_start(&s, FOOTBALL, (const char *[]){"--speed", "0", "--api-key", "s3cret", NULL});
+    advance(&s, "{\"to\": 100000}");
+    struct col c;
+    A = &c;
+    open_provider(&c, FEED_REST, s.url);
+    want = 2;
+    assert_true(run_until(a_failing, NULL));
+    assert_int_equal(c.n, 0);
+    assert_true(c.codes[-FEED_EHTTP] >= 2);
+    close_provider(&c);
+    static const char *const key[] = {"X-Api-Key: s3cret", NULL};
+    for (int a = FEED_REST; a <= FEED_SSE; a++) {
+        memset(&c, 0, sizeof c);
+        struct feed_config cfg = {.adapter = (enum feed_adapter)a, .url = s.url, .headers = key,
+                                  .poll_ms = 20, .backoff_min_ms = 10, .on_obs = on_obs,
+                                  .on_error = on_error, .arg = &c};
+        assert_int_equal(feed_open(loop, &cfg, &c.p), 0);
+        assert_true(run_until(a_has_result, NULL));
+        assert_int_equal(c.n, 1 + FOOTBALL_EVENTS + 1);
+        assert_int_equal(c.errors, 0);
+        close_provider(&c);
+    }
+    simproc_stop(&s);
+}
+
 static void test_open_refuses_bad_config(void **state)
 {
     (void)state;
@@ -707,6 +737,13 @@ static void test_open_refuses_bad_config(void **state)
     cfg.on_obs = on_obs;
     const char *const bad[] = {"http://127.0.0.1:1", "gopher://x", NULL};
     cfg.fallback_urls = bad;
+    assert_int_equal(feed_open(loop, &cfg, &p), FEED_EINVAL);
+    cfg.fallback_urls = NULL;
+    const char *const smuggle[] = {"X-Api-Key: k\r\nX-Admin: yes", NULL};
+    cfg.headers = smuggle;
+    assert_int_equal(feed_open(loop, &cfg, &p), FEED_EINVAL);
+    const char *const nameless[] = {": value", NULL};
+    cfg.headers = nameless;
     assert_int_equal(feed_open(loop, &cfg, &p), FEED_EINVAL);
 }
 
@@ -740,6 +777,7 @@ int main(void)
         cmocka_unit_test_teardown(test_delayed_provider, kill_sims),
         cmocka_unit_test_teardown(test_simulator_refuses_bad_input, kill_sims),
         cmocka_unit_test_teardown(test_rest_result_before_fixture, kill_sims),
+        cmocka_unit_test_teardown(test_api_key_header, kill_sims),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     uv_loop_close(loop);
