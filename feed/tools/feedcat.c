@@ -1,6 +1,6 @@
 /* parlay-feedcat: read a provider the way a node will, print each observation on one line.
  *
- *   parlay-feedcat [--sse] [--poll-ms MS] [--count N] [--fallback URL]... URL
+ *   parlay-feedcat [--sse] [--poll-ms MS] [--count N] [--fallback URL]... [--header H]... URL
  *
  * Each line: the observation's JSON, a tab, its canonical encoding in hex (the bytes a node
  * will sign). Errors go to stderr as "error code=... msg=...". Stops after N observations
@@ -59,12 +59,13 @@ static void on_signal(uv_signal_t *h, int signum)
 int main(int argc, char **argv)
 {
     struct feed_config cfg = {.adapter = FEED_REST, .on_obs = on_obs, .on_error = on_error};
-    const char *fallbacks[16] = {0};
-    int nfb = 0, c;
+    const char *fallbacks[16] = {0}, *headers[32] = {0};
+    int nfb = 0, nh = 0, c;
     static const struct option opts[] = {{"sse", no_argument, 0, 's'},
                                          {"poll-ms", required_argument, 0, 'p'},
                                          {"count", required_argument, 0, 'n'},
                                          {"fallback", required_argument, 0, 'f'},
+                                         {"header", required_argument, 0, 'H'},
                                          {0, 0, 0, 0}};
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -75,19 +76,24 @@ int main(int argc, char **argv)
             if (nfb < 15)
                 fallbacks[nfb++] = optarg;
             break;
+        case 'H':
+            if (nh < 31)
+                headers[nh++] = optarg;
+            break;
         default:
             fprintf(stderr, "usage: parlay-feedcat [--sse] [--poll-ms MS] [--count N] "
-                            "[--fallback URL]... URL\n");
+                            "[--fallback URL]... [--header H]... URL\n");
             return 2;
         }
     }
     if (optind + 1 != argc) {
         fprintf(stderr, "usage: parlay-feedcat [--sse] [--poll-ms MS] [--count N] "
-                        "[--fallback URL]... URL\n");
+                        "[--fallback URL]... [--header H]... URL\n");
         return 2;
     }
     cfg.url = argv[optind];
     cfg.fallback_urls = nfb ? fallbacks : NULL;
+    cfg.headers = nh ? headers : NULL;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     uv_loop_t *loop = uv_default_loop();
     int rc = feed_open(loop, &cfg, &prov);
