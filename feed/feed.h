@@ -209,7 +209,8 @@ struct feed_stats {
     uint64_t errors;       /* failures reported through on_error */
     uint64_t observations; /* delivered through on_obs */
     uint64_t reconnects;   /* SSE: connections after the first */
-    unsigned failures;     /* consecutive failures now (0 when healthy) */
+    unsigned failures;     /* consecutive failures now (0 when healthy; SSE: 1 after a
+                              stream ended, until the next one delivers) */
     unsigned backoff_ms;   /* the delay chosen after the last failure */
     uint64_t last_event_id; /* SSE: the last id received */
     uint64_t failovers;     /* moves to the next URL */
@@ -220,7 +221,8 @@ struct feed_provider;
 
 int feed_open(uv_loop_t *loop, const struct feed_config *cfg, struct feed_provider **out);
 /* Stops all transfers and timers; @on_closed (optional) runs on the loop once every handle
- * is closed and the provider is freed. No callback runs after feed_close returns. */
+ * is closed and the provider is freed. Neither on_obs nor on_error runs after feed_close
+ * returns, and it may be called from inside them. */
 void feed_close(struct feed_provider *p, void (*on_closed)(void *arg), void *arg);
 void feed_get_stats(const struct feed_provider *p, struct feed_stats *out);
 
