@@ -722,6 +722,44 @@ static void test_api_key_header(void **state)
     simproc_stop(&s);
 }
 
+/* A node may close its provider from inside on_obs (here after three observations, in the
+ * middle of a page or a stream chunk): nothing more is delivered and everything is freed. */
+struct closer {
+    int n;
+    bool closed;
+    struct feed_provider *p;
+};
+
+static void close_after_three(void *arg, const struct feed_obs *o)
+{
+    (void)o;
+    struct closer *c = arg;
+    if (++c->n == 3)
+        feed_close(c->p, closed, &c->closed);
+}
+
+static bool closer_closed(void *x)
+{
+    return ((struct closer *)x)->closed;
+}
+
+static void test_close_from_callback(void **state)
+{
+    (void)state;
+    struct simproc s;
+    simproc_start(&s, FOOTBALL, (const char *[]){"--speed", "0", NULL});
+    advance(&s, "{\"to\": 100000}");
+    for (int a = FEED_REST; a <= FEED_SSE; a++) {
+        struct closer c = {0};
+        struct feed_config cfg = {.adapter = (enum feed_adapter)a, .url = s.url,
+                                  .on_obs = close_after_three, .arg = &c};
+        assert_int_equal(feed_open(loop, &cfg, &c.p), 0);
+        assert_true(run_until(closer_closed, &c));
+        assert_int_equal(c.n, 3);
+    }
+    simproc_stop(&s);
+}
+
 static void test_open_refuses_bad_config(void **state)
 {
     (void)state;
@@ -778,6 +816,7 @@ int main(void)
         cmocka_unit_test_teardown(test_simulator_refuses_bad_input, kill_sims),
         cmocka_unit_test_teardown(test_rest_result_before_fixture, kill_sims),
         cmocka_unit_test_teardown(test_api_key_header, kill_sims),
+        cmocka_unit_test_teardown(test_close_from_callback, kill_sims),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     uv_loop_close(loop);
