@@ -14,7 +14,7 @@ pids=()
 stop() {
     trap - INT TERM
     echo
-    echo "stopping ${#pids[@]} nodes..."
+    echo "stopping ${#pids[@]} processes..."
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
     echo "stopped; data kept in run/ (make run resumes it)"
@@ -57,6 +57,25 @@ l1-asm-ogcn|Ligue 1|AS Monaco|OGC Nice|2026-11-30T14:00:00Z
 l1-rcl-sb29|Ligue 1|RC Lens|Stade Brestois|2026-11-30T16:15:00Z
 l1-srfc-fcn|Ligue 1|Stade Rennais|FC Nantes|2026-12-06T20:00:00Z
 FIXTURES
+
+# The simulated sports feed: one simulator per node (each node will read its own provider once
+# the agreement layer lands), replaying a busy afternoon at ten times real speed.
+feed_line="  feed:              not started (build/parlay-feedsim is missing)"
+if [ -x build/parlay-feedsim ]; then
+    for i in 1 2 3; do
+        build/parlay-feedsim --scenario feed/scenarios/busy-afternoon.json \
+            --listen "127.0.0.1:830$i" --admin-port "831$i" --speed 10 >> "run/feedsim-$i.log" 2>&1 &
+        pids+=($!)
+    done
+    for i in 1 2 3; do
+        for _ in $(seq 1 100); do
+            curl -fs "http://127.0.0.1:830$i/healthz" >/dev/null 2>&1 && break
+            sleep 0.1
+        done
+    done
+    feed_line="  feed:              simulators http://127.0.0.1:8301 .. 8303 (/v1/fixtures, /v1/events, /v1/stream,
+                     /v1/results; admin and lies on 8311 .. 8313), one per node"
+fi
 
 # The local chain: anvil (from tests/npm) with its state kept in run/anvil-state.json, and the
 # MatchOracle contract deployed once with the three nodes' signing keys as its 2-of-3 signers.
@@ -114,6 +133,7 @@ Parlay is running: a three-node football cluster on 127.0.0.1 (data in run/, log
                      build/parlayctl fixtures list
   metrics:           curl -s http://127.0.0.1:8101/metrics
 $chain_line
+$feed_line
 
 Press Ctrl-C to stop.
 INFO
