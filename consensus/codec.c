@@ -68,6 +68,13 @@ const char *cmd_type_name(unsigned type)
     case CMD_FIXTURE_CREATE: return "fixture_create";
     case CMD_FIXTURE_UPDATE: return "fixture_update";
     case CMD_MEMBER_SET: return "member_set";
+    case CMD_PLAYER_REGISTER: return "player_register";
+    case CMD_LOGIN_FAILED: return "login_failed";
+    case CMD_SESSION_CREATE: return "session_create";
+    case CMD_SESSION_REFRESH: return "session_refresh";
+    case CMD_SESSION_REVOKE: return "session_revoke";
+    case CMD_SESSION_REVOKE_ALL: return "session_revoke_all";
+    case CMD_SIGNING_KEY_ADD: return "signing_key_add";
     default: return "unknown";
     }
 }

@@ -25,7 +25,14 @@ enum cmd_type {
     CMD_FIXTURE_CREATE = 1,
     CMD_FIXTURE_UPDATE = 2,
     CMD_MEMBER_SET = 3,
-    CMD_TYPE_MAX = 3,
+    CMD_PLAYER_REGISTER = 4,     /* accounts.c: {id, email, password_hash} */
+    CMD_LOGIN_FAILED = 5,        /* {player_id} */
+    CMD_SESSION_CREATE = 6,      /* {player_id, family, refresh_hash} */
+    CMD_SESSION_REFRESH = 7,     /* {family, presented_hash, new_hash} */
+    CMD_SESSION_REVOKE = 8,      /* {player_id, family} */
+    CMD_SESSION_REVOKE_ALL = 9,  /* {player_id} */
+    CMD_SIGNING_KEY_ADD = 10,    /* {kid, jwk, if_none?} */
+    CMD_TYPE_MAX = 10,
 };
 
 struct cmd {

@@ -93,6 +93,12 @@ static int open_dbis(struct fsm *f)
         (rv = mdb_dbi_open(txn, "fixtures", MDB_CREATE, &f->fixtures)) ||
         (rv = mdb_dbi_open(txn, "idem", MDB_CREATE, &f->idem)) ||
         (rv = mdb_dbi_open(txn, "members", MDB_CREATE, &f->members)) ||
+        (rv = mdb_dbi_open(txn, "players", MDB_CREATE, &f->players)) ||
+        (rv = mdb_dbi_open(txn, "player_email", MDB_CREATE, &f->player_email)) ||
+        (rv = mdb_dbi_open(txn, "login_failures", MDB_CREATE, &f->login_failures)) ||
+        (rv = mdb_dbi_open(txn, "sessions", MDB_CREATE, &f->sessions)) ||
+        (rv = mdb_dbi_open(txn, "player_sessions", MDB_CREATE, &f->player_sessions)) ||
+        (rv = mdb_dbi_open(txn, "signing_keys", MDB_CREATE, &f->signing_keys)) ||
         (rv = read_last_applied(f, txn, &f->last_applied))) {
         mdb_txn_abort(txn);
         return rv;
@@ -392,6 +398,13 @@ static int dispatch(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm
     case CMD_FIXTURE_CREATE: return fixtures_apply_create(f, txn, c, res);
     case CMD_FIXTURE_UPDATE: return fixtures_apply_update(f, txn, c, res);
     case CMD_MEMBER_SET: return members_apply_set(f, txn, c, res);
+    case CMD_PLAYER_REGISTER: return accounts_apply_register(f, txn, c, res);
+    case CMD_LOGIN_FAILED: return accounts_apply_login_failed(f, txn, c, res);
+    case CMD_SESSION_CREATE: return accounts_apply_session_create(f, txn, c, res);
+    case CMD_SESSION_REFRESH: return accounts_apply_session_refresh(f, txn, c, res);
+    case CMD_SESSION_REVOKE: return accounts_apply_session_revoke(f, txn, c, res);
+    case CMD_SESSION_REVOKE_ALL: return accounts_apply_session_revoke_all(f, txn, c, res);
+    case CMD_SIGNING_KEY_ADD: return accounts_apply_signing_key_add(f, txn, c, res);
     default:
         fsm_result_problem(res, 400, "Unknown command", "command type %u is not known", c->type);
         return 0;

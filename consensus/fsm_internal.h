@@ -29,6 +29,7 @@ struct fsm {
     size_t quota;
     MDB_env *env;
     MDB_dbi meta, fixtures, idem, members;
+    MDB_dbi players, player_email, login_failures, sessions, player_sessions, signing_keys;
     MDB_txn *wtxn;          /* open write transaction of the current batch, or NULL */
     uint64_t last_applied;  /* including the open batch */
     bool nosync;            /* MDB_NOSYNC + crash marker (see fsm.c) */
@@ -72,6 +73,21 @@ int fixtures_apply_create(struct fsm *f, MDB_txn *txn, const struct cmd *c,
 int fixtures_apply_update(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                           struct fsm_result *res);
 int members_apply_set(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
+/* accounts.c */
+int accounts_apply_register(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                            struct fsm_result *res);
+int accounts_apply_login_failed(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                struct fsm_result *res);
+int accounts_apply_session_create(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                  struct fsm_result *res);
+int accounts_apply_session_refresh(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                   struct fsm_result *res);
+int accounts_apply_session_revoke(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                  struct fsm_result *res);
+int accounts_apply_session_revoke_all(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                      struct fsm_result *res);
+int accounts_apply_signing_key_add(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                   struct fsm_result *res);
 
 void fsm_format_time(uint64_t time_ms, char out[32]);
 

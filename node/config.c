@@ -195,7 +195,8 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "node_id", "cluster", "role", "raft_address", "http_address", "data_dir",
         "initial_members", "admin_token_file", "snapshot_threshold", "snapshot_trailing",
         "election_timeout_ms", "heartbeat_timeout_ms", "forward_timeout_ms", "max_body_bytes",
-        "map_size_mb", "space_quota_mb", "log_level", "max_inflight_entries", NULL};
+        "map_size_mb", "space_quota_mb", "log_level", "max_inflight_entries", "password_list",
+        NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -238,7 +239,9 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         get_str(root, "data_dir", c->data_dir, sizeof c->data_dir, 1, NULL, err, en) ||
         get_str(root, "admin_token_file", c->admin_token_file, sizeof c->admin_token_file, 1,
                 NULL, err, en) ||
-        get_str(root, "log_level", level, sizeof level, 0, "info", err, en))
+        get_str(root, "log_level", level, sizeof level, 0, "info", err, en) ||
+        get_str(root, "password_list", c->password_list, sizeof c->password_list, 0,
+                "kyc/data/common-passwords.txt", err, en))
         goto out;
     if (!strncmp(c->role, "sport:", 6) && c->role[6]) {
         snprintf(c->sport, sizeof c->sport, "%s", c->role + 6);

@@ -33,6 +33,8 @@ struct config {
     size_t max_body_bytes;         /* default 65536 */
     size_t map_size_mb;            /* default 1024 */
     size_t space_quota_mb;         /* default 80% of map_size_mb */
+    char password_list[512];       /* accounts: breached-password list, default
+                                      kyc/data/common-passwords.txt */
     int log_level;                 /* "debug" | "info" (default) | "warn" | "error" */
 };
 

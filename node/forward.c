@@ -27,6 +27,7 @@ struct fwd {
     char retry_after[32];
     char idem_replayed[8];
     bool is_read;
+    forward_done_cb done; /* forward_post: the caller answers */
 };
 
 struct sock {
@@ -93,6 +94,19 @@ static void fwd_free(struct fwd *w)
 static void fwd_finish(struct fwd *w, CURLcode rc)
 {
     struct http_req *r = w->r;
+    if (w->done) {
+        long status = rc == CURLE_OK ? 0 : (rc == CURLE_COULDNT_CONNECT ? 0 : -1);
+        if (rc == CURLE_OK)
+            curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &status);
+        else
+            w->f->node->metrics.forward_errors++;
+        if (w->resp)
+            w->resp[w->len] = 0; /* on_body leaves room for it */
+        w->done(r, status, w->resp ? w->resp : "", w->len, w->retry_after,
+                w->idem_replayed[0] != 0);
+        fwd_free(w);
+        return;
+    }
     if (rc == CURLE_OK) {
         long status = 0;
         curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -218,7 +232,7 @@ void forward_close(struct forwarder *f)
 
 static void add_header(struct fwd *w, const char *name, const char *value)
 {
-    char line[512];
+    char line[4200];
     snprintf(line, sizeof line, "%s: %s", name, value);
     w->headers = curl_slist_append(w->headers, line);
 }
@@ -234,7 +248,7 @@ void forward_request(struct forwarder *f, struct http_req *r, const char *leader
     w->f = f;
     w->r = r;
     w->easy = curl_easy_init();
-    char url[1024], method[16], v[300];
+    char url[1024], method[16], v[4096]; /* bearer access tokens are ~600 bytes */
     snprintf(url, sizeof url, "http://%s%.*s", leader, (int)req->path.len, req->path.base);
     snprintf(method, sizeof method, "%.*s", (int)req->method.len, req->method.base);
     w->is_read = !strcmp(method, "GET");
@@ -255,6 +269,41 @@ void forward_request(struct forwarder *f, struct http_req *r, const char *leader
         curl_easy_setopt(w->easy, CURLOPT_POSTFIELDS, w->body);
         curl_easy_setopt(w->easy, CURLOPT_POSTFIELDSIZE, (long)w->body_len);
     }
+    curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, w->headers);
+    curl_easy_setopt(w->easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, w);
+    curl_easy_setopt(w->easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(w->easy, CURLOPT_HEADERDATA, w);
+    curl_easy_setopt(w->easy, CURLOPT_PRIVATE, w);
+    curl_easy_setopt(w->easy, CURLOPT_TIMEOUT_MS, (long)f->node->cfg.forward_timeout_ms);
+    curl_easy_setopt(w->easy, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+    curl_easy_setopt(w->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(w->easy, CURLOPT_TCP_NODELAY, 1L);
+    curl_multi_add_handle(f->multi, w->easy);
+}
+
+void forward_post(struct forwarder *f, struct http_req *r, const char *leader, const char *path,
+                  const char *idem_key, const char *body, forward_done_cb done)
+{
+    struct fwd *w = calloc(1, sizeof *w);
+    w->f = f;
+    w->r = r;
+    w->done = done;
+    w->easy = curl_easy_init();
+    char url[1024], v[320];
+    snprintf(url, sizeof url, "http://%s%s", leader, path);
+    snprintf(v, sizeof v, "Bearer %s", f->node->cfg.admin_token);
+    add_header(w, "authorization", v);
+    add_header(w, "content-type", "application/json");
+    add_header(w, "idempotency-key", idem_key);
+    snprintf(v, sizeof v, "%llu", (unsigned long long)f->node->cfg.node_id);
+    add_header(w, "parlay-forwarded", v);
+    w->headers = curl_slist_append(w->headers, "Expect:");
+    w->body = strdup(body);
+    w->body_len = strlen(body);
+    curl_easy_setopt(w->easy, CURLOPT_URL, url);
+    curl_easy_setopt(w->easy, CURLOPT_POSTFIELDS, w->body);
+    curl_easy_setopt(w->easy, CURLOPT_POSTFIELDSIZE, (long)w->body_len);
     curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, w->headers);
     curl_easy_setopt(w->easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, w);

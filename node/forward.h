@@ -7,6 +7,9 @@
 #ifndef PARLAY_FORWARD_H
 #define PARLAY_FORWARD_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 struct forwarder;
 struct http_req;
 struct node;
@@ -14,5 +17,15 @@ struct node;
 struct forwarder *forward_new(struct node *n);
 void forward_close(struct forwarder *f);
 void forward_request(struct forwarder *f, struct http_req *r, const char *leader_http_address);
+
+/* POST @body (JSON) to @path on the leader with the node's admin token and @idem_key, and hand
+ * the answer to @done instead of relaying it. @status is the leader's HTTP status, 0 when the
+ * leader could not be reached (nothing sent) and -1 when the outcome is unknown (sent, no
+ * answer). Used by the accounts routes to propose a command prepared on this node. */
+typedef void (*forward_done_cb)(struct http_req *r, long status, const char *body, size_t len,
+                                const char *retry_after, bool replayed);
+void forward_post(struct forwarder *f, struct http_req *r, const char *leader_http_address,
+                  const char *path, const char *idem_key, const char *body,
+                  forward_done_cb done);
 
 #endif

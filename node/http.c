@@ -73,6 +73,7 @@ static const char *reason_of(int status)
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";
     case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
@@ -378,7 +379,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
     if (routes_public(r, method, path) == 0 || routes_fixtures(r, method, path) == 0 ||
-        routes_admin(r, method, path) == 0)
+        routes_accounts(r, method, path) == 0 || routes_admin(r, method, path) == 0)
         return 0;
     http_problem(r, 404, "Not found", "no resource at %s", path);
     return 0;

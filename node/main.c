@@ -36,6 +36,7 @@ static void on_signal(uv_signal_t *s, int signum)
     LOG_INFO("event=stopping signal=%d", signum);
     http_stop(n);
     forward_close(n->fwd);
+    accounts_stop(n);
     uv_signal_stop(&n->sigint);
     uv_signal_stop(&n->sigterm);
     uv_close((uv_handle_t *)&n->sigint, NULL);
@@ -122,6 +123,10 @@ int main(int argc, char **argv)
         return 1;
     }
     n->fwd = forward_new(n);
+    if (!n->cfg.sport[0] && accounts_start(n, err, sizeof err) != 0) {
+        fprintf(stderr, "parlayd: %s\n", err);
+        return 1;
+    }
     if (http_start(n, err, sizeof err) != 0) {
         fprintf(stderr, "parlayd: %s\n", err);
         return 1;

@@ -11,7 +11,8 @@ static const double BOUNDS[METRICS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0
 const char *metrics_route_name(int route)
 {
     static const char *names[ROUTE_COUNT] = {"other",          "health",          "metrics",
-                                             "fixtures_read",  "fixtures_write",  "admin"};
+                                             "fixtures_read",  "fixtures_write",  "admin",
+                                             "accounts"};
     return route >= 0 && route < ROUTE_COUNT ? names[route] : "other";
 }
 

@@ -15,6 +15,7 @@
 #include "node/metrics.h"
 
 struct forwarder;
+struct accounts;
 
 struct node {
     struct config cfg;
@@ -22,6 +23,7 @@ struct node {
     struct fsm *fsm;
     struct replica *replica;
     struct forwarder *fwd;
+    struct accounts *accounts; /* role "accounts" only */
     struct metrics metrics;
     char public_key[67]; /* compressed secp256k1 public key, hex */
     h2o_globalconf_t h2o_config;
@@ -75,6 +77,10 @@ void http_stop(struct node *n);
 int routes_public(struct http_req *r, const char *method, const char *path);
 int routes_fixtures(struct http_req *r, const char *method, const char *path);
 int routes_admin(struct http_req *r, const char *method, const char *path);
+int routes_accounts(struct http_req *r, const char *method, const char *path);
+/* The accounts role (routes_accounts.c): breached-password list, signing-key timer. */
+int accounts_start(struct node *n, char *err, size_t errlen);
+void accounts_stop(struct node *n);
 
 /* Node status as JSON (routes_admin.c). */
 json_t *node_status(struct node *n, bool with_progress);

@@ -4,11 +4,12 @@
 #   test_codec         command encoding round trips, refusals, a fixed-seed fuzz loop
 #   test_fsm           apply results, exactly-once across restarts, idempotency, queries
 #   test_snapshot      snapshot / restore between state machines, refusal of bad snapshots
+#   test_accounts      players, sign-in back-off, refresh rotation and reuse, signing keys
 #   test_raft_fixture  3-server clusters on raft_fixture: replication, partitions, catch-up
 #                      through a snapshot
 #
 #   make test-unit     build and run them
-UNIT_TEST_NAMES := codec fsm snapshot raft_fixture
+UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts
 UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TEST_NAMES))
 UNIT_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,$(CONSENSUS_SRCS) node/log.c tests/unit/unit_util.c)
 

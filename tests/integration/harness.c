@@ -118,7 +118,8 @@ void h_cluster_write_configs(struct h_cluster *c)
         snprintf(ha, sizeof ha, "%s:%d", nd->http_host, nd->http_port);
         json_t *cfg = json_pack(
             "{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s}",
-            "node_id", nd->id, "cluster", "football", "role", "sport:football", "raft_address",
+            "node_id", nd->id, "cluster", c->role ? c->role : "football", "role",
+            c->role ? c->role : "sport:football", "raft_address",
             ra, "http_address", ha, "data_dir", nd->dir, "admin_token_file", c->token_file,
             "snapshot_threshold", c->snapshot_threshold, "snapshot_trailing",
             c->snapshot_trailing, "election_timeout_ms", 1000, "heartbeat_timeout_ms", 100,

@@ -30,6 +30,8 @@ struct h_cluster {
     unsigned snapshot_threshold, snapshot_trailing;
     unsigned max_body_bytes;
     unsigned space_quota_mb, map_size_mb;
+    const char *role; /* NULL: "sport:football" in cluster "football"; "accounts": the accounts
+                         role in cluster "accounts". Call h_cluster_write_configs after setting. */
     int net_id; /* netns mode: a per-run number in the addresses and names */
 };
 

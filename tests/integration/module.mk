@@ -1,6 +1,6 @@
 # tests/integration: real parlayd processes (the sanitizer build) on loopback.
-build/parlayd-san: $(patsubst %.c,$(BUILD)/san/%.o,$(CORE_SRCS) node/main.c)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS)
+build/parlayd-san: $(patsubst %.c,$(BUILD)/san/%.o,$(CORE_SRCS) node/main.c) $$(KYC_SAN_OBJS)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS)
 
 build/tests/test_cluster: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_cluster.c)
 	@mkdir -p $(dir $@)
@@ -10,9 +10,15 @@ build/tests/test_partition: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/ha
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
-TESTS += build/tests/test_cluster build/tests/test_partition
+build/tests/test_accounts_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_accounts.c) $$(KYC_SAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
+
+TESTS += build/tests/test_cluster build/tests/test_partition build/tests/test_accounts_it
 TEST_DEPS += build/parlayd-san build/parlayctl
 
 .PHONY: test-integration
-test-integration: build/tests/test_cluster build/tests/test_partition build/parlayd-san build/parlayctl
-	@bash tests/run-tests.sh build/tests/test_cluster build/tests/test_partition
+test-integration: build/tests/test_cluster build/tests/test_partition build/tests/test_accounts_it \
+                  build/parlayd-san build/parlayctl
+	@bash tests/run-tests.sh build/tests/test_cluster build/tests/test_partition \
+	  build/tests/test_accounts_it

@@ -1,0 +1,573 @@
+/* Accounts: validation, apply and queries. See accounts.h for the records and the rules.
+ *
+ * Each apply function parses its payload, checks every field and every precondition, and only
+ * then writes: a refusal is a 4xx result that leaves nothing behind. No clock, no randomness:
+ * the time is the leader's stamp in the command (c->time_ms), ids and hashes came with it. */
+#include "consensus/accounts.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/fsm_internal.h"
+
+int accounts_email_normalise(const char *in, char *out, size_t n)
+{
+    while (*in == ' ' || *in == '\t')
+        in++;
+    size_t len = strlen(in);
+    while (len && (in[len - 1] == ' ' || in[len - 1] == '\t'))
+        len--;
+    if (len < 3 || len > ACCOUNTS_EMAIL_MAX || len + 1 > n)
+        return -1;
+    size_t at = len, ats = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)in[i];
+        if (ch <= 0x20 || ch == 0x7f)
+            return -1;
+        if (ch == '@')
+            at = i, ats++;
+        out[i] = (char)(ch < 0x80 ? tolower(ch) : ch);
+    }
+    out[len] = 0;
+    if (ats != 1 || at == 0 || at + 1 >= len)
+        return -1;
+    const char *dom = out + at + 1;
+    const char *dot = strchr(dom, '.');
+    if (!dot || dot == dom || dom[strlen(dom) - 1] == '.')
+        return -1;
+    return 0;
+}
+
+static bool hex_ok(const char *s, size_t len)
+{
+    if (strlen(s) != len)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isdigit((unsigned char)s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+            return false;
+    return true;
+}
+
+bool accounts_player_id_valid(const char *id)
+{
+    return id && !strncmp(id, "p_", 2) && hex_ok(id + 2, ACCOUNTS_ID_CHARS - 2);
+}
+
+bool accounts_family_valid(const char *id)
+{
+    return id && hex_ok(id, ACCOUNTS_FAMILY_CHARS);
+}
+
+uint64_t accounts_lock_ms(unsigned failures)
+{
+    if (failures < ACCOUNTS_LOCK_AFTER)
+        return 0;
+    unsigned shift = failures - ACCOUNTS_LOCK_AFTER;
+    if (shift > 10)
+        return ACCOUNTS_LOCK_MAX_MS;
+    uint64_t ms = (uint64_t)ACCOUNTS_LOCK_BASE_MS << shift;
+    return ms > ACCOUNTS_LOCK_MAX_MS ? ACCOUNTS_LOCK_MAX_MS : ms;
+}
+
+/* ---- storage helpers ---- */
+
+static json_t *get_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
+{
+    MDB_val k = {klen, (void *)key}, v;
+    if (mdb_get(txn, dbi, &k, &v) != 0)
+        return NULL;
+    return json_loadb(v.mv_data, v.mv_size, 0, NULL);
+}
+
+static int put_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, json_t *val,
+                    char **text_out)
+{
+    char *text = json_dumps(val, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text)
+        return MDB_PANIC;
+    MDB_val k = {klen, (void *)key}, v = {strlen(text), text};
+    int rv = mdb_put(txn, dbi, &k, &v, 0);
+    if (text_out && rv == 0)
+        *text_out = text;
+    else
+        free(text);
+    return rv;
+}
+
+static int put_str(MDB_txn *txn, MDB_dbi dbi, const char *key, const char *val)
+{
+    MDB_val k = {strlen(key), (void *)key}, v = {strlen(val), (void *)val};
+    return mdb_put(txn, dbi, &k, &v, 0);
+}
+
+/* A result with a JSON body (stolen). */
+static void result_json(struct fsm_result *res, int status, json_t *body)
+{
+    fsm_result_set(res, status, json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS));
+    json_decref(body);
+}
+
+/* 429 with the seconds to wait in "retry_after" (the HTTP layer copies it to Retry-After). */
+static void result_locked(struct fsm_result *res, uint64_t now_ms, uint64_t until_ms)
+{
+    uint64_t secs = (until_ms - now_ms + 999) / 1000;
+    json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:I}", "type", "about:blank", "title",
+                          "Too many failed sign-ins", "status", 429, "detail", "", "retry_after",
+                          (json_int_t)secs);
+    char detail[160];
+    snprintf(detail, sizeof detail,
+             "too many failed sign-ins for this account; try again in %llu seconds",
+             (unsigned long long)secs);
+    json_object_set_new(o, "detail", json_string(detail));
+    result_json(res, 429, o);
+}
+
+static json_t *payload(const struct cmd *c, struct fsm_result *res)
+{
+    json_t *body = json_loadb(c->payload, c->payload_len, 0, NULL);
+    if (!body || !json_is_object(body)) {
+        json_decref(body);
+        fsm_result_problem(res, 400, "Malformed command", "the command's payload is not a JSON "
+                                                          "object");
+        return NULL;
+    }
+    return body;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* ---- queries ---- */
+
+json_t *accounts_player_get(struct fsm *f, MDB_txn *txn, const char *id)
+{
+    return get_json(txn, f->players, id, strlen(id));
+}
+
+json_t *accounts_player_by_email(struct fsm *f, MDB_txn *txn, const char *email_norm)
+{
+    MDB_val k = {strlen(email_norm), (void *)email_norm}, v;
+    if (mdb_get(txn, f->player_email, &k, &v) != 0)
+        return NULL;
+    return get_json(txn, f->players, v.mv_data, v.mv_size);
+}
+
+unsigned accounts_player_count(struct fsm *f, MDB_txn *txn)
+{
+    MDB_stat st;
+    if (mdb_stat(txn, f->players, &st) != 0)
+        return 0;
+    return (unsigned)st.ms_entries;
+}
+
+void accounts_failures(struct fsm *f, MDB_txn *txn, const char *player_id, unsigned *count,
+                       uint64_t *locked_until_ms)
+{
+    json_t *o = get_json(txn, f->login_failures, player_id, strlen(player_id));
+    *count = o ? (unsigned)json_integer_value(json_object_get(o, "count")) : 0;
+    *locked_until_ms = o ? (uint64_t)json_integer_value(json_object_get(o, "locked_until_ms")) : 0;
+    json_decref(o);
+}
+
+json_t *accounts_session_get(struct fsm *f, MDB_txn *txn, const char *family)
+{
+    return get_json(txn, f->sessions, family, strlen(family));
+}
+
+json_t *accounts_signing_keys(struct fsm *f, MDB_txn *txn)
+{
+    json_t *out = json_array();
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, f->signing_keys, &cur) != 0)
+        return out;
+    MDB_val k, v;
+    int rv = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    for (int n = 0; rv == 0 && n < ACCOUNTS_JWKS_KEEP; n++) {
+        json_t *key = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (key)
+            json_array_insert_new(out, 0, key);
+        rv = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    }
+    mdb_cursor_close(cur);
+    return out;
+}
+
+/* ---- apply ---- */
+
+int accounts_apply_register(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                            struct fsm_result *res)
+{
+    json_t *body = payload(c, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    const char *id = str(body, "id"), *email = str(body, "email"),
+               *hash = str(body, "password_hash");
+    char norm[ACCOUNTS_EMAIL_MAX + 1];
+    if (!accounts_player_id_valid(id) || !email ||
+        accounts_email_normalise(email, norm, sizeof norm) != 0 || strcmp(norm, email) != 0 ||
+        !hash || strncmp(hash, "$argon2id$", 10) != 0 || strlen(hash) > 200) {
+        fsm_result_problem(res, 422, "Invalid registration",
+                           "the command needs a player id, a normalised email and an Argon2id "
+                           "hash");
+        goto out;
+    }
+    MDB_val k = {strlen(email), (void *)email}, v;
+    if (mdb_get(txn, f->player_email, &k, &v) == 0) {
+        fsm_result_problem(res, 409, "Email taken", "an account already uses %s", email);
+        goto out;
+    }
+    json_t *old = accounts_player_get(f, txn, id);
+    if (old) {
+        json_decref(old);
+        fsm_result_problem(res, 409, "Player exists", "player '%s' already exists", id);
+        goto out;
+    }
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:i}", "id", id, "email", email,
+                          "password_hash", hash, "created_at", ts, "version", 1);
+    if ((rv = put_json(txn, f->players, id, strlen(id), p, NULL)) == 0 &&
+        (rv = put_str(txn, f->player_email, email, id)) == 0)
+        result_json(res, 201, json_pack("{s:s, s:s, s:s}", "id", id, "email", email,
+                                        "created_at", ts));
+    json_decref(p);
+out:
+    json_decref(body);
+    return rv;
+}
+
+/* The player of @id, or a 404 result. */
+static json_t *need_player(struct fsm *f, MDB_txn *txn, const char *id, struct fsm_result *res)
+{
+    json_t *p = accounts_player_id_valid(id) ? accounts_player_get(f, txn, id) : NULL;
+    if (!p)
+        fsm_result_problem(res, 404, "No such player", "player '%s' does not exist",
+                           id ? id : "");
+    return p;
+}
+
+int accounts_apply_login_failed(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                struct fsm_result *res)
+{
+    json_t *body = payload(c, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    const char *id = str(body, "player_id");
+    json_t *p = need_player(f, txn, id, res);
+    if (!p)
+        goto out;
+    json_decref(p);
+    unsigned count;
+    uint64_t until;
+    accounts_failures(f, txn, id, &count, &until);
+    if (c->time_ms < until) {
+        result_locked(res, c->time_ms, until); /* locked: not counted */
+        goto out;
+    }
+    count++;
+    uint64_t lock = accounts_lock_ms(count);
+    until = lock ? c->time_ms + lock : 0;
+    json_t *rec = json_pack("{s:I, s:I}", "count", (json_int_t)count, "locked_until_ms",
+                            (json_int_t)until);
+    rv = put_json(txn, f->login_failures, id, strlen(id), rec, NULL);
+    json_decref(rec);
+    if (rv == 0) {
+        json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:I}", "type", "about:blank", "title",
+                              "Sign-in failed", "status", 401, "detail",
+                              "the email or the password is wrong", "failures",
+                              (json_int_t)count);
+        if (lock)
+            json_object_set_new(o, "retry_after", json_integer((json_int_t)(lock / 1000)));
+        result_json(res, 401, o);
+    }
+out:
+    json_decref(body);
+    return rv;
+}
+
+int accounts_apply_session_create(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                  struct fsm_result *res)
+{
+    json_t *body = payload(c, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    const char *id = str(body, "player_id"), *fam = str(body, "family"),
+               *hash = str(body, "refresh_hash");
+    if (!accounts_family_valid(fam) || !hash || !hex_ok(hash, 64)) {
+        fsm_result_problem(res, 422, "Invalid session",
+                           "the command needs a family id (32 hex) and a refresh-token hash");
+        goto out;
+    }
+    json_t *p = need_player(f, txn, id, res);
+    if (!p)
+        goto out;
+    json_decref(p);
+    unsigned count;
+    uint64_t until;
+    accounts_failures(f, txn, id, &count, &until);
+    if (c->time_ms < until) {
+        result_locked(res, c->time_ms, until);
+        goto out;
+    }
+    json_t *old = accounts_session_get(f, txn, fam);
+    if (old) {
+        json_decref(old);
+        fsm_result_problem(res, 409, "Session exists", "session '%s' already exists", fam);
+        goto out;
+    }
+    char ts[32], pk[ACCOUNTS_ID_CHARS + ACCOUNTS_FAMILY_CHARS + 1];
+    fsm_format_time(c->time_ms, ts);
+    uint64_t expires = c->time_ms + ACCOUNTS_SESSION_TTL_MS;
+    json_t *s = json_pack("{s:s, s:s, s:s, s:[], s:s, s:s, s:I, s:b}", "id", fam, "player_id",
+                          id, "current", hash, "previous", "created_at", ts, "updated_at", ts,
+                          "expires_at_ms", (json_int_t)expires, "revoked", 0);
+    snprintf(pk, sizeof pk, "%s%s", id, fam);
+    MDB_val fk = {strlen(id), (void *)id};
+    if ((rv = put_json(txn, f->sessions, fam, strlen(fam), s, NULL)) == 0 &&
+        (rv = put_str(txn, f->player_sessions, pk, "")) == 0) {
+        rv = mdb_del(txn, f->login_failures, &fk, NULL); /* a success resets the count */
+        if (rv == MDB_NOTFOUND)
+            rv = 0;
+    }
+    json_decref(s);
+    if (rv == 0)
+        result_json(res, 201, json_pack("{s:s, s:s, s:I, s:s%}", "session_id", fam, "player_id",
+                                        id, "expires_at_ms", (json_int_t)expires,
+                                        "token_check", hash, (size_t)16));
+out:
+    json_decref(body);
+    return rv;
+}
+
+static bool in_array(json_t *arr, const char *s)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) if (json_is_string(v) && !strcmp(json_string_value(v), s))
+        return true;
+    return false;
+}
+
+static int family_revoke(struct fsm *f, MDB_txn *txn, json_t *s, const char *reason, const char *ts)
+{
+    json_object_set_new(s, "revoked", json_true());
+    json_object_set_new(s, "revoked_reason", json_string(reason));
+    json_object_set_new(s, "updated_at", json_string(ts));
+    const char *fam = str(s, "id");
+    return put_json(txn, f->sessions, fam, strlen(fam), s, NULL);
+}
+
+int accounts_apply_session_refresh(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                   struct fsm_result *res)
+{
+    json_t *body = payload(c, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *s = NULL;
+    const char *fam = str(body, "family"), *given = str(body, "presented_hash"),
+               *next = str(body, "new_hash");
+    if (!accounts_family_valid(fam) || !given || !hex_ok(given, 64) || !next ||
+        !hex_ok(next, 64)) {
+        fsm_result_problem(res, 422, "Invalid refresh",
+                           "the command needs a family id and two refresh-token hashes");
+        goto out;
+    }
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    s = accounts_session_get(f, txn, fam);
+    if (!s) {
+        fsm_result_problem(res, 401, "Invalid refresh token", "this refresh token is not known");
+        goto out;
+    }
+    if (json_is_true(json_object_get(s, "revoked"))) {
+        fsm_result_problem(res, 401, "Session revoked",
+                           "this session was revoked (%s); sign in again",
+                           str(s, "revoked_reason") ? str(s, "revoked_reason") : "signed out");
+        goto out;
+    }
+    json_t *prev = json_object_get(s, "previous");
+    if (strcmp(str(s, "current"), given) != 0) {
+        if (!in_array(prev, given)) {
+            fsm_result_problem(res, 401, "Invalid refresh token",
+                               "this refresh token is not known");
+            goto out;
+        }
+        /* An old token came back: whoever holds the family's tokens cannot be told apart
+         * from a thief, so the whole family goes. */
+        if ((rv = family_revoke(f, txn, s, "refresh token reused", ts)) == 0)
+            fsm_result_problem(res, 401, "Refresh token reused",
+                               "this refresh token was already used; the session is revoked "
+                               "and every token of it refused: sign in again");
+        goto out;
+    }
+    if ((uint64_t)json_integer_value(json_object_get(s, "expires_at_ms")) <= c->time_ms) {
+        fsm_result_problem(res, 401, "Session expired", "this session expired; sign in again");
+        goto out;
+    }
+    if (!strcmp(next, given) || in_array(prev, next)) {
+        fsm_result_problem(res, 422, "Invalid refresh", "the new refresh-token hash is not new");
+        goto out;
+    }
+    json_array_append_new(prev, json_string(given));
+    while (json_array_size(prev) > ACCOUNTS_PREVIOUS_MAX)
+        json_array_remove(prev, 0);
+    json_object_set_new(s, "current", json_string(next));
+    json_object_set_new(s, "updated_at", json_string(ts));
+    if ((rv = put_json(txn, f->sessions, fam, strlen(fam), s, NULL)) == 0)
+        result_json(res, 200, json_pack("{s:s, s:s, s:O, s:s%}", "session_id", fam, "player_id",
+                                        str(s, "player_id"), "expires_at_ms",
+                                        json_object_get(s, "expires_at_ms"), "token_check",
+                                        next, (size_t)16));
+out:
+    json_decref(s);
+    json_decref(body);
+    return rv;
+}
+
+int accounts_apply_session_revoke(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                  struct fsm_result *res)
+{
+    json_t *body = payload(c, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    const char *id = str(body, "player_id"), *fam = str(body, "family");
+    json_t *s = accounts_family_valid(fam) ? accounts_session_get(f, txn, fam) : NULL;
+    if (!s || !id || strcmp(str(s, "player_id"), id) != 0) {
+        fsm_result_problem(res, 404, "No such session", "no session '%s' for this player",
+                           fam ? fam : "");
+        goto out;
+    }
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    bool was = json_is_true(json_object_get(s, "revoked"));
+    if (!was)
+        rv = family_revoke(f, txn, s, "signed out", ts);
+    if (rv == 0)
+        result_json(res, 200, json_pack("{s:s, s:i}", "session_id", fam, "revoked", was ? 0 : 1));
+out:
+    json_decref(s);
+    json_decref(body);
+    return rv;
+}
+
+int accounts_apply_session_revoke_all(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                      struct fsm_result *res)
+{
+    json_t *body = payload(c, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    const char *id = str(body, "player_id");
+    json_t *p = need_player(f, txn, id, res);
+    if (!p)
+        goto out;
+    json_decref(p);
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    size_t il = strlen(id);
+    MDB_cursor *cur;
+    if ((rv = mdb_cursor_open(txn, f->player_sessions, &cur)) != 0)
+        goto out;
+    MDB_val k = {il, (void *)id}, v;
+    unsigned n = 0;
+    int crv = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    for (; crv == 0 && rv == 0; crv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != il + ACCOUNTS_FAMILY_CHARS || memcmp(k.mv_data, id, il) != 0)
+            break;
+        char fam[ACCOUNTS_FAMILY_CHARS + 1];
+        memcpy(fam, (char *)k.mv_data + il, ACCOUNTS_FAMILY_CHARS);
+        fam[ACCOUNTS_FAMILY_CHARS] = 0;
+        json_t *s = accounts_session_get(f, txn, fam);
+        if (s && !json_is_true(json_object_get(s, "revoked"))) {
+            rv = family_revoke(f, txn, s, "signed out everywhere", ts);
+            n++;
+        }
+        json_decref(s);
+    }
+    mdb_cursor_close(cur);
+    if (rv == 0)
+        result_json(res, 200, json_pack("{s:s, s:i}", "player_id", id, "revoked", n));
+out:
+    json_decref(body);
+    return rv;
+}
+
+static bool kid_ok(const char *kid)
+{
+    size_t n = kid ? strlen(kid) : 0;
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)kid[i]) && kid[i] != '-' && kid[i] != '_')
+            return false;
+    return true;
+}
+
+int accounts_apply_signing_key_add(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                   struct fsm_result *res)
+{
+    json_t *body = payload(c, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    const char *kid = str(body, "kid");
+    json_t *jwk = json_object_get(body, "jwk");
+    if (!kid_ok(kid) || !json_is_object(jwk) || !str(jwk, "kty") ||
+        strcmp(str(jwk, "kty"), "EC") != 0 || !str(jwk, "crv") ||
+        strcmp(str(jwk, "crv"), "P-256") != 0 || !str(jwk, "d") || !str(jwk, "x") ||
+        !str(jwk, "y") || !str(jwk, "kid") || strcmp(str(jwk, "kid"), kid) != 0) {
+        fsm_result_problem(res, 422, "Invalid signing key",
+                           "the command needs a kid and a private EC P-256 JWK with that kid");
+        goto out;
+    }
+    MDB_cursor *cur;
+    if ((rv = mdb_cursor_open(txn, f->signing_keys, &cur)) != 0)
+        goto out;
+    MDB_val k, v;
+    uint64_t seq = 0;
+    int crv = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    if (crv == 0 && k.mv_size == 8)
+        for (int i = 0; i < 8; i++)
+            seq = (seq << 8) | ((uint8_t *)k.mv_data)[i];
+    bool any = crv == 0;
+    bool dup = false;
+    for (; crv == 0 && !dup; crv = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        dup = o && str(o, "kid") && !strcmp(str(o, "kid"), kid);
+        json_decref(o);
+    }
+    mdb_cursor_close(cur);
+    if (any && json_is_true(json_object_get(body, "if_none"))) {
+        fsm_result_problem(res, 409, "Signing key exists", "the cluster already has a signing "
+                                                           "key");
+        goto out;
+    }
+    if (dup) {
+        fsm_result_problem(res, 409, "Signing key exists", "kid '%s' is already used", kid);
+        goto out;
+    }
+    seq++;
+    uint8_t be[8];
+    for (int i = 7; i >= 0; i--)
+        be[i] = (uint8_t)(seq >> (8 * (7 - i)));
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    json_t *rec = json_pack("{s:s, s:O, s:s}", "kid", kid, "jwk", jwk, "created_at", ts);
+    rv = put_json(txn, f->signing_keys, be, 8, rec, NULL);
+    json_decref(rec);
+    if (rv == 0)
+        result_json(res, 201, json_pack("{s:s, s:s}", "kid", kid, "created_at", ts));
+out:
+    json_decref(body);
+    return rv;
+}

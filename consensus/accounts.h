@@ -1,0 +1,65 @@
+/* Accounts: players, sessions (refresh-token families), sign-in failure counters and the
+ * cluster's token-signing keys, replicated in the accounts cluster.
+ *
+ * Everything random or slow happens before a command is proposed, on the node that took the
+ * request: the Argon2id hash, player and session ids, refresh tokens (only their SHA-256 travels
+ * and is stored) and signing keys. The leader stamps the time. Apply only checks and writes,
+ * so every node reaches the same state.
+ *
+ * Records (JSON values; keys as noted):
+ *   players          id -> {id, email, password_hash, created_at, version}
+ *   player_email     normalised email -> id
+ *   login_failures   player id -> {count, locked_until_ms}
+ *   sessions         family id -> {id, player_id, current, previous[], created_at,
+ *                    updated_at, expires_at_ms, revoked, revoked_reason?}
+ *   player_sessions  player id ++ family id -> "" (sign out everywhere walks the prefix)
+ *   signing_keys     u64 big-endian sequence -> {kid, jwk (private JWK), created_at}
+ *
+ * Sign-in back-off: from the 5th consecutive failure on, the player is locked for
+ * 15 s * 2^(failures-5), at most 15 minutes, from the leader's time of the failure. A success
+ * resets the count. While locked, failures are not counted and sign-ins are refused (429).
+ *
+ * Refresh-token families: a session is a family; each refresh replaces `current` by a new hash
+ * and keeps the old one in `previous`. Presenting a previous token again is a reuse (the token
+ * was stolen or replayed): the whole family is revoked.
+ */
+#ifndef PARLAY_ACCOUNTS_H
+#define PARLAY_ACCOUNTS_H
+
+#include <jansson.h>
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct fsm;
+
+#define ACCOUNTS_ID_CHARS 34          /* "p_" + 32 hex: a player id */
+#define ACCOUNTS_FAMILY_CHARS 32      /* 32 hex: a session (refresh family) id */
+#define ACCOUNTS_EMAIL_MAX 254
+#define ACCOUNTS_LOCK_AFTER 5         /* failures before the back-off starts */
+#define ACCOUNTS_LOCK_BASE_MS 15000   /* first lock */
+#define ACCOUNTS_LOCK_MAX_MS 900000   /* 15 minutes */
+#define ACCOUNTS_SESSION_TTL_MS (30ull * 24 * 3600 * 1000) /* refresh family lifetime */
+#define ACCOUNTS_PREVIOUS_MAX 64      /* old refresh hashes kept for reuse detection */
+#define ACCOUNTS_JWKS_KEEP 2          /* current key and the one before it */
+
+/* Lower-case ASCII, surrounding spaces removed; refuses what cannot be an address (one '@',
+ * non-empty local part and domain, a dot in the domain, no spaces or controls, <= 254). */
+int accounts_email_normalise(const char *in, char *out, size_t n);
+bool accounts_player_id_valid(const char *id);
+bool accounts_family_valid(const char *id);
+/* Lock duration after @failures consecutive failures (0 below ACCOUNTS_LOCK_AFTER). */
+uint64_t accounts_lock_ms(unsigned failures);
+
+/* Queries (read transaction from fsm_read_begin). Returned JSON is the caller's. */
+json_t *accounts_player_get(struct fsm *f, MDB_txn *txn, const char *id);
+json_t *accounts_player_by_email(struct fsm *f, MDB_txn *txn, const char *email_norm);
+unsigned accounts_player_count(struct fsm *f, MDB_txn *txn);
+void accounts_failures(struct fsm *f, MDB_txn *txn, const char *player_id, unsigned *count,
+                       uint64_t *locked_until_ms);
+json_t *accounts_session_get(struct fsm *f, MDB_txn *txn, const char *family);
+/* The newest ACCOUNTS_JWKS_KEEP signing keys, oldest first: [{kid, jwk, created_at}]. */
+json_t *accounts_signing_keys(struct fsm *f, MDB_txn *txn);
+
+#endif

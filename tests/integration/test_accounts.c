@@ -1,0 +1,440 @@
+/* The accounts cluster with real parlayd processes (role "accounts") on loopback: a player
+ * registers on one node and signs in on another, the access token verifies against the
+ * published JWKS, refresh tokens rotate and a reused one revokes its family, sign out
+ * everywhere, the sign-in back-off counted across nodes and kept across a leader change, bad
+ * input refused with problem+json, and kill -9 of the leader during sign-ups. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "kyc/kyc.h"
+#include "tests/integration/harness.h"
+
+#define ISSUER "urn:parlay:accounts:accounts"
+#define PW "a long and private phrase"
+
+static void start_accounts(struct h_cluster *c)
+{
+    h_cluster_init(c, 3);
+    c->role = "accounts";
+    h_cluster_write_configs(c);
+    h_start_cluster(c);
+    /* The leader makes the cluster's first signing key; wait until every node has it. */
+    for (int i = 0; i < c->n; i++) {
+        double deadline = h_now() + 30;
+        size_t keys = 0;
+        while (keys == 0 && h_now() < deadline) {
+            struct h_resp r = h_http(c, i, "GET", "/.well-known/jwks.json", NULL, NULL, false);
+            keys = json_array_size(json_object_get(r.json, "keys"));
+            h_resp_free(&r);
+            if (!keys)
+                h_sleep_ms(20);
+        }
+        assert_int_equal(keys, 1);
+    }
+}
+
+/* A player's request: optional Idempotency-Key and bearer access token. */
+static struct h_resp call(struct h_cluster *c, int i, const char *method, const char *path,
+                          const char *body, const char *idem, const char *bearer)
+{
+    char auth[2100], key[300];
+    const char *hdrs[4];
+    int k = 0;
+    if (bearer) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
+        hdrs[k++] = auth;
+    }
+    if (idem) {
+        snprintf(key, sizeof key, "Idempotency-Key: %s", idem);
+        hdrs[k++] = key;
+    }
+    if (body)
+        hdrs[k++] = "Content-Type: application/json";
+    hdrs[k] = NULL;
+    struct h_resp r = h_http_raw(c->nodes[i].http_port, method, path, body, hdrs, 15000);
+    if (r.status >= 400 && getenv("PARLAY_TEST_VERBOSE")) {
+        char *t = r.json ? json_dumps(r.json, JSON_COMPACT) : NULL;
+        fprintf(stderr, "%s %s on node %d: %ld %s\n", method, path, i + 1, r.status,
+                t ? t : "");
+        free(t);
+    }
+    return r;
+}
+
+static const char *creds(const char *email, const char *pw)
+{
+    static char buf[512];
+    snprintf(buf, sizeof buf, "{\"email\":\"%s\",\"password\":\"%s\"}", email, pw);
+    return buf;
+}
+
+static const char *sval(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    assert_non_null(s);
+    return s;
+}
+
+struct tokens {
+    char access[2048];
+    char refresh[128];
+    char session[64];
+};
+
+static void take_tokens(struct h_resp *r, struct tokens *t)
+{
+    snprintf(t->access, sizeof t->access, "%s", sval(r->json, "access_token"));
+    snprintf(t->refresh, sizeof t->refresh, "%s", sval(r->json, "refresh_token"));
+    snprintf(t->session, sizeof t->session, "%s", sval(r->json, "session_id"));
+}
+
+static void signin(struct h_cluster *c, int i, const char *email, const char *key,
+                   struct tokens *t)
+{
+    struct h_resp r = call(c, i, "POST", "/v1/sessions", creds(email, PW), key, NULL);
+    assert_int_equal(r.status, 201);
+    take_tokens(&r, t);
+    h_resp_free(&r);
+}
+
+/* The token verifies against node @i's JWKS (issuer, audience, ES256, expiry); its kid. */
+static void verify_token(struct h_cluster *c, int i, const char *token, const char *sub,
+                         char kid_out[64])
+{
+    struct h_resp r = call(c, i, "GET", "/.well-known/jwks.json", NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    kyc_jwt_expect ex = {.issuer = ISSUER, .audience = "parlay", .now = (int64_t)time(NULL),
+                         .skew = 5, .require_exp_iat = true};
+    json_t *claims = NULL;
+    kyc_err err = {0};
+    int rv = kyc_jwt_verify(token, r.json, &ex, &claims, &err);
+    if (rv != KYC_OK)
+        fprintf(stderr, "verify: %s\n", err.msg);
+    assert_int_equal(rv, KYC_OK);
+    assert_string_equal(sval(claims, "sub"), sub);
+    json_int_t exp = json_integer_value(json_object_get(claims, "exp"));
+    json_int_t iat = json_integer_value(json_object_get(claims, "iat"));
+    assert_int_equal(exp - iat, 900);
+    json_decref(claims);
+    h_resp_free(&r);
+    if (kid_out) {
+        /* The kid is in the protected header: the first part, base64url JSON. */
+        char hdr[256] = "";
+        const char *dot = strchr(token, '.');
+        size_t n = (size_t)(dot - token);
+        char b64[256];
+        snprintf(b64, sizeof b64, "%.*s", (int)n, token);
+        for (char *p = b64; *p; p++)
+            *p = *p == '-' ? '+' : *p == '_' ? '/' : *p;
+        while (strlen(b64) % 4)
+            strcat(b64, "=");
+        static const char *tab = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        size_t o = 0;
+        unsigned acc = 0;
+        int bits = 0;
+        for (char *p = b64; *p && *p != '='; p++) {
+            acc = (acc << 6) | (unsigned)(strchr(tab, *p) - tab);
+            bits += 6;
+            if (bits >= 8) {
+                bits -= 8;
+                hdr[o++] = (char)((acc >> bits) & 0xff);
+            }
+        }
+        hdr[o] = 0;
+        json_t *h = json_loads(hdr, 0, NULL);
+        assert_non_null(h);
+        snprintf(kid_out, 64, "%s", sval(h, "kid"));
+        json_decref(h);
+    }
+}
+
+static int follower(struct h_cluster *c, int leader, int nth)
+{
+    for (int i = 0; i < c->n; i++)
+        if (i != leader && c->nodes[i].pid && nth-- == 0)
+            return i;
+    return -1;
+}
+
+static void register_signin_refresh_signout(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    start_accounts(&c);
+    int L = h_wait_leader(&c, H_WAIT_MS), F1 = follower(&c, L, 0), F2 = follower(&c, L, 1);
+
+    /* Register through a follower; the same key again is the same answer. */
+    struct h_resp r = call(&c, F1, "POST", "/v1/players", creds("Alice@Example.fr", PW), "reg-1",
+                           NULL);
+    assert_int_equal(r.status, 201);
+    char id[64];
+    snprintf(id, sizeof id, "%s", sval(r.json, "id"));
+    assert_string_equal(sval(r.json, "email"), "alice@example.fr");
+    h_resp_free(&r);
+    r = call(&c, F2, "POST", "/v1/players", creds("alice@example.fr", PW), "reg-1", NULL);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(sval(r.json, "id"), id);
+    assert_string_equal(r.replayed, "true");
+    h_resp_free(&r);
+    r = call(&c, L, "POST", "/v1/players", creds("alice@example.fr", PW), "reg-2", NULL);
+    assert_int_equal(r.status, 409);
+    h_resp_free(&r);
+
+    /* Sign in on the other follower; the token verifies against the leader's JWKS. */
+    struct tokens t1, t2;
+    signin(&c, F2, "alice@example.fr", "in-1", &t1);
+    char kid1[64];
+    verify_token(&c, L, t1.access, id, kid1);
+    r = call(&c, L, "GET", "/v1/players/me", NULL, NULL, t1.access);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(sval(r.json, "email"), "alice@example.fr");
+    assert_null(json_object_get(r.json, "password_hash"));
+    h_resp_free(&r);
+    /* The same sign-in key again: the tokens were handed out once. */
+    r = call(&c, F1, "POST", "/v1/sessions", creds("alice@example.fr", PW), "in-1", NULL);
+    assert_int_equal(r.status, 409);
+    h_resp_free(&r);
+
+    /* Refresh rotates the token; presenting the old one again revokes the family. */
+    char body[256];
+    snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", t1.refresh);
+    r = call(&c, F1, "POST", "/v1/sessions/refresh", body, "rf-1", NULL);
+    assert_int_equal(r.status, 200);
+    take_tokens(&r, &t2);
+    h_resp_free(&r);
+    assert_string_equal(t2.session, t1.session);
+    assert_string_not_equal(t2.refresh, t1.refresh);
+    verify_token(&c, F2, t2.access, id, NULL);
+    r = call(&c, F2, "POST", "/v1/sessions/refresh", body, "rf-2", NULL);
+    assert_int_equal(r.status, 401);
+    assert_string_equal(sval(r.json, "title"), "Refresh token reused");
+    h_resp_free(&r);
+    snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", t2.refresh);
+    r = call(&c, L, "POST", "/v1/sessions/refresh", body, "rf-3", NULL);
+    assert_int_equal(r.status, 401);
+    h_resp_free(&r);
+    r = call(&c, L, "GET", "/v1/players/me", NULL, NULL, t2.access);
+    assert_int_equal(r.status, 401); /* the leader applied the revocation before answering */
+    h_resp_free(&r);
+
+    /* Sign out everywhere: two sessions, both refused afterwards. */
+    struct tokens a, b;
+    signin(&c, F1, "alice@example.fr", "in-2", &a);
+    signin(&c, L, "alice@example.fr", "in-3", &b);
+    r = call(&c, F2, "DELETE", "/v1/sessions", NULL, "out-all-1", a.access);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "revoked")), 2);
+    h_resp_free(&r);
+    snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", b.refresh);
+    r = call(&c, F1, "POST", "/v1/sessions/refresh", body, "rf-4", NULL);
+    assert_int_equal(r.status, 401);
+    h_resp_free(&r);
+
+    /* Sign out of one session. */
+    signin(&c, F1, "alice@example.fr", "in-4", &a);
+    r = call(&c, F1, "DELETE", "/v1/sessions/current", NULL, "out-1", a.access);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    r = call(&c, L, "GET", "/v1/players/me", NULL, NULL, a.access);
+    assert_int_equal(r.status, 401);
+    h_resp_free(&r);
+
+    /* Key rotation keeps the previous key published: earlier tokens still verify. */
+    signin(&c, F2, "alice@example.fr", "in-5", &a);
+    r = h_http(&c, F1, "POST", "/admin/v1/signing-keys", NULL, "rot-1", true);
+    assert_int_equal(r.status, 201);
+    char kid2[64];
+    snprintf(kid2, sizeof kid2, "%s", sval(r.json, "kid"));
+    h_resp_free(&r);
+    assert_string_not_equal(kid1, kid2);
+    verify_token(&c, L, a.access, id, NULL);
+    r = call(&c, L, "GET", "/v1/players/me", NULL, NULL, a.access);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    signin(&c, L, "alice@example.fr", "in-6", &b);
+    char kid3[64];
+    verify_token(&c, L, b.access, id, kid3);
+    assert_string_equal(kid3, kid2);
+    h_cluster_destroy(&c);
+}
+
+static long wrong_signin(struct h_cluster *c, int i, const char *key, char retry_after[32])
+{
+    struct h_resp r = call(c, i, "POST", "/v1/sessions", creds("bob@example.fr", "not it at all"),
+                           key, NULL);
+    long st = r.status;
+    snprintf(retry_after, 32, "%s", r.retry_after);
+    assert_string_equal(r.content_type, "application/problem+json");
+    h_resp_free(&r);
+    return st;
+}
+
+static void failed_signins_back_off_across_nodes(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    start_accounts(&c);
+    struct h_resp r = call(&c, 0, "POST", "/v1/players", creds("bob@example.fr", PW), "reg-b",
+                           NULL);
+    assert_int_equal(r.status, 201);
+    h_resp_free(&r);
+    char ra[32], key[32];
+    /* Five failures spread over the three nodes add up in the replicated counter. */
+    for (int k = 0; k < 5; k++) {
+        snprintf(key, sizeof key, "bad-%d", k);
+        assert_int_equal(wrong_signin(&c, k % 3, key, ra), 401);
+        if (k < 4)
+            assert_string_equal(ra, "");
+    }
+    assert_string_equal(ra, "15"); /* the fifth starts the back-off */
+    /* Now even the right password is refused, on any node, with Retry-After. */
+    r = call(&c, 1, "POST", "/v1/sessions", creds("bob@example.fr", PW), "good-1", NULL);
+    assert_int_equal(r.status, 429);
+    int secs = atoi(r.retry_after);
+    assert_true(secs >= 1 && secs <= 15);
+    h_resp_free(&r);
+    assert_int_equal(wrong_signin(&c, 2, "bad-6", ra), 429);
+
+    /* The lock survives the leader: kill it, a new one is elected, still 429. */
+    int L = h_wait_leader(&c, H_WAIT_MS);
+    h_node_kill(&c, L);
+    int L2 = h_wait_leader(&c, H_WAIT_MS);
+    assert_true(L2 >= 0 && L2 != L);
+    int other = follower(&c, L2, 0);
+    r = call(&c, other, "POST", "/v1/sessions", creds("bob@example.fr", PW), "good-2", NULL);
+    /* 429 from the local state, or from the new leader; never a session. */
+    while (r.status == 503) {
+        h_resp_free(&r);
+        h_sleep_ms(100);
+        r = call(&c, other, "POST", "/v1/sessions", creds("bob@example.fr", PW), "good-2", NULL);
+    }
+    assert_int_equal(r.status, 429);
+    assert_true(atoi(r.retry_after) >= 1);
+    h_resp_free(&r);
+    h_cluster_destroy(&c);
+}
+
+static unsigned player_count(struct h_cluster *c, int i)
+{
+    struct h_resp r = h_http(c, i, "GET", "/admin/v1/players", NULL, NULL, true);
+    assert_int_equal(r.status, 200);
+    unsigned n = (unsigned)json_integer_value(json_object_get(r.json, "count"));
+    h_resp_free(&r);
+    return n;
+}
+
+static void expect_problem(struct h_resp r, long status, const char *needle)
+{
+    if (r.status != status || !r.json)
+        fprintf(stderr, "expected %ld, got %ld\n", status, r.status);
+    assert_int_equal(r.status, status);
+    assert_string_equal(r.content_type, "application/problem+json");
+    const char *d = json_string_value(json_object_get(r.json, "detail"));
+    assert_non_null(d);
+    if (needle && !strstr(d, needle))
+        fprintf(stderr, "detail '%s' lacks '%s'\n", d, needle);
+    assert_non_null(needle ? strstr(d, needle) : d);
+    h_resp_free(&r);
+}
+
+static void bad_input_gets_problem_json_and_changes_nothing(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    start_accounts(&c);
+    expect_problem(call(&c, 1, "POST", "/v1/players", "{\"email\":\"a@example.fr\"}", "k1",
+                        NULL),
+                   422, "'password'");
+    expect_problem(call(&c, 1, "POST", "/v1/players",
+                        "{\"email\":\"a@example.fr\",\"password\":\"" PW "\",\"x\":1}", "k1",
+                        NULL),
+                   400, "'x'");
+    expect_problem(call(&c, 1, "POST", "/v1/players", creds("not-an-email", PW), "k1", NULL), 422,
+                   "'email'");
+    expect_problem(call(&c, 2, "POST", "/v1/players", creds("a@example.fr", "short"), "k1", NULL),
+                   422, "'password'");
+    expect_problem(call(&c, 2, "POST", "/v1/players", creds("a@example.fr", "password1"), "k1",
+                        NULL),
+                   422, "breached");
+    expect_problem(call(&c, 0, "POST", "/v1/players", creds("a@example.fr", PW), NULL, NULL),
+                   428, "Idempotency-Key");
+    expect_problem(call(&c, 0, "POST", "/v1/players", "{not json", "k1", NULL), 400, NULL);
+    expect_problem(call(&c, 0, "PUT", "/v1/players", creds("a@example.fr", PW), "k1", NULL), 405,
+                   NULL);
+    expect_problem(call(&c, 0, "GET", "/v1/players/me", NULL, NULL, NULL), 401, NULL);
+    expect_problem(call(&c, 0, "GET", "/v1/players/me", NULL, NULL, "eyJhbGciOiJub25lIn0.e30."),
+                   401, NULL);
+    expect_problem(call(&c, 0, "POST", "/v1/sessions/refresh", "{\"refresh_token\":\"abc\"}", "k2",
+                        NULL),
+                   422, "refresh token");
+    expect_problem(call(&c, 1, "POST", "/v1/sessions", creds("nobody@example.fr", PW), "k3",
+                        NULL),
+                   401, "wrong");
+    expect_problem(call(&c, 1, "POST", "/internal/v1/propose", "{}", "k4", NULL), 401, NULL);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(player_count(&c, i), 0);
+    h_cluster_destroy(&c);
+}
+
+#define SIGNUPS 24
+
+static void kill_leader_during_signups(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    start_accounts(&c);
+    char ids[SIGNUPS][64], email[64], key[32];
+    int killed = -1;
+    for (int k = 0; k < SIGNUPS; k++) {
+        if (k == SIGNUPS / 3) {
+            killed = h_wait_leader(&c, H_WAIT_MS);
+            h_node_kill(&c, killed);
+        }
+        snprintf(email, sizeof email, "p%d@example.fr", k);
+        snprintf(key, sizeof key, "signup-%d", k);
+        json_t *out = NULL;
+        long st = h_write_until_answer(&c, k, "POST", "/v1/players", creds(email, PW), key, &out);
+        assert_int_equal(st, 201);
+        snprintf(ids[k], sizeof ids[k], "%s", sval(out, "id"));
+        json_decref(out);
+    }
+    h_node_start(&c, killed);
+    assert_true(h_wait_ready(&c, killed, H_WAIT_MS));
+    /* Every node, once caught up, holds exactly the acknowledged players. */
+    for (int i = 0; i < c.n; i++) {
+        double deadline = h_now() + 30;
+        while (player_count(&c, i) < SIGNUPS && h_now() < deadline)
+            h_sleep_ms(50);
+        assert_int_equal(player_count(&c, i), SIGNUPS);
+        for (int k = 0; k < SIGNUPS; k++) {
+            char path[128];
+            snprintf(path, sizeof path, "/admin/v1/players?email=p%d%%40example.fr", k);
+            struct h_resp r = h_http(&c, i, "GET", path, NULL, NULL, true);
+            assert_int_equal(r.status, 200);
+            json_t *items = json_object_get(r.json, "items");
+            assert_int_equal(json_array_size(items), 1);
+            assert_string_equal(sval(json_array_get(items, 0), "id"), ids[k]);
+            h_resp_free(&r);
+        }
+    }
+    h_cluster_destroy(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(register_signin_refresh_signout),
+        cmocka_unit_test(failed_signins_back_off_across_nodes),
+        cmocka_unit_test(bad_input_gets_problem_json_and_changes_nothing),
+        cmocka_unit_test(kill_leader_during_signups),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

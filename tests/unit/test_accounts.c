@@ -1,0 +1,289 @@
+/* The accounts commands on the LMDB state machine without raft: registration, the sign-in
+ * back-off (counted in replicated state, timed by the leader's stamp in each command), refresh
+ * rotation with reuse detection, sign out everywhere, signing keys. Refusals change nothing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <raft.h>
+
+#include "consensus/accounts.h"
+#include "consensus/fsm.h"
+#include "tests/unit/unit_util.h"
+
+#define P1 "p_00000000000000000000000000000001"
+#define P2 "p_00000000000000000000000000000002"
+#define F1 "f0000000000000000000000000000001"
+#define F2 "f0000000000000000000000000000002"
+#define HASH "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+#define H(c) "\"" c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c "\""
+
+struct ctx
+{
+    char* dir;
+    struct fsm* f;
+    struct util_result r;
+    uint64_t index;
+};
+
+static int setup(void** state)
+{
+    struct ctx* c = calloc(1, sizeof *c);
+    c->dir = util_tmpdir();
+    c->f = util_fsm_open(c->dir);
+    util_capture_results(c->f, &c->r);
+    *state = c;
+    return 0;
+}
+
+static int teardown(void** state)
+{
+    struct ctx* c = *state;
+    fsm_close(c->f);
+    util_rmdir(c->dir);
+    free(c);
+    return 0;
+}
+
+/* Apply the next command; its leader time is 1700000000 s + index seconds. */
+static int apply(struct ctx* c, uint16_t type, const char* payload)
+{
+    return util_apply(c->f, &c->r, ++c->index, type, NULL, 0, payload);
+}
+
+/* Apply at a given index (to move the leader's clock on). */
+static int apply_at(struct ctx* c, uint64_t index, uint16_t type, const char* payload)
+{
+    c->index = index;
+    return util_apply(c->f, &c->r, index, type, NULL, 0, payload);
+}
+
+static json_t* result(struct ctx* c)
+{
+    json_t* j = json_loads(c->r.body, 0, NULL);
+    assert_non_null(j);
+    return j;
+}
+
+static unsigned players(struct ctx* c)
+{
+    MDB_txn* txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    unsigned n = accounts_player_count(c->f, txn);
+    fsm_read_end(txn);
+    return n;
+}
+
+static json_t* session(struct ctx* c, const char* fam)
+{
+    MDB_txn* txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t* s = accounts_session_get(c->f, txn, fam);
+    fsm_read_end(txn);
+    return s;
+}
+
+static const char* reg(const char* id, const char* email)
+{
+    static char buf[512];
+    snprintf(buf, sizeof buf, "{\"id\":\"%s\",\"email\":\"%s\",\"password_hash\":\"%s\"}", id,
+             email, HASH);
+    return buf;
+}
+
+static void register_and_refusals(void** state)
+{
+    struct ctx* c = *state;
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P1, "alice@example.fr")), 201);
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P2, "alice@example.fr")), 409);
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P1, "other@example.fr")), 409);
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P2, "Not@Normalised.fr")), 422);
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg("p_xyz", "x@example.fr")), 422);
+    assert_int_equal(
+        apply(c, CMD_PLAYER_REGISTER,
+              "{\"id\":\"" P2 "\",\"email\":\"b@example.fr\",\"password_hash\":\"plain\"}"),
+        422);
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, "not json"), 400);
+    assert_int_equal(players(c), 1);
+    MDB_txn* txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t* p = accounts_player_by_email(c->f, txn, "alice@example.fr");
+    fsm_read_end(txn);
+    assert_non_null(p);
+    assert_string_equal(json_string_value(json_object_get(p, "id")), P1);
+    json_decref(p);
+}
+
+static void email_normalisation(void** state)
+{
+    (void)state;
+    char out[300];
+    assert_int_equal(accounts_email_normalise("  Bob@Example.FR ", out, sizeof out), 0);
+    assert_string_equal(out, "bob@example.fr");
+    assert_int_equal(accounts_email_normalise("bob@localhost", out, sizeof out), -1);
+    assert_int_equal(accounts_email_normalise("a@b@c.fr", out, sizeof out), -1);
+    assert_int_equal(accounts_email_normalise("@example.fr", out, sizeof out), -1);
+    assert_int_equal(accounts_email_normalise("a b@example.fr", out, sizeof out), -1);
+    assert_int_equal(accounts_email_normalise("a@example.", out, sizeof out), -1);
+}
+
+static void backoff_schedule(void** state)
+{
+    (void)state;
+    assert_int_equal(accounts_lock_ms(4), 0);
+    assert_int_equal(accounts_lock_ms(5), 15000);
+    assert_int_equal(accounts_lock_ms(6), 30000);
+    assert_int_equal(accounts_lock_ms(10), 480000);
+    assert_int_equal(accounts_lock_ms(11), 900000);
+    assert_int_equal(accounts_lock_ms(1000), 900000);
+}
+
+#define FAILED "{\"player_id\":\"" P1 "\"}"
+#define CREATE(fam, h) "{\"player_id\":\"" P1 "\",\"family\":\"" fam "\",\"refresh_hash\":" h "}"
+
+static void failures_lock_and_reset(void** state)
+{
+    struct ctx* c = *state;
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P1, "alice@example.fr")), 201);
+    for (int i = 1; i <= 4; i++)
+        assert_int_equal(apply(c, CMD_LOGIN_FAILED, FAILED), 401);
+    /* The fifth failure (index 6, time t0+6 s) locks for 15 s: until index 21. */
+    assert_int_equal(apply(c, CMD_LOGIN_FAILED, FAILED), 401);
+    json_t* j = result(c);
+    assert_int_equal(json_integer_value(json_object_get(j, "failures")), 5);
+    assert_int_equal(json_integer_value(json_object_get(j, "retry_after")), 15);
+    json_decref(j);
+    /* Locked: a failure is not counted, a success is refused, both 429 with the wait. */
+    assert_int_equal(apply(c, CMD_LOGIN_FAILED, FAILED), 429);
+    j = result(c);
+    assert_int_equal(json_integer_value(json_object_get(j, "retry_after")), 14);
+    json_decref(j);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, CREATE(F1, H("a"))), 429);
+    assert_null(session(c, F1));
+    /* After the lock the next failure counts (6) and locks twice as long. */
+    assert_int_equal(apply_at(c, 21, CMD_LOGIN_FAILED, FAILED), 401);
+    j = result(c);
+    assert_int_equal(json_integer_value(json_object_get(j, "failures")), 6);
+    assert_int_equal(json_integer_value(json_object_get(j, "retry_after")), 30);
+    json_decref(j);
+    assert_int_equal(apply_at(c, 50, CMD_SESSION_CREATE, CREATE(F1, H("a"))), 429);
+    /* A success after the lock resets the count. */
+    assert_int_equal(apply_at(c, 51, CMD_SESSION_CREATE, CREATE(F1, H("a"))), 201);
+    MDB_txn* txn;
+    unsigned n;
+    uint64_t until;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    accounts_failures(c->f, txn, P1, &n, &until);
+    fsm_read_end(txn);
+    assert_int_equal(n, 0);
+    assert_int_equal(until, 0);
+    assert_int_equal(apply(c, CMD_LOGIN_FAILED, "{\"player_id\":\"" P2 "\"}"), 404);
+}
+
+#define REFRESH(fam, old, new) \
+    "{\"family\":\"" fam "\",\"presented_hash\":" old ",\"new_hash\":" new "}"
+
+static void refresh_rotation_and_reuse(void** state)
+{
+    struct ctx* c = *state;
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P1, "alice@example.fr")), 201);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, CREATE(F1, H("a"))), 201);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, CREATE(F1, H("b"))), 409); /* exists */
+    assert_int_equal(apply(c, CMD_SESSION_REFRESH, REFRESH(F1, H("a"), H("b"))), 200);
+    json_t* j = result(c);
+    assert_string_equal(json_string_value(json_object_get(j, "token_check")), "bbbbbbbbbbbbbbbb");
+    json_decref(j);
+    assert_int_equal(apply(c, CMD_SESSION_REFRESH, REFRESH(F1, H("b"), H("c"))), 200);
+    /* An unknown token changes nothing. */
+    assert_int_equal(apply(c, CMD_SESSION_REFRESH, REFRESH(F1, H("9"), H("d"))), 401);
+    json_t* s = session(c, F1);
+    assert_false(json_is_true(json_object_get(s, "revoked")));
+    json_decref(s);
+    /* The first token again: reuse, the whole family is revoked. */
+    assert_int_equal(apply(c, CMD_SESSION_REFRESH, REFRESH(F1, H("a"), H("d"))), 401);
+    s = session(c, F1);
+    assert_true(json_is_true(json_object_get(s, "revoked")));
+    json_decref(s);
+    /* Even the current token is refused now. */
+    assert_int_equal(apply(c, CMD_SESSION_REFRESH, REFRESH(F1, H("c"), H("e"))), 401);
+    assert_int_equal(apply(c, CMD_SESSION_REFRESH, REFRESH(F2, H("c"), H("e"))), 401);
+}
+
+static void signout_everywhere(void** state)
+{
+    struct ctx* c = *state;
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P1, "alice@example.fr")), 201);
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P2, "bob@example.fr")), 201);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, CREATE(F1, H("a"))), 201);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, CREATE(F2, H("b"))), 201);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE,
+                           "{\"player_id\":\"" P2 "\",\"family\":\"f0000000000000000000000000000003"
+                           "\",\"refresh_hash\":" H("c") "}"),
+                     201);
+    /* Bob cannot sign Alice's session out. */
+    assert_int_equal(apply(c, CMD_SESSION_REVOKE, "{\"player_id\":\"" P2 "\",\"family\":\"" F1 "\"}"),
+                     404);
+    assert_int_equal(apply(c, CMD_SESSION_REVOKE_ALL, "{\"player_id\":\"" P1 "\"}"), 200);
+    json_t* j = result(c);
+    assert_int_equal(json_integer_value(json_object_get(j, "revoked")), 2);
+    json_decref(j);
+    json_t* s = session(c, "f0000000000000000000000000000003");
+    assert_false(json_is_true(json_object_get(s, "revoked")));
+    json_decref(s);
+    assert_int_equal(apply(c, CMD_SESSION_REFRESH, REFRESH(F2, H("b"), H("d"))), 401);
+    assert_int_equal(apply(c, CMD_SESSION_REVOKE_ALL, "{\"player_id\":\"" P1 "\"}"), 200);
+    j = result(c);
+    assert_int_equal(json_integer_value(json_object_get(j, "revoked")), 0);
+    json_decref(j);
+}
+
+static const char* key(const char* kid, bool if_none)
+{
+    static char buf[512];
+    snprintf(buf, sizeof buf,
+             "{\"kid\":\"%s\",%s\"jwk\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"%s\","
+             "\"d\":\"dd\",\"x\":\"xx\",\"y\":\"yy\"}}",
+             kid, if_none ? "\"if_none\":true," : "", kid);
+    return buf;
+}
+
+static void signing_keys_rotate(void** state)
+{
+    struct ctx* c = *state;
+    assert_int_equal(apply(c, CMD_SIGNING_KEY_ADD, key("k1", true)), 201);
+    assert_int_equal(apply(c, CMD_SIGNING_KEY_ADD, key("k9", true)), 409);
+    assert_int_equal(apply(c, CMD_SIGNING_KEY_ADD, key("k1", false)), 409);
+    assert_int_equal(apply(c, CMD_SIGNING_KEY_ADD, "{\"kid\":\"k2\",\"jwk\":{\"kty\":\"RSA\"}}"),
+                     422);
+    assert_int_equal(apply(c, CMD_SIGNING_KEY_ADD, key("k2", false)), 201);
+    assert_int_equal(apply(c, CMD_SIGNING_KEY_ADD, key("k3", false)), 201);
+    MDB_txn* txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t* keys = accounts_signing_keys(c->f, txn);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(keys), 2); /* the current one and the one before */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(keys, 0), "kid")), "k2");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(keys, 1), "kid")), "k3");
+    json_decref(keys);
+}
+
+int main(void)
+{
+    util_log_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(register_and_refusals, setup, teardown),
+        cmocka_unit_test(email_normalisation),
+        cmocka_unit_test(backoff_schedule),
+        cmocka_unit_test_setup_teardown(failures_lock_and_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(refresh_rotation_and_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(signout_everywhere, setup, teardown),
+        cmocka_unit_test_setup_teardown(signing_keys_rotate, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
