@@ -292,6 +292,128 @@ out:
     return rv;
 }
 
+json_t *accounts_totp_get(struct fsm *f, MDB_txn *txn, const char *player_id)
+{
+    return get_json(txn, f->totp, player_id, strlen(player_id));
+}
+
+/* A confirmed second factor: spend the time step (later than the last one used) or the
+ * recovery code the command carries, or refuse (res set). Returns an LMDB error or 0. */
+static int totp_spend(struct fsm *f, MDB_txn *txn, const char *id, json_t *totp, json_t *body,
+                      struct fsm_result *res)
+{
+    json_t *step = json_object_get(body, "totp_step");
+    const char *rec = str(body, "recovery_hash");
+    json_t *list = json_object_get(totp, "recovery");
+    if (json_is_integer(step)) {
+        if (json_integer_value(step) <= json_integer_value(json_object_get(totp, "last_step"))) {
+            fsm_result_problem(res, 401, "Code already used",
+                               "this one-time code was already used; wait for the next one");
+            return 0;
+        }
+        json_object_set(totp, "last_step", step);
+    } else if (rec) {
+        size_t i, at = SIZE_MAX;
+        json_t *v;
+        json_array_foreach(list, i, v) if (json_is_string(v) && !strcmp(json_string_value(v), rec))
+            at = i;
+        if (at == SIZE_MAX) {
+            fsm_result_problem(res, 401, "Recovery code refused",
+                               "this recovery code is not known or was already used");
+            return 0;
+        }
+        json_array_remove(list, at);
+    } else {
+        fsm_result_problem(res, 401, "Second factor required",
+                           "this account has a one-time-code second factor: send 'totp' or "
+                           "'recovery_code'");
+        return 0;
+    }
+    return put_json(txn, f->totp, id, strlen(id), totp, NULL);
+}
+
+int accounts_apply_totp_enrol(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                              struct fsm_result *res)
+{
+    json_t *body = payload(c, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    const char *id = str(body, "player_id"), *secret = str(body, "secret"), *uri = str(body, "uri");
+    if (!secret || strlen(secret) < 16 || strlen(secret) > 128 || !uri || strlen(uri) > 512) {
+        fsm_result_problem(res, 422, "Invalid enrolment", "the command needs a secret and a URI");
+        goto out;
+    }
+    json_t *p = need_player(f, txn, id, res);
+    if (!p)
+        goto out;
+    json_decref(p);
+    json_t *old = accounts_totp_get(f, txn, id);
+    bool confirmed = old && json_is_true(json_object_get(old, "confirmed"));
+    json_decref(old);
+    if (confirmed) {
+        fsm_result_problem(res, 409, "Second factor active",
+                           "a one-time-code second factor is already confirmed for this account");
+        goto out;
+    }
+    json_t *t = json_pack("{s:s, s:s, s:b, s:i, s:[]}", "secret", secret, "uri", uri,
+                          "confirmed", 0, "last_step", -1, "recovery");
+    rv = put_json(txn, f->totp, id, strlen(id), t, NULL);
+    json_decref(t);
+    if (rv == 0)
+        result_json(res, 201, json_pack("{s:s, s:s}", "secret", secret, "otpauth_uri", uri));
+out:
+    json_decref(body);
+    return rv;
+}
+
+int accounts_apply_totp_confirm(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                struct fsm_result *res)
+{
+    json_t *body = payload(c, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *t = NULL;
+    const char *id = str(body, "player_id");
+    json_t *step = json_object_get(body, "step"), *hashes = json_object_get(body, "recovery_hashes");
+    bool ok = json_is_integer(step) && json_is_array(hashes) && json_array_size(hashes) >= 1 &&
+              json_array_size(hashes) <= 16;
+    size_t i;
+    json_t *v;
+    json_array_foreach(hashes, i, v) ok = ok && json_is_string(v) && hex_ok(json_string_value(v), 64);
+    if (!ok) {
+        fsm_result_problem(res, 422, "Invalid confirmation",
+                           "the command needs a time step and 1 to 16 recovery-code hashes");
+        goto out;
+    }
+    t = accounts_player_id_valid(id) ? accounts_totp_get(f, txn, id) : NULL;
+    if (!t) {
+        fsm_result_problem(res, 409, "Not enrolled", "start with POST /v1/players/me/totp");
+        goto out;
+    }
+    if (json_is_true(json_object_get(t, "confirmed"))) {
+        fsm_result_problem(res, 409, "Second factor active", "the second factor is already "
+                                                             "confirmed");
+        goto out;
+    }
+    if (json_integer_value(step) <= json_integer_value(json_object_get(t, "last_step"))) {
+        fsm_result_problem(res, 401, "Code already used", "this one-time code was already used");
+        goto out;
+    }
+    json_object_set_new(t, "confirmed", json_true());
+    json_object_set(t, "last_step", step);
+    json_object_set(t, "recovery", hashes);
+    if ((rv = put_json(txn, f->totp, id, strlen(id), t, NULL)) == 0)
+        result_json(res, 200, json_pack("{s:b, s:s%}", "confirmed", 1, "token_check",
+                                        json_string_value(json_array_get(hashes, 0)),
+                                        (size_t)16));
+out:
+    json_decref(t);
+    json_decref(body);
+    return rv;
+}
+
 int accounts_apply_session_create(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                                   struct fsm_result *res)
 {
@@ -322,6 +444,17 @@ int accounts_apply_session_create(struct fsm *f, MDB_txn *txn, const struct cmd 
         json_decref(old);
         fsm_result_problem(res, 409, "Session exists", "session '%s' already exists", fam);
         goto out;
+    }
+    json_t *totp = accounts_totp_get(f, txn, id);
+    if (totp && json_is_true(json_object_get(totp, "confirmed"))) {
+        int r2 = totp_spend(f, txn, id, totp, body, res);
+        json_decref(totp);
+        if (r2 != 0 || res->status) {
+            rv = r2;
+            goto out;
+        }
+    } else {
+        json_decref(totp);
     }
     char ts[32], pk[ACCOUNTS_ID_CHARS + ACCOUNTS_FAMILY_CHARS + 1];
     fsm_format_time(c->time_ms, ts);

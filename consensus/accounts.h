@@ -14,6 +14,13 @@
  *                    updated_at, expires_at_ms, revoked, revoked_reason?}
  *   player_sessions  player id ++ family id -> "" (sign out everywhere walks the prefix)
  *   signing_keys     u64 big-endian sequence -> {kid, jwk (private JWK), created_at}
+ *   totp             player id -> {secret (base32), uri, confirmed, last_step, recovery[]
+ *                    (SHA-256 of each unused recovery code)}
+ *
+ * TOTP: enrol stores a pending secret (made on the node that took the request); confirm needs
+ * the time step a code matched (checked there) and the hashes of fresh recovery codes. Once
+ * confirmed, a session is created only with a time step later than the last one used or an
+ * unused recovery code (which is then spent): each code works once, on whichever node.
  *
  * Sign-in back-off: from the 5th consecutive failure on, the player is locked for
  * 15 s * 2^(failures-5), at most 15 minutes, from the leader's time of the failure. A success
@@ -61,5 +68,7 @@ void accounts_failures(struct fsm *f, MDB_txn *txn, const char *player_id, unsig
 json_t *accounts_session_get(struct fsm *f, MDB_txn *txn, const char *family);
 /* The newest ACCOUNTS_JWKS_KEEP signing keys, oldest first: [{kid, jwk, created_at}]. */
 json_t *accounts_signing_keys(struct fsm *f, MDB_txn *txn);
+/* The player's TOTP record, NULL if never enrolled. */
+json_t *accounts_totp_get(struct fsm *f, MDB_txn *txn, const char *player_id);
 
 #endif

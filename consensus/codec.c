@@ -75,6 +75,8 @@ const char *cmd_type_name(unsigned type)
     case CMD_SESSION_REVOKE: return "session_revoke";
     case CMD_SESSION_REVOKE_ALL: return "session_revoke_all";
     case CMD_SIGNING_KEY_ADD: return "signing_key_add";
+    case CMD_TOTP_ENROL: return "totp_enrol";
+    case CMD_TOTP_CONFIRM: return "totp_confirm";
     default: return "unknown";
     }
 }

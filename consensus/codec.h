@@ -32,7 +32,9 @@ enum cmd_type {
     CMD_SESSION_REVOKE = 8,      /* {player_id, family} */
     CMD_SESSION_REVOKE_ALL = 9,  /* {player_id} */
     CMD_SIGNING_KEY_ADD = 10,    /* {kid, jwk, if_none?} */
-    CMD_TYPE_MAX = 10,
+    CMD_TOTP_ENROL = 11,         /* {player_id, secret, uri} */
+    CMD_TOTP_CONFIRM = 12,       /* {player_id, step, recovery_hashes[]} */
+    CMD_TYPE_MAX = 12,
 };
 
 struct cmd {

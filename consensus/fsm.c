@@ -99,6 +99,7 @@ static int open_dbis(struct fsm *f)
         (rv = mdb_dbi_open(txn, "sessions", MDB_CREATE, &f->sessions)) ||
         (rv = mdb_dbi_open(txn, "player_sessions", MDB_CREATE, &f->player_sessions)) ||
         (rv = mdb_dbi_open(txn, "signing_keys", MDB_CREATE, &f->signing_keys)) ||
+        (rv = mdb_dbi_open(txn, "totp", MDB_CREATE, &f->totp)) ||
         (rv = read_last_applied(f, txn, &f->last_applied))) {
         mdb_txn_abort(txn);
         return rv;
@@ -405,6 +406,8 @@ static int dispatch(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm
     case CMD_SESSION_REVOKE: return accounts_apply_session_revoke(f, txn, c, res);
     case CMD_SESSION_REVOKE_ALL: return accounts_apply_session_revoke_all(f, txn, c, res);
     case CMD_SIGNING_KEY_ADD: return accounts_apply_signing_key_add(f, txn, c, res);
+    case CMD_TOTP_ENROL: return accounts_apply_totp_enrol(f, txn, c, res);
+    case CMD_TOTP_CONFIRM: return accounts_apply_totp_confirm(f, txn, c, res);
     default:
         fsm_result_problem(res, 400, "Unknown command", "command type %u is not known", c->type);
         return 0;

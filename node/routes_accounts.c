@@ -6,6 +6,8 @@
  *   DELETE /v1/sessions/current       (access token)             sign out
  *   DELETE /v1/sessions               (access token)             sign out everywhere
  *   GET    /v1/players/me             (access token)             the player
+ *   POST   /v1/players/me/totp        (access token)             enrol a TOTP second factor
+ *   POST   /v1/players/me/totp/confirm {code} (access token)     confirm it: recovery codes
  *   GET    /.well-known/jwks.json                                the public signing keys
  *   POST   /admin/v1/signing-keys     (admin)                    rotate the signing key
  *   POST   /internal/v1/propose       (admin; node to node)      propose a prepared command
@@ -329,8 +331,10 @@ static void fingerprint(const char *what, const char *subject, uint8_t fp[32])
 
 /* ---- request bodies ---- */
 
-/* Checks that @body has exactly the string fields @names (NULL-terminated). */
-static bool fields(struct http_req *r, json_t *body, const char *const *names)
+/* Checks that @body has the string fields @names (NULL-terminated), optionally those in @opt
+ * (may be NULL), and nothing else. */
+static bool fields_opt(struct http_req *r, json_t *body, const char *const *names,
+                       const char *const *opt)
 {
     const char *key;
     json_t *v;
@@ -339,23 +343,28 @@ static bool fields(struct http_req *r, json_t *body, const char *const *names)
         bool known = false;
         for (const char *const *k = names; *k; k++)
             known = known || !strcmp(*k, key);
+        for (const char *const *k = opt; k && *k; k++)
+            known = known || !strcmp(*k, key);
         if (!known) {
             http_problem(r, 400, "Unknown field", "unknown field '%s'", key);
             return false;
         }
+        if (!json_is_string(v)) {
+            http_problem(r, 422, "Wrong type", "field '%s' must be a string", key);
+            return false;
+        }
     }
-    for (const char *const *k = names; *k; k++) {
-        json_t *v2 = json_object_get(body, *k);
-        if (!v2) {
+    for (const char *const *k = names; *k; k++)
+        if (!json_object_get(body, *k)) {
             http_problem(r, 422, "Missing field", "field '%s' is required", *k);
             return false;
         }
-        if (!json_is_string(v2)) {
-            http_problem(r, 422, "Wrong type", "field '%s' must be a string", *k);
-            return false;
-        }
-    }
     return true;
+}
+
+static bool fields(struct http_req *r, json_t *body, const char *const *names)
+{
+    return fields_opt(r, body, names, NULL);
 }
 
 static bool email_field(struct http_req *r, json_t *body, char out[ACCOUNTS_EMAIL_MAX + 1])
@@ -515,6 +524,8 @@ struct job {
     int rv;
     kyc_err err;
     bool verify;
+    char totp[16];      /* sign-in: the one-time code given, if any */
+    char recovery[32];  /* sign-in: the recovery code given, if any */
 };
 
 /* A hash of a password nobody has, so that an unknown email costs the same as a wrong
@@ -729,6 +740,65 @@ static void signin_failed_done(struct http_req *r, void *ctx, int status, const 
     relay(r, status, body, ra, replayed);
 }
 
+/* The player's TOTP record as this node knows it (NULL: none). */
+static json_t *totp_record(struct node *n, const char *player_id)
+{
+    MDB_txn *txn;
+    json_t *t = NULL;
+    if (fsm_read_begin(n->fsm, &txn) == 0) {
+        t = accounts_totp_get(n->fsm, txn, player_id);
+        fsm_read_end(txn);
+    }
+    return t;
+}
+
+/* Checks the code against the secret in @t from the last used step on: the matched step in
+ * *step. */
+static int totp_check(json_t *t, const char *code, int64_t *step, kyc_err *err)
+{
+    uint8_t key[64];
+    int kl = kyc_base32_decode(json_string_value(json_object_get(t, "secret")), key, sizeof key);
+    if (kl <= 0) {
+        snprintf(err->msg, sizeof err->msg, "stored secret unreadable");
+        return KYC_E_INVAL;
+    }
+    *step = json_integer_value(json_object_get(t, "last_step"));
+    int rv = kyc_totp_verify(key, (size_t)kl, code, now_s(), 1, step, err);
+    OPENSSL_cleanse(key, sizeof key);
+    return rv;
+}
+
+/* After the password matched: 0 = go on (the second factor, if the account has one, is in
+ * @payload as totp_step or recovery_hash), 1 = a second factor is needed and none was given,
+ * -1 = the one given is wrong (counted as a failed sign-in). Apply checks single use again. */
+static int second_factor(struct node *n, struct job *j, json_t *payload)
+{
+    json_t *t = totp_record(n, j->player_id);
+    int out = 0;
+    if (!t || !json_is_true(json_object_get(t, "confirmed"))) {
+        json_decref(t);
+        return 0;
+    }
+    kyc_err err = {0};
+    if (j->totp[0]) {
+        int64_t step;
+        if (totp_check(t, j->totp, &step, &err) == KYC_OK)
+            json_object_set_new(payload, "totp_step", json_integer((json_int_t)step));
+        else
+            out = -1;
+    } else if (j->recovery[0]) {
+        char h[65];
+        if (kyc_recovery_hash(j->recovery, h, &err) == KYC_OK)
+            json_object_set_new(payload, "recovery_hash", json_string(h));
+        else
+            out = -1;
+    } else {
+        out = 1;
+    }
+    json_decref(t);
+    return out;
+}
+
 static void signin_checked(uv_work_t *w, int status)
 {
     struct job *j = w->data;
@@ -744,6 +814,23 @@ static void signin_checked(uv_work_t *w, int status)
         acc_propose(r, CMD_LOGIN_FAILED, json_pack("{s:s}", "player_id", j->player_id), j->idem,
                     fp, signin_failed_done, NULL);
     } else {
+        json_t *payload = json_pack("{s:s}", "player_id", j->player_id);
+        int sf = second_factor(r->node, j, payload);
+        if (sf < 0) {
+            json_decref(payload);
+            acc_propose(r, CMD_LOGIN_FAILED, json_pack("{s:s}", "player_id", j->player_id),
+                        j->idem, fp, signin_failed_done, NULL);
+            job_free(j);
+            return;
+        }
+        if (sf > 0) {
+            json_decref(payload);
+            http_problem(r, 401, "Second factor required",
+                         "this account has a one-time-code second factor: send 'totp' (the "
+                         "6-digit code) or 'recovery_code' with the email and password");
+            job_free(j);
+            return;
+        }
         struct issue *is = calloc(1, sizeof *is);
         char family[ACCOUNTS_FAMILY_CHARS + 1];
         if (random_hex(16, family) != 0 ||
@@ -751,11 +838,12 @@ static void signin_checked(uv_work_t *w, int status)
             free(is);
             http_problem(r, 500, "No randomness", "the CSPRNG failed");
         } else {
-            acc_propose(r, CMD_SESSION_CREATE,
-                        json_pack("{s:s, s:s, s:s}", "player_id", j->player_id, "family", family,
-                                  "refresh_hash", is->hash),
-                        j->idem, fp, tokens_done, is);
+            json_object_set_new(payload, "family", json_string(family));
+            json_object_set_new(payload, "refresh_hash", json_string(is->hash));
+            acc_propose(r, CMD_SESSION_CREATE, payload, j->idem, fp, tokens_done, is);
+            payload = NULL;
         }
+        json_decref(payload);
     }
     job_free(j);
 }
@@ -763,13 +851,21 @@ static void signin_checked(uv_work_t *w, int status)
 static void do_signin(struct http_req *r)
 {
     static const char *const names[] = {"email", "password", NULL};
+    static const char *const opt[] = {"totp", "recovery_code", NULL};
     struct node *n = r->node;
     json_t *body = routes_body(r);
     if (!body)
         return;
     char email[ACCOUNTS_EMAIL_MAX + 1], ns[64], idem[256];
-    if (!fields(r, body, names) || !email_field(r, body, email))
+    if (!fields_opt(r, body, names, opt) || !email_field(r, body, email))
         goto out;
+    const char *totp = json_string_value(json_object_get(body, "totp"));
+    const char *recovery = json_string_value(json_object_get(body, "recovery_code"));
+    if ((totp && strlen(totp) >= 16) || (recovery && strlen(recovery) >= 32)) {
+        http_problem(r, 422, "Invalid second factor",
+                     "'totp' is a 6-digit code, 'recovery_code' XXXX-XXXX-XXXX-XXXX");
+        goto out;
+    }
     const char *pw = json_string_value(json_object_get(body, "password"));
     size_t pwlen = strlen(pw);
     if (pwlen == 0 || pwlen > 4 * KYC_PW_MAX_CHARS) {
@@ -800,9 +896,17 @@ static void do_signin(struct http_req *r)
         OPENSSL_cleanse(key, strlen(key));
         free(key);
     }
-    if ((!player || !have_key) && !replica_is_leader(n->replica) && !r->forwarded) {
-        /* Maybe registered a moment ago and not applied here yet, or the cluster's first
-         * signing key has not reached this node: the leader knows. */
+    bool factor_known = true;
+    if (player && (totp || recovery)) {
+        json_t *t = totp_record(n, json_string_value(json_object_get(player, "id")));
+        factor_known = t && json_is_true(json_object_get(t, "confirmed"));
+        json_decref(t);
+    }
+    if ((!player || !have_key || !factor_known) && !replica_is_leader(n->replica) &&
+        !r->forwarded) {
+        /* Maybe registered (or the second factor confirmed) a moment ago and not applied here
+         * yet, or the cluster's first signing key has not reached this node: the leader
+         * knows. */
         json_decref(player);
         http_forward_to_leader(r);
         goto out;
@@ -821,6 +925,10 @@ static void do_signin(struct http_req *r)
     }
     struct job *j = job_new(r, body, email, idem);
     j->verify = true;
+    if (totp)
+        snprintf(j->totp, sizeof j->totp, "%s", totp);
+    if (recovery)
+        snprintf(j->recovery, sizeof j->recovery, "%s", recovery);
     if (player) {
         snprintf(j->player_id, sizeof j->player_id, "%s",
                  json_string_value(json_object_get(player, "id")));
@@ -1047,7 +1155,7 @@ static void do_internal_propose(struct http_req *r)
     const char *idem = json_string_value(json_object_get(body, "idem"));
     const char *fph = json_string_value(json_object_get(body, "fp"));
     uint8_t fp[32];
-    bool ok = type >= CMD_PLAYER_REGISTER && type <= CMD_SIGNING_KEY_ADD && payload && idem &&
+    bool ok = type >= CMD_PLAYER_REGISTER && type <= CMD_TOTP_CONFIRM && payload && idem &&
               strlen(idem) > 0 && strlen(idem) < 250 && fph && strlen(fph) == 64;
     for (int i = 0; ok && i < 32; i++)
         ok = sscanf(fph + 2 * i, "%2hhx", &fp[i]) == 1;
@@ -1059,6 +1167,138 @@ static void do_internal_propose(struct http_req *r)
         acc_propose(r, (uint16_t)type, p, idem, fp, relay_done, NULL);
     }
     json_decref(body);
+}
+
+/* ---- TOTP second factor ---- */
+
+static void do_totp_enrol(struct http_req *r)
+{
+    json_t *claims = authenticate(r);
+    if (!claims)
+        return;
+    const char *sub = json_string_value(json_object_get(claims, "sub"));
+    char ns[64], idem[256];
+    snprintf(ns, sizeof ns, "player:%s", sub);
+    if (!idem_key(r, ns, idem))
+        goto out;
+    uint8_t key[KYC_TOTP_SECRET_BYTES];
+    char b32[64], *uri = NULL;
+    kyc_err err = {0};
+    MDB_txn *txn;
+    json_t *p = NULL;
+    if (fsm_read_begin(r->node->fsm, &txn) == 0) {
+        p = accounts_player_get(r->node->fsm, txn, sub);
+        fsm_read_end(txn);
+    }
+    const char *account = p ? json_string_value(json_object_get(p, "email")) : sub;
+    if (kyc_totp_secret_new(key, &err) != KYC_OK ||
+        kyc_base32_encode(key, sizeof key, b32, sizeof b32) < 0 ||
+        kyc_totp_uri(key, sizeof key, "Parlay", account, &uri, &err) != KYC_OK) {
+        http_problem(r, 500, "Enrolment failed", "%s", err.msg);
+    } else {
+        uint8_t fp[32];
+        fingerprint("totp-enrol", sub, fp);
+        acc_propose(r, CMD_TOTP_ENROL,
+                    json_pack("{s:s, s:s, s:s}", "player_id", sub, "secret", b32, "uri", uri),
+                    idem, fp, relay_done, NULL);
+    }
+    OPENSSL_cleanse(key, sizeof key);
+    free(uri);
+    json_decref(p);
+out:
+    json_decref(claims);
+}
+
+#define RECOVERY_CODES 10
+
+struct recovery_issue {
+    char codes[RECOVERY_CODES][KYC_RECOVERY_CHARS + 1];
+    char first_hash[65];
+};
+
+static void confirm_done(struct http_req *r, void *ctx, int status, const char *body,
+                         const char *ra, bool replayed)
+{
+    struct recovery_issue *ri = ctx;
+    json_t *res = status == 200 ? json_loads(body, 0, NULL) : NULL;
+    const char *check = json_string_value(json_object_get(res, "token_check"));
+    if (!res) {
+        relay(r, status, body, ra, replayed);
+    } else if (replayed || !check || strncmp(check, ri->first_hash, 16) != 0) {
+        http_problem(r, 409, "Recovery codes already issued",
+                     "this Idempotency-Key was already used and the recovery codes were handed "
+                     "out with the first answer");
+    } else {
+        json_t *codes = json_array();
+        for (int i = 0; i < RECOVERY_CODES; i++)
+            json_array_append_new(codes, json_string(ri->codes[i]));
+        http_header(r, "cache-control", "no-store");
+        http_reply_json(r, 200, json_pack("{s:b, s:o}", "confirmed", 1, "recovery_codes", codes));
+    }
+    json_decref(res);
+    OPENSSL_cleanse(ri, sizeof *ri);
+    free(ri);
+}
+
+static void do_totp_confirm(struct http_req *r)
+{
+    static const char *const names[] = {"code", NULL};
+    json_t *claims = authenticate(r);
+    if (!claims)
+        return;
+    json_t *body = routes_body(r), *t = NULL;
+    const char *sub = json_string_value(json_object_get(claims, "sub"));
+    char ns[64], idem[256];
+    if (!body || !fields(r, body, names))
+        goto out;
+    snprintf(ns, sizeof ns, "player:%s", sub);
+    if (!idem_key(r, ns, idem))
+        goto out;
+    t = totp_record(r->node, sub);
+    if (!t && !replica_is_leader(r->node->replica) && !r->forwarded) {
+        http_forward_to_leader(r); /* enrolled a moment ago, not applied here yet */
+        goto out;
+    }
+    if (!t || json_is_true(json_object_get(t, "confirmed"))) {
+        http_problem(r, 409, t ? "Second factor active" : "Not enrolled",
+                     t ? "the second factor is already confirmed"
+                       : "start with POST /v1/players/me/totp");
+        goto out;
+    }
+    int64_t step;
+    kyc_err err = {0};
+    if (totp_check(t, json_string_value(json_object_get(body, "code")), &step, &err) !=
+        KYC_OK) {
+        http_problem(r, 422, "Code refused", "field 'code': %s", err.msg);
+        goto out;
+    }
+    struct recovery_issue *ri = calloc(1, sizeof *ri);
+    json_t *hashes = json_array();
+    bool ok = true;
+    for (int i = 0; i < RECOVERY_CODES && ok; i++) {
+        char h[65];
+        ok = kyc_recovery_code_new(ri->codes[i], &err) == KYC_OK &&
+             kyc_recovery_hash(ri->codes[i], h, &err) == KYC_OK;
+        json_array_append_new(hashes, json_string(h));
+        if (i == 0)
+            memcpy(ri->first_hash, h, sizeof h);
+    }
+    if (!ok) {
+        json_decref(hashes);
+        free(ri);
+        http_problem(r, 500, "No randomness", "%s", err.msg);
+        goto out;
+    }
+    uint8_t fp[32];
+    fingerprint("totp-confirm", sub, fp);
+    acc_propose(r, CMD_TOTP_CONFIRM,
+                json_pack("{s:s, s:I, s:o}", "player_id", sub, "step", (json_int_t)step,
+                          "recovery_hashes", hashes),
+                idem, fp, confirm_done, ri);
+out:
+    json_decref(t);
+    json_decref(body);
+    json_decref(claims);
 }
 
 /* ---- routing and life cycle ---- */
@@ -1074,6 +1314,12 @@ int routes_accounts(struct http_req *r, const char *method, const char *path)
     } else if (!strcmp(path, "/v1/players/me")) {
         if (routes_method(r, method, "GET", "use GET"))
             serve_me(r);
+    } else if (!strcmp(path, "/v1/players/me/totp")) {
+        if (routes_method(r, method, "POST", "use POST to enrol a one-time-code second factor"))
+            do_totp_enrol(r);
+    } else if (!strcmp(path, "/v1/players/me/totp/confirm")) {
+        if (routes_method(r, method, "POST", "use POST"))
+            do_totp_confirm(r);
     } else if (!strcmp(path, "/v1/sessions")) {
         if (!strcmp(method, "DELETE"))
             do_signout(r, true);

@@ -428,6 +428,76 @@ static void kill_leader_during_signups(void **state)
     h_cluster_destroy(&c);
 }
 
+/* The 6-digit code of @secret (base32) at unix time @t. */
+static void totp_code(const char *secret, int64_t t, char out[8])
+{
+    uint8_t key[64];
+    int n = kyc_base32_decode(secret, key, sizeof key);
+    assert_true(n > 0);
+    uint32_t code;
+    assert_int_equal(kyc_totp_code(key, (size_t)n, KYC_TOTP_SHA1, t, 30, 6, &code, NULL), KYC_OK);
+    snprintf(out, 8, "%06u", code);
+}
+
+static long signin_2fa(struct h_cluster *c, int i, const char *key, const char *field,
+                       const char *value)
+{
+    char body[600];
+    if (field)
+        snprintf(body, sizeof body,
+                 "{\"email\":\"carol@example.fr\",\"password\":\"" PW "\",\"%s\":\"%s\"}",
+                 field, value);
+    else
+        snprintf(body, sizeof body, "%s", creds("carol@example.fr", PW));
+    struct h_resp r = call(c, i, "POST", "/v1/sessions", body, key, NULL);
+    long st = r.status;
+    h_resp_free(&r);
+    return st;
+}
+
+static void totp_second_factor(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    start_accounts(&c);
+    int L = h_wait_leader(&c, H_WAIT_MS), F1 = follower(&c, L, 0), F2 = follower(&c, L, 1);
+    struct h_resp r = call(&c, F1, "POST", "/v1/players", creds("carol@example.fr", PW), "reg-c",
+                           NULL);
+    assert_int_equal(r.status, 201);
+    h_resp_free(&r);
+    struct tokens t;
+    signin(&c, F2, "carol@example.fr", "in-1", &t);
+
+    /* Enrol through one follower, confirm through the other. */
+    r = call(&c, F1, "POST", "/v1/players/me/totp", NULL, "totp-1", t.access);
+    assert_int_equal(r.status, 201);
+    char secret[64];
+    snprintf(secret, sizeof secret, "%s", sval(r.json, "secret"));
+    assert_non_null(strstr(sval(r.json, "otpauth_uri"), "otpauth://totp/Parlay:"));
+    h_resp_free(&r);
+    char code[8], body[64];
+    totp_code(secret, (int64_t)time(NULL), code);
+    snprintf(body, sizeof body, "{\"code\":\"%s\"}", code);
+    r = call(&c, F2, "POST", "/v1/players/me/totp/confirm", body, "totp-2", t.access);
+    assert_int_equal(r.status, 200);
+    json_t *codes = json_object_get(r.json, "recovery_codes");
+    assert_int_equal(json_array_size(codes), 10);
+    char recovery[32];
+    snprintf(recovery, sizeof recovery, "%s", json_string_value(json_array_get(codes, 0)));
+    h_resp_free(&r);
+
+    /* The password alone is not enough any more. */
+    assert_int_equal(signin_2fa(&c, L, "in-2", NULL, NULL), 401);
+    /* The next code works once, on any node. */
+    totp_code(secret, (int64_t)time(NULL) + 30, code);
+    assert_int_equal(signin_2fa(&c, F1, "in-3", "totp", code), 201);
+    assert_int_equal(signin_2fa(&c, F2, "in-4", "totp", code), 401);
+    /* A recovery code works once. */
+    assert_int_equal(signin_2fa(&c, L, "in-5", "recovery_code", recovery), 201);
+    assert_int_equal(signin_2fa(&c, F1, "in-6", "recovery_code", recovery), 401);
+    h_cluster_destroy(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +505,7 @@ int main(void)
         cmocka_unit_test(failed_signins_back_off_across_nodes),
         cmocka_unit_test(bad_input_gets_problem_json_and_changes_nothing),
         cmocka_unit_test(kill_leader_during_signups),
+        cmocka_unit_test(totp_second_factor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -273,6 +273,42 @@ static void signing_keys_rotate(void** state)
     json_decref(keys);
 }
 
+#define F3 "f0000000000000000000000000000003"
+#define F4 "f0000000000000000000000000000004"
+#define F5 "f0000000000000000000000000000005"
+#define SF(fam, extra) \
+    "{\"player_id\":\"" P1 "\",\"family\":\"" fam "\",\"refresh_hash\":" H("a") extra "}"
+
+static void totp_single_use(void** state)
+{
+    struct ctx* c = *state;
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P1, "alice@example.fr")), 201);
+    const char* enrol = "{\"player_id\":\"" P1 "\",\"secret\":\"JBSWY3DPEHPK3PXPJBSWY3DP\","
+                        "\"uri\":\"otpauth://totp/Parlay:alice\"}";
+    assert_int_equal(apply(c, CMD_TOTP_CONFIRM,
+                           "{\"player_id\":\"" P1 "\",\"step\":100,\"recovery_hashes\":[" H("e")
+                           "]}"),
+                     409); /* not enrolled yet */
+    assert_int_equal(apply(c, CMD_TOTP_ENROL, enrol), 201);
+    /* Enrolled but not confirmed: sign-in needs no second factor yet. */
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, SF(F1, "")), 201);
+    assert_int_equal(apply(c, CMD_TOTP_CONFIRM,
+                           "{\"player_id\":\"" P1 "\",\"step\":100,\"recovery_hashes\":[" H("e")
+                           "," H("f") "]}"),
+                     200);
+    assert_int_equal(apply(c, CMD_TOTP_ENROL, enrol), 409);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, SF(F2, "")), 401);
+    assert_null(session(c, F2));
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, SF(F2, ",\"totp_step\":100")), 401);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, SF(F2, ",\"totp_step\":101")), 201);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, SF(F3, ",\"totp_step\":101")), 401);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, SF(F3, ",\"recovery_hash\":" H("f"))), 201);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, SF(F4, ",\"recovery_hash\":" H("f"))), 401);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, SF(F4, ",\"recovery_hash\":" H("9"))), 401);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, SF(F5, ",\"recovery_hash\":" H("e"))), 201);
+    assert_null(session(c, F4));
+}
+
 int main(void)
 {
     util_log_init();
@@ -284,6 +320,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(refresh_rotation_and_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(signout_everywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(signing_keys_rotate, setup, teardown),
+        cmocka_unit_test_setup_teardown(totp_single_use, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
