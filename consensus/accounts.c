@@ -704,3 +704,158 @@ out:
     json_decref(body);
     return rv;
 }
+
+/* ---- FranceConnect ---- */
+
+json_t *accounts_fc_login_get(struct fsm *f, MDB_txn *txn, const char *state)
+{
+    return get_json(txn, f->fc_logins, state, strlen(state));
+}
+
+static bool token_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 22 || n > 128)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+            return false;
+    return true;
+}
+
+int accounts_apply_fc_start(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                            struct fsm_result *res)
+{
+    json_t *body = payload(c, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    const char *id = str(body, "player_id"), *state = str(body, "state"),
+               *nonce = str(body, "nonce"), *url = str(body, "authorize_url");
+    if (!token_ok(state) || !token_ok(nonce) || !url) {
+        fsm_result_problem(res, 422, "Invalid login", "the command needs state, nonce and URL");
+        goto out;
+    }
+    json_t *p = need_player(f, txn, id, res);
+    if (!p)
+        goto out;
+    json_decref(p);
+    json_t *old = accounts_fc_login_get(f, txn, state);
+    if (old) {
+        json_decref(old);
+        fsm_result_problem(res, 409, "Login exists", "this state is already used");
+        goto out;
+    }
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    json_t *l = json_pack("{s:s, s:s, s:s, s:b}", "player_id", id, "nonce", nonce, "created_at",
+                          ts, "used", 0);
+    rv = put_json(txn, f->fc_logins, state, strlen(state), l, NULL);
+    json_decref(l);
+    if (rv == 0)
+        result_json(res, 201, json_pack("{s:s}", "authorize_url", url));
+out:
+    json_decref(body);
+    return rv;
+}
+
+static int put_identity(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const char *key,
+                        const char *val)
+{
+    char k[512];
+    snprintf(k, sizeof k, "%s%s", prefix, key);
+    return put_str(txn, dbi, k, val);
+}
+
+static json_t *get_identity(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const char *key)
+{
+    char k[512];
+    snprintf(k, sizeof k, "%s%s", prefix, key);
+    MDB_val kv = {strlen(k), k}, v;
+    if (mdb_get(txn, dbi, &kv, &v) != 0)
+        return NULL;
+    return json_stringn(v.mv_data, v.mv_size);
+}
+
+int accounts_apply_fc_link(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                           struct fsm_result *res)
+{
+    json_t *body = payload(c, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *login = NULL, *p = NULL, *by_key = NULL, *by_sub = NULL;
+    const char *id = str(body, "player_id"), *state = str(body, "state"),
+               *idkey = str(body, "idkey");
+    json_t *ident = json_object_get(body, "identity");
+    const char *iss = str(ident, "issuer"), *sub = str(ident, "sub");
+    if (!token_ok(state) || !idkey || !hex_ok(idkey, 64) || !json_is_object(ident) || !iss ||
+        !sub || !*sub || strlen(iss) + strlen(sub) > 400 ||
+        !json_is_boolean(json_object_get(body, "adult"))) {
+        fsm_result_problem(res, 422, "Invalid link",
+                           "the command needs state, identity (issuer, sub), idkey and adult");
+        goto out;
+    }
+    login = accounts_fc_login_get(f, txn, state);
+    if (!login || strcmp(str(login, "player_id"), id ? id : "") != 0) {
+        fsm_result_problem(res, 400, "Unknown state", "this sign-in was not started here");
+        goto out;
+    }
+    if (json_is_true(json_object_get(login, "used"))) {
+        fsm_result_problem(res, 409, "State already used", "this sign-in was already completed");
+        goto out;
+    }
+    if (!(p = need_player(f, txn, id, res)))
+        goto out;
+    char subkey[420];
+    snprintf(subkey, sizeof subkey, "%s %s", iss, sub);
+    by_key = get_identity(txn, f->identities, "key:", idkey);
+    by_sub = get_identity(txn, f->identities, "sub:", subkey);
+    /* From here on the state is spent, whatever the verdict. */
+    json_object_set_new(login, "used", json_true());
+    if ((rv = put_json(txn, f->fc_logins, state, strlen(state), login, NULL)) != 0)
+        goto out;
+    bool minor = !json_is_true(json_object_get(body, "adult"));
+    if (minor || (by_key && !strcmp(json_string_value(by_key), "minor"))) {
+        if ((rv = put_identity(txn, f->identities, "key:", idkey, "minor")) == 0)
+            fsm_result_problem(res, 403, "Under 18",
+                               "betting is for adults only: this identity is refused for good");
+        goto out;
+    }
+    if ((by_key && strcmp(json_string_value(by_key), id) != 0) ||
+        (by_sub && strcmp(json_string_value(by_sub), id) != 0)) {
+        fsm_result_problem(res, 409, "Identity in use",
+                           "this identity already holds an account; one person, one account");
+        goto out;
+    }
+    json_t *have = json_object_get(p, "identity");
+    if (have && strcmp(str(have, "idkey") ? str(have, "idkey") : "", idkey) != 0) {
+        fsm_result_problem(res, 409, "Another identity",
+                           "this account is already verified with another identity");
+        goto out;
+    }
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    json_t *rec = json_deep_copy(ident);
+    json_object_set_new(rec, "idkey", json_string(idkey));
+    json_object_set_new(rec, "verified_at", json_string(ts));
+    json_object_set_new(rec, "method", json_string("franceconnect"));
+    json_object_set_new(p, "identity", rec);
+    json_object_set_new(p, "kyc_status", json_string("verified"));
+    json_object_set_new(p, "version",
+                        json_integer(json_integer_value(json_object_get(p, "version")) + 1));
+    if ((rv = put_json(txn, f->players, id, strlen(id), p, NULL)) == 0 &&
+        (rv = put_identity(txn, f->identities, "key:", idkey, id)) == 0 &&
+        (rv = put_identity(txn, f->identities, "sub:", subkey, id)) == 0)
+        result_json(res, 201, json_pack("{s:s, s:s, s:s, s:s}", "player_id", id, "kyc_status",
+                                        "verified", "family_name", str(ident, "family_name")
+                                        ? str(ident, "family_name") : "",
+                                        "verified_at", ts));
+out:
+    json_decref(by_key);
+    json_decref(by_sub);
+    json_decref(p);
+    json_decref(login);
+    json_decref(body);
+    return rv;
+}

@@ -77,6 +77,8 @@ const char *cmd_type_name(unsigned type)
     case CMD_SIGNING_KEY_ADD: return "signing_key_add";
     case CMD_TOTP_ENROL: return "totp_enrol";
     case CMD_TOTP_CONFIRM: return "totp_confirm";
+    case CMD_FC_START: return "fc_start";
+    case CMD_FC_LINK: return "fc_link";
     default: return "unknown";
     }
 }

@@ -34,7 +34,9 @@ enum cmd_type {
     CMD_SIGNING_KEY_ADD = 10,    /* {kid, jwk, if_none?} */
     CMD_TOTP_ENROL = 11,         /* {player_id, secret, uri} */
     CMD_TOTP_CONFIRM = 12,       /* {player_id, step, recovery_hashes[]} */
-    CMD_TYPE_MAX = 12,
+    CMD_FC_START = 13,           /* {player_id, state, nonce, authorize_url} */
+    CMD_FC_LINK = 14,            /* {player_id, state, adult, idkey, identity{...}} */
+    CMD_TYPE_MAX = 14,
 };
 
 struct cmd {

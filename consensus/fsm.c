@@ -100,6 +100,8 @@ static int open_dbis(struct fsm *f)
         (rv = mdb_dbi_open(txn, "player_sessions", MDB_CREATE, &f->player_sessions)) ||
         (rv = mdb_dbi_open(txn, "signing_keys", MDB_CREATE, &f->signing_keys)) ||
         (rv = mdb_dbi_open(txn, "totp", MDB_CREATE, &f->totp)) ||
+        (rv = mdb_dbi_open(txn, "fc_logins", MDB_CREATE, &f->fc_logins)) ||
+        (rv = mdb_dbi_open(txn, "identities", MDB_CREATE, &f->identities)) ||
         (rv = read_last_applied(f, txn, &f->last_applied))) {
         mdb_txn_abort(txn);
         return rv;
@@ -408,6 +410,8 @@ static int dispatch(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm
     case CMD_SIGNING_KEY_ADD: return accounts_apply_signing_key_add(f, txn, c, res);
     case CMD_TOTP_ENROL: return accounts_apply_totp_enrol(f, txn, c, res);
     case CMD_TOTP_CONFIRM: return accounts_apply_totp_confirm(f, txn, c, res);
+    case CMD_FC_START: return accounts_apply_fc_start(f, txn, c, res);
+    case CMD_FC_LINK: return accounts_apply_fc_link(f, txn, c, res);
     default:
         fsm_result_problem(res, 400, "Unknown command", "command type %u is not known", c->type);
         return 0;

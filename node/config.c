@@ -196,7 +196,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "initial_members", "admin_token_file", "snapshot_threshold", "snapshot_trailing",
         "election_timeout_ms", "heartbeat_timeout_ms", "forward_timeout_ms", "max_body_bytes",
         "map_size_mb", "space_quota_mb", "log_level", "max_inflight_entries", "password_list",
-        NULL};
+        "franceconnect", NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -243,6 +243,19 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         get_str(root, "password_list", c->password_list, sizeof c->password_list, 0,
                 "kyc/data/common-passwords.txt", err, en))
         goto out;
+    json_t *fc = json_object_get(root, "franceconnect");
+    if (fc) {
+        char *t = json_is_object(fc) ? json_dumps(fc, JSON_COMPACT) : NULL;
+        if (!t || strlen(t) >= sizeof c->franceconnect) {
+            snprintf(err, en, "key 'franceconnect' must be an object {issuer, client_id, "
+                              "client_secret, redirect_uri, ...} of at most %zu bytes",
+                     sizeof c->franceconnect - 1);
+            free(t);
+            goto out;
+        }
+        strcpy(c->franceconnect, t);
+        free(t);
+    }
     if (!strncmp(c->role, "sport:", 6) && c->role[6]) {
         snprintf(c->sport, sizeof c->sport, "%s", c->role + 6);
         for (char *p = c->sport; *p; p++)

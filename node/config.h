@@ -35,6 +35,9 @@ struct config {
     size_t space_quota_mb;         /* default 80% of map_size_mb */
     char password_list[512];       /* accounts: breached-password list, default
                                       kyc/data/common-passwords.txt */
+    char franceconnect[2048];      /* accounts: {issuer, client_id, client_secret, redirect_uri,
+                                      post_logout_redirect_uri?, allow_http?, timeout_ms?} as
+                                      JSON text, "" when not configured */
     int log_level;                 /* "debug" | "info" (default) | "warn" | "error" */
 };
 

@@ -90,7 +90,7 @@ int main(int argc, char **argv)
     }
     n->loop = uv_default_loop();
     char dir[16384];
-    snprintf(dir, sizeof dir, "%s/fsm", n->cfg.data_dir);
+    snprintf(dir, sizeof dir, "%.*s/fsm", (int)sizeof n->cfg.data_dir, n->cfg.data_dir);
     struct fsm_options fo = {.dir = dir,
                              .map_size = n->cfg.map_size_mb << 20,
                              .quota = n->cfg.space_quota_mb << 20,
@@ -100,7 +100,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "parlayd: key 'data_dir': %s\n", err);
         return 1;
     }
-    snprintf(dir, sizeof dir, "%s/raft", n->cfg.data_dir);
+    snprintf(dir, sizeof dir, "%.*s/raft", (int)sizeof n->cfg.data_dir, n->cfg.data_dir);
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "parlayd: key 'data_dir': %s: %s\n", dir, strerror(errno));
         return 1;

@@ -9,6 +9,8 @@
  *   POST   /v1/players/me/totp        (access token)             enrol a TOTP second factor
  *   POST   /v1/players/me/totp/confirm {code} (access token)     confirm it: recovery codes
  *   GET    /.well-known/jwks.json                                the public signing keys
+ *   POST   /v1/players/me/franceconnect (access token)           start a FranceConnect link
+ *   GET    /v1/kyc/franceconnect/callback?code&state&iss         finish it (any node)
  *   POST   /admin/v1/signing-keys     (admin)                    rotate the signing key
  *   POST   /internal/v1/propose       (admin; node to node)      propose a prepared command
  *
@@ -54,6 +56,7 @@ struct accounts {
     uv_timer_t key_timer;
     bool key_proposing;
     char issuer[128];
+    kyc_fc *fc; /* NULL when FranceConnect is not configured */
 };
 
 /* ---- small helpers ---- */
@@ -1155,7 +1158,7 @@ static void do_internal_propose(struct http_req *r)
     const char *idem = json_string_value(json_object_get(body, "idem"));
     const char *fph = json_string_value(json_object_get(body, "fp"));
     uint8_t fp[32];
-    bool ok = type >= CMD_PLAYER_REGISTER && type <= CMD_TOTP_CONFIRM && payload && idem &&
+    bool ok = type >= CMD_PLAYER_REGISTER && type <= CMD_FC_LINK && payload && idem &&
               strlen(idem) > 0 && strlen(idem) < 250 && fph && strlen(fph) == 64;
     for (int i = 0; ok && i < 32; i++)
         ok = sscanf(fph + 2 * i, "%2hhx", &fp[i]) == 1;
@@ -1301,6 +1304,186 @@ out:
     json_decref(claims);
 }
 
+/* ---- FranceConnect ---- */
+
+struct fc_job {
+    uv_work_t work;
+    struct http_req *r;
+    bool callback;
+    char player_id[ACCOUNTS_ID_CHARS + 1];
+    char idem[256];
+    kyc_fc_login login;
+    char *url;   /* start: the authorize URL */
+    char *query; /* callback: the raw query string */
+    kyc_fc_result res;
+    char idkey[KYC_IDKEY_CHARS + 1];
+    bool adult;
+    int rv;
+    kyc_err err;
+};
+
+static void fc_job_free(struct fc_job *j)
+{
+    free(j->url);
+    free(j->query);
+    kyc_fc_result_clear(&j->res);
+    OPENSSL_cleanse(&j->login, sizeof j->login);
+    free(j);
+}
+
+static void fc_work(uv_work_t *w)
+{
+    struct fc_job *j = w->data;
+    kyc_fc *fc = j->r->node->accounts->fc;
+    if (!j->callback) {
+        j->rv = kyc_fc_authorize(fc, &j->login, &j->url, &j->err);
+        return;
+    }
+    int64_t now = now_s();
+    j->rv = kyc_fc_callback(fc, &j->login, j->query, now, &j->res, &j->err);
+    if (j->rv != KYC_OK)
+        return;
+    kyc_err aerr = {0};
+    int age = kyc_check_adult(j->res.id.birthdate, now, &aerr);
+    if (age != KYC_OK && age != KYC_E_MINOR) {
+        j->rv = age;
+        j->err = aerr;
+        return;
+    }
+    j->adult = age == KYC_OK;
+    j->rv = kyc_identity_key(&j->res.id, j->idkey, &j->err);
+}
+
+static bool fc_configured(struct http_req *r)
+{
+    if (r->node->accounts->fc)
+        return true;
+    http_problem(r, 404, "FranceConnect not configured",
+                 "this cluster has no 'franceconnect' configuration");
+    return false;
+}
+
+static void fc_started(uv_work_t *w, int status)
+{
+    struct fc_job *j = w->data;
+    struct http_req *r = j->r;
+    if (status != 0 || j->rv != KYC_OK) {
+        http_header(r, "retry-after", "5");
+        http_problem(r, 502, "FranceConnect unavailable", "%s",
+                     status ? "cancelled" : j->err.msg);
+    } else {
+        uint8_t fp[32];
+        fingerprint("fc-start", j->player_id, fp);
+        acc_propose(r, CMD_FC_START,
+                    json_pack("{s:s, s:s, s:s, s:s}", "player_id", j->player_id, "state",
+                              j->login.state, "nonce", j->login.nonce, "authorize_url", j->url),
+                    j->idem, fp, relay_done, NULL);
+    }
+    fc_job_free(j);
+}
+
+static void do_fc_start(struct http_req *r)
+{
+    if (!fc_configured(r))
+        return;
+    json_t *claims = authenticate(r);
+    if (!claims)
+        return;
+    const char *sub = json_string_value(json_object_get(claims, "sub"));
+    char ns[64], idem[256];
+    snprintf(ns, sizeof ns, "player:%s", sub);
+    if (idem_key(r, ns, idem)) {
+        struct fc_job *j = calloc(1, sizeof *j);
+        j->r = r;
+        snprintf(j->player_id, sizeof j->player_id, "%s", sub);
+        snprintf(j->idem, sizeof j->idem, "%s", idem);
+        j->work.data = j;
+        uv_queue_work(r->node->loop, &j->work, fc_work, fc_started);
+    }
+    json_decref(claims);
+}
+
+static int fc_status(int code)
+{
+    switch (code) {
+    case KYC_E_HTTP:
+    case KYC_E_TIMEOUT:
+    case KYC_E_HTTP_STATUS:
+    case KYC_E_RESPONSE:
+    case KYC_E_DISCOVERY: return 502;
+    case KYC_E_PROVIDER: return 403;
+    default: return 401;
+    }
+}
+
+static void fc_called_back(uv_work_t *w, int status)
+{
+    struct fc_job *j = w->data;
+    struct http_req *r = j->r;
+    if (status != 0 || j->rv != KYC_OK) {
+        int st = status ? 500 : fc_status(j->rv);
+        http_problem(r, st, "FranceConnect sign-in refused", "%s: %s",
+                     status ? "cancelled" : kyc_strerror(j->rv), status ? "" : j->err.msg);
+    } else {
+        kyc_identity *id = &j->res.id;
+        json_t *ident = json_pack(
+            "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "issuer", id->issuer, "sub", id->sub,
+            "acr", id->acr, "given_names", id->given_names, "family_name", id->family_name,
+            "birthdate", id->birthdate, "birthplace", id->birthplace, "birthcountry",
+            id->birthcountry, "gender", id->gender);
+        uint8_t fp[32];
+        fingerprint("fc-link", j->login.state, fp);
+        acc_propose(r, CMD_FC_LINK,
+                    json_pack("{s:s, s:s, s:b, s:s, s:o}", "player_id", j->player_id, "state",
+                              j->login.state, "adult", j->adult, "idkey", j->idkey, "identity",
+                              ident),
+                    j->idem, fp, relay_done, NULL);
+    }
+    fc_job_free(j);
+}
+
+static void do_fc_callback(struct http_req *r)
+{
+    if (!fc_configured(r))
+        return;
+    char state[KYC_TOKEN_CHARS + 8];
+    if (!http_query_get(r, "state", state, sizeof state) || strlen(state) != KYC_TOKEN_CHARS) {
+        http_problem(r, 400, "Bad callback", "the callback needs the 'state' it was sent with");
+        return;
+    }
+    MDB_txn *txn;
+    json_t *login = NULL;
+    if (fsm_read_begin(r->node->fsm, &txn) == 0) {
+        login = accounts_fc_login_get(r->node->fsm, txn, state);
+        fsm_read_end(txn);
+    }
+    if (!login && !replica_is_leader(r->node->replica) && !r->forwarded) {
+        http_forward_to_leader(r); /* started a moment ago, not applied here yet */
+        return;
+    }
+    if (!login || json_is_true(json_object_get(login, "used"))) {
+        http_problem(r, login ? 409 : 400, login ? "State already used" : "Unknown state",
+                     login ? "this sign-in was already completed; start again"
+                           : "this sign-in was not started here");
+        json_decref(login);
+        return;
+    }
+    struct fc_job *j = calloc(1, sizeof *j);
+    j->r = r;
+    j->callback = true;
+    snprintf(j->player_id, sizeof j->player_id, "%s",
+             json_string_value(json_object_get(login, "player_id")));
+    snprintf(j->login.state, sizeof j->login.state, "%s", state);
+    snprintf(j->login.nonce, sizeof j->login.nonce, "%s",
+             json_string_value(json_object_get(login, "nonce")));
+    snprintf(j->idem, sizeof j->idem, "fc:%s", state);
+    json_decref(login);
+    h2o_req_t *req = r->req;
+    j->query = strndup(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
+    j->work.data = j;
+    uv_queue_work(r->node->loop, &j->work, fc_work, fc_called_back);
+}
+
 /* ---- routing and life cycle ---- */
 
 int routes_accounts(struct http_req *r, const char *method, const char *path)
@@ -1320,6 +1503,12 @@ int routes_accounts(struct http_req *r, const char *method, const char *path)
     } else if (!strcmp(path, "/v1/players/me/totp/confirm")) {
         if (routes_method(r, method, "POST", "use POST"))
             do_totp_confirm(r);
+    } else if (!strcmp(path, "/v1/players/me/franceconnect")) {
+        if (routes_method(r, method, "POST", "use POST to start a FranceConnect verification"))
+            do_fc_start(r);
+    } else if (!strcmp(path, "/v1/kyc/franceconnect/callback")) {
+        if (routes_method(r, method, "GET", "use GET (the provider redirects the browser here)"))
+            do_fc_callback(r);
     } else if (!strcmp(path, "/v1/sessions")) {
         if (!strcmp(method, "DELETE"))
             do_signout(r, true);
@@ -1369,6 +1558,27 @@ int accounts_start(struct node *n, char *err, size_t errlen)
         free(a);
         return -1;
     }
+    if (n->cfg.franceconnect[0]) {
+        json_t *fc = json_loads(n->cfg.franceconnect, 0, NULL);
+        kyc_fc_config fcc = {
+            .issuer = json_string_value(json_object_get(fc, "issuer")),
+            .client_id = json_string_value(json_object_get(fc, "client_id")),
+            .client_secret = json_string_value(json_object_get(fc, "client_secret")),
+            .redirect_uri = json_string_value(json_object_get(fc, "redirect_uri")),
+            .post_logout_redirect_uri =
+                json_string_value(json_object_get(fc, "post_logout_redirect_uri")),
+            .timeout_ms = (long)json_integer_value(json_object_get(fc, "timeout_ms")),
+            .allow_http = json_is_true(json_object_get(fc, "allow_http")),
+        };
+        int rv = kyc_fc_new(&fcc, &a->fc, &kerr);
+        json_decref(fc);
+        if (rv != KYC_OK) {
+            snprintf(err, errlen, "key 'franceconnect': %s", kerr.msg);
+            kyc_pwlist_free(a->pwlist);
+            free(a);
+            return -1;
+        }
+    }
     uv_timer_init(n->loop, &a->key_timer);
     a->key_timer.data = a;
     uv_timer_start(&a->key_timer, on_key_timer, 200, 200);
@@ -1380,6 +1590,8 @@ void accounts_stop(struct node *n)
 {
     if (!n->accounts)
         return;
+    kyc_fc_free(n->accounts->fc);
+    n->accounts->fc = NULL;
     uv_timer_stop(&n->accounts->key_timer);
     uv_close((uv_handle_t *)&n->accounts->key_timer, NULL);
 }

@@ -127,6 +127,11 @@ void h_cluster_write_configs(struct h_cluster *c)
             "forward_timeout_ms", 5000, "log_level", "info");
         if (c->space_quota_mb)
             json_object_set_new(cfg, "space_quota_mb", json_integer(c->space_quota_mb));
+        if (c->extra_config) {
+            json_t *extra = json_loads(c->extra_config, 0, NULL);
+            json_object_update(cfg, extra);
+            json_decref(extra);
+        }
         if (nd->initial)
             json_object_set(cfg, "initial_members", members);
         json_dump_file(cfg, nd->config, JSON_INDENT(2));

@@ -32,6 +32,7 @@ struct h_cluster {
     unsigned space_quota_mb, map_size_mb;
     const char *role; /* NULL: "sport:football" in cluster "football"; "accounts": the accounts
                          role in cluster "accounts". Call h_cluster_write_configs after setting. */
+    const char *extra_config; /* a JSON object merged into every node's config, or NULL */
     int net_id; /* netns mode: a per-run number in the addresses and names */
 };
 

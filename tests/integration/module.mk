@@ -10,7 +10,7 @@ build/tests/test_partition: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/ha
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
-build/tests/test_accounts_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_accounts.c) $$(KYC_SAN_OBJS)
+build/tests/test_accounts_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_accounts.c kyc/tests/standin.c) $$(KYC_SAN_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
 

@@ -15,15 +15,17 @@
 #include <cmocka.h>
 
 #include "kyc/kyc.h"
+#include "kyc/tests/standin.h"
 #include "tests/integration/harness.h"
 
 #define ISSUER "urn:parlay:accounts:accounts"
 #define PW "a long and private phrase"
 
-static void start_accounts(struct h_cluster *c)
+static void start_accounts_with(struct h_cluster *c, const char *extra_config)
 {
     h_cluster_init(c, 3);
     c->role = "accounts";
+    c->extra_config = extra_config;
     h_cluster_write_configs(c);
     h_start_cluster(c);
     /* The leader makes the cluster's first signing key; wait until every node has it. */
@@ -39,6 +41,11 @@ static void start_accounts(struct h_cluster *c)
         }
         assert_int_equal(keys, 1);
     }
+}
+
+static void start_accounts(struct h_cluster *c)
+{
+    start_accounts_with(c, NULL);
 }
 
 /* A player's request: optional Idempotency-Key and bearer access token. */
@@ -498,6 +505,88 @@ static void totp_second_factor(void **state)
     h_cluster_destroy(&c);
 }
 
+#define FC_REDIRECT "http://127.0.0.1/kyc/callback" /* what the stand-in has registered */
+
+/* A player of @email signs in, starts a FranceConnect link on node @start, logs in at the
+ * provider as @identity and comes back through node @back: the callback's status. */
+static long fc_link(struct h_cluster *c, const char *email, const char *identity, int start,
+                    int back, char **query_out)
+{
+    char key[64];
+    snprintf(key, sizeof key, "reg-%s", email);
+    struct h_resp r = call(c, start, "POST", "/v1/players", creds(email, PW), key, NULL);
+    assert_int_equal(r.status, 201);
+    h_resp_free(&r);
+    struct tokens t;
+    snprintf(key, sizeof key, "in-%s", email);
+    signin(c, start, email, key, &t);
+    snprintf(key, sizeof key, "fc-%s", email);
+    r = call(c, start, "POST", "/v1/players/me/franceconnect", NULL, key, t.access);
+    assert_int_equal(r.status, 201);
+    char *url = strdup(sval(r.json, "authorize_url"));
+    h_resp_free(&r);
+    char *query = NULL;
+    long st = 0;
+    assert_int_equal(browser_login(url, identity, false, FC_REDIRECT, &query, &st), 0);
+    free(url);
+    char path[4096];
+    snprintf(path, sizeof path, "/v1/kyc/franceconnect/callback?%s", query);
+    r = call(c, back, "GET", path, NULL, NULL, NULL);
+    st = r.status;
+    h_resp_free(&r);
+    if (query_out)
+        *query_out = query;
+    else
+        free(query);
+    return st;
+}
+
+static void franceconnect_link(void **state)
+{
+    (void)state;
+    standin op;
+    assert_int_equal(standin_start(&op, "kyc/standin/fc-standin.mjs", NULL), 0);
+    char extra[1024];
+    snprintf(extra, sizeof extra,
+             "{\"franceconnect\": {\"issuer\": \"%s\", \"client_id\": \"parlay\", "
+             "\"client_secret\": \"parlay-test-secret\", \"redirect_uri\": \"" FC_REDIRECT
+             "\", \"allow_http\": true}}",
+             op.url);
+    struct h_cluster c;
+    start_accounts_with(&c, extra);
+    int L = h_wait_leader(&c, H_WAIT_MS), F1 = follower(&c, L, 0), F2 = follower(&c, L, 1);
+
+    /* Start on one follower, come back through the other: the identity is recorded. */
+    char *query = NULL;
+    assert_int_equal(fc_link(&c, "dana@example.fr", "adult", F1, F2, &query), 201);
+    struct h_resp r = h_http(&c, L, "GET", "/admin/v1/players?email=dana%40example.fr", NULL,
+                             NULL, true);
+    json_t *p = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_string_equal(sval(p, "kyc_status"), "verified");
+    assert_string_equal(sval(json_object_get(p, "identity"), "family_name"), "DUBOIS");
+    assert_string_equal(sval(json_object_get(p, "identity"), "birthdate"), "1962-08-24");
+    h_resp_free(&r);
+    /* The same callback again (replayed state): refused, nothing changes. */
+    char path[4096];
+    snprintf(path, sizeof path, "/v1/kyc/franceconnect/callback?%s", query);
+    free(query);
+    r = call(&c, L, "GET", path, NULL, NULL, NULL);
+    assert_int_equal(r.status, 409);
+    h_resp_free(&r);
+
+    /* The same person for a second account: refused. */
+    assert_int_equal(fc_link(&c, "dana2@example.fr", "adult", F2, L, NULL), 409);
+    /* Under 18: refused, and for good. */
+    assert_int_equal(fc_link(&c, "lucas@example.fr", "minor", L, F1, NULL), 403);
+    assert_int_equal(fc_link(&c, "lucas2@example.fr", "minor", F1, F1, NULL), 403);
+    r = h_http(&c, L, "GET", "/admin/v1/players?email=dana2%40example.fr", NULL, NULL, true);
+    p = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_null(json_object_get(p, "identity"));
+    h_resp_free(&r);
+    h_cluster_destroy(&c);
+    standin_stop(&op);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -506,6 +595,7 @@ int main(void)
         cmocka_unit_test(bad_input_gets_problem_json_and_changes_nothing),
         cmocka_unit_test(kill_leader_during_signups),
         cmocka_unit_test(totp_second_factor),
+        cmocka_unit_test(franceconnect_link),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -309,6 +309,73 @@ static void totp_single_use(void** state)
     assert_null(session(c, F4));
 }
 
+#define ST1 "state0000000000000000000000000000000000001"
+#define ST2 "state0000000000000000000000000000000000002"
+#define ST3 "state0000000000000000000000000000000000003"
+#define ST4 "state0000000000000000000000000000000000004"
+#define KEY64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define KEYM "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+
+static const char* fc_start(const char* player, const char* st)
+{
+    static char buf[512];
+    snprintf(buf, sizeof buf,
+             "{\"player_id\":\"%s\",\"state\":\"%s\",\"nonce\":\"nonce000000000000000000000\","
+             "\"authorize_url\":\"https://fc/authorize\"}",
+             player, st);
+    return buf;
+}
+
+static const char* fc_link(const char* player, const char* st, bool adult, const char* key,
+                           const char* sub)
+{
+    static char buf[1024];
+    snprintf(buf, sizeof buf,
+             "{\"player_id\":\"%s\",\"state\":\"%s\",\"adult\":%s,\"idkey\":\"%s\","
+             "\"identity\":{\"issuer\":\"https://fc\",\"sub\":\"%s\",\"family_name\":\"DUBOIS\"}}",
+             player, st, adult ? "true" : "false", key, sub);
+    return buf;
+}
+
+static void franceconnect_rules(void** state)
+{
+    struct ctx* c = *state;
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P1, "alice@example.fr")), 201);
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P2, "bob@example.fr")), 201);
+    /* A state that was never started, or started for someone else: refused. */
+    assert_int_equal(apply(c, CMD_FC_LINK, fc_link(P1, ST1, true, KEY64, "s1")), 400);
+    assert_int_equal(apply(c, CMD_FC_START, fc_start(P1, ST1)), 201);
+    assert_int_equal(apply(c, CMD_FC_START, fc_start(P1, ST1)), 409);
+    assert_int_equal(apply(c, CMD_FC_LINK, fc_link(P2, ST1, true, KEY64, "s1")), 400);
+    assert_int_equal(apply(c, CMD_FC_LINK, fc_link(P1, ST1, true, KEY64, "s1")), 201);
+    /* A replayed state is refused. */
+    assert_int_equal(apply(c, CMD_FC_LINK, fc_link(P1, ST1, true, KEY64, "s1")), 409);
+    /* The same person (identity key) or the same subject for another account: refused. */
+    assert_int_equal(apply(c, CMD_FC_START, fc_start(P2, ST2)), 201);
+    assert_int_equal(apply(c, CMD_FC_LINK, fc_link(P2, ST2, true, KEY64, "s2")), 409);
+    assert_int_equal(apply(c, CMD_FC_START, fc_start(P2, ST3)), 201);
+    assert_int_equal(apply(c, CMD_FC_LINK, fc_link(P2, ST3, true, KEYM, "s1")), 409);
+    MDB_txn* txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t* p = accounts_player_get(c->f, txn, P2);
+    fsm_read_end(txn);
+    assert_null(json_object_get(p, "identity"));
+    json_decref(p);
+    /* Under 18 is refused and remembered: the same person later is still refused. */
+    assert_int_equal(apply(c, CMD_FC_START, fc_start(P2, ST4)), 201);
+    assert_int_equal(apply(c, CMD_FC_LINK, fc_link(P2, ST4, false, KEYM, "s3")), 403);
+    assert_int_equal(apply(c, CMD_FC_START, fc_start(P2, "state0000000000000000000000000000000000005")),
+                     201);
+    assert_int_equal(apply(c, CMD_FC_LINK, fc_link(P2, "state0000000000000000000000000000000000005",
+                                                   true, KEYM, "s3")),
+                     403);
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    p = accounts_player_get(c->f, txn, P1);
+    fsm_read_end(txn);
+    assert_string_equal(json_string_value(json_object_get(p, "kyc_status")), "verified");
+    json_decref(p);
+}
+
 int main(void)
 {
     util_log_init();
@@ -321,6 +388,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(signout_everywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(signing_keys_rotate, setup, teardown),
         cmocka_unit_test_setup_teardown(totp_single_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(franceconnect_rules, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
