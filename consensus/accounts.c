@@ -414,6 +414,9 @@ out:
     return rv;
 }
 
+static int fc_signin_spend(struct fsm *f, MDB_txn *txn, const char *id, const char *state,
+                           const char *subkey, struct fsm_result *res);
+
 int accounts_apply_session_create(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                                   struct fsm_result *res)
 {
@@ -432,20 +435,30 @@ int accounts_apply_session_create(struct fsm *f, MDB_txn *txn, const struct cmd 
     if (!p)
         goto out;
     json_decref(p);
-    unsigned count;
-    uint64_t until;
-    accounts_failures(f, txn, id, &count, &until);
-    if (c->time_ms < until) {
-        result_locked(res, c->time_ms, until);
-        goto out;
-    }
     json_t *old = accounts_session_get(f, txn, fam);
     if (old) {
         json_decref(old);
         fsm_result_problem(res, 409, "Session exists", "session '%s' already exists", fam);
         goto out;
     }
-    json_t *totp = accounts_totp_get(f, txn, id);
+    /* Signed in with FranceConnect: the provider authenticated the person, so neither the
+     * password back-off nor the one-time code applies; the login's state is spent. */
+    const char *fc_state = str(body, "fc_state");
+    if (fc_state) {
+        int r2 = fc_signin_spend(f, txn, id, fc_state, str(body, "fc_subkey"), res);
+        if (r2 != 0 || res->status) {
+            rv = r2;
+            goto out;
+        }
+    }
+    unsigned count;
+    uint64_t until;
+    accounts_failures(f, txn, id, &count, &until);
+    if (!fc_state && c->time_ms < until) {
+        result_locked(res, c->time_ms, until);
+        goto out;
+    }
+    json_t *totp = fc_state ? NULL : accounts_totp_get(f, txn, id);
     if (totp && json_is_true(json_object_get(totp, "confirmed"))) {
         int r2 = totp_spend(f, txn, id, totp, body, res);
         json_decref(totp);
@@ -732,14 +745,19 @@ int accounts_apply_fc_start(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     int rv = 0;
     const char *id = str(body, "player_id"), *state = str(body, "state"),
                *nonce = str(body, "nonce"), *url = str(body, "authorize_url");
-    if (!token_ok(state) || !token_ok(nonce) || !url) {
-        fsm_result_problem(res, 422, "Invalid login", "the command needs state, nonce and URL");
+    bool signin = json_is_true(json_object_get(body, "signin"));
+    if (!token_ok(state) || !token_ok(nonce) || !url || (signin && id)) {
+        fsm_result_problem(res, 422, "Invalid login",
+                           "the command needs state, nonce, URL and a player (to link) or "
+                           "signin: true");
         goto out;
     }
-    json_t *p = need_player(f, txn, id, res);
-    if (!p)
-        goto out;
-    json_decref(p);
+    if (!signin) {
+        json_t *p = need_player(f, txn, id, res);
+        if (!p)
+            goto out;
+        json_decref(p);
+    }
     json_t *old = accounts_fc_login_get(f, txn, state);
     if (old) {
         json_decref(old);
@@ -748,8 +766,10 @@ int accounts_apply_fc_start(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     }
     char ts[32];
     fsm_format_time(c->time_ms, ts);
-    json_t *l = json_pack("{s:s, s:s, s:s, s:b}", "player_id", id, "nonce", nonce, "created_at",
-                          ts, "used", 0);
+    json_t *l = json_pack("{s:s, s:s, s:s, s:b}", "player_id", signin ? "" : id, "nonce",
+                          nonce, "created_at", ts, "used", 0);
+    if (signin)
+        json_object_set_new(l, "signin", json_true());
     rv = put_json(txn, f->fc_logins, state, strlen(state), l, NULL);
     json_decref(l);
     if (rv == 0)
@@ -797,7 +817,8 @@ int accounts_apply_fc_link(struct fsm *f, MDB_txn *txn, const struct cmd *c,
         goto out;
     }
     login = accounts_fc_login_get(f, txn, state);
-    if (!login || strcmp(str(login, "player_id"), id ? id : "") != 0) {
+    if (!login || json_is_true(json_object_get(login, "signin")) ||
+        strcmp(str(login, "player_id"), id ? id : "") != 0) {
         fsm_result_problem(res, 400, "Unknown state", "this sign-in was not started here");
         goto out;
     }
@@ -857,5 +878,37 @@ out:
     json_decref(p);
     json_decref(login);
     json_decref(body);
+    return rv;
+}
+
+json_t *accounts_identity_player(struct fsm *f, MDB_txn *txn, const char *issuer,
+                                 const char *sub)
+{
+    char subkey[420];
+    snprintf(subkey, sizeof subkey, "%s %s", issuer, sub);
+    return get_identity(txn, f->identities, "sub:", subkey);
+}
+
+/* A FranceConnect sign-in: the login must be an unused sign-in and the subject linked to @id.
+ * Spends the state. Returns an LMDB error or 0 (res set on a refusal). */
+static int fc_signin_spend(struct fsm *f, MDB_txn *txn, const char *id, const char *state,
+                           const char *subkey, struct fsm_result *res)
+{
+    json_t *login = token_ok(state) ? accounts_fc_login_get(f, txn, state) : NULL;
+    json_t *owner = subkey ? get_identity(txn, f->identities, "sub:", subkey) : NULL;
+    int rv = 0;
+    if (!login || !json_is_true(json_object_get(login, "signin")))
+        fsm_result_problem(res, 400, "Unknown state", "this sign-in was not started here");
+    else if (json_is_true(json_object_get(login, "used")))
+        fsm_result_problem(res, 409, "State already used", "this sign-in was already completed");
+    else if (!owner || strcmp(json_string_value(owner), id) != 0)
+        fsm_result_problem(res, 404, "No linked account",
+                           "no account is linked to this FranceConnect identity");
+    else {
+        json_object_set_new(login, "used", json_true());
+        rv = put_json(txn, f->fc_logins, state, strlen(state), login, NULL);
+    }
+    json_decref(owner);
+    json_decref(login);
     return rv;
 }

@@ -16,7 +16,8 @@
  *   signing_keys     u64 big-endian sequence -> {kid, jwk (private JWK), created_at}
  *   totp             player id -> {secret (base32), uri, confirmed, last_step, recovery[]
  *                    (SHA-256 of each unused recovery code)}
- *   fc_logins        state -> {player_id, nonce, created_at, used}
+ *   fc_logins        state -> {player_id ("" for a sign-in), nonce, created_at, used,
+ *                    signin?}
  *   identities       "key:" + identity key, or "sub:" + issuer + " " + sub -> player id, or
  *                    "minor" for a person refused under 18 (refused for good)
  *
@@ -24,7 +25,10 @@
  * records them (any node may take the callback); the node that takes the callback checks the
  * provider's answer, the age and the identity key, and proposes the link with its verdict.
  * Apply spends the state (a replayed callback is refused), keeps one account per identity key
- * and per provider subject, and records an under-18 identity so that it stays refused.
+ * and per provider subject, and records an under-18 identity so that it stays refused. A linked
+ * player may sign in with FranceConnect: the session-create command then carries the state
+ * (spent) and the subject, which must be linked to that player; no password back-off or
+ * one-time code applies, the provider having authenticated the person.
  *
  * TOTP: enrol stores a pending secret (made on the node that took the request); confirm needs
  * the time step a code matched (checked there) and the hashes of fresh recovery codes. Once
@@ -78,6 +82,9 @@ json_t *accounts_session_get(struct fsm *f, MDB_txn *txn, const char *family);
 /* The newest ACCOUNTS_JWKS_KEEP signing keys, oldest first: [{kid, jwk, created_at}]. */
 json_t *accounts_signing_keys(struct fsm *f, MDB_txn *txn);
 json_t *accounts_fc_login_get(struct fsm *f, MDB_txn *txn, const char *state);
+/* The id (JSON string) of the player linked to a provider subject, NULL if none. */
+json_t *accounts_identity_player(struct fsm *f, MDB_txn *txn, const char *issuer,
+                                 const char *sub);
 /* The player's TOTP record, NULL if never enrolled. */
 json_t *accounts_totp_get(struct fsm *f, MDB_txn *txn, const char *player_id);
 

@@ -10,7 +10,8 @@
  *   POST   /v1/players/me/totp/confirm {code} (access token)     confirm it: recovery codes
  *   GET    /.well-known/jwks.json                                the public signing keys
  *   POST   /v1/players/me/franceconnect (access token)           start a FranceConnect link
- *   GET    /v1/kyc/franceconnect/callback?code&state&iss         finish it (any node)
+ *   POST   /v1/sessions/franceconnect                            sign in with FranceConnect
+ *   GET    /v1/kyc/franceconnect/callback?code&state&iss         finish either (any node)
  *   POST   /admin/v1/signing-keys     (admin)                    rotate the signing key
  *   POST   /internal/v1/propose       (admin; node to node)      propose a prepared command
  *
@@ -1310,6 +1311,7 @@ struct fc_job {
     uv_work_t work;
     struct http_req *r;
     bool callback;
+    bool signin; /* a FranceConnect sign-in rather than a link */
     char player_id[ACCOUNTS_ID_CHARS + 1];
     char idem[256];
     kyc_fc_login login;
@@ -1373,11 +1375,17 @@ static void fc_started(uv_work_t *w, int status)
                      status ? "cancelled" : j->err.msg);
     } else {
         uint8_t fp[32];
-        fingerprint("fc-start", j->player_id, fp);
-        acc_propose(r, CMD_FC_START,
-                    json_pack("{s:s, s:s, s:s, s:s}", "player_id", j->player_id, "state",
-                              j->login.state, "nonce", j->login.nonce, "authorize_url", j->url),
-                    j->idem, fp, relay_done, NULL);
+        json_t *payload = json_pack("{s:s, s:s, s:s}", "state", j->login.state, "nonce",
+                                    j->login.nonce, "authorize_url", j->url);
+        if (j->signin) {
+            json_object_set_new(payload, "signin", json_true());
+            snprintf(j->idem, sizeof j->idem, "fc-start:%s", j->login.state);
+            fingerprint("fc-start", j->login.state, fp);
+        } else {
+            json_object_set_new(payload, "player_id", json_string(j->player_id));
+            fingerprint("fc-start", j->player_id, fp);
+        }
+        acc_propose(r, CMD_FC_START, payload, j->idem, fp, relay_done, NULL);
     }
     fc_job_free(j);
 }
@@ -1403,6 +1411,55 @@ static void do_fc_start(struct http_req *r)
     json_decref(claims);
 }
 
+/* POST /v1/sessions/franceconnect: a sign-in for a player whose account is linked. Starting
+ * is safe to repeat (each start is a new, independent state), so it needs no key. */
+static void do_fc_signin_start(struct http_req *r)
+{
+    if (!fc_configured(r))
+        return;
+    struct fc_job *j = calloc(1, sizeof *j);
+    j->r = r;
+    j->signin = true;
+    j->work.data = j;
+    uv_queue_work(r->node->loop, &j->work, fc_work, fc_started);
+}
+
+/* After a verified FranceConnect sign-in: the linked player gets a session. */
+static void fc_signin_finish(struct http_req *r, struct fc_job *j)
+{
+    kyc_identity *id = &j->res.id;
+    MDB_txn *txn;
+    json_t *owner = NULL;
+    if (fsm_read_begin(r->node->fsm, &txn) == 0) {
+        owner = accounts_identity_player(r->node->fsm, txn, id->issuer, id->sub);
+        fsm_read_end(txn);
+    }
+    if (!owner) {
+        http_problem(r, 404, "No linked account",
+                     "no account is linked to this FranceConnect identity: register, sign in "
+                     "and link it first (POST /v1/players/me/franceconnect)");
+        return;
+    }
+    struct issue *is = calloc(1, sizeof *is);
+    char family[ACCOUNTS_FAMILY_CHARS + 1], subkey[420];
+    snprintf(subkey, sizeof subkey, "%s %s", id->issuer, id->sub);
+    if (random_hex(16, family) != 0 ||
+        refresh_new(family, is->refresh, sizeof is->refresh, is->hash) != 0) {
+        free(is);
+        json_decref(owner);
+        http_problem(r, 500, "No randomness", "the CSPRNG failed");
+        return;
+    }
+    uint8_t fp[32];
+    fingerprint("fc-signin", j->login.state, fp);
+    acc_propose(r, CMD_SESSION_CREATE,
+                json_pack("{s:O, s:s, s:s, s:s, s:s}", "player_id", owner, "family", family,
+                          "refresh_hash", is->hash, "fc_state", j->login.state, "fc_subkey",
+                          subkey),
+                j->idem, fp, tokens_done, is);
+    json_decref(owner);
+}
+
 static int fc_status(int code)
 {
     switch (code) {
@@ -1424,6 +1481,8 @@ static void fc_called_back(uv_work_t *w, int status)
         int st = status ? 500 : fc_status(j->rv);
         http_problem(r, st, "FranceConnect sign-in refused", "%s: %s",
                      status ? "cancelled" : kyc_strerror(j->rv), status ? "" : j->err.msg);
+    } else if (j->signin) {
+        fc_signin_finish(r, j);
     } else {
         kyc_identity *id = &j->res.id;
         json_t *ident = json_pack(
@@ -1471,6 +1530,7 @@ static void do_fc_callback(struct http_req *r)
     struct fc_job *j = calloc(1, sizeof *j);
     j->r = r;
     j->callback = true;
+    j->signin = json_is_true(json_object_get(login, "signin"));
     snprintf(j->player_id, sizeof j->player_id, "%s",
              json_string_value(json_object_get(login, "player_id")));
     snprintf(j->login.state, sizeof j->login.state, "%s", state);
@@ -1515,6 +1575,9 @@ int routes_accounts(struct http_req *r, const char *method, const char *path)
         else if (routes_method(r, method, "POST", "use POST to sign in, DELETE to sign out "
                                                   "everywhere"))
             do_signin(r);
+    } else if (!strcmp(path, "/v1/sessions/franceconnect")) {
+        if (routes_method(r, method, "POST", "use POST to sign in with FranceConnect"))
+            do_fc_signin_start(r);
     } else if (!strcmp(path, "/v1/sessions/refresh")) {
         if (routes_method(r, method, "POST", "use POST"))
             do_refresh(r);

@@ -541,6 +541,33 @@ static long fc_link(struct h_cluster *c, const char *email, const char *identity
     return st;
 }
 
+/* A FranceConnect sign-in started on @start, the provider's login as @identity (or a refusal
+ * there), the callback through @back: its status; on 201 the token's subject must be @sub. */
+static long fc_signin(struct h_cluster *c, const char *identity, bool deny, int start, int back,
+                      const char *sub)
+{
+    struct h_resp r = call(c, start, "POST", "/v1/sessions/franceconnect", NULL, NULL, NULL);
+    assert_int_equal(r.status, 201);
+    char *url = strdup(sval(r.json, "authorize_url"));
+    h_resp_free(&r);
+    char *query = NULL;
+    long st = 0;
+    assert_int_equal(browser_login(url, identity, deny, FC_REDIRECT, &query, &st), 0);
+    free(url);
+    char path[4096];
+    snprintf(path, sizeof path, "/v1/kyc/franceconnect/callback?%s", query);
+    free(query);
+    r = call(c, back, "GET", path, NULL, NULL, NULL);
+    st = r.status;
+    if (st == 201) {
+        assert_non_null(sub);
+        verify_token(c, back, sval(r.json, "access_token"), sub, NULL);
+        assert_non_null(json_object_get(r.json, "refresh_token"));
+    }
+    h_resp_free(&r);
+    return st;
+}
+
 static void franceconnect_link(void **state)
 {
     (void)state;
@@ -582,6 +609,22 @@ static void franceconnect_link(void **state)
     r = h_http(&c, L, "GET", "/admin/v1/players?email=dana2%40example.fr", NULL, NULL, true);
     p = json_array_get(json_object_get(r.json, "items"), 0);
     assert_null(json_object_get(p, "identity"));
+    h_resp_free(&r);
+
+    /* Dana signs in with FranceConnect alone: started on one node, finished on another. */
+    r = h_http(&c, L, "GET", "/admin/v1/players?email=dana%40example.fr", NULL, NULL, true);
+    char dana[64];
+    snprintf(dana, sizeof dana, "%s",
+             sval(json_array_get(json_object_get(r.json, "items"), 0), "id"));
+    h_resp_free(&r);
+    assert_int_equal(fc_signin(&c, "adult", false, F2, F1, dana), 201);
+    /* An identity linked to no account cannot sign in; a refusal at the provider records
+     * nothing. */
+    assert_int_equal(fc_signin(&c, "presumed", false, L, F2, NULL), 404);
+    assert_int_equal(fc_signin(&c, "adult", true, F1, L, NULL), 403);
+    r = call(&c, F1, "GET", "/v1/kyc/franceconnect/callback?code=x&state=not-a-state", NULL, NULL,
+             NULL);
+    assert_int_equal(r.status, 400);
     h_resp_free(&r);
     h_cluster_destroy(&c);
     standin_stop(&op);

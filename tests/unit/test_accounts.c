@@ -374,6 +374,24 @@ static void franceconnect_rules(void** state)
     fsm_read_end(txn);
     assert_string_equal(json_string_value(json_object_get(p, "kyc_status")), "verified");
     json_decref(p);
+
+    /* Sign-in with FranceConnect: only for the linked subject's player, state spent once, no
+     * password back-off (Alice is locked by failures, yet FranceConnect lets her in). */
+#define SIGNIN_START(st)                                                                   \
+    "{\"signin\":true,\"state\":\"" st "\",\"nonce\":\"nonce000000000000000000000\","   \
+    "\"authorize_url\":\"https://fc/a\"}"
+#define FCS(player, fam, st, sub)                                                         \
+    "{\"player_id\":\"" player "\",\"family\":\"" fam "\",\"refresh_hash\":" H("a")      \
+    ",\"fc_state\":\"" st "\",\"fc_subkey\":\"https://fc " sub "\"}"
+#define SS1 "state0000000000000000000000000000000000011"
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(apply(c, CMD_LOGIN_FAILED, "{\"player_id\":\"" P1 "\"}"), 401);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, FCS(P1, F1, SS1, "s1")), 400); /* not started */
+    assert_int_equal(apply(c, CMD_FC_START, SIGNIN_START(SS1)), 201);
+    assert_int_equal(apply(c, CMD_FC_LINK, fc_link(P1, SS1, true, KEY64, "s1")), 400);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, FCS(P2, F1, SS1, "s1")), 404);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, FCS(P1, F1, SS1, "s1")), 201);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, FCS(P1, F2, SS1, "s1")), 409);
 }
 
 int main(void)
