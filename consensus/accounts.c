@@ -718,6 +718,22 @@ out:
     return rv;
 }
 
+/* ---- KYC status history ---- */
+
+static void kyc_history(json_t *p, const char *ts, const char *source, const char *status,
+                        const char *detail)
+{
+    json_t *h = json_object_get(p, "kyc_history");
+    if (!json_is_array(h)) {
+        h = json_array();
+        json_object_set_new(p, "kyc_history", h);
+    }
+    json_t *e = json_pack("{s:s, s:s, s:s}", "at", ts, "source", source, "status", status);
+    if (detail)
+        json_object_set_new(e, "detail", json_string(detail));
+    json_array_append_new(h, e);
+}
+
 /* ---- FranceConnect ---- */
 
 json_t *accounts_fc_login_get(struct fsm *f, MDB_txn *txn, const char *state)
@@ -863,6 +879,7 @@ int accounts_apply_fc_link(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     json_object_set_new(rec, "method", json_string("franceconnect"));
     json_object_set_new(p, "identity", rec);
     json_object_set_new(p, "kyc_status", json_string("verified"));
+    kyc_history(p, ts, "franceconnect", "verified", NULL);
     json_object_set_new(p, "version",
                         json_integer(json_integer_value(json_object_get(p, "version")) + 1));
     if ((rv = put_json(txn, f->players, id, strlen(id), p, NULL)) == 0 &&
@@ -910,5 +927,104 @@ static int fc_signin_spend(struct fsm *f, MDB_txn *txn, const char *id, const ch
     }
     json_decref(owner);
     json_decref(login);
+    return rv;
+}
+
+/* ---- document checks ---- */
+
+static bool name_ok(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+int accounts_apply_doc_session(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                               struct fsm_result *res)
+{
+    json_t *body = payload(c, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *p = NULL;
+    const char *id = str(body, "player_id"), *prov = str(body, "provider"),
+               *sid = str(body, "session_id"), *url = str(body, "url");
+    if (!name_ok(prov, 64) || !name_ok(sid, 128) || !url) {
+        fsm_result_problem(res, 422, "Invalid session", "the command needs provider, session_id "
+                                                        "and url");
+        goto out;
+    }
+    if (!(p = need_player(f, txn, id, res)))
+        goto out;
+    const char *st = str(p, "kyc_status");
+    if (st && (!strcmp(st, "verified") || !strcmp(st, "declined"))) {
+        fsm_result_problem(res, 409, "KYC decided", "this player's identity check is %s", st);
+        goto out;
+    }
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    json_object_set_new(p, "kyc_status", json_string("pending"));
+    kyc_history(p, ts, prov, "pending", sid);
+    if ((rv = put_json(txn, f->players, id, strlen(id), p, NULL)) == 0)
+        result_json(res, 201, json_pack("{s:s, s:s, s:s}", "provider", prov, "session_id", sid,
+                                        "url", url));
+out:
+    json_decref(p);
+    json_decref(body);
+    return rv;
+}
+
+int accounts_apply_doc_event(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                             struct fsm_result *res)
+{
+    static const char *const statuses[] = {"pending", "approved", "declined", "retry",
+                                           "manual_review", NULL};
+    json_t *body = payload(c, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *p = NULL;
+    const char *prov = str(body, "provider"), *ev = str(body, "event_id"),
+               *id = str(body, "reference"), *status = str(body, "status");
+    bool known = false;
+    for (const char *const *s2 = statuses; status && *s2; s2++)
+        known = known || !strcmp(*s2, status);
+    if (!name_ok(prov, 64) || !name_ok(ev, 128) || !known) {
+        fsm_result_problem(res, 422, "Invalid event", "the command needs provider, event_id and "
+                                                      "a mapped status");
+        goto out;
+    }
+    char k[256];
+    snprintf(k, sizeof k, "%s %s", prov, ev);
+    json_t *seen = get_json(txn, f->doc_events, k, strlen(k));
+    if (seen) {
+        json_object_set_new(seen, "duplicate", json_true());
+        result_json(res, 200, seen); /* processed once: a retry or a replay changes nothing */
+        goto out;
+    }
+    if (!(p = need_player(f, txn, id, res)))
+        goto out;
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    const char *now = str(p, "kyc_status");
+    const char *next = !strcmp(status, "approved") ? "verified" : status;
+    /* Decisions are final: verified and declined are not undone by a later event. */
+    bool final = now && (!strcmp(now, "verified") || !strcmp(now, "declined"));
+    if (!final)
+        json_object_set_new(p, "kyc_status", json_string(next));
+    kyc_history(p, ts, prov, status, ev);
+    json_t *rec = json_pack("{s:s, s:s, s:s}", "player_id", id, "status", status, "at", ts);
+    if ((rv = put_json(txn, f->players, id, strlen(id), p, NULL)) == 0 &&
+        (rv = put_json(txn, f->doc_events, k, strlen(k), rec, NULL)) == 0)
+        result_json(res, 200, json_pack("{s:s, s:s, s:b}", "player_id", id, "kyc_status",
+                                        final ? now : next, "duplicate", 0));
+    json_decref(rec);
+out:
+    json_decref(p);
+    json_decref(body);
     return rv;
 }

@@ -20,6 +20,13 @@
  *                    signin?}
  *   identities       "key:" + identity key, or "sub:" + issuer + " " + sub -> player id, or
  *                    "minor" for a person refused under 18 (refused for good)
+ *   doc_events       provider + " " + event id -> {player_id, status, at}: each document-check
+ *                    webhook event is processed once
+ *
+ * Document checks: a hosted session is recorded on the player (kyc.doc_sessions); a verified
+ * webhook event moves the player's kyc_status (approved -> verified, declined -> declined,
+ * which is final, retry, manual_review, pending) and is appended to kyc_history. A player
+ * already verified stays verified (a late or replayed "pending" does not undo it).
  *
  * FranceConnect: the node that starts a link makes state and nonce (kyc_fc_authorize) and
  * records them (any node may take the callback); the node that takes the callback checks the

@@ -79,6 +79,8 @@ const char *cmd_type_name(unsigned type)
     case CMD_TOTP_CONFIRM: return "totp_confirm";
     case CMD_FC_START: return "fc_start";
     case CMD_FC_LINK: return "fc_link";
+    case CMD_DOC_SESSION: return "doc_session";
+    case CMD_DOC_EVENT: return "doc_event";
     default: return "unknown";
     }
 }

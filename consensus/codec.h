@@ -36,7 +36,9 @@ enum cmd_type {
     CMD_TOTP_CONFIRM = 12,       /* {player_id, step, recovery_hashes[]} */
     CMD_FC_START = 13,           /* {player_id, state, nonce, authorize_url} */
     CMD_FC_LINK = 14,            /* {player_id, state, adult, idkey, identity{...}} */
-    CMD_TYPE_MAX = 14,
+    CMD_DOC_SESSION = 15,        /* {player_id, provider, session_id} */
+    CMD_DOC_EVENT = 16,          /* {provider, event_id, reference, status, raw_status, ts} */
+    CMD_TYPE_MAX = 16,
 };
 
 struct cmd {

@@ -102,6 +102,7 @@ static int open_dbis(struct fsm *f)
         (rv = mdb_dbi_open(txn, "totp", MDB_CREATE, &f->totp)) ||
         (rv = mdb_dbi_open(txn, "fc_logins", MDB_CREATE, &f->fc_logins)) ||
         (rv = mdb_dbi_open(txn, "identities", MDB_CREATE, &f->identities)) ||
+        (rv = mdb_dbi_open(txn, "doc_events", MDB_CREATE, &f->doc_events)) ||
         (rv = read_last_applied(f, txn, &f->last_applied))) {
         mdb_txn_abort(txn);
         return rv;
@@ -412,6 +413,8 @@ static int dispatch(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm
     case CMD_TOTP_CONFIRM: return accounts_apply_totp_confirm(f, txn, c, res);
     case CMD_FC_START: return accounts_apply_fc_start(f, txn, c, res);
     case CMD_FC_LINK: return accounts_apply_fc_link(f, txn, c, res);
+    case CMD_DOC_SESSION: return accounts_apply_doc_session(f, txn, c, res);
+    case CMD_DOC_EVENT: return accounts_apply_doc_event(f, txn, c, res);
     default:
         fsm_result_problem(res, 400, "Unknown command", "command type %u is not known", c->type);
         return 0;

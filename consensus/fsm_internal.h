@@ -30,7 +30,7 @@ struct fsm {
     MDB_env *env;
     MDB_dbi meta, fixtures, idem, members;
     MDB_dbi players, player_email, login_failures, sessions, player_sessions, signing_keys,
-        totp, fc_logins, identities;
+        totp, fc_logins, identities, doc_events;
     MDB_txn *wtxn;          /* open write transaction of the current batch, or NULL */
     uint64_t last_applied;  /* including the open batch */
     bool nosync;            /* MDB_NOSYNC + crash marker (see fsm.c) */
@@ -97,6 +97,10 @@ int accounts_apply_fc_start(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                             struct fsm_result *res);
 int accounts_apply_fc_link(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                            struct fsm_result *res);
+int accounts_apply_doc_session(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                               struct fsm_result *res);
+int accounts_apply_doc_event(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                             struct fsm_result *res);
 
 void fsm_format_time(uint64_t time_ms, char out[32]);
 

@@ -196,7 +196,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "initial_members", "admin_token_file", "snapshot_threshold", "snapshot_trailing",
         "election_timeout_ms", "heartbeat_timeout_ms", "forward_timeout_ms", "max_body_bytes",
         "map_size_mb", "space_quota_mb", "log_level", "max_inflight_entries", "password_list",
-        "franceconnect", NULL};
+        "franceconnect", "document_check", NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -254,6 +254,19 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
             goto out;
         }
         strcpy(c->franceconnect, t);
+        free(t);
+    }
+    json_t *dc = json_object_get(root, "document_check");
+    if (dc) {
+        char *t = json_is_object(dc) ? json_dumps(dc, JSON_COMPACT) : NULL;
+        if (!t || strlen(t) >= sizeof c->document_check) {
+            snprintf(err, en, "key 'document_check' must be a provider object (kyc/README.md) "
+                              "of at most %zu bytes",
+                     sizeof c->document_check - 1);
+            free(t);
+            goto out;
+        }
+        strcpy(c->document_check, t);
         free(t);
     }
     if (!strncmp(c->role, "sport:", 6) && c->role[6]) {

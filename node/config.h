@@ -38,6 +38,8 @@ struct config {
     char franceconnect[2048];      /* accounts: {issuer, client_id, client_secret, redirect_uri,
                                       post_logout_redirect_uri?, allow_http?, timeout_ms?} as
                                       JSON text, "" when not configured */
+    char document_check[4096];     /* accounts: the document-check provider (kyc_doc_provider
+                                      settings) as JSON text, "" when not configured */
     int log_level;                 /* "debug" | "info" (default) | "warn" | "error" */
 };
 

@@ -12,6 +12,8 @@
  *   POST   /v1/players/me/franceconnect (access token)           start a FranceConnect link
  *   POST   /v1/sessions/franceconnect                            sign in with FranceConnect
  *   GET    /v1/kyc/franceconnect/callback?code&state&iss         finish either (any node)
+ *   POST   /v1/players/me/kyc/document (access token)            start a document check
+ *   POST   /v1/kyc/webhooks/{provider} (the provider, signed)       its decision
  *   POST   /admin/v1/signing-keys     (admin)                    rotate the signing key
  *   POST   /internal/v1/propose       (admin; node to node)      propose a prepared command
  *
@@ -58,6 +60,7 @@ struct accounts {
     bool key_proposing;
     char issuer[128];
     kyc_fc *fc; /* NULL when FranceConnect is not configured */
+    kyc_doc_provider *doc; /* NULL when no document-check provider is configured */
 };
 
 /* ---- small helpers ---- */
@@ -1159,7 +1162,7 @@ static void do_internal_propose(struct http_req *r)
     const char *idem = json_string_value(json_object_get(body, "idem"));
     const char *fph = json_string_value(json_object_get(body, "fp"));
     uint8_t fp[32];
-    bool ok = type >= CMD_PLAYER_REGISTER && type <= CMD_FC_LINK && payload && idem &&
+    bool ok = type >= CMD_PLAYER_REGISTER && type <= CMD_DOC_EVENT && payload && idem &&
               strlen(idem) > 0 && strlen(idem) < 250 && fph && strlen(fph) == 64;
     for (int i = 0; ok && i < 32; i++)
         ok = sscanf(fph + 2 * i, "%2hhx", &fp[i]) == 1;
@@ -1544,6 +1547,135 @@ static void do_fc_callback(struct http_req *r)
     uv_queue_work(r->node->loop, &j->work, fc_work, fc_called_back);
 }
 
+/* ---- document-check provider ---- */
+
+struct doc_job {
+    uv_work_t work;
+    struct http_req *r;
+    char player_id[ACCOUNTS_ID_CHARS + 1];
+    char idem[256];
+    char callback[256];
+    char *session_id, *url;
+    int rv;
+    kyc_err err;
+};
+
+static bool doc_configured(struct http_req *r)
+{
+    if (r->node->accounts->doc)
+        return true;
+    http_problem(r, 404, "Document checks not configured",
+                 "this cluster has no 'document_check' provider");
+    return false;
+}
+
+static void doc_work(uv_work_t *w)
+{
+    struct doc_job *j = w->data;
+    j->rv = kyc_doc_session_start(j->r->node->accounts->doc, j->player_id, j->callback, 10000,
+                                  &j->session_id, &j->url, &j->err);
+}
+
+static void doc_started(uv_work_t *w, int status)
+{
+    struct doc_job *j = w->data;
+    struct http_req *r = j->r;
+    if (status != 0 || j->rv != KYC_OK) {
+        http_header(r, "retry-after", "5");
+        http_problem(r, 502, "Document-check provider unavailable", "%s",
+                     status ? "cancelled" : j->err.msg);
+    } else {
+        uint8_t fp[32];
+        fingerprint("doc-session", j->player_id, fp);
+        acc_propose(r, CMD_DOC_SESSION,
+                    json_pack("{s:s, s:s, s:s, s:s}", "player_id", j->player_id, "provider",
+                              kyc_doc_provider_name(r->node->accounts->doc), "session_id",
+                              j->session_id, "url", j->url),
+                    j->idem, fp, relay_done, NULL);
+    }
+    free(j->session_id);
+    free(j->url);
+    free(j);
+}
+
+/* POST /v1/players/me/kyc/document: a hosted session at the provider, whose webhooks come
+ * back to this node's /v1/kyc/webhooks/<provider>. */
+static void do_doc_start(struct http_req *r)
+{
+    if (!doc_configured(r))
+        return;
+    json_t *claims = authenticate(r);
+    if (!claims)
+        return;
+    const char *sub = json_string_value(json_object_get(claims, "sub"));
+    char ns[64], idem[256];
+    snprintf(ns, sizeof ns, "player:%s", sub);
+    if (idem_key(r, ns, idem)) {
+        struct doc_job *j = calloc(1, sizeof *j);
+        j->r = r;
+        snprintf(j->player_id, sizeof j->player_id, "%s", sub);
+        snprintf(j->idem, sizeof j->idem, "%s", idem);
+        snprintf(j->callback, sizeof j->callback, "http://%s/v1/kyc/webhooks/%s",
+                 r->node->cfg.http_address, kyc_doc_provider_name(r->node->accounts->doc));
+        j->work.data = j;
+        uv_queue_work(r->node->loop, &j->work, doc_work, doc_started);
+    }
+    json_decref(claims);
+}
+
+/* POST /v1/kyc/webhooks/<provider>: verified (signature over the raw body first, then
+ * freshness) on this node, then recorded once per event id. */
+static void do_doc_webhook(struct http_req *r, const char *name)
+{
+    if (!doc_configured(r))
+        return;
+    kyc_doc_provider *p = r->node->accounts->doc;
+    if (strcmp(name, kyc_doc_provider_name(p)) != 0) {
+        http_problem(r, 404, "Unknown provider", "no document-check provider named '%s'", name);
+        return;
+    }
+    h2o_req_t *req = r->req;
+    size_t n = req->headers.size;
+    kyc_header *hs = calloc(n ? n : 1, sizeof *hs);
+    char **bufs = calloc(n ? n : 1, sizeof *bufs);
+    for (size_t i = 0; i < n; i++) {
+        h2o_header_t *h = &req->headers.entries[i];
+        bufs[i] = malloc(h->name->len + h->value.len + 2);
+        memcpy(bufs[i], h->name->base, h->name->len);
+        bufs[i][h->name->len] = 0;
+        memcpy(bufs[i] + h->name->len + 1, h->value.base, h->value.len);
+        bufs[i][h->name->len + 1 + h->value.len] = 0;
+        hs[i].name = bufs[i];
+        hs[i].value = bufs[i] + h->name->len + 1;
+    }
+    kyc_doc_event ev;
+    kyc_err err = {0};
+    int rv = kyc_doc_webhook_verify(p, hs, n, req->entity.base ? req->entity.base : "",
+                                    req->entity.len, now_s(), &ev, &err);
+    for (size_t i = 0; i < n; i++)
+        free(bufs[i]);
+    free(bufs);
+    free(hs);
+    if (rv != KYC_OK) {
+        int st = rv == KYC_E_WH_SIGNATURE || rv == KYC_E_WH_STALE ? 401
+                 : rv == KYC_E_WH_STATUS                          ? 422
+                                                                  : 400;
+        http_problem(r, st, "Webhook refused", "%s: %s", kyc_strerror(rv), err.msg);
+        return;
+    }
+    char idem[256], both[300];
+    snprintf(idem, sizeof idem, "doc:%s:%s", name, ev.event_id);
+    snprintf(both, sizeof both, "%s %s", name, ev.event_id);
+    uint8_t fp[32];
+    fingerprint("doc-event", both, fp);
+    acc_propose(r, CMD_DOC_EVENT,
+                json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "provider", name, "event_id",
+                          ev.event_id, "reference", ev.reference, "status",
+                          kyc_doc_status_name(ev.status), "raw_status", ev.raw_status,
+                          "timestamp", (json_int_t)ev.timestamp),
+                idem, fp, relay_done, NULL);
+}
+
 /* ---- routing and life cycle ---- */
 
 int routes_accounts(struct http_req *r, const char *method, const char *path)
@@ -1575,6 +1707,12 @@ int routes_accounts(struct http_req *r, const char *method, const char *path)
         else if (routes_method(r, method, "POST", "use POST to sign in, DELETE to sign out "
                                                   "everywhere"))
             do_signin(r);
+    } else if (!strcmp(path, "/v1/players/me/kyc/document")) {
+        if (routes_method(r, method, "POST", "use POST to start a document check"))
+            do_doc_start(r);
+    } else if (!strncmp(path, "/v1/kyc/webhooks/", 17) && path[17] && !strchr(path + 17, '/')) {
+        if (routes_method(r, method, "POST", "use POST"))
+            do_doc_webhook(r, path + 17);
     } else if (!strcmp(path, "/v1/sessions/franceconnect")) {
         if (routes_method(r, method, "POST", "use POST to sign in with FranceConnect"))
             do_fc_signin_start(r);
@@ -1642,6 +1780,18 @@ int accounts_start(struct node *n, char *err, size_t errlen)
             return -1;
         }
     }
+    if (n->cfg.document_check[0]) {
+        json_t *dc = json_loads(n->cfg.document_check, 0, NULL);
+        int rv = kyc_doc_provider_new(dc, &a->doc, &kerr);
+        json_decref(dc);
+        if (rv != KYC_OK) {
+            snprintf(err, errlen, "key 'document_check': %s", kerr.msg);
+            kyc_fc_free(a->fc);
+            kyc_pwlist_free(a->pwlist);
+            free(a);
+            return -1;
+        }
+    }
     uv_timer_init(n->loop, &a->key_timer);
     a->key_timer.data = a;
     uv_timer_start(&a->key_timer, on_key_timer, 200, 200);
@@ -1655,6 +1805,8 @@ void accounts_stop(struct node *n)
         return;
     kyc_fc_free(n->accounts->fc);
     n->accounts->fc = NULL;
+    kyc_doc_provider_free(n->accounts->doc);
+    n->accounts->doc = NULL;
     uv_timer_stop(&n->accounts->key_timer);
     uv_close((uv_handle_t *)&n->accounts->key_timer, NULL);
 }

@@ -630,6 +630,116 @@ static void franceconnect_link(void **state)
     standin_stop(&op);
 }
 
+/* POST @body to the document-check stand-in's @path; the HTTP statuses its webhook deliveries
+ * got from the cluster, as "200,200". */
+static void doc_decide(const char *base, const char *sid, const char *body, char *statuses,
+                       size_t n)
+{
+    int port = atoi(strrchr(base, ':') + 1);
+    char path[256];
+    snprintf(path, sizeof path, "/v1/sessions/%s/decision", sid);
+    const char *hdrs[] = {"Content-Type: application/json", NULL};
+    struct h_resp r = h_http_raw(port, "POST", path, body, hdrs, 20000);
+    assert_int_equal(r.status, 200);
+    json_t *st = json_object_get(r.json, "statuses");
+    statuses[0] = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(st, i, v)
+    {
+        size_t l = strlen(statuses);
+        snprintf(statuses + l, n - l, "%s%lld", i ? "," : "", (long long)json_integer_value(v));
+    }
+    h_resp_free(&r);
+}
+
+static json_t *admin_player(struct h_cluster *c, int i, const char *email)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/admin/v1/players?email=%s", email);
+    struct h_resp r = h_http(c, i, "GET", path, NULL, NULL, true);
+    assert_int_equal(r.status, 200);
+    json_t *p = json_incref(json_array_get(json_object_get(r.json, "items"), 0));
+    h_resp_free(&r);
+    assert_non_null(p);
+    return p;
+}
+
+/* A player signs in on @i and starts a document check there: the provider's session id. */
+static void doc_start(struct h_cluster *c, int i, const char *email, char sid[128])
+{
+    char key[64];
+    snprintf(key, sizeof key, "reg-%s", email);
+    struct h_resp r = call(c, i, "POST", "/v1/players", creds(email, PW), key, NULL);
+    assert_int_equal(r.status, 201);
+    h_resp_free(&r);
+    struct tokens t;
+    snprintf(key, sizeof key, "in-%s", email);
+    signin(c, i, email, key, &t);
+    snprintf(key, sizeof key, "doc-%s", email);
+    r = call(c, i, "POST", "/v1/players/me/kyc/document", NULL, key, t.access);
+    assert_int_equal(r.status, 201);
+    snprintf(sid, 128, "%s", sval(r.json, "session_id"));
+    assert_int_equal(strncmp(sval(r.json, "url"), "http://127.0.0.1:", 17), 0);
+    h_resp_free(&r);
+}
+
+static void document_check_webhooks(void **state)
+{
+    (void)state;
+    standin sp;
+    const char *const args[] = {"--secret", "doc-it-secret", NULL};
+    assert_int_equal(standin_start(&sp, "kyc/standin/doc-standin.mjs", args), 0);
+    char extra[1024];
+    snprintf(extra, sizeof extra,
+             "{\"document_check\": {\"name\":\"veriff-like\",\"secret\":\"doc-it-secret\","
+             "\"signature_header\":\"X-HMAC-SIGNATURE\",\"timestamp_field\":"
+             "\"verification.decisionTime\",\"timestamp_unit\":\"iso8601\",\"event_id_field\":"
+             "\"id\",\"reference_field\":\"verification.vendorData\",\"status_field\":"
+             "\"verification.status\",\"session_url\":\"%s/v1/sessions\",\"status_map\":{"
+             "\"approved\":\"approved\",\"declined\":\"declined\",\"resubmission_requested\":"
+             "\"retry\",\"review\":\"manual_review\",\"started\":\"pending\"}}}",
+             sp.url);
+    struct h_cluster c;
+    start_accounts_with(&c, extra);
+    int L = h_wait_leader(&c, H_WAIT_MS), F1 = follower(&c, L, 0), F2 = follower(&c, L, 1);
+
+    /* Approved, delivered twice to a follower (a provider retry): recorded once. */
+    char sid[128], st[64];
+    doc_start(&c, F1, "erin@example.fr", sid);
+    doc_decide(sp.url, sid, "{\"status\":\"approved\",\"repeat\":2}", st, sizeof st);
+    assert_string_equal(st, "200,200");
+    json_t *p = admin_player(&c, L, "erin%40example.fr");
+    assert_string_equal(sval(p, "kyc_status"), "verified");
+    assert_int_equal(json_array_size(json_object_get(p, "kyc_history")), 2); /* pending, approved */
+    json_decref(p);
+    /* A bad signature and a stale delivery are refused and change nothing. */
+    doc_decide(sp.url, sid, "{\"status\":\"declined\",\"tamper\":\"signature\"}", st,
+               sizeof st);
+    assert_string_equal(st, "401");
+    doc_decide(sp.url, sid, "{\"status\":\"declined\",\"tamper\":\"stale\"}", st, sizeof st);
+    assert_string_equal(st, "401");
+    p = admin_player(&c, L, "erin%40example.fr");
+    assert_string_equal(sval(p, "kyc_status"), "verified");
+    assert_int_equal(json_array_size(json_object_get(p, "kyc_history")), 2);
+    json_decref(p);
+
+    /* Declined is final: a new check is refused. */
+    doc_start(&c, F2, "fred@example.fr", sid);
+    doc_decide(sp.url, sid, "{\"status\":\"review\"}", st, sizeof st);
+    assert_string_equal(st, "200");
+    p = admin_player(&c, L, "fred%40example.fr");
+    assert_string_equal(sval(p, "kyc_status"), "manual_review");
+    json_decref(p);
+    doc_decide(sp.url, sid, "{\"status\":\"declined\"}", st, sizeof st);
+    assert_string_equal(st, "200");
+    p = admin_player(&c, L, "fred%40example.fr");
+    assert_string_equal(sval(p, "kyc_status"), "declined");
+    json_decref(p);
+    h_cluster_destroy(&c);
+    standin_stop(&sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -639,6 +749,7 @@ int main(void)
         cmocka_unit_test(kill_leader_during_signups),
         cmocka_unit_test(totp_second_factor),
         cmocka_unit_test(franceconnect_link),
+        cmocka_unit_test(document_check_webhooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

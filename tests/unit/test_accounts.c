@@ -394,6 +394,60 @@ static void franceconnect_rules(void** state)
     assert_int_equal(apply(c, CMD_SESSION_CREATE, FCS(P1, F2, SS1, "s1")), 409);
 }
 
+static const char* doc_event(const char* ev, const char* status)
+{
+    static char buf[512];
+    snprintf(buf, sizeof buf,
+             "{\"provider\":\"veriff-like\",\"event_id\":\"%s\",\"reference\":\"" P1
+             "\",\"status\":\"%s\",\"raw_status\":\"x\",\"timestamp\":1}",
+             ev, status);
+    return buf;
+}
+
+static const char* player_field(struct ctx* c, const char* id, const char* field, char* out)
+{
+    MDB_txn* txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t* p = accounts_player_get(c->f, txn, id);
+    fsm_read_end(txn);
+    json_t* v = json_object_get(p, field);
+    if (json_is_string(v))
+        strcpy(out, json_string_value(v));
+    else
+        sprintf(out, "%zu", json_array_size(v));
+    json_decref(p);
+    return out;
+}
+
+static void document_check_events(void** state)
+{
+    struct ctx* c = *state;
+    char buf[64];
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P1, "alice@example.fr")), 201);
+    assert_int_equal(apply(c, CMD_DOC_SESSION,
+                           "{\"player_id\":\"" P1 "\",\"provider\":\"veriff-like\","
+                           "\"session_id\":\"s-1\",\"url\":\"http://h/1\"}"),
+                     201);
+    assert_string_equal(player_field(c, P1, "kyc_status", buf), "pending");
+    assert_int_equal(apply(c, CMD_DOC_EVENT, doc_event("e1", "manual_review")), 200);
+    assert_string_equal(player_field(c, P1, "kyc_status", buf), "manual_review");
+    /* The same event again: processed once. */
+    assert_int_equal(apply(c, CMD_DOC_EVENT, doc_event("e1", "manual_review")), 200);
+    assert_non_null(strstr(c->r.body, "\"duplicate\":true"));
+    assert_string_equal(player_field(c, P1, "kyc_history", buf), "2");
+    assert_int_equal(apply(c, CMD_DOC_EVENT, doc_event("e2", "approved")), 200);
+    assert_string_equal(player_field(c, P1, "kyc_status", buf), "verified");
+    /* A decision is final: a later event is kept in the history only. */
+    assert_int_equal(apply(c, CMD_DOC_EVENT, doc_event("e3", "declined")), 200);
+    assert_string_equal(player_field(c, P1, "kyc_status", buf), "verified");
+    assert_string_equal(player_field(c, P1, "kyc_history", buf), "4");
+    assert_int_equal(apply(c, CMD_DOC_EVENT, doc_event("e4", "bogus")), 422);
+    assert_int_equal(apply(c, CMD_DOC_SESSION,
+                           "{\"player_id\":\"" P1 "\",\"provider\":\"veriff-like\","
+                           "\"session_id\":\"s-2\",\"url\":\"http://h/2\"}"),
+                     409);
+}
+
 int main(void)
 {
     util_log_init();
@@ -407,6 +461,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(signing_keys_rotate, setup, teardown),
         cmocka_unit_test_setup_teardown(totp_single_use, setup, teardown),
         cmocka_unit_test_setup_teardown(franceconnect_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(document_check_events, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
