@@ -1028,3 +1028,49 @@ out:
     json_decref(body);
     return rv;
 }
+
+/* ---- operator decisions ---- */
+
+bool accounts_kyc_status_valid(const char *status)
+{
+    static const char *const ok[] = {"verified", "declined", "retry", "manual_review", "pending",
+                                     NULL};
+    for (const char *const *k = ok; status && *k; k++)
+        if (!strcmp(*k, status))
+            return true;
+    return false;
+}
+
+int accounts_apply_kyc_override(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                struct fsm_result *res)
+{
+    json_t *body = payload(c, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *p = NULL;
+    const char *id = str(body, "player_id"), *status = str(body, "status"),
+               *reason = str(body, "reason");
+    if (!accounts_kyc_status_valid(status) || !reason || strlen(reason) < 3 ||
+        strlen(reason) > 500) {
+        fsm_result_problem(res, 422, "Invalid decision",
+                           "a status (verified, declined, retry, manual_review, pending) and a "
+                           "reason of 3 to 500 characters are required");
+        goto out;
+    }
+    if (!(p = need_player(f, txn, id, res)))
+        goto out;
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    json_object_set_new(p, "kyc_status", json_string(status));
+    kyc_history(p, ts, "operator", status, reason);
+    json_object_set_new(p, "version",
+                        json_integer(json_integer_value(json_object_get(p, "version")) + 1));
+    if ((rv = put_json(txn, f->players, id, strlen(id), p, NULL)) == 0)
+        result_json(res, 200, json_pack("{s:s, s:s, s:s}", "player_id", id, "kyc_status", status,
+                                        "reason", reason));
+out:
+    json_decref(p);
+    json_decref(body);
+    return rv;
+}

@@ -26,7 +26,8 @@
  * Document checks: a hosted session is recorded on the player (kyc.doc_sessions); a verified
  * webhook event moves the player's kyc_status (approved -> verified, declined -> declined,
  * which is final, retry, manual_review, pending) and is appended to kyc_history. A player
- * already verified stays verified (a late or replayed "pending" does not undo it).
+ * already verified stays verified (a late or replayed "pending" does not undo it). An operator
+ * may set any status, with a reason that is kept in the history.
  *
  * FranceConnect: the node that starts a link makes state and nonce (kyc_fc_authorize) and
  * records them (any node may take the callback); the node that takes the callback checks the
@@ -70,6 +71,9 @@ struct fsm;
 #define ACCOUNTS_SESSION_TTL_MS (30ull * 24 * 3600 * 1000) /* refresh family lifetime */
 #define ACCOUNTS_PREVIOUS_MAX 64      /* old refresh hashes kept for reuse detection */
 #define ACCOUNTS_JWKS_KEEP 2          /* current key and the one before it */
+
+/* The KYC statuses a player can be in (an operator may set any of them). */
+bool accounts_kyc_status_valid(const char *status);
 
 /* Lower-case ASCII, surrounding spaces removed; refuses what cannot be an address (one '@',
  * non-empty local part and domain, a dot in the domain, no spaces or controls, <= 254). */

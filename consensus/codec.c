@@ -81,6 +81,7 @@ const char *cmd_type_name(unsigned type)
     case CMD_FC_LINK: return "fc_link";
     case CMD_DOC_SESSION: return "doc_session";
     case CMD_DOC_EVENT: return "doc_event";
+    case CMD_KYC_OVERRIDE: return "kyc_override";
     default: return "unknown";
     }
 }

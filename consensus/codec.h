@@ -38,7 +38,8 @@ enum cmd_type {
     CMD_FC_LINK = 14,            /* {player_id, state, adult, idkey, identity{...}} */
     CMD_DOC_SESSION = 15,        /* {player_id, provider, session_id} */
     CMD_DOC_EVENT = 16,          /* {provider, event_id, reference, status, raw_status, ts} */
-    CMD_TYPE_MAX = 16,
+    CMD_KYC_OVERRIDE = 17,       /* {player_id, status, reason} (an operator's decision) */
+    CMD_TYPE_MAX = 17,
 };
 
 struct cmd {

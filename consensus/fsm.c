@@ -415,6 +415,7 @@ static int dispatch(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm
     case CMD_FC_LINK: return accounts_apply_fc_link(f, txn, c, res);
     case CMD_DOC_SESSION: return accounts_apply_doc_session(f, txn, c, res);
     case CMD_DOC_EVENT: return accounts_apply_doc_event(f, txn, c, res);
+    case CMD_KYC_OVERRIDE: return accounts_apply_kyc_override(f, txn, c, res);
     default:
         fsm_result_problem(res, 400, "Unknown command", "command type %u is not known", c->type);
         return 0;

@@ -101,6 +101,8 @@ int accounts_apply_doc_session(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                                struct fsm_result *res);
 int accounts_apply_doc_event(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                              struct fsm_result *res);
+int accounts_apply_kyc_override(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                struct fsm_result *res);
 
 void fsm_format_time(uint64_t time_ms, char out[32]);
 

@@ -444,6 +444,77 @@ static int cmd_fixtures(int argc, char **argv)
     die(EXIT_USAGE, "%s", usage);
 }
 
+/* Accounts cluster: see a player, record an operator's KYC decision. */
+static int cmd_players(int argc, char **argv)
+{
+    const char *usage =
+        "usage: parlayctl players count\n"
+        "       parlayctl players get ID|EMAIL\n"
+        "       parlayctl players kyc ID verified|declined|retry|manual_review|pending "
+        "--reason TEXT [--key IDEMPOTENCY_KEY]";
+    if (argc < 2)
+        die(EXIT_USAGE, "%s", usage);
+    const char *sub = argv[1];
+    char path[512];
+    if (!strcmp(sub, "count") && argc == 2) {
+        json_t *out = call("GET", "/admin/v1/players", NULL, NULL);
+        if (opt.json)
+            print_json(out);
+        else
+            printf("%lld players\n", i_of(out, "count"));
+        json_decref(out);
+        return EXIT_OK;
+    }
+    if (!strcmp(sub, "get") && argc == 3) {
+        char *esc = curl_easy_escape(NULL, argv[2], 0);
+        bool email = strchr(argv[2], '@') != NULL;
+        snprintf(path, sizeof path, email ? "/admin/v1/players?email=%s" : "/admin/v1/players/%s",
+                 esc);
+        curl_free(esc);
+        json_t *out = call("GET", path, NULL, NULL);
+        json_t *p = email ? json_array_get(json_object_get(out, "items"), 0) : out;
+        if (!p) {
+            json_decref(out);
+            die(EXIT_REFUSED, "no player with the email %s", argv[2]);
+        }
+        print_json(p);
+        json_decref(out);
+        return EXIT_OK;
+    }
+    if (!strcmp(sub, "kyc") && argc >= 6) {
+        const char *reason = NULL;
+        char key[128] = "";
+        for (int i = 4; i < argc; i += 2) {
+            if (i + 1 >= argc)
+                die(EXIT_USAGE, "%s", usage);
+            if (!strcmp(argv[i], "--reason"))
+                reason = argv[i + 1];
+            else if (!strcmp(argv[i], "--key"))
+                snprintf(key, sizeof key, "%s", argv[i + 1]);
+            else
+                die(EXIT_USAGE, "%s", usage);
+        }
+        if (!reason)
+            die(EXIT_USAGE, "%s", usage);
+        if (!key[0])
+            gen_key(key, sizeof key);
+        char *esc = curl_easy_escape(NULL, argv[2], 0);
+        snprintf(path, sizeof path, "/admin/v1/players/%s/kyc", esc);
+        curl_free(esc);
+        json_t *out = call("POST", path, json_pack("{s:s, s:s}", "status", argv[3], "reason",
+                                                   reason),
+                           key);
+        if (opt.json)
+            print_json(out);
+        else
+            printf("%s is now %s (reason kept: %s)\n", s_of(out, "player_id"),
+                   s_of(out, "kyc_status"), s_of(out, "reason"));
+        json_decref(out);
+        return EXIT_OK;
+    }
+    die(EXIT_USAGE, "%s", usage);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -460,6 +531,7 @@ static void usage(FILE *f)
             "  transfer [ID]                   hand leadership to ID (or any voter)\n"
             "  snapshot                        take a snapshot on the leader now\n"
             "  fixtures list|get|create|status fixtures (games)\n"
+            "  players count|get|kyc           accounts cluster: players, operator KYC decisions\n"
             "  oracle ...                      the Ethereum oracle (see parlayctl oracle help)\n\n"
             "exit codes: 0 ok, 1 refused by the node, 2 usage, 3 unreachable, 4 timed out\n");
 }
@@ -533,6 +605,8 @@ int main(int argc, char **argv)
         return cmd_snapshot(rest, rv);
     if (!strcmp(cmd, "fixtures"))
         return cmd_fixtures(rest, rv);
+    if (!strcmp(cmd, "players"))
+        return cmd_players(rest, rv);
     fprintf(stderr, "parlayctl: unknown command '%s'\n", cmd);
     usage(stderr);
     return EXIT_USAGE;

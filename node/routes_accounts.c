@@ -15,6 +15,8 @@
  *   POST   /v1/players/me/kyc/document (access token)            start a document check
  *   POST   /v1/kyc/webhooks/{provider} (the provider, signed)       its decision
  *   POST   /admin/v1/signing-keys     (admin)                    rotate the signing key
+ *   GET    /admin/v1/players[?email=] | /admin/v1/players/{id}  (admin) see players
+ *   POST   /admin/v1/players/{id}/kyc {status, reason} (admin)  an operator's KYC decision
  *   POST   /internal/v1/propose       (admin; node to node)      propose a prepared command
  *
  * The happy path of a write: parse and validate on the node that took the request; do the slow
@@ -1162,7 +1164,7 @@ static void do_internal_propose(struct http_req *r)
     const char *idem = json_string_value(json_object_get(body, "idem"));
     const char *fph = json_string_value(json_object_get(body, "fp"));
     uint8_t fp[32];
-    bool ok = type >= CMD_PLAYER_REGISTER && type <= CMD_DOC_EVENT && payload && idem &&
+    bool ok = type >= CMD_PLAYER_REGISTER && type <= CMD_KYC_OVERRIDE && payload && idem &&
               strlen(idem) > 0 && strlen(idem) < 250 && fph && strlen(fph) == 64;
     for (int i = 0; ok && i < 32; i++)
         ok = sscanf(fph + 2 * i, "%2hhx", &fp[i]) == 1;
@@ -1676,6 +1678,70 @@ static void do_doc_webhook(struct http_req *r, const char *name)
                 idem, fp, relay_done, NULL);
 }
 
+/* ---- operator ---- */
+
+static void serve_player_admin(struct http_req *r)
+{
+    char id[ACCOUNTS_ID_CHARS + 2];
+    size_t plen = r->req->query_at != SIZE_MAX ? r->req->query_at : r->req->path.len;
+    size_t pre = strlen("/admin/v1/players/");
+    snprintf(id, sizeof id, "%.*s", (int)(plen - pre), r->req->path.base + pre);
+    MDB_txn *txn;
+    json_t *p = NULL;
+    if (accounts_player_id_valid(id) && fsm_read_begin(r->node->fsm, &txn) == 0) {
+        p = accounts_player_get(r->node->fsm, txn, id);
+        fsm_read_end(txn);
+    }
+    if (!p) {
+        http_problem(r, 404, "No such player", "player '%s' does not exist", id);
+        return;
+    }
+    json_object_del(p, "password_hash");
+    http_reply_json(r, 200, p);
+}
+
+/* POST /admin/v1/players/{id}/kyc {status, reason}: an operator's decision, kept with its
+ * reason in the player's history. */
+static void do_kyc_override(struct http_req *r, const char *id)
+{
+    static const char *const names[] = {"status", "reason", NULL};
+    json_t *body = routes_body(r);
+    if (!body)
+        return;
+    char idem[256];
+    if (!fields(r, body, names))
+        goto out;
+    const char *status = json_string_value(json_object_get(body, "status"));
+    const char *reason = json_string_value(json_object_get(body, "reason"));
+    if (!accounts_kyc_status_valid(status)) {
+        http_problem(r, 422, "Invalid status",
+                     "field 'status' must be verified, declined, retry, manual_review or "
+                     "pending");
+        goto out;
+    }
+    if (strlen(reason) < 3 || strlen(reason) > 500) {
+        http_problem(r, 422, "Invalid reason", "field 'reason' must be 3 to 500 characters");
+        goto out;
+    }
+    if (!accounts_player_id_valid(id)) {
+        http_problem(r, 404, "No such player", "player '%s' does not exist", id);
+        goto out;
+    }
+    if (!idem_key(r, "admin", idem))
+        goto out;
+    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    uint8_t fp[32];
+    char what[64];
+    snprintf(what, sizeof what, "kyc-override %s", id);
+    fingerprint(what, text, fp);
+    free(text);
+    acc_propose(r, CMD_KYC_OVERRIDE,
+                json_pack("{s:s, s:s, s:s}", "player_id", id, "status", status, "reason", reason),
+                idem, fp, relay_done, NULL);
+out:
+    json_decref(body);
+}
+
 /* ---- routing and life cycle ---- */
 
 int routes_accounts(struct http_req *r, const char *method, const char *path)
@@ -1732,6 +1798,22 @@ int routes_accounts(struct http_req *r, const char *method, const char *path)
     } else if (!strcmp(path, "/admin/v1/players")) {
         if (routes_require_admin(r) && routes_method(r, method, "GET", "use GET"))
             routes_read(r, serve_players_admin);
+    } else if (!strncmp(path, "/admin/v1/players/", 18) && path[18]) {
+        const char *id = path + 18, *slash = strchr(id, '/');
+        if (!routes_require_admin(r))
+            return 0;
+        if (!slash) {
+            if (routes_method(r, method, "GET", "use GET"))
+                routes_read(r, serve_player_admin);
+        } else if (!strcmp(slash, "/kyc")) {
+            char pid[ACCOUNTS_ID_CHARS + 2];
+            snprintf(pid, sizeof pid, "%.*s", (int)(slash - id), id);
+            if (routes_method(r, method, "POST", "use POST to record a KYC decision"))
+                do_kyc_override(r, pid);
+        } else {
+            r->route = ROUTE_OTHER;
+            return -1;
+        }
     } else if (!strcmp(path, "/internal/v1/propose")) {
         if (routes_require_admin(r) && routes_method(r, method, "POST", "use POST"))
             do_internal_propose(r);

@@ -735,7 +735,26 @@ static void document_check_webhooks(void **state)
     assert_string_equal(st, "200");
     p = admin_player(&c, L, "fred%40example.fr");
     assert_string_equal(sval(p, "kyc_status"), "declined");
+    char cmd[256], out[8192];
+    snprintf(cmd, sizeof cmd, "players kyc %s verified --reason 'passport checked at the desk'",
+             sval(p, "id"));
     json_decref(p);
+
+    /* An operator overrides through parlayctl (on a follower), and the reason is kept. */
+    assert_int_equal(h_parlayctl(&c, F1, cmd, out, sizeof out), 0);
+    assert_int_equal(h_parlayctl(&c, L, "--json players get fred@example.fr", out, sizeof out), 0);
+    p = json_loads(out, 0, NULL);
+    assert_non_null(p);
+    assert_string_equal(sval(p, "kyc_status"), "verified");
+    json_t *hist = json_object_get(p, "kyc_history");
+    json_t *last = json_array_get(hist, json_array_size(hist) - 1);
+    assert_string_equal(sval(last, "source"), "operator");
+    assert_string_equal(sval(last, "detail"), "passport checked at the desk");
+    json_decref(p);
+    assert_int_equal(h_parlayctl(&c, F2, "players kyc p_00 verified --reason x", out, sizeof out),
+                     1);
+    assert_int_equal(h_parlayctl(&c, F2, "players count", out, sizeof out), 0);
+    assert_non_null(strstr(out, "2 players"));
     h_cluster_destroy(&c);
     standin_stop(&sp);
 }

@@ -446,6 +446,20 @@ static void document_check_events(void** state)
                            "{\"player_id\":\"" P1 "\",\"provider\":\"veriff-like\","
                            "\"session_id\":\"s-2\",\"url\":\"http://h/2\"}"),
                      409);
+    /* An operator may undo a decision, with a reason that is kept. */
+    assert_int_equal(apply(c, CMD_KYC_OVERRIDE,
+                           "{\"player_id\":\"" P1 "\",\"status\":\"declined\",\"reason\":\"no\"}"),
+                     422);
+    assert_int_equal(apply(c, CMD_KYC_OVERRIDE,
+                           "{\"player_id\":\"" P1 "\",\"status\":\"declined\",\"reason\":"
+                           "\"forged document\"}"),
+                     200);
+    assert_string_equal(player_field(c, P1, "kyc_status", buf), "declined");
+    assert_string_equal(player_field(c, P1, "kyc_history", buf), "5");
+    assert_int_equal(apply(c, CMD_KYC_OVERRIDE,
+                           "{\"player_id\":\"" P2 "\",\"status\":\"declined\",\"reason\":"
+                           "\"forged document\"}"),
+                     404);
 }
 
 int main(void)
