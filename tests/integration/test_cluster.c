@@ -386,6 +386,81 @@ static void parlayctl_exit_codes(void **state)
     h_cluster_destroy(&c);
 }
 
+static void transfer_leadership_and_change_roles(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    h_cluster_init(&c, 3);
+    h_start_cluster(&c);
+    int leader = h_wait_leader(&c, WAIT_MS);
+    int target = (leader + 1) % 3, other = (leader + 2) % 3;
+    char out[8192], args[64];
+    snprintf(args, sizeof args, "transfer %d", c.nodes[target].id);
+    int rc = h_parlayctl(&c, other, args, out, sizeof out);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+    assert_int_equal(h_wait_leader(&c, WAIT_MS), target);
+    json_t *st = h_status(&c, other);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "leader"), "id")),
+                     c.nodes[target].id);
+    json_decref(st);
+
+    /* Demote a follower to standby: it keeps replicating but no longer votes. */
+    snprintf(args, sizeof args, "assign %d standby", c.nodes[other].id);
+    assert_int_equal(h_parlayctl(&c, leader, args, out, sizeof out), 0);
+    assert_int_equal(h_parlayctl(&c, leader, "--json members", out, sizeof out), 0);
+    json_t *members = json_loads(out, 0, NULL);
+    size_t k;
+    json_t *m;
+    int standby = 0;
+    json_array_foreach(members, k, m) if (json_integer_value(json_object_get(m, "id")) ==
+                                          c.nodes[other].id) standby =
+        !strcmp(json_string_value(json_object_get(m, "role")), "standby");
+    json_decref(members);
+    assert_true(standby);
+    /* Assigning the role it already has is refused with a clear message. */
+    assert_int_equal(h_parlayctl(&c, leader, args, out, sizeof out), 1);
+    assert_non_null(strstr(out, "refused"));
+    /* Writes still commit (two voters), and the standby still receives them. */
+    assert_int_equal(h_write_until_answer(&c, other, "POST", "/admin/v1/fixtures",
+                                          h_fixture_body("t1"), "key-t1", NULL),
+                     201);
+    assert_true(h_wait_fixture(&c, other, "t1", "scheduled", 1));
+    snprintf(args, sizeof args, "assign %d voter", c.nodes[other].id);
+    assert_int_equal(h_parlayctl(&c, leader, args, out, sizeof out), 0);
+    h_cluster_destroy(&c);
+}
+
+static void metrics_expose_raft_and_requests(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    h_cluster_init(&c, 3);
+    h_start_cluster(&c);
+    assert_int_equal(h_write_until_answer(&c, 1, "POST", "/admin/v1/fixtures",
+                                          h_fixture_body("m1"), "key-m1", NULL),
+                     201);
+    char cmd[256], out[65536];
+    snprintf(cmd, sizeof cmd, "curl -s http://127.0.0.1:%d/metrics", c.nodes[1].http_port);
+    FILE *p = popen(cmd, "r");
+    size_t got = fread(out, 1, sizeof out - 1, p);
+    out[got] = 0;
+    pclose(p);
+    static const char *const series[] = {
+        "parlay_raft_term ", "parlay_raft_commit_index ", "parlay_raft_applied_index ",
+        "parlay_raft_leader ", "parlay_fsm_apply_errors_total 0",
+        "parlay_http_requests_total{route=\"fixtures_write\",code=\"2xx\"}",
+        "parlay_http_request_duration_seconds_bucket{route=\"fixtures_write\",le=\"+Inf\"}",
+        "parlay_lmdb_used_bytes ", "parlay_forwarded_total "};
+    for (size_t k = 0; k < sizeof series / sizeof *series; k++) {
+        if (!strstr(out, series[k]))
+            fprintf(stderr, "missing %s\n", series[k]);
+        assert_non_null(strstr(out, series[k]));
+    }
+    h_cluster_destroy(&c);
+}
+
 /* parlayd refuses a bad configuration with a message that names the key or the path. */
 static void bad_config_refuses_to_start(void **state)
 {
@@ -442,6 +517,8 @@ int main(void)
         cmocka_unit_test(space_quota_makes_cluster_read_only),
         cmocka_unit_test(parlayctl_exit_codes),
         cmocka_unit_test(bad_config_refuses_to_start),
+        cmocka_unit_test(transfer_leadership_and_change_roles),
+        cmocka_unit_test(metrics_expose_raft_and_requests),
     };
     return cmocka_run_group_tests_name("cluster", tests, NULL, NULL);
 }
