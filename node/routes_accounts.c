@@ -686,6 +686,7 @@ struct issue {
     struct http_req *r;
     char refresh[ACCOUNTS_FAMILY_CHARS + 1 + KYC_TOKEN_CHARS + 1];
     char hash[65];
+    char *logout_url; /* FranceConnect sign-in: the provider's end-session URL, or NULL */
 };
 
 /* A new refresh token for @family: "<family>.<43 base64url chars>" and its hash. */
@@ -729,14 +730,17 @@ static void tokens_done(struct http_req *r, void *ctx, int status, const char *b
         goto out;
     }
     http_header(r, "cache-control", "no-store");
-    http_reply_json(r, status,
-                    json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "player_id", player,
-                              "session_id", sid, "access_token", at, "token_type", "Bearer",
-                              "expires_in", ACCESS_TTL_S, "refresh_token", is->refresh));
+    json_t *reply = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "player_id", player, "session_id",
+                              sid, "access_token", at, "token_type", "Bearer", "expires_in",
+                              ACCESS_TTL_S, "refresh_token", is->refresh);
+    if (is->logout_url)
+        json_object_set_new(reply, "franceconnect_logout_url", json_string(is->logout_url));
+    http_reply_json(r, status, reply);
     free(at);
 out:
     json_decref(res);
     OPENSSL_cleanse(is->refresh, sizeof is->refresh);
+    free(is->logout_url);
     free(is);
 }
 
@@ -1416,6 +1420,34 @@ static void do_fc_start(struct http_req *r)
     json_decref(claims);
 }
 
+/* The provider's end-session URL for this login (id_token_hint, a fresh state), or NULL. */
+static char *fc_logout(struct node *n, struct fc_job *j)
+{
+    char st[KYC_TOKEN_CHARS + 1], *url = NULL;
+    kyc_err err = {0};
+    if (!j->res.id_token || kyc_random_token(st, &err) != KYC_OK ||
+        kyc_fc_logout_url(n->accounts->fc, j->res.id_token, st, &url, &err) != KYC_OK) {
+        LOG_WARN("event=fc_logout_url_failed err=\"%s\"", err.msg);
+        return NULL;
+    }
+    return url;
+}
+
+/* A link's answer, with the provider's logout URL added to a success. */
+static void link_done(struct http_req *r, void *ctx, int status, const char *body,
+                      const char *ra, bool replayed)
+{
+    char *logout = ctx;
+    json_t *res = status == 201 && logout && !replayed ? json_loads(body, 0, NULL) : NULL;
+    if (res) {
+        json_object_set_new(res, "franceconnect_logout_url", json_string(logout));
+        http_reply_json(r, status, res);
+    } else {
+        relay(r, status, body, ra, replayed);
+    }
+    free(logout);
+}
+
 /* POST /v1/sessions/franceconnect: a sign-in for a player whose account is linked. Starting
  * is safe to repeat (each start is a new, independent state), so it needs no key. */
 static void do_fc_signin_start(struct http_req *r)
@@ -1455,6 +1487,7 @@ static void fc_signin_finish(struct http_req *r, struct fc_job *j)
         http_problem(r, 500, "No randomness", "the CSPRNG failed");
         return;
     }
+    is->logout_url = fc_logout(r->node, j);
     uint8_t fp[32];
     fingerprint("fc-signin", j->login.state, fp);
     acc_propose(r, CMD_SESSION_CREATE,
@@ -1501,7 +1534,7 @@ static void fc_called_back(uv_work_t *w, int status)
                     json_pack("{s:s, s:s, s:b, s:s, s:o}", "player_id", j->player_id, "state",
                               j->login.state, "adult", j->adult, "idkey", j->idkey, "identity",
                               ident),
-                    j->idem, fp, relay_done, NULL);
+                    j->idem, fp, link_done, fc_logout(r->node, j));
     }
     fc_job_free(j);
 }

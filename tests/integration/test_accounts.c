@@ -563,6 +563,8 @@ static long fc_signin(struct h_cluster *c, const char *identity, bool deny, int 
         assert_non_null(sub);
         verify_token(c, back, sval(r.json, "access_token"), sub, NULL);
         assert_non_null(json_object_get(r.json, "refresh_token"));
+        /* Logging out at the provider takes the ID token as a hint. */
+        assert_non_null(strstr(sval(r.json, "franceconnect_logout_url"), "id_token_hint="));
     }
     h_resp_free(&r);
     return st;
@@ -759,6 +761,57 @@ static void document_check_webhooks(void **state)
     standin_stop(&sp);
 }
 
+/* A node added later gets players, sessions and the signing key through an installed
+ * snapshot, and serves them. */
+static void added_node_gets_accounts_through_snapshot(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    h_cluster_init(&c, 3);
+    c.role = "accounts";
+    c.snapshot_threshold = 16; /* snapshot often and keep a short log */
+    c.snapshot_trailing = 4;
+    h_cluster_write_configs(&c);
+    h_start_cluster(&c);
+    for (int k = 0; k < 24; k++) {
+        char email[64], key[32];
+        snprintf(email, sizeof email, "snap%d@example.fr", k);
+        snprintf(key, sizeof key, "snap-%d", k);
+        assert_int_equal(h_write_until_answer(&c, k, "POST", "/v1/players", creds(email, PW), key,
+                                              NULL),
+                         201);
+    }
+    struct tokens t;
+    signin(&c, 0, "snap3@example.fr", "in-snap", &t);
+    char out[8192];
+    assert_int_equal(h_parlayctl(&c, 0, "snapshot", out, sizeof out), 0);
+
+    int spare = h_cluster_add_spare(&c);
+    h_node_start(&c, spare);
+    char args[256];
+    snprintf(args, sizeof args, "--timeout 60 add %d 127.0.0.1:%d 127.0.0.1:%d", c.nodes[spare].id,
+             c.nodes[spare].raft_port, c.nodes[spare].http_port);
+    int rc = h_parlayctl(&c, 1, args, out, sizeof out);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+    assert_true(h_log_count(&c, spare, "event=restored") >= 1);
+    double deadline = h_now() + 30;
+    while (player_count(&c, spare) < 24 && h_now() < deadline)
+        h_sleep_ms(50);
+    assert_int_equal(player_count(&c, spare), 24);
+    /* The session and the signing key came along: the token works there, and so does a new
+     * sign-in. */
+    struct h_resp r = call(&c, spare, "GET", "/v1/players/me", NULL, NULL, t.access);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(sval(r.json, "email"), "snap3@example.fr");
+    verify_token(&c, spare, t.access, sval(r.json, "id"), NULL);
+    h_resp_free(&r);
+    struct tokens t2;
+    signin(&c, spare, "snap7@example.fr", "in-snap-2", &t2);
+    h_cluster_destroy(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -769,6 +822,7 @@ int main(void)
         cmocka_unit_test(totp_second_factor),
         cmocka_unit_test(franceconnect_link),
         cmocka_unit_test(document_check_webhooks),
+        cmocka_unit_test(added_node_gets_accounts_through_snapshot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
