@@ -507,6 +507,16 @@ static void totp_second_factor(void **state)
 
 #define FC_REDIRECT "http://127.0.0.1/kyc/callback" /* what the stand-in has registered */
 
+static const char *fc_config(const standin *op, const char *client, char *out, size_t n)
+{
+    snprintf(out, n,
+             "{\"franceconnect\": {\"issuer\": \"%s\", \"client_id\": \"%s\", "
+             "\"client_secret\": \"parlay-test-secret\", \"redirect_uri\": "
+             "\"http://127.0.0.1/kyc/callback\", \"allow_http\": true}}",
+             op->url, client);
+    return out;
+}
+
 /* A player of @email signs in, starts a FranceConnect link on node @start, logs in at the
  * provider as @identity and comes back through node @back: the callback's status. */
 static long fc_link(struct h_cluster *c, const char *email, const char *identity, int start,
@@ -568,6 +578,38 @@ static long fc_signin(struct h_cluster *c, const char *identity, bool deny, int 
     }
     h_resp_free(&r);
     return st;
+}
+
+static json_t *admin_player(struct h_cluster *c, int i, const char *email)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/admin/v1/players?email=%s", email);
+    struct h_resp r = h_http(c, i, "GET", path, NULL, NULL, true);
+    assert_int_equal(r.status, 200);
+    json_t *p = json_incref(json_array_get(json_object_get(r.json, "items"), 0));
+    h_resp_free(&r);
+    assert_non_null(p);
+    return p;
+}
+
+/* A provider that answers userinfo as plain JSON (FranceConnect v1 style) is refused, and
+ * nothing is recorded. */
+static void franceconnect_unsigned_userinfo_refused(void **state)
+{
+    (void)state;
+    standin op;
+    assert_int_equal(standin_start(&op, "kyc/standin/fc-standin.mjs", NULL), 0);
+    char extra[1024];
+    struct h_cluster c;
+    start_accounts_with(&c, fc_config(&op, "parlay-plain", extra, sizeof extra));
+    int L = h_wait_leader(&c, H_WAIT_MS), F1 = follower(&c, L, 0);
+    assert_int_equal(fc_link(&c, "gina@example.fr", "adult", F1, L, NULL), 401);
+    json_t *p = admin_player(&c, L, "gina%40example.fr");
+    assert_null(json_object_get(p, "identity"));
+    assert_null(json_object_get(p, "kyc_status"));
+    json_decref(p);
+    h_cluster_destroy(&c);
+    standin_stop(&op);
 }
 
 static void franceconnect_link(void **state)
@@ -655,17 +697,6 @@ static void doc_decide(const char *base, const char *sid, const char *body, char
     h_resp_free(&r);
 }
 
-static json_t *admin_player(struct h_cluster *c, int i, const char *email)
-{
-    char path[256];
-    snprintf(path, sizeof path, "/admin/v1/players?email=%s", email);
-    struct h_resp r = h_http(c, i, "GET", path, NULL, NULL, true);
-    assert_int_equal(r.status, 200);
-    json_t *p = json_incref(json_array_get(json_object_get(r.json, "items"), 0));
-    h_resp_free(&r);
-    assert_non_null(p);
-    return p;
-}
 
 /* A player signs in on @i and starts a document check there: the provider's session id. */
 static void doc_start(struct h_cluster *c, int i, const char *email, char sid[128])
@@ -821,6 +852,7 @@ int main(void)
         cmocka_unit_test(kill_leader_during_signups),
         cmocka_unit_test(totp_second_factor),
         cmocka_unit_test(franceconnect_link),
+        cmocka_unit_test(franceconnect_unsigned_userinfo_refused),
         cmocka_unit_test(document_check_webhooks),
         cmocka_unit_test(added_node_gets_accounts_through_snapshot),
     };
