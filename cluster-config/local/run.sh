@@ -22,28 +22,31 @@ stop() {
 }
 trap stop INT TERM
 
-for i in 1 2 3; do
-    port=$((8100 + i))
+for port in 8101 8102 8103 8201 8202 8203; do
     if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
         echo "error: 127.0.0.1:$port is already in use (another 'make run'?)" >&2
         stop
     fi
 done
 
-for i in 1 2 3; do
-    build/parlayd --config cluster-config/local/football-$i.json >> run/football-$i.log 2>&1 &
-    pids+=($!)
+for cluster in football accounts; do
+    for i in 1 2 3; do
+        build/parlayd --config cluster-config/local/$cluster-$i.json >> run/$cluster-$i.log 2>&1 &
+        pids+=($!)
+    done
 done
 
-ready=0
-for _ in $(seq 1 100); do
-    if curl -fs http://127.0.0.1:8101/readyz >/dev/null 2>&1; then ready=1; break; fi
-    for p in "${pids[@]}"; do
-        kill -0 "$p" 2>/dev/null || { echo "a node exited at start; see run/football-*.log" >&2; tail -n 5 run/football-*.log >&2; stop; }
+for port in 8101 8201; do
+    ready=0
+    for _ in $(seq 1 150); do
+        if curl -fs http://127.0.0.1:$port/readyz >/dev/null 2>&1; then ready=1; break; fi
+        for p in "${pids[@]}"; do
+            kill -0 "$p" 2>/dev/null || { echo "a node exited at start; see run/*.log" >&2; tail -n 5 run/football-*.log run/accounts-*.log >&2; stop; }
+        done
+        sleep 0.1
     done
-    sleep 0.1
+    [ $ready -eq 1 ] || { echo "the cluster at 127.0.0.1:$port did not become ready; see run/*.log" >&2; stop; }
 done
-[ $ready -eq 1 ] || { echo "the cluster did not become ready; see run/football-*.log" >&2; stop; }
 
 export PARLAY_URL=http://127.0.0.1:8101 PARLAY_TOKEN_FILE="$top/run/admin.token"
 # Sample fixtures. Fixed idempotency keys: a second `make run` replays instead of duplicating.
@@ -118,9 +121,10 @@ fi
 
 cat <<INFO
 
-Parlay is running: a three-node football cluster on 127.0.0.1 (data in run/, logs in run/*.log).
+Parlay is running on 127.0.0.1 (data in run/, logs in run/*.log):
 
-  HTTP (any node):   http://127.0.0.1:8101  http://127.0.0.1:8102  http://127.0.0.1:8103
+  football cluster:  http://127.0.0.1:8101  http://127.0.0.1:8102  http://127.0.0.1:8103
+  accounts cluster:  http://127.0.0.1:8201  http://127.0.0.1:8202  http://127.0.0.1:8203
   browser:           http://127.0.0.1:8102/v1/fixtures
   curl:              curl -s http://127.0.0.1:8103/v1/fixtures?status=scheduled
                      curl -s -X POST http://127.0.0.1:8102/admin/v1/fixtures \\
@@ -128,6 +132,11 @@ Parlay is running: a three-node football cluster on 127.0.0.1 (data in run/, log
                        -H 'Content-Type: application/json' -H 'Idempotency-Key: my-key-1' \\
                        -d '{"id":"l1-fcl-tfc","sport":"football","competition":"Ligue 1",
                             "home":"FC Lorient","away":"Toulouse FC","kickoff":"2026-12-07T14:00:00Z"}'
+  a player:          curl -s -X POST http://127.0.0.1:8202/v1/players -H 'Content-Type: application/json' \
+                       -H 'Idempotency-Key: reg-1' -d '{"email":"ana@example.fr","password":"long enough secret"}'
+                     curl -s -X POST http://127.0.0.1:8203/v1/sessions -H 'Content-Type: application/json' \
+                       -H 'Idempotency-Key: login-1' -d '{"email":"ana@example.fr","password":"long enough secret"}'
+                     curl -s http://127.0.0.1:8201/v1/players/me -H "Authorization: Bearer <access_token>"
   parlayctl:         export PARLAY_URL=$PARLAY_URL PARLAY_TOKEN_FILE=$PARLAY_TOKEN_FILE
                      build/parlayctl status
                      build/parlayctl fixtures list
