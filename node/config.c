@@ -196,7 +196,8 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "initial_members", "admin_token_file", "snapshot_threshold", "snapshot_trailing",
         "election_timeout_ms", "heartbeat_timeout_ms", "forward_timeout_ms", "max_body_bytes",
         "map_size_mb", "space_quota_mb", "log_level", "max_inflight_entries", "password_list",
-        "franceconnect", "document_check", NULL};
+        "franceconnect", "document_check", "accounts_jwks_url", "accounts_issuer",
+        "accounts_jwks_refresh_s", "accounts_jwks_min_interval_ms", NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -316,6 +317,27 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
     if (get_uint(root, "forward_timeout_ms", 5000, 100, 600000, &u, err, en))
         goto out;
     c->forward_timeout_ms = (unsigned)u;
+    if (get_str(root, "accounts_jwks_url", c->accounts_jwks_url, sizeof c->accounts_jwks_url, 0,
+                "", err, en) ||
+        get_str(root, "accounts_issuer", c->accounts_issuer, sizeof c->accounts_issuer, 0,
+                "urn:parlay:accounts:accounts", err, en))
+        goto out;
+    if (c->accounts_jwks_url[0] && strncmp(c->accounts_jwks_url, "http://", 7) != 0 &&
+        strncmp(c->accounts_jwks_url, "https://", 8) != 0) {
+        snprintf(err, en, "key 'accounts_jwks_url' must be an http:// or https:// URL");
+        goto out;
+    }
+    if (c->accounts_jwks_url[0] && !strncmp(c->role, "accounts", 9)) {
+        snprintf(err, en, "key 'accounts_jwks_url' is for sport nodes; an accounts node "
+                          "verifies with its own keys");
+        goto out;
+    }
+    if (get_uint(root, "accounts_jwks_refresh_s", 300, 1, 86400, &u, err, en))
+        goto out;
+    c->accounts_jwks_refresh_s = (unsigned)u;
+    if (get_uint(root, "accounts_jwks_min_interval_ms", 5000, 0, 3600000, &u, err, en))
+        goto out;
+    c->accounts_jwks_min_interval_ms = (unsigned)u;
     if (get_uint(root, "max_inflight_entries", 1024, 1, 1 << 20, &u, err, en))
         goto out;
     c->max_inflight_entries = (unsigned)u;

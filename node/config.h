@@ -40,6 +40,12 @@ struct config {
                                       JSON text, "" when not configured */
     char document_check[4096];     /* accounts: the document-check provider (kyc_doc_provider
                                       settings) as JSON text, "" when not configured */
+    char accounts_jwks_url[512];   /* sport: the accounts cluster's JWKS URL, "" = none */
+    char accounts_issuer[128];     /* sport: iss of access tokens, default
+                                      urn:parlay:accounts:accounts */
+    unsigned accounts_jwks_refresh_s;       /* sport: periodic refetch, default 300 */
+    unsigned accounts_jwks_min_interval_ms; /* sport: least time between fetches caused by an
+                                               unknown kid, default 5000 */
     int log_level;                 /* "debug" | "info" (default) | "warn" | "error" */
 };
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "node/auth.h"
 #include "node/forward.h"
 #include "node/key.h"
 #include "node/log.h"
@@ -37,6 +38,7 @@ static void on_signal(uv_signal_t *s, int signum)
     http_stop(n);
     forward_close(n->fwd);
     accounts_stop(n);
+    auth_stop(n);
     uv_signal_stop(&n->sigint);
     uv_signal_stop(&n->sigterm);
     uv_close((uv_handle_t *)&n->sigint, NULL);
@@ -124,6 +126,10 @@ int main(int argc, char **argv)
     }
     n->fwd = forward_new(n);
     if (!n->cfg.sport[0] && accounts_start(n, err, sizeof err) != 0) {
+        fprintf(stderr, "parlayd: %s\n", err);
+        return 1;
+    }
+    if (auth_start(n, err, sizeof err) != 0) {
         fprintf(stderr, "parlayd: %s\n", err);
         return 1;
     }

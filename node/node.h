@@ -16,6 +16,7 @@
 
 struct forwarder;
 struct accounts;
+struct auth;
 
 struct node {
     struct config cfg;
@@ -24,6 +25,7 @@ struct node {
     struct replica *replica;
     struct forwarder *fwd;
     struct accounts *accounts; /* role "accounts" only */
+    struct auth *auth;         /* sport role with accounts_jwks_url: the JWKS cache */
     struct metrics metrics;
     char public_key[67]; /* compressed secp256k1 public key, hex */
     h2o_globalconf_t h2o_config;
@@ -78,6 +80,7 @@ int routes_public(struct http_req *r, const char *method, const char *path);
 int routes_fixtures(struct http_req *r, const char *method, const char *path);
 int routes_admin(struct http_req *r, const char *method, const char *path);
 int routes_accounts(struct http_req *r, const char *method, const char *path);
+int routes_auth(struct http_req *r, const char *method, const char *path);
 /* The accounts role (routes_accounts.c): breached-password list, signing-key timer. */
 int accounts_start(struct node *n, char *err, size_t errlen);
 void accounts_stop(struct node *n);

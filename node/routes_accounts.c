@@ -47,6 +47,7 @@
 #include "consensus/accounts.h"
 #include "kyc/kyc.h"
 #include "node/forward.h"
+#include "node/auth.h"
 #include "node/log.h"
 #include "node/routes.h"
 
@@ -469,29 +470,12 @@ static char *access_token(struct node *n, const char *player, const char *sid)
  * whose session was revoked (this cluster can tell; other clusters wait for its expiry). */
 static json_t *authenticate(struct http_req *r)
 {
-    char auth[4096];
-    if (!http_header_get(r, "authorization", auth, sizeof auth) ||
-        strncasecmp(auth, "Bearer ", 7) != 0) {
-        http_header(r, "www-authenticate", "Bearer realm=\"parlay\"");
-        http_problem(r, 401, "Unauthorized",
-                     "this endpoint needs an access token: Authorization: Bearer <token>");
-        return NULL;
-    }
     struct node *n = r->node;
-    json_t *jwks = public_jwks(n), *claims = NULL;
-    kyc_jwt_expect ex = {.issuer = n->accounts->issuer,
-                         .audience = AUDIENCE,
-                         .now = now_s(),
-                         .skew = 5,
-                         .require_exp_iat = true};
-    kyc_err err = {0};
-    int rv = kyc_jwt_verify(auth + 7, jwks, &ex, &claims, &err);
+    json_t *jwks = public_jwks(n);
+    json_t *claims = auth_verify_bearer(r, jwks, n->accounts->issuer, NULL);
     json_decref(jwks);
-    if (rv != KYC_OK) {
-        http_header(r, "www-authenticate", "Bearer error=\"invalid_token\"");
-        http_problem(r, 401, "Invalid access token", "%s", err.msg);
+    if (!claims)
         return NULL;
-    }
     const char *sub = json_string_value(json_object_get(claims, "sub"));
     const char *sid = json_string_value(json_object_get(claims, "sid"));
     MDB_txn *txn;

@@ -14,11 +14,16 @@ build/tests/test_accounts_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
 
-TESTS += build/tests/test_cluster build/tests/test_partition build/tests/test_accounts_it
+build/tests/test_auth_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_auth.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
+
+TESTS += build/tests/test_cluster build/tests/test_partition build/tests/test_accounts_it \
+         build/tests/test_auth_it
 TEST_DEPS += build/parlayd-san build/parlayctl
 
 .PHONY: test-integration
 test-integration: build/tests/test_cluster build/tests/test_partition build/tests/test_accounts_it \
-                  build/parlayd-san build/parlayctl
+                  build/tests/test_auth_it build/parlayd-san build/parlayctl
 	@bash tests/run-tests.sh build/tests/test_cluster build/tests/test_partition \
-	  build/tests/test_accounts_it
+	  build/tests/test_accounts_it build/tests/test_auth_it

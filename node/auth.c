@@ -1,0 +1,352 @@
+/* Access-token verification shared by every role, and the sport role's cached copy of the
+ * accounts cluster's JWKS (see auth.h).
+ *
+ *   GET /v1/me   (sport role) the bearer token's player id and session id
+ *
+ * A sport node never asks the accounts cluster about a token: it verifies the signature,
+ * issuer, audience and expiry against the last JWKS it fetched. The fetch runs on a libuv
+ * worker thread (a blocking libcurl call there, never on the loop). A request whose token names
+ * a kid the cached set does not have waits for one refetch (at most one per
+ * accounts_jwks_min_interval_ms, shared by every such request), then is verified again. */
+#include "node/auth.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kyc/kyc.h"
+#include "node/log.h"
+
+#define JWKS_MAX_BYTES (1u << 20)
+#define PARKED_MAX 4096
+
+struct parked {
+    struct http_req *r;
+    struct parked *next;
+};
+
+struct fetch {
+    uv_work_t work;
+    struct auth *a;
+    char url[512];
+    char *body;
+    size_t len;
+    long status;
+    char err[CURL_ERROR_SIZE];
+};
+
+struct auth {
+    struct node *n;
+    uv_timer_t timer;
+    json_t *jwks;           /* the last good key set, NULL until one was loaded */
+    bool inflight, stopping, timer_closed;
+    uint64_t last_start_ms; /* when the last fetch started (monotonic) */
+    unsigned failures;      /* consecutive failed fetches (retry back-off) */
+    struct parked *parked;
+    size_t n_parked;
+};
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+json_t *auth_verify_bearer(struct http_req *r, const json_t *jwks, const char *issuer,
+                           bool *unknown_kid)
+{
+    char auth[4096];
+    if (!http_header_get(r, "authorization", auth, sizeof auth) ||
+        strncasecmp(auth, "Bearer ", 7) != 0) {
+        /* RFC 6750 3.1: no error code when the request carries no credentials. */
+        http_header(r, "www-authenticate", "Bearer realm=\"parlay\"");
+        http_problem(r, 401, "Unauthorized",
+                     "this endpoint needs an access token: Authorization: Bearer <token>");
+        return NULL;
+    }
+    json_t *claims = NULL;
+    kyc_jwt_expect ex = {.issuer = issuer,
+                         .audience = AUTH_AUDIENCE,
+                         .now = (int64_t)time(NULL),
+                         .skew = 5,
+                         .require_exp_iat = true};
+    kyc_err err = {0};
+    int rv = kyc_jwt_verify(auth + 7, jwks, &ex, &claims, &err);
+    if (rv == KYC_OK && !json_is_string(json_object_get(claims, "sub"))) {
+        json_decref(claims);
+        claims = NULL;
+        rv = KYC_E_JWT_SUB;
+        snprintf(err.msg, sizeof err.msg, "the access token has no sub");
+    }
+    if (rv == KYC_OK)
+        return claims;
+    if (rv == KYC_E_JWT_KEY && unknown_kid) {
+        *unknown_kid = true;
+        return NULL;
+    }
+    http_header(r, "www-authenticate", "Bearer realm=\"parlay\", error=\"invalid_token\"");
+    http_problem(r, 401, rv == KYC_E_JWT_EXPIRED ? "Access token expired" : "Invalid access token",
+                 "%s", err.msg);
+    return NULL;
+}
+
+/* ---- the sport role's JWKS cache ---- */
+
+static size_t on_body(char *p, size_t sz, size_t nm, void *arg)
+{
+    struct fetch *f = arg;
+    size_t n = sz * nm;
+    if (f->len + n > JWKS_MAX_BYTES)
+        return 0;
+    char *b = realloc(f->body, f->len + n + 1);
+    if (!b)
+        return 0;
+    memcpy(b + f->len, p, n);
+    f->len += n;
+    b[f->len] = 0;
+    f->body = b;
+    return n;
+}
+
+static void fetch_work(uv_work_t *w)
+{
+    struct fetch *f = w->data;
+    CURL *h = curl_easy_init();
+    if (!h) {
+        snprintf(f->err, sizeof f->err, "curl_easy_init failed");
+        return;
+    }
+    curl_easy_setopt(h, CURLOPT_URL, f->url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, f->err);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    CURLcode rc = curl_easy_perform(h);
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &f->status);
+    else if (!f->err[0])
+        snprintf(f->err, sizeof f->err, "%s", curl_easy_strerror(rc));
+    curl_easy_cleanup(h);
+}
+
+static void serve_me(struct http_req *r, bool retried);
+static void schedule(struct auth *a);
+static void fetch_done(uv_work_t *w, int status);
+
+static void fetch_start(struct auth *a)
+{
+    struct fetch *f = calloc(1, sizeof *f);
+    if (!f)
+        return;
+    f->a = a;
+    f->work.data = f;
+    snprintf(f->url, sizeof f->url, "%s", a->n->cfg.accounts_jwks_url);
+    a->inflight = true;
+    a->last_start_ms = mono_ms();
+    if (uv_queue_work(a->n->loop, &f->work, fetch_work, fetch_done) != 0) {
+        a->inflight = false;
+        free(f);
+    }
+}
+
+/* A usable key set: {"keys": [...]} with at least one key. */
+static json_t *parse_jwks(const struct fetch *f, char *why, size_t n)
+{
+    if (f->err[0] || f->status != 200) {
+        snprintf(why, n, "%s", f->err[0] ? f->err : "unexpected HTTP status");
+        return NULL;
+    }
+    json_t *j = f->body ? json_loadb(f->body, f->len, 0, NULL) : NULL;
+    if (!j || !json_is_array(json_object_get(j, "keys")) ||
+        json_array_size(json_object_get(j, "keys")) == 0) {
+        snprintf(why, n, "not a JWK set with at least one key");
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static void fetch_done(uv_work_t *w, int status)
+{
+    struct fetch *f = w->data;
+    struct auth *a = f->a;
+    a->inflight = false;
+    char why[CURL_ERROR_SIZE + 32] = "";
+    json_t *j = status == 0 ? parse_jwks(f, why, sizeof why) : NULL;
+    if (j) {
+        json_decref(a->jwks);
+        a->jwks = j;
+        a->failures = 0;
+        LOG_DEBUG("event=jwks_fetched url=%s keys=%zu", f->url,
+                  json_array_size(json_object_get(j, "keys")));
+    } else {
+        a->failures++;
+        LOG_WARN("event=jwks_fetch_failed url=%s http_status=%ld err=\"%s\" kept=%s", f->url,
+                 f->status, why, a->jwks ? "last-good" : "none");
+    }
+    free(f->body);
+    free(f);
+    /* Requests that waited for this fetch: verify again, without another refetch. */
+    struct parked *p = a->parked;
+    a->parked = NULL;
+    a->n_parked = 0;
+    while (p) {
+        struct parked *next = p->next;
+        if (!p->r->req || a->stopping)
+            http_release(p->r);
+        else
+            serve_me(p->r, true);
+        free(p);
+        p = next;
+    }
+    if (a->stopping) {
+        if (a->timer_closed) {
+            json_decref(a->jwks);
+            free(a);
+        }
+        return;
+    }
+    schedule(a);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct auth *a = t->data;
+    if (!a->inflight)
+        fetch_start(a);
+}
+
+/* The next periodic fetch: accounts_jwks_refresh_s after a good one; after failures 1 s,
+ * 2 s, 4 s, ... capped at the refresh period. */
+static void schedule(struct auth *a)
+{
+    uint64_t period = (uint64_t)a->n->cfg.accounts_jwks_refresh_s * 1000u, ms = period;
+    if (a->failures) {
+        unsigned sh = a->failures > 10 ? 10 : a->failures - 1;
+        ms = 1000u << sh;
+        if (ms > period)
+            ms = period;
+    }
+    uv_timer_start(&a->timer, on_timer, ms, 0);
+}
+
+int auth_start(struct node *n, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    if (!n->cfg.sport[0] || !n->cfg.accounts_jwks_url[0])
+        return 0;
+    struct auth *a = calloc(1, sizeof *a);
+    if (!a) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    a->n = n;
+    uv_timer_init(n->loop, &a->timer);
+    a->timer.data = a;
+    n->auth = a;
+    fetch_start(a);
+    return 0;
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+    struct auth *a = h->data;
+    a->timer_closed = true;
+    if (!a->inflight) {
+        json_decref(a->jwks);
+        free(a);
+    }
+}
+
+void auth_stop(struct node *n)
+{
+    struct auth *a = n->auth;
+    if (!a)
+        return;
+    n->auth = NULL;
+    a->stopping = true;
+    struct parked *p = a->parked;
+    a->parked = NULL;
+    while (p) {
+        struct parked *next = p->next;
+        if (p->r->req) {
+            http_header(p->r, "retry-after", "1");
+            http_problem(p->r, 503, "Shutting down", "this node is stopping");
+        } else {
+            http_release(p->r);
+        }
+        free(p);
+        p = next;
+    }
+    uv_timer_stop(&a->timer);
+    uv_close((uv_handle_t *)&a->timer, timer_closed);
+}
+
+static void serve_me(struct http_req *r, bool retried)
+{
+    struct node *n = r->node;
+    struct auth *a = n->auth;
+    if (!a) {
+        http_problem(r, 404, "Not found",
+                     "this node verifies no access tokens: 'accounts_jwks_url' is not configured");
+        return;
+    }
+    if (!a->jwks) {
+        http_header(r, "retry-after", "1");
+        http_problem(r, 503, "Keys not loaded",
+                     "the accounts cluster's signing keys (%s) could not be loaded yet",
+                     n->cfg.accounts_jwks_url);
+        if (!a->inflight && mono_ms() - a->last_start_ms >= n->cfg.accounts_jwks_min_interval_ms)
+            fetch_start(a);
+        return;
+    }
+    bool unknown = false;
+    json_t *claims = auth_verify_bearer(r, a->jwks, n->cfg.accounts_issuer,
+                                        retried ? NULL : &unknown);
+    if (!claims && unknown) {
+        bool may = mono_ms() - a->last_start_ms >= n->cfg.accounts_jwks_min_interval_ms;
+        if ((a->inflight || may) && a->n_parked < PARKED_MAX) {
+            struct parked *p = malloc(sizeof *p);
+            if (p) {
+                p->r = r;
+                p->next = a->parked;
+                a->parked = p;
+                a->n_parked++;
+                if (!a->inflight)
+                    fetch_start(a);
+                return;
+            }
+        }
+        /* Refetched a moment ago: answer from the set we have. */
+        auth_verify_bearer(r, a->jwks, n->cfg.accounts_issuer, NULL);
+        return;
+    }
+    if (!claims)
+        return;
+    json_t *sid = json_object_get(claims, "sid");
+    http_reply_json(r, 200,
+                    json_pack("{s:O, s:O, s:O}", "player_id", json_object_get(claims, "sub"),
+                              "session_id", sid ? sid : json_null(), "expires_at",
+                              json_object_get(claims, "exp")));
+    json_decref(claims);
+}
+
+int routes_auth(struct http_req *r, const char *method, const char *path)
+{
+    if (!r->node->cfg.sport[0] || strcmp(path, "/v1/me") != 0)
+        return -1;
+    if (strcmp(method, "GET") != 0) {
+        http_header(r, "allow", "GET");
+        http_problem(r, 405, "Method not allowed", "/v1/me takes GET");
+        return 0;
+    }
+    serve_me(r, false);
+    return 0;
+}

@@ -1,0 +1,29 @@
+/* Players' access tokens (ES256 JWTs signed by the accounts cluster): one verifier for every
+ * role, and on sport nodes a cached copy of the accounts cluster's JWKS, fetched in the
+ * background (worker thread, never on the loop), refreshed periodically and when a token names
+ * an unknown kid (rate-limited); the last good set is kept. */
+#ifndef PARLAY_AUTH_H
+#define PARLAY_AUTH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "node/node.h"
+
+#define AUTH_AUDIENCE "parlay"
+
+/* Verifies `Authorization: Bearer <token>` against @jwks (iss must be @issuer, aud "parlay",
+ * exp/iat checked). Returns the claims (caller json_decref()s), or NULL after answering 401
+ * problem+json with WWW-Authenticate. When @unknown_kid is non-NULL and the only fault is a
+ * kid absent from @jwks, nothing is answered: *unknown_kid is set and NULL returned. */
+json_t *auth_verify_bearer(struct http_req *r, const json_t *jwks, const char *issuer,
+                           bool *unknown_kid);
+
+/* Sport role with accounts_jwks_url: start the background fetcher. */
+int auth_start(struct node *n, char *err, size_t errlen);
+void auth_stop(struct node *n);
+
+/* Sport role: GET /v1/me. Returns 0 if handled, -1 if the path is not ours. */
+int routes_auth(struct http_req *r, const char *method, const char *path);
+
+#endif

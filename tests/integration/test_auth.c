@@ -1,0 +1,288 @@
+/* Access tokens across clusters: a three-node accounts cluster signs them, a three-node
+ * football cluster (accounts_jwks_url: one accounts node's JWKS) verifies them offline on
+ * GET /v1/me. A token issued by accounts node 1 verifies on accounts node 2 and on every sport
+ * node; tampered, foreign-key, alg none, garbage and missing tokens get 401; after a key
+ * rotation a token with the new kid verifies on the sport nodes (they refetch on the unknown
+ * kid) and the old token still does. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjose/cjose.h>
+#include <cmocka.h>
+
+#include "tests/integration/harness.h"
+
+#define ISSUER "urn:parlay:accounts:accounts"
+#define PW "a long and private phrase"
+
+static struct h_resp call(struct h_cluster *c, int i, const char *method, const char *path,
+                          const char *body, const char *idem, const char *bearer)
+{
+    char auth[2100], key[300];
+    const char *hdrs[4];
+    int k = 0;
+    if (bearer) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
+        hdrs[k++] = auth;
+    }
+    if (idem) {
+        snprintf(key, sizeof key, "Idempotency-Key: %s", idem);
+        hdrs[k++] = key;
+    }
+    if (body)
+        hdrs[k++] = "Content-Type: application/json";
+    hdrs[k] = NULL;
+    return h_http_raw(c->nodes[i].http_port, method, path, body, hdrs, 15000);
+}
+
+static const char *sval(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    assert_non_null(s);
+    return s;
+}
+
+static size_t jwks_keys(struct h_cluster *c, int i)
+{
+    struct h_resp r = h_http(c, i, "GET", "/.well-known/jwks.json", NULL, NULL, false);
+    size_t n = json_array_size(json_object_get(r.json, "keys"));
+    h_resp_free(&r);
+    return n;
+}
+
+/* Wait (deadline 30 s) until node @i of @c publishes @n keys. */
+static void wait_keys(struct h_cluster *c, int i, size_t n)
+{
+    double deadline = h_now() + 30;
+    while (jwks_keys(c, i) != n && h_now() < deadline)
+        h_sleep_ms(20);
+    assert_int_equal(jwks_keys(c, i), n);
+}
+
+static char last_detail[512]; /* the last refusal's problem detail */
+
+/* GET /v1/me on sport node @i with @token (NULL: none); the status, the problem's title into
+ * @title and its detail into last_detail. */
+static long me(struct h_cluster *s, int i, const char *token, char *title, size_t tn)
+{
+    struct h_resp r = call(s, i, "GET", "/v1/me", NULL, NULL, token);
+    long st = r.status;
+    if (title) {
+        const char *t = json_string_value(json_object_get(r.json, "title"));
+        snprintf(title, tn, "%s", t ? t : "");
+    }
+    if (st >= 400) {
+        assert_string_equal(r.content_type, "application/problem+json");
+        const char *d = json_string_value(json_object_get(r.json, "detail"));
+        snprintf(last_detail, sizeof last_detail, "%s", d ? d : "");
+        if (getenv("PARLAY_TEST_VERBOSE")) {
+            char *t = json_dumps(r.json, JSON_COMPACT);
+            fprintf(stderr, "/v1/me on sport node %d: %ld %s\n", i + 1, st, t ? t : "");
+            free(t);
+        }
+    }
+    h_resp_free(&r);
+    return st;
+}
+
+static void assert_me(struct h_cluster *s, int i, const char *token, const char *player,
+                      const char *session)
+{
+    struct h_resp r = call(s, i, "GET", "/v1/me", NULL, NULL, token);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(sval(r.json, "player_id"), player);
+    assert_string_equal(sval(r.json, "session_id"), session);
+    h_resp_free(&r);
+}
+
+/* A compact JWS over @claims signed by a fresh P-256 key that no JWKS holds. */
+static char *foreign_token(const char *claims, const char *kid)
+{
+    cjose_err err;
+    cjose_jwk_t *k = cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &err);
+    cjose_header_t *h = cjose_header_new(&err);
+    assert_true(cjose_header_set(h, CJOSE_HDR_ALG, CJOSE_HDR_ALG_ES256, &err));
+    assert_true(cjose_header_set(h, CJOSE_HDR_KID, kid, &err));
+    cjose_jws_t *jws = cjose_jws_sign(k, h, (const uint8_t *)claims, strlen(claims), &err);
+    assert_non_null(jws);
+    const char *compact;
+    assert_true(cjose_jws_export(jws, &compact, &err));
+    char *out = strdup(compact);
+    cjose_jws_release(jws);
+    cjose_header_release(h);
+    cjose_jwk_release(k);
+    return out;
+}
+
+static void tokens_verify_across_clusters(void **state)
+{
+    (void)state;
+    struct h_cluster a, s;
+    h_cluster_init(&a, 3);
+    a.role = "accounts";
+    h_cluster_write_configs(&a);
+    h_start_cluster(&a);
+    for (int i = 0; i < 3; i++)
+        wait_keys(&a, i, 1);
+
+    /* The football cluster reads accounts node 2's JWKS; an unknown kid refetches at once. */
+    char extra[512];
+    snprintf(extra, sizeof extra,
+             "{\"accounts_jwks_url\": \"http://127.0.0.1:%d/.well-known/jwks.json\", "
+             "\"accounts_jwks_min_interval_ms\": 0}",
+             a.nodes[1].http_port);
+    h_cluster_init(&s, 3);
+    s.extra_config = extra;
+    h_cluster_write_configs(&s);
+    h_start_cluster(&s);
+
+    /* Register and sign in on accounts node 1. */
+    struct h_resp r = call(&a, 0, "POST", "/v1/players",
+                           "{\"email\":\"ada@example.fr\",\"password\":\"" PW "\"}", "reg-1", NULL);
+    assert_int_equal(r.status, 201);
+    char player[64];
+    snprintf(player, sizeof player, "%s", sval(r.json, "id"));
+    h_resp_free(&r);
+    r = call(&a, 0, "POST", "/v1/sessions",
+             "{\"email\":\"ada@example.fr\",\"password\":\"" PW "\"}", "in-1", NULL);
+    assert_int_equal(r.status, 201);
+    char token[2048], session[64];
+    snprintf(token, sizeof token, "%s", sval(r.json, "access_token"));
+    snprintf(session, sizeof session, "%s", sval(r.json, "session_id"));
+    h_resp_free(&r);
+
+    /* It verifies on accounts node 2 ... */
+    r = call(&a, 1, "GET", "/v1/players/me", NULL, NULL, token);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(sval(r.json, "id"), player);
+    h_resp_free(&r);
+    /* ... and on every sport node, once it has loaded the key set (503 until then). */
+    for (int i = 0; i < 3; i++) {
+        double deadline = h_now() + 30;
+        long st;
+        while ((st = me(&s, i, token, NULL, 0)) == 503 && h_now() < deadline)
+            h_sleep_ms(20);
+        assert_int_equal(st, 200);
+        assert_me(&s, i, token, player, session);
+    }
+
+    /* Refusals, on every sport node: no token, garbage, a tampered payload, a token signed
+     * by a key not in the JWKS (with a kid the set does not have, and with the real kid),
+     * alg none. */
+    const char *dot1 = strchr(token, '.'), *dot2 = strchr(dot1 + 1, '.');
+    char tampered[2048], none[2048], header_seg[256];
+    snprintf(tampered, sizeof tampered, "%s", token);
+    size_t mid = (size_t)(dot1 - token) + 1 + (size_t)(dot2 - dot1) / 2;
+    tampered[mid] = tampered[mid] == 'A' ? 'B' : 'A';
+    snprintf(header_seg, sizeof header_seg, "%.*s", (int)(dot1 - token), token);
+    /* {"alg":"none","typ":"at+jwt"}, the real payload, no signature. */
+    snprintf(none, sizeof none, "eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0%.*s.",
+             (int)(dot2 - dot1), dot1);
+    char claims[512];
+    time_t now = time(NULL);
+    snprintf(claims, sizeof claims,
+             "{\"iss\":\"" ISSUER "\",\"aud\":\"parlay\",\"sub\":\"%s\",\"sid\":\"%s\","
+             "\"iat\":%lld,\"exp\":%lld}",
+             player, session, (long long)now, (long long)now + 900);
+    char *foreign = foreign_token(claims, "not-a-parlay-key");
+    /* The real kid (decoded from the header segment by the accounts cluster's own JWKS). */
+    r = h_http(&a, 1, "GET", "/.well-known/jwks.json", NULL, NULL, false);
+    char kid1[128];
+    snprintf(kid1, sizeof kid1, "%s",
+             sval(json_array_get(json_object_get(r.json, "keys"), 0), "kid"));
+    h_resp_free(&r);
+    char *forged = foreign_token(claims, kid1);
+    /* A token for another audience, signed by a foreign key under the real kid. */
+    snprintf(claims, sizeof claims,
+             "{\"iss\":\"" ISSUER "\",\"aud\":\"elsewhere\",\"sub\":\"%s\",\"sid\":\"%s\","
+             "\"iat\":%lld,\"exp\":%lld}",
+             player, session, (long long)now, (long long)now + 900);
+    char *other_aud = foreign_token(claims, kid1);
+    char title[128];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(me(&s, i, NULL, title, sizeof title), 401);
+        assert_string_equal(title, "Unauthorized");
+        assert_int_equal(me(&s, i, "not.a.token", title, sizeof title), 401);
+        assert_string_equal(title, "Invalid access token");
+        assert_int_equal(me(&s, i, tampered, title, sizeof title), 401);
+        assert_non_null(strstr(last_detail, "signature does not verify"));
+        assert_int_equal(me(&s, i, none, title, sizeof title), 401);
+        assert_non_null(strstr(last_detail, "alg none not allowed"));
+        /* An unknown kid makes the node refetch the set first (min interval 0 here). */
+        assert_int_equal(me(&s, i, foreign, title, sizeof title), 401);
+        assert_string_equal(title, "Invalid access token");
+        assert_non_null(strstr(last_detail, "no ES256 key with kid \"not-a-parlay-key\""));
+        assert_int_equal(me(&s, i, forged, title, sizeof title), 401);
+        assert_non_null(strstr(last_detail, "signature does not verify"));
+        assert_int_equal(me(&s, i, other_aud, title, sizeof title), 401);
+        assert_non_null(strstr(last_detail, "signature does not verify"));
+        /* The refusals changed nothing: the real token still verifies. */
+        assert_me(&s, i, token, player, session);
+    }
+    /* The accounts cluster refuses them with the same helper. */
+    r = call(&a, 2, "GET", "/v1/players/me", NULL, NULL, tampered);
+    assert_int_equal(r.status, 401);
+    h_resp_free(&r);
+    r = call(&a, 2, "GET", "/v1/players/me", NULL, NULL, forged);
+    assert_int_equal(r.status, 401);
+    h_resp_free(&r);
+    free(foreign);
+    free(forged);
+    free(other_aud);
+
+    /* Rotate the accounts cluster's signing key; sign in on the leader (which signs with the
+     * new key once it answered the rotation). */
+    int L = h_wait_leader(&a, H_WAIT_MS);
+    assert_true(L >= 0);
+    r = h_http(&a, L, "POST", "/admin/v1/signing-keys", NULL, "rotate-1", true);
+    assert_int_equal(r.status, 201);
+    h_resp_free(&r);
+    r = call(&a, L, "POST", "/v1/sessions",
+             "{\"email\":\"ada@example.fr\",\"password\":\"" PW "\"}", "in-2", NULL);
+    assert_int_equal(r.status, 201);
+    char token2[2048], session2[64];
+    snprintf(token2, sizeof token2, "%s", sval(r.json, "access_token"));
+    snprintf(session2, sizeof session2, "%s", sval(r.json, "session_id"));
+    h_resp_free(&r);
+    /* Another kid: the protected header differs. */
+    assert_true(strncmp(token2, header_seg, strlen(header_seg)) != 0);
+    /* The node the sport cluster reads publishes both keys once it applied the rotation. */
+    wait_keys(&a, 1, 2);
+    for (int i = 0; i < 3; i++) {
+        assert_me(&s, i, token2, player, session2); /* refetched on the unknown kid */
+        assert_me(&s, i, token, player, session);   /* the old key is still published */
+    }
+    h_cluster_destroy(&s);
+    h_cluster_destroy(&a);
+}
+
+/* A sport node whose accounts cluster is unreachable answers 503 + Retry-After, not 401. */
+static void no_key_set_yet_is_503(void **state)
+{
+    (void)state;
+    struct h_cluster s;
+    h_cluster_init(&s, 1);
+    s.extra_config = "{\"accounts_jwks_url\": \"http://127.0.0.1:1/.well-known/jwks.json\"}";
+    h_cluster_write_configs(&s);
+    h_start_cluster(&s);
+    struct h_resp r = call(&s, 0, "GET", "/v1/me", NULL, NULL, "a.b.c");
+    assert_int_equal(r.status, 503);
+    assert_string_equal(r.content_type, "application/problem+json");
+    assert_string_equal(r.retry_after, "1");
+    h_resp_free(&r);
+    h_cluster_destroy(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tokens_verify_across_clusters),
+        cmocka_unit_test(no_key_set_yet_is_503),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
