@@ -14,6 +14,15 @@
 // POST /__test__/rotate-keys (outside /api/v2) replaces the signing keys with new ones
 // under new kids, as FranceConnect does when it rotates its keys.
 //
+// POST /__test__/misbehave?id_token=<mode> makes the token endpoint hand out a bad ID token
+// from then on (an empty mode: behave again), for refusal tests through a relying party:
+//   tamper    the payload's sub changed after signing (the signature no longer matches)
+//   nonce     re-signed with the provider's key, nonce replaced by another one
+//   audience  re-signed with the provider's key, aud another client's id
+//   alg-none  header {"alg":"none"}, the real payload, an empty signature
+// GET /__test__/code?code=<code> answers {"expired": true|false} for an authorization code
+// (404 if unknown), so that a test can wait for a short-lived code to expire.
+//
 // Usage: node kyc/standin/fc-standin.mjs [--port N] [--modules DIR]
 // It listens on 127.0.0.1 (port 0 = any free port) and prints one line
 //   READY http://127.0.0.1:<port>/api/v2
@@ -155,14 +164,17 @@ server.listen(Number(opt('port', '0')), '127.0.0.1', () => {
   let provider;
   let callback;
   let generation = 0;
+  let keys = [];
+  let misbehave = '';
   // (Re)builds the provider with fresh signing keys whose kids end in the generation number:
   // POST /__test__/rotate-keys calls it to show the client refetching the JWKS.
   const build = () => {
     generation += 1;
-    const keys = [keyOf('ec', `standin-es256-${generation}`, 'ES256'),
+    keys = [keyOf('ec', `standin-es256-${generation}`, 'ES256'),
       keyOf('rsa', `standin-rs256-${generation}`, 'RS256')];
     provider = new Provider(issuer, { ...config, jwks: { keys } });
     provider.use(strictAuthorize);
+    provider.use(spoilIdToken);
     callback = provider.callback();
   };
 
@@ -182,6 +194,37 @@ server.listen(Number(opt('port', '0')), '127.0.0.1', () => {
       }
     }
     await next();
+  };
+  const b64u = (buf) => Buffer.from(buf).toString('base64url');
+  // Rewrites the token endpoint's ID token according to `misbehave`.
+  const spoil = (jwt) => {
+    const [h, p] = jwt.split('.');
+    const header = JSON.parse(Buffer.from(h, 'base64url'));
+    const claims = JSON.parse(Buffer.from(p, 'base64url'));
+    const resign = (c) => {
+      const jwk = keys.find((k) => k.kid === header.kid);
+      const input = `${h}.${b64u(JSON.stringify(c))}`;
+      const key = crypto.createPrivateKey({ key: jwk, format: 'jwk' });
+      const sig = jwk.kty === 'EC'
+        ? crypto.sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
+        : crypto.sign('sha256', Buffer.from(input), key);
+      return `${input}.${b64u(sig)}`;
+    };
+    switch (misbehave) {
+      case 'tamper':
+        return `${h}.${b64u(JSON.stringify({ ...claims, sub: subOf('minor') }))}.${jwt.split('.')[2]}`;
+      case 'nonce': return resign({ ...claims, nonce: crypto.randomBytes(24).toString('base64url') });
+      case 'audience': return resign({ ...claims, aud: 'parlay-rs' });
+      case 'alg-none':
+        return `${b64u(JSON.stringify({ alg: 'none', typ: 'JWT' }))}.${p}.`;
+      default: return jwt;
+    }
+  };
+  const spoilIdToken = async (ctx, next) => {
+    await next();
+    if (misbehave && ctx.path === '/token' && ctx.body && typeof ctx.body.id_token === 'string') {
+      ctx.body = { ...ctx.body, id_token: spoil(ctx.body.id_token) };
+    }
   };
   build();
 
@@ -221,6 +264,25 @@ server.listen(Number(opt('port', '0')), '127.0.0.1', () => {
       build();
       res.writeHead(200, { 'content-type': 'application/json' })
         .end(JSON.stringify({ generation }));
+    } else if (url.pathname === '/__test__/misbehave' && req.method === 'POST') {
+      const mode = url.searchParams.get('id_token') || '';
+      if (!['', 'tamper', 'nonce', 'audience', 'alg-none'].includes(mode)) {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end(`unknown mode ${mode}\n`);
+        return;
+      }
+      misbehave = mode;
+      res.writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ id_token: misbehave }));
+    } else if (url.pathname === '/__test__/code' && req.method === 'GET') {
+      provider.AuthorizationCode.find(url.searchParams.get('code') || '',
+        { ignoreExpiration: true }).then((code) => {
+        if (!code) {
+          res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"unknown"}');
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ expired: code.isExpired }));
+      }, (e) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${e.message}\n`));
     } else if (url.pathname.startsWith(`${PREFIX}/interaction/`) && req.method === 'GET') {
       interaction(req, res, url);
     } else if (url.pathname === PREFIX || url.pathname.startsWith(`${PREFIX}/`)) {

@@ -517,10 +517,10 @@ static const char *fc_config(const standin *op, const char *client, char *out, s
     return out;
 }
 
-/* A player of @email signs in, starts a FranceConnect link on node @start, logs in at the
- * provider as @identity and comes back through node @back: the callback's status. */
-static long fc_link(struct h_cluster *c, const char *email, const char *identity, int start,
-                    int back, char **query_out)
+/* A player of @email registers and signs in on node @start, starts a FranceConnect link there
+ * and logs in at the provider as @identity: the query string the provider redirected back
+ * with (malloc'ed), not yet delivered to the cluster. */
+static char *fc_begin(struct h_cluster *c, const char *email, const char *identity, int start)
 {
     char key[64];
     snprintf(key, sizeof key, "reg-%s", email);
@@ -539,11 +539,35 @@ static long fc_link(struct h_cluster *c, const char *email, const char *identity
     long st = 0;
     assert_int_equal(browser_login(url, identity, false, FC_REDIRECT, &query, &st), 0);
     free(url);
+    return query;
+}
+
+/* Deliver the provider's redirect @query to node @back's callback: the status; the problem
+ * detail into @detail (if given). */
+static long fc_callback(struct h_cluster *c, int back, const char *query, char *detail,
+                        size_t dn)
+{
     char path[4096];
     snprintf(path, sizeof path, "/v1/kyc/franceconnect/callback?%s", query);
-    r = call(c, back, "GET", path, NULL, NULL, NULL);
-    st = r.status;
+    struct h_resp r = call(c, back, "GET", path, NULL, NULL, NULL);
+    long st = r.status;
+    if (detail) {
+        const char *d = json_string_value(json_object_get(r.json, "detail"));
+        snprintf(detail, dn, "%s", d ? d : "");
+        if (st >= 400)
+            assert_string_equal(r.content_type, "application/problem+json");
+    }
     h_resp_free(&r);
+    return st;
+}
+
+/* A player of @email signs in, starts a FranceConnect link on node @start, logs in at the
+ * provider as @identity and comes back through node @back: the callback's status. */
+static long fc_link(struct h_cluster *c, const char *email, const char *identity, int start,
+                    int back, char **query_out)
+{
+    char *query = fc_begin(c, email, identity, start);
+    long st = fc_callback(c, back, query, NULL, 0);
     if (query_out)
         *query_out = query;
     else
@@ -670,6 +694,114 @@ static void franceconnect_link(void **state)
              NULL);
     assert_int_equal(r.status, 400);
     h_resp_free(&r);
+    h_cluster_destroy(&c);
+    standin_stop(&op);
+}
+
+/* The stand-in's test-only routes (outside /api/v2): @method @path; the HTTP status, the
+ * JSON answer in @out (if given). */
+static long standin_call(const standin *op, const char *method, const char *path, json_t **out)
+{
+    int port = 0;
+    assert_int_equal(sscanf(op->url, "http://127.0.0.1:%d", &port), 1);
+    struct h_resp r = h_http_raw(port, method, path, NULL, NULL, 10000);
+    long st = r.status;
+    if (out)
+        *out = json_incref(r.json);
+    h_resp_free(&r);
+    return st;
+}
+
+/* The player has no identity and no KYC status. */
+static void assert_nothing_recorded(struct h_cluster *c, int i, const char *email_q)
+{
+    json_t *p = admin_player(c, i, email_q);
+    assert_null(json_object_get(p, "identity"));
+    assert_null(json_object_get(p, "kyc_status"));
+    json_decref(p);
+}
+
+/* A provider handing out a bad ID token (tampered after signing, another nonce, another
+ * audience, alg none): the callback is refused with problem+json naming the fault, and
+ * nothing is recorded: no identity on the player, none linked (the same identity links to a
+ * new account afterwards, and a FranceConnect sign-in as it finds no account before that). */
+static void franceconnect_bad_id_tokens_refused(void **state)
+{
+    (void)state;
+    standin op;
+    assert_int_equal(standin_start(&op, "kyc/standin/fc-standin.mjs", NULL), 0);
+    char extra[1024];
+    struct h_cluster c;
+    start_accounts_with(&c, fc_config(&op, "parlay", extra, sizeof extra));
+    int L = h_wait_leader(&c, H_WAIT_MS), F1 = follower(&c, L, 0), F2 = follower(&c, L, 1);
+    static const struct {
+        const char *mode, *email, *email_q, *detail;
+    } cases[] = {
+        {"tamper", "t1@example.fr", "t1%40example.fr", "signature does not verify"},
+        {"nonce", "t2@example.fr", "t2%40example.fr", "nonce mismatch"},
+        {"audience", "t3@example.fr", "t3%40example.fr", "audience mismatch"},
+        {"alg-none", "t4@example.fr", "t4%40example.fr", "alg none not allowed"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char path[128], detail[512];
+        snprintf(path, sizeof path, "/__test__/misbehave?id_token=%s", cases[k].mode);
+        assert_int_equal(standin_call(&op, "POST", path, NULL), 200);
+        char *query = fc_begin(&c, cases[k].email, "adult", k % 2 ? F1 : F2);
+        long st = fc_callback(&c, k % 2 ? L : F1, query, detail, sizeof detail);
+        free(query);
+        if (st != 401 || !strstr(detail, cases[k].detail))
+            fprintf(stderr, "mode %s: %ld %s\n", cases[k].mode, st, detail);
+        assert_int_equal(st, 401);
+        assert_non_null(strstr(detail, cases[k].detail));
+        assert_nothing_recorded(&c, L, cases[k].email_q);
+    }
+    assert_int_equal(standin_call(&op, "POST", "/__test__/misbehave?id_token=", NULL), 200);
+    /* No account holds the identity: a FranceConnect sign-in as it finds none ... */
+    assert_int_equal(fc_signin(&c, "adult", false, F1, F2, NULL), 404);
+    /* ... and it links to a new account now that the provider behaves. */
+    assert_int_equal(fc_link(&c, "t5@example.fr", "adult", F2, L, NULL), 201);
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
+        assert_nothing_recorded(&c, F1, cases[k].email_q);
+    h_cluster_destroy(&c);
+    standin_stop(&op);
+}
+
+/* An authorization code presented after it expired (the parlay-short client's codes live 1 s
+ * at the stand-in; the test asks the stand-in until it says the code expired, then delivers
+ * the callback): refused, nothing recorded. */
+static void franceconnect_expired_code_refused(void **state)
+{
+    (void)state;
+    standin op;
+    assert_int_equal(standin_start(&op, "kyc/standin/fc-standin.mjs", NULL), 0);
+    char extra[1024];
+    struct h_cluster c;
+    start_accounts_with(&c, fc_config(&op, "parlay-short", extra, sizeof extra));
+    int L = h_wait_leader(&c, H_WAIT_MS), F1 = follower(&c, L, 0);
+    char *query = fc_begin(&c, "x1@example.fr", "adult", F1);
+    const char *code = strstr(query, "code=");
+    assert_non_null(code);
+    char path[1024];
+    snprintf(path, sizeof path, "/__test__/code?%.*s", (int)strcspn(code, "&"), code);
+    double deadline = h_now() + 30;
+    bool expired = false;
+    while (!expired && h_now() < deadline) {
+        json_t *j = NULL;
+        assert_int_equal(standin_call(&op, "GET", path, &j), 200);
+        expired = json_is_true(json_object_get(j, "expired"));
+        json_decref(j);
+        if (!expired)
+            h_sleep_ms(50);
+    }
+    assert_true(expired);
+    char detail[512];
+    long st = fc_callback(&c, L, query, detail, sizeof detail);
+    free(query);
+    if (st != 401 || !strstr(detail, "invalid_grant"))
+        fprintf(stderr, "expired code: %ld %s\n", st, detail);
+    assert_int_equal(st, 401);
+    assert_non_null(strstr(detail, "invalid_grant"));
+    assert_nothing_recorded(&c, L, "x1%40example.fr");
     h_cluster_destroy(&c);
     standin_stop(&op);
 }
@@ -853,6 +985,8 @@ int main(void)
         cmocka_unit_test(totp_second_factor),
         cmocka_unit_test(franceconnect_link),
         cmocka_unit_test(franceconnect_unsigned_userinfo_refused),
+        cmocka_unit_test(franceconnect_bad_id_tokens_refused),
+        cmocka_unit_test(franceconnect_expired_code_refused),
         cmocka_unit_test(document_check_webhooks),
         cmocka_unit_test(added_node_gets_accounts_through_snapshot),
     };
