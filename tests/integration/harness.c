@@ -270,6 +270,7 @@ static size_t on_header(char *p, size_t s, size_t n, void *arg)
     hv(p, s * n, "content-type:", r->content_type, sizeof r->content_type);
     hv(p, s * n, "retry-after:", r->retry_after, sizeof r->retry_after);
     hv(p, s * n, "idempotent-replayed:", r->replayed, sizeof r->replayed);
+    hv(p, s * n, "www-authenticate:", r->www_authenticate, sizeof r->www_authenticate);
     return s * n;
 }
 

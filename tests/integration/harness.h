@@ -42,6 +42,7 @@ struct h_resp {
     char content_type[128];
     char retry_after[32];
     char replayed[16];
+    char www_authenticate[128];
 };
 
 /* Create @n initial members (ids 1..n) in a fresh temporary root; nothing is started. */

@@ -3,7 +3,9 @@
  * GET /v1/me. A token issued by accounts node 1 verifies on accounts node 2 and on every sport
  * node; tampered, foreign-key, alg none, garbage and missing tokens get 401; after a key
  * rotation a token with the new kid verifies on the sport nodes (they refetch on the unknown
- * kid) and the old token still does. */
+ * kid) and the old token still does; with that accounts node gone, a refetch fails and the
+ * sport nodes keep verifying with the last good set. A sport node that could not load any
+ * set answers 503 + Retry-After. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -65,6 +67,7 @@ static void wait_keys(struct h_cluster *c, int i, size_t n)
 }
 
 static char last_detail[512]; /* the last refusal's problem detail */
+static char last_challenge[128]; /* and its WWW-Authenticate */
 
 /* GET /v1/me on sport node @i with @token (NULL: none); the status, the problem's title into
  * @title and its detail into last_detail. */
@@ -80,6 +83,7 @@ static long me(struct h_cluster *s, int i, const char *token, char *title, size_
         assert_string_equal(r.content_type, "application/problem+json");
         const char *d = json_string_value(json_object_get(r.json, "detail"));
         snprintf(last_detail, sizeof last_detail, "%s", d ? d : "");
+        snprintf(last_challenge, sizeof last_challenge, "%s", r.www_authenticate);
         if (getenv("PARLAY_TEST_VERBOSE")) {
             char *t = json_dumps(r.json, JSON_COMPACT);
             fprintf(stderr, "/v1/me on sport node %d: %ld %s\n", i + 1, st, t ? t : "");
@@ -205,12 +209,16 @@ static void tokens_verify_across_clusters(void **state)
     char *other_aud = foreign_token(claims, kid1);
     char title[128];
     for (int i = 0; i < 3; i++) {
+        /* RFC 6750 3.1: no error code when no token was sent. */
         assert_int_equal(me(&s, i, NULL, title, sizeof title), 401);
         assert_string_equal(title, "Unauthorized");
+        assert_string_equal(last_challenge, "Bearer realm=\"parlay\"");
         assert_int_equal(me(&s, i, "not.a.token", title, sizeof title), 401);
         assert_string_equal(title, "Invalid access token");
+        assert_string_equal(last_challenge, "Bearer realm=\"parlay\", error=\"invalid_token\"");
         assert_int_equal(me(&s, i, tampered, title, sizeof title), 401);
         assert_non_null(strstr(last_detail, "signature does not verify"));
+        assert_string_equal(last_challenge, "Bearer realm=\"parlay\", error=\"invalid_token\"");
         assert_int_equal(me(&s, i, none, title, sizeof title), 401);
         assert_non_null(strstr(last_detail, "alg none not allowed"));
         /* An unknown kid makes the node refetch the set first (min interval 0 here). */
@@ -257,6 +265,18 @@ static void tokens_verify_across_clusters(void **state)
         assert_me(&s, i, token2, player, session2); /* refetched on the unknown kid */
         assert_me(&s, i, token, player, session);   /* the old key is still published */
     }
+    /* The accounts node the sport cluster reads goes away: an unknown kid makes the sport
+     * nodes refetch, which fails; they keep the last good set and go on verifying. */
+    h_node_kill(&a, 1);
+    char *stranger = foreign_token(claims, "another-stranger");
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(me(&s, i, stranger, title, sizeof title), 401);
+        assert_non_null(strstr(last_detail, "no ES256 key with kid \"another-stranger\""));
+        assert_me(&s, i, token2, player, session2);
+        assert_me(&s, i, token, player, session);
+        assert_true(h_log_count(&s, i, "event=jwks_fetch_failed") >= 1);
+    }
+    free(stranger);
     h_cluster_destroy(&s);
     h_cluster_destroy(&a);
 }
