@@ -92,6 +92,64 @@ run_wrk "reads, 64 clients (follower)" 64 "http://127.0.0.1:940$follower/v1/fixt
 build/bench/h2o_hello 9499 & pids+=($!)
 sleep 0.3
 run_wrk "bare h2o hello, 64 clients" 64 "http://127.0.0.1:9499/" tests/bench/read.lua
+
+# ---- the accounts cluster: sign-ins across the cluster, token verifications on one node ----
+echo
+echo "== accounts cluster (Argon2id t=2, m=19456 KiB, p=1 on libuv's worker threads)"
+amembers='[{"id":1,"raft_address":"127.0.0.1:9311","http_address":"127.0.0.1:9411"},
+           {"id":2,"raft_address":"127.0.0.1:9312","http_address":"127.0.0.1:9412"},
+           {"id":3,"raft_address":"127.0.0.1:9313","http_address":"127.0.0.1:9413"}]'
+for i in 1 2 3; do
+    cat > "$root/a$i.json" <<CFG
+{"node_id": $i, "cluster": "bench-accounts", "role": "accounts",
+ "raft_address": "127.0.0.1:931$i", "http_address": "127.0.0.1:941$i",
+ "data_dir": "$root/adata$i", "admin_token_file": "$root/token", "log_level": "warn",
+ "initial_members": $amembers}
+CFG
+    build/parlayd --config "$root/a$i.json" 2>"$root/a$i.log" &
+    pids+=($!)
+done
+for _ in $(seq 1 200); do curl -fs http://127.0.0.1:9411/readyz >/dev/null 2>&1 && break; sleep 0.1; done
+players=${BENCH_PLAYERS:-60}
+t0=$(date +%s.%N)
+regs=()
+for n in $(seq 0 $((players - 1))); do
+    port=$((9411 + n % 3))
+    curl -fs -o /dev/null -X POST "http://127.0.0.1:$port/v1/players" -H 'Content-Type: application/json' \
+        -H "Idempotency-Key: bench-reg-$n" \
+        -d "{\"email\":\"bench-$n@example.fr\",\"password\":\"bench password $n\"}" &
+    regs+=($!)
+    if [ ${#regs[@]} -eq 8 ]; then wait "${regs[@]}"; regs=(); fi
+done
+[ ${#regs[@]} -gt 0 ] && wait "${regs[@]}"
+reg_secs=$(echo "$(date +%s.%N) - $t0" | bc)
+echo "registered $players players in ${reg_secs}s (8 at a time, spread over the 3 nodes)"
+printf "%-28s %10s %10s %10s %8s\n" "run" "req/s" "p50 ms" "p99 ms" "non-2xx"
+# Sign-ins on all three nodes at once: three wrk processes, 8 connections each.
+wrks=()
+for i in 1 2 3; do
+    BENCH_PLAYERS=$players BENCH_RUN="s$i" wrk -t1 -c8 -d"${secs}s" --timeout 10s -s tests/bench/signin.lua \
+        "http://127.0.0.1:941$i" > "$root/signin$i.txt" 2>&1 &
+    wrks+=($!)
+done
+wait "${wrks[@]}"
+total=0
+for i in 1 2 3; do
+    r=$(awk '/Requests\/sec/ {print $2}' "$root/signin$i.txt")
+    line=$(grep '^BENCH' "$root/signin$i.txt")
+    printf "%-28s %10.0f %10.2f %10.2f %8s\n" "sign-ins, 8 clients (node $i)" "$r" \
+        "$(echo "$line" | sed 's/.*p50_us=\([0-9]*\).*/\1/' | awk '{print $1/1000}')" \
+        "$(echo "$line" | sed 's/.*p99_us=\([0-9]*\).*/\1/' | awk '{print $1/1000}')" \
+        "$(echo "$line" | sed 's/.*errors_non2xx=\([0-9]*\).*/\1/')"
+    total=$(awk -v a="$total" -v b="$r" 'BEGIN {print a + b}')
+done
+printf "%-28s %10.0f\n" "sign-ins, whole cluster" "$total"
+tok=$(curl -fs -X POST http://127.0.0.1:9411/v1/sessions -H 'Content-Type: application/json' \
+    -H 'Idempotency-Key: bench-token' -d '{"email":"bench-0@example.fr","password":"bench password 0"}' |
+    sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+sleep 0.3
+BENCH_TOKEN=$tok run_wrk "token checks, 64 clients (node 2)" 64 "http://127.0.0.1:9412/v1/players/me" tests/bench/me.lua
+
 echo
 echo "== pricing models (build/bench_models; see models/README.md)"
 make --no-print-directory build/bench_models >/dev/null && build/bench_models || echo "models benchmark failed"
