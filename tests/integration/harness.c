@@ -61,8 +61,67 @@ static void node_paths(struct h_cluster *c, struct h_node *nd)
         nd->http_port = free_port();
 }
 
+/* What each live cluster has running. A failed assertion leaves a test function without
+ * reaching h_cluster_destroy: whatever is still registered is killed and removed when the
+ * program exits. */
+#define H_MAX_CLUSTERS 8
+struct live {
+    bool active;
+    char root[256];
+    pid_t pids[H_MAX_NODES];
+    char netns[H_MAX_NODES][32];
+};
+static struct live lives[H_MAX_CLUSTERS];
+
+static void live_cleanup(struct live *l)
+{
+    if (!l->active)
+        return;
+    l->active = false;
+    for (int i = 0; i < H_MAX_NODES; i++) {
+        if (l->pids[i] > 0) {
+            kill(l->pids[i], SIGCONT);
+            kill(l->pids[i], SIGKILL);
+            waitpid(l->pids[i], NULL, 0);
+        }
+        if (l->netns[i][0]) {
+            char cmd[128];
+            snprintf(cmd, sizeof cmd, "ip netns del %s >/dev/null 2>&1", l->netns[i]);
+            if (system(cmd) != 0)
+                fprintf(stderr, "could not delete namespace %s\n", l->netns[i]);
+        }
+    }
+    if (l->root[0] && !getenv("PARLAY_KEEP_TEST_DIRS")) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", l->root);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", l->root);
+    }
+    memset(l, 0, sizeof *l);
+}
+
+static void lives_cleanup(void)
+{
+    for (int k = 0; k < H_MAX_CLUSTERS; k++)
+        live_cleanup(&lives[k]);
+}
+
+/* The registry entry of @c (by its root directory), or NULL. */
+static struct live *live_of(struct h_cluster *c)
+{
+    for (int k = 0; k < H_MAX_CLUSTERS; k++)
+        if (lives[k].active && !strcmp(lives[k].root, c->root))
+            return &lives[k];
+    return NULL;
+}
+
 void h_cluster_init(struct h_cluster *c, int n)
 {
+    static bool registered;
+    if (!registered) {
+        atexit(lives_cleanup);
+        registered = true;
+    }
     memset(c, 0, sizeof *c);
     snprintf(c->root, sizeof c->root, "/tmp/parlay-it-XXXXXX");
     if (!mkdtemp(c->root)) {
@@ -70,6 +129,12 @@ void h_cluster_init(struct h_cluster *c, int n)
         exit(2);
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    for (int k = 0; k < H_MAX_CLUSTERS; k++)
+        if (!lives[k].active) {
+            lives[k].active = true;
+            snprintf(lives[k].root, sizeof lives[k].root, "%s", c->root);
+            break;
+        }
     snprintf(c->token, sizeof c->token, "it-token-%08x%08x", (unsigned)rand(), (unsigned)getpid());
     snprintf(c->token_file, sizeof c->token_file, "%s/admin.token", c->root);
     FILE *f = fopen(c->token_file, "w");
@@ -158,6 +223,9 @@ void h_node_start(struct h_cluster *c, int i)
         _exit(127);
     }
     nd->pid = pid;
+    struct live *l = live_of(c);
+    if (l)
+        l->pids[i] = pid;
 }
 
 void h_cluster_start_all(struct h_cluster *c)
@@ -182,6 +250,9 @@ void h_node_kill(struct h_cluster *c, int i)
     kill(nd->pid, SIGKILL);
     waitpid(nd->pid, NULL, 0);
     nd->pid = 0;
+    struct live *l = live_of(c);
+    if (l)
+        l->pids[i] = 0;
 }
 
 int h_node_stop(struct h_cluster *c, int i)
@@ -205,6 +276,9 @@ int h_node_stop(struct h_cluster *c, int i)
         h_sleep_ms(20);
     }
     nd->pid = 0;
+    struct live *l = live_of(c);
+    if (l)
+        l->pids[i] = 0;
     return status;
 }
 
@@ -221,6 +295,9 @@ void h_cluster_destroy(struct h_cluster *c)
     for (int i = 0; i < c->n; i++)
         h_node_kill(c, i);
     netns_teardown(c);
+    struct live *l = live_of(c);
+    if (l)
+        memset(l, 0, sizeof *l);
     if (!getenv("PARLAY_KEEP_TEST_DIRS")) {
         char cmd[400];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", c->root);
@@ -503,6 +580,9 @@ bool h_cluster_init_netns(struct h_cluster *c, int n)
     for (int i = 0; i < n; i++) {
         struct h_node *nd = &c->nodes[i];
         snprintf(nd->netns, sizeof nd->netns, "pl%d-%d", c->net_id, i + 1);
+        struct live *l = live_of(c);
+        if (l)
+            snprintf(l->netns[i], sizeof l->netns[i], "%s", nd->netns);
         sh("ip netns del %s", nd->netns); /* a leftover of an earlier run */
         if (sh("ip netns add %s", nd->netns) != 0) {
             netns_teardown(c);
