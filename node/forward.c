@@ -5,19 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "feed/curl_uv.h"
 #include "node/log.h"
 #include "node/node.h"
 
 struct forwarder {
     struct node *node;
-    CURLM *multi;
-    uv_timer_t timer;
+    struct cu_multi cu; /* libcurl's multi interface on the node's loop (shared with feed/) */
 };
 
 struct fwd {
+    struct cu_xfer x; /* first: the transfer's done callback finds the fwd from it */
     struct forwarder *f;
     struct http_req *r;
-    CURL *easy;
     struct curl_slist *headers;
     char *body;
     size_t body_len;
@@ -29,14 +29,6 @@ struct fwd {
     bool is_read;
     forward_done_cb done; /* forward_post: the caller answers */
 };
-
-struct sock {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    struct forwarder *f;
-};
-
-static void check_done(struct forwarder *f);
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 {
@@ -85,7 +77,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 static void fwd_free(struct fwd *w)
 {
     curl_slist_free_all(w->headers);
-    curl_easy_cleanup(w->easy);
+    curl_easy_cleanup(w->x.easy);
     free(w->body);
     free(w->resp);
     free(w);
@@ -97,7 +89,7 @@ static void fwd_finish(struct fwd *w, CURLcode rc)
     if (w->done) {
         long status = rc == CURLE_OK ? 0 : (rc == CURLE_COULDNT_CONNECT ? 0 : -1);
         if (rc == CURLE_OK)
-            curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &status);
+            curl_easy_getinfo(w->x.easy, CURLINFO_RESPONSE_CODE, &status);
         else
             w->f->node->metrics.forward_errors++;
         if (w->resp)
@@ -109,7 +101,7 @@ static void fwd_finish(struct fwd *w, CURLcode rc)
     }
     if (rc == CURLE_OK) {
         long status = 0;
-        curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(w->x.easy, CURLINFO_RESPONSE_CODE, &status);
         if (w->retry_after[0])
             http_header(r, "retry-after", w->retry_after);
         if (w->idem_replayed[0])
@@ -130,111 +122,72 @@ static void fwd_finish(struct fwd *w, CURLcode rc)
     fwd_free(w);
 }
 
-static void check_done(struct forwarder *f)
-{
-    CURLMsg *msg;
-    int left;
-    while ((msg = curl_multi_info_read(f->multi, &left))) {
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        struct fwd *w;
-        CURL *easy = msg->easy_handle;
-        CURLcode rc = msg->data.result;
-        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&w);
-        curl_multi_remove_handle(f->multi, easy);
-        fwd_finish(w, rc);
-    }
-}
-
-static void on_poll(uv_poll_t *h, int status, int events)
-{
-    struct sock *s = h->data;
-    int flags = 0, running;
-    if (status < 0)
-        flags = CURL_CSELECT_ERR;
-    if (events & UV_READABLE)
-        flags |= CURL_CSELECT_IN;
-    if (events & UV_WRITABLE)
-        flags |= CURL_CSELECT_OUT;
-    curl_multi_socket_action(s->f->multi, s->fd, flags, &running);
-    check_done(s->f);
-}
-
-static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp, void *socketp)
-{
-    (void)easy;
-    struct forwarder *f = userp;
-    struct sock *s = socketp;
-    if (action == CURL_POLL_REMOVE) {
-        if (s) {
-            uv_poll_stop(&s->poll);
-            uv_close((uv_handle_t *)&s->poll, (uv_close_cb)free);
-            curl_multi_assign(f->multi, fd, NULL);
-        }
-        return 0;
-    }
-    if (!s) {
-        s = calloc(1, sizeof *s);
-        s->fd = fd;
-        s->f = f;
-        uv_poll_init_socket(f->node->loop, &s->poll, fd);
-        s->poll.data = s;
-        curl_multi_assign(f->multi, fd, s);
-    }
-    int ev = 0;
-    if (action == CURL_POLL_IN || action == CURL_POLL_INOUT)
-        ev |= UV_READABLE;
-    if (action == CURL_POLL_OUT || action == CURL_POLL_INOUT)
-        ev |= UV_WRITABLE;
-    uv_poll_start(&s->poll, ev, on_poll);
-    return 0;
-}
-
-static void on_timer(uv_timer_t *t)
-{
-    struct forwarder *f = t->data;
-    int running;
-    curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done(f);
-}
-
-static int on_timeout(CURLM *multi, long ms, void *userp)
-{
-    (void)multi;
-    struct forwarder *f = userp;
-    if (ms < 0)
-        uv_timer_stop(&f->timer);
-    else
-        uv_timer_start(&f->timer, on_timer, ms == 0 ? 1 : (uint64_t)ms, 0);
-    return 0;
-}
-
-struct forwarder *forward_new(struct node *n)
-{
-    struct forwarder *f = calloc(1, sizeof *f);
-    f->node = n;
-    f->multi = curl_multi_init();
-    curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
-    curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, on_timeout);
-    curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
-    curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
-    uv_timer_init(n->loop, &f->timer);
-    f->timer.data = f;
-    return f;
-}
-
-void forward_close(struct forwarder *f)
-{
-    uv_timer_stop(&f->timer);
-    uv_close((uv_handle_t *)&f->timer, NULL);
-}
-
 static void add_header(struct fwd *w, const char *name, const char *value)
 {
     char line[4200];
     snprintf(line, sizeof line, "%s: %s", name, value);
     w->headers = curl_slist_append(w->headers, line);
+}
+
+static void fwd_done(struct cu_xfer *x, CURLcode rc)
+{
+    fwd_finish((struct fwd *)x, rc);
+}
+
+struct forwarder *forward_new(struct node *n)
+{
+    struct forwarder *f = calloc(1, sizeof *f);
+    if (!f || cu_init(&f->cu, n->loop) != 0) {
+        free(f);
+        return NULL;
+    }
+    f->node = n;
+    curl_multi_setopt(f->cu.multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
+    return f;
+}
+
+static void forwarder_closed(struct cu_multi *m)
+{
+    free((char *)m - offsetof(struct forwarder, cu));
+}
+
+void forward_close(struct forwarder *f)
+{
+    cu_close(&f->cu, forwarder_closed);
+}
+
+static struct fwd *fwd_new(struct forwarder *f, struct http_req *r)
+{
+    struct fwd *w = calloc(1, sizeof *w);
+    w->f = f;
+    w->r = r;
+    w->x.easy = curl_easy_init();
+    w->x.done = fwd_done;
+    return w;
+}
+
+/* Send @w's request to @url: the options every forwarded request shares. */
+static void fwd_start(struct fwd *w, const char *url)
+{
+    struct forwarder *f = w->f;
+    char v[32];
+    snprintf(v, sizeof v, "%llu", (unsigned long long)f->node->cfg.node_id);
+    add_header(w, "parlay-forwarded", v);
+    w->headers = curl_slist_append(w->headers, "Expect:");
+    curl_easy_setopt(w->x.easy, CURLOPT_URL, url);
+    if (w->body) {
+        curl_easy_setopt(w->x.easy, CURLOPT_POSTFIELDS, w->body);
+        curl_easy_setopt(w->x.easy, CURLOPT_POSTFIELDSIZE, (long)w->body_len);
+    }
+    curl_easy_setopt(w->x.easy, CURLOPT_HTTPHEADER, w->headers);
+    curl_easy_setopt(w->x.easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(w->x.easy, CURLOPT_WRITEDATA, w);
+    curl_easy_setopt(w->x.easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(w->x.easy, CURLOPT_HEADERDATA, w);
+    curl_easy_setopt(w->x.easy, CURLOPT_TIMEOUT_MS, (long)f->node->cfg.forward_timeout_ms);
+    curl_easy_setopt(w->x.easy, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+    curl_easy_setopt(w->x.easy, CURLOPT_TCP_NODELAY, 1L);
+    cu_add(&f->cu, &w->x);
 }
 
 void forward_request(struct forwarder *f, struct http_req *r, const char *leader)
@@ -244,10 +197,7 @@ void forward_request(struct forwarder *f, struct http_req *r, const char *leader
         http_release(r);
         return;
     }
-    struct fwd *w = calloc(1, sizeof *w);
-    w->f = f;
-    w->r = r;
-    w->easy = curl_easy_init();
+    struct fwd *w = fwd_new(f, r);
     char url[1024], method[16], v[4096]; /* bearer access tokens are ~600 bytes */
     snprintf(url, sizeof url, "http://%s%.*s", leader, (int)req->path.len, req->path.base);
     snprintf(method, sizeof method, "%.*s", (int)req->method.len, req->method.base);
@@ -257,62 +207,27 @@ void forward_request(struct forwarder *f, struct http_req *r, const char *leader
     for (const char *const *h = pass; *h; h++)
         if (http_header_get(r, *h, v, sizeof v))
             add_header(w, *h, v);
-    snprintf(v, sizeof v, "%llu", (unsigned long long)f->node->cfg.node_id);
-    add_header(w, "parlay-forwarded", v);
-    w->headers = curl_slist_append(w->headers, "Expect:");
-    curl_easy_setopt(w->easy, CURLOPT_URL, url);
-    curl_easy_setopt(w->easy, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(w->x.easy, CURLOPT_CUSTOMREQUEST, method);
     if (req->entity.base) {
         w->body = malloc(req->entity.len + 1);
         memcpy(w->body, req->entity.base, req->entity.len);
         w->body_len = req->entity.len;
-        curl_easy_setopt(w->easy, CURLOPT_POSTFIELDS, w->body);
-        curl_easy_setopt(w->easy, CURLOPT_POSTFIELDSIZE, (long)w->body_len);
     }
-    curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, w->headers);
-    curl_easy_setopt(w->easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, w);
-    curl_easy_setopt(w->easy, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(w->easy, CURLOPT_HEADERDATA, w);
-    curl_easy_setopt(w->easy, CURLOPT_PRIVATE, w);
-    curl_easy_setopt(w->easy, CURLOPT_TIMEOUT_MS, (long)f->node->cfg.forward_timeout_ms);
-    curl_easy_setopt(w->easy, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
-    curl_easy_setopt(w->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(w->easy, CURLOPT_TCP_NODELAY, 1L);
-    curl_multi_add_handle(f->multi, w->easy);
+    fwd_start(w, url);
 }
 
 void forward_post(struct forwarder *f, struct http_req *r, const char *leader, const char *path,
                   const char *idem_key, const char *body, forward_done_cb done)
 {
-    struct fwd *w = calloc(1, sizeof *w);
-    w->f = f;
-    w->r = r;
+    struct fwd *w = fwd_new(f, r);
     w->done = done;
-    w->easy = curl_easy_init();
     char url[1024], v[320];
     snprintf(url, sizeof url, "http://%s%s", leader, path);
     snprintf(v, sizeof v, "Bearer %s", f->node->cfg.admin_token);
     add_header(w, "authorization", v);
     add_header(w, "content-type", "application/json");
     add_header(w, "idempotency-key", idem_key);
-    snprintf(v, sizeof v, "%llu", (unsigned long long)f->node->cfg.node_id);
-    add_header(w, "parlay-forwarded", v);
-    w->headers = curl_slist_append(w->headers, "Expect:");
     w->body = strdup(body);
     w->body_len = strlen(body);
-    curl_easy_setopt(w->easy, CURLOPT_URL, url);
-    curl_easy_setopt(w->easy, CURLOPT_POSTFIELDS, w->body);
-    curl_easy_setopt(w->easy, CURLOPT_POSTFIELDSIZE, (long)w->body_len);
-    curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, w->headers);
-    curl_easy_setopt(w->easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, w);
-    curl_easy_setopt(w->easy, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(w->easy, CURLOPT_HEADERDATA, w);
-    curl_easy_setopt(w->easy, CURLOPT_PRIVATE, w);
-    curl_easy_setopt(w->easy, CURLOPT_TIMEOUT_MS, (long)f->node->cfg.forward_timeout_ms);
-    curl_easy_setopt(w->easy, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
-    curl_easy_setopt(w->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(w->easy, CURLOPT_TCP_NODELAY, 1L);
-    curl_multi_add_handle(f->multi, w->easy);
+    fwd_start(w, url);
 }

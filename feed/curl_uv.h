@@ -1,0 +1,40 @@
+/* libcurl's multi interface on a libuv loop, for every HTTP client that must not block the
+ * loop: the feed's provider adapters and a node's forwarding to its leader.
+ *
+ * curl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION: one uv_poll_t per socket)
+ * and when to call it back (CURLMOPT_TIMERFUNCTION: one uv_timer_t); we report readiness with
+ * curl_multi_socket_action() and collect finished transfers with curl_multi_info_read(). */
+#ifndef PARLAY_CURL_UV_H
+#define PARLAY_CURL_UV_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <uv.h>
+
+struct cu_xfer {
+    CURL *easy;
+    /* The transfer finished (removed from the multi already); @rc is curl's verdict. */
+    void (*done)(struct cu_xfer *x, CURLcode rc);
+};
+
+struct cu_sock;
+
+struct cu_multi {
+    uv_loop_t *loop;
+    CURLM *multi;
+    uv_timer_t timer;
+    struct cu_sock *socks; /* every poll handle we opened, to close stragglers */
+    int open_handles;      /* uv handles not yet closed */
+    bool closing;
+    void (*closed)(struct cu_multi *m);
+};
+
+/* 0, or a negative error (out of memory). */
+int cu_init(struct cu_multi *m, uv_loop_t *loop);
+void cu_add(struct cu_multi *m, struct cu_xfer *x);
+/* Abandons a transfer (no done callback). Never call from inside a curl callback. */
+void cu_remove(struct cu_multi *m, struct cu_xfer *x);
+/* Every transfer must have been removed; @closed runs once all handles are closed. */
+void cu_close(struct cu_multi *m, void (*closed)(struct cu_multi *m));
+
+#endif
