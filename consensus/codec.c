@@ -82,6 +82,7 @@ const char *cmd_type_name(unsigned type)
     case CMD_DOC_SESSION: return "doc_session";
     case CMD_DOC_EVENT: return "doc_event";
     case CMD_KYC_OVERRIDE: return "kyc_override";
+    case CMD_IDEM_EXPIRE: return "idem_expire";
     default: return "unknown";
     }
 }

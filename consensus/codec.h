@@ -39,7 +39,8 @@ enum cmd_type {
     CMD_DOC_SESSION = 15,        /* {player_id, provider, session_id} */
     CMD_DOC_EVENT = 16,          /* {provider, event_id, reference, status, raw_status, ts} */
     CMD_KYC_OVERRIDE = 17,       /* {player_id, status, reason} (an operator's decision) */
-    CMD_TYPE_MAX = 17,
+    CMD_IDEM_EXPIRE = 18,        /* {before_ms}: forget idempotency records older than that */
+    CMD_TYPE_MAX = 18,
 };
 
 struct cmd {

@@ -92,6 +92,7 @@ static int open_dbis(struct fsm *f)
     if ((rv = mdb_dbi_open(txn, "meta", MDB_CREATE, &f->meta)) ||
         (rv = mdb_dbi_open(txn, "fixtures", MDB_CREATE, &f->fixtures)) ||
         (rv = mdb_dbi_open(txn, "idem", MDB_CREATE, &f->idem)) ||
+        (rv = mdb_dbi_open(txn, "idem_exp", MDB_CREATE, &f->idem_exp)) ||
         (rv = mdb_dbi_open(txn, "members", MDB_CREATE, &f->members)) ||
         (rv = mdb_dbi_open(txn, "players", MDB_CREATE, &f->players)) ||
         (rv = mdb_dbi_open(txn, "player_email", MDB_CREATE, &f->player_email)) ||
@@ -121,7 +122,7 @@ int fsm_reopen_env(struct fsm *f)
     if ((rv = mdb_env_create(&f->env)) != 0)
         return rv;
     if ((rv = mdb_env_set_mapsize(f->env, f->map_size)) != 0 ||
-        (rv = mdb_env_set_maxdbs(f->env, 16)) != 0 ||
+        (rv = mdb_env_set_maxdbs(f->env, 32)) != 0 ||
         (rv = mdb_env_set_maxreaders(f->env, 126)) != 0 ||
         (rv = mdb_env_open(f->env, f->dir,
                            MDB_NOTLS | (f->nosync ? MDB_NOSYNC : MDB_NOMETASYNC), 0600)) != 0 ||
@@ -341,13 +342,32 @@ int fsm_txn_begin_write(struct fsm *f)
     return mdb_txn_begin(f->env, NULL, 0, &f->wtxn);
 }
 
-/* The idempotency record: fingerprint (32), status (u16 BE), body. */
+/* The expiry index: (time_ms big-endian, key) -> nothing, so that the oldest come first. */
+static int idem_exp_key(const struct cmd *c, uint8_t *buf, size_t cap, MDB_val *k)
+{
+    if (8 + c->idem_len > cap)
+        return MDB_BAD_VALSIZE;
+    put_be64(buf, c->time_ms);
+    memcpy(buf + 8, c->idem, c->idem_len);
+    k->mv_size = 8 + c->idem_len;
+    k->mv_data = buf;
+    return 0;
+}
+
+/* The idempotency record: fingerprint (32), status (u16 BE), body; and its expiry entry. */
 static int idem_put(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                     const struct fsm_result *res)
 {
     size_t blen = res->body ? strlen(res->body) : 0;
+    uint8_t ebuf[8 + CMD_IDEM_MAX];
+    MDB_val ek, ev = {0, NULL};
+    int rv = idem_exp_key(c, ebuf, sizeof ebuf, &ek);
+    if (rv == 0)
+        rv = mdb_put(txn, f->idem_exp, &ek, &ev, 0);
+    if (rv != 0)
+        return rv;
     MDB_val k = {c->idem_len, (void *)c->idem}, v = {34 + blen, NULL};
-    int rv = mdb_put(txn, f->idem, &k, &v, MDB_RESERVE);
+    rv = mdb_put(txn, f->idem, &k, &v, MDB_RESERVE);
     if (rv != 0)
         return rv;
     uint8_t *p = v.mv_data;
@@ -396,6 +416,76 @@ int fsm_idem_get(struct fsm *f, const char *key, size_t key_len, uint8_t fingerp
     return rv;
 }
 
+/* CMD_IDEM_EXPIRE: forget the idempotency records stamped before @before_ms (the leader's
+ * clock, inside the command), at most IDEM_EXPIRE_MAX per command so that apply stays short. */
+#define IDEM_EXPIRE_MAX 10000
+
+static int idem_expire(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
+{
+    json_t *body = json_loadb(c->payload, c->payload_len, 0, NULL);
+    json_t *b = json_object_get(body, "before_ms");
+    if (!json_is_integer(b) || json_integer_value(b) < 0) {
+        json_decref(body);
+        fsm_result_problem(res, 422, "Invalid command", "'before_ms' must be a time in ms");
+        return 0;
+    }
+    uint64_t before = (uint64_t)json_integer_value(b);
+    json_decref(body);
+    MDB_cursor *cur;
+    int rv = mdb_cursor_open(txn, f->idem_exp, &cur);
+    if (rv != 0)
+        return rv;
+    MDB_val k, v;
+    unsigned n = 0;
+    bool more = false;
+    for (rv = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rv == 0;
+         rv = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) {
+        if (k.mv_size < 8 || get_be64(k.mv_data) >= before)
+            break;
+        if (n == IDEM_EXPIRE_MAX) {
+            more = true;
+            break;
+        }
+        MDB_val ik = {k.mv_size - 8, (uint8_t *)k.mv_data + 8};
+        rv = mdb_del(txn, f->idem, &ik, NULL);
+        if (rv != 0 && rv != MDB_NOTFOUND)
+            break;
+        if ((rv = mdb_cursor_del(cur, 0)) != 0)
+            break;
+        n++;
+    }
+    mdb_cursor_close(cur);
+    if (rv != 0 && rv != MDB_NOTFOUND)
+        return rv;
+    json_t *o = json_pack("{s:I, s:b}", "expired", (json_int_t)n, "more", more);
+    fsm_result_set(res, 200, json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS));
+    json_decref(o);
+    return 0;
+}
+
+int fsm_idem_oldest(struct fsm *f, uint64_t *time_ms)
+{
+    MDB_txn *txn = f->wtxn;
+    bool own = false;
+    int rv = 0;
+    if (!txn) {
+        if ((rv = mdb_txn_begin(f->env, NULL, MDB_RDONLY, &txn)) != 0)
+            return rv;
+        own = true;
+    }
+    MDB_cursor *cur;
+    if ((rv = mdb_cursor_open(txn, f->idem_exp, &cur)) == 0) {
+        MDB_val k, v;
+        rv = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        if (rv == 0)
+            *time_ms = k.mv_size >= 8 ? get_be64(k.mv_data) : 0;
+        mdb_cursor_close(cur);
+    }
+    if (own)
+        mdb_txn_abort(txn);
+    return rv;
+}
+
 static int dispatch(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
     switch (c->type) {
@@ -416,6 +506,7 @@ static int dispatch(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm
     case CMD_DOC_SESSION: return accounts_apply_doc_session(f, txn, c, res);
     case CMD_DOC_EVENT: return accounts_apply_doc_event(f, txn, c, res);
     case CMD_KYC_OVERRIDE: return accounts_apply_kyc_override(f, txn, c, res);
+    case CMD_IDEM_EXPIRE: return idem_expire(f, txn, c, res);
     default:
         fsm_result_problem(res, 400, "Unknown command", "command type %u is not known", c->type);
         return 0;

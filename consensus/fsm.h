@@ -90,6 +90,9 @@ uint64_t fsm_snapshots_taken(struct fsm *f);
 int fsm_idem_get(struct fsm *f, const char *key, size_t key_len, uint8_t fingerprint[32],
                  struct fsm_result *res);
 
+/* The time (ms) of the oldest idempotency record: 0 and @time_ms set, or MDB_NOTFOUND. */
+int fsm_idem_oldest(struct fsm *f, uint64_t *time_ms);
+
 /* Snapshots (fsm_snapshot.c). fsm_snapshot_dump/restore work without raft, for tests. */
 int fsm_snapshot_now(struct fsm *f, void **buf, size_t *len); /* synchronous, for tests */
 int fsm_restore_buf(struct fsm *f, const void *buf, size_t len);

@@ -28,7 +28,7 @@ struct fsm {
     size_t map_size;
     size_t quota;
     MDB_env *env;
-    MDB_dbi meta, fixtures, idem, members;
+    MDB_dbi meta, fixtures, idem, idem_exp, members;
     MDB_dbi players, player_email, login_failures, sessions, player_sessions, signing_keys,
         totp, fc_logins, identities, doc_events;
     MDB_txn *wtxn;          /* open write transaction of the current batch, or NULL */

@@ -60,6 +60,8 @@ struct replica {
     struct proposal *pending[BUCKETS];
     uv_timer_t tick;
     bool members_proposing;
+    uint64_t idem_ttl_ms, idem_next_sweep;
+    bool idem_sweeping;
     unsigned snapshot_threshold;
     /* snapshot-now */
     replica_done_cb snap_cb;
@@ -428,9 +430,38 @@ static void record_members(struct replica *rp)
     free(text);
 }
 
+static void idem_swept(void *arg, int outcome, const struct fsm_result *res)
+{
+    struct replica *rp = arg;
+    rp->idem_sweeping = false;
+    if (outcome == REPLICA_OK)
+        LOG_INFO("event=idempotency_sweep result=%s", res && res->body ? res->body : "{}");
+}
+
+/* The leader forgets idempotency records older than the TTL: the cut-off travels in the
+ * command, so every node deletes exactly the same records. Checked every minute (or every
+ * TTL, if shorter); nothing is proposed while nothing is old enough. */
+static void sweep_idempotency(struct replica *rp)
+{
+    uint64_t now = uv_now(rp->loop);
+    if (!rp->idem_ttl_ms || rp->idem_sweeping || now < rp->idem_next_sweep ||
+        raft_state(&rp->raft) != RAFT_LEADER)
+        return;
+    rp->idem_next_sweep = now + (rp->idem_ttl_ms < 60000 ? rp->idem_ttl_ms : 60000);
+    uint64_t oldest, cutoff = now_ms() - rp->idem_ttl_ms;
+    if (fsm_idem_oldest(rp->fsm, &oldest) != 0 || oldest >= cutoff)
+        return;
+    char text[64];
+    snprintf(text, sizeof text, "{\"before_ms\":%llu}", (unsigned long long)cutoff);
+    struct cmd c = {.type = CMD_IDEM_EXPIRE, .payload = text, .payload_len = strlen(text)};
+    if (replica_propose(rp, &c, idem_swept, rp) == REPLICA_OK)
+        rp->idem_sweeping = true;
+}
+
 static void on_tick(uv_timer_t *t)
 {
     struct replica *rp = t->data;
+    sweep_idempotency(rp);
     record_members(rp);
 }
 
@@ -444,6 +475,7 @@ int replica_start(struct replica **out, const struct replica_options *o, char *e
     rp->fsm = o->fsm;
     rp->id = o->id;
     rp->snapshot_threshold = o->snapshot_threshold;
+    rp->idem_ttl_ms = o->idem_ttl_ms;
     rp->n_initial = o->n_initial;
     if (o->n_initial) {
         rp->initial = calloc(o->n_initial, sizeof *rp->initial);

@@ -40,6 +40,7 @@ struct replica_options {
     unsigned election_timeout_ms, heartbeat_timeout_ms;
     unsigned snapshot_threshold, snapshot_trailing;
     unsigned max_inflight_entries;
+    uint64_t idem_ttl_ms; /* idempotency records older than this are swept (0: never) */
 };
 
 struct replica;

@@ -195,7 +195,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "node_id", "cluster", "role", "raft_address", "http_address", "data_dir",
         "initial_members", "admin_token_file", "snapshot_threshold", "snapshot_trailing",
         "election_timeout_ms", "heartbeat_timeout_ms", "forward_timeout_ms", "max_body_bytes",
-        "map_size_mb", "space_quota_mb", "log_level", "max_inflight_entries", "password_list",
+        "map_size_mb", "space_quota_mb", "log_level", "max_inflight_entries", "idempotency_ttl_s", "password_list",
         "franceconnect", "document_check", "accounts_jwks_url", "accounts_issuer",
         "accounts_jwks_refresh_s", "accounts_jwks_min_interval_ms", NULL};
     memset(c, 0, sizeof *c);
@@ -341,6 +341,9 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
     if (get_uint(root, "max_inflight_entries", 1024, 1, 1 << 20, &u, err, en))
         goto out;
     c->max_inflight_entries = (unsigned)u;
+    if (get_uint(root, "idempotency_ttl_s", 86400, 1, 365u * 86400, &u, err, en))
+        goto out;
+    c->idempotency_ttl_s = (unsigned)u;
     if (get_uint(root, "max_body_bytes", 65536, 256, 1 << 20, &u, err, en))
         goto out;
     c->max_body_bytes = u;

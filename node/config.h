@@ -30,6 +30,7 @@ struct config {
     unsigned heartbeat_timeout_ms; /* default 100 */
     unsigned forward_timeout_ms;   /* default 5000 */
     unsigned max_inflight_entries; /* default 1024: entries in flight to each follower */
+    unsigned idempotency_ttl_s;    /* default 86400: how long a replayed key gets its answer */
     size_t max_body_bytes;         /* default 65536 */
     size_t map_size_mb;            /* default 1024 */
     size_t space_quota_mb;         /* default 80% of map_size_mb */

@@ -119,7 +119,8 @@ int main(int argc, char **argv)
                                  .heartbeat_timeout_ms = n->cfg.heartbeat_timeout_ms,
                                  .snapshot_threshold = n->cfg.snapshot_threshold,
                                  .snapshot_trailing = n->cfg.snapshot_trailing,
-                                 .max_inflight_entries = n->cfg.max_inflight_entries};
+                                 .max_inflight_entries = n->cfg.max_inflight_entries,
+                                 .idem_ttl_ms = (uint64_t)n->cfg.idempotency_ttl_s * 1000};
     if (replica_start(&n->replica, &ro, err, sizeof err) != 0) {
         fprintf(stderr, "parlayd: %s\n", err);
         return 1;

@@ -461,6 +461,42 @@ static void metrics_expose_raft_and_requests(void **state)
     h_cluster_destroy(&c);
 }
 
+/* Idempotency keys are remembered for idempotency_ttl_s, then swept by the leader on every
+ * node alike: the same key may then name a new request. */
+static void idempotency_keys_expire(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    h_cluster_init(&c, 3);
+    c.extra_config = "{\"idempotency_ttl_s\": 1}";
+    h_cluster_write_configs(&c);
+    h_start_cluster(&c);
+    assert_int_equal(h_write_until_answer(&c, 0, "POST", "/admin/v1/fixtures",
+                                          h_fixture_body("x1"), "key-reused", NULL),
+                     201);
+    /* While the key is remembered, another request under it is refused. */
+    struct h_resp r = h_http(&c, 1, "POST", "/admin/v1/fixtures", h_fixture_body("x2"),
+                             "key-reused", true);
+    assert_int_equal(r.status, 422);
+    h_resp_free(&r);
+    /* Once swept, the key is free: the new request is applied. */
+    double deadline = h_now() + WAIT_MS / 1000.0;
+    long st = 0;
+    while (h_now() < deadline) {
+        r = h_http(&c, 2, "POST", "/admin/v1/fixtures", h_fixture_body("x2"), "key-reused", true);
+        st = r.status;
+        h_resp_free(&r);
+        if (st == 201)
+            break;
+        assert_int_equal(st, 422);
+        h_sleep_ms(200);
+    }
+    assert_int_equal(st, 201);
+    for (int i = 0; i < 3; i++)
+        assert_true(h_wait_fixture(&c, i, "x2", "scheduled", 1));
+    h_cluster_destroy(&c);
+}
+
 /* parlayd refuses a bad configuration with a message that names the key or the path. */
 static void bad_config_refuses_to_start(void **state)
 {
@@ -519,6 +555,7 @@ int main(void)
         cmocka_unit_test(bad_config_refuses_to_start),
         cmocka_unit_test(transfer_leadership_and_change_roles),
         cmocka_unit_test(metrics_expose_raft_and_requests),
+        cmocka_unit_test(idempotency_keys_expire),
     };
     return cmocka_run_group_tests_name("cluster", tests, NULL, NULL);
 }

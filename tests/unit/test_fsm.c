@@ -729,6 +729,50 @@ static void test_crash_marker(void** state)
     assert_int_equal(fsm_last_applied(c->f), 1);
 }
 
+/* Idempotency records are forgotten after their TTL: CMD_IDEM_EXPIRE carries the cut-off (the
+ * leader's clock), deletes exactly the older records, and reports how many. */
+static void test_idempotency_expiry(void** state)
+{
+    struct ctx* c = *state;
+    /* util_apply stamps entry i with time 1700000000000 + i * 1000 ms. */
+    assert_int_equal(util_apply(c->f, &c->r, 1, CMD_FIXTURE_CREATE, "k1", 1,
+                                util_fixture_json("e1", "L1", "2026-12-01T20:00:00Z")),
+                     201);
+    assert_int_equal(util_apply(c->f, &c->r, 2, CMD_FIXTURE_CREATE, "k2", 2,
+                                util_fixture_json("e2", "L1", "2026-12-01T20:00:00Z")),
+                     201);
+    assert_int_equal(util_apply(c->f, &c->r, 3, CMD_FIXTURE_CREATE, "k3", 3,
+                                util_fixture_json("e3", "L1", "2026-12-01T20:00:00Z")),
+                     201);
+    fsm_flush(c->f);
+    uint64_t oldest = 0;
+    assert_int_equal(fsm_idem_oldest(c->f, &oldest), 0);
+    assert_int_equal(oldest, 1700000001000ull);
+    /* Forget what is older than entry 3's time: k1 and k2. */
+    assert_int_equal(util_apply(c->f, &c->r, 4, CMD_IDEM_EXPIRE, NULL, 0,
+                                "{\"before_ms\":1700000003000}"),
+                     200);
+    assert_non_null(strstr(c->r.body, "\"expired\":2"));
+    uint8_t fp[32];
+    struct fsm_result res = {0, NULL};
+    assert_int_equal(fsm_idem_get(c->f, "k1", 2, fp, &res), 0);
+    assert_int_equal(fsm_idem_get(c->f, "k2", 2, fp, &res), 0);
+    assert_int_equal(fsm_idem_get(c->f, "k3", 2, fp, &res), 1);
+    assert_int_equal(res.status, 201);
+    fsm_result_clear(&res);
+    assert_int_equal(fsm_idem_oldest(c->f, &oldest), 0);
+    assert_int_equal(oldest, 1700000003000ull);
+    /* The fixtures themselves stay; a retry with an expired key is a new request now. */
+    assert_int_equal(util_apply(c->f, &c->r, 5, CMD_FIXTURE_CREATE, "k1", 1,
+                                util_fixture_json("e1", "L1", "2026-12-01T20:00:00Z")),
+                     409);
+    /* A malformed cut-off is refused and deletes nothing. */
+    assert_int_equal(util_apply(c->f, &c->r, 6, CMD_IDEM_EXPIRE, NULL, 0, "{\"before_ms\":-1}"),
+                     422);
+    assert_int_equal(fsm_idem_get(c->f, "k3", 2, fp, &res), 1);
+    fsm_result_clear(&res);
+}
+
 static void test_parse_time(void** state)
 {
     (void)state;
@@ -866,6 +910,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_marker, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotency_expiry, setup, teardown),
         cmocka_unit_test(test_parse_time),
         cmocka_unit_test(test_transition_table),
         cmocka_unit_test(test_kickoff_normalisation),
