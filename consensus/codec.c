@@ -83,6 +83,8 @@ const char *cmd_type_name(unsigned type)
     case CMD_DOC_EVENT: return "doc_event";
     case CMD_KYC_OVERRIDE: return "kyc_override";
     case CMD_IDEM_EXPIRE: return "idem_expire";
+    case CMD_MEMBER_KEY: return "member_key";
+    case CMD_OBSERVATION_AGREED: return "observation_agreed";
     default: return "unknown";
     }
 }

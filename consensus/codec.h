@@ -40,7 +40,9 @@ enum cmd_type {
     CMD_DOC_EVENT = 16,          /* {provider, event_id, reference, status, raw_status, ts} */
     CMD_KYC_OVERRIDE = 17,       /* {player_id, status, reason} (an operator's decision) */
     CMD_IDEM_EXPIRE = 18,        /* {before_ms}: forget idempotency records older than that */
-    CMD_TYPE_MAX = 18,
+    CMD_MEMBER_KEY = 19,         /* {id, public_key}: a member's secp256k1 key (observations.c) */
+    CMD_OBSERVATION_AGREED = 20, /* {subject, bytes, signatures[]}: a quorum's observation */
+    CMD_TYPE_MAX = 20,
 };
 
 struct cmd {

@@ -104,6 +104,10 @@ static int open_dbis(struct fsm *f)
         (rv = mdb_dbi_open(txn, "fc_logins", MDB_CREATE, &f->fc_logins)) ||
         (rv = mdb_dbi_open(txn, "identities", MDB_CREATE, &f->identities)) ||
         (rv = mdb_dbi_open(txn, "doc_events", MDB_CREATE, &f->doc_events)) ||
+        (rv = mdb_dbi_open(txn, "member_keys", MDB_CREATE, &f->member_keys)) ||
+        (rv = mdb_dbi_open(txn, "agreed_fixtures", MDB_CREATE, &f->agreed_fixtures)) ||
+        (rv = mdb_dbi_open(txn, "agreed_events", MDB_CREATE, &f->agreed_events)) ||
+        (rv = mdb_dbi_open(txn, "agreed_results", MDB_CREATE, &f->agreed_results)) ||
         (rv = read_last_applied(f, txn, &f->last_applied))) {
         mdb_txn_abort(txn);
         return rv;
@@ -507,6 +511,8 @@ static int dispatch(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm
     case CMD_DOC_EVENT: return accounts_apply_doc_event(f, txn, c, res);
     case CMD_KYC_OVERRIDE: return accounts_apply_kyc_override(f, txn, c, res);
     case CMD_IDEM_EXPIRE: return idem_expire(f, txn, c, res);
+    case CMD_MEMBER_KEY: return obs_apply_member_key(f, txn, c, res);
+    case CMD_OBSERVATION_AGREED: return obs_apply_agreed(f, txn, c, res);
     default:
         fsm_result_problem(res, 400, "Unknown command", "command type %u is not known", c->type);
         return 0;

@@ -31,6 +31,7 @@ struct fsm {
     MDB_dbi meta, fixtures, idem, idem_exp, members;
     MDB_dbi players, player_email, login_failures, sessions, player_sessions, signing_keys,
         totp, fc_logins, identities, doc_events;
+    MDB_dbi member_keys, agreed_fixtures, agreed_events, agreed_results;
     MDB_txn *wtxn;          /* open write transaction of the current batch, or NULL */
     uint64_t last_applied;  /* including the open batch */
     bool nosync;            /* MDB_NOSYNC + crash marker (see fsm.c) */
@@ -74,6 +75,10 @@ int fixtures_apply_create(struct fsm *f, MDB_txn *txn, const struct cmd *c,
 int fixtures_apply_update(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                           struct fsm_result *res);
 int members_apply_set(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
+/* observations.c */
+int obs_apply_member_key(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                         struct fsm_result *res);
+int obs_apply_agreed(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
 /* accounts.c */
 int accounts_apply_register(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                             struct fsm_result *res);

@@ -197,7 +197,8 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "election_timeout_ms", "heartbeat_timeout_ms", "forward_timeout_ms", "max_body_bytes",
         "map_size_mb", "space_quota_mb", "log_level", "max_inflight_entries", "idempotency_ttl_s", "password_list",
         "franceconnect", "document_check", "accounts_jwks_url", "accounts_issuer",
-        "accounts_jwks_refresh_s", "accounts_jwks_min_interval_ms", NULL};
+        "accounts_jwks_refresh_s", "accounts_jwks_min_interval_ms", "feed_url", "feed_adapter",
+        "feed_poll_ms", NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -354,6 +355,26 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
                  1, c->map_size_mb, &u, err, en))
         goto out;
     c->space_quota_mb = u;
+    if (get_str(root, "feed_url", c->feed_url, sizeof c->feed_url, 0, "", err, en) ||
+        get_str(root, "feed_adapter", c->feed_adapter, sizeof c->feed_adapter, 0, "sse", err,
+                en))
+        goto out;
+    if (c->feed_url[0] && strncmp(c->feed_url, "http://", 7) != 0 &&
+        strncmp(c->feed_url, "https://", 8) != 0) {
+        snprintf(err, en, "key 'feed_url' must be an http:// or https:// URL");
+        goto out;
+    }
+    if (c->feed_url[0] && !c->sport[0]) {
+        snprintf(err, en, "key 'feed_url' is for sport nodes");
+        goto out;
+    }
+    if (strcmp(c->feed_adapter, "sse") != 0 && strcmp(c->feed_adapter, "rest") != 0) {
+        snprintf(err, en, "key 'feed_adapter' must be \"sse\" or \"rest\"");
+        goto out;
+    }
+    if (get_uint(root, "feed_poll_ms", 1000, 10, 3600000, &u, err, en))
+        goto out;
+    c->feed_poll_ms = (unsigned)u;
     if (load_members(c, json_object_get(root, "initial_members"), err, en) ||
         read_token(c, err, en) || check_data_dir(c->data_dir, err, en))
         goto out;

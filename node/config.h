@@ -47,6 +47,9 @@ struct config {
     unsigned accounts_jwks_refresh_s;       /* sport: periodic refetch, default 300 */
     unsigned accounts_jwks_min_interval_ms; /* sport: least time between fetches caused by an
                                                unknown kid, default 5000 */
+    char feed_url[512];            /* sport: the provider this node reads, "" = none */
+    char feed_adapter[8];          /* "sse" (default) or "rest" */
+    unsigned feed_poll_ms;         /* REST adapter: pause between polls, default 1000 */
     int log_level;                 /* "debug" | "info" (default) | "warn" | "error" */
 };
 

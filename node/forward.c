@@ -28,6 +28,8 @@ struct fwd {
     char idem_replayed[8];
     bool is_read;
     forward_done_cb done; /* forward_post: the caller answers */
+    forward_send_cb sent; /* forward_send: no client request behind it */
+    void *arg;
 };
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
@@ -86,6 +88,16 @@ static void fwd_free(struct fwd *w)
 static void fwd_finish(struct fwd *w, CURLcode rc)
 {
     struct http_req *r = w->r;
+    if (w->sent) {
+        long status = rc == CURLE_OK ? 0 : (rc == CURLE_COULDNT_CONNECT ? 0 : -1);
+        if (rc == CURLE_OK)
+            curl_easy_getinfo(w->x.easy, CURLINFO_RESPONSE_CODE, &status);
+        if (w->resp)
+            w->resp[w->len] = 0;
+        w->sent(w->arg, status, w->resp ? w->resp : "", w->len);
+        fwd_free(w);
+        return;
+    }
     if (w->done) {
         long status = rc == CURLE_OK ? 0 : (rc == CURLE_COULDNT_CONNECT ? 0 : -1);
         if (rc == CURLE_OK)
@@ -227,6 +239,24 @@ void forward_post(struct forwarder *f, struct http_req *r, const char *leader, c
     add_header(w, "authorization", v);
     add_header(w, "content-type", "application/json");
     add_header(w, "idempotency-key", idem_key);
+    w->body = strdup(body);
+    w->body_len = strlen(body);
+    fwd_start(w, url);
+}
+
+void forward_send(struct forwarder *f, const char *address, const char *path,
+                  const char *idem_key, const char *body, forward_send_cb cb, void *arg)
+{
+    struct fwd *w = fwd_new(f, NULL);
+    w->sent = cb;
+    w->arg = arg;
+    char url[1024], v[320];
+    snprintf(url, sizeof url, "http://%s%s", address, path);
+    snprintf(v, sizeof v, "Bearer %s", f->node->cfg.admin_token);
+    add_header(w, "authorization", v);
+    add_header(w, "content-type", "application/json");
+    if (idem_key)
+        add_header(w, "idempotency-key", idem_key);
     w->body = strdup(body);
     w->body_len = strlen(body);
     fwd_start(w, url);

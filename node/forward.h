@@ -28,4 +28,11 @@ void forward_post(struct forwarder *f, struct http_req *r, const char *leader_ht
                   const char *path, const char *idem_key, const char *body,
                   forward_done_cb done);
 
+/* POST @body (JSON) to @path on the node at @address (with the admin token and, if not NULL,
+ * @idem_key) on the node's own behalf: no client request is behind it. @cb gets the status
+ * as for forward_post (0: not reached, -1: no answer) and the body. */
+typedef void (*forward_send_cb)(void *arg, long status, const char *body, size_t len);
+void forward_send(struct forwarder *f, const char *address, const char *path,
+                  const char *idem_key, const char *body, forward_send_cb cb, void *arg);
+
 #endif

@@ -98,3 +98,17 @@ out:
     secp256k1_context_destroy(ctx);
     return rv;
 }
+
+int key_load_secret(const char *data_dir, unsigned char sk[32])
+{
+    char path[4200], hex[80] = {0};
+    snprintf(path, sizeof path, "%s/node.key", data_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t got = read(fd, hex, sizeof hex - 1);
+    close(fd);
+    int rv = got >= 64 && from_hex(hex, sk, 32) == 0 ? 0 : -1;
+    OPENSSL_cleanse(hex, sizeof hex);
+    return rv;
+}

@@ -38,6 +38,7 @@ static void on_signal(uv_signal_t *s, int signum)
     http_stop(n);
     forward_close(n->fwd);
     accounts_stop(n);
+    agree_stop(n);
     auth_stop(n);
     uv_signal_stop(&n->sigint);
     uv_signal_stop(&n->sigterm);
@@ -131,6 +132,10 @@ int main(int argc, char **argv)
         return 1;
     }
     if (auth_start(n, err, sizeof err) != 0) {
+        fprintf(stderr, "parlayd: %s\n", err);
+        return 1;
+    }
+    if (agree_start(n, err, sizeof err) != 0) {
         fprintf(stderr, "parlayd: %s\n", err);
         return 1;
     }

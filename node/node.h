@@ -17,6 +17,7 @@
 struct forwarder;
 struct accounts;
 struct auth;
+struct agree;
 
 struct node {
     struct config cfg;
@@ -26,6 +27,7 @@ struct node {
     struct forwarder *fwd;
     struct accounts *accounts; /* role "accounts" only */
     struct auth *auth;         /* sport role with accounts_jwks_url: the JWKS cache */
+    struct agree *agree;       /* sport role: agreed observations (agree.c) */
     struct metrics metrics;
     char public_key[67]; /* compressed secp256k1 public key, hex */
     h2o_globalconf_t h2o_config;
@@ -84,6 +86,13 @@ int routes_auth(struct http_req *r, const char *method, const char *path);
 /* The accounts role (routes_accounts.c): breached-password list, signing-key timer. */
 int accounts_start(struct node *n, char *err, size_t errlen);
 void accounts_stop(struct node *n);
+
+/* Agreed observations (agree.c): the feed, the outbox, the leader's pending votes. */
+int agree_start(struct node *n, char *err, size_t errlen);
+void agree_stop(struct node *n);
+int routes_agree(struct http_req *r, const char *method, const char *path);
+void agree_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
+json_t *agree_status(struct node *n);
 
 /* Node status as JSON (routes_admin.c). */
 json_t *node_status(struct node *n, bool with_progress);

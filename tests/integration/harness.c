@@ -197,6 +197,11 @@ void h_cluster_write_configs(struct h_cluster *c)
             json_object_update(cfg, extra);
             json_decref(extra);
         }
+        if (c->node_extra[i][0]) {
+            json_t *extra = json_loads(c->node_extra[i], 0, NULL);
+            json_object_update(cfg, extra);
+            json_decref(extra);
+        }
         if (nd->initial)
             json_object_set(cfg, "initial_members", members);
         json_dump_file(cfg, nd->config, JSON_INDENT(2));

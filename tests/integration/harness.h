@@ -33,6 +33,8 @@ struct h_cluster {
     const char *role; /* NULL: "sport:football" in cluster "football"; "accounts": the accounts
                          role in cluster "accounts". Call h_cluster_write_configs after setting. */
     const char *extra_config; /* a JSON object merged into every node's config, or NULL */
+    char node_extra[H_MAX_NODES][512]; /* per node: a JSON object merged after extra_config,
+                                          "" for none */
     int net_id; /* netns mode: a per-run number in the addresses and names */
 };
 

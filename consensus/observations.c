@@ -1,0 +1,289 @@
+#include "consensus/observations.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "consensus/fixtures.h"
+#include "consensus/fsm_internal.h"
+#include "feed/feed.h"
+
+static void key_of(uint64_t id, uint8_t k[8])
+{
+    for (int i = 7; i >= 0; i--, id >>= 8)
+        k[i] = (uint8_t)id;
+}
+
+void obs_hex_encode(const uint8_t *in, size_t n, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hx[in[i] >> 4];
+        out[2 * i + 1] = hx[in[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+static int nib(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+int obs_hex_decode(const char *hex, uint8_t *out, size_t cap)
+{
+    size_t l = strlen(hex);
+    if (l % 2 || l / 2 > cap)
+        return -1;
+    for (size_t i = 0; i < l / 2; i++) {
+        int a = nib(hex[2 * i]), b = nib(hex[2 * i + 1]);
+        if (a < 0 || b < 0)
+            return -1;
+        out[i] = (uint8_t)(a << 4 | b);
+    }
+    return (int)(l / 2);
+}
+
+void obs_digest(const char *cluster, const char *subject, const uint8_t *bytes, size_t len,
+                uint8_t out[32])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    static const char tag[] = "parlay-observation-v1";
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(md, tag, sizeof tag); /* with its NUL */
+    EVP_DigestUpdate(md, cluster, strlen(cluster) + 1);
+    EVP_DigestUpdate(md, subject, strlen(subject) + 1);
+    EVP_DigestUpdate(md, bytes, len);
+    EVP_DigestFinal_ex(md, out, NULL);
+    EVP_MD_CTX_free(md);
+}
+
+int obs_member_key(struct fsm *f, MDB_txn *txn, uint64_t id, char out[67])
+{
+    uint8_t k8[8];
+    key_of(id, k8);
+    MDB_val k = {8, k8}, v;
+    if (mdb_get(txn, f->member_keys, &k, &v) != 0 || v.mv_size != 66)
+        return -1;
+    memcpy(out, v.mv_data, 66);
+    out[66] = 0;
+    return 0;
+}
+
+int obs_apply_member_key(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                         struct fsm_result *res)
+{
+    json_t *body = json_loadb(c->payload, c->payload_len, 0, NULL);
+    json_t *id = json_object_get(body, "id");
+    const char *pk = json_string_value(json_object_get(body, "public_key"));
+    uint8_t raw[33];
+    if (!json_is_integer(id) || json_integer_value(id) <= 0 || !pk || strlen(pk) != 66 ||
+        obs_hex_decode(pk, raw, sizeof raw) != 33 || (raw[0] != 2 && raw[0] != 3)) {
+        fsm_result_problem(res, 422, "Invalid member key",
+                           "need {id: positive integer, public_key: 66 lower-case hex digits of "
+                           "a compressed secp256k1 key}");
+        json_decref(body);
+        return 0;
+    }
+    uint8_t k8[8];
+    key_of((uint64_t)json_integer_value(id), k8);
+    MDB_val k = {8, k8}, v = {66, (void *)pk};
+    int rv = mdb_put(txn, f->member_keys, &k, &v, 0);
+    if (rv == 0)
+        fsm_result_set(res, 200, json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS));
+    json_decref(body);
+    return rv;
+}
+
+/* The database and key of a subject; -1 if the subject is not well formed. */
+static int subject_key(struct fsm *f, const char *subject, MDB_dbi *dbi, uint8_t *key,
+                       size_t *klen)
+{
+    const char *id;
+    if (!strncmp(subject, "fixture/", 8)) {
+        *dbi = f->agreed_fixtures;
+        id = subject + 8;
+    } else if (!strncmp(subject, "result/", 7)) {
+        *dbi = f->agreed_results;
+        id = subject + 7;
+    } else if (!strncmp(subject, "event/", 6)) {
+        *dbi = f->agreed_events;
+        id = subject + 6;
+        const char *slash = strchr(id, '/');
+        if (!slash || slash == id || (size_t)(slash - id) > FEED_ID_MAX || !slash[1])
+            return -1;
+        char *end;
+        unsigned long long seq = strtoull(slash + 1, &end, 10);
+        if (*end || seq == 0)
+            return -1;
+        size_t il = (size_t)(slash - id);
+        memcpy(key, id, il);
+        key[il] = 0;
+        key_of(seq, key + il + 1);
+        *klen = il + 9;
+        return 0;
+    } else {
+        return -1;
+    }
+    size_t il = strlen(id);
+    if (il == 0 || il > FEED_ID_MAX || strchr(id, '/'))
+        return -1;
+    memcpy(key, id, il);
+    *klen = il;
+    return 0;
+}
+
+json_t *obs_agreed_get(struct fsm *f, MDB_txn *txn, const char *subject)
+{
+    MDB_dbi dbi;
+    uint8_t key[FEED_ID_MAX + 16];
+    size_t kl;
+    if (subject_key(f, subject, &dbi, key, &kl) != 0)
+        return NULL;
+    MDB_val k = {kl, key}, v;
+    if (mdb_get(txn, dbi, &k, &v) != 0)
+        return NULL;
+    return json_loadb(v.mv_data, v.mv_size, 0, NULL);
+}
+
+json_t *obs_agreed_events(struct fsm *f, MDB_txn *txn, const char *fixture)
+{
+    json_t *arr = json_array();
+    size_t il = strlen(fixture);
+    if (il == 0 || il > FEED_ID_MAX)
+        return arr;
+    uint8_t key[FEED_ID_MAX + 16];
+    memcpy(key, fixture, il);
+    key[il] = 0;
+    memset(key + il + 1, 0, 8);
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, f->agreed_events, &cur) != 0)
+        return arr;
+    MDB_val k = {il + 9, key}, v;
+    for (int rv = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rv == 0;
+         rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != il + 9 || memcmp(k.mv_data, fixture, il) != 0 ||
+            ((uint8_t *)k.mv_data)[il] != 0)
+            break;
+        json_array_append_new(arr, json_loadb(v.mv_data, v.mv_size, 0, NULL));
+    }
+    mdb_cursor_close(cur);
+    return arr;
+}
+
+static int create_fixture(struct fsm *f, MDB_txn *txn, const struct feed_fixture *fx,
+                          uint64_t time_ms)
+{
+    if (!fsm_sport(f) || strcmp(fsm_sport(f), feed_sport_name(fx->sport)) != 0)
+        return 0;
+    json_t *old = fixture_get(f, txn, fx->id);
+    if (old) {
+        json_decref(old);
+        return 0;
+    }
+    char ko[32], ts[32];
+    time_t t = (time_t)fx->kickoff;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(ko, sizeof ko, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fsm_format_time(time_ms, ts);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "id",
+                          fx->id, "sport", feed_sport_name(fx->sport), "competition",
+                          fx->competition, "home", fx->home, "away", fx->away, "kickoff", ko,
+                          "status", "scheduled", "version", 1, "created_at", ts, "updated_at",
+                          ts, "source", "agreed");
+    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    MDB_val k = {strlen(fx->id), (void *)fx->id}, v = {strlen(text), text};
+    int rv = mdb_put(txn, f->fixtures, &k, &v, 0);
+    free(text);
+    return rv;
+}
+
+int obs_apply_agreed(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
+{
+    json_t *body = json_loadb(c->payload, c->payload_len, 0, NULL);
+    const char *subject = json_string_value(json_object_get(body, "subject"));
+    const char *hex = json_string_value(json_object_get(body, "bytes"));
+    json_t *sigs = json_object_get(body, "signatures");
+    uint8_t bytes[FEED_ENCODED_MAX];
+    int blen = hex ? obs_hex_decode(hex, bytes, sizeof bytes) : -1;
+    struct feed_obs o;
+    struct feed_error fe = {0};
+    char subj[FEED_SUBJECT_MAX];
+    int rv = 0;
+    if (!subject || blen <= 0 || !json_is_array(sigs) || json_array_size(sigs) == 0) {
+        fsm_result_problem(res, 422, "Invalid agreed observation",
+                           "need {subject, bytes (hex), signatures: [{node, signature}]}");
+        goto out;
+    }
+    if (feed_decode(bytes, (size_t)blen, &o, &fe) != 0) {
+        fsm_result_problem(res, 422, "Invalid agreed observation", "bytes: %s", fe.msg);
+        goto out;
+    }
+    if (feed_obs_subject(&o, subj, sizeof subj) < 0 || strcmp(subj, subject) != 0) {
+        fsm_result_problem(res, 422, "Invalid agreed observation",
+                           "the bytes are about '%s', not '%s'", subj, subject);
+        goto out;
+    }
+    size_t i;
+    json_t *s;
+    json_array_foreach(sigs, i, s)
+    {
+        json_t *nd = json_object_get(s, "node");
+        if (!json_is_integer(nd) || json_integer_value(nd) <= 0 ||
+            !json_is_string(json_object_get(s, "signature"))) {
+            fsm_result_problem(res, 422, "Invalid agreed observation",
+                               "signatures[%zu]: need {node, signature}", i);
+            goto out;
+        }
+    }
+    MDB_dbi dbi;
+    uint8_t key[FEED_ID_MAX + 16];
+    size_t kl;
+    if (subject_key(f, subject, &dbi, key, &kl) != 0) {
+        fsm_result_problem(res, 422, "Invalid agreed observation", "bad subject '%s'", subject);
+        goto out;
+    }
+    MDB_val k = {kl, key}, v;
+    if (mdb_get(txn, dbi, &k, &v) == 0) {
+        json_t *old = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        const char *ob = json_string_value(json_object_get(old, "bytes"));
+        bool same = ob && !strcmp(ob, hex);
+        json_decref(old);
+        json_t *d = json_pack("{s:s, s:b, s:b}", "subject", subject, "duplicate", 1,
+                              "same_bytes", same);
+        fsm_result_set(res, 200, json_dumps(d, JSON_COMPACT));
+        json_decref(d);
+        goto out;
+    }
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    char *oj = feed_obs_to_json_text(&o);
+    json_t *rec = json_pack("{s:s, s:s, s:s, s:o, s:O, s:s}", "subject", subject, "kind",
+                            o.kind == FEED_FIXTURE ? "fixture"
+                            : o.kind == FEED_EVENT ? "event"
+                                                   : "result",
+                            "bytes", hex, "observation", json_loads(oj ? oj : "null", JSON_DECODE_ANY, NULL),
+                            "signatures", sigs, "agreed_at", ts);
+    free(oj);
+    char *text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(rec);
+    v.mv_size = strlen(text);
+    v.mv_data = text;
+    rv = mdb_put(txn, dbi, &k, &v, 0);
+    if (rv == 0 && o.kind == FEED_FIXTURE)
+        rv = create_fixture(f, txn, &o.u.fixture, c->time_ms);
+    if (rv == 0)
+        fsm_result_set(res, 201, text);
+    else
+        free(text);
+out:
+    json_decref(body);
+    return rv;
+}

@@ -1,0 +1,41 @@
+/* Agreed observations and members' public keys (the agreement layer's replicated state).
+ *
+ * CMD_MEMBER_KEY {id, public_key}: records a member's compressed secp256k1 public key (66 hex
+ * digits); a later command for the same id replaces it. Nodes ask the leader to record their own
+ * key (POST /internal/v1/member-key, admin token).
+ *
+ * CMD_OBSERVATION_AGREED {subject, bytes, signatures: [{node, signature}]}: an observation a
+ * quorum of voters sent with identical canonical bytes (hex of feed_encode's output). Apply
+ * decodes the bytes (feed_decode), checks that they are about @subject, and stores the record
+ * in agreed_fixtures (key: fixture id), agreed_events (key: fixture id, NUL, u64 seq big-endian,
+ * so a cursor walks a fixture's events in order) or agreed_results (key: fixture id). A second
+ * command for a subject already agreed is ignored (200, "duplicate": true, nothing changes). An
+ * agreed fixture of the cluster's sport also creates the fixture (status "scheduled") if absent.
+ * Signatures are checked by the leader before it proposes; apply keeps them for attestation.
+ */
+#ifndef PARLAY_OBSERVATIONS_H
+#define PARLAY_OBSERVATIONS_H
+
+#include <jansson.h>
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct fsm;
+
+/* The member's public key (hex) into @out (67 bytes); 0, or -1 if none is recorded. */
+int obs_member_key(struct fsm *f, MDB_txn *txn, uint64_t id, char out[67]);
+/* The agreed record for @subject ("fixture/ID", "event/ID/SEQ", "result/ID"), or NULL. */
+json_t *obs_agreed_get(struct fsm *f, MDB_txn *txn, const char *subject);
+/* The agreed events of @fixture in seq order: a JSON array of records. */
+json_t *obs_agreed_events(struct fsm *f, MDB_txn *txn, const char *fixture);
+
+/* The message a node signs for an observation: SHA-256 over
+ *   "parlay-observation-v1" NUL cluster NUL subject NUL bytes. */
+void obs_digest(const char *cluster, const char *subject, const uint8_t *bytes, size_t len,
+                uint8_t out[32]);
+
+int obs_hex_decode(const char *hex, uint8_t *out, size_t cap); /* bytes or -1 */
+void obs_hex_encode(const uint8_t *in, size_t n, char *out);   /* 2n + 1 bytes */
+
+#endif

@@ -1,0 +1,722 @@
+/* Agreed observations: the node side and the leader side (DESIGN.md, "Agreement").
+ *
+ * Node side. A sport node with a `feed_url` reads its provider on its loop (feed_open). Every
+ * observation is encoded (feed_encode), signed with the node's secp256k1 key (ECDSA, low-s,
+ * over obs_digest: SHA-256 of "parlay-observation-v1" NUL cluster NUL subject NUL bytes) and
+ * put in an outbox, which sends {node_id, subject, bytes, signature} to the leader's
+ * POST /internal/v1/observations. An entry stays in the outbox until the agreed record for
+ * its subject appears in the local state machine; it is sent again whenever the leader (or
+ * its term) changes or the last send was not accepted, so a new leader hears everything
+ * still pending. The node also makes sure its public key is in the replicated state
+ * (CMD_MEMBER_KEY through POST /internal/v1/member-key, admin token).
+ *
+ * Leader side. Pending observations are kept in memory: subject -> distinct byte strings ->
+ * the nodes that sent them, with their signatures. A sender must be a member with a
+ * registered key, and its signature must verify. Once the voters (of the current
+ * configuration) that sent identical bytes are a majority of the voters, the leader proposes
+ * CMD_OBSERVATION_AGREED with those bytes and the quorum's signatures. A node whose bytes
+ * differ from the agreed ones is a dissenter: counted per node
+ * (parlay_observation_dissent_total), logged and shown in the admin status.
+ */
+#include <jansson.h>
+#include <secp256k1.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/members.h"
+#include "consensus/observations.h"
+#include "feed/feed.h"
+#include "node/forward.h"
+#include "node/key.h"
+#include "node/log.h"
+#include "node/node.h"
+#include "node/routes.h"
+
+#define AGREE_MAX_NODES 64
+#define AGREE_TICK_MS 200
+
+struct out_item {
+    char subject[FEED_SUBJECT_MAX];
+    char hex[2 * FEED_ENCODED_MAX + 1];
+    char sig[129];
+    bool inflight;
+    uint64_t acked_leader, acked_term; /* accepted by this leader in this term */
+    struct out_item *next;
+};
+
+struct vote {
+    uint64_t node;
+    char sig[129];
+    struct vote *next;
+};
+
+struct variant {
+    char *hex;
+    struct vote *votes;
+    struct variant *next;
+};
+
+struct pending {
+    char subject[FEED_SUBJECT_MAX];
+    struct variant *variants;
+    bool proposing;
+    char *agreed_hex;                       /* once agreed (as seen by this leader) */
+    uint64_t flagged[AGREE_MAX_NODES / 64]; /* dissent already counted for these nodes */
+    struct pending *next;
+};
+
+struct agree {
+    struct node *node;
+    secp256k1_context *ctx;
+    unsigned char sk[32];
+    struct feed_provider *feed;
+    uv_timer_t timer;
+    struct out_item *outbox;
+    bool key_inflight;
+    struct pending *pending;
+    uint64_t dissent[AGREE_MAX_NODES + 1];
+    uint64_t received, refused, proposed;
+};
+
+static struct agree *A(struct node *n)
+{
+    return n->agree;
+}
+
+/* ---- node side ------------------------------------------------------------------------ */
+
+static bool agreed_same; /* set by agreed_locally: the agreed bytes are @hex */
+
+static bool agreed_locally(struct node *n, const char *subject, const char *hex)
+{
+    agreed_same = false;
+    MDB_txn *txn;
+    if (fsm_read_begin(n->fsm, &txn) != 0)
+        return false;
+    json_t *rec = obs_agreed_get(n->fsm, txn, subject);
+    fsm_read_end(txn);
+    bool yes = rec != NULL;
+    const char *ah = json_string_value(json_object_get(rec, "bytes"));
+    agreed_same = ah && !strcmp(ah, hex);
+    json_decref(rec);
+    return yes;
+}
+
+static bool key_registered(struct node *n)
+{
+    MDB_txn *txn;
+    char pk[67];
+    if (fsm_read_begin(n->fsm, &txn) != 0)
+        return false;
+    int rv = obs_member_key(n->fsm, txn, n->cfg.node_id, pk);
+    fsm_read_end(txn);
+    return rv == 0 && !strcmp(pk, n->public_key);
+}
+
+static void on_key_sent(void *arg, long status, const char *body, size_t len)
+{
+    (void)len;
+    struct node *n = arg;
+    if (n->stopping || !A(n))
+        return;
+    A(n)->key_inflight = false;
+    if (status != 200 && status != 201)
+        LOG_DEBUG("event=member_key_send status=%ld body=%.200s", status, body);
+}
+
+struct send_ctx {
+    struct node *node;
+    struct out_item *item;
+    uint64_t leader, term;
+};
+
+static void on_obs_sent(void *arg, long status, const char *body, size_t len)
+{
+    (void)len;
+    struct send_ctx *s = arg;
+    struct node *n = s->node;
+    if (!n->stopping && A(n)) {
+        for (struct out_item *it = A(n)->outbox; it; it = it->next)
+            if (it == s->item) {
+                it->inflight = false;
+                if (status == 202 || status == 200) {
+                    it->acked_leader = s->leader;
+                    it->acked_term = s->term;
+                } else {
+                    LOG_DEBUG("event=observation_send subject=%s status=%ld body=%.200s",
+                              it->subject, status, body);
+                }
+            }
+    }
+    free(s);
+}
+
+static void pump(struct node *n)
+{
+    struct agree *a = A(n);
+    char addr[64];
+    uint64_t leader = replica_leader(n->replica, addr, sizeof addr);
+    if (leader == 0 || !addr[0])
+        return;
+    uint64_t term = raft_current_term(replica_raft(n->replica));
+    if (!a->key_inflight && !key_registered(n)) {
+        a->key_inflight = true;
+        char body[160], idem[200];
+        snprintf(body, sizeof body, "{\"id\":%llu,\"public_key\":\"%s\"}",
+                 (unsigned long long)n->cfg.node_id, n->public_key);
+        snprintf(idem, sizeof idem, "member-key-%llu-%s", (unsigned long long)n->cfg.node_id,
+                 n->public_key);
+        forward_send(n->fwd, addr, "/internal/v1/member-key", idem, body, on_key_sent, n);
+    }
+    for (struct out_item **pi = &a->outbox; *pi;) {
+        struct out_item *it = *pi;
+        /* Done once the agreed record is here; bytes that differ from it are still sent
+         * once, so that the leader hears (and flags) the dissent. */
+        if (!it->inflight && agreed_locally(n, it->subject, it->hex) &&
+            (it->acked_leader != 0 || agreed_same)) {
+            *pi = it->next;
+            free(it);
+            continue;
+        }
+        pi = &it->next;
+        if (it->inflight || (it->acked_leader == leader && it->acked_term == term))
+            continue;
+        json_t *o = json_pack("{s:I, s:s, s:s, s:s}", "node_id", (json_int_t)n->cfg.node_id,
+                              "subject", it->subject, "bytes", it->hex, "signature", it->sig);
+        char *text = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        struct send_ctx *s = malloc(sizeof *s);
+        *s = (struct send_ctx){n, it, leader, term};
+        it->inflight = true;
+        forward_send(n->fwd, addr, "/internal/v1/observations", NULL, text, on_obs_sent, s);
+        free(text);
+    }
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct node *n = t->data;
+    if (!n->stopping)
+        pump(n);
+}
+
+static void on_obs(void *arg, const struct feed_obs *obs)
+{
+    struct node *n = arg;
+    struct agree *a = A(n);
+    uint8_t bytes[FEED_ENCODED_MAX];
+    struct feed_error fe = {0};
+    int len = feed_encode(obs, bytes, sizeof bytes, &fe);
+    char subject[FEED_SUBJECT_MAX];
+    if (len <= 0 || feed_obs_subject(obs, subject, sizeof subject) < 0) {
+        LOG_WARN("event=observation_unencodable err=\"%s\"", fe.msg);
+        return;
+    }
+    uint8_t digest[32], ser[64];
+    obs_digest(n->cfg.cluster, subject, bytes, (size_t)len, digest);
+    secp256k1_ecdsa_signature sig;
+    if (!secp256k1_ecdsa_sign(a->ctx, &sig, digest, a->sk, NULL, NULL))
+        return;
+    secp256k1_ecdsa_signature_serialize_compact(a->ctx, ser, &sig);
+    struct out_item *it = NULL;
+    for (struct out_item *x = a->outbox; x; x = x->next)
+        if (!strcmp(x->subject, subject))
+            it = x; /* a provider's correction replaces what was pending */
+    if (!it) {
+        it = calloc(1, sizeof *it);
+        snprintf(it->subject, sizeof it->subject, "%s", subject);
+        struct out_item **tail = &a->outbox;
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = it;
+    }
+    obs_hex_encode(bytes, (size_t)len, it->hex);
+    obs_hex_encode(ser, 64, it->sig);
+    it->acked_leader = it->acked_term = 0;
+    LOG_DEBUG("event=observation subject=%s", subject);
+    pump(n);
+}
+
+static void on_feed_error(void *arg, const struct feed_error *err)
+{
+    (void)arg;
+    LOG_DEBUG("event=feed_error code=%d err=\"%s\"", err->code, err->msg);
+}
+
+/* ---- leader side ---------------------------------------------------------------------- */
+
+static unsigned voters(struct node *n, uint64_t id, bool *is_voter)
+{
+    struct raft *r = replica_raft(n->replica);
+    unsigned v = 0;
+    *is_voter = false;
+    for (unsigned i = 0; i < r->configuration.n; i++)
+        if (r->configuration.servers[i].role == RAFT_VOTER) {
+            v++;
+            if (r->configuration.servers[i].id == id)
+                *is_voter = true;
+        }
+    return v;
+}
+
+static void flag_dissent(struct node *n, struct pending *p, uint64_t node, const char *hex)
+{
+    if (node == 0 || node > AGREE_MAX_NODES)
+        return;
+    uint64_t bit = 1ull << ((node - 1) % 64);
+    if (p->flagged[(node - 1) / 64] & bit)
+        return;
+    p->flagged[(node - 1) / 64] |= bit;
+    A(n)->dissent[node]++;
+    LOG_WARN("event=observation_dissent node=%llu subject=%s bytes=%s agreed=%s",
+             (unsigned long long)node, p->subject, hex, p->agreed_hex ? p->agreed_hex : "");
+}
+
+static void flag_all(struct node *n, struct pending *p)
+{
+    for (struct variant *v = p->variants; v; v = v->next)
+        if (strcmp(v->hex, p->agreed_hex) != 0)
+            for (struct vote *w = v->votes; w; w = w->next)
+                flag_dissent(n, p, w->node, v->hex);
+}
+
+struct prop_ctx {
+    struct node *node;
+    char subject[FEED_SUBJECT_MAX];
+};
+
+static struct pending *find_pending(struct agree *a, const char *subject, bool create)
+{
+    for (struct pending *p = a->pending; p; p = p->next)
+        if (!strcmp(p->subject, subject))
+            return p;
+    if (!create)
+        return NULL;
+    struct pending *p = calloc(1, sizeof *p);
+    snprintf(p->subject, sizeof p->subject, "%s", subject);
+    p->next = a->pending;
+    a->pending = p;
+    return p;
+}
+
+static void on_proposed(void *arg, int outcome, const struct fsm_result *res)
+{
+    struct prop_ctx *pc = arg;
+    struct node *n = pc->node;
+    if (!n->stopping && A(n)) {
+        struct pending *p = find_pending(A(n), pc->subject, false);
+        if (p) {
+            p->proposing = false;
+            if (outcome == REPLICA_OK && res && res->status < 300) {
+                json_t *b = json_loads(res->body, 0, NULL);
+                const char *hex = json_string_value(json_object_get(b, "bytes"));
+                if (hex && !p->agreed_hex)
+                    p->agreed_hex = strdup(hex);
+                json_decref(b);
+                if (p->agreed_hex) {
+                    LOG_INFO("event=observation_agreed subject=%s", p->subject);
+                    flag_all(n, p);
+                }
+            }
+        }
+    }
+    free(pc);
+}
+
+static void maybe_propose(struct node *n, struct pending *p)
+{
+    if (p->proposing || p->agreed_hex)
+        return;
+    bool dummy;
+    unsigned nv = voters(n, 0, &dummy);
+    unsigned quorum = nv / 2 + 1;
+    for (struct variant *v = p->variants; v; v = v->next) {
+        unsigned count = 0;
+        json_t *sigs = json_array();
+        for (struct vote *w = v->votes; w; w = w->next) {
+            bool is_voter;
+            voters(n, w->node, &is_voter);
+            if (!is_voter)
+                continue;
+            count++;
+            json_array_append_new(sigs, json_pack("{s:I, s:s}", "node", (json_int_t)w->node,
+                                                  "signature", w->sig));
+        }
+        if (count < quorum) {
+            json_decref(sigs);
+            continue;
+        }
+        json_t *o = json_pack("{s:s, s:s, s:o}", "subject", p->subject, "bytes", v->hex,
+                              "signatures", sigs);
+        char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(o);
+        struct cmd c = {.type = CMD_OBSERVATION_AGREED, .payload = text,
+                        .payload_len = strlen(text)};
+        struct prop_ctx *pc = calloc(1, sizeof *pc);
+        pc->node = n;
+        snprintf(pc->subject, sizeof pc->subject, "%s", p->subject);
+        if (replica_propose(n->replica, &c, on_proposed, pc) == 0) {
+            p->proposing = true;
+            A(n)->proposed++;
+        } else {
+            free(pc);
+        }
+        free(text);
+        return;
+    }
+}
+
+static void do_observation(struct http_req *r)
+{
+    struct node *n = r->node;
+    struct agree *a = A(n);
+    json_t *body = routes_body(r);
+    if (!body)
+        return;
+    json_t *jid = json_object_get(body, "node_id");
+    const char *subject = json_string_value(json_object_get(body, "subject"));
+    const char *hex = json_string_value(json_object_get(body, "bytes"));
+    const char *sighex = json_string_value(json_object_get(body, "signature"));
+    uint8_t bytes[FEED_ENCODED_MAX], sigraw[64], digest[32], pkraw[33];
+    int blen = hex ? obs_hex_decode(hex, bytes, sizeof bytes) : -1;
+    if (!json_is_integer(jid) || json_integer_value(jid) <= 0 || !subject || blen <= 0 ||
+        !sighex || strlen(sighex) != 128 || obs_hex_decode(sighex, sigraw, 64) != 64) {
+        a->refused++;
+        http_problem(r, 422, "Invalid observation",
+                     "need {node_id, subject, bytes (hex), signature (128 hex digits)}");
+        goto out;
+    }
+    uint64_t node = (uint64_t)json_integer_value(jid);
+    if (!replica_is_leader(n->replica)) {
+        http_header(r, "retry-after", "1");
+        http_problem(r, 421, "Not the leader", "observations go to the leader");
+        goto out;
+    }
+    char pk[67];
+    MDB_txn *txn;
+    json_t *agreed = NULL;
+    int krv = -1;
+    if (fsm_read_begin(n->fsm, &txn) == 0) {
+        krv = obs_member_key(n->fsm, txn, node, pk);
+        if (krv == 0) {
+            json_t *m = member_get(n->fsm, txn, node);
+            if (!m)
+                krv = -1;
+            json_decref(m);
+        }
+        agreed = obs_agreed_get(n->fsm, txn, subject);
+        fsm_read_end(txn);
+    }
+    if (krv != 0) {
+        a->refused++;
+        json_decref(agreed);
+        http_problem(r, 403, "Not a member", "node %llu is not a member with a registered key",
+                     (unsigned long long)node);
+        goto out;
+    }
+    secp256k1_pubkey pub;
+    secp256k1_ecdsa_signature sig;
+    obs_hex_decode(pk, pkraw, sizeof pkraw);
+    obs_digest(n->cfg.cluster, subject, bytes, (size_t)blen, digest);
+    if (!secp256k1_ec_pubkey_parse(a->ctx, &pub, pkraw, 33) ||
+        !secp256k1_ecdsa_signature_parse_compact(a->ctx, &sig, sigraw) ||
+        !secp256k1_ecdsa_verify(a->ctx, &sig, digest, &pub)) {
+        a->refused++;
+        json_decref(agreed);
+        LOG_WARN("event=observation_forged node=%llu subject=%s", (unsigned long long)node,
+                 subject);
+        http_problem(r, 403, "Bad signature",
+                     "the signature does not verify with node %llu's registered key",
+                     (unsigned long long)node);
+        goto out;
+    }
+    struct feed_obs o;
+    struct feed_error fe = {0};
+    char subj[FEED_SUBJECT_MAX];
+    if (feed_decode(bytes, (size_t)blen, &o, &fe) != 0 ||
+        feed_obs_subject(&o, subj, sizeof subj) < 0 || strcmp(subj, subject) != 0) {
+        a->refused++;
+        json_decref(agreed);
+        http_problem(r, 422, "Invalid observation", "the bytes are not an observation about "
+                                                    "'%s'", subject);
+        goto out;
+    }
+    a->received++;
+    struct pending *p = find_pending(a, subject, true);
+    if (agreed && !p->agreed_hex) {
+        const char *ah = json_string_value(json_object_get(agreed, "bytes"));
+        if (ah)
+            p->agreed_hex = strdup(ah);
+    }
+    json_decref(agreed);
+    struct variant *v = NULL;
+    bool seen = false;
+    for (struct variant *x = p->variants; x; x = x->next) {
+        if (!strcmp(x->hex, hex))
+            v = x;
+        for (struct vote *w = x->votes; w; w = w->next)
+            if (w->node == node && strcmp(x->hex, hex) != 0) {
+                w->node = 0; /* the node changed its mind (a provider's correction) */
+            } else if (w->node == node) {
+                seen = true;
+            }
+    }
+    if (!v) {
+        v = calloc(1, sizeof *v);
+        v->hex = strdup(hex);
+        v->next = p->variants;
+        p->variants = v;
+    }
+    if (!seen) {
+        struct vote *w = calloc(1, sizeof *w);
+        w->node = node;
+        snprintf(w->sig, sizeof w->sig, "%s", sighex);
+        w->next = v->votes;
+        v->votes = w;
+    }
+    if (p->agreed_hex) {
+        if (strcmp(p->agreed_hex, hex) != 0)
+            flag_dissent(n, p, node, hex);
+    } else {
+        maybe_propose(n, p);
+    }
+    http_reply_json(r, 202, json_pack("{s:s, s:b}", "subject", subject, "agreed",
+                                      p->agreed_hex != NULL));
+out:
+    json_decref(body);
+}
+
+static void do_member_key(struct http_req *r)
+{
+    json_t *body = routes_body(r);
+    if (!body)
+        return;
+    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(body);
+    struct cmd c = {.type = CMD_MEMBER_KEY, .payload = text, .payload_len = strlen(text)};
+    http_write(r, &c, "member-key");
+    free(text);
+}
+
+/* ---- reads ---------------------------------------------------------------------------- */
+
+static void add_keys(struct node *n, MDB_txn *txn, json_t *rec)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(rec, "signatures"), i, s)
+    {
+        char pk[67];
+        if (obs_member_key(n->fsm, txn, (uint64_t)json_integer_value(json_object_get(s, "node")),
+                           pk) == 0)
+            json_object_set_new(s, "public_key", json_string(pk));
+    }
+}
+
+static void serve_agreed(struct http_req *r, const char *subject, bool attestation)
+{
+    struct node *n = r->node;
+    MDB_txn *txn;
+    if (fsm_read_begin(n->fsm, &txn) != 0) {
+        http_problem(r, 500, "Read failed", "the state machine could not be read");
+        return;
+    }
+    json_t *rec = obs_agreed_get(n->fsm, txn, subject);
+    if (rec && attestation) {
+        add_keys(n, txn, rec);
+        uint8_t bytes[FEED_ENCODED_MAX], digest[32];
+        char dh[65];
+        int bl = obs_hex_decode(json_string_value(json_object_get(rec, "bytes")), bytes,
+                                sizeof bytes);
+        obs_digest(n->cfg.cluster, subject, bytes, bl > 0 ? (size_t)bl : 0, digest);
+        obs_hex_encode(digest, 32, dh);
+        json_object_set_new(rec, "cluster", json_string(n->cfg.cluster));
+        json_object_set_new(rec, "digest", json_string(dh));
+        json_object_set_new(
+            rec, "signed_message",
+            json_string("SHA-256 of \"parlay-observation-v1\" NUL cluster NUL subject NUL bytes; "
+                        "secp256k1 ECDSA, compact r||s, low-s"));
+    }
+    fsm_read_end(txn);
+    if (!rec) {
+        http_problem(r, 404, "Not agreed", "no quorum has agreed on '%s' yet", subject);
+        return;
+    }
+    http_reply_json(r, 200, rec);
+}
+
+int routes_agree(struct http_req *r, const char *method, const char *path)
+{
+    struct node *n = r->node;
+    if (!strcmp(path, "/internal/v1/observations")) {
+        r->route = ROUTE_OTHER;
+        if (n->agree && routes_method(r, method, "POST", "use POST"))
+            do_observation(r);
+        else if (!n->agree)
+            http_problem(r, 404, "Not found", "this node takes no observations");
+        return 0;
+    }
+    if (!strcmp(path, "/internal/v1/member-key")) {
+        r->route = ROUTE_OTHER;
+        if (routes_require_admin(r) && routes_method(r, method, "POST", "use POST"))
+            do_member_key(r);
+        return 0;
+    }
+    if (!strncmp(path, "/v1/fixtures/", 13)) {
+        const char *id = path + 13, *slash = strchr(id, '/');
+        if (!slash || slash == id || (size_t)(slash - id) > FEED_ID_MAX)
+            return -1;
+        char fid[FEED_ID_MAX + 1], subject[FEED_SUBJECT_MAX];
+        snprintf(fid, sizeof fid, "%.*s", (int)(slash - id), id);
+        if (!strcmp(slash, "/events")) {
+            r->route = ROUTE_FIXTURES_READ;
+            if (!routes_method(r, method, "GET", "use GET"))
+                return 0;
+            MDB_txn *txn;
+            if (fsm_read_begin(n->fsm, &txn) != 0) {
+                http_problem(r, 500, "Read failed", "the state machine could not be read");
+                return 0;
+            }
+            json_t *items = obs_agreed_events(n->fsm, txn, fid);
+            fsm_read_end(txn);
+            http_reply_json(r, 200, json_pack("{s:s, s:o}", "fixture", fid, "items", items));
+            return 0;
+        }
+        if (!strcmp(slash, "/result")) {
+            r->route = ROUTE_FIXTURES_READ;
+            if (routes_method(r, method, "GET", "use GET")) {
+                snprintf(subject, sizeof subject, "result/%s", fid);
+                serve_agreed(r, subject, true);
+            }
+            return 0;
+        }
+        return -1;
+    }
+    if (!strncmp(path, "/v1/observations/", 17)) {
+        const char *s = path + 17;
+        size_t l = strlen(s);
+        static const char suffix[] = "/attestation";
+        if (l <= sizeof suffix - 1 || strcmp(s + l - (sizeof suffix - 1), suffix) != 0 ||
+            l - (sizeof suffix - 1) >= FEED_SUBJECT_MAX)
+            return -1;
+        r->route = ROUTE_FIXTURES_READ;
+        if (routes_method(r, method, "GET", "use GET")) {
+            char subject[FEED_SUBJECT_MAX];
+            snprintf(subject, sizeof subject, "%.*s", (int)(l - (sizeof suffix - 1)), s);
+            serve_agreed(r, subject, true);
+        }
+        return 0;
+    }
+    return -1;
+}
+
+/* ---- status, metrics, start, stop ----------------------------------------------------- */
+
+void agree_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
+{
+    struct agree *a = A(n);
+    if (!a)
+        return;
+    unsigned outbox = 0;
+    for (struct out_item *it = a->outbox; it; it = it->next)
+        outbox++;
+    metrics_printf(buf, len, cap,
+                   "# TYPE parlay_observations_received_total counter\n"
+                   "parlay_observations_received_total %llu\n"
+                   "# TYPE parlay_observations_refused_total counter\n"
+                   "parlay_observations_refused_total %llu\n"
+                   "# TYPE parlay_observations_proposed_total counter\n"
+                   "parlay_observations_proposed_total %llu\n"
+                   "# TYPE parlay_observation_outbox gauge\nparlay_observation_outbox %u\n"
+                   "# TYPE parlay_observation_dissent_total counter\n",
+                   (unsigned long long)a->received, (unsigned long long)a->refused,
+                   (unsigned long long)a->proposed, outbox);
+    for (unsigned i = 1; i <= AGREE_MAX_NODES; i++)
+        if (a->dissent[i])
+            metrics_printf(buf, len, cap, "parlay_observation_dissent_total{node=\"%u\"} %llu\n",
+                           i, (unsigned long long)a->dissent[i]);
+}
+
+json_t *agree_status(struct node *n)
+{
+    struct agree *a = A(n);
+    if (!a)
+        return json_null();
+    json_t *d = json_object();
+    for (unsigned i = 1; i <= AGREE_MAX_NODES; i++)
+        if (a->dissent[i]) {
+            char k[24];
+            snprintf(k, sizeof k, "%u", i);
+            json_object_set_new(d, k, json_integer((json_int_t)a->dissent[i]));
+        }
+    unsigned outbox = 0;
+    for (struct out_item *it = a->outbox; it; it = it->next)
+        outbox++;
+    /* The leader's subjects with votes and no agreement: {subject: [{bytes, nodes}]}. */
+    json_t *pend = json_object();
+    for (struct pending *p = a->pending; p; p = p->next) {
+        if (p->agreed_hex)
+            continue;
+        json_t *vs = json_array();
+        for (struct variant *v = p->variants; v; v = v->next) {
+            json_t *nodes = json_array();
+            for (struct vote *w = v->votes; w; w = w->next)
+                if (w->node)
+                    json_array_append_new(nodes, json_integer((json_int_t)w->node));
+            json_array_append_new(vs, json_pack("{s:s, s:o}", "bytes", v->hex, "nodes", nodes));
+        }
+        json_object_set_new(pend, p->subject, vs);
+    }
+    return json_pack("{s:b, s:i, s:o, s:o}", "feed", a->feed != NULL, "outbox", outbox,
+                     "dissent", d, "pending", pend);
+}
+
+int agree_start(struct node *n, char *err, size_t errlen)
+{
+    if (!n->cfg.sport[0])
+        return 0;
+    struct agree *a = calloc(1, sizeof *a);
+    a->node = n;
+    a->ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    if (key_load_secret(n->cfg.data_dir, a->sk) != 0) {
+        snprintf(err, errlen, "key 'data_dir': cannot read node.key");
+        secp256k1_context_destroy(a->ctx);
+        free(a);
+        return -1;
+    }
+    n->agree = a;
+    uv_timer_init(n->loop, &a->timer);
+    a->timer.data = n;
+    uv_timer_start(&a->timer, on_tick, AGREE_TICK_MS, AGREE_TICK_MS);
+    if (n->cfg.feed_url[0]) {
+        struct feed_config fc = {.adapter = !strcmp(n->cfg.feed_adapter, "rest") ? FEED_REST
+                                                                                  : FEED_SSE,
+                                 .url = n->cfg.feed_url,
+                                 .poll_ms = n->cfg.feed_poll_ms,
+                                 .on_obs = on_obs,
+                                 .on_error = on_feed_error,
+                                 .arg = n};
+        int rv = feed_open(n->loop, &fc, &a->feed);
+        if (rv != 0) {
+            snprintf(err, errlen, "key 'feed_url': %s", feed_strerror(rv));
+            return -1;
+        }
+        LOG_INFO("event=feed_opened url=%s adapter=%s", n->cfg.feed_url, n->cfg.feed_adapter);
+    }
+    return 0;
+}
+
+void agree_stop(struct node *n)
+{
+    struct agree *a = A(n);
+    if (!a)
+        return;
+    if (a->feed)
+        feed_close(a->feed, NULL, NULL);
+    a->feed = NULL;
+    uv_timer_stop(&a->timer);
+    uv_close((uv_handle_t *)&a->timer, NULL);
+    /* The rest is freed with the process (the loop still runs callbacks that look at
+     * n->stopping until it ends). */
+}

@@ -1,0 +1,301 @@
+/* The agreement layer's commands in the state machine, without raft: CMD_OBSERVATION_AGREED
+ * stores fixtures, events (in seq order) and results, creates an agreed fixture, ignores a
+ * second agreement for a subject, and refuses (as results that change nothing) bytes that are
+ * not an observation or not about the subject; CMD_MEMBER_KEY records members' keys. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "consensus/fsm.h"
+#include "consensus/observations.h"
+#include "feed/feed.h"
+#include "tests/unit/unit_util.h"
+
+struct ctx {
+    char *dir;
+    struct fsm *f;
+    struct util_result r;
+};
+
+static int setup(void **state)
+{
+    struct ctx *c = calloc(1, sizeof *c);
+    c->dir = util_tmpdir();
+    c->f = util_fsm_open(c->dir);
+    util_capture_results(c->f, &c->r);
+    *state = c;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct ctx *c = *state;
+    fsm_close(c->f);
+    util_rmdir(c->dir);
+    free(c);
+    return 0;
+}
+
+static struct feed_obs fixture_obs(const char *id, enum feed_sport sport)
+{
+    struct feed_obs o = {.kind = FEED_FIXTURE};
+    snprintf(o.u.fixture.id, sizeof o.u.fixture.id, "%s", id);
+    o.u.fixture.sport = sport;
+    snprintf(o.u.fixture.competition, sizeof o.u.fixture.competition, "Premier League");
+    snprintf(o.u.fixture.home, sizeof o.u.fixture.home, "Arsenal");
+    snprintf(o.u.fixture.away, sizeof o.u.fixture.away, "Chelsea");
+    o.u.fixture.kickoff = 1795878000; /* 2026-11-28T15:00:00Z */
+    return o;
+}
+
+static struct feed_obs event_obs(const char *id, uint64_t seq)
+{
+    struct feed_obs o = {.kind = FEED_EVENT};
+    snprintf(o.u.event.fixture, sizeof o.u.event.fixture, "%s", id);
+    o.u.event.seq = seq;
+    o.u.event.minute = (uint16_t)seq;
+    o.u.event.period = 1;
+    o.u.event.type = FEED_GOAL;
+    o.u.event.team = FEED_HOME;
+    return o;
+}
+
+static struct feed_obs result_obs(const char *id, uint16_t h, uint16_t a)
+{
+    struct feed_obs o = {.kind = FEED_RESULT};
+    snprintf(o.u.result.fixture, sizeof o.u.result.fixture, "%s", id);
+    o.u.result.status = FEED_FINAL;
+    o.u.result.home = h;
+    o.u.result.away = a;
+    return o;
+}
+
+/* The payload of an agreement on @o (subject given, or @o's own when NULL). */
+static char *agreed_payload(const struct feed_obs *o, const char *subject)
+{
+    uint8_t bytes[FEED_ENCODED_MAX];
+    int len = feed_encode(o, bytes, sizeof bytes, NULL);
+    assert_true(len > 0);
+    char hex[2 * FEED_ENCODED_MAX + 1], subj[FEED_SUBJECT_MAX];
+    obs_hex_encode(bytes, (size_t)len, hex);
+    assert_true(feed_obs_subject(o, subj, sizeof subj) > 0);
+    json_t *p = json_pack("{s:s, s:s, s:[{s:i, s:s}, {s:i, s:s}]}", "subject",
+                          subject ? subject : subj, "bytes", hex, "signatures", "node", 1,
+                          "signature", "aa", "node", 2, "signature", "bb");
+    char *text = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    return text;
+}
+
+static int apply_obs(struct ctx *c, uint64_t idx, const struct feed_obs *o, const char *subject)
+{
+    char *p = agreed_payload(o, subject);
+    int st = util_apply(c->f, &c->r, idx, CMD_OBSERVATION_AGREED, NULL, 0, p);
+    free(p);
+    return st;
+}
+
+static json_t *get(struct ctx *c, const char *subject)
+{
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *rec = obs_agreed_get(c->f, txn, subject);
+    fsm_read_end(txn);
+    return rec;
+}
+
+static void test_fixture_agreed_creates_fixture(void **state)
+{
+    struct ctx *c = *state;
+    struct feed_obs o = fixture_obs("FB-1", FEED_FOOTBALL);
+    assert_int_equal(apply_obs(c, 1, &o, NULL), 201);
+    json_t *rec = get(c, "fixture/FB-1");
+    assert_non_null(rec);
+    assert_string_equal(json_string_value(json_object_get(rec, "kind")), "fixture");
+    assert_int_equal(json_array_size(json_object_get(rec, "signatures")), 2);
+    json_t *ob = json_object_get(rec, "observation");
+    assert_string_equal(json_string_value(json_object_get(ob, "home")), "Arsenal");
+    json_decref(rec);
+    char *fx = util_get_fixture(c->f, "FB-1");
+    assert_non_null(fx);
+    json_t *j = json_loads(fx, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "scheduled");
+    assert_string_equal(json_string_value(json_object_get(j, "kickoff")), "2026-11-28T15:00:00Z");
+    assert_string_equal(json_string_value(json_object_get(j, "sport")), "football");
+    json_decref(j);
+    free(fx);
+    /* A fixture of another sport is stored as agreed but not created here. */
+    o = fixture_obs("TN-1", FEED_TENNIS);
+    assert_int_equal(apply_obs(c, 2, &o, NULL), 201);
+    assert_null(util_get_fixture(c->f, "TN-1"));
+}
+
+static void test_existing_fixture_kept(void **state)
+{
+    struct ctx *c = *state;
+    assert_int_equal(util_apply(c->f, &c->r, 1, CMD_FIXTURE_CREATE, NULL, 0,
+                                util_fixture_json("FB-1", "Ligue 1", "2026-12-01T20:00:00Z")),
+                     201);
+    char *before = util_dump_fixtures(c->f);
+    struct feed_obs o = fixture_obs("FB-1", FEED_FOOTBALL);
+    assert_int_equal(apply_obs(c, 2, &o, NULL), 201);
+    char *after = util_dump_fixtures(c->f);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
+static void test_duplicate_ignored(void **state)
+{
+    struct ctx *c = *state;
+    struct feed_obs o = result_obs("FB-1", 4, 2);
+    assert_int_equal(apply_obs(c, 1, &o, NULL), 201);
+    json_t *first = get(c, "result/FB-1");
+    /* The same again, and other bytes for the same subject: ignored. */
+    assert_int_equal(apply_obs(c, 2, &o, NULL), 200);
+    json_t *b = json_loads(c->r.body, 0, NULL);
+    assert_true(json_is_true(json_object_get(b, "duplicate")));
+    assert_true(json_is_true(json_object_get(b, "same_bytes")));
+    json_decref(b);
+    o = result_obs("FB-1", 0, 7);
+    assert_int_equal(apply_obs(c, 3, &o, NULL), 200);
+    b = json_loads(c->r.body, 0, NULL);
+    assert_true(json_is_false(json_object_get(b, "same_bytes")));
+    json_decref(b);
+    json_t *now = get(c, "result/FB-1");
+    assert_true(json_equal(first, now));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(now, "observation"),
+                                                        "home")),
+                     4);
+    json_decref(first);
+    json_decref(now);
+    assert_int_equal(fsm_last_applied(c->f), 3);
+}
+
+static void test_events_in_seq_order(void **state)
+{
+    struct ctx *c = *state;
+    uint64_t seqs[] = {2, 10, 1, 9};
+    for (int i = 0; i < 4; i++) {
+        struct feed_obs o = event_obs("FB-1", seqs[i]);
+        assert_int_equal(apply_obs(c, (uint64_t)i + 1, &o, NULL), 201);
+    }
+    struct feed_obs other = event_obs("FB-10", 1); /* a prefix-sharing id stays apart */
+    assert_int_equal(apply_obs(c, 5, &other, NULL), 201);
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *evs = obs_agreed_events(c->f, txn, "FB-1");
+    json_t *none = obs_agreed_events(c->f, txn, "FB-2");
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(evs), 4);
+    uint64_t want[] = {1, 2, 9, 10};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(json_integer_value(json_object_get(
+                             json_object_get(json_array_get(evs, i), "observation"), "seq")),
+                         want[i]);
+    assert_int_equal(json_array_size(none), 0);
+    json_decref(evs);
+    json_decref(none);
+    json_t *rec = get(c, "event/FB-1/9");
+    assert_non_null(rec);
+    json_decref(rec);
+}
+
+static void expect_refused(struct ctx *c, uint64_t idx, const char *payload)
+{
+    char *before = util_dump_fixtures(c->f);
+    assert_int_equal(util_apply(c->f, &c->r, idx, CMD_OBSERVATION_AGREED, NULL, 0, payload), 422);
+    char *after = util_dump_fixtures(c->f);
+    assert_string_equal(before, after);
+    assert_int_equal(fsm_last_applied(c->f), idx);
+    free(before);
+    free(after);
+}
+
+static void test_refusals_change_nothing(void **state)
+{
+    struct ctx *c = *state;
+    struct feed_obs o = fixture_obs("FB-1", FEED_FOOTBALL);
+    char *p = agreed_payload(&o, "fixture/FB-2"); /* bytes about another fixture */
+    expect_refused(c, 1, p);
+    free(p);
+    p = agreed_payload(&o, "result/FB-1"); /* another kind */
+    expect_refused(c, 2, p);
+    free(p);
+    expect_refused(c, 3, "{\"subject\":\"fixture/FB-1\",\"bytes\":\"0103\","
+                         "\"signatures\":[{\"node\":1,\"signature\":\"aa\"}]}");
+    expect_refused(c, 4, "{\"subject\":\"fixture/FB-1\",\"bytes\":\"zz\","
+                         "\"signatures\":[{\"node\":1,\"signature\":\"aa\"}]}");
+    char *good = agreed_payload(&o, NULL);
+    json_t *j = json_loads(good, 0, NULL);
+    json_object_set_new(j, "signatures", json_array());
+    char *nosig = json_dumps(j, JSON_COMPACT);
+    expect_refused(c, 5, nosig);
+    json_decref(j);
+    free(nosig);
+    free(good);
+    expect_refused(c, 6, "not json");
+    assert_null(get(c, "fixture/FB-1"));
+    assert_null(get(c, "fixture/FB-2"));
+}
+
+static void test_member_key(void **state)
+{
+    struct ctx *c = *state;
+    const char *pk = "02aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899";
+    char payload[200];
+    snprintf(payload, sizeof payload, "{\"id\":3,\"public_key\":\"%s\"}", pk);
+    assert_int_equal(util_apply(c->f, &c->r, 1, CMD_MEMBER_KEY, NULL, 0, payload), 200);
+    MDB_txn *txn;
+    char out[67];
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    assert_int_equal(obs_member_key(c->f, txn, 3, out), 0);
+    assert_int_equal(obs_member_key(c->f, txn, 4, out), -1);
+    fsm_read_end(txn);
+    assert_string_equal(out, pk);
+    assert_int_equal(util_apply(c->f, &c->r, 2, CMD_MEMBER_KEY, NULL, 0,
+                                "{\"id\":3,\"public_key\":\"04zz\"}"),
+                     422);
+    assert_int_equal(util_apply(c->f, &c->r, 3, CMD_MEMBER_KEY, NULL, 0,
+                                "{\"id\":0,\"public_key\":\"02aabbccddeeff00112233445566778899"
+                                "aabbccddeeff00112233445566778899\"}"),
+                     422);
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    assert_int_equal(obs_member_key(c->f, txn, 3, out), 0);
+    fsm_read_end(txn);
+    assert_string_equal(out, pk);
+}
+
+static void test_digest_is_domain_separated(void **state)
+{
+    (void)state;
+    uint8_t a[32], b[32], d[32];
+    const uint8_t bytes[] = {1, 3, 0};
+    obs_digest("football", "result/X", bytes, sizeof bytes, a);
+    obs_digest("tennis", "result/X", bytes, sizeof bytes, b);
+    obs_digest("football", "result/Y", bytes, sizeof bytes, d);
+    assert_memory_not_equal(a, b, 32);
+    assert_memory_not_equal(a, d, 32);
+}
+
+int main(void)
+{
+    util_log_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_fixture_agreed_creates_fixture, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_existing_fixture_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_in_seq_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_member_key, setup, teardown),
+        cmocka_unit_test(test_digest_is_domain_separated),
+    };
+    return cmocka_run_group_tests_name("observations", tests, NULL, NULL);
+}
