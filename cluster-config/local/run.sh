@@ -61,8 +61,8 @@ l1-rcl-sb29|Ligue 1|RC Lens|Stade Brestois|2026-11-30T16:15:00Z
 l1-srfc-fcn|Ligue 1|Stade Rennais|FC Nantes|2026-12-06T20:00:00Z
 FIXTURES
 
-# The simulated sports feed: one simulator per node (each node will read its own provider once
-# the agreement layer lands), replaying a busy afternoon at ten times real speed.
+# The simulated sports feed: one simulator per node (each football node reads its own and the
+# leader records what a quorum of them agree on), replaying a busy afternoon at 10x speed.
 feed_line="  feed:              not started (build/parlay-feedsim is missing)"
 if [ -x build/parlay-feedsim ]; then
     for i in 1 2 3; do
@@ -77,7 +77,8 @@ if [ -x build/parlay-feedsim ]; then
         done
     done
     feed_line="  feed:              simulators http://127.0.0.1:8301 .. 8303 (/v1/fixtures, /v1/events, /v1/stream,
-                     /v1/results; admin and lies on 8311 .. 8313), one per node"
+                     /v1/results; admin and lies on 8311 .. 8313), one per node; what a quorum
+                     agrees on: curl -s http://127.0.0.1:8101/v1/fixtures/BA-001/events"
 fi
 
 # The local chain: anvil (from tests/npm) with its state kept in run/anvil-state.json, and the
