@@ -84,6 +84,8 @@ static struct agree *A(struct node *n)
     return n->agree;
 }
 
+static void maybe_propose_all(struct node *n);
+
 /* ---- node side ------------------------------------------------------------------------ */
 
 static bool agreed_same; /* set by agreed_locally: the agreed bytes are @hex */
@@ -197,8 +199,13 @@ static void pump(struct node *n)
 static void on_tick(uv_timer_t *t)
 {
     struct node *n = t->data;
-    if (!n->stopping)
-        pump(n);
+    if (n->stopping)
+        return;
+    pump(n);
+    /* A proposal that failed while this node stayed leader is retried here: the senders
+     * will not resend to the same leader and term. */
+    if (replica_is_leader(n->replica))
+        maybe_propose_all(n);
 }
 
 static void on_obs(void *arg, const struct feed_obs *obs)
@@ -281,6 +288,26 @@ static void flag_all(struct node *n, struct pending *p)
                 flag_dissent(n, p, w->node, v->hex);
 }
 
+static void pending_free(struct agree *a, struct pending *p)
+{
+    for (struct pending **pp = &a->pending; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    for (struct variant *v = p->variants, *vn; v; v = vn) {
+        vn = v->next;
+        for (struct vote *w = v->votes, *wn; w; w = wn) {
+            wn = w->next;
+            free(w);
+        }
+        free(v->hex);
+        free(v);
+    }
+    free(p->agreed_hex);
+    free(p);
+}
+
 struct prop_ctx {
     struct node *node;
     char subject[FEED_SUBJECT_MAX];
@@ -317,6 +344,8 @@ static void on_proposed(void *arg, int outcome, const struct fsm_result *res)
                 if (p->agreed_hex) {
                     LOG_INFO("event=observation_agreed subject=%s", p->subject);
                     flag_all(n, p);
+                    /* Done: a late sender is compared with the stored record. */
+                    pending_free(A(n), p);
                 }
             }
         }
@@ -365,6 +394,13 @@ static void maybe_propose(struct node *n, struct pending *p)
         free(text);
         return;
     }
+}
+
+static void maybe_propose_all(struct node *n)
+{
+    for (struct pending *p = A(n)->pending; p; p = p->next)
+        if (!p->proposing && !p->agreed_hex)
+            maybe_propose(n, p);
 }
 
 static void do_observation(struct http_req *r)
@@ -475,14 +511,16 @@ static void do_observation(struct http_req *r)
         w->next = v->votes;
         v->votes = w;
     }
-    if (p->agreed_hex) {
+    bool is_agreed = p->agreed_hex != NULL;
+    if (is_agreed) {
         if (strcmp(p->agreed_hex, hex) != 0)
             flag_dissent(n, p, node, hex);
+        if (!p->proposing)
+            pending_free(a, p);
     } else {
         maybe_propose(n, p);
     }
-    http_reply_json(r, 202, json_pack("{s:s, s:b}", "subject", subject, "agreed",
-                                      p->agreed_hex != NULL));
+    http_reply_json(r, 202, json_pack("{s:s, s:b}", "subject", subject, "agreed", is_agreed));
 out:
     json_decref(body);
 }

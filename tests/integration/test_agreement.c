@@ -11,7 +11,10 @@
  *   two liars   nodes 2 and 3 give two different wrong scores: once the leader holds all
  *               three votes for the result (its admin status lists them as pending), no byte
  *               string has a quorum, and the result answers 404 on every node while the
- *               fixture and the events are agreed.
+ *               fixture and the events are agreed;
+ *   forged      another member's signature, a stranger, bytes the signature is not over: 403;
+ *   resend      the leader dies holding one node's vote for the result; that node resends
+ *               it to the new leader, and the result is agreed with the third node's vote.
  *
  * Every wait is a condition polled with a deadline. */
 #include <setjmp.h>
@@ -115,7 +118,14 @@ struct setup {
 };
 
 /* Three simulators (lies[i]: NULL or a --lie-score argument), three nodes each reading one. */
-static void start(struct setup *s, const char *const lies[3])
+static void advance(struct setup *s, int i)
+{
+    json_t *r = simproc_admin(&s->sims[i], "/admin/v1/advance", "{\"seconds\": 100000}");
+    assert_non_null(r);
+    json_decref(r);
+}
+
+static void start_paused(struct setup *s, const char *const lies[3])
 {
     for (int i = 0; i < 3; i++) {
         const char *args[5] = {"--speed", "0", NULL, NULL, NULL};
@@ -132,12 +142,14 @@ static void start(struct setup *s, const char *const lies[3])
                  s->sims[i].url, i == 1 ? "rest" : "sse");
     h_cluster_write_configs(&s->c);
     h_start_cluster(&s->c);
+}
+
+static void start(struct setup *s, const char *const lies[3])
+{
+    start_paused(s, lies);
     /* Past the final whistle: everything is published at once. */
-    for (int i = 0; i < 3; i++) {
-        json_t *r = simproc_admin(&s->sims[i], "/admin/v1/advance", "{\"seconds\": 100000}");
-        assert_non_null(r);
-        json_decref(r);
-    }
+    for (int i = 0; i < 3; i++)
+        advance(s, i);
 }
 
 static void stop(struct setup *s)
@@ -317,12 +329,111 @@ static void two_liars(void **state)
     stop(&s);
 }
 
+/* POST an observation to the leader as node @node_id; returns the status. */
+static long post_obs(struct h_cluster *c, int leader, int node_id, const char *subject,
+                     const char *bytes, const char *sig)
+{
+    char body[2048];
+    snprintf(body, sizeof body,
+             "{\"node_id\": %d, \"subject\": \"%s\", \"bytes\": \"%s\", \"signature\": "
+             "\"%s\"}",
+             node_id, subject, bytes, sig);
+    struct h_resp r = h_http(c, leader, "POST", "/internal/v1/observations", body, NULL, false);
+    long st = r.status;
+    h_resp_free(&r);
+    return st;
+}
+
+static bool has_vote(json_t *st, const char *subject, int node)
+{
+    json_t *p = json_object_get(json_object_get(json_object_get(st, "observations"), "pending"),
+                                subject);
+    size_t k, j;
+    json_t *v, *n;
+    json_array_foreach(p, k, v) json_array_foreach(json_object_get(v, "nodes"), j, n)
+    {
+        if (json_integer_value(n) == node)
+            return true;
+    }
+    return false;
+}
+
+/* Forged observations are refused: another member's signature under node 1's name, a
+ * signature over other bytes, a node that is not a member. Nothing is counted for them. */
+static void forged_refused(void **state)
+{
+    (void)state;
+    static struct setup s;
+    const char *lies[3] = {NULL, NULL, NULL};
+    start(&s, lies);
+    json_t *res = wait_status(&s.c, 0, "/v1/fixtures/" FIXTURE "/result", 200);
+    const char *bytes = json_string_value(json_object_get(res, "bytes"));
+    json_t *sig0 = json_array_get(json_object_get(res, "signatures"), 0);
+    int signer = (int)json_integer_value(json_object_get(sig0, "node"));
+    const char *sig = json_string_value(json_object_get(sig0, "signature"));
+    int other = signer == 1 ? 2 : 1;
+    int leader = h_wait_leader(&s.c, H_WAIT_MS);
+    assert_true(leader >= 0);
+    /* The genuine one is accepted (and ignored: already agreed). */
+    assert_int_equal(post_obs(&s.c, leader, signer, "result/" FIXTURE, bytes, sig), 202);
+    /* Someone else's signature, a subject it does not sign, a stranger, garbage. */
+    assert_int_equal(post_obs(&s.c, leader, other, "result/" FIXTURE, bytes, sig), 403);
+    assert_int_equal(post_obs(&s.c, leader, signer, "result/FB-9999", bytes, sig), 403);
+    assert_int_equal(post_obs(&s.c, leader, 9, "result/" FIXTURE, bytes, sig), 403);
+    assert_int_equal(post_obs(&s.c, leader, signer, "result/" FIXTURE, "0103", sig), 403);
+    assert_int_equal(post_obs(&s.c, leader, signer, "result/" FIXTURE, bytes, "00"), 422);
+    json_decref(res);
+    stop(&s);
+}
+
+/* The leader dies holding one vote for the result: the voter resends it to the new leader,
+ * which agrees once the third node's simulator publishes the result too. */
+static void resend_after_leader_change(void **state)
+{
+    (void)state;
+    static struct setup s;
+    const char *lies[3] = {NULL, NULL, NULL};
+    start_paused(&s, lies);
+    int leader = h_wait_leader(&s.c, H_WAIT_MS);
+    assert_true(leader >= 0);
+    int f1 = (leader + 1) % 3, f2 = (leader + 2) % 3;
+    advance(&s, f1);
+    /* The leader holds f1's vote for the result, and nobody else's. */
+    double end = h_now() + H_WAIT_MS / 1000.0;
+    bool held = false;
+    while (!held && h_now() < end) {
+        json_t *st = h_status(&s.c, leader);
+        held = has_vote(st, "result/" FIXTURE, f1 + 1);
+        json_decref(st);
+        if (!held)
+            h_sleep_ms(50);
+    }
+    assert_true(held);
+    struct h_resp r = h_http(&s.c, f1, "GET", "/v1/fixtures/" FIXTURE "/result", NULL, NULL, false);
+    assert_int_equal(r.status, 404);
+    h_resp_free(&r);
+    h_node_kill(&s.c, leader);
+    int nl = h_wait_leader(&s.c, H_WAIT_MS);
+    assert_true(nl == f1 || nl == f2);
+    advance(&s, f2);
+    for (int i = 0; i < 3; i++) {
+        if (i == leader)
+            continue;
+        json_t *res = wait_status(&s.c, i, "/v1/fixtures/" FIXTURE "/result", 200);
+        assert_int_equal(verify_attestation(res, "football"), 2);
+        json_decref(res);
+    }
+    stop(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(honest),
         cmocka_unit_test(one_liar),
         cmocka_unit_test(two_liars),
+        cmocka_unit_test(forged_refused),
+        cmocka_unit_test(resend_after_leader_change),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     simproc_stop_all();
