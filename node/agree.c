@@ -41,6 +41,7 @@ struct out_item {
     char hex[2 * FEED_ENCODED_MAX + 1];
     char sig[129];
     bool inflight;
+    unsigned gen;                      /* bumped when a provider corrects the bytes */
     uint64_t acked_leader, acked_term; /* accepted by this leader in this term */
     struct out_item *next;
 };
@@ -131,6 +132,7 @@ struct send_ctx {
     struct node *node;
     struct out_item *item;
     uint64_t leader, term;
+    unsigned gen;
 };
 
 static void on_obs_sent(void *arg, long status, const char *body, size_t len)
@@ -142,7 +144,7 @@ static void on_obs_sent(void *arg, long status, const char *body, size_t len)
         for (struct out_item *it = A(n)->outbox; it; it = it->next)
             if (it == s->item) {
                 it->inflight = false;
-                if (status == 202 || status == 200) {
+                if ((status == 202 || status == 200) && it->gen == s->gen) {
                     it->acked_leader = s->leader;
                     it->acked_term = s->term;
                 } else {
@@ -189,7 +191,7 @@ static void pump(struct node *n)
         char *text = json_dumps(o, JSON_COMPACT);
         json_decref(o);
         struct send_ctx *s = malloc(sizeof *s);
-        *s = (struct send_ctx){n, it, leader, term};
+        *s = (struct send_ctx){n, it, leader, term, it->gen};
         it->inflight = true;
         forward_send(n->fwd, addr, "/internal/v1/observations", NULL, text, on_obs_sent, s);
         free(text);
@@ -241,6 +243,7 @@ static void on_obs(void *arg, const struct feed_obs *obs)
     obs_hex_encode(bytes, (size_t)len, it->hex);
     obs_hex_encode(ser, 64, it->sig);
     it->acked_leader = it->acked_term = 0;
+    it->gen++;
     LOG_DEBUG("event=observation subject=%s", subject);
     pump(n);
 }

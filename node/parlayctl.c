@@ -193,7 +193,20 @@ static int cmd_status(int argc, char **argv, bool members_only)
                    json_is_object(leader) ? s_of(leader, "http_address") : "-");
             printf("term      %lld\ncommit    %lld\napplied   %lld (on the leader)\n",
                    i_of(st, "term"), i_of(st, "commit_index"), i_of(st, "last_applied"));
-            printf("snapshots %lld\n\n", i_of(st, "snapshots"));
+            printf("snapshots %lld\n", i_of(st, "snapshots"));
+            /* Observation dissent as the leader counted it (sport clusters). */
+            json_t *d = json_object_get(json_object_get(st, "observations"), "dissent");
+            if (json_is_object(d)) {
+                printf("dissent   ");
+                const char *k;
+                json_t *v;
+                if (json_object_size(d) == 0)
+                    printf("none");
+                json_object_foreach(d, k, v) printf("node %s: %lld  ", k,
+                                                    (long long)json_integer_value(v));
+                printf("\n");
+            }
+            printf("\n");
         }
         print_members(st);
     }

@@ -286,6 +286,9 @@ static void one_liar(void **state)
     int leader = h_wait_leader(&s.c, H_WAIT_MS);
     assert_true(leader >= 0);
     wait_dissent(&s.c, leader, 3);
+    char out[8192];
+    assert_int_equal(h_parlayctl(&s.c, leader, "status", out, sizeof out), 0);
+    assert_non_null(strstr(out, "dissent   node 3: "));
     stop(&s);
 }
 
