@@ -431,6 +431,8 @@ static void resend_after_leader_change(void **state)
 
 int main(void)
 {
+    /* The harness exits the program when a cluster does not come up: the simulators go too. */
+    atexit(simproc_stop_all);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(honest),
         cmocka_unit_test(one_liar),
