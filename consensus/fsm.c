@@ -236,6 +236,8 @@ int fsm_open(struct fsm **out, const struct fsm_options *opts, char *err, size_t
     strcpy(f->dir, opts->dir);
     if (opts->sport)
         snprintf(f->sport, sizeof f->sport, "%s", opts->sport);
+    if (opts->cluster)
+        snprintf(f->cluster, sizeof f->cluster, "%s", opts->cluster);
     f->map_size = opts->map_size;
     f->quota = opts->quota ? opts->quota : opts->map_size / 10 * 8;
     f->deferred_tail = &f->deferred;

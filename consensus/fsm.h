@@ -50,6 +50,8 @@ struct fsm_options {
     size_t map_size;       /* bytes; the LMDB map */
     size_t quota;          /* bytes of used pages above which new writes are refused */
     const char *sport;     /* "football" for a sport cluster, NULL for accounts */
+    const char *cluster;   /* the cluster's name, in the message agreed observations sign
+                              (NULL: "") */
     uv_loop_t *loop;       /* flush once per loop iteration; NULL: caller flushes */
 };
 

@@ -25,6 +25,7 @@ struct fsm_tail {
 struct fsm {
     char dir[PATH_MAX];
     char sport[64];
+    char cluster[64];
     size_t map_size;
     size_t quota;
     MDB_env *env;

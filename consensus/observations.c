@@ -1,6 +1,7 @@
 #include "consensus/observations.h"
 
 #include <openssl/evp.h>
+#include <secp256k1.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,18 +232,45 @@ int obs_apply_agreed(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fs
                            "the bytes are about '%s', not '%s'", subj, subject);
         goto out;
     }
+    /* Every signature is a distinct member's, with its registered key, over this subject
+     * and these bytes: a leader cannot commit an observation its signers did not send. */
+    uint8_t digest[32];
+    obs_digest(f->cluster, subject, bytes, (size_t)blen, digest);
+    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
     size_t i;
     json_t *s;
     json_array_foreach(sigs, i, s)
     {
         json_t *nd = json_object_get(s, "node");
-        if (!json_is_integer(nd) || json_integer_value(nd) <= 0 ||
-            !json_is_string(json_object_get(s, "signature"))) {
+        const char *sh = json_string_value(json_object_get(s, "signature"));
+        char pk[67];
+        uint8_t pkraw[33], sigraw[64];
+        secp256k1_pubkey pub;
+        secp256k1_ecdsa_signature sig;
+        bool dup = false;
+        for (size_t j = 0; j < i; j++)
+            dup |= json_equal(json_object_get(json_array_get(sigs, j), "node"), nd);
+        if (!json_is_integer(nd) || json_integer_value(nd) <= 0 || !sh || dup) {
             fsm_result_problem(res, 422, "Invalid agreed observation",
-                               "signatures[%zu]: need {node, signature}", i);
+                               "signatures[%zu]: need {node, signature}, one per node", i);
+            secp256k1_context_destroy(ctx);
+            goto out;
+        }
+        if (obs_member_key(f, txn, (uint64_t)json_integer_value(nd), pk) != 0 ||
+            obs_hex_decode(pk, pkraw, sizeof pkraw) != 33 || strlen(sh) != 128 ||
+            obs_hex_decode(sh, sigraw, sizeof sigraw) != 64 ||
+            !secp256k1_ec_pubkey_parse(ctx, &pub, pkraw, 33) ||
+            !secp256k1_ecdsa_signature_parse_compact(ctx, &sig, sigraw) ||
+            !secp256k1_ecdsa_verify(ctx, &sig, digest, &pub)) {
+            fsm_result_problem(res, 422, "Invalid agreed observation",
+                               "signatures[%zu]: does not verify with node %lld's registered "
+                               "key",
+                               i, (long long)json_integer_value(nd));
+            secp256k1_context_destroy(ctx);
             goto out;
         }
     }
+    secp256k1_context_destroy(ctx);
     MDB_dbi dbi;
     uint8_t key[FEED_ID_MAX + 16];
     size_t kl;

@@ -11,7 +11,10 @@
  * so a cursor walks a fixture's events in order) or agreed_results (key: fixture id). A second
  * command for a subject already agreed is ignored (200, "duplicate": true, nothing changes). An
  * agreed fixture of the cluster's sport also creates the fixture (status "scheduled") if absent.
- * Signatures are checked by the leader before it proposes; apply keeps them for attestation.
+ * The leader checks each sender's signature before counting it; apply checks them again
+ * (each a distinct member's, verifying with its registered key over obs_digest with the
+ * cluster's name from fsm_options) and keeps them for attestation. The quorum size is the
+ * leader's business (apply does not see the Raft configuration).
  */
 #ifndef PARLAY_OBSERVATIONS_H
 #define PARLAY_OBSERVATIONS_H

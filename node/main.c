@@ -98,6 +98,7 @@ int main(int argc, char **argv)
                              .map_size = n->cfg.map_size_mb << 20,
                              .quota = n->cfg.space_quota_mb << 20,
                              .sport = n->cfg.sport[0] ? n->cfg.sport : NULL,
+                             .cluster = n->cfg.cluster,
                              .loop = n->loop};
     if (fsm_open(&n->fsm, &fo, err, sizeof err) != 0) {
         fprintf(stderr, "parlayd: key 'data_dir': %s\n", err);

@@ -1,7 +1,8 @@
 /* The agreement layer's commands in the state machine, without raft: CMD_OBSERVATION_AGREED
  * stores fixtures, events (in seq order) and results, creates an agreed fixture, ignores a
  * second agreement for a subject, and refuses (as results that change nothing) bytes that are
- * not an observation or not about the subject; CMD_MEMBER_KEY records members' keys. */
+ * not an observation or not about the subject, or whose signatures do not verify with the
+ * signers' registered keys; CMD_MEMBER_KEY records members' keys. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,11 +19,45 @@
 #include "feed/feed.h"
 #include "tests/unit/unit_util.h"
 
+#include <secp256k1.h>
+
+/* Members 1 and 2 have registered keys (setup, entries 1 and 2); the tests' own entries are
+ * numbered from 11. */
+#define util_apply(f, r, idx, ...) (util_apply)((f), (r), (idx) + 10, __VA_ARGS__)
+#define IDX(i) ((i) + 10)
+
+static const uint8_t SK[3][32] = {{0}, {[31] = 1}, {[31] = 2}};
+
 struct ctx {
     char *dir;
     struct fsm *f;
     struct util_result r;
 };
+
+static void pub_hex(int node, char out[67])
+{
+    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    secp256k1_pubkey pk;
+    uint8_t ser[33];
+    size_t sl = sizeof ser;
+    assert_true(secp256k1_ec_pubkey_create(ctx, &pk, SK[node]));
+    secp256k1_ec_pubkey_serialize(ctx, ser, &sl, &pk, SECP256K1_EC_COMPRESSED);
+    obs_hex_encode(ser, 33, out);
+    secp256k1_context_destroy(ctx);
+}
+
+static void sign_hex(int node, const char *subject, const uint8_t *bytes, size_t len,
+                     char out[129])
+{
+    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    uint8_t d[32], ser[64];
+    secp256k1_ecdsa_signature sig;
+    obs_digest("", subject, bytes, len, d); /* util_fsm_open names no cluster */
+    assert_true(secp256k1_ecdsa_sign(ctx, &sig, d, SK[node], NULL, NULL));
+    secp256k1_ecdsa_signature_serialize_compact(ctx, ser, &sig);
+    obs_hex_encode(ser, 64, out);
+    secp256k1_context_destroy(ctx);
+}
 
 static int setup(void **state)
 {
@@ -30,6 +65,14 @@ static int setup(void **state)
     c->dir = util_tmpdir();
     c->f = util_fsm_open(c->dir);
     util_capture_results(c->f, &c->r);
+    for (int node = 1; node <= 2; node++) {
+        char pk[67], payload[128];
+        pub_hex(node, pk);
+        snprintf(payload, sizeof payload, "{\"id\":%d,\"public_key\":\"%s\"}", node, pk);
+        assert_int_equal((util_apply)(c->f, &c->r, (uint64_t)node, CMD_MEMBER_KEY, NULL, 0,
+                                      payload),
+                         200);
+    }
     *state = c;
     return 0;
 }
@@ -86,9 +129,13 @@ static char *agreed_payload(const struct feed_obs *o, const char *subject)
     char hex[2 * FEED_ENCODED_MAX + 1], subj[FEED_SUBJECT_MAX];
     obs_hex_encode(bytes, (size_t)len, hex);
     assert_true(feed_obs_subject(o, subj, sizeof subj) > 0);
-    json_t *p = json_pack("{s:s, s:s, s:[{s:i, s:s}, {s:i, s:s}]}", "subject",
-                          subject ? subject : subj, "bytes", hex, "signatures", "node", 1,
-                          "signature", "aa", "node", 2, "signature", "bb");
+    const char *sj = subject ? subject : subj;
+    char s1[129], s2[129];
+    sign_hex(1, sj, bytes, (size_t)len, s1);
+    sign_hex(2, sj, bytes, (size_t)len, s2);
+    json_t *p = json_pack("{s:s, s:s, s:[{s:i, s:s}, {s:i, s:s}]}", "subject", sj, "bytes",
+                          hex, "signatures", "node", 1, "signature", s1, "node", 2,
+                          "signature", s2);
     char *text = json_dumps(p, JSON_COMPACT);
     json_decref(p);
     return text;
@@ -176,7 +223,7 @@ static void test_duplicate_ignored(void **state)
                      4);
     json_decref(first);
     json_decref(now);
-    assert_int_equal(fsm_last_applied(c->f), 3);
+    assert_int_equal(fsm_last_applied(c->f), IDX(3));
 }
 
 static void test_events_in_seq_order(void **state)
@@ -214,7 +261,7 @@ static void expect_refused(struct ctx *c, uint64_t idx, const char *payload)
     assert_int_equal(util_apply(c->f, &c->r, idx, CMD_OBSERVATION_AGREED, NULL, 0, payload), 422);
     char *after = util_dump_fixtures(c->f);
     assert_string_equal(before, after);
-    assert_int_equal(fsm_last_applied(c->f), idx);
+    assert_int_equal(fsm_last_applied(c->f), IDX(idx));
     free(before);
     free(after);
 }
@@ -244,6 +291,57 @@ static void test_refusals_change_nothing(void **state)
     expect_refused(c, 6, "not json");
     assert_null(get(c, "fixture/FB-1"));
     assert_null(get(c, "fixture/FB-2"));
+}
+
+/* The signatures are checked on apply: each must be a distinct member's, over these bytes
+ * and this subject, with its registered key. */
+static void test_signatures_checked(void **state)
+{
+    struct ctx *c = *state;
+    struct feed_obs o = result_obs("FB-1", 4, 2);
+    char *good = agreed_payload(&o, NULL);
+    json_t *j = json_loads(good, 0, NULL);
+    json_t *sigs = json_object_get(j, "signatures");
+    json_t *s1 = json_object_get(json_array_get(sigs, 0), "signature");
+    /* Node 1's signature under node 2's name. */
+    json_t *w = json_deep_copy(j);
+    json_object_set(json_array_get(json_object_get(w, "signatures"), 1), "signature", s1);
+    char *t = json_dumps(w, JSON_COMPACT);
+    expect_refused(c, 1, t);
+    free(t);
+    json_decref(w);
+    /* A node with no registered key. */
+    w = json_deep_copy(j);
+    json_object_set_new(json_array_get(json_object_get(w, "signatures"), 1), "node",
+                        json_integer(3));
+    t = json_dumps(w, JSON_COMPACT);
+    expect_refused(c, 2, t);
+    free(t);
+    json_decref(w);
+    /* The same node twice. */
+    w = json_deep_copy(j);
+    json_array_set(json_object_get(w, "signatures"), 1,
+                   json_array_get(json_object_get(w, "signatures"), 0));
+    t = json_dumps(w, JSON_COMPACT);
+    expect_refused(c, 3, t);
+    free(t);
+    json_decref(w);
+    /* Other bytes than the ones signed. */
+    struct feed_obs lie = result_obs("FB-1", 0, 7);
+    uint8_t bytes[FEED_ENCODED_MAX];
+    char hex[2 * FEED_ENCODED_MAX + 1];
+    int len = feed_encode(&lie, bytes, sizeof bytes, NULL);
+    obs_hex_encode(bytes, (size_t)len, hex);
+    w = json_deep_copy(j);
+    json_object_set_new(w, "bytes", json_string(hex));
+    t = json_dumps(w, JSON_COMPACT);
+    expect_refused(c, 4, t);
+    free(t);
+    json_decref(w);
+    assert_null(get(c, "result/FB-1"));
+    assert_int_equal(util_apply(c->f, &c->r, 5, CMD_OBSERVATION_AGREED, NULL, 0, good), 201);
+    json_decref(j);
+    free(good);
 }
 
 static void test_member_key(void **state)
@@ -294,6 +392,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_duplicate_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_in_seq_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signatures_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_member_key, setup, teardown),
         cmocka_unit_test(test_digest_is_domain_separated),
     };
