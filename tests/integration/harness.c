@@ -401,11 +401,17 @@ struct h_resp h_http_host(const char *host, int port, const char *method, const 
 struct h_resp h_http(struct h_cluster *c, int i, const char *method, const char *path,
                      const char *body, const char *idem, bool admin)
 {
-    char auth[128], key[300];
+    return h_http_bearer(c, i, method, path, body, idem, admin ? c->token : NULL);
+}
+
+struct h_resp h_http_bearer(struct h_cluster *c, int i, const char *method, const char *path,
+                            const char *body, const char *idem, const char *bearer)
+{
+    char auth[2100], key[300];
     const char *hdrs[4];
     int k = 0;
-    if (admin) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->token);
+    if (bearer) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
         hdrs[k++] = auth;
     }
     if (idem) {

@@ -79,6 +79,9 @@ struct h_resp h_http_raw(int port, const char *method, const char *path, const c
                          const char *const *headers, long timeout_ms);
 struct h_resp h_http_host(const char *host, int port, const char *method, const char *path,
                           const char *body, const char *const *headers, long timeout_ms);
+/* The same with any bearer token (a player's access token), or none. */
+struct h_resp h_http_bearer(struct h_cluster *c, int i, const char *method, const char *path,
+                            const char *body, const char *idem, const char *bearer);
 void h_resp_free(struct h_resp *r);
 
 /* Index of the node that reports itself leader (and is alive), waiting up to @ms; -1 if none. */

@@ -52,21 +52,7 @@ static void start_accounts(struct h_cluster *c)
 static struct h_resp call(struct h_cluster *c, int i, const char *method, const char *path,
                           const char *body, const char *idem, const char *bearer)
 {
-    char auth[2100], key[300];
-    const char *hdrs[4];
-    int k = 0;
-    if (bearer) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
-        hdrs[k++] = auth;
-    }
-    if (idem) {
-        snprintf(key, sizeof key, "Idempotency-Key: %s", idem);
-        hdrs[k++] = key;
-    }
-    if (body)
-        hdrs[k++] = "Content-Type: application/json";
-    hdrs[k] = NULL;
-    struct h_resp r = h_http_raw(c->nodes[i].http_port, method, path, body, hdrs, 15000);
+    struct h_resp r = h_http_bearer(c, i, method, path, body, idem, bearer);
     if (r.status >= 400 && getenv("PARLAY_TEST_VERBOSE")) {
         char *t = r.json ? json_dumps(r.json, JSON_COMPACT) : NULL;
         fprintf(stderr, "%s %s on node %d: %ld %s\n", method, path, i + 1, r.status,

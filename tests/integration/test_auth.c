@@ -25,21 +25,7 @@
 static struct h_resp call(struct h_cluster *c, int i, const char *method, const char *path,
                           const char *body, const char *idem, const char *bearer)
 {
-    char auth[2100], key[300];
-    const char *hdrs[4];
-    int k = 0;
-    if (bearer) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
-        hdrs[k++] = auth;
-    }
-    if (idem) {
-        snprintf(key, sizeof key, "Idempotency-Key: %s", idem);
-        hdrs[k++] = key;
-    }
-    if (body)
-        hdrs[k++] = "Content-Type: application/json";
-    hdrs[k] = NULL;
-    return h_http_raw(c->nodes[i].http_port, method, path, body, hdrs, 15000);
+    return h_http_bearer(c, i, method, path, body, idem, bearer);
 }
 
 static const char *sval(json_t *o, const char *k)
