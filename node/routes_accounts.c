@@ -331,6 +331,14 @@ static bool idem_key(struct http_req *r, const char *ns, char out[256])
     return true;
 }
 
+/* The Idempotency-Key of a signed-in player's write, in that player's namespace. */
+static bool player_idem_key(struct http_req *r, const char *player, char out[256])
+{
+    char ns[64];
+    snprintf(ns, sizeof ns, "player:%s", player);
+    return idem_key(r, ns, out);
+}
+
 static void fingerprint(const char *what, const char *subject, uint8_t fp[32])
 {
     char h[65];
@@ -999,9 +1007,8 @@ static void do_signout(struct http_req *r, bool everywhere)
         return;
     const char *sub = json_string_value(json_object_get(claims, "sub"));
     const char *sid = json_string_value(json_object_get(claims, "sid"));
-    char ns[64], idem[256];
-    snprintf(ns, sizeof ns, "player:%s", sub);
-    if (idem_key(r, ns, idem)) {
+    char idem[256];
+    if (player_idem_key(r, sub, idem)) {
         uint8_t fp[32];
         fingerprint(everywhere ? "signout-all" : "signout", everywhere ? sub : sid, fp);
         json_t *payload = everywhere ? json_pack("{s:s}", "player_id", sub)
@@ -1174,9 +1181,8 @@ static void do_totp_enrol(struct http_req *r)
     if (!claims)
         return;
     const char *sub = json_string_value(json_object_get(claims, "sub"));
-    char ns[64], idem[256];
-    snprintf(ns, sizeof ns, "player:%s", sub);
-    if (!idem_key(r, ns, idem))
+    char idem[256];
+    if (!player_idem_key(r, sub, idem))
         goto out;
     uint8_t key[KYC_TOTP_SECRET_BYTES];
     char b32[64], *uri = NULL;
@@ -1245,11 +1251,10 @@ static void do_totp_confirm(struct http_req *r)
         return;
     json_t *body = routes_body(r), *t = NULL;
     const char *sub = json_string_value(json_object_get(claims, "sub"));
-    char ns[64], idem[256];
+    char idem[256];
     if (!body || !fields(r, body, names))
         goto out;
-    snprintf(ns, sizeof ns, "player:%s", sub);
-    if (!idem_key(r, ns, idem))
+    if (!player_idem_key(r, sub, idem))
         goto out;
     t = totp_record(r->node, sub);
     if (!t && !replica_is_leader(r->node->replica) && !r->forwarded) {
@@ -1391,9 +1396,8 @@ static void do_fc_start(struct http_req *r)
     if (!claims)
         return;
     const char *sub = json_string_value(json_object_get(claims, "sub"));
-    char ns[64], idem[256];
-    snprintf(ns, sizeof ns, "player:%s", sub);
-    if (idem_key(r, ns, idem)) {
+    char idem[256];
+    if (player_idem_key(r, sub, idem)) {
         struct fc_job *j = calloc(1, sizeof *j);
         j->r = r;
         snprintf(j->player_id, sizeof j->player_id, "%s", sub);
@@ -1627,9 +1631,8 @@ static void do_doc_start(struct http_req *r)
     if (!claims)
         return;
     const char *sub = json_string_value(json_object_get(claims, "sub"));
-    char ns[64], idem[256];
-    snprintf(ns, sizeof ns, "player:%s", sub);
-    if (idem_key(r, ns, idem)) {
+    char idem[256];
+    if (player_idem_key(r, sub, idem)) {
         struct doc_job *j = calloc(1, sizeof *j);
         j->r = r;
         snprintf(j->player_id, sizeof j->player_id, "%s", sub);
