@@ -85,6 +85,9 @@ const char *cmd_type_name(unsigned type)
     case CMD_IDEM_EXPIRE: return "idem_expire";
     case CMD_MEMBER_KEY: return "member_key";
     case CMD_OBSERVATION_AGREED: return "observation_agreed";
+    case CMD_QUOTE_ROUND: return "quote_round";
+    case CMD_QUOTE_PUBLISHED: return "quote_published";
+    case CMD_MARKETS_SUSPEND: return "markets_suspend";
     default: return "unknown";
     }
 }

@@ -42,7 +42,10 @@ enum cmd_type {
     CMD_IDEM_EXPIRE = 18,        /* {before_ms}: forget idempotency records older than that */
     CMD_MEMBER_KEY = 19,         /* {id, public_key}: a member's secp256k1 key (observations.c) */
     CMD_OBSERVATION_AGREED = 20, /* {subject, bytes, signatures[]}: a quorum's observation */
-    CMD_TYPE_MAX = 20,
+    CMD_QUOTE_ROUND = 21,        /* {fixture}: every node prices it at this index (quotes.c) */
+    CMD_QUOTE_PUBLISHED = 22,    /* {fixture, index, prices, signatures[]}: a quorum's prices */
+    CMD_MARKETS_SUSPEND = 23,    /* {fixture, reason, subject?, node?}: a dangerous event */
+    CMD_TYPE_MAX = 23,
 };
 
 struct cmd {

@@ -108,6 +108,10 @@ static int open_dbis(struct fsm *f)
         (rv = mdb_dbi_open(txn, "agreed_fixtures", MDB_CREATE, &f->agreed_fixtures)) ||
         (rv = mdb_dbi_open(txn, "agreed_events", MDB_CREATE, &f->agreed_events)) ||
         (rv = mdb_dbi_open(txn, "agreed_results", MDB_CREATE, &f->agreed_results)) ||
+        (rv = mdb_dbi_open(txn, "markets", MDB_CREATE, &f->markets)) ||
+        (rv = mdb_dbi_open(txn, "quotes", MDB_CREATE, &f->quotes)) ||
+        (rv = mdb_dbi_open(txn, "quote_events", MDB_CREATE, &f->quote_events)) ||
+        (rv = mdb_dbi_open(txn, "results_order", MDB_CREATE, &f->results_order)) ||
         (rv = read_last_applied(f, txn, &f->last_applied))) {
         mdb_txn_abort(txn);
         return rv;
@@ -321,6 +325,12 @@ void fsm_set_result_hook(struct fsm *f, fsm_result_hook hook, void *ctx)
     f->hook_ctx = ctx;
 }
 
+void fsm_set_apply_listener(struct fsm *f, fsm_apply_listener cb, void *ctx)
+{
+    f->listener = cb;
+    f->listener_ctx = ctx;
+}
+
 uint64_t fsm_last_applied(struct fsm *f)
 {
     return f->last_applied;
@@ -515,6 +525,9 @@ static int dispatch(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm
     case CMD_IDEM_EXPIRE: return idem_expire(f, txn, c, res);
     case CMD_MEMBER_KEY: return obs_apply_member_key(f, txn, c, res);
     case CMD_OBSERVATION_AGREED: return obs_apply_agreed(f, txn, c, res);
+    case CMD_QUOTE_ROUND: return quotes_apply_round(f, txn, c, res);
+    case CMD_QUOTE_PUBLISHED: return quotes_apply_published(f, txn, c, res);
+    case CMD_MARKETS_SUSPEND: return quotes_apply_suspend(f, txn, c, res);
     default:
         fsm_result_problem(res, 400, "Unknown command", "command type %u is not known", c->type);
         return 0;
@@ -547,15 +560,20 @@ static int run_command(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct 
 
 /* Everything one entry writes: its change, its idempotency record, last_applied. */
 static int apply_entry(struct fsm *f, uint64_t index, const void *buf, size_t len,
-                       struct fsm_result *res)
+                       struct fsm_result *res, unsigned *type)
 {
     MDB_txn *txn = f->wtxn;
     struct cmd c;
     int rv, drv = cmd_decode(buf, len, &c);
-    if (drv != CMD_OK)
+    *type = drv == CMD_OK ? c.type : 0;
+    f->applying = index;
+    if (drv != CMD_OK) {
         fsm_result_problem(res, 400, "Undecodable command", "%s", cmd_strerror(drv));
-    else if ((rv = run_command(f, txn, &c, res)) != 0)
+    } else if ((rv = run_command(f, txn, &c, res)) != 0) {
+        f->applying = 0;
         return rv;
+    }
+    f->applying = 0;
     uint8_t be[8];
     put_be64(be, index);
     MDB_val k = {sizeof LAST_APPLIED_KEY - 1, (void *)LAST_APPLIED_KEY}, v = {8, be};
@@ -599,7 +617,8 @@ static void batch_redo(struct fsm *f)
     if (list && fsm_txn_begin_write(f) == 0) {
         for (struct fsm_tail *t = list; t; t = t->next) {
             struct fsm_result res = {0, NULL};
-            int rv = apply_entry(f, t->index, t->buf, t->len, &res);
+            unsigned type;
+            int rv = apply_entry(f, t->index, t->buf, t->len, &res, &type);
             fsm_result_clear(&res);
             if (rv != 0) {
                 LOG_ERROR("event=batch_redo_failed index=%llu err=\"%s\" action=abort",
@@ -621,9 +640,10 @@ int fsm_apply(struct fsm *f, uint64_t index, const void *buf, size_t len)
     if (index <= f->last_applied)
         return 0; /* applied before: a replay after restart or snapshot */
     struct fsm_result res = {0, NULL};
+    unsigned type = 0;
     int rv = fsm_txn_begin_write(f);
     if (rv == 0)
-        rv = apply_entry(f, index, buf, len, &res);
+        rv = apply_entry(f, index, buf, len, &res, &type);
     if (rv == 0)
         rv = batch_record(f, index, buf, len);
     if (rv != 0) {
@@ -634,6 +654,8 @@ int fsm_apply(struct fsm *f, uint64_t index, const void *buf, size_t len)
     fsm_snapshot_record(f, index, buf, len);
     if (f->hook)
         f->hook(f->hook_ctx, index, &res);
+    if (f->listener)
+        f->listener(f->listener_ctx, index, type, &res);
     fsm_result_clear(&res);
     want_flush(f);
     return 0;

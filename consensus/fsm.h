@@ -45,6 +45,12 @@ struct fsm_result {
  * the call (copy what you keep). */
 typedef void (*fsm_result_hook)(void *ctx, uint64_t index, const struct fsm_result *res);
 
+/* Called after every applied command with its type (0 if it could not be decoded), on every
+ * node, inside the batch's write transaction: do not read the database from here (defer with
+ * fsm_defer). @res is only valid during the call. */
+typedef void (*fsm_apply_listener)(void *ctx, uint64_t index, unsigned type,
+                                   const struct fsm_result *res);
+
 struct fsm_options {
     const char *dir;       /* LMDB environment directory (created if missing) */
     size_t map_size;       /* bytes; the LMDB map */
@@ -62,6 +68,7 @@ void fsm_close(struct fsm *f);
 struct raft_fsm *fsm_raft_fsm(struct fsm *f);
 void fsm_attach_raft(struct fsm *f, struct raft *r);
 void fsm_set_result_hook(struct fsm *f, fsm_result_hook hook, void *ctx);
+void fsm_set_apply_listener(struct fsm *f, fsm_apply_listener cb, void *ctx);
 
 /* Apply the command in @buf as entry @index. Returns 0 (also for refusals), or a negative
  * LMDB / errno code on a local failure. */

@@ -33,6 +33,10 @@ struct fsm {
     MDB_dbi players, player_email, login_failures, sessions, player_sessions, signing_keys,
         totp, fc_logins, identities, doc_events;
     MDB_dbi member_keys, agreed_fixtures, agreed_events, agreed_results;
+    MDB_dbi markets, quotes, quote_events, results_order;
+    uint64_t applying;      /* index of the entry being applied (0 outside apply) */
+    fsm_apply_listener listener;
+    void *listener_ctx;
     MDB_txn *wtxn;          /* open write transaction of the current batch, or NULL */
     uint64_t last_applied;  /* including the open batch */
     bool nosync;            /* MDB_NOSYNC + crash marker (see fsm.c) */
@@ -80,6 +84,15 @@ int members_apply_set(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct f
 int obs_apply_member_key(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                          struct fsm_result *res);
 int obs_apply_agreed(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
+/* quotes.c */
+int quotes_apply_round(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
+int quotes_apply_published(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                           struct fsm_result *res);
+int quotes_apply_suspend(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                         struct fsm_result *res);
+/* An observation was just agreed (called by obs_apply_agreed in the same transaction). */
+struct feed_obs;
+int quotes_on_agreed(struct fsm *f, MDB_txn *txn, const struct feed_obs *o, uint64_t time_ms);
 /* accounts.c */
 int accounts_apply_register(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                             struct fsm_result *res);

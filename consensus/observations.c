@@ -206,6 +206,49 @@ static int create_fixture(struct fsm *f, MDB_txn *txn, const struct feed_fixture
     return rv;
 }
 
+int obs_check_signatures(struct fsm *f, MDB_txn *txn, json_t *sigs, const uint8_t digest[32],
+                         char *detail, size_t n)
+{
+    if (!json_is_array(sigs) || json_array_size(sigs) == 0) {
+        snprintf(detail, n, "signatures: need a non-empty array of {node, signature}");
+        return -1;
+    }
+    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    size_t i;
+    json_t *s;
+    int rv = 0;
+    json_array_foreach(sigs, i, s)
+    {
+        json_t *nd = json_object_get(s, "node");
+        const char *sh = json_string_value(json_object_get(s, "signature"));
+        char pk[67];
+        uint8_t pkraw[33], sigraw[64];
+        secp256k1_pubkey pub;
+        secp256k1_ecdsa_signature sig;
+        bool dup = false;
+        for (size_t j = 0; j < i; j++)
+            dup |= json_equal(json_object_get(json_array_get(sigs, j), "node"), nd);
+        if (!json_is_integer(nd) || json_integer_value(nd) <= 0 || !sh || dup) {
+            snprintf(detail, n, "signatures[%zu]: need {node, signature}, one per node", i);
+            rv = -1;
+            break;
+        }
+        if (obs_member_key(f, txn, (uint64_t)json_integer_value(nd), pk) != 0 ||
+            obs_hex_decode(pk, pkraw, sizeof pkraw) != 33 || strlen(sh) != 128 ||
+            obs_hex_decode(sh, sigraw, sizeof sigraw) != 64 ||
+            !secp256k1_ec_pubkey_parse(ctx, &pub, pkraw, 33) ||
+            !secp256k1_ecdsa_signature_parse_compact(ctx, &sig, sigraw) ||
+            !secp256k1_ecdsa_verify(ctx, &sig, digest, &pub)) {
+            snprintf(detail, n, "signatures[%zu]: does not verify with node %lld's registered key",
+                     i, (long long)json_integer_value(nd));
+            rv = -1;
+            break;
+        }
+    }
+    secp256k1_context_destroy(ctx);
+    return rv;
+}
+
 int obs_apply_agreed(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
     json_t *body = json_loadb(c->payload, c->payload_len, 0, NULL);
@@ -236,41 +279,11 @@ int obs_apply_agreed(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fs
      * and these bytes: a leader cannot commit an observation its signers did not send. */
     uint8_t digest[32];
     obs_digest(f->cluster, subject, bytes, (size_t)blen, digest);
-    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
-    size_t i;
-    json_t *s;
-    json_array_foreach(sigs, i, s)
-    {
-        json_t *nd = json_object_get(s, "node");
-        const char *sh = json_string_value(json_object_get(s, "signature"));
-        char pk[67];
-        uint8_t pkraw[33], sigraw[64];
-        secp256k1_pubkey pub;
-        secp256k1_ecdsa_signature sig;
-        bool dup = false;
-        for (size_t j = 0; j < i; j++)
-            dup |= json_equal(json_object_get(json_array_get(sigs, j), "node"), nd);
-        if (!json_is_integer(nd) || json_integer_value(nd) <= 0 || !sh || dup) {
-            fsm_result_problem(res, 422, "Invalid agreed observation",
-                               "signatures[%zu]: need {node, signature}, one per node", i);
-            secp256k1_context_destroy(ctx);
-            goto out;
-        }
-        if (obs_member_key(f, txn, (uint64_t)json_integer_value(nd), pk) != 0 ||
-            obs_hex_decode(pk, pkraw, sizeof pkraw) != 33 || strlen(sh) != 128 ||
-            obs_hex_decode(sh, sigraw, sizeof sigraw) != 64 ||
-            !secp256k1_ec_pubkey_parse(ctx, &pub, pkraw, 33) ||
-            !secp256k1_ecdsa_signature_parse_compact(ctx, &sig, sigraw) ||
-            !secp256k1_ecdsa_verify(ctx, &sig, digest, &pub)) {
-            fsm_result_problem(res, 422, "Invalid agreed observation",
-                               "signatures[%zu]: does not verify with node %lld's registered "
-                               "key",
-                               i, (long long)json_integer_value(nd));
-            secp256k1_context_destroy(ctx);
-            goto out;
-        }
+    char detail[200];
+    if (obs_check_signatures(f, txn, sigs, digest, detail, sizeof detail) != 0) {
+        fsm_result_problem(res, 422, "Invalid agreed observation", "%s", detail);
+        goto out;
     }
-    secp256k1_context_destroy(ctx);
     MDB_dbi dbi;
     uint8_t key[FEED_ID_MAX + 16];
     size_t kl;
@@ -307,6 +320,8 @@ int obs_apply_agreed(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fs
     rv = mdb_put(txn, dbi, &k, &v, 0);
     if (rv == 0 && o.kind == FEED_FIXTURE)
         rv = create_fixture(f, txn, &o.u.fixture, c->time_ms);
+    if (rv == 0)
+        rv = quotes_on_agreed(f, txn, &o, c->time_ms);
     if (rv == 0)
         fsm_result_set(res, 201, text);
     else

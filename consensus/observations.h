@@ -38,6 +38,11 @@ json_t *obs_agreed_events(struct fsm *f, MDB_txn *txn, const char *fixture);
 void obs_digest(const char *cluster, const char *subject, const uint8_t *bytes, size_t len,
                 uint8_t out[32]);
 
+/* Checks that @sigs is a non-empty array of {node, signature}, one per node, each verifying
+ * with that member's registered key over @digest. 0, or -1 with a sentence in @detail. */
+int obs_check_signatures(struct fsm *f, MDB_txn *txn, json_t *sigs, const uint8_t digest[32],
+                         char *detail, size_t n);
+
 int obs_hex_decode(const char *hex, uint8_t *out, size_t cap); /* bytes or -1 */
 void obs_hex_encode(const uint8_t *in, size_t n, char *out);   /* 2n + 1 bytes */
 

@@ -63,6 +63,9 @@ struct pending {
     struct variant *variants;
     bool proposing;
     char *agreed_hex;                       /* once agreed (as seen by this leader) */
+    uint64_t first_ms;                      /* when the first vote arrived (loop clock) */
+    bool dangerous;                         /* an event that suspends markets */
+    bool suspend_sent, alerted;
     uint64_t flagged[AGREE_MAX_NODES / 64]; /* dissent already counted for these nodes */
     struct pending *next;
 };
@@ -77,7 +80,7 @@ struct agree {
     bool key_inflight;
     struct pending *pending;
     uint64_t dissent[AGREE_MAX_NODES + 1];
-    uint64_t received, refused, proposed;
+    uint64_t received, refused, proposed, alerts;
 };
 
 static struct agree *A(struct node *n)
@@ -86,6 +89,7 @@ static struct agree *A(struct node *n)
 }
 
 static void maybe_propose_all(struct node *n);
+static unsigned stalled(struct node *n, bool raise);
 
 /* ---- node side ------------------------------------------------------------------------ */
 
@@ -206,8 +210,10 @@ static void on_tick(uv_timer_t *t)
     pump(n);
     /* A proposal that failed while this node stayed leader is retried here: the senders
      * will not resend to the same leader and term. */
-    if (replica_is_leader(n->replica))
+    if (replica_is_leader(n->replica)) {
         maybe_propose_all(n);
+        stalled(n, true);
+    }
 }
 
 static void on_obs(void *arg, const struct feed_obs *obs)
@@ -325,6 +331,7 @@ static struct pending *find_pending(struct agree *a, const char *subject, bool c
         return NULL;
     struct pending *p = calloc(1, sizeof *p);
     snprintf(p->subject, sizeof p->subject, "%s", subject);
+    p->first_ms = uv_now(a->node->loop);
     p->next = a->pending;
     a->pending = p;
     return p;
@@ -404,6 +411,50 @@ static void maybe_propose_all(struct node *n)
     for (struct pending *p = A(n)->pending; p; p = p->next)
         if (!p->proposing && !p->agreed_hex)
             maybe_propose(n, p);
+}
+
+static bool dangerous_event(enum feed_event_type t)
+{
+    return t == FEED_GOAL || t == FEED_OWN_GOAL || t == FEED_PENALTY_AWARDED ||
+           t == FEED_PENALTY_SCORED || t == FEED_PENALTY_MISSED || t == FEED_RED_CARD;
+}
+
+bool agree_holds(struct node *n, const char *fixture)
+{
+    struct agree *a = A(n);
+    if (!a)
+        return false;
+    size_t fl = strlen(fixture);
+    uint64_t now = uv_now(n->loop);
+    for (struct pending *p = a->pending; p; p = p->next)
+        if (p->dangerous && !p->agreed_hex && !strncmp(p->subject, "event/", 6) &&
+            !strncmp(p->subject + 6, fixture, fl) && p->subject[6 + fl] == '/' &&
+            now - p->first_ms < (uint64_t)n->cfg.quote_hold_s * 1000)
+            return true;
+    return false;
+}
+
+/* Observations that wait for agreement longer than agreement_alert_s: an operator must look
+ * (providers disagree, or too few nodes read them). Counted once each, logged. */
+static unsigned stalled(struct node *n, bool raise)
+{
+    struct agree *a = A(n);
+    uint64_t now = uv_now(n->loop);
+    unsigned k = 0;
+    for (struct pending *p = a->pending; p; p = p->next)
+        if (!p->agreed_hex && now - p->first_ms >= (uint64_t)n->cfg.agreement_alert_s * 1000) {
+            k++;
+            if (raise && !p->alerted) {
+                p->alerted = true;
+                a->alerts++;
+                unsigned variants = 0;
+                for (struct variant *v = p->variants; v; v = v->next)
+                    variants++;
+                LOG_ERROR("event=agreement_stalled subject=%s variants=%u waited_s=%llu",
+                          p->subject, variants, (unsigned long long)((now - p->first_ms) / 1000));
+            }
+        }
+    return k;
 }
 
 static void do_observation(struct http_req *r)
@@ -515,6 +566,15 @@ static void do_observation(struct http_req *r)
         v->votes = w;
     }
     bool is_agreed = p->agreed_hex != NULL;
+    if (!is_agreed && o.kind == FEED_EVENT && dangerous_event(o.u.event.type)) {
+        /* Suspending is always safe: the first member to report it is enough. */
+        p->dangerous = true;
+        if (!p->suspend_sent) {
+            p->suspend_sent = true;
+            quote_suspend(n, o.u.event.fixture, feed_event_type_name(o.u.event.type), subject,
+                          node);
+        }
+    }
     if (is_agreed) {
         if (strcmp(p->agreed_hex, hex) != 0)
             flag_dissent(n, p, node, hex);
@@ -670,9 +730,13 @@ void agree_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
                    "# TYPE parlay_observations_proposed_total counter\n"
                    "parlay_observations_proposed_total %llu\n"
                    "# TYPE parlay_observation_outbox gauge\nparlay_observation_outbox %u\n"
+                   "# TYPE parlay_agreement_stalled gauge\nparlay_agreement_stalled %u\n"
+                   "# TYPE parlay_agreement_alerts_total counter\n"
+                   "parlay_agreement_alerts_total %llu\n"
                    "# TYPE parlay_observation_dissent_total counter\n",
                    (unsigned long long)a->received, (unsigned long long)a->refused,
-                   (unsigned long long)a->proposed, outbox);
+                   (unsigned long long)a->proposed, outbox, stalled(n, false),
+                   (unsigned long long)a->alerts);
     for (unsigned i = 1; i <= AGREE_MAX_NODES; i++)
         if (a->dissent[i])
             metrics_printf(buf, len, cap, "parlay_observation_dissent_total{node=\"%u\"} %llu\n",
@@ -709,8 +773,9 @@ json_t *agree_status(struct node *n)
         }
         json_object_set_new(pend, p->subject, vs);
     }
-    return json_pack("{s:b, s:i, s:o, s:o}", "feed", a->feed != NULL, "outbox", outbox,
-                     "dissent", d, "pending", pend);
+    return json_pack("{s:b, s:i, s:o, s:o, s:i, s:I}", "feed", a->feed != NULL, "outbox",
+                     outbox, "dissent", d, "pending", pend, "stalled", stalled(n, false),
+                     "alerts", (json_int_t)a->alerts);
 }
 
 int agree_start(struct node *n, char *err, size_t errlen)

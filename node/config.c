@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,7 +199,9 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "map_size_mb", "space_quota_mb", "log_level", "max_inflight_entries", "idempotency_ttl_s", "password_list",
         "franceconnect", "document_check", "accounts_jwks_url", "accounts_issuer",
         "accounts_jwks_refresh_s", "accounts_jwks_min_interval_ms", "feed_url", "feed_adapter",
-        "feed_poll_ms", NULL};
+        "feed_poll_ms", "ratings_history", "margins", "quote_prematch_s", "quote_live_busy_s",
+        "quote_live_idle_s", "quote_busy_window_s", "quote_hold_s", "quote_round_timeout_ms",
+        "agreement_alert_s", "test_fault_prices", NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -375,6 +378,47 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
     if (get_uint(root, "feed_poll_ms", 1000, 10, 3600000, &u, err, en))
         goto out;
     c->feed_poll_ms = (unsigned)u;
+    if (get_str(root, "ratings_history", c->ratings_history, sizeof c->ratings_history, 0, "",
+                err, en))
+        goto out;
+    json_t *mg = json_object_get(root, "margins");
+    if (mg) {
+        char *mt = json_is_object(mg) ? json_dumps(mg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        if (!mt || strlen(mt) >= sizeof c->margins) {
+            snprintf(err, en, "key 'margins' must be an object of at most %zu bytes",
+                     sizeof c->margins - 1);
+            free(mt);
+            goto out;
+        }
+        memcpy(c->margins, mt, strlen(mt) + 1);
+        free(mt);
+    }
+    static const struct {
+        const char *key;
+        unsigned def, min, max;
+        size_t off;
+    } quote_keys[] = {
+        {"quote_prematch_s", 300, 1, 86400, offsetof(struct config, quote_prematch_s)},
+        {"quote_live_busy_s", 60, 1, 3600, offsetof(struct config, quote_live_busy_s)},
+        {"quote_live_idle_s", 300, 1, 3600, offsetof(struct config, quote_live_idle_s)},
+        {"quote_busy_window_s", 300, 1, 86400, offsetof(struct config, quote_busy_window_s)},
+        {"quote_hold_s", 120, 1, 86400, offsetof(struct config, quote_hold_s)},
+        {"quote_round_timeout_ms", 10000, 100, 600000,
+         offsetof(struct config, quote_round_timeout_ms)},
+        {"agreement_alert_s", 30, 1, 86400, offsetof(struct config, agreement_alert_s)},
+    };
+    for (size_t i = 0; i < sizeof quote_keys / sizeof *quote_keys; i++) {
+        if (get_uint(root, quote_keys[i].key, quote_keys[i].def, quote_keys[i].min,
+                     quote_keys[i].max, &u, err, en))
+            goto out;
+        *(unsigned *)((char *)c + quote_keys[i].off) = (unsigned)u;
+    }
+    json_t *tf = json_object_get(root, "test_fault_prices");
+    if (tf && !json_is_boolean(tf)) {
+        snprintf(err, en, "key 'test_fault_prices' must be true or false");
+        goto out;
+    }
+    c->test_fault_prices = json_is_true(tf);
     if (load_members(c, json_object_get(root, "initial_members"), err, en) ||
         read_token(c, err, en) || check_data_dir(c->data_dir, err, en))
         goto out;

@@ -50,6 +50,19 @@ struct config {
     char feed_url[512];            /* sport: the provider this node reads, "" = none */
     char feed_adapter[8];          /* "sse" (default) or "rest" */
     unsigned feed_poll_ms;         /* REST adapter: pause between polls, default 1000 */
+    char ratings_history[512];     /* sport: football-data CSV directory for the ratings fit,
+                                      "" = agreed results only (the same on every node) */
+    char margins[2048];            /* sport: margins per market and phase as JSON text
+                                      (quote_price.h), "" = the models' defaults */
+    unsigned quote_prematch_s;     /* pre-match re-quote interval, default 300 */
+    unsigned quote_live_busy_s;    /* live re-quote while busy, default 60 */
+    unsigned quote_live_idle_s;    /* live re-quote while nothing happens, default 300 */
+    unsigned quote_busy_window_s;  /* "busy": an agreed event within this, default 300 */
+    unsigned quote_hold_s;         /* an unagreed dangerous observation holds re-quotes at most
+                                      this long, default 120 */
+    unsigned quote_round_timeout_ms; /* a round without a quorum is given up, default 10000 */
+    unsigned agreement_alert_s;    /* an observation pending longer raises the alert, 30 */
+    int test_fault_prices;         /* tests only: this node prices wrong (+10 milli-odds) */
     int log_level;                 /* "debug" | "info" (default) | "warn" | "error" */
 };
 

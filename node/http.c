@@ -378,7 +378,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
                      req->entity.len, n->cfg.max_body_bytes);
         return 0;
     }
-    if (routes_public(r, method, path) == 0 || routes_agree(r, method, path) == 0 ||
+    if (routes_public(r, method, path) == 0 || routes_quotes(r, method, path) == 0 ||
+        routes_agree(r, method, path) == 0 ||
         routes_fixtures(r, method, path) == 0 ||
         routes_accounts(r, method, path) == 0 || routes_auth(r, method, path) == 0 ||
         routes_admin(r, method, path) == 0)

@@ -38,6 +38,8 @@ static void on_signal(uv_signal_t *s, int signum)
     http_stop(n);
     forward_close(n->fwd);
     accounts_stop(n);
+    stream_stop(n);
+    quote_stop(n);
     agree_stop(n);
     auth_stop(n);
     uv_signal_stop(&n->sigint);
@@ -136,7 +138,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "parlayd: %s\n", err);
         return 1;
     }
-    if (agree_start(n, err, sizeof err) != 0) {
+    if (agree_start(n, err, sizeof err) != 0 || quote_start(n, err, sizeof err) != 0 ||
+        stream_start(n) != 0) {
         fprintf(stderr, "parlayd: %s\n", err);
         return 1;
     }

@@ -18,6 +18,8 @@ struct forwarder;
 struct accounts;
 struct auth;
 struct agree;
+struct quoter;
+struct stream;
 
 struct node {
     struct config cfg;
@@ -28,6 +30,8 @@ struct node {
     struct accounts *accounts; /* role "accounts" only */
     struct auth *auth;         /* sport role with accounts_jwks_url: the JWKS cache */
     struct agree *agree;       /* sport role: agreed observations (agree.c) */
+    struct quoter *quoter;     /* football: quote rounds, votes, publication (quote.c) */
+    struct stream *stream;     /* the quote stream's clients (stream.c) */
     struct metrics metrics;
     char public_key[67]; /* compressed secp256k1 public key, hex */
     h2o_globalconf_t h2o_config;
@@ -93,6 +97,24 @@ void agree_stop(struct node *n);
 int routes_agree(struct http_req *r, const char *method, const char *path);
 void agree_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
 json_t *agree_status(struct node *n);
+
+/* True while a dangerous observation of @fixture waits for agreement (for at most
+ * quote_hold_s): no new round may reopen its markets meanwhile. */
+bool agree_holds(struct node *n, const char *fixture);
+
+/* Agreed quotes (quote.c) and their stream (stream.c). */
+int quote_start(struct node *n, char *err, size_t errlen);
+void quote_stop(struct node *n);
+int routes_quotes(struct http_req *r, const char *method, const char *path);
+void quote_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
+json_t *quote_status(struct node *n);
+void quote_suspend(struct node *n, const char *fixture, const char *reason, const char *subject,
+                   uint64_t reporter);
+int stream_start(struct node *n);
+void stream_stop(struct node *n);
+void stream_open(struct http_req *r);
+void stream_kick(struct node *n);
+void stream_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
 
 /* Node status as JSON (routes_admin.c). */
 json_t *node_status(struct node *n, bool with_progress);

@@ -140,6 +140,8 @@ static void serve_metrics(struct http_req *r)
                    (unsigned long long)fsm_snapshots_taken(n->fsm), used, map, quota);
     metrics_render(&n->metrics, &buf, &len, &cap);
     agree_metrics(n, &buf, &len, &cap);
+    quote_metrics(n, &buf, &len, &cap);
+    stream_metrics(n, &buf, &len, &cap);
     http_reply(r, 200, "text/plain; version=0.0.4", buf, len);
     free(buf);
 }

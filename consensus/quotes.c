@@ -1,0 +1,602 @@
+/* Markets and agreed quotes: apply and queries. See quotes.h. */
+#include "consensus/quotes.h"
+
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/fixtures.h"
+#include "consensus/fsm_internal.h"
+#include "consensus/observations.h"
+#include "feed/feed.h"
+
+static const char QUOTE_VERSION_KEY[] = "quote_version";
+static const char EVENT_SEQ_KEY[] = "quote_event_seq";
+static const char RESULTS_N_KEY[] = "results_n";
+
+static void be64(uint64_t v, uint8_t k[8])
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        k[i] = (uint8_t)v;
+}
+
+static uint64_t meta_get(struct fsm *f, MDB_txn *txn, const char *key)
+{
+    MDB_val k = {strlen(key), (void *)key}, v;
+    if (mdb_get(txn, f->meta, &k, &v) != 0 || v.mv_size != 8)
+        return 0;
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++)
+        x = x << 8 | ((const uint8_t *)v.mv_data)[i];
+    return x;
+}
+
+static int meta_put(struct fsm *f, MDB_txn *txn, const char *key, uint64_t x)
+{
+    uint8_t b[8];
+    be64(x, b);
+    MDB_val k = {strlen(key), (void *)key}, v = {8, b};
+    return mdb_put(txn, f->meta, &k, &v, 0);
+}
+
+static int put_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, json_t *o)
+{
+    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text)
+        return MDB_PANIC;
+    MDB_val k = {klen, (void *)key}, v = {strlen(text), text};
+    int rv = mdb_put(txn, dbi, &k, &v, 0);
+    free(text);
+    return rv;
+}
+
+static json_t *get_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
+{
+    MDB_val k = {klen, (void *)key}, v;
+    if (mdb_get(txn, dbi, &k, &v) != 0)
+        return NULL;
+    return json_loadb(v.mv_data, v.mv_size, 0, NULL);
+}
+
+void quote_digest(const char *cluster, const char *fixture, uint64_t index, const char *prices,
+                  uint8_t out[32])
+{
+    static const char tag[] = "parlay-quote-v1";
+    char ix[24];
+    snprintf(ix, sizeof ix, "%llu", (unsigned long long)index);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(md, tag, sizeof tag); /* with its NUL */
+    EVP_DigestUpdate(md, cluster, strlen(cluster) + 1);
+    EVP_DigestUpdate(md, fixture, strlen(fixture) + 1);
+    EVP_DigestUpdate(md, ix, strlen(ix) + 1);
+    EVP_DigestUpdate(md, prices, strlen(prices));
+    EVP_DigestFinal_ex(md, out, NULL);
+    EVP_MD_CTX_free(md);
+}
+
+json_t *quotes_market_get(struct fsm *f, MDB_txn *txn, const char *fixture)
+{
+    return get_json(txn, f->markets, fixture, strlen(fixture));
+}
+
+json_t *quotes_get(struct fsm *f, MDB_txn *txn, uint64_t version)
+{
+    uint8_t k[8];
+    be64(version, k);
+    return get_json(txn, f->quotes, k, 8);
+}
+
+static int market_put(struct fsm *f, MDB_txn *txn, json_t *m, uint64_t time_ms)
+{
+    char ts[32];
+    fsm_format_time(time_ms, ts);
+    json_object_set_new(m, "updated_at", json_string(ts));
+    const char *id = json_string_value(json_object_get(m, "fixture"));
+    return put_json(txn, f->markets, id, strlen(id), m);
+}
+
+/* Append a stream event about market @m. */
+static int emit(struct fsm *f, MDB_txn *txn, const char *type, json_t *m, uint64_t time_ms)
+{
+    uint64_t seq = meta_get(f, txn, EVENT_SEQ_KEY) + 1;
+    char ts[32];
+    fsm_format_time(time_ms, ts);
+    json_t *e = json_pack("{s:I, s:s, s:O, s:O, s:O, s:O, s:I, s:s}", "id", (json_int_t)seq,
+                          "type", type, "fixture", json_object_get(m, "fixture"), "sport",
+                          json_object_get(m, "sport"), "status", json_object_get(m, "status"),
+                          "version", json_object_get(m, "version"), "entry",
+                          (json_int_t)f->applying, "at", ts);
+    json_t *reason = json_object_get(m, "reason");
+    if (strcmp(type, "published") != 0 && json_is_string(reason))
+        json_object_set(e, "reason", reason);
+    uint8_t k[8];
+    be64(seq, k);
+    int rv = put_json(txn, f->quote_events, k, 8, e);
+    json_decref(e);
+    return rv ? rv : meta_put(f, txn, EVENT_SEQ_KEY, seq);
+}
+
+/* ---- agreed observations --------------------------------------------------------------- */
+
+static bool dangerous(const char *type, json_t *ev)
+{
+    static const char *const types[] = {"kick_off", "goal", "own_goal", "penalty_awarded",
+                                        "penalty_scored", "penalty_missed", "red_card"};
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+        if (!strcmp(type, types[i]))
+            return true;
+    /* The final whistle: no more live prices for a game that is over. */
+    return !strcmp(type, "period_end") && json_integer_value(json_object_get(ev, "period")) >= 2;
+}
+
+/* The live state from every agreed event of the fixture (they may be agreed out of order, so
+ * it is recomputed from all of them). The match clock is the latest event's (by seq) and the
+ * time it was agreed; an event agreed late with a lower seq keeps the clock. */
+static json_t *live_state(struct fsm *f, MDB_txn *txn, const char *fixture, uint64_t cur_seq,
+                          uint64_t time_ms, json_t *old)
+{
+    json_t *evs = obs_agreed_events(f, txn, fixture);
+    long long hg = 0, ag = 0, hr = 0, ar = 0, period = 0, maxseq = 0, minute = 0, stoppage = 0;
+    bool in_play = false, ended = false;
+    size_t i;
+    json_t *rec;
+    json_array_foreach(evs, i, rec)
+    {
+        json_t *o = json_object_get(rec, "observation");
+        const char *type = json_string_value(json_object_get(o, "type"));
+        const char *team = json_string_value(json_object_get(o, "team"));
+        long long p = json_integer_value(json_object_get(o, "period"));
+        bool home = team && !strcmp(team, "home");
+        if (!type)
+            continue;
+        maxseq = json_integer_value(json_object_get(o, "seq"));
+        minute = json_integer_value(json_object_get(o, "minute"));
+        stoppage = json_integer_value(json_object_get(o, "stoppage"));
+        if (!strcmp(type, "kick_off") || !strcmp(type, "period_start")) {
+            in_play = true;
+            period = p;
+        } else if (!strcmp(type, "period_end")) {
+            in_play = false;
+            period = p;
+            if (p >= 2)
+                ended = true;
+        } else if (!strcmp(type, "goal") || !strcmp(type, "penalty_scored")) {
+            *(home ? &hg : &ag) += 1;
+        } else if (!strcmp(type, "own_goal")) {
+            *(home ? &ag : &hg) += 1;
+        } else if (!strcmp(type, "red_card")) {
+            *(home ? &hr : &ar) += 1;
+        }
+    }
+    json_decref(evs);
+    json_t *at = json_integer((json_int_t)time_ms);
+    if ((uint64_t)maxseq != cur_seq && json_is_object(old)) {
+        minute = json_integer_value(json_object_get(old, "minute"));
+        stoppage = json_integer_value(json_object_get(old, "stoppage"));
+        json_decref(at);
+        at = json_incref(json_object_get(old, "at_ms"));
+    }
+    return json_pack("{s:I, s:I, s:b, s:b, s:I, s:I, s:o, s:I, s:I, s:I, s:I}", "seq",
+                     (json_int_t)maxseq, "period", (json_int_t)period, "in_play", in_play,
+                     "ended", ended, "minute", (json_int_t)minute, "stoppage",
+                     (json_int_t)stoppage, "at_ms", at ? at : json_integer(0), "home_goals",
+                     (json_int_t)hg, "away_goals", (json_int_t)ag, "home_reds", (json_int_t)hr,
+                     "away_reds", (json_int_t)ar);
+}
+
+static int set_fixture_status(struct fsm *f, MDB_txn *txn, const char *id, const char *to,
+                              uint64_t time_ms)
+{
+    json_t *fx = fixture_get(f, txn, id);
+    if (!fx)
+        return 0;
+    const char *from = json_string_value(json_object_get(fx, "status"));
+    int rv = 0;
+    if (from && strcmp(from, to) != 0 && strcmp(from, "finished") != 0 &&
+        strcmp(from, "cancelled") != 0) {
+        char ts[32];
+        fsm_format_time(time_ms, ts);
+        json_object_set_new(fx, "status", json_string(to));
+        json_object_set_new(fx, "version",
+                            json_integer(json_integer_value(json_object_get(fx, "version")) + 1));
+        json_object_set_new(fx, "updated_at", json_string(ts));
+        rv = put_json(txn, f->fixtures, id, strlen(id), fx);
+    }
+    json_decref(fx);
+    return rv;
+}
+
+/* Suspend @m at this entry: an open market stops; no earlier round can open it again. */
+static int suspend(struct fsm *f, MDB_txn *txn, json_t *m, const char *reason, uint64_t time_ms)
+{
+    json_object_set_new(m, "suspended_index", json_integer((json_int_t)f->applying));
+    json_object_set_new(m, "reason", json_string(reason));
+    if (!strcmp(json_string_value(json_object_get(m, "status")), "open")) {
+        json_object_set_new(m, "status", json_string("suspended"));
+        return emit(f, txn, "suspended", m, time_ms);
+    }
+    return 0;
+}
+
+int quotes_on_agreed(struct fsm *f, MDB_txn *txn, const struct feed_obs *o, uint64_t time_ms)
+{
+    const char *fixture = feed_obs_fixture(o);
+    json_t *m = quotes_market_get(f, txn, fixture);
+    int rv = 0;
+    if (o->kind == FEED_FIXTURE) {
+        if (m || !fsm_sport(f) || strcmp(fsm_sport(f), feed_sport_name(o->u.fixture.sport)))
+            goto out;
+        m = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:n, s:n}", "fixture", fixture, "sport",
+                      fsm_sport(f), "status", "pending", "version", 0, "suspended_index", 0,
+                      "signatures", 0, "round", "live");
+        rv = market_put(f, txn, m, time_ms);
+        goto out;
+    }
+    if (!m || !strcmp(json_string_value(json_object_get(m, "status")), "closed"))
+        goto out;
+    if (o->kind == FEED_RESULT) {
+        json_object_set_new(m, "status", json_string("closed"));
+        json_object_set_new(m, "reason", json_string(o->u.result.status == FEED_FINAL
+                                                         ? "result"
+                                                         : "void"));
+        if ((rv = emit(f, txn, "closed", m, time_ms)) || (rv = market_put(f, txn, m, time_ms)))
+            goto out;
+        rv = set_fixture_status(f, txn, fixture,
+                                o->u.result.status == FEED_FINAL ? "finished" : "cancelled",
+                                time_ms);
+        if (rv == 0 && o->u.result.status == FEED_FINAL) {
+            uint64_t n = meta_get(f, txn, RESULTS_N_KEY) + 1;
+            uint8_t k[8];
+            be64(n, k);
+            MDB_val kv = {8, k}, v = {strlen(fixture), (void *)fixture};
+            if ((rv = mdb_put(txn, f->results_order, &kv, &v, 0)) == 0)
+                rv = meta_put(f, txn, RESULTS_N_KEY, n);
+        }
+        goto out;
+    }
+    /* An event. */
+    const struct feed_event *e = &o->u.event;
+    json_t *live = live_state(f, txn, fixture, e->seq, time_ms, json_object_get(m, "live"));
+    json_object_set_new(m, "live", live);
+    const char *type = feed_event_type_name(e->type);
+    json_t *ev = json_pack("{s:i}", "period", (int)e->period);
+    if (e->type == FEED_KICK_OFF || e->type == FEED_PERIOD_START) {
+        if (!json_is_integer(json_object_get(m, "epoch")))
+            json_object_set_new(m, "epoch", json_integer((json_int_t)meta_get(f, txn,
+                                                                               RESULTS_N_KEY)));
+        rv = set_fixture_status(f, txn, fixture, "live", time_ms);
+    }
+    if (rv == 0 && dangerous(type, ev))
+        rv = suspend(f, txn, m, type, time_ms);
+    json_decref(ev);
+    if (rv == 0)
+        rv = market_put(f, txn, m, time_ms);
+out:
+    json_decref(m);
+    return rv;
+}
+
+/* ---- commands -------------------------------------------------------------------------- */
+
+static json_t *parse_body(const struct cmd *c, const char **fixture, struct fsm_result *res,
+                          const char *title)
+{
+    json_t *body = json_loadb(c->payload, c->payload_len, 0, NULL);
+    *fixture = json_string_value(json_object_get(body, "fixture"));
+    if (!*fixture || !fixture_id_valid(*fixture, strlen(*fixture))) {
+        fsm_result_problem(res, 422, title, "need {fixture: a fixture id, ...}");
+        json_decref(body);
+        return NULL;
+    }
+    return body;
+}
+
+/* The market of @fixture, or NULL with a 404 / 409 result. */
+static json_t *open_market(struct fsm *f, MDB_txn *txn, const char *fixture,
+                           struct fsm_result *res)
+{
+    json_t *m = quotes_market_get(f, txn, fixture);
+    if (!m) {
+        fsm_result_problem(res, 404, "No market", "fixture '%s' has no markets", fixture);
+        return NULL;
+    }
+    if (!strcmp(json_string_value(json_object_get(m, "status")), "closed")) {
+        fsm_result_problem(res, 409, "Market closed", "the markets of '%s' are closed",
+                           fixture);
+        json_decref(m);
+        return NULL;
+    }
+    return m;
+}
+
+int quotes_apply_round(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
+{
+    const char *fixture;
+    json_t *body = parse_body(c, &fixture, res, "Invalid quote round");
+    if (!body)
+        return 0;
+    json_t *m = open_market(f, txn, fixture, res), *fx = NULL;
+    int rv = 0;
+    if (!m)
+        goto out;
+    json_t *live = json_object_get(m, "live");
+    if (json_is_true(json_object_get(live, "ended"))) {
+        fsm_result_problem(res, 409, "Game over", "the final whistle went in '%s'; its markets "
+                                                  "wait for the result", fixture);
+        goto out;
+    }
+    fx = fixture_get(f, txn, fixture);
+    int64_t kickoff = 0;
+    const char *ko = json_string_value(json_object_get(fx, "kickoff"));
+    if (!fx || !ko || fixture_parse_time(ko, &kickoff) != 0) {
+        fsm_result_problem(res, 404, "No fixture", "fixture '%s' is not known", fixture);
+        goto out;
+    }
+    bool started = json_integer_value(json_object_get(live, "period")) >= 1;
+    long long period = json_integer_value(json_object_get(live, "period"));
+    bool in_play = json_is_true(json_object_get(live, "in_play"));
+    long long half = 1, minute_x10 = 0;
+    if (started) {
+        long long at = json_integer_value(json_object_get(live, "at_ms"));
+        long long base = 10 * (json_integer_value(json_object_get(live, "minute")) +
+                               json_integer_value(json_object_get(live, "stoppage")));
+        long long run = in_play && (long long)c->time_ms > at ? ((long long)c->time_ms - at) / 6000
+                                                              : 0;
+        half = period >= 2 ? 2 : (in_play ? 1 : 2); /* half-time: the second half is next */
+        minute_x10 = base + run;
+        if (half == 1 && minute_x10 > 500)
+            minute_x10 = 500;
+        if (half == 2 && minute_x10 < 450)
+            minute_x10 = 450;
+        if (minute_x10 > 1000)
+            minute_x10 = 1000;
+    }
+    json_int_t epoch = started && json_is_integer(json_object_get(m, "epoch"))
+                           ? json_integer_value(json_object_get(m, "epoch"))
+                           : (json_int_t)meta_get(f, txn, RESULTS_N_KEY);
+    json_t *inputs = json_pack(
+        "{s:s, s:O, s:O, s:O, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "fixture",
+        fixture, "home", json_object_get(fx, "home"), "away", json_object_get(fx, "away"),
+        "competition", json_object_get(fx, "competition"), "kickoff", (json_int_t)kickoff, "day",
+        (json_int_t)(kickoff / 86400), "phase", started ? "live" : "pre", "epoch", epoch,
+        "minute_x10", (json_int_t)minute_x10, "half", (json_int_t)half, "home_goals",
+        (json_int_t)json_integer_value(json_object_get(live, "home_goals")), "away_goals",
+        (json_int_t)json_integer_value(json_object_get(live, "away_goals")), "home_reds",
+        (json_int_t)json_integer_value(json_object_get(live, "home_reds")), "away_reds",
+        (json_int_t)json_integer_value(json_object_get(live, "away_reds")), "seq",
+        (json_int_t)json_integer_value(json_object_get(live, "seq")));
+    json_object_set_new(m, "round",
+                        json_pack("{s:I, s:O}", "index", (json_int_t)f->applying, "inputs",
+                                  inputs));
+    if ((rv = market_put(f, txn, m, c->time_ms)) == 0) {
+        json_t *r = json_pack("{s:s, s:I, s:o}", "fixture", fixture, "index",
+                              (json_int_t)f->applying, "inputs", inputs);
+        fsm_result_set(res, 201, json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS));
+        json_decref(r);
+    } else {
+        json_decref(inputs);
+    }
+out:
+    json_decref(fx);
+    json_decref(m);
+    json_decref(body);
+    return rv;
+}
+
+int quotes_apply_published(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                           struct fsm_result *res)
+{
+    const char *fixture;
+    json_t *body = parse_body(c, &fixture, res, "Invalid quote");
+    if (!body)
+        return 0;
+    json_t *ji = json_object_get(body, "index"), *sigs = json_object_get(body, "signatures");
+    const char *text = json_string_value(json_object_get(body, "prices"));
+    json_t *m = NULL, *prices = NULL;
+    char *canon = NULL;
+    int rv = 0;
+    if (!json_is_integer(ji) || json_integer_value(ji) <= 0 || !text ||
+        strlen(text) > QUOTE_PRICES_MAX || !json_is_array(sigs)) {
+        fsm_result_problem(res, 422, "Invalid quote",
+                           "need {fixture, index, prices (JSON text), signatures: [{node, "
+                           "signature}]}");
+        goto out;
+    }
+    uint64_t index = (uint64_t)json_integer_value(ji);
+    prices = json_loads(text, 0, NULL);
+    canon = prices ? json_dumps(prices, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (!json_is_object(prices) || !canon || strcmp(canon, text) != 0) {
+        fsm_result_problem(res, 422, "Invalid quote",
+                           "prices: not a JSON object in canonical form (compact, keys sorted)");
+        goto out;
+    }
+    if (!(m = open_market(f, txn, fixture, res)))
+        goto out;
+    json_t *round = json_object_get(m, "round");
+    uint64_t cur = (uint64_t)json_integer_value(json_object_get(round, "index"));
+    uint64_t susp = (uint64_t)json_integer_value(json_object_get(m, "suspended_index"));
+    if (cur != index) {
+        fsm_result_problem(res, 409, "Stale quote",
+                           "round %llu of '%s' is not the current one (%llu)",
+                           (unsigned long long)index, fixture, (unsigned long long)cur);
+        goto out;
+    }
+    if (index <= susp) {
+        fsm_result_problem(res, 409, "Stale quote",
+                           "round %llu of '%s' was computed before the suspension at %llu",
+                           (unsigned long long)index, fixture, (unsigned long long)susp);
+        goto out;
+    }
+    uint8_t digest[32];
+    quote_digest(f->cluster, fixture, index, text, digest);
+    char detail[200];
+    if (obs_check_signatures(f, txn, sigs, digest, detail, sizeof detail) != 0) {
+        fsm_result_problem(res, 422, "Invalid quote", "%s", detail);
+        goto out;
+    }
+    uint64_t version = meta_get(f, txn, QUOTE_VERSION_KEY) + 1;
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    json_t *inputs = json_object_get(round, "inputs");
+    json_t *q = json_pack("{s:I, s:s, s:O, s:I, s:I, s:O, s:O, s:O, s:s, s:O, s:s}", "version",
+                          (json_int_t)version, "fixture", fixture, "sport",
+                          json_object_get(m, "sport"), "index", (json_int_t)index, "entry",
+                          (json_int_t)f->applying, "phase", json_object_get(inputs, "phase"),
+                          "inputs", inputs, "prices", prices, "prices_text", text, "signatures",
+                          sigs, "published_at", ts);
+    uint8_t k[8];
+    be64(version, k);
+    if ((rv = put_json(txn, f->quotes, k, 8, q)) == 0 &&
+        (rv = meta_put(f, txn, QUOTE_VERSION_KEY, version)) == 0) {
+        json_object_set_new(m, "status", json_string("open"));
+        json_object_del(m, "reason");
+        json_object_set_new(m, "version", json_integer((json_int_t)version));
+        json_object_set_new(m, "index", json_integer((json_int_t)index));
+        json_object_set(m, "phase", json_object_get(inputs, "phase"));
+        json_object_set_new(m, "published_at", json_string(ts));
+        json_object_set_new(m, "signatures", json_integer((json_int_t)json_array_size(sigs)));
+        json_object_set(m, "prices", prices);
+        if ((rv = emit(f, txn, "published", m, c->time_ms)) == 0 &&
+            (rv = market_put(f, txn, m, c->time_ms)) == 0) {
+            json_t *r = json_pack("{s:I, s:s, s:I, s:s}", "version", (json_int_t)version,
+                                  "fixture", fixture, "index", (json_int_t)index, "status",
+                                  "open");
+            fsm_result_set(res, 201, json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS));
+            json_decref(r);
+        }
+    }
+    json_decref(q);
+out:
+    free(canon);
+    json_decref(prices);
+    json_decref(m);
+    json_decref(body);
+    return rv;
+}
+
+int quotes_apply_suspend(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                         struct fsm_result *res)
+{
+    const char *fixture;
+    json_t *body = parse_body(c, &fixture, res, "Invalid suspension");
+    if (!body)
+        return 0;
+    const char *reason = json_string_value(json_object_get(body, "reason"));
+    json_t *m = NULL;
+    int rv = 0;
+    if (!reason || !*reason || strlen(reason) > 64) {
+        fsm_result_problem(res, 422, "Invalid suspension", "need {fixture, reason (1-64 bytes)}");
+        goto out;
+    }
+    if (!(m = open_market(f, txn, fixture, res)))
+        goto out;
+    if ((rv = suspend(f, txn, m, reason, c->time_ms)) == 0 &&
+        (rv = market_put(f, txn, m, c->time_ms)) == 0) {
+        json_t *r = json_pack("{s:s, s:O, s:I}", "fixture", fixture, "status",
+                              json_object_get(m, "status"), "suspended_index",
+                              (json_int_t)f->applying);
+        fsm_result_set(res, 200, json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS));
+        json_decref(r);
+    }
+out:
+    json_decref(m);
+    json_decref(body);
+    return rv;
+}
+
+/* ---- queries --------------------------------------------------------------------------- */
+
+json_t *quotes_market_list(struct fsm *f, MDB_txn *txn, const struct market_filter *flt)
+{
+    json_t *items = json_array();
+    json_t *next = json_null();
+    unsigned limit = flt->limit ? flt->limit : 100;
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, f->markets, &cur) != 0)
+        return json_pack("{s:o, s:o}", "items", items, "next", next);
+    MDB_val k = {0, NULL}, v;
+    int op = MDB_FIRST;
+    if (flt->after && *flt->after) {
+        k.mv_size = strlen(flt->after);
+        k.mv_data = (void *)flt->after;
+        op = MDB_SET_RANGE;
+    }
+    for (int rv = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op); rv == 0;
+         rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (op == MDB_SET_RANGE && k.mv_size == strlen(flt->after) &&
+            !memcmp(k.mv_data, flt->after, k.mv_size))
+            continue;
+        json_t *m = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        const char *st = json_string_value(json_object_get(m, "status"));
+        const char *ph = json_string_value(json_object_get(m, "phase"));
+        if ((flt->status && (!st || strcmp(st, flt->status))) ||
+            (flt->phase && (!ph || strcmp(ph, flt->phase)))) {
+            json_decref(m);
+            continue;
+        }
+        if (json_array_size(items) == limit) {
+            json_decref(m);
+            json_decref(next);
+            json_t *last = json_array_get(items, limit - 1);
+            next = json_incref(json_object_get(last, "fixture"));
+            break;
+        }
+        json_array_append_new(items, m);
+    }
+    mdb_cursor_close(cur);
+    return json_pack("{s:o, s:o}", "items", items, "next", next);
+}
+
+json_t *quotes_events_after(struct fsm *f, MDB_txn *txn, uint64_t after, unsigned limit)
+{
+    json_t *arr = json_array();
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, f->quote_events, &cur) != 0)
+        return arr;
+    uint8_t kb[8];
+    be64(after + 1, kb);
+    MDB_val k = {8, kb}, v;
+    for (int rv = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         rv == 0 && json_array_size(arr) < limit; rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        json_array_append_new(arr, json_loadb(v.mv_data, v.mv_size, 0, NULL));
+    mdb_cursor_close(cur);
+    return arr;
+}
+
+uint64_t quotes_last_event(struct fsm *f, MDB_txn *txn)
+{
+    return meta_get(f, txn, EVENT_SEQ_KEY);
+}
+
+uint64_t quotes_results_count(struct fsm *f, MDB_txn *txn)
+{
+    return meta_get(f, txn, RESULTS_N_KEY);
+}
+
+json_t *quotes_result_nth(struct fsm *f, MDB_txn *txn, uint64_t n)
+{
+    uint8_t k[8];
+    be64(n, k);
+    MDB_val kv = {8, k}, v;
+    if (mdb_get(txn, f->results_order, &kv, &v) != 0 || v.mv_size > FEED_ID_MAX)
+        return NULL;
+    char id[FEED_ID_MAX + 1], subject[FEED_SUBJECT_MAX];
+    memcpy(id, v.mv_data, v.mv_size);
+    id[v.mv_size] = 0;
+    snprintf(subject, sizeof subject, "result/%s", id);
+    json_t *fx = fixture_get(f, txn, id), *rec = obs_agreed_get(f, txn, subject), *out = NULL;
+    json_t *o = json_object_get(rec, "observation");
+    int64_t ko = 0;
+    const char *kos = json_string_value(json_object_get(fx, "kickoff"));
+    if (fx && o && kos && fixture_parse_time(kos, &ko) == 0)
+        out = json_pack("{s:s, s:O, s:O, s:I, s:O, s:O}", "fixture", id, "home",
+                        json_object_get(fx, "home"), "away", json_object_get(fx, "away"),
+                        "kickoff", (json_int_t)ko, "home_goals", json_object_get(o, "home"),
+                        "away_goals", json_object_get(o, "away"));
+    json_decref(fx);
+    json_decref(rec);
+    return out;
+}

@@ -1,0 +1,1105 @@
+/* Agreed quotes: rounds, votes, publication (DESIGN.md "Agreement" 2; issue 6).
+ *
+ * Leader. A schedule per fixture with a market decides when a round is due: at once when the
+ * fixture is agreed, when an event of it is agreed, when a result changes the ratings (every
+ * pre-match fixture), and after each publication at the cadence (pre-match every
+ * quote_prematch_s; live every quote_live_busy_s while an event was agreed within
+ * quote_busy_window_s, else every quote_live_idle_s). A due round is not started while a
+ * dangerous observation of the fixture is pending without agreement (agree_holds), for at most
+ * quote_hold_s. A round is the entry CMD_QUOTE_ROUND; the state machine captures its inputs.
+ *
+ * Every node (the leader too), once the round is applied and committed locally, prices the
+ * inputs (quote_price.c), signs quote_digest and sends {node_id, fixture, index, prices,
+ * signature} to the leader's POST /internal/v1/quote-votes; a vote is sent again to a new
+ * leader or term until the round is published, superseded or a minute old.
+ *
+ * The leader checks each vote (member, registered key, signature), groups identical prices per
+ * round and proposes CMD_QUOTE_PUBLISHED with the first group that holds a majority of the
+ * voters. A node whose prices differ from the published ones dissents: counted
+ * (parlay_quote_dissent_total{node}), logged and shown in the admin status. A round without a
+ * quorum within quote_round_timeout_ms is given up and the next one is due at once.
+ */
+#include <jansson.h>
+#include <secp256k1.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "consensus/members.h"
+#include "consensus/observations.h"
+#include "consensus/quotes.h"
+#include "feed/feed.h"
+#include "node/forward.h"
+#include "node/key.h"
+#include "node/log.h"
+#include "node/node.h"
+#include "node/quote_price.h"
+#include "node/routes.h"
+
+#define Q_MAX_NODES 64
+#define Q_TICK_MS 100
+#define Q_VOTE_TTL_MS 60000
+#define Q_ROUNDS_PER_TICK 1000
+
+struct qvote_out {
+    char fixture[FEED_ID_MAX + 1];
+    uint64_t index;
+    char *text;
+    char sig[129];
+    bool inflight;
+    uint64_t acked_leader, acked_term;
+    uint64_t created_ms;
+    struct qvote_out *next;
+};
+
+struct qvote {
+    uint64_t node;
+    char sig[129];
+    struct qvote *next;
+};
+
+struct qvariant {
+    char *text;
+    struct qvote *votes;
+    struct qvariant *next;
+};
+
+struct qround {
+    char fixture[FEED_ID_MAX + 1];
+    uint64_t index;
+    uint64_t created_ms;
+    struct qvariant *variants;
+    bool proposing, done;
+    char *published; /* the text published for this round */
+    uint64_t flagged;
+    struct qround *next;
+};
+
+struct qsched {
+    char fixture[FEED_ID_MAX + 1];
+    uint64_t due_ms;
+    uint64_t round_ms; /* a round in flight since then, 0: none */
+    uint64_t last_event_ms;
+    bool live;
+    struct qsched *next;
+};
+
+struct quoter {
+    struct node *node;
+    secp256k1_context *ctx;
+    unsigned char sk[32];
+    struct ratings *ratings;
+    model_quote_cfg cfg;
+    uv_timer_t timer;
+    struct qvote_out *outbox;
+    struct qround *rounds;
+    struct qsched *sched;
+    uint64_t sched_term; /* the term the schedule was built for; 0: not leader */
+    uint64_t dissent[Q_MAX_NODES + 1];
+    uint64_t rounds_proposed, computed, compute_errors, votes_received, votes_refused,
+        published, stale, rounds_given_up, suspensions;
+    double compute_us_total;
+};
+
+static struct quoter *Q(struct node *n)
+{
+    return n->quoter;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static unsigned voter_count(struct node *n, uint64_t id, bool *is_voter)
+{
+    struct raft *r = replica_raft(n->replica);
+    unsigned v = 0;
+    *is_voter = false;
+    for (unsigned i = 0; i < r->configuration.n; i++)
+        if (r->configuration.servers[i].role == RAFT_VOTER) {
+            v++;
+            if (r->configuration.servers[i].id == id)
+                *is_voter = true;
+        }
+    return v;
+}
+
+/* ---- the schedule (leader) ------------------------------------------------------------- */
+
+static struct qsched *sched_find(struct quoter *q, const char *fixture, bool create)
+{
+    for (struct qsched *s = q->sched; s; s = s->next)
+        if (!strcmp(s->fixture, fixture))
+            return s;
+    if (!create)
+        return NULL;
+    struct qsched *s = calloc(1, sizeof *s);
+    snprintf(s->fixture, sizeof s->fixture, "%s", fixture);
+    s->next = q->sched;
+    q->sched = s;
+    return s;
+}
+
+static void sched_remove(struct quoter *q, const char *fixture)
+{
+    for (struct qsched **ps = &q->sched; *ps; ps = &(*ps)->next)
+        if (!strcmp((*ps)->fixture, fixture)) {
+            struct qsched *s = *ps;
+            *ps = s->next;
+            free(s);
+            return;
+        }
+}
+
+static void sched_clear(struct quoter *q)
+{
+    while (q->sched) {
+        struct qsched *s = q->sched;
+        q->sched = s->next;
+        free(s);
+    }
+    while (q->rounds) {
+        struct qround *r = q->rounds;
+        q->rounds = r->next;
+        for (struct qvariant *v = r->variants, *vn; v; v = vn) {
+            vn = v->next;
+            for (struct qvote *w = v->votes, *wn; w; w = wn) {
+                wn = w->next;
+                free(w);
+            }
+            free(v->text);
+            free(v);
+        }
+        free(r->published);
+        free(r);
+    }
+}
+
+/* The next round after a publication (or a give-up) of @s. */
+static void sched_next(struct node *n, struct qsched *s)
+{
+    uint64_t now = now_ms();
+    const struct config *c = &n->cfg;
+    unsigned every = !s->live ? c->quote_prematch_s
+                     : s->last_event_ms && now - s->last_event_ms < c->quote_busy_window_s * 1000ull
+                         ? c->quote_live_busy_s
+                         : c->quote_live_idle_s;
+    s->round_ms = 0;
+    s->due_ms = now + every * 1000ull;
+}
+
+/* (Re)build the schedule from the markets: every market not closed is due now. */
+static void sched_build(struct node *n)
+{
+    struct quoter *q = Q(n);
+    sched_clear(q);
+    MDB_txn *txn;
+    if (fsm_read_begin(n->fsm, &txn) != 0)
+        return;
+    struct market_filter flt = {.limit = 1000};
+    char after[FEED_ID_MAX + 1] = "";
+    uint64_t now = now_ms();
+    for (;;) {
+        flt.after = after;
+        json_t *page = quotes_market_list(n->fsm, txn, &flt);
+        size_t i;
+        json_t *m;
+        json_array_foreach(json_object_get(page, "items"), i, m)
+        {
+            const char *st = json_string_value(json_object_get(m, "status"));
+            if (st && strcmp(st, "closed") != 0) {
+                struct qsched *s =
+                    sched_find(q, json_string_value(json_object_get(m, "fixture")), true);
+                json_t *live = json_object_get(m, "live");
+                s->live = json_integer_value(json_object_get(live, "period")) >= 1;
+                s->last_event_ms = now;
+                s->due_ms = now;
+            }
+        }
+        const char *next = json_string_value(json_object_get(page, "next"));
+        if (next)
+            snprintf(after, sizeof after, "%s", next);
+        json_decref(page);
+        if (!next)
+            break;
+    }
+    fsm_read_end(txn);
+}
+
+/* ---- rounds (leader) ------------------------------------------------------------------- */
+
+struct round_ctx {
+    struct node *node;
+    char fixture[FEED_ID_MAX + 1];
+};
+
+static void on_round_proposed(void *arg, int outcome, const struct fsm_result *res)
+{
+    struct round_ctx *rc = arg;
+    struct node *n = rc->node;
+    if (!n->stopping && Q(n) && Q(n)->sched_term) {
+        struct qsched *s = sched_find(Q(n), rc->fixture, false);
+        if (s && (outcome != REPLICA_OK || !res || res->status != 201)) {
+            if (outcome == REPLICA_OK && res && (res->status == 409 || res->status == 404)) {
+                sched_remove(Q(n), rc->fixture); /* closed, over, or no market */
+            } else {
+                s->round_ms = 0;
+                s->due_ms = now_ms() + 1000;
+            }
+        }
+    }
+    free(rc);
+}
+
+static void propose_round(struct node *n, struct qsched *s)
+{
+    char body[FEED_ID_MAX + 32];
+    snprintf(body, sizeof body, "{\"fixture\":\"%s\"}", s->fixture);
+    struct cmd c = {.type = CMD_QUOTE_ROUND, .payload = body, .payload_len = strlen(body)};
+    struct round_ctx *rc = calloc(1, sizeof *rc);
+    rc->node = n;
+    snprintf(rc->fixture, sizeof rc->fixture, "%s", s->fixture);
+    if (replica_propose(n->replica, &c, on_round_proposed, rc) == 0) {
+        s->round_ms = now_ms();
+        Q(n)->rounds_proposed++;
+    } else {
+        free(rc);
+    }
+}
+
+static struct qround *round_find(struct quoter *q, const char *fixture, uint64_t index,
+                                 bool create)
+{
+    for (struct qround *r = q->rounds; r; r = r->next)
+        if (r->index == index && !strcmp(r->fixture, fixture))
+            return r;
+    if (!create)
+        return NULL;
+    struct qround *r = calloc(1, sizeof *r);
+    snprintf(r->fixture, sizeof r->fixture, "%s", fixture);
+    r->index = index;
+    r->created_ms = now_ms();
+    r->next = q->rounds;
+    q->rounds = r;
+    return r;
+}
+
+static void flag_dissent(struct node *n, struct qround *r, uint64_t node, const char *why)
+{
+    if (node == 0 || node > Q_MAX_NODES || (r->flagged & (1ull << (node - 1))))
+        return;
+    r->flagged |= 1ull << (node - 1);
+    Q(n)->dissent[node]++;
+    LOG_WARN("event=quote_dissent node=%llu fixture=%s round=%llu why=\"%s\"",
+             (unsigned long long)node, r->fixture, (unsigned long long)r->index, why);
+}
+
+static void flag_all(struct node *n, struct qround *r)
+{
+    for (struct qvariant *v = r->variants; v; v = v->next)
+        if (strcmp(v->text, r->published) != 0)
+            for (struct qvote *w = v->votes; w; w = w->next)
+                flag_dissent(n, r, w->node, "prices differ from the published ones");
+}
+
+static void on_published(void *arg, int outcome, const struct fsm_result *res)
+{
+    struct round_ctx *rc = arg;
+    struct node *n = rc->node;
+    struct quoter *q = n->stopping ? NULL : Q(n);
+    if (q && q->sched_term) {
+        json_t *b = res && res->body ? json_loads(res->body, 0, NULL) : NULL;
+        uint64_t index = (uint64_t)json_integer_value(json_object_get(b, "index"));
+        struct qsched *s = sched_find(q, rc->fixture, false);
+        for (struct qround *r = q->rounds; r; r = r->next)
+            if (r->proposing && !strcmp(r->fixture, rc->fixture)) {
+                r->proposing = false;
+                if (outcome == REPLICA_OK && res && (res->status == 201 || res->status == 409))
+                    r->done = true;
+                if (outcome == REPLICA_OK && res && res->status == 201 && r->index == index) {
+                    q->published++;
+                    flag_all(n, r);
+                }
+            }
+        if (outcome == REPLICA_OK && res && res->status == 409)
+            q->stale++;
+        if (s && outcome == REPLICA_OK && res && res->status == 201)
+            sched_next(n, s);
+        else if (s && outcome == REPLICA_OK && res && res->status == 409) {
+            s->round_ms = 0; /* stale: a new round once nothing holds it */
+            s->due_ms = now_ms();
+        }
+        json_decref(b);
+    }
+    free(rc);
+}
+
+static void maybe_publish(struct node *n, struct qround *r)
+{
+    if (r->proposing || r->done)
+        return;
+    bool dummy;
+    unsigned quorum = voter_count(n, 0, &dummy) / 2 + 1;
+    for (struct qvariant *v = r->variants; v; v = v->next) {
+        unsigned count = 0;
+        json_t *sigs = json_array();
+        for (struct qvote *w = v->votes; w; w = w->next) {
+            bool is_voter;
+            voter_count(n, w->node, &is_voter);
+            if (!is_voter)
+                continue;
+            count++;
+            json_array_append_new(sigs, json_pack("{s:I, s:s}", "node", (json_int_t)w->node,
+                                                  "signature", w->sig));
+        }
+        if (count < quorum) {
+            json_decref(sigs);
+            continue;
+        }
+        json_t *o = json_pack("{s:s, s:I, s:s, s:o}", "fixture", r->fixture, "index",
+                              (json_int_t)r->index, "prices", v->text, "signatures", sigs);
+        char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(o);
+        struct cmd c = {.type = CMD_QUOTE_PUBLISHED, .payload = text,
+                        .payload_len = strlen(text)};
+        struct round_ctx *rc = calloc(1, sizeof *rc);
+        rc->node = n;
+        snprintf(rc->fixture, sizeof rc->fixture, "%s", r->fixture);
+        if (replica_propose(n->replica, &c, on_published, rc) == 0) {
+            r->proposing = true;
+            free(r->published);
+            r->published = strdup(v->text);
+        } else {
+            free(rc);
+        }
+        free(text);
+        return;
+    }
+}
+
+static void round_free(struct quoter *q, struct qround *r)
+{
+    for (struct qround **pr = &q->rounds; *pr; pr = &(*pr)->next)
+        if (*pr == r) {
+            *pr = r->next;
+            break;
+        }
+    for (struct qvariant *v = r->variants, *vn; v; v = vn) {
+        vn = v->next;
+        for (struct qvote *w = v->votes, *wn; w; w = wn) {
+            wn = w->next;
+            free(w);
+        }
+        free(v->text);
+        free(v);
+    }
+    free(r->published);
+    free(r);
+}
+
+static void leader_tick(struct node *n)
+{
+    struct quoter *q = Q(n);
+    uint64_t term = raft_current_term(replica_raft(n->replica));
+    if (!replica_is_leader(n->replica)) {
+        if (q->sched_term) {
+            sched_clear(q);
+            q->sched_term = 0;
+        }
+        return;
+    }
+    if (q->sched_term != term) {
+        sched_build(n);
+        q->sched_term = term;
+    }
+    uint64_t now = now_ms();
+    unsigned started = 0;
+    for (struct qsched *s = q->sched; s && started < Q_ROUNDS_PER_TICK; s = s->next) {
+        if (s->round_ms && now - s->round_ms > n->cfg.quote_round_timeout_ms) {
+            q->rounds_given_up++;
+            LOG_WARN("event=quote_round_given_up fixture=%s", s->fixture);
+            s->round_ms = 0;
+            s->due_ms = now;
+        }
+        if (s->round_ms || now < s->due_ms || agree_holds(n, s->fixture))
+            continue;
+        propose_round(n, s);
+        started++;
+    }
+    for (struct qround *r = q->rounds, *rn; r; r = rn) {
+        rn = r->next;
+        if (now - r->created_ms > 2ull * n->cfg.quote_round_timeout_ms + Q_VOTE_TTL_MS)
+            round_free(q, r);
+        else if (!r->done && !r->proposing)
+            maybe_publish(n, r); /* a proposal that failed is retried */
+    }
+}
+
+/* ---- what the state machine applied (every node) --------------------------------------- */
+
+struct compute_item {
+    struct node *node;
+    char *body; /* the round's result: {fixture, index, inputs} */
+};
+
+static void pump_votes(struct node *n);
+
+static void compute(void *arg)
+{
+    struct compute_item *ci = arg;
+    struct node *n = ci->node;
+    struct quoter *q = n->stopping ? NULL : Q(n);
+    json_t *b = q ? json_loads(ci->body, 0, NULL) : NULL;
+    const char *fixture = json_string_value(json_object_get(b, "fixture"));
+    uint64_t index = (uint64_t)json_integer_value(json_object_get(b, "index"));
+    json_t *in = json_object_get(b, "inputs");
+    MDB_txn *txn;
+    if (!q || !fixture || !index || !json_is_object(in) || fsm_read_begin(n->fsm, &txn) != 0)
+        goto out;
+    json_t *m = quotes_market_get(n->fsm, txn, fixture);
+    uint64_t cur = (uint64_t)json_integer_value(json_object_get(json_object_get(m, "round"),
+                                                                "index"));
+    json_decref(m);
+    if (cur != index) { /* superseded already (a node catching up): nobody needs this vote */
+        fsm_read_end(txn);
+        goto out;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double lambda, mu, rho;
+    char err[200] = "";
+    int rc = ratings_rates(q->ratings, n->fsm, txn,
+                           (uint64_t)json_integer_value(json_object_get(in, "epoch")),
+                           (int)json_integer_value(json_object_get(in, "day")),
+                           json_string_value(json_object_get(in, "home")),
+                           json_string_value(json_object_get(in, "away")), &lambda, &mu, &rho);
+    fsm_read_end(txn);
+    char *text = rc == 0 ? quote_price_football(in, lambda, mu, rho, &q->cfg,
+                                                n->cfg.test_fault_prices, err, sizeof err)
+                         : NULL;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (!text) {
+        q->compute_errors++;
+        LOG_WARN("event=quote_compute_failed fixture=%s round=%llu err=\"%s\"", fixture,
+                 (unsigned long long)index, rc ? model_strerror(rc) : err);
+        goto out;
+    }
+    q->computed++;
+    q->compute_us_total += (double)(t1.tv_sec - t0.tv_sec) * 1e6 +
+                           (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+    uint8_t digest[32], ser[64];
+    quote_digest(n->cfg.cluster, fixture, index, text, digest);
+    secp256k1_ecdsa_signature sig;
+    if (!secp256k1_ecdsa_sign(q->ctx, &sig, digest, q->sk, NULL, NULL)) {
+        free(text);
+        goto out;
+    }
+    secp256k1_ecdsa_signature_serialize_compact(q->ctx, ser, &sig);
+    struct qvote_out *v = calloc(1, sizeof *v);
+    snprintf(v->fixture, sizeof v->fixture, "%s", fixture);
+    v->index = index;
+    v->text = text;
+    obs_hex_encode(ser, 64, v->sig);
+    v->created_ms = now_ms();
+    /* Older votes of this fixture are superseded by this round. */
+    for (struct qvote_out *o = q->outbox; o; o = o->next)
+        if (!strcmp(o->fixture, fixture) && o->index < index)
+            o->created_ms = 0;
+    v->next = q->outbox;
+    q->outbox = v;
+    pump_votes(n);
+out:
+    json_decref(b);
+    free(ci->body);
+    free(ci);
+}
+
+static void on_applied(void *ctx, uint64_t index, unsigned type, const struct fsm_result *res)
+{
+    (void)index;
+    struct node *n = ctx;
+    struct quoter *q = Q(n);
+    if (type == CMD_OBSERVATION_AGREED || type == CMD_QUOTE_PUBLISHED ||
+        type == CMD_MARKETS_SUSPEND)
+        stream_kick(n);
+    if (!q || !res || !res->body)
+        return;
+    if (type == CMD_QUOTE_ROUND && res->status == 201) {
+        struct compute_item *ci = malloc(sizeof *ci);
+        ci->node = n;
+        ci->body = strdup(res->body);
+        fsm_defer(n->fsm, compute, ci); /* once the round is committed locally */
+        return;
+    }
+    if (type != CMD_OBSERVATION_AGREED || res->status != 201 || !q->sched_term)
+        return;
+    json_t *b = json_loads(res->body, 0, NULL);
+    const char *kind = json_string_value(json_object_get(b, "kind"));
+    json_t *o = json_object_get(b, "observation");
+    const char *fixture = json_string_value(json_object_get(o, "fixture"));
+    if (!fixture)
+        fixture = json_string_value(json_object_get(o, "id"));
+    if (kind && fixture && !strcmp(kind, "fixture")) {
+        struct qsched *s = sched_find(q, fixture, true);
+        s->due_ms = now_ms();
+    } else if (kind && fixture && !strcmp(kind, "event")) {
+        struct qsched *s = sched_find(q, fixture, true);
+        s->live = true;
+        s->last_event_ms = s->due_ms = now_ms();
+        s->round_ms = 0; /* a round in flight is stale now */
+    } else if (kind && fixture && !strcmp(kind, "result")) {
+        sched_remove(q, fixture);
+        /* New ratings: every pre-match price is due again. */
+        for (struct qsched *s = q->sched; s; s = s->next)
+            if (!s->live && !s->round_ms)
+                s->due_ms = now_ms();
+    }
+    json_decref(b);
+}
+
+/* ---- votes (node side) ----------------------------------------------------------------- */
+
+struct vsend_ctx {
+    struct node *node;
+    struct qvote_out *v;
+    uint64_t leader, term;
+};
+
+static void on_vote_sent(void *arg, long status, const char *body, size_t len)
+{
+    (void)len;
+    struct vsend_ctx *s = arg;
+    struct node *n = s->node;
+    if (!n->stopping && Q(n))
+        for (struct qvote_out *v = Q(n)->outbox; v; v = v->next)
+            if (v == s->v) {
+                v->inflight = false;
+                if (status == 202 || status == 200) {
+                    v->acked_leader = s->leader;
+                    v->acked_term = s->term;
+                } else {
+                    LOG_DEBUG("event=quote_vote_send fixture=%s round=%llu status=%ld "
+                              "body=%.200s",
+                              v->fixture, (unsigned long long)v->index, status, body);
+                }
+            }
+    free(s);
+}
+
+/* Is the vote's round over: published, superseded by a newer round, or the market closed? */
+static bool vote_done(struct node *n, struct qvote_out *v)
+{
+    if (v->created_ms == 0 || now_ms() - v->created_ms > Q_VOTE_TTL_MS)
+        return true;
+    if (!v->acked_leader)
+        return false;
+    MDB_txn *txn;
+    if (fsm_read_begin(n->fsm, &txn) != 0)
+        return false;
+    json_t *m = quotes_market_get(n->fsm, txn, v->fixture);
+    fsm_read_end(txn);
+    bool done = !m ||
+                !strcmp(json_string_value(json_object_get(m, "status")), "closed") ||
+                (uint64_t)json_integer_value(json_object_get(m, "index")) >= v->index ||
+                (uint64_t)json_integer_value(json_object_get(json_object_get(m, "round"),
+                                                             "index")) > v->index;
+    json_decref(m);
+    return done;
+}
+
+static void pump_votes(struct node *n)
+{
+    struct quoter *q = Q(n);
+    char addr[64];
+    uint64_t leader = replica_leader(n->replica, addr, sizeof addr);
+    uint64_t term = raft_current_term(replica_raft(n->replica));
+    for (struct qvote_out **pv = &q->outbox; *pv;) {
+        struct qvote_out *v = *pv;
+        if (!v->inflight && vote_done(n, v)) {
+            *pv = v->next;
+            free(v->text);
+            free(v);
+            continue;
+        }
+        pv = &v->next;
+        if (leader == 0 || !addr[0] || v->inflight ||
+            (v->acked_leader == leader && v->acked_term == term))
+            continue;
+        json_t *o = json_pack("{s:I, s:s, s:I, s:s, s:s}", "node_id",
+                              (json_int_t)n->cfg.node_id, "fixture", v->fixture, "index",
+                              (json_int_t)v->index, "prices", v->text, "signature", v->sig);
+        char *text = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        struct vsend_ctx *s = malloc(sizeof *s);
+        *s = (struct vsend_ctx){n, v, leader, term};
+        v->inflight = true;
+        forward_send(n->fwd, addr, "/internal/v1/quote-votes", NULL, text, on_vote_sent, s);
+        free(text);
+    }
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct node *n = t->data;
+    if (n->stopping)
+        return;
+    pump_votes(n);
+    leader_tick(n);
+}
+
+/* ---- the leader's vote endpoint -------------------------------------------------------- */
+
+static void do_vote(struct http_req *r)
+{
+    struct node *n = r->node;
+    struct quoter *q = Q(n);
+    json_t *body = routes_body(r);
+    if (!body)
+        return;
+    json_t *jid = json_object_get(body, "node_id"), *ji = json_object_get(body, "index");
+    const char *fixture = json_string_value(json_object_get(body, "fixture"));
+    const char *text = json_string_value(json_object_get(body, "prices"));
+    const char *sighex = json_string_value(json_object_get(body, "signature"));
+    uint8_t sigraw[64], digest[32], pkraw[33];
+    if (!json_is_integer(jid) || json_integer_value(jid) <= 0 || !json_is_integer(ji) ||
+        json_integer_value(ji) <= 0 || !fixture || strlen(fixture) > FEED_ID_MAX || !text ||
+        strlen(text) > QUOTE_PRICES_MAX || !sighex || strlen(sighex) != 128 ||
+        obs_hex_decode(sighex, sigraw, 64) != 64) {
+        q->votes_refused++;
+        http_problem(r, 422, "Invalid vote",
+                     "need {node_id, fixture, index, prices (JSON text), signature (128 hex "
+                     "digits)}");
+        goto out;
+    }
+    uint64_t node = (uint64_t)json_integer_value(jid), index = (uint64_t)json_integer_value(ji);
+    if (!replica_is_leader(n->replica)) {
+        http_header(r, "retry-after", "1");
+        http_problem(r, 421, "Not the leader", "votes go to the leader");
+        goto out;
+    }
+    char pk[67];
+    MDB_txn *txn;
+    int krv = -1;
+    if (fsm_read_begin(n->fsm, &txn) == 0) {
+        krv = obs_member_key(n->fsm, txn, node, pk);
+        json_t *m = krv == 0 ? member_get(n->fsm, txn, node) : NULL;
+        if (!m)
+            krv = -1;
+        json_decref(m);
+        fsm_read_end(txn);
+    }
+    if (krv != 0) {
+        q->votes_refused++;
+        http_problem(r, 403, "Not a member", "node %llu is not a member with a registered key",
+                     (unsigned long long)node);
+        goto out;
+    }
+    secp256k1_pubkey pub;
+    secp256k1_ecdsa_signature sig;
+    obs_hex_decode(pk, pkraw, sizeof pkraw);
+    quote_digest(n->cfg.cluster, fixture, index, text, digest);
+    if (!secp256k1_ec_pubkey_parse(q->ctx, &pub, pkraw, 33) ||
+        !secp256k1_ecdsa_signature_parse_compact(q->ctx, &sig, sigraw) ||
+        !secp256k1_ecdsa_verify(q->ctx, &sig, digest, &pub)) {
+        q->votes_refused++;
+        LOG_WARN("event=quote_vote_forged node=%llu fixture=%s round=%llu",
+                 (unsigned long long)node, fixture, (unsigned long long)index);
+        http_problem(r, 403, "Bad signature",
+                     "the signature does not verify with node %llu's registered key",
+                     (unsigned long long)node);
+        goto out;
+    }
+    q->votes_received++;
+    struct qround *rd = round_find(q, fixture, index, true);
+    struct qvariant *v = NULL;
+    bool seen = false;
+    for (struct qvariant *x = rd->variants; x; x = x->next) {
+        if (!strcmp(x->text, text))
+            v = x;
+        for (struct qvote *w = x->votes; w; w = w->next)
+            if (w->node == node)
+                seen = true;
+    }
+    if (!seen) {
+        if (!v) {
+            v = calloc(1, sizeof *v);
+            v->text = strdup(text);
+            v->next = rd->variants;
+            rd->variants = v;
+        }
+        struct qvote *w = calloc(1, sizeof *w);
+        w->node = node;
+        snprintf(w->sig, sizeof w->sig, "%s", sighex);
+        w->next = v->votes;
+        v->votes = w;
+    }
+    if (rd->done && rd->published && strcmp(rd->published, text) != 0)
+        flag_dissent(n, rd, node, "prices differ from the published ones");
+    maybe_publish(n, rd);
+    http_reply_json(r, 202, json_pack("{s:s, s:I, s:b}", "fixture", fixture, "index",
+                                      (json_int_t)index, "published", rd->done));
+out:
+    json_decref(body);
+}
+
+static void on_suspended(void *arg, int outcome, const struct fsm_result *res)
+{
+    (void)arg;
+    if (outcome != REPLICA_OK || !res || res->status >= 300)
+        LOG_DEBUG("event=markets_suspend_failed outcome=%d status=%d", outcome,
+                  res ? res->status : 0);
+}
+
+/* Called by agree.c: a member reported a dangerous event that is not agreed yet. */
+void quote_suspend(struct node *n, const char *fixture, const char *reason, const char *subject,
+                   uint64_t reporter)
+{
+    struct quoter *q = Q(n);
+    if (!q || !replica_is_leader(n->replica))
+        return;
+    MDB_txn *txn;
+    json_t *m = NULL;
+    if (fsm_read_begin(n->fsm, &txn) == 0) {
+        m = quotes_market_get(n->fsm, txn, fixture);
+        fsm_read_end(txn);
+    }
+    const char *st = json_string_value(json_object_get(m, "status"));
+    bool act = st && strcmp(st, "closed") != 0;
+    json_decref(m);
+    if (!act)
+        return;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "fixture", fixture, "reason", reason,
+                          "subject", subject, "node", (json_int_t)reporter);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    struct cmd c = {.type = CMD_MARKETS_SUSPEND, .payload = text, .payload_len = strlen(text)};
+    if (replica_propose(n->replica, &c, on_suspended, NULL) == 0) {
+        q->suspensions++;
+        LOG_INFO("event=markets_suspend fixture=%s reason=%s subject=%s node=%llu", fixture,
+                 reason, subject, (unsigned long long)reporter);
+    }
+    free(text);
+    struct qsched *s = sched_find(q, fixture, false);
+    if (s)
+        s->round_ms = 0; /* a round in flight is stale: its prices do not know of this */
+}
+
+/* ---- reads ----------------------------------------------------------------------------- */
+
+static json_t *market_view(json_t *m)
+{
+    json_object_del(m, "round");
+    json_object_del(m, "suspended_index");
+    return m;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    if (!*s || strlen(s) > 19)
+        return false;
+    uint64_t v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static void serve_quote(struct http_req *r, const char *vs, bool attestation)
+{
+    struct node *n = r->node;
+    uint64_t version;
+    if (!parse_u64(vs, &version) || version == 0) {
+        http_problem(r, 422, "Invalid version", "a quote version is a positive integer, not "
+                                                "'%s'", vs);
+        return;
+    }
+    MDB_txn *txn;
+    if (fsm_read_begin(n->fsm, &txn) != 0) {
+        http_problem(r, 500, "Read failed", "the state machine could not be read");
+        return;
+    }
+    json_t *qr = quotes_get(n->fsm, txn, version);
+    if (qr && attestation) {
+        size_t i;
+        json_t *s;
+        json_array_foreach(json_object_get(qr, "signatures"), i, s)
+        {
+            char pk[67];
+            if (obs_member_key(n->fsm, txn,
+                               (uint64_t)json_integer_value(json_object_get(s, "node")),
+                               pk) == 0)
+                json_object_set_new(s, "public_key", json_string(pk));
+        }
+        uint8_t digest[32];
+        char dh[65];
+        quote_digest(n->cfg.cluster, json_string_value(json_object_get(qr, "fixture")),
+                     (uint64_t)json_integer_value(json_object_get(qr, "index")),
+                     json_string_value(json_object_get(qr, "prices_text")), digest);
+        obs_hex_encode(digest, 32, dh);
+        json_object_set_new(qr, "cluster", json_string(n->cfg.cluster));
+        json_object_set_new(qr, "digest", json_string(dh));
+        json_object_set_new(qr, "signed_message",
+                            json_string("SHA-256 of \"parlay-quote-v1\" NUL cluster NUL fixture "
+                                        "NUL index (decimal) NUL prices_text; secp256k1 ECDSA, "
+                                        "compact r||s, low-s"));
+    } else if (qr) {
+        json_object_del(qr, "prices_text");
+        json_object_set_new(qr, "signatures",
+                            json_integer((json_int_t)json_array_size(
+                                json_object_get(qr, "signatures"))));
+    }
+    fsm_read_end(txn);
+    if (!qr) {
+        http_problem(r, 404, "No such quote", "no quote has version %llu",
+                     (unsigned long long)version);
+        return;
+    }
+    http_reply_json(r, 200, qr);
+}
+
+static void list_markets(struct http_req *r)
+{
+    struct node *n = r->node;
+    char status[16] = "", phase[8] = "", after[FEED_ID_MAX + 2] = "", lim[12] = "";
+    struct market_filter flt = {.limit = 100};
+    if (http_query_get(r, "status", status, sizeof status)) {
+        if (strcmp(status, "pending") && strcmp(status, "open") && strcmp(status, "suspended") &&
+            strcmp(status, "closed")) {
+            http_problem(r, 422, "Invalid filter",
+                         "status must be pending, open, suspended or closed");
+            return;
+        }
+        flt.status = status;
+    }
+    if (http_query_get(r, "phase", phase, sizeof phase)) {
+        if (strcmp(phase, "pre") && strcmp(phase, "live")) {
+            http_problem(r, 422, "Invalid filter", "phase must be pre or live");
+            return;
+        }
+        flt.phase = phase;
+    }
+    if (http_query_get(r, "after", after, sizeof after))
+        flt.after = after;
+    if (http_query_get(r, "limit", lim, sizeof lim)) {
+        uint64_t l;
+        if (!parse_u64(lim, &l) || l < 1 || l > 1000) {
+            http_problem(r, 422, "Invalid limit", "limit must be an integer from 1 to 1000");
+            return;
+        }
+        flt.limit = (unsigned)l;
+    }
+    char sport[48];
+    if (http_query_get(r, "sport", sport, sizeof sport) && strcmp(sport, n->cfg.sport) != 0) {
+        http_problem(r, 404, "Other sport", "this cluster quotes %s, not '%s'", n->cfg.sport,
+                     sport);
+        return;
+    }
+    MDB_txn *txn;
+    if (fsm_read_begin(n->fsm, &txn) != 0) {
+        http_problem(r, 500, "Read failed", "the state machine could not be read");
+        return;
+    }
+    json_t *page = quotes_market_list(n->fsm, txn, &flt);
+    fsm_read_end(txn);
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(page, "items"), i, m) market_view(m);
+    http_reply_json(r, 200, page);
+}
+
+int routes_quotes(struct http_req *r, const char *method, const char *path)
+{
+    struct node *n = r->node;
+    if (!strcmp(path, "/internal/v1/quote-votes")) {
+        r->route = ROUTE_OTHER;
+        if (!Q(n))
+            http_problem(r, 404, "Not found", "this node takes no votes");
+        else if (routes_method(r, method, "POST", "use POST"))
+            do_vote(r);
+        return 0;
+    }
+    if (!n->cfg.sport[0])
+        return -1;
+    if (!strcmp(path, "/v1/markets")) {
+        r->route = ROUTE_FIXTURES_READ;
+        if (routes_method(r, method, "GET", "use GET"))
+            list_markets(r);
+        return 0;
+    }
+    if (!strcmp(path, "/v1/stream/quotes")) {
+        r->route = ROUTE_OTHER;
+        if (routes_method(r, method, "GET", "use GET"))
+            stream_open(r);
+        return 0;
+    }
+    if (!strncmp(path, "/v1/fixtures/", 13)) {
+        const char *id = path + 13, *slash = strchr(id, '/');
+        if (!slash || strcmp(slash, "/markets") != 0 || slash == id ||
+            (size_t)(slash - id) > FEED_ID_MAX)
+            return -1;
+        r->route = ROUTE_FIXTURES_READ;
+        if (!routes_method(r, method, "GET", "use GET"))
+            return 0;
+        char fid[FEED_ID_MAX + 1];
+        snprintf(fid, sizeof fid, "%.*s", (int)(slash - id), id);
+        MDB_txn *txn;
+        if (fsm_read_begin(n->fsm, &txn) != 0) {
+            http_problem(r, 500, "Read failed", "the state machine could not be read");
+            return 0;
+        }
+        json_t *m = quotes_market_get(n->fsm, txn, fid);
+        fsm_read_end(txn);
+        if (!m)
+            http_problem(r, 404, "No markets",
+                         "fixture '%s' has no markets (markets open once a quorum of nodes "
+                         "agree on the fixture)",
+                         fid);
+        else
+            http_reply_json(r, 200, market_view(m));
+        return 0;
+    }
+    if (!strncmp(path, "/v1/quotes/", 11)) {
+        const char *v = path + 11, *slash = strchr(v, '/');
+        r->route = ROUTE_FIXTURES_READ;
+        if (!routes_method(r, method, "GET", "use GET"))
+            return 0;
+        char vs[24];
+        if (!slash) {
+            snprintf(vs, sizeof vs, "%.23s", v);
+            serve_quote(r, vs, false);
+        } else if (!strcmp(slash, "/attestation") && slash - v < 24) {
+            snprintf(vs, sizeof vs, "%.*s", (int)(slash - v), v);
+            serve_quote(r, vs, true);
+        } else {
+            http_problem(r, 404, "Not found", "no resource at %s", path);
+        }
+        return 0;
+    }
+    return -1;
+}
+
+/* ---- status, metrics, start, stop ------------------------------------------------------ */
+
+void quote_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
+{
+    struct quoter *q = Q(n);
+    if (!q)
+        return;
+    unsigned outbox = 0, rounds = 0, sched = 0;
+    for (struct qvote_out *v = q->outbox; v; v = v->next)
+        outbox++;
+    for (struct qround *r = q->rounds; r; r = r->next)
+        rounds += !r->done;
+    for (struct qsched *s = q->sched; s; s = s->next)
+        sched++;
+    metrics_printf(
+        buf, len, cap,
+        "# TYPE parlay_quote_rounds_proposed_total counter\n"
+        "parlay_quote_rounds_proposed_total %llu\n"
+        "# TYPE parlay_quote_rounds_computed_total counter\n"
+        "parlay_quote_rounds_computed_total %llu\n"
+        "# TYPE parlay_quote_compute_errors_total counter\n"
+        "parlay_quote_compute_errors_total %llu\n"
+        "# TYPE parlay_quote_compute_seconds_total counter\n"
+        "parlay_quote_compute_seconds_total %.6f\n"
+        "# TYPE parlay_quote_votes_received_total counter\n"
+        "parlay_quote_votes_received_total %llu\n"
+        "# TYPE parlay_quote_votes_refused_total counter\n"
+        "parlay_quote_votes_refused_total %llu\n"
+        "# TYPE parlay_quotes_published_total counter\nparlay_quotes_published_total %llu\n"
+        "# TYPE parlay_quotes_stale_total counter\nparlay_quotes_stale_total %llu\n"
+        "# TYPE parlay_quote_rounds_given_up_total counter\n"
+        "parlay_quote_rounds_given_up_total %llu\n"
+        "# TYPE parlay_markets_suspensions_proposed_total counter\n"
+        "parlay_markets_suspensions_proposed_total %llu\n"
+        "# TYPE parlay_quote_outbox gauge\nparlay_quote_outbox %u\n"
+        "# TYPE parlay_quote_rounds_pending gauge\nparlay_quote_rounds_pending %u\n"
+        "# TYPE parlay_quote_fixtures_scheduled gauge\nparlay_quote_fixtures_scheduled %u\n"
+        "# TYPE parlay_ratings_fits_total counter\nparlay_ratings_fits_total %llu\n"
+        "# TYPE parlay_quote_dissent_total counter\n",
+        (unsigned long long)q->rounds_proposed, (unsigned long long)q->computed,
+        (unsigned long long)q->compute_errors, q->compute_us_total / 1e6,
+        (unsigned long long)q->votes_received, (unsigned long long)q->votes_refused,
+        (unsigned long long)q->published, (unsigned long long)q->stale,
+        (unsigned long long)q->rounds_given_up, (unsigned long long)q->suspensions, outbox,
+        rounds, sched, (unsigned long long)ratings_fits(q->ratings));
+    for (unsigned i = 1; i <= Q_MAX_NODES; i++)
+        if (q->dissent[i])
+            metrics_printf(buf, len, cap, "parlay_quote_dissent_total{node=\"%u\"} %llu\n", i,
+                           (unsigned long long)q->dissent[i]);
+}
+
+json_t *quote_status(struct node *n)
+{
+    struct quoter *q = Q(n);
+    if (!q)
+        return json_null();
+    json_t *d = json_object();
+    for (unsigned i = 1; i <= Q_MAX_NODES; i++)
+        if (q->dissent[i]) {
+            char k[24];
+            snprintf(k, sizeof k, "%u", i);
+            json_object_set_new(d, k, json_integer((json_int_t)q->dissent[i]));
+        }
+    unsigned outbox = 0, rounds = 0, sched = 0;
+    for (struct qvote_out *v = q->outbox; v; v = v->next)
+        outbox++;
+    for (struct qround *r = q->rounds; r; r = r->next)
+        rounds += !r->done;
+    for (struct qsched *s = q->sched; s; s = s->next)
+        sched++;
+    return json_pack("{s:o, s:i, s:i, s:i, s:I, s:I, s:I, s:b, s:i}", "dissent", d, "outbox",
+                     outbox, "rounds_pending", rounds, "fixtures_scheduled", sched, "computed",
+                     (json_int_t)q->computed, "published", (json_int_t)q->published,
+                     "compute_errors", (json_int_t)q->compute_errors, "fault_prices",
+                     n->cfg.test_fault_prices, "history_games",
+                     (int)ratings_history_games(q->ratings));
+}
+
+int quote_start(struct node *n, char *err, size_t errlen)
+{
+    if (strcmp(n->cfg.sport, "football") != 0)
+        return 0; /* tennis and basketball clusters agree observations; quoting is football's */
+    struct quoter *q = calloc(1, sizeof *q);
+    q->node = n;
+    if (quote_margins_parse(n->cfg.margins, &q->cfg, err, errlen) != 0) {
+        free(q);
+        return -1;
+    }
+    if (!(q->ratings = ratings_open(n->cfg.ratings_history, err, errlen))) {
+        free(q);
+        return -1;
+    }
+    if (key_load_secret(n->cfg.data_dir, q->sk) != 0) {
+        snprintf(err, errlen, "key 'data_dir': cannot read node.key");
+        ratings_close(q->ratings);
+        free(q);
+        return -1;
+    }
+    q->ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    n->quoter = q;
+    fsm_set_apply_listener(n->fsm, on_applied, n);
+    uv_timer_init(n->loop, &q->timer);
+    q->timer.data = n;
+    uv_timer_start(&q->timer, on_tick, Q_TICK_MS, Q_TICK_MS);
+    LOG_INFO("event=quoting history_games=%u fault_prices=%d", ratings_history_games(q->ratings),
+             n->cfg.test_fault_prices);
+    return 0;
+}
+
+void quote_stop(struct node *n)
+{
+    struct quoter *q = Q(n);
+    if (!q)
+        return;
+    uv_timer_stop(&q->timer);
+    uv_close((uv_handle_t *)&q->timer, NULL);
+    /* The rest is freed with the process (callbacks still in flight look at n->stopping). */
+}
