@@ -5,7 +5,8 @@
  * ?after=N). A new client first catches up from the log, a page at a time as it reads, then
  * follows live: after every local commit that appended events (stream_kick), the new events
  * are formatted once and queued to each live client whose filters (?fixture=, ?sport=) match.
- * A "published" event carries the agreed prices. A comment line every 15 s keeps proxies and
+ * A "published" event carries the agreed prices, the round's index and event_seq (the last agreed
+ * live event the prices know of). A comment line every 15 s keeps proxies and
  * dead-peer detection honest; a client that stops reading and holds more than 4 MiB queued is
  * disconnected (it can resume from its last id).
  *
@@ -104,6 +105,9 @@ static char *format_event(struct node *n, MDB_txn *txn, json_t *e, size_t *len)
             json_object_set(e, "prices", json_object_get(q, "prices"));
             json_object_set(e, "index", json_object_get(q, "index"));
             json_object_set(e, "phase", json_object_get(q, "phase"));
+            /* The last agreed event the prices know of (0: none). */
+            json_object_set(e, "event_seq",
+                            json_object_get(json_object_get(q, "inputs"), "seq"));
             json_object_set_new(e, "signatures",
                                 json_integer((json_int_t)json_array_size(
                                     json_object_get(q, "signatures"))));
