@@ -528,6 +528,362 @@ static int cmd_players(int argc, char **argv)
     die(EXIT_USAGE, "%s", usage);
 }
 
+/* ---- quotes and events: read-only views of the agreed markets and live events ----------
+ *
+ * Output is meant to be stable for scripts and tests (h_parlayctl): columns are separated by
+ * spaces, every empty cell is "-", odds are decimal with two places rounded half up from the
+ * node's integer milli-odds (2165 -> "2.17"), times are the node's RFC 3339 strings as given.
+ *
+ *   parlayctl quotes [--status S] [--phase pre|live]   every market, all pages:
+ *     FIXTURE  STATUS  PHASE  VERSION  SCORE  1X2  SIGS  UPDATED
+ *     BA-001   open    live   41       1-0    2.14/3.50/3.10  2  2026-11-25T00:57:39Z
+ *   (VERSION "-" before the first agreed quote; SCORE "-" before kick-off; 1X2 is
+ *   home/draw/away, "-" when the market or an outcome is not offered.)
+ *   parlayctl quotes --fixture ID: the same row, a blank line, then the price list
+ *     MARKET  LINE  OUTCOME  ODDS        markets and outcomes in byte order, lines in
+ *     1x2     -     away     3.10        numeric order (-0.25 before 0.00); LINE "-" for a
+ *     total_goals 2.5 over   1.98        market without lines; "prices: none agreed yet"
+ *                                         for a pending market.
+ *   parlayctl quotes --version N: "key value" lines (quote, fixture, phase, index, entry,
+ *   published, cluster, digest, signers), a NODE PUBLIC_KEY table, a blank line, the price list.
+ *   parlayctl events FIXTURE: SEQ MINUTE PERIOD TYPE TEAM SIGS AGREED_AT rows in seq order
+ *   (MINUTE "45+2" with stoppage time), a blank line, then one of
+ *     result: 4-2 (final), 2 signatures | result: void, 2 signatures | result: not agreed
+ * With --json (before or after the command) each prints the node's JSON instead; `quotes`
+ * merges the pages into {"items": [...], "next": null} and `events` adds "result" (null when
+ * not agreed) to the node's {fixture, items}. */
+
+/* Appends "?k=v" or "&k=v" (v URL-escaped) to @path. */
+static void path_add_query(char *path, size_t n, const char *k, const char *v)
+{
+    char *esc = curl_easy_escape(NULL, v, 0);
+    size_t l = strlen(path);
+    snprintf(path + l, n - l, "%c%s=%s", strchr(path, '?') ? '&' : '?', k, esc);
+    curl_free(esc);
+}
+
+/* @fmt with one %s, filled with the URL-escaped @id. */
+static void path_with_id(char *path, size_t n, const char *fmt, const char *id)
+{
+    char *esc = curl_easy_escape(NULL, id, 0);
+    snprintf(path, n, fmt, esc);
+    curl_free(esc);
+}
+
+/* Integer milli-odds as decimal odds with two places ("-" if not an integer). */
+static const char *odds_text(json_t *milli, char *out, size_t n)
+{
+    if (!json_is_integer(milli) || json_integer_value(milli) <= 0) {
+        snprintf(out, n, "-");
+        return out;
+    }
+    long long cents = (json_integer_value(milli) + 5) / 10;
+    snprintf(out, n, "%lld.%02lld", cents / 100, cents % 100);
+    return out;
+}
+
+static void market_1x2(json_t *m, char *out, size_t n)
+{
+    json_t *x = json_object_get(json_object_get(m, "prices"), "1x2");
+    char h[24], d[24], a[24];
+    if (!json_is_object(x))
+        snprintf(out, n, "-");
+    else
+        snprintf(out, n, "%s/%s/%s", odds_text(json_object_get(x, "home"), h, sizeof h),
+                 odds_text(json_object_get(x, "draw"), d, sizeof d),
+                 odds_text(json_object_get(x, "away"), a, sizeof a));
+}
+
+static void print_market_header(void)
+{
+    printf("%-20s %-9s %-5s %7s %-5s %-17s %4s %s\n", "FIXTURE", "STATUS", "PHASE", "VERSION",
+           "SCORE", "1X2", "SIGS", "UPDATED");
+}
+
+static void print_market_row(json_t *m)
+{
+    json_t *live = json_object_get(m, "live");
+    char version[24] = "-", score[48] = "-", x12[80];
+    if (i_of(m, "version") > 0)
+        snprintf(version, sizeof version, "%lld", i_of(m, "version"));
+    /* Kicked off once the live state has a period (the same test the pricing uses). */
+    if (json_is_object(live) && i_of(live, "period") >= 1)
+        snprintf(score, sizeof score, "%lld-%lld", i_of(live, "home_goals"),
+                 i_of(live, "away_goals"));
+    market_1x2(m, x12, sizeof x12);
+    printf("%-20s %-9s %-5s %7s %-5s %-17s %4lld %s\n", s_of(m, "fixture"), s_of(m, "status"),
+           s_of(m, "phase"), version, score, x12, i_of(m, "signatures"), s_of(m, "updated_at"));
+}
+
+static int cmp_bytes(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_lines(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    double dx = strtod(x, NULL), dy = strtod(y, NULL);
+    return dx < dy ? -1 : dx > dy ? 1 : strcmp(x, y);
+}
+
+/* The keys of object @o, sorted with @cmp; the caller frees the array. */
+static const char **sorted_keys(json_t *o, int (*cmp)(const void *, const void *), size_t *n)
+{
+    *n = json_object_size(o);
+    const char **keys = calloc(*n ? *n : 1, sizeof *keys);
+    if (!keys)
+        die(EXIT_REFUSED, "out of memory");
+    size_t i = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) keys[i++] = k;
+    qsort(keys, *n, sizeof *keys, cmp);
+    return keys;
+}
+
+static void print_outcomes(const char *market, const char *line, json_t *outcomes)
+{
+    size_t n;
+    const char **keys = sorted_keys(outcomes, cmp_bytes, &n);
+    for (size_t i = 0; i < n; i++) {
+        char odds[24];
+        printf("%-15s %-7s %-10s %6s\n", market, line, keys[i],
+               odds_text(json_object_get(outcomes, keys[i]), odds, sizeof odds));
+    }
+    free(keys);
+}
+
+/* prices: {market: {outcome: milli-odds}} or {market: {line: {outcome: milli-odds}}}. */
+static void print_prices(json_t *prices)
+{
+    if (!json_is_object(prices) || json_object_size(prices) == 0) {
+        printf("prices: none agreed yet\n");
+        return;
+    }
+    printf("%-15s %-7s %-10s %6s\n", "MARKET", "LINE", "OUTCOME", "ODDS");
+    size_t nm;
+    const char **markets = sorted_keys(prices, cmp_bytes, &nm);
+    for (size_t i = 0; i < nm; i++) {
+        json_t *m = json_object_get(prices, markets[i]);
+        json_t *outcomes = json_object();
+        size_t nl;
+        const char **lines = sorted_keys(m, cmp_lines, &nl);
+        for (size_t j = 0; j < nl; j++) {
+            json_t *v = json_object_get(m, lines[j]);
+            if (json_is_object(v))
+                print_outcomes(markets[i], lines[j], v);
+            else
+                json_object_set(outcomes, lines[j], v);
+        }
+        print_outcomes(markets[i], "-", outcomes);
+        json_decref(outcomes);
+        free(lines);
+    }
+    free(markets);
+}
+
+/* One agreed quote with what a third party needs to check it. */
+static int quote_version(const char *vs)
+{
+    char *e;
+    long long v = strtoll(vs, &e, 10);
+    if (!*vs || *e || v <= 0)
+        die(EXIT_USAGE, "--version takes a quote version (a positive integer), not '%s'", vs);
+    char path[64];
+    snprintf(path, sizeof path, "/v1/quotes/%lld/attestation", v);
+    json_t *q = call("GET", path, NULL, NULL);
+    if (opt.json) {
+        print_json(q);
+        json_decref(q);
+        return EXIT_OK;
+    }
+    json_t *sigs = json_object_get(q, "signatures");
+    printf("quote     %lld\nfixture   %s\nphase     %s\n", i_of(q, "version"), s_of(q, "fixture"),
+           s_of(q, "phase"));
+    printf("index     %lld (the round's inputs were captured at this log index)\n",
+           i_of(q, "index"));
+    printf("entry     %lld\npublished %s\ncluster   %s\ndigest    %s\nsigners   %zu\n\n",
+           i_of(q, "entry"), s_of(q, "published_at"), s_of(q, "cluster"), s_of(q, "digest"),
+           json_array_size(sigs));
+    printf("%-5s %s\n", "NODE", "PUBLIC_KEY");
+    size_t i;
+    json_t *s;
+    json_array_foreach(sigs, i, s) printf("%-5lld %s\n", i_of(s, "node"), s_of(s, "public_key"));
+    printf("\n");
+    print_prices(json_object_get(q, "prices"));
+    json_decref(q);
+    return EXIT_OK;
+}
+
+/* Every market matching the filters, following the node's `next` cursor. */
+static int quotes_list(const char *status, const char *phase)
+{
+    json_t *all = json_array();
+    char after[256] = ""; /* a fixture id (at most 64 bytes) */
+    for (;;) {
+        char path[1024] = "/v1/markets";
+        if (status)
+            path_add_query(path, sizeof path, "status", status);
+        if (phase)
+            path_add_query(path, sizeof path, "phase", phase);
+        path_add_query(path, sizeof path, "limit", "1000");
+        if (after[0])
+            path_add_query(path, sizeof path, "after", after);
+        json_t *page = call("GET", path, NULL, NULL);
+        json_array_extend(all, json_object_get(page, "items"));
+        const char *next = json_string_value(json_object_get(page, "next"));
+        /* A cursor that does not move would loop for ever: stop there. */
+        bool more = next && next[0] && strcmp(next, after) != 0;
+        if (more)
+            snprintf(after, sizeof after, "%s", next);
+        json_decref(page);
+        if (!more)
+            break;
+    }
+    if (opt.json) {
+        json_t *out = json_pack("{s:o, s:n}", "items", all, "next");
+        print_json(out);
+        json_decref(out);
+        return EXIT_OK;
+    }
+    print_market_header();
+    size_t i;
+    json_t *m;
+    json_array_foreach(all, i, m) print_market_row(m);
+    json_decref(all);
+    return EXIT_OK;
+}
+
+static int quotes_fixture(const char *fixture)
+{
+    char path[1024];
+    path_with_id(path, sizeof path, "/v1/fixtures/%s/markets", fixture);
+    json_t *m = call("GET", path, NULL, NULL);
+    if (opt.json) {
+        print_json(m);
+    } else {
+        print_market_header();
+        print_market_row(m);
+        printf("\n");
+        print_prices(json_object_get(m, "prices"));
+    }
+    json_decref(m);
+    return EXIT_OK;
+}
+
+static int cmd_quotes(int argc, char **argv)
+{
+    const char *usage =
+        "usage: parlayctl quotes [--status pending|open|suspended|closed] "
+        "[--phase pre|live] [--json]\n"
+        "       parlayctl quotes --fixture ID [--json]\n"
+        "       parlayctl quotes --version N [--json]";
+    const char *status = NULL, *phase = NULL, *fixture = NULL, *version = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            opt.json = true;
+        else if (i + 1 < argc && !strcmp(argv[i], "--status"))
+            status = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--phase"))
+            phase = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--fixture"))
+            fixture = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--version"))
+            version = argv[++i];
+        else
+            die(EXIT_USAGE, "%s", usage);
+    }
+    if (status && strcmp(status, "pending") && strcmp(status, "open") &&
+        strcmp(status, "suspended") && strcmp(status, "closed"))
+        die(EXIT_USAGE, "--status must be pending, open, suspended or closed\n%s", usage);
+    if (phase && strcmp(phase, "pre") && strcmp(phase, "live"))
+        die(EXIT_USAGE, "--phase must be pre or live\n%s", usage);
+    /* --fixture and --version each name one thing: filters or the other would be ignored. */
+    if ((fixture || version) && (status || phase || (fixture && version)))
+        die(EXIT_USAGE, "%s", usage);
+    if (version)
+        return quote_version(version);
+    if (fixture)
+        return quotes_fixture(fixture);
+    return quotes_list(status, phase);
+}
+
+static void print_event_row(json_t *e)
+{
+    json_t *o = json_object_get(e, "observation");
+    char minute[48];
+    if (i_of(o, "stoppage") > 0)
+        snprintf(minute, sizeof minute, "%lld+%lld", i_of(o, "minute"), i_of(o, "stoppage"));
+    else
+        snprintf(minute, sizeof minute, "%lld", i_of(o, "minute"));
+    printf("%5lld %-7s %6lld %-16s %-5s %4zu %s\n", i_of(o, "seq"), minute, i_of(o, "period"),
+           s_of(o, "type"), s_of(o, "team"), json_array_size(json_object_get(e, "signatures")),
+           s_of(e, "agreed_at"));
+}
+
+static void print_result(json_t *res)
+{
+    if (!res) {
+        printf("result: not agreed\n");
+        return;
+    }
+    json_t *o = json_object_get(res, "observation");
+    size_t sigs = json_array_size(json_object_get(res, "signatures"));
+    const char *status = s_of(o, "status");
+    if (!strcmp(status, "final"))
+        printf("result: %lld-%lld (final), %zu signatures\n", i_of(o, "home"), i_of(o, "away"),
+               sigs);
+    else
+        printf("result: %s, %zu signatures\n", status, sigs);
+}
+
+/* The agreed live events of a fixture, then its agreed result. */
+static int cmd_events(int argc, char **argv)
+{
+    const char *usage = "usage: parlayctl events FIXTURE [--json]";
+    const char *fixture = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            opt.json = true;
+        else if (!fixture && strncmp(argv[i], "--", 2))
+            fixture = argv[i];
+        else
+            die(EXIT_USAGE, "%s", usage);
+    }
+    if (!fixture)
+        die(EXIT_USAGE, "%s", usage);
+    char path[1024];
+    path_with_id(path, sizeof path, "/v1/fixtures/%s/events", fixture);
+    json_t *evs = call("GET", path, NULL, NULL);
+    path_with_id(path, sizeof path, "/v1/fixtures/%s/result", fixture);
+    json_t *res;
+    long st = request("GET", path, NULL, NULL, &res);
+    if (st == 404) { /* no quorum has agreed on a result yet */
+        json_decref(res);
+        res = NULL;
+    } else if (st < 200 || st >= 300) {
+        json_decref(evs);
+        refused(st, res);
+    }
+    if (opt.json) {
+        json_object_set_new(evs, "result", res ? res : json_null());
+        print_json(evs);
+        json_decref(evs);
+        return EXIT_OK;
+    }
+    printf("%5s %-7s %6s %-16s %-5s %4s %s\n", "SEQ", "MINUTE", "PERIOD", "TYPE", "TEAM", "SIGS",
+           "AGREED_AT");
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(evs, "items"), i, e) print_event_row(e);
+    printf("\n");
+    print_result(res);
+    json_decref(res);
+    json_decref(evs);
+    return EXIT_OK;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -545,6 +901,11 @@ static void usage(FILE *f)
             "  snapshot                        take a snapshot on the leader now\n"
             "  fixtures list|get|create|status fixtures (games)\n"
             "  players count|get|kyc           accounts cluster: players, operator KYC decisions\n"
+            "  quotes [--status S] [--phase pre|live]\n"
+            "                                  markets: status, score, 1X2 odds (all pages)\n"
+            "  quotes --fixture ID             one market and its full price list\n"
+            "  quotes --version N              one agreed quote: signers, public keys, digest\n"
+            "  events FIXTURE                  agreed live events in order, then the result\n"
             "  oracle ...                      the Ethereum oracle (see parlayctl oracle help)\n\n"
             "exit codes: 0 ok, 1 refused by the node, 2 usage, 3 unreachable, 4 timed out\n");
 }
@@ -620,6 +981,10 @@ int main(int argc, char **argv)
         return cmd_fixtures(rest, rv);
     if (!strcmp(cmd, "players"))
         return cmd_players(rest, rv);
+    if (!strcmp(cmd, "quotes"))
+        return cmd_quotes(rest, rv);
+    if (!strcmp(cmd, "events"))
+        return cmd_events(rest, rv);
     fprintf(stderr, "parlayctl: unknown command '%s'\n", cmd);
     usage(stderr);
     return EXIT_USAGE;
