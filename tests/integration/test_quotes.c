@@ -1,0 +1,671 @@
+/* Agreed quotes end to end: three real parlayd processes, each reading its own real
+ * parlay-feedsim process (feed/scenarios/football.json, clock stopped, moved forward through
+ * the simulator's admin API), and a real SSE client (curl) on a follower's quote stream.
+ *
+ *   live_match     the fixture is agreed and pre-match prices are published with a quorum of
+ *                  signatures that verify here (SHA-256 of the documented message, secp256k1);
+ *                  kick-off and a goal suspend the markets at once, new agreed live prices
+ *                  (with the score) reopen them, and the follower's stream shows the suspension
+ *                  before the publication; the result closes the markets and finishes the
+ *                  fixture; a stream on another node resumes from a Last-Event-ID with the same
+ *                  ids; bad queries are refused with problem+json;
+ *   wrong_prices   node 3 prices wrong (test_fault_prices): quotes are published with nodes 1
+ *                  and 2's signatures, node 3 is counted as a dissenter; forged and malformed
+ *                  votes are refused (403 / 422);
+ *   liars_hold     two simulators lie differently about the first goal (one swaps the team,
+ *                  one drops it): no quorum agrees on it, the markets stay suspended while it
+ *                  is pending, and the leader raises the agreement alert;
+ *   leader_killed  the leader dies mid-game: every agreed event and quote survives on the other
+ *                  two, and quoting resumes (new versions that know of later events).
+ *
+ * Every wait is a condition polled with a deadline. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <secp256k1.h>
+
+#include "feed/tests/simproc.h"
+#include "tests/integration/harness.h"
+
+#define SCENARIO "feed/scenarios/football.json"
+#define FIXTURE "FB-1001"
+
+struct setup {
+    struct h_cluster c;
+    struct simproc sims[3];
+    pid_t sse[4];
+    int nsse;
+};
+
+/* ---- simulators and cluster ------------------------------------------------------------ */
+
+static void advance(struct setup *s, int i, int seconds)
+{
+    char body[64];
+    snprintf(body, sizeof body, "{\"seconds\": %d}", seconds);
+    json_t *r = simproc_admin(&s->sims[i], "/admin/v1/advance", body);
+    assert_non_null(r);
+    json_decref(r);
+}
+
+static void advance_all(struct setup *s, int seconds)
+{
+    for (int i = 0; i < 3; i++)
+        advance(s, i, seconds);
+}
+
+/* @lies[i]: extra simulator arguments (NULL-terminated list) or NULL; @extra[i]: extra node
+ * configuration (JSON members without braces) or NULL. */
+static void start(struct setup *s, const char *const *lies[3], const char *extra[3])
+{
+    memset(s, 0, sizeof *s);
+    for (int i = 0; i < 3; i++) {
+        const char *args[8] = {"--speed", "0"};
+        int k = 2;
+        for (int j = 0; lies && lies[i] && lies[i][j] && k < 7; j++)
+            args[k++] = lies[i][j];
+        simproc_start(&s->sims[i], SCENARIO, args);
+    }
+    h_cluster_init(&s->c, 3);
+    for (int i = 0; i < 3; i++)
+        snprintf(s->c.node_extra[i], sizeof s->c.node_extra[i],
+                 "{\"feed_url\": \"%s\", \"feed_adapter\": \"sse\", \"quote_hold_s\": 600, "
+                 "\"agreement_alert_s\": 2%s%s}",
+                 s->sims[i].url, extra && extra[i] ? ", " : "",
+                 extra && extra[i] ? extra[i] : "");
+    h_cluster_write_configs(&s->c);
+    h_start_cluster(&s->c);
+}
+
+static void stop(struct setup *s)
+{
+    for (int i = 0; i < s->nsse; i++)
+        if (s->sse[i] > 0) {
+            kill(s->sse[i], SIGTERM);
+            waitpid(s->sse[i], NULL, 0);
+        }
+    h_cluster_destroy(&s->c);
+    for (int i = 0; i < 3; i++)
+        simproc_stop(&s->sims[i]);
+}
+
+/* ---- a real SSE client ------------------------------------------------------------------ */
+
+/* curl -N on node @i's quote stream into @file (extra query and Last-Event-ID optional). */
+static void sse_open(struct setup *s, int i, const char *query, const char *last_id,
+                     char *file, size_t cap)
+{
+    snprintf(file, cap, "%s/sse-%d-%d.txt", s->c.root, i, s->nsse);
+    char url[256], hdr[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/stream/quotes%s", s->c.nodes[i].http_port,
+             query ? query : "");
+    snprintf(hdr, sizeof hdr, "Last-Event-ID: %s", last_id ? last_id : "");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (last_id)
+            execlp("curl", "curl", "-sN", "-o", file, "-H", hdr, url, (char *)NULL);
+        else
+            execlp("curl", "curl", "-sN", "-o", file, url, (char *)NULL);
+        _exit(127);
+    }
+    s->sse[s->nsse++] = pid;
+}
+
+/* The events in @file so far: [{id, event, data}] (a comment-only block is skipped). */
+static json_t *sse_events(const char *file)
+{
+    json_t *arr = json_array();
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return arr;
+    static char buf[1 << 22];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = buf, *end;
+    while ((end = strstr(p, "\n\n"))) {
+        *end = 0;
+        long long id = -1;
+        char ev[32] = "";
+        json_t *data = NULL;
+        for (char *line = strtok(p, "\n"); line; line = strtok(NULL, "\n")) {
+            if (!strncmp(line, "id: ", 4))
+                id = atoll(line + 4);
+            else if (!strncmp(line, "event: ", 7))
+                snprintf(ev, sizeof ev, "%s", line + 7);
+            else if (!strncmp(line, "data: ", 6))
+                data = json_loads(line + 6, 0, NULL);
+        }
+        if (id >= 0 && data)
+            json_array_append_new(arr, json_pack("{s:I, s:s, s:o}", "id", (json_int_t)id,
+                                                 "event", ev, "data", data));
+        else
+            json_decref(data);
+        p = end + 2;
+    }
+    return arr;
+}
+
+/* Position of the first event at or after @from of type @type matching @pred; -1 if none. */
+static int sse_find(json_t *evs, int from, const char *type, bool (*pred)(json_t *d, void *a),
+                    void *arg)
+{
+    for (size_t i = (size_t)from; i < json_array_size(evs); i++) {
+        json_t *e = json_array_get(evs, i);
+        if (!strcmp(json_string_value(json_object_get(e, "event")), type) &&
+            (!pred || pred(json_object_get(e, "data"), arg)))
+            return (int)i;
+    }
+    return -1;
+}
+
+/* ---- markets ---------------------------------------------------------------------------- */
+
+static json_t *market(struct h_cluster *c, int i)
+{
+    struct h_resp r = h_http(c, i, "GET", "/v1/fixtures/" FIXTURE "/markets", NULL, NULL, false);
+    json_t *m = r.status == 200 ? r.json : NULL;
+    r.json = r.status == 200 ? NULL : r.json;
+    h_resp_free(&r);
+    return m;
+}
+
+/* Wait until node @i's market satisfies @pred; returns it. */
+static json_t *wait_market(struct h_cluster *c, int i, bool (*pred)(json_t *m, void *a),
+                           void *arg, const char *what)
+{
+    double end = h_now() + H_WAIT_MS / 1000.0;
+    while (h_now() < end) {
+        json_t *m = market(c, i);
+        if (m && pred(m, arg))
+            return m;
+        json_decref(m);
+        h_sleep_ms(50);
+    }
+    json_t *m = market(c, i);
+    char *t = m ? json_dumps(m, JSON_COMPACT) : NULL;
+    fail_msg("node %d: market never %s; last: %.600s", i + 1, what, t ? t : "(none)");
+    return NULL;
+}
+
+static const char *str(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static json_int_t num(json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
+static bool open_pre(json_t *m, void *a)
+{
+    (void)a;
+    return !strcmp(str(m, "status"), "open") && !strcmp(str(m, "phase"), "pre") &&
+           num(m, "version") >= 1;
+}
+
+/* Open, live, and knowing of at least *a home goals. */
+static bool open_live_goals(json_t *m, void *a)
+{
+    return !strcmp(str(m, "status"), "open") && !strcmp(str(m, "phase"), "live") &&
+           num(json_object_get(m, "live"), "home_goals") >= *(int *)a;
+}
+
+static bool closed(json_t *m, void *a)
+{
+    (void)a;
+    return !strcmp(str(m, "status"), "closed");
+}
+
+static bool version_above(json_t *m, void *a)
+{
+    return !strcmp(str(m, "status"), "open") && num(m, "version") > *(json_int_t *)a;
+}
+
+static int nib(char c)
+{
+    return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+static size_t unhex(const char *h, uint8_t *out, size_t cap)
+{
+    size_t n = strlen(h) / 2;
+    assert_true(n <= cap);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (uint8_t)(nib(h[2 * i]) << 4 | nib(h[2 * i + 1]));
+    return n;
+}
+
+/* Check a quote's attestation as an outsider would; returns the signer ids as a bit set. */
+static unsigned verify_quote(struct h_cluster *c, int i, json_int_t version)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/v1/quotes/%lld/attestation", (long long)version);
+    struct h_resp r = h_http(c, i, "GET", path, NULL, NULL, false);
+    assert_int_equal(r.status, 200);
+    json_t *a = r.json;
+    const char *fixture = str(a, "fixture"), *prices = str(a, "prices_text");
+    char ix[24];
+    snprintf(ix, sizeof ix, "%lld", (long long)num(a, "index"));
+    /* The signed text is the canonical form of the prices shown. */
+    char *canon = json_dumps(json_object_get(a, "prices"), JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(canon, prices);
+    free(canon);
+    uint8_t digest[32];
+    static const char tag[] = "parlay-quote-v1";
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(md, tag, sizeof tag);
+    EVP_DigestUpdate(md, "football", 9);
+    EVP_DigestUpdate(md, fixture, strlen(fixture) + 1);
+    EVP_DigestUpdate(md, ix, strlen(ix) + 1);
+    EVP_DigestUpdate(md, prices, strlen(prices));
+    EVP_DigestFinal_ex(md, digest, NULL);
+    EVP_MD_CTX_free(md);
+    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    unsigned signers = 0;
+    size_t k;
+    json_t *s;
+    json_array_foreach(json_object_get(a, "signatures"), k, s)
+    {
+        uint8_t pk[33], sig[64];
+        assert_int_equal(unhex(str(s, "public_key"), pk, sizeof pk), 33);
+        assert_int_equal(unhex(str(s, "signature"), sig, sizeof sig), 64);
+        secp256k1_pubkey pub;
+        secp256k1_ecdsa_signature es;
+        assert_true(secp256k1_ec_pubkey_parse(ctx, &pub, pk, 33));
+        assert_true(secp256k1_ecdsa_signature_parse_compact(ctx, &es, sig));
+        assert_true(secp256k1_ecdsa_verify(ctx, &es, digest, &pub));
+        digest[5] ^= 1; /* a changed message does not verify */
+        assert_false(secp256k1_ecdsa_verify(ctx, &es, digest, &pub));
+        digest[5] ^= 1;
+        signers |= 1u << num(s, "node");
+    }
+    secp256k1_context_destroy(ctx);
+    h_resp_free(&r);
+    return signers;
+}
+
+static bool metric_at_least(struct h_cluster *c, int i, const char *name, double want)
+{
+    char cmd[256], out[1 << 16];
+    snprintf(cmd, sizeof cmd, "curl -s http://127.0.0.1:%d/metrics", c->nodes[i].http_port);
+    FILE *f = popen(cmd, "r");
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    pclose(f);
+    out[n] = 0;
+    size_t nl = strlen(name);
+    for (char *p = out; (p = strstr(p, name)); p += nl)
+        if ((p == out || p[-1] == '\n') && p[nl] == ' ')
+            return atof(p + nl + 1) >= want;
+    return false;
+}
+
+static void wait_metric(struct h_cluster *c, int i, const char *name, double want)
+{
+    double end = h_now() + H_WAIT_MS / 1000.0;
+    while (h_now() < end) {
+        if (metric_at_least(c, i, name, want))
+            return;
+        h_sleep_ms(100);
+    }
+    fail_msg("node %d: metric %s never reached %g", i + 1, name, want);
+}
+
+static long get_status(struct h_cluster *c, int i, const char *path, const char *want_detail)
+{
+    struct h_resp r = h_http(c, i, "GET", path, NULL, NULL, false);
+    long st = r.status;
+    if (st >= 400) {
+        assert_string_equal(r.content_type, "application/problem+json");
+        if (want_detail)
+            assert_non_null(strstr(str(r.json, "detail"), want_detail));
+    }
+    h_resp_free(&r);
+    return st;
+}
+
+/* ---- tests ------------------------------------------------------------------------------ */
+
+static bool event_seq_at_least(json_t *d, void *a)
+{
+    return !strcmp(str(d, "fixture"), FIXTURE) && num(d, "event_seq") >= *(int *)a;
+}
+
+static void live_match(void **state)
+{
+    (void)state;
+    static struct setup s;
+    start(&s, NULL, NULL);
+    /* Pre-match prices, agreed by a quorum, on every node. */
+    json_t *m = NULL;
+    for (int i = 0; i < 3; i++) {
+        json_decref(m);
+        m = wait_market(&s.c, i, open_pre, NULL, "open pre-match");
+    }
+    assert_true(num(m, "signatures") >= 2);
+    json_t *x12 = json_object_get(json_object_get(m, "prices"), "1x2");
+    assert_true(num(x12, "home") > 1000 && num(x12, "draw") > 1000 && num(x12, "away") > 1000);
+    assert_null(json_object_get(json_object_get(m, "prices"), "next_goal")); /* live only */
+    unsigned signers = verify_quote(&s.c, 1, num(m, "version"));
+    assert_true(__builtin_popcount(signers) >= 2);
+    json_int_t v_pre = num(m, "version");
+    json_decref(m);
+    int leader = h_wait_leader(&s.c, H_WAIT_MS);
+    int f = (leader + 1) % 3, g = (leader + 2) % 3;
+    char file[600];
+    sse_open(&s, f, NULL, NULL, file, sizeof file);
+    /* The stream is open (a client counted) before the game starts. */
+    wait_metric(&s.c, f, "parlay_stream_clients", 1);
+
+    /* Kick-off, then the first goal (12'). */
+    advance_all(&s, 100);
+    int zero = 0, one = 1;
+    m = wait_market(&s.c, g, open_live_goals, &zero, "open live");
+    assert_true(num(m, "version") > v_pre);
+    json_decref(m);
+    advance_all(&s, 700);
+    m = wait_market(&s.c, f, open_live_goals, &one, "open live after the goal");
+    assert_int_equal(num(json_object_get(m, "live"), "away_goals"), 0);
+    assert_non_null(json_object_get(json_object_get(m, "prices"), "next_goal"));
+    json_int_t v_goal = num(m, "version");
+    json_decref(m);
+    struct h_resp fx = h_http(&s.c, g, "GET", "/v1/fixtures/" FIXTURE, NULL, NULL, false);
+    assert_string_equal(str(fx.json, "status"), "live");
+    h_resp_free(&fx);
+    /* The follower's stream: suspended for the goal, then agreed prices that know of it. */
+    int goal_seq = 3, pos = -1;
+    double end = h_now() + H_WAIT_MS / 1000.0;
+    json_t *evs = NULL;
+    while (h_now() < end) {
+        json_decref(evs);
+        evs = sse_events(file);
+        pos = sse_find(evs, 0, "published", event_seq_at_least, &goal_seq);
+        if (pos >= 0)
+            break;
+        h_sleep_ms(50);
+    }
+    assert_true(pos >= 0);
+    int susp = -1;
+    for (int k = 0; k < pos; k++) {
+        json_t *d = json_object_get(json_array_get(evs, (size_t)k), "data");
+        if (!strcmp(str(json_array_get(evs, (size_t)k), "event"), "suspended") &&
+            !strcmp(str(d, "reason"), "goal"))
+            susp = k;
+    }
+    assert_true(susp >= 0 && susp < pos);
+    /* Ids increase by one: nothing is skipped. */
+    for (size_t k = 1; k < json_array_size(evs); k++)
+        assert_int_equal(num(json_array_get(evs, k), "id"),
+                         num(json_array_get(evs, k - 1), "id") + 1);
+    json_int_t first_id = num(json_array_get(evs, 0), "id");
+    json_decref(evs);
+    assert_true(v_goal > v_pre);
+
+    /* The rest of the match: the result closes the markets and finishes the fixture. */
+    advance_all(&s, 100000);
+    for (int i = 0; i < 3; i++)
+        json_decref(wait_market(&s.c, i, closed, NULL, "closed"));
+    fx = h_http(&s.c, leader, "GET", "/v1/fixtures/" FIXTURE, NULL, NULL, false);
+    assert_string_equal(str(fx.json, "status"), "finished");
+    h_resp_free(&fx);
+    end = h_now() + H_WAIT_MS / 1000.0;
+    pos = -1;
+    evs = NULL;
+    while (pos < 0 && h_now() < end) {
+        json_decref(evs);
+        evs = sse_events(file);
+        pos = sse_find(evs, 0, "closed", NULL, NULL);
+        if (pos < 0)
+            h_sleep_ms(50);
+    }
+    assert_true(pos >= 0);
+    json_int_t last_id = num(json_array_get(evs, (size_t)pos), "id");
+
+    /* Resume on another node from the event before the goal's suspension: the same events
+     * with the same ids, from the next one on. */
+    char resume[600], lid[24];
+    snprintf(lid, sizeof lid, "%lld", (long long)(first_id + susp - 1));
+    sse_open(&s, g, "?fixture=" FIXTURE, lid, resume, sizeof resume);
+    json_t *rev = NULL;
+    end = h_now() + H_WAIT_MS / 1000.0;
+    while (h_now() < end) {
+        json_decref(rev);
+        rev = sse_events(resume);
+        if (sse_find(rev, 0, "closed", NULL, NULL) >= 0)
+            break;
+        h_sleep_ms(50);
+    }
+    assert_true(json_array_size(rev) > 0);
+    assert_int_equal(num(json_array_get(rev, 0), "id"), first_id + susp);
+    assert_int_equal(num(json_array_get(rev, json_array_size(rev) - 1), "id"), last_id);
+    for (size_t k = 0; k < json_array_size(rev); k++) {
+        json_t *a = json_array_get(rev, k), *b = json_array_get(evs, (size_t)susp + k);
+        assert_int_equal(num(a, "id"), num(b, "id"));
+        assert_string_equal(str(a, "event"), str(b, "event"));
+        assert_int_equal(num(json_object_get(a, "data"), "version"),
+                         num(json_object_get(b, "data"), "version"));
+    }
+    json_decref(rev);
+    json_decref(evs);
+
+    /* The list and its filters; bad input is refused with a precise problem. */
+    struct h_resp l = h_http(&s.c, f, "GET", "/v1/markets?status=closed", NULL, NULL, false);
+    assert_int_equal(l.status, 200);
+    assert_int_equal(json_array_size(json_object_get(l.json, "items")), 1);
+    h_resp_free(&l);
+    l = h_http(&s.c, f, "GET", "/v1/markets?status=open", NULL, NULL, false);
+    assert_int_equal(json_array_size(json_object_get(l.json, "items")), 0);
+    h_resp_free(&l);
+    assert_int_equal(get_status(&s.c, f, "/v1/markets?status=bogus", "status must be"), 422);
+    assert_int_equal(get_status(&s.c, f, "/v1/markets?limit=0", "limit"), 422);
+    assert_int_equal(get_status(&s.c, f, "/v1/markets?phase=half", "phase"), 422);
+    assert_int_equal(get_status(&s.c, f, "/v1/markets?sport=tennis", "quotes football"), 404);
+    assert_int_equal(get_status(&s.c, f, "/v1/quotes/abc", "positive integer"), 422);
+    assert_int_equal(get_status(&s.c, f, "/v1/quotes/999999", "no quote"), 404);
+    assert_int_equal(get_status(&s.c, f, "/v1/fixtures/NOPE/markets", "no markets"), 404);
+    struct h_resp q = h_http(&s.c, f, "GET", "/v1/quotes/1", NULL, NULL, false);
+    assert_int_equal(q.status, 200);
+    assert_true(json_is_object(json_object_get(q.json, "inputs")));
+    h_resp_free(&q);
+    char bad[256];
+    snprintf(bad, sizeof bad, "curl -s -o /dev/null -w '%%{http_code}' -H 'Last-Event-ID: x1' "
+                              "http://127.0.0.1:%d/v1/stream/quotes",
+             s.c.nodes[f].http_port);
+    FILE *p = popen(bad, "r");
+    char code[8] = "";
+    assert_non_null(fgets(code, sizeof code, p));
+    pclose(p);
+    assert_string_equal(code, "422");
+    stop(&s);
+}
+
+static long post_vote(struct h_cluster *c, int leader, const char *body)
+{
+    struct h_resp r = h_http(c, leader, "POST", "/internal/v1/quote-votes", body, NULL, false);
+    long st = r.status;
+    h_resp_free(&r);
+    return st;
+}
+
+static void wrong_prices(void **state)
+{
+    (void)state;
+    static struct setup s;
+    const char *extra[3] = {NULL, NULL, "\"test_fault_prices\": true"};
+    start(&s, NULL, extra);
+    json_t *m = wait_market(&s.c, 0, open_pre, NULL, "open pre-match");
+    unsigned signers = verify_quote(&s.c, 0, num(m, "version"));
+    assert_int_equal(signers, (1u << 1) | (1u << 2)); /* nodes 1 and 2, never 3 */
+    json_int_t v = num(m, "version");
+    json_decref(m);
+    advance_all(&s, 100); /* kick-off: a live round, with node 3 wrong again */
+    m = wait_market(&s.c, 1, version_above, &v, "republished");
+    assert_int_equal(verify_quote(&s.c, 1, num(m, "version")), (1u << 1) | (1u << 2));
+    int leader = h_wait_leader(&s.c, H_WAIT_MS);
+    wait_metric(&s.c, leader, "parlay_quote_dissent_total{node=\"3\"}", 1);
+    json_t *st = h_status(&s.c, leader);
+    assert_true(num(json_object_get(json_object_get(st, "quotes"), "dissent"), "3") >= 1);
+    json_decref(st);
+
+    /* Forged and malformed votes. */
+    char att[96];
+    snprintf(att, sizeof att, "/v1/quotes/%lld/attestation", (long long)num(m, "version"));
+    struct h_resp a = h_http(&s.c, leader, "GET", att, NULL, NULL, false);
+    json_t *sig0 = json_array_get(json_object_get(a.json, "signatures"), 0);
+    json_t *b = json_pack("{s:I, s:s, s:I, s:s, s:s}", "node_id", num(sig0, "node"), "fixture",
+                          FIXTURE, "index", num(a.json, "index"), "prices",
+                          str(a.json, "prices_text"), "signature", str(sig0, "signature"));
+    char *genuine = json_dumps(b, JSON_COMPACT);
+    assert_int_equal(post_vote(&s.c, leader, genuine), 202);
+    json_object_set_new(b, "node_id", json_integer(num(sig0, "node") == 1 ? 2 : 1));
+    char *other = json_dumps(b, JSON_COMPACT);
+    assert_int_equal(post_vote(&s.c, leader, other), 403); /* someone else's signature */
+    json_object_set_new(b, "node_id", json_integer(9));
+    char *stranger = json_dumps(b, JSON_COMPACT);
+    assert_int_equal(post_vote(&s.c, leader, stranger), 403);
+    json_object_set_new(b, "node_id", json_integer(num(sig0, "node")));
+    json_object_set_new(b, "prices", json_string("{\"1x2\":{\"home\":99000}}"));
+    char *changed = json_dumps(b, JSON_COMPACT);
+    assert_int_equal(post_vote(&s.c, leader, changed), 403); /* not what was signed */
+    assert_int_equal(post_vote(&s.c, leader, "{\"node_id\": 1}"), 422);
+    assert_int_equal(post_vote(&s.c, leader, "not json"), 400);
+    free(genuine);
+    free(other);
+    free(stranger);
+    free(changed);
+    json_decref(b);
+    h_resp_free(&a);
+    json_decref(m);
+    stop(&s);
+}
+
+static bool suspended(json_t *m, void *a)
+{
+    (void)a;
+    return !strcmp(str(m, "status"), "suspended");
+}
+
+static void liars_hold(void **state)
+{
+    (void)state;
+    static struct setup s;
+    const char *flip[] = {"--lie-flip-event", FIXTURE ":3", NULL};
+    const char *drop[] = {"--lie-drop-event", FIXTURE ":3", NULL};
+    const char *const *lies[3] = {NULL, flip, drop};
+    start(&s, lies, NULL);
+    json_decref(wait_market(&s.c, 0, open_pre, NULL, "open pre-match"));
+    advance_all(&s, 100);
+    int zero = 0;
+    json_t *m = wait_market(&s.c, 0, open_live_goals, &zero, "open live");
+    json_int_t v_live = num(m, "version");
+    json_decref(m);
+    advance_all(&s, 700); /* the disputed goal */
+    int leader = h_wait_leader(&s.c, H_WAIT_MS);
+    json_decref(wait_market(&s.c, leader, suspended, NULL, "suspended"));
+    /* The alert: an observation pending past agreement_alert_s (2 s). */
+    wait_metric(&s.c, leader, "parlay_agreement_alerts_total", 1);
+    wait_metric(&s.c, leader, "parlay_agreement_stalled", 1);
+    assert_true(h_log_count(&s.c, leader, "event=agreement_stalled subject=event/" FIXTURE
+                                          "/3") >= 1);
+    /* Nothing reopened the markets: still suspended everywhere, no new version, no goal. */
+    for (int i = 0; i < 3; i++) {
+        m = market(&s.c, i);
+        assert_non_null(m);
+        assert_string_equal(str(m, "status"), "suspended");
+        assert_int_equal(num(m, "version"), v_live);
+        assert_int_equal(num(json_object_get(m, "live"), "home_goals"), 0);
+        json_decref(m);
+    }
+    struct h_resp r =
+        h_http(&s.c, 0, "GET", "/v1/observations/event/" FIXTURE "/3/attestation", NULL, NULL,
+               false);
+    assert_int_equal(r.status, 404);
+    h_resp_free(&r);
+    stop(&s);
+}
+
+static void leader_killed(void **state)
+{
+    (void)state;
+    static struct setup s;
+    start(&s, NULL, NULL);
+    json_decref(wait_market(&s.c, 0, open_pre, NULL, "open pre-match"));
+    advance_all(&s, 800); /* kick-off and the first goal */
+    int one = 1;
+    json_t *m = wait_market(&s.c, 0, open_live_goals, &one, "open live with the goal");
+    json_int_t v = num(m, "version");
+    json_decref(m);
+    int leader = h_wait_leader(&s.c, H_WAIT_MS);
+    h_node_kill(&s.c, leader);
+    int nl = h_wait_leader(&s.c, H_WAIT_MS);
+    assert_true(nl >= 0 && nl != leader);
+    /* Everything agreed before is still there on both survivors (a follower that was a few
+     * entries behind gets them from the new leader). */
+    for (int i = 0; i < 3; i++) {
+        if (i == leader)
+            continue;
+        char path[64];
+        snprintf(path, sizeof path, "/v1/quotes/%lld", (long long)v);
+        double until = h_now() + H_WAIT_MS / 1000.0;
+        size_t nev = 0;
+        long st = 0;
+        while (h_now() < until && (st != 200 || nev != 3)) {
+            st = get_status(&s.c, i, path, NULL);
+            struct h_resp e = h_http(&s.c, i, "GET", "/v1/fixtures/" FIXTURE "/events", NULL,
+                                     NULL, false);
+            nev = json_array_size(json_object_get(e.json, "items"));
+            h_resp_free(&e);
+            if (st != 200 || nev != 3)
+                h_sleep_ms(50);
+        }
+        assert_int_equal(st, 200);
+        assert_int_equal(nev, 3);
+    }
+    /* The game goes on: the penalty (27') and its goal (28') are agreed by the two
+     * survivors, and quoting resumes with prices that know of the second goal. */
+    for (int i = 0; i < 3; i++)
+        if (i != leader)
+            advance(&s, i, 1000);
+    int f = 3 - nl - leader; /* the survivor that is not the new leader */
+    double end = h_now() + H_WAIT_MS / 1000.0;
+    bool ok = false;
+    while (!ok && h_now() < end) {
+        m = market(&s.c, f);
+        ok = m && !strcmp(str(m, "status"), "open") && num(m, "version") > v &&
+             num(json_object_get(m, "live"), "away_goals") == 1;
+        json_decref(m);
+        if (!ok)
+            h_sleep_ms(50);
+    }
+    assert_true(ok);
+    stop(&s);
+}
+
+int main(void)
+{
+    atexit(simproc_stop_all);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(live_match),
+        cmocka_unit_test(wrong_prices),
+        cmocka_unit_test(liars_hold),
+        cmocka_unit_test(leader_killed),
+    };
+    int rv = cmocka_run_group_tests(tests, NULL, NULL);
+    simproc_stop_all();
+    return rv;
+}
