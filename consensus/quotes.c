@@ -424,6 +424,15 @@ int quotes_apply_published(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                            (unsigned long long)index, fixture, (unsigned long long)cur);
         goto out;
     }
+    /* A round publishes once. The same votes can be proposed twice (the leader re-proposes
+     * after a proposal timed out but still commits; a new leader gets the resent votes before
+     * it applied the first); a second apply would add a version with the same prices and a
+     * second "published" stream event. The leader takes 409 as "done". */
+    if (index == (uint64_t)json_integer_value(json_object_get(m, "index"))) {
+        fsm_result_problem(res, 409, "Stale quote", "round %llu of '%s' is already published",
+                           (unsigned long long)index, fixture);
+        goto out;
+    }
     if (index <= susp) {
         fsm_result_problem(res, 409, "Stale quote",
                            "round %llu of '%s' was computed before the suspension at %llu",

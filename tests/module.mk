@@ -7,11 +7,13 @@
 #   test_accounts      players, sign-in back-off, refresh rotation and reuse, signing keys
 #   test_observations  agreed observations (fixtures, events in order, results), duplicates,
 #                      refusals, members' keys
+#   test_quotes        markets and agreed quotes: rounds, publication and its refusals, agreed
+#                      events and suspensions, results, determinism across two state machines
 #   test_raft_fixture  3-server clusters on raft_fixture: replication, partitions, catch-up
 #                      through a snapshot
 #
 #   make test-unit     build and run them
-UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations
+UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes
 UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TEST_NAMES))
 UNIT_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,$(CONSENSUS_SRCS) node/log.c tests/unit/unit_util.c)
 
