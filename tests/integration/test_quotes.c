@@ -463,6 +463,18 @@ static void live_match(void **state)
     json_decref(rev);
     json_decref(evs);
 
+    /* The operator's view: parlayctl quotes and events. */
+    char out[16384];
+    assert_int_equal(h_parlayctl(&s.c, f, "quotes", out, sizeof out), 0);
+    assert_non_null(strstr(out, FIXTURE));
+    assert_non_null(strstr(out, "closed"));
+    assert_int_equal(h_parlayctl(&s.c, g, "events " FIXTURE, out, sizeof out), 0);
+    assert_non_null(strstr(out, "result: 4-2 (final)"));
+    assert_non_null(strstr(out, "penalty_missed"));
+    assert_int_equal(h_parlayctl(&s.c, g, "quotes --version 1", out, sizeof out), 0);
+    assert_non_null(strstr(out, "digest"));
+    assert_int_not_equal(h_parlayctl(&s.c, g, "quotes --status nope", out, sizeof out), 0);
+
     /* The list and its filters; bad input is refused with a precise problem. */
     struct h_resp l = h_http(&s.c, f, "GET", "/v1/markets?status=closed", NULL, NULL, false);
     assert_int_equal(l.status, 200);
