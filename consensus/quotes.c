@@ -163,7 +163,11 @@ static json_t *live_state(struct fsm *f, MDB_txn *txn, const char *fixture, uint
             period = p;
             if (p >= 2)
                 ended = true;
-        } else if (!strcmp(type, "goal") || !strcmp(type, "penalty_scored")) {
+        } else if (period == 0) {
+            period = p; /* no kick-off agreed (yet): the game is on all the same */
+            in_play = true;
+        }
+        if (!strcmp(type, "goal") || !strcmp(type, "penalty_scored")) {
             *(home ? &hg : &ag) += 1;
         } else if (!strcmp(type, "own_goal")) {
             *(home ? &ag : &hg) += 1;
@@ -235,15 +239,18 @@ int quotes_on_agreed(struct fsm *f, MDB_txn *txn, const struct feed_obs *o, uint
         rv = market_put(f, txn, m, time_ms);
         goto out;
     }
-    if (!m || !strcmp(json_string_value(json_object_get(m, "status")), "closed"))
-        goto out;
     if (o->kind == FEED_RESULT) {
-        json_object_set_new(m, "status", json_string("closed"));
-        json_object_set_new(m, "reason", json_string(o->u.result.status == FEED_FINAL
-                                                         ? "result"
-                                                         : "void"));
-        if ((rv = emit(f, txn, "closed", m, time_ms)) || (rv = market_put(f, txn, m, time_ms)))
-            goto out;
+        /* A result finishes the fixture and rates the teams whether or not it has markets
+         * (a fixture agreed before markets existed, or created by an operator). */
+        if (m && strcmp(json_string_value(json_object_get(m, "status")), "closed") != 0) {
+            json_object_set_new(m, "status", json_string("closed"));
+            json_object_set_new(m, "reason", json_string(o->u.result.status == FEED_FINAL
+                                                             ? "result"
+                                                             : "void"));
+            if ((rv = emit(f, txn, "closed", m, time_ms)) ||
+                (rv = market_put(f, txn, m, time_ms)))
+                goto out;
+        }
         rv = set_fixture_status(f, txn, fixture,
                                 o->u.result.status == FEED_FINAL ? "finished" : "cancelled",
                                 time_ms);
@@ -257,6 +264,8 @@ int quotes_on_agreed(struct fsm *f, MDB_txn *txn, const struct feed_obs *o, uint
         }
         goto out;
     }
+    if (!m || !strcmp(json_string_value(json_object_get(m, "status")), "closed"))
+        goto out;
     /* An event. */
     const struct feed_event *e = &o->u.event;
     json_t *live = live_state(f, txn, fixture, e->seq, time_ms, json_object_get(m, "live"));

@@ -23,13 +23,17 @@
  *   at or before this index can open it any more.
  * Agreed observations drive markets too (quotes_on_agreed): a fixture creates its pending
  *   market; kick-off, a goal, an own goal, a penalty (awarded, scored, missed), a red card and
- *   the final whistle suspend; kick-off makes the fixture live; a result closes the market,
- *   finishes the fixture (void: cancels it) and, when final, becomes the next rating input
+ *   the final whistle suspend; kick-off makes the fixture live; a result closes the market (if
+ *   any), finishes the fixture from any status that is not final (void: cancels it; an agreed
+ *   result is authoritative, so "scheduled" may go straight to "finished") and, when final,
+ *   becomes the next rating input
  *   (db "results_order": n -> fixture id, meta "results_n"; the pre-match model fits on the
  *   first n agreed results).
  * Every publication, suspension and close appends a stream event (db "quote_events", key:
  *   seq from 1): {id, type: "published"|"suspended"|"closed", fixture, sport, status, version,
- *   index, at, reason?}. Ids are the same on every node, so a stream resumes on any node.
+ *   entry (the log index that caused it), at, reason?}; the stream adds a publication's index,
+ *   phase, event_seq, prices and signature count. Ids are the same on every node, so a stream
+ *   resumes on any node.
  */
 #ifndef PARLAY_QUOTES_H
 #define PARLAY_QUOTES_H

@@ -9,6 +9,16 @@ if [ ! -s run/admin.token ]; then
     (umask 077; head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > run/admin.token)
 fi
 chmod 600 run/admin.token
+# The pre-match ratings fit on the same history on every node (key ratings_history): the
+# football-data seasons in ../shared/data/football when this checkout has them, else none
+# (agreed results only).
+if [ ! -e run/ratings ]; then
+    if [ -d "$top/../shared/data/football" ]; then
+        ln -s "$(cd "$top/../shared/data/football" && pwd)" run/ratings
+    else
+        mkdir run/ratings
+    fi
+fi
 
 pids=()
 stop() {
@@ -126,7 +136,7 @@ Parlay is running on 127.0.0.1 (data in run/, logs in run/*.log):
 
   football cluster:  http://127.0.0.1:8101  http://127.0.0.1:8102  http://127.0.0.1:8103
   accounts cluster:  http://127.0.0.1:8201  http://127.0.0.1:8202  http://127.0.0.1:8203
-  browser:           http://127.0.0.1:8102/v1/fixtures
+  browser:           http://127.0.0.1:8102/v1/fixtures  http://127.0.0.1:8102/v1/markets
   curl:              curl -s http://127.0.0.1:8103/v1/fixtures?status=scheduled
                      curl -s -X POST http://127.0.0.1:8102/admin/v1/fixtures \\
                        -H "Authorization: Bearer \$(cat run/admin.token)" \\
@@ -138,9 +148,15 @@ Parlay is running on 127.0.0.1 (data in run/, logs in run/*.log):
                      curl -s -X POST http://127.0.0.1:8203/v1/sessions -H 'Content-Type: application/json' \
                        -H 'Idempotency-Key: login-1' -d '{"email":"ana@example.fr","password":"long enough secret"}'
                      curl -s http://127.0.0.1:8201/v1/players/me -H "Authorization: Bearer <access_token>"
+  quotes:            curl -s 'http://127.0.0.1:8102/v1/markets?status=open&phase=live&limit=5'
+                     curl -s http://127.0.0.1:8103/v1/fixtures/BA-001/markets
+                     curl -sN http://127.0.0.1:8101/v1/stream/quotes     (live, server-sent events)
+                     curl -s http://127.0.0.1:8101/v1/quotes/1/attestation
   parlayctl:         export PARLAY_URL=$PARLAY_URL PARLAY_TOKEN_FILE=$PARLAY_TOKEN_FILE
                      build/parlayctl status
                      build/parlayctl fixtures list
+                     build/parlayctl quotes --phase live
+                     build/parlayctl events BA-001
   metrics:           curl -s http://127.0.0.1:8101/metrics
 $chain_line
 $feed_line
