@@ -432,7 +432,9 @@ static void leader_tick(struct node *n)
     }
     for (struct qround *r = q->rounds, *rn; r; r = rn) {
         rn = r->next;
-        if (now - r->created_ms > 2ull * n->cfg.quote_round_timeout_ms + Q_VOTE_TTL_MS)
+        /* A published round is kept a little for late votes (so their dissent is seen). */
+        if ((r->done && now - r->created_ms > 15000) ||
+            now - r->created_ms > 2ull * n->cfg.quote_round_timeout_ms)
             round_free(q, r);
         else if (!r->done && !r->proposing)
             maybe_publish(n, r); /* a proposal that failed is retried */
@@ -447,6 +449,7 @@ struct compute_item {
 };
 
 static void pump_votes(struct node *n);
+static void votes_done(struct quoter *q, const char *fixture, uint64_t index);
 
 static void compute(void *arg)
 {
@@ -535,7 +538,15 @@ static void on_applied(void *ctx, uint64_t index, unsigned type, const struct fs
         fsm_defer(n->fsm, compute, ci); /* once the round is committed locally */
         return;
     }
-    if (type != CMD_OBSERVATION_AGREED || res->status != 201 || !q->sched_term)
+    if (type == CMD_QUOTE_PUBLISHED && res->status == 201) {
+        json_t *b = json_loads(res->body, 0, NULL);
+        const char *fixture = json_string_value(json_object_get(b, "fixture"));
+        if (fixture)
+            votes_done(q, fixture, (uint64_t)json_integer_value(json_object_get(b, "index")));
+        json_decref(b);
+        return;
+    }
+    if (type != CMD_OBSERVATION_AGREED || res->status != 201)
         return;
     json_t *b = json_loads(res->body, 0, NULL);
     const char *kind = json_string_value(json_object_get(b, "kind"));
@@ -543,6 +554,12 @@ static void on_applied(void *ctx, uint64_t index, unsigned type, const struct fs
     const char *fixture = json_string_value(json_object_get(o, "fixture"));
     if (!fixture)
         fixture = json_string_value(json_object_get(o, "id"));
+    if (kind && fixture && !strcmp(kind, "result"))
+        votes_done(q, fixture, UINT64_MAX); /* the markets are closed */
+    if (!q->sched_term) {
+        json_decref(b);
+        return;
+    }
     if (kind && fixture && !strcmp(kind, "fixture")) {
         struct qsched *s = sched_find(q, fixture, true);
         s->due_ms = now_ms();
@@ -590,25 +607,19 @@ static void on_vote_sent(void *arg, long status, const char *body, size_t len)
     free(s);
 }
 
-/* Is the vote's round over: published, superseded by a newer round, or the market closed? */
-static bool vote_done(struct node *n, struct qvote_out *v)
+/* Is the vote's round over? A publication, a newer round or the market's close marks it
+ * (on_applied, compute); otherwise it lives Q_VOTE_TTL_MS. */
+static bool vote_done(struct qvote_out *v)
 {
-    if (v->created_ms == 0 || now_ms() - v->created_ms > Q_VOTE_TTL_MS)
-        return true;
-    if (!v->acked_leader)
-        return false;
-    MDB_txn *txn;
-    if (fsm_read_begin(n->fsm, &txn) != 0)
-        return false;
-    json_t *m = quotes_market_get(n->fsm, txn, v->fixture);
-    fsm_read_end(txn);
-    bool done = !m ||
-                !strcmp(json_string_value(json_object_get(m, "status")), "closed") ||
-                (uint64_t)json_integer_value(json_object_get(m, "index")) >= v->index ||
-                (uint64_t)json_integer_value(json_object_get(json_object_get(m, "round"),
-                                                             "index")) > v->index;
-    json_decref(m);
-    return done;
+    return v->created_ms == 0 || now_ms() - v->created_ms > Q_VOTE_TTL_MS;
+}
+
+/* Mark the votes for @fixture's rounds up to @index (all: UINT64_MAX) as done. */
+static void votes_done(struct quoter *q, const char *fixture, uint64_t index)
+{
+    for (struct qvote_out *v = q->outbox; v; v = v->next)
+        if (v->index <= index && !strcmp(v->fixture, fixture))
+            v->created_ms = 0;
 }
 
 static void pump_votes(struct node *n)
@@ -619,7 +630,7 @@ static void pump_votes(struct node *n)
     uint64_t term = raft_current_term(replica_raft(n->replica));
     for (struct qvote_out **pv = &q->outbox; *pv;) {
         struct qvote_out *v = *pv;
-        if (!v->inflight && vote_done(n, v)) {
+        if (!v->inflight && vote_done(v)) {
             *pv = v->next;
             free(v->text);
             free(v);
