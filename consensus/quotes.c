@@ -121,15 +121,75 @@ static int emit(struct fsm *f, MDB_txn *txn, const char *type, json_t *m, uint64
 
 /* ---- agreed observations --------------------------------------------------------------- */
 
-static bool dangerous(const char *type, json_t *ev)
+/* Events that suspend a game's markets at once: the kick-off (pre-match prices end), the
+ * football incidents that move prices most, and the end of the game (no more live prices;
+ * @live is the state after the event). Tennis points and basketball runs do not suspend: each
+ * agreed one starts a new round at once. */
+static bool dangerous(const char *type, json_t *live)
 {
     static const char *const types[] = {"kick_off", "goal", "own_goal", "penalty_awarded",
                                         "penalty_scored", "penalty_missed", "red_card"};
     for (size_t i = 0; i < sizeof types / sizeof *types; i++)
         if (!strcmp(type, types[i]))
             return true;
-    /* The final whistle: no more live prices for a game that is over. */
-    return !strcmp(type, "period_end") && json_integer_value(json_object_get(ev, "period")) >= 2;
+    return json_is_true(json_object_get(live, "ended"));
+}
+
+/* Tennis: the score replayed point by point (games to 4 by 2, a tie-break to 7 by 2 at 6-6,
+ * sets to 6 by 2 or 7-6, best of 3). server_a is who serves the current game, or in a
+ * tie-break who served its first point (what models/ expects); the server of each game comes
+ * from the events. */
+static json_t *live_tennis(json_t *evs)
+{
+    int sets[2] = {0, 0}, games[2] = {0, 0}, prev[2] = {0, 0}, pts[2] = {0, 0};
+    int first = 0, next_first = 0, period = 0, need = 2;
+    long long seq = 0;
+    bool ended = false, in_play = false;
+    size_t i;
+    json_t *rec;
+    json_array_foreach(evs, i, rec)
+    {
+        json_t *o = json_object_get(rec, "observation");
+        const char *type = json_string_value(json_object_get(o, "type"));
+        seq = json_integer_value(json_object_get(o, "seq"));
+        if (json_integer_value(json_object_get(o, "period")) > period)
+            period = (int)json_integer_value(json_object_get(o, "period"));
+        if (!type || ended)
+            continue;
+        if (!strcmp(type, "kick_off") || !strcmp(type, "period_start")) {
+            in_play = true;
+            continue;
+        }
+        if (strcmp(type, "point") != 0)
+            continue;
+        in_play = true;
+        int server = strcmp(json_string_value(json_object_get(o, "server")) ?: "", "home") ? 1 : 0;
+        int w = strcmp(json_string_value(json_object_get(o, "winner")) ?: "", "home") ? 1 : 0;
+        if (pts[0] == 0 && pts[1] == 0)
+            first = server;
+        pts[w]++;
+        bool tb = games[0] == 6 && games[1] == 6;
+        int target = tb ? 7 : 4;
+        if (pts[w] >= target && pts[w] - pts[1 - w] >= 2) {
+            games[w]++;
+            pts[0] = pts[1] = 0;
+            next_first = 1 - first;
+            if ((games[w] >= 6 && games[w] - games[1 - w] >= 2) || games[w] == 7) {
+                sets[w]++;
+                prev[0] += games[0];
+                prev[1] += games[1];
+                games[0] = games[1] = 0;
+                if (sets[w] == need)
+                    ended = true;
+            }
+        }
+    }
+    int server_a = (pts[0] || pts[1]) ? first == 0 : next_first == 0;
+    return json_pack("{s:I, s:i, s:b, s:b, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:b}", "seq",
+                     (json_int_t)seq, "period", period, "in_play", in_play && !ended, "ended",
+                     ended, "sets_a", sets[0], "sets_b", sets[1], "games_a", games[0], "games_b",
+                     games[1], "prev_games_a", prev[0], "prev_games_b", prev[1], "points_a",
+                     pts[0], "points_b", pts[1], "server_a", server_a);
 }
 
 /* The live state from every agreed event of the fixture (they may be agreed out of order, so
@@ -139,6 +199,12 @@ static json_t *live_state(struct fsm *f, MDB_txn *txn, const char *fixture, uint
                           uint64_t time_ms, json_t *old)
 {
     json_t *evs = obs_agreed_events(f, txn, fixture);
+    if (fsm_sport(f) && !strcmp(fsm_sport(f), "tennis")) {
+        json_t *l = live_tennis(evs);
+        json_decref(evs);
+        return l;
+    }
+    bool basketball = fsm_sport(f) && !strcmp(fsm_sport(f), "basketball");
     long long hg = 0, ag = 0, hr = 0, ar = 0, period = 0, maxseq = 0, minute = 0, stoppage = 0;
     bool in_play = false, ended = false;
     size_t i;
@@ -161,13 +227,15 @@ static json_t *live_state(struct fsm *f, MDB_txn *txn, const char *fixture, uint
         } else if (!strcmp(type, "period_end")) {
             in_play = false;
             period = p;
-            if (p >= 2)
+            if (p >= (basketball ? 4 : 2))
                 ended = true;
         } else if (period == 0) {
             period = p; /* no kick-off agreed (yet): the game is on all the same */
             in_play = true;
         }
-        if (!strcmp(type, "goal") || !strcmp(type, "penalty_scored")) {
+        if (!strcmp(type, "scoring_run")) { /* basketball: points, as far as runs tell */
+            *(home ? &hg : &ag) += json_integer_value(json_object_get(o, "points"));
+        } else if (!strcmp(type, "goal") || !strcmp(type, "penalty_scored")) {
             *(home ? &hg : &ag) += 1;
         } else if (!strcmp(type, "own_goal")) {
             *(home ? &ag : &hg) += 1;
@@ -183,12 +251,21 @@ static json_t *live_state(struct fsm *f, MDB_txn *txn, const char *fixture, uint
         json_decref(at);
         at = json_incref(json_object_get(old, "at_ms"));
     }
-    return json_pack("{s:I, s:I, s:b, s:b, s:I, s:I, s:o, s:I, s:I, s:I, s:I}", "seq",
-                     (json_int_t)maxseq, "period", (json_int_t)period, "in_play", in_play,
-                     "ended", ended, "minute", (json_int_t)minute, "stoppage",
-                     (json_int_t)stoppage, "at_ms", at ? at : json_integer(0), "home_goals",
-                     (json_int_t)hg, "away_goals", (json_int_t)ag, "home_reds", (json_int_t)hr,
-                     "away_reds", (json_int_t)ar);
+    json_t *l = json_pack("{s:I, s:I, s:b, s:b, s:I, s:I, s:o, s:I, s:I, s:I, s:I}", "seq",
+                          (json_int_t)maxseq, "period", (json_int_t)period, "in_play", in_play,
+                          "ended", ended, "minute", (json_int_t)minute, "stoppage",
+                          (json_int_t)stoppage, "at_ms", at ? at : json_integer(0),
+                          "home_goals", (json_int_t)hg, "away_goals", (json_int_t)ag,
+                          "home_reds", (json_int_t)hr, "away_reds", (json_int_t)ar);
+    if (basketball) { /* points (as far as the scoring runs tell), no red cards */
+        json_object_set(l, "home_points", json_object_get(l, "home_goals"));
+        json_object_set(l, "away_points", json_object_get(l, "away_goals"));
+        json_object_del(l, "home_goals");
+        json_object_del(l, "away_goals");
+        json_object_del(l, "home_reds");
+        json_object_del(l, "away_reds");
+    }
+    return l;
 }
 
 static int set_fixture_status(struct fsm *f, MDB_txn *txn, const char *id, const char *to,
@@ -271,16 +348,15 @@ int quotes_on_agreed(struct fsm *f, MDB_txn *txn, const struct feed_obs *o, uint
     json_t *live = live_state(f, txn, fixture, e->seq, time_ms, json_object_get(m, "live"));
     json_object_set_new(m, "live", live);
     const char *type = feed_event_type_name(e->type);
-    json_t *ev = json_pack("{s:i}", "period", (int)e->period);
     if (e->type == FEED_KICK_OFF || e->type == FEED_PERIOD_START) {
         if (!json_is_integer(json_object_get(m, "epoch")))
             json_object_set_new(m, "epoch", json_integer((json_int_t)meta_get(f, txn,
                                                                                RESULTS_N_KEY)));
         rv = set_fixture_status(f, txn, fixture, "live", time_ms);
     }
-    if (rv == 0 && dangerous(type, ev))
-        rv = suspend(f, txn, m, type, time_ms);
-    json_decref(ev);
+    if (rv == 0 && dangerous(type, live))
+        rv = suspend(f, txn, m, json_is_true(json_object_get(live, "ended")) ? "game_over" : type,
+                     time_ms);
     if (rv == 0)
         rv = market_put(f, txn, m, time_ms);
 out:
@@ -347,36 +423,74 @@ int quotes_apply_round(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct 
     bool started = json_integer_value(json_object_get(live, "period")) >= 1;
     long long period = json_integer_value(json_object_get(live, "period"));
     bool in_play = json_is_true(json_object_get(live, "in_play"));
+    const char *sport = fsm_sport(f) ? fsm_sport(f) : "";
+    bool basketball = !strcmp(sport, "basketball");
     long long half = 1, minute_x10 = 0;
-    if (started) {
+    if (started && strcmp(sport, "tennis") != 0) {
+        /* The clock: the last agreed event's, run on by the leader-stamped time since. */
         long long at = json_integer_value(json_object_get(live, "at_ms"));
         long long base = 10 * (json_integer_value(json_object_get(live, "minute")) +
                                json_integer_value(json_object_get(live, "stoppage")));
         long long run = in_play && (long long)c->time_ms > at ? ((long long)c->time_ms - at) / 6000
                                                               : 0;
-        half = period >= 2 ? 2 : (in_play ? 1 : 2); /* half-time: the second half is next */
         minute_x10 = base + run;
-        if (half == 1 && minute_x10 > 500)
-            minute_x10 = 500;
-        if (half == 2 && minute_x10 < 450)
-            minute_x10 = 450;
-        if (minute_x10 > 1000)
-            minute_x10 = 1000;
+        if (basketball) { /* four quarters of 12 minutes; t = minute / 48 stays below 1 */
+            if (minute_x10 > period * 120)
+                minute_x10 = period * 120;
+            if (minute_x10 > 479)
+                minute_x10 = 479;
+        } else {
+            half = period >= 2 ? 2 : (in_play ? 1 : 2); /* half-time: the second half is next */
+            if (half == 1 && minute_x10 > 500)
+                minute_x10 = 500;
+            if (half == 2 && minute_x10 < 450)
+                minute_x10 = 450;
+            if (minute_x10 > 1000)
+                minute_x10 = 1000;
+        }
     }
     json_int_t epoch = started && json_is_integer(json_object_get(m, "epoch"))
                            ? json_integer_value(json_object_get(m, "epoch"))
                            : (json_int_t)meta_get(f, txn, RESULTS_N_KEY);
-    json_t *inputs = json_pack(
-        "{s:s, s:O, s:O, s:O, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "fixture",
-        fixture, "home", json_object_get(fx, "home"), "away", json_object_get(fx, "away"),
-        "competition", json_object_get(fx, "competition"), "kickoff", (json_int_t)kickoff, "day",
-        (json_int_t)(kickoff / 86400), "phase", started ? "live" : "pre", "epoch", epoch,
-        "minute_x10", (json_int_t)minute_x10, "half", (json_int_t)half, "home_goals",
-        (json_int_t)json_integer_value(json_object_get(live, "home_goals")), "away_goals",
-        (json_int_t)json_integer_value(json_object_get(live, "away_goals")), "home_reds",
-        (json_int_t)json_integer_value(json_object_get(live, "home_reds")), "away_reds",
-        (json_int_t)json_integer_value(json_object_get(live, "away_reds")), "seq",
-        (json_int_t)json_integer_value(json_object_get(live, "seq")));
+    json_t *inputs = json_pack("{s:s, s:s, s:O, s:O, s:O, s:I, s:I, s:s, s:I, s:I}", "fixture",
+                               fixture, "sport", sport, "home", json_object_get(fx, "home"),
+                               "away", json_object_get(fx, "away"), "competition",
+                               json_object_get(fx, "competition"), "kickoff",
+                               (json_int_t)kickoff, "day", (json_int_t)(kickoff / 86400), "phase",
+                               started ? "live" : "pre", "epoch", epoch, "seq",
+                               (json_int_t)json_integer_value(json_object_get(live, "seq")));
+    if (!strcmp(sport, "tennis")) {
+        static const char *const keys[] = {"sets_a",       "sets_b",       "games_a",
+                                           "games_b",      "prev_games_a", "prev_games_b",
+                                           "points_a",     "points_b",     "server_a"};
+        json_object_set_new(inputs, "best_of", json_integer(3));
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+            json_object_set_new(inputs, keys[k],
+                                json_integer(json_integer_value(json_object_get(live, keys[k]))));
+        if (!started)
+            json_object_set_new(inputs, "server_a", json_integer(1));
+    } else {
+        json_t *x = json_pack(
+            "{s:I, s:I, s:I, s:I, s:I, s:I}", "minute_x10", (json_int_t)minute_x10, "half",
+            (json_int_t)half, "home_goals",
+            (json_int_t)json_integer_value(json_object_get(live, "home_goals")), "away_goals",
+            (json_int_t)json_integer_value(json_object_get(live, "away_goals")), "home_reds",
+            (json_int_t)json_integer_value(json_object_get(live, "home_reds")), "away_reds",
+            (json_int_t)json_integer_value(json_object_get(live, "away_reds")));
+        if (basketball) { /* points, not goals; no halves or red cards */
+            json_object_set_new(x, "home_points", json_integer(json_integer_value(
+                                                      json_object_get(live, "home_points"))));
+            json_object_set_new(x, "away_points", json_integer(json_integer_value(
+                                                      json_object_get(live, "away_points"))));
+            json_object_del(x, "home_goals");
+            json_object_del(x, "away_goals");
+            json_object_del(x, "home_reds");
+            json_object_del(x, "away_reds");
+            json_object_del(x, "half");
+        }
+        json_object_update(inputs, x);
+        json_decref(x);
+    }
     json_object_set_new(m, "round",
                         json_pack("{s:I, s:O}", "index", (json_int_t)f->applying, "inputs",
                                   inputs));

@@ -2,6 +2,7 @@
 #include "node/quote_price.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,6 +266,9 @@ static const struct {
     {"team_goals", MODEL_MKT_TEAM_TOTALS},
     {"winning_margin", MODEL_MKT_WINNING_MARGIN},
     {"next_goal", MODEL_MKT_NEXT_GOAL},
+    {"match_winner", MODEL_MKT_MATCH_WINNER},
+    {"set_betting", MODEL_MKT_SET_BETTING},
+    {"handicap", MODEL_MKT_HANDICAP},
 };
 
 int quote_margins_parse(const char *text, model_quote_cfg *cfg, char *err, size_t errlen)
@@ -303,8 +307,7 @@ int quote_margins_parse(const char *text, model_quote_cfg *cfg, char *err, size_
             if (!strcmp(key, MARKETS[i].name))
                 t = (int)MARKETS[i].type;
         if (t < 0 || !json_is_object(v)) {
-            snprintf(err, errlen, "key 'margins.%s': not a football market with {pre, live}",
-                     key);
+            snprintf(err, errlen, "key 'margins.%s': not a market with {pre, live}", key);
             rc = -1;
             break;
         }
@@ -468,5 +471,159 @@ char *quote_price_football(const json_t *inputs, double lambda, double mu, doubl
     json_decref(all);
     if (!text)
         snprintf(err, errlen, "out of memory");
+    return text;
+}
+
+/* ---- tennis and basketball -------------------------------------------------------------- */
+
+static json_int_t in_int(const json_t *in, const char *k)
+{
+    return json_integer_value(json_object_get(in, k));
+}
+
+/* A two-way market under @parent[@key] (or @parent itself when @key is NULL). */
+static int price_two(json_t *parent, const char *key, double p, const model_quote_cfg *cfg,
+                     model_market_type t, model_phase ph, const char *a, const char *b)
+{
+    int32_t o[2] = {0, 0};
+    if (!(p > 0.0 && p < 1.0))
+        return 0; /* decided already: not offered */
+    int rc = model_price_two_way(p, cfg, t, ph, o);
+    if (rc)
+        return rc;
+    json_t *m = json_object();
+    put(m, a, o[0]);
+    put(m, b, o[1]);
+    if (key && json_object_size(m)) {
+        json_object_set_new(parent, key, m);
+        return 0;
+    }
+    if (!key)
+        json_object_update(parent, m);
+    json_decref(m);
+    return 0;
+}
+
+char *quote_price_tennis(const json_t *inputs, double serve_a, double serve_b,
+                         const model_quote_cfg *cfg, int fault, char *err, size_t errlen)
+{
+    const char *phase = json_string_value(json_object_get(inputs, "phase"));
+    model_phase ph = phase && !strcmp(phase, "live") ? MODEL_PHASE_LIVE : MODEL_PHASE_PRE;
+    model_tennis_state st = {
+        .best_of = (int)in_int(inputs, "best_of"),
+        .pa = serve_a,
+        .pb = serve_b,
+        .sets_a = (int)in_int(inputs, "sets_a"),
+        .sets_b = (int)in_int(inputs, "sets_b"),
+        .prev_games_a = (int)in_int(inputs, "prev_games_a"),
+        .prev_games_b = (int)in_int(inputs, "prev_games_b"),
+        .games_a = (int)in_int(inputs, "games_a"),
+        .games_b = (int)in_int(inputs, "games_b"),
+        .points_a = (int)in_int(inputs, "points_a"),
+        .points_b = (int)in_int(inputs, "points_b"),
+        .server_a = (int)in_int(inputs, "server_a"),
+    };
+    model_tennis_result *r = malloc(sizeof *r);
+    int rc = r ? model_tennis_price(&st, r) : MODEL_ENOMEM;
+    json_t *all = json_object();
+    char k[32];
+    fault_add = fault ? 10 : 0;
+    if (rc == 0) {
+        json_t *mw = json_object();
+        rc = price_two(mw, NULL, r->match_a, cfg, MODEL_MKT_MATCH_WINNER, ph, "home", "away");
+        add_market(all, "match_winner", mw);
+    }
+    if (rc == 0) {
+        json_t *sw = json_object();
+        rc = price_two(sw, NULL, r->set_a, cfg, MODEL_MKT_MATCH_WINNER, ph, "home", "away");
+        add_market(all, "set_winner", sw);
+    }
+    if (rc == 0) { /* set betting: the final score in sets */
+        double p[16];
+        char names[16][24];
+        int n = 0, need = st.best_of / 2 + 1;
+        for (int a = 0; a <= need; a++)
+            for (int b = 0; b <= need; b++)
+                if ((a == need) != (b == need) && r->set_score[a][b] > 0 && n < 16) {
+                    p[n] = r->set_score[a][b];
+                    snprintf(names[n++], sizeof names[0], "%d-%d", a, b);
+                }
+        int32_t pr[16];
+        if (n >= 2 && (rc = model_price_market(p, n, cfg, MODEL_MKT_SET_BETTING, ph, pr)) == 0) {
+            json_t *m = json_object();
+            for (int i = 0; i < n; i++)
+                put(m, names[i], pr[i]);
+            add_market(all, "set_betting", m);
+        }
+    }
+    json_t *tg = json_object(), *gh = json_object();
+    for (int line = 18; rc == 0 && line <= 26; line += 2) {
+        snprintf(k, sizeof k, "%d.5", line);
+        rc = price_two(tg, k, model_tennis_total_over(r, line + 0.5), cfg, MODEL_MKT_TOTALS, ph,
+                       "over", "under");
+    }
+    for (int line = -5; rc == 0 && line <= 5; line += 2) {
+        /* home's handicap in games: home -3.5 wins when it takes 4 games more */
+        snprintf(k, sizeof k, "%.1f", line + (line < 0 ? -0.5 : 0.5));
+        rc = price_two(gh, k, model_tennis_handicap_a(r, line + (line < 0 ? -0.5 : 0.5)), cfg,
+                       MODEL_MKT_HANDICAP, ph, "home", "away");
+    }
+    add_market(all, "total_games", tg);
+    add_market(all, "game_handicap", gh);
+    free(r);
+    char *text = rc == 0 ? json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(all);
+    if (!text)
+        snprintf(err, errlen, "models: %s", rc ? model_strerror(rc) : "out of memory");
+    return text;
+}
+
+char *quote_price_basketball(const json_t *inputs, const model_bb_state *pre,
+                             const model_quote_cfg *cfg, int fault, char *err, size_t errlen)
+{
+    const char *phase = json_string_value(json_object_get(inputs, "phase"));
+    bool live = phase && !strcmp(phase, "live");
+    model_phase ph = live ? MODEL_PHASE_LIVE : MODEL_PHASE_PRE;
+    model_bb_state st = *pre;
+    if (live) {
+        json_int_t h = in_int(inputs, "home_points"), a = in_int(inputs, "away_points");
+        st.t = (double)in_int(inputs, "minute_x10") / 480.0;
+        st.lead = (int)(h - a);
+        st.points = (int)(h + a);
+        if (st.t == 0.0 && st.points > 0)
+            st.t = 0.001; /* points before the clock moved: the game is under way */
+    }
+    model_bb_result r;
+    int rc = model_bb_price(&st, &r);
+    json_t *all = json_object(), *sp = json_object(), *tot = json_object();
+    char k[32];
+    fault_add = fault ? 10 : 0;
+    if (rc == 0) {
+        json_t *ml = json_object();
+        rc = price_two(ml, NULL, r.home_win, cfg, MODEL_MKT_MATCH_WINNER, ph, "home", "away");
+        add_market(all, "moneyline", ml);
+    }
+    /* Spreads and totals on half points around the expected margin and total (floor, so the
+     * lines are the same on every node for the same inputs). */
+    int mid = (int)floor(r.mean_margin), tmid = (int)floor(r.mean_total);
+    for (int d = -6; rc == 0 && d <= 6; d += 2) {
+        double h = -(mid + d) - 0.5; /* home's handicap: home -3.5 covers by winning by 4+ */
+        double win, push;
+        model_bb_spread(&r, -h, &win, &push);
+        snprintf(k, sizeof k, "%.1f", h);
+        rc = price_two(sp, k, win, cfg, MODEL_MKT_HANDICAP, ph, "home", "away");
+    }
+    for (int d = -10; rc == 0 && d <= 10; d += 4) {
+        double line = tmid + d + 0.5, over, push;
+        model_bb_total(&r, line, &over, &push);
+        snprintf(k, sizeof k, "%.1f", line);
+        rc = price_two(tot, k, over, cfg, MODEL_MKT_TOTALS, ph, "over", "under");
+    }
+    add_market(all, "spread", sp);
+    add_market(all, "total_points", tot);
+    char *text = rc == 0 ? json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(all);
+    if (!text)
+        snprintf(err, errlen, "models: %s", rc ? model_strerror(rc) : "out of memory");
     return text;
 }

@@ -52,4 +52,16 @@ int quote_margins_parse(const char *text, model_quote_cfg *cfg, char *err, size_
 char *quote_price_football(const json_t *inputs, double lambda, double mu, double rho,
                            const model_quote_cfg *cfg, int fault, char *err, size_t errlen);
 
+/* Tennis (best of 3; no player ratings yet: both players win @serve_a / @serve_b of their
+ * service points): match_winner, set_winner (the current set), set_betting, total_games
+ * (18.5-26.5), game_handicap (home -5.5..+5.5). */
+char *quote_price_tennis(const json_t *inputs, double serve_a, double serve_b,
+                         const model_quote_cfg *cfg, int fault, char *err, size_t errlen);
+
+/* Basketball (a normal margin and total, Brownian in play; @pre: the pre-match means and
+ * spreads): moneyline, spread and total_points on half-point lines around the expected margin
+ * and total. The live score is what the agreed scoring runs add up to. */
+char *quote_price_basketball(const json_t *inputs, const model_bb_state *pre,
+                             const model_quote_cfg *cfg, int fault, char *err, size_t errlen);
+
 #endif

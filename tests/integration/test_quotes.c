@@ -67,7 +67,8 @@ static void advance_all(struct setup *s, int seconds)
 
 /* @lies[i]: extra simulator arguments (NULL-terminated list) or NULL; @extra[i]: extra node
  * configuration (JSON members without braces) or NULL. */
-static void start(struct setup *s, const char *const *lies[3], const char *extra[3])
+static void start_sport(struct setup *s, const char *scenario, const char *role,
+                        const char *const *lies[3], const char *extra[3])
 {
     memset(s, 0, sizeof *s);
     for (int i = 0; i < 3; i++) {
@@ -75,9 +76,10 @@ static void start(struct setup *s, const char *const *lies[3], const char *extra
         int k = 2;
         for (int j = 0; lies && lies[i] && lies[i][j] && k < 7; j++)
             args[k++] = lies[i][j];
-        simproc_start(&s->sims[i], SCENARIO, args);
+        simproc_start(&s->sims[i], scenario, args);
     }
     h_cluster_init(&s->c, 3);
+    s->c.role = role;
     for (int i = 0; i < 3; i++)
         snprintf(s->c.node_extra[i], sizeof s->c.node_extra[i],
                  "{\"feed_url\": \"%s\", \"feed_adapter\": \"sse\", \"quote_hold_s\": 600, "
@@ -86,6 +88,11 @@ static void start(struct setup *s, const char *const *lies[3], const char *extra
                  extra && extra[i] ? extra[i] : "");
     h_cluster_write_configs(&s->c);
     h_start_cluster(&s->c);
+}
+
+static void start(struct setup *s, const char *const *lies[3], const char *extra[3])
+{
+    start_sport(s, SCENARIO, NULL, lies, extra);
 }
 
 static void stop(struct setup *s)
@@ -173,9 +180,13 @@ static int sse_find(json_t *evs, int from, const char *type, bool (*pred)(json_t
 
 /* ---- markets ---------------------------------------------------------------------------- */
 
+static const char *market_fixture = FIXTURE;
+
 static json_t *market(struct h_cluster *c, int i)
 {
-    struct h_resp r = h_http(c, i, "GET", "/v1/fixtures/" FIXTURE "/markets", NULL, NULL, false);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/fixtures/%s/markets", market_fixture);
+    struct h_resp r = h_http(c, i, "GET", path, NULL, NULL, false);
     json_t *m = r.status == 200 ? r.json : NULL;
     r.json = r.status == 200 ? NULL : r.json;
     h_resp_free(&r);
@@ -668,6 +679,76 @@ static void leader_killed(void **state)
     stop(&s);
 }
 
+static bool open_live(json_t *m, void *a)
+{
+    (void)a;
+    return !strcmp(str(m, "status"), "open") && !strcmp(str(m, "phase"), "live");
+}
+
+/* Tennis points: the game score moves on; @a: the number of games won in all at least. */
+static bool tennis_games(json_t *m, void *a)
+{
+    json_t *l = json_object_get(m, "live");
+    return open_live(m, NULL) &&
+           num(l, "games_a") + num(l, "games_b") + num(l, "prev_games_a") +
+                   num(l, "prev_games_b") >=
+               *(int *)a;
+}
+
+static bool basketball_points(json_t *m, void *a)
+{
+    json_t *l = json_object_get(m, "live");
+    return open_live(m, NULL) && num(l, "home_points") + num(l, "away_points") >= *(int *)a;
+}
+
+/* A price that is a whole market's only outcome pair, as decimal odds, both offered. */
+static void two_way_offered(json_t *m, const char *market, const char *a, const char *b)
+{
+    json_t *x = json_object_get(json_object_get(m, "prices"), market);
+    assert_true(num(x, a) >= 1010 && num(x, b) >= 1010);
+}
+
+/* Tennis and basketball clusters quote too: pre-match, then live from agreed points and
+ * scoring runs, then closed by the result. */
+static void other_sports(void **state)
+{
+    (void)state;
+    static struct setup s;
+    market_fixture = "TN-2001";
+    start_sport(&s, "feed/scenarios/tennis.json", "sport:tennis", NULL, NULL);
+    json_t *m = wait_market(&s.c, 0, open_pre, NULL, "open pre-match (tennis)");
+    two_way_offered(m, "match_winner", "home", "away");
+    assert_non_null(json_object_get(json_object_get(m, "prices"), "set_betting"));
+    json_decref(m);
+    advance_all(&s, 1500); /* about the first four games */
+    int games = 3;
+    m = wait_market(&s.c, 1, tennis_games, &games, "live with games played (tennis)");
+    two_way_offered(m, "match_winner", "home", "away");
+    assert_true(num(m, "signatures") >= 2);
+    json_decref(m);
+    advance_all(&s, 100000);
+    json_decref(wait_market(&s.c, 2, closed, NULL, "closed (tennis)"));
+    stop(&s);
+
+    market_fixture = "BB-3001";
+    start_sport(&s, "feed/scenarios/basketball.json", "sport:basketball", NULL, NULL);
+    m = wait_market(&s.c, 0, open_pre, NULL, "open pre-match (basketball)");
+    two_way_offered(m, "moneyline", "home", "away");
+    json_decref(m);
+    advance_all(&s, 900);
+    int pts = 14;
+    m = wait_market(&s.c, 2, basketball_points, &pts, "live with points (basketball)");
+    two_way_offered(m, "moneyline", "home", "away");
+    /* The home side leads 24-0 by the runs: it is the favourite now. */
+    json_t *ml = json_object_get(json_object_get(m, "prices"), "moneyline");
+    assert_true(num(ml, "home") < num(ml, "away"));
+    json_decref(m);
+    advance_all(&s, 100000);
+    json_decref(wait_market(&s.c, 0, closed, NULL, "closed (basketball)"));
+    stop(&s);
+    market_fixture = FIXTURE;
+}
+
 int main(void)
 {
     atexit(simproc_stop_all);
@@ -676,6 +757,7 @@ int main(void)
         cmocka_unit_test(wrong_prices),
         cmocka_unit_test(liars_hold),
         cmocka_unit_test(leader_killed),
+        cmocka_unit_test(other_sports),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     simproc_stop_all();
