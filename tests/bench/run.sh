@@ -5,6 +5,12 @@
 #   * reads/s from a follower.
 # Results are printed and written to build/bench/results.txt. Nothing here is a test.
 # BENCH_SECONDS (default 10) sets each wrk run's duration.
+# Section "quotes" (BENCH_ONLY=quotes, or `make bench-quotes`, runs only it): agreed live quotes on
+# a fresh three-node football cluster fed by three simulators, measured by build/bench/quote_latency:
+#   * latency from a simulator's live event to the agreed quote on a follower's /v1/stream/quotes
+#     (BENCH_QUOTE_GAMES_LAT games, default 20, an event every 3 s each; 3 x BENCH_SECONDS of play);
+#   * capacity: BENCH_QUOTE_GAMES (default 1000) live games re-quoted every BENCH_QUOTE_CADENCE
+#     seconds (default 6, ten times the one-minute cadence), over a 6 x BENCH_SECONDS window.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -26,12 +32,176 @@ exec > >(tee "$out") 2>&1
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "kernel:  $(uname -r); date: $(date -u +%FT%TZ)"
 
+# ---- section "quotes": agreed live quotes (a cluster of its own, with three feed simulators) ----
+# Ports 18101-18103 (HTTP), 18201-18203 (Raft), 18301-18303 (simulators), 18311-18313 (their admin).
+qpids=()
+quotes_stop() { # TAG: stop the section's processes; report any that did not exit cleanly
+    local p st i
+    for p in "${qpids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${qpids[@]}"; do
+        st=0; wait "$p" 2>/dev/null || st=$?
+        if [ "$st" -ne 0 ] && [ "$st" -ne 143 ]; then
+            for i in 1 2 3; do
+                if [ "${qnode[$i]}" = "$p" ]; then
+                    echo "  note: node $i exited with status $st on SIGTERM; its log ends:"
+                    tail -n 4 "$root/$1-n$i.log" | sed 's/^/    /'
+                    cp "$root/$1-n$i.log" "build/bench/$1-n$i.log"
+                fi
+                [ "${qsim[$i]}" = "$p" ] && echo "  note: simulator $i exited with status $st on SIGTERM"
+            done
+        fi
+    done
+    qpids=()
+}
+# quotes_cluster TAG SCENARIO EXTRA_CONFIG: three simulators at --speed 1, then three nodes reading
+# them (SSE); sets qleader and qfollower.
+quotes_cluster() {
+    local tag=$1 scenario=$2 extra=$3 i port
+    for port in 18101 18102 18103 18201 18202 18203 18301 18302 18303 18311 18312 18313; do
+        if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+            echo "error: 127.0.0.1:$port is already in use; the quotes benchmark needs 181xx-183xx"; exit 1
+        fi
+    done
+    local qmembers='[{"id":1,"raft_address":"127.0.0.1:18201","http_address":"127.0.0.1:18101"},
+          {"id":2,"raft_address":"127.0.0.1:18202","http_address":"127.0.0.1:18102"},
+          {"id":3,"raft_address":"127.0.0.1:18203","http_address":"127.0.0.1:18103"}]'
+    for i in 1 2 3; do
+        build/parlay-feedsim --scenario "$scenario" --listen "127.0.0.1:1830$i" --admin-port "1831$i" \
+            --speed 1 > "$root/$tag-sim$i.log" 2>&1 &
+        qpids+=($!); pids+=($!)
+        qsim[$i]=$!
+    done
+    for i in 1 2 3; do
+        cat > "$root/$tag-n$i.json" <<CFG
+{"node_id": $i, "cluster": "bench-quotes", "role": "sport:football",
+ "raft_address": "127.0.0.1:1820$i", "http_address": "127.0.0.1:1810$i",
+ "data_dir": "$root/$tag-data$i", "admin_token_file": "$root/token", "log_level": "warn",
+ "map_size_mb": 4096, "feed_url": "http://127.0.0.1:1830$i", "feed_adapter": "sse", $extra
+ "initial_members": $qmembers}
+CFG
+        build/parlayd --config "$root/$tag-n$i.json" 2>"$root/$tag-n$i.log" &
+        qpids+=($!); pids+=($!)
+        qnode[$i]=$!
+    done
+    qleader=""
+    for _ in $(seq 1 300); do
+        for i in 1 2 3; do
+            kill -0 "${qnode[$i]}" 2>/dev/null || { echo "error: node $i exited at start:"; tail -n 5 "$root/$tag-n$i.log"; exit 1; }
+            st=$(curl -fs -H "Authorization: Bearer $token" http://127.0.0.1:1810$i/admin/v1/node 2>/dev/null || true)
+            case "$st" in *'"state":"leader"'*) qleader=$i ;; esac
+        done
+        [ -n "$qleader" ] && break
+        sleep 0.1
+    done
+    [ -n "$qleader" ] || { echo "error: the quotes cluster elected no leader in 30 s"; exit 1; }
+    qfollower=$(( qleader % 3 + 1 ))
+}
+# quotes_markets PORT STATUS: how many markets in STATUS node PORT has (paged).
+quotes_markets() {
+    local after="" n=0 page next
+    while :; do
+        page=$(curl -fs "http://127.0.0.1:$1/v1/markets?status=$2&limit=1000${after:+&after=$after}" 2>/dev/null) || { echo 0; return; }
+        n=$((n + $(echo "$page" | jq '.items | length')))
+        next=$(echo "$page" | jq -r '.next // empty')
+        [ -n "$next" ] || break
+        after=$next
+    done
+    echo "$n"
+}
+quotes_log_summary() { # TAG: warnings and errors in the nodes' logs, by event
+    local tag=$1 i
+    for i in 1 2 3; do
+        local w
+        w=$(grep -ohE 'event=[a-z_]+' "$root/$tag-n$i.log" 2>/dev/null | sort | uniq -c | sort -rn | head -5 |
+            awk '{printf "%s%s x%s", (NR>1?", ":""), $2, $1}' || true)
+        if [ -n "$w" ]; then echo "  node $i log (warn and above): $w"; fi
+    done
+    return 0
+}
+quotes_counters() { # TAG: what the nodes counted (leader changes, rounds given up, stale rounds, dissent)
+    local i m term=0 pub=0 gu=0 st=0 vr=0 dis=0 lead=""
+    for i in 1 2 3; do
+        m=$(curl -fs "http://127.0.0.1:1810$i/metrics" 2>/dev/null) || continue
+        lead="$lead $(echo "$m" | awk '/^parlay_raft_leader / {print $2}')"
+        term=$(echo "$m" | awk -v t="$term" '/^parlay_raft_term / {print ($2 > t ? $2 : t)}')
+        pub=$((pub + $(echo "$m" | awk '/^parlay_quotes_published_total / {s += $2} END {print s + 0}')))
+        gu=$((gu + $(echo "$m" | awk '/^parlay_quote_rounds_given_up_total / {s += $2} END {print s + 0}')))
+        st=$((st + $(echo "$m" | awk '/^parlay_quotes_stale_total / {s += $2} END {print s + 0}')))
+        vr=$((vr + $(echo "$m" | awk '/^parlay_quote_votes_refused_total / {s += $2} END {print s + 0}')))
+        dis=$((dis + $(echo "$m" | awk '/^parlay_quote_dissent_total/ {s += $2} END {print s + 0}')))
+    done
+    echo "  nodes: raft term $term (1 leader election = term 2), leader as seen by nodes 1-3:$lead; published $pub, stale rounds $st, given up $gu, votes refused $vr, dissent $dis"
+}
+quotes_fail() { # TAG: keep the logs, say where, stop
+    mkdir -p build/bench/quotes-logs
+    cp "$root/$1"-*.log build/bench/quotes-logs/ 2>/dev/null || true
+    quotes_counters
+    quotes_log_summary "$1"
+    echo "error: the quotes benchmark ($1) failed; node and simulator logs kept in build/bench/quotes-logs/"
+    exit 1
+}
+bench_quotes() {
+    echo
+    echo "== agreed quotes (3 football nodes, each reading its own simulator over SSE; build/bench/quote_latency)"
+    make --no-print-directory build/parlayd build/parlay-feedsim build/bench/quote_latency >/dev/null
+    command -v jq >/dev/null || { echo "error: jq is needed"; exit 1; }
+    local lgames=${BENCH_QUOTE_GAMES_LAT:-20} play=$((3 * secs)) live_at=8
+    local cgames=${BENCH_QUOTE_GAMES:-1000} cadence=${BENCH_QUOTE_CADENCE:-6} window=$((6 * secs))
+    local extra=${BENCH_QUOTE_NODE_CONFIG:-} # more node keys, e.g. '"heartbeat_timeout_ms": 20,'
+    if [ "$only" != quotes-capacity ]; then
+    # 1. latency: live events every 3 s per game; the nodes' default cadence (a live event starts a round at once).
+    python3 tests/bench/quote_scenario.py latency "$lgames" "$live_at" "$play" 3 > "$root/qlat.json"
+    local t0 i
+    t0=$(date +%s.%N)
+    quotes_cluster qlat "$root/qlat.json" "$extra"
+    for _ in $(seq 1 100); do
+        [ "$(quotes_markets 1810$qfollower open)" -ge "$lgames" ] && break
+        sleep 0.1
+    done
+    local ready
+    ready=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+    [ "$(quotes_markets 1810$qfollower open)" -ge "$lgames" ] ||
+        { echo "error: the follower has not opened $lgames markets ${ready}s after start"; quotes_log_summary qlat; exit 1; }
+    awk -v r="$ready" -v l="$live_at" 'BEGIN {if (r > l - 1) print "  warning: the cluster took " r " s to open its markets; play started at " l " s"}'
+    local run_for
+    run_for=$(awk -v r="$ready" -v l="$live_at" -v p="$play" 'BEGIN {printf "%.1f", l + p + 3 - r}')
+    echo "cluster ready (leader $qleader, $lgames markets open on follower $qfollower) ${ready}s after start; $lgames games play for ${play}s"
+    printf "%-34s %8s %9s %9s %9s %9s\n" "run" "samples" "p50 ms" "p99 ms" "max ms" "mean ms"
+    build/bench/quote_latency latency --sim http://127.0.0.1:18301 --sim http://127.0.0.1:18302 \
+        --sim http://127.0.0.1:18303 --quotes "http://127.0.0.1:1810$qfollower" --seconds "$run_for" \
+        --label "event -> quote, follower $qfollower" || quotes_fail qlat
+    quotes_counters
+    quotes_log_summary qlat
+    quotes_stop qlat
+    fi
+    [ "$only" = quotes-latency ] && return 0
+    # 2. capacity: cgames games kick off together and are re-quoted at the compressed cadence.
+    python3 tests/bench/quote_scenario.py capacity "$cgames" 5 > "$root/qcap.json"
+    quotes_cluster qcap "$root/qcap.json" "$extra \"quote_live_busy_s\": $cadence, \"quote_live_idle_s\": $cadence, \"quote_prematch_s\": 600,"
+    echo
+    echo "capacity: $cgames games kick off together at 5 s, re-quoted every ${cadence}s (live cadence), ${window}s window on follower $qfollower"
+    build/bench/quote_latency capacity --quotes "http://127.0.0.1:1810$qfollower" --games "$cgames" \
+        --cadence "$cadence" --seconds "$window" --live-timeout 180 \
+        --pid "leader=${qnode[$qleader]}" --pid "follower=${qnode[$qfollower]}" \
+        --pid "follower=${qnode[$(( qfollower % 3 + 1 ))]}" \
+        --pid "sim=${qsim[1]}" --pid "sim=${qsim[2]}" --pid "sim=${qsim[3]}" --pid "client=self" ||
+        quotes_fail qcap
+    quotes_counters
+    quotes_log_summary qcap
+    quotes_stop qcap
+}
 dd_out=$(dd if=/dev/zero of="$root/dd.tmp" bs=4k count=1000 oflag=dsync 2>&1 | tail -n1)
 dd_secs=$(echo "$dd_out" | awk -F, '{print $(NF-1)}' | awk '{print $1}')
 echo "disk:    4 KiB synchronous writes: $(awk -v s="$dd_secs" 'BEGIN {printf "%.0f", 1000 / s}')/s  ($dd_out)"
 
 token=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 echo "$token" > "$root/token"; chmod 600 "$root/token"
+case "$only" in quotes|quotes-latency|quotes-capacity)
+    bench_quotes
+    echo
+    echo "written to $out"
+    exit 0 ;;
+esac
 members='[{"id":1,"raft_address":"127.0.0.1:9301","http_address":"127.0.0.1:9401"},
           {"id":2,"raft_address":"127.0.0.1:9302","http_address":"127.0.0.1:9402"},
           {"id":3,"raft_address":"127.0.0.1:9303","http_address":"127.0.0.1:9403"}]'
@@ -156,5 +326,6 @@ make --no-print-directory build/bench_models >/dev/null && build/bench_models ||
 echo
 echo "== oracle gas (make bench-oracle; see oracle/README.md)"
 make --no-print-directory bench-oracle 2>&1 | grep -v '^make' || echo "oracle gas benchmark failed"
+bench_quotes
 echo
 echo "written to $out"
