@@ -364,6 +364,66 @@ out:
     return rv;
 }
 
+/* A fixture agreed before markets existed (a database from an older version) gets its market
+ * at its first round: pending, with the live state of the events agreed so far; NULL if the
+ * fixture is not agreed or already over. Written through the same transaction, so every node
+ * does the same. */
+static json_t *late_market(struct fsm *f, MDB_txn *txn, const char *fixture, uint64_t time_ms)
+{
+    char subject[FEED_SUBJECT_MAX];
+    snprintf(subject, sizeof subject, "fixture/%s", fixture);
+    json_t *rec = obs_agreed_get(f, txn, subject), *fx = fixture_get(f, txn, fixture);
+    const char *st = json_string_value(json_object_get(fx, "status"));
+    json_t *m = NULL;
+    if (rec && st && strcmp(st, "finished") != 0 && strcmp(st, "cancelled") != 0 &&
+        fsm_sport(f)) {
+        m = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:n}", "fixture", fixture, "sport",
+                      fsm_sport(f), "status", "pending", "version", 0, "suspended_index", 0,
+                      "signatures", 0, "round");
+        json_t *live = live_state(f, txn, fixture, 0, time_ms, NULL);
+        if (json_integer_value(json_object_get(live, "period")) >= 1)
+            json_object_set_new(m, "epoch",
+                                json_integer((json_int_t)meta_get(f, txn, RESULTS_N_KEY)));
+        json_object_set_new(m, "live", live);
+        if (market_put(f, txn, m, time_ms) != 0) {
+            json_decref(m);
+            m = NULL;
+        }
+    }
+    json_decref(rec);
+    json_decref(fx);
+    return m;
+}
+
+json_t *quotes_unmarketed(struct fsm *f, MDB_txn *txn, unsigned limit)
+{
+    json_t *ids = json_array();
+    MDB_cursor *cur;
+    if (!fsm_sport(f) || mdb_cursor_open(txn, f->agreed_fixtures, &cur) != 0)
+        return ids;
+    MDB_val k, v;
+    for (int rv = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rv == 0 && json_array_size(ids) < limit;
+         rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char id[FEED_ID_MAX + 1];
+        if (k.mv_size > FEED_ID_MAX)
+            continue;
+        memcpy(id, k.mv_data, k.mv_size);
+        id[k.mv_size] = 0;
+        MDB_val mk = {k.mv_size, k.mv_data}, mv;
+        if (mdb_get(txn, f->markets, &mk, &mv) == 0)
+            continue;
+        json_t *fx = fixture_get(f, txn, id);
+        const char *st = json_string_value(json_object_get(fx, "status"));
+        const char *sp = json_string_value(json_object_get(fx, "sport"));
+        if (st && sp && !strcmp(sp, fsm_sport(f)) && strcmp(st, "finished") != 0 &&
+            strcmp(st, "cancelled") != 0)
+            json_array_append_new(ids, json_string(id));
+        json_decref(fx);
+    }
+    mdb_cursor_close(cur);
+    return ids;
+}
+
 /* ---- commands -------------------------------------------------------------------------- */
 
 static json_t *parse_body(const struct cmd *c, const char **fixture, struct fsm_result *res,
@@ -403,9 +463,12 @@ int quotes_apply_round(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct 
     json_t *body = parse_body(c, &fixture, res, "Invalid quote round");
     if (!body)
         return 0;
-    json_t *m = open_market(f, txn, fixture, res), *fx = NULL;
+    json_t *m = quotes_market_get(f, txn, fixture), *fx = NULL;
     int rv = 0;
     if (!m)
+        m = late_market(f, txn, fixture, c->time_ms);
+    json_decref(m);
+    if (!(m = open_market(f, txn, fixture, res)))
         goto out;
     json_t *live = json_object_get(m, "live");
     if (json_is_true(json_object_get(live, "ended"))) {
@@ -593,9 +656,9 @@ int quotes_apply_published(struct fsm *f, MDB_txn *txn, const struct cmd *c,
         json_object_set(m, "prices", prices);
         if ((rv = emit(f, txn, "published", m, c->time_ms)) == 0 &&
             (rv = market_put(f, txn, m, c->time_ms)) == 0) {
-            json_t *r = json_pack("{s:I, s:s, s:I, s:s}", "version", (json_int_t)version,
+            json_t *r = json_pack("{s:I, s:s, s:I, s:s, s:O}", "version", (json_int_t)version,
                                   "fixture", fixture, "index", (json_int_t)index, "status",
-                                  "open");
+                                  "open", "phase", json_object_get(inputs, "phase"));
             fsm_result_set(res, 201, json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS));
             json_decref(r);
         }

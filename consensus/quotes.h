@@ -11,7 +11,8 @@
  * CMD_QUOTE_ROUND {fixture}: the leader asks every node to price @fixture at this entry's index.
  *   Apply captures the inputs from the state at that index (result 201: {fixture, index,
  *   inputs}) and keeps them as the market's current round. Refused: no market (404), closed or
- *   a game whose final whistle went (409).
+ *   a game whose final whistle went (409). A fixture agreed before markets existed (an older
+ *   database) gets its pending market here, from the events agreed so far.
  * CMD_QUOTE_PUBLISHED {fixture, index, prices, signatures: [{node, signature}]}: a quorum's
  *   identical votes for the round at @index. Apply checks that @index is the market's current
  *   round, later than its last suspension, that @prices is canonical JSON text (an object; the
@@ -64,6 +65,10 @@ struct market_filter {
 };
 /* {"items": [market records], "next": cursor-or-null} */
 json_t *quotes_market_list(struct fsm *f, MDB_txn *txn, const struct market_filter *flt);
+
+/* Ids of agreed fixtures of the cluster's sport that are not over and have no market yet
+ * (agreed before markets existed); a round for one creates its market. At most @limit. */
+json_t *quotes_unmarketed(struct fsm *f, MDB_txn *txn, unsigned limit);
 
 /* Stream events with id > @after, at most @limit, in order (a JSON array). */
 json_t *quotes_events_after(struct fsm *f, MDB_txn *txn, uint64_t after, unsigned limit);

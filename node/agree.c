@@ -396,6 +396,7 @@ static void maybe_propose(struct node *n, struct pending *p)
         pc->node = n;
         snprintf(pc->subject, sizeof pc->subject, "%s", p->subject);
         if (replica_propose(n->replica, &c, on_proposed, pc) == 0) {
+            LOG_DEBUG("event=observation_propose subject=%s", p->subject);
             p->proposing = true;
             A(n)->proposed++;
         } else {
@@ -417,6 +418,14 @@ static bool dangerous_event(enum feed_event_type t)
 {
     return t == FEED_GOAL || t == FEED_OWN_GOAL || t == FEED_PENALTY_AWARDED ||
            t == FEED_PENALTY_SCORED || t == FEED_PENALTY_MISSED || t == FEED_RED_CARD;
+}
+
+void agree_note_agreed(struct node *n, const char *subject, const char *hex)
+{
+    struct agree *a = A(n);
+    struct pending *p = a && subject && hex ? find_pending(a, subject, false) : NULL;
+    if (p && !p->agreed_hex)
+        p->agreed_hex = strdup(hex);
 }
 
 bool agree_holds(struct node *n, const char *fixture)

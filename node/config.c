@@ -311,7 +311,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
     if (get_uint(root, "election_timeout_ms", 1000, 50, 60000, &u, err, en))
         goto out;
     c->election_timeout_ms = (unsigned)u;
-    if (get_uint(root, "heartbeat_timeout_ms", 100, 10, 30000, &u, err, en))
+    if (get_uint(root, "heartbeat_timeout_ms", 20, 10, 30000, &u, err, en))
         goto out;
     c->heartbeat_timeout_ms = (unsigned)u;
     if (c->heartbeat_timeout_ms >= c->election_timeout_ms) {

@@ -27,7 +27,7 @@ struct config {
     unsigned snapshot_threshold;   /* default 1024 */
     unsigned snapshot_trailing;    /* default 2048 */
     unsigned election_timeout_ms;  /* default 1000 */
-    unsigned heartbeat_timeout_ms; /* default 100 */
+    unsigned heartbeat_timeout_ms; /* default 20 (see README: raft 0.22.1 probe mode) */
     unsigned forward_timeout_ms;   /* default 5000 */
     unsigned max_inflight_entries; /* default 1024: entries in flight to each follower */
     unsigned idempotency_ttl_s;    /* default 86400: how long a replayed key gets its answer */

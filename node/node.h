@@ -101,6 +101,9 @@ json_t *agree_status(struct node *n);
 /* True while a dangerous observation of @fixture waits for agreement (for at most
  * quote_hold_s): no new round may reopen its markets meanwhile. */
 bool agree_holds(struct node *n, const char *fixture);
+/* The state machine just applied the agreement of @subject (@hex: its bytes): the leader's
+ * pending votes for it stop holding anything, before the proposal's own answer arrives. */
+void agree_note_agreed(struct node *n, const char *subject, const char *hex);
 
 /* Agreed quotes (quote.c) and their stream (stream.c). */
 int quote_start(struct node *n, char *err, size_t errlen);

@@ -105,6 +105,8 @@ struct quoter {
     struct qround *rounds;
     struct qsched *sched;
     uint64_t sched_term; /* the term the schedule was built for; 0: not leader */
+    bool kicked;         /* a schedule pass is deferred to the next commit */
+    bool nudging, nudge_again;
     uint64_t dissent[Q_MAX_NODES + 1];
     uint64_t rounds_proposed, computed, compute_errors, votes_received, votes_refused,
         published, stale, rounds_given_up, suspensions;
@@ -236,6 +238,17 @@ static void sched_build(struct node *n)
         if (!next)
             break;
     }
+    /* Fixtures agreed before markets existed: their first round creates the market. */
+    json_t *late = quotes_unmarketed(n->fsm, txn, 100000);
+    size_t i;
+    json_t *id;
+    json_array_foreach(late, i, id)
+    {
+        struct qsched *s = sched_find(q, json_string_value(id), true);
+        s->due_ms = now;
+        s->last_event_ms = now;
+    }
+    json_decref(late);
     fsm_read_end(txn);
 }
 
@@ -273,6 +286,7 @@ static void propose_round(struct node *n, struct qsched *s)
     rc->node = n;
     snprintf(rc->fixture, sizeof rc->fixture, "%s", s->fixture);
     if (replica_propose(n->replica, &c, on_round_proposed, rc) == 0) {
+        LOG_DEBUG("event=quote_round fixture=%s", s->fixture);
         s->round_ms = now_ms();
         Q(n)->rounds_proposed++;
     } else {
@@ -330,14 +344,19 @@ static void on_published(void *arg, int outcome, const struct fsm_result *res)
                 if (outcome == REPLICA_OK && res && (res->status == 201 || res->status == 409))
                     r->done = true;
                 if (outcome == REPLICA_OK && res && res->status == 201 && r->index == index) {
+                    LOG_DEBUG("event=quote_published fixture=%s round=%llu", r->fixture,
+                              (unsigned long long)r->index);
                     q->published++;
                     flag_all(n, r);
                 }
             }
         if (outcome == REPLICA_OK && res && res->status == 409)
             q->stale++;
-        if (s && outcome == REPLICA_OK && res && res->status == 201)
+        if (s && outcome == REPLICA_OK && res && res->status == 201) {
+            const char *ph = json_string_value(json_object_get(b, "phase"));
+            s->live = ph && !strcmp(ph, "live");
             sched_next(n, s);
+        }
         else if (s && outcome == REPLICA_OK && res && res->status == 409) {
             s->round_ms = 0; /* stale: a new round once nothing holds it */
             s->due_ms = now_ms();
@@ -452,6 +471,65 @@ static void leader_tick(struct node *n)
 
 /* ---- what the state machine applied (every node) --------------------------------------- */
 
+/* ---- promptness (leader) ---------------------------------------------------------------- *
+ * raft tells followers the commit index with the next AppendEntries, which is the next
+ * heartbeat when nothing else is proposed: a round or a publication would wait up to
+ * heartbeat_timeout_ms before followers apply it. A barrier appends an (empty) entry at once,
+ * and its AppendEntries carries the new commit index: one barrier in flight at a time. */
+
+static void nudge(struct node *n);
+
+static void on_nudged(void *arg, int outcome, const char *detail)
+{
+    (void)outcome;
+    (void)detail;
+    struct node *n = arg;
+    if (n->stopping || !Q(n))
+        return;
+    Q(n)->nudging = false;
+    if (Q(n)->nudge_again) {
+        Q(n)->nudge_again = false;
+        nudge(n);
+    }
+}
+
+static void nudge(struct node *n)
+{
+    struct quoter *q = Q(n);
+    if (n->stopping || !q || !replica_is_leader(n->replica))
+        return;
+    if (q->nudging) {
+        q->nudge_again = true;
+        return;
+    }
+    q->nudging = true;
+    replica_barrier(n->replica, on_nudged, n); /* a failure calls on_nudged at once */
+}
+
+static void nudge_deferred(void *arg)
+{
+    nudge(arg);
+}
+
+/* An agreed event makes its game's round due now: start it once this commit is in, not at
+ * the next tick. */
+static void kick_deferred(void *arg)
+{
+    struct node *n = arg;
+    if (n->stopping || !Q(n))
+        return;
+    Q(n)->kicked = false;
+    leader_tick(n);
+}
+
+static void kick(struct node *n)
+{
+    if (Q(n)->kicked)
+        return;
+    Q(n)->kicked = true;
+    fsm_defer(n->fsm, kick_deferred, n);
+}
+
 struct compute_item {
     struct node *node;
     char *body; /* the round's result: {fixture, index, inputs} */
@@ -515,6 +593,7 @@ static void compute(void *arg)
         goto out;
     }
     q->computed++;
+    LOG_DEBUG("event=quote_computed fixture=%s round=%llu", fixture, (unsigned long long)index);
     q->compute_us_total += (double)(t1.tv_sec - t0.tv_sec) * 1e6 +
                            (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
     uint8_t digest[32], ser[64];
@@ -554,6 +633,9 @@ static void on_applied(void *ctx, uint64_t index, unsigned type, const struct fs
         stream_kick(n);
     if (!q || !res || !res->body)
         return;
+    if ((type == CMD_QUOTE_ROUND || type == CMD_QUOTE_PUBLISHED) && res->status == 201 &&
+        q->sched_term)
+        fsm_defer(n->fsm, nudge_deferred, n); /* followers vote / stream it without waiting */
     if (type == CMD_QUOTE_ROUND && res->status == 201) {
         struct compute_item *ci = malloc(sizeof *ci);
         ci->node = n;
@@ -579,6 +661,8 @@ static void on_applied(void *ctx, uint64_t index, unsigned type, const struct fs
         fixture = json_string_value(json_object_get(o, "id"));
     if (kind && fixture && !strcmp(kind, "result"))
         votes_done(q, fixture, UINT64_MAX); /* the markets are closed */
+    agree_note_agreed(n, json_string_value(json_object_get(b, "subject")),
+                      json_string_value(json_object_get(b, "bytes")));
     if (!q->sched_term) {
         json_decref(b);
         return;
@@ -586,11 +670,13 @@ static void on_applied(void *ctx, uint64_t index, unsigned type, const struct fs
     if (kind && fixture && !strcmp(kind, "fixture")) {
         struct qsched *s = sched_find(q, fixture, true);
         s->due_ms = now_ms();
+        kick(n);
     } else if (kind && fixture && !strcmp(kind, "event")) {
         struct qsched *s = sched_find(q, fixture, true);
         s->live = true;
         s->last_event_ms = s->due_ms = now_ms();
         s->round_ms = 0; /* a round in flight is stale now */
+        kick(n);
     } else if (kind && fixture && !strcmp(kind, "result")) {
         sched_remove(q, fixture);
         /* New ratings: every pre-match price is due again. */

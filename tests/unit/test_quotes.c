@@ -19,6 +19,7 @@
 #include <secp256k1.h>
 
 #include "consensus/fsm.h"
+#include "consensus/fsm_internal.h" /* to remove a market, as an older database lacks it */
 #include "consensus/observations.h"
 #include "consensus/quotes.h"
 #include "feed/feed.h"
@@ -921,6 +922,47 @@ static void test_digest_binds_every_field(void **state)
     assert_memory_not_equal(a, d, 32);
 }
 
+/* A database from before markets existed: agreed fixtures without markets. The leader finds
+ * them (quotes_unmarketed) and their first round creates the market from the events agreed so
+ * far; a finished fixture is left alone. */
+static void test_late_market(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "FB-1");
+    agree_fixture(c, "FB-2");
+    agree_event(c, "FB-1", 1, FEED_KICK_OFF, FEED_NONE, 1, 0);
+    agree_event(c, "FB-1", 2, FEED_GOAL, FEED_HOME, 1, 12);
+    agree_result(c, "FB-2", FEED_FINAL, 1, 0);
+    MDB_txn *txn;
+    assert_int_equal(fsm_flush(c->f), 0); /* the batch's write transaction first */
+    assert_int_equal(mdb_txn_begin(c->f->env, NULL, 0, &txn), 0);
+    MDB_val k1 = {4, "FB-1"}, k2 = {4, "FB-2"};
+    assert_int_equal(mdb_del(txn, c->f->markets, &k1, NULL), 0);
+    assert_int_equal(mdb_del(txn, c->f->markets, &k2, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *ids = quotes_unmarketed(c->f, txn, 10);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(ids), 1);
+    assert_string_equal(json_string_value(json_array_get(ids, 0)), "FB-1");
+    json_decref(ids);
+    assert_int_equal(round_(c, "FB-1"), 201);
+    json_t *m = market(c, "FB-1");
+    assert_non_null(m);
+    assert_string_equal(str(m, "status"), "pending");
+    assert_int_equal(num(json_object_get(m, "live"), "home_goals"), 1);
+    assert_string_equal(str(json_object_get(json_object_get(m, "round"), "inputs"), "phase"),
+                        "live");
+    json_decref(m);
+    assert_int_equal(round_(c, "FB-2"), 404); /* over: no market is made for it */
+    assert_null(market(c, "FB-2"));
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    ids = quotes_unmarketed(c->f, txn, 10);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(ids), 0);
+    json_decref(ids);
+}
+
 int main(void)
 {
     util_log_init();
@@ -938,6 +980,7 @@ int main(void)
         T(test_suspend_command),
         T(test_result_closes),
         T(test_deterministic),
+        T(test_late_market),
         cmocka_unit_test(test_digest_binds_every_field),
     };
 #undef T
