@@ -32,6 +32,7 @@
 #include "node/log.h"
 #include "node/node.h"
 #include "node/routes.h"
+#include "node/tally.h"
 
 #define AGREE_MAX_NODES 64
 #define AGREE_TICK_MS 200
@@ -46,21 +47,9 @@ struct out_item {
     struct out_item *next;
 };
 
-struct vote {
-    uint64_t node;
-    char sig[129];
-    struct vote *next;
-};
-
-struct variant {
-    char *hex;
-    struct vote *votes;
-    struct variant *next;
-};
-
 struct pending {
     char subject[FEED_SUBJECT_MAX];
-    struct variant *variants;
+    struct tally votes;                     /* the byte strings (hex) sent, and by whom */
     bool proposing;
     char *agreed_hex;                       /* once agreed (as seen by this leader) */
     uint64_t first_ms;                      /* when the first vote arrived (loop clock) */
@@ -262,20 +251,6 @@ static void on_feed_error(void *arg, const struct feed_error *err)
 
 /* ---- leader side ---------------------------------------------------------------------- */
 
-static unsigned voters(struct node *n, uint64_t id, bool *is_voter)
-{
-    struct raft *r = replica_raft(n->replica);
-    unsigned v = 0;
-    *is_voter = false;
-    for (unsigned i = 0; i < r->configuration.n; i++)
-        if (r->configuration.servers[i].role == RAFT_VOTER) {
-            v++;
-            if (r->configuration.servers[i].id == id)
-                *is_voter = true;
-        }
-    return v;
-}
-
 static void flag_dissent(struct node *n, struct pending *p, uint64_t node, const char *hex)
 {
     if (node == 0 || node > AGREE_MAX_NODES)
@@ -289,12 +264,21 @@ static void flag_dissent(struct node *n, struct pending *p, uint64_t node, const
              (unsigned long long)node, p->subject, hex, p->agreed_hex ? p->agreed_hex : "");
 }
 
+struct dissent_ctx {
+    struct node *n;
+    struct pending *p;
+};
+
+static void dissent_one(void *arg, uint64_t node, const char *hex)
+{
+    struct dissent_ctx *d = arg;
+    flag_dissent(d->n, d->p, node, hex);
+}
+
 static void flag_all(struct node *n, struct pending *p)
 {
-    for (struct variant *v = p->variants; v; v = v->next)
-        if (strcmp(v->hex, p->agreed_hex) != 0)
-            for (struct vote *w = v->votes; w; w = w->next)
-                flag_dissent(n, p, w->node, v->hex);
+    struct dissent_ctx d = {n, p};
+    tally_each_dissent(&p->votes, p->agreed_hex, dissent_one, &d);
 }
 
 static void pending_free(struct agree *a, struct pending *p)
@@ -304,15 +288,7 @@ static void pending_free(struct agree *a, struct pending *p)
             *pp = p->next;
             break;
         }
-    for (struct variant *v = p->variants, *vn; v; v = vn) {
-        vn = v->next;
-        for (struct vote *w = v->votes, *wn; w; w = wn) {
-            wn = w->next;
-            free(w);
-        }
-        free(v->hex);
-        free(v);
-    }
+    tally_clear(&p->votes);
     free(p->agreed_hex);
     free(p);
 }
@@ -367,44 +343,27 @@ static void maybe_propose(struct node *n, struct pending *p)
 {
     if (p->proposing || p->agreed_hex)
         return;
-    bool dummy;
-    unsigned nv = voters(n, 0, &dummy);
-    unsigned quorum = nv / 2 + 1;
-    for (struct variant *v = p->variants; v; v = v->next) {
-        unsigned count = 0;
-        json_t *sigs = json_array();
-        for (struct vote *w = v->votes; w; w = w->next) {
-            bool is_voter;
-            voters(n, w->node, &is_voter);
-            if (!is_voter)
-                continue;
-            count++;
-            json_array_append_new(sigs, json_pack("{s:I, s:s}", "node", (json_int_t)w->node,
-                                                  "signature", w->sig));
-        }
-        if (count < quorum) {
-            json_decref(sigs);
-            continue;
-        }
-        json_t *o = json_pack("{s:s, s:s, s:o}", "subject", p->subject, "bytes", v->hex,
-                              "signatures", sigs);
-        char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(o);
-        struct cmd c = {.type = CMD_OBSERVATION_AGREED, .payload = text,
-                        .payload_len = strlen(text)};
-        struct prop_ctx *pc = calloc(1, sizeof *pc);
-        pc->node = n;
-        snprintf(pc->subject, sizeof pc->subject, "%s", p->subject);
-        if (replica_propose(n->replica, &c, on_proposed, pc) == 0) {
-            LOG_DEBUG("event=observation_propose subject=%s", p->subject);
-            p->proposing = true;
-            A(n)->proposed++;
-        } else {
-            free(pc);
-        }
-        free(text);
+    json_t *sigs;
+    const char *hex = tally_quorum(&p->votes, n, &sigs);
+    if (!hex)
         return;
+    json_t *o = json_pack("{s:s, s:s, s:o}", "subject", p->subject, "bytes", hex, "signatures",
+                          sigs);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    struct cmd c = {.type = CMD_OBSERVATION_AGREED, .payload = text,
+                    .payload_len = strlen(text)};
+    struct prop_ctx *pc = calloc(1, sizeof *pc);
+    pc->node = n;
+    snprintf(pc->subject, sizeof pc->subject, "%s", p->subject);
+    if (replica_propose(n->replica, &c, on_proposed, pc) == 0) {
+        LOG_DEBUG("event=observation_propose subject=%s", p->subject);
+        p->proposing = true;
+        A(n)->proposed++;
+    } else {
+        free(pc);
     }
+    free(text);
 }
 
 static void maybe_propose_all(struct node *n)
@@ -457,7 +416,7 @@ static unsigned stalled(struct node *n, bool raise)
                 p->alerted = true;
                 a->alerts++;
                 unsigned variants = 0;
-                for (struct variant *v = p->variants; v; v = v->next)
+                for (struct tally_variant *v = p->votes.variants; v; v = v->next)
                     variants++;
                 LOG_ERROR("event=agreement_stalled subject=%s variants=%u waited_s=%llu",
                           p->subject, variants, (unsigned long long)((now - p->first_ms) / 1000));
@@ -477,7 +436,7 @@ static void do_observation(struct http_req *r)
     const char *subject = json_string_value(json_object_get(body, "subject"));
     const char *hex = json_string_value(json_object_get(body, "bytes"));
     const char *sighex = json_string_value(json_object_get(body, "signature"));
-    uint8_t bytes[FEED_ENCODED_MAX], sigraw[64], digest[32], pkraw[33];
+    uint8_t bytes[FEED_ENCODED_MAX], sigraw[64], digest[32];
     int blen = hex ? obs_hex_decode(hex, bytes, sizeof bytes) : -1;
     if (!json_is_integer(jid) || json_integer_value(jid) <= 0 || !subject || blen <= 0 ||
         !sighex || strlen(sighex) != 128 || obs_hex_decode(sighex, sigraw, 64) != 64) {
@@ -492,43 +451,28 @@ static void do_observation(struct http_req *r)
         http_problem(r, 421, "Not the leader", "observations go to the leader");
         goto out;
     }
-    char pk[67];
-    MDB_txn *txn;
-    json_t *agreed = NULL;
-    int krv = -1;
-    if (fsm_read_begin(n->fsm, &txn) == 0) {
-        krv = obs_member_key(n->fsm, txn, node, pk);
-        if (krv == 0) {
-            json_t *m = member_get(n->fsm, txn, node);
-            if (!m)
-                krv = -1;
-            json_decref(m);
-        }
-        agreed = obs_agreed_get(n->fsm, txn, subject);
-        fsm_read_end(txn);
-    }
-    if (krv != 0) {
+    obs_digest(n->cfg.cluster, subject, bytes, (size_t)blen, digest);
+    int check = tally_check_sender(n, a->ctx, node, digest, sigraw);
+    if (check == TALLY_NOT_MEMBER) {
         a->refused++;
-        json_decref(agreed);
         http_problem(r, 403, "Not a member", "node %llu is not a member with a registered key",
                      (unsigned long long)node);
         goto out;
     }
-    secp256k1_pubkey pub;
-    secp256k1_ecdsa_signature sig;
-    obs_hex_decode(pk, pkraw, sizeof pkraw);
-    obs_digest(n->cfg.cluster, subject, bytes, (size_t)blen, digest);
-    if (!secp256k1_ec_pubkey_parse(a->ctx, &pub, pkraw, 33) ||
-        !secp256k1_ecdsa_signature_parse_compact(a->ctx, &sig, sigraw) ||
-        !secp256k1_ecdsa_verify(a->ctx, &sig, digest, &pub)) {
+    if (check != TALLY_OK) {
         a->refused++;
-        json_decref(agreed);
         LOG_WARN("event=observation_forged node=%llu subject=%s", (unsigned long long)node,
                  subject);
         http_problem(r, 403, "Bad signature",
                      "the signature does not verify with node %llu's registered key",
                      (unsigned long long)node);
         goto out;
+    }
+    MDB_txn *txn;
+    json_t *agreed = NULL;
+    if (fsm_read_begin(n->fsm, &txn) == 0) {
+        agreed = obs_agreed_get(n->fsm, txn, subject);
+        fsm_read_end(txn);
     }
     struct feed_obs o;
     struct feed_error fe = {0};
@@ -549,31 +493,7 @@ static void do_observation(struct http_req *r)
             p->agreed_hex = strdup(ah);
     }
     json_decref(agreed);
-    struct variant *v = NULL;
-    bool seen = false;
-    for (struct variant *x = p->variants; x; x = x->next) {
-        if (!strcmp(x->hex, hex))
-            v = x;
-        for (struct vote *w = x->votes; w; w = w->next)
-            if (w->node == node && strcmp(x->hex, hex) != 0) {
-                w->node = 0; /* the node changed its mind (a provider's correction) */
-            } else if (w->node == node) {
-                seen = true;
-            }
-    }
-    if (!v) {
-        v = calloc(1, sizeof *v);
-        v->hex = strdup(hex);
-        v->next = p->variants;
-        p->variants = v;
-    }
-    if (!seen) {
-        struct vote *w = calloc(1, sizeof *w);
-        w->node = node;
-        snprintf(w->sig, sizeof w->sig, "%s", sighex);
-        w->next = v->votes;
-        v->votes = w;
-    }
+    tally_add(&p->votes, node, hex, sighex);
     bool is_agreed = p->agreed_hex != NULL;
     if (!is_agreed && o.kind == FEED_EVENT && dangerous_event(o.u.event.type)) {
         /* Suspending is always safe: the first member to report it is enough. */
@@ -772,14 +692,7 @@ json_t *agree_status(struct node *n)
     for (struct pending *p = a->pending; p; p = p->next) {
         if (p->agreed_hex)
             continue;
-        json_t *vs = json_array();
-        for (struct variant *v = p->variants; v; v = v->next) {
-            json_t *nodes = json_array();
-            for (struct vote *w = v->votes; w; w = w->next)
-                if (w->node)
-                    json_array_append_new(nodes, json_integer((json_int_t)w->node));
-            json_array_append_new(vs, json_pack("{s:s, s:o}", "bytes", v->hex, "nodes", nodes));
-        }
+        json_t *vs = tally_json(&p->votes, "bytes");
         json_object_set_new(pend, p->subject, vs);
     }
     return json_pack("{s:b, s:i, s:o, s:o, s:i, s:I}", "feed", a->feed != NULL, "outbox",

@@ -36,6 +36,7 @@
 #include "node/node.h"
 #include "node/quote_price.h"
 #include "node/routes.h"
+#include "node/tally.h"
 
 #define Q_MAX_NODES 64
 #define Q_TICK_MS 100
@@ -62,23 +63,11 @@ struct qvote_out {
     struct qvote_out *next;
 };
 
-struct qvote {
-    uint64_t node;
-    char sig[129];
-    struct qvote *next;
-};
-
-struct qvariant {
-    char *text;
-    struct qvote *votes;
-    struct qvariant *next;
-};
-
 struct qround {
     char fixture[FEED_ID_MAX + 1];
     uint64_t index;
     uint64_t created_ms;
-    struct qvariant *variants;
+    struct tally votes; /* the price texts sent, and by whom */
     bool proposing, done;
     char *published; /* the text published for this round */
     uint64_t flagged;
@@ -125,20 +114,6 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static unsigned voter_count(struct node *n, uint64_t id, bool *is_voter)
-{
-    struct raft *r = replica_raft(n->replica);
-    unsigned v = 0;
-    *is_voter = false;
-    for (unsigned i = 0; i < r->configuration.n; i++)
-        if (r->configuration.servers[i].role == RAFT_VOTER) {
-            v++;
-            if (r->configuration.servers[i].id == id)
-                *is_voter = true;
-        }
-    return v;
-}
-
 /* ---- the schedule (leader) ------------------------------------------------------------- */
 
 static struct qsched *sched_find(struct quoter *q, const char *fixture, bool create)
@@ -176,15 +151,7 @@ static void sched_clear(struct quoter *q)
     while (q->rounds) {
         struct qround *r = q->rounds;
         q->rounds = r->next;
-        for (struct qvariant *v = r->variants, *vn; v; v = vn) {
-            vn = v->next;
-            for (struct qvote *w = v->votes, *wn; w; w = wn) {
-                wn = w->next;
-                free(w);
-            }
-            free(v->text);
-            free(v);
-        }
+        tally_clear(&r->votes);
         free(r->published);
         free(r);
     }
@@ -321,12 +288,22 @@ static void flag_dissent(struct node *n, struct qround *r, uint64_t node, const 
              (unsigned long long)node, r->fixture, (unsigned long long)r->index, why);
 }
 
+struct dissent_ctx {
+    struct node *n;
+    struct qround *r;
+};
+
+static void dissent_one(void *arg, uint64_t node, const char *text)
+{
+    (void)text;
+    struct dissent_ctx *d = arg;
+    flag_dissent(d->n, d->r, node, "prices differ from the published ones");
+}
+
 static void flag_all(struct node *n, struct qround *r)
 {
-    for (struct qvariant *v = r->variants; v; v = v->next)
-        if (strcmp(v->text, r->published) != 0)
-            for (struct qvote *w = v->votes; w; w = w->next)
-                flag_dissent(n, r, w->node, "prices differ from the published ones");
+    struct dissent_ctx d = {n, r};
+    tally_each_dissent(&r->votes, r->published, dissent_one, &d);
 }
 
 static void on_published(void *arg, int outcome, const struct fsm_result *res)
@@ -370,43 +347,26 @@ static void maybe_publish(struct node *n, struct qround *r)
 {
     if (r->proposing || r->done)
         return;
-    bool dummy;
-    unsigned quorum = voter_count(n, 0, &dummy) / 2 + 1;
-    for (struct qvariant *v = r->variants; v; v = v->next) {
-        unsigned count = 0;
-        json_t *sigs = json_array();
-        for (struct qvote *w = v->votes; w; w = w->next) {
-            bool is_voter;
-            voter_count(n, w->node, &is_voter);
-            if (!is_voter)
-                continue;
-            count++;
-            json_array_append_new(sigs, json_pack("{s:I, s:s}", "node", (json_int_t)w->node,
-                                                  "signature", w->sig));
-        }
-        if (count < quorum) {
-            json_decref(sigs);
-            continue;
-        }
-        json_t *o = json_pack("{s:s, s:I, s:s, s:o}", "fixture", r->fixture, "index",
-                              (json_int_t)r->index, "prices", v->text, "signatures", sigs);
-        char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(o);
-        struct cmd c = {.type = CMD_QUOTE_PUBLISHED, .payload = text,
-                        .payload_len = strlen(text)};
-        struct round_ctx *rc = calloc(1, sizeof *rc);
-        rc->node = n;
-        snprintf(rc->fixture, sizeof rc->fixture, "%s", r->fixture);
-        if (replica_propose(n->replica, &c, on_published, rc) == 0) {
-            r->proposing = true;
-            free(r->published);
-            r->published = strdup(v->text);
-        } else {
-            free(rc);
-        }
-        free(text);
+    json_t *sigs;
+    const char *prices = tally_quorum(&r->votes, n, &sigs);
+    if (!prices)
         return;
+    json_t *o = json_pack("{s:s, s:I, s:s, s:o}", "fixture", r->fixture, "index",
+                          (json_int_t)r->index, "prices", prices, "signatures", sigs);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    struct cmd c = {.type = CMD_QUOTE_PUBLISHED, .payload = text, .payload_len = strlen(text)};
+    struct round_ctx *rc = calloc(1, sizeof *rc);
+    rc->node = n;
+    snprintf(rc->fixture, sizeof rc->fixture, "%s", r->fixture);
+    if (replica_propose(n->replica, &c, on_published, rc) == 0) {
+        r->proposing = true;
+        free(r->published);
+        r->published = strdup(prices);
+    } else {
+        free(rc);
     }
+    free(text);
 }
 
 static void round_free(struct quoter *q, struct qround *r)
@@ -416,15 +376,7 @@ static void round_free(struct quoter *q, struct qround *r)
             *pr = r->next;
             break;
         }
-    for (struct qvariant *v = r->variants, *vn; v; v = vn) {
-        vn = v->next;
-        for (struct qvote *w = v->votes, *wn; w; w = wn) {
-            wn = w->next;
-            free(w);
-        }
-        free(v->text);
-        free(v);
-    }
+    tally_clear(&r->votes);
     free(r->published);
     free(r);
 }
@@ -784,7 +736,7 @@ static void do_vote(struct http_req *r)
     const char *fixture = json_string_value(json_object_get(body, "fixture"));
     const char *text = json_string_value(json_object_get(body, "prices"));
     const char *sighex = json_string_value(json_object_get(body, "signature"));
-    uint8_t sigraw[64], digest[32], pkraw[33];
+    uint8_t sigraw[64], digest[32];
     if (!json_is_integer(jid) || json_integer_value(jid) <= 0 || !json_is_integer(ji) ||
         json_integer_value(ji) <= 0 || !fixture || strlen(fixture) > FEED_ID_MAX || !text ||
         strlen(text) > QUOTE_PRICES_MAX || !sighex || strlen(sighex) != 128 ||
@@ -801,30 +753,15 @@ static void do_vote(struct http_req *r)
         http_problem(r, 421, "Not the leader", "votes go to the leader");
         goto out;
     }
-    char pk[67];
-    MDB_txn *txn;
-    int krv = -1;
-    if (fsm_read_begin(n->fsm, &txn) == 0) {
-        krv = obs_member_key(n->fsm, txn, node, pk);
-        json_t *m = krv == 0 ? member_get(n->fsm, txn, node) : NULL;
-        if (!m)
-            krv = -1;
-        json_decref(m);
-        fsm_read_end(txn);
-    }
-    if (krv != 0) {
+    quote_digest(n->cfg.cluster, fixture, index, text, digest);
+    int check = tally_check_sender(n, q->ctx, node, digest, sigraw);
+    if (check == TALLY_NOT_MEMBER) {
         q->votes_refused++;
         http_problem(r, 403, "Not a member", "node %llu is not a member with a registered key",
                      (unsigned long long)node);
         goto out;
     }
-    secp256k1_pubkey pub;
-    secp256k1_ecdsa_signature sig;
-    obs_hex_decode(pk, pkraw, sizeof pkraw);
-    quote_digest(n->cfg.cluster, fixture, index, text, digest);
-    if (!secp256k1_ec_pubkey_parse(q->ctx, &pub, pkraw, 33) ||
-        !secp256k1_ecdsa_signature_parse_compact(q->ctx, &sig, sigraw) ||
-        !secp256k1_ecdsa_verify(q->ctx, &sig, digest, &pub)) {
+    if (check != TALLY_OK) {
         q->votes_refused++;
         LOG_WARN("event=quote_vote_forged node=%llu fixture=%s round=%llu",
                  (unsigned long long)node, fixture, (unsigned long long)index);
@@ -835,28 +772,7 @@ static void do_vote(struct http_req *r)
     }
     q->votes_received++;
     struct qround *rd = round_find(q, fixture, index, true);
-    struct qvariant *v = NULL;
-    bool seen = false;
-    for (struct qvariant *x = rd->variants; x; x = x->next) {
-        if (!strcmp(x->text, text))
-            v = x;
-        for (struct qvote *w = x->votes; w; w = w->next)
-            if (w->node == node)
-                seen = true;
-    }
-    if (!seen) {
-        if (!v) {
-            v = calloc(1, sizeof *v);
-            v->text = strdup(text);
-            v->next = rd->variants;
-            rd->variants = v;
-        }
-        struct qvote *w = calloc(1, sizeof *w);
-        w->node = node;
-        snprintf(w->sig, sizeof w->sig, "%s", sighex);
-        w->next = v->votes;
-        v->votes = w;
-    }
+    tally_add(&rd->votes, node, text, sighex);
     if (rd->done && rd->published && strcmp(rd->published, text) != 0)
         flag_dissent(n, rd, node, "prices differ from the published ones");
     maybe_publish(n, rd);
