@@ -194,10 +194,15 @@ static int cmd_status(int argc, char **argv, bool members_only)
             printf("term      %lld\ncommit    %lld\napplied   %lld (on the leader)\n",
                    i_of(st, "term"), i_of(st, "commit_index"), i_of(st, "last_applied"));
             printf("snapshots %lld\n", i_of(st, "snapshots"));
-            /* Observation dissent as the leader counted it (sport clusters). */
-            json_t *d = json_object_get(json_object_get(st, "observations"), "dissent");
-            if (json_is_object(d)) {
-                printf("dissent   ");
+            /* Dissent as the leader counted it (sport clusters): observations, then prices;
+             * and the agreement alert (observations pending past agreement_alert_s). */
+            static const char *const what[2][2] = {{"observations", "dissent   "},
+                                                   {"quotes", "prices    "}};
+            for (int w = 0; w < 2; w++) {
+                json_t *d = json_object_get(json_object_get(st, what[w][0]), "dissent");
+                if (!json_is_object(d))
+                    continue;
+                printf("%s", what[w][1]);
                 const char *k;
                 json_t *v;
                 if (json_object_size(d) == 0)
@@ -206,6 +211,11 @@ static int cmd_status(int argc, char **argv, bool members_only)
                                                     (long long)json_integer_value(v));
                 printf("\n");
             }
+            json_t *obs = json_object_get(st, "observations");
+            if (json_is_object(obs) && i_of(obs, "stalled") > 0)
+                printf("ALERT     %lld observation(s) waiting for agreement (see "
+                       "observations.pending)\n",
+                       i_of(obs, "stalled"));
             printf("\n");
         }
         print_members(st);

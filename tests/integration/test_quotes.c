@@ -544,6 +544,9 @@ static void wrong_prices(void **state)
     json_t *st = h_status(&s.c, leader);
     assert_true(num(json_object_get(json_object_get(st, "quotes"), "dissent"), "3") >= 1);
     json_decref(st);
+    char out[8192];
+    assert_int_equal(h_parlayctl(&s.c, leader, "status", out, sizeof out), 0);
+    assert_non_null(strstr(out, "prices    node 3: "));
 
     /* Forged and malformed votes. */
     char att[96];
@@ -605,6 +608,9 @@ static void liars_hold(void **state)
     wait_metric(&s.c, leader, "parlay_agreement_stalled", 1);
     assert_true(h_log_count(&s.c, leader, "event=agreement_stalled subject=event/" FIXTURE
                                           "/3") >= 1);
+    char out[8192];
+    assert_int_equal(h_parlayctl(&s.c, leader, "status", out, sizeof out), 0);
+    assert_non_null(strstr(out, "ALERT"));
     /* Nothing reopened the markets: still suspended everywhere, no new version, no goal. */
     for (int i = 0; i < 3; i++) {
         m = market(&s.c, i);
