@@ -8,6 +8,16 @@
  *   0  u32 magic "PRLY"         8  u32 length (unpadded)     16 u64 time_ms (leader's clock)
  *   4  u16 version              12 u16 idem_len, u16 0       24 u8[32] fingerprint
  *   6  u16 type                 56 u32 payload_len, u32 0    64 idem bytes, payload bytes, pad
+ *
+ * A batch (type CMD_BATCH) is one Raft entry holding several commands proposed during the same
+ * loop iteration. Its header is the same (version 1, no idempotency key, zero fingerprint); its
+ * payload is binary, not JSON:
+ *
+ *   u32 count (1..CMD_BATCH_MAX), u32 0, then count times: u32 len, u32 0, len bytes
+ *
+ * where the len bytes are one command encoded as above (padded, so len is a multiple of 8). A
+ * batch never holds a batch nor a command whose apply depends on its own log index
+ * (cmd_batchable). Any fault anywhere in a batch refuses the whole batch (cmd_batch_check).
  */
 #ifndef PARLAY_CODEC_H
 #define PARLAY_CODEC_H
@@ -46,7 +56,15 @@ enum cmd_type {
     CMD_QUOTE_PUBLISHED = 22,    /* {fixture, index, prices, signatures[]}: a quorum's prices */
     CMD_MARKETS_SUSPEND = 23,    /* {fixture, reason, subject?, node?}: a dangerous event */
     CMD_TYPE_MAX = 23,
+    /* Not a domain command: an envelope of several commands (see above). Numbered apart from
+     * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
+    CMD_BATCH = 64,
 };
+
+#define CMD_BATCH_MAX 256           /* commands in one batch */
+#define CMD_BATCH_HEADER 8          /* u32 count, u32 0 */
+#define CMD_BATCH_ITEM_HEADER 8     /* u32 len, u32 0 */
+#define CMD_BATCH_BYTES CMD_PAYLOAD_MAX /* the batch's payload, headers included */
 
 struct cmd {
     uint16_t type;
@@ -78,7 +96,35 @@ size_t cmd_encoded_size(const struct cmd *c);
 /* Encode @c into @buf (at least cmd_encoded_size bytes, zeroed padding written). */
 int cmd_encode(const struct cmd *c, void *buf, size_t size);
 
-/* Decode @buf; on success @c points into @buf. */
+/* Decode @buf; on success @c points into @buf. A batch decodes as one command of type
+ * CMD_BATCH whose sub-commands are not looked at: see cmd_batch_check. */
 int cmd_decode(const void *buf, size_t size, struct cmd *c);
+
+/* Batches. Whether @type may travel inside a batch: not a batch, and not a command that
+ * records the index of the entry applying it (quote rounds, publications, suspensions, agreed
+ * observations), since every command of a batch shares one index. */
+int cmd_batchable(unsigned type);
+
+/* Bytes @c takes inside a batch's payload (item header + padded encoding). */
+size_t cmd_batch_item_size(const struct cmd *c);
+
+/* Write @c as a batch item at @at (@room bytes available). */
+int cmd_batch_put_item(void *at, size_t room, const struct cmd *c);
+
+/* Write the batch payload's header (@count items) at the start of @payload. */
+void cmd_batch_put_header(void *payload, unsigned count);
+
+/* Encode @n commands as one batch entry into a malloc'd buffer (tests and tools; the
+ * replica builds its batches item by item). */
+int cmd_batch_encode(const struct cmd *subs, unsigned n, uint64_t time_ms, void **buf,
+                     size_t *len);
+
+/* Check a decoded CMD_BATCH completely: header fields, item framing, every sub-command decodes
+ * and is batchable. On CMD_OK, @count is the number of sub-commands. */
+int cmd_batch_check(const struct cmd *batch, unsigned *count);
+
+/* Sub-command at byte offset *@off of a checked batch's payload (start with *@off = 0), then
+ * advance *@off. */
+int cmd_batch_next(const struct cmd *batch, size_t *off, struct cmd *sub);
 
 #endif

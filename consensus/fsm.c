@@ -325,6 +325,12 @@ void fsm_set_result_hook(struct fsm *f, fsm_result_hook hook, void *ctx)
     f->hook_ctx = ctx;
 }
 
+void fsm_set_entry_hook(struct fsm *f, fsm_entry_hook hook, void *ctx)
+{
+    f->entry_hook = hook;
+    f->entry_hook_ctx = ctx;
+}
+
 void fsm_set_apply_listener(struct fsm *f, fsm_apply_listener cb, void *ctx)
 {
     f->listener = cb;
@@ -558,26 +564,76 @@ static int run_command(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct 
     return rv;
 }
 
-/* Everything one entry writes: its change, its idempotency record, last_applied. */
+/* The results of one entry: one per command (a batch has several), or one for the whole entry
+ * when it was refused (whole). */
+struct entry_results {
+    unsigned n;
+    bool whole;
+    struct fsm_result res[CMD_BATCH_MAX];
+    unsigned type[CMD_BATCH_MAX];
+};
+
+static void entry_results_clear(struct entry_results *er)
+{
+    for (unsigned i = 0; i < er->n; i++)
+        fsm_result_clear(&er->res[i]);
+    er->n = 0;
+    er->whole = false;
+}
+
+/* Everything one entry writes: its changes, their idempotency records, last_applied. A batch is
+ * checked whole before any of it runs, so a malformed one is refused alike on every node and
+ * leaves nothing behind but last_applied. On a local failure nothing is kept in @er (the caller
+ * aborts the transaction, so the batch's earlier commands go too). */
 static int apply_entry(struct fsm *f, uint64_t index, const void *buf, size_t len,
-                       struct fsm_result *res, unsigned *type)
+                       struct entry_results *er)
 {
     MDB_txn *txn = f->wtxn;
     struct cmd c;
-    int rv, drv = cmd_decode(buf, len, &c);
-    *type = drv == CMD_OK ? c.type : 0;
+    unsigned count = 0;
+    int rv = 0, drv = cmd_decode(buf, len, &c);
+    bool batch = drv == CMD_OK && c.type == CMD_BATCH;
+    if (batch)
+        drv = cmd_batch_check(&c, &count);
+    er->n = 0;
+    er->whole = false;
     f->applying = index;
     if (drv != CMD_OK) {
-        fsm_result_problem(res, 400, "Undecodable command", "%s", cmd_strerror(drv));
-    } else if ((rv = run_command(f, txn, &c, res)) != 0) {
-        f->applying = 0;
-        return rv;
+        er->res[0] = (struct fsm_result){0, NULL};
+        er->n = 1;
+        er->whole = true;
+        er->type[0] = 0;
+        fsm_result_problem(&er->res[0], 400, "Undecodable command", "%s%s",
+                           batch ? "batch: " : "", cmd_strerror(drv));
+    } else if (!batch) {
+        er->res[0] = (struct fsm_result){0, NULL};
+        er->n = 1;
+        er->type[0] = c.type;
+        rv = run_command(f, txn, &c, &er->res[0]);
+    } else {
+        size_t off = 0;
+        for (unsigned i = 0; i < count && rv == 0; i++) {
+            struct cmd sub;
+            if ((rv = cmd_batch_next(&c, &off, &sub)) != CMD_OK) {
+                rv = MDB_CORRUPTED; /* cmd_batch_check passed: cannot happen */
+                break;
+            }
+            er->res[i] = (struct fsm_result){0, NULL};
+            er->n = i + 1;
+            er->type[i] = sub.type;
+            rv = run_command(f, txn, &sub, &er->res[i]);
+        }
     }
     f->applying = 0;
-    uint8_t be[8];
-    put_be64(be, index);
-    MDB_val k = {sizeof LAST_APPLIED_KEY - 1, (void *)LAST_APPLIED_KEY}, v = {8, be};
-    return mdb_put(txn, f->meta, &k, &v, 0);
+    if (rv == 0) {
+        uint8_t be[8];
+        put_be64(be, index);
+        MDB_val k = {sizeof LAST_APPLIED_KEY - 1, (void *)LAST_APPLIED_KEY}, v = {8, be};
+        rv = mdb_put(txn, f->meta, &k, &v, 0);
+    }
+    if (rv != 0)
+        entry_results_clear(er);
+    return rv;
 }
 
 static void batch_clear(struct fsm *f)
@@ -615,11 +671,10 @@ static void batch_redo(struct fsm *f)
     f->batch = NULL;
     f->batch_end = &f->batch;
     if (list && fsm_txn_begin_write(f) == 0) {
+        struct entry_results results, *er = &results;
         for (struct fsm_tail *t = list; t; t = t->next) {
-            struct fsm_result res = {0, NULL};
-            unsigned type;
-            int rv = apply_entry(f, t->index, t->buf, t->len, &res, &type);
-            fsm_result_clear(&res);
+            int rv = apply_entry(f, t->index, t->buf, t->len, er);
+            entry_results_clear(er);
             if (rv != 0) {
                 LOG_ERROR("event=batch_redo_failed index=%llu err=\"%s\" action=abort",
                           (unsigned long long)t->index, mdb_strerror(rv));
@@ -639,24 +694,28 @@ int fsm_apply(struct fsm *f, uint64_t index, const void *buf, size_t len)
 {
     if (index <= f->last_applied)
         return 0; /* applied before: a replay after restart or snapshot */
-    struct fsm_result res = {0, NULL};
-    unsigned type = 0;
+    struct entry_results results, *er = &results; /* about 5 KiB; filled by apply_entry */
     int rv = fsm_txn_begin_write(f);
     if (rv == 0)
-        rv = apply_entry(f, index, buf, len, &res, &type);
+        rv = apply_entry(f, index, buf, len, er);
     if (rv == 0)
         rv = batch_record(f, index, buf, len);
     if (rv != 0) {
-        fsm_result_clear(&res);
+        entry_results_clear(er);
         goto fail;
     }
     f->last_applied = index;
     fsm_snapshot_record(f, index, buf, len);
-    if (f->hook)
-        f->hook(f->hook_ctx, index, &res);
-    if (f->listener)
-        f->listener(f->listener_ctx, index, type, &res);
-    fsm_result_clear(&res);
+    for (unsigned i = 0; i < er->n; i++) {
+        const struct fsm_result *res = &er->res[i];
+        if (f->hook)
+            f->hook(f->hook_ctx, index, res);
+        if (f->entry_hook)
+            f->entry_hook(f->entry_hook_ctx, index, er->whole ? FSM_POS_ENTRY : i, res);
+        if (f->listener)
+            f->listener(f->listener_ctx, index, er->type[i], res);
+    }
+    entry_results_clear(er);
     want_flush(f);
     return 0;
 

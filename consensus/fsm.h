@@ -7,7 +7,10 @@
  * function inside a nested transaction, and its result, idempotency record and the new
  * last_applied are written in the same LMDB write transaction. That transaction stays open
  * while raft applies the rest of the batch and is committed once per loop iteration
- * (fsm_flush), so a burst of entries costs one LMDB commit.
+ * (fsm_flush), so a burst of entries costs one LMDB commit. An entry may also be a batch of
+ * commands (CMD_BATCH, built by the replica from the proposals of one loop iteration): its
+ * commands are applied in order in that same transaction, each checked against its own
+ * idempotency key and with its own result, and last_applied still counts Raft entries.
  *
  * Durability: the Raft log (and raft_uv's snapshots) are the durable record; LMDB pays no fsync
  * of its own. It runs with MDB_NOSYNC: a process crash loses nothing (the kernel's page cache
@@ -42,12 +45,22 @@ struct fsm_result {
 };
 
 /* Called after every applied command on the node that applies it. @res is only valid during
- * the call (copy what you keep). */
+ * the call (copy what you keep). A batch entry (CMD_BATCH) calls it once per command in it, in
+ * order, all with the entry's @index. */
 typedef void (*fsm_result_hook)(void *ctx, uint64_t index, const struct fsm_result *res);
+
+/* The same with the command's position in its entry: 0 for a plain entry, 0..n-1 for the
+ * commands of a batch, or FSM_POS_ENTRY when the entry as a whole was refused (it or one of
+ * its commands could not be decoded: nothing of it was applied, and @res is the result of
+ * every command it carried). Used by the replica to answer each proposal of a batch. */
+#define FSM_POS_ENTRY UINT32_MAX
+typedef void (*fsm_entry_hook)(void *ctx, uint64_t index, uint32_t pos,
+                               const struct fsm_result *res);
 
 /* Called after every applied command with its type (0 if it could not be decoded), on every
  * node, inside the batch's write transaction: do not read the database from here (defer with
- * fsm_defer). @res is only valid during the call. */
+ * fsm_defer). @res is only valid during the call. For a batch entry: once per command in it,
+ * with that command's type and result (once with type 0 if the batch was refused). */
 typedef void (*fsm_apply_listener)(void *ctx, uint64_t index, unsigned type,
                                    const struct fsm_result *res);
 
@@ -68,10 +81,13 @@ void fsm_close(struct fsm *f);
 struct raft_fsm *fsm_raft_fsm(struct fsm *f);
 void fsm_attach_raft(struct fsm *f, struct raft *r);
 void fsm_set_result_hook(struct fsm *f, fsm_result_hook hook, void *ctx);
+void fsm_set_entry_hook(struct fsm *f, fsm_entry_hook hook, void *ctx);
 void fsm_set_apply_listener(struct fsm *f, fsm_apply_listener cb, void *ctx);
 
 /* Apply the command in @buf as entry @index. Returns 0 (also for refusals), or a negative
- * LMDB / errno code on a local failure. */
+ * LMDB / errno code on a local failure. A batch (CMD_BATCH) is checked whole first (any fault
+ * refuses all of it), then its commands run in order in the same write transaction, each with
+ * its own idempotency check and result; last_applied counts the entry once. */
 int fsm_apply(struct fsm *f, uint64_t index, const void *buf, size_t len);
 
 /* Commit the open write transaction, if any, then run the deferred callbacks. */

@@ -47,6 +47,8 @@ struct fsm {
     struct raft_fsm rfsm;
     fsm_result_hook hook;
     void *hook_ctx;
+    fsm_entry_hook entry_hook;
+    void *entry_hook_ctx;
     uv_loop_t *loop;
     uv_idle_t idle;
     bool idle_active;

@@ -1,13 +1,24 @@
 /* The Raft replica; see replica.h.
  *
- * Proposals: replica_propose encodes the command into a raft_malloc'd buffer padded to 8 bytes
- * and calls raft_apply. Raft fires the apply callback on the proposing leader only, and may fire
- * it after later entries were applied, so the command's result does not travel through raft's
- * result pointer: the state machine's result hook finds the pending proposal by log index and
- * copies the result into it. When raft reports success the answer is deferred until the LMDB
- * batch holding the entry is committed (fsm_defer), so a client never sees an acknowledgement
- * for state that is not in the database. A leadership loss fails pending requests with
- * RAFT_LEADERSHIPLOST: the entry may still commit, so that outcome is "unknown".
+ * Proposals: replica_propose encodes the command at once and adds it to the open batch of this
+ * loop iteration; a uv_check handle (right after the poll phase, where requests arrive) and a
+ * uv_prepare handle (before the loop next blocks, for proposals made elsewhere) hand the batch
+ * to raft_apply as ONE log entry: a CMD_BATCH of the commands (codec.h), or the command itself
+ * when it is alone. raft 0.22's legacy raft_apply takes one buffer per entry, so without this
+ * every proposal was its own entry with its own AppendEntries round to each follower. A batch
+ * is also handed over when it reaches CMD_BATCH_MAX commands or CMD_BATCH_BYTES, and before
+ * anything else is asked of raft (a command that may not be batched, a barrier, a membership
+ * change, a transfer), so entries keep the order of the calls that made them.
+ *
+ * Raft fires the apply callback on the proposing leader only, and may fire it after later
+ * entries were applied, so a command's result does not travel through raft's result pointer:
+ * the state machine's entry hook gives (index, position in the entry, result) and the pending
+ * entry found by index copies each result to its proposal. When raft reports success the
+ * answers are deferred until the LMDB batch holding the entry is committed (fsm_defer), so a
+ * client never sees an acknowledgement for state that is not in the database. A leadership
+ * loss fails pending entries with RAFT_LEADERSHIPLOST: the entry may still commit, so that
+ * outcome is "unknown" for every proposal in it. A batch raft refuses when it is handed over
+ * (this node stopped leading during the iteration) was never proposed: "not leader".
  *
  * Membership: the leader records every initial member's HTTP address in the replicated member
  * table (so that followers can forward writes to it) from a periodic tick.
@@ -26,15 +37,22 @@
 
 #define BUCKETS 1024
 
-struct proposal {
-    struct raft_apply req;
-    struct replica *rp;
+/* One proposal: the caller's callback and, once applied, its command's result. */
+struct waiter {
     replica_result_cb cb;
     void *arg;
     struct fsm_result res;
     bool have_result;
     int outcome;
+};
+
+/* One raft entry in flight: a plain command (n == 1) or a batch. */
+struct proposal {
+    struct raft_apply req;
+    struct replica *rp;
     struct proposal *next; /* bucket chain */
+    unsigned n;
+    struct waiter w[];
 };
 
 struct change {
@@ -72,6 +90,15 @@ struct replica {
     void *close_arg;
     uint64_t leader_cache_id, leader_cache_until;
     char leader_cache_http[64];
+    /* The open batch: payload (CMD_BATCH_HEADER, then items) and one waiter per item. */
+    uint8_t *batch;
+    size_t batch_len;
+    unsigned batch_n;
+    struct waiter batch_w[CMD_BATCH_MAX];
+    uv_check_t check;
+    uv_prepare_t prepare;
+    bool armed, closing;
+    int handles_open;
 };
 
 const char *replica_outcome_name(int outcome)
@@ -102,14 +129,20 @@ static void pending_remove(struct replica *rp, struct proposal *p)
         }
 }
 
-static void on_result(void *ctx, uint64_t index, const struct fsm_result *res)
+static void on_result(void *ctx, uint64_t index, uint32_t pos, const struct fsm_result *res)
 {
     struct replica *rp = ctx;
     for (struct proposal *p = rp->pending[index % BUCKETS]; p; p = p->next)
         if (p->req.index == index) {
-            p->res.status = res->status;
-            p->res.body = res->body ? strdup(res->body) : NULL;
-            p->have_result = true;
+            for (unsigned i = 0; i < p->n; i++) {
+                if (pos != FSM_POS_ENTRY && pos != i)
+                    continue;
+                struct waiter *w = &p->w[i];
+                fsm_result_clear(&w->res);
+                w->res.status = res->status;
+                w->res.body = res->body ? strdup(res->body) : NULL;
+                w->have_result = true;
+            }
             return;
         }
 }
@@ -117,8 +150,11 @@ static void on_result(void *ctx, uint64_t index, const struct fsm_result *res)
 static void proposal_deliver(void *arg)
 {
     struct proposal *p = arg;
-    p->cb(p->arg, p->outcome, p->outcome == REPLICA_OK ? &p->res : NULL);
-    fsm_result_clear(&p->res);
+    for (unsigned i = 0; i < p->n; i++) {
+        struct waiter *w = &p->w[i];
+        w->cb(w->arg, w->outcome, w->outcome == REPLICA_OK ? &w->res : NULL);
+        fsm_result_clear(&w->res);
+    }
     free(p);
 }
 
@@ -128,26 +164,122 @@ static void apply_cb(struct raft_apply *req, int status, void *result)
     struct proposal *p = req->data;
     struct replica *rp = p->rp;
     pending_remove(rp, p);
-    if (status == 0 && p->have_result)
-        p->outcome = REPLICA_OK;
-    else if (status == 0 || status == RAFT_LEADERSHIPLOST)
-        p->outcome = REPLICA_UNKNOWN;
-    else
-        p->outcome = status == RAFT_NOTLEADER ? REPLICA_NOTLEADER : REPLICA_FAILED;
+    for (unsigned i = 0; i < p->n; i++) {
+        struct waiter *w = &p->w[i];
+        if (status == 0 && w->have_result)
+            w->outcome = REPLICA_OK;
+        else if (status == 0 || status == RAFT_LEADERSHIPLOST)
+            w->outcome = REPLICA_UNKNOWN;
+        else
+            w->outcome = status == RAFT_NOTLEADER ? REPLICA_NOTLEADER : REPLICA_FAILED;
+    }
     if (status != 0)
-        LOG_WARN("event=proposal_failed index=%llu err=\"%s\"", (unsigned long long)req->index,
-                 raft_strerror(status));
+        LOG_WARN("event=proposal_failed index=%llu commands=%u err=\"%s\"",
+                 (unsigned long long)req->index, p->n, raft_strerror(status));
     fsm_defer(rp->fsm, proposal_deliver, p);
 }
 
-int replica_propose(struct replica *rp, struct cmd *c, replica_result_cb cb, void *arg)
+/* Answer every proposal of the open batch with @outcome (later, from the loop: never inside
+ * the caller's replica_propose) and empty the batch. */
+static void batch_fail(struct replica *rp, int outcome)
 {
+    unsigned n = rp->batch_n;
+    rp->batch_n = 0;
+    rp->batch_len = 0;
+    if (n == 0)
+        return;
+    struct proposal *p = malloc(sizeof *p + n * sizeof *p->w);
+    if (!p) {
+        for (unsigned i = 0; i < n; i++) /* out of memory: answer now rather than never */
+            rp->batch_w[i].cb(rp->batch_w[i].arg, outcome, NULL);
+        return;
+    }
+    p->rp = rp;
+    p->n = n;
+    memcpy(p->w, rp->batch_w, n * sizeof *p->w);
+    for (unsigned i = 0; i < n; i++)
+        p->w[i].outcome = outcome;
+    fsm_defer(rp->fsm, proposal_deliver, p);
+}
+
+static void batch_disarm(struct replica *rp)
+{
+    if (rp->armed) {
+        uv_check_stop(&rp->check);
+        uv_prepare_stop(&rp->prepare);
+        rp->armed = false;
+    }
+}
+
+/* Hand the open batch to raft as one entry (the command itself when it is alone). */
+static void batch_flush(struct replica *rp)
+{
+    batch_disarm(rp);
+    unsigned n = rp->batch_n;
+    if (n == 0)
+        return;
+    struct raft_buffer buf = {NULL, 0};
+    if (n == 1) {
+        buf.len = rp->batch_len - CMD_BATCH_HEADER - CMD_BATCH_ITEM_HEADER;
+        if ((buf.base = raft_malloc(buf.len)))
+            memcpy(buf.base, rp->batch + CMD_BATCH_HEADER + CMD_BATCH_ITEM_HEADER, buf.len);
+    } else {
+        cmd_batch_put_header(rp->batch, n);
+        struct cmd b = {.type = CMD_BATCH, .time_ms = now_ms(),
+                        .payload = (const char *)rp->batch, .payload_len = rp->batch_len};
+        buf.len = cmd_encoded_size(&b);
+        if ((buf.base = raft_malloc(buf.len)) && cmd_encode(&b, buf.base, buf.len) != CMD_OK) {
+            raft_free(buf.base);
+            buf.base = NULL;
+        }
+    }
+    struct proposal *p = buf.base ? malloc(sizeof *p + n * sizeof *p->w) : NULL;
+    if (!p) {
+        raft_free(buf.base);
+        batch_fail(rp, REPLICA_FAILED);
+        return;
+    }
+    p->rp = rp;
+    p->n = n;
+    memcpy(p->w, rp->batch_w, n * sizeof *p->w);
+    p->req.data = p;
+    rp->batch_n = 0;
+    rp->batch_len = 0;
+    int rv = raft_apply(&rp->raft, &p->req, &buf, 1, apply_cb);
+    if (rv != 0) {
+        /* Nothing was proposed (this node stopped leading during the iteration, or raft is
+         * closing): every proposal of the batch gets that answer, from the loop. */
+        raft_free(buf.base);
+        int outcome = rv == RAFT_NOTLEADER ? REPLICA_NOTLEADER : REPLICA_FAILED;
+        for (unsigned i = 0; i < n; i++)
+            p->w[i].outcome = outcome;
+        fsm_defer(rp->fsm, proposal_deliver, p);
+        return;
+    }
+    p->next = rp->pending[p->req.index % BUCKETS];
+    rp->pending[p->req.index % BUCKETS] = p;
+}
+
+static void on_check(uv_check_t *h)
+{
+    batch_flush(h->data);
+}
+
+static void on_prepare(uv_prepare_t *h)
+{
+    batch_flush(h->data);
+}
+
+/* A command that may not share an entry (codec.h, cmd_batchable) or is too big for a batch:
+ * its own entry, proposed now (after the open batch, to keep the order of the calls). */
+static int propose_plain(struct replica *rp, struct cmd *c, replica_result_cb cb, void *arg)
+{
+    batch_flush(rp);
     if (raft_state(&rp->raft) != RAFT_LEADER)
         return REPLICA_NOTLEADER;
-    c->time_ms = now_ms();
     size_t size = cmd_encoded_size(c);
     struct raft_buffer buf = {raft_malloc(size), size};
-    struct proposal *p = calloc(1, sizeof *p);
+    struct proposal *p = calloc(1, sizeof *p + sizeof *p->w);
     if (!buf.base || !p) {
         raft_free(buf.base);
         free(p);
@@ -159,8 +291,9 @@ int replica_propose(struct replica *rp, struct cmd *c, replica_result_cb cb, voi
         return REPLICA_FAILED;
     }
     p->rp = rp;
-    p->cb = cb;
-    p->arg = arg;
+    p->n = 1;
+    p->w[0].cb = cb;
+    p->w[0].arg = arg;
     p->req.data = p;
     int rv = raft_apply(&rp->raft, &p->req, &buf, 1, apply_cb);
     if (rv != 0) {
@@ -170,6 +303,38 @@ int replica_propose(struct replica *rp, struct cmd *c, replica_result_cb cb, voi
     }
     p->next = rp->pending[p->req.index % BUCKETS];
     rp->pending[p->req.index % BUCKETS] = p;
+    return REPLICA_OK;
+}
+
+int replica_propose(struct replica *rp, struct cmd *c, replica_result_cb cb, void *arg)
+{
+    if (rp->closing)
+        return REPLICA_FAILED;
+    if (raft_state(&rp->raft) != RAFT_LEADER)
+        return REPLICA_NOTLEADER;
+    c->time_ms = now_ms();
+    if (c->idem_len > CMD_IDEM_MAX || c->payload_len > CMD_PAYLOAD_MAX)
+        return REPLICA_FAILED;
+    size_t item = cmd_batch_item_size(c);
+    if (!cmd_batchable(c->type) || !rp->batch || item > CMD_BATCH_BYTES - CMD_BATCH_HEADER)
+        return propose_plain(rp, c, cb, arg);
+    if (rp->batch_n == CMD_BATCH_MAX || rp->batch_len + item > CMD_BATCH_BYTES)
+        batch_flush(rp);
+    if (rp->batch_n == 0)
+        rp->batch_len = CMD_BATCH_HEADER;
+    if (cmd_batch_put_item(rp->batch + rp->batch_len, CMD_BATCH_BYTES - rp->batch_len, c) !=
+        CMD_OK) {
+        if (rp->batch_n == 0)
+            rp->batch_len = 0;
+        return REPLICA_FAILED;
+    }
+    rp->batch_len += item;
+    rp->batch_w[rp->batch_n++] = (struct waiter){.cb = cb, .arg = arg};
+    if (!rp->armed) {
+        uv_check_start(&rp->check, on_check);
+        uv_prepare_start(&rp->prepare, on_prepare);
+        rp->armed = true;
+    }
     return REPLICA_OK;
 }
 
@@ -233,6 +398,7 @@ static int change_start_failed(struct change *ch, int rv)
 
 int replica_barrier(struct replica *rp, replica_done_cb cb, void *arg)
 {
+    batch_flush(rp); /* the proposals made before this go first */
     struct change *ch = change_new(rp, cb, arg);
     if (!ch)
         return REPLICA_FAILED;
@@ -244,6 +410,7 @@ int replica_barrier(struct replica *rp, replica_done_cb cb, void *arg)
 int replica_add(struct replica *rp, uint64_t id, const char *raft_address, replica_done_cb cb,
                 void *arg)
 {
+    batch_flush(rp); /* the proposals made before this go first */
     struct change *ch = change_new(rp, cb, arg);
     if (!ch)
         return REPLICA_FAILED;
@@ -253,6 +420,7 @@ int replica_add(struct replica *rp, uint64_t id, const char *raft_address, repli
 
 int replica_assign(struct replica *rp, uint64_t id, int role, replica_done_cb cb, void *arg)
 {
+    batch_flush(rp); /* the proposals made before this go first */
     struct change *ch = change_new(rp, cb, arg);
     if (!ch)
         return REPLICA_FAILED;
@@ -262,6 +430,7 @@ int replica_assign(struct replica *rp, uint64_t id, int role, replica_done_cb cb
 
 int replica_remove(struct replica *rp, uint64_t id, replica_done_cb cb, void *arg)
 {
+    batch_flush(rp); /* the proposals made before this go first */
     struct change *ch = change_new(rp, cb, arg);
     if (!ch)
         return REPLICA_FAILED;
@@ -281,6 +450,7 @@ static void transfer_cb(struct raft_transfer *req)
 
 int replica_transfer(struct replica *rp, uint64_t id, replica_done_cb cb, void *arg)
 {
+    batch_flush(rp); /* the proposals made before this go first */
     struct change *ch = change_new(rp, cb, arg);
     if (!ch)
         return REPLICA_FAILED;
@@ -476,6 +646,7 @@ int replica_start(struct replica **out, const struct replica_options *o, char *e
     rp->id = o->id;
     rp->snapshot_threshold = o->snapshot_threshold;
     rp->idem_ttl_ms = o->idem_ttl_ms;
+    rp->batch = malloc(CMD_BATCH_BYTES); /* without it, every command goes alone */
     rp->n_initial = o->n_initial;
     if (o->n_initial) {
         rp->initial = calloc(o->n_initial, sizeof *rp->initial);
@@ -492,7 +663,7 @@ int replica_start(struct replica **out, const struct replica_options *o, char *e
         goto fail;
     }
     fsm_attach_raft(o->fsm, &rp->raft);
-    fsm_set_result_hook(o->fsm, on_result, rp);
+    fsm_set_entry_hook(o->fsm, on_result, rp);
     if ((rv = raft_init(&rp->raft, &rp->io, fsm_raft_fsm(o->fsm), o->id, o->raft_address)) !=
         0) {
         snprintf(err, n, "raft init: %s", raft_errmsg(&rp->raft));
@@ -530,19 +701,28 @@ int replica_start(struct replica **out, const struct replica_options *o, char *e
     uv_timer_init(o->loop, &rp->tick);
     rp->tick.data = rp;
     uv_timer_start(&rp->tick, on_tick, 100, 100);
+    uv_check_init(o->loop, &rp->check);
+    rp->check.data = rp;
+    uv_prepare_init(o->loop, &rp->prepare);
+    rp->prepare.data = rp;
+    rp->handles_open = 3;
     *out = rp;
     return 0;
 fail:
+    free(rp->batch);
     free(rp->initial);
     free(rp);
     return rv ? -rv : -1;
 }
 
-static void on_tick_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
     struct replica *rp = h->data;
+    if (--rp->handles_open > 0)
+        return;
     if (rp->close_cb)
         rp->close_cb(rp->close_arg);
+    free(rp->batch);
     free(rp->initial);
     free(rp);
 }
@@ -553,13 +733,18 @@ static void on_raft_closed(struct raft *r)
     raft_uv_close(&rp->io);
     raft_uv_tcp_close(&rp->transport);
     fsm_flush(rp->fsm);
-    uv_close((uv_handle_t *)&rp->tick, on_tick_closed);
+    uv_close((uv_handle_t *)&rp->tick, on_handle_closed);
+    uv_close((uv_handle_t *)&rp->check, on_handle_closed);
+    uv_close((uv_handle_t *)&rp->prepare, on_handle_closed);
 }
 
 void replica_close(struct replica *rp, void (*cb)(void *arg), void *arg)
 {
     rp->close_cb = cb;
     rp->close_arg = arg;
+    rp->closing = true;
+    batch_disarm(rp);
+    batch_fail(rp, REPLICA_FAILED); /* never handed to raft: nothing was committed */
     uv_timer_stop(&rp->tick);
     raft_close(&rp->raft, on_raft_closed);
 }

@@ -51,7 +51,11 @@ void replica_close(struct replica *rp, void (*cb)(void *arg), void *arg);
 typedef void (*replica_result_cb)(void *arg, int outcome, const struct fsm_result *res);
 typedef void (*replica_done_cb)(void *arg, int outcome, const char *detail);
 
-/* Encode and propose @c (the leader's clock is stamped into it here). */
+/* Encode and propose @c (the leader's clock is stamped into it here). The command joins the
+ * batch of this loop iteration, handed to raft as one entry before the loop next blocks (see
+ * replica.c); @cb is never called from inside this function. A non-OK return means nothing was
+ * proposed and @cb will not be called; after REPLICA_OK, @cb gets exactly one outcome (also
+ * REPLICA_NOTLEADER if this node stopped leading before the batch was handed over). */
 int replica_propose(struct replica *rp, struct cmd *c, replica_result_cb cb, void *arg);
 int replica_barrier(struct replica *rp, replica_done_cb cb, void *arg);
 int replica_add(struct replica *rp, uint64_t id, const char *raft_address, replica_done_cb cb,

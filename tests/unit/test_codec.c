@@ -348,7 +348,7 @@ static void test_fuzz_mutations(void** state)
         if (rv == CMD_OK) {
             ok++;
             /* Whatever decodes must be self-consistent and inside the buffer. */
-            assert_true(out.type >= 1 && out.type <= CMD_TYPE_MAX);
+            assert_true((out.type >= 1 && out.type <= CMD_TYPE_MAX) || out.type == CMD_BATCH);
             assert_true(out.idem_len <= CMD_IDEM_MAX);
             assert_true(out.payload_len <= CMD_PAYLOAD_MAX);
             size_t real = CMD_HEADER_SIZE + out.idem_len + out.payload_len;
@@ -376,6 +376,236 @@ static void test_fuzz_mutations(void** state)
     assert_true(refused > 1000);
 }
 
+/* ---- batches ------------------------------------------------------------------------------ */
+
+/* Three sub-commands of different shapes. */
+static void batch_subs(struct cmd subs[3])
+{
+    static const char p0[] = "{\"id\":\"a\"}", p1[] = "{\"id\":\"bb\",\"status\":\"live\"}";
+    memset(subs, 0, 3 * sizeof *subs);
+    subs[0] = (struct cmd){.type = CMD_FIXTURE_CREATE, .time_ms = 11, .idem = "key-1",
+                           .idem_len = 5, .payload = p0, .payload_len = sizeof p0 - 1};
+    subs[1] = (struct cmd){.type = CMD_FIXTURE_UPDATE, .time_ms = 22, .payload = p1,
+                           .payload_len = sizeof p1 - 1};
+    subs[2] = (struct cmd){.type = CMD_PLAYER_REGISTER, .time_ms = 33, .idem = "k",
+                           .idem_len = 1, .payload = "{}", .payload_len = 2};
+    for (int i = 0; i < 32; i++)
+        subs[0].fingerprint[i] = (uint8_t)i, subs[2].fingerprint[i] = (uint8_t)(255 - i);
+}
+
+static void test_batch_round_trip(void** state)
+{
+    (void)state;
+    struct cmd subs[3];
+    batch_subs(subs);
+    void* buf;
+    size_t len;
+    assert_int_equal(cmd_batch_encode(subs, 3, 777, &buf, &len), CMD_OK);
+    assert_int_equal(len % 8, 0);
+    struct cmd b;
+    assert_int_equal(cmd_decode(buf, len, &b), CMD_OK);
+    assert_int_equal(b.type, CMD_BATCH);
+    assert_true(b.time_ms == 777);
+    assert_int_equal(b.idem_len, 0);
+    assert_string_equal(cmd_type_name(CMD_BATCH), "batch");
+    unsigned n = 0;
+    assert_int_equal(cmd_batch_check(&b, &n), CMD_OK);
+    assert_int_equal(n, 3);
+    size_t off = 0;
+    for (unsigned i = 0; i < 3; i++) {
+        struct cmd out;
+        assert_int_equal(cmd_batch_next(&b, &off, &out), CMD_OK);
+        assert_int_equal(out.type, subs[i].type);
+        assert_true(out.time_ms == subs[i].time_ms);
+        assert_int_equal(out.idem_len, subs[i].idem_len);
+        if (out.idem_len)
+            assert_memory_equal(out.idem, subs[i].idem, out.idem_len);
+        assert_memory_equal(out.fingerprint, subs[i].fingerprint, 32);
+        assert_int_equal(out.payload_len, subs[i].payload_len);
+        assert_memory_equal(out.payload, subs[i].payload, out.payload_len);
+    }
+    assert_int_equal(off, b.payload_len);
+    /* The item-by-item API (the replica's) gives the same bytes. */
+    uint8_t payload[1024];
+    size_t plen = CMD_BATCH_HEADER;
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(cmd_batch_put_item(payload + plen, sizeof payload - plen, &subs[i]),
+                         CMD_OK);
+        plen += cmd_batch_item_size(&subs[i]);
+    }
+    cmd_batch_put_header(payload, 3);
+    struct cmd b2 = {.type = CMD_BATCH, .time_ms = 777, .payload = (const char*)payload,
+                     .payload_len = plen};
+    size_t len2;
+    uint8_t* buf2 = encode(&b2, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(buf2, buf, len);
+    free(buf2);
+    free(buf);
+    /* One command is a batch of one. */
+    assert_int_equal(cmd_batch_encode(subs, 1, 1, &buf, &len), CMD_OK);
+    assert_int_equal(cmd_decode(buf, len, &b), CMD_OK);
+    assert_int_equal(cmd_batch_check(&b, &n), CMD_OK);
+    assert_int_equal(n, 1);
+    free(buf);
+}
+
+static void test_batch_encode_refuses(void** state)
+{
+    (void)state;
+    struct cmd subs[CMD_BATCH_MAX + 1];
+    memset(subs, 0, sizeof subs);
+    for (unsigned i = 0; i <= CMD_BATCH_MAX; i++)
+        subs[i] = (struct cmd){.type = CMD_FIXTURE_CREATE, .payload = "{}", .payload_len = 2};
+    void* buf = NULL;
+    size_t len;
+    assert_int_equal(cmd_batch_encode(subs, 0, 1, &buf, &len), CMD_ELENGTH);
+    assert_int_equal(cmd_batch_encode(subs, CMD_BATCH_MAX + 1, 1, &buf, &len), CMD_ELENGTH);
+    assert_int_equal(cmd_batch_encode(subs, CMD_BATCH_MAX, 1, &buf, &len), CMD_OK);
+    free(buf);
+    /* Not batchable: a batch, and commands that record their entry's index. */
+    static const uint16_t alone[] = {CMD_BATCH, CMD_OBSERVATION_AGREED, CMD_QUOTE_ROUND,
+                                     CMD_QUOTE_PUBLISHED, CMD_MARKETS_SUSPEND, 0,
+                                     CMD_TYPE_MAX + 1};
+    for (size_t i = 0; i < sizeof alone / sizeof *alone; i++) {
+        assert_false(cmd_batchable(alone[i]));
+        subs[1].type = alone[i];
+        assert_int_not_equal(cmd_batch_encode(subs, 2, 1, &buf, &len), CMD_OK);
+        uint8_t item[256];
+        assert_int_not_equal(cmd_batch_put_item(item, sizeof item, &subs[1]), CMD_OK);
+    }
+    assert_true(cmd_batchable(CMD_FIXTURE_CREATE) && cmd_batchable(CMD_SESSION_REFRESH));
+    /* Too big for a batch's payload. */
+    static char big[CMD_PAYLOAD_MAX];
+    memset(big, 'x', sizeof big);
+    subs[1] = (struct cmd){.type = CMD_FIXTURE_CREATE, .payload = big, .payload_len = sizeof big};
+    assert_int_equal(cmd_batch_encode(subs, 2, 1, &buf, &len), CMD_ELENGTH);
+    uint8_t small[64];
+    assert_int_equal(cmd_batch_put_item(small, sizeof small, &subs[0]), CMD_ESHORT);
+}
+
+/* Build a batch entry around a hand-made @payload and check it. */
+static int check_payload(const uint8_t* payload, size_t plen)
+{
+    struct cmd b = {.type = CMD_BATCH, .time_ms = 1, .payload = (const char*)payload,
+                    .payload_len = plen};
+    size_t len;
+    uint8_t* buf = encode(&b, &len);
+    struct cmd out;
+    int rv = cmd_decode(buf, len, &out);
+    unsigned n = 0;
+    if (rv == CMD_OK)
+        rv = cmd_batch_check(&out, &n);
+    free(buf);
+    return rv;
+}
+
+static void test_batch_malformed(void** state)
+{
+    (void)state;
+    struct cmd subs[3];
+    batch_subs(subs);
+    uint8_t p[1024];
+    size_t plen = CMD_BATCH_HEADER;
+    for (unsigned i = 0; i < 2; i++) {
+        assert_int_equal(cmd_batch_put_item(p + plen, sizeof p - plen, &subs[i]), CMD_OK);
+        plen += cmd_batch_item_size(&subs[i]);
+    }
+    size_t item0 = cmd_batch_item_size(&subs[0]);
+    uint8_t m[1024];
+#define MUTATE(expr, want)                                      \
+    do {                                                        \
+        memcpy(m, p, plen);                                     \
+        size_t ml = plen;                                       \
+        cmd_batch_put_header(m, 2);                             \
+        expr;                                                   \
+        assert_int_equal(check_payload(m, ml), (want));         \
+    } while (0)
+    MUTATE((void)0, CMD_OK);
+    MUTATE(cmd_batch_put_header(m, 0), CMD_ELENGTH);                 /* empty */
+    MUTATE(cmd_batch_put_header(m, CMD_BATCH_MAX + 1), CMD_ELENGTH); /* too many */
+    MUTATE(cmd_batch_put_header(m, 3), CMD_ESHORT);                  /* count past the end */
+    MUTATE(cmd_batch_put_header(m, 1), CMD_ELENGTH);                 /* bytes after the last */
+    MUTATE(m[5] = 1, CMD_EPAD);                                      /* reserved after count */
+    MUTATE(m[CMD_BATCH_HEADER + 4] = 1, CMD_EPAD);                   /* reserved after len */
+    MUTATE(ml = 4, CMD_ESHORT);                                      /* no header */
+    MUTATE(ml = CMD_BATCH_HEADER + item0 + 8, CMD_ESHORT);           /* second item cut */
+    MUTATE(put_le(m + CMD_BATCH_HEADER, 1000, 4), CMD_ESHORT);       /* item len past the end */
+    MUTATE(put_le(m + CMD_BATCH_HEADER, item0 - 16, 4), CMD_ESHORT); /* item len too short */
+    MUTATE(m[CMD_BATCH_HEADER + 8] ^= 1, CMD_EMAGIC);                /* a sub-command's magic */
+    MUTATE(m[CMD_BATCH_HEADER + 8 + 4] = 9, CMD_EVERSION);           /* its version */
+    MUTATE(m[CMD_BATCH_HEADER + 8 + 6] = CMD_BATCH, CMD_ETYPE);      /* a batch in a batch */
+    MUTATE(m[CMD_BATCH_HEADER + 8 + 6] = CMD_QUOTE_ROUND, CMD_ETYPE); /* not batchable */
+    MUTATE(m[CMD_BATCH_HEADER + 8 + 6] = 0, CMD_ETYPE);
+    MUTATE(m[CMD_BATCH_HEADER + item0 - 1] = 1, CMD_EPAD);           /* a sub's padding */
+    /* The batch's own header: no idempotency key, zero fingerprint. */
+    cmd_batch_put_header(p, 2);
+    struct cmd b = {.type = CMD_BATCH, .payload = (const char*)p, .payload_len = plen};
+    unsigned n;
+    assert_int_equal(cmd_batch_check(&b, &n), CMD_OK);
+    b.fingerprint[31] = 1;
+    assert_int_equal(cmd_batch_check(&b, &n), CMD_EPAD);
+    b.fingerprint[31] = 0;
+    b.idem = "k";
+    b.idem_len = 1;
+    assert_int_equal(cmd_batch_check(&b, &n), CMD_ELENGTH);
+    b.idem = NULL;
+    b.idem_len = 0;
+    b.type = CMD_FIXTURE_CREATE;
+    assert_int_equal(cmd_batch_check(&b, &n), CMD_ETYPE);
+#undef MUTATE
+}
+
+/* Random damage to a valid batch: every outcome is either a full, in-bounds batch or a
+ * refusal code; never a crash or a read past the buffer (ASan). */
+static void test_batch_fuzz(void** state)
+{
+    (void)state;
+    unsigned ok = 0, refused = 0;
+    for (int round = 0; round < 20000; round++) {
+        struct cmd subs[5];
+        char payloads[5][40];
+        unsigned n = 1 + (unsigned)(rnd() % 5);
+        for (unsigned i = 0; i < n; i++) {
+            size_t pl = rnd() % sizeof payloads[i];
+            for (size_t k = 0; k < pl; k++)
+                payloads[i][k] = (char)rnd();
+            subs[i] = (struct cmd){.type = (uint16_t)(1 + rnd() % CMD_MEMBER_KEY),
+                                   .time_ms = rnd(),
+                                   .payload = payloads[i],
+                                   .payload_len = pl};
+        }
+        void* buf;
+        size_t len;
+        assert_int_equal(cmd_batch_encode(subs, n, rnd(), &buf, &len), CMD_OK);
+        uint8_t* b = buf;
+        for (int k = 1 + (int)(rnd() % 3); k > 0; k--)
+            b[CMD_HEADER_SIZE + rnd() % (len - CMD_HEADER_SIZE)] ^= (uint8_t)(1u << (rnd() % 8));
+        struct cmd out;
+        unsigned count = 0;
+        int rv = cmd_decode(buf, len, &out);
+        if (rv == CMD_OK)
+            rv = cmd_batch_check(&out, &count);
+        if (rv == CMD_OK) {
+            ok++;
+            size_t off = 0;
+            for (unsigned i = 0; i < count; i++) {
+                struct cmd sub;
+                assert_int_equal(cmd_batch_next(&out, &off, &sub), CMD_OK);
+                assert_true(cmd_batchable(sub.type));
+                assert_true(sub.payload + sub.payload_len <= out.payload + out.payload_len);
+            }
+            assert_int_equal(off, out.payload_len);
+        } else {
+            refused++;
+            assert_true(rv <= CMD_ESHORT && rv >= CMD_EPAD);
+        }
+        free(buf);
+    }
+    assert_true(ok > 100);
+    assert_true(refused > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +619,10 @@ int main(void)
         cmocka_unit_test(test_decode_padding_and_size),
         cmocka_unit_test(test_strerror_and_names),
         cmocka_unit_test(test_fuzz_mutations),
+        cmocka_unit_test(test_batch_round_trip),
+        cmocka_unit_test(test_batch_encode_refuses),
+        cmocka_unit_test(test_batch_malformed),
+        cmocka_unit_test(test_batch_fuzz),
     };
     return cmocka_run_group_tests_name("codec", tests, NULL, NULL);
 }

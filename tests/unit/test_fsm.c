@@ -893,6 +893,313 @@ static void test_kickoff_normalisation(void** state)
     json_decref(b);
 }
 
+/* ---- batches (CMD_BATCH: the proposals of one loop iteration in one entry) ---------------- */
+
+/* What the entry hook and the apply listener saw. */
+struct seen
+{
+    unsigned n_hook, n_listen;
+    uint64_t index[64];
+    uint32_t pos[64];
+    int status[64];
+    char body[64][512];
+    unsigned type[64];
+    int lstatus[64];
+};
+
+static void seen_hook(void* ctx, uint64_t index, uint32_t pos, const struct fsm_result* res)
+{
+    struct seen* s = ctx;
+    assert_true(s->n_hook < 64);
+    s->index[s->n_hook] = index;
+    s->pos[s->n_hook] = pos;
+    s->status[s->n_hook] = res->status;
+    snprintf(s->body[s->n_hook], sizeof s->body[0], "%s", res->body ? res->body : "");
+    s->n_hook++;
+}
+
+static void seen_listener(void* ctx, uint64_t index, unsigned type, const struct fsm_result* res)
+{
+    struct seen* s = ctx;
+    (void)index;
+    assert_true(s->n_listen < 64);
+    s->type[s->n_listen] = type;
+    s->lstatus[s->n_listen] = res->status;
+    s->n_listen++;
+}
+
+static void seen_attach(struct fsm* f, struct seen* s)
+{
+    memset(s, 0, sizeof *s);
+    fsm_set_entry_hook(f, seen_hook, s);
+    fsm_set_apply_listener(f, seen_listener, s);
+}
+
+/* One sub-command: type, idempotency key (or NULL), fingerprint byte, payload. */
+struct sub
+{
+    uint16_t type;
+    const char* idem;
+    uint8_t fp;
+    const char* payload;
+};
+
+static void* batch_of(const struct sub* subs, unsigned n, size_t* len)
+{
+    struct cmd c[16];
+    assert_true(n <= 16);
+    for (unsigned i = 0; i < n; i++) {
+        c[i] = (struct cmd){.type = subs[i].type,
+                            .time_ms = 1700000000000ull + i,
+                            .idem = subs[i].idem,
+                            .idem_len = subs[i].idem ? strlen(subs[i].idem) : 0,
+                            .payload = subs[i].payload,
+                            .payload_len = strlen(subs[i].payload)};
+        memset(c[i].fingerprint, subs[i].fp, 32);
+    }
+    void* buf;
+    assert_int_equal(cmd_batch_encode(c, n, 1700000000000ull, &buf, len), CMD_OK);
+    return buf;
+}
+
+static char* fx(const char* id)
+{
+    return strdup(util_fixture_json(id, "Ligue 1", "2026-03-01T20:00:00Z"));
+}
+
+static void test_batch_results_per_command(void** state)
+{
+    struct ctx* c = *state;
+    struct seen s;
+    seen_attach(c->f, &s);
+    char *a = fx("ba"), *b = fx("bb"), *cc = fx("bc");
+    struct sub subs[] = {
+        {CMD_FIXTURE_CREATE, NULL, 0, a},
+        {CMD_FIXTURE_CREATE, NULL, 0, b},
+        {CMD_FIXTURE_UPDATE, NULL, 0, "{\"id\":\"ba\",\"status\":\"live\"}"},
+        {CMD_FIXTURE_CREATE, NULL, 0, a},                           /* exists: 409 */
+        {CMD_FIXTURE_UPDATE, NULL, 0, "{\"id\":\"zz\",\"status\":\"live\"}"}, /* 404 */
+        {CMD_FIXTURE_CREATE, NULL, 0, cc},
+    };
+    size_t len;
+    void* buf = batch_of(subs, 6, &len);
+    assert_int_equal(fsm_apply(c->f, 1, buf, len), 0);
+    /* One result per command, in order, each with its position in the entry. */
+    static const int want[] = {201, 201, 200, 409, 404, 201};
+    assert_int_equal(s.n_hook, 6);
+    assert_int_equal(s.n_listen, 6);
+    for (unsigned i = 0; i < 6; i++) {
+        assert_int_equal(s.index[i], 1);
+        assert_int_equal(s.pos[i], i);
+        assert_int_equal(s.status[i], want[i]);
+        assert_int_equal(s.type[i], subs[i].type);
+        assert_int_equal(s.lstatus[i], want[i]);
+    }
+    assert_non_null(strstr(s.body[2], "\"status\":\"live\""));
+    assert_non_null(strstr(s.body[2], "\"version\":2")); /* saw the create before it */
+    /* The index-only hook is called per command too. */
+    assert_int_equal(c->r.calls, 6);
+    assert_int_equal(c->r.index, 1);
+    assert_int_equal(c->r.status, 201);
+    /* last_applied counts the entry once; the next entry is 2. */
+    assert_int_equal(fsm_last_applied(c->f), 1);
+    assert_int_equal(util_count_fixtures(c->f), 3);
+    char* got = util_get_fixture(c->f, "ba");
+    assert_non_null(strstr(got, "\"status\":\"live\""));
+    free(got);
+    /* A replay of the entry (after a restart) is skipped as a whole. */
+    char* before = util_dump_fixtures(c->f);
+    restart(c);
+    seen_attach(c->f, &s);
+    assert_int_equal(fsm_apply(c->f, 1, buf, len), 0);
+    assert_int_equal(s.n_hook, 0);
+    assert_int_equal(s.n_listen, 0);
+    char* after = util_dump_fixtures(c->f);
+    assert_string_equal(before, after);
+    /* A plain entry after a batch: position 0. */
+    assert_int_equal(UPDATE(c, 2, "{\"id\":\"bb\",\"status\":\"postponed\"}"), 200);
+    assert_int_equal(s.n_hook, 1);
+    assert_int_equal(s.pos[0], 0);
+    assert_int_equal(s.type[0], CMD_FIXTURE_UPDATE);
+    free(before);
+    free(after);
+    free(buf);
+    free(a);
+    free(b);
+    free(cc);
+}
+
+static void test_batch_idempotency(void** state)
+{
+    struct ctx* c = *state;
+    struct seen s;
+    seen_attach(c->f, &s);
+    char *x = fx("ix"), *y = fx("iy"), *z = fx("iz");
+    struct sub subs[] = {
+        {CMD_FIXTURE_CREATE, "K", 0x11, x},
+        {CMD_FIXTURE_CREATE, "K", 0x11, x}, /* a retry in the same batch: the first answer */
+        {CMD_FIXTURE_CREATE, "K", 0x22, y}, /* the key reused for another request: 422 */
+        {CMD_FIXTURE_CREATE, "K2", 0x33, z},
+        {CMD_FIXTURE_CREATE, "K3", 0x44, x}, /* another key, same fixture: 409 */
+    };
+    size_t len;
+    void* buf = batch_of(subs, 5, &len);
+    assert_int_equal(fsm_apply(c->f, 1, buf, len), 0);
+    free(buf);
+    assert_int_equal(s.n_hook, 5);
+    assert_int_equal(s.status[0], 201);
+    assert_int_equal(s.status[1], 201);
+    assert_string_equal(s.body[0], s.body[1]);
+    assert_int_equal(s.status[2], 422);
+    assert_non_null(strstr(s.body[2], "Idempotency key reused"));
+    assert_int_equal(s.status[3], 201);
+    assert_int_equal(s.status[4], 409);
+    assert_int_equal(util_count_fixtures(c->f), 2);
+    assert_null(util_get_fixture(c->f, "iy"));
+    /* Each command kept its own record: a later retry of each gets its own answer. */
+    uint8_t fp[32];
+    struct fsm_result res = {0, NULL};
+    assert_int_equal(fsm_idem_get(c->f, "K", 1, fp, &res), 1);
+    assert_int_equal(fp[0], 0x11);
+    assert_int_equal(res.status, 201);
+    assert_string_equal(res.body, s.body[0]);
+    assert_int_equal(fsm_idem_get(c->f, "K3", 2, fp, &res), 1);
+    assert_int_equal(res.status, 409);
+    fsm_result_clear(&res);
+    /* And a retry in a later batch, next to a new command. */
+    char k2_answer[512];
+    snprintf(k2_answer, sizeof k2_answer, "%s", s.body[3]);
+    seen_attach(c->f, &s);
+    struct sub again[] = {{CMD_FIXTURE_CREATE, "K2", 0x33, z}, {CMD_FIXTURE_CREATE, "K4", 0x55, y}};
+    buf = batch_of(again, 2, &len);
+    assert_int_equal(fsm_apply(c->f, 2, buf, len), 0);
+    free(buf);
+    assert_int_equal(s.status[0], 201);
+    assert_string_equal(s.body[0], k2_answer);
+    assert_int_equal(s.status[1], 201);
+    assert_int_equal(util_count_fixtures(c->f), 3);
+    free(x);
+    free(y);
+    free(z);
+}
+
+/* A malformed batch is refused whole, alike on every state machine: one result for the whole
+ * entry (FSM_POS_ENTRY), the listener once with type 0, nothing written but last_applied. */
+static void test_batch_malformed_refused(void** state)
+{
+    (void)state;
+    char* dirs[2] = {util_tmpdir(), util_tmpdir()};
+    struct fsm* fs[2];
+    struct util_result r[2];
+    struct seen s[2];
+    char* a = fx("ma");
+    struct sub subs[] = {{CMD_FIXTURE_CREATE, "M1", 1, a},
+                         {CMD_FIXTURE_UPDATE, NULL, 0, "{\"id\":\"ma\",\"status\":\"live\"}"}};
+    size_t len;
+    uint8_t* good = batch_of(subs, 2, &len);
+    /* Damage: a sub-command's magic, its type made a batch, a quote round (not batchable),
+     * the count, a reserved byte, a truncated item. */
+    size_t at_sub = CMD_HEADER_SIZE + CMD_BATCH_HEADER + CMD_BATCH_ITEM_HEADER;
+    struct
+    {
+        size_t off;
+        uint8_t val;
+    } damage[] = {{at_sub + 0, 0x00},
+                  {at_sub + 6, CMD_BATCH},
+                  {at_sub + 6, CMD_QUOTE_ROUND},
+                  {CMD_HEADER_SIZE + 0, 3},
+                  {CMD_HEADER_SIZE + 4, 1},
+                  {CMD_HEADER_SIZE + CMD_BATCH_HEADER, 0xff}};
+    enum { N = sizeof damage / sizeof *damage };
+    char* dumps[2];
+    for (int k = 0; k < 2; k++) {
+        fs[k] = util_fsm_open(dirs[k]);
+        util_capture_results(fs[k], &r[k]);
+        seen_attach(fs[k], &s[k]);
+        for (unsigned i = 0; i < N; i++) {
+            uint8_t* bad = malloc(len);
+            memcpy(bad, good, len);
+            bad[damage[i].off] = damage[i].val;
+            assert_int_equal(fsm_apply(fs[k], i + 1, bad, len), 0);
+            free(bad);
+            assert_int_equal(s[k].n_hook, i + 1);
+            assert_int_equal(s[k].n_listen, i + 1);
+            assert_int_equal(s[k].pos[i], FSM_POS_ENTRY);
+            assert_int_equal(s[k].status[i], 400);
+            assert_non_null(strstr(s[k].body[i], "Undecodable command"));
+            assert_non_null(strstr(s[k].body[i], "batch: "));
+            assert_int_equal(s[k].type[i], 0);
+            assert_int_equal(fsm_last_applied(fs[k]), i + 1);
+        }
+        /* Nothing of any of them was applied (the first command alone was valid). */
+        assert_int_equal(util_count_fixtures(fs[k]), 0);
+        uint8_t fp[32];
+        struct fsm_result res = {0, NULL};
+        assert_int_equal(fsm_idem_get(fs[k], "M1", 2, fp, &res), 0);
+        /* The undamaged batch then applies. */
+        assert_int_equal(fsm_apply(fs[k], N + 1, good, len), 0);
+        assert_int_equal(s[k].status[N], 201);
+        assert_int_equal(s[k].status[N + 1], 200);
+        dumps[k] = util_dump_fixtures(fs[k]);
+    }
+    /* The same refusals, word for word, on both. */
+    for (unsigned i = 0; i < N + 2; i++)
+        assert_string_equal(s[0].body[i], s[1].body[i]);
+    assert_string_equal(dumps[0], dumps[1]);
+    for (int k = 0; k < 2; k++) {
+        free(dumps[k]);
+        fsm_close(fs[k]);
+        util_rmdir(dirs[k]);
+    }
+    free(good);
+    free(a);
+}
+
+/* A local failure (map full) inside a batch: nothing of that batch stays, the batches before
+ * it do, and last_applied stays at the entry before it. */
+static void test_batch_local_failure_all_or_nothing(void** state)
+{
+    (void)state;
+    char* dir = util_tmpdir();
+    struct fsm* f = util_fsm_open_size(dir, 64 * 1024);
+    struct util_result r;
+    util_capture_results(f, &r);
+    enum { PER = 7 };
+    uint64_t idx;
+    int rv = 0;
+    char ids[PER][16], idems[PER][16];
+    char* payloads[PER];
+    for (idx = 1; idx < 1000; idx++) {
+        struct sub subs[PER];
+        for (unsigned i = 0; i < PER; i++) {
+            snprintf(ids[i], sizeof ids[i], "b%03u-%u", (unsigned)idx, i);
+            snprintf(idems[i], sizeof idems[i], "k%03u-%u", (unsigned)idx, i);
+            payloads[i] = fx(ids[i]);
+            subs[i] = (struct sub){CMD_FIXTURE_CREATE, idems[i], 1, payloads[i]};
+        }
+        size_t len;
+        void* buf = batch_of(subs, PER, &len);
+        rv = fsm_apply(f, idx, buf, len);
+        free(buf);
+        for (unsigned i = 0; i < PER; i++)
+            free(payloads[i]);
+        if (rv != 0)
+            break;
+        if (idx % 3 == 0)
+            fsm_flush(f);
+    }
+    assert_int_equal(rv, RAFT_NOSPACE);
+    assert_int_equal(fsm_last_applied(f), idx - 1);
+    assert_int_equal(r.calls, (idx - 1) * PER);
+    assert_int_equal(util_count_fixtures(f), (idx - 1) * PER);
+    fsm_close(f);
+    f = util_fsm_open_size(dir, 64 * 1024);
+    assert_int_equal(fsm_last_applied(f), idx - 1);
+    assert_int_equal(util_count_fixtures(f), (idx - 1) * PER);
+    fsm_close(f);
+    util_rmdir(dir);
+}
+
 int main(void)
 {
     util_log_init();
@@ -914,6 +1221,10 @@ int main(void)
         cmocka_unit_test(test_parse_time),
         cmocka_unit_test(test_transition_table),
         cmocka_unit_test(test_kickoff_normalisation),
+        cmocka_unit_test_setup_teardown(test_batch_results_per_command, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_idempotency, setup, teardown),
+        cmocka_unit_test(test_batch_malformed_refused),
+        cmocka_unit_test(test_batch_local_failure_all_or_nothing),
     };
     return cmocka_run_group_tests_name("fsm", tests, NULL, NULL);
 }
