@@ -78,6 +78,7 @@ struct qsched {
     char fixture[FEED_ID_MAX + 1];
     uint64_t due_ms;
     uint64_t round_ms; /* a round in flight since then, 0: none */
+    uint64_t round_index; /* the last round applied for it (0: none yet) */
     uint64_t last_event_ms;
     bool live;
     struct qsched *next;
@@ -94,8 +95,8 @@ struct quoter {
     struct qround *rounds;
     struct qsched *sched;
     uint64_t sched_term; /* the term the schedule was built for; 0: not leader */
-    bool kicked;         /* a schedule pass is deferred to the next commit */
-    bool nudging, nudge_again;
+    uv_timer_t soon;     /* runs want_kick / want_nudge on a clean stack (see kick) */
+    bool want_kick, want_nudge, nudging;
     uint64_t dissent[Q_MAX_NODES + 1];
     uint64_t rounds_proposed, computed, compute_errors, votes_received, votes_refused,
         published, stale, rounds_given_up, suspensions;
@@ -224,6 +225,7 @@ static void sched_build(struct node *n)
 struct round_ctx {
     struct node *node;
     char fixture[FEED_ID_MAX + 1];
+    uint64_t index; /* a publication: the round it publishes */
 };
 
 static void on_round_proposed(void *arg, int outcome, const struct fsm_result *res)
@@ -232,6 +234,11 @@ static void on_round_proposed(void *arg, int outcome, const struct fsm_result *r
     struct node *n = rc->node;
     if (!n->stopping && Q(n) && Q(n)->sched_term) {
         struct qsched *s = sched_find(Q(n), rc->fixture, false);
+        if (s && outcome == REPLICA_OK && res && res->status == 201 && res->body) {
+            json_t *b = json_loads(res->body, 0, NULL);
+            s->round_index = (uint64_t)json_integer_value(json_object_get(b, "index"));
+            json_decref(b);
+        }
         if (s && (outcome != REPLICA_OK || !res || res->status != 201)) {
             if (outcome == REPLICA_OK && res && (res->status == 409 || res->status == 404)) {
                 sched_remove(Q(n), rc->fixture); /* closed, over, or no market */
@@ -313,29 +320,32 @@ static void on_published(void *arg, int outcome, const struct fsm_result *res)
     struct quoter *q = n->stopping ? NULL : Q(n);
     if (q && q->sched_term) {
         json_t *b = res && res->body ? json_loads(res->body, 0, NULL) : NULL;
-        uint64_t index = (uint64_t)json_integer_value(json_object_get(b, "index"));
         struct qsched *s = sched_find(q, rc->fixture, false);
-        for (struct qround *r = q->rounds; r; r = r->next)
-            if (r->proposing && !strcmp(r->fixture, rc->fixture)) {
-                r->proposing = false;
-                if (outcome == REPLICA_OK && res && (res->status == 201 || res->status == 409))
-                    r->done = true;
-                if (outcome == REPLICA_OK && res && res->status == 201 && r->index == index) {
-                    LOG_DEBUG("event=quote_published fixture=%s round=%llu", r->fixture,
-                              (unsigned long long)r->index);
-                    q->published++;
-                    flag_all(n, r);
-                }
+        struct qround *r = round_find(q, rc->fixture, rc->index, false);
+        bool applied = outcome == REPLICA_OK && res;
+        if (r) {
+            r->proposing = false;
+            if (applied && (res->status == 201 || res->status == 409))
+                r->done = true;
+            if (applied && res->status == 201) {
+                LOG_DEBUG("event=quote_published fixture=%s round=%llu", r->fixture,
+                          (unsigned long long)r->index);
+                q->published++;
+                flag_all(n, r);
             }
-        if (outcome == REPLICA_OK && res && res->status == 409)
+        }
+        if (applied && res->status == 409)
             q->stale++;
-        if (s && outcome == REPLICA_OK && res && res->status == 201) {
+        /* Only the fixture's current round moves its schedule: the answer about an older
+         * round (superseded while its publication was in flight) changes nothing, or every
+         * stale answer would start yet another round and make the current one stale too. */
+        bool current = s && s->round_index == rc->index;
+        if (current && applied && res->status == 201) {
             const char *ph = json_string_value(json_object_get(b, "phase"));
             s->live = ph && !strcmp(ph, "live");
             sched_next(n, s);
-        }
-        else if (s && outcome == REPLICA_OK && res && res->status == 409) {
-            s->round_ms = 0; /* stale: a new round once nothing holds it */
+        } else if (current && applied && res->status == 409) {
+            s->round_ms = 0; /* stale (a suspension came after it): a new round */
             s->due_ms = now_ms();
         }
         json_decref(b);
@@ -359,6 +369,7 @@ static void maybe_publish(struct node *n, struct qround *r)
     struct round_ctx *rc = calloc(1, sizeof *rc);
     rc->node = n;
     snprintf(rc->fixture, sizeof rc->fixture, "%s", r->fixture);
+    rc->index = r->index;
     if (replica_propose(n->replica, &c, on_published, rc) == 0) {
         r->proposing = true;
         free(r->published);
@@ -429,7 +440,17 @@ static void leader_tick(struct node *n)
  * heartbeat_timeout_ms before followers apply it. A barrier appends an (empty) entry at once,
  * and its AppendEntries carries the new commit index: one barrier in flight at a time. */
 
-static void nudge(struct node *n);
+/* Both are asked for from places where raft must not be called: the state machine's deferred
+ * callbacks can run inside raft_apply (raft takes a snapshot there, which flushes), and a
+ * barrier's answer arrives the same way. They run from a zero-delay timer instead. */
+static void on_soon(uv_timer_t *t);
+
+static void soon(struct node *n)
+{
+    struct quoter *q = Q(n);
+    if (!n->stopping && !uv_is_active((uv_handle_t *)&q->soon))
+        uv_timer_start(&q->soon, on_soon, 0, 0);
+}
 
 static void on_nudged(void *arg, int outcome, const char *detail)
 {
@@ -439,47 +460,37 @@ static void on_nudged(void *arg, int outcome, const char *detail)
     if (n->stopping || !Q(n))
         return;
     Q(n)->nudging = false;
-    if (Q(n)->nudge_again) {
-        Q(n)->nudge_again = false;
-        nudge(n);
+    if (Q(n)->want_nudge)
+        soon(n);
+}
+
+static void on_soon(uv_timer_t *t)
+{
+    struct node *n = t->data;
+    struct quoter *q = Q(n);
+    if (n->stopping || !q)
+        return;
+    if (q->want_kick) { /* an agreed event made its game's round due now */
+        q->want_kick = false;
+        leader_tick(n);
+    }
+    if (q->want_nudge && !q->nudging && replica_is_leader(n->replica)) {
+        q->want_nudge = false;
+        q->nudging = true;
+        replica_barrier(n->replica, on_nudged, n); /* a failure calls on_nudged at once */
     }
 }
 
 static void nudge(struct node *n)
 {
-    struct quoter *q = Q(n);
-    if (n->stopping || !q || !replica_is_leader(n->replica))
-        return;
-    if (q->nudging) {
-        q->nudge_again = true;
-        return;
-    }
-    q->nudging = true;
-    replica_barrier(n->replica, on_nudged, n); /* a failure calls on_nudged at once */
-}
-
-static void nudge_deferred(void *arg)
-{
-    nudge(arg);
-}
-
-/* An agreed event makes its game's round due now: start it once this commit is in, not at
- * the next tick. */
-static void kick_deferred(void *arg)
-{
-    struct node *n = arg;
-    if (n->stopping || !Q(n))
-        return;
-    Q(n)->kicked = false;
-    leader_tick(n);
+    Q(n)->want_nudge = true;
+    soon(n);
 }
 
 static void kick(struct node *n)
 {
-    if (Q(n)->kicked)
-        return;
-    Q(n)->kicked = true;
-    fsm_defer(n->fsm, kick_deferred, n);
+    Q(n)->want_kick = true;
+    soon(n);
 }
 
 struct compute_item {
@@ -587,7 +598,7 @@ static void on_applied(void *ctx, uint64_t index, unsigned type, const struct fs
         return;
     if ((type == CMD_QUOTE_ROUND || type == CMD_QUOTE_PUBLISHED) && res->status == 201 &&
         q->sched_term)
-        fsm_defer(n->fsm, nudge_deferred, n); /* followers vote / stream it without waiting */
+        nudge(n); /* followers vote / stream it without waiting for a heartbeat */
     if (type == CMD_QUOTE_ROUND && res->status == 201) {
         struct compute_item *ci = malloc(sizeof *ci);
         ci->node = n;
@@ -1125,6 +1136,8 @@ int quote_start(struct node *n, char *err, size_t errlen)
     fsm_set_apply_listener(n->fsm, on_applied, n);
     uv_timer_init(n->loop, &q->timer);
     q->timer.data = n;
+    uv_timer_init(n->loop, &q->soon);
+    q->soon.data = n;
     uv_timer_start(&q->timer, on_tick, Q_TICK_MS, Q_TICK_MS);
     LOG_INFO("event=quoting history_games=%u fault_prices=%d", ratings_history_games(q->ratings),
              n->cfg.test_fault_prices);
@@ -1138,5 +1151,7 @@ void quote_stop(struct node *n)
         return;
     uv_timer_stop(&q->timer);
     uv_close((uv_handle_t *)&q->timer, NULL);
+    uv_timer_stop(&q->soon);
+    uv_close((uv_handle_t *)&q->soon, NULL);
     /* The rest is freed with the process (callbacks still in flight look at n->stopping). */
 }
