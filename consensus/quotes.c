@@ -302,6 +302,14 @@ static int suspend(struct fsm *f, MDB_txn *txn, json_t *m, const char *reason, u
     return 0;
 }
 
+/* A new market: pending, no round, no live state yet. */
+static json_t *pending_market(struct fsm *f, const char *fixture)
+{
+    return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:n, s:n}", "fixture", fixture, "sport",
+                     fsm_sport(f), "status", "pending", "version", 0, "suspended_index", 0,
+                     "signatures", 0, "round", "live");
+}
+
 int quotes_on_agreed(struct fsm *f, MDB_txn *txn, const struct feed_obs *o, uint64_t time_ms)
 {
     const char *fixture = feed_obs_fixture(o);
@@ -310,9 +318,7 @@ int quotes_on_agreed(struct fsm *f, MDB_txn *txn, const struct feed_obs *o, uint
     if (o->kind == FEED_FIXTURE) {
         if (m || !fsm_sport(f) || strcmp(fsm_sport(f), feed_sport_name(o->u.fixture.sport)))
             goto out;
-        m = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:n, s:n}", "fixture", fixture, "sport",
-                      fsm_sport(f), "status", "pending", "version", 0, "suspended_index", 0,
-                      "signatures", 0, "round", "live");
+        m = pending_market(f, fixture);
         rv = market_put(f, txn, m, time_ms);
         goto out;
     }
@@ -377,9 +383,7 @@ static json_t *late_market(struct fsm *f, MDB_txn *txn, const char *fixture, uin
     json_t *m = NULL;
     if (rec && st && strcmp(st, "finished") != 0 && strcmp(st, "cancelled") != 0 &&
         fsm_sport(f)) {
-        m = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:n}", "fixture", fixture, "sport",
-                      fsm_sport(f), "status", "pending", "version", 0, "suspended_index", 0,
-                      "signatures", 0, "round");
+        m = pending_market(f, fixture);
         json_t *live = live_state(f, txn, fixture, 0, time_ms, NULL);
         if (json_integer_value(json_object_get(live, "period")) >= 1)
             json_object_set_new(m, "epoch",
@@ -522,37 +526,25 @@ int quotes_apply_round(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct 
                                (json_int_t)kickoff, "day", (json_int_t)(kickoff / 86400), "phase",
                                started ? "live" : "pre", "epoch", epoch, "seq",
                                (json_int_t)json_integer_value(json_object_get(live, "seq")));
-    if (!strcmp(sport, "tennis")) {
-        static const char *const keys[] = {"sets_a",       "sets_b",       "games_a",
-                                           "games_b",      "prev_games_a", "prev_games_b",
-                                           "points_a",     "points_b",     "server_a"};
+    /* The sport's own live inputs, copied from the live state (0 where it has none). */
+    static const char *const tennis[] = {"sets_a",       "sets_b",       "games_a",
+                                         "games_b",      "prev_games_a", "prev_games_b",
+                                         "points_a",     "points_b",     "server_a",     NULL};
+    static const char *const basket[] = {"home_points", "away_points", NULL};
+    static const char *const football[] = {"home_goals", "away_goals", "home_reds",
+                                           "away_reds", NULL};
+    const char *const *keys = !strcmp(sport, "tennis") ? tennis : basketball ? basket : football;
+    for (size_t k = 0; keys[k]; k++)
+        json_object_set_new(inputs, keys[k],
+                            json_integer(json_integer_value(json_object_get(live, keys[k]))));
+    if (keys == tennis) {
         json_object_set_new(inputs, "best_of", json_integer(3));
-        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
-            json_object_set_new(inputs, keys[k],
-                                json_integer(json_integer_value(json_object_get(live, keys[k]))));
         if (!started)
             json_object_set_new(inputs, "server_a", json_integer(1));
     } else {
-        json_t *x = json_pack(
-            "{s:I, s:I, s:I, s:I, s:I, s:I}", "minute_x10", (json_int_t)minute_x10, "half",
-            (json_int_t)half, "home_goals",
-            (json_int_t)json_integer_value(json_object_get(live, "home_goals")), "away_goals",
-            (json_int_t)json_integer_value(json_object_get(live, "away_goals")), "home_reds",
-            (json_int_t)json_integer_value(json_object_get(live, "home_reds")), "away_reds",
-            (json_int_t)json_integer_value(json_object_get(live, "away_reds")));
-        if (basketball) { /* points, not goals; no halves or red cards */
-            json_object_set_new(x, "home_points", json_integer(json_integer_value(
-                                                      json_object_get(live, "home_points"))));
-            json_object_set_new(x, "away_points", json_integer(json_integer_value(
-                                                      json_object_get(live, "away_points"))));
-            json_object_del(x, "home_goals");
-            json_object_del(x, "away_goals");
-            json_object_del(x, "home_reds");
-            json_object_del(x, "away_reds");
-            json_object_del(x, "half");
-        }
-        json_object_update(inputs, x);
-        json_decref(x);
+        json_object_set_new(inputs, "minute_x10", json_integer((json_int_t)minute_x10));
+        if (keys == football)
+            json_object_set_new(inputs, "half", json_integer((json_int_t)half));
     }
     json_object_set_new(m, "round",
                         json_pack("{s:I, s:O}", "index", (json_int_t)f->applying, "inputs",

@@ -438,11 +438,11 @@ static void leader_tick(struct node *n)
  * raft tells followers the commit index with the next AppendEntries, which is the next
  * heartbeat when nothing else is proposed: a round or a publication would wait up to
  * heartbeat_timeout_ms before followers apply it. A barrier appends an (empty) entry at once,
- * and its AppendEntries carries the new commit index: one barrier in flight at a time. */
-
-/* Both are asked for from places where raft must not be called: the state machine's deferred
- * callbacks can run inside raft_apply (raft takes a snapshot there, which flushes), and a
- * barrier's answer arrives the same way. They run from a zero-delay timer instead. */
+ * and its AppendEntries carries the new commit index: one barrier in flight at a time (nudge).
+ * An agreed event makes its game's round due at once (kick). Both are asked for from places
+ * where raft must not be called: the state machine's deferred callbacks can run inside
+ * raft_apply (raft takes a snapshot there, which flushes), and a barrier's answer arrives the
+ * same way. They run from a zero-delay timer instead. */
 static void on_soon(uv_timer_t *t);
 
 static void soon(struct node *n)
@@ -1034,18 +1034,25 @@ int routes_quotes(struct http_req *r, const char *method, const char *path)
 
 /* ---- status, metrics, start, stop ------------------------------------------------------ */
 
+/* Votes waiting to be published, rounds waiting for a quorum, fixtures on the schedule. */
+static void sizes(const struct quoter *q, unsigned *outbox, unsigned *rounds, unsigned *sched)
+{
+    *outbox = *rounds = *sched = 0;
+    for (struct qvote_out *v = q->outbox; v; v = v->next)
+        (*outbox)++;
+    for (struct qround *r = q->rounds; r; r = r->next)
+        *rounds += !r->done;
+    for (struct qsched *s = q->sched; s; s = s->next)
+        (*sched)++;
+}
+
 void quote_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
 {
     struct quoter *q = Q(n);
     if (!q)
         return;
-    unsigned outbox = 0, rounds = 0, sched = 0;
-    for (struct qvote_out *v = q->outbox; v; v = v->next)
-        outbox++;
-    for (struct qround *r = q->rounds; r; r = r->next)
-        rounds += !r->done;
-    for (struct qsched *s = q->sched; s; s = s->next)
-        sched++;
+    unsigned outbox, rounds, sched;
+    sizes(q, &outbox, &rounds, &sched);
     metrics_printf(
         buf, len, cap,
         "# TYPE parlay_quote_rounds_proposed_total counter\n"
@@ -1095,13 +1102,8 @@ json_t *quote_status(struct node *n)
             snprintf(k, sizeof k, "%u", i);
             json_object_set_new(d, k, json_integer((json_int_t)q->dissent[i]));
         }
-    unsigned outbox = 0, rounds = 0, sched = 0;
-    for (struct qvote_out *v = q->outbox; v; v = v->next)
-        outbox++;
-    for (struct qround *r = q->rounds; r; r = r->next)
-        rounds += !r->done;
-    for (struct qsched *s = q->sched; s; s = s->next)
-        sched++;
+    unsigned outbox, rounds, sched;
+    sizes(q, &outbox, &rounds, &sched);
     return json_pack("{s:o, s:i, s:i, s:i, s:I, s:I, s:I, s:b, s:i}", "dissent", d, "outbox",
                      outbox, "rounds_pending", rounds, "fixtures_scheduled", sched, "computed",
                      (json_int_t)q->computed, "published", (json_int_t)q->published,

@@ -20,6 +20,23 @@
 #define PARLAYD "build/parlayd-san"
 #endif
 
+static int h_nib(char c)
+{
+    return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+size_t h_unhex(const char *hex, uint8_t *out, size_t cap)
+{
+    size_t n = strlen(hex) / 2;
+    if (n > cap) { /* a test's own bug: stop it loudly */
+        fprintf(stderr, "h_unhex: %zu bytes do not fit in %zu\n", n, cap);
+        abort();
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = (uint8_t)(h_nib(hex[2 * i]) << 4 | h_nib(hex[2 * i + 1]));
+    return n;
+}
+
 double h_now(void)
 {
     struct timespec ts;

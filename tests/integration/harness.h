@@ -4,6 +4,7 @@
 #define PARLAY_HARNESS_H
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -111,6 +112,8 @@ bool h_wait_fixture(struct h_cluster *c, int i, const char *id, const char *stat
 void h_start_cluster(struct h_cluster *c);
 
 double h_now(void);
+/* Lower-case hex to bytes (asserts it fits in @cap); returns the byte count. */
+size_t h_unhex(const char *hex, uint8_t *out, size_t cap);
 void h_sleep_ms(int ms);
 /* Count occurrences of @needle in node @i's log. */
 int h_log_count(struct h_cluster *c, int i, const char *needle);

@@ -52,20 +52,6 @@ static unsigned scenario_events(void)
     return n;
 }
 
-static int nib(char c)
-{
-    return c <= '9' ? c - '0' : c - 'a' + 10;
-}
-
-static size_t unhex(const char *h, uint8_t *out, size_t cap)
-{
-    size_t n = strlen(h) / 2;
-    assert_true(n <= cap);
-    for (size_t i = 0; i < n; i++)
-        out[i] = (uint8_t)(nib(h[2 * i]) << 4 | nib(h[2 * i + 1]));
-    return n;
-}
-
 /* Verify every signature of an attestation the way an outsider would. Returns how many. */
 static unsigned verify_attestation(json_t *att, const char *cluster)
 {
@@ -74,7 +60,7 @@ static unsigned verify_attestation(json_t *att, const char *cluster)
     assert_non_null(subject);
     assert_non_null(hex);
     uint8_t bytes[1024], digest[32];
-    size_t bl = unhex(hex, bytes, sizeof bytes);
+    size_t bl = h_unhex(hex, bytes, sizeof bytes);
     static const char tag[] = "parlay-observation-v1";
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
@@ -95,8 +81,8 @@ static unsigned verify_attestation(json_t *att, const char *cluster)
         const char *sh = json_string_value(json_object_get(s, "signature"));
         assert_non_null(pkh);
         assert_non_null(sh);
-        assert_int_equal(unhex(pkh, pk, sizeof pk), 33);
-        assert_int_equal(unhex(sh, sig, sizeof sig), 64);
+        assert_int_equal(h_unhex(pkh, pk, sizeof pk), 33);
+        assert_int_equal(h_unhex(sh, sig, sizeof sig), 64);
         secp256k1_pubkey pub;
         secp256k1_ecdsa_signature es;
         assert_true(secp256k1_ec_pubkey_parse(ctx, &pub, pk, 33));

@@ -247,20 +247,6 @@ static bool version_above(json_t *m, void *a)
     return !strcmp(str(m, "status"), "open") && num(m, "version") > *(json_int_t *)a;
 }
 
-static int nib(char c)
-{
-    return c <= '9' ? c - '0' : c - 'a' + 10;
-}
-
-static size_t unhex(const char *h, uint8_t *out, size_t cap)
-{
-    size_t n = strlen(h) / 2;
-    assert_true(n <= cap);
-    for (size_t i = 0; i < n; i++)
-        out[i] = (uint8_t)(nib(h[2 * i]) << 4 | nib(h[2 * i + 1]));
-    return n;
-}
-
 /* Check a quote's attestation as an outsider would; returns the signer ids as a bit set. */
 static unsigned verify_quote(struct h_cluster *c, int i, json_int_t version)
 {
@@ -294,8 +280,8 @@ static unsigned verify_quote(struct h_cluster *c, int i, json_int_t version)
     json_array_foreach(json_object_get(a, "signatures"), k, s)
     {
         uint8_t pk[33], sig[64];
-        assert_int_equal(unhex(str(s, "public_key"), pk, sizeof pk), 33);
-        assert_int_equal(unhex(str(s, "signature"), sig, sizeof sig), 64);
+        assert_int_equal(h_unhex(str(s, "public_key"), pk, sizeof pk), 33);
+        assert_int_equal(h_unhex(str(s, "signature"), sig, sizeof sig), 64);
         secp256k1_pubkey pub;
         secp256k1_ecdsa_signature es;
         assert_true(secp256k1_ec_pubkey_parse(ctx, &pub, pk, 33));
