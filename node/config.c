@@ -1,6 +1,8 @@
 #include "node/config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -177,6 +179,44 @@ static int read_token(struct config *c, char *err, size_t en)
     return 0;
 }
 
+/* The members' shared secret: 64 hex digits (32 bytes), in a file only the owner can read. */
+static int read_secret(struct config *c, char *err, size_t en)
+{
+    int fd = open(c->cluster_secret_file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, en, "key 'cluster_secret_file': %s: %s", c->cluster_secret_file,
+                 strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    char buf[80];
+    ssize_t n = fstat(fd, &st) == 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    close(fd);
+    if (n >= 0 && (st.st_mode & 077)) {
+        snprintf(err, en, "key 'cluster_secret_file': %s must not be readable by group or others "
+                          "(chmod 600)", c->cluster_secret_file);
+        return -1;
+    }
+    if (n < 0)
+        n = 0;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        n--;
+    bool ok = n == 64;
+    for (int i = 0; ok && i < 32; i++) {
+        unsigned v;
+        char two[3] = {buf[2 * i], buf[2 * i + 1], 0};
+        ok = isxdigit((unsigned char)two[0]) && isxdigit((unsigned char)two[1]) &&
+             sscanf(two, "%2x", &v) == 1;
+        c->cluster_secret[i] = (unsigned char)v;
+    }
+    if (!ok) {
+        snprintf(err, en, "key 'cluster_secret_file': %s must hold 64 hex digits (32 bytes)",
+                 c->cluster_secret_file);
+        return -1;
+    }
+    return 0;
+}
+
 static int check_data_dir(const char *dir, char *err, size_t en)
 {
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -194,7 +234,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
 {
     static const char *const known[] = {
         "node_id", "cluster", "role", "raft_address", "http_address", "data_dir",
-        "initial_members", "admin_token_file", "snapshot_threshold", "snapshot_trailing",
+        "initial_members", "admin_token_file", "cluster_secret_file", "snapshot_threshold", "snapshot_trailing",
         "election_timeout_ms", "heartbeat_timeout_ms", "forward_timeout_ms", "max_body_bytes",
         "map_size_mb", "space_quota_mb", "log_level", "max_inflight_entries", "idempotency_ttl_s", "password_list",
         "franceconnect", "document_check", "accounts_jwks_url", "accounts_issuer",
@@ -244,6 +284,8 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         get_str(root, "data_dir", c->data_dir, sizeof c->data_dir, 1, NULL, err, en) ||
         get_str(root, "admin_token_file", c->admin_token_file, sizeof c->admin_token_file, 1,
                 NULL, err, en) ||
+        get_str(root, "cluster_secret_file", c->cluster_secret_file,
+                sizeof c->cluster_secret_file, 1, NULL, err, en) ||
         get_str(root, "log_level", level, sizeof level, 0, "info", err, en) ||
         get_str(root, "password_list", c->password_list, sizeof c->password_list, 0,
                 "kyc/data/common-passwords.txt", err, en))
@@ -420,7 +462,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
     }
     c->test_fault_prices = json_is_true(tf);
     if (load_members(c, json_object_get(root, "initial_members"), err, en) ||
-        read_token(c, err, en) || check_data_dir(c->data_dir, err, en))
+        read_token(c, err, en) || read_secret(c, err, en) || check_data_dir(c->data_dir, err, en))
         goto out;
     rv = 0;
 out:

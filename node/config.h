@@ -24,6 +24,10 @@ struct config {
     unsigned n_initial;
     char admin_token_file[PATH_MAX];
     char admin_token[256]; /* read from admin_token_file */
+    char cluster_secret_file[PATH_MAX];
+    unsigned char cluster_secret[32]; /* read from cluster_secret_file (64 hex digits): the
+                                         members' shared secret for node-to-node calls; never
+                                         the admin token, never logged */
     unsigned snapshot_threshold;   /* default 1024 */
     unsigned snapshot_trailing;    /* default 2048 */
     unsigned election_timeout_ms;  /* default 1000 */

@@ -9,6 +9,13 @@ if [ ! -s run/admin.token ]; then
     (umask 077; head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > run/admin.token)
 fi
 chmod 600 run/admin.token
+# Each cluster's members share a secret for node-to-node calls (key cluster_secret_file).
+for cl in football accounts; do
+    if [ ! -s run/$cl.secret ]; then
+        (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > run/$cl.secret)
+    fi
+    chmod 600 run/$cl.secret
+done
 # The pre-match ratings fit on the same history on every node (key ratings_history): the
 # football-data seasons in ../shared/data/football when this checkout has them, else none
 # (agreed results only).

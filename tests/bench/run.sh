@@ -75,7 +75,7 @@ quotes_cluster() {
         cat > "$root/$tag-n$i.json" <<CFG
 {"node_id": $i, "cluster": "bench-quotes", "role": "sport:football",
  "raft_address": "127.0.0.1:1820$i", "http_address": "127.0.0.1:1810$i",
- "data_dir": "$root/$tag-data$i", "admin_token_file": "$root/token", "log_level": "warn",
+ "data_dir": "$root/$tag-data$i", "admin_token_file": "$root/token", "cluster_secret_file": "$root/secret", "log_level": "warn",
  "map_size_mb": 4096, "feed_url": "http://127.0.0.1:1830$i", "feed_adapter": "sse", $extra
  "initial_members": $qmembers}
 CFG
@@ -196,6 +196,7 @@ echo "disk:    4 KiB synchronous writes: $(awk -v s="$dd_secs" 'BEGIN {printf "%
 
 token=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 echo "$token" > "$root/token"; chmod 600 "$root/token"
+(umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$root/secret")
 case "$only" in quotes|quotes-latency|quotes-capacity)
     bench_quotes
     echo
@@ -209,7 +210,7 @@ for i in 1 2 3; do
     cat > "$root/n$i.json" <<CFG
 {"node_id": $i, "cluster": "bench", "role": "sport:football",
  "raft_address": "127.0.0.1:930$i", "http_address": "127.0.0.1:940$i",
- "data_dir": "$root/data$i", "admin_token_file": "$root/token", "log_level": "warn",
+ "data_dir": "$root/data$i", "admin_token_file": "$root/token", "cluster_secret_file": "$root/secret", "log_level": "warn",
  "snapshot_threshold": 16384, "snapshot_trailing": 4096, "map_size_mb": 4096,
  "initial_members": $members}
 CFG
@@ -273,7 +274,7 @@ for i in 1 2 3; do
     cat > "$root/a$i.json" <<CFG
 {"node_id": $i, "cluster": "bench-accounts", "role": "accounts",
  "raft_address": "127.0.0.1:931$i", "http_address": "127.0.0.1:941$i",
- "data_dir": "$root/adata$i", "admin_token_file": "$root/token", "log_level": "warn",
+ "data_dir": "$root/adata$i", "admin_token_file": "$root/token", "cluster_secret_file": "$root/secret", "log_level": "warn",
  "initial_members": $amembers}
 CFG
     build/parlayd --config "$root/a$i.json" 2>"$root/a$i.log" &

@@ -158,6 +158,13 @@ void h_cluster_init(struct h_cluster *c, int n)
     fprintf(f, "%s\n", c->token);
     fclose(f);
     chmod(c->token_file, 0600);
+    snprintf(c->secret_file, sizeof c->secret_file, "%s/cluster.secret", c->root);
+    f = fopen(c->secret_file, "w");
+    for (int k = 0; k < 32; k++)
+        fprintf(f, "%02x", (unsigned)(rand() & 0xff));
+    fprintf(f, "\n");
+    fclose(f);
+    chmod(c->secret_file, 0600);
     c->snapshot_threshold = 1024;
     c->snapshot_trailing = 2048;
     c->max_body_bytes = 65536;
@@ -207,6 +214,7 @@ void h_cluster_write_configs(struct h_cluster *c)
             c->snapshot_trailing, "election_timeout_ms", 1000, "heartbeat_timeout_ms", 100,
             "max_body_bytes", c->max_body_bytes, "map_size_mb", c->map_size_mb,
             "forward_timeout_ms", 5000, "log_level", "info");
+        json_object_set_new(cfg, "cluster_secret_file", json_string(c->secret_file));
         if (c->space_quota_mb)
             json_object_set_new(cfg, "space_quota_mb", json_integer(c->space_quota_mb));
         if (c->extra_config) {

@@ -25,6 +25,7 @@ struct h_node {
 struct h_cluster {
     char root[256];
     char token_file[512];
+    char secret_file[512]; /* the members' shared secret (cluster_secret_file) */
     char token[64];
     int n;
     struct h_node nodes[H_MAX_NODES];

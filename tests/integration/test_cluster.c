@@ -514,6 +514,9 @@ static void bad_config_refuses_to_start(void **state)
         {"role", "\"casino\"", "key 'role'"},
         {"data_dir", "\"/proc/parlay-cannot-be-here\"", "key 'data_dir'"},
         {"admin_token_file", "\"/nonexistent/token\"", "/nonexistent/token"},
+        {"cluster_secret_file", NULL, "missing key 'cluster_secret_file'"},
+        {"cluster_secret_file", "\"/nonexistent/secret\"", "/nonexistent/secret"},
+        {"cluster_secret_file", "\"/etc/hostname\"", "key 'cluster_secret_file'"},
         {"snapshot_threshold", "\"often\"", "key 'snapshot_threshold'"},
         {"heartbeat_timeout_ms", "5000", "key 'heartbeat_timeout_ms'"},
     };
