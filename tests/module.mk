@@ -9,11 +9,12 @@
 #                      refusals, members' keys
 #   test_quotes        markets and agreed quotes: rounds, publication and its refusals, agreed
 #                      events and suspensions, results, determinism across two state machines
+#   test_ledger        the ledger's rules: moves, holds resolved once, refusals, zero sum
 #   test_raft_fixture  3-server clusters on raft_fixture: replication, partitions, catch-up
 #                      through a snapshot
 #
 #   make test-unit     build and run them
-UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes
+UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes ledger
 UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TEST_NAMES))
 UNIT_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,$(CONSENSUS_SRCS) node/log.c tests/unit/unit_util.c)
 
