@@ -8,7 +8,8 @@
  * its subject appears in the local state machine; it is sent again whenever the leader (or
  * its term) changes or the last send was not accepted, so a new leader hears everything
  * still pending. The node also makes sure its public key is in the replicated state
- * (CMD_MEMBER_KEY through POST /internal/v1/member-key, admin token).
+ * (CMD_MEMBER_KEY through POST /internal/v1/member-key, admin token), with its proof: a
+ * signature by the key itself (consensus/observations.h).
  *
  * Leader side. Pending observations are kept in memory: subject -> distinct byte strings ->
  * the nodes that sent them, with their signatures. A sender must be a member with a
@@ -67,6 +68,8 @@ struct agree {
     uv_timer_t timer;
     struct out_item *outbox;
     bool key_inflight;
+    uint64_t key_retry_ms;                 /* after a refusal, not before this (loop clock) */
+    char key_body[512], key_idem[200];     /* this node's proven key registration */
     struct pending *pending;
     uint64_t dissent[AGREE_MAX_NODES + 1];
     uint64_t received, refused, proposed, alerts;
@@ -117,8 +120,15 @@ static void on_key_sent(void *arg, long status, const char *body, size_t len)
     if (n->stopping || !A(n))
         return;
     A(n)->key_inflight = false;
-    if (status != 200 && status != 201)
+    if (status == 403) {
+        /* Another key is registered for this id (this node lost its key): only the old key
+         * can sign the change. The operator removes the member and adds it under a new id
+         * (README, "Agreed observations"); until then ask again now and then. */
+        A(n)->key_retry_ms = uv_now(n->loop) + 10000;
+        LOG_ERROR("event=member_key_refused status=%ld body=%.200s", status, body);
+    } else if (status != 200 && status != 201) {
         LOG_DEBUG("event=member_key_send status=%ld body=%.200s", status, body);
+    }
 }
 
 struct send_ctx {
@@ -157,14 +167,10 @@ static void pump(struct node *n)
     if (leader == 0 || !addr[0])
         return;
     uint64_t term = raft_current_term(replica_raft(n->replica));
-    if (!a->key_inflight && !key_registered(n)) {
+    if (!a->key_inflight && uv_now(n->loop) >= a->key_retry_ms && !key_registered(n)) {
         a->key_inflight = true;
-        char body[160], idem[200];
-        snprintf(body, sizeof body, "{\"id\":%llu,\"public_key\":\"%s\"}",
-                 (unsigned long long)n->cfg.node_id, n->public_key);
-        snprintf(idem, sizeof idem, "member-key-%llu-%s", (unsigned long long)n->cfg.node_id,
-                 n->public_key);
-        forward_send(n->fwd, addr, "/internal/v1/member-key", idem, body, on_key_sent, n);
+        forward_send(n->fwd, addr, "/internal/v1/member-key", a->key_idem, a->key_body,
+                     on_key_sent, n);
     }
     for (struct out_item **pi = &a->outbox; *pi;) {
         struct out_item *it = *pi;
@@ -517,11 +523,29 @@ out:
     json_decref(body);
 }
 
+/* The member proves the key itself (consensus/observations.h): checked here against this
+ * node's state so that a refusal costs no log entry, and again by apply. */
 static void do_member_key(struct http_req *r)
 {
+    struct node *n = r->node;
     json_t *body = routes_body(r);
     if (!body)
         return;
+    MDB_txn *txn;
+    if (fsm_read_begin(n->fsm, &txn) != 0) {
+        json_decref(body);
+        http_problem(r, 500, "Read failed", "the state machine could not be read");
+        return;
+    }
+    const char *title;
+    char detail[256];
+    int status = obs_member_key_check(n->fsm, txn, body, &title, detail, sizeof detail);
+    fsm_read_end(txn);
+    if (status != 0) {
+        json_decref(body);
+        http_problem(r, status, title, "%s", detail);
+        return;
+    }
     char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(body);
     struct cmd c = {.type = CMD_MEMBER_KEY, .payload = text, .payload_len = strlen(text)};
@@ -700,6 +724,25 @@ json_t *agree_status(struct node *n)
                      "alerts", (json_int_t)a->alerts);
 }
 
+/* {id, public_key, proof}: the proof is this node's signature over the member-key digest, so
+ * that nobody else (not even the admin token) can register a key in its name. */
+static void key_registration(struct node *n)
+{
+    struct agree *a = A(n);
+    uint8_t digest[32], ser[64];
+    char proof[129];
+    secp256k1_ecdsa_signature sig;
+    obs_member_key_digest(OBS_KEY_PROOF, n->cfg.cluster, n->cfg.node_id, n->public_key, digest);
+    secp256k1_ecdsa_sign(a->ctx, &sig, digest, a->sk, NULL, NULL);
+    secp256k1_ecdsa_signature_serialize_compact(a->ctx, ser, &sig);
+    obs_hex_encode(ser, 64, proof);
+    snprintf(a->key_body, sizeof a->key_body,
+             "{\"id\":%llu,\"public_key\":\"%s\",\"proof\":\"%s\"}",
+             (unsigned long long)n->cfg.node_id, n->public_key, proof);
+    snprintf(a->key_idem, sizeof a->key_idem, "member-key-%llu-%s",
+             (unsigned long long)n->cfg.node_id, n->public_key);
+}
+
 int agree_start(struct node *n, char *err, size_t errlen)
 {
     if (!n->cfg.sport[0])
@@ -714,6 +757,7 @@ int agree_start(struct node *n, char *err, size_t errlen)
         return -1;
     }
     n->agree = a;
+    key_registration(n);
     uv_timer_init(n->loop, &a->timer);
     a->timer.data = n;
     uv_timer_start(&a->timer, on_tick, AGREE_TICK_MS, AGREE_TICK_MS);
