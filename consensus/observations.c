@@ -1,12 +1,12 @@
 #include "consensus/observations.h"
 
 #include <openssl/evp.h>
-#include <secp256k1.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "consensus/agreement.h"
 #include "consensus/fixtures.h"
 #include "consensus/fsm_internal.h"
 #include "feed/feed.h"
@@ -95,20 +95,6 @@ void obs_member_key_digest(enum obs_key_tag tag, const char *cluster, uint64_t i
     EVP_MD_CTX_free(md);
 }
 
-/* Does @sig_hex (128 hex digits, compact r||s) verify with @pk_hex (66) over @digest? */
-static bool verify_hex(secp256k1_context *ctx, const char *pk_hex, const char *sig_hex,
-                       const uint8_t digest[32])
-{
-    uint8_t pkraw[33], sigraw[64];
-    secp256k1_pubkey pub;
-    secp256k1_ecdsa_signature sig;
-    return pk_hex && sig_hex && obs_hex_decode(pk_hex, pkraw, sizeof pkraw) == 33 &&
-           strlen(sig_hex) == 128 && obs_hex_decode(sig_hex, sigraw, sizeof sigraw) == 64 &&
-           secp256k1_ec_pubkey_parse(ctx, &pub, pkraw, 33) &&
-           secp256k1_ecdsa_signature_parse_compact(ctx, &sig, sigraw) &&
-           secp256k1_ecdsa_verify(ctx, &sig, digest, &pub);
-}
-
 int obs_member_key_check(struct fsm *f, MDB_txn *txn, json_t *body, const char **title,
                          char *detail, size_t n)
 {
@@ -126,12 +112,11 @@ int obs_member_key_check(struct fsm *f, MDB_txn *txn, json_t *body, const char *
         return 422;
     }
     uint64_t mid = (uint64_t)json_integer_value(id);
-    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
     char old[67];
     bool has_old = obs_member_key(f, txn, mid, old) == 0 && strcmp(old, pk) != 0;
     int status = 0;
     obs_member_key_digest(OBS_KEY_PROOF, f->cluster, mid, pk, digest);
-    if (!verify_hex(ctx, pk, proof, digest)) {
+    if (!agr_verify(pk, proof, digest)) {
         *title = "Key not proven";
         snprintf(detail, n, "proof: not a signature by the new key over the member-key digest of "
                             "member %llu",
@@ -139,7 +124,7 @@ int obs_member_key_check(struct fsm *f, MDB_txn *txn, json_t *body, const char *
         status = 403;
     } else if (has_old) {
         obs_member_key_digest(OBS_KEY_CHANGE, f->cluster, mid, pk, digest);
-        if (!verify_hex(ctx, old, oldsig, digest)) {
+        if (!agr_verify(old, oldsig, digest)) {
             *title = "Key change not authorized";
             snprintf(detail, n, "member %llu already has a key: old_key_signature must be its "
                                 "signature over the key-change digest of the new key",
@@ -147,7 +132,6 @@ int obs_member_key_check(struct fsm *f, MDB_txn *txn, json_t *body, const char *
             status = 403;
         }
     }
-    secp256k1_context_destroy(ctx);
     return status;
 }
 
@@ -290,7 +274,6 @@ int obs_check_signatures(struct fsm *f, MDB_txn *txn, json_t *sigs, const uint8_
         snprintf(detail, n, "signatures: need a non-empty array of {node, signature}");
         return -1;
     }
-    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
     size_t i;
     json_t *s;
     int rv = 0;
@@ -308,14 +291,13 @@ int obs_check_signatures(struct fsm *f, MDB_txn *txn, json_t *sigs, const uint8_
             break;
         }
         if (obs_member_key(f, txn, (uint64_t)json_integer_value(nd), pk) != 0 ||
-            !verify_hex(ctx, pk, sh, digest)) {
+            !agr_verify(pk, sh, digest)) {
             snprintf(detail, n, "signatures[%zu]: does not verify with node %lld's registered key",
                      i, (long long)json_integer_value(nd));
             rv = -1;
             break;
         }
     }
-    secp256k1_context_destroy(ctx);
     return rv;
 }
 
