@@ -35,7 +35,7 @@ struct variant {
 
 /* A subject on the leader: the texts its voters sent in its current round. */
 struct subject {
-    char name[AGR_SUBJECT_MAX];
+    struct agr_link link; /* link.name: the subject */
     uint64_t round;
     struct variant *variants;
     bool proposing;
@@ -46,7 +46,6 @@ struct subject {
     unsigned flags;         /* the user's (agr_flag) */
     bool alerted;
     uint64_t flagged[AGR_MAX_NODES / 64]; /* dissent already counted for these nodes */
-    struct subject *next;
 };
 
 struct agr {
@@ -54,8 +53,8 @@ struct agr {
     struct agr_options opt;
     struct out_entry *outbox; /* oldest first */
     uint64_t next_id;
-    struct subject *subjects;
-    struct agr_slot *slots;
+    struct agr_link *subjects; /* struct subject */
+    struct agr_link *slots;    /* struct agr_slot */
     struct agr_stats stats;
 };
 
@@ -89,7 +88,8 @@ struct agr_stats *agr_stats(struct agr *a)
         n++;
     a->stats.outbox = n;
     n = 0;
-    for (struct subject *s = a->subjects; s; s = s->next)
+    for (struct subject *s = (struct subject *)a->subjects; s;
+         s = (struct subject *)s->link.next)
         n += !s->done;
     a->stats.pending = n;
     return &a->stats;
@@ -106,6 +106,32 @@ bool agr_verify(const char *pk_hex, const char *sig_hex, const uint8_t digest[32
            secp256k1_ec_pubkey_parse(ctx, &pub, pkraw, 33) &&
            secp256k1_ecdsa_signature_parse_compact(ctx, &sig, sigraw) &&
            secp256k1_ecdsa_verify(ctx, &sig, digest, &pub);
+}
+
+/* ---- named lists ------------------------------------------------------------------------ */
+
+/* The entry named @name in @head's list, or (if @size) a new one of @size bytes at its head. */
+static void *link_find(struct agr_link **head, const char *name, size_t size)
+{
+    for (struct agr_link *l = *head; l; l = l->next)
+        if (!strcmp(l->name, name))
+            return l;
+    if (!size)
+        return NULL;
+    struct agr_link *l = calloc(1, size);
+    snprintf(l->name, sizeof l->name, "%s", name);
+    l->next = *head;
+    *head = l;
+    return l;
+}
+
+static void link_remove(struct agr_link **head, struct agr_link *x)
+{
+    for (struct agr_link **pl = head; *pl; pl = &(*pl)->next)
+        if (*pl == x) {
+            *pl = x->next;
+            return;
+        }
 }
 
 /* ---- the outbox ------------------------------------------------------------------------- */
@@ -225,11 +251,7 @@ static void variants_clear(struct subject *s)
 
 static void subject_free(struct agr *a, struct subject *s)
 {
-    for (struct subject **ps = &a->subjects; *ps; ps = &(*ps)->next)
-        if (*ps == s) {
-            *ps = s->next;
-            break;
-        }
+    link_remove(&a->subjects, &s->link);
     variants_clear(s);
     free(s->agreed);
     free(s);
@@ -250,16 +272,11 @@ static void subject_restart(struct agr *a, struct subject *s, uint64_t round)
 
 static struct subject *subject_find(struct agr *a, const char *name, bool create)
 {
-    for (struct subject *s = a->subjects; s; s = s->next)
-        if (!strcmp(s->name, name))
-            return s;
-    if (!create)
-        return NULL;
-    struct subject *s = calloc(1, sizeof *s);
-    snprintf(s->name, sizeof s->name, "%s", name);
+    struct subject *s = link_find(&a->subjects, name, 0);
+    if (s || !create)
+        return s;
+    s = link_find(&a->subjects, name, sizeof *s);
     s->first_ms = now(a);
-    s->next = a->subjects;
-    a->subjects = s;
     return s;
 }
 
@@ -272,7 +289,7 @@ static void flag_dissent(struct agr *a, struct subject *s, uint64_t node, const 
         return;
     s->flagged[(node - 1) / 64] |= bit;
     a->stats.dissent[node]++;
-    report(a, AGR_EV_DISSENT, s->name, s->round, node, text);
+    report(a, AGR_EV_DISSENT, s->link.name, s->round, node, text);
 }
 
 static void flag_all(struct agr *a, struct subject *s)
@@ -353,7 +370,7 @@ static void maybe_propose(struct agr *a, struct subject *s)
     /* propose may answer at once (agr_proposed): the subject must be ready for it. */
     s->proposing = true;
     a->stats.proposed++;
-    if (a->env.propose(a->env.arg, s->name, s->round, text, sigs) != 0) {
+    if (a->env.propose(a->env.arg, s->link.name, s->round, text, sigs) != 0) {
         s->proposing = false;
         a->stats.proposed--;
     }
@@ -416,6 +433,23 @@ enum agr_vote_result agr_vote(struct agr *a, uint64_t node, const char *subject,
     return r != AGR_COUNTED ? r : agr_count(a, node, subject, round, text, sig);
 }
 
+/* @s is agreed with @text: dissenters are flagged, and it is retired (or kept for late
+ * votes for retain_ms). */
+static void finish(struct agr *a, struct subject *s, const char *text)
+{
+    s->done = true;
+    s->done_ms = now(a);
+    if (text && !s->agreed)
+        s->agreed = strdup(text);
+    if (!s->agreed)
+        return;
+    a->stats.agreed++;
+    report(a, AGR_EV_AGREED, s->link.name, s->round, 0, s->agreed);
+    flag_all(a, s);
+    if (!a->opt.retain_ms)
+        subject_free(a, s); /* a late vote is compared with the stored record (env.agreed) */
+}
+
 void agr_proposed(struct agr *a, const char *subject, uint64_t round, bool committed,
                   bool stale, const char *text)
 {
@@ -423,31 +457,19 @@ void agr_proposed(struct agr *a, const char *subject, uint64_t round, bool commi
     if (!s || s->round != round)
         return; /* superseded meanwhile: the old round's answer changes nothing */
     s->proposing = false;
-    if (!committed && !stale)
-        return; /* failed: agr_tick proposes it again */
-    s->done = true;
-    s->done_ms = now(a);
-    if (stale)
-        return;
-    if (text && !s->agreed)
-        s->agreed = strdup(text);
-    if (!s->agreed)
-        return;
-    a->stats.agreed++;
-    report(a, AGR_EV_AGREED, s->name, s->round, 0, s->agreed);
-    flag_all(a, s);
-    if (!a->opt.retain_ms)
-        subject_free(a, s); /* a late vote is compared with the stored record (env.agreed) */
+    if (stale) {
+        s->done = true; /* the round ends without publication */
+        s->done_ms = now(a);
+    } else if (committed) {
+        finish(a, s, text);
+    } /* else failed: agr_tick proposes it again */
 }
 
 void agr_agreed(struct agr *a, const char *subject, const char *text)
 {
     struct subject *s = subject_find(a, subject, false);
-    if (s && !s->agreed && text) {
-        s->agreed = strdup(text);
-        s->done = true;
-        s->done_ms = now(a);
-    }
+    if (s && !s->done && !s->proposing && text)
+        finish(a, s, text);
 }
 
 void agr_supersede(struct agr *a, const char *subject, uint64_t round)
@@ -470,8 +492,9 @@ bool agr_holding(struct agr *a, const char *prefix, unsigned flag, uint64_t max_
 {
     size_t pl = strlen(prefix);
     uint64_t t = now(a);
-    for (struct subject *s = a->subjects; s; s = s->next)
-        if ((s->flags & flag) && !s->done && !strncmp(s->name, prefix, pl) &&
+    for (struct subject *s = (struct subject *)a->subjects; s;
+         s = (struct subject *)s->link.next)
+        if ((s->flags & flag) && !s->done && !strncmp(s->link.name, prefix, pl) &&
             t - s->first_ms < max_ms)
             return true;
     return false;
@@ -493,13 +516,20 @@ void agr_tick(struct agr *a)
     if (!a->env.is_leader(a->env.arg))
         return;
     uint64_t t = now(a);
-    for (struct subject *s = a->subjects, *sn; s; s = sn) {
-        sn = s->next;
+    for (struct subject *s = (struct subject *)a->subjects, *sn; s; s = sn) {
+        sn = (struct subject *)s->link.next;
         if (s->proposing)
             continue;
         if ((s->done && t - s->done_ms > a->opt.retain_ms) ||
             (!s->done && a->opt.expire_ms && t - s->first_ms > a->opt.expire_ms)) {
             subject_free(a, s);
+            continue;
+        }
+        /* Agreed through another leader's proposal (this one's tally missed it)? */
+        char *known = !s->done && a->env.agreed ? a->env.agreed(a->env.arg, s->link.name) : NULL;
+        if (known) {
+            finish(a, s, known);
+            free(known);
             continue;
         }
         maybe_propose(a, s); /* a proposal that failed is retried */
@@ -509,7 +539,7 @@ void agr_tick(struct agr *a)
             unsigned variants = 0;
             for (struct variant *v = s->variants; v; v = v->next)
                 variants++;
-            report(a, AGR_EV_STALLED, s->name, s->round, variants, NULL);
+            report(a, AGR_EV_STALLED, s->link.name, s->round, variants, NULL);
         }
     }
 }
@@ -517,14 +547,15 @@ void agr_tick(struct agr *a)
 void agr_reset(struct agr *a)
 {
     while (a->subjects)
-        subject_free(a, a->subjects);
+        subject_free(a, (struct subject *)a->subjects);
 }
 
 unsigned agr_stalled(struct agr *a)
 {
     uint64_t t = now(a);
     unsigned k = 0;
-    for (struct subject *s = a->subjects; s; s = s->next)
+    for (struct subject *s = (struct subject *)a->subjects; s;
+         s = (struct subject *)s->link.next)
         k += stalled(a, s, t);
     return k;
 }
@@ -532,7 +563,8 @@ unsigned agr_stalled(struct agr *a)
 json_t *agr_pending_json(struct agr *a, const char *text_key)
 {
     json_t *pend = json_object();
-    for (struct subject *s = a->subjects; s; s = s->next) {
+    for (struct subject *s = (struct subject *)a->subjects; s;
+         s = (struct subject *)s->link.next) {
         if (s->done)
             continue;
         json_t *vs = json_array();
@@ -542,7 +574,7 @@ json_t *agr_pending_json(struct agr *a, const char *text_key)
                 json_array_append_new(nodes, json_integer((json_int_t)w->node));
             json_array_append_new(vs, json_pack("{s:s, s:o}", text_key, v->text, "nodes", nodes));
         }
-        json_object_set_new(pend, s->name, vs);
+        json_object_set_new(pend, s->link.name, vs);
     }
     return pend;
 }
@@ -563,56 +595,54 @@ json_t *agr_dissent_json(struct agr *a)
 
 struct agr_slot *agr_sched_find(struct agr *a, const char *subject, bool create)
 {
-    for (struct agr_slot *s = a->slots; s; s = s->next)
-        if (!strcmp(s->subject, subject))
-            return s;
-    if (!create)
-        return NULL;
-    struct agr_slot *s = calloc(1, sizeof *s);
-    snprintf(s->subject, sizeof s->subject, "%s", subject);
+    struct agr_slot *s = link_find(&a->slots, subject, 0);
+    if (s || !create)
+        return s;
+    s = link_find(&a->slots, subject, sizeof *s);
     s->due_ms = now(a);
-    s->next = a->slots;
-    a->slots = s;
     return s;
 }
 
 void agr_sched_remove(struct agr *a, const char *subject)
 {
-    for (struct agr_slot **ps = &a->slots; *ps; ps = &(*ps)->next)
-        if (!strcmp((*ps)->subject, subject)) {
-            struct agr_slot *s = *ps;
-            *ps = s->next;
-            free(s);
-            return;
-        }
+    struct agr_slot *s = link_find(&a->slots, subject, 0);
+    if (s) {
+        link_remove(&a->slots, &s->link);
+        free(s);
+    }
 }
 
 void agr_sched_clear(struct agr *a)
 {
     while (a->slots) {
-        struct agr_slot *s = a->slots;
-        a->slots = s->next;
-        free(s);
+        struct agr_link *l = a->slots;
+        a->slots = l->next;
+        free(l);
     }
 }
 
 unsigned agr_sched_count(struct agr *a)
 {
     unsigned n = 0;
-    for (struct agr_slot *s = a->slots; s; s = s->next)
+    for (struct agr_link *l = a->slots; l; l = l->next)
         n++;
     return n;
 }
 
 struct agr_slot *agr_sched_first(struct agr *a)
 {
-    return a->slots;
+    return (struct agr_slot *)a->slots;
+}
+
+struct agr_slot *agr_sched_after(struct agr_slot *s)
+{
+    return (struct agr_slot *)s->link.next;
 }
 
 void agr_sched_round(struct agr *a, struct agr_slot *s, uint64_t round)
 {
     s->round = round;
-    agr_supersede(a, s->subject, round);
+    agr_supersede(a, s->link.name, round);
 }
 
 void agr_sched_next(struct agr *a, struct agr_slot *s, uint64_t every_ms)
@@ -626,11 +656,11 @@ unsigned agr_sched_due(struct agr *a, unsigned max, uint64_t timeout_ms, uint64_
 {
     uint64_t t = now(a);
     unsigned started = 0;
-    for (struct agr_slot *s = a->slots, *sn; s && started < max; s = sn) {
-        sn = s->next; /* @fn may remove @s */
+    for (struct agr_slot *s = agr_sched_first(a), *sn; s && started < max; s = sn) {
+        sn = agr_sched_after(s); /* @fn may remove @s */
         if (s->started_ms && t - s->started_ms > timeout_ms) {
             (*given_up)++;
-            report(a, AGR_EV_GIVEN_UP, s->subject, s->round, 0, NULL);
+            report(a, AGR_EV_GIVEN_UP, s->link.name, s->round, 0, NULL);
             s->started_ms = 0;
             s->due_ms = t;
         }

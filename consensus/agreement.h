@@ -175,7 +175,8 @@ enum agr_vote_result agr_count(struct agr *a, uint64_t node, const char *subject
  * (failed: proposed again later). */
 void agr_proposed(struct agr *a, const char *subject, uint64_t round, bool committed,
                   bool stale, const char *text);
-/* @subject is agreed with @text (seen applied); nothing else happens. */
+/* @subject is agreed with @text (seen applied; a proposal in flight answers itself). agr_tick
+ * also asks env.agreed about every pending subject, for agreements it did not propose. */
 void agr_agreed(struct agr *a, const char *subject, const char *text);
 /* Round @round of @subject starts: older rounds' votes are dropped. */
 void agr_supersede(struct agr *a, const char *subject, uint64_t round);
@@ -200,14 +201,19 @@ json_t *agr_dissent_json(struct agr *a);
 
 /* ---- the round scheduler (leader) --------------------------------------------------------- */
 
+/* A named list entry (the engine's lists of subjects and of slots start with one). */
+struct agr_link {
+    struct agr_link *next;
+    char name[AGR_SUBJECT_MAX];
+};
+
 struct agr_slot {
-    char subject[AGR_SUBJECT_MAX];
+    struct agr_link link; /* link.name: the subject */
     uint64_t due_ms;      /* the next round is due then */
     uint64_t started_ms;  /* a round in flight since then, 0: none */
     uint64_t round;       /* the subject's current round (0: none yet) */
     uint64_t activity_ms; /* the user's: when the subject last saw activity */
     int phase;            /* the user's: e.g. pre-match or live */
-    struct agr_slot *next;
 };
 
 /* The slot of @subject (created if @create, due at once). */
@@ -215,7 +221,9 @@ struct agr_slot *agr_sched_find(struct agr *a, const char *subject, bool create)
 void agr_sched_remove(struct agr *a, const char *subject);
 void agr_sched_clear(struct agr *a);
 unsigned agr_sched_count(struct agr *a);
+/* The slots in no particular order: for (s = agr_sched_first(a); s; s = agr_sched_after(s)). */
 struct agr_slot *agr_sched_first(struct agr *a);
+struct agr_slot *agr_sched_after(struct agr_slot *s);
 /* Round @round of @s has started (it is now the current one; older votes are dropped). */
 void agr_sched_round(struct agr *a, struct agr_slot *s, uint64_t round);
 /* The round in flight is over: the next one is due in @every_ms (0: at once). */

@@ -114,25 +114,24 @@ int obs_member_key_check(struct fsm *f, MDB_txn *txn, json_t *body, const char *
     uint64_t mid = (uint64_t)json_integer_value(id);
     char old[67];
     bool has_old = obs_member_key(f, txn, mid, old) == 0 && strcmp(old, pk) != 0;
-    int status = 0;
-    obs_member_key_digest(OBS_KEY_PROOF, f->cluster, mid, pk, digest);
-    if (!agr_verify(pk, proof, digest)) {
-        *title = "Key not proven";
-        snprintf(detail, n, "proof: not a signature by the new key over the member-key digest of "
-                            "member %llu",
-                 (unsigned long long)mid);
-        status = 403;
-    } else if (has_old) {
-        obs_member_key_digest(OBS_KEY_CHANGE, f->cluster, mid, pk, digest);
-        if (!agr_verify(old, oldsig, digest)) {
-            *title = "Key change not authorized";
-            snprintf(detail, n, "member %llu already has a key: old_key_signature must be its "
-                                "signature over the key-change digest of the new key",
-                     (unsigned long long)mid);
-            status = 403;
+    /* The new key proves itself; a change is also signed by the key it replaces. */
+    const struct {
+        enum obs_key_tag tag;
+        const char *key, *sig, *title, *why;
+    } need[2] = {{OBS_KEY_PROOF, pk, proof, "Key not proven",
+                  "proof: not a signature by the new key over the member-key digest"},
+                 {OBS_KEY_CHANGE, old, oldsig, "Key change not authorized",
+                  "the member already has a key: old_key_signature must be its signature over "
+                  "the key-change digest of the new key"}};
+    for (int i = 0; i < (has_old ? 2 : 1); i++) {
+        obs_member_key_digest(need[i].tag, f->cluster, mid, pk, digest);
+        if (!agr_verify(need[i].key, need[i].sig, digest)) {
+            *title = need[i].title;
+            snprintf(detail, n, "member %llu: %s", (unsigned long long)mid, need[i].why);
+            return 403;
         }
     }
-    return status;
+    return 0;
 }
 
 int obs_apply_member_key(struct fsm *f, MDB_txn *txn, const struct cmd *c,

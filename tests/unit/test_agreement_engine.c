@@ -663,7 +663,7 @@ static bool start_round(void *arg, struct agr_slot *s)
 {
     struct fake *f = arg;
     f->nsent++; /* counts the rounds started */
-    return strcmp(s->subject, "held") != 0;
+    return strcmp(s->link.name, "held") != 0;
 }
 
 static void scheduler(void **state)
