@@ -9,7 +9,8 @@
 
 #include "consensus/observations.h"
 
-#define AGR_DEFAULT_CAP 4096
+#define AGR_DEFAULT_CAP 65536
+#define AGR_ASK_AFTER_MS 1000
 
 struct out_entry {
     struct agr_entry e;
@@ -525,8 +526,10 @@ void agr_tick(struct agr *a)
             subject_free(a, s);
             continue;
         }
-        /* Agreed through another leader's proposal (this one's tally missed it)? */
-        char *known = !s->done && a->env.agreed ? a->env.agreed(a->env.arg, s->link.name) : NULL;
+        /* Agreed through another leader's proposal (this one's tally missed it)? Asked only
+         * of subjects waiting for over a second: a proposal of ours answers in milliseconds. */
+        bool ask = !s->done && a->env.agreed && t - s->first_ms >= AGR_ASK_AFTER_MS;
+        char *known = ask ? a->env.agreed(a->env.arg, s->link.name) : NULL;
         if (known) {
             finish(a, s, known);
             free(known);

@@ -118,7 +118,7 @@ struct agr_env {
 };
 
 struct agr_options {
-    unsigned outbox_cap;  /* at most this many outbox entries (0: 4096) */
+    unsigned outbox_cap;  /* at most this many outbox entries (0: 65,536) */
     uint64_t outbox_ttl_ms; /* an entry is dropped this long after it was put (0: never) */
     uint64_t retain_ms;   /* an agreed subject stays this long for late votes (0: retired) */
     uint64_t expire_ms;   /* a subject without agreement is forgotten after this (0: never) */

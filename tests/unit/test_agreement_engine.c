@@ -4,7 +4,8 @@
  *
  *   tally      quorum on identical texts (majority of the CURRENT voters), none on split
  *              texts, duplicates count once, a changed vote replaces, non-members and bad
- *              signatures refused, a failed proposal retried, a late vote compared
+ *              signatures refused, a failed proposal retried, a late vote compared, an
+ *              agreement proposed by an earlier leader found in the state
  *   dissent    flagged once per subject and node, after the agreement
  *   rounds     a newer round drops the old round's votes; its votes are stale; the answer
  *              about the old round's proposal publishes nothing
@@ -440,6 +441,29 @@ static void late_vote_compared_with_stored(void **state)
     fake_free(f);
 }
 
+/* Agreed through an earlier leader's proposal: the tick finds the record in the state (for a
+ * subject waiting over a second) and ends the subject there, flagging the dissenter. */
+static void agreement_found_in_state(void **state)
+{
+    (void)state;
+    struct agr_options opt = {.alert_ms = 5000};
+    struct fake *f = fake_new(&opt);
+    vote(f, 1, "s/8", 0, "A");
+    vote(f, 2, "s/8", 0, "B");
+    f->stored_subject = "s/8";
+    f->stored_text = "A";
+    agr_tick(f->a);
+    assert_int_equal(agr_stats(f->a)->pending, 1); /* too young to ask */
+    f->now += 1000;
+    agr_tick(f->a);
+    assert_int_equal(agr_stats(f->a)->pending, 0);
+    assert_int_equal(agr_stats(f->a)->dissent[2], 1);
+    assert_int_equal(f->nprops, 0);
+    f->now += 5000;
+    assert_int_equal(agr_stalled(f->a), 0);
+    fake_free(f);
+}
+
 /* ---- rounds ----------------------------------------------------------------------------- */
 
 static void round_superseded_mid_vote(void **state)
@@ -725,6 +749,7 @@ int main(void)
         cmocka_unit_test(failed_proposal_retried),
         cmocka_unit_test(dissent_flagged_once),
         cmocka_unit_test(late_vote_compared_with_stored),
+        cmocka_unit_test(agreement_found_in_state),
         cmocka_unit_test(round_superseded_mid_vote),
         cmocka_unit_test(resend_after_leader_change),
         cmocka_unit_test(resend_after_term_change),
