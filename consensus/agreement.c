@@ -489,18 +489,6 @@ bool agr_flag(struct agr *a, const char *subject, unsigned flag)
     return true;
 }
 
-bool agr_holding(struct agr *a, const char *prefix, unsigned flag, uint64_t max_ms)
-{
-    size_t pl = strlen(prefix);
-    uint64_t t = now(a);
-    for (struct subject *s = (struct subject *)a->subjects; s;
-         s = (struct subject *)s->link.next)
-        if ((s->flags & flag) && !s->done && !strncmp(s->link.name, prefix, pl) &&
-            t - s->first_ms < max_ms)
-            return true;
-    return false;
-}
-
 bool agr_is_done(struct agr *a, const char *subject, uint64_t round)
 {
     struct subject *s = subject_find(a, subject, false);

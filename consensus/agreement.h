@@ -33,18 +33,22 @@
  *   run by the user's timer).
  * * The outbox is full (outbox_cap): the OLDEST entry is dropped to make room, and counted
  *   (agr_stats.outbox_dropped). The newest texts matter more (live events, the current round),
- *   and a dropped observation is still agreed from the other nodes' votes.
+ *   and a dropped observation can still be agreed from the other nodes' votes.
  * * A proposal fails (no leader any more, a full queue): the subject stays in the tally and is
  *   proposed again at the next agr_tick while this node leads. A proposal whose command the
- *   state machine refuses as stale ends the round without publication.
+ *   state machine refuses as stale ends the round without publication. A subject agreed
+ *   through another leader's proposal is found by agr_tick, which asks env.agreed about the
+ *   subjects waiting for over a second.
  * * A sender that is not a member, or whose signature does not verify: refused (AGR_NOT_MEMBER,
  *   AGR_BAD_SIGNATURE), counted, nothing changes. The same vote twice counts once; a member that
  *   sends another text for the same round changes its vote (a provider correcting itself).
  * * No text reaches a quorum for alert_ms: the subject is stalled; agr_tick reports it once
  *   (AGR_EV_STALLED) and counts it, and agr_stalled says how many are stalled now.
  *
- * The engine never calls Raft or the network itself and never runs from the state machine's
- * deferred callbacks: proposals are made from agr_vote (an HTTP handler) and agr_tick (a timer).
+ * The engine never calls Raft or the network itself. Proposals (env.propose) are made only from
+ * agr_vote (an HTTP handler) and agr_tick (a timer), never from what the state machine's
+ * callbacks may call (agr_proposed, agr_agreed, agr_supersede, agr_outbox_* and agr_sched_*
+ * propose nothing): raft must not be re-entered from inside its apply.
  */
 #ifndef PARLAY_AGREEMENT_H
 #define PARLAY_AGREEMENT_H
@@ -181,11 +185,8 @@ void agr_agreed(struct agr *a, const char *subject, const char *text);
 /* Round @round of @subject starts: older rounds' votes are dropped. */
 void agr_supersede(struct agr *a, const char *subject, uint64_t round);
 /* Mark @subject (pending, not agreed) with the user's flag @flag (e.g. "dangerous"); true the
- * first time (so that the user acts once). */
+ * first time (so that the user acts once per subject). */
 bool agr_flag(struct agr *a, const char *subject, unsigned flag);
-/* Is a subject starting with @prefix, flagged @flag, pending without agreement for less than
- * @max_ms? */
-bool agr_holding(struct agr *a, const char *prefix, unsigned flag, uint64_t max_ms);
 /* Is round @round of @subject over on this leader (agreed, or ended as stale)? */
 bool agr_is_done(struct agr *a, const char *subject, uint64_t round);
 /* Retry failed proposals, forget old subjects, raise the stall alert (leader; a timer). */

@@ -39,7 +39,6 @@
 #include "node/routes.h"
 
 #define AGREE_TICK_MS 200
-#define AGREE_RETAIN_MS 60000 /* an agreed subject is kept this long for late votes */
 #define AGREE_DANGEROUS 1u    /* the engine's flag for a dangerous event */
 
 _Static_assert(FEED_SUBJECT_MAX <= AGR_SUBJECT_MAX, "an observation subject is an engine subject");
@@ -540,8 +539,9 @@ int agree_start(struct node *n, char *err, size_t errlen)
     }
     struct agr_env env = {.digest = obs_digest_hex, .send = send_obs, .settled = settled,
                           .propose = propose, .agreed = agreed_bytes, .event = on_event};
-    struct agr_options opt = {.retain_ms = AGREE_RETAIN_MS,
-                              .alert_ms = (uint64_t)n->cfg.agreement_alert_s * 1000};
+    /* An agreed subject is retired at once (retain_ms 0): a late vote is compared with the
+     * stored record, so the leader's memory holds only what waits for agreement. */
+    struct agr_options opt = {.alert_ms = (uint64_t)n->cfg.agreement_alert_s * 1000};
     a->agr = agree_env_new(n, &env, &opt);
     n->agree = a;
     key_registration(n);
