@@ -1,4 +1,5 @@
-# consensus/: command encoding, the LMDB state machine, snapshots, the Raft replica.
+# consensus/: command encoding, the LMDB state machine, snapshots, the Raft replica, the
+# agreement engine.
 CONSENSUS_SRCS := consensus/codec.c consensus/fsm.c consensus/fsm_snapshot.c \
 	consensus/fixtures.c consensus/accounts.c consensus/members.c consensus/replica.c \
-	consensus/observations.c consensus/quotes.c consensus/ledger.c feed/obs.c feed/json.c
+	consensus/observations.c consensus/quotes.c consensus/agreement.c consensus/ledger.c feed/obs.c feed/json.c

@@ -1,12 +1,12 @@
 #include "consensus/observations.h"
 
 #include <openssl/evp.h>
-#include <secp256k1.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "consensus/agreement.h"
 #include "consensus/fixtures.h"
 #include "consensus/fsm_internal.h"
 #include "feed/feed.h"
@@ -76,27 +76,87 @@ int obs_member_key(struct fsm *f, MDB_txn *txn, uint64_t id, char out[67])
     return 0;
 }
 
+void obs_member_key_digest(enum obs_key_tag tag, const char *cluster, uint64_t id,
+                           const char *public_key, uint8_t out[32])
+{
+    static const char proof[] = "parlay-member-key-v1", change[] = "parlay-member-key-change-v1";
+    char ids[24];
+    snprintf(ids, sizeof ids, "%llu", (unsigned long long)id);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    if (tag == OBS_KEY_PROOF)
+        EVP_DigestUpdate(md, proof, sizeof proof); /* with its NUL */
+    else
+        EVP_DigestUpdate(md, change, sizeof change);
+    EVP_DigestUpdate(md, cluster, strlen(cluster) + 1);
+    EVP_DigestUpdate(md, ids, strlen(ids) + 1);
+    EVP_DigestUpdate(md, public_key, strlen(public_key));
+    EVP_DigestFinal_ex(md, out, NULL);
+    EVP_MD_CTX_free(md);
+}
+
+int obs_member_key_check(struct fsm *f, MDB_txn *txn, json_t *body, const char **title,
+                         char *detail, size_t n)
+{
+    json_t *id = json_object_get(body, "id");
+    const char *pk = json_string_value(json_object_get(body, "public_key"));
+    const char *proof = json_string_value(json_object_get(body, "proof"));
+    const char *oldsig = json_string_value(json_object_get(body, "old_key_signature"));
+    uint8_t raw[33], digest[32];
+    *title = "Invalid member key";
+    if (!json_is_integer(id) || json_integer_value(id) <= 0 || !pk || strlen(pk) != 66 ||
+        obs_hex_decode(pk, raw, sizeof raw) != 33 || (raw[0] != 2 && raw[0] != 3) || !proof) {
+        snprintf(detail, n, "need {id: positive integer, public_key: 66 lower-case hex digits of "
+                            "a compressed secp256k1 key, proof: the new key's signature (128 hex "
+                            "digits)}");
+        return 422;
+    }
+    uint64_t mid = (uint64_t)json_integer_value(id);
+    char old[67];
+    bool has_old = obs_member_key(f, txn, mid, old) == 0 && strcmp(old, pk) != 0;
+    /* The new key proves itself; a change is also signed by the key it replaces. */
+    const struct {
+        enum obs_key_tag tag;
+        const char *key, *sig, *title, *why;
+    } need[2] = {{OBS_KEY_PROOF, pk, proof, "Key not proven",
+                  "proof: not a signature by the new key over the member-key digest"},
+                 {OBS_KEY_CHANGE, old, oldsig, "Key change not authorized",
+                  "the member already has a key: old_key_signature must be its signature over "
+                  "the key-change digest of the new key"}};
+    for (int i = 0; i < (has_old ? 2 : 1); i++) {
+        obs_member_key_digest(need[i].tag, f->cluster, mid, pk, digest);
+        if (!agr_verify(need[i].key, need[i].sig, digest)) {
+            *title = need[i].title;
+            snprintf(detail, n, "member %llu: %s", (unsigned long long)mid, need[i].why);
+            return 403;
+        }
+    }
+    return 0;
+}
+
 int obs_apply_member_key(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                          struct fsm_result *res)
 {
     json_t *body = json_loadb(c->payload, c->payload_len, 0, NULL);
-    json_t *id = json_object_get(body, "id");
-    const char *pk = json_string_value(json_object_get(body, "public_key"));
-    uint8_t raw[33];
-    if (!json_is_integer(id) || json_integer_value(id) <= 0 || !pk || strlen(pk) != 66 ||
-        obs_hex_decode(pk, raw, sizeof raw) != 33 || (raw[0] != 2 && raw[0] != 3)) {
-        fsm_result_problem(res, 422, "Invalid member key",
-                           "need {id: positive integer, public_key: 66 lower-case hex digits of "
-                           "a compressed secp256k1 key}");
+    const char *title;
+    char detail[256];
+    int status = obs_member_key_check(f, txn, body, &title, detail, sizeof detail);
+    if (status != 0) {
+        fsm_result_problem(res, status, title, "%s", detail);
         json_decref(body);
         return 0;
     }
+    const char *pk = json_string_value(json_object_get(body, "public_key"));
     uint8_t k8[8];
-    key_of((uint64_t)json_integer_value(id), k8);
+    key_of((uint64_t)json_integer_value(json_object_get(body, "id")), k8);
     MDB_val k = {8, k8}, v = {66, (void *)pk};
     int rv = mdb_put(txn, f->member_keys, &k, &v, 0);
-    if (rv == 0)
-        fsm_result_set(res, 200, json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS));
+    if (rv == 0) {
+        json_t *out = json_pack("{s:O, s:s}", "id", json_object_get(body, "id"), "public_key",
+                                pk);
+        fsm_result_set(res, 200, json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS));
+        json_decref(out);
+    }
     json_decref(body);
     return rv;
 }
@@ -213,7 +273,6 @@ int obs_check_signatures(struct fsm *f, MDB_txn *txn, json_t *sigs, const uint8_
         snprintf(detail, n, "signatures: need a non-empty array of {node, signature}");
         return -1;
     }
-    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
     size_t i;
     json_t *s;
     int rv = 0;
@@ -222,9 +281,6 @@ int obs_check_signatures(struct fsm *f, MDB_txn *txn, json_t *sigs, const uint8_
         json_t *nd = json_object_get(s, "node");
         const char *sh = json_string_value(json_object_get(s, "signature"));
         char pk[67];
-        uint8_t pkraw[33], sigraw[64];
-        secp256k1_pubkey pub;
-        secp256k1_ecdsa_signature sig;
         bool dup = false;
         for (size_t j = 0; j < i; j++)
             dup |= json_equal(json_object_get(json_array_get(sigs, j), "node"), nd);
@@ -234,18 +290,13 @@ int obs_check_signatures(struct fsm *f, MDB_txn *txn, json_t *sigs, const uint8_
             break;
         }
         if (obs_member_key(f, txn, (uint64_t)json_integer_value(nd), pk) != 0 ||
-            obs_hex_decode(pk, pkraw, sizeof pkraw) != 33 || strlen(sh) != 128 ||
-            obs_hex_decode(sh, sigraw, sizeof sigraw) != 64 ||
-            !secp256k1_ec_pubkey_parse(ctx, &pub, pkraw, 33) ||
-            !secp256k1_ecdsa_signature_parse_compact(ctx, &sig, sigraw) ||
-            !secp256k1_ecdsa_verify(ctx, &sig, digest, &pub)) {
+            !agr_verify(pk, sh, digest)) {
             snprintf(detail, n, "signatures[%zu]: does not verify with node %lld's registered key",
                      i, (long long)json_integer_value(nd));
             rv = -1;
             break;
         }
     }
-    secp256k1_context_destroy(ctx);
     return rv;
 }
 

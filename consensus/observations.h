@@ -1,8 +1,13 @@
 /* Agreed observations and members' public keys (the agreement layer's replicated state).
  *
- * CMD_MEMBER_KEY {id, public_key}: records a member's compressed secp256k1 public key (66 hex
- * digits); a later command for the same id replaces it. Nodes ask the leader to record their own
- * key (POST /internal/v1/member-key, admin token).
+ * CMD_MEMBER_KEY {id, public_key, proof, old_key_signature?}: records a member's compressed
+ * secp256k1 public key (66 hex digits). Only the member can prove it: @proof is the NEW key's
+ * signature over obs_member_key_digest(OBS_KEY_PROOF, ...), and when the member already has
+ * another key, @old_key_signature is the OLD key's signature over the OBS_KEY_CHANGE digest of
+ * the new key. Anything less is refused as a result (403 "Key not proven" / "Key change not
+ * authorized", 422 "Invalid member key") and changes nothing, so the admin token alone cannot
+ * swap a member's key. Registering the key already recorded is a no-op. Nodes ask the leader to
+ * record their own key at start (POST /internal/v1/member-key, admin token).
  *
  * CMD_OBSERVATION_AGREED {subject, bytes, signatures: [{node, signature}]}: an observation a
  * quorum of voters sent with identical canonical bytes (hex of feed_encode's output). Apply
@@ -32,6 +37,17 @@ int obs_member_key(struct fsm *f, MDB_txn *txn, uint64_t id, char out[67]);
 json_t *obs_agreed_get(struct fsm *f, MDB_txn *txn, const char *subject);
 /* The agreed events of @fixture in seq order: a JSON array of records. */
 json_t *obs_agreed_events(struct fsm *f, MDB_txn *txn, const char *fixture);
+
+/* What a member-key registration signs: SHA-256 over
+ *   "parlay-member-key-v1" NUL cluster NUL id (decimal) NUL public_key (hex)       (PROOF)
+ *   "parlay-member-key-change-v1" NUL cluster NUL id NUL new public_key (hex)      (CHANGE) */
+enum obs_key_tag { OBS_KEY_PROOF, OBS_KEY_CHANGE };
+void obs_member_key_digest(enum obs_key_tag tag, const char *cluster, uint64_t id,
+                           const char *public_key, uint8_t out[32]);
+/* The checks CMD_MEMBER_KEY's apply makes on @body, against the keys in @txn: 0 if it may be
+ * recorded, else the HTTP status with @title (stable) and a sentence in @detail. */
+int obs_member_key_check(struct fsm *f, MDB_txn *txn, json_t *body, const char **title,
+                         char *detail, size_t n);
 
 /* The message a node signs for an observation: SHA-256 over
  *   "parlay-observation-v1" NUL cluster NUL subject NUL bytes. */

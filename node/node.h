@@ -32,6 +32,11 @@ struct node {
     struct agree *agree;       /* sport role: agreed observations (agree.c) */
     struct quoter *quoter;     /* football: quote rounds, votes, publication (quote.c) */
     struct stream *stream;     /* the quote stream's clients (stream.c) */
+    /* Raised by agree.c on the leader when a member first reports a dangerous live event
+     * (goal, red card, penalty) that is not agreed yet; quote.c subscribes (it suspends the
+     * game's markets and starts no round for it until the event is agreed). */
+    void (*on_dangerous)(struct node *n, const char *fixture, const char *reason,
+                         const char *subject, uint64_t reporter);
     struct metrics metrics;
     char public_key[67]; /* compressed secp256k1 public key, hex */
     h2o_globalconf_t h2o_config;
@@ -98,12 +103,6 @@ int routes_agree(struct http_req *r, const char *method, const char *path);
 void agree_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
 json_t *agree_status(struct node *n);
 
-/* True while a dangerous observation of @fixture waits for agreement (for at most
- * quote_hold_s): no new round may reopen its markets meanwhile. */
-bool agree_holds(struct node *n, const char *fixture);
-/* The state machine just applied the agreement of @subject (@hex: its bytes): the leader's
- * pending votes for it stop holding anything, before the proposal's own answer arrives. */
-void agree_note_agreed(struct node *n, const char *subject, const char *hex);
 
 /* Agreed quotes (quote.c) and their stream (stream.c). */
 int quote_start(struct node *n, char *err, size_t errlen);
@@ -111,8 +110,6 @@ void quote_stop(struct node *n);
 int routes_quotes(struct http_req *r, const char *method, const char *path);
 void quote_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
 json_t *quote_status(struct node *n);
-void quote_suspend(struct node *n, const char *fixture, const char *reason, const char *subject,
-                   uint64_t reporter);
 int stream_start(struct node *n);
 void stream_stop(struct node *n);
 void stream_open(struct http_req *r);

@@ -1,21 +1,25 @@
-/* Agreed quotes: rounds, votes, publication (DESIGN.md "Agreement" 2; issue 6).
+/* Agreed quotes: rounds, votes, publication (DESIGN.md "Agreement" 2; issue 6). The second
+ * user of the agreement engine (consensus/agreement.h): its subjects are fixtures, its rounds
+ * the log indexes of CMD_QUOTE_ROUND, its texts the canonical price texts.
  *
- * Leader. A schedule per fixture with a market decides when a round is due: at once when the
- * fixture is agreed, when an event of it is agreed, when a result changes the ratings (every
- * pre-match fixture), and after each publication at the cadence (pre-match every
- * quote_prematch_s; live every quote_live_busy_s while an event was agreed within
- * quote_busy_window_s, else every quote_live_idle_s). A due round is not started while a
- * dangerous observation of the fixture is pending without agreement (agree_holds), for at most
+ * Leader. The engine's scheduler keeps a slot per fixture with a market and decides when a
+ * round is due: at once when the fixture is agreed, when an event of it is agreed, when a
+ * result changes the ratings (every pre-match fixture), and after each publication at the
+ * cadence (pre-match every quote_prematch_s; live every quote_live_busy_s while an event was
+ * agreed within quote_busy_window_s, else every quote_live_idle_s). A due round is not started
+ * while a dangerous observation of the fixture is reported and not agreed (agree.c raises
+ * n->on_dangerous; this file suspends the markets and holds the fixture), for at most
  * quote_hold_s. A round is the entry CMD_QUOTE_ROUND; the state machine captures its inputs.
  *
  * Every node (the leader too), once the round is applied and committed locally, prices the
- * inputs (quote_price.c), signs quote_digest and sends {node_id, fixture, index, prices,
- * signature} to the leader's POST /internal/v1/quote-votes; a vote is sent again to a new
- * leader or term until the round is published, superseded or a minute old.
+ * inputs (quote_price.c), signs quote_digest and puts {fixture, index, prices, signature} in
+ * the engine's outbox, which sends it to the leader's POST /internal/v1/quote-votes; a vote is
+ * sent again to a new leader or term until the round is published, superseded or a minute old.
  *
- * The leader checks each vote (member, registered key, signature), groups identical prices per
- * round and proposes CMD_QUOTE_PUBLISHED with the first group that holds a majority of the
- * voters. A node whose prices differ from the published ones dissents: counted
+ * The engine checks each vote on the leader (member, registered key, signature), groups
+ * identical prices of the fixture's current round (a newer round drops the older one's votes)
+ * and proposes CMD_QUOTE_PUBLISHED with the first group that holds a majority of the voters. A
+ * node whose prices differ from the published ones dissents: counted
  * (parlay_quote_dissent_total{node}), logged and shown in the admin status. A round without a
  * quorum within quote_round_timeout_ms is given up and the next one is due at once.
  */
@@ -26,21 +30,21 @@
 #include <string.h>
 #include <time.h>
 
+#include "consensus/agreement.h"
 #include "consensus/members.h"
 #include "consensus/observations.h"
 #include "consensus/quotes.h"
 #include "feed/feed.h"
-#include "node/forward.h"
+#include "node/agree_env.h"
 #include "node/key.h"
 #include "node/log.h"
 #include "node/node.h"
 #include "node/quote_price.h"
 #include "node/routes.h"
-#include "node/tally.h"
 
-#define Q_MAX_NODES 64
 #define Q_TICK_MS 100
 #define Q_VOTE_TTL_MS 60000
+#define Q_RETAIN_MS 15000 /* a published round is kept a little for late votes (their dissent) */
 #define Q_ROUNDS_PER_TICK 1000
 /* Until players and teams are rated in tennis and basketball (only football fits ratings):
  * both tennis players win this share of their service points (the tour average), and a
@@ -52,36 +56,16 @@
 #define BB_TOTAL 165.0
 #define BB_TOTAL_SD 14.0
 
-struct qvote_out {
-    char fixture[FEED_ID_MAX + 1];
-    uint64_t index;
-    char *text;
-    char sig[129];
-    bool inflight;
-    uint64_t acked_leader, acked_term;
-    uint64_t created_ms;
-    struct qvote_out *next;
-};
+_Static_assert(FEED_ID_MAX + 1 <= AGR_SUBJECT_MAX, "a fixture id is an engine subject");
 
-struct qround {
-    char fixture[FEED_ID_MAX + 1];
-    uint64_t index;
-    uint64_t created_ms;
-    struct tally votes; /* the price texts sent, and by whom */
-    bool proposing, done;
-    char *published; /* the text published for this round */
-    uint64_t flagged;
-    struct qround *next;
-};
+enum { PHASE_PRE = 0, PHASE_LIVE = 1 }; /* struct agr_slot.phase */
 
-struct qsched {
+/* A dangerous event reported and not agreed yet: its fixture gets no new round meanwhile. */
+struct qhold {
+    char subject[FEED_SUBJECT_MAX];
     char fixture[FEED_ID_MAX + 1];
-    uint64_t due_ms;
-    uint64_t round_ms; /* a round in flight since then, 0: none */
-    uint64_t round_index; /* the last round applied for it (0: none yet) */
-    uint64_t last_event_ms;
-    bool live;
-    struct qsched *next;
+    uint64_t since_ms;
+    struct qhold *next;
 };
 
 struct quoter {
@@ -91,15 +75,13 @@ struct quoter {
     struct ratings *ratings;
     model_quote_cfg cfg;
     uv_timer_t timer;
-    struct qvote_out *outbox;
-    struct qround *rounds;
-    struct qsched *sched;
+    struct agr *agr;
+    struct qhold *holds;
     uint64_t sched_term; /* the term the schedule was built for; 0: not leader */
     uv_timer_t soon;     /* runs want_kick / want_nudge on a clean stack (see kick) */
     bool want_kick, want_nudge, nudging;
-    uint64_t dissent[Q_MAX_NODES + 1];
-    uint64_t rounds_proposed, computed, compute_errors, votes_received, votes_refused,
-        published, stale, rounds_given_up, suspensions;
+    uint64_t rounds_proposed, computed, compute_errors, published, stale, rounds_given_up,
+        suspensions;
     double compute_us_total;
 };
 
@@ -115,60 +97,58 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* ---- the schedule (leader) ------------------------------------------------------------- */
+/* ---- holds (leader) -------------------------------------------------------------------- */
 
-static struct qsched *sched_find(struct quoter *q, const char *fixture, bool create)
+static void hold_drop(struct quoter *q, const char *subject)
 {
-    for (struct qsched *s = q->sched; s; s = s->next)
-        if (!strcmp(s->fixture, fixture))
-            return s;
-    if (!create)
-        return NULL;
-    struct qsched *s = calloc(1, sizeof *s);
-    snprintf(s->fixture, sizeof s->fixture, "%s", fixture);
-    s->next = q->sched;
-    q->sched = s;
-    return s;
-}
-
-static void sched_remove(struct quoter *q, const char *fixture)
-{
-    for (struct qsched **ps = &q->sched; *ps; ps = &(*ps)->next)
-        if (!strcmp((*ps)->fixture, fixture)) {
-            struct qsched *s = *ps;
-            *ps = s->next;
-            free(s);
-            return;
+    for (struct qhold **ph = &q->holds; *ph;) {
+        struct qhold *h = *ph;
+        if (!subject || !strcmp(h->subject, subject)) {
+            *ph = h->next;
+            free(h);
+            continue;
         }
+        ph = &h->next;
+    }
 }
+
+/* Is a dangerous event of @fixture waiting for agreement (for less than quote_hold_s)? */
+static bool held(struct node *n, const char *fixture)
+{
+    struct quoter *q = Q(n);
+    uint64_t now = now_ms();
+    bool yes = false;
+    for (struct qhold **ph = &q->holds; *ph;) {
+        struct qhold *h = *ph;
+        if (now - h->since_ms >= (uint64_t)n->cfg.quote_hold_s * 1000) {
+            *ph = h->next; /* held long enough */
+            free(h);
+            continue;
+        }
+        yes |= !strcmp(h->fixture, fixture);
+        ph = &h->next;
+    }
+    return yes;
+}
+
+/* ---- the schedule (leader) ------------------------------------------------------------- */
 
 static void sched_clear(struct quoter *q)
 {
-    while (q->sched) {
-        struct qsched *s = q->sched;
-        q->sched = s->next;
-        free(s);
-    }
-    while (q->rounds) {
-        struct qround *r = q->rounds;
-        q->rounds = r->next;
-        tally_clear(&r->votes);
-        free(r->published);
-        free(r);
-    }
+    agr_sched_clear(q->agr);
+    agr_reset(q->agr);
 }
 
 /* The next round after a publication (or a give-up) of @s. */
-static void sched_next(struct node *n, struct qsched *s)
+static void sched_next(struct node *n, struct agr_slot *s)
 {
     uint64_t now = now_ms();
     const struct config *c = &n->cfg;
-    unsigned every = !s->live ? c->quote_prematch_s
-                     : s->last_event_ms && now - s->last_event_ms < c->quote_busy_window_s * 1000ull
+    unsigned every = s->phase != PHASE_LIVE ? c->quote_prematch_s
+                     : s->activity_ms && now - s->activity_ms < c->quote_busy_window_s * 1000ull
                          ? c->quote_live_busy_s
                          : c->quote_live_idle_s;
-    s->round_ms = 0;
-    s->due_ms = now + every * 1000ull;
+    agr_sched_next(Q(n)->agr, s, every * 1000ull);
 }
 
 /* (Re)build the schedule from the markets: every market not closed is due now. */
@@ -191,11 +171,12 @@ static void sched_build(struct node *n)
         {
             const char *st = json_string_value(json_object_get(m, "status"));
             if (st && strcmp(st, "closed") != 0) {
-                struct qsched *s =
-                    sched_find(q, json_string_value(json_object_get(m, "fixture")), true);
+                struct agr_slot *s = agr_sched_find(
+                    q->agr, json_string_value(json_object_get(m, "fixture")), true);
                 json_t *live = json_object_get(m, "live");
-                s->live = json_integer_value(json_object_get(live, "period")) >= 1;
-                s->last_event_ms = now;
+                s->phase = json_integer_value(json_object_get(live, "period")) >= 1 ? PHASE_LIVE
+                                                                                     : PHASE_PRE;
+                s->activity_ms = now;
                 s->due_ms = now;
             }
         }
@@ -212,9 +193,9 @@ static void sched_build(struct node *n)
     json_t *id;
     json_array_foreach(late, i, id)
     {
-        struct qsched *s = sched_find(q, json_string_value(id), true);
+        struct agr_slot *s = agr_sched_find(q->agr, json_string_value(id), true);
         s->due_ms = now;
-        s->last_event_ms = now;
+        s->activity_ms = now;
     }
     json_decref(late);
     fsm_read_end(txn);
@@ -226,6 +207,7 @@ struct round_ctx {
     struct node *node;
     char fixture[FEED_ID_MAX + 1];
     uint64_t index; /* a publication: the round it publishes */
+    char *prices;   /* a publication: the prices it publishes */
 };
 
 static void on_round_proposed(void *arg, int outcome, const struct fsm_result *res)
@@ -233,84 +215,43 @@ static void on_round_proposed(void *arg, int outcome, const struct fsm_result *r
     struct round_ctx *rc = arg;
     struct node *n = rc->node;
     if (!n->stopping && Q(n) && Q(n)->sched_term) {
-        struct qsched *s = sched_find(Q(n), rc->fixture, false);
+        struct agr *agr = Q(n)->agr;
+        struct agr_slot *s = agr_sched_find(agr, rc->fixture, false);
         if (s && outcome == REPLICA_OK && res && res->status == 201 && res->body) {
             json_t *b = json_loads(res->body, 0, NULL);
-            s->round_index = (uint64_t)json_integer_value(json_object_get(b, "index"));
+            /* The fixture's current round now: the older rounds' votes no longer count. */
+            agr_sched_round(agr, s, (uint64_t)json_integer_value(json_object_get(b, "index")));
             json_decref(b);
         }
         if (s && (outcome != REPLICA_OK || !res || res->status != 201)) {
-            if (outcome == REPLICA_OK && res && (res->status == 409 || res->status == 404)) {
-                sched_remove(Q(n), rc->fixture); /* closed, over, or no market */
-            } else {
-                s->round_ms = 0;
-                s->due_ms = now_ms() + 1000;
-            }
+            if (outcome == REPLICA_OK && res && (res->status == 409 || res->status == 404))
+                agr_sched_remove(agr, rc->fixture); /* closed, over, or no market */
+            else
+                agr_sched_next(agr, s, 1000);
         }
     }
     free(rc);
 }
 
-static void propose_round(struct node *n, struct qsched *s)
+/* The scheduler's: start a round of @s unless a dangerous report holds its fixture. */
+static bool propose_round(void *arg, struct agr_slot *s)
 {
-    char body[FEED_ID_MAX + 32];
-    snprintf(body, sizeof body, "{\"fixture\":\"%s\"}", s->fixture);
+    struct node *n = arg;
+    if (held(n, s->link.name))
+        return false;
+    char body[AGR_SUBJECT_MAX + 32];
+    snprintf(body, sizeof body, "{\"fixture\":\"%s\"}", s->link.name);
     struct cmd c = {.type = CMD_QUOTE_ROUND, .payload = body, .payload_len = strlen(body)};
     struct round_ctx *rc = calloc(1, sizeof *rc);
     rc->node = n;
-    snprintf(rc->fixture, sizeof rc->fixture, "%s", s->fixture);
-    if (replica_propose(n->replica, &c, on_round_proposed, rc) == 0) {
-        LOG_DEBUG("event=quote_round fixture=%s", s->fixture);
-        s->round_ms = now_ms();
-        Q(n)->rounds_proposed++;
-    } else {
+    snprintf(rc->fixture, sizeof rc->fixture, "%.*s", FEED_ID_MAX, s->link.name);
+    if (replica_propose(n->replica, &c, on_round_proposed, rc) != 0) {
         free(rc);
+        return false;
     }
-}
-
-static struct qround *round_find(struct quoter *q, const char *fixture, uint64_t index,
-                                 bool create)
-{
-    for (struct qround *r = q->rounds; r; r = r->next)
-        if (r->index == index && !strcmp(r->fixture, fixture))
-            return r;
-    if (!create)
-        return NULL;
-    struct qround *r = calloc(1, sizeof *r);
-    snprintf(r->fixture, sizeof r->fixture, "%s", fixture);
-    r->index = index;
-    r->created_ms = now_ms();
-    r->next = q->rounds;
-    q->rounds = r;
-    return r;
-}
-
-static void flag_dissent(struct node *n, struct qround *r, uint64_t node, const char *why)
-{
-    if (node == 0 || node > Q_MAX_NODES || (r->flagged & (1ull << (node - 1))))
-        return;
-    r->flagged |= 1ull << (node - 1);
-    Q(n)->dissent[node]++;
-    LOG_WARN("event=quote_dissent node=%llu fixture=%s round=%llu why=\"%s\"",
-             (unsigned long long)node, r->fixture, (unsigned long long)r->index, why);
-}
-
-struct dissent_ctx {
-    struct node *n;
-    struct qround *r;
-};
-
-static void dissent_one(void *arg, uint64_t node, const char *text)
-{
-    (void)text;
-    struct dissent_ctx *d = arg;
-    flag_dissent(d->n, d->r, node, "prices differ from the published ones");
-}
-
-static void flag_all(struct node *n, struct qround *r)
-{
-    struct dissent_ctx d = {n, r};
-    tally_each_dissent(&r->votes, r->published, dissent_one, &d);
+    LOG_DEBUG("event=quote_round fixture=%s", s->link.name);
+    Q(n)->rounds_proposed++;
+    return true;
 }
 
 static void on_published(void *arg, int outcome, const struct fsm_result *res)
@@ -320,76 +261,57 @@ static void on_published(void *arg, int outcome, const struct fsm_result *res)
     struct quoter *q = n->stopping ? NULL : Q(n);
     if (q && q->sched_term) {
         json_t *b = res && res->body ? json_loads(res->body, 0, NULL) : NULL;
-        struct qsched *s = sched_find(q, rc->fixture, false);
-        struct qround *r = round_find(q, rc->fixture, rc->index, false);
+        struct agr_slot *s = agr_sched_find(q->agr, rc->fixture, false);
         bool applied = outcome == REPLICA_OK && res;
-        if (r) {
-            r->proposing = false;
-            if (applied && (res->status == 201 || res->status == 409))
-                r->done = true;
-            if (applied && res->status == 201) {
-                LOG_DEBUG("event=quote_published fixture=%s round=%llu", r->fixture,
-                          (unsigned long long)r->index);
-                q->published++;
-                flag_all(n, r);
-            }
+        bool ok = applied && res->status == 201, stale = applied && res->status == 409;
+        agr_proposed(q->agr, rc->fixture, rc->index, ok, stale, rc->prices);
+        if (ok) {
+            LOG_DEBUG("event=quote_published fixture=%s round=%llu", rc->fixture,
+                      (unsigned long long)rc->index);
+            q->published++;
         }
-        if (applied && res->status == 409)
+        if (stale)
             q->stale++;
         /* Only the fixture's current round moves its schedule: the answer about an older
          * round (superseded while its publication was in flight) changes nothing, or every
          * stale answer would start yet another round and make the current one stale too. */
-        bool current = s && s->round_index == rc->index;
-        if (current && applied && res->status == 201) {
+        bool current = s && s->round == rc->index;
+        if (current && ok) {
             const char *ph = json_string_value(json_object_get(b, "phase"));
-            s->live = ph && !strcmp(ph, "live");
+            s->phase = ph && !strcmp(ph, "live") ? PHASE_LIVE : PHASE_PRE;
             sched_next(n, s);
-        } else if (current && applied && res->status == 409) {
-            s->round_ms = 0; /* stale (a suspension came after it): a new round */
-            s->due_ms = now_ms();
+        } else if (current && stale) {
+            agr_sched_next(q->agr, s, 0); /* stale (a suspension came after it): a new round */
         }
         json_decref(b);
     }
+    free(rc->prices);
     free(rc);
 }
 
-static void maybe_publish(struct node *n, struct qround *r)
+/* The engine's: a quorum of votes agrees on @prices for round @index of @fixture. */
+static int publish(void *arg, const char *fixture, uint64_t index, const char *prices,
+                   json_t *sigs)
 {
-    if (r->proposing || r->done)
-        return;
-    json_t *sigs;
-    const char *prices = tally_quorum(&r->votes, n, &sigs);
-    if (!prices)
-        return;
-    json_t *o = json_pack("{s:s, s:I, s:s, s:o}", "fixture", r->fixture, "index",
-                          (json_int_t)r->index, "prices", prices, "signatures", sigs);
+    struct node *n = arg;
+    json_t *o = json_pack("{s:s, s:I, s:s, s:o}", "fixture", fixture, "index",
+                          (json_int_t)index, "prices", prices, "signatures", sigs);
     char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     struct cmd c = {.type = CMD_QUOTE_PUBLISHED, .payload = text, .payload_len = strlen(text)};
     struct round_ctx *rc = calloc(1, sizeof *rc);
     rc->node = n;
-    snprintf(rc->fixture, sizeof rc->fixture, "%s", r->fixture);
-    rc->index = r->index;
-    if (replica_propose(n->replica, &c, on_published, rc) == 0) {
-        r->proposing = true;
-        free(r->published);
-        r->published = strdup(prices);
-    } else {
-        free(rc);
-    }
+    snprintf(rc->fixture, sizeof rc->fixture, "%s", fixture);
+    rc->index = index;
+    rc->prices = strdup(prices);
+    int rv = replica_propose(n->replica, &c, on_published, rc);
     free(text);
-}
-
-static void round_free(struct quoter *q, struct qround *r)
-{
-    for (struct qround **pr = &q->rounds; *pr; pr = &(*pr)->next)
-        if (*pr == r) {
-            *pr = r->next;
-            break;
-        }
-    tally_clear(&r->votes);
-    free(r->published);
-    free(r);
+    if (rv != 0) {
+        free(rc->prices);
+        free(rc);
+        return -1;
+    }
+    return 0;
 }
 
 static void leader_tick(struct node *n)
@@ -407,32 +329,10 @@ static void leader_tick(struct node *n)
         sched_build(n);
         q->sched_term = term;
     }
-    uint64_t now = now_ms();
-    unsigned started = 0;
-    for (struct qsched *s = q->sched; s && started < Q_ROUNDS_PER_TICK; s = s->next) {
-        if (s->round_ms && now - s->round_ms > n->cfg.quote_round_timeout_ms) {
-            q->rounds_given_up++;
-            LOG_WARN("event=quote_round_given_up fixture=%s", s->fixture);
-            s->round_ms = 0;
-            s->due_ms = now;
-        }
-        if (s->round_ms || now < s->due_ms || agree_holds(n, s->fixture))
-            continue;
-        propose_round(n, s);
-        started++;
-    }
-    for (struct qround *r = q->rounds, *rn; r; r = rn) {
-        rn = r->next;
-        /* A published round is kept a little for late votes (so their dissent is seen). */
-        if ((r->done && now - r->created_ms > 15000) ||
-            now - r->created_ms > 2ull * n->cfg.quote_round_timeout_ms)
-            round_free(q, r);
-        else if (!r->done && !r->proposing)
-            maybe_publish(n, r); /* a proposal that failed is retried */
-    }
+    agr_sched_due(q->agr, Q_ROUNDS_PER_TICK, n->cfg.quote_round_timeout_ms,
+                  &q->rounds_given_up, propose_round, n);
+    agr_tick(q->agr); /* a publication that failed is retried; old rounds are forgotten */
 }
-
-/* ---- what the state machine applied (every node) --------------------------------------- */
 
 /* ---- promptness (leader) ---------------------------------------------------------------- *
  * raft tells followers the commit index with the next AppendEntries, which is the next
@@ -498,9 +398,6 @@ struct compute_item {
     char *body; /* the round's result: {fixture, index, inputs} */
 };
 
-static void pump_votes(struct node *n);
-static void votes_done(struct quoter *q, const char *fixture, uint64_t index);
-
 static void compute(void *arg)
 {
     struct compute_item *ci = arg;
@@ -559,27 +456,14 @@ static void compute(void *arg)
     LOG_DEBUG("event=quote_computed fixture=%s round=%llu", fixture, (unsigned long long)index);
     q->compute_us_total += (double)(t1.tv_sec - t0.tv_sec) * 1e6 +
                            (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
-    uint8_t digest[32], ser[64];
+    uint8_t digest[32];
+    char sig[AGR_SIG_HEX];
     quote_digest(n->cfg.cluster, fixture, index, text, digest);
-    secp256k1_ecdsa_signature sig;
-    if (!secp256k1_ecdsa_sign(q->ctx, &sig, digest, q->sk, NULL, NULL)) {
-        free(text);
-        goto out;
-    }
-    secp256k1_ecdsa_signature_serialize_compact(q->ctx, ser, &sig);
-    struct qvote_out *v = calloc(1, sizeof *v);
-    snprintf(v->fixture, sizeof v->fixture, "%s", fixture);
-    v->index = index;
-    v->text = text;
-    obs_hex_encode(ser, 64, v->sig);
-    v->created_ms = now_ms();
-    /* Older votes of this fixture are superseded by this round. */
-    for (struct qvote_out *o = q->outbox; o; o = o->next)
-        if (!strcmp(o->fixture, fixture) && o->index < index)
-            o->created_ms = 0;
-    v->next = q->outbox;
-    q->outbox = v;
-    pump_votes(n);
+    /* The vote replaces the fixture's vote for an older round in the outbox. */
+    if (agree_sign(q->ctx, q->sk, digest, sig))
+        agr_outbox_put(q->agr, fixture, index, text, sig);
+    free(text);
+    agr_outbox_pump(q->agr);
 out:
     json_decref(b);
     free(ci->body);
@@ -610,7 +494,8 @@ static void on_applied(void *ctx, uint64_t index, unsigned type, const struct fs
         json_t *b = json_loads(res->body, 0, NULL);
         const char *fixture = json_string_value(json_object_get(b, "fixture"));
         if (fixture)
-            votes_done(q, fixture, (uint64_t)json_integer_value(json_object_get(b, "index")));
+            agr_outbox_done(q->agr, fixture,
+                            (uint64_t)json_integer_value(json_object_get(b, "index")));
         json_decref(b);
         return;
     }
@@ -623,106 +508,69 @@ static void on_applied(void *ctx, uint64_t index, unsigned type, const struct fs
     if (!fixture)
         fixture = json_string_value(json_object_get(o, "id"));
     if (kind && fixture && !strcmp(kind, "result"))
-        votes_done(q, fixture, UINT64_MAX); /* the markets are closed */
-    agree_note_agreed(n, json_string_value(json_object_get(b, "subject")),
-                      json_string_value(json_object_get(b, "bytes")));
+        agr_outbox_done(q->agr, fixture, UINT64_MAX); /* the markets are closed */
+    const char *subject = json_string_value(json_object_get(b, "subject"));
+    if (subject)
+        hold_drop(q, subject); /* agreed: it holds its game no longer */
     if (!q->sched_term) {
         json_decref(b);
         return;
     }
     if (kind && fixture && !strcmp(kind, "fixture")) {
-        struct qsched *s = sched_find(q, fixture, true);
+        struct agr_slot *s = agr_sched_find(q->agr, fixture, true);
         s->due_ms = now_ms();
         kick(n);
     } else if (kind && fixture && !strcmp(kind, "event")) {
-        struct qsched *s = sched_find(q, fixture, true);
-        s->live = true;
-        s->last_event_ms = s->due_ms = now_ms();
-        s->round_ms = 0; /* a round in flight is stale now */
+        struct agr_slot *s = agr_sched_find(q->agr, fixture, true);
+        s->phase = PHASE_LIVE;
+        s->activity_ms = s->due_ms = now_ms();
+        s->started_ms = 0; /* a round in flight is stale now */
         kick(n);
     } else if (kind && fixture && !strcmp(kind, "result")) {
-        sched_remove(q, fixture);
+        agr_sched_remove(q->agr, fixture);
         /* New ratings: every pre-match price is due again. */
-        for (struct qsched *s = q->sched; s; s = s->next)
-            if (!s->live && !s->round_ms)
+        for (struct agr_slot *s = agr_sched_first(q->agr); s; s = agr_sched_after(s))
+            if (s->phase != PHASE_LIVE && !s->started_ms)
                 s->due_ms = now_ms();
     }
     json_decref(b);
 }
 
-/* ---- votes (node side) ----------------------------------------------------------------- */
+/* ---- the engine's callbacks -------------------------------------------------------------- */
 
-struct vsend_ctx {
-    struct node *node;
-    struct qvote_out *v;
-    uint64_t leader, term;
-};
-
-static void on_vote_sent(void *arg, long status, const char *body, size_t len)
+static uint64_t env_now(void *arg)
 {
-    (void)len;
-    struct vsend_ctx *s = arg;
-    struct node *n = s->node;
-    if (!n->stopping && Q(n))
-        for (struct qvote_out *v = Q(n)->outbox; v; v = v->next)
-            if (v == s->v) {
-                v->inflight = false;
-                if (status == 202 || status == 200) {
-                    v->acked_leader = s->leader;
-                    v->acked_term = s->term;
-                } else {
-                    LOG_DEBUG("event=quote_vote_send fixture=%s round=%llu status=%ld "
-                              "body=%.200s",
-                              v->fixture, (unsigned long long)v->index, status, body);
-                }
-            }
-    free(s);
+    (void)arg;
+    return now_ms();
 }
 
-/* Is the vote's round over? A publication, a newer round or the market's close marks it
- * (on_applied, compute); otherwise it lives Q_VOTE_TTL_MS. */
-static bool vote_done(struct qvote_out *v)
+static void vote_digest(void *arg, const char *fixture, uint64_t index, const char *prices,
+                        uint8_t out[32])
 {
-    return v->created_ms == 0 || now_ms() - v->created_ms > Q_VOTE_TTL_MS;
+    struct node *n = arg;
+    quote_digest(n->cfg.cluster, fixture, index, prices, out);
 }
 
-/* Mark the votes for @fixture's rounds up to @index (all: UINT64_MAX) as done. */
-static void votes_done(struct quoter *q, const char *fixture, uint64_t index)
+static int send_vote(void *arg, const struct agr_entry *e, const struct agr_ticket *t)
 {
-    for (struct qvote_out *v = q->outbox; v; v = v->next)
-        if (v->index <= index && !strcmp(v->fixture, fixture))
-            v->created_ms = 0;
+    struct node *n = arg;
+    json_t *o = json_pack("{s:I, s:s, s:I, s:s, s:s}", "node_id", (json_int_t)n->cfg.node_id,
+                          "fixture", e->subject, "index", (json_int_t)e->round, "prices",
+                          e->text, "signature", e->sig);
+    return agree_env_send(n, Q(n)->agr, "/internal/v1/quote-votes", o, t);
 }
 
-static void pump_votes(struct node *n)
+static void on_event(void *arg, enum agr_event ev, const char *fixture, uint64_t index,
+                     uint64_t node, const char *text)
 {
-    struct quoter *q = Q(n);
-    char addr[64];
-    uint64_t leader = replica_leader(n->replica, addr, sizeof addr);
-    uint64_t term = raft_current_term(replica_raft(n->replica));
-    for (struct qvote_out **pv = &q->outbox; *pv;) {
-        struct qvote_out *v = *pv;
-        if (!v->inflight && vote_done(v)) {
-            *pv = v->next;
-            free(v->text);
-            free(v);
-            continue;
-        }
-        pv = &v->next;
-        if (leader == 0 || !addr[0] || v->inflight ||
-            (v->acked_leader == leader && v->acked_term == term))
-            continue;
-        json_t *o = json_pack("{s:I, s:s, s:I, s:s, s:s}", "node_id",
-                              (json_int_t)n->cfg.node_id, "fixture", v->fixture, "index",
-                              (json_int_t)v->index, "prices", v->text, "signature", v->sig);
-        char *text = json_dumps(o, JSON_COMPACT);
-        json_decref(o);
-        struct vsend_ctx *s = malloc(sizeof *s);
-        *s = (struct vsend_ctx){n, v, leader, term};
-        v->inflight = true;
-        forward_send(n->fwd, addr, "/internal/v1/quote-votes", NULL, text, on_vote_sent, s);
-        free(text);
-    }
+    (void)arg;
+    (void)text;
+    if (ev == AGR_EV_DISSENT)
+        LOG_WARN("event=quote_dissent node=%llu fixture=%s round=%llu why=\"prices differ from "
+                 "the published ones\"",
+                 (unsigned long long)node, fixture, (unsigned long long)index);
+    else if (ev == AGR_EV_GIVEN_UP)
+        LOG_WARN("event=quote_round_given_up fixture=%s", fixture);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -730,7 +578,7 @@ static void on_tick(uv_timer_t *t)
     struct node *n = t->data;
     if (n->stopping)
         return;
-    pump_votes(n);
+    agr_outbox_pump(Q(n)->agr);
     leader_tick(n);
 }
 
@@ -747,12 +595,12 @@ static void do_vote(struct http_req *r)
     const char *fixture = json_string_value(json_object_get(body, "fixture"));
     const char *text = json_string_value(json_object_get(body, "prices"));
     const char *sighex = json_string_value(json_object_get(body, "signature"));
-    uint8_t sigraw[64], digest[32];
+    uint8_t sigraw[64];
     if (!json_is_integer(jid) || json_integer_value(jid) <= 0 || !json_is_integer(ji) ||
         json_integer_value(ji) <= 0 || !fixture || strlen(fixture) > FEED_ID_MAX || !text ||
         strlen(text) > QUOTE_PRICES_MAX || !sighex || strlen(sighex) != 128 ||
         obs_hex_decode(sighex, sigraw, 64) != 64) {
-        q->votes_refused++;
+        agr_stats(q->agr)->refused++;
         http_problem(r, 422, "Invalid vote",
                      "need {node_id, fixture, index, prices (JSON text), signature (128 hex "
                      "digits)}");
@@ -764,16 +612,13 @@ static void do_vote(struct http_req *r)
         http_problem(r, 421, "Not the leader", "votes go to the leader");
         goto out;
     }
-    quote_digest(n->cfg.cluster, fixture, index, text, digest);
-    int check = tally_check_sender(n, q->ctx, node, digest, sigraw);
-    if (check == TALLY_NOT_MEMBER) {
-        q->votes_refused++;
+    enum agr_vote_result v = agr_vote(q->agr, node, fixture, index, text, sighex);
+    if (v == AGR_NOT_MEMBER) {
         http_problem(r, 403, "Not a member", "node %llu is not a member with a registered key",
                      (unsigned long long)node);
         goto out;
     }
-    if (check != TALLY_OK) {
-        q->votes_refused++;
+    if (v == AGR_BAD_SIGNATURE) {
         LOG_WARN("event=quote_vote_forged node=%llu fixture=%s round=%llu",
                  (unsigned long long)node, fixture, (unsigned long long)index);
         http_problem(r, 403, "Bad signature",
@@ -781,14 +626,9 @@ static void do_vote(struct http_req *r)
                      (unsigned long long)node);
         goto out;
     }
-    q->votes_received++;
-    struct qround *rd = round_find(q, fixture, index, true);
-    tally_add(&rd->votes, node, text, sighex);
-    if (rd->done && rd->published && strcmp(rd->published, text) != 0)
-        flag_dissent(n, rd, node, "prices differ from the published ones");
-    maybe_publish(n, rd);
     http_reply_json(r, 202, json_pack("{s:s, s:I, s:b}", "fixture", fixture, "index",
-                                      (json_int_t)index, "published", rd->done));
+                                      (json_int_t)index, "published",
+                                      agr_is_done(q->agr, fixture, index)));
 out:
     json_decref(body);
 }
@@ -801,13 +641,21 @@ static void on_suspended(void *arg, int outcome, const struct fsm_result *res)
                   res ? res->status : 0);
 }
 
-/* Called by agree.c: a member reported a dangerous event that is not agreed yet. */
-void quote_suspend(struct node *n, const char *fixture, const char *reason, const char *subject,
-                   uint64_t reporter)
+/* n->on_dangerous (raised by agree.c on the leader): a member reported a dangerous event that
+ * is not agreed yet. Its game's markets are suspended at once (always safe), and no round
+ * starts for it until the event is agreed (at most quote_hold_s). */
+static void on_dangerous(struct node *n, const char *fixture, const char *reason,
+                         const char *subject, uint64_t reporter)
 {
     struct quoter *q = Q(n);
     if (!q || !replica_is_leader(n->replica))
         return;
+    struct qhold *h = calloc(1, sizeof *h);
+    snprintf(h->subject, sizeof h->subject, "%s", subject);
+    snprintf(h->fixture, sizeof h->fixture, "%s", fixture);
+    h->since_ms = now_ms();
+    h->next = q->holds;
+    q->holds = h;
     MDB_txn *txn;
     json_t *m = NULL;
     if (fsm_read_begin(n->fsm, &txn) == 0) {
@@ -830,9 +678,9 @@ void quote_suspend(struct node *n, const char *fixture, const char *reason, cons
                  reason, subject, (unsigned long long)reporter);
     }
     free(text);
-    struct qsched *s = sched_find(q, fixture, false);
+    struct agr_slot *s = agr_sched_find(q->agr, fixture, false);
     if (s)
-        s->round_ms = 0; /* a round in flight is stale: its prices do not know of this */
+        s->started_ms = 0; /* a round in flight is stale: its prices do not know of this */
 }
 
 /* ---- reads ----------------------------------------------------------------------------- */
@@ -1034,25 +882,12 @@ int routes_quotes(struct http_req *r, const char *method, const char *path)
 
 /* ---- status, metrics, start, stop ------------------------------------------------------ */
 
-/* Votes waiting to be published, rounds waiting for a quorum, fixtures on the schedule. */
-static void sizes(const struct quoter *q, unsigned *outbox, unsigned *rounds, unsigned *sched)
-{
-    *outbox = *rounds = *sched = 0;
-    for (struct qvote_out *v = q->outbox; v; v = v->next)
-        (*outbox)++;
-    for (struct qround *r = q->rounds; r; r = r->next)
-        *rounds += !r->done;
-    for (struct qsched *s = q->sched; s; s = s->next)
-        (*sched)++;
-}
-
 void quote_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
 {
     struct quoter *q = Q(n);
     if (!q)
         return;
-    unsigned outbox, rounds, sched;
-    sizes(q, &outbox, &rounds, &sched);
+    const struct agr_stats *st = agr_stats(q->agr);
     metrics_printf(
         buf, len, cap,
         "# TYPE parlay_quote_rounds_proposed_total counter\n"
@@ -1080,14 +915,14 @@ void quote_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
         "# TYPE parlay_quote_dissent_total counter\n",
         (unsigned long long)q->rounds_proposed, (unsigned long long)q->computed,
         (unsigned long long)q->compute_errors, q->compute_us_total / 1e6,
-        (unsigned long long)q->votes_received, (unsigned long long)q->votes_refused,
+        (unsigned long long)(st->received + st->stale), (unsigned long long)st->refused,
         (unsigned long long)q->published, (unsigned long long)q->stale,
-        (unsigned long long)q->rounds_given_up, (unsigned long long)q->suspensions, outbox,
-        rounds, sched, (unsigned long long)ratings_fits(q->ratings));
-    for (unsigned i = 1; i <= Q_MAX_NODES; i++)
-        if (q->dissent[i])
+        (unsigned long long)q->rounds_given_up, (unsigned long long)q->suspensions, st->outbox,
+        st->pending, agr_sched_count(q->agr), (unsigned long long)ratings_fits(q->ratings));
+    for (unsigned i = 1; i <= AGR_MAX_NODES; i++)
+        if (st->dissent[i])
             metrics_printf(buf, len, cap, "parlay_quote_dissent_total{node=\"%u\"} %llu\n", i,
-                           (unsigned long long)q->dissent[i]);
+                           (unsigned long long)st->dissent[i]);
 }
 
 json_t *quote_status(struct node *n)
@@ -1095,17 +930,11 @@ json_t *quote_status(struct node *n)
     struct quoter *q = Q(n);
     if (!q)
         return json_null();
-    json_t *d = json_object();
-    for (unsigned i = 1; i <= Q_MAX_NODES; i++)
-        if (q->dissent[i]) {
-            char k[24];
-            snprintf(k, sizeof k, "%u", i);
-            json_object_set_new(d, k, json_integer((json_int_t)q->dissent[i]));
-        }
-    unsigned outbox, rounds, sched;
-    sizes(q, &outbox, &rounds, &sched);
-    return json_pack("{s:o, s:i, s:i, s:i, s:I, s:I, s:I, s:b, s:i}", "dissent", d, "outbox",
-                     outbox, "rounds_pending", rounds, "fixtures_scheduled", sched, "computed",
+    const struct agr_stats *st = agr_stats(q->agr);
+    return json_pack("{s:o, s:i, s:i, s:i, s:I, s:I, s:I, s:b, s:i}", "dissent",
+                     agr_dissent_json(q->agr), "outbox", (int)st->outbox, "rounds_pending",
+                     (int)st->pending, "fixtures_scheduled", (int)agr_sched_count(q->agr),
+                     "computed",
                      (json_int_t)q->computed, "published", (json_int_t)q->published,
                      "compute_errors", (json_int_t)q->compute_errors, "fault_prices",
                      n->cfg.test_fault_prices, "history_games",
@@ -1134,7 +963,14 @@ int quote_start(struct node *n, char *err, size_t errlen)
         return -1;
     }
     q->ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    /* The schedule runs on the monotonic clock (the loop's is cached per iteration). */
+    struct agr_env env = {.now_ms = env_now, .digest = vote_digest, .send = send_vote,
+                          .propose = publish, .event = on_event};
+    struct agr_options opt = {.outbox_ttl_ms = Q_VOTE_TTL_MS, .retain_ms = Q_RETAIN_MS,
+                              .expire_ms = 2ull * n->cfg.quote_round_timeout_ms};
+    q->agr = agree_env_new(n, &env, &opt);
     n->quoter = q;
+    n->on_dangerous = on_dangerous;
     fsm_set_apply_listener(n->fsm, on_applied, n);
     uv_timer_init(n->loop, &q->timer);
     q->timer.data = n;

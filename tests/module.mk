@@ -12,9 +12,11 @@
 #   test_ledger        the ledger's rules: moves, holds resolved once, refusals, zero sum
 #   test_raft_fixture  3-server clusters on raft_fixture: replication, partitions, catch-up
 #                      through a snapshot
+#   test_agreement_engine  the agreement engine with fake network and Raft sides: quorum,
+#                      dissent, rounds, resends, the outbox bound, the stall alert, the scheduler
 #
 #   make test-unit     build and run them
-UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes ledger
+UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger
 UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TEST_NAMES))
 UNIT_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,$(CONSENSUS_SRCS) node/log.c tests/unit/unit_util.c)
 

@@ -14,7 +14,9 @@
  *               fixture and the events are agreed;
  *   forged      another member's signature, a stranger, bytes the signature is not over: 403;
  *   resend      the leader dies holding one node's vote for the result; that node resends
- *               it to the new leader, and the result is agreed with the third node's vote.
+ *               it to the new leader, and the result is agreed with the third node's vote;
+ *   key swap    the admin token tries to replace a member's key with a fresh one (proven by
+ *               the new key, not signed by the old one): 403, and every node keeps the old.
  *
  * Every wait is a condition polled with a deadline. */
 #include <setjmp.h>
@@ -415,6 +417,103 @@ static void resend_after_leader_change(void **state)
     stop(&s);
 }
 
+/* The public key an attestation on node @i lists for member @member (the registered one). */
+static char *attested_key(struct h_cluster *c, int i, int member)
+{
+    json_t *att = wait_status(c, i, "/v1/observations/fixture/" FIXTURE "/attestation", 200);
+    char *pk = NULL;
+    size_t k;
+    json_t *sg;
+    json_array_foreach(json_object_get(att, "signatures"), k, sg)
+    {
+        if (json_integer_value(json_object_get(sg, "node")) == member)
+            pk = strdup(json_string_value(json_object_get(sg, "public_key")));
+    }
+    json_decref(att);
+    assert_non_null(pk);
+    return pk;
+}
+
+/* SHA-256 of "parlay-member-key-v1" NUL cluster NUL id NUL public_key, as documented. */
+static void key_proof_digest(const char *cluster, int id, const char *pk, uint8_t out[32])
+{
+    char msg[256];
+    int n = snprintf(msg, sizeof msg, "parlay-member-key-v1%c%s%c%d%c%s", 0, cluster, 0, id, 0,
+                     pk);
+    assert_true(n > 0 && (size_t)n < sizeof msg);
+    EVP_Digest(msg, (size_t)n, out, NULL, EVP_sha256(), NULL);
+}
+
+/* Issue 16, finding 3: the admin token alone cannot replace a running member's signing key.
+ * A fresh key with a valid proof of possession, but without the old key's signature over the
+ * change, is refused (403 problem+json, "Key change not authorized") on the leader and on a
+ * follower, and every node still lists the member's own key. */
+static void admin_cannot_replace_key(void **state)
+{
+    (void)state;
+    static struct setup s;
+    const char *lies[3] = {NULL, NULL, NULL};
+    start(&s, lies);
+    int leader = h_wait_leader(&s.c, H_WAIT_MS);
+    assert_true(leader >= 0);
+    /* The victim: a member whose signature the agreed fixture carries. */
+    json_t *att = wait_status(&s.c, 0, "/v1/observations/fixture/" FIXTURE "/attestation", 200);
+    int victim = (int)json_integer_value(
+                     json_object_get(json_array_get(json_object_get(att, "signatures"), 0),
+                                     "node")) -
+                 1;
+    json_decref(att);
+    assert_true(victim >= 0 && victim < 3);
+    json_t *st = h_status(&s.c, victim);
+    char own[67];
+    snprintf(own, sizeof own, "%s", json_string_value(json_object_get(st, "public_key")));
+    json_decref(st);
+    /* The token holder's fresh key, proven by itself. */
+    static const uint8_t sk[32] = {[0] = 0x5a, [31] = 0x77};
+    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    secp256k1_pubkey pub;
+    secp256k1_ecdsa_signature sig;
+    uint8_t ser[33], sigser[64], digest[32];
+    size_t sl = sizeof ser;
+    char pk[67], proof[129], body[512];
+    assert_true(secp256k1_ec_pubkey_create(ctx, &pub, sk));
+    secp256k1_ec_pubkey_serialize(ctx, ser, &sl, &pub, SECP256K1_EC_COMPRESSED);
+    for (int i = 0; i < 33; i++)
+        snprintf(pk + 2 * i, 3, "%02x", ser[i]);
+    key_proof_digest("football", victim + 1, pk, digest);
+    assert_true(secp256k1_ecdsa_sign(ctx, &sig, digest, sk, NULL, NULL));
+    secp256k1_ecdsa_signature_serialize_compact(ctx, sigser, &sig);
+    for (int i = 0; i < 64; i++)
+        snprintf(proof + 2 * i, 3, "%02x", sigser[i]);
+    secp256k1_context_destroy(ctx);
+    snprintf(body, sizeof body, "{\"id\": %d, \"public_key\": \"%s\", \"proof\": \"%s\"}",
+             victim + 1, pk, proof);
+    int targets[2] = {leader, (leader + 1) % 3}; /* the leader, and a follower that forwards */
+    for (int t = 0; t < 2; t++) {
+        char idem[32];
+        snprintf(idem, sizeof idem, "swap-key-%d", t);
+        struct h_resp r = h_http(&s.c, targets[t], "POST", "/internal/v1/member-key", body, idem,
+                                 true);
+        assert_int_equal(r.status, 403);
+        assert_string_equal(r.content_type, "application/problem+json");
+        assert_string_equal(json_string_value(json_object_get(r.json, "title")),
+                            "Key change not authorized");
+        h_resp_free(&r);
+    }
+    /* Nothing changed anywhere, also after a later write is applied everywhere. */
+    struct h_resp w = h_http(&s.c, leader, "POST", "/admin/v1/fixtures",
+                             h_fixture_body("FB-KEY-1"), "key-barrier", true);
+    assert_int_equal(w.status, 201);
+    h_resp_free(&w);
+    for (int i = 0; i < 3; i++) {
+        assert_true(h_wait_fixture(&s.c, i, "FB-KEY-1", "scheduled", 1));
+        char *got = attested_key(&s.c, i, victim + 1);
+        assert_string_equal(got, own);
+        free(got);
+    }
+    stop(&s);
+}
+
 int main(void)
 {
     /* The harness exits the program when a cluster does not come up: the simulators go too. */
@@ -425,6 +524,7 @@ int main(void)
         cmocka_unit_test(two_liars),
         cmocka_unit_test(forged_refused),
         cmocka_unit_test(resend_after_leader_change),
+        cmocka_unit_test(admin_cannot_replace_key),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     simproc_stop_all();

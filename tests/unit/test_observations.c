@@ -2,7 +2,8 @@
  * stores fixtures, events (in seq order) and results, creates an agreed fixture, ignores a
  * second agreement for a subject, and refuses (as results that change nothing) bytes that are
  * not an observation or not about the subject, or whose signatures do not verify with the
- * signers' registered keys; CMD_MEMBER_KEY records members' keys. */
+ * signers' registered keys; CMD_MEMBER_KEY records members' keys only
+ * with the new key's proof and, for a change, the old key's signature. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,29 +35,12 @@ struct ctx {
     struct util_result r;
 };
 
-static void pub_hex(int node, char out[67])
-{
-    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
-    secp256k1_pubkey pk;
-    uint8_t ser[33];
-    size_t sl = sizeof ser;
-    assert_true(secp256k1_ec_pubkey_create(ctx, &pk, SK[node]));
-    secp256k1_ec_pubkey_serialize(ctx, ser, &sl, &pk, SECP256K1_EC_COMPRESSED);
-    obs_hex_encode(ser, 33, out);
-    secp256k1_context_destroy(ctx);
-}
-
 static void sign_hex(int node, const char *subject, const uint8_t *bytes, size_t len,
                      char out[129])
 {
-    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
-    uint8_t d[32], ser[64];
-    secp256k1_ecdsa_signature sig;
+    uint8_t d[32];
     obs_digest("", subject, bytes, len, d); /* util_fsm_open names no cluster */
-    assert_true(secp256k1_ecdsa_sign(ctx, &sig, d, SK[node], NULL, NULL));
-    secp256k1_ecdsa_signature_serialize_compact(ctx, ser, &sig);
-    obs_hex_encode(ser, 64, out);
-    secp256k1_context_destroy(ctx);
+    util_sign_hex(SK[node], d, out);
 }
 
 static int setup(void **state)
@@ -65,14 +49,10 @@ static int setup(void **state)
     c->dir = util_tmpdir();
     c->f = util_fsm_open(c->dir);
     util_capture_results(c->f, &c->r);
-    for (int node = 1; node <= 2; node++) {
-        char pk[67], payload[128];
-        pub_hex(node, pk);
-        snprintf(payload, sizeof payload, "{\"id\":%d,\"public_key\":\"%s\"}", node, pk);
+    for (int node = 1; node <= 2; node++)
         assert_int_equal((util_apply)(c->f, &c->r, (uint64_t)node, CMD_MEMBER_KEY, NULL, 0,
-                                      payload),
+                                      util_member_key_payload((uint64_t)node, SK[node], NULL)),
                          200);
-    }
     *state = c;
     return 0;
 }
@@ -344,20 +324,33 @@ static void test_signatures_checked(void **state)
     free(good);
 }
 
-static void test_member_key(void **state)
+static void member_key_is(struct ctx *c, uint64_t id, const char *want)
 {
-    struct ctx *c = *state;
-    const char *pk = "02aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899";
-    char payload[200];
-    snprintf(payload, sizeof payload, "{\"id\":3,\"public_key\":\"%s\"}", pk);
-    assert_int_equal(util_apply(c->f, &c->r, 1, CMD_MEMBER_KEY, NULL, 0, payload), 200);
     MDB_txn *txn;
     char out[67];
     assert_int_equal(fsm_read_begin(c->f, &txn), 0);
-    assert_int_equal(obs_member_key(c->f, txn, 3, out), 0);
-    assert_int_equal(obs_member_key(c->f, txn, 4, out), -1);
+    int rv = obs_member_key(c->f, txn, id, out);
     fsm_read_end(txn);
-    assert_string_equal(out, pk);
+    if (!want) {
+        assert_int_equal(rv, -1);
+        return;
+    }
+    assert_int_equal(rv, 0);
+    assert_string_equal(out, want);
+}
+
+static void test_member_key(void **state)
+{
+    struct ctx *c = *state;
+    static const uint8_t sk3[32] = {[31] = 3}, sk4[32] = {[31] = 4};
+    char pk3[67], pk4[67];
+    util_pub_hex(sk3, pk3);
+    util_pub_hex(sk4, pk4);
+    assert_int_equal(util_apply(c->f, &c->r, 1, CMD_MEMBER_KEY, NULL, 0,
+                                util_member_key_payload(3, sk3, NULL)),
+                     200);
+    member_key_is(c, 3, pk3);
+    member_key_is(c, 4, NULL);
     assert_int_equal(util_apply(c->f, &c->r, 2, CMD_MEMBER_KEY, NULL, 0,
                                 "{\"id\":3,\"public_key\":\"04zz\"}"),
                      422);
@@ -365,10 +358,59 @@ static void test_member_key(void **state)
                                 "{\"id\":0,\"public_key\":\"02aabbccddeeff00112233445566778899"
                                 "aabbccddeeff00112233445566778899\"}"),
                      422);
-    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
-    assert_int_equal(obs_member_key(c->f, txn, 3, out), 0);
-    fsm_read_end(txn);
-    assert_string_equal(out, pk);
+    member_key_is(c, 3, pk3);
+    /* Registering the same key again (a node restarting) is fine. */
+    assert_int_equal(util_apply(c->f, &c->r, 4, CMD_MEMBER_KEY, NULL, 0,
+                                util_member_key_payload(3, sk3, NULL)),
+                     200);
+    member_key_is(c, 3, pk3);
+}
+
+/* Issue 16, finding 3: whoever holds the admin token cannot swap a member's key. */
+static void test_member_key_needs_the_member(void **state)
+{
+    struct ctx *c = *state;
+    static const uint8_t sk3[32] = {[31] = 3}, sk4[32] = {[31] = 4};
+    char pk1[67], pk3[67], payload[512];
+    util_pub_hex(SK[1], pk1);
+    util_pub_hex(sk3, pk3);
+    /* No proof at all (today's admin request): refused. */
+    snprintf(payload, sizeof payload, "{\"id\":5,\"public_key\":\"%s\"}", pk3);
+    assert_int_equal(util_apply(c->f, &c->r, 1, CMD_MEMBER_KEY, NULL, 0, payload), 422);
+    assert_non_null(strstr(c->r.body, "Invalid member key"));
+    member_key_is(c, 5, NULL);
+    /* A proof by another key than the one registered: refused. */
+    const char *good = util_member_key_payload(5, sk3, NULL);
+    json_t *j = json_loads(good, 0, NULL);
+    json_object_set_new(j, "public_key", json_string(pk1));
+    char *text = json_dumps(j, JSON_COMPACT);
+    assert_int_equal(util_apply(c->f, &c->r, 2, CMD_MEMBER_KEY, NULL, 0, text), 403);
+    assert_non_null(strstr(c->r.body, "Key not proven"));
+    free(text);
+    json_decref(j);
+    /* A proof made for another member id does not carry over. */
+    j = json_loads(util_member_key_payload(5, sk3, NULL), 0, NULL);
+    json_object_set_new(j, "id", json_integer(6));
+    text = json_dumps(j, JSON_COMPACT);
+    assert_int_equal(util_apply(c->f, &c->r, 3, CMD_MEMBER_KEY, NULL, 0, text), 403);
+    free(text);
+    json_decref(j);
+    member_key_is(c, 6, NULL);
+    /* Member 1 has a key: a fresh key with its own proof but no old-key signature is refused,
+     * and so is an old-key signature by the wrong key. */
+    assert_int_equal(util_apply(c->f, &c->r, 4, CMD_MEMBER_KEY, NULL, 0,
+                                util_member_key_payload(1, sk3, NULL)),
+                     403);
+    assert_non_null(strstr(c->r.body, "Key change not authorized"));
+    assert_int_equal(util_apply(c->f, &c->r, 5, CMD_MEMBER_KEY, NULL, 0,
+                                util_member_key_payload(1, sk3, sk4)),
+                     403);
+    member_key_is(c, 1, pk1);
+    /* With the old key's signature over the change, the member rotates its key. */
+    assert_int_equal(util_apply(c->f, &c->r, 6, CMD_MEMBER_KEY, NULL, 0,
+                                util_member_key_payload(1, sk3, SK[1])),
+                     200);
+    member_key_is(c, 1, pk3);
 }
 
 static void test_digest_is_domain_separated(void **state)
@@ -394,6 +436,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signatures_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_member_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_member_key_needs_the_member, setup, teardown),
         cmocka_unit_test(test_digest_is_domain_separated),
     };
     return cmocka_run_group_tests_name("observations", tests, NULL, NULL);

@@ -50,27 +50,9 @@ struct ctx {
 
 /* ---- keys and signatures --------------------------------------------------------------- */
 
-static void pub_hex(int key, char out[67])
-{
-    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
-    secp256k1_pubkey pk;
-    uint8_t ser[33];
-    size_t sl = sizeof ser;
-    assert_true(secp256k1_ec_pubkey_create(ctx, &pk, SK[key]));
-    secp256k1_ec_pubkey_serialize(ctx, ser, &sl, &pk, SECP256K1_EC_COMPRESSED);
-    obs_hex_encode(ser, 33, out);
-    secp256k1_context_destroy(ctx);
-}
-
 static void sign_digest(int key, const uint8_t d[32], char out[129])
 {
-    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
-    uint8_t ser[64];
-    secp256k1_ecdsa_signature sig;
-    assert_true(secp256k1_ecdsa_sign(ctx, &sig, d, SK[key], NULL, NULL));
-    secp256k1_ecdsa_signature_serialize_compact(ctx, ser, &sig);
-    obs_hex_encode(ser, 64, out);
-    secp256k1_context_destroy(ctx);
+    util_sign_hex(SK[key], d, out);
 }
 
 /* util_fsm_open names no cluster: every digest is over the empty cluster name. */
@@ -100,12 +82,10 @@ static int setup(void **state)
     c->dir = util_tmpdir();
     c->f = util_fsm_open(c->dir);
     util_capture_results(c->f, &c->r);
-    for (int node = 1; node <= 2; node++) {
-        char pk[67], payload[128];
-        pub_hex(node, pk);
-        snprintf(payload, sizeof payload, "{\"id\":%d,\"public_key\":\"%s\"}", node, pk);
-        assert_int_equal(apply(c, CMD_MEMBER_KEY, payload), 200);
-    }
+    for (int node = 1; node <= 2; node++)
+        assert_int_equal(apply(c, CMD_MEMBER_KEY,
+                               util_member_key_payload((uint64_t)node, SK[node], NULL)),
+                         200);
     *state = c;
     return 0;
 }

@@ -3,6 +3,7 @@
 
 #include <ftw.h>
 #include <raft.h>
+#include <secp256k1.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include "consensus/fixtures.h"
+#include "consensus/observations.h"
 #include "node/log.h"
 
 void util_log_init(void)
@@ -169,4 +171,48 @@ char* util_get_fixture(struct fsm* f, const char* id)
     char* s = json_dumps(fx, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(fx);
     return s;
+}
+
+/* ---- members' keys ---------------------------------------------------------------------- */
+
+void util_pub_hex(const uint8_t sk[32], char out[67])
+{
+    secp256k1_context* ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    secp256k1_pubkey pk;
+    uint8_t ser[33];
+    size_t sl = sizeof ser;
+    assert_true(secp256k1_ec_pubkey_create(ctx, &pk, sk));
+    secp256k1_ec_pubkey_serialize(ctx, ser, &sl, &pk, SECP256K1_EC_COMPRESSED);
+    obs_hex_encode(ser, 33, out);
+    secp256k1_context_destroy(ctx);
+}
+
+void util_sign_hex(const uint8_t sk[32], const uint8_t digest[32], char out[129])
+{
+    secp256k1_context* ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    uint8_t ser[64];
+    secp256k1_ecdsa_signature sig;
+    assert_true(secp256k1_ecdsa_sign(ctx, &sig, digest, sk, NULL, NULL));
+    secp256k1_ecdsa_signature_serialize_compact(ctx, ser, &sig);
+    obs_hex_encode(ser, 64, out);
+    secp256k1_context_destroy(ctx);
+}
+
+const char* util_member_key_payload(uint64_t id, const uint8_t sk[32], const uint8_t* old_sk)
+{
+    static char out[512];
+    char pk[67], proof[129], old[129] = "";
+    uint8_t d[32];
+    util_pub_hex(sk, pk);
+    obs_member_key_digest(OBS_KEY_PROOF, "", id, pk, d);
+    util_sign_hex(sk, d, proof);
+    if (old_sk) {
+        obs_member_key_digest(OBS_KEY_CHANGE, "", id, pk, d);
+        util_sign_hex(old_sk, d, old);
+    }
+    snprintf(out, sizeof out,
+             "{\"id\":%llu,\"public_key\":\"%s\",\"proof\":\"%s\"%s%s%s}",
+             (unsigned long long)id, pk, proof, old_sk ? ",\"old_key_signature\":\"" : "", old,
+             old_sk ? "\"" : "");
+    return out;
 }

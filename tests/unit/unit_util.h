@@ -63,4 +63,12 @@ char* util_get_fixture(struct fsm* f, const char* id);
 /* Number of fixtures. */
 unsigned util_count_fixtures(struct fsm* f);
 
+/* Members' keys. The compressed public key of @sk as hex; @sk's compact signature of @digest
+ * as hex; a CMD_MEMBER_KEY payload registering @sk's key for member @id with its proof (and,
+ * unless @old_sk is NULL, the old key's signature of the change), over the empty cluster name
+ * util_fsm_open uses (static buffer, overwritten by the next call). */
+void util_pub_hex(const uint8_t sk[32], char out[67]);
+void util_sign_hex(const uint8_t sk[32], const uint8_t digest[32], char out[129]);
+const char* util_member_key_payload(uint64_t id, const uint8_t sk[32], const uint8_t* old_sk);
+
 #endif
