@@ -10,7 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "consensus/fsm_internal.h"
+#include "common/hex.h"
+#include "consensus/cmdtable.h"
+#include "consensus/store.h"
+
+const struct fsm_domain accounts_domain;
+
+struct accounts_dbs {
+    MDB_dbi players, player_email, login_failures, sessions, player_sessions, signing_keys, totp,
+        fc_logins, identities, doc_events;
+};
+
+static const struct accounts_dbs *DB(struct fsm *f)
+{
+    return (const struct accounts_dbs *)fsm_domain_dbis(f, &accounts_domain);
+}
 
 int accounts_email_normalise(const char *in, char *out, size_t n)
 {
@@ -40,24 +54,14 @@ int accounts_email_normalise(const char *in, char *out, size_t n)
     return 0;
 }
 
-static bool hex_ok(const char *s, size_t len)
-{
-    if (strlen(s) != len)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!isdigit((unsigned char)s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
-            return false;
-    return true;
-}
-
 bool accounts_player_id_valid(const char *id)
 {
-    return id && !strncmp(id, "p_", 2) && hex_ok(id + 2, ACCOUNTS_ID_CHARS - 2);
+    return id && !strncmp(id, "p_", 2) && hex_is(id + 2, ACCOUNTS_ID_CHARS - 2);
 }
 
 bool accounts_family_valid(const char *id)
 {
-    return id && hex_ok(id, ACCOUNTS_FAMILY_CHARS);
+    return id && hex_is(id, ACCOUNTS_FAMILY_CHARS);
 }
 
 uint64_t accounts_lock_ms(unsigned failures)
@@ -73,42 +77,6 @@ uint64_t accounts_lock_ms(unsigned failures)
 
 /* ---- storage helpers ---- */
 
-static json_t *get_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
-{
-    MDB_val k = {klen, (void *)key}, v;
-    if (mdb_get(txn, dbi, &k, &v) != 0)
-        return NULL;
-    return json_loadb(v.mv_data, v.mv_size, 0, NULL);
-}
-
-static int put_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, json_t *val,
-                    char **text_out)
-{
-    char *text = json_dumps(val, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!text)
-        return MDB_PANIC;
-    MDB_val k = {klen, (void *)key}, v = {strlen(text), text};
-    int rv = mdb_put(txn, dbi, &k, &v, 0);
-    if (text_out && rv == 0)
-        *text_out = text;
-    else
-        free(text);
-    return rv;
-}
-
-static int put_str(MDB_txn *txn, MDB_dbi dbi, const char *key, const char *val)
-{
-    MDB_val k = {strlen(key), (void *)key}, v = {strlen(val), (void *)val};
-    return mdb_put(txn, dbi, &k, &v, 0);
-}
-
-/* A result with a JSON body (stolen). */
-static void result_json(struct fsm_result *res, int status, json_t *body)
-{
-    fsm_result_set(res, status, json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS));
-    json_decref(body);
-}
-
 /* 429 with the seconds to wait in "retry_after" (the HTTP layer copies it to Retry-After). */
 static void result_locked(struct fsm_result *res, uint64_t now_ms, uint64_t until_ms)
 {
@@ -121,46 +89,28 @@ static void result_locked(struct fsm_result *res, uint64_t now_ms, uint64_t unti
              "too many failed sign-ins for this account; try again in %llu seconds",
              (unsigned long long)secs);
     json_object_set_new(o, "detail", json_string(detail));
-    result_json(res, 429, o);
-}
-
-static json_t *payload(const struct cmd *c, struct fsm_result *res)
-{
-    json_t *body = json_loadb(c->payload, c->payload_len, 0, NULL);
-    if (!body || !json_is_object(body)) {
-        json_decref(body);
-        fsm_result_problem(res, 400, "Malformed command", "the command's payload is not a JSON "
-                                                          "object");
-        return NULL;
-    }
-    return body;
-}
-
-static const char *str(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_string(v) ? json_string_value(v) : NULL;
+    store_result_json(res, 429, o);
 }
 
 /* ---- queries ---- */
 
 json_t *accounts_player_get(struct fsm *f, MDB_txn *txn, const char *id)
 {
-    return get_json(txn, f->players, id, strlen(id));
+    return store_get_json(txn, DB(f)->players, id, strlen(id));
 }
 
 json_t *accounts_player_by_email(struct fsm *f, MDB_txn *txn, const char *email_norm)
 {
     MDB_val k = {strlen(email_norm), (void *)email_norm}, v;
-    if (mdb_get(txn, f->player_email, &k, &v) != 0)
+    if (mdb_get(txn, DB(f)->player_email, &k, &v) != 0)
         return NULL;
-    return get_json(txn, f->players, v.mv_data, v.mv_size);
+    return store_get_json(txn, DB(f)->players, v.mv_data, v.mv_size);
 }
 
 unsigned accounts_player_count(struct fsm *f, MDB_txn *txn)
 {
     MDB_stat st;
-    if (mdb_stat(txn, f->players, &st) != 0)
+    if (mdb_stat(txn, DB(f)->players, &st) != 0)
         return 0;
     return (unsigned)st.ms_entries;
 }
@@ -168,7 +118,7 @@ unsigned accounts_player_count(struct fsm *f, MDB_txn *txn)
 void accounts_failures(struct fsm *f, MDB_txn *txn, const char *player_id, unsigned *count,
                        uint64_t *locked_until_ms)
 {
-    json_t *o = get_json(txn, f->login_failures, player_id, strlen(player_id));
+    json_t *o = store_get_json(txn, DB(f)->login_failures, player_id, strlen(player_id));
     *count = o ? (unsigned)json_integer_value(json_object_get(o, "count")) : 0;
     *locked_until_ms = o ? (uint64_t)json_integer_value(json_object_get(o, "locked_until_ms")) : 0;
     json_decref(o);
@@ -176,14 +126,14 @@ void accounts_failures(struct fsm *f, MDB_txn *txn, const char *player_id, unsig
 
 json_t *accounts_session_get(struct fsm *f, MDB_txn *txn, const char *family)
 {
-    return get_json(txn, f->sessions, family, strlen(family));
+    return store_get_json(txn, DB(f)->sessions, family, strlen(family));
 }
 
 json_t *accounts_signing_keys(struct fsm *f, MDB_txn *txn)
 {
     json_t *out = json_array();
     MDB_cursor *cur;
-    if (mdb_cursor_open(txn, f->signing_keys, &cur) != 0)
+    if (mdb_cursor_open(txn, DB(f)->signing_keys, &cur) != 0)
         return out;
     MDB_val k, v;
     int rv = mdb_cursor_get(cur, &k, &v, MDB_LAST);
@@ -199,15 +149,15 @@ json_t *accounts_signing_keys(struct fsm *f, MDB_txn *txn)
 
 /* ---- apply ---- */
 
-int accounts_apply_register(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                            struct fsm_result *res)
+static int apply_register(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                          struct fsm_result *res)
 {
-    json_t *body = payload(c, res);
+    json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
     int rv = 0;
-    const char *id = str(body, "id"), *email = str(body, "email"),
-               *hash = str(body, "password_hash");
+    const char *id = store_str(body, "id"), *email = store_str(body, "email"),
+               *hash = store_str(body, "password_hash");
     char norm[ACCOUNTS_EMAIL_MAX + 1];
     if (!accounts_player_id_valid(id) || !email ||
         accounts_email_normalise(email, norm, sizeof norm) != 0 || strcmp(norm, email) != 0 ||
@@ -218,7 +168,7 @@ int accounts_apply_register(struct fsm *f, MDB_txn *txn, const struct cmd *c,
         goto out;
     }
     MDB_val k = {strlen(email), (void *)email}, v;
-    if (mdb_get(txn, f->player_email, &k, &v) == 0) {
+    if (mdb_get(txn, DB(f)->player_email, &k, &v) == 0) {
         fsm_result_problem(res, 409, "Email taken", "an account already uses %s", email);
         goto out;
     }
@@ -232,9 +182,9 @@ int accounts_apply_register(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     fsm_format_time(c->time_ms, ts);
     json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:i}", "id", id, "email", email,
                           "password_hash", hash, "created_at", ts, "version", 1);
-    if ((rv = put_json(txn, f->players, id, strlen(id), p, NULL)) == 0 &&
-        (rv = put_str(txn, f->player_email, email, id)) == 0)
-        result_json(res, 201, json_pack("{s:s, s:s, s:s}", "id", id, "email", email,
+    if ((rv = store_put_json(txn, DB(f)->players, id, strlen(id), p, NULL)) == 0 &&
+        (rv = store_put_str(txn, DB(f)->player_email, email, id)) == 0)
+        store_result_json(res, 201, json_pack("{s:s, s:s, s:s}", "id", id, "email", email,
                                         "created_at", ts));
     json_decref(p);
 out:
@@ -252,14 +202,14 @@ static json_t *need_player(struct fsm *f, MDB_txn *txn, const char *id, struct f
     return p;
 }
 
-int accounts_apply_login_failed(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                struct fsm_result *res)
+static int apply_login_failed(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                              struct fsm_result *res)
 {
-    json_t *body = payload(c, res);
+    json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
     int rv = 0;
-    const char *id = str(body, "player_id");
+    const char *id = store_str(body, "player_id");
     json_t *p = need_player(f, txn, id, res);
     if (!p)
         goto out;
@@ -276,7 +226,7 @@ int accounts_apply_login_failed(struct fsm *f, MDB_txn *txn, const struct cmd *c
     until = lock ? c->time_ms + lock : 0;
     json_t *rec = json_pack("{s:I, s:I}", "count", (json_int_t)count, "locked_until_ms",
                             (json_int_t)until);
-    rv = put_json(txn, f->login_failures, id, strlen(id), rec, NULL);
+    rv = store_put_json(txn, DB(f)->login_failures, id, strlen(id), rec, NULL);
     json_decref(rec);
     if (rv == 0) {
         json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:I}", "type", "about:blank", "title",
@@ -285,7 +235,7 @@ int accounts_apply_login_failed(struct fsm *f, MDB_txn *txn, const struct cmd *c
                               (json_int_t)count);
         if (lock)
             json_object_set_new(o, "retry_after", json_integer((json_int_t)(lock / 1000)));
-        result_json(res, 401, o);
+        store_result_json(res, 401, o);
     }
 out:
     json_decref(body);
@@ -294,7 +244,7 @@ out:
 
 json_t *accounts_totp_get(struct fsm *f, MDB_txn *txn, const char *player_id)
 {
-    return get_json(txn, f->totp, player_id, strlen(player_id));
+    return store_get_json(txn, DB(f)->totp, player_id, strlen(player_id));
 }
 
 /* A confirmed second factor: spend the time step (later than the last one used) or the
@@ -303,7 +253,7 @@ static int totp_spend(struct fsm *f, MDB_txn *txn, const char *id, json_t *totp,
                       struct fsm_result *res)
 {
     json_t *step = json_object_get(body, "totp_step");
-    const char *rec = str(body, "recovery_hash");
+    const char *rec = store_str(body, "recovery_hash");
     json_t *list = json_object_get(totp, "recovery");
     if (json_is_integer(step)) {
         if (json_integer_value(step) <= json_integer_value(json_object_get(totp, "last_step"))) {
@@ -329,17 +279,17 @@ static int totp_spend(struct fsm *f, MDB_txn *txn, const char *id, json_t *totp,
                            "'recovery_code'");
         return 0;
     }
-    return put_json(txn, f->totp, id, strlen(id), totp, NULL);
+    return store_put_json(txn, DB(f)->totp, id, strlen(id), totp, NULL);
 }
 
-int accounts_apply_totp_enrol(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                              struct fsm_result *res)
+static int apply_totp_enrol(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                            struct fsm_result *res)
 {
-    json_t *body = payload(c, res);
+    json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
     int rv = 0;
-    const char *id = str(body, "player_id"), *secret = str(body, "secret"), *uri = str(body, "uri");
+    const char *id = store_str(body, "player_id"), *secret = store_str(body, "secret"), *uri = store_str(body, "uri");
     if (!secret || strlen(secret) < 16 || strlen(secret) > 128 || !uri || strlen(uri) > 512) {
         fsm_result_problem(res, 422, "Invalid enrolment", "the command needs a secret and a URI");
         goto out;
@@ -358,30 +308,30 @@ int accounts_apply_totp_enrol(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     }
     json_t *t = json_pack("{s:s, s:s, s:b, s:i, s:[]}", "secret", secret, "uri", uri,
                           "confirmed", 0, "last_step", -1, "recovery");
-    rv = put_json(txn, f->totp, id, strlen(id), t, NULL);
+    rv = store_put_json(txn, DB(f)->totp, id, strlen(id), t, NULL);
     json_decref(t);
     if (rv == 0)
-        result_json(res, 201, json_pack("{s:s, s:s}", "secret", secret, "otpauth_uri", uri));
+        store_result_json(res, 201, json_pack("{s:s, s:s}", "secret", secret, "otpauth_uri", uri));
 out:
     json_decref(body);
     return rv;
 }
 
-int accounts_apply_totp_confirm(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                struct fsm_result *res)
+static int apply_totp_confirm(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                              struct fsm_result *res)
 {
-    json_t *body = payload(c, res);
+    json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
     int rv = 0;
     json_t *t = NULL;
-    const char *id = str(body, "player_id");
+    const char *id = store_str(body, "player_id");
     json_t *step = json_object_get(body, "step"), *hashes = json_object_get(body, "recovery_hashes");
     bool ok = json_is_integer(step) && json_is_array(hashes) && json_array_size(hashes) >= 1 &&
               json_array_size(hashes) <= 16;
     size_t i;
     json_t *v;
-    json_array_foreach(hashes, i, v) ok = ok && json_is_string(v) && hex_ok(json_string_value(v), 64);
+    json_array_foreach(hashes, i, v) ok = ok && json_is_string(v) && hex_is(json_string_value(v), 64);
     if (!ok) {
         fsm_result_problem(res, 422, "Invalid confirmation",
                            "the command needs a time step and 1 to 16 recovery-code hashes");
@@ -404,8 +354,8 @@ int accounts_apply_totp_confirm(struct fsm *f, MDB_txn *txn, const struct cmd *c
     json_object_set_new(t, "confirmed", json_true());
     json_object_set(t, "last_step", step);
     json_object_set(t, "recovery", hashes);
-    if ((rv = put_json(txn, f->totp, id, strlen(id), t, NULL)) == 0)
-        result_json(res, 200, json_pack("{s:b, s:s%}", "confirmed", 1, "token_check",
+    if ((rv = store_put_json(txn, DB(f)->totp, id, strlen(id), t, NULL)) == 0)
+        store_result_json(res, 200, json_pack("{s:b, s:s%}", "confirmed", 1, "token_check",
                                         json_string_value(json_array_get(hashes, 0)),
                                         (size_t)16));
 out:
@@ -417,16 +367,16 @@ out:
 static int fc_signin_spend(struct fsm *f, MDB_txn *txn, const char *id, const char *state,
                            const char *subkey, struct fsm_result *res);
 
-int accounts_apply_session_create(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                  struct fsm_result *res)
+static int apply_session_create(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                struct fsm_result *res)
 {
-    json_t *body = payload(c, res);
+    json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
     int rv = 0;
-    const char *id = str(body, "player_id"), *fam = str(body, "family"),
-               *hash = str(body, "refresh_hash");
-    if (!accounts_family_valid(fam) || !hash || !hex_ok(hash, 64)) {
+    const char *id = store_str(body, "player_id"), *fam = store_str(body, "family"),
+               *hash = store_str(body, "refresh_hash");
+    if (!accounts_family_valid(fam) || !hash || !hex_is(hash, 64)) {
         fsm_result_problem(res, 422, "Invalid session",
                            "the command needs a family id (32 hex) and a refresh-token hash");
         goto out;
@@ -443,9 +393,9 @@ int accounts_apply_session_create(struct fsm *f, MDB_txn *txn, const struct cmd 
     }
     /* Signed in with FranceConnect: the provider authenticated the person, so neither the
      * password back-off nor the one-time code applies; the login's state is spent. */
-    const char *fc_state = str(body, "fc_state");
+    const char *fc_state = store_str(body, "fc_state");
     if (fc_state) {
-        int r2 = fc_signin_spend(f, txn, id, fc_state, str(body, "fc_subkey"), res);
+        int r2 = fc_signin_spend(f, txn, id, fc_state, store_str(body, "fc_subkey"), res);
         if (r2 != 0 || res->status) {
             rv = r2;
             goto out;
@@ -477,15 +427,15 @@ int accounts_apply_session_create(struct fsm *f, MDB_txn *txn, const struct cmd 
                           "expires_at_ms", (json_int_t)expires, "revoked", 0);
     snprintf(pk, sizeof pk, "%s%s", id, fam);
     MDB_val fk = {strlen(id), (void *)id};
-    if ((rv = put_json(txn, f->sessions, fam, strlen(fam), s, NULL)) == 0 &&
-        (rv = put_str(txn, f->player_sessions, pk, "")) == 0) {
-        rv = mdb_del(txn, f->login_failures, &fk, NULL); /* a success resets the count */
+    if ((rv = store_put_json(txn, DB(f)->sessions, fam, strlen(fam), s, NULL)) == 0 &&
+        (rv = store_put_str(txn, DB(f)->player_sessions, pk, "")) == 0) {
+        rv = mdb_del(txn, DB(f)->login_failures, &fk, NULL); /* a success resets the count */
         if (rv == MDB_NOTFOUND)
             rv = 0;
     }
     json_decref(s);
     if (rv == 0)
-        result_json(res, 201, json_pack("{s:s, s:s, s:I, s:s%}", "session_id", fam, "player_id",
+        store_result_json(res, 201, json_pack("{s:s, s:s, s:I, s:s%}", "session_id", fam, "player_id",
                                         id, "expires_at_ms", (json_int_t)expires,
                                         "token_check", hash, (size_t)16));
 out:
@@ -507,22 +457,22 @@ static int family_revoke(struct fsm *f, MDB_txn *txn, json_t *s, const char *rea
     json_object_set_new(s, "revoked", json_true());
     json_object_set_new(s, "revoked_reason", json_string(reason));
     json_object_set_new(s, "updated_at", json_string(ts));
-    const char *fam = str(s, "id");
-    return put_json(txn, f->sessions, fam, strlen(fam), s, NULL);
+    const char *fam = store_str(s, "id");
+    return store_put_json(txn, DB(f)->sessions, fam, strlen(fam), s, NULL);
 }
 
-int accounts_apply_session_refresh(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                   struct fsm_result *res)
+static int apply_session_refresh(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                 struct fsm_result *res)
 {
-    json_t *body = payload(c, res);
+    json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
     int rv = 0;
     json_t *s = NULL;
-    const char *fam = str(body, "family"), *given = str(body, "presented_hash"),
-               *next = str(body, "new_hash");
-    if (!accounts_family_valid(fam) || !given || !hex_ok(given, 64) || !next ||
-        !hex_ok(next, 64)) {
+    const char *fam = store_str(body, "family"), *given = store_str(body, "presented_hash"),
+               *next = store_str(body, "new_hash");
+    if (!accounts_family_valid(fam) || !given || !hex_is(given, 64) || !next ||
+        !hex_is(next, 64)) {
         fsm_result_problem(res, 422, "Invalid refresh",
                            "the command needs a family id and two refresh-token hashes");
         goto out;
@@ -537,11 +487,11 @@ int accounts_apply_session_refresh(struct fsm *f, MDB_txn *txn, const struct cmd
     if (json_is_true(json_object_get(s, "revoked"))) {
         fsm_result_problem(res, 401, "Session revoked",
                            "this session was revoked (%s); sign in again",
-                           str(s, "revoked_reason") ? str(s, "revoked_reason") : "signed out");
+                           store_str(s, "revoked_reason") ? store_str(s, "revoked_reason") : "signed out");
         goto out;
     }
     json_t *prev = json_object_get(s, "previous");
-    if (strcmp(str(s, "current"), given) != 0) {
+    if (strcmp(store_str(s, "current"), given) != 0) {
         if (!in_array(prev, given)) {
             fsm_result_problem(res, 401, "Invalid refresh token",
                                "this refresh token is not known");
@@ -568,9 +518,9 @@ int accounts_apply_session_refresh(struct fsm *f, MDB_txn *txn, const struct cmd
         json_array_remove(prev, 0);
     json_object_set_new(s, "current", json_string(next));
     json_object_set_new(s, "updated_at", json_string(ts));
-    if ((rv = put_json(txn, f->sessions, fam, strlen(fam), s, NULL)) == 0)
-        result_json(res, 200, json_pack("{s:s, s:s, s:O, s:s%}", "session_id", fam, "player_id",
-                                        str(s, "player_id"), "expires_at_ms",
+    if ((rv = store_put_json(txn, DB(f)->sessions, fam, strlen(fam), s, NULL)) == 0)
+        store_result_json(res, 200, json_pack("{s:s, s:s, s:O, s:s%}", "session_id", fam, "player_id",
+                                        store_str(s, "player_id"), "expires_at_ms",
                                         json_object_get(s, "expires_at_ms"), "token_check",
                                         next, (size_t)16));
 out:
@@ -579,16 +529,16 @@ out:
     return rv;
 }
 
-int accounts_apply_session_revoke(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                  struct fsm_result *res)
+static int apply_session_revoke(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                struct fsm_result *res)
 {
-    json_t *body = payload(c, res);
+    json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
     int rv = 0;
-    const char *id = str(body, "player_id"), *fam = str(body, "family");
+    const char *id = store_str(body, "player_id"), *fam = store_str(body, "family");
     json_t *s = accounts_family_valid(fam) ? accounts_session_get(f, txn, fam) : NULL;
-    if (!s || !id || strcmp(str(s, "player_id"), id) != 0) {
+    if (!s || !id || strcmp(store_str(s, "player_id"), id) != 0) {
         fsm_result_problem(res, 404, "No such session", "no session '%s' for this player",
                            fam ? fam : "");
         goto out;
@@ -599,21 +549,21 @@ int accounts_apply_session_revoke(struct fsm *f, MDB_txn *txn, const struct cmd 
     if (!was)
         rv = family_revoke(f, txn, s, "signed out", ts);
     if (rv == 0)
-        result_json(res, 200, json_pack("{s:s, s:i}", "session_id", fam, "revoked", was ? 0 : 1));
+        store_result_json(res, 200, json_pack("{s:s, s:i}", "session_id", fam, "revoked", was ? 0 : 1));
 out:
     json_decref(s);
     json_decref(body);
     return rv;
 }
 
-int accounts_apply_session_revoke_all(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                      struct fsm_result *res)
+static int apply_session_revoke_all(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                    struct fsm_result *res)
 {
-    json_t *body = payload(c, res);
+    json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
     int rv = 0;
-    const char *id = str(body, "player_id");
+    const char *id = store_str(body, "player_id");
     json_t *p = need_player(f, txn, id, res);
     if (!p)
         goto out;
@@ -622,7 +572,7 @@ int accounts_apply_session_revoke_all(struct fsm *f, MDB_txn *txn, const struct 
     fsm_format_time(c->time_ms, ts);
     size_t il = strlen(id);
     MDB_cursor *cur;
-    if ((rv = mdb_cursor_open(txn, f->player_sessions, &cur)) != 0)
+    if ((rv = mdb_cursor_open(txn, DB(f)->player_sessions, &cur)) != 0)
         goto out;
     MDB_val k = {il, (void *)id}, v;
     unsigned n = 0;
@@ -642,7 +592,7 @@ int accounts_apply_session_revoke_all(struct fsm *f, MDB_txn *txn, const struct 
     }
     mdb_cursor_close(cur);
     if (rv == 0)
-        result_json(res, 200, json_pack("{s:s, s:i}", "player_id", id, "revoked", n));
+        store_result_json(res, 200, json_pack("{s:s, s:i}", "player_id", id, "revoked", n));
 out:
     json_decref(body);
     return rv;
@@ -659,37 +609,36 @@ static bool kid_ok(const char *kid)
     return true;
 }
 
-int accounts_apply_signing_key_add(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                   struct fsm_result *res)
+static int apply_signing_key_add(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                                 struct fsm_result *res)
 {
-    json_t *body = payload(c, res);
+    json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
     int rv = 0;
-    const char *kid = str(body, "kid");
+    const char *kid = store_str(body, "kid");
     json_t *jwk = json_object_get(body, "jwk");
-    if (!kid_ok(kid) || !json_is_object(jwk) || !str(jwk, "kty") ||
-        strcmp(str(jwk, "kty"), "EC") != 0 || !str(jwk, "crv") ||
-        strcmp(str(jwk, "crv"), "P-256") != 0 || !str(jwk, "d") || !str(jwk, "x") ||
-        !str(jwk, "y") || !str(jwk, "kid") || strcmp(str(jwk, "kid"), kid) != 0) {
+    if (!kid_ok(kid) || !json_is_object(jwk) || !store_str(jwk, "kty") ||
+        strcmp(store_str(jwk, "kty"), "EC") != 0 || !store_str(jwk, "crv") ||
+        strcmp(store_str(jwk, "crv"), "P-256") != 0 || !store_str(jwk, "d") || !store_str(jwk, "x") ||
+        !store_str(jwk, "y") || !store_str(jwk, "kid") || strcmp(store_str(jwk, "kid"), kid) != 0) {
         fsm_result_problem(res, 422, "Invalid signing key",
                            "the command needs a kid and a private EC P-256 JWK with that kid");
         goto out;
     }
     MDB_cursor *cur;
-    if ((rv = mdb_cursor_open(txn, f->signing_keys, &cur)) != 0)
+    if ((rv = mdb_cursor_open(txn, DB(f)->signing_keys, &cur)) != 0)
         goto out;
     MDB_val k, v;
     uint64_t seq = 0;
     int crv = mdb_cursor_get(cur, &k, &v, MDB_LAST);
     if (crv == 0 && k.mv_size == 8)
-        for (int i = 0; i < 8; i++)
-            seq = (seq << 8) | ((uint8_t *)k.mv_data)[i];
+        seq = store_be64_get(k.mv_data);
     bool any = crv == 0;
     bool dup = false;
     for (; crv == 0 && !dup; crv = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
         json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        dup = o && str(o, "kid") && !strcmp(str(o, "kid"), kid);
+        dup = o && store_str(o, "kid") && !strcmp(store_str(o, "kid"), kid);
         json_decref(o);
     }
     mdb_cursor_close(cur);
@@ -704,15 +653,14 @@ int accounts_apply_signing_key_add(struct fsm *f, MDB_txn *txn, const struct cmd
     }
     seq++;
     uint8_t be[8];
-    for (int i = 7; i >= 0; i--)
-        be[i] = (uint8_t)(seq >> (8 * (7 - i)));
+    store_be64_put(be, seq);
     char ts[32];
     fsm_format_time(c->time_ms, ts);
     json_t *rec = json_pack("{s:s, s:O, s:s}", "kid", kid, "jwk", jwk, "created_at", ts);
-    rv = put_json(txn, f->signing_keys, be, 8, rec, NULL);
+    rv = store_put_json(txn, DB(f)->signing_keys, be, 8, rec, NULL);
     json_decref(rec);
     if (rv == 0)
-        result_json(res, 201, json_pack("{s:s, s:s}", "kid", kid, "created_at", ts));
+        store_result_json(res, 201, json_pack("{s:s, s:s}", "kid", kid, "created_at", ts));
 out:
     json_decref(body);
     return rv;
@@ -738,7 +686,7 @@ static void kyc_history(json_t *p, const char *ts, const char *source, const cha
 
 json_t *accounts_fc_login_get(struct fsm *f, MDB_txn *txn, const char *state)
 {
-    return get_json(txn, f->fc_logins, state, strlen(state));
+    return store_get_json(txn, DB(f)->fc_logins, state, strlen(state));
 }
 
 static bool token_ok(const char *s)
@@ -752,15 +700,15 @@ static bool token_ok(const char *s)
     return true;
 }
 
-int accounts_apply_fc_start(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                            struct fsm_result *res)
+static int apply_fc_start(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                          struct fsm_result *res)
 {
-    json_t *body = payload(c, res);
+    json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
     int rv = 0;
-    const char *id = str(body, "player_id"), *state = str(body, "state"),
-               *nonce = str(body, "nonce"), *url = str(body, "authorize_url");
+    const char *id = store_str(body, "player_id"), *state = store_str(body, "state"),
+               *nonce = store_str(body, "nonce"), *url = store_str(body, "authorize_url");
     bool signin = json_is_true(json_object_get(body, "signin"));
     if (!token_ok(state) || !token_ok(nonce) || !url || (signin && id)) {
         fsm_result_problem(res, 422, "Invalid login",
@@ -786,10 +734,10 @@ int accounts_apply_fc_start(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                           nonce, "created_at", ts, "used", 0);
     if (signin)
         json_object_set_new(l, "signin", json_true());
-    rv = put_json(txn, f->fc_logins, state, strlen(state), l, NULL);
+    rv = store_put_json(txn, DB(f)->fc_logins, state, strlen(state), l, NULL);
     json_decref(l);
     if (rv == 0)
-        result_json(res, 201, json_pack("{s:s}", "authorize_url", url));
+        store_result_json(res, 201, json_pack("{s:s}", "authorize_url", url));
 out:
     json_decref(body);
     return rv;
@@ -800,7 +748,7 @@ static int put_identity(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const cha
 {
     char k[512];
     snprintf(k, sizeof k, "%s%s", prefix, key);
-    return put_str(txn, dbi, k, val);
+    return store_put_str(txn, dbi, k, val);
 }
 
 static json_t *get_identity(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const char *key)
@@ -813,19 +761,19 @@ static json_t *get_identity(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const
     return json_stringn(v.mv_data, v.mv_size);
 }
 
-int accounts_apply_fc_link(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                           struct fsm_result *res)
+static int apply_fc_link(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                         struct fsm_result *res)
 {
-    json_t *body = payload(c, res);
+    json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
     int rv = 0;
     json_t *login = NULL, *p = NULL, *by_key = NULL, *by_sub = NULL;
-    const char *id = str(body, "player_id"), *state = str(body, "state"),
-               *idkey = str(body, "idkey");
+    const char *id = store_str(body, "player_id"), *state = store_str(body, "state"),
+               *idkey = store_str(body, "idkey");
     json_t *ident = json_object_get(body, "identity");
-    const char *iss = str(ident, "issuer"), *sub = str(ident, "sub");
-    if (!token_ok(state) || !idkey || !hex_ok(idkey, 64) || !json_is_object(ident) || !iss ||
+    const char *iss = store_str(ident, "issuer"), *sub = store_str(ident, "sub");
+    if (!token_ok(state) || !idkey || !hex_is(idkey, 64) || !json_is_object(ident) || !iss ||
         !sub || !*sub || strlen(iss) + strlen(sub) > 400 ||
         !json_is_boolean(json_object_get(body, "adult"))) {
         fsm_result_problem(res, 422, "Invalid link",
@@ -834,7 +782,7 @@ int accounts_apply_fc_link(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     }
     login = accounts_fc_login_get(f, txn, state);
     if (!login || json_is_true(json_object_get(login, "signin")) ||
-        strcmp(str(login, "player_id"), id ? id : "") != 0) {
+        strcmp(store_str(login, "player_id"), id ? id : "") != 0) {
         fsm_result_problem(res, 400, "Unknown state", "this sign-in was not started here");
         goto out;
     }
@@ -846,15 +794,15 @@ int accounts_apply_fc_link(struct fsm *f, MDB_txn *txn, const struct cmd *c,
         goto out;
     char subkey[420];
     snprintf(subkey, sizeof subkey, "%s %s", iss, sub);
-    by_key = get_identity(txn, f->identities, "key:", idkey);
-    by_sub = get_identity(txn, f->identities, "sub:", subkey);
+    by_key = get_identity(txn, DB(f)->identities, "key:", idkey);
+    by_sub = get_identity(txn, DB(f)->identities, "sub:", subkey);
     /* From here on the state is spent, whatever the verdict. */
     json_object_set_new(login, "used", json_true());
-    if ((rv = put_json(txn, f->fc_logins, state, strlen(state), login, NULL)) != 0)
+    if ((rv = store_put_json(txn, DB(f)->fc_logins, state, strlen(state), login, NULL)) != 0)
         goto out;
     bool minor = !json_is_true(json_object_get(body, "adult"));
     if (minor || (by_key && !strcmp(json_string_value(by_key), "minor"))) {
-        if ((rv = put_identity(txn, f->identities, "key:", idkey, "minor")) == 0)
+        if ((rv = put_identity(txn, DB(f)->identities, "key:", idkey, "minor")) == 0)
             fsm_result_problem(res, 403, "Under 18",
                                "betting is for adults only: this identity is refused for good");
         goto out;
@@ -866,7 +814,7 @@ int accounts_apply_fc_link(struct fsm *f, MDB_txn *txn, const struct cmd *c,
         goto out;
     }
     json_t *have = json_object_get(p, "identity");
-    if (have && strcmp(str(have, "idkey") ? str(have, "idkey") : "", idkey) != 0) {
+    if (have && strcmp(store_str(have, "idkey") ? store_str(have, "idkey") : "", idkey) != 0) {
         fsm_result_problem(res, 409, "Another identity",
                            "this account is already verified with another identity");
         goto out;
@@ -882,12 +830,12 @@ int accounts_apply_fc_link(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     kyc_history(p, ts, "franceconnect", "verified", NULL);
     json_object_set_new(p, "version",
                         json_integer(json_integer_value(json_object_get(p, "version")) + 1));
-    if ((rv = put_json(txn, f->players, id, strlen(id), p, NULL)) == 0 &&
-        (rv = put_identity(txn, f->identities, "key:", idkey, id)) == 0 &&
-        (rv = put_identity(txn, f->identities, "sub:", subkey, id)) == 0)
-        result_json(res, 201, json_pack("{s:s, s:s, s:s, s:s}", "player_id", id, "kyc_status",
-                                        "verified", "family_name", str(ident, "family_name")
-                                        ? str(ident, "family_name") : "",
+    if ((rv = store_put_json(txn, DB(f)->players, id, strlen(id), p, NULL)) == 0 &&
+        (rv = put_identity(txn, DB(f)->identities, "key:", idkey, id)) == 0 &&
+        (rv = put_identity(txn, DB(f)->identities, "sub:", subkey, id)) == 0)
+        store_result_json(res, 201, json_pack("{s:s, s:s, s:s, s:s}", "player_id", id, "kyc_status",
+                                        "verified", "family_name", store_str(ident, "family_name")
+                                        ? store_str(ident, "family_name") : "",
                                         "verified_at", ts));
 out:
     json_decref(by_key);
@@ -903,7 +851,7 @@ json_t *accounts_identity_player(struct fsm *f, MDB_txn *txn, const char *issuer
 {
     char subkey[420];
     snprintf(subkey, sizeof subkey, "%s %s", issuer, sub);
-    return get_identity(txn, f->identities, "sub:", subkey);
+    return get_identity(txn, DB(f)->identities, "sub:", subkey);
 }
 
 /* A FranceConnect sign-in: the login must be an unused sign-in and the subject linked to @id.
@@ -912,7 +860,7 @@ static int fc_signin_spend(struct fsm *f, MDB_txn *txn, const char *id, const ch
                            const char *subkey, struct fsm_result *res)
 {
     json_t *login = token_ok(state) ? accounts_fc_login_get(f, txn, state) : NULL;
-    json_t *owner = subkey ? get_identity(txn, f->identities, "sub:", subkey) : NULL;
+    json_t *owner = subkey ? get_identity(txn, DB(f)->identities, "sub:", subkey) : NULL;
     int rv = 0;
     if (!login || !json_is_true(json_object_get(login, "signin")))
         fsm_result_problem(res, 400, "Unknown state", "this sign-in was not started here");
@@ -923,7 +871,7 @@ static int fc_signin_spend(struct fsm *f, MDB_txn *txn, const char *id, const ch
                            "no account is linked to this FranceConnect identity");
     else {
         json_object_set_new(login, "used", json_true());
-        rv = put_json(txn, f->fc_logins, state, strlen(state), login, NULL);
+        rv = store_put_json(txn, DB(f)->fc_logins, state, strlen(state), login, NULL);
     }
     json_decref(owner);
     json_decref(login);
@@ -943,16 +891,16 @@ static bool name_ok(const char *s, size_t max)
     return true;
 }
 
-int accounts_apply_doc_session(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                               struct fsm_result *res)
+static int apply_doc_session(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                             struct fsm_result *res)
 {
-    json_t *body = payload(c, res);
+    json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
     int rv = 0;
     json_t *p = NULL;
-    const char *id = str(body, "player_id"), *prov = str(body, "provider"),
-               *sid = str(body, "session_id"), *url = str(body, "url");
+    const char *id = store_str(body, "player_id"), *prov = store_str(body, "provider"),
+               *sid = store_str(body, "session_id"), *url = store_str(body, "url");
     if (!name_ok(prov, 64) || !name_ok(sid, 128) || !url) {
         fsm_result_problem(res, 422, "Invalid session", "the command needs provider, session_id "
                                                         "and url");
@@ -960,7 +908,7 @@ int accounts_apply_doc_session(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     }
     if (!(p = need_player(f, txn, id, res)))
         goto out;
-    const char *st = str(p, "kyc_status");
+    const char *st = store_str(p, "kyc_status");
     if (st && (!strcmp(st, "verified") || !strcmp(st, "declined"))) {
         fsm_result_problem(res, 409, "KYC decided", "this player's identity check is %s", st);
         goto out;
@@ -969,8 +917,8 @@ int accounts_apply_doc_session(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     fsm_format_time(c->time_ms, ts);
     json_object_set_new(p, "kyc_status", json_string("pending"));
     kyc_history(p, ts, prov, "pending", sid);
-    if ((rv = put_json(txn, f->players, id, strlen(id), p, NULL)) == 0)
-        result_json(res, 201, json_pack("{s:s, s:s, s:s}", "provider", prov, "session_id", sid,
+    if ((rv = store_put_json(txn, DB(f)->players, id, strlen(id), p, NULL)) == 0)
+        store_result_json(res, 201, json_pack("{s:s, s:s, s:s}", "provider", prov, "session_id", sid,
                                         "url", url));
 out:
     json_decref(p);
@@ -978,18 +926,18 @@ out:
     return rv;
 }
 
-int accounts_apply_doc_event(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                             struct fsm_result *res)
+static int apply_doc_event(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                           struct fsm_result *res)
 {
     static const char *const statuses[] = {"pending", "approved", "declined", "retry",
                                            "manual_review", NULL};
-    json_t *body = payload(c, res);
+    json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
     int rv = 0;
     json_t *p = NULL;
-    const char *prov = str(body, "provider"), *ev = str(body, "event_id"),
-               *id = str(body, "reference"), *status = str(body, "status");
+    const char *prov = store_str(body, "provider"), *ev = store_str(body, "event_id"),
+               *id = store_str(body, "reference"), *status = store_str(body, "status");
     bool known = false;
     for (const char *const *s2 = statuses; status && *s2; s2++)
         known = known || !strcmp(*s2, status);
@@ -1000,17 +948,17 @@ int accounts_apply_doc_event(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     }
     char k[256];
     snprintf(k, sizeof k, "%s %s", prov, ev);
-    json_t *seen = get_json(txn, f->doc_events, k, strlen(k));
+    json_t *seen = store_get_json(txn, DB(f)->doc_events, k, strlen(k));
     if (seen) {
         json_object_set_new(seen, "duplicate", json_true());
-        result_json(res, 200, seen); /* processed once: a retry or a replay changes nothing */
+        store_result_json(res, 200, seen); /* processed once: a retry or a replay changes nothing */
         goto out;
     }
     if (!(p = need_player(f, txn, id, res)))
         goto out;
     char ts[32];
     fsm_format_time(c->time_ms, ts);
-    const char *now = str(p, "kyc_status");
+    const char *now = store_str(p, "kyc_status");
     const char *next = !strcmp(status, "approved") ? "verified" : status;
     /* Decisions are final: verified and declined are not undone by a later event. */
     bool final = now && (!strcmp(now, "verified") || !strcmp(now, "declined"));
@@ -1018,9 +966,9 @@ int accounts_apply_doc_event(struct fsm *f, MDB_txn *txn, const struct cmd *c,
         json_object_set_new(p, "kyc_status", json_string(next));
     kyc_history(p, ts, prov, status, ev);
     json_t *rec = json_pack("{s:s, s:s, s:s}", "player_id", id, "status", status, "at", ts);
-    if ((rv = put_json(txn, f->players, id, strlen(id), p, NULL)) == 0 &&
-        (rv = put_json(txn, f->doc_events, k, strlen(k), rec, NULL)) == 0)
-        result_json(res, 200, json_pack("{s:s, s:s, s:b}", "player_id", id, "kyc_status",
+    if ((rv = store_put_json(txn, DB(f)->players, id, strlen(id), p, NULL)) == 0 &&
+        (rv = store_put_json(txn, DB(f)->doc_events, k, strlen(k), rec, NULL)) == 0)
+        store_result_json(res, 200, json_pack("{s:s, s:s, s:b}", "player_id", id, "kyc_status",
                                         final ? now : next, "duplicate", 0));
     json_decref(rec);
 out:
@@ -1041,16 +989,16 @@ bool accounts_kyc_status_valid(const char *status)
     return false;
 }
 
-int accounts_apply_kyc_override(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                struct fsm_result *res)
+static int apply_kyc_override(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                              struct fsm_result *res)
 {
-    json_t *body = payload(c, res);
+    json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
     int rv = 0;
     json_t *p = NULL;
-    const char *id = str(body, "player_id"), *status = str(body, "status"),
-               *reason = str(body, "reason");
+    const char *id = store_str(body, "player_id"), *status = store_str(body, "status"),
+               *reason = store_str(body, "reason");
     if (!accounts_kyc_status_valid(status) || !reason || strlen(reason) < 3 ||
         strlen(reason) > 500) {
         fsm_result_problem(res, 422, "Invalid decision",
@@ -1066,11 +1014,38 @@ int accounts_apply_kyc_override(struct fsm *f, MDB_txn *txn, const struct cmd *c
     kyc_history(p, ts, "operator", status, reason);
     json_object_set_new(p, "version",
                         json_integer(json_integer_value(json_object_get(p, "version")) + 1));
-    if ((rv = put_json(txn, f->players, id, strlen(id), p, NULL)) == 0)
-        result_json(res, 200, json_pack("{s:s, s:s, s:s}", "player_id", id, "kyc_status", status,
+    if ((rv = store_put_json(txn, DB(f)->players, id, strlen(id), p, NULL)) == 0)
+        store_result_json(res, 200, json_pack("{s:s, s:s, s:s}", "player_id", id, "kyc_status", status,
                                         "reason", reason));
 out:
     json_decref(p);
     json_decref(body);
     return rv;
 }
+
+/* ---- the domain's commands ---- */
+
+static const struct fsm_command COMMANDS[] = {
+    {CMD_PLAYER_REGISTER, "player_register", true, apply_register},
+    {CMD_LOGIN_FAILED, "login_failed", true, apply_login_failed},
+    {CMD_SESSION_CREATE, "session_create", true, apply_session_create},
+    {CMD_SESSION_REFRESH, "session_refresh", true, apply_session_refresh},
+    {CMD_SESSION_REVOKE, "session_revoke", true, apply_session_revoke},
+    {CMD_SESSION_REVOKE_ALL, "session_revoke_all", true, apply_session_revoke_all},
+    {CMD_SIGNING_KEY_ADD, "signing_key_add", true, apply_signing_key_add},
+    {CMD_TOTP_ENROL, "totp_enrol", true, apply_totp_enrol},
+    {CMD_TOTP_CONFIRM, "totp_confirm", true, apply_totp_confirm},
+    {CMD_FC_START, "fc_start", true, apply_fc_start},
+    {CMD_FC_LINK, "fc_link", true, apply_fc_link},
+    {CMD_DOC_SESSION, "doc_session", true, apply_doc_session},
+    {CMD_DOC_EVENT, "doc_event", true, apply_doc_event},
+    {CMD_KYC_OVERRIDE, "kyc_override", true, apply_kyc_override},
+    {0, NULL, false, NULL},
+};
+
+static const char *const DBS[] = {"players",      "player_email", "login_failures",
+                                  "sessions",     "player_sessions", "signing_keys",
+                                  "totp",         "fc_logins",    "identities",
+                                  "doc_events",   NULL};
+
+const struct fsm_domain accounts_domain = {"accounts", COMMANDS, DBS};

@@ -88,6 +88,12 @@ enum {
 };
 
 const char *cmd_strerror(int rv);
+
+/* Make @c a command of @type whose payload is @payload as compact JSON with sorted keys (the
+ * domains' builders use it). Returns the text @c points to, which the caller frees after
+ * proposing; NULL if out of memory (then @c has no payload). */
+struct json_t;
+char *cmd_fill(struct cmd *c, uint16_t type, struct json_t *payload);
 const char *cmd_type_name(unsigned type);
 
 /* Size of the padded encoding of @c. */
