@@ -46,6 +46,8 @@ struct fsm_command {
     const char *name;  /* in logs and cmd_type_name */
     bool batchable;    /* may share a Raft entry with others (see above) */
     fsm_apply_fn apply;
+    const void *ctx;   /* the domain's own, for an apply shared by several rows: it finds its
+                          row with cmdtable_find(c->type) */
 };
 
 struct fsm_domain {

@@ -414,9 +414,9 @@ char *fixtures_cmd_update(struct cmd *c, json_t *checked)
 }
 
 static const struct fsm_command COMMANDS[] = {
-    {CMD_FIXTURE_CREATE, "fixture_create", true, apply_create},
-    {CMD_FIXTURE_UPDATE, "fixture_update", true, apply_update},
-    {0, NULL, false, NULL},
+    {CMD_FIXTURE_CREATE, "fixture_create", true, apply_create, NULL},
+    {CMD_FIXTURE_UPDATE, "fixture_update", true, apply_update, NULL},
+    {0, NULL, false, NULL, NULL},
 };
 
 static const char *const DBS[] = {"fixtures", NULL};

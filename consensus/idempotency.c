@@ -140,8 +140,8 @@ static int apply_expire(struct fsm *f, MDB_txn *txn, const struct cmd *c,
 }
 
 static const struct fsm_command COMMANDS[] = {
-    {CMD_IDEM_EXPIRE, "idem_expire", true, apply_expire},
-    {0, NULL, false, NULL},
+    {CMD_IDEM_EXPIRE, "idem_expire", true, apply_expire, NULL},
+    {0, NULL, false, NULL, NULL},
 };
 
 static const char *const DBS[] = {"idem", "idem_exp", NULL};

@@ -99,8 +99,8 @@ json_t *member_list(struct fsm *f, MDB_txn *txn)
 }
 
 static const struct fsm_command COMMANDS[] = {
-    {CMD_MEMBER_SET, "member_set", true, apply_set},
-    {0, NULL, false, NULL},
+    {CMD_MEMBER_SET, "member_set", true, apply_set, NULL},
+    {0, NULL, false, NULL, NULL},
 };
 
 static const char *const DBS[] = {"members", NULL};

@@ -331,10 +331,10 @@ char *obs_cmd_agreed(struct cmd *c, const char *subject, const char *bytes_hex,
 }
 
 static const struct fsm_command COMMANDS[] = {
-    {CMD_MEMBER_KEY, "member_key", true, obs_apply_member_key},
+    {CMD_MEMBER_KEY, "member_key", true, obs_apply_member_key, NULL},
     /* Not batchable: quotes_on_agreed records the entry's index. */
-    {CMD_OBSERVATION_AGREED, "observation_agreed", false, apply_agreed},
-    {0, NULL, false, NULL},
+    {CMD_OBSERVATION_AGREED, "observation_agreed", false, apply_agreed, NULL},
+    {0, NULL, false, NULL, NULL},
 };
 
 static const char *const DBS[] = {"member_keys", "agreed_fixtures", "agreed_events",

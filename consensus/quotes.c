@@ -790,10 +790,10 @@ char *quotes_cmd_suspend(struct cmd *c, const char *fixture, const char *reason,
 
 /* None is batchable: each records the index of the entry applying it. */
 static const struct fsm_command COMMANDS[] = {
-    {CMD_QUOTE_ROUND, "quote_round", false, apply_round},
-    {CMD_QUOTE_PUBLISHED, "quote_published", false, apply_published},
-    {CMD_MARKETS_SUSPEND, "markets_suspend", false, apply_suspend},
-    {0, NULL, false, NULL},
+    {CMD_QUOTE_ROUND, "quote_round", false, apply_round, NULL},
+    {CMD_QUOTE_PUBLISHED, "quote_published", false, apply_published, NULL},
+    {CMD_MARKETS_SUSPEND, "markets_suspend", false, apply_suspend, NULL},
+    {0, NULL, false, NULL, NULL},
 };
 
 static const char *const DBS[] = {"markets", "quotes", "quote_events", "results_order", NULL};
