@@ -347,12 +347,8 @@ static void maybe_propose(struct node *n, struct pending *p)
     const char *hex = tally_quorum(&p->votes, n, &sigs);
     if (!hex)
         return;
-    json_t *o = json_pack("{s:s, s:s, s:o}", "subject", p->subject, "bytes", hex, "signatures",
-                          sigs);
-    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(o);
-    struct cmd c = {.type = CMD_OBSERVATION_AGREED, .payload = text,
-                    .payload_len = strlen(text)};
+    struct cmd c;
+    char *text = obs_cmd_agreed(&c, p->subject, hex, sigs);
     struct prop_ctx *pc = calloc(1, sizeof *pc);
     pc->node = n;
     snprintf(pc->subject, sizeof pc->subject, "%s", p->subject);

@@ -253,9 +253,8 @@ static void on_round_proposed(void *arg, int outcome, const struct fsm_result *r
 
 static void propose_round(struct node *n, struct qsched *s)
 {
-    char body[FEED_ID_MAX + 32];
-    snprintf(body, sizeof body, "{\"fixture\":\"%s\"}", s->fixture);
-    struct cmd c = {.type = CMD_QUOTE_ROUND, .payload = body, .payload_len = strlen(body)};
+    struct cmd c;
+    char *body = quotes_cmd_round(&c, s->fixture);
     struct round_ctx *rc = calloc(1, sizeof *rc);
     rc->node = n;
     snprintf(rc->fixture, sizeof rc->fixture, "%s", s->fixture);
@@ -266,6 +265,7 @@ static void propose_round(struct node *n, struct qsched *s)
     } else {
         free(rc);
     }
+    free(body);
 }
 
 static struct qround *round_find(struct quoter *q, const char *fixture, uint64_t index,
@@ -361,11 +361,8 @@ static void maybe_publish(struct node *n, struct qround *r)
     const char *prices = tally_quorum(&r->votes, n, &sigs);
     if (!prices)
         return;
-    json_t *o = json_pack("{s:s, s:I, s:s, s:o}", "fixture", r->fixture, "index",
-                          (json_int_t)r->index, "prices", prices, "signatures", sigs);
-    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(o);
-    struct cmd c = {.type = CMD_QUOTE_PUBLISHED, .payload = text, .payload_len = strlen(text)};
+    struct cmd c;
+    char *text = quotes_cmd_published(&c, r->fixture, r->index, prices, sigs);
     struct round_ctx *rc = calloc(1, sizeof *rc);
     rc->node = n;
     snprintf(rc->fixture, sizeof rc->fixture, "%s", r->fixture);
@@ -819,11 +816,8 @@ void quote_suspend(struct node *n, const char *fixture, const char *reason, cons
     json_decref(m);
     if (!act)
         return;
-    json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "fixture", fixture, "reason", reason,
-                          "subject", subject, "node", (json_int_t)reporter);
-    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(o);
-    struct cmd c = {.type = CMD_MARKETS_SUSPEND, .payload = text, .payload_len = strlen(text)};
+    struct cmd c;
+    char *text = quotes_cmd_suspend(&c, fixture, reason, subject, reporter);
     if (replica_propose(n->replica, &c, on_suspended, NULL) == 0) {
         q->suspensions++;
         LOG_INFO("event=markets_suspend fixture=%s reason=%s subject=%s node=%llu", fixture,

@@ -44,6 +44,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/hex.h"
 #include "consensus/accounts.h"
 #include "kyc/kyc.h"
 #include "node/forward.h"
@@ -68,13 +69,6 @@ struct accounts {
 
 /* ---- small helpers ---- */
 
-static void hex(const uint8_t *in, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        sprintf(out + 2 * i, "%02x", in[i]);
-    out[2 * n] = 0;
-}
-
 static void sha256_hex(const char *a, const char *b, char out[65])
 {
     uint8_t md[32];
@@ -87,7 +81,7 @@ static void sha256_hex(const char *a, const char *b, char out[65])
     }
     EVP_DigestFinal_ex(ctx, md, NULL);
     EVP_MD_CTX_free(ctx);
-    hex(md, 32, out);
+    hex_encode(md, 32, out);
 }
 
 static int random_hex(size_t bytes, char *out)
@@ -95,7 +89,7 @@ static int random_hex(size_t bytes, char *out)
     uint8_t b[32];
     if (bytes > sizeof b || RAND_bytes(b, (int)bytes) != 1)
         return -1;
-    hex(b, bytes, out);
+    hex_encode(b, bytes, out);
     return 0;
 }
 
@@ -190,7 +184,7 @@ static void forward_prop(struct prop *p)
         return;
     }
     char fph[65];
-    hex(p->fp, 32, fph);
+    hex_encode(p->fp, 32, fph);
     json_t *body = json_pack("{s:i, s:s, s:s, s:s}", "type", p->type, "payload", p->payload,
                              "idem", p->idem, "fp", fph);
     char *text = json_dumps(body, JSON_COMPACT);
