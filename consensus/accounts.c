@@ -359,7 +359,8 @@ static bool totp_confirm_valid(json_t *b)
               json_array_size(hashes) <= 16;
     size_t i;
     json_t *v;
-    json_array_foreach(hashes, i, v) ok = ok && json_is_string(v) && hex_is(json_string_value(v), 64);
+    json_array_foreach(hashes, i, v) ok =
+        ok && json_is_string(v) && hex_is(json_string_value(v), 64);
     return ok;
 }
 
@@ -1019,6 +1020,80 @@ static int kyc_override(struct acc_op *op)
 }
 
 /* ---- the domain's commands ---- */
+
+/* Payload builders (accounts.h): each command's payload is written here, next to what reads it. */
+
+json_t *accounts_cmd_register(const char *id, const char *email, const char *password_hash)
+{
+    return json_pack("{s:s, s:s, s:s}", "id", id, "email", email, "password_hash",
+                     password_hash);
+}
+
+json_t *accounts_cmd_login_failed(const char *player_id)
+{
+    return json_pack("{s:s}", "player_id", player_id);
+}
+
+json_t *accounts_cmd_session_fc(const char *player_id, const char *family,
+                                const char *refresh_hash, const char *fc_state,
+                                const char *fc_subkey)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s}", "player_id", player_id, "family", family,
+                     "refresh_hash", refresh_hash, "fc_state", fc_state, "fc_subkey", fc_subkey);
+}
+
+json_t *accounts_cmd_session_refresh(const char *family, const char *presented_hash,
+                                     const char *new_hash)
+{
+    return json_pack("{s:s, s:s, s:s}", "family", family, "presented_hash", presented_hash,
+                     "new_hash", new_hash);
+}
+
+json_t *accounts_cmd_session_revoke(const char *player_id, const char *family)
+{
+    return family ? json_pack("{s:s, s:s}", "player_id", player_id, "family", family)
+                  : json_pack("{s:s}", "player_id", player_id);
+}
+
+json_t *accounts_cmd_totp_enrol(const char *player_id, const char *secret, const char *uri)
+{
+    return json_pack("{s:s, s:s, s:s}", "player_id", player_id, "secret", secret, "uri", uri);
+}
+
+json_t *accounts_cmd_totp_confirm(const char *player_id, int64_t step, json_t *recovery_hashes)
+{
+    return json_pack("{s:s, s:I, s:o}", "player_id", player_id, "step", (json_int_t)step,
+                     "recovery_hashes", recovery_hashes);
+}
+
+json_t *accounts_cmd_fc_link(const char *player_id, const char *state, bool adult,
+                             const char *idkey, json_t *identity)
+{
+    return json_pack("{s:s, s:s, s:b, s:s, s:o}", "player_id", player_id, "state", state,
+                     "adult", adult, "idkey", idkey, "identity", identity);
+}
+
+json_t *accounts_cmd_doc_session(const char *player_id, const char *provider,
+                                 const char *session_id, const char *url)
+{
+    return json_pack("{s:s, s:s, s:s, s:s}", "player_id", player_id, "provider", provider,
+                     "session_id", session_id, "url", url);
+}
+
+json_t *accounts_cmd_doc_event(const char *provider, const char *event_id,
+                               const char *reference, const char *status,
+                               const char *raw_status, int64_t timestamp)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "provider", provider, "event_id",
+                     event_id, "reference", reference, "status", status, "raw_status",
+                     raw_status, "timestamp", (json_int_t)timestamp);
+}
+
+json_t *accounts_cmd_kyc_override(const char *player_id, const char *status, const char *reason)
+{
+    return json_pack("{s:s, s:s, s:s}", "player_id", player_id, "status", status, "reason",
+                     reason);
+}
 
 static const struct acc_shape REGISTER = {
     register_valid, "Invalid registration",

@@ -19,6 +19,7 @@
 #include "consensus/cmdtable.h"
 #include "consensus/fixtures.h"
 #include "consensus/fsm.h"
+#include "consensus/idempotency.h"
 #include "consensus/members.h"
 #include "tests/unit/unit_util.h"
 
@@ -261,6 +262,62 @@ static void test_old_layout_opens(void** state)
     util_rmdir(dir);
 }
 
+/* Apply a payload made by a domain's builder (@text, freed here) as a command of @type. */
+static int apply_built(struct fsm* f, struct util_result* r, uint64_t index, uint16_t type,
+                       char* text)
+{
+    assert_non_null(text);
+    int status = util_apply(f, r, index, type, NULL, 0, text);
+    free(text);
+    return status;
+}
+
+static char* dump(json_t* payload)
+{
+    char* text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(payload);
+    return text;
+}
+
+/* Each builder writes what its apply reads: the command goes through. */
+static void test_builders_feed_their_apply(void** state)
+{
+    (void)state;
+    char* dir = util_tmpdir();
+    struct fsm* f = util_fsm_open(dir);
+    struct util_result r;
+    util_capture_results(f, &r);
+    struct cmd c;
+    char* text = members_cmd_set(&c, 4, "127.0.0.1:7104", "127.0.0.1:8104");
+    assert_int_equal(c.type, CMD_MEMBER_SET);
+    assert_int_equal(apply_built(f, &r, 1, c.type, text), 200);
+    json_t* body = json_loads(util_fixture_json("b-1", "L1", "2026-11-28T15:00:00Z"), 0, NULL);
+    char detail[256];
+    assert_int_equal(fixture_check_create(body, "football", detail, sizeof detail), 0);
+    text = fixtures_cmd_create(&c, body);
+    json_decref(body);
+    assert_int_equal(c.type, CMD_FIXTURE_CREATE);
+    assert_int_equal(apply_built(f, &r, 2, c.type, text), 201);
+    const char* pid = "p_00000000000000000000000000000001";
+    assert_int_equal(apply_built(f, &r, 3, CMD_PLAYER_REGISTER,
+                                 dump(accounts_cmd_register(pid, "b@example.org",
+                                                            "$argon2id$v=19$x"))),
+                     201);
+    assert_int_equal(
+        apply_built(f, &r, 4, CMD_LOGIN_FAILED, dump(accounts_cmd_login_failed(pid))), 401);
+    assert_int_equal(apply_built(f, &r, 5, CMD_KYC_OVERRIDE,
+                                 dump(accounts_cmd_kyc_override(pid, "manual_review", "checked"))),
+                     200);
+    assert_int_equal(apply_built(f, &r, 6, CMD_SESSION_REVOKE_ALL,
+                                 dump(accounts_cmd_session_revoke(pid, NULL))),
+                     200);
+    text = idem_cmd_expire(&c, 1000);
+    assert_int_equal(c.type, CMD_IDEM_EXPIRE);
+    assert_int_equal(apply_built(f, &r, 7, c.type, text), 200);
+    fsm_close(f);
+    util_rmdir(dir);
+}
+
 int main(void)
 {
     util_log_init();
@@ -270,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_unknown_type_refused),
         cmocka_unit_test(test_database_names_unique),
         cmocka_unit_test(test_old_layout_opens),
+        cmocka_unit_test(test_builders_feed_their_apply),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
