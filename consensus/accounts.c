@@ -1157,5 +1157,8 @@ static const struct fsm_command COMMANDS[] = {
 static const char *const DBS[] = {"players",  "player_email",    "login_failures", "sessions",
                                   "player_sessions", "signing_keys", "totp",      "fc_logins",
                                   "identities", "doc_events",   NULL};
+/* DB() reads the handles as a struct: one field per name, in the same order. */
+_Static_assert(sizeof(struct accounts_dbs) == (sizeof DBS / sizeof *DBS - 1) * sizeof(MDB_dbi),
+               "one handle per database name");
 
 const struct fsm_domain accounts_domain = {"accounts", COMMANDS, DBS};

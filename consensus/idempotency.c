@@ -145,5 +145,8 @@ static const struct fsm_command COMMANDS[] = {
 };
 
 static const char *const DBS[] = {"idem", "idem_exp", NULL};
+/* DB() reads the handles as a struct: one field per name, in the same order. */
+_Static_assert(sizeof(struct idem_dbs) == (sizeof DBS / sizeof *DBS - 1) * sizeof(MDB_dbi),
+               "one handle per database name");
 
 const struct fsm_domain idempotency_domain = {"idempotency", COMMANDS, DBS};

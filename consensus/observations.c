@@ -339,5 +339,8 @@ static const struct fsm_command COMMANDS[] = {
 
 static const char *const DBS[] = {"member_keys", "agreed_fixtures", "agreed_events",
                                   "agreed_results", NULL};
+/* DB() reads the handles as a struct: one field per name, in the same order. */
+_Static_assert(sizeof(struct obs_dbs) == (sizeof DBS / sizeof *DBS - 1) * sizeof(MDB_dbi),
+               "one handle per database name");
 
 const struct fsm_domain observations_domain = {"observations", COMMANDS, DBS};

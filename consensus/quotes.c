@@ -797,5 +797,8 @@ static const struct fsm_command COMMANDS[] = {
 };
 
 static const char *const DBS[] = {"markets", "quotes", "quote_events", "results_order", NULL};
+/* DB() reads the handles as a struct: one field per name, in the same order. */
+_Static_assert(sizeof(struct quotes_dbs) == (sizeof DBS / sizeof *DBS - 1) * sizeof(MDB_dbi),
+               "one handle per database name");
 
 const struct fsm_domain quotes_domain = {"quotes", COMMANDS, DBS};
