@@ -32,6 +32,7 @@ TEST_DEPS :=
 .PHONY: all deps check-raft run test bench fmt clean
 all: check-raft build-all
 
+include common/module.mk
 include models/module.mk
 include oracle/module.mk
 include consensus/module.mk
@@ -76,7 +77,7 @@ bench: deps
 	@bash tests/bench/run.sh
 
 fmt:
-	@find node consensus models oracle kyc tests -name '*.[ch]' -print0 | xargs -0 -r clang-format -i
+	@find common node consensus models oracle kyc tests -name '*.[ch]' -print0 | xargs -0 -r clang-format -i
 
 clean:
 	rm -rf $(BUILD)

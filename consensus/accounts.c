@@ -10,7 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "consensus/fsm_internal.h"
+#include "common/hex.h"
+#include "consensus/cmdtable.h"
+#include "consensus/store.h"
+
+const struct fsm_domain accounts_domain;
+
+struct accounts_dbs {
+    MDB_dbi players, player_email, login_failures, sessions, player_sessions, signing_keys, totp,
+        fc_logins, identities, doc_events;
+};
+
+static const struct accounts_dbs *DB(struct fsm *f)
+{
+    return (const struct accounts_dbs *)fsm_domain_dbis(f, &accounts_domain);
+}
 
 int accounts_email_normalise(const char *in, char *out, size_t n)
 {
@@ -40,24 +54,14 @@ int accounts_email_normalise(const char *in, char *out, size_t n)
     return 0;
 }
 
-static bool hex_ok(const char *s, size_t len)
-{
-    if (strlen(s) != len)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!isdigit((unsigned char)s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
-            return false;
-    return true;
-}
-
 bool accounts_player_id_valid(const char *id)
 {
-    return id && !strncmp(id, "p_", 2) && hex_ok(id + 2, ACCOUNTS_ID_CHARS - 2);
+    return id && !strncmp(id, "p_", 2) && hex_is(id + 2, ACCOUNTS_ID_CHARS - 2);
 }
 
 bool accounts_family_valid(const char *id)
 {
-    return id && hex_ok(id, ACCOUNTS_FAMILY_CHARS);
+    return id && hex_is(id, ACCOUNTS_FAMILY_CHARS);
 }
 
 uint64_t accounts_lock_ms(unsigned failures)
@@ -73,42 +77,6 @@ uint64_t accounts_lock_ms(unsigned failures)
 
 /* ---- storage helpers ---- */
 
-static json_t *get_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
-{
-    MDB_val k = {klen, (void *)key}, v;
-    if (mdb_get(txn, dbi, &k, &v) != 0)
-        return NULL;
-    return json_loadb(v.mv_data, v.mv_size, 0, NULL);
-}
-
-static int put_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, json_t *val,
-                    char **text_out)
-{
-    char *text = json_dumps(val, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!text)
-        return MDB_PANIC;
-    MDB_val k = {klen, (void *)key}, v = {strlen(text), text};
-    int rv = mdb_put(txn, dbi, &k, &v, 0);
-    if (text_out && rv == 0)
-        *text_out = text;
-    else
-        free(text);
-    return rv;
-}
-
-static int put_str(MDB_txn *txn, MDB_dbi dbi, const char *key, const char *val)
-{
-    MDB_val k = {strlen(key), (void *)key}, v = {strlen(val), (void *)val};
-    return mdb_put(txn, dbi, &k, &v, 0);
-}
-
-/* A result with a JSON body (stolen). */
-static void result_json(struct fsm_result *res, int status, json_t *body)
-{
-    fsm_result_set(res, status, json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS));
-    json_decref(body);
-}
-
 /* 429 with the seconds to wait in "retry_after" (the HTTP layer copies it to Retry-After). */
 static void result_locked(struct fsm_result *res, uint64_t now_ms, uint64_t until_ms)
 {
@@ -121,46 +89,28 @@ static void result_locked(struct fsm_result *res, uint64_t now_ms, uint64_t unti
              "too many failed sign-ins for this account; try again in %llu seconds",
              (unsigned long long)secs);
     json_object_set_new(o, "detail", json_string(detail));
-    result_json(res, 429, o);
-}
-
-static json_t *payload(const struct cmd *c, struct fsm_result *res)
-{
-    json_t *body = json_loadb(c->payload, c->payload_len, 0, NULL);
-    if (!body || !json_is_object(body)) {
-        json_decref(body);
-        fsm_result_problem(res, 400, "Malformed command", "the command's payload is not a JSON "
-                                                          "object");
-        return NULL;
-    }
-    return body;
-}
-
-static const char *str(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_string(v) ? json_string_value(v) : NULL;
+    store_result_json(res, 429, o);
 }
 
 /* ---- queries ---- */
 
 json_t *accounts_player_get(struct fsm *f, MDB_txn *txn, const char *id)
 {
-    return get_json(txn, f->players, id, strlen(id));
+    return store_get_json(txn, DB(f)->players, id, strlen(id));
 }
 
 json_t *accounts_player_by_email(struct fsm *f, MDB_txn *txn, const char *email_norm)
 {
     MDB_val k = {strlen(email_norm), (void *)email_norm}, v;
-    if (mdb_get(txn, f->player_email, &k, &v) != 0)
+    if (mdb_get(txn, DB(f)->player_email, &k, &v) != 0)
         return NULL;
-    return get_json(txn, f->players, v.mv_data, v.mv_size);
+    return store_get_json(txn, DB(f)->players, v.mv_data, v.mv_size);
 }
 
 unsigned accounts_player_count(struct fsm *f, MDB_txn *txn)
 {
     MDB_stat st;
-    if (mdb_stat(txn, f->players, &st) != 0)
+    if (mdb_stat(txn, DB(f)->players, &st) != 0)
         return 0;
     return (unsigned)st.ms_entries;
 }
@@ -168,7 +118,7 @@ unsigned accounts_player_count(struct fsm *f, MDB_txn *txn)
 void accounts_failures(struct fsm *f, MDB_txn *txn, const char *player_id, unsigned *count,
                        uint64_t *locked_until_ms)
 {
-    json_t *o = get_json(txn, f->login_failures, player_id, strlen(player_id));
+    json_t *o = store_get_json(txn, DB(f)->login_failures, player_id, strlen(player_id));
     *count = o ? (unsigned)json_integer_value(json_object_get(o, "count")) : 0;
     *locked_until_ms = o ? (uint64_t)json_integer_value(json_object_get(o, "locked_until_ms")) : 0;
     json_decref(o);
@@ -176,14 +126,14 @@ void accounts_failures(struct fsm *f, MDB_txn *txn, const char *player_id, unsig
 
 json_t *accounts_session_get(struct fsm *f, MDB_txn *txn, const char *family)
 {
-    return get_json(txn, f->sessions, family, strlen(family));
+    return store_get_json(txn, DB(f)->sessions, family, strlen(family));
 }
 
 json_t *accounts_signing_keys(struct fsm *f, MDB_txn *txn)
 {
     json_t *out = json_array();
     MDB_cursor *cur;
-    if (mdb_cursor_open(txn, f->signing_keys, &cur) != 0)
+    if (mdb_cursor_open(txn, DB(f)->signing_keys, &cur) != 0)
         return out;
     MDB_val k, v;
     int rv = mdb_cursor_get(cur, &k, &v, MDB_LAST);
@@ -197,50 +147,30 @@ json_t *accounts_signing_keys(struct fsm *f, MDB_txn *txn)
     return out;
 }
 
-/* ---- apply ---- */
+/* ---- apply: one shape for every command ---- */
 
-int accounts_apply_register(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                            struct fsm_result *res)
-{
-    json_t *body = payload(c, res);
-    if (!body)
-        return 0;
-    int rv = 0;
-    const char *id = str(body, "id"), *email = str(body, "email"),
-               *hash = str(body, "password_hash");
-    char norm[ACCOUNTS_EMAIL_MAX + 1];
-    if (!accounts_player_id_valid(id) || !email ||
-        accounts_email_normalise(email, norm, sizeof norm) != 0 || strcmp(norm, email) != 0 ||
-        !hash || strncmp(hash, "$argon2id$", 10) != 0 || strlen(hash) > 200) {
-        fsm_result_problem(res, 422, "Invalid registration",
-                           "the command needs a player id, a normalised email and an Argon2id "
-                           "hash");
-        goto out;
-    }
-    MDB_val k = {strlen(email), (void *)email}, v;
-    if (mdb_get(txn, f->player_email, &k, &v) == 0) {
-        fsm_result_problem(res, 409, "Email taken", "an account already uses %s", email);
-        goto out;
-    }
-    json_t *old = accounts_player_get(f, txn, id);
-    if (old) {
-        json_decref(old);
-        fsm_result_problem(res, 409, "Player exists", "player '%s' already exists", id);
-        goto out;
-    }
-    char ts[32];
-    fsm_format_time(c->time_ms, ts);
-    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:i}", "id", id, "email", email,
-                          "password_hash", hash, "created_at", ts, "version", 1);
-    if ((rv = put_json(txn, f->players, id, strlen(id), p, NULL)) == 0 &&
-        (rv = put_str(txn, f->player_email, email, id)) == 0)
-        result_json(res, 201, json_pack("{s:s, s:s, s:s}", "id", id, "email", email,
-                                        "created_at", ts));
-    json_decref(p);
-out:
-    json_decref(body);
-    return rv;
-}
+/* One accounts command being applied: its payload, the leader's time, the player it names. */
+struct acc_op {
+    struct fsm *f;
+    MDB_txn *txn;
+    const struct cmd *c;
+    struct fsm_result *res;
+    json_t *body;   /* the payload (an object) */
+    const char *id; /* its "player_id", if any */
+    json_t *p;      /* that player, loaded when the shape says so */
+    char ts[32];    /* the leader's time, RFC 3339 */
+};
+
+/* How a command runs (each row of the table points at one): check the payload alone (a 422
+ * with @title and @detail), load the player it names when @player (a 404), then @act: the
+ * command's own checks and writes, which may simply return (acc_apply releases everything).
+ * The checks come in this order so that each refusal stays what it always was. */
+struct acc_shape {
+    bool (*valid)(json_t *body);
+    const char *title, *detail;
+    bool player;
+    int (*act)(struct acc_op *op);
+};
 
 /* The player of @id, or a 404 result. */
 static json_t *need_player(struct fsm *f, MDB_txn *txn, const char *id, struct fsm_result *res)
@@ -252,31 +182,94 @@ static json_t *need_player(struct fsm *f, MDB_txn *txn, const char *id, struct f
     return p;
 }
 
-int accounts_apply_login_failed(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                struct fsm_result *res)
+static int acc_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
-    json_t *body = payload(c, res);
-    if (!body)
-        return 0;
+    const struct acc_shape *sh = cmdtable_find(c->type)->ctx;
+    struct acc_op op = {f, txn, c, res, NULL, NULL, NULL, ""};
     int rv = 0;
-    const char *id = str(body, "player_id");
-    json_t *p = need_player(f, txn, id, res);
-    if (!p)
-        goto out;
+    if (!(op.body = store_payload(c, true, res)))
+        return 0;
+    op.id = store_str(op.body, "player_id");
+    fsm_format_time(c->time_ms, op.ts);
+    if (sh->valid && !sh->valid(op.body))
+        fsm_result_problem(res, 422, sh->title, "%s", sh->detail);
+    else if (!sh->player || (op.p = need_player(f, txn, op.id, res)))
+        rv = sh->act(&op);
+    json_decref(op.p);
+    json_decref(op.body);
+    return rv;
+}
+
+/* Write the player @op->p back and answer @result (stolen). */
+static int save_player(struct acc_op *op, int status, json_t *result)
+{
+    int rv = store_put_json(op->txn, DB(op->f)->players, op->id, strlen(op->id), op->p, NULL);
+    if (rv == 0)
+        store_result_json(op->res, status, result);
+    else
+        json_decref(result);
+    return rv;
+}
+
+static void bump_version(json_t *rec)
+{
+    json_object_set_new(rec, "version",
+                        json_integer(json_integer_value(json_object_get(rec, "version")) + 1));
+}
+
+/* ---- players and sign-in failures ---- */
+
+static bool register_valid(json_t *b)
+{
+    const char *email = store_str(b, "email"), *hash = store_str(b, "password_hash");
+    char norm[ACCOUNTS_EMAIL_MAX + 1];
+    return accounts_player_id_valid(store_str(b, "id")) && email &&
+           accounts_email_normalise(email, norm, sizeof norm) == 0 && !strcmp(norm, email) &&
+           hash && !strncmp(hash, "$argon2id$", 10) && strlen(hash) <= 200;
+}
+
+static int player_register(struct acc_op *op)
+{
+    const char *id = store_str(op->body, "id"), *email = store_str(op->body, "email"),
+               *hash = store_str(op->body, "password_hash");
+    MDB_val k = {strlen(email), (void *)email}, v;
+    if (mdb_get(op->txn, DB(op->f)->player_email, &k, &v) == 0) {
+        fsm_result_problem(op->res, 409, "Email taken", "an account already uses %s", email);
+        return 0;
+    }
+    json_t *old = accounts_player_get(op->f, op->txn, id);
+    if (old) {
+        json_decref(old);
+        fsm_result_problem(op->res, 409, "Player exists", "player '%s' already exists", id);
+        return 0;
+    }
+    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:i}", "id", id, "email", email,
+                          "password_hash", hash, "created_at", op->ts, "version", 1);
+    int rv = store_put_json(op->txn, DB(op->f)->players, id, strlen(id), p, NULL);
     json_decref(p);
+    if (rv == 0 && (rv = store_put_str(op->txn, DB(op->f)->player_email, email, id)) == 0)
+        store_result_json(op->res, 201, json_pack("{s:s, s:s, s:s}", "id", id, "email", email,
+                                                   "created_at", op->ts));
+    return rv;
+}
+
+static int login_failed(struct acc_op *op)
+{
+    const struct cmd *c = op->c;
     unsigned count;
     uint64_t until;
-    accounts_failures(f, txn, id, &count, &until);
+    accounts_failures(op->f, op->txn, op->id, &count, &until);
     if (c->time_ms < until) {
-        result_locked(res, c->time_ms, until); /* locked: not counted */
-        goto out;
+        result_locked(op->res, c->time_ms, until); /* locked: not counted */
+        return 0;
     }
     count++;
     uint64_t lock = accounts_lock_ms(count);
     until = lock ? c->time_ms + lock : 0;
     json_t *rec = json_pack("{s:I, s:I}", "count", (json_int_t)count, "locked_until_ms",
                             (json_int_t)until);
-    rv = put_json(txn, f->login_failures, id, strlen(id), rec, NULL);
+    int rv = store_put_json(op->txn, DB(op->f)->login_failures, op->id, strlen(op->id), rec,
+                            NULL);
     json_decref(rec);
     if (rv == 0) {
         json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:I}", "type", "about:blank", "title",
@@ -285,16 +278,16 @@ int accounts_apply_login_failed(struct fsm *f, MDB_txn *txn, const struct cmd *c
                               (json_int_t)count);
         if (lock)
             json_object_set_new(o, "retry_after", json_integer((json_int_t)(lock / 1000)));
-        result_json(res, 401, o);
+        store_result_json(op->res, 401, o);
     }
-out:
-    json_decref(body);
     return rv;
 }
 
+/* ---- TOTP ---- */
+
 json_t *accounts_totp_get(struct fsm *f, MDB_txn *txn, const char *player_id)
 {
-    return get_json(txn, f->totp, player_id, strlen(player_id));
+    return store_get_json(txn, DB(f)->totp, player_id, strlen(player_id));
 }
 
 /* A confirmed second factor: spend the time step (later than the last one used) or the
@@ -303,7 +296,7 @@ static int totp_spend(struct fsm *f, MDB_txn *txn, const char *id, json_t *totp,
                       struct fsm_result *res)
 {
     json_t *step = json_object_get(body, "totp_step");
-    const char *rec = str(body, "recovery_hash");
+    const char *rec = store_str(body, "recovery_hash");
     json_t *list = json_object_get(totp, "recovery");
     if (json_is_integer(step)) {
         if (json_integer_value(step) <= json_integer_value(json_object_get(totp, "last_step"))) {
@@ -329,167 +322,156 @@ static int totp_spend(struct fsm *f, MDB_txn *txn, const char *id, json_t *totp,
                            "'recovery_code'");
         return 0;
     }
-    return put_json(txn, f->totp, id, strlen(id), totp, NULL);
+    return store_put_json(txn, DB(f)->totp, id, strlen(id), totp, NULL);
 }
 
-int accounts_apply_totp_enrol(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                              struct fsm_result *res)
+static bool totp_enrol_valid(json_t *b)
 {
-    json_t *body = payload(c, res);
-    if (!body)
-        return 0;
-    int rv = 0;
-    const char *id = str(body, "player_id"), *secret = str(body, "secret"), *uri = str(body, "uri");
-    if (!secret || strlen(secret) < 16 || strlen(secret) > 128 || !uri || strlen(uri) > 512) {
-        fsm_result_problem(res, 422, "Invalid enrolment", "the command needs a secret and a URI");
-        goto out;
-    }
-    json_t *p = need_player(f, txn, id, res);
-    if (!p)
-        goto out;
-    json_decref(p);
-    json_t *old = accounts_totp_get(f, txn, id);
+    const char *secret = store_str(b, "secret"), *uri = store_str(b, "uri");
+    return secret && strlen(secret) >= 16 && strlen(secret) <= 128 && uri && strlen(uri) <= 512;
+}
+
+static int totp_enrol(struct acc_op *op)
+{
+    const char *secret = store_str(op->body, "secret"), *uri = store_str(op->body, "uri");
+    json_t *old = accounts_totp_get(op->f, op->txn, op->id);
     bool confirmed = old && json_is_true(json_object_get(old, "confirmed"));
     json_decref(old);
     if (confirmed) {
-        fsm_result_problem(res, 409, "Second factor active",
+        fsm_result_problem(op->res, 409, "Second factor active",
                            "a one-time-code second factor is already confirmed for this account");
-        goto out;
+        return 0;
     }
     json_t *t = json_pack("{s:s, s:s, s:b, s:i, s:[]}", "secret", secret, "uri", uri,
                           "confirmed", 0, "last_step", -1, "recovery");
-    rv = put_json(txn, f->totp, id, strlen(id), t, NULL);
+    int rv = store_put_json(op->txn, DB(op->f)->totp, op->id, strlen(op->id), t, NULL);
     json_decref(t);
     if (rv == 0)
-        result_json(res, 201, json_pack("{s:s, s:s}", "secret", secret, "otpauth_uri", uri));
-out:
-    json_decref(body);
+        store_result_json(op->res, 201,
+                          json_pack("{s:s, s:s}", "secret", secret, "otpauth_uri", uri));
     return rv;
 }
 
-int accounts_apply_totp_confirm(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                struct fsm_result *res)
+static bool totp_confirm_valid(json_t *b)
 {
-    json_t *body = payload(c, res);
-    if (!body)
-        return 0;
-    int rv = 0;
-    json_t *t = NULL;
-    const char *id = str(body, "player_id");
-    json_t *step = json_object_get(body, "step"), *hashes = json_object_get(body, "recovery_hashes");
+    json_t *step = json_object_get(b, "step"), *hashes = json_object_get(b, "recovery_hashes");
     bool ok = json_is_integer(step) && json_is_array(hashes) && json_array_size(hashes) >= 1 &&
               json_array_size(hashes) <= 16;
     size_t i;
     json_t *v;
-    json_array_foreach(hashes, i, v) ok = ok && json_is_string(v) && hex_ok(json_string_value(v), 64);
-    if (!ok) {
-        fsm_result_problem(res, 422, "Invalid confirmation",
-                           "the command needs a time step and 1 to 16 recovery-code hashes");
-        goto out;
-    }
-    t = accounts_player_id_valid(id) ? accounts_totp_get(f, txn, id) : NULL;
+    json_array_foreach(hashes, i, v) ok =
+        ok && json_is_string(v) && hex_is(json_string_value(v), 64);
+    return ok;
+}
+
+static int totp_confirm_record(struct acc_op *op, json_t *t)
+{
+    json_t *step = json_object_get(op->body, "step");
+    json_t *hashes = json_object_get(op->body, "recovery_hashes");
     if (!t) {
-        fsm_result_problem(res, 409, "Not enrolled", "start with POST /v1/players/me/totp");
-        goto out;
+        fsm_result_problem(op->res, 409, "Not enrolled", "start with POST /v1/players/me/totp");
+        return 0;
     }
     if (json_is_true(json_object_get(t, "confirmed"))) {
-        fsm_result_problem(res, 409, "Second factor active", "the second factor is already "
-                                                             "confirmed");
-        goto out;
+        fsm_result_problem(op->res, 409, "Second factor active", "the second factor is already "
+                                                                 "confirmed");
+        return 0;
     }
     if (json_integer_value(step) <= json_integer_value(json_object_get(t, "last_step"))) {
-        fsm_result_problem(res, 401, "Code already used", "this one-time code was already used");
-        goto out;
+        fsm_result_problem(op->res, 401, "Code already used",
+                           "this one-time code was already used");
+        return 0;
     }
     json_object_set_new(t, "confirmed", json_true());
     json_object_set(t, "last_step", step);
     json_object_set(t, "recovery", hashes);
-    if ((rv = put_json(txn, f->totp, id, strlen(id), t, NULL)) == 0)
-        result_json(res, 200, json_pack("{s:b, s:s%}", "confirmed", 1, "token_check",
-                                        json_string_value(json_array_get(hashes, 0)),
-                                        (size_t)16));
-out:
-    json_decref(t);
-    json_decref(body);
+    int rv = store_put_json(op->txn, DB(op->f)->totp, op->id, strlen(op->id), t, NULL);
+    if (rv == 0)
+        store_result_json(op->res, 200,
+                          json_pack("{s:b, s:s%}", "confirmed", 1, "token_check",
+                                    json_string_value(json_array_get(hashes, 0)), (size_t)16));
     return rv;
 }
+
+static int totp_confirm(struct acc_op *op)
+{
+    json_t *t = accounts_player_id_valid(op->id) ? accounts_totp_get(op->f, op->txn, op->id)
+                                                 : NULL;
+    int rv = totp_confirm_record(op, t);
+    json_decref(t);
+    return rv;
+}
+
+/* ---- sessions ---- */
 
 static int fc_signin_spend(struct fsm *f, MDB_txn *txn, const char *id, const char *state,
                            const char *subkey, struct fsm_result *res);
 
-int accounts_apply_session_create(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                  struct fsm_result *res)
+static bool session_create_valid(json_t *b)
 {
-    json_t *body = payload(c, res);
-    if (!body)
-        return 0;
+    const char *hash = store_str(b, "refresh_hash");
+    return accounts_family_valid(store_str(b, "family")) && hash && hex_is(hash, 64);
+}
+
+/* The second factor of a password sign-in, if the player confirmed one. */
+static int session_second_factor(struct acc_op *op)
+{
+    json_t *totp = accounts_totp_get(op->f, op->txn, op->id);
     int rv = 0;
-    const char *id = str(body, "player_id"), *fam = str(body, "family"),
-               *hash = str(body, "refresh_hash");
-    if (!accounts_family_valid(fam) || !hash || !hex_ok(hash, 64)) {
-        fsm_result_problem(res, 422, "Invalid session",
-                           "the command needs a family id (32 hex) and a refresh-token hash");
-        goto out;
-    }
-    json_t *p = need_player(f, txn, id, res);
-    if (!p)
-        goto out;
-    json_decref(p);
-    json_t *old = accounts_session_get(f, txn, fam);
+    if (totp && json_is_true(json_object_get(totp, "confirmed")))
+        rv = totp_spend(op->f, op->txn, op->id, totp, op->body, op->res);
+    json_decref(totp);
+    return rv;
+}
+
+static int session_create(struct acc_op *op)
+{
+    const struct cmd *c = op->c;
+    const char *id = op->id, *fam = store_str(op->body, "family"),
+               *hash = store_str(op->body, "refresh_hash");
+    json_t *old = accounts_session_get(op->f, op->txn, fam);
     if (old) {
         json_decref(old);
-        fsm_result_problem(res, 409, "Session exists", "session '%s' already exists", fam);
-        goto out;
+        fsm_result_problem(op->res, 409, "Session exists", "session '%s' already exists", fam);
+        return 0;
     }
     /* Signed in with FranceConnect: the provider authenticated the person, so neither the
      * password back-off nor the one-time code applies; the login's state is spent. */
-    const char *fc_state = str(body, "fc_state");
-    if (fc_state) {
-        int r2 = fc_signin_spend(f, txn, id, fc_state, str(body, "fc_subkey"), res);
-        if (r2 != 0 || res->status) {
-            rv = r2;
-            goto out;
-        }
-    }
+    const char *fc_state = store_str(op->body, "fc_state");
+    int rv = 0;
+    if (fc_state)
+        rv = fc_signin_spend(op->f, op->txn, id, fc_state, store_str(op->body, "fc_subkey"),
+                             op->res);
+    if (rv != 0 || op->res->status)
+        return rv;
     unsigned count;
     uint64_t until;
-    accounts_failures(f, txn, id, &count, &until);
+    accounts_failures(op->f, op->txn, id, &count, &until);
     if (!fc_state && c->time_ms < until) {
-        result_locked(res, c->time_ms, until);
-        goto out;
+        result_locked(op->res, c->time_ms, until);
+        return 0;
     }
-    json_t *totp = fc_state ? NULL : accounts_totp_get(f, txn, id);
-    if (totp && json_is_true(json_object_get(totp, "confirmed"))) {
-        int r2 = totp_spend(f, txn, id, totp, body, res);
-        json_decref(totp);
-        if (r2 != 0 || res->status) {
-            rv = r2;
-            goto out;
-        }
-    } else {
-        json_decref(totp);
-    }
-    char ts[32], pk[ACCOUNTS_ID_CHARS + ACCOUNTS_FAMILY_CHARS + 1];
-    fsm_format_time(c->time_ms, ts);
+    if (!fc_state && ((rv = session_second_factor(op)) != 0 || op->res->status))
+        return rv;
+    char pk[ACCOUNTS_ID_CHARS + ACCOUNTS_FAMILY_CHARS + 1];
     uint64_t expires = c->time_ms + ACCOUNTS_SESSION_TTL_MS;
     json_t *s = json_pack("{s:s, s:s, s:s, s:[], s:s, s:s, s:I, s:b}", "id", fam, "player_id",
-                          id, "current", hash, "previous", "created_at", ts, "updated_at", ts,
-                          "expires_at_ms", (json_int_t)expires, "revoked", 0);
+                          id, "current", hash, "previous", "created_at", op->ts, "updated_at",
+                          op->ts, "expires_at_ms", (json_int_t)expires, "revoked", 0);
     snprintf(pk, sizeof pk, "%s%s", id, fam);
     MDB_val fk = {strlen(id), (void *)id};
-    if ((rv = put_json(txn, f->sessions, fam, strlen(fam), s, NULL)) == 0 &&
-        (rv = put_str(txn, f->player_sessions, pk, "")) == 0) {
-        rv = mdb_del(txn, f->login_failures, &fk, NULL); /* a success resets the count */
+    if ((rv = store_put_json(op->txn, DB(op->f)->sessions, fam, strlen(fam), s, NULL)) == 0 &&
+        (rv = store_put_str(op->txn, DB(op->f)->player_sessions, pk, "")) == 0) {
+        rv = mdb_del(op->txn, DB(op->f)->login_failures, &fk, NULL); /* a success resets it */
         if (rv == MDB_NOTFOUND)
             rv = 0;
     }
     json_decref(s);
     if (rv == 0)
-        result_json(res, 201, json_pack("{s:s, s:s, s:I, s:s%}", "session_id", fam, "player_id",
-                                        id, "expires_at_ms", (json_int_t)expires,
-                                        "token_check", hash, (size_t)16));
-out:
-    json_decref(body);
+        store_result_json(op->res, 201,
+                          json_pack("{s:s, s:s, s:I, s:s%}", "session_id", fam, "player_id", id,
+                                    "expires_at_ms", (json_int_t)expires, "token_check", hash,
+                                    (size_t)16));
     return rv;
 }
 
@@ -507,123 +489,107 @@ static int family_revoke(struct fsm *f, MDB_txn *txn, json_t *s, const char *rea
     json_object_set_new(s, "revoked", json_true());
     json_object_set_new(s, "revoked_reason", json_string(reason));
     json_object_set_new(s, "updated_at", json_string(ts));
-    const char *fam = str(s, "id");
-    return put_json(txn, f->sessions, fam, strlen(fam), s, NULL);
+    const char *fam = store_str(s, "id");
+    return store_put_json(txn, DB(f)->sessions, fam, strlen(fam), s, NULL);
 }
 
-int accounts_apply_session_refresh(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                   struct fsm_result *res)
+static bool session_refresh_valid(json_t *b)
 {
-    json_t *body = payload(c, res);
-    if (!body)
-        return 0;
-    int rv = 0;
-    json_t *s = NULL;
-    const char *fam = str(body, "family"), *given = str(body, "presented_hash"),
-               *next = str(body, "new_hash");
-    if (!accounts_family_valid(fam) || !given || !hex_ok(given, 64) || !next ||
-        !hex_ok(next, 64)) {
-        fsm_result_problem(res, 422, "Invalid refresh",
-                           "the command needs a family id and two refresh-token hashes");
-        goto out;
-    }
-    char ts[32];
-    fsm_format_time(c->time_ms, ts);
-    s = accounts_session_get(f, txn, fam);
+    const char *given = store_str(b, "presented_hash"), *next = store_str(b, "new_hash");
+    return accounts_family_valid(store_str(b, "family")) && given && hex_is(given, 64) && next &&
+           hex_is(next, 64);
+}
+
+static int session_refresh_family(struct acc_op *op, json_t *s)
+{
+    const char *fam = store_str(op->body, "family"), *given = store_str(op->body, "presented_hash"),
+               *next = store_str(op->body, "new_hash");
+    struct fsm_result *res = op->res;
     if (!s) {
         fsm_result_problem(res, 401, "Invalid refresh token", "this refresh token is not known");
-        goto out;
+        return 0;
     }
     if (json_is_true(json_object_get(s, "revoked"))) {
         fsm_result_problem(res, 401, "Session revoked",
                            "this session was revoked (%s); sign in again",
-                           str(s, "revoked_reason") ? str(s, "revoked_reason") : "signed out");
-        goto out;
+                           store_str(s, "revoked_reason") ? store_str(s, "revoked_reason")
+                                                          : "signed out");
+        return 0;
     }
     json_t *prev = json_object_get(s, "previous");
-    if (strcmp(str(s, "current"), given) != 0) {
+    int rv = 0;
+    if (strcmp(store_str(s, "current"), given) != 0) {
         if (!in_array(prev, given)) {
             fsm_result_problem(res, 401, "Invalid refresh token",
                                "this refresh token is not known");
-            goto out;
+            return 0;
         }
         /* An old token came back: whoever holds the family's tokens cannot be told apart
          * from a thief, so the whole family goes. */
-        if ((rv = family_revoke(f, txn, s, "refresh token reused", ts)) == 0)
+        if ((rv = family_revoke(op->f, op->txn, s, "refresh token reused", op->ts)) == 0)
             fsm_result_problem(res, 401, "Refresh token reused",
                                "this refresh token was already used; the session is revoked "
                                "and every token of it refused: sign in again");
-        goto out;
+        return rv;
     }
-    if ((uint64_t)json_integer_value(json_object_get(s, "expires_at_ms")) <= c->time_ms) {
+    if ((uint64_t)json_integer_value(json_object_get(s, "expires_at_ms")) <= op->c->time_ms) {
         fsm_result_problem(res, 401, "Session expired", "this session expired; sign in again");
-        goto out;
+        return 0;
     }
     if (!strcmp(next, given) || in_array(prev, next)) {
         fsm_result_problem(res, 422, "Invalid refresh", "the new refresh-token hash is not new");
-        goto out;
+        return 0;
     }
     json_array_append_new(prev, json_string(given));
     while (json_array_size(prev) > ACCOUNTS_PREVIOUS_MAX)
         json_array_remove(prev, 0);
     json_object_set_new(s, "current", json_string(next));
-    json_object_set_new(s, "updated_at", json_string(ts));
-    if ((rv = put_json(txn, f->sessions, fam, strlen(fam), s, NULL)) == 0)
-        result_json(res, 200, json_pack("{s:s, s:s, s:O, s:s%}", "session_id", fam, "player_id",
-                                        str(s, "player_id"), "expires_at_ms",
-                                        json_object_get(s, "expires_at_ms"), "token_check",
-                                        next, (size_t)16));
-out:
-    json_decref(s);
-    json_decref(body);
+    json_object_set_new(s, "updated_at", json_string(op->ts));
+    if ((rv = store_put_json(op->txn, DB(op->f)->sessions, fam, strlen(fam), s, NULL)) == 0)
+        store_result_json(res, 200,
+                          json_pack("{s:s, s:s, s:O, s:s%}", "session_id", fam, "player_id",
+                                    store_str(s, "player_id"), "expires_at_ms",
+                                    json_object_get(s, "expires_at_ms"), "token_check", next,
+                                    (size_t)16));
     return rv;
 }
 
-int accounts_apply_session_revoke(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                  struct fsm_result *res)
+static int session_refresh(struct acc_op *op)
 {
-    json_t *body = payload(c, res);
-    if (!body)
-        return 0;
+    json_t *s = accounts_session_get(op->f, op->txn, store_str(op->body, "family"));
+    int rv = session_refresh_family(op, s);
+    json_decref(s);
+    return rv;
+}
+
+static int session_revoke(struct acc_op *op)
+{
+    const char *fam = store_str(op->body, "family");
+    json_t *s = accounts_family_valid(fam) ? accounts_session_get(op->f, op->txn, fam) : NULL;
     int rv = 0;
-    const char *id = str(body, "player_id"), *fam = str(body, "family");
-    json_t *s = accounts_family_valid(fam) ? accounts_session_get(f, txn, fam) : NULL;
-    if (!s || !id || strcmp(str(s, "player_id"), id) != 0) {
-        fsm_result_problem(res, 404, "No such session", "no session '%s' for this player",
+    if (!s || !op->id || strcmp(store_str(s, "player_id"), op->id) != 0) {
+        fsm_result_problem(op->res, 404, "No such session", "no session '%s' for this player",
                            fam ? fam : "");
-        goto out;
+    } else {
+        bool was = json_is_true(json_object_get(s, "revoked"));
+        if (!was)
+            rv = family_revoke(op->f, op->txn, s, "signed out", op->ts);
+        if (rv == 0)
+            store_result_json(op->res, 200, json_pack("{s:s, s:i}", "session_id", fam,
+                                                      "revoked", was ? 0 : 1));
     }
-    char ts[32];
-    fsm_format_time(c->time_ms, ts);
-    bool was = json_is_true(json_object_get(s, "revoked"));
-    if (!was)
-        rv = family_revoke(f, txn, s, "signed out", ts);
-    if (rv == 0)
-        result_json(res, 200, json_pack("{s:s, s:i}", "session_id", fam, "revoked", was ? 0 : 1));
-out:
     json_decref(s);
-    json_decref(body);
     return rv;
 }
 
-int accounts_apply_session_revoke_all(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                      struct fsm_result *res)
+static int session_revoke_all(struct acc_op *op)
 {
-    json_t *body = payload(c, res);
-    if (!body)
-        return 0;
-    int rv = 0;
-    const char *id = str(body, "player_id");
-    json_t *p = need_player(f, txn, id, res);
-    if (!p)
-        goto out;
-    json_decref(p);
-    char ts[32];
-    fsm_format_time(c->time_ms, ts);
+    const char *id = op->id;
     size_t il = strlen(id);
     MDB_cursor *cur;
-    if ((rv = mdb_cursor_open(txn, f->player_sessions, &cur)) != 0)
-        goto out;
+    int rv = mdb_cursor_open(op->txn, DB(op->f)->player_sessions, &cur);
+    if (rv != 0)
+        return rv;
     MDB_val k = {il, (void *)id}, v;
     unsigned n = 0;
     int crv = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -633,20 +599,20 @@ int accounts_apply_session_revoke_all(struct fsm *f, MDB_txn *txn, const struct 
         char fam[ACCOUNTS_FAMILY_CHARS + 1];
         memcpy(fam, (char *)k.mv_data + il, ACCOUNTS_FAMILY_CHARS);
         fam[ACCOUNTS_FAMILY_CHARS] = 0;
-        json_t *s = accounts_session_get(f, txn, fam);
+        json_t *s = accounts_session_get(op->f, op->txn, fam);
         if (s && !json_is_true(json_object_get(s, "revoked"))) {
-            rv = family_revoke(f, txn, s, "signed out everywhere", ts);
+            rv = family_revoke(op->f, op->txn, s, "signed out everywhere", op->ts);
             n++;
         }
         json_decref(s);
     }
     mdb_cursor_close(cur);
     if (rv == 0)
-        result_json(res, 200, json_pack("{s:s, s:i}", "player_id", id, "revoked", n));
-out:
-    json_decref(body);
+        store_result_json(op->res, 200, json_pack("{s:s, s:i}", "player_id", id, "revoked", n));
     return rv;
 }
+
+/* ---- signing keys ---- */
 
 static bool kid_ok(const char *kid)
 {
@@ -659,62 +625,60 @@ static bool kid_ok(const char *kid)
     return true;
 }
 
-int accounts_apply_signing_key_add(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                   struct fsm_result *res)
+/* Whether @o's string field @key is @want. */
+static bool str_is(json_t *o, const char *key, const char *want)
 {
-    json_t *body = payload(c, res);
-    if (!body)
-        return 0;
-    int rv = 0;
-    const char *kid = str(body, "kid");
-    json_t *jwk = json_object_get(body, "jwk");
-    if (!kid_ok(kid) || !json_is_object(jwk) || !str(jwk, "kty") ||
-        strcmp(str(jwk, "kty"), "EC") != 0 || !str(jwk, "crv") ||
-        strcmp(str(jwk, "crv"), "P-256") != 0 || !str(jwk, "d") || !str(jwk, "x") ||
-        !str(jwk, "y") || !str(jwk, "kid") || strcmp(str(jwk, "kid"), kid) != 0) {
-        fsm_result_problem(res, 422, "Invalid signing key",
-                           "the command needs a kid and a private EC P-256 JWK with that kid");
-        goto out;
-    }
+    const char *s = store_str(o, key);
+    return s && !strcmp(s, want);
+}
+
+static bool signing_key_valid(json_t *b)
+{
+    const char *kid = store_str(b, "kid");
+    json_t *jwk = json_object_get(b, "jwk");
+    return kid_ok(kid) && json_is_object(jwk) && str_is(jwk, "kty", "EC") &&
+           str_is(jwk, "crv", "P-256") && store_str(jwk, "d") && store_str(jwk, "x") &&
+           store_str(jwk, "y") && str_is(jwk, "kid", kid);
+}
+
+static int signing_key_add(struct acc_op *op)
+{
+    const char *kid = store_str(op->body, "kid");
+    json_t *jwk = json_object_get(op->body, "jwk");
     MDB_cursor *cur;
-    if ((rv = mdb_cursor_open(txn, f->signing_keys, &cur)) != 0)
-        goto out;
+    int rv = mdb_cursor_open(op->txn, DB(op->f)->signing_keys, &cur);
+    if (rv != 0)
+        return rv;
     MDB_val k, v;
     uint64_t seq = 0;
     int crv = mdb_cursor_get(cur, &k, &v, MDB_LAST);
     if (crv == 0 && k.mv_size == 8)
-        for (int i = 0; i < 8; i++)
-            seq = (seq << 8) | ((uint8_t *)k.mv_data)[i];
+        seq = store_be64_get(k.mv_data);
     bool any = crv == 0;
     bool dup = false;
     for (; crv == 0 && !dup; crv = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
         json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        dup = o && str(o, "kid") && !strcmp(str(o, "kid"), kid);
+        dup = str_is(o, "kid", kid);
         json_decref(o);
     }
     mdb_cursor_close(cur);
-    if (any && json_is_true(json_object_get(body, "if_none"))) {
-        fsm_result_problem(res, 409, "Signing key exists", "the cluster already has a signing "
-                                                           "key");
-        goto out;
+    if (any && json_is_true(json_object_get(op->body, "if_none"))) {
+        fsm_result_problem(op->res, 409, "Signing key exists", "the cluster already has a "
+                                                               "signing key");
+        return 0;
     }
     if (dup) {
-        fsm_result_problem(res, 409, "Signing key exists", "kid '%s' is already used", kid);
-        goto out;
+        fsm_result_problem(op->res, 409, "Signing key exists", "kid '%s' is already used", kid);
+        return 0;
     }
-    seq++;
     uint8_t be[8];
-    for (int i = 7; i >= 0; i--)
-        be[i] = (uint8_t)(seq >> (8 * (7 - i)));
-    char ts[32];
-    fsm_format_time(c->time_ms, ts);
-    json_t *rec = json_pack("{s:s, s:O, s:s}", "kid", kid, "jwk", jwk, "created_at", ts);
-    rv = put_json(txn, f->signing_keys, be, 8, rec, NULL);
+    store_be64_put(be, seq + 1);
+    json_t *rec = json_pack("{s:s, s:O, s:s}", "kid", kid, "jwk", jwk, "created_at", op->ts);
+    rv = store_put_json(op->txn, DB(op->f)->signing_keys, be, 8, rec, NULL);
     json_decref(rec);
     if (rv == 0)
-        result_json(res, 201, json_pack("{s:s, s:s}", "kid", kid, "created_at", ts));
-out:
-    json_decref(body);
+        store_result_json(op->res, 201,
+                          json_pack("{s:s, s:s}", "kid", kid, "created_at", op->ts));
     return rv;
 }
 
@@ -738,7 +702,7 @@ static void kyc_history(json_t *p, const char *ts, const char *source, const cha
 
 json_t *accounts_fc_login_get(struct fsm *f, MDB_txn *txn, const char *state)
 {
-    return get_json(txn, f->fc_logins, state, strlen(state));
+    return store_get_json(txn, DB(f)->fc_logins, state, strlen(state));
 }
 
 static bool token_ok(const char *s)
@@ -752,46 +716,34 @@ static bool token_ok(const char *s)
     return true;
 }
 
-int accounts_apply_fc_start(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                            struct fsm_result *res)
+static bool fc_start_valid(json_t *b)
 {
-    json_t *body = payload(c, res);
-    if (!body)
+    bool signin = json_is_true(json_object_get(b, "signin"));
+    return token_ok(store_str(b, "state")) && token_ok(store_str(b, "nonce")) &&
+           store_str(b, "authorize_url") && !(signin && store_str(b, "player_id"));
+}
+
+static int fc_start(struct acc_op *op)
+{
+    const char *state = store_str(op->body, "state");
+    bool signin = json_is_true(json_object_get(op->body, "signin"));
+    if (!signin && !(op->p = need_player(op->f, op->txn, op->id, op->res)))
         return 0;
-    int rv = 0;
-    const char *id = str(body, "player_id"), *state = str(body, "state"),
-               *nonce = str(body, "nonce"), *url = str(body, "authorize_url");
-    bool signin = json_is_true(json_object_get(body, "signin"));
-    if (!token_ok(state) || !token_ok(nonce) || !url || (signin && id)) {
-        fsm_result_problem(res, 422, "Invalid login",
-                           "the command needs state, nonce, URL and a player (to link) or "
-                           "signin: true");
-        goto out;
-    }
-    if (!signin) {
-        json_t *p = need_player(f, txn, id, res);
-        if (!p)
-            goto out;
-        json_decref(p);
-    }
-    json_t *old = accounts_fc_login_get(f, txn, state);
+    json_t *old = accounts_fc_login_get(op->f, op->txn, state);
     if (old) {
         json_decref(old);
-        fsm_result_problem(res, 409, "Login exists", "this state is already used");
-        goto out;
+        fsm_result_problem(op->res, 409, "Login exists", "this state is already used");
+        return 0;
     }
-    char ts[32];
-    fsm_format_time(c->time_ms, ts);
-    json_t *l = json_pack("{s:s, s:s, s:s, s:b}", "player_id", signin ? "" : id, "nonce",
-                          nonce, "created_at", ts, "used", 0);
+    json_t *l = json_pack("{s:s, s:s, s:s, s:b}", "player_id", signin ? "" : op->id, "nonce",
+                          store_str(op->body, "nonce"), "created_at", op->ts, "used", 0);
     if (signin)
         json_object_set_new(l, "signin", json_true());
-    rv = put_json(txn, f->fc_logins, state, strlen(state), l, NULL);
+    int rv = store_put_json(op->txn, DB(op->f)->fc_logins, state, strlen(state), l, NULL);
     json_decref(l);
     if (rv == 0)
-        result_json(res, 201, json_pack("{s:s}", "authorize_url", url));
-out:
-    json_decref(body);
+        store_result_json(op->res, 201, json_pack("{s:s}", "authorize_url",
+                                                  store_str(op->body, "authorize_url")));
     return rv;
 }
 
@@ -800,7 +752,7 @@ static int put_identity(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const cha
 {
     char k[512];
     snprintf(k, sizeof k, "%s%s", prefix, key);
-    return put_str(txn, dbi, k, val);
+    return store_put_str(txn, dbi, k, val);
 }
 
 static json_t *get_identity(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const char *key)
@@ -813,88 +765,116 @@ static json_t *get_identity(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const
     return json_stringn(v.mv_data, v.mv_size);
 }
 
-int accounts_apply_fc_link(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                           struct fsm_result *res)
+static bool fc_link_valid(json_t *b)
 {
-    json_t *body = payload(c, res);
-    if (!body)
-        return 0;
-    int rv = 0;
-    json_t *login = NULL, *p = NULL, *by_key = NULL, *by_sub = NULL;
-    const char *id = str(body, "player_id"), *state = str(body, "state"),
-               *idkey = str(body, "idkey");
-    json_t *ident = json_object_get(body, "identity");
-    const char *iss = str(ident, "issuer"), *sub = str(ident, "sub");
-    if (!token_ok(state) || !idkey || !hex_ok(idkey, 64) || !json_is_object(ident) || !iss ||
-        !sub || !*sub || strlen(iss) + strlen(sub) > 400 ||
-        !json_is_boolean(json_object_get(body, "adult"))) {
-        fsm_result_problem(res, 422, "Invalid link",
-                           "the command needs state, identity (issuer, sub), idkey and adult");
-        goto out;
-    }
-    login = accounts_fc_login_get(f, txn, state);
-    if (!login || json_is_true(json_object_get(login, "signin")) ||
-        strcmp(str(login, "player_id"), id ? id : "") != 0) {
-        fsm_result_problem(res, 400, "Unknown state", "this sign-in was not started here");
-        goto out;
-    }
-    if (json_is_true(json_object_get(login, "used"))) {
-        fsm_result_problem(res, 409, "State already used", "this sign-in was already completed");
-        goto out;
-    }
-    if (!(p = need_player(f, txn, id, res)))
-        goto out;
+    const char *idkey = store_str(b, "idkey");
+    json_t *ident = json_object_get(b, "identity");
+    const char *iss = store_str(ident, "issuer"), *sub = store_str(ident, "sub");
+    return token_ok(store_str(b, "state")) && idkey && hex_is(idkey, 64) &&
+           json_is_object(ident) && iss && sub && *sub && strlen(iss) + strlen(sub) <= 400 &&
+           json_is_boolean(json_object_get(b, "adult"));
+}
+
+/* The identity's owners as recorded: by identity key and by provider subject. */
+struct fc_owners {
+    json_t *by_key, *by_sub;
     char subkey[420];
-    snprintf(subkey, sizeof subkey, "%s %s", iss, sub);
-    by_key = get_identity(txn, f->identities, "key:", idkey);
-    by_sub = get_identity(txn, f->identities, "sub:", subkey);
-    /* From here on the state is spent, whatever the verdict. */
-    json_object_set_new(login, "used", json_true());
-    if ((rv = put_json(txn, f->fc_logins, state, strlen(state), login, NULL)) != 0)
-        goto out;
-    bool minor = !json_is_true(json_object_get(body, "adult"));
-    if (minor || (by_key && !strcmp(json_string_value(by_key), "minor"))) {
-        if ((rv = put_identity(txn, f->identities, "key:", idkey, "minor")) == 0)
-            fsm_result_problem(res, 403, "Under 18",
-                               "betting is for adults only: this identity is refused for good");
-        goto out;
-    }
-    if ((by_key && strcmp(json_string_value(by_key), id) != 0) ||
-        (by_sub && strcmp(json_string_value(by_sub), id) != 0)) {
-        fsm_result_problem(res, 409, "Identity in use",
-                           "this identity already holds an account; one person, one account");
-        goto out;
-    }
-    json_t *have = json_object_get(p, "identity");
-    if (have && strcmp(str(have, "idkey") ? str(have, "idkey") : "", idkey) != 0) {
-        fsm_result_problem(res, 409, "Another identity",
-                           "this account is already verified with another identity");
-        goto out;
-    }
-    char ts[32];
-    fsm_format_time(c->time_ms, ts);
+};
+
+/* A verified identity: on the player, and both owner records. */
+static int fc_link_record(struct acc_op *op, json_t *ident, const char *idkey,
+                          const struct fc_owners *own)
+{
+    const char *id = op->id;
     json_t *rec = json_deep_copy(ident);
     json_object_set_new(rec, "idkey", json_string(idkey));
-    json_object_set_new(rec, "verified_at", json_string(ts));
+    json_object_set_new(rec, "verified_at", json_string(op->ts));
     json_object_set_new(rec, "method", json_string("franceconnect"));
-    json_object_set_new(p, "identity", rec);
-    json_object_set_new(p, "kyc_status", json_string("verified"));
-    kyc_history(p, ts, "franceconnect", "verified", NULL);
-    json_object_set_new(p, "version",
-                        json_integer(json_integer_value(json_object_get(p, "version")) + 1));
-    if ((rv = put_json(txn, f->players, id, strlen(id), p, NULL)) == 0 &&
-        (rv = put_identity(txn, f->identities, "key:", idkey, id)) == 0 &&
-        (rv = put_identity(txn, f->identities, "sub:", subkey, id)) == 0)
-        result_json(res, 201, json_pack("{s:s, s:s, s:s, s:s}", "player_id", id, "kyc_status",
-                                        "verified", "family_name", str(ident, "family_name")
-                                        ? str(ident, "family_name") : "",
-                                        "verified_at", ts));
-out:
-    json_decref(by_key);
-    json_decref(by_sub);
-    json_decref(p);
+    json_object_set_new(op->p, "identity", rec);
+    json_object_set_new(op->p, "kyc_status", json_string("verified"));
+    kyc_history(op->p, op->ts, "franceconnect", "verified", NULL);
+    bump_version(op->p);
+    const char *family = store_str(ident, "family_name");
+    json_t *result = json_pack("{s:s, s:s, s:s, s:s}", "player_id", id, "kyc_status",
+                               "verified", "family_name", family ? family : "", "verified_at",
+                               op->ts);
+    int rv = put_identity(op->txn, DB(op->f)->identities, "key:", idkey, id);
+    if (rv == 0)
+        rv = put_identity(op->txn, DB(op->f)->identities, "sub:", own->subkey, id);
+    if (rv != 0) {
+        json_decref(result);
+        return rv;
+    }
+    return save_player(op, 201, result);
+}
+
+/* After the login checks: spend the state, then refuse a minor, an identity in use or another
+ * identity, else link. */
+static int fc_link_decide(struct acc_op *op, json_t *login, const struct fc_owners *own)
+{
+    const char *id = op->id, *state = store_str(op->body, "state"),
+               *idkey = store_str(op->body, "idkey");
+    /* From here on the state is spent, whatever the verdict. */
+    json_object_set_new(login, "used", json_true());
+    int rv = store_put_json(op->txn, DB(op->f)->fc_logins, state, strlen(state), login, NULL);
+    if (rv != 0)
+        return rv;
+    bool minor = !json_is_true(json_object_get(op->body, "adult"));
+    if (minor || (own->by_key && !strcmp(json_string_value(own->by_key), "minor"))) {
+        if ((rv = put_identity(op->txn, DB(op->f)->identities, "key:", idkey, "minor")) == 0)
+            fsm_result_problem(op->res, 403, "Under 18",
+                               "betting is for adults only: this identity is refused for good");
+        return rv;
+    }
+    if ((own->by_key && strcmp(json_string_value(own->by_key), id) != 0) ||
+        (own->by_sub && strcmp(json_string_value(own->by_sub), id) != 0)) {
+        fsm_result_problem(op->res, 409, "Identity in use",
+                           "this identity already holds an account; one person, one account");
+        return 0;
+    }
+    json_t *have = json_object_get(op->p, "identity");
+    if (have && strcmp(store_str(have, "idkey") ? store_str(have, "idkey") : "", idkey) != 0) {
+        fsm_result_problem(op->res, 409, "Another identity",
+                           "this account is already verified with another identity");
+        return 0;
+    }
+    return fc_link_record(op, json_object_get(op->body, "identity"), idkey, own);
+}
+
+/* The login must be this player's unused link (not a sign-in); then the player must exist. */
+static int fc_link_login(struct acc_op *op, json_t *login)
+{
+    const char *id = op->id;
+    if (!login || json_is_true(json_object_get(login, "signin")) ||
+        strcmp(store_str(login, "player_id"), id ? id : "") != 0) {
+        fsm_result_problem(op->res, 400, "Unknown state", "this sign-in was not started here");
+        return 0;
+    }
+    if (json_is_true(json_object_get(login, "used"))) {
+        fsm_result_problem(op->res, 409, "State already used",
+                           "this sign-in was already completed");
+        return 0;
+    }
+    if (!(op->p = need_player(op->f, op->txn, id, op->res)))
+        return 0;
+    json_t *ident = json_object_get(op->body, "identity");
+    struct fc_owners own;
+    snprintf(own.subkey, sizeof own.subkey, "%s %s", store_str(ident, "issuer"),
+             store_str(ident, "sub"));
+    own.by_key = get_identity(op->txn, DB(op->f)->identities, "key:",
+                              store_str(op->body, "idkey"));
+    own.by_sub = get_identity(op->txn, DB(op->f)->identities, "sub:", own.subkey);
+    int rv = fc_link_decide(op, login, &own);
+    json_decref(own.by_key);
+    json_decref(own.by_sub);
+    return rv;
+}
+
+static int fc_link(struct acc_op *op)
+{
+    json_t *login = accounts_fc_login_get(op->f, op->txn, store_str(op->body, "state"));
+    int rv = fc_link_login(op, login);
     json_decref(login);
-    json_decref(body);
     return rv;
 }
 
@@ -903,7 +883,7 @@ json_t *accounts_identity_player(struct fsm *f, MDB_txn *txn, const char *issuer
 {
     char subkey[420];
     snprintf(subkey, sizeof subkey, "%s %s", issuer, sub);
-    return get_identity(txn, f->identities, "sub:", subkey);
+    return get_identity(txn, DB(f)->identities, "sub:", subkey);
 }
 
 /* A FranceConnect sign-in: the login must be an unused sign-in and the subject linked to @id.
@@ -912,7 +892,7 @@ static int fc_signin_spend(struct fsm *f, MDB_txn *txn, const char *id, const ch
                            const char *subkey, struct fsm_result *res)
 {
     json_t *login = token_ok(state) ? accounts_fc_login_get(f, txn, state) : NULL;
-    json_t *owner = subkey ? get_identity(txn, f->identities, "sub:", subkey) : NULL;
+    json_t *owner = subkey ? get_identity(txn, DB(f)->identities, "sub:", subkey) : NULL;
     int rv = 0;
     if (!login || !json_is_true(json_object_get(login, "signin")))
         fsm_result_problem(res, 400, "Unknown state", "this sign-in was not started here");
@@ -923,7 +903,7 @@ static int fc_signin_spend(struct fsm *f, MDB_txn *txn, const char *id, const ch
                            "no account is linked to this FranceConnect identity");
     else {
         json_object_set_new(login, "used", json_true());
-        rv = put_json(txn, f->fc_logins, state, strlen(state), login, NULL);
+        rv = store_put_json(txn, DB(f)->fc_logins, state, strlen(state), login, NULL);
     }
     json_decref(owner);
     json_decref(login);
@@ -943,90 +923,71 @@ static bool name_ok(const char *s, size_t max)
     return true;
 }
 
-int accounts_apply_doc_session(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                               struct fsm_result *res)
+static bool doc_session_valid(json_t *b)
 {
-    json_t *body = payload(c, res);
-    if (!body)
-        return 0;
-    int rv = 0;
-    json_t *p = NULL;
-    const char *id = str(body, "player_id"), *prov = str(body, "provider"),
-               *sid = str(body, "session_id"), *url = str(body, "url");
-    if (!name_ok(prov, 64) || !name_ok(sid, 128) || !url) {
-        fsm_result_problem(res, 422, "Invalid session", "the command needs provider, session_id "
-                                                        "and url");
-        goto out;
-    }
-    if (!(p = need_player(f, txn, id, res)))
-        goto out;
-    const char *st = str(p, "kyc_status");
-    if (st && (!strcmp(st, "verified") || !strcmp(st, "declined"))) {
-        fsm_result_problem(res, 409, "KYC decided", "this player's identity check is %s", st);
-        goto out;
-    }
-    char ts[32];
-    fsm_format_time(c->time_ms, ts);
-    json_object_set_new(p, "kyc_status", json_string("pending"));
-    kyc_history(p, ts, prov, "pending", sid);
-    if ((rv = put_json(txn, f->players, id, strlen(id), p, NULL)) == 0)
-        result_json(res, 201, json_pack("{s:s, s:s, s:s}", "provider", prov, "session_id", sid,
-                                        "url", url));
-out:
-    json_decref(p);
-    json_decref(body);
-    return rv;
+    return name_ok(store_str(b, "provider"), 64) && name_ok(store_str(b, "session_id"), 128) &&
+           store_str(b, "url");
 }
 
-int accounts_apply_doc_event(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                             struct fsm_result *res)
+static int doc_session(struct acc_op *op)
+{
+    const char *prov = store_str(op->body, "provider"), *sid = store_str(op->body, "session_id");
+    const char *st = store_str(op->p, "kyc_status");
+    if (st && (!strcmp(st, "verified") || !strcmp(st, "declined"))) {
+        fsm_result_problem(op->res, 409, "KYC decided", "this player's identity check is %s", st);
+        return 0;
+    }
+    json_object_set_new(op->p, "kyc_status", json_string("pending"));
+    kyc_history(op->p, op->ts, prov, "pending", sid);
+    return save_player(op, 201, json_pack("{s:s, s:s, s:s}", "provider", prov, "session_id", sid,
+                                          "url", store_str(op->body, "url")));
+}
+
+static bool doc_event_valid(json_t *b)
 {
     static const char *const statuses[] = {"pending", "approved", "declined", "retry",
                                            "manual_review", NULL};
-    json_t *body = payload(c, res);
-    if (!body)
-        return 0;
-    int rv = 0;
-    json_t *p = NULL;
-    const char *prov = str(body, "provider"), *ev = str(body, "event_id"),
-               *id = str(body, "reference"), *status = str(body, "status");
+    const char *status = store_str(b, "status");
     bool known = false;
-    for (const char *const *s2 = statuses; status && *s2; s2++)
-        known = known || !strcmp(*s2, status);
-    if (!name_ok(prov, 64) || !name_ok(ev, 128) || !known) {
-        fsm_result_problem(res, 422, "Invalid event", "the command needs provider, event_id and "
-                                                      "a mapped status");
-        goto out;
-    }
+    for (const char *const *s = statuses; status && *s; s++)
+        known = known || !strcmp(*s, status);
+    return name_ok(store_str(b, "provider"), 64) && name_ok(store_str(b, "event_id"), 128) &&
+           known;
+}
+
+static int doc_event(struct acc_op *op)
+{
+    const char *prov = store_str(op->body, "provider"), *ev = store_str(op->body, "event_id"),
+               *status = store_str(op->body, "status");
     char k[256];
     snprintf(k, sizeof k, "%s %s", prov, ev);
-    json_t *seen = get_json(txn, f->doc_events, k, strlen(k));
+    json_t *seen = store_get_json(op->txn, DB(op->f)->doc_events, k, strlen(k));
     if (seen) {
         json_object_set_new(seen, "duplicate", json_true());
-        result_json(res, 200, seen); /* processed once: a retry or a replay changes nothing */
-        goto out;
+        store_result_json(op->res, 200, seen); /* processed once: a replay changes nothing */
+        return 0;
     }
-    if (!(p = need_player(f, txn, id, res)))
-        goto out;
-    char ts[32];
-    fsm_format_time(c->time_ms, ts);
-    const char *now = str(p, "kyc_status");
+    op->id = store_str(op->body, "reference");
+    if (!(op->p = need_player(op->f, op->txn, op->id, op->res)))
+        return 0;
+    const char *now = store_str(op->p, "kyc_status");
     const char *next = !strcmp(status, "approved") ? "verified" : status;
     /* Decisions are final: verified and declined are not undone by a later event. */
     bool final = now && (!strcmp(now, "verified") || !strcmp(now, "declined"));
+    json_t *result = json_pack("{s:s, s:s, s:b}", "player_id", op->id, "kyc_status",
+                               final ? now : next, "duplicate", 0);
     if (!final)
-        json_object_set_new(p, "kyc_status", json_string(next));
-    kyc_history(p, ts, prov, status, ev);
-    json_t *rec = json_pack("{s:s, s:s, s:s}", "player_id", id, "status", status, "at", ts);
-    if ((rv = put_json(txn, f->players, id, strlen(id), p, NULL)) == 0 &&
-        (rv = put_json(txn, f->doc_events, k, strlen(k), rec, NULL)) == 0)
-        result_json(res, 200, json_pack("{s:s, s:s, s:b}", "player_id", id, "kyc_status",
-                                        final ? now : next, "duplicate", 0));
+        json_object_set_new(op->p, "kyc_status", json_string(next));
+    kyc_history(op->p, op->ts, prov, status, ev);
+    json_t *rec = json_pack("{s:s, s:s, s:s}", "player_id", op->id, "status", status, "at",
+                            op->ts);
+    int rv = store_put_json(op->txn, DB(op->f)->doc_events, k, strlen(k), rec, NULL);
     json_decref(rec);
-out:
-    json_decref(p);
-    json_decref(body);
-    return rv;
+    if (rv != 0) {
+        json_decref(result);
+        return rv;
+    }
+    return save_player(op, 200, result);
 }
 
 /* ---- operator decisions ---- */
@@ -1041,36 +1002,163 @@ bool accounts_kyc_status_valid(const char *status)
     return false;
 }
 
-int accounts_apply_kyc_override(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                struct fsm_result *res)
+static bool kyc_override_valid(json_t *b)
 {
-    json_t *body = payload(c, res);
-    if (!body)
-        return 0;
-    int rv = 0;
-    json_t *p = NULL;
-    const char *id = str(body, "player_id"), *status = str(body, "status"),
-               *reason = str(body, "reason");
-    if (!accounts_kyc_status_valid(status) || !reason || strlen(reason) < 3 ||
-        strlen(reason) > 500) {
-        fsm_result_problem(res, 422, "Invalid decision",
-                           "a status (verified, declined, retry, manual_review, pending) and a "
-                           "reason of 3 to 500 characters are required");
-        goto out;
-    }
-    if (!(p = need_player(f, txn, id, res)))
-        goto out;
-    char ts[32];
-    fsm_format_time(c->time_ms, ts);
-    json_object_set_new(p, "kyc_status", json_string(status));
-    kyc_history(p, ts, "operator", status, reason);
-    json_object_set_new(p, "version",
-                        json_integer(json_integer_value(json_object_get(p, "version")) + 1));
-    if ((rv = put_json(txn, f->players, id, strlen(id), p, NULL)) == 0)
-        result_json(res, 200, json_pack("{s:s, s:s, s:s}", "player_id", id, "kyc_status", status,
-                                        "reason", reason));
-out:
-    json_decref(p);
-    json_decref(body);
-    return rv;
+    const char *reason = store_str(b, "reason");
+    return accounts_kyc_status_valid(store_str(b, "status")) && reason && strlen(reason) >= 3 &&
+           strlen(reason) <= 500;
 }
+
+static int kyc_override(struct acc_op *op)
+{
+    const char *status = store_str(op->body, "status"), *reason = store_str(op->body, "reason");
+    json_object_set_new(op->p, "kyc_status", json_string(status));
+    kyc_history(op->p, op->ts, "operator", status, reason);
+    bump_version(op->p);
+    return save_player(op, 200, json_pack("{s:s, s:s, s:s}", "player_id", op->id, "kyc_status",
+                                          status, "reason", reason));
+}
+
+/* ---- the domain's commands ---- */
+
+/* Payload builders (accounts.h): each command's payload is written here, next to what reads it. */
+
+json_t *accounts_cmd_register(const char *id, const char *email, const char *password_hash)
+{
+    return json_pack("{s:s, s:s, s:s}", "id", id, "email", email, "password_hash",
+                     password_hash);
+}
+
+json_t *accounts_cmd_login_failed(const char *player_id)
+{
+    return json_pack("{s:s}", "player_id", player_id);
+}
+
+json_t *accounts_cmd_session_fc(const char *player_id, const char *family,
+                                const char *refresh_hash, const char *fc_state,
+                                const char *fc_subkey)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s}", "player_id", player_id, "family", family,
+                     "refresh_hash", refresh_hash, "fc_state", fc_state, "fc_subkey", fc_subkey);
+}
+
+json_t *accounts_cmd_session_refresh(const char *family, const char *presented_hash,
+                                     const char *new_hash)
+{
+    return json_pack("{s:s, s:s, s:s}", "family", family, "presented_hash", presented_hash,
+                     "new_hash", new_hash);
+}
+
+json_t *accounts_cmd_session_revoke(const char *player_id, const char *family)
+{
+    return family ? json_pack("{s:s, s:s}", "player_id", player_id, "family", family)
+                  : json_pack("{s:s}", "player_id", player_id);
+}
+
+json_t *accounts_cmd_totp_enrol(const char *player_id, const char *secret, const char *uri)
+{
+    return json_pack("{s:s, s:s, s:s}", "player_id", player_id, "secret", secret, "uri", uri);
+}
+
+json_t *accounts_cmd_totp_confirm(const char *player_id, int64_t step, json_t *recovery_hashes)
+{
+    return json_pack("{s:s, s:I, s:o}", "player_id", player_id, "step", (json_int_t)step,
+                     "recovery_hashes", recovery_hashes);
+}
+
+json_t *accounts_cmd_fc_link(const char *player_id, const char *state, bool adult,
+                             const char *idkey, json_t *identity)
+{
+    return json_pack("{s:s, s:s, s:b, s:s, s:o}", "player_id", player_id, "state", state,
+                     "adult", adult, "idkey", idkey, "identity", identity);
+}
+
+json_t *accounts_cmd_doc_session(const char *player_id, const char *provider,
+                                 const char *session_id, const char *url)
+{
+    return json_pack("{s:s, s:s, s:s, s:s}", "player_id", player_id, "provider", provider,
+                     "session_id", session_id, "url", url);
+}
+
+json_t *accounts_cmd_doc_event(const char *provider, const char *event_id,
+                               const char *reference, const char *status,
+                               const char *raw_status, int64_t timestamp)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "provider", provider, "event_id",
+                     event_id, "reference", reference, "status", status, "raw_status",
+                     raw_status, "timestamp", (json_int_t)timestamp);
+}
+
+json_t *accounts_cmd_kyc_override(const char *player_id, const char *status, const char *reason)
+{
+    return json_pack("{s:s, s:s, s:s}", "player_id", player_id, "status", status, "reason",
+                     reason);
+}
+
+static const struct acc_shape REGISTER = {
+    register_valid, "Invalid registration",
+    "the command needs a player id, a normalised email and an Argon2id hash", false,
+    player_register};
+static const struct acc_shape LOGIN_FAILED = {NULL, NULL, NULL, true, login_failed};
+static const struct acc_shape SESSION_CREATE = {
+    session_create_valid, "Invalid session",
+    "the command needs a family id (32 hex) and a refresh-token hash", true, session_create};
+static const struct acc_shape SESSION_REFRESH = {
+    session_refresh_valid, "Invalid refresh",
+    "the command needs a family id and two refresh-token hashes", false, session_refresh};
+static const struct acc_shape SESSION_REVOKE = {NULL, NULL, NULL, false, session_revoke};
+static const struct acc_shape SESSION_REVOKE_ALL = {NULL, NULL, NULL, true, session_revoke_all};
+static const struct acc_shape SIGNING_KEY_ADD = {
+    signing_key_valid, "Invalid signing key",
+    "the command needs a kid and a private EC P-256 JWK with that kid", false, signing_key_add};
+static const struct acc_shape TOTP_ENROL = {totp_enrol_valid, "Invalid enrolment",
+                                            "the command needs a secret and a URI", true,
+                                            totp_enrol};
+static const struct acc_shape TOTP_CONFIRM = {
+    totp_confirm_valid, "Invalid confirmation",
+    "the command needs a time step and 1 to 16 recovery-code hashes", false, totp_confirm};
+static const struct acc_shape FC_START = {
+    fc_start_valid, "Invalid login",
+    "the command needs state, nonce, URL and a player (to link) or signin: true", false,
+    fc_start};
+static const struct acc_shape FC_LINK = {
+    fc_link_valid, "Invalid link",
+    "the command needs state, identity (issuer, sub), idkey and adult", false, fc_link};
+static const struct acc_shape DOC_SESSION = {doc_session_valid, "Invalid session",
+                                             "the command needs provider, session_id and url",
+                                             true, doc_session};
+static const struct acc_shape DOC_EVENT = {
+    doc_event_valid, "Invalid event",
+    "the command needs provider, event_id and a mapped status", false, doc_event};
+static const struct acc_shape KYC_OVERRIDE = {
+    kyc_override_valid, "Invalid decision",
+    "a status (verified, declined, retry, manual_review, pending) and a reason of 3 to 500 "
+    "characters are required",
+    true, kyc_override};
+
+static const struct fsm_command COMMANDS[] = {
+    {CMD_PLAYER_REGISTER, "player_register", true, acc_apply, &REGISTER},
+    {CMD_LOGIN_FAILED, "login_failed", true, acc_apply, &LOGIN_FAILED},
+    {CMD_SESSION_CREATE, "session_create", true, acc_apply, &SESSION_CREATE},
+    {CMD_SESSION_REFRESH, "session_refresh", true, acc_apply, &SESSION_REFRESH},
+    {CMD_SESSION_REVOKE, "session_revoke", true, acc_apply, &SESSION_REVOKE},
+    {CMD_SESSION_REVOKE_ALL, "session_revoke_all", true, acc_apply, &SESSION_REVOKE_ALL},
+    {CMD_SIGNING_KEY_ADD, "signing_key_add", true, acc_apply, &SIGNING_KEY_ADD},
+    {CMD_TOTP_ENROL, "totp_enrol", true, acc_apply, &TOTP_ENROL},
+    {CMD_TOTP_CONFIRM, "totp_confirm", true, acc_apply, &TOTP_CONFIRM},
+    {CMD_FC_START, "fc_start", true, acc_apply, &FC_START},
+    {CMD_FC_LINK, "fc_link", true, acc_apply, &FC_LINK},
+    {CMD_DOC_SESSION, "doc_session", true, acc_apply, &DOC_SESSION},
+    {CMD_DOC_EVENT, "doc_event", true, acc_apply, &DOC_EVENT},
+    {CMD_KYC_OVERRIDE, "kyc_override", true, acc_apply, &KYC_OVERRIDE},
+    {0, NULL, false, NULL, NULL},
+};
+
+static const char *const DBS[] = {"players",  "player_email",    "login_failures", "sessions",
+                                  "player_sessions", "signing_keys", "totp",      "fc_logins",
+                                  "identities", "doc_events",   NULL};
+/* DB() reads the handles as a struct: one field per name, in the same order. */
+_Static_assert(sizeof(struct accounts_dbs) == (sizeof DBS / sizeof *DBS - 1) * sizeof(MDB_dbi),
+               "one handle per database name");
+
+const struct fsm_domain accounts_domain = {"accounts", COMMANDS, DBS};

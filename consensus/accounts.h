@@ -99,4 +99,29 @@ json_t *accounts_identity_player(struct fsm *f, MDB_txn *txn, const char *issuer
 /* The player's TOTP record, NULL if never enrolled. */
 json_t *accounts_totp_get(struct fsm *f, MDB_txn *txn, const char *player_id);
 
+/* Payloads of the accounts commands (proposed with CMD_PLAYER_REGISTER, CMD_LOGIN_FAILED, ...).
+ * A json_t argument is stolen. The password sign-in's CMD_SESSION_CREATE and CMD_FC_START are
+ * still assembled by their handler (fields depend on the second factor / the kind of login),
+ * and CMD_SIGNING_KEY_ADD is {kid, jwk, if_none?} from the key maker. */
+json_t *accounts_cmd_register(const char *id, const char *email, const char *password_hash);
+json_t *accounts_cmd_login_failed(const char *player_id);
+/* A FranceConnect sign-in's session. */
+json_t *accounts_cmd_session_fc(const char *player_id, const char *family,
+                                const char *refresh_hash, const char *fc_state,
+                                const char *fc_subkey);
+json_t *accounts_cmd_session_refresh(const char *family, const char *presented_hash,
+                                     const char *new_hash);
+/* CMD_SESSION_REVOKE's payload, or CMD_SESSION_REVOKE_ALL's with @family NULL. */
+json_t *accounts_cmd_session_revoke(const char *player_id, const char *family);
+json_t *accounts_cmd_totp_enrol(const char *player_id, const char *secret, const char *uri);
+json_t *accounts_cmd_totp_confirm(const char *player_id, int64_t step, json_t *recovery_hashes);
+json_t *accounts_cmd_fc_link(const char *player_id, const char *state, bool adult,
+                             const char *idkey, json_t *identity);
+json_t *accounts_cmd_doc_session(const char *player_id, const char *provider,
+                                 const char *session_id, const char *url);
+json_t *accounts_cmd_doc_event(const char *provider, const char *event_id,
+                               const char *reference, const char *status,
+                               const char *raw_status, int64_t timestamp);
+json_t *accounts_cmd_kyc_override(const char *player_id, const char *status, const char *reason);
+
 #endif

@@ -1,6 +1,9 @@
 /* Command encoding; see codec.h for the layout. */
 #include "consensus/codec.h"
 
+#include "consensus/cmdtable.h"
+
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,40 +66,24 @@ const char *cmd_strerror(int rv)
     }
 }
 
+char *cmd_fill(struct cmd *c, uint16_t type, json_t *payload)
+{
+    char *text = payload ? json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    *c = (struct cmd){.type = type, .payload = text, .payload_len = text ? strlen(text) : 0};
+    return text;
+}
+
 const char *cmd_type_name(unsigned type)
 {
-    switch (type) {
-    case CMD_FIXTURE_CREATE: return "fixture_create";
-    case CMD_FIXTURE_UPDATE: return "fixture_update";
-    case CMD_MEMBER_SET: return "member_set";
-    case CMD_PLAYER_REGISTER: return "player_register";
-    case CMD_LOGIN_FAILED: return "login_failed";
-    case CMD_SESSION_CREATE: return "session_create";
-    case CMD_SESSION_REFRESH: return "session_refresh";
-    case CMD_SESSION_REVOKE: return "session_revoke";
-    case CMD_SESSION_REVOKE_ALL: return "session_revoke_all";
-    case CMD_SIGNING_KEY_ADD: return "signing_key_add";
-    case CMD_TOTP_ENROL: return "totp_enrol";
-    case CMD_TOTP_CONFIRM: return "totp_confirm";
-    case CMD_FC_START: return "fc_start";
-    case CMD_FC_LINK: return "fc_link";
-    case CMD_DOC_SESSION: return "doc_session";
-    case CMD_DOC_EVENT: return "doc_event";
-    case CMD_KYC_OVERRIDE: return "kyc_override";
-    case CMD_IDEM_EXPIRE: return "idem_expire";
-    case CMD_MEMBER_KEY: return "member_key";
-    case CMD_OBSERVATION_AGREED: return "observation_agreed";
-    case CMD_QUOTE_ROUND: return "quote_round";
-    case CMD_QUOTE_PUBLISHED: return "quote_published";
-    case CMD_MARKETS_SUSPEND: return "markets_suspend";
-    case CMD_BATCH: return "batch";
-    default: return "unknown";
-    }
+    if (type == CMD_BATCH)
+        return "batch";
+    const struct fsm_command *row = cmdtable_find(type);
+    return row ? row->name : "unknown";
 }
 
 static int type_known(unsigned type)
 {
-    return (type >= 1 && type <= CMD_TYPE_MAX) || type == CMD_BATCH;
+    return type == CMD_BATCH || cmdtable_find(type) != NULL;
 }
 
 size_t cmd_encoded_size(const struct cmd *c)
@@ -172,30 +159,10 @@ int cmd_decode(const void *buf, size_t size, struct cmd *c)
 
 int cmd_batchable(unsigned type)
 {
-    /* A list of what may be batched rather than of what may not: a new command type travels
-     * alone until someone checks that it does not depend on its entry's index. */
-    switch (type) {
-    case CMD_FIXTURE_CREATE:
-    case CMD_FIXTURE_UPDATE:
-    case CMD_MEMBER_SET:
-    case CMD_PLAYER_REGISTER:
-    case CMD_LOGIN_FAILED:
-    case CMD_SESSION_CREATE:
-    case CMD_SESSION_REFRESH:
-    case CMD_SESSION_REVOKE:
-    case CMD_SESSION_REVOKE_ALL:
-    case CMD_SIGNING_KEY_ADD:
-    case CMD_TOTP_ENROL:
-    case CMD_TOTP_CONFIRM:
-    case CMD_FC_START:
-    case CMD_FC_LINK:
-    case CMD_DOC_SESSION:
-    case CMD_DOC_EVENT:
-    case CMD_KYC_OVERRIDE:
-    case CMD_IDEM_EXPIRE:
-    case CMD_MEMBER_KEY: return 1;
-    default: return 0; /* the batch itself, quotes and agreed observations (f->applying) */
-    }
+    /* The table says so row by row: a new command type travels alone unless its row says
+     * that its apply does not depend on its entry's index. */
+    const struct fsm_command *row = cmdtable_find(type);
+    return row && row->batchable;
 }
 
 size_t cmd_batch_item_size(const struct cmd *c)

@@ -31,6 +31,9 @@
 #define CMD_IDEM_MAX 255
 #define CMD_PAYLOAD_MAX (1u << 20)
 
+/* The numbers every command type travels under: they are in Raft logs and snapshots on disk, so
+ * a number is never reused nor changed. Only the numbers live here; what each type is (name,
+ * batchable, apply, payload builder) is its row in its domain's table (cmdtable.h). */
 enum cmd_type {
     CMD_FIXTURE_CREATE = 1,
     CMD_FIXTURE_UPDATE = 2,
@@ -88,6 +91,13 @@ enum {
 };
 
 const char *cmd_strerror(int rv);
+
+/* Make @c a command of @type whose payload is @payload as compact JSON with sorted keys (the
+ * domains' builders use it). Returns the text @c points to, which the caller frees after
+ * proposing; NULL if out of memory (then @c has no payload). */
+struct json_t;
+char *cmd_fill(struct cmd *c, uint16_t type, struct json_t *payload);
+/* The type's name from the table ("batch", or "unknown" for a type no domain declares). */
 const char *cmd_type_name(unsigned type);
 
 /* Size of the padded encoding of @c. */
@@ -100,9 +110,9 @@ int cmd_encode(const struct cmd *c, void *buf, size_t size);
  * CMD_BATCH whose sub-commands are not looked at: see cmd_batch_check. */
 int cmd_decode(const void *buf, size_t size, struct cmd *c);
 
-/* Batches. Whether @type may travel inside a batch: not a batch, and not a command that
- * records the index of the entry applying it (quote rounds, publications, suspensions, agreed
- * observations), since every command of a batch shares one index. */
+/* Batches. Whether @type may travel inside a batch: its table row says so (a command that
+ * records the index of the entry applying it may not: quote rounds, publications, suspensions,
+ * agreed observations), since every command of a batch shares one index. */
 int cmd_batchable(unsigned type);
 
 /* Bytes @c takes inside a batch's payload (item header + padded encoding). */

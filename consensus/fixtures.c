@@ -7,7 +7,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "consensus/fsm_internal.h"
+#include "consensus/cmdtable.h"
+#include "consensus/store.h"
+
+const struct fsm_domain fixtures_domain;
+
+static MDB_dbi fixtures_db(struct fsm *f)
+{
+    return fsm_domain_dbis(f, &fixtures_domain)[0];
+}
 
 static const char *const STATUSES[] = {"scheduled", "live", "finished", "postponed", "cancelled"};
 
@@ -233,41 +241,31 @@ int fixture_check_update(json_t *body, char *detail, size_t n)
 
 json_t *fixture_get(struct fsm *f, MDB_txn *txn, const char *id)
 {
-    MDB_val k = {strlen(id), (void *)id}, v;
-    if (mdb_get(txn, f->fixtures, &k, &v) != 0)
-        return NULL;
-    return json_loadb(v.mv_data, v.mv_size, 0, NULL);
+    return store_get_json(txn, fixtures_db(f), id, strlen(id));
 }
 
-static int put_fixture(struct fsm *f, MDB_txn *txn, const char *id, json_t *fx,
-                       struct fsm_result *res, int status)
+int fixture_put(struct fsm *f, MDB_txn *txn, json_t *fx, char **text_out)
 {
-    char *text = json_dumps(fx, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!text)
-        return MDB_PANIC;
-    MDB_val k = {strlen(id), (void *)id}, v = {strlen(text), text};
-    int rv = mdb_put(txn, f->fixtures, &k, &v, 0);
-    if (rv != 0) {
-        free(text);
-        return rv;
-    }
-    fsm_result_set(res, status, text);
-    return 0;
+    const char *id = json_string_value(json_object_get(fx, "id"));
+    return store_put_json(txn, fixtures_db(f), id, strlen(id), fx, text_out);
 }
 
-static json_t *parse_payload(const struct cmd *c, struct fsm_result *res)
+/* Write @fx and make its text the result. */
+static int put_fixture(struct fsm *f, MDB_txn *txn, json_t *fx, struct fsm_result *res,
+                       int status)
 {
-    json_t *body = json_loadb(c->payload, c->payload_len, 0, NULL);
-    if (!body)
-        fsm_result_problem(res, 400, "Malformed command", "the command's payload is not JSON");
-    return body;
+    char *text;
+    int rv = fixture_put(f, txn, fx, &text);
+    if (rv == 0)
+        fsm_result_set(res, status, text);
+    return rv;
 }
 
-int fixtures_apply_create(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                          struct fsm_result *res)
+static int apply_create(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                        struct fsm_result *res)
 {
     char detail[256];
-    json_t *body = parse_payload(c, res);
+    json_t *body = store_payload(c, false, res);
     if (!body)
         return 0;
     int rv = 0;
@@ -287,17 +285,17 @@ int fixtures_apply_create(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     json_object_set_new(body, "version", json_integer(1));
     json_object_set_new(body, "created_at", json_string(ts));
     json_object_set_new(body, "updated_at", json_string(ts));
-    rv = put_fixture(f, txn, id, body, res, 201);
+    rv = put_fixture(f, txn, body, res, 201);
 out:
     json_decref(body);
     return rv;
 }
 
-int fixtures_apply_update(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                          struct fsm_result *res)
+static int apply_update(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                        struct fsm_result *res)
 {
     char detail[256];
-    json_t *body = parse_payload(c, res);
+    json_t *body = store_payload(c, false, res);
     if (!body)
         return 0;
     int rv = 0;
@@ -341,7 +339,7 @@ int fixtures_apply_update(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     json_object_set_new(fx, "updated_at", json_string(ts));
     json_object_set_new(fx, "version",
                         json_integer(json_integer_value(json_object_get(fx, "version")) + 1));
-    rv = put_fixture(f, txn, id, fx, res, 200);
+    rv = put_fixture(f, txn, fx, res, 200);
 out:
     json_decref(fx);
     json_decref(body);
@@ -371,7 +369,7 @@ json_t *fixture_list(struct fsm *f, MDB_txn *txn, const struct fixture_filter *f
 {
     json_t *items = json_array(), *next = json_null();
     MDB_cursor *cur;
-    if (mdb_cursor_open(txn, f->fixtures, &cur) != 0)
+    if (mdb_cursor_open(txn, fixtures_db(f), &cur) != 0)
         return json_pack("{s:o, s:o}", "items", items, "next", next);
     MDB_val k = {0, NULL}, v;
     int op = MDB_FIRST;
@@ -402,3 +400,25 @@ json_t *fixture_list(struct fsm *f, MDB_txn *txn, const struct fixture_filter *f
     mdb_cursor_close(cur);
     return json_pack("{s:o, s:o}", "items", items, "next", next);
 }
+
+/* ---- the domain's commands ---- */
+
+char *fixtures_cmd_create(struct cmd *c, json_t *checked)
+{
+    return cmd_fill(c, CMD_FIXTURE_CREATE, checked);
+}
+
+char *fixtures_cmd_update(struct cmd *c, json_t *checked)
+{
+    return cmd_fill(c, CMD_FIXTURE_UPDATE, checked);
+}
+
+static const struct fsm_command COMMANDS[] = {
+    {CMD_FIXTURE_CREATE, "fixture_create", true, apply_create, NULL},
+    {CMD_FIXTURE_UPDATE, "fixture_update", true, apply_update, NULL},
+    {0, NULL, false, NULL, NULL},
+};
+
+static const char *const DBS[] = {"fixtures", NULL};
+
+const struct fsm_domain fixtures_domain = {"fixtures", COMMANDS, DBS};

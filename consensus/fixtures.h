@@ -36,6 +36,15 @@ int fixture_check_update(json_t *body, char *detail, size_t n);
 
 /* Queries (read transaction from fsm_read_begin). */
 json_t *fixture_get(struct fsm *f, MDB_txn *txn, const char *id);
+/* Write the fixture record @fx (its "id" is the key) during apply: for the domains that create
+ * or move fixtures (agreed observations, results). With @text_out, the record's text. */
+int fixture_put(struct fsm *f, MDB_txn *txn, json_t *fx, char **text_out);
+
+/* CMD_FIXTURE_CREATE / CMD_FIXTURE_UPDATE with the body checked (and normalised) by
+ * fixture_check_create / fixture_check_update as payload (see cmd_fill). */
+struct cmd;
+char *fixtures_cmd_create(struct cmd *c, json_t *checked);
+char *fixtures_cmd_update(struct cmd *c, json_t *checked);
 
 struct fixture_filter {
     const char *sport, *competition, *status;

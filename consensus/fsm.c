@@ -1,6 +1,7 @@
 /* The replicated state machine over LMDB: see fsm.h for the story. */
 #include "consensus/fsm_internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -11,25 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "consensus/store.h"
 #include "node/log.h"
 
 static const char LAST_APPLIED_KEY[] = "last_applied";
 
 static void on_idle_closed(uv_handle_t *h);
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 void fsm_format_time(uint64_t time_ms, char out[32])
 {
@@ -67,6 +55,22 @@ void fsm_result_problem(struct fsm_result *res, int status, const char *title, c
     json_decref(o);
 }
 
+uint64_t fsm_meta_get(struct fsm *f, MDB_txn *txn, const char *key)
+{
+    MDB_val k = {strlen(key), (void *)key}, v;
+    if (mdb_get(txn, f->meta, &k, &v) != 0 || v.mv_size != 8)
+        return 0;
+    return store_be64_get(v.mv_data);
+}
+
+int fsm_meta_put(struct fsm *f, MDB_txn *txn, const char *key, uint64_t value)
+{
+    uint8_t b[8];
+    store_be64_put(b, value);
+    MDB_val k = {strlen(key), (void *)key}, v = {8, b};
+    return mdb_put(txn, f->meta, &k, &v, 0);
+}
+
 static int read_last_applied(struct fsm *f, MDB_txn *txn, uint64_t *out)
 {
     MDB_val k = {sizeof LAST_APPLIED_KEY - 1, (void *)LAST_APPLIED_KEY}, v;
@@ -79,44 +83,64 @@ static int read_last_applied(struct fsm *f, MDB_txn *txn, uint64_t *out)
         return rv;
     if (v.mv_size != 8)
         return MDB_CORRUPTED;
-    *out = get_be64(v.mv_data);
+    *out = store_be64_get(v.mv_data);
     return 0;
 }
 
+/* The state machine's own "meta", then each domain's databases in the table's order. */
 static int open_dbis(struct fsm *f)
 {
     MDB_txn *txn;
     int rv = mdb_txn_begin(f->env, NULL, 0, &txn);
     if (rv != 0)
         return rv;
-    if ((rv = mdb_dbi_open(txn, "meta", MDB_CREATE, &f->meta)) ||
-        (rv = mdb_dbi_open(txn, "fixtures", MDB_CREATE, &f->fixtures)) ||
-        (rv = mdb_dbi_open(txn, "idem", MDB_CREATE, &f->idem)) ||
-        (rv = mdb_dbi_open(txn, "idem_exp", MDB_CREATE, &f->idem_exp)) ||
-        (rv = mdb_dbi_open(txn, "members", MDB_CREATE, &f->members)) ||
-        (rv = mdb_dbi_open(txn, "players", MDB_CREATE, &f->players)) ||
-        (rv = mdb_dbi_open(txn, "player_email", MDB_CREATE, &f->player_email)) ||
-        (rv = mdb_dbi_open(txn, "login_failures", MDB_CREATE, &f->login_failures)) ||
-        (rv = mdb_dbi_open(txn, "sessions", MDB_CREATE, &f->sessions)) ||
-        (rv = mdb_dbi_open(txn, "player_sessions", MDB_CREATE, &f->player_sessions)) ||
-        (rv = mdb_dbi_open(txn, "signing_keys", MDB_CREATE, &f->signing_keys)) ||
-        (rv = mdb_dbi_open(txn, "totp", MDB_CREATE, &f->totp)) ||
-        (rv = mdb_dbi_open(txn, "fc_logins", MDB_CREATE, &f->fc_logins)) ||
-        (rv = mdb_dbi_open(txn, "identities", MDB_CREATE, &f->identities)) ||
-        (rv = mdb_dbi_open(txn, "doc_events", MDB_CREATE, &f->doc_events)) ||
-        (rv = mdb_dbi_open(txn, "member_keys", MDB_CREATE, &f->member_keys)) ||
-        (rv = mdb_dbi_open(txn, "agreed_fixtures", MDB_CREATE, &f->agreed_fixtures)) ||
-        (rv = mdb_dbi_open(txn, "agreed_events", MDB_CREATE, &f->agreed_events)) ||
-        (rv = mdb_dbi_open(txn, "agreed_results", MDB_CREATE, &f->agreed_results)) ||
-        (rv = mdb_dbi_open(txn, "markets", MDB_CREATE, &f->markets)) ||
-        (rv = mdb_dbi_open(txn, "quotes", MDB_CREATE, &f->quotes)) ||
-        (rv = mdb_dbi_open(txn, "quote_events", MDB_CREATE, &f->quote_events)) ||
-        (rv = mdb_dbi_open(txn, "results_order", MDB_CREATE, &f->results_order)) ||
-        (rv = read_last_applied(f, txn, &f->last_applied))) {
+    unsigned n = 0;
+    rv = mdb_dbi_open(txn, "meta", MDB_CREATE, &f->meta);
+    for (unsigned d = 0; rv == 0 && fsm_domains[d]; d++) {
+        assert(d < FSM_DOMAINS_MAX);
+        f->dbi_base[d] = n;
+        for (const char *const *name = fsm_domains[d]->dbs; rv == 0 && *name; name++) {
+            assert(n < FSM_DBIS_MAX);
+            rv = mdb_dbi_open(txn, *name, MDB_CREATE, &f->dbis[n++]);
+        }
+    }
+    if (rv == 0)
+        rv = read_last_applied(f, txn, &f->last_applied);
+    if (rv != 0) {
         mdb_txn_abort(txn);
         return rv;
     }
     return mdb_txn_commit(txn);
+}
+
+const MDB_dbi *fsm_domain_dbis(struct fsm *f, const struct fsm_domain *d)
+{
+    unsigned i = 0;
+    while (fsm_domains[i] && fsm_domains[i] != d)
+        i++;
+    assert(fsm_domains[i]); /* a domain missing from cmdtable.c's list */
+    return &f->dbis[f->dbi_base[i]];
+}
+
+MDB_dbi fsm_dbi(struct fsm *f, const char *name)
+{
+    for (unsigned d = 0; fsm_domains[d]; d++) {
+        const MDB_dbi *h = fsm_domain_dbis(f, fsm_domains[d]);
+        for (unsigned i = 0; fsm_domains[d]->dbs[i]; i++)
+            if (!strcmp(fsm_domains[d]->dbs[i], name))
+                return h[i];
+    }
+    return f->meta;
+}
+
+uint64_t fsm_applying(struct fsm *f)
+{
+    return f->applying;
+}
+
+const char *fsm_cluster(struct fsm *f)
+{
+    return f->cluster;
 }
 
 /* Open (or reopen after a restore) the environment in f->dir. */
@@ -130,7 +154,7 @@ int fsm_reopen_env(struct fsm *f)
     if ((rv = mdb_env_create(&f->env)) != 0)
         return rv;
     if ((rv = mdb_env_set_mapsize(f->env, f->map_size)) != 0 ||
-        (rv = mdb_env_set_maxdbs(f->env, 32)) != 0 ||
+        (rv = mdb_env_set_maxdbs(f->env, FSM_MAXDBS)) != 0 ||
         (rv = mdb_env_set_maxreaders(f->env, 126)) != 0 ||
         (rv = mdb_env_open(f->env, f->dir,
                            MDB_NOTLS | (f->nosync ? MDB_NOSYNC : MDB_NOMETASYNC), 0600)) != 0 ||
@@ -364,65 +388,6 @@ int fsm_txn_begin_write(struct fsm *f)
     return mdb_txn_begin(f->env, NULL, 0, &f->wtxn);
 }
 
-/* The expiry index: (time_ms big-endian, key) -> nothing, so that the oldest come first. */
-static int idem_exp_key(const struct cmd *c, uint8_t *buf, size_t cap, MDB_val *k)
-{
-    if (8 + c->idem_len > cap)
-        return MDB_BAD_VALSIZE;
-    put_be64(buf, c->time_ms);
-    memcpy(buf + 8, c->idem, c->idem_len);
-    k->mv_size = 8 + c->idem_len;
-    k->mv_data = buf;
-    return 0;
-}
-
-/* The idempotency record: fingerprint (32), status (u16 BE), body; and its expiry entry. */
-static int idem_put(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                    const struct fsm_result *res)
-{
-    size_t blen = res->body ? strlen(res->body) : 0;
-    uint8_t ebuf[8 + CMD_IDEM_MAX];
-    MDB_val ek, ev = {0, NULL};
-    int rv = idem_exp_key(c, ebuf, sizeof ebuf, &ek);
-    if (rv == 0)
-        rv = mdb_put(txn, f->idem_exp, &ek, &ev, 0);
-    if (rv != 0)
-        return rv;
-    MDB_val k = {c->idem_len, (void *)c->idem}, v = {34 + blen, NULL};
-    rv = mdb_put(txn, f->idem, &k, &v, MDB_RESERVE);
-    if (rv != 0)
-        return rv;
-    uint8_t *p = v.mv_data;
-    memcpy(p, c->fingerprint, 32);
-    p[32] = (uint8_t)(res->status >> 8);
-    p[33] = (uint8_t)res->status;
-    if (blen)
-        memcpy(p + 34, res->body, blen);
-    return 0;
-}
-
-static int idem_lookup(struct fsm *f, MDB_txn *txn, const char *key, size_t key_len,
-                       uint8_t fingerprint[32], struct fsm_result *res)
-{
-    MDB_val k = {key_len, (void *)key}, v;
-    int rv = mdb_get(txn, f->idem, &k, &v);
-    if (rv == MDB_NOTFOUND)
-        return 0;
-    if (rv != 0)
-        return -rv;
-    if (v.mv_size < 34)
-        return -MDB_CORRUPTED;
-    const uint8_t *p = v.mv_data;
-    memcpy(fingerprint, p, 32);
-    char *body = malloc(v.mv_size - 34 + 1);
-    if (!body)
-        return -ENOMEM;
-    memcpy(body, p + 34, v.mv_size - 34);
-    body[v.mv_size - 34] = 0;
-    fsm_result_set(res, (p[32] << 8) | p[33], body);
-    return 1;
-}
-
 int fsm_idem_get(struct fsm *f, const char *key, size_t key_len, uint8_t fingerprint[32],
                  struct fsm_result *res)
 {
@@ -438,106 +403,26 @@ int fsm_idem_get(struct fsm *f, const char *key, size_t key_len, uint8_t fingerp
     return rv;
 }
 
-/* CMD_IDEM_EXPIRE: forget the idempotency records stamped before @before_ms (the leader's
- * clock, inside the command), at most IDEM_EXPIRE_MAX per command so that apply stays short. */
-#define IDEM_EXPIRE_MAX 10000
-
-static int idem_expire(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
-{
-    json_t *body = json_loadb(c->payload, c->payload_len, 0, NULL);
-    json_t *b = json_object_get(body, "before_ms");
-    if (!json_is_integer(b) || json_integer_value(b) < 0) {
-        json_decref(body);
-        fsm_result_problem(res, 422, "Invalid command", "'before_ms' must be a time in ms");
-        return 0;
-    }
-    uint64_t before = (uint64_t)json_integer_value(b);
-    json_decref(body);
-    MDB_cursor *cur;
-    int rv = mdb_cursor_open(txn, f->idem_exp, &cur);
-    if (rv != 0)
-        return rv;
-    MDB_val k, v;
-    unsigned n = 0;
-    bool more = false;
-    for (rv = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rv == 0;
-         rv = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) {
-        if (k.mv_size < 8 || get_be64(k.mv_data) >= before)
-            break;
-        if (n == IDEM_EXPIRE_MAX) {
-            more = true;
-            break;
-        }
-        MDB_val ik = {k.mv_size - 8, (uint8_t *)k.mv_data + 8};
-        rv = mdb_del(txn, f->idem, &ik, NULL);
-        if (rv != 0 && rv != MDB_NOTFOUND)
-            break;
-        if ((rv = mdb_cursor_del(cur, 0)) != 0)
-            break;
-        n++;
-    }
-    mdb_cursor_close(cur);
-    if (rv != 0 && rv != MDB_NOTFOUND)
-        return rv;
-    json_t *o = json_pack("{s:I, s:b}", "expired", (json_int_t)n, "more", more);
-    fsm_result_set(res, 200, json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS));
-    json_decref(o);
-    return 0;
-}
-
 int fsm_idem_oldest(struct fsm *f, uint64_t *time_ms)
 {
     MDB_txn *txn = f->wtxn;
-    bool own = false;
     int rv = 0;
-    if (!txn) {
-        if ((rv = mdb_txn_begin(f->env, NULL, MDB_RDONLY, &txn)) != 0)
-            return rv;
-        own = true;
-    }
-    MDB_cursor *cur;
-    if ((rv = mdb_cursor_open(txn, f->idem_exp, &cur)) == 0) {
-        MDB_val k, v;
-        rv = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        if (rv == 0)
-            *time_ms = k.mv_size >= 8 ? get_be64(k.mv_data) : 0;
-        mdb_cursor_close(cur);
-    }
-    if (own)
+    if (!txn && (rv = mdb_txn_begin(f->env, NULL, MDB_RDONLY, &txn)) != 0)
+        return rv;
+    rv = idem_oldest(f, txn, time_ms);
+    if (txn != f->wtxn)
         mdb_txn_abort(txn);
     return rv;
 }
 
 static int dispatch(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
-    switch (c->type) {
-    case CMD_FIXTURE_CREATE: return fixtures_apply_create(f, txn, c, res);
-    case CMD_FIXTURE_UPDATE: return fixtures_apply_update(f, txn, c, res);
-    case CMD_MEMBER_SET: return members_apply_set(f, txn, c, res);
-    case CMD_PLAYER_REGISTER: return accounts_apply_register(f, txn, c, res);
-    case CMD_LOGIN_FAILED: return accounts_apply_login_failed(f, txn, c, res);
-    case CMD_SESSION_CREATE: return accounts_apply_session_create(f, txn, c, res);
-    case CMD_SESSION_REFRESH: return accounts_apply_session_refresh(f, txn, c, res);
-    case CMD_SESSION_REVOKE: return accounts_apply_session_revoke(f, txn, c, res);
-    case CMD_SESSION_REVOKE_ALL: return accounts_apply_session_revoke_all(f, txn, c, res);
-    case CMD_SIGNING_KEY_ADD: return accounts_apply_signing_key_add(f, txn, c, res);
-    case CMD_TOTP_ENROL: return accounts_apply_totp_enrol(f, txn, c, res);
-    case CMD_TOTP_CONFIRM: return accounts_apply_totp_confirm(f, txn, c, res);
-    case CMD_FC_START: return accounts_apply_fc_start(f, txn, c, res);
-    case CMD_FC_LINK: return accounts_apply_fc_link(f, txn, c, res);
-    case CMD_DOC_SESSION: return accounts_apply_doc_session(f, txn, c, res);
-    case CMD_DOC_EVENT: return accounts_apply_doc_event(f, txn, c, res);
-    case CMD_KYC_OVERRIDE: return accounts_apply_kyc_override(f, txn, c, res);
-    case CMD_IDEM_EXPIRE: return idem_expire(f, txn, c, res);
-    case CMD_MEMBER_KEY: return obs_apply_member_key(f, txn, c, res);
-    case CMD_OBSERVATION_AGREED: return obs_apply_agreed(f, txn, c, res);
-    case CMD_QUOTE_ROUND: return quotes_apply_round(f, txn, c, res);
-    case CMD_QUOTE_PUBLISHED: return quotes_apply_published(f, txn, c, res);
-    case CMD_MARKETS_SUSPEND: return quotes_apply_suspend(f, txn, c, res);
-    default:
+    const struct fsm_command *row = cmdtable_find(c->type);
+    if (!row) {
         fsm_result_problem(res, 400, "Unknown command", "command type %u is not known", c->type);
         return 0;
     }
+    return row->apply(f, txn, c, res);
 }
 
 /* Run one decoded command inside @txn. The domain functions check everything before they
@@ -626,10 +511,7 @@ static int apply_entry(struct fsm *f, uint64_t index, const void *buf, size_t le
     }
     f->applying = 0;
     if (rv == 0) {
-        uint8_t be[8];
-        put_be64(be, index);
-        MDB_val k = {sizeof LAST_APPLIED_KEY - 1, (void *)LAST_APPLIED_KEY}, v = {8, be};
-        rv = mdb_put(txn, f->meta, &k, &v, 0);
+        rv = fsm_meta_put(f, txn, LAST_APPLIED_KEY, index);
     }
     if (rv != 0)
         entry_results_clear(er);
@@ -808,15 +690,4 @@ bool fsm_space_ok(struct fsm *f)
     size_t used, map, quota;
     fsm_space(f, &used, &map, &quota);
     return used < quota;
-}
-
-MDB_dbi fsm_dbi(struct fsm *f, const char *name)
-{
-    if (!strcmp(name, "fixtures"))
-        return f->fixtures;
-    if (!strcmp(name, "members"))
-        return f->members;
-    if (!strcmp(name, "idem"))
-        return f->idem;
-    return f->meta;
 }

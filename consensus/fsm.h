@@ -125,12 +125,15 @@ uint64_t fsm_snapshot_index_of(const void *buf, size_t len);
 /* Drop a snapshot copy in progress or ready (after an operator's snapshot-now completed). */
 void fsm_snapshot_cancel(struct fsm *f);
 
-/* Domain databases (used by fixtures.c and members.c). */
+/* Any domain's database by its name (tests and tools; a domain uses fsm_domain_dbis). An
+ * unknown name gives the state machine's own "meta". */
 MDB_dbi fsm_dbi(struct fsm *f, const char *name);
 
 void fsm_result_set(struct fsm_result *res, int status, char *body);
 void fsm_result_problem(struct fsm_result *res, int status, const char *title, const char *fmt,
                         ...) __attribute__((format(printf, 4, 5)));
 void fsm_result_clear(struct fsm_result *res);
+/* RFC 3339 UTC, seconds: "2026-11-28T15:00:00Z". */
+void fsm_format_time(uint64_t time_ms, char out[32]);
 
 #endif

@@ -1,10 +1,13 @@
-/* Private to the state machine's files (fsm.c, fsm_snapshot.c and the domain files). */
+/* Private to the state machine's core (fsm.c, fsm_snapshot.c, idempotency.c). The domain files
+ * see only cmdtable.h: their databases are theirs (struct fsm holds the handles in one array,
+ * one slice per domain, reached with fsm_domain_dbis). */
 #ifndef PARLAY_FSM_INTERNAL_H
 #define PARLAY_FSM_INTERNAL_H
 
 #include <limits.h>
 #include <raft.h>
 
+#include "consensus/cmdtable.h"
 #include "consensus/codec.h"
 #include "consensus/fsm.h"
 
@@ -29,11 +32,9 @@ struct fsm {
     size_t map_size;
     size_t quota;
     MDB_env *env;
-    MDB_dbi meta, fixtures, idem, idem_exp, members;
-    MDB_dbi players, player_email, login_failures, sessions, player_sessions, signing_keys,
-        totp, fc_logins, identities, doc_events;
-    MDB_dbi member_keys, agreed_fixtures, agreed_events, agreed_results;
-    MDB_dbi markets, quotes, quote_events, results_order;
+    MDB_dbi meta;                        /* the state machine's own: last_applied, counters */
+    MDB_dbi dbis[FSM_DBIS_MAX];          /* every domain's, in the table's order */
+    unsigned dbi_base[FSM_DOMAINS_MAX];  /* where each domain's slice of dbis starts */
     uint64_t applying;      /* index of the entry being applied (0 outside apply) */
     fsm_apply_listener listener;
     void *listener_ctx;
@@ -75,56 +76,11 @@ int fsm_snapshot_raft(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned 
 int fsm_snapshot_finalize(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *n_bufs);
 int fsm_restore_raft(struct raft_fsm *rf, struct raft_buffer *buf);
 
-/* Domain appliers: write into @txn (a nested transaction), fill @res; return 0 or an LMDB
- * error (local failure). A refusal is a 4xx result with return 0. */
-int fixtures_apply_create(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                          struct fsm_result *res);
-int fixtures_apply_update(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                          struct fsm_result *res);
-int members_apply_set(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
-/* observations.c */
-int obs_apply_member_key(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                         struct fsm_result *res);
-int obs_apply_agreed(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
-/* quotes.c */
-int quotes_apply_round(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
-int quotes_apply_published(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                           struct fsm_result *res);
-int quotes_apply_suspend(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                         struct fsm_result *res);
-/* An observation was just agreed (called by obs_apply_agreed in the same transaction). */
-struct feed_obs;
-int quotes_on_agreed(struct fsm *f, MDB_txn *txn, const struct feed_obs *o, uint64_t time_ms);
-/* accounts.c */
-int accounts_apply_register(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                            struct fsm_result *res);
-int accounts_apply_login_failed(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                struct fsm_result *res);
-int accounts_apply_session_create(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                  struct fsm_result *res);
-int accounts_apply_session_refresh(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                   struct fsm_result *res);
-int accounts_apply_session_revoke(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                  struct fsm_result *res);
-int accounts_apply_session_revoke_all(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                      struct fsm_result *res);
-int accounts_apply_signing_key_add(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                   struct fsm_result *res);
-int accounts_apply_totp_enrol(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                              struct fsm_result *res);
-int accounts_apply_totp_confirm(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                struct fsm_result *res);
-int accounts_apply_fc_start(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                            struct fsm_result *res);
-int accounts_apply_fc_link(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                           struct fsm_result *res);
-int accounts_apply_doc_session(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                               struct fsm_result *res);
-int accounts_apply_doc_event(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                             struct fsm_result *res);
-int accounts_apply_kyc_override(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                                struct fsm_result *res);
-
-void fsm_format_time(uint64_t time_ms, char out[32]);
+/* Idempotency records (idempotency.c). idem_lookup: 1 and @res, @fingerprint filled if found,
+ * 0 if not, negative on error. idem_oldest: 0 and @time_ms, or MDB_NOTFOUND. */
+int idem_put(struct fsm *f, MDB_txn *txn, const struct cmd *c, const struct fsm_result *res);
+int idem_lookup(struct fsm *f, MDB_txn *txn, const char *key, size_t key_len,
+                uint8_t fingerprint[32], struct fsm_result *res);
+int idem_oldest(struct fsm *f, MDB_txn *txn, uint64_t *time_ms);
 
 #endif

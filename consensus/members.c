@@ -4,12 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "consensus/fsm_internal.h"
+#include "consensus/cmdtable.h"
+#include "consensus/store.h"
 
-static void key_of(uint64_t id, uint8_t k[8])
+const struct fsm_domain members_domain;
+
+static MDB_dbi members_db(struct fsm *f)
 {
-    for (int i = 7; i >= 0; i--, id >>= 8)
-        k[i] = (uint8_t)id;
+    return fsm_domain_dbis(f, &members_domain)[0];
 }
 
 static int addr_ok(const char *s)
@@ -46,7 +48,17 @@ int member_check(json_t *body, char *detail, size_t n)
     return 0;
 }
 
-int members_apply_set(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
+char *members_cmd_set(struct cmd *c, uint64_t id, const char *raft_address,
+                      const char *http_address)
+{
+    json_t *o = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "raft_address", raft_address,
+                          "http_address", http_address);
+    char *text = cmd_fill(c, CMD_MEMBER_SET, o);
+    json_decref(o);
+    return text;
+}
+
+static int apply_set(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
     char detail[128];
     json_t *body = json_loadb(c->payload, c->payload_len, 0, NULL);
@@ -56,33 +68,27 @@ int members_apply_set(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct f
         return 0;
     }
     uint8_t k8[8];
-    key_of((uint64_t)json_integer_value(json_object_get(body, "id")), k8);
-    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    char *text;
+    store_be64_put(k8, (uint64_t)json_integer_value(json_object_get(body, "id")));
+    int rv = store_put_json(txn, members_db(f), k8, 8, body, &text);
     json_decref(body);
-    MDB_val k = {8, k8}, v = {strlen(text), text};
-    int rv = mdb_put(txn, f->members, &k, &v, 0);
     if (rv == 0)
         fsm_result_set(res, 200, text);
-    else
-        free(text);
     return rv;
 }
 
 json_t *member_get(struct fsm *f, MDB_txn *txn, uint64_t id)
 {
     uint8_t k8[8];
-    key_of(id, k8);
-    MDB_val k = {8, k8}, v;
-    if (mdb_get(txn, f->members, &k, &v) != 0)
-        return NULL;
-    return json_loadb(v.mv_data, v.mv_size, 0, NULL);
+    store_be64_put(k8, id);
+    return store_get_json(txn, members_db(f), k8, 8);
 }
 
 json_t *member_list(struct fsm *f, MDB_txn *txn)
 {
     json_t *arr = json_array();
     MDB_cursor *cur;
-    if (mdb_cursor_open(txn, f->members, &cur) != 0)
+    if (mdb_cursor_open(txn, members_db(f), &cur) != 0)
         return arr;
     MDB_val k, v;
     for (int rv = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rv == 0;
@@ -91,3 +97,12 @@ json_t *member_list(struct fsm *f, MDB_txn *txn)
     mdb_cursor_close(cur);
     return arr;
 }
+
+static const struct fsm_command COMMANDS[] = {
+    {CMD_MEMBER_SET, "member_set", true, apply_set, NULL},
+    {0, NULL, false, NULL, NULL},
+};
+
+static const char *const DBS[] = {"members", NULL};
+
+const struct fsm_domain members_domain = {"members", COMMANDS, DBS};

@@ -15,5 +15,9 @@ struct fsm;
 json_t *member_get(struct fsm *f, MDB_txn *txn, uint64_t id);
 json_t *member_list(struct fsm *f, MDB_txn *txn);
 int member_check(json_t *body, char *detail, size_t n);
+/* CMD_MEMBER_SET (see cmd_fill). */
+struct cmd;
+char *members_cmd_set(struct cmd *c, uint64_t id, const char *raft_address,
+                      const char *http_address);
 
 #endif

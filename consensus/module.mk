@@ -1,5 +1,6 @@
-# consensus/: command encoding, the LMDB state machine, snapshots, the Raft replica, the
-# agreement engine.
-CONSENSUS_SRCS := consensus/codec.c consensus/fsm.c consensus/fsm_snapshot.c \
+# consensus/: command encoding, the command table, the LMDB state machine, snapshots, the Raft
+# replica, the agreement engine, the ledger's rules.
+CONSENSUS_SRCS := $(COMMON_SRCS) consensus/cmdtable.c consensus/store.c consensus/idempotency.c \
+	consensus/codec.c consensus/fsm.c consensus/fsm_snapshot.c \
 	consensus/fixtures.c consensus/accounts.c consensus/members.c consensus/replica.c \
 	consensus/observations.c consensus/quotes.c consensus/agreement.c consensus/ledger.c feed/obs.c feed/json.c

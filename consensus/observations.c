@@ -8,46 +8,25 @@
 
 #include "consensus/agreement.h"
 #include "consensus/fixtures.h"
-#include "consensus/fsm_internal.h"
+#include "consensus/cmdtable.h"
+#include "consensus/quotes.h"
+#include "consensus/store.h"
 #include "feed/feed.h"
+
+const struct fsm_domain observations_domain;
+
+struct obs_dbs {
+    MDB_dbi member_keys, agreed_fixtures, agreed_events, agreed_results;
+};
+
+static const struct obs_dbs *DB(struct fsm *f)
+{
+    return (const struct obs_dbs *)fsm_domain_dbis(f, &observations_domain);
+}
 
 static void key_of(uint64_t id, uint8_t k[8])
 {
-    for (int i = 7; i >= 0; i--, id >>= 8)
-        k[i] = (uint8_t)id;
-}
-
-void obs_hex_encode(const uint8_t *in, size_t n, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[in[i] >> 4];
-        out[2 * i + 1] = hx[in[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
-static int nib(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-int obs_hex_decode(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t l = strlen(hex);
-    if (l % 2 || l / 2 > cap)
-        return -1;
-    for (size_t i = 0; i < l / 2; i++) {
-        int a = nib(hex[2 * i]), b = nib(hex[2 * i + 1]);
-        if (a < 0 || b < 0)
-            return -1;
-        out[i] = (uint8_t)(a << 4 | b);
-    }
-    return (int)(l / 2);
+    store_be64_put(k, id);
 }
 
 void obs_digest(const char *cluster, const char *subject, const uint8_t *bytes, size_t len,
@@ -69,7 +48,7 @@ int obs_member_key(struct fsm *f, MDB_txn *txn, uint64_t id, char out[67])
     uint8_t k8[8];
     key_of(id, k8);
     MDB_val k = {8, k8}, v;
-    if (mdb_get(txn, f->member_keys, &k, &v) != 0 || v.mv_size != 66)
+    if (mdb_get(txn, DB(f)->member_keys, &k, &v) != 0 || v.mv_size != 66)
         return -1;
     memcpy(out, v.mv_data, 66);
     out[66] = 0;
@@ -124,7 +103,7 @@ int obs_member_key_check(struct fsm *f, MDB_txn *txn, json_t *body, const char *
                   "the member already has a key: old_key_signature must be its signature over "
                   "the key-change digest of the new key"}};
     for (int i = 0; i < (has_old ? 2 : 1); i++) {
-        obs_member_key_digest(need[i].tag, f->cluster, mid, pk, digest);
+        obs_member_key_digest(need[i].tag, fsm_cluster(f), mid, pk, digest);
         if (!agr_verify(need[i].key, need[i].sig, digest)) {
             *title = need[i].title;
             snprintf(detail, n, "member %llu: %s", (unsigned long long)mid, need[i].why);
@@ -150,7 +129,7 @@ int obs_apply_member_key(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     uint8_t k8[8];
     key_of((uint64_t)json_integer_value(json_object_get(body, "id")), k8);
     MDB_val k = {8, k8}, v = {66, (void *)pk};
-    int rv = mdb_put(txn, f->member_keys, &k, &v, 0);
+    int rv = mdb_put(txn, DB(f)->member_keys, &k, &v, 0);
     if (rv == 0) {
         json_t *out = json_pack("{s:O, s:s}", "id", json_object_get(body, "id"), "public_key",
                                 pk);
@@ -167,13 +146,13 @@ static int subject_key(struct fsm *f, const char *subject, MDB_dbi *dbi, uint8_t
 {
     const char *id;
     if (!strncmp(subject, "fixture/", 8)) {
-        *dbi = f->agreed_fixtures;
+        *dbi = DB(f)->agreed_fixtures;
         id = subject + 8;
     } else if (!strncmp(subject, "result/", 7)) {
-        *dbi = f->agreed_results;
+        *dbi = DB(f)->agreed_results;
         id = subject + 7;
     } else if (!strncmp(subject, "event/", 6)) {
-        *dbi = f->agreed_events;
+        *dbi = DB(f)->agreed_events;
         id = subject + 6;
         const char *slash = strchr(id, '/');
         if (!slash || slash == id || (size_t)(slash - id) > FEED_ID_MAX || !slash[1])
@@ -206,10 +185,12 @@ json_t *obs_agreed_get(struct fsm *f, MDB_txn *txn, const char *subject)
     size_t kl;
     if (subject_key(f, subject, &dbi, key, &kl) != 0)
         return NULL;
-    MDB_val k = {kl, key}, v;
-    if (mdb_get(txn, dbi, &k, &v) != 0)
-        return NULL;
-    return json_loadb(v.mv_data, v.mv_size, 0, NULL);
+    return store_get_json(txn, dbi, key, kl);
+}
+
+MDB_dbi obs_agreed_fixtures_dbi(struct fsm *f)
+{
+    return DB(f)->agreed_fixtures;
 }
 
 json_t *obs_agreed_events(struct fsm *f, MDB_txn *txn, const char *fixture)
@@ -223,7 +204,7 @@ json_t *obs_agreed_events(struct fsm *f, MDB_txn *txn, const char *fixture)
     key[il] = 0;
     memset(key + il + 1, 0, 8);
     MDB_cursor *cur;
-    if (mdb_cursor_open(txn, f->agreed_events, &cur) != 0)
+    if (mdb_cursor_open(txn, DB(f)->agreed_events, &cur) != 0)
         return arr;
     MDB_val k = {il + 9, key}, v;
     for (int rv = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rv == 0;
@@ -258,11 +239,8 @@ static int create_fixture(struct fsm *f, MDB_txn *txn, const struct feed_fixture
                           fx->competition, "home", fx->home, "away", fx->away, "kickoff", ko,
                           "status", "scheduled", "version", 1, "created_at", ts, "updated_at",
                           ts, "source", "agreed");
-    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    int rv = fixture_put(f, txn, o, NULL);
     json_decref(o);
-    MDB_val k = {strlen(fx->id), (void *)fx->id}, v = {strlen(text), text};
-    int rv = mdb_put(txn, f->fixtures, &k, &v, 0);
-    free(text);
     return rv;
 }
 
@@ -300,7 +278,8 @@ int obs_check_signatures(struct fsm *f, MDB_txn *txn, json_t *sigs, const uint8_
     return rv;
 }
 
-int obs_apply_agreed(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
+static int apply_agreed(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                        struct fsm_result *res)
 {
     json_t *body = json_loadb(c->payload, c->payload_len, 0, NULL);
     const char *subject = json_string_value(json_object_get(body, "subject"));
@@ -329,7 +308,7 @@ int obs_apply_agreed(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fs
     /* Every signature is a distinct member's, with its registered key, over this subject
      * and these bytes: a leader cannot commit an observation its signers did not send. */
     uint8_t digest[32];
-    obs_digest(f->cluster, subject, bytes, (size_t)blen, digest);
+    obs_digest(fsm_cluster(f), subject, bytes, (size_t)blen, digest);
     char detail[200];
     if (obs_check_signatures(f, txn, sigs, digest, detail, sizeof detail) != 0) {
         fsm_result_problem(res, 422, "Invalid agreed observation", "%s", detail);
@@ -381,3 +360,38 @@ out:
     json_decref(body);
     return rv;
 }
+
+/* ---- the domain's commands ---- */
+
+char *obs_cmd_member_key(struct cmd *c, uint64_t id, const char *public_key)
+{
+    json_t *o = json_pack("{s:I, s:s}", "id", (json_int_t)id, "public_key", public_key);
+    char *text = cmd_fill(c, CMD_MEMBER_KEY, o);
+    json_decref(o);
+    return text;
+}
+
+char *obs_cmd_agreed(struct cmd *c, const char *subject, const char *bytes_hex,
+                     json_t *signatures)
+{
+    json_t *o = json_pack("{s:s, s:s, s:o}", "subject", subject, "bytes", bytes_hex,
+                          "signatures", signatures);
+    char *text = cmd_fill(c, CMD_OBSERVATION_AGREED, o);
+    json_decref(o);
+    return text;
+}
+
+static const struct fsm_command COMMANDS[] = {
+    {CMD_MEMBER_KEY, "member_key", true, obs_apply_member_key, NULL},
+    /* Not batchable: quotes_on_agreed records the entry's index. */
+    {CMD_OBSERVATION_AGREED, "observation_agreed", false, apply_agreed, NULL},
+    {0, NULL, false, NULL, NULL},
+};
+
+static const char *const DBS[] = {"member_keys", "agreed_fixtures", "agreed_events",
+                                  "agreed_results", NULL};
+/* DB() reads the handles as a struct: one field per name, in the same order. */
+_Static_assert(sizeof(struct obs_dbs) == (sizeof DBS / sizeof *DBS - 1) * sizeof(MDB_dbi),
+               "one handle per database name");
+
+const struct fsm_domain observations_domain = {"observations", COMMANDS, DBS};

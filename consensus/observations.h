@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/hex.h"
+
 struct fsm;
 
 /* The member's public key (hex) into @out (67 bytes); 0, or -1 if none is recorded. */
@@ -59,7 +61,24 @@ void obs_digest(const char *cluster, const char *subject, const uint8_t *bytes, 
 int obs_check_signatures(struct fsm *f, MDB_txn *txn, json_t *sigs, const uint8_t digest[32],
                          char *detail, size_t n);
 
-int obs_hex_decode(const char *hex, uint8_t *out, size_t cap); /* bytes or -1 */
-void obs_hex_encode(const uint8_t *in, size_t n, char *out);   /* 2n + 1 bytes */
+/* CMD_MEMBER_KEY {id, public_key}; CMD_OBSERVATION_AGREED {subject, bytes, signatures}
+ * (@signatures is stolen). See cmd_fill. */
+struct cmd;
+char *obs_cmd_member_key(struct cmd *c, uint64_t id, const char *public_key);
+char *obs_cmd_agreed(struct cmd *c, const char *subject, const char *bytes_hex,
+                     json_t *signatures);
+
+/* The handle of the agreed fixtures' database (quotes.c walks it for fixtures without
+ * markets); keys are fixture ids. */
+MDB_dbi obs_agreed_fixtures_dbi(struct fsm *f);
+
+/* CMD_MEMBER_KEY's apply (its row is in observations.c's table). */
+struct fsm_result;
+int obs_apply_member_key(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                         struct fsm_result *res);
+
+/* The hex helpers moved to common/hex.h; these names stay for the agreement engine's callers. */
+#define obs_hex_decode hex_decode /* bytes or -1 */
+#define obs_hex_encode hex_encode /* 2n + 1 bytes */
 
 #endif

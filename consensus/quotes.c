@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "consensus/fixtures.h"
-#include "consensus/fsm_internal.h"
+#include "consensus/cmdtable.h"
+#include "consensus/store.h"
 #include "consensus/observations.h"
 #include "feed/feed.h"
 
@@ -16,48 +17,15 @@ static const char QUOTE_VERSION_KEY[] = "quote_version";
 static const char EVENT_SEQ_KEY[] = "quote_event_seq";
 static const char RESULTS_N_KEY[] = "results_n";
 
-static void be64(uint64_t v, uint8_t k[8])
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        k[i] = (uint8_t)v;
-}
+const struct fsm_domain quotes_domain;
 
-static uint64_t meta_get(struct fsm *f, MDB_txn *txn, const char *key)
-{
-    MDB_val k = {strlen(key), (void *)key}, v;
-    if (mdb_get(txn, f->meta, &k, &v) != 0 || v.mv_size != 8)
-        return 0;
-    uint64_t x = 0;
-    for (int i = 0; i < 8; i++)
-        x = x << 8 | ((const uint8_t *)v.mv_data)[i];
-    return x;
-}
+struct quotes_dbs {
+    MDB_dbi markets, quotes, quote_events, results_order;
+};
 
-static int meta_put(struct fsm *f, MDB_txn *txn, const char *key, uint64_t x)
+static const struct quotes_dbs *DB(struct fsm *f)
 {
-    uint8_t b[8];
-    be64(x, b);
-    MDB_val k = {strlen(key), (void *)key}, v = {8, b};
-    return mdb_put(txn, f->meta, &k, &v, 0);
-}
-
-static int put_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, json_t *o)
-{
-    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!text)
-        return MDB_PANIC;
-    MDB_val k = {klen, (void *)key}, v = {strlen(text), text};
-    int rv = mdb_put(txn, dbi, &k, &v, 0);
-    free(text);
-    return rv;
-}
-
-static json_t *get_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
-{
-    MDB_val k = {klen, (void *)key}, v;
-    if (mdb_get(txn, dbi, &k, &v) != 0)
-        return NULL;
-    return json_loadb(v.mv_data, v.mv_size, 0, NULL);
+    return (const struct quotes_dbs *)fsm_domain_dbis(f, &quotes_domain);
 }
 
 void quote_digest(const char *cluster, const char *fixture, uint64_t index, const char *prices,
@@ -79,14 +47,14 @@ void quote_digest(const char *cluster, const char *fixture, uint64_t index, cons
 
 json_t *quotes_market_get(struct fsm *f, MDB_txn *txn, const char *fixture)
 {
-    return get_json(txn, f->markets, fixture, strlen(fixture));
+    return store_get_json(txn, DB(f)->markets, fixture, strlen(fixture));
 }
 
 json_t *quotes_get(struct fsm *f, MDB_txn *txn, uint64_t version)
 {
     uint8_t k[8];
-    be64(version, k);
-    return get_json(txn, f->quotes, k, 8);
+    store_be64_put(k, version);
+    return store_get_json(txn, DB(f)->quotes, k, 8);
 }
 
 static int market_put(struct fsm *f, MDB_txn *txn, json_t *m, uint64_t time_ms)
@@ -95,28 +63,28 @@ static int market_put(struct fsm *f, MDB_txn *txn, json_t *m, uint64_t time_ms)
     fsm_format_time(time_ms, ts);
     json_object_set_new(m, "updated_at", json_string(ts));
     const char *id = json_string_value(json_object_get(m, "fixture"));
-    return put_json(txn, f->markets, id, strlen(id), m);
+    return store_put_json(txn, DB(f)->markets, id, strlen(id), m, NULL);
 }
 
 /* Append a stream event about market @m. */
 static int emit(struct fsm *f, MDB_txn *txn, const char *type, json_t *m, uint64_t time_ms)
 {
-    uint64_t seq = meta_get(f, txn, EVENT_SEQ_KEY) + 1;
+    uint64_t seq = fsm_meta_get(f, txn, EVENT_SEQ_KEY) + 1;
     char ts[32];
     fsm_format_time(time_ms, ts);
     json_t *e = json_pack("{s:I, s:s, s:O, s:O, s:O, s:O, s:I, s:s}", "id", (json_int_t)seq,
                           "type", type, "fixture", json_object_get(m, "fixture"), "sport",
                           json_object_get(m, "sport"), "status", json_object_get(m, "status"),
                           "version", json_object_get(m, "version"), "entry",
-                          (json_int_t)f->applying, "at", ts);
+                          (json_int_t)fsm_applying(f), "at", ts);
     json_t *reason = json_object_get(m, "reason");
     if (strcmp(type, "published") != 0 && json_is_string(reason))
         json_object_set(e, "reason", reason);
     uint8_t k[8];
-    be64(seq, k);
-    int rv = put_json(txn, f->quote_events, k, 8, e);
+    store_be64_put(k, seq);
+    int rv = store_put_json(txn, DB(f)->quote_events, k, 8, e, NULL);
     json_decref(e);
-    return rv ? rv : meta_put(f, txn, EVENT_SEQ_KEY, seq);
+    return rv ? rv : fsm_meta_put(f, txn, EVENT_SEQ_KEY, seq);
 }
 
 /* ---- agreed observations --------------------------------------------------------------- */
@@ -284,7 +252,7 @@ static int set_fixture_status(struct fsm *f, MDB_txn *txn, const char *id, const
         json_object_set_new(fx, "version",
                             json_integer(json_integer_value(json_object_get(fx, "version")) + 1));
         json_object_set_new(fx, "updated_at", json_string(ts));
-        rv = put_json(txn, f->fixtures, id, strlen(id), fx);
+        rv = fixture_put(f, txn, fx, NULL);
     }
     json_decref(fx);
     return rv;
@@ -293,7 +261,7 @@ static int set_fixture_status(struct fsm *f, MDB_txn *txn, const char *id, const
 /* Suspend @m at this entry: an open market stops; no earlier round can open it again. */
 static int suspend(struct fsm *f, MDB_txn *txn, json_t *m, const char *reason, uint64_t time_ms)
 {
-    json_object_set_new(m, "suspended_index", json_integer((json_int_t)f->applying));
+    json_object_set_new(m, "suspended_index", json_integer((json_int_t)fsm_applying(f)));
     json_object_set_new(m, "reason", json_string(reason));
     if (!strcmp(json_string_value(json_object_get(m, "status")), "open")) {
         json_object_set_new(m, "status", json_string("suspended"));
@@ -338,12 +306,12 @@ int quotes_on_agreed(struct fsm *f, MDB_txn *txn, const struct feed_obs *o, uint
                                 o->u.result.status == FEED_FINAL ? "finished" : "cancelled",
                                 time_ms);
         if (rv == 0 && o->u.result.status == FEED_FINAL) {
-            uint64_t n = meta_get(f, txn, RESULTS_N_KEY) + 1;
+            uint64_t n = fsm_meta_get(f, txn, RESULTS_N_KEY) + 1;
             uint8_t k[8];
-            be64(n, k);
+            store_be64_put(k, n);
             MDB_val kv = {8, k}, v = {strlen(fixture), (void *)fixture};
-            if ((rv = mdb_put(txn, f->results_order, &kv, &v, 0)) == 0)
-                rv = meta_put(f, txn, RESULTS_N_KEY, n);
+            if ((rv = mdb_put(txn, DB(f)->results_order, &kv, &v, 0)) == 0)
+                rv = fsm_meta_put(f, txn, RESULTS_N_KEY, n);
         }
         goto out;
     }
@@ -356,7 +324,7 @@ int quotes_on_agreed(struct fsm *f, MDB_txn *txn, const struct feed_obs *o, uint
     const char *type = feed_event_type_name(e->type);
     if (e->type == FEED_KICK_OFF || e->type == FEED_PERIOD_START) {
         if (!json_is_integer(json_object_get(m, "epoch")))
-            json_object_set_new(m, "epoch", json_integer((json_int_t)meta_get(f, txn,
+            json_object_set_new(m, "epoch", json_integer((json_int_t)fsm_meta_get(f, txn,
                                                                                RESULTS_N_KEY)));
         rv = set_fixture_status(f, txn, fixture, "live", time_ms);
     }
@@ -387,7 +355,7 @@ static json_t *late_market(struct fsm *f, MDB_txn *txn, const char *fixture, uin
         json_t *live = live_state(f, txn, fixture, 0, time_ms, NULL);
         if (json_integer_value(json_object_get(live, "period")) >= 1)
             json_object_set_new(m, "epoch",
-                                json_integer((json_int_t)meta_get(f, txn, RESULTS_N_KEY)));
+                                json_integer((json_int_t)fsm_meta_get(f, txn, RESULTS_N_KEY)));
         json_object_set_new(m, "live", live);
         if (market_put(f, txn, m, time_ms) != 0) {
             json_decref(m);
@@ -403,7 +371,7 @@ json_t *quotes_unmarketed(struct fsm *f, MDB_txn *txn, unsigned limit)
 {
     json_t *ids = json_array();
     MDB_cursor *cur;
-    if (!fsm_sport(f) || mdb_cursor_open(txn, f->agreed_fixtures, &cur) != 0)
+    if (!fsm_sport(f) || mdb_cursor_open(txn, obs_agreed_fixtures_dbi(f), &cur) != 0)
         return ids;
     MDB_val k, v;
     for (int rv = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rv == 0 && json_array_size(ids) < limit;
@@ -414,7 +382,7 @@ json_t *quotes_unmarketed(struct fsm *f, MDB_txn *txn, unsigned limit)
         memcpy(id, k.mv_data, k.mv_size);
         id[k.mv_size] = 0;
         MDB_val mk = {k.mv_size, k.mv_data}, mv;
-        if (mdb_get(txn, f->markets, &mk, &mv) == 0)
+        if (mdb_get(txn, DB(f)->markets, &mk, &mv) == 0)
             continue;
         json_t *fx = fixture_get(f, txn, id);
         const char *st = json_string_value(json_object_get(fx, "status"));
@@ -461,7 +429,8 @@ static json_t *open_market(struct fsm *f, MDB_txn *txn, const char *fixture,
     return m;
 }
 
-int quotes_apply_round(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
+static int apply_round(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                        struct fsm_result *res)
 {
     const char *fixture;
     json_t *body = parse_body(c, &fixture, res, "Invalid quote round");
@@ -518,7 +487,7 @@ int quotes_apply_round(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct 
     }
     json_int_t epoch = started && json_is_integer(json_object_get(m, "epoch"))
                            ? json_integer_value(json_object_get(m, "epoch"))
-                           : (json_int_t)meta_get(f, txn, RESULTS_N_KEY);
+                           : (json_int_t)fsm_meta_get(f, txn, RESULTS_N_KEY);
     json_t *inputs = json_pack("{s:s, s:s, s:O, s:O, s:O, s:I, s:I, s:s, s:I, s:I}", "fixture",
                                fixture, "sport", sport, "home", json_object_get(fx, "home"),
                                "away", json_object_get(fx, "away"), "competition",
@@ -547,11 +516,11 @@ int quotes_apply_round(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct 
             json_object_set_new(inputs, "half", json_integer((json_int_t)half));
     }
     json_object_set_new(m, "round",
-                        json_pack("{s:I, s:O}", "index", (json_int_t)f->applying, "inputs",
+                        json_pack("{s:I, s:O}", "index", (json_int_t)fsm_applying(f), "inputs",
                                   inputs));
     if ((rv = market_put(f, txn, m, c->time_ms)) == 0) {
         json_t *r = json_pack("{s:s, s:I, s:o}", "fixture", fixture, "index",
-                              (json_int_t)f->applying, "inputs", inputs);
+                              (json_int_t)fsm_applying(f), "inputs", inputs);
         fsm_result_set(res, 201, json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS));
         json_decref(r);
     } else {
@@ -564,8 +533,8 @@ out:
     return rv;
 }
 
-int quotes_apply_published(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                           struct fsm_result *res)
+static int apply_published(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                        struct fsm_result *res)
 {
     const char *fixture;
     json_t *body = parse_body(c, &fixture, res, "Invalid quote");
@@ -618,26 +587,26 @@ int quotes_apply_published(struct fsm *f, MDB_txn *txn, const struct cmd *c,
         goto out;
     }
     uint8_t digest[32];
-    quote_digest(f->cluster, fixture, index, text, digest);
+    quote_digest(fsm_cluster(f), fixture, index, text, digest);
     char detail[200];
     if (obs_check_signatures(f, txn, sigs, digest, detail, sizeof detail) != 0) {
         fsm_result_problem(res, 422, "Invalid quote", "%s", detail);
         goto out;
     }
-    uint64_t version = meta_get(f, txn, QUOTE_VERSION_KEY) + 1;
+    uint64_t version = fsm_meta_get(f, txn, QUOTE_VERSION_KEY) + 1;
     char ts[32];
     fsm_format_time(c->time_ms, ts);
     json_t *inputs = json_object_get(round, "inputs");
     json_t *q = json_pack("{s:I, s:s, s:O, s:I, s:I, s:O, s:O, s:O, s:s, s:O, s:s}", "version",
                           (json_int_t)version, "fixture", fixture, "sport",
                           json_object_get(m, "sport"), "index", (json_int_t)index, "entry",
-                          (json_int_t)f->applying, "phase", json_object_get(inputs, "phase"),
+                          (json_int_t)fsm_applying(f), "phase", json_object_get(inputs, "phase"),
                           "inputs", inputs, "prices", prices, "prices_text", text, "signatures",
                           sigs, "published_at", ts);
     uint8_t k[8];
-    be64(version, k);
-    if ((rv = put_json(txn, f->quotes, k, 8, q)) == 0 &&
-        (rv = meta_put(f, txn, QUOTE_VERSION_KEY, version)) == 0) {
+    store_be64_put(k, version);
+    if ((rv = store_put_json(txn, DB(f)->quotes, k, 8, q, NULL)) == 0 &&
+        (rv = fsm_meta_put(f, txn, QUOTE_VERSION_KEY, version)) == 0) {
         json_object_set_new(m, "status", json_string("open"));
         json_object_del(m, "reason");
         json_object_set_new(m, "version", json_integer((json_int_t)version));
@@ -664,8 +633,8 @@ out:
     return rv;
 }
 
-int quotes_apply_suspend(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                         struct fsm_result *res)
+static int apply_suspend(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                        struct fsm_result *res)
 {
     const char *fixture;
     json_t *body = parse_body(c, &fixture, res, "Invalid suspension");
@@ -684,7 +653,7 @@ int quotes_apply_suspend(struct fsm *f, MDB_txn *txn, const struct cmd *c,
         (rv = market_put(f, txn, m, c->time_ms)) == 0) {
         json_t *r = json_pack("{s:s, s:O, s:I}", "fixture", fixture, "status",
                               json_object_get(m, "status"), "suspended_index",
-                              (json_int_t)f->applying);
+                              (json_int_t)fsm_applying(f));
         fsm_result_set(res, 200, json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS));
         json_decref(r);
     }
@@ -702,7 +671,7 @@ json_t *quotes_market_list(struct fsm *f, MDB_txn *txn, const struct market_filt
     json_t *next = json_null();
     unsigned limit = flt->limit ? flt->limit : 100;
     MDB_cursor *cur;
-    if (mdb_cursor_open(txn, f->markets, &cur) != 0)
+    if (mdb_cursor_open(txn, DB(f)->markets, &cur) != 0)
         return json_pack("{s:o, s:o}", "items", items, "next", next);
     MDB_val k = {0, NULL}, v;
     int op = MDB_FIRST;
@@ -741,10 +710,10 @@ json_t *quotes_events_after(struct fsm *f, MDB_txn *txn, uint64_t after, unsigne
 {
     json_t *arr = json_array();
     MDB_cursor *cur;
-    if (mdb_cursor_open(txn, f->quote_events, &cur) != 0)
+    if (mdb_cursor_open(txn, DB(f)->quote_events, &cur) != 0)
         return arr;
     uint8_t kb[8];
-    be64(after + 1, kb);
+    store_be64_put(kb, after + 1);
     MDB_val k = {8, kb}, v;
     for (int rv = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
          rv == 0 && json_array_size(arr) < limit; rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
@@ -755,20 +724,20 @@ json_t *quotes_events_after(struct fsm *f, MDB_txn *txn, uint64_t after, unsigne
 
 uint64_t quotes_last_event(struct fsm *f, MDB_txn *txn)
 {
-    return meta_get(f, txn, EVENT_SEQ_KEY);
+    return fsm_meta_get(f, txn, EVENT_SEQ_KEY);
 }
 
 uint64_t quotes_results_count(struct fsm *f, MDB_txn *txn)
 {
-    return meta_get(f, txn, RESULTS_N_KEY);
+    return fsm_meta_get(f, txn, RESULTS_N_KEY);
 }
 
 json_t *quotes_result_nth(struct fsm *f, MDB_txn *txn, uint64_t n)
 {
     uint8_t k[8];
-    be64(n, k);
+    store_be64_put(k, n);
     MDB_val kv = {8, k}, v;
-    if (mdb_get(txn, f->results_order, &kv, &v) != 0 || v.mv_size > FEED_ID_MAX)
+    if (mdb_get(txn, DB(f)->results_order, &kv, &v) != 0 || v.mv_size > FEED_ID_MAX)
         return NULL;
     char id[FEED_ID_MAX + 1], subject[FEED_SUBJECT_MAX];
     memcpy(id, v.mv_data, v.mv_size);
@@ -787,3 +756,49 @@ json_t *quotes_result_nth(struct fsm *f, MDB_txn *txn, uint64_t n)
     json_decref(rec);
     return out;
 }
+
+/* ---- the domain's commands ---- */
+
+/* Fill @c with @o (stolen) as the payload of @type. */
+static char *fill(struct cmd *c, uint16_t type, json_t *o)
+{
+    char *text = cmd_fill(c, type, o);
+    json_decref(o);
+    return text;
+}
+
+char *quotes_cmd_round(struct cmd *c, const char *fixture)
+{
+    return fill(c, CMD_QUOTE_ROUND, json_pack("{s:s}", "fixture", fixture));
+}
+
+char *quotes_cmd_published(struct cmd *c, const char *fixture, uint64_t index,
+                           const char *prices, json_t *signatures)
+{
+    return fill(c, CMD_QUOTE_PUBLISHED,
+                json_pack("{s:s, s:I, s:s, s:o}", "fixture", fixture, "index", (json_int_t)index,
+                          "prices", prices, "signatures", signatures));
+}
+
+char *quotes_cmd_suspend(struct cmd *c, const char *fixture, const char *reason,
+                         const char *subject, uint64_t node)
+{
+    return fill(c, CMD_MARKETS_SUSPEND,
+                json_pack("{s:s, s:s, s:s, s:I}", "fixture", fixture, "reason", reason,
+                          "subject", subject, "node", (json_int_t)node));
+}
+
+/* None is batchable: each records the index of the entry applying it. */
+static const struct fsm_command COMMANDS[] = {
+    {CMD_QUOTE_ROUND, "quote_round", false, apply_round, NULL},
+    {CMD_QUOTE_PUBLISHED, "quote_published", false, apply_published, NULL},
+    {CMD_MARKETS_SUSPEND, "markets_suspend", false, apply_suspend, NULL},
+    {0, NULL, false, NULL, NULL},
+};
+
+static const char *const DBS[] = {"markets", "quotes", "quote_events", "results_order", NULL};
+/* DB() reads the handles as a struct: one field per name, in the same order. */
+_Static_assert(sizeof(struct quotes_dbs) == (sizeof DBS / sizeof *DBS - 1) * sizeof(MDB_dbi),
+               "one handle per database name");
+
+const struct fsm_domain quotes_domain = {"quotes", COMMANDS, DBS};

@@ -79,4 +79,18 @@ uint64_t quotes_last_event(struct fsm *f, MDB_txn *txn);
 uint64_t quotes_results_count(struct fsm *f, MDB_txn *txn);
 json_t *quotes_result_nth(struct fsm *f, MDB_txn *txn, uint64_t n);
 
+/* The payloads (see cmd_fill): CMD_QUOTE_ROUND {fixture}; CMD_QUOTE_PUBLISHED {fixture, index,
+ * prices, signatures} (@signatures stolen); CMD_MARKETS_SUSPEND {fixture, reason, subject,
+ * node}. */
+struct cmd;
+char *quotes_cmd_round(struct cmd *c, const char *fixture);
+char *quotes_cmd_published(struct cmd *c, const char *fixture, uint64_t index,
+                           const char *prices, json_t *signatures);
+char *quotes_cmd_suspend(struct cmd *c, const char *fixture, const char *reason,
+                         const char *subject, uint64_t node);
+
+/* An observation was just agreed (observations.c calls it in the same transaction). */
+struct feed_obs;
+int quotes_on_agreed(struct fsm *f, MDB_txn *txn, const struct feed_obs *o, uint64_t time_ms);
+
 #endif

@@ -129,12 +129,8 @@ static int propose(void *arg, const char *subject, uint64_t round, const char *h
 {
     (void)round;
     struct node *n = arg;
-    json_t *o = json_pack("{s:s, s:s, s:o}", "subject", subject, "bytes", hex, "signatures",
-                          sigs);
-    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(o);
-    struct cmd c = {.type = CMD_OBSERVATION_AGREED, .payload = text,
-                    .payload_len = strlen(text)};
+    struct cmd c;
+    char *text = obs_cmd_agreed(&c, subject, hex, sigs);
     struct prop_ctx *pc = calloc(1, sizeof *pc);
     pc->node = n;
     snprintf(pc->subject, sizeof pc->subject, "%s", subject);

@@ -10,15 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void to_hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[in[i] >> 4];
-        out[2 * i + 1] = hx[in[i] & 15];
-    }
-    out[2 * n] = 0;
-}
+#include "common/hex.h"
 
 static int from_hex(const char *in, unsigned char *out, size_t n)
 {
@@ -62,7 +54,7 @@ int key_load_or_create(const char *data_dir, char pub_hex[67], char *err, size_t
             }
         } while (!secp256k1_ec_seckey_verify(ctx, sk));
         char hex[66];
-        to_hex(sk, 32, hex);
+        hex_encode(sk, 32, hex);
         hex[64] = '\n';
         char tmp[4300];
         snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -91,7 +83,7 @@ int key_load_or_create(const char *data_dir, char pub_hex[67], char *err, size_t
         snprintf(err, n, "%s: cannot derive the public key", path);
         goto out;
     }
-    to_hex(ser, 33, pub_hex);
+    hex_encode(ser, 33, pub_hex);
     rv = 0;
 out:
     OPENSSL_cleanse(sk, sizeof sk);

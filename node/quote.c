@@ -239,13 +239,14 @@ static bool propose_round(void *arg, struct agr_slot *s)
     struct node *n = arg;
     if (held(n, s->link.name))
         return false;
-    char body[AGR_SUBJECT_MAX + 32];
-    snprintf(body, sizeof body, "{\"fixture\":\"%s\"}", s->link.name);
-    struct cmd c = {.type = CMD_QUOTE_ROUND, .payload = body, .payload_len = strlen(body)};
+    struct cmd c;
+    char *body = quotes_cmd_round(&c, s->link.name);
     struct round_ctx *rc = calloc(1, sizeof *rc);
     rc->node = n;
     snprintf(rc->fixture, sizeof rc->fixture, "%.*s", FEED_ID_MAX, s->link.name);
-    if (replica_propose(n->replica, &c, on_round_proposed, rc) != 0) {
+    int rv = replica_propose(n->replica, &c, on_round_proposed, rc);
+    free(body);
+    if (rv != 0) {
         free(rc);
         return false;
     }
@@ -294,11 +295,8 @@ static int publish(void *arg, const char *fixture, uint64_t index, const char *p
                    json_t *sigs)
 {
     struct node *n = arg;
-    json_t *o = json_pack("{s:s, s:I, s:s, s:o}", "fixture", fixture, "index",
-                          (json_int_t)index, "prices", prices, "signatures", sigs);
-    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(o);
-    struct cmd c = {.type = CMD_QUOTE_PUBLISHED, .payload = text, .payload_len = strlen(text)};
+    struct cmd c;
+    char *text = quotes_cmd_published(&c, fixture, index, prices, sigs);
     struct round_ctx *rc = calloc(1, sizeof *rc);
     rc->node = n;
     snprintf(rc->fixture, sizeof rc->fixture, "%s", fixture);
@@ -667,11 +665,8 @@ static void on_dangerous(struct node *n, const char *fixture, const char *reason
     json_decref(m);
     if (!act)
         return;
-    json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "fixture", fixture, "reason", reason,
-                          "subject", subject, "node", (json_int_t)reporter);
-    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(o);
-    struct cmd c = {.type = CMD_MARKETS_SUSPEND, .payload = text, .payload_len = strlen(text)};
+    struct cmd c;
+    char *text = quotes_cmd_suspend(&c, fixture, reason, subject, reporter);
     if (replica_propose(n->replica, &c, on_suspended, NULL) == 0) {
         q->suspensions++;
         LOG_INFO("event=markets_suspend fixture=%s reason=%s subject=%s node=%llu", fixture,

@@ -44,6 +44,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/hex.h"
 #include "consensus/accounts.h"
 #include "kyc/kyc.h"
 #include "node/forward.h"
@@ -68,13 +69,6 @@ struct accounts {
 
 /* ---- small helpers ---- */
 
-static void hex(const uint8_t *in, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        sprintf(out + 2 * i, "%02x", in[i]);
-    out[2 * n] = 0;
-}
-
 static void sha256_hex(const char *a, const char *b, char out[65])
 {
     uint8_t md[32];
@@ -87,7 +81,7 @@ static void sha256_hex(const char *a, const char *b, char out[65])
     }
     EVP_DigestFinal_ex(ctx, md, NULL);
     EVP_MD_CTX_free(ctx);
-    hex(md, 32, out);
+    hex_encode(md, 32, out);
 }
 
 static int random_hex(size_t bytes, char *out)
@@ -95,7 +89,7 @@ static int random_hex(size_t bytes, char *out)
     uint8_t b[32];
     if (bytes > sizeof b || RAND_bytes(b, (int)bytes) != 1)
         return -1;
-    hex(b, bytes, out);
+    hex_encode(b, bytes, out);
     return 0;
 }
 
@@ -190,7 +184,7 @@ static void forward_prop(struct prop *p)
         return;
     }
     char fph[65];
-    hex(p->fp, 32, fph);
+    hex_encode(p->fp, 32, fph);
     json_t *body = json_pack("{s:i, s:s, s:s, s:s}", "type", p->type, "payload", p->payload,
                              "idem", p->idem, "fp", fph);
     char *text = json_dumps(body, JSON_COMPACT);
@@ -608,8 +602,7 @@ static void register_hashed(uv_work_t *w, int status)
     uint8_t fp[32];
     fingerprint("register", j->email, fp);
     acc_propose(r, CMD_PLAYER_REGISTER,
-                json_pack("{s:s, s:s, s:s}", "id", j->player_id, "email", j->email,
-                          "password_hash", j->hash),
+                accounts_cmd_register(j->player_id, j->email, j->hash),
                 j->idem, fp, register_done, NULL);
     job_free(j);
 }
@@ -816,14 +809,14 @@ static void signin_checked(uv_work_t *w, int status)
     } else if (!j->player_id[0]) {
         http_problem(r, 401, "Sign-in failed", "the email or the password is wrong");
     } else if (j->rv == KYC_E_PW_MISMATCH) {
-        acc_propose(r, CMD_LOGIN_FAILED, json_pack("{s:s}", "player_id", j->player_id), j->idem,
+        acc_propose(r, CMD_LOGIN_FAILED, accounts_cmd_login_failed(j->player_id), j->idem,
                     fp, signin_failed_done, NULL);
     } else {
         json_t *payload = json_pack("{s:s}", "player_id", j->player_id);
         int sf = second_factor(r->node, j, payload);
         if (sf < 0) {
             json_decref(payload);
-            acc_propose(r, CMD_LOGIN_FAILED, json_pack("{s:s}", "player_id", j->player_id),
+            acc_propose(r, CMD_LOGIN_FAILED, accounts_cmd_login_failed(j->player_id),
                         j->idem, fp, signin_failed_done, NULL);
             job_free(j);
             return;
@@ -984,8 +977,7 @@ static void do_refresh(struct http_req *r)
         goto out;
     }
     acc_propose(r, CMD_SESSION_REFRESH,
-                json_pack("{s:s, s:s, s:s}", "family", family, "presented_hash", given,
-                          "new_hash", is->hash),
+                accounts_cmd_session_refresh(family, given, is->hash),
                 idem, fp, tokens_done, is);
 out:
     json_decref(body);
@@ -1011,8 +1003,7 @@ static void do_signout(struct http_req *r, bool everywhere)
     if (player_idem_key(r, sub, idem)) {
         uint8_t fp[32];
         fingerprint(everywhere ? "signout-all" : "signout", everywhere ? sub : sid, fp);
-        json_t *payload = everywhere ? json_pack("{s:s}", "player_id", sub)
-                                     : json_pack("{s:s, s:s}", "player_id", sub, "family", sid);
+        json_t *payload = accounts_cmd_session_revoke(sub, everywhere ? NULL : sid);
         acc_propose(r, everywhere ? CMD_SESSION_REVOKE_ALL : CMD_SESSION_REVOKE, payload, idem,
                     fp, relay_done, NULL);
     }
@@ -1202,7 +1193,7 @@ static void do_totp_enrol(struct http_req *r)
         uint8_t fp[32];
         fingerprint("totp-enrol", sub, fp);
         acc_propose(r, CMD_TOTP_ENROL,
-                    json_pack("{s:s, s:s, s:s}", "player_id", sub, "secret", b32, "uri", uri),
+                    accounts_cmd_totp_enrol(sub, b32, uri),
                     idem, fp, relay_done, NULL);
     }
     OPENSSL_cleanse(key, sizeof key);
@@ -1294,8 +1285,7 @@ static void do_totp_confirm(struct http_req *r)
     uint8_t fp[32];
     fingerprint("totp-confirm", sub, fp);
     acc_propose(r, CMD_TOTP_CONFIRM,
-                json_pack("{s:s, s:I, s:o}", "player_id", sub, "step", (json_int_t)step,
-                          "recovery_hashes", hashes),
+                accounts_cmd_totp_confirm(sub, step, hashes),
                 idem, fp, confirm_done, ri);
 out:
     json_decref(t);
@@ -1479,9 +1469,8 @@ static void fc_signin_finish(struct http_req *r, struct fc_job *j)
     uint8_t fp[32];
     fingerprint("fc-signin", j->login.state, fp);
     acc_propose(r, CMD_SESSION_CREATE,
-                json_pack("{s:O, s:s, s:s, s:s, s:s}", "player_id", owner, "family", family,
-                          "refresh_hash", is->hash, "fc_state", j->login.state, "fc_subkey",
-                          subkey),
+                accounts_cmd_session_fc(json_string_value(owner), family, is->hash,
+                                        j->login.state, subkey),
                 j->idem, fp, tokens_done, is);
     json_decref(owner);
 }
@@ -1519,9 +1508,8 @@ static void fc_called_back(uv_work_t *w, int status)
         uint8_t fp[32];
         fingerprint("fc-link", j->login.state, fp);
         acc_propose(r, CMD_FC_LINK,
-                    json_pack("{s:s, s:s, s:b, s:s, s:o}", "player_id", j->player_id, "state",
-                              j->login.state, "adult", j->adult, "idkey", j->idkey, "identity",
-                              ident),
+                    accounts_cmd_fc_link(j->player_id, j->login.state, j->adult, j->idkey,
+                                         ident),
                     j->idem, fp, link_done, fc_logout(r->node, j));
     }
     fc_job_free(j);
@@ -1611,9 +1599,9 @@ static void doc_started(uv_work_t *w, int status)
         uint8_t fp[32];
         fingerprint("doc-session", j->player_id, fp);
         acc_propose(r, CMD_DOC_SESSION,
-                    json_pack("{s:s, s:s, s:s, s:s}", "player_id", j->player_id, "provider",
-                              kyc_doc_provider_name(r->node->accounts->doc), "session_id",
-                              j->session_id, "url", j->url),
+                    accounts_cmd_doc_session(j->player_id,
+                                             kyc_doc_provider_name(r->node->accounts->doc),
+                                             j->session_id, j->url),
                     j->idem, fp, relay_done, NULL);
     }
     free(j->session_id);
@@ -1691,10 +1679,9 @@ static void do_doc_webhook(struct http_req *r, const char *name)
     uint8_t fp[32];
     fingerprint("doc-event", both, fp);
     acc_propose(r, CMD_DOC_EVENT,
-                json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "provider", name, "event_id",
-                          ev.event_id, "reference", ev.reference, "status",
-                          kyc_doc_status_name(ev.status), "raw_status", ev.raw_status,
-                          "timestamp", (json_int_t)ev.timestamp),
+                accounts_cmd_doc_event(name, ev.event_id, ev.reference,
+                                       kyc_doc_status_name(ev.status), ev.raw_status,
+                                       (int64_t)ev.timestamp),
                 idem, fp, relay_done, NULL);
 }
 
@@ -1756,7 +1743,7 @@ static void do_kyc_override(struct http_req *r, const char *id)
     fingerprint(what, text, fp);
     free(text);
     acc_propose(r, CMD_KYC_OVERRIDE,
-                json_pack("{s:s, s:s, s:s}", "player_id", id, "status", status, "reason", reason),
+                accounts_cmd_kyc_override(id, status, reason),
                 idem, fp, relay_done, NULL);
 out:
     json_decref(body);

@@ -161,9 +161,10 @@ static void member_add(struct http_req *r)
     op->r = r;
     op->id = id;
     snprintf(op->raft_address, sizeof op->raft_address, "%s", ra);
-    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    struct cmd c;
+    char *text =
+        members_cmd_set(&c, id, ra, json_string_value(json_object_get(body, "http_address")));
     json_decref(body);
-    struct cmd c = {.type = CMD_MEMBER_SET, .payload = text, .payload_len = strlen(text)};
     int rv = replica_propose(r->node->replica, &c, added_info, op);
     free(text);
     if (rv != REPLICA_OK) {

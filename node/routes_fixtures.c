@@ -135,9 +135,9 @@ static void create(struct http_req *r)
         http_problem(r, 422, "Invalid fixture", "%s", detail);
         return;
     }
-    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    struct cmd c;
+    char *text = fixtures_cmd_create(&c, body);
     json_decref(body);
-    struct cmd c = {.type = CMD_FIXTURE_CREATE, .payload = text, .payload_len = strlen(text)};
     http_write(r, &c, "admin");
     free(text);
 }
@@ -160,9 +160,9 @@ static void update(struct http_req *r, const char *id)
         http_problem(r, 422, "Invalid fixture update", "%s", detail);
         return;
     }
-    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    struct cmd c;
+    char *text = fixtures_cmd_update(&c, body);
     json_decref(body);
-    struct cmd c = {.type = CMD_FIXTURE_UPDATE, .payload = text, .payload_len = strlen(text)};
     http_write(r, &c, "admin");
     free(text);
 }

@@ -14,9 +14,11 @@
 #                      through a snapshot
 #   test_agreement_engine  the agreement engine with fake network and Raft sides: quorum,
 #                      dissent, rounds, resends, the outbox bound, the stall alert, the scheduler
+#   test_cmdtable      the command table (unique types and names, codec agrees, unknown types
+#                      refused) and a database of the layout before it still opening
 #
 #   make test-unit     build and run them
-UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger
+UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger cmdtable
 UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TEST_NAMES))
 UNIT_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,$(CONSENSUS_SRCS) node/log.c tests/unit/unit_util.c)
 

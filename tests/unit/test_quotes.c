@@ -917,8 +917,8 @@ static void test_late_market(void **state)
     assert_int_equal(fsm_flush(c->f), 0); /* the batch's write transaction first */
     assert_int_equal(mdb_txn_begin(c->f->env, NULL, 0, &txn), 0);
     MDB_val k1 = {4, "FB-1"}, k2 = {4, "FB-2"};
-    assert_int_equal(mdb_del(txn, c->f->markets, &k1, NULL), 0);
-    assert_int_equal(mdb_del(txn, c->f->markets, &k2, NULL), 0);
+    assert_int_equal(mdb_del(txn, fsm_dbi(c->f, "markets"), &k1, NULL), 0);
+    assert_int_equal(mdb_del(txn, fsm_dbi(c->f, "markets"), &k2, NULL), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
     assert_int_equal(fsm_read_begin(c->f, &txn), 0);
     json_t *ids = quotes_unmarketed(c->f, txn, 10);

@@ -1,0 +1,88 @@
+/* Storage and payload helpers; see store.h. */
+#include "consensus/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void store_be64_put(uint8_t out[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        out[i] = (uint8_t)v;
+}
+
+uint64_t store_be64_get(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+json_t *store_get_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
+{
+    MDB_val k = {klen, (void *)key}, v;
+    if (mdb_get(txn, dbi, &k, &v) != 0)
+        return NULL;
+    return json_loadb(v.mv_data, v.mv_size, 0, NULL);
+}
+
+int store_put_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, json_t *val,
+                   char **text_out)
+{
+    char *text = json_dumps(val, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text)
+        return MDB_PANIC;
+    MDB_val k = {klen, (void *)key}, v = {strlen(text), text};
+    int rv = mdb_put(txn, dbi, &k, &v, 0);
+    if (text_out && rv == 0)
+        *text_out = text;
+    else
+        free(text);
+    return rv;
+}
+
+int store_put_str(MDB_txn *txn, MDB_dbi dbi, const char *key, const char *val)
+{
+    MDB_val k = {strlen(key), (void *)key}, v = {strlen(val), (void *)val};
+    return mdb_put(txn, dbi, &k, &v, 0);
+}
+
+json_t *store_payload(const struct cmd *c, bool object, struct fsm_result *res)
+{
+    json_t *body = json_loadb(c->payload, c->payload_len, 0, NULL);
+    if (body && (!object || json_is_object(body)))
+        return body;
+    json_decref(body);
+    fsm_result_problem(res, 400, "Malformed command", "the command's payload is not %s",
+                       object ? "a JSON object" : "JSON");
+    return NULL;
+}
+
+const char *store_str(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+const char *store_str_max(json_t *o, const char *key, size_t max)
+{
+    const char *s = store_str(o, key);
+    size_t n = s ? strlen(s) : 0;
+    return n >= 1 && n <= max ? s : NULL;
+}
+
+bool store_u64(json_t *o, const char *key, uint64_t min, uint64_t *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        (uint64_t)json_integer_value(v) < min)
+        return false;
+    *out = (uint64_t)json_integer_value(v);
+    return true;
+}
+
+void store_result_json(struct fsm_result *res, int status, json_t *body)
+{
+    fsm_result_set(res, status, json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS));
+    json_decref(body);
+}
