@@ -121,6 +121,7 @@ for n in $names; do
         location /api/$n/ {
             proxy_pass http://cluster_$n/;
             include $here/proxy.conf;
+            proxy_read_timeout 30s;
         }
         location /api/$n/v1/stream/ {
             proxy_pass http://cluster_$n/v1/stream/;
@@ -136,6 +137,7 @@ CONF
             limit_req zone=anon_writes burst=10 nodelay;
             proxy_pass http://cluster_accounts/\$1\$is_args\$args;
             include $here/proxy.conf;
+            proxy_read_timeout 30s;
         }
 CONF
     fi

@@ -12,6 +12,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 run=${PARLAY_RUN_DIR:-run}
 shift_by=${PARLAY_PORT_SHIFT:-0}
+case $run in /*) run_abs=$run ;; *) run_abs=$top/$run ;; esac
 port() { echo $(($1 + shift_by)); }
 mkdir -p "$run/pids"
 conf=cluster-config/local
@@ -86,7 +87,7 @@ for port in $(port 8101) $(port 8201); do
     [ $ready -eq 1 ] || { echo "the cluster at 127.0.0.1:$port did not become ready; see $run/*.log" >&2; stop; }
 done
 
-export PARLAY_URL=http://127.0.0.1:8101 PARLAY_TOKEN_FILE="$top/$run/admin.token"
+export PARLAY_URL=http://127.0.0.1:$(port 8101) PARLAY_TOKEN_FILE="$run_abs/admin.token"
 # Sample fixtures. Fixed idempotency keys: a second `make run` replays instead of duplicating.
 while IFS='|' read -r id comp home away kickoff; do
     build/parlayctl fixtures create --id "$id" --sport football --competition "$comp" \
@@ -126,10 +127,10 @@ fi
 edge_url=http://127.0.0.1:$(port 8080)/
 edge_line="  site:              not started (nginx or web/dist is missing; run 'make deps web')"
 if command -v nginx >/dev/null 2>&1 && [ -f web/dist/index.html ]; then
-    cluster-config/edge/gen.sh --prefix "$run/edge" --listen "127.0.0.1:$(port 8080)" \
-        --root web/dist "$conf"/football-*.json "$conf"/accounts-*.json >/dev/null
-    nginx -p "$top/$run/edge" -c "$top/$run/edge/nginx.conf" -e "$top/$run/edge/logs/error.log" \
-        >> "$run/edge.log" 2>&1 &
+    edge_conf=$(cluster-config/edge/gen.sh --prefix "$run/edge" --listen "127.0.0.1:$(port 8080)" \
+        --root web/dist "$conf"/football-*.json "$conf"/accounts-*.json)
+    edge_dir=$(dirname "$edge_conf")
+    nginx -p "$edge_dir" -c "$edge_conf" -e "$edge_dir/logs/error.log" >> "$run/edge.log" 2>&1 &
     pids+=($!)
     echo $! > "$run/pids/edge.pid"
     for _ in $(seq 1 100); do
