@@ -25,9 +25,12 @@ describe("a board row", () => {
       </I18nProvider>,
     );
     const prices = [...el.querySelectorAll(".price")];
-    expect(prices.map((p) => p.querySelector("[aria-hidden]")!.textContent)).toEqual(["2,14", "3,50", "3,10"]);
+    expect(prices.map((p) => p.querySelector(".value")!.textContent)).toEqual(["2,14", "3,50", "3,10"]);
     expect(prices[0].getAttribute("data-moved")).toBe("up");
-    expect(prices[0].getAttribute("aria-label")).toBe("Victoire Paris SG 2,14, en hausse");
+    // What a screen reader says: every text but the decorative arrow.
+    const spoken = (el: Element) => [...el.querySelectorAll(":scope > span:not([aria-hidden])")].map((s) => s.textContent).join("");
+    expect(spoken(prices[0])).toBe("Victoire Paris SG 2,14, en hausse");
+    expect(spoken(prices[1])).toBe("Match nul 3,50");
     expect(prices[2].getAttribute("data-moved")).toBe("down");
     expect(prices[1].hasAttribute("data-moved")).toBe(false);
   });

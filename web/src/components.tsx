@@ -5,15 +5,20 @@ import { useI18n } from "./i18n";
 import { problemMessage, type Problem } from "./problems";
 
 // One price, with its up/down mark for a few seconds after it moved. The arrow is decoration;
-// the words say it to screen readers.
-export function Price({ milli, dir, label }: { milli?: number; dir?: -1 | 0 | 1; label: string }) {
+// hidden words say the selection (where no table header does) and the move to screen readers.
+export function Price({ milli, dir, label }: { milli?: number; dir?: -1 | 0 | 1; label?: string }) {
   const { t, lang } = useI18n();
   const moved = dir === 1 ? "up" : dir === -1 ? "down" : undefined;
-  const text = formatPrice(milli, lang);
   return (
-    <span className={`price${moved ? ` price-${moved}` : ""}`} data-moved={moved} aria-label={`${label} ${text}${moved ? `, ${t(moved === "up" ? "market.up" : "market.down")}` : ""}`}>
-      <span aria-hidden="true">{text}</span>
-      {moved && <span aria-hidden="true" className="arrow">{moved === "up" ? "▲" : "▼"}</span>}
+    <span className={`price${moved ? ` price-${moved}` : ""}`} data-moved={moved}>
+      {label && <span className="sr-only">{label} </span>}
+      <span className="value">{formatPrice(milli, lang)}</span>
+      {moved && (
+        <>
+          <span aria-hidden="true" className="arrow">{moved === "up" ? "▲" : "▼"}</span>
+          <span className="sr-only">, {t(moved === "up" ? "market.up" : "market.down")}</span>
+        </>
+      )}
     </span>
   );
 }

@@ -38,6 +38,7 @@ export function useQuotes(sport: string, fixtureId?: string) {
   const [state, dispatch] = useReducer(reduce, emptyQuotes);
   const [status, setStatus] = useState<StreamStatus>("connecting");
   const [problem, setProblem] = useState<Problem | undefined>();
+  const [lastId, setLastId] = useState<string | undefined>();
 
   useEffect(() => {
     const base = `/api/${sport}/v1`;
@@ -57,6 +58,7 @@ export function useQuotes(sport: string, fixtureId?: string) {
       url: `${base}/stream/quotes${filter}`,
       onStatus: setStatus,
       onEvent: (e) => {
+        setLastId(e.id);
         const ev = parseQuoteEvent(e.event, e.data);
         if (!ev) return;
         dispatch({ kind: "event", ev });
@@ -107,5 +109,5 @@ export function useQuotes(sport: string, fixtureId?: string) {
     };
   }, [sport, fixtureId]);
 
-  return { state, status, problem };
+  return { state, status, problem, lastId };
 }

@@ -50,14 +50,14 @@ export function FixtureRow({ f, m, move }: { f: Fixture; m?: Market; move?: Move
 
 export function Board() {
   const { t } = useI18n();
-  const { state, status, problem } = useQuotes("football");
+  const { state, status, problem, lastId } = useQuotes("football");
   const fixtures = Object.values(state.fixtures).sort(
     (a, b) => (ORDER[a.status] ?? 9) - (ORDER[b.status] ?? 9) || a.kickoff.localeCompare(b.kickoff) || a.id.localeCompare(b.id),
   );
   return (
     <section aria-labelledby="board-title">
       <h1 id="board-title">{t("board.title")}</h1>
-      <p className={`stream stream-${status}`} role="status" data-stream={status}>
+      <p className={`stream stream-${status}`} role="status" data-stream={status} data-last-id={lastId}>
         {t(status === "open" ? "board.stream.open" : status === "connecting" ? "board.stream.connecting" : "board.stream.reconnecting")}
       </p>
       <ProblemAlert problem={problem} />

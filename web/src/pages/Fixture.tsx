@@ -43,7 +43,7 @@ export function FixturePage({ id }: { id: string }) {
                   {tb.rows.map((r) => (
                     <tr key={r.id}>
                       <th scope="row">{r.label}</th>
-                      <td><Price milli={r.milli} label={r.label} /></td>
+                      <td><Price milli={r.milli} /></td>
                     </tr>
                   ))}
                 </tbody>
