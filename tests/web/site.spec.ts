@@ -22,6 +22,10 @@ async function noRawErrors(page: Page) {
 }
 
 test("the board shows every fixture and its agreed prices, in French then English", async ({ page }) => {
+  // Nothing refused by the CSP (self only), no script error.
+  const errors: string[] = [];
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("pageerror", (e) => errors.push(e.message));
   await page.goto(`${d.url}/`);
   await expect(page.getByRole("heading", { level: 1, name: "Les cotes" })).toBeVisible();
   await expect(page.locator("[data-stream=open]")).toBeVisible();
@@ -40,6 +44,7 @@ test("the board shows every fixture and its agreed prices, in French then Englis
   await expect(open.first().locator(".price .value").first()).toHaveText(/^\d+\.\d\d$/);
   await shot(page, "02-board-en");
   await noRawErrors(page);
+  expect(errors).toEqual([]);
 });
 
 test("a price moves live and is marked up or down", async ({ page }) => {
