@@ -29,11 +29,17 @@ prefix=$(mkdir -p "$prefix" && cd "$prefix" && pwd)
 root=$(cd "$root" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$prefix/tmp" "$prefix/logs"
-# Started as root, nginx's workers run as nobody: they write buffered bodies under tmp/.
+# Started as root, nginx's workers run as nobody (they write buffered bodies under tmp/), unless
+# nobody cannot read the site (a checkout under /root): then as root, which only this local
+# deployment does.
 user_line=""
 if [ "$(id -u)" -eq 0 ]; then
-    user_line="user nobody nogroup;"
-    chown nobody:nogroup "$prefix/tmp"
+    if runuser -u nobody -- test -r "$root/index.html" 2>/dev/null; then
+        user_line="user nobody nogroup;"
+        chown nobody:nogroup "$prefix/tmp"
+    else
+        user_line="user root root;"
+    fi
 fi
 
 # "name address" per node: the route name is "accounts" or the sport.
