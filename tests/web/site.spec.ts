@@ -1,5 +1,6 @@
 // The bettor's site in Chromium against the real deployment behind the edge. The tests run in
-// this order; the last one kills a football node.
+// this order: the fail-over ones kill a football node, then an accounts node; the rate-limit
+// one (last) uses up the anonymous-write allowance.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import { readFileSync } from "node:fs";
@@ -118,29 +119,6 @@ test("the console page is there (a placeholder) and accessible", async ({ page }
   await shot(page, "09-console");
 });
 
-test("the edge sends the security headers and refuses too many sign-ins", async ({ request }) => {
-  const r = await request.get(`${d.url}/`);
-  const h = r.headers();
-  expect(h["content-security-policy"]).toContain("connect-src 'self'");
-  expect(h["content-security-policy"]).toContain("frame-ancestors 'none'");
-  expect(h["x-content-type-options"]).toBe("nosniff");
-  expect(h["referrer-policy"]).toBeTruthy();
-  expect(h["permissions-policy"]).toContain("camera=()");
-  expect(h["strict-transport-security"]).toBeUndefined();
-  // Anonymous writes are limited per address (20 a minute, a burst of 10): a 429 problem.
-  let limited;
-  for (let i = 0; i < 40 && !limited; i++) {
-    const res = await request.post(`${d.url}/api/accounts/v1/sessions`, {
-      headers: { "Content-Type": "application/json", "Idempotency-Key": `rl-${Date.now()}-${i}` },
-      data: { email: "nobody@example.fr", password: "wrong" },
-    });
-    if (res.status() === 429 && (await res.json()).code === "edge.rate_limited") limited = res;
-  }
-  expect(limited, "the edge's rate limit answered 429").toBeTruthy();
-  expect(limited!.headers()["content-type"]).toBe("application/problem+json");
-  expect(limited!.headers()["retry-after"]).toBe("10");
-});
-
 function streamClients(i: number): Promise<number> {
   return fetch(`${nodeUrl(d, "football", i)}/metrics`)
     .then((r) => r.text())
@@ -176,4 +154,57 @@ test("a football node killed: the edge fails over and the board keeps updating",
   await expect(page.locator(".fixture[data-status=open]").first()).toBeVisible();
   await noRawErrors(page);
   await shot(page, "11-after-failover");
+});
+
+test("an accounts node down: writes through the edge go to the others, retried only when refused", async ({ request }) => {
+  const victim = 1;
+  const port = 8200 + victim + d.shift;
+  process.kill(Number(readFileSync(resolve(d.runDir, "pids", `accounts-${victim}.pid`), "utf8")), "SIGKILL");
+  await expect.poll(() => fetch(`http://127.0.0.1:${port}/healthz`).then(() => "up", () => "down")).toBe("down");
+  // Four registrations in a row: round robin sends one of them to the dead node, whose
+  // connection is refused, and the edge passes that POST to the next node (it never reached
+  // one). A node's 503 while the others elect a leader is retried with the same
+  // Idempotency-Key, as the site does.
+  for (let i = 0; i < 4; i++) {
+    const key = `edge-failover-${Date.now()}-${i}`;
+    const email = `edge-${Date.now()}-${i}@example.fr`;
+    let status = 0;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const res = await request.post(`${d.url}/api/accounts/v1/players`, {
+        headers: { "Content-Type": "application/json", "Idempotency-Key": key },
+        data: { email, password: "un secret assez long" },
+      });
+      status = res.status();
+      // The edge's own 503 (no node took it) would mean the fail-over did not happen.
+      if (status !== 503 || (await res.json()).code === "edge.unavailable") break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(status, `registration ${i}`).toBe(201);
+  }
+  const log = readFileSync(resolve(d.runDir, "edge/logs/error.log"), "utf8");
+  expect(log).toMatch(new RegExp(`Connection refused\\) while connecting to upstream.*request: "POST /api/accounts/v1/players.*upstream: "http://127\\.0\\.0\\.1:${port}/`));
+});
+
+test("the edge sends the security headers and refuses too many sign-ins", async ({ request }) => {
+  const r = await request.get(`${d.url}/`);
+  const h = r.headers();
+  expect(h["content-security-policy"]).toContain("connect-src 'self'");
+  expect(h["content-security-policy"]).toContain("frame-ancestors 'none'");
+  expect(h["x-content-type-options"]).toBe("nosniff");
+  expect(h["referrer-policy"]).toBeTruthy();
+  expect(h["permissions-policy"]).toContain("camera=()");
+  expect(h["strict-transport-security"]).toBeUndefined();
+  // Anonymous writes are limited per address (20 a minute, a burst of 10): a 429 problem.
+  let limited;
+  for (let i = 0; i < 40 && !limited; i++) {
+    const res = await request.post(`${d.url}/api/accounts/v1/sessions`, {
+      headers: { "Content-Type": "application/json", "Idempotency-Key": `rl-${Date.now()}-${i}` },
+      data: { email: "nobody@example.fr", password: "wrong" },
+    });
+    if (res.status() === 429 && (await res.json()).code === "edge.rate_limited") limited = res;
+  }
+  expect(limited, "the edge's rate limit answered 429").toBeTruthy();
+  expect(limited!.headers()["content-type"]).toBe("application/problem+json");
+  expect(limited!.headers()["retry-after"]).toBe("10");
 });
