@@ -1,7 +1,8 @@
 # Parlay: one plain Makefile. Each directory adds its sources, programs and tests in its own
 # module.mk (included below) so that the pieces can grow independently.
 #
-#   make run    install what is missing, build, start the local deployment
+#   make run    install what is missing, build, start the local deployment (and the edge + site)
+#   make web    build the site (web/dist) with Vite
 #   make test   install what is missing, build, run every test (exit non-zero on failure)
 #   make bench  run the benchmarks under tests/bench
 #   make fmt    clang-format every C file
@@ -29,7 +30,7 @@ BINS :=
 TESTS :=
 TEST_DEPS :=
 
-.PHONY: all deps check-raft run test bench fmt clean
+.PHONY: all deps check-raft run test bench fmt clean web test-web
 all: check-raft build-all
 
 include common/module.mk
@@ -63,14 +64,28 @@ $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
 
+# The site: type-checked, then built by Vite into web/dist (served by the edge). Its npm
+# packages (web/package-lock.json) are installed by `make deps`.
+WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/console.html \
+           web/vite.config.ts web/tsconfig.json web/package-lock.json
+web: web/dist/index.html
+web/dist/index.html: $(WEB_SRC)
+	@[ -d web/node_modules ] || { echo "error: web/node_modules is missing; run 'make deps'"; exit 1; }
+	cd web && npx tsc --noEmit -p . && npx vite build --logLevel warn
+
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all web
 	@bash cluster-config/local/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all web
 	@$(MAKE) --no-print-directory $(TESTS) $(TEST_DEPS)
-	@bash tests/run-tests.sh $(TESTS)
+	@bash tests/run-tests.sh $(TESTS) tests/web/run.sh
+
+# The web part alone (Vitest, then Playwright against a deployment of its own).
+test-web: deps
+	@$(MAKE) --no-print-directory all web
+	@bash tests/run-tests.sh tests/web/run.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory all
@@ -80,6 +95,6 @@ fmt:
 	@find common node consensus models oracle kyc tests -name '*.[ch]' -print0 | xargs -0 -r clang-format -i
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) web/dist
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

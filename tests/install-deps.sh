@@ -8,20 +8,29 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
-# Test-side programs from the npm registry (anvil, solc, oidc-provider), pinned by the lockfile
-# in tests/npm. Reinstalled only when the lockfile changed since the last install.
+# npm packages pinned by a lockfile: the test-side programs in tests/npm (anvil, solc,
+# oidc-provider) and the site's build and test tools in web/ (Vite, TypeScript, Vitest,
+# Playwright: no browser download, the tests drive Debian's chromium). Each directory is
+# reinstalled only when its lockfile changed since its last install.
 npm_install() {
-    local dir="$top/tests/npm"
-    [ -f "$dir/package-lock.json" ] || return 0
-    local stamp="$dir/node_modules/.parlay-lock"
-    if [ -f "$stamp" ] && cmp -s "$stamp" "$dir/package-lock.json"; then return 0; fi
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-    cp "$dir/package-lock.json" "$stamp"
+    local dir
+    for dir in "$top/tests/npm" "$top/web"; do
+        [ -f "$dir/package-lock.json" ] || continue
+        local stamp="$dir/node_modules/.parlay-lock"
+        if [ -f "$stamp" ] && cmp -s "$stamp" "$dir/package-lock.json"; then continue; fi
+        (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+        cp "$dir/package-lock.json" "$stamp"
+    done
 }
 
 PKGS=(build-essential pkg-config libuv1-dev liblmdb-dev lmdb-utils libh2o-dev libjansson-dev
       libcurl4-openssl-dev libsecp256k1-dev libssl-dev nettle-dev libgsl-dev libcjose-dev
-      libargon2-dev libcmocka-dev curl wrk hyperfine iproute2 clang-format)
+      libargon2-dev libcmocka-dev curl wrk hyperfine iproute2 clang-format jq fonts-dejavu-core)
+
+# The edge (nginx) and the browser of the web tests (chromium): Debian's packages, checked by
+# their programs (any of Debian's nginx flavours will do).
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || PKGS+=(nginx)
+[ -x /usr/bin/chromium ] || PKGS+=(chromium)
 
 need=()
 for p in "${PKGS[@]}"; do

@@ -1,29 +1,49 @@
 #!/usr/bin/env bash
 # `make run`: a local three-node football cluster on 127.0.0.1, with its data under run/
 # (git-ignored; running again resumes the same data). Ctrl-C stops every node cleanly.
+#
+# The browser tests start a second deployment with the same script (tests/web/global-setup.ts):
+#   PARLAY_RUN_DIR     where data, logs and pids go (default run)
+#   PARLAY_PORT_SHIFT  added to every port (default 0); with it or another run dir the node files
+#                      are rewritten into $PARLAY_RUN_DIR/config/
+#   PARLAY_CHAIN=0     no local chain (anvil)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-mkdir -p run
-if [ ! -s run/admin.token ]; then
-    (umask 077; head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > run/admin.token)
+run=${PARLAY_RUN_DIR:-run}
+shift_by=${PARLAY_PORT_SHIFT:-0}
+case $run in /*) run_abs=$run ;; *) run_abs=$top/$run ;; esac
+port() { echo $(($1 + shift_by)); }
+mkdir -p "$run/pids"
+conf=cluster-config/local
+if [ "$run" != run ] || [ "$shift_by" -ne 0 ]; then
+    conf=$run/config
+    mkdir -p "$conf"
+    for f in cluster-config/local/*.json; do
+        PORT_SHIFT=$shift_by RUN_DIR=$run perl -pe \
+            's/127\.0\.0\.1:(\d+)/"127.0.0.1:".($1+$ENV{PORT_SHIFT})/ge; s#"run/#"$ENV{RUN_DIR}/#g' \
+            "$f" > "$conf/$(basename "$f")"
+    done
 fi
-chmod 600 run/admin.token
+if [ ! -s $run/admin.token ]; then
+    (umask 077; head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > $run/admin.token)
+fi
+chmod 600 $run/admin.token
 # Each cluster's members share a secret for node-to-node calls (key cluster_secret_file).
 for cl in football accounts; do
-    if [ ! -s run/$cl.secret ]; then
-        (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > run/$cl.secret)
+    if [ ! -s $run/$cl.secret ]; then
+        (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > $run/$cl.secret)
     fi
-    chmod 600 run/$cl.secret
+    chmod 600 $run/$cl.secret
 done
 # The pre-match ratings fit on the same history on every node (key ratings_history): the
 # football-data seasons in ../shared/data/football when this checkout has them, else none
 # (agreed results only).
-if [ ! -e run/ratings ]; then
+if [ ! -e "$run/ratings" ]; then
     if [ -d "$top/../shared/data/football" ]; then
-        ln -s "$(cd "$top/../shared/data/football" && pwd)" run/ratings
+        ln -s "$(cd "$top/../shared/data/football" && pwd)" "$run/ratings"
     else
-        mkdir run/ratings
+        mkdir "$run/ratings"
     fi
 fi
 
@@ -34,12 +54,13 @@ stop() {
     echo "stopping ${#pids[@]} processes..."
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    echo "stopped; data kept in run/ (make run resumes it)"
+    echo "stopped; data kept in $run/ (make run resumes it)"
     exit 0
 }
 trap stop INT TERM
 
-for port in 8101 8102 8103 8201 8202 8203; do
+for p in 7101 7102 7103 7201 7202 7203 8101 8102 8103 8201 8202 8203 8301 8302 8303 8311 8312 8313 8080; do
+    port=$(port $p)
     if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
         echo "error: 127.0.0.1:$port is already in use (another 'make run'?)" >&2
         stop
@@ -48,24 +69,25 @@ done
 
 for cluster in football accounts; do
     for i in 1 2 3; do
-        build/parlayd --config cluster-config/local/$cluster-$i.json >> run/$cluster-$i.log 2>&1 &
+        build/parlayd --config $conf/$cluster-$i.json >> $run/$cluster-$i.log 2>&1 &
         pids+=($!)
+        echo $! > "$run/pids/$cluster-$i.pid"
     done
 done
 
-for port in 8101 8201; do
+for port in $(port 8101) $(port 8201); do
     ready=0
     for _ in $(seq 1 150); do
         if curl -fs http://127.0.0.1:$port/readyz >/dev/null 2>&1; then ready=1; break; fi
         for p in "${pids[@]}"; do
-            kill -0 "$p" 2>/dev/null || { echo "a node exited at start; see run/*.log" >&2; tail -n 5 run/football-*.log run/accounts-*.log >&2; stop; }
+            kill -0 "$p" 2>/dev/null || { echo "a node exited at start; see $run/*.log" >&2; tail -n 5 $run/football-*.log $run/accounts-*.log >&2; stop; }
         done
         sleep 0.1
     done
-    [ $ready -eq 1 ] || { echo "the cluster at 127.0.0.1:$port did not become ready; see run/*.log" >&2; stop; }
+    [ $ready -eq 1 ] || { echo "the cluster at 127.0.0.1:$port did not become ready; see $run/*.log" >&2; stop; }
 done
 
-export PARLAY_URL=http://127.0.0.1:8101 PARLAY_TOKEN_FILE="$top/run/admin.token"
+export PARLAY_URL=http://127.0.0.1:$(port 8101) PARLAY_TOKEN_FILE="$run_abs/admin.token"
 # Sample fixtures. Fixed idempotency keys: a second `make run` replays instead of duplicating.
 while IFS='|' read -r id comp home away kickoff; do
     build/parlayctl fixtures create --id "$id" --sport football --competition "$comp" \
@@ -84,12 +106,13 @@ feed_line="  feed:              not started (build/parlay-feedsim is missing)"
 if [ -x build/parlay-feedsim ]; then
     for i in 1 2 3; do
         build/parlay-feedsim --scenario feed/scenarios/busy-afternoon.json \
-            --listen "127.0.0.1:830$i" --admin-port "831$i" --speed 10 >> "run/feedsim-$i.log" 2>&1 &
+            --listen "127.0.0.1:$(port 830$i)" --admin-port "$(port 831$i)" --speed 10 >> "$run/feedsim-$i.log" 2>&1 &
         pids+=($!)
+        echo $! > "$run/pids/feedsim-$i.pid"
     done
     for i in 1 2 3; do
         for _ in $(seq 1 100); do
-            curl -fs "http://127.0.0.1:830$i/healthz" >/dev/null 2>&1 && break
+            curl -fs "http://127.0.0.1:$(port 830$i)/healthz" >/dev/null 2>&1 && break
             sleep 0.1
         done
     done
@@ -98,11 +121,35 @@ if [ -x build/parlay-feedsim ]; then
                      agrees on: curl -s http://127.0.0.1:8101/v1/fixtures/BA-001/events"
 fi
 
+# The edge (nginx, cluster-config/edge/): serves the site (web/dist, built by `make web`) and
+# routes /api/accounts/ and /api/<sport>/ to any live node of that cluster. Its configuration is
+# generated from the node files above into $run/edge/nginx.conf; it runs in the foreground.
+edge_url=http://127.0.0.1:$(port 8080)/
+edge_line="  site:              not started (nginx or web/dist is missing; run 'make deps web')"
+if command -v nginx >/dev/null 2>&1 && [ -f web/dist/index.html ]; then
+    edge_conf=$(cluster-config/edge/gen.sh --prefix "$run/edge" --listen "127.0.0.1:$(port 8080)" \
+        --root web/dist "$conf"/football-*.json "$conf"/accounts-*.json)
+    edge_dir=$(dirname "$edge_conf")
+    nginx -p "$edge_dir" -c "$edge_conf" -e "$edge_dir/logs/error.log" >> "$run/edge.log" 2>&1 &
+    pids+=($!)
+    echo $! > "$run/pids/edge.pid"
+    for _ in $(seq 1 100); do
+        curl -fs "$edge_url" >/dev/null 2>&1 && break
+        kill -0 "$!" 2>/dev/null || { echo "error: the edge (nginx) did not start; see $run/edge/logs/error.log" >&2; stop; }
+        sleep 0.1
+    done
+    edge_line="  site:              $edge_url   (French; English with the language switch)
+  console:           ${edge_url}console/   (placeholder: the operator console comes later)
+  through the edge:  curl -s ${edge_url}api/football/v1/markets?limit=2   (any live node)"
+fi
+
 # The local chain: anvil (from tests/npm) with its state kept in run/anvil-state.json, and the
 # MatchOracle contract deployed once with the three nodes' signing keys as its 2-of-3 signers.
 anvil=tests/npm/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 chain_line="  chain:             not started (anvil is not installed; run 'make deps')"
-if [ -x "$anvil" ]; then
+if [ "${PARLAY_CHAIN:-1}" = 0 ] || [ "$run" != run ] || [ "$shift_by" -ne 0 ]; then
+    chain_line="  chain:             not started (PARLAY_CHAIN=0, or not the default deployment)"
+elif [ -x "$anvil" ]; then
     if (exec 3<>/dev/tcp/127.0.0.1/8545) 2>/dev/null; then
         echo "error: 127.0.0.1:8545 is already in use; the local chain cannot start" >&2
         stop
@@ -139,14 +186,16 @@ fi
 
 cat <<INFO
 
-Parlay is running on 127.0.0.1 (data in run/, logs in run/*.log):
+Parlay is running on 127.0.0.1 (data in $run/, logs in $run/*.log):
+
+$edge_line
 
   football cluster:  http://127.0.0.1:8101  http://127.0.0.1:8102  http://127.0.0.1:8103
   accounts cluster:  http://127.0.0.1:8201  http://127.0.0.1:8202  http://127.0.0.1:8203
   browser:           http://127.0.0.1:8102/v1/fixtures  http://127.0.0.1:8102/v1/markets
   curl:              curl -s http://127.0.0.1:8103/v1/fixtures?status=scheduled
                      curl -s -X POST http://127.0.0.1:8102/admin/v1/fixtures \\
-                       -H "Authorization: Bearer \$(cat run/admin.token)" \\
+                       -H "Authorization: Bearer \$(cat $run/admin.token)" \\
                        -H 'Content-Type: application/json' -H 'Idempotency-Key: my-key-1' \\
                        -d '{"id":"l1-fcl-tfc","sport":"football","competition":"Ligue 1",
                             "home":"FC Lorient","away":"Toulouse FC","kickoff":"2026-12-07T14:00:00Z"}'

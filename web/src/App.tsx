@@ -1,0 +1,72 @@
+import { useEffect, useRef } from "react";
+import { signOut, useSession } from "./auth";
+import { LANGS, useI18n, type Lang } from "./i18n";
+import { Register, SignIn } from "./pages/Account";
+import { Board } from "./pages/Board";
+import { FixturePage } from "./pages/Fixture";
+import { onLink, usePath } from "./router";
+
+function Page({ path }: { path: string }) {
+  const match = /^\/match\/([^/]+)$/.exec(path);
+  if (match) return <FixturePage id={decodeURIComponent(match[1])} />;
+  if (path === "/inscription") return <Register />;
+  if (path === "/connexion") return <SignIn />;
+  return <Board />;
+}
+
+export function App() {
+  const { t, lang, setLang } = useI18n();
+  const path = usePath();
+  const session = useSession();
+  const main = useRef<HTMLElement>(null);
+  const first = useRef(true);
+  // After an in-page navigation, focus moves to the new page's content (as a page load would).
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    main.current?.focus();
+  }, [path]);
+  return (
+    <>
+      <a className="skip" href="#main">{t("site.skip")}</a>
+      <header className="top">
+        <a href="/" onClick={onLink} className="brand">{t("site.name")}</a>
+        <nav aria-label={t("nav.main")}>
+          <ul>
+            <li><a href="/" onClick={onLink} aria-current={path === "/" ? "page" : undefined}>{t("nav.board")}</a></li>
+            {!session && (
+              <>
+                <li><a href="/inscription" onClick={onLink} aria-current={path === "/inscription" ? "page" : undefined}>{t("nav.register")}</a></li>
+                <li><a href="/connexion" onClick={onLink} aria-current={path === "/connexion" ? "page" : undefined}>{t("nav.signin")}</a></li>
+              </>
+            )}
+            {session && (
+              <>
+                <li className="who" data-signed-in={session.email}>{t("nav.signedin", { email: session.email })}</li>
+                <li><button type="button" className="link" onClick={() => void signOut()}>{t("nav.signout")}</button></li>
+              </>
+            )}
+          </ul>
+        </nav>
+        <label className="lang">
+          <span>{t("lang.label")}</span>{" "}
+          <select value={lang} onChange={(e) => setLang(e.target.value as Lang)}>
+            {LANGS.map((l) => (
+              <option key={l} value={l} lang={l}>{t(`lang.${l}`)}</option>
+            ))}
+          </select>
+        </label>
+      </header>
+      <main id="main" ref={main} tabIndex={-1}>
+        <Page path={path} />
+      </main>
+      <footer className="bottom">
+        <p><strong className="adult" aria-hidden="true">18+</strong> {t("footer.adult")}</p>
+        <p className="regulator">{t("footer.regulator")}</p>
+        <p><a href="/console/">{t("footer.console")}</a></p>
+      </footer>
+    </>
+  );
+}

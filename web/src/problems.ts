@@ -1,0 +1,78 @@
+// API refusals, shown to the player in their language. A refusal is an RFC 9457 problem
+// (type, title, status, detail; the edge adds a `code`): the message is chosen from the code
+// when there is one, else from the node's stable title, else from the status. The raw JSON
+// and the English detail are never shown.
+import type { MessageKey, Vars } from "./i18n";
+
+export interface Problem {
+  type?: string;
+  title?: string;
+  status: number;
+  detail?: string;
+  code?: string;
+  retryAfter?: number;
+}
+
+const byCode: Record<string, MessageKey> = {
+  "edge.unavailable": "problem.unavailable",
+  "edge.rate_limited": "problem.rate_limited",
+  "client.network": "problem.network",
+};
+
+// The nodes' problem titles (node/routes_accounts.c, node/http.c) are part of the API.
+const byTitle: Record<string, MessageKey> = {
+  "Email taken": "problem.email_taken",
+  "Invalid email": "problem.invalid_email",
+  "Invalid password": "problem.invalid_password",
+  "Sign-in failed": "problem.signin_failed",
+  "Too many failed sign-ins": "problem.locked",
+  "Second factor required": "problem.second_factor",
+  "Invalid second factor": "problem.invalid_second_factor",
+  "Session ended": "problem.session_ended",
+  "Invalid refresh token": "problem.session_ended",
+  "Tokens already issued": "problem.tokens_issued",
+  "Outcome unknown": "problem.outcome_unknown",
+  "No leader": "problem.unavailable",
+  "Not ready": "problem.unavailable",
+  "Not applied": "problem.unavailable",
+  Busy: "problem.busy",
+  "Cluster unavailable": "problem.unavailable",
+  "No such fixture": "problem.not_found",
+};
+
+function byStatus(status: number): MessageKey {
+  if (status === 0) return "problem.network";
+  if (status === 401) return "problem.unauthorized";
+  if (status === 404) return "problem.not_found";
+  if (status === 429) return "problem.rate_limited";
+  if (status === 502 || status === 503 || status === 504) return "problem.unavailable";
+  if (status >= 500) return "problem.server";
+  if (status === 400 || status === 415 || status === 422) return "problem.bad_request";
+  return "problem.generic";
+}
+
+export function problemMessage(p: Problem): { key: MessageKey; vars: Vars } {
+  const key = (p.code && byCode[p.code]) || (p.title && byTitle[p.title]) || byStatus(p.status);
+  return { key, vars: { status: p.status, seconds: p.retryAfter ?? 15 } };
+}
+
+// Reads a refusal off a response: problem+json when the body is one, else the status alone.
+export async function problemFrom(res: Response): Promise<Problem> {
+  const retry = Number(res.headers.get("Retry-After"));
+  const base: Problem = { status: res.status, retryAfter: Number.isFinite(retry) && retry > 0 ? retry : undefined };
+  try {
+    const body = (await res.json()) as Partial<Problem>;
+    if (body && typeof body === "object") {
+      return {
+        ...base,
+        type: typeof body.type === "string" ? body.type : undefined,
+        title: typeof body.title === "string" ? body.title : undefined,
+        detail: typeof body.detail === "string" ? body.detail : undefined,
+        code: typeof body.code === "string" ? body.code : undefined,
+      };
+    }
+  } catch {
+    /* not JSON: the status says enough */
+  }
+  return base;
+}
