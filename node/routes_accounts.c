@@ -17,13 +17,14 @@
  *   POST   /admin/v1/signing-keys     (admin)                    rotate the signing key
  *   GET    /admin/v1/players[?email=] | /admin/v1/players/{id}  (admin) see players
  *   POST   /admin/v1/players/{id}/kyc {status, reason} (admin)  an operator's KYC decision
- *   POST   /internal/v1/propose       (admin; node to node)      propose a prepared command
  *
  * The happy path of a write: parse and validate on the node that took the request; do the slow
  * or random part there (Argon2id on a libuv worker thread, ids and refresh tokens from the
- * CSPRNG); then propose the prepared command. On the leader it is proposed directly; a follower
- * posts it to the leader's /internal/v1/propose (with the cluster's admin token), so the
- * password never leaves the node that received it and the leader does not redo the hash.
+ * CSPRNG); then hand the prepared command to the write path (node/write.c): on the leader it
+ * is proposed directly; a follower posts it to the leader's /internal/v1/propose, signed with
+ * the members' secret, so the password never leaves the node that received it and the leader
+ * does not redo the hash. An operator's write (signing-key rotation, KYC decision) is made on
+ * the leader: a follower forwards the operator's request itself.
  * Tokens are built after the command is applied: the refresh token's plaintext is known only
  * to the node that generated it, and only its SHA-256 is replicated.
  *
@@ -50,6 +51,7 @@
 #include "node/auth.h"
 #include "node/log.h"
 #include "node/routes.h"
+#include "node/write.h"
 
 #define ACCESS_TTL_S 900
 #define MAX_HASHING 16
@@ -104,16 +106,6 @@ static int64_t now_s(void)
     return (int64_t)time(NULL);
 }
 
-/* A problem+json text (malloc'd). */
-static char *problem_text(int status, const char *title, const char *detail)
-{
-    json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title", title,
-                          "status", status, "detail", detail);
-    char *t = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(o);
-    return t;
-}
-
 /* Answer with a result's status and body, copying a 429's retry_after into Retry-After. */
 static void relay(struct http_req *r, int status, const char *body, const char *retry_after,
                   bool replayed)
@@ -128,207 +120,37 @@ static void relay(struct http_req *r, int status, const char *body, const char *
         if (s > 0 || status != 401)
             snprintf(ra, sizeof ra, "%lld", (long long)(s > 0 ? s : 1));
     }
-    if (ra[0])
-        http_header(r, "retry-after", ra);
-    if (replayed)
-        http_header(r, "idempotent-replayed", "true");
-    http_reply(r, status, status >= 400 ? "application/problem+json" : "application/json", body,
-               strlen(body));
+    write_relay(r, status, body, ra, replayed);
 }
 
 /* ---- proposing a prepared command ---- */
 
-typedef void (*acc_done)(struct http_req *r, void *ctx, int status, const char *body,
-                         const char *retry_after, bool replayed);
+typedef write_done_cb acc_done;
 
-struct prop {
-    struct http_req *r;
-    acc_done done;
-    void *ctx;
-    uint16_t type;
-    char *payload;
-    char idem[256];
-    uint8_t fp[32];
-};
-
-static void prop_free(struct prop *p)
-{
-    free(p->payload);
-    free(p);
-}
-
-static void done_problem(struct prop *p, int status, const char *title, const char *detail,
-                         const char *retry_after)
-{
-    char *t = problem_text(status, title, detail);
-    p->done(p->r, p->ctx, status, t, retry_after, false);
-    free(t);
-    prop_free(p);
-}
-
-static void on_forwarded(struct http_req *r, long status, const char *body, size_t len,
-                         const char *retry_after, bool replayed);
-
-/* Forwarded requests keep their struct prop here while the leader answers. */
-struct fwd_wait {
-    struct http_req *r;
-    struct prop *p;
-    struct fwd_wait *next;
-};
-static struct fwd_wait *waits;
-
-static void forward_prop(struct prop *p)
-{
-    struct node *n = p->r->node;
-    char addr[64];
-    uint64_t leader = replica_leader(n->replica, addr, sizeof addr);
-    if (p->r->forwarded || leader == 0 || leader == n->cfg.node_id || !addr[0]) {
-        done_problem(p, 503, "No leader",
-                     "the cluster has no leader at the moment (election in progress or no "
-                     "quorum); retry shortly with the same Idempotency-Key",
-                     "1");
-        return;
-    }
-    char fph[65];
-    hex(p->fp, 32, fph);
-    json_t *body = json_pack("{s:i, s:s, s:s, s:s}", "type", p->type, "payload", p->payload,
-                             "idem", p->idem, "fp", fph);
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    struct fwd_wait *w = malloc(sizeof *w);
-    w->r = p->r;
-    w->p = p;
-    w->next = waits;
-    waits = w;
-    n->metrics.forwarded++;
-    forward_post(n->fwd, p->r, addr, "/internal/v1/propose", p->idem, text, on_forwarded);
-    free(text);
-}
-
-static void on_forwarded(struct http_req *r, long status, const char *body, size_t len,
-                         const char *retry_after, bool replayed)
-{
-    (void)len;
-    struct prop *p = NULL;
-    for (struct fwd_wait **pw = &waits; *pw; pw = &(*pw)->next)
-        if ((*pw)->r == r) {
-            struct fwd_wait *w = *pw;
-            p = w->p;
-            *pw = w->next;
-            free(w);
-            break;
-        }
-    if (!p)
-        return;
-    if (status == 0)
-        done_problem(p, 503, "Leader unreachable", "the leader could not be reached; retry "
-                                                   "shortly with the same Idempotency-Key",
-                     "1");
-    else if (status < 0) {
-        r->node->metrics.outcome_unknown++;
-        done_problem(p, 503, "Outcome unknown",
-                     "the leader did not answer; the request may or may not have been applied: "
-                     "retry with the same Idempotency-Key",
-                     "1");
-    } else {
-        p->done(r, p->ctx, (int)status, body, retry_after, replayed);
-        prop_free(p);
-    }
-}
-
-static void on_proposed(void *arg, int outcome, const struct fsm_result *res)
-{
-    struct prop *p = arg;
-    if (outcome == REPLICA_OK) {
-        p->done(p->r, p->ctx, res->status, res->body ? res->body : "{}", NULL, false);
-        prop_free(p);
-    } else if (outcome == REPLICA_NOTLEADER) {
-        forward_prop(p);
-    } else if (outcome == REPLICA_UNKNOWN) {
-        p->r->node->metrics.outcome_unknown++;
-        done_problem(p, 503, "Outcome unknown",
-                     "leadership changed while the request was in flight; it may or may not "
-                     "have been applied: retry with the same Idempotency-Key",
-                     "1");
-    } else {
-        done_problem(p, 503, "Not applied", "the request could not be replicated", "1");
-    }
-}
-
-/* Propose @payload (stolen) as @type with idempotency key @idem and fingerprint @fp, here if
- * this node leads, else through the leader; @done gets the command's result. */
+/* Propose @payload (stolen) as @type through the write path (node/write.c). */
 static void acc_propose(struct http_req *r, uint16_t type, json_t *payload, const char *idem,
                         const uint8_t fp[32], acc_done done, void *ctx)
 {
-    struct node *n = r->node;
-    struct prop *p = calloc(1, sizeof *p);
-    p->r = r;
-    p->done = done;
-    p->ctx = ctx;
-    p->type = type;
-    p->payload = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+    char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(payload);
-    snprintf(p->idem, sizeof p->idem, "%s", idem);
-    memcpy(p->fp, fp, 32);
-    if (!replica_is_leader(n->replica)) {
-        forward_prop(p);
-        return;
-    }
-    struct fsm_result prev = {0, NULL};
-    uint8_t pfp[32];
-    if (fsm_idem_get(n->fsm, p->idem, strlen(p->idem), pfp, &prev) == 1) {
-        n->metrics.idem_replays++;
-        if (memcmp(pfp, p->fp, 32) != 0) {
-            fsm_result_clear(&prev);
-            done_problem(p, 422, "Idempotency key reused",
-                         "this Idempotency-Key was already used for a different request", NULL);
-            return;
-        }
-        p->done(r, p->ctx, prev.status, prev.body, NULL, true);
-        fsm_result_clear(&prev);
-        prop_free(p);
-        return;
-    }
-    if (!fsm_space_ok(n->fsm)) {
-        n->metrics.quota_refusals++;
-        done_problem(p, 507, "Cluster read-only",
-                     "the space quota is exhausted; the cluster accepts reads only", NULL);
-        return;
-    }
-    struct cmd c = {.type = type,
-                    .idem = p->idem,
-                    .idem_len = strlen(p->idem),
-                    .payload = p->payload,
-                    .payload_len = strlen(p->payload)};
-    memcpy(c.fingerprint, p->fp, 32);
-    n->metrics.proposals++;
-    int rv = replica_propose(n->replica, &c, on_proposed, p);
-    if (rv != REPLICA_OK)
-        on_proposed(p, rv, NULL);
+    write_submit(r, type, text, strlen(text), idem, fp, done, ctx);
+    free(text);
 }
 
-/* The client's Idempotency-Key, namespaced: "@ns:@key". Answers 428/400 and returns false
- * when it is missing or malformed. */
+/* An operator's write is proposed by the leader itself: a follower sends the operator's own
+ * request on (the leader checks the admin token again) instead of a prepared command, which
+ * the leader would refuse from a follower. True if this node may go on. */
+static bool on_leader(struct http_req *r)
+{
+    if (replica_is_leader(r->node->replica))
+        return true;
+    http_forward_to_leader(r);
+    return false;
+}
+
 static bool idem_key(struct http_req *r, const char *ns, char out[256])
 {
-    char key[240];
-    if (!http_header_get(r, "idempotency-key", key, sizeof key)) {
-        http_problem(r, 428, "Idempotency-Key required",
-                     "every write needs an Idempotency-Key header (1 to 200 visible ASCII "
-                     "characters) so that a retry cannot apply it twice");
-        return false;
-    }
-    size_t n = strlen(key);
-    bool ok = n >= 1 && n <= 200;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = key[i] >= 0x21 && key[i] <= 0x7e;
-    if (!ok) {
-        http_problem(r, 400, "Bad Idempotency-Key",
-                     "the Idempotency-Key must be 1 to 200 visible ASCII characters");
-        return false;
-    }
-    snprintf(out, 256, "%s:%s", ns, key);
-    return true;
+    return write_idem_key(r, ns, out);
 }
 
 /* The Idempotency-Key of a signed-in player's write, in that player's namespace. */
@@ -1100,7 +922,7 @@ static json_t *key_new(void)
 static void do_rotate(struct http_req *r)
 {
     char idem[256];
-    if (!idem_key(r, "admin-keys", idem))
+    if (!idem_key(r, "admin-keys", idem) || !on_leader(r))
         return;
     json_t *k = key_new();
     if (!k) {
@@ -1148,30 +970,6 @@ static void on_key_timer(uv_timer_t *t)
 }
 
 /* ---- node to node ---- */
-
-static void do_internal_propose(struct http_req *r)
-{
-    json_t *body = routes_body(r);
-    if (!body)
-        return;
-    json_int_t type = json_integer_value(json_object_get(body, "type"));
-    const char *payload = json_string_value(json_object_get(body, "payload"));
-    const char *idem = json_string_value(json_object_get(body, "idem"));
-    const char *fph = json_string_value(json_object_get(body, "fp"));
-    uint8_t fp[32];
-    bool ok = type >= CMD_PLAYER_REGISTER && type <= CMD_KYC_OVERRIDE && payload && idem &&
-              strlen(idem) > 0 && strlen(idem) < 250 && fph && strlen(fph) == 64;
-    for (int i = 0; ok && i < 32; i++)
-        ok = sscanf(fph + 2 * i, "%2hhx", &fp[i]) == 1;
-    json_t *p = ok ? json_loads(payload, 0, NULL) : NULL;
-    if (!p) {
-        http_problem(r, 422, "Invalid proposal",
-                     "needs {type (an accounts command), payload (JSON text), idem, fp}");
-    } else {
-        acc_propose(r, (uint16_t)type, p, idem, fp, relay_done, NULL);
-    }
-    json_decref(body);
-}
 
 /* ---- TOTP second factor ---- */
 
@@ -1747,7 +1545,7 @@ static void do_kyc_override(struct http_req *r, const char *id)
         http_problem(r, 404, "No such player", "player '%s' does not exist", id);
         goto out;
     }
-    if (!idem_key(r, "admin", idem))
+    if (!idem_key(r, "admin", idem) || !on_leader(r))
         goto out;
     char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
     uint8_t fp[32];
@@ -1834,9 +1632,6 @@ int routes_accounts(struct http_req *r, const char *method, const char *path)
             r->route = ROUTE_OTHER;
             return -1;
         }
-    } else if (!strcmp(path, "/internal/v1/propose")) {
-        if (routes_require_admin(r) && routes_method(r, method, "POST", "use POST"))
-            do_internal_propose(r);
     } else {
         r->route = ROUTE_OTHER;
         return -1;
