@@ -101,6 +101,14 @@ static long fwd_status(struct fwd *w, CURLcode rc)
         status = 0;
     if (rc != CURLE_OK && !w->sent)
         w->f->node->metrics.forward_errors++;
+    if (rc != CURLE_OK) {
+        char *url = NULL;
+        long conns = -1;
+        curl_easy_getinfo(w->x.easy, CURLINFO_EFFECTIVE_URL, &url);
+        curl_easy_getinfo(w->x.easy, CURLINFO_NUM_CONNECTS, &conns);
+        LOG_WARN("event=forward_failed url=%s err=\"%s\" sent=%d new_connections=%ld",
+                 url ? url : "?", curl_easy_strerror(rc), w->maybe_sent, conns);
+    }
     if (w->resp)
         w->resp[w->len] = 0; /* on_body leaves room for it */
     return status;
@@ -123,8 +131,6 @@ static void fwd_finish(struct fwd *w, CURLcode rc)
         http_reply(r, (int)status, w->content_type[0] ? w->content_type : "application/json",
                    w->resp ? w->resp : "", w->len);
     } else {
-        LOG_WARN("event=forward_failed err=\"%s\" sent=%d", curl_easy_strerror(rc),
-                 w->maybe_sent);
         http_header(r, "retry-after", "1");
         if (status == 0 || w->is_read)
             http_problem(r, 503, "Leader unreachable",
