@@ -243,6 +243,17 @@ json_t *acc_player(struct http_req *r, char idem[256])
     return NULL;
 }
 
+bool acc_player_job(struct http_req *r, char player[ACCOUNTS_ID_CHARS + 1], char idem[256])
+{
+    json_t *claims = acc_player(r, idem);
+    if (!claims)
+        return false;
+    snprintf(player, ACCOUNTS_ID_CHARS + 1, "%s",
+             json_string_value(json_object_get(claims, "sub")));
+    json_decref(claims);
+    return true;
+}
+
 void acc_work(struct http_req *r, uv_work_t *work, void *job, uv_work_cb fn,
               uv_after_work_cb after)
 {

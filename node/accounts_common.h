@@ -56,6 +56,8 @@ bool acc_player_idem_key(struct http_req *r, const char *player, char out[256]);
 /* The signed-in player of @r (the access token's claims, NULL when answered 401) and, when
  * @idem is not NULL, their write's namespaced Idempotency-Key (NULL when answered 428/400). */
 json_t *acc_player(struct http_req *r, char idem[256]);
+/* The same for a job that needs only the player's id (into @player). */
+bool acc_player_job(struct http_req *r, char player[ACCOUNTS_ID_CHARS + 1], char idem[256]);
 void acc_fingerprint(const char *what, const char *subject, uint8_t fp[32]);
 /* Checks that @body has the string fields @names (NULL-terminated), optionally those in @opt
  * (may be NULL), and nothing else. */

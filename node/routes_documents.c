@@ -71,21 +71,15 @@ void acc_do_doc_start(struct http_req *r)
 {
     if (!doc_configured(r))
         return;
-    char idem[256];
-    json_t *claims = acc_player(r, idem);
-    if (!claims)
+    struct doc_job *j = calloc(1, sizeof *j);
+    if (!acc_player_job(r, j->player_id, j->idem)) {
+        free(j);
         return;
-    const char *sub = json_string_value(json_object_get(claims, "sub"));
-    {
-        struct doc_job *j = calloc(1, sizeof *j);
-        j->r = r;
-        snprintf(j->player_id, sizeof j->player_id, "%s", sub);
-        snprintf(j->idem, sizeof j->idem, "%s", idem);
-        snprintf(j->callback, sizeof j->callback, "http://%s/v1/kyc/webhooks/%s",
-                 r->node->cfg.http_address, kyc_doc_provider_name(r->node->accounts->doc));
-        acc_work(r, &j->work, j, doc_work, doc_started);
     }
-    json_decref(claims);
+    j->r = r;
+    snprintf(j->callback, sizeof j->callback, "http://%s/v1/kyc/webhooks/%s",
+             r->node->cfg.http_address, kyc_doc_provider_name(r->node->accounts->doc));
+    acc_work(r, &j->work, j, doc_work, doc_started);
 }
 
 /* POST /v1/kyc/webhooks/<provider>: verified (signature over the raw body first, then

@@ -103,19 +103,13 @@ void acc_do_fc_start(struct http_req *r)
 {
     if (!fc_configured(r))
         return;
-    char idem[256];
-    json_t *claims = acc_player(r, idem);
-    if (!claims)
+    struct fc_job *j = calloc(1, sizeof *j);
+    if (!acc_player_job(r, j->player_id, j->idem)) {
+        free(j);
         return;
-    const char *sub = json_string_value(json_object_get(claims, "sub"));
-    {
-        struct fc_job *j = calloc(1, sizeof *j);
-        j->r = r;
-        snprintf(j->player_id, sizeof j->player_id, "%s", sub);
-        snprintf(j->idem, sizeof j->idem, "%s", idem);
-        acc_work(r, &j->work, j, fc_work, fc_started);
     }
-    json_decref(claims);
+    j->r = r;
+    acc_work(r, &j->work, j, fc_work, fc_started);
 }
 
 /* The provider's end-session URL for this login (id_token_hint, a fresh state), or NULL. */

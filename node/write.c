@@ -34,7 +34,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,33 +103,22 @@ static void answer(struct write *w, int status, const char *body, const char *re
 
 /* Answer @w with a problem+json of our own. */
 static void answer_problem(struct write *w, int status, const char *title, const char *retry,
-                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void answer_problem(struct write *w, int status, const char *title, const char *retry,
-                           const char *fmt, ...)
+                           const char *detail)
 {
-    char detail[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
-    json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title", title,
-                          "status", status, "detail", detail);
-    if (w->r->req)
-        json_object_set_new(o, "instance",
-                            json_stringn(w->r->req->path.base, w->r->req->path.len));
-    char *t = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(o);
-    answer(w, status, t, retry, false);
-    free(t);
+    struct fsm_result res = {0, NULL};
+    fsm_result_problem(&res, status, title, "%s", detail);
+    answer(w, status, res.body, retry, false);
+    fsm_result_clear(&res);
 }
 
 static void outcome_unknown(struct write *w, const char *why)
 {
+    char detail[256];
+    snprintf(detail, sizeof detail,
+             "%s; it may or may not have been applied: retry with the same Idempotency-Key",
+             why);
     w->r->node->metrics.outcome_unknown++;
-    answer_problem(w, 503, "Outcome unknown", "1",
-                   "%s; it may or may not have been applied: retry with the same "
-                   "Idempotency-Key",
-                   why);
+    answer_problem(w, 503, "Outcome unknown", "1", detail);
 }
 
 bool write_idem_key(struct http_req *r, const char *ns, char out[256])
@@ -300,10 +288,12 @@ void write_submit(struct http_req *r, uint16_t type, const char *payload, size_t
         size_t used, map, quota;
         fsm_space(n->fsm, &used, &map, &quota);
         n->metrics.quota_refusals++;
-        answer_problem(w, 507, "Cluster read-only", NULL,
-                       "the space quota is exhausted (%zu of %zu bytes used); the cluster "
-                       "accepts reads only until space is freed or the map is grown",
-                       used, quota);
+        char detail[256];
+        snprintf(detail, sizeof detail,
+                 "the space quota is exhausted (%zu of %zu bytes used); the cluster accepts "
+                 "reads only until space is freed or the map is grown",
+                 used, quota);
+        answer_problem(w, 507, "Cluster read-only", NULL, detail);
         return;
     }
     struct cmd c = {.type = type,

@@ -41,6 +41,29 @@ size_t h_unhex(const char *hex, uint8_t *out, size_t cap)
     return n;
 }
 
+void h_start_accounts(struct h_cluster *c, const char *extra_config)
+{
+    h_cluster_init(c, 3);
+    c->role = "accounts";
+    c->extra_config = extra_config;
+    h_cluster_write_configs(c);
+    h_start_cluster(c);
+    /* The leader makes the cluster's first signing key; wait until every node has it. */
+    for (int i = 0; i < c->n; i++) {
+        double deadline = h_now() + 30;
+        size_t keys = 0;
+        while (keys == 0 && h_now() < deadline) {
+            struct h_resp r = h_http(c, i, "GET", "/.well-known/jwks.json", NULL, NULL, false);
+            keys = json_array_size(json_object_get(r.json, "keys"));
+            h_resp_free(&r);
+            if (!keys)
+                h_sleep_ms(20);
+        }
+        if (keys != 1)
+            fail_msg("node %d has %zu signing keys, not 1, after 30 s", c->nodes[i].id, keys);
+    }
+}
+
 double h_now(void)
 {
     struct timespec ts;

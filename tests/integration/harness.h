@@ -116,6 +116,10 @@ bool h_wait_fixture(struct h_cluster *c, int i, const char *id, const char *stat
  * (aborts the test program if that does not happen within H_WAIT_MS). */
 void h_start_cluster(struct h_cluster *c);
 
+/* Three nodes of the accounts role (@extra_config merged into each config, may be NULL),
+ * started, with the leader's first signing key on every node. */
+void h_start_accounts(struct h_cluster *c, const char *extra_config);
+
 double h_now(void);
 /* Lower-case hex to bytes (asserts it fits in @cap); returns the byte count. */
 size_t h_unhex(const char *hex, uint8_t *out, size_t cap);

@@ -53,26 +53,6 @@ static void expect_problem(struct h_resp r, long status, const char *title)
 
 /* ---- the accounts cluster ---- */
 
-static void start_accounts(struct h_cluster *c)
-{
-    h_cluster_init(c, 3);
-    c->role = "accounts";
-    h_cluster_write_configs(c);
-    h_start_cluster(c);
-    for (int i = 0; i < c->n; i++) { /* the leader's first signing key, everywhere */
-        double deadline = h_now() + 30;
-        size_t keys = 0;
-        while (keys == 0 && h_now() < deadline) {
-            struct h_resp r = h_http(c, i, "GET", "/.well-known/jwks.json", NULL, NULL, false);
-            keys = json_array_size(json_object_get(r.json, "keys"));
-            h_resp_free(&r);
-            if (!keys)
-                h_sleep_ms(20);
-        }
-        assert_int_equal(keys, 1);
-    }
-}
-
 static char *register_player(struct h_cluster *c, int node, const char *email, const char *key)
 {
     char body[256];
@@ -185,7 +165,7 @@ static void admin_token_cannot_commit_accounts_commands(void **state)
 {
     (void)state;
     struct h_cluster c;
-    start_accounts(&c);
+    h_start_accounts(&c, NULL);
     int leader = h_wait_leader(&c, H_WAIT_MS);
     int follower = (leader + 1) % 3;
     char *pid = register_player(&c, follower, "victim@example.fr", "reg-victim");
@@ -263,7 +243,7 @@ static void member_signature_and_types_checked(void **state)
 {
     (void)state;
     struct h_cluster c;
-    start_accounts(&c);
+    h_start_accounts(&c, NULL);
     int leader = h_wait_leader(&c, H_WAIT_MS);
     char *pid = register_player(&c, leader, "member@example.fr", "reg-member");
     uint8_t secret[32], wrong[32];
