@@ -6,7 +6,8 @@
  * go back to curl through curl_multi_socket_action(); check_done() then reads finished
  * transfers and calls their done callbacks, which may add new transfers.
  *
- * Closing: curl_multi_cleanup() tells us to forget its sockets (CURL_POLL_REMOVE), we close
+ * Closing: transfers still in flight are removed and ended through their done callbacks
+ * (their owners free them), then curl_multi_cleanup() tells us to forget its sockets (CURL_POLL_REMOVE), we close
  * the polls it forgot and any it did not, then the timer; `closed` runs when the last uv
  * handle's close callback has run, so the owner can free the memory the handles live in.
  */
@@ -55,6 +56,17 @@ static void sock_close(struct cu_sock *s)
     uv_close((uv_handle_t *)&s->poll, on_poll_closed);
 }
 
+static void xfer_unlink(struct cu_multi *m, struct cu_xfer *x)
+{
+    if (x->prev)
+        x->prev->next = x->next;
+    else if (m->xfers == x)
+        m->xfers = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    x->prev = x->next = NULL;
+}
+
 static void check_done(struct cu_multi *m)
 {
     CURLMsg *msg;
@@ -67,6 +79,7 @@ static void check_done(struct cu_multi *m)
         struct cu_xfer *x = NULL;
         curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
         curl_multi_remove_handle(m->multi, easy);
+        xfer_unlink(m, x);
         x->done(x, rc);
     }
 }
@@ -168,18 +181,30 @@ void cu_add(struct cu_multi *m, struct cu_xfer *x)
 {
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
     curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
+    x->prev = NULL;
+    x->next = m->xfers;
+    if (m->xfers)
+        m->xfers->prev = x;
+    m->xfers = x;
     curl_multi_add_handle(m->multi, x->easy);
 }
 
 void cu_remove(struct cu_multi *m, struct cu_xfer *x)
 {
     curl_multi_remove_handle(m->multi, x->easy);
+    xfer_unlink(m, x);
 }
 
 void cu_close(struct cu_multi *m, void (*closed)(struct cu_multi *m))
 {
     m->closed = closed;
     m->closing = true;
+    /* curl_multi_cleanup leaves attached easy handles to their owners: end them first. */
+    while (m->xfers) {
+        struct cu_xfer *x = m->xfers;
+        cu_remove(m, x);
+        x->done(x, CURLE_ABORTED_BY_CALLBACK);
+    }
     curl_multi_cleanup(m->multi);
     m->multi = NULL;
     for (struct cu_sock *s = m->socks; s; s = s->next)

@@ -13,8 +13,10 @@
 
 struct cu_xfer {
     CURL *easy;
-    /* The transfer finished (removed from the multi already); @rc is curl's verdict. */
+    /* The transfer finished (removed from the multi already); @rc is curl's verdict, or
+     * CURLE_ABORTED_BY_CALLBACK when cu_close ended it unfinished. */
     void (*done)(struct cu_xfer *x, CURLcode rc);
+    struct cu_xfer *prev, *next; /* the multi's transfers in flight (cu_multi.xfers) */
 };
 
 struct cu_sock;
@@ -24,6 +26,7 @@ struct cu_multi {
     CURLM *multi;
     uv_timer_t timer;
     struct cu_sock *socks; /* every poll handle we opened, to close stragglers */
+    struct cu_xfer *xfers; /* every transfer added and not yet finished or removed */
     int open_handles;      /* uv handles not yet closed */
     bool closing;
     void (*closed)(struct cu_multi *m);
@@ -34,7 +37,9 @@ int cu_init(struct cu_multi *m, uv_loop_t *loop);
 void cu_add(struct cu_multi *m, struct cu_xfer *x);
 /* Abandons a transfer (no done callback). Never call from inside a curl callback. */
 void cu_remove(struct cu_multi *m, struct cu_xfer *x);
-/* Every transfer must have been removed; @closed runs once all handles are closed. */
+/* A transfer still in flight is removed and ended with its done callback
+ * (CURLE_ABORTED_BY_CALLBACK), so that its owner frees it; @closed runs once all handles are
+ * closed. */
 void cu_close(struct cu_multi *m, void (*closed)(struct cu_multi *m));
 
 #endif

@@ -27,6 +27,7 @@ struct fwd {
     char retry_after[32];
     char idem_replayed[8];
     bool is_read;
+    bool maybe_sent; /* curl was about to write the request on a connection */
     forward_done_cb done; /* forward_post: the caller answers */
     forward_send_cb sent; /* forward_send: no client request behind it */
     void *arg;
@@ -85,35 +86,44 @@ static void fwd_free(struct fwd *w)
     free(w);
 }
 
+/* The leader's status, or 0 when curl proves that no byte of the request left this node (it
+ * never got as far as sending it: w->maybe_sent is set by on_prereq, which curl calls on a new
+ * or reused connection right before it writes the request), or -1: sent or maybe sent, and no
+ * answer. A reused keep-alive connection that died before the answer makes curl re-send on a
+ * fresh connection; when that connect fails, curl says CURLE_COULDNT_CONNECT although the
+ * first copy may have reached the leader and been applied: that is -1, never 0. */
+static long fwd_status(struct fwd *w, CURLcode rc)
+{
+    long status = -1;
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(w->x.easy, CURLINFO_RESPONSE_CODE, &status);
+    else if (!w->maybe_sent)
+        status = 0;
+    if (rc != CURLE_OK && !w->sent)
+        w->f->node->metrics.forward_errors++;
+    if (rc != CURLE_OK) {
+        char *url = NULL;
+        long conns = -1;
+        curl_easy_getinfo(w->x.easy, CURLINFO_EFFECTIVE_URL, &url);
+        curl_easy_getinfo(w->x.easy, CURLINFO_NUM_CONNECTS, &conns);
+        LOG_WARN("event=forward_failed url=%s err=\"%s\" sent=%d new_connections=%ld",
+                 url ? url : "?", curl_easy_strerror(rc), w->maybe_sent, conns);
+    }
+    if (w->resp)
+        w->resp[w->len] = 0; /* on_body leaves room for it */
+    return status;
+}
+
 static void fwd_finish(struct fwd *w, CURLcode rc)
 {
     struct http_req *r = w->r;
+    long status = fwd_status(w, rc);
     if (w->sent) {
-        long status = rc == CURLE_OK ? 0 : (rc == CURLE_COULDNT_CONNECT ? 0 : -1);
-        if (rc == CURLE_OK)
-            curl_easy_getinfo(w->x.easy, CURLINFO_RESPONSE_CODE, &status);
-        if (w->resp)
-            w->resp[w->len] = 0;
         w->sent(w->arg, status, w->resp ? w->resp : "", w->len);
-        fwd_free(w);
-        return;
-    }
-    if (w->done) {
-        long status = rc == CURLE_OK ? 0 : (rc == CURLE_COULDNT_CONNECT ? 0 : -1);
-        if (rc == CURLE_OK)
-            curl_easy_getinfo(w->x.easy, CURLINFO_RESPONSE_CODE, &status);
-        else
-            w->f->node->metrics.forward_errors++;
-        if (w->resp)
-            w->resp[w->len] = 0; /* on_body leaves room for it */
-        w->done(r, status, w->resp ? w->resp : "", w->len, w->retry_after,
+    } else if (w->done) {
+        w->done(w->arg, status, w->resp ? w->resp : "", w->len, w->retry_after,
                 w->idem_replayed[0] != 0);
-        fwd_free(w);
-        return;
-    }
-    if (rc == CURLE_OK) {
-        long status = 0;
-        curl_easy_getinfo(w->x.easy, CURLINFO_RESPONSE_CODE, &status);
+    } else if (status > 0) {
         if (w->retry_after[0])
             http_header(r, "retry-after", w->retry_after);
         if (w->idem_replayed[0])
@@ -121,10 +131,8 @@ static void fwd_finish(struct fwd *w, CURLcode rc)
         http_reply(r, (int)status, w->content_type[0] ? w->content_type : "application/json",
                    w->resp ? w->resp : "", w->len);
     } else {
-        w->f->node->metrics.forward_errors++;
-        LOG_WARN("event=forward_failed err=\"%s\"", curl_easy_strerror(rc));
         http_header(r, "retry-after", "1");
-        if (rc == CURLE_COULDNT_CONNECT || w->is_read)
+        if (status == 0 || w->is_read)
             http_problem(r, 503, "Leader unreachable",
                          "the leader could not be reached (%s); retry shortly",
                          curl_easy_strerror(rc));
@@ -132,6 +140,14 @@ static void fwd_finish(struct fwd *w, CURLcode rc)
             http_reply_outcome(r, REPLICA_UNKNOWN, NULL);
     }
     fwd_free(w);
+}
+
+static int on_prereq(void *arg, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                     int conn_local_port)
+{
+    (void)conn_primary_ip, (void)conn_local_ip, (void)conn_primary_port, (void)conn_local_port;
+    ((struct fwd *)arg)->maybe_sent = true;
+    return CURL_PREREQFUNC_OK;
 }
 
 static void add_header(struct fwd *w, const char *name, const char *value)
@@ -199,6 +215,8 @@ static void fwd_start(struct fwd *w, const char *url)
     curl_easy_setopt(w->x.easy, CURLOPT_TIMEOUT_MS, (long)f->node->cfg.forward_timeout_ms);
     curl_easy_setopt(w->x.easy, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
     curl_easy_setopt(w->x.easy, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(w->x.easy, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(w->x.easy, CURLOPT_PREREQDATA, w);
     cu_add(&f->cu, &w->x);
 }
 
@@ -228,17 +246,16 @@ void forward_request(struct forwarder *f, struct http_req *r, const char *leader
     fwd_start(w, url);
 }
 
-void forward_post(struct forwarder *f, struct http_req *r, const char *leader, const char *path,
-                  const char *idem_key, const char *body, forward_done_cb done)
+void forward_post(struct forwarder *f, const char *leader, const char *path,
+                  const char *const *headers, const char *body, forward_done_cb done, void *arg)
 {
-    struct fwd *w = fwd_new(f, r);
+    struct fwd *w = fwd_new(f, NULL);
     w->done = done;
-    char url[1024], v[320];
+    w->arg = arg;
+    char url[1024];
     snprintf(url, sizeof url, "http://%s%s", leader, path);
-    snprintf(v, sizeof v, "Bearer %s", f->node->cfg.admin_token);
-    add_header(w, "authorization", v);
-    add_header(w, "content-type", "application/json");
-    add_header(w, "idempotency-key", idem_key);
+    for (const char *const *h = headers; *h; h++)
+        w->headers = curl_slist_append(w->headers, *h);
     w->body = strdup(body);
     w->body_len = strlen(body);
     fwd_start(w, url);

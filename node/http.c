@@ -5,7 +5,8 @@
  * first, h2o clears the pool, the guard's destructor forgets the h2o request, and the eventual
  * answer is dropped instead of touching freed memory.
  *
- * Routing is by hand, Redis-style: each handler parses, validates, proposes and replies.
+ * Routing is by hand, Redis-style: each handler parses, validates, hands its prepared command
+ * to the write path (node/write.c) or serves its read, and replies.
  * Errors are RFC 9457 problem+json with a precise detail. Bodies above max_body_bytes get 413.
  */
 #include "node/node.h"
@@ -23,6 +24,7 @@
 #include "node/forward.h"
 #include "node/log.h"
 #include "node/node.h"
+#include "node/write.h"
 
 static uint64_t mono_ns(void)
 {
@@ -253,54 +255,13 @@ void http_forward_to_leader(struct http_req *r)
     forward_request(r->node->fwd, r, addr);
 }
 
-static void write_done(void *arg, int outcome, const struct fsm_result *res)
-{
-    struct http_req *r = arg;
-    if (outcome != REPLICA_OK) {
-        if (outcome == REPLICA_NOTLEADER) {
-            http_forward_to_leader(r);
-            return;
-        }
-        http_reply_outcome(r, outcome, NULL);
-        return;
-    }
-    http_reply(r, res->status,
-               res->status >= 400 ? "application/problem+json" : "application/json",
-               res->body ? res->body : "{}", res->body ? strlen(res->body) : 2);
-}
-
-static bool idem_key_ok(const char *k)
-{
-    size_t n = strlen(k);
-    if (n == 0 || n > 200)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (k[i] < 0x21 || k[i] > 0x7e)
-            return false;
-    return true;
-}
-
 void http_write(struct http_req *r, struct cmd *c, const char *key_namespace)
 {
-    struct node *n = r->node;
-    char key[240];
-    if (!http_header_get(r, "idempotency-key", key, sizeof key)) {
-        http_problem(r, 428, "Idempotency-Key required",
-                     "every write needs an Idempotency-Key header (1 to 200 visible ASCII "
-                     "characters) so that a retry cannot apply it twice");
+    char idem[256];
+    if (!write_idem_key(r, key_namespace, idem))
         return;
-    }
-    if (!idem_key_ok(key)) {
-        http_problem(r, 400, "Bad Idempotency-Key",
-                     "the Idempotency-Key must be 1 to 200 visible ASCII characters");
-        return;
-    }
-    if (!replica_is_leader(n->replica)) {
-        http_forward_to_leader(r);
-        return;
-    }
-    snprintf(r->idem_key, sizeof r->idem_key, "%s:%s", key_namespace, key);
     /* The fingerprint binds the key to this exact request. */
+    uint8_t fp[32];
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     EVP_DigestUpdate(md, r->req->method.base, r->req->method.len);
@@ -308,45 +269,9 @@ void http_write(struct http_req *r, struct cmd *c, const char *key_namespace)
     EVP_DigestUpdate(md, r->req->path_normalized.base, r->req->path_normalized.len);
     EVP_DigestUpdate(md, "\n", 1);
     EVP_DigestUpdate(md, c->payload, c->payload_len);
-    EVP_DigestFinal_ex(md, r->fingerprint, NULL);
+    EVP_DigestFinal_ex(md, fp, NULL);
     EVP_MD_CTX_free(md);
-    struct fsm_result prev = {0, NULL};
-    uint8_t fp[32];
-    int found = fsm_idem_get(n->fsm, r->idem_key, strlen(r->idem_key), fp, &prev);
-    if (found == 1) {
-        n->metrics.idem_replays++;
-        if (memcmp(fp, r->fingerprint, 32) != 0) {
-            fsm_result_clear(&prev);
-            http_problem(r, 422, "Idempotency key reused",
-                         "this Idempotency-Key was already used for a different request");
-            return;
-        }
-        http_header(r, "idempotent-replayed", "true");
-        http_reply(r, prev.status,
-                   prev.status >= 400 ? "application/problem+json" : "application/json",
-                   prev.body, strlen(prev.body));
-        fsm_result_clear(&prev);
-        return;
-    }
-    if (!fsm_space_ok(n->fsm)) {
-        size_t used, map, quota;
-        fsm_space(n->fsm, &used, &map, &quota);
-        n->metrics.quota_refusals++;
-        http_problem(r, 507, "Cluster read-only",
-                     "the space quota is exhausted (%zu of %zu bytes used); the cluster "
-                     "accepts reads only until space is freed or the map is grown",
-                     used, quota);
-        return;
-    }
-    c->idem = r->idem_key;
-    c->idem_len = strlen(r->idem_key);
-    memcpy(c->fingerprint, r->fingerprint, 32);
-    n->metrics.proposals++;
-    int rv = replica_propose(n->replica, c, write_done, r);
-    if (rv == REPLICA_NOTLEADER)
-        http_forward_to_leader(r);
-    else if (rv != REPLICA_OK)
-        http_reply_outcome(r, rv, NULL);
+    write_submit(r, c->type, c->payload, c->payload_len, idem, fp, NULL, NULL);
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -382,7 +307,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         routes_agree(r, method, path) == 0 ||
         routes_fixtures(r, method, path) == 0 ||
         routes_accounts(r, method, path) == 0 || routes_auth(r, method, path) == 0 ||
-        routes_admin(r, method, path) == 0)
+        routes_admin(r, method, path) == 0 || routes_internal(r, method, path) == 0)
         return 0;
     http_problem(r, 404, "Not found", "no resource at %s", path);
     return 0;

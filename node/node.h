@@ -75,8 +75,8 @@ bool http_header_get(struct http_req *r, const char *name, char *out, size_t n);
 bool http_query_get(struct http_req *r, const char *key, char *out, size_t n);
 bool http_is_admin(struct http_req *r); /* checks the bearer token (constant time) */
 
-/* Writes: validate the Idempotency-Key, then either answer from the idempotency record,
- * forward to the leader, or propose @c and answer with its result. */
+/* Writes: validate the Idempotency-Key, fingerprint the request (method, path, payload) and
+ * hand @c to the write path (node/write.c), which answers. */
 void http_write(struct http_req *r, struct cmd *c, const char *key_namespace);
 /* Send this request to the leader and relay the answer (or answer 503 when there is none). */
 void http_forward_to_leader(struct http_req *r);

@@ -16,6 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <setjmp.h>
+#include <stddef.h>
+#include <cmocka.h>
+
 #ifndef PARLAYD
 #define PARLAYD "build/parlayd-san"
 #endif
@@ -35,6 +39,29 @@ size_t h_unhex(const char *hex, uint8_t *out, size_t cap)
     for (size_t i = 0; i < n; i++)
         out[i] = (uint8_t)(h_nib(hex[2 * i]) << 4 | h_nib(hex[2 * i + 1]));
     return n;
+}
+
+void h_start_accounts(struct h_cluster *c, const char *extra_config)
+{
+    h_cluster_init(c, 3);
+    c->role = "accounts";
+    c->extra_config = extra_config;
+    h_cluster_write_configs(c);
+    h_start_cluster(c);
+    /* The leader makes the cluster's first signing key; wait until every node has it. */
+    for (int i = 0; i < c->n; i++) {
+        double deadline = h_now() + 30;
+        size_t keys = 0;
+        while (keys == 0 && h_now() < deadline) {
+            struct h_resp r = h_http(c, i, "GET", "/.well-known/jwks.json", NULL, NULL, false);
+            keys = json_array_size(json_object_get(r.json, "keys"));
+            h_resp_free(&r);
+            if (!keys)
+                h_sleep_ms(20);
+        }
+        if (keys != 1)
+            fail_msg("node %d has %zu signing keys, not 1, after 30 s", c->nodes[i].id, keys);
+    }
 }
 
 double h_now(void)
@@ -243,7 +270,7 @@ void h_node_start(struct h_cluster *c, int i)
         int fd = open(nd->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
-        setenv("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0", 1);
+        setenv("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0", 1);
         if (nd->netns[0])
             execl("/usr/sbin/ip", "ip", "netns", "exec", nd->netns, PARLAYD, "--config", nd->config,
                   (char *)NULL);
@@ -285,6 +312,25 @@ void h_node_kill(struct h_cluster *c, int i)
         l->pids[i] = 0;
 }
 
+/* Print what the sanitizers said in node @i's log (at most a few lines of each report). */
+static void print_sanitizer_report(struct h_cluster *c, int i)
+{
+    FILE *f = fopen(c->nodes[i].log, "r");
+    if (!f)
+        return;
+    char line[4096];
+    int left = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strstr(line, "Sanitizer") || strstr(line, "runtime error"))
+            left = 40;
+        if (left > 0) {
+            fprintf(stderr, "  node %d: %s", c->nodes[i].id, line);
+            left--;
+        }
+    }
+    fclose(f);
+}
+
 int h_node_stop(struct h_cluster *c, int i)
 {
     struct h_node *nd = &c->nodes[i];
@@ -294,6 +340,7 @@ int h_node_stop(struct h_cluster *c, int i)
     kill(nd->pid, SIGCONT);
     kill(nd->pid, SIGTERM);
     double deadline = h_now() + 20;
+    bool hung = false;
     for (;;) {
         pid_t p = waitpid(nd->pid, &status, WNOHANG);
         if (p == nd->pid)
@@ -301,6 +348,7 @@ int h_node_stop(struct h_cluster *c, int i)
         if (h_now() > deadline) {
             kill(nd->pid, SIGKILL);
             waitpid(nd->pid, &status, 0);
+            hung = true;
             break;
         }
         h_sleep_ms(20);
@@ -309,6 +357,17 @@ int h_node_stop(struct h_cluster *c, int i)
     struct live *l = live_of(c);
     if (l)
         l->pids[i] = 0;
+    if (hung || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        /* A clean stop exits 0: anything else (a leak report, a sanitizer error, a crash, a
+         * hang) fails the test at h_cluster_destroy. */
+        c->stop_failures++;
+        snprintf(c->stop_failure, sizeof c->stop_failure,
+                 "node %d did not stop cleanly on SIGTERM (%s %d); log %s", nd->id,
+                 hung ? "hung, killed" : WIFEXITED(status) ? "exit" : "signal",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), nd->log);
+        fprintf(stderr, "%s\n", c->stop_failure);
+        print_sanitizer_report(c, i);
+    }
     return status;
 }
 
@@ -322,8 +381,10 @@ static void netns_teardown(struct h_cluster *c);
 
 void h_cluster_destroy(struct h_cluster *c)
 {
+    /* Every node still running is stopped the way an operator stops it (SIGTERM), with leak
+     * detection on: a node that does not exit 0 fails the test, after the clean-up. */
     for (int i = 0; i < c->n; i++)
-        h_node_kill(c, i);
+        h_node_stop(c, i);
     netns_teardown(c);
     struct live *l = live_of(c);
     if (l)
@@ -336,6 +397,9 @@ void h_cluster_destroy(struct h_cluster *c)
     } else {
         fprintf(stderr, "kept %s\n", c->root);
     }
+    if (c->stop_failures)
+        fail_msg("%d node(s) did not stop cleanly; the last: %s", c->stop_failures,
+                 c->stop_failure);
 }
 
 struct sink {

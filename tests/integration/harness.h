@@ -38,6 +38,8 @@ struct h_cluster {
     char node_extra[H_MAX_NODES][512]; /* per node: a JSON object merged after extra_config,
                                           "" for none */
     int net_id; /* netns mode: a per-run number in the addresses and names */
+    int stop_failures;       /* nodes that did not exit 0 on SIGTERM (h_node_stop) */
+    char stop_failure[700];  /* the last of them */
 };
 
 struct h_resp {
@@ -64,14 +66,16 @@ int h_cluster_add_spare(struct h_cluster *c);
 void h_cluster_write_configs(struct h_cluster *c);
 void h_cluster_start_all(struct h_cluster *c);
 void h_cluster_stop_all(struct h_cluster *c);
-/* Stop and remove the root directory. */
+/* Stop every node with SIGTERM, remove the root directory, then fail the test if any node
+ * stopped during the test or here did not exit 0 (leak report, sanitizer error, hang). */
 void h_cluster_destroy(struct h_cluster *c);
 
 void h_node_start(struct h_cluster *c, int i);
 void h_node_signal(struct h_cluster *c, int i, int sig);
 /* SIGKILL and reap. */
 void h_node_kill(struct h_cluster *c, int i);
-/* SIGTERM and reap; returns the exit status. */
+/* SIGTERM and reap (SIGKILL after 20 s); returns the wait status. A node that does not exit 0
+ * is reported with its sanitizer output and counted in stop_failures. */
 int h_node_stop(struct h_cluster *c, int i);
 
 /* HTTP to node @i. @body may be NULL. @idem: Idempotency-Key or NULL. @admin: send the token. */
@@ -111,6 +115,10 @@ bool h_wait_fixture(struct h_cluster *c, int i, const char *id, const char *stat
 /* Start every node that is not running; wait for a leader and every running node ready
  * (aborts the test program if that does not happen within H_WAIT_MS). */
 void h_start_cluster(struct h_cluster *c);
+
+/* Three nodes of the accounts role (@extra_config merged into each config, may be NULL),
+ * started, with the leader's first signing key on every node. */
+void h_start_accounts(struct h_cluster *c, const char *extra_config);
 
 double h_now(void);
 /* Lower-case hex to bytes (asserts it fits in @cap); returns the byte count. */

@@ -21,33 +21,6 @@
 #define ISSUER "urn:parlay:accounts:accounts"
 #define PW "a long and private phrase"
 
-static void start_accounts_with(struct h_cluster *c, const char *extra_config)
-{
-    h_cluster_init(c, 3);
-    c->role = "accounts";
-    c->extra_config = extra_config;
-    h_cluster_write_configs(c);
-    h_start_cluster(c);
-    /* The leader makes the cluster's first signing key; wait until every node has it. */
-    for (int i = 0; i < c->n; i++) {
-        double deadline = h_now() + 30;
-        size_t keys = 0;
-        while (keys == 0 && h_now() < deadline) {
-            struct h_resp r = h_http(c, i, "GET", "/.well-known/jwks.json", NULL, NULL, false);
-            keys = json_array_size(json_object_get(r.json, "keys"));
-            h_resp_free(&r);
-            if (!keys)
-                h_sleep_ms(20);
-        }
-        assert_int_equal(keys, 1);
-    }
-}
-
-static void start_accounts(struct h_cluster *c)
-{
-    start_accounts_with(c, NULL);
-}
-
 /* A player's request: optional Idempotency-Key and bearer access token. */
 static struct h_resp call(struct h_cluster *c, int i, const char *method, const char *path,
                           const char *body, const char *idem, const char *bearer)
@@ -161,7 +134,7 @@ static void register_signin_refresh_signout(void **state)
 {
     (void)state;
     struct h_cluster c;
-    start_accounts(&c);
+    h_start_accounts(&c, NULL);
     int L = h_wait_leader(&c, H_WAIT_MS), F1 = follower(&c, L, 0), F2 = follower(&c, L, 1);
 
     /* Register through a follower; the same key again is the same answer. */
@@ -274,7 +247,7 @@ static void failed_signins_back_off_across_nodes(void **state)
 {
     (void)state;
     struct h_cluster c;
-    start_accounts(&c);
+    h_start_accounts(&c, NULL);
     struct h_resp r = call(&c, 0, "POST", "/v1/players", creds("bob@example.fr", PW), "reg-b",
                            NULL);
     assert_int_equal(r.status, 201);
@@ -342,7 +315,7 @@ static void bad_input_gets_problem_json_and_changes_nothing(void **state)
 {
     (void)state;
     struct h_cluster c;
-    start_accounts(&c);
+    h_start_accounts(&c, NULL);
     expect_problem(call(&c, 1, "POST", "/v1/players", "{\"email\":\"a@example.fr\"}", "k1",
                         NULL),
                    422, "'password'");
@@ -383,7 +356,7 @@ static void kill_leader_during_signups(void **state)
 {
     (void)state;
     struct h_cluster c;
-    start_accounts(&c);
+    h_start_accounts(&c, NULL);
     char ids[SIGNUPS][64], email[64], key[32];
     int killed = -1;
     for (int k = 0; k < SIGNUPS; k++) {
@@ -452,7 +425,7 @@ static void totp_second_factor(void **state)
 {
     (void)state;
     struct h_cluster c;
-    start_accounts(&c);
+    h_start_accounts(&c, NULL);
     int L = h_wait_leader(&c, H_WAIT_MS), F1 = follower(&c, L, 0), F2 = follower(&c, L, 1);
     struct h_resp r = call(&c, F1, "POST", "/v1/players", creds("carol@example.fr", PW), "reg-c",
                            NULL);
@@ -611,7 +584,7 @@ static void franceconnect_unsigned_userinfo_refused(void **state)
     assert_int_equal(standin_start(&op, "kyc/standin/fc-standin.mjs", NULL), 0);
     char extra[1024];
     struct h_cluster c;
-    start_accounts_with(&c, fc_config(&op, "parlay-plain", extra, sizeof extra));
+    h_start_accounts(&c, fc_config(&op, "parlay-plain", extra, sizeof extra));
     int L = h_wait_leader(&c, H_WAIT_MS), F1 = follower(&c, L, 0);
     assert_int_equal(fc_link(&c, "gina@example.fr", "adult", F1, L, NULL), 401);
     json_t *p = admin_player(&c, L, "gina%40example.fr");
@@ -634,7 +607,7 @@ static void franceconnect_link(void **state)
              "\", \"allow_http\": true}}",
              op.url);
     struct h_cluster c;
-    start_accounts_with(&c, extra);
+    h_start_accounts(&c, extra);
     int L = h_wait_leader(&c, H_WAIT_MS), F1 = follower(&c, L, 0), F2 = follower(&c, L, 1);
 
     /* Start on one follower, come back through the other: the identity is recorded. */
@@ -718,7 +691,7 @@ static void franceconnect_bad_id_tokens_refused(void **state)
     assert_int_equal(standin_start(&op, "kyc/standin/fc-standin.mjs", NULL), 0);
     char extra[1024];
     struct h_cluster c;
-    start_accounts_with(&c, fc_config(&op, "parlay", extra, sizeof extra));
+    h_start_accounts(&c, fc_config(&op, "parlay", extra, sizeof extra));
     int L = h_wait_leader(&c, H_WAIT_MS), F1 = follower(&c, L, 0), F2 = follower(&c, L, 1);
     static const struct {
         const char *mode, *email, *email_q, *detail;
@@ -762,7 +735,7 @@ static void franceconnect_expired_code_refused(void **state)
     assert_int_equal(standin_start(&op, "kyc/standin/fc-standin.mjs", NULL), 0);
     char extra[1024];
     struct h_cluster c;
-    start_accounts_with(&c, fc_config(&op, "parlay-short", extra, sizeof extra));
+    h_start_accounts(&c, fc_config(&op, "parlay-short", extra, sizeof extra));
     int L = h_wait_leader(&c, H_WAIT_MS), F1 = follower(&c, L, 0);
     char *query = fc_begin(&c, "x1@example.fr", "adult", F1);
     const char *code = strstr(query, "code=");
@@ -852,7 +825,7 @@ static void document_check_webhooks(void **state)
              "\"retry\",\"review\":\"manual_review\",\"started\":\"pending\"}}}",
              sp.url);
     struct h_cluster c;
-    start_accounts_with(&c, extra);
+    h_start_accounts(&c, extra);
     int L = h_wait_leader(&c, H_WAIT_MS), F1 = follower(&c, L, 0), F2 = follower(&c, L, 1);
 
     /* Approved, delivered twice to a follower (a provider retry): recorded once. */

@@ -1,0 +1,262 @@
+/* What the accounts handlers share: small helpers, answers, proposing a prepared command
+ * through the write path, idempotency keys and fingerprints, request fields, and the worker
+ * jobs (Argon2id) that keep slow work off the loop. */
+#include <cjose/cjose.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "node/accounts_common.h"
+#include "node/auth.h"
+#include "node/log.h"
+#include "node/routes.h"
+
+/* ---- small helpers ---- */
+
+void acc_hex(const uint8_t *in, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", in[i]);
+    out[2 * n] = 0;
+}
+
+void acc_sha256_hex(const char *a, const char *b, char out[65])
+{
+    uint8_t md[32];
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, a, strlen(a));
+    if (b) {
+        EVP_DigestUpdate(ctx, "\n", 1);
+        EVP_DigestUpdate(ctx, b, strlen(b));
+    }
+    EVP_DigestFinal_ex(ctx, md, NULL);
+    EVP_MD_CTX_free(ctx);
+    acc_hex(md, 32, out);
+}
+
+int acc_random_hex(size_t bytes, char *out)
+{
+    uint8_t b[32];
+    if (bytes > sizeof b || RAND_bytes(b, (int)bytes) != 1)
+        return -1;
+    acc_hex(b, bytes, out);
+    return 0;
+}
+
+int64_t acc_now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* Answer with a result's status and body, copying a 429's retry_after into Retry-After. */
+void acc_relay(struct http_req *r, int status, const char *body, const char *retry_after,
+                  bool replayed)
+{
+    char ra[32] = "";
+    if (retry_after && retry_after[0])
+        snprintf(ra, sizeof ra, "%s", retry_after);
+    else if (status == 401 || status == 429 || status == 503) {
+        json_t *o = json_loads(body, 0, NULL);
+        json_int_t s = json_integer_value(json_object_get(o, "retry_after"));
+        json_decref(o);
+        if (s > 0 || status != 401)
+            snprintf(ra, sizeof ra, "%lld", (long long)(s > 0 ? s : 1));
+    }
+    write_relay(r, status, body, ra, replayed);
+}
+
+/* ---- proposing a prepared command ---- */
+
+typedef write_done_cb acc_done;
+
+/* Propose @payload (stolen) as @type through the write path (node/write.c). */
+void acc_propose(struct http_req *r, uint16_t type, json_t *payload, const char *idem,
+                        const uint8_t fp[32], acc_done done, void *ctx)
+{
+    char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(payload);
+    write_submit(r, type, text, strlen(text), idem, fp, done, ctx);
+    free(text);
+}
+
+/* An operator's write is proposed by the leader itself: a follower sends the operator's own
+ * request on (the leader checks the admin token again) instead of a prepared command, which
+ * the leader would refuse from a follower. True if this node may go on. */
+bool acc_on_leader(struct http_req *r)
+{
+    if (replica_is_leader(r->node->replica))
+        return true;
+    http_forward_to_leader(r);
+    return false;
+}
+
+bool acc_idem_key(struct http_req *r, const char *ns, char out[256])
+{
+    return write_idem_key(r, ns, out);
+}
+
+/* The Idempotency-Key of a signed-in player's write, in that player's namespace. */
+bool acc_player_idem_key(struct http_req *r, const char *player, char out[256])
+{
+    char ns[64];
+    snprintf(ns, sizeof ns, "player:%s", player);
+    return acc_idem_key(r, ns, out);
+}
+
+void acc_fingerprint(const char *what, const char *subject, uint8_t fp[32])
+{
+    char h[65];
+    acc_sha256_hex(what, subject, h);
+    for (int i = 0; i < 32; i++)
+        sscanf(h + 2 * i, "%2hhx", &fp[i]);
+}
+
+/* ---- request bodies ---- */
+
+/* Checks that @body has the string fields @names (NULL-terminated), optionally those in @opt
+ * (may be NULL), and nothing else. */
+bool acc_fields_opt(struct http_req *r, json_t *body, const char *const *names,
+                       const char *const *opt)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v)
+    {
+        bool known = false;
+        for (const char *const *k = names; *k; k++)
+            known = known || !strcmp(*k, key);
+        for (const char *const *k = opt; k && *k; k++)
+            known = known || !strcmp(*k, key);
+        if (!known) {
+            http_problem(r, 400, "Unknown field", "unknown field '%s'", key);
+            return false;
+        }
+        if (!json_is_string(v)) {
+            http_problem(r, 422, "Wrong type", "field '%s' must be a string", key);
+            return false;
+        }
+    }
+    for (const char *const *k = names; *k; k++)
+        if (!json_object_get(body, *k)) {
+            http_problem(r, 422, "Missing field", "field '%s' is required", *k);
+            return false;
+        }
+    return true;
+}
+
+bool acc_fields(struct http_req *r, json_t *body, const char *const *names)
+{
+    return acc_fields_opt(r, body, names, NULL);
+}
+
+bool acc_email_field(struct http_req *r, json_t *body, char out[ACCOUNTS_EMAIL_MAX + 1])
+{
+    if (accounts_email_normalise(json_string_value(json_object_get(body, "email")), out,
+                                 ACCOUNTS_EMAIL_MAX + 1) == 0)
+        return true;
+    http_problem(r, 422, "Invalid email",
+                 "field 'email' must be an address such as name@example.fr (at most %d "
+                 "characters)",
+                 ACCOUNTS_EMAIL_MAX);
+    return false;
+}
+
+/* ---- worker-thread jobs (Argon2id) ---- */
+
+
+char acc_dummy_hash[KYC_PW_HASH_MAX];
+
+static void job_work(uv_work_t *w)
+{
+    struct job *j = w->data;
+    if (j->verify)
+        j->rv = kyc_password_verify(j->hash[0] ? j->hash : acc_dummy_hash, j->password, j->pwlen,
+                                    &j->err);
+    else
+        j->rv = kyc_password_hash(j->password, j->pwlen, NULL, j->hash, &j->err);
+}
+
+void acc_job_free(struct job *j)
+{
+    OPENSSL_cleanse(j->password, j->pwlen);
+    free(j->password);
+    free(j);
+}
+
+bool acc_job_queue(struct http_req *r, struct job *j, uv_after_work_cb after)
+{
+    struct accounts *a = r->node->accounts;
+    if (a->hashing >= MAX_HASHING) {
+        acc_job_free(j);
+        http_header(r, "retry-after", "1");
+        http_problem(r, 503, "Busy", "too many password checks in progress; retry shortly");
+        return false;
+    }
+    a->hashing++;
+    acc_work(r, &j->work, j, job_work, after);
+    return true;
+}
+
+struct job *acc_job_new(struct http_req *r, json_t *body, const char *email, const char *idem)
+{
+    struct job *j = calloc(1, sizeof *j);
+    const char *pw = json_string_value(json_object_get(body, "password"));
+    j->r = r;
+    j->pwlen = strlen(pw);
+    j->password = malloc(j->pwlen + 1);
+    memcpy(j->password, pw, j->pwlen + 1);
+    snprintf(j->email, sizeof j->email, "%s", email);
+    snprintf(j->idem, sizeof j->idem, "%s", idem);
+    return j;
+}
+
+/* The caller namespace for anonymous writes: a digest of the normalised email. */
+void acc_email_ns(const char *what, const char *email, char *out, size_t n)
+{
+    char h[65];
+    acc_sha256_hex(email, NULL, h);
+    snprintf(out, n, "%s:%.16s", what, h);
+}
+
+
+void acc_relay_done(struct http_req *r, void *ctx, int status, const char *body, const char *ra,
+                    bool replayed)
+{
+    (void)ctx;
+    acc_relay(r, status, body, ra, replayed);
+}
+
+json_t *acc_player(struct http_req *r, char idem[256])
+{
+    json_t *claims = acc_authenticate(r);
+    if (!claims || !idem)
+        return claims;
+    const char *sub = json_string_value(json_object_get(claims, "sub"));
+    if (acc_player_idem_key(r, sub, idem))
+        return claims;
+    json_decref(claims);
+    return NULL;
+}
+
+bool acc_player_job(struct http_req *r, char player[ACCOUNTS_ID_CHARS + 1], char idem[256])
+{
+    json_t *claims = acc_player(r, idem);
+    if (!claims)
+        return false;
+    snprintf(player, ACCOUNTS_ID_CHARS + 1, "%s",
+             json_string_value(json_object_get(claims, "sub")));
+    json_decref(claims);
+    return true;
+}
+
+void acc_work(struct http_req *r, uv_work_t *work, void *job, uv_work_cb fn,
+              uv_after_work_cb after)
+{
+    work->data = job;
+    uv_queue_work(r->node->loop, work, fn, after);
+}

@@ -1,0 +1,104 @@
+/* The operator's side of the accounts (admin token): see players, record a KYC decision.
+ * Each decision is made on the leader and logged. */
+#include <cjose/cjose.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "node/accounts_common.h"
+#include "node/auth.h"
+#include "node/log.h"
+#include "node/routes.h"
+
+void acc_serve_players_admin(struct http_req *r)
+{
+    char email[ACCOUNTS_EMAIL_MAX + 2], norm[ACCOUNTS_EMAIL_MAX + 1];
+    MDB_txn *txn;
+    if (fsm_read_begin(r->node->fsm, &txn) != 0) {
+        http_problem(r, 500, "Storage error", "the state machine could not be read");
+        return;
+    }
+    json_t *out;
+    if (http_query_get(r, "email", email, sizeof email)) {
+        json_t *p = accounts_email_normalise(email, norm, sizeof norm) == 0
+                        ? accounts_player_by_email(r->node->fsm, txn, norm)
+                        : NULL;
+        if (p)
+            json_object_del(p, "password_hash");
+        out = json_pack("{s:o}", "items", p ? json_pack("[o]", p) : json_array());
+    } else {
+        out = json_pack("{s:i}", "count", accounts_player_count(r->node->fsm, txn));
+    }
+    fsm_read_end(txn);
+    http_reply_json(r, 200, out);
+}
+
+/* ---- operator ---- */
+
+void acc_serve_player_admin(struct http_req *r)
+{
+    char id[ACCOUNTS_ID_CHARS + 2];
+    size_t plen = r->req->query_at != SIZE_MAX ? r->req->query_at : r->req->path.len;
+    size_t pre = strlen("/admin/v1/players/");
+    snprintf(id, sizeof id, "%.*s", (int)(plen - pre), r->req->path.base + pre);
+    MDB_txn *txn;
+    json_t *p = NULL;
+    if (accounts_player_id_valid(id) && fsm_read_begin(r->node->fsm, &txn) == 0) {
+        p = accounts_player_get(r->node->fsm, txn, id);
+        fsm_read_end(txn);
+    }
+    if (!p) {
+        http_problem(r, 404, "No such player", "player '%s' does not exist", id);
+        return;
+    }
+    json_object_del(p, "password_hash");
+    http_reply_json(r, 200, p);
+}
+
+/* POST /admin/v1/players/{id}/kyc {status, reason}: an operator's decision, kept with its
+ * reason in the player's history. */
+void acc_do_kyc_override(struct http_req *r, const char *id)
+{
+    static const char *const names[] = {"status", "reason", NULL};
+    json_t *body = routes_body(r);
+    if (!body)
+        return;
+    char idem[256];
+    if (!acc_fields(r, body, names))
+        goto out;
+    const char *status = json_string_value(json_object_get(body, "status"));
+    const char *reason = json_string_value(json_object_get(body, "reason"));
+    if (!accounts_kyc_status_valid(status)) {
+        http_problem(r, 422, "Invalid status",
+                     "field 'status' must be verified, declined, retry, manual_review or "
+                     "pending");
+        goto out;
+    }
+    if (strlen(reason) < 3 || strlen(reason) > 500) {
+        http_problem(r, 422, "Invalid reason", "field 'reason' must be 3 to 500 characters");
+        goto out;
+    }
+    if (!accounts_player_id_valid(id)) {
+        http_problem(r, 404, "No such player", "player '%s' does not exist", id);
+        goto out;
+    }
+    if (!acc_idem_key(r, "admin", idem) || !acc_on_leader(r))
+        goto out;
+    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    uint8_t fp[32];
+    char what[64];
+    snprintf(what, sizeof what, "kyc-override %s", id);
+    acc_fingerprint(what, text, fp);
+    free(text);
+    LOG_INFO("event=admin_kyc_decision player=%s status=%s", id, status);
+    acc_propose(r, CMD_KYC_OVERRIDE,
+                json_pack("{s:s, s:s, s:s}", "player_id", id, "status", status, "reason", reason),
+                idem, fp, acc_relay_done, NULL);
+out:
+    json_decref(body);
+}
+
