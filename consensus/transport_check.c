@@ -33,7 +33,7 @@ static uint32_t get32(const uint8_t *p)
 }
 
 /* The header lengths raft writes for @type: [lo, hi] (a newer field may be absent). */
-static bool header_len_ok(uint64_t type, uint64_t len, const struct frame_limits *lim)
+static bool header_len_ok(uint16_t type, uint64_t len, const struct frame_limits *lim)
 {
     switch (type) {
     case RAFT_APPEND_ENTRIES:
@@ -199,7 +199,8 @@ enum { PART_PREAMBLE, PART_HEADER, PART_PAYLOAD };
 static int frame_part_done(struct frame_reader *r, const struct frame_limits *lim,
                            const char **why)
 {
-    uint64_t type = get64(r->msg);
+    /* raft reads the type from the preamble's low 16 bits (the others are kept for a version) */
+    uint16_t type = (uint16_t)get64(r->msg);
     if (r->part == PART_PREAMBLE) {
         uint64_t hl = get64(r->msg + 8);
         if (!header_len_ok(type, hl, lim)) {
@@ -246,7 +247,7 @@ int frame_feed(struct frame_reader *r, const struct frame_limits *lim, const uin
         }
         break; /* the whole message is here (a message may have no payload) */
     }
-    if (get64(r->msg) == RAFT_APPEND_ENTRIES &&
+    if ((uint16_t)get64(r->msg) == RAFT_APPEND_ENTRIES &&
         !append_payload_check(r->msg + PREAMBLE, r->msg + PREAMBLE + r->hdr_len, lim, why))
         return -1;
     *msg = r->msg;
