@@ -478,7 +478,10 @@ static void on_tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     if (n < 0) {
         if (owned)
             free(buf->base);
-        conn_close(c, NULL);
+        /* a stranger that sent something else and hung up is a refusal too */
+        conn_close(c, !c->outbound && c->state != C_RELAY && c->hs_have
+                          ? "hung up during the handshake"
+                          : NULL);
         return;
     }
     if (owned) {
