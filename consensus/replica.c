@@ -668,7 +668,9 @@ static uint64_t committed_term(void *arg, uint64_t index)
 
 /* What an inbound Raft message may be. A leader sends a lagging follower every entry it still
  * holds (up to about threshold + trailing, more while a snapshot is being taken) in one
- * AppendEntries; one entry is at most one command or batch (codec.h). */
+ * AppendEntries; one entry is at most one command or batch (codec.h). The byte caps bound what
+ * raft allocates for one message without refusing a real catch-up (a refused message is sent
+ * again and again): entries are counted, not sized, before a snapshot compacts them. */
 static struct frame_limits frame_limits_of(struct replica *rp, const struct replica_options *o)
 {
     uint64_t entries = 16 * ((uint64_t)o->snapshot_threshold + o->snapshot_trailing +
@@ -677,7 +679,7 @@ static struct frame_limits frame_limits_of(struct replica *rp, const struct repl
     return (struct frame_limits){
         .max_entries = entries > (1u << 22) ? 1u << 22 : (unsigned)entries,
         .max_entry_bytes = 2 * (uint64_t)CMD_BATCH_BYTES + 65536,
-        .max_entries_bytes = 1ull << 30,
+        .max_entries_bytes = 4ull << 30,
         .max_snapshot_bytes = o->max_snapshot_bytes ? o->max_snapshot_bytes : 1ull << 30,
         .committed_term = committed_term,
         .arg = rp};

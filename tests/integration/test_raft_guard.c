@@ -53,15 +53,25 @@ static void wbytes(struct wire *w, const void *p, size_t n)
     w->n += n;
 }
 
-static int raft_connect(struct h_cluster *c, int i)
+/* A TCP connection to node @i's Raft port (reads time out after 10 s); -1 if refused. */
+static int raft_dial(const struct h_cluster *c, int i)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(c->nodes[i].raft_port)};
     inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
     struct timeval tv = {.tv_sec = 10};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+static int raft_connect(struct h_cluster *c, int i)
+{
+    int fd = raft_dial(c, i);
+    assert_true(fd >= 0);
     return fd;
 }
 
@@ -278,6 +288,17 @@ static int follower_of(struct h_cluster *c, int leader)
     return (leader + 1) % c->n;
 }
 
+/* Three nodes up, a leader, a first fixture committed everywhere; returns the leader. */
+static int guard_cluster(struct h_cluster *c)
+{
+    h_cluster_init(c, 3);
+    h_start_cluster(c);
+    int leader = h_wait_leader(c, H_WAIT_MS);
+    assert_true(leader >= 0);
+    cluster_commits(c, "before");
+    return leader;
+}
+
 /* ---- scenarios ---- */
 
 /* A stranger "leader" of a far higher term appends a fixture on a follower: refused before
@@ -286,10 +307,7 @@ static void stranger_append_entries_is_refused(void **state)
 {
     (void)state;
     struct h_cluster c;
-    h_cluster_init(&c, 3);
-    h_start_cluster(&c);
-    int leader = h_wait_leader(&c, H_WAIT_MS);
-    cluster_commits(&c, "before");
+    int leader = guard_cluster(&c);
     int f = follower_of(&c, leader);
     uint64_t last = status_u64(&c, f, "last_index"), term = status_u64(&c, f, "term");
 
@@ -323,10 +341,7 @@ static void stranger_vote_spam_does_not_stop_writes(void **state)
 {
     (void)state;
     struct h_cluster c;
-    h_cluster_init(&c, 3);
-    h_start_cluster(&c);
-    int leader = h_wait_leader(&c, H_WAIT_MS);
-    cluster_commits(&c, "before");
+    int leader = guard_cluster(&c);
     uint64_t term = status_u64(&c, leader, "term");
 
     pid_t spammer = fork();
@@ -335,16 +350,13 @@ static void stranger_vote_spam_does_not_stop_writes(void **state)
         prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives the test */
         for (uint64_t k = 1;; k++) {
             for (int i = 0; i < c.n; i++) {
-                int fd = socket(AF_INET, SOCK_STREAM, 0);
-                struct sockaddr_in sa = {.sin_family = AF_INET,
-                                         .sin_port = htons(c.nodes[i].raft_port)};
-                inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-                if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
-                    struct wire w = {.n = 0};
-                    stranger_hello(&w, (uint64_t)c.nodes[(i + 1) % c.n].id);
-                    request_vote(&w, term + k, (uint64_t)c.nodes[(i + 1) % c.n].id);
-                    send_all(fd, w.b, w.n);
-                }
+                int fd = raft_dial(&c, i);
+                if (fd < 0)
+                    continue;
+                struct wire w = {.n = 0};
+                stranger_hello(&w, (uint64_t)c.nodes[(i + 1) % c.n].id);
+                request_vote(&w, term + k, (uint64_t)c.nodes[(i + 1) % c.n].id);
+                send_all(fd, w.b, w.n);
                 close(fd);
             }
             usleep(300 * 1000);
@@ -378,9 +390,7 @@ static void secret_without_membership_is_refused(void **state)
 {
     (void)state;
     struct h_cluster c;
-    h_cluster_init(&c, 3);
-    h_start_cluster(&c);
-    int leader = h_wait_leader(&c, H_WAIT_MS);
+    int leader = guard_cluster(&c);
     int f = follower_of(&c, leader);
     bool accepted = true;
     int fd = peer_handshake(&c, f, 42, &accepted);
@@ -417,10 +427,7 @@ static void malformed_messages_from_a_member_are_dropped(void **state)
 {
     (void)state;
     struct h_cluster c;
-    h_cluster_init(&c, 3);
-    h_start_cluster(&c);
-    int leader = h_wait_leader(&c, H_WAIT_MS);
-    cluster_commits(&c, "before");
+    int leader = guard_cluster(&c);
     int f = follower_of(&c, leader);
     uint64_t as = (uint64_t)c.nodes[leader].id;
     uint64_t term = status_u64(&c, f, "term"), commit = status_u64(&c, f, "commit_index");
