@@ -11,9 +11,10 @@
 #                      events and suspensions, results, determinism across two state machines
 #   test_raft_fixture  3-server clusters on raft_fixture: replication, partitions, catch-up
 #                      through a snapshot
+#   test_transport_check  the Raft transport's message checks and its record of the log's terms
 #
 #   make test-unit     build and run them
-UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes
+UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes transport_check
 UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TEST_NAMES))
 UNIT_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,$(CONSENSUS_SRCS) node/log.c tests/unit/unit_util.c)
 
