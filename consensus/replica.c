@@ -20,6 +20,11 @@
  * outcome is "unknown" for every proposal in it. A batch raft refuses when it is handed over
  * (this node stopped leading during the iteration) was never proposed: "not leader".
  *
+ * Transport: transport.c in place of raft_uv_tcp. The replica answers its two questions: may a
+ * node connect (a member of the current configuration, voter, standby or spare; anyone with
+ * the secret while this node has no configuration yet, i.e. waits to be added: the leader
+ * adding it must get through), and which term has a committed entry (transport_terms.h).
+ *
  * Membership: the leader records every initial member's HTTP address in the replicated member
  * table (so that followers can forward writes to it) from a periodic tick.
  */
@@ -33,6 +38,8 @@
 #include <time.h>
 
 #include "consensus/members.h"
+#include "consensus/transport.h"
+#include "consensus/transport_terms.h"
 #include "node/log.h"
 
 #define BUCKETS 1024
@@ -71,6 +78,7 @@ struct replica {
     struct raft raft;
     struct raft_io io;
     struct raft_uv_transport transport;
+    struct log_terms *terms;
     struct fsm *fsm;
     uint64_t id;
     struct replica_member *initial;
@@ -505,6 +513,11 @@ int replica_snapshot_now(struct replica *rp, replica_done_cb cb, void *arg)
     return rv == REPLICA_OK ? REPLICA_OK : REPLICA_FAILED;
 }
 
+uint64_t replica_raft_refusals(struct replica *rp)
+{
+    return transport_refusals(&rp->transport);
+}
+
 uint64_t replica_snapshots_taken(struct replica *rp)
 {
     return fsm_snapshots_taken(rp->fsm);
@@ -635,6 +648,43 @@ static void on_tick(uv_timer_t *t)
     record_members(rp);
 }
 
+static bool peer_is_member(void *arg, uint64_t id)
+{
+    struct replica *rp = arg;
+    const struct raft_configuration *conf = &rp->raft.configuration;
+    if (conf->n == 0)
+        return true; /* not bootstrapped and not yet added: the leader adding us connects */
+    for (unsigned i = 0; i < conf->n; i++)
+        if (conf->servers[i].id == id)
+            return true;
+    return false;
+}
+
+static uint64_t committed_term(void *arg, uint64_t index)
+{
+    struct replica *rp = arg;
+    return index <= raft_commit_index(&rp->raft) ? log_terms_get(rp->terms, index) : 0;
+}
+
+/* What an inbound Raft message may be. A leader sends a lagging follower every entry it still
+ * holds (up to about threshold + trailing, more while a snapshot is being taken) in one
+ * AppendEntries; one entry is at most one command or batch (codec.h). The byte caps bound what
+ * raft allocates for one message without refusing a real catch-up (a refused message is sent
+ * again and again): entries are counted, not sized, before a snapshot compacts them. */
+static struct frame_limits frame_limits_of(struct replica *rp, const struct replica_options *o)
+{
+    uint64_t entries = 16 * ((uint64_t)o->snapshot_threshold + o->snapshot_trailing +
+                             (o->max_inflight_entries ? o->max_inflight_entries : 32)) +
+                       4096;
+    return (struct frame_limits){
+        .max_entries = entries > (1u << 22) ? 1u << 22 : (unsigned)entries,
+        .max_entry_bytes = 2 * (uint64_t)CMD_BATCH_BYTES + 65536,
+        .max_entries_bytes = 4ull << 30,
+        .max_snapshot_bytes = o->max_snapshot_bytes ? o->max_snapshot_bytes : 1ull << 30,
+        .committed_term = committed_term,
+        .arg = rp};
+}
+
 int replica_start(struct replica **out, const struct replica_options *o, char *err, size_t n)
 {
     struct replica *rp = calloc(1, sizeof *rp);
@@ -652,14 +702,28 @@ int replica_start(struct replica **out, const struct replica_options *o, char *e
         rp->initial = calloc(o->n_initial, sizeof *rp->initial);
         memcpy(rp->initial, o->initial, o->n_initial * sizeof *rp->initial);
     }
-    rp->transport.version = 1;
     rp->io.version = 2;
-    if ((rv = raft_uv_tcp_init(&rp->transport, o->loop)) != 0) {
+    struct transport_options to = {.loop = o->loop,
+                                   .cluster = o->cluster,
+                                   .secret = o->secret,
+                                   .is_member = peer_is_member,
+                                   .arg = rp,
+                                   .limits = frame_limits_of(rp, o)};
+    if (!o->secret) {
+        snprintf(err, n, "raft transport: no cluster secret");
+        rv = RAFT_INVALID;
+        goto fail;
+    }
+    if ((rv = transport_init(&rp->transport, &to)) != 0) {
         snprintf(err, n, "raft transport: %s", raft_strerror(rv));
         goto fail;
     }
     if ((rv = raft_uv_init(&rp->io, o->loop, o->dir, &rp->transport)) != 0) {
         snprintf(err, n, "raft io in %s: %s", o->dir, rp->io.errmsg);
+        goto fail;
+    }
+    if ((rv = log_terms_watch(&rp->terms, &rp->io)) != 0) {
+        snprintf(err, n, "raft io: %s", raft_strerror(rv));
         goto fail;
     }
     fsm_attach_raft(o->fsm, &rp->raft);
@@ -731,7 +795,8 @@ static void on_raft_closed(struct raft *r)
 {
     struct replica *rp = (struct replica *)((char *)r - offsetof(struct replica, raft));
     raft_uv_close(&rp->io);
-    raft_uv_tcp_close(&rp->transport);
+    log_terms_free(rp->terms);
+    transport_free(&rp->transport);
     fsm_flush(rp->fsm);
     uv_close((uv_handle_t *)&rp->tick, on_handle_closed);
     uv_close((uv_handle_t *)&rp->check, on_handle_closed);

@@ -1,4 +1,5 @@
-/* The node's Raft replica: canonical raft with raft_uv + raft_uv_tcp on the node's libuv loop,
+/* The node's Raft replica: canonical raft with raft_uv and Parlay's own transport (transport.h:
+ * members only, every inbound message checked) on the node's libuv loop,
  * the LMDB state machine, and the requests the node makes of it (propose a command, barrier,
  * membership changes, leadership transfer, snapshot now).
  *
@@ -41,6 +42,9 @@ struct replica_options {
     unsigned snapshot_threshold, snapshot_trailing;
     unsigned max_inflight_entries;
     uint64_t idem_ttl_ms; /* idempotency records older than this are swept (0: never) */
+    const char *cluster;          /* the cluster's name, bound into the Raft handshake */
+    const unsigned char *secret;  /* the members' shared secret (32 bytes) */
+    uint64_t max_snapshot_bytes;  /* the largest snapshot a peer may send (0: 1 GiB) */
 };
 
 struct replica;
@@ -71,6 +75,8 @@ bool replica_is_leader(struct replica *rp);
 /* The leader's id (0 if unknown) and its HTTP address from the replicated member table. */
 uint64_t replica_leader(struct replica *rp, char *http_address, size_t n);
 uint64_t replica_snapshots_taken(struct replica *rp);
+/* Raft connections refused so far (no or wrong secret, not a member, a malformed message). */
+uint64_t replica_raft_refusals(struct replica *rp);
 const char *replica_outcome_name(int outcome);
 
 #endif

@@ -9,8 +9,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <malloc.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,29 +20,6 @@
 #include "node/key.h"
 #include "node/log.h"
 #include "node/node.h"
-
-/* raft_uv's TCP transport (raft 0.22) never sets TCP_NODELAY on its connections, so a small
- * AppendEntries (or its answer) sent while an earlier segment waits for a delayed ACK is held
- * by Nagle's algorithm: a commit then takes 40-100 ms instead of about one millisecond. The
- * node walks its loop's TCP handles and turns Nagle off where it is still on (raft's
- * connections, made and remade by raft itself; h2o's and libcurl's have it off already). */
-static uv_timer_t nodelay_timer;
-
-static void set_nodelay(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    uv_os_fd_t fd;
-    int on = 0;
-    socklen_t len = sizeof on;
-    if (h->type == UV_TCP && !uv_is_closing(h) && uv_fileno(h, &fd) == 0 &&
-        getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) == 0 && !on)
-        uv_tcp_nodelay((uv_tcp_t *)h, 1);
-}
-
-static void on_nodelay_tick(uv_timer_t *t)
-{
-    uv_walk(t->loop, set_nodelay, NULL);
-}
 
 static void on_closed(void *arg)
 {
@@ -67,8 +42,6 @@ static void on_signal(uv_signal_t *s, int signum)
     quote_stop(n);
     agree_stop(n);
     auth_stop(n);
-    uv_timer_stop(&nodelay_timer);
-    uv_close((uv_handle_t *)&nodelay_timer, NULL);
     uv_signal_stop(&n->sigint);
     uv_signal_stop(&n->sigterm);
     uv_close((uv_handle_t *)&n->sigint, NULL);
@@ -151,7 +124,10 @@ int main(int argc, char **argv)
                                  .snapshot_threshold = n->cfg.snapshot_threshold,
                                  .snapshot_trailing = n->cfg.snapshot_trailing,
                                  .max_inflight_entries = n->cfg.max_inflight_entries,
-                                 .idem_ttl_ms = (uint64_t)n->cfg.idempotency_ttl_s * 1000};
+                                 .idem_ttl_ms = (uint64_t)n->cfg.idempotency_ttl_s * 1000,
+                                 .cluster = n->cfg.cluster,
+                                 .secret = n->cfg.cluster_secret,
+                                 .max_snapshot_bytes = (uint64_t)n->cfg.map_size_mb << 20};
     if (replica_start(&n->replica, &ro, err, sizeof err) != 0) {
         fprintf(stderr, "parlayd: %s\n", err);
         return 1;
@@ -174,8 +150,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "parlayd: %s\n", err);
         return 1;
     }
-    uv_timer_init(n->loop, &nodelay_timer);
-    uv_timer_start(&nodelay_timer, on_nodelay_tick, 0, 200);
     uv_signal_init(n->loop, &n->sigint);
     uv_signal_init(n->loop, &n->sigterm);
     n->sigint.data = n->sigterm.data = n;

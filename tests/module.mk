@@ -16,9 +16,10 @@
 #                      dissent, rounds, resends, the outbox bound, the stall alert, the scheduler
 #   test_cmdtable      the command table (unique types and names, codec agrees, unknown types
 #                      refused) and a database of the layout before it still opening
+#   test_transport_check  the Raft transport's message checks and its record of the log's terms
 #
 #   make test-unit     build and run them
-UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger cmdtable
+UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger cmdtable transport_check
 UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TEST_NAMES))
 UNIT_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,$(CONSENSUS_SRCS) node/log.c tests/unit/unit_util.c)
 

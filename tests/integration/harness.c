@@ -167,7 +167,9 @@ void h_cluster_init(struct h_cluster *c, int n)
         registered = true;
     }
     memset(c, 0, sizeof *c);
-    snprintf(c->root, sizeof c->root, "/tmp/parlay-it-XXXXXX");
+    /* PARLAY_IT_DIR: where the clusters' roots go (default /tmp), e.g. apart from other runs */
+    const char *base = getenv("PARLAY_IT_DIR");
+    snprintf(c->root, sizeof c->root, "%s/parlay-it-XXXXXX", base && *base ? base : "/tmp");
     if (!mkdtemp(c->root)) {
         perror("mkdtemp");
         exit(2);

@@ -30,16 +30,20 @@ build/tests/test_quotes_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/ha
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
+build/tests/test_raft_guard: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_raft_guard.c consensus/codec.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
 TESTS += build/tests/test_cluster build/tests/test_partition build/tests/test_accounts_it \
          build/tests/test_auth_it build/tests/test_agreement build/tests/test_quotes_it \
-         build/tests/test_writepath
+         build/tests/test_writepath build/tests/test_raft_guard
 TEST_DEPS += build/parlayd-san build/parlayctl
 
 .PHONY: test-integration
 test-integration: build/tests/test_cluster build/tests/test_partition build/tests/test_accounts_it \
                   build/tests/test_auth_it build/tests/test_agreement build/tests/test_quotes_it \
-                  build/tests/test_writepath build/parlayd-san \
+                  build/tests/test_writepath build/tests/test_raft_guard build/parlayd-san \
                   build/parlayctl build/parlay-feedsim-san
 	@bash tests/run-tests.sh build/tests/test_cluster build/tests/test_partition \
 	  build/tests/test_accounts_it build/tests/test_auth_it build/tests/test_agreement \
-	  build/tests/test_quotes_it build/tests/test_writepath
+	  build/tests/test_quotes_it build/tests/test_writepath build/tests/test_raft_guard
