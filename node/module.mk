@@ -1,5 +1,5 @@
 # node/: parlayd (the node daemon) and parlayctl (the operator CLI).
-NODE_SRCS := feed/curl_uv.c node/config.c node/log.c node/http.c node/forward.c node/metrics.c node/key.c \
+NODE_SRCS := feed/curl_uv.c node/config.c node/log.c node/http.c node/http_guard.c node/query.c node/forward.c node/metrics.c node/key.c \
 	node/routes.c node/routes_fixtures.c node/routes_admin.c node/routes_accounts.c node/auth.c \
 	node/agree.c node/tally.c node/quote.c node/quote_price.c node/stream.c feed/provider.c \
 	$(MODELS_SRCS) models/tool/fd_csv.c feed/rest.c feed/sse.c feed/sse_parse.c

@@ -34,6 +34,7 @@
 #include "node/key.h"
 #include "node/log.h"
 #include "node/node.h"
+#include "node/query.h"
 #include "node/quote_price.h"
 #include "node/routes.h"
 #include "node/tally.h"
@@ -916,7 +917,15 @@ static void list_markets(struct http_req *r)
     struct node *n = r->node;
     char status[16] = "", phase[8] = "", after[FEED_ID_MAX + 2] = "", lim[12] = "";
     struct market_filter flt = {.limit = 100};
-    if (http_query_get(r, "status", status, sizeof status)) {
+    char sport[48];
+    int got_status, got_phase, got_after, got_lim, got_sport;
+    if ((got_status = query_param(r, "status", status, sizeof status)) < 0 ||
+        (got_phase = query_param(r, "phase", phase, sizeof phase)) < 0 ||
+        (got_after = query_param(r, "after", after, sizeof after)) < 0 ||
+        (got_lim = query_param(r, "limit", lim, sizeof lim)) < 0 ||
+        (got_sport = query_param(r, "sport", sport, sizeof sport)) < 0)
+        return;
+    if (got_status) {
         if (strcmp(status, "pending") && strcmp(status, "open") && strcmp(status, "suspended") &&
             strcmp(status, "closed")) {
             http_problem(r, 422, "Invalid filter",
@@ -925,16 +934,16 @@ static void list_markets(struct http_req *r)
         }
         flt.status = status;
     }
-    if (http_query_get(r, "phase", phase, sizeof phase)) {
+    if (got_phase) {
         if (strcmp(phase, "pre") && strcmp(phase, "live")) {
             http_problem(r, 422, "Invalid filter", "phase must be pre or live");
             return;
         }
         flt.phase = phase;
     }
-    if (http_query_get(r, "after", after, sizeof after))
+    if (got_after)
         flt.after = after;
-    if (http_query_get(r, "limit", lim, sizeof lim)) {
+    if (got_lim) {
         uint64_t l;
         if (!parse_u64(lim, &l) || l < 1 || l > 1000) {
             http_problem(r, 422, "Invalid limit", "limit must be an integer from 1 to 1000");
@@ -942,8 +951,7 @@ static void list_markets(struct http_req *r)
         }
         flt.limit = (unsigned)l;
     }
-    char sport[48];
-    if (http_query_get(r, "sport", sport, sizeof sport) && strcmp(sport, n->cfg.sport) != 0) {
+    if (got_sport && strcmp(sport, n->cfg.sport) != 0) {
         http_problem(r, 404, "Other sport", "this cluster quotes %s, not '%s'", n->cfg.sport,
                      sport);
         return;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "consensus/fixtures.h"
+#include "node/query.h"
 #include "node/routes.h"
 
 static void serve_get(struct http_req *r)
@@ -32,8 +33,9 @@ static int time_param(struct http_req *r, const char *key, int64_t *out)
 {
     char v[64];
     *out = 0;
-    if (!http_query_get(r, key, v, sizeof v))
-        return 0;
+    int got = query_param(r, key, v, sizeof v);
+    if (got <= 0)
+        return got;
     if (fixture_parse_time(v, out) != 0) {
         http_problem(r, 400, "Bad query parameter",
                      "'%s' must be an RFC 3339 time such as 2026-11-28T15:00:00Z", key);
@@ -71,11 +73,18 @@ static void serve_list(struct http_req *r)
             q = amp + 1;
         }
     }
-    if (http_query_get(r, "sport", sport, sizeof sport))
+    int got_sport, got_comp, got_status, got_after, got_limit;
+    if ((got_sport = query_param(r, "sport", sport, sizeof sport)) < 0 ||
+        (got_comp = query_param(r, "competition", comp, sizeof comp)) < 0 ||
+        (got_status = query_param(r, "status", status, sizeof status)) < 0 ||
+        (got_after = query_param(r, "after", after, sizeof after)) < 0 ||
+        (got_limit = query_param(r, "limit", limit_s, sizeof limit_s)) < 0)
+        return;
+    if (got_sport)
         flt.sport = sport;
-    if (http_query_get(r, "competition", comp, sizeof comp))
+    if (got_comp)
         flt.competition = comp;
-    if (http_query_get(r, "status", status, sizeof status)) {
+    if (got_status) {
         if (!fixture_status_valid(status)) {
             http_problem(r, 400, "Bad query parameter",
                          "'status' must be one of scheduled, live, finished, postponed, "
@@ -84,7 +93,7 @@ static void serve_list(struct http_req *r)
         }
         flt.status = status;
     }
-    if (http_query_get(r, "after", after, sizeof after)) {
+    if (got_after) {
         if (!fixture_id_valid(after, strlen(after))) {
             http_problem(r, 400, "Bad query parameter", "'after' must be a fixture id");
             return;
@@ -92,7 +101,7 @@ static void serve_list(struct http_req *r)
         flt.after = after;
     }
     flt.limit = 50;
-    if (http_query_get(r, "limit", limit_s, sizeof limit_s)) {
+    if (got_limit) {
         char *e;
         long l = strtol(limit_s, &e, 10);
         if (*e || l < 1 || l > 500) {
@@ -118,8 +127,9 @@ static bool id_ok(struct http_req *r, const char *id)
 {
     if (fixture_id_valid(id, strlen(id)))
         return true;
-    http_problem(r, 400, "Bad fixture id", "a fixture id is 1 to %d letters, digits, '-', '_' or '.'",
-                 FIXTURE_ID_MAX);
+    http_problem(r, 400, "Bad fixture id",
+                 "a fixture id is 1 to %d letters, digits, '-', '_' or '.', starting with a "
+                 "letter or digit", FIXTURE_ID_MAX);
     return false;
 }
 
