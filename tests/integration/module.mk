@@ -26,15 +26,20 @@ build/tests/test_quotes_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/ha
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
+build/tests/test_hardening: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_hardening.c) $$(KYC_SAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
+
 TESTS += build/tests/test_cluster build/tests/test_partition build/tests/test_accounts_it \
-         build/tests/test_auth_it build/tests/test_agreement build/tests/test_quotes_it
+         build/tests/test_auth_it build/tests/test_agreement build/tests/test_quotes_it \
+         build/tests/test_hardening
 TEST_DEPS += build/parlayd-san build/parlayctl
 
 .PHONY: test-integration
 test-integration: build/tests/test_cluster build/tests/test_partition build/tests/test_accounts_it \
                   build/tests/test_auth_it build/tests/test_agreement build/tests/test_quotes_it \
-                  build/parlayd-san \
+                  build/tests/test_hardening build/parlayd-san \
                   build/parlayctl build/parlay-feedsim-san
 	@bash tests/run-tests.sh build/tests/test_cluster build/tests/test_partition \
 	  build/tests/test_accounts_it build/tests/test_auth_it build/tests/test_agreement \
-	  build/tests/test_quotes_it
+	  build/tests/test_quotes_it build/tests/test_hardening
