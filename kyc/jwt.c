@@ -285,12 +285,12 @@ int kyc_jwt_verify(const char* token,
         return kyc_fail(err, KYC_E_JWT_SIGNATURE, "signature missing or not base64url");
     if (strcmp(h.alg, "ES256") == 0 && siglen != 64)
         return kyc_fail(err, KYC_E_JWT_SIGNATURE, "ES256 signature is %ld bytes, not 64", siglen);
+    json_t* key = find_key(jwks, &h, err);
+    if (!key)
+        return KYC_E_JWT_KEY; /* first: an unknown kid makes a caller refetch the key set */
     if (strcmp(h.alg, "ES256") == 0 && expect->es256_low_s && !s_is_low(sig + 32))
         return kyc_fail(err, KYC_E_JWT_SIGNATURE,
                         "ES256 signature is not in its canonical low-s form");
-    json_t* key = find_key(jwks, &h, err);
-    if (!key)
-        return KYC_E_JWT_KEY;
 
     cjose_err ce;
     char* keyjson = json_dumps(key, JSON_COMPACT);

@@ -42,6 +42,12 @@ struct problem_ostream {
     char body[640];
 };
 
+static json_t *problem_json(int status, const char *title, const char *code, const char *detail)
+{
+    return json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title", title,
+                     "status", status, "detail", detail, "code", code);
+}
+
 void http_guard_problem(struct http_req *r, int status, const char *title, const char *code,
                         const char *fmt, ...)
 {
@@ -50,8 +56,7 @@ void http_guard_problem(struct http_req *r, int status, const char *title, const
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
-    json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title", title,
-                          "status", status, "detail", detail, "code", code);
+    json_t *o = problem_json(status, title, code, detail);
     if (r->req)
         json_object_set_new(o, "instance", json_stringn(r->req->path.base, r->req->path.len));
     http_reply_json(r, status, o);
@@ -70,8 +75,7 @@ static size_t problem_text(struct problem_ostream *s, const char *text, size_t l
     else
         snprintf(detail, sizeof detail, "the request could not be read: %.*s",
                  (int)(len > 128 ? 128 : len), text);
-    json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title", title,
-                          "status", s->status, "detail", detail, "code", code);
+    json_t *o = problem_json(s->status, title, code, detail);
     char *t = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     int n = snprintf(s->body, sizeof s->body, "%s\n", t ? t : "{}");

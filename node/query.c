@@ -26,3 +26,11 @@ int query_param(struct http_req *r, const char *key, char *out, size_t n)
                        key, n - 1);
     return -1;
 }
+
+int query_params(struct http_req *r, struct query_want *w, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if ((w[i].got = query_param(r, w[i].key, w[i].out, w[i].n)) < 0)
+            return -1;
+    return 0;
+}

@@ -12,4 +12,14 @@
  * absent, -1 when it is longer than n - 1 (then the request has been answered with 400). */
 int query_param(struct http_req *r, const char *key, char *out, size_t n);
 
+/* Several at once: each entry's @got is set to 1 (present) or 0 (absent). Returns -1 as soon
+ * as one is refused (answered), else 0. */
+struct query_want {
+    const char *key;
+    char *out;
+    size_t n;
+    int got;
+};
+int query_params(struct http_req *r, struct query_want *w, size_t count);
+
 #endif

@@ -918,14 +918,14 @@ static void list_markets(struct http_req *r)
     char status[16] = "", phase[8] = "", after[FEED_ID_MAX + 2] = "", lim[12] = "";
     struct market_filter flt = {.limit = 100};
     char sport[48];
-    int got_status, got_phase, got_after, got_lim, got_sport;
-    if ((got_status = query_param(r, "status", status, sizeof status)) < 0 ||
-        (got_phase = query_param(r, "phase", phase, sizeof phase)) < 0 ||
-        (got_after = query_param(r, "after", after, sizeof after)) < 0 ||
-        (got_lim = query_param(r, "limit", lim, sizeof lim)) < 0 ||
-        (got_sport = query_param(r, "sport", sport, sizeof sport)) < 0)
+    struct query_want q[] = {{"status", status, sizeof status, 0},
+                             {"phase", phase, sizeof phase, 0},
+                             {"after", after, sizeof after, 0},
+                             {"limit", lim, sizeof lim, 0},
+                             {"sport", sport, sizeof sport, 0}};
+    if (query_params(r, q, sizeof q / sizeof *q) < 0)
         return;
-    if (got_status) {
+    if (q[0].got) {
         if (strcmp(status, "pending") && strcmp(status, "open") && strcmp(status, "suspended") &&
             strcmp(status, "closed")) {
             http_problem(r, 422, "Invalid filter",
@@ -934,16 +934,16 @@ static void list_markets(struct http_req *r)
         }
         flt.status = status;
     }
-    if (got_phase) {
+    if (q[1].got) {
         if (strcmp(phase, "pre") && strcmp(phase, "live")) {
             http_problem(r, 422, "Invalid filter", "phase must be pre or live");
             return;
         }
         flt.phase = phase;
     }
-    if (got_after)
+    if (q[2].got)
         flt.after = after;
-    if (got_lim) {
+    if (q[3].got) {
         uint64_t l;
         if (!parse_u64(lim, &l) || l < 1 || l > 1000) {
             http_problem(r, 422, "Invalid limit", "limit must be an integer from 1 to 1000");
@@ -951,7 +951,7 @@ static void list_markets(struct http_req *r)
         }
         flt.limit = (unsigned)l;
     }
-    if (got_sport && strcmp(sport, n->cfg.sport) != 0) {
+    if (q[4].got && strcmp(sport, n->cfg.sport) != 0) {
         http_problem(r, 404, "Other sport", "this cluster quotes %s, not '%s'", n->cfg.sport,
                      sport);
         return;

@@ -73,18 +73,18 @@ static void serve_list(struct http_req *r)
             q = amp + 1;
         }
     }
-    int got_sport, got_comp, got_status, got_after, got_limit;
-    if ((got_sport = query_param(r, "sport", sport, sizeof sport)) < 0 ||
-        (got_comp = query_param(r, "competition", comp, sizeof comp)) < 0 ||
-        (got_status = query_param(r, "status", status, sizeof status)) < 0 ||
-        (got_after = query_param(r, "after", after, sizeof after)) < 0 ||
-        (got_limit = query_param(r, "limit", limit_s, sizeof limit_s)) < 0)
+    struct query_want q[] = {{"sport", sport, sizeof sport, 0},
+                             {"competition", comp, sizeof comp, 0},
+                             {"status", status, sizeof status, 0},
+                             {"after", after, sizeof after, 0},
+                             {"limit", limit_s, sizeof limit_s, 0}};
+    if (query_params(r, q, sizeof q / sizeof *q) < 0)
         return;
-    if (got_sport)
+    if (q[0].got)
         flt.sport = sport;
-    if (got_comp)
+    if (q[1].got)
         flt.competition = comp;
-    if (got_status) {
+    if (q[2].got) {
         if (!fixture_status_valid(status)) {
             http_problem(r, 400, "Bad query parameter",
                          "'status' must be one of scheduled, live, finished, postponed, "
@@ -93,7 +93,7 @@ static void serve_list(struct http_req *r)
         }
         flt.status = status;
     }
-    if (got_after) {
+    if (q[3].got) {
         if (!fixture_id_valid(after, strlen(after))) {
             http_problem(r, 400, "Bad query parameter", "'after' must be a fixture id");
             return;
@@ -101,7 +101,7 @@ static void serve_list(struct http_req *r)
         flt.after = after;
     }
     flt.limit = 50;
-    if (got_limit) {
+    if (q[4].got) {
         char *e;
         long l = strtol(limit_s, &e, 10);
         if (*e || l < 1 || l > 500) {

@@ -400,15 +400,16 @@ void stream_open(struct http_req *r)
         http_problem(r, 404, "Not found", "this node has no quote stream");
         return;
     }
-    int got_sport = query_param(r, "sport", sport, sizeof sport), got_fixture = 0;
-    if (got_sport < 0 || (got_fixture = query_param(r, "fixture", fixture, sizeof fixture)) < 0)
+    struct query_want q[] = {{"sport", sport, sizeof sport, 0},
+                             {"fixture", fixture, sizeof fixture, 0}};
+    if (query_params(r, q, 2) < 0)
         return;
-    if (got_sport && strcmp(sport, n->cfg.sport) != 0) {
+    if (q[0].got && strcmp(sport, n->cfg.sport) != 0) {
         http_problem(r, 404, "Other sport", "this cluster quotes %s, not '%s'", n->cfg.sport,
                      sport);
         return;
     }
-    if (got_fixture && (!fixture[0] || strlen(fixture) > FEED_ID_MAX || strchr(fixture, '/'))) {
+    if (q[1].got && (!fixture[0] || strlen(fixture) > FEED_ID_MAX || strchr(fixture, '/'))) {
         http_problem(r, 422, "Invalid filter", "fixture must be a fixture id (1-64 bytes)");
         return;
     }

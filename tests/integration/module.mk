@@ -14,7 +14,7 @@ build/tests/test_accounts_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
 
-build/tests/test_auth_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_auth.c)
+build/tests/test_auth_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/tokens.c tests/integration/test_auth.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
 
@@ -26,7 +26,7 @@ build/tests/test_quotes_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/ha
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
-build/tests/test_hardening: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_hardening.c) $$(KYC_SAN_OBJS)
+build/tests/test_hardening: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/tokens.c tests/integration/test_hardening.c) $$(KYC_SAN_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
 

@@ -34,6 +34,7 @@
 
 #include "kyc/kyc.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/tokens.h"
 
 #define ISSUER "urn:parlay:accounts:accounts"
 #define PW "a long and private phrase"
@@ -219,14 +220,21 @@ static bool fixture_exists(struct h_cluster *c, const char *id)
     return st == 200;
 }
 
+/* One football node, with @extra config (NULL: none); its HTTP port. */
+static int start_one(struct h_cluster *c, const char *extra)
+{
+    h_cluster_init(c, 1);
+    c->extra_config = extra;
+    h_cluster_write_configs(c);
+    h_start_cluster(c);
+    return c->nodes[0].http_port;
+}
+
 static void framing_and_bodies(void **state)
 {
     (void)state;
     struct h_cluster c;
-    h_cluster_init(&c, 1);
-    h_cluster_write_configs(&c);
-    h_start_cluster(&c);
-    int port = c.nodes[0].http_port;
+    int port = start_one(&c, NULL);
     static char resp[1 << 16];
 
     /* A Content-Length over the limit: 413 on the headers alone, in problem+json. */
@@ -312,35 +320,31 @@ static void framing_and_bodies(void **state)
     assert_true(hwm > 0 && hwm < 200 * 1024);
     assert_true(alive(&c, 0));
 
-    /* Content-Length with Transfer-Encoding: 400, the connection closed, the smuggled request
-     * after the chunked body never runs. */
+    /* Content-Length with Transfer-Encoding (the tail after the empty chunked body), and two
+     * Content-Lengths that disagree (the tail after the first one's two bytes): 400, the
+     * connection closed, one answer, the smuggled request never runs. */
+    static const struct {
+        const char *id, *framing, *body, *tail_id;
+    } smuggles[] = {
+        {"front1", "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n", "smug1"},
+        {"front2", "Content-Length: 2\r\nContent-Length: 900\r\n", "{}", "smug2"},
+    };
     char tail[2048], req[4096];
-    tail_request(c.token, "smug1", tail, sizeof tail);
-    snprintf(req, sizeof req, "%s0\r\n\r\n%s",
-             create_request(c.token, "front1", "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"),
-             tail);
-    fd = raw_connect(port, NULL);
-    raw_send(fd, req, strlen(req));
-    closed = raw_read(fd, resp, sizeof resp, NULL, 5000);
-    close(fd);
-    assert_int_equal(status_of(resp), 400);
-    assert_true(closed);
-    assert_int_equal(count_of(resp, "HTTP/1.1 "), 1);
-    assert_non_null(strstr(body_of(resp), "\"ambiguous_framing\""));
-    /* Two Content-Lengths that disagree: the same. */
-    tail_request(c.token, "smug2", tail, sizeof tail);
-    snprintf(req, sizeof req, "%s{}%s",
-             create_request(c.token, "front2", "Content-Length: 2\r\nContent-Length: 900\r\n"),
-             tail);
-    fd = raw_connect(port, NULL);
-    raw_send(fd, req, strlen(req));
-    closed = raw_read(fd, resp, sizeof resp, NULL, 5000);
-    close(fd);
-    assert_int_equal(status_of(resp), 400);
-    assert_true(closed);
-    assert_int_equal(count_of(resp, "HTTP/1.1 "), 1);
-    assert_false(fixture_exists(&c, "smug1"));
-    assert_false(fixture_exists(&c, "smug2"));
+    for (size_t k = 0; k < 2; k++) {
+        tail_request(c.token, smuggles[k].tail_id, tail, sizeof tail);
+        snprintf(req, sizeof req, "%s%s%s",
+                 create_request(c.token, smuggles[k].id, smuggles[k].framing), smuggles[k].body,
+                 tail);
+        fd = raw_connect(port, NULL);
+        raw_send(fd, req, strlen(req));
+        closed = raw_read(fd, resp, sizeof resp, NULL, 5000);
+        close(fd);
+        assert_int_equal(status_of(resp), 400);
+        assert_true(closed);
+        assert_int_equal(count_of(resp, "HTTP/1.1 "), 1);
+        assert_non_null(strstr(body_of(resp), "\"ambiguous_framing\""));
+        assert_false(fixture_exists(&c, smuggles[k].tail_id));
+    }
     /* A well-framed pipelined pair still runs both. */
     char first[2048];
     tail_request(c.token, "pipe1", first, sizeof first);
@@ -379,10 +383,7 @@ static void queries_ids_positions(void **state)
 {
     (void)state;
     struct h_cluster c;
-    h_cluster_init(&c, 1);
-    h_cluster_write_configs(&c);
-    h_start_cluster(&c);
-    int port = c.nodes[0].http_port;
+    int port = start_one(&c, NULL);
     assert_int_equal(h_write_until_answer(&c, 0, "POST", "/admin/v1/fixtures",
                                           h_fixture_body("q1"), "q1", NULL),
                      201);
@@ -476,11 +477,7 @@ static void streams_closed_and_capped(void **state)
 {
     (void)state;
     struct h_cluster c;
-    h_cluster_init(&c, 1);
-    c.extra_config = "{\"stream_max_clients\": 40}";
-    h_cluster_write_configs(&c);
-    h_start_cluster(&c);
-    int port = c.nodes[0].http_port;
+    int port = start_one(&c, "{\"stream_max_clients\": 40}");
     pid_t pid = c.nodes[0].pid;
     assert_int_equal(stream_clients(port), 0);
     int fds_before = proc_sockets(pid);
@@ -585,17 +582,7 @@ static cjose_jwk_t *add_test_key(struct h_cluster *a, const char *kid)
 /* A token over @claims signed by @k (ES256, low-s). */
 static char *mint(cjose_jwk_t *k, const char *kid, const char *claims)
 {
-    cjose_err err;
-    cjose_header_t *h = cjose_header_new(&err);
-    assert_true(cjose_header_set(h, CJOSE_HDR_ALG, CJOSE_HDR_ALG_ES256, &err));
-    assert_true(cjose_header_set(h, CJOSE_HDR_KID, kid, &err));
-    cjose_jws_t *jws = cjose_jws_sign(k, h, (const uint8_t *)claims, strlen(claims), &err);
-    assert_non_null(jws);
-    const char *compact;
-    assert_true(cjose_jws_export(jws, &compact, &err));
-    char *out = strdup(compact);
-    cjose_jws_release(jws);
-    cjose_header_release(h);
+    char *out = tk_sign(k, kid, claims);
     assert_int_equal(kyc_es256_flip_s(out, true, NULL), KYC_OK);
     return out;
 }
@@ -616,34 +603,9 @@ static void tokens_extreme_and_twins(void **state)
 {
     (void)state;
     struct h_cluster a, s;
-    h_cluster_init(&a, 1);
-    a.role = "accounts";
-    h_cluster_write_configs(&a);
-    h_start_cluster(&a);
-    char extra[512];
-    snprintf(extra, sizeof extra,
-             "{\"accounts_jwks_url\": \"http://127.0.0.1:%d/.well-known/jwks.json\", "
-             "\"accounts_jwks_min_interval_ms\": 0}",
-             a.nodes[0].http_port);
-    h_cluster_init(&s, 1);
-    s.extra_config = extra;
-    h_cluster_write_configs(&s);
-    h_start_cluster(&s);
-
-    struct h_resp r = h_http_bearer(&a, 0, "POST", "/v1/players",
-                                    "{\"email\":\"eve@example.fr\",\"password\":\"" PW "\"}",
-                                    "reg-1", NULL);
-    assert_int_equal(r.status, 201);
-    char player[64];
-    snprintf(player, sizeof player, "%s", json_string_value(json_object_get(r.json, "id")));
-    h_resp_free(&r);
-    r = h_http_bearer(&a, 0, "POST", "/v1/sessions",
-                      "{\"email\":\"eve@example.fr\",\"password\":\"" PW "\"}", "in-1", NULL);
-    assert_int_equal(r.status, 201);
-    char token[2048], session[64];
-    snprintf(token, sizeof token, "%s", json_string_value(json_object_get(r.json, "access_token")));
-    snprintf(session, sizeof session, "%s", json_string_value(json_object_get(r.json, "session_id")));
-    h_resp_free(&r);
+    char extra[512], player[64], token[2048], session[64];
+    tk_start_clusters(&a, 1, &s, 1, 0, extra, sizeof extra);
+    tk_sign_up(&a, 0, "eve@example.fr", PW, player, token, sizeof token, session);
     double deadline = h_now() + 30;
     long st;
     while ((st = with_token(&s, "/v1/me", token)) == 503 && h_now() < deadline)
