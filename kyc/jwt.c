@@ -287,10 +287,7 @@ int kyc_jwt_verify(const char* token,
         return kyc_fail(err, KYC_E_JWT_SIGNATURE, "ES256 signature is %ld bytes, not 64", siglen);
     json_t* key = find_key(jwks, &h, err);
     if (!key)
-        return KYC_E_JWT_KEY; /* first: an unknown kid makes a caller refetch the key set */
-    if (strcmp(h.alg, "ES256") == 0 && expect->es256_low_s && !s_is_low(sig + 32))
-        return kyc_fail(err, KYC_E_JWT_SIGNATURE,
-                        "ES256 signature is not in its canonical low-s form");
+        return KYC_E_JWT_KEY;
 
     cjose_err ce;
     char* keyjson = json_dumps(key, JSON_COMPACT);
@@ -308,6 +305,10 @@ int kyc_jwt_verify(const char* token,
     if (!cjose_jws_verify(jws, jwk, &ce)) {
         rc = kyc_fail(err, KYC_E_JWT_SIGNATURE, "%s signature does not verify with key \"%.64s\"",
                       h.alg, h.kid);
+    } else if (strcmp(h.alg, "ES256") == 0 && expect->es256_low_s && !s_is_low(sig + 32)) {
+        /* Valid, but the high-s twin of the signature the issuer made. */
+        rc = kyc_fail(err, KYC_E_JWT_SIGNATURE,
+                      "ES256 signature is not in its canonical low-s form");
     } else if (!cjose_jws_get_plaintext(jws, &pt, &ptlen, &ce)) {
         rc = kyc_fail(err, KYC_E_JWT_FORMAT, "jws payload: %s", ce.message);
     } else {
