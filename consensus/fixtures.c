@@ -23,6 +23,10 @@ bool fixture_id_valid(const char *id, size_t len)
 {
     if (len == 0 || len > FIXTURE_ID_MAX)
         return false;
+    /* "." and ".." are path segments: a client that normalises paths turns
+     * /v1/fixtures/.. into /v1/. A safe id starts with a letter or digit. */
+    if (!isalnum((unsigned char)id[0]))
+        return false;
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)id[i];
         if (!isalnum(ch) && ch != '-' && ch != '_' && ch != '.')
@@ -190,7 +194,8 @@ int fixture_check_create(json_t *body, const char *sport, char *detail, size_t n
         str_field(body, "status", false, 16, &status, detail, n))
         return -1;
     if (!fixture_id_valid(id, strlen(id))) {
-        snprintf(detail, n, "field 'id' may use only letters, digits, '-', '_' and '.'");
+        snprintf(detail, n, "field 'id' may use only letters, digits, '-', '_' and '.', and "
+                            "starts with a letter or digit");
         return -1;
     }
     if (!sport) {

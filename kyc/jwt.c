@@ -9,13 +9,19 @@
  *      P-256 for ES256, RSA for RS256), and a matching alg/use when the key states them.
  *   3. cjose verifies the signature (an ES256 signature must be exactly 64 bytes: cjose
  *      splits whatever it gets in half).
+ *      For our own tokens (es256_low_s) only the low-s form of an ES256 signature is taken:
+ *      (r, s) and (r, n - s) both verify, and a token must have exactly one valid spelling.
  *   4. only then is the payload parsed, and the claims checked: iss, aud, exp, iat, nonce,
- *      acr, sub. cjose checks no claims. */
+ *      acr, sub. cjose checks no claims. Times come from the token, so every sum with them
+ *      saturates (kyc_time_add): exp = 2^63 - 1 plus the skew must not overflow. */
 #include "kyc/internal.h"
 
 #include <string.h>
 
+#include <math.h>
+
 #include <cjose/cjose.h>
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
 
 #define JWT_MAX_PART 16384
@@ -111,6 +117,8 @@ static json_t* find_key(const json_t* jwks, const jwt_header* h, kyc_err* err)
     return found;
 }
 
+/* A NumericDate claim: an integer, or a real within +-2^62 (a larger real does not fit an
+ * int64_t, and converting it would be undefined). */
 static bool num_claim(json_t* c, const char* name, int64_t* v)
 {
     json_t* x = json_object_get(c, name);
@@ -119,10 +127,58 @@ static bool num_claim(json_t* c, const char* name, int64_t* v)
         return true;
     }
     if (json_is_real(x)) {
-        *v = (int64_t)json_real_value(x);
+        double d = json_real_value(x);
+        if (!isfinite(d) || fabs(d) > 4611686018427387904.0)
+            return false;
+        *v = (int64_t)d;
         return true;
     }
     return false;
+}
+
+/* The order n of P-256, big-endian. */
+static const uint8_t P256_N[32] = {
+    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51};
+
+/* s <= (n - 1) / 2, i.e. 2s < n: the canonical half. */
+static bool s_is_low(const uint8_t s[32])
+{
+    unsigned carry = 0;
+    uint8_t twice[33];
+    for (int i = 31; i >= 0; i--) {
+        unsigned v = ((unsigned)s[i] << 1) | carry;
+        twice[i + 1] = (uint8_t)v;
+        carry = v >> 8;
+    }
+    twice[0] = (uint8_t)carry;
+    if (twice[0])
+        return false;
+    return memcmp(twice + 1, P256_N, 32) < 0;
+}
+
+int kyc_es256_flip_s(char* compact, bool only_high, kyc_err* err)
+{
+    char* dot = compact ? strrchr(compact, '.') : NULL;
+    uint8_t sig[64];
+    if (!dot || kyc_b64url_decode(dot + 1, strlen(dot + 1), sig, sizeof sig) != 64)
+        return kyc_fail(err, KYC_E_JWT_FORMAT, "not a compact JWS with a 64-byte ES256 signature");
+    if (only_high && s_is_low(sig + 32))
+        return KYC_OK;
+    BIGNUM* n = BN_bin2bn(P256_N, 32, NULL);
+    BIGNUM* s = BN_bin2bn(sig + 32, 32, NULL);
+    bool ok = n && s && !BN_is_zero(s) && BN_cmp(s, n) < 0 && BN_sub(s, n, s) &&
+              BN_bn2binpad(s, sig + 32, 32) == 32;
+    BN_free(n);
+    BN_free(s);
+    if (!ok)
+        return kyc_fail(err, KYC_E_JWT_SIGNATURE, "ES256 signature s is out of range");
+    char enc[90];
+    size_t len = kyc_b64url_encode(sig, sizeof sig, enc);
+    if (len != strlen(dot + 1))
+        return kyc_fail(err, KYC_E_JWT_FORMAT, "ES256 signature is not unpadded base64url");
+    memcpy(dot + 1, enc, len);
+    return KYC_OK;
 }
 
 static bool str_eq(const char* a, const char* b)
@@ -171,14 +227,20 @@ static int check_claims(json_t* c, const kyc_jwt_expect* e, kyc_err* err)
         return kyc_fail(err, KYC_E_JWT_AUD, "aud does not name client \"%.100s\"", e->audience);
     int64_t exp = 0, iat = 0;
     bool has_exp = num_claim(c, "exp", &exp), has_iat = num_claim(c, "iat", &iat);
-    if (!has_exp && e->require_exp_iat)
-        return kyc_fail(err, KYC_E_JWT_EXPIRED, "exp missing");
-    if (has_exp && e->now >= exp + e->skew)
+    if (!has_exp && (e->require_exp_iat || json_object_get(c, "exp")))
+        return kyc_fail(err, KYC_E_JWT_EXPIRED, "exp missing or not a usable time");
+    if (has_exp && e->now >= kyc_time_add(exp, e->skew))
         return kyc_fail(err, KYC_E_JWT_EXPIRED, "expired at %lld, now %lld (skew %llds)",
                         (long long)exp, (long long)e->now, (long long)e->skew);
-    if (!has_iat && e->require_exp_iat)
-        return kyc_fail(err, KYC_E_JWT_IAT, "iat missing");
-    if (has_iat && iat > e->now + e->skew)
+    if (has_exp && e->max_lifetime > 0 &&
+        exp > kyc_time_add(kyc_time_add(e->now, e->max_lifetime), e->skew))
+        return kyc_fail(err, KYC_E_JWT_LIFETIME,
+                        "exp %lld is more than %llds ahead of now (%lld): not a token this "
+                        "issuer makes",
+                        (long long)exp, (long long)e->max_lifetime, (long long)e->now);
+    if (!has_iat && (e->require_exp_iat || json_object_get(c, "iat")))
+        return kyc_fail(err, KYC_E_JWT_IAT, "iat missing or not a usable time");
+    if (has_iat && iat > kyc_time_add(e->now, e->skew))
         return kyc_fail(err, KYC_E_JWT_IAT, "issued in the future (iat %lld, now %lld)",
                         (long long)iat, (long long)e->now);
     if (e->nonce) {
@@ -243,6 +305,10 @@ int kyc_jwt_verify(const char* token,
     if (!cjose_jws_verify(jws, jwk, &ce)) {
         rc = kyc_fail(err, KYC_E_JWT_SIGNATURE, "%s signature does not verify with key \"%.64s\"",
                       h.alg, h.kid);
+    } else if (strcmp(h.alg, "ES256") == 0 && expect->es256_low_s && !s_is_low(sig + 32)) {
+        /* Valid, but the high-s twin of the signature the issuer made. */
+        rc = kyc_fail(err, KYC_E_JWT_SIGNATURE,
+                      "ES256 signature is not in its canonical low-s form");
     } else if (!cjose_jws_get_plaintext(jws, &pt, &ptlen, &ce)) {
         rc = kyc_fail(err, KYC_E_JWT_FORMAT, "jws payload: %s", ce.message);
     } else {

@@ -60,6 +60,7 @@ typedef enum {
     KYC_E_JWT_ACR = -39,           /* acr missing or below the level asked for */
     KYC_E_JWT_SUB = -40,           /* sub missing, or userinfo's sub is not the ID token's */
     KYC_E_USERINFO_UNSIGNED = -41, /* userinfo came back as plain JSON, not a signed JWT */
+    KYC_E_JWT_LIFETIME = -42,      /* exp further ahead than the issuer's tokens ever live */
     KYC_E_IDENTITY = -50,          /* an identity claim is missing or malformed */
     KYC_E_BIRTHDATE = -51,         /* birth date malformed */
     KYC_E_MINOR = -52,             /* under 18 on the given day */
@@ -155,6 +156,9 @@ typedef struct
     int64_t now;          /* unix seconds */
     int64_t skew;         /* clock tolerance for exp/iat, seconds */
     bool require_exp_iat; /* ID tokens: true; userinfo JWTs: checked when present */
+    int64_t max_lifetime; /* if > 0: exp may be at most this many seconds (plus skew) ahead */
+    bool es256_low_s;     /* our own tokens: only the canonical (low-s) ES256 signature, so
+                             that a token has exactly one valid form */
 } kyc_jwt_expect;
 
 /* Verifies a JWS compact token with a key from `jwks` (a JWK set, JSON). Only ES256 and RS256
@@ -165,6 +169,17 @@ int kyc_jwt_verify(const char* token,
                    const kyc_jwt_expect* expect,
                    json_t** claims,
                    kyc_err* err);
+
+/* Rewrites the ES256 signature of the compact JWS @compact in place from (r, s) to (r, n - s),
+ * the other valid signature of the same message: with @only_high only when s is in the upper
+ * half of the group order (so that a token signed by cjose/OpenSSL leaves in the canonical
+ * low-s form that es256_low_s demands), otherwise always (tests make a token's high-s twin
+ * this way). KYC_OK, or KYC_E_JWT_FORMAT / KYC_E_JWT_SIGNATURE / KYC_E_CRYPTO. */
+int kyc_es256_flip_s(char* compact, bool only_high, kyc_err* err);
+
+/* a + b, saturated at INT64_MIN / INT64_MAX instead of overflowing: every sum of a time taken
+ * from outside (a token's exp, a webhook's timestamp) and a tolerance goes through it. */
+int64_t kyc_time_add(int64_t a, int64_t b);
 
 /* ---------------------------------------------------------------------------------------- */
 /* FranceConnect v2 relying party */

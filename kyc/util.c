@@ -68,6 +68,8 @@ const char* kyc_strerror(int code)
         return "jwt subject mismatch";
     case KYC_E_USERINFO_UNSIGNED:
         return "userinfo not signed";
+    case KYC_E_JWT_LIFETIME:
+        return "jwt lifetime too long";
     case KYC_E_IDENTITY:
         return "identity claims invalid";
     case KYC_E_BIRTHDATE:
@@ -110,6 +112,14 @@ int kyc_fail(kyc_err* err, int code, const char* fmt, ...)
         va_end(ap);
     }
     return code;
+}
+
+int64_t kyc_time_add(int64_t a, int64_t b)
+{
+    int64_t sum;
+    if (__builtin_add_overflow(a, b, &sum))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return sum;
 }
 
 int kyc_global_init(void)

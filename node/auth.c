@@ -72,7 +72,9 @@ json_t *auth_verify_bearer(struct http_req *r, const json_t *jwks, const char *i
                          .audience = AUTH_AUDIENCE,
                          .now = (int64_t)time(NULL),
                          .skew = 5,
-                         .require_exp_iat = true};
+                         .require_exp_iat = true,
+                         .max_lifetime = AUTH_MAX_LIFETIME_S,
+                         .es256_low_s = true};
     kyc_err err = {0};
     int rv = kyc_jwt_verify(auth + 7, jwks, &ex, &claims, &err);
     if (rv == KYC_OK && !json_is_string(json_object_get(claims, "sub"))) {

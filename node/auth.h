@@ -11,9 +11,12 @@
 #include "node/node.h"
 
 #define AUTH_AUDIENCE "parlay"
+/* Access tokens live 15 minutes; one whose exp is further ahead than this was not made by the
+ * accounts cluster (a leaked signing key, a forged clock) and is refused. */
+#define AUTH_MAX_LIFETIME_S 3600
 
 /* Verifies `Authorization: Bearer <token>` against @jwks (iss must be @issuer, aud "parlay",
- * exp/iat checked). Returns the claims (caller json_decref()s), or NULL after answering 401
+ * exp/iat checked, exp at most AUTH_MAX_LIFETIME_S ahead, ES256 signatures in low-s form only). Returns the claims (caller json_decref()s), or NULL after answering 401
  * problem+json with WWW-Authenticate. When @unknown_kid is non-NULL and the only fault is a
  * kid absent from @jwks, nothing is answered: *unknown_kid is set and NULL returned. */
 json_t *auth_verify_bearer(struct http_req *r, const json_t *jwks, const char *issuer,

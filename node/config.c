@@ -241,7 +241,8 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "accounts_jwks_refresh_s", "accounts_jwks_min_interval_ms", "feed_url", "feed_adapter",
         "feed_poll_ms", "ratings_history", "margins", "quote_prematch_s", "quote_live_busy_s",
         "quote_live_idle_s", "quote_busy_window_s", "quote_hold_s", "quote_round_timeout_ms",
-        "agreement_alert_s", "test_fault_prices", NULL};
+        "agreement_alert_s", "test_fault_prices", "stream_max_clients", "stream_max_per_address",
+        NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -448,6 +449,9 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         {"quote_round_timeout_ms", 10000, 100, 600000,
          offsetof(struct config, quote_round_timeout_ms)},
         {"agreement_alert_s", 30, 1, 86400, offsetof(struct config, agreement_alert_s)},
+        {"stream_max_clients", 1000, 1, 100000, offsetof(struct config, stream_max_clients)},
+        {"stream_max_per_address", 32, 1, 100000,
+         offsetof(struct config, stream_max_per_address)},
     };
     for (size_t i = 0; i < sizeof quote_keys / sizeof *quote_keys; i++) {
         if (get_uint(root, quote_keys[i].key, quote_keys[i].def, quote_keys[i].min,

@@ -66,6 +66,8 @@ struct config {
                                       this long, default 120 */
     unsigned quote_round_timeout_ms; /* a round without a quorum is given up, default 10000 */
     unsigned agreement_alert_s;    /* an observation pending longer raises the alert, 30 */
+    unsigned stream_max_clients;   /* quote-stream clients per node, default 1000 (503 above) */
+    unsigned stream_max_per_address; /* quote-stream clients per peer address, default 32 (429) */
     int test_fault_prices;         /* tests only: this node prices wrong (+10 milli-odds) */
     int log_level;                 /* "debug" | "info" (default) | "warn" | "error" */
 };

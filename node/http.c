@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "node/forward.h"
+#include "node/http_guard.h"
 #include "node/log.h"
 #include "node/node.h"
 #include "node/write.h"
@@ -298,6 +299,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     memcpy(path, req->path.base, plen);
     path[plen] = 0;
+    if (http_guard_refuse(r)) /* smuggling shapes: 400, connection closed */
+        return 0;
     if (req->entity.base && req->entity.len > n->cfg.max_body_bytes) {
         http_problem(r, 413, "Body too large", "the request body is %zu bytes; the limit is %zu",
                      req->entity.len, n->cfg.max_body_bytes);
@@ -332,14 +335,13 @@ static void on_accept(uv_stream_t *listener, int status)
 int http_start(struct node *n, char *err, size_t errlen)
 {
     h2o_config_init(&n->h2o_config);
-    /* Our own limit (max_body_bytes) answers in problem+json; h2o's is only a backstop. */
-    n->h2o_config.max_request_entity_size = 8 * 1024 * 1024;
     h2o_hostconf_t *host =
         h2o_config_register_host(&n->h2o_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pc = h2o_config_register_path(host, "/", 0);
     h2o_handler_t *h = h2o_create_handler(pc, sizeof *h + sizeof(struct node *));
     *(struct node **)(h + 1) = n;
     h->on_req = on_req;
+    http_guard_setup(&n->h2o_config, host, pc, n->cfg.max_body_bytes); /* body limit, framing */
     h2o_context_init(&n->h2o_ctx, n->loop, &n->h2o_config);
     n->accept_ctx.ctx = &n->h2o_ctx;
     n->accept_ctx.hosts = n->h2o_config.hosts;

@@ -39,6 +39,7 @@
 #include "node/key.h"
 #include "node/log.h"
 #include "node/node.h"
+#include "node/query.h"
 #include "node/quote_price.h"
 #include "node/routes.h"
 
@@ -759,7 +760,15 @@ static void list_markets(struct http_req *r)
     struct node *n = r->node;
     char status[16] = "", phase[8] = "", after[FEED_ID_MAX + 2] = "", lim[12] = "";
     struct market_filter flt = {.limit = 100};
-    if (http_query_get(r, "status", status, sizeof status)) {
+    char sport[48];
+    struct query_want q[] = {{"status", status, sizeof status, 0},
+                             {"phase", phase, sizeof phase, 0},
+                             {"after", after, sizeof after, 0},
+                             {"limit", lim, sizeof lim, 0},
+                             {"sport", sport, sizeof sport, 0}};
+    if (query_params(r, q, sizeof q / sizeof *q) < 0)
+        return;
+    if (q[0].got) {
         if (strcmp(status, "pending") && strcmp(status, "open") && strcmp(status, "suspended") &&
             strcmp(status, "closed")) {
             http_problem(r, 422, "Invalid filter",
@@ -768,16 +777,16 @@ static void list_markets(struct http_req *r)
         }
         flt.status = status;
     }
-    if (http_query_get(r, "phase", phase, sizeof phase)) {
+    if (q[1].got) {
         if (strcmp(phase, "pre") && strcmp(phase, "live")) {
             http_problem(r, 422, "Invalid filter", "phase must be pre or live");
             return;
         }
         flt.phase = phase;
     }
-    if (http_query_get(r, "after", after, sizeof after))
+    if (q[2].got)
         flt.after = after;
-    if (http_query_get(r, "limit", lim, sizeof lim)) {
+    if (q[3].got) {
         uint64_t l;
         if (!parse_u64(lim, &l) || l < 1 || l > 1000) {
             http_problem(r, 422, "Invalid limit", "limit must be an integer from 1 to 1000");
@@ -785,8 +794,7 @@ static void list_markets(struct http_req *r)
         }
         flt.limit = (unsigned)l;
     }
-    char sport[48];
-    if (http_query_get(r, "sport", sport, sizeof sport) && strcmp(sport, n->cfg.sport) != 0) {
+    if (q[4].got && strcmp(sport, n->cfg.sport) != 0) {
         http_problem(r, 404, "Other sport", "this cluster quotes %s, not '%s'", n->cfg.sport,
                      sport);
         return;

@@ -1,5 +1,6 @@
 /* Public routes (health, readiness, metrics) and the shared route helpers. */
 #include "node/routes.h"
+#include "node/query.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +70,10 @@ static void after_barrier(void *arg, int outcome, const char *detail)
 void routes_read(struct http_req *r, void (*serve)(struct http_req *r))
 {
     char c[32];
-    if (!http_query_get(r, "consistency", c, sizeof c) || !strcmp(c, "local")) {
+    int got = query_param(r, "consistency", c, sizeof c); /* too long: refused, not "local" */
+    if (got < 0)
+        return;
+    if (!got || !strcmp(c, "local")) {
         serve(r);
         return;
     }

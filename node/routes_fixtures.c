@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "consensus/fixtures.h"
+#include "node/query.h"
 #include "node/routes.h"
 
 static void serve_get(struct http_req *r)
@@ -32,8 +33,9 @@ static int time_param(struct http_req *r, const char *key, int64_t *out)
 {
     char v[64];
     *out = 0;
-    if (!http_query_get(r, key, v, sizeof v))
-        return 0;
+    int got = query_param(r, key, v, sizeof v);
+    if (got <= 0)
+        return got;
     if (fixture_parse_time(v, out) != 0) {
         http_problem(r, 400, "Bad query parameter",
                      "'%s' must be an RFC 3339 time such as 2026-11-28T15:00:00Z", key);
@@ -71,11 +73,18 @@ static void serve_list(struct http_req *r)
             q = amp + 1;
         }
     }
-    if (http_query_get(r, "sport", sport, sizeof sport))
+    struct query_want q[] = {{"sport", sport, sizeof sport, 0},
+                             {"competition", comp, sizeof comp, 0},
+                             {"status", status, sizeof status, 0},
+                             {"after", after, sizeof after, 0},
+                             {"limit", limit_s, sizeof limit_s, 0}};
+    if (query_params(r, q, sizeof q / sizeof *q) < 0)
+        return;
+    if (q[0].got)
         flt.sport = sport;
-    if (http_query_get(r, "competition", comp, sizeof comp))
+    if (q[1].got)
         flt.competition = comp;
-    if (http_query_get(r, "status", status, sizeof status)) {
+    if (q[2].got) {
         if (!fixture_status_valid(status)) {
             http_problem(r, 400, "Bad query parameter",
                          "'status' must be one of scheduled, live, finished, postponed, "
@@ -84,7 +93,7 @@ static void serve_list(struct http_req *r)
         }
         flt.status = status;
     }
-    if (http_query_get(r, "after", after, sizeof after)) {
+    if (q[3].got) {
         if (!fixture_id_valid(after, strlen(after))) {
             http_problem(r, 400, "Bad query parameter", "'after' must be a fixture id");
             return;
@@ -92,7 +101,7 @@ static void serve_list(struct http_req *r)
         flt.after = after;
     }
     flt.limit = 50;
-    if (http_query_get(r, "limit", limit_s, sizeof limit_s)) {
+    if (q[4].got) {
         char *e;
         long l = strtol(limit_s, &e, 10);
         if (*e || l < 1 || l > 500) {
@@ -118,8 +127,9 @@ static bool id_ok(struct http_req *r, const char *id)
 {
     if (fixture_id_valid(id, strlen(id)))
         return true;
-    http_problem(r, 400, "Bad fixture id", "a fixture id is 1 to %d letters, digits, '-', '_' or '.'",
-                 FIXTURE_ID_MAX);
+    http_problem(r, 400, "Bad fixture id",
+                 "a fixture id is 1 to %d letters, digits, '-', '_' or '.', starting with a "
+                 "letter or digit", FIXTURE_ID_MAX);
     return false;
 }
 

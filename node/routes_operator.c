@@ -12,6 +12,7 @@
 #include "node/accounts_common.h"
 #include "node/auth.h"
 #include "node/log.h"
+#include "node/query.h"
 #include "node/routes.h"
 
 void acc_serve_players_admin(struct http_req *r)
@@ -23,7 +24,12 @@ void acc_serve_players_admin(struct http_req *r)
         return;
     }
     json_t *out;
-    if (http_query_get(r, "email", email, sizeof email)) {
+    int got_email = query_param(r, "email", email, sizeof email); /* too long: 400, not count */
+    if (got_email < 0) {
+        fsm_read_end(txn);
+        return;
+    }
+    if (got_email) {
         json_t *p = accounts_email_normalise(email, norm, sizeof norm) == 0
                         ? accounts_player_by_email(r->node->fsm, txn, norm)
                         : NULL;

@@ -83,6 +83,10 @@ char *acc_access_token(struct node *n, const char *player, const char *sid)
         out = strdup(compact);
     else
         LOG_ERROR("event=token_sign_failed err=\"%s\"", cerr.message);
+    if (out && kyc_es256_flip_s(out, true, NULL) != KYC_OK) { /* verifiers take low-s only */
+        free(out);
+        out = NULL;
+    }
     cjose_jws_release(jws);
     cjose_header_release(hdr);
     cjose_jwk_release(jwk);

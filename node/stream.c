@@ -13,24 +13,40 @@
  * h2o's streaming contract: one h2o_send in flight per request; the buffers must live until
  * the generator's proceed callback runs; after stop (the client went away) nothing more is
  * sent.
+ *
+ * A client that goes away. h2o stops reading an HTTP/1 connection while it answers, so a
+ * closed stream used to be noticed only when a write failed, at the next keep-alive (600
+ * streams opened and closed in 15 s left 600 sockets behind). Each stream therefore reads its
+ * socket itself (http_guard_socket): end of file or an error ends the stream at once and the
+ * connection is closed; a client that sends more than a little while streaming is dropped
+ * too (nothing it sends is used). Streams are capped per node (stream_max_clients: 503) and
+ * per peer address (stream_max_per_address: 429).
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "consensus/quotes.h"
 #include "feed/feed.h"
+#include "node/http_guard.h"
 #include "node/log.h"
 #include "node/node.h"
+#include "node/query.h"
 
 #define STREAM_PAGE 500
 #define STREAM_MAX_QUEUED (4u << 20)
 #define STREAM_KEEPALIVE_MS 15000
+#define STREAM_MAX_INPUT 16384 /* bytes a streaming client may send before it is dropped */
 
 struct sclient {
     h2o_generator_t gen; /* first: h2o hands it back to the callbacks */
     h2o_req_t *req;      /* NULL once h2o stopped the request */
+    h2o_socket_t *sock;  /* its connection's socket, read to notice a close; NULL if unknown */
     struct node *node;
+    char peer[INET6_ADDRSTRLEN]; /* the client's address, for the per-address cap */
     char fixture[FEED_ID_MAX + 1];
     uint64_t last_id;
     bool catching_up;
@@ -49,7 +65,7 @@ struct stream {
     uint64_t broadcast_last; /* the last event id queued to live clients */
     bool kicked;
     uv_timer_t keepalive;
-    uint64_t sent_events, dropped_clients, opened;
+    uint64_t sent_events, dropped_clients, opened, refused, gone;
 };
 
 static void client_unlink(struct stream *s, struct sclient *c)
@@ -178,6 +194,8 @@ static void on_stop(h2o_generator_t *g, h2o_req_t *req)
 {
     (void)req;
     struct sclient *c = (struct sclient *)g;
+    if (c->sock)
+        h2o_socket_read_stop(c->sock);
     struct stream *s = c->node->stream;
     c->req = NULL;
     client_unlink(s, c);
@@ -191,6 +209,8 @@ static void flush_client(struct sclient *c)
     if (c->closing) {
         struct stream *s = c->node->stream;
         h2o_req_t *req = c->req;
+        if (c->sock)
+            h2o_socket_read_stop(c->sock); /* h2o reads the connection again from here */
         client_unlink(s, c);
         c->req = NULL;
         c->gen.stop = NULL;
@@ -275,39 +295,129 @@ static void on_keepalive(uv_timer_t *t)
     }
 }
 
+/* The client's position: Last-Event-ID, or ?after=. 1 when given (in *after), 0 when not, -1
+ * when refused (answered). An id beyond the largest event id there can be (2^63 - 1) is
+ * refused rather than wrapped: 2^64 - 1 + 1 used to become 0 and replay the whole stream. */
+static int stream_position(struct http_req *r, uint64_t *after)
+{
+    char id[32];
+    int got;
+    if (h2o_find_header_by_str(&r->req->headers, H2O_STRLIT("last-event-id"), -1) >= 0)
+        got = http_header_get(r, "last-event-id", id, sizeof id) ? 1 : 2;
+    else if ((got = query_param(r, "after", id, sizeof id)) <= 0)
+        return got;
+    bool digits = got == 1 && id[0];
+    for (const char *p = id; got == 1 && *p; p++)
+        digits = digits && *p >= '0' && *p <= '9';
+    if (got == 1 && !digits) {
+        http_problem(r, 422, "Invalid Last-Event-ID",
+                     "Last-Event-ID (or after) must be a non-negative integer, not '%s'", id);
+        return -1;
+    }
+    errno = 0;
+    unsigned long long v = got == 1 ? strtoull(id, NULL, 10) : 0;
+    if (got != 1 || errno == ERANGE || v > (unsigned long long)INT64_MAX) {
+        http_guard_problem(r, 400, "Invalid Last-Event-ID", "last_event_id_out_of_range",
+                           "Last-Event-ID (or after) must be an event id from 0 to %lld",
+                           (long long)INT64_MAX);
+        return -1;
+    }
+    *after = v;
+    return 1;
+}
+
+static struct sclient *client_by_sock(struct stream *s, h2o_socket_t *sock)
+{
+    for (struct sclient *c = s->clients; c; c = c->next)
+        if (c->sock == sock)
+            return c;
+    return NULL;
+}
+
+/* The stream's own reader of its socket: the client closed it (or sends what a stream client
+ * has no reason to send): end the stream now and let h2o close the connection. */
+static void on_sock_read(h2o_socket_t *sock, const char *err)
+{
+    h2o_conn_t *conn = sock->data;
+    struct node *n = (struct node *)((char *)conn->ctx - offsetof(struct node, h2o_ctx));
+    struct stream *s = n->stream;
+    struct sclient *c = s ? client_by_sock(s, sock) : NULL;
+    if (!err && sock->input->size < STREAM_MAX_INPUT)
+        return; /* kept in h2o's buffer, which h2o consumes after the answer */
+    h2o_socket_read_stop(sock);
+    if (!c || !c->req)
+        return;
+    s->gone++;
+    c->req->http1_is_persistent = 0;
+    c->closing = true;
+    flush_client(c);
+}
+
+/* Refuses a client over the node's or its address's cap (answered: true). */
+static bool stream_full(struct http_req *r, struct stream *s, const char *peer)
+{
+    const struct config *cfg = &r->node->cfg;
+    unsigned all = 0, same = 0;
+    for (struct sclient *c = s->clients; c; c = c->next) {
+        all++;
+        same += !strcmp(c->peer, peer);
+    }
+    if (all < cfg->stream_max_clients && same < cfg->stream_max_per_address)
+        return false;
+    s->refused++;
+    http_header(r, "retry-after", "1");
+    if (all >= cfg->stream_max_clients)
+        http_guard_problem(r, 503, "Too many streams", "stream_capacity",
+                           "this node serves at most %u quote streams (stream_max_clients); "
+                           "retry shortly or use another node",
+                           cfg->stream_max_clients);
+    else
+        http_guard_problem(r, 429, "Too many streams", "stream_per_address_limit",
+                           "at most %u quote streams per client address "
+                           "(stream_max_per_address); close one first",
+                           cfg->stream_max_per_address);
+    return true;
+}
+
+static void peer_address(h2o_req_t *req, char *out, size_t n)
+{
+    struct sockaddr_storage ss;
+    snprintf(out, n, "?");
+    if (!req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss))
+        return;
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)n);
+    else if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)n);
+}
+
 void stream_open(struct http_req *r)
 {
     struct node *n = r->node;
     struct stream *s = n->stream;
-    char fixture[FEED_ID_MAX + 2] = "", sport[48] = "", idbuf[32] = "";
+    char fixture[FEED_ID_MAX + 2] = "", sport[48] = "", peer[INET6_ADDRSTRLEN];
     if (!s) {
         http_problem(r, 404, "Not found", "this node has no quote stream");
         return;
     }
-    if (http_query_get(r, "sport", sport, sizeof sport) && strcmp(sport, n->cfg.sport) != 0) {
+    struct query_want q[] = {{"sport", sport, sizeof sport, 0},
+                             {"fixture", fixture, sizeof fixture, 0}};
+    if (query_params(r, q, 2) < 0)
+        return;
+    if (q[0].got && strcmp(sport, n->cfg.sport) != 0) {
         http_problem(r, 404, "Other sport", "this cluster quotes %s, not '%s'", n->cfg.sport,
                      sport);
         return;
     }
-    if (http_query_get(r, "fixture", fixture, sizeof fixture) &&
-        (!fixture[0] || strlen(fixture) > FEED_ID_MAX || strchr(fixture, '/'))) {
+    if (q[1].got && (!fixture[0] || strlen(fixture) > FEED_ID_MAX || strchr(fixture, '/'))) {
         http_problem(r, 422, "Invalid filter", "fixture must be a fixture id (1-64 bytes)");
         return;
     }
     uint64_t after = 0;
-    bool have = http_header_get(r, "last-event-id", idbuf, sizeof idbuf) ||
-                http_query_get(r, "after", idbuf, sizeof idbuf);
-    if (have) {
-        char *end;
-        unsigned long long v = strtoull(idbuf, &end, 10);
-        if (!idbuf[0] || *end || idbuf[0] == '-') {
-            http_problem(r, 422, "Invalid Last-Event-ID",
-                         "Last-Event-ID (or after) must be a non-negative integer, not '%s'",
-                         idbuf);
-            return;
-        }
-        after = v;
-    } else {
+    int have = stream_position(r, &after);
+    if (have < 0)
+        return;
+    if (!have) {
         /* A new client without a position starts from now. */
         MDB_txn *txn;
         if (fsm_read_begin(n->fsm, &txn) == 0) {
@@ -319,6 +429,9 @@ void stream_open(struct http_req *r)
         http_release(r);
         return;
     }
+    peer_address(r->req, peer, sizeof peer);
+    if (stream_full(r, s, peer))
+        return;
     h2o_req_t *req = r->req;
     struct sclient *c = calloc(1, sizeof *c);
     if (!c) {
@@ -329,6 +442,7 @@ void stream_open(struct http_req *r)
     c->gen.stop = on_stop;
     c->req = req;
     c->node = n;
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
     snprintf(c->fixture, sizeof c->fixture, "%s", fixture);
     c->last_id = after;
     c->catching_up = true;
@@ -344,6 +458,8 @@ void stream_open(struct http_req *r)
     metrics_observe(&n->metrics, r->route, 200, 0);
     http_release(r); /* the handler's reference: the stream lives in c from here */
     h2o_start_response(req, &c->gen);
+    if ((c->sock = http_guard_socket(req)) != NULL)
+        h2o_socket_read_start(c->sock, on_sock_read);
     queue(c, ": parlay quote stream\nretry: 1000\n\n", 35);
     catch_up(c);
     flush_client(c);
@@ -362,9 +478,14 @@ void stream_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
                    "# TYPE parlay_stream_events_sent_total counter\n"
                    "parlay_stream_events_sent_total %llu\n"
                    "# TYPE parlay_stream_clients_dropped_total counter\n"
-                   "parlay_stream_clients_dropped_total %llu\n",
+                   "parlay_stream_clients_dropped_total %llu\n"
+                   "# TYPE parlay_stream_clients_refused_total counter\n"
+                   "parlay_stream_clients_refused_total %llu\n"
+                   "# TYPE parlay_stream_clients_gone_total counter\n"
+                   "parlay_stream_clients_gone_total %llu\n",
                    k, (unsigned long long)s->sent_events,
-                   (unsigned long long)s->dropped_clients);
+                   (unsigned long long)s->dropped_clients, (unsigned long long)s->refused,
+                   (unsigned long long)s->gone);
 }
 
 int stream_start(struct node *n)

@@ -286,6 +286,98 @@ static void test_claims(void** state)
     assert_int_equal(with_claim("sub", json_string("")), KYC_E_JWT_SUB);
 }
 
+/* exp = 2^63 - 1 (and other extreme times) signed by a key in the set: exp + skew used to
+ * overflow (UBSan aborts). Now refused as too far ahead where a lifetime is set, and never
+ * an overflow. */
+static void test_extreme_times(void** state)
+{
+    (void)state;
+    assert_int_equal(with_claim("exp", json_integer(INT64_MAX)), KYC_OK); /* no lifetime cap */
+    assert_int_equal(with_claim("exp", json_integer(INT64_MIN)), KYC_E_JWT_EXPIRED);
+    assert_int_equal(with_claim("iat", json_integer(INT64_MAX)), KYC_E_JWT_IAT);
+    assert_int_equal(with_claim("iat", json_integer(INT64_MIN)), KYC_OK);
+    assert_int_equal(with_claim("exp", json_real(1e300)), KYC_E_JWT_EXPIRED);
+    assert_int_equal(with_claim("exp", json_real(-1e300)), KYC_E_JWT_EXPIRED);
+    assert_int_equal(with_claim("iat", json_real(1e300)), KYC_E_JWT_IAT);
+    /* The caller's own tolerance at its extreme too. */
+    char* t = sign(ec, "ES256", "es1", claims(), NULL);
+    kyc_jwt_expect e = expect();
+    e.skew = INT64_MAX;
+    kyc_err err = {0};
+    assert_int_equal(kyc_jwt_verify(t, jwks, &e, NULL, &err), KYC_OK);
+    free(t);
+    /* With a lifetime (our access tokens): a far exp is refused. */
+    e = expect();
+    e.max_lifetime = 3600;
+    json_t* c = claims();
+    json_object_set_new(c, "exp", json_integer(INT64_MAX));
+    t = sign(ec, "ES256", "es1", c, NULL);
+    assert_int_equal(kyc_jwt_verify(t, jwks, &e, NULL, &err), KYC_E_JWT_LIFETIME);
+    free(t);
+    c = claims();
+    json_object_set_new(c, "exp", json_integer(now + 3600 + 61));
+    t = sign(ec, "ES256", "es1", c, NULL);
+    assert_int_equal(kyc_jwt_verify(t, jwks, &e, NULL, &err), KYC_E_JWT_LIFETIME);
+    free(t);
+    c = claims();
+    json_object_set_new(c, "exp", json_integer(now + 3600));
+    t = sign(ec, "ES256", "es1", c, NULL);
+    assert_int_equal(kyc_jwt_verify(t, jwks, &e, NULL, &err), KYC_OK);
+    free(t);
+    assert_int_equal(kyc_time_add(INT64_MAX, 60), INT64_MAX);
+    assert_int_equal(kyc_time_add(INT64_MIN, -60), INT64_MIN);
+    assert_int_equal(kyc_time_add(5, -7), -2);
+}
+
+/* The s of the ES256 signature (bytes 32..63) of @tok, as 32 big-endian bytes. */
+static void sig_s(const char* tok, uint8_t s[32])
+{
+    uint8_t sig[64];
+    const char* dot = strrchr(tok, '.');
+    assert_int_equal(kyc_b64url_decode(dot + 1, strlen(dot + 1), sig, sizeof sig), 64);
+    memcpy(s, sig + 32, 32);
+}
+
+/* Both (r, s) and (r, n - s) verify; with es256_low_s only the low one is taken, and
+ * kyc_es256_flip_s(.., true) always leaves the low one. */
+static void test_es256_low_s_only(void** state)
+{
+    (void)state;
+    static const uint8_t half_n[32] = {
+        0x7F, 0xFF, 0xFF, 0xFF, 0x80, 0x00, 0x00, 0x00, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xDE, 0x73, 0x7D, 0x56, 0xD3, 0x8B, 0xCF, 0x42, 0x79, 0xDC, 0xE5, 0x61, 0x7E, 0x31,
+        0x92, 0xA8};
+    kyc_err err = {0};
+    for (int i = 0; i < 16; i++) {
+        char* t = sign(ec, "ES256", "es1", claims(), NULL);
+        assert_int_equal(kyc_es256_flip_s(t, true, &err), KYC_OK);
+        uint8_t s[32];
+        sig_s(t, s);
+        assert_true(memcmp(s, half_n, 32) <= 0);
+        char* twin = strdup(t);
+        assert_int_equal(kyc_es256_flip_s(twin, false, &err), KYC_OK);
+        sig_s(twin, s);
+        assert_true(memcmp(s, half_n, 32) > 0);
+        assert_string_not_equal(t, twin);
+        /* Without the option both verify (an outside provider's tokens) ... */
+        assert_int_equal(verify(t), KYC_OK);
+        assert_int_equal(verify(twin), KYC_OK);
+        /* ... with it only the canonical one. */
+        kyc_jwt_expect e = expect();
+        e.es256_low_s = true;
+        assert_int_equal(kyc_jwt_verify(t, jwks, &e, NULL, &err), KYC_OK);
+        assert_int_equal(kyc_jwt_verify(twin, jwks, &e, NULL, &err), KYC_E_JWT_SIGNATURE);
+        assert_non_null(strstr(err.msg, "low-s"));
+        /* Flipping twice gives the token back. */
+        assert_int_equal(kyc_es256_flip_s(twin, false, &err), KYC_OK);
+        assert_string_equal(t, twin);
+        free(twin);
+        free(t);
+    }
+    char bad[] = "a.b.AAAA";
+    assert_int_equal(kyc_es256_flip_s(bad, true, &err), KYC_E_JWT_FORMAT);
+}
+
 static void test_malformed(void** state)
 {
     (void)state;
@@ -320,6 +412,8 @@ int main(void)
         cmocka_unit_test(test_key_selection),
         cmocka_unit_test(test_claims),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_extreme_times),
+        cmocka_unit_test(test_es256_low_s_only),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -14,7 +14,7 @@ build/tests/test_accounts_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
 
-build/tests/test_auth_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_auth.c)
+build/tests/test_auth_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/tokens.c tests/integration/test_auth.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
 
@@ -34,16 +34,20 @@ build/tests/test_raft_guard: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
+build/tests/test_hardening: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/tokens.c tests/integration/test_hardening.c) $$(KYC_SAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
+
 TESTS += build/tests/test_cluster build/tests/test_partition build/tests/test_accounts_it \
          build/tests/test_auth_it build/tests/test_agreement build/tests/test_quotes_it \
-         build/tests/test_writepath build/tests/test_raft_guard
+         build/tests/test_writepath build/tests/test_raft_guard build/tests/test_hardening
 TEST_DEPS += build/parlayd-san build/parlayctl
 
 .PHONY: test-integration
 test-integration: build/tests/test_cluster build/tests/test_partition build/tests/test_accounts_it \
                   build/tests/test_auth_it build/tests/test_agreement build/tests/test_quotes_it \
-                  build/tests/test_writepath build/tests/test_raft_guard build/parlayd-san \
+                  build/tests/test_writepath build/tests/test_raft_guard build/tests/test_hardening build/parlayd-san \
                   build/parlayctl build/parlay-feedsim-san
 	@bash tests/run-tests.sh build/tests/test_cluster build/tests/test_partition \
 	  build/tests/test_accounts_it build/tests/test_auth_it build/tests/test_agreement \
-	  build/tests/test_quotes_it build/tests/test_writepath build/tests/test_raft_guard
+	  build/tests/test_quotes_it build/tests/test_writepath build/tests/test_raft_guard build/tests/test_hardening

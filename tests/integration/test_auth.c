@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/tokens.h"
 
 #define ISSUER "urn:parlay:accounts:accounts"
 #define PW "a long and private phrase"
@@ -33,23 +34,6 @@ static const char *sval(json_t *o, const char *k)
     const char *s = json_string_value(json_object_get(o, k));
     assert_non_null(s);
     return s;
-}
-
-static size_t jwks_keys(struct h_cluster *c, int i)
-{
-    struct h_resp r = h_http(c, i, "GET", "/.well-known/jwks.json", NULL, NULL, false);
-    size_t n = json_array_size(json_object_get(r.json, "keys"));
-    h_resp_free(&r);
-    return n;
-}
-
-/* Wait (deadline 30 s) until node @i of @c publishes @n keys. */
-static void wait_keys(struct h_cluster *c, int i, size_t n)
-{
-    double deadline = h_now() + 30;
-    while (jwks_keys(c, i) != n && h_now() < deadline)
-        h_sleep_ms(20);
-    assert_int_equal(jwks_keys(c, i), n);
 }
 
 static char last_detail[512]; /* the last refusal's problem detail */
@@ -95,16 +79,7 @@ static char *foreign_token(const char *claims, const char *kid)
 {
     cjose_err err;
     cjose_jwk_t *k = cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &err);
-    cjose_header_t *h = cjose_header_new(&err);
-    assert_true(cjose_header_set(h, CJOSE_HDR_ALG, CJOSE_HDR_ALG_ES256, &err));
-    assert_true(cjose_header_set(h, CJOSE_HDR_KID, kid, &err));
-    cjose_jws_t *jws = cjose_jws_sign(k, h, (const uint8_t *)claims, strlen(claims), &err);
-    assert_non_null(jws);
-    const char *compact;
-    assert_true(cjose_jws_export(jws, &compact, &err));
-    char *out = strdup(compact);
-    cjose_jws_release(jws);
-    cjose_header_release(h);
+    char *out = tk_sign(k, kid, claims);
     cjose_jwk_release(k);
     return out;
 }
@@ -113,38 +88,14 @@ static void tokens_verify_across_clusters(void **state)
 {
     (void)state;
     struct h_cluster a, s;
-    h_cluster_init(&a, 3);
-    a.role = "accounts";
-    h_cluster_write_configs(&a);
-    h_start_cluster(&a);
-    for (int i = 0; i < 3; i++)
-        wait_keys(&a, i, 1);
-
     /* The football cluster reads accounts node 2's JWKS; an unknown kid refetches at once. */
     char extra[512];
-    snprintf(extra, sizeof extra,
-             "{\"accounts_jwks_url\": \"http://127.0.0.1:%d/.well-known/jwks.json\", "
-             "\"accounts_jwks_min_interval_ms\": 0}",
-             a.nodes[1].http_port);
-    h_cluster_init(&s, 3);
-    s.extra_config = extra;
-    h_cluster_write_configs(&s);
-    h_start_cluster(&s);
+    tk_start_clusters(&a, 3, &s, 3, 1, extra, sizeof extra);
 
     /* Register and sign in on accounts node 1. */
-    struct h_resp r = call(&a, 0, "POST", "/v1/players",
-                           "{\"email\":\"ada@example.fr\",\"password\":\"" PW "\"}", "reg-1", NULL);
-    assert_int_equal(r.status, 201);
-    char player[64];
-    snprintf(player, sizeof player, "%s", sval(r.json, "id"));
-    h_resp_free(&r);
-    r = call(&a, 0, "POST", "/v1/sessions",
-             "{\"email\":\"ada@example.fr\",\"password\":\"" PW "\"}", "in-1", NULL);
-    assert_int_equal(r.status, 201);
-    char token[2048], session[64];
-    snprintf(token, sizeof token, "%s", sval(r.json, "access_token"));
-    snprintf(session, sizeof session, "%s", sval(r.json, "session_id"));
-    h_resp_free(&r);
+    char player[64], token[2048], session[64];
+    tk_sign_up(&a, 0, "ada@example.fr", PW, player, token, sizeof token, session);
+    struct h_resp r;
 
     /* It verifies on accounts node 2 ... */
     r = call(&a, 1, "GET", "/v1/players/me", NULL, NULL, token);
@@ -246,7 +197,7 @@ static void tokens_verify_across_clusters(void **state)
     /* Another kid: the protected header differs. */
     assert_true(strncmp(token2, header_seg, strlen(header_seg)) != 0);
     /* The node the sport cluster reads publishes both keys once it applied the rotation. */
-    wait_keys(&a, 1, 2);
+    tk_wait_keys(&a, 1, 2);
     for (int i = 0; i < 3; i++) {
         assert_me(&s, i, token2, player, session2); /* refetched on the unknown kid */
         assert_me(&s, i, token, player, session);   /* the old key is still published */

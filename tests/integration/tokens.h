@@ -1,0 +1,28 @@
+/* Access-token scenarios shared by the integration tests: an accounts cluster with a sport
+ * cluster reading its key set, a player signed up and in, and ES256 tokens made by the test. */
+#ifndef PARLAY_TEST_TOKENS_H
+#define PARLAY_TEST_TOKENS_H
+
+#include <cjose/cjose.h>
+#include <stddef.h>
+
+#include "tests/integration/harness.h"
+
+/* Waits (deadline 30 s) until node @i of @c publishes @n signing keys. */
+void tk_wait_keys(struct h_cluster *c, int i, size_t n);
+
+/* Starts accounts cluster @a (@na nodes) and waits until each node publishes its signing key,
+ * then sport cluster @s (@ns nodes) reading accounts node @jwks_node's JWKS (a kid it lacks is
+ * refetched at once). @extra (@extra_n bytes) holds the sport config and must outlive @s. */
+void tk_start_clusters(struct h_cluster *a, int na, struct h_cluster *s, int ns, int jwks_node,
+                       char *extra, size_t extra_n);
+
+/* Registers @email with @pw on accounts node @i and signs in: the player id, the access token
+ * (@tn bytes) and the session id. */
+void tk_sign_up(struct h_cluster *a, int i, const char *email, const char *pw, char player[64],
+                char *token, size_t tn, char session[64]);
+
+/* A compact ES256 JWS over @claims signed by @k under @kid (malloc'd). */
+char *tk_sign(cjose_jwk_t *k, const char *kid, const char *claims);
+
+#endif
