@@ -5,7 +5,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "feed/curl_uv.h"
+#include "common/curl_uv.h"
 #include "feed/feed.h"
 
 /* ---- JSON (json.c) --------------------------------------------------------------------- */
