@@ -30,7 +30,7 @@ build/tests/test_quotes_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/ha
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
-build/tests/test_raft_guard: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_raft_guard.c $(CONSENSUS_SRCS) node/log.c)
+build/tests/test_raft_guard: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_raft_guard.c $(CONSENSUS_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
