@@ -40,6 +40,7 @@ include consensus/module.mk
 include node/module.mk
 include kyc/module.mk
 include feed/module.mk
+include tests/feedsim/module.mk
 include tests/module.mk
 include tests/integration/module.mk
 include tests/bench/module.mk
@@ -92,7 +93,7 @@ bench: deps
 	@bash tests/bench/run.sh
 
 fmt:
-	@find common node consensus models oracle kyc tests -name '*.[ch]' -print0 | xargs -0 -r clang-format -i
+	@find common node consensus models oracle kyc feed tools tests -name '*.[ch]' -print0 | xargs -0 -r clang-format -i
 
 clean:
 	rm -rf $(BUILD) web/dist

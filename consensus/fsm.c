@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "consensus/store.h"
-#include "node/log.h"
+#include "common/log.h"
 
 static const char LAST_APPLIED_KEY[] = "last_applied";
 

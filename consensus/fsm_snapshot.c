@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "consensus/fsm_internal.h"
-#include "node/log.h"
+#include "common/log.h"
 
 #define SNAP_MAGIC "PRLYSNAP"
 #define SNAP_HEADER 40

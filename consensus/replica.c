@@ -40,7 +40,7 @@
 #include "consensus/members.h"
 #include "consensus/transport.h"
 #include "consensus/transport_terms.h"
-#include "node/log.h"
+#include "common/log.h"
 
 #define BUCKETS 1024
 

@@ -35,7 +35,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "node/log.h"
+#include "common/log.h"
 
 #define MAGIC "PRLYRFT1"
 #define NONCE 32

@@ -5,7 +5,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "feed/curl_uv.h"
+#include "common/curl_uv.h"
 #include "feed/feed.h"
 
 /* ---- JSON (json.c) --------------------------------------------------------------------- */
@@ -16,7 +16,7 @@ json_t *feed_obs_to_json(const struct feed_obs *o);
 int feed_parse_time(const char *s, int64_t *out);
 void feed_format_time(int64_t t, char out[21]);
 
-/* libcurl's multi interface on a libuv loop: feed/curl_uv.h (shared with node/forward.c). */
+/* libcurl's multi interface on a libuv loop: common/curl_uv.h (shared with node/forward.c). */
 
 /* ---- the provider core (provider.c) ---------------------------------------------------- */
 

@@ -1,16 +1,16 @@
 # models: sources, programs and tests (see the root Makefile for the variables).
 #
-# The pricing library (no main, no I/O), the parlay-model tool (CSV reader + walk-forward
-# evaluation), the unit tests and the benchmark.
+# The pricing library (no main, no I/O; history.c parses past results from memory), the
+# parlay-model tool (walk-forward evaluation), the unit tests and the benchmark.
 
 MODELS_LIBS := $(shell pkg-config --libs gsl 2>/dev/null || echo -lgsl -lgslcblas) -lm
 
 MODELS_SRCS := models/detmath.c models/margin.c models/metrics.c models/football_grid.c \
                models/football_markets.c models/football_quote.c models/football_fit.c \
-               models/tennis.c models/basketball.c
-# The evaluation code: reads football-data.co.uk CSV text (from memory) and runs the
-# walk-forward. Not part of the library (it allocates, parses text), shared by tool and tests.
-MODELS_TOOL_SRCS := models/tool/fd_csv.c models/tool/eval.c
+               models/tennis.c models/basketball.c models/history.c
+# The evaluation code: the walk-forward over the history (models/history.c reads the CSV text).
+# Not part of the library, shared by tool and tests.
+MODELS_TOOL_SRCS := models/tool/eval.c
 
 MODELS_OBJS      := $(MODELS_SRCS:%.c=$(BUILD)/obj/%.o)
 MODELS_SAN_OBJS  := $(MODELS_SRCS:%.c=$(BUILD)/san/%.o)
@@ -22,7 +22,7 @@ MODELS_TESTS := $(BUILD)/tests/test_models $(BUILD)/tests/test_models_eval
 BINS  += $(BUILD)/parlay-model $(BUILD)/bench_models
 TESTS += $(MODELS_TESTS)
 
-$(BUILD)/parlay-model: $(BUILD)/obj/models/tool/main.o $(MODELS_TOOL_OBJS) $(MODELS_OBJS)
+$(BUILD)/parlay-model: $(BUILD)/obj/models/tool/main.o $(BUILD)/obj/common/file.o $(MODELS_TOOL_OBJS) $(MODELS_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(MODELS_LIBS)
 

@@ -12,7 +12,7 @@
 
 #include "node/accounts_common.h"
 #include "node/auth.h"
-#include "node/log.h"
+#include "common/log.h"
 #include "node/routes.h"
 
 /* ---- small helpers ---- */

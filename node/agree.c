@@ -34,7 +34,7 @@
 #include "node/agree_env.h"
 #include "node/forward.h"
 #include "node/key.h"
-#include "node/log.h"
+#include "common/log.h"
 #include "node/node.h"
 #include "node/routes.h"
 

@@ -8,7 +8,7 @@
 #include "consensus/members.h"
 #include "consensus/observations.h"
 #include "node/forward.h"
-#include "node/log.h"
+#include "common/log.h"
 #include "node/node.h"
 
 static uint64_t env_now(void *arg)

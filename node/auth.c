@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "kyc/kyc.h"
-#include "node/log.h"
+#include "common/log.h"
 
 #define JWKS_MAX_BYTES (1u << 20)
 #define PARKED_MAX 4096

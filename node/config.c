@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "node/log.h"
+#include "common/log.h"
 
 int config_addr_ok(const char *addr)
 {

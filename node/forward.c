@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "feed/curl_uv.h"
-#include "node/log.h"
+#include "common/curl_uv.h"
+#include "common/log.h"
 #include "node/node.h"
 
 struct forwarder {

@@ -23,7 +23,7 @@
 
 #include "node/forward.h"
 #include "node/http_guard.h"
-#include "node/log.h"
+#include "common/log.h"
 #include "node/node.h"
 #include "node/write.h"
 

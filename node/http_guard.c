@@ -27,7 +27,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "node/log.h"
+#include "common/log.h"
 
 struct problem_filter {
     h2o_filter_t super;

@@ -18,7 +18,7 @@
 #include "node/auth.h"
 #include "node/forward.h"
 #include "node/key.h"
-#include "node/log.h"
+#include "common/log.h"
 #include "node/node.h"
 
 static void on_closed(void *arg)

@@ -37,7 +37,7 @@
 #include "feed/feed.h"
 #include "node/agree_env.h"
 #include "node/key.h"
-#include "node/log.h"
+#include "common/log.h"
 #include "node/node.h"
 #include "node/query.h"
 #include "node/quote_price.h"

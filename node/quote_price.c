@@ -9,7 +9,8 @@
 #include <string.h>
 
 #include "consensus/quotes.h"
-#include "models/tool/fd.h"
+#include "common/file.h"
+#include "models/history.h"
 
 #define RATINGS_CACHE 4
 #define DEFAULT_LAMBDA 1.45
@@ -33,33 +34,6 @@ struct ratings {
     unsigned clock;
     uint64_t fits;
 };
-
-static int read_all(const char *path, char **buf, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return -1;
-    size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap);
-    size_t got;
-    while (b && (got = fread(b + n, 1, cap - n, fp)) > 0) {
-        n += got;
-        if (n == cap) {
-            char *nb = realloc(b, cap *= 2);
-            if (!nb) {
-                free(b);
-                b = NULL;
-            }
-            b = nb;
-        }
-    }
-    fclose(fp);
-    if (!b)
-        return -1;
-    *buf = b;
-    *len = n;
-    return 0;
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -97,7 +71,7 @@ struct ratings *ratings_open(const char *dir, char *err, size_t errlen)
         char path[4096], *buf;
         size_t len;
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if (rc == 0 && read_all(path, &buf, &len) == 0) {
+        if (rc == 0 && file_read(path, (size_t)1 << 30, &buf, &len) == 0) {
             rc = fd_parse(&r->hist, buf, len);
             free(buf);
             if (rc)

@@ -11,7 +11,7 @@
 
 #include "node/accounts_common.h"
 #include "node/auth.h"
-#include "node/log.h"
+#include "common/log.h"
 #include "node/routes.h"
 
 json_t *acc_totp_record(struct node *n, const char *player_id)

@@ -32,7 +32,7 @@
 #include "consensus/quotes.h"
 #include "feed/feed.h"
 #include "node/http_guard.h"
-#include "node/log.h"
+#include "common/log.h"
 #include "node/node.h"
 #include "node/query.h"
 

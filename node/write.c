@@ -40,7 +40,7 @@
 #include <time.h>
 
 #include "node/forward.h"
-#include "node/log.h"
+#include "common/log.h"
 #include "node/routes.h"
 
 #define WRITE_WINDOW_S 30

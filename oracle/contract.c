@@ -4,6 +4,8 @@
  * against the deployed contract (digestOf) and the selectors against its ABI. */
 #include "oracle/oracle.h"
 
+#include "common/file.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,26 +125,6 @@ int oracle_deploy_code(const uint8_t* bytecode,
     return out->oom ? ETH_ENOMEM : ETH_OK;
 }
 
-static char* slurp(const char* path)
-{
-    FILE* f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    eth_buf b;
-    eth_buf_init(&b);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        eth_buf_append(&b, chunk, n);
-    fclose(f);
-    eth_buf_byte(&b, 0);
-    if (b.oom) {
-        eth_buf_free(&b);
-        return NULL;
-    }
-    return (char*)b.p;
-}
-
 int oracle_artefact_load(oracle_artefact* a, const char* dir, eth_error* err)
 {
     memset(a, 0, sizeof *a);
@@ -152,7 +134,10 @@ int oracle_artefact_load(oracle_artefact* a, const char* dir, eth_error* err)
         dir = "build/contracts";
     char path[4096];
     snprintf(path, sizeof path, "%s/MatchOracle.bin", dir);
-    char* bin = slurp(path);
+    char* bin = NULL;
+    size_t bin_len;
+    if (file_read(path, (size_t)64 << 20, &bin, &bin_len) != 0)
+        bin = NULL;
     if (!bin) {
         if (err)
             snprintf(err->message, sizeof err->message,
@@ -172,8 +157,9 @@ int oracle_artefact_load(oracle_artefact* a, const char* dir, eth_error* err)
         return ETH_EINVAL;
     }
     snprintf(path, sizeof path, "%s/MatchOracle.abi", dir);
-    a->abi_json = slurp(path);
-    if (!a->abi_json) {
+    size_t abi_len;
+    if (file_read(path, (size_t)64 << 20, &a->abi_json, &abi_len) != 0) {
+        a->abi_json = NULL;
         if (err)
             snprintf(err->message, sizeof err->message, "cannot read %.200s", path);
         oracle_artefact_free(a);

@@ -21,7 +21,7 @@
 #   make test-unit     build and run them
 UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger cmdtable transport_check
 UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TEST_NAMES))
-UNIT_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,$(CONSENSUS_SRCS) node/log.c tests/unit/unit_util.c)
+UNIT_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,$(CONSENSUS_SRCS) tests/unit/unit_util.c)
 
 $(UNIT_TESTS): $(BUILD)/tests/test_%: $(BUILD)/san/tests/unit/test_%.o $(UNIT_DEPS)
 	@mkdir -p $(dir $@)

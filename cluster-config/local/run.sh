@@ -105,7 +105,7 @@ FIXTURES
 feed_line="  feed:              not started (build/parlay-feedsim is missing)"
 if [ -x build/parlay-feedsim ]; then
     for i in 1 2 3; do
-        build/parlay-feedsim --scenario feed/scenarios/busy-afternoon.json \
+        build/parlay-feedsim --scenario tests/feedsim/scenarios/busy-afternoon.json \
             --listen "127.0.0.1:$(port 830$i)" --admin-port "$(port 831$i)" --speed 10 >> "$run/feedsim-$i.log" 2>&1 &
         pids+=($!)
         echo $! > "$run/pids/feedsim-$i.pid"

@@ -1,48 +1,13 @@
 /*
- * fd.h -- football-data.co.uk CSV files and the walk-forward evaluation of parlay-model.
- *
- * Tool code, not part of the pricing library: it parses text and allocates. It reads from
- * memory buffers; main.c does the file I/O.
+ * fd.h -- the walk-forward evaluation of parlay-model on football-data.co.uk history
+ * (models/history.h parses the CSV text). Tool code, not part of the pricing library.
  */
 #ifndef PARLAY_MODELS_FD_H
 #define PARLAY_MODELS_FD_H
 
-#include <stddef.h>
 #include <stdio.h>
 
-#include "models/models.h"
-
-#define FD_MAX_BOOKS 48
-#define FD_NAME 48
-
-typedef struct
-{
-    char div[8];
-    int day;        /* days since 1970-01-01 */
-    int season;     /* year the season starts (July to June) */
-    int home, away; /* indices into fd_data.teams */
-    int hg, ag;
-    int hs, as, hst, ast;         /* -1 when missing */
-    double odds[FD_MAX_BOOKS][3]; /* H, D, A; 0 when missing */
-    size_t order;                 /* position in the input, for stable sorting */
-} fd_match;
-
-typedef struct
-{
-    int nbooks;
-    char books[FD_MAX_BOOKS][16]; /* column prefix: B365, PS, BbAv, ... */
-    int nteams;
-    char (*teams)[FD_NAME];
-    fd_match* m;
-    size_t n, cap;
-    size_t skipped; /* rows without teams, date or goals */
-} fd_data;
-
-/* Appends the rows of one CSV file (whole text in buf). Returns 0 or a MODEL_E* code. */
-int fd_parse(fd_data* d, const char* buf, size_t len);
-void fd_free(fd_data* d);
-/* Days since 1970-01-01 of a dd/mm/yy or dd/mm/yyyy date; -1 if malformed. */
-int fd_parse_date(const char* s, int* season);
+#include "models/history.h"
 
 typedef struct
 {

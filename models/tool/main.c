@@ -19,35 +19,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/file.h"
 #include "models/tool/fd.h"
-
-static int read_file(const char* path, char** buf, size_t* len)
-{
-    FILE* f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    size_t cap = 1 << 16, n = 0;
-    char* b = malloc(cap);
-    while (b) {
-        size_t k = fread(b + n, 1, cap - n, f);
-        n += k;
-        if (n < cap)
-            break;
-        char* nb = realloc(b, cap *= 2);
-        if (!nb) {
-            free(b);
-            b = NULL;
-        } else {
-            b = nb;
-        }
-    }
-    fclose(f);
-    if (!b)
-        return -1;
-    *buf = b;
-    *len = n;
-    return 0;
-}
 
 static int usage(void)
 {
@@ -91,7 +64,7 @@ static int cmd_eval(int argc, char** argv)
         else {
             char* buf;
             size_t len;
-            if (read_file(a, &buf, &len)) {
+            if (file_read(a, (size_t)1 << 30, &buf, &len)) {
                 fprintf(stderr, "parlay-model: cannot read %s\n", a);
                 return 1;
             }

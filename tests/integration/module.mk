@@ -22,15 +22,15 @@ build/tests/test_writepath: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/ha
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
-build/tests/test_agreement: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_agreement.c feed/tests/simproc.c $(FEED_SRCS))
+build/tests/test_agreement: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_agreement.c tests/feedsim/simproc.c $(FEED_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
-build/tests/test_quotes_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_quotes.c feed/tests/simproc.c $(FEED_SRCS))
+build/tests/test_quotes_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_quotes.c tests/feedsim/simproc.c $(FEED_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
-build/tests/test_raft_guard: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_raft_guard.c $(CONSENSUS_SRCS) node/log.c)
+build/tests/test_raft_guard: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_raft_guard.c $(CONSENSUS_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 

@@ -1,5 +1,5 @@
 /* Agreed observations end to end: three real parlayd processes, each reading its own real
- * parlay-feedsim process (feed/scenarios/football.json, clock stopped and then moved past the
+ * parlay-feedsim process (tests/feedsim/scenarios/football.json, clock stopped and then moved past the
  * final whistle through the simulator's admin API).
  *
  *   honest      three honest simulators: the fixture, every live event and the result are
@@ -32,10 +32,10 @@
 #include <openssl/evp.h>
 #include <secp256k1.h>
 
-#include "feed/tests/simproc.h"
+#include "tests/feedsim/simproc.h"
 #include "tests/integration/harness.h"
 
-#define SCENARIO "feed/scenarios/football.json"
+#define SCENARIO "tests/feedsim/scenarios/football.json"
 #define FIXTURE "FB-1001"
 
 static unsigned scenario_events(void)

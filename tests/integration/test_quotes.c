@@ -1,5 +1,5 @@
 /* Agreed quotes end to end: three real parlayd processes, each reading its own real
- * parlay-feedsim process (feed/scenarios/football.json, clock stopped, moved forward through
+ * parlay-feedsim process (tests/feedsim/scenarios/football.json, clock stopped, moved forward through
  * the simulator's admin API), and a real SSE client (curl) on a follower's quote stream.
  *
  *   live_match     the fixture is agreed and pre-match prices are published with a quorum of
@@ -35,10 +35,10 @@
 #include <openssl/evp.h>
 #include <secp256k1.h>
 
-#include "feed/tests/simproc.h"
+#include "tests/feedsim/simproc.h"
 #include "tests/integration/harness.h"
 
-#define SCENARIO "feed/scenarios/football.json"
+#define SCENARIO "tests/feedsim/scenarios/football.json"
 #define FIXTURE "FB-1001"
 
 struct setup {
@@ -707,7 +707,7 @@ static void other_sports(void **state)
     (void)state;
     static struct setup s;
     market_fixture = "TN-2001";
-    start_sport(&s, "feed/scenarios/tennis.json", "sport:tennis", NULL, NULL);
+    start_sport(&s, "tests/feedsim/scenarios/tennis.json", "sport:tennis", NULL, NULL);
     json_t *m = wait_market(&s.c, 0, open_pre, NULL, "open pre-match (tennis)");
     two_way_offered(m, "match_winner", "home", "away");
     assert_non_null(json_object_get(json_object_get(m, "prices"), "set_betting"));
@@ -723,7 +723,7 @@ static void other_sports(void **state)
     stop(&s);
 
     market_fixture = "BB-3001";
-    start_sport(&s, "feed/scenarios/basketball.json", "sport:basketball", NULL, NULL);
+    start_sport(&s, "tests/feedsim/scenarios/basketball.json", "sport:basketball", NULL, NULL);
     m = wait_market(&s.c, 0, open_pre, NULL, "open pre-match (basketball)");
     two_way_offered(m, "moneyline", "home", "away");
     json_decref(m);

@@ -16,7 +16,7 @@
 
 #include "consensus/fixtures.h"
 #include "consensus/observations.h"
-#include "node/log.h"
+#include "common/log.h"
 
 void util_log_init(void)
 {

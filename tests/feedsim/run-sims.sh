@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One feed simulator per node for a local deployment (what `make run` needs from feed/):
 #
-#   feed/run-sims.sh [N] [SPEED] [SCENARIO]
+#   tests/feedsim/run-sims.sh [N] [SPEED] [SCENARIO]
 #
 # starts N (default 3) instances of build/parlay-feedsim replaying SCENARIO (default the busy
 # afternoon) at SPEED (default 10) on 127.0.0.1:8301.. (admin 127.0.0.1:8311..), logs in
@@ -13,7 +13,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 n=${1:-3}
 speed=${2:-10}
-scenario=${3:-feed/scenarios/busy-afternoon.json}
+scenario=${3:-tests/feedsim/scenarios/busy-afternoon.json}
 [ -x build/parlay-feedsim ] || { echo "build/parlay-feedsim is missing: make all" >&2; exit 1; }
 mkdir -p run
 

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "feed/internal.h"
-#include "feed/sim/http.h"
+#include "tests/feedsim/http.h"
 
 double sim_now(const struct sim *s)
 {

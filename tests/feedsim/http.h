@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-#include "feed/sim/sim.h"
+#include "tests/feedsim/sim.h"
 
 struct sim_conn {
     uv_tcp_t tcp;

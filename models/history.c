@@ -1,12 +1,12 @@
 /*
- * fd_csv.c -- reader for football-data.co.uk CSV files.
+ * history.c -- reader for football-data.co.uk CSV files (past results for fits and evaluation).
  *
  * The header row names the columns; only the columns present are used, so any league and
  * any season works. A bookmaker is any prefix X for which XH, XD and XA all exist (B365,
  * BW, PS, BbAv, BbMx, PSC, ...). Rows may carry trailing commas, files may end with empty
  * lines or use CRLF; rows without teams, a date or full-time goals are skipped and counted.
  */
-#include "models/tool/fd.h"
+#include "models/history.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "feed/tests/simproc.h"
+#include "tests/feedsim/simproc.h"
 
 #include <curl/curl.h>
 #include <errno.h>

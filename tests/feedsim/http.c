@@ -27,7 +27,7 @@
 #include <strings.h>
 
 #include "feed/internal.h"
-#include "feed/sim/http.h"
+#include "tests/feedsim/http.h"
 
 #define IN_MAX (1u << 20)
 

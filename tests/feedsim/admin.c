@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "feed/sim/http.h"
+#include "tests/feedsim/http.h"
 
 static json_t *state_json(struct sim *s)
 {

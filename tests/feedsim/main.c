@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "feed/sim/sim.h"
+#include "tests/feedsim/sim.h"
 
 static void usage(FILE *f)
 {

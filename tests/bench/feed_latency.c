@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "feed/feed.h"
-#include "feed/tests/simproc.h"
+#include "tests/feedsim/simproc.h"
 
 static double now_ms(void)
 {
@@ -107,7 +107,7 @@ static void run(const char *scenario, enum feed_adapter a, unsigned poll_ms)
 
 int main(int argc, char **argv)
 {
-    const char *scenario = argc > 1 ? argv[1] : "feed/scenarios/busy-afternoon.json";
+    const char *scenario = argc > 1 ? argv[1] : "tests/feedsim/scenarios/busy-afternoon.json";
     unsigned poll = argc > 2 ? (unsigned)atoi(argv[2]) : 1000;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     setenv("FEEDSIM", "build/parlay-feedsim", 0); /* the optimised build, not the sanitized */

@@ -14,7 +14,7 @@
  * library's own parser, so a scenario cannot publish what a node would refuse, and the
  * football score is checked against the goals, so a scenario cannot lie by accident.
  */
-#include "feed/sim/sim.h"
+#include "tests/feedsim/sim.h"
 
 #include <jansson.h>
 #include <stdio.h>

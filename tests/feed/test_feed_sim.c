@@ -18,9 +18,9 @@
 #include <curl/curl.h>
 
 #include "feed/feed.h"
-#include "feed/tests/simproc.h"
+#include "tests/feedsim/simproc.h"
 
-#define FOOTBALL "feed/scenarios/football.json"
+#define FOOTBALL "tests/feedsim/scenarios/football.json"
 #define FOOTBALL_EVENTS 15
 #define DEADLINE_MS 30000
 
@@ -468,8 +468,8 @@ static void test_garbage_yields_errors(void **state)
 static void test_tennis_and_basketball(void **state)
 {
     (void)state;
-    static const char *const files[] = {"feed/scenarios/tennis.json",
-                                        "feed/scenarios/basketball.json"};
+    static const char *const files[] = {"tests/feedsim/scenarios/tennis.json",
+                                        "tests/feedsim/scenarios/basketball.json"};
     for (int f = 0; f < 2; f++) {
         struct simproc s;
         simproc_start(&s, files[f], (const char *[]){"--speed", "0", NULL});

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the shipped scenarios (deterministic: same output on every run).
 
-    python3 feed/scenarios/generate.py               # rewrites feed/scenarios/*.json
-    python3 feed/scenarios/generate.py --busy 1000   # 1000 concurrent games, to stdout
+    python3 tests/feedsim/scenarios/generate.py               # rewrites tests/feedsim/scenarios/*.json
+    python3 tests/feedsim/scenarios/generate.py --busy 1000   # 1000 concurrent games, to stdout
 
 Times: "start" is the simulated second of kick-off; each event's "at" counts from it.
 Football halves are 45 minutes plus stoppage with a 15-minute break.
