@@ -1,7 +1,6 @@
 #include "node/config.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/hex.h"
 #include "common/log.h"
 
 int config_addr_ok(const char *addr)
@@ -155,23 +155,38 @@ static int load_members(struct config *c, json_t *arr, char *err, size_t en)
     return 0;
 }
 
-static int read_token(struct config *c, char *err, size_t en)
+/* The first bytes of the file named by key @key (@path) into @buf, trailing white space cut;
+ * with @private, refused when group or others may read it. -1 with a message naming the key. */
+static int read_key_file(const char *key, const char *path, bool private, char *buf, size_t cap,
+                         char *err, size_t en)
 {
-    int fd = open(c->admin_token_file, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        snprintf(err, en, "key 'admin_token_file': %s: %s", c->admin_token_file,
-                 strerror(errno));
+        snprintf(err, en, "key '%s': %s: %s", key, path, strerror(errno));
         return -1;
     }
-    ssize_t n = read(fd, c->admin_token, sizeof c->admin_token - 1);
+    struct stat st;
+    ssize_t n = fstat(fd, &st) == 0 ? read(fd, buf, cap - 1) : -1;
     close(fd);
+    if (private && n >= 0 && (st.st_mode & 077)) {
+        snprintf(err, en, "key '%s': %s must not be readable by group or others (chmod 600)", key,
+                 path);
+        return -1;
+    }
     if (n < 0)
         n = 0;
-    c->admin_token[n] = 0;
-    while (n > 0 && (c->admin_token[n - 1] == '\n' || c->admin_token[n - 1] == '\r' ||
-                     c->admin_token[n - 1] == ' '))
-        c->admin_token[--n] = 0;
-    if (n < 16) {
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        n--;
+    buf[n] = 0;
+    return 0;
+}
+
+static int read_token(struct config *c, char *err, size_t en)
+{
+    if (read_key_file("admin_token_file", c->admin_token_file, false, c->admin_token,
+                      sizeof c->admin_token, err, en))
+        return -1;
+    if (strlen(c->admin_token) < 16) {
         snprintf(err, en, "key 'admin_token_file': %s must hold a token of at least 16 characters",
                  c->admin_token_file);
         return -1;
@@ -182,34 +197,11 @@ static int read_token(struct config *c, char *err, size_t en)
 /* The members' shared secret: 64 hex digits (32 bytes), in a file only the owner can read. */
 static int read_secret(struct config *c, char *err, size_t en)
 {
-    int fd = open(c->cluster_secret_file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, en, "key 'cluster_secret_file': %s: %s", c->cluster_secret_file,
-                 strerror(errno));
-        return -1;
-    }
-    struct stat st;
     char buf[80];
-    ssize_t n = fstat(fd, &st) == 0 ? read(fd, buf, sizeof buf - 1) : -1;
-    close(fd);
-    if (n >= 0 && (st.st_mode & 077)) {
-        snprintf(err, en, "key 'cluster_secret_file': %s must not be readable by group or others "
-                          "(chmod 600)", c->cluster_secret_file);
+    if (read_key_file("cluster_secret_file", c->cluster_secret_file, true, buf, sizeof buf, err,
+                      en))
         return -1;
-    }
-    if (n < 0)
-        n = 0;
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-        n--;
-    bool ok = n == 64;
-    for (int i = 0; ok && i < 32; i++) {
-        unsigned v;
-        char two[3] = {buf[2 * i], buf[2 * i + 1], 0};
-        ok = isxdigit((unsigned char)two[0]) && isxdigit((unsigned char)two[1]) &&
-             sscanf(two, "%2x", &v) == 1;
-        c->cluster_secret[i] = (unsigned char)v;
-    }
-    if (!ok) {
+    if (strlen(buf) != 64 || hex_decode(buf, c->cluster_secret, sizeof c->cluster_secret) != 32) {
         snprintf(err, en, "key 'cluster_secret_file': %s must hold 64 hex digits (32 bytes)",
                  c->cluster_secret_file);
         return -1;

@@ -273,6 +273,7 @@ void h_node_start(struct h_cluster *c, int i)
         dup2(fd, 1);
         dup2(fd, 2);
         setenv("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0", 1);
+        setenv("LSAN_OPTIONS", "suppressions=tests/integration/lsan.supp:print_suppressions=0", 1);
         if (nd->netns[0])
             execl("/usr/sbin/ip", "ip", "netns", "exec", nd->netns, PARLAYD, "--config", nd->config,
                   (char *)NULL);
