@@ -188,18 +188,62 @@ void acc_job_free(struct job *j)
     free(j);
 }
 
+/* A place for a registration from @addr, or -1 when registrations are at their node-wide or
+ * per-address bound (*@per_address tells which). */
+static int registering_slot(struct accounts *a, const char *addr, bool *per_address)
+{
+    int free_slot = -1, same = 0;
+    for (int i = 0; i < MAX_REGISTERING; i++) {
+        if (!a->registering[i][0])
+            free_slot = free_slot < 0 ? i : free_slot;
+        else if (!strcmp(a->registering[i], addr))
+            same++;
+    }
+    *per_address = same >= MAX_REGISTERING_PER_ADDRESS;
+    return *per_address ? -1 : free_slot;
+}
+
 bool acc_job_queue(struct http_req *r, struct job *j, uv_after_work_cb after)
 {
     struct accounts *a = r->node->accounts;
+    j->reg_slot = -1;
     if (a->hashing >= MAX_HASHING) {
         acc_job_free(j);
         http_header(r, "retry-after", "1");
         http_problem(r, 503, "Busy", "too many password checks in progress; retry shortly");
         return false;
     }
+    if (!j->verify) {
+        char addr[48];
+        bool per_address;
+        http_peer_address(r, addr, sizeof addr);
+        int slot = registering_slot(a, addr, &per_address);
+        if (slot < 0) {
+            acc_job_free(j);
+            http_header(r, "retry-after", "1");
+            if (per_address)
+                http_problem(r, 429, "Too many registrations",
+                             "at most %d registrations from one address at a time; retry shortly",
+                             MAX_REGISTERING_PER_ADDRESS);
+            else
+                http_problem(r, 503, "Busy",
+                             "too many registrations in progress on this node; retry shortly");
+            return false;
+        }
+        snprintf(a->registering[slot], sizeof a->registering[slot], "%s", addr);
+        j->reg_slot = slot;
+    }
     a->hashing++;
     acc_work(r, &j->work, j, job_work, after);
     return true;
+}
+
+void acc_job_done(struct accounts *a, struct job *j)
+{
+    a->hashing--;
+    if (j->reg_slot >= 0)
+        a->registering[j->reg_slot][0] = 0;
+    j->reg_slot = -1;
 }
 
 struct job *acc_job_new(struct http_req *r, json_t *body, const char *email, const char *idem)

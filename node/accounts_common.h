@@ -18,12 +18,20 @@
 
 #define ACCESS_TTL_S 900
 #define MAX_HASHING 16
+/* Registrations (anonymous: anyone can start one) may hold at most this many of the
+ * MAX_HASHING password-hashing slots on a node, and one address at most
+ * MAX_REGISTERING_PER_ADDRESS of those, so that a flood of registrations leaves the rest to
+ * registered players signing in. */
+#define MAX_REGISTERING 4
+#define MAX_REGISTERING_PER_ADDRESS 2
 #define AUDIENCE "parlay"
 
 struct accounts {
     struct node *node;
     kyc_pwlist *pwlist;
     unsigned hashing;
+    char registering[MAX_REGISTERING][48]; /* the address of each registration hashing now,
+                                              "" for a free place */
     uv_timer_t key_timer;
     bool key_proposing;
     char issuer[128];
@@ -81,6 +89,7 @@ struct job {
     int rv;
     kyc_err err;
     bool verify;
+    int reg_slot;       /* registration: its place in accounts.registering, -1 otherwise */
     char totp[16];      /* sign-in: the one-time code given, if any */
     char recovery[32];  /* sign-in: the recovery code given, if any */
 };
@@ -93,6 +102,8 @@ void acc_job_free(struct job *j);
 /* Queue @j (at most MAX_HASHING at once: 503 Busy beyond, and @j is freed); @after runs on
  * the loop with the result. */
 bool acc_job_queue(struct http_req *r, struct job *j, uv_after_work_cb after);
+/* A queued job's work is over (from its @after callback): its slots are free again. */
+void acc_job_done(struct accounts *a, struct job *j);
 /* The one way a handler starts work off the loop: @job's @work runs @fn on a worker thread,
  * then @after on the loop (w->data is @job). */
 void acc_work(struct http_req *r, uv_work_t *work, void *job, uv_work_cb fn,

@@ -11,6 +11,7 @@
  */
 #include "node/node.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <h2o/socket/uv-binding.h>
 #include <openssl/crypto.h>
@@ -369,4 +370,16 @@ void http_stop(struct node *n)
 {
     if (!uv_is_closing((uv_handle_t *)&n->listener))
         uv_close((uv_handle_t *)&n->listener, NULL);
+}
+
+void http_peer_address(struct http_req *r, char *out, size_t n)
+{
+    struct sockaddr_storage ss;
+    snprintf(out, n, "?");
+    if (!r->req->conn->callbacks->get_peername(r->req->conn, (struct sockaddr *)&ss))
+        return;
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)n);
+    else if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)n);
 }

@@ -68,6 +68,8 @@ void http_problem(struct http_req *r, int status, const char *title, const char 
     __attribute__((format(printf, 4, 5)));
 /* Add a response header before replying (name lower-case). */
 void http_header(struct http_req *r, const char *name, const char *value);
+/* The client's address (IPv4 or IPv6 text; "?" when unknown). */
+void http_peer_address(struct http_req *r, char *out, size_t n);
 void http_release(struct http_req *r);
 
 /* Request accessors. */

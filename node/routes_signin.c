@@ -27,7 +27,7 @@ static void register_hashed(uv_work_t *w, int status)
 {
     struct job *j = w->data;
     struct http_req *r = j->r;
-    r->node->accounts->hashing--;
+    acc_job_done(r->node->accounts, j);
     if (status != 0 || j->rv != KYC_OK) {
         http_problem(r, 500, "Hashing failed", "%s", status ? "cancelled" : j->err.msg);
         acc_job_free(j);
@@ -200,7 +200,7 @@ static void signin_checked(uv_work_t *w, int status)
 {
     struct job *j = w->data;
     struct http_req *r = j->r;
-    r->node->accounts->hashing--;
+    acc_job_done(r->node->accounts, j);
     uint8_t fp[32];
     acc_fingerprint("signin", j->email, fp);
     if (status != 0 || (j->rv != KYC_OK && j->rv != KYC_E_PW_MISMATCH)) {

@@ -379,18 +379,6 @@ static bool stream_full(struct http_req *r, struct stream *s, const char *peer)
     return true;
 }
 
-static void peer_address(h2o_req_t *req, char *out, size_t n)
-{
-    struct sockaddr_storage ss;
-    snprintf(out, n, "?");
-    if (!req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss))
-        return;
-    if (ss.ss_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)n);
-    else if (ss.ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)n);
-}
-
 void stream_open(struct http_req *r)
 {
     struct node *n = r->node;
@@ -429,7 +417,7 @@ void stream_open(struct http_req *r)
         http_release(r);
         return;
     }
-    peer_address(r->req, peer, sizeof peer);
+    http_peer_address(r, peer, sizeof peer);
     if (stream_full(r, s, peer))
         return;
     h2o_req_t *req = r->req;

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -934,6 +937,75 @@ static void added_node_gets_accounts_through_snapshot(void **state)
     h_cluster_destroy(&c);
 }
 
+/* Issue 16: anonymous registrations used to be able to take every password-hashing slot of a
+ * node, and registered players' sign-ins on that node got 503. A flood of concurrent
+ * registrations (many curl processes) now takes at most a few slots: every sign-in made while it
+ * runs is served, and the flood itself is answered 429/503 beyond its share. */
+#define FLOOD_CLIENTS 32
+#define FLOOD_EACH 8
+#define FLOOD (FLOOD_CLIENTS * FLOOD_EACH)
+static void registration_flood_leaves_signins_served(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    h_start_accounts(&c, NULL);
+    char email[64], key[64];
+    for (int k = 0; k < 3; k++) {
+        snprintf(email, sizeof email, "regular%d@example.fr", k);
+        snprintf(key, sizeof key, "regular-%d", k);
+        struct h_resp r = call(&c, 0, "POST", "/v1/players", creds(email, PW), key, NULL);
+        assert_int_equal(r.status, 201);
+        h_resp_free(&r);
+    }
+    char out[600], cmd[1600];
+    snprintf(out, sizeof out, "%s/flood.txt", c.root);
+    /* FLOOD_CLIENTS clients, each registering FLOOD_EACH new players one after the other. */
+    snprintf(cmd, sizeof cmd,
+             "for j in $(seq 1 %d); do ( for i in $(seq 1 %d); do curl -s -o /dev/null "
+             "-w '%%{http_code}\\n' -X POST -H 'content-type: application/json' "
+             "-H \"Idempotency-Key: flood-$j-$i\" "
+             "-d \"{\\\"email\\\":\\\"flood$j-$i@example.fr\\\",\\\"password\\\":\\\"%s\\\"}\" "
+             "http://%s:%d/v1/players; done ) & done; wait",
+             FLOOD_CLIENTS, FLOOD_EACH, PW, c.nodes[0].http_host, c.nodes[0].http_port);
+    pid_t flood = fork();
+    if (flood == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    assert_true(flood > 0);
+    int during = 0, done = 0;
+    for (int k = 0; !done || during == 0; k++) {
+        done = waitpid(flood, NULL, WNOHANG) == flood;
+        snprintf(email, sizeof email, "regular%d@example.fr", k % 3);
+        snprintf(key, sizeof key, "signin-flood-%d", k);
+        struct h_resp r = call(&c, 0, "POST", "/v1/sessions", creds(email, PW), key, NULL);
+        assert_int_equal(r.status, 201); /* never 503 because registrations hold the slots */
+        h_resp_free(&r);
+        if (!done)
+            during++;
+        assert_true(k < 10000);
+    }
+    FILE *f = fopen(out, "r");
+    assert_non_null(f);
+    int created = 0, refused = 0, lines = 0, code;
+    while (fscanf(f, "%d", &code) == 1) {
+        lines++;
+        created += code == 201;
+        refused += code == 429 || code == 503;
+    }
+    fclose(f);
+    printf("flood: %d registrations, %d created, %d refused; %d sign-ins served meanwhile\n",
+           lines, created, refused, during);
+    assert_int_equal(lines, FLOOD);
+    assert_int_equal(created + refused, FLOOD);
+    assert_true(created > 0);  /* registrations still go through, a few at a time */
+    assert_true(refused > 0);  /* and the flood was held to its share */
+    assert_true(during > 0);
+    h_cluster_destroy(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -948,6 +1020,7 @@ int main(void)
         cmocka_unit_test(franceconnect_expired_code_refused),
         cmocka_unit_test(document_check_webhooks),
         cmocka_unit_test(added_node_gets_accounts_through_snapshot),
+        cmocka_unit_test(registration_flood_leaves_signins_served),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
