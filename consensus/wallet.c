@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "consensus/accounts.h"
 #include "consensus/cmdtable.h"
 #include "consensus/ledger.h"
@@ -1321,12 +1323,12 @@ static int correct_apply(struct wop *op)
 static bool pubkey_hex(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
-    if (n != 66 && n != 130)
+    if (n != 66)
         return false;
     for (size_t i = 0; i < n; i++)
         if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
             return false;
-    return n == 66 ? (s[1] == '2' || s[1] == '3') && s[0] == '0' : s[0] == '0' && s[1] == '4';
+    return s[0] == '0' && (s[1] == '2' || s[1] == '3');
 }
 
 static int cluster_apply(struct wop *op)
@@ -1827,4 +1829,20 @@ json_t *wallet_cmd_correct(const char *id, const char *debit, const char *credit
 json_t *wallet_cmd_cluster(const char *name, json_t *keys)
 {
     return json_pack("{s:s, s:o}", "name", name, "keys", keys);
+}
+
+void wallet_request_digest(const char *cluster, const char *timestamp, const char *method,
+                           const char *path, const void *body, size_t len, uint8_t out[32])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    static const char tag[] = "parlay-wallet-v1";
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(md, tag, sizeof tag); /* with its NUL */
+    EVP_DigestUpdate(md, cluster, strlen(cluster) + 1);
+    EVP_DigestUpdate(md, timestamp, strlen(timestamp) + 1);
+    EVP_DigestUpdate(md, method, strlen(method) + 1);
+    EVP_DigestUpdate(md, path, strlen(path) + 1);
+    EVP_DigestUpdate(md, body, len);
+    EVP_DigestFinal_ex(md, out, NULL);
+    EVP_MD_CTX_free(md);
 }

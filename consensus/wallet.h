@@ -70,6 +70,7 @@
 #include <jansson.h>
 #include <lmdb.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct fsm;
@@ -88,6 +89,13 @@ struct fsm;
 bool wallet_id_valid(const char *id);
 /* A sport cluster's name: 1 to 32 of [a-z0-9_-]. */
 bool wallet_cluster_name_valid(const char *name);
+
+/* What a sport cluster's member signs (secp256k1, compact, with its node key) to call the
+ * wallet's hold API: SHA-256("parlay-wallet-v1" NUL cluster NUL timestamp NUL method NUL path NUL
+ * body). Sent as headers parlay-cluster, parlay-timestamp (unix seconds) and parlay-signature
+ * (128 hex); the accounts node accepts it within 30 s of its clock from a registered key. */
+void wallet_request_digest(const char *cluster, const char *timestamp, const char *method,
+                           const char *path, const void *body, size_t len, uint8_t out[32]);
 
 /* ---- queries (read transaction from fsm_read_begin; JSON is the caller's) ---- */
 

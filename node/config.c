@@ -229,7 +229,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "initial_members", "admin_token_file", "cluster_secret_file", "snapshot_threshold", "snapshot_trailing",
         "election_timeout_ms", "heartbeat_timeout_ms", "forward_timeout_ms", "max_body_bytes",
         "map_size_mb", "space_quota_mb", "log_level", "max_inflight_entries", "idempotency_ttl_s", "password_list",
-        "franceconnect", "document_check", "accounts_jwks_url", "accounts_issuer",
+        "franceconnect", "document_check", "payments", "accounts_jwks_url", "accounts_issuer",
         "accounts_jwks_refresh_s", "accounts_jwks_min_interval_ms", "feed_url", "feed_adapter",
         "feed_poll_ms", "ratings_history", "margins", "quote_prematch_s", "quote_live_busy_s",
         "quote_live_idle_s", "quote_busy_window_s", "quote_hold_s", "quote_round_timeout_ms",
@@ -307,6 +307,19 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
             goto out;
         }
         strcpy(c->document_check, t);
+        free(t);
+    }
+    json_t *pc = json_object_get(root, "payments");
+    if (pc) {
+        char *t = json_is_object(pc) ? json_dumps(pc, JSON_COMPACT) : NULL;
+        if (!t || strlen(t) >= sizeof c->payments || strcmp(c->role, "accounts")) {
+            snprintf(err, en, "key 'payments' must be a payment-provider object (node/pay.h) of "
+                              "at most %zu bytes, on an accounts node",
+                     sizeof c->payments - 1);
+            free(t);
+            goto out;
+        }
+        strcpy(c->payments, t);
         free(t);
     }
     if (!strncmp(c->role, "sport:", 6) && c->role[6]) {

@@ -43,6 +43,7 @@ struct config {
     char franceconnect[2048];      /* accounts: {issuer, client_id, client_secret, redirect_uri,
                                       post_logout_redirect_uri?, allow_http?, timeout_ms?} as
                                       JSON text, "" when not configured */
+    char payments[4096];           /* accounts: the payment provider (node/pay.h), JSON text */
     char document_check[4096];     /* accounts: the document-check provider (kyc_doc_provider
                                       settings) as JSON text, "" when not configured */
     char accounts_jwks_url[512];   /* sport: the accounts cluster's JWKS URL, "" = none */
