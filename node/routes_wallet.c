@@ -135,13 +135,22 @@ static void serve_transactions(struct http_req *r)
         return;
     char buf[32], acct[64];
     uint64_t before = 0, limit = 50;
-    if (http_query_get(r, "before", buf, sizeof buf) &&
+    int got = query_param(r, "before", buf, sizeof buf);
+    if (got < 0) {
+        json_decref(claims);
+        return;
+    }
+    if (got &&
         (sscanf(buf, "%" SCNu64, &before) != 1 || before == 0)) {
         http_problem(r, 400, "Invalid parameter", "before must be a positive position");
         json_decref(claims);
         return;
     }
-    if (http_query_get(r, "limit", buf, sizeof buf) &&
+    if ((got = query_param(r, "limit", buf, sizeof buf)) < 0) {
+        json_decref(claims);
+        return;
+    }
+    if (got &&
         (sscanf(buf, "%" SCNu64, &limit) != 1 || limit < 1 || limit > 500)) {
         http_problem(r, 400, "Invalid parameter", "limit must be 1 to 500");
         json_decref(claims);
@@ -504,7 +513,10 @@ static void do_hold_place(struct http_req *r, const char *path)
     } else if (amount_field(r, b, "amount", 1, &amount) &&
                amount_field(r, b, "timeout_ms", 1000, &timeout)) {
         char idem[300], subj[300];
-        snprintf(idem, sizeof idem, "hold:%s:%s", cluster, hid);
+        /* The key names every field: the same hold with other fields reaches apply, which
+         * answers hold_exists (a key reused with another request would be a 422). */
+        snprintf(idem, sizeof idem, "hold:%s:%s:%s:%lld:%lld", cluster, hid, pid,
+                 (long long)amount, (long long)timeout);
         snprintf(subj, sizeof subj, "%s %s %s %lld %lld", cluster, hid, pid, (long long)amount,
                  (long long)timeout);
         uint8_t fp[32];
@@ -724,10 +736,10 @@ int routes_wallet(struct http_req *r, const char *method, const char *path)
     char seg[128];
     if (!strcmp(path, "/v1/wallet")) {
         if (routes_method(r, method, "GET", "use GET"))
-            serve_wallet(r);
+            routes_read(r, serve_wallet);
     } else if (!strcmp(path, "/v1/wallet/transactions")) {
         if (routes_method(r, method, "GET", "use GET"))
-            serve_transactions(r);
+            routes_read(r, serve_transactions);
     } else if (!strcmp(path, "/v1/wallet/limits")) {
         if (routes_method(r, method, "POST", "use POST to set limits"))
             do_limits(r);
@@ -740,13 +752,13 @@ int routes_wallet(struct http_req *r, const char *method, const char *path)
     } else if (!strcmp(path, "/v1/wallet/withdrawals")) {
         if (routes_method(r, method, "POST", "use POST to withdraw"))
             do_withdraw(r);
-    } else if (routes_match1(path, "/v1/wallet/deposits/", seg, sizeof seg)) {
+    } else if (routes_match1(path, "/v1/wallet/deposits", seg, sizeof seg)) {
         if (routes_method(r, method, "GET", "use GET"))
             serve_own(r, seg, true);
-    } else if (routes_match1(path, "/v1/wallet/withdrawals/", seg, sizeof seg)) {
+    } else if (routes_match1(path, "/v1/wallet/withdrawals", seg, sizeof seg)) {
         if (routes_method(r, method, "GET", "use GET"))
             serve_own(r, seg, false);
-    } else if (routes_match1(path, "/v1/wallet/webhooks/", seg, sizeof seg)) {
+    } else if (routes_match1(path, "/v1/wallet/webhooks", seg, sizeof seg)) {
         if (routes_method(r, method, "POST", "use POST"))
             do_webhook(r, seg);
     } else if (!strcmp(path, "/internal/v1/holds")) {
@@ -766,7 +778,7 @@ int routes_wallet(struct http_req *r, const char *method, const char *path)
         }
     } else if (!strcmp(path, "/admin/v1/ledger/check")) {
         if (routes_require_admin(r) && routes_method(r, method, "GET", "use GET"))
-            serve_check(r);
+            routes_read(r, serve_check);
     } else if (!strcmp(path, "/admin/v1/ledger/trj")) {
         if (routes_require_admin(r) && routes_method(r, method, "GET", "use GET"))
             serve_trj(r);

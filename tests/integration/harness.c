@@ -47,6 +47,11 @@ void h_start_accounts(struct h_cluster *c, const char *extra_config)
     c->role = "accounts";
     c->extra_config = extra_config;
     h_cluster_write_configs(c);
+    h_accounts_ready(c);
+}
+
+void h_accounts_ready(struct h_cluster *c)
+{
     h_start_cluster(c);
     /* The leader makes the cluster's first signing key; wait until every node has it. */
     for (int i = 0; i < c->n; i++) {

@@ -35,7 +35,7 @@ struct h_cluster {
     const char *role; /* NULL: "sport:football" in cluster "football"; "accounts": the accounts
                          role in cluster "accounts". Call h_cluster_write_configs after setting. */
     const char *extra_config; /* a JSON object merged into every node's config, or NULL */
-    char node_extra[H_MAX_NODES][512]; /* per node: a JSON object merged after extra_config,
+    char node_extra[H_MAX_NODES][1536]; /* per node: a JSON object merged after extra_config,
                                           "" for none */
     int net_id; /* netns mode: a per-run number in the addresses and names */
     int stop_failures;       /* nodes that did not exit 0 on SIGTERM (h_node_stop) */
@@ -119,6 +119,9 @@ void h_start_cluster(struct h_cluster *c);
 /* Three nodes of the accounts role (@extra_config merged into each config, may be NULL),
  * started, with the leader's first signing key on every node. */
 void h_start_accounts(struct h_cluster *c, const char *extra_config);
+/* Start an accounts cluster already initialised and configured (h_cluster_write_configs) and
+ * wait for its first signing key on every node. */
+void h_accounts_ready(struct h_cluster *c);
 
 double h_now(void);
 /* Lower-case hex to bytes (asserts it fits in @cap); returns the byte count. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -18,6 +19,7 @@
 #include <openssl/rand.h>
 #include <secp256k1.h>
 
+#include "kyc/tests/standin.h"
 #include "tests/integration/harness.h"
 
 #define PW "correct horse battery staple 42"
@@ -27,7 +29,8 @@
 
 struct world {
     struct h_cluster c;
-    struct h_paystandin pay;
+    standin pay;
+    int pay_port;
     uint8_t sport_sk[32];
     char sport_pub[67];
 };
@@ -82,20 +85,23 @@ static void new_player(int i, const char *email, struct player *p)
     h_resp_free(&r);
 }
 
+/* The wallet as the leader has it now (a follower's copy may trail a write by a moment). */
 static json_t *wallet(int i, struct player *p)
 {
-    struct h_resp r = call(i, "GET", "/v1/wallet", NULL, NULL, p->token);
+    struct h_resp r = call(i, "GET", "/v1/wallet?consistency=linearizable", NULL, NULL, p->token);
     assert_int_equal(r.status, 200);
     json_t *w = json_incref(r.json);
     h_resp_free(&r);
     return w;
 }
 
+/* Node @i's own copy. */
 static int64_t balance(int i, struct player *p, const char *what)
 {
-    json_t *w = wallet(i, p);
-    int64_t v = num(w, what);
-    json_decref(w);
+    struct h_resp r = call(i, "GET", "/v1/wallet", NULL, NULL, p->token);
+    assert_int_equal(r.status, 200);
+    int64_t v = num(r.json, what);
+    h_resp_free(&r);
     return v;
 }
 
@@ -120,7 +126,7 @@ static void set_limits(int i, struct player *p, const char *body, const char *ke
 /* POST to the stand-in (its base URL + @path); the status, the JSON in @out if given. */
 static long pay_post(const char *path, const char *body, json_t **out)
 {
-    struct h_resp r = h_http_raw(W.pay.port, "POST", path, body, NULL, 10000);
+    struct h_resp r = h_http_raw(W.pay_port, "POST", path, body, NULL, 10000);
     long st = r.status;
     if (out)
         *out = json_incref(r.json);
@@ -141,7 +147,7 @@ static json_t *deposit(int i, struct player *p, int64_t amount, const char *key)
     char path[256];
     snprintf(path, sizeof path, "/pay/%s/confirm",
              json_string_value(json_object_get(d, "payment_id")));
-    struct h_resp c = h_http_raw(W.pay.port, "POST", path, "card=4242424242424242", NULL, 10000);
+    struct h_resp c = h_http_raw(W.pay_port, "POST", path, "card=4242424242424242", NULL, 10000);
     assert_int_equal(c.status, 303);
     h_resp_free(&c);
     return d;
@@ -242,22 +248,41 @@ static long resolve(int i, const char *id, const char *how, const char *body, js
 
 /* ---- set-up ---- */
 
+/* A file holding @text, mode 0600, under the cluster's root. */
+static void secret_file(const char *name, const char *text, char *path, size_t n)
+{
+    snprintf(path, n, "%s/%s", W.c.root, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    assert_int_equal(chmod(path, 0600), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
     memset(&W, 0, sizeof W);
-    assert_true(h_paystandin_start(&W.pay, PAY_SECRET, PAY_KEY));
+    const char *args[] = {"--secret", PAY_SECRET, "--api-key", PAY_KEY, "--retry-ms", "100", NULL};
+    assert_int_equal(standin_start(&W.pay, "tests/standins/pay-standin.mjs", args), 0);
+    const char *colon = strrchr(W.pay.url, ':');
+    assert_non_null(colon);
+    W.pay_port = atoi(colon + 1);
     h_cluster_init(&W.c, 3);
-    char extra[1024];
-    h_paystandin_config(&W.pay, &W.c, extra, sizeof extra);
+    char keyf[300], secf[300];
+    secret_file("pay-api-key", PAY_KEY, keyf, sizeof keyf);
+    secret_file("pay-webhook-secret", PAY_SECRET, secf, sizeof secf);
     W.c.role = "accounts";
     /* The provider calls the next node (as it would call the edge, which picks any node): a
      * deposit's webhook arrives at a node other than the one that opened it. */
     for (int i = 0; i < 3; i++)
         snprintf(W.c.node_extra[i], sizeof W.c.node_extra[i],
-                 "{\"payments\":{\"webhook_url\":\"http://127.0.0.1:%d\"}}",
-                 W.c.nodes[(i + 1) % 3].http_port);
-    h_start_accounts(&W.c, extra);
+                 "{\"payments\":{\"name\":\"standin\",\"api_url\":\"%s\","
+                 "\"api_key_file\":\"%s\",\"webhook_url\":\"http://127.0.0.1:%d\","
+                 "\"webhook\":{\"secret_file\":\"%s\"}}}",
+                 W.pay.url, keyf, W.c.nodes[(i + 1) % 3].http_port, secf);
+    h_cluster_write_configs(&W.c);
+    h_accounts_ready(&W.c);
     /* The sport cluster's member key, registered by an operator. */
     assert_int_equal(RAND_bytes(W.sport_sk, 32), 1);
     secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
@@ -281,7 +306,7 @@ static int teardown(void **state)
 {
     (void)state;
     h_cluster_destroy(&W.c);
-    h_paystandin_stop(&W.pay);
+    standin_stop(&W.pay);
     return 0;
 }
 
