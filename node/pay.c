@@ -15,6 +15,7 @@ struct pay_provider {
     char name[64];
     char api_url[512]; /* without a trailing '/' */
     char api_key[1024];
+    char webhook_url[256]; /* the base URL the provider calls back, "" = the node's own */
     char currency[4];
     char payments_path[128];
     char payouts_path[128];
@@ -66,6 +67,11 @@ void pay_provider_free(struct pay_provider *p)
 const char *pay_provider_name(const struct pay_provider *p)
 {
     return p->name;
+}
+
+const char *pay_provider_webhook_url(const struct pay_provider *p)
+{
+    return p->webhook_url;
 }
 
 /* A string setting of @obj into @dst (default @dflt, NULL = required); -1 with a message. */
@@ -173,7 +179,7 @@ int pay_provider_new(const json_t *cfg, struct pay_provider **out, char *err, si
 {
     static const char *const known[] = {"name", "api_url", "api_key_file", "currency",
                                         "payments_path", "payouts_path", "webhook", "fields",
-                                        "types", NULL};
+                                        "types", "webhook_url", NULL};
     static const char *const fields[][2] = {{"type", "type"},
                                             {"object_id", "data.object.id"},
                                             {"reference", "data.object.reference"},
@@ -225,6 +231,18 @@ int pay_provider_new(const json_t *cfg, struct pay_provider **out, char *err, si
         fail(err, errlen, "payments_path and payouts_path must start with '/'");
         goto bad;
     }
+    json_t *wu = json_object_get(cfg, "webhook_url");
+    if (wu && (!json_is_string(wu) || json_string_length(wu) >= sizeof p->webhook_url ||
+               (strncmp(json_string_value(wu), "https://", 8) != 0 &&
+                strncmp(json_string_value(wu), "http://", 7) != 0))) {
+        fail(err, errlen, "webhook_url must be an http:// or https:// base URL of at most %zu "
+                          "bytes", sizeof p->webhook_url - 1);
+        goto bad;
+    }
+    if (wu)
+        snprintf(p->webhook_url, sizeof p->webhook_url, "%s", json_string_value(wu));
+    for (size_t n = strlen(p->webhook_url); n > 0 && p->webhook_url[n - 1] == '/'; n--)
+        p->webhook_url[n - 1] = 0;
     /* Field paths. */
     json_t *f = json_object_get(cfg, "fields");
     if (f && !json_is_object(f)) {

@@ -38,7 +38,8 @@ struct pay_provider;
 /* Settings (a JSON object; missing keys take the stand-in's shape):
  *   name ("standin"), api_url (required: https://, or http:// to 127.0.0.1 only),
  *   api_key_file (required, owner-only), currency ("EUR"), payments_path ("/v1/payments"),
- *   payouts_path ("/v1/payouts"),
+ *   payouts_path ("/v1/payouts"), webhook_url (optional: the base URL the provider calls
+ *   back, e.g. the edge; "" = the node's own address, see pay_provider_webhook_url),
  *   webhook {kyc_webhook settings: secret or secret_file (owner-only) required;
  *            signature_header "x-pay-signature", signature_prefix "v1=", signed_payload
  *            "timestamp.body", timestamp_header "x-pay-timestamp", max_age_s 300,
@@ -50,6 +51,9 @@ struct pay_provider;
 int pay_provider_new(const json_t *cfg, struct pay_provider **out, char *err, size_t errlen);
 void pay_provider_free(struct pay_provider *p);
 const char *pay_provider_name(const struct pay_provider *p);
+/* The configured base URL for webhooks, without a trailing '/'; "" when not configured (the
+ * caller then uses the node's own address). */
+const char *pay_provider_webhook_url(const struct pay_provider *p);
 
 /* Blocking (run on a libuv worker thread, like kyc_doc_session_start): POST a payment
  * {amount, currency, reference, callback, return_url} with Idempotency-Key @idem; fills the
