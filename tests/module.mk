@@ -34,3 +34,18 @@ TESTS += $(UNIT_TESTS)
 .PHONY: test-unit
 test-unit: $(UNIT_TESTS)
 	@bash tests/run-tests.sh $(UNIT_TESTS)
+
+# test_pay: the payment provider client (node/pay.c) against the real payment stand-in
+# (tests/standins/pay-standin.mjs, node's standard library only) and a local webhook listener.
+#   make test-pay      build and run it
+PAY_TEST_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,tests/unit/test_pay.c node/pay.c node/config.c \
+                   $(COMMON_SRCS) kyc/tests/standin.c)
+$(BUILD)/tests/test_pay: $(PAY_TEST_DEPS) $$(KYC_SAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
+
+TESTS += $(BUILD)/tests/test_pay
+
+.PHONY: test-pay
+test-pay: $(BUILD)/tests/test_pay
+	@bash tests/run-tests.sh $(BUILD)/tests/test_pay

@@ -19,7 +19,6 @@
 #include <openssl/rand.h>
 #include <secp256k1.h>
 
-#include "kyc/tests/standin.h"
 #include "tests/integration/harness.h"
 
 #define PW "correct horse battery staple 42"
@@ -29,7 +28,7 @@
 
 struct world {
     struct h_cluster c;
-    standin pay;
+    struct h_paystandin pay;
     int pay_port;
     uint8_t sport_sk[32];
     char sport_pub[67];
@@ -248,39 +247,31 @@ static long resolve(int i, const char *id, const char *how, const char *body, js
 
 /* ---- set-up ---- */
 
-/* A file holding @text, mode 0600, under the cluster's root. */
-static void secret_file(const char *name, const char *text, char *path, size_t n)
-{
-    snprintf(path, n, "%s/%s", W.c.root, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    assert_int_equal(chmod(path, 0600), 0);
-}
-
 static int setup(void **state)
 {
     (void)state;
     memset(&W, 0, sizeof W);
-    const char *args[] = {"--secret", PAY_SECRET, "--api-key", PAY_KEY, "--retry-ms", "100", NULL};
-    assert_int_equal(standin_start(&W.pay, "tests/standins/pay-standin.mjs", args), 0);
+    assert_int_equal(h_paystandin_start(&W.pay, PAY_SECRET, PAY_KEY), 0);
     const char *colon = strrchr(W.pay.url, ':');
     assert_non_null(colon);
     W.pay_port = atoi(colon + 1);
     h_cluster_init(&W.c, 3);
-    char keyf[300], secf[300];
-    secret_file("pay-api-key", PAY_KEY, keyf, sizeof keyf);
-    secret_file("pay-webhook-secret", PAY_SECRET, secf, sizeof secf);
     W.c.role = "accounts";
     /* The provider calls the next node (as it would call the edge, which picks any node): a
      * deposit's webhook arrives at a node other than the one that opened it. */
-    for (int i = 0; i < 3; i++)
-        snprintf(W.c.node_extra[i], sizeof W.c.node_extra[i],
-                 "{\"payments\":{\"name\":\"standin\",\"api_url\":\"%s\","
-                 "\"api_key_file\":\"%s\",\"webhook_url\":\"http://127.0.0.1:%d\","
-                 "\"webhook\":{\"secret_file\":\"%s\"}}}",
-                 W.pay.url, keyf, W.c.nodes[(i + 1) % 3].http_port, secf);
+    char cfg[1536];
+    h_paystandin_config(&W.pay, cfg, sizeof cfg);
+    for (int i = 0; i < 3; i++) {
+        json_t *j = json_loads(cfg, 0, NULL), *pay = json_object_get(j, "payments");
+        char url[64];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d", W.c.nodes[(i + 1) % 3].http_port);
+        json_object_set_new(pay, "webhook_url", json_string(url));
+        char *t = json_dumps(j, JSON_COMPACT);
+        assert_true(strlen(t) < sizeof W.c.node_extra[i]);
+        strcpy(W.c.node_extra[i], t);
+        free(t);
+        json_decref(j);
+    }
     h_cluster_write_configs(&W.c);
     h_accounts_ready(&W.c);
     /* The sport cluster's member key, registered by an operator. */
@@ -306,7 +297,7 @@ static int teardown(void **state)
 {
     (void)state;
     h_cluster_destroy(&W.c);
-    standin_stop(&W.pay);
+    h_paystandin_stop(&W.pay);
     return 0;
 }
 
