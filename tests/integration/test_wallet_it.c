@@ -177,6 +177,10 @@ static void ledger_ok_everywhere(void)
             h_resp_free(&r);
         }
         assert_true(ok);
+        /* And the operator's command agrees (exit 0 only when the check passes). */
+        char out[4096];
+        assert_int_equal(h_parlayctl(&W.c, i, "ledger check", out, sizeof out), 0);
+        assert_non_null(strstr(out, "ledger OK"));
     }
 }
 
@@ -285,11 +289,13 @@ static int setup(void **state)
     secp256k1_context_destroy(ctx);
     for (int k = 0; k < 33; k++)
         sprintf(W.sport_pub + 2 * k, "%02x", ser[k]);
-    char body[256];
-    snprintf(body, sizeof body, "{\"name\":\"%s\",\"keys\":[\"%s\"]}", SPORT, W.sport_pub);
-    struct h_resp r = h_http(&W.c, 1, "POST", "/admin/v1/sport-clusters", body, "sc-1", true);
-    assert_int_equal(r.status, 200);
-    h_resp_free(&r);
+    /* An operator registers it with parlayctl (on a follower: sent on to the leader). */
+    char args[256], out[2048];
+    snprintf(args, sizeof args, "wallet register-cluster %s %s", SPORT, W.sport_pub);
+    int L = h_wait_leader(&W.c, H_WAIT_MS);
+    assert_int_equal(h_parlayctl(&W.c, (L + 1) % 3, args, out, sizeof out), 0);
+    assert_non_null(strstr(out, "registered with 1 member key"));
+    assert_int_equal(h_parlayctl(&W.c, L, "wallet register-cluster BAD! 02ab", out, sizeof out), 1);
     return 0;
 }
 
