@@ -132,6 +132,17 @@ l1-rcl-sb29|Ligue 1|RC Lens|Stade Brestois|2026-11-30T16:15:00Z
 l1-srfc-fcn|Ligue 1|Stade Rennais|FC Nantes|2026-12-06T20:00:00Z
 FIXTURES
 
+# The football cluster may place bet holds on the accounts cluster: an operator registers its
+# members' node keys there (replayed harmlessly on a resumed run).
+fkeys=""
+for i in 1 2 3; do
+    k=$(curl -s -H "Authorization: Bearer $(cat "$run/admin.token")" \
+        "http://127.0.0.1:$(port 810$i)/admin/v1/node" | sed -n 's/.*"public_key": *"\([0-9a-f]*\)".*/\1/p')
+    fkeys="$fkeys $k"
+done
+build/parlayctl --url "http://127.0.0.1:$(port 8201)" wallet register-cluster football $fkeys >/dev/null \
+    || echo "warning: the football cluster could not be registered for bet holds" >&2
+
 # The simulated sports feed: one simulator per node (each football node reads its own and the
 # leader records what a quorum of them agree on), replaying a busy afternoon at 10x speed.
 feed_line="  feed:              not started (build/parlay-feedsim is missing)"
@@ -246,6 +257,13 @@ $edge_line
                      build/parlayctl quotes --phase live
                      build/parlayctl events BA-001
   metrics:           curl -s http://127.0.0.1:8101/metrics
+  wallet:            curl -s -X POST http://127.0.0.1:8201/v1/wallet/limits -H "Authorization: Bearer <access_token>" \
+                       -H 'Content-Type: application/json' -H 'Idempotency-Key: lim-1' -d '{"deposit_7d":50000,"stake_7d":20000}'
+                     curl -s -X POST http://127.0.0.1:8202/v1/wallet/deposits -H "Authorization: Bearer <access_token>" \
+                       -H 'Content-Type: application/json' -H 'Idempotency-Key: dep-1' -d '{"amount":2000}'
+                       (open the "url" it answers, press Pay; then)
+                     curl -s http://127.0.0.1:8203/v1/wallet -H "Authorization: Bearer <access_token>"
+                     build/parlayctl --url http://127.0.0.1:8201 ledger check
 $pay_line
 $chain_line
 $feed_line
