@@ -58,7 +58,21 @@ enum cmd_type {
     CMD_QUOTE_ROUND = 21,        /* {fixture}: every node prices it at this index (quotes.c) */
     CMD_QUOTE_PUBLISHED = 22,    /* {fixture, index, prices, signatures[]}: a quorum's prices */
     CMD_MARKETS_SUSPEND = 23,    /* {fixture, reason, subject?, node?}: a dangerous event */
-    CMD_TYPE_MAX = 23,
+    CMD_WALLET_LIMITS = 24,      /* wallet.c: {player_id, deposit_7d?, stake_7d?, auto_withdraw?} */
+    CMD_WALLET_EXCLUDE = 25,     /* {player_id, hours} */
+    CMD_WALLET_BLOCK = 26,       /* {player_id, blocked, reason} (an operator's) */
+    CMD_DEPOSIT_OPEN = 27,       /* {player_id, deposit_id, amount} */
+    CMD_DEPOSIT_LINK = 28,       /* {deposit_id, payment_id, url} */
+    CMD_PAY_EVENT = 29,          /* {provider, event_id, kind, object_id, reference, amount} */
+    CMD_WITHDRAW_OPEN = 30,      /* {player_id, withdrawal_id, amount} */
+    CMD_WITHDRAW_SENT = 31,      /* {withdrawal_id, payout_id} */
+    CMD_HOLD_PLACE = 32,         /* {hold_id, player_id, cluster, amount, timeout_ms} */
+    CMD_HOLD_POST = 33,          /* {hold_id, cluster, stake, payout} */
+    CMD_HOLD_VOID = 34,          /* {hold_id, cluster} */
+    CMD_HOLD_EXPIRE = 35,        /* {}: holds due at the leader's stamped time expire */
+    CMD_WALLET_CORRECT = 36,     /* {id, debit, credit, amount, corrects, reason} */
+    CMD_WALLET_CLUSTER = 37,     /* {name, keys[]}: a sport cluster allowed to place holds */
+    CMD_TYPE_MAX = 37,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,

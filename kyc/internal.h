@@ -17,22 +17,8 @@ void kyc_hex(const uint8_t* in, size_t n, char* out);
 /* Copies src into a fixed buffer; false if it does not fit. */
 bool kyc_copy(char* dst, size_t dstsz, const char* src);
 
-/* HTTP (libcurl), blocking, bounded by timeout_ms. The body is capped at 1 MiB. */
-typedef struct
-{
-    long status;
-    char* body; /* NUL-terminated, malloc'ed */
-    size_t len;
-    char content_type[128];
-} kyc_http_resp;
-
-typedef struct
-{
-    long timeout_ms;
-    bool allow_http;
-    const char* ca_file;
-} kyc_http_opts;
-
+/* HTTP (libcurl), blocking, bounded by timeout_ms. The body is capped at 1 MiB. The types and
+ * kyc_http_post_json_auth are in kyc.h. */
 int kyc_http_get(const kyc_http_opts* o,
                  const char* url,
                  const char* bearer,
@@ -48,7 +34,6 @@ int kyc_http_post_json(const kyc_http_opts* o,
                        const char* json,
                        kyc_http_resp* r,
                        kyc_err* err);
-void kyc_http_resp_clear(kyc_http_resp* r);
 
 /* Percent-encodes for a query component (malloc'ed). */
 char* kyc_urlencode(const char* s);

@@ -9,8 +9,10 @@
  *     date, the "same person" key;
  *   - passwords: length rule, breached-password list, Argon2id hashing and verification;
  *   - TOTP (RFC 6238), otpauth URIs, recovery codes;
- *   - document-check provider webhooks: HMAC-SHA256 over the raw body, constant-time compare,
- *     timestamp freshness, status mapping, all from configuration.
+ *   - signed provider webhooks (kyc_webhook): HMAC-SHA256 over the raw body, constant-time
+ *     compare, timestamp freshness, event ids, all from configuration; the document-check
+ *     providers (status mapping, hosted sessions) are built on them, and so is node/pay.c;
+ *   - the blocking HTTP POST the providers' APIs are called with (kyc_http_post_json_auth).
  *
  * Nothing here touches an event loop: the network calls (kyc_fc_*) block for at most their
  * configured timeout, and Argon2id costs ~19 MiB and tens of milliseconds, so the node runs
@@ -351,6 +353,90 @@ int kyc_recovery_code_new(char out[KYC_RECOVERY_CHARS + 1], kyc_err* err);
 int kyc_recovery_hash(const char* code, char out[65], kyc_err* err);
 
 /* ---------------------------------------------------------------------------------------- */
+/* Signed provider webhooks (shared by the document-check and the payment providers) */
+
+typedef struct
+{
+    const char* name; /* compared case-insensitively */
+    const char* value;
+} kyc_header;
+
+typedef struct kyc_webhook kyc_webhook;
+
+/* The generic part of a provider's webhook settings (a JSON object; kyc/README.md):
+ *   name, secret, signature_header (required), signature_prefix (""), signature_encoding
+ *   ("hex"|"base64", "hex"), signed_payload ("body"|"timestamp.body", "body"),
+ *   timestamp_header | timestamp_field (one required), timestamp_unit ("s"|"ms"|"iso8601"),
+ *   max_age_s (300), event_id_field (none: the body's SHA-256 identifies the delivery).
+ * Other keys are ignored (they belong to the kind of provider). @what names the kind in error
+ * messages ("document provider", "payment provider"). KYC_OK or KYC_E_INVAL. */
+int kyc_webhook_new(const json_t* cfg, const char* what, kyc_webhook** out, kyc_err* err);
+void kyc_webhook_free(kyc_webhook* w);
+const char* kyc_webhook_name(const kyc_webhook* w);
+
+/* Verifies a delivery, in this order: the signature over the raw bytes (nothing is parsed
+ * before it checks; missing header, bad prefix, wrong length or value: KYC_E_WH_SIGNATURE);
+ * the body is a JSON object (KYC_E_WH_FORMAT); the timestamp within max_age_s of @now either
+ * way (KYC_E_WH_STALE); the event id (KYC_E_WH_FORMAT if its field is missing). On KYC_OK,
+ * *obj_out (if non-NULL) receives the parsed body (the caller json_decref()s), *ts_out (if
+ * non-NULL) the timestamp in unix seconds, and @event_id the event id. */
+int kyc_webhook_verify(const kyc_webhook* w,
+                       const kyc_header* h,
+                       size_t nh,
+                       const void* body,
+                       size_t len,
+                       int64_t now,
+                       json_t** obj_out,
+                       int64_t* ts_out,
+                       char event_id[128],
+                       kyc_err* err);
+
+/* Signs a body the way the provider would (for tests and stand-ins): writes the signature
+ * header's value (with prefix) into out. @timestamp is what goes in the timestamp header. */
+int kyc_webhook_sign(const kyc_webhook* w,
+                     int64_t timestamp,
+                     const void* body,
+                     size_t len,
+                     char* out,
+                     size_t outsz,
+                     kyc_err* err);
+
+/* Dotted path lookup in a JSON object ("data.object.id"); NULL when absent. Borrowed. */
+json_t* kyc_json_path(json_t* root, const char* dotted);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Provider API calls (HTTP over libcurl, blocking, bounded by timeout_ms, body capped at 1 MiB,
+ * no redirects followed; https only unless allow_http) */
+
+typedef struct
+{
+    long status;
+    char* body; /* NUL-terminated, malloc'ed */
+    size_t len;
+    char content_type[128];
+} kyc_http_resp;
+
+typedef struct
+{
+    long timeout_ms;
+    bool allow_http;
+    const char* ca_file;
+} kyc_http_opts;
+
+/* POSTs @json (application/json) to @url with "Authorization: Bearer @bearer" and
+ * "Idempotency-Key: @idem" when those are non-NULL. The answer, whatever its status, is in *r
+ * (kyc_http_resp_clear() it); an error return means no answer (KYC_E_HTTP, KYC_E_TIMEOUT,
+ * KYC_E_RESPONSE, KYC_E_INVAL for a refused scheme or header). */
+int kyc_http_post_json_auth(const kyc_http_opts* o,
+                            const char* url,
+                            const char* bearer,
+                            const char* idem,
+                            const char* json,
+                            kyc_http_resp* r,
+                            kyc_err* err);
+void kyc_http_resp_clear(kyc_http_resp* r);
+
+/* ---------------------------------------------------------------------------------------- */
 /* Document-check provider webhooks */
 
 typedef enum {
@@ -375,12 +461,6 @@ typedef struct kyc_doc_provider kyc_doc_provider;
 int kyc_doc_provider_new(const json_t* config, kyc_doc_provider** out, kyc_err* err);
 void kyc_doc_provider_free(kyc_doc_provider* p);
 const char* kyc_doc_provider_name(const kyc_doc_provider* p);
-
-typedef struct
-{
-    const char* name; /* compared case-insensitively */
-    const char* value;
-} kyc_header;
 
 typedef struct
 {

@@ -15,7 +15,7 @@ KYC_LIBS := $(shell pkg-config --libs cjose libargon2 2>/dev/null)
 
 $(BUILD)/obj/kyc/%.o $(BUILD)/san/kyc/%.o: CPPFLAGS += $(KYC_CFLAGS)
 
-KYC_TEST_NAMES := units jwt fc_flow docwebhook
+KYC_TEST_NAMES := units jwt fc_flow docwebhook webhook
 KYC_TESTS := $(patsubst %,$(BUILD)/tests/test_kyc_%,$(KYC_TEST_NAMES))
 KYC_TEST_SUPPORT := $(BUILD)/san/kyc/tests/standin.o
 

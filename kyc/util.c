@@ -315,6 +315,7 @@ static size_t on_body(char* ptr, size_t size, size_t nmemb, void* ud)
 static int http_do(const kyc_http_opts* o,
                    const char* url,
                    const char* bearer,
+                   const char* idem,
                    const char* post,
                    const char* post_type,
                    kyc_http_resp* r,
@@ -339,6 +340,15 @@ static int http_do(const kyc_http_opts* o,
             goto out;
         }
         hdrs = curl_slist_append(hdrs, auth);
+    }
+    if (idem) {
+        char ik[300];
+        if (strpbrk(idem, "\r\n") ||
+            (size_t)snprintf(ik, sizeof ik, "Idempotency-Key: %s", idem) >= sizeof ik) {
+            rc = kyc_fail(err, KYC_E_INVAL, "idempotency key too long or not one line");
+            goto out;
+        }
+        hdrs = curl_slist_append(hdrs, ik);
     }
     if (post) {
         char ct[96];
@@ -402,7 +412,7 @@ int kyc_http_get(const kyc_http_opts* o,
                  kyc_http_resp* r,
                  kyc_err* err)
 {
-    return http_do(o, url, bearer, NULL, NULL, r, err);
+    return http_do(o, url, bearer, NULL, NULL, NULL, r, err);
 }
 
 int kyc_http_post_form(const kyc_http_opts* o,
@@ -411,7 +421,7 @@ int kyc_http_post_form(const kyc_http_opts* o,
                        kyc_http_resp* r,
                        kyc_err* err)
 {
-    return http_do(o, url, NULL, form, "application/x-www-form-urlencoded", r, err);
+    return http_do(o, url, NULL, NULL, form, "application/x-www-form-urlencoded", r, err);
 }
 
 int kyc_http_post_json(const kyc_http_opts* o,
@@ -420,7 +430,18 @@ int kyc_http_post_json(const kyc_http_opts* o,
                        kyc_http_resp* r,
                        kyc_err* err)
 {
-    return http_do(o, url, NULL, json, "application/json", r, err);
+    return http_do(o, url, NULL, NULL, json, "application/json", r, err);
+}
+
+int kyc_http_post_json_auth(const kyc_http_opts* o,
+                            const char* url,
+                            const char* bearer,
+                            const char* idem,
+                            const char* json,
+                            kyc_http_resp* r,
+                            kyc_err* err)
+{
+    return http_do(o, url, bearer, idem, json, "application/json", r, err);
 }
 
 void kyc_http_resp_clear(kyc_http_resp* r)

@@ -14,6 +14,7 @@
 #include "consensus/accounts.h"
 #include "kyc/kyc.h"
 #include "node/node.h"
+#include "node/pay.h"
 #include "node/write.h"
 
 #define ACCESS_TTL_S 900
@@ -37,6 +38,10 @@ struct accounts {
     char issuer[128];
     kyc_fc *fc; /* NULL when FranceConnect is not configured */
     kyc_doc_provider *doc; /* NULL when no document-check provider is configured */
+    struct pay_provider *pay; /* NULL when no payment provider is configured */
+    bool wallet_expiring;     /* leader: a hold_expire in flight */
+    bool wallet_sending;      /* leader: a payout being sent or recorded */
+    uint64_t wallet_retry_ms; /* leader: do not send payouts again before this */
 };
 
 
@@ -160,6 +165,11 @@ void acc_do_fc_callback(struct http_req *r);
 
 void acc_do_doc_start(struct http_req *r);
 void acc_do_doc_webhook(struct http_req *r, const char *name);
+
+/* ---- routes_wallet.c ---- */
+
+/* The leader's wallet work (expiring holds, sending payouts), from the accounts timer. */
+void wallet_on_timer(struct accounts *a);
 
 /* ---- routes_operator.c ---- */
 

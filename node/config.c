@@ -14,6 +14,7 @@
 
 #include "common/hex.h"
 #include "common/log.h"
+#include "node/pay.h"
 
 int config_addr_ok(const char *addr)
 {
@@ -155,9 +156,7 @@ static int load_members(struct config *c, json_t *arr, char *err, size_t en)
     return 0;
 }
 
-/* The first bytes of the file named by key @key (@path) into @buf, trailing white space cut;
- * with @private, refused when group or others may read it. -1 with a message naming the key. */
-static int read_key_file(const char *key, const char *path, bool private, char *buf, size_t cap,
+int config_read_key_file(const char *key, const char *path, bool private, char *buf, size_t cap,
                          char *err, size_t en)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -183,7 +182,7 @@ static int read_key_file(const char *key, const char *path, bool private, char *
 
 static int read_token(struct config *c, char *err, size_t en)
 {
-    if (read_key_file("admin_token_file", c->admin_token_file, false, c->admin_token,
+    if (config_read_key_file("admin_token_file", c->admin_token_file, false, c->admin_token,
                       sizeof c->admin_token, err, en))
         return -1;
     if (strlen(c->admin_token) < 16) {
@@ -198,7 +197,7 @@ static int read_token(struct config *c, char *err, size_t en)
 static int read_secret(struct config *c, char *err, size_t en)
 {
     char buf[80];
-    if (read_key_file("cluster_secret_file", c->cluster_secret_file, true, buf, sizeof buf, err,
+    if (config_read_key_file("cluster_secret_file", c->cluster_secret_file, true, buf, sizeof buf, err,
                       en))
         return -1;
     if (strlen(buf) != 64 || hex_decode(buf, c->cluster_secret, sizeof c->cluster_secret) != 32) {
@@ -229,7 +228,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "initial_members", "admin_token_file", "cluster_secret_file", "snapshot_threshold", "snapshot_trailing",
         "election_timeout_ms", "heartbeat_timeout_ms", "forward_timeout_ms", "max_body_bytes",
         "map_size_mb", "space_quota_mb", "log_level", "max_inflight_entries", "idempotency_ttl_s", "password_list",
-        "franceconnect", "document_check", "accounts_jwks_url", "accounts_issuer",
+        "franceconnect", "document_check", "payments", "accounts_jwks_url", "accounts_issuer",
         "accounts_jwks_refresh_s", "accounts_jwks_min_interval_ms", "feed_url", "feed_adapter",
         "feed_poll_ms", "ratings_history", "margins", "quote_prematch_s", "quote_live_busy_s",
         "quote_live_idle_s", "quote_busy_window_s", "quote_hold_s", "quote_round_timeout_ms",
@@ -321,6 +320,32 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         snprintf(err, en, "key 'role' must be \"accounts\" or \"sport:<name>\", not \"%s\"",
                  c->role);
         goto out;
+    }
+    /* The payment provider (node/pay.h): kept as JSON text for the wallet routes, and made once
+     * here so that a bad setting or key file refuses the start instead of the first deposit. */
+    json_t *pay = json_object_get(root, "payments");
+    if (pay) {
+        char *t = json_is_object(pay) ? json_dumps(pay, JSON_COMPACT) : NULL;
+        if (!t || strlen(t) >= sizeof c->payments) {
+            snprintf(err, en, "key 'payments' must be a payment provider object (README) of at "
+                              "most %zu bytes",
+                     sizeof c->payments - 1);
+            free(t);
+            goto out;
+        }
+        strcpy(c->payments, t);
+        free(t);
+        if (strcmp(c->role, "accounts") != 0) {
+            snprintf(err, en, "key 'payments' is for accounts nodes (wallets live there)");
+            goto out;
+        }
+        struct pay_provider *pp = NULL;
+        char perr[400];
+        if (pay_provider_new(pay, &pp, perr, sizeof perr) != 0) {
+            snprintf(err, en, "key 'payments': %s", perr);
+            goto out;
+        }
+        pay_provider_free(pp);
     }
     if (check_addr("raft_address", c->raft_address, err, en) ||
         check_addr("http_address", c->http_address, err, en))

@@ -5,6 +5,7 @@
 #define PARLAY_CONFIG_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,9 @@ struct config {
                                       JSON text, "" when not configured */
     char document_check[4096];     /* accounts: the document-check provider (kyc_doc_provider
                                       settings) as JSON text, "" when not configured */
+    char payments[4096];           /* accounts: the payment provider (pay_provider_new settings,
+                                      node/pay.h) as JSON text, "" when not configured; checked
+                                      at load (its key files read, then forgotten) */
     char accounts_jwks_url[512];   /* sport: the accounts cluster's JWKS URL, "" = none */
     char accounts_issuer[128];     /* sport: iss of access tokens, default
                                       urn:parlay:accounts:accounts */
@@ -74,6 +78,12 @@ struct config {
 
 /* Load and check @path. On failure returns -1 and writes a message naming the key or path. */
 int config_load(struct config *c, const char *path, char *err, size_t n);
+
+/* The first bytes of the file named by key @key (@path) into @buf, trailing white space cut;
+ * with @private, refused when group or others may read it. -1 with a message naming the key.
+ * (The admin token, the members' secret, the payment provider's keys.) */
+int config_read_key_file(const char *key, const char *path, bool private, char *buf, size_t cap,
+                         char *err, size_t en);
 
 /* Check an "ip:port" address (IPv4 dotted quad, as raft_uv_tcp requires). */
 int config_addr_ok(const char *addr);

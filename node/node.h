@@ -93,6 +93,7 @@ int routes_public(struct http_req *r, const char *method, const char *path);
 int routes_fixtures(struct http_req *r, const char *method, const char *path);
 int routes_admin(struct http_req *r, const char *method, const char *path);
 int routes_accounts(struct http_req *r, const char *method, const char *path);
+int routes_wallet(struct http_req *r, const char *method, const char *path);
 int routes_auth(struct http_req *r, const char *method, const char *path);
 /* The accounts role (routes_accounts.c): breached-password list, signing-key timer. */
 int accounts_start(struct node *n, char *err, size_t errlen);

@@ -467,6 +467,152 @@ static int cmd_fixtures(int argc, char **argv)
     die(EXIT_USAGE, "%s", usage);
 }
 
+/* Accounts cluster: the ledger's check and TRJ, a player's wallet, operators' corrections and
+ * blocks, the sport clusters allowed to place holds. */
+static int cmd_ledger(int argc, char **argv)
+{
+    const char *usage = "usage: parlayctl ledger check\n"
+                        "       parlayctl ledger trj [YEAR]\n"
+                        "       parlayctl ledger correct ID DEBIT CREDIT CENTS --corrects "
+                        "TRANSFER --reason TEXT [--key IDEMPOTENCY_KEY]";
+    if (argc < 2)
+        die(EXIT_USAGE, "%s", usage);
+    if (!strcmp(argv[1], "check") && argc == 2) {
+        json_t *out = call("GET", "/admin/v1/ledger/check", NULL, NULL);
+        bool ok = json_is_true(json_object_get(out, "ok"));
+        if (opt.json) {
+            print_json(out);
+        } else {
+            json_t *sums = json_object_get(out, "sums");
+            printf("ledger %s on node %lld: %lld accounts, %lld transfers, %lld holds (%lld "
+                   "pending); posted %lld = %lld, pending %lld = %lld\n",
+                   ok ? "OK" : "BROKEN", i_of(out, "node"), i_of(out, "accounts"),
+                   i_of(out, "transfers"), i_of(out, "holds"), i_of(out, "pending_holds"),
+                   i_of(sums, "debits_posted"), i_of(sums, "credits_posted"),
+                   i_of(sums, "debits_pending"), i_of(sums, "credits_pending"));
+            size_t k;
+            json_t *p;
+            json_array_foreach(json_object_get(out, "problems"), k, p) printf(
+                "  problem: %s\n", json_string_value(p));
+        }
+        json_decref(out);
+        return ok ? EXIT_OK : EXIT_REFUSED;
+    }
+    if (!strcmp(argv[1], "trj") && argc <= 3) {
+        char path[128] = "/admin/v1/ledger/trj";
+        if (argc == 3)
+            snprintf(path, sizeof path, "/admin/v1/ledger/trj?year=%d", atoi(argv[2]));
+        json_t *out = call("GET", path, NULL, NULL);
+        if (opt.json)
+            print_json(out);
+        else
+            printf("TRJ %lld: stakes %lld cents, payouts %lld cents, ratio %.4f (cap %.2f)%s\n",
+                   i_of(out, "year"), i_of(out, "stakes"), i_of(out, "payouts"),
+                   json_real_value(json_object_get(out, "trj")),
+                   json_real_value(json_object_get(out, "cap")),
+                   json_is_true(json_object_get(out, "over_cap")) ? "  OVER THE CAP" : "");
+        json_decref(out);
+        return EXIT_OK;
+    }
+    if (!strcmp(argv[1], "correct") && argc >= 10) {
+        const char *corrects = NULL, *reason = NULL;
+        char key[128] = "";
+        for (int i = 6; i < argc; i += 2) {
+            if (i + 1 >= argc)
+                die(EXIT_USAGE, "%s", usage);
+            if (!strcmp(argv[i], "--corrects"))
+                corrects = argv[i + 1];
+            else if (!strcmp(argv[i], "--reason"))
+                reason = argv[i + 1];
+            else if (!strcmp(argv[i], "--key"))
+                snprintf(key, sizeof key, "%s", argv[i + 1]);
+            else
+                die(EXIT_USAGE, "%s", usage);
+        }
+        char *end;
+        long long cents = strtoll(argv[5], &end, 10);
+        if (!corrects || !reason || *end || cents <= 0)
+            die(EXIT_USAGE, "%s", usage);
+        if (!key[0])
+            gen_key(key, sizeof key);
+        json_t *out = call("POST", "/admin/v1/ledger/corrections",
+                           json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "id", argv[2], "debit",
+                                     argv[3], "credit", argv[4], "amount", (json_int_t)cents,
+                                     "corrects", corrects, "reason", reason),
+                           key);
+        print_json(out);
+        json_decref(out);
+        return EXIT_OK;
+    }
+    die(EXIT_USAGE, "%s", usage);
+}
+
+static int cmd_wallet(int argc, char **argv)
+{
+    const char *usage = "usage: parlayctl wallet get PLAYER_ID\n"
+                        "       parlayctl wallet block|unblock PLAYER_ID --reason TEXT\n"
+                        "       parlayctl wallet clusters\n"
+                        "       parlayctl wallet register-cluster NAME PUBLIC_KEY...";
+    char path[256], key[128];
+    if (argc == 3 && !strcmp(argv[1], "get")) {
+        char *esc = curl_easy_escape(NULL, argv[2], 0);
+        snprintf(path, sizeof path, "/admin/v1/wallets/%s", esc);
+        curl_free(esc);
+        json_t *out = call("GET", path, NULL, NULL);
+        if (opt.json) {
+            print_json(out);
+        } else {
+            printf("%s: balance %lld, available %lld, held %lld, withdrawable %lld, debt %lld "
+                   "(cents)\n",
+                   argv[2], i_of(out, "balance"), i_of(out, "available"), i_of(out, "held"),
+                   i_of(out, "withdrawable"), i_of(out, "debt"));
+            size_t k;
+            json_t *t;
+            json_array_foreach(json_object_get(json_object_get(out, "statement"), "items"), k, t)
+                printf("  %-5lld %-20s %-14s %+10lld  %s\n", i_of(t, "position"), s_of(t, "at"),
+                       s_of(t, "kind"), i_of(t, "signed_amount"), s_of(t, "ref"));
+        }
+        json_decref(out);
+        return EXIT_OK;
+    }
+    if (argc == 5 && (!strcmp(argv[1], "block") || !strcmp(argv[1], "unblock")) &&
+        !strcmp(argv[3], "--reason")) {
+        char *esc = curl_easy_escape(NULL, argv[2], 0);
+        snprintf(path, sizeof path, "/admin/v1/wallets/%s/block", esc);
+        curl_free(esc);
+        gen_key(key, sizeof key);
+        json_t *out = call("POST", path,
+                           json_pack("{s:b, s:s}", "blocked", !strcmp(argv[1], "block"), "reason",
+                                     argv[4]),
+                           key);
+        print_json(out);
+        json_decref(out);
+        return EXIT_OK;
+    }
+    if (argc == 2 && !strcmp(argv[1], "clusters")) {
+        json_t *out = call("GET", "/admin/v1/sport-clusters", NULL, NULL);
+        print_json(out);
+        json_decref(out);
+        return EXIT_OK;
+    }
+    if (argc >= 4 && !strcmp(argv[1], "register-cluster")) {
+        json_t *keys = json_array();
+        for (int i = 3; i < argc; i++)
+            json_array_append_new(keys, json_string(argv[i]));
+        gen_key(key, sizeof key);
+        json_t *out = call("POST", "/admin/v1/sport-clusters",
+                           json_pack("{s:s, s:o}", "name", argv[2], "keys", keys), key);
+        if (opt.json)
+            print_json(out);
+        else
+            printf("sport cluster %s registered with %zu member key(s)\n", s_of(out, "name"),
+                   json_array_size(json_object_get(out, "keys")));
+        json_decref(out);
+        return EXIT_OK;
+    }
+    die(EXIT_USAGE, "%s", usage);
+}
+
 /* Accounts cluster: see a player, record an operator's KYC decision. */
 static int cmd_players(int argc, char **argv)
 {
@@ -911,6 +1057,11 @@ static void usage(FILE *f)
             "  snapshot                        take a snapshot on the leader now\n"
             "  fixtures list|get|create|status fixtures (games)\n"
             "  players count|get|kyc           accounts cluster: players, operator KYC decisions\n"
+            "  wallet get|block|unblock|clusters|register-cluster\n"
+            "                                  accounts cluster: a player's wallet, blocks, the\n"
+            "                                  sport clusters allowed to place holds\n"
+            "  ledger check|trj|correct        accounts cluster: the ledger's invariants, the\n"
+            "                                  return to players, corrections with a reason\n"
             "  quotes [--status S] [--phase pre|live]\n"
             "                                  markets: status, score, 1X2 odds (all pages)\n"
             "  quotes --fixture ID             one market and its full price list\n"
@@ -991,6 +1142,10 @@ int main(int argc, char **argv)
         return cmd_fixtures(rest, rv);
     if (!strcmp(cmd, "players"))
         return cmd_players(rest, rv);
+    if (!strcmp(cmd, "wallet"))
+        return cmd_wallet(rest, rv);
+    if (!strcmp(cmd, "ledger"))
+        return cmd_ledger(rest, rv);
     if (!strcmp(cmd, "quotes"))
         return cmd_quotes(rest, rv);
     if (!strcmp(cmd, "events"))

@@ -181,6 +181,20 @@ int accounts_start(struct node *n, char *err, size_t errlen)
             return -1;
         }
     }
+    if (n->cfg.payments[0]) {
+        json_t *pc = json_loads(n->cfg.payments, 0, NULL);
+        char perr[256];
+        int rv = pay_provider_new(pc, &a->pay, perr, sizeof perr);
+        json_decref(pc);
+        if (rv != 0) {
+            snprintf(err, errlen, "key 'payments': %s", perr);
+            kyc_doc_provider_free(a->doc);
+            kyc_fc_free(a->fc);
+            kyc_pwlist_free(a->pwlist);
+            free(a);
+            return -1;
+        }
+    }
     uv_timer_init(n->loop, &a->key_timer);
     a->key_timer.data = a;
     uv_timer_start(&a->key_timer, acc_on_key_timer, 200, 200);
@@ -196,6 +210,8 @@ void accounts_stop(struct node *n)
     n->accounts->fc = NULL;
     kyc_doc_provider_free(n->accounts->doc);
     n->accounts->doc = NULL;
+    pay_provider_free(n->accounts->pay);
+    n->accounts->pay = NULL;
     uv_timer_stop(&n->accounts->key_timer);
     uv_close((uv_handle_t *)&n->accounts->key_timer, NULL);
 }

@@ -10,6 +10,8 @@
 #   test_quotes        markets and agreed quotes: rounds, publication and its refusals, agreed
 #                      events and suspensions, results, determinism across two state machines
 #   test_ledger        the ledger's rules: moves, holds resolved once, refusals, zero sum
+#   test_wallet        the wallet domain: deposits, holds and their one resolution, limits,
+#                      exclusion, withdrawals, chargebacks into debt, corrections, the check
 #   test_raft_fixture  3-server clusters on raft_fixture: replication, partitions, catch-up
 #                      through a snapshot
 #   test_agreement_engine  the agreement engine with fake network and Raft sides: quorum,
@@ -19,7 +21,7 @@
 #   test_transport_check  the Raft transport's message checks and its record of the log's terms
 #
 #   make test-unit     build and run them
-UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger cmdtable transport_check
+UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger wallet cmdtable transport_check
 UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TEST_NAMES))
 UNIT_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,$(CONSENSUS_SRCS) tests/unit/unit_util.c)
 
@@ -32,3 +34,18 @@ TESTS += $(UNIT_TESTS)
 .PHONY: test-unit
 test-unit: $(UNIT_TESTS)
 	@bash tests/run-tests.sh $(UNIT_TESTS)
+
+# test_pay: the payment provider client (node/pay.c) against the real payment stand-in
+# (tests/standins/pay-standin.mjs, node's standard library only) and a local webhook listener.
+#   make test-pay      build and run it
+PAY_TEST_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,tests/unit/test_pay.c node/pay.c node/config.c \
+                   $(COMMON_SRCS) kyc/tests/standin.c)
+$(BUILD)/tests/test_pay: $(PAY_TEST_DEPS) $$(KYC_SAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
+
+TESTS += $(BUILD)/tests/test_pay
+
+.PHONY: test-pay
+test-pay: $(BUILD)/tests/test_pay
+	@bash tests/run-tests.sh $(BUILD)/tests/test_pay

@@ -36,6 +36,14 @@ for cl in football accounts; do
     fi
     chmod 600 $run/$cl.secret
 done
+# The payment provider's stand-in (tests/standins/pay-standin.mjs; the accounts nodes' key
+# `payments`): its webhook secret and API key, owner-only, kept across runs like the rest.
+for f in pay.secret pay.key; do
+    if [ ! -s $run/$f ]; then
+        (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > $run/$f)
+    fi
+    chmod 600 $run/$f
+done
 # The pre-match ratings fit on the same history on every node (key ratings_history): the
 # football-data seasons in ../shared/data/football when this checkout has them, else none
 # (agreed results only).
@@ -59,13 +67,37 @@ stop() {
 }
 trap stop INT TERM
 
-for p in 7101 7102 7103 7201 7202 7203 8101 8102 8103 8201 8202 8203 8301 8302 8303 8311 8312 8313 8080; do
+for p in 7101 7102 7103 7201 7202 7203 8101 8102 8103 8201 8202 8203 8301 8302 8303 8311 8312 8313 8401 8080; do
     port=$(port $p)
     if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
         echo "error: 127.0.0.1:$port is already in use (another 'make run'?)" >&2
         stop
     fi
 done
+
+# The pay stand-in first (node's standard library only: the system node, or $PARLAY_NODE), so
+# that it answers by the time a deposit is opened. The nodes start without it too (their
+# `payments` settings are only files and a URL at start); deposits then fail until it runs.
+node_bin=${PARLAY_NODE:-node}
+pay_url=http://127.0.0.1:$(port 8401)
+pay_line="  payments:          not started (no node program; install Node.js or set PARLAY_NODE)"
+if command -v "$node_bin" >/dev/null 2>&1; then
+    "$node_bin" tests/standins/pay-standin.mjs --port "$(port 8401)" --secret "$(cat $run/pay.secret)" \
+        --api-key "$(cat $run/pay.key)" >> "$run/pay-standin.log" 2>&1 &
+    pids+=($!)
+    echo $! > "$run/pids/pay-standin.pid"
+    pay_ready=0
+    for _ in $(seq 1 100); do
+        if curl -s -o /dev/null "$pay_url/__test__/deliveries" 2>/dev/null; then pay_ready=1; break; fi
+        kill -0 "$!" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ $pay_ready -eq 1 ] || { echo "error: the pay stand-in did not start; see $run/pay-standin.log" >&2; stop; }
+    pay_line="  payments:          stand-in at $pay_url (the accounts nodes' provider 'standin')
+                     hosted pages: $pay_url/pay/<payment id>   (Pay / Cancel)
+                     deliveries:   curl -s $pay_url/__test__/deliveries
+                     modes:        curl -s -X POST $pay_url/__test__/mode -d '{\"payouts\":\"hold\"}'"
+fi
 
 for cluster in football accounts; do
     for i in 1 2 3; do
@@ -99,6 +131,17 @@ l1-asm-ogcn|Ligue 1|AS Monaco|OGC Nice|2026-11-30T14:00:00Z
 l1-rcl-sb29|Ligue 1|RC Lens|Stade Brestois|2026-11-30T16:15:00Z
 l1-srfc-fcn|Ligue 1|Stade Rennais|FC Nantes|2026-12-06T20:00:00Z
 FIXTURES
+
+# The football cluster may place bet holds on the accounts cluster: an operator registers its
+# members' node keys there (replayed harmlessly on a resumed run).
+fkeys=""
+for i in 1 2 3; do
+    k=$(curl -s -H "Authorization: Bearer $(cat "$run/admin.token")" \
+        "http://127.0.0.1:$(port 810$i)/admin/v1/node" | sed -n 's/.*"public_key": *"\([0-9a-f]*\)".*/\1/p')
+    fkeys="$fkeys $k"
+done
+build/parlayctl --url "http://127.0.0.1:$(port 8201)" wallet register-cluster football $fkeys >/dev/null \
+    || echo "warning: the football cluster could not be registered for bet holds" >&2
 
 # The simulated sports feed: one simulator per node (each football node reads its own and the
 # leader records what a quorum of them agree on), replaying a busy afternoon at 10x speed.
@@ -214,6 +257,14 @@ $edge_line
                      build/parlayctl quotes --phase live
                      build/parlayctl events BA-001
   metrics:           curl -s http://127.0.0.1:8101/metrics
+  wallet:            curl -s -X POST http://127.0.0.1:8201/v1/wallet/limits -H "Authorization: Bearer <access_token>" \
+                       -H 'Content-Type: application/json' -H 'Idempotency-Key: lim-1' -d '{"deposit_7d":50000,"stake_7d":20000}'
+                     curl -s -X POST http://127.0.0.1:8202/v1/wallet/deposits -H "Authorization: Bearer <access_token>" \
+                       -H 'Content-Type: application/json' -H 'Idempotency-Key: dep-1' -d '{"amount":2000}'
+                       (open the "url" it answers, press Pay; then)
+                     curl -s http://127.0.0.1:8203/v1/wallet -H "Authorization: Bearer <access_token>"
+                     build/parlayctl --url http://127.0.0.1:8201 ledger check
+$pay_line
 $chain_line
 $feed_line
 

@@ -14,3 +14,14 @@ BENCH_BINS += build/bench/quote_latency
 bench-quotes: deps
 	@$(MAKE) --no-print-directory all build/bench/quote_latency
 	@BENCH_ONLY=quotes bash tests/bench/run.sh
+
+# Holds placed and resolved on a three-node accounts cluster (run.sh, section "holds").
+build/bench/holds_bench: $(BUILD)/obj/tests/bench/holds_bench.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+BENCH_BINS += build/bench/holds_bench
+
+.PHONY: bench-holds
+bench-holds: deps
+	@$(MAKE) --no-print-directory all build/bench/holds_bench
+	@BENCH_ONLY=holds bash tests/bench/run.sh

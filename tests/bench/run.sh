@@ -194,6 +194,51 @@ dd_out=$(dd if=/dev/zero of="$root/dd.tmp" bs=4k count=1000 oflag=dsync 2>&1 | t
 dd_secs=$(echo "$dd_out" | awk -F, '{print $(NF-1)}' | awk '{print $1}')
 echo "disk:    4 KiB synchronous writes: $(awk -v s="$dd_secs" 'BEGIN {printf "%.0f", 1000 / s}')/s  ($dd_out)"
 
+# ---- section "holds": the wallet's holds on a three-node accounts cluster with the pay stand-in ----
+# (BENCH_ONLY=holds or `make bench-holds`). Ports 19311-19313 (Raft), 19411-19413 (HTTP), 19401
+# (stand-in). The raw committed-write rate is measured on the same cluster in the same run.
+bench_holds() {
+    echo
+    echo "== wallet holds (accounts cluster: holds placed and resolved by a sport cluster's member)"
+    make --no-print-directory build/bench/holds_bench >/dev/null
+    local node_bin=${PARLAY_NODE:-node} i hl=""
+    (umask 077; echo "bench-pay-secret-$RANDOM$RANDOM" > "$root/pay.secret"; echo "bench-pay-key-$RANDOM" > "$root/pay.key")
+    "$node_bin" tests/standins/pay-standin.mjs --port 19401 --secret "$(cat "$root/pay.secret")" \
+        --api-key "$(cat "$root/pay.key")" > "$root/pay.log" 2>&1 &
+    pids+=($!)
+    local hm='[{"id":1,"raft_address":"127.0.0.1:19311","http_address":"127.0.0.1:19411"},
+           {"id":2,"raft_address":"127.0.0.1:19312","http_address":"127.0.0.1:19412"},
+           {"id":3,"raft_address":"127.0.0.1:19313","http_address":"127.0.0.1:19413"}]'
+    for i in 1 2 3; do
+        cat > "$root/h$i.json" <<CFG
+{"node_id": $i, "cluster": "bench-wallet", "role": "accounts",
+ "raft_address": "127.0.0.1:1931$i", "http_address": "127.0.0.1:1941$i",
+ "data_dir": "$root/hdata$i", "admin_token_file": "$root/token", "cluster_secret_file": "$root/secret", "log_level": "warn",
+ "snapshot_threshold": 16384, "snapshot_trailing": 4096, "map_size_mb": 4096,
+ "payments": {"api_url": "http://127.0.0.1:19401", "api_key_file": "$root/pay.key",
+              "webhook": {"secret_file": "$root/pay.secret"}},
+ "initial_members": $hm}
+CFG
+        build/parlayd --config "$root/h$i.json" 2>"$root/h$i.log" &
+        pids+=($!)
+    done
+    for _ in $(seq 1 200); do
+        for i in 1 2 3; do
+            case "$(curl -fs -H "Authorization: Bearer $token" http://127.0.0.1:1941$i/admin/v1/node 2>/dev/null || true)" in
+                *'"state":"leader"'*) hl=$i ;;
+            esac
+        done
+        [ -n "$hl" ] && curl -fs -o /dev/null http://127.0.0.1:19401/__test__/deliveries && break
+        sleep 0.1
+    done
+    [ -n "$hl" ] || { echo "no leader"; return 1; }
+    printf "%-36s %10s %10s %10s %8s\n" "run" "req/s" "p50 ms" "p99 ms" "errors"
+    build/bench/holds_bench "$root/token" http://127.0.0.1:19401 "$secs" 1 16 64
+    # The node core's raw committed-write rate (fixtures on the sport cluster above, wrk), in the
+    # same run for the ratio.
+    run_wrk "raw writes (fixtures, wrk), 64 clients" 64 "http://127.0.0.1:940$leader" tests/bench/write.lua
+}
+
 token=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 echo "$token" > "$root/token"; chmod 600 "$root/token"
 (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$root/secret")
@@ -243,9 +288,15 @@ run_wrk() { # label clients url script
     p50=$(echo "$line" | sed 's/.*p50_us=\([0-9]*\).*/\1/')
     p99=$(echo "$line" | sed 's/.*p99_us=\([0-9]*\).*/\1/')
     err=$(echo "$line" | sed 's/.*errors_non2xx=\([0-9]*\).*/\1/')
-    printf "%-28s %10.0f %10.2f %10.2f %8s\n" "$label" "$rps" "$(awk -v v="$p50" 'BEGIN{print v/1000}')" \
+    printf "%-36s %10.0f %10.2f %10.2f %8s\n" "$label" "$rps" "$(awk -v v="$p50" 'BEGIN{print v/1000}')" \
         "$(awk -v v="$p99" 'BEGIN{print v/1000}')" "$err"
 }
+if [ "$only" = holds ]; then
+    bench_holds
+    echo
+    echo "written to $out"
+    exit 0
+fi
 if [ -n "$only" ]; then
     if [ -n "${BENCH_HOOK:-}" ]; then (sleep 1; eval "$BENCH_HOOK") & fi
     run_wrk "writes, $only clients (leader)" "$only" "http://127.0.0.1:940$leader" tests/bench/write.lua
@@ -328,5 +379,6 @@ echo
 echo "== oracle gas (make bench-oracle; see oracle/README.md)"
 make --no-print-directory bench-oracle 2>&1 | grep -v '^make' || echo "oracle gas benchmark failed"
 bench_quotes
+bench_holds
 echo
 echo "written to $out"

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,11 @@ void h_start_accounts(struct h_cluster *c, const char *extra_config)
     c->role = "accounts";
     c->extra_config = extra_config;
     h_cluster_write_configs(c);
+    h_accounts_ready(c);
+}
+
+void h_accounts_ready(struct h_cluster *c)
+{
     h_start_cluster(c);
     /* The leader makes the cluster's first signing key; wait until every node has it. */
     for (int i = 0; i < c->n; i++) {
@@ -805,3 +811,157 @@ void h_start_cluster(struct h_cluster *c)
             }
 }
 
+
+/* ---- the payment provider's stand-in ---- */
+
+static struct h_paystandin *paystandins[4];
+
+static void paystandins_cleanup(void)
+{
+    for (size_t k = 0; k < sizeof paystandins / sizeof *paystandins; k++)
+        if (paystandins[k])
+            h_paystandin_stop(paystandins[k]);
+}
+
+static void write_private(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
+        write(fd, "\n", 1) != 1)
+        fail_msg("cannot write %s: %s", path, strerror(errno));
+    close(fd);
+}
+
+int h_paystandin_start(struct h_paystandin *ps, const char *secret, const char *api_key)
+{
+    static bool registered;
+    if (!registered) {
+        atexit(paystandins_cleanup);
+        registered = true;
+    }
+    memset(ps, 0, sizeof *ps);
+    ps->pid = -1;
+    ps->out_fd = -1;
+    snprintf(ps->secret, sizeof ps->secret, "%s", secret ? secret : "pay-test-secret");
+    snprintf(ps->api_key, sizeof ps->api_key, "%s", api_key ? api_key : "pay-test-key");
+    const char *base = getenv("PARLAY_IT_DIR");
+    snprintf(ps->dir, sizeof ps->dir, "%s/parlay-pay-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(ps->dir)) {
+        perror("mkdtemp");
+        return -1;
+    }
+    snprintf(ps->secret_file, sizeof ps->secret_file, "%s/webhook.secret", ps->dir);
+    snprintf(ps->api_key_file, sizeof ps->api_key_file, "%s/api.key", ps->dir);
+    snprintf(ps->log, sizeof ps->log, "%s/standin.log", ps->dir);
+    write_private(ps->secret_file, ps->secret);
+    write_private(ps->api_key_file, ps->api_key);
+    const char *node = getenv("PARLAY_NODE");
+    if (!node || !*node)
+        node = "node";
+    int pfd[2];
+    if (pipe(pfd) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int lf = open(ps->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(pfd[1], 1);
+        if (lf >= 0)
+            dup2(lf, 2);
+        close(pfd[0]);
+        close(pfd[1]);
+        execlp(node, node, "tests/standins/pay-standin.mjs", "--port", "0", "--secret",
+               ps->secret, "--api-key", ps->api_key, (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    ps->pid = pid;
+    ps->out_fd = pfd[0];
+    for (size_t k = 0; k < sizeof paystandins / sizeof *paystandins; k++)
+        if (!paystandins[k]) {
+            paystandins[k] = ps;
+            break;
+        }
+    /* "READY http://127.0.0.1:<port>\n", with a deadline. */
+    char buf[256];
+    size_t len = 0;
+    double deadline = h_now() + 60;
+    while (h_now() < deadline) {
+        struct pollfd p = {.fd = ps->out_fd, .events = POLLIN};
+        int r = poll(&p, 1, (int)((deadline - h_now()) * 1000) + 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        ssize_t got = read(ps->out_fd, buf + len, sizeof buf - 1 - len);
+        if (got <= 0)
+            break;
+        len += (size_t)got;
+        buf[len] = 0;
+        char *nl = strchr(buf, '\n');
+        if (nl && !strncmp(buf, "READY ", 6)) {
+            *nl = 0;
+            snprintf(ps->url, sizeof ps->url, "%.127s", buf + 6);
+            return 0;
+        }
+        if (nl || len == sizeof buf - 1)
+            break;
+    }
+    fprintf(stderr, "the pay stand-in did not become ready; its log (%s):\n", ps->log);
+    FILE *f = fopen(ps->log, "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f))
+        fprintf(stderr, "  | %s", line);
+    if (f)
+        fclose(f);
+    h_paystandin_stop(ps);
+    return -1;
+}
+
+void h_paystandin_stop(struct h_paystandin *ps)
+{
+    for (size_t k = 0; k < sizeof paystandins / sizeof *paystandins; k++)
+        if (paystandins[k] == ps)
+            paystandins[k] = NULL;
+    if (ps->pid > 0) {
+        kill(ps->pid, SIGTERM);
+        double deadline = h_now() + 10;
+        while (waitpid(ps->pid, NULL, WNOHANG) == 0) {
+            if (h_now() > deadline) {
+                kill(ps->pid, SIGKILL);
+                waitpid(ps->pid, NULL, 0);
+                break;
+            }
+            h_sleep_ms(20);
+        }
+        ps->pid = -1;
+    }
+    if (ps->out_fd >= 0)
+        close(ps->out_fd);
+    ps->out_fd = -1;
+    if (ps->dir[0] && !getenv("PARLAY_KEEP_TEST_DIRS")) {
+        unlink(ps->secret_file);
+        unlink(ps->api_key_file);
+        unlink(ps->log);
+        rmdir(ps->dir);
+    }
+    ps->dir[0] = 0;
+}
+
+char *h_paystandin_config(const struct h_paystandin *ps, char *out, size_t cap)
+{
+    json_t *j = json_pack(
+        "{s:{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:i, s:s}}}", "payments", "name",
+        "standin", "api_url", ps->url, "api_key_file", ps->api_key_file, "currency", "EUR",
+        "webhook", "secret_file", ps->secret_file, "signature_header", "x-pay-signature",
+        "signature_prefix", "v1=", "signed_payload", "timestamp.body", "timestamp_header",
+        "x-pay-timestamp", "max_age_s", 300, "event_id_field", "id");
+    char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!t || strlen(t) >= cap)
+        fail_msg("h_paystandin_config: %zu bytes do not fit in %zu", t ? strlen(t) : 0, cap);
+    memcpy(out, t, strlen(t) + 1);
+    free(t);
+    return out;
+}

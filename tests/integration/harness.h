@@ -35,7 +35,7 @@ struct h_cluster {
     const char *role; /* NULL: "sport:football" in cluster "football"; "accounts": the accounts
                          role in cluster "accounts". Call h_cluster_write_configs after setting. */
     const char *extra_config; /* a JSON object merged into every node's config, or NULL */
-    char node_extra[H_MAX_NODES][512]; /* per node: a JSON object merged after extra_config,
+    char node_extra[H_MAX_NODES][1536]; /* per node: a JSON object merged after extra_config,
                                           "" for none */
     int net_id; /* netns mode: a per-run number in the addresses and names */
     int stop_failures;       /* nodes that did not exit 0 on SIGTERM (h_node_stop) */
@@ -119,6 +119,32 @@ void h_start_cluster(struct h_cluster *c);
 /* Three nodes of the accounts role (@extra_config merged into each config, may be NULL),
  * started, with the leader's first signing key on every node. */
 void h_start_accounts(struct h_cluster *c, const char *extra_config);
+/* Start an accounts cluster already initialised and configured (h_cluster_write_configs) and
+ * wait for its first signing key on every node. */
+void h_accounts_ready(struct h_cluster *c);
+
+/* The payment provider's stand-in (tests/standins/pay-standin.mjs under `node`, or
+ * $PARLAY_NODE), on a free 127.0.0.1 port, with its webhook secret and API key also written to
+ * owner-only files for the nodes' `payments` settings. Stopped (and its files removed) by
+ * h_paystandin_stop, or when the test program exits. */
+struct h_paystandin {
+    pid_t pid;
+    int out_fd;
+    char url[128];         /* "http://127.0.0.1:<port>", what it printed after READY */
+    char dir[256];         /* a temporary directory holding the files below and its log */
+    char secret_file[320]; /* the webhook secret (payments.webhook.secret_file) */
+    char api_key_file[320]; /* the API key (payments.api_key_file) */
+    char log[320];
+    char secret[128], api_key[128];
+};
+/* Start it and wait (at most 60 s) for READY; @secret / @api_key NULL: the stand-in's
+ * defaults. Returns 0, or -1 with the reason and its log on stderr. */
+int h_paystandin_start(struct h_paystandin *ps, const char *secret, const char *api_key);
+void h_paystandin_stop(struct h_paystandin *ps);
+/* Writes {"payments": {...}} for the stand-in into @out: a JSON object for h_start_accounts'
+ * @extra_config, a cluster's extra_config or a node's node_extra (merge it with other keys
+ * through jansson when a test needs more). Returns @out. */
+char *h_paystandin_config(const struct h_paystandin *ps, char *out, size_t cap);
 
 double h_now(void);
 /* Lower-case hex to bytes (asserts it fits in @cap); returns the byte count. */

@@ -121,8 +121,20 @@ int util_apply(struct fsm* f,
                uint8_t fp,
                const char* payload)
 {
+    return util_apply_at(f, r, index, type, idem, fp, payload, 1700000000000ull + index * 1000);
+}
+
+int util_apply_at(struct fsm* f,
+                  struct util_result* r,
+                  uint64_t index,
+                  uint16_t type,
+                  const char* idem,
+                  uint8_t fp,
+                  const char* payload,
+                  uint64_t time_ms)
+{
     size_t len;
-    void* buf = util_cmd(type, idem, fp, 1700000000000ull + index * 1000, payload, &len);
+    void* buf = util_cmd(type, idem, fp, time_ms, payload, &len);
     unsigned before = r->calls;
     int rv = fsm_apply(f, index, buf, len);
     raft_free(buf);

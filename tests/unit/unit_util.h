@@ -56,6 +56,16 @@ int util_apply(struct fsm* f,
                uint8_t fp,
                const char* payload);
 
+/* The same, stamped with the leader's time @time_ms. */
+int util_apply_at(struct fsm* f,
+                  struct util_result* r,
+                  uint64_t index,
+                  uint16_t type,
+                  const char* idem,
+                  uint8_t fp,
+                  const char* payload,
+                  uint64_t time_ms);
+
 /* Every fixture, in key order, as compact JSON with sorted keys (malloc'd). */
 char* util_dump_fixtures(struct fsm* f);
 /* One fixture as compact JSON with sorted keys (malloc'd), or NULL. */

@@ -1,0 +1,908 @@
+/* The wallet over HTTP (accounts cluster): what players, the payment provider, sport clusters
+ * and operators ask of the ledger in consensus/wallet.c.
+ *
+ *   GET    /v1/wallet                              (player) balance, available, held, limits ...
+ *   GET    /v1/wallet/transactions[?before=&limit=] (player) the statement, newest first
+ *   POST   /v1/wallet/limits  {deposit_7d?, stake_7d?, auto_withdraw?}  (player, Idempotency-Key)
+ *   POST   /v1/wallet/self-exclusion {hours}       (player, Idempotency-Key)
+ *   POST   /v1/wallet/deposits {amount}            (player, Idempotency-Key) -> hosted page URL
+ *   GET    /v1/wallet/deposits/{id}                (player)
+ *   POST   /v1/wallet/withdrawals {amount}         (player, Idempotency-Key)
+ *   GET    /v1/wallet/withdrawals/{id}             (player)
+ *   POST   /v1/wallet/webhooks/{provider}          (the payment provider, signed)
+ *   POST   /internal/v1/holds {hold_id, player_id, amount, timeout_ms}   (a sport cluster, signed)
+ *   POST   /internal/v1/holds/{id}/post {stake, payout} | /internal/v1/holds/{id}/void
+ *   GET    /internal/v1/holds/{id}
+ *   GET    /admin/v1/ledger/check | /admin/v1/ledger/trj[?year=]          (admin)
+ *   POST   /admin/v1/ledger/corrections {id, debit, credit, amount, corrects, reason} (admin)
+ *   GET    /admin/v1/wallets/{player}              (admin) the wallet and its statement
+ *   POST   /admin/v1/wallets/{player}/block {blocked, reason}           (admin)
+ *   GET|POST /admin/v1/sport-clusters {name, keys[]}                    (admin)
+ *
+ * Happy path of a deposit: the node that takes it derives the deposit id from the player and
+ * the Idempotency-Key (so a retry is the same deposit), commits deposit_open (limits checked in
+ * apply), opens the payment at the provider on a worker thread with the deposit id as both
+ * reference and the provider's idempotency key, commits deposit_link and answers the hosted
+ * page's URL. The provider's webhook may arrive at any node: verified there (kyc_webhook via
+ * node/pay.c), it becomes one pay_event command, applied once per event and once per deposit.
+ *
+ * Leader-driven work (a timer on every node, acting only on the leader): holds past their
+ * deadline are expired by a hold_expire command stamped with the leader's time; withdrawals held
+ * but not yet sent go to the provider (idempotent by withdrawal id, retried until it answers)
+ * and withdraw_sent records the payout id. A new leader simply carries on from the state.
+ *
+ * Sport clusters authenticate as their members: each request is signed with a member's node
+ * key over wallet_request_digest; the key must be one an operator registered for that cluster
+ * (POST /admin/v1/sport-clusters). Never the admin token, never a player's token.
+ *
+ * Failure modes: every refusal is problem+json with a stable `code` (consensus/wallet.h); the
+ * provider unreachable while opening a deposit: 502 with Retry-After (the deposit stays open,
+ * a retry with the same key reuses it); no leader: 503 (node/write.c). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "common/hex.h"
+#include "common/log.h"
+#include "consensus/agreement.h"
+#include "consensus/replica.h"
+#include "consensus/wallet.h"
+#include "node/accounts_common.h"
+#include "node/pay.h"
+#include "node/query.h"
+#include "node/routes.h"
+
+#define SPORT_SKEW_S 30
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A read of the replicated state; @fn fills the answer (NULL: 404 already answered). */
+static MDB_txn *read_begin(struct http_req *r)
+{
+    MDB_txn *txn;
+    if (fsm_read_begin(r->node->fsm, &txn) != 0) {
+        http_problem(r, 503, "Store unavailable", "the local store cannot be read");
+        return NULL;
+    }
+    return txn;
+}
+
+/* An id derived from the player and their Idempotency-Key: a retry names the same object. */
+static void derived_id(const char *prefix, const char *player, const char *idem, char out[64])
+{
+    char h[65];
+    acc_sha256_hex(player, idem, h);
+    snprintf(out, 64, "%s_%.32s", prefix, h);
+}
+
+/* A positive amount of cents from the body's @key (answers 422). */
+static bool amount_field(struct http_req *r, json_t *body, const char *key, int64_t min,
+                         int64_t *out)
+{
+    json_t *v = json_object_get(body, key);
+    if (!json_is_integer(v) || json_integer_value(v) < min ||
+        json_integer_value(v) > 1000000000000LL) {
+        http_problem(r, 422, "Invalid amount",
+                     "%s must be an integer number of euro cents from %lld", key,
+                     (long long)min);
+        return false;
+    }
+    *out = (int64_t)json_integer_value(v);
+    return true;
+}
+
+/* Where the provider sends its webhooks: the configured public base (the edge) or this node. */
+static void webhook_url(struct node *n, char *out, size_t cap)
+{
+    const char *base = pay_provider_webhook_url(n->accounts->pay);
+    if (base[0])
+        snprintf(out, cap, "%s/v1/wallet/webhooks/%s", base, pay_provider_name(n->accounts->pay));
+    else
+        snprintf(out, cap, "http://%s/v1/wallet/webhooks/%s", n->cfg.http_address,
+                 pay_provider_name(n->accounts->pay));
+}
+
+/* ---- players ---- */
+
+static void serve_wallet(struct http_req *r)
+{
+    json_t *claims = acc_authenticate(r);
+    if (!claims)
+        return;
+    MDB_txn *txn = read_begin(r);
+    if (txn) {
+        json_t *v = wallet_view(r->node->fsm, txn,
+                                json_string_value(json_object_get(claims, "sub")), now_ms());
+        fsm_read_end(txn);
+        http_reply_json(r, 200, v);
+    }
+    json_decref(claims);
+}
+
+static void serve_transactions(struct http_req *r)
+{
+    json_t *claims = acc_authenticate(r);
+    if (!claims)
+        return;
+    char buf[32], acct[64];
+    uint64_t before = 0, limit = 50;
+    int got = query_param(r, "before", buf, sizeof buf);
+    if (got < 0) {
+        json_decref(claims);
+        return;
+    }
+    if (got &&
+        (sscanf(buf, "%" SCNu64, &before) != 1 || before == 0)) {
+        http_problem(r, 400, "Invalid parameter", "before must be a positive position");
+        json_decref(claims);
+        return;
+    }
+    if ((got = query_param(r, "limit", buf, sizeof buf)) < 0) {
+        json_decref(claims);
+        return;
+    }
+    if (got &&
+        (sscanf(buf, "%" SCNu64, &limit) != 1 || limit < 1 || limit > 500)) {
+        http_problem(r, 400, "Invalid parameter", "limit must be 1 to 500");
+        json_decref(claims);
+        return;
+    }
+    snprintf(acct, sizeof acct, "player:%s", json_string_value(json_object_get(claims, "sub")));
+    json_decref(claims);
+    MDB_txn *txn = read_begin(r);
+    if (txn) {
+        json_t *s = wallet_statement(r->node->fsm, txn, acct, before, (unsigned)limit);
+        fsm_read_end(txn);
+        http_reply_json(r, 200, s);
+    }
+}
+
+/* GET /v1/wallet/{deposits|withdrawals}/{id}: the player's own. */
+static void serve_own(struct http_req *r, const char *id, bool deposit)
+{
+    json_t *claims = acc_authenticate(r);
+    if (!claims)
+        return;
+    MDB_txn *txn = read_begin(r);
+    if (txn) {
+        json_t *o = !wallet_id_valid(id) ? NULL
+                    : deposit            ? wallet_deposit_get(r->node->fsm, txn, id)
+                                         : wallet_withdrawal_get(r->node->fsm, txn, id);
+        fsm_read_end(txn);
+        const char *who = json_string_value(json_object_get(o, "player"));
+        if (!o || !who || strcmp(who, json_string_value(json_object_get(claims, "sub"))))
+            http_problem(r, 404, deposit ? "No such deposit" : "No such withdrawal",
+                         "you have no %s '%s'", deposit ? "deposit" : "withdrawal", id);
+        else
+            http_reply_json(r, 200, json_incref(o));
+        json_decref(o);
+    }
+    json_decref(claims);
+}
+
+static void do_limits(struct http_req *r)
+{
+    char player[ACCOUNTS_ID_CHARS + 1], idem[256];
+    if (!acc_player_job(r, player, idem))
+        return;
+    json_t *body = routes_body(r);
+    if (!body)
+        return;
+    static const char *const names[] = {"deposit_7d", "stake_7d", "auto_withdraw"};
+    int64_t v[3] = {-1, -1, -1};
+    const char *k;
+    json_t *x;
+    json_object_foreach(body, k, x)
+    {
+        bool known = false;
+        for (int i = 0; i < 3; i++)
+            if (!strcmp(k, names[i])) {
+                known = true;
+                if (!amount_field(r, body, k, 0, &v[i])) {
+                    json_decref(body);
+                    return;
+                }
+            }
+        if (!known) {
+            http_problem(r, 422, "Unknown field",
+                         "'%s' is not a limit (deposit_7d, stake_7d, auto_withdraw)", k);
+            json_decref(body);
+            return;
+        }
+    }
+    json_decref(body);
+    char subj[128];
+    snprintf(subj, sizeof subj, "%s %lld %lld %lld", player, (long long)v[0], (long long)v[1],
+             (long long)v[2]);
+    uint8_t fp[32];
+    acc_fingerprint("wallet-limits", subj, fp);
+    acc_propose(r, CMD_WALLET_LIMITS, wallet_cmd_limits(player, v[0], v[1], v[2]), idem, fp,
+                acc_relay_done, NULL);
+}
+
+static void do_exclude(struct http_req *r)
+{
+    char player[ACCOUNTS_ID_CHARS + 1], idem[256];
+    if (!acc_player_job(r, player, idem))
+        return;
+    json_t *body = routes_body(r);
+    if (!body)
+        return;
+    json_t *h = json_object_get(body, "hours");
+    if (json_object_size(body) != 1 || !json_is_integer(h)) {
+        http_problem(r, 422, "Invalid exclusion",
+                     "give {\"hours\": N} with N from 24 (a day) to 8784 (12 months)");
+        json_decref(body);
+        return;
+    }
+    int64_t hours = (int64_t)json_integer_value(h);
+    json_decref(body);
+    char subj[96];
+    snprintf(subj, sizeof subj, "%s %lld", player, (long long)hours);
+    uint8_t fp[32];
+    acc_fingerprint("wallet-exclude", subj, fp);
+    acc_propose(r, CMD_WALLET_EXCLUDE, wallet_cmd_exclude(player, hours), idem, fp,
+                acc_relay_done, NULL);
+}
+
+/* A deposit in three steps (see the top of the file). */
+struct deposit {
+    uv_work_t work;
+    struct http_req *r;
+    char player[ACCOUNTS_ID_CHARS + 1];
+    char idem[256];
+    char id[64];
+    int64_t amount;
+    char callback[256];
+    char *payment_id, *url;
+    char err[256];
+    int rv;
+};
+
+static void deposit_free(struct deposit *d)
+{
+    free(d->payment_id);
+    free(d->url);
+    free(d);
+}
+
+static void deposit_linked(struct http_req *r, void *ctx, int status, const char *body,
+                           const char *ra, bool replayed)
+{
+    struct deposit *d = ctx;
+    (void)replayed;
+    if (status == 200)
+        http_reply_json(r, 201,
+                        json_pack("{s:s, s:I, s:s, s:s, s:s}", "deposit_id", d->id, "amount",
+                                  (json_int_t)d->amount, "status", "open", "payment_id",
+                                  d->payment_id, "url", d->url));
+    else
+        acc_relay(r, status, body, ra, false);
+    deposit_free(d);
+}
+
+static void deposit_work(uv_work_t *w)
+{
+    struct deposit *d = w->data;
+    d->rv = pay_payment_create(d->r->node->accounts->pay, d->amount, d->id, d->callback, NULL,
+                               d->id, 10000, &d->payment_id, &d->url, d->err, sizeof d->err);
+}
+
+static void deposit_opened_at_provider(uv_work_t *w, int status)
+{
+    struct deposit *d = w->data;
+    struct http_req *r = d->r;
+    if (status != 0 || d->rv != 0) {
+        LOG_WARN("event=deposit_provider_failed deposit=%s err=\"%s\"", d->id,
+                 status ? "cancelled" : d->err);
+        http_header(r, "retry-after", "5");
+        http_problem(r, 502, "Payment provider unavailable",
+                     "the deposit %s is open but the provider did not answer (%s); retry with "
+                     "the same Idempotency-Key",
+                     d->id, status ? "cancelled" : d->err);
+        deposit_free(d);
+        return;
+    }
+    char idem[300];
+    snprintf(idem, sizeof idem, "deposit-link:%s", d->id);
+    uint8_t fp[32];
+    acc_fingerprint("deposit-link", d->payment_id, fp);
+    acc_propose(r, CMD_DEPOSIT_LINK, wallet_cmd_deposit_link(d->id, d->payment_id, d->url), idem,
+                fp, deposit_linked, d);
+}
+
+static void deposit_opened(struct http_req *r, void *ctx, int status, const char *body,
+                           const char *ra, bool replayed)
+{
+    struct deposit *d = ctx;
+    (void)replayed;
+    bool again = false;
+    if (status == 409) { /* the same deposit opened by an earlier try: carry on with it */
+        json_t *j = json_loads(body, 0, NULL);
+        const char *code = json_string_value(json_object_get(j, "code"));
+        again = code && !strcmp(code, "deposit_exists");
+        json_decref(j);
+    }
+    if (status != 201 && !again) {
+        acc_relay(r, status, body, ra, false);
+        deposit_free(d);
+        return;
+    }
+    acc_work(r, &d->work, d, deposit_work, deposit_opened_at_provider);
+}
+
+static void do_deposit(struct http_req *r)
+{
+    struct accounts *a = r->node->accounts;
+    if (!a->pay) {
+        http_problem(r, 404, "Payments not configured", "this cluster has no 'payments' provider");
+        return;
+    }
+    struct deposit *d = calloc(1, sizeof *d);
+    if (!acc_player_job(r, d->player, d->idem)) {
+        free(d);
+        return;
+    }
+    json_t *body = routes_body(r);
+    if (!body || json_object_size(body) != 1 || !amount_field(r, body, "amount", 1, &d->amount)) {
+        if (body && json_object_size(body) != 1)
+            http_problem(r, 422, "Invalid deposit", "give {\"amount\": cents} and nothing else");
+        json_decref(body);
+        free(d);
+        return;
+    }
+    json_decref(body);
+    d->r = r;
+    derived_id("dep", d->player, d->idem, d->id);
+    webhook_url(r->node, d->callback, sizeof d->callback);
+    char subj[96];
+    snprintf(subj, sizeof subj, "%s %lld", d->player, (long long)d->amount);
+    uint8_t fp[32];
+    acc_fingerprint("deposit", subj, fp);
+    acc_propose(r, CMD_DEPOSIT_OPEN, wallet_cmd_deposit_open(d->player, d->id, d->amount),
+                d->idem, fp, deposit_opened, d);
+}
+
+static void do_withdraw(struct http_req *r)
+{
+    char player[ACCOUNTS_ID_CHARS + 1], idem[256], id[64];
+    if (!r->node->accounts->pay) {
+        http_problem(r, 404, "Payments not configured", "this cluster has no 'payments' provider");
+        return;
+    }
+    if (!acc_player_job(r, player, idem))
+        return;
+    json_t *body = routes_body(r);
+    int64_t amount;
+    if (!body || json_object_size(body) != 1 || !amount_field(r, body, "amount", 1, &amount)) {
+        if (body && json_object_size(body) != 1)
+            http_problem(r, 422, "Invalid withdrawal", "give {\"amount\": cents} and nothing else");
+        json_decref(body);
+        return;
+    }
+    json_decref(body);
+    derived_id("wd", player, idem, id);
+    char subj[96];
+    snprintf(subj, sizeof subj, "%s %lld", player, (long long)amount);
+    uint8_t fp[32];
+    acc_fingerprint("withdrawal", subj, fp);
+    acc_propose(r, CMD_WITHDRAW_OPEN, wallet_cmd_withdraw_open(player, id, amount), idem, fp,
+                acc_relay_done, NULL);
+}
+
+/* POST /v1/wallet/webhooks/{provider}: verified on this node (signature over the raw bytes
+ * first, then freshness), then one pay_event command. */
+static void do_webhook(struct http_req *r, const char *name)
+{
+    struct pay_provider *p = r->node->accounts->pay;
+    if (!p || strcmp(name, pay_provider_name(p))) {
+        http_problem(r, 404, "Unknown provider", "no payment provider named '%s'", name);
+        return;
+    }
+    h2o_req_t *req = r->req;
+    size_t n = req->headers.size;
+    kyc_header *hs = calloc(n ? n : 1, sizeof *hs);
+    char **bufs = calloc(n ? n : 1, sizeof *bufs);
+    for (size_t i = 0; i < n; i++) {
+        h2o_header_t *h = &req->headers.entries[i];
+        bufs[i] = malloc(h->name->len + h->value.len + 2);
+        memcpy(bufs[i], h->name->base, h->name->len);
+        bufs[i][h->name->len] = 0;
+        memcpy(bufs[i] + h->name->len + 1, h->value.base, h->value.len);
+        bufs[i][h->name->len + 1 + h->value.len] = 0;
+        hs[i].name = bufs[i];
+        hs[i].value = bufs[i] + h->name->len + 1;
+    }
+    struct pay_event ev;
+    char err[256] = "";
+    int st = pay_webhook_read(p, hs, n, req->entity.base ? req->entity.base : "", req->entity.len,
+                              acc_now_s(), &ev, err, sizeof err);
+    for (size_t i = 0; i < n; i++)
+        free(bufs[i]);
+    free(bufs);
+    free(hs);
+    if (st != 0) {
+        LOG_WARN("event=pay_webhook_refused status=%d err=\"%s\"", st, err);
+        http_problem(r, st, "Webhook refused", "%s", err);
+        return;
+    }
+    char idem[300], both[300];
+    snprintf(idem, sizeof idem, "pay:%s:%s", name, ev.event_id);
+    snprintf(both, sizeof both, "%s %s", name, ev.event_id);
+    uint8_t fp[32];
+    acc_fingerprint("pay-event", both, fp);
+    acc_propose(r, CMD_PAY_EVENT,
+                wallet_cmd_pay_event(name, ev.event_id, pay_event_kind_name(ev.kind), ev.object_id,
+                                     ev.reference, ev.amount, ev.account),
+                idem, fp, acc_relay_done, NULL);
+}
+
+/* ---- sport clusters ---- */
+
+/* The calling sport cluster (into @cluster) if the request is signed by a registered member's
+ * key within SPORT_SKEW_S of our clock; otherwise answers 401/403 and returns false. */
+static bool sport_caller(struct http_req *r, const char *method, const char *path,
+                         char cluster[40])
+{
+    char ts[24], sig[160];
+    if (!http_header_get(r, "parlay-cluster", cluster, 40) ||
+        !http_header_get(r, "parlay-timestamp", ts, sizeof ts) ||
+        !http_header_get(r, "parlay-signature", sig, sizeof sig)) {
+        http_problem(r, 401, "Sport cluster signature required",
+                     "sign the request with a member's key (parlay-cluster, parlay-timestamp, "
+                     "parlay-signature)");
+        return false;
+    }
+    char *end;
+    long long t = strtoll(ts, &end, 10);
+    long long now = (long long)acc_now_s();
+    if (*end || end == ts || t < now - SPORT_SKEW_S || t > now + SPORT_SKEW_S) {
+        http_problem(r, 401, "Stale signature", "parlay-timestamp %s is not within %d s of %lld",
+                     ts, SPORT_SKEW_S, now);
+        return false;
+    }
+    MDB_txn *txn = read_begin(r);
+    if (!txn)
+        return false;
+    json_t *c = wallet_cluster_get(r->node->fsm, txn, cluster);
+    fsm_read_end(txn);
+    if (!c) {
+        http_problem(r, 403, "Unknown sport cluster",
+                     "sport cluster '%s' is not registered here", cluster);
+        return false;
+    }
+    uint8_t digest[32];
+    h2o_req_t *req = r->req;
+    wallet_request_digest(cluster, ts, method, path, req->entity.base ? req->entity.base : "",
+                          req->entity.len, digest);
+    bool ok = false;
+    size_t i;
+    json_t *k;
+    json_array_foreach(json_object_get(c, "keys"), i, k) ok =
+        ok || agr_verify(json_string_value(k), sig, digest);
+    json_decref(c);
+    if (!ok)
+        http_problem(r, 403, "Bad signature",
+                     "the signature matches no registered key of sport cluster '%s'", cluster);
+    return ok;
+}
+
+static void do_hold_place(struct http_req *r, const char *path)
+{
+    char cluster[40];
+    if (!sport_caller(r, "POST", path, cluster))
+        return;
+    json_t *b = routes_body(r);
+    if (!b)
+        return;
+    const char *hid = json_string_value(json_object_get(b, "hold_id")),
+               *pid = json_string_value(json_object_get(b, "player_id"));
+    int64_t amount, timeout;
+    if (!wallet_id_valid(hid) || !accounts_player_id_valid(pid)) {
+        http_problem(r, 422, "Invalid hold", "hold_id (1 to 80 of A-Z a-z 0-9 _ - . :) and "
+                                             "player_id are required");
+    } else if (amount_field(r, b, "amount", 1, &amount) &&
+               amount_field(r, b, "timeout_ms", 1000, &timeout)) {
+        char idem[300], subj[300];
+        /* The key names every field: the same hold with other fields reaches apply, which
+         * answers hold_exists (a key reused with another request would be a 422). */
+        snprintf(idem, sizeof idem, "hold:%s:%s:%s:%lld:%lld", cluster, hid, pid,
+                 (long long)amount, (long long)timeout);
+        snprintf(subj, sizeof subj, "%s %s %s %lld %lld", cluster, hid, pid, (long long)amount,
+                 (long long)timeout);
+        uint8_t fp[32];
+        acc_fingerprint("hold-place", subj, fp);
+        acc_propose(r, CMD_HOLD_PLACE,
+                    wallet_cmd_hold_place(hid, pid, cluster, amount, (uint64_t)timeout), idem, fp,
+                    acc_relay_done, NULL);
+    }
+    json_decref(b);
+}
+
+static void do_hold_resolve(struct http_req *r, const char *path, const char *hid, bool post)
+{
+    char cluster[40];
+    if (!sport_caller(r, "POST", path, cluster))
+        return;
+    json_t *b = post ? routes_body(r) : NULL;
+    if (post && !b)
+        return;
+    int64_t stake = 0, payout = 0;
+    if (post && (!amount_field(r, b, "stake", 1, &stake) ||
+                 !amount_field(r, b, "payout", 0, &payout))) {
+        json_decref(b);
+        return;
+    }
+    json_decref(b);
+    /* The same resolve again gets the first answer from the hold itself (apply), so the key
+     * only spares a second Raft entry within the idempotency window. */
+    char idem[300], subj[300];
+    snprintf(idem, sizeof idem, "hold-%s:%s:%s:%lld:%lld", post ? "post" : "void", cluster, hid,
+             (long long)stake, (long long)payout);
+    snprintf(subj, sizeof subj, "%s %s", cluster, hid);
+    uint8_t fp[32];
+    acc_fingerprint(post ? "hold-post" : "hold-void", subj, fp);
+    acc_propose(r, post ? CMD_HOLD_POST : CMD_HOLD_VOID,
+                post ? wallet_cmd_hold_post(hid, cluster, stake, payout)
+                     : wallet_cmd_hold_void(hid, cluster),
+                idem, fp, acc_relay_done, NULL);
+}
+
+static void serve_hold(struct http_req *r, const char *path, const char *hid)
+{
+    char cluster[40];
+    if (!sport_caller(r, "GET", path, cluster))
+        return;
+    MDB_txn *txn = read_begin(r);
+    if (!txn)
+        return;
+    json_t *h = wallet_id_valid(hid) ? wallet_hold_get(r->node->fsm, txn, hid) : NULL;
+    fsm_read_end(txn);
+    const char *c = json_string_value(json_object_get(h, "cluster"));
+    if (!h || !c || strcmp(c, cluster))
+        http_problem(r, 404, "No such hold", "cluster '%s' has no hold '%s'", cluster, hid);
+    else
+        http_reply_json(r, 200, json_incref(h));
+    json_decref(h);
+}
+
+/* ---- operators ---- */
+
+static void serve_check(struct http_req *r)
+{
+    MDB_txn *txn = read_begin(r);
+    if (txn) {
+        json_t *c = wallet_check(r->node->fsm, txn);
+        fsm_read_end(txn);
+        json_object_set_new(c, "node", json_integer((json_int_t)r->node->cfg.node_id));
+        http_reply_json(r, 200, c);
+    }
+}
+
+static void serve_trj(struct http_req *r)
+{
+    char buf[16];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    int year = tm.tm_year + 1900;
+    if (http_query_get(r, "year", buf, sizeof buf) &&
+        (sscanf(buf, "%d", &year) != 1 || year < 2000 || year > 9999)) {
+        http_problem(r, 400, "Invalid parameter", "year must be 2000 to 9999");
+        return;
+    }
+    MDB_txn *txn = read_begin(r);
+    if (txn) {
+        json_t *v = wallet_trj(r->node->fsm, txn, year);
+        fsm_read_end(txn);
+        http_reply_json(r, 200, v);
+    }
+}
+
+static void serve_clusters(struct http_req *r)
+{
+    MDB_txn *txn = read_begin(r);
+    if (txn) {
+        json_t *v = wallet_clusters(r->node->fsm, txn);
+        fsm_read_end(txn);
+        http_reply_json(r, 200, json_pack("{s:o}", "clusters", v));
+    }
+}
+
+static void serve_wallet_admin(struct http_req *r, const char *player)
+{
+    MDB_txn *txn = read_begin(r);
+    if (!txn)
+        return;
+    json_t *p = accounts_player_id_valid(player) ? accounts_player_get(r->node->fsm, txn, player)
+                                                 : NULL;
+    if (!p) {
+        fsm_read_end(txn);
+        http_problem(r, 404, "No such player", "player '%s' does not exist", player);
+        return;
+    }
+    json_decref(p);
+    char acct[160];
+    snprintf(acct, sizeof acct, "player:%s", player);
+    json_t *v = wallet_view(r->node->fsm, txn, player, now_ms());
+    json_object_set_new(v, "statement", wallet_statement(r->node->fsm, txn, acct, 0, 500));
+    fsm_read_end(txn);
+    http_reply_json(r, 200, v);
+}
+
+/* An operator's write: on the leader (a follower sends the request itself there). */
+static void admin_write(struct http_req *r, uint16_t type, json_t *payload, const char *what,
+                        const char *subject)
+{
+    char idem[256];
+    if (!acc_idem_key(r, "admin", idem)) {
+        json_decref(payload);
+        return;
+    }
+    uint8_t fp[32];
+    char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+    char subj[1200];
+    snprintf(subj, sizeof subj, "%s %s", subject, text);
+    free(text);
+    acc_fingerprint(what, subj, fp);
+    LOG_INFO("event=operator_%s subject=%s", what, subject);
+    acc_propose(r, type, payload, idem, fp, acc_relay_done, NULL);
+}
+
+static void do_correction(struct http_req *r)
+{
+    if (!acc_on_leader(r))
+        return;
+    json_t *b = routes_body(r);
+    if (!b)
+        return;
+    json_t *amt = json_object_get(b, "amount");
+    const char *f[] = {"id", "debit", "credit", "corrects", "reason"};
+    for (int i = 0; i < 5; i++)
+        if (!json_is_string(json_object_get(b, f[i]))) {
+            http_problem(r, 422, "Invalid correction", "%s is required (a string)", f[i]);
+            json_decref(b);
+            return;
+        }
+    if (!json_is_integer(amt)) {
+        http_problem(r, 422, "Invalid correction", "amount is required (cents)");
+        json_decref(b);
+        return;
+    }
+    json_t *cmd = wallet_cmd_correct(
+        json_string_value(json_object_get(b, "id")), json_string_value(json_object_get(b, "debit")),
+        json_string_value(json_object_get(b, "credit")), (int64_t)json_integer_value(amt),
+        json_string_value(json_object_get(b, "corrects")),
+        json_string_value(json_object_get(b, "reason")));
+    json_decref(b);
+    admin_write(r, CMD_WALLET_CORRECT, cmd, "correction", "ledger");
+}
+
+static void do_block(struct http_req *r, const char *player)
+{
+    if (!acc_on_leader(r))
+        return;
+    json_t *b = routes_body(r);
+    if (!b)
+        return;
+    json_t *bl = json_object_get(b, "blocked");
+    const char *reason = json_string_value(json_object_get(b, "reason"));
+    if (!json_is_boolean(bl) || !reason) {
+        http_problem(r, 422, "Invalid decision", "blocked (true/false) and a reason are required");
+        json_decref(b);
+        return;
+    }
+    json_t *cmd = wallet_cmd_block(player, json_is_true(bl), reason);
+    json_decref(b);
+    admin_write(r, CMD_WALLET_BLOCK, cmd, "wallet_block", player);
+}
+
+static void do_cluster(struct http_req *r)
+{
+    if (!acc_on_leader(r))
+        return;
+    json_t *b = routes_body(r);
+    if (!b)
+        return;
+    const char *name = json_string_value(json_object_get(b, "name"));
+    json_t *keys = json_object_get(b, "keys");
+    if (!name || !json_is_array(keys)) {
+        http_problem(r, 422, "Invalid sport cluster", "name and keys (an array) are required");
+        json_decref(b);
+        return;
+    }
+    json_t *cmd = wallet_cmd_cluster(name, json_incref(keys));
+    char subj[64];
+    snprintf(subj, sizeof subj, "%.40s", name);
+    json_decref(b);
+    admin_write(r, CMD_WALLET_CLUSTER, cmd, "sport_cluster", subj);
+}
+
+/* ---- routing ---- */
+
+int routes_wallet(struct http_req *r, const char *method, const char *path)
+{
+    if (!r->node->accounts)
+        return -1;
+    char seg[128];
+    if (!strcmp(path, "/v1/wallet")) {
+        if (routes_method(r, method, "GET", "use GET"))
+            routes_read(r, serve_wallet);
+    } else if (!strcmp(path, "/v1/wallet/transactions")) {
+        if (routes_method(r, method, "GET", "use GET"))
+            routes_read(r, serve_transactions);
+    } else if (!strcmp(path, "/v1/wallet/limits")) {
+        if (routes_method(r, method, "POST", "use POST to set limits"))
+            do_limits(r);
+    } else if (!strcmp(path, "/v1/wallet/self-exclusion")) {
+        if (routes_method(r, method, "POST", "use POST to exclude yourself"))
+            do_exclude(r);
+    } else if (!strcmp(path, "/v1/wallet/deposits")) {
+        if (routes_method(r, method, "POST", "use POST to deposit"))
+            do_deposit(r);
+    } else if (!strcmp(path, "/v1/wallet/withdrawals")) {
+        if (routes_method(r, method, "POST", "use POST to withdraw"))
+            do_withdraw(r);
+    } else if (routes_match1(path, "/v1/wallet/deposits", seg, sizeof seg)) {
+        if (routes_method(r, method, "GET", "use GET"))
+            serve_own(r, seg, true);
+    } else if (routes_match1(path, "/v1/wallet/withdrawals", seg, sizeof seg)) {
+        if (routes_method(r, method, "GET", "use GET"))
+            serve_own(r, seg, false);
+    } else if (routes_match1(path, "/v1/wallet/webhooks", seg, sizeof seg)) {
+        if (routes_method(r, method, "POST", "use POST"))
+            do_webhook(r, seg);
+    } else if (!strcmp(path, "/internal/v1/holds")) {
+        if (routes_method(r, method, "POST", "use POST to place a hold"))
+            do_hold_place(r, path);
+    } else if (!strncmp(path, "/internal/v1/holds/", 19) && path[19]) {
+        const char *id = path + 19, *slash = strchr(id, '/');
+        snprintf(seg, sizeof seg, "%.*s", (int)(slash ? slash - id : (long)strlen(id)), id);
+        if (!slash) {
+            if (routes_method(r, method, "GET", "use GET"))
+                serve_hold(r, path, seg);
+        } else if (!strcmp(slash, "/post") || !strcmp(slash, "/void")) {
+            if (routes_method(r, method, "POST", "use POST"))
+                do_hold_resolve(r, path, seg, !strcmp(slash, "/post"));
+        } else {
+            return -1;
+        }
+    } else if (!strcmp(path, "/admin/v1/ledger/check")) {
+        if (routes_require_admin(r) && routes_method(r, method, "GET", "use GET"))
+            routes_read(r, serve_check);
+    } else if (!strcmp(path, "/admin/v1/ledger/trj")) {
+        if (routes_require_admin(r) && routes_method(r, method, "GET", "use GET"))
+            serve_trj(r);
+    } else if (!strcmp(path, "/admin/v1/ledger/corrections")) {
+        if (routes_require_admin(r) && routes_method(r, method, "POST", "use POST"))
+            do_correction(r);
+    } else if (!strcmp(path, "/admin/v1/sport-clusters")) {
+        if (!routes_require_admin(r))
+            return 0;
+        if (!strcmp(method, "GET"))
+            serve_clusters(r);
+        else if (routes_method(r, method, "POST", "use GET to list, POST to register"))
+            do_cluster(r);
+    } else if (!strncmp(path, "/admin/v1/wallets/", 18) && path[18]) {
+        const char *id = path + 18, *slash = strchr(id, '/');
+        snprintf(seg, sizeof seg, "%.*s", (int)(slash ? slash - id : (long)strlen(id)), id);
+        if (!routes_require_admin(r))
+            return 0;
+        if (!slash) {
+            if (routes_method(r, method, "GET", "use GET"))
+                serve_wallet_admin(r, seg);
+        } else if (!strcmp(slash, "/block")) {
+            if (routes_method(r, method, "POST", "use POST"))
+                do_block(r, seg);
+        } else {
+            return -1;
+        }
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the leader's work ---- */
+
+struct payout_job {
+    uv_work_t work;
+    struct accounts *a;
+    char id[WALLET_ID_MAX + 1];
+    char account[160];
+    int64_t amount;
+    char callback[256];
+    char *payout_id;
+    char err[256];
+    int rv;
+};
+
+static void expire_done(void *arg, int outcome, const struct fsm_result *res)
+{
+    struct accounts *a = arg;
+    a->wallet_expiring = false;
+    if (outcome == REPLICA_OK && res->status == 200)
+        LOG_INFO("event=holds_expired %s", res->body);
+}
+
+static void sent_done(void *arg, int outcome, const struct fsm_result *res)
+{
+    struct accounts *a = arg;
+    a->wallet_sending = false;
+    if (outcome != REPLICA_OK || res->status != 200)
+        LOG_WARN("event=withdraw_sent_failed outcome=%d status=%d", outcome, res ? res->status : 0);
+}
+
+static void payout_work(uv_work_t *w)
+{
+    struct payout_job *j = w->data;
+    j->rv = pay_payout_create(j->a->pay, j->amount, j->account, j->id, j->callback, j->id, 10000,
+                              &j->payout_id, j->err, sizeof j->err);
+}
+
+static void payout_after(uv_work_t *w, int status)
+{
+    struct payout_job *j = w->data;
+    struct accounts *a = j->a;
+    struct node *n = a->node;
+    if (status || j->rv || n->stopping || !replica_is_leader(n->replica)) {
+        if (status || j->rv)
+            LOG_WARN("event=payout_send_failed withdrawal=%s err=\"%s\"", j->id,
+                     status ? "cancelled" : j->err);
+        a->wallet_sending = false;
+        a->wallet_retry_ms = now_ms() + 2000;
+    } else {
+        json_t *p = wallet_cmd_withdraw_sent(j->id, j->payout_id);
+        char *text = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(p);
+        struct cmd c = {.type = CMD_WITHDRAW_SENT, .payload = text, .payload_len = strlen(text)};
+        if (replica_propose(n->replica, &c, sent_done, a) != REPLICA_OK)
+            a->wallet_sending = false;
+        free(text);
+    }
+    free(j->payout_id);
+    free(j);
+}
+
+void wallet_on_timer(struct accounts *a)
+{
+    struct node *n = a->node;
+    if (n->stopping || !replica_is_leader(n->replica))
+        return;
+    MDB_txn *txn;
+    if (fsm_read_begin(n->fsm, &txn) != 0)
+        return;
+    uint64_t now = now_ms(), due = wallet_next_expiry(n->fsm, txn);
+    json_t *todo = a->pay && !a->wallet_sending && now >= a->wallet_retry_ms
+                       ? wallet_withdrawals_to_send(n->fsm, txn, 1)
+                       : NULL;
+    fsm_read_end(txn);
+    if (due && due <= now && !a->wallet_expiring) {
+        static const char empty[] = "{}";
+        struct cmd c = {.type = CMD_HOLD_EXPIRE, .payload = empty, .payload_len = 2};
+        a->wallet_expiring = replica_propose(n->replica, &c, expire_done, a) == REPLICA_OK;
+    }
+    json_t *w = json_array_get(todo, 0);
+    if (w) {
+        struct payout_job *j = calloc(1, sizeof *j);
+        j->a = a;
+        snprintf(j->id, sizeof j->id, "%s", json_string_value(json_object_get(w, "id")));
+        snprintf(j->account, sizeof j->account, "%s",
+                 json_string_value(json_object_get(w, "account")));
+        j->amount = (int64_t)json_integer_value(json_object_get(w, "amount"));
+        webhook_url(n, j->callback, sizeof j->callback);
+        a->wallet_sending = true;
+        j->work.data = j;
+        uv_queue_work(n->loop, &j->work, payout_work, payout_after);
+    }
+    json_decref(todo);
+}

@@ -1,0 +1,641 @@
+/* Wallets end to end on a three-node accounts cluster with the payment stand-in
+ * (tests/standins/pay-standin.mjs): real parlayd processes, real HTTP, real signed webhooks.
+ * After every scenario the ledger check must pass on every node, and every node must hold the
+ * same ledger. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <secp256k1.h>
+
+#include "tests/integration/harness.h"
+
+#define PW "correct horse battery staple 42"
+#define PAY_SECRET "pay-webhook-secret-for-tests"
+#define PAY_KEY "pay-api-key-for-tests"
+#define SPORT "football"
+
+struct world {
+    struct h_cluster c;
+    struct h_paystandin pay;
+    int pay_port;
+    uint8_t sport_sk[32];
+    char sport_pub[67];
+};
+
+static struct world W;
+
+/* ---- small helpers ---- */
+
+static struct h_resp call(int i, const char *method, const char *path, const char *body,
+                          const char *idem, const char *bearer)
+{
+    struct h_resp r = h_http_bearer(&W.c, i, method, path, body, idem, bearer);
+    if (r.status >= 400 && getenv("PARLAY_TEST_VERBOSE")) {
+        char *t = r.json ? json_dumps(r.json, JSON_COMPACT) : NULL;
+        fprintf(stderr, "%s %s on node %d: %ld %s\n", method, path, i + 1, r.status, t ? t : "");
+        free(t);
+    }
+    return r;
+}
+
+static const char *code_of(struct h_resp *r)
+{
+    const char *s = json_string_value(json_object_get(r->json, "code"));
+    return s ? s : "";
+}
+
+static int64_t num(json_t *o, const char *k)
+{
+    return (int64_t)json_integer_value(json_object_get(o, k));
+}
+
+/* A registered, signed-in player: their id and access token. */
+struct player {
+    char id[64];
+    char token[2048];
+};
+
+static void new_player(int i, const char *email, struct player *p)
+{
+    char body[256], key[96];
+    snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"%s\"}", email, PW);
+    snprintf(key, sizeof key, "reg-%s", email);
+    struct h_resp r = call(i, "POST", "/v1/players", body, key, NULL);
+    assert_int_equal(r.status, 201);
+    snprintf(p->id, sizeof p->id, "%s", json_string_value(json_object_get(r.json, "id")));
+    h_resp_free(&r);
+    snprintf(key, sizeof key, "in-%s", email);
+    r = call(i, "POST", "/v1/sessions", body, key, NULL);
+    assert_int_equal(r.status, 201);
+    snprintf(p->token, sizeof p->token, "%s",
+             json_string_value(json_object_get(r.json, "access_token")));
+    h_resp_free(&r);
+}
+
+/* The wallet as the leader has it now (a follower's copy may trail a write by a moment). */
+static json_t *wallet(int i, struct player *p)
+{
+    struct h_resp r = call(i, "GET", "/v1/wallet?consistency=linearizable", NULL, NULL, p->token);
+    assert_int_equal(r.status, 200);
+    json_t *w = json_incref(r.json);
+    h_resp_free(&r);
+    return w;
+}
+
+/* Node @i's own copy. */
+static int64_t balance(int i, struct player *p, const char *what)
+{
+    struct h_resp r = call(i, "GET", "/v1/wallet", NULL, NULL, p->token);
+    assert_int_equal(r.status, 200);
+    int64_t v = num(r.json, what);
+    h_resp_free(&r);
+    return v;
+}
+
+/* Wait until node @i shows @p's @what equal to @want. */
+static bool wait_balance(int i, struct player *p, const char *what, int64_t want)
+{
+    for (double end = h_now() + 20; h_now() < end; h_sleep_ms(50))
+        if (balance(i, p, what) == want)
+            return true;
+    fprintf(stderr, "node %d: %s is %lld, want %lld\n", i + 1, what,
+            (long long)balance(i, p, what), (long long)want);
+    return false;
+}
+
+static void set_limits(int i, struct player *p, const char *body, const char *key)
+{
+    struct h_resp r = call(i, "POST", "/v1/wallet/limits", body, key, p->token);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+}
+
+/* POST to the stand-in (its base URL + @path); the status, the JSON in @out if given. */
+static long pay_post(const char *path, const char *body, json_t **out)
+{
+    struct h_resp r = h_http_raw(W.pay_port, "POST", path, body, NULL, 10000);
+    long st = r.status;
+    if (out)
+        *out = json_incref(r.json);
+    h_resp_free(&r);
+    return st;
+}
+
+/* Open a deposit on node @i and pay it on the hosted page; returns the deposit JSON. */
+static json_t *deposit(int i, struct player *p, int64_t amount, const char *key)
+{
+    char body[64];
+    snprintf(body, sizeof body, "{\"amount\":%lld}", (long long)amount);
+    struct h_resp r = call(i, "POST", "/v1/wallet/deposits", body, key, p->token);
+    assert_int_equal(r.status, 201);
+    json_t *d = json_incref(r.json);
+    h_resp_free(&r);
+    assert_non_null(strstr(json_string_value(json_object_get(d, "url")), "/pay/"));
+    char path[256];
+    snprintf(path, sizeof path, "/pay/%s/confirm",
+             json_string_value(json_object_get(d, "payment_id")));
+    struct h_resp c = h_http_raw(W.pay_port, "POST", path, "card=4242424242424242", NULL, 10000);
+    assert_int_equal(c.status, 303);
+    h_resp_free(&c);
+    return d;
+}
+
+/* The ledger check passes on every running node, and they all hold the same ledger. */
+static void ledger_ok_everywhere(void)
+{
+    int64_t transfers = -1;
+    for (int i = 0; i < W.c.n; i++) {
+        if (!W.c.nodes[i].pid)
+            continue;
+        bool ok = false;
+        for (double end = h_now() + 20; h_now() < end && !ok; h_sleep_ms(100)) {
+            struct h_resp r = h_http(&W.c, i, "GET", "/admin/v1/ledger/check", NULL, NULL, true);
+            assert_int_equal(r.status, 200);
+            if (!json_is_true(json_object_get(r.json, "ok"))) {
+                char *t = json_dumps(r.json, JSON_INDENT(1));
+                fprintf(stderr, "node %d: %s\n", i + 1, t);
+                free(t);
+                fail_msg("the ledger check failed on node %d", i + 1);
+            }
+            /* Followers may trail the leader by a moment: wait for the same count. */
+            int64_t t = num(r.json, "transfers");
+            ok = transfers < 0 || t == transfers;
+            if (transfers < 0)
+                transfers = t;
+            h_resp_free(&r);
+        }
+        assert_true(ok);
+        /* And the operator's command agrees (exit 0 only when the check passes). */
+        char out[4096];
+        assert_int_equal(h_parlayctl(&W.c, i, "ledger check", out, sizeof out), 0);
+        assert_non_null(strstr(out, "ledger OK"));
+    }
+}
+
+/* ---- sport-cluster calls, signed with a member's key ---- */
+
+static void sport_digest(const char *ts, const char *method, const char *path, const char *body,
+                         uint8_t out[32])
+{
+    /* SHA-256("parlay-wallet-v1" NUL cluster NUL ts NUL method NUL path NUL body), as
+     * consensus/wallet.h specifies it (written here again, independently). */
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    const char *parts[] = {"parlay-wallet-v1", SPORT, ts, method, path};
+    for (int i = 0; i < 5; i++)
+        EVP_DigestUpdate(md, parts[i], strlen(parts[i]) + 1);
+    EVP_DigestUpdate(md, body, strlen(body));
+    EVP_DigestFinal_ex(md, out, NULL);
+    EVP_MD_CTX_free(md);
+}
+
+static struct h_resp sport_call(int i, const char *method, const char *path, const char *body,
+                                const uint8_t *sk)
+{
+    char ts[32], sig[160], h1[64], h2[64], h3[200];
+    snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
+    uint8_t digest[32], raw[64];
+    sport_digest(ts, method, path, body ? body : "", digest);
+    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    secp256k1_ecdsa_signature s;
+    assert_true(secp256k1_ecdsa_sign(ctx, &s, digest, sk, NULL, NULL));
+    secp256k1_ecdsa_signature_serialize_compact(ctx, raw, &s);
+    secp256k1_context_destroy(ctx);
+    for (int k = 0; k < 64; k++)
+        sprintf(sig + 2 * k, "%02x", raw[k]);
+    snprintf(h1, sizeof h1, "parlay-cluster: %s", SPORT);
+    snprintf(h2, sizeof h2, "parlay-timestamp: %s", ts);
+    snprintf(h3, sizeof h3, "parlay-signature: %s", sig);
+    const char *headers[] = {h1, h2, h3, "content-type: application/json", NULL};
+    return h_http_host("127.0.0.1", W.c.nodes[i].http_port, method, path, body, headers, 20000);
+}
+
+static long hold(int i, const char *id, struct player *p, int64_t amount, int64_t timeout_ms,
+                 json_t **out)
+{
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"hold_id\":\"%s\",\"player_id\":\"%s\",\"amount\":%lld,\"timeout_ms\":%lld}", id,
+             p->id, (long long)amount, (long long)timeout_ms);
+    struct h_resp r = sport_call(i, "POST", "/internal/v1/holds", body, W.sport_sk);
+    long st = r.status;
+    if (out)
+        *out = json_incref(r.json);
+    h_resp_free(&r);
+    return st;
+}
+
+static long resolve(int i, const char *id, const char *how, const char *body, json_t **out)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/internal/v1/holds/%s/%s", id, how);
+    struct h_resp r = sport_call(i, "POST", path, body ? body : "", W.sport_sk);
+    long st = r.status;
+    if (out)
+        *out = json_incref(r.json);
+    h_resp_free(&r);
+    return st;
+}
+
+/* ---- set-up ---- */
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&W, 0, sizeof W);
+    assert_int_equal(h_paystandin_start(&W.pay, PAY_SECRET, PAY_KEY), 0);
+    const char *colon = strrchr(W.pay.url, ':');
+    assert_non_null(colon);
+    W.pay_port = atoi(colon + 1);
+    h_cluster_init(&W.c, 3);
+    W.c.role = "accounts";
+    /* The provider calls the next node (as it would call the edge, which picks any node): a
+     * deposit's webhook arrives at a node other than the one that opened it. */
+    char cfg[1536];
+    h_paystandin_config(&W.pay, cfg, sizeof cfg);
+    for (int i = 0; i < 3; i++) {
+        json_t *j = json_loads(cfg, 0, NULL), *pay = json_object_get(j, "payments");
+        char url[64];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d", W.c.nodes[(i + 1) % 3].http_port);
+        json_object_set_new(pay, "webhook_url", json_string(url));
+        char *t = json_dumps(j, JSON_COMPACT);
+        assert_true(strlen(t) < sizeof W.c.node_extra[i]);
+        strcpy(W.c.node_extra[i], t);
+        free(t);
+        json_decref(j);
+    }
+    h_cluster_write_configs(&W.c);
+    h_accounts_ready(&W.c);
+    /* The sport cluster's member key, registered by an operator. */
+    assert_int_equal(RAND_bytes(W.sport_sk, 32), 1);
+    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    secp256k1_pubkey pk;
+    assert_true(secp256k1_ec_pubkey_create(ctx, &pk, W.sport_sk));
+    uint8_t ser[33];
+    size_t sl = 33;
+    secp256k1_ec_pubkey_serialize(ctx, ser, &sl, &pk, SECP256K1_EC_COMPRESSED);
+    secp256k1_context_destroy(ctx);
+    for (int k = 0; k < 33; k++)
+        sprintf(W.sport_pub + 2 * k, "%02x", ser[k]);
+    /* An operator registers it with parlayctl (on a follower: sent on to the leader). */
+    char args[256], out[2048];
+    snprintf(args, sizeof args, "wallet register-cluster %s %s", SPORT, W.sport_pub);
+    int L = h_wait_leader(&W.c, H_WAIT_MS);
+    assert_int_equal(h_parlayctl(&W.c, (L + 1) % 3, args, out, sizeof out), 0);
+    assert_non_null(strstr(out, "registered with 1 member key"));
+    assert_int_equal(h_parlayctl(&W.c, L, "wallet register-cluster BAD! 02ab", out, sizeof out), 1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    h_cluster_destroy(&W.c);
+    h_paystandin_stop(&W.pay);
+    return 0;
+}
+
+/* ---- scenarios ---- */
+
+/* Deposit end to end: limits first; opened on a follower, paid on the hosted page, credited by
+ * the webhook at another node; duplicates and replays credit once; forged and stale ones are
+ * refused and change nothing. */
+static void deposit_end_to_end(void **state)
+{
+    (void)state;
+    int L = h_wait_leader(&W.c, H_WAIT_MS), F = (L + 1) % 3;
+    struct player a;
+    new_player(F, "alice@example.fr", &a);
+    struct h_resp r = call(F, "POST", "/v1/wallet/deposits", "{\"amount\":1000}", "dep-0", a.token);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(code_of(&r), "limits_required");
+    h_resp_free(&r);
+    /* Bad input: problem+json, nothing changes. */
+    set_limits(F, &a, "{\"deposit_7d\":50000,\"stake_7d\":20000}", "lim-1");
+    r = call(F, "POST", "/v1/wallet/deposits", "{\"amount\":-5}", "dep-bad", a.token);
+    assert_int_equal(r.status, 422);
+    h_resp_free(&r);
+    r = call(F, "POST", "/v1/wallet/deposits", "{\"amount\":10}", NULL, a.token);
+    assert_int_equal(r.status, 428);
+    h_resp_free(&r);
+    r = call(F, "POST", "/v1/wallet/deposits", "{\"amount\":60000}", "dep-big", a.token);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(code_of(&r), "deposit_limit");
+    h_resp_free(&r);
+
+    /* Duplicates: every delivery sent three times. */
+    assert_int_equal(pay_post("/__test__/mode", "{\"duplicates\":3}", NULL), 200);
+    json_t *d = deposit(F, &a, 2500, "dep-1");
+    for (int i = 0; i < 3; i++)
+        assert_true(wait_balance(i, &a, "balance", 2500));
+    /* The same request again answers the same deposit (no second payment). */
+    r = call((F + 1) % 3, "POST", "/v1/wallet/deposits", "{\"amount\":2500}", "dep-1", a.token);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(json_string_value(json_object_get(r.json, "payment_id")),
+                        json_string_value(json_object_get(d, "payment_id")));
+    h_resp_free(&r);
+    /* A replayed event (same id), a forged one and a stale one. */
+    char path[256];
+    snprintf(path, sizeof path, "/__test__/payments/%s/event",
+             json_string_value(json_object_get(d, "payment_id")));
+    json_t *out = NULL;
+    assert_int_equal(pay_post(path, "{\"type\":\"payment.succeeded\",\"repeat\":3}", &out), 200);
+    json_t *st = json_object_get(out, "statuses");
+    for (size_t k = 0; k < json_array_size(st); k++)
+        assert_int_equal(json_integer_value(json_array_get(st, k)), 200);
+    json_decref(out);
+    assert_int_equal(pay_post(path, "{\"type\":\"payment.succeeded\",\"tamper\":\"signature\"}",
+                              &out),
+                     200);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(out, "statuses"), 0)), 401);
+    json_decref(out);
+    assert_int_equal(pay_post(path, "{\"type\":\"payment.refunded\",\"tamper\":\"stale\"}", &out),
+                     200);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(out, "statuses"), 0)), 401);
+    json_decref(out);
+    assert_int_equal(pay_post("/__test__/mode", "{\"duplicates\":1}", NULL), 200);
+    for (int i = 0; i < 3; i++)
+        assert_true(wait_balance(i, &a, "balance", 2500));
+    /* The statement shows one deposit. */
+    r = call(L, "GET", "/v1/wallet/transactions", NULL, NULL, a.token);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    h_resp_free(&r);
+    /* A failed payment credits nothing. */
+    assert_int_equal(pay_post("/__test__/mode", "{\"payments\":\"fail\"}", NULL), 200);
+    json_t *d2 = deposit(L, &a, 700, "dep-2");
+    char dpath[160];
+    snprintf(dpath, sizeof dpath, "/v1/wallet/deposits/%s",
+             json_string_value(json_object_get(d2, "deposit_id")));
+    bool failed = false;
+    for (double end = h_now() + 20; h_now() < end && !failed; h_sleep_ms(50)) {
+        r = call(F, "GET", dpath, NULL, NULL, a.token);
+        failed = r.status == 200 &&
+                 !strcmp(json_string_value(json_object_get(r.json, "status")), "failed");
+        h_resp_free(&r);
+    }
+    assert_true(failed);
+    assert_int_equal(pay_post("/__test__/mode", "{\"payments\":\"succeed\"}", NULL), 200);
+    assert_int_equal(balance(F, &a, "balance"), 2500);
+    json_decref(d);
+    json_decref(d2);
+    ledger_ok_everywhere();
+}
+
+struct racer {
+    int node, n, accepted_count;
+    int64_t accepted;
+    struct player *p;
+    char prefix[16];
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    for (int k = 0; k < r->n; k++) {
+        char id[64];
+        snprintf(id, sizeof id, "%s-%d", r->prefix, k);
+        int64_t amount = 100 + (k * 37) % 400;
+        long st = hold(r->node, id, r->p, amount, 600000, NULL);
+        if (st == 201) {
+            r->accepted += amount;
+            r->accepted_count++;
+        }
+    }
+    return NULL;
+}
+
+/* Holds from many clients on all nodes never overdraw; post (part, with payout), void and
+ * expiry move exactly the right amounts; a second resolve answers the first result. */
+static void holds_never_overdraw(void **state)
+{
+    (void)state;
+    int L = h_wait_leader(&W.c, H_WAIT_MS);
+    struct player b;
+    new_player(L, "bob@example.fr", &b);
+    set_limits(L, &b, "{\"deposit_7d\":100000,\"stake_7d\":100000}", "lim-b");
+    json_decref(deposit(L, &b, 10000, "dep-b"));
+    assert_true(wait_balance(L, &b, "balance", 10000));
+    /* Unsigned, wrongly signed and unknown-cluster calls are refused. */
+    struct h_resp r = h_http(&W.c, L, "POST", "/internal/v1/holds", "{}", NULL, true);
+    assert_int_equal(r.status, 401);
+    h_resp_free(&r);
+    uint8_t other[32];
+    assert_int_equal(RAND_bytes(other, 32), 1);
+    r = sport_call(L, "POST", "/internal/v1/holds", "{\"hold_id\":\"x\"}", other);
+    assert_int_equal(r.status, 403);
+    h_resp_free(&r);
+
+    struct racer rs[6];
+    pthread_t th[6];
+    for (int k = 0; k < 6; k++) {
+        rs[k] = (struct racer){.node = k % 3, .n = 12, .p = &b};
+        snprintf(rs[k].prefix, sizeof rs[k].prefix, "race%d", k);
+        pthread_create(&th[k], NULL, race, &rs[k]);
+    }
+    int64_t accepted = 0;
+    for (int k = 0; k < 6; k++) {
+        pthread_join(th[k], NULL);
+        accepted += rs[k].accepted;
+    }
+    /* 72 holds of 100..499 cents ask for far more than the 10,000 there are. */
+    assert_true(accepted <= 10000);
+    assert_true(accepted > 9000);
+    for (int i = 0; i < 3; i++) {
+        assert_true(wait_balance(i, &b, "held", accepted));
+        assert_true(wait_balance(i, &b, "available", 10000 - accepted));
+    }
+    /* Void everything the race held, then the resolves. */
+    for (int k = 0; k < 6; k++)
+        for (int j = 0; j < rs[k].n; j++) {
+            char id[64];
+            snprintf(id, sizeof id, "%s-%d", rs[k].prefix, j);
+            long st = resolve(j % 3, id, "void", NULL, NULL);
+            assert_true(st == 200 || st == 404);
+        }
+    assert_true(wait_balance(L, &b, "available", 10000));
+    json_t *out = NULL;
+    assert_int_equal(hold(L, "bet-1", &b, 4000, 600000, NULL), 201);
+    assert_int_equal(hold((L + 1) % 3, "bet-1", &b, 4000, 600000, NULL), 201); /* same: first answer */
+    assert_int_equal(hold(L, "bet-1", &b, 4100, 600000, &out), 409);
+    assert_string_equal(json_string_value(json_object_get(out, "code")), "hold_exists");
+    json_decref(out);
+    assert_int_equal(resolve((L + 2) % 3, "bet-1", "post", "{\"stake\":3000,\"payout\":6600}", &out),
+                     200);
+    json_decref(out);
+    assert_int_equal(resolve(L, "bet-1", "post", "{\"stake\":3000,\"payout\":6600}", &out), 200);
+    assert_int_equal(num(out, "payout"), 6600);
+    json_decref(out);
+    assert_int_equal(resolve(L, "bet-1", "void", NULL, &out), 409);
+    assert_string_equal(json_string_value(json_object_get(out, "code")), "hold_already_posted");
+    json_decref(out);
+    assert_true(wait_balance(L, &b, "balance", 10000 - 3000 + 6600));
+    /* Expiry: the leader expires a hold past its deadline by itself. */
+    assert_int_equal(hold(L, "bet-2", &b, 500, 1000, NULL), 201);
+    assert_true(wait_balance(L, &b, "held", 500));
+    for (int i = 0; i < 3; i++)
+        assert_true(wait_balance(i, &b, "held", 0));
+    assert_int_equal(resolve(L, "bet-2", "post", "{\"stake\":500,\"payout\":0}", &out), 409);
+    assert_string_equal(json_string_value(json_object_get(out, "code")), "hold_expired");
+    json_decref(out);
+    assert_int_equal(balance(L, &b, "balance"), 13600);
+    /* The operator's view and the TRJ. */
+    char path[128];
+    snprintf(path, sizeof path, "/admin/v1/wallets/%s", b.id);
+    r = h_http(&W.c, L, "GET", path, NULL, NULL, true);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(num(r.json, "balance"), 13600);
+    h_resp_free(&r);
+    r = h_http(&W.c, L, "GET", "/admin/v1/ledger/trj", NULL, NULL, true);
+    assert_int_equal(r.status, 200);
+    assert_true(num(r.json, "stakes") >= 3000);
+    h_resp_free(&r);
+    ledger_ok_everywhere();
+}
+
+/* Limits lower at once and self-exclusion stops play; a withdrawal needs a verified identity,
+ * is held at once, and posted when the provider pays it. */
+static void protection_and_withdrawals(void **state)
+{
+    (void)state;
+    int L = h_wait_leader(&W.c, H_WAIT_MS), F = (L + 2) % 3;
+    struct player c;
+    new_player(F, "carol@example.fr", &c);
+    set_limits(F, &c, "{\"deposit_7d\":20000,\"stake_7d\":5000}", "lim-c1");
+    json_decref(deposit(F, &c, 8000, "dep-c"));
+    assert_true(wait_balance(F, &c, "balance", 8000));
+    /* Lowering the stake limit applies at once; raising waits 48 hours. */
+    set_limits(F, &c, "{\"stake_7d\":300}", "lim-c2");
+    json_t *out = NULL;
+    assert_int_equal(hold(F, "c-1", &c, 301, 60000, &out), 403);
+    assert_string_equal(json_string_value(json_object_get(out, "code")), "stake_limit");
+    json_decref(out);
+    set_limits(F, &c, "{\"stake_7d\":9000}", "lim-c3");
+    json_t *w = wallet(F, &c);
+    assert_int_equal(num(json_object_get(w, "limits"), "stake_7d"), 300);
+    assert_non_null(json_object_get(json_object_get(w, "pending_raises"), "stake_7d"));
+    json_decref(w);
+    assert_int_equal(hold(F, "c-1", &c, 301, 60000, NULL), 403);
+    /* Withdrawal before verification: refused. */
+    struct h_resp r = call(F, "POST", "/v1/wallet/withdrawals", "{\"amount\":1000}", "wd-1", c.token);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(code_of(&r), "not_verified");
+    h_resp_free(&r);
+    char path[160], body[128];
+    snprintf(path, sizeof path, "/admin/v1/players/%s/kyc", c.id);
+    snprintf(body, sizeof body, "{\"status\":\"verified\",\"reason\":\"documents checked\"}");
+    r = h_http(&W.c, L, "POST", path, body, "kyc-c", true);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    /* Verified: withdraw 3000; it is held at once and posted on "paid". */
+    for (double end = h_now() + 10; h_now() < end; h_sleep_ms(50)) {
+        r = call(F, "POST", "/v1/wallet/withdrawals", "{\"amount\":3000}", "wd-2", c.token);
+        long st = r.status;
+        h_resp_free(&r);
+        if (st == 201)
+            break;
+    }
+    assert_true(wait_balance(F, &c, "balance", 5000));
+    assert_true(wait_balance(F, &c, "held", 0));
+    /* A failed payout returns the money. */
+    assert_int_equal(pay_post("/__test__/mode", "{\"payouts\":\"failed\"}", NULL), 200);
+    r = call(F, "POST", "/v1/wallet/withdrawals", "{\"amount\":1000}", "wd-3", c.token);
+    assert_int_equal(r.status, 201);
+    snprintf(path, sizeof path, "/v1/wallet/withdrawals/%s",
+             json_string_value(json_object_get(r.json, "id")));
+    h_resp_free(&r);
+    bool failed = false;
+    for (double end = h_now() + 20; h_now() < end && !failed; h_sleep_ms(50)) {
+        r = call(L, "GET", path, NULL, NULL, c.token);
+        failed = r.status == 200 &&
+                 !strcmp(json_string_value(json_object_get(r.json, "status")), "failed");
+        h_resp_free(&r);
+    }
+    assert_true(failed);
+    assert_true(wait_balance(F, &c, "available", 5000));
+    assert_int_equal(pay_post("/__test__/mode", "{\"payouts\":\"paid\"}", NULL), 200);
+    /* Self-exclusion: immediate. */
+    r = call(F, "POST", "/v1/wallet/self-exclusion", "{\"hours\":12}", "ex-0", c.token);
+    assert_int_equal(r.status, 422);
+    h_resp_free(&r);
+    r = call(F, "POST", "/v1/wallet/self-exclusion", "{\"hours\":24}", "ex-1", c.token);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    assert_int_equal(hold(L, "c-2", &c, 100, 60000, &out), 403);
+    assert_string_equal(json_string_value(json_object_get(out, "code")), "self_excluded");
+    json_decref(out);
+    r = call(F, "POST", "/v1/wallet/deposits", "{\"amount\":100}", "dep-c2", c.token);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(code_of(&r), "self_excluded");
+    h_resp_free(&r);
+    ledger_ok_everywhere();
+}
+
+/* kill -9 the leader while deposits and holds are being made: every acknowledged movement is
+ * there exactly once and the ledger check passes on every node. */
+static void leader_killed_during_money(void **state)
+{
+    (void)state;
+    int L = h_wait_leader(&W.c, H_WAIT_MS);
+    int A = (L + 1) % 3;
+    struct player d;
+    new_player(A, "dave@example.fr", &d);
+    set_limits(A, &d, "{\"deposit_7d\":1000000,\"stake_7d\":1000000}", "lim-d");
+    json_decref(deposit(A, &d, 50000, "dep-d0"));
+    assert_true(wait_balance(A, &d, "balance", 50000));
+    int64_t held = 0;
+    int acked = 0;
+    for (int k = 0; k < 40; k++) {
+        if (k == 15)
+            h_node_kill(&W.c, L);
+        char id[32];
+        snprintf(id, sizeof id, "kd-%d", k);
+        /* Retry the same hold (same id) until it has a definitive answer, on live nodes. */
+        long st = 0;
+        for (double end = h_now() + 40; h_now() < end; h_sleep_ms(100)) {
+            int node = k % 3 == L ? A : k % 3;
+            if (!W.c.nodes[node].pid)
+                node = A;
+            st = hold(node, id, &d, 100, 600000, NULL);
+            if (st == 201 || (st >= 400 && st < 500))
+                break;
+        }
+        assert_int_equal(st, 201);
+        held += 100;
+        acked++;
+    }
+    h_node_start(&W.c, L);
+    h_start_cluster(&W.c);
+    for (int i = 0; i < 3; i++)
+        assert_true(wait_balance(i, &d, "held", held));
+    assert_int_equal(acked, 40);
+    /* Each hold exactly once in the statement: 1 deposit + 40 holds. */
+    struct h_resp r = call(L, "GET", "/v1/wallet/transactions?limit=500", NULL, NULL, d.token);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 41);
+    h_resp_free(&r);
+    ledger_ok_everywhere();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(deposit_end_to_end),
+        cmocka_unit_test(holds_never_overdraw),
+        cmocka_unit_test(protection_and_withdrawals),
+        cmocka_unit_test(leader_killed_during_money),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

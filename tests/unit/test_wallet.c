@@ -1,0 +1,466 @@
+/* Unit tests for the wallet domain (consensus/wallet.c) on a real LMDB state machine: each
+ * command applied as Raft would apply it, at a chosen leader time; after every scenario the
+ * ledger check must pass. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "consensus/fsm.h"
+#include "consensus/wallet.h"
+#include "tests/unit/unit_util.h"
+
+#define P1 "p_00000000000000000000000000000001"
+#define P2 "p_00000000000000000000000000000002"
+#define HOUR (3600ull * 1000)
+#define T0 1800000000000ull /* the leader's clock at the start of each scenario */
+
+struct w {
+    char *dir;
+    struct fsm *f;
+    struct util_result r;
+    uint64_t index, now;
+};
+
+static int setup(void **state)
+{
+    struct w *w = calloc(1, sizeof *w);
+    w->dir = util_tmpdir();
+    w->f = util_fsm_open(w->dir);
+    util_capture_results(w->f, &w->r);
+    w->now = T0;
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct w *w = *state;
+    fsm_close(w->f);
+    util_rmdir(w->dir);
+    free(w);
+    return 0;
+}
+
+/* Apply @payload (stolen) as @type at the current time; the status. */
+static int run(struct w *w, uint16_t type, json_t *payload)
+{
+    char *text = json_dumps(payload, JSON_COMPACT);
+    json_decref(payload);
+    int st = util_apply_at(w->f, &w->r, ++w->index, type, NULL, 0, text, w->now);
+    free(text);
+    return st;
+}
+
+static const char *code(struct w *w)
+{
+    static char c[64];
+    json_t *j = json_loads(w->r.body, 0, NULL);
+    snprintf(c, sizeof c, "%s", json_string_value(json_object_get(j, "code")));
+    json_decref(j);
+    return c;
+}
+
+static int64_t field(struct w *w, const char *key)
+{
+    json_t *j = json_loads(w->r.body, 0, NULL);
+    int64_t v = json_integer_value(json_object_get(j, key));
+    json_decref(j);
+    return v;
+}
+
+static json_t *view(struct w *w, const char *player)
+{
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(w->f, &txn), 0);
+    json_t *v = wallet_view(w->f, txn, player, w->now);
+    fsm_read_end(txn);
+    return v;
+}
+
+static int64_t vint(struct w *w, const char *player, const char *key)
+{
+    json_t *v = view(w, player);
+    int64_t x = json_integer_value(json_object_get(v, key));
+    json_decref(v);
+    return x;
+}
+
+static void check_ok(struct w *w)
+{
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(w->f, &txn), 0);
+    json_t *c = wallet_check(w->f, txn);
+    fsm_read_end(txn);
+    if (!json_is_true(json_object_get(c, "ok"))) {
+        char *t = json_dumps(c, JSON_INDENT(1));
+        print_error("%s\n", t);
+        free(t);
+    }
+    assert_true(json_is_true(json_object_get(c, "ok")));
+    json_decref(c);
+}
+
+static void player(struct w *w, const char *id, const char *email)
+{
+    char p[300];
+    snprintf(p, sizeof p,
+             "{\"id\":\"%s\",\"email\":\"%s\",\"password_hash\":\"$argon2id$v=19$m=8,t=1,p=1$"
+             "c2FsdHNhbHQ$aGFzaA\"}",
+             id, email);
+    assert_int_equal(util_apply_at(w->f, &w->r, ++w->index, CMD_PLAYER_REGISTER, NULL, 0, p, w->now),
+                     201);
+}
+
+static void verify(struct w *w, const char *id)
+{
+    char p[200];
+    snprintf(p, sizeof p, "{\"player_id\":\"%s\",\"status\":\"verified\",\"reason\":\"test\"}", id);
+    assert_int_equal(util_apply_at(w->f, &w->r, ++w->index, CMD_KYC_OVERRIDE, NULL, 0, p, w->now),
+                     200);
+}
+
+static void cluster(struct w *w)
+{
+    json_t *keys = json_pack("[s]", "02a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90");
+    assert_int_equal(run(w, CMD_WALLET_CLUSTER, wallet_cmd_cluster("football", keys)), 200);
+}
+
+/* Open, link and pay a deposit of @amount for @p. */
+static void deposit(struct w *w, const char *p, const char *id, int64_t amount)
+{
+    assert_int_equal(run(w, CMD_DEPOSIT_OPEN, wallet_cmd_deposit_open(p, id, amount)), 201);
+    char pay[64], ev[64];
+    snprintf(pay, sizeof pay, "pay_%s", id);
+    snprintf(ev, sizeof ev, "evt_%s", id);
+    assert_int_equal(
+        run(w, CMD_DEPOSIT_LINK, wallet_cmd_deposit_link(id, pay, "http://pay.example/x")), 200);
+    assert_int_equal(run(w, CMD_PAY_EVENT,
+                         wallet_cmd_pay_event("standin", ev, "payment_succeeded", pay, id, amount,
+                                              "acct_1")),
+                     200);
+}
+
+static void funded(struct w *w, int64_t amount)
+{
+    player(w, P1, "one@example.com");
+    cluster(w);
+    assert_int_equal(run(w, CMD_WALLET_LIMITS, wallet_cmd_limits(P1, 100000, 50000, -1)), 200);
+    deposit(w, P1, "d1", amount);
+}
+
+/* A deposit credits once: limits first, duplicate and replayed events, a failed payment. */
+static void deposits(void **state)
+{
+    struct w *w = *state;
+    player(w, P1, "one@example.com");
+    assert_int_equal(run(w, CMD_DEPOSIT_OPEN, wallet_cmd_deposit_open(P1, "d0", 1000)), 403);
+    assert_string_equal(code(w), "limits_required");
+    assert_int_equal(run(w, CMD_WALLET_LIMITS, wallet_cmd_limits(P1, 5000, -1, -1)), 200);
+    deposit(w, P1, "d1", 3000);
+    assert_int_equal(vint(w, P1, "balance"), 3000);
+    /* The same event again, and the same payment under a new event id: credited once. */
+    assert_int_equal(run(w, CMD_PAY_EVENT,
+                         wallet_cmd_pay_event("standin", "evt_d1", "payment_succeeded", "pay_d1",
+                                              "d1", 3000, NULL)),
+                     200);
+    assert_int_equal(run(w, CMD_PAY_EVENT,
+                         wallet_cmd_pay_event("standin", "evt_again", "payment_succeeded",
+                                              "pay_d1", "d1", 3000, NULL)),
+                     200);
+    assert_int_equal(vint(w, P1, "balance"), 3000);
+    /* Over the 7-day deposit limit: refused, nothing recorded. */
+    assert_int_equal(run(w, CMD_DEPOSIT_OPEN, wallet_cmd_deposit_open(P1, "d2", 2001)), 403);
+    assert_string_equal(code(w), "deposit_limit");
+    /* A failed payment frees its share of the window. */
+    assert_int_equal(run(w, CMD_DEPOSIT_OPEN, wallet_cmd_deposit_open(P1, "d3", 2000)), 201);
+    assert_int_equal(run(w, CMD_PAY_EVENT,
+                         wallet_cmd_pay_event("standin", "evt_f", "payment_failed", "pay_d3", "d3",
+                                              2000, NULL)),
+                     200);
+    assert_int_equal(run(w, CMD_DEPOSIT_OPEN, wallet_cmd_deposit_open(P1, "d4", 2000)), 201);
+    /* A payment that does not match the deposit's amount is refused. */
+    assert_int_equal(run(w, CMD_PAY_EVENT,
+                         wallet_cmd_pay_event("standin", "evt_m", "payment_succeeded", "pay_d4",
+                                              "d4", 1999, NULL)),
+                     422);
+    assert_string_equal(code(w), "amount_mismatch");
+    /* A week later the window is empty again. */
+    w->now += 7 * 24 * HOUR + 1;
+    assert_int_equal(run(w, CMD_DEPOSIT_OPEN, wallet_cmd_deposit_open(P1, "d5", 5000)), 201);
+    assert_int_equal(vint(w, P1, "balance"), 3000);
+    check_ok(w);
+}
+
+/* Holds: place within the balance, post (part, with payout), void, expiry, each exactly once. */
+static void holds(void **state)
+{
+    struct w *w = *state;
+    funded(w, 10000);
+    json_t *h = wallet_cmd_hold_place("bet1", P1, "football", 4000, 60000);
+    assert_int_equal(run(w, CMD_HOLD_PLACE, h), 201);
+    assert_int_equal(vint(w, P1, "available"), 6000);
+    assert_int_equal(vint(w, P1, "held"), 4000);
+    /* The same place again answers the first result; other fields are a conflict. */
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("bet1", P1, "football", 4000,
+                                                                   60000)),
+                     201);
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("bet1", P1, "football", 4001,
+                                                                   60000)),
+                     409);
+    assert_string_equal(code(w), "hold_exists");
+    assert_int_equal(vint(w, P1, "held"), 4000);
+    /* No overdraft, holds included; an unknown cluster is refused. */
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("bet2", P1, "football", 6001,
+                                                                   60000)),
+                     409);
+    assert_string_equal(code(w), "insufficient_funds");
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("bet2", P1, "tennis", 100,
+                                                                   60000)),
+                     403);
+    assert_string_equal(code(w), "unknown_cluster");
+    /* Post 3000 of the 4000 (1000 returns) with a payout of 7500. */
+    assert_int_equal(run(w, CMD_HOLD_POST, wallet_cmd_hold_post("bet1", "football", 3000, 7500)),
+                     200);
+    assert_int_equal(vint(w, P1, "balance"), 10000 - 3000 + 7500);
+    assert_int_equal(vint(w, P1, "held"), 0);
+    /* A second, identical post answers the first result; anything else says what happened. */
+    assert_int_equal(run(w, CMD_HOLD_POST, wallet_cmd_hold_post("bet1", "football", 3000, 7500)),
+                     200);
+    assert_int_equal(field(w, "payout"), 7500);
+    assert_int_equal(run(w, CMD_HOLD_VOID, wallet_cmd_hold_void("bet1", "football")), 409);
+    assert_string_equal(code(w), "hold_already_posted");
+    assert_int_equal(vint(w, P1, "balance"), 14500);
+    /* Void returns everything; expiry happens only once the leader's time passes the deadline. */
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("bet3", P1, "football", 500,
+                                                                   60000)),
+                     201);
+    assert_int_equal(run(w, CMD_HOLD_VOID, wallet_cmd_hold_void("bet3", "football")), 200);
+    assert_int_equal(run(w, CMD_HOLD_POST, wallet_cmd_hold_post("bet3", "football", 500, 0)), 409);
+    assert_string_equal(code(w), "hold_already_voided");
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("bet4", P1, "football", 700,
+                                                                   60000)),
+                     201);
+    assert_int_equal(run(w, CMD_HOLD_EXPIRE, wallet_cmd_hold_expire()), 200);
+    assert_int_equal(field(w, "expired"), 0);
+    w->now += 60000;
+    assert_int_equal(run(w, CMD_HOLD_POST, wallet_cmd_hold_post("bet4", "football", 700, 0)), 409);
+    assert_string_equal(code(w), "hold_expired");
+    assert_int_equal(run(w, CMD_HOLD_EXPIRE, wallet_cmd_hold_expire()), 200);
+    assert_int_equal(field(w, "expired"), 1);
+    assert_int_equal(run(w, CMD_HOLD_EXPIRE, wallet_cmd_hold_expire()), 200);
+    assert_int_equal(field(w, "expired"), 0);
+    assert_int_equal(vint(w, P1, "balance"), 14500);
+    assert_int_equal(vint(w, P1, "available"), 14500);
+    check_ok(w);
+    /* TRJ counts posted stakes and payouts. */
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(w->f, &txn), 0);
+    json_t *t = wallet_trj(w->f, txn, 2027);
+    fsm_read_end(txn);
+    assert_int_equal(json_integer_value(json_object_get(t, "stakes")), 3000);
+    assert_int_equal(json_integer_value(json_object_get(t, "payouts")), 7500);
+    assert_true(json_is_true(json_object_get(t, "over_cap")));
+    json_decref(t);
+}
+
+/* Limits: lower at once, raise after 48 hours; stake limit over 7 days; self-exclusion. */
+static void protection(void **state)
+{
+    struct w *w = *state;
+    funded(w, 20000);
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b1", P1, "football", 50001,
+                                                                   60000)),
+                     403);
+    assert_string_equal(code(w), "stake_limit");
+    /* Lower: immediate. */
+    assert_int_equal(run(w, CMD_WALLET_LIMITS, wallet_cmd_limits(P1, -1, 1000, -1)), 200);
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b1", P1, "football", 1001,
+                                                                   60000)),
+                     403);
+    assert_string_equal(code(w), "stake_limit");
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b1", P1, "football", 1000,
+                                                                   60000)),
+                     201);
+    /* Raise: pending for 48 hours. */
+    assert_int_equal(run(w, CMD_WALLET_LIMITS, wallet_cmd_limits(P1, -1, 5000, -1)), 200);
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b2", P1, "football", 100,
+                                                                   60000)),
+                     403);
+    assert_string_equal(code(w), "stake_limit");
+    w->now += 48 * HOUR - 1;
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b2", P1, "football", 100,
+                                                                   60000)),
+                     403);
+    w->now += 1;
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b2", P1, "football", 100,
+                                                                   60000)),
+                     201);
+    /* Self-exclusion: immediate, never shortened, blocks deposits and holds. */
+    assert_int_equal(run(w, CMD_WALLET_EXCLUDE, wallet_cmd_exclude(P1, 23)), 422);
+    assert_string_equal(code(w), "invalid_exclusion");
+    assert_int_equal(run(w, CMD_WALLET_EXCLUDE, wallet_cmd_exclude(P1, 48)), 200);
+    assert_int_equal(run(w, CMD_WALLET_EXCLUDE, wallet_cmd_exclude(P1, 24)), 200);
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b3", P1, "football", 100,
+                                                                   60000)),
+                     403);
+    assert_string_equal(code(w), "self_excluded");
+    assert_int_equal(run(w, CMD_DEPOSIT_OPEN, wallet_cmd_deposit_open(P1, "d9", 100)), 403);
+    assert_string_equal(code(w), "self_excluded");
+    w->now += 48 * HOUR;
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b3", P1, "football", 100,
+                                                                   60000)),
+                     201);
+    /* An operator's block stops play; a month unverified deactivates the account. */
+    assert_int_equal(run(w, CMD_WALLET_BLOCK, wallet_cmd_block(P1, true, "problem gambling")), 200);
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b4", P1, "football", 100,
+                                                                   60000)),
+                     403);
+    assert_string_equal(code(w), "account_blocked");
+    assert_int_equal(run(w, CMD_WALLET_BLOCK, wallet_cmd_block(P1, false, "reviewed")), 200);
+    w->now = T0 + 30 * 24 * HOUR;
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b4", P1, "football", 100,
+                                                                   60000)),
+                     403);
+    assert_string_equal(code(w), "account_deactivated");
+    verify(w, P1);
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b4", P1, "football", 100,
+                                                                   60000)),
+                     201);
+    check_ok(w);
+}
+
+/* Withdrawals: verified players only, held at once, posted on "paid", returned on "failed". */
+static void withdrawals(void **state)
+{
+    struct w *w = *state;
+    funded(w, 10000);
+    assert_int_equal(run(w, CMD_WITHDRAW_OPEN, wallet_cmd_withdraw_open(P1, "w1", 4000)), 403);
+    assert_string_equal(code(w), "not_verified");
+    verify(w, P1);
+    assert_int_equal(run(w, CMD_WITHDRAW_OPEN, wallet_cmd_withdraw_open(P1, "w1", 10001)), 409);
+    assert_string_equal(code(w), "insufficient_funds");
+    assert_int_equal(run(w, CMD_WITHDRAW_OPEN, wallet_cmd_withdraw_open(P1, "w1", 4000)), 201);
+    assert_int_equal(vint(w, P1, "available"), 6000);
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(w->f, &txn), 0);
+    json_t *todo = wallet_withdrawals_to_send(w->f, txn, 10);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(todo), 1);
+    json_decref(todo);
+    assert_int_equal(run(w, CMD_WITHDRAW_SENT, wallet_cmd_withdraw_sent("w1", "po_1")), 200);
+    assert_int_equal(run(w, CMD_PAY_EVENT,
+                         wallet_cmd_pay_event("standin", "e1", "payout_paid", "po_1", "w1", 4000,
+                                              NULL)),
+                     200);
+    assert_int_equal(vint(w, P1, "balance"), 6000);
+    assert_int_equal(vint(w, P1, "held"), 0);
+    /* A failed payout returns the money; a "paid" after that needs an operator. */
+    assert_int_equal(run(w, CMD_WITHDRAW_OPEN, wallet_cmd_withdraw_open(P1, "w2", 1000)), 201);
+    assert_int_equal(run(w, CMD_PAY_EVENT,
+                         wallet_cmd_pay_event("standin", "e2", "payout_failed", "po_2", "w2", 1000,
+                                              NULL)),
+                     200);
+    assert_int_equal(vint(w, P1, "balance"), 6000);
+    assert_int_equal(run(w, CMD_PAY_EVENT,
+                         wallet_cmd_pay_event("standin", "e3", "payout_paid", "po_2", "w2", 1000,
+                                              NULL)),
+                     409);
+    assert_string_equal(code(w), "withdrawal_state");
+    check_ok(w);
+}
+
+/* A chargeback beyond what is left goes to a debt account, which blocks play until a deposit
+ * settles it; a correction names what it corrects. */
+static void chargeback_and_corrections(void **state)
+{
+    struct w *w = *state;
+    funded(w, 5000);
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b1", P1, "football", 3000,
+                                                                   60000)),
+                     201);
+    assert_int_equal(run(w, CMD_PAY_EVENT,
+                         wallet_cmd_pay_event("standin", "cb1", "chargeback", "pay_d1", "d1", 5000,
+                                              NULL)),
+                     200);
+    assert_int_equal(vint(w, P1, "available"), 0);
+    assert_int_equal(vint(w, P1, "debt"), 3000);
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b2", P1, "football", 1, 60000)),
+                     403);
+    assert_string_equal(code(w), "debt_outstanding");
+    deposit(w, P1, "d2", 4000);
+    assert_int_equal(vint(w, P1, "debt"), 0);
+    assert_int_equal(vint(w, P1, "available"), 1000);
+    check_ok(w);
+    /* A correction must name an existing transfer and keeps the player's no-overdraft rule. */
+    assert_int_equal(run(w, CMD_WALLET_CORRECT,
+                         wallet_cmd_correct("c1", "sys:house", "player:" P1, 250, "nope",
+                                            "goodwill")),
+                     404);
+    assert_int_equal(run(w, CMD_WALLET_CORRECT,
+                         wallet_cmd_correct("c1", "sys:house", "player:" P1, 250, "dep:d2",
+                                            "goodwill")),
+                     201);
+    assert_int_equal(run(w, CMD_WALLET_CORRECT,
+                         wallet_cmd_correct("c2", "player:" P1, "sys:house", 999999, "dep:d2",
+                                            "take back")),
+                     409);
+    assert_string_equal(code(w), "insufficient_funds");
+    check_ok(w);
+}
+
+/* Many random operations: the check passes throughout and two state machines agree. */
+static void random_run(void **state)
+{
+    struct w *w = *state;
+    funded(w, 100000);
+    player(w, P2, "two@example.com");
+    assert_int_equal(run(w, CMD_WALLET_LIMITS, wallet_cmd_limits(P2, 100000, 100000, -1)), 200);
+    deposit(w, P2, "d2", 50000);
+    unsigned seed = 7;
+    int placed = 0;
+    for (int i = 0; i < 400; i++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned r = (seed >> 8) % 100;
+        char id[32];
+        const char *p = (seed >> 20) & 1 ? P1 : P2;
+        w->now += 1000;
+        if (r < 50 || placed == 0) {
+            snprintf(id, sizeof id, "r%d", ++placed);
+            run(w, CMD_HOLD_PLACE,
+                wallet_cmd_hold_place(id, p, "football", 1 + (int64_t)((seed >> 4) % 3000), 20000));
+        } else {
+            snprintf(id, sizeof id, "r%d", 1 + (int)((seed >> 3) % (unsigned)placed));
+            if (r < 75)
+                run(w, CMD_HOLD_POST,
+                    wallet_cmd_hold_post(id, "football", 1 + (int64_t)((seed >> 5) % 500),
+                                         (int64_t)((seed >> 6) % 5000)));
+            else if (r < 90)
+                run(w, CMD_HOLD_VOID, wallet_cmd_hold_void(id, "football"));
+            else
+                run(w, CMD_HOLD_EXPIRE, wallet_cmd_hold_expire());
+        }
+    }
+    check_ok(w);
+    assert_true(vint(w, P1, "available") >= 0 && vint(w, P2, "available") >= 0);
+}
+
+int main(void)
+{
+    util_log_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(deposits, setup, teardown),
+        cmocka_unit_test_setup_teardown(holds, setup, teardown),
+        cmocka_unit_test_setup_teardown(protection, setup, teardown),
+        cmocka_unit_test_setup_teardown(withdrawals, setup, teardown),
+        cmocka_unit_test_setup_teardown(chargeback_and_corrections, setup, teardown),
+        cmocka_unit_test_setup_teardown(random_run, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
