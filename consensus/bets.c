@@ -1,0 +1,632 @@
+/* Bets: placement, the hold's outcome, limits. See bets.h. */
+#include "consensus/bets.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/cmdtable.h"
+#include "consensus/quotes.h"
+#include "consensus/store.h"
+
+static const char BET_SEQ_KEY[] = "bet_seq";
+static const char LIMITS_KEY[] = "limits";
+
+const struct fsm_domain bets_domain;
+
+struct bets_dbs {
+    MDB_dbi bets, exposure, player, fixture, pending, config;
+};
+
+static const struct bets_dbs *DB(struct fsm *f)
+{
+    return (const struct bets_dbs *)fsm_domain_dbis(f, &bets_domain);
+}
+
+#define PLAYER_MAX 128
+#define FIXTURE_MAX 128
+#define NAME_MAX_ 64
+#define KEY_MAX 512
+#define PRICE_MIN 1001    /* milli-odds */
+#define PRICE_MAX 1000000
+
+static const struct bet_limits DEFAULTS = {
+    .min_stake = 10,             /* 0.10 */
+    .max_stake = 100000,         /* 1 000.00 */
+    .max_payout = 10000000,      /* 100 000.00 */
+    .outcome_cap = 5000000,      /* 50 000.00 net per outcome */
+    .fixture_cap = 20000000,     /* 200 000.00 net per fixture */
+    .live = false,               /* live bets need the acceptance delay (not built yet) */
+};
+
+static int refuse(struct fsm_result *res, int status, const char *code, const char *title,
+                  json_t *extra, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static int refuse(struct fsm_result *res, int status, const char *code, const char *title,
+                  json_t *extra, const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title", title,
+                          "status", status, "detail", detail, "code", code);
+    if (extra)
+        json_object_update(p, extra);
+    json_decref(extra);
+    store_result_json(res, status, p);
+    return 0;
+}
+
+/* ---- limits -------------------------------------------------------------------------- */
+
+static void limits_from(json_t *o, struct bet_limits *l)
+{
+    uint64_t v;
+    if (store_u64(o, "min_stake", 1, &v))
+        l->min_stake = v;
+    if (store_u64(o, "max_stake", 1, &v))
+        l->max_stake = v;
+    if (store_u64(o, "max_payout", 1, &v))
+        l->max_payout = v;
+    if (store_u64(o, "outcome_cap", 0, &v))
+        l->outcome_cap = v;
+    if (store_u64(o, "fixture_cap", 0, &v))
+        l->fixture_cap = v;
+    json_t *live = json_object_get(o, "live");
+    if (json_is_boolean(live))
+        l->live = json_is_true(live);
+}
+
+static json_t *limits_json(const struct bet_limits *l)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}", "min_stake", (json_int_t)l->min_stake,
+                     "max_stake", (json_int_t)l->max_stake, "max_payout",
+                     (json_int_t)l->max_payout, "outcome_cap", (json_int_t)l->outcome_cap,
+                     "fixture_cap", (json_int_t)l->fixture_cap, "live", l->live);
+}
+
+void bets_limits_get(struct fsm *f, MDB_txn *txn, struct bet_limits *out)
+{
+    *out = DEFAULTS;
+    json_t *o = store_get_json(txn, DB(f)->config, LIMITS_KEY, strlen(LIMITS_KEY));
+    if (o)
+        limits_from(o, out);
+    json_decref(o);
+}
+
+static int limits_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                        struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    static const char *const keys[] = {"min_stake", "max_stake", "max_payout", "outcome_cap",
+                                       "fixture_cap", "live"};
+    const char *k;
+    json_t *v;
+    int rv = 0;
+    json_object_foreach(body, k, v)
+    {
+        bool known = false;
+        for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+            known = known || !strcmp(k, keys[i]);
+        bool ok = !strcmp(k, "live") ? json_is_boolean(v)
+                                     : json_is_integer(v) && json_integer_value(v) >= 0;
+        if (!known || !ok) {
+            refuse(res, 422, "invalid_limits", "Invalid limits", NULL,
+                   "%s: %s", k,
+                   known ? "want a non-negative integer of cents (live: a boolean)"
+                         : "unknown field (min_stake, max_stake, max_payout, outcome_cap, "
+                           "fixture_cap, live)");
+            goto out;
+        }
+    }
+    struct bet_limits l;
+    bets_limits_get(f, txn, &l);
+    limits_from(body, &l);
+    if (l.min_stake == 0 || l.min_stake > l.max_stake) {
+        refuse(res, 422, "invalid_limits", "Invalid limits", NULL,
+               "min_stake must be at least 1 and at most max_stake (%llu > %llu)",
+               (unsigned long long)l.min_stake, (unsigned long long)l.max_stake);
+        goto out;
+    }
+    json_t *o = limits_json(&l);
+    rv = store_put_json(txn, DB(f)->config, LIMITS_KEY, strlen(LIMITS_KEY), o, NULL);
+    if (rv == 0)
+        store_result_json(res, 200, o);
+    else
+        json_decref(o);
+out:
+    json_decref(body);
+    return rv;
+}
+
+/* ---- exposure ------------------------------------------------------------------------ */
+
+uint64_t bets_exposure(struct fsm *f, MDB_txn *txn, const char *key)
+{
+    json_t *o = store_get_json(txn, DB(f)->exposure, key, strlen(key));
+    uint64_t v = o ? (uint64_t)json_integer_value(json_object_get(o, "amount")) : 0;
+    json_decref(o);
+    return v;
+}
+
+static int exposure_add(struct fsm *f, MDB_txn *txn, const char *key, int64_t delta)
+{
+    int64_t v = (int64_t)bets_exposure(f, txn, key) + delta;
+    if (v < 0)
+        v = 0;
+    json_t *o = json_pack("{s:I}", "amount", (json_int_t)v);
+    int rv = store_put_json(txn, DB(f)->exposure, key, strlen(key), o, NULL);
+    json_decref(o);
+    return rv;
+}
+
+static void outcome_key(char out[KEY_MAX], json_t *leg)
+{
+    snprintf(out, KEY_MAX, "o|%s|%s|%s|%s", store_str(leg, "fixture"), store_str(leg, "market"),
+             store_str(leg, "line") ? store_str(leg, "line") : "", store_str(leg, "outcome"));
+}
+
+static void fixture_key(char out[KEY_MAX], const char *fixture)
+{
+    snprintf(out, KEY_MAX, "f|%s", fixture);
+}
+
+/* Add (@sign 1) or release (@sign -1) bet @b's exposure. */
+static int bet_exposure(struct fsm *f, MDB_txn *txn, json_t *b, int sign)
+{
+    int64_t net = (int64_t)json_integer_value(json_object_get(b, "payout")) -
+                  (int64_t)json_integer_value(json_object_get(b, "stake"));
+    size_t i;
+    json_t *leg;
+    int rv = 0;
+    char k[KEY_MAX];
+    json_array_foreach(json_object_get(b, "legs"), i, leg)
+    {
+        outcome_key(k, leg);
+        if ((rv = exposure_add(f, txn, k, sign * net)))
+            break;
+        fixture_key(k, store_str(leg, "fixture"));
+        if ((rv = exposure_add(f, txn, k, sign * net)))
+            break;
+    }
+    return rv;
+}
+
+/* ---- placement ----------------------------------------------------------------------- */
+
+/* The price of @outcome at @line of @market in a prices object, or 0. */
+static int64_t price_of(json_t *prices, const char *market, const char *line,
+                        const char *outcome)
+{
+    json_t *m = json_object_get(prices, market);
+    if (line)
+        m = json_object_get(m, line);
+    json_t *p = json_object_get(m, outcome);
+    return json_is_integer(p) ? json_integer_value(p) : 0;
+}
+
+static bool policy_ok(const char *policy, int64_t seen, int64_t now, int64_t tol)
+{
+    if (!strcmp(policy, "exact"))
+        return now == seen;
+    if (!strcmp(policy, "better"))
+        return now >= seen;
+    return now >= seen - tol; /* any_within */
+}
+
+struct leg_in {
+    const char *fixture, *market, *line, *outcome;
+    int64_t price;
+    uint64_t version;
+};
+
+/* Shape of one leg; a refusal names it. */
+static bool leg_parse(json_t *o, size_t i, struct leg_in *l, struct fsm_result *res)
+{
+    static const char need[] = "need {fixture, market, line?, outcome, price (milli-odds), "
+                               "version}";
+    json_t *p = json_object_get(o, "price"), *line = json_object_get(o, "line");
+    l->fixture = store_str_max(o, "fixture", FIXTURE_MAX);
+    l->market = store_str_max(o, "market", NAME_MAX_);
+    l->outcome = store_str_max(o, "outcome", NAME_MAX_);
+    l->line = store_str_max(o, "line", NAME_MAX_);
+    if (!json_is_object(o) || !l->fixture || !l->market || !l->outcome ||
+        (line && !json_is_null(line) && !l->line)) {
+        refuse(res, 422, "invalid_bet", "Invalid bet", NULL, "legs[%zu]: %s", i, need);
+        return false;
+    }
+    if (!json_is_integer(p) || json_integer_value(p) < PRICE_MIN ||
+        json_integer_value(p) > PRICE_MAX) {
+        refuse(res, 422, "invalid_bet", "Invalid bet", NULL,
+               "legs[%zu].price: an integer of milli-odds from %d to %d", i, PRICE_MIN,
+               PRICE_MAX);
+        return false;
+    }
+    l->price = json_integer_value(p);
+    if (!store_u64(o, "version", 1, &l->version)) {
+        refuse(res, 422, "invalid_bet", "Invalid bet", NULL,
+               "legs[%zu].version: the quote version the price came from (integer >= 1)", i);
+        return false;
+    }
+    return true;
+}
+
+static int place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                       struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *legs_out = json_array(), *changed = json_array(), *bet = NULL;
+    const char *player = store_str_max(body, "player_id", PLAYER_MAX);
+    const char *policy = store_str(body, "policy");
+    json_t *legs = json_object_get(body, "legs");
+    uint64_t stake = 0, tol = 0, node = 0;
+    if (!player) {
+        refuse(res, 422, "invalid_bet", "Invalid bet", NULL, "player_id: missing or too long");
+        goto out;
+    }
+    if (!store_u64(body, "stake", 1, &stake)) {
+        refuse(res, 422, "invalid_bet", "Invalid bet", NULL,
+               "stake: a positive integer of cents");
+        goto out;
+    }
+    if (!policy || (strcmp(policy, "exact") && strcmp(policy, "better") &&
+                    strcmp(policy, "any_within"))) {
+        refuse(res, 422, "invalid_bet", "Invalid bet", NULL,
+               "policy: one of exact, better, any_within");
+        goto out;
+    }
+    if (!strcmp(policy, "any_within") && !store_u64(body, "tolerance", 1, &tol)) {
+        refuse(res, 422, "invalid_bet", "Invalid bet", NULL,
+               "tolerance: any_within needs a positive integer of milli-odds");
+        goto out;
+    }
+    if (json_object_get(body, "node"))
+        store_u64(body, "node", 0, &node);
+    if (!json_is_array(legs) || json_array_size(legs) == 0) {
+        refuse(res, 422, "invalid_bet", "Invalid bet", NULL, "legs: a non-empty array");
+        goto out;
+    }
+    size_t n = json_array_size(legs);
+    if (n > BET_LEGS_MAX) {
+        refuse(res, 422, "too_many_legs", "Too many legs",
+               json_pack("{s:i}", "max", BET_LEGS_MAX),
+               "an accumulator has at most %d legs (%zu given)", BET_LEGS_MAX, n);
+        goto out;
+    }
+    struct leg_in in[BET_LEGS_MAX];
+    for (size_t i = 0; i < n; i++) {
+        if (!leg_parse(json_array_get(legs, i), i, &in[i], res))
+            goto out;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(in[j].fixture, in[i].fixture)) {
+                refuse(res, 422, "same_fixture", "Same fixture", NULL,
+                       "legs[%zu] and legs[%zu] are both on fixture '%s': at most one leg per "
+                       "fixture",
+                       j, i, in[i].fixture);
+                goto out;
+            }
+    }
+    struct bet_limits lim;
+    bets_limits_get(f, txn, &lim);
+
+    /* Every leg against its market at this index. */
+    uint64_t odds = 1000; /* milli-odds of the whole bet, floored at each leg */
+    for (size_t i = 0; i < n; i++) {
+        struct leg_in *l = &in[i];
+        json_t *m = quotes_market_get(f, txn, l->fixture);
+        if (!m) {
+            refuse(res, 404, "no_market", "No market", NULL,
+                   "legs[%zu]: fixture '%s' has no market", i, l->fixture);
+            goto out;
+        }
+        const char *status = store_str(m, "status") ?: "";
+        const char *phase = store_str(m, "phase") ?: "pre";
+        uint64_t cur_v = (uint64_t)json_integer_value(json_object_get(m, "version"));
+        if (!strcmp(status, "suspended")) {
+            json_decref(m);
+            refuse(res, 409, "market_suspended", "Market suspended",
+                   json_pack("{s:s}", "fixture", l->fixture),
+                   "legs[%zu]: the markets of '%s' are suspended", i, l->fixture);
+            goto out;
+        }
+        if (strcmp(status, "open") != 0 || (!strcmp(phase, "live") && !lim.live)) {
+            refuse(res, 409, "betting_closed", "Betting closed",
+                   json_pack("{s:s}", "fixture", l->fixture),
+                   "legs[%zu]: betting on '%s' is closed (market %s, phase %s%s)", i,
+                   l->fixture, status, phase,
+                   !strcmp(phase, "live") && !lim.live ? ", live betting off" : "");
+            json_decref(m);
+            goto out;
+        }
+        /* The cited quote: this fixture's, not newer than the market's, with that price. */
+        json_t *q = l->version <= cur_v ? quotes_get(f, txn, l->version) : NULL;
+        const char *qfx = q ? store_str(q, "fixture") : NULL;
+        int64_t seen = q && qfx && !strcmp(qfx, l->fixture)
+                           ? price_of(json_object_get(q, "prices"), l->market, l->line,
+                                      l->outcome)
+                           : 0;
+        json_decref(q);
+        if (seen != l->price) {
+            refuse(res, 422, "invalid_quote", "Invalid quote", NULL,
+                   "legs[%zu]: quote version %llu of '%s' did not offer %lld for %s%s%s/%s", i,
+                   (unsigned long long)l->version, l->fixture, (long long)l->price, l->market,
+                   l->line ? "/" : "", l->line ? l->line : "", l->outcome);
+            json_decref(m);
+            goto out;
+        }
+        int64_t now = price_of(json_object_get(m, "prices"), l->market, l->line, l->outcome);
+        if (now == 0) {
+            refuse(res, 409, "not_offered", "Not offered",
+                   json_pack("{s:s, s:I}", "fixture", l->fixture, "version", (json_int_t)cur_v),
+                   "legs[%zu]: %s%s%s/%s is no longer priced (version %llu)", i, l->market,
+                   l->line ? "/" : "", l->line ? l->line : "", l->outcome,
+                   (unsigned long long)cur_v);
+            json_decref(m);
+            goto out;
+        }
+        if (!policy_ok(policy, l->price, now, (int64_t)tol))
+            json_array_append_new(changed, json_pack("{s:i, s:I, s:I, s:I}", "leg", (int)i,
+                                                     "price", (json_int_t)l->price, "current",
+                                                     (json_int_t)now, "version",
+                                                     (json_int_t)cur_v));
+        unsigned __int128 o = (unsigned __int128)odds * (uint64_t)now / 1000;
+        odds = o > (unsigned __int128)UINT64_MAX / 1000000000 ? UINT64_MAX / 1000000000
+                                                                : (uint64_t)o;
+        json_t *leg = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "fixture",
+                                l->fixture, "market", l->market, "outcome", l->outcome,
+                                "price_seen", (json_int_t)l->price, "version_seen",
+                                (json_int_t)l->version, "price", (json_int_t)now, "version",
+                                (json_int_t)cur_v, "phase", phase);
+        if (l->line)
+            json_object_set_new(leg, "line", json_string(l->line));
+        json_object_set_new(leg, "result", json_null());
+        json_array_append_new(legs_out, leg);
+        json_decref(m);
+    }
+    if (json_array_size(changed)) {
+        json_t *first = json_array_get(changed, 0);
+        refuse(res, 409, "price_changed", "Price changed",
+               json_pack("{s:O, s:O, s:O}", "current", json_object_get(first, "current"),
+                         "version", json_object_get(first, "version"), "legs", changed),
+               "legs[%d]: the price is now %lld (version %lld), not %lld under policy %s",
+               (int)json_integer_value(json_object_get(first, "leg")),
+               (long long)json_integer_value(json_object_get(first, "current")),
+               (long long)json_integer_value(json_object_get(first, "version")),
+               (long long)json_integer_value(json_object_get(first, "price")), policy);
+        goto out;
+    }
+    if (stake < lim.min_stake) {
+        refuse(res, 422, "below_min_stake", "Stake too small",
+               json_pack("{s:I}", "min", (json_int_t)lim.min_stake),
+               "stake %llu is under the minimum %llu", (unsigned long long)stake,
+               (unsigned long long)lim.min_stake);
+        goto out;
+    }
+    if (stake > lim.max_stake) {
+        refuse(res, 409, "above_max_stake", "Stake too large",
+               json_pack("{s:I}", "max", (json_int_t)lim.max_stake),
+               "stake %llu is over the maximum %llu", (unsigned long long)stake,
+               (unsigned long long)lim.max_stake);
+        goto out;
+    }
+    unsigned __int128 pay = (unsigned __int128)stake * odds / 1000;
+    if (pay > lim.max_payout) {
+        uint64_t max_stake = lim.max_payout * 1000 / (odds ? odds : 1);
+        refuse(res, 409, "above_max_payout", "Payout too large",
+               json_pack("{s:I, s:I}", "max", (json_int_t)lim.max_payout, "max_stake",
+                         (json_int_t)max_stake),
+               "the payout at odds %llu (milli) would exceed the maximum %llu",
+               (unsigned long long)odds, (unsigned long long)lim.max_payout);
+        goto out;
+    }
+    uint64_t payout = (uint64_t)pay, net = payout - stake;
+    /* Liability: every leg's outcome and fixture, with what this bet adds. */
+    for (size_t i = 0; i < n; i++) {
+        char k[KEY_MAX];
+        const char *scope[2] = {"outcome", "fixture"};
+        uint64_t cap[2] = {lim.outcome_cap, lim.fixture_cap};
+        outcome_key(k, json_array_get(legs_out, i));
+        for (int s = 0; s < 2; s++) {
+            if (s == 1)
+                fixture_key(k, in[i].fixture);
+            uint64_t cur = bets_exposure(f, txn, k);
+            if (cur + net > cap[s]) {
+                refuse(res, 409, "liability_cap", "Liability cap",
+                       json_pack("{s:s, s:s, s:I, s:I, s:I}", "scope", scope[s], "fixture",
+                                 in[i].fixture, "cap", (json_int_t)cap[s], "current",
+                                 (json_int_t)cur, "max_stake",
+                                 (json_int_t)(cap[s] > cur && odds > 1000
+                                                  ? (cap[s] - cur) * 1000 / (odds - 1000)
+                                                  : 0)),
+                       "legs[%zu]: the %s liability of '%s' would reach %llu, over its cap %llu",
+                       i, scope[s], in[i].fixture, (unsigned long long)(cur + net),
+                       (unsigned long long)cap[s]);
+                goto out;
+            }
+        }
+    }
+    /* Stand: store the bet, pending its hold. */
+    uint64_t seq = fsm_meta_get(f, txn, BET_SEQ_KEY) + 1;
+    char id[BET_ID_MAX], ts[32];
+    snprintf(id, sizeof id, "b%012llu", (unsigned long long)seq);
+    fsm_format_time(c->time_ms, ts);
+    bet = json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:O, s:s, s:s, s:I, s:s}", "id",
+                    id, "seq", (json_int_t)seq, "player_id", player, "status", "pending_hold",
+                    "stake", (json_int_t)stake, "odds", (json_int_t)odds, "payout",
+                    (json_int_t)payout, "policy", policy, "legs", legs_out, "kind",
+                    n == 1 ? "single" : "accumulator", "placed_at", ts, "node",
+                    (json_int_t)node, "updated_at", ts);
+    if (tol)
+        json_object_set_new(bet, "tolerance", json_integer((json_int_t)tol));
+    uint8_t be[8];
+    store_be64_put(be, seq);
+    char k[KEY_MAX + 8];
+    size_t pl = strlen(player);
+    memcpy(k, player, pl + 1);
+    memcpy(k + pl + 1, be, 8);
+    MDB_val kv = {pl + 9, k}, iv = {strlen(id), id};
+    if ((rv = store_put_json(txn, DB(f)->bets, id, strlen(id), bet, NULL)) ||
+        (rv = mdb_put(txn, DB(f)->player, &kv, &iv, 0)) ||
+        (rv = bet_exposure(f, txn, bet, 1)) || (rv = fsm_meta_put(f, txn, BET_SEQ_KEY, seq)))
+        goto out;
+    MDB_val pk = {8, be};
+    if ((rv = mdb_put(txn, DB(f)->pending, &pk, &iv, 0)))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        size_t fl = strlen(in[i].fixture);
+        memcpy(k, in[i].fixture, fl + 1);
+        memcpy(k + fl + 1, be, 8);
+        MDB_val fk = {fl + 9, k};
+        if ((rv = mdb_put(txn, DB(f)->fixture, &fk, &iv, 0)))
+            goto out;
+    }
+    store_result_json(res, 201, json_incref(bet));
+out:
+    json_decref(bet);
+    json_decref(changed);
+    json_decref(legs_out);
+    json_decref(body);
+    return rv;
+}
+
+/* ---- the hold's outcome -------------------------------------------------------------- */
+
+static int hold_done_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                           struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *b = NULL;
+    const char *id = store_str_max(body, "bet_id", BET_ID_MAX - 1);
+    json_t *acc = json_object_get(body, "accepted");
+    const char *code = store_str_max(body, "code", 64);
+    const char *detail = store_str_max(body, "detail", 512);
+    if (!id || !json_is_boolean(acc) || (!json_is_true(acc) && !code)) {
+        refuse(res, 422, "invalid_hold_result", "Invalid hold result", NULL,
+               "need {bet_id, accepted: bool, code (when refused), detail?}");
+        goto out;
+    }
+    if (!(b = bets_get(f, txn, id))) {
+        refuse(res, 404, "no_bet", "No such bet", NULL, "no bet '%s'", id);
+        goto out;
+    }
+    const char *to = json_is_true(acc) ? "accepted" : "rejected";
+    const char *st = store_str(b, "status") ?: "";
+    if (strcmp(st, "pending_hold") != 0) {
+        if (!strcmp(st, to)) {
+            store_result_json(res, 200, json_incref(b));
+            goto out;
+        }
+        refuse(res, 409, "bet_resolved", "Bet already resolved",
+               json_pack("{s:s}", "bet_status", st), "bet '%s' is %s, not pending_hold", id,
+               st);
+        goto out;
+    }
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    json_object_set_new(b, "status", json_string(to));
+    json_object_set_new(b, "updated_at", json_string(ts));
+    json_object_set_new(b, "hold_at", json_string(ts));
+    if (!json_is_true(acc)) {
+        json_object_set_new(b, "reject_code", json_string(code));
+        if (detail)
+            json_object_set_new(b, "reject_detail", json_string(detail));
+        if ((rv = bet_exposure(f, txn, b, -1)))
+            goto out;
+    }
+    uint8_t be[8];
+    store_be64_put(be, (uint64_t)json_integer_value(json_object_get(b, "seq")));
+    MDB_val pk = {8, be};
+    rv = mdb_del(txn, DB(f)->pending, &pk, NULL);
+    if (rv == MDB_NOTFOUND)
+        rv = 0;
+    if (rv || (rv = store_put_json(txn, DB(f)->bets, id, strlen(id), b, NULL)))
+        goto out;
+    store_result_json(res, 200, json_incref(b));
+out:
+    json_decref(b);
+    json_decref(body);
+    return rv;
+}
+
+/* ---- queries ------------------------------------------------------------------------- */
+
+json_t *bets_get(struct fsm *f, MDB_txn *txn, const char *id)
+{
+    return store_get_json(txn, DB(f)->bets, id, strlen(id));
+}
+
+json_t *bets_pending_holds(struct fsm *f, MDB_txn *txn, unsigned limit)
+{
+    json_t *out = json_array();
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, DB(f)->pending, &cur))
+        return out;
+    MDB_val k, v;
+    int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (r == 0 && json_array_size(out) < limit) {
+        json_array_append_new(out, json_stringn(v.mv_data, v.mv_size));
+        r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    return out;
+}
+
+/* ---- payloads ------------------------------------------------------------------------ */
+
+char *bets_cmd_place(struct cmd *c, const char *player_id, uint64_t stake, const char *policy,
+                     uint64_t tolerance, json_t *legs, uint64_t node)
+{
+    json_t *o = json_pack("{s:s, s:I, s:s, s:O, s:I}", "player_id", player_id, "stake",
+                          (json_int_t)stake, "policy", policy, "legs", legs, "node",
+                          (json_int_t)node);
+    if (tolerance)
+        json_object_set_new(o, "tolerance", json_integer((json_int_t)tolerance));
+    char *t = cmd_fill(c, CMD_BET_PLACE, o);
+    json_decref(o);
+    return t;
+}
+
+char *bets_cmd_limits(struct cmd *c, json_t *limits)
+{
+    return cmd_fill(c, CMD_BET_LIMITS, limits);
+}
+
+char *bets_cmd_hold_done(struct cmd *c, const char *bet_id, bool accepted, const char *code,
+                         const char *detail)
+{
+    json_t *o = json_pack("{s:s, s:b}", "bet_id", bet_id, "accepted", accepted);
+    if (code)
+        json_object_set_new(o, "code", json_string(code));
+    if (detail)
+        json_object_set_new(o, "detail", json_string(detail));
+    char *t = cmd_fill(c, CMD_BET_HOLD_DONE, o);
+    json_decref(o);
+    return t;
+}
+
+/* ---- table --------------------------------------------------------------------------- */
+
+static const struct fsm_command COMMANDS[] = {
+    {CMD_BET_PLACE, "bet_place", true, place_apply, NULL},
+    {CMD_BET_LIMITS, "bet_limits", true, limits_apply, NULL},
+    {CMD_BET_HOLD_DONE, "bet_hold_done", true, hold_done_apply, NULL},
+    {0, NULL, false, NULL, NULL},
+};
+
+static const char *const DBS[] = {"bets",        "bet_exposure", "bet_player",
+                                  "bet_fixture", "bet_pending",  "bet_config", NULL};
+_Static_assert(sizeof(struct bets_dbs) == (sizeof DBS / sizeof *DBS - 1) * sizeof(MDB_dbi),
+               "one handle per database name");
+
+const struct fsm_domain bets_domain = {"bets", COMMANDS, DBS};
