@@ -566,6 +566,59 @@ json_t *bets_get(struct fsm *f, MDB_txn *txn, const char *id)
     return store_get_json(txn, DB(f)->bets, id, strlen(id));
 }
 
+static bool open_status(const char *st)
+{
+    return !strcmp(st, "pending_hold") || !strcmp(st, "accepted");
+}
+
+json_t *bets_list_player(struct fsm *f, MDB_txn *txn, const char *player, const char *status,
+                         uint64_t before, unsigned limit)
+{
+    json_t *items = json_array();
+    json_t *next = json_null();
+    size_t pl = strlen(player);
+    if (pl > PLAYER_MAX)
+        return json_pack("{s:o, s:o}", "items", items, "next", next);
+    char k[PLAYER_MAX + 9];
+    memcpy(k, player, pl + 1);
+    store_be64_put((uint8_t *)k + pl + 1, before ? before : UINT64_MAX);
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, DB(f)->player, &cur))
+        return json_pack("{s:o, s:o}", "items", items, "next", next);
+    MDB_val kv = {pl + 9, k}, v;
+    /* The first key at or after the cursor, then backwards (newest first). */
+    int r = mdb_cursor_get(cur, &kv, &v, MDB_SET_RANGE);
+    r = r == 0 ? mdb_cursor_get(cur, &kv, &v, MDB_PREV) : mdb_cursor_get(cur, &kv, &v, MDB_LAST);
+    uint64_t last = 0;
+    for (; r == 0; r = mdb_cursor_get(cur, &kv, &v, MDB_PREV)) {
+        if (kv.mv_size != pl + 9 || memcmp(kv.mv_data, player, pl + 1) != 0)
+            break;
+        uint64_t seq = store_be64_get((const uint8_t *)kv.mv_data + pl + 1);
+        if (before && seq >= before)
+            continue;
+        if (json_array_size(items) == limit) {
+            next = json_integer((json_int_t)last);
+            break;
+        }
+        char id[BET_ID_MAX];
+        snprintf(id, sizeof id, "%.*s", (int)v.mv_size, (const char *)v.mv_data);
+        json_t *b = bets_get(f, txn, id);
+        if (!b)
+            continue;
+        const char *st = store_str(b, "status") ?: "";
+        bool open = open_status(st);
+        if (status && ((!strcmp(status, "open") && !open) ||
+                       (!strcmp(status, "settled") && open))) {
+            json_decref(b);
+            continue;
+        }
+        json_array_append_new(items, b);
+        last = seq;
+    }
+    mdb_cursor_close(cur);
+    return json_pack("{s:o, s:o}", "items", items, "next", next);
+}
+
 json_t *bets_pending_holds(struct fsm *f, MDB_txn *txn, unsigned limit)
 {
     json_t *out = json_array();

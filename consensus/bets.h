@@ -60,6 +60,11 @@ void bets_limits_get(struct fsm *f, MDB_txn *txn, struct bet_limits *out);
 json_t *bets_get(struct fsm *f, MDB_txn *txn, const char *id);
 /* The exposure in cents at an exposure key (see above); 0 when none. */
 uint64_t bets_exposure(struct fsm *f, MDB_txn *txn, const char *key);
+/* A player's bets, newest first: {"items": [bet records], "next": cursor-or-null}. @status:
+ * NULL (all), "open" (pending_hold, accepted) or "settled" (every other status); @before: a
+ * cursor from a previous page (the seq to continue under), 0 for the first page. */
+json_t *bets_list_player(struct fsm *f, MDB_txn *txn, const char *player, const char *status,
+                         uint64_t before, unsigned limit);
 /* Ids of bets whose status is "pending_hold", at most @limit, in placement order. */
 json_t *bets_pending_holds(struct fsm *f, MDB_txn *txn, unsigned limit);
 

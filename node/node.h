@@ -95,6 +95,7 @@ int routes_admin(struct http_req *r, const char *method, const char *path);
 int routes_accounts(struct http_req *r, const char *method, const char *path);
 int routes_wallet(struct http_req *r, const char *method, const char *path);
 int routes_auth(struct http_req *r, const char *method, const char *path);
+int routes_bets(struct http_req *r, const char *method, const char *path);
 /* The accounts role (routes_accounts.c): breached-password list, signing-key timer. */
 int accounts_start(struct node *n, char *err, size_t errlen);
 void accounts_stop(struct node *n);
