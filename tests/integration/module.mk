@@ -38,12 +38,16 @@ build/tests/test_hardening: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/ha
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
 
+build/tests/test_bets_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/tokens.c tests/integration/test_bets_it.c tests/feedsim/simproc.c $(FEED_SRCS)) $$(KYC_SAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
+
 build/tests/test_wallet_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_wallet_it.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
 
 TESTS += build/tests/test_cluster build/tests/test_partition build/tests/test_accounts_it \
-         build/tests/test_wallet_it \
+         build/tests/test_wallet_it build/tests/test_bets_it \
          build/tests/test_auth_it build/tests/test_agreement build/tests/test_quotes_it \
          build/tests/test_writepath build/tests/test_raft_guard build/tests/test_hardening
 TEST_DEPS += build/parlayd-san build/parlayctl
