@@ -68,6 +68,23 @@ json_t *bets_list_player(struct fsm *f, MDB_txn *txn, const char *player, const 
 /* Ids of bets whose status is "pending_hold", at most @limit, in placement order. */
 json_t *bets_pending_holds(struct fsm *f, MDB_txn *txn, unsigned limit);
 
+/* Settlement (football markets as quote_price.c names them). The result of one leg on a final
+ * score @h-@a: "won", "lost", "push", "void", "half_won" or "half_lost" (Asian quarter lines),
+ * or NULL when the market is not settled from the final score (next_goal: not built). */
+const char *bets_leg_result(const char *market, const char *line, const char *outcome, int h,
+                            int a);
+
+/* A fixture's result was agreed (quotes.c calls it in the same transaction): every leg on it
+ * gets its result (@cancelled: "void"); a bet whose legs all have results and whose hold was
+ * accepted is settled: status "settled", "result" (a single: its leg's; an accumulator: "lost"
+ * if a leg lost, "void" if every leg is void or pushed, else "won"), "odds_settled" (a lost
+ * leg counts 0, void and push 1000, half won (price + 1000) / 2, half lost 500; floored per
+ * leg) and "return" (stake x odds_settled / 1000, floored to the cent), its exposure released.
+ * A bet still pending_hold is settled when its hold is accepted. All the fixture's bets are
+ * settled in this one apply (not yet in bounded chunks). */
+int bets_on_result(struct fsm *f, MDB_txn *txn, const char *fixture, bool cancelled, int h,
+                   int a, uint64_t time_ms);
+
 /* Payload builders (see cmd_fill). @legs and @limits are borrowed. */
 char *bets_cmd_place(struct cmd *c, const char *player_id, uint64_t stake, const char *policy,
                      uint64_t tolerance, json_t *legs, uint64_t node);

@@ -4,7 +4,10 @@
  * status and phase, the cited quote version, the odds-change policy, the stake and payout
  * limits and the replicated liability, and every refusal changes nothing; CMD_BET_HOLD_DONE
  * accepts or rejects a pending bet once (a rejection releases its exposure). Two state machines
- * given the same entries hold the same bets. */
+ * given the same entries hold the same bets. An agreed result settles every leg on the fixture
+ * (a table of football markets, Asian quarter lines included); accepted bets whose legs all
+ * have results are settled with their return, accumulators on their last leg, a cancelled
+ * fixture's legs are void, a bet accepted after the result is settled at once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -125,14 +128,20 @@ static void agree_kickoff(struct ctx *c, const char *id)
     agree(c, &o);
 }
 
-static void agree_result(struct ctx *c, const char *id, uint16_t h, uint16_t a)
+static void agree_result_st(struct ctx *c, const char *id, enum feed_result_status st,
+                            uint16_t h, uint16_t a)
 {
     struct feed_obs o = {.kind = FEED_RESULT};
     snprintf(o.u.result.fixture, sizeof o.u.result.fixture, "%s", id);
-    o.u.result.status = FEED_FINAL;
+    o.u.result.status = st;
     o.u.result.home = h;
     o.u.result.away = a;
     agree(c, &o);
+}
+
+static void agree_result(struct ctx *c, const char *id, uint16_t h, uint16_t a)
+{
+    agree_result_st(c, id, FEED_FINAL, h, a);
 }
 
 static json_t *quote_sig(int node, const char *fixture, uint64_t index, const char *prices)
@@ -581,6 +590,135 @@ static void test_hold_outcome(void **state)
     util_rmdir(dir2);
 }
 
+static void test_leg_results(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *market, *line, *outcome;
+        int h, a;
+        const char *want;
+    } T[] = {
+        {"1x2", NULL, "home", 2, 1, "won"},
+        {"1x2", NULL, "draw", 2, 1, "lost"},
+        {"1x2", NULL, "draw", 0, 0, "won"},
+        {"double_chance", NULL, "home_draw", 1, 1, "won"},
+        {"double_chance", NULL, "home_away", 1, 1, "lost"},
+        {"double_chance", NULL, "draw_away", 0, 2, "won"},
+        {"draw_no_bet", NULL, "home", 1, 1, "void"},
+        {"draw_no_bet", NULL, "away", 1, 0, "lost"},
+        {"btts", NULL, "yes", 1, 1, "won"},
+        {"btts", NULL, "no", 3, 0, "won"},
+        {"total_goals", "2.5", "over", 2, 1, "won"},
+        {"total_goals", "2.5", "under", 2, 1, "lost"},
+        {"total_goals", "2.25", "over", 1, 1, "half_lost"},
+        {"total_goals", "2.25", "under", 1, 1, "half_won"},
+        {"total_goals", "2.75", "over", 2, 1, "half_won"},
+        {"total_goals", "2", "over", 1, 1, "push"},
+        {"home_goals", "0.5", "over", 0, 3, "lost"},
+        {"away_goals", "1.5", "over", 0, 3, "won"},
+        {"correct_score", NULL, "2-1", 2, 1, "won"},
+        {"correct_score", NULL, "other", 6, 0, "won"},
+        {"correct_score", NULL, "1-2", 2, 1, "lost"},
+        {"winning_margin", NULL, "home_4+", 5, 0, "won"},
+        {"winning_margin", NULL, "away_1", 0, 1, "won"},
+        {"winning_margin", NULL, "draw", 2, 2, "won"},
+        {"winning_margin", NULL, "home_1", 3, 1, "lost"},
+        {"asian_handicap", "-0.25", "home", 1, 1, "half_lost"},
+        {"asian_handicap", "-0.25", "away", 1, 1, "half_won"},
+        {"asian_handicap", "-0.25", "home", 2, 1, "won"},
+        {"asian_handicap", "-0.75", "home", 2, 1, "half_won"},
+        {"asian_handicap", "-0.75", "away", 2, 1, "half_lost"},
+        {"asian_handicap", "-1.00", "home", 2, 1, "push"},
+        {"asian_handicap", "0.50", "home", 0, 0, "won"},
+        {"asian_handicap", "1.25", "away", 2, 1, "lost"},
+        {"asian_handicap", "1.25", "home", 0, 1, "half_won"},
+    };
+    for (size_t i = 0; i < sizeof T / sizeof *T; i++) {
+        const char *got = bets_leg_result(T[i].market, T[i].line, T[i].outcome, T[i].h, T[i].a);
+        if (!got || strcmp(got, T[i].want))
+            fail_msg("%s %s %s at %d-%d: want %s, got %s", T[i].market,
+                     T[i].line ? T[i].line : "", T[i].outcome, T[i].h, T[i].a, T[i].want,
+                     got ? got : "(unsettled)");
+    }
+    assert_null(bets_leg_result("next_goal", NULL, "home", 1, 0));
+}
+
+static void assert_settled(struct ctx *c, const char *id, const char *result, long long ret)
+{
+    json_t *b = bet(c->f, id);
+    assert_non_null(b);
+    if (strcmp(str(b, "status"), "settled") || strcmp(str(b, "result"), result) ||
+        num(b, "return") != ret) {
+        char *t = json_dumps(b, JSON_COMPACT);
+        fail_msg("%s: want settled %s return %lld, got %s", id, result, ret, t);
+    }
+    json_decref(b);
+}
+
+static void assert_status(struct ctx *c, const char *id, const char *status)
+{
+    json_t *b = bet(c->f, id);
+    assert_non_null(b);
+    assert_string_equal(str(b, "status"), status);
+    json_decref(b);
+}
+
+static void test_settlement(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    agree_fixture(c, "F2");
+    long long v1 = publish(c, "F1", PRICES1), v2 = publish(c, "F2", PRICES1);
+    /* b1 home, b2 draw, b3 AH -0.25 home, b4 F1 home x F2 away, b5 F1 draw x F2 home,
+     * b6 draw (hold answered after the result), b7 draw (hold refused). */
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v1)), 201);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "draw", 3500, v1)), 201);
+    assert_int_equal(place1(c, 1000, "exact", 0,
+                            leg("F1", "asian_handicap", "-0.25", "home", 1800, v1)),
+                     201);
+    assert_int_equal(place(c, "p1", 1000, "exact", 0,
+                           json_pack("[o, o]", leg("F1", "1x2", NULL, "home", 2140, v1),
+                                     leg("F2", "1x2", NULL, "away", 3100, v2))),
+                     201);
+    assert_int_equal(place(c, "p1", 1000, "exact", 0,
+                           json_pack("[o, o]", leg("F1", "1x2", NULL, "draw", 3500, v1),
+                                     leg("F2", "1x2", NULL, "home", 2140, v2))),
+                     201);
+    assert_int_equal(place1(c, 777, "exact", 0, leg("F1", "1x2", NULL, "draw", 3500, v1)), 201);
+    assert_int_equal(place1(c, 500, "exact", 0, leg("F1", "1x2", NULL, "draw", 3500, v1)), 201);
+    for (int i = 1; i <= 5; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "b%012d", i);
+        assert_int_equal(hold_done(c, id, true, NULL), 200);
+    }
+    assert_int_equal(hold_done(c, "b000000000007", false, "insufficient_funds"), 200);
+    /* F1 ends 1-1. */
+    agree_result(c, "F1", 1, 1);
+    assert_settled(c, "b000000000001", "lost", 0);
+    assert_settled(c, "b000000000002", "won", 3500);
+    assert_settled(c, "b000000000003", "half_lost", 500);
+    /* Accumulators wait for their last leg. */
+    assert_status(c, "b000000000004", "accepted");
+    assert_status(c, "b000000000005", "accepted");
+    assert_status(c, "b000000000006", "pending_hold");
+    assert_status(c, "b000000000007", "rejected");
+    /* The hold answered after the result: settled at once. */
+    assert_int_equal(hold_done(c, "b000000000006", true, NULL), 200);
+    assert_settled(c, "b000000000006", "won", 777 * 3500 / 1000);
+    /* F2 cancelled: its legs are void (odds 1). */
+    agree_result_st(c, "F2", FEED_VOID, 0, 0);
+    assert_settled(c, "b000000000004", "lost", 0);
+    assert_settled(c, "b000000000005", "won", 3500);
+    json_t *b = bet(c->f, "b000000000005");
+    assert_string_equal(str(json_array_get(json_object_get(b, "legs"), 1), "result"), "void");
+    assert_int_equal(num(b, "odds_settled"), 3500);
+    json_decref(b);
+    /* Settled bets hold no exposure any more. */
+    assert_int_equal(exposure(c->f, "f|F1"), 0);
+    assert_int_equal(exposure(c->f, "f|F2"), 0);
+    assert_int_equal(exposure(c->f, "o|F1|1x2||draw"), 0);
+}
+
 int main(void)
 {
     util_log_init();
@@ -592,6 +730,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_accumulators, setup, teardown),
         cmocka_unit_test_setup_teardown(test_liability_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hold_outcome, setup, teardown),
+        cmocka_unit_test(test_leg_results),
+        cmocka_unit_test_setup_teardown(test_settlement, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
