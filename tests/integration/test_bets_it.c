@@ -6,7 +6,10 @@
  * every node then serves it (GET /v1/bets/{id}, GET /v1/bets?status=open); another player
  * does not see it; refusals are problem+json with their stable codes (invalid_quote,
  * above_max_stake, same_fixture, too_many_legs, invalid_bet) and place nothing.
- * Not covered yet (not built): the hold in the accounts cluster, settlement.
+ * The leader's hold saga: retried while the cluster is not registered with the accounts
+ * cluster, then the wallet's refusal (limits_required) committed as a rejected bet everywhere;
+ * the ledger check passes on every accounts node.
+ * Not covered yet (not built): an accepted hold (deposit first), money moved at settlement.
  *
  * Every wait is a condition polled with a deadline. */
 #include <setjmp.h>
@@ -112,8 +115,10 @@ static void bets_over_http(void **state)
         snprintf(sp.node_extra[i], sizeof sp.node_extra[i],
                  "{\"feed_url\": \"%s\", \"feed_adapter\": \"sse\", \"quote_hold_s\": 600, "
                  "\"accounts_jwks_url\": \"http://127.0.0.1:%d/.well-known/jwks.json\", "
-                 "\"accounts_jwks_min_interval_ms\": 0}",
-                 sims[i].url, acc.nodes[i].http_port);
+                 "\"accounts_jwks_min_interval_ms\": 0, \"accounts_urls\": "
+                 "\"http://127.0.0.1:%d,http://127.0.0.1:%d,http://127.0.0.1:%d\"}",
+                 sims[i].url, acc.nodes[i].http_port, acc.nodes[(i + 1) % 3].http_port,
+                 acc.nodes[(i + 2) % 3].http_port, acc.nodes[i].http_port);
     h_cluster_write_configs(&sp);
     h_start_cluster(&sp);
 
@@ -235,6 +240,59 @@ static void bets_over_http(void **state)
     h_resp_free(&r);
     for (int i = 0; i < 3; i++)
         assert_int_equal(count_bets(i, "", token), 1);
+
+    /* The hold saga: until an operator registers the football cluster's member keys with the
+     * accounts cluster, the leader's hold calls are refused (no code) and retried; the bet
+     * stays pending_hold. Once registered, the hold is answered: this player set no limits, so
+     * the wallet refuses it (limits_required) and the bet is committed rejected with that
+     * code, on every node. */
+    h_sleep_ms(600); /* a few leader ticks, all refused */
+    r = bet_call(0, "GET", path, NULL, NULL, token);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(r.json, "status"), "pending_hold");
+    h_resp_free(&r);
+    json_t *keys = json_array();
+    char cluster[64] = "";
+    for (int i = 0; i < 3; i++) {
+        json_t *st = h_status(&sp, i);
+        assert_non_null(st);
+        json_array_append(keys, json_object_get(st, "public_key"));
+        snprintf(cluster, sizeof cluster, "%s", str(st, "cluster"));
+        json_decref(st);
+    }
+    json_t *reg = json_pack("{s:s, s:o}", "name", cluster, "keys", keys);
+    char *regt = json_dumps(reg, JSON_COMPACT);
+    json_decref(reg);
+    r = h_http(&acc, 0, "POST", "/admin/v1/sport-clusters", regt, "reg-1", true);
+    free(regt);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    for (int i = 0; i < 3; i++) {
+        double end = h_now() + H_WAIT_MS / 1000.0;
+        for (;;) {
+            r = bet_call(i, "GET", path, NULL, NULL, token);
+            if ((r.status == 200 && strcmp(str(r.json, "status"), "pending_hold") != 0) ||
+                h_now() > end)
+                break;
+            h_resp_free(&r);
+            h_sleep_ms(50);
+        }
+        assert_string_equal(str(r.json, "status"), "rejected");
+        assert_string_equal(str(r.json, "reject_code"), "limits_required");
+        h_resp_free(&r);
+        assert_int_equal(count_bets(i, "?status=open", token), 0);
+        assert_int_equal(count_bets(i, "?status=settled", token), 1);
+    }
+    /* Nothing is held for the player, and the accounts ledger checks on every node. */
+    for (int i = 0; i < 3; i++) {
+        r = h_http(&acc, i, "GET", "/admin/v1/ledger/check", NULL, NULL, true);
+        if (r.status != 200) {
+            char *t = r.json ? json_dumps(r.json, JSON_COMPACT) : NULL;
+            fail_msg("ledger check on accounts node %d: %ld %s", i + 1, r.status, t ? t : "");
+        }
+        assert_true(json_is_true(json_object_get(r.json, "ok")));
+        h_resp_free(&r);
+    }
 
     h_cluster_destroy(&sp);
     h_cluster_destroy(&acc);
