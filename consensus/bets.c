@@ -16,7 +16,7 @@ static const char LIMITS_KEY[] = "limits";
 const struct fsm_domain bets_domain;
 
 struct bets_dbs {
-    MDB_dbi bets, exposure, player, fixture, pending, config;
+    MDB_dbi bets, exposure, player, fixture, pending, config, unpaid;
 };
 
 static const struct bets_dbs *DB(struct fsm *f)
@@ -719,7 +719,75 @@ static int bet_settle(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms)
     json_object_set_new(b, "settled_at", json_string(ts));
     json_object_set_new(b, "updated_at", json_string(ts));
     const char *id = store_str(b, "id");
+    uint8_t be[8];
+    store_be64_put(be, (uint64_t)json_integer_value(json_object_get(b, "seq")));
+    MDB_val uk = {8, be}, uv = {strlen(id), (void *)id};
+    if (rv == 0)
+        rv = mdb_put(txn, DB(f)->unpaid, &uk, &uv, 0);
     return rv ? rv : store_put_json(txn, DB(f)->bets, id, strlen(id), b, NULL);
+}
+
+const char *bets_settle_how(json_t *b, uint64_t *payout)
+{
+    const char *r = store_str(b, "result") ?: "";
+    *payout = (uint64_t)json_integer_value(json_object_get(b, "return"));
+    if (!strcmp(r, "void") || !strcmp(r, "push"))
+        return "void";
+    return "post";
+}
+
+static int paid_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *b = NULL;
+    const char *id = store_str_max(body, "bet_id", BET_ID_MAX - 1);
+    const char *how = store_str(body, "how");
+    if (!id || !how || (strcmp(how, "post") && strcmp(how, "void"))) {
+        refuse(res, 422, "invalid_paid", "Invalid payment record", NULL,
+               "need {bet_id, how: post or void}");
+        goto out;
+    }
+    if (!(b = bets_get(f, txn, id))) {
+        refuse(res, 404, "no_bet", "No such bet", NULL, "no bet '%s'", id);
+        goto out;
+    }
+    uint64_t payout;
+    const char *want = bets_settle_how(b, &payout);
+    if (strcmp(store_str(b, "status") ?: "", "settled") != 0) {
+        refuse(res, 409, "bet_not_settled", "Bet not settled", NULL, "bet '%s' is %s", id,
+               store_str(b, "status") ?: "?");
+        goto out;
+    }
+    if (strcmp(how, want) != 0) {
+        refuse(res, 409, "wrong_resolution", "Wrong resolution", NULL,
+               "bet '%s' settles by %s, not %s", id, want, how);
+        goto out;
+    }
+    if (store_str(b, "paid")) {
+        store_result_json(res, 200, json_incref(b));
+        goto out;
+    }
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    json_object_set_new(b, "paid", json_string(how));
+    json_object_set_new(b, "paid_at", json_string(ts));
+    json_object_set_new(b, "updated_at", json_string(ts));
+    uint8_t be[8];
+    store_be64_put(be, (uint64_t)json_integer_value(json_object_get(b, "seq")));
+    MDB_val uk = {8, be};
+    rv = mdb_del(txn, DB(f)->unpaid, &uk, NULL);
+    if (rv == MDB_NOTFOUND)
+        rv = 0;
+    if (rv || (rv = store_put_json(txn, DB(f)->bets, id, strlen(id), b, NULL)))
+        goto out;
+    store_result_json(res, 200, json_incref(b));
+out:
+    json_decref(b);
+    json_decref(body);
+    return rv;
 }
 
 int bets_on_result(struct fsm *f, MDB_txn *txn, const char *fixture, bool cancelled, int h,
@@ -841,11 +909,23 @@ json_t *bets_list_player(struct fsm *f, MDB_txn *txn, const char *player, const 
     return json_pack("{s:o, s:o}", "items", items, "next", next);
 }
 
+static json_t *ids_of(MDB_txn *txn, MDB_dbi dbi, unsigned limit);
+
+json_t *bets_unpaid(struct fsm *f, MDB_txn *txn, unsigned limit)
+{
+    return ids_of(txn, DB(f)->unpaid, limit);
+}
+
 json_t *bets_pending_holds(struct fsm *f, MDB_txn *txn, unsigned limit)
+{
+    return ids_of(txn, DB(f)->pending, limit);
+}
+
+static json_t *ids_of(MDB_txn *txn, MDB_dbi dbi, unsigned limit)
 {
     json_t *out = json_array();
     MDB_cursor *cur;
-    if (mdb_cursor_open(txn, DB(f)->pending, &cur))
+    if (mdb_cursor_open(txn, dbi, &cur))
         return out;
     MDB_val k, v;
     int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
@@ -868,6 +948,14 @@ char *bets_cmd_place(struct cmd *c, const char *player_id, uint64_t stake, const
     if (tolerance)
         json_object_set_new(o, "tolerance", json_integer((json_int_t)tolerance));
     char *t = cmd_fill(c, CMD_BET_PLACE, o);
+    json_decref(o);
+    return t;
+}
+
+char *bets_cmd_paid(struct cmd *c, const char *bet_id, const char *how)
+{
+    json_t *o = json_pack("{s:s, s:s}", "bet_id", bet_id, "how", how);
+    char *t = cmd_fill(c, CMD_BET_PAID, o);
     json_decref(o);
     return t;
 }
@@ -896,11 +984,13 @@ static const struct fsm_command COMMANDS[] = {
     {CMD_BET_PLACE, "bet_place", true, place_apply, NULL},
     {CMD_BET_LIMITS, "bet_limits", true, limits_apply, NULL},
     {CMD_BET_HOLD_DONE, "bet_hold_done", true, hold_done_apply, NULL},
+    {CMD_BET_PAID, "bet_paid", true, paid_apply, NULL},
     {0, NULL, false, NULL, NULL},
 };
 
 static const char *const DBS[] = {"bets",        "bet_exposure", "bet_player",
-                                  "bet_fixture", "bet_pending",  "bet_config", NULL};
+                                  "bet_fixture", "bet_pending",  "bet_config",
+                                  "bet_unpaid",  NULL};
 _Static_assert(sizeof(struct bets_dbs) == (sizeof DBS / sizeof *DBS - 1) * sizeof(MDB_dbi),
                "one handle per database name");
 

@@ -29,6 +29,9 @@
  *   same on every node), its exposure added. Batchable: nothing depends on the entry's index.
  * CMD_BET_LIMITS {min_stake?, max_stake?, max_payout?, outcome_cap?, fixture_cap?, live?}: the
  *   operator's limits (the same for every bettor); omitted fields keep their value (200).
+ * CMD_BET_PAID {bet_id, how: "post"|"void"}: the leader moved a settled bet's money through the
+ *   accounts cluster (bets_settle_how); the bet gets "paid": how and leaves "bet_unpaid" (200;
+ *   again: 200 unchanged; a bet not settled: 409 bet_not_settled; another how: 409).
  * CMD_BET_HOLD_DONE {bet_id, accepted: bool, code?, detail?}: the leader learnt the accounts
  *   cluster's answer to the bet's hold (hold id = bet id). A pending_hold bet becomes "accepted"
  *   or "rejected" (with the wallet's problem code; its exposure released). A bet already past
@@ -85,10 +88,17 @@ const char *bets_leg_result(const char *market, const char *line, const char *ou
 int bets_on_result(struct fsm *f, MDB_txn *txn, const char *fixture, bool cancelled, int h,
                    int a, uint64_t time_ms);
 
+/* Ids of settled bets whose money has not moved yet, at most @limit, in placement order. */
+json_t *bets_unpaid(struct fsm *f, MDB_txn *txn, unsigned limit);
+/* How a settled bet's hold is resolved: "void" (result void or push: the stake back), else
+ * "post" with the stake and @payout = the bet's return (0 when lost). */
+const char *bets_settle_how(json_t *bet, uint64_t *payout);
+
 /* Payload builders (see cmd_fill). @legs and @limits are borrowed. */
 char *bets_cmd_place(struct cmd *c, const char *player_id, uint64_t stake, const char *policy,
                      uint64_t tolerance, json_t *legs, uint64_t node);
 char *bets_cmd_limits(struct cmd *c, json_t *limits);
+char *bets_cmd_paid(struct cmd *c, const char *bet_id, const char *how);
 char *bets_cmd_hold_done(struct cmd *c, const char *bet_id, bool accepted, const char *code,
                          const char *detail);
 

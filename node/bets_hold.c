@@ -9,7 +9,13 @@
  * a new leader simply carries on from the replicated pending bets. Transfers run on the loop's
  * curl multi (common/curl_uv.c); nothing blocks the loop.
  *
- * Not built yet: voiding a hold whose bet cannot stand, moving the money at settlement. */
+ * Settled bets (bets_unpaid) move their money the same way: a lost or won bet's hold is posted
+ * with the stake and its return as payout (POST /internal/v1/holds/{id}/post), a void or pushed
+ * one voided (.../void); the answer (or the wallet's "already posted/voided": the first
+ * resolution) is committed as CMD_BET_PAID. Every call is idempotent by the bet id, so either
+ * cluster's leader may change at any point.
+ *
+ * Not built yet: voiding a hold whose bet cannot stand (a hold placed, then the bet refused). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +57,7 @@ struct call {
     struct cu_xfer x;
     struct bets_hold *h;
     char bet[BET_ID_MAX];
+    const char *how; /* NULL: placing the hold; "post" | "void": settling it */
     char *body;
     struct curl_slist *hdrs;
     char *resp;
@@ -127,6 +134,23 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
     const char *detail = json_string_value(json_object_get(body, "detail"));
     if (h->stopping || rc == CURLE_ABORTED_BY_CALLBACK) {
         /* nothing: the next leader carries on */
+    } else if (c->how) {
+        /* Settling: done, or done before (the wallet answers the first resolution again). */
+        if ((status >= 200 && status < 300) ||
+            (status == 409 && code &&
+             (!strcmp(code, "hold_already_posted") || !strcmp(code, "hold_already_voided")))) {
+            struct cmd cm;
+            char *text = bets_cmd_paid(&cm, c->bet, c->how);
+            if (text && replica_propose(h->n->replica, &cm, done_proposed, h) == REPLICA_OK) {
+                h->busy++;
+                h->proposing++;
+            }
+            free(text);
+        } else {
+            LOG_WARN("event=bet_settle_retry bet=%s how=%s status=%ld code=%s curl=%d", c->bet,
+                     c->how, status, code ? code : "", (int)rc);
+            h->url_i = (h->url_i + 1) % h->n_urls;
+        }
     } else if (status == 200 || status == 201 || (status == 409 && code &&
                                                   !strcmp(code, "hold_exists"))) {
         propose_done(h, c->bet, true, NULL, NULL);
@@ -143,18 +167,32 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
     call_free(c);
 }
 
-static void place_hold(struct bets_hold *h, json_t *b)
+/* Place @b's hold, or with @settle resolve it as the settlement says. */
+static void place_hold(struct bets_hold *h, json_t *b, bool settle)
 {
-    static const char path[] = "/internal/v1/holds";
+    char path[128];
     struct node *n = h->n;
-    json_t *o = json_pack("{s:O, s:O, s:O, s:I}", "hold_id", json_object_get(b, "id"),
-                          "player_id", json_object_get(b, "player_id"), "amount",
-                          json_object_get(b, "stake"), "timeout_ms",
-                          (json_int_t)HOLD_TIMEOUT_MS);
+    const char *id = json_string_value(json_object_get(b, "id"));
+    json_t *o;
+    const char *how = NULL;
+    if (settle) {
+        uint64_t payout;
+        how = bets_settle_how(b, &payout);
+        snprintf(path, sizeof path, "/internal/v1/holds/%s/%s", id, how);
+        o = !strcmp(how, "post") ? json_pack("{s:O, s:I}", "stake", json_object_get(b, "stake"),
+                                             "payout", (json_int_t)payout)
+                                 : NULL;
+    } else {
+        snprintf(path, sizeof path, "/internal/v1/holds");
+        o = json_pack("{s:O, s:O, s:O, s:I}", "hold_id", json_object_get(b, "id"), "player_id",
+                      json_object_get(b, "player_id"), "amount", json_object_get(b, "stake"),
+                      "timeout_ms", (json_int_t)HOLD_TIMEOUT_MS);
+    }
     struct call *c = calloc(1, sizeof *c);
     c->h = h;
-    snprintf(c->bet, sizeof c->bet, "%s", json_string_value(json_object_get(b, "id")));
-    c->body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    c->how = how;
+    snprintf(c->bet, sizeof c->bet, "%s", id);
+    c->body = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : strdup("");
     json_decref(o);
     char ts[32], sig[AGR_SIG_HEX], line[200], url[400];
     snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
@@ -196,6 +234,7 @@ static void on_tick(uv_timer_t *t)
     if (fsm_read_begin(n->fsm, &txn) != 0)
         return;
     json_t *ids = bets_pending_holds(n->fsm, txn, BATCH), *bets = json_array();
+    json_t *paid = bets_unpaid(n->fsm, txn, BATCH), *settled = json_array();
     size_t i;
     json_t *id;
     json_array_foreach(ids, i, id)
@@ -204,11 +243,20 @@ static void on_tick(uv_timer_t *t)
         if (b)
             json_array_append_new(bets, b);
     }
+    json_array_foreach(paid, i, id)
+    {
+        json_t *b = bets_get(n->fsm, txn, json_string_value(id));
+        if (b)
+            json_array_append_new(settled, b);
+    }
     fsm_read_end(txn);
     json_t *b;
-    json_array_foreach(bets, i, b) place_hold(h, b);
+    json_array_foreach(bets, i, b) place_hold(h, b, false);
+    json_array_foreach(settled, i, b) place_hold(h, b, true);
     json_decref(bets);
     json_decref(ids);
+    json_decref(settled);
+    json_decref(paid);
 }
 
 int bets_hold_start(struct node *n, char *err, size_t errlen)

@@ -11,7 +11,9 @@
  * the ledger check passes on every accounts node.
  * A player who set limits and deposited through the payment stand-in: the hold is placed, the
  * bet accepted on every node and exactly the stake held in the wallet.
- * Not covered yet (not built): money moved at settlement, kill -9 between hold and acceptance.
+ * The game played to its agreed result: the bet settled won and its hold posted with the
+ * payout, the wallet's balance exact to the cent on every accounts node.
+ * Not covered yet: kill -9 of either cluster's leader during the saga.
  *
  * Every wait is a condition polled with a deadline. */
 #include <setjmp.h>
@@ -347,6 +349,48 @@ static void bets_over_http(void **state)
     assert_int_equal(num(r.json, "held"), 1000);
     assert_int_equal(num(r.json, "available"), 1500);
     h_resp_free(&r);
+
+    /* The game is played to its agreed result (4-2): Bob's bet on home is settled won in the
+     * state machine, and the leader posts its hold with the payout: his balance is the deposit
+     * less the stake plus the return, nothing held, the bet marked paid on every node. */
+    for (int i = 0; i < 3; i++) {
+        json_t *a = simproc_admin(&sims[i], "/admin/v1/advance", "{\"seconds\": 100000}");
+        assert_non_null(a);
+        json_decref(a);
+    }
+    for (int i = 0; i < 3; i++) {
+        double end = h_now() + 60;
+        for (;;) {
+            r = bet_call(i, "GET", path, NULL, NULL, token2);
+            if ((r.status == 200 && json_object_get(r.json, "paid")) || h_now() > end)
+                break;
+            h_resp_free(&r);
+            h_sleep_ms(100);
+        }
+        if (!json_object_get(r.json, "paid")) {
+            char *t = json_dumps(r.json, JSON_COMPACT);
+            fail_msg("sport node %d: bet never paid: %s", i + 1, t ? t : "");
+        }
+        assert_string_equal(str(r.json, "status"), "settled");
+        assert_string_equal(str(r.json, "result"), "won");
+        assert_string_equal(str(r.json, "paid"), "post");
+        assert_int_equal(num(r.json, "return"), home);
+        h_resp_free(&r);
+    }
+    for (int i = 0; i < 3; i++) {
+        double end = h_now() + 20;
+        for (;;) {
+            r = h_http_bearer(&acc, i, "GET", "/v1/wallet", NULL, NULL, token2);
+            if ((num(r.json, "balance") == 2500 - 1000 + home && num(r.json, "held") == 0) ||
+                h_now() > end)
+                break;
+            h_resp_free(&r);
+            h_sleep_ms(50);
+        }
+        assert_int_equal(num(r.json, "balance"), 2500 - 1000 + home);
+        assert_int_equal(num(r.json, "held"), 0);
+        h_resp_free(&r);
+    }
 
     /* Nothing is held for Ada, and the accounts ledger checks on every node. */
     for (int i = 0; i < 3; i++) {

@@ -717,6 +717,44 @@ static void test_settlement(void **state)
     assert_int_equal(exposure(c->f, "f|F1"), 0);
     assert_int_equal(exposure(c->f, "f|F2"), 0);
     assert_int_equal(exposure(c->f, "o|F1|1x2||draw"), 0);
+    /* Money: every settled bet waits to be paid; lost and won are posted, void voided. */
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *unpaid = bets_unpaid(c->f, txn, 100);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(unpaid), 6);
+    json_decref(unpaid);
+    uint64_t pay;
+    b = bet(c->f, "b000000000002");
+    assert_string_equal(bets_settle_how(b, &pay), "post");
+    assert_int_equal(pay, 3500);
+    json_decref(b);
+    b = bet(c->f, "b000000000001");
+    assert_string_equal(bets_settle_how(b, &pay), "post");
+    assert_int_equal(pay, 0);
+    json_decref(b);
+    struct cmd cm;
+    char *t = bets_cmd_paid(&cm, "b000000000001", "void");
+    assert_int_equal(apply(c, CMD_BET_PAID, t), 409);
+    assert_code(c, "wrong_resolution");
+    free(t);
+    t = bets_cmd_paid(&cm, "b000000000001", "post");
+    assert_int_equal(apply(c, CMD_BET_PAID, t), 200);
+    assert_int_equal(apply(c, CMD_BET_PAID, t), 200); /* again: unchanged */
+    free(t);
+    t = bets_cmd_paid(&cm, "b000000000007", "void");
+    assert_int_equal(apply(c, CMD_BET_PAID, t), 409);
+    assert_code(c, "bet_not_settled");
+    free(t);
+    b = bet(c->f, "b000000000001");
+    assert_string_equal(str(b, "paid"), "post");
+    json_decref(b);
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    unpaid = bets_unpaid(c->f, txn, 100);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(unpaid), 5);
+    assert_string_equal(json_string_value(json_array_get(unpaid, 0)), "b000000000002");
+    json_decref(unpaid);
 }
 
 int main(void)
