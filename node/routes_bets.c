@@ -9,6 +9,9 @@
  *   GET  /v1/bets        the player's bets, newest first; ?status=open|settled, ?limit=1..100,
  *                         ?before=<next of the previous page>
  *   GET  /v1/bets/{id}   one of the player's bets (another player's is 404)
+ *   GET|POST /admin/v1/bets/limits  (admin token; POST with an Idempotency-Key, proposed by the
+ *                         leader) the betting limits: {min_stake?, max_stake?, max_payout?,
+ *                         outcome_cap?, fixture_cap?, live?}
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,10 +157,62 @@ out:
     json_decref(claims);
 }
 
+static void limits(struct http_req *r, const char *method)
+{
+    if (!routes_require_admin(r))
+        return;
+    if (!strcmp(method, "GET")) {
+        MDB_txn *txn;
+        if (fsm_read_begin(r->node->fsm, &txn) != 0) {
+            http_problem(r, 503, "Unavailable", "the state could not be read");
+            return;
+        }
+        struct bet_limits l;
+        bets_limits_get(r->node->fsm, txn, &l);
+        fsm_read_end(txn);
+        http_reply_json(r, 200,
+                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}", "min_stake",
+                                  (json_int_t)l.min_stake, "max_stake", (json_int_t)l.max_stake,
+                                  "max_payout", (json_int_t)l.max_payout, "outcome_cap",
+                                  (json_int_t)l.outcome_cap, "fixture_cap",
+                                  (json_int_t)l.fixture_cap, "live", l.live));
+        return;
+    }
+    if (strcmp(method, "POST") != 0) {
+        http_header(r, "allow", "GET, POST");
+        http_problem(r, 405, "Method not allowed", "/admin/v1/bets/limits takes GET or POST");
+        return;
+    }
+    if (!acc_on_leader(r))
+        return;
+    char idem[256];
+    if (!acc_idem_key(r, "admin", idem))
+        return;
+    json_t *b = routes_body(r);
+    if (!b)
+        return;
+    struct cmd c;
+    char *text = bets_cmd_limits(&c, b);
+    char *canon = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(b);
+    uint8_t fp[32];
+    acc_fingerprint("bet-limits", canon ? canon : "", fp);
+    if (text)
+        write_submit(r, CMD_BET_LIMITS, text, strlen(text), idem, fp, acc_relay_done, NULL);
+    else
+        http_problem(r, 500, "Out of memory", "the limits could not be prepared");
+    free(text);
+    free(canon);
+}
+
 int routes_bets(struct http_req *r, const char *method, const char *path)
 {
     if (!r->node->cfg.sport[0])
         return -1;
+    if (!strcmp(path, "/admin/v1/bets/limits")) {
+        limits(r, method);
+        return 0;
+    }
     char id[BET_ID_MAX];
     if (!strcmp(path, "/v1/bets")) {
         if (!strcmp(method, "POST"))

@@ -13,6 +13,8 @@
  * bet accepted on every node and exactly the stake held in the wallet.
  * The game played to its agreed result: the bet settled won and its hold posted with the
  * payout, the wallet's balance exact to the cent on every accounts node.
+ * Price changes by policy at the live reopening (exact, better, any_within), with live betting
+ * turned on by the operator (POST /admin/v1/bets/limits).
  * kill -9 the sport leader right after four more bets: the new leader carries each on to
  * accepted, the held amount exactly the accepted stakes; at the result all five are paid.
  * Not covered yet: kill -9 of the accounts leader during settlement.
@@ -144,6 +146,7 @@ static void bets_over_http(void **state)
     }
     json_int_t version = num(m, "version");
     json_int_t home = num(json_object_get(json_object_get(m, "prices"), "1x2"), "home");
+    json_t *pre_x12 = json_incref(json_object_get(json_object_get(m, "prices"), "1x2"));
     assert_true(home > 1000);
     json_decref(m);
     /* Every sport node has the key set before we go on (503 until loaded). */
@@ -407,6 +410,74 @@ static void bets_over_http(void **state)
         assert_int_equal(num(r.json, "balance"), 2500);
         h_resp_free(&r);
     }
+
+    /* Price changes by policy: the operator turns live betting on; at kick-off the market
+     * reopens live at a new version; a 1x2 outcome now priced lower than before is refused
+     * under exact and better (price_changed with the current price and version), under
+     * any_within with a tolerance one short of the drop, and accepted at the current price with
+     * the tolerance of the drop. */
+    r = h_http(&sp, F1, "POST", "/admin/v1/bets/limits", "{\"live\": true}", "lim-live", true);
+    assert_int_equal(r.status, 200);
+    assert_true(json_is_true(json_object_get(r.json, "live")));
+    h_resp_free(&r);
+    for (int i = 0; i < 3; i++) {
+        json_t *a = simproc_admin(&sims[i], "/admin/v1/advance", "{\"seconds\": 100}");
+        assert_non_null(a);
+        json_decref(a);
+    }
+    json_t *lm = NULL;
+    for (double end = h_now() + H_WAIT_MS / 1000.0; h_now() < end; h_sleep_ms(50)) {
+        lm = market(F1);
+        if (lm && !strcmp(str(lm, "status"), "open") && !strcmp(str(lm, "phase"), "live") &&
+            num(lm, "version") > version)
+            break;
+        json_decref(lm);
+        lm = NULL;
+    }
+    assert_non_null(lm);
+    json_int_t lv = num(lm, "version");
+    const char *outs[] = {"home", "draw", "away"}, *o = NULL;
+    json_int_t seen = 0, now = 0;
+    for (int k = 0; k < 3 && !o; k++) {
+        json_int_t a = num(pre_x12, outs[k]);
+        json_int_t b = num(json_object_get(json_object_get(lm, "prices"), "1x2"), outs[k]);
+        if (b > 1000 && b < a) {
+            o = outs[k];
+            seen = a;
+            now = b;
+        }
+    }
+    json_decref(lm);
+    if (!o)
+        fail_msg("no 1x2 price dropped between the pre-match and the live quote");
+    const char *pol[] = {"exact", "better", "any_within", "any_within"};
+    json_int_t tol[] = {0, 0, seen - now - 1, seen - now};
+    for (int k = 0; k < 4; k++) {
+        char key[32];
+        snprintf(key, sizeof key, "bet-p%d", k);
+        char tols[48] = "";
+        if (tol[k])
+            snprintf(tols, sizeof tols, "\"tolerance\": %lld, ", (long long)tol[k]);
+        snprintf(body, sizeof body,
+                 "{\"stake\": 100, \"policy\": \"%s\", %s\"legs\": [{\"fixture\": \"" FIXTURE
+                 "\", \"market\": \"1x2\", \"outcome\": \"%s\", \"price\": %lld, "
+                 "\"version\": %lld}]}",
+                 pol[k], tols, o, (long long)seen, (long long)version);
+        r = bet_call(F2, "POST", "/v1/bets", body, key, token);
+        if (k < 3) {
+            expect_code(&r, 409, "price_changed");
+            assert_int_equal(num(r.json, "current"), now);
+            assert_int_equal(num(r.json, "version"), lv);
+        } else {
+            assert_int_equal(r.status, 201);
+            json_t *leg = json_array_get(json_object_get(r.json, "legs"), 0);
+            assert_int_equal(num(leg, "price"), now);
+            assert_int_equal(num(leg, "version"), lv);
+            assert_string_equal(str(leg, "phase"), "live");
+        }
+        h_resp_free(&r);
+    }
+    json_decref(pre_x12);
 
     /* The game is played to its agreed result (4-2): Bob's bet on home is settled won in the
      * state machine, and the leader posts its hold with the payout: his balance is the deposit
