@@ -757,6 +757,60 @@ static void test_settlement(void **state)
     json_decref(unpaid);
 }
 
+static json_t *list(struct ctx *c, const char *player, const char *status, uint64_t before,
+                    unsigned limit)
+{
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *p = bets_list_player(c->f, txn, player, status, before, limit);
+    fsm_read_end(txn);
+    return p;
+}
+
+static void test_player_listing(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    long long v = publish(c, "F1", PRICES1);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(place1(c, 100, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v)),
+                         201);
+    assert_int_equal(place(c, "p2", 100, "exact", 0,
+                           json_pack("[o]", leg("F1", "1x2", NULL, "home", 2140, v))),
+                     201);
+    assert_int_equal(hold_done(c, "b000000000002", false, "insufficient_funds"), 200);
+    /* Newest first, two a page, then the rest from the cursor. */
+    json_t *p = list(c, "p1", NULL, 0, 2), *items = json_object_get(p, "items");
+    assert_int_equal(json_array_size(items), 2);
+    assert_string_equal(str(json_array_get(items, 0), "id"), "b000000000003");
+    assert_string_equal(str(json_array_get(items, 1), "id"), "b000000000002");
+    long long next = num(p, "next");
+    assert_int_equal(next, 2);
+    json_decref(p);
+    p = list(c, "p1", NULL, (uint64_t)next, 2);
+    items = json_object_get(p, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(str(json_array_get(items, 0), "id"), "b000000000001");
+    assert_true(json_is_null(json_object_get(p, "next")));
+    json_decref(p);
+    /* Filters: the rejected one is not open. */
+    p = list(c, "p1", "open", 0, 10);
+    assert_int_equal(json_array_size(json_object_get(p, "items")), 2);
+    json_decref(p);
+    p = list(c, "p1", "settled", 0, 10);
+    items = json_object_get(p, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(str(json_array_get(items, 0), "status"), "rejected");
+    json_decref(p);
+    /* Another player's, and a player with none. */
+    p = list(c, "p2", NULL, 0, 10);
+    assert_int_equal(json_array_size(json_object_get(p, "items")), 1);
+    json_decref(p);
+    p = list(c, "p", NULL, 0, 10);
+    assert_int_equal(json_array_size(json_object_get(p, "items")), 0);
+    json_decref(p);
+}
+
 int main(void)
 {
     util_log_init();
@@ -769,6 +823,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_liability_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hold_outcome, setup, teardown),
         cmocka_unit_test(test_leg_results),
+        cmocka_unit_test_setup_teardown(test_player_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settlement, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
