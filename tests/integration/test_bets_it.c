@@ -11,8 +11,8 @@
  * the ledger check passes on every accounts node.
  * A player who set limits and deposited through the payment stand-in: the hold is placed, the
  * bet accepted on every node and exactly the stake held in the wallet.
- * The game played to its agreed result: the bet settled won and its hold posted with the
- * payout, the wallet's balance exact to the cent on every accounts node.
+ * The game played to its agreed result: the home bets settled won and their holds posted with
+ * the payout, the away bet lost and its hold posted with none, the wallet's balance exact to the cent on every accounts node.
  * Price changes by policy at the live reopening (exact, better, any_within), with live betting
  * turned on by the operator (POST /admin/v1/bets/limits).
  * kill -9 the sport leader right after four more bets: the new leader carries each on to
@@ -360,6 +360,17 @@ static void bets_over_http(void **state)
     assert_int_equal(num(r.json, "held"), 1000);
     assert_int_equal(num(r.json, "available"), 1500);
     h_resp_free(&r);
+    /* A second bet of his, on the away side (it will lose). */
+    snprintf(body, sizeof body,
+             "{\"stake\": 100, \"policy\": \"exact\", \"legs\": [{\"fixture\": \"" FIXTURE
+             "\", \"market\": \"1x2\", \"outcome\": \"away\", \"price\": %lld, \"version\": "
+             "%lld}]}",
+             (long long)num(pre_x12, "away"), (long long)version);
+    r = bet_call(2, "POST", "/v1/bets", body, "bet-away", token2);
+    assert_int_equal(r.status, 201);
+    char id_away[64];
+    snprintf(id_away, sizeof id_away, "%s", str(r.json, "id"));
+    h_resp_free(&r);
 
     /* kill -9 the sport leader as its holds are under way: four more bets committed through a
      * follower, the leader killed at once (its hold calls may be in flight or answered but not
@@ -407,12 +418,12 @@ static void bets_over_http(void **state)
         double end = h_now() + 20;
         for (;;) {
             r = h_http_bearer(&acc, i, "GET", "/v1/wallet", NULL, NULL, token2);
-            if (num(r.json, "held") == 1400 || h_now() > end)
+            if (num(r.json, "held") == 1500 || h_now() > end)
                 break;
             h_resp_free(&r);
             h_sleep_ms(50);
         }
-        assert_int_equal(num(r.json, "held"), 1400);
+        assert_int_equal(num(r.json, "held"), 1500);
         assert_int_equal(num(r.json, "balance"), 2500);
         h_resp_free(&r);
     }
@@ -513,7 +524,19 @@ static void bets_over_http(void **state)
         assert_int_equal(num(r.json, "return"), home);
         h_resp_free(&r);
     }
-    json_int_t want = 2500 - 1400 + home + 4 * (100 * home / 1000);
+    /* The away bet lost: its hold posted with no payout. */
+    snprintf(path, sizeof path, "/v1/bets/%s", id_away);
+    for (double end = h_now() + 60;; h_sleep_ms(100)) {
+        r = bet_call(F1, "GET", path, NULL, NULL, token2);
+        if (json_object_get(r.json, "paid") || h_now() > end)
+            break;
+        h_resp_free(&r);
+    }
+    assert_string_equal(str(r.json, "result"), "lost");
+    assert_string_equal(str(r.json, "paid"), "post");
+    assert_int_equal(num(r.json, "return"), 0);
+    h_resp_free(&r);
+    json_int_t want = 2500 - 1500 + home + 4 * (100 * home / 1000);
     for (int i = 0; i < 3; i++) {
         double end = h_now() + 20;
         for (;;) {
