@@ -72,7 +72,12 @@ enum cmd_type {
     CMD_HOLD_EXPIRE = 35,        /* {}: holds due at the leader's stamped time expire */
     CMD_WALLET_CORRECT = 36,     /* {id, debit, credit, amount, corrects, reason} */
     CMD_WALLET_CLUSTER = 37,     /* {name, keys[]}: a sport cluster allowed to place holds */
-    CMD_TYPE_MAX = 37,
+    /* 38-43: reserved for other work in progress. */
+    CMD_BET_PLACE = 44,          /* bets.c: {player_id, stake, policy, tolerance?, legs[], node} */
+    CMD_BET_LIMITS = 45,         /* {min_stake?, max_stake?, max_payout?, outcome_cap?, ...} */
+    CMD_BET_HOLD_DONE = 46,      /* {bet_id, accepted, code?, detail?}: the hold's answer */
+    CMD_BET_PAID = 47,           /* {bet_id, how: post|void}: a settled bet's money moved */
+    CMD_TYPE_MAX = 47,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consensus/bets.h"
 #include "consensus/fixtures.h"
 #include "consensus/cmdtable.h"
 #include "consensus/store.h"
@@ -305,6 +306,10 @@ int quotes_on_agreed(struct fsm *f, MDB_txn *txn, const struct feed_obs *o, uint
         rv = set_fixture_status(f, txn, fixture,
                                 o->u.result.status == FEED_FINAL ? "finished" : "cancelled",
                                 time_ms);
+        /* Its bets are settled in the same transaction (consensus/bets.c). */
+        if (rv == 0)
+            rv = bets_on_result(f, txn, fixture, o->u.result.status != FEED_FINAL,
+                                (int)o->u.result.home, (int)o->u.result.away, time_ms);
         if (rv == 0 && o->u.result.status == FEED_FINAL) {
             uint64_t n = fsm_meta_get(f, txn, RESULTS_N_KEY) + 1;
             uint8_t k[8];

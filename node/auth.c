@@ -340,6 +340,30 @@ static void serve_me(struct http_req *r, bool retried)
     json_decref(claims);
 }
 
+json_t *auth_player(struct http_req *r)
+{
+    struct node *n = r->node;
+    struct auth *a = n->auth;
+    if (!a) {
+        http_problem(r, 404, "Not found",
+                     "this node verifies no access tokens: 'accounts_jwks_url' is not configured");
+        return NULL;
+    }
+    bool unknown = false;
+    json_t *claims = a->jwks ? auth_verify_bearer(r, a->jwks, n->cfg.accounts_issuer, &unknown)
+                             : NULL;
+    if (claims)
+        return claims;
+    if (!a->jwks || unknown) {
+        if (!a->inflight && mono_ms() - a->last_start_ms >= n->cfg.accounts_jwks_min_interval_ms)
+            fetch_start(a);
+        http_header(r, "retry-after", "1");
+        http_problem(r, 503, "Keys not loaded",
+                     "the accounts cluster's signing key for this token is not loaded yet");
+    }
+    return NULL;
+}
+
 int routes_auth(struct http_req *r, const char *method, const char *path)
 {
     if (!r->node->cfg.sport[0] || strcmp(path, "/v1/me") != 0)

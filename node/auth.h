@@ -26,6 +26,11 @@ json_t *auth_verify_bearer(struct http_req *r, const json_t *jwks, const char *i
 int auth_start(struct node *n, char *err, size_t errlen);
 void auth_stop(struct node *n);
 
+/* Sport role: the player of the request's bearer token, verified offline against the cached
+ * keys: the token's claims, or NULL with the request answered (404 no verifier configured, 503
+ * keys not loaded or a key not known yet (a refetch starts), 401 a bad token). */
+json_t *auth_player(struct http_req *r);
+
 /* Sport role: GET /v1/me. Returns 0 if handled, -1 if the path is not ours. */
 int routes_auth(struct http_req *r, const char *method, const char *path);
 

@@ -228,7 +228,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "initial_members", "admin_token_file", "cluster_secret_file", "snapshot_threshold", "snapshot_trailing",
         "election_timeout_ms", "heartbeat_timeout_ms", "forward_timeout_ms", "max_body_bytes",
         "map_size_mb", "space_quota_mb", "log_level", "max_inflight_entries", "idempotency_ttl_s", "password_list",
-        "franceconnect", "document_check", "payments", "accounts_jwks_url", "accounts_issuer",
+        "franceconnect", "document_check", "payments", "accounts_jwks_url", "accounts_issuer", "accounts_urls",
         "accounts_jwks_refresh_s", "accounts_jwks_min_interval_ms", "feed_url", "feed_adapter",
         "feed_poll_ms", "ratings_history", "margins", "quote_prematch_s", "quote_live_busy_s",
         "quote_live_idle_s", "quote_busy_window_s", "quote_hold_s", "quote_round_timeout_ms",
@@ -386,6 +386,15 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         get_str(root, "accounts_issuer", c->accounts_issuer, sizeof c->accounts_issuer, 0,
                 "urn:parlay:accounts:accounts", err, en))
         goto out;
+    if (get_str(root, "accounts_urls", c->accounts_urls, sizeof c->accounts_urls, 0, "", err,
+                en))
+        goto out;
+    if (c->accounts_urls[0] && strncmp(c->accounts_urls, "http://", 7) != 0 &&
+        strncmp(c->accounts_urls, "https://", 8) != 0) {
+        snprintf(err, en, "key 'accounts_urls' must be http:// or https:// base URLs, "
+                          "comma-separated");
+        goto out;
+    }
     if (c->accounts_jwks_url[0] && strncmp(c->accounts_jwks_url, "http://", 7) != 0 &&
         strncmp(c->accounts_jwks_url, "https://", 8) != 0) {
         snprintf(err, en, "key 'accounts_jwks_url' must be an http:// or https:// URL");

@@ -50,6 +50,8 @@ struct config {
                                       node/pay.h) as JSON text, "" when not configured; checked
                                       at load (its key files read, then forgotten) */
     char accounts_jwks_url[512];   /* sport: the accounts cluster's JWKS URL, "" = none */
+    char accounts_urls[1024];      /* sport: accounts nodes' base URLs, comma-separated, for
+                                      bet holds (node/bets_hold.c); "" = no holds placed */
     char accounts_issuer[128];     /* sport: iss of access tokens, default
                                       urn:parlay:accounts:accounts */
     unsigned accounts_jwks_refresh_s;       /* sport: periodic refetch, default 300 */

@@ -311,7 +311,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         routes_agree(r, method, path) == 0 ||
         routes_fixtures(r, method, path) == 0 ||
         routes_accounts(r, method, path) == 0 || routes_wallet(r, method, path) == 0 ||
-        routes_auth(r, method, path) == 0 ||
+        routes_auth(r, method, path) == 0 || routes_bets(r, method, path) == 0 ||
         routes_admin(r, method, path) == 0 || routes_internal(r, method, path) == 0)
         return 0;
     http_problem(r, 404, "Not found", "no resource at %s", path);

@@ -42,6 +42,7 @@ static void on_signal(uv_signal_t *s, int signum)
     quote_stop(n);
     agree_stop(n);
     auth_stop(n);
+    bets_hold_stop(n);
     uv_signal_stop(&n->sigint);
     uv_signal_stop(&n->sigterm);
     uv_close((uv_handle_t *)&n->sigint, NULL);
@@ -137,7 +138,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "parlayd: %s\n", err);
         return 1;
     }
-    if (auth_start(n, err, sizeof err) != 0) {
+    if (auth_start(n, err, sizeof err) != 0 || bets_hold_start(n, err, sizeof err) != 0) {
         fprintf(stderr, "parlayd: %s\n", err);
         return 1;
     }

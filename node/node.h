@@ -29,6 +29,7 @@ struct node {
     struct forwarder *fwd;
     struct accounts *accounts; /* role "accounts" only */
     struct auth *auth;         /* sport role with accounts_jwks_url: the JWKS cache */
+    struct bets_hold *bets_hold; /* sport role with accounts_urls: the hold saga's driver */
     struct agree *agree;       /* sport role: agreed observations (agree.c) */
     struct quoter *quoter;     /* football: quote rounds, votes, publication (quote.c) */
     struct stream *stream;     /* the quote stream's clients (stream.c) */
@@ -95,6 +96,10 @@ int routes_admin(struct http_req *r, const char *method, const char *path);
 int routes_accounts(struct http_req *r, const char *method, const char *path);
 int routes_wallet(struct http_req *r, const char *method, const char *path);
 int routes_auth(struct http_req *r, const char *method, const char *path);
+int routes_bets(struct http_req *r, const char *method, const char *path);
+/* Sport role with accounts_urls: the leader places each pending bet's hold (node/bets_hold.c). */
+int bets_hold_start(struct node *n, char *err, size_t errlen);
+void bets_hold_stop(struct node *n);
 /* The accounts role (routes_accounts.c): breached-password list, signing-key timer. */
 int accounts_start(struct node *n, char *err, size_t errlen);
 void accounts_stop(struct node *n);

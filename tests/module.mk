@@ -10,6 +10,9 @@
 #   test_quotes        markets and agreed quotes: rounds, publication and its refusals, agreed
 #                      events and suspensions, results, determinism across two state machines
 #   test_ledger        the ledger's rules: moves, holds resolved once, refusals, zero sum
+#   test_bets          bets: placement checked at its index (market state, quote version, odds
+#                      policy, stake/payout limits, liability caps, accumulators), the hold's
+#                      outcome once, determinism across two state machines
 #   test_wallet        the wallet domain: deposits, holds and their one resolution, limits,
 #                      exclusion, withdrawals, chargebacks into debt, corrections, the check
 #   test_raft_fixture  3-server clusters on raft_fixture: replication, partitions, catch-up
@@ -21,7 +24,7 @@
 #   test_transport_check  the Raft transport's message checks and its record of the log's terms
 #
 #   make test-unit     build and run them
-UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger wallet cmdtable transport_check
+UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger wallet bets cmdtable transport_check
 UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TEST_NAMES))
 UNIT_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,$(CONSENSUS_SRCS) tests/unit/unit_util.c)
 

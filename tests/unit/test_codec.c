@@ -314,7 +314,12 @@ static void test_fuzz_mutations(void** state)
             idem[i] = (char)rnd();
         for (size_t i = 0; i < pl; i++)
             payload[i] = (char)rnd();
-        struct cmd c = {.type = (uint16_t)(1 + rnd() % CMD_TYPE_MAX),
+        /* A declared type (numbers reserved for other branches may be gaps here). */
+        uint16_t type;
+        do
+            type = (uint16_t)(1 + rnd() % CMD_TYPE_MAX);
+        while (!strcmp(cmd_type_name(type), "unknown"));
+        struct cmd c = {.type = type,
                         .time_ms = rnd(),
                         .idem = idem,
                         .idem_len = il,

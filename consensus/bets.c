@@ -1,0 +1,997 @@
+/* Bets: placement, the hold's outcome, limits. See bets.h. */
+#include "consensus/bets.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/cmdtable.h"
+#include "consensus/quotes.h"
+#include "consensus/store.h"
+
+static const char BET_SEQ_KEY[] = "bet_seq";
+static const char LIMITS_KEY[] = "limits";
+
+const struct fsm_domain bets_domain;
+
+struct bets_dbs {
+    MDB_dbi bets, exposure, player, fixture, pending, config, unpaid;
+};
+
+static const struct bets_dbs *DB(struct fsm *f)
+{
+    return (const struct bets_dbs *)fsm_domain_dbis(f, &bets_domain);
+}
+
+#define PLAYER_MAX 128
+#define FIXTURE_MAX 128
+#define NAME_MAX_ 64
+#define KEY_MAX 512
+#define PRICE_MIN 1001    /* milli-odds */
+#define PRICE_MAX 1000000
+
+static const struct bet_limits DEFAULTS = {
+    .min_stake = 10,             /* 0.10 */
+    .max_stake = 100000,         /* 1 000.00 */
+    .max_payout = 10000000,      /* 100 000.00 */
+    .outcome_cap = 5000000,      /* 50 000.00 net per outcome */
+    .fixture_cap = 20000000,     /* 200 000.00 net per fixture */
+    .live = false,               /* live bets need the acceptance delay (not built yet) */
+};
+
+static int refuse(struct fsm_result *res, int status, const char *code, const char *title,
+                  json_t *extra, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static int refuse(struct fsm_result *res, int status, const char *code, const char *title,
+                  json_t *extra, const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title", title,
+                          "status", status, "detail", detail, "code", code);
+    if (extra)
+        json_object_update(p, extra);
+    json_decref(extra);
+    store_result_json(res, status, p);
+    return 0;
+}
+
+/* ---- limits -------------------------------------------------------------------------- */
+
+static void limits_from(json_t *o, struct bet_limits *l)
+{
+    uint64_t v;
+    if (store_u64(o, "min_stake", 1, &v))
+        l->min_stake = v;
+    if (store_u64(o, "max_stake", 1, &v))
+        l->max_stake = v;
+    if (store_u64(o, "max_payout", 1, &v))
+        l->max_payout = v;
+    if (store_u64(o, "outcome_cap", 0, &v))
+        l->outcome_cap = v;
+    if (store_u64(o, "fixture_cap", 0, &v))
+        l->fixture_cap = v;
+    json_t *live = json_object_get(o, "live");
+    if (json_is_boolean(live))
+        l->live = json_is_true(live);
+}
+
+static json_t *limits_json(const struct bet_limits *l)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}", "min_stake", (json_int_t)l->min_stake,
+                     "max_stake", (json_int_t)l->max_stake, "max_payout",
+                     (json_int_t)l->max_payout, "outcome_cap", (json_int_t)l->outcome_cap,
+                     "fixture_cap", (json_int_t)l->fixture_cap, "live", l->live);
+}
+
+void bets_limits_get(struct fsm *f, MDB_txn *txn, struct bet_limits *out)
+{
+    *out = DEFAULTS;
+    json_t *o = store_get_json(txn, DB(f)->config, LIMITS_KEY, strlen(LIMITS_KEY));
+    if (o)
+        limits_from(o, out);
+    json_decref(o);
+}
+
+static int limits_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                        struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    static const char *const keys[] = {"min_stake", "max_stake", "max_payout", "outcome_cap",
+                                       "fixture_cap", "live"};
+    const char *k;
+    json_t *v;
+    int rv = 0;
+    json_object_foreach(body, k, v)
+    {
+        bool known = false;
+        for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+            known = known || !strcmp(k, keys[i]);
+        bool ok = !strcmp(k, "live") ? json_is_boolean(v)
+                                     : json_is_integer(v) && json_integer_value(v) >= 0;
+        if (!known || !ok) {
+            refuse(res, 422, "invalid_limits", "Invalid limits", NULL,
+                   "%s: %s", k,
+                   known ? "want a non-negative integer of cents (live: a boolean)"
+                         : "unknown field (min_stake, max_stake, max_payout, outcome_cap, "
+                           "fixture_cap, live)");
+            goto out;
+        }
+    }
+    struct bet_limits l;
+    bets_limits_get(f, txn, &l);
+    limits_from(body, &l);
+    if (l.min_stake == 0 || l.min_stake > l.max_stake) {
+        refuse(res, 422, "invalid_limits", "Invalid limits", NULL,
+               "min_stake must be at least 1 and at most max_stake (%llu > %llu)",
+               (unsigned long long)l.min_stake, (unsigned long long)l.max_stake);
+        goto out;
+    }
+    json_t *o = limits_json(&l);
+    rv = store_put_json(txn, DB(f)->config, LIMITS_KEY, strlen(LIMITS_KEY), o, NULL);
+    if (rv == 0)
+        store_result_json(res, 200, o);
+    else
+        json_decref(o);
+out:
+    json_decref(body);
+    return rv;
+}
+
+/* ---- exposure ------------------------------------------------------------------------ */
+
+uint64_t bets_exposure(struct fsm *f, MDB_txn *txn, const char *key)
+{
+    json_t *o = store_get_json(txn, DB(f)->exposure, key, strlen(key));
+    uint64_t v = o ? (uint64_t)json_integer_value(json_object_get(o, "amount")) : 0;
+    json_decref(o);
+    return v;
+}
+
+static int exposure_add(struct fsm *f, MDB_txn *txn, const char *key, int64_t delta)
+{
+    int64_t v = (int64_t)bets_exposure(f, txn, key) + delta;
+    if (v < 0)
+        v = 0;
+    json_t *o = json_pack("{s:I}", "amount", (json_int_t)v);
+    int rv = store_put_json(txn, DB(f)->exposure, key, strlen(key), o, NULL);
+    json_decref(o);
+    return rv;
+}
+
+static void outcome_key(char out[KEY_MAX], json_t *leg)
+{
+    snprintf(out, KEY_MAX, "o|%s|%s|%s|%s", store_str(leg, "fixture"), store_str(leg, "market"),
+             store_str(leg, "line") ? store_str(leg, "line") : "", store_str(leg, "outcome"));
+}
+
+static void fixture_key(char out[KEY_MAX], const char *fixture)
+{
+    snprintf(out, KEY_MAX, "f|%s", fixture);
+}
+
+/* Add (@sign 1) or release (@sign -1) bet @b's exposure. */
+static int bet_exposure(struct fsm *f, MDB_txn *txn, json_t *b, int sign)
+{
+    int64_t net = (int64_t)json_integer_value(json_object_get(b, "payout")) -
+                  (int64_t)json_integer_value(json_object_get(b, "stake"));
+    size_t i;
+    json_t *leg;
+    int rv = 0;
+    char k[KEY_MAX];
+    json_array_foreach(json_object_get(b, "legs"), i, leg)
+    {
+        outcome_key(k, leg);
+        if ((rv = exposure_add(f, txn, k, sign * net)))
+            break;
+        fixture_key(k, store_str(leg, "fixture"));
+        if ((rv = exposure_add(f, txn, k, sign * net)))
+            break;
+    }
+    return rv;
+}
+
+/* ---- placement ----------------------------------------------------------------------- */
+
+/* The price of @outcome at @line of @market in a prices object, or 0. */
+static int64_t price_of(json_t *prices, const char *market, const char *line,
+                        const char *outcome)
+{
+    json_t *m = json_object_get(prices, market);
+    if (line)
+        m = json_object_get(m, line);
+    json_t *p = json_object_get(m, outcome);
+    return json_is_integer(p) ? json_integer_value(p) : 0;
+}
+
+static bool policy_ok(const char *policy, int64_t seen, int64_t now, int64_t tol)
+{
+    if (!strcmp(policy, "exact"))
+        return now == seen;
+    if (!strcmp(policy, "better"))
+        return now >= seen;
+    return now >= seen - tol; /* any_within */
+}
+
+struct leg_in {
+    const char *fixture, *market, *line, *outcome;
+    int64_t price;
+    uint64_t version;
+};
+
+/* Shape of one leg; a refusal names it. */
+static bool leg_parse(json_t *o, size_t i, struct leg_in *l, struct fsm_result *res)
+{
+    static const char need[] = "need {fixture, market, line?, outcome, price (milli-odds), "
+                               "version}";
+    json_t *p = json_object_get(o, "price"), *line = json_object_get(o, "line");
+    l->fixture = store_str_max(o, "fixture", FIXTURE_MAX);
+    l->market = store_str_max(o, "market", NAME_MAX_);
+    l->outcome = store_str_max(o, "outcome", NAME_MAX_);
+    l->line = store_str_max(o, "line", NAME_MAX_);
+    if (!json_is_object(o) || !l->fixture || !l->market || !l->outcome ||
+        (line && !json_is_null(line) && !l->line)) {
+        refuse(res, 422, "invalid_bet", "Invalid bet", NULL, "legs[%zu]: %s", i, need);
+        return false;
+    }
+    if (!json_is_integer(p) || json_integer_value(p) < PRICE_MIN ||
+        json_integer_value(p) > PRICE_MAX) {
+        refuse(res, 422, "invalid_bet", "Invalid bet", NULL,
+               "legs[%zu].price: an integer of milli-odds from %d to %d", i, PRICE_MIN,
+               PRICE_MAX);
+        return false;
+    }
+    l->price = json_integer_value(p);
+    if (!store_u64(o, "version", 1, &l->version)) {
+        refuse(res, 422, "invalid_bet", "Invalid bet", NULL,
+               "legs[%zu].version: the quote version the price came from (integer >= 1)", i);
+        return false;
+    }
+    return true;
+}
+
+static int place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                       struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *legs_out = json_array(), *changed = json_array(), *bet = NULL;
+    const char *player = store_str_max(body, "player_id", PLAYER_MAX);
+    const char *policy = store_str(body, "policy");
+    json_t *legs = json_object_get(body, "legs");
+    uint64_t stake = 0, tol = 0, node = 0;
+    if (!player) {
+        refuse(res, 422, "invalid_bet", "Invalid bet", NULL, "player_id: missing or too long");
+        goto out;
+    }
+    if (!store_u64(body, "stake", 1, &stake)) {
+        refuse(res, 422, "invalid_bet", "Invalid bet", NULL,
+               "stake: a positive integer of cents");
+        goto out;
+    }
+    if (!policy || (strcmp(policy, "exact") && strcmp(policy, "better") &&
+                    strcmp(policy, "any_within"))) {
+        refuse(res, 422, "invalid_bet", "Invalid bet", NULL,
+               "policy: one of exact, better, any_within");
+        goto out;
+    }
+    if (!strcmp(policy, "any_within") && !store_u64(body, "tolerance", 1, &tol)) {
+        refuse(res, 422, "invalid_bet", "Invalid bet", NULL,
+               "tolerance: any_within needs a positive integer of milli-odds");
+        goto out;
+    }
+    if (json_object_get(body, "node"))
+        store_u64(body, "node", 0, &node);
+    if (!json_is_array(legs) || json_array_size(legs) == 0) {
+        refuse(res, 422, "invalid_bet", "Invalid bet", NULL, "legs: a non-empty array");
+        goto out;
+    }
+    size_t n = json_array_size(legs);
+    if (n > BET_LEGS_MAX) {
+        refuse(res, 422, "too_many_legs", "Too many legs",
+               json_pack("{s:i}", "max", BET_LEGS_MAX),
+               "an accumulator has at most %d legs (%zu given)", BET_LEGS_MAX, n);
+        goto out;
+    }
+    struct leg_in in[BET_LEGS_MAX];
+    for (size_t i = 0; i < n; i++) {
+        if (!leg_parse(json_array_get(legs, i), i, &in[i], res))
+            goto out;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(in[j].fixture, in[i].fixture)) {
+                refuse(res, 422, "same_fixture", "Same fixture", NULL,
+                       "legs[%zu] and legs[%zu] are both on fixture '%s': at most one leg per "
+                       "fixture",
+                       j, i, in[i].fixture);
+                goto out;
+            }
+    }
+    struct bet_limits lim;
+    bets_limits_get(f, txn, &lim);
+
+    /* Every leg against its market at this index. */
+    uint64_t odds = 1000; /* milli-odds of the whole bet, floored at each leg */
+    for (size_t i = 0; i < n; i++) {
+        struct leg_in *l = &in[i];
+        json_t *m = quotes_market_get(f, txn, l->fixture);
+        if (!m) {
+            refuse(res, 404, "no_market", "No market", NULL,
+                   "legs[%zu]: fixture '%s' has no market", i, l->fixture);
+            goto out;
+        }
+        const char *status = store_str(m, "status") ?: "";
+        const char *phase = store_str(m, "phase") ?: "pre";
+        uint64_t cur_v = (uint64_t)json_integer_value(json_object_get(m, "version"));
+        if (!strcmp(status, "suspended")) {
+            json_decref(m);
+            refuse(res, 409, "market_suspended", "Market suspended",
+                   json_pack("{s:s}", "fixture", l->fixture),
+                   "legs[%zu]: the markets of '%s' are suspended", i, l->fixture);
+            goto out;
+        }
+        if (strcmp(status, "open") != 0 || (!strcmp(phase, "live") && !lim.live)) {
+            refuse(res, 409, "betting_closed", "Betting closed",
+                   json_pack("{s:s}", "fixture", l->fixture),
+                   "legs[%zu]: betting on '%s' is closed (market %s, phase %s%s)", i,
+                   l->fixture, status, phase,
+                   !strcmp(phase, "live") && !lim.live ? ", live betting off" : "");
+            json_decref(m);
+            goto out;
+        }
+        /* The cited quote: this fixture's, not newer than the market's, with that price. */
+        json_t *q = l->version <= cur_v ? quotes_get(f, txn, l->version) : NULL;
+        const char *qfx = q ? store_str(q, "fixture") : NULL;
+        int64_t seen = q && qfx && !strcmp(qfx, l->fixture)
+                           ? price_of(json_object_get(q, "prices"), l->market, l->line,
+                                      l->outcome)
+                           : 0;
+        json_decref(q);
+        if (seen != l->price) {
+            refuse(res, 422, "invalid_quote", "Invalid quote", NULL,
+                   "legs[%zu]: quote version %llu of '%s' did not offer %lld for %s%s%s/%s", i,
+                   (unsigned long long)l->version, l->fixture, (long long)l->price, l->market,
+                   l->line ? "/" : "", l->line ? l->line : "", l->outcome);
+            json_decref(m);
+            goto out;
+        }
+        int64_t now = price_of(json_object_get(m, "prices"), l->market, l->line, l->outcome);
+        if (now == 0) {
+            refuse(res, 409, "not_offered", "Not offered",
+                   json_pack("{s:s, s:I}", "fixture", l->fixture, "version", (json_int_t)cur_v),
+                   "legs[%zu]: %s%s%s/%s is no longer priced (version %llu)", i, l->market,
+                   l->line ? "/" : "", l->line ? l->line : "", l->outcome,
+                   (unsigned long long)cur_v);
+            json_decref(m);
+            goto out;
+        }
+        if (!policy_ok(policy, l->price, now, (int64_t)tol))
+            json_array_append_new(changed, json_pack("{s:i, s:I, s:I, s:I}", "leg", (int)i,
+                                                     "price", (json_int_t)l->price, "current",
+                                                     (json_int_t)now, "version",
+                                                     (json_int_t)cur_v));
+        unsigned __int128 o = (unsigned __int128)odds * (uint64_t)now / 1000;
+        odds = o > (unsigned __int128)UINT64_MAX / 1000000000 ? UINT64_MAX / 1000000000
+                                                                : (uint64_t)o;
+        json_t *leg = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "fixture",
+                                l->fixture, "market", l->market, "outcome", l->outcome,
+                                "price_seen", (json_int_t)l->price, "version_seen",
+                                (json_int_t)l->version, "price", (json_int_t)now, "version",
+                                (json_int_t)cur_v, "phase", phase);
+        if (l->line)
+            json_object_set_new(leg, "line", json_string(l->line));
+        json_object_set_new(leg, "result", json_null());
+        json_array_append_new(legs_out, leg);
+        json_decref(m);
+    }
+    if (json_array_size(changed)) {
+        json_t *first = json_array_get(changed, 0);
+        refuse(res, 409, "price_changed", "Price changed",
+               json_pack("{s:O, s:O, s:O}", "current", json_object_get(first, "current"),
+                         "version", json_object_get(first, "version"), "legs", changed),
+               "legs[%d]: the price is now %lld (version %lld), not %lld under policy %s",
+               (int)json_integer_value(json_object_get(first, "leg")),
+               (long long)json_integer_value(json_object_get(first, "current")),
+               (long long)json_integer_value(json_object_get(first, "version")),
+               (long long)json_integer_value(json_object_get(first, "price")), policy);
+        goto out;
+    }
+    if (stake < lim.min_stake) {
+        refuse(res, 422, "below_min_stake", "Stake too small",
+               json_pack("{s:I}", "min", (json_int_t)lim.min_stake),
+               "stake %llu is under the minimum %llu", (unsigned long long)stake,
+               (unsigned long long)lim.min_stake);
+        goto out;
+    }
+    if (stake > lim.max_stake) {
+        refuse(res, 409, "above_max_stake", "Stake too large",
+               json_pack("{s:I}", "max", (json_int_t)lim.max_stake),
+               "stake %llu is over the maximum %llu", (unsigned long long)stake,
+               (unsigned long long)lim.max_stake);
+        goto out;
+    }
+    unsigned __int128 pay = (unsigned __int128)stake * odds / 1000;
+    if (pay > lim.max_payout) {
+        uint64_t max_stake = lim.max_payout * 1000 / (odds ? odds : 1);
+        refuse(res, 409, "above_max_payout", "Payout too large",
+               json_pack("{s:I, s:I}", "max", (json_int_t)lim.max_payout, "max_stake",
+                         (json_int_t)max_stake),
+               "the payout at odds %llu (milli) would exceed the maximum %llu",
+               (unsigned long long)odds, (unsigned long long)lim.max_payout);
+        goto out;
+    }
+    uint64_t payout = (uint64_t)pay, net = payout - stake;
+    /* Liability: every leg's outcome and fixture, with what this bet adds. */
+    for (size_t i = 0; i < n; i++) {
+        char k[KEY_MAX];
+        const char *scope[2] = {"outcome", "fixture"};
+        uint64_t cap[2] = {lim.outcome_cap, lim.fixture_cap};
+        outcome_key(k, json_array_get(legs_out, i));
+        for (int s = 0; s < 2; s++) {
+            if (s == 1)
+                fixture_key(k, in[i].fixture);
+            uint64_t cur = bets_exposure(f, txn, k);
+            if (cur + net > cap[s]) {
+                refuse(res, 409, "liability_cap", "Liability cap",
+                       json_pack("{s:s, s:s, s:I, s:I, s:I}", "scope", scope[s], "fixture",
+                                 in[i].fixture, "cap", (json_int_t)cap[s], "current",
+                                 (json_int_t)cur, "max_stake",
+                                 (json_int_t)(cap[s] > cur && odds > 1000
+                                                  ? (cap[s] - cur) * 1000 / (odds - 1000)
+                                                  : 0)),
+                       "legs[%zu]: the %s liability of '%s' would reach %llu, over its cap %llu",
+                       i, scope[s], in[i].fixture, (unsigned long long)(cur + net),
+                       (unsigned long long)cap[s]);
+                goto out;
+            }
+        }
+    }
+    /* Stand: store the bet, pending its hold. */
+    uint64_t seq = fsm_meta_get(f, txn, BET_SEQ_KEY) + 1;
+    char id[BET_ID_MAX], ts[32];
+    snprintf(id, sizeof id, "b%012llu", (unsigned long long)seq);
+    fsm_format_time(c->time_ms, ts);
+    bet = json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:O, s:s, s:s, s:I, s:s}", "id",
+                    id, "seq", (json_int_t)seq, "player_id", player, "status", "pending_hold",
+                    "stake", (json_int_t)stake, "odds", (json_int_t)odds, "payout",
+                    (json_int_t)payout, "policy", policy, "legs", legs_out, "kind",
+                    n == 1 ? "single" : "accumulator", "placed_at", ts, "node",
+                    (json_int_t)node, "updated_at", ts);
+    if (tol)
+        json_object_set_new(bet, "tolerance", json_integer((json_int_t)tol));
+    uint8_t be[8];
+    store_be64_put(be, seq);
+    char k[KEY_MAX + 8];
+    size_t pl = strlen(player);
+    memcpy(k, player, pl + 1);
+    memcpy(k + pl + 1, be, 8);
+    MDB_val kv = {pl + 9, k}, iv = {strlen(id), id};
+    if ((rv = store_put_json(txn, DB(f)->bets, id, strlen(id), bet, NULL)) ||
+        (rv = mdb_put(txn, DB(f)->player, &kv, &iv, 0)) ||
+        (rv = bet_exposure(f, txn, bet, 1)) || (rv = fsm_meta_put(f, txn, BET_SEQ_KEY, seq)))
+        goto out;
+    MDB_val pk = {8, be};
+    if ((rv = mdb_put(txn, DB(f)->pending, &pk, &iv, 0)))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        size_t fl = strlen(in[i].fixture);
+        memcpy(k, in[i].fixture, fl + 1);
+        memcpy(k + fl + 1, be, 8);
+        MDB_val fk = {fl + 9, k};
+        if ((rv = mdb_put(txn, DB(f)->fixture, &fk, &iv, 0)))
+            goto out;
+    }
+    store_result_json(res, 201, json_incref(bet));
+out:
+    json_decref(bet);
+    json_decref(changed);
+    json_decref(legs_out);
+    json_decref(body);
+    return rv;
+}
+
+/* ---- the hold's outcome -------------------------------------------------------------- */
+
+static int bet_settle(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms);
+
+static int hold_done_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                           struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *b = NULL;
+    const char *id = store_str_max(body, "bet_id", BET_ID_MAX - 1);
+    json_t *acc = json_object_get(body, "accepted");
+    const char *code = store_str_max(body, "code", 64);
+    const char *detail = store_str_max(body, "detail", 512);
+    if (!id || !json_is_boolean(acc) || (!json_is_true(acc) && !code)) {
+        refuse(res, 422, "invalid_hold_result", "Invalid hold result", NULL,
+               "need {bet_id, accepted: bool, code (when refused), detail?}");
+        goto out;
+    }
+    if (!(b = bets_get(f, txn, id))) {
+        refuse(res, 404, "no_bet", "No such bet", NULL, "no bet '%s'", id);
+        goto out;
+    }
+    const char *to = json_is_true(acc) ? "accepted" : "rejected";
+    const char *st = store_str(b, "status") ?: "";
+    if (strcmp(st, "pending_hold") != 0) {
+        if (!strcmp(st, to)) {
+            store_result_json(res, 200, json_incref(b));
+            goto out;
+        }
+        refuse(res, 409, "bet_resolved", "Bet already resolved",
+               json_pack("{s:s}", "bet_status", st), "bet '%s' is %s, not pending_hold", id,
+               st);
+        goto out;
+    }
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    json_object_set_new(b, "status", json_string(to));
+    json_object_set_new(b, "updated_at", json_string(ts));
+    json_object_set_new(b, "hold_at", json_string(ts));
+    if (!json_is_true(acc)) {
+        json_object_set_new(b, "reject_code", json_string(code));
+        if (detail)
+            json_object_set_new(b, "reject_detail", json_string(detail));
+        if ((rv = bet_exposure(f, txn, b, -1)))
+            goto out;
+    }
+    uint8_t be[8];
+    store_be64_put(be, (uint64_t)json_integer_value(json_object_get(b, "seq")));
+    MDB_val pk = {8, be};
+    rv = mdb_del(txn, DB(f)->pending, &pk, NULL);
+    if (rv == MDB_NOTFOUND)
+        rv = 0;
+    if (rv || (rv = store_put_json(txn, DB(f)->bets, id, strlen(id), b, NULL)))
+        goto out;
+    /* Its fixtures' results may already be agreed: settle now. */
+    if (json_is_true(acc) && (rv = bet_settle(f, txn, b, c->time_ms)))
+        goto out;
+    store_result_json(res, 200, json_incref(b));
+out:
+    json_decref(b);
+    json_decref(body);
+    return rv;
+}
+
+/* ---- settlement ---------------------------------------------------------------------- */
+
+static const char *by_sign(int d)
+{
+    return d > 0 ? "won" : d < 0 ? "lost" : "push";
+}
+
+/* A line "2.5", "-0.25" in quarters (10 -> 2.5 * 4); false if not a multiple of 0.25. */
+static bool line_quarters(const char *line, int *q)
+{
+    if (!line)
+        return false;
+    char *end;
+    double v = strtod(line, &end);
+    if (*end || v < -20 || v > 20)
+        return false;
+    double x = v * 4;
+    int r = (int)(x < 0 ? x - 0.5 : x + 0.5);
+    if (x - r > 1e-9 || r - x > 1e-9)
+        return false;
+    *q = r;
+    return true;
+}
+
+/* A handicap or total in quarters: @d4 is 4 x (margin or goals) + the line's quarters (for a
+ * total: goals x 4 - line quarters, over side). A quarter line is half on each neighbour. */
+static const char *quarter_result(int d4, int q)
+{
+    if (q % 2 == 0)
+        return by_sign(d4);
+    const char *lo = by_sign(d4 - 1), *hi = by_sign(d4 + 1);
+    if (!strcmp(lo, hi))
+        return lo;
+    if (!strcmp(lo, "push"))
+        return "half_won"; /* push + won */
+    if (!strcmp(hi, "push"))
+        return "half_lost"; /* lost + push */
+    return "push";          /* not reached for quarter lines */
+}
+
+const char *bets_leg_result(const char *market, const char *line, const char *outcome, int h,
+                            int a)
+{
+    int q;
+    if (!strcmp(market, "1x2")) {
+        const char *w = h > a ? "home" : h < a ? "away" : "draw";
+        return !strcmp(outcome, w) ? "won" : "lost";
+    }
+    if (!strcmp(market, "double_chance")) {
+        bool ok = !strcmp(outcome, "home_draw")   ? h >= a
+                  : !strcmp(outcome, "home_away") ? h != a
+                  : !strcmp(outcome, "draw_away") ? h <= a
+                                                  : false;
+        return ok ? "won" : "lost";
+    }
+    if (!strcmp(market, "draw_no_bet")) {
+        if (h == a)
+            return "void";
+        return (h > a) == !strcmp(outcome, "home") ? "won" : "lost";
+    }
+    if (!strcmp(market, "btts")) {
+        bool yes = h > 0 && a > 0;
+        return yes == !strcmp(outcome, "yes") ? "won" : "lost";
+    }
+    if (!strcmp(market, "total_goals") || !strcmp(market, "home_goals") ||
+        !strcmp(market, "away_goals")) {
+        if (!line_quarters(line, &q))
+            return "void";
+        int g = !strcmp(market, "total_goals") ? h + a : !strcmp(market, "home_goals") ? h : a;
+        int d4 = 4 * g - q;
+        const char *over = quarter_result(d4, q);
+        if (!strcmp(outcome, "over"))
+            return over;
+        return quarter_result(-d4, q); /* under */
+    }
+    if (!strcmp(market, "correct_score")) {
+        char k[32];
+        if (h > 5 || a > 5)
+            snprintf(k, sizeof k, "other");
+        else
+            snprintf(k, sizeof k, "%d-%d", h, a);
+        return !strcmp(outcome, k) ? "won" : "lost";
+    }
+    if (!strcmp(market, "winning_margin")) {
+        char k[32];
+        int d = h - a;
+        if (d == 0)
+            snprintf(k, sizeof k, "draw");
+        else
+            snprintf(k, sizeof k, "%s_%d%s", d > 0 ? "home" : "away", abs(d) >= 4 ? 4 : abs(d),
+                     abs(d) >= 4 ? "+" : "");
+        return !strcmp(outcome, k) ? "won" : "lost";
+    }
+    if (!strcmp(market, "asian_handicap")) {
+        if (!line_quarters(line, &q))
+            return "void";
+        /* The line is the home side's handicap; the away side takes the opposite. */
+        int d4 = 4 * (h - a) + q;
+        return !strcmp(outcome, "home") ? quarter_result(d4, q) : quarter_result(-d4, q);
+    }
+    return NULL;
+}
+
+/* Milli-odds a leg counts for at settlement. */
+static uint64_t leg_factor(const char *result, uint64_t price)
+{
+    if (!strcmp(result, "won"))
+        return price;
+    if (!strcmp(result, "half_won"))
+        return (price + 1000) / 2;
+    if (!strcmp(result, "half_lost"))
+        return 500;
+    if (!strcmp(result, "lost"))
+        return 0;
+    return 1000; /* void, push */
+}
+
+/* Settle @b (accepted, every leg with a result); writes it. */
+static int bet_settle(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms)
+{
+    size_t i;
+    json_t *leg;
+    uint64_t odds = 1000;
+    bool lost = false, all_void = true;
+    const char *single = NULL;
+    json_array_foreach(json_object_get(b, "legs"), i, leg)
+    {
+        const char *r = store_str(leg, "result");
+        if (!r)
+            return 0; /* not every leg is settled yet */
+        single = r;
+        lost = lost || !strcmp(r, "lost");
+        all_void = all_void && (!strcmp(r, "void") || !strcmp(r, "push"));
+        unsigned __int128 o =
+            (unsigned __int128)odds * leg_factor(r, (uint64_t)json_integer_value(
+                                                        json_object_get(leg, "price"))) /
+            1000;
+        odds = (uint64_t)o;
+    }
+    uint64_t stake = (uint64_t)json_integer_value(json_object_get(b, "stake"));
+    const char *result = json_array_size(json_object_get(b, "legs")) == 1 ? single
+                         : lost                                            ? "lost"
+                         : all_void                                        ? "void"
+                                                                           : "won";
+    char ts[32];
+    fsm_format_time(time_ms, ts);
+    int rv = bet_exposure(f, txn, b, -1);
+    json_object_set_new(b, "status", json_string("settled"));
+    json_object_set_new(b, "result", json_string(result));
+    json_object_set_new(b, "odds_settled", json_integer((json_int_t)odds));
+    json_object_set_new(b, "return",
+                        json_integer((json_int_t)((unsigned __int128)stake * odds / 1000)));
+    json_object_set_new(b, "settled_at", json_string(ts));
+    json_object_set_new(b, "updated_at", json_string(ts));
+    const char *id = store_str(b, "id");
+    uint8_t be[8];
+    store_be64_put(be, (uint64_t)json_integer_value(json_object_get(b, "seq")));
+    MDB_val uk = {8, be}, uv = {strlen(id), (void *)id};
+    if (rv == 0)
+        rv = mdb_put(txn, DB(f)->unpaid, &uk, &uv, 0);
+    return rv ? rv : store_put_json(txn, DB(f)->bets, id, strlen(id), b, NULL);
+}
+
+const char *bets_settle_how(json_t *b, uint64_t *payout)
+{
+    const char *r = store_str(b, "result") ?: "";
+    *payout = (uint64_t)json_integer_value(json_object_get(b, "return"));
+    if (!strcmp(r, "void") || !strcmp(r, "push"))
+        return "void";
+    return "post";
+}
+
+static int paid_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *b = NULL;
+    const char *id = store_str_max(body, "bet_id", BET_ID_MAX - 1);
+    const char *how = store_str(body, "how");
+    if (!id || !how || (strcmp(how, "post") && strcmp(how, "void"))) {
+        refuse(res, 422, "invalid_paid", "Invalid payment record", NULL,
+               "need {bet_id, how: post or void}");
+        goto out;
+    }
+    if (!(b = bets_get(f, txn, id))) {
+        refuse(res, 404, "no_bet", "No such bet", NULL, "no bet '%s'", id);
+        goto out;
+    }
+    uint64_t payout;
+    const char *want = bets_settle_how(b, &payout);
+    if (strcmp(store_str(b, "status") ?: "", "settled") != 0) {
+        refuse(res, 409, "bet_not_settled", "Bet not settled", NULL, "bet '%s' is %s", id,
+               store_str(b, "status") ?: "?");
+        goto out;
+    }
+    if (strcmp(how, want) != 0) {
+        refuse(res, 409, "wrong_resolution", "Wrong resolution", NULL,
+               "bet '%s' settles by %s, not %s", id, want, how);
+        goto out;
+    }
+    if (store_str(b, "paid")) {
+        store_result_json(res, 200, json_incref(b));
+        goto out;
+    }
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    json_object_set_new(b, "paid", json_string(how));
+    json_object_set_new(b, "paid_at", json_string(ts));
+    json_object_set_new(b, "updated_at", json_string(ts));
+    uint8_t be[8];
+    store_be64_put(be, (uint64_t)json_integer_value(json_object_get(b, "seq")));
+    MDB_val uk = {8, be};
+    rv = mdb_del(txn, DB(f)->unpaid, &uk, NULL);
+    if (rv == MDB_NOTFOUND)
+        rv = 0;
+    if (rv || (rv = store_put_json(txn, DB(f)->bets, id, strlen(id), b, NULL)))
+        goto out;
+    store_result_json(res, 200, json_incref(b));
+out:
+    json_decref(b);
+    json_decref(body);
+    return rv;
+}
+
+int bets_on_result(struct fsm *f, MDB_txn *txn, const char *fixture, bool cancelled, int h,
+                   int a, uint64_t time_ms)
+{
+    size_t fl = strlen(fixture);
+    if (fl > FIXTURE_MAX)
+        return 0;
+    MDB_cursor *cur;
+    int rv = mdb_cursor_open(txn, DB(f)->fixture, &cur);
+    if (rv)
+        return rv;
+    char k[FIXTURE_MAX + 9];
+    memcpy(k, fixture, fl + 1);
+    memset(k + fl + 1, 0, 8);
+    MDB_val kv = {fl + 9, k}, v;
+    /* Collect the ids first: settling writes "bets", not this database, but keep it simple. */
+    json_t *ids = json_array();
+    for (int r = mdb_cursor_get(cur, &kv, &v, MDB_SET_RANGE);
+         r == 0 && kv.mv_size == fl + 9 && !memcmp(kv.mv_data, fixture, fl + 1);
+         r = mdb_cursor_get(cur, &kv, &v, MDB_NEXT))
+        json_array_append_new(ids, json_stringn(v.mv_data, v.mv_size));
+    mdb_cursor_close(cur);
+    size_t i;
+    json_t *jid;
+    json_array_foreach(ids, i, jid)
+    {
+        const char *id = json_string_value(jid);
+        json_t *b = bets_get(f, txn, id);
+        if (!b)
+            continue;
+        const char *st = store_str(b, "status") ?: "";
+        if (!strcmp(st, "rejected") || !strcmp(st, "settled")) {
+            json_decref(b);
+            continue;
+        }
+        size_t j;
+        json_t *leg;
+        json_array_foreach(json_object_get(b, "legs"), j, leg)
+        {
+            if (strcmp(store_str(leg, "fixture") ?: "", fixture) != 0 ||
+                store_str(leg, "result"))
+                continue;
+            const char *res = cancelled ? "void"
+                                        : bets_leg_result(store_str(leg, "market"),
+                                                          store_str(leg, "line"),
+                                                          store_str(leg, "outcome"), h, a);
+            if (res)
+                json_object_set_new(leg, "result", json_string(res));
+        }
+        rv = !strcmp(st, "accepted") ? bet_settle(f, txn, b, time_ms) : 0;
+        if (rv == 0 && strcmp(store_str(b, "status") ?: "", "settled") != 0)
+            rv = store_put_json(txn, DB(f)->bets, id, strlen(id), b, NULL);
+        json_decref(b);
+        if (rv)
+            break;
+    }
+    json_decref(ids);
+    return rv;
+}
+
+/* ---- queries ------------------------------------------------------------------------- */
+
+json_t *bets_get(struct fsm *f, MDB_txn *txn, const char *id)
+{
+    return store_get_json(txn, DB(f)->bets, id, strlen(id));
+}
+
+static bool open_status(const char *st)
+{
+    return !strcmp(st, "pending_hold") || !strcmp(st, "accepted");
+}
+
+json_t *bets_list_player(struct fsm *f, MDB_txn *txn, const char *player, const char *status,
+                         uint64_t before, unsigned limit)
+{
+    json_t *items = json_array();
+    json_t *next = json_null();
+    size_t pl = strlen(player);
+    if (pl > PLAYER_MAX)
+        return json_pack("{s:o, s:o}", "items", items, "next", next);
+    char k[PLAYER_MAX + 9];
+    memcpy(k, player, pl + 1);
+    store_be64_put((uint8_t *)k + pl + 1, before ? before : UINT64_MAX);
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, DB(f)->player, &cur))
+        return json_pack("{s:o, s:o}", "items", items, "next", next);
+    MDB_val kv = {pl + 9, k}, v;
+    /* The first key at or after the cursor, then backwards (newest first). */
+    int r = mdb_cursor_get(cur, &kv, &v, MDB_SET_RANGE);
+    r = r == 0 ? mdb_cursor_get(cur, &kv, &v, MDB_PREV) : mdb_cursor_get(cur, &kv, &v, MDB_LAST);
+    uint64_t last = 0;
+    for (; r == 0; r = mdb_cursor_get(cur, &kv, &v, MDB_PREV)) {
+        if (kv.mv_size != pl + 9 || memcmp(kv.mv_data, player, pl + 1) != 0)
+            break;
+        uint64_t seq = store_be64_get((const uint8_t *)kv.mv_data + pl + 1);
+        if (before && seq >= before)
+            continue;
+        if (json_array_size(items) == limit) {
+            next = json_integer((json_int_t)last);
+            break;
+        }
+        char id[BET_ID_MAX];
+        snprintf(id, sizeof id, "%.*s", (int)v.mv_size, (const char *)v.mv_data);
+        json_t *b = bets_get(f, txn, id);
+        if (!b)
+            continue;
+        const char *st = store_str(b, "status") ?: "";
+        bool open = open_status(st);
+        if (status && ((!strcmp(status, "open") && !open) ||
+                       (!strcmp(status, "settled") && open))) {
+            json_decref(b);
+            continue;
+        }
+        json_array_append_new(items, b);
+        last = seq;
+    }
+    mdb_cursor_close(cur);
+    return json_pack("{s:o, s:o}", "items", items, "next", next);
+}
+
+static json_t *ids_of(MDB_txn *txn, MDB_dbi dbi, unsigned limit);
+
+json_t *bets_unpaid(struct fsm *f, MDB_txn *txn, unsigned limit)
+{
+    return ids_of(txn, DB(f)->unpaid, limit);
+}
+
+json_t *bets_pending_holds(struct fsm *f, MDB_txn *txn, unsigned limit)
+{
+    return ids_of(txn, DB(f)->pending, limit);
+}
+
+static json_t *ids_of(MDB_txn *txn, MDB_dbi dbi, unsigned limit)
+{
+    json_t *out = json_array();
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, dbi, &cur))
+        return out;
+    MDB_val k, v;
+    int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (r == 0 && json_array_size(out) < limit) {
+        json_array_append_new(out, json_stringn(v.mv_data, v.mv_size));
+        r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    return out;
+}
+
+/* ---- payloads ------------------------------------------------------------------------ */
+
+char *bets_cmd_place(struct cmd *c, const char *player_id, uint64_t stake, const char *policy,
+                     uint64_t tolerance, json_t *legs, uint64_t node)
+{
+    json_t *o = json_pack("{s:s, s:I, s:s, s:O, s:I}", "player_id", player_id, "stake",
+                          (json_int_t)stake, "policy", policy, "legs", legs, "node",
+                          (json_int_t)node);
+    if (tolerance)
+        json_object_set_new(o, "tolerance", json_integer((json_int_t)tolerance));
+    char *t = cmd_fill(c, CMD_BET_PLACE, o);
+    json_decref(o);
+    return t;
+}
+
+char *bets_cmd_paid(struct cmd *c, const char *bet_id, const char *how)
+{
+    json_t *o = json_pack("{s:s, s:s}", "bet_id", bet_id, "how", how);
+    char *t = cmd_fill(c, CMD_BET_PAID, o);
+    json_decref(o);
+    return t;
+}
+
+char *bets_cmd_limits(struct cmd *c, json_t *limits)
+{
+    return cmd_fill(c, CMD_BET_LIMITS, limits);
+}
+
+char *bets_cmd_hold_done(struct cmd *c, const char *bet_id, bool accepted, const char *code,
+                         const char *detail)
+{
+    json_t *o = json_pack("{s:s, s:b}", "bet_id", bet_id, "accepted", accepted);
+    if (code)
+        json_object_set_new(o, "code", json_string(code));
+    if (detail)
+        json_object_set_new(o, "detail", json_string(detail));
+    char *t = cmd_fill(c, CMD_BET_HOLD_DONE, o);
+    json_decref(o);
+    return t;
+}
+
+/* ---- table --------------------------------------------------------------------------- */
+
+static const struct fsm_command COMMANDS[] = {
+    {CMD_BET_PLACE, "bet_place", true, place_apply, NULL},
+    {CMD_BET_LIMITS, "bet_limits", true, limits_apply, NULL},
+    {CMD_BET_HOLD_DONE, "bet_hold_done", true, hold_done_apply, NULL},
+    {CMD_BET_PAID, "bet_paid", true, paid_apply, NULL},
+    {0, NULL, false, NULL, NULL},
+};
+
+static const char *const DBS[] = {"bets",        "bet_exposure", "bet_player",
+                                  "bet_fixture", "bet_pending",  "bet_config",
+                                  "bet_unpaid",  NULL};
+_Static_assert(sizeof(struct bets_dbs) == (sizeof DBS / sizeof *DBS - 1) * sizeof(MDB_dbi),
+               "one handle per database name");
+
+const struct fsm_domain bets_domain = {"bets", COMMANDS, DBS};

@@ -1,0 +1,326 @@
+/* The hold saga's first half (issue 12): on the sport cluster's leader, every bet committed
+ * "pending_hold" gets its stake held in the accounts cluster (POST /internal/v1/holds, hold id =
+ * the bet id, signed with this member's node key over wallet_request_digest; an operator
+ * registers the sport cluster's keys there), and the answer is committed as CMD_BET_HOLD_DONE:
+ * 201 (or hold_exists: the same hold placed before) -> accepted; any other 4xx with a wallet
+ * problem code -> rejected with that code. No answer, 5xx, 429, a refused signature or an
+ * unregistered cluster (problems without a code: the operator has not registered us yet):
+ * retried at the next tick on the next URL of accounts_urls; the hold is idempotent by its id, so
+ * a new leader simply carries on from the replicated pending bets. Transfers run on the loop's
+ * curl multi (common/curl_uv.c); nothing blocks the loop.
+ *
+ * Settled bets (bets_unpaid) move their money the same way: a lost or won bet's hold is posted
+ * with the stake and its return as payout (POST /internal/v1/holds/{id}/post), a void or pushed
+ * one voided (.../void); the answer (or the wallet's "already posted/voided": the first
+ * resolution) is committed as CMD_BET_PAID. Every call is idempotent by the bet id, so either
+ * cluster's leader may change at any point.
+ *
+ * Not built yet: voiding a hold whose bet cannot stand (a hold placed, then the bet refused). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <secp256k1.h>
+
+#include "common/curl_uv.h"
+#include "common/log.h"
+#include "consensus/agreement.h"
+#include "consensus/bets.h"
+#include "consensus/replica.h"
+#include "consensus/wallet.h"
+#include "node/agree_env.h"
+#include "node/key.h"
+#include "node/node.h"
+
+#define TICK_MS 200
+#define BATCH 16
+#define HOLD_TIMEOUT_MS ((long long)WALLET_HOLD_TIMEOUT_MAX_MS) /* the longest the wallet allows
+                                                          (30 days): until settlement */
+#define URLS_MAX 8
+
+struct bets_hold {
+    struct node *n;
+    uv_timer_t timer;
+    struct cu_multi cu;
+    secp256k1_context *ctx;
+    unsigned char sk[32];
+    char urls[URLS_MAX][256];
+    unsigned n_urls, url_i;
+    unsigned busy; /* transfers and proposals in flight */
+    unsigned proposing; /* proposals in flight (their callbacks may come after stop) */
+    bool stopping;
+    int closing;   /* handles still to close */
+};
+
+struct call {
+    struct cu_xfer x;
+    struct bets_hold *h;
+    char bet[BET_ID_MAX];
+    const char *how; /* NULL: placing the hold; "post" | "void": settling it */
+    char *body;
+    struct curl_slist *hdrs;
+    char *resp;
+    size_t len;
+};
+
+static size_t on_data(char *p, size_t sz, size_t nm, void *arg)
+{
+    struct call *c = arg;
+    size_t n = sz * nm;
+    if (c->len + n > 65536)
+        return 0;
+    char *r = realloc(c->resp, c->len + n + 1);
+    if (!r)
+        return 0;
+    memcpy(r + c->len, p, n);
+    c->len += n;
+    r[c->len] = 0;
+    c->resp = r;
+    return n;
+}
+
+static void try_free(struct bets_hold *h)
+{
+    if (!h->stopping || h->closing > 0 || h->proposing > 0)
+        return;
+    secp256k1_context_destroy(h->ctx);
+    free(h);
+}
+
+static void done_proposed(void *arg, int outcome, const struct fsm_result *res)
+{
+    struct bets_hold *h = arg;
+    h->busy--;
+    h->proposing--;
+    if (outcome == REPLICA_OK)
+        LOG_INFO("event=bet_hold_done status=%d", res ? res->status : 0);
+    try_free(h);
+}
+
+static void propose_done(struct bets_hold *h, const char *bet, bool accepted, const char *code,
+                         const char *detail)
+{
+    struct cmd c;
+    char *text = bets_cmd_hold_done(&c, bet, accepted, code, detail);
+    if (!text)
+        return;
+    if (replica_propose(h->n->replica, &c, done_proposed, h) == REPLICA_OK) {
+        h->busy++;
+        h->proposing++;
+    }
+    free(text);
+}
+
+static void call_free(struct call *c)
+{
+    curl_easy_cleanup(c->x.easy);
+    curl_slist_free_all(c->hdrs);
+    free(c->body);
+    free(c->resp);
+    free(c);
+}
+
+static void call_done(struct cu_xfer *x, CURLcode rc)
+{
+    struct call *c = (struct call *)x;
+    struct bets_hold *h = c->h;
+    h->busy--;
+    long status = 0;
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    json_t *body = c->resp ? json_loads(c->resp, 0, NULL) : NULL;
+    const char *code = json_string_value(json_object_get(body, "code"));
+    const char *detail = json_string_value(json_object_get(body, "detail"));
+    if (h->stopping || rc == CURLE_ABORTED_BY_CALLBACK) {
+        /* nothing: the next leader carries on */
+    } else if (c->how) {
+        /* Settling: done, or done before (the wallet answers the first resolution again). */
+        if ((status >= 200 && status < 300) ||
+            (status == 409 && code &&
+             (!strcmp(code, "hold_already_posted") || !strcmp(code, "hold_already_voided")))) {
+            struct cmd cm;
+            char *text = bets_cmd_paid(&cm, c->bet, c->how);
+            if (text && replica_propose(h->n->replica, &cm, done_proposed, h) == REPLICA_OK) {
+                h->busy++;
+                h->proposing++;
+            }
+            free(text);
+        } else {
+            LOG_WARN("event=bet_settle_retry bet=%s how=%s status=%ld code=%s curl=%d", c->bet,
+                     c->how, status, code ? code : "", (int)rc);
+            h->url_i = (h->url_i + 1) % h->n_urls;
+        }
+    } else if (status == 200 || status == 201 || (status == 409 && code &&
+                                                  !strcmp(code, "hold_exists"))) {
+        propose_done(h, c->bet, true, NULL, NULL);
+    } else if (status >= 400 && status < 500 && status != 408 && status != 429 && code) {
+        /* The wallet's refusal (limits_required, insufficient_funds, ...): the caller checks
+         * (signature, unknown cluster) answer without a code and are retried. */
+        propose_done(h, c->bet, false, code, detail);
+    } else {
+        LOG_WARN("event=bet_hold_retry bet=%s status=%ld curl=%d url=%s", c->bet, status,
+                 (int)rc, h->urls[h->url_i]);
+        h->url_i = (h->url_i + 1) % h->n_urls; /* try another accounts node next time */
+    }
+    json_decref(body);
+    call_free(c);
+}
+
+/* Place @b's hold, or with @settle resolve it as the settlement says. */
+static void place_hold(struct bets_hold *h, json_t *b, bool settle)
+{
+    char path[128];
+    struct node *n = h->n;
+    const char *id = json_string_value(json_object_get(b, "id"));
+    json_t *o;
+    const char *how = NULL;
+    if (settle) {
+        uint64_t payout;
+        how = bets_settle_how(b, &payout);
+        snprintf(path, sizeof path, "/internal/v1/holds/%s/%s", id, how);
+        o = !strcmp(how, "post") ? json_pack("{s:O, s:I}", "stake", json_object_get(b, "stake"),
+                                             "payout", (json_int_t)payout)
+                                 : NULL;
+    } else {
+        snprintf(path, sizeof path, "/internal/v1/holds");
+        o = json_pack("{s:O, s:O, s:O, s:I}", "hold_id", json_object_get(b, "id"), "player_id",
+                      json_object_get(b, "player_id"), "amount", json_object_get(b, "stake"),
+                      "timeout_ms", (json_int_t)HOLD_TIMEOUT_MS);
+    }
+    struct call *c = calloc(1, sizeof *c);
+    c->h = h;
+    c->how = how;
+    snprintf(c->bet, sizeof c->bet, "%s", id);
+    c->body = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : strdup("");
+    json_decref(o);
+    char ts[32], sig[AGR_SIG_HEX], line[200], url[400];
+    snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
+    uint8_t d[32];
+    wallet_request_digest(n->cfg.cluster, ts, "POST", path, c->body, strlen(c->body), d);
+    if (!c->body || !agree_sign(h->ctx, h->sk, d, sig) || !(c->x.easy = curl_easy_init())) {
+        call_free(c);
+        return;
+    }
+    c->hdrs = curl_slist_append(NULL, "content-type: application/json");
+    snprintf(line, sizeof line, "parlay-cluster: %s", n->cfg.cluster);
+    c->hdrs = curl_slist_append(c->hdrs, line);
+    snprintf(line, sizeof line, "parlay-timestamp: %s", ts);
+    c->hdrs = curl_slist_append(c->hdrs, line);
+    snprintf(line, sizeof line, "parlay-signature: %s", sig);
+    c->hdrs = curl_slist_append(c->hdrs, line);
+    snprintf(url, sizeof url, "%s%s", h->urls[h->url_i], path);
+    CURL *e = c->x.easy;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdrs);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    c->x.done = call_done;
+    h->busy++;
+    cu_add(&h->cu, &c->x);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct bets_hold *h = t->data;
+    struct node *n = h->n;
+    /* One batch at a time: its answers are committed before the next looks again. */
+    if (h->stopping || n->stopping || h->busy || !replica_is_leader(n->replica))
+        return;
+    MDB_txn *txn;
+    if (fsm_read_begin(n->fsm, &txn) != 0)
+        return;
+    json_t *ids = bets_pending_holds(n->fsm, txn, BATCH), *bets = json_array();
+    json_t *paid = bets_unpaid(n->fsm, txn, BATCH), *settled = json_array();
+    size_t i;
+    json_t *id;
+    json_array_foreach(ids, i, id)
+    {
+        json_t *b = bets_get(n->fsm, txn, json_string_value(id));
+        if (b)
+            json_array_append_new(bets, b);
+    }
+    json_array_foreach(paid, i, id)
+    {
+        json_t *b = bets_get(n->fsm, txn, json_string_value(id));
+        if (b)
+            json_array_append_new(settled, b);
+    }
+    fsm_read_end(txn);
+    json_t *b;
+    json_array_foreach(bets, i, b) place_hold(h, b, false);
+    json_array_foreach(settled, i, b) place_hold(h, b, true);
+    json_decref(bets);
+    json_decref(ids);
+    json_decref(settled);
+    json_decref(paid);
+}
+
+int bets_hold_start(struct node *n, char *err, size_t errlen)
+{
+    if (!n->cfg.sport[0] || !n->cfg.accounts_urls[0])
+        return 0;
+    struct bets_hold *h = calloc(1, sizeof *h);
+    if (!h) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    h->n = n;
+    char list[sizeof n->cfg.accounts_urls], *save = NULL;
+    snprintf(list, sizeof list, "%s", n->cfg.accounts_urls);
+    for (char *u = strtok_r(list, ", ", &save); u && h->n_urls < URLS_MAX;
+         u = strtok_r(NULL, ", ", &save)) {
+        size_t l = strlen(u);
+        while (l && u[l - 1] == '/')
+            u[--l] = 0;
+        snprintf(h->urls[h->n_urls++], sizeof h->urls[0], "%s", u);
+    }
+    h->ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    if (!h->n_urls || !h->ctx || key_load_secret(n->cfg.data_dir, h->sk) != 0 ||
+        cu_init(&h->cu, n->loop) != 0) {
+        snprintf(err, errlen, "bet holds: %s",
+                 h->n_urls ? "the node key or the HTTP client could not be set up"
+                           : "key 'accounts_urls' names no URL");
+        if (h->ctx)
+            secp256k1_context_destroy(h->ctx);
+        free(h);
+        return -1;
+    }
+    uv_timer_init(n->loop, &h->timer);
+    h->timer.data = h;
+    uv_timer_start(&h->timer, on_tick, TICK_MS, TICK_MS);
+    n->bets_hold = h;
+    return 0;
+}
+
+static void maybe_free(struct bets_hold *h)
+{
+    h->closing--;
+    try_free(h);
+}
+
+static void timer_closed(uv_handle_t *t)
+{
+    maybe_free(t->data);
+}
+
+static void cu_closed(struct cu_multi *m)
+{
+    maybe_free((struct bets_hold *)((char *)m - offsetof(struct bets_hold, cu)));
+}
+
+void bets_hold_stop(struct node *n)
+{
+    struct bets_hold *h = n->bets_hold;
+    if (!h)
+        return;
+    n->bets_hold = NULL;
+    h->stopping = true;
+    h->closing = 2;
+    uv_timer_stop(&h->timer);
+    uv_close((uv_handle_t *)&h->timer, timer_closed);
+    cu_close(&h->cu, cu_closed);
+}

@@ -1,0 +1,238 @@
+/* Bets on a sport node (issue 12, first slice): the player's token is verified offline
+ * (node/auth.c), the bet goes through the one write path (node/write.c) as CMD_BET_PLACE and
+ * every check happens in the state machine at the committing index (consensus/bets.c).
+ *
+ *   POST /v1/bets        {stake, policy, tolerance?, legs: [{fixture, market, line?, outcome,
+ *                         price, version}]} with Authorization: Bearer <access token> and an
+ *                         Idempotency-Key (per player: the same key on any node places one bet)
+ *                         -> 201 the bet ("pending_hold") or the state machine's problem+json
+ *   GET  /v1/bets        the player's bets, newest first; ?status=open|settled, ?limit=1..100,
+ *                         ?before=<next of the previous page>
+ *   GET  /v1/bets/{id}   one of the player's bets (another player's is 404)
+ *   GET|POST /admin/v1/bets/limits  (admin token; POST with an Idempotency-Key, proposed by the
+ *                         leader) the betting limits: {min_stake?, max_stake?, max_payout?,
+ *                         outcome_cap?, fixture_cap?, live?}
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/bets.h"
+#include "node/accounts_common.h"
+#include "node/auth.h"
+#include "node/query.h"
+#include "node/routes.h"
+#include "node/write.h"
+
+static void place(struct http_req *r)
+{
+    json_t *claims = auth_player(r);
+    if (!claims)
+        return;
+    const char *player = json_string_value(json_object_get(claims, "sub"));
+    char idem[256];
+    json_t *body = NULL;
+    if (!player) {
+        http_problem(r, 401, "Unauthorized", "the access token names no player");
+        goto out;
+    }
+    if (!acc_player_idem_key(r, player, idem) || !(body = routes_body(r)))
+        goto out;
+    static const char *const known[] = {"stake", "policy", "tolerance", "legs"};
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+            ok = ok || !strcmp(k, known[i]);
+        if (!ok) {
+            http_problem(r, 422, "Invalid bet",
+                         "unknown field '%s' (stake, policy, tolerance, legs)", k);
+            goto out;
+        }
+    }
+    json_t *stake = json_object_get(body, "stake"), *tol = json_object_get(body, "tolerance");
+    const char *policy = json_string_value(json_object_get(body, "policy"));
+    json_t *legs = json_object_get(body, "legs");
+    if (!json_is_integer(stake) || json_integer_value(stake) <= 0) {
+        http_problem(r, 422, "Invalid bet", "stake: a positive integer of cents");
+        goto out;
+    }
+    if (!policy) {
+        http_problem(r, 422, "Invalid bet", "policy: one of exact, better, any_within");
+        goto out;
+    }
+    if (tol && (!json_is_integer(tol) || json_integer_value(tol) < 0)) {
+        http_problem(r, 422, "Invalid bet", "tolerance: a non-negative integer of milli-odds");
+        goto out;
+    }
+    if (!json_is_array(legs)) {
+        http_problem(r, 422, "Invalid bet", "legs: an array of 1 to %d legs", BET_LEGS_MAX);
+        goto out;
+    }
+    struct cmd c;
+    char *text = bets_cmd_place(&c, player, (uint64_t)json_integer_value(stake), policy,
+                                tol ? (uint64_t)json_integer_value(tol) : 0, legs,
+                                r->node->cfg.node_id);
+    char *canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text || !canon) {
+        free(text);
+        free(canon);
+        http_problem(r, 500, "Out of memory", "the bet could not be prepared");
+        goto out;
+    }
+    uint8_t fp[32];
+    /* The fingerprint is over the request itself (not the node that took it). */
+    acc_fingerprint("bet", canon, fp);
+    write_submit(r, CMD_BET_PLACE, text, strlen(text), idem, fp, acc_relay_done, NULL);
+    free(text);
+    free(canon);
+out:
+    json_decref(body);
+    json_decref(claims);
+}
+
+static void get_one(struct http_req *r, const char *id)
+{
+    json_t *claims = auth_player(r);
+    if (!claims)
+        return;
+    const char *player = json_string_value(json_object_get(claims, "sub"));
+    MDB_txn *txn;
+    if (fsm_read_begin(r->node->fsm, &txn) != 0) {
+        json_decref(claims);
+        http_problem(r, 503, "Unavailable", "the state could not be read");
+        return;
+    }
+    json_t *b = bets_get(r->node->fsm, txn, id);
+    fsm_read_end(txn);
+    const char *owner = b ? json_string_value(json_object_get(b, "player_id")) : NULL;
+    if (!b || !player || !owner || strcmp(owner, player) != 0) {
+        json_decref(b);
+        http_problem(r, 404, "Not found", "no bet '%s' of yours", id);
+    } else {
+        http_reply_json(r, 200, b);
+    }
+    json_decref(claims);
+}
+
+static void list(struct http_req *r)
+{
+    json_t *claims = auth_player(r);
+    if (!claims)
+        return;
+    const char *player = json_string_value(json_object_get(claims, "sub"));
+    char status[16] = "", limit_s[8] = "", before_s[24] = "";
+    struct query_want w[] = {{"status", status, sizeof status, 0},
+                             {"limit", limit_s, sizeof limit_s, 0},
+                             {"before", before_s, sizeof before_s, 0}};
+    if (query_params(r, w, 3) < 0)
+        goto out;
+    if (w[0].got && strcmp(status, "open") && strcmp(status, "settled")) {
+        http_problem(r, 400, "Bad query", "status: open or settled, not '%s'", status);
+        goto out;
+    }
+    char *end;
+    unsigned long limit = w[1].got ? strtoul(limit_s, &end, 10) : 50;
+    if (w[1].got && (*end || limit < 1 || limit > 100)) {
+        http_problem(r, 400, "Bad query", "limit: an integer from 1 to 100");
+        goto out;
+    }
+    unsigned long long before = w[2].got ? strtoull(before_s, &end, 10) : 0;
+    if (w[2].got && (*end || before == 0)) {
+        http_problem(r, 400, "Bad query", "before: the 'next' of a previous page");
+        goto out;
+    }
+    MDB_txn *txn;
+    if (!player || fsm_read_begin(r->node->fsm, &txn) != 0) {
+        http_problem(r, 503, "Unavailable", "the state could not be read");
+        goto out;
+    }
+    json_t *page = bets_list_player(r->node->fsm, txn, player, w[0].got ? status : NULL,
+                                    before, (unsigned)limit);
+    fsm_read_end(txn);
+    http_reply_json(r, 200, page);
+out:
+    json_decref(claims);
+}
+
+static void limits(struct http_req *r, const char *method)
+{
+    if (!routes_require_admin(r))
+        return;
+    if (!strcmp(method, "GET")) {
+        MDB_txn *txn;
+        if (fsm_read_begin(r->node->fsm, &txn) != 0) {
+            http_problem(r, 503, "Unavailable", "the state could not be read");
+            return;
+        }
+        struct bet_limits l;
+        bets_limits_get(r->node->fsm, txn, &l);
+        fsm_read_end(txn);
+        http_reply_json(r, 200,
+                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}", "min_stake",
+                                  (json_int_t)l.min_stake, "max_stake", (json_int_t)l.max_stake,
+                                  "max_payout", (json_int_t)l.max_payout, "outcome_cap",
+                                  (json_int_t)l.outcome_cap, "fixture_cap",
+                                  (json_int_t)l.fixture_cap, "live", l.live));
+        return;
+    }
+    if (strcmp(method, "POST") != 0) {
+        http_header(r, "allow", "GET, POST");
+        http_problem(r, 405, "Method not allowed", "/admin/v1/bets/limits takes GET or POST");
+        return;
+    }
+    if (!acc_on_leader(r))
+        return;
+    char idem[256];
+    if (!acc_idem_key(r, "admin", idem))
+        return;
+    json_t *b = routes_body(r);
+    if (!b)
+        return;
+    struct cmd c;
+    char *text = bets_cmd_limits(&c, b);
+    char *canon = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(b);
+    uint8_t fp[32];
+    acc_fingerprint("bet-limits", canon ? canon : "", fp);
+    if (text)
+        write_submit(r, CMD_BET_LIMITS, text, strlen(text), idem, fp, acc_relay_done, NULL);
+    else
+        http_problem(r, 500, "Out of memory", "the limits could not be prepared");
+    free(text);
+    free(canon);
+}
+
+int routes_bets(struct http_req *r, const char *method, const char *path)
+{
+    if (!r->node->cfg.sport[0])
+        return -1;
+    if (!strcmp(path, "/admin/v1/bets/limits")) {
+        limits(r, method);
+        return 0;
+    }
+    char id[BET_ID_MAX];
+    if (!strcmp(path, "/v1/bets")) {
+        if (!strcmp(method, "POST"))
+            place(r);
+        else if (!strcmp(method, "GET"))
+            list(r);
+        else {
+            http_header(r, "allow", "GET, POST");
+            http_problem(r, 405, "Method not allowed", "/v1/bets takes GET or POST");
+        }
+        return 0;
+    }
+    if (routes_match1(path, "/v1/bets", id, sizeof id)) {
+        if (strcmp(method, "GET") != 0) {
+            http_header(r, "allow", "GET");
+            http_problem(r, 405, "Method not allowed", "/v1/bets/{id} takes GET");
+        } else {
+            get_one(r, id);
+        }
+        return 0;
+    }
+    return -1;
+}

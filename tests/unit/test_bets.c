@@ -1,0 +1,830 @@
+/* Bets in the state machine, without raft: every step is an encoded command given to fsm_apply,
+ * as Raft would. Markets are opened the real way (agreed fixture, quote round, a quorum's
+ * publication: quotes.c); CMD_BET_PLACE is then checked at its index against the market's
+ * status and phase, the cited quote version, the odds-change policy, the stake and payout
+ * limits and the replicated liability, and every refusal changes nothing; CMD_BET_HOLD_DONE
+ * accepts or rejects a pending bet once (a rejection releases its exposure). Two state machines
+ * given the same entries hold the same bets. An agreed result settles every leg on the fixture
+ * (a table of football markets, Asian quarter lines included); accepted bets whose legs all
+ * have results are settled with their return, accumulators on their last leg, a cancelled
+ * fixture's legs are void, a bet accepted after the result is settled at once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "consensus/bets.h"
+#include "consensus/fsm.h"
+#include "consensus/observations.h"
+#include "consensus/quotes.h"
+#include "feed/feed.h"
+#include "tests/unit/unit_util.h"
+
+static const uint8_t SK[3][32] = {{0}, {[31] = 1}, {[31] = 2}};
+
+#define KICKOFF 1795878000
+/* Canonical prices (compact, sorted keys), as quote_price.c names markets and lines. */
+#define PRICES1                                                                                \
+    "{\"1x2\":{\"away\":3100,\"draw\":3500,\"home\":2140},\"asian_handicap\":{\"-0.25\":{"     \
+    "\"away\":2050,\"home\":1800}},\"total_goals\":{\"2.5\":{\"over\":1900,\"under\":1950}}}"
+#define PRICES2 "{\"1x2\":{\"away\":4200,\"draw\":3700,\"home\":1850}}"
+#define LOG_MAX 256
+
+struct entry {
+    uint16_t type;
+    char *payload;
+};
+
+struct ctx {
+    char *dir;
+    struct fsm *f;
+    struct util_result r;
+    uint64_t last;
+    struct entry log[LOG_MAX];
+    size_t nlog;
+};
+
+static int apply(struct ctx *c, uint16_t type, const char *payload)
+{
+    assert_true(c->nlog < LOG_MAX);
+    c->log[c->nlog++] = (struct entry){type, strdup(payload)};
+    uint64_t index = ++c->last;
+    return util_apply_at(c->f, &c->r, index, type, NULL, 0, payload,
+                         (uint64_t)KICKOFF * 1000 - 3600000 + index * 1000);
+}
+
+static int setup(void **state)
+{
+    struct ctx *c = calloc(1, sizeof *c);
+    c->dir = util_tmpdir();
+    c->f = util_fsm_open(c->dir);
+    util_capture_results(c->f, &c->r);
+    for (int node = 1; node <= 2; node++)
+        assert_int_equal(apply(c, CMD_MEMBER_KEY,
+                               util_member_key_payload((uint64_t)node, SK[node], NULL)),
+                         200);
+    *state = c;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct ctx *c = *state;
+    fsm_close(c->f);
+    util_rmdir(c->dir);
+    for (size_t i = 0; i < c->nlog; i++)
+        free(c->log[i].payload);
+    free(c);
+    return 0;
+}
+
+/* ---- agreed observations and quotes ---------------------------------------------------- */
+
+static void agree(struct ctx *c, const struct feed_obs *o)
+{
+    uint8_t bytes[FEED_ENCODED_MAX], d[32];
+    int len = feed_encode(o, bytes, sizeof bytes, NULL);
+    assert_true(len > 0);
+    char hex[2 * FEED_ENCODED_MAX + 1], subj[FEED_SUBJECT_MAX], s1[129], s2[129];
+    obs_hex_encode(bytes, (size_t)len, hex);
+    assert_true(feed_obs_subject(o, subj, sizeof subj) > 0);
+    obs_digest("", subj, bytes, (size_t)len, d);
+    util_sign_hex(SK[1], d, s1);
+    util_sign_hex(SK[2], d, s2);
+    json_t *p = json_pack("{s:s, s:s, s:[{s:i, s:s}, {s:i, s:s}]}", "subject", subj, "bytes",
+                          hex, "signatures", "node", 1, "signature", s1, "node", 2,
+                          "signature", s2);
+    char *text = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    assert_int_equal(apply(c, CMD_OBSERVATION_AGREED, text), 201);
+    free(text);
+}
+
+static void agree_fixture(struct ctx *c, const char *id)
+{
+    struct feed_obs o = {.kind = FEED_FIXTURE};
+    snprintf(o.u.fixture.id, sizeof o.u.fixture.id, "%s", id);
+    o.u.fixture.sport = FEED_FOOTBALL;
+    snprintf(o.u.fixture.competition, sizeof o.u.fixture.competition, "Premier League");
+    snprintf(o.u.fixture.home, sizeof o.u.fixture.home, "Arsenal %s", id);
+    snprintf(o.u.fixture.away, sizeof o.u.fixture.away, "Chelsea %s", id);
+    o.u.fixture.kickoff = KICKOFF;
+    agree(c, &o);
+}
+
+static void agree_kickoff(struct ctx *c, const char *id)
+{
+    struct feed_obs o = {.kind = FEED_EVENT};
+    snprintf(o.u.event.fixture, sizeof o.u.event.fixture, "%s", id);
+    o.u.event.seq = 1;
+    o.u.event.period = 1;
+    o.u.event.type = FEED_KICK_OFF;
+    agree(c, &o);
+}
+
+static void agree_result_st(struct ctx *c, const char *id, enum feed_result_status st,
+                            uint16_t h, uint16_t a)
+{
+    struct feed_obs o = {.kind = FEED_RESULT};
+    snprintf(o.u.result.fixture, sizeof o.u.result.fixture, "%s", id);
+    o.u.result.status = st;
+    o.u.result.home = h;
+    o.u.result.away = a;
+    agree(c, &o);
+}
+
+static void agree_result(struct ctx *c, const char *id, uint16_t h, uint16_t a)
+{
+    agree_result_st(c, id, FEED_FINAL, h, a);
+}
+
+static json_t *quote_sig(int node, const char *fixture, uint64_t index, const char *prices)
+{
+    uint8_t d[32];
+    char hex[129];
+    quote_digest("", fixture, index, prices, d);
+    util_sign_hex(SK[node], d, hex);
+    return json_pack("{s:i, s:s}", "node", node, "signature", hex);
+}
+
+/* A round for @fixture and its publication of @prices; returns the market's new version. */
+static long long publish(struct ctx *c, const char *fixture, const char *prices)
+{
+    char p[128];
+    snprintf(p, sizeof p, "{\"fixture\":\"%s\"}", fixture);
+    assert_int_equal(apply(c, CMD_QUOTE_ROUND, p), 201);
+    uint64_t index = c->last;
+    json_t *sigs = json_pack("[o, o]", quote_sig(1, fixture, index, prices),
+                             quote_sig(2, fixture, index, prices));
+    json_t *q = json_pack("{s:s, s:I, s:s, s:o}", "fixture", fixture, "index",
+                          (json_int_t)index, "prices", prices, "signatures", sigs);
+    char *text = json_dumps(q, JSON_COMPACT);
+    json_decref(q);
+    assert_int_equal(apply(c, CMD_QUOTE_PUBLISHED, text), 201);
+    free(text);
+    json_t *r = json_loads(c->r.body, 0, NULL);
+    long long v = json_integer_value(json_object_get(r, "version"));
+    json_decref(r);
+    return v;
+}
+
+static void suspend(struct ctx *c, const char *fixture)
+{
+    char p[160];
+    snprintf(p, sizeof p, "{\"fixture\":\"%s\",\"reason\":\"var_check\"}", fixture);
+    assert_int_equal(apply(c, CMD_MARKETS_SUSPEND, p), 200);
+}
+
+/* ---- bets ------------------------------------------------------------------------------ */
+
+static json_t *leg(const char *fixture, const char *market, const char *line,
+                   const char *outcome, long long price, long long version)
+{
+    json_t *l = json_pack("{s:s, s:s, s:s, s:I, s:I}", "fixture", fixture, "market", market,
+                          "outcome", outcome, "price", (json_int_t)price, "version",
+                          (json_int_t)version);
+    if (line)
+        json_object_set_new(l, "line", json_string(line));
+    return l;
+}
+
+/* Place a bet of @legs (stolen); the result is in c->r. */
+static int place(struct ctx *c, const char *player, long long stake, const char *policy,
+                 long long tol, json_t *legs)
+{
+    struct cmd cm;
+    char *text = bets_cmd_place(&cm, player, (uint64_t)stake, policy, (uint64_t)tol, legs, 2);
+    json_decref(legs);
+    assert_non_null(text);
+    assert_int_equal(cm.type, CMD_BET_PLACE);
+    int st = apply(c, CMD_BET_PLACE, text);
+    free(text);
+    return st;
+}
+
+static int place1(struct ctx *c, long long stake, const char *policy, long long tol,
+                  json_t *one)
+{
+    return place(c, "p1", stake, policy, tol, json_pack("[o]", one));
+}
+
+static json_t *result(struct ctx *c)
+{
+    json_t *r = json_loads(c->r.body, 0, NULL);
+    assert_non_null(r);
+    return r;
+}
+
+static void assert_code(struct ctx *c, const char *code)
+{
+    json_t *r = result(c);
+    const char *got = json_string_value(json_object_get(r, "code"));
+    if (!got || strcmp(got, code))
+        fail_msg("want code %s, got %s", code, c->r.body);
+    assert_non_null(json_string_value(json_object_get(r, "detail")));
+    json_decref(r);
+}
+
+static long long rnum(struct ctx *c, const char *key)
+{
+    json_t *r = result(c);
+    json_t *v = json_object_get(r, key);
+    if (!json_is_integer(v))
+        fail_msg("%s: not an integer in %s", key, c->r.body);
+    long long n = json_integer_value(v);
+    json_decref(r);
+    return n;
+}
+
+static json_t *bet(struct fsm *f, const char *id)
+{
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(f, &txn), 0);
+    json_t *b = bets_get(f, txn, id);
+    fsm_read_end(txn);
+    return b;
+}
+
+static long long exposure(struct fsm *f, const char *key)
+{
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(f, &txn), 0);
+    uint64_t v = bets_exposure(f, txn, key);
+    fsm_read_end(txn);
+    return (long long)v;
+}
+
+static size_t pending(struct fsm *f)
+{
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(f, &txn), 0);
+    json_t *p = bets_pending_holds(f, txn, 1000);
+    fsm_read_end(txn);
+    size_t n = json_array_size(p);
+    json_decref(p);
+    return n;
+}
+
+static const char *str(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "(none)";
+}
+
+static long long num(json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
+static int set_limits(struct ctx *c, const char *json)
+{
+    json_t *o = json_loads(json, 0, NULL);
+    struct cmd cm;
+    char *text = bets_cmd_limits(&cm, o);
+    json_decref(o);
+    int st = apply(c, CMD_BET_LIMITS, text);
+    free(text);
+    return st;
+}
+
+static int hold_done(struct ctx *c, const char *id, bool ok, const char *code)
+{
+    struct cmd cm;
+    char *text = bets_cmd_hold_done(&cm, id, ok, code, code ? "refused by the wallet" : NULL);
+    int st = apply(c, CMD_BET_HOLD_DONE, text);
+    free(text);
+    return st;
+}
+
+/* ---- tests ----------------------------------------------------------------------------- */
+
+static void test_single_placed_pending_hold(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    long long v = publish(c, "F1", PRICES1);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v)), 201);
+    json_t *r = result(c);
+    assert_string_equal(str(r, "id"), "b000000000001");
+    json_decref(r);
+    json_t *b = bet(c->f, "b000000000001");
+    assert_non_null(b);
+    assert_string_equal(str(b, "status"), "pending_hold");
+    assert_string_equal(str(b, "kind"), "single");
+    assert_string_equal(str(b, "player_id"), "p1");
+    assert_int_equal(num(b, "stake"), 1000);
+    assert_int_equal(num(b, "odds"), 2140);
+    assert_int_equal(num(b, "payout"), 2140);
+    json_t *l = json_array_get(json_object_get(b, "legs"), 0);
+    assert_int_equal(num(l, "price"), 2140);
+    assert_int_equal(num(l, "version"), v);
+    assert_string_equal(str(l, "phase"), "pre");
+    json_decref(b);
+    assert_int_equal(exposure(c->f, "o|F1|1x2||home"), 1140);
+    assert_int_equal(exposure(c->f, "f|F1"), 1140);
+    assert_int_equal(pending(c->f), 1);
+    /* A line market (Asian quarter line) is addressed by market, line and outcome. */
+    assert_int_equal(place1(c, 500, "exact", 0,
+                            leg("F1", "asian_handicap", "-0.25", "home", 1800, v)),
+                     201);
+    assert_int_equal(rnum(c, "payout"), 900);
+    assert_int_equal(exposure(c->f, "o|F1|asian_handicap|-0.25|home"), 400);
+    assert_int_equal(exposure(c->f, "f|F1"), 1540);
+    assert_int_equal(pending(c->f), 2);
+}
+
+static void test_price_policies(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    long long v1 = publish(c, "F1", PRICES1);
+    long long v2 = publish(c, "F1", PRICES2); /* home 2140 -> 1850, away 3100 -> 4200 */
+    assert_int_equal(v2, v1 + 1);
+    /* Worse price now: exact and better refuse with the current price; any_within by tolerance. */
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v1)), 409);
+    assert_code(c, "price_changed");
+    assert_int_equal(rnum(c, "current"), 1850);
+    assert_int_equal(rnum(c, "version"), v2);
+    assert_int_equal(place1(c, 1000, "better", 0, leg("F1", "1x2", NULL, "home", 2140, v1)), 409);
+    assert_code(c, "price_changed");
+    assert_int_equal(
+        place1(c, 1000, "any_within", 289, leg("F1", "1x2", NULL, "home", 2140, v1)), 409);
+    assert_code(c, "price_changed");
+    assert_null(bet(c->f, "b000000000001"));
+    assert_int_equal(exposure(c->f, "f|F1"), 0);
+    assert_int_equal(
+        place1(c, 1000, "any_within", 290, leg("F1", "1x2", NULL, "home", 2140, v1)), 201);
+    assert_int_equal(rnum(c, "payout"), 1850); /* the price it got, not the one seen */
+    /* Better price now: exact refuses, better takes the better one. */
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "away", 3100, v1)), 409);
+    assert_code(c, "price_changed");
+    assert_int_equal(rnum(c, "current"), 4200);
+    assert_int_equal(place1(c, 1000, "better", 0, leg("F1", "1x2", NULL, "away", 3100, v1)), 201);
+    assert_int_equal(rnum(c, "odds"), 4200);
+    /* Same price at a newer version: exact stands. */
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "draw", 3700, v2)), 201);
+    /* The cited version must have offered the cited price; a future version is refused. */
+    assert_int_equal(place1(c, 1000, "better", 0, leg("F1", "1x2", NULL, "draw", 3600, v1)), 422);
+    assert_code(c, "invalid_quote");
+    assert_int_equal(place1(c, 1000, "better", 0, leg("F1", "1x2", NULL, "draw", 3700, v2 + 1)),
+                     422);
+    assert_code(c, "invalid_quote");
+    /* An outcome the current prices no longer carry. */
+    assert_int_equal(
+        place1(c, 1000, "better", 0, leg("F1", "total_goals", "2.5", "over", 1900, v1)), 409);
+    assert_code(c, "not_offered");
+    assert_int_equal(pending(c->f), 3);
+}
+
+static void test_market_states(void **state)
+{
+    struct ctx *c = *state;
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("NOPE", "1x2", NULL, "home", 2140, 1)), 404);
+    assert_code(c, "no_market");
+    agree_fixture(c, "F1");
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, 1)), 409);
+    assert_code(c, "betting_closed"); /* pending: no agreed prices yet */
+    long long v = publish(c, "F1", PRICES1);
+    suspend(c, "F1");
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v)), 409);
+    assert_code(c, "market_suspended");
+    /* Kick-off: the next prices are live ones; live betting is off by default. */
+    agree_kickoff(c, "F1");
+    long long lv = publish(c, "F1", PRICES2);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "home", 1850, lv)), 409);
+    assert_code(c, "betting_closed");
+    assert_int_equal(set_limits(c, "{\"live\":true}"), 200);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "home", 1850, lv)), 201);
+    json_t *b = result(c);
+    assert_string_equal(str(json_array_get(json_object_get(b, "legs"), 0), "phase"), "live");
+    json_decref(b);
+    agree_result(c, "F1", 2, 1);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "home", 1850, lv)), 409);
+    assert_code(c, "betting_closed");
+    assert_int_equal(pending(c->f), 1);
+}
+
+static void test_stake_and_payout_limits(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    long long v = publish(c, "F1", PRICES1);
+    assert_int_equal(set_limits(c, "{\"min_stake\":100,\"max_stake\":5000,\"max_payout\":12000}"),
+                     200);
+    assert_int_equal(set_limits(c, "{\"min_stake\":6000}"), 422); /* over max_stake */
+    assert_code(c, "invalid_limits");
+    assert_int_equal(set_limits(c, "{\"max_liability\":1}"), 422);
+    assert_code(c, "invalid_limits");
+    assert_int_equal(place1(c, 99, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v)), 422);
+    assert_code(c, "below_min_stake");
+    assert_int_equal(rnum(c, "min"), 100);
+    assert_int_equal(place1(c, 5001, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v)), 409);
+    assert_code(c, "above_max_stake");
+    assert_int_equal(rnum(c, "max"), 5000);
+    /* 4000 at 3.10 pays 12400 > 12000; 3870 pays 11997. */
+    assert_int_equal(place1(c, 4000, "exact", 0, leg("F1", "1x2", NULL, "away", 3100, v)), 409);
+    assert_code(c, "above_max_payout");
+    assert_int_equal(rnum(c, "max"), 12000);
+    assert_int_equal(rnum(c, "max_stake"), 3870);
+    assert_int_equal(place1(c, 3870, "exact", 0, leg("F1", "1x2", NULL, "away", 3100, v)), 201);
+    assert_int_equal(rnum(c, "payout"), 11997);
+    /* Malformed bets. */
+    assert_int_equal(place1(c, 1000, "whatever", 0, leg("F1", "1x2", NULL, "home", 2140, v)),
+                     422);
+    assert_code(c, "invalid_bet");
+    assert_int_equal(place1(c, 1000, "any_within", 0, leg("F1", "1x2", NULL, "home", 2140, v)),
+                     422);
+    assert_code(c, "invalid_bet");
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "home", 999, v)), 422);
+    assert_code(c, "invalid_bet");
+    assert_int_equal(place(c, "p1", 1000, "exact", 0, json_array()), 422);
+    assert_code(c, "invalid_bet");
+    assert_int_equal(pending(c->f), 1);
+}
+
+static void test_accumulators(void **state)
+{
+    struct ctx *c = *state;
+    char id[16];
+    long long v[11];
+    for (int i = 0; i < 11; i++) {
+        snprintf(id, sizeof id, "A%d", i);
+        agree_fixture(c, id);
+        v[i] = publish(c, id, PRICES1);
+    }
+    json_t *legs = json_array();
+    for (int i = 0; i < 11; i++) {
+        snprintf(id, sizeof id, "A%d", i);
+        json_array_append_new(legs, leg(id, "1x2", NULL, "home", 2140, v[i]));
+    }
+    assert_int_equal(place(c, "p1", 100, "exact", 0, legs), 422);
+    assert_code(c, "too_many_legs");
+    assert_int_equal(rnum(c, "max"), 10);
+    assert_int_equal(place(c, "p1", 100, "exact", 0,
+                           json_pack("[o, o]", leg("A0", "1x2", NULL, "home", 2140, v[0]),
+                                     leg("A0", "total_goals", "2.5", "over", 1900, v[0]))),
+                     422);
+    assert_code(c, "same_fixture");
+    /* 2.14 x 3.10 x 1.95 = 6.634 -> 12.936 (milli, floored per leg): stake 1000 pays 12936. */
+    assert_int_equal(place(c, "p1", 1000, "exact", 0,
+                           json_pack("[o, o, o]", leg("A0", "1x2", NULL, "home", 2140, v[0]),
+                                     leg("A1", "1x2", NULL, "away", 3100, v[1]),
+                                     leg("A2", "total_goals", "2.5", "under", 1950, v[2]))),
+                     201);
+    json_t *b = result(c);
+    assert_string_equal(str(b, "kind"), "accumulator");
+    assert_int_equal(num(b, "odds"), 12936);
+    assert_int_equal(num(b, "payout"), 12936);
+    assert_int_equal(json_array_size(json_object_get(b, "legs")), 3);
+    json_decref(b);
+    assert_int_equal(exposure(c->f, "o|A0|1x2||home"), 11936);
+    assert_int_equal(exposure(c->f, "o|A1|1x2||away"), 11936);
+    assert_int_equal(exposure(c->f, "o|A2|total_goals|2.5|under"), 11936);
+    assert_int_equal(exposure(c->f, "f|A1"), 11936);
+    assert_int_equal(exposure(c->f, "f|A3"), 0);
+    /* One suspended leg refuses the whole accumulator, changing nothing. */
+    suspend(c, "A4");
+    assert_int_equal(place(c, "p1", 1000, "exact", 0,
+                           json_pack("[o, o]", leg("A3", "1x2", NULL, "home", 2140, v[3]),
+                                     leg("A4", "1x2", NULL, "home", 2140, v[4]))),
+                     409);
+    assert_code(c, "market_suspended");
+    assert_int_equal(exposure(c->f, "f|A3"), 0);
+    assert_int_equal(pending(c->f), 1);
+}
+
+static void test_liability_caps(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    long long v = publish(c, "F1", PRICES1);
+    assert_int_equal(set_limits(c, "{\"outcome_cap\":5000,\"fixture_cap\":6000}"), 200);
+    /* 2000 at 2.14: 2280 net each; a third would make the outcome 6840 > 5000. */
+    assert_int_equal(place1(c, 2000, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v)), 201);
+    assert_int_equal(place(c, "p2", 2000, "exact", 0,
+                           json_pack("[o]", leg("F1", "1x2", NULL, "home", 2140, v))),
+                     201);
+    assert_int_equal(place(c, "p3", 2000, "exact", 0,
+                           json_pack("[o]", leg("F1", "1x2", NULL, "home", 2140, v))),
+                     409);
+    assert_code(c, "liability_cap");
+    assert_int_equal(rnum(c, "cap"), 5000);
+    assert_int_equal(rnum(c, "current"), 4560);
+    /* The same for every bettor: what is left (440 net at 1.14) takes a stake up to 385. */
+    assert_int_equal(rnum(c, "max_stake"), 385);
+    assert_int_equal(place(c, "p3", 385, "exact", 0,
+                           json_pack("[o]", leg("F1", "1x2", NULL, "home", 2140, v))),
+                     201);
+    assert_int_equal(exposure(c->f, "o|F1|1x2||home"), 4998);
+    /* Another outcome under its own cap, but the fixture's (6000) is reached. */
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "draw", 3500, v)), 409);
+    assert_code(c, "liability_cap");
+    json_t *r = result(c);
+    assert_string_equal(str(r, "scope"), "fixture");
+    json_decref(r);
+    assert_int_equal(place1(c, 400, "exact", 0, leg("F1", "1x2", NULL, "draw", 3500, v)), 201);
+    assert_int_equal(exposure(c->f, "f|F1"), 5998);
+}
+
+static void test_hold_outcome(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    long long v = publish(c, "F1", PRICES1);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v)), 201);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "draw", 3500, v)), 201);
+    assert_int_equal(pending(c->f), 2);
+    assert_int_equal(exposure(c->f, "f|F1"), 1140 + 2500);
+    assert_int_equal(hold_done(c, "b000000000001", true, NULL), 200);
+    assert_int_equal(hold_done(c, "b000000000002", false, "insufficient_funds"), 200);
+    json_t *b = bet(c->f, "b000000000002");
+    assert_string_equal(str(b, "status"), "rejected");
+    assert_string_equal(str(b, "reject_code"), "insufficient_funds");
+    json_decref(b);
+    b = bet(c->f, "b000000000001");
+    assert_string_equal(str(b, "status"), "accepted");
+    json_decref(b);
+    assert_int_equal(pending(c->f), 0);
+    /* The rejected bet's exposure is released; the accepted one's stays. */
+    assert_int_equal(exposure(c->f, "o|F1|1x2||draw"), 0);
+    assert_int_equal(exposure(c->f, "f|F1"), 1140);
+    /* Once: the same answer again changes nothing, the other one is refused. */
+    assert_int_equal(hold_done(c, "b000000000001", true, NULL), 200);
+    assert_int_equal(hold_done(c, "b000000000002", false, "insufficient_funds"), 200);
+    assert_int_equal(exposure(c->f, "f|F1"), 1140);
+    assert_int_equal(hold_done(c, "b000000000001", false, "blocked"), 409);
+    assert_code(c, "bet_resolved");
+    assert_int_equal(hold_done(c, "b000000000009", true, NULL), 404);
+    assert_code(c, "no_bet");
+    assert_int_equal(apply(c, CMD_BET_HOLD_DONE, "{\"bet_id\":\"b000000000001\",\"accepted\":false}"),
+                     422);
+    assert_code(c, "invalid_hold_result");
+    /* Replayed on a second state machine, the same entries give the same bets. */
+    char *dir2 = util_tmpdir();
+    struct fsm *g = util_fsm_open(dir2);
+    struct util_result r2;
+    util_capture_results(g, &r2);
+    for (size_t i = 0; i < c->nlog; i++)
+        util_apply_at(g, &r2, i + 1, c->log[i].type, NULL, 0, c->log[i].payload,
+                      (uint64_t)KICKOFF * 1000 - 3600000 + (i + 1) * 1000);
+    for (int i = 1; i <= 2; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "b%012d", i);
+        json_t *a = bet(c->f, id), *b2 = bet(g, id);
+        char *ta = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
+        char *tb = json_dumps(b2, JSON_COMPACT | JSON_SORT_KEYS);
+        assert_string_equal(ta, tb);
+        free(ta);
+        free(tb);
+        json_decref(a);
+        json_decref(b2);
+    }
+    assert_int_equal(exposure(g, "f|F1"), 1140);
+    fsm_close(g);
+    util_rmdir(dir2);
+}
+
+static void test_leg_results(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *market, *line, *outcome;
+        int h, a;
+        const char *want;
+    } T[] = {
+        {"1x2", NULL, "home", 2, 1, "won"},
+        {"1x2", NULL, "draw", 2, 1, "lost"},
+        {"1x2", NULL, "draw", 0, 0, "won"},
+        {"double_chance", NULL, "home_draw", 1, 1, "won"},
+        {"double_chance", NULL, "home_away", 1, 1, "lost"},
+        {"double_chance", NULL, "draw_away", 0, 2, "won"},
+        {"draw_no_bet", NULL, "home", 1, 1, "void"},
+        {"draw_no_bet", NULL, "away", 1, 0, "lost"},
+        {"btts", NULL, "yes", 1, 1, "won"},
+        {"btts", NULL, "no", 3, 0, "won"},
+        {"total_goals", "2.5", "over", 2, 1, "won"},
+        {"total_goals", "2.5", "under", 2, 1, "lost"},
+        {"total_goals", "2.25", "over", 1, 1, "half_lost"},
+        {"total_goals", "2.25", "under", 1, 1, "half_won"},
+        {"total_goals", "2.75", "over", 2, 1, "half_won"},
+        {"total_goals", "2", "over", 1, 1, "push"},
+        {"home_goals", "0.5", "over", 0, 3, "lost"},
+        {"away_goals", "1.5", "over", 0, 3, "won"},
+        {"correct_score", NULL, "2-1", 2, 1, "won"},
+        {"correct_score", NULL, "other", 6, 0, "won"},
+        {"correct_score", NULL, "1-2", 2, 1, "lost"},
+        {"winning_margin", NULL, "home_4+", 5, 0, "won"},
+        {"winning_margin", NULL, "away_1", 0, 1, "won"},
+        {"winning_margin", NULL, "draw", 2, 2, "won"},
+        {"winning_margin", NULL, "home_1", 3, 1, "lost"},
+        {"asian_handicap", "-0.25", "home", 1, 1, "half_lost"},
+        {"asian_handicap", "-0.25", "away", 1, 1, "half_won"},
+        {"asian_handicap", "-0.25", "home", 2, 1, "won"},
+        {"asian_handicap", "-0.75", "home", 2, 1, "half_won"},
+        {"asian_handicap", "-0.75", "away", 2, 1, "half_lost"},
+        {"asian_handicap", "-1.00", "home", 2, 1, "push"},
+        {"asian_handicap", "0.50", "home", 0, 0, "won"},
+        {"asian_handicap", "1.25", "away", 2, 1, "lost"},
+        {"asian_handicap", "1.25", "home", 0, 1, "half_won"},
+    };
+    for (size_t i = 0; i < sizeof T / sizeof *T; i++) {
+        const char *got = bets_leg_result(T[i].market, T[i].line, T[i].outcome, T[i].h, T[i].a);
+        if (!got || strcmp(got, T[i].want))
+            fail_msg("%s %s %s at %d-%d: want %s, got %s", T[i].market,
+                     T[i].line ? T[i].line : "", T[i].outcome, T[i].h, T[i].a, T[i].want,
+                     got ? got : "(unsettled)");
+    }
+    assert_null(bets_leg_result("next_goal", NULL, "home", 1, 0));
+}
+
+static void assert_settled(struct ctx *c, const char *id, const char *result, long long ret)
+{
+    json_t *b = bet(c->f, id);
+    assert_non_null(b);
+    if (strcmp(str(b, "status"), "settled") || strcmp(str(b, "result"), result) ||
+        num(b, "return") != ret) {
+        char *t = json_dumps(b, JSON_COMPACT);
+        fail_msg("%s: want settled %s return %lld, got %s", id, result, ret, t);
+    }
+    json_decref(b);
+}
+
+static void assert_status(struct ctx *c, const char *id, const char *status)
+{
+    json_t *b = bet(c->f, id);
+    assert_non_null(b);
+    assert_string_equal(str(b, "status"), status);
+    json_decref(b);
+}
+
+static void test_settlement(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    agree_fixture(c, "F2");
+    long long v1 = publish(c, "F1", PRICES1), v2 = publish(c, "F2", PRICES1);
+    /* b1 home, b2 draw, b3 AH -0.25 home, b4 F1 home x F2 away, b5 F1 draw x F2 home,
+     * b6 draw (hold answered after the result), b7 draw (hold refused). */
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v1)), 201);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "draw", 3500, v1)), 201);
+    assert_int_equal(place1(c, 1000, "exact", 0,
+                            leg("F1", "asian_handicap", "-0.25", "home", 1800, v1)),
+                     201);
+    assert_int_equal(place(c, "p1", 1000, "exact", 0,
+                           json_pack("[o, o]", leg("F1", "1x2", NULL, "home", 2140, v1),
+                                     leg("F2", "1x2", NULL, "away", 3100, v2))),
+                     201);
+    assert_int_equal(place(c, "p1", 1000, "exact", 0,
+                           json_pack("[o, o]", leg("F1", "1x2", NULL, "draw", 3500, v1),
+                                     leg("F2", "1x2", NULL, "home", 2140, v2))),
+                     201);
+    assert_int_equal(place1(c, 777, "exact", 0, leg("F1", "1x2", NULL, "draw", 3500, v1)), 201);
+    assert_int_equal(place1(c, 500, "exact", 0, leg("F1", "1x2", NULL, "draw", 3500, v1)), 201);
+    for (int i = 1; i <= 5; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "b%012d", i);
+        assert_int_equal(hold_done(c, id, true, NULL), 200);
+    }
+    assert_int_equal(hold_done(c, "b000000000007", false, "insufficient_funds"), 200);
+    /* F1 ends 1-1. */
+    agree_result(c, "F1", 1, 1);
+    assert_settled(c, "b000000000001", "lost", 0);
+    assert_settled(c, "b000000000002", "won", 3500);
+    assert_settled(c, "b000000000003", "half_lost", 500);
+    /* Accumulators wait for their last leg. */
+    assert_status(c, "b000000000004", "accepted");
+    assert_status(c, "b000000000005", "accepted");
+    assert_status(c, "b000000000006", "pending_hold");
+    assert_status(c, "b000000000007", "rejected");
+    /* The hold answered after the result: settled at once. */
+    assert_int_equal(hold_done(c, "b000000000006", true, NULL), 200);
+    assert_settled(c, "b000000000006", "won", 777 * 3500 / 1000);
+    /* F2 cancelled: its legs are void (odds 1). */
+    agree_result_st(c, "F2", FEED_VOID, 0, 0);
+    assert_settled(c, "b000000000004", "lost", 0);
+    assert_settled(c, "b000000000005", "won", 3500);
+    json_t *b = bet(c->f, "b000000000005");
+    assert_string_equal(str(json_array_get(json_object_get(b, "legs"), 1), "result"), "void");
+    assert_int_equal(num(b, "odds_settled"), 3500);
+    json_decref(b);
+    /* Settled bets hold no exposure any more. */
+    assert_int_equal(exposure(c->f, "f|F1"), 0);
+    assert_int_equal(exposure(c->f, "f|F2"), 0);
+    assert_int_equal(exposure(c->f, "o|F1|1x2||draw"), 0);
+    /* Money: every settled bet waits to be paid; lost and won are posted, void voided. */
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *unpaid = bets_unpaid(c->f, txn, 100);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(unpaid), 6);
+    json_decref(unpaid);
+    uint64_t pay;
+    b = bet(c->f, "b000000000002");
+    assert_string_equal(bets_settle_how(b, &pay), "post");
+    assert_int_equal(pay, 3500);
+    json_decref(b);
+    b = bet(c->f, "b000000000001");
+    assert_string_equal(bets_settle_how(b, &pay), "post");
+    assert_int_equal(pay, 0);
+    json_decref(b);
+    struct cmd cm;
+    char *t = bets_cmd_paid(&cm, "b000000000001", "void");
+    assert_int_equal(apply(c, CMD_BET_PAID, t), 409);
+    assert_code(c, "wrong_resolution");
+    free(t);
+    t = bets_cmd_paid(&cm, "b000000000001", "post");
+    assert_int_equal(apply(c, CMD_BET_PAID, t), 200);
+    assert_int_equal(apply(c, CMD_BET_PAID, t), 200); /* again: unchanged */
+    free(t);
+    t = bets_cmd_paid(&cm, "b000000000007", "void");
+    assert_int_equal(apply(c, CMD_BET_PAID, t), 409);
+    assert_code(c, "bet_not_settled");
+    free(t);
+    b = bet(c->f, "b000000000001");
+    assert_string_equal(str(b, "paid"), "post");
+    json_decref(b);
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    unpaid = bets_unpaid(c->f, txn, 100);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(unpaid), 5);
+    assert_string_equal(json_string_value(json_array_get(unpaid, 0)), "b000000000002");
+    json_decref(unpaid);
+}
+
+static json_t *list(struct ctx *c, const char *player, const char *status, uint64_t before,
+                    unsigned limit)
+{
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *p = bets_list_player(c->f, txn, player, status, before, limit);
+    fsm_read_end(txn);
+    return p;
+}
+
+static void test_player_listing(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    long long v = publish(c, "F1", PRICES1);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(place1(c, 100, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v)),
+                         201);
+    assert_int_equal(place(c, "p2", 100, "exact", 0,
+                           json_pack("[o]", leg("F1", "1x2", NULL, "home", 2140, v))),
+                     201);
+    assert_int_equal(hold_done(c, "b000000000002", false, "insufficient_funds"), 200);
+    /* Newest first, two a page, then the rest from the cursor. */
+    json_t *p = list(c, "p1", NULL, 0, 2), *items = json_object_get(p, "items");
+    assert_int_equal(json_array_size(items), 2);
+    assert_string_equal(str(json_array_get(items, 0), "id"), "b000000000003");
+    assert_string_equal(str(json_array_get(items, 1), "id"), "b000000000002");
+    long long next = num(p, "next");
+    assert_int_equal(next, 2);
+    json_decref(p);
+    p = list(c, "p1", NULL, (uint64_t)next, 2);
+    items = json_object_get(p, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(str(json_array_get(items, 0), "id"), "b000000000001");
+    assert_true(json_is_null(json_object_get(p, "next")));
+    json_decref(p);
+    /* Filters: the rejected one is not open. */
+    p = list(c, "p1", "open", 0, 10);
+    assert_int_equal(json_array_size(json_object_get(p, "items")), 2);
+    json_decref(p);
+    p = list(c, "p1", "settled", 0, 10);
+    items = json_object_get(p, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(str(json_array_get(items, 0), "status"), "rejected");
+    json_decref(p);
+    /* Another player's, and a player with none. */
+    p = list(c, "p2", NULL, 0, 10);
+    assert_int_equal(json_array_size(json_object_get(p, "items")), 1);
+    json_decref(p);
+    p = list(c, "p", NULL, 0, 10);
+    assert_int_equal(json_array_size(json_object_get(p, "items")), 0);
+    json_decref(p);
+}
+
+int main(void)
+{
+    util_log_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_single_placed_pending_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_price_policies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_market_states, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stake_and_payout_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accumulators, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_liability_caps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hold_outcome, setup, teardown),
+        cmocka_unit_test(test_leg_results),
+        cmocka_unit_test_setup_teardown(test_player_listing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_settlement, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
