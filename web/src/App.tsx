@@ -1,4 +1,4 @@
-import { useEffect, useRef } from "react";
+import { Suspense, lazy, useEffect, useRef } from "react";
 import { signOut, useSession } from "./auth";
 import { LANGS, useI18n, type Lang } from "./i18n";
 import { Register, SignIn } from "./pages/Account";
@@ -6,11 +6,17 @@ import { Board } from "./pages/Board";
 import { FixturePage } from "./pages/Fixture";
 import { onLink, usePath } from "./router";
 
+// The money pages are loaded when first opened: they stay out of the first page's JavaScript.
+const WalletPage = lazy(() => import("./pages/Wallet").then((m) => ({ default: m.WalletPage })));
+const LimitsPage = lazy(() => import("./pages/Wallet").then((m) => ({ default: m.LimitsPage })));
+
 function Page({ path }: { path: string }) {
   const match = /^\/match\/([^/]+)$/.exec(path);
   if (match) return <FixturePage id={decodeURIComponent(match[1])} />;
   if (path === "/inscription") return <Register />;
   if (path === "/connexion") return <SignIn />;
+  if (path === "/portefeuille") return <WalletPage />;
+  if (path === "/limites") return <LimitsPage />;
   return <Board />;
 }
 
@@ -44,6 +50,8 @@ export function App() {
             )}
             {session && (
               <>
+                <li><a href="/portefeuille" onClick={onLink} aria-current={path === "/portefeuille" ? "page" : undefined}>{t("nav.wallet")}</a></li>
+                <li><a href="/limites" onClick={onLink} aria-current={path === "/limites" ? "page" : undefined}>{t("nav.limits")}</a></li>
                 <li className="who" data-signed-in={session.email}>{t("nav.signedin", { email: session.email })}</li>
                 <li><button type="button" className="link" onClick={() => void signOut()}>{t("nav.signout")}</button></li>
               </>
@@ -60,7 +68,9 @@ export function App() {
         </label>
       </header>
       <main id="main" ref={main} tabIndex={-1}>
-        <Page path={path} />
+        <Suspense fallback={<p role="status">{t("wallet.loading")}</p>}>
+          <Page path={path} />
+        </Suspense>
       </main>
       <footer className="bottom">
         <p><strong className="adult" aria-hidden="true">18+</strong> {t("footer.adult")}</p>

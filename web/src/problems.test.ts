@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { catalogues, translate } from "./i18n";
-import { problemFrom, problemMessage } from "./problems";
+import { WALLET_CODES, problemFrom, problemMessage } from "./problems";
 
 function problemResponse(status: number, body: unknown, headers: Record<string, string> = {}) {
   return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/problem+json", ...headers } });
@@ -43,5 +43,26 @@ describe("problem translations", () => {
   it("has every message in both languages", () => {
     expect(Object.keys(catalogues.en).sort()).toEqual(Object.keys(catalogues.fr).sort());
     for (const v of Object.values(catalogues.en)) expect(v.length).toBeGreaterThan(0);
+  });
+
+  it("translates every wallet code in both languages, never as the generic message", () => {
+    // The codes consensus/wallet.h documents and consensus/wallet.c answers.
+    const documented = ["insufficient_funds", "deposit_limit", "stake_limit", "limits_required", "self_excluded", "account_blocked", "account_deactivated", "debt_outstanding", "not_verified", "no_payment_account", "hold_exists", "hold_already_posted", "hold_already_voided", "hold_expired", "post_exceeds_hold", "unknown_cluster", "no_such_player", "no_such_hold", "amount_invalid", "invalid_limits", "invalid_exclusion", "deposit_state", "withdrawal_state", "amount_mismatch", "no_such_transfer", "no_such_deposit", "no_such_withdrawal", "withdrawal_exists", "transfer_exists", "invalid_block", "invalid_cluster", "invalid_correction", "invalid_event", "invalid_link", "invalid_payout", "deposit_exists"];
+    for (const code of documented) expect(WALLET_CODES, code).toContain(code);
+    for (const code of WALLET_CODES) {
+      const { key, vars } = problemMessage({ status: 403, code, title: "Something", detail: "raw detail" });
+      expect(key, code).not.toBe("problem.generic");
+      for (const lang of ["fr", "en"] as const) {
+        const text = translate(lang, key, vars);
+        expect(text, `${code} ${lang}`).not.toContain("{");
+        expect(text).not.toContain("raw detail");
+        expect(text).not.toBe(key);
+      }
+    }
+    expect(translate("fr", problemMessage({ status: 403, code: "not_verified" }).key)).toBe("Retrait refusé : votre identité doit d'abord être vérifiée (FranceConnect ou pièce d'identité).");
+    expect(translate("en", problemMessage({ status: 403, code: "limits_required" }).key)).toBe("Set your deposit and stake limits before your first deposit.");
+    expect(problemMessage({ status: 409, code: "insufficient_funds", title: "Insufficient funds" }).key).toBe("problem.insufficient_funds");
+    expect(problemMessage({ status: 502, title: "Payment provider unavailable" }).key).toBe("problem.payments_unavailable");
+    expect(problemMessage({ status: 422, title: "Invalid amount" }).key).toBe("problem.amount_invalid");
   });
 });

@@ -17,7 +17,49 @@ const byCode: Record<string, MessageKey> = {
   "edge.unavailable": "problem.unavailable",
   "edge.rate_limited": "problem.rate_limited",
   "client.network": "problem.network",
+  // The wallet's codes (consensus/wallet.h), from the accounts cluster.
+  insufficient_funds: "problem.insufficient_funds",
+  deposit_limit: "problem.deposit_limit",
+  stake_limit: "problem.stake_limit",
+  limits_required: "problem.limits_required",
+  self_excluded: "problem.self_excluded",
+  account_blocked: "problem.account_blocked",
+  account_deactivated: "problem.account_deactivated",
+  debt_outstanding: "problem.debt_outstanding",
+  not_verified: "problem.not_verified",
+  no_payment_account: "problem.no_payment_account",
+  amount_invalid: "problem.amount_invalid",
+  amount_mismatch: "problem.amount_invalid",
+  invalid_limits: "problem.invalid_limits",
+  invalid_exclusion: "problem.invalid_exclusion",
+  deposit_state: "problem.wallet_state",
+  deposit_exists: "problem.wallet_state",
+  withdrawal_state: "problem.wallet_state",
+  withdrawal_exists: "problem.wallet_state",
+  no_such_deposit: "problem.not_found",
+  no_such_withdrawal: "problem.not_found",
+  no_such_player: "problem.not_found",
+  no_such_transfer: "problem.not_found",
+  // Codes of the sport clusters' and operators' calls: a player only meets them if something
+  // went wrong on our side.
+  no_such_hold: "problem.wallet_internal",
+  hold_exists: "problem.wallet_internal",
+  hold_already_posted: "problem.wallet_internal",
+  hold_already_voided: "problem.wallet_internal",
+  hold_expired: "problem.wallet_internal",
+  post_exceeds_hold: "problem.wallet_internal",
+  unknown_cluster: "problem.wallet_internal",
+  invalid_cluster: "problem.wallet_internal",
+  invalid_block: "problem.wallet_internal",
+  invalid_correction: "problem.wallet_internal",
+  invalid_event: "problem.wallet_internal",
+  invalid_link: "problem.wallet_internal",
+  invalid_payout: "problem.wallet_internal",
+  transfer_exists: "problem.wallet_internal",
 };
+
+// Every code the wallet answers with (consensus/wallet.h, consensus/wallet.c).
+export const WALLET_CODES = Object.keys(byCode).filter((c) => !c.includes("."));
 
 // The nodes' problem titles (node/routes_accounts.c, node/http.c) are part of the API.
 const byTitle: Record<string, MessageKey> = {
@@ -38,6 +80,15 @@ const byTitle: Record<string, MessageKey> = {
   Busy: "problem.busy",
   "Cluster unavailable": "problem.unavailable",
   "No such fixture": "problem.not_found",
+  // The wallet routes' own refusals (node/routes_wallet.c), before a command is proposed.
+  "Invalid amount": "problem.amount_invalid",
+  "Invalid deposit": "problem.amount_invalid",
+  "Invalid withdrawal": "problem.amount_invalid",
+  "Invalid exclusion": "problem.invalid_exclusion",
+  "No such deposit": "problem.not_found",
+  "No such withdrawal": "problem.not_found",
+  "Payment provider unavailable": "problem.payments_unavailable",
+  "Payments not configured": "problem.payments_unavailable",
 };
 
 function byStatus(status: number): MessageKey {
