@@ -166,6 +166,11 @@ void acc_do_fc_callback(struct http_req *r);
 void acc_do_doc_start(struct http_req *r);
 void acc_do_doc_webhook(struct http_req *r, const char *name);
 
+/* ---- routes_secrets.c ---- */
+
+/* GET /admin/v1/secrets and POST /admin/v1/secrets/reseal; -1 for other paths. */
+int routes_secrets(struct http_req *r, const char *method, const char *path);
+
 /* ---- routes_wallet.c ---- */
 
 /* The leader's wallet work (expiring holds, sending payouts), from the accounts timer. */

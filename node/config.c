@@ -233,7 +233,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "feed_poll_ms", "ratings_history", "margins", "quote_prematch_s", "quote_live_busy_s",
         "quote_live_idle_s", "quote_busy_window_s", "quote_hold_s", "quote_round_timeout_ms",
         "agreement_alert_s", "test_fault_prices", "stream_max_clients", "stream_max_per_address",
-        NULL};
+        "secrets_key_file", NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -320,6 +320,26 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         snprintf(err, en, "key 'role' must be \"accounts\" or \"sport:<name>\", not \"%s\"",
                  c->role);
         goto out;
+    }
+    /* Secrets at rest: an accounts node keeps signing keys and second-factor secrets sealed. */
+    if (get_str(root, "secrets_key_file", c->secrets_key_file, sizeof c->secrets_key_file, 0,
+                "", err, en))
+        goto out;
+    if (!strcmp(c->role, "accounts") && !c->secrets_key_file[0]) {
+        snprintf(err, en, "missing key 'secrets_key_file' (accounts nodes seal signing keys and "
+                          "second-factor secrets with it: README, Secrets at rest)");
+        goto out;
+    }
+    if (c->secrets_key_file[0] && strcmp(c->role, "accounts") != 0) {
+        snprintf(err, en, "key 'secrets_key_file' is for accounts nodes (the secrets live there)");
+        goto out;
+    }
+    if (c->secrets_key_file[0]) {
+        char serr[PATH_MAX + 200];
+        if (seal_keyring_load(&c->secrets, c->secrets_key_file, serr, sizeof serr) != 0) {
+            snprintf(err, en, "key 'secrets_key_file': %s", serr);
+            goto out;
+        }
     }
     /* The payment provider (node/pay.h): kept as JSON text for the wallet routes, and made once
      * here so that a bad setting or key file refuses the start instead of the first deposit. */

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/seal.h"
 #include "consensus/replica.h"
 
 #define CONFIG_MAX_MEMBERS 16
@@ -49,6 +50,9 @@ struct config {
     char payments[4096];           /* accounts: the payment provider (pay_provider_new settings,
                                       node/pay.h) as JSON text, "" when not configured; checked
                                       at load (its key files read, then forgotten) */
+    char secrets_key_file[PATH_MAX]; /* accounts (required there): the keyring that seals
+                                      secrets at rest (common/seal.h) */
+    struct seal_keyring secrets;   /* read from secrets_key_file; never logged */
     char accounts_jwks_url[512];   /* sport: the accounts cluster's JWKS URL, "" = none */
     char accounts_urls[1024];      /* sport: accounts nodes' base URLs, comma-separated, for
                                       bet holds (node/bets_hold.c); "" = no holds placed */

@@ -19,6 +19,8 @@
  *   POST   /admin/v1/signing-keys     (admin)                    rotate the signing key
  *   GET    /admin/v1/players[?email=] | /admin/v1/players/{id}  (admin) see players
  *   POST   /admin/v1/players/{id}/kyc {status, reason} (admin)  an operator's KYC decision
+ *   GET    /admin/v1/secrets, POST /admin/v1/secrets/reseal (admin)  secrets at rest
+ *                                                            (node/routes_secrets.c)
  *
  * The happy path of a write: parse and validate on the node that took the request; do the slow
  * or random part there (Argon2id on a libuv worker thread, ids and refresh tokens from the
@@ -59,6 +61,8 @@ int routes_accounts(struct http_req *r, const char *method, const char *path)
     if (!r->node->accounts)
         return -1;
     r->route = ROUTE_ACCOUNTS;
+    if (routes_secrets(r, method, path) == 0)
+        return 0;
     if (!strcmp(path, "/v1/players")) {
         if (routes_method(r, method, "POST", "use POST to register"))
             acc_do_register(r);

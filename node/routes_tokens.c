@@ -28,7 +28,19 @@ char *acc_current_key(struct node *n, char kid[80])
     char *out = NULL;
     if (k) {
         snprintf(kid, 80, "%s", json_string_value(json_object_get(k, "kid")));
-        out = json_dumps(json_object_get(k, "jwk"), JSON_COMPACT);
+        json_t *jwk = json_object_get(k, "jwk");
+        char aad[128], err[160];
+        snprintf(aad, sizeof aad, "signing-key:%s", kid);
+        char *d = seal_reveal(&n->cfg.secrets, aad, json_string_value(json_object_get(jwk, "d")),
+                              err, sizeof err);
+        if (d) {
+            json_object_set_new(jwk, "d", json_string(d));
+            out = json_dumps(jwk, JSON_COMPACT);
+            json_object_del(jwk, "d");
+            seal_free(d);
+        } else {
+            LOG_ERROR("event=signing_key_unreadable kid=%s reason=\"%s\"", kid, err);
+        }
     }
     json_decref(keys);
     return out;
@@ -144,8 +156,9 @@ void acc_serve_jwks(struct http_req *r)
 
 /* ---- signing keys ---- */
 
-/* A new P-256 key as {kid, jwk} (the private JWK), or NULL. */
-static json_t *key_new(void)
+/* A new P-256 key as {kid, jwk} (the private JWK, its "d" sealed with the node's keyring so
+ * that the command, the log and the state hold only ciphertext), or NULL. */
+static json_t *key_new(struct node *n)
 {
     char kid[17];
     if (acc_random_hex(8, kid) != 0)
@@ -159,9 +172,21 @@ static json_t *key_new(void)
     char *text = cjose_jwk_to_json(jwk, true, &cerr);
     cjose_jwk_release(jwk);
     json_t *j = text ? json_loads(text, 0, NULL) : NULL;
-    if (text)
+    if (text) {
+        OPENSSL_cleanse(text, strlen(text));
         cjose_get_dealloc()(text);
-    return j ? json_pack("{s:s, s:o}", "kid", kid, "jwk", j) : NULL;
+    }
+    const char *d = json_string_value(json_object_get(j, "d"));
+    char aad[128];
+    snprintf(aad, sizeof aad, "signing-key:%s", kid);
+    char *sealed = d ? seal_text(&n->cfg.secrets, aad, d) : NULL;
+    if (!sealed) {
+        json_decref(j); /* the clear d goes with it; jansson frees without wiping: short-lived */
+        return NULL;
+    }
+    json_object_set_new(j, "d", json_string(sealed));
+    free(sealed);
+    return json_pack("{s:s, s:o}", "kid", kid, "jwk", j);
 }
 
 void acc_do_rotate(struct http_req *r)
@@ -169,7 +194,7 @@ void acc_do_rotate(struct http_req *r)
     char idem[256];
     if (!acc_idem_key(r, "admin-keys", idem) || !acc_on_leader(r))
         return;
-    json_t *k = key_new();
+    json_t *k = key_new(r->node);
     if (!k) {
         http_problem(r, 500, "Key generation failed", "a new P-256 key could not be made");
         return;
@@ -205,7 +230,7 @@ void acc_on_key_timer(uv_timer_t *t)
     json_decref(keys);
     if (have)
         return;
-    json_t *k = key_new();
+    json_t *k = key_new(n);
     if (!k)
         return;
     json_object_set_new(k, "if_none", json_true());

@@ -36,6 +36,12 @@ for cl in football accounts; do
     fi
     chmod 600 $run/$cl.secret
 done
+# The accounts nodes seal signing keys and second-factor secrets at rest with a keyring (key
+# secrets_key_file, common/seal.h: "ID HEX" lines, the first seals), kept across runs.
+if [ ! -s $run/accounts.keys ]; then
+    (umask 077; echo "k$(date +%Y%m%d) $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > $run/accounts.keys)
+fi
+chmod 600 $run/accounts.keys
 # The payment provider's stand-in (tests/standins/pay-standin.mjs; the accounts nodes' key
 # `payments`): its webhook secret and API key, owner-only, kept across runs like the rest.
 for f in pay.secret pay.key; do

@@ -273,6 +273,84 @@ static void signing_keys_rotate(void** state)
     json_decref(keys);
 }
 
+/* Every stored secret as "table/id/field=value" lines, in order. */
+static char* secrets_text(struct ctx* c)
+{
+    MDB_txn* txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t* all = accounts_secrets(c->f, txn);
+    fsm_read_end(txn);
+    static char buf[2048];
+    buf[0] = 0;
+    size_t i;
+    json_t* it;
+    json_array_foreach(all, i, it)
+    {
+        char line[300];
+        snprintf(line, sizeof line, "%s/%s/%s=%s\n", json_string_value(json_object_get(it, "table")),
+                 json_string_value(json_object_get(it, "id")),
+                 json_string_value(json_object_get(it, "field")),
+                 json_string_value(json_object_get(it, "value")));
+        strcat(buf, line);
+    }
+    json_decref(all);
+    return buf;
+}
+
+#define ITEM(table, id, field, old, new)                                                        \
+    "{\"table\":\"" table "\",\"id\":\"" id "\",\"field\":\"" field "\",\"old\":\"" old      \
+    "\",\"new\":\"" new "\"}"
+
+static void secrets_reseal_compare_and_swap(void** state)
+{
+    struct ctx* c = *state;
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P1, "alice@example.fr")), 201);
+    assert_int_equal(apply(c, CMD_SIGNING_KEY_ADD, key("k1", false)), 201);
+    assert_int_equal(apply(c, CMD_TOTP_ENROL,
+                           "{\"player_id\":\"" P1 "\",\"secret\":\"sealed:v1:a:SSSSSSSS\","
+                           "\"uri\":\"sealed:v1:a:UUUU\"}"),
+                     201);
+    assert_string_equal(secrets_text(c), "signing_key/k1/d=dd\n"
+                                         "totp/" P1 "/secret=sealed:v1:a:SSSSSSSS\n"
+                                         "totp/" P1 "/uri=sealed:v1:a:UUUU\n");
+    /* Refused shapes change nothing. */
+    static const char* const bad[] = {
+        "{}",
+        "{\"items\":[]}",
+        "{\"items\":[" ITEM("players", P1, "secret", "x", "sealed:v1:b:Q") "]}",
+        "{\"items\":[" ITEM("totp", P1, "last_step", "x", "sealed:v1:b:Q") "]}",
+        "{\"items\":[" ITEM("signing_key", "k1", "x", "dd", "sealed:v1:b:Q") "]}",
+        "{\"items\":[" ITEM("totp", P1, "secret", "sealed:v1:a:SSSSSSSS", "in clear") "]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(apply(c, CMD_SECRETS_RESEAL, bad[i]), 422);
+    /* Only values that still hold what the node read are replaced. */
+    assert_int_equal(
+        apply(c, CMD_SECRETS_RESEAL,
+              "{\"items\":[" ITEM("signing_key", "k1", "d", "dd", "sealed:v1:b:DD") ","
+              ITEM("totp", P1, "secret", "sealed:v1:a:SSSSSSSS", "sealed:v1:b:SS") ","
+              ITEM("totp", P1, "uri", "sealed:v1:a:STALE", "sealed:v1:b:UU") ","
+              ITEM("totp", P2, "uri", "x", "sealed:v1:b:UU") ","
+              ITEM("signing_key", "k9", "d", "dd", "sealed:v1:b:DD") "]}"),
+        200);
+    json_t* j = result(c);
+    assert_int_equal(json_integer_value(json_object_get(j, "resealed")), 2);
+    assert_int_equal(json_integer_value(json_object_get(j, "skipped")), 3);
+    json_decref(j);
+    assert_string_equal(secrets_text(c), "signing_key/k1/d=sealed:v1:b:DD\n"
+                                         "totp/" P1 "/secret=sealed:v1:b:SS\n"
+                                         "totp/" P1 "/uri=sealed:v1:a:UUUU\n");
+    /* The key's public part is untouched. */
+    MDB_txn* txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t* keys = accounts_signing_keys(c->f, txn);
+    fsm_read_end(txn);
+    json_t* jwk = json_object_get(json_array_get(keys, 0), "jwk");
+    assert_string_equal(json_string_value(json_object_get(jwk, "x")), "xx");
+    assert_string_equal(json_string_value(json_object_get(jwk, "kid")), "k1");
+    json_decref(keys);
+}
+
 #define F3 "f0000000000000000000000000000003"
 #define F4 "f0000000000000000000000000000004"
 #define F5 "f0000000000000000000000000000005"
@@ -474,6 +552,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(signout_everywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(signing_keys_rotate, setup, teardown),
         cmocka_unit_test_setup_teardown(totp_single_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(secrets_reseal_compare_and_swap, setup, teardown),
         cmocka_unit_test_setup_teardown(franceconnect_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(document_check_events, setup, teardown),
     };
