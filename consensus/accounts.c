@@ -19,7 +19,7 @@ const struct fsm_domain accounts_domain;
 
 struct accounts_dbs {
     MDB_dbi players, player_email, login_failures, sessions, player_sessions, signing_keys, totp,
-        fc_logins, identities, doc_events;
+        fc_logins, identities, doc_events, session_revocations;
 };
 
 static const struct accounts_dbs *DB(struct fsm *f)
@@ -486,13 +486,76 @@ static bool in_array(json_t *arr, const char *s)
     return false;
 }
 
-static int family_revoke(struct fsm *f, MDB_txn *txn, json_t *s, const char *reason, const char *ts)
+/* Revocations older than the retention are forgotten, a few per new one (by the command's
+ * time, so every node forgets the same ones). */
+static int revocations_prune(struct fsm *f, MDB_txn *txn, int64_t now_ms)
 {
+    MDB_cursor *cur;
+    int rv = mdb_cursor_open(txn, DB(f)->session_revocations, &cur);
+    if (rv != 0)
+        return rv;
+    MDB_val k, v;
+    int64_t cutoff = now_ms - (int64_t)ACCOUNTS_REVOCATION_KEEP_S * 1000;
+    int crv = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    for (int n = 0; crv == 0 && n < 16 && k.mv_size >= 8; n++) {
+        if ((int64_t)store_be64_get(k.mv_data) >= cutoff)
+            break;
+        if ((rv = mdb_cursor_del(cur, 0)) != 0)
+            break;
+        crv = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    }
+    mdb_cursor_close(cur);
+    return rv;
+}
+
+static int family_revoke(struct acc_op *op, json_t *s, const char *reason)
+{
+    struct fsm *f = op->f;
+    MDB_txn *txn = op->txn;
     json_object_set_new(s, "revoked", json_true());
     json_object_set_new(s, "revoked_reason", json_string(reason));
-    json_object_set_new(s, "updated_at", json_string(ts));
+    json_object_set_new(s, "updated_at", json_string(op->ts));
     const char *fam = store_str(s, "id");
-    return store_put_json(txn, DB(f)->sessions, fam, strlen(fam), s, NULL);
+    int rv = store_put_json(txn, DB(f)->sessions, fam, strlen(fam), s, NULL);
+    /* The revocation log sport nodes poll (GET /v1/sessions/revocations): time ++ family. */
+    uint8_t key[8 + ACCOUNTS_FAMILY_CHARS];
+    size_t fl = strlen(fam);
+    if (rv == 0 && fl == ACCOUNTS_FAMILY_CHARS) {
+        store_be64_put(key, (uint64_t)op->c->time_ms);
+        memcpy(key + 8, fam, fl);
+        json_t *e = json_pack("{s:s, s:s, s:I}", "session_id", fam, "player_id",
+                              store_str(s, "player_id"), "at_ms", (json_int_t)op->c->time_ms);
+        rv = store_put_json(txn, DB(f)->session_revocations, key, sizeof key, e, NULL);
+        json_decref(e);
+        if (rv == 0)
+            rv = revocations_prune(f, txn, op->c->time_ms);
+    }
+    return rv;
+}
+
+json_t *accounts_revocations(struct fsm *f, MDB_txn *txn, int64_t since_ms, size_t limit)
+{
+    json_t *items = json_array();
+    MDB_cursor *cur;
+    bool more = false;
+    if (mdb_cursor_open(txn, DB(f)->session_revocations, &cur) == 0) {
+        uint8_t from[8];
+        store_be64_put(from, (uint64_t)(since_ms < 0 ? 0 : since_ms));
+        MDB_val k = {sizeof from, from}, v;
+        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            if (json_array_size(items) == limit) {
+                more = true;
+                break;
+            }
+            json_t *e = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+            if (e)
+                json_array_append_new(items, e);
+        }
+        mdb_cursor_close(cur);
+    }
+    return json_pack("{s:o, s:b, s:i}", "items", items, "more", more, "keep_s",
+                     ACCOUNTS_REVOCATION_KEEP_S);
 }
 
 static bool session_refresh_valid(json_t *b)
@@ -528,7 +591,7 @@ static int session_refresh_family(struct acc_op *op, json_t *s)
         }
         /* An old token came back: whoever holds the family's tokens cannot be told apart
          * from a thief, so the whole family goes. */
-        if ((rv = family_revoke(op->f, op->txn, s, "refresh token reused", op->ts)) == 0)
+        if ((rv = family_revoke(op, s, "refresh token reused")) == 0)
             fsm_result_problem(res, 401, "Refresh token reused",
                                "this refresh token was already used; the session is revoked "
                                "and every token of it refused: sign in again");
@@ -575,7 +638,7 @@ static int session_revoke(struct acc_op *op)
     } else {
         bool was = json_is_true(json_object_get(s, "revoked"));
         if (!was)
-            rv = family_revoke(op->f, op->txn, s, "signed out", op->ts);
+            rv = family_revoke(op, s, "signed out");
         if (rv == 0)
             store_result_json(op->res, 200, json_pack("{s:s, s:i}", "session_id", fam,
                                                       "revoked", was ? 0 : 1));
@@ -603,7 +666,7 @@ static int session_revoke_all(struct acc_op *op)
         fam[ACCOUNTS_FAMILY_CHARS] = 0;
         json_t *s = accounts_session_get(op->f, op->txn, fam);
         if (s && !json_is_true(json_object_get(s, "revoked"))) {
-            rv = family_revoke(op->f, op->txn, s, "signed out everywhere", op->ts);
+            rv = family_revoke(op, s, "signed out everywhere");
             n++;
         }
         json_decref(s);
@@ -1290,7 +1353,7 @@ static const struct fsm_command COMMANDS[] = {
 
 static const char *const DBS[] = {"players",  "player_email",    "login_failures", "sessions",
                                   "player_sessions", "signing_keys", "totp",      "fc_logins",
-                                  "identities", "doc_events",   NULL};
+                                  "identities", "doc_events",   "session_revocations", NULL};
 /* DB() reads the handles as a struct: one field per name, in the same order. */
 _Static_assert(sizeof(struct accounts_dbs) == (sizeof DBS / sizeof *DBS - 1) * sizeof(MDB_dbi),
                "one handle per database name");

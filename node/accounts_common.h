@@ -123,6 +123,7 @@ char *acc_access_token(struct node *n, const char *player, const char *sid);
  * there is none or it does not verify. */
 json_t *acc_authenticate(struct http_req *r);
 void acc_serve_jwks(struct http_req *r);
+void acc_serve_revocations(struct http_req *r);
 void acc_do_rotate(struct http_req *r);
 void acc_on_key_timer(uv_timer_t *t);
 

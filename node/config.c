@@ -233,7 +233,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "feed_poll_ms", "ratings_history", "margins", "quote_prematch_s", "quote_live_busy_s",
         "quote_live_idle_s", "quote_busy_window_s", "quote_hold_s", "quote_round_timeout_ms",
         "agreement_alert_s", "test_fault_prices", "stream_max_clients", "stream_max_per_address",
-        "secrets_key_file", NULL};
+        "secrets_key_file", "accounts_revocations_poll_ms", NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -428,6 +428,9 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
     if (get_uint(root, "accounts_jwks_refresh_s", 300, 1, 86400, &u, err, en))
         goto out;
     c->accounts_jwks_refresh_s = (unsigned)u;
+    if (get_uint(root, "accounts_revocations_poll_ms", 1000, 100, 60000, &u, err, en))
+        goto out;
+    c->accounts_revocations_poll_ms = (unsigned)u;
     if (get_uint(root, "accounts_jwks_min_interval_ms", 5000, 0, 3600000, &u, err, en))
         goto out;
     c->accounts_jwks_min_interval_ms = (unsigned)u;

@@ -59,6 +59,8 @@ struct config {
     char accounts_issuer[128];     /* sport: iss of access tokens, default
                                       urn:parlay:accounts:accounts */
     unsigned accounts_jwks_refresh_s;       /* sport: periodic refetch, default 300 */
+    unsigned accounts_revocations_poll_ms;  /* sport: how often revoked sessions are fetched,
+                                               default 1000 */
     unsigned accounts_jwks_min_interval_ms; /* sport: least time between fetches caused by an
                                                unknown kid, default 5000 */
     char feed_url[512];            /* sport: the provider this node reads, "" = none */

@@ -11,6 +11,7 @@
  *   POST   /v1/players/me/totp        (access token)             enrol a TOTP second factor
  *   POST   /v1/players/me/totp/confirm {code} (access token)     confirm it: recovery codes
  *   GET    /.well-known/jwks.json                                the public signing keys
+ *   GET    /v1/sessions/revocations?since=MS&limit=N             revoked sessions (sport nodes poll)
  *   POST   /v1/players/me/franceconnect (access token)           start a FranceConnect link
  *   POST   /v1/sessions/franceconnect                            sign in with FranceConnect
  *   GET    /v1/kyc/franceconnect/callback?code&state&iss         finish either (any node)
@@ -102,6 +103,9 @@ int routes_accounts(struct http_req *r, const char *method, const char *path)
     } else if (!strcmp(path, "/v1/sessions/current")) {
         if (routes_method(r, method, "DELETE", "use DELETE to sign out"))
             acc_do_signout(r, false);
+    } else if (!strcmp(path, "/v1/sessions/revocations")) {
+        if (routes_method(r, method, "GET", "use GET"))
+            acc_serve_revocations(r);
     } else if (!strcmp(path, "/.well-known/jwks.json")) {
         if (routes_method(r, method, "GET", "use GET"))
             acc_serve_jwks(r);

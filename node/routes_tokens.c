@@ -12,6 +12,8 @@
 #include "node/accounts_common.h"
 #include "node/auth.h"
 #include "common/log.h"
+#include "node/http_guard.h"
+#include "node/query.h"
 #include "node/routes.h"
 
 /* ---- access tokens ---- */
@@ -152,6 +154,45 @@ void acc_serve_jwks(struct http_req *r)
     json_decref(jwks);
     http_reply(r, 200, "application/jwk-set+json", text, strlen(text));
     free(text);
+}
+
+/* ---- revoked sessions, for sport nodes ---- */
+
+/* GET /v1/sessions/revocations?since=MS&limit=N: the revoked sessions from that leader time on
+ * (consensus/accounts.h accounts_revocations). Public like the JWKS: a session id alone opens
+ * nothing, and these sessions are dead. */
+static void serve_revocations(struct http_req *r)
+{
+    char since[24] = "", limit[8] = "";
+    struct query_want w[] = {{"since", since, sizeof since, 0}, {"limit", limit, sizeof limit, 0}};
+    if (query_params(r, w, 2) != 0)
+        return;
+    char *end;
+    long long s = w[0].got ? strtoll(since, &end, 10) : 0;
+    if (w[0].got && (!since[0] || *end || s < 0)) {
+        http_guard_problem(r, 400, "Bad parameter", "bad_since",
+                           "'since' must be a leader time in milliseconds (0 or more)");
+        return;
+    }
+    long l = w[1].got ? strtol(limit, &end, 10) : 1000;
+    if (w[1].got && (!limit[0] || *end || l < 1 || l > 1000)) {
+        http_guard_problem(r, 400, "Bad parameter", "bad_limit", "'limit' must be 1 to 1000");
+        return;
+    }
+    MDB_txn *txn;
+    if (fsm_read_begin(r->node->fsm, &txn) != 0) {
+        http_problem(r, 500, "Storage error", "the state machine could not be read");
+        return;
+    }
+    json_t *out = accounts_revocations(r->node->fsm, txn, s, (size_t)l);
+    fsm_read_end(txn);
+    http_header(r, "cache-control", "no-store");
+    http_reply_json(r, 200, out);
+}
+
+void acc_serve_revocations(struct http_req *r)
+{
+    routes_read(r, serve_revocations);
 }
 
 /* ---- signing keys ---- */

@@ -69,6 +69,7 @@ static const char* const ADDED_DBS[] = {
     "wallet_events",   "wallet_clusters",
     "bets",            "bet_exposure",     "bet_player",         "bet_fixture",
     "bet_pending",     "bet_config",       "bet_unpaid",
+    "session_revocations",
 };
 #define N_ADDED_DBS (sizeof ADDED_DBS / sizeof *ADDED_DBS)
 
