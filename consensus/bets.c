@@ -11,12 +11,13 @@
 #include "consensus/store.h"
 
 static const char BET_SEQ_KEY[] = "bet_seq";
+static const char BET_EVENT_KEY[] = "bet_event_seq";
 static const char LIMITS_KEY[] = "limits";
 
 const struct fsm_domain bets_domain;
 
 struct bets_dbs {
-    MDB_dbi bets, exposure, player, fixture, pending, config, unpaid;
+    MDB_dbi bets, exposure, player, fixture, pending, config, unpaid, delayed, voids, events;
 };
 
 static const struct bets_dbs *DB(struct fsm *f)
@@ -197,6 +198,69 @@ static int bet_exposure(struct fsm *f, MDB_txn *txn, json_t *b, int sign)
     return rv;
 }
 
+/* ---- queues and the bet event log ---------------------------------------------------- */
+
+/* Put (@put) or remove bet @b in a queue keyed by its be64 seq (pending, delayed, void). */
+static int queue_set(MDB_txn *txn, MDB_dbi dbi, json_t *b, bool put)
+{
+    const char *id = store_str(b, "id");
+    uint8_t be[8];
+    store_be64_put(be, (uint64_t)json_integer_value(json_object_get(b, "seq")));
+    MDB_val k = {8, be}, v = {strlen(id), (void *)id};
+    int rv = put ? mdb_put(txn, dbi, &k, &v, 0) : mdb_del(txn, dbi, &k, NULL);
+    return rv == MDB_NOTFOUND ? 0 : rv;
+}
+
+/* Append an event about bet @b to the replicated log the player's stream reads. */
+static int bet_event(struct fsm *f, MDB_txn *txn, json_t *b, const char *type,
+                     uint64_t time_ms)
+{
+    uint64_t seq = fsm_meta_get(f, txn, BET_EVENT_KEY) + 1;
+    char ts[32];
+    fsm_format_time(time_ms, ts);
+    json_t *e = json_pack("{s:I, s:s, s:O, s:O, s:O, s:s}", "id", (json_int_t)seq, "type",
+                          type, "bet_id", json_object_get(b, "id"), "player_id",
+                          json_object_get(b, "player_id"), "status",
+                          json_object_get(b, "status"), "at", ts);
+    uint8_t k[8];
+    store_be64_put(k, seq);
+    int rv = store_put_json(txn, DB(f)->events, k, 8, e, NULL);
+    json_decref(e);
+    return rv ? rv : fsm_meta_put(f, txn, BET_EVENT_KEY, seq);
+}
+
+/* Store bet @b and log @type about it. */
+static int bet_put(struct fsm *f, MDB_txn *txn, json_t *b, const char *type, uint64_t time_ms)
+{
+    const char *id = store_str(b, "id");
+    int rv = store_put_json(txn, DB(f)->bets, id, strlen(id), b, NULL);
+    return rv ? rv : bet_event(f, txn, b, type, time_ms);
+}
+
+json_t *bets_events_after(struct fsm *f, MDB_txn *txn, uint64_t after, unsigned limit)
+{
+    json_t *out = json_array();
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, DB(f)->events, &cur))
+        return out;
+    uint8_t be[8];
+    store_be64_put(be, after + 1);
+    MDB_val k = {8, be}, v;
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         r == 0 && json_array_size(out) < limit; r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        json_t *e = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (e)
+            json_array_append_new(out, e);
+    }
+    mdb_cursor_close(cur);
+    return out;
+}
+
+uint64_t bets_last_event(struct fsm *f, MDB_txn *txn)
+{
+    return fsm_meta_get(f, txn, BET_EVENT_KEY);
+}
+
 /* ---- placement ----------------------------------------------------------------------- */
 
 /* The price of @outcome at @line of @market in a prices object, or 0. */
@@ -290,6 +354,18 @@ static int place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     }
     if (json_object_get(body, "node"))
         store_u64(body, "node", 0, &node);
+    /* The acceptance delays of the node that took the bet (its sport's configuration). */
+    uint64_t delay_pre = 0, delay_live = 0;
+    if (json_object_get(body, "delay_pre_ms"))
+        store_u64(body, "delay_pre_ms", 0, &delay_pre);
+    if (json_object_get(body, "delay_live_ms"))
+        store_u64(body, "delay_live_ms", 0, &delay_live);
+    if (delay_pre > BET_DELAY_MAX_MS || delay_live > BET_DELAY_MAX_MS) {
+        refuse(res, 422, "invalid_bet", "Invalid bet", NULL,
+               "delay_pre_ms, delay_live_ms: at most %d ms", BET_DELAY_MAX_MS);
+        goto out;
+    }
+    bool any_live = false;
     if (!json_is_array(legs) || json_array_size(legs) == 0) {
         refuse(res, 422, "invalid_bet", "Invalid bet", NULL, "legs: a non-empty array");
         goto out;
@@ -380,11 +456,16 @@ static int place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
         unsigned __int128 o = (unsigned __int128)odds * (uint64_t)now / 1000;
         odds = o > (unsigned __int128)UINT64_MAX / 1000000000 ? UINT64_MAX / 1000000000
                                                                 : (uint64_t)o;
-        json_t *leg = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "fixture",
+        any_live = any_live || !strcmp(phase, "live");
+        json_t *leg = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:I}", "fixture",
                                 l->fixture, "market", l->market, "outcome", l->outcome,
                                 "price_seen", (json_int_t)l->price, "version_seen",
                                 (json_int_t)l->version, "price", (json_int_t)now, "version",
-                                (json_int_t)cur_v, "phase", phase);
+                                (json_int_t)cur_v, "phase", phase, "suspended_index",
+                                json_integer_value(json_object_get(m, "suspended_index")));
+        json_t *live = json_object_get(m, "live");
+        if (json_is_object(live))
+            json_object_set(leg, "live", live);
         if (l->line)
             json_object_set_new(leg, "line", json_string(l->line));
         json_object_set_new(leg, "result", json_null());
@@ -466,6 +547,20 @@ static int place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                     (json_int_t)node, "updated_at", ts);
     if (tol)
         json_object_set_new(bet, "tolerance", json_integer((json_int_t)tol));
+    uint64_t delay = any_live ? delay_live : delay_pre;
+    if (delay) {
+        /* Waits out its acceptance delay: the leader decides after it (CMD_BET_DECIDE). */
+        char after[32];
+        fsm_format_time(c->time_ms + delay, after);
+        json_object_set_new(bet, "status", json_string("pending"));
+        json_object_set_new(bet, "hold", json_string("pending"));
+        json_object_set_new(bet, "delay_ms", json_integer((json_int_t)delay));
+        json_object_set_new(bet, "decide_after_ms",
+                            json_integer((json_int_t)(c->time_ms + delay)));
+        json_object_set_new(bet, "decide_after", json_string(after));
+        if ((rv = queue_set(txn, DB(f)->delayed, bet, true)))
+            goto out;
+    }
     uint8_t be[8];
     store_be64_put(be, seq);
     char k[KEY_MAX + 8];
@@ -473,7 +568,7 @@ static int place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     memcpy(k, player, pl + 1);
     memcpy(k + pl + 1, be, 8);
     MDB_val kv = {pl + 9, k}, iv = {strlen(id), id};
-    if ((rv = store_put_json(txn, DB(f)->bets, id, strlen(id), bet, NULL)) ||
+    if ((rv = bet_put(f, txn, bet, "placed", c->time_ms)) ||
         (rv = mdb_put(txn, DB(f)->player, &kv, &iv, 0)) ||
         (rv = bet_exposure(f, txn, bet, 1)) || (rv = fsm_meta_put(f, txn, BET_SEQ_KEY, seq)))
         goto out;
@@ -524,6 +619,31 @@ static int hold_done_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     }
     const char *to = json_is_true(acc) ? "accepted" : "rejected";
     const char *st = store_str(b, "status") ?: "";
+    bool delayed = !strcmp(st, "pending");
+    if (delayed && !strcmp(store_str(b, "hold") ?: "", "pending")) {
+        /* A bet waiting out its delay: the hold is noted; the leader decides later. */
+        char ts[32];
+        fsm_format_time(c->time_ms, ts);
+        json_object_set_new(b, "updated_at", json_string(ts));
+        json_object_set_new(b, "hold_at", json_string(ts));
+        if (json_is_true(acc)) {
+            json_object_set_new(b, "hold", json_string("held"));
+        } else {
+            json_object_set_new(b, "status", json_string("rejected"));
+            json_object_set_new(b, "hold", json_string("refused"));
+            json_object_set_new(b, "reject_code", json_string(code));
+            if (detail)
+                json_object_set_new(b, "reject_detail", json_string(detail));
+            if ((rv = bet_exposure(f, txn, b, -1)) ||
+                (rv = queue_set(txn, DB(f)->delayed, b, false)))
+                goto out;
+        }
+        if ((rv = queue_set(txn, DB(f)->pending, b, false)) ||
+            (rv = bet_put(f, txn, b, json_is_true(acc) ? "held" : "rejected", c->time_ms)))
+            goto out;
+        store_result_json(res, 200, json_incref(b));
+        goto out;
+    }
     if (strcmp(st, "pending_hold") != 0) {
         if (!strcmp(st, to)) {
             store_result_json(res, 200, json_incref(b));
@@ -552,10 +672,155 @@ static int hold_done_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     rv = mdb_del(txn, DB(f)->pending, &pk, NULL);
     if (rv == MDB_NOTFOUND)
         rv = 0;
-    if (rv || (rv = store_put_json(txn, DB(f)->bets, id, strlen(id), b, NULL)))
+    if (rv || (rv = bet_put(f, txn, b, to, c->time_ms)))
         goto out;
     /* Its fixtures' results may already be agreed: settle now. */
     if (json_is_true(acc) && (rv = bet_settle(f, txn, b, c->time_ms)))
+        goto out;
+    store_result_json(res, 200, json_incref(b));
+out:
+    json_decref(b);
+    json_decref(body);
+    return rv;
+}
+
+/* ---- the acceptance delay ------------------------------------------------------------ */
+
+static int decide_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                        struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *b = NULL;
+    const char *id = store_str_max(body, "bet_id", BET_ID_MAX - 1);
+    if (!id) {
+        refuse(res, 422, "invalid_decision", "Invalid decision", NULL, "need {bet_id}");
+        goto out;
+    }
+    if (!(b = bets_get(f, txn, id))) {
+        refuse(res, 404, "no_bet", "No such bet", NULL, "no bet '%s'", id);
+        goto out;
+    }
+    const char *st = store_str(b, "status") ?: "";
+    if (strcmp(st, "pending") != 0) {
+        refuse(res, 409, "bet_resolved", "Bet already resolved",
+               json_pack("{s:s}", "bet_status", st), "bet '%s' is %s, not pending", id, st);
+        goto out;
+    }
+    if (strcmp(store_str(b, "hold") ?: "", "held") != 0) {
+        refuse(res, 409, "hold_not_held", "Hold not placed yet", NULL,
+               "bet '%s': its stake is not held yet", id);
+        goto out;
+    }
+    uint64_t after = (uint64_t)json_integer_value(json_object_get(b, "decide_after_ms"));
+    if (c->time_ms < after) {
+        refuse(res, 409, "delay_running", "Delay running",
+               json_pack("{s:I}", "decide_after_ms", (json_int_t)after),
+               "bet '%s' waits until %llu ms, it is %llu", id, (unsigned long long)after,
+               (unsigned long long)c->time_ms);
+        goto out;
+    }
+    /* Every leg: no suspension of its market since placement, the market open, the price the
+     * bet got still standing under its policy against the price the player saw. */
+    const char *code = NULL;
+    char why[256] = "";
+    const char *policy = store_str(b, "policy") ?: "exact";
+    int64_t tol = json_integer_value(json_object_get(b, "tolerance"));
+    size_t i;
+    json_t *leg;
+    json_array_foreach(json_object_get(b, "legs"), i, leg)
+    {
+        const char *fx = store_str(leg, "fixture") ?: "";
+        json_t *m = quotes_market_get(f, txn, fx);
+        json_int_t susp = m ? json_integer_value(json_object_get(m, "suspended_index")) : 0;
+        const char *mst = m ? store_str(m, "status") ?: "" : "";
+        if (!m || susp != json_integer_value(json_object_get(leg, "suspended_index")) ||
+            !strcmp(mst, "suspended")) {
+            code = "market_suspended";
+            snprintf(why, sizeof why, "legs[%zu]: the markets of '%s' were suspended during "
+                     "the acceptance delay", i, fx);
+        } else if (strcmp(mst, "open") != 0) {
+            code = "betting_closed";
+            snprintf(why, sizeof why, "legs[%zu]: the markets of '%s' are %s", i, fx, mst);
+        } else {
+            int64_t now = price_of(json_object_get(m, "prices"), store_str(leg, "market"),
+                                   store_str(leg, "line"), store_str(leg, "outcome"));
+            int64_t got = json_integer_value(json_object_get(leg, "price"));
+            int64_t seen = json_integer_value(json_object_get(leg, "price_seen"));
+            if (now == 0 || !policy_ok(policy, seen, now, tol)) {
+                code = "price_changed";
+                snprintf(why, sizeof why, "legs[%zu]: the price is now %lld, the bet got %lld "
+                         "(policy %s)", i, (long long)now, (long long)got, policy);
+                json_object_set_new(leg, "price_at_decision", json_integer((json_int_t)now));
+            }
+        }
+        json_decref(m);
+        if (code)
+            break;
+    }
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    json_object_set_new(b, "updated_at", json_string(ts));
+    json_object_set_new(b, "decided_at", json_string(ts));
+    if ((rv = queue_set(txn, DB(f)->delayed, b, false)))
+        goto out;
+    if (code) {
+        json_object_set_new(b, "status", json_string("rejected"));
+        json_object_set_new(b, "reject_code", json_string(code));
+        json_object_set_new(b, "reject_detail", json_string(why));
+        json_object_set_new(b, "hold", json_string("voiding"));
+        if ((rv = bet_exposure(f, txn, b, -1)) || (rv = queue_set(txn, DB(f)->voids, b, true)) ||
+            (rv = bet_put(f, txn, b, "rejected", c->time_ms)))
+            goto out;
+    } else {
+        json_object_set_new(b, "status", json_string("accepted"));
+        if ((rv = bet_put(f, txn, b, "accepted", c->time_ms)) ||
+            (rv = bet_settle(f, txn, b, c->time_ms)))
+            goto out;
+    }
+    store_result_json(res, 200, json_incref(b));
+out:
+    json_decref(b);
+    json_decref(body);
+    return rv;
+}
+
+static int voided_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                        struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *b = NULL;
+    const char *id = store_str_max(body, "bet_id", BET_ID_MAX - 1);
+    if (!id) {
+        refuse(res, 422, "invalid_voided", "Invalid void record", NULL, "need {bet_id}");
+        goto out;
+    }
+    if (!(b = bets_get(f, txn, id))) {
+        refuse(res, 404, "no_bet", "No such bet", NULL, "no bet '%s'", id);
+        goto out;
+    }
+    const char *h = store_str(b, "hold") ?: "";
+    if (!strcmp(h, "voided")) {
+        store_result_json(res, 200, json_incref(b));
+        goto out;
+    }
+    if (strcmp(h, "voiding") != 0) {
+        refuse(res, 409, "hold_not_voiding", "Hold not to be voided", NULL,
+               "bet '%s': its hold is %s, not voiding", id, h[0] ? h : "not tracked");
+        goto out;
+    }
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    json_object_set_new(b, "hold", json_string("voided"));
+    json_object_set_new(b, "hold_voided_at", json_string(ts));
+    json_object_set_new(b, "updated_at", json_string(ts));
+    if ((rv = queue_set(txn, DB(f)->voids, b, false)) ||
+        (rv = bet_put(f, txn, b, "hold_voided", c->time_ms)))
         goto out;
     store_result_json(res, 200, json_incref(b));
 out:
@@ -724,7 +989,7 @@ static int bet_settle(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms)
     MDB_val uk = {8, be}, uv = {strlen(id), (void *)id};
     if (rv == 0)
         rv = mdb_put(txn, DB(f)->unpaid, &uk, &uv, 0);
-    return rv ? rv : store_put_json(txn, DB(f)->bets, id, strlen(id), b, NULL);
+    return rv ? rv : bet_put(f, txn, b, "settled", time_ms);
 }
 
 const char *bets_settle_how(json_t *b, uint64_t *payout)
@@ -781,7 +1046,7 @@ static int paid_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct f
     rv = mdb_del(txn, DB(f)->unpaid, &uk, NULL);
     if (rv == MDB_NOTFOUND)
         rv = 0;
-    if (rv || (rv = store_put_json(txn, DB(f)->bets, id, strlen(id), b, NULL)))
+    if (rv || (rv = bet_put(f, txn, b, "paid", c->time_ms)))
         goto out;
     store_result_json(res, 200, json_incref(b));
 out:
@@ -858,7 +1123,7 @@ json_t *bets_get(struct fsm *f, MDB_txn *txn, const char *id)
 
 static bool open_status(const char *st)
 {
-    return !strcmp(st, "pending_hold") || !strcmp(st, "accepted");
+    return !strcmp(st, "pending_hold") || !strcmp(st, "pending") || !strcmp(st, "accepted");
 }
 
 json_t *bets_list_player(struct fsm *f, MDB_txn *txn, const char *player, const char *status,
@@ -921,6 +1186,16 @@ json_t *bets_pending_holds(struct fsm *f, MDB_txn *txn, unsigned limit)
     return ids_of(txn, DB(f)->pending, limit);
 }
 
+json_t *bets_delayed(struct fsm *f, MDB_txn *txn, unsigned limit)
+{
+    return ids_of(txn, DB(f)->delayed, limit);
+}
+
+json_t *bets_voids(struct fsm *f, MDB_txn *txn, unsigned limit)
+{
+    return ids_of(txn, DB(f)->voids, limit);
+}
+
 static json_t *ids_of(MDB_txn *txn, MDB_dbi dbi, unsigned limit)
 {
     json_t *out = json_array();
@@ -942,9 +1217,20 @@ static json_t *ids_of(MDB_txn *txn, MDB_dbi dbi, unsigned limit)
 char *bets_cmd_place(struct cmd *c, const char *player_id, uint64_t stake, const char *policy,
                      uint64_t tolerance, json_t *legs, uint64_t node)
 {
+    return bets_cmd_place_delayed(c, player_id, stake, policy, tolerance, legs, node, 0, 0);
+}
+
+char *bets_cmd_place_delayed(struct cmd *c, const char *player_id, uint64_t stake,
+                             const char *policy, uint64_t tolerance, json_t *legs, uint64_t node,
+                             uint64_t delay_pre_ms, uint64_t delay_live_ms)
+{
     json_t *o = json_pack("{s:s, s:I, s:s, s:O, s:I}", "player_id", player_id, "stake",
                           (json_int_t)stake, "policy", policy, "legs", legs, "node",
                           (json_int_t)node);
+    if (delay_pre_ms)
+        json_object_set_new(o, "delay_pre_ms", json_integer((json_int_t)delay_pre_ms));
+    if (delay_live_ms)
+        json_object_set_new(o, "delay_live_ms", json_integer((json_int_t)delay_live_ms));
     if (tolerance)
         json_object_set_new(o, "tolerance", json_integer((json_int_t)tolerance));
     char *t = cmd_fill(c, CMD_BET_PLACE, o);
@@ -978,6 +1264,24 @@ char *bets_cmd_hold_done(struct cmd *c, const char *bet_id, bool accepted, const
     return t;
 }
 
+static char *cmd_bet_id(struct cmd *c, uint16_t type, const char *bet_id)
+{
+    json_t *o = json_pack("{s:s}", "bet_id", bet_id);
+    char *t = cmd_fill(c, type, o);
+    json_decref(o);
+    return t;
+}
+
+char *bets_cmd_decide(struct cmd *c, const char *bet_id)
+{
+    return cmd_bet_id(c, CMD_BET_DECIDE, bet_id);
+}
+
+char *bets_cmd_hold_voided(struct cmd *c, const char *bet_id)
+{
+    return cmd_bet_id(c, CMD_BET_HOLD_VOIDED, bet_id);
+}
+
 /* ---- table --------------------------------------------------------------------------- */
 
 static const struct fsm_command COMMANDS[] = {
@@ -985,12 +1289,15 @@ static const struct fsm_command COMMANDS[] = {
     {CMD_BET_LIMITS, "bet_limits", true, limits_apply, NULL},
     {CMD_BET_HOLD_DONE, "bet_hold_done", true, hold_done_apply, NULL},
     {CMD_BET_PAID, "bet_paid", true, paid_apply, NULL},
+    {CMD_BET_DECIDE, "bet_decide", true, decide_apply, NULL},
+    {CMD_BET_HOLD_VOIDED, "bet_hold_voided", true, voided_apply, NULL},
     {0, NULL, false, NULL, NULL},
 };
 
 static const char *const DBS[] = {"bets",        "bet_exposure", "bet_player",
                                   "bet_fixture", "bet_pending",  "bet_config",
-                                  "bet_unpaid",  NULL};
+                                  "bet_unpaid",  "bet_delayed",  "bet_void",
+                                  "bet_events",  NULL};
 _Static_assert(sizeof(struct bets_dbs) == (sizeof DBS / sizeof *DBS - 1) * sizeof(MDB_dbi),
                "one handle per database name");
 

@@ -36,6 +36,28 @@
  *   cluster's answer to the bet's hold (hold id = bet id). A pending_hold bet becomes "accepted"
  *   or "rejected" (with the wallet's problem code; its exposure released). A bet already past
  *   pending_hold: 409 (the leader takes it as done; the same answer again is 200 unchanged).
+ *   A delayed bet ("pending", hold "pending"): accepted -> hold "held" (still pending, the
+ *   leader decides after the delay); refused -> "rejected" with the wallet's code.
+ *
+ * Acceptance delay. CMD_BET_PLACE may carry delay_pre_ms / delay_live_ms (the taking node's
+ *   configuration for its sport, bet_delay_pre_ms / bet_delay_live_ms; at most
+ *   BET_DELAY_MAX_MS): a bet with a live leg waits delay_live_ms, else delay_pre_ms. A bet with
+ *   a delay is stored "pending" (hold "pending", "decide_after_ms" = the placing entry's time +
+ *   the delay), each leg with its market's suspended_index and live state at placement; it is
+ *   queued in "bet_delayed" (be64 seq -> id) besides "bet_pending".
+ * CMD_BET_DECIDE {bet_id} (the leader, stamped with its time, once the hold is held and the
+ *   delay is over; 409 delay_running before, 409 hold_not_held, 409 bet_resolved when not
+ *   pending): accepted only if no leg's market was suspended since placement (its
+ *   suspended_index unchanged and not suspended now), every market is open and every leg's
+ *   current price still stands under the bet's policy against the price the player saw (the
+ *   bet keeps the price and payout it got at placement); else "rejected" with reject_code
+ *   market_suspended, betting_closed or price_changed, its exposure released and its hold
+ *   "voiding" (queued in "bet_void"). Accepted: settled at once if its results are known.
+ * CMD_BET_HOLD_VOIDED {bet_id}: the leader voided a rejected bet's hold in the accounts
+ *   cluster: hold "voided", out of "bet_void" (again: 200 unchanged; not voiding: 409).
+ *
+ * Every status change is appended to "bet_events" (see bets_events_after) for the players'
+ * stream (GET /v1/stream/bets).
  */
 #ifndef PARLAY_BETS_H
 #define PARLAY_BETS_H
@@ -50,6 +72,7 @@ struct cmd;
 
 #define BET_LEGS_MAX 10
 #define BET_ID_MAX 32
+#define BET_DELAY_MAX_MS 60000
 
 struct bet_limits {
     uint64_t min_stake, max_stake, max_payout, outcome_cap, fixture_cap; /* cents */
@@ -94,7 +117,23 @@ json_t *bets_unpaid(struct fsm *f, MDB_txn *txn, unsigned limit);
  * "post" with the stake and @payout = the bet's return (0 when lost). */
 const char *bets_settle_how(json_t *bet, uint64_t *payout);
 
+/* Bets waiting out their acceptance delay ("pending"), and rejected bets whose hold is to be
+ * voided (hold "voiding"): ids, at most @limit, in placement order. */
+json_t *bets_delayed(struct fsm *f, MDB_txn *txn, unsigned limit);
+json_t *bets_voids(struct fsm *f, MDB_txn *txn, unsigned limit);
+
+/* The bet event log (db "bet_events", ids 1, 2, ... the same on every node): events after
+ * @after, at most @limit: {id, type (placed, held, accepted, rejected, hold_voided, settled,
+ * paid), bet_id, player_id, status, at}; and the last id (0: none). */
+json_t *bets_events_after(struct fsm *f, MDB_txn *txn, uint64_t after, unsigned limit);
+uint64_t bets_last_event(struct fsm *f, MDB_txn *txn);
+
 /* Payload builders (see cmd_fill). @legs and @limits are borrowed. */
+char *bets_cmd_place_delayed(struct cmd *c, const char *player_id, uint64_t stake,
+                             const char *policy, uint64_t tolerance, json_t *legs, uint64_t node,
+                             uint64_t delay_pre_ms, uint64_t delay_live_ms);
+char *bets_cmd_decide(struct cmd *c, const char *bet_id);
+char *bets_cmd_hold_voided(struct cmd *c, const char *bet_id);
 char *bets_cmd_place(struct cmd *c, const char *player_id, uint64_t stake, const char *policy,
                      uint64_t tolerance, json_t *legs, uint64_t node);
 char *bets_cmd_limits(struct cmd *c, json_t *limits);

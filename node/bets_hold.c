@@ -15,7 +15,11 @@
  * resolution) is committed as CMD_BET_PAID. Every call is idempotent by the bet id, so either
  * cluster's leader may change at any point.
  *
- * Not built yet: voiding a hold whose bet cannot stand (a hold placed, then the bet refused). */
+ * Live bets (and any bet placed with an acceptance delay) wait "pending": once the hold is held
+ * and the delay is over by this leader's clock, the leader proposes CMD_BET_DECIDE (stamped with
+ * its time; the state machine checks the delay again and decides). A bet rejected there has its
+ * hold voided (POST /internal/v1/holds/{id}/void; "already voided" counts as done) and the void
+ * is committed as CMD_BET_HOLD_VOIDED. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +62,7 @@ struct call {
     struct bets_hold *h;
     char bet[BET_ID_MAX];
     const char *how; /* NULL: placing the hold; "post" | "void": settling it */
+    bool reject_void; /* voiding the hold of a bet rejected after its delay */
     char *body;
     struct curl_slist *hdrs;
     char *resp;
@@ -134,6 +139,21 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
     const char *detail = json_string_value(json_object_get(body, "detail"));
     if (h->stopping || rc == CURLE_ABORTED_BY_CALLBACK) {
         /* nothing: the next leader carries on */
+    } else if (c->reject_void) {
+        if ((status >= 200 && status < 300) ||
+            (status == 409 && code && !strcmp(code, "hold_already_voided"))) {
+            struct cmd cm;
+            char *text = bets_cmd_hold_voided(&cm, c->bet);
+            if (text && replica_propose(h->n->replica, &cm, done_proposed, h) == REPLICA_OK) {
+                h->busy++;
+                h->proposing++;
+            }
+            free(text);
+        } else {
+            LOG_WARN("event=bet_void_retry bet=%s status=%ld code=%s curl=%d", c->bet, status,
+                     code ? code : "", (int)rc);
+            h->url_i = (h->url_i + 1) % h->n_urls;
+        }
     } else if (c->how) {
         /* Settling: done, or done before (the wallet answers the first resolution again). */
         if ((status >= 200 && status < 300) ||
@@ -167,15 +187,20 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
     call_free(c);
 }
 
-/* Place @b's hold, or with @settle resolve it as the settlement says. */
-static void place_hold(struct bets_hold *h, json_t *b, bool settle)
+enum hold_op { OP_PLACE, OP_SETTLE, OP_VOID };
+
+/* Place @b's hold, resolve it as the settlement says, or void it (a rejected bet's). */
+static void place_hold(struct bets_hold *h, json_t *b, enum hold_op op)
 {
     char path[128];
     struct node *n = h->n;
     const char *id = json_string_value(json_object_get(b, "id"));
     json_t *o;
     const char *how = NULL;
-    if (settle) {
+    if (op == OP_VOID) {
+        snprintf(path, sizeof path, "/internal/v1/holds/%s/void", id);
+        o = NULL;
+    } else if (op == OP_SETTLE) {
         uint64_t payout;
         how = bets_settle_how(b, &payout);
         snprintf(path, sizeof path, "/internal/v1/holds/%s/%s", id, how);
@@ -191,6 +216,7 @@ static void place_hold(struct bets_hold *h, json_t *b, bool settle)
     struct call *c = calloc(1, sizeof *c);
     c->h = h;
     c->how = how;
+    c->reject_void = op == OP_VOID;
     snprintf(c->bet, sizeof c->bet, "%s", id);
     c->body = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : strdup("");
     json_decref(o);
@@ -235,8 +261,27 @@ static void on_tick(uv_timer_t *t)
         return;
     json_t *ids = bets_pending_holds(n->fsm, txn, BATCH), *bets = json_array();
     json_t *paid = bets_unpaid(n->fsm, txn, BATCH), *settled = json_array();
+    json_t *vids = bets_voids(n->fsm, txn, BATCH), *voids = json_array();
+    json_t *dids = bets_delayed(n->fsm, txn, BATCH), *decide = json_array();
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t now_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
     size_t i;
     json_t *id;
+    json_array_foreach(vids, i, id)
+    {
+        json_t *b = bets_get(n->fsm, txn, json_string_value(id));
+        if (b)
+            json_array_append_new(voids, b);
+    }
+    json_array_foreach(dids, i, id)
+    {
+        json_t *b = bets_get(n->fsm, txn, json_string_value(id));
+        if (b && !strcmp(json_string_value(json_object_get(b, "hold")) ?: "", "held") &&
+            (uint64_t)json_integer_value(json_object_get(b, "decide_after_ms")) <= now_ms)
+            json_array_append(decide, json_object_get(b, "id"));
+        json_decref(b);
+    }
     json_array_foreach(ids, i, id)
     {
         json_t *b = bets_get(n->fsm, txn, json_string_value(id));
@@ -251,8 +296,23 @@ static void on_tick(uv_timer_t *t)
     }
     fsm_read_end(txn);
     json_t *b;
-    json_array_foreach(bets, i, b) place_hold(h, b, false);
-    json_array_foreach(settled, i, b) place_hold(h, b, true);
+    json_array_foreach(bets, i, b) place_hold(h, b, OP_PLACE);
+    json_array_foreach(settled, i, b) place_hold(h, b, OP_SETTLE);
+    json_array_foreach(voids, i, b) place_hold(h, b, OP_VOID);
+    json_array_foreach(decide, i, id)
+    {
+        struct cmd cm;
+        char *text = bets_cmd_decide(&cm, json_string_value(id));
+        if (text && replica_propose(n->replica, &cm, done_proposed, h) == REPLICA_OK) {
+            h->busy++;
+            h->proposing++;
+        }
+        free(text);
+    }
+    json_decref(voids);
+    json_decref(vids);
+    json_decref(decide);
+    json_decref(dids);
     json_decref(bets);
     json_decref(ids);
     json_decref(settled);

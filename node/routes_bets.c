@@ -9,6 +9,9 @@
  *   GET  /v1/bets        the player's bets, newest first; ?status=open|settled, ?limit=1..100,
  *                         ?before=<next of the previous page>
  *   GET  /v1/bets/{id}   one of the player's bets (another player's is 404)
+ *   GET  /v1/stream/bets server-sent events of the player's own bets (node/stream.c): every
+ *                         status change (placed, held, accepted, rejected, hold_voided,
+ *                         settled, paid) with the bet record; Last-Event-ID / ?after= resume
  *   GET|POST /admin/v1/bets/limits  (admin token; POST with an Idempotency-Key, proposed by the
  *                         leader) the betting limits: {min_stake?, max_stake?, max_payout?,
  *                         outcome_cap?, fixture_cap?, live?}
@@ -72,9 +75,10 @@ static void place(struct http_req *r)
         goto out;
     }
     struct cmd c;
-    char *text = bets_cmd_place(&c, player, (uint64_t)json_integer_value(stake), policy,
-                                tol ? (uint64_t)json_integer_value(tol) : 0, legs,
-                                r->node->cfg.node_id);
+    char *text = bets_cmd_place_delayed(&c, player, (uint64_t)json_integer_value(stake), policy,
+                                        tol ? (uint64_t)json_integer_value(tol) : 0, legs,
+                                        r->node->cfg.node_id, r->node->cfg.bet_delay_pre_ms,
+                                        r->node->cfg.bet_delay_live_ms);
     char *canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
     if (!text || !canon) {
         free(text);
@@ -211,6 +215,12 @@ int routes_bets(struct http_req *r, const char *method, const char *path)
         return -1;
     if (!strcmp(path, "/admin/v1/bets/limits")) {
         limits(r, method);
+        return 0;
+    }
+    if (!strcmp(path, "/v1/stream/bets")) {
+        r->route = ROUTE_OTHER;
+        if (routes_method(r, method, "GET", "use GET"))
+            stream_open_bets(r);
         return 0;
     }
     char id[BET_ID_MAX];

@@ -17,10 +17,19 @@
  * turned on by the operator (POST /admin/v1/bets/limits).
  * kill -9 the sport leader right after four more bets: the new leader carries each on to
  * accepted, the held amount exactly the accepted stakes; at the result all five are paid.
+ * Live acceptance delay (bet_delay_live_ms 3000): a live bet is answered "pending" and accepted
+ * by the leader after the delay, its hold held; a second one placed just before a goal is
+ * rejected (market_suspended, the goal suspended the market during the delay) and its hold
+ * voided: the player's held amount and balance are exact on every accounts node, the ledger
+ * checks; GET /v1/stream/bets (curl -N with the player's token) shows both bets' events
+ * (placed, held, accepted; rejected, hold_voided).
  * Not covered yet: kill -9 of the accounts leader during settlement.
  *
  * Every wait is a condition polled with a deadline. */
 #include <setjmp.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +49,7 @@
 #define PW "a long and private phrase"
 
 static struct h_cluster acc, sp;
+static pid_t sse_pid = -1;
 static struct simproc sims[3];
 static struct h_paystandin pay;
 static char pay_cfg[1536];
@@ -106,6 +116,96 @@ static size_t count_bets(int i, const char *query, const char *token)
     return n;
 }
 
+/* curl -N on sport node @i's bet stream with the player's token, into @file. */
+static void sse_open(int i, const char *token, char *file, size_t cap)
+{
+    snprintf(file, cap, "%s/bets-sse.txt", sp.root);
+    char url[128], hdr[2100];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/stream/bets", sp.nodes[i].http_port);
+    snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", token);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execlp("curl", "curl", "-sN", "-o", file, "-H", hdr, url, (char *)NULL);
+        _exit(127);
+    }
+    sse_pid = pid;
+    /* Connected once the banner is in: from then on every event reaches it. */
+    for (double end = h_now() + H_WAIT_MS / 1000.0;; h_sleep_ms(20)) {
+        FILE *f = fopen(file, "r");
+        char line[64] = "";
+        if (f) {
+            if (!fgets(line, sizeof line, f))
+                line[0] = 0;
+            fclose(f);
+        }
+        if (strstr(line, "parlay bet stream"))
+            break;
+        if (h_now() > end)
+            fail_msg("the bet stream never answered");
+    }
+}
+
+/* Whether the stream in @file so far has an event @type about bet @id whose bet record has
+ * status @status (NULL: any). */
+static bool sse_has(const char *file, const char *type, const char *id, const char *status)
+{
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return false;
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    bool found = false;
+    char want[48];
+    snprintf(want, sizeof want, "event: %s\n", type);
+    for (char *p = strstr(buf, want); p && !found; p = strstr(p + 1, want)) {
+        char *d = strstr(p, "data: "), *end = d ? strchr(d, '\n') : NULL;
+        if (!d || !end)
+            break;
+        json_t *e = json_loadb(d + 6, (size_t)(end - d - 6), 0, NULL);
+        json_t *b = json_object_get(e, "bet");
+        found = !strcmp(str(e, "bet_id"), id) && !strcmp(str(b, "id"), id) &&
+                (!status || !strcmp(str(b, "status"), status));
+        json_decref(e);
+    }
+    return found;
+}
+
+/* Wait until bet @path's (of @token) @field is @value (@is) or is not (!@is) on sport node
+ * @i; returns the bet (as last seen at the deadline). */
+static json_t *wait_bet(int i, const char *path, const char *token, const char *field,
+                        bool is, const char *value)
+{
+    double end = h_now() + H_WAIT_MS / 1000.0;
+    for (;;) {
+        struct h_resp r = bet_call(i, "GET", path, NULL, NULL, token);
+        if ((r.status == 200 && (strcmp(str(r.json, field), value) == 0) == is) ||
+            h_now() > end) {
+            json_t *b = r.json;
+            r.json = NULL;
+            h_resp_free(&r);
+            return b;
+        }
+        h_resp_free(&r);
+        h_sleep_ms(50);
+    }
+}
+
+static void ledger_check_all(void)
+{
+    for (int i = 0; i < 3; i++) {
+        struct h_resp r = h_http(&acc, i, "GET", "/admin/v1/ledger/check", NULL, NULL, true);
+        if (r.status != 200) {
+            char *t = r.json ? json_dumps(r.json, JSON_COMPACT) : NULL;
+            fail_msg("ledger check on accounts node %d: %ld %s", i + 1, r.status, t ? t : "");
+        }
+        assert_true(json_is_true(json_object_get(r.json, "ok")));
+        h_resp_free(&r);
+    }
+}
+
 static void bets_over_http(void **state)
 {
     (void)state;
@@ -128,7 +228,8 @@ static void bets_over_http(void **state)
         snprintf(sp.node_extra[i], sizeof sp.node_extra[i],
                  "{\"feed_url\": \"%s\", \"feed_adapter\": \"sse\", \"quote_hold_s\": 600, "
                  "\"accounts_jwks_url\": \"http://127.0.0.1:%d/.well-known/jwks.json\", "
-                 "\"accounts_jwks_min_interval_ms\": 0, \"accounts_urls\": "
+                 "\"accounts_jwks_min_interval_ms\": 0, \"bet_delay_live_ms\": 3000, "
+                 "\"accounts_urls\": "
                  "\"http://127.0.0.1:%d,http://127.0.0.1:%d,http://127.0.0.1:%d\"}",
                  sims[i].url, acc.nodes[i].http_port, acc.nodes[(i + 1) % 3].http_port,
                  acc.nodes[(i + 2) % 3].http_port, acc.nodes[i].http_port);
@@ -496,6 +597,93 @@ static void bets_over_http(void **state)
     }
     json_decref(pre_x12);
 
+    /* Live acceptance delay (3 s here): Bob's stream of his bets is open on F1. A live bet is
+     * answered "pending"; after the delay, its hold held, the leader accepts it (nothing
+     * changed); the stream tells him without polling. */
+    char sse_file[512];
+    sse_open(F1, token2, sse_file, sizeof sse_file);
+    lm = market(F2);
+    assert_non_null(lm);
+    json_int_t lhome = num(json_object_get(json_object_get(lm, "prices"), "1x2"), "home");
+    lv = num(lm, "version");
+    json_decref(lm);
+    snprintf(body, sizeof body,
+             "{\"stake\": 100, \"policy\": \"any_within\", \"tolerance\": 1000, \"legs\": "
+             "[{\"fixture\": \"" FIXTURE "\", \"market\": \"1x2\", \"outcome\": \"home\", "
+             "\"price\": %lld, \"version\": %lld}]}",
+             (long long)lhome, (long long)lv);
+    r = bet_call(F2, "POST", "/v1/bets", body, "bet-live-1", token2);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(str(r.json, "status"), "pending");
+    assert_int_equal(num(r.json, "delay_ms"), 3000);
+    char id_live[64], live_path[128];
+    snprintf(id_live, sizeof id_live, "%s", str(r.json, "id"));
+    json_int_t live_payout = num(r.json, "payout");
+    h_resp_free(&r);
+    snprintf(live_path, sizeof live_path, "/v1/bets/%s", id_live);
+    for (int j = 0; j < 2; j++) {
+        json_t *b = wait_bet(alive[j], live_path, token2, "status", false, "pending");
+        if (strcmp(str(b, "status"), "accepted") != 0) {
+            char *t = json_dumps(b, JSON_COMPACT);
+            fail_msg("live bet on node %d: %s", alive[j] + 1, t ? t : "");
+        }
+        assert_string_equal(str(b, "hold"), "held");
+        json_decref(b);
+    }
+    for (double end = h_now() + H_WAIT_MS / 1000.0;
+         !sse_has(sse_file, "accepted", id_live, "accepted"); h_sleep_ms(50))
+        if (h_now() > end)
+            fail_msg("the bet stream never told %s accepted", id_live);
+    assert_true(sse_has(sse_file, "placed", id_live, NULL));
+    assert_true(sse_has(sse_file, "held", id_live, NULL));
+
+    /* A second live bet, then at once the first goal (sim minute 12): the agreed goal
+     * suspends the market during the delay, so the leader rejects the bet (market_suspended)
+     * and voids its hold: Bob's money is back, only his open bets are held. */
+    r = bet_call(F1, "POST", "/v1/bets", body, "bet-live-2", token2);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(str(r.json, "status"), "pending");
+    char id_live2[64];
+    snprintf(id_live2, sizeof id_live2, "%s", str(r.json, "id"));
+    h_resp_free(&r);
+    for (int i = 0; i < 3; i++) {
+        json_t *a = simproc_admin(&sims[i], "/admin/v1/advance", "{\"seconds\": 700}");
+        assert_non_null(a);
+        json_decref(a);
+    }
+    snprintf(live_path, sizeof live_path, "/v1/bets/%s", id_live2);
+    for (int j = 0; j < 2; j++) {
+        json_t *b = wait_bet(alive[j], live_path, token2, "hold", true, "voided");
+        if (strcmp(str(b, "status"), "rejected") != 0 ||
+            strcmp(str(b, "reject_code"), "market_suspended") != 0 ||
+            strcmp(str(b, "hold"), "voided") != 0) {
+            char *t = json_dumps(b, JSON_COMPACT);
+            fail_msg("live bet during the goal, node %d: %s", alive[j] + 1, t ? t : "");
+        }
+        json_decref(b);
+    }
+    for (double end = h_now() + H_WAIT_MS / 1000.0;
+         !sse_has(sse_file, "hold_voided", id_live2, "rejected"); h_sleep_ms(50))
+        if (h_now() > end)
+            fail_msg("the bet stream never told %s rejected and voided", id_live2);
+    for (int i = 0; i < 3; i++) {
+        double end = h_now() + 20;
+        for (;;) {
+            r = h_http_bearer(&acc, i, "GET", "/v1/wallet", NULL, NULL, token2);
+            if (num(r.json, "held") == 1600 || h_now() > end)
+                break;
+            h_resp_free(&r);
+            h_sleep_ms(50);
+        }
+        assert_int_equal(num(r.json, "held"), 1600);
+        assert_int_equal(num(r.json, "balance"), 2500);
+        h_resp_free(&r);
+    }
+    ledger_check_all();
+    kill(sse_pid, SIGTERM);
+    waitpid(sse_pid, NULL, 0);
+    sse_pid = -1;
+
     /* The game is played to its agreed result (4-2): Bob's bet on home is settled won in the
      * state machine, and the leader posts its hold with the payout: his balance is the deposit
      * less the stake plus the return, nothing held, the bet marked paid on every node. */
@@ -536,7 +724,7 @@ static void bets_over_http(void **state)
     assert_string_equal(str(r.json, "paid"), "post");
     assert_int_equal(num(r.json, "return"), 0);
     h_resp_free(&r);
-    json_int_t want = 2500 - 1500 + home + 4 * (100 * home / 1000);
+    json_int_t want = 2500 - 1600 + home + 4 * (100 * home / 1000) + live_payout;
     for (int i = 0; i < 3; i++) {
         double end = h_now() + 20;
         for (;;) {

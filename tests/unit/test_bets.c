@@ -590,6 +590,123 @@ static void test_hold_outcome(void **state)
     util_rmdir(dir2);
 }
 
+/* Live bets with an acceptance delay (4.5 s; every entry here is 1 s later than the one
+ * before): "pending" until the leader's decision after the delay, which needs the hold held;
+ * accepted when nothing changed, rejected with market_suspended after a suspension of the
+ * market, with price_changed after a price drop the policy does not take; a rejected bet's
+ * exposure is released and its hold queued to be voided until CMD_BET_HOLD_VOIDED; every
+ * change is in the bet event log. */
+static int place_delayed(struct ctx *c, const char *player, json_t *one)
+{
+    struct cmd cm;
+    json_t *legs = json_pack("[o]", one);
+    char *text = bets_cmd_place_delayed(&cm, player, 1000, "exact", 0, legs, 2, 0, 4500);
+    json_decref(legs);
+    int st = apply(c, CMD_BET_PLACE, text);
+    free(text);
+    return st;
+}
+
+static int bet_cmd(struct ctx *c, uint16_t type, const char *id)
+{
+    struct cmd cm;
+    char *text = type == CMD_BET_DECIDE ? bets_cmd_decide(&cm, id) : bets_cmd_hold_voided(&cm, id);
+    int st = apply(c, type, text);
+    free(text);
+    return st;
+}
+
+static size_t queued(struct fsm *f, bool voids)
+{
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(f, &txn), 0);
+    json_t *p = voids ? bets_voids(f, txn, 1000) : bets_delayed(f, txn, 1000);
+    fsm_read_end(txn);
+    size_t n = json_array_size(p);
+    json_decref(p);
+    return n;
+}
+
+static void test_live_delay(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    publish(c, "F1", PRICES1);
+    agree_kickoff(c, "F1");
+    long long lv = publish(c, "F1", PRICES2);
+    assert_int_equal(set_limits(c, "{\"live\":true}"), 200);
+    const char *ids[3] = {"b000000000001", "b000000000002", "b000000000003"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(place_delayed(c, "p1", leg("F1", "1x2", NULL, "home", 1850, lv)), 201);
+        json_t *b = result(c);
+        assert_string_equal(str(b, "status"), "pending");
+        assert_string_equal(str(b, "hold"), "pending");
+        json_decref(b);
+        if (i == 0) {
+            assert_int_equal(bet_cmd(c, CMD_BET_DECIDE, ids[0]), 409);
+            assert_code(c, "hold_not_held");
+            assert_int_equal(hold_done(c, ids[0], true, NULL), 200);
+            assert_int_equal(bet_cmd(c, CMD_BET_DECIDE, ids[0]), 409);
+            assert_code(c, "delay_running");
+        }
+    }
+    assert_int_equal(exposure(c->f, "f|F1"), 3 * 850);
+    assert_int_equal(queued(c->f, false), 3);
+    assert_int_equal(hold_done(c, ids[1], true, NULL), 200);
+    assert_int_equal(hold_done(c, ids[2], true, NULL), 200);
+    json_t *b = bet(c->f, ids[1]);
+    assert_string_equal(str(b, "status"), "pending");
+    assert_string_equal(str(b, "hold"), "held");
+    json_decref(b);
+    assert_int_equal(pending(c->f), 0);
+    /* Nothing changed: accepted. */
+    assert_int_equal(bet_cmd(c, CMD_BET_DECIDE, ids[0]), 200);
+    b = result(c);
+    assert_string_equal(str(b, "status"), "accepted");
+    json_decref(b);
+    assert_int_equal(bet_cmd(c, CMD_BET_DECIDE, ids[0]), 409);
+    assert_code(c, "bet_resolved");
+    /* The home price drops (no suspension): exact no longer stands. */
+    publish(c, "F1", "{\"1x2\":{\"away\":4000,\"draw\":3700,\"home\":1800}}");
+    assert_int_equal(bet_cmd(c, CMD_BET_DECIDE, ids[2]), 200);
+    b = result(c);
+    assert_string_equal(str(b, "status"), "rejected");
+    assert_string_equal(str(b, "reject_code"), "price_changed");
+    assert_string_equal(str(b, "hold"), "voiding");
+    json_decref(b);
+    /* A goal suspends the market (and it reopens): market_suspended. */
+    suspend(c, "F1");
+    publish(c, "F1", PRICES2);
+    assert_int_equal(bet_cmd(c, CMD_BET_DECIDE, ids[1]), 200);
+    b = result(c);
+    assert_string_equal(str(b, "status"), "rejected");
+    assert_string_equal(str(b, "reject_code"), "market_suspended");
+    json_decref(b);
+    assert_int_equal(exposure(c->f, "f|F1"), 850);
+    assert_int_equal(queued(c->f, false), 0);
+    assert_int_equal(queued(c->f, true), 2);
+    assert_int_equal(bet_cmd(c, CMD_BET_HOLD_VOIDED, ids[1]), 200);
+    assert_int_equal(bet_cmd(c, CMD_BET_HOLD_VOIDED, ids[1]), 200);
+    assert_int_equal(bet_cmd(c, CMD_BET_HOLD_VOIDED, ids[0]), 409);
+    assert_code(c, "hold_not_voiding");
+    assert_int_equal(queued(c->f, true), 1);
+    b = bet(c->f, ids[1]);
+    assert_string_equal(str(b, "hold"), "voided");
+    json_decref(b);
+    /* The event log: 3 placed, 3 held, accepted, 2 rejected, hold_voided. */
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *evs = bets_events_after(c->f, txn, 0, 100);
+    assert_int_equal(bets_last_event(c->f, txn), 10);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(evs), 10);
+    assert_string_equal(str(json_array_get(evs, 0), "type"), "placed");
+    assert_string_equal(str(json_array_get(evs, 9), "type"), "hold_voided");
+    assert_string_equal(str(json_array_get(evs, 9), "bet_id"), ids[1]);
+    assert_string_equal(str(json_array_get(evs, 9), "player_id"), "p1");
+    json_decref(evs);
+}
+
 static void test_leg_results(void **state)
 {
     (void)state;
@@ -822,6 +939,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_accumulators, setup, teardown),
         cmocka_unit_test_setup_teardown(test_liability_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hold_outcome, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_live_delay, setup, teardown),
         cmocka_unit_test(test_leg_results),
         cmocka_unit_test_setup_teardown(test_player_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settlement, setup, teardown),
