@@ -13,6 +13,7 @@
 static const char BET_SEQ_KEY[] = "bet_seq";
 static const char BET_EVENT_KEY[] = "bet_event_seq";
 static const char LIMITS_KEY[] = "limits";
+static const char SWITCHES_KEY[] = "switches";
 
 const struct fsm_domain bets_domain;
 
@@ -143,6 +144,87 @@ static int limits_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
 out:
     json_decref(body);
     return rv;
+}
+
+/* ---- betting switches ---------------------------------------------------------------- */
+
+json_t *bets_switches(struct fsm *f, MDB_txn *txn)
+{
+    json_t *o = store_get_json(txn, DB(f)->config, SWITCHES_KEY, strlen(SWITCHES_KEY));
+    if (!o)
+        o = json_pack("{s:b, s:{}}", "all", true, "fixtures_closed");
+    struct bet_limits l;
+    bets_limits_get(f, txn, &l);
+    json_object_set_new(o, "live", json_boolean(l.live));
+    return o;
+}
+
+static int switch_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                        struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *sw = NULL;
+    const char *scope = store_str(body, "scope");
+    const char *fixture = store_str_max(body, "fixture", FIXTURE_MAX);
+    json_t *open = json_object_get(body, "open");
+    if (!scope || !json_is_boolean(open) ||
+        (strcmp(scope, "all") && strcmp(scope, "live") && strcmp(scope, "fixture")) ||
+        (!strcmp(scope, "fixture") != (fixture != NULL))) {
+        refuse(res, 422, "invalid_switch", "Invalid switch", NULL,
+               "need {scope: all|live|fixture, fixture (with scope fixture only), open: bool}");
+        goto out;
+    }
+    if (!strcmp(scope, "live")) {
+        struct bet_limits l;
+        bets_limits_get(f, txn, &l);
+        l.live = json_is_true(open);
+        json_t *o = limits_json(&l);
+        rv = store_put_json(txn, DB(f)->config, LIMITS_KEY, strlen(LIMITS_KEY), o, NULL);
+        json_decref(o);
+        if (rv)
+            goto out;
+    } else {
+        sw = store_get_json(txn, DB(f)->config, SWITCHES_KEY, strlen(SWITCHES_KEY));
+        if (!sw)
+            sw = json_pack("{s:b, s:{}}", "all", true, "fixtures_closed");
+        if (!strcmp(scope, "all")) {
+            json_object_set(sw, "all", open);
+        } else if (json_is_true(open)) {
+            json_object_del(json_object_get(sw, "fixtures_closed"), fixture);
+        } else {
+            char ts[32];
+            fsm_format_time(c->time_ms, ts);
+            json_object_set_new(json_object_get(sw, "fixtures_closed"), fixture,
+                                json_string(ts));
+        }
+        if ((rv = store_put_json(txn, DB(f)->config, SWITCHES_KEY, strlen(SWITCHES_KEY), sw,
+                                 NULL)))
+            goto out;
+    }
+    store_result_json(res, 200, bets_switches(f, txn));
+out:
+    json_decref(sw);
+    json_decref(body);
+    return rv;
+}
+
+/* Whether betting on @fixture is switched off (all, or that fixture). */
+static bool switched_off(struct fsm *f, MDB_txn *txn, const char *fixture, const char **why)
+{
+    json_t *sw = store_get_json(txn, DB(f)->config, SWITCHES_KEY, strlen(SWITCHES_KEY));
+    bool off = false;
+    if (sw && json_is_false(json_object_get(sw, "all"))) {
+        off = true;
+        *why = "all betting is switched off";
+    } else if (sw && json_object_get(json_object_get(sw, "fixtures_closed"), fixture)) {
+        off = true;
+        *why = "betting on this fixture is switched off";
+    }
+    json_decref(sw);
+    return off;
 }
 
 /* ---- exposure ------------------------------------------------------------------------ */
@@ -397,6 +479,13 @@ static int place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     uint64_t odds = 1000; /* milli-odds of the whole bet, floored at each leg */
     for (size_t i = 0; i < n; i++) {
         struct leg_in *l = &in[i];
+        const char *why = NULL;
+        if (switched_off(f, txn, l->fixture, &why)) {
+            refuse(res, 409, "betting_closed", "Betting closed",
+                   json_pack("{s:s}", "fixture", l->fixture), "legs[%zu]: %s ('%s')", i, why,
+                   l->fixture);
+            goto out;
+        }
         json_t *m = quotes_market_get(f, txn, l->fixture);
         if (!m) {
             refuse(res, 404, "no_market", "No market", NULL,
@@ -1176,6 +1265,92 @@ json_t *bets_list_player(struct fsm *f, MDB_txn *txn, const char *player, const 
 
 static json_t *ids_of(MDB_txn *txn, MDB_dbi dbi, unsigned limit);
 
+json_t *bets_liability(struct fsm *f, MDB_txn *txn, const char *fixture)
+{
+    struct bet_limits l;
+    bets_limits_get(f, txn, &l);
+    char fk[KEY_MAX];
+    fixture_key(fk, fixture);
+    json_t *outs = json_array();
+    char pre[KEY_MAX];
+    int pl = snprintf(pre, sizeof pre, "o|%s|", fixture);
+    MDB_cursor *cur;
+    if (pl > 0 && pl < (int)sizeof pre && mdb_cursor_open(txn, DB(f)->exposure, &cur) == 0) {
+        MDB_val k = {(size_t)pl, pre}, v;
+        for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+             r == 0 && k.mv_size >= (size_t)pl && !memcmp(k.mv_data, pre, (size_t)pl);
+             r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            /* "o|fixture|market|line|outcome" */
+            char key[KEY_MAX];
+            snprintf(key, sizeof key, "%.*s", (int)(k.mv_size - (size_t)pl),
+                     (const char *)k.mv_data + pl);
+            char *line = strchr(key, '|'), *outcome = line ? strchr(line + 1, '|') : NULL;
+            if (!outcome)
+                continue;
+            *line++ = 0;
+            *outcome++ = 0;
+            json_t *e = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+            json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "market", key, "outcome", outcome,
+                                  "exposure", json_integer_value(json_object_get(e, "amount")),
+                                  "cap", (json_int_t)l.outcome_cap);
+            if (*line)
+                json_object_set_new(o, "line", json_string(line));
+            json_array_append_new(outs, o);
+            json_decref(e);
+        }
+        mdb_cursor_close(cur);
+    }
+    return json_pack("{s:s, s:I, s:I, s:o}", "fixture", fixture, "exposure",
+                     (json_int_t)bets_exposure(f, txn, fk), "cap", (json_int_t)l.fixture_cap,
+                     "outcomes", outs);
+}
+
+json_t *bets_list_fixture(struct fsm *f, MDB_txn *txn, const char *fixture, unsigned limit)
+{
+    json_t *items = json_array();
+    size_t fl = strlen(fixture);
+    MDB_cursor *cur;
+    if (fl > FIXTURE_MAX || mdb_cursor_open(txn, DB(f)->fixture, &cur))
+        return items;
+    char k[FIXTURE_MAX + 9];
+    memcpy(k, fixture, fl + 1);
+    memset(k + fl + 1, 0, 8);
+    MDB_val kv = {fl + 9, k}, v;
+    for (int r = mdb_cursor_get(cur, &kv, &v, MDB_SET_RANGE);
+         r == 0 && kv.mv_size == fl + 9 && !memcmp(kv.mv_data, fixture, fl + 1) &&
+         json_array_size(items) < limit;
+         r = mdb_cursor_get(cur, &kv, &v, MDB_NEXT)) {
+        char id[BET_ID_MAX];
+        snprintf(id, sizeof id, "%.*s", (int)v.mv_size, (const char *)v.mv_data);
+        json_t *b = bets_get(f, txn, id);
+        if (b)
+            json_array_append_new(items, b);
+    }
+    mdb_cursor_close(cur);
+    return items;
+}
+
+json_t *bets_scan(struct fsm *f, MDB_txn *txn, const char *after, unsigned limit)
+{
+    json_t *out = json_array();
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, DB(f)->bets, &cur))
+        return out;
+    MDB_val k = {after ? strlen(after) : 0, (void *)(after ? after : "")}, v;
+    int r = after && *after ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
+                            : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    if (r == 0 && after && *after && k.mv_size == strlen(after) &&
+        !memcmp(k.mv_data, after, k.mv_size))
+        r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    for (; r == 0 && json_array_size(out) < limit; r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        json_t *b = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (b)
+            json_array_append_new(out, b);
+    }
+    mdb_cursor_close(cur);
+    return out;
+}
+
 json_t *bets_unpaid(struct fsm *f, MDB_txn *txn, unsigned limit)
 {
     return ids_of(txn, DB(f)->unpaid, limit);
@@ -1210,6 +1385,131 @@ static json_t *ids_of(MDB_txn *txn, MDB_dbi dbi, unsigned limit)
     }
     mdb_cursor_close(cur);
     return out;
+}
+
+/* ---- audit --------------------------------------------------------------------------- */
+
+static void diff(json_t *out, const char *bet, const char *problem, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void diff(json_t *out, const char *bet, const char *problem, const char *fmt, ...)
+{
+    char detail[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "bet_id", bet, "problem", problem,
+                                         "detail", detail));
+}
+
+static json_int_t transfer_amount(json_t *hold, const char *suffix, bool *found)
+{
+    char want[160];
+    snprintf(want, sizeof want, "hold:%s%s", store_str(hold, "id") ?: "", suffix);
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(hold, "transfers"), i, t)
+    {
+        if (!strcmp(store_str(t, "id") ?: "", want)) {
+            *found = true;
+            return json_integer_value(json_object_get(t, "amount"));
+        }
+    }
+    *found = false;
+    return 0;
+}
+
+json_t *bets_audit_compare(json_t *bets, json_t *holds)
+{
+    json_t *out = json_array();
+    json_t *seen = json_object();
+    unsigned in_progress = 0;
+    size_t i;
+    json_t *b;
+    json_array_foreach(bets, i, b)
+    {
+        const char *id = store_str(b, "id") ?: "";
+        const char *st = store_str(b, "status") ?: "";
+        const char *hf = store_str(b, "hold") ?: "";
+        const char *paid = store_str(b, "paid");
+        json_t *h = json_object_get(holds, id);
+        if (h)
+            json_object_set_new(seen, id, json_true());
+        const char *hs = h ? store_str(h, "status") ?: "" : "absent";
+        json_int_t stake = json_integer_value(json_object_get(b, "stake"));
+        if (h && strcmp(store_str(h, "player") ?: "", store_str(b, "player_id") ?: "") != 0)
+            diff(out, id, "player", "the hold is %s's, the bet %s's", store_str(h, "player"),
+                 store_str(b, "player_id"));
+        if (h && json_integer_value(json_object_get(h, "amount")) != stake)
+            diff(out, id, "amount", "the hold is %lld cents, the stake %lld",
+                 (long long)json_integer_value(json_object_get(h, "amount")), (long long)stake);
+        bool held_open = !strcmp(st, "accepted") || (!strcmp(st, "pending") && !strcmp(hf, "held"));
+        if (!strcmp(st, "pending_hold") || (!strcmp(st, "pending") && !strcmp(hf, "pending"))) {
+            in_progress++;
+            if (h && strcmp(hs, "pending") != 0)
+                diff(out, id, "hold_status", "bet %s, hold %s", st, hs);
+        } else if (held_open) {
+            if (strcmp(hs, "pending") != 0)
+                diff(out, id, "hold_status", "bet %s with its stake held, hold %s", st, hs);
+        } else if (!strcmp(st, "rejected")) {
+            if (!strcmp(hf, "voiding")) {
+                in_progress++;
+                if (strcmp(hs, "pending") != 0 && strcmp(hs, "voided") != 0)
+                    diff(out, id, "hold_status", "rejected bet voiding its hold, hold %s", hs);
+            } else if (!strcmp(hf, "voided")) {
+                if (strcmp(hs, "voided") != 0)
+                    diff(out, id, "hold_status", "rejected bet whose hold was voided, hold %s",
+                         hs);
+            } else if (h && strcmp(hs, "voided") != 0 && strcmp(hs, "expired") != 0) {
+                diff(out, id, "hold_outlives_bet", "rejected bet (%s), hold %s",
+                     store_str(b, "reject_code") ?: "?", hs);
+            }
+        } else if (!strcmp(st, "settled")) {
+            uint64_t ret;
+            const char *how = bets_settle_how(b, &ret);
+            if (!paid) {
+                in_progress++;
+                if (strcmp(hs, "pending") != 0 && strcmp(hs, !strcmp(how, "post") ? "posted"
+                                                                                 : "voided"))
+                    diff(out, id, "hold_status", "settled bet not paid yet, hold %s", hs);
+            } else if (!strcmp(paid, "void")) {
+                bool f;
+                transfer_amount(h, ":void", &f);
+                if (strcmp(hs, "voided") != 0 || !f)
+                    diff(out, id, "hold_status", "bet paid by void, hold %s%s", hs,
+                         f ? "" : ", no void transfer");
+            } else {
+                bool fs, fp;
+                json_int_t ts = transfer_amount(h, ":stake", &fs);
+                json_int_t tp = transfer_amount(h, ":payout", &fp);
+                if (strcmp(hs, "posted") != 0)
+                    diff(out, id, "hold_status", "bet paid by post, hold %s", hs);
+                else if (!fs || ts != stake)
+                    diff(out, id, "stake_transfer", "stake %lld, stake transfer %s%lld",
+                         (long long)stake, fs ? "" : "missing ", (long long)ts);
+                else if ((ret > 0) != fp || (fp && (uint64_t)tp != ret))
+                    diff(out, id, "payout_transfer", "return %llu, payout transfer %s%lld",
+                         (unsigned long long)ret, fp ? "" : "missing ", (long long)tp);
+            }
+        } else {
+            diff(out, id, "bet_status", "unknown bet status '%s'", st);
+        }
+    }
+    const char *hid;
+    json_t *h;
+    json_object_foreach(holds, hid, h)
+    {
+        if (!json_object_get(seen, hid))
+            diff(out, hid, "hold_without_bet", "hold %s of %lld cents (%s) has no bet",
+                 hid, (long long)json_integer_value(json_object_get(h, "amount")),
+                 store_str(h, "status") ?: "?");
+    }
+    json_decref(seen);
+    return json_pack("{s:b, s:I, s:I, s:I, s:I, s:o}", "ok", json_array_size(out) == 0, "bets",
+                     (json_int_t)json_array_size(bets), "holds", (json_int_t)json_object_size(holds),
+                     "in_progress", (json_int_t)in_progress, "difference_count",
+                     (json_int_t)json_array_size(out), "differences", out);
 }
 
 /* ---- payloads ------------------------------------------------------------------------ */
@@ -1272,6 +1572,16 @@ static char *cmd_bet_id(struct cmd *c, uint16_t type, const char *bet_id)
     return t;
 }
 
+char *bets_cmd_switch(struct cmd *c, const char *scope, const char *fixture, bool open)
+{
+    json_t *o = json_pack("{s:s, s:b}", "scope", scope, "open", open);
+    if (fixture)
+        json_object_set_new(o, "fixture", json_string(fixture));
+    char *t = cmd_fill(c, CMD_BET_SWITCH, o);
+    json_decref(o);
+    return t;
+}
+
 char *bets_cmd_decide(struct cmd *c, const char *bet_id)
 {
     return cmd_bet_id(c, CMD_BET_DECIDE, bet_id);
@@ -1291,6 +1601,7 @@ static const struct fsm_command COMMANDS[] = {
     {CMD_BET_PAID, "bet_paid", true, paid_apply, NULL},
     {CMD_BET_DECIDE, "bet_decide", true, decide_apply, NULL},
     {CMD_BET_HOLD_VOIDED, "bet_hold_voided", true, voided_apply, NULL},
+    {CMD_BET_SWITCH, "bet_switch", true, switch_apply, NULL},
     {0, NULL, false, NULL, NULL},
 };
 

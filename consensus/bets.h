@@ -91,6 +91,9 @@ uint64_t bets_exposure(struct fsm *f, MDB_txn *txn, const char *key);
  * cursor from a previous page (the seq to continue under), 0 for the first page. */
 json_t *bets_list_player(struct fsm *f, MDB_txn *txn, const char *player, const char *status,
                          uint64_t before, unsigned limit);
+/* Bet records in id (= placement) order after id @after ("" or NULL: from the first), at
+ * most @limit. */
+json_t *bets_scan(struct fsm *f, MDB_txn *txn, const char *after, unsigned limit);
 /* Ids of bets whose status is "pending_hold", at most @limit, in placement order. */
 json_t *bets_pending_holds(struct fsm *f, MDB_txn *txn, unsigned limit);
 
@@ -128,7 +131,30 @@ json_t *bets_voids(struct fsm *f, MDB_txn *txn, unsigned limit);
 json_t *bets_events_after(struct fsm *f, MDB_txn *txn, uint64_t after, unsigned limit);
 uint64_t bets_last_event(struct fsm *f, MDB_txn *txn);
 
+/* The audit: @bets (every bet record) against @holds (the accounts cluster's holds of this
+ * cluster by id, each with its "transfers", wallet_holds_page). A bet whose money is settled
+ * must have its hold in the matching state with the matching transfers (accepted or held:
+ * hold pending for the stake; rejected: no hold, or voided; paid by post: posted with a stake
+ * transfer of the stake and a payout transfer of the return, when above 0; paid by void:
+ * voided with its void transfer), the same player and amount; every hold must have its bet.
+ * Bets still on their way (pending_hold, pending, voiding, settled not paid) are counted in
+ * "in_progress" and only a contradiction is a difference. Returns {ok, bets, holds,
+ * in_progress, difference_count, differences: [{bet_id, problem, detail}]}. */
+json_t *bets_audit_compare(json_t *bets, json_t *holds);
+
+/* Betting switches: {all: bool (false: every bet refused), live: bool (the limits' live
+ * flag), fixtures_closed: {fixture: since}}. CMD_BET_SWITCH {scope: all|live|fixture,
+ * fixture?, open: bool} sets one (200 with the switches; 422 invalid_switch); a bet on a
+ * switched-off fixture (or with everything off) is refused 409 betting_closed. */
+json_t *bets_switches(struct fsm *f, MDB_txn *txn);
+/* The liability of @fixture: {fixture, exposure, cap, outcomes: [{market, line?, outcome,
+ * exposure, cap}]} (net cents the house would pay if that outcome won). */
+json_t *bets_liability(struct fsm *f, MDB_txn *txn, const char *fixture);
+/* Bets with a leg on @fixture, in placement order, at most @limit. */
+json_t *bets_list_fixture(struct fsm *f, MDB_txn *txn, const char *fixture, unsigned limit);
+
 /* Payload builders (see cmd_fill). @legs and @limits are borrowed. */
+char *bets_cmd_switch(struct cmd *c, const char *scope, const char *fixture, bool open);
 char *bets_cmd_place_delayed(struct cmd *c, const char *player_id, uint64_t stake,
                              const char *policy, uint64_t tolerance, json_t *legs, uint64_t node,
                              uint64_t delay_pre_ms, uint64_t delay_live_ms);

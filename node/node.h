@@ -101,6 +101,8 @@ int routes_bets(struct http_req *r, const char *method, const char *path);
 /* Sport role with accounts_urls: the leader places each pending bet's hold (node/bets_hold.c). */
 int bets_hold_start(struct node *n, char *err, size_t errlen);
 void bets_hold_stop(struct node *n);
+/* GET /admin/v1/bets/audit: answers @r later; -1 when this node has no accounts_urls. */
+int bets_audit(struct node *n, struct http_req *r);
 /* The accounts role (routes_accounts.c): breached-password list, signing-key timer. */
 int accounts_start(struct node *n, char *err, size_t errlen);
 void accounts_stop(struct node *n);

@@ -206,6 +206,32 @@ static void ledger_check_all(void)
     }
 }
 
+/* The audit on sport node @i: once nothing is on its way (in_progress 0), no difference;
+ * and parlayctl audit agrees (exit 0). */
+static void audit_node(int i)
+{
+    double end = h_now() + H_WAIT_MS / 1000.0;
+    struct h_resp r;
+    for (;;) {
+        r = h_http(&sp, i, "GET", "/admin/v1/bets/audit", NULL, NULL, true);
+        if ((r.status == 200 && num(r.json, "in_progress") == 0) || h_now() > end)
+            break;
+        h_resp_free(&r);
+        h_sleep_ms(100);
+    }
+    if (r.status != 200 || num(r.json, "difference_count") != 0 ||
+        num(r.json, "in_progress") != 0 || !json_is_true(json_object_get(r.json, "ok")) ||
+        num(r.json, "bets") == 0 || num(r.json, "holds") == 0) {
+        char *t = r.json ? json_dumps(r.json, JSON_COMPACT) : NULL;
+        fail_msg("audit on sport node %d: %ld %s", i + 1, r.status, t ? t : "");
+    }
+    h_resp_free(&r);
+    char out[8192];
+    int rc = h_parlayctl(&sp, i, "audit", out, sizeof out);
+    if (rc != 0 || !strstr(out, "audit OK") || !strstr(out, " 0 differences"))
+        fail_msg("parlayctl audit on sport node %d: exit %d: %s", i + 1, rc, out);
+}
+
 static void bets_over_http(void **state)
 {
     (void)state;
@@ -529,6 +555,40 @@ static void bets_over_http(void **state)
         h_resp_free(&r);
     }
 
+    /* Liability per outcome, as bets stand: Bob's accepted home bets and his away bet (Ada's
+     * was rejected: released). parlayctl shows it and lists Bob's bets. */
+    {
+        json_int_t want_home = (home - 1000) + 4 * (100 * home / 1000 - 100);
+        json_int_t want_away = 100 * num(pre_x12, "away") / 1000 - 100;
+        r = h_http(&sp, F1, "GET", "/admin/v1/fixtures/" FIXTURE "/liability", NULL, NULL, true);
+        assert_int_equal(r.status, 200);
+        json_int_t got_home = -1, got_away = -1;
+        size_t k;
+        json_t *o;
+        json_array_foreach(json_object_get(r.json, "outcomes"), k, o)
+        {
+            if (!strcmp(str(o, "market"), "1x2") && !strcmp(str(o, "outcome"), "home"))
+                got_home = num(o, "exposure");
+            if (!strcmp(str(o, "market"), "1x2") && !strcmp(str(o, "outcome"), "away"))
+                got_away = num(o, "exposure");
+        }
+        assert_int_equal(got_home, want_home);
+        assert_int_equal(got_away, want_away);
+        assert_int_equal(num(r.json, "exposure"), want_home + want_away);
+        h_resp_free(&r);
+        char out[8192], args[128];
+        assert_int_equal(h_parlayctl(&sp, F2, "liability " FIXTURE, out, sizeof out), 0);
+        assert_non_null(strstr(out, "1x2"));
+        snprintf(args, sizeof args, "bets player %s", p2);
+        assert_int_equal(h_parlayctl(&sp, F2, args, out, sizeof out), 0);
+        assert_non_null(strstr(out, idb));
+        assert_non_null(strstr(out, more[3]));
+        assert_null(strstr(out, id)); /* Ada's */
+        assert_int_equal(h_parlayctl(&sp, F2, "bets fixture " FIXTURE, out, sizeof out), 0);
+        assert_non_null(strstr(out, id));
+        assert_non_null(strstr(out, idb));
+    }
+
     /* Price changes by policy: the operator turns live betting on; at kick-off the market
      * reopens live at a new version; a 1x2 outcome now priced lower than before is refused
      * under exact and better (price_changed with the current price and version), under
@@ -596,6 +656,60 @@ static void bets_over_http(void **state)
         h_resp_free(&r);
     }
     json_decref(pre_x12);
+
+    /* Betting switches: the fixture switched off, then all betting, then live betting: each
+     * refuses a bet with betting_closed and places nothing; switched on again, bets go on. */
+    {
+        lm = market(F2);
+        json_int_t sh = num(json_object_get(json_object_get(lm, "prices"), "1x2"), "home");
+        json_int_t sv = num(lm, "version");
+        json_decref(lm);
+        snprintf(body, sizeof body,
+                 "{\"stake\": 100, \"policy\": \"any_within\", \"tolerance\": 1000, "
+                 "\"legs\": [{\"fixture\": \"" FIXTURE "\", \"market\": \"1x2\", "
+                 "\"outcome\": \"home\", \"price\": %lld, \"version\": %lld}]}",
+                 (long long)sh, (long long)sv);
+        const char *sw[3][2] = {
+            {"{\"scope\": \"fixture\", \"fixture\": \"" FIXTURE "\", \"open\": false}",
+             "{\"scope\": \"fixture\", \"fixture\": \"" FIXTURE "\", \"open\": true}"},
+            {"{\"scope\": \"all\", \"open\": false}", "{\"scope\": \"all\", \"open\": true}"},
+            {"{\"scope\": \"live\", \"open\": false}", "{\"scope\": \"live\", \"open\": true}"},
+        };
+        size_t before = count_bets(F1, "", token2);
+        for (int k = 0; k < 3; k++) {
+            char key[32];
+            snprintf(key, sizeof key, "sw-%d-off", k);
+            r = h_http(&sp, F1, "POST", "/admin/v1/bets/switches", sw[k][0], key, true);
+            assert_int_equal(r.status, 200);
+            h_resp_free(&r);
+            snprintf(key, sizeof key, "bet-sw-%d", k);
+            r = bet_call(F2, "POST", "/v1/bets", body, key, token2);
+            expect_code(&r, 409, "betting_closed");
+            h_resp_free(&r);
+            snprintf(key, sizeof key, "sw-%d-on", k);
+            r = h_http(&sp, F1, "POST", "/admin/v1/bets/switches", sw[k][1], key, true);
+            assert_int_equal(r.status, 200);
+            h_resp_free(&r);
+        }
+        r = h_http(&sp, F2, "POST", "/admin/v1/bets/switches", "{\"scope\": \"all\"}", "sw-bad",
+                   true);
+        assert_int_equal(r.status, 422);
+        assert_true(strlen(str(r.json, "detail")) > 0);
+        h_resp_free(&r);
+        for (double end = h_now() + H_WAIT_MS / 1000.0;; h_sleep_ms(50)) {
+            r = h_http(&sp, F1, "GET", "/admin/v1/bets/switches", NULL, NULL, true);
+            if ((r.status == 200 && json_is_true(json_object_get(r.json, "live"))) ||
+                h_now() > end)
+                break;
+            h_resp_free(&r);
+        }
+        assert_int_equal(r.status, 200);
+        assert_true(json_is_true(json_object_get(r.json, "all")));
+        assert_true(json_is_true(json_object_get(r.json, "live")));
+        assert_int_equal(json_object_size(json_object_get(r.json, "fixtures_closed")), 0);
+        h_resp_free(&r);
+        assert_int_equal(count_bets(F1, "", token2), before);
+    }
 
     /* Live acceptance delay (3 s here): Bob's stream of his bets is open on F1. A live bet is
      * answered "pending"; after the delay, its hold held, the leader accepts it (nothing
@@ -680,6 +794,8 @@ static void bets_over_http(void **state)
         h_resp_free(&r);
     }
     ledger_check_all();
+    for (int j = 0; j < 2; j++)
+        audit_node(alive[j]);
     kill(sse_pid, SIGTERM);
     waitpid(sse_pid, NULL, 0);
     sse_pid = -1;
@@ -738,6 +854,10 @@ static void bets_over_http(void **state)
         assert_int_equal(num(r.json, "held"), 0);
         h_resp_free(&r);
     }
+
+    /* Every bet reconciles with its hold and transfers on every sport node. */
+    for (int j = 0; j < 2; j++)
+        audit_node(alive[j]);
 
     /* Nothing is held for Ada, and the accounts ledger checks on every node. */
     for (int i = 0; i < 3; i++) {

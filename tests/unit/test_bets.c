@@ -707,6 +707,84 @@ static void test_live_delay(void **state)
     json_decref(evs);
 }
 
+/* The audit's comparison: bets against holds and their transfers; every kind of difference
+ * is reported, bets on their way are only counted. */
+static json_t *audit_of(const char *bets, const char *holds)
+{
+    json_t *b = json_loads(bets, 0, NULL), *h = json_loads(holds, 0, NULL);
+    assert_non_null(b);
+    assert_non_null(h);
+    json_t *r = bets_audit_compare(b, h);
+    json_decref(b);
+    json_decref(h);
+    return r;
+}
+
+static void expect_audit(const char *bets, const char *holds, int diffs, int in_progress,
+                         const char *problem)
+{
+    json_t *r = audit_of(bets, holds);
+    if (num(r, "difference_count") != diffs || num(r, "in_progress") != in_progress) {
+        char *t = json_dumps(r, JSON_COMPACT);
+        fail_msg("want %d differences, %d in progress: %s", diffs, in_progress, t);
+    }
+    assert_int_equal(json_is_true(json_object_get(r, "ok")), diffs == 0);
+    if (problem)
+        assert_string_equal(str(json_array_get(json_object_get(r, "differences"), 0), "problem"),
+                            problem);
+    json_decref(r);
+}
+
+#define WON_BET                                                                                \
+    "{\"id\":\"b1\",\"player_id\":\"p1\",\"status\":\"settled\",\"stake\":100,\"result\":"     \
+    "\"won\",\"return\":214,\"paid\":\"post\"}"
+#define POSTED(stake, payout)                                                                  \
+    "{\"b1\":{\"id\":\"b1\",\"player\":\"p1\",\"amount\":100,\"status\":\"posted\","           \
+    "\"transfers\":[{\"id\":\"hold:b1\",\"amount\":100},{\"id\":\"hold:b1:stake\",\"amount\":" \
+    #stake "},{\"id\":\"hold:b1:payout\",\"amount\":" #payout "}]}}"
+
+static void test_audit_compare(void **state)
+{
+    (void)state;
+    expect_audit("[" WON_BET "]", POSTED(100, 214), 0, 0, NULL);
+    expect_audit("[" WON_BET "]", POSTED(100, 200), 1, 0, "payout_transfer");
+    expect_audit("[" WON_BET "]", POSTED(90, 214), 1, 0, "stake_transfer");
+    expect_audit("[" WON_BET "]", "{}", 1, 0, "hold_status");
+    expect_audit("[]", POSTED(100, 214), 1, 0, "hold_without_bet");
+    /* Accepted: the stake held; a hold of another amount or player is a difference. */
+    const char *acc = "[{\"id\":\"b1\",\"player_id\":\"p1\",\"status\":\"accepted\","
+                      "\"stake\":100}]";
+    expect_audit(acc, "{\"b1\":{\"id\":\"b1\",\"player\":\"p1\",\"amount\":100,\"status\":"
+                      "\"pending\"}}", 0, 0, NULL);
+    expect_audit(acc, "{\"b1\":{\"id\":\"b1\",\"player\":\"p2\",\"amount\":100,\"status\":"
+                      "\"pending\"}}", 1, 0, "player");
+    expect_audit(acc, "{\"b1\":{\"id\":\"b1\",\"player\":\"p1\",\"amount\":90,\"status\":"
+                      "\"pending\"}}", 1, 0, "amount");
+    expect_audit(acc, "{\"b1\":{\"id\":\"b1\",\"player\":\"p1\",\"amount\":100,\"status\":"
+                      "\"voided\"}}", 1, 0, "hold_status");
+    /* Rejected by the wallet: no hold; a hold left pending outlives its bet. */
+    const char *rej = "[{\"id\":\"b1\",\"player_id\":\"p1\",\"status\":\"rejected\","
+                      "\"stake\":100,\"reject_code\":\"insufficient_funds\"}]";
+    expect_audit(rej, "{}", 0, 0, NULL);
+    expect_audit(rej, "{\"b1\":{\"id\":\"b1\",\"player\":\"p1\",\"amount\":100,\"status\":"
+                      "\"pending\"}}", 1, 0, "hold_outlives_bet");
+    /* On their way: counted, not a difference. */
+    expect_audit("[{\"id\":\"b1\",\"player_id\":\"p1\",\"status\":\"pending_hold\",\"stake\":"
+                 "100}]", "{}", 0, 1, NULL);
+    expect_audit("[{\"id\":\"b1\",\"player_id\":\"p1\",\"status\":\"rejected\",\"hold\":"
+                 "\"voiding\",\"stake\":100}]",
+                 "{\"b1\":{\"id\":\"b1\",\"player\":\"p1\",\"amount\":100,\"status\":"
+                 "\"pending\"}}", 0, 1, NULL);
+    /* Paid by void: voided with its transfer. */
+    const char *vb = "[{\"id\":\"b1\",\"player_id\":\"p1\",\"status\":\"settled\",\"stake\":"
+                     "100,\"result\":\"void\",\"return\":100,\"paid\":\"void\"}]";
+    expect_audit(vb, "{\"b1\":{\"id\":\"b1\",\"player\":\"p1\",\"amount\":100,\"status\":"
+                     "\"voided\",\"transfers\":[{\"id\":\"hold:b1:void\",\"amount\":0}]}}", 0, 0,
+                 NULL);
+    expect_audit(vb, "{\"b1\":{\"id\":\"b1\",\"player\":\"p1\",\"amount\":100,\"status\":"
+                     "\"posted\",\"transfers\":[]}}", 1, 0, "hold_status");
+}
+
 static void test_leg_results(void **state)
 {
     (void)state;
@@ -940,6 +1018,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_liability_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hold_outcome, setup, teardown),
         cmocka_unit_test_setup_teardown(test_live_delay, setup, teardown),
+        cmocka_unit_test(test_audit_compare),
         cmocka_unit_test(test_leg_results),
         cmocka_unit_test_setup_teardown(test_player_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settlement, setup, teardown),
