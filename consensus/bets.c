@@ -1090,6 +1090,55 @@ const char *bets_settle_how(json_t *b, uint64_t *payout)
     return "post";
 }
 
+/* An operator voids an accepted bet with a kept reason: settled "void" at once (every leg
+ * void, the stake back), its exposure released; the leader then voids its hold (bet_unpaid). */
+static int void_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *b = NULL;
+    const char *id = store_str_max(body, "bet_id", BET_ID_MAX - 1);
+    const char *reason = store_str_max(body, "reason", 500);
+    if (!id || !reason || !reason[0]) {
+        refuse(res, 422, "invalid_void", "Invalid void", NULL,
+               "need {bet_id, reason: a non-empty text of at most 500 bytes}");
+        goto out;
+    }
+    if (!(b = bets_get(f, txn, id))) {
+        refuse(res, 404, "no_bet", "No such bet", NULL, "no bet '%s'", id);
+        goto out;
+    }
+    const char *st = store_str(b, "status") ?: "";
+    if (!strcmp(st, "settled") && !strcmp(store_str(b, "result") ?: "", "void") &&
+        !strcmp(store_str(b, "void_reason") ?: "", reason)) {
+        store_result_json(res, 200, json_incref(b)); /* the same void again */
+        goto out;
+    }
+    if (strcmp(st, "accepted") != 0) {
+        refuse(res, 409, "bet_not_voidable", "Bet cannot be voided",
+               json_pack("{s:s}", "bet_status", st),
+               "bet '%s' is %s: only an accepted bet not yet settled can be voided (a pending "
+               "one is decided first; re-settling a settled one is not built)",
+               id, st);
+        goto out;
+    }
+    size_t i;
+    json_t *leg;
+    json_array_foreach(json_object_get(b, "legs"), i, leg)
+        json_object_set_new(leg, "result", json_string("void"));
+    json_object_set_new(b, "void_reason", json_string(reason));
+    json_object_set_new(b, "voided_by", json_string("operator"));
+    if ((rv = bet_settle(f, txn, b, c->time_ms)))
+        goto out;
+    store_result_json(res, 200, json_incref(b));
+out:
+    json_decref(b);
+    json_decref(body);
+    return rv;
+}
+
 static int paid_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
     json_t *body = store_payload(c, true, res);
@@ -1582,6 +1631,14 @@ char *bets_cmd_switch(struct cmd *c, const char *scope, const char *fixture, boo
     return t;
 }
 
+char *bets_cmd_void(struct cmd *c, const char *bet_id, const char *reason)
+{
+    json_t *o = json_pack("{s:s, s:s}", "bet_id", bet_id, "reason", reason);
+    char *t = cmd_fill(c, CMD_BET_VOID, o);
+    json_decref(o);
+    return t;
+}
+
 char *bets_cmd_decide(struct cmd *c, const char *bet_id)
 {
     return cmd_bet_id(c, CMD_BET_DECIDE, bet_id);
@@ -1602,6 +1659,7 @@ static const struct fsm_command COMMANDS[] = {
     {CMD_BET_DECIDE, "bet_decide", true, decide_apply, NULL},
     {CMD_BET_HOLD_VOIDED, "bet_hold_voided", true, voided_apply, NULL},
     {CMD_BET_SWITCH, "bet_switch", true, switch_apply, NULL},
+    {CMD_BET_VOID, "bet_void", true, void_apply, NULL},
     {0, NULL, false, NULL, NULL},
 };
 

@@ -155,6 +155,12 @@ json_t *bets_list_fixture(struct fsm *f, MDB_txn *txn, const char *fixture, unsi
 
 /* Payload builders (see cmd_fill). @legs and @limits are borrowed. */
 char *bets_cmd_switch(struct cmd *c, const char *scope, const char *fixture, bool open);
+/* CMD_BET_VOID {bet_id, reason}: an operator voids an accepted, unsettled bet with a kept
+ * reason: settled at once with result "void" (every leg void, return = the stake, "void_reason",
+ * "voided_by": "operator"), exposure released; the leader voids its hold like any void bet
+ * (then CMD_BET_PAID how "void"). The same void again: 200 unchanged; any other status: 409
+ * bet_not_voidable; 422 invalid_void without a reason. */
+char *bets_cmd_void(struct cmd *c, const char *bet_id, const char *reason);
 char *bets_cmd_place_delayed(struct cmd *c, const char *player_id, uint64_t stake,
                              const char *policy, uint64_t tolerance, json_t *legs, uint64_t node,
                              uint64_t delay_pre_ms, uint64_t delay_live_ms);

@@ -80,7 +80,8 @@ enum cmd_type {
     CMD_BET_DECIDE = 48,         /* {bet_id}: the leader decides a bet after its delay */
     CMD_BET_HOLD_VOIDED = 49,    /* {bet_id}: a rejected bet's hold was voided */
     CMD_BET_SWITCH = 50,         /* {scope: all|live|fixture, fixture?, open}: betting switches */
-    CMD_TYPE_MAX = 50,
+    CMD_BET_VOID = 51,           /* {bet_id, reason}: an operator voids an accepted bet */
+    CMD_TYPE_MAX = 51,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,

@@ -489,7 +489,33 @@ static int cmd_bets(int argc, char **argv)
     const char *usage = "usage: parlayctl bets player PLAYER_ID [--limit N]\n"
                         "       parlayctl bets fixture FIXTURE_ID [--limit N]\n"
                         "       parlayctl bets switches\n"
-                        "       parlayctl bets switch all|live|FIXTURE_ID on|off [--key KEY]";
+                        "       parlayctl bets switch all|live|FIXTURE_ID on|off [--key KEY]\n"
+                        "       parlayctl bets void BET_ID --reason TEXT [--key KEY]";
+    if ((argc == 5 || argc == 7) && !strcmp(argv[1], "void") && !strcmp(argv[3], "--reason")) {
+        const char *key = NULL;
+        char kbuf[96];
+        if (argc == 7) {
+            if (strcmp(argv[5], "--key"))
+                die(EXIT_USAGE, "%s", usage);
+            key = argv[6];
+        } else {
+            snprintf(kbuf, sizeof kbuf, "void-%.60s", argv[2]);
+            key = kbuf;
+        }
+        char *esc = curl_easy_escape(NULL, argv[2], 0);
+        char path[600];
+        snprintf(path, sizeof path, "/admin/v1/bets/%s/void", esc);
+        curl_free(esc);
+        json_t *out = call("POST", path, json_pack("{s:s}", "reason", argv[4]), key);
+        if (opt.json)
+            print_json(out);
+        else
+            printf("bet %s: %s (%s), return %lld\n", json_string_value(json_object_get(out, "id")),
+                   json_string_value(json_object_get(out, "status")),
+                   json_string_value(json_object_get(out, "result")) ?: "-", i_of(out, "return"));
+        json_decref(out);
+        return EXIT_OK;
+    }
     if (argc == 2 && !strcmp(argv[1], "switches")) {
         json_t *out = call("GET", "/admin/v1/bets/switches", NULL, NULL);
         print_json(out);
@@ -1199,6 +1225,7 @@ static void usage(FILE *f)
             "  events FIXTURE                  agreed live events in order, then the result\n"
             "  bets player|fixture ID          sport cluster: a player's or a fixture's bets\n"
             "  bets switches | bets switch all|live|FIXTURE on|off\n"
+            "  bets void BET --reason TEXT     sport cluster: void an accepted bet\n"
             "                                  sport cluster: the betting switches\n"
             "  liability FIXTURE               sport cluster: exposure per market and outcome\n"
             "  audit                           sport cluster: its bets against the accounts\n"

@@ -20,6 +20,8 @@
  *                         a bet refused by one: 409 betting_closed
  *   GET  /admin/v1/bets?player=ID|fixture=ID[&limit=]  (admin) a player's or a fixture's bets
  *   GET  /admin/v1/fixtures/{id}/liability  (admin) exposure per market/line/outcome and total
+ *   POST /admin/v1/bets/{id}/void {reason}  (admin, Idempotency-Key; leader) voids an accepted
+ *                         bet with a kept reason (CMD_BET_VOID): settled void, its hold voided
  *   GET  /admin/v1/bets/audit  (admin) reconciles every bet with the accounts cluster's holds
  *                         and transfers (node/bets_hold.c, bets_audit_compare): {ok, bets,
  *                         holds, in_progress, difference_count, differences[]}
@@ -319,6 +321,39 @@ static void admin_list(struct http_req *r)
     http_reply_json(r, 200, out);
 }
 
+/* POST /admin/v1/bets/{id}/void {reason} (admin, Idempotency-Key, proposed by the leader). */
+static void void_bet(struct http_req *r, const char *method, const char *id)
+{
+    if (!routes_require_admin(r) || !routes_method(r, method, "POST", "use POST"))
+        return;
+    if (!acc_on_leader(r))
+        return;
+    char idem[256];
+    if (!acc_idem_key(r, "admin", idem))
+        return;
+    json_t *b = routes_body(r);
+    if (!b)
+        return;
+    const char *reason = json_string_value(json_object_get(b, "reason"));
+    if (json_object_size(b) != 1 || !reason || !reason[0] || strlen(reason) > 500) {
+        http_problem(r, 422, "Invalid void", "need {reason}: a non-empty text of at most 500 bytes");
+        json_decref(b);
+        return;
+    }
+    struct cmd c;
+    char *text = bets_cmd_void(&c, id, reason);
+    char subj[700];
+    snprintf(subj, sizeof subj, "%s %s", id, reason);
+    json_decref(b);
+    uint8_t fp[32];
+    acc_fingerprint("bet-void", subj, fp);
+    if (text)
+        write_submit(r, CMD_BET_VOID, text, strlen(text), idem, fp, acc_relay_done, NULL);
+    else
+        http_problem(r, 500, "Out of memory", "the void could not be prepared");
+    free(text);
+}
+
 static void liability(struct http_req *r, const char *fixture)
 {
     if (!routes_require_admin(r))
@@ -352,6 +387,15 @@ int routes_bets(struct http_req *r, const char *method, const char *path)
         if (routes_method(r, method, "GET", "use GET"))
             admin_list(r);
         return 0;
+    }
+    if (!strncmp(path, "/admin/v1/bets/", 15)) {
+        const char *id = path + 15, *slash = strchr(id, '/');
+        if (slash && slash > id && !strcmp(slash, "/void") && slash - id < BET_ID_MAX) {
+            char bid[BET_ID_MAX];
+            snprintf(bid, sizeof bid, "%.*s", (int)(slash - id), id);
+            void_bet(r, method, bid);
+            return 0;
+        }
     }
     if (!strncmp(path, "/admin/v1/fixtures/", 19)) {
         const char *id = path + 19, *slash = strchr(id, '/');

@@ -1,6 +1,6 @@
-/* Bets over HTTP (issue 12, first slice): a three-node accounts cluster signs the player's
- * tokens; a three-node football cluster with one feed simulator per node agrees pre-match
- * prices for FB-1001 and verifies the tokens offline. A single placed with POST /v1/bets at
+/* Bets over HTTP (issue 12): a three-node accounts cluster signs the player's tokens; a
+ * three-node football cluster with one feed simulator per node (scenario football-bets.json:
+ * FB-1001 played 4-2, FB-1002 cancelled) agrees pre-match prices for FB-1001 and verifies the tokens offline. A single placed with POST /v1/bets at
  * the agreed price and version is committed "pending_hold" with the payout at that price; the
  * same Idempotency-Key on another node answers the same bet (replayed), never a second one;
  * every node then serves it (GET /v1/bets/{id}, GET /v1/bets?status=open); another player
@@ -25,6 +25,9 @@
  * (placed, held, accepted; rejected, hold_voided).
  * Betting switches (fixture, all, live) refuse with betting_closed and place nothing; the
  * liability per outcome is exact; parlayctl liability / bets player|fixture list them.
+ * An operator voids an accepted bet with a reason (parlayctl bets void): settled void, its
+ * hold voided, the stake back; a bet on FB-1002, cancelled before kick-off (its agreed result is
+ * void), is settled void and its hold voided.
  * kill -9 the accounts leader as the result settles the bets (as soon as one is seen settled):
  * both killed nodes restarted, every bet settled once and paid, the balance exact and the
  * ledger check passing on every accounts node, the audit (GET /admin/v1/bets/audit and
@@ -50,7 +53,7 @@
 #include "tests/integration/harness.h"
 #include "tests/integration/tokens.h"
 
-#define SCENARIO "tests/feedsim/scenarios/football.json"
+#define SCENARIO "tests/feedsim/scenarios/football-bets.json"
 #define FIXTURE "FB-1001"
 #define PW "a long and private phrase"
 
@@ -812,6 +815,69 @@ static void bets_over_http(void **state)
      * kill -9 the accounts leader as soon as a bet is seen settled on F1 (the sport leader's
      * posts are then under way or about to be; the timing is not forced): the sport leader
      * moves on to another accounts node, every bet is paid exactly once. */
+    /* Before the result: Bob bets pre-match on FB-1002 (it will be cancelled), and the operator
+     * voids one of his accepted bets with a reason (parlayctl bets void): settled void at once,
+     * its hold voided, its stake back. */
+    char id_c[64], c_path[128], v_path[128];
+    {
+        json_t *cm = NULL;
+        for (double end = h_now() + H_WAIT_MS / 1000.0; h_now() < end; h_sleep_ms(50)) {
+            struct h_resp mr = h_http(&sp, F1, "GET", "/v1/fixtures/FB-1002/markets", NULL, NULL,
+                                      false);
+            if (mr.status == 200 && !strcmp(str(mr.json, "status"), "open")) {
+                cm = mr.json;
+                mr.json = NULL;
+            }
+            h_resp_free(&mr);
+            if (cm)
+                break;
+        }
+        assert_non_null(cm);
+        snprintf(body, sizeof body,
+                 "{\"stake\": 100, \"policy\": \"exact\", \"legs\": [{\"fixture\": \"FB-1002\", "
+                 "\"market\": \"1x2\", \"outcome\": \"home\", \"price\": %lld, \"version\": %lld}]}",
+                 (long long)num(json_object_get(json_object_get(cm, "prices"), "1x2"), "home"),
+                 (long long)num(cm, "version"));
+        assert_string_equal(str(cm, "phase"), "pre");
+        json_decref(cm);
+        r = bet_call(F2, "POST", "/v1/bets", body, "bet-cancelled", token2);
+        assert_int_equal(r.status, 201);
+        snprintf(id_c, sizeof id_c, "%s", str(r.json, "id"));
+        h_resp_free(&r);
+        snprintf(c_path, sizeof c_path, "/v1/bets/%s", id_c);
+        json_t *b = wait_bet(F1, c_path, token2, "status", true, "accepted");
+        assert_string_equal(str(b, "status"), "accepted");
+        json_decref(b);
+        char out[4096], args[200];
+        snprintf(args, sizeof args, "bets void %s --reason 'palpable error in the price'",
+                 more[3]);
+        int rc = h_parlayctl(&sp, F2, args, out, sizeof out);
+        if (rc != 0 || !strstr(out, "settled (void)"))
+            fail_msg("parlayctl bets void: exit %d: %s", rc, out);
+        snprintf(v_path, sizeof v_path, "/v1/bets/%s", more[3]);
+        for (int j = 0; j < 2; j++) {
+            b = wait_bet(alive[j], v_path, token2, "paid", true, "void");
+            assert_string_equal(str(b, "result"), "void");
+            assert_string_equal(str(b, "void_reason"), "palpable error in the price");
+            assert_int_equal(num(b, "return"), 100);
+            json_decref(b);
+        }
+        /* Held: 1600 - the voided 100 + the FB-1002 100. */
+        for (int i = 0; i < 3; i++) {
+            double end = h_now() + 20;
+            for (;;) {
+                r = h_http_bearer(&acc, i, "GET", "/v1/wallet", NULL, NULL, token2);
+                if (num(r.json, "held") == 1600 || h_now() > end)
+                    break;
+                h_resp_free(&r);
+                h_sleep_ms(50);
+            }
+            assert_int_equal(num(r.json, "held"), 1600);
+            assert_int_equal(num(r.json, "balance"), 2500);
+            h_resp_free(&r);
+        }
+    }
+
     int AL = h_wait_leader(&acc, H_WAIT_MS);
     assert_true(AL >= 0);
     for (int i = 0; i < 3; i++) {
@@ -872,7 +938,17 @@ static void bets_over_http(void **state)
     h_node_start(&sp, SL);
     assert_true(h_wait_ready(&acc, AL, H_WAIT_MS));
     assert_true(h_wait_ready(&sp, SL, H_WAIT_MS));
-    json_int_t want = 2500 - 1600 + home + 4 * (100 * home / 1000) + live_payout;
+    /* The cancelled fixture's bet: void, its hold voided, the stake back. */
+    {
+        json_t *b = wait_bet(F1, c_path, token2, "paid", true, "void");
+        assert_string_equal(str(b, "status"), "settled");
+        assert_string_equal(str(b, "result"), "void");
+        assert_int_equal(num(b, "return"), 100);
+        json_decref(b);
+    }
+    /* Bob: the deposit, less the stakes lost or won (1500: the voided and cancelled ones came
+     * back), plus the returns of the won ones. */
+    json_int_t want = 2500 - 1500 + home + 3 * (100 * home / 1000) + live_payout;
     for (int i = 0; i < 3; i++) {
         double end = h_now() + 20;
         for (;;) {

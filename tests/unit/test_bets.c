@@ -785,6 +785,71 @@ static void test_audit_compare(void **state)
                      "\"posted\",\"transfers\":[]}}", 1, 0, "hold_status");
 }
 
+/* An operator voids an accepted bet with a reason: settled void at once (return = the stake),
+ * its exposure released, queued to have its hold voided (paid "void" only); the same void
+ * again changes nothing; a bet still pending its hold, or settled, cannot be voided. */
+static int void_bet(struct ctx *c, const char *id, const char *reason)
+{
+    struct cmd cm;
+    char *text = bets_cmd_void(&cm, id, reason);
+    int st = apply(c, CMD_BET_VOID, text);
+    free(text);
+    return st;
+}
+
+static void test_operator_void(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    long long v = publish(c, "F1", PRICES1);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v)), 201);
+    assert_int_equal(place1(c, 500, "exact", 0, leg("F1", "1x2", NULL, "draw", 3500, v)), 201);
+    assert_int_equal(void_bet(c, "b000000000001", "palpable error"), 409);
+    assert_code(c, "bet_not_voidable");
+    assert_int_equal(hold_done(c, "b000000000001", true, NULL), 200);
+    assert_int_equal(hold_done(c, "b000000000002", true, NULL), 200);
+    assert_int_equal(apply(c, CMD_BET_VOID, "{\"bet_id\":\"b000000000001\"}"), 422);
+    assert_code(c, "invalid_void");
+    assert_int_equal(void_bet(c, "b000000000009", "x"), 404);
+    assert_int_equal(exposure(c->f, "f|F1"), 1140 + 1250);
+    assert_int_equal(void_bet(c, "b000000000001", "palpable error"), 200);
+    json_t *b = result(c);
+    assert_string_equal(str(b, "status"), "settled");
+    assert_string_equal(str(b, "result"), "void");
+    assert_string_equal(str(b, "void_reason"), "palpable error");
+    assert_string_equal(str(b, "voided_by"), "operator");
+    assert_int_equal(num(b, "return"), 1000);
+    uint64_t pay;
+    assert_string_equal(bets_settle_how(b, &pay), "void");
+    json_decref(b);
+    assert_int_equal(exposure(c->f, "f|F1"), 1250);
+    assert_int_equal(exposure(c->f, "o|F1|1x2||home"), 0);
+    assert_int_equal(void_bet(c, "b000000000001", "palpable error"), 200);
+    assert_int_equal(void_bet(c, "b000000000001", "another reason"), 409);
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *unpaid = bets_unpaid(c->f, txn, 100);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(unpaid), 1);
+    json_decref(unpaid);
+    struct cmd cm;
+    char *text = bets_cmd_paid(&cm, "b000000000001", "post");
+    assert_int_equal(apply(c, CMD_BET_PAID, text), 409);
+    free(text);
+    text = bets_cmd_paid(&cm, "b000000000001", "void");
+    assert_int_equal(apply(c, CMD_BET_PAID, text), 200);
+    free(text);
+    /* The result later settles the other bet only. */
+    agree_result(c, "F1", 1, 1);
+    b = bet(c->f, "b000000000002");
+    assert_string_equal(str(b, "result"), "won");
+    json_decref(b);
+    b = bet(c->f, "b000000000001");
+    assert_string_equal(str(b, "result"), "void");
+    assert_string_equal(str(b, "paid"), "void");
+    json_decref(b);
+}
+
 static void test_leg_results(void **state)
 {
     (void)state;
@@ -1019,6 +1084,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hold_outcome, setup, teardown),
         cmocka_unit_test_setup_teardown(test_live_delay, setup, teardown),
         cmocka_unit_test(test_audit_compare),
+        cmocka_unit_test_setup_teardown(test_operator_void, setup, teardown),
         cmocka_unit_test(test_leg_results),
         cmocka_unit_test_setup_teardown(test_player_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settlement, setup, teardown),
