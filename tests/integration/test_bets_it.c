@@ -17,7 +17,7 @@
  * turned on by the operator (POST /admin/v1/bets/limits).
  * kill -9 the sport leader right after four more bets: the new leader carries each on to
  * accepted, the held amount exactly the accepted stakes; at the result all five are paid.
- * Live acceptance delay (bet_delay_live_ms 3000): a live bet is answered "pending" and accepted
+ * Live acceptance delay (bet_delay_live_ms 5000): a live bet is answered "pending" and accepted
  * by the leader after the delay, its hold held; a second one placed just before a goal is
  * rejected (market_suspended, the goal suspended the market during the delay) and its hold
  * voided: the player's held amount and balance are exact on every accounts node, the ledger
@@ -263,7 +263,7 @@ static void bets_over_http(void **state)
         snprintf(sp.node_extra[i], sizeof sp.node_extra[i],
                  "{\"feed_url\": \"%s\", \"feed_adapter\": \"sse\", \"quote_hold_s\": 600, "
                  "\"accounts_jwks_url\": \"http://127.0.0.1:%d/.well-known/jwks.json\", "
-                 "\"accounts_jwks_min_interval_ms\": 0, \"bet_delay_live_ms\": 3000, "
+                 "\"accounts_jwks_min_interval_ms\": 0, \"bet_delay_live_ms\": 5000, "
                  "\"accounts_urls\": "
                  "\"http://127.0.0.1:%d,http://127.0.0.1:%d,http://127.0.0.1:%d\"}",
                  sims[i].url, acc.nodes[i].http_port, acc.nodes[(i + 1) % 3].http_port,
@@ -720,9 +720,9 @@ static void bets_over_http(void **state)
         assert_int_equal(count_bets(F1, "", token2), before);
     }
 
-    /* Live acceptance delay (3 s here): Bob's stream of his bets is open on F1. A live bet is
-     * answered "pending"; after the delay, its hold held, the leader accepts it (nothing
-     * changed); the stream tells him without polling. */
+    /* Live acceptance delay (5 s, the default, here): Bob's stream of his bets is open on F1.
+     * A live bet is answered "pending"; after the delay, its hold held, the leader accepts it
+     * (nothing changed); the stream tells him without polling. */
     char sse_file[512];
     sse_open(F1, token2, sse_file, sizeof sse_file);
     lm = market(F2);
@@ -738,7 +738,7 @@ static void bets_over_http(void **state)
     r = bet_call(F2, "POST", "/v1/bets", body, "bet-live-1", token2);
     assert_int_equal(r.status, 201);
     assert_string_equal(str(r.json, "status"), "pending");
-    assert_int_equal(num(r.json, "delay_ms"), 3000);
+    assert_int_equal(num(r.json, "delay_ms"), 5000);
     char id_live[64], live_path[128];
     snprintf(id_live, sizeof id_live, "%s", str(r.json, "id"));
     json_int_t live_payout = num(r.json, "payout");
