@@ -233,7 +233,8 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "feed_poll_ms", "ratings_history", "margins", "quote_prematch_s", "quote_live_busy_s",
         "quote_live_idle_s", "quote_busy_window_s", "quote_hold_s", "quote_round_timeout_ms",
         "agreement_alert_s", "test_fault_prices", "stream_max_clients", "stream_max_per_address",
-        "secrets_key_file", "accounts_revocations_poll_ms", NULL};
+        "secrets_key_file", "accounts_revocations_poll_ms", "bet_delay_pre_ms", "bet_delay_live_ms",
+        NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -501,6 +502,8 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         {"stream_max_clients", 1000, 1, 100000, offsetof(struct config, stream_max_clients)},
         {"stream_max_per_address", 32, 1, 100000,
          offsetof(struct config, stream_max_per_address)},
+        {"bet_delay_pre_ms", 0, 0, 60000, offsetof(struct config, bet_delay_pre_ms)},
+        {"bet_delay_live_ms", 5000, 0, 60000, offsetof(struct config, bet_delay_live_ms)},
     };
     for (size_t i = 0; i < sizeof quote_keys / sizeof *quote_keys; i++) {
         if (get_uint(root, quote_keys[i].key, quote_keys[i].def, quote_keys[i].min,

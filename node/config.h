@@ -80,6 +80,8 @@ struct config {
     unsigned agreement_alert_s;    /* an observation pending longer raises the alert, 30 */
     unsigned stream_max_clients;   /* quote-stream clients per node, default 1000 (503 above) */
     unsigned stream_max_per_address; /* quote-stream clients per peer address, default 32 (429) */
+    unsigned bet_delay_pre_ms;     /* sport: acceptance delay of pre-match bets, default 0 */
+    unsigned bet_delay_live_ms;    /* sport: acceptance delay of live bets (football 5000) */
     int test_fault_prices;         /* tests only: this node prices wrong (+10 milli-odds) */
     int log_level;                 /* "debug" | "info" (default) | "warn" | "error" */
 };

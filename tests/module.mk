@@ -12,7 +12,8 @@
 #   test_ledger        the ledger's rules: moves, holds resolved once, refusals, zero sum
 #   test_bets          bets: placement checked at its index (market state, quote version, odds
 #                      policy, stake/payout limits, liability caps, accumulators), the hold's
-#                      outcome once, determinism across two state machines
+#                      outcome once, determinism across two state machines, the live acceptance
+#                      delay's decision, operator voids, the audit's comparison
 #   test_wallet        the wallet domain: deposits, holds and their one resolution, limits,
 #                      exclusion, withdrawals, chargebacks into debt, corrections, the check
 #   test_raft_fixture  3-server clusters on raft_fixture: replication, partitions, catch-up

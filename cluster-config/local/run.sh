@@ -270,6 +270,14 @@ $edge_line
                        (open the "url" it answers, press Pay; then)
                      curl -s http://127.0.0.1:8203/v1/wallet -H "Authorization: Bearer <access_token>"
                      build/parlayctl --url http://127.0.0.1:8201 ledger check
+  a bet:             curl -s http://127.0.0.1:8102/v1/fixtures/BA-002/markets   (status open, its version and prices)
+                     curl -s -X POST http://127.0.0.1:8101/v1/bets -H "Authorization: Bearer <access_token>" \
+                       -H 'Content-Type: application/json' -H 'Idempotency-Key: bet-1' \
+                       -d '{"stake":500,"policy":"better","legs":[{"fixture":"BA-002","market":"1x2",
+                            "outcome":"home","price":<prices.1x2.home>,"version":<version>}]}'
+                     curl -s http://127.0.0.1:8103/v1/bets -H "Authorization: Bearer <access_token>"
+                     curl -sN http://127.0.0.1:8101/v1/stream/bets -H "Authorization: Bearer <access_token>"
+                     build/parlayctl audit ; build/parlayctl liability BA-002
 $pay_line
 $chain_line
 $feed_line
