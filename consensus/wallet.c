@@ -106,7 +106,8 @@ bool acct_id_valid(const char *id)
         return accounts_player_id_valid(strchr(id, ':') + 1);
     if (!strncmp(id, "sys:stakes:", 11))
         return wallet_cluster_name_valid(id + 11);
-    return !strcmp(id, CLEARING) || !strcmp(id, PAYOUTS) || !strcmp(id, HOUSE);
+    return !strcmp(id, CLEARING) || !strcmp(id, PAYOUTS) || !strcmp(id, HOUSE) ||
+           !strcmp(id, RETURNS);
 }
 
 void acct_from_json(json_t *j, const char *id, struct acct *a)
@@ -311,7 +312,7 @@ int profile_store(struct wop *op, const char *player, json_t *prof)
     return store_put_json(op->txn, DB(op->f)->profiles, player, strlen(player), prof, NULL);
 }
 
-static uint64_t rfc3339_ms(const char *s)
+uint64_t rfc3339_ms(const char *s)
 {
     struct tm tm = {0};
     const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
@@ -344,10 +345,22 @@ json_t *need_player(struct wop *op, const char *id)
     return p;
 }
 
-/* The refusals every way of putting money at stake shares (deposits, holds): blocked, excluded,
- * deactivated. Returns 1 when refused (the result is set). */
+/* The refusals every way of putting money at stake shares (deposits, holds): banned, closed,
+ * blocked, excluded, deactivated. Returns 1 when refused (the result is set). */
 int play_refused(struct wop *op, json_t *player, json_t *prof)
 {
+    json_t *ban = json_object_get(prof, "banned"), *closed = json_object_get(prof, "closed");
+    if (ban)
+        return refuse(op, 403, "banned", "Banned from gambling",
+                      "the player is on the national gambling-ban list (%s, since %s)",
+                      store_str(ban, "source"), store_str(ban, "at")),
+               1;
+    if (closed)
+        return refuse(op, 403, "account_closed", "Account closed",
+                      "the identity was not verified within two months of registration: the "
+                      "account was closed at %s and its balance returned",
+                      store_str(closed, "at")),
+               1;
     json_t *blocked = json_object_get(prof, "blocked");
     if (blocked)
         return refuse(op, 403, "account_blocked", "Account blocked",
@@ -543,6 +556,8 @@ static const struct fsm_command COMMANDS[] = {
     ROW(CMD_HOLD_EXPIRE, "hold_expire", hold_expire),
     ROW(CMD_WALLET_CORRECT, "wallet_correct", correct_apply),
     ROW(CMD_WALLET_CLUSTER, "wallet_cluster", cluster_apply),
+    ROW(CMD_WALLET_BAN, "wallet_ban", ban_apply),
+    ROW(CMD_WALLET_CLOSE, "wallet_close", close_apply),
     {0, NULL, false, NULL, NULL},
 };
 
@@ -624,6 +639,10 @@ json_t *wallet_view(struct fsm *f, MDB_txn *txn, const char *player, uint64_t no
     }
     if (json_object_get(prof, "blocked"))
         json_object_set(v, "blocked", json_object_get(prof, "blocked"));
+    if (json_object_get(prof, "banned"))
+        json_object_set(v, "banned", json_object_get(prof, "banned"));
+    if (json_object_get(prof, "closed"))
+        json_object_set(v, "closed", json_object_get(prof, "closed"));
     if (store_str(prof, "account"))
         json_object_set(v, "payment_account", json_object_get(prof, "account"));
     json_object_set_new(v, "verified", json_boolean(p && verified(p)));
@@ -751,6 +770,16 @@ json_t *wallet_cmd_correct(const char *id, const char *debit, const char *credit
 {
     return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "id", id, "debit", debit, "credit", credit,
                      "amount", (json_int_t)amount, "corrects", corrects, "reason", reason);
+}
+
+json_t *wallet_cmd_ban(const char *player, bool banned, const char *source)
+{
+    return json_pack("{s:s, s:b, s:s}", "player_id", player, "banned", banned, "source", source);
+}
+
+json_t *wallet_cmd_close(void)
+{
+    return json_object();
 }
 
 json_t *wallet_cmd_cluster(const char *name, json_t *keys)

@@ -297,6 +297,13 @@ int hold_post(struct wop *op)
     snprintf(tid, sizeof tid, "hold:%s:payout", hid);
     if (lc == LEDGER_OK && payout > 0)
         lc = plan_move(&p, tid, "payout", HOUSE, cash, payout, hid);
+    json_t *auto_w = NULL; /* a withdrawal above the auto_withdraw threshold */
+    if (lc == LEDGER_OK && payout > 0) {
+        json_t *player = accounts_player_get(op->f, op->txn, pid), *prof = profile_load(op, pid);
+        auto_w = auto_withdraw_plan(&p, pid, player, prof, &lc);
+        json_decref(prof);
+        json_decref(player);
+    }
     if (lc != LEDGER_OK) {
         ledger_refuse(op, lc, "post");
     } else {
@@ -310,11 +317,14 @@ int hold_post(struct wop *op)
             rv = expiry_del(op, h);
         if (rv == 0)
             rv = store_put_json(op->txn, DB(op->f)->holds, hid, strlen(hid), h, NULL);
+        if (rv == 0)
+            rv = auto_withdraw_store(op, auto_w);
         trj_add(op, stake, payout, &rv);
         if (rv == 0)
             store_result_json(op->res, 200, json_incref(r));
         json_decref(r);
     }
+    json_decref(auto_w);
     plan_free(&p);
     json_decref(h);
     return rv;

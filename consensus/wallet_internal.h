@@ -27,7 +27,8 @@ static inline const struct wallet_dbs *DB(struct fsm *f)
 #define ACCT_MAX 128
 #define TID_MAX 128
 
-static const char CLEARING[] = "sys:clearing", PAYOUTS[] = "sys:payouts", HOUSE[] = "sys:house";
+static const char CLEARING[] = "sys:clearing", PAYOUTS[] = "sys:payouts", HOUSE[] = "sys:house",
+                  RETURNS[] = "sys:returns_due";
 
 struct wop {
     struct fsm *f;
@@ -83,6 +84,7 @@ void window_add(json_t *prof, const char *which, const char *id, int64_t amount,
 void window_remove(json_t *prof, const char *which, const char *id);
 int profile_store(struct wop *op, const char *player, json_t *prof);
 bool verified(json_t *player);
+uint64_t rfc3339_ms(const char *s);
 int64_t debt_of(struct plan *p, const char *player);
 json_t *need_player(struct wop *op, const char *id);
 int play_refused(struct wop *op, json_t *player, json_t *prof);
@@ -105,5 +107,16 @@ int deposit_link(struct wop *op);
 int pay_event(struct wop *op);
 int withdraw_open(struct wop *op);
 int withdraw_sent(struct wop *op);
+/* wallet_protect.c */
+int ban_apply(struct wop *op);
+int close_apply(struct wop *op);
+/* After a credit to @pid's cash in plan @p (@prof: their profile, @player: their record): when
+ * they are verified, not blocked, have a payment account and an auto_withdraw threshold, and
+ * the available balance is above it, hold the excess as withdrawal "auto:<pid>:<n>" (sent by
+ * the leader like any other). Returns that withdrawal's record for auto_withdraw_store (after
+ * plan_commit), NULL when nothing is due; *@lc is set when the ledger refused. */
+json_t *auto_withdraw_plan(struct plan *p, const char *pid, json_t *player, json_t *prof,
+                           enum ledger_code *lc);
+int auto_withdraw_store(struct wop *op, json_t *w);
 
 #endif

@@ -117,6 +117,7 @@ static int pay_deposit_event(struct wop *op, struct plan *p, const char *kind, j
     snprintf(cash, sizeof cash, "player:%s", pid);
     enum ledger_code lc = LEDGER_OK;
     const char *next = NULL;
+    json_t *auto_w = NULL; /* a withdrawal above the auto_withdraw threshold */
     if (!strcmp(kind, "payment_succeeded")) {
         if (!strcmp(status, "open") || !strcmp(status, "failed")) {
             if (amount != jint(d, "amount")) {
@@ -140,6 +141,11 @@ static int pay_deposit_event(struct wop *op, struct plan *p, const char *kind, j
             if (!strcmp(status, "failed"))
                 window_add(prof, "deposits", did, amount, jint(d, "opened_ms") > 0 ? (uint64_t)jint(d, "opened_ms") : op->now);
             next = "succeeded";
+            if (lc == LEDGER_OK) {
+                json_t *player = accounts_player_get(op->f, op->txn, pid);
+                auto_w = auto_withdraw_plan(p, pid, player, prof, &lc);
+                json_decref(player);
+            }
         }
     } else if (!strcmp(kind, "payment_failed")) {
         if (!strcmp(status, "open")) {
@@ -167,6 +173,8 @@ static int pay_deposit_event(struct wop *op, struct plan *p, const char *kind, j
                 rv = store_put_json(op->txn, DB(op->f)->deposits, did, strlen(did), d, NULL);
             if (rv == 0)
                 rv = profile_store(op, pid, prof);
+            if (rv == 0)
+                rv = auto_withdraw_store(op, auto_w);
         }
         if (rv == 0)
             store_result_json(op->res, 200,
@@ -174,6 +182,7 @@ static int pay_deposit_event(struct wop *op, struct plan *p, const char *kind, j
                                         store_str(d, "status"), "changed", next != NULL));
     }
     json_decref(prof);
+    json_decref(auto_w);
     return rv;
 }
 

@@ -49,6 +49,8 @@ struct config {
     char payments[4096];           /* accounts: the payment provider (pay_provider_new settings,
                                       node/pay.h) as JSON text, "" when not configured; checked
                                       at load (its key files read, then forgotten) */
+    char ban_list_file[512];       /* accounts: the national gambling-ban list (node/banlist.h),
+                                      "" = none */
     char accounts_jwks_url[512];   /* sport: the accounts cluster's JWKS URL, "" = none */
     char accounts_urls[1024];      /* sport: accounts nodes' base URLs, comma-separated, for
                                       bet holds (node/bets_hold.c); "" = no holds placed */

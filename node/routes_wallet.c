@@ -52,11 +52,14 @@
 #include "consensus/replica.h"
 #include "consensus/wallet.h"
 #include "node/accounts_common.h"
+#include "node/banlist.h"
+#include "node/metrics.h"
 #include "node/pay.h"
 #include "node/query.h"
 #include "node/routes.h"
 
 #define SPORT_SKEW_S 30
+#define WALLET_CLOSE_CHECK_MS 10000
 
 static uint64_t now_ms(void)
 {
@@ -834,6 +837,14 @@ static void expire_done(void *arg, int outcome, const struct fsm_result *res)
         LOG_INFO("event=holds_expired %s", res->body);
 }
 
+static void close_done(void *arg, int outcome, const struct fsm_result *res)
+{
+    struct accounts *a = arg;
+    a->wallet_closing = false;
+    if (outcome == REPLICA_OK && res->status == 200)
+        LOG_INFO("event=provisional_accounts_closed %s", res->body);
+}
+
 static void sent_done(void *arg, int outcome, const struct fsm_result *res)
 {
     struct accounts *a = arg;
@@ -882,6 +893,13 @@ void wallet_on_timer(struct accounts *a)
     if (fsm_read_begin(n->fsm, &txn) != 0)
         return;
     uint64_t now = now_ms(), due = wallet_next_expiry(n->fsm, txn);
+    /* Provisional accounts two months old: looked for now and then (a walk of the player
+     * accounts), closed by a command stamped with this leader's time. */
+    bool close = false;
+    if (!a->wallet_closing && now >= a->wallet_close_ms) {
+        a->wallet_close_ms = now + WALLET_CLOSE_CHECK_MS;
+        close = wallet_close_due(n->fsm, txn, now);
+    }
     json_t *todo = a->pay && !a->wallet_sending && now >= a->wallet_retry_ms
                        ? wallet_withdrawals_to_send(n->fsm, txn, 1)
                        : NULL;
@@ -890,6 +908,11 @@ void wallet_on_timer(struct accounts *a)
         static const char empty[] = "{}";
         struct cmd c = {.type = CMD_HOLD_EXPIRE, .payload = empty, .payload_len = 2};
         a->wallet_expiring = replica_propose(n->replica, &c, expire_done, a) == REPLICA_OK;
+    }
+    if (close) {
+        static const char empty[] = "{}";
+        struct cmd c = {.type = CMD_WALLET_CLOSE, .payload = empty, .payload_len = 2};
+        a->wallet_closing = replica_propose(n->replica, &c, close_done, a) == REPLICA_OK;
     }
     json_t *w = json_array_get(todo, 0);
     if (w) {
@@ -905,4 +928,59 @@ void wallet_on_timer(struct accounts *a)
         uv_queue_work(n->loop, &j->work, payout_work, payout_after);
     }
     json_decref(todo);
+}
+
+/* The wallet's metrics (accounts role): the return to player of this calendar year and the
+ * last (parlay_trj_*, with the 85 % cap and an over-the-cap gauge to alert on) and the ban
+ * list's. */
+void wallet_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
+{
+    if (!n->accounts)
+        return;
+    MDB_txn *txn;
+    if (fsm_read_begin(n->fsm, &txn) != 0)
+        return;
+    time_t t = (time_t)(now_ms() / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    json_t *years[2] = {wallet_trj(n->fsm, txn, tm.tm_year + 1900),
+                        wallet_trj(n->fsm, txn, tm.tm_year + 1899)};
+    fsm_read_end(txn);
+    metrics_printf(buf, len, cap,
+                   "# TYPE parlay_trj_cap_ratio gauge\nparlay_trj_cap_ratio %.3f\n"
+                   "# TYPE parlay_trj_ratio gauge\n",
+                   WALLET_TRJ_CAP_PERMILLE / 1000.0);
+    static const char *const series[] = {"ratio", "stakes_cents", "payouts_cents", "over_cap"};
+    for (int s = 0; s < 4; s++) {
+        if (s > 0)
+            metrics_printf(buf, len, cap, "# TYPE parlay_trj_%s gauge\n", series[s]);
+        for (int y = 0; y < 2; y++) {
+            json_t *j = years[y];
+            int year = (int)json_integer_value(json_object_get(j, "year"));
+            if (s == 0)
+                metrics_printf(buf, len, cap, "parlay_trj_ratio{year=\"%d\"} %.6f\n", year,
+                               json_real_value(json_object_get(j, "trj")));
+            else if (s == 3)
+                metrics_printf(buf, len, cap, "parlay_trj_over_cap{year=\"%d\"} %d\n", year,
+                               json_is_true(json_object_get(j, "over_cap")) ? 1 : 0);
+            else
+                metrics_printf(buf, len, cap, "parlay_trj_%s{year=\"%d\"} %lld\n", series[s],
+                               year,
+                               (long long)json_integer_value(
+                                   json_object_get(j, s == 1 ? "stakes" : "payouts")));
+        }
+    }
+    json_decref(years[0]);
+    json_decref(years[1]);
+    struct banlist *b = n->accounts->ban;
+    metrics_printf(buf, len, cap,
+                   "# TYPE parlay_ban_list_entries gauge\nparlay_ban_list_entries %zu\n"
+                   "# TYPE parlay_ban_list_reloads_total counter\n"
+                   "parlay_ban_list_reloads_total %llu\n"
+                   "# TYPE parlay_ban_list_reload_failures_total counter\n"
+                   "parlay_ban_list_reload_failures_total %llu\n"
+                   "# TYPE parlay_ban_refusals_total counter\nparlay_ban_refusals_total %llu\n",
+                   banlist_size(b), (unsigned long long)banlist_reloads(b),
+                   (unsigned long long)banlist_reload_failures(b),
+                   (unsigned long long)n->metrics.ban_refusals);
 }

@@ -10,8 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -26,8 +29,13 @@
 #define PAY_KEY "pay-api-key-for-tests"
 #define SPORT "football"
 
+#ifndef PARLAYD
+#define PARLAYD "build/parlayd-san"
+#endif
+
 struct world {
     struct h_cluster c;
+    char ban_file[512]; /* the national ban list stand-in every node reads */
     struct h_paystandin pay;
     int pay_port;
     uint8_t sport_sk[32];
@@ -251,6 +259,18 @@ static long resolve(int i, const char *id, const char *how, const char *body, js
 
 /* ---- set-up ---- */
 
+/* Replace the ban list file (a new file renamed over the old, as a real update would do). */
+static void write_ban_list(const char *text)
+{
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.new", W.ban_file);
+    FILE *f = fopen(tmp, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    assert_int_equal(rename(tmp, W.ban_file), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -265,11 +285,16 @@ static int setup(void **state)
      * deposit's webhook arrives at a node other than the one that opened it. */
     char cfg[1536];
     h_paystandin_config(&W.pay, cfg, sizeof cfg);
+    /* The national gambling-ban list: a person (matched on a verified identity) and an email. */
+    snprintf(W.ban_file, sizeof W.ban_file, "%s/ban-list.txt", W.c.root);
+    write_ban_list("# ANJ stand-in\nperson: DE LA FONTAINE|Jean|1970-01-02\n"
+                   "email: eve@example.fr\n");
     for (int i = 0; i < 3; i++) {
         json_t *j = json_loads(cfg, 0, NULL), *pay = json_object_get(j, "payments");
         char url[64];
         snprintf(url, sizeof url, "http://127.0.0.1:%d", W.c.nodes[(i + 1) % 3].http_port);
         json_object_set_new(pay, "webhook_url", json_string(url));
+        json_object_set_new(j, "ban_list_file", json_string(W.ban_file));
         char *t = json_dumps(j, JSON_COMPACT);
         assert_true(strlen(t) < sizeof W.c.node_extra[i]);
         strcpy(W.c.node_extra[i], t);
@@ -629,13 +654,196 @@ static void leader_killed_during_money(void **state)
     ledger_ok_everywhere();
 }
 
+/* Node @i's /metrics text into @out. */
+static void metrics_of(int i, char *out, size_t n)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "curl -s http://127.0.0.1:%d/metrics", W.c.nodes[i].http_port);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t got = fread(out, 1, n - 1, p);
+    out[got] = 0;
+    pclose(p);
+}
+
+/* The value of the series @name (with its labels) in @text, or -1 when absent. */
+static double series_value(const char *text, const char *name)
+{
+    char key[160];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *at = strstr(text, key);
+    return at ? strtod(at + strlen(key), NULL) : -1;
+}
+
+/* The return to player of this year in every node's /metrics: the same stakes and payouts as
+ * the ledger's TRJ (GET /admin/v1/ledger/trj), the ratio, the cap and the over-the-cap alert
+ * (the bets above paid 6600 on 3000 of stakes: far over 85 %). */
+static void trj_in_metrics(void **state)
+{
+    (void)state;
+    int L = h_wait_leader(&W.c, H_WAIT_MS);
+    struct h_resp r = h_http(&W.c, L, "GET", "/admin/v1/ledger/trj", NULL, NULL, true);
+    assert_int_equal(r.status, 200);
+    int year = (int)num(r.json, "year");
+    int64_t stakes = num(r.json, "stakes"), payouts = num(r.json, "payouts");
+    bool over = json_is_true(json_object_get(r.json, "over_cap"));
+    h_resp_free(&r);
+    assert_true(stakes > 0);
+    assert_true(over); /* 6600 paid on 3000 staked */
+    for (int i = 0; i < 3; i++) {
+        char text[65536], name[96];
+        bool same = false;
+        for (double end = h_now() + 20; h_now() < end && !same; h_sleep_ms(100)) {
+            metrics_of(i, text, sizeof text);
+            snprintf(name, sizeof name, "parlay_trj_stakes_cents{year=\"%d\"}", year);
+            same = series_value(text, name) == (double)stakes;
+        }
+        if (!same)
+            fprintf(stderr, "node %d metrics:\n%s\n", i + 1, text);
+        assert_true(same);
+        snprintf(name, sizeof name, "parlay_trj_payouts_cents{year=\"%d\"}", year);
+        assert_true(series_value(text, name) == (double)payouts);
+        snprintf(name, sizeof name, "parlay_trj_ratio{year=\"%d\"}", year);
+        double ratio = series_value(text, name);
+        assert_true(ratio > (double)payouts / (double)stakes - 1e-4 &&
+                    ratio < (double)payouts / (double)stakes + 1e-4);
+        snprintf(name, sizeof name, "parlay_trj_over_cap{year=\"%d\"}", year);
+        assert_true(series_value(text, name) == 1);
+        snprintf(name, sizeof name, "parlay_trj_over_cap{year=\"%d\"}", year - 1);
+        assert_true(series_value(text, name) == 0);
+        assert_true(series_value(text, "parlay_trj_cap_ratio") == 0.85);
+    }
+}
+
+/* Start a one-node accounts cluster with @extra merged into its config: it must exit 1 at once
+ * with @needle in what it printed. */
+static void refused_at_start(const char *extra, const char *needle)
+{
+    struct h_cluster c;
+    h_cluster_init(&c, 1);
+    c.role = "accounts";
+    snprintf(c.node_extra[0], sizeof c.node_extra[0], "%s", extra);
+    h_cluster_write_configs(&c);
+    char out[600];
+    snprintf(out, sizeof out, "%s/refused.log", c.root);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(PARLAYD, PARLAYD, "--config", c.nodes[0].config, (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    char log[2048] = "";
+    FILE *f = fopen(out, "r");
+    assert_non_null(f);
+    size_t n = fread(log, 1, sizeof log - 1, f);
+    log[n] = 0;
+    fclose(f);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 1 || !strstr(log, needle))
+        fail_msg("expected exit 1 naming \"%s\", got %d: %s", needle, st, log);
+    h_cluster_destroy(&c);
+}
+
+/* The national gambling-ban list (ban_list_file): a listed person cannot register; a player
+ * added to the list later is refused at the next sign-in, and from then on the wallet refuses
+ * their deposits and holds (`banned`) on every node; an unlisted player passes; a bad file
+ * refuses the start, naming the key. */
+static void ban_list(void **state)
+{
+    (void)state;
+    int L = h_wait_leader(&W.c, H_WAIT_MS), F = (L + 1) % 3, G = (L + 2) % 3;
+    char body[256];
+    snprintf(body, sizeof body, "{\"email\":\"Eve@Example.fr\",\"password\":\"%s\"}", PW);
+    struct h_resp r = call(F, "POST", "/v1/players", body, "reg-eve", NULL);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(code_of(&r), "banned");
+    h_resp_free(&r);
+    /* Two unlisted players register, sign in and fund their wallets. */
+    struct player fr, gr;
+    new_player(F, "frank@example.fr", &fr);
+    new_player(G, "grace@example.fr", &gr);
+    set_limits(F, &fr, "{\"deposit_7d\":50000,\"stake_7d\":20000}", "lim-fr");
+    json_decref(deposit(F, &fr, 3000, "dep-fr"));
+    assert_true(wait_balance(F, &fr, "balance", 3000));
+    assert_int_equal(hold(F, "fr-1", &fr, 100, 600000, NULL), 201);
+    /* Frank is added to the list (another spelling of his address): the next sign-in, on any
+     * node, is refused and the wallet bans him. */
+    write_ban_list("# ANJ stand-in\nperson: DE LA FONTAINE|Jean|1970-01-02\n"
+                   "email: eve@example.fr\nemail: FRANK@example.fr \n");
+    snprintf(body, sizeof body, "{\"email\":\"frank@example.fr\",\"password\":\"%s\"}", PW);
+    r = call(G, "POST", "/v1/sessions", body, "in-frank-2", NULL);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(code_of(&r), "banned");
+    h_resp_free(&r);
+    json_t *out = NULL;
+    for (int i = 0; i < 3; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "fr-2-%d", i);
+        assert_int_equal(hold(i, id, &fr, 100, 600000, &out), 403);
+        assert_string_equal(json_string_value(json_object_get(out, "code")), "banned");
+        json_decref(out);
+    }
+    r = call(L, "POST", "/v1/wallet/deposits", "{\"amount\":100}", "dep-fr-2", fr.token);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(code_of(&r), "banned");
+    h_resp_free(&r);
+    /* A wrong password is still just a wrong password (the list is not disclosed). */
+    r = call(F, "POST", "/v1/sessions",
+             "{\"email\":\"frank@example.fr\",\"password\":\"not the password at all\"}",
+             "in-frank-3", NULL);
+    assert_int_equal(r.status, 401);
+    h_resp_free(&r);
+    /* Grace, unlisted, signs in again and plays. */
+    snprintf(body, sizeof body, "{\"email\":\"grace@example.fr\",\"password\":\"%s\"}", PW);
+    r = call(F, "POST", "/v1/sessions", body, "in-grace-2", NULL);
+    assert_int_equal(r.status, 201);
+    h_resp_free(&r);
+    /* The node that refused counts it and shows the list it reloaded. */
+    char text[65536];
+    metrics_of(G, text, sizeof text);
+    assert_true(series_value(text, "parlay_ban_list_entries") == 3);
+    assert_true(series_value(text, "parlay_ban_list_reloads_total") >= 1);
+    assert_true(series_value(text, "parlay_ban_refusals_total") >= 1);
+    /* A broken file later keeps the last good list. */
+    write_ban_list("email: eve@example.fr\nnot an entry\n");
+    r = call(G, "POST", "/v1/sessions", body, "in-grace-3", NULL);
+    assert_int_equal(r.status, 201);
+    h_resp_free(&r);
+    snprintf(body, sizeof body, "{\"email\":\"frank@example.fr\",\"password\":\"%s\"}", PW);
+    r = call(G, "POST", "/v1/sessions", body, "in-frank-4", NULL);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(code_of(&r), "banned");
+    h_resp_free(&r);
+    metrics_of(G, text, sizeof text);
+    assert_true(series_value(text, "parlay_ban_list_reload_failures_total") >= 1);
+    ledger_ok_everywhere();
+
+    /* Bad files refuse the start, naming the key and the line. */
+    char bad[600], extra[800];
+    snprintf(bad, sizeof bad, "%s/bad-ban-list.txt", W.c.root);
+    FILE *f = fopen(bad, "w");
+    assert_non_null(f);
+    fputs("# list\nperson: DUPONT|Marie|1990-13-01\n", f);
+    fclose(f);
+    snprintf(extra, sizeof extra, "{\"ban_list_file\":\"%s\"}", bad);
+    refused_at_start(extra, "key 'ban_list_file'");
+    refused_at_start(extra, "line 2");
+    snprintf(extra, sizeof extra, "{\"ban_list_file\":\"%s/missing.txt\"}", W.c.root);
+    refused_at_start(extra, "key 'ban_list_file'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(deposit_end_to_end),
         cmocka_unit_test(holds_never_overdraw),
+        cmocka_unit_test(trj_in_metrics),
         cmocka_unit_test(protection_and_withdrawals),
         cmocka_unit_test(leader_killed_during_money),
+        cmocka_unit_test(ban_list),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
