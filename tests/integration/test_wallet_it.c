@@ -608,8 +608,38 @@ static void protection_and_withdrawals(void **state)
     ledger_ok_everywhere();
 }
 
-/* kill -9 the leader while deposits and holds are being made: every acknowledged movement is
- * there exactly once and the ledger check passes on every node. */
+/* Open a deposit on a live node (retrying with the same key, so the same deposit, until a
+ * definitive answer) and pay it on the hosted page; the stand-in then delivers its webhook,
+ * retrying with back-off while the node it calls is down. Returns the amount acknowledged. */
+static int64_t deposit_through(int prefer, struct player *p, int64_t amount, const char *key)
+{
+    char body[64];
+    snprintf(body, sizeof body, "{\"amount\":%lld}", (long long)amount);
+    json_t *d = NULL;
+    for (double end = h_now() + 40; h_now() < end && !d; h_sleep_ms(100)) {
+        int node = prefer;
+        for (int k = 0; k < 3 && !W.c.nodes[node].pid; k++)
+            node = (node + 1) % 3;
+        struct h_resp r = call(node, "POST", "/v1/wallet/deposits", body, key, p->token);
+        if (r.status == 201)
+            d = json_incref(r.json);
+        else if (r.status >= 400 && r.status < 500 && r.status != 409 && r.status != 429)
+            fail_msg("deposit %s refused: %ld", key, r.status);
+        h_resp_free(&r);
+    }
+    assert_non_null(d);
+    char path[256];
+    snprintf(path, sizeof path, "/pay/%s/confirm",
+             json_string_value(json_object_get(d, "payment_id")));
+    struct h_resp c = h_http_raw(W.pay_port, "POST", path, "card=4242424242424242", NULL, 10000);
+    assert_int_equal(c.status, 303);
+    h_resp_free(&c);
+    json_decref(d);
+    return amount;
+}
+
+/* kill -9 the leader while deposits (their webhooks included) and holds are being made: every
+ * acknowledged movement is there exactly once and the ledger check passes on every node. */
 static void leader_killed_during_money(void **state)
 {
     (void)state;
@@ -620,11 +650,19 @@ static void leader_killed_during_money(void **state)
     set_limits(A, &d, "{\"deposit_7d\":1000000,\"stake_7d\":1000000}", "lim-d");
     json_decref(deposit(A, &d, 50000, "dep-d0"));
     assert_true(wait_balance(A, &d, "balance", 50000));
-    int64_t held = 0;
-    int acked = 0;
+    int64_t held = 0, deposited = 50000;
+    int acked = 0, deposits = 1;
     for (int k = 0; k < 40; k++) {
         if (k == 15)
             h_node_kill(&W.c, L);
+        /* Every third step a deposit too, on a node that takes turns (the webhook goes to the
+         * next node, the dead leader included: the stand-in retries). */
+        if (k % 3 == 0) {
+            char key[32];
+            snprintf(key, sizeof key, "dep-kd-%d", k);
+            deposited += deposit_through((k / 3) % 3, &d, 1000 + k, key);
+            deposits++;
+        }
         char id[32];
         snprintf(id, sizeof id, "kd-%d", k);
         /* Retry the same hold (same id) until it has a definitive answer, on live nodes. */
@@ -643,13 +681,51 @@ static void leader_killed_during_money(void **state)
     }
     h_node_start(&W.c, L);
     h_start_cluster(&W.c);
-    for (int i = 0; i < 3; i++)
+    /* Every acknowledged deposit credited exactly once (webhook retries, duplicates and the
+     * leader change notwithstanding), on every node. */
+    for (int i = 0; i < 3; i++) {
+        bool ok = false;
+        for (double end = h_now() + 90; h_now() < end && !ok; h_sleep_ms(200))
+            ok = balance(i, &d, "balance") == deposited;
+        if (!ok)
+            fprintf(stderr, "node %d: balance %lld, want %lld\n", i + 1,
+                    (long long)balance(i, &d, "balance"), (long long)deposited);
+        assert_true(ok);
         assert_true(wait_balance(i, &d, "held", held));
+    }
     assert_int_equal(acked, 40);
-    /* Each hold exactly once in the statement: 1 deposit + 40 holds. */
+    /* Some webhook did go to the dead leader (no answer) and was delivered later. */
+    struct h_resp dl = h_http_raw(W.pay_port, "GET", "/__test__/deliveries", NULL, NULL, 10000);
+    assert_int_equal(dl.status, 200);
+    int late = 0;
+    json_t *rec;
+    size_t di;
+    json_array_foreach(dl.json, di, rec)
+    {
+        json_t *at = json_object_get(rec, "attempts");
+        size_t na = json_array_size(at);
+        bool missed = false;
+        for (size_t k = 0; k + 1 < na; k++)
+            missed = missed || json_integer_value(json_array_get(at, k)) < 0;
+        late += missed && json_integer_value(json_array_get(at, na - 1)) / 100 == 2;
+    }
+    h_resp_free(&dl);
+    assert_true(late >= 1);
+    /* Each movement exactly once in the statement: every deposit and the 40 holds. */
     struct h_resp r = call(L, "GET", "/v1/wallet/transactions?limit=500", NULL, NULL, d.token);
     assert_int_equal(r.status, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 41);
+    json_t *items = json_object_get(r.json, "items"), *t;
+    size_t n;
+    int dep_seen = 0, hold_seen = 0;
+    json_array_foreach(items, n, t)
+    {
+        const char *kind = json_string_value(json_object_get(t, "kind"));
+        dep_seen += kind && !strcmp(kind, "deposit");
+        hold_seen += kind && !strcmp(kind, "stake");
+    }
+    assert_int_equal(dep_seen, deposits);
+    assert_int_equal(hold_seen, 40);
+    assert_int_equal(json_array_size(items), (size_t)(deposits + 40));
     h_resp_free(&r);
     ledger_ok_everywhere();
 }
