@@ -730,6 +730,61 @@ static void leader_killed_during_money(void **state)
     ledger_ok_everywhere();
 }
 
+/* The automatic withdrawal: a verified player's credits above their auto_withdraw threshold
+ * leave by themselves, a deposit's and a bet's payout alike: the excess is held in the
+ * crediting command, the leader sends the payout, the provider pays it. */
+static void auto_withdraw_end_to_end(void **state)
+{
+    (void)state;
+    int L = h_wait_leader(&W.c, H_WAIT_MS), F = (L + 1) % 3;
+    struct player h;
+    new_player(F, "henri@example.fr", &h);
+    char path[160];
+    snprintf(path, sizeof path, "/admin/v1/players/%s/kyc", h.id);
+    struct h_resp r = h_http(&W.c, L, "POST", path,
+                             "{\"status\":\"verified\",\"reason\":\"documents checked\"}",
+                             "kyc-h", true);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    set_limits(F, &h, "{\"deposit_7d\":50000,\"stake_7d\":20000,\"auto_withdraw\":2000}", "lim-h");
+    json_decref(deposit(F, &h, 5000, "dep-h"));
+    /* 5000 credited, 3000 over the threshold withdrawn and paid: 2000 stay, nothing held. */
+    for (int i = 0; i < 3; i++) {
+        assert_true(wait_balance(i, &h, "balance", 2000));
+        assert_true(wait_balance(i, &h, "held", 0));
+    }
+    /* A bet wins 4000 on a 1000 stake: 5000 available, 3000 go out again. */
+    assert_int_equal(hold(F, "h-1", &h, 1000, 600000, NULL), 201);
+    assert_int_equal(resolve(L, "h-1", "post", "{\"stake\":1000,\"payout\":4000}", NULL), 200);
+    for (int i = 0; i < 3; i++) {
+        assert_true(wait_balance(i, &h, "balance", 2000));
+        assert_true(wait_balance(i, &h, "held", 0));
+    }
+    /* The statement shows the two automatic withdrawals, each held then paid. */
+    r = call(L, "GET", "/v1/wallet/transactions?limit=100", NULL, NULL, h.token);
+    assert_int_equal(r.status, 200);
+    json_t *t;
+    size_t k;
+    int autos = 0, paid = 0;
+    json_array_foreach(json_object_get(r.json, "items"), k, t)
+    {
+        const char *ref = json_string_value(json_object_get(t, "ref")),
+                   *kind = json_string_value(json_object_get(t, "kind"));
+        if (!ref || strncmp(ref, "auto:", 5))
+            continue;
+        if (!strcmp(kind, "withdrawal")) {
+            autos++;
+            assert_int_equal(num(t, "amount"), 3000);
+        } else if (!strcmp(kind, "hold_post")) {
+            paid++;
+        }
+    }
+    h_resp_free(&r);
+    assert_int_equal(autos, 2);
+    assert_int_equal(paid, 2);
+    ledger_ok_everywhere();
+}
+
 /* Node @i's /metrics text into @out. */
 static void metrics_of(int i, char *out, size_t n)
 {
@@ -918,6 +973,7 @@ int main(void)
         cmocka_unit_test(holds_never_overdraw),
         cmocka_unit_test(trj_in_metrics),
         cmocka_unit_test(protection_and_withdrawals),
+        cmocka_unit_test(auto_withdraw_end_to_end),
         cmocka_unit_test(leader_killed_during_money),
         cmocka_unit_test(ban_list),
     };
