@@ -134,6 +134,9 @@ json_t *wallet_withdrawals_to_send(struct fsm *f, MDB_txn *txn, unsigned limit);
 /* Whether a wallet_close at @now_ms would close an account (a provisional account two months
  * old with money available). Walks the player accounts: the leader asks now and then. */
 bool wallet_close_due(struct fsm *f, MDB_txn *txn, uint64_t now_ms);
+/* Every player with a wallet profile (whoever can deposit or bet has one: limits come first),
+ * up to @limit: [{player_id, banned: the ban's source or null}]. The leader's ban-list sweep. */
+json_t *wallet_profile_bans(struct fsm *f, MDB_txn *txn, unsigned limit);
 /* The earliest deadline of a pending hold (0: none). */
 uint64_t wallet_next_expiry(struct fsm *f, MDB_txn *txn);
 /* The invariants: {ok, accounts, transfers, holds, sums, problems[]} - the balances sum to zero,

@@ -34,6 +34,29 @@ static bool add_cluster(void *ctx, MDB_val *k, json_t *v)
     return true;
 }
 
+struct bans {
+    json_t *out;
+    unsigned limit;
+};
+
+static bool add_ban(void *ctx, MDB_val *k, json_t *v)
+{
+    struct bans *b = ctx;
+    json_t *ban = json_object_get(v, "banned");
+    json_array_append_new(b->out,
+                          json_pack("{s:s%, s:o}", "player_id", (const char *)k->mv_data,
+                                    k->mv_size, "banned",
+                                    ban ? json_string(store_str(ban, "source")) : json_null()));
+    return json_array_size(b->out) < b->limit;
+}
+
+json_t *wallet_profile_bans(struct fsm *f, MDB_txn *txn, unsigned limit)
+{
+    struct bans b = {json_array(), limit};
+    each_record(txn, DB(f)->profiles, add_ban, &b);
+    return b.out;
+}
+
 json_t *wallet_clusters(struct fsm *f, MDB_txn *txn)
 {
     json_t *a = json_array();

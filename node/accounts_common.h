@@ -42,6 +42,8 @@ struct accounts {
     struct banlist *ban;      /* the national gambling-ban list, NULL when not configured */
     bool wallet_closing;      /* leader: a wallet_close in flight */
     uint64_t wallet_close_ms; /* leader: when to look for provisional accounts to close next */
+    uint64_t ban_gen;         /* leader: the ban list's reload count at the last sweep */
+    uint64_t ban_sweep_ms;    /* leader: the next sweep even if the list did not change */
     bool wallet_expiring;     /* leader: a hold_expire in flight */
     bool wallet_sending;      /* leader: a payout being sent or recorded */
     uint64_t wallet_retry_ms; /* leader: do not send payouts again before this */

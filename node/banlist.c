@@ -261,6 +261,9 @@ int banlist_refresh(struct banlist *b, char *err, size_t errlen)
     struct stat st;
     if (stat(b->path, &st) != 0) {
         snprintf(err, errlen, "cannot stat %s: %s", b->path, strerror(errno));
+        if (b->st.st_ino == 0 && b->st.st_size == 0)
+            return 0; /* already known to be gone: counted once */
+        memset(&b->st, 0, sizeof b->st);
         b->failures++;
         return -1;
     }

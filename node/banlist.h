@@ -22,7 +22,10 @@
  * email), every password sign-in (the email and, for a verified player, their identity), every
  * FranceConnect callback (the identity FranceConnect certifies). A refusal is 403 problem+json
  * with code `banned`; for an existing player the node first commits CMD_WALLET_BAN so that the
- * wallet refuses their deposits and holds with `banned` too, on every node.
+ * wallet refuses their deposits and holds with `banned` too, on every node. The leader also
+ * sweeps the list against every player with a wallet profile when the file changes (and every
+ * minute): newly listed players are banned at once, players no longer listed have the list's
+ * ban lifted (node/routes_wallet.c, ban_sweep).
  *
  * Failure modes: a missing or unreadable file, a line that is not one of the two forms, a bad
  * date or email: banlist_open fails with the line number; later reloads keep the old list. */

@@ -60,6 +60,8 @@
 
 #define SPORT_SKEW_S 30
 #define WALLET_CLOSE_CHECK_MS 10000
+#define BAN_SWEEP_MS 60000 /* the ban-list sweep also runs this often when the list is unchanged */
+#define BAN_SWEEP_MAX 100000 /* players checked by one sweep */
 
 static uint64_t now_ms(void)
 {
@@ -884,11 +886,70 @@ static void payout_after(uv_work_t *w, int status)
     free(j);
 }
 
+static void ban_swept(void *arg, int outcome, const struct fsm_result *res)
+{
+    (void)arg;
+    if (outcome == REPLICA_OK && res->status == 200)
+        LOG_INFO("event=ban_list_applied %s", res->body);
+    else
+        LOG_WARN("event=ban_list_apply_failed outcome=%d", outcome);
+}
+
+/* The leader's ban-list sweep: whenever the list changed (and every BAN_SWEEP_MS besides, for
+ * identities verified meanwhile), every player with a wallet profile is checked against it:
+ * newly listed ones are banned in the wallet at once (not only at their next sign-in: a
+ * session already open must not go on betting), and those the list no longer names have the
+ * list's ban lifted. Another source's ban is left alone. */
+static void ban_sweep(struct accounts *a, uint64_t now)
+{
+    struct node *n = a->node;
+    if (!a->ban)
+        return;
+    char err[400];
+    if (banlist_refresh(a->ban, err, sizeof err) < 0)
+        LOG_ERROR("event=ban_list_reload_failed err=\"%s\" note=\"the last good list stays\"",
+                  err);
+    uint64_t gen = banlist_reloads(a->ban) + 1;
+    if (gen == a->ban_gen && now < a->ban_sweep_ms)
+        return;
+    a->ban_gen = gen;
+    a->ban_sweep_ms = now + BAN_SWEEP_MS;
+    MDB_txn *txn;
+    if (fsm_read_begin(n->fsm, &txn) != 0)
+        return;
+    json_t *all = wallet_profile_bans(n->fsm, txn, BAN_SWEEP_MAX), *e, *todo = json_array();
+    size_t i;
+    json_array_foreach(all, i, e)
+    {
+        const char *pid = json_string_value(json_object_get(e, "player_id")),
+                   *source = json_string_value(json_object_get(e, "banned"));
+        json_t *p = accounts_player_get(n->fsm, txn, pid);
+        bool listed = p && acc_banned_player(n, p);
+        json_decref(p);
+        if (listed && !source)
+            json_array_append_new(todo, wallet_cmd_ban(pid, true, "ban_list"));
+        else if (!listed && source && !strcmp(source, "ban_list"))
+            json_array_append_new(todo, wallet_cmd_ban(pid, false, "ban_list"));
+    }
+    fsm_read_end(txn);
+    json_decref(all);
+    json_array_foreach(todo, i, e)
+    {
+        char *text = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
+        struct cmd c = {.type = CMD_WALLET_BAN, .payload = text, .payload_len = strlen(text)};
+        if (replica_propose(n->replica, &c, ban_swept, a) != REPLICA_OK)
+            a->ban_sweep_ms = now; /* try again at the next tick */
+        free(text);
+    }
+    json_decref(todo);
+}
+
 void wallet_on_timer(struct accounts *a)
 {
     struct node *n = a->node;
     if (n->stopping || !replica_is_leader(n->replica))
         return;
+    ban_sweep(a, now_ms());
     MDB_txn *txn;
     if (fsm_read_begin(n->fsm, &txn) != 0)
         return;

@@ -900,16 +900,29 @@ static void ban_list(void **state)
     json_decref(deposit(F, &fr, 3000, "dep-fr"));
     assert_true(wait_balance(F, &fr, "balance", 3000));
     assert_int_equal(hold(F, "fr-1", &fr, 100, 600000, NULL), 201);
-    /* Frank is added to the list (another spelling of his address): the next sign-in, on any
-     * node, is refused and the wallet bans him. */
+    /* Frank is added to the list (another spelling of his address). The leader's sweep bans
+     * him in the wallet at once, before any sign-in: his open session cannot bet on. */
     write_ban_list("# ANJ stand-in\nperson: DE LA FONTAINE|Jean|1970-01-02\n"
                    "email: eve@example.fr\nemail: FRANK@example.fr \n");
+    json_t *out = NULL;
+    bool swept = false;
+    for (int k = 0; k < 200 && !swept; k++, h_sleep_ms(100)) {
+        char id[32];
+        snprintf(id, sizeof id, "fr-sweep-%d", k);
+        long st = hold(F, id, &fr, 100, 600000, &out);
+        swept = st == 403 && !strcmp(json_string_value(json_object_get(out, "code")), "banned");
+        json_decref(out);
+        assert_true(st == 201 || st == 403);
+        if (st == 201) /* placed before the sweep: give it back */
+            assert_int_equal(resolve(F, id, "void", NULL, NULL), 200);
+    }
+    assert_true(swept);
+    /* And the next sign-in, on any node, is refused. */
     snprintf(body, sizeof body, "{\"email\":\"frank@example.fr\",\"password\":\"%s\"}", PW);
     r = call(G, "POST", "/v1/sessions", body, "in-frank-2", NULL);
     assert_int_equal(r.status, 403);
     assert_string_equal(code_of(&r), "banned");
     h_resp_free(&r);
-    json_t *out = NULL;
     for (int i = 0; i < 3; i++) {
         char id[32];
         snprintf(id, sizeof id, "fr-2-%d", i);
@@ -950,6 +963,18 @@ static void ban_list(void **state)
     h_resp_free(&r);
     metrics_of(G, text, sizeof text);
     assert_true(series_value(text, "parlay_ban_list_reload_failures_total") >= 1);
+    /* Frank leaves the list: the leader's sweep lifts the list's ban; he signs in and bets. */
+    write_ban_list("email: eve@example.fr\n");
+    bool lifted = false;
+    for (int k = 0; k < 200 && !lifted; k++, h_sleep_ms(100)) {
+        char id[32]; /* a refused hold's answer is kept for its id: a new id each time */
+        snprintf(id, sizeof id, "fr-3-%d", k);
+        lifted = hold(G, id, &fr, 100, 600000, NULL) == 201;
+    }
+    assert_true(lifted);
+    r = call(F, "POST", "/v1/sessions", body, "in-frank-5", NULL);
+    assert_int_equal(r.status, 201);
+    h_resp_free(&r);
     ledger_ok_everywhere();
 
     /* Bad files refuse the start, naming the key and the line. */
