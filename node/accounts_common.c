@@ -312,12 +312,57 @@ void acc_work(struct http_req *r, uv_work_t *work, void *job, uv_work_cb fn,
 
 static struct banlist *ban_list(struct node *n)
 {
-    struct banlist *b = n->accounts ? n->accounts->ban : NULL;
+    return n->accounts ? n->accounts->ban : NULL;
+}
+
+/* Reading the list again happens on a worker thread (a long list takes seconds); the lookups
+ * keep using the list in force until it is swapped here, on the loop. */
+struct ban_job {
+    uv_work_t work;
+    struct accounts *a;
+    char path[512];
+    struct banlist *fresh;
     char err[400];
-    if (b && banlist_refresh(b, err, sizeof err) < 0)
-        LOG_ERROR("event=ban_list_reload_failed err=\"%s\" note=\"the last good list stays\"",
-                  err);
-    return b;
+};
+
+static void ban_load_work(uv_work_t *w)
+{
+    struct ban_job *j = w->data;
+    j->fresh = banlist_load(j->path, j->err, sizeof j->err);
+}
+
+static void ban_loaded(uv_work_t *w, int status)
+{
+    struct ban_job *j = w->data;
+    struct accounts *a = j->a;
+    a->ban_loading = false;
+    if (status != 0 || a->node->stopping || !a->ban) {
+        banlist_free(j->fresh);
+    } else {
+        if (!banlist_ok(j->fresh))
+            LOG_ERROR("event=ban_list_reload_failed err=\"%s\" note=\"the last good list stays\"",
+                      j->err);
+        banlist_adopt(a->ban, j->fresh);
+        if (banlist_ok(a->ban))
+            LOG_INFO("event=ban_list_in_force entries=%zu reloads=%llu", banlist_size(a->ban),
+                     (unsigned long long)banlist_reloads(a->ban));
+    }
+    free(j);
+}
+
+void acc_ban_tick(struct accounts *a)
+{
+    if (!a->ban || a->ban_loading || a->node->stopping || !banlist_stale(a->ban))
+        return;
+    struct ban_job *j = calloc(1, sizeof *j);
+    j->a = a;
+    snprintf(j->path, sizeof j->path, "%s", banlist_path(a->ban));
+    j->work.data = j;
+    a->ban_loading = true;
+    if (uv_queue_work(a->node->loop, &j->work, ban_load_work, ban_loaded) != 0) {
+        a->ban_loading = false;
+        free(j);
+    }
 }
 
 bool acc_banned_email(struct node *n, const char *email)

@@ -43,6 +43,7 @@ struct accounts {
     bool wallet_closing;      /* leader: a wallet_close in flight */
     uint64_t wallet_close_ms; /* leader: when to look for provisional accounts to close next */
     uint64_t ban_gen;         /* leader: the ban list's reload count at the last sweep */
+    bool ban_loading;         /* the ban list file is being read again on a worker thread */
     uint64_t ban_sweep_ms;    /* leader: the next sweep even if the list did not change */
     bool wallet_expiring;     /* leader: a hold_expire in flight */
     bool wallet_sending;      /* leader: a payout being sent or recorded */
@@ -94,6 +95,9 @@ bool acc_banned_player(struct node *n, json_t *player);
 /* Is this person (a verified identity: family name, given names, YYYY-MM-DD) listed? */
 bool acc_banned_person(struct node *n, const char *family, const char *given,
                        const char *birthdate);
+/* Every node, from the accounts timer: when the list's file changed, read it again on a worker
+ * thread and put it in force when read (a broken file keeps the last good list). */
+void acc_ban_tick(struct accounts *a);
 /* 403 problem+json with code `banned`. */
 void acc_refuse_banned(struct http_req *r);
 /* For an existing player found on the list: commit CMD_WALLET_BAN (deposits and holds are then

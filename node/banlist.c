@@ -27,7 +27,9 @@ struct list {
 
 struct banlist {
     char path[512];
-    struct stat st; /* of the file the list was read from */
+    struct stat st; /* of the file the list was read from (or last failed to be read from; zero
+                       when it was missing) */
+    bool failed;    /* a load that did not give a list */
     struct list l;
     uint64_t reloads, failures;
 };
@@ -193,6 +195,7 @@ static bool parse_line(struct list *l, char *line, char *why, size_t wn)
 static int list_read(const char *path, struct list *l, struct stat *st, char *err, size_t en)
 {
     memset(l, 0, sizeof *l);
+    memset(st, 0, sizeof *st);
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, en, "cannot read %s: %s", path, strerror(errno));
@@ -232,17 +235,29 @@ static int list_read(const char *path, struct list *l, struct stat *st, char *er
     return 0;
 }
 
-struct banlist *banlist_open(const char *path, char *err, size_t errlen)
+struct banlist *banlist_load(const char *path, char *err, size_t errlen)
 {
     struct banlist *b = calloc(1, sizeof *b);
     if (strlen(path) >= sizeof b->path) {
         snprintf(err, errlen, "the path is longer than %zu characters", sizeof b->path - 1);
-        free(b);
-        return NULL;
+        b->failed = true;
+        return b;
     }
     strcpy(b->path, path);
-    if (list_read(path, &b->l, &b->st, err, errlen) != 0) {
-        free(b);
+    b->failed = list_read(path, &b->l, &b->st, err, errlen) != 0;
+    return b;
+}
+
+bool banlist_ok(const struct banlist *b)
+{
+    return b && !b->failed;
+}
+
+struct banlist *banlist_open(const char *path, char *err, size_t errlen)
+{
+    struct banlist *b = banlist_load(path, err, errlen);
+    if (b->failed) {
+        banlist_free(b);
         return NULL;
     }
     return b;
@@ -256,31 +271,43 @@ void banlist_free(struct banlist *b)
     free(b);
 }
 
-int banlist_refresh(struct banlist *b, char *err, size_t errlen)
+const char *banlist_path(const struct banlist *b)
+{
+    return b->path;
+}
+
+bool banlist_stale(struct banlist *b)
 {
     struct stat st;
-    if (stat(b->path, &st) != 0) {
-        snprintf(err, errlen, "cannot stat %s: %s", b->path, strerror(errno));
-        if (b->st.st_ino == 0 && b->st.st_size == 0)
-            return 0; /* already known to be gone: counted once */
-        memset(&b->st, 0, sizeof b->st);
+    if (stat(b->path, &st) != 0)
+        return b->st.st_ino != 0 || b->st.st_size != 0; /* gone: stale until that is recorded */
+    return st.st_ino != b->st.st_ino || st.st_size != b->st.st_size ||
+           st.st_mtim.tv_sec != b->st.st_mtim.tv_sec ||
+           st.st_mtim.tv_nsec != b->st.st_mtim.tv_nsec;
+}
+
+void banlist_adopt(struct banlist *b, struct banlist *fresh)
+{
+    b->st = fresh->st; /* a failed version is not read again until it changes */
+    if (fresh->failed) {
         b->failures++;
-        return -1;
+    } else {
+        list_clear(&b->l);
+        b->l = fresh->l;
+        memset(&fresh->l, 0, sizeof fresh->l);
+        b->reloads++;
     }
-    if (st.st_ino == b->st.st_ino && st.st_size == b->st.st_size &&
-        st.st_mtim.tv_sec == b->st.st_mtim.tv_sec && st.st_mtim.tv_nsec == b->st.st_mtim.tv_nsec)
+    banlist_free(fresh);
+}
+
+int banlist_refresh(struct banlist *b, char *err, size_t errlen)
+{
+    if (!banlist_stale(b))
         return 0;
-    struct list l;
-    if (list_read(b->path, &l, &st, err, errlen) != 0) {
-        b->st = st; /* do not retry the same broken file at every lookup */
-        b->failures++;
-        return -1;
-    }
-    list_clear(&b->l);
-    b->l = l;
-    b->st = st;
-    b->reloads++;
-    return 1;
+    struct banlist *fresh = banlist_load(b->path, err, errlen);
+    bool ok = !fresh->failed;
+    banlist_adopt(b, fresh);
+    return ok ? 1 : -1;
 }
 
 static const char *first_word(const char *s, size_t *len)

@@ -2,8 +2,9 @@
  * who must not play. Production would ask the regulator's service; here the list is a file, the
  * stand-in, named by an accounts node's `ban_list_file`. It is read at start (a bad file refuses
  * the start, naming the key) and read again whenever its modification time, size or inode
- * changes (checked at each lookup: one stat); a file that breaks later keeps the last good list
- * (logged as an error, counted in metrics) rather than letting everyone through or no one.
+ * changes (an accounts node stats it every 200 ms and reads it on a worker thread); a file that
+ * breaks later keeps the last good list (logged as an error, counted in metrics) rather than
+ * letting everyone through or no one.
  *
  * Format: UTF-8 text, one entry per line; blank lines and lines starting with '#' are ignored.
  *
@@ -41,9 +42,21 @@ struct banlist;
 /* Read @path. Returns NULL and a message in @err (naming the line) when it cannot be used. */
 struct banlist *banlist_open(const char *path, char *err, size_t errlen);
 void banlist_free(struct banlist *b);
+const char *banlist_path(const struct banlist *b);
 
-/* Reload if the file changed since it was read; returns 1 when reloaded, 0 when unchanged, -1
- * when the changed file could not be used (the old list stays; the reason in @err). */
+/* Reloading without stalling the caller's loop (a list of a million entries takes seconds):
+ * banlist_stale (one stat) says whether the file changed since the list in force was read (or
+ * since a version failed to load); banlist_load reads it into a new list on any thread (always
+ * returns one; banlist_ok tells whether it is usable, @err why not); banlist_adopt, on the
+ * owner's thread, puts a good one in force or records the failed version (the old list stays),
+ * and frees @fresh. */
+bool banlist_stale(struct banlist *b);
+struct banlist *banlist_load(const char *path, char *err, size_t errlen);
+bool banlist_ok(const struct banlist *b);
+void banlist_adopt(struct banlist *b, struct banlist *fresh);
+
+/* The three at once, on the caller's thread: 1 when reloaded, 0 when unchanged, -1 when the
+ * changed file could not be used (the old list stays; the reason in @err). */
 int banlist_refresh(struct banlist *b, char *err, size_t errlen);
 
 /* Is this person listed? @birthdate is YYYY-MM-DD. NULL fields never match. */

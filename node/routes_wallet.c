@@ -905,10 +905,6 @@ static void ban_sweep(struct accounts *a, uint64_t now)
     struct node *n = a->node;
     if (!a->ban)
         return;
-    char err[400];
-    if (banlist_refresh(a->ban, err, sizeof err) < 0)
-        LOG_ERROR("event=ban_list_reload_failed err=\"%s\" note=\"the last good list stays\"",
-                  err);
     uint64_t gen = banlist_reloads(a->ban) + 1;
     if (gen == a->ban_gen && now < a->ban_sweep_ms)
         return;

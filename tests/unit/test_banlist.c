@@ -96,6 +96,23 @@ static void people_and_emails(void **state)
     assert_int_equal(banlist_refresh(b, err, sizeof err), 0);
     assert_int_equal(banlist_reload_failures(b), 1);
     assert_true(banlist_email(b, "other@example.org"));
+    /* Gone: one failure, then quiet; back: read again. */
+    assert_int_equal(unlink(path), 0);
+    assert_true(banlist_stale(b));
+    assert_int_equal(banlist_refresh(b, err, sizeof err), -1);
+    assert_false(banlist_stale(b));
+    assert_int_equal(banlist_refresh(b, err, sizeof err), 0);
+    assert_int_equal(banlist_reload_failures(b), 2);
+    assert_true(banlist_email(b, "other@example.org"));
+    write_file("email: back@example.org\n");
+    assert_true(banlist_stale(b));
+    /* The worker's way: load elsewhere, adopt on the owner's thread. */
+    struct banlist *fresh = banlist_load(banlist_path(b), err, sizeof err);
+    assert_true(banlist_ok(fresh));
+    banlist_adopt(b, fresh);
+    assert_false(banlist_stale(b));
+    assert_true(banlist_email(b, "back@example.org"));
+    assert_int_equal(banlist_reloads(b), 2);
     banlist_free(b);
 }
 
