@@ -114,7 +114,8 @@ int close_apply(struct wop *op);
  * they are verified, not blocked, have a payment account and an auto_withdraw threshold, and
  * the available balance is above it, hold the excess as withdrawal "auto:<pid>:<n>" (sent by
  * the leader like any other). Returns that withdrawal's record for auto_withdraw_store (after
- * plan_commit), NULL when nothing is due; *@lc is set when the ledger refused. */
+ * plan_commit), NULL when nothing is due; *@lc is LEDGER_OK (kept for the callers' flow: the
+ * credit is never refused because of it). */
 json_t *auto_withdraw_plan(struct plan *p, const char *pid, json_t *player, json_t *prof,
                            enum ledger_code *lc);
 int auto_withdraw_store(struct wop *op, json_t *w);

@@ -177,7 +177,10 @@ json_t *auto_withdraw_plan(struct plan *p, const char *pid, json_t *player, json
         return NULL;
     /* The cash account's statement position makes the id unique (it only grows). */
     snprintf(wid, sizeof wid, "auto:%s:%llu", pid, (unsigned long long)a->seq);
-    json_t *hold = plan_hold(p, wid, "withdrawal", cash, PAYOUTS, excess, 0, wid, lc);
+    /* Never a reason to refuse the credit itself: if the ledger would not hold it (it always
+     * should: the excess is available), the money simply stays. */
+    enum ledger_code hl;
+    json_t *hold = plan_hold(p, wid, "withdrawal", cash, PAYOUTS, excess, 0, wid, &hl);
     if (!hold)
         return NULL;
     json_object_set_new(hold, "player", json_string(pid));
