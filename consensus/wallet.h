@@ -132,11 +132,12 @@ json_t *wallet_clusters(struct fsm *f, MDB_txn *txn);
 /* Withdrawals held but not yet taken by the provider (the leader sends them), oldest first. */
 json_t *wallet_withdrawals_to_send(struct fsm *f, MDB_txn *txn, unsigned limit);
 /* Whether a wallet_close at @now_ms would close an account (a provisional account two months
- * old with money available). Walks the player accounts: the leader asks now and then. */
+ * old with money available). Walks the player accounts: the leader asks every 10 minutes. */
 bool wallet_close_due(struct fsm *f, MDB_txn *txn, uint64_t now_ms);
-/* Every player with a wallet profile (whoever can deposit or bet has one: limits come first),
- * up to @limit: [{player_id, banned: the ban's source or null}]. The leader's ban-list sweep. */
-json_t *wallet_profile_bans(struct fsm *f, MDB_txn *txn, unsigned limit);
+/* The players with a wallet profile (whoever can deposit or bet has one: limits come first)
+ * in id order, from just after @after ("" or NULL: the first), up to @limit: [{player_id,
+ * banned: the ban's source or null}]. The leader's ban-list sweep, a page at a time. */
+json_t *wallet_profile_bans(struct fsm *f, MDB_txn *txn, const char *after, unsigned limit);
 /* The earliest deadline of a pending hold (0: none). */
 uint64_t wallet_next_expiry(struct fsm *f, MDB_txn *txn);
 /* The invariants: {ok, accounts, transfers, holds, sums, problems[]} - the balances sum to zero,

@@ -34,27 +34,28 @@ static bool add_cluster(void *ctx, MDB_val *k, json_t *v)
     return true;
 }
 
-struct bans {
-    json_t *out;
-    unsigned limit;
-};
-
-static bool add_ban(void *ctx, MDB_val *k, json_t *v)
+json_t *wallet_profile_bans(struct fsm *f, MDB_txn *txn, const char *after, unsigned limit)
 {
-    struct bans *b = ctx;
-    json_t *ban = json_object_get(v, "banned");
-    json_array_append_new(b->out,
-                          json_pack("{s:s%, s:o}", "player_id", (const char *)k->mv_data,
-                                    k->mv_size, "banned",
-                                    ban ? json_string(store_str(ban, "source")) : json_null()));
-    return json_array_size(b->out) < b->limit;
-}
-
-json_t *wallet_profile_bans(struct fsm *f, MDB_txn *txn, unsigned limit)
-{
-    struct bans b = {json_array(), limit};
-    each_record(txn, DB(f)->profiles, add_ban, &b);
-    return b.out;
+    json_t *out = json_array();
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, DB(f)->profiles, &cur))
+        return out;
+    size_t alen = after ? strlen(after) : 0;
+    MDB_val k = {alen, (void *)after}, v;
+    int r = alen ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    if (r == 0 && alen && k.mv_size == alen && !memcmp(k.mv_data, after, alen))
+        r = mdb_cursor_get(cur, &k, &v, MDB_NEXT); /* strictly after */
+    for (; r == 0 && json_array_size(out) < limit; r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        json_t *j = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        json_t *ban = json_object_get(j, "banned");
+        json_array_append_new(out, json_pack("{s:s%, s:o}", "player_id", (const char *)k.mv_data,
+                                             k.mv_size, "banned",
+                                             ban ? json_string(store_str(ban, "source"))
+                                                 : json_null()));
+        json_decref(j);
+    }
+    mdb_cursor_close(cur);
+    return out;
 }
 
 json_t *wallet_clusters(struct fsm *f, MDB_txn *txn)

@@ -44,6 +44,8 @@ struct accounts {
     uint64_t wallet_close_ms; /* leader: when to look for provisional accounts to close next */
     uint64_t ban_gen;         /* leader: the ban list's reload count at the last sweep */
     bool ban_loading;         /* the ban list file is being read again on a worker thread */
+    bool ban_sweeping;        /* leader: a sweep of the wallet profiles is under way */
+    char ban_after[ACCOUNTS_ID_CHARS + 1]; /* leader: the sweep goes on after this player */
     uint64_t ban_sweep_ms;    /* leader: the next sweep even if the list did not change */
     bool wallet_expiring;     /* leader: a hold_expire in flight */
     bool wallet_sending;      /* leader: a payout being sent or recorded */

@@ -59,9 +59,9 @@
 #include "node/routes.h"
 
 #define SPORT_SKEW_S 30
-#define WALLET_CLOSE_CHECK_MS 10000
+#define WALLET_CLOSE_CHECK_MS 600000 /* the walk for provisional accounts due: a 2-month rule */
 #define BAN_SWEEP_MS 60000 /* the ban-list sweep also runs this often when the list is unchanged */
-#define BAN_SWEEP_MAX 100000 /* players checked by one sweep */
+#define BAN_SWEEP_PAGE 500 /* players checked per timer tick (200 ms) during a sweep */
 
 static uint64_t now_ms(void)
 {
@@ -896,26 +896,32 @@ static void ban_swept(void *arg, int outcome, const struct fsm_result *res)
 }
 
 /* The leader's ban-list sweep: whenever the list changed (and every BAN_SWEEP_MS besides, for
- * identities verified meanwhile), every player with a wallet profile is checked against it:
- * newly listed ones are banned in the wallet at once (not only at their next sign-in: a
- * session already open must not go on betting), and those the list no longer names have the
- * list's ban lifted. Another source's ban is left alone. */
+ * identities verified meanwhile), every player with a wallet profile is checked against it,
+ * BAN_SWEEP_PAGE players per timer tick so that the loop never stalls on a big cluster: newly
+ * listed ones are banned in the wallet (not only at their next sign-in: a session already open
+ * must not go on betting), and those the list no longer names have the list's ban lifted.
+ * Another source's ban is left alone. A list that changes mid-sweep restarts it. */
 static void ban_sweep(struct accounts *a, uint64_t now)
 {
     struct node *n = a->node;
     if (!a->ban)
         return;
     uint64_t gen = banlist_reloads(a->ban) + 1;
-    if (gen == a->ban_gen && now < a->ban_sweep_ms)
+    if (gen != a->ban_gen || (!a->ban_sweeping && now >= a->ban_sweep_ms)) {
+        a->ban_gen = gen;
+        a->ban_sweep_ms = now + BAN_SWEEP_MS;
+        a->ban_sweeping = true;
+        a->ban_after[0] = 0;
+    }
+    if (!a->ban_sweeping)
         return;
-    a->ban_gen = gen;
-    a->ban_sweep_ms = now + BAN_SWEEP_MS;
     MDB_txn *txn;
     if (fsm_read_begin(n->fsm, &txn) != 0)
         return;
-    json_t *all = wallet_profile_bans(n->fsm, txn, BAN_SWEEP_MAX), *e, *todo = json_array();
+    json_t *page = wallet_profile_bans(n->fsm, txn, a->ban_after, BAN_SWEEP_PAGE), *e,
+           *todo = json_array();
     size_t i;
-    json_array_foreach(all, i, e)
+    json_array_foreach(page, i, e)
     {
         const char *pid = json_string_value(json_object_get(e, "player_id")),
                    *source = json_string_value(json_object_get(e, "banned"));
@@ -926,15 +932,18 @@ static void ban_sweep(struct accounts *a, uint64_t now)
             json_array_append_new(todo, wallet_cmd_ban(pid, true, "ban_list"));
         else if (!listed && source && !strcmp(source, "ban_list"))
             json_array_append_new(todo, wallet_cmd_ban(pid, false, "ban_list"));
+        snprintf(a->ban_after, sizeof a->ban_after, "%s", pid);
     }
     fsm_read_end(txn);
-    json_decref(all);
+    if (json_array_size(page) < BAN_SWEEP_PAGE)
+        a->ban_sweeping = false; /* done until the list changes or the period is over */
+    json_decref(page);
     json_array_foreach(todo, i, e)
     {
         char *text = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
         struct cmd c = {.type = CMD_WALLET_BAN, .payload = text, .payload_len = strlen(text)};
         if (replica_propose(n->replica, &c, ban_swept, a) != REPLICA_OK)
-            a->ban_sweep_ms = now; /* try again at the next tick */
+            a->ban_sweep_ms = now; /* not leading any more, or busy: the next sweep redoes it */
         free(text);
     }
     json_decref(todo);
@@ -950,8 +959,8 @@ void wallet_on_timer(struct accounts *a)
     if (fsm_read_begin(n->fsm, &txn) != 0)
         return;
     uint64_t now = now_ms(), due = wallet_next_expiry(n->fsm, txn);
-    /* Provisional accounts two months old: looked for now and then (a walk of the player
-     * accounts), closed by a command stamped with this leader's time. */
+    /* Provisional accounts two months old: looked for every 10 minutes (a walk of the player
+     * accounts with money), closed by a command stamped with this leader's time. */
     bool close = false;
     if (!a->wallet_closing && now >= a->wallet_close_ms) {
         a->wallet_close_ms = now + WALLET_CLOSE_CHECK_MS;
