@@ -228,7 +228,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "initial_members", "admin_token_file", "cluster_secret_file", "snapshot_threshold", "snapshot_trailing",
         "election_timeout_ms", "heartbeat_timeout_ms", "forward_timeout_ms", "max_body_bytes",
         "map_size_mb", "space_quota_mb", "log_level", "max_inflight_entries", "idempotency_ttl_s", "password_list",
-        "franceconnect", "document_check", "payments", "accounts_jwks_url", "accounts_issuer", "accounts_urls",
+        "franceconnect", "document_check", "payments", "ban_list_file", "accounts_jwks_url", "accounts_issuer", "accounts_urls",
         "accounts_jwks_refresh_s", "accounts_jwks_min_interval_ms", "feed_url", "feed_adapter",
         "feed_poll_ms", "ratings_history", "margins", "quote_prematch_s", "quote_live_busy_s",
         "quote_live_idle_s", "quote_busy_window_s", "quote_hold_s", "quote_round_timeout_ms",
@@ -281,8 +281,14 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
                 sizeof c->cluster_secret_file, 1, NULL, err, en) ||
         get_str(root, "log_level", level, sizeof level, 0, "info", err, en) ||
         get_str(root, "password_list", c->password_list, sizeof c->password_list, 0,
-                "kyc/data/common-passwords.txt", err, en))
+                "kyc/data/common-passwords.txt", err, en) ||
+        get_str(root, "ban_list_file", c->ban_list_file, sizeof c->ban_list_file, 0, "", err,
+                en))
         goto out;
+    if (c->ban_list_file[0] && strcmp(c->role, "accounts") != 0) {
+        snprintf(err, en, "key 'ban_list_file' is for accounts nodes (players sign in there)");
+        goto out;
+    }
     json_t *fc = json_object_get(root, "franceconnect");
     if (fc) {
         char *t = json_is_object(fc) ? json_dumps(fc, JSON_COMPACT) : NULL;

@@ -53,6 +53,8 @@ struct config {
     char secrets_key_file[PATH_MAX]; /* accounts (required there): the keyring that seals
                                       secrets at rest (common/seal.h) */
     struct seal_keyring secrets;   /* read from secrets_key_file; never logged */
+    char ban_list_file[512];       /* accounts: the national gambling-ban list (node/banlist.h),
+                                      "" = none */
     char accounts_jwks_url[512];   /* sport: the accounts cluster's JWKS URL, "" = none */
     char accounts_urls[1024];      /* sport: accounts nodes' base URLs, comma-separated, for
                                       bet holds (node/bets_hold.c); "" = no holds placed */

@@ -40,6 +40,14 @@ TESTS += $(UNIT_TESTS)
 test-unit: $(UNIT_TESTS)
 	@bash tests/run-tests.sh $(UNIT_TESTS)
 
+# test_banlist: the national gambling-ban list file (node/banlist.c): format, name
+# normalisation, matching, reload on change, the last good list kept.
+$(BUILD)/tests/test_banlist: $(BUILD)/san/tests/unit/test_banlist.o $(BUILD)/san/node/banlist.o $(UNIT_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+TESTS += $(BUILD)/tests/test_banlist
+
 # test_pay: the payment provider client (node/pay.c) against the real payment stand-in
 # (tests/standins/pay-standin.mjs, node's standard library only) and a local webhook listener.
 #   make test-pay      build and run it

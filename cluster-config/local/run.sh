@@ -50,6 +50,18 @@ for f in pay.secret pay.key; do
     fi
     chmod 600 $run/$f
 done
+# The national gambling-ban list's stand-in (the accounts nodes' key ban_list_file; format in
+# node/banlist.h): one made-up person and address to try it with, kept across runs so that it
+# can be edited (the nodes read it again when it changes).
+if [ ! -s $run/ban-list.txt ]; then
+    cat > $run/ban-list.txt <<'BANLIST'
+# The national gambling-ban list stand-in (README "Wallets"). One entry a line:
+#   person: FAMILY NAME|Given names|YYYY-MM-DD
+#   email: address
+person: EXEMPLE|Interdit|1980-01-01
+email: banned@example.test
+BANLIST
+fi
 # The pre-match ratings fit on the same history on every node (key ratings_history): the
 # football-data seasons in ../shared/data/football when this checkout has them, else none
 # (agreed results only).
