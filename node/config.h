@@ -49,6 +49,9 @@ struct config {
     char payments[4096];           /* accounts: the payment provider (pay_provider_new settings,
                                       node/pay.h) as JSON text, "" when not configured; checked
                                       at load (its key files read, then forgotten) */
+    char oracle[2048];             /* sport: results to the chain (node/oracle.c: rpc,
+                                      api_key_file, chain_id, contract, sender_key_file,
+                                      confirmations, ...) as JSON text, "" = not published */
     char accounts_jwks_url[512];   /* sport: the accounts cluster's JWKS URL, "" = none */
     char accounts_urls[1024];      /* sport: accounts nodes' base URLs, comma-separated, for
                                       bet holds (node/bets_hold.c); "" = no holds placed */

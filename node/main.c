@@ -40,6 +40,7 @@ static void on_signal(uv_signal_t *s, int signum)
     accounts_stop(n);
     stream_stop(n);
     quote_stop(n);
+    oracle_stop(n);
     agree_stop(n);
     auth_stop(n);
     bets_hold_stop(n);
@@ -143,6 +144,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (agree_start(n, err, sizeof err) != 0 || quote_start(n, err, sizeof err) != 0 ||
+        oracle_start(n, err, sizeof err) != 0 ||
         stream_start(n) != 0) {
         fprintf(stderr, "parlayd: %s\n", err);
         return 1;

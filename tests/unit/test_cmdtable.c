@@ -45,7 +45,9 @@ static const struct
     {30, "withdraw_open", 1},    {31, "withdraw_sent", 1},      {32, "hold_place", 1},
     {33, "hold_post", 1},        {34, "hold_void", 1},          {35, "hold_expire", 1},
     {36, "wallet_correct", 1},   {37, "wallet_cluster", 1},
-    /* bets.c (38-43 are reserved for other branches). */
+    /* oracle_state.c (38-39 and 43 are reserved for other branches). */
+    {40, "oracle_signed", 1},    {41, "oracle_tx", 1},          {42, "oracle_done", 1},
+    /* bets.c. */
     {44, "bet_place", 1},        {45, "bet_limits", 1},         {46, "bet_hold_done", 1},
     {47, "bet_paid", 1},
 };
@@ -68,6 +70,7 @@ static const char* const ADDED_DBS[] = {
     "wallet_events",   "wallet_clusters",
     "bets",            "bet_exposure",     "bet_player",         "bet_fixture",
     "bet_pending",     "bet_config",       "bet_unpaid",
+    "oracle_results",  "oracle_txs",       "oracle_matches",
 };
 #define N_ADDED_DBS (sizeof ADDED_DBS / sizeof *ADDED_DBS)
 
