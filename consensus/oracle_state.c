@@ -299,6 +299,15 @@ static int apply_tx(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm
         return 0;
     }
     free(text);
+    if (r.kind < ORACLE_KIND_OTHER || r.kind > ORACLE_KIND_SIGNERS || r.state < ORACLE_TX_NEW ||
+        r.state > ORACLE_TX_SUPERSEDED || r.chain_id == 0 || !r.raw_hex || r.nattempts == 0) {
+        fsm_result_problem(res, 422, "Invalid oracle transaction",
+                           "record: need kind 0..3, state 0..5, chain_id, raw and at least one "
+                           "attempt (a transaction is journaled signed, before its broadcast)");
+        oracle_tx_record_free(&r);
+        json_decref(b);
+        return 0;
+    }
     uint8_t key[8];
     if (r.id == 0) {
         r.id = fsm_meta_get(f, txn, "oracle_tx_next") + 1;

@@ -20,6 +20,7 @@
 #include "node/key.h"
 #include "common/log.h"
 #include "node/node.h"
+#include "common/version.h"
 
 static void on_closed(void *arg)
 {
@@ -53,7 +54,7 @@ static void on_signal(uv_signal_t *s, int signum)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: parlayd --config FILE\n"
+    fprintf(f, "usage: parlayd --config FILE | --version | --help\n"
                "  Runs one node of a Parlay cluster. See README.md for the configuration keys.\n");
 }
 
@@ -65,6 +66,9 @@ int main(int argc, char **argv)
             cfg_path = argv[++i];
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("parlayd %s\n", PARLAY_VERSION_LINE);
             return 0;
         } else {
             fprintf(stderr, "parlayd: unknown argument '%s'\n", argv[i]);

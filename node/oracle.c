@@ -1102,6 +1102,11 @@ json_t *oracle_status(struct node *n)
     eth_address_checksum(o->sender.address, sh);
     eth_address_checksum(o->address, me);
     pthread_mutex_lock(&o->mu);
+    char balance[32];
+    if (o->balance_wei == UINT64_MAX)
+        snprintf(balance, sizeof balance, "over 18446744073709551615");
+    else
+        snprintf(balance, sizeof balance, "%" PRIu64, o->balance_wei);
     json_t *shared = json_array(), *only_c = json_array(), *only_v = json_array();
     for (size_t i = 0; i < o->nsigners; i++) {
         bool in = false;
@@ -1119,14 +1124,14 @@ json_t *oracle_status(struct node *n)
         }
     json_t *s = json_pack(
         "{s:s, s:I, s:s, s:s, s:s, s:I, s:o, s:{s:b, s:o, s:i, s:o, s:o, s:o, s:o, s:b}, "
-        "s:{s:I, s:b, s:I}, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+        "s:{s:s, s:b, s:I}, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
         "rpc", o->rpc_url, "chain_id", (json_int_t)o->chain_id, "contract", ch, "sender", sh,
         "node_address", me, "confirmations", (json_int_t)o->confirmations, "results",
         counts ? counts : json_object(), "signers", "known", o->signers_known, "contract",
         addr_list((const uint8_t(*)[20])o->signers, o->nsigners), "threshold", (int)o->threshold,
         "voters", addr_list((const uint8_t(*)[20])o->voters, o->nvoters), "shared", shared,
         "only_contract", only_c, "only_voters", only_v, "out_of_sync", o->out_of_sync,
-        "balance", "wei", (json_int_t)(o->balance_wei > INT64_MAX ? INT64_MAX : o->balance_wei),
+        "balance", "wei", balance,
         "low", o->balance_low, "floor_wei", (json_int_t)o->balance_floor, "last_error",
         o->last_error, "leading", o->leader, "counters", "signatures_put",
         (json_int_t)o->sigs_put, "proposals", (json_int_t)o->proposals, "submissions",
@@ -1201,6 +1206,13 @@ int routes_oracle(struct http_req *r, const char *method, const char *path)
             http_problem(r, 404, "Oracle not configured",
                          "this node has no 'oracle' settings (a sport node publishes results "
                          "to the chain when it has them)");
+            return 0;
+        }
+        /* The signer cache, the balance and the counters live on the leader: ask it. */
+        char la[64];
+        if (!replica_is_leader(n->replica) && !r->forwarded &&
+            replica_leader(n->replica, la, sizeof la) && la[0]) {
+            http_forward_to_leader(r);
             return 0;
         }
         http_reply_json(r, 200, oracle_status(n));

@@ -24,7 +24,7 @@
 #   test_transport_check  the Raft transport's message checks and its record of the log's terms
 #
 #   make test-unit     build and run them
-UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger wallet bets cmdtable transport_check
+UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger wallet bets cmdtable transport_check oracle_state
 UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TEST_NAMES))
 UNIT_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,$(CONSENSUS_SRCS) tests/unit/unit_util.c)
 

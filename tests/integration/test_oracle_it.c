@@ -63,9 +63,12 @@ struct ofx {
     char statefile[256];
 };
 
+static struct ofx *current; /* for the teardown after a failed assertion */
+
 static struct ofx *chain_up(void)
 {
     struct ofx *f = calloc(1, sizeof *f);
+    current = f;
     assert_int_equal(anvil_start(&f->chain, NULL), 0);
     f->rpc = eth_rpc_new(&(eth_rpc_config){.url = f->chain.url, .timeout_ms = 5000,
                                            .max_attempts = 3, .backoff_ms = 20});
@@ -173,6 +176,15 @@ static void down(struct ofx *f)
     oracle_artefact_free(&f->art);
     anvil_cleanup(&f->chain);
     free(f);
+    current = NULL;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (current) /* a failed test: stop its nodes, simulators and chain */
+        down(current);
+    return 0;
 }
 
 /* The result's "oracle" object as node @i serves it (NULL if none yet). */
@@ -358,6 +370,19 @@ static void test_lands_once_liar_never(void **state)
         fail_msg("signers out of sync: %s", d);
     }
     h_resp_free(&st);
+    /* The operator's view. */
+    char out[4096];
+    assert_int_equal(h_parlayctl(&f->c, (l + 1) % 3, "oracle result " FIXTURE, out, sizeof out),
+                     0);
+    assert_non_null(strstr(out, "agreed final 4-2"));
+    assert_non_null(strstr(out, "on chain: confirmed"));
+    assert_non_null(strstr(out, json_string_value(json_object_get(o, "tx_hash"))));
+    assert_int_equal(h_parlayctl(&f->c, l, "oracle status", out, sizeof out), 0);
+    assert_non_null(strstr(out, "confirmed 1"));
+    assert_int_equal(h_parlayctl(&f->c, l, "oracle signers", out, sizeof out), 0);
+    assert_non_null(strstr(out, "in sync"));
+    struct h_resp mt = h_http(&f->c, l, "GET", "/metrics", NULL, NULL, false);
+    h_resp_free(&mt);
     json_decref(o);
     down(f);
 }
@@ -573,15 +598,38 @@ static void test_signers_out_of_sync(void **state)
         h_sleep_ms(50);
     }
     assert_true(alert);
-    struct h_resp m = h_http(&f->c, l, "GET", "/metrics", NULL, NULL, false);
-    h_resp_free(&m);
     assert_true(h_log_count(&f->c, l, "event=oracle_signers_out_of_sync") >= 1);
+    char out[4096];
+    assert_int_equal(h_parlayctl(&f->c, l, "oracle signers", out, sizeof out), 0);
+    assert_non_null(strstr(out, "OUT OF SYNC"));
     final_whistle(f);
     json_t *o = wait_state(f, FIXTURE, "confirmed", 60);
     /* Only the shared signers' signatures were kept (node 3 is no signer of the contract). */
     assert_int_equal(check_signatures(f, o, (int[]){0, 1}, 2), 2);
     expect_on_chain(f, match_id_of(o), ORACLE_STATUS_FINAL, 4, 2);
     json_decref(o);
+    /* The owner syncs the contract with the voters: the alert clears. */
+    char kp[300], args[600];
+    snprintf(kp, sizeof kp, "%s/owner.key", f->chain.dir);
+    FILE *kf = fopen(kp, "w");
+    assert_non_null(kf);
+    fprintf(kf, "%s\n", ANVIL_KEY0 + 2);
+    fclose(kf);
+    chmod(kp, 0600);
+    snprintf(args, sizeof args, "oracle sync-signers --key %s --journal %s/owner.jsonl", kp,
+             f->chain.dir);
+    int rc = h_parlayctl(&f->c, l, args, out, sizeof out);
+    if (rc != 0)
+        fail_msg("sync-signers: exit %d: %s", rc, out);
+    deadline = h_now() + 30;
+    while (h_now() < deadline && alert) {
+        struct h_resp st = h_http(&f->c, l, "GET", "/admin/v1/oracle", NULL, NULL, true);
+        alert = json_is_true(
+            json_object_get(json_object_get(st.json, "signers"), "out_of_sync"));
+        h_resp_free(&st);
+        h_sleep_ms(50);
+    }
+    assert_false(alert);
     down(f);
 }
 
@@ -618,14 +666,14 @@ static void test_tennis_void(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lands_once_liar_never),
-        cmocka_unit_test(test_kill_leader_journaled_not_mined),
-        cmocka_unit_test(test_kill_leader_after_broadcast),
-        cmocka_unit_test(test_chain_down_then_back),
-        cmocka_unit_test(test_reorg_lands_once),
-        cmocka_unit_test(test_already_submitted_elsewhere),
-        cmocka_unit_test(test_signers_out_of_sync),
-        cmocka_unit_test(test_tennis_void),
+        cmocka_unit_test_teardown(test_lands_once_liar_never, teardown),
+        cmocka_unit_test_teardown(test_kill_leader_journaled_not_mined, teardown),
+        cmocka_unit_test_teardown(test_kill_leader_after_broadcast, teardown),
+        cmocka_unit_test_teardown(test_chain_down_then_back, teardown),
+        cmocka_unit_test_teardown(test_reorg_lands_once, teardown),
+        cmocka_unit_test_teardown(test_already_submitted_elsewhere, teardown),
+        cmocka_unit_test_teardown(test_signers_out_of_sync, teardown),
+        cmocka_unit_test_teardown(test_tennis_void, teardown),
     };
     if (getenv("PARLAY_TEST_FILTER")) /* e.g. "*reorg*" */
         cmocka_set_test_filter(getenv("PARLAY_TEST_FILTER"));
