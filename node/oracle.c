@@ -344,6 +344,9 @@ static void on_signed(void *arg, int outcome, const struct fsm_result *res)
     if (!n->stopping && O(n)) {
         bool ok = outcome == REPLICA_OK && res && res->status < 300;
         bool refused = outcome == REPLICA_OK && res && res->status >= 400;
+        if (ok)
+            LOG_INFO("event=oracle_signatures_committed fixture=%s result=\"%s\"", p->fixture,
+                     p->text);
         if (refused) {
             O(n)->proposals_refused++;
             LOG_WARN("event=oracle_signatures_refused fixture=%s status=%d body=%.300s",
