@@ -151,9 +151,13 @@ static void bench(void **state)
                      ETH_OK);
     assert_int_equal(oracle_txm_wait(m, id, 60000, 20, &err), ETH_OK);
 
-    /* The scenario: every game announced at once, then a result every gap_ms (real time). */
+    /* The scenario: a result every gap_ms (real time), each game announced 3 s (real) before
+     * its result. Not all at once: every agreed result makes every pre-match fixture due for
+     * new prices (the ratings moved), and 300 fixtures re-quoted 300 times would measure the
+     * quote rounds, not the oracle. */
     json_t *fx = json_array();
     for (int i = 0; i < nresults; i++) {
+        double t = 40.0 + gap_ms / 100.0 * i; /* simulated seconds (speed 10) */
         snprintf(samples[i].id, sizeof samples[i].id, "OL-%04d", i + 1);
         char home[32], away[32];
         snprintf(home, sizeof home, "Home %04d", i + 1);
@@ -162,8 +166,8 @@ static void bench(void **state)
             fx, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:[], s:{s:f, s:s, s:i, s:i}}",
                           "id", samples[i].id, "sport", "football", "competition",
                           "Bench League", "home", home, "away", away, "kickoff",
-                          "2026-11-28T15:00:00Z", "announce", 0, "start", 20, "events",
-                          "result", "at", 20.0 + gap_ms / 100.0 * i, "status", "final", "home", 0,
+                          "2026-11-28T15:00:00Z", "announce", (int)(t - 30), "start", (int)(t - 10),
+                          "events", "result", "at", t - (int)(t - 10), "status", "final", "home", 0,
                           "away", 0)); /* no events: the score must be 0-0 */
     }
     json_t *sc = json_pack("{s:s, s:o}", "name", "oracle latency", "fixtures", fx);
