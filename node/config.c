@@ -234,7 +234,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "quote_live_idle_s", "quote_busy_window_s", "quote_hold_s", "quote_round_timeout_ms",
         "agreement_alert_s", "test_fault_prices", "stream_max_clients", "stream_max_per_address",
         "secrets_key_file", "accounts_revocations_poll_ms", "bet_delay_pre_ms", "bet_delay_live_ms",
-        NULL};
+        "oracle", NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -300,6 +300,19 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
             goto out;
         }
         strcpy(c->franceconnect, t);
+        free(t);
+    }
+    json_t *orc = json_object_get(root, "oracle");
+    if (orc) {
+        char *t = json_is_object(orc) ? json_dumps(orc, JSON_COMPACT) : NULL;
+        if (!t || strlen(t) >= sizeof c->oracle) {
+            snprintf(err, en, "key 'oracle' must be an object {rpc, chain_id, contract, "
+                              "sender_key_file, ...} of at most %zu bytes",
+                     sizeof c->oracle - 1);
+            free(t);
+            goto out;
+        }
+        strcpy(c->oracle, t);
         free(t);
     }
     json_t *dc = json_object_get(root, "document_check");

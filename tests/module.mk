@@ -26,7 +26,7 @@
 #   test_seal          secrets at rest (common/seal.c): round trips, refusals, rotation, keyring files
 #
 #   make test-unit     build and run them
-UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger wallet bets cmdtable transport_check seal
+UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger wallet bets cmdtable transport_check seal oracle_state
 UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TEST_NAMES))
 UNIT_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,$(CONSENSUS_SRCS) tests/unit/unit_util.c)
 
