@@ -5,6 +5,7 @@
 // edge's allowance of anonymous writes.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { artifacts, deployment } from "./deployment";
 
@@ -120,5 +121,87 @@ test("wallet journey: limits required, a deposit on the hosted page, a withdrawa
   await expect.poll(async () => spaces((await pending.textContent()) ?? "")).toMatch(new RegExp(`^Hausse à 300,00 € en attente : effective le ${spaces(day)} à \\d\\d:\\d\\d\\.$`));
   await expect(page.locator("[data-limit=deposit_7d] .current")).toHaveText("Actuelle : 200,00 €");
   await shot(page, "25-limit-raise-pending");
+  expect(errors).toEqual([]);
+});
+
+// Bets are accepted once the football nodes place their stake holds on the accounts cluster
+// (key accounts_urls of cluster-config/local/football-*.json); without it they stay pending.
+const holdsWired = /"accounts_urls"/.test(readFileSync(resolve(d.runDir, "config", "football-1.json"), "utf8"));
+
+test("bet journey: a pre-match single from the board, accepted, in Mes paris, the stake taken from the balance", async ({ page, request }) => {
+  test.skip(!holdsWired, "the football nodes of cluster-config/local have no accounts_urls: bet holds are never placed");
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  // A fixture whose market is open before kick-off (live betting is off by default).
+  const r = await request.get(`${d.url}/api/football/v1/markets?status=open&phase=pre&limit=1000`);
+  expect(r.ok()).toBeTruthy();
+  const pre = ((await r.json()) as { items: { fixture: string; prices?: { "1x2"?: { home?: number } } }[] }).items.filter((m) => m.prices?.["1x2"]?.home);
+  expect(pre.length, "an open pre-match market").toBeGreaterThan(0);
+  // The one that kicks off last: the simulated afternoon runs at 10x, the first ones go live soon.
+  const kickoff = async (id: string) => ((await (await request.get(`${d.url}/api/football/v1/fixtures/${encodeURIComponent(id)}`)).json()) as { kickoff: string }).kickoff;
+  const withKickoff = await Promise.all(pre.map(async (m) => ({ id: m.fixture, at: await kickoff(m.fixture) })));
+  const fixture = withKickoff.sort((a, b) => b.at.localeCompare(a.at))[0].id;
+
+  await signIn(page);
+  await page.getByRole("navigation").getByRole("link", { name: "Mon portefeuille" }).click();
+  await expect(page.locator("[data-balance=balance] dd")).toHaveText("50,00 €");
+  await page.getByRole("navigation").getByRole("link", { name: "Matchs en direct" }).click();
+  const row = page.locator(`.fixture[data-fixture="${fixture}"]`);
+  await expect(row.locator("button.pick[data-pick='1x2/home']")).toBeEnabled({ timeout: 30_000 });
+  await row.locator("button.pick[data-pick='1x2/home']").click();
+  await expect(row.locator("button.pick[data-pick='1x2/home']")).toHaveAttribute("aria-pressed", "true");
+  await expect(page.getByRole("status").filter({ hasText: /^Ajouté au coupon : .+, cote \d+,\d\d\.$/ })).toBeAttached();
+  await page.getByRole("button", { name: /^Coupon/ }).click();
+  const panel = page.getByRole("region", { name: "Mon coupon" });
+  await expect(panel).toBeVisible();
+  await expect(panel).toBeFocused();
+  await accessible(page, "bet-slip");
+  await page.getByLabel("Mise (€)").fill("5,00");
+  // The payout as typed: 500 cents x the leg's milli-odds / 1000, floored to the cent.
+  const leg = panel.locator(".leg");
+  const payoutOf = async () => Math.floor((500 * Number(await leg.getAttribute("data-price"))) / 1000);
+  await expect.poll(async () => Number(await panel.locator(".slip-sum").getAttribute("data-payout"))).toBe(await payoutOf());
+  await shot(page, "30-bet-slip");
+
+  // Placed; a price that moved meanwhile is offered again (the policy refuses it) until taken.
+  let accepted = false;
+  for (let attempt = 0; attempt < 4 && !accepted; attempt++) {
+    await panel.getByRole("button", { name: "Parier" }).click();
+    const result = panel.locator("[data-result]").first();
+    await expect(result).toHaveAttribute("data-result", /^(accepted|rejected|refused)$/, { timeout: 30_000 });
+    const state = await result.getAttribute("data-result");
+    if (state === "accepted") accepted = true;
+    else if ((await result.getAttribute("data-code")) === "price_changed") {
+      await expect(result).toContainText("La cote a changé : elle est maintenant de");
+      await shot(page, "31-price-changed");
+      await result.getByRole("button", { name: "Accepter les nouvelles cotes" }).click();
+    } else throw new Error(`the bet was not accepted: ${await result.textContent()}`);
+  }
+  expect(accepted).toBe(true);
+  const done = panel.locator("[data-result=accepted]");
+  await expect(done).toContainText(/Pari accepté : mise 5,00\s€, gain potentiel \d+,\d\d\s€\./);
+  const betId = await done.getAttribute("data-bet");
+  expect(betId).toMatch(/^b\d{12}$/);
+  await expect(page.locator("button.slip-bar .slip-count")).toHaveAttribute("data-count", "0");
+  await expect(page.locator("body")).not.toContainText('"status"');
+  await shot(page, "32-bet-accepted");
+
+  // Mes paris: the bet, open and accepted, with its stake and potential payout.
+  await panel.getByRole("link", { name: "Voir mes paris" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Mes paris" })).toBeVisible();
+  const bet = page.locator(`[data-bets=open] li.bet[data-bet="${betId}"]`);
+  await expect(bet).toHaveAttribute("data-status", "accepted", { timeout: 30_000 });
+  await expect(bet).toContainText("Simple");
+  await expect(bet).toContainText("Accepté");
+  await expect(bet.locator("[data-field=stake] dd")).toHaveText("5,00 €");
+  await expect(bet.locator("[data-field=payout] dd")).toHaveText(/^\d+,\d\d\s€$/);
+  await accessible(page, "my-bets");
+  await shot(page, "33-my-bets");
+
+  // The wallet: the stake is held for the bet, 45,00 EUR left to play.
+  await page.getByRole("navigation").getByRole("link", { name: "Mon portefeuille" }).click();
+  await expect(page.locator("[data-balance=available] dd")).toHaveText("45,00 €", { timeout: 30_000 });
+  await expect(page.locator("[data-balance=held] dd")).toHaveText("5,00 €");
+  await shot(page, "34-wallet-after-bet");
   expect(errors).toEqual([]);
 });
