@@ -156,12 +156,21 @@ test("bet journey: a pre-match single from the board, accepted, in Mes paris, th
   await expect(panel).toBeVisible();
   await expect(panel).toBeFocused();
   await accessible(page, "bet-slip");
+  // Over the maximum stake (1 000,00 EUR by default): refused by the cluster, in French, and
+  // the selection stays on the slip.
+  await page.getByLabel("Mise (€)").fill("1 500");
+  await panel.getByRole("button", { name: "Parier" }).click();
+  const tooMuch = panel.locator("[data-result=refused]");
+  await expect(tooMuch).toHaveAttribute("data-code", "above_max_stake", { timeout: 30_000 });
+  await expect(tooMuch).toContainText(/Pari non enregistré : La mise maximale est de 1\s000,00\s€\./);
+  await expect(panel.locator(".leg")).toHaveCount(1);
+  await shot(page, "30-bet-refused-max-stake");
   await page.getByLabel("Mise (€)").fill("5,00");
   // The payout as typed: 500 cents x the leg's milli-odds / 1000, floored to the cent.
   const leg = panel.locator(".leg");
   const payoutOf = async () => Math.floor((500 * Number(await leg.getAttribute("data-price"))) / 1000);
   await expect.poll(async () => Number(await panel.locator(".slip-sum").getAttribute("data-payout"))).toBe(await payoutOf());
-  await shot(page, "30-bet-slip");
+  await shot(page, "31-bet-slip");
 
   // Placed; a price that moved meanwhile is offered again (the policy refuses it) until taken.
   let accepted = false;
@@ -173,7 +182,7 @@ test("bet journey: a pre-match single from the board, accepted, in Mes paris, th
     if (state === "accepted") accepted = true;
     else if ((await result.getAttribute("data-code")) === "price_changed") {
       await expect(result).toContainText("La cote a changé : elle est maintenant de");
-      await shot(page, "31-price-changed");
+      await shot(page, "32-price-changed");
       await result.getByRole("button", { name: "Accepter les nouvelles cotes" }).click();
     } else throw new Error(`the bet was not accepted: ${await result.textContent()}`);
   }
@@ -184,10 +193,33 @@ test("bet journey: a pre-match single from the board, accepted, in Mes paris, th
   expect(betId).toMatch(/^b\d{12}$/);
   await expect(page.locator("button.slip-bar .slip-count")).toHaveAttribute("data-count", "0");
   await expect(page.locator("body")).not.toContainText('"status"');
-  await shot(page, "32-bet-accepted");
+  await shot(page, "33-bet-accepted");
+
+  // A stake over what is available (45,00 EUR): the cluster takes the bet, the wallet refuses
+  // its hold; the bet is rejected with the reason in French and the selection comes back.
+  await row.locator("button.pick[data-pick='1x2/home']").click();
+  await expect(panel.locator(".leg")).toHaveCount(1);
+  await page.getByLabel("Mise (€)").fill("60");
+  let rejected = false;
+  for (let attempt = 0; attempt < 4 && !rejected; attempt++) {
+    await panel.getByRole("button", { name: "Parier" }).click();
+    const result = panel.locator("[data-result]").first();
+    await expect(result).toHaveAttribute("data-result", /^(rejected|refused)$/, { timeout: 30_000 });
+    if ((await result.getAttribute("data-code")) === "price_changed") {
+      await result.getByRole("button", { name: "Accepter les nouvelles cotes" }).click();
+      continue;
+    }
+    await expect(result).toHaveAttribute("data-result", "rejected");
+    await expect(result).toHaveAttribute("data-code", "insufficient_funds");
+    await expect(result).toContainText("Pari refusé : Votre solde disponible ne suffit pas.");
+    rejected = true;
+  }
+  expect(rejected).toBe(true);
+  await expect(panel.locator(".leg")).toHaveCount(1);
+  await shot(page, "34-bet-rejected-funds");
 
   // Mes paris: the bet, open and accepted, with its stake and potential payout.
-  await panel.getByRole("link", { name: "Voir mes paris" }).click();
+  await page.getByRole("navigation").getByRole("link", { name: "Mes paris" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Mes paris" })).toBeVisible();
   const bet = page.locator(`[data-bets=open] li.bet[data-bet="${betId}"]`);
   await expect(bet).toHaveAttribute("data-status", "accepted", { timeout: 30_000 });
@@ -195,13 +227,19 @@ test("bet journey: a pre-match single from the board, accepted, in Mes paris, th
   await expect(bet).toContainText("Accepté");
   await expect(bet.locator("[data-field=stake] dd")).toHaveText("5,00 €");
   await expect(bet.locator("[data-field=payout] dd")).toHaveText(/^\d+,\d\d\s€$/);
+  // The rejected one is with the settled bets, with its reason.
+  const refused = page.locator("[data-bets=settled] li.bet[data-status=rejected]");
+  await expect(refused).toHaveCount(1, { timeout: 30_000 });
+  await expect(refused).toContainText("Refusé");
+  await expect(refused).toContainText("Motif : Votre solde disponible ne suffit pas.");
+  await expect(refused.locator("[data-field=stake] dd")).toHaveText("60,00 €");
   await accessible(page, "my-bets");
-  await shot(page, "33-my-bets");
+  await shot(page, "35-my-bets");
 
   // The wallet: the stake is held for the bet, 45,00 EUR left to play.
   await page.getByRole("navigation").getByRole("link", { name: "Mon portefeuille" }).click();
   await expect(page.locator("[data-balance=available] dd")).toHaveText("45,00 €", { timeout: 30_000 });
   await expect(page.locator("[data-balance=held] dd")).toHaveText("5,00 €");
-  await shot(page, "34-wallet-after-bet");
+  await shot(page, "36-wallet-after-bet");
   expect(errors).toEqual([]);
 });

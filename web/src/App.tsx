@@ -5,7 +5,8 @@ import { Register, SignIn } from "./pages/Account";
 import { Board } from "./pages/Board";
 import { FixturePage } from "./pages/Fixture";
 import { onLink, usePath } from "./router";
-import { Slip } from "./Slip";
+import { Slip } from "./BetSlip";
+import { slip } from "./slip";
 
 // The money pages are loaded when first opened: they stay out of the first page's JavaScript.
 const WalletPage = lazy(() => import("./pages/Wallet").then((m) => ({ default: m.WalletPage })));
@@ -36,6 +37,8 @@ export function App() {
       return;
     }
     main.current?.focus();
+    // The slip's panel covers the page on a phone: another page starts with it closed.
+    slip.setOpen(false);
   }, [path]);
   return (
     <>

@@ -6,7 +6,7 @@ import { I18nProvider, translate, type Lang } from "./i18n";
 import { parseEuros } from "./money";
 import { FixtureRow } from "./pages/Board";
 import { BET_CODES, HOLD_CODES, problemFrom, problemMessage } from "./problems";
-import { Slip } from "./Slip";
+import { Slip } from "./BetSlip";
 import { MAX_LEGS, betBody, combinedOdds, parseChanged, payout, pick, slip, totals, withNewPrices, type Leg } from "./slip";
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;

@@ -11,7 +11,7 @@ import { useI18n, type Lang, type MessageKey } from "../i18n";
 import { formatCents } from "../money";
 import { problemMessage, type Problem } from "../problems";
 import { onLink } from "../router";
-import { legText } from "../Slip";
+import { legText } from "../BetSlip";
 
 const SPORT = "football";
 const REFRESH_MS = 5000;

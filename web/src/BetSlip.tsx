@@ -140,6 +140,11 @@ export function Slip() {
           waitForHold((sig) => getBet(sport, session.accessToken, placed.id, sig), placed, c.signal).then((bet) => {
             if (c.signal.aborted) return;
             update(i, { bet, state: bet.status === "rejected" ? "rejected" : bet.status === "pending_hold" ? "pending" : "accepted" });
+            // A stake the wallet refused (funds, limits): the selections come back to the slip.
+            if (bet.status === "rejected") {
+              const now = slip.get().legs;
+              slip.replace([...now, ...legs.filter((l) => !now.some((x) => x.fixture === l.fixture))].slice(0, MAX_LEGS));
+            }
           }),
         );
       } catch (err) {
