@@ -128,118 +128,135 @@ test("wallet journey: limits required, a deposit on the hosted page, a withdrawa
 // (key accounts_urls of cluster-config/local/football-*.json); without it they stay pending.
 const holdsWired = /"accounts_urls"/.test(readFileSync(resolve(d.runDir, "config", "football-1.json"), "utf8"));
 
-test("bet journey: a pre-match single from the board, accepted, in Mes paris, the stake taken from the balance", async ({ page, request }) => {
+test("bet journey: a pre-match single, refusals translated, an accumulator by keyboard; Mes paris and the wallet show them", async ({ page, request }) => {
   test.skip(!holdsWired, "the football nodes of cluster-config/local have no accounts_urls: bet holds are never placed");
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  // A fixture whose market is open before kick-off (live betting is off by default).
+  // Fixtures whose markets are open before kick-off (live betting is off by default), the
+  // latest kick-offs first: the simulated afternoon runs at 10x and the last games kick off
+  // about 96 s after it starts, so this test places its bets first and checks them after.
   const r = await request.get(`${d.url}/api/football/v1/markets?status=open&phase=pre&limit=1000`);
   expect(r.ok()).toBeTruthy();
-  const pre = ((await r.json()) as { items: { fixture: string; prices?: { "1x2"?: { home?: number } } }[] }).items.filter((m) => m.prices?.["1x2"]?.home);
-  expect(pre.length, "an open pre-match market").toBeGreaterThan(0);
-  // The one that kicks off last: the simulated afternoon runs at 10x, the first ones go live soon.
+  const pre = ((await r.json()) as { items: { fixture: string; prices?: { "1x2"?: { home?: number }; total_goals?: unknown } }[] }).items.filter(
+    (m) => m.prices?.["1x2"]?.home && m.prices.total_goals,
+  );
+  expect(pre.length, "two open pre-match markets").toBeGreaterThanOrEqual(2);
   const kickoff = async (id: string) => ((await (await request.get(`${d.url}/api/football/v1/fixtures/${encodeURIComponent(id)}`)).json()) as { kickoff: string }).kickoff;
   const withKickoff = await Promise.all(pre.map(async (m) => ({ id: m.fixture, at: await kickoff(m.fixture) })));
-  const fixture = withKickoff.sort((a, b) => b.at.localeCompare(a.at))[0].id;
+  const [first, second] = withKickoff.sort((a, b) => b.at.localeCompare(a.at) || a.id.localeCompare(b.id)).map((x) => x.id);
 
   await signIn(page);
-  await page.getByRole("navigation").getByRole("link", { name: "Mon portefeuille" }).click();
-  await expect(page.locator("[data-balance=balance] dd")).toHaveText("50,00 €");
-  await page.getByRole("navigation").getByRole("link", { name: "Matchs en direct" }).click();
-  const row = page.locator(`.fixture[data-fixture="${fixture}"]`);
-  await expect(row.locator("button.pick[data-pick='1x2/home']")).toBeEnabled({ timeout: 30_000 });
-  await row.locator("button.pick[data-pick='1x2/home']").click();
-  await expect(row.locator("button.pick[data-pick='1x2/home']")).toHaveAttribute("aria-pressed", "true");
+  const row = page.locator(`.fixture[data-fixture="${first}"]`);
+  const home = row.locator("button.pick[data-pick='1x2/home']");
+  await expect(home).toBeEnabled({ timeout: 30_000 });
+  await home.click();
+  await expect(home).toHaveAttribute("aria-pressed", "true");
   await expect(page.getByRole("status").filter({ hasText: /^Ajouté au coupon : .+, cote \d+,\d\d\.$/ })).toBeAttached();
   await page.getByRole("button", { name: /^Coupon/ }).click();
   const panel = page.getByRole("region", { name: "Mon coupon" });
   await expect(panel).toBeVisible();
   await expect(panel).toBeFocused();
-  await accessible(page, "bet-slip");
-  // Over the maximum stake (1 000,00 EUR by default): refused by the cluster, in French, and
-  // the selection stays on the slip.
-  await page.getByLabel("Mise (€)").fill("1 500");
-  await panel.getByRole("button", { name: "Parier" }).click();
-  const tooMuch = panel.locator("[data-result=refused]");
-  await expect(tooMuch).toHaveAttribute("data-code", "above_max_stake", { timeout: 30_000 });
-  await expect(tooMuch).toContainText(/Pari non enregistré : La mise maximale est de 1\s000,00\s€\./);
-  await expect(panel.locator(".leg")).toHaveCount(1);
-  await shot(page, "30-bet-refused-max-stake");
   await page.getByLabel("Mise (€)").fill("5,00");
   // The payout as typed: 500 cents x the leg's milli-odds / 1000, floored to the cent.
-  const leg = panel.locator(".leg");
-  const payoutOf = async () => Math.floor((500 * Number(await leg.getAttribute("data-price"))) / 1000);
-  await expect.poll(async () => Number(await panel.locator(".slip-sum").getAttribute("data-payout"))).toBe(await payoutOf());
-  await shot(page, "31-bet-slip");
+  const legPrice = async (i: number) => Number(await panel.locator(".leg").nth(i).getAttribute("data-price"));
+  await expect.poll(async () => Number(await panel.locator(".slip-sum").getAttribute("data-payout"))).toBe(Math.floor((500 * (await legPrice(0))) / 1000));
+  await shot(page, "30-bet-slip");
 
-  // Placed; a price that moved meanwhile is offered again (the policy refuses it) until taken.
-  let accepted = false;
-  for (let attempt = 0; attempt < 4 && !accepted; attempt++) {
-    await panel.getByRole("button", { name: "Parier" }).click();
-    const result = panel.locator("[data-result]").first();
-    await expect(result).toHaveAttribute("data-result", /^(accepted|rejected|refused)$/, { timeout: 30_000 });
-    const state = await result.getAttribute("data-result");
-    if (state === "accepted") accepted = true;
-    else if ((await result.getAttribute("data-code")) === "price_changed") {
+  // Places what is on the slip; a price that moved meanwhile is offered again (the policy
+  // refuses it) and taken. Returns the first result that is not a price change.
+  async function place() {
+    for (let attempt = 0; attempt < 4; attempt++) {
+      await panel.getByRole("button", { name: "Parier" }).click();
+      const result = panel.locator("[data-result]").first();
+      await expect(result).toHaveAttribute("data-result", /^(accepted|rejected|refused)$/, { timeout: 30_000 });
+      if ((await result.getAttribute("data-code")) !== "price_changed") return result;
       await expect(result).toContainText("La cote a changé : elle est maintenant de");
-      await shot(page, "32-price-changed");
+      await shot(page, "31-price-changed");
       await result.getByRole("button", { name: "Accepter les nouvelles cotes" }).click();
-    } else throw new Error(`the bet was not accepted: ${await result.textContent()}`);
+    }
+    throw new Error("the price kept changing");
   }
-  expect(accepted).toBe(true);
-  const done = panel.locator("[data-result=accepted]");
-  await expect(done).toContainText(/Pari accepté : mise 5,00\s€, gain potentiel \d+,\d\d\s€\./);
-  const betId = await done.getAttribute("data-bet");
-  expect(betId).toMatch(/^b\d{12}$/);
+  const single = await place();
+  await expect(single, (await single.textContent()) ?? "").toHaveAttribute("data-result", "accepted");
+  await expect(single).toContainText(/Pari accepté : mise 5,00\s€, gain potentiel \d+,\d\d\s€\./);
+  const singleId = await single.getAttribute("data-bet");
+  expect(singleId).toMatch(/^b\d{12}$/);
   await expect(page.locator("button.slip-bar .slip-count")).toHaveAttribute("data-count", "0");
-  await expect(page.locator("body")).not.toContainText('"status"');
-  await shot(page, "33-bet-accepted");
+  await shot(page, "32-bet-accepted");
 
   // A stake over what is available (45,00 EUR): the cluster takes the bet, the wallet refuses
-  // its hold; the bet is rejected with the reason in French and the selection comes back.
-  await row.locator("button.pick[data-pick='1x2/home']").click();
+  // its hold; rejected with the reason in French, and the selection comes back to the slip.
+  await home.click();
   await expect(panel.locator(".leg")).toHaveCount(1);
   await page.getByLabel("Mise (€)").fill("60");
-  let rejected = false;
-  for (let attempt = 0; attempt < 4 && !rejected; attempt++) {
-    await panel.getByRole("button", { name: "Parier" }).click();
-    const result = panel.locator("[data-result]").first();
-    await expect(result).toHaveAttribute("data-result", /^(rejected|refused)$/, { timeout: 30_000 });
-    if ((await result.getAttribute("data-code")) === "price_changed") {
-      await result.getByRole("button", { name: "Accepter les nouvelles cotes" }).click();
-      continue;
-    }
-    await expect(result).toHaveAttribute("data-result", "rejected");
-    await expect(result).toHaveAttribute("data-code", "insufficient_funds");
-    await expect(result).toContainText("Pari refusé : Votre solde disponible ne suffit pas.");
-    rejected = true;
-  }
-  expect(rejected).toBe(true);
+  const poor = await place();
+  await expect(poor, (await poor.textContent()) ?? "").toHaveAttribute("data-result", "rejected");
+  await expect(poor).toHaveAttribute("data-code", "insufficient_funds");
+  await expect(poor).toContainText("Pari refusé : Votre solde disponible ne suffit pas.");
   await expect(panel.locator(".leg")).toHaveCount(1);
-  await shot(page, "34-bet-rejected-funds");
+  await shot(page, "33-bet-rejected-funds");
 
-  // Mes paris: the bet, open and accepted, with its stake and potential payout.
+  // Over the maximum stake (1 000,00 EUR by default): refused by the cluster, in French.
+  await page.getByLabel("Mise (€)").fill("1 500");
+  const tooMuch = await place();
+  await expect(tooMuch).toHaveAttribute("data-code", "above_max_stake");
+  await expect(tooMuch).toContainText(/Pari non enregistré : La mise maximale est de 1\s000,00\s€\./);
+  await expect(panel.locator(".leg")).toHaveCount(1);
+  await shot(page, "34-bet-refused-max-stake");
+
+  // An accumulator, by keyboard: the first fixture's home win (still on the slip) and more than
+  // a line of goals in the second, picked on its fixture page.
+  await page.keyboard.press("Escape");
+  await expect(panel).toBeHidden();
+  await page.locator(`.fixture[data-fixture="${second}"] a.teams`).click();
+  await expect(page).toHaveURL(/\/match\//);
+  const over = page.locator("table[data-market=total_goals] button.pick[data-pick$='/over']").first();
+  await expect(over).toBeEnabled({ timeout: 30_000 });
+  await over.focus();
+  await page.keyboard.press("Space");
+  await expect(over).toHaveAttribute("aria-pressed", "true");
+  await page.locator("button.slip-bar").focus();
+  await page.keyboard.press("Enter");
+  await expect(panel).toBeFocused();
+  await expect(panel.locator(".leg")).toHaveCount(2);
+  await expect(panel.getByRole("radio", { name: /^Combiné/ })).toBeChecked();
+  await panel.getByLabel("Mise (€)").fill("2");
+  // 200 cents x (price1 x price2 / 1000, floored) / 1000, floored.
+  const odds = Math.floor(((await legPrice(0)) * (await legPrice(1))) / 1000);
+  await expect.poll(async () => Number(await panel.locator(".slip-sum").getAttribute("data-payout"))).toBe(Math.floor((200 * odds) / 1000));
+  await accessible(page, "bet-slip");
+  await shot(page, "35-accumulator");
+  const acca = await place();
+  await expect(acca, (await acca.textContent()) ?? "").toHaveAttribute("data-result", "accepted");
+  await expect(acca).toContainText(/Pari accepté : mise 2,00\s€/);
+  const accaId = await acca.getAttribute("data-bet");
+
+  // Mes paris: the single and the accumulator open and accepted, the rejected one settled with
+  // its reason.
   await page.getByRole("navigation").getByRole("link", { name: "Mes paris" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Mes paris" })).toBeVisible();
-  const bet = page.locator(`[data-bets=open] li.bet[data-bet="${betId}"]`);
+  const bet = page.locator(`[data-bets=open] li.bet[data-bet="${singleId}"]`);
   await expect(bet).toHaveAttribute("data-status", "accepted", { timeout: 30_000 });
   await expect(bet).toContainText("Simple");
   await expect(bet).toContainText("Accepté");
   await expect(bet.locator("[data-field=stake] dd")).toHaveText("5,00 €");
   await expect(bet.locator("[data-field=payout] dd")).toHaveText(/^\d+,\d\d\s€$/);
-  // The rejected one is with the settled bets, with its reason.
+  const accBet = page.locator(`[data-bets=open] li.bet[data-bet="${accaId}"]`);
+  await expect(accBet).toHaveAttribute("data-status", "accepted");
+  await expect(accBet).toContainText("Combiné de 2 sélections");
+  await expect(accBet).toContainText(/Nombre de buts : Plus de \d+(,\d+)?/);
+  await expect(accBet.locator("[data-field=stake] dd")).toHaveText("2,00 €");
   const refused = page.locator("[data-bets=settled] li.bet[data-status=rejected]");
   await expect(refused).toHaveCount(1, { timeout: 30_000 });
-  await expect(refused).toContainText("Refusé");
   await expect(refused).toContainText("Motif : Votre solde disponible ne suffit pas.");
   await expect(refused.locator("[data-field=stake] dd")).toHaveText("60,00 €");
   await accessible(page, "my-bets");
-  await shot(page, "35-my-bets");
+  await shot(page, "36-my-bets");
 
-  // The wallet: the stake is held for the bet, 45,00 EUR left to play.
+  // The wallet: both stakes held for the bets, 43,00 EUR left to play.
   await page.getByRole("navigation").getByRole("link", { name: "Mon portefeuille" }).click();
-  await expect(page.locator("[data-balance=available] dd")).toHaveText("45,00 €", { timeout: 30_000 });
-  await expect(page.locator("[data-balance=held] dd")).toHaveText("5,00 €");
-  await shot(page, "36-wallet-after-bet");
+  await expect(page.locator("[data-balance=available] dd")).toHaveText("43,00 €", { timeout: 30_000 });
+  await expect(page.locator("[data-balance=held] dd")).toHaveText("7,00 €");
+  await shot(page, "37-wallet-after-bets");
   expect(errors).toEqual([]);
 });

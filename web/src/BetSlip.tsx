@@ -89,7 +89,16 @@ export function Slip() {
   const ctl = useRef<AbortController | undefined>(undefined);
   useEffect(() => () => ctl.current?.abort(), []);
   useEffect(() => {
-    if (s.open) panel.current?.focus();
+    if (!s.open) return;
+    panel.current?.focus();
+    // Escape closes the open panel wherever the focus is (a button just pressed, the page).
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== "Escape") return;
+      slip.setOpen(false);
+      toggle.current?.focus();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
   }, [s.open]);
 
   const stake = parseEuros(stakeText);
@@ -115,6 +124,7 @@ export function Slip() {
 
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
+    if (busy) return;
     setTouched(true);
     if (stake === null) {
       stakeRef.current?.focus();
@@ -181,7 +191,6 @@ export function Slip() {
           aria-labelledby="slip-title"
           tabIndex={-1}
           ref={panel}
-          onKeyDown={(e) => e.key === "Escape" && close()}
         >
           <div className="slip-head">
             <h2 id="slip-title">{t("slip.title")}</h2>
@@ -253,7 +262,8 @@ export function Slip() {
                 )}
               </fieldset>
               {session ? (
-                <button type="submit" className="primary" disabled={busy}>{busy ? t("form.busy") : t("slip.submit")}</button>
+                // aria-disabled, not disabled: the button keeps the focus while the bet is sent.
+                <button type="submit" className="primary" aria-disabled={busy || undefined}>{busy ? t("form.busy") : t("slip.submit")}</button>
               ) : (
                 <p>
                   <a href="/connexion" onClick={onLink}>{t("slip.signin")}</a>
