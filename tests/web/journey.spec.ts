@@ -252,11 +252,20 @@ test("bet journey: a pre-match single, refusals translated, an accumulator by ke
   await expect(refused.locator("[data-field=stake] dd")).toHaveText("60,00 €");
   await accessible(page, "my-bets");
   await shot(page, "36-my-bets");
+  // In English too (the same page, the language switched).
+  await page.getByLabel("Langue").selectOption("en");
+  await expect(page.getByRole("heading", { level: 1, name: "My bets" })).toBeVisible();
+  await expect(accBet).toContainText("Accumulator of 2 selections");
+  await expect(accBet).toContainText(/Total goals: Over \d+(\.\d+)?/);
+  await expect(refused).toContainText("Reason: Your available balance is not enough.");
+  await expect(bet.locator("[data-field=stake] dd")).toHaveText("€5.00");
+  await shot(page, "37-my-bets-en");
+  await page.getByLabel("Language").selectOption("fr");
 
   // The wallet: both stakes held for the bets, 43,00 EUR left to play.
   await page.getByRole("navigation").getByRole("link", { name: "Mon portefeuille" }).click();
   await expect(page.locator("[data-balance=available] dd")).toHaveText("43,00 €", { timeout: 30_000 });
   await expect(page.locator("[data-balance=held] dd")).toHaveText("7,00 €");
-  await shot(page, "37-wallet-after-bets");
+  await shot(page, "38-wallet-after-bets");
   expect(errors).toEqual([]);
 });
