@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { ApiError } from "./api";
 import { useSession } from "./auth";
-import { getBet, placeBet, waitForHold, type Bet } from "./bets";
+import { WAITING, getBet, placeBet, waitForHold, type Bet } from "./bets";
 import { formatLine, formatPrice } from "./format";
 import { useI18n, type MessageKey } from "./i18n";
 import { marketTitle, selectionLabel } from "./markets";
@@ -144,12 +144,12 @@ export function Slip() {
       try {
         const placed = await placeBet(sport, session.accessToken, betBody(legs, stake, policy, tolerance));
         taken.push(...legs);
-        update(i, { state: placed.status === "accepted" ? "accepted" : "pending", bet: placed });
+        update(i, { state: WAITING.has(placed.status) ? "pending" : placed.status === "rejected" ? "rejected" : "accepted", bet: placed });
         // The stake's hold is answered by the accounts cluster a moment later.
         waits.push(
           waitForHold((sig) => getBet(sport, session.accessToken, placed.id, sig), placed, c.signal).then((bet) => {
             if (c.signal.aborted) return;
-            update(i, { bet, state: bet.status === "rejected" ? "rejected" : bet.status === "pending_hold" ? "pending" : "accepted" });
+            update(i, { bet, state: bet.status === "rejected" ? "rejected" : WAITING.has(bet.status) ? "pending" : "accepted" });
             // A stake the wallet refused (funds, limits): the selections come back to the slip.
             if (bet.status === "rejected") {
               const now = slip.get().legs;

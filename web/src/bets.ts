@@ -14,7 +14,7 @@ export interface BetLeg {
   result?: string | null; // won, lost, push, void, half_won, half_lost
 }
 
-export type BetStatus = "pending_hold" | "accepted" | "rejected" | "settled" | string;
+export type BetStatus = "pending_hold" | "pending" | "accepted" | "rejected" | "settled" | string;
 
 export interface Bet {
   id: string;
@@ -46,13 +46,17 @@ export function listBets(sport: string, token: string, status: "open" | "settled
   return api<{ items: Bet[]; next: number | null }>(`${base(sport)}?status=${status}&limit=${limit}${before ? `&before=${before}` : ""}`, { token });
 }
 
+// A bet not decided yet: its stake hold not answered ("pending_hold"), or waiting out the
+// acceptance delay ("pending", bet_delay_*_ms on the sport nodes).
+export const WAITING = new Set(["pending_hold", "pending"]);
+
 // Waits for a placed bet's hold to be answered (the sport cluster's leader asks the accounts
-// cluster): pending_hold -> accepted or rejected. A 404 means the node read has not applied the
+// cluster): pending_hold (or pending, during an acceptance delay) -> accepted or rejected. A 404 means the node read has not applied the
 // bet yet: looked at again. Resolves with the last bet seen (still pending_hold when it gave up).
 export async function waitForHold(get: (signal: AbortSignal) => Promise<Bet>, placed: Bet, signal: AbortSignal, delays = [300, 500, 1000, 1000, 2000, 2000, 3000, 3000, 5000, 5000]): Promise<Bet> {
   let last = placed;
   for (const wait of delays) {
-    if (last.status !== "pending_hold") return last;
+    if (!WAITING.has(last.status)) return last;
     await new Promise((r) => setTimeout(r, wait));
     if (signal.aborted) return last;
     try {

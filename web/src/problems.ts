@@ -132,7 +132,9 @@ function byStatus(status: number): MessageKey {
 const int = (v: unknown) => (Number.isSafeInteger(v) ? (v as number) : undefined);
 
 export function problemMessage(p: Problem, lang: Lang = "fr"): { key: MessageKey; vars: Vars } {
-  const key = (p.code && byCode[p.code]) || (p.title && byTitle[p.title]) || byStatus(p.status);
+  let key = (p.code && byCode[p.code]) || (p.title && byTitle[p.title]) || byStatus(p.status);
+  // A bet rejected after its acceptance delay names no new price.
+  if (key === "problem.price_changed" && int(p.data?.current) === undefined) key = "problem.price_changed_delay";
   const vars: Vars = { status: p.status, seconds: p.retryAfter ?? 15 };
   // The amounts and prices a bets refusal carries, written in the player's language.
   const d = p.data ?? {};

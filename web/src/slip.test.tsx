@@ -5,6 +5,8 @@ import type { Fixture, Market } from "./api";
 import { I18nProvider, translate, type Lang } from "./i18n";
 import { parseEuros } from "./money";
 import { FixtureRow } from "./pages/Board";
+import { ApiError } from "./api";
+import { waitForHold, type Bet } from "./bets";
 import { BET_CODES, HOLD_CODES, problemFrom, problemMessage } from "./problems";
 import { Slip } from "./BetSlip";
 import { MAX_LEGS, betBody, combinedOdds, parseChanged, payout, pick, slip, totals, withNewPrices, type Leg } from "./slip";
@@ -133,6 +135,41 @@ describe("bets refusals, translated", () => {
     expect(fr("insufficient_funds", {})).toBe("Votre solde disponible ne suffit pas.");
     const { key, vars } = problemMessage({ status: 409, code: "above_max_stake", data: { max: 100000 } }, "en");
     expect(translate("en", key, vars)).toBe("The maximum stake is €1,000.00.");
+  });
+});
+
+describe("waiting for a bet's decision", () => {
+  const placed = { id: "b000000000001", status: "pending_hold" } as Bet;
+  it("looks again through the hold and an acceptance delay, a lagging node's 404 included", async () => {
+    const seen: string[] = [];
+    const answers: (string | number)[] = [404, "pending_hold", "pending", "pending", "accepted", "settled"];
+    const got = await waitForHold(
+      async () => {
+        const a = answers.shift()!;
+        seen.push(String(a));
+        if (typeof a === "number") throw new ApiError({ status: a });
+        return { ...placed, status: a };
+      },
+      placed,
+      new AbortController().signal,
+      Array(10).fill(0),
+    );
+    expect(got.status).toBe("accepted");
+    expect(seen).toEqual(["404", "pending_hold", "pending", "pending", "accepted"]);
+  });
+  it("gives up still pending after its last look, and stops when aborted", async () => {
+    const still = await waitForHold(async () => placed, placed, new AbortController().signal, [0, 0, 0]);
+    expect(still.status).toBe("pending_hold");
+    const ctl = new AbortController();
+    ctl.abort();
+    let looks = 0;
+    await waitForHold(async () => (looks++, placed), placed, ctl.signal, [0, 0, 0]);
+    expect(looks).toBe(0);
+  });
+  it("says a bet rejected after its delay for a price change without a price", () => {
+    const { key, vars } = problemMessage({ status: 403, code: "price_changed" }, "fr");
+    expect(translate("fr", key, vars)).toBe("La cote a changé pendant le délai d'acceptation.");
+    expect(translate("en", key, vars)).toBe("The odds changed during the acceptance delay.");
   });
 });
 

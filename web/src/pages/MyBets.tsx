@@ -37,7 +37,7 @@ function fixtureTeams(id: string): Promise<Pick<Fixture, "home" | "away">> {
   return p;
 }
 
-const STATUSES = new Set(["pending_hold", "accepted", "rejected", "settled"]);
+const STATUSES = new Set(["pending_hold", "pending", "accepted", "rejected", "settled"]);
 const RESULTS = new Set(["won", "lost", "void", "push", "half_won", "half_lost"]);
 
 function BetItem({ bet, names }: { bet: Bet; names: Record<string, Pick<Fixture, "home" | "away">> }) {
