@@ -5,10 +5,13 @@ import { Register, SignIn } from "./pages/Account";
 import { Board } from "./pages/Board";
 import { FixturePage } from "./pages/Fixture";
 import { onLink, usePath } from "./router";
+import { Slip } from "./BetSlip";
+import { slip } from "./slip";
 
 // The money pages are loaded when first opened: they stay out of the first page's JavaScript.
 const WalletPage = lazy(() => import("./pages/Wallet").then((m) => ({ default: m.WalletPage })));
 const LimitsPage = lazy(() => import("./pages/Wallet").then((m) => ({ default: m.LimitsPage })));
+const MyBetsPage = lazy(() => import("./pages/MyBets").then((m) => ({ default: m.MyBetsPage })));
 
 function Page({ path }: { path: string }) {
   const match = /^\/match\/([^/]+)$/.exec(path);
@@ -17,6 +20,7 @@ function Page({ path }: { path: string }) {
   if (path === "/connexion") return <SignIn />;
   if (path === "/portefeuille") return <WalletPage />;
   if (path === "/limites") return <LimitsPage />;
+  if (path === "/mes-paris") return <MyBetsPage />;
   return <Board />;
 }
 
@@ -33,6 +37,8 @@ export function App() {
       return;
     }
     main.current?.focus();
+    // The slip's panel covers the page on a phone: another page starts with it closed.
+    slip.setOpen(false);
   }, [path]);
   return (
     <>
@@ -50,6 +56,7 @@ export function App() {
             )}
             {session && (
               <>
+                <li><a href="/mes-paris" onClick={onLink} aria-current={path === "/mes-paris" ? "page" : undefined}>{t("nav.bets")}</a></li>
                 <li><a href="/portefeuille" onClick={onLink} aria-current={path === "/portefeuille" ? "page" : undefined}>{t("nav.wallet")}</a></li>
                 <li><a href="/limites" onClick={onLink} aria-current={path === "/limites" ? "page" : undefined}>{t("nav.limits")}</a></li>
                 <li className="who" data-signed-in={session.email}>{t("nav.signedin", { email: session.email })}</li>
@@ -72,6 +79,7 @@ export function App() {
           <Page path={path} />
         </Suspense>
       </main>
+      <Slip />
       <footer className="bottom">
         <p><strong className="adult" aria-hidden="true">18+</strong> {t("footer.adult")}</p>
         <p className="regulator">{t("footer.regulator")}</p>

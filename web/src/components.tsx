@@ -1,8 +1,9 @@
 import { useEffect, useRef } from "react";
-import type { Market } from "./api";
+import type { Fixture, Market } from "./api";
 import { formatPrice } from "./format";
 import { useI18n } from "./i18n";
 import { problemMessage, type Problem } from "./problems";
+import { sameSelection, slip, useSlip, type Leg } from "./slip";
 
 // One price, with its up/down mark for a few seconds after it moved. The arrow is decoration;
 // hidden words say the selection (where no table header does) and the move to screen readers.
@@ -33,16 +34,49 @@ export function MarketStatus({ market }: { market?: Market }) {
 
 // A refusal, translated; focused when it appears so that keyboard and screen-reader users hear it.
 export function ProblemAlert({ problem }: { problem?: Problem }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (problem) ref.current?.focus();
   }, [problem]);
   if (!problem) return null;
-  const { key, vars } = problemMessage(problem);
+  const { key, vars } = problemMessage(problem, lang);
   return (
     <div className="alert" role="alert" tabIndex={-1} ref={ref} data-problem-status={problem.status}>
       {t(key, vars)}
     </div>
+  );
+}
+
+// A price the player can put on the bet slip: a toggle button (pressed while on the slip),
+// disabled while the market is not open. Its name is the selection and the price.
+export function PickButton({ f, m, market, line, outcome, milli, label, dir, className }: {
+  f: Fixture;
+  m?: Market;
+  market: string;
+  line?: string;
+  outcome: string;
+  milli?: number;
+  label: string;
+  dir?: -1 | 0 | 1;
+  className?: string;
+}) {
+  const { legs } = useSlip();
+  const open = m?.status === "open" && typeof milli === "number" && milli > 1000;
+  const leg: Leg | undefined = open
+    ? { sport: m.sport || f.sport, fixture: f.id, home: f.home, away: f.away, market, ...(line !== undefined ? { line } : {}), outcome, price: milli, version: m.version }
+    : undefined;
+  const picked = legs.some((l) => sameSelection(l, { fixture: f.id, market, line, outcome } as Leg));
+  return (
+    <button
+      type="button"
+      className={`pick${className ? ` ${className}` : ""}`}
+      aria-pressed={picked}
+      disabled={!leg}
+      data-pick={`${market}${line !== undefined ? `/${line}` : ""}/${outcome}`}
+      onClick={() => leg && slip.pick(leg)}
+    >
+      <Price milli={milli} dir={dir} label={label} />
+    </button>
   );
 }

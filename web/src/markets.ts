@@ -9,6 +9,10 @@ export interface Row {
   id: string;
   label: string;
   milli: number;
+  // What a bet on this row names (POST /v1/bets legs).
+  market: string;
+  line?: string;
+  outcome: string;
 }
 export interface Table {
   key: string;
@@ -33,7 +37,9 @@ const TITLES: Record<string, MessageKey> = {
 };
 const ORDER = Object.keys(TITLES);
 
-function selection(sel: string, f: Fixture, t: T): string {
+type Teams = Pick<Fixture, "home" | "away">;
+
+function selection(sel: string, f: Teams, t: T): string {
   const names = { home: f.home, away: f.away };
   const simple: Record<string, MessageKey> = {
     home: "sel.home", away: "sel.away", draw: "sel.draw", none: "sel.none", yes: "sel.yes", no: "sel.no",
@@ -45,30 +51,40 @@ function selection(sel: string, f: Fixture, t: T): string {
   return sel;
 }
 
+export function marketTitle(key: string, f: Teams, t: T): string {
+  return TITLES[key] ? t(TITLES[key], { team: key === "away_goals" ? f.away : f.home }) : key;
+}
+
+// The label of one selection: @line is the key of a line market's entry ("2.5"), @outcome the
+// selection (or the side of a line).
+export function selectionLabel(key: string, line: string | undefined, outcome: string, f: Teams, t: T, lang: Lang): string {
+  if (line === undefined) return selection(outcome, f, t);
+  if (outcome === "over" || outcome === "under") return t(outcome === "over" ? "sel.over" : "sel.under", { line: formatLine(line, lang, false) });
+  if (key === "asian_handicap" && (outcome === "home" || outcome === "away")) {
+    // The line is the home side's handicap; the away side takes the opposite.
+    const l = outcome === "home" ? line : String(-Number(line));
+    return t("sel.handicap", { team: outcome === "home" ? f.home : f.away, line: formatLine(l, lang, true) });
+  }
+  return `${selection(outcome, f, t)} ${formatLine(line, lang, false)}`;
+}
+
 export function marketTables(prices: Prices, f: Fixture, t: T, lang: Lang): Table[] {
   const keys = Object.keys(prices).sort((a, b) => {
     const ia = ORDER.indexOf(a), ib = ORDER.indexOf(b);
     return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.localeCompare(b);
   });
   return keys.map((key) => {
-    const title = TITLES[key] ? t(TITLES[key], { team: key === "away_goals" ? f.away : f.home }) : key;
+    const title = marketTitle(key, f, t);
     const rows: Row[] = [];
     const lines = Object.entries(prices[key]).sort(([a], [b]) => Number(a) - Number(b) || a.localeCompare(b));
     for (const [sel, v] of lines) {
       if (typeof v === "number") {
-        rows.push({ id: `${key}.${sel}`, label: selection(sel, f, t), milli: v });
+        rows.push({ id: `${key}.${sel}`, label: selectionLabel(key, undefined, sel, f, t, lang), milli: v, market: key, outcome: sel });
         continue;
       }
-      // A line: totals (over/under) or a handicap (the line is the home side's).
-      for (const [side, milli] of Object.entries(v)) {
-        let label: string;
-        if (side === "over" || side === "under") label = t(side === "over" ? "sel.over" : "sel.under", { line: formatLine(sel, lang, false) });
-        else if (key === "asian_handicap" && (side === "home" || side === "away")) {
-          const line = side === "home" ? sel : String(-Number(sel));
-          label = t("sel.handicap", { team: side === "home" ? f.home : f.away, line: formatLine(line, lang, true) });
-        } else label = `${selection(side, f, t)} ${formatLine(sel, lang, false)}`;
-        rows.push({ id: `${key}.${sel}.${side}`, label, milli });
-      }
+      // A line: totals (over/under) or a handicap.
+      for (const [side, milli] of Object.entries(v))
+        rows.push({ id: `${key}.${sel}.${side}`, label: selectionLabel(key, sel, side, f, t, lang), milli, market: key, line: sel, outcome: side });
     }
     return { key, title, rows };
   });

@@ -60,7 +60,7 @@ describe("problem translations", () => {
       }
     }
     expect(translate("fr", problemMessage({ status: 403, code: "not_verified" }).key)).toBe("Retrait refusé : votre identité doit d'abord être vérifiée (FranceConnect ou pièce d'identité).");
-    expect(translate("en", problemMessage({ status: 403, code: "limits_required" }).key)).toBe("Set your deposit and stake limits before your first deposit.");
+    expect(translate("en", problemMessage({ status: 403, code: "limits_required" }).key)).toBe("Set your deposit and stake limits before your first deposit or bet.");
     expect(problemMessage({ status: 409, code: "insufficient_funds", title: "Insufficient funds" }).key).toBe("problem.insufficient_funds");
     expect(problemMessage({ status: 502, title: "Payment provider unavailable" }).key).toBe("problem.payments_unavailable");
     expect(problemMessage({ status: 422, title: "Invalid amount" }).key).toBe("problem.amount_invalid");

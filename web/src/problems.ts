@@ -2,7 +2,9 @@
 // (type, title, status, detail; the edge adds a `code`): the message is chosen from the code
 // when there is one, else from the node's stable title, else from the status. The raw JSON
 // and the English detail are never shown.
-import type { MessageKey, Vars } from "./i18n";
+import { formatPrice } from "./format";
+import type { Lang, MessageKey, Vars } from "./i18n";
+import { formatCents } from "./money";
 
 export interface Problem {
   type?: string;
@@ -11,6 +13,8 @@ export interface Problem {
   detail?: string;
   code?: string;
   retryAfter?: number;
+  // The body's other members (a bets refusal's current price, max stake, ...).
+  data?: Record<string, unknown>;
 }
 
 const byCode: Record<string, MessageKey> = {
@@ -59,10 +63,32 @@ const byCode: Record<string, MessageKey> = {
   invalid_payout: "problem.wallet_internal",
   transfer_exists: "problem.wallet_internal",
   invalid_ban: "problem.wallet_internal",
+  // The bets codes (consensus/bets.h), from a sport cluster.
+  invalid_bet: "problem.invalid_bet",
+  too_many_legs: "problem.too_many_legs",
+  same_fixture: "problem.same_fixture",
+  no_market: "problem.no_market",
+  market_suspended: "problem.market_suspended",
+  betting_closed: "problem.betting_closed",
+  invalid_quote: "problem.invalid_quote",
+  not_offered: "problem.not_offered",
+  price_changed: "problem.price_changed",
+  below_min_stake: "problem.below_min_stake",
+  above_max_stake: "problem.above_max_stake",
+  above_max_payout: "problem.above_max_payout",
+  liability_cap: "problem.liability_cap",
 };
 
+// Every code the bets API answers with (consensus/bets.c); a rejected hold carries a wallet code.
+export const BET_CODES = [
+  "invalid_bet", "too_many_legs", "same_fixture", "no_market", "market_suspended", "betting_closed", "invalid_quote",
+  "not_offered", "price_changed", "below_min_stake", "above_max_stake", "above_max_payout", "liability_cap",
+];
+// The wallet's refusals of a bet's stake hold (consensus/wallet.c, wallet_hold): its reject_code.
+export const HOLD_CODES = ["insufficient_funds", "stake_limit", "limits_required", "self_excluded", "account_blocked", "account_deactivated", "debt_outstanding", "no_such_player", "banned"];
+
 // Every code the wallet answers with (consensus/wallet.h, consensus/wallet.c).
-export const WALLET_CODES = Object.keys(byCode).filter((c) => !c.includes("."));
+export const WALLET_CODES = Object.keys(byCode).filter((c) => !c.includes(".") && !BET_CODES.includes(c));
 
 // The nodes' problem titles (node/routes_accounts.c, node/http.c) are part of the API.
 const byTitle: Record<string, MessageKey> = {
@@ -92,6 +118,7 @@ const byTitle: Record<string, MessageKey> = {
   "No such withdrawal": "problem.not_found",
   "Payment provider unavailable": "problem.payments_unavailable",
   "Payments not configured": "problem.payments_unavailable",
+  "Invalid bet": "problem.invalid_bet",
 };
 
 function byStatus(status: number): MessageKey {
@@ -105,9 +132,22 @@ function byStatus(status: number): MessageKey {
   return "problem.generic";
 }
 
-export function problemMessage(p: Problem): { key: MessageKey; vars: Vars } {
-  const key = (p.code && byCode[p.code]) || (p.title && byTitle[p.title]) || byStatus(p.status);
-  return { key, vars: { status: p.status, seconds: p.retryAfter ?? 15 } };
+const int = (v: unknown) => (Number.isSafeInteger(v) ? (v as number) : undefined);
+
+export function problemMessage(p: Problem, lang: Lang = "fr"): { key: MessageKey; vars: Vars } {
+  let key = (p.code && byCode[p.code]) || (p.title && byTitle[p.title]) || byStatus(p.status);
+  // A bet rejected after its acceptance delay names no new price.
+  if (key === "problem.price_changed" && int(p.data?.current) === undefined) key = "problem.price_changed_delay";
+  const vars: Vars = { status: p.status, seconds: p.retryAfter ?? 15 };
+  // The amounts and prices a bets refusal carries, written in the player's language.
+  const d = p.data ?? {};
+  const cents = (k: string) => (int(d[k]) !== undefined ? formatCents(int(d[k])!, lang) : "—");
+  vars.price = formatPrice(int(d.current), lang);
+  vars.max = cents("max");
+  vars.min = cents("min");
+  vars.max_stake = cents("max_stake");
+  vars.legs = int(d.max) ?? 10;
+  return { key, vars };
 }
 
 // Reads a refusal off a response: problem+json when the body is one, else the status alone.
@@ -117,7 +157,10 @@ export async function problemFrom(res: Response): Promise<Problem> {
   try {
     const body = (await res.json()) as Partial<Problem>;
     if (body && typeof body === "object") {
+      const { type, title, status, detail, code, ...data } = body as Record<string, unknown>;
+      void type, title, status, detail, code;
       return {
+        data,
         ...base,
         type: typeof body.type === "string" ? body.type : undefined,
         title: typeof body.title === "string" ? body.title : undefined,

@@ -1,5 +1,5 @@
 import type { Fixture, Market } from "../api";
-import { MarketStatus, Price, ProblemAlert } from "../components";
+import { MarketStatus, PickButton, ProblemAlert } from "../components";
 import { formatKickoff } from "../format";
 import { useI18n } from "../i18n";
 import { mainPrices, type Move } from "../quotes";
@@ -35,7 +35,11 @@ export function FixtureRow({ f, m, move }: { f: Fixture; m?: Market; move?: Move
           (["home", "draw", "away"] as const).map((k) => (
             <span key={k} className={`outcome${m.status === "suspended" ? " suspended" : ""}`} data-outcome={k}>
               <span className="outcome-label" aria-hidden="true">{t(`outcome.${k}`)}</span>
-              <Price
+              <PickButton
+                f={f}
+                m={m}
+                market="1x2"
+                outcome={k}
                 milli={prices[k]}
                 dir={move?.dirs[k]}
                 label={t(`outcome.${k}.long`, { team: k === "home" ? f.home : f.away })}

@@ -1,4 +1,4 @@
-import { MarketStatus, Price, ProblemAlert } from "../components";
+import { MarketStatus, PickButton, ProblemAlert } from "../components";
 import { useI18n } from "../i18n";
 import { marketTables } from "../markets";
 import { onLink } from "../router";
@@ -43,7 +43,7 @@ export function FixturePage({ id }: { id: string }) {
                   {tb.rows.map((r) => (
                     <tr key={r.id}>
                       <th scope="row">{r.label}</th>
-                      <td><Price milli={r.milli} /></td>
+                      <td><PickButton f={f} m={m} market={r.market} line={r.line} outcome={r.outcome} milli={r.milli} label={`${tb.title} : ${r.label}`} className="pick-cell" /></td>
                     </tr>
                   ))}
                 </tbody>

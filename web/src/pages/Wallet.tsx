@@ -59,17 +59,31 @@ function NeedSession({ children }: { children: (s: Session) => ReactNode }) {
   return <>{children(session)}</>;
 }
 
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// The wallet, read from any node of the accounts cluster. After a write the node read next may
+// not have applied it yet: reload(until) reads again (a few times, briefly) until the wallet
+// shows what the write did.
 function useWallet(token: string) {
   const [wallet, setWallet] = useState<Wallet>();
   const [problem, setProblem] = useState<Problem>();
-  const reload = useCallback(async () => {
-    try {
-      setWallet(await getWallet(token));
-      setProblem(undefined);
-    } catch (e) {
-      setProblem(asProblem(e));
-    }
-  }, [token]);
+  const reload = useCallback(
+    async (until?: (w: Wallet) => boolean) => {
+      for (let i = 0; ; i++) {
+        try {
+          const w = await getWallet(token);
+          setWallet(w);
+          setProblem(undefined);
+          if (!until || until(w) || i >= 15) return;
+        } catch (e) {
+          setProblem(asProblem(e));
+          return;
+        }
+        await pause(200);
+      }
+    },
+    [token],
+  );
   useEffect(() => {
     void reload();
   }, [reload]);
@@ -224,11 +238,16 @@ function StatementTable({ token, version }: { token: string; version: number }) 
   const cursor = before[before.length - 1];
   useEffect(() => {
     let live = true;
-    getStatement(token, cursor)
-      .then((s) => live && (setPage(s), setProblem(undefined)))
-      .catch((e) => live && setProblem(asProblem(e)));
+    const load = () =>
+      getStatement(token, cursor)
+        .then((s) => live && (setPage(s), setProblem(undefined)))
+        .catch((e) => live && setProblem(asProblem(e)));
+    void load();
+    // After a change the node read may lag the one that saw it by a moment: read once more.
+    const again = version > 0 ? setTimeout(() => void load(), 1500) : undefined;
     return () => {
       live = false;
+      clearTimeout(again);
     };
   }, [token, cursor, version]);
   return (
@@ -275,10 +294,16 @@ function StatementTable({ token, version }: { token: string; version: number }) 
 function WalletBody({ session }: { session: Session }) {
   const { t, lang } = useI18n();
   const { wallet, problem, reload } = useWallet(session.accessToken);
+  const seen = useRef<Wallet | undefined>(undefined);
+  seen.current = wallet;
   const [version, setVersion] = useState(0);
+  // A deposit credited or a withdrawal taken: read until the balances moved, then the
+  // statement again.
   const changed = useCallback(() => {
-    void reload();
-    setVersion((v) => v + 1);
+    const before = seen.current;
+    void reload((w) => !before || w.balance !== before.balance || w.held !== before.held || w.available !== before.available).then(() =>
+      setVersion((v) => v + 1),
+    );
   }, [reload]);
   return (
     <>
@@ -314,7 +339,7 @@ export function WalletPage() {
   );
 }
 
-function LimitsForm({ token, wallet, onSaved }: { token: string; wallet: Wallet; onSaved: () => void }) {
+function LimitsForm({ token, wallet, onSaved }: { token: string; wallet: Wallet; onSaved: (saved: Partial<Record<LimitName, number>>) => Promise<void> }) {
   const { t, lang } = useI18n();
   const [invalid, setInvalid] = useState<Partial<Record<LimitName, string>>>({});
   const [problem, setProblem] = useState<Problem>();
@@ -347,8 +372,8 @@ function LimitsForm({ token, wallet, onSaved }: { token: string; wallet: Wallet;
     setBusy(true);
     try {
       await setLimits(token, body);
+      await onSaved(body);
       setSaved(true);
-      onSaved();
     } catch (err) {
       setProblem(asProblem(err));
     } finally {
@@ -461,7 +486,16 @@ function LimitsBody({ session }: { session: Session }) {
       {required && <p className="notice" role="status">{t("limits.required")}</p>}
       <ProblemAlert problem={problem} />
       {!wallet && !problem && <p role="status">{t("wallet.loading")}</p>}
-      {wallet && <LimitsForm token={session.accessToken} wallet={wallet} onSaved={() => void reload()} />}
+      {wallet && (
+        <LimitsForm
+          token={session.accessToken}
+          wallet={wallet}
+          // A lowered (or first) limit applies at once, a raise is pending for 48 hours.
+          onSaved={(saved) =>
+            reload((w) => (Object.keys(saved) as LimitName[]).every((n) => w.limits[n] === saved[n] || w.pending_raises[n]?.value === saved[n]))
+          }
+        />
+      )}
       {wallet && <SelfExclusion token={session.accessToken} onDone={() => void reload()} />}
       <p><a href="/portefeuille" onClick={onLink}>{t("nav.wallet")}</a></p>
     </>

@@ -1,0 +1,193 @@
+// "Mes paris": the player's open and settled bets (GET /v1/bets of the sport cluster), with
+// their status, stake, odds and payout. Loaded on demand (not in the first page's JavaScript);
+// read again every few seconds while open, so a bet's acceptance and settlement show up.
+import { useEffect, useState } from "react";
+import { api, ApiError, type Fixture } from "../api";
+import { useSession, type Session } from "../auth";
+import { listBets, type Bet } from "../bets";
+import { ProblemAlert } from "../components";
+import { formatPrice } from "../format";
+import { useI18n, type Lang, type MessageKey } from "../i18n";
+import { formatCents } from "../money";
+import { problemMessage, type Problem } from "../problems";
+import { onLink } from "../router";
+import { legText } from "../BetSlip";
+
+const SPORT = "football";
+const REFRESH_MS = 5000;
+const locales: Record<Lang, string> = { fr: "fr-FR", en: "en-GB" };
+
+function formatDate(iso: string, lang: Lang): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return new Intl.DateTimeFormat(locales[lang], { dateStyle: "medium", timeStyle: "short", timeZone: "Europe/Paris" }).format(d);
+}
+
+// The teams of the fixtures the bets name, fetched once each.
+const teams = new Map<string, Promise<Pick<Fixture, "home" | "away">>>();
+function fixtureTeams(id: string): Promise<Pick<Fixture, "home" | "away">> {
+  let p = teams.get(id);
+  if (!p) {
+    p = api<Fixture>(`/api/${SPORT}/v1/fixtures/${encodeURIComponent(id)}`).catch(() => {
+      teams.delete(id);
+      return { home: id, away: "" };
+    });
+    teams.set(id, p);
+  }
+  return p;
+}
+
+const STATUSES = new Set(["pending_hold", "pending", "accepted", "rejected", "settled"]);
+const RESULTS = new Set(["won", "lost", "void", "push", "half_won", "half_lost"]);
+
+function BetItem({ bet, names }: { bet: Bet; names: Record<string, Pick<Fixture, "home" | "away">> }) {
+  const { t, lang } = useI18n();
+  const settled = bet.status === "settled";
+  const status = t(STATUSES.has(bet.status) ? (`bet.status.${bet.status}` as MessageKey) : "bet.status.other");
+  const result = settled && bet.result && RESULTS.has(bet.result) ? t(`bet.result.${bet.result}` as MessageKey) : undefined;
+  const reason = bet.status === "rejected" && bet.reject_code ? problemMessage({ status: 403, code: bet.reject_code }, lang) : undefined;
+  return (
+    <li className="bet" data-bet={bet.id} data-status={bet.status} data-result={bet.result}>
+      <p className="bet-head">
+        <strong>{bet.kind === "accumulator" ? t("mybets.accumulator", { n: bet.legs.length }) : t("mybets.single")}</strong>{" "}
+        <span className={`badge bet-status bet-${bet.status}`}>{result ? `${status} : ${result}` : status}</span>
+      </p>
+      <ul className="bet-legs">
+        {bet.legs.map((l) => {
+          const n = names[l.fixture] ?? { home: l.fixture, away: "" };
+          const x = legText({ ...l, home: n.home, away: n.away }, t, lang);
+          return (
+            <li key={l.fixture}>
+              <span className="leg-match">{n.away ? x.match : l.fixture}</span>{" "}
+              <span>{t("slip.leg", { market: x.market, sel: x.sel })}</span>{" "}
+              <span className="leg-price">{t("slip.price", { price: formatPrice(l.price, lang) })}</span>
+              {l.result && RESULTS.has(l.result) && <> — {t(`bet.result.${l.result}` as MessageKey)}</>}
+            </li>
+          );
+        })}
+      </ul>
+      <dl className="bet-money">
+        <div data-field="stake">
+          <dt>{t("mybets.stake")}</dt>
+          <dd>{formatCents(bet.stake, lang)}</dd>
+        </div>
+        <div data-field="odds">
+          <dt>{t("mybets.odds")}</dt>
+          <dd>{formatPrice(bet.odds, lang)}</dd>
+        </div>
+        {settled ? (
+          <div data-field="return">
+            <dt>{t("mybets.return")}</dt>
+            <dd>{formatCents(bet.return ?? 0, lang)}</dd>
+          </div>
+        ) : bet.status !== "rejected" ? (
+          <div data-field="payout">
+            <dt>{t("mybets.payout")}</dt>
+            <dd>{formatCents(bet.payout, lang)}</dd>
+          </div>
+        ) : null}
+      </dl>
+      {reason && <p className="bet-reason">{t("mybets.reason", { reason: t(reason.key, reason.vars) })}</p>}
+      <p className="hint">{t("mybets.placed", { date: formatDate(bet.placed_at, lang) })}</p>
+    </li>
+  );
+}
+
+function BetList({ token, status }: { token: string; status: "open" | "settled" }) {
+  const { t } = useI18n();
+  const [items, setItems] = useState<Bet[]>();
+  const [next, setNext] = useState<number | null>(null);
+  const [more, setMore] = useState<Bet[]>([]);
+  const [problem, setProblem] = useState<Problem>();
+  const [names, setNames] = useState<Record<string, Pick<Fixture, "home" | "away">>>({});
+  useEffect(() => {
+    let live = true;
+    const load = () =>
+      listBets(SPORT, token, status)
+        .then((page) => {
+          if (!live) return;
+          setItems(page.items);
+          setNext((n) => (more.length ? n : page.next));
+          setProblem(undefined);
+        })
+        .catch((e) => live && setProblem(e instanceof ApiError ? e.problem : { status: 0, code: "client.network" }));
+    void load();
+    const every = setInterval(() => void load(), REFRESH_MS);
+    return () => {
+      live = false;
+      clearInterval(every);
+    };
+    // `more` is read only to keep the cursor of pages already opened.
+  }, [token, status]);
+  const all = [...(items ?? []), ...more.filter((b) => !items?.some((x) => x.id === b.id))];
+  const ids = [...new Set(all.flatMap((b) => b.legs.map((l) => l.fixture)))].filter((id) => !names[id]);
+  useEffect(() => {
+    if (!ids.length) return;
+    let live = true;
+    void Promise.all(ids.map((id) => fixtureTeams(id).then((f) => [id, f] as const))).then(
+      (got) => live && setNames((n) => ({ ...n, ...Object.fromEntries(got) })),
+    );
+    return () => {
+      live = false;
+    };
+  }, [ids.join(",")]);
+  async function loadMore() {
+    if (!next) return;
+    try {
+      const page = await listBets(SPORT, token, status, next);
+      setMore((m) => [...m, ...page.items]);
+      setNext(page.next);
+    } catch (e) {
+      setProblem(e instanceof ApiError ? e.problem : { status: 0, code: "client.network" });
+    }
+  }
+  const title = status === "open" ? "mybets.open" : "mybets.settled";
+  return (
+    <section aria-labelledby={`bets-${status}`} data-bets={status}>
+      <h2 id={`bets-${status}`}>{t(title)}</h2>
+      <ProblemAlert problem={problem} />
+      {!items && !problem && <p>{t("mybets.loading")}</p>}
+      {items && all.length === 0 && <p>{t(status === "open" ? "mybets.empty.open" : "mybets.empty.settled")}</p>}
+      {all.length > 0 && (
+        <ul className="bets">
+          {all.map((b) => (
+            <BetItem key={b.id} bet={b} names={names} />
+          ))}
+        </ul>
+      )}
+      {next && (
+        <p>
+          <button type="button" className="link" onClick={() => void loadMore()}>{t("mybets.more")}</button>
+        </p>
+      )}
+    </section>
+  );
+}
+
+function Body({ session }: { session: Session }) {
+  return (
+    <>
+      <BetList token={session.accessToken} status="open" />
+      <BetList token={session.accessToken} status="settled" />
+    </>
+  );
+}
+
+export function MyBetsPage() {
+  const { t } = useI18n();
+  const session = useSession();
+  return (
+    <section aria-labelledby="mybets-title" className="mybets">
+      <h1 id="mybets-title">{t("mybets.title")}</h1>
+      {session ? (
+        <Body session={session} />
+      ) : (
+        <p>
+          {t("mybets.signin")} <a href="/connexion" onClick={onLink}>{t("nav.signin")}</a>
+        </p>
+      )}
+    </section>
+  );
+}
+
+export default MyBetsPage;
