@@ -72,7 +72,9 @@ enum cmd_type {
     CMD_HOLD_EXPIRE = 35,        /* {}: holds due at the leader's stamped time expire */
     CMD_WALLET_CORRECT = 36,     /* {id, debit, credit, amount, corrects, reason} */
     CMD_WALLET_CLUSTER = 37,     /* {name, keys[]}: a sport cluster allowed to place holds */
-    /* 38-43: reserved for other work in progress. */
+    CMD_WALLET_BAN = 38,         /* {player_id, banned, source}: the national ban list's verdict */
+    CMD_WALLET_CLOSE = 39,       /* {}: provisional accounts due are closed at the leader's time */
+    /* 40-43: reserved for other work in progress. */
     CMD_BET_PLACE = 44,          /* bets.c: {player_id, stake, policy, tolerance?, legs[], node} */
     CMD_BET_LIMITS = 45,         /* {min_stake?, max_stake?, max_payout?, outcome_cap?, ...} */
     CMD_BET_HOLD_DONE = 46,      /* {bet_id, accepted, code?, detail?}: the hold's answer */
@@ -81,7 +83,8 @@ enum cmd_type {
     CMD_BET_HOLD_VOIDED = 49,    /* {bet_id}: a rejected bet's hold was voided */
     CMD_BET_SWITCH = 50,         /* {scope: all|live|fixture, fixture?, open}: betting switches */
     CMD_BET_VOID = 51,           /* {bet_id, reason}: an operator voids an accepted bet */
-    CMD_TYPE_MAX = 51,
+    CMD_SECRETS_RESEAL = 52,     /* accounts.c: {items[{table, id, field, old, new}]} */
+    CMD_TYPE_MAX = 52,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,

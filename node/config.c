@@ -228,12 +228,12 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "initial_members", "admin_token_file", "cluster_secret_file", "snapshot_threshold", "snapshot_trailing",
         "election_timeout_ms", "heartbeat_timeout_ms", "forward_timeout_ms", "max_body_bytes",
         "map_size_mb", "space_quota_mb", "log_level", "max_inflight_entries", "idempotency_ttl_s", "password_list",
-        "franceconnect", "document_check", "payments", "accounts_jwks_url", "accounts_issuer", "accounts_urls",
+        "franceconnect", "document_check", "payments", "ban_list_file", "accounts_jwks_url", "accounts_issuer", "accounts_urls",
         "accounts_jwks_refresh_s", "accounts_jwks_min_interval_ms", "feed_url", "feed_adapter",
         "feed_poll_ms", "ratings_history", "margins", "quote_prematch_s", "quote_live_busy_s",
         "quote_live_idle_s", "quote_busy_window_s", "quote_hold_s", "quote_round_timeout_ms",
         "agreement_alert_s", "test_fault_prices", "stream_max_clients", "stream_max_per_address",
-        "bet_delay_pre_ms", "bet_delay_live_ms",
+        "secrets_key_file", "accounts_revocations_poll_ms", "bet_delay_pre_ms", "bet_delay_live_ms",
         NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
@@ -281,8 +281,14 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
                 sizeof c->cluster_secret_file, 1, NULL, err, en) ||
         get_str(root, "log_level", level, sizeof level, 0, "info", err, en) ||
         get_str(root, "password_list", c->password_list, sizeof c->password_list, 0,
-                "kyc/data/common-passwords.txt", err, en))
+                "kyc/data/common-passwords.txt", err, en) ||
+        get_str(root, "ban_list_file", c->ban_list_file, sizeof c->ban_list_file, 0, "", err,
+                en))
         goto out;
+    if (c->ban_list_file[0] && strcmp(c->role, "accounts") != 0) {
+        snprintf(err, en, "key 'ban_list_file' is for accounts nodes (players sign in there)");
+        goto out;
+    }
     json_t *fc = json_object_get(root, "franceconnect");
     if (fc) {
         char *t = json_is_object(fc) ? json_dumps(fc, JSON_COMPACT) : NULL;
@@ -321,6 +327,26 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         snprintf(err, en, "key 'role' must be \"accounts\" or \"sport:<name>\", not \"%s\"",
                  c->role);
         goto out;
+    }
+    /* Secrets at rest: an accounts node keeps signing keys and second-factor secrets sealed. */
+    if (get_str(root, "secrets_key_file", c->secrets_key_file, sizeof c->secrets_key_file, 0,
+                "", err, en))
+        goto out;
+    if (!strcmp(c->role, "accounts") && !c->secrets_key_file[0]) {
+        snprintf(err, en, "missing key 'secrets_key_file' (accounts nodes seal signing keys and "
+                          "second-factor secrets with it: README, Secrets at rest)");
+        goto out;
+    }
+    if (c->secrets_key_file[0] && strcmp(c->role, "accounts") != 0) {
+        snprintf(err, en, "key 'secrets_key_file' is for accounts nodes (the secrets live there)");
+        goto out;
+    }
+    if (c->secrets_key_file[0]) {
+        char serr[PATH_MAX + 200];
+        if (seal_keyring_load(&c->secrets, c->secrets_key_file, serr, sizeof serr) != 0) {
+            snprintf(err, en, "key 'secrets_key_file': %s", serr);
+            goto out;
+        }
     }
     /* The payment provider (node/pay.h): kept as JSON text for the wallet routes, and made once
      * here so that a bad setting or key file refuses the start instead of the first deposit. */
@@ -409,6 +435,9 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
     if (get_uint(root, "accounts_jwks_refresh_s", 300, 1, 86400, &u, err, en))
         goto out;
     c->accounts_jwks_refresh_s = (unsigned)u;
+    if (get_uint(root, "accounts_revocations_poll_ms", 1000, 100, 60000, &u, err, en))
+        goto out;
+    c->accounts_revocations_poll_ms = (unsigned)u;
     if (get_uint(root, "accounts_jwks_min_interval_ms", 5000, 0, 3600000, &u, err, en))
         goto out;
     c->accounts_jwks_min_interval_ms = (unsigned)u;

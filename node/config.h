@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/seal.h"
 #include "consensus/replica.h"
 
 #define CONFIG_MAX_MEMBERS 16
@@ -49,12 +50,19 @@ struct config {
     char payments[4096];           /* accounts: the payment provider (pay_provider_new settings,
                                       node/pay.h) as JSON text, "" when not configured; checked
                                       at load (its key files read, then forgotten) */
+    char secrets_key_file[PATH_MAX]; /* accounts (required there): the keyring that seals
+                                      secrets at rest (common/seal.h) */
+    struct seal_keyring secrets;   /* read from secrets_key_file; never logged */
+    char ban_list_file[512];       /* accounts: the national gambling-ban list (node/banlist.h),
+                                      "" = none */
     char accounts_jwks_url[512];   /* sport: the accounts cluster's JWKS URL, "" = none */
     char accounts_urls[1024];      /* sport: accounts nodes' base URLs, comma-separated, for
                                       bet holds (node/bets_hold.c); "" = no holds placed */
     char accounts_issuer[128];     /* sport: iss of access tokens, default
                                       urn:parlay:accounts:accounts */
     unsigned accounts_jwks_refresh_s;       /* sport: periodic refetch, default 300 */
+    unsigned accounts_revocations_poll_ms;  /* sport: how often revoked sessions are fetched,
+                                               default 1000 */
     unsigned accounts_jwks_min_interval_ms; /* sport: least time between fetches caused by an
                                                unknown kid, default 5000 */
     char feed_url[512];            /* sport: the provider this node reads, "" = none */

@@ -120,6 +120,8 @@ int quote_start(struct node *n, char *err, size_t errlen);
 void quote_stop(struct node *n);
 int routes_quotes(struct http_req *r, const char *method, const char *path);
 void quote_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
+/* node/routes_wallet.c: the TRJ and the ban list (accounts role; nothing elsewhere). */
+void wallet_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
 json_t *quote_status(struct node *n);
 int stream_start(struct node *n);
 void stream_stop(struct node *n);

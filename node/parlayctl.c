@@ -703,6 +703,46 @@ static int cmd_ledger(int argc, char **argv)
     die(EXIT_USAGE, "%s", usage);
 }
 
+/* Accounts cluster: secrets at rest (node/routes_secrets.c). "reseal" calls until nothing
+ * sealed under an older key (or clear) remains. */
+static int cmd_secrets(int argc, char **argv)
+{
+    const char *usage = "usage: parlayctl secrets status|reseal";
+    if (argc == 2 && !strcmp(argv[1], "status")) {
+        json_t *out = call("GET", "/admin/v1/secrets", NULL, NULL);
+        if (opt.json) {
+            print_json(out);
+        } else {
+            printf("current key %s; %lld secrets stored, %lld clear, %lld unreadable\n",
+                   s_of(out, "current_key"), i_of(out, "total"), i_of(out, "clear"),
+                   i_of(out, "unreadable"));
+            const char *k;
+            json_t *v;
+            json_object_foreach(json_object_get(out, "sealed_by_key"), k, v)
+                printf("  sealed under %s: %lld\n", k, (long long)json_integer_value(v));
+        }
+        bool ok = i_of(out, "unreadable") == 0;
+        json_decref(out);
+        return ok ? EXIT_OK : EXIT_REFUSED;
+    }
+    if (argc == 2 && !strcmp(argv[1], "reseal")) {
+        long long total = 0, remaining = 1, unreadable = 0;
+        for (int round = 0; round < 100000 && remaining > 0; round++) {
+            char key[128];
+            gen_key(key, sizeof key);
+            json_t *out = call("POST", "/admin/v1/secrets/reseal", NULL, key);
+            total += i_of(out, "resealed");
+            remaining = i_of(out, "remaining");
+            unreadable = i_of(out, "unreadable");
+            json_decref(out);
+        }
+        printf("resealed %lld secrets; %lld remaining, %lld unreadable with this keyring\n",
+               total, remaining, unreadable);
+        return remaining == 0 && unreadable == 0 ? EXIT_OK : EXIT_REFUSED;
+    }
+    die(EXIT_USAGE, "%s", usage);
+}
+
 static int cmd_wallet(int argc, char **argv)
 {
     const char *usage = "usage: parlayctl wallet get PLAYER_ID\n"
@@ -1216,6 +1256,8 @@ static void usage(FILE *f)
             "  wallet get|block|unblock|clusters|register-cluster\n"
             "                                  accounts cluster: a player's wallet, blocks, the\n"
             "                                  sport clusters allowed to place holds\n"
+            "  secrets status|reseal           accounts cluster: secrets at rest, sealed again\n"
+            "                                  under the keyring's first key after a rotation\n"
             "  ledger check|trj|correct        accounts cluster: the ledger's invariants, the\n"
             "                                  return to players, corrections with a reason\n"
             "  quotes [--status S] [--phase pre|live]\n"
@@ -1309,6 +1351,8 @@ int main(int argc, char **argv)
         return cmd_wallet(rest, rv);
     if (!strcmp(cmd, "ledger"))
         return cmd_ledger(rest, rv);
+    if (!strcmp(cmd, "secrets"))
+        return cmd_secrets(rest, rv);
     if (!strcmp(cmd, "bets"))
         return cmd_bets(rest, rv);
     if (!strcmp(cmd, "liability"))

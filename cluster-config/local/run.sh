@@ -36,6 +36,12 @@ for cl in football accounts; do
     fi
     chmod 600 $run/$cl.secret
 done
+# The accounts nodes seal signing keys and second-factor secrets at rest with a keyring (key
+# secrets_key_file, common/seal.h: "ID HEX" lines, the first seals), kept across runs.
+if [ ! -s $run/accounts.keys ]; then
+    (umask 077; echo "k$(date +%Y%m%d) $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > $run/accounts.keys)
+fi
+chmod 600 $run/accounts.keys
 # The payment provider's stand-in (tests/standins/pay-standin.mjs; the accounts nodes' key
 # `payments`): its webhook secret and API key, owner-only, kept across runs like the rest.
 for f in pay.secret pay.key; do
@@ -44,6 +50,18 @@ for f in pay.secret pay.key; do
     fi
     chmod 600 $run/$f
 done
+# The national gambling-ban list's stand-in (the accounts nodes' key ban_list_file; format in
+# node/banlist.h): one made-up person and address to try it with, kept across runs so that it
+# can be edited (the nodes read it again when it changes).
+if [ ! -s $run/ban-list.txt ]; then
+    cat > $run/ban-list.txt <<'BANLIST'
+# The national gambling-ban list stand-in (README "Wallets"). One entry a line:
+#   person: FAMILY NAME|Given names|YYYY-MM-DD
+#   email: address
+person: EXEMPLE|Interdit|1980-01-01
+email: banned@example.test
+BANLIST
+fi
 # The pre-match ratings fit on the same history on every node (key ratings_history): the
 # football-data seasons in ../shared/data/football when this checkout has them, else none
 # (agreed results only).

@@ -25,6 +25,8 @@ const byCode: Record<string, MessageKey> = {
   self_excluded: "problem.self_excluded",
   account_blocked: "problem.account_blocked",
   account_deactivated: "problem.account_deactivated",
+  account_closed: "problem.account_closed",
+  banned: "problem.banned",
   debt_outstanding: "problem.debt_outstanding",
   not_verified: "problem.not_verified",
   no_payment_account: "problem.no_payment_account",
@@ -56,6 +58,7 @@ const byCode: Record<string, MessageKey> = {
   invalid_link: "problem.wallet_internal",
   invalid_payout: "problem.wallet_internal",
   transfer_exists: "problem.wallet_internal",
+  invalid_ban: "problem.wallet_internal",
 };
 
 // Every code the wallet answers with (consensus/wallet.h, consensus/wallet.c).
