@@ -65,6 +65,7 @@ struct audit {
     json_t *holds; /* id -> hold */
     char after[BET_ID_MAX * 4];
     unsigned failures;
+    unsigned url_i; /* the accounts URL of the page in flight */
 };
 
 struct call {
@@ -74,6 +75,7 @@ struct call {
     const char *how; /* NULL: placing the hold; "post" | "void": settling it */
     bool reject_void; /* voiding the hold of a bet rejected after its delay */
     struct audit *audit; /* a page of holds for an audit */
+    unsigned url_i;      /* the accounts URL it went to */
     char *body;
     struct curl_slist *hdrs;
     char *resp;
@@ -139,6 +141,15 @@ static void call_free(struct call *c)
 
 static void audit_page_done(struct bets_hold *h, struct audit *a, long status, json_t *body);
 
+/* A call to the current accounts URL failed: move to the next one, once per failing URL (a
+ * batch of calls that all failed on it moves once, not once per call: with a multiple of the
+ * URL count of failures it used to come back to the same dead node every time). */
+static void next_url(struct bets_hold *h, const struct call *c)
+{
+    if (c->url_i == h->url_i)
+        h->url_i = (h->url_i + 1) % h->n_urls;
+}
+
 static void call_done(struct cu_xfer *x, CURLcode rc)
 {
     struct call *c = (struct call *)x;
@@ -168,7 +179,7 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
         } else {
             LOG_WARN("event=bet_void_retry bet=%s status=%ld code=%s curl=%d", c->bet, status,
                      code ? code : "", (int)rc);
-            h->url_i = (h->url_i + 1) % h->n_urls;
+            next_url(h, c);
         }
     } else if (c->how) {
         /* Settling: done, or done before (the wallet answers the first resolution again). */
@@ -185,7 +196,7 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
         } else {
             LOG_WARN("event=bet_settle_retry bet=%s how=%s status=%ld code=%s curl=%d", c->bet,
                      c->how, status, code ? code : "", (int)rc);
-            h->url_i = (h->url_i + 1) % h->n_urls;
+            next_url(h, c);
         }
     } else if (status == 200 || status == 201 || (status == 409 && code &&
                                                   !strcmp(code, "hold_exists"))) {
@@ -196,8 +207,8 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
         propose_done(h, c->bet, false, code, detail);
     } else {
         LOG_WARN("event=bet_hold_retry bet=%s status=%ld curl=%d url=%s", c->bet, status,
-                 (int)rc, h->urls[h->url_i]);
-        h->url_i = (h->url_i + 1) % h->n_urls; /* try another accounts node next time */
+                 (int)rc, h->urls[c->url_i]);
+        next_url(h, c); /* try another accounts node next time */
     }
     json_decref(body);
     call_free(c);
@@ -263,6 +274,9 @@ static bool send_signed(struct bets_hold *h, struct call *c, const char *method,
     c->hdrs = curl_slist_append(c->hdrs, line);
     snprintf(line, sizeof line, "parlay-signature: %s", sig);
     c->hdrs = curl_slist_append(c->hdrs, line);
+    c->url_i = h->url_i;
+    if (c->audit)
+        c->audit->url_i = h->url_i;
     snprintf(url, sizeof url, "%s%s%s", h->urls[h->url_i], path, query);
     CURL *e = c->x.easy;
     curl_easy_setopt(e, CURLOPT_URL, url);
@@ -314,7 +328,8 @@ static void audit_page_done(struct bets_hold *h, struct audit *a, long status, j
         goto done;
     }
     if (status != 200 || !json_is_array(json_object_get(body, "items"))) {
-        h->url_i = (h->url_i + 1) % h->n_urls;
+        if (a->url_i == h->url_i)
+            h->url_i = (h->url_i + 1) % h->n_urls;
         if (++a->failures < AUDIT_TRIES) {
             audit_fetch(h, a);
             return;

@@ -236,7 +236,10 @@ static void audit_node(int i)
     }
     h_resp_free(&r);
     char out[8192];
+    double t0 = h_now();
     int rc = h_parlayctl(&sp, i, "audit", out, sizeof out);
+    fprintf(stderr, "test_bets_it: parlayctl audit on sport node %d: %.0f ms: %s", i + 1,
+            (h_now() - t0) * 1000, out);
     if (rc != 0 || !strstr(out, "audit OK") || !strstr(out, " 0 differences"))
         fail_msg("parlayctl audit on sport node %d: exit %d: %s", i + 1, rc, out);
 }
@@ -735,6 +738,7 @@ static void bets_over_http(void **state)
              "[{\"fixture\": \"" FIXTURE "\", \"market\": \"1x2\", \"outcome\": \"home\", "
              "\"price\": %lld, \"version\": %lld}]}",
              (long long)lhome, (long long)lv);
+    double t_live = h_now();
     r = bet_call(F2, "POST", "/v1/bets", body, "bet-live-1", token2);
     assert_int_equal(r.status, 201);
     assert_string_equal(str(r.json, "status"), "pending");
@@ -752,6 +756,10 @@ static void bets_over_http(void **state)
         }
         assert_string_equal(str(b, "hold"), "held");
         json_decref(b);
+        if (j == 0)
+            fprintf(stderr, "test_bets_it: live bet (5 s delay) accepted, seen on sport node %d "
+                            "after %.0f ms\n",
+                    alive[j] + 1, (h_now() - t_live) * 1000);
     }
     for (double end = h_now() + H_WAIT_MS / 1000.0;
          !sse_has(sse_file, "accepted", id_live, "accepted"); h_sleep_ms(50))
@@ -912,6 +920,17 @@ static void bets_over_http(void **state)
         }
         if (!json_object_get(r.json, "paid")) {
             char *t = json_dumps(r.json, JSON_COMPACT);
+            for (int k = 0; k < 3; k++) {
+                json_t *st = h_status(&sp, k), *sa = h_status(&acc, k);
+                fprintf(stderr, "sport node %d: leader %lld, settle retries %d, hold retries %d; "
+                                "accounts node %d: leader %lld\n",
+                        k + 1, st ? (long long)num(st, "leader") : -1LL,
+                        h_log_count(&sp, k, "bet_settle_retry"),
+                        h_log_count(&sp, k, "bet_hold_retry"), k + 1,
+                        sa ? (long long)num(sa, "leader") : -1LL);
+                json_decref(st);
+                json_decref(sa);
+            }
             fail_msg("sport node %d: bet never paid: %s", i + 1, t ? t : "");
         }
         assert_string_equal(str(r.json, "status"), "settled");
