@@ -1,7 +1,7 @@
 /* The agreement engine: signed texts that a quorum of voters must send identically before the
  * leader commits them (DESIGN.md, "Agreement"). One engine, three users: agreed observations
- * (node/agree.c), quote votes (node/quote.c) and, later, the oracle's result signatures. It
- * knows nothing of HTTP or Raft: the network and Raft sides are callbacks (struct agr_env), so
+ * (node/agree.c), quote votes (node/quote.c) and the oracle's result signatures
+ * (node/oracle.c). It knows nothing of HTTP or Raft: the network and Raft sides are callbacks (struct agr_env), so
  * unit tests drive it without processes (tests/unit/test_agreement_engine.c).
  *
  * The happy path. A node computes or reads a text about a subject (an observation's bytes, a

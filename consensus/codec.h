@@ -72,7 +72,14 @@ enum cmd_type {
     CMD_HOLD_EXPIRE = 35,        /* {}: holds due at the leader's stamped time expire */
     CMD_WALLET_CORRECT = 36,     /* {id, debit, credit, amount, corrects, reason} */
     CMD_WALLET_CLUSTER = 37,     /* {name, keys[]}: a sport cluster allowed to place holds */
-    /* 38-43: reserved for other work in progress. */
+    CMD_WALLET_BAN = 38,         /* {player_id, banned, source}: the national ban list's verdict */
+    CMD_WALLET_CLOSE = 39,       /* {}: provisional accounts due are closed at the leader's time */
+    CMD_ORACLE_SIGNED = 40,      /* oracle_state.c: {fixture, match_id, status, home, away,
+                                    chain_id, contract, signatures[]}: a quorum's EIP-712
+                                    signatures of an agreed result */
+    CMD_ORACLE_TX = 41,          /* {record}: the transaction journal, before broadcast */
+    CMD_ORACLE_DONE = 42,        /* {fixture, outcome, tx_hash?, block?, gas_used?, reason?} */
+    /* 43: reserved (oracle). */
     CMD_BET_PLACE = 44,          /* bets.c: {player_id, stake, policy, tolerance?, legs[], node} */
     CMD_BET_LIMITS = 45,         /* {min_stake?, max_stake?, max_payout?, outcome_cap?, ...} */
     CMD_BET_HOLD_DONE = 46,      /* {bet_id, accepted, code?, detail?}: the hold's answer */

@@ -37,6 +37,8 @@ struct fsm;
 int obs_member_key(struct fsm *f, MDB_txn *txn, uint64_t id, char out[67]);
 /* The agreed record for @subject ("fixture/ID", "event/ID/SEQ", "result/ID"), or NULL. */
 json_t *obs_agreed_get(struct fsm *f, MDB_txn *txn, const char *subject);
+/* Every agreed result record, in fixture id order: a JSON array. */
+json_t *obs_agreed_results(struct fsm *f, MDB_txn *txn);
 /* The agreed events of @fixture in seq order: a JSON array of records. */
 json_t *obs_agreed_events(struct fsm *f, MDB_txn *txn, const char *fixture);
 

@@ -12,6 +12,8 @@
  *   sys:payouts        withdrawals held, then in flight to the provider
  *   sys:stakes:<c>     stakes held for sport cluster <c> (bets' holds credit it)
  *   sys:house          the operator (posted stakes in, payouts out)
+ *   sys:returns_due    balances of closed provisional accounts that had no payment account to
+ *                      go back to (an operator pays them out by correction)
  * Over all accounts the balances sum to zero.
  *
  * Happy paths:
@@ -37,11 +39,23 @@
  *   - an operator's block (a reason kept): no deposit, no hold, no withdrawal.
  *   - provisional accounts: deposits and bets before identity verification, no withdrawal
  *     (not_verified); one month after registration an unverified account is deactivated (no
- *     deposit, no hold: account_deactivated).
+ *     deposit, no hold: account_deactivated); two months after registration the leader's
+ *     wallet_close (stamped with its time, like hold expiry) closes it (account_closed, for
+ *     good) and returns its available balance: as a withdrawal "close:<player>:<n>" to the
+ *     payment account of its deposits (the leader sends it like any other), or, when it never
+ *     had one, to sys:returns_due. Holds still pending are left to resolve; what they return
+ *     later goes back at the next sweep.
+ *   - automatic withdrawal: when a credit (a deposit, a bet's payout) leaves a verified
+ *     player's available balance above their auto_withdraw threshold, the same command holds
+ *     the excess as withdrawal "auto:<player>:<n>" to their payment account (not when blocked or
+ *     without a payment account); the leader sends it like any other.
+ *   - the national gambling-ban list (node/banlist.h): the node that finds a player listed
+ *     commits wallet_ban; deposits and holds are then refused (banned). Withdrawals stay open.
  *   - TRJ: posted stakes and payouts per calendar year (UTC) are counted for the licence.
  *
  * Failure modes, each a problem+json with a stable `code`: insufficient_funds, deposit_limit,
  * stake_limit, limits_required, self_excluded, account_blocked, account_deactivated,
+ * account_closed, banned,
  * debt_outstanding, not_verified, no_payment_account, hold_exists (same id, other fields),
  * hold_already_posted / hold_already_voided / hold_expired (a second, different resolve; the same
  * resolve again answers the first result), post_exceeds_hold, unknown_cluster, no_such_player,
@@ -57,7 +71,8 @@
  *   wallet_holds       hold id -> {id, kind, player, cluster, debit, credit, amount, status,
  *                      posted, payout, expires_ms, placed_ms, result}
  *   wallet_expiry      u64be expires_ms ++ hold id -> "" (pending holds with a deadline)
- *   wallet_profiles    player id -> {limits, pending, excluded_until_ms, blocked, account,
+ *   wallet_profiles    player id -> {limits, pending, excluded_until_ms, blocked, banned,
+ *                      closed, account,
  *                      window: {deposits: [{id, at_ms, amount}], stakes: [...]}}
  *   wallet_deposits    deposit id -> {id, player, amount, status, payment_id, url, opened_ms}
  *   wallet_withdrawals withdrawal id -> {id, player, amount, status, account, payout_id}
@@ -79,6 +94,8 @@ struct fsm;
 #define WALLET_WINDOW_MS (7ull * 24 * 3600 * 1000)
 #define WALLET_RAISE_DELAY_MS (48ull * 3600 * 1000)
 #define WALLET_PROVISIONAL_MS (30ull * 24 * 3600 * 1000)
+#define WALLET_CLOSE_MS (61ull * 24 * 3600 * 1000) /* two months after registration */
+#define WALLET_CLOSE_BATCH 256         /* accounts closed by one wallet_close command */
 #define WALLET_EXCLUDE_MIN_H 24
 #define WALLET_EXCLUDE_MAX_H (366 * 24)
 #define WALLET_HOLD_TIMEOUT_MAX_MS (30ull * 24 * 3600 * 1000)
@@ -119,6 +136,13 @@ json_t *wallet_cluster_get(struct fsm *f, MDB_txn *txn, const char *name);
 json_t *wallet_clusters(struct fsm *f, MDB_txn *txn);
 /* Withdrawals held but not yet taken by the provider (the leader sends them), oldest first. */
 json_t *wallet_withdrawals_to_send(struct fsm *f, MDB_txn *txn, unsigned limit);
+/* Whether a wallet_close at @now_ms would close an account (a provisional account two months
+ * old with money available). Walks the player accounts: the leader asks every 10 minutes. */
+bool wallet_close_due(struct fsm *f, MDB_txn *txn, uint64_t now_ms);
+/* The players with a wallet profile (whoever can deposit or bet has one: limits come first)
+ * in id order, from just after @after ("" or NULL: the first), up to @limit: [{player_id,
+ * banned: the ban's source or null}]. The leader's ban-list sweep, a page at a time. */
+json_t *wallet_profile_bans(struct fsm *f, MDB_txn *txn, const char *after, unsigned limit);
 /* The earliest deadline of a pending hold (0: none). */
 uint64_t wallet_next_expiry(struct fsm *f, MDB_txn *txn);
 /* The invariants: {ok, accounts, transfers, holds, sums, problems[]} - the balances sum to zero,
@@ -150,6 +174,9 @@ json_t *wallet_cmd_hold_post(const char *hold_id, const char *cluster, int64_t s
                              int64_t payout);
 json_t *wallet_cmd_hold_void(const char *hold_id, const char *cluster);
 json_t *wallet_cmd_hold_expire(void);
+/* The ban list's verdict on a player (@source: "ban_list"). */
+json_t *wallet_cmd_ban(const char *player, bool banned, const char *source);
+json_t *wallet_cmd_close(void);
 json_t *wallet_cmd_correct(const char *id, const char *debit, const char *credit, int64_t amount,
                            const char *corrects, const char *reason);
 json_t *wallet_cmd_cluster(const char *name, json_t *keys);

@@ -12,6 +12,9 @@
 
 #include "node/accounts_common.h"
 #include "node/auth.h"
+#include "node/banlist.h"
+#include "node/http_guard.h"
+#include "consensus/wallet.h"
 #include "common/log.h"
 #include "node/routes.h"
 
@@ -303,4 +306,117 @@ void acc_work(struct http_req *r, uv_work_t *work, void *job, uv_work_cb fn,
 {
     work->data = job;
     uv_queue_work(r->node->loop, work, fn, after);
+}
+
+/* ---- the national gambling-ban list ---- */
+
+static struct banlist *ban_list(struct node *n)
+{
+    return n->accounts ? n->accounts->ban : NULL;
+}
+
+/* Reading the list again happens on a worker thread (a long list takes seconds); the lookups
+ * keep using the list in force until it is swapped here, on the loop. */
+struct ban_job {
+    uv_work_t work;
+    struct accounts *a;
+    char path[512];
+    struct banlist *fresh;
+    char err[400];
+};
+
+static void ban_load_work(uv_work_t *w)
+{
+    struct ban_job *j = w->data;
+    j->fresh = banlist_load(j->path, j->err, sizeof j->err);
+}
+
+static void ban_loaded(uv_work_t *w, int status)
+{
+    struct ban_job *j = w->data;
+    struct accounts *a = j->a;
+    a->ban_loading = false;
+    if (status != 0 || a->node->stopping || !a->ban) {
+        banlist_free(j->fresh);
+    } else {
+        if (!banlist_ok(j->fresh))
+            LOG_ERROR("event=ban_list_reload_failed err=\"%s\" note=\"the last good list stays\"",
+                      j->err);
+        banlist_adopt(a->ban, j->fresh);
+        if (banlist_ok(a->ban))
+            LOG_INFO("event=ban_list_in_force entries=%zu reloads=%llu", banlist_size(a->ban),
+                     (unsigned long long)banlist_reloads(a->ban));
+    }
+    free(j);
+}
+
+void acc_ban_tick(struct accounts *a)
+{
+    if (!a->ban || a->ban_loading || a->node->stopping || !banlist_stale(a->ban))
+        return;
+    struct ban_job *j = calloc(1, sizeof *j);
+    j->a = a;
+    snprintf(j->path, sizeof j->path, "%s", banlist_path(a->ban));
+    j->work.data = j;
+    a->ban_loading = true;
+    if (uv_queue_work(a->node->loop, &j->work, ban_load_work, ban_loaded) != 0) {
+        a->ban_loading = false;
+        free(j);
+    }
+}
+
+bool acc_banned_email(struct node *n, const char *email)
+{
+    struct banlist *b = ban_list(n);
+    return b && banlist_email(b, email);
+}
+
+bool acc_banned_person(struct node *n, const char *family, const char *given,
+                       const char *birthdate)
+{
+    struct banlist *b = ban_list(n);
+    return b && banlist_person(b, family, given, birthdate);
+}
+
+bool acc_banned_player(struct node *n, json_t *player)
+{
+    json_t *id = json_object_get(player, "identity");
+    const char *email = json_string_value(json_object_get(player, "email"));
+    return (email && acc_banned_email(n, email)) ||
+           (id && acc_banned_person(n, json_string_value(json_object_get(id, "family_name")),
+                                    json_string_value(json_object_get(id, "given_names")),
+                                    json_string_value(json_object_get(id, "birthdate"))));
+}
+
+void acc_refuse_banned(struct http_req *r)
+{
+    r->node->metrics.ban_refusals++;
+    http_guard_problem(r, 403, "Banned from gambling", "banned",
+                       "this person is on the national gambling-ban list: no account, no play");
+}
+
+static void ban_done(struct http_req *r, void *ctx, int status, const char *body,
+                     const char *ra, bool replayed)
+{
+    (void)ctx;
+    (void)body;
+    (void)ra;
+    (void)replayed;
+    if (status >= 300)
+        LOG_WARN("event=wallet_ban_not_committed status=%d", status);
+    acc_refuse_banned(r);
+}
+
+void acc_ban_and_refuse(struct http_req *r, const char *player_id)
+{
+    char idem[64] = "ban:";
+    uint8_t fp[32];
+    if (acc_random_hex(16, idem + 4) != 0) {
+        acc_refuse_banned(r);
+        return;
+    }
+    acc_fingerprint("wallet_ban", player_id, fp);
+    LOG_INFO("event=ban_list_match player=%s", player_id);
+    acc_propose(r, CMD_WALLET_BAN, wallet_cmd_ban(player_id, true, "ban_list"), idem, fp,
+                ban_done, NULL);
 }

@@ -39,6 +39,14 @@ struct accounts {
     kyc_fc *fc; /* NULL when FranceConnect is not configured */
     kyc_doc_provider *doc; /* NULL when no document-check provider is configured */
     struct pay_provider *pay; /* NULL when no payment provider is configured */
+    struct banlist *ban;      /* the national gambling-ban list, NULL when not configured */
+    bool wallet_closing;      /* leader: a wallet_close in flight */
+    uint64_t wallet_close_ms; /* leader: when to look for provisional accounts to close next */
+    uint64_t ban_gen;         /* leader: the ban list's reload count at the last sweep */
+    bool ban_loading;         /* the ban list file is being read again on a worker thread */
+    bool ban_sweeping;        /* leader: a sweep of the wallet profiles is under way */
+    char ban_after[ACCOUNTS_ID_CHARS + 1]; /* leader: the sweep goes on after this player */
+    uint64_t ban_sweep_ms;    /* leader: the next sweep even if the list did not change */
     bool wallet_expiring;     /* leader: a hold_expire in flight */
     bool wallet_sending;      /* leader: a payout being sent or recorded */
     uint64_t wallet_retry_ms; /* leader: do not send payouts again before this */
@@ -80,6 +88,23 @@ bool acc_fields(struct http_req *r, json_t *body, const char *const *names);
 bool acc_email_field(struct http_req *r, json_t *body, char out[ACCOUNTS_EMAIL_MAX + 1]);
 /* The caller namespace for anonymous writes: a digest of the normalised email. */
 void acc_email_ns(const char *what, const char *email, char *out, size_t n);
+
+/* The national gambling-ban list (node/banlist.h; the file is read again when it changed).
+ * Is this email listed? */
+bool acc_banned_email(struct node *n, const char *email);
+/* Is this player listed: by their email, or by the identity verified on their record? */
+bool acc_banned_player(struct node *n, json_t *player);
+/* Is this person (a verified identity: family name, given names, YYYY-MM-DD) listed? */
+bool acc_banned_person(struct node *n, const char *family, const char *given,
+                       const char *birthdate);
+/* Every node, from the accounts timer: when the list's file changed, read it again on a worker
+ * thread and put it in force when read (a broken file keeps the last good list). */
+void acc_ban_tick(struct accounts *a);
+/* 403 problem+json with code `banned`. */
+void acc_refuse_banned(struct http_req *r);
+/* For an existing player found on the list: commit CMD_WALLET_BAN (deposits and holds are then
+ * refused on every node), then answer 403 `banned`. */
+void acc_ban_and_refuse(struct http_req *r, const char *player_id);
 
 /* Argon2id on a libuv worker thread: hash a new password or verify one. */
 struct job {

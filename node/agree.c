@@ -368,6 +368,11 @@ static void serve_agreed(struct http_req *r, const char *subject, bool attestati
         return;
     }
     json_t *rec = obs_agreed_get(n->fsm, txn, subject);
+    if (rec && !strncmp(subject, "result/", 7)) {
+        json_t *ov = oracle_view(n, txn, subject + 7);
+        if (ov)
+            json_object_set_new(rec, "oracle", ov);
+    }
     if (rec && attestation) {
         add_keys(n, txn, rec);
         uint8_t bytes[FEED_ENCODED_MAX], digest[32];

@@ -228,13 +228,13 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "initial_members", "admin_token_file", "cluster_secret_file", "snapshot_threshold", "snapshot_trailing",
         "election_timeout_ms", "heartbeat_timeout_ms", "forward_timeout_ms", "max_body_bytes",
         "map_size_mb", "space_quota_mb", "log_level", "max_inflight_entries", "idempotency_ttl_s", "password_list",
-        "franceconnect", "document_check", "payments", "accounts_jwks_url", "accounts_issuer", "accounts_urls",
+        "franceconnect", "document_check", "payments", "ban_list_file", "accounts_jwks_url", "accounts_issuer", "accounts_urls",
         "accounts_jwks_refresh_s", "accounts_jwks_min_interval_ms", "feed_url", "feed_adapter",
         "feed_poll_ms", "ratings_history", "margins", "quote_prematch_s", "quote_live_busy_s",
         "quote_live_idle_s", "quote_busy_window_s", "quote_hold_s", "quote_round_timeout_ms",
         "agreement_alert_s", "test_fault_prices", "stream_max_clients", "stream_max_per_address",
         "secrets_key_file", "accounts_revocations_poll_ms", "bet_delay_pre_ms", "bet_delay_live_ms",
-        NULL};
+        "oracle", NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -281,8 +281,14 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
                 sizeof c->cluster_secret_file, 1, NULL, err, en) ||
         get_str(root, "log_level", level, sizeof level, 0, "info", err, en) ||
         get_str(root, "password_list", c->password_list, sizeof c->password_list, 0,
-                "kyc/data/common-passwords.txt", err, en))
+                "kyc/data/common-passwords.txt", err, en) ||
+        get_str(root, "ban_list_file", c->ban_list_file, sizeof c->ban_list_file, 0, "", err,
+                en))
         goto out;
+    if (c->ban_list_file[0] && strcmp(c->role, "accounts") != 0) {
+        snprintf(err, en, "key 'ban_list_file' is for accounts nodes (players sign in there)");
+        goto out;
+    }
     json_t *fc = json_object_get(root, "franceconnect");
     if (fc) {
         char *t = json_is_object(fc) ? json_dumps(fc, JSON_COMPACT) : NULL;
@@ -294,6 +300,19 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
             goto out;
         }
         strcpy(c->franceconnect, t);
+        free(t);
+    }
+    json_t *orc = json_object_get(root, "oracle");
+    if (orc) {
+        char *t = json_is_object(orc) ? json_dumps(orc, JSON_COMPACT) : NULL;
+        if (!t || strlen(t) >= sizeof c->oracle) {
+            snprintf(err, en, "key 'oracle' must be an object {rpc, chain_id, contract, "
+                              "sender_key_file, ...} of at most %zu bytes",
+                     sizeof c->oracle - 1);
+            free(t);
+            goto out;
+        }
+        strcpy(c->oracle, t);
         free(t);
     }
     json_t *dc = json_object_get(root, "document_check");

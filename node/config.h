@@ -53,6 +53,11 @@ struct config {
     char secrets_key_file[PATH_MAX]; /* accounts (required there): the keyring that seals
                                       secrets at rest (common/seal.h) */
     struct seal_keyring secrets;   /* read from secrets_key_file; never logged */
+    char ban_list_file[512];       /* accounts: the national gambling-ban list (node/banlist.h),
+                                      "" = none */
+    char oracle[2048];             /* sport: results to the chain (node/oracle.c: rpc,
+                                      api_key_file, chain_id, contract, sender_key_file,
+                                      confirmations, ...) as JSON text, "" = not published */
     char accounts_jwks_url[512];   /* sport: the accounts cluster's JWKS URL, "" = none */
     char accounts_urls[1024];      /* sport: accounts nodes' base URLs, comma-separated, for
                                       bet holds (node/bets_hold.c); "" = no holds placed */

@@ -308,7 +308,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
     if (routes_public(r, method, path) == 0 || routes_quotes(r, method, path) == 0 ||
-        routes_agree(r, method, path) == 0 ||
+        routes_agree(r, method, path) == 0 || routes_oracle(r, method, path) == 0 ||
         routes_fixtures(r, method, path) == 0 ||
         routes_accounts(r, method, path) == 0 || routes_wallet(r, method, path) == 0 ||
         routes_auth(r, method, path) == 0 || routes_bets(r, method, path) == 0 ||

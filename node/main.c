@@ -20,6 +20,7 @@
 #include "node/key.h"
 #include "common/log.h"
 #include "node/node.h"
+#include "common/version.h"
 
 static void on_closed(void *arg)
 {
@@ -40,6 +41,7 @@ static void on_signal(uv_signal_t *s, int signum)
     accounts_stop(n);
     stream_stop(n);
     quote_stop(n);
+    oracle_stop(n);
     agree_stop(n);
     auth_stop(n);
     bets_hold_stop(n);
@@ -52,7 +54,7 @@ static void on_signal(uv_signal_t *s, int signum)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: parlayd --config FILE\n"
+    fprintf(f, "usage: parlayd --config FILE | --version | --help\n"
                "  Runs one node of a Parlay cluster. See README.md for the configuration keys.\n");
 }
 
@@ -64,6 +66,9 @@ int main(int argc, char **argv)
             cfg_path = argv[++i];
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("parlayd %s\n", PARLAY_VERSION_LINE);
             return 0;
         } else {
             fprintf(stderr, "parlayd: unknown argument '%s'\n", argv[i]);
@@ -143,6 +148,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (agree_start(n, err, sizeof err) != 0 || quote_start(n, err, sizeof err) != 0 ||
+        oracle_start(n, err, sizeof err) != 0 ||
         stream_start(n) != 0) {
         fprintf(stderr, "parlayd: %s\n", err);
         return 1;

@@ -23,7 +23,7 @@ struct metrics {
     uint64_t latency_bucket[ROUTE_COUNT][METRICS_BUCKETS + 1];
     double latency_sum[ROUTE_COUNT];
     uint64_t forwarded, forward_errors, proposals, outcome_unknown, idem_replays,
-        quota_refusals;
+        quota_refusals, ban_refusals;
 };
 
 void metrics_observe(struct metrics *m, int route, int status, double seconds);

@@ -19,6 +19,7 @@ struct accounts;
 struct auth;
 struct agree;
 struct quoter;
+struct oracle_node;
 struct stream;
 
 struct node {
@@ -32,6 +33,7 @@ struct node {
     struct bets_hold *bets_hold; /* sport role with accounts_urls: the hold saga's driver */
     struct agree *agree;       /* sport role: agreed observations (agree.c) */
     struct quoter *quoter;     /* football: quote rounds, votes, publication (quote.c) */
+    struct oracle_node *oracle; /* sport role with "oracle": results to the chain (oracle.c) */
     struct stream *stream;     /* the quote stream's clients (stream.c) */
     struct stream *bet_stream; /* sport role: the players' bet stream (stream.c) */
     /* Raised by agree.c on the leader when a member first reports a dangerous live event
@@ -120,6 +122,8 @@ int quote_start(struct node *n, char *err, size_t errlen);
 void quote_stop(struct node *n);
 int routes_quotes(struct http_req *r, const char *method, const char *path);
 void quote_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
+/* node/routes_wallet.c: the TRJ and the ban list (accounts role; nothing elsewhere). */
+void wallet_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
 json_t *quote_status(struct node *n);
 int stream_start(struct node *n);
 void stream_stop(struct node *n);
@@ -127,6 +131,18 @@ void stream_open(struct http_req *r);
 void stream_open_bets(struct http_req *r); /* GET /v1/stream/bets (a player's own bets) */
 void stream_kick(struct node *n);
 void stream_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
+
+/* Results to the chain (oracle.c): signatures of agreed results, the leader's submitter. */
+int oracle_start(struct node *n, char *err, size_t errlen);
+void oracle_stop(struct node *n);
+int routes_oracle(struct http_req *r, const char *method, const char *path);
+void oracle_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
+json_t *oracle_status(struct node *n);
+/* What the apply listener (quote.c) passes on. */
+void oracle_applied(struct node *n, uint64_t index, unsigned type, const struct fsm_result *res);
+/* The on-chain state of @fixture's result (GET /v1/fixtures/{id}/result), NULL if the node
+ * has no oracle settings. */
+json_t *oracle_view(struct node *n, MDB_txn *txn, const char *fixture);
 
 /* Node status as JSON (routes_admin.c). */
 json_t *node_status(struct node *n, bool with_progress);

@@ -15,10 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/version.h"
+
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3, EXIT_TIMEOUT = 4 };
 
 /* `parlayctl oracle ...` is served by the oracle library when it is linked in. */
 extern int oracle_cli_main(int argc, char **argv) __attribute__((weak));
+extern void oracle_cli_usage(FILE *f) __attribute__((weak));
 
 static struct {
     char url[512];
@@ -1236,6 +1239,240 @@ static int cmd_events(int argc, char **argv)
     return EXIT_OK;
 }
 
+/* ---- oracle: the cluster's side (the node's admin API), then the library's commands ---- */
+
+static void oracle_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: parlayctl [--url URL] oracle COMMAND\n\n"
+            "the cluster's results on chain (asks the node at --url):\n"
+            "  status                 the submission queue by state, the sender, its balance,\n"
+            "                         the signer alert, the last endpoint error\n"
+            "  result FIXTURE         a fixture's result and its on-chain state (pending, signed,\n"
+            "                         journaled, sent, mined, confirmed with the transaction,\n"
+            "                         already, failed with the reason)\n"
+            "  signers                the contract's signers and the cluster's voters side by side\n"
+            "  sync-signers --key OWNER_KEY [--threshold K] [--journal FILE]\n"
+            "                         make the contract's signers the cluster's voters (the\n"
+            "                         owner's transaction, journaled in FILE, default\n"
+            "                         oracle-owner-journal.jsonl; K defaults to a majority)\n\n"
+            "the contract itself (with --contract, --config or --journal):\n");
+    if (oracle_cli_usage)
+        oracle_cli_usage(f);
+}
+
+static bool is_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+static bool has_arg(int argc, char **argv, const char *a)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], a))
+            return true;
+    return false;
+}
+
+static json_t *oracle_state(void)
+{
+    json_t *out;
+    long st = request("GET", "/admin/v1/oracle", NULL, NULL, &out);
+    if (st == 404)
+        die(EXIT_REFUSED, "%s has no oracle settings (key 'oracle' of a sport node)", opt.url);
+    if (st != 200)
+        refused(st, out);
+    return out;
+}
+
+static void print_addresses(const char *label, json_t *arr)
+{
+    printf("%-16s", label);
+    if (!json_array_size(arr))
+        printf(" -");
+    size_t i;
+    json_t *a;
+    json_array_foreach(arr, i, a)
+        printf(" %s", json_string_value(a));
+    printf("\n");
+}
+
+static int oracle_status_cmd(void)
+{
+    json_t *s = oracle_state();
+    if (opt.json) {
+        print_json(s);
+        json_decref(s);
+        return EXIT_OK;
+    }
+    json_t *res = json_object_get(s, "results"), *sg = json_object_get(s, "signers"),
+           *bal = json_object_get(s, "balance");
+    printf("chain %lld  contract %s  rpc %s  confirmations %lld\n", i_of(s, "chain_id"),
+           s_of(s, "contract"), s_of(s, "rpc"), i_of(s, "confirmations"));
+    printf("sender %s  balance %s wei%s\n", s_of(s, "sender"), s_of(bal, "wei"),
+           json_is_true(json_object_get(bal, "low")) ? "  ALERT: below the floor" : "");
+    printf("results:");
+    const char *k;
+    json_t *v;
+    json_object_foreach(res, k, v)
+        printf(" %s %lld", k, (long long)json_integer_value(v));
+    printf("\n");
+    printf("signers: threshold %lld%s\n", i_of(sg, "threshold"),
+           json_is_true(json_object_get(sg, "out_of_sync"))
+               ? "  ALERT: the contract's signers differ from the voters (oracle signers)"
+               : "");
+    const char *le = json_string_value(json_object_get(s, "last_error"));
+    if (le && *le)
+        printf("last error: %s\n", le);
+    json_decref(s);
+    return EXIT_OK;
+}
+
+static int oracle_signers_cmd(void)
+{
+    json_t *s = oracle_state();
+    json_t *sg = json_object_get(s, "signers");
+    if (opt.json) {
+        print_json(sg);
+        json_decref(s);
+        return EXIT_OK;
+    }
+    if (!json_is_true(json_object_get(sg, "known")))
+        printf("the contract's signers are not known yet (is this node the leader? is the "
+               "endpoint up?)\n");
+    print_addresses("contract", json_object_get(sg, "contract"));
+    print_addresses("voters", json_object_get(sg, "voters"));
+    print_addresses("shared", json_object_get(sg, "shared"));
+    print_addresses("only contract", json_object_get(sg, "only_contract"));
+    print_addresses("only voters", json_object_get(sg, "only_voters"));
+    printf("threshold %lld: %s\n", i_of(sg, "threshold"),
+           json_is_true(json_object_get(sg, "out_of_sync"))
+               ? "OUT OF SYNC (parlayctl oracle sync-signers --key OWNER_KEY)"
+               : "in sync");
+    json_decref(s);
+    return EXIT_OK;
+}
+
+static int oracle_result_cmd(const char *fixture)
+{
+    char path[300];
+    path_with_id(path, sizeof path, "/v1/fixtures/%s/result", fixture);
+    json_t *out;
+    long st = request("GET", path, NULL, NULL, &out);
+    if (st == 404) {
+        json_decref(out);
+        printf("%s: no agreed result yet\n", fixture);
+        return EXIT_OK;
+    }
+    if (st != 200)
+        refused(st, out);
+    json_t *o = json_object_get(out, "oracle");
+    if (opt.json) {
+        print_json(o ? o : json_null());
+        json_decref(out);
+        return EXIT_OK;
+    }
+    json_t *ob = json_object_get(out, "observation");
+    printf("%s: agreed %s %lld-%lld\n", fixture, s_of(ob, "status"), i_of(ob, "home"),
+           i_of(ob, "away"));
+    if (!o) {
+        printf("on chain: not published by this cluster (no oracle settings)\n");
+    } else {
+        printf("on chain: %s  (match %lld, contract %s, chain %lld)\n", s_of(o, "state"),
+               i_of(o, "match_id"), s_of(o, "contract"), i_of(o, "chain_id"));
+        const char *tx = json_string_value(json_object_get(o, "tx_hash"));
+        const char *why = json_string_value(json_object_get(o, "reason"));
+        json_t *oc = json_object_get(o, "onchain");
+        if (tx)
+            printf("transaction %s", tx);
+        if (tx && i_of(o, "block"))
+            printf("  block %lld  gas %lld", i_of(o, "block"), i_of(o, "gas_used"));
+        if (tx)
+            printf("\n");
+        if (oc)
+            printf("the contract holds: %s %lld-%lld\n", s_of(oc, "status"), i_of(oc, "home"),
+                   i_of(oc, "away"));
+        if (why)
+            printf("reason: %s\n", why);
+        printf("signatures: %zu\n", json_array_size(json_object_get(o, "signatures")));
+    }
+    json_decref(out);
+    return EXIT_OK;
+}
+
+static int oracle_sync_cmd(int argc, char **argv)
+{
+    const char *key = NULL, *threshold = NULL, *journal = "oracle-owner-journal.jsonl";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--key") && i + 1 < argc)
+            key = argv[++i];
+        else if (!strcmp(argv[i], "--journal") && i + 1 < argc)
+            journal = argv[++i];
+        else if (!strcmp(argv[i], "--threshold") && i + 1 < argc)
+            threshold = argv[++i];
+        else
+            die(EXIT_USAGE, "usage: parlayctl oracle sync-signers --key OWNER_KEY [--threshold K] [--journal FILE]");
+    }
+    if (!key)
+        die(EXIT_USAGE, "usage: parlayctl oracle sync-signers --key OWNER_KEY [--threshold K] [--journal FILE]");
+    json_t *s = oracle_state();
+    json_t *voters = json_object_get(json_object_get(s, "signers"), "voters");
+    size_t n = json_array_size(voters);
+    if (n == 0)
+        die(EXIT_REFUSED, "the node knows no voter addresses yet (ask the leader)");
+    char set[64 * 44] = "", th[24], chain[24];
+    size_t i;
+    json_t *a;
+    json_array_foreach(voters, i, a)
+    {
+        if (i)
+            strcat(set, ",");
+        strncat(set, json_string_value(a), 42);
+    }
+    snprintf(th, sizeof th, "%s", threshold ? threshold : "");
+    if (!threshold)
+        snprintf(th, sizeof th, "%zu", n / 2 + 1);
+    snprintf(chain, sizeof chain, "%lld", i_of(s, "chain_id"));
+    char rpc[600], contract[64];
+    snprintf(rpc, sizeof rpc, "%s", s_of(s, "rpc"));
+    snprintf(contract, sizeof contract, "%s", s_of(s, "contract"));
+    json_decref(s);
+    printf("setting the contract's signers to the %zu voters, threshold %s\n", n, th);
+    char *args[] = {"oracle", "signers", "--rpc", rpc, "--contract", contract, "--chain-id", chain,
+                    "--key", (char *)key, "--set", set, "--threshold", th,
+                    "--confirmations", "1", "--journal", (char *)journal, NULL};
+    return oracle_cli_main((int)(sizeof args / sizeof *args) - 1, args);
+}
+
+/* `parlayctl oracle ...`: help, the cluster's commands, or the library's. */
+static int cmd_oracle(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "help") || has_arg(argc, argv, "--help") ||
+        has_arg(argc, argv, "-h")) {
+        oracle_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    bool direct = has_arg(argc, argv, "--contract") || has_arg(argc, argv, "--config") ||
+                  has_arg(argc, argv, "--journal") || has_arg(argc, argv, "--key");
+    const char *c = argv[1];
+    if (!strcmp(c, "sync-signers"))
+        return oracle_sync_cmd(argc - 1, argv + 1);
+    if (!direct && !strcmp(c, "status") && argc == 2)
+        return oracle_status_cmd();
+    if (!direct && !strcmp(c, "signers") && argc == 2)
+        return oracle_signers_cmd();
+    if (!strcmp(c, "result") && argc == 3 && (!direct || !is_digits(argv[2])))
+        return oracle_result_cmd(argv[2]);
+    if (!oracle_cli_main)
+        die(EXIT_USAGE, "this parlayctl was built without oracle support");
+    return oracle_cli_main(argc, argv);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -1287,6 +1524,9 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--help")) {
             usage(stdout);
             return EXIT_OK;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("parlayctl %s\n", PARLAY_VERSION_LINE);
+            return EXIT_OK;
         } else if (i + 1 < argc && !strcmp(argv[i], "--url"))
             snprintf(opt.url, sizeof opt.url, "%s", argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--token-file"))
@@ -1304,11 +1544,6 @@ int main(int argc, char **argv)
     if (i >= argc) {
         usage(stderr);
         return EXIT_USAGE;
-    }
-    if (!strcmp(argv[i], "oracle")) {
-        if (!oracle_cli_main)
-            die(EXIT_USAGE, "this parlayctl was built without oracle support");
-        return oracle_cli_main(argc - i, argv + i);
     }
     if (strncmp(opt.url, "http://", 7) && strncmp(opt.url, "https://", 8)) {
         size_t l = strnlen(opt.url, sizeof opt.url - 8);
@@ -1363,6 +1598,8 @@ int main(int argc, char **argv)
         return cmd_quotes(rest, rv);
     if (!strcmp(cmd, "events"))
         return cmd_events(rest, rv);
+    if (!strcmp(cmd, "oracle"))
+        return cmd_oracle(rest, rv);
     fprintf(stderr, "parlayctl: unknown command '%s'\n", cmd);
     usage(stderr);
     return EXIT_USAGE;

@@ -474,6 +474,7 @@ static void on_applied(void *ctx, uint64_t index, unsigned type, const struct fs
     (void)index;
     struct node *n = ctx;
     struct quoter *q = Q(n);
+    oracle_applied(n, index, type, res); /* the listener's other user (oracle.c) */
     if (type == CMD_OBSERVATION_AGREED || type == CMD_QUOTE_PUBLISHED ||
         type == CMD_MARKETS_SUSPEND || (type >= CMD_BET_PLACE && type <= CMD_TYPE_MAX))
         stream_kick(n); /* the quote stream and the bet stream (bets.c's events) */

@@ -145,6 +145,8 @@ static void serve_metrics(struct http_req *r)
     metrics_render(&n->metrics, &buf, &len, &cap);
     agree_metrics(n, &buf, &len, &cap);
     quote_metrics(n, &buf, &len, &cap);
+    wallet_metrics(n, &buf, &len, &cap);
+    oracle_metrics(n, &buf, &len, &cap);
     stream_metrics(n, &buf, &len, &cap);
     http_reply(r, 200, "text/plain; version=0.0.4", buf, len);
     free(buf);

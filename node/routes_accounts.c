@@ -52,6 +52,7 @@
 
 #include "node/accounts_common.h"
 #include "node/auth.h"
+#include "node/banlist.h"
 #include "common/log.h"
 #include "node/routes.h"
 
@@ -203,6 +204,18 @@ int accounts_start(struct node *n, char *err, size_t errlen)
             return -1;
         }
     }
+    if (n->cfg.ban_list_file[0]) {
+        char berr[400];
+        if (!(a->ban = banlist_open(n->cfg.ban_list_file, berr, sizeof berr))) {
+            snprintf(err, errlen, "key 'ban_list_file': %s", berr);
+            pay_provider_free(a->pay);
+            kyc_doc_provider_free(a->doc);
+            kyc_fc_free(a->fc);
+            kyc_pwlist_free(a->pwlist);
+            free(a);
+            return -1;
+        }
+    }
     uv_timer_init(n->loop, &a->key_timer);
     a->key_timer.data = a;
     uv_timer_start(&a->key_timer, acc_on_key_timer, 200, 200);
@@ -220,6 +233,8 @@ void accounts_stop(struct node *n)
     n->accounts->doc = NULL;
     pay_provider_free(n->accounts->pay);
     n->accounts->pay = NULL;
+    banlist_free(n->accounts->ban);
+    n->accounts->ban = NULL;
     uv_timer_stop(&n->accounts->key_timer);
     uv_close((uv_handle_t *)&n->accounts->key_timer, NULL);
 }

@@ -42,6 +42,7 @@ json_t *node_status(struct node *n, bool with_progress)
     json_object_set_new(o, "fsm_applied", json_integer((json_int_t)fsm_last_applied(n->fsm)));
     json_object_set_new(o, "observations", agree_status(n));
     json_object_set_new(o, "quotes", quote_status(n));
+    json_object_set_new(o, "oracle", oracle_status(n));
     json_object_set_new(o, "leader",
                         leader ? json_pack("{s:I, s:s}", "id", (json_int_t)leader,
                                            "http_address", leader_http)

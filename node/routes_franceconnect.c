@@ -210,6 +210,29 @@ static void fc_called_back(uv_work_t *w, int status)
         int st = status ? 500 : fc_status(j->rv);
         http_problem(r, st, "FranceConnect sign-in refused", "%s: %s",
                      status ? "cancelled" : kyc_strerror(j->rv), status ? "" : j->err.msg);
+    } else if (acc_banned_person(r->node, j->res.id.family_name, j->res.id.given_names,
+                                 j->res.id.birthdate)) {
+        /* FranceConnect certified who this is, and the national gambling-ban list names them:
+         * no sign-in, no link; the player it belongs to is banned in the wallet too. */
+        char pid[ACCOUNTS_ID_CHARS + 1] = "";
+        if (j->signin) {
+            MDB_txn *txn;
+            json_t *owner = NULL;
+            if (fsm_read_begin(r->node->fsm, &txn) == 0) {
+                owner = accounts_identity_player(r->node->fsm, txn, j->res.id.issuer,
+                                                 j->res.id.sub);
+                fsm_read_end(txn);
+            }
+            if (json_is_string(owner))
+                snprintf(pid, sizeof pid, "%s", json_string_value(owner));
+            json_decref(owner);
+        } else {
+            snprintf(pid, sizeof pid, "%s", j->player_id);
+        }
+        if (pid[0])
+            acc_ban_and_refuse(r, pid);
+        else
+            acc_refuse_banned(r);
     } else if (j->signin) {
         fc_signin_finish(r, j);
     } else {

@@ -52,6 +52,10 @@ void acc_do_register(struct http_req *r)
     char email[ACCOUNTS_EMAIL_MAX + 1], ns[64], idem[256];
     if (!acc_fields(r, body, names) || !acc_email_field(r, body, email))
         goto out;
+    if (acc_banned_email(n, email)) { /* the national gambling-ban list */
+        acc_refuse_banned(r);
+        goto out;
+    }
     const char *pw = json_string_value(json_object_get(body, "password"));
     kyc_err err = {0};
     if (kyc_password_policy(pw, strlen(pw), n->accounts->pwlist, &err) != KYC_OK) {
@@ -196,6 +200,20 @@ static int second_factor(struct node *n, struct job *j, json_t *payload)
     return out;
 }
 
+/* Is the player on the ban list (their email, or the identity verified on their record)? */
+static bool signin_banned(struct node *n, const char *player_id)
+{
+    MDB_txn *txn;
+    json_t *p = NULL;
+    if (fsm_read_begin(n->fsm, &txn) == 0) {
+        p = accounts_player_get(n->fsm, txn, player_id);
+        fsm_read_end(txn);
+    }
+    bool banned = p && acc_banned_player(n, p);
+    json_decref(p);
+    return banned;
+}
+
 static void signin_checked(uv_work_t *w, int status)
 {
     struct job *j = w->data;
@@ -210,6 +228,9 @@ static void signin_checked(uv_work_t *w, int status)
     } else if (j->rv == KYC_E_PW_MISMATCH) {
         acc_propose(r, CMD_LOGIN_FAILED, json_pack("{s:s}", "player_id", j->player_id), j->idem,
                     fp, signin_failed_done, NULL);
+    } else if (signin_banned(r->node, j->player_id)) {
+        /* The password was right; the national gambling-ban list says no (at every sign-in). */
+        acc_ban_and_refuse(r, j->player_id);
     } else {
         json_t *payload = json_pack("{s:s}", "player_id", j->player_id);
         int sf = second_factor(r->node, j, payload);

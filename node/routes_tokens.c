@@ -259,6 +259,7 @@ void acc_on_key_timer(uv_timer_t *t)
 {
     struct accounts *a = t->data;
     struct node *n = a->node;
+    acc_ban_tick(a);
     wallet_on_timer(a);
     if (a->key_proposing || !replica_is_leader(n->replica))
         return;

@@ -54,11 +54,16 @@
 #include "consensus/replica.h"
 #include "consensus/wallet.h"
 #include "node/accounts_common.h"
+#include "node/banlist.h"
+#include "node/metrics.h"
 #include "node/pay.h"
 #include "node/query.h"
 #include "node/routes.h"
 
 #define SPORT_SKEW_S 30
+#define WALLET_CLOSE_CHECK_MS 600000 /* the walk for provisional accounts due: a 2-month rule */
+#define BAN_SWEEP_MS 60000 /* the ban-list sweep also runs this often when the list is unchanged */
+#define BAN_SWEEP_PAGE 500 /* players checked per timer tick (200 ms) during a sweep */
 
 static uint64_t now_ms(void)
 {
@@ -861,6 +866,14 @@ static void expire_done(void *arg, int outcome, const struct fsm_result *res)
         LOG_INFO("event=holds_expired %s", res->body);
 }
 
+static void close_done(void *arg, int outcome, const struct fsm_result *res)
+{
+    struct accounts *a = arg;
+    a->wallet_closing = false;
+    if (outcome == REPLICA_OK && res->status == 200)
+        LOG_INFO("event=provisional_accounts_closed %s", res->body);
+}
+
 static void sent_done(void *arg, int outcome, const struct fsm_result *res)
 {
     struct accounts *a = arg;
@@ -900,15 +913,86 @@ static void payout_after(uv_work_t *w, int status)
     free(j);
 }
 
+static void ban_swept(void *arg, int outcome, const struct fsm_result *res)
+{
+    (void)arg;
+    if (outcome == REPLICA_OK && res->status == 200)
+        LOG_INFO("event=ban_list_applied %s", res->body);
+    else
+        LOG_WARN("event=ban_list_apply_failed outcome=%d", outcome);
+}
+
+/* The leader's ban-list sweep: whenever the list changed (and every BAN_SWEEP_MS besides, for
+ * identities verified meanwhile), every player with a wallet profile is checked against it,
+ * BAN_SWEEP_PAGE players per timer tick so that the loop never stalls on a big cluster: newly
+ * listed ones are banned in the wallet (not only at their next sign-in: a session already open
+ * must not go on betting), and those the list no longer names have the list's ban lifted.
+ * Another source's ban is left alone. A list that changes mid-sweep restarts it. */
+static void ban_sweep(struct accounts *a, uint64_t now)
+{
+    struct node *n = a->node;
+    if (!a->ban)
+        return;
+    uint64_t gen = banlist_reloads(a->ban) + 1;
+    if (gen != a->ban_gen || (!a->ban_sweeping && now >= a->ban_sweep_ms)) {
+        a->ban_gen = gen;
+        a->ban_sweep_ms = now + BAN_SWEEP_MS;
+        a->ban_sweeping = true;
+        a->ban_after[0] = 0;
+    }
+    if (!a->ban_sweeping)
+        return;
+    MDB_txn *txn;
+    if (fsm_read_begin(n->fsm, &txn) != 0)
+        return;
+    json_t *page = wallet_profile_bans(n->fsm, txn, a->ban_after, BAN_SWEEP_PAGE), *e,
+           *todo = json_array();
+    size_t i;
+    json_array_foreach(page, i, e)
+    {
+        const char *pid = json_string_value(json_object_get(e, "player_id")),
+                   *source = json_string_value(json_object_get(e, "banned"));
+        json_t *p = accounts_player_get(n->fsm, txn, pid);
+        bool listed = p && acc_banned_player(n, p);
+        json_decref(p);
+        if (listed && !source)
+            json_array_append_new(todo, wallet_cmd_ban(pid, true, "ban_list"));
+        else if (!listed && source && !strcmp(source, "ban_list"))
+            json_array_append_new(todo, wallet_cmd_ban(pid, false, "ban_list"));
+        snprintf(a->ban_after, sizeof a->ban_after, "%s", pid);
+    }
+    fsm_read_end(txn);
+    if (json_array_size(page) < BAN_SWEEP_PAGE)
+        a->ban_sweeping = false; /* done until the list changes or the period is over */
+    json_decref(page);
+    json_array_foreach(todo, i, e)
+    {
+        char *text = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
+        struct cmd c = {.type = CMD_WALLET_BAN, .payload = text, .payload_len = strlen(text)};
+        if (replica_propose(n->replica, &c, ban_swept, a) != REPLICA_OK)
+            a->ban_sweep_ms = now; /* not leading any more, or busy: the next sweep redoes it */
+        free(text);
+    }
+    json_decref(todo);
+}
+
 void wallet_on_timer(struct accounts *a)
 {
     struct node *n = a->node;
     if (n->stopping || !replica_is_leader(n->replica))
         return;
+    ban_sweep(a, now_ms());
     MDB_txn *txn;
     if (fsm_read_begin(n->fsm, &txn) != 0)
         return;
     uint64_t now = now_ms(), due = wallet_next_expiry(n->fsm, txn);
+    /* Provisional accounts two months old: looked for every 10 minutes (a walk of the player
+     * accounts with money), closed by a command stamped with this leader's time. */
+    bool close = false;
+    if (!a->wallet_closing && now >= a->wallet_close_ms) {
+        a->wallet_close_ms = now + WALLET_CLOSE_CHECK_MS;
+        close = wallet_close_due(n->fsm, txn, now);
+    }
     json_t *todo = a->pay && !a->wallet_sending && now >= a->wallet_retry_ms
                        ? wallet_withdrawals_to_send(n->fsm, txn, 1)
                        : NULL;
@@ -917,6 +1001,11 @@ void wallet_on_timer(struct accounts *a)
         static const char empty[] = "{}";
         struct cmd c = {.type = CMD_HOLD_EXPIRE, .payload = empty, .payload_len = 2};
         a->wallet_expiring = replica_propose(n->replica, &c, expire_done, a) == REPLICA_OK;
+    }
+    if (close) {
+        static const char empty[] = "{}";
+        struct cmd c = {.type = CMD_WALLET_CLOSE, .payload = empty, .payload_len = 2};
+        a->wallet_closing = replica_propose(n->replica, &c, close_done, a) == REPLICA_OK;
     }
     json_t *w = json_array_get(todo, 0);
     if (w) {
@@ -932,4 +1021,59 @@ void wallet_on_timer(struct accounts *a)
         uv_queue_work(n->loop, &j->work, payout_work, payout_after);
     }
     json_decref(todo);
+}
+
+/* The wallet's metrics (accounts role): the return to player of this calendar year and the
+ * last (parlay_trj_*, with the 85 % cap and an over-the-cap gauge to alert on) and the ban
+ * list's. */
+void wallet_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
+{
+    if (!n->accounts)
+        return;
+    MDB_txn *txn;
+    if (fsm_read_begin(n->fsm, &txn) != 0)
+        return;
+    time_t t = (time_t)(now_ms() / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    json_t *years[2] = {wallet_trj(n->fsm, txn, tm.tm_year + 1900),
+                        wallet_trj(n->fsm, txn, tm.tm_year + 1899)};
+    fsm_read_end(txn);
+    metrics_printf(buf, len, cap,
+                   "# TYPE parlay_trj_cap_ratio gauge\nparlay_trj_cap_ratio %.3f\n"
+                   "# TYPE parlay_trj_ratio gauge\n",
+                   WALLET_TRJ_CAP_PERMILLE / 1000.0);
+    static const char *const series[] = {"ratio", "stakes_cents", "payouts_cents", "over_cap"};
+    for (int s = 0; s < 4; s++) {
+        if (s > 0)
+            metrics_printf(buf, len, cap, "# TYPE parlay_trj_%s gauge\n", series[s]);
+        for (int y = 0; y < 2; y++) {
+            json_t *j = years[y];
+            int year = (int)json_integer_value(json_object_get(j, "year"));
+            if (s == 0)
+                metrics_printf(buf, len, cap, "parlay_trj_ratio{year=\"%d\"} %.6f\n", year,
+                               json_real_value(json_object_get(j, "trj")));
+            else if (s == 3)
+                metrics_printf(buf, len, cap, "parlay_trj_over_cap{year=\"%d\"} %d\n", year,
+                               json_is_true(json_object_get(j, "over_cap")) ? 1 : 0);
+            else
+                metrics_printf(buf, len, cap, "parlay_trj_%s{year=\"%d\"} %lld\n", series[s],
+                               year,
+                               (long long)json_integer_value(
+                                   json_object_get(j, s == 1 ? "stakes" : "payouts")));
+        }
+    }
+    json_decref(years[0]);
+    json_decref(years[1]);
+    struct banlist *b = n->accounts->ban;
+    metrics_printf(buf, len, cap,
+                   "# TYPE parlay_ban_list_entries gauge\nparlay_ban_list_entries %zu\n"
+                   "# TYPE parlay_ban_list_reloads_total counter\n"
+                   "parlay_ban_list_reloads_total %llu\n"
+                   "# TYPE parlay_ban_list_reload_failures_total counter\n"
+                   "parlay_ban_list_reload_failures_total %llu\n"
+                   "# TYPE parlay_ban_refusals_total counter\nparlay_ban_refusals_total %llu\n",
+                   banlist_size(b), (unsigned long long)banlist_reloads(b),
+                   (unsigned long long)banlist_reload_failures(b),
+                   (unsigned long long)n->metrics.ban_refusals);
 }

@@ -123,6 +123,34 @@ static int record_from_json(json_t* o, oracle_tx_record* r)
     return ETH_OK;
 }
 
+char* oracle_tx_record_to_text(const oracle_tx_record* r)
+{
+    json_t* o = record_to_json(r);
+    char* t = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    return t;
+}
+
+int oracle_tx_record_from_text(const char* text, size_t n, int allow_new, oracle_tx_record* r)
+{
+    json_t* o = json_loadb(text, n, 0, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return ETH_EINVAL;
+    }
+    int rc;
+    if (allow_new && ju(o, "id") == 0) {
+        json_object_set_new(o, "id", json_integer(1));
+        rc = record_from_json(o, r);
+        if (rc == ETH_OK)
+            r->id = 0;
+    } else {
+        rc = record_from_json(o, r);
+    }
+    json_decref(o);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ file journal */
 
 typedef struct file_journal

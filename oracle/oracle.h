@@ -377,6 +377,11 @@ typedef struct oracle_journal
 } oracle_journal;
 
 void oracle_tx_records_free(oracle_tx_record* recs, size_t n);
+/* A record as compact JSON text with sorted keys (malloc'd; what the file journal writes per
+ * line and the cluster's replicated journal keeps), and back. allow_new: id 0 is accepted (a
+ * record not yet given an id). */
+char* oracle_tx_record_to_text(const oracle_tx_record* r);
+int oracle_tx_record_from_text(const char* text, size_t n, int allow_new, oracle_tx_record* r);
 /* A journal in a local file of JSON lines (append-only, fsync'd; last line per id wins). */
 int oracle_journal_file_open(oracle_journal* j, const char* path, eth_error* err);
 void oracle_journal_close(oracle_journal* j);

@@ -43,11 +43,9 @@ typedef struct cli
     char api_key[256];
 } cli;
 
-static int usage(const char* why)
+static void print_usage(FILE* f)
 {
-    if (why)
-        fprintf(stderr, "parlayctl oracle: %s\n", why);
-    fprintf(stderr,
+    fprintf(f,
             "usage: parlayctl oracle <command> [options]\n"
             "  deploy   --signers A,B,C --threshold K\n"
             "  signers  [--set A,B,C --threshold K]\n"
@@ -59,8 +57,21 @@ static int usage(const char* why)
             "  keygen   FILE\n"
             "options: --config FILE --rpc URL --api-key-file FILE --key FILE --contract ADDR\n"
             "         --journal FILE --chain-id N --confirmations N --timeout SECONDS\n"
-            "         --finality safe|finalized --no-wait --legacy --artefacts DIR\n");
+            "         --finality safe|finalized --no-wait --legacy --artefacts DIR\n"
+            "  help, --help (with any command): this text\n");
+}
+
+static int usage(const char* why)
+{
+    if (why)
+        fprintf(stderr, "parlayctl oracle: %s\n", why);
+    print_usage(stderr);
     return 2;
+}
+
+void oracle_cli_usage(FILE* f)
+{
+    print_usage(f);
 }
 
 static int fail(int rc, const eth_error* err, const char* what)
@@ -632,6 +643,13 @@ int oracle_cli_main(int argc, char** argv)
 {
     cli c;
     memset(&c, 0, sizeof c);
+    /* Help is an answer, not an error: exit 0 (also for `oracle COMMAND --help`). */
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") ||
+            (i == 1 && !strcmp(argv[i], "help"))) {
+            print_usage(stdout);
+            return 0;
+        }
     int rc = parse_args(&c, argc, argv);
     if (rc != 0) {
         json_decref(c.config);

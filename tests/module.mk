@@ -26,7 +26,7 @@
 #   test_seal          secrets at rest (common/seal.c): round trips, refusals, rotation, keyring files
 #
 #   make test-unit     build and run them
-UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger wallet bets cmdtable transport_check seal
+UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger wallet bets cmdtable transport_check seal oracle_state
 UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TEST_NAMES))
 UNIT_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,$(CONSENSUS_SRCS) tests/unit/unit_util.c)
 
@@ -39,6 +39,14 @@ TESTS += $(UNIT_TESTS)
 .PHONY: test-unit
 test-unit: $(UNIT_TESTS)
 	@bash tests/run-tests.sh $(UNIT_TESTS)
+
+# test_banlist: the national gambling-ban list file (node/banlist.c): format, name
+# normalisation, matching, reload on change, the last good list kept.
+$(BUILD)/tests/test_banlist: $(BUILD)/san/tests/unit/test_banlist.o $(BUILD)/san/node/banlist.o $(UNIT_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+TESTS += $(BUILD)/tests/test_banlist
 
 # test_pay: the payment provider client (node/pay.c) against the real payment stand-in
 # (tests/standins/pay-standin.mjs, node's standard library only) and a local webhook listener.

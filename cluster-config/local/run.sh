@@ -50,6 +50,18 @@ for f in pay.secret pay.key; do
     fi
     chmod 600 $run/$f
 done
+# The national gambling-ban list's stand-in (the accounts nodes' key ban_list_file; format in
+# node/banlist.h): one made-up person and address to try it with, kept across runs so that it
+# can be edited (the nodes read it again when it changes).
+if [ ! -s $run/ban-list.txt ]; then
+    cat > $run/ban-list.txt <<'BANLIST'
+# The national gambling-ban list stand-in (README "Wallets"). One entry a line:
+#   person: FAMILY NAME|Given names|YYYY-MM-DD
+#   email: address
+person: EXEMPLE|Interdit|1980-01-01
+email: banned@example.test
+BANLIST
+fi
 # The pre-match ratings fit on the same history on every node (key ratings_history): the
 # football-data seasons in ../shared/data/football when this checkout has them, else none
 # (agreed results only).
@@ -103,6 +115,69 @@ if command -v "$node_bin" >/dev/null 2>&1; then
                      hosted pages: $pay_url/pay/<payment id>   (Pay / Cancel)
                      deliveries:   curl -s $pay_url/__test__/deliveries
                      modes:        curl -s -X POST $pay_url/__test__/mode -d '{\"payouts\":\"hold\"}'"
+fi
+
+# The local chain: anvil (from tests/npm) with its state kept in run/anvil-state.json, and the
+# MatchOracle contract deployed once with the three nodes' signing keys as its 2-of-3 signers.
+# It starts before the nodes: their keys are made here on a first run (the same files parlayd
+# would make), and the football nodes get the key 'oracle' (this chain, this contract, the
+# sender key run/oracle-sender.key) in copies of their files under run/config/, so that every
+# agreed result is confirmed on chain within seconds (build/parlayctl oracle result FIXTURE).
+anvil=tests/npm/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+chain_line="  chain:             not started (anvil is not installed; run 'make deps')"
+if [ "${PARLAY_CHAIN:-1}" = 0 ] || [ "$run" != run ] || [ "$shift_by" -ne 0 ]; then
+    chain_line="  chain:             not started (PARLAY_CHAIN=0, or not the default deployment)"
+elif [ -x "$anvil" ]; then
+    if (exec 3<>/dev/tcp/127.0.0.1/8545) 2>/dev/null; then
+        echo "error: 127.0.0.1:8545 is already in use; the local chain cannot start" >&2
+        stop
+    fi
+    "$anvil" --host 127.0.0.1 --port 8545 --chain-id 31337 --silent \
+        --state run/anvil-state.json >> run/anvil.log 2>&1 &
+    pids+=($!)
+    rpc() { curl -fs -H 'Content-Type: application/json' -d "$1" http://127.0.0.1:8545; }
+    for _ in $(seq 1 100); do
+        rpc '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    [ -f run/oracle-sender.key ] || build/parlayctl oracle keygen run/oracle-sender.key >/dev/null
+    sender=$(build/parlayctl oracle address --key run/oracle-sender.key)
+    rpc "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"anvil_setBalance\",\"params\":[\"$sender\",\"0x8ac7230489e80000\"]}" >/dev/null
+    contract=""
+    [ -f run/oracle.json ] && contract=$(sed -n 's/.*"contract": *"\(0x[0-9a-fA-F]*\)".*/\1/p' run/oracle.json)
+    code=""
+    [ -n "$contract" ] && code=$(rpc "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getCode\",\"params\":[\"$contract\",\"latest\"]}" | sed -n 's/.*"result":"\(0x[0-9a-f]*\)".*/\1/p')
+    for i in 1 2 3; do
+        if [ ! -s run/football-$i/node.key ]; then
+            mkdir -p run/football-$i && chmod 700 run/football-$i
+            (umask 077; { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; echo; } > run/football-$i/node.key)
+        fi
+    done
+    if [ -z "$code" ] || [ "$code" = "0x" ]; then
+        signers=$(for i in 1 2 3; do build/parlayctl oracle address --key run/football-$i/node.key; done | paste -sd, -)
+        contract=$(timeout 60 build/parlayctl oracle deploy --rpc http://127.0.0.1:8545 \
+            --key run/oracle-sender.key --journal run/oracle-journal.json --confirmations 1 \
+            --signers "$signers" --threshold 2 | sed -n 's/^contract \(0x[0-9a-fA-F]\{40\}\).*/\1/p')
+        [ -n "$contract" ] || { echo "error: the oracle contract could not be deployed" >&2; stop; }
+        cat > run/oracle.json <<ORACLE
+{"rpc": "http://127.0.0.1:8545", "key": "run/oracle-sender.key", "contract": "$contract",
+ "journal": "run/oracle-journal.json", "confirmations": 1}
+ORACLE
+    fi
+    mkdir -p run/config
+    for f in "$conf"/*.json; do
+        case $(basename "$f") in
+        football-*)
+            sed "s#^  \"initial_members\"#  \"oracle\": {\"rpc\": \"http://127.0.0.1:8545\", \"chain_id\": 31337, \"contract\": \"$contract\", \"sender_key_file\": \"run/oracle-sender.key\", \"confirmations\": 1},\n&#" \
+                "$f" > "run/config/$(basename "$f").tmp" ;;
+        *) cp "$f" "run/config/$(basename "$f").tmp" ;;
+        esac
+        mv "run/config/$(basename "$f").tmp" "run/config/$(basename "$f")"
+    done
+    conf=run/config
+    chain_line="  chain:             anvil at http://127.0.0.1:8545, MatchOracle at $contract (2-of-3: the nodes' keys)
+                     every agreed result goes on chain: build/parlayctl oracle result BA-001
+                     build/parlayctl oracle status     build/parlayctl oracle signers"
 fi
 
 for cluster in football accounts; do
@@ -192,46 +267,6 @@ if command -v nginx >/dev/null 2>&1 && [ -f web/dist/index.html ]; then
   through the edge:  curl -s ${edge_url}api/football/v1/markets?limit=2   (any live node)"
 fi
 
-# The local chain: anvil (from tests/npm) with its state kept in run/anvil-state.json, and the
-# MatchOracle contract deployed once with the three nodes' signing keys as its 2-of-3 signers.
-anvil=tests/npm/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
-chain_line="  chain:             not started (anvil is not installed; run 'make deps')"
-if [ "${PARLAY_CHAIN:-1}" = 0 ] || [ "$run" != run ] || [ "$shift_by" -ne 0 ]; then
-    chain_line="  chain:             not started (PARLAY_CHAIN=0, or not the default deployment)"
-elif [ -x "$anvil" ]; then
-    if (exec 3<>/dev/tcp/127.0.0.1/8545) 2>/dev/null; then
-        echo "error: 127.0.0.1:8545 is already in use; the local chain cannot start" >&2
-        stop
-    fi
-    "$anvil" --host 127.0.0.1 --port 8545 --chain-id 31337 --silent \
-        --state run/anvil-state.json >> run/anvil.log 2>&1 &
-    pids+=($!)
-    rpc() { curl -fs -H 'Content-Type: application/json' -d "$1" http://127.0.0.1:8545; }
-    for _ in $(seq 1 100); do
-        rpc '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' >/dev/null 2>&1 && break
-        sleep 0.1
-    done
-    [ -f run/oracle-sender.key ] || build/parlayctl oracle keygen run/oracle-sender.key >/dev/null
-    sender=$(build/parlayctl oracle address --key run/oracle-sender.key)
-    rpc "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"anvil_setBalance\",\"params\":[\"$sender\",\"0x8ac7230489e80000\"]}" >/dev/null
-    contract=""
-    [ -f run/oracle.json ] && contract=$(sed -n 's/.*"contract": *"\(0x[0-9a-fA-F]*\)".*/\1/p' run/oracle.json)
-    code=""
-    [ -n "$contract" ] && code=$(rpc "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getCode\",\"params\":[\"$contract\",\"latest\"]}" | sed -n 's/.*"result":"\(0x[0-9a-f]*\)".*/\1/p')
-    if [ -z "$code" ] || [ "$code" = "0x" ]; then
-        signers=$(for i in 1 2 3; do build/parlayctl oracle address --key run/football-$i/node.key; done | paste -sd, -)
-        contract=$(timeout 60 build/parlayctl oracle deploy --rpc http://127.0.0.1:8545 \
-            --key run/oracle-sender.key --journal run/oracle-journal.json --confirmations 1 \
-            --signers "$signers" --threshold 2 | sed -n 's/^contract \(0x[0-9a-fA-F]\{40\}\).*/\1/p')
-        [ -n "$contract" ] || { echo "error: the oracle contract could not be deployed" >&2; stop; }
-        cat > run/oracle.json <<ORACLE
-{"rpc": "http://127.0.0.1:8545", "key": "run/oracle-sender.key", "contract": "$contract",
- "journal": "run/oracle-journal.json", "confirmations": 1}
-ORACLE
-    fi
-    chain_line="  chain:             anvil at http://127.0.0.1:8545, MatchOracle at $contract (2-of-3: the nodes' keys)
-                     build/parlayctl oracle signers --config run/oracle.json"
-fi
 
 cat <<INFO
 

@@ -25,3 +25,18 @@ BENCH_BINS += build/bench/holds_bench
 bench-holds: deps
 	@$(MAKE) --no-print-directory all build/bench/holds_bench
 	@BENCH_ONLY=holds bash tests/bench/run.sh
+
+# Results to the chain: agreed result -> confirmed transaction on anvil (`make bench-oracle-latency`;
+# README "Benchmark"). The integration harness is compiled again to start the release parlayd.
+$(BUILD)/obj/tests/bench/harness_release.o: tests/integration/harness.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -DPARLAYD='"build/parlayd"' -MMD -MP -c $< -o $@
+build/bench/oracle_latency: $(BUILD)/obj/tests/bench/oracle_latency.o $(BUILD)/obj/tests/bench/harness_release.o \
+		$(patsubst %.c,$(BUILD)/obj/%.o,tests/feedsim/simproc.c oracle/tests/anvil.c $(FEED_SRCS) $(ORACLE_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+BENCH_BINS += build/bench/oracle_latency
+
+.PHONY: bench-oracle-latency
+bench-oracle-latency: build/bench/oracle_latency build/parlayd build/parlay-feedsim $(ORACLE_ARTEFACTS)
+	FEEDSIM=build/parlay-feedsim build/bench/oracle_latency $(BENCH_RESULTS)

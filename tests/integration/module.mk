@@ -70,3 +70,10 @@ build/tests/test_payments_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 TESTS += build/tests/test_payments_it
+
+# Results to the chain (issue 13): anvil, the contract, three football nodes and simulators.
+build/tests/test_oracle_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_oracle_it.c tests/feedsim/simproc.c oracle/tests/anvil.c $(FEED_SRCS) $(ORACLE_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+TESTS += build/tests/test_oracle_it
+TEST_DEPS += $(ORACLE_ARTEFACTS)

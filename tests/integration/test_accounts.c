@@ -1223,6 +1223,86 @@ static void registration_flood_leaves_signins_served(void **state)
     h_cluster_destroy(&c);
 }
 
+/* Write @text as the ban list @path (a new file renamed over the old). */
+static void ban_file(const char *path, const char *text)
+{
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    FILE *f = fopen(tmp, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    assert_int_equal(rename(tmp, path), 0);
+}
+
+/* The national gambling-ban list against the identity FranceConnect certifies: a player whose
+ * verified identity is added to the list later is refused at the next sign-in, with the
+ * password (the identity on the record) and with FranceConnect (the identity the provider
+ * gives, matched across case, accents and a shorter list of given names), and banned in the
+ * wallet on every node; linking that identity to another account is refused too. */
+static void ban_list_franceconnect(void **state)
+{
+    (void)state;
+    standin op;
+    assert_int_equal(standin_start(&op, "kyc/standin/fc-standin.mjs", NULL), 0);
+    char dir[] = "/tmp/parlay-ban-XXXXXX", path[600], extra[2048];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/ban-list.txt", dir);
+    ban_file(path, "# nobody yet\n");
+    snprintf(extra, sizeof extra,
+             "{\"franceconnect\": {\"issuer\": \"%s\", \"client_id\": \"parlay\", "
+             "\"client_secret\": \"parlay-test-secret\", \"redirect_uri\": \"" FC_REDIRECT
+             "\", \"allow_http\": true}, \"ban_list_file\": \"%s\"}",
+             op.url, path);
+    struct h_cluster c;
+    h_start_accounts(&c, extra);
+    int L = h_wait_leader(&c, H_WAIT_MS), F1 = follower(&c, L, 0), F2 = follower(&c, L, 1);
+    /* Unlisted: the link and both sign-ins pass. */
+    assert_int_equal(fc_link(&c, "hugo@example.fr", "adult", F1, F2, NULL), 201);
+    struct tokens t;
+    signin(&c, F2, "hugo@example.fr", "in-hugo-1", &t);
+    struct h_resp r = h_http(&c, L, "GET", "/admin/v1/players?email=hugo%40example.fr", NULL,
+                             NULL, true);
+    char hugo[64];
+    snprintf(hugo, sizeof hugo, "%s", sval(json_array_get(json_object_get(r.json, "items"), 0), "id"));
+    h_resp_free(&r);
+    assert_int_equal(fc_signin(&c, "adult", false, F1, L, hugo), 201);
+    /* The regulator lists Angela Claire Louise DUBOIS, born 1962-08-24 (spelt otherwise). */
+    ban_file(path, "# ANJ stand-in\nperson: Dubois|ANGELA|1962-08-24\n");
+    /* Each node reads the file again within 200 ms of the change (on a worker thread). */
+    bool refused = false;
+    for (int k = 0; k < 100 && !refused; k++, h_sleep_ms(100)) {
+        char key[32];
+        snprintf(key, sizeof key, "in-hugo-2-%d", k);
+        r = call(&c, F1, "POST", "/v1/sessions", creds("hugo@example.fr", PW), key, NULL);
+        refused = r.status == 403 && !strcmp(sval(r.json, "code"), "banned");
+        assert_true(r.status == 201 || refused);
+        h_resp_free(&r);
+    }
+    assert_true(refused);
+    assert_int_equal(fc_signin(&c, "adult", false, F2, F1, hugo), 403);
+    /* The wallet knows, on every node. */
+    char wpath[128];
+    snprintf(wpath, sizeof wpath, "/admin/v1/wallets/%s", hugo);
+    for (int i = 0; i < 3; i++) {
+        bool banned = false;
+        for (double end = h_now() + 20; h_now() < end && !banned; h_sleep_ms(100)) {
+            r = h_http(&c, i, "GET", wpath, NULL, NULL, true);
+            banned = r.status == 200 && json_object_get(r.json, "banned") != NULL;
+            h_resp_free(&r);
+        }
+        assert_true(banned);
+    }
+    /* The same person linking another account: refused as banned before anything else. */
+    assert_int_equal(fc_link(&c, "ines@example.fr", "adult", F2, L, NULL), 403);
+    /* Someone else still passes. */
+    assert_int_equal(fc_link(&c, "jules@example.fr", "presumed", L, F1, NULL), 201);
+    h_cluster_destroy(&c);
+    standin_stop(&op);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1236,6 +1316,7 @@ int main(void)
         cmocka_unit_test(franceconnect_unsigned_userinfo_refused),
         cmocka_unit_test(franceconnect_bad_id_tokens_refused),
         cmocka_unit_test(franceconnect_expired_code_refused),
+        cmocka_unit_test(ban_list_franceconnect),
         cmocka_unit_test(document_check_webhooks),
         cmocka_unit_test(added_node_gets_accounts_through_snapshot),
         cmocka_unit_test(registration_flood_leaves_signins_served),

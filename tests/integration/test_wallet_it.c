@@ -10,8 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -26,8 +29,13 @@
 #define PAY_KEY "pay-api-key-for-tests"
 #define SPORT "football"
 
+#ifndef PARLAYD
+#define PARLAYD "build/parlayd-san"
+#endif
+
 struct world {
     struct h_cluster c;
+    char ban_file[512]; /* the national ban list stand-in every node reads */
     struct h_paystandin pay;
     int pay_port;
     uint8_t sport_sk[32];
@@ -251,6 +259,18 @@ static long resolve(int i, const char *id, const char *how, const char *body, js
 
 /* ---- set-up ---- */
 
+/* Replace the ban list file (a new file renamed over the old, as a real update would do). */
+static void write_ban_list(const char *text)
+{
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.new", W.ban_file);
+    FILE *f = fopen(tmp, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    assert_int_equal(rename(tmp, W.ban_file), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -265,11 +285,16 @@ static int setup(void **state)
      * deposit's webhook arrives at a node other than the one that opened it. */
     char cfg[1536];
     h_paystandin_config(&W.pay, cfg, sizeof cfg);
+    /* The national gambling-ban list: a person (matched on a verified identity) and an email. */
+    snprintf(W.ban_file, sizeof W.ban_file, "%s/ban-list.txt", W.c.root);
+    write_ban_list("# ANJ stand-in\nperson: DE LA FONTAINE|Jean|1970-01-02\n"
+                   "email: eve@example.fr\n");
     for (int i = 0; i < 3; i++) {
         json_t *j = json_loads(cfg, 0, NULL), *pay = json_object_get(j, "payments");
         char url[64];
         snprintf(url, sizeof url, "http://127.0.0.1:%d", W.c.nodes[(i + 1) % 3].http_port);
         json_object_set_new(pay, "webhook_url", json_string(url));
+        json_object_set_new(j, "ban_list_file", json_string(W.ban_file));
         char *t = json_dumps(j, JSON_COMPACT);
         assert_true(strlen(t) < sizeof W.c.node_extra[i]);
         strcpy(W.c.node_extra[i], t);
@@ -583,8 +608,38 @@ static void protection_and_withdrawals(void **state)
     ledger_ok_everywhere();
 }
 
-/* kill -9 the leader while deposits and holds are being made: every acknowledged movement is
- * there exactly once and the ledger check passes on every node. */
+/* Open a deposit on a live node (retrying with the same key, so the same deposit, until a
+ * definitive answer) and pay it on the hosted page; the stand-in then delivers its webhook,
+ * retrying with back-off while the node it calls is down. Returns the amount acknowledged. */
+static int64_t deposit_through(int prefer, struct player *p, int64_t amount, const char *key)
+{
+    char body[64];
+    snprintf(body, sizeof body, "{\"amount\":%lld}", (long long)amount);
+    json_t *d = NULL;
+    for (double end = h_now() + 40; h_now() < end && !d; h_sleep_ms(100)) {
+        int node = prefer;
+        for (int k = 0; k < 3 && !W.c.nodes[node].pid; k++)
+            node = (node + 1) % 3;
+        struct h_resp r = call(node, "POST", "/v1/wallet/deposits", body, key, p->token);
+        if (r.status == 201)
+            d = json_incref(r.json);
+        else if (r.status >= 400 && r.status < 500 && r.status != 409 && r.status != 429)
+            fail_msg("deposit %s refused: %ld", key, r.status);
+        h_resp_free(&r);
+    }
+    assert_non_null(d);
+    char path[256];
+    snprintf(path, sizeof path, "/pay/%s/confirm",
+             json_string_value(json_object_get(d, "payment_id")));
+    struct h_resp c = h_http_raw(W.pay_port, "POST", path, "card=4242424242424242", NULL, 10000);
+    assert_int_equal(c.status, 303);
+    h_resp_free(&c);
+    json_decref(d);
+    return amount;
+}
+
+/* kill -9 the leader while deposits (their webhooks included) and holds are being made: every
+ * acknowledged movement is there exactly once and the ledger check passes on every node. */
 static void leader_killed_during_money(void **state)
 {
     (void)state;
@@ -595,11 +650,19 @@ static void leader_killed_during_money(void **state)
     set_limits(A, &d, "{\"deposit_7d\":1000000,\"stake_7d\":1000000}", "lim-d");
     json_decref(deposit(A, &d, 50000, "dep-d0"));
     assert_true(wait_balance(A, &d, "balance", 50000));
-    int64_t held = 0;
-    int acked = 0;
+    int64_t held = 0, deposited = 50000;
+    int acked = 0, deposits = 1;
     for (int k = 0; k < 40; k++) {
         if (k == 15)
             h_node_kill(&W.c, L);
+        /* Every third step a deposit too, on a node that takes turns (the webhook goes to the
+         * next node, the dead leader included: the stand-in retries). */
+        if (k % 3 == 0) {
+            char key[32];
+            snprintf(key, sizeof key, "dep-kd-%d", k);
+            deposited += deposit_through((k / 3) % 3, &d, 1000 + k, key);
+            deposits++;
+        }
         char id[32];
         snprintf(id, sizeof id, "kd-%d", k);
         /* Retry the same hold (same id) until it has a definitive answer, on live nodes. */
@@ -618,15 +681,340 @@ static void leader_killed_during_money(void **state)
     }
     h_node_start(&W.c, L);
     h_start_cluster(&W.c);
-    for (int i = 0; i < 3; i++)
+    /* Every acknowledged deposit credited exactly once (webhook retries, duplicates and the
+     * leader change notwithstanding), on every node. */
+    for (int i = 0; i < 3; i++) {
+        bool ok = false;
+        for (double end = h_now() + 90; h_now() < end && !ok; h_sleep_ms(200))
+            ok = balance(i, &d, "balance") == deposited;
+        if (!ok)
+            fprintf(stderr, "node %d: balance %lld, want %lld\n", i + 1,
+                    (long long)balance(i, &d, "balance"), (long long)deposited);
+        assert_true(ok);
         assert_true(wait_balance(i, &d, "held", held));
+    }
     assert_int_equal(acked, 40);
-    /* Each hold exactly once in the statement: 1 deposit + 40 holds. */
+    /* Some webhook did go to the dead leader (no answer) and was delivered later. */
+    struct h_resp dl = h_http_raw(W.pay_port, "GET", "/__test__/deliveries", NULL, NULL, 10000);
+    assert_int_equal(dl.status, 200);
+    int late = 0;
+    json_t *rec;
+    size_t di;
+    json_array_foreach(dl.json, di, rec)
+    {
+        json_t *at = json_object_get(rec, "attempts");
+        size_t na = json_array_size(at);
+        bool missed = false;
+        for (size_t k = 0; k + 1 < na; k++)
+            missed = missed || json_integer_value(json_array_get(at, k)) < 0;
+        late += missed && json_integer_value(json_array_get(at, na - 1)) / 100 == 2;
+    }
+    h_resp_free(&dl);
+    assert_true(late >= 1);
+    /* Each movement exactly once in the statement: every deposit and the 40 holds. */
     struct h_resp r = call(L, "GET", "/v1/wallet/transactions?limit=500", NULL, NULL, d.token);
     assert_int_equal(r.status, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 41);
+    json_t *items = json_object_get(r.json, "items"), *t;
+    size_t n;
+    int dep_seen = 0, hold_seen = 0;
+    json_array_foreach(items, n, t)
+    {
+        const char *kind = json_string_value(json_object_get(t, "kind"));
+        dep_seen += kind && !strcmp(kind, "deposit");
+        hold_seen += kind && !strcmp(kind, "stake");
+    }
+    assert_int_equal(dep_seen, deposits);
+    assert_int_equal(hold_seen, 40);
+    assert_int_equal(json_array_size(items), (size_t)(deposits + 40));
     h_resp_free(&r);
     ledger_ok_everywhere();
+}
+
+/* The automatic withdrawal: a verified player's credits above their auto_withdraw threshold
+ * leave by themselves, a deposit's and a bet's payout alike: the excess is held in the
+ * crediting command, the leader sends the payout, the provider pays it. */
+static void auto_withdraw_end_to_end(void **state)
+{
+    (void)state;
+    int L = h_wait_leader(&W.c, H_WAIT_MS), F = (L + 1) % 3;
+    struct player h;
+    new_player(F, "henri@example.fr", &h);
+    char path[160];
+    snprintf(path, sizeof path, "/admin/v1/players/%s/kyc", h.id);
+    struct h_resp r = h_http(&W.c, L, "POST", path,
+                             "{\"status\":\"verified\",\"reason\":\"documents checked\"}",
+                             "kyc-h", true);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    set_limits(F, &h, "{\"deposit_7d\":50000,\"stake_7d\":20000,\"auto_withdraw\":2000}", "lim-h");
+    json_decref(deposit(F, &h, 5000, "dep-h"));
+    /* 5000 credited, 3000 over the threshold withdrawn and paid: 2000 stay, nothing held. */
+    for (int i = 0; i < 3; i++) {
+        assert_true(wait_balance(i, &h, "balance", 2000));
+        assert_true(wait_balance(i, &h, "held", 0));
+    }
+    /* A bet wins 4000 on a 1000 stake: 5000 available, 3000 go out again. */
+    assert_int_equal(hold(F, "h-1", &h, 1000, 600000, NULL), 201);
+    assert_int_equal(resolve(L, "h-1", "post", "{\"stake\":1000,\"payout\":4000}", NULL), 200);
+    for (int i = 0; i < 3; i++) {
+        assert_true(wait_balance(i, &h, "balance", 2000));
+        assert_true(wait_balance(i, &h, "held", 0));
+    }
+    /* The statement shows the two automatic withdrawals, each held then paid. */
+    r = call(L, "GET", "/v1/wallet/transactions?limit=100", NULL, NULL, h.token);
+    assert_int_equal(r.status, 200);
+    json_t *t;
+    size_t k;
+    int autos = 0, paid = 0;
+    json_array_foreach(json_object_get(r.json, "items"), k, t)
+    {
+        const char *ref = json_string_value(json_object_get(t, "ref")),
+                   *kind = json_string_value(json_object_get(t, "kind"));
+        if (!ref || strncmp(ref, "auto:", 5))
+            continue;
+        if (!strcmp(kind, "withdrawal")) {
+            autos++;
+            assert_int_equal(num(t, "amount"), 3000);
+        } else if (!strcmp(kind, "hold_post")) {
+            paid++;
+        }
+    }
+    h_resp_free(&r);
+    assert_int_equal(autos, 2);
+    assert_int_equal(paid, 2);
+    ledger_ok_everywhere();
+}
+
+/* Node @i's /metrics text into @out. */
+static void metrics_of(int i, char *out, size_t n)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "curl -s http://127.0.0.1:%d/metrics", W.c.nodes[i].http_port);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t got = fread(out, 1, n - 1, p);
+    out[got] = 0;
+    pclose(p);
+}
+
+/* The value of the series @name (with its labels) in @text, or -1 when absent. */
+static double series_value(const char *text, const char *name)
+{
+    char key[160];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *at = strstr(text, key);
+    return at ? strtod(at + strlen(key), NULL) : -1;
+}
+
+/* The return to player of this year in every node's /metrics: the same stakes and payouts as
+ * the ledger's TRJ (GET /admin/v1/ledger/trj), the ratio, the cap and the over-the-cap alert
+ * (the bets above paid 6600 on 3000 of stakes: far over 85 %). */
+static void trj_in_metrics(void **state)
+{
+    (void)state;
+    int L = h_wait_leader(&W.c, H_WAIT_MS);
+    struct h_resp r = h_http(&W.c, L, "GET", "/admin/v1/ledger/trj", NULL, NULL, true);
+    assert_int_equal(r.status, 200);
+    int year = (int)num(r.json, "year");
+    int64_t stakes = num(r.json, "stakes"), payouts = num(r.json, "payouts");
+    bool over = json_is_true(json_object_get(r.json, "over_cap"));
+    h_resp_free(&r);
+    assert_true(stakes > 0);
+    assert_true(over); /* 6600 paid on 3000 staked */
+    for (int i = 0; i < 3; i++) {
+        char text[65536], name[96];
+        bool same = false;
+        for (double end = h_now() + 20; h_now() < end && !same; h_sleep_ms(100)) {
+            metrics_of(i, text, sizeof text);
+            snprintf(name, sizeof name, "parlay_trj_stakes_cents{year=\"%d\"}", year);
+            same = series_value(text, name) == (double)stakes;
+        }
+        if (!same)
+            fprintf(stderr, "node %d metrics:\n%s\n", i + 1, text);
+        assert_true(same);
+        snprintf(name, sizeof name, "parlay_trj_payouts_cents{year=\"%d\"}", year);
+        assert_true(series_value(text, name) == (double)payouts);
+        snprintf(name, sizeof name, "parlay_trj_ratio{year=\"%d\"}", year);
+        double ratio = series_value(text, name);
+        assert_true(ratio > (double)payouts / (double)stakes - 1e-4 &&
+                    ratio < (double)payouts / (double)stakes + 1e-4);
+        snprintf(name, sizeof name, "parlay_trj_over_cap{year=\"%d\"}", year);
+        assert_true(series_value(text, name) == 1);
+        snprintf(name, sizeof name, "parlay_trj_over_cap{year=\"%d\"}", year - 1);
+        assert_true(series_value(text, name) == 0);
+        assert_true(series_value(text, "parlay_trj_cap_ratio") == 0.85);
+    }
+}
+
+/* Sign in on node @i with @body until refused `banned` (fresh keys; a session granted before
+ * the node read the list again is allowed), for at most 10 s. */
+static bool signin_refused(int i, const char *body, const char *key)
+{
+    for (int k = 0; k < 100; k++, h_sleep_ms(100)) {
+        char kk[64];
+        snprintf(kk, sizeof kk, "%s-%d", key, k);
+        struct h_resp r = call(i, "POST", "/v1/sessions", body, kk, NULL);
+        bool banned = r.status == 403 && !strcmp(code_of(&r), "banned");
+        assert_true(r.status == 201 || banned);
+        h_resp_free(&r);
+        if (banned)
+            return true;
+    }
+    return false;
+}
+
+/* Start a one-node accounts cluster with @extra merged into its config: it must exit 1 at once
+ * with @needle in what it printed. */
+static void refused_at_start(const char *extra, const char *needle)
+{
+    struct h_cluster c;
+    h_cluster_init(&c, 1);
+    c.role = "accounts";
+    snprintf(c.node_extra[0], sizeof c.node_extra[0], "%s", extra);
+    h_cluster_write_configs(&c);
+    char out[600];
+    snprintf(out, sizeof out, "%s/refused.log", c.root);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(PARLAYD, PARLAYD, "--config", c.nodes[0].config, (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    char log[2048] = "";
+    FILE *f = fopen(out, "r");
+    assert_non_null(f);
+    size_t n = fread(log, 1, sizeof log - 1, f);
+    log[n] = 0;
+    fclose(f);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 1 || !strstr(log, needle))
+        fail_msg("expected exit 1 naming \"%s\", got %d: %s", needle, st, log);
+    h_cluster_destroy(&c);
+}
+
+/* The national gambling-ban list (ban_list_file): a listed person cannot register; a player
+ * added to the list later is refused at the next sign-in, and from then on the wallet refuses
+ * their deposits and holds (`banned`) on every node; an unlisted player passes; a bad file
+ * refuses the start, naming the key. */
+static void ban_list(void **state)
+{
+    (void)state;
+    int L = h_wait_leader(&W.c, H_WAIT_MS), F = (L + 1) % 3, G = (L + 2) % 3;
+    char body[256];
+    snprintf(body, sizeof body, "{\"email\":\"Eve@Example.fr\",\"password\":\"%s\"}", PW);
+    struct h_resp r = call(F, "POST", "/v1/players", body, "reg-eve", NULL);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(code_of(&r), "banned");
+    h_resp_free(&r);
+    /* Two unlisted players register, sign in and fund their wallets. */
+    struct player fr, gr;
+    new_player(F, "frank@example.fr", &fr);
+    new_player(G, "grace@example.fr", &gr);
+    set_limits(F, &fr, "{\"deposit_7d\":50000,\"stake_7d\":20000}", "lim-fr");
+    json_decref(deposit(F, &fr, 3000, "dep-fr"));
+    assert_true(wait_balance(F, &fr, "balance", 3000));
+    assert_int_equal(hold(F, "fr-1", &fr, 100, 600000, NULL), 201);
+    /* Frank is added to the list (another spelling of his address). The leader's sweep bans
+     * him in the wallet at once, before any sign-in: his open session cannot bet on. */
+    write_ban_list("# ANJ stand-in\nperson: DE LA FONTAINE|Jean|1970-01-02\n"
+                   "email: eve@example.fr\nemail: FRANK@example.fr \n");
+    json_t *out = NULL;
+    bool swept = false;
+    for (int k = 0; k < 200 && !swept; k++, h_sleep_ms(100)) {
+        char id[32];
+        snprintf(id, sizeof id, "fr-sweep-%d", k);
+        long st = hold(F, id, &fr, 100, 600000, &out);
+        swept = st == 403 && !strcmp(json_string_value(json_object_get(out, "code")), "banned");
+        json_decref(out);
+        assert_true(st == 201 || st == 403);
+        if (st == 201) /* placed before the sweep: give it back */
+            assert_int_equal(resolve(F, id, "void", NULL, NULL), 200);
+    }
+    assert_true(swept);
+    /* And the next sign-in, on any node, is refused (once that node has read the file again:
+     * it looks every 200 ms). */
+    snprintf(body, sizeof body, "{\"email\":\"frank@example.fr\",\"password\":\"%s\"}", PW);
+    assert_true(signin_refused(G, body, "in-frank-2"));
+    for (int i = 0; i < 3; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "fr-2-%d", i);
+        assert_int_equal(hold(i, id, &fr, 100, 600000, &out), 403);
+        assert_string_equal(json_string_value(json_object_get(out, "code")), "banned");
+        json_decref(out);
+    }
+    r = call(L, "POST", "/v1/wallet/deposits", "{\"amount\":100}", "dep-fr-2", fr.token);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(code_of(&r), "banned");
+    h_resp_free(&r);
+    /* A wrong password is still just a wrong password (the list is not disclosed). */
+    r = call(F, "POST", "/v1/sessions",
+             "{\"email\":\"frank@example.fr\",\"password\":\"not the password at all\"}",
+             "in-frank-3", NULL);
+    assert_int_equal(r.status, 401);
+    h_resp_free(&r);
+    /* Grace, unlisted, signs in again and plays. */
+    snprintf(body, sizeof body, "{\"email\":\"grace@example.fr\",\"password\":\"%s\"}", PW);
+    r = call(F, "POST", "/v1/sessions", body, "in-grace-2", NULL);
+    assert_int_equal(r.status, 201);
+    h_resp_free(&r);
+    /* The node that refused counts it and shows the list it reloaded. */
+    char text[65536];
+    metrics_of(G, text, sizeof text);
+    assert_true(series_value(text, "parlay_ban_list_entries") == 3);
+    assert_true(series_value(text, "parlay_ban_list_reloads_total") >= 1);
+    assert_true(series_value(text, "parlay_ban_refusals_total") >= 1);
+    /* A broken file later keeps the last good list. */
+    write_ban_list("email: eve@example.fr\nnot an entry\n");
+    r = call(G, "POST", "/v1/sessions", body, "in-grace-3", NULL);
+    assert_int_equal(r.status, 201);
+    h_resp_free(&r);
+    snprintf(body, sizeof body, "{\"email\":\"frank@example.fr\",\"password\":\"%s\"}", PW);
+    r = call(G, "POST", "/v1/sessions", body, "in-frank-4", NULL);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(code_of(&r), "banned");
+    h_resp_free(&r);
+    bool counted = false;
+    for (double end = h_now() + 20; h_now() < end && !counted; h_sleep_ms(100)) {
+        metrics_of(G, text, sizeof text);
+        counted = series_value(text, "parlay_ban_list_reload_failures_total") >= 1;
+    }
+    assert_true(counted);
+    /* Frank leaves the list: the leader's sweep lifts the list's ban; he signs in and bets. */
+    write_ban_list("email: eve@example.fr\n");
+    bool lifted = false;
+    for (int k = 0; k < 200 && !lifted; k++, h_sleep_ms(100)) {
+        char id[32]; /* a refused hold's answer is kept for its id: a new id each time */
+        snprintf(id, sizeof id, "fr-3-%d", k);
+        lifted = hold(G, id, &fr, 100, 600000, NULL) == 201;
+    }
+    assert_true(lifted);
+    bool back = false;
+    for (int k = 0; k < 100 && !back; k++, h_sleep_ms(100)) {
+        char key[32];
+        snprintf(key, sizeof key, "in-frank-5-%d", k);
+        r = call(F, "POST", "/v1/sessions", body, key, NULL);
+        back = r.status == 201;
+        assert_true(r.status == 201 || r.status == 403);
+        h_resp_free(&r);
+    }
+    assert_true(back);
+    ledger_ok_everywhere();
+
+    /* Bad files refuse the start, naming the key and the line. */
+    char bad[600], extra[800];
+    snprintf(bad, sizeof bad, "%s/bad-ban-list.txt", W.c.root);
+    FILE *f = fopen(bad, "w");
+    assert_non_null(f);
+    fputs("# list\nperson: DUPONT|Marie|1990-13-01\n", f);
+    fclose(f);
+    snprintf(extra, sizeof extra, "{\"ban_list_file\":\"%s\"}", bad);
+    refused_at_start(extra, "key 'ban_list_file'");
+    refused_at_start(extra, "line 2");
+    snprintf(extra, sizeof extra, "{\"ban_list_file\":\"%s/missing.txt\"}", W.c.root);
+    refused_at_start(extra, "key 'ban_list_file'");
 }
 
 int main(void)
@@ -634,8 +1022,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(deposit_end_to_end),
         cmocka_unit_test(holds_never_overdraw),
+        cmocka_unit_test(trj_in_metrics),
         cmocka_unit_test(protection_and_withdrawals),
+        cmocka_unit_test(auto_withdraw_end_to_end),
         cmocka_unit_test(leader_killed_during_money),
+        cmocka_unit_test(ban_list),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -45,7 +45,11 @@ static const struct
     {30, "withdraw_open", 1},    {31, "withdraw_sent", 1},      {32, "hold_place", 1},
     {33, "hold_post", 1},        {34, "hold_void", 1},          {35, "hold_expire", 1},
     {36, "wallet_correct", 1},   {37, "wallet_cluster", 1},
-    /* bets.c (38-43 are reserved for other branches). */
+    /* wallet.c: the ban list's verdict, provisional accounts closed. */
+    {38, "wallet_ban", 1},       {39, "wallet_close", 1},
+    /* oracle_state.c (43 is reserved). */
+    {40, "oracle_signed", 1},    {41, "oracle_tx", 1},          {42, "oracle_done", 1},
+    /* bets.c */
     {44, "bet_place", 1},        {45, "bet_limits", 1},         {46, "bet_hold_done", 1},
     {47, "bet_paid", 1},         {48, "bet_decide", 1},         {49, "bet_hold_voided", 1},
     {50, "bet_switch", 1},       {51, "bet_void", 1},
@@ -72,6 +76,7 @@ static const char* const ADDED_DBS[] = {
     "bet_pending",     "bet_config",       "bet_unpaid",         "bet_delayed",
     "bet_void",        "bet_events",
     "session_revocations",
+    "oracle_results",  "oracle_txs",       "oracle_matches",
 };
 #define N_ADDED_DBS (sizeof ADDED_DBS / sizeof *ADDED_DBS)
 

@@ -75,6 +75,14 @@ static int64_t field(struct w *w, const char *key)
     return v;
 }
 
+static bool flag(struct w *w, const char *key)
+{
+    json_t *j = json_loads(w->r.body, 0, NULL);
+    bool v = json_is_true(json_object_get(j, key));
+    json_decref(j);
+    return v;
+}
+
 static json_t *view(struct w *w, const char *player)
 {
     MDB_txn *txn;
@@ -451,6 +459,191 @@ static void random_run(void **state)
     assert_true(vint(w, P1, "available") >= 0 && vint(w, P2, "available") >= 0);
 }
 
+/* The ban list's verdict (CMD_WALLET_BAN): deposits and holds refused with `banned` while it
+ * stands, withdrawals still allowed (the money is the player's); lifted, play resumes. */
+static void ban_list_verdict(void **state)
+{
+    struct w *w = *state;
+    funded(w, 10000);
+    assert_int_equal(run(w, CMD_WALLET_BAN, wallet_cmd_ban(P2, true, "ban_list")), 404);
+    assert_string_equal(code(w), "no_such_player");
+    assert_int_equal(run(w, CMD_WALLET_BAN, json_pack("{s:s, s:s}", "player_id", P1, "source",
+                                                      "ban_list")),
+                     422);
+    assert_string_equal(code(w), "invalid_ban");
+    assert_int_equal(run(w, CMD_WALLET_BAN, wallet_cmd_ban(P1, true, "ban_list")), 200);
+    assert_true(flag(w, "changed"));
+    assert_int_equal(run(w, CMD_WALLET_BAN, wallet_cmd_ban(P1, true, "ban_list")), 200);
+    assert_false(flag(w, "changed"));
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b1", P1, "football", 100,
+                                                                   60000)),
+                     403);
+    assert_string_equal(code(w), "banned");
+    assert_int_equal(run(w, CMD_DEPOSIT_OPEN, wallet_cmd_deposit_open(P1, "d2", 100)), 403);
+    assert_string_equal(code(w), "banned");
+    json_t *v = view(w, P1);
+    assert_non_null(json_object_get(v, "banned"));
+    json_decref(v);
+    verify(w, P1);
+    assert_int_equal(run(w, CMD_WITHDRAW_OPEN, wallet_cmd_withdraw_open(P1, "w1", 4000)), 201);
+    assert_int_equal(run(w, CMD_WALLET_BAN, wallet_cmd_ban(P1, false, "ban_list")), 200);
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b1", P1, "football", 100,
+                                                                   60000)),
+                     201);
+    check_ok(w);
+}
+
+static int64_t account_balance(struct w *w, const char *id)
+{
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(w->f, &txn), 0);
+    json_t *a = wallet_account_get(w->f, txn, id);
+    fsm_read_end(txn);
+    int64_t b = a ? json_integer_value(json_object_get(a, "cpo")) -
+                        json_integer_value(json_object_get(a, "dpo"))
+                  : 0;
+    json_decref(a);
+    return b;
+}
+
+static bool close_due(struct w *w)
+{
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(w->f, &txn), 0);
+    bool due = wallet_close_due(w->f, txn, w->now);
+    fsm_read_end(txn);
+    return due;
+}
+
+/* Provisional accounts: two months unverified, the leader's wallet_close (at its stamped time)
+ * closes them and returns what is available: to the deposits' payment account as a withdrawal
+ * the leader sends, or to sys:returns_due when there is none. Verified players are untouched;
+ * money a pending hold returns later goes back at the next sweep. */
+static void provisional_closure(void **state)
+{
+    struct w *w = *state;
+    funded(w, 10000); /* P1: deposits from payment account acct_1 */
+    player(w, P2, "two@example.com");
+    assert_int_equal(run(w, CMD_WALLET_CORRECT,
+                         wallet_cmd_correct("c1", "sys:house", "player:" P2, 500, "dep:d1",
+                                            "goodwill credit, no deposit")),
+                     201);
+#define P3 "p_00000000000000000000000000000003"
+    player(w, P3, "three@example.com");
+    verify(w, P3);
+    assert_int_equal(run(w, CMD_WALLET_LIMITS, wallet_cmd_limits(P3, 100000, 50000, -1)), 200);
+    deposit(w, P3, "d3", 2000);
+    w->now = T0 + 20 * 24 * HOUR;
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b1", P1, "football", 1000,
+                                                                   30 * 24 * HOUR)),
+                     201);
+    /* Not yet two months: nothing is due, a close closes nothing. */
+    w->now = T0 + 60 * 24 * HOUR;
+    assert_false(close_due(w));
+    assert_int_equal(run(w, CMD_WALLET_CLOSE, wallet_cmd_close()), 200);
+    assert_int_equal(field(w, "closed"), 0);
+    w->now = T0 + 61 * 24 * HOUR;
+    assert_true(close_due(w));
+    assert_int_equal(run(w, CMD_WALLET_CLOSE, wallet_cmd_close()), 200);
+    assert_int_equal(field(w, "closed"), 2);
+    assert_int_equal(field(w, "returned"), 9000 + 500);
+    /* P1: 9000 held as a withdrawal to acct_1 (the bet's 1000 still held), sent by the
+     * leader like any other; P2's 500 is in sys:returns_due. */
+    assert_int_equal(vint(w, P1, "available"), 0);
+    assert_int_equal(vint(w, P1, "held"), 10000);
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(w->f, &txn), 0);
+    json_t *todo = wallet_withdrawals_to_send(w->f, txn, 10);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(todo), 1);
+    json_t *wd = json_array_get(todo, 0);
+    assert_string_equal(json_string_value(json_object_get(wd, "account")), "acct_1");
+    assert_int_equal(json_integer_value(json_object_get(wd, "amount")), 9000);
+    char wid[100];
+    snprintf(wid, sizeof wid, "%s", json_string_value(json_object_get(wd, "id")));
+    json_decref(todo);
+    assert_int_equal(strncmp(wid, "close:" P1 ":", 6 + 34 + 1), 0);
+    assert_int_equal(account_balance(w, "sys:returns_due"), 500);
+    assert_int_equal(vint(w, P2, "balance"), 0);
+    assert_int_equal(vint(w, P3, "balance"), 2000);
+    /* Closed for good: no deposit, no bet, even once verified. */
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b2", P1, "football", 100,
+                                                                   60000)),
+                     403);
+    assert_string_equal(code(w), "account_closed");
+    assert_int_equal(run(w, CMD_DEPOSIT_OPEN, wallet_cmd_deposit_open(P2, "d9", 100)), 403);
+    assert_string_equal(code(w), "account_closed");
+    assert_false(close_due(w));
+    assert_int_equal(run(w, CMD_WALLET_CLOSE, wallet_cmd_close()), 200);
+    assert_int_equal(field(w, "closed"), 0);
+    /* The provider pays the closure's withdrawal out. */
+    assert_int_equal(run(w, CMD_WITHDRAW_SENT, wallet_cmd_withdraw_sent(wid, "po_close")), 200);
+    assert_int_equal(run(w, CMD_PAY_EVENT,
+                         wallet_cmd_pay_event("standin", "evt_po_close", "payout_paid", "po_close",
+                                              wid, 9000, NULL)),
+                     200);
+    assert_int_equal(vint(w, P1, "balance"), 1000);
+    /* The bet is voided: its 1000 returns, and the next sweep sends it back too. */
+    assert_int_equal(run(w, CMD_HOLD_VOID, wallet_cmd_hold_void("b1", "football")), 200);
+    assert_true(close_due(w));
+    assert_int_equal(run(w, CMD_WALLET_CLOSE, wallet_cmd_close()), 200);
+    assert_int_equal(field(w, "closed"), 1);
+    assert_int_equal(field(w, "returned"), 1000);
+    assert_int_equal(vint(w, P1, "available"), 0);
+    json_t *v = view(w, P1);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "closed"), "returned")),
+                     10000);
+    json_decref(v);
+    check_ok(w);
+}
+
+/* The automatic withdrawal: a credit that leaves a verified player's available balance above
+ * their auto_withdraw threshold holds the excess as a withdrawal in the same command; not for
+ * an unverified or blocked player, nor below the threshold. */
+static void auto_withdraw(void **state)
+{
+    struct w *w = *state;
+    player(w, P1, "one@example.com");
+    cluster(w);
+    verify(w, P1);
+    assert_int_equal(run(w, CMD_WALLET_LIMITS, wallet_cmd_limits(P1, 100000, 50000, 5000)), 200);
+    deposit(w, P1, "d1", 4000); /* below the threshold: nothing */
+    assert_int_equal(vint(w, P1, "available"), 4000);
+    assert_int_equal(vint(w, P1, "held"), 0);
+    deposit(w, P1, "d2", 4000); /* 8000: the 3000 above 5000 go out */
+    assert_int_equal(vint(w, P1, "balance"), 8000);
+    assert_int_equal(vint(w, P1, "available"), 5000);
+    assert_int_equal(vint(w, P1, "held"), 3000);
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(w->f, &txn), 0);
+    json_t *todo = wallet_withdrawals_to_send(w->f, txn, 10);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(todo), 1);
+    json_t *wd = json_array_get(todo, 0);
+    assert_int_equal(json_integer_value(json_object_get(wd, "amount")), 3000);
+    assert_string_equal(json_string_value(json_object_get(wd, "reason")), "auto_withdraw");
+    assert_string_equal(json_string_value(json_object_get(wd, "account")), "acct_1");
+    json_decref(todo);
+    /* A bet's payout over the threshold: the excess goes out in the post's own command. */
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b1", P1, "football", 1000,
+                                                                   60000)),
+                     201);
+    assert_int_equal(run(w, CMD_HOLD_POST, wallet_cmd_hold_post("b1", "football", 1000, 2500)),
+                     200);
+    assert_int_equal(vint(w, P1, "available"), 5000);
+    assert_int_equal(vint(w, P1, "held"), 3000 + 1500);
+    /* Blocked: no automatic withdrawal. */
+    assert_int_equal(run(w, CMD_WALLET_BLOCK, wallet_cmd_block(P1, true, "under review")), 200);
+    assert_int_equal(run(w, CMD_WALLET_BLOCK, wallet_cmd_block(P1, false, "reviewed")), 200);
+    /* An unverified player with a threshold: nothing automatic. */
+    player(w, P2, "two@example.com");
+    assert_int_equal(run(w, CMD_WALLET_LIMITS, wallet_cmd_limits(P2, 100000, 50000, 100)), 200);
+    deposit(w, P2, "d3", 4000);
+    assert_int_equal(vint(w, P2, "available"), 4000);
+    assert_int_equal(vint(w, P2, "held"), 0);
+    check_ok(w);
+}
+
 int main(void)
 {
     util_log_init();
@@ -461,6 +654,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(withdrawals, setup, teardown),
         cmocka_unit_test_setup_teardown(chargeback_and_corrections, setup, teardown),
         cmocka_unit_test_setup_teardown(random_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(ban_list_verdict, setup, teardown),
+        cmocka_unit_test_setup_teardown(provisional_closure, setup, teardown),
+        cmocka_unit_test_setup_teardown(auto_withdraw, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

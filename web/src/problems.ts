@@ -29,6 +29,8 @@ const byCode: Record<string, MessageKey> = {
   self_excluded: "problem.self_excluded",
   account_blocked: "problem.account_blocked",
   account_deactivated: "problem.account_deactivated",
+  account_closed: "problem.account_closed",
+  banned: "problem.banned",
   debt_outstanding: "problem.debt_outstanding",
   not_verified: "problem.not_verified",
   no_payment_account: "problem.no_payment_account",
@@ -60,6 +62,7 @@ const byCode: Record<string, MessageKey> = {
   invalid_link: "problem.wallet_internal",
   invalid_payout: "problem.wallet_internal",
   transfer_exists: "problem.wallet_internal",
+  invalid_ban: "problem.wallet_internal",
   // The bets codes (consensus/bets.h), from a sport cluster.
   invalid_bet: "problem.invalid_bet",
   too_many_legs: "problem.too_many_legs",
@@ -82,7 +85,7 @@ export const BET_CODES = [
   "not_offered", "price_changed", "below_min_stake", "above_max_stake", "above_max_payout", "liability_cap",
 ];
 // The wallet's refusals of a bet's stake hold (consensus/wallet.c, wallet_hold): its reject_code.
-export const HOLD_CODES = ["insufficient_funds", "stake_limit", "limits_required", "self_excluded", "account_blocked", "account_deactivated", "debt_outstanding", "no_such_player"];
+export const HOLD_CODES = ["insufficient_funds", "stake_limit", "limits_required", "self_excluded", "account_blocked", "account_deactivated", "debt_outstanding", "no_such_player", "banned"];
 
 // Every code the wallet answers with (consensus/wallet.h, consensus/wallet.c).
 export const WALLET_CODES = Object.keys(byCode).filter((c) => !c.includes(".") && !BET_CODES.includes(c));
