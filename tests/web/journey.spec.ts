@@ -1,8 +1,10 @@
-// A new player's money journey in Chromium against the real deployment behind the edge: sign
-// up, the mandatory limits, a deposit through the payment stand-in's hosted page, a withdrawal
-// refused (identity not verified), a limit raise pending under the 48-hour rule. This file runs
-// before site.spec.ts (files run in name order), whose last tests kill nodes and use up the
-// edge's allowance of anonymous writes.
+// A new player's journey in Chromium against the real deployment behind the edge: sign up, the
+// mandatory limits, a deposit through the payment stand-in's hosted page; bets from the slip
+// (pre-match: the simulated afternoon's last games kick off about 96 s after it starts, so the
+// bets come right after the deposit); then a withdrawal refused (identity not verified) and a
+// limit raise pending under the 48-hour rule. The tests share one player, in this order. This
+// file runs before site.spec.ts (files run in name order), whose last tests kill nodes and use
+// up the edge's allowance of anonymous writes.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import { readFileSync } from "node:fs";
@@ -33,7 +35,7 @@ async function signIn(page: Page) {
 
 test.describe.configure({ mode: "serial" });
 
-test("wallet journey: limits required, a deposit on the hosted page, a withdrawal refused, a raise pending", async ({ page, context }) => {
+test("wallet journey: sign up, limits required then set, a deposit on the hosted page credited", async ({ page, context }) => {
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
   // Sign up and sign in.
@@ -96,31 +98,6 @@ test("wallet journey: limits required, a deposit on the hosted page, a withdrawa
   await expect(line.locator("td.num")).toHaveText("50,00 €");
   await shot(page, "23-deposit-credited");
 
-  // A withdrawal: refused, the identity is not verified; the refusal in French, no raw JSON.
-  await page.getByLabel("Montant du retrait (€)").fill("10");
-  await page.getByRole("button", { name: "Retirer" }).click();
-  const alert = page.getByRole("alert");
-  await expect(alert).toHaveText(/^Retrait refusé : votre identité doit d'abord être vérifiée/, { timeout: 30_000 });
-  await expect(alert).toBeFocused();
-  await expect(page.locator("body")).not.toContainText('"status"');
-  await expect(page.locator("body")).not.toContainText("not_verified");
-  await expect(page.locator("[data-balance=balance] dd")).toHaveText("50,00 €");
-  await shot(page, "24-withdrawal-refused");
-
-  // Raising a limit waits 48 hours: shown pending with its date; the limit in force stays.
-  await page.getByRole("navigation").getByRole("link", { name: "Mes limites" }).click();
-  await expect(page.locator("[data-limit=deposit_7d] .current")).toHaveText("Actuelle : 200,00 €");
-  await page.getByLabel("Limite de dépôt sur 7 jours (€)").fill("300,00");
-  await page.getByRole("button", { name: "Enregistrer mes limites" }).click();
-  await expect(page.getByRole("status").filter({ hasText: "Limites enregistrées." })).toBeVisible({ timeout: 30_000 });
-  const pending = page.locator("[data-limit=deposit_7d] .pending");
-  await expect(pending).toHaveAttribute("data-pending", "30000");
-  // "Hausse à 300,00 € en attente : effective le 6 décembre 2026 à 15:42." (Paris time).
-  const day = new Intl.DateTimeFormat("fr-FR", { dateStyle: "long", timeZone: "Europe/Paris" }).format(new Date(Date.now() + 48 * 3600_000));
-  const spaces = (x: string) => x.replace(/[\s\u00a0\u202f]+/g, " ");
-  await expect.poll(async () => spaces((await pending.textContent()) ?? "")).toMatch(new RegExp(`^Hausse à 300,00 € en attente : effective le ${spaces(day)} à \\d\\d:\\d\\d\\.$`));
-  await expect(page.locator("[data-limit=deposit_7d] .current")).toHaveText("Actuelle : 200,00 €");
-  await shot(page, "25-limit-raise-pending");
   expect(errors).toEqual([]);
 });
 
@@ -267,5 +244,42 @@ test("bet journey: a pre-match single, refusals translated, an accumulator by ke
   await expect(page.locator("[data-balance=available] dd")).toHaveText("43,00 €", { timeout: 30_000 });
   await expect(page.locator("[data-balance=held] dd")).toHaveText("7,00 €");
   await shot(page, "38-wallet-after-bets");
+  expect(errors).toEqual([]);
+});
+
+test("wallet journey, after the bets: a withdrawal refused as not verified, a limit raise pending with its date", async ({ page }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await signIn(page);
+  await page.getByRole("navigation").getByRole("link", { name: "Mon portefeuille" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Mon portefeuille" })).toBeVisible();
+  await expect(page.locator("[data-balance=balance] dd")).toHaveText("50,00 €");
+  const available = (await page.locator("[data-balance=available] dd").textContent()) ?? "";
+  // A withdrawal: refused, the identity is not verified; the refusal in French, no raw JSON.
+  await page.getByLabel("Montant du retrait (€)").fill("10");
+  await page.getByRole("button", { name: "Retirer" }).click();
+  const alert = page.getByRole("alert");
+  await expect(alert).toHaveText(/^Retrait refusé : votre identité doit d'abord être vérifiée/, { timeout: 30_000 });
+  await expect(alert).toBeFocused();
+  await expect(page.locator("body")).not.toContainText('"status"');
+  await expect(page.locator("body")).not.toContainText("not_verified");
+  await expect(page.locator("[data-balance=balance] dd")).toHaveText("50,00 €");
+  await expect(page.locator("[data-balance=available] dd")).toHaveText(available);
+  await shot(page, "24-withdrawal-refused");
+
+  // Raising a limit waits 48 hours: shown pending with its date; the limit in force stays.
+  await page.getByRole("navigation").getByRole("link", { name: "Mes limites" }).click();
+  await expect(page.locator("[data-limit=deposit_7d] .current")).toHaveText("Actuelle : 200,00 €");
+  await page.getByLabel("Limite de dépôt sur 7 jours (€)").fill("300,00");
+  await page.getByRole("button", { name: "Enregistrer mes limites" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Limites enregistrées." })).toBeVisible({ timeout: 30_000 });
+  const pending = page.locator("[data-limit=deposit_7d] .pending");
+  await expect(pending).toHaveAttribute("data-pending", "30000");
+  // "Hausse à 300,00 € en attente : effective le 6 décembre 2026 à 15:42." (Paris time).
+  const day = new Intl.DateTimeFormat("fr-FR", { dateStyle: "long", timeZone: "Europe/Paris" }).format(new Date(Date.now() + 48 * 3600_000));
+  const spaces = (x: string) => x.replace(/[\s\u00a0\u202f]+/g, " ");
+  await expect.poll(async () => spaces((await pending.textContent()) ?? "")).toMatch(new RegExp(`^Hausse à 300,00 € en attente : effective le ${spaces(day)} à \\d\\d:\\d\\d\\.$`));
+  await expect(page.locator("[data-limit=deposit_7d] .current")).toHaveText("Actuelle : 200,00 €");
+  await shot(page, "25-limit-raise-pending");
   expect(errors).toEqual([]);
 });

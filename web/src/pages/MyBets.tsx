@@ -40,7 +40,7 @@ function fixtureTeams(id: string): Promise<Pick<Fixture, "home" | "away">> {
 const STATUSES = new Set(["pending_hold", "pending", "accepted", "rejected", "settled"]);
 const RESULTS = new Set(["won", "lost", "void", "push", "half_won", "half_lost"]);
 
-function BetItem({ bet, names }: { bet: Bet; names: Record<string, Pick<Fixture, "home" | "away">> }) {
+export function BetItem({ bet, names }: { bet: Bet; names: Record<string, Pick<Fixture, "home" | "away">> }) {
   const { t, lang } = useI18n();
   const settled = bet.status === "settled";
   const status = t(STATUSES.has(bet.status) ? (`bet.status.${bet.status}` as MessageKey) : "bet.status.other");
@@ -50,7 +50,7 @@ function BetItem({ bet, names }: { bet: Bet; names: Record<string, Pick<Fixture,
     <li className="bet" data-bet={bet.id} data-status={bet.status} data-result={bet.result}>
       <p className="bet-head">
         <strong>{bet.kind === "accumulator" ? t("mybets.accumulator", { n: bet.legs.length }) : t("mybets.single")}</strong>{" "}
-        <span className={`badge bet-status bet-${bet.status}`}>{result ? `${status} : ${result}` : status}</span>
+        <span className={`badge bet-status bet-${bet.status}`}>{result ? t("bet.status.result", { status, result }) : status}</span>
       </p>
       <ul className="bet-legs">
         {bet.legs.map((l) => {
