@@ -344,10 +344,11 @@ int kyc_totp_uri(const uint8_t* key,
                  char** uri,
                  kyc_err* err);
 
-/* Recovery codes: n codes of 16 base32 characters shown as XXXX-XXXX-XXXX-XXXX (80 random
- * bits each). Store only kyc_recovery_hash() of each; they are high-entropy, so a SHA-256 is
- * enough. */
-#define KYC_RECOVERY_CHARS 19
+/* Recovery codes: n codes of 24 base32 characters shown as XXXX-XXXX-XXXX-XXXX-XXXX-XXXX (120
+ * random bits each). Store only kyc_recovery_hash() of each; with at least 112 bits of entropy
+ * an unsalted SHA-256 is enough (OWASP ASVS 5.0 6.5.2). Codes of the earlier 16-character form
+ * still verify: the hash is of the code as typed, normalised. */
+#define KYC_RECOVERY_CHARS 29
 int kyc_recovery_code_new(char out[KYC_RECOVERY_CHARS + 1], kyc_err* err);
 /* Hex SHA-256 of the code with dashes and spaces removed and letters uppercased. */
 int kyc_recovery_hash(const char* code, char out[65], kyc_err* err);

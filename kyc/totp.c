@@ -207,12 +207,15 @@ int kyc_totp_uri(const uint8_t* key,
 
 int kyc_recovery_code_new(char out[KYC_RECOVERY_CHARS + 1], kyc_err* err)
 {
-    uint8_t b[10];
-    char s[17];
+    uint8_t b[15];
+    char s[25];
     if (RAND_bytes(b, sizeof b) != 1)
         return kyc_fail(err, KYC_E_RANDOM, "RAND_bytes failed");
     kyc_base32_encode(b, sizeof b, s, sizeof s);
-    snprintf(out, KYC_RECOVERY_CHARS + 1, "%.4s-%.4s-%.4s-%.4s", s, s + 4, s + 8, s + 12);
+    snprintf(out, KYC_RECOVERY_CHARS + 1, "%.4s-%.4s-%.4s-%.4s-%.4s-%.4s", s, s + 4, s + 8,
+             s + 12, s + 16, s + 20);
+    OPENSSL_cleanse(b, sizeof b);
+    OPENSSL_cleanse(s, sizeof s);
     return KYC_OK;
 }
 

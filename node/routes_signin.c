@@ -281,7 +281,7 @@ void acc_do_signin(struct http_req *r)
     const char *recovery = json_string_value(json_object_get(body, "recovery_code"));
     if ((totp && strlen(totp) >= 16) || (recovery && strlen(recovery) >= 32)) {
         http_problem(r, 422, "Invalid second factor",
-                     "'totp' is a 6-digit code, 'recovery_code' XXXX-XXXX-XXXX-XXXX");
+                     "'totp' is a 6-digit code, 'recovery_code' XXXX-XXXX-XXXX-XXXX-XXXX-XXXX");
         goto out;
     }
     const char *pw = json_string_value(json_object_get(body, "password"));

@@ -109,8 +109,13 @@ static void test_recovery_codes(void** state)
     char c[KYC_RECOVERY_CHARS + 1], h1[65], h2[65], h3[65];
     kyc_err err;
     assert_int_equal(kyc_recovery_code_new(c, &err), KYC_OK);
-    assert_int_equal(strlen(c), 19);
-    assert_true(c[4] == '-' && c[9] == '-' && c[14] == '-');
+    assert_int_equal(strlen(c), 29);
+    for (int i = 0; i < 29; i++)
+        assert_true((i % 5 == 4) ? c[i] == '-' : ((c[i] >= 'A' && c[i] <= 'Z') || (c[i] >= '2' && c[i] <= '7')));
+    /* 120 random bits: two codes differ. */
+    char c2[KYC_RECOVERY_CHARS + 1];
+    assert_int_equal(kyc_recovery_code_new(c2, &err), KYC_OK);
+    assert_string_not_equal(c, c2);
     assert_int_equal(kyc_recovery_hash(c, h1, &err), KYC_OK);
     /* Typed without dashes, in lower case: the same hash. */
     char typed[32];
