@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/hex.h"
+#include "common/seal.h"
 #include "consensus/cmdtable.h"
 #include "consensus/store.h"
 
@@ -18,7 +19,7 @@ const struct fsm_domain accounts_domain;
 
 struct accounts_dbs {
     MDB_dbi players, player_email, login_failures, sessions, player_sessions, signing_keys, totp,
-        fc_logins, identities, doc_events;
+        fc_logins, identities, doc_events, session_revocations;
 };
 
 static const struct accounts_dbs *DB(struct fsm *f)
@@ -328,7 +329,8 @@ static int totp_spend(struct fsm *f, MDB_txn *txn, const char *id, json_t *totp,
 static bool totp_enrol_valid(json_t *b)
 {
     const char *secret = store_str(b, "secret"), *uri = store_str(b, "uri");
-    return secret && strlen(secret) >= 16 && strlen(secret) <= 128 && uri && strlen(uri) <= 512;
+    /* Sealed by the node (common/seal.h): about 4/3 of the clear text and 40 characters more. */
+    return secret && strlen(secret) >= 16 && strlen(secret) <= 256 && uri && strlen(uri) <= 1024;
 }
 
 static int totp_enrol(struct acc_op *op)
@@ -484,13 +486,76 @@ static bool in_array(json_t *arr, const char *s)
     return false;
 }
 
-static int family_revoke(struct fsm *f, MDB_txn *txn, json_t *s, const char *reason, const char *ts)
+/* Revocations older than the retention are forgotten, a few per new one (by the command's
+ * time, so every node forgets the same ones). */
+static int revocations_prune(struct fsm *f, MDB_txn *txn, int64_t now_ms)
 {
+    MDB_cursor *cur;
+    int rv = mdb_cursor_open(txn, DB(f)->session_revocations, &cur);
+    if (rv != 0)
+        return rv;
+    MDB_val k, v;
+    int64_t cutoff = now_ms - (int64_t)ACCOUNTS_REVOCATION_KEEP_S * 1000;
+    int crv = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    for (int n = 0; crv == 0 && n < 16 && k.mv_size >= 8; n++) {
+        if ((int64_t)store_be64_get(k.mv_data) >= cutoff)
+            break;
+        if ((rv = mdb_cursor_del(cur, 0)) != 0)
+            break;
+        crv = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    }
+    mdb_cursor_close(cur);
+    return rv;
+}
+
+static int family_revoke(struct acc_op *op, json_t *s, const char *reason)
+{
+    struct fsm *f = op->f;
+    MDB_txn *txn = op->txn;
     json_object_set_new(s, "revoked", json_true());
     json_object_set_new(s, "revoked_reason", json_string(reason));
-    json_object_set_new(s, "updated_at", json_string(ts));
+    json_object_set_new(s, "updated_at", json_string(op->ts));
     const char *fam = store_str(s, "id");
-    return store_put_json(txn, DB(f)->sessions, fam, strlen(fam), s, NULL);
+    int rv = store_put_json(txn, DB(f)->sessions, fam, strlen(fam), s, NULL);
+    /* The revocation log sport nodes poll (GET /v1/sessions/revocations): time ++ family. */
+    uint8_t key[8 + ACCOUNTS_FAMILY_CHARS];
+    size_t fl = strlen(fam);
+    if (rv == 0 && fl == ACCOUNTS_FAMILY_CHARS) {
+        store_be64_put(key, (uint64_t)op->c->time_ms);
+        memcpy(key + 8, fam, fl);
+        json_t *e = json_pack("{s:s, s:s, s:I}", "session_id", fam, "player_id",
+                              store_str(s, "player_id"), "at_ms", (json_int_t)op->c->time_ms);
+        rv = store_put_json(txn, DB(f)->session_revocations, key, sizeof key, e, NULL);
+        json_decref(e);
+        if (rv == 0)
+            rv = revocations_prune(f, txn, op->c->time_ms);
+    }
+    return rv;
+}
+
+json_t *accounts_revocations(struct fsm *f, MDB_txn *txn, int64_t since_ms, size_t limit)
+{
+    json_t *items = json_array();
+    MDB_cursor *cur;
+    bool more = false;
+    if (mdb_cursor_open(txn, DB(f)->session_revocations, &cur) == 0) {
+        uint8_t from[8];
+        store_be64_put(from, (uint64_t)(since_ms < 0 ? 0 : since_ms));
+        MDB_val k = {sizeof from, from}, v;
+        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            if (json_array_size(items) == limit) {
+                more = true;
+                break;
+            }
+            json_t *e = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+            if (e)
+                json_array_append_new(items, e);
+        }
+        mdb_cursor_close(cur);
+    }
+    return json_pack("{s:o, s:b, s:i}", "items", items, "more", more, "keep_s",
+                     ACCOUNTS_REVOCATION_KEEP_S);
 }
 
 static bool session_refresh_valid(json_t *b)
@@ -526,7 +591,7 @@ static int session_refresh_family(struct acc_op *op, json_t *s)
         }
         /* An old token came back: whoever holds the family's tokens cannot be told apart
          * from a thief, so the whole family goes. */
-        if ((rv = family_revoke(op->f, op->txn, s, "refresh token reused", op->ts)) == 0)
+        if ((rv = family_revoke(op, s, "refresh token reused")) == 0)
             fsm_result_problem(res, 401, "Refresh token reused",
                                "this refresh token was already used; the session is revoked "
                                "and every token of it refused: sign in again");
@@ -573,7 +638,7 @@ static int session_revoke(struct acc_op *op)
     } else {
         bool was = json_is_true(json_object_get(s, "revoked"));
         if (!was)
-            rv = family_revoke(op->f, op->txn, s, "signed out", op->ts);
+            rv = family_revoke(op, s, "signed out");
         if (rv == 0)
             store_result_json(op->res, 200, json_pack("{s:s, s:i}", "session_id", fam,
                                                       "revoked", was ? 0 : 1));
@@ -601,7 +666,7 @@ static int session_revoke_all(struct acc_op *op)
         fam[ACCOUNTS_FAMILY_CHARS] = 0;
         json_t *s = accounts_session_get(op->f, op->txn, fam);
         if (s && !json_is_true(json_object_get(s, "revoked"))) {
-            rv = family_revoke(op->f, op->txn, s, "signed out everywhere", op->ts);
+            rv = family_revoke(op, s, "signed out everywhere");
             n++;
         }
         json_decref(s);
@@ -680,6 +745,130 @@ static int signing_key_add(struct acc_op *op)
         store_result_json(op->res, 201,
                           json_pack("{s:s, s:s}", "kid", kid, "created_at", op->ts));
     return rv;
+}
+
+/* ---- secrets at rest: sealed again under the keyring's current key ---- */
+
+/* The record @table/@id holding a secret and its key (signing keys are found by kid), or NULL.
+ * @key gets the LMDB key (at most 255 bytes), @klen its length. */
+static json_t *secret_record(struct fsm *f, MDB_txn *txn, const char *table, const char *id,
+                             uint8_t key[256], size_t *klen)
+{
+    if (!strcmp(table, "totp")) {
+        if (!accounts_player_id_valid(id))
+            return NULL;
+        *klen = strlen(id);
+        memcpy(key, id, *klen);
+        return store_get_json(txn, DB(f)->totp, id, *klen);
+    }
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, DB(f)->signing_keys, &cur) != 0)
+        return NULL;
+    MDB_val k, v;
+    json_t *found = NULL;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && !found;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (str_is(o, "kid", id) && k.mv_size <= 255) {
+            found = o;
+            memcpy(key, k.mv_data, k.mv_size);
+            *klen = k.mv_size;
+        } else {
+            json_decref(o);
+        }
+    }
+    mdb_cursor_close(cur);
+    return found;
+}
+
+json_t *accounts_secrets(struct fsm *f, MDB_txn *txn)
+{
+    json_t *out = json_array();
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if (mdb_cursor_open(txn, DB(f)->signing_keys, &cur) == 0) {
+        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+            const char *d = store_str(json_object_get(o, "jwk"), "d");
+            if (d)
+                json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s}", "table",
+                                                     "signing_key", "id", store_str(o, "kid"),
+                                                     "field", "d", "value", d));
+            json_decref(o);
+        }
+        mdb_cursor_close(cur);
+    }
+    if (mdb_cursor_open(txn, DB(f)->totp, &cur) == 0) {
+        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+            char id[256];
+            snprintf(id, sizeof id, "%.*s", (int)k.mv_size, (const char *)k.mv_data);
+            for (int i = 0; i < 2; i++) {
+                const char *field = i ? "uri" : "secret", *val = store_str(o, field);
+                if (val)
+                    json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s}", "table",
+                                                         "totp", "id", id, "field", field,
+                                                         "value", val));
+            }
+            json_decref(o);
+        }
+        mdb_cursor_close(cur);
+    }
+    return out;
+}
+
+static bool reseal_valid(json_t *b)
+{
+    json_t *items = json_object_get(b, "items"), *it;
+    size_t i;
+    if (!json_is_array(items) || json_array_size(items) < 1 ||
+        json_array_size(items) > ACCOUNTS_RESEAL_MAX)
+        return false;
+    json_array_foreach(items, i, it)
+    {
+        const char *table = store_str(it, "table"), *field = store_str(it, "field");
+        bool totp = table && !strcmp(table, "totp"), key = table && !strcmp(table, "signing_key");
+        if (!(totp && field && (!strcmp(field, "secret") || !strcmp(field, "uri"))) &&
+            !(key && field && !strcmp(field, "d")))
+            return false;
+        if (!store_str(it, "id") || !store_str(it, "old") || !seal_is_sealed(store_str(it, "new")) ||
+            strlen(store_str(it, "new")) > 1024)
+            return false;
+    }
+    return true;
+}
+
+/* Each item replaces a stored secret only if it still holds the value the node read (so a
+ * reseal racing a new enrolment or another reseal changes nothing it did not see). */
+static int secrets_reseal(struct acc_op *op)
+{
+    json_t *items = json_object_get(op->body, "items"), *it;
+    size_t i;
+    int done = 0, skipped = 0, rv = 0;
+    json_array_foreach(items, i, it)
+    {
+        const char *table = store_str(it, "table"), *field = store_str(it, "field");
+        uint8_t key[256];
+        size_t klen = 0;
+        json_t *rec = secret_record(op->f, op->txn, table, store_str(it, "id"), key, &klen);
+        json_t *holder = !rec ? NULL : !strcmp(table, "totp") ? rec : json_object_get(rec, "jwk");
+        if (!holder || !str_is(holder, field, store_str(it, "old"))) {
+            skipped++;
+        } else {
+            json_object_set_new(holder, field, json_string(store_str(it, "new")));
+            MDB_dbi dbi = !strcmp(table, "totp") ? DB(op->f)->totp : DB(op->f)->signing_keys;
+            rv = store_put_json(op->txn, dbi, key, klen, rec, NULL);
+            done++;
+        }
+        json_decref(rec);
+        if (rv)
+            return rv;
+    }
+    store_result_json(op->res, 200, json_pack("{s:i, s:i}", "resealed", done, "skipped",
+                                               skipped));
+    return 0;
 }
 
 /* ---- KYC status history ---- */
@@ -1136,6 +1325,13 @@ static const struct acc_shape KYC_OVERRIDE = {
     "characters are required",
     true, kyc_override};
 
+_Static_assert(ACCOUNTS_RESEAL_MAX == 64, "the reseal refusal names the limit");
+static const struct acc_shape SECRETS_RESEAL = {
+    reseal_valid, "Invalid reseal",
+    "the command needs 1 to 64 items {table: totp (field secret or "
+    "uri) or signing_key (field d), id, old, new (sealed text)}",
+    false, secrets_reseal};
+
 static const struct fsm_command COMMANDS[] = {
     {CMD_PLAYER_REGISTER, "player_register", true, acc_apply, &REGISTER},
     {CMD_LOGIN_FAILED, "login_failed", true, acc_apply, &LOGIN_FAILED},
@@ -1151,12 +1347,13 @@ static const struct fsm_command COMMANDS[] = {
     {CMD_DOC_SESSION, "doc_session", true, acc_apply, &DOC_SESSION},
     {CMD_DOC_EVENT, "doc_event", true, acc_apply, &DOC_EVENT},
     {CMD_KYC_OVERRIDE, "kyc_override", true, acc_apply, &KYC_OVERRIDE},
+    {CMD_SECRETS_RESEAL, "secrets_reseal", true, acc_apply, &SECRETS_RESEAL},
     {0, NULL, false, NULL, NULL},
 };
 
 static const char *const DBS[] = {"players",  "player_email",    "login_failures", "sessions",
                                   "player_sessions", "signing_keys", "totp",      "fc_logins",
-                                  "identities", "doc_events",   NULL};
+                                  "identities", "doc_events",   "session_revocations", NULL};
 /* DB() reads the handles as a struct: one field per name, in the same order. */
 _Static_assert(sizeof(struct accounts_dbs) == (sizeof DBS / sizeof *DBS - 1) * sizeof(MDB_dbi),
                "one handle per database name");

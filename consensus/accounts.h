@@ -13,9 +13,12 @@
  *   sessions         family id -> {id, player_id, current, previous[], created_at,
  *                    updated_at, expires_at_ms, revoked, revoked_reason?}
  *   player_sessions  player id ++ family id -> "" (sign out everywhere walks the prefix)
- *   signing_keys     u64 big-endian sequence -> {kid, jwk (private JWK), created_at}
- *   totp             player id -> {secret (base32), uri, confirmed, last_step, recovery[]
- *                    (SHA-256 of each unused recovery code)}
+ *   session_revocations  u64 big-endian time (ms) ++ family id -> {session_id, player_id,
+ *                    at_ms}: kept ACCOUNTS_REVOCATION_KEEP_S, read by sport nodes
+ *   signing_keys     u64 big-endian sequence -> {kid, jwk (private JWK, "d" sealed by the node:
+ *                    common/seal.h), created_at}
+ *   totp             player id -> {secret, uri (both sealed by the node), confirmed, last_step,
+ *                    recovery[] (SHA-256 of each unused recovery code)}
  *   fc_logins        state -> {player_id ("" for a sign-in), nonce, created_at, used,
  *                    signin?}
  *   identities       "key:" + identity key, or "sub:" + issuer + " " + sub -> player id, or
@@ -98,6 +101,20 @@ json_t *accounts_identity_player(struct fsm *f, MDB_txn *txn, const char *issuer
                                  const char *sub);
 /* The player's TOTP record, NULL if never enrolled. */
 json_t *accounts_totp_get(struct fsm *f, MDB_txn *txn, const char *player_id);
+
+/* Revoked sessions, oldest first, from @since_ms on (at most @limit): {items: [{session_id,
+ * player_id, at_ms}], more, keep_s}. Sport nodes poll it to refuse a revoked session's access
+ * tokens before they expire; entries are kept ACCOUNTS_REVOCATION_KEEP_S (more than an access
+ * token lives). */
+#define ACCOUNTS_REVOCATION_KEEP_S 3600
+json_t *accounts_revocations(struct fsm *f, MDB_txn *txn, int64_t since_ms, size_t limit);
+
+/* Secrets at rest (sealed by the nodes, common/seal.h): every stored secret as
+ * [{table: "signing_key"|"totp", id: kid|player id, field: "d"|"secret"|"uri", value}], for the
+ * reseal after a key rotation. CMD_SECRETS_RESEAL carries at most ACCOUNTS_RESEAL_MAX items
+ * {table, id, field, old, new}: each replaces the stored value only while it is still @old. */
+#define ACCOUNTS_RESEAL_MAX 64
+json_t *accounts_secrets(struct fsm *f, MDB_txn *txn);
 
 /* Payloads of the accounts commands (proposed with CMD_PLAYER_REGISTER, CMD_LOGIN_FAILED, ...).
  * A json_t argument is stolen. The password sign-in's CMD_SESSION_CREATE and CMD_FC_START are

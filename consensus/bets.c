@@ -11,12 +11,14 @@
 #include "consensus/store.h"
 
 static const char BET_SEQ_KEY[] = "bet_seq";
+static const char BET_EVENT_KEY[] = "bet_event_seq";
 static const char LIMITS_KEY[] = "limits";
+static const char SWITCHES_KEY[] = "switches";
 
 const struct fsm_domain bets_domain;
 
 struct bets_dbs {
-    MDB_dbi bets, exposure, player, fixture, pending, config, unpaid;
+    MDB_dbi bets, exposure, player, fixture, pending, config, unpaid, delayed, voids, events;
 };
 
 static const struct bets_dbs *DB(struct fsm *f)
@@ -144,6 +146,87 @@ out:
     return rv;
 }
 
+/* ---- betting switches ---------------------------------------------------------------- */
+
+json_t *bets_switches(struct fsm *f, MDB_txn *txn)
+{
+    json_t *o = store_get_json(txn, DB(f)->config, SWITCHES_KEY, strlen(SWITCHES_KEY));
+    if (!o)
+        o = json_pack("{s:b, s:{}}", "all", true, "fixtures_closed");
+    struct bet_limits l;
+    bets_limits_get(f, txn, &l);
+    json_object_set_new(o, "live", json_boolean(l.live));
+    return o;
+}
+
+static int switch_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                        struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *sw = NULL;
+    const char *scope = store_str(body, "scope");
+    const char *fixture = store_str_max(body, "fixture", FIXTURE_MAX);
+    json_t *open = json_object_get(body, "open");
+    if (!scope || !json_is_boolean(open) ||
+        (strcmp(scope, "all") && strcmp(scope, "live") && strcmp(scope, "fixture")) ||
+        (!strcmp(scope, "fixture") != (fixture != NULL))) {
+        refuse(res, 422, "invalid_switch", "Invalid switch", NULL,
+               "need {scope: all|live|fixture, fixture (with scope fixture only), open: bool}");
+        goto out;
+    }
+    if (!strcmp(scope, "live")) {
+        struct bet_limits l;
+        bets_limits_get(f, txn, &l);
+        l.live = json_is_true(open);
+        json_t *o = limits_json(&l);
+        rv = store_put_json(txn, DB(f)->config, LIMITS_KEY, strlen(LIMITS_KEY), o, NULL);
+        json_decref(o);
+        if (rv)
+            goto out;
+    } else {
+        sw = store_get_json(txn, DB(f)->config, SWITCHES_KEY, strlen(SWITCHES_KEY));
+        if (!sw)
+            sw = json_pack("{s:b, s:{}}", "all", true, "fixtures_closed");
+        if (!strcmp(scope, "all")) {
+            json_object_set(sw, "all", open);
+        } else if (json_is_true(open)) {
+            json_object_del(json_object_get(sw, "fixtures_closed"), fixture);
+        } else {
+            char ts[32];
+            fsm_format_time(c->time_ms, ts);
+            json_object_set_new(json_object_get(sw, "fixtures_closed"), fixture,
+                                json_string(ts));
+        }
+        if ((rv = store_put_json(txn, DB(f)->config, SWITCHES_KEY, strlen(SWITCHES_KEY), sw,
+                                 NULL)))
+            goto out;
+    }
+    store_result_json(res, 200, bets_switches(f, txn));
+out:
+    json_decref(sw);
+    json_decref(body);
+    return rv;
+}
+
+/* Whether betting on @fixture is switched off (all, or that fixture). */
+static bool switched_off(struct fsm *f, MDB_txn *txn, const char *fixture, const char **why)
+{
+    json_t *sw = store_get_json(txn, DB(f)->config, SWITCHES_KEY, strlen(SWITCHES_KEY));
+    bool off = false;
+    if (sw && json_is_false(json_object_get(sw, "all"))) {
+        off = true;
+        *why = "all betting is switched off";
+    } else if (sw && json_object_get(json_object_get(sw, "fixtures_closed"), fixture)) {
+        off = true;
+        *why = "betting on this fixture is switched off";
+    }
+    json_decref(sw);
+    return off;
+}
+
 /* ---- exposure ------------------------------------------------------------------------ */
 
 uint64_t bets_exposure(struct fsm *f, MDB_txn *txn, const char *key)
@@ -195,6 +278,69 @@ static int bet_exposure(struct fsm *f, MDB_txn *txn, json_t *b, int sign)
             break;
     }
     return rv;
+}
+
+/* ---- queues and the bet event log ---------------------------------------------------- */
+
+/* Put (@put) or remove bet @b in a queue keyed by its be64 seq (pending, delayed, void). */
+static int queue_set(MDB_txn *txn, MDB_dbi dbi, json_t *b, bool put)
+{
+    const char *id = store_str(b, "id");
+    uint8_t be[8];
+    store_be64_put(be, (uint64_t)json_integer_value(json_object_get(b, "seq")));
+    MDB_val k = {8, be}, v = {strlen(id), (void *)id};
+    int rv = put ? mdb_put(txn, dbi, &k, &v, 0) : mdb_del(txn, dbi, &k, NULL);
+    return rv == MDB_NOTFOUND ? 0 : rv;
+}
+
+/* Append an event about bet @b to the replicated log the player's stream reads. */
+static int bet_event(struct fsm *f, MDB_txn *txn, json_t *b, const char *type,
+                     uint64_t time_ms)
+{
+    uint64_t seq = fsm_meta_get(f, txn, BET_EVENT_KEY) + 1;
+    char ts[32];
+    fsm_format_time(time_ms, ts);
+    json_t *e = json_pack("{s:I, s:s, s:O, s:O, s:O, s:s}", "id", (json_int_t)seq, "type",
+                          type, "bet_id", json_object_get(b, "id"), "player_id",
+                          json_object_get(b, "player_id"), "status",
+                          json_object_get(b, "status"), "at", ts);
+    uint8_t k[8];
+    store_be64_put(k, seq);
+    int rv = store_put_json(txn, DB(f)->events, k, 8, e, NULL);
+    json_decref(e);
+    return rv ? rv : fsm_meta_put(f, txn, BET_EVENT_KEY, seq);
+}
+
+/* Store bet @b and log @type about it. */
+static int bet_put(struct fsm *f, MDB_txn *txn, json_t *b, const char *type, uint64_t time_ms)
+{
+    const char *id = store_str(b, "id");
+    int rv = store_put_json(txn, DB(f)->bets, id, strlen(id), b, NULL);
+    return rv ? rv : bet_event(f, txn, b, type, time_ms);
+}
+
+json_t *bets_events_after(struct fsm *f, MDB_txn *txn, uint64_t after, unsigned limit)
+{
+    json_t *out = json_array();
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, DB(f)->events, &cur))
+        return out;
+    uint8_t be[8];
+    store_be64_put(be, after + 1);
+    MDB_val k = {8, be}, v;
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         r == 0 && json_array_size(out) < limit; r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        json_t *e = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (e)
+            json_array_append_new(out, e);
+    }
+    mdb_cursor_close(cur);
+    return out;
+}
+
+uint64_t bets_last_event(struct fsm *f, MDB_txn *txn)
+{
+    return fsm_meta_get(f, txn, BET_EVENT_KEY);
 }
 
 /* ---- placement ----------------------------------------------------------------------- */
@@ -290,6 +436,18 @@ static int place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     }
     if (json_object_get(body, "node"))
         store_u64(body, "node", 0, &node);
+    /* The acceptance delays of the node that took the bet (its sport's configuration). */
+    uint64_t delay_pre = 0, delay_live = 0;
+    if (json_object_get(body, "delay_pre_ms"))
+        store_u64(body, "delay_pre_ms", 0, &delay_pre);
+    if (json_object_get(body, "delay_live_ms"))
+        store_u64(body, "delay_live_ms", 0, &delay_live);
+    if (delay_pre > BET_DELAY_MAX_MS || delay_live > BET_DELAY_MAX_MS) {
+        refuse(res, 422, "invalid_bet", "Invalid bet", NULL,
+               "delay_pre_ms, delay_live_ms: at most %d ms", BET_DELAY_MAX_MS);
+        goto out;
+    }
+    bool any_live = false;
     if (!json_is_array(legs) || json_array_size(legs) == 0) {
         refuse(res, 422, "invalid_bet", "Invalid bet", NULL, "legs: a non-empty array");
         goto out;
@@ -321,6 +479,13 @@ static int place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     uint64_t odds = 1000; /* milli-odds of the whole bet, floored at each leg */
     for (size_t i = 0; i < n; i++) {
         struct leg_in *l = &in[i];
+        const char *why = NULL;
+        if (switched_off(f, txn, l->fixture, &why)) {
+            refuse(res, 409, "betting_closed", "Betting closed",
+                   json_pack("{s:s}", "fixture", l->fixture), "legs[%zu]: %s ('%s')", i, why,
+                   l->fixture);
+            goto out;
+        }
         json_t *m = quotes_market_get(f, txn, l->fixture);
         if (!m) {
             refuse(res, 404, "no_market", "No market", NULL,
@@ -380,11 +545,16 @@ static int place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
         unsigned __int128 o = (unsigned __int128)odds * (uint64_t)now / 1000;
         odds = o > (unsigned __int128)UINT64_MAX / 1000000000 ? UINT64_MAX / 1000000000
                                                                 : (uint64_t)o;
-        json_t *leg = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "fixture",
+        any_live = any_live || !strcmp(phase, "live");
+        json_t *leg = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:I}", "fixture",
                                 l->fixture, "market", l->market, "outcome", l->outcome,
                                 "price_seen", (json_int_t)l->price, "version_seen",
                                 (json_int_t)l->version, "price", (json_int_t)now, "version",
-                                (json_int_t)cur_v, "phase", phase);
+                                (json_int_t)cur_v, "phase", phase, "suspended_index",
+                                json_integer_value(json_object_get(m, "suspended_index")));
+        json_t *live = json_object_get(m, "live");
+        if (json_is_object(live))
+            json_object_set(leg, "live", live);
         if (l->line)
             json_object_set_new(leg, "line", json_string(l->line));
         json_object_set_new(leg, "result", json_null());
@@ -466,6 +636,20 @@ static int place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                     (json_int_t)node, "updated_at", ts);
     if (tol)
         json_object_set_new(bet, "tolerance", json_integer((json_int_t)tol));
+    uint64_t delay = any_live ? delay_live : delay_pre;
+    if (delay) {
+        /* Waits out its acceptance delay: the leader decides after it (CMD_BET_DECIDE). */
+        char after[32];
+        fsm_format_time(c->time_ms + delay, after);
+        json_object_set_new(bet, "status", json_string("pending"));
+        json_object_set_new(bet, "hold", json_string("pending"));
+        json_object_set_new(bet, "delay_ms", json_integer((json_int_t)delay));
+        json_object_set_new(bet, "decide_after_ms",
+                            json_integer((json_int_t)(c->time_ms + delay)));
+        json_object_set_new(bet, "decide_after", json_string(after));
+        if ((rv = queue_set(txn, DB(f)->delayed, bet, true)))
+            goto out;
+    }
     uint8_t be[8];
     store_be64_put(be, seq);
     char k[KEY_MAX + 8];
@@ -473,7 +657,7 @@ static int place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     memcpy(k, player, pl + 1);
     memcpy(k + pl + 1, be, 8);
     MDB_val kv = {pl + 9, k}, iv = {strlen(id), id};
-    if ((rv = store_put_json(txn, DB(f)->bets, id, strlen(id), bet, NULL)) ||
+    if ((rv = bet_put(f, txn, bet, "placed", c->time_ms)) ||
         (rv = mdb_put(txn, DB(f)->player, &kv, &iv, 0)) ||
         (rv = bet_exposure(f, txn, bet, 1)) || (rv = fsm_meta_put(f, txn, BET_SEQ_KEY, seq)))
         goto out;
@@ -524,6 +708,31 @@ static int hold_done_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     }
     const char *to = json_is_true(acc) ? "accepted" : "rejected";
     const char *st = store_str(b, "status") ?: "";
+    bool delayed = !strcmp(st, "pending");
+    if (delayed && !strcmp(store_str(b, "hold") ?: "", "pending")) {
+        /* A bet waiting out its delay: the hold is noted; the leader decides later. */
+        char ts[32];
+        fsm_format_time(c->time_ms, ts);
+        json_object_set_new(b, "updated_at", json_string(ts));
+        json_object_set_new(b, "hold_at", json_string(ts));
+        if (json_is_true(acc)) {
+            json_object_set_new(b, "hold", json_string("held"));
+        } else {
+            json_object_set_new(b, "status", json_string("rejected"));
+            json_object_set_new(b, "hold", json_string("refused"));
+            json_object_set_new(b, "reject_code", json_string(code));
+            if (detail)
+                json_object_set_new(b, "reject_detail", json_string(detail));
+            if ((rv = bet_exposure(f, txn, b, -1)) ||
+                (rv = queue_set(txn, DB(f)->delayed, b, false)))
+                goto out;
+        }
+        if ((rv = queue_set(txn, DB(f)->pending, b, false)) ||
+            (rv = bet_put(f, txn, b, json_is_true(acc) ? "held" : "rejected", c->time_ms)))
+            goto out;
+        store_result_json(res, 200, json_incref(b));
+        goto out;
+    }
     if (strcmp(st, "pending_hold") != 0) {
         if (!strcmp(st, to)) {
             store_result_json(res, 200, json_incref(b));
@@ -552,10 +761,155 @@ static int hold_done_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     rv = mdb_del(txn, DB(f)->pending, &pk, NULL);
     if (rv == MDB_NOTFOUND)
         rv = 0;
-    if (rv || (rv = store_put_json(txn, DB(f)->bets, id, strlen(id), b, NULL)))
+    if (rv || (rv = bet_put(f, txn, b, to, c->time_ms)))
         goto out;
     /* Its fixtures' results may already be agreed: settle now. */
     if (json_is_true(acc) && (rv = bet_settle(f, txn, b, c->time_ms)))
+        goto out;
+    store_result_json(res, 200, json_incref(b));
+out:
+    json_decref(b);
+    json_decref(body);
+    return rv;
+}
+
+/* ---- the acceptance delay ------------------------------------------------------------ */
+
+static int decide_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                        struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *b = NULL;
+    const char *id = store_str_max(body, "bet_id", BET_ID_MAX - 1);
+    if (!id) {
+        refuse(res, 422, "invalid_decision", "Invalid decision", NULL, "need {bet_id}");
+        goto out;
+    }
+    if (!(b = bets_get(f, txn, id))) {
+        refuse(res, 404, "no_bet", "No such bet", NULL, "no bet '%s'", id);
+        goto out;
+    }
+    const char *st = store_str(b, "status") ?: "";
+    if (strcmp(st, "pending") != 0) {
+        refuse(res, 409, "bet_resolved", "Bet already resolved",
+               json_pack("{s:s}", "bet_status", st), "bet '%s' is %s, not pending", id, st);
+        goto out;
+    }
+    if (strcmp(store_str(b, "hold") ?: "", "held") != 0) {
+        refuse(res, 409, "hold_not_held", "Hold not placed yet", NULL,
+               "bet '%s': its stake is not held yet", id);
+        goto out;
+    }
+    uint64_t after = (uint64_t)json_integer_value(json_object_get(b, "decide_after_ms"));
+    if (c->time_ms < after) {
+        refuse(res, 409, "delay_running", "Delay running",
+               json_pack("{s:I}", "decide_after_ms", (json_int_t)after),
+               "bet '%s' waits until %llu ms, it is %llu", id, (unsigned long long)after,
+               (unsigned long long)c->time_ms);
+        goto out;
+    }
+    /* Every leg: no suspension of its market since placement, the market open, the price the
+     * bet got still standing under its policy against the price the player saw. */
+    const char *code = NULL;
+    char why[256] = "";
+    const char *policy = store_str(b, "policy") ?: "exact";
+    int64_t tol = json_integer_value(json_object_get(b, "tolerance"));
+    size_t i;
+    json_t *leg;
+    json_array_foreach(json_object_get(b, "legs"), i, leg)
+    {
+        const char *fx = store_str(leg, "fixture") ?: "";
+        json_t *m = quotes_market_get(f, txn, fx);
+        json_int_t susp = m ? json_integer_value(json_object_get(m, "suspended_index")) : 0;
+        const char *mst = m ? store_str(m, "status") ?: "" : "";
+        if (!m || susp != json_integer_value(json_object_get(leg, "suspended_index")) ||
+            !strcmp(mst, "suspended")) {
+            code = "market_suspended";
+            snprintf(why, sizeof why, "legs[%zu]: the markets of '%s' were suspended during "
+                     "the acceptance delay", i, fx);
+        } else if (strcmp(mst, "open") != 0) {
+            code = "betting_closed";
+            snprintf(why, sizeof why, "legs[%zu]: the markets of '%s' are %s", i, fx, mst);
+        } else {
+            int64_t now = price_of(json_object_get(m, "prices"), store_str(leg, "market"),
+                                   store_str(leg, "line"), store_str(leg, "outcome"));
+            int64_t got = json_integer_value(json_object_get(leg, "price"));
+            int64_t seen = json_integer_value(json_object_get(leg, "price_seen"));
+            if (now == 0 || !policy_ok(policy, seen, now, tol)) {
+                code = "price_changed";
+                snprintf(why, sizeof why, "legs[%zu]: the price is now %lld, the bet got %lld "
+                         "(policy %s)", i, (long long)now, (long long)got, policy);
+                json_object_set_new(leg, "price_at_decision", json_integer((json_int_t)now));
+            }
+        }
+        json_decref(m);
+        if (code)
+            break;
+    }
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    json_object_set_new(b, "updated_at", json_string(ts));
+    json_object_set_new(b, "decided_at", json_string(ts));
+    if ((rv = queue_set(txn, DB(f)->delayed, b, false)))
+        goto out;
+    if (code) {
+        json_object_set_new(b, "status", json_string("rejected"));
+        json_object_set_new(b, "reject_code", json_string(code));
+        json_object_set_new(b, "reject_detail", json_string(why));
+        json_object_set_new(b, "hold", json_string("voiding"));
+        if ((rv = bet_exposure(f, txn, b, -1)) || (rv = queue_set(txn, DB(f)->voids, b, true)) ||
+            (rv = bet_put(f, txn, b, "rejected", c->time_ms)))
+            goto out;
+    } else {
+        json_object_set_new(b, "status", json_string("accepted"));
+        if ((rv = bet_put(f, txn, b, "accepted", c->time_ms)) ||
+            (rv = bet_settle(f, txn, b, c->time_ms)))
+            goto out;
+    }
+    store_result_json(res, 200, json_incref(b));
+out:
+    json_decref(b);
+    json_decref(body);
+    return rv;
+}
+
+static int voided_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                        struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *b = NULL;
+    const char *id = store_str_max(body, "bet_id", BET_ID_MAX - 1);
+    if (!id) {
+        refuse(res, 422, "invalid_voided", "Invalid void record", NULL, "need {bet_id}");
+        goto out;
+    }
+    if (!(b = bets_get(f, txn, id))) {
+        refuse(res, 404, "no_bet", "No such bet", NULL, "no bet '%s'", id);
+        goto out;
+    }
+    const char *h = store_str(b, "hold") ?: "";
+    if (!strcmp(h, "voided")) {
+        store_result_json(res, 200, json_incref(b));
+        goto out;
+    }
+    if (strcmp(h, "voiding") != 0) {
+        refuse(res, 409, "hold_not_voiding", "Hold not to be voided", NULL,
+               "bet '%s': its hold is %s, not voiding", id, h[0] ? h : "not tracked");
+        goto out;
+    }
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    json_object_set_new(b, "hold", json_string("voided"));
+    json_object_set_new(b, "hold_voided_at", json_string(ts));
+    json_object_set_new(b, "updated_at", json_string(ts));
+    if ((rv = queue_set(txn, DB(f)->voids, b, false)) ||
+        (rv = bet_put(f, txn, b, "hold_voided", c->time_ms)))
         goto out;
     store_result_json(res, 200, json_incref(b));
 out:
@@ -724,7 +1078,7 @@ static int bet_settle(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms)
     MDB_val uk = {8, be}, uv = {strlen(id), (void *)id};
     if (rv == 0)
         rv = mdb_put(txn, DB(f)->unpaid, &uk, &uv, 0);
-    return rv ? rv : store_put_json(txn, DB(f)->bets, id, strlen(id), b, NULL);
+    return rv ? rv : bet_put(f, txn, b, "settled", time_ms);
 }
 
 const char *bets_settle_how(json_t *b, uint64_t *payout)
@@ -734,6 +1088,55 @@ const char *bets_settle_how(json_t *b, uint64_t *payout)
     if (!strcmp(r, "void") || !strcmp(r, "push"))
         return "void";
     return "post";
+}
+
+/* An operator voids an accepted bet with a kept reason: settled "void" at once (every leg
+ * void, the stake back), its exposure released; the leader then voids its hold (bet_unpaid). */
+static int void_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *b = NULL;
+    const char *id = store_str_max(body, "bet_id", BET_ID_MAX - 1);
+    const char *reason = store_str_max(body, "reason", 500);
+    if (!id || !reason || !reason[0]) {
+        refuse(res, 422, "invalid_void", "Invalid void", NULL,
+               "need {bet_id, reason: a non-empty text of at most 500 bytes}");
+        goto out;
+    }
+    if (!(b = bets_get(f, txn, id))) {
+        refuse(res, 404, "no_bet", "No such bet", NULL, "no bet '%s'", id);
+        goto out;
+    }
+    const char *st = store_str(b, "status") ?: "";
+    if (!strcmp(st, "settled") && !strcmp(store_str(b, "result") ?: "", "void") &&
+        !strcmp(store_str(b, "void_reason") ?: "", reason)) {
+        store_result_json(res, 200, json_incref(b)); /* the same void again */
+        goto out;
+    }
+    if (strcmp(st, "accepted") != 0) {
+        refuse(res, 409, "bet_not_voidable", "Bet cannot be voided",
+               json_pack("{s:s}", "bet_status", st),
+               "bet '%s' is %s: only an accepted bet not yet settled can be voided (a pending "
+               "one is decided first; re-settling a settled one is not built)",
+               id, st);
+        goto out;
+    }
+    size_t i;
+    json_t *leg;
+    json_array_foreach(json_object_get(b, "legs"), i, leg)
+        json_object_set_new(leg, "result", json_string("void"));
+    json_object_set_new(b, "void_reason", json_string(reason));
+    json_object_set_new(b, "voided_by", json_string("operator"));
+    if ((rv = bet_settle(f, txn, b, c->time_ms)))
+        goto out;
+    store_result_json(res, 200, json_incref(b));
+out:
+    json_decref(b);
+    json_decref(body);
+    return rv;
 }
 
 static int paid_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
@@ -781,7 +1184,7 @@ static int paid_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct f
     rv = mdb_del(txn, DB(f)->unpaid, &uk, NULL);
     if (rv == MDB_NOTFOUND)
         rv = 0;
-    if (rv || (rv = store_put_json(txn, DB(f)->bets, id, strlen(id), b, NULL)))
+    if (rv || (rv = bet_put(f, txn, b, "paid", c->time_ms)))
         goto out;
     store_result_json(res, 200, json_incref(b));
 out:
@@ -858,7 +1261,7 @@ json_t *bets_get(struct fsm *f, MDB_txn *txn, const char *id)
 
 static bool open_status(const char *st)
 {
-    return !strcmp(st, "pending_hold") || !strcmp(st, "accepted");
+    return !strcmp(st, "pending_hold") || !strcmp(st, "pending") || !strcmp(st, "accepted");
 }
 
 json_t *bets_list_player(struct fsm *f, MDB_txn *txn, const char *player, const char *status,
@@ -911,6 +1314,92 @@ json_t *bets_list_player(struct fsm *f, MDB_txn *txn, const char *player, const 
 
 static json_t *ids_of(MDB_txn *txn, MDB_dbi dbi, unsigned limit);
 
+json_t *bets_liability(struct fsm *f, MDB_txn *txn, const char *fixture)
+{
+    struct bet_limits l;
+    bets_limits_get(f, txn, &l);
+    char fk[KEY_MAX];
+    fixture_key(fk, fixture);
+    json_t *outs = json_array();
+    char pre[KEY_MAX];
+    int pl = snprintf(pre, sizeof pre, "o|%s|", fixture);
+    MDB_cursor *cur;
+    if (pl > 0 && pl < (int)sizeof pre && mdb_cursor_open(txn, DB(f)->exposure, &cur) == 0) {
+        MDB_val k = {(size_t)pl, pre}, v;
+        for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+             r == 0 && k.mv_size >= (size_t)pl && !memcmp(k.mv_data, pre, (size_t)pl);
+             r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            /* "o|fixture|market|line|outcome" */
+            char key[KEY_MAX];
+            snprintf(key, sizeof key, "%.*s", (int)(k.mv_size - (size_t)pl),
+                     (const char *)k.mv_data + pl);
+            char *line = strchr(key, '|'), *outcome = line ? strchr(line + 1, '|') : NULL;
+            if (!outcome)
+                continue;
+            *line++ = 0;
+            *outcome++ = 0;
+            json_t *e = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+            json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "market", key, "outcome", outcome,
+                                  "exposure", json_integer_value(json_object_get(e, "amount")),
+                                  "cap", (json_int_t)l.outcome_cap);
+            if (*line)
+                json_object_set_new(o, "line", json_string(line));
+            json_array_append_new(outs, o);
+            json_decref(e);
+        }
+        mdb_cursor_close(cur);
+    }
+    return json_pack("{s:s, s:I, s:I, s:o}", "fixture", fixture, "exposure",
+                     (json_int_t)bets_exposure(f, txn, fk), "cap", (json_int_t)l.fixture_cap,
+                     "outcomes", outs);
+}
+
+json_t *bets_list_fixture(struct fsm *f, MDB_txn *txn, const char *fixture, unsigned limit)
+{
+    json_t *items = json_array();
+    size_t fl = strlen(fixture);
+    MDB_cursor *cur;
+    if (fl > FIXTURE_MAX || mdb_cursor_open(txn, DB(f)->fixture, &cur))
+        return items;
+    char k[FIXTURE_MAX + 9];
+    memcpy(k, fixture, fl + 1);
+    memset(k + fl + 1, 0, 8);
+    MDB_val kv = {fl + 9, k}, v;
+    for (int r = mdb_cursor_get(cur, &kv, &v, MDB_SET_RANGE);
+         r == 0 && kv.mv_size == fl + 9 && !memcmp(kv.mv_data, fixture, fl + 1) &&
+         json_array_size(items) < limit;
+         r = mdb_cursor_get(cur, &kv, &v, MDB_NEXT)) {
+        char id[BET_ID_MAX];
+        snprintf(id, sizeof id, "%.*s", (int)v.mv_size, (const char *)v.mv_data);
+        json_t *b = bets_get(f, txn, id);
+        if (b)
+            json_array_append_new(items, b);
+    }
+    mdb_cursor_close(cur);
+    return items;
+}
+
+json_t *bets_scan(struct fsm *f, MDB_txn *txn, const char *after, unsigned limit)
+{
+    json_t *out = json_array();
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, DB(f)->bets, &cur))
+        return out;
+    MDB_val k = {after ? strlen(after) : 0, (void *)(after ? after : "")}, v;
+    int r = after && *after ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
+                            : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    if (r == 0 && after && *after && k.mv_size == strlen(after) &&
+        !memcmp(k.mv_data, after, k.mv_size))
+        r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    for (; r == 0 && json_array_size(out) < limit; r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        json_t *b = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (b)
+            json_array_append_new(out, b);
+    }
+    mdb_cursor_close(cur);
+    return out;
+}
+
 json_t *bets_unpaid(struct fsm *f, MDB_txn *txn, unsigned limit)
 {
     return ids_of(txn, DB(f)->unpaid, limit);
@@ -919,6 +1408,16 @@ json_t *bets_unpaid(struct fsm *f, MDB_txn *txn, unsigned limit)
 json_t *bets_pending_holds(struct fsm *f, MDB_txn *txn, unsigned limit)
 {
     return ids_of(txn, DB(f)->pending, limit);
+}
+
+json_t *bets_delayed(struct fsm *f, MDB_txn *txn, unsigned limit)
+{
+    return ids_of(txn, DB(f)->delayed, limit);
+}
+
+json_t *bets_voids(struct fsm *f, MDB_txn *txn, unsigned limit)
+{
+    return ids_of(txn, DB(f)->voids, limit);
 }
 
 static json_t *ids_of(MDB_txn *txn, MDB_dbi dbi, unsigned limit)
@@ -937,14 +1436,150 @@ static json_t *ids_of(MDB_txn *txn, MDB_dbi dbi, unsigned limit)
     return out;
 }
 
+/* ---- audit --------------------------------------------------------------------------- */
+
+static void diff(json_t *out, const char *bet, const char *problem, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void diff(json_t *out, const char *bet, const char *problem, const char *fmt, ...)
+{
+    char detail[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "bet_id", bet, "problem", problem,
+                                         "detail", detail));
+}
+
+static json_int_t transfer_amount(json_t *hold, const char *suffix, bool *found)
+{
+    char want[160];
+    snprintf(want, sizeof want, "hold:%s%s", store_str(hold, "id") ?: "", suffix);
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(hold, "transfers"), i, t)
+    {
+        if (!strcmp(store_str(t, "id") ?: "", want)) {
+            *found = true;
+            return json_integer_value(json_object_get(t, "amount"));
+        }
+    }
+    *found = false;
+    return 0;
+}
+
+json_t *bets_audit_compare(json_t *bets, json_t *holds)
+{
+    json_t *out = json_array();
+    json_t *seen = json_object();
+    unsigned in_progress = 0;
+    size_t i;
+    json_t *b;
+    json_array_foreach(bets, i, b)
+    {
+        const char *id = store_str(b, "id") ?: "";
+        const char *st = store_str(b, "status") ?: "";
+        const char *hf = store_str(b, "hold") ?: "";
+        const char *paid = store_str(b, "paid");
+        json_t *h = json_object_get(holds, id);
+        if (h)
+            json_object_set_new(seen, id, json_true());
+        const char *hs = h ? store_str(h, "status") ?: "" : "absent";
+        json_int_t stake = json_integer_value(json_object_get(b, "stake"));
+        if (h && strcmp(store_str(h, "player") ?: "", store_str(b, "player_id") ?: "") != 0)
+            diff(out, id, "player", "the hold is %s's, the bet %s's", store_str(h, "player"),
+                 store_str(b, "player_id"));
+        if (h && json_integer_value(json_object_get(h, "amount")) != stake)
+            diff(out, id, "amount", "the hold is %lld cents, the stake %lld",
+                 (long long)json_integer_value(json_object_get(h, "amount")), (long long)stake);
+        bool held_open = !strcmp(st, "accepted") || (!strcmp(st, "pending") && !strcmp(hf, "held"));
+        if (!strcmp(st, "pending_hold") || (!strcmp(st, "pending") && !strcmp(hf, "pending"))) {
+            in_progress++;
+            if (h && strcmp(hs, "pending") != 0)
+                diff(out, id, "hold_status", "bet %s, hold %s", st, hs);
+        } else if (held_open) {
+            if (strcmp(hs, "pending") != 0)
+                diff(out, id, "hold_status", "bet %s with its stake held, hold %s", st, hs);
+        } else if (!strcmp(st, "rejected")) {
+            if (!strcmp(hf, "voiding")) {
+                in_progress++;
+                if (strcmp(hs, "pending") != 0 && strcmp(hs, "voided") != 0)
+                    diff(out, id, "hold_status", "rejected bet voiding its hold, hold %s", hs);
+            } else if (!strcmp(hf, "voided")) {
+                if (strcmp(hs, "voided") != 0)
+                    diff(out, id, "hold_status", "rejected bet whose hold was voided, hold %s",
+                         hs);
+            } else if (h && strcmp(hs, "voided") != 0 && strcmp(hs, "expired") != 0) {
+                diff(out, id, "hold_outlives_bet", "rejected bet (%s), hold %s",
+                     store_str(b, "reject_code") ?: "?", hs);
+            }
+        } else if (!strcmp(st, "settled")) {
+            uint64_t ret;
+            const char *how = bets_settle_how(b, &ret);
+            if (!paid) {
+                in_progress++;
+                if (strcmp(hs, "pending") != 0 && strcmp(hs, !strcmp(how, "post") ? "posted"
+                                                                                 : "voided"))
+                    diff(out, id, "hold_status", "settled bet not paid yet, hold %s", hs);
+            } else if (!strcmp(paid, "void")) {
+                bool f;
+                transfer_amount(h, ":void", &f);
+                if (strcmp(hs, "voided") != 0 || !f)
+                    diff(out, id, "hold_status", "bet paid by void, hold %s%s", hs,
+                         f ? "" : ", no void transfer");
+            } else {
+                bool fs, fp;
+                json_int_t ts = transfer_amount(h, ":stake", &fs);
+                json_int_t tp = transfer_amount(h, ":payout", &fp);
+                if (strcmp(hs, "posted") != 0)
+                    diff(out, id, "hold_status", "bet paid by post, hold %s", hs);
+                else if (!fs || ts != stake)
+                    diff(out, id, "stake_transfer", "stake %lld, stake transfer %s%lld",
+                         (long long)stake, fs ? "" : "missing ", (long long)ts);
+                else if ((ret > 0) != fp || (fp && (uint64_t)tp != ret))
+                    diff(out, id, "payout_transfer", "return %llu, payout transfer %s%lld",
+                         (unsigned long long)ret, fp ? "" : "missing ", (long long)tp);
+            }
+        } else {
+            diff(out, id, "bet_status", "unknown bet status '%s'", st);
+        }
+    }
+    const char *hid;
+    json_t *h;
+    json_object_foreach(holds, hid, h)
+    {
+        if (!json_object_get(seen, hid))
+            diff(out, hid, "hold_without_bet", "hold %s of %lld cents (%s) has no bet",
+                 hid, (long long)json_integer_value(json_object_get(h, "amount")),
+                 store_str(h, "status") ?: "?");
+    }
+    json_decref(seen);
+    return json_pack("{s:b, s:I, s:I, s:I, s:I, s:o}", "ok", json_array_size(out) == 0, "bets",
+                     (json_int_t)json_array_size(bets), "holds", (json_int_t)json_object_size(holds),
+                     "in_progress", (json_int_t)in_progress, "difference_count",
+                     (json_int_t)json_array_size(out), "differences", out);
+}
+
 /* ---- payloads ------------------------------------------------------------------------ */
 
 char *bets_cmd_place(struct cmd *c, const char *player_id, uint64_t stake, const char *policy,
                      uint64_t tolerance, json_t *legs, uint64_t node)
 {
+    return bets_cmd_place_delayed(c, player_id, stake, policy, tolerance, legs, node, 0, 0);
+}
+
+char *bets_cmd_place_delayed(struct cmd *c, const char *player_id, uint64_t stake,
+                             const char *policy, uint64_t tolerance, json_t *legs, uint64_t node,
+                             uint64_t delay_pre_ms, uint64_t delay_live_ms)
+{
     json_t *o = json_pack("{s:s, s:I, s:s, s:O, s:I}", "player_id", player_id, "stake",
                           (json_int_t)stake, "policy", policy, "legs", legs, "node",
                           (json_int_t)node);
+    if (delay_pre_ms)
+        json_object_set_new(o, "delay_pre_ms", json_integer((json_int_t)delay_pre_ms));
+    if (delay_live_ms)
+        json_object_set_new(o, "delay_live_ms", json_integer((json_int_t)delay_live_ms));
     if (tolerance)
         json_object_set_new(o, "tolerance", json_integer((json_int_t)tolerance));
     char *t = cmd_fill(c, CMD_BET_PLACE, o);
@@ -978,6 +1613,42 @@ char *bets_cmd_hold_done(struct cmd *c, const char *bet_id, bool accepted, const
     return t;
 }
 
+static char *cmd_bet_id(struct cmd *c, uint16_t type, const char *bet_id)
+{
+    json_t *o = json_pack("{s:s}", "bet_id", bet_id);
+    char *t = cmd_fill(c, type, o);
+    json_decref(o);
+    return t;
+}
+
+char *bets_cmd_switch(struct cmd *c, const char *scope, const char *fixture, bool open)
+{
+    json_t *o = json_pack("{s:s, s:b}", "scope", scope, "open", open);
+    if (fixture)
+        json_object_set_new(o, "fixture", json_string(fixture));
+    char *t = cmd_fill(c, CMD_BET_SWITCH, o);
+    json_decref(o);
+    return t;
+}
+
+char *bets_cmd_void(struct cmd *c, const char *bet_id, const char *reason)
+{
+    json_t *o = json_pack("{s:s, s:s}", "bet_id", bet_id, "reason", reason);
+    char *t = cmd_fill(c, CMD_BET_VOID, o);
+    json_decref(o);
+    return t;
+}
+
+char *bets_cmd_decide(struct cmd *c, const char *bet_id)
+{
+    return cmd_bet_id(c, CMD_BET_DECIDE, bet_id);
+}
+
+char *bets_cmd_hold_voided(struct cmd *c, const char *bet_id)
+{
+    return cmd_bet_id(c, CMD_BET_HOLD_VOIDED, bet_id);
+}
+
 /* ---- table --------------------------------------------------------------------------- */
 
 static const struct fsm_command COMMANDS[] = {
@@ -985,12 +1656,17 @@ static const struct fsm_command COMMANDS[] = {
     {CMD_BET_LIMITS, "bet_limits", true, limits_apply, NULL},
     {CMD_BET_HOLD_DONE, "bet_hold_done", true, hold_done_apply, NULL},
     {CMD_BET_PAID, "bet_paid", true, paid_apply, NULL},
+    {CMD_BET_DECIDE, "bet_decide", true, decide_apply, NULL},
+    {CMD_BET_HOLD_VOIDED, "bet_hold_voided", true, voided_apply, NULL},
+    {CMD_BET_SWITCH, "bet_switch", true, switch_apply, NULL},
+    {CMD_BET_VOID, "bet_void", true, void_apply, NULL},
     {0, NULL, false, NULL, NULL},
 };
 
 static const char *const DBS[] = {"bets",        "bet_exposure", "bet_player",
                                   "bet_fixture", "bet_pending",  "bet_config",
-                                  "bet_unpaid",  NULL};
+                                  "bet_unpaid",  "bet_delayed",  "bet_void",
+                                  "bet_events",  NULL};
 _Static_assert(sizeof(struct bets_dbs) == (sizeof DBS / sizeof *DBS - 1) * sizeof(MDB_dbi),
                "one handle per database name");
 

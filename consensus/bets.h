@@ -36,6 +36,28 @@
  *   cluster's answer to the bet's hold (hold id = bet id). A pending_hold bet becomes "accepted"
  *   or "rejected" (with the wallet's problem code; its exposure released). A bet already past
  *   pending_hold: 409 (the leader takes it as done; the same answer again is 200 unchanged).
+ *   A delayed bet ("pending", hold "pending"): accepted -> hold "held" (still pending, the
+ *   leader decides after the delay); refused -> "rejected" with the wallet's code.
+ *
+ * Acceptance delay. CMD_BET_PLACE may carry delay_pre_ms / delay_live_ms (the taking node's
+ *   configuration for its sport, bet_delay_pre_ms / bet_delay_live_ms; at most
+ *   BET_DELAY_MAX_MS): a bet with a live leg waits delay_live_ms, else delay_pre_ms. A bet with
+ *   a delay is stored "pending" (hold "pending", "decide_after_ms" = the placing entry's time +
+ *   the delay), each leg with its market's suspended_index and live state at placement; it is
+ *   queued in "bet_delayed" (be64 seq -> id) besides "bet_pending".
+ * CMD_BET_DECIDE {bet_id} (the leader, stamped with its time, once the hold is held and the
+ *   delay is over; 409 delay_running before, 409 hold_not_held, 409 bet_resolved when not
+ *   pending): accepted only if no leg's market was suspended since placement (its
+ *   suspended_index unchanged and not suspended now), every market is open and every leg's
+ *   current price still stands under the bet's policy against the price the player saw (the
+ *   bet keeps the price and payout it got at placement); else "rejected" with reject_code
+ *   market_suspended, betting_closed or price_changed, its exposure released and its hold
+ *   "voiding" (queued in "bet_void"). Accepted: settled at once if its results are known.
+ * CMD_BET_HOLD_VOIDED {bet_id}: the leader voided a rejected bet's hold in the accounts
+ *   cluster: hold "voided", out of "bet_void" (again: 200 unchanged; not voiding: 409).
+ *
+ * Every status change is appended to "bet_events" (see bets_events_after) for the players'
+ * stream (GET /v1/stream/bets).
  */
 #ifndef PARLAY_BETS_H
 #define PARLAY_BETS_H
@@ -50,6 +72,7 @@ struct cmd;
 
 #define BET_LEGS_MAX 10
 #define BET_ID_MAX 32
+#define BET_DELAY_MAX_MS 60000
 
 struct bet_limits {
     uint64_t min_stake, max_stake, max_payout, outcome_cap, fixture_cap; /* cents */
@@ -68,6 +91,9 @@ uint64_t bets_exposure(struct fsm *f, MDB_txn *txn, const char *key);
  * cursor from a previous page (the seq to continue under), 0 for the first page. */
 json_t *bets_list_player(struct fsm *f, MDB_txn *txn, const char *player, const char *status,
                          uint64_t before, unsigned limit);
+/* Bet records in id (= placement) order after id @after ("" or NULL: from the first), at
+ * most @limit. */
+json_t *bets_scan(struct fsm *f, MDB_txn *txn, const char *after, unsigned limit);
 /* Ids of bets whose status is "pending_hold", at most @limit, in placement order. */
 json_t *bets_pending_holds(struct fsm *f, MDB_txn *txn, unsigned limit);
 
@@ -94,7 +120,52 @@ json_t *bets_unpaid(struct fsm *f, MDB_txn *txn, unsigned limit);
  * "post" with the stake and @payout = the bet's return (0 when lost). */
 const char *bets_settle_how(json_t *bet, uint64_t *payout);
 
+/* Bets waiting out their acceptance delay ("pending"), and rejected bets whose hold is to be
+ * voided (hold "voiding"): ids, at most @limit, in placement order. */
+json_t *bets_delayed(struct fsm *f, MDB_txn *txn, unsigned limit);
+json_t *bets_voids(struct fsm *f, MDB_txn *txn, unsigned limit);
+
+/* The bet event log (db "bet_events", ids 1, 2, ... the same on every node): events after
+ * @after, at most @limit: {id, type (placed, held, accepted, rejected, hold_voided, settled,
+ * paid), bet_id, player_id, status, at}; and the last id (0: none). */
+json_t *bets_events_after(struct fsm *f, MDB_txn *txn, uint64_t after, unsigned limit);
+uint64_t bets_last_event(struct fsm *f, MDB_txn *txn);
+
+/* The audit: @bets (every bet record) against @holds (the accounts cluster's holds of this
+ * cluster by id, each with its "transfers", wallet_holds_page). A bet whose money is settled
+ * must have its hold in the matching state with the matching transfers (accepted or held:
+ * hold pending for the stake; rejected: no hold, or voided; paid by post: posted with a stake
+ * transfer of the stake and a payout transfer of the return, when above 0; paid by void:
+ * voided with its void transfer), the same player and amount; every hold must have its bet.
+ * Bets still on their way (pending_hold, pending, voiding, settled not paid) are counted in
+ * "in_progress" and only a contradiction is a difference. Returns {ok, bets, holds,
+ * in_progress, difference_count, differences: [{bet_id, problem, detail}]}. */
+json_t *bets_audit_compare(json_t *bets, json_t *holds);
+
+/* Betting switches: {all: bool (false: every bet refused), live: bool (the limits' live
+ * flag), fixtures_closed: {fixture: since}}. CMD_BET_SWITCH {scope: all|live|fixture,
+ * fixture?, open: bool} sets one (200 with the switches; 422 invalid_switch); a bet on a
+ * switched-off fixture (or with everything off) is refused 409 betting_closed. */
+json_t *bets_switches(struct fsm *f, MDB_txn *txn);
+/* The liability of @fixture: {fixture, exposure, cap, outcomes: [{market, line?, outcome,
+ * exposure, cap}]} (net cents the house would pay if that outcome won). */
+json_t *bets_liability(struct fsm *f, MDB_txn *txn, const char *fixture);
+/* Bets with a leg on @fixture, in placement order, at most @limit. */
+json_t *bets_list_fixture(struct fsm *f, MDB_txn *txn, const char *fixture, unsigned limit);
+
 /* Payload builders (see cmd_fill). @legs and @limits are borrowed. */
+char *bets_cmd_switch(struct cmd *c, const char *scope, const char *fixture, bool open);
+/* CMD_BET_VOID {bet_id, reason}: an operator voids an accepted, unsettled bet with a kept
+ * reason: settled at once with result "void" (every leg void, return = the stake, "void_reason",
+ * "voided_by": "operator"), exposure released; the leader voids its hold like any void bet
+ * (then CMD_BET_PAID how "void"). The same void again: 200 unchanged; any other status: 409
+ * bet_not_voidable; 422 invalid_void without a reason. */
+char *bets_cmd_void(struct cmd *c, const char *bet_id, const char *reason);
+char *bets_cmd_place_delayed(struct cmd *c, const char *player_id, uint64_t stake,
+                             const char *policy, uint64_t tolerance, json_t *legs, uint64_t node,
+                             uint64_t delay_pre_ms, uint64_t delay_live_ms);
+char *bets_cmd_decide(struct cmd *c, const char *bet_id);
+char *bets_cmd_hold_voided(struct cmd *c, const char *bet_id);
 char *bets_cmd_place(struct cmd *c, const char *player_id, uint64_t stake, const char *policy,
                      uint64_t tolerance, json_t *legs, uint64_t node);
 char *bets_cmd_limits(struct cmd *c, json_t *limits);

@@ -79,7 +79,12 @@ enum cmd_type {
     CMD_BET_LIMITS = 45,         /* {min_stake?, max_stake?, max_payout?, outcome_cap?, ...} */
     CMD_BET_HOLD_DONE = 46,      /* {bet_id, accepted, code?, detail?}: the hold's answer */
     CMD_BET_PAID = 47,           /* {bet_id, how: post|void}: a settled bet's money moved */
-    CMD_TYPE_MAX = 47,
+    CMD_BET_DECIDE = 48,         /* {bet_id}: the leader decides a bet after its delay */
+    CMD_BET_HOLD_VOIDED = 49,    /* {bet_id}: a rejected bet's hold was voided */
+    CMD_BET_SWITCH = 50,         /* {scope: all|live|fixture, fixture?, open}: betting switches */
+    CMD_BET_VOID = 51,           /* {bet_id, reason}: an operator voids an accepted bet */
+    CMD_SECRETS_RESEAL = 52,     /* accounts.c: {items[{table, id, field, old, new}]} */
+    CMD_TYPE_MAX = 52,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,

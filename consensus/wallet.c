@@ -582,6 +582,48 @@ json_t *wallet_hold_get(struct fsm *f, MDB_txn *txn, const char *id)
     return store_get_json(txn, DB(f)->holds, id, strlen(id));
 }
 
+json_t *wallet_holds_page(struct fsm *f, MDB_txn *txn, const char *cluster, const char *after,
+                          unsigned limit)
+{
+    json_t *items = json_array(), *next = json_null();
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, DB(f)->holds, &cur))
+        return json_pack("{s:o, s:o}", "items", items, "next", next);
+    MDB_val k = {after ? strlen(after) : 0, (void *)(after ? after : "")}, v;
+    int r = after && *after ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
+                            : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    if (r == 0 && after && *after && k.mv_size == strlen(after) &&
+        !memcmp(k.mv_data, after, k.mv_size))
+        r = mdb_cursor_get(cur, &k, &v, MDB_NEXT); /* strictly after */
+    for (; r == 0; r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        json_t *h = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (!h || strcmp(store_str(h, "cluster") ?: "", cluster) != 0) {
+            json_decref(h);
+            continue;
+        }
+        if (json_array_size(items) == limit) {
+            json_decref(next);
+            next = json_copy(json_object_get(json_array_get(items, limit - 1), "id"));
+            json_decref(h);
+            break;
+        }
+        /* The transfers that moved its money, by their ids (see plan_hold, hold_post). */
+        json_t *ts = json_array();
+        static const char *const sfx[] = {"", ":post", ":void", ":expire", ":stake", ":payout"};
+        for (size_t i = 0; i < sizeof sfx / sizeof *sfx; i++) {
+            char tid[TID_MAX + 16];
+            snprintf(tid, sizeof tid, "hold:%s%s", store_str(h, "id") ?: "", sfx[i]);
+            json_t *t = store_get_json(txn, DB(f)->transfers, tid, strlen(tid));
+            if (t)
+                json_array_append_new(ts, t);
+        }
+        json_object_set_new(h, "transfers", ts);
+        json_array_append_new(items, h);
+    }
+    mdb_cursor_close(cur);
+    return json_pack("{s:o, s:o}", "items", items, "next", next);
+}
+
 json_t *wallet_deposit_get(struct fsm *f, MDB_txn *txn, const char *id)
 {
     return store_get_json(txn, DB(f)->deposits, id, strlen(id));

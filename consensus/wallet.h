@@ -125,6 +125,11 @@ json_t *wallet_statement(struct fsm *f, MDB_txn *txn, const char *account, uint6
                          unsigned limit);
 json_t *wallet_account_get(struct fsm *f, MDB_txn *txn, const char *account);
 json_t *wallet_hold_get(struct fsm *f, MDB_txn *txn, const char *id);
+/* A sport cluster's holds in id order after @after ("" or NULL: from the first), at most
+ * @limit: {"items": [hold records, each with "transfers": the transfers that placed and
+ * resolved it], "next": the last id when more may follow, else null}. For the bets audit. */
+json_t *wallet_holds_page(struct fsm *f, MDB_txn *txn, const char *cluster, const char *after,
+                          unsigned limit);
 json_t *wallet_deposit_get(struct fsm *f, MDB_txn *txn, const char *id);
 json_t *wallet_withdrawal_get(struct fsm *f, MDB_txn *txn, const char *id);
 json_t *wallet_cluster_get(struct fsm *f, MDB_txn *txn, const char *name);

@@ -148,6 +148,7 @@ char *acc_access_token(struct node *n, const char *player, const char *sid);
  * there is none or it does not verify. */
 json_t *acc_authenticate(struct http_req *r);
 void acc_serve_jwks(struct http_req *r);
+void acc_serve_revocations(struct http_req *r);
 void acc_do_rotate(struct http_req *r);
 void acc_on_key_timer(uv_timer_t *t);
 
@@ -190,6 +191,11 @@ void acc_do_fc_callback(struct http_req *r);
 
 void acc_do_doc_start(struct http_req *r);
 void acc_do_doc_webhook(struct http_req *r, const char *name);
+
+/* ---- routes_secrets.c ---- */
+
+/* GET /admin/v1/secrets and POST /admin/v1/secrets/reseal; -1 for other paths. */
+int routes_secrets(struct http_req *r, const char *method, const char *path);
 
 /* ---- routes_wallet.c ---- */
 

@@ -7,7 +7,14 @@
  * issuer, audience and expiry against the last JWKS it fetched. The fetch runs on a libuv
  * worker thread (a blocking libcurl call there, never on the loop). A request whose token names
  * a kid the cached set does not have waits for one refetch (at most one per
- * accounts_jwks_min_interval_ms, shared by every such request), then is verified again. */
+ * accounts_jwks_min_interval_ms, shared by every such request), then is verified again.
+ *
+ * Revoked sessions: the node polls the accounts cluster's revocation log (GET
+ * /v1/sessions/revocations?since=, every accounts_revocations_poll_ms, on a worker thread,
+ * moving to the next of accounts_urls after a failure) and refuses a token whose session is in
+ * it with 401 session_revoked. So a signed-out token stops working here within about one poll
+ * interval; while the accounts cluster cannot be reached, revocations made meanwhile take
+ * effect when it answers again, and a token lives at most until its expiry (15 minutes). */
 #include "node/auth.h"
 
 #include <curl/curl.h>
@@ -18,6 +25,7 @@
 
 #include "kyc/kyc.h"
 #include "common/log.h"
+#include "node/http_guard.h"
 
 #define JWKS_MAX_BYTES (1u << 20)
 #define PARKED_MAX 4096
@@ -42,6 +50,15 @@ struct auth {
     uv_timer_t timer;
     json_t *jwks;           /* the last good key set, NULL until one was loaded */
     bool inflight, stopping, timer_closed;
+    /* Revoked sessions (GET /v1/sessions/revocations on the accounts cluster, polled every
+     * accounts_revocations_poll_ms): session id -> the leader time it was revoked. */
+    uv_timer_t rtimer;
+    bool rinflight, rtimer_closed, rloaded;
+    json_t *revoked;
+    int64_t rsince;         /* ask from this leader time on */
+    unsigned rfailures, rnext; /* consecutive failures; the accounts URL to ask next */
+    char rbase[16][256];    /* accounts nodes' base URLs */
+    unsigned n_rbase;
     uint64_t last_start_ms; /* when the last fetch started (monotonic) */
     unsigned failures;      /* consecutive failed fetches (retry back-off) */
     struct parked *parked;
@@ -141,6 +158,155 @@ static void serve_me(struct http_req *r, bool retried);
 static void schedule(struct auth *a);
 static void fetch_done(uv_work_t *w, int status);
 
+/* Frees @a once it is stopping and nothing of it is in flight any more. */
+static void maybe_free(struct auth *a)
+{
+    if (!a->stopping || !a->timer_closed || !a->rtimer_closed || a->inflight || a->rinflight)
+        return;
+    json_decref(a->jwks);
+    json_decref(a->revoked);
+    free(a);
+}
+
+/* ---- revoked sessions ---- */
+
+static void rev_done(uv_work_t *w, int status);
+
+static void rev_start(struct auth *a)
+{
+    if (!a->n_rbase || a->rinflight || a->stopping)
+        return;
+    struct fetch *f = calloc(1, sizeof *f);
+    if (!f)
+        return;
+    f->a = a;
+    f->work.data = f;
+    snprintf(f->url, sizeof f->url, "%s/v1/sessions/revocations?since=%lld&limit=1000",
+             a->rbase[a->rnext % a->n_rbase], (long long)a->rsince);
+    a->rinflight = true;
+    if (uv_queue_work(a->n->loop, &f->work, fetch_work, rev_done) != 0) {
+        a->rinflight = false;
+        free(f);
+    }
+}
+
+static void on_rtimer(uv_timer_t *t)
+{
+    rev_start(t->data);
+}
+
+/* Takes a page of revocations in; false when it is not one. */
+static bool rev_take(struct auth *a, const struct fetch *f, bool *more)
+{
+    json_t *j = f->status == 200 && f->body ? json_loadb(f->body, f->len, 0, NULL) : NULL;
+    json_t *items = json_object_get(j, "items"), *it;
+    if (!json_is_array(items)) {
+        json_decref(j);
+        return false;
+    }
+    size_t i;
+    json_array_foreach(items, i, it)
+    {
+        const char *sid = json_string_value(json_object_get(it, "session_id"));
+        json_int_t at = json_integer_value(json_object_get(it, "at_ms"));
+        if (!sid || at <= 0)
+            continue;
+        json_object_set_new(a->revoked, sid, json_integer(at));
+        if (at > a->rsince)
+            a->rsince = at;
+    }
+    /* Forget what the accounts cluster forgets: no token of those sessions is alive. */
+    json_int_t keep_ms = json_integer_value(json_object_get(j, "keep_s")) * 1000;
+    if (keep_ms > 0) {
+        const char *k;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(a->revoked, tmp, k, v) if (json_integer_value(v) <
+                                                            a->rsince - keep_ms)
+            json_object_del(a->revoked, k);
+    }
+    *more = json_is_true(json_object_get(j, "more"));
+    json_decref(j);
+    return true;
+}
+
+static void rev_done(uv_work_t *w, int status)
+{
+    struct fetch *f = w->data;
+    struct auth *a = f->a;
+    a->rinflight = false;
+    bool more = false;
+    int64_t before = a->rsince;
+    if (a->stopping) {
+        free(f->body);
+        free(f);
+        maybe_free(a);
+        return;
+    }
+    if (status == 0 && !f->err[0] && rev_take(a, f, &more)) {
+        if (!a->rloaded || a->rfailures)
+            LOG_INFO("event=revocations_loaded url=%s revoked=%zu", f->url,
+                     json_object_size(a->revoked));
+        a->rloaded = true;
+        a->rfailures = 0;
+    } else {
+        a->rfailures++;
+        a->rnext++; /* the next accounts node */
+        if (a->rfailures == 1 || a->rfailures % 30 == 0)
+            LOG_WARN("event=revocations_fetch_failed url=%s http_status=%ld err=\"%s\" "
+                     "failures=%u",
+                     f->url, f->status, f->err[0] ? f->err : "not a revocation list",
+                     a->rfailures);
+    }
+    free(f->body);
+    free(f);
+    /* A full page: ask again at once, unless it did not move on (a page of one instant). */
+    bool again = more && a->rsince > before;
+    uv_timer_start(&a->rtimer, on_rtimer, again ? 0 : a->n->cfg.accounts_revocations_poll_ms, 0);
+}
+
+/* Whether the token's session was revoked (answered 401 session_revoked then). */
+static bool session_revoked(struct http_req *r, struct auth *a, json_t *claims)
+{
+    const char *sid = json_string_value(json_object_get(claims, "sid"));
+    if (!sid || !json_object_get(a->revoked, sid))
+        return false;
+    http_header(r, "www-authenticate", "Bearer realm=\"parlay\", error=\"invalid_token\"");
+    http_guard_problem(r, 401, "Session revoked", "session_revoked",
+                       "this access token's session was signed out or revoked; sign in again");
+    return true;
+}
+
+/* The accounts nodes to ask: accounts_urls, else the node of accounts_jwks_url. */
+static void rev_bases(struct auth *a)
+{
+    const struct config *c = &a->n->cfg;
+    if (c->accounts_urls[0]) {
+        char list[sizeof c->accounts_urls];
+        snprintf(list, sizeof list, "%s", c->accounts_urls);
+        for (char *save = NULL, *u = strtok_r(list, ",", &save); u && a->n_rbase < 16;
+             u = strtok_r(NULL, ",", &save)) {
+            while (*u == ' ')
+                u++;
+            size_t l = strlen(u);
+            while (l && (u[l - 1] == '/' || u[l - 1] == ' '))
+                u[--l] = 0;
+            if (l && l < sizeof a->rbase[0])
+                snprintf(a->rbase[a->n_rbase++], sizeof a->rbase[0], "%s", u);
+        }
+        return;
+    }
+    static const char suffix[] = "/.well-known/jwks.json";
+    size_t l = strlen(c->accounts_jwks_url), sl = strlen(suffix);
+    if (l > sl && l - sl < sizeof a->rbase[0] && !strcmp(c->accounts_jwks_url + l - sl, suffix))
+        snprintf(a->rbase[a->n_rbase++], sizeof a->rbase[0], "%.*s", (int)(l - sl),
+                 c->accounts_jwks_url);
+    else
+        LOG_WARN("event=revocations_off reason=\"accounts_jwks_url does not end in %s and "
+                 "accounts_urls is not set: revoked sessions are refused only at expiry\"",
+                 suffix);
+}
+
 static void fetch_start(struct auth *a)
 {
     struct fetch *f = calloc(1, sizeof *f);
@@ -208,10 +374,7 @@ static void fetch_done(uv_work_t *w, int status)
         p = next;
     }
     if (a->stopping) {
-        if (a->timer_closed) {
-            json_decref(a->jwks);
-            free(a);
-        }
+        maybe_free(a);
         return;
     }
     schedule(a);
@@ -252,19 +415,24 @@ int auth_start(struct node *n, char *err, size_t errlen)
     a->n = n;
     uv_timer_init(n->loop, &a->timer);
     a->timer.data = a;
+    uv_timer_init(n->loop, &a->rtimer);
+    a->rtimer.data = a;
+    a->revoked = json_object();
     n->auth = a;
     fetch_start(a);
+    rev_bases(a);
+    rev_start(a);
     return 0;
 }
 
 static void timer_closed(uv_handle_t *h)
 {
     struct auth *a = h->data;
-    a->timer_closed = true;
-    if (!a->inflight) {
-        json_decref(a->jwks);
-        free(a);
-    }
+    if (h == (uv_handle_t *)&a->timer)
+        a->timer_closed = true;
+    else
+        a->rtimer_closed = true;
+    maybe_free(a);
 }
 
 void auth_stop(struct node *n)
@@ -288,7 +456,9 @@ void auth_stop(struct node *n)
         p = next;
     }
     uv_timer_stop(&a->timer);
+    uv_timer_stop(&a->rtimer);
     uv_close((uv_handle_t *)&a->timer, timer_closed);
+    uv_close((uv_handle_t *)&a->rtimer, timer_closed);
 }
 
 static void serve_me(struct http_req *r, bool retried)
@@ -332,6 +502,10 @@ static void serve_me(struct http_req *r, bool retried)
     }
     if (!claims)
         return;
+    if (session_revoked(r, a, claims)) {
+        json_decref(claims);
+        return;
+    }
     json_t *sid = json_object_get(claims, "sid");
     http_reply_json(r, 200,
                     json_pack("{s:O, s:O, s:O}", "player_id", json_object_get(claims, "sub"),
@@ -352,6 +526,10 @@ json_t *auth_player(struct http_req *r)
     bool unknown = false;
     json_t *claims = a->jwks ? auth_verify_bearer(r, a->jwks, n->cfg.accounts_issuer, &unknown)
                              : NULL;
+    if (claims && session_revoked(r, a, claims)) {
+        json_decref(claims);
+        return NULL;
+    }
     if (claims)
         return claims;
     if (!a->jwks || unknown) {

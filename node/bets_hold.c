@@ -15,7 +15,11 @@
  * resolution) is committed as CMD_BET_PAID. Every call is idempotent by the bet id, so either
  * cluster's leader may change at any point.
  *
- * Not built yet: voiding a hold whose bet cannot stand (a hold placed, then the bet refused). */
+ * Live bets (and any bet placed with an acceptance delay) wait "pending": once the hold is held
+ * and the delay is over by this leader's clock, the leader proposes CMD_BET_DECIDE (stamped with
+ * its time; the state machine checks the delay again and decides). A bet rejected there has its
+ * hold voided (POST /internal/v1/holds/{id}/void; "already voided" counts as done) and the void
+ * is committed as CMD_BET_HOLD_VOIDED. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +34,7 @@
 #include "consensus/replica.h"
 #include "consensus/wallet.h"
 #include "node/agree_env.h"
+#include "node/http_guard.h"
 #include "node/key.h"
 #include "node/node.h"
 
@@ -53,11 +58,22 @@ struct bets_hold {
     int closing;   /* handles still to close */
 };
 
+/* An audit in progress (GET /admin/v1/bets/audit): pages of this cluster's holds from the
+ * accounts cluster, then the comparison with every bet (bets_audit_compare). */
+struct audit {
+    struct http_req *r;
+    json_t *holds; /* id -> hold */
+    char after[BET_ID_MAX * 4];
+    unsigned failures;
+};
+
 struct call {
     struct cu_xfer x;
     struct bets_hold *h;
     char bet[BET_ID_MAX];
     const char *how; /* NULL: placing the hold; "post" | "void": settling it */
+    bool reject_void; /* voiding the hold of a bet rejected after its delay */
+    struct audit *audit; /* a page of holds for an audit */
     char *body;
     struct curl_slist *hdrs;
     char *resp;
@@ -121,19 +137,39 @@ static void call_free(struct call *c)
     free(c);
 }
 
+static void audit_page_done(struct bets_hold *h, struct audit *a, long status, json_t *body);
+
 static void call_done(struct cu_xfer *x, CURLcode rc)
 {
     struct call *c = (struct call *)x;
     struct bets_hold *h = c->h;
-    h->busy--;
+    if (!c->audit)
+        h->busy--;
     long status = 0;
     if (rc == CURLE_OK)
         curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     json_t *body = c->resp ? json_loads(c->resp, 0, NULL) : NULL;
     const char *code = json_string_value(json_object_get(body, "code"));
     const char *detail = json_string_value(json_object_get(body, "detail"));
-    if (h->stopping || rc == CURLE_ABORTED_BY_CALLBACK) {
+    if (c->audit) {
+        audit_page_done(h, c->audit, status, body);
+    } else if (h->stopping || rc == CURLE_ABORTED_BY_CALLBACK) {
         /* nothing: the next leader carries on */
+    } else if (c->reject_void) {
+        if ((status >= 200 && status < 300) ||
+            (status == 409 && code && !strcmp(code, "hold_already_voided"))) {
+            struct cmd cm;
+            char *text = bets_cmd_hold_voided(&cm, c->bet);
+            if (text && replica_propose(h->n->replica, &cm, done_proposed, h) == REPLICA_OK) {
+                h->busy++;
+                h->proposing++;
+            }
+            free(text);
+        } else {
+            LOG_WARN("event=bet_void_retry bet=%s status=%ld code=%s curl=%d", c->bet, status,
+                     code ? code : "", (int)rc);
+            h->url_i = (h->url_i + 1) % h->n_urls;
+        }
     } else if (c->how) {
         /* Settling: done, or done before (the wallet answers the first resolution again). */
         if ((status >= 200 && status < 300) ||
@@ -167,15 +203,22 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
     call_free(c);
 }
 
-/* Place @b's hold, or with @settle resolve it as the settlement says. */
-static void place_hold(struct bets_hold *h, json_t *b, bool settle)
+enum hold_op { OP_PLACE, OP_SETTLE, OP_VOID };
+
+static bool send_signed(struct bets_hold *h, struct call *c, const char *method,
+                        const char *path, const char *query);
+
+/* Place @b's hold, resolve it as the settlement says, or void it (a rejected bet's). */
+static void place_hold(struct bets_hold *h, json_t *b, enum hold_op op)
 {
     char path[128];
-    struct node *n = h->n;
     const char *id = json_string_value(json_object_get(b, "id"));
     json_t *o;
     const char *how = NULL;
-    if (settle) {
+    if (op == OP_VOID) {
+        snprintf(path, sizeof path, "/internal/v1/holds/%s/void", id);
+        o = NULL;
+    } else if (op == OP_SETTLE) {
         uint64_t payout;
         how = bets_settle_how(b, &payout);
         snprintf(path, sizeof path, "/internal/v1/holds/%s/%s", id, how);
@@ -191,16 +234,27 @@ static void place_hold(struct bets_hold *h, json_t *b, bool settle)
     struct call *c = calloc(1, sizeof *c);
     c->h = h;
     c->how = how;
+    c->reject_void = op == OP_VOID;
     snprintf(c->bet, sizeof c->bet, "%s", id);
     c->body = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : strdup("");
     json_decref(o);
-    char ts[32], sig[AGR_SIG_HEX], line[200], url[400];
+    send_signed(h, c, "POST", path, "");
+}
+
+/* Sign @c's request (@method @path, c->body) as this member and send it (@query after the
+ * path, not signed); frees @c if it cannot. */
+static bool send_signed(struct bets_hold *h, struct call *c, const char *method,
+                        const char *path, const char *query)
+{
+    struct node *n = h->n;
+    char ts[32], sig[AGR_SIG_HEX], line[200], url[600];
     snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
     uint8_t d[32];
-    wallet_request_digest(n->cfg.cluster, ts, "POST", path, c->body, strlen(c->body), d);
+    if (c->body)
+        wallet_request_digest(n->cfg.cluster, ts, method, path, c->body, strlen(c->body), d);
     if (!c->body || !agree_sign(h->ctx, h->sk, d, sig) || !(c->x.easy = curl_easy_init())) {
         call_free(c);
-        return;
+        return false;
     }
     c->hdrs = curl_slist_append(NULL, "content-type: application/json");
     snprintf(line, sizeof line, "parlay-cluster: %s", n->cfg.cluster);
@@ -209,18 +263,128 @@ static void place_hold(struct bets_hold *h, json_t *b, bool settle)
     c->hdrs = curl_slist_append(c->hdrs, line);
     snprintf(line, sizeof line, "parlay-signature: %s", sig);
     c->hdrs = curl_slist_append(c->hdrs, line);
-    snprintf(url, sizeof url, "%s%s", h->urls[h->url_i], path);
+    snprintf(url, sizeof url, "%s%s%s", h->urls[h->url_i], path, query);
     CURL *e = c->x.easy;
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdrs);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
+    if (!strcmp(method, "POST"))
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     c->x.done = call_done;
-    h->busy++;
+    if (!c->audit)
+        h->busy++;
     cu_add(&h->cu, &c->x);
+    return true;
+}
+
+/* ---- the audit ------------------------------------------------------------------------ */
+
+#define AUDIT_PAGE 500
+#define AUDIT_TRIES 6
+
+static void audit_fetch(struct bets_hold *h, struct audit *a)
+{
+    struct call *c = calloc(1, sizeof *c);
+    if (!c) {
+        http_problem(a->r, 503, "Busy", "out of memory");
+        json_decref(a->holds);
+        free(a);
+        return;
+    }
+    c->h = h;
+    c->audit = a;
+    c->body = strdup("");
+    char query[BET_ID_MAX * 4 + 40];
+    snprintf(query, sizeof query, "?limit=%d%s%s", AUDIT_PAGE, a->after[0] ? "&after=" : "",
+             a->after);
+    if (!send_signed(h, c, "GET", "/internal/v1/holds", query)) {
+        http_problem(a->r, 503, "Unavailable", "the audit request could not be prepared");
+        json_decref(a->holds);
+        free(a);
+    }
+}
+
+static void audit_page_done(struct bets_hold *h, struct audit *a, long status, json_t *body)
+{
+    if (h->stopping) {
+        http_problem(a->r, 503, "Stopping", "this node is stopping");
+        goto done;
+    }
+    if (status != 200 || !json_is_array(json_object_get(body, "items"))) {
+        h->url_i = (h->url_i + 1) % h->n_urls;
+        if (++a->failures < AUDIT_TRIES) {
+            audit_fetch(h, a);
+            return;
+        }
+        http_guard_problem(a->r, 502, "Accounts cluster unavailable", "accounts_unavailable",
+                           "the accounts cluster did not list this cluster's holds (last "
+                           "status %ld after %u tries)",
+                           status, a->failures);
+        goto done;
+    }
+    size_t i;
+    json_t *hold;
+    json_array_foreach(json_object_get(body, "items"), i, hold)
+    {
+        const char *id = json_string_value(json_object_get(hold, "id"));
+        if (id)
+            json_object_set(a->holds, id, hold);
+    }
+    const char *next = json_string_value(json_object_get(body, "next"));
+    if (next) {
+        snprintf(a->after, sizeof a->after, "%s", next);
+        audit_fetch(h, a);
+        return;
+    }
+    /* Every hold is in: compare with every bet as this node has applied them. */
+    struct node *n = h->n;
+    MDB_txn *txn;
+    if (fsm_read_begin(n->fsm, &txn) != 0) {
+        http_problem(a->r, 503, "Unavailable", "the state could not be read");
+        goto done;
+    }
+    json_t *bets = json_array();
+    char after[BET_ID_MAX] = "";
+    for (;;) {
+        json_t *page = bets_scan(n->fsm, txn, after, 1000);
+        size_t cnt = json_array_size(page);
+        if (cnt)
+            snprintf(after, sizeof after, "%s",
+                     json_string_value(json_object_get(json_array_get(page, cnt - 1), "id")));
+        json_array_extend(bets, page);
+        json_decref(page);
+        if (cnt < 1000)
+            break;
+    }
+    uint64_t applied = fsm_last_applied(n->fsm);
+    fsm_read_end(txn);
+    json_t *rep = bets_audit_compare(bets, a->holds);
+    json_decref(bets);
+    json_object_set_new(rep, "node", json_integer((json_int_t)n->cfg.node_id));
+    json_object_set_new(rep, "applied_index", json_integer((json_int_t)applied));
+    http_reply_json(a->r, 200, rep);
+done:
+    json_decref(a->holds);
+    free(a);
+}
+
+int bets_audit(struct node *n, struct http_req *r)
+{
+    struct bets_hold *h = n->bets_hold;
+    if (!h)
+        return -1;
+    struct audit *a = calloc(1, sizeof *a);
+    if (!a) {
+        http_problem(r, 503, "Busy", "out of memory");
+        return 0;
+    }
+    a->r = r;
+    a->holds = json_object();
+    audit_fetch(h, a);
+    return 0;
 }
 
 static void on_tick(uv_timer_t *t)
@@ -235,8 +399,27 @@ static void on_tick(uv_timer_t *t)
         return;
     json_t *ids = bets_pending_holds(n->fsm, txn, BATCH), *bets = json_array();
     json_t *paid = bets_unpaid(n->fsm, txn, BATCH), *settled = json_array();
+    json_t *vids = bets_voids(n->fsm, txn, BATCH), *voids = json_array();
+    json_t *dids = bets_delayed(n->fsm, txn, BATCH), *decide = json_array();
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t now_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
     size_t i;
     json_t *id;
+    json_array_foreach(vids, i, id)
+    {
+        json_t *b = bets_get(n->fsm, txn, json_string_value(id));
+        if (b)
+            json_array_append_new(voids, b);
+    }
+    json_array_foreach(dids, i, id)
+    {
+        json_t *b = bets_get(n->fsm, txn, json_string_value(id));
+        if (b && !strcmp(json_string_value(json_object_get(b, "hold")) ?: "", "held") &&
+            (uint64_t)json_integer_value(json_object_get(b, "decide_after_ms")) <= now_ms)
+            json_array_append(decide, json_object_get(b, "id"));
+        json_decref(b);
+    }
     json_array_foreach(ids, i, id)
     {
         json_t *b = bets_get(n->fsm, txn, json_string_value(id));
@@ -251,8 +434,23 @@ static void on_tick(uv_timer_t *t)
     }
     fsm_read_end(txn);
     json_t *b;
-    json_array_foreach(bets, i, b) place_hold(h, b, false);
-    json_array_foreach(settled, i, b) place_hold(h, b, true);
+    json_array_foreach(bets, i, b) place_hold(h, b, OP_PLACE);
+    json_array_foreach(settled, i, b) place_hold(h, b, OP_SETTLE);
+    json_array_foreach(voids, i, b) place_hold(h, b, OP_VOID);
+    json_array_foreach(decide, i, id)
+    {
+        struct cmd cm;
+        char *text = bets_cmd_decide(&cm, json_string_value(id));
+        if (text && replica_propose(n->replica, &cm, done_proposed, h) == REPLICA_OK) {
+            h->busy++;
+            h->proposing++;
+        }
+        free(text);
+    }
+    json_decref(voids);
+    json_decref(vids);
+    json_decref(decide);
+    json_decref(dids);
     json_decref(bets);
     json_decref(ids);
     json_decref(settled);

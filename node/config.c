@@ -233,6 +233,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "feed_poll_ms", "ratings_history", "margins", "quote_prematch_s", "quote_live_busy_s",
         "quote_live_idle_s", "quote_busy_window_s", "quote_hold_s", "quote_round_timeout_ms",
         "agreement_alert_s", "test_fault_prices", "stream_max_clients", "stream_max_per_address",
+        "secrets_key_file", "accounts_revocations_poll_ms", "bet_delay_pre_ms", "bet_delay_live_ms",
         NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
@@ -327,6 +328,26 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
                  c->role);
         goto out;
     }
+    /* Secrets at rest: an accounts node keeps signing keys and second-factor secrets sealed. */
+    if (get_str(root, "secrets_key_file", c->secrets_key_file, sizeof c->secrets_key_file, 0,
+                "", err, en))
+        goto out;
+    if (!strcmp(c->role, "accounts") && !c->secrets_key_file[0]) {
+        snprintf(err, en, "missing key 'secrets_key_file' (accounts nodes seal signing keys and "
+                          "second-factor secrets with it: README, Secrets at rest)");
+        goto out;
+    }
+    if (c->secrets_key_file[0] && strcmp(c->role, "accounts") != 0) {
+        snprintf(err, en, "key 'secrets_key_file' is for accounts nodes (the secrets live there)");
+        goto out;
+    }
+    if (c->secrets_key_file[0]) {
+        char serr[PATH_MAX + 200];
+        if (seal_keyring_load(&c->secrets, c->secrets_key_file, serr, sizeof serr) != 0) {
+            snprintf(err, en, "key 'secrets_key_file': %s", serr);
+            goto out;
+        }
+    }
     /* The payment provider (node/pay.h): kept as JSON text for the wallet routes, and made once
      * here so that a bad setting or key file refuses the start instead of the first deposit. */
     json_t *pay = json_object_get(root, "payments");
@@ -414,6 +435,9 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
     if (get_uint(root, "accounts_jwks_refresh_s", 300, 1, 86400, &u, err, en))
         goto out;
     c->accounts_jwks_refresh_s = (unsigned)u;
+    if (get_uint(root, "accounts_revocations_poll_ms", 1000, 100, 60000, &u, err, en))
+        goto out;
+    c->accounts_revocations_poll_ms = (unsigned)u;
     if (get_uint(root, "accounts_jwks_min_interval_ms", 5000, 0, 3600000, &u, err, en))
         goto out;
     c->accounts_jwks_min_interval_ms = (unsigned)u;
@@ -484,6 +508,8 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         {"stream_max_clients", 1000, 1, 100000, offsetof(struct config, stream_max_clients)},
         {"stream_max_per_address", 32, 1, 100000,
          offsetof(struct config, stream_max_per_address)},
+        {"bet_delay_pre_ms", 0, 0, 60000, offsetof(struct config, bet_delay_pre_ms)},
+        {"bet_delay_live_ms", 5000, 0, 60000, offsetof(struct config, bet_delay_live_ms)},
     };
     for (size_t i = 0; i < sizeof quote_keys / sizeof *quote_keys; i++) {
         if (get_uint(root, quote_keys[i].key, quote_keys[i].def, quote_keys[i].min,

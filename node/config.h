@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/seal.h"
 #include "consensus/replica.h"
 
 #define CONFIG_MAX_MEMBERS 16
@@ -49,6 +50,9 @@ struct config {
     char payments[4096];           /* accounts: the payment provider (pay_provider_new settings,
                                       node/pay.h) as JSON text, "" when not configured; checked
                                       at load (its key files read, then forgotten) */
+    char secrets_key_file[PATH_MAX]; /* accounts (required there): the keyring that seals
+                                      secrets at rest (common/seal.h) */
+    struct seal_keyring secrets;   /* read from secrets_key_file; never logged */
     char ban_list_file[512];       /* accounts: the national gambling-ban list (node/banlist.h),
                                       "" = none */
     char accounts_jwks_url[512];   /* sport: the accounts cluster's JWKS URL, "" = none */
@@ -57,6 +61,8 @@ struct config {
     char accounts_issuer[128];     /* sport: iss of access tokens, default
                                       urn:parlay:accounts:accounts */
     unsigned accounts_jwks_refresh_s;       /* sport: periodic refetch, default 300 */
+    unsigned accounts_revocations_poll_ms;  /* sport: how often revoked sessions are fetched,
+                                               default 1000 */
     unsigned accounts_jwks_min_interval_ms; /* sport: least time between fetches caused by an
                                                unknown kid, default 5000 */
     char feed_url[512];            /* sport: the provider this node reads, "" = none */
@@ -76,6 +82,8 @@ struct config {
     unsigned agreement_alert_s;    /* an observation pending longer raises the alert, 30 */
     unsigned stream_max_clients;   /* quote-stream clients per node, default 1000 (503 above) */
     unsigned stream_max_per_address; /* quote-stream clients per peer address, default 32 (429) */
+    unsigned bet_delay_pre_ms;     /* sport: acceptance delay of pre-match bets, default 0 */
+    unsigned bet_delay_live_ms;    /* sport: acceptance delay of live bets (football 5000) */
     int test_fault_prices;         /* tests only: this node prices wrong (+10 milli-odds) */
     int log_level;                 /* "debug" | "info" (default) | "warn" | "error" */
 };

@@ -33,6 +33,7 @@ struct node {
     struct agree *agree;       /* sport role: agreed observations (agree.c) */
     struct quoter *quoter;     /* football: quote rounds, votes, publication (quote.c) */
     struct stream *stream;     /* the quote stream's clients (stream.c) */
+    struct stream *bet_stream; /* sport role: the players' bet stream (stream.c) */
     /* Raised by agree.c on the leader when a member first reports a dangerous live event
      * (goal, red card, penalty) that is not agreed yet; quote.c subscribes (it suspends the
      * game's markets and starts no round for it until the event is agreed). */
@@ -100,6 +101,8 @@ int routes_bets(struct http_req *r, const char *method, const char *path);
 /* Sport role with accounts_urls: the leader places each pending bet's hold (node/bets_hold.c). */
 int bets_hold_start(struct node *n, char *err, size_t errlen);
 void bets_hold_stop(struct node *n);
+/* GET /admin/v1/bets/audit: answers @r later; -1 when this node has no accounts_urls. */
+int bets_audit(struct node *n, struct http_req *r);
 /* The accounts role (routes_accounts.c): breached-password list, signing-key timer. */
 int accounts_start(struct node *n, char *err, size_t errlen);
 void accounts_stop(struct node *n);
@@ -123,6 +126,7 @@ json_t *quote_status(struct node *n);
 int stream_start(struct node *n);
 void stream_stop(struct node *n);
 void stream_open(struct http_req *r);
+void stream_open_bets(struct http_req *r); /* GET /v1/stream/bets (a player's own bets) */
 void stream_kick(struct node *n);
 void stream_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
 

@@ -467,6 +467,162 @@ static int cmd_fixtures(int argc, char **argv)
     die(EXIT_USAGE, "%s", usage);
 }
 
+/* Sport cluster: bets of a player or a fixture, a fixture's liability, the betting switches
+ * and the audit against the accounts cluster's holds and transfers. */
+static void print_bet_row(json_t *b)
+{
+    json_t *leg = json_array_get(json_object_get(b, "legs"), 0);
+    printf("%-14s %-10s %-9s %-12s %8lld %8lld  %s %s%s%s/%s%s\n", json_string_value(json_object_get(b, "id")),
+           json_string_value(json_object_get(b, "status")),
+           json_string_value(json_object_get(b, "result")) ?: "-",
+           json_string_value(json_object_get(b, "reject_code")) ?: "-", i_of(b, "stake"),
+           i_of(b, "payout"), json_string_value(json_object_get(leg, "fixture")) ?: "?",
+           json_string_value(json_object_get(leg, "market")) ?: "?",
+           json_object_get(leg, "line") ? "/" : "",
+           json_string_value(json_object_get(leg, "line")) ?: "",
+           json_string_value(json_object_get(leg, "outcome")) ?: "?",
+           json_array_size(json_object_get(b, "legs")) > 1 ? " (+ more legs)" : "");
+}
+
+static int cmd_bets(int argc, char **argv)
+{
+    const char *usage = "usage: parlayctl bets player PLAYER_ID [--limit N]\n"
+                        "       parlayctl bets fixture FIXTURE_ID [--limit N]\n"
+                        "       parlayctl bets switches\n"
+                        "       parlayctl bets switch all|live|FIXTURE_ID on|off [--key KEY]\n"
+                        "       parlayctl bets void BET_ID --reason TEXT [--key KEY]";
+    if ((argc == 5 || argc == 7) && !strcmp(argv[1], "void") && !strcmp(argv[3], "--reason")) {
+        const char *key = NULL;
+        char kbuf[96];
+        if (argc == 7) {
+            if (strcmp(argv[5], "--key"))
+                die(EXIT_USAGE, "%s", usage);
+            key = argv[6];
+        } else {
+            snprintf(kbuf, sizeof kbuf, "void-%.60s", argv[2]);
+            key = kbuf;
+        }
+        char *esc = curl_easy_escape(NULL, argv[2], 0);
+        char path[600];
+        snprintf(path, sizeof path, "/admin/v1/bets/%s/void", esc);
+        curl_free(esc);
+        json_t *out = call("POST", path, json_pack("{s:s}", "reason", argv[4]), key);
+        if (opt.json)
+            print_json(out);
+        else
+            printf("bet %s: %s (%s), return %lld\n", json_string_value(json_object_get(out, "id")),
+                   json_string_value(json_object_get(out, "status")),
+                   json_string_value(json_object_get(out, "result")) ?: "-", i_of(out, "return"));
+        json_decref(out);
+        return EXIT_OK;
+    }
+    if (argc == 2 && !strcmp(argv[1], "switches")) {
+        json_t *out = call("GET", "/admin/v1/bets/switches", NULL, NULL);
+        print_json(out);
+        json_decref(out);
+        return EXIT_OK;
+    }
+    if ((argc == 4 || argc == 6) && !strcmp(argv[1], "switch") &&
+        (!strcmp(argv[3], "on") || !strcmp(argv[3], "off"))) {
+        const char *key = NULL;
+        char kbuf[64];
+        if (argc == 6) {
+            if (strcmp(argv[4], "--key"))
+                die(EXIT_USAGE, "%s", usage);
+            key = argv[5];
+        } else {
+            snprintf(kbuf, sizeof kbuf, "switch-%lld-%d", (long long)time(NULL), (int)getpid());
+            key = kbuf;
+        }
+        bool scoped = !strcmp(argv[2], "all") || !strcmp(argv[2], "live");
+        json_t *body = json_pack("{s:s, s:b}", "scope", scoped ? argv[2] : "fixture", "open",
+                                 !strcmp(argv[3], "on"));
+        if (!scoped)
+            json_object_set_new(body, "fixture", json_string(argv[2]));
+        json_t *out = call("POST", "/admin/v1/bets/switches", body, key);
+        print_json(out);
+        json_decref(out);
+        return EXIT_OK;
+    }
+    if ((argc == 3 || argc == 5) && (!strcmp(argv[1], "player") || !strcmp(argv[1], "fixture"))) {
+        long limit = 100;
+        if (argc == 5) {
+            if (strcmp(argv[3], "--limit") || (limit = atol(argv[4])) < 1)
+                die(EXIT_USAGE, "%s", usage);
+        }
+        char *esc = curl_easy_escape(NULL, argv[2], 0);
+        char path[600];
+        snprintf(path, sizeof path, "/admin/v1/bets?%s=%s&limit=%ld", argv[1], esc, limit);
+        curl_free(esc);
+        json_t *out = call("GET", path, NULL, NULL);
+        if (opt.json) {
+            print_json(out);
+        } else {
+            printf("%-14s %-10s %-9s %-12s %8s %8s  %s\n", "BET", "STATUS", "RESULT", "REJECTED",
+                   "STAKE", "PAYOUT", "LEG");
+            size_t k;
+            json_t *b;
+            json_array_foreach(json_object_get(out, "items"), k, b) print_bet_row(b);
+        }
+        json_decref(out);
+        return EXIT_OK;
+    }
+    die(EXIT_USAGE, "%s", usage);
+    return EXIT_USAGE;
+}
+
+static int cmd_liability(int argc, char **argv)
+{
+    if (argc != 2)
+        die(EXIT_USAGE, "usage: parlayctl liability FIXTURE_ID");
+    char *esc = curl_easy_escape(NULL, argv[1], 0);
+    char path[600];
+    snprintf(path, sizeof path, "/admin/v1/fixtures/%s/liability", esc);
+    curl_free(esc);
+    json_t *out = call("GET", path, NULL, NULL);
+    if (opt.json) {
+        print_json(out);
+    } else {
+        printf("fixture %s: liability %lld of cap %lld (cents)\n",
+               json_string_value(json_object_get(out, "fixture")), i_of(out, "exposure"),
+               i_of(out, "cap"));
+        size_t k;
+        json_t *o;
+        json_array_foreach(json_object_get(out, "outcomes"), k, o) printf(
+            "  %-16s %-8s %-12s %10lld of %lld\n", json_string_value(json_object_get(o, "market")),
+            json_string_value(json_object_get(o, "line")) ?: "-",
+            json_string_value(json_object_get(o, "outcome")), i_of(o, "exposure"),
+            i_of(o, "cap"));
+    }
+    json_decref(out);
+    return EXIT_OK;
+}
+
+static int cmd_audit(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        die(EXIT_USAGE, "usage: parlayctl audit");
+    json_t *out = call("GET", "/admin/v1/bets/audit", NULL, NULL);
+    bool ok = json_is_true(json_object_get(out, "ok"));
+    if (opt.json) {
+        print_json(out);
+    } else {
+        printf("audit %s on node %lld: %lld bets, %lld holds, %lld in progress, %lld "
+               "differences\n",
+               ok ? "OK" : "FAILED", i_of(out, "node"), i_of(out, "bets"), i_of(out, "holds"),
+               i_of(out, "in_progress"), i_of(out, "difference_count"));
+        size_t k;
+        json_t *d;
+        json_array_foreach(json_object_get(out, "differences"), k, d) printf(
+            "  %s %s: %s\n", json_string_value(json_object_get(d, "bet_id")),
+            json_string_value(json_object_get(d, "problem")),
+            json_string_value(json_object_get(d, "detail")));
+    }
+    json_decref(out);
+    return ok ? EXIT_OK : EXIT_REFUSED;
+}
+
 /* Accounts cluster: the ledger's check and TRJ, a player's wallet, operators' corrections and
  * blocks, the sport clusters allowed to place holds. */
 static int cmd_ledger(int argc, char **argv)
@@ -543,6 +699,46 @@ static int cmd_ledger(int argc, char **argv)
         print_json(out);
         json_decref(out);
         return EXIT_OK;
+    }
+    die(EXIT_USAGE, "%s", usage);
+}
+
+/* Accounts cluster: secrets at rest (node/routes_secrets.c). "reseal" calls until nothing
+ * sealed under an older key (or clear) remains. */
+static int cmd_secrets(int argc, char **argv)
+{
+    const char *usage = "usage: parlayctl secrets status|reseal";
+    if (argc == 2 && !strcmp(argv[1], "status")) {
+        json_t *out = call("GET", "/admin/v1/secrets", NULL, NULL);
+        if (opt.json) {
+            print_json(out);
+        } else {
+            printf("current key %s; %lld secrets stored, %lld clear, %lld unreadable\n",
+                   s_of(out, "current_key"), i_of(out, "total"), i_of(out, "clear"),
+                   i_of(out, "unreadable"));
+            const char *k;
+            json_t *v;
+            json_object_foreach(json_object_get(out, "sealed_by_key"), k, v)
+                printf("  sealed under %s: %lld\n", k, (long long)json_integer_value(v));
+        }
+        bool ok = i_of(out, "unreadable") == 0;
+        json_decref(out);
+        return ok ? EXIT_OK : EXIT_REFUSED;
+    }
+    if (argc == 2 && !strcmp(argv[1], "reseal")) {
+        long long total = 0, remaining = 1, unreadable = 0;
+        for (int round = 0; round < 100000 && remaining > 0; round++) {
+            char key[128];
+            gen_key(key, sizeof key);
+            json_t *out = call("POST", "/admin/v1/secrets/reseal", NULL, key);
+            total += i_of(out, "resealed");
+            remaining = i_of(out, "remaining");
+            unreadable = i_of(out, "unreadable");
+            json_decref(out);
+        }
+        printf("resealed %lld secrets; %lld remaining, %lld unreadable with this keyring\n",
+               total, remaining, unreadable);
+        return remaining == 0 && unreadable == 0 ? EXIT_OK : EXIT_REFUSED;
     }
     die(EXIT_USAGE, "%s", usage);
 }
@@ -1060,6 +1256,8 @@ static void usage(FILE *f)
             "  wallet get|block|unblock|clusters|register-cluster\n"
             "                                  accounts cluster: a player's wallet, blocks, the\n"
             "                                  sport clusters allowed to place holds\n"
+            "  secrets status|reseal           accounts cluster: secrets at rest, sealed again\n"
+            "                                  under the keyring's first key after a rotation\n"
             "  ledger check|trj|correct        accounts cluster: the ledger's invariants, the\n"
             "                                  return to players, corrections with a reason\n"
             "  quotes [--status S] [--phase pre|live]\n"
@@ -1067,6 +1265,13 @@ static void usage(FILE *f)
             "  quotes --fixture ID             one market and its full price list\n"
             "  quotes --version N              one agreed quote: signers, public keys, digest\n"
             "  events FIXTURE                  agreed live events in order, then the result\n"
+            "  bets player|fixture ID          sport cluster: a player's or a fixture's bets\n"
+            "  bets switches | bets switch all|live|FIXTURE on|off\n"
+            "  bets void BET --reason TEXT     sport cluster: void an accepted bet\n"
+            "                                  sport cluster: the betting switches\n"
+            "  liability FIXTURE               sport cluster: exposure per market and outcome\n"
+            "  audit                           sport cluster: its bets against the accounts\n"
+            "                                  cluster's holds and transfers (1 if different)\n"
             "  oracle ...                      the Ethereum oracle (see parlayctl oracle help)\n\n"
             "exit codes: 0 ok, 1 refused by the node, 2 usage, 3 unreachable, 4 timed out\n");
 }
@@ -1146,6 +1351,14 @@ int main(int argc, char **argv)
         return cmd_wallet(rest, rv);
     if (!strcmp(cmd, "ledger"))
         return cmd_ledger(rest, rv);
+    if (!strcmp(cmd, "secrets"))
+        return cmd_secrets(rest, rv);
+    if (!strcmp(cmd, "bets"))
+        return cmd_bets(rest, rv);
+    if (!strcmp(cmd, "liability"))
+        return cmd_liability(rest, rv);
+    if (!strcmp(cmd, "audit"))
+        return cmd_audit(rest, rv);
     if (!strcmp(cmd, "quotes"))
         return cmd_quotes(rest, rv);
     if (!strcmp(cmd, "events"))

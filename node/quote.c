@@ -475,8 +475,8 @@ static void on_applied(void *ctx, uint64_t index, unsigned type, const struct fs
     struct node *n = ctx;
     struct quoter *q = Q(n);
     if (type == CMD_OBSERVATION_AGREED || type == CMD_QUOTE_PUBLISHED ||
-        type == CMD_MARKETS_SUSPEND)
-        stream_kick(n);
+        type == CMD_MARKETS_SUSPEND || (type >= CMD_BET_PLACE && type <= CMD_TYPE_MAX))
+        stream_kick(n); /* the quote stream and the bet stream (bets.c's events) */
     if (!q || !res || !res->body)
         return;
     if ((type == CMD_QUOTE_ROUND || type == CMD_QUOTE_PUBLISHED) && res->status == 201 &&

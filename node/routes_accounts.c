@@ -11,6 +11,7 @@
  *   POST   /v1/players/me/totp        (access token)             enrol a TOTP second factor
  *   POST   /v1/players/me/totp/confirm {code} (access token)     confirm it: recovery codes
  *   GET    /.well-known/jwks.json                                the public signing keys
+ *   GET    /v1/sessions/revocations?since=MS&limit=N             revoked sessions (sport nodes poll)
  *   POST   /v1/players/me/franceconnect (access token)           start a FranceConnect link
  *   POST   /v1/sessions/franceconnect                            sign in with FranceConnect
  *   GET    /v1/kyc/franceconnect/callback?code&state&iss         finish either (any node)
@@ -19,6 +20,8 @@
  *   POST   /admin/v1/signing-keys     (admin)                    rotate the signing key
  *   GET    /admin/v1/players[?email=] | /admin/v1/players/{id}  (admin) see players
  *   POST   /admin/v1/players/{id}/kyc {status, reason} (admin)  an operator's KYC decision
+ *   GET    /admin/v1/secrets, POST /admin/v1/secrets/reseal (admin)  secrets at rest
+ *                                                            (node/routes_secrets.c)
  *
  * The happy path of a write: parse and validate on the node that took the request; do the slow
  * or random part there (Argon2id on a libuv worker thread, ids and refresh tokens from the
@@ -60,6 +63,8 @@ int routes_accounts(struct http_req *r, const char *method, const char *path)
     if (!r->node->accounts)
         return -1;
     r->route = ROUTE_ACCOUNTS;
+    if (routes_secrets(r, method, path) == 0)
+        return 0;
     if (!strcmp(path, "/v1/players")) {
         if (routes_method(r, method, "POST", "use POST to register"))
             acc_do_register(r);
@@ -99,6 +104,9 @@ int routes_accounts(struct http_req *r, const char *method, const char *path)
     } else if (!strcmp(path, "/v1/sessions/current")) {
         if (routes_method(r, method, "DELETE", "use DELETE to sign out"))
             acc_do_signout(r, false);
+    } else if (!strcmp(path, "/v1/sessions/revocations")) {
+        if (routes_method(r, method, "GET", "use GET"))
+            acc_serve_revocations(r);
     } else if (!strcmp(path, "/.well-known/jwks.json")) {
         if (routes_method(r, method, "GET", "use GET"))
             acc_serve_jwks(r);

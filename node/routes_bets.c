@@ -9,9 +9,22 @@
  *   GET  /v1/bets        the player's bets, newest first; ?status=open|settled, ?limit=1..100,
  *                         ?before=<next of the previous page>
  *   GET  /v1/bets/{id}   one of the player's bets (another player's is 404)
+ *   GET  /v1/stream/bets server-sent events of the player's own bets (node/stream.c): every
+ *                         status change (placed, held, accepted, rejected, hold_voided,
+ *                         settled, paid) with the bet record; Last-Event-ID / ?after= resume
  *   GET|POST /admin/v1/bets/limits  (admin token; POST with an Idempotency-Key, proposed by the
  *                         leader) the betting limits: {min_stake?, max_stake?, max_payout?,
  *                         outcome_cap?, fixture_cap?, live?}
+ *   GET|POST /admin/v1/bets/switches  (admin; POST on the leader with an Idempotency-Key)
+ *                         {scope: all|live|fixture, fixture?, open: bool}: betting switches;
+ *                         a bet refused by one: 409 betting_closed
+ *   GET  /admin/v1/bets?player=ID|fixture=ID[&limit=]  (admin) a player's or a fixture's bets
+ *   GET  /admin/v1/fixtures/{id}/liability  (admin) exposure per market/line/outcome and total
+ *   POST /admin/v1/bets/{id}/void {reason}  (admin, Idempotency-Key; leader) voids an accepted
+ *                         bet with a kept reason (CMD_BET_VOID): settled void, its hold voided
+ *   GET  /admin/v1/bets/audit  (admin) reconciles every bet with the accounts cluster's holds
+ *                         and transfers (node/bets_hold.c, bets_audit_compare): {ok, bets,
+ *                         holds, in_progress, difference_count, differences[]}
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +33,7 @@
 #include "consensus/bets.h"
 #include "node/accounts_common.h"
 #include "node/auth.h"
+#include "node/http_guard.h"
 #include "node/query.h"
 #include "node/routes.h"
 #include "node/write.h"
@@ -72,9 +86,10 @@ static void place(struct http_req *r)
         goto out;
     }
     struct cmd c;
-    char *text = bets_cmd_place(&c, player, (uint64_t)json_integer_value(stake), policy,
-                                tol ? (uint64_t)json_integer_value(tol) : 0, legs,
-                                r->node->cfg.node_id);
+    char *text = bets_cmd_place_delayed(&c, player, (uint64_t)json_integer_value(stake), policy,
+                                        tol ? (uint64_t)json_integer_value(tol) : 0, legs,
+                                        r->node->cfg.node_id, r->node->cfg.bet_delay_pre_ms,
+                                        r->node->cfg.bet_delay_live_ms);
     char *canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
     if (!text || !canon) {
         free(text);
@@ -205,12 +220,201 @@ static void limits(struct http_req *r, const char *method)
     free(canon);
 }
 
+static void switches(struct http_req *r, const char *method)
+{
+    if (!routes_require_admin(r))
+        return;
+    if (!strcmp(method, "GET")) {
+        MDB_txn *txn;
+        if (fsm_read_begin(r->node->fsm, &txn) != 0) {
+            http_problem(r, 503, "Unavailable", "the state could not be read");
+            return;
+        }
+        json_t *sw = bets_switches(r->node->fsm, txn);
+        fsm_read_end(txn);
+        http_reply_json(r, 200, sw);
+        return;
+    }
+    if (strcmp(method, "POST") != 0) {
+        http_header(r, "allow", "GET, POST");
+        http_problem(r, 405, "Method not allowed", "/admin/v1/bets/switches takes GET or POST");
+        return;
+    }
+    if (!acc_on_leader(r))
+        return;
+    char idem[256];
+    if (!acc_idem_key(r, "admin", idem))
+        return;
+    json_t *b = routes_body(r);
+    if (!b)
+        return;
+    const char *scope = json_string_value(json_object_get(b, "scope"));
+    const char *fixture = json_string_value(json_object_get(b, "fixture"));
+    json_t *open = json_object_get(b, "open");
+    const char *k;
+    json_t *v;
+    json_object_foreach(b, k, v)
+    {
+        if (strcmp(k, "scope") && strcmp(k, "fixture") && strcmp(k, "open")) {
+            http_problem(r, 422, "Invalid switch", "unknown field '%s' (scope, fixture, open)", k);
+            json_decref(b);
+            return;
+        }
+    }
+    if (!scope || !json_is_boolean(open) ||
+        (strcmp(scope, "all") && strcmp(scope, "live") && strcmp(scope, "fixture")) ||
+        (!strcmp(scope, "fixture") != (fixture != NULL))) {
+        http_problem(r, 422, "Invalid switch",
+                     "need {scope: all|live|fixture, fixture (with scope fixture only), open: "
+                     "true|false}");
+        json_decref(b);
+        return;
+    }
+    struct cmd c;
+    char *text = bets_cmd_switch(&c, scope, fixture, json_is_true(open));
+    char *canon = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(b);
+    uint8_t fp[32];
+    acc_fingerprint("bet-switch", canon ? canon : "", fp);
+    if (text)
+        write_submit(r, CMD_BET_SWITCH, text, strlen(text), idem, fp, acc_relay_done, NULL);
+    else
+        http_problem(r, 500, "Out of memory", "the switch could not be prepared");
+    free(text);
+    free(canon);
+}
+
+/* GET /admin/v1/bets?player=ID | ?fixture=ID [&limit=1..1000] */
+static void admin_list(struct http_req *r)
+{
+    if (!routes_require_admin(r))
+        return;
+    char player[130] = "", fixture[130] = "", lim[8] = "";
+    struct query_want w[] = {{"player", player, sizeof player, 0},
+                             {"fixture", fixture, sizeof fixture, 0},
+                             {"limit", lim, sizeof lim, 0}};
+    if (query_params(r, w, 3) < 0)
+        return;
+    if (w[0].got == w[1].got || (w[0].got && !player[0]) || (w[1].got && !fixture[0])) {
+        http_problem(r, 400, "Bad query", "give exactly one of player=ID or fixture=ID");
+        return;
+    }
+    char *end;
+    unsigned long limit = w[2].got ? strtoul(lim, &end, 10) : 100;
+    if (w[2].got && (*end || limit < 1 || limit > 1000)) {
+        http_problem(r, 400, "Bad query", "limit: an integer from 1 to 1000");
+        return;
+    }
+    MDB_txn *txn;
+    if (fsm_read_begin(r->node->fsm, &txn) != 0) {
+        http_problem(r, 503, "Unavailable", "the state could not be read");
+        return;
+    }
+    json_t *out;
+    if (w[0].got) {
+        out = bets_list_player(r->node->fsm, txn, player, NULL, 0, (unsigned)limit);
+    } else {
+        out = json_pack("{s:o}", "items",
+                        bets_list_fixture(r->node->fsm, txn, fixture, (unsigned)limit));
+    }
+    fsm_read_end(txn);
+    http_reply_json(r, 200, out);
+}
+
+/* POST /admin/v1/bets/{id}/void {reason} (admin, Idempotency-Key, proposed by the leader). */
+static void void_bet(struct http_req *r, const char *method, const char *id)
+{
+    if (!routes_require_admin(r) || !routes_method(r, method, "POST", "use POST"))
+        return;
+    if (!acc_on_leader(r))
+        return;
+    char idem[256];
+    if (!acc_idem_key(r, "admin", idem))
+        return;
+    json_t *b = routes_body(r);
+    if (!b)
+        return;
+    const char *reason = json_string_value(json_object_get(b, "reason"));
+    if (json_object_size(b) != 1 || !reason || !reason[0] || strlen(reason) > 500) {
+        http_problem(r, 422, "Invalid void", "need {reason}: a non-empty text of at most 500 bytes");
+        json_decref(b);
+        return;
+    }
+    struct cmd c;
+    char *text = bets_cmd_void(&c, id, reason);
+    char subj[700];
+    snprintf(subj, sizeof subj, "%s %s", id, reason);
+    json_decref(b);
+    uint8_t fp[32];
+    acc_fingerprint("bet-void", subj, fp);
+    if (text)
+        write_submit(r, CMD_BET_VOID, text, strlen(text), idem, fp, acc_relay_done, NULL);
+    else
+        http_problem(r, 500, "Out of memory", "the void could not be prepared");
+    free(text);
+}
+
+static void liability(struct http_req *r, const char *fixture)
+{
+    if (!routes_require_admin(r))
+        return;
+    MDB_txn *txn;
+    if (fsm_read_begin(r->node->fsm, &txn) != 0) {
+        http_problem(r, 503, "Unavailable", "the state could not be read");
+        return;
+    }
+    json_t *l = bets_liability(r->node->fsm, txn, fixture);
+    fsm_read_end(txn);
+    http_reply_json(r, 200, l);
+}
+
 int routes_bets(struct http_req *r, const char *method, const char *path)
 {
     if (!r->node->cfg.sport[0])
         return -1;
+    if (!strcmp(path, "/admin/v1/bets/audit")) {
+        if (routes_require_admin(r) && routes_method(r, method, "GET", "use GET") &&
+            bets_audit(r->node, r) != 0)
+            http_guard_problem(r, 409, "No accounts cluster", "no_accounts_cluster",
+                               "this node has no accounts_urls: nothing to reconcile with");
+        return 0;
+    }
+    if (!strcmp(path, "/admin/v1/bets/switches")) {
+        switches(r, method);
+        return 0;
+    }
+    if (!strcmp(path, "/admin/v1/bets")) {
+        if (routes_method(r, method, "GET", "use GET"))
+            admin_list(r);
+        return 0;
+    }
+    if (!strncmp(path, "/admin/v1/bets/", 15)) {
+        const char *id = path + 15, *slash = strchr(id, '/');
+        if (slash && slash > id && !strcmp(slash, "/void") && slash - id < BET_ID_MAX) {
+            char bid[BET_ID_MAX];
+            snprintf(bid, sizeof bid, "%.*s", (int)(slash - id), id);
+            void_bet(r, method, bid);
+            return 0;
+        }
+    }
+    if (!strncmp(path, "/admin/v1/fixtures/", 19)) {
+        const char *id = path + 19, *slash = strchr(id, '/');
+        if (slash && slash > id && !strcmp(slash, "/liability") && slash - id < 128) {
+            char fx[130];
+            snprintf(fx, sizeof fx, "%.*s", (int)(slash - id), id);
+            if (routes_method(r, method, "GET", "use GET"))
+                liability(r, fx);
+            return 0;
+        }
+    }
     if (!strcmp(path, "/admin/v1/bets/limits")) {
         limits(r, method);
+        return 0;
+    }
+    if (!strcmp(path, "/v1/stream/bets")) {
+        r->route = ROUTE_OTHER;
+        if (routes_method(r, method, "GET", "use GET"))
+            stream_open_bets(r);
         return 0;
     }
     char id[BET_ID_MAX];

@@ -12,6 +12,8 @@
 #include "node/accounts_common.h"
 #include "node/auth.h"
 #include "common/log.h"
+#include "node/http_guard.h"
+#include "node/query.h"
 #include "node/routes.h"
 
 /* ---- access tokens ---- */
@@ -28,7 +30,19 @@ char *acc_current_key(struct node *n, char kid[80])
     char *out = NULL;
     if (k) {
         snprintf(kid, 80, "%s", json_string_value(json_object_get(k, "kid")));
-        out = json_dumps(json_object_get(k, "jwk"), JSON_COMPACT);
+        json_t *jwk = json_object_get(k, "jwk");
+        char aad[128], err[160];
+        snprintf(aad, sizeof aad, "signing-key:%s", kid);
+        char *d = seal_reveal(&n->cfg.secrets, aad, json_string_value(json_object_get(jwk, "d")),
+                              err, sizeof err);
+        if (d) {
+            json_object_set_new(jwk, "d", json_string(d));
+            out = json_dumps(jwk, JSON_COMPACT);
+            json_object_del(jwk, "d");
+            seal_free(d);
+        } else {
+            LOG_ERROR("event=signing_key_unreadable kid=%s reason=\"%s\"", kid, err);
+        }
     }
     json_decref(keys);
     return out;
@@ -142,10 +156,50 @@ void acc_serve_jwks(struct http_req *r)
     free(text);
 }
 
+/* ---- revoked sessions, for sport nodes ---- */
+
+/* GET /v1/sessions/revocations?since=MS&limit=N: the revoked sessions from that leader time on
+ * (consensus/accounts.h accounts_revocations). Public like the JWKS: a session id alone opens
+ * nothing, and these sessions are dead. */
+static void serve_revocations(struct http_req *r)
+{
+    char since[24] = "", limit[8] = "";
+    struct query_want w[] = {{"since", since, sizeof since, 0}, {"limit", limit, sizeof limit, 0}};
+    if (query_params(r, w, 2) != 0)
+        return;
+    char *end;
+    long long s = w[0].got ? strtoll(since, &end, 10) : 0;
+    if (w[0].got && (!since[0] || *end || s < 0)) {
+        http_guard_problem(r, 400, "Bad parameter", "bad_since",
+                           "'since' must be a leader time in milliseconds (0 or more)");
+        return;
+    }
+    long l = w[1].got ? strtol(limit, &end, 10) : 1000;
+    if (w[1].got && (!limit[0] || *end || l < 1 || l > 1000)) {
+        http_guard_problem(r, 400, "Bad parameter", "bad_limit", "'limit' must be 1 to 1000");
+        return;
+    }
+    MDB_txn *txn;
+    if (fsm_read_begin(r->node->fsm, &txn) != 0) {
+        http_problem(r, 500, "Storage error", "the state machine could not be read");
+        return;
+    }
+    json_t *out = accounts_revocations(r->node->fsm, txn, s, (size_t)l);
+    fsm_read_end(txn);
+    http_header(r, "cache-control", "no-store");
+    http_reply_json(r, 200, out);
+}
+
+void acc_serve_revocations(struct http_req *r)
+{
+    routes_read(r, serve_revocations);
+}
+
 /* ---- signing keys ---- */
 
-/* A new P-256 key as {kid, jwk} (the private JWK), or NULL. */
-static json_t *key_new(void)
+/* A new P-256 key as {kid, jwk} (the private JWK, its "d" sealed with the node's keyring so
+ * that the command, the log and the state hold only ciphertext), or NULL. */
+static json_t *key_new(struct node *n)
 {
     char kid[17];
     if (acc_random_hex(8, kid) != 0)
@@ -159,9 +213,21 @@ static json_t *key_new(void)
     char *text = cjose_jwk_to_json(jwk, true, &cerr);
     cjose_jwk_release(jwk);
     json_t *j = text ? json_loads(text, 0, NULL) : NULL;
-    if (text)
+    if (text) {
+        OPENSSL_cleanse(text, strlen(text));
         cjose_get_dealloc()(text);
-    return j ? json_pack("{s:s, s:o}", "kid", kid, "jwk", j) : NULL;
+    }
+    const char *d = json_string_value(json_object_get(j, "d"));
+    char aad[128];
+    snprintf(aad, sizeof aad, "signing-key:%s", kid);
+    char *sealed = d ? seal_text(&n->cfg.secrets, aad, d) : NULL;
+    if (!sealed) {
+        json_decref(j); /* the clear d goes with it; jansson frees without wiping: short-lived */
+        return NULL;
+    }
+    json_object_set_new(j, "d", json_string(sealed));
+    free(sealed);
+    return json_pack("{s:s, s:o}", "kid", kid, "jwk", j);
 }
 
 void acc_do_rotate(struct http_req *r)
@@ -169,7 +235,7 @@ void acc_do_rotate(struct http_req *r)
     char idem[256];
     if (!acc_idem_key(r, "admin-keys", idem) || !acc_on_leader(r))
         return;
-    json_t *k = key_new();
+    json_t *k = key_new(r->node);
     if (!k) {
         http_problem(r, 500, "Key generation failed", "a new P-256 key could not be made");
         return;
@@ -206,7 +272,7 @@ void acc_on_key_timer(uv_timer_t *t)
     json_decref(keys);
     if (have)
         return;
-    json_t *k = key_new();
+    json_t *k = key_new(n);
     if (!k)
         return;
     json_object_set_new(k, "if_none", json_true());

@@ -14,6 +14,33 @@
 #include "common/log.h"
 #include "node/routes.h"
 
+/* The contexts a player's TOTP secret and otpauth URI are sealed under. */
+static void totp_aad(char secret[128], char uri[128], const char *player_id)
+{
+    snprintf(secret, 128, "totp-secret:%s", player_id);
+    snprintf(uri, 128, "totp-uri:%s", player_id);
+}
+
+/* Replaces the sealed @field of @o (context @aad) by its clear value; false (and the field
+ * removed) when it does not open. */
+static bool reveal_field(struct node *n, json_t *o, const char *field, const char *aad)
+{
+    const char *v = json_string_value(json_object_get(o, field));
+    if (!v)
+        return true;
+    char err[160];
+    char *p = seal_reveal(&n->cfg.secrets, aad, v, err, sizeof err);
+    if (!p) {
+        LOG_ERROR("event=secret_unreadable field=%s context=%s reason=\"%s\"", field, aad, err);
+        json_object_del(o, field);
+        return false;
+    }
+    json_object_set_new(o, field, json_string(p));
+    seal_free(p);
+    return true;
+}
+
+/* The player's TOTP record with its secret and URI opened (they are sealed at rest). */
 json_t *acc_totp_record(struct node *n, const char *player_id)
 {
     MDB_txn *txn;
@@ -21,6 +48,12 @@ json_t *acc_totp_record(struct node *n, const char *player_id)
     if (fsm_read_begin(n->fsm, &txn) == 0) {
         t = accounts_totp_get(n->fsm, txn, player_id);
         fsm_read_end(txn);
+    }
+    char sa[128], ua[128];
+    totp_aad(sa, ua, player_id);
+    if (t) {
+        reveal_field(n, t, "secret", sa);
+        reveal_field(n, t, "uri", ua);
     }
     return t;
 }
@@ -46,6 +79,33 @@ int acc_totp_check(json_t *t, const char *code, int64_t *step, kyc_err *err)
  * -1 = the one given is wrong (counted as a failed sign-in). Apply checks single use again. */
 /* ---- TOTP second factor ---- */
 
+/* The enrolment's answer carries the secret and URI sealed (it is the command's result, kept
+ * in the idempotency record): the player gets them opened. */
+static void enrol_done(struct http_req *r, void *ctx, int status, const char *body,
+                       const char *ra, bool replayed)
+{
+    char *sub = ctx; /* the player's id (malloc'd) */
+    json_t *res = status == 201 ? json_loads(body, 0, NULL) : NULL;
+    char sa[128], ua[128];
+    if (!res) {
+        acc_relay(r, status, body, ra, replayed);
+    } else {
+        totp_aad(sa, ua, sub);
+        if (reveal_field(r->node, res, "secret", sa) &&
+            reveal_field(r->node, res, "otpauth_uri", ua)) {
+            http_header(r, "cache-control", "no-store");
+            if (replayed)
+                http_header(r, "idempotent-replayed", "true");
+            http_reply_json(r, 201, json_incref(res));
+        } else {
+            http_problem(r, 500, "Enrolment unreadable",
+                         "the stored enrolment could not be opened with this node's keyring");
+        }
+    }
+    free(sub);
+    json_decref(res);
+}
+
 void acc_do_totp_enrol(struct http_req *r)
 {
     char idem[256];
@@ -69,11 +129,23 @@ void acc_do_totp_enrol(struct http_req *r)
         http_problem(r, 500, "Enrolment failed", "%s", err.msg);
     } else {
         uint8_t fp[32];
-        acc_fingerprint("totp-enrol", sub, fp);
-        acc_propose(r, CMD_TOTP_ENROL,
-                    json_pack("{s:s, s:s, s:s}", "player_id", sub, "secret", b32, "uri", uri),
-                    idem, fp, acc_relay_done, NULL);
+        char sa[128], ua[128];
+        totp_aad(sa, ua, sub);
+        char *s_secret = seal_text(&r->node->cfg.secrets, sa, b32);
+        char *s_uri = seal_text(&r->node->cfg.secrets, ua, uri);
+        if (!s_secret || !s_uri) {
+            http_problem(r, 500, "Enrolment failed", "the secret could not be sealed");
+        } else {
+            acc_fingerprint("totp-enrol", sub, fp);
+            acc_propose(r, CMD_TOTP_ENROL,
+                        json_pack("{s:s, s:s, s:s}", "player_id", sub, "secret", s_secret,
+                                  "uri", s_uri),
+                        idem, fp, enrol_done, strdup(sub));
+        }
+        free(s_secret);
+        free(s_uri);
     }
+    OPENSSL_cleanse(b32, sizeof b32);
     OPENSSL_cleanse(key, sizeof key);
     free(uri);
     json_decref(p);

@@ -13,6 +13,8 @@
  *   POST   /internal/v1/holds {hold_id, player_id, amount, timeout_ms}   (a sport cluster, signed)
  *   POST   /internal/v1/holds/{id}/post {stake, payout} | /internal/v1/holds/{id}/void
  *   GET    /internal/v1/holds/{id}
+ *   GET    /internal/v1/holds?after=&limit=    (a sport cluster, signed) its holds with their
+ *                                               transfers, in id order (the bets audit)
  *   GET    /admin/v1/ledger/check | /admin/v1/ledger/trj[?year=]          (admin)
  *   POST   /admin/v1/ledger/corrections {id, debit, credit, amount, corrects, reason} (admin)
  *   GET    /admin/v1/wallets/{player}              (admin) the wallet and its statement
@@ -580,6 +582,29 @@ static void serve_hold(struct http_req *r, const char *path, const char *hid)
     json_decref(h);
 }
 
+/* GET /internal/v1/holds?after=&limit= (signed by a sport cluster): its holds, for its audit. */
+static void serve_holds(struct http_req *r, const char *path)
+{
+    char cluster[40], after[128] = "", lim[8] = "";
+    if (!sport_caller(r, "GET", path, cluster))
+        return;
+    struct query_want w[] = {{"after", after, sizeof after, 0}, {"limit", lim, sizeof lim, 0}};
+    if (query_params(r, w, 2) < 0)
+        return;
+    char *end;
+    unsigned long limit = w[1].got ? strtoul(lim, &end, 10) : 500;
+    if (w[1].got && (*end || limit < 1 || limit > 1000)) {
+        http_problem(r, 400, "Bad query", "limit: an integer from 1 to 1000");
+        return;
+    }
+    MDB_txn *txn = read_begin(r);
+    if (!txn)
+        return;
+    json_t *page = wallet_holds_page(r->node->fsm, txn, cluster, after, (unsigned)limit);
+    fsm_read_end(txn);
+    http_reply_json(r, 200, page);
+}
+
 /* ---- operators ---- */
 
 static void serve_check(struct http_req *r)
@@ -767,7 +792,9 @@ int routes_wallet(struct http_req *r, const char *method, const char *path)
         if (routes_method(r, method, "POST", "use POST"))
             do_webhook(r, seg);
     } else if (!strcmp(path, "/internal/v1/holds")) {
-        if (routes_method(r, method, "POST", "use POST to place a hold"))
+        if (!strcmp(method, "GET"))
+            serve_holds(r, path);
+        else if (routes_method(r, method, "POST", "use POST to place a hold, GET to list"))
             do_hold_place(r, path);
     } else if (!strncmp(path, "/internal/v1/holds/", 19) && path[19]) {
         const char *id = path + 19, *slash = strchr(id, '/');

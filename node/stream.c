@@ -29,8 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consensus/bets.h"
 #include "consensus/quotes.h"
 #include "feed/feed.h"
+#include "node/auth.h"
 #include "node/http_guard.h"
 #include "common/log.h"
 #include "node/node.h"
@@ -46,8 +48,10 @@ struct sclient {
     h2o_req_t *req;      /* NULL once h2o stopped the request */
     h2o_socket_t *sock;  /* its connection's socket, read to notice a close; NULL if unknown */
     struct node *node;
+    struct stream *s;    /* the stream it follows (quotes or bets) */
     char peer[INET6_ADDRSTRLEN]; /* the client's address, for the per-address cap */
     char fixture[FEED_ID_MAX + 1];
+    char player[130];    /* bets: the player whose bets it follows */
     uint64_t last_id;
     bool catching_up;
     bool inflight;
@@ -61,6 +65,7 @@ struct sclient {
 
 struct stream {
     struct node *node;
+    bool bets; /* the players' bet stream (bet_events) rather than the quote stream */
     struct sclient *clients;
     uint64_t broadcast_last; /* the last event id queued to live clients */
     bool kicked;
@@ -90,7 +95,7 @@ static void queue(struct sclient *c, const char *data, size_t len)
         return;
     if (c->qlen + len > STREAM_MAX_QUEUED) {
         c->closing = true; /* a reader this slow resumes later from its last id */
-        c->node->stream->dropped_clients++;
+        c->s->dropped_clients++;
         return;
     }
     if (c->qlen + len > c->qcap) {
@@ -114,7 +119,12 @@ static void queue(struct sclient *c, const char *data, size_t len)
 static char *format_event(struct node *n, MDB_txn *txn, json_t *e, size_t *len)
 {
     const char *type = json_string_value(json_object_get(e, "type"));
-    if (type && !strcmp(type, "published")) {
+    const char *bet_id = json_string_value(json_object_get(e, "bet_id"));
+    if (bet_id) {
+        json_t *b = bets_get(n->fsm, txn, bet_id);
+        if (b)
+            json_object_set_new(e, "bet", b);
+    } else if (type && !strcmp(type, "published")) {
         json_t *q = quotes_get(n->fsm, txn,
                                (uint64_t)json_integer_value(json_object_get(e, "version")));
         if (q) {
@@ -143,8 +153,16 @@ static char *format_event(struct node *n, MDB_txn *txn, json_t *e, size_t *len)
     return out;
 }
 
+static json_t *events_after(struct stream *s, MDB_txn *txn, uint64_t after, unsigned limit)
+{
+    return s->bets ? bets_events_after(s->node->fsm, txn, after, limit)
+                   : quotes_events_after(s->node->fsm, txn, after, limit);
+}
+
 static bool matches(struct sclient *c, json_t *e)
 {
+    if (c->s->bets)
+        return !strcmp(c->player, json_string_value(json_object_get(e, "player_id")) ?: "");
     return !c->fixture[0] ||
            !strcmp(c->fixture, json_string_value(json_object_get(e, "fixture")) ?: "");
 }
@@ -158,7 +176,7 @@ static void catch_up(struct sclient *c)
     MDB_txn *txn;
     if (fsm_read_begin(n->fsm, &txn) != 0)
         return;
-    json_t *evs = quotes_events_after(n->fsm, txn, c->last_id, STREAM_PAGE);
+    json_t *evs = events_after(c->s, txn, c->last_id, STREAM_PAGE);
     size_t i;
     json_t *e;
     json_array_foreach(evs, i, e)
@@ -172,7 +190,7 @@ static void catch_up(struct sclient *c)
             queue(c, t, l);
         free(t);
     }
-    if (json_array_size(evs) < STREAM_PAGE && c->last_id >= n->stream->broadcast_last)
+    if (json_array_size(evs) < STREAM_PAGE && c->last_id >= c->s->broadcast_last)
         c->catching_up = false; /* from here on, live events reach it through broadcasts */
     json_decref(evs);
     fsm_read_end(txn);
@@ -196,7 +214,7 @@ static void on_stop(h2o_generator_t *g, h2o_req_t *req)
     struct sclient *c = (struct sclient *)g;
     if (c->sock)
         h2o_socket_read_stop(c->sock);
-    struct stream *s = c->node->stream;
+    struct stream *s = c->s;
     c->req = NULL;
     client_unlink(s, c);
     client_free(c);
@@ -207,7 +225,7 @@ static void flush_client(struct sclient *c)
     if (!c->req || c->inflight)
         return;
     if (c->closing) {
-        struct stream *s = c->node->stream;
+        struct stream *s = c->s;
         h2o_req_t *req = c->req;
         if (c->sock)
             h2o_socket_read_stop(c->sock); /* h2o reads the connection again from here */
@@ -232,10 +250,8 @@ static void flush_client(struct sclient *c)
 
 static void broadcast(void *arg)
 {
-    struct node *n = arg;
-    struct stream *s = n->stream;
-    if (!s)
-        return;
+    struct stream *s = arg;
+    struct node *n = s->node;
     s->kicked = false;
     if (n->stopping)
         return;
@@ -243,7 +259,7 @@ static void broadcast(void *arg)
     if (fsm_read_begin(n->fsm, &txn) != 0)
         return;
     for (;;) {
-        json_t *evs = quotes_events_after(n->fsm, txn, s->broadcast_last, STREAM_PAGE);
+        json_t *evs = events_after(s, txn, s->broadcast_last, STREAM_PAGE);
         size_t i, cnt = json_array_size(evs);
         json_t *e;
         json_array_foreach(evs, i, e)
@@ -274,19 +290,23 @@ static void broadcast(void *arg)
     }
 }
 
-void stream_kick(struct node *n)
+static void kick(struct stream *s)
 {
-    struct stream *s = n->stream;
     if (!s || s->kicked)
         return;
     s->kicked = true;
-    fsm_defer(n->fsm, broadcast, n);
+    fsm_defer(s->node->fsm, broadcast, s);
+}
+
+void stream_kick(struct node *n)
+{
+    kick(n->stream);
+    kick(n->bet_stream);
 }
 
 static void on_keepalive(uv_timer_t *t)
 {
-    struct node *n = t->data;
-    struct stream *s = n->stream;
+    struct stream *s = t->data;
     for (struct sclient *c = s->clients, *next; c; c = next) {
         next = c->next;
         if (!c->inflight && c->qlen == 0)
@@ -342,6 +362,8 @@ static void on_sock_read(h2o_socket_t *sock, const char *err)
     struct node *n = (struct node *)((char *)conn->ctx - offsetof(struct node, h2o_ctx));
     struct stream *s = n->stream;
     struct sclient *c = s ? client_by_sock(s, sock) : NULL;
+    if (!c && (s = n->bet_stream) != NULL)
+        c = client_by_sock(s, sock);
     if (!err && sock->input->size < STREAM_MAX_INPUT)
         return; /* kept in h2o's buffer, which h2o consumes after the answer */
     h2o_socket_read_stop(sock);
@@ -368,22 +390,25 @@ static bool stream_full(struct http_req *r, struct stream *s, const char *peer)
     http_header(r, "retry-after", "1");
     if (all >= cfg->stream_max_clients)
         http_guard_problem(r, 503, "Too many streams", "stream_capacity",
-                           "this node serves at most %u quote streams (stream_max_clients); "
+                           "this node serves at most %u streams of this kind (stream_max_clients); "
                            "retry shortly or use another node",
                            cfg->stream_max_clients);
     else
         http_guard_problem(r, 429, "Too many streams", "stream_per_address_limit",
-                           "at most %u quote streams per client address "
+                           "at most %u streams of this kind per client address "
                            "(stream_max_per_address); close one first",
                            cfg->stream_max_per_address);
     return true;
 }
 
+static void attach(struct http_req *r, struct stream *s, const char *fixture,
+                   const char *player, uint64_t after, const char *banner);
+
 void stream_open(struct http_req *r)
 {
     struct node *n = r->node;
     struct stream *s = n->stream;
-    char fixture[FEED_ID_MAX + 2] = "", sport[48] = "", peer[INET6_ADDRSTRLEN];
+    char fixture[FEED_ID_MAX + 2] = "", sport[48] = "";
     if (!s) {
         http_problem(r, 404, "Not found", "this node has no quote stream");
         return;
@@ -413,6 +438,15 @@ void stream_open(struct http_req *r)
             fsm_read_end(txn);
         }
     }
+    attach(r, s, fixture, "", after, ": parlay quote stream\nretry: 1000\n\n");
+}
+
+/* Start streaming to @r from @s after event @after. */
+static void attach(struct http_req *r, struct stream *s, const char *fixture,
+                   const char *player, uint64_t after, const char *banner)
+{
+    struct node *n = r->node;
+    char peer[INET6_ADDRSTRLEN];
     if (!r->req) {
         http_release(r);
         return;
@@ -430,8 +464,10 @@ void stream_open(struct http_req *r)
     c->gen.stop = on_stop;
     c->req = req;
     c->node = n;
+    c->s = s;
     snprintf(c->peer, sizeof c->peer, "%s", peer);
     snprintf(c->fixture, sizeof c->fixture, "%s", fixture);
+    snprintf(c->player, sizeof c->player, "%s", player);
     c->last_id = after;
     c->catching_up = true;
     c->next = s->clients;
@@ -448,9 +484,42 @@ void stream_open(struct http_req *r)
     h2o_start_response(req, &c->gen);
     if ((c->sock = http_guard_socket(req)) != NULL)
         h2o_socket_read_start(c->sock, on_sock_read);
-    queue(c, ": parlay quote stream\nretry: 1000\n\n", 35);
+    queue(c, banner, strlen(banner));
     catch_up(c);
     flush_client(c);
+}
+
+void stream_open_bets(struct http_req *r)
+{
+    struct node *n = r->node;
+    struct stream *s = n->bet_stream;
+    if (!s) {
+        http_problem(r, 404, "Not found", "this node has no bet stream");
+        return;
+    }
+    json_t *claims = auth_player(r);
+    if (!claims)
+        return;
+    char player[130];
+    const char *sub = json_string_value(json_object_get(claims, "sub"));
+    snprintf(player, sizeof player, "%s", sub ? sub : "");
+    json_decref(claims);
+    if (!player[0] || strlen(player) > 128) {
+        http_problem(r, 401, "Unauthorized", "the access token names no player");
+        return;
+    }
+    uint64_t after = 0;
+    int have = stream_position(r, &after);
+    if (have < 0)
+        return;
+    if (!have) {
+        MDB_txn *txn;
+        if (fsm_read_begin(n->fsm, &txn) == 0) {
+            after = bets_last_event(n->fsm, txn);
+            fsm_read_end(txn);
+        }
+    }
+    attach(r, s, "", player, after, ": parlay bet stream\nretry: 1000\n\n");
 }
 
 void stream_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
@@ -476,27 +545,35 @@ void stream_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
                    (unsigned long long)s->gone);
 }
 
-int stream_start(struct node *n)
+static struct stream *stream_new(struct node *n, bool bets)
 {
-    if (!n->quoter)
-        return 0;
     struct stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
     s->node = n;
+    s->bets = bets;
     MDB_txn *txn;
     if (fsm_read_begin(n->fsm, &txn) == 0) {
-        s->broadcast_last = quotes_last_event(n->fsm, txn);
+        s->broadcast_last = bets ? bets_last_event(n->fsm, txn) : quotes_last_event(n->fsm, txn);
         fsm_read_end(txn);
     }
-    n->stream = s;
     uv_timer_init(n->loop, &s->keepalive);
-    s->keepalive.data = n;
+    s->keepalive.data = s;
     uv_timer_start(&s->keepalive, on_keepalive, STREAM_KEEPALIVE_MS, STREAM_KEEPALIVE_MS);
+    return s;
+}
+
+int stream_start(struct node *n)
+{
+    if (n->quoter && !(n->stream = stream_new(n, false)))
+        return -1;
+    if (n->cfg.sport[0] && !(n->bet_stream = stream_new(n, true)))
+        return -1;
     return 0;
 }
 
-void stream_stop(struct node *n)
+static void stop_one(struct stream *s)
 {
-    struct stream *s = n->stream;
     if (!s)
         return;
     uv_timer_stop(&s->keepalive);
@@ -507,4 +584,10 @@ void stream_stop(struct node *n)
         next = c->next;
         flush_client(c);
     }
+}
+
+void stream_stop(struct node *n)
+{
+    stop_one(n->stream);
+    stop_one(n->bet_stream);
 }

@@ -12,7 +12,8 @@
 #   test_ledger        the ledger's rules: moves, holds resolved once, refusals, zero sum
 #   test_bets          bets: placement checked at its index (market state, quote version, odds
 #                      policy, stake/payout limits, liability caps, accumulators), the hold's
-#                      outcome once, determinism across two state machines
+#                      outcome once, determinism across two state machines, the live acceptance
+#                      delay's decision, operator voids, the audit's comparison
 #   test_wallet        the wallet domain: deposits, holds and their one resolution, limits,
 #                      exclusion, withdrawals, chargebacks into debt, corrections, the check
 #   test_raft_fixture  3-server clusters on raft_fixture: replication, partitions, catch-up
@@ -22,9 +23,10 @@
 #   test_cmdtable      the command table (unique types and names, codec agrees, unknown types
 #                      refused) and a database of the layout before it still opening
 #   test_transport_check  the Raft transport's message checks and its record of the log's terms
+#   test_seal          secrets at rest (common/seal.c): round trips, refusals, rotation, keyring files
 #
 #   make test-unit     build and run them
-UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger wallet bets cmdtable transport_check
+UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger wallet bets cmdtable transport_check seal
 UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TEST_NAMES))
 UNIT_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,$(CONSENSUS_SRCS) tests/unit/unit_util.c)
 

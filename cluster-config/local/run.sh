@@ -36,6 +36,12 @@ for cl in football accounts; do
     fi
     chmod 600 $run/$cl.secret
 done
+# The accounts nodes seal signing keys and second-factor secrets at rest with a keyring (key
+# secrets_key_file, common/seal.h: "ID HEX" lines, the first seals), kept across runs.
+if [ ! -s $run/accounts.keys ]; then
+    (umask 077; echo "k$(date +%Y%m%d) $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > $run/accounts.keys)
+fi
+chmod 600 $run/accounts.keys
 # The payment provider's stand-in (tests/standins/pay-standin.mjs; the accounts nodes' key
 # `payments`): its webhook secret and API key, owner-only, kept across runs like the rest.
 for f in pay.secret pay.key; do
@@ -276,6 +282,14 @@ $edge_line
                        (open the "url" it answers, press Pay; then)
                      curl -s http://127.0.0.1:8203/v1/wallet -H "Authorization: Bearer <access_token>"
                      build/parlayctl --url http://127.0.0.1:8201 ledger check
+  a bet:             curl -s http://127.0.0.1:8102/v1/fixtures/BA-002/markets   (status open, its version and prices)
+                     curl -s -X POST http://127.0.0.1:8101/v1/bets -H "Authorization: Bearer <access_token>" \
+                       -H 'Content-Type: application/json' -H 'Idempotency-Key: bet-1' \
+                       -d '{"stake":500,"policy":"better","legs":[{"fixture":"BA-002","market":"1x2",
+                            "outcome":"home","price":<prices.1x2.home>,"version":<version>}]}'
+                     curl -s http://127.0.0.1:8103/v1/bets -H "Authorization: Bearer <access_token>"
+                     curl -sN http://127.0.0.1:8101/v1/stream/bets -H "Authorization: Bearer <access_token>"
+                     build/parlayctl audit ; build/parlayctl liability BA-002
 $pay_line
 $chain_line
 $feed_line

@@ -27,6 +27,8 @@ cleanup() {
     rm -rf "$root"
 }
 trap cleanup EXIT
+# The accounts nodes' keyring for secrets at rest (secrets_key_file, common/seal.h).
+(umask 077; echo "bench $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$root/secrets.keys")
 
 exec > >(tee "$out") 2>&1
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
@@ -214,6 +216,7 @@ bench_holds() {
 {"node_id": $i, "cluster": "bench-wallet", "role": "accounts",
  "raft_address": "127.0.0.1:1931$i", "http_address": "127.0.0.1:1941$i",
  "data_dir": "$root/hdata$i", "admin_token_file": "$root/token", "cluster_secret_file": "$root/secret", "log_level": "warn",
+ "secrets_key_file": "$root/secrets.keys",
  "snapshot_threshold": 16384, "snapshot_trailing": 4096, "map_size_mb": 4096,
  "payments": {"api_url": "http://127.0.0.1:19401", "api_key_file": "$root/pay.key",
               "webhook": {"secret_file": "$root/pay.secret"}},
@@ -326,6 +329,7 @@ for i in 1 2 3; do
 {"node_id": $i, "cluster": "bench-accounts", "role": "accounts",
  "raft_address": "127.0.0.1:931$i", "http_address": "127.0.0.1:941$i",
  "data_dir": "$root/adata$i", "admin_token_file": "$root/token", "cluster_secret_file": "$root/secret", "log_level": "warn",
+ "secrets_key_file": "$root/secrets.keys",
  "initial_members": $amembers}
 CFG
     build/parlayd --config "$root/a$i.json" 2>"$root/a$i.log" &

@@ -250,6 +250,20 @@ void h_cluster_write_configs(struct h_cluster *c)
             "max_body_bytes", c->max_body_bytes, "map_size_mb", c->map_size_mb,
             "forward_timeout_ms", 5000, "log_level", "info");
         json_object_set_new(cfg, "cluster_secret_file", json_string(c->secret_file));
+        if (c->role && !strcmp(c->role, "accounts")) {
+            if (!c->keyring_file[0])
+                snprintf(c->keyring_file, sizeof c->keyring_file, "%s/secrets.keys", c->root);
+            if (access(c->keyring_file, F_OK) != 0) {
+                FILE *kf = fopen(c->keyring_file, "w");
+                fprintf(kf, "it1 ");
+                for (int k = 0; k < 32; k++)
+                    fprintf(kf, "%02x", (unsigned)(rand() & 0xff));
+                fprintf(kf, "\n");
+                fclose(kf);
+                chmod(c->keyring_file, 0600);
+            }
+            json_object_set_new(cfg, "secrets_key_file", json_string(c->keyring_file));
+        }
         if (c->space_quota_mb)
             json_object_set_new(cfg, "space_quota_mb", json_integer(c->space_quota_mb));
         if (c->extra_config) {

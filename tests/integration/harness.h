@@ -26,6 +26,9 @@ struct h_cluster {
     char root[256];
     char token_file[512];
     char secret_file[512]; /* the members' shared secret (cluster_secret_file) */
+    char keyring_file[512]; /* accounts: the keyring for secrets at rest (secrets_key_file),
+                               written with one key "it1" by h_cluster_write_configs unless
+                               the test wrote it first */
     char token[64];
     int n;
     struct h_node nodes[H_MAX_NODES];

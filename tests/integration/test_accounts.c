@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -464,6 +465,222 @@ static void totp_second_factor(void **state)
     /* A recovery code works once. */
     assert_int_equal(signin_2fa(&c, L, "in-5", "recovery_code", recovery), 201);
     assert_int_equal(signin_2fa(&c, F1, "in-6", "recovery_code", recovery), 401);
+    h_cluster_destroy(&c);
+}
+
+/* Whether anything under @dir matches @pattern (grep -E, binary files as text). */
+static bool dir_matches(const char *dir, const char *pattern)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "grep -rqaE -- '%s' '%s'", pattern, dir);
+    int st = system(cmd);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) <= 1);
+    return WEXITSTATUS(st) == 0;
+}
+
+/* Waits until node @i counts @n secrets sealed under @key and none clear or unreadable. */
+static void wait_sealed(struct h_cluster *c, int i, const char *key, long long n)
+{
+    double deadline = h_now() + 30;
+    long long got = -1, clear = -1, unreadable = -1;
+    while (h_now() < deadline) {
+        struct h_resp r = h_http(c, i, "GET", "/admin/v1/secrets", NULL, NULL, true);
+        json_t *j = r.status == 200 ? json_incref(r.json) : NULL;
+        h_resp_free(&r);
+        if (!j) { /* still starting after a restart */
+            h_sleep_ms(100);
+            continue;
+        }
+        got = json_integer_value(json_object_get(json_object_get(j, "sealed_by_key"), key));
+        clear = json_integer_value(json_object_get(j, "clear"));
+        unreadable = json_integer_value(json_object_get(j, "unreadable"));
+        json_decref(j);
+        if (got == n && clear == 0 && unreadable == 0)
+            return;
+        h_sleep_ms(100);
+    }
+    fail_msg("node %d: %lld secrets under '%s' (want %lld), %lld clear, %lld unreadable", i + 1,
+             got, key, n, clear, unreadable);
+}
+
+static void write_keyring(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    chmod(path, 0600);
+}
+
+/* An accounts node's configuration with @key set to @value (raw JSON; NULL removes it) is
+ * refused at start with a message holding @expect. */
+static void refused_config(struct h_cluster *c, const char *key, const char *value,
+                          const char *expect)
+{
+    json_t *cfg = json_load_file(c->nodes[0].config, 0, NULL);
+    assert_non_null(cfg);
+    if (value)
+        json_object_set_new(cfg, key, json_loads(value, JSON_DECODE_ANY, NULL));
+    else
+        json_object_del(cfg, key);
+    char path[600], cmd[1400], out[2048];
+    snprintf(path, sizeof path, "%s/refused.json", c->root);
+    json_dump_file(cfg, path, 0);
+    json_decref(cfg);
+    snprintf(cmd, sizeof cmd, "build/parlayd-san --config %s 2>&1", path);
+    FILE *p = popen(cmd, "r");
+    size_t got = fread(out, 1, sizeof out - 1, p);
+    out[got] = 0;
+    int st = pclose(p);
+    if (!strstr(out, expect))
+        fail_msg("%s=%s: '%s' does not say '%s'", key, value ? value : "(none)", out, expect);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+}
+
+/* Secrets at rest (issue 16): the TOTP secret, its URI and the signing key's private scalar
+ * never reach the Raft log, a snapshot or the LMDB files in clear; the keyring rotates (new key
+ * first, reseal, old key dropped) without a player noticing. */
+static void secrets_sealed_at_rest_and_rotated(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    h_cluster_init(&c, 3);
+    c.role = "accounts";
+    c.snapshot_threshold = 16;
+    c.snapshot_trailing = 4;
+    h_cluster_write_configs(&c);
+
+    /* Bad keyrings refuse the start, naming the key. */
+    char bad[600];
+    refused_config(&c, "secrets_key_file", NULL, "missing key 'secrets_key_file'");
+    snprintf(bad, sizeof bad, "%s/open.keys", c.root);
+    write_keyring(bad, "k1 " "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n");
+    chmod(bad, 0644);
+    char val[700];
+    snprintf(val, sizeof val, "\"%s\"", bad);
+    refused_config(&c, "secrets_key_file", val, "chmod 600");
+    snprintf(bad, sizeof bad, "%s/short.keys", c.root);
+    write_keyring(bad, "k1 0123\n");
+    snprintf(val, sizeof val, "\"%s\"", bad);
+    refused_config(&c, "secrets_key_file", val, "line 1");
+
+    h_accounts_ready(&c);
+    int L = h_wait_leader(&c, H_WAIT_MS), F1 = follower(&c, L, 0), F2 = follower(&c, L, 1);
+    struct h_resp r = call(&c, F1, "POST", "/v1/players", creds("carol@example.fr", PW), "reg-c",
+                           NULL);
+    assert_int_equal(r.status, 201);
+    h_resp_free(&r);
+    struct tokens t;
+    signin(&c, F2, "carol@example.fr", "in-1", &t);
+    r = call(&c, F1, "POST", "/v1/players/me/totp", NULL, "totp-1", t.access);
+    assert_int_equal(r.status, 201);
+    char secret[64], code[8], body[64];
+    snprintf(secret, sizeof secret, "%s", sval(r.json, "secret"));
+    assert_non_null(strstr(sval(r.json, "otpauth_uri"), "otpauth://totp/Parlay:"));
+    h_resp_free(&r);
+    /* The replayed enrolment answers the same secret, opened again. */
+    r = call(&c, L, "POST", "/v1/players/me/totp", NULL, "totp-1", t.access);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(sval(r.json, "secret"), secret);
+    h_resp_free(&r);
+    totp_code(secret, (int64_t)time(NULL), code);
+    snprintf(body, sizeof body, "{\"code\":\"%s\"}", code);
+    r = call(&c, F2, "POST", "/v1/players/me/totp/confirm", body, "totp-2", t.access);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    /* Enough writes that every node takes a snapshot. */
+    for (int k = 0; k < 20; k++) {
+        char email[64], key[32];
+        snprintf(email, sizeof email, "filler%d@example.fr", k);
+        snprintf(key, sizeof key, "reg-f%d", k);
+        r = call(&c, k % 3, "POST", "/v1/players", creds(email, PW), key, NULL);
+        assert_int_equal(r.status, 201);
+        h_resp_free(&r);
+    }
+    for (int i = 0; i < 3; i++) {
+        double deadline = h_now() + 30;
+        long long snaps = 0;
+        while (snaps == 0 && h_now() < deadline) {
+            struct h_resp s = h_http(&c, i, "GET", "/admin/v1/node", NULL, NULL, true);
+            snaps = json_integer_value(json_object_get(s.json, "snapshots"));
+            h_resp_free(&s);
+            if (!snaps)
+                h_sleep_ms(100);
+        }
+        assert_true(snaps > 0);
+        wait_sealed(&c, i, "it1", 3); /* the key's d, the TOTP secret and its URI */
+    }
+    /* Nothing in clear anywhere on disk: the Raft log, the snapshots, LMDB. The sealed form is
+     * there (so the search does read those files). */
+    for (int i = 0; i < 3; i++) {
+        assert_true(dir_matches(c.nodes[i].dir, "sealed:v1:it1:"));
+        assert_false(dir_matches(c.nodes[i].dir, secret));
+        assert_false(dir_matches(c.nodes[i].dir, "otpauth://"));
+        assert_false(dir_matches(c.nodes[i].dir, "\"d\":\"[A-Za-z0-9_-]{43}\""));
+    }
+
+    /* Rotation: the new key first, the old one kept, nodes restarted one by one. */
+    char old[256], ring[600];
+    FILE *f = fopen(c.keyring_file, "r");
+    assert_non_null(fgets(old, sizeof old, f));
+    fclose(f);
+    snprintf(ring, sizeof ring,
+             "it2 fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210\n%s", old);
+    write_keyring(c.keyring_file, ring);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(h_node_stop(&c, i), 0);
+        h_node_start(&c, i);
+        assert_true(h_wait_ready(&c, i, H_WAIT_MS));
+    }
+    L = h_wait_leader(&c, H_WAIT_MS);
+    F1 = follower(&c, L, 0);
+    /* Refused without an Idempotency-Key, then done through a follower. */
+    r = h_http(&c, F1, "POST", "/admin/v1/secrets/reseal", NULL, NULL, true);
+    assert_int_equal(r.status, 428);
+    h_resp_free(&r);
+    long long left = -1;
+    for (int round = 0; round < 5 && left != 0; round++) {
+        char key[32];
+        snprintf(key, sizeof key, "reseal-%d", round);
+        r = h_http(&c, F1, "POST", "/admin/v1/secrets/reseal", NULL, key, true);
+        assert_int_equal(r.status, 200);
+        left = json_integer_value(json_object_get(r.json, "remaining"));
+        if (round == 0)
+            assert_int_equal(json_integer_value(json_object_get(r.json, "resealed")), 3);
+        assert_int_equal(json_integer_value(json_object_get(r.json, "unreadable")), 0);
+        h_resp_free(&r);
+    }
+    assert_int_equal(left, 0);
+    for (int i = 0; i < 3; i++)
+        wait_sealed(&c, i, "it2", 3);
+    char out[1024];
+    assert_int_equal(h_parlayctl(&c, F1, "secrets reseal", out, sizeof out), 0);
+    assert_non_null(strstr(out, "resealed 0 secrets; 0 remaining, 0 unreadable"));
+    assert_int_equal(h_parlayctl(&c, L, "secrets status", out, sizeof out), 0);
+    assert_non_null(strstr(out, "current key it2; 3 secrets stored, 0 clear, 0 unreadable"));
+
+    /* The old key dropped: the player signs in with the second factor and the token works. */
+    write_keyring(c.keyring_file,
+                  "it2 fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210\n");
+    h_cluster_stop_all(&c);
+    h_cluster_start_all(&c);
+    for (int i = 0; i < 3; i++)
+        assert_true(h_wait_ready(&c, i, H_WAIT_MS));
+    L = h_wait_leader(&c, H_WAIT_MS);
+    for (int i = 0; i < 3; i++)
+        wait_sealed(&c, i, "it2", 3);
+    totp_code(secret, (int64_t)time(NULL) + 30, code);
+    snprintf(body, sizeof body, "\"totp\":\"%s\"", code);
+    char signin_body[600];
+    snprintf(signin_body, sizeof signin_body,
+             "{\"email\":\"carol@example.fr\",\"password\":\"" PW "\",%s}", body);
+    r = call(&c, follower(&c, L, 1), "POST", "/v1/sessions", signin_body, "in-2", NULL);
+    assert_int_equal(r.status, 201);
+    take_tokens(&r, &t);
+    h_resp_free(&r);
+    r = call(&c, L, "GET", "/v1/players/me", NULL, NULL, t.access);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
     h_cluster_destroy(&c);
 }
 
@@ -1094,6 +1311,7 @@ int main(void)
         cmocka_unit_test(bad_input_gets_problem_json_and_changes_nothing),
         cmocka_unit_test(kill_leader_during_signups),
         cmocka_unit_test(totp_second_factor),
+        cmocka_unit_test(secrets_sealed_at_rest_and_rotated),
         cmocka_unit_test(franceconnect_link),
         cmocka_unit_test(franceconnect_unsigned_userinfo_refused),
         cmocka_unit_test(franceconnect_bad_id_tokens_refused),

@@ -218,6 +218,112 @@ static void tokens_verify_across_clusters(void **state)
     h_cluster_destroy(&a);
 }
 
+/* The code of the problem sport node @i answers @token with, or "" for a 200. */
+static void me_code(struct h_cluster *s, int i, const char *token, char code[64])
+{
+    struct h_resp r = call(s, i, "GET", "/v1/me", NULL, NULL, token);
+    const char *c = json_string_value(json_object_get(r.json, "code"));
+    snprintf(code, 64, "%s", r.status == 200 ? "" : c ? c : "?");
+    h_resp_free(&r);
+}
+
+/* Waits until every sport node answers @token with @want ("" = accepted). */
+static void wait_me_code(struct h_cluster *s, const char *token, const char *want)
+{
+    for (int i = 0; i < s->n; i++) {
+        double deadline = h_now() + 15;
+        char code[64] = "";
+        for (me_code(s, i, token, code); strcmp(code, want) != 0 && h_now() < deadline;
+             me_code(s, i, token, code))
+            h_sleep_ms(50);
+        if (strcmp(code, want) != 0)
+            fail_msg("sport node %d answers '%s', not '%s'", i + 1, code, want);
+    }
+}
+
+/* Sessions signed out on the accounts cluster stop working on sport nodes within seconds (they
+ * poll the revocation log), not only when their access tokens expire; the other session of the
+ * same player goes on; with the first accounts node they ask gone, they ask the next. */
+static void signed_out_sessions_refused_on_sport_nodes(void **state)
+{
+    (void)state;
+    struct h_cluster a, s;
+    h_cluster_init(&a, 3);
+    a.role = "accounts";
+    h_cluster_write_configs(&a);
+    h_start_cluster(&a);
+    for (int i = 0; i < 3; i++)
+        tk_wait_keys(&a, i, 1);
+    char extra[1024];
+    snprintf(extra, sizeof extra,
+             "{\"accounts_jwks_url\": \"http://127.0.0.1:%d/.well-known/jwks.json\", "
+             "\"accounts_jwks_min_interval_ms\": 0, \"accounts_revocations_poll_ms\": 200, "
+             "\"accounts_urls\": \"http://127.0.0.1:%d,http://127.0.0.1:%d,http://127.0.0.1:%d\"}",
+             a.nodes[1].http_port, a.nodes[0].http_port, a.nodes[1].http_port,
+             a.nodes[2].http_port);
+    h_cluster_init(&s, 3);
+    s.extra_config = extra;
+    h_cluster_write_configs(&s);
+    h_start_cluster(&s);
+
+    char player[64], tok_a[2048], ses_a[64];
+    tk_sign_up(&a, 0, "eve@example.fr", PW, player, tok_a, sizeof tok_a, ses_a);
+    struct h_resp r = call(&a, 2, "POST", "/v1/sessions",
+                           "{\"email\":\"eve@example.fr\",\"password\":\"" PW "\"}", "in-b", NULL);
+    assert_int_equal(r.status, 201);
+    char tok_b[2048];
+    snprintf(tok_b, sizeof tok_b, "%s", sval(r.json, "access_token"));
+    h_resp_free(&r);
+    wait_me_code(&s, tok_a, "");
+    wait_me_code(&s, tok_b, "");
+
+    /* The revocation log's bad parameters. */
+    r = call(&a, 0, "GET", "/v1/sessions/revocations?since=soon", NULL, NULL, NULL);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(sval(r.json, "code"), "bad_since");
+    h_resp_free(&r);
+    r = call(&a, 0, "GET", "/v1/sessions/revocations?limit=0", NULL, NULL, NULL);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(sval(r.json, "code"), "bad_limit");
+    h_resp_free(&r);
+
+    /* Session A signs out: refused everywhere within seconds; B still works. */
+    r = call(&a, 1, "DELETE", "/v1/sessions/current", NULL, "out-a", tok_a);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    wait_me_code(&s, tok_a, "session_revoked");
+    for (int i = 0; i < 3; i++) {
+        char code[64];
+        me_code(&s, i, tok_b, code);
+        assert_string_equal(code, "");
+    }
+    r = call(&a, 2, "GET", "/v1/sessions/revocations?since=0", NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    json_t *items = json_object_get(r.json, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(sval(json_array_get(items, 0), "session_id"), ses_a);
+    h_resp_free(&r);
+
+    /* The first accounts node in their list goes away; B signs out through another node. */
+    h_node_kill(&a, 0);
+    assert_true(h_wait_leader(&a, H_WAIT_MS) >= 0);
+    double deadline = h_now() + 30;
+    long st = 0;
+    while (st != 200 && h_now() < deadline) {
+        r = call(&a, 2, "DELETE", "/v1/sessions/current", NULL, "out-b", tok_b);
+        st = r.status;
+        h_resp_free(&r);
+        if (st != 200)
+            h_sleep_ms(100); /* 503 while a new leader is elected */
+    }
+    assert_int_equal(st, 200);
+    wait_me_code(&s, tok_b, "session_revoked");
+    for (int i = 0; i < 3; i++)
+        assert_true(h_log_count(&s, i, "event=revocations_fetch_failed") >= 1);
+    h_cluster_destroy(&s);
+    h_cluster_destroy(&a);
+}
+
 /* A sport node whose accounts cluster is unreachable answers 503 + Retry-After, not 401. */
 static void no_key_set_yet_is_503(void **state)
 {
@@ -240,6 +346,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tokens_verify_across_clusters),
         cmocka_unit_test(no_key_set_yet_is_503),
+        cmocka_unit_test(signed_out_sessions_refused_on_sport_nodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

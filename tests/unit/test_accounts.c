@@ -243,6 +243,69 @@ static void signout_everywhere(void** state)
     json_decref(j);
 }
 
+static size_t revocations(struct ctx* c, int64_t since_ms, size_t limit, json_t** out)
+{
+    MDB_txn* txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t* j = accounts_revocations(c->f, txn, since_ms, limit);
+    fsm_read_end(txn);
+    size_t n = json_array_size(json_object_get(j, "items"));
+    if (out)
+        *out = j;
+    else
+        json_decref(j);
+    return n;
+}
+
+/* Every revocation (sign-out, sign-out everywhere, refresh reuse) is logged with the leader's
+ * time for sport nodes to poll, oldest first, and forgotten after the retention. */
+static void revocation_log(void** state)
+{
+    struct ctx* c = *state;
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P1, "alice@example.fr")), 201);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, CREATE(F1, H("a"))), 201);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, CREATE(F2, H("b"))), 201);
+    assert_int_equal(revocations(c, 0, 100, NULL), 0);
+    assert_int_equal(apply(c, CMD_SESSION_REVOKE, "{\"player_id\":\"" P1 "\",\"family\":\"" F1 "\"}"),
+                     200);
+    uint64_t first = c->index;
+    /* Signing out twice logs it once. */
+    assert_int_equal(apply(c, CMD_SESSION_REVOKE, "{\"player_id\":\"" P1 "\",\"family\":\"" F1 "\"}"),
+                     200);
+    /* Reuse of a rotated refresh token revokes the family. */
+    assert_int_equal(apply(c, CMD_SESSION_REFRESH, REFRESH(F2, H("b"), H("c"))), 200);
+    assert_int_equal(apply(c, CMD_SESSION_REFRESH, REFRESH(F2, H("b"), H("d"))), 401);
+    json_t* j;
+    assert_int_equal(revocations(c, 0, 100, &j), 2);
+    json_t* items = json_object_get(j, "items");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "session_id")), F1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 1), "session_id")), F2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "player_id")), P1);
+    int64_t at0 = json_integer_value(json_object_get(json_array_get(items, 0), "at_ms"));
+    int64_t at1 = json_integer_value(json_object_get(json_array_get(items, 1), "at_ms"));
+    assert_int_equal(at0, (1700000000LL + (int64_t)first) * 1000);
+    assert_true(at1 > at0);
+    json_decref(j);
+    /* Paging: since the second one's time; a limit says there is more. */
+    assert_int_equal(revocations(c, at1, 100, NULL), 1);
+    assert_int_equal(revocations(c, 0, 1, &j), 1);
+    assert_true(json_is_true(json_object_get(j, "more")));
+    json_decref(j);
+    /* Past the retention, the next revocation forgets the old ones. */
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, "{\"player_id\":\"" P1 "\",\"family\":\""
+                                                  "f0000000000000000000000000000003\","
+                                                  "\"refresh_hash\":" H("e") "}"),
+                     201);
+    assert_int_equal(apply_at(c, c->index + ACCOUNTS_REVOCATION_KEEP_S + 10, CMD_SESSION_REVOKE_ALL,
+                              "{\"player_id\":\"" P1 "\"}"),
+                     200);
+    assert_int_equal(revocations(c, 0, 100, &j), 1);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "session_id")),
+        "f0000000000000000000000000000003");
+    json_decref(j);
+}
+
 static const char* key(const char* kid, bool if_none)
 {
     static char buf[512];
@@ -270,6 +333,84 @@ static void signing_keys_rotate(void** state)
     assert_int_equal(json_array_size(keys), 2); /* the current one and the one before */
     assert_string_equal(json_string_value(json_object_get(json_array_get(keys, 0), "kid")), "k2");
     assert_string_equal(json_string_value(json_object_get(json_array_get(keys, 1), "kid")), "k3");
+    json_decref(keys);
+}
+
+/* Every stored secret as "table/id/field=value" lines, in order. */
+static char* secrets_text(struct ctx* c)
+{
+    MDB_txn* txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t* all = accounts_secrets(c->f, txn);
+    fsm_read_end(txn);
+    static char buf[2048];
+    buf[0] = 0;
+    size_t i;
+    json_t* it;
+    json_array_foreach(all, i, it)
+    {
+        char line[300];
+        snprintf(line, sizeof line, "%s/%s/%s=%s\n", json_string_value(json_object_get(it, "table")),
+                 json_string_value(json_object_get(it, "id")),
+                 json_string_value(json_object_get(it, "field")),
+                 json_string_value(json_object_get(it, "value")));
+        strcat(buf, line);
+    }
+    json_decref(all);
+    return buf;
+}
+
+#define ITEM(table, id, field, old, new)                                                        \
+    "{\"table\":\"" table "\",\"id\":\"" id "\",\"field\":\"" field "\",\"old\":\"" old      \
+    "\",\"new\":\"" new "\"}"
+
+static void secrets_reseal_compare_and_swap(void** state)
+{
+    struct ctx* c = *state;
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P1, "alice@example.fr")), 201);
+    assert_int_equal(apply(c, CMD_SIGNING_KEY_ADD, key("k1", false)), 201);
+    assert_int_equal(apply(c, CMD_TOTP_ENROL,
+                           "{\"player_id\":\"" P1 "\",\"secret\":\"sealed:v1:a:SSSSSSSS\","
+                           "\"uri\":\"sealed:v1:a:UUUU\"}"),
+                     201);
+    assert_string_equal(secrets_text(c), "signing_key/k1/d=dd\n"
+                                         "totp/" P1 "/secret=sealed:v1:a:SSSSSSSS\n"
+                                         "totp/" P1 "/uri=sealed:v1:a:UUUU\n");
+    /* Refused shapes change nothing. */
+    static const char* const bad[] = {
+        "{}",
+        "{\"items\":[]}",
+        "{\"items\":[" ITEM("players", P1, "secret", "x", "sealed:v1:b:Q") "]}",
+        "{\"items\":[" ITEM("totp", P1, "last_step", "x", "sealed:v1:b:Q") "]}",
+        "{\"items\":[" ITEM("signing_key", "k1", "x", "dd", "sealed:v1:b:Q") "]}",
+        "{\"items\":[" ITEM("totp", P1, "secret", "sealed:v1:a:SSSSSSSS", "in clear") "]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(apply(c, CMD_SECRETS_RESEAL, bad[i]), 422);
+    /* Only values that still hold what the node read are replaced. */
+    assert_int_equal(
+        apply(c, CMD_SECRETS_RESEAL,
+              "{\"items\":[" ITEM("signing_key", "k1", "d", "dd", "sealed:v1:b:DD") ","
+              ITEM("totp", P1, "secret", "sealed:v1:a:SSSSSSSS", "sealed:v1:b:SS") ","
+              ITEM("totp", P1, "uri", "sealed:v1:a:STALE", "sealed:v1:b:UU") ","
+              ITEM("totp", P2, "uri", "x", "sealed:v1:b:UU") ","
+              ITEM("signing_key", "k9", "d", "dd", "sealed:v1:b:DD") "]}"),
+        200);
+    json_t* j = result(c);
+    assert_int_equal(json_integer_value(json_object_get(j, "resealed")), 2);
+    assert_int_equal(json_integer_value(json_object_get(j, "skipped")), 3);
+    json_decref(j);
+    assert_string_equal(secrets_text(c), "signing_key/k1/d=sealed:v1:b:DD\n"
+                                         "totp/" P1 "/secret=sealed:v1:b:SS\n"
+                                         "totp/" P1 "/uri=sealed:v1:a:UUUU\n");
+    /* The key's public part is untouched. */
+    MDB_txn* txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t* keys = accounts_signing_keys(c->f, txn);
+    fsm_read_end(txn);
+    json_t* jwk = json_object_get(json_array_get(keys, 0), "jwk");
+    assert_string_equal(json_string_value(json_object_get(jwk, "x")), "xx");
+    assert_string_equal(json_string_value(json_object_get(jwk, "kid")), "k1");
     json_decref(keys);
 }
 
@@ -472,8 +613,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(failures_lock_and_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(refresh_rotation_and_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(signout_everywhere, setup, teardown),
+        cmocka_unit_test_setup_teardown(revocation_log, setup, teardown),
         cmocka_unit_test_setup_teardown(signing_keys_rotate, setup, teardown),
         cmocka_unit_test_setup_teardown(totp_single_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(secrets_reseal_compare_and_swap, setup, teardown),
         cmocka_unit_test_setup_teardown(franceconnect_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(document_check_events, setup, teardown),
     };

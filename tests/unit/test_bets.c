@@ -590,6 +590,266 @@ static void test_hold_outcome(void **state)
     util_rmdir(dir2);
 }
 
+/* Live bets with an acceptance delay (4.5 s; every entry here is 1 s later than the one
+ * before): "pending" until the leader's decision after the delay, which needs the hold held;
+ * accepted when nothing changed, rejected with market_suspended after a suspension of the
+ * market, with price_changed after a price drop the policy does not take; a rejected bet's
+ * exposure is released and its hold queued to be voided until CMD_BET_HOLD_VOIDED; every
+ * change is in the bet event log. */
+static int place_delayed(struct ctx *c, const char *player, json_t *one)
+{
+    struct cmd cm;
+    json_t *legs = json_pack("[o]", one);
+    char *text = bets_cmd_place_delayed(&cm, player, 1000, "exact", 0, legs, 2, 0, 4500);
+    json_decref(legs);
+    int st = apply(c, CMD_BET_PLACE, text);
+    free(text);
+    return st;
+}
+
+static int bet_cmd(struct ctx *c, uint16_t type, const char *id)
+{
+    struct cmd cm;
+    char *text = type == CMD_BET_DECIDE ? bets_cmd_decide(&cm, id) : bets_cmd_hold_voided(&cm, id);
+    int st = apply(c, type, text);
+    free(text);
+    return st;
+}
+
+static size_t queued(struct fsm *f, bool voids)
+{
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(f, &txn), 0);
+    json_t *p = voids ? bets_voids(f, txn, 1000) : bets_delayed(f, txn, 1000);
+    fsm_read_end(txn);
+    size_t n = json_array_size(p);
+    json_decref(p);
+    return n;
+}
+
+static void test_live_delay(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    publish(c, "F1", PRICES1);
+    agree_kickoff(c, "F1");
+    long long lv = publish(c, "F1", PRICES2);
+    assert_int_equal(set_limits(c, "{\"live\":true}"), 200);
+    const char *ids[3] = {"b000000000001", "b000000000002", "b000000000003"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(place_delayed(c, "p1", leg("F1", "1x2", NULL, "home", 1850, lv)), 201);
+        json_t *b = result(c);
+        assert_string_equal(str(b, "status"), "pending");
+        assert_string_equal(str(b, "hold"), "pending");
+        json_decref(b);
+        if (i == 0) {
+            assert_int_equal(bet_cmd(c, CMD_BET_DECIDE, ids[0]), 409);
+            assert_code(c, "hold_not_held");
+            assert_int_equal(hold_done(c, ids[0], true, NULL), 200);
+            assert_int_equal(bet_cmd(c, CMD_BET_DECIDE, ids[0]), 409);
+            assert_code(c, "delay_running");
+        }
+    }
+    assert_int_equal(exposure(c->f, "f|F1"), 3 * 850);
+    assert_int_equal(queued(c->f, false), 3);
+    assert_int_equal(hold_done(c, ids[1], true, NULL), 200);
+    assert_int_equal(hold_done(c, ids[2], true, NULL), 200);
+    json_t *b = bet(c->f, ids[1]);
+    assert_string_equal(str(b, "status"), "pending");
+    assert_string_equal(str(b, "hold"), "held");
+    json_decref(b);
+    assert_int_equal(pending(c->f), 0);
+    /* Nothing changed: accepted. */
+    assert_int_equal(bet_cmd(c, CMD_BET_DECIDE, ids[0]), 200);
+    b = result(c);
+    assert_string_equal(str(b, "status"), "accepted");
+    json_decref(b);
+    assert_int_equal(bet_cmd(c, CMD_BET_DECIDE, ids[0]), 409);
+    assert_code(c, "bet_resolved");
+    /* The home price drops (no suspension): exact no longer stands. */
+    publish(c, "F1", "{\"1x2\":{\"away\":4000,\"draw\":3700,\"home\":1800}}");
+    assert_int_equal(bet_cmd(c, CMD_BET_DECIDE, ids[2]), 200);
+    b = result(c);
+    assert_string_equal(str(b, "status"), "rejected");
+    assert_string_equal(str(b, "reject_code"), "price_changed");
+    assert_string_equal(str(b, "hold"), "voiding");
+    json_decref(b);
+    /* A goal suspends the market (and it reopens): market_suspended. */
+    suspend(c, "F1");
+    publish(c, "F1", PRICES2);
+    assert_int_equal(bet_cmd(c, CMD_BET_DECIDE, ids[1]), 200);
+    b = result(c);
+    assert_string_equal(str(b, "status"), "rejected");
+    assert_string_equal(str(b, "reject_code"), "market_suspended");
+    json_decref(b);
+    assert_int_equal(exposure(c->f, "f|F1"), 850);
+    assert_int_equal(queued(c->f, false), 0);
+    assert_int_equal(queued(c->f, true), 2);
+    assert_int_equal(bet_cmd(c, CMD_BET_HOLD_VOIDED, ids[1]), 200);
+    assert_int_equal(bet_cmd(c, CMD_BET_HOLD_VOIDED, ids[1]), 200);
+    assert_int_equal(bet_cmd(c, CMD_BET_HOLD_VOIDED, ids[0]), 409);
+    assert_code(c, "hold_not_voiding");
+    assert_int_equal(queued(c->f, true), 1);
+    b = bet(c->f, ids[1]);
+    assert_string_equal(str(b, "hold"), "voided");
+    json_decref(b);
+    /* The event log: 3 placed, 3 held, accepted, 2 rejected, hold_voided. */
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *evs = bets_events_after(c->f, txn, 0, 100);
+    assert_int_equal(bets_last_event(c->f, txn), 10);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(evs), 10);
+    assert_string_equal(str(json_array_get(evs, 0), "type"), "placed");
+    assert_string_equal(str(json_array_get(evs, 9), "type"), "hold_voided");
+    assert_string_equal(str(json_array_get(evs, 9), "bet_id"), ids[1]);
+    assert_string_equal(str(json_array_get(evs, 9), "player_id"), "p1");
+    json_decref(evs);
+}
+
+/* The audit's comparison: bets against holds and their transfers; every kind of difference
+ * is reported, bets on their way are only counted. */
+static json_t *audit_of(const char *bets, const char *holds)
+{
+    json_t *b = json_loads(bets, 0, NULL), *h = json_loads(holds, 0, NULL);
+    assert_non_null(b);
+    assert_non_null(h);
+    json_t *r = bets_audit_compare(b, h);
+    json_decref(b);
+    json_decref(h);
+    return r;
+}
+
+static void expect_audit(const char *bets, const char *holds, int diffs, int in_progress,
+                         const char *problem)
+{
+    json_t *r = audit_of(bets, holds);
+    if (num(r, "difference_count") != diffs || num(r, "in_progress") != in_progress) {
+        char *t = json_dumps(r, JSON_COMPACT);
+        fail_msg("want %d differences, %d in progress: %s", diffs, in_progress, t);
+    }
+    assert_int_equal(json_is_true(json_object_get(r, "ok")), diffs == 0);
+    if (problem)
+        assert_string_equal(str(json_array_get(json_object_get(r, "differences"), 0), "problem"),
+                            problem);
+    json_decref(r);
+}
+
+#define WON_BET                                                                                \
+    "{\"id\":\"b1\",\"player_id\":\"p1\",\"status\":\"settled\",\"stake\":100,\"result\":"     \
+    "\"won\",\"return\":214,\"paid\":\"post\"}"
+#define POSTED(stake, payout)                                                                  \
+    "{\"b1\":{\"id\":\"b1\",\"player\":\"p1\",\"amount\":100,\"status\":\"posted\","           \
+    "\"transfers\":[{\"id\":\"hold:b1\",\"amount\":100},{\"id\":\"hold:b1:stake\",\"amount\":" \
+    #stake "},{\"id\":\"hold:b1:payout\",\"amount\":" #payout "}]}}"
+
+static void test_audit_compare(void **state)
+{
+    (void)state;
+    expect_audit("[" WON_BET "]", POSTED(100, 214), 0, 0, NULL);
+    expect_audit("[" WON_BET "]", POSTED(100, 200), 1, 0, "payout_transfer");
+    expect_audit("[" WON_BET "]", POSTED(90, 214), 1, 0, "stake_transfer");
+    expect_audit("[" WON_BET "]", "{}", 1, 0, "hold_status");
+    expect_audit("[]", POSTED(100, 214), 1, 0, "hold_without_bet");
+    /* Accepted: the stake held; a hold of another amount or player is a difference. */
+    const char *acc = "[{\"id\":\"b1\",\"player_id\":\"p1\",\"status\":\"accepted\","
+                      "\"stake\":100}]";
+    expect_audit(acc, "{\"b1\":{\"id\":\"b1\",\"player\":\"p1\",\"amount\":100,\"status\":"
+                      "\"pending\"}}", 0, 0, NULL);
+    expect_audit(acc, "{\"b1\":{\"id\":\"b1\",\"player\":\"p2\",\"amount\":100,\"status\":"
+                      "\"pending\"}}", 1, 0, "player");
+    expect_audit(acc, "{\"b1\":{\"id\":\"b1\",\"player\":\"p1\",\"amount\":90,\"status\":"
+                      "\"pending\"}}", 1, 0, "amount");
+    expect_audit(acc, "{\"b1\":{\"id\":\"b1\",\"player\":\"p1\",\"amount\":100,\"status\":"
+                      "\"voided\"}}", 1, 0, "hold_status");
+    /* Rejected by the wallet: no hold; a hold left pending outlives its bet. */
+    const char *rej = "[{\"id\":\"b1\",\"player_id\":\"p1\",\"status\":\"rejected\","
+                      "\"stake\":100,\"reject_code\":\"insufficient_funds\"}]";
+    expect_audit(rej, "{}", 0, 0, NULL);
+    expect_audit(rej, "{\"b1\":{\"id\":\"b1\",\"player\":\"p1\",\"amount\":100,\"status\":"
+                      "\"pending\"}}", 1, 0, "hold_outlives_bet");
+    /* On their way: counted, not a difference. */
+    expect_audit("[{\"id\":\"b1\",\"player_id\":\"p1\",\"status\":\"pending_hold\",\"stake\":"
+                 "100}]", "{}", 0, 1, NULL);
+    expect_audit("[{\"id\":\"b1\",\"player_id\":\"p1\",\"status\":\"rejected\",\"hold\":"
+                 "\"voiding\",\"stake\":100}]",
+                 "{\"b1\":{\"id\":\"b1\",\"player\":\"p1\",\"amount\":100,\"status\":"
+                 "\"pending\"}}", 0, 1, NULL);
+    /* Paid by void: voided with its transfer. */
+    const char *vb = "[{\"id\":\"b1\",\"player_id\":\"p1\",\"status\":\"settled\",\"stake\":"
+                     "100,\"result\":\"void\",\"return\":100,\"paid\":\"void\"}]";
+    expect_audit(vb, "{\"b1\":{\"id\":\"b1\",\"player\":\"p1\",\"amount\":100,\"status\":"
+                     "\"voided\",\"transfers\":[{\"id\":\"hold:b1:void\",\"amount\":0}]}}", 0, 0,
+                 NULL);
+    expect_audit(vb, "{\"b1\":{\"id\":\"b1\",\"player\":\"p1\",\"amount\":100,\"status\":"
+                     "\"posted\",\"transfers\":[]}}", 1, 0, "hold_status");
+}
+
+/* An operator voids an accepted bet with a reason: settled void at once (return = the stake),
+ * its exposure released, queued to have its hold voided (paid "void" only); the same void
+ * again changes nothing; a bet still pending its hold, or settled, cannot be voided. */
+static int void_bet(struct ctx *c, const char *id, const char *reason)
+{
+    struct cmd cm;
+    char *text = bets_cmd_void(&cm, id, reason);
+    int st = apply(c, CMD_BET_VOID, text);
+    free(text);
+    return st;
+}
+
+static void test_operator_void(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    long long v = publish(c, "F1", PRICES1);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v)), 201);
+    assert_int_equal(place1(c, 500, "exact", 0, leg("F1", "1x2", NULL, "draw", 3500, v)), 201);
+    assert_int_equal(void_bet(c, "b000000000001", "palpable error"), 409);
+    assert_code(c, "bet_not_voidable");
+    assert_int_equal(hold_done(c, "b000000000001", true, NULL), 200);
+    assert_int_equal(hold_done(c, "b000000000002", true, NULL), 200);
+    assert_int_equal(apply(c, CMD_BET_VOID, "{\"bet_id\":\"b000000000001\"}"), 422);
+    assert_code(c, "invalid_void");
+    assert_int_equal(void_bet(c, "b000000000009", "x"), 404);
+    assert_int_equal(exposure(c->f, "f|F1"), 1140 + 1250);
+    assert_int_equal(void_bet(c, "b000000000001", "palpable error"), 200);
+    json_t *b = result(c);
+    assert_string_equal(str(b, "status"), "settled");
+    assert_string_equal(str(b, "result"), "void");
+    assert_string_equal(str(b, "void_reason"), "palpable error");
+    assert_string_equal(str(b, "voided_by"), "operator");
+    assert_int_equal(num(b, "return"), 1000);
+    uint64_t pay;
+    assert_string_equal(bets_settle_how(b, &pay), "void");
+    json_decref(b);
+    assert_int_equal(exposure(c->f, "f|F1"), 1250);
+    assert_int_equal(exposure(c->f, "o|F1|1x2||home"), 0);
+    assert_int_equal(void_bet(c, "b000000000001", "palpable error"), 200);
+    assert_int_equal(void_bet(c, "b000000000001", "another reason"), 409);
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *unpaid = bets_unpaid(c->f, txn, 100);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(unpaid), 1);
+    json_decref(unpaid);
+    struct cmd cm;
+    char *text = bets_cmd_paid(&cm, "b000000000001", "post");
+    assert_int_equal(apply(c, CMD_BET_PAID, text), 409);
+    free(text);
+    text = bets_cmd_paid(&cm, "b000000000001", "void");
+    assert_int_equal(apply(c, CMD_BET_PAID, text), 200);
+    free(text);
+    /* The result later settles the other bet only. */
+    agree_result(c, "F1", 1, 1);
+    b = bet(c->f, "b000000000002");
+    assert_string_equal(str(b, "result"), "won");
+    json_decref(b);
+    b = bet(c->f, "b000000000001");
+    assert_string_equal(str(b, "result"), "void");
+    assert_string_equal(str(b, "paid"), "void");
+    json_decref(b);
+}
+
 static void test_leg_results(void **state)
 {
     (void)state;
@@ -822,6 +1082,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_accumulators, setup, teardown),
         cmocka_unit_test_setup_teardown(test_liability_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hold_outcome, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_live_delay, setup, teardown),
+        cmocka_unit_test(test_audit_compare),
+        cmocka_unit_test_setup_teardown(test_operator_void, setup, teardown),
         cmocka_unit_test(test_leg_results),
         cmocka_unit_test_setup_teardown(test_player_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settlement, setup, teardown),

@@ -50,7 +50,9 @@ static const struct
     {38, "wallet_ban", 1},       {39, "wallet_close", 1},
     /* bets.c */
     {44, "bet_place", 1},        {45, "bet_limits", 1},         {46, "bet_hold_done", 1},
-    {47, "bet_paid", 1},
+    {47, "bet_paid", 1},         {48, "bet_decide", 1},         {49, "bet_hold_voided", 1},
+    {50, "bet_switch", 1},       {51, "bet_void", 1},
+    {52, "secrets_reseal", 1},
 };
 #define N_WIRE (sizeof WIRE / sizeof *WIRE)
 
@@ -70,7 +72,9 @@ static const char* const ADDED_DBS[] = {
     "wallet_expiry",   "wallet_profiles",  "wallet_deposits",    "wallet_withdrawals",
     "wallet_events",   "wallet_clusters",
     "bets",            "bet_exposure",     "bet_player",         "bet_fixture",
-    "bet_pending",     "bet_config",       "bet_unpaid",
+    "bet_pending",     "bet_config",       "bet_unpaid",         "bet_delayed",
+    "bet_void",        "bet_events",
+    "session_revocations",
 };
 #define N_ADDED_DBS (sizeof ADDED_DBS / sizeof *ADDED_DBS)
 
