@@ -765,6 +765,18 @@ static int cmd_wallet(int argc, char **argv)
                    "(cents)\n",
                    argv[2], i_of(out, "balance"), i_of(out, "available"), i_of(out, "held"),
                    i_of(out, "withdrawable"), i_of(out, "debt"));
+            /* What stops play, if anything. */
+            json_t *ban = json_object_get(out, "banned"), *closed = json_object_get(out, "closed"),
+                   *blocked = json_object_get(out, "blocked");
+            if (ban)
+                printf("  banned (%s) since %s\n", s_of(ban, "source"), s_of(ban, "at"));
+            if (closed)
+                printf("  closed at %s, %lld cents returned to %s\n", s_of(closed, "at"),
+                       i_of(closed, "returned"), s_of(closed, "to"));
+            if (blocked)
+                printf("  blocked: %s\n", s_of(blocked, "reason"));
+            if (json_object_get(out, "excluded_until"))
+                printf("  self-excluded until %s\n", s_of(out, "excluded_until"));
             size_t k;
             json_t *t;
             json_array_foreach(json_object_get(json_object_get(out, "statement"), "items"), k, t)

@@ -949,6 +949,11 @@ static void ban_list(void **state)
     assert_int_equal(r.status, 403);
     assert_string_equal(code_of(&r), "banned");
     h_resp_free(&r);
+    /* The operator sees it. */
+    char args[128], shown[8192];
+    snprintf(args, sizeof args, "wallet get %s", fr.id);
+    assert_int_equal(h_parlayctl(&W.c, F, args, shown, sizeof shown), 0);
+    assert_non_null(strstr(shown, "banned (ban_list) since "));
     /* A wrong password is still just a wrong password (the list is not disclosed). */
     r = call(F, "POST", "/v1/sessions",
              "{\"email\":\"frank@example.fr\",\"password\":\"not the password at all\"}",

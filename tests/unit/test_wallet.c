@@ -490,6 +490,27 @@ static void ban_list_verdict(void **state)
     assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("b1", P1, "football", 100,
                                                                    60000)),
                      201);
+    /* The leader's sweep reads the profiles a page at a time, with each one's ban source. */
+    player(w, P2, "two@example.com");
+    assert_int_equal(run(w, CMD_WALLET_LIMITS, wallet_cmd_limits(P2, 1000, -1, -1)), 200);
+    assert_int_equal(run(w, CMD_WALLET_BAN, wallet_cmd_ban(P2, true, "ban_list")), 200);
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(w->f, &txn), 0);
+    json_t *p1 = wallet_profile_bans(w->f, txn, "", 1);
+    json_t *p2 = wallet_profile_bans(w->f, txn, P1, 10);
+    json_t *all = wallet_profile_bans(w->f, txn, NULL, 10);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(p1), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(p1, 0), "player_id")), P1);
+    assert_true(json_is_null(json_object_get(json_array_get(p1, 0), "banned")));
+    assert_int_equal(json_array_size(p2), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(p2, 0), "player_id")), P2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(p2, 0), "banned")),
+                        "ban_list");
+    assert_int_equal(json_array_size(all), 2);
+    json_decref(p1);
+    json_decref(p2);
+    json_decref(all);
     check_ok(w);
 }
 
