@@ -21,7 +21,8 @@
  *                     cluster's sender sends nothing;
  *   signers differ    the contract's signers are nodes 1, 2 and a stranger: the cluster
  *                     raises the alert and submits with the shared signers (1 and 2);
- *   tennis void       a tennis cluster's void result (0-0) reaches the contract as status 2.
+ *   tennis void       a tennis cluster's void result (0-0) reaches the contract as status 2;
+ *   basketball        a basketball cluster's final score (88-81) reaches the contract.
  *
  * Every wait is a condition polled with a deadline. */
 #include <setjmp.h>
@@ -663,6 +664,22 @@ static void test_tennis_void(void **state)
     down(f);
 }
 
+/* A basketball cluster's final score. */
+static void test_basketball_final(void **state)
+{
+    (void)state;
+    struct ofx *f = chain_up();
+    deploy(f, (int[]){0, 1, 2}, 3, 2);
+    cluster_up(f, "basketball", "tests/feedsim/scenarios/basketball.json", NULL, 1);
+    final_whistle(f);
+    json_t *o = wait_state(f, "BB-3001", "confirmed", 60);
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "final");
+    assert_true(check_signatures(f, o, (int[]){0, 1, 2}, 3) >= 2);
+    expect_on_chain(f, match_id_of(o), ORACLE_STATUS_FINAL, 88, 81);
+    json_decref(o);
+    down(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -674,6 +691,7 @@ int main(void)
         cmocka_unit_test_teardown(test_already_submitted_elsewhere, teardown),
         cmocka_unit_test_teardown(test_signers_out_of_sync, teardown),
         cmocka_unit_test_teardown(test_tennis_void, teardown),
+        cmocka_unit_test_teardown(test_basketball_final, teardown),
     };
     if (getenv("PARLAY_TEST_FILTER")) /* e.g. "*reorg*" */
         cmocka_set_test_filter(getenv("PARLAY_TEST_FILTER"));
