@@ -13,7 +13,7 @@
  * Leader. The engine checks each signature (member, registered key) and tallies identical
  * texts; at a quorum the proposal keeps the signatures whose signer (the address of the
  * member's key) is a registered signer of the contract (read from the chain by the worker,
- * refreshed every few seconds), and with the contract's threshold of them proposes
+ * again when the contract's configVersion moves and every signers_refresh_ms), and with the contract's threshold of them proposes
  * CMD_ORACLE_SIGNED (the state machine checks every signature again). Fewer: it waits (more
  * signatures may come) and raises the signer alert.
  *
@@ -753,6 +753,21 @@ static void refresh_signers(struct oracle_node *o, eth_rpc *rpc)
     free(s);
 }
 
+/* The contract's configVersion (bumped by every setSigners); 0 if it cannot be read. */
+static uint64_t config_version(struct oracle_node *o, eth_rpc *rpc)
+{
+    uint8_t sel[4];
+    eth_abi_selector("configVersion()", sel);
+    eth_buf out;
+    eth_buf_init(&out);
+    eth_error err = {0};
+    uint64_t v = 0;
+    if (eth_rpc_call_contract(rpc, o->contract, sel, 4, &out, &err) == ETH_OK && out.len >= 32)
+        v = eth_abi_read_u64(out.p);
+    eth_buf_free(&out);
+    return v;
+}
+
 static void check_balance(struct oracle_node *o, eth_rpc *rpc)
 {
     char params[80], addr[43], *res = NULL;
@@ -974,7 +989,7 @@ static void *worker(void *arg)
                                                  .max_backoff_ms = 1000});
     oracle_journal j = {.ctx = o, .put = j_put, .list = j_list, .close = j_close};
     oracle_txm *m = NULL;
-    uint64_t signers_at = 0, balance_at = 0;
+    uint64_t signers_at = 0, balance_at = 0, version = 0;
     for (;;) {
         pthread_mutex_lock(&o->mu);
         if (!o->wake && !o->stop) {
@@ -999,9 +1014,13 @@ static void *worker(void *arg)
             continue;
         }
         uint64_t now = mono_ms();
-        if (!signers_at || now - signers_at >= o->signers_refresh_ms) {
+        /* The signer set is re-read when the contract's configVersion moves (one cheap call a
+         * round), and every signers_refresh_ms anyway (the voters may have changed). */
+        uint64_t v = config_version(o, rpc);
+        if (!signers_at || (v && v != version) || now - signers_at >= o->signers_refresh_ms) {
             refresh_signers(o, rpc);
             signers_at = now;
+            version = v;
         }
         if (!balance_at || now - balance_at >= 10000) {
             check_balance(o, rpc);

@@ -664,7 +664,27 @@ static void test_tennis_void(void **state)
     snprintf(path, sizeof path, "%s/tennis-void.json", f->chain.dir);
     assert_int_equal(json_dump_file(s, path, JSON_INDENT(1)), 0);
     json_decref(s);
+    /* The sender's balance under the floor (10^17 wei by default): the alert, and it still
+     * pays for this submission. */
+    char params[200], sa[43];
+    eth_hex_write(f->sender.address, 20, sa);
+    snprintf(params, sizeof params, "[\"%s\",\"0xb1a2bc2ec50000\"]", sa); /* 0.05 ETH */
+    free(anvil_rpc(&f->chain, "anvil_setBalance", params));
     cluster_up(f, "tennis", path, NULL, 1);
+    int l = leader(f);
+    double deadline = h_now() + 30;
+    bool low = false;
+    while (h_now() < deadline && !low) {
+        struct h_resp st = h_http(&f->c, l, "GET", "/admin/v1/oracle", NULL, NULL, true);
+        low = json_is_true(json_object_get(json_object_get(st.json, "balance"), "low"));
+        h_resp_free(&st);
+        h_sleep_ms(50);
+    }
+    assert_true(low);
+    struct h_resp mt = h_http(&f->c, l, "GET", "/metrics", NULL, NULL, false);
+    assert_int_equal(mt.status, 200);
+    h_resp_free(&mt);
+    assert_true(h_log_count(&f->c, l, "event=oracle_balance_low") >= 1);
     final_whistle(f);
     json_t *o = wait_state(f, fixture, "confirmed", 60);
     assert_string_equal(json_string_value(json_object_get(o, "status")), "void");
