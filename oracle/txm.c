@@ -17,7 +17,9 @@
  *    and the record goes back to SENT and is broadcast again;
  *  - its nonce is used by a transaction that is none of our attempts (another process with the
  *    same key): the record becomes SUPERSEDED and the caller decides (the submitter re-reads
- *    the contract before sending again);
+ *    the contract before sending again). A node may count a nonce before it serves the
+ *    receipt of the transaction that used it, so our attempts' receipts are looked up for
+ *    about a second before SUPERSEDED is concluded;
  *  - "nonce too low" on a first broadcast: our local nonce is behind the chain; re-read it,
  *    re-sign, send once more.
  * Nonces are allocated locally, starting from max(the node's pending count, the highest open
@@ -408,6 +410,25 @@ static int find_receipt(oracle_txm* m,
     return ETH_OK;
 }
 
+static void sleep_ms(long ms);
+
+/* find_receipt when our nonce is known to be used: a node may count the nonce a moment before
+ * it serves the receipt (anvil under load does), so look a few times over about a second
+ * before concluding that another transaction took the nonce. */
+static int find_receipt_patient(oracle_txm* m,
+                                oracle_tx_record* r,
+                                eth_receipt* rc_out,
+                                int* which,
+                                eth_error* err)
+{
+    for (int tries = 0;; tries++) {
+        int rc = find_receipt(m, r, rc_out, which, err);
+        if (rc != ETH_OK || rc_out->found || tries == 9)
+            return rc;
+        sleep_ms(100);
+    }
+}
+
 static void take_receipt(oracle_tx_record* r, const eth_receipt* rc, int which)
 {
     r->state = ORACLE_TX_MINED;
@@ -478,7 +499,7 @@ static int follow(oracle_txm* m, oracle_tx_record* r, uint64_t head, eth_error* 
         if (rc == ETH_ENONCE) {
             /* Its nonce is used: by this very transaction (sent just before a crash, before
              * the journal said "sent"), or by another one. */
-            rc = find_receipt(m, r, &rcpt, &which, err);
+            rc = find_receipt_patient(m, r, &rcpt, &which, err);
             if (rc != ETH_OK)
                 return rc;
             if (rcpt.found) {
@@ -541,8 +562,8 @@ static int follow(oracle_txm* m, oracle_tx_record* r, uint64_t head, eth_error* 
     if (rc != ETH_OK)
         return rc;
     if (mined_nonce > r->nonce) {
-        /* Our nonce is used; one more look in case an attempt was mined meanwhile. */
-        rc = find_receipt(m, r, &rcpt, &which, err);
+        /* Our nonce is used; more looks in case an attempt was mined meanwhile. */
+        rc = find_receipt_patient(m, r, &rcpt, &which, err);
         if (rc != ETH_OK)
             return rc;
         if (rcpt.found) {

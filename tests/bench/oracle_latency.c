@@ -196,12 +196,14 @@ static void bench(void **state)
 
     /* Until every result is confirmed (or a generous deadline). */
     double deadline = h_now() + 60 + nresults * (1.0 + gap_ms / 1000.0);
-    long confirmed = 0;
-    while (h_now() < deadline && confirmed < nresults) {
+    long confirmed = 0, already = 0, failed = 0;
+    while (h_now() < deadline && confirmed + already + failed < nresults) {
         int l = h_wait_leader(&c, 5000);
         struct h_resp st = h_http(&c, l < 0 ? 0 : l, "GET", "/admin/v1/oracle", NULL, NULL, true);
-        confirmed = (long)json_integer_value(
-            json_object_get(json_object_get(st.json, "results"), "confirmed"));
+        json_t *res = json_object_get(st.json, "results");
+        confirmed = (long)json_integer_value(json_object_get(res, "confirmed"));
+        already = (long)json_integer_value(json_object_get(res, "already"));
+        failed = (long)json_integer_value(json_object_get(res, "failed"));
         h_resp_free(&st);
         h_sleep_ms(500);
     }
@@ -230,8 +232,9 @@ static void bench(void **state)
     double sum = 0;
     for (int i = 0; i < n; i++)
         sum += lat[i];
-    printf("results confirmed: %ld of %d, one every %d ms (samples with both log lines: %d)\n",
-           confirmed, nresults, gap_ms, n);
+    printf("results confirmed: %ld of %d, one every %d ms (already on chain: %ld, failed: %ld; "
+           "samples with both log lines: %d)\n",
+           confirmed, nresults, gap_ms, already, failed, n);
     if (n > 0)
         printf("agreed result -> confirmed on chain (ms): p50 %.0f  p90 %.0f  p99 %.0f  max %.0f  "
                "mean %.0f\n"

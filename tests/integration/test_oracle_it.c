@@ -21,7 +21,8 @@
  *                     cluster's sender sends nothing;
  *   signers differ    the contract's signers are nodes 1, 2 and a stranger: the cluster
  *                     raises the alert and submits with the shared signers (1 and 2);
- *   tennis void       a tennis cluster's void result (0-0) reaches the contract as status 2.
+ *   tennis void       a tennis cluster's void result (0-0) reaches the contract as status 2;
+ *   basketball        a basketball cluster's final score (88-81) reaches the contract.
  *
  * Every wait is a condition polled with a deadline. */
 #include <setjmp.h>
@@ -354,7 +355,17 @@ static void test_lands_once_liar_never(void **state)
     assert_int_equal(sender_nonce(f), 1);
     /* Every node shows the same confirmation (it is replicated state). */
     for (int i = 0; i < 3; i++) {
-        json_t *oi = wait_state(f, FIXTURE, "confirmed", 10);
+        json_t *oi = NULL;
+        double deadline = h_now() + 10;
+        while (h_now() < deadline) {
+            oi = oracle_of(f, i, FIXTURE);
+            if (!strcmp(json_string_value(json_object_get(oi, "state")) ?: "", "confirmed"))
+                break;
+            json_decref(oi);
+            oi = NULL;
+            h_sleep_ms(20);
+        }
+        assert_non_null(oi);
         assert_true(json_equal(json_object_get(oi, "tx_hash"), json_object_get(o, "tx_hash")));
         json_decref(oi);
     }
@@ -653,12 +664,48 @@ static void test_tennis_void(void **state)
     snprintf(path, sizeof path, "%s/tennis-void.json", f->chain.dir);
     assert_int_equal(json_dump_file(s, path, JSON_INDENT(1)), 0);
     json_decref(s);
+    /* The sender's balance under the floor (10^17 wei by default): the alert, and it still
+     * pays for this submission. */
+    char params[200], sa[43];
+    eth_hex_write(f->sender.address, 20, sa);
+    snprintf(params, sizeof params, "[\"%s\",\"0xb1a2bc2ec50000\"]", sa); /* 0.05 ETH */
+    free(anvil_rpc(&f->chain, "anvil_setBalance", params));
     cluster_up(f, "tennis", path, NULL, 1);
+    int l = leader(f);
+    double deadline = h_now() + 30;
+    bool low = false;
+    while (h_now() < deadline && !low) {
+        struct h_resp st = h_http(&f->c, l, "GET", "/admin/v1/oracle", NULL, NULL, true);
+        low = json_is_true(json_object_get(json_object_get(st.json, "balance"), "low"));
+        h_resp_free(&st);
+        h_sleep_ms(50);
+    }
+    assert_true(low);
+    struct h_resp mt = h_http(&f->c, l, "GET", "/metrics", NULL, NULL, false);
+    assert_int_equal(mt.status, 200);
+    h_resp_free(&mt);
+    assert_true(h_log_count(&f->c, l, "event=oracle_balance_low") >= 1);
     final_whistle(f);
     json_t *o = wait_state(f, fixture, "confirmed", 60);
     assert_string_equal(json_string_value(json_object_get(o, "status")), "void");
     assert_true(check_signatures(f, o, (int[]){0, 1, 2}, 3) >= 2);
     expect_on_chain(f, match_id_of(o), ORACLE_STATUS_VOID, 0, 0);
+    json_decref(o);
+    down(f);
+}
+
+/* A basketball cluster's final score. */
+static void test_basketball_final(void **state)
+{
+    (void)state;
+    struct ofx *f = chain_up();
+    deploy(f, (int[]){0, 1, 2}, 3, 2);
+    cluster_up(f, "basketball", "tests/feedsim/scenarios/basketball.json", NULL, 1);
+    final_whistle(f);
+    json_t *o = wait_state(f, "BB-3001", "confirmed", 60);
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "final");
+    assert_true(check_signatures(f, o, (int[]){0, 1, 2}, 3) >= 2);
+    expect_on_chain(f, match_id_of(o), ORACLE_STATUS_FINAL, 88, 81);
     json_decref(o);
     down(f);
 }
@@ -674,6 +721,7 @@ int main(void)
         cmocka_unit_test_teardown(test_already_submitted_elsewhere, teardown),
         cmocka_unit_test_teardown(test_signers_out_of_sync, teardown),
         cmocka_unit_test_teardown(test_tennis_void, teardown),
+        cmocka_unit_test_teardown(test_basketball_final, teardown),
     };
     if (getenv("PARLAY_TEST_FILTER")) /* e.g. "*reorg*" */
         cmocka_set_test_filter(getenv("PARLAY_TEST_FILTER"));
