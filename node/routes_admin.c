@@ -276,7 +276,7 @@ int routes_admin(struct http_req *r, const char *method, const char *path)
     if (strncmp(path, "/admin/v1/", 10) != 0)
         return -1;
     r->route = ROUTE_ADMIN;
-    if (!routes_require_admin(r))
+    if (!routes_require_scope(r, "cluster"))
         return 0;
     if (!strcmp(path, "/admin/v1/node")) {
         if (routes_method(r, method, "GET", "use GET"))
