@@ -360,6 +360,7 @@ static int apply_admin(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct 
                       .payload_len = text ? strlen(text) : 0};
     rv = text ? row->apply(f, txn, &sub, res) : ENOMEM;
     free(text);
+    fsm_report_type(f, (unsigned)type);
     if (rv != 0)
         goto out;
     uint64_t seq = fsm_meta_get(f, txn, AUDIT_SEQ_KEY) + 1;

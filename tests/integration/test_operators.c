@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -293,6 +295,56 @@ static void operators_end_to_end(void **state)
     }
     /* Only audit:read reads it. */
     assert_int_equal(status_of(&s, 0, "GET", "/admin/v1/audit", NULL, NULL, NULL), 401);
+
+    /* parlayctl: operators add (bootstrap token), totp, totp-confirm, login into a 0600
+     * file, then that file for tokens and audit-log. */
+    char pwfile[] = "/tmp/parlay-op-pw-XXXXXX", tokfile[600], out[8192], args[1200];
+    int fd = mkstemp(pwfile);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, OP_PW "\n", strlen(OP_PW) + 1), (ssize_t)strlen(OP_PW) + 1);
+    close(fd);
+    snprintf(tokfile, sizeof tokfile, "%s.token", pwfile);
+    snprintf(args, sizeof args,
+             "operators add Ines ines@example.fr --scopes audit:read,operators "
+             "--password-file %s", pwfile);
+    assert_int_equal(h_parlayctl(&a, 0, args, out, sizeof out), 0);
+    snprintf(args, sizeof args, "operators totp ines@example.fr --password-file %s", pwfile);
+    assert_int_equal(h_parlayctl(&a, 1, args, out, sizeof out), 0);
+    char isecret[64] = "";
+    assert_int_equal(sscanf(out, "secret %63s", isecret), 1);
+    now = (int64_t)time(NULL);
+    totp_code(isecret, now, code);
+    snprintf(args, sizeof args, "operators totp-confirm ines@example.fr %s --password-file %s",
+             code, pwfile);
+    assert_int_equal(h_parlayctl(&a, 2, args, out, sizeof out), 0);
+    totp_code(isecret, now + 30, code);
+    snprintf(args, sizeof args, "login ines@example.fr --totp %s --out %s --password-file %s",
+             code, tokfile, pwfile);
+    assert_int_equal(h_parlayctl(&a, 0, args, out, sizeof out), 0);
+    struct stat st;
+    assert_int_equal(stat(tokfile, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    snprintf(args, sizeof args, "--token-file %s tokens create audit-bot --scopes audit:read "
+             "--expires-in 600", tokfile);
+    assert_int_equal(h_parlayctl(&a, 1, args, out, sizeof out), 0);
+    assert_non_null(strstr(out, "pmt_"));
+    snprintf(args, sizeof args, "--token-file %s tokens list", tokfile);
+    assert_int_equal(h_parlayctl(&a, 1, args, out, sizeof out), 0);
+    assert_non_null(strstr(out, "audit-bot"));
+    assert_null(strstr(out, "pmt_"));
+    snprintf(args, sizeof args, "--token-file %s operators list", tokfile);
+    assert_int_equal(h_parlayctl(&a, 2, args, out, sizeof out), 0);
+    assert_non_null(strstr(out, "DISABLED")); /* Olga */
+    snprintf(args, sizeof args, "--token-file %s audit-log --limit 1000", tokfile);
+    assert_int_equal(h_parlayctl(&a, 2, args, out, sizeof out), 0);
+    assert_non_null(strstr(out, "mtoken_set"));
+    assert_non_null(strstr(out, "bootstrap admin token"));
+    assert_null(strstr(out, OP_PW));
+    /* Outside its scopes: exit 1. */
+    snprintf(args, sizeof args, "--token-file %s players count", tokfile);
+    assert_int_equal(h_parlayctl(&a, 0, args, out, sizeof out), 1);
+    unlink(tokfile);
+    unlink(pwfile);
 
     h_cluster_destroy(&s);
     h_cluster_destroy(&a);
