@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consensus/accounts.h"
 #include "consensus/cmdtable.h"
 #include "consensus/store.h"
 
@@ -265,7 +266,16 @@ static int apply_operator_set(struct fsm *f, MDB_txn *txn, const struct cmd *c,
         fsm_result_problem(res, 409, "No enrolment", "operator '%s' has not enrolled", id);
         goto out;
     }
+    bool disabling = json_is_true(json_object_get(p, "disabled")) &&
+                     !json_is_true(json_object_get(rec, "disabled"));
     json_object_update(rec, p);
+    if (disabling)
+        json_object_set_new(rec, "disabled_ms", json_integer((json_int_t)c->time_ms));
+    char sid[OPERATOR_ID_MAX + 16];
+    snprintf(sid, sizeof sid, "operator:%s", id);
+    /* Sport nodes poll the revocation log: the operator's tokens stop there within seconds. */
+    if (disabling && (rv = accounts_revocation_add(f, txn, sid, c->time_ms)) != 0)
+        goto out;
     if ((rv = store_put_json(txn, db(f, DB_OPERATORS), id, strlen(id), rec, NULL)) == 0) {
         json_object_del(rec, "password_hash");
         json_object_del(rec, "totp_step");

@@ -565,6 +565,10 @@ json_t *auth_operator(struct http_req *r)
                                                       AUTH_OPERATOR_AUDIENCE,
                                                       AUTH_OPERATOR_TTL_S, &unknown)
                              : NULL;
+    if (claims && session_revoked(r, a, claims)) { /* disabled: in the revocation log */
+        json_decref(claims);
+        return NULL;
+    }
     if (claims)
         return claims;
     if (!a->jwks || unknown) {

@@ -27,9 +27,11 @@ json_t *auth_verify_bearer(struct http_req *r, const json_t *jwks, const char *i
 json_t *auth_verify_bearer_aud(struct http_req *r, const json_t *jwks, const char *issuer,
                                const char *audience, int64_t max_lifetime, bool *unknown_kid);
 
-/* Operators' access tokens: aud "parlay-operator", sub = operator id, scope = space-separated
- * scopes; they live AUTH_OPERATOR_TTL_S (a disabled operator's token stops working on sport
- * nodes at its expiry at the latest; accounts nodes check the operator's record each time). */
+/* Operators' access tokens: aud "parlay-operator", sub = operator id, sid = "operator:<id>",
+ * scope = space-separated scopes; they live AUTH_OPERATOR_TTL_S. Accounts nodes check the
+ * operator's record each time; sport nodes refuse a disabled operator's token once the
+ * revocation log they poll names its sid (within accounts_revocations_poll_ms), and at its
+ * expiry at the latest. */
 #define AUTH_OPERATOR_AUDIENCE "parlay-operator"
 #define AUTH_OPERATOR_TTL_S 300
 

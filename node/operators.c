@@ -281,11 +281,13 @@ static void signin_done(struct http_req *r, void *ctx, int status, const char *b
             acc_relay(r, status, body, ra, replayed);
     } else {
         int64_t now = acc_now_s();
+        char sid[OPERATOR_ID_MAX + 16];
+        snprintf(sid, sizeof sid, "operator:%s", s->id);
         char *tok = acc_sign_claims(
-            r->node, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss",
+            r->node, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "iss",
                                r->node->accounts->issuer, "aud", AUTH_OPERATOR_AUDIENCE, "sub",
-                               s->id, "scope", s->scopes, "iat", (json_int_t)now, "exp",
-                               (json_int_t)(now + AUTH_OPERATOR_TTL_S)));
+                               s->id, "sid", sid, "scope", s->scopes, "iat", (json_int_t)now,
+                               "exp", (json_int_t)(now + AUTH_OPERATOR_TTL_S)));
         if (!tok) {
             http_problem(r, 503, "No signing key", "the cluster has no signing key yet");
         } else {

@@ -239,11 +239,21 @@ static void operators_end_to_end(void **state)
     for (int i = 0; i < 3; i++)
         wait_status(&a, i, "GET", "/admin/v1/players", mtoken, 401);
 
-    /* Disabled: refused on every accounts node at once, and no new sign-in. */
+    /* Disabled: refused on every accounts node at once, on the sport nodes once they polled
+     * the revocation log (a second by default), and no new sign-in. */
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(status_of(&s, i, "GET", "/admin/v1/bets/switches", NULL, NULL, otoken),
+                         200);
     snprintf(path, sizeof path, "/admin/v1/operators/%s/disable", opid);
     assert_int_equal(status_of(&a, 0, "POST", path, NULL, "dis-1", a.token), 200);
+    double disabled_at = h_now();
     for (int i = 0; i < 3; i++)
         wait_status(&a, i, "GET", "/admin/v1/players", otoken, 401);
+    for (int i = 0; i < 2; i++)
+        wait_status(&s, i, "GET", "/admin/v1/bets/switches", otoken, 401);
+    double took = h_now() - disabled_at;
+    fprintf(stderr, "disabled operator refused on every node after %.2f s\n", took);
+    assert_true(took < 10.0);
     totp_code(secret, (int64_t)time(NULL) + 60, code);
     snprintf(body, sizeof body,
              "{\"email\":\"olga@example.fr\",\"password\":\"" OP_PW "\",\"totp\":\"%s\"}", code);
