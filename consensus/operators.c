@@ -244,7 +244,8 @@ static int apply_operator_set(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                   (!strcmp(k, "totp_secret") && json_is_string(v) &&
                    json_string_length(v) > 0 && json_string_length(v) < 512) ||
                   (!strcmp(k, "totp_confirmed") && json_is_boolean(v)) ||
-                  (!strcmp(k, "totp_step") && json_is_integer(v) && json_integer_value(v) > 0);
+                  (!strcmp(k, "totp_step") && json_is_integer(v) && json_integer_value(v) > 0) ||
+                  (!strcmp(k, "failed") && json_is_true(v) && json_object_size(p) == 2);
         if (!ok) {
             fsm_result_problem(res, 422, "Invalid operator change", "field '%s' is not valid", k);
             goto out;
@@ -265,6 +266,19 @@ static int apply_operator_set(struct fsm *f, MDB_txn *txn, const struct cmd *c,
         !json_object_get(rec, "totp_secret")) {
         fsm_result_problem(res, 409, "No enrolment", "operator '%s' has not enrolled", id);
         goto out;
+    }
+    if (json_object_get(p, "failed")) {
+        /* A failed sign-in: OPERATOR_MAX_FAILURES in a row lock the operator out. */
+        json_int_t n = json_integer_value(json_object_get(rec, "failures")) + 1;
+        if (n >= OPERATOR_MAX_FAILURES) {
+            json_object_set_new(rec, "locked_until_ms",
+                                json_integer((json_int_t)(c->time_ms + OPERATOR_LOCK_MS)));
+            n = 0;
+        }
+        json_object_set_new(rec, "failures", json_integer(n));
+        json_object_del(p, "failed");
+    } else if (step) {
+        json_object_set_new(rec, "failures", json_integer(0)); /* signed in */
     }
     bool disabling = json_is_true(json_object_get(p, "disabled")) &&
                      !json_is_true(json_object_get(rec, "disabled"));

@@ -19,6 +19,10 @@
 #define OPERATOR_ID_MAX 40
 #define OPERATOR_NAME_MAX 100
 #define OPERATOR_EMAIL_MAX 254
+/* Failed sign-ins in a row (wrong password or code) that lock an operator out, and for how
+ * long (CMD_OPERATOR_SET {id, failed: true}; a successful sign-in resets the count). */
+#define OPERATOR_MAX_FAILURES 5
+#define OPERATOR_LOCK_MS (15 * 60 * 1000)
 
 /* The scopes an operator or machine token may hold. */
 extern const char *const operator_scopes[];

@@ -362,6 +362,33 @@ static void create_hashed(struct http_req *r, struct opjob *oj)
                 j->idem, fp, acc_relay_done, NULL);
 }
 
+static void failed_done(struct http_req *r, void *ctx, int status, const char *body,
+                        const char *ra, bool replayed)
+{
+    (void)status;
+    (void)body;
+    (void)ra;
+    (void)replayed;
+    if (ctx)
+        http_guard_problem(r, 401, "Invalid one-time code", "totp_invalid",
+                           "the one-time code is wrong or already used");
+    else
+        http_guard_problem(r, 401, "Sign-in failed", "invalid_credentials",
+                           "the e-mail or the password is wrong");
+}
+
+/* A wrong password or code for operator @id: counted (OPERATOR_MAX_FAILURES lock it out),
+ * then 401. */
+static void op_failed(struct http_req *r, const char *id, bool code)
+{
+    char idem[256];
+    uint8_t fp[32];
+    random_idem("failed", idem);
+    acc_fingerprint("operator-failed", idem, fp);
+    acc_propose(r, CMD_OPERATOR_SET, json_pack("{s:s, s:b}", "id", id, "failed", 1), idem, fp,
+                failed_done, code ? (void *)1 : NULL);
+}
+
 static void op_checked(uv_work_t *w, int status)
 {
     struct job *j = w->data;
@@ -383,8 +410,11 @@ static void op_checked(uv_work_t *w, int status)
     }
     op = op_by_email(n, j->email);
     if (j->rv != KYC_OK || !op) {
-        http_guard_problem(r, 401, "Sign-in failed", "invalid_credentials",
-                           "the e-mail or the password is wrong");
+        if (op)
+            op_failed(r, json_string_value(json_object_get(op, "id")), false);
+        else
+            http_guard_problem(r, 401, "Sign-in failed", "invalid_credentials",
+                               "the e-mail or the password is wrong");
         goto out;
     }
     const char *id = json_string_value(json_object_get(op, "id"));
@@ -443,9 +473,11 @@ static void op_checked(uv_work_t *w, int status)
     kyc_err err = {0};
     if (!t || acc_totp_check(t, oj->code, &step, &err) != KYC_OK) {
         free(s);
-        http_guard_problem(r, 401, "Invalid one-time code", "totp_invalid",
-                           t ? "the one-time code is wrong or already used"
-                             : "no second factor is enrolled");
+        if (t)
+            op_failed(r, id, true);
+        else
+            http_guard_problem(r, 401, "Invalid one-time code", "totp_invalid",
+                               "no second factor is enrolled");
         goto out;
     }
     random_idem(oj->kind == OP_SIGNIN ? "signin" : "confirm", idem);
@@ -493,6 +525,19 @@ static void op_password_route(struct http_req *r, int kind)
         return;
     }
     json_t *op = op_by_email(r->node, email);
+    json_int_t locked = json_integer_value(json_object_get(op, "locked_until_ms"));
+    if (op && locked > (json_int_t)acc_now_s() * 1000) {
+        char ra[24];
+        snprintf(ra, sizeof ra, "%lld", (long long)(locked / 1000 - acc_now_s() + 1));
+        http_header(r, "retry-after", ra);
+        http_guard_problem(r, 429, "Too many failed sign-ins", "operator_locked",
+                           "%d failed sign-ins in a row: this operator is locked out for %d "
+                           "minutes",
+                           OPERATOR_MAX_FAILURES, OPERATOR_LOCK_MS / 60000);
+        json_decref(op);
+        json_decref(body);
+        return;
+    }
     struct job *j = acc_job_new(r, body, email, "");
     j->verify = true;
     if (op)

@@ -270,15 +270,8 @@ static void on_proposed(void *arg, int outcome, const struct fsm_result *res)
         answer_problem(w, 503, "Not applied", "1", "the request could not be replicated");
 }
 
-void write_submit(struct http_req *r, uint16_t type, const char *payload, size_t len,
-                  const char *idem, const uint8_t fp[32], write_done_cb done, void *ctx)
+char *write_admin_wrap(struct http_req *r, uint16_t type, const char *payload, size_t len)
 {
-    struct node *n = r->node;
-    struct write *w = calloc(1, sizeof *w);
-    w->r = r;
-    w->done = done;
-    w->ctx = ctx;
-    w->type = type;
     json_t *inner = r->actor_kind[0] && type != CMD_ADMIN && r->req
                         ? json_loadb(payload, len, 0, NULL)
                         : NULL;
@@ -293,6 +286,19 @@ void write_submit(struct http_req *r, uint16_t type, const char *payload, size_t
         json_decref(a);
     }
     json_decref(inner);
+    return wrapped;
+}
+
+void write_submit(struct http_req *r, uint16_t type, const char *payload, size_t len,
+                  const char *idem, const uint8_t fp[32], write_done_cb done, void *ctx)
+{
+    struct node *n = r->node;
+    struct write *w = calloc(1, sizeof *w);
+    w->r = r;
+    w->done = done;
+    w->ctx = ctx;
+    w->type = type;
+    char *wrapped = write_admin_wrap(r, type, payload, len);
     if (wrapped) {
         w->type = CMD_ADMIN;
         payload = wrapped;

@@ -339,7 +339,13 @@ static void operators_end_to_end(void **state)
     assert_int_equal(h_parlayctl(&a, 1, args, out, sizeof out), 0);
     assert_non_null(strstr(out, "pmt_"));
     snprintf(args, sizeof args, "--token-file %s tokens list", tokfile);
-    assert_int_equal(h_parlayctl(&a, 1, args, out, sizeof out), 0);
+    double deadline = h_now() + 30; /* a follower lists what it has applied */
+    for (;;) {
+        assert_int_equal(h_parlayctl(&a, 1, args, out, sizeof out), 0);
+        if (strstr(out, "audit-bot") || h_now() > deadline)
+            break;
+        h_sleep_ms(50);
+    }
     assert_non_null(strstr(out, "audit-bot"));
     assert_null(strstr(out, "pmt_"));
     snprintf(args, sizeof args, "--token-file %s operators list", tokfile);
@@ -355,6 +361,23 @@ static void operators_end_to_end(void **state)
     assert_int_equal(h_parlayctl(&a, 0, args, out, sizeof out), 1);
     unlink(tokfile);
     unlink(pwfile);
+
+    /* Five wrong passwords in a row lock the operator out: the right one then gets 429. */
+    for (int k = 0; k < 5; k++)
+        assert_int_equal(status_of(&a, k % 3, "POST", "/v1/operators/sessions",
+                                   "{\"email\":\"ines@example.fr\",\"password\":\"not the "
+                                   "right one\",\"totp\":\"123456\"}",
+                                   NULL, NULL),
+                         401);
+    totp_code(isecret, (int64_t)time(NULL) + 60, code);
+    snprintf(body, sizeof body,
+             "{\"email\":\"ines@example.fr\",\"password\":\"" OP_PW "\",\"totp\":\"%s\"}",
+             code);
+    r = call(&a, 1, "POST", "/v1/operators/sessions", body, NULL, NULL);
+    assert_int_equal(r.status, 429);
+    assert_string_equal(json_string_value(json_object_get(r.json, "code")), "operator_locked");
+    assert_true(atoi(r.retry_after) > 0);
+    h_resp_free(&r);
 
     h_cluster_destroy(&s);
     h_cluster_destroy(&a);

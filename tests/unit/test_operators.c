@@ -101,6 +101,16 @@ static void operator_rules(void **state)
                      409);
     assert_int_equal(ap(c, CMD_OPERATOR_SET, "{\"id\":\"op-1\",\"role\":\"god\"}"), 422);
     assert_int_equal(ap(c, CMD_OPERATOR_SET, "{\"id\":\"op-9\",\"disabled\":true}"), 404);
+    /* Failures: the fifth in a row locks out; a sign-in (a step) resets the count. */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(ap(c, CMD_OPERATOR_SET, "{\"id\":\"op-1\",\"failed\":true}"), 200);
+    assert_int_equal(ap(c, CMD_OPERATOR_SET, "{\"id\":\"op-1\",\"totp_step\":7}"), 200);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(ap(c, CMD_OPERATOR_SET, "{\"id\":\"op-1\",\"failed\":true}"), 200);
+    assert_null(strstr(c->r.body, "locked_until_ms"));
+    assert_int_equal(ap(c, CMD_OPERATOR_SET, "{\"id\":\"op-1\",\"failed\":true}"), 200);
+    assert_non_null(strstr(c->r.body, "\"locked_until_ms\":1900000"));
+    assert_int_equal(ap(c, CMD_OPERATOR_SET, "{\"id\":\"op-1\",\"failed\":false}"), 422);
     assert_int_equal(ap(c, CMD_OPERATOR_SET, "{\"id\":\"op-1\",\"disabled\":true}"), 200);
     MDB_txn *txn;
     assert_int_equal(fsm_read_begin(c->f, &txn), 0);
@@ -108,7 +118,7 @@ static void operator_rules(void **state)
     json_t *list = operator_list(c->f, txn);
     fsm_read_end(txn);
     assert_true(json_is_true(json_object_get(op, "disabled")));
-    assert_int_equal(json_integer_value(json_object_get(op, "totp_step")), 6);
+    assert_int_equal(json_integer_value(json_object_get(op, "totp_step")), 7);
     char *t = json_dumps(list, JSON_COMPACT);
     assert_null(strstr(t, "argon2id"));
     assert_null(strstr(t, "sealed"));
