@@ -6,6 +6,7 @@
 #include "consensus/accounts.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,6 +531,22 @@ static int family_revoke(struct acc_op *op, json_t *s, const char *reason)
         if (rv == 0)
             rv = revocations_prune(f, txn, op->c->time_ms);
     }
+    return rv;
+}
+
+int accounts_revocation_add(struct fsm *f, MDB_txn *txn, const char *sid, uint64_t time_ms)
+{
+    size_t sl = strlen(sid);
+    if (sl == 0 || sl > 96)
+        return EINVAL;
+    uint8_t key[8 + 96];
+    store_be64_put(key, time_ms);
+    memcpy(key + 8, sid, sl);
+    json_t *e = json_pack("{s:s, s:I}", "session_id", sid, "at_ms", (json_int_t)time_ms);
+    int rv = store_put_json(txn, DB(f)->session_revocations, key, 8 + sl, e, NULL);
+    json_decref(e);
+    if (rv == 0)
+        rv = revocations_prune(f, txn, (int64_t)time_ms);
     return rv;
 }
 

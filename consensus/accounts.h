@@ -108,6 +108,9 @@ json_t *accounts_totp_get(struct fsm *f, MDB_txn *txn, const char *player_id);
  * token lives). */
 #define ACCOUNTS_REVOCATION_KEEP_S 3600
 json_t *accounts_revocations(struct fsm *f, MDB_txn *txn, int64_t since_ms, size_t limit);
+/* Another kind of session in the same log (a disabled operator's tokens, session id
+ * "operator:<id>"), from the applying command's leader time @time_ms. */
+int accounts_revocation_add(struct fsm *f, MDB_txn *txn, const char *sid, uint64_t time_ms);
 
 /* Secrets at rest (sealed by the nodes, common/seal.h): every stored secret as
  * [{table: "signing_key"|"totp", id: kid|player id, field: "d"|"secret"|"uri", value}], for the

@@ -78,6 +78,9 @@ uint64_t fsm_applying(struct fsm *f);
 const char *fsm_cluster(struct fsm *f);
 /* A counter in the state machine's own "meta" database (0 if never set). */
 uint64_t fsm_meta_get(struct fsm *f, MDB_txn *txn, const char *key);
+/* A command that runs another (CMD_ADMIN) reports the wrapped type: the apply listener sees
+ * it instead of the wrapper's. */
+void fsm_report_type(struct fsm *f, unsigned type);
 int fsm_meta_put(struct fsm *f, MDB_txn *txn, const char *key, uint64_t value);
 
 #endif

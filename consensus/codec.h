@@ -89,7 +89,14 @@ enum cmd_type {
     CMD_BET_SWITCH = 50,         /* {scope: all|live|fixture, fixture?, open}: betting switches */
     CMD_BET_VOID = 51,           /* {bet_id, reason}: an operator voids an accepted bet */
     CMD_SECRETS_RESEAL = 52,     /* accounts.c: {items[{table, id, field, old, new}]} */
-    CMD_TYPE_MAX = 52,
+    CMD_OPERATOR_ADD = 53,       /* operators.c: {id, name, email, password_hash, scopes[]} */
+    CMD_OPERATOR_SET = 54,       /* {id, disabled?, scopes?, totp_secret?, totp_confirmed?,
+                                    totp_step?} */
+    CMD_MTOKEN_SET = 55,         /* {id, name, scopes[], expires_ms, hash, created_by} or
+                                    {id, revoked: true}: a machine token */
+    CMD_ADMIN = 56,              /* {actor{kind, id}, method, route, type, payload}: an admin's
+                                    command, applied with its audit record */
+    CMD_TYPE_MAX = 56,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,

@@ -355,6 +355,11 @@ void fsm_set_entry_hook(struct fsm *f, fsm_entry_hook hook, void *ctx)
     f->entry_hook_ctx = ctx;
 }
 
+void fsm_report_type(struct fsm *f, unsigned type)
+{
+    f->reported_type = type;
+}
+
 void fsm_set_apply_listener(struct fsm *f, fsm_apply_listener cb, void *ctx)
 {
     f->listener = cb;
@@ -494,7 +499,11 @@ static int apply_entry(struct fsm *f, uint64_t index, const void *buf, size_t le
         er->res[0] = (struct fsm_result){0, NULL};
         er->n = 1;
         er->type[0] = c.type;
+        f->reported_type = 0;
         rv = run_command(f, txn, &c, &er->res[0]);
+        if (f->reported_type) /* an admin's command: listeners see the wrapped type */
+            er->type[0] = f->reported_type;
+        f->reported_type = 0;
     } else {
         size_t off = 0;
         for (unsigned i = 0; i < count && rv == 0; i++) {

@@ -37,6 +37,7 @@ struct fsm {
     unsigned dbi_base[FSM_DOMAINS_MAX];  /* where each domain's slice of dbis starts */
     uint64_t applying;      /* index of the entry being applied (0 outside apply) */
     fsm_apply_listener listener;
+    unsigned reported_type; /* set by fsm_report_type during a command's apply, else 0 */
     void *listener_ctx;
     MDB_txn *wtxn;          /* open write transaction of the current batch, or NULL */
     uint64_t last_applied;  /* including the open batch */

@@ -122,6 +122,7 @@ struct job {
     int reg_slot;       /* registration: its place in accounts.registering, -1 otherwise */
     char totp[16];      /* sign-in: the one-time code given, if any */
     char recovery[32];  /* sign-in: the recovery code given, if any */
+    void *ctx;          /* the caller's own (operators' routes) */
 };
 
 /* A hash of a password nobody has, so that an unknown email costs the same as a wrong
@@ -144,6 +145,8 @@ void acc_work(struct http_req *r, uv_work_t *work, void *job, uv_work_cb fn,
 char *acc_current_key(struct node *n, char kid[80]);
 json_t *acc_public_jwks(struct node *n);
 char *acc_access_token(struct node *n, const char *player, const char *sid);
+/* @claims (stolen) as an ES256 JWT signed with the newest signing key (malloc'd), or NULL. */
+char *acc_sign_claims(struct node *n, json_t *claims);
 /* The verified claims of the request's bearer access token; answers 401 and returns NULL if
  * there is none or it does not verify. */
 json_t *acc_authenticate(struct http_req *r);

@@ -409,7 +409,7 @@ int routes_agree(struct http_req *r, const char *method, const char *path)
     }
     if (!strcmp(path, "/internal/v1/member-key")) {
         r->route = ROUTE_OTHER;
-        if (routes_require_admin(r) && routes_method(r, method, "POST", "use POST"))
+        if (routes_require_scope(r, "cluster") && routes_method(r, method, "POST", "use POST"))
             do_member_key(r);
         return 0;
     }

@@ -75,6 +75,13 @@ static uint64_t mono_ms(void)
 json_t *auth_verify_bearer(struct http_req *r, const json_t *jwks, const char *issuer,
                            bool *unknown_kid)
 {
+    return auth_verify_bearer_aud(r, jwks, issuer, AUTH_AUDIENCE, AUTH_MAX_LIFETIME_S,
+                                  unknown_kid);
+}
+
+json_t *auth_verify_bearer_aud(struct http_req *r, const json_t *jwks, const char *issuer,
+                               const char *audience, int64_t max_lifetime, bool *unknown_kid)
+{
     char auth[4096];
     if (!http_header_get(r, "authorization", auth, sizeof auth) ||
         strncasecmp(auth, "Bearer ", 7) != 0) {
@@ -86,11 +93,11 @@ json_t *auth_verify_bearer(struct http_req *r, const json_t *jwks, const char *i
     }
     json_t *claims = NULL;
     kyc_jwt_expect ex = {.issuer = issuer,
-                         .audience = AUTH_AUDIENCE,
+                         .audience = audience,
                          .now = (int64_t)time(NULL),
                          .skew = 5,
                          .require_exp_iat = true,
-                         .max_lifetime = AUTH_MAX_LIFETIME_S,
+                         .max_lifetime = max_lifetime,
                          .es256_low_s = true};
     kyc_err err = {0};
     int rv = kyc_jwt_verify(auth + 7, jwks, &ex, &claims, &err);
@@ -527,6 +534,38 @@ json_t *auth_player(struct http_req *r)
     json_t *claims = a->jwks ? auth_verify_bearer(r, a->jwks, n->cfg.accounts_issuer, &unknown)
                              : NULL;
     if (claims && session_revoked(r, a, claims)) {
+        json_decref(claims);
+        return NULL;
+    }
+    if (claims)
+        return claims;
+    if (!a->jwks || unknown) {
+        if (!a->inflight && mono_ms() - a->last_start_ms >= n->cfg.accounts_jwks_min_interval_ms)
+            fetch_start(a);
+        http_header(r, "retry-after", "1");
+        http_problem(r, 503, "Keys not loaded",
+                     "the accounts cluster's signing key for this token is not loaded yet");
+    }
+    return NULL;
+}
+
+json_t *auth_operator(struct http_req *r)
+{
+    struct node *n = r->node;
+    struct auth *a = n->auth;
+    if (!a) {
+        http_header(r, "www-authenticate", "Bearer realm=\"parlay-admin\"");
+        http_problem(r, 401, "Unauthorized",
+                     "this node verifies no operator tokens ('accounts_jwks_url' is not "
+                     "configured): use the admin token");
+        return NULL;
+    }
+    bool unknown = false;
+    json_t *claims = a->jwks ? auth_verify_bearer_aud(r, a->jwks, n->cfg.accounts_issuer,
+                                                      AUTH_OPERATOR_AUDIENCE,
+                                                      AUTH_OPERATOR_TTL_S, &unknown)
+                             : NULL;
+    if (claims && session_revoked(r, a, claims)) { /* disabled: in the revocation log */
         json_decref(claims);
         return NULL;
     }

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "node/node.h"
 
@@ -21,6 +22,22 @@
  * kid absent from @jwks, nothing is answered: *unknown_kid is set and NULL returned. */
 json_t *auth_verify_bearer(struct http_req *r, const json_t *jwks, const char *issuer,
                            bool *unknown_kid);
+
+/* The same for another audience and lifetime bound. */
+json_t *auth_verify_bearer_aud(struct http_req *r, const json_t *jwks, const char *issuer,
+                               const char *audience, int64_t max_lifetime, bool *unknown_kid);
+
+/* Operators' access tokens: aud "parlay-operator", sub = operator id, sid = "operator:<id>",
+ * scope = space-separated scopes; they live AUTH_OPERATOR_TTL_S. Accounts nodes check the
+ * operator's record each time; sport nodes refuse a disabled operator's token once the
+ * revocation log they poll names its sid (within accounts_revocations_poll_ms), and at its
+ * expiry at the latest. */
+#define AUTH_OPERATOR_AUDIENCE "parlay-operator"
+#define AUTH_OPERATOR_TTL_S 300
+
+/* Sport role: the operator token's claims verified offline against the cached keys, or NULL
+ * with the request answered (401, or 503 while keys are not loaded). */
+json_t *auth_operator(struct http_req *r);
 
 /* Sport role with accounts_jwks_url: start the background fetcher. */
 int auth_start(struct node *n, char *err, size_t errlen);

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "node/forward.h"
+#include "node/operators.h"
 #include "node/http_guard.h"
 #include "common/log.h"
 #include "node/node.h"
@@ -312,7 +313,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         routes_fixtures(r, method, path) == 0 ||
         routes_accounts(r, method, path) == 0 || routes_wallet(r, method, path) == 0 ||
         routes_auth(r, method, path) == 0 || routes_bets(r, method, path) == 0 ||
-        routes_admin(r, method, path) == 0 || routes_internal(r, method, path) == 0)
+        routes_operators(r, method, path) == 0 || routes_admin(r, method, path) == 0 || routes_internal(r, method, path) == 0)
         return 0;
     http_problem(r, 404, "Not found", "no resource at %s", path);
     return 0;

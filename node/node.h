@@ -62,6 +62,11 @@ struct http_req {
     bool forwarded;        /* arrived from another node */
     char idem_key[256];    /* namespaced idempotency key, "" if none */
     uint8_t fingerprint[32];
+    /* Who passed routes_require_scope: kind "operator", "machine" or "bootstrap" ("" for
+     * none) and the operator's or machine token's id; their writes are audited (CMD_ADMIN). */
+    char actor_kind[16];
+    char actor_id[96];
+    char actor_scopes[160]; /* space-separated */
 };
 
 /* Replies. Each ends the request and drops the handler's reference. */

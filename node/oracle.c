@@ -625,7 +625,7 @@ int routes_oracle(struct http_req *r, const char *method, const char *path)
     }
     if (!strcmp(path, "/admin/v1/oracle")) {
         r->route = ROUTE_OTHER;
-        if (!routes_require_admin(r) || !routes_method(r, method, "GET", "use GET"))
+        if (!routes_require_scope(r, "oracle") || !routes_method(r, method, "GET", "use GET"))
             return 0;
         if (!O(n)) {
             http_problem(r, 404, "Oracle not configured",

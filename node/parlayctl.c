@@ -10,8 +10,10 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,7 +27,7 @@ extern void oracle_cli_usage(FILE *f) __attribute__((weak));
 
 static struct {
     char url[512];
-    char token[512];
+    char token[4096];
     bool json;
     long timeout_s;
 } opt = {.timeout_s = 120};
@@ -66,7 +68,7 @@ static long request(const char *method, const char *path, json_t *body, const ch
                     json_t **out)
 {
     CURL *c = curl_easy_init();
-    char url[1200], auth[600];
+    char url[1200], auth[4200];
     struct buf b = {NULL, 0};
     struct curl_slist *h = NULL;
     snprintf(url, sizeof url, "%s%s", opt.url, path);
@@ -624,6 +626,251 @@ static int cmd_audit(int argc, char **argv)
     }
     json_decref(out);
     return ok ? EXIT_OK : EXIT_REFUSED;
+}
+
+/* ---- operators, sign-in, machine tokens, the audit trail (issue 16) ---- */
+
+/* A password from --password-file FILE, else the first line of standard input (never argv). */
+static void read_password(const char *file, char *out, size_t n)
+{
+    FILE *f = file ? fopen(file, "r") : stdin;
+    if (!f)
+        die(EXIT_USAGE, "--password-file %s: %s", file, strerror(errno));
+    if (!fgets(out, (int)n, f))
+        out[0] = 0;
+    if (file)
+        fclose(f);
+    out[strcspn(out, "\r\n")] = 0;
+    if (!out[0])
+        die(EXIT_USAGE, "no password given (--password-file FILE or a line on standard input)");
+}
+
+/* "a,b,c" as a JSON array. */
+static json_t *scope_list(const char *csv)
+{
+    json_t *a = json_array();
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", csv);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        json_array_append_new(a, json_string(t));
+    return a;
+}
+
+static void fresh_key(const char *what, char *out, size_t n)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(out, n, "%s-%lld-%ld-%d", what, (long long)ts.tv_sec, ts.tv_nsec, (int)getpid());
+}
+
+static int cmd_operators(int argc, char **argv)
+{
+    const char *usage = "usage: parlayctl operators list\n"
+                        "       parlayctl operators add NAME EMAIL --scopes S1,S2 "
+                        "[--password-file FILE]\n"
+                        "       parlayctl operators disable ID\n"
+                        "       parlayctl operators totp EMAIL [--password-file FILE]\n"
+                        "       parlayctl operators totp-confirm EMAIL CODE [--password-file FILE]";
+    if (argc < 2)
+        die(EXIT_USAGE, "%s", usage);
+    const char *pwfile = NULL;
+    if (argc >= 4 && !strcmp(argv[argc - 2], "--password-file")) {
+        pwfile = argv[argc - 1];
+        argc -= 2;
+    }
+    char key[200], pw[512], path[256];
+    json_t *out = NULL;
+    if (!strcmp(argv[1], "list") && argc == 2) {
+        out = call("GET", "/admin/v1/operators", NULL, NULL);
+        if (!opt.json) {
+            size_t k;
+            json_t *o;
+            json_array_foreach(json_object_get(out, "items"), k, o)
+            {
+                char *sc = json_dumps(json_object_get(o, "scopes"), JSON_COMPACT);
+                printf("%-22s %-24s %-30s %s%s%s\n", json_string_value(json_object_get(o, "id")),
+                       json_string_value(json_object_get(o, "name")),
+                       json_string_value(json_object_get(o, "email")), sc ? sc : "",
+                       json_is_true(json_object_get(o, "totp_confirmed")) ? "" : " (no 2FA yet)",
+                       json_is_true(json_object_get(o, "disabled")) ? " DISABLED" : "");
+                free(sc);
+            }
+        }
+    } else if (!strcmp(argv[1], "add") && argc == 6 && !strcmp(argv[4], "--scopes")) {
+        read_password(pwfile, pw, sizeof pw);
+        snprintf(key, sizeof key, "operator-add-%.150s", argv[3]);
+        out = call("POST", "/admin/v1/operators",
+                   json_pack("{s:s, s:s, s:s, s:o}", "name", argv[2], "email", argv[3],
+                             "password", pw, "scopes", scope_list(argv[5])),
+                   key);
+        if (!opt.json)
+            printf("operator %s created; next: parlayctl operators totp %s\n",
+                   json_string_value(json_object_get(out, "id")), argv[3]);
+    } else if (!strcmp(argv[1], "disable") && argc == 3) {
+        snprintf(key, sizeof key, "operator-disable-%.150s", argv[2]);
+        snprintf(path, sizeof path, "/admin/v1/operators/%.200s/disable", argv[2]);
+        out = call("POST", path, NULL, key);
+        if (!opt.json)
+            printf("operator %s disabled\n", argv[2]);
+    } else if (!strcmp(argv[1], "totp") && argc == 3) {
+        read_password(pwfile, pw, sizeof pw);
+        out = call("POST", "/v1/operators/totp",
+                   json_pack("{s:s, s:s}", "email", argv[2], "password", pw), NULL);
+        if (!opt.json)
+            printf("secret %s\nuri    %s\nthen: parlayctl operators totp-confirm %s CODE\n",
+                   json_string_value(json_object_get(out, "secret")),
+                   json_string_value(json_object_get(out, "otpauth_uri")), argv[2]);
+    } else if (!strcmp(argv[1], "totp-confirm") && argc == 4) {
+        read_password(pwfile, pw, sizeof pw);
+        out = call("POST", "/v1/operators/totp/confirm",
+                   json_pack("{s:s, s:s, s:s}", "email", argv[2], "password", pw, "code", argv[3]),
+                   NULL);
+        if (!opt.json)
+            printf("second factor confirmed; sign in with parlayctl login\n");
+    } else {
+        die(EXIT_USAGE, "%s", usage);
+    }
+    if (opt.json)
+        print_json(out);
+    json_decref(out);
+    return EXIT_OK;
+}
+
+/* parlayctl login EMAIL --totp CODE --out FILE [--password-file FILE]: the operator's access
+ * token into FILE (mode 0600), for later commands' --token-file. */
+static int cmd_login(int argc, char **argv)
+{
+    const char *usage = "usage: parlayctl login EMAIL --totp CODE --out FILE [--password-file FILE]";
+    const char *code = NULL, *file = NULL, *pwfile = NULL;
+    if (argc < 2)
+        die(EXIT_USAGE, "%s", usage);
+    for (int i = 2; i < argc; i += 2) {
+        if (i + 1 >= argc)
+            die(EXIT_USAGE, "%s", usage);
+        if (!strcmp(argv[i], "--totp"))
+            code = argv[i + 1];
+        else if (!strcmp(argv[i], "--out"))
+            file = argv[i + 1];
+        else if (!strcmp(argv[i], "--password-file"))
+            pwfile = argv[i + 1];
+        else
+            die(EXIT_USAGE, "%s", usage);
+    }
+    if (!code || !file)
+        die(EXIT_USAGE, "%s", usage);
+    char pw[512];
+    read_password(pwfile, pw, sizeof pw);
+    json_t *out = call("POST", "/v1/operators/sessions",
+                       json_pack("{s:s, s:s, s:s}", "email", argv[1], "password", pw, "totp", code),
+                       NULL);
+    const char *tok = json_string_value(json_object_get(out, "access_token"));
+    int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || !tok || fchmod(fd, 0600) != 0 ||
+        write(fd, tok, strlen(tok)) != (ssize_t)strlen(tok) || write(fd, "\n", 1) != 1) {
+        if (fd >= 0)
+            close(fd);
+        json_decref(out);
+        die(EXIT_USAGE, "cannot write the token to %s: %s", file, strerror(errno));
+    }
+    close(fd);
+    printf("signed in as %s (scopes: %s) for %lld s; token in %s\n",
+           json_string_value(json_object_get(out, "operator_id")),
+           json_string_value(json_object_get(out, "scope")),
+           (long long)json_integer_value(json_object_get(out, "expires_in")), file);
+    json_decref(out);
+    return EXIT_OK;
+}
+
+static int cmd_tokens(int argc, char **argv)
+{
+    const char *usage = "usage: parlayctl tokens list\n"
+                        "       parlayctl tokens create NAME --scopes S1,S2 --expires-in SECONDS\n"
+                        "       parlayctl tokens revoke ID";
+    char key[200], path[256];
+    json_t *out = NULL;
+    if (argc == 2 && !strcmp(argv[1], "list")) {
+        out = call("GET", "/admin/v1/tokens", NULL, NULL);
+        if (!opt.json) {
+            size_t k;
+            json_t *o;
+            json_array_foreach(json_object_get(out, "items"), k, o)
+            {
+                char *sc = json_dumps(json_object_get(o, "scopes"), JSON_COMPACT);
+                printf("%-20s %-24s %-30s expires_ms=%lld by %s%s\n",
+                       json_string_value(json_object_get(o, "id")),
+                       json_string_value(json_object_get(o, "name")), sc ? sc : "",
+                       (long long)json_integer_value(json_object_get(o, "expires_ms")),
+                       json_string_value(json_object_get(o, "created_by")),
+                       json_is_true(json_object_get(o, "revoked")) ? " REVOKED" : "");
+                free(sc);
+            }
+        }
+    } else if (argc == 7 && !strcmp(argv[1], "create") && !strcmp(argv[3], "--scopes") &&
+               !strcmp(argv[5], "--expires-in")) {
+        fresh_key("token", key, sizeof key);
+        out = call("POST", "/admin/v1/tokens",
+                   json_pack("{s:s, s:o, s:I}", "name", argv[2], "scopes", scope_list(argv[4]),
+                             "expires_in_s", (json_int_t)atoll(argv[6])),
+                   key);
+        if (!opt.json)
+            printf("token %s (shown once, keep it secret):\n%s\n",
+                   json_string_value(json_object_get(out, "id")),
+                   json_string_value(json_object_get(out, "token")));
+    } else if (argc == 3 && !strcmp(argv[1], "revoke")) {
+        snprintf(key, sizeof key, "token-revoke-%.150s", argv[2]);
+        snprintf(path, sizeof path, "/admin/v1/tokens/%.200s", argv[2]);
+        out = call("DELETE", path, NULL, key);
+        if (!opt.json)
+            printf("token %s revoked\n", argv[2]);
+    } else {
+        die(EXIT_USAGE, "%s", usage);
+    }
+    if (opt.json)
+        print_json(out);
+    json_decref(out);
+    return EXIT_OK;
+}
+
+/* parlayctl audit-log [--since N] [--limit N]: the cluster's audit trail of admin actions. */
+static int cmd_audit_log(int argc, char **argv)
+{
+    long long since = 1, limit = 100;
+    for (int i = 1; i < argc; i += 2) {
+        if (i + 1 >= argc)
+            die(EXIT_USAGE, "usage: parlayctl audit-log [--since N] [--limit N]");
+        if (!strcmp(argv[i], "--since"))
+            since = atoll(argv[i + 1]);
+        else if (!strcmp(argv[i], "--limit"))
+            limit = atoll(argv[i + 1]);
+        else
+            die(EXIT_USAGE, "usage: parlayctl audit-log [--since N] [--limit N]");
+    }
+    char path[128];
+    snprintf(path, sizeof path, "/admin/v1/audit?since=%lld&limit=%lld", since, limit);
+    json_t *out = call("GET", path, NULL, NULL);
+    if (opt.json) {
+        print_json(out);
+    } else {
+        size_t k;
+        json_t *o;
+        json_array_foreach(json_object_get(out, "items"), k, o)
+        {
+            json_t *a = json_object_get(o, "actor");
+            char *f = json_dumps(json_object_get(o, "fields"), JSON_COMPACT | JSON_SORT_KEYS);
+            printf("%6lld %s %-9s %-22s %-6s %-40s %-16s %s %s\n",
+                   (long long)json_integer_value(json_object_get(o, "seq")),
+                   json_string_value(json_object_get(o, "time")),
+                   json_string_value(json_object_get(a, "kind")),
+                   json_string_value(json_object_get(a, "id")),
+                   json_string_value(json_object_get(o, "method")),
+                   json_string_value(json_object_get(o, "route")),
+                   json_string_value(json_object_get(o, "command")),
+                   json_string_value(json_object_get(o, "outcome")), f ? f : "");
+            free(f);
+        }
+    }
+    json_decref(out);
+    return EXIT_OK;
 }
 
 /* Accounts cluster: the ledger's check and TRJ, a player's wallet, operators' corrections and
@@ -1491,7 +1738,8 @@ static void usage(FILE *f)
             "usage: parlayctl [--url URL] [--token-file FILE] [--json] [--timeout SECONDS] "
             "COMMAND\n\n"
             "  --url         a node's HTTP address (default $PARLAY_URL or http://127.0.0.1:8101)\n"
-            "  --token-file  file holding the admin token (default $PARLAY_TOKEN_FILE)\n\n"
+            "  --token-file  file holding the admin token, an operator's token (parlayctl login)\n"
+            "                or a machine token (default $PARLAY_TOKEN_FILE)\n\n"
             "commands:\n"
             "  status                          cluster, leader, term, indexes, members\n"
             "  members                         members with role, match index and lag\n"
@@ -1521,7 +1769,14 @@ static void usage(FILE *f)
             "  liability FIXTURE               sport cluster: exposure per market and outcome\n"
             "  audit                           sport cluster: its bets against the accounts\n"
             "                                  cluster's holds and transfers (1 if different)\n"
-            "  oracle ...                      the Ethereum oracle (see parlayctl oracle help)\n\n"
+            "  oracle ...                      the Ethereum oracle (see parlayctl oracle help)\n"
+            "  operators list|add|disable|totp|totp-confirm\n"
+            "                                  accounts cluster: named operators\n"
+            "  login EMAIL --totp CODE --out FILE\n"
+            "                                  an operator's token into FILE (0600)\n"
+            "  tokens list|create|revoke       accounts cluster: scoped machine tokens\n"
+            "  audit-log [--since N] [--limit N]\n"
+            "                                  the cluster's audit trail of admin actions\n\n"
             "exit codes: 0 ok, 1 refused by the node, 2 usage, 3 unreachable, 4 timed out\n");
 }
 
@@ -1606,6 +1861,14 @@ int main(int argc, char **argv)
         return cmd_liability(rest, rv);
     if (!strcmp(cmd, "audit"))
         return cmd_audit(rest, rv);
+    if (!strcmp(cmd, "audit-log"))
+        return cmd_audit_log(rest, rv);
+    if (!strcmp(cmd, "operators"))
+        return cmd_operators(rest, rv);
+    if (!strcmp(cmd, "login"))
+        return cmd_login(rest, rv);
+    if (!strcmp(cmd, "tokens"))
+        return cmd_tokens(rest, rv);
     if (!strcmp(cmd, "quotes"))
         return cmd_quotes(rest, rv);
     if (!strcmp(cmd, "events"))

@@ -35,16 +35,6 @@ json_t *routes_body(struct http_req *r)
     return body;
 }
 
-bool routes_require_admin(struct http_req *r)
-{
-    if (http_is_admin(r))
-        return true;
-    http_header(r, "www-authenticate", "Bearer realm=\"parlay-admin\"");
-    http_problem(r, 401, "Unauthorized",
-                 "this endpoint needs the admin token: Authorization: Bearer <token>");
-    return false;
-}
-
 struct read_wait {
     struct http_req *r;
     void (*serve)(struct http_req *r);

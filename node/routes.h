@@ -6,8 +6,12 @@
 
 /* Parse the JSON object body; on failure answer 400/415 and return NULL. */
 json_t *routes_body(struct http_req *r);
-/* Refuse a non-admin caller with 401; returns true if the caller may go on. */
-bool routes_require_admin(struct http_req *r);
+/* Admit a caller holding @scope (one of operator_scopes): the bootstrap admin token, an
+ * operator's access token (aud "parlay-operator") whose scopes include it, or (accounts
+ * cluster) a machine token holding it. 401 without valid credentials, 403
+ * `insufficient_scope` naming @scope otherwise; true if the caller may go on (and
+ * r->actor_kind/actor_id say who). */
+bool routes_require_scope(struct http_req *r, const char *scope);
 /* Serve a read at the consistency asked for (?consistency=local|linearizable): call @serve
  * now, or after a Raft barrier on the leader, or forward to the leader. */
 void routes_read(struct http_req *r, void (*serve)(struct http_req *r));

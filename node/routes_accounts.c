@@ -111,15 +111,15 @@ int routes_accounts(struct http_req *r, const char *method, const char *path)
         if (routes_method(r, method, "GET", "use GET"))
             acc_serve_jwks(r);
     } else if (!strcmp(path, "/admin/v1/signing-keys")) {
-        if (routes_require_admin(r) &&
+        if (routes_require_scope(r, "cluster") &&
             routes_method(r, method, "POST", "use POST to rotate the signing key"))
             acc_do_rotate(r);
     } else if (!strcmp(path, "/admin/v1/players")) {
-        if (routes_require_admin(r) && routes_method(r, method, "GET", "use GET"))
+        if (routes_require_scope(r, "kyc") && routes_method(r, method, "GET", "use GET"))
             routes_read(r, acc_serve_players_admin);
     } else if (!strncmp(path, "/admin/v1/players/", 18) && path[18]) {
         const char *id = path + 18, *slash = strchr(id, '/');
-        if (!routes_require_admin(r))
+        if (!routes_require_scope(r, "kyc"))
             return 0;
         if (!slash) {
             if (routes_method(r, method, "GET", "use GET"))

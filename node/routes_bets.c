@@ -174,7 +174,7 @@ out:
 
 static void limits(struct http_req *r, const char *method)
 {
-    if (!routes_require_admin(r))
+    if (!routes_require_scope(r, "bets"))
         return;
     if (!strcmp(method, "GET")) {
         MDB_txn *txn;
@@ -222,7 +222,7 @@ static void limits(struct http_req *r, const char *method)
 
 static void switches(struct http_req *r, const char *method)
 {
-    if (!routes_require_admin(r))
+    if (!routes_require_scope(r, "bets"))
         return;
     if (!strcmp(method, "GET")) {
         MDB_txn *txn;
@@ -287,7 +287,7 @@ static void switches(struct http_req *r, const char *method)
 /* GET /admin/v1/bets?player=ID | ?fixture=ID [&limit=1..1000] */
 static void admin_list(struct http_req *r)
 {
-    if (!routes_require_admin(r))
+    if (!routes_require_scope(r, "bets"))
         return;
     char player[130] = "", fixture[130] = "", lim[8] = "";
     struct query_want w[] = {{"player", player, sizeof player, 0},
@@ -324,7 +324,7 @@ static void admin_list(struct http_req *r)
 /* POST /admin/v1/bets/{id}/void {reason} (admin, Idempotency-Key, proposed by the leader). */
 static void void_bet(struct http_req *r, const char *method, const char *id)
 {
-    if (!routes_require_admin(r) || !routes_method(r, method, "POST", "use POST"))
+    if (!routes_require_scope(r, "bets") || !routes_method(r, method, "POST", "use POST"))
         return;
     if (!acc_on_leader(r))
         return;
@@ -356,7 +356,7 @@ static void void_bet(struct http_req *r, const char *method, const char *id)
 
 static void liability(struct http_req *r, const char *fixture)
 {
-    if (!routes_require_admin(r))
+    if (!routes_require_scope(r, "bets"))
         return;
     MDB_txn *txn;
     if (fsm_read_begin(r->node->fsm, &txn) != 0) {
@@ -373,7 +373,7 @@ int routes_bets(struct http_req *r, const char *method, const char *path)
     if (!r->node->cfg.sport[0])
         return -1;
     if (!strcmp(path, "/admin/v1/bets/audit")) {
-        if (routes_require_admin(r) && routes_method(r, method, "GET", "use GET") &&
+        if (routes_require_scope(r, "bets") && routes_method(r, method, "GET", "use GET") &&
             bets_audit(r->node, r) != 0)
             http_guard_problem(r, 409, "No accounts cluster", "no_accounts_cluster",
                                "this node has no accounts_urls: nothing to reconcile with");

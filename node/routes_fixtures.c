@@ -194,7 +194,7 @@ int routes_fixtures(struct http_req *r, const char *method, const char *path)
     }
     if (!strcmp(path, "/admin/v1/fixtures")) {
         r->route = ROUTE_FIXTURES_WRITE;
-        if (!routes_require_admin(r))
+        if (!routes_require_scope(r, "bets"))
             return 0;
         if (routes_method(r, method, "POST", "use POST to create a fixture"))
             create(r);
@@ -202,7 +202,7 @@ int routes_fixtures(struct http_req *r, const char *method, const char *path)
     }
     if (routes_match1(path, "/admin/v1/fixtures", id, sizeof id)) {
         r->route = ROUTE_FIXTURES_WRITE;
-        if (!routes_require_admin(r))
+        if (!routes_require_scope(r, "bets"))
             return 0;
         if (routes_method(r, method, "PATCH", "use PATCH to change a fixture") && id_ok(r, id))
             update(r, id);

@@ -182,10 +182,10 @@ static void do_reseal(struct http_req *r)
 int routes_secrets(struct http_req *r, const char *method, const char *path)
 {
     if (!strcmp(path, "/admin/v1/secrets")) {
-        if (routes_require_admin(r) && routes_method(r, method, "GET", "use GET"))
+        if (routes_require_scope(r, "cluster") && routes_method(r, method, "GET", "use GET"))
             routes_read(r, serve_secrets);
     } else if (!strcmp(path, "/admin/v1/secrets/reseal")) {
-        if (routes_require_admin(r) &&
+        if (routes_require_scope(r, "cluster") &&
             routes_method(r, method, "POST", "use POST to seal stored secrets under the "
                                              "keyring's first key"))
             do_reseal(r);

@@ -70,26 +70,24 @@ json_t *acc_public_jwks(struct node *n)
     return json_pack("{s:o}", "keys", out);
 }
 
-/* An ES256 access token for @player in session @sid (malloc'd), or NULL. */
-char *acc_access_token(struct node *n, const char *player, const char *sid)
+/* @claims (stolen) signed with the newest signing key as an ES256 JWT (malloc'd), or NULL. */
+char *acc_sign_claims(struct node *n, json_t *claims)
 {
     char kid[80];
     char *jwk_text = acc_current_key(n, kid);
-    if (!jwk_text)
+    if (!jwk_text) {
+        json_decref(claims);
         return NULL;
-    cjose_err cerr;
+    }
+    cjose_err cerr = {0};
     char *out = NULL;
-    int64_t now = acc_now_s();
-    json_t *claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", n->accounts->issuer,
-                               "aud", AUDIENCE, "sub", player, "sid", sid, "iat",
-                               (json_int_t)now, "exp", (json_int_t)(now + ACCESS_TTL_S));
     char *ctext = json_dumps(claims, JSON_COMPACT);
     json_decref(claims);
     cjose_jwk_t *jwk = cjose_jwk_import(jwk_text, strlen(jwk_text), &cerr);
     cjose_header_t *hdr = cjose_header_new(&cerr);
     cjose_jws_t *jws = NULL;
     const char *compact;
-    if (jwk && hdr && cjose_header_set(hdr, CJOSE_HDR_ALG, CJOSE_HDR_ALG_ES256, &cerr) &&
+    if (ctext && jwk && hdr && cjose_header_set(hdr, CJOSE_HDR_ALG, CJOSE_HDR_ALG_ES256, &cerr) &&
         cjose_header_set(hdr, CJOSE_HDR_KID, kid, &cerr) &&
         cjose_header_set(hdr, "typ", "at+jwt", &cerr) &&
         (jws = cjose_jws_sign(jwk, hdr, (const uint8_t *)ctext, strlen(ctext), &cerr)) &&
@@ -107,6 +105,16 @@ char *acc_access_token(struct node *n, const char *player, const char *sid)
     free(ctext);
     free(jwk_text);
     return out;
+}
+
+/* An ES256 access token for @player in session @sid (malloc'd), or NULL. */
+char *acc_access_token(struct node *n, const char *player, const char *sid)
+{
+    int64_t now = acc_now_s();
+    return acc_sign_claims(n, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss",
+                                        n->accounts->issuer, "aud", AUDIENCE, "sub", player,
+                                        "sid", sid, "iat", (json_int_t)now, "exp",
+                                        (json_int_t)(now + ACCESS_TTL_S)));
 }
 
 /* Verify the bearer access token; on failure answer 401 and return NULL. Also refuses a token

@@ -809,16 +809,16 @@ int routes_wallet(struct http_req *r, const char *method, const char *path)
             return -1;
         }
     } else if (!strcmp(path, "/admin/v1/ledger/check")) {
-        if (routes_require_admin(r) && routes_method(r, method, "GET", "use GET"))
+        if (routes_require_scope(r, "wallet") && routes_method(r, method, "GET", "use GET"))
             routes_read(r, serve_check);
     } else if (!strcmp(path, "/admin/v1/ledger/trj")) {
-        if (routes_require_admin(r) && routes_method(r, method, "GET", "use GET"))
+        if (routes_require_scope(r, "wallet") && routes_method(r, method, "GET", "use GET"))
             serve_trj(r);
     } else if (!strcmp(path, "/admin/v1/ledger/corrections")) {
-        if (routes_require_admin(r) && routes_method(r, method, "POST", "use POST"))
+        if (routes_require_scope(r, "wallet") && routes_method(r, method, "POST", "use POST"))
             do_correction(r);
     } else if (!strcmp(path, "/admin/v1/sport-clusters")) {
-        if (!routes_require_admin(r))
+        if (!routes_require_scope(r, "cluster"))
             return 0;
         if (!strcmp(method, "GET"))
             serve_clusters(r);
@@ -827,7 +827,7 @@ int routes_wallet(struct http_req *r, const char *method, const char *path)
     } else if (!strncmp(path, "/admin/v1/wallets/", 18) && path[18]) {
         const char *id = path + 18, *slash = strchr(id, '/');
         snprintf(seg, sizeof seg, "%.*s", (int)(slash ? slash - id : (long)strlen(id)), id);
-        if (!routes_require_admin(r))
+        if (!routes_require_scope(r, "wallet"))
             return 0;
         if (!slash) {
             if (routes_method(r, method, "GET", "use GET"))

@@ -66,6 +66,22 @@ static bool follower_type(json_int_t type)
     return false;
 }
 
+/* A follower type, or an admin's command (CMD_ADMIN) wrapping one: the follower that
+ * authenticated the admin vouches for the identity, as it does for a player's. */
+static bool forwardable(json_int_t type, const char *payload, size_t len)
+{
+    if (follower_type(type))
+        return true;
+    if (type != CMD_ADMIN)
+        return false;
+    json_t *p = json_loadb(payload, len, 0, NULL);
+    json_t *t = json_object_get(p, "type");
+    bool ok = json_is_integer(t) && json_integer_value(t) != CMD_ADMIN &&
+              follower_type(json_integer_value(t));
+    json_decref(p);
+    return ok;
+}
+
 struct write {
     struct http_req *r;
     write_done_cb done;
@@ -211,7 +227,7 @@ static void forward(struct write *w)
                        "quorum); retry shortly with the same Idempotency-Key");
         return;
     }
-    if (!follower_type(w->type)) {
+    if (!forwardable(w->type, w->payload, w->len)) {
         /* The leader's own or an operator's command: leadership moved while it was proposed. */
         answer_problem(w, 503, "No leader", "1",
                        "leadership is moving; retry shortly with the same Idempotency-Key");
@@ -254,6 +270,25 @@ static void on_proposed(void *arg, int outcome, const struct fsm_result *res)
         answer_problem(w, 503, "Not applied", "1", "the request could not be replicated");
 }
 
+char *write_admin_wrap(struct http_req *r, uint16_t type, const char *payload, size_t len)
+{
+    json_t *inner = r->actor_kind[0] && type != CMD_ADMIN && r->req
+                        ? json_loadb(payload, len, 0, NULL)
+                        : NULL;
+    char *wrapped = NULL;
+    if (json_is_object(inner)) {
+        /* An admin's command: applied with its audit record (consensus/operators.c). */
+        json_t *a = json_pack("{s:{s:s, s:s}, s:s%, s:s%, s:i, s:O}", "actor", "kind",
+                              r->actor_kind, "id", r->actor_id, "method", r->req->method.base,
+                              r->req->method.len, "route", r->req->path_normalized.base,
+                              r->req->path_normalized.len, "type", (int)type, "payload", inner);
+        wrapped = a ? json_dumps(a, JSON_COMPACT) : NULL;
+        json_decref(a);
+    }
+    json_decref(inner);
+    return wrapped;
+}
+
 void write_submit(struct http_req *r, uint16_t type, const char *payload, size_t len,
                   const char *idem, const uint8_t fp[32], write_done_cb done, void *ctx)
 {
@@ -263,10 +298,17 @@ void write_submit(struct http_req *r, uint16_t type, const char *payload, size_t
     w->done = done;
     w->ctx = ctx;
     w->type = type;
+    char *wrapped = write_admin_wrap(r, type, payload, len);
+    if (wrapped) {
+        w->type = CMD_ADMIN;
+        payload = wrapped;
+        len = strlen(wrapped);
+    }
     w->payload = malloc(len + 1);
     memcpy(w->payload, payload, len);
     w->payload[len] = 0;
     w->len = len;
+    free(wrapped);
     snprintf(w->idem, sizeof w->idem, "%s", idem);
     memcpy(w->fp, fp, 32);
     snprintf(r->idem_key, sizeof r->idem_key, "%s", w->idem);
@@ -299,7 +341,7 @@ void write_submit(struct http_req *r, uint16_t type, const char *payload, size_t
         answer_problem(w, 507, "Cluster read-only", NULL, detail);
         return;
     }
-    struct cmd c = {.type = type,
+    struct cmd c = {.type = w->type,
                     .idem = w->idem,
                     .idem_len = strlen(w->idem),
                     .payload = w->payload,
@@ -376,7 +418,7 @@ static void do_internal_propose(struct http_req *r)
     if (!ok) {
         http_problem(r, 422, "Invalid proposal",
                      "needs {type (a command followers prepare), payload (JSON text), idem, fp}");
-    } else if (!follower_type(type)) {
+    } else if (!forwardable(type, json_string_value(pl), json_string_length(pl))) {
         LOG_WARN("event=internal_propose_refused reason=type type=%lld", (long long)type);
         http_problem(r, 403, "Command not accepted",
                      "command type %lld is never prepared by a follower", (long long)type);

@@ -25,6 +25,11 @@ bool write_idem_key(struct http_req *r, const char *ns, char out[256]);
 void write_submit(struct http_req *r, uint16_t type, const char *payload, size_t len,
                   const char *idem, const uint8_t fp[32], write_done_cb done, void *ctx);
 
+/* When @r passed routes_require_scope: @payload wrapped as a CMD_ADMIN payload (malloc'd)
+ * naming the caller, the route and the method, so that its apply records the audit entry;
+ * NULL otherwise (write_submit does this itself; for commands proposed directly). */
+char *write_admin_wrap(struct http_req *r, uint16_t type, const char *payload, size_t len);
+
 /* Answer @status / @body as a command result: problem+json from 400 on, Retry-After and
  * Idempotent-Replayed headers when given. */
 void write_relay(struct http_req *r, int status, const char *body, const char *retry_after,

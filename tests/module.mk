@@ -24,9 +24,10 @@
 #                      refused) and a database of the layout before it still opening
 #   test_transport_check  the Raft transport's message checks and its record of the log's terms
 #   test_seal          secrets at rest (common/seal.c): round trips, refusals, rotation, keyring files
+#   test_operators     operators, machine tokens and the audit trail's apply rules (consensus/operators.c)
 #
 #   make test-unit     build and run them
-UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger wallet bets cmdtable transport_check seal oracle_state
+UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger wallet bets cmdtable transport_check seal oracle_state operators
 UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TEST_NAMES))
 UNIT_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,$(CONSENSUS_SRCS) tests/unit/unit_util.c)
 

@@ -46,6 +46,12 @@ build/tests/test_wallet_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/ha
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
 
+# Named operators, scopes, machine tokens and the audit trail (issue 16).
+build/tests/test_operators_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/tokens.c tests/integration/test_operators.c) $$(KYC_SAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
+
+TESTS += build/tests/test_operators_it
 TESTS += build/tests/test_cluster build/tests/test_partition build/tests/test_accounts_it \
          build/tests/test_wallet_it build/tests/test_bets_it \
          build/tests/test_auth_it build/tests/test_agreement build/tests/test_quotes_it \

@@ -54,6 +54,9 @@ static const struct
     {47, "bet_paid", 1},         {48, "bet_decide", 1},         {49, "bet_hold_voided", 1},
     {50, "bet_switch", 1},       {51, "bet_void", 1},
     {52, "secrets_reseal", 1},
+    /* operators.c */
+    {53, "operator_add", 1},     {54, "operator_set", 1},       {55, "mtoken_set", 1},
+    {56, "admin", 0},
 };
 #define N_WIRE (sizeof WIRE / sizeof *WIRE)
 
@@ -77,6 +80,7 @@ static const char* const ADDED_DBS[] = {
     "bet_void",        "bet_events",
     "session_revocations",
     "oracle_results",  "oracle_txs",       "oracle_matches",
+    "operators",       "operator_emails",  "machine_tokens",   "audit",
 };
 #define N_ADDED_DBS (sizeof ADDED_DBS / sizeof *ADDED_DBS)
 

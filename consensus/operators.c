@@ -1,0 +1,420 @@
+/* Named operators, machine tokens and the audit trail (see operators.h). */
+#include "consensus/operators.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/accounts.h"
+#include "consensus/cmdtable.h"
+#include "consensus/store.h"
+
+const struct fsm_domain operators_domain;
+
+enum { DB_OPERATORS, DB_OPERATOR_EMAILS, DB_MTOKENS, DB_AUDIT };
+
+#define AUDIT_SEQ_KEY "audit_seq"
+
+static MDB_dbi db(struct fsm *f, int which)
+{
+    return fsm_domain_dbis(f, &operators_domain)[which];
+}
+
+const char *const operator_scopes[] = {"cluster", "kyc",       "wallet",    "bets",
+                                       "oracle",  "audit:read", "operators", NULL};
+
+bool operator_scope_known(const char *s)
+{
+    for (const char *const *p = operator_scopes; s && *p; p++)
+        if (!strcmp(*p, s))
+            return true;
+    return false;
+}
+
+bool operator_scopes_valid(const json_t *scopes)
+{
+    if (!json_is_array(scopes) || json_array_size(scopes) == 0 || json_array_size(scopes) > 16)
+        return false;
+    for (size_t i = 0; i < json_array_size(scopes); i++) {
+        const char *s = json_string_value(json_array_get(scopes, i));
+        if (!operator_scope_known(s))
+            return false;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(s, json_string_value(json_array_get(scopes, j))))
+                return false;
+    }
+    return true;
+}
+
+static bool id_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 1 || n > OPERATOR_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return false;
+    return true;
+}
+
+json_t *operator_get(struct fsm *f, MDB_txn *txn, const char *id)
+{
+    if (!id_ok(id))
+        return NULL;
+    return store_get_json(txn, db(f, DB_OPERATORS), id, strlen(id));
+}
+
+json_t *operator_by_email(struct fsm *f, MDB_txn *txn, const char *email)
+{
+    MDB_val k = {strlen(email), (void *)email}, v;
+    if (!email[0] || mdb_get(txn, db(f, DB_OPERATOR_EMAILS), &k, &v) != 0 || v.mv_size > 64)
+        return NULL;
+    char id[65];
+    memcpy(id, v.mv_data, v.mv_size);
+    id[v.mv_size] = 0;
+    return operator_get(f, txn, id);
+}
+
+static json_t *list_db(MDB_txn *txn, MDB_dbi dbi, const char *const *drop)
+{
+    json_t *arr = json_array();
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, dbi, &cur) != 0)
+        return arr;
+    MDB_val k, v;
+    for (int rv = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rv == 0;
+         rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (!o)
+            continue;
+        for (const char *const *d = drop; *d; d++)
+            json_object_del(o, *d);
+        json_array_append_new(arr, o);
+    }
+    mdb_cursor_close(cur);
+    return arr;
+}
+
+json_t *operator_list(struct fsm *f, MDB_txn *txn)
+{
+    static const char *const drop[] = {"password_hash", "totp_secret", "totp_step", NULL};
+    return list_db(txn, db(f, DB_OPERATORS), drop);
+}
+
+json_t *mtoken_get(struct fsm *f, MDB_txn *txn, const char *id)
+{
+    if (!id_ok(id))
+        return NULL;
+    return store_get_json(txn, db(f, DB_MTOKENS), id, strlen(id));
+}
+
+json_t *mtoken_list(struct fsm *f, MDB_txn *txn)
+{
+    static const char *const drop[] = {"hash", NULL};
+    return list_db(txn, db(f, DB_MTOKENS), drop);
+}
+
+json_t *audit_list(struct fsm *f, MDB_txn *txn, uint64_t since, unsigned limit)
+{
+    json_t *arr = json_array();
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, db(f, DB_AUDIT), &cur) != 0)
+        return arr;
+    uint8_t k8[8];
+    store_be64_put(k8, since);
+    MDB_val k = {8, k8}, v;
+    for (int rv = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         rv == 0 && json_array_size(arr) < limit; rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    mdb_cursor_close(cur);
+    return arr;
+}
+
+/* Field names that may carry a secret or something derived from one. */
+static bool secret_name(const char *k)
+{
+    static const char *const words[] = {"secret", "hash", "password", "token", "jwk",
+                                        "uri",    "recovery", "private", "key", "nonce",
+                                        "state",  "signature", NULL};
+    for (const char *const *w = words; *w; w++)
+        if (strstr(k, *w) && strcmp(k, "kid") != 0)
+            return true;
+    return false;
+}
+
+json_t *audit_redact(const json_t *payload)
+{
+    if (json_is_object(payload)) {
+        json_t *o = json_object();
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)payload, k, v)
+        {
+            if (secret_name(k))
+                json_object_set_new(o, k, json_string("[redacted]"));
+            else
+                json_object_set_new(o, k, audit_redact(v));
+        }
+        return o;
+    }
+    if (json_is_array(payload)) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < json_array_size(payload); i++)
+            json_array_append_new(a, audit_redact(json_array_get(payload, i)));
+        return a;
+    }
+    return json_deep_copy(payload);
+}
+
+/* ---- 53 operator_add {id, name, email, password_hash, scopes[]} ---- */
+
+static int apply_operator_add(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                              struct fsm_result *res)
+{
+    json_t *p = store_payload(c, true, res);
+    if (!p)
+        return 0;
+    int rv = 0;
+    const char *id = store_str(p, "id"), *name = store_str_max(p, "name", OPERATOR_NAME_MAX);
+    const char *email = store_str_max(p, "email", OPERATOR_EMAIL_MAX);
+    const char *hash = store_str_max(p, "password_hash", 159);
+    json_t *scopes = json_object_get(p, "scopes");
+    if (!id_ok(id) || !name || !email || !strchr(email, '@') || !hash ||
+        strncmp(hash, "$argon2id$", 10) != 0 || !operator_scopes_valid(scopes) ||
+        json_object_size(p) != 5) {
+        fsm_result_problem(res, 422, "Invalid operator",
+                           "an operator needs id, name, email, an argon2id password_hash and "
+                           "known scopes, and nothing else");
+        goto out;
+    }
+    MDB_val k = {strlen(email), (void *)email}, v;
+    if (mdb_get(txn, db(f, DB_OPERATOR_EMAILS), &k, &v) == 0) {
+        fsm_result_problem(res, 409, "Operator exists",
+                           "an operator with e-mail '%s' already exists", email);
+        goto out;
+    }
+    json_t *old = operator_get(f, txn, id);
+    if (old) {
+        json_decref(old);
+        fsm_result_problem(res, 409, "Operator exists", "operator '%s' already exists", id);
+        goto out;
+    }
+    json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:O, s:b, s:b, s:I, s:I}", "id", id, "name",
+                            name, "email", email, "password_hash", hash, "scopes", scopes,
+                            "disabled", 0, "totp_confirmed", 0, "totp_step", (json_int_t)0,
+                            "created_ms", (json_int_t)c->time_ms);
+    if ((rv = store_put_json(txn, db(f, DB_OPERATORS), id, strlen(id), rec, NULL)) == 0 &&
+        (rv = store_put_str(txn, db(f, DB_OPERATOR_EMAILS), email, id)) == 0) {
+        json_object_del(rec, "password_hash");
+        store_result_json(res, 201, json_incref(rec));
+    }
+    json_decref(rec);
+out:
+    json_decref(p);
+    return rv;
+}
+
+/* ---- 54 operator_set {id, disabled?, scopes?, totp_secret?, totp_confirmed?, totp_step?} ---- */
+
+static int apply_operator_set(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                              struct fsm_result *res)
+{
+    json_t *p = store_payload(c, true, res);
+    if (!p)
+        return 0;
+    int rv = 0;
+    const char *id = store_str(p, "id");
+    json_t *rec = operator_get(f, txn, id);
+    if (!rec) {
+        fsm_result_problem(res, 404, "No such operator", "operator '%s' does not exist",
+                           id ? id : "");
+        goto out;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(p, k, v)
+    {
+        bool ok = !strcmp(k, "id") ||
+                  (!strcmp(k, "disabled") && json_is_boolean(v)) ||
+                  (!strcmp(k, "scopes") && operator_scopes_valid(v)) ||
+                  (!strcmp(k, "totp_secret") && json_is_string(v) &&
+                   json_string_length(v) > 0 && json_string_length(v) < 512) ||
+                  (!strcmp(k, "totp_confirmed") && json_is_boolean(v)) ||
+                  (!strcmp(k, "totp_step") && json_is_integer(v) && json_integer_value(v) > 0) ||
+                  (!strcmp(k, "failed") && json_is_true(v) && json_object_size(p) == 2);
+        if (!ok) {
+            fsm_result_problem(res, 422, "Invalid operator change", "field '%s' is not valid", k);
+            goto out;
+        }
+    }
+    json_t *step = json_object_get(p, "totp_step");
+    if (step && json_integer_value(step) <= json_integer_value(json_object_get(rec, "totp_step"))) {
+        fsm_result_problem(res, 409, "Code already used",
+                           "this one-time code (or an earlier one) was already used");
+        goto out;
+    }
+    if (json_object_get(p, "totp_secret") && json_is_true(json_object_get(rec, "totp_confirmed"))) {
+        fsm_result_problem(res, 409, "Second factor already confirmed",
+                           "operator '%s' already has a confirmed second factor", id);
+        goto out;
+    }
+    if (json_is_true(json_object_get(p, "totp_confirmed")) &&
+        !json_object_get(rec, "totp_secret")) {
+        fsm_result_problem(res, 409, "No enrolment", "operator '%s' has not enrolled", id);
+        goto out;
+    }
+    if (json_object_get(p, "failed")) {
+        /* A failed sign-in: OPERATOR_MAX_FAILURES in a row lock the operator out. */
+        json_int_t n = json_integer_value(json_object_get(rec, "failures")) + 1;
+        if (n >= OPERATOR_MAX_FAILURES) {
+            json_object_set_new(rec, "locked_until_ms",
+                                json_integer((json_int_t)(c->time_ms + OPERATOR_LOCK_MS)));
+            n = 0;
+        }
+        json_object_set_new(rec, "failures", json_integer(n));
+        json_object_del(p, "failed");
+    } else if (step) {
+        json_object_set_new(rec, "failures", json_integer(0)); /* signed in */
+    }
+    bool disabling = json_is_true(json_object_get(p, "disabled")) &&
+                     !json_is_true(json_object_get(rec, "disabled"));
+    json_object_update(rec, p);
+    if (disabling)
+        json_object_set_new(rec, "disabled_ms", json_integer((json_int_t)c->time_ms));
+    char sid[OPERATOR_ID_MAX + 16];
+    snprintf(sid, sizeof sid, "operator:%s", id);
+    /* Sport nodes poll the revocation log: the operator's tokens stop there within seconds. */
+    if (disabling && (rv = accounts_revocation_add(f, txn, sid, c->time_ms)) != 0)
+        goto out;
+    if ((rv = store_put_json(txn, db(f, DB_OPERATORS), id, strlen(id), rec, NULL)) == 0) {
+        json_object_del(rec, "password_hash");
+        json_object_del(rec, "totp_step");
+        json_object_del(rec, "totp_secret");
+        store_result_json(res, 200, json_incref(rec));
+    }
+out:
+    json_decref(rec);
+    json_decref(p);
+    return rv;
+}
+
+/* ---- 55 mtoken_set: create {id, name, scopes, expires_ms, hash, created_by} or revoke
+ * {id, revoked: true} ---- */
+
+static int apply_mtoken_set(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                            struct fsm_result *res)
+{
+    json_t *p = store_payload(c, true, res);
+    if (!p)
+        return 0;
+    int rv = 0;
+    const char *id = store_str(p, "id");
+    json_t *rec = mtoken_get(f, txn, id);
+    if (json_object_size(p) == 2 && json_is_true(json_object_get(p, "revoked"))) {
+        if (!rec) {
+            fsm_result_problem(res, 404, "No such token", "machine token '%s' does not exist",
+                               id ? id : "");
+            goto out;
+        }
+        json_object_set_new(rec, "revoked", json_true());
+        json_object_set_new(rec, "revoked_ms", json_integer((json_int_t)c->time_ms));
+    } else {
+        const char *name = store_str_max(p, "name", OPERATOR_NAME_MAX);
+        const char *hash = store_str_max(p, "hash", 64);
+        const char *by = store_str_max(p, "created_by", 80);
+        uint64_t exp;
+        if (!id_ok(id) || !name || !hash || strlen(hash) != 64 || !by ||
+            !operator_scopes_valid(json_object_get(p, "scopes")) ||
+            !store_u64(p, "expires_ms", 1, &exp) || exp <= c->time_ms ||
+            json_object_size(p) != 6) {
+            fsm_result_problem(res, 422, "Invalid machine token",
+                               "a machine token needs id, name, scopes, a future expires_ms, "
+                               "a SHA-256 hash and created_by, and nothing else");
+            goto out;
+        }
+        if (rec) {
+            fsm_result_problem(res, 409, "Token exists", "machine token '%s' already exists",
+                               id);
+            goto out;
+        }
+        rec = json_deep_copy(p);
+        json_object_set_new(rec, "revoked", json_false());
+        json_object_set_new(rec, "created_ms", json_integer((json_int_t)c->time_ms));
+    }
+    if ((rv = store_put_json(txn, db(f, DB_MTOKENS), id, strlen(id), rec, NULL)) == 0) {
+        json_t *out = json_deep_copy(rec);
+        json_object_del(out, "hash");
+        store_result_json(res, json_object_get(p, "hash") ? 201 : 200, out);
+    }
+out:
+    json_decref(rec);
+    json_decref(p);
+    return rv;
+}
+
+/* ---- 56 admin {actor{kind, id}, method, route, type, payload}: the wrapped command runs,
+ * then its audit record is appended in the same transaction ---- */
+
+static int apply_admin(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
+{
+    json_t *p = store_payload(c, true, res);
+    if (!p)
+        return 0;
+    int rv = 0;
+    json_t *actor = json_object_get(p, "actor");
+    json_t *inner = json_object_get(p, "payload");
+    const char *method = store_str_max(p, "method", 16), *route = store_str_max(p, "route", 512);
+    uint64_t type = 0;
+    const struct fsm_command *row = NULL;
+    if (!json_is_object(actor) || !store_str_max(actor, "kind", 32) ||
+        !store_str_max(actor, "id", 160) || !method || !route || !json_is_object(inner) ||
+        !store_u64(p, "type", 1, &type) || type == CMD_ADMIN || type > CMD_TYPE_MAX ||
+        !(row = cmdtable_find((unsigned)type))) {
+        fsm_result_problem(res, 422, "Invalid admin command",
+                           "an admin command needs actor {kind, id}, method, route, a known "
+                           "type other than admin and an object payload");
+        goto out;
+    }
+    char *text = json_dumps(inner, JSON_COMPACT);
+    struct cmd sub = {.type = (uint16_t)type, .time_ms = c->time_ms, .payload = text,
+                      .payload_len = text ? strlen(text) : 0};
+    rv = text ? row->apply(f, txn, &sub, res) : ENOMEM;
+    free(text);
+    fsm_report_type(f, (unsigned)type);
+    if (rv != 0)
+        goto out;
+    uint64_t seq = fsm_meta_get(f, txn, AUDIT_SEQ_KEY) + 1;
+    json_t *rec = json_pack("{s:I, s:I, s:O, s:s, s:s, s:s, s:o, s:i}", "seq", (json_int_t)seq,
+                            "time_ms", (json_int_t)c->time_ms, "actor", actor, "method", method,
+                            "route", route, "command", row->name, "fields",
+                            audit_redact(inner), "status", res->status);
+    char tb[32];
+    fsm_format_time(c->time_ms, tb);
+    json_object_set_new(rec, "time", json_string(tb));
+    json_object_set_new(rec, "outcome", json_string(res->status < 400 ? "applied" : "refused"));
+    uint8_t k8[8];
+    store_be64_put(k8, seq);
+    if ((rv = store_put_json(txn, db(f, DB_AUDIT), k8, 8, rec, NULL)) == 0)
+        rv = fsm_meta_put(f, txn, AUDIT_SEQ_KEY, seq);
+    json_decref(rec);
+out:
+    json_decref(p);
+    return rv;
+}
+
+static const struct fsm_command COMMANDS[] = {
+    {CMD_OPERATOR_ADD, "operator_add", true, apply_operator_add, NULL},
+    {CMD_OPERATOR_SET, "operator_set", true, apply_operator_set, NULL},
+    {CMD_MTOKEN_SET, "mtoken_set", true, apply_mtoken_set, NULL},
+    {CMD_ADMIN, "admin", false, apply_admin, NULL},
+    {0, NULL, false, NULL, NULL},
+};
+
+static const char *const DBS[] = {"operators", "operator_emails", "machine_tokens", "audit",
+                                  NULL};
+
+const struct fsm_domain operators_domain = {"operators", COMMANDS, DBS};
