@@ -19,9 +19,9 @@ static const char SWITCHES_KEY[] = "switches";
 
 const struct fsm_domain bets_domain;
 
-const struct bets_dbs* bets_db(struct fsm* f)
+const struct bets_dbs *bets_db(struct fsm *f)
 {
-    return (const struct bets_dbs*)fsm_domain_dbis(f, &bets_domain);
+    return (const struct bets_dbs *)fsm_domain_dbis(f, &bets_domain);
 }
 
 static const struct bet_limits DEFAULTS = {
@@ -33,12 +33,12 @@ static const struct bet_limits DEFAULTS = {
     .live = false,           /* live bets need the acceptance delay (not built yet) */
 };
 
-int bets_refuse(struct fsm_result* res,
+int bets_refuse(struct fsm_result *res,
                 int status,
-                const char* code,
-                const char* title,
-                json_t* extra,
-                const char* fmt,
+                const char *code,
+                const char *title,
+                json_t *extra,
+                const char *fmt,
                 ...)
 {
     char detail[512];
@@ -46,7 +46,7 @@ int bets_refuse(struct fsm_result* res,
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
-    json_t* p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title", title,
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title", title,
                           "status", status, "detail", detail, "code", code);
     if (extra)
         json_object_update(p, extra);
@@ -55,7 +55,7 @@ int bets_refuse(struct fsm_result* res,
     return 0;
 }
 
-void bets_stamp(json_t* b, uint64_t time_ms, const char* field)
+void bets_stamp(json_t *b, uint64_t time_ms, const char *field)
 {
     char ts[32];
     fsm_format_time(time_ms, ts);
@@ -64,7 +64,7 @@ void bets_stamp(json_t* b, uint64_t time_ms, const char* field)
         json_object_set_new(b, field, json_string(ts));
 }
 
-void bets_reject(json_t* b, const char* code, const char* detail)
+void bets_reject(json_t *b, const char *code, const char *detail)
 {
     json_object_set_new(b, "status", json_string("rejected"));
     json_object_set_new(b, "reject_code", json_string(code));
@@ -72,18 +72,18 @@ void bets_reject(json_t* b, const char* code, const char* detail)
         json_object_set_new(b, "reject_detail", json_string(detail));
 }
 
-int bets_run(struct fsm* f,
-             MDB_txn* txn,
-             const struct cmd* c,
-             struct fsm_result* res,
-             const struct bet_step* op)
+int bets_run(struct fsm *f,
+             MDB_txn *txn,
+             const struct cmd *c,
+             struct fsm_result *res,
+             const struct bet_step *op)
 {
-    json_t* body = store_payload(c, true, res);
+    json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
     int rv = 0;
-    json_t* b = NULL;
-    const char* id = store_str_max(body, "bet_id", BET_ID_MAX - 1);
+    json_t *b = NULL;
+    const char *id = store_str_max(body, "bet_id", BET_ID_MAX - 1);
     if (!id || (op->valid && !op->valid(body)))
         bets_refuse(res, 422, op->code, op->title, NULL, "%s", op->need);
     else if (!(b = bets_get(f, txn, id)))
@@ -97,7 +97,7 @@ int bets_run(struct fsm* f,
 
 /* ---- limits -------------------------------------------------------------------------- */
 
-static void limits_from(json_t* o, struct bet_limits* l)
+static void limits_from(json_t *o, struct bet_limits *l)
 {
     uint64_t v;
     if (store_u64(o, "min_stake", 1, &v))
@@ -110,12 +110,12 @@ static void limits_from(json_t* o, struct bet_limits* l)
         l->outcome_cap = v;
     if (store_u64(o, "fixture_cap", 0, &v))
         l->fixture_cap = v;
-    json_t* live = json_object_get(o, "live");
+    json_t *live = json_object_get(o, "live");
     if (json_is_boolean(live))
         l->live = json_is_true(live);
 }
 
-static json_t* limits_json(const struct bet_limits* l)
+static json_t *limits_json(const struct bet_limits *l)
 {
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}", "min_stake", (json_int_t)l->min_stake,
                      "max_stake", (json_int_t)l->max_stake, "max_payout", (json_int_t)l->max_payout,
@@ -123,24 +123,24 @@ static json_t* limits_json(const struct bet_limits* l)
                      (json_int_t)l->fixture_cap, "live", l->live);
 }
 
-void bets_limits_get(struct fsm* f, MDB_txn* txn, struct bet_limits* out)
+void bets_limits_get(struct fsm *f, MDB_txn *txn, struct bet_limits *out)
 {
     *out = DEFAULTS;
-    json_t* o = store_get_json(txn, bets_db(f)->config, LIMITS_KEY, strlen(LIMITS_KEY));
+    json_t *o = store_get_json(txn, bets_db(f)->config, LIMITS_KEY, strlen(LIMITS_KEY));
     if (o)
         limits_from(o, out);
     json_decref(o);
 }
 
-int bets_limits_apply(struct fsm* f, MDB_txn* txn, const struct cmd* c, struct fsm_result* res)
+int bets_limits_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
-    json_t* body = store_payload(c, true, res);
+    json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
-    static const char* const keys[] = {"min_stake",   "max_stake",   "max_payout",
+    static const char *const keys[] = {"min_stake",   "max_stake",   "max_payout",
                                        "outcome_cap", "fixture_cap", "live"};
-    const char* k;
-    json_t* v;
+    const char *k;
+    json_t *v;
     int rv = 0;
     json_object_foreach(body, k, v)
     {
@@ -166,7 +166,7 @@ int bets_limits_apply(struct fsm* f, MDB_txn* txn, const struct cmd* c, struct f
                     (unsigned long long)l.min_stake, (unsigned long long)l.max_stake);
         goto out;
     }
-    json_t* o = limits_json(&l);
+    json_t *o = limits_json(&l);
     rv = store_put_json(txn, bets_db(f)->config, LIMITS_KEY, strlen(LIMITS_KEY), o, NULL);
     if (rv == 0)
         store_result_json(res, 200, o);
@@ -179,9 +179,9 @@ out:
 
 /* ---- betting switches ---------------------------------------------------------------- */
 
-json_t* bets_switches(struct fsm* f, MDB_txn* txn)
+json_t *bets_switches(struct fsm *f, MDB_txn *txn)
 {
-    json_t* o = store_get_json(txn, bets_db(f)->config, SWITCHES_KEY, strlen(SWITCHES_KEY));
+    json_t *o = store_get_json(txn, bets_db(f)->config, SWITCHES_KEY, strlen(SWITCHES_KEY));
     if (!o)
         o = json_pack("{s:b, s:{}}", "all", true, "fixtures_closed");
     struct bet_limits l;
@@ -190,16 +190,16 @@ json_t* bets_switches(struct fsm* f, MDB_txn* txn)
     return o;
 }
 
-int bets_switch_apply(struct fsm* f, MDB_txn* txn, const struct cmd* c, struct fsm_result* res)
+int bets_switch_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
-    json_t* body = store_payload(c, true, res);
+    json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
     int rv = 0;
-    json_t* sw = NULL;
-    const char* scope = store_str(body, "scope");
-    const char* fixture = store_str_max(body, "fixture", FIXTURE_MAX);
-    json_t* open = json_object_get(body, "open");
+    json_t *sw = NULL;
+    const char *scope = store_str(body, "scope");
+    const char *fixture = store_str_max(body, "fixture", FIXTURE_MAX);
+    json_t *open = json_object_get(body, "open");
     if (!scope || !json_is_boolean(open) ||
         (strcmp(scope, "all") && strcmp(scope, "live") && strcmp(scope, "fixture")) ||
         (!strcmp(scope, "fixture") != (fixture != NULL))) {
@@ -212,7 +212,7 @@ int bets_switch_apply(struct fsm* f, MDB_txn* txn, const struct cmd* c, struct f
         struct bet_limits l;
         bets_limits_get(f, txn, &l);
         l.live = json_is_true(open);
-        json_t* o = limits_json(&l);
+        json_t *o = limits_json(&l);
         rv = store_put_json(txn, bets_db(f)->config, LIMITS_KEY, strlen(LIMITS_KEY), o, NULL);
         json_decref(o);
         if (rv)
@@ -242,9 +242,9 @@ out:
 }
 
 /* Whether betting on @fixture is switched off (all, or that fixture). */
-bool bets_switched_off(struct fsm* f, MDB_txn* txn, const char* fixture, const char** why)
+bool bets_switched_off(struct fsm *f, MDB_txn *txn, const char *fixture, const char **why)
 {
-    json_t* sw = store_get_json(txn, bets_db(f)->config, SWITCHES_KEY, strlen(SWITCHES_KEY));
+    json_t *sw = store_get_json(txn, bets_db(f)->config, SWITCHES_KEY, strlen(SWITCHES_KEY));
     bool off = false;
     if (sw && json_is_false(json_object_get(sw, "all"))) {
         off = true;
@@ -259,43 +259,43 @@ bool bets_switched_off(struct fsm* f, MDB_txn* txn, const char* fixture, const c
 
 /* ---- exposure ------------------------------------------------------------------------ */
 
-uint64_t bets_exposure(struct fsm* f, MDB_txn* txn, const char* key)
+uint64_t bets_exposure(struct fsm *f, MDB_txn *txn, const char *key)
 {
-    json_t* o = store_get_json(txn, bets_db(f)->exposure, key, strlen(key));
+    json_t *o = store_get_json(txn, bets_db(f)->exposure, key, strlen(key));
     uint64_t v = o ? (uint64_t)json_integer_value(json_object_get(o, "amount")) : 0;
     json_decref(o);
     return v;
 }
 
-static int exposure_add(struct fsm* f, MDB_txn* txn, const char* key, int64_t delta)
+static int exposure_add(struct fsm *f, MDB_txn *txn, const char *key, int64_t delta)
 {
     int64_t v = (int64_t)bets_exposure(f, txn, key) + delta;
     if (v < 0)
         v = 0;
-    json_t* o = json_pack("{s:I}", "amount", (json_int_t)v);
+    json_t *o = json_pack("{s:I}", "amount", (json_int_t)v);
     int rv = store_put_json(txn, bets_db(f)->exposure, key, strlen(key), o, NULL);
     json_decref(o);
     return rv;
 }
 
-void bets_outcome_key(char out[KEY_MAX], json_t* leg)
+void bets_outcome_key(char out[KEY_MAX], json_t *leg)
 {
     snprintf(out, KEY_MAX, "o|%s|%s|%s|%s", store_str(leg, "fixture"), store_str(leg, "market"),
              store_str(leg, "line") ? store_str(leg, "line") : "", store_str(leg, "outcome"));
 }
 
-void bets_fixture_key(char out[KEY_MAX], const char* fixture)
+void bets_fixture_key(char out[KEY_MAX], const char *fixture)
 {
     snprintf(out, KEY_MAX, "f|%s", fixture);
 }
 
 /* Add (@sign 1) or release (@sign -1) bet @b's exposure. */
-int bets_exposure_add(struct fsm* f, MDB_txn* txn, json_t* b, int sign)
+int bets_exposure_add(struct fsm *f, MDB_txn *txn, json_t *b, int sign)
 {
     int64_t net = (int64_t)json_integer_value(json_object_get(b, "payout")) -
                   (int64_t)json_integer_value(json_object_get(b, "stake"));
     size_t i;
-    json_t* leg;
+    json_t *leg;
     int rv = 0;
     char k[KEY_MAX];
     json_array_foreach(json_object_get(b, "legs"), i, leg)
@@ -313,23 +313,23 @@ int bets_exposure_add(struct fsm* f, MDB_txn* txn, json_t* b, int sign)
 /* ---- queues and the bet event log ---------------------------------------------------- */
 
 /* Put (@put) or remove bet @b in a queue keyed by its be64 seq (pending, delayed, void). */
-int bets_queue_set(MDB_txn* txn, MDB_dbi dbi, json_t* b, bool put)
+int bets_queue_set(MDB_txn *txn, MDB_dbi dbi, json_t *b, bool put)
 {
-    const char* id = store_str(b, "id");
+    const char *id = store_str(b, "id");
     uint8_t be[8];
     store_be64_put(be, (uint64_t)json_integer_value(json_object_get(b, "seq")));
-    MDB_val k = {8, be}, v = {strlen(id), (void*)id};
+    MDB_val k = {8, be}, v = {strlen(id), (void *)id};
     int rv = put ? mdb_put(txn, dbi, &k, &v, 0) : mdb_del(txn, dbi, &k, NULL);
     return rv == MDB_NOTFOUND ? 0 : rv;
 }
 
 /* Append an event about bet @b to the replicated log the player's stream reads. */
-static int bet_event(struct fsm* f, MDB_txn* txn, json_t* b, const char* type, uint64_t time_ms)
+static int bet_event(struct fsm *f, MDB_txn *txn, json_t *b, const char *type, uint64_t time_ms)
 {
     uint64_t seq = fsm_meta_get(f, txn, BET_EVENT_KEY) + 1;
     char ts[32];
     fsm_format_time(time_ms, ts);
-    json_t* e =
+    json_t *e =
         json_pack("{s:I, s:s, s:O, s:O, s:O, s:s}", "id", (json_int_t)seq, "type", type, "bet_id",
                   json_object_get(b, "id"), "player_id", json_object_get(b, "player_id"), "status",
                   json_object_get(b, "status"), "at", ts);
@@ -341,17 +341,17 @@ static int bet_event(struct fsm* f, MDB_txn* txn, json_t* b, const char* type, u
 }
 
 /* Store bet @b and log @type about it. */
-int bets_put(struct fsm* f, MDB_txn* txn, json_t* b, const char* type, uint64_t time_ms)
+int bets_put(struct fsm *f, MDB_txn *txn, json_t *b, const char *type, uint64_t time_ms)
 {
-    const char* id = store_str(b, "id");
+    const char *id = store_str(b, "id");
     int rv = store_put_json(txn, bets_db(f)->bets, id, strlen(id), b, NULL);
     return rv ? rv : bet_event(f, txn, b, type, time_ms);
 }
 
-json_t* bets_events_after(struct fsm* f, MDB_txn* txn, uint64_t after, unsigned limit)
+json_t *bets_events_after(struct fsm *f, MDB_txn *txn, uint64_t after, unsigned limit)
 {
-    json_t* out = json_array();
-    MDB_cursor* cur;
+    json_t *out = json_array();
+    MDB_cursor *cur;
     if (mdb_cursor_open(txn, bets_db(f)->events, &cur))
         return out;
     uint8_t be[8];
@@ -359,7 +359,7 @@ json_t* bets_events_after(struct fsm* f, MDB_txn* txn, uint64_t after, unsigned 
     MDB_val k = {8, be}, v;
     for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); r == 0 && json_array_size(out) < limit;
          r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t* e = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        json_t *e = json_loadb(v.mv_data, v.mv_size, 0, NULL);
         if (e)
             json_array_append_new(out, e);
     }
@@ -367,35 +367,35 @@ json_t* bets_events_after(struct fsm* f, MDB_txn* txn, uint64_t after, unsigned 
     return out;
 }
 
-uint64_t bets_last_event(struct fsm* f, MDB_txn* txn)
+uint64_t bets_last_event(struct fsm *f, MDB_txn *txn)
 {
     return fsm_meta_get(f, txn, BET_EVENT_KEY);
 }
 
 /* ---- payloads ------------------------------------------------------------------------ */
 
-char* bets_cmd_place(struct cmd* c,
-                     const char* player_id,
+char *bets_cmd_place(struct cmd *c,
+                     const char *player_id,
                      uint64_t stake,
-                     const char* policy,
+                     const char *policy,
                      uint64_t tolerance,
-                     json_t* legs,
+                     json_t *legs,
                      uint64_t node)
 {
     return bets_cmd_place_delayed(c, player_id, stake, policy, tolerance, legs, node, 0, 0);
 }
 
-char* bets_cmd_place_delayed(struct cmd* c,
-                             const char* player_id,
+char *bets_cmd_place_delayed(struct cmd *c,
+                             const char *player_id,
                              uint64_t stake,
-                             const char* policy,
+                             const char *policy,
                              uint64_t tolerance,
-                             json_t* legs,
+                             json_t *legs,
                              uint64_t node,
                              uint64_t delay_pre_ms,
                              uint64_t delay_live_ms)
 {
-    json_t* o =
+    json_t *o =
         json_pack("{s:s, s:I, s:s, s:O, s:I}", "player_id", player_id, "stake", (json_int_t)stake,
                   "policy", policy, "legs", legs, "node", (json_int_t)node);
     if (delay_pre_ms)
@@ -404,73 +404,81 @@ char* bets_cmd_place_delayed(struct cmd* c,
         json_object_set_new(o, "delay_live_ms", json_integer((json_int_t)delay_live_ms));
     if (tolerance)
         json_object_set_new(o, "tolerance", json_integer((json_int_t)tolerance));
-    char* t = cmd_fill(c, CMD_BET_PLACE, o);
+    char *t = cmd_fill(c, CMD_BET_PLACE, o);
     json_decref(o);
     return t;
 }
 
 /* {bet_id} and, if @key is not NULL, {@key: @value}. */
-static char* cmd_bet(struct cmd* c,
+static char *cmd_bet(struct cmd *c,
                      uint16_t type,
-                     const char* bet_id,
-                     const char* key,
-                     const char* value)
+                     const char *bet_id,
+                     const char *key,
+                     const char *value)
 {
-    json_t* o = json_pack("{s:s}", "bet_id", bet_id);
+    json_t *o = json_pack("{s:s}", "bet_id", bet_id);
     if (key)
         json_object_set_new(o, key, json_string(value));
-    char* t = cmd_fill(c, type, o);
+    char *t = cmd_fill(c, type, o);
     json_decref(o);
     return t;
 }
 
-char* bets_cmd_paid(struct cmd* c, const char* bet_id, const char* how)
+char *bets_cmd_paid(struct cmd *c, const char *bet_id, const char *how)
 {
     return cmd_bet(c, CMD_BET_PAID, bet_id, "how", how);
 }
 
-char* bets_cmd_limits(struct cmd* c, json_t* limits)
+char *bets_cmd_limits(struct cmd *c, json_t *limits)
 {
     return cmd_fill(c, CMD_BET_LIMITS, limits);
 }
 
-char* bets_cmd_hold_done(struct cmd* c,
-                         const char* bet_id,
+char *bets_cmd_hold_done(struct cmd *c,
+                         const char *bet_id,
                          bool accepted,
-                         const char* code,
-                         const char* detail)
+                         const char *code,
+                         const char *detail)
 {
-    json_t* o = json_pack("{s:s, s:b}", "bet_id", bet_id, "accepted", accepted);
+    json_t *o = json_pack("{s:s, s:b}", "bet_id", bet_id, "accepted", accepted);
     if (code)
         json_object_set_new(o, "code", json_string(code));
     if (detail)
         json_object_set_new(o, "detail", json_string(detail));
-    char* t = cmd_fill(c, CMD_BET_HOLD_DONE, o);
+    char *t = cmd_fill(c, CMD_BET_HOLD_DONE, o);
     json_decref(o);
     return t;
 }
 
-char* bets_cmd_switch(struct cmd* c, const char* scope, const char* fixture, bool open)
+char *bets_cmd_switch(struct cmd *c, const char *scope, const char *fixture, bool open)
 {
-    json_t* o = json_pack("{s:s, s:b}", "scope", scope, "open", open);
+    json_t *o = json_pack("{s:s, s:b}", "scope", scope, "open", open);
     if (fixture)
         json_object_set_new(o, "fixture", json_string(fixture));
-    char* t = cmd_fill(c, CMD_BET_SWITCH, o);
+    char *t = cmd_fill(c, CMD_BET_SWITCH, o);
     json_decref(o);
     return t;
 }
 
-char* bets_cmd_void(struct cmd* c, const char* bet_id, const char* reason)
+char *bets_cmd_void(struct cmd *c, const char *bet_id, const char *reason)
 {
     return cmd_bet(c, CMD_BET_VOID, bet_id, "reason", reason);
 }
 
-char* bets_cmd_decide(struct cmd* c, const char* bet_id)
+char *bets_cmd_settle_more(struct cmd *c, const char *fixture)
+{
+    json_t *o = json_pack("{s:s}", "fixture", fixture);
+    char *t = cmd_fill(c, CMD_BET_SETTLE_MORE, o);
+    json_decref(o);
+    return t;
+}
+
+char *bets_cmd_decide(struct cmd *c, const char *bet_id)
 {
     return cmd_bet(c, CMD_BET_DECIDE, bet_id, NULL, NULL);
 }
 
-char* bets_cmd_hold_voided(struct cmd* c, const char* bet_id)
+char *bets_cmd_hold_voided(struct cmd *c, const char *bet_id)
 {
     return cmd_bet(c, CMD_BET_HOLD_VOIDED, bet_id, NULL, NULL);
 }
@@ -486,10 +494,11 @@ static const struct fsm_command COMMANDS[] = {
     {CMD_BET_HOLD_VOIDED, "bet_hold_voided", true, bets_voided_apply, NULL},
     {CMD_BET_SWITCH, "bet_switch", true, bets_switch_apply, NULL},
     {CMD_BET_VOID, "bet_void", true, bets_void_apply, NULL},
+    {CMD_BET_SETTLE_MORE, "bet_settle_more", true, bets_settle_more_apply, NULL},
     {0, NULL, false, NULL, NULL},
 };
 
-static const char* const DBS[] = {"bets",        "bet_exposure", "bet_player", "bet_fixture",
+static const char *const DBS[] = {"bets",        "bet_exposure", "bet_player", "bet_fixture",
                                   "bet_pending", "bet_config",   "bet_unpaid", "bet_delayed",
                                   "bet_void",    "bet_events",   NULL};
 _Static_assert(sizeof(struct bets_dbs) == (sizeof DBS / sizeof *DBS - 1) * sizeof(MDB_dbi),

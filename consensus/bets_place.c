@@ -16,16 +16,16 @@ static const char BET_SEQ_KEY[] = "bet_seq";
 /* ---- placement ----------------------------------------------------------------------- */
 
 /* The price of @outcome at @line of @market in a prices object, or 0. */
-int64_t bets_price_of(json_t* prices, const char* market, const char* line, const char* outcome)
+int64_t bets_price_of(json_t *prices, const char *market, const char *line, const char *outcome)
 {
-    json_t* m = json_object_get(prices, market);
+    json_t *m = json_object_get(prices, market);
     if (line)
         m = json_object_get(m, line);
-    json_t* p = json_object_get(m, outcome);
+    json_t *p = json_object_get(m, outcome);
     return json_is_integer(p) ? json_integer_value(p) : 0;
 }
 
-bool bets_policy_ok(const char* policy, int64_t seen, int64_t now, int64_t tol)
+bool bets_policy_ok(const char *policy, int64_t seen, int64_t now, int64_t tol)
 {
     if (!strcmp(policy, "exact"))
         return now == seen;
@@ -42,7 +42,7 @@ struct leg_in
 };
 
 /* Shape of one leg; a refusal names it. */
-static bool leg_parse(json_t* o, size_t i, struct leg_in* l, struct fsm_result* res)
+static bool leg_parse(json_t *o, size_t i, struct leg_in *l, struct fsm_result *res)
 {
     static const char need[] =
         "need {fixture, market, line?, outcome, price (milli-odds), "
@@ -73,16 +73,16 @@ static bool leg_parse(json_t* o, size_t i, struct leg_in* l, struct fsm_result* 
     return true;
 }
 
-int bets_place_apply(struct fsm* f, MDB_txn* txn, const struct cmd* c, struct fsm_result* res)
+int bets_place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
-    json_t* body = store_payload(c, true, res);
+    json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
     int rv = 0;
     json_t *legs_out = json_array(), *changed = json_array(), *bet = NULL;
-    const char* player = store_str_max(body, "player_id", PLAYER_MAX);
-    const char* policy = store_str(body, "policy");
-    json_t* legs = json_object_get(body, "legs");
+    const char *player = store_str_max(body, "player_id", PLAYER_MAX);
+    const char *policy = store_str(body, "policy");
+    json_t *legs = json_object_get(body, "legs");
     uint64_t stake = 0, tol = 0, node = 0;
     if (!player) {
         bets_refuse(res, 422, "invalid_bet", "Invalid bet", NULL, "player_id: missing or too long");
@@ -148,22 +148,22 @@ int bets_place_apply(struct fsm* f, MDB_txn* txn, const struct cmd* c, struct fs
     /* Every leg against its market at this index. */
     uint64_t odds = 1000; /* milli-odds of the whole bet, floored at each leg */
     for (size_t i = 0; i < n; i++) {
-        struct leg_in* l = &in[i];
-        const char* why = NULL;
+        struct leg_in *l = &in[i];
+        const char *why = NULL;
         if (bets_switched_off(f, txn, l->fixture, &why)) {
             bets_refuse(res, 409, "betting_closed", "Betting closed",
                         json_pack("{s:s}", "fixture", l->fixture), "legs[%zu]: %s ('%s')", i, why,
                         l->fixture);
             goto out;
         }
-        json_t* m = quotes_market_get(f, txn, l->fixture);
+        json_t *m = quotes_market_get(f, txn, l->fixture);
         if (!m) {
             bets_refuse(res, 404, "no_market", "No market", NULL,
                         "legs[%zu]: fixture '%s' has no market", i, l->fixture);
             goto out;
         }
-        const char* status = store_str(m, "status") ?: "";
-        const char* phase = store_str(m, "phase") ?: "pre";
+        const char *status = store_str(m, "status") ?: "";
+        const char *phase = store_str(m, "phase") ?: "pre";
         uint64_t cur_v = (uint64_t)json_integer_value(json_object_get(m, "version"));
         if (!strcmp(status, "suspended")) {
             json_decref(m);
@@ -182,8 +182,8 @@ int bets_place_apply(struct fsm* f, MDB_txn* txn, const struct cmd* c, struct fs
             goto out;
         }
         /* The cited quote: this fixture's, not newer than the market's, with that price. */
-        json_t* q = l->version <= cur_v ? quotes_get(f, txn, l->version) : NULL;
-        const char* qfx = q ? store_str(q, "fixture") : NULL;
+        json_t *q = l->version <= cur_v ? quotes_get(f, txn, l->version) : NULL;
+        const char *qfx = q ? store_str(q, "fixture") : NULL;
         int64_t seen =
             q && qfx && !strcmp(qfx, l->fixture)
                 ? bets_price_of(json_object_get(q, "prices"), l->market, l->line, l->outcome)
@@ -216,12 +216,12 @@ int bets_place_apply(struct fsm* f, MDB_txn* txn, const struct cmd* c, struct fs
         odds =
             o > (unsigned __int128)UINT64_MAX / 1000000000 ? UINT64_MAX / 1000000000 : (uint64_t)o;
         any_live = any_live || !strcmp(phase, "live");
-        json_t* leg = json_pack(
+        json_t *leg = json_pack(
             "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:I}", "fixture", l->fixture, "market",
             l->market, "outcome", l->outcome, "price_seen", (json_int_t)l->price, "version_seen",
             (json_int_t)l->version, "price", (json_int_t)now, "version", (json_int_t)cur_v, "phase",
             phase, "suspended_index", json_integer_value(json_object_get(m, "suspended_index")));
-        json_t* live = json_object_get(m, "live");
+        json_t *live = json_object_get(m, "live");
         if (json_is_object(live))
             json_object_set(leg, "live", live);
         if (l->line)
@@ -231,7 +231,7 @@ int bets_place_apply(struct fsm* f, MDB_txn* txn, const struct cmd* c, struct fs
         json_decref(m);
     }
     if (json_array_size(changed)) {
-        json_t* first = json_array_get(changed, 0);
+        json_t *first = json_array_get(changed, 0);
         bets_refuse(res, 409, "price_changed", "Price changed",
                     json_pack("{s:O, s:O, s:O}", "current", json_object_get(first, "current"),
                               "version", json_object_get(first, "version"), "legs", changed),
@@ -270,7 +270,7 @@ int bets_place_apply(struct fsm* f, MDB_txn* txn, const struct cmd* c, struct fs
     /* Liability: every leg's outcome and fixture, with what this bet adds. */
     for (size_t i = 0; i < n; i++) {
         char k[KEY_MAX];
-        const char* scope[2] = {"outcome", "fixture"};
+        const char *scope[2] = {"outcome", "fixture"};
         uint64_t cap[2] = {lim.outcome_cap, lim.fixture_cap};
         bets_outcome_key(k, json_array_get(legs_out, i));
         for (int s = 0; s < 2; s++) {
@@ -350,26 +350,26 @@ out:
 
 /* ---- the hold's outcome -------------------------------------------------------------- */
 
-static bool hold_done_valid(json_t* body)
+static bool hold_done_valid(json_t *body)
 {
-    json_t* acc = json_object_get(body, "accepted");
+    json_t *acc = json_object_get(body, "accepted");
     return json_is_boolean(acc) && (json_is_true(acc) || store_str_max(body, "code", 64));
 }
 
-static int hold_done_step(struct fsm* f,
-                          MDB_txn* txn,
-                          const struct cmd* c,
-                          json_t* body,
-                          const char* id,
-                          json_t* b,
-                          struct fsm_result* res)
+static int hold_done_step(struct fsm *f,
+                          MDB_txn *txn,
+                          const struct cmd *c,
+                          json_t *body,
+                          const char *id,
+                          json_t *b,
+                          struct fsm_result *res)
 {
     int rv = 0;
     bool accepted = json_is_true(json_object_get(body, "accepted"));
-    const char* code = store_str_max(body, "code", 64);
-    const char* detail = store_str_max(body, "detail", 512);
-    const char* to = accepted ? "accepted" : "rejected";
-    const char* st = store_str(b, "status") ?: "";
+    const char *code = store_str_max(body, "code", 64);
+    const char *detail = store_str_max(body, "detail", 512);
+    const char *to = accepted ? "accepted" : "rejected";
+    const char *st = store_str(b, "status") ?: "";
     if (!strcmp(st, "pending") && !strcmp(store_str(b, "hold") ?: "", "pending")) {
         /* A bet waiting out its delay: the hold is noted; the leader decides later. */
         bets_stamp(b, c->time_ms, "hold_at");
@@ -407,7 +407,7 @@ static int hold_done_step(struct fsm* f,
     return accepted ? bets_settle_one(f, txn, b, c->time_ms) : 0;
 }
 
-int bets_hold_done_apply(struct fsm* f, MDB_txn* txn, const struct cmd* c, struct fsm_result* res)
+int bets_hold_done_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
     static const struct bet_step op = {
         "invalid_hold_result", "Invalid hold result",
@@ -418,17 +418,17 @@ int bets_hold_done_apply(struct fsm* f, MDB_txn* txn, const struct cmd* c, struc
 
 /* ---- the acceptance delay ------------------------------------------------------------ */
 
-static int decide_step(struct fsm* f,
-                       MDB_txn* txn,
-                       const struct cmd* c,
-                       json_t* body,
-                       const char* id,
-                       json_t* b,
-                       struct fsm_result* res)
+static int decide_step(struct fsm *f,
+                       MDB_txn *txn,
+                       const struct cmd *c,
+                       json_t *body,
+                       const char *id,
+                       json_t *b,
+                       struct fsm_result *res)
 {
     (void)body;
     int rv = 0;
-    const char* st = store_str(b, "status") ?: "";
+    const char *st = store_str(b, "status") ?: "";
     if (strcmp(st, "pending") != 0) {
         return bets_refuse(res, 409, "bet_resolved", "Bet already resolved",
                            json_pack("{s:s}", "bet_status", st), "bet '%s' is %s, not pending", id,
@@ -447,18 +447,18 @@ static int decide_step(struct fsm* f,
     }
     /* Every leg: no suspension of its market since placement, the market open, the price the
      * bet got still standing under its policy against the price the player saw. */
-    const char* code = NULL;
+    const char *code = NULL;
     char why[256] = "";
-    const char* policy = store_str(b, "policy") ?: "exact";
+    const char *policy = store_str(b, "policy") ?: "exact";
     int64_t tol = json_integer_value(json_object_get(b, "tolerance"));
     size_t i;
-    json_t* leg;
+    json_t *leg;
     json_array_foreach(json_object_get(b, "legs"), i, leg)
     {
-        const char* fx = store_str(leg, "fixture") ?: "";
-        json_t* m = quotes_market_get(f, txn, fx);
+        const char *fx = store_str(leg, "fixture") ?: "";
+        json_t *m = quotes_market_get(f, txn, fx);
         json_int_t susp = m ? json_integer_value(json_object_get(m, "suspended_index")) : 0;
-        const char* mst = m ? store_str(m, "status") ?: "" : "";
+        const char *mst = m ? store_str(m, "status") ?: "" : "";
         if (!m || susp != json_integer_value(json_object_get(leg, "suspended_index")) ||
             !strcmp(mst, "suspended")) {
             code = "market_suspended";
@@ -504,24 +504,24 @@ static int decide_step(struct fsm* f,
     return bets_settle_one(f, txn, b, c->time_ms);
 }
 
-int bets_decide_apply(struct fsm* f, MDB_txn* txn, const struct cmd* c, struct fsm_result* res)
+int bets_decide_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
     static const struct bet_step op = {"invalid_decision", "Invalid decision", "need {bet_id}",
                                        NULL, decide_step};
     return bets_run(f, txn, c, res, &op);
 }
 
-static int voided_step(struct fsm* f,
-                       MDB_txn* txn,
-                       const struct cmd* c,
-                       json_t* body,
-                       const char* id,
-                       json_t* b,
-                       struct fsm_result* res)
+static int voided_step(struct fsm *f,
+                       MDB_txn *txn,
+                       const struct cmd *c,
+                       json_t *body,
+                       const char *id,
+                       json_t *b,
+                       struct fsm_result *res)
 {
     (void)body;
     int rv;
-    const char* h = store_str(b, "hold") ?: "";
+    const char *h = store_str(b, "hold") ?: "";
     if (!strcmp(h, "voided"))
         return 0;
     if (strcmp(h, "voiding") != 0)
@@ -534,7 +534,7 @@ static int voided_step(struct fsm* f,
     return bets_put(f, txn, b, "hold_voided", c->time_ms);
 }
 
-int bets_voided_apply(struct fsm* f, MDB_txn* txn, const struct cmd* c, struct fsm_result* res)
+int bets_voided_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
     static const struct bet_step op = {"invalid_voided", "Invalid void record", "need {bet_id}",
                                        NULL, voided_step};

@@ -89,7 +89,9 @@ enum cmd_type {
     CMD_BET_SWITCH = 50,         /* {scope: all|live|fixture, fixture?, open}: betting switches */
     CMD_BET_VOID = 51,           /* {bet_id, reason}: an operator voids an accepted bet */
     CMD_SECRETS_RESEAL = 52,     /* accounts.c: {items[{table, id, field, old, new}]} */
-    CMD_TYPE_MAX = 52,
+    /* 53-56: reserved (another branch). */
+    CMD_BET_SETTLE_MORE = 57,    /* bets_settle.c: {fixture}: settle the next chunk of its bets */
+    CMD_TYPE_MAX = 57,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,

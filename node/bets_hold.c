@@ -434,6 +434,8 @@ static void on_tick(uv_timer_t *t)
     json_t *paid = bets_unpaid(n->fsm, txn, BATCH), *settled = json_array();
     json_t *vids = bets_voids(n->fsm, txn, BATCH), *voids = json_array();
     json_t *dids = bets_delayed(n->fsm, txn, BATCH), *decide = json_array();
+    /* Fixtures whose bets are being settled in chunks: the next chunk of each. */
+    json_t *more = bets_settling(n->fsm, txn, 4);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     uint64_t now_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
@@ -480,6 +482,17 @@ static void on_tick(uv_timer_t *t)
         }
         free(text);
     }
+    json_array_foreach(more, i, id)
+    {
+        struct cmd cm;
+        char *text = bets_cmd_settle_more(&cm, json_string_value(id));
+        if (text && replica_propose(n->replica, &cm, done_proposed, h) == REPLICA_OK) {
+            h->busy++;
+            h->proposing++;
+        }
+        free(text);
+    }
+    json_decref(more);
     json_decref(voids);
     json_decref(vids);
     json_decref(decide);

@@ -53,7 +53,7 @@ static const struct
     {44, "bet_place", 1},        {45, "bet_limits", 1},         {46, "bet_hold_done", 1},
     {47, "bet_paid", 1},         {48, "bet_decide", 1},         {49, "bet_hold_voided", 1},
     {50, "bet_switch", 1},       {51, "bet_void", 1},
-    {52, "secrets_reseal", 1},
+    {52, "secrets_reseal", 1},   {57, "bet_settle_more", 1},
 };
 #define N_WIRE (sizeof WIRE / sizeof *WIRE)
 
