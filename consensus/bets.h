@@ -109,8 +109,12 @@ const char *bets_leg_result(const char *market, const char *line, const char *ou
  * if a leg lost, "void" if every leg is void or pushed, else "won"), "odds_settled" (a lost
  * leg counts 0, void and push 1000, half won (price + 1000) / 2, half lost 500; floored per
  * leg) and "return" (stake x odds_settled / 1000, floored to the cent), its exposure released.
- * A bet still pending_hold is settled when its hold is accepted. All the fixture's bets are
- * settled in this one apply (not yet in bounded chunks). */
+ * A bet still pending_hold is settled when its hold is accepted. At most BET_SETTLE_CHUNK bets
+ * are settled in this apply (placement order); if there may be more, the result is kept in
+ * "bet_config" (key "settle|FIXTURE": {fixture, cancelled, home, away, after: the last bet seq
+ * done}) and the leader proposes CMD_BET_SETTLE_MORE {fixture} until it is gone, so that one
+ * fixture's thousands of bets never stall the log (quotes of other games apply in between). */
+#define BET_SETTLE_CHUNK 500
 int bets_on_result(struct fsm *f, MDB_txn *txn, const char *fixture, bool cancelled, int h,
                    int a, uint64_t time_ms);
 
@@ -150,6 +154,12 @@ json_t *bets_switches(struct fsm *f, MDB_txn *txn);
 /* The liability of @fixture: {fixture, exposure, cap, outcomes: [{market, line?, outcome,
  * exposure, cap}]} (net cents the house would pay if that outcome won). */
 json_t *bets_liability(struct fsm *f, MDB_txn *txn, const char *fixture);
+/* The fixtures whose settlement goes on in chunks (CMD_BET_SETTLE_MORE), at most @limit. */
+json_t *bets_settling(struct fsm *f, MDB_txn *txn, unsigned limit);
+/* CMD_BET_SETTLE_MORE {fixture}: the next BET_SETTLE_CHUNK bets of a fixture whose result is
+ * being settled: 200 {fixture, more: bool}; nothing left (or never started): 200 {fixture,
+ * more: false}, nothing changed; 422 invalid_settle without a fixture. */
+char *bets_cmd_settle_more(struct cmd *c, const char *fixture);
 /* Bets with a leg on @fixture, in placement order, at most @limit. */
 json_t *bets_list_fixture(struct fsm *f, MDB_txn *txn, const char *fixture, unsigned limit);
 

@@ -96,7 +96,8 @@ enum cmd_type {
                                     {id, revoked: true}: a machine token */
     CMD_ADMIN = 56,              /* {actor{kind, id}, method, route, type, payload}: an admin's
                                     command, applied with its audit record */
-    CMD_TYPE_MAX = 56,
+    CMD_BET_SETTLE_MORE = 57,    /* bets_settle.c: {fixture}: settle the next chunk of its bets */
+    CMD_TYPE_MAX = 57,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,

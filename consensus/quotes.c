@@ -306,7 +306,8 @@ int quotes_on_agreed(struct fsm *f, MDB_txn *txn, const struct feed_obs *o, uint
         rv = set_fixture_status(f, txn, fixture,
                                 o->u.result.status == FEED_FINAL ? "finished" : "cancelled",
                                 time_ms);
-        /* Its bets are settled in the same transaction (consensus/bets.c). */
+        /* Its first BET_SETTLE_CHUNK bets are settled in the same transaction, the rest by
+         * the leader's CMD_BET_SETTLE_MORE (consensus/bets_settle.c). */
         if (rv == 0)
             rv = bets_on_result(f, txn, fixture, o->u.result.status != FEED_FINAL,
                                 (int)o->u.result.home, (int)o->u.result.away, time_ms);

@@ -39,10 +39,12 @@
 #include "node/node.h"
 
 #define TICK_MS 200
-#define BATCH 16
+#define BATCH 64
 #define HOLD_TIMEOUT_MS ((long long)WALLET_HOLD_TIMEOUT_MAX_MS) /* the longest the wallet allows
                                                           (30 days): until settlement */
 #define URLS_MAX 8
+#define RESP_MAX 65536
+#define AUDIT_RESP_MAX (8 << 20)
 
 struct bets_hold {
     struct node *n;
@@ -86,7 +88,9 @@ static size_t on_data(char *p, size_t sz, size_t nm, void *arg)
 {
     struct call *c = arg;
     size_t n = sz * nm;
-    if (c->len + n > 65536)
+    /* An audit page lists up to AUDIT_PAGE holds with their transfers (about 300 bytes a
+     * hold, more once settled): far over a hold call's answer. */
+    if (c->len + n > (c->audit ? AUDIT_RESP_MAX : RESP_MAX))
         return 0;
     char *r = realloc(c->resp, c->len + n + 1);
     if (!r)
@@ -106,6 +110,16 @@ static void try_free(struct bets_hold *h)
     free(h);
 }
 
+static void on_tick(uv_timer_t *t);
+
+/* A batch is over (nothing in flight): look again at once rather than at the next tick, so
+ * that a queue of bets drains at the pace of the accounts cluster. */
+static void kick_if_idle(struct bets_hold *h)
+{
+    if (h->busy == 0 && !h->stopping && !h->n->stopping)
+        uv_timer_start(&h->timer, on_tick, 1, TICK_MS);
+}
+
 static void done_proposed(void *arg, int outcome, const struct fsm_result *res)
 {
     struct bets_hold *h = arg;
@@ -113,6 +127,7 @@ static void done_proposed(void *arg, int outcome, const struct fsm_result *res)
     h->proposing--;
     if (outcome == REPLICA_OK)
         LOG_INFO("event=bet_hold_done status=%d", res ? res->status : 0);
+    kick_if_idle(h);
     try_free(h);
 }
 
@@ -211,7 +226,10 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
         next_url(h, c); /* try another accounts node next time */
     }
     json_decref(body);
+    bool audit = c->audit != NULL;
     call_free(c);
+    if (!audit)
+        kick_if_idle(h);
 }
 
 enum hold_op { OP_PLACE, OP_SETTLE, OP_VOID };
@@ -416,6 +434,8 @@ static void on_tick(uv_timer_t *t)
     json_t *paid = bets_unpaid(n->fsm, txn, BATCH), *settled = json_array();
     json_t *vids = bets_voids(n->fsm, txn, BATCH), *voids = json_array();
     json_t *dids = bets_delayed(n->fsm, txn, BATCH), *decide = json_array();
+    /* Fixtures whose bets are being settled in chunks: the next chunk of each. */
+    json_t *more = bets_settling(n->fsm, txn, 4);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     uint64_t now_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
@@ -462,6 +482,17 @@ static void on_tick(uv_timer_t *t)
         }
         free(text);
     }
+    json_array_foreach(more, i, id)
+    {
+        struct cmd cm;
+        char *text = bets_cmd_settle_more(&cm, json_string_value(id));
+        if (text && replica_propose(n->replica, &cm, done_proposed, h) == REPLICA_OK) {
+            h->busy++;
+            h->proposing++;
+        }
+        free(text);
+    }
+    json_decref(more);
     json_decref(voids);
     json_decref(vids);
     json_decref(decide);

@@ -34,7 +34,7 @@ static const uint8_t SK[3][32] = {{0}, {[31] = 1}, {[31] = 2}};
     "{\"1x2\":{\"away\":3100,\"draw\":3500,\"home\":2140},\"asian_handicap\":{\"-0.25\":{"     \
     "\"away\":2050,\"home\":1800}},\"total_goals\":{\"2.5\":{\"over\":1900,\"under\":1950}}}"
 #define PRICES2 "{\"1x2\":{\"away\":4200,\"draw\":3700,\"home\":1850}}"
-#define LOG_MAX 256
+#define LOG_MAX 2048
 
 struct entry {
     uint16_t type;
@@ -1071,6 +1071,59 @@ static void test_player_listing(void **state)
     json_decref(p);
 }
 
+/* More bets on a fixture than one chunk: the result settles BET_SETTLE_CHUNK of them in its
+ * own apply and keeps the rest for the leader; each CMD_BET_SETTLE_MORE settles the next
+ * chunk; once none is left the record is gone and a repeated step changes nothing. */
+static void test_settlement_in_chunks(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    long long v1 = publish(c, "F1", PRICES1);
+    const int n = BET_SETTLE_CHUNK + 7;
+    for (int i = 1; i <= n; i++) {
+        assert_int_equal(place1(c, 100, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v1)),
+                         201);
+        char id[16];
+        snprintf(id, sizeof id, "b%012d", i);
+        assert_int_equal(hold_done(c, id, true, NULL), 200);
+    }
+    agree_result(c, "F1", 2, 0);
+    char last_in[16], first_out[16], last[16];
+    snprintf(last_in, sizeof last_in, "b%012d", BET_SETTLE_CHUNK);
+    snprintf(first_out, sizeof first_out, "b%012d", BET_SETTLE_CHUNK + 1);
+    snprintf(last, sizeof last, "b%012d", n);
+    assert_settled(c, "b000000000001", "won", 214);
+    assert_settled(c, last_in, "won", 214);
+    assert_status(c, first_out, "accepted");
+    assert_status(c, last, "accepted");
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *more = bets_settling(c->f, txn, 10);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(more), 1);
+    assert_string_equal(json_string_value(json_array_get(more, 0)), "F1");
+    json_decref(more);
+    struct cmd cm;
+    char *t = bets_cmd_settle_more(&cm, "F1");
+    assert_int_equal(apply(c, CMD_BET_SETTLE_MORE, t), 200);
+    assert_settled(c, first_out, "won", 214);
+    assert_settled(c, last, "won", 214);
+    assert_int_equal(exposure(c->f, "f|F1"), 0);
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    more = bets_settling(c->f, txn, 10);
+    json_t *unpaid = bets_unpaid(c->f, txn, 10000);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(more), 0);
+    assert_int_equal(json_array_size(unpaid), (size_t)n);
+    json_decref(more);
+    json_decref(unpaid);
+    /* Again: nothing left, nothing changed. */
+    assert_int_equal(apply(c, CMD_BET_SETTLE_MORE, t), 200);
+    free(t);
+    assert_int_equal(apply(c, CMD_BET_SETTLE_MORE, "{}"), 422);
+    assert_code(c, "invalid_settle");
+}
+
 int main(void)
 {
     util_log_init();
@@ -1088,6 +1141,7 @@ int main(void)
         cmocka_unit_test(test_leg_results),
         cmocka_unit_test_setup_teardown(test_player_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settlement, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_settlement_in_chunks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

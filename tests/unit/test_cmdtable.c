@@ -57,6 +57,8 @@ static const struct
     /* operators.c */
     {53, "operator_add", 1},     {54, "operator_set", 1},       {55, "mtoken_set", 1},
     {56, "admin", 0},
+    /* bets_settle.c */
+    {57, "bet_settle_more", 1},
 };
 #define N_WIRE (sizeof WIRE / sizeof *WIRE)
 

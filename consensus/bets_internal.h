@@ -1,0 +1,109 @@
+/* Bets: what the files of the bets domain share (bets.c, bets_place.c, bets_settle.c,
+ * bets_query.c). Not for use outside consensus/bets*.c. */
+#ifndef PARLAY_BETS_INTERNAL_H
+#define PARLAY_BETS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "consensus/bets.h"
+#include "consensus/fsm.h"
+
+struct bets_dbs
+{
+    MDB_dbi bets, exposure, player, fixture, pending, config, unpaid, delayed, voids, events;
+};
+
+const struct bets_dbs *bets_db(struct fsm *f);
+
+#define PLAYER_MAX 128
+#define FIXTURE_MAX 128
+#define NAME_MAX_ 64
+#define KEY_MAX 512
+#define PRICE_MIN 1001 /* milli-odds */
+#define PRICE_MAX 1000000
+
+/* Store a problem+json refusal in @res (@extra, if any, is merged in and released); 0. */
+int bets_refuse(struct fsm_result *res,
+                int status,
+                const char *code,
+                const char *title,
+                json_t *extra,
+                const char *fmt,
+                ...) __attribute__((format(printf, 6, 7)));
+
+/* Whether betting on @fixture is switched off (all, or that fixture); @why says which. */
+bool bets_switched_off(struct fsm *f, MDB_txn *txn, const char *fixture, const char **why);
+
+/* Exposure keys: one outcome of a leg, a whole fixture. */
+void bets_outcome_key(char out[KEY_MAX], json_t *leg);
+void bets_fixture_key(char out[KEY_MAX], const char *fixture);
+/* Add (@sign 1) or release (@sign -1) bet @b's exposure. */
+int bets_exposure_add(struct fsm *f, MDB_txn *txn, json_t *b, int sign);
+
+/* Put (@put) or remove bet @b in a queue keyed by its be64 seq (pending, delayed, void,
+ * unpaid). */
+int bets_queue_set(MDB_txn *txn, MDB_dbi dbi, json_t *b, bool put);
+/* Store bet @b and log event @type about it. */
+int bets_put(struct fsm *f, MDB_txn *txn, json_t *b, const char *type, uint64_t time_ms);
+
+/* The price of @outcome at @line of @market in a prices object, or 0. */
+int64_t bets_price_of(json_t *prices, const char *market, const char *line, const char *outcome);
+/* Whether price @now stands against @seen under @policy (exact, better, any_within @tol). */
+bool bets_policy_ok(const char *policy, int64_t seen, int64_t now, int64_t tol);
+
+/* Settle @b if it is accepted and every leg has a result; writes it. */
+int bets_settle_one(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms);
+
+/* Set @b's updated_at, and @field if not NULL, to the time @time_ms. */
+void bets_stamp(json_t *b, uint64_t time_ms, const char *field);
+/* Mark @b rejected with @code and @detail (if not NULL). */
+void bets_reject(json_t *b, const char *code, const char *detail);
+
+/* A command on one bet named by its payload's bet_id. */
+struct bet_step
+{
+    const char *code, *title, *need; /* the 422 refusal when the payload's shape is wrong */
+    bool (*valid)(json_t *body);     /* the other fields' shape (NULL: only bet_id) */
+    /* Apply to bet @b (named @id); may refuse into @res. Leaving @res unset answers 200 with
+     * @b as it then is. */
+    int (*step)(struct fsm *f,
+                MDB_txn *txn,
+                const struct cmd *c,
+                json_t *body,
+                const char *id,
+                json_t *b,
+                struct fsm_result *res);
+};
+/* Decode the payload, check it (422 @op->code), load the bet (404 no_bet), run the step. */
+int bets_run(struct fsm *f,
+             MDB_txn *txn,
+             const struct cmd *c,
+             struct fsm_result *res,
+             const struct bet_step *op);
+
+/* The ids of the bets with a leg on @fixture placed after seq @after, oldest first, at most
+ * @limit; @last (if not NULL) gets the seq of the last one (@after if none). */
+json_t *bets_fixture_ids(struct fsm *f, MDB_txn *txn, const char *fixture, uint64_t after,
+                         unsigned limit, uint64_t *last);
+
+/* "settle|FIXTURE" in "bet_config": a settlement going on in chunks. */
+#define SETTLE_PREFIX "settle|"
+
+/* The command handlers (the table is in bets.c). */
+int bets_place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
+int bets_limits_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
+int bets_switch_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
+int bets_hold_done_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
+int bets_decide_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
+int bets_voided_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
+int bets_void_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
+int bets_settle_more_apply(struct fsm *f,
+                           MDB_txn *txn,
+                           const struct cmd *c,
+                           struct fsm_result *res);
+int bets_settle_more_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                           struct fsm_result *res);
+int bets_paid_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
+
+#endif
