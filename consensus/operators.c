@@ -21,17 +21,6 @@ static MDB_dbi db(struct fsm *f, int which)
     return fsm_domain_dbis(f, &operators_domain)[which];
 }
 
-const char *const operator_scopes[] = {"cluster", "kyc",       "wallet",    "bets",
-                                       "oracle",  "audit:read", "operators", NULL};
-
-bool operator_scope_known(const char *s)
-{
-    for (const char *const *p = operator_scopes; s && *p; p++)
-        if (!strcmp(*p, s))
-            return true;
-    return false;
-}
-
 bool operator_scopes_valid(const json_t *scopes)
 {
     if (!json_is_array(scopes) || json_array_size(scopes) == 0 || json_array_size(scopes) > 16)

@@ -1,4 +1,5 @@
 #include "node/config.h"
+#include "consensus/operators.h"
 
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -234,7 +235,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "quote_live_idle_s", "quote_busy_window_s", "quote_hold_s", "quote_round_timeout_ms",
         "agreement_alert_s", "test_fault_prices", "stream_max_clients", "stream_max_per_address",
         "secrets_key_file", "accounts_revocations_poll_ms", "bet_delay_pre_ms", "bet_delay_live_ms",
-        "oracle", NULL};
+        "oracle", "admin_token_scopes", NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -429,6 +430,22 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
     if (get_str(root, "accounts_urls", c->accounts_urls, sizeof c->accounts_urls, 0, "", err,
                 en))
         goto out;
+    if (get_str(root, "admin_token_scopes", c->admin_token_scopes,
+                sizeof c->admin_token_scopes, 0, "", err, en))
+        goto out;
+    {
+        char buf[sizeof c->admin_token_scopes];
+        snprintf(buf, sizeof buf, "%s", c->admin_token_scopes);
+        for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
+             t = strtok_r(NULL, ",", &save))
+            if (!operator_scope_known(t)) {
+                snprintf(err, en,
+                         "key 'admin_token_scopes': '%s' is not a scope (cluster, kyc, wallet, "
+                         "bets, oracle, audit:read, operators; comma-separated)",
+                         t);
+                goto out;
+            }
+    }
     if (c->accounts_urls[0] && strncmp(c->accounts_urls, "http://", 7) != 0 &&
         strncmp(c->accounts_urls, "https://", 8) != 0) {
         snprintf(err, en, "key 'accounts_urls' must be http:// or https:// base URLs, "

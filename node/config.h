@@ -59,6 +59,8 @@ struct config {
                                       api_key_file, chain_id, contract, sender_key_file,
                                       confirmations, ...) as JSON text, "" = not published */
     char accounts_jwks_url[512];   /* sport: the accounts cluster's JWKS URL, "" = none */
+    char admin_token_scopes[160]; /* the scopes the bootstrap admin token holds, comma-
+                                     separated; "" = every scope */
     char accounts_urls[1024];      /* sport: accounts nodes' base URLs, comma-separated, for
                                       bet holds (node/bets_hold.c); "" = no holds placed */
     char accounts_issuer[128];     /* sport: iss of access tokens, default

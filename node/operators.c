@@ -173,13 +173,24 @@ bool routes_require_scope(struct http_req *r, const char *scope)
         return false;
     }
     if (http_is_admin(r)) {
-        char all[160];
+        char held[160];
+        const char *conf = r->node->cfg.admin_token_scopes;
         json_t *arr = json_array();
-        for (const char *const *s = operator_scopes; *s; s++)
-            json_array_append_new(arr, json_string(*s));
-        scopes_text(arr, all, sizeof all);
+        for (const char *const *s = operator_scopes; *s; s++) {
+            char one[40];
+            snprintf(one, sizeof one, ",%s,", *s);
+            char wrapped[sizeof r->node->cfg.admin_token_scopes + 2];
+            snprintf(wrapped, sizeof wrapped, ",%s,", conf);
+            if (!conf[0] || strstr(wrapped, one))
+                json_array_append_new(arr, json_string(*s));
+        }
+        scopes_text(arr, held, sizeof held);
         json_decref(arr);
-        set_actor(r, "bootstrap", "bootstrap admin token", all);
+        set_actor(r, "bootstrap", "bootstrap admin token", held);
+        if (!scope_in(held, scope)) {
+            refuse_scope(r, scope);
+            return false;
+        }
         return true;
     }
     if (!strncmp(auth + 7, MTOKEN_PREFIX, 4))

@@ -52,7 +52,7 @@ TESTS += $(BUILD)/tests/test_banlist
 # test_pay: the payment provider client (node/pay.c) against the real payment stand-in
 # (tests/standins/pay-standin.mjs, node's standard library only) and a local webhook listener.
 #   make test-pay      build and run it
-PAY_TEST_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,tests/unit/test_pay.c node/pay.c node/config.c \
+PAY_TEST_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,tests/unit/test_pay.c node/pay.c node/config.c consensus/scopes.c \
                    $(COMMON_SRCS) kyc/tests/standin.c)
 $(BUILD)/tests/test_pay: $(PAY_TEST_DEPS) $$(KYC_SAN_OBJS)
 	@mkdir -p $(dir $@)

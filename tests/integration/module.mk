@@ -62,12 +62,13 @@ TEST_DEPS += build/parlayd-san build/parlayctl
 test-integration: build/tests/test_cluster build/tests/test_partition build/tests/test_accounts_it \
                   build/tests/test_wallet_it build/tests/test_bets_it \
                   build/tests/test_auth_it build/tests/test_agreement build/tests/test_quotes_it \
-                  build/tests/test_writepath build/tests/test_raft_guard build/tests/test_hardening build/parlayd-san \
+                  build/tests/test_writepath build/tests/test_raft_guard build/tests/test_hardening \
+                  build/tests/test_operators_it build/parlayd-san \
                   build/parlayctl build/parlay-feedsim-san
 	@bash tests/run-tests.sh build/tests/test_cluster build/tests/test_partition \
 	  build/tests/test_accounts_it build/tests/test_auth_it build/tests/test_agreement \
 	  build/tests/test_quotes_it build/tests/test_writepath build/tests/test_raft_guard build/tests/test_hardening \
-	  build/tests/test_bets_it
+	  build/tests/test_bets_it build/tests/test_operators_it
 
 # test_payments_it: accounts nodes started with the pay stand-in as their payment provider
 # (key `payments`), and bad provider settings refused at start.
