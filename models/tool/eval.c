@@ -586,7 +586,8 @@ void fd_eval_print(FILE* f, const fd_data* d, const fd_eval_result* res)
                     if (v < bb)
                         bb = v;
                     if (v < best && w->model_same[b].n * 10 >= w->model.n * 9 &&
-                        !is_aggregate(d->books[b])) {
+                        !is_aggregate(d->books[b]) &&
+                        !fd_column_is_closing(d->books[b], NULL, 0)) {
                         best = v;
                         best_b = b;
                         best_m = m;
@@ -601,7 +602,7 @@ void fd_eval_print(FILE* f, const fd_data* d, const fd_eval_result* res)
         if (best_b >= 0) {
             double ms = mean(w->model_same[best_b].rps, w->model_same[best_b].n);
             fprintf(f,
-                    "  best bookmaker column (>= 90%% of games, not a max-odds column): %s/%s RPS "
+                    "  best bookmaker column (>= 90%% of games, not a max-odds or closing column): %s/%s RPS "
                     "%.4f; model %.4f on the same "
                     "games: %+.2f%%\n",
                     d->books[best_b], model_margin_name(best_m), best, ms,
