@@ -35,14 +35,18 @@ static int prob_ok(const double* p, int n)
     return fabs(s - 1.0) <= 1e-6;
 }
 
-int model_market_fair(const double* odds, int nbooks, int n, model_margin_method m, double* q,
+int model_market_fair(const double* odds,
+                      int nbooks,
+                      int n,
+                      model_margin_method m,
+                      double* q,
                       int* used)
 {
     if (used)
         *used = 0;
     if (!odds || !q || nbooks < 1 || n < 2 || n > MODEL_MARGIN_MAX_OUTCOMES ||
-        (m != MODEL_MARGIN_SHIN && m != MODEL_MARGIN_POWER &&
-         m != MODEL_MARGIN_MULTIPLICATIVE && m != MODEL_MARGIN_ADDITIVE))
+        (m != MODEL_MARGIN_SHIN && m != MODEL_MARGIN_POWER && m != MODEL_MARGIN_MULTIPLICATIVE &&
+         m != MODEL_MARGIN_ADDITIVE))
         return MODEL_EINVAL;
     double acc[MODEL_MARGIN_MAX_OUTCOMES], f[MODEL_MARGIN_MAX_OUTCOMES];
     int k = 0;
@@ -68,8 +72,7 @@ int model_market_fair(const double* odds, int nbooks, int n, model_margin_method
     return MODEL_OK;
 }
 
-int model_blend(const double* p, const double* q, int n, double w, model_blend_space s,
-                double* out)
+int model_blend(const double* p, const double* q, int n, double w, model_blend_space s, double* out)
 {
     if (!p || !out || n < 2 || n > MODEL_MARGIN_MAX_OUTCOMES || !(w >= 0.0 && w <= 1.0) ||
         (s != MODEL_BLEND_LOG && s != MODEL_BLEND_LINEAR) || !prob_ok(p, n) ||
@@ -115,8 +118,14 @@ int model_blend(const double* p, const double* q, int n, double w, model_blend_s
     return MODEL_OK;
 }
 
-int model_blend_fit(const double* p, const double* q, const int* k, size_t count, int n,
-                    model_blend_space s, double* w, double* rps)
+int model_blend_fit(const double* p,
+                    const double* q,
+                    const int* k,
+                    size_t count,
+                    int n,
+                    model_blend_space s,
+                    double* w,
+                    double* rps)
 {
     if (!p || !q || !k || !w || !count || n < 2 || n > MODEL_MARGIN_MAX_OUTCOMES)
         return MODEL_EINVAL;

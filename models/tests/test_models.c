@@ -1017,7 +1017,6 @@ static void metrics(void** s)
     assert_true(isnan(model_rps(flat, 3, 3)));
 }
 
-
 /* ---------------------------------------------------------------- market blend */
 
 static void blend_arithmetic(void** st)

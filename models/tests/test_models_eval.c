@@ -179,18 +179,17 @@ static void walk_forward_one_season(void** s)
     fd_free(&d);
 }
 
-
 /* Closing odds (recorded at kick-off) are refused by name, with a message saying why;
  * pre-match columns, including VC Bet's, are not. */
 static void closing_columns_refused(void** s)
 {
     (void)s;
-    const char* closing[] = {"PSCH",  "PSCD",   "PSCA",    "B365CH", "AvgCH",    "MaxCH",
-                             "VCCH",  "WHCA",   "AvgC>2.5", "PC<2.5", "B365CAHH", "AvgCAHA",
-                             "PSC",   "B365C",  "MaxC"};
-    const char* prematch[] = {"B365H", "PSH",  "PSA",   "VCH",      "VC",     "BbAvH", "AvgH",
-                              "MaxH",  "WHH",  "WH",    "BbAv>2.5", "P>2.5",  "B365AHH",
-                              "BbAHh", "B365", "BbAv",  "IW",       "Avg<2.5", ""};
+    const char* closing[] = {"PSCH",     "PSCD",    "PSCA", "B365CH",   "AvgCH",
+                             "MaxCH",    "VCCH",    "WHCA", "AvgC>2.5", "PC<2.5",
+                             "B365CAHH", "AvgCAHA", "PSC",  "B365C",    "MaxC"};
+    const char* prematch[] = {"B365H", "PSH",  "PSA", "VCH",      "VC",    "BbAvH",   "AvgH",
+                              "MaxH",  "WHH",  "WH",  "BbAv>2.5", "P>2.5", "B365AHH", "BbAHh",
+                              "B365",  "BbAv", "IW",  "Avg<2.5",  ""};
     char why[256];
     for (size_t i = 0; i < sizeof closing / sizeof *closing; i++) {
         why[0] = '\0';
@@ -306,10 +305,8 @@ static void market_mode_one_season(void** s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(reader_quirks),
-        cmocka_unit_test(reader_survives_garbage),
-        cmocka_unit_test(walk_forward_one_season),
-        cmocka_unit_test(closing_columns_refused),
+        cmocka_unit_test(reader_quirks),           cmocka_unit_test(reader_survives_garbage),
+        cmocka_unit_test(walk_forward_one_season), cmocka_unit_test(closing_columns_refused),
         cmocka_unit_test(market_mode_one_season),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -511,16 +511,17 @@ static void print_market(FILE* f,
     }
     fprintf(f, "  %-22s RPS %.4f  logloss %.4f\n", "model alone (same)",
             mean(w->mkt_model.rps, w->mkt_model.n), mean(w->mkt_model.ll, w->mkt_model.n));
-    fprintf(f, "  %-22s RPS %.4f  logloss %.4f\n", "market alone",
-            mean(w->mkt.rps, w->mkt.n), mean(w->mkt.ll, w->mkt.n));
-    fprintf(f, "  %-22s RPS %.4f  logloss %.4f\n", "blend",
-            mean(w->blend.rps, w->blend.n), mean(w->blend.ll, w->blend.n));
+    fprintf(f, "  %-22s RPS %.4f  logloss %.4f\n", "market alone", mean(w->mkt.rps, w->mkt.n),
+            mean(w->mkt.ll, w->mkt.n));
+    fprintf(f, "  %-22s RPS %.4f  logloss %.4f\n", "blend", mean(w->blend.rps, w->blend.n),
+            mean(w->blend.ll, w->blend.n));
     fprintf(f, "  %-22s RPS %.4f  logloss %.4f\n", "blend, all games",
             mean(w->blend_all.rps, w->blend_all.n), mean(w->blend_all.ll, w->blend_all.n));
     if (best_b >= 0) {
         const fd_acc* a = &w->blend_same[best_b];
         double v = mean(a->rps, a->n);
-        fprintf(f, "  blend vs best column %s/%s (RPS %.4f): blend %.4f on its games, %+.2f%% -> %s\n",
+        fprintf(f,
+                "  blend vs best column %s/%s (RPS %.4f): blend %.4f on its games, %+.2f%% -> %s\n",
                 d->books[best_b], model_margin_name(best_m), best, v, 100.0 * (v - best) / best,
                 v <= best ? "no worse" : "WORSE");
     }
@@ -586,8 +587,7 @@ void fd_eval_print(FILE* f, const fd_data* d, const fd_eval_result* res)
                     if (v < bb)
                         bb = v;
                     if (v < best && w->model_same[b].n * 10 >= w->model.n * 9 &&
-                        !is_aggregate(d->books[b]) &&
-                        !fd_column_is_closing(d->books[b], NULL, 0)) {
+                        !is_aggregate(d->books[b]) && !fd_column_is_closing(d->books[b], NULL, 0)) {
                         best = v;
                         best_b = b;
                         best_m = m;
@@ -602,7 +602,8 @@ void fd_eval_print(FILE* f, const fd_data* d, const fd_eval_result* res)
         if (best_b >= 0) {
             double ms = mean(w->model_same[best_b].rps, w->model_same[best_b].n);
             fprintf(f,
-                    "  best bookmaker column (>= 90%% of games, not a max-odds or closing column): %s/%s RPS "
+                    "  best bookmaker column (>= 90%% of games, not a max-odds or closing column): "
+                    "%s/%s RPS "
                     "%.4f; model %.4f on the same "
                     "games: %+.2f%%\n",
                     d->books[best_b], model_margin_name(best_m), best, ms,

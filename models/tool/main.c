@@ -106,8 +106,7 @@ static int cmd_eval(int argc, char** argv)
                 fprintf(stderr, "parlay-model: --blend: log or linear, not %s\n", m);
                 return 2;
             }
-        }
-        else if (a[0] == '-')
+        } else if (a[0] == '-')
             return usage();
         else {
             char* buf;
@@ -132,7 +131,8 @@ static int cmd_eval(int argc, char** argv)
         for (int b = 0; b < d.nbooks; b++)
             found |= strcmp(d.books[b], o.market_col) == 0;
         if (!found) {
-            fprintf(stderr, "parlay-model: --market-col %s: no such bookmaker column in the files\n",
+            fprintf(stderr,
+                    "parlay-model: --market-col %s: no such bookmaker column in the files\n",
                     o.market_col);
             return 2;
         }
