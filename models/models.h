@@ -20,6 +20,7 @@
  *   tennis.c          point-level Markov chain: game, tie-break, set, match, live
  *   basketball.c      normal margin/total model and its Brownian-motion live version
  *   metrics.c         ranked probability score and log loss
+ *   blend.c           the model blended with the de-margined market (weights fitted on the past)
  */
 #ifndef PARLAY_MODELS_H
 #define PARLAY_MODELS_H
@@ -382,6 +383,46 @@ int model_bb_price(const model_bb_state* st, model_bb_result* r);
  * NaN outputs for a NULL result or a non-finite line. */
 void model_bb_spread(const model_bb_result* r, double s, double* win, double* push);
 void model_bb_total(const model_bb_result* r, double line, double* over, double* push);
+
+/* ---------------------------------------------------------------- market blend (blend.c) */
+
+typedef enum {
+    MODEL_BLEND_LOG = 0,    /* logarithmic pooling: b_i ~ p_i^(1-w) q_i^w */
+    MODEL_BLEND_LINEAR = 1, /* b_i = (1-w) p_i + w q_i */
+} model_blend_space;
+
+#define MODEL_BLEND_GRID 100 /* weights tried by model_blend_fit: 0, 0.01, ..., 1 */
+
+const char* model_blend_space_name(model_blend_space s);
+/* The fair probabilities of a market snapshot: odds holds nbooks rows of n decimal odds
+ * (row-major); each row with every price finite and above 1 is de-margined with method m and
+ * the rows are averaged in order; other rows are skipped. *used (may be NULL) counts the rows
+ * used. MODEL_ERANGE when no row is usable, MODEL_EINVAL on bad arguments. */
+int model_market_fair(const double* odds,
+                      int nbooks,
+                      int n,
+                      model_margin_method m,
+                      double* q,
+                      int* used);
+/* Blends the model's p with the market's q (both n probabilities summing to 1) with market
+ * weight w in [0, 1]; q NULL: out = p (no market data: the model alone). */
+int model_blend(const double* p,
+                const double* q,
+                int n,
+                double w,
+                model_blend_space s,
+                double* out);
+/* The market weight minimising the mean RPS of the blend over count past samples (p and q
+ * hold count rows of n; k the observed outcomes), by grid search (ties: the smaller weight).
+ * The sum runs in the order given. *rps (may be NULL) receives that mean RPS. */
+int model_blend_fit(const double* p,
+                    const double* q,
+                    const int* k,
+                    size_t count,
+                    int n,
+                    model_blend_space s,
+                    double* w,
+                    double* rps);
 
 /* ---------------------------------------------------------------- metrics */
 

@@ -7,7 +7,7 @@ MODELS_LIBS := $(shell pkg-config --libs gsl 2>/dev/null || echo -lgsl -lgslcbla
 
 MODELS_SRCS := models/detmath.c models/margin.c models/metrics.c models/football_grid.c \
                models/football_markets.c models/football_quote.c models/football_fit.c \
-               models/tennis.c models/basketball.c models/history.c
+               models/tennis.c models/basketball.c models/history.c models/blend.c
 # The evaluation code: the walk-forward over the history (models/history.c reads the CSV text).
 # Not part of the library, shared by tool and tests.
 MODELS_TOOL_SRCS := models/tool/eval.c

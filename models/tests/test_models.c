@@ -1017,6 +1017,180 @@ static void metrics(void** s)
     assert_true(isnan(model_rps(flat, 3, 3)));
 }
 
+/* ---------------------------------------------------------------- market blend */
+
+static void blend_arithmetic(void** st)
+{
+    (void)st;
+    const double p[3] = {0.5, 0.3, 0.2}, q[3] = {0.4, 0.3, 0.3};
+    double b[3];
+    assert_int_equal(model_blend(p, q, 3, 0.25, MODEL_BLEND_LINEAR, b), MODEL_OK);
+    assert_float_equal(b[0], 0.475, 1e-15);
+    assert_float_equal(b[1], 0.3, 1e-15);
+    assert_float_equal(b[2], 0.225, 1e-15);
+    /* log pooling, w = 0.5: proportional to sqrt(p q) */
+    assert_int_equal(model_blend(p, q, 3, 0.5, MODEL_BLEND_LOG, b), MODEL_OK);
+    double g[3], sg = 0;
+    for (int i = 0; i < 3; i++)
+        sg += g[i] = sqrt(p[i] * q[i]);
+    for (int i = 0; i < 3; i++)
+        assert_float_equal(b[i], g[i] / sg, 1e-13);
+    /* w = 0.3 in log space: b_i ~ p^0.7 q^0.3 */
+    assert_int_equal(model_blend(p, q, 3, 0.3, MODEL_BLEND_LOG, b), MODEL_OK);
+    sg = 0;
+    for (int i = 0; i < 3; i++)
+        sg += g[i] = pow(p[i], 0.7) * pow(q[i], 0.3);
+    for (int i = 0; i < 3; i++)
+        assert_float_equal(b[i], g[i] / sg, 1e-13);
+    /* the ends and no market: the model or the market bit for bit */
+    for (int s = 0; s < 2; s++) {
+        assert_int_equal(model_blend(p, q, 3, 0.0, s, b), MODEL_OK);
+        assert_memory_equal(b, p, sizeof p);
+        assert_int_equal(model_blend(p, q, 3, 1.0, s, b), MODEL_OK);
+        assert_memory_equal(b, q, sizeof q);
+        assert_int_equal(model_blend(p, NULL, 3, 0.7, s, b), MODEL_OK);
+        assert_memory_equal(b, p, sizeof p);
+    }
+    /* an outcome impossible for one side stays impossible in log space */
+    const double p0[3] = {0.5, 0.5, 0.0};
+    assert_int_equal(model_blend(p0, q, 3, 0.5, MODEL_BLEND_LOG, b), MODEL_OK);
+    assert_true(b[2] == 0.0);
+    assert_float_equal(b[0] + b[1], 1.0, 1e-15);
+    const double pa[3] = {1, 0, 0}, qa[3] = {0, 0.5, 0.5};
+    assert_int_equal(model_blend(pa, qa, 3, 0.5, MODEL_BLEND_LOG, b), MODEL_ERANGE);
+    /* bad inputs */
+    const double bad[3] = {0.5, 0.3, 0.3};
+    assert_int_equal(model_blend(p, q, 3, -0.1, MODEL_BLEND_LOG, b), MODEL_EINVAL);
+    assert_int_equal(model_blend(p, q, 3, 1.1, MODEL_BLEND_LOG, b), MODEL_EINVAL);
+    assert_int_equal(model_blend(p, q, 3, NAN, MODEL_BLEND_LINEAR, b), MODEL_EINVAL);
+    assert_int_equal(model_blend(bad, q, 3, 0.5, MODEL_BLEND_LOG, b), MODEL_EINVAL);
+    assert_int_equal(model_blend(p, bad, 3, 0.5, MODEL_BLEND_LOG, b), MODEL_EINVAL);
+    assert_int_equal(model_blend(p, q, 1, 0.5, MODEL_BLEND_LOG, b), MODEL_EINVAL);
+    assert_int_equal(model_blend(p, q, 3, 0.5, (model_blend_space)7, b), MODEL_EINVAL);
+}
+
+/* A market snapshot priced from known probabilities with Shin or power margins comes back to
+ * those probabilities; several books are averaged; unusable rows are left out. */
+static void blend_market_snapshot(void** st)
+{
+    (void)st;
+    const double p1[3] = {0.48, 0.27, 0.25}, p2[3] = {0.52, 0.25, 0.23};
+    const model_margin_method ms[2] = {MODEL_MARGIN_SHIN, MODEL_MARGIN_POWER};
+    for (int mi = 0; mi < 2; mi++) {
+        double odds[3 * 3], q[3];
+        int used = -1;
+        assert_int_equal(model_margin_apply(p1, 3, ms[mi], 0.05, odds, NULL), MODEL_OK);
+        assert_int_equal(model_market_fair(odds, 1, 3, ms[mi], q, &used), MODEL_OK);
+        assert_int_equal(used, 1);
+        for (int i = 0; i < 3; i++)
+            assert_float_equal(q[i], p1[i], 1e-9);
+        assert_int_equal(model_margin_apply(p2, 3, ms[mi], 0.08, odds + 3, NULL), MODEL_OK);
+        odds[6] = 2.0; /* a book without a draw price */
+        odds[7] = 0.0;
+        odds[8] = 3.0;
+        assert_int_equal(model_market_fair(odds, 3, 3, ms[mi], q, &used), MODEL_OK);
+        assert_int_equal(used, 2);
+        for (int i = 0; i < 3; i++)
+            assert_float_equal(q[i], 0.5 * (p1[i] + p2[i]), 1e-9);
+        assert_int_equal(model_market_fair(odds + 6, 1, 3, ms[mi], q, &used), MODEL_ERANGE);
+        assert_int_equal(used, 0);
+    }
+    const double under[3] = {3.0, 3.0, 3.0}; /* booksum 1: no margin to remove, refused */
+    double q[3];
+    assert_int_equal(model_market_fair(under, 1, 3, MODEL_MARGIN_POWER, q, NULL), MODEL_ERANGE);
+    assert_int_equal(model_market_fair(under, 0, 3, MODEL_MARGIN_SHIN, q, NULL), MODEL_EINVAL);
+    assert_int_equal(model_market_fair(NULL, 1, 3, MODEL_MARGIN_SHIN, q, NULL), MODEL_EINVAL);
+}
+
+static uint64_t blend_lcg(uint64_t* x)
+{
+    *x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *x >> 11;
+}
+
+static double blend_u(uint64_t* x)
+{
+    return (double)blend_lcg(x) / 9007199254740992.0;
+}
+
+/* n random 1X2 markets: truth t, model p = t with noise, market q = t with less noise, and the
+ * outcome drawn from t. */
+static void blend_samples(uint64_t seed, int n, double pn, double qn, double* p, double* q, int* k)
+{
+    uint64_t x = seed;
+    for (int j = 0; j < n; j++) {
+        double t[3], a = 0.2 + 0.5 * blend_u(&x), dr = 0.2 + 0.1 * blend_u(&x);
+        t[0] = a * (1 - dr);
+        t[1] = dr;
+        t[2] = 1 - t[0] - t[1];
+        double sp = 0, sq = 0;
+        for (int i = 0; i < 3; i++) {
+            p[3 * j + i] = t[i] * (1 + pn * (blend_u(&x) - 0.5));
+            q[3 * j + i] = t[i] * (1 + qn * (blend_u(&x) - 0.5));
+            sp += p[3 * j + i];
+            sq += q[3 * j + i];
+        }
+        for (int i = 0; i < 3; i++) {
+            p[3 * j + i] /= sp;
+            q[3 * j + i] /= sq;
+        }
+        double u = blend_u(&x);
+        k[j] = u < t[0] ? 0 : u < t[0] + t[1] ? 1 : 2;
+    }
+}
+
+/* Same inputs, same bits, whatever the order the markets are blended in; the fit gives the
+ * same bits twice and leans towards the side that is closer to the truth. */
+static void blend_determinism_and_fit(void** st)
+{
+    (void)st;
+    enum { N = 4000 };
+    double *p = malloc(sizeof *p * 3 * N), *q = malloc(sizeof *q * 3 * N),
+           *b1 = malloc(sizeof *b1 * 3 * N), *b2 = malloc(sizeof *b2 * 3 * N);
+    int* k = malloc(sizeof *k * N);
+    assert_non_null(p);
+    assert_non_null(q);
+    assert_non_null(b1);
+    assert_non_null(b2);
+    assert_non_null(k);
+    blend_samples(42, N, 0.8, 0.1, p, q, k);
+    for (int s = 0; s < 2; s++) {
+        for (int j = 0; j < N; j++)
+            assert_int_equal(model_blend(p + 3 * j, q + 3 * j, 3, 0.37, s, b1 + 3 * j), MODEL_OK);
+        for (int j = N - 1; j >= 0; j--) /* reverse order, with other work in between */
+            assert_int_equal(model_blend(q + 3 * j, p + 3 * j, 3, 0.5, s, b2 + 3 * j) ||
+                                 model_blend(p + 3 * j, q + 3 * j, 3, 0.37, s, b2 + 3 * j),
+                             MODEL_OK);
+        assert_memory_equal(b1, b2, sizeof *b1 * 3 * N);
+    }
+    /* the market is much closer to the truth: its weight is high; and the other way round */
+    double w1, w2, r1, r2;
+    assert_int_equal(model_blend_fit(p, q, k, N, 3, MODEL_BLEND_LOG, &w1, &r1), MODEL_OK);
+    assert_int_equal(model_blend_fit(p, q, k, N, 3, MODEL_BLEND_LOG, &w2, &r2), MODEL_OK);
+    assert_memory_equal(&w1, &w2, sizeof w1);
+    assert_memory_equal(&r1, &r2, sizeof r1);
+    assert_true(w1 >= 0.7);
+    double r0, rw;
+    (void)r0;
+    assert_int_equal(model_blend_fit(q, p, k, N, 3, MODEL_BLEND_LINEAR, &rw, &r0), MODEL_OK);
+    assert_true(rw <= 0.3);
+    /* the fitted weight's mean RPS is no worse than the model's or the market's alone */
+    double sm = 0, sq = 0;
+    for (int j = 0; j < N; j++) {
+        sm += model_rps(p + 3 * j, 3, k[j]);
+        sq += model_rps(q + 3 * j, 3, k[j]);
+    }
+    assert_true(r1 <= sm / N && r1 <= sq / N);
+    int badk[1] = {3};
+    assert_int_equal(model_blend_fit(p, q, badk, 1, 3, MODEL_BLEND_LOG, &w1, NULL), MODEL_EINVAL);
+    assert_int_equal(model_blend_fit(p, q, k, 0, 3, MODEL_BLEND_LOG, &w1, NULL), MODEL_EINVAL);
+    free(p);
+    free(q);
+    free(b1);
+    free(b2);
+    free(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1053,6 +1227,9 @@ int main(void)
         cmocka_unit_test(metrics),
         cmocka_unit_test(detmath_accuracy),
         cmocka_unit_test(golden_prices),
+        cmocka_unit_test(blend_arithmetic),
+        cmocka_unit_test(blend_market_snapshot),
+        cmocka_unit_test(blend_determinism_and_fit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,12 +24,46 @@ void fd_eval_opts_default(fd_eval_opts* o)
     o->first_season = 0;
     o->last_season = 9999;
     o->test_divs = NULL;
+    o->report_from = 0;
+    o->market = 0;
+    o->market_col = NULL;
+    o->market_method = MODEL_MARGIN_SHIN;
+    o->blend_space = MODEL_BLEND_LOG;
 }
 
 /* Columns of the best price over many books (BbMx, Max) are not a price anyone offers. */
-static int is_aggregate(const char* book)
+int fd_column_is_aggregate(const char* book)
 {
     return strstr(book, "Mx") != NULL || strncmp(book, "Max", 3) == 0;
+}
+#define is_aggregate fd_column_is_aggregate
+
+int fd_column_is_closing(const char* name, char* why, size_t whylen)
+{
+    if (!name || !*name)
+        return 0;
+    size_t n = strlen(name), pre;
+    const char* ou = strpbrk(name, "<>");
+    if (ou) /* over/under: AvgC>2.5, PC<2.5 (pre-match: BbAv>2.5, P>2.5) */
+        pre = (size_t)(ou - name);
+    else if (n >= 3 && (strcmp(name + n - 3, "AHH") == 0 || strcmp(name + n - 3, "AHA") == 0))
+        pre = n - 3; /* Asian handicap sides: B365CAHH */
+    else if (n >= 2 && strcmp(name + n - 2, "AH") == 0)
+        pre = n - 2; /* the handicap line: B365CAH */
+    else if (name[n - 1] == 'H' || name[n - 1] == 'D' || name[n - 1] == 'A')
+        pre = n - 1; /* 1X2: PSCH, B365CD, AvgCA */
+    else
+        pre = n; /* a bare prefix: PSC, B365C */
+    if (pre == 0 || name[pre - 1] != 'C')
+        return 0;
+    if (pre == 2 && strncmp(name, "VC", 2) == 0)
+        return 0; /* VC Bet's pre-match odds (VCH); its closing odds are VCCH */
+    if (why)
+        snprintf(why, whylen,
+                 "%s is a closing-odds column (prefix %.*s ends in C: odds recorded at kick-off); "
+                 "the market mode uses pre-match columns only",
+                 name, (int)pre, name);
+    return 1;
 }
 
 static int uf_find(int* p, int x)
@@ -145,11 +179,163 @@ static void odds_implied_rates(const fd_data* d, const fd_match* m, double* hx, 
     }
 }
 
+/* The game's own pre-match market: the chosen column, else the average column, else the mean
+ * of the single books' fair probabilities (closing and max-odds columns never). */
+static int market_snapshot(const fd_data* d,
+                           const fd_match* m,
+                           const fd_eval_opts* o,
+                           int col,
+                           int avg,
+                           double* q,
+                           int* from_avg)
+{
+    *from_avg = 0;
+    if (col >= 0)
+        return model_market_fair(m->odds[col], 1, 3, o->market_method, q, NULL);
+    if (avg >= 0 && model_market_fair(m->odds[avg], 1, 3, o->market_method, q, NULL) == MODEL_OK) {
+        *from_avg = 1;
+        return MODEL_OK;
+    }
+    double buf[FD_MAX_BOOKS * 3];
+    int nb = 0;
+    for (int b = 0; b < d->nbooks; b++) {
+        if (b == avg || is_aggregate(d->books[b]) || fd_column_is_closing(d->books[b], NULL, 0))
+            continue;
+        memcpy(buf + 3 * nb++, m->odds[b], sizeof(double) * 3);
+    }
+    return nb ? model_market_fair(buf, nb, 3, o->market_method, q, NULL) : MODEL_ERANGE;
+}
+
+static int rec_add(fd_eval_result* r, const fd_blend_rec* x)
+{
+    if (r->nrecs == r->caprecs) {
+        size_t c = r->caprecs ? 2 * r->caprecs : 1024;
+        fd_blend_rec* p = realloc(r->recs, sizeof *p * c);
+        if (!p)
+            return MODEL_ENOMEM;
+        r->recs = p;
+        r->caprecs = c;
+    }
+    r->recs[r->nrecs++] = *x;
+    return MODEL_OK;
+}
+
+void fd_eval_free(fd_eval_result* r)
+{
+    free(r->recs);
+    r->recs = NULL;
+    r->nrecs = r->caprecs = 0;
+}
+
+/* The weight of each (league, season) row is fitted on the league's earlier seasons only
+ * (all leagues' when the league has fewer than FD_BLEND_MIN_FIT such games); then every
+ * recorded game is scored with its season's weight. */
+static int blend_pass(const fd_data* d, const fd_eval_opts* o, fd_eval_result* r)
+{
+    size_t n = r->nrecs;
+    double *p = malloc(sizeof *p * 3 * (n + 1)), *q = malloc(sizeof *q * 3 * (n + 1));
+    int* k = malloc(sizeof *k * (n + 1));
+    int rc = MODEL_OK;
+    if (!p || !q || !k) {
+        rc = MODEL_ENOMEM;
+        goto out;
+    }
+    for (int i = 0; i < r->nrows; i++) {
+        fd_row* w = &r->row[i];
+        if (w->season < 0)
+            continue;
+        for (int pass = 0; pass < 2; pass++) {
+            size_t c = 0;
+            int lo = 99999, hi = -1;
+            for (size_t j = 0; j < n; j++) {
+                const fd_blend_rec* x = &r->recs[j];
+                const fd_match* m = &d->m[x->match];
+                if (!x->has_q || m->season >= w->season || (pass == 0 && strcmp(m->div, w->div)))
+                    continue;
+                memcpy(p + 3 * c, x->pm, sizeof x->pm);
+                memcpy(q + 3 * c, x->q, sizeof x->q);
+                k[c++] = x->k;
+                lo = m->season < lo ? m->season : lo;
+                hi = m->season > hi ? m->season : hi;
+            }
+            if (c < FD_BLEND_MIN_FIT && pass == 0)
+                continue;
+            w->weight = FD_BLEND_DEFAULT_W;
+            w->weight_n = 0;
+            if (c) {
+                if ((rc = model_blend_fit(p, q, k, c, 3, o->blend_space, &w->weight, NULL)))
+                    goto out;
+                w->weight_n = (long)c;
+                w->weight_first = lo;
+                w->weight_last = hi;
+            }
+            break;
+        }
+    }
+    for (size_t j = 0; j < n; j++) {
+        const fd_blend_rec* x = &r->recs[j];
+        const fd_match* m = &d->m[x->match];
+        fd_row* rows[3];
+        int nr = 0;
+        for (int i = 0; i < r->nrows; i++) {
+            fd_row* w = &r->row[i];
+            if ((w->season == m->season && strcmp(w->div, m->div) == 0) ||
+                (m->season >= o->report_from && w->season < 0 &&
+                 (strcmp(w->div, m->div) == 0 || strcmp(w->div, "ALL") == 0)))
+                rows[nr++] = w;
+        }
+        double wt = FD_BLEND_DEFAULT_W, b[3];
+        for (int i = 0; i < nr; i++)
+            if (rows[i]->season >= 0)
+                wt = rows[i]->weight;
+        if ((rc = model_blend(x->pm, x->has_q ? x->q : NULL, 3, wt, o->blend_space, b)))
+            goto out;
+        for (int i = 0; i < nr; i++) {
+            acc_add(&rows[i]->blend_all, b, x->k);
+            if (!x->has_q)
+                continue;
+            acc_add(&rows[i]->mkt_model, x->pm, x->k);
+            acc_add(&rows[i]->mkt, x->q, x->k);
+            acc_add(&rows[i]->blend, b, x->k);
+            if (x->from_avg)
+                rows[i]->mkt_from_avg++;
+            else
+                rows[i]->mkt_from_books++;
+            for (int bk = 0; bk < d->nbooks; bk++)
+                if (m->odds[bk][0] > 1 && m->odds[bk][1] > 1 && m->odds[bk][2] > 1)
+                    acc_add(&rows[i]->blend_same[bk], b, x->k);
+        }
+    }
+out:
+    free(p);
+    free(q);
+    free(k);
+    return rc;
+}
+
 int fd_eval(const fd_data* d, const fd_eval_opts* o, fd_eval_result* r)
 {
     memset(r, 0, sizeof *r);
     if (!d->n)
         return MODEL_EINVAL;
+    int mcol = -1, mavg = -1;
+    if (o->market) {
+        if (o->market_method != MODEL_MARGIN_SHIN && o->market_method != MODEL_MARGIN_POWER)
+            return MODEL_EINVAL;
+        if (o->market_col) {
+            if (fd_column_is_closing(o->market_col, NULL, 0) || is_aggregate(o->market_col))
+                return MODEL_EINVAL;
+            for (int b = 0; b < d->nbooks; b++)
+                if (strcmp(d->books[b], o->market_col) == 0)
+                    mcol = b;
+            if (mcol < 0)
+                return MODEL_EINVAL;
+        } else {
+            for (int b = 0; b < d->nbooks; b++)
+                if (strcmp(d->books[b], "BbAv") == 0 || strcmp(d->books[b], "Avg") == 0)
+                    mavg = b;
+        }
+    }
     size_t* idx = malloc(sizeof *idx * d->n);
     int *parent = malloc(sizeof *parent * (d->nteams + 1)),
         *local = malloc(sizeof *local * (d->nteams + 1));
@@ -222,8 +408,18 @@ int fd_eval(const fd_data* d, const fd_eval_opts* o, fd_eval_result* r)
                     rc = MODEL_ETOOBIG;
                     goto out;
                 }
-                score_match(d, m, pm, pb, rows, 3);
+                score_match(d, m, pm, pb, rows, m->season >= o->report_from ? 3 : 1);
                 r->games_tested++;
+                if (o->market) {
+                    fd_blend_rec x;
+                    memset(&x, 0, sizeof x);
+                    x.match = idx[q];
+                    memcpy(x.pm, pm, sizeof pm);
+                    x.k = m->hg > m->ag ? 0 : m->hg == m->ag ? 1 : 2;
+                    x.has_q = market_snapshot(d, m, o, mcol, mavg, x.q, &x.from_avg) == MODEL_OK;
+                    if ((rc = rec_add(r, &x)))
+                        goto out;
+                }
             }
             /* the day's games join the history only after the whole day is priced */
             for (size_t q = ii; q < jj; q++) {
@@ -248,6 +444,14 @@ int fd_eval(const fd_data* d, const fd_eval_opts* o, fd_eval_result* r)
             }
             ii = jj;
         }
+    }
+    if (o->market) {
+        r->market = 1;
+        r->market_col = mcol;
+        r->market_avg = mavg;
+        r->market_method = o->market_method;
+        r->blend_space = o->blend_space;
+        rc = blend_pass(d, o, r);
     }
 out:
     free(idx);
@@ -275,6 +479,71 @@ static int row_cmp(const void* a, const void* b)
 static double mean(double s, long n)
 {
     return n ? s / n : 0.0;
+}
+
+/* The market mode's lines of one row: model, market and blend on the games with a market
+ * snapshot, and the blend against the best column and Bet365 on the games each priced. */
+static void print_market(FILE* f,
+                         const fd_data* d,
+                         const fd_eval_result* res,
+                         const fd_row* w,
+                         int best_b,
+                         int best_m,
+                         double best)
+{
+    char src[64];
+    if (res->market_col >= 0)
+        snprintf(src, sizeof src, "column %s", d->books[res->market_col]);
+    else
+        snprintf(src, sizeof src, "%s col. %ld, mean of books %ld",
+                 res->market_avg >= 0 ? d->books[res->market_avg] : "avg", w->mkt_from_avg,
+                 w->mkt_from_books);
+    fprintf(f, "  market mode: %ld of %ld games with a pre-match snapshot (%s), de-margined %s\n",
+            w->mkt.n, w->model.n, src, model_margin_name(res->market_method));
+    if (w->season >= 0) {
+        if (w->weight_n)
+            fprintf(f, "  %-22s %.2f (%s space), fitted on %ld games of seasons %d-%d\n",
+                    "market weight", w->weight, model_blend_space_name(res->blend_space),
+                    w->weight_n, w->weight_first, w->weight_last);
+        else
+            fprintf(f, "  %-22s %.2f (%s space), default: no earlier season with a market\n",
+                    "market weight", w->weight, model_blend_space_name(res->blend_space));
+    }
+    fprintf(f, "  %-22s RPS %.4f  logloss %.4f\n", "model alone (same)",
+            mean(w->mkt_model.rps, w->mkt_model.n), mean(w->mkt_model.ll, w->mkt_model.n));
+    fprintf(f, "  %-22s RPS %.4f  logloss %.4f\n", "market alone", mean(w->mkt.rps, w->mkt.n),
+            mean(w->mkt.ll, w->mkt.n));
+    fprintf(f, "  %-22s RPS %.4f  logloss %.4f\n", "blend", mean(w->blend.rps, w->blend.n),
+            mean(w->blend.ll, w->blend.n));
+    fprintf(f, "  %-22s RPS %.4f  logloss %.4f\n", "blend, all games",
+            mean(w->blend_all.rps, w->blend_all.n), mean(w->blend_all.ll, w->blend_all.n));
+    if (best_b >= 0) {
+        const fd_acc* a = &w->blend_same[best_b];
+        double v = mean(a->rps, a->n);
+        fprintf(f,
+                "  blend vs best column %s/%s (RPS %.4f): blend %.4f on its games, %+.2f%% -> %s\n",
+                d->books[best_b], model_margin_name(best_m), best, v, 100.0 * (v - best) / best,
+                v <= best ? "no worse" : "WORSE");
+    }
+    for (int b = 0; b < d->nbooks; b++) {
+        if (strcmp(d->books[b], "B365") || !w->model_same[b].n)
+            continue;
+        double bb = 1e9;
+        int bm = 0;
+        for (int m = 0; m < MODEL_MARGIN__COUNT; m++) {
+            const fd_acc* a = &w->book[b][m];
+            if (a->n == w->model_same[b].n && mean(a->rps, a->n) < bb) {
+                bb = mean(a->rps, a->n);
+                bm = m;
+            }
+        }
+        const fd_acc* a = &w->blend_same[b];
+        double v = mean(a->rps, a->n);
+        if (bb < 1e9)
+            fprintf(f, "  blend vs B365/%s (RPS %.4f): blend %.4f on its games, %+.2f%% -> %s\n",
+                    model_margin_name(bm), bb, v, 100.0 * (v - bb) / bb,
+                    v < bb ? "better" : "NOT better");
+    }
 }
 
 void fd_eval_print(FILE* f, const fd_data* d, const fd_eval_result* res)
@@ -318,7 +587,7 @@ void fd_eval_print(FILE* f, const fd_data* d, const fd_eval_result* res)
                     if (v < bb)
                         bb = v;
                     if (v < best && w->model_same[b].n * 10 >= w->model.n * 9 &&
-                        !is_aggregate(d->books[b])) {
+                        !is_aggregate(d->books[b]) && !fd_column_is_closing(d->books[b], NULL, 0)) {
                         best = v;
                         best_b = b;
                         best_m = m;
@@ -333,12 +602,15 @@ void fd_eval_print(FILE* f, const fd_data* d, const fd_eval_result* res)
         if (best_b >= 0) {
             double ms = mean(w->model_same[best_b].rps, w->model_same[best_b].n);
             fprintf(f,
-                    "  best bookmaker column (>= 90%% of games, not a max-odds column): %s/%s RPS "
+                    "  best bookmaker column (>= 90%% of games, not a max-odds or closing column): "
+                    "%s/%s RPS "
                     "%.4f; model %.4f on the same "
                     "games: %+.2f%%\n",
                     d->books[best_b], model_margin_name(best_m), best, ms,
                     100.0 * (ms - best) / best);
         }
+        if (res->market)
+            print_market(f, d, res, w, best_b, best_m, best);
     }
     free(rows);
 }

@@ -26,7 +26,26 @@ typedef struct
     fd_acc book[FD_MAX_BOOKS][MODEL_MARGIN__COUNT];
     fd_acc model_same[FD_MAX_BOOKS]; /* the model on the games where the book has odds */
     long book_fail[FD_MAX_BOOKS][MODEL_MARGIN__COUNT];
+    /* market mode (fd_eval_opts.market): */
+    fd_acc mkt_model, mkt, blend;      /* on the games with a market snapshot */
+    fd_acc blend_all;                  /* every game: the blend, or the model alone */
+    fd_acc blend_same[FD_MAX_BOOKS];   /* the blend on the games the book priced */
+    long mkt_from_avg, mkt_from_books; /* where the snapshot came from */
+    double weight;                     /* market weight used (season rows) */
+    long weight_n;                     /* earlier-season games it was fitted on (0: default) */
+    int weight_first, weight_last;     /* seasons it was fitted on */
 } fd_row;
+
+/* One scored game kept for the market mode's second pass. */
+typedef struct
+{
+    size_t match;
+    double pm[3], q[3];
+    int has_q, from_avg, k;
+} fd_blend_rec;
+
+#define FD_BLEND_DEFAULT_W 0.5 /* market weight when no earlier season has market data */
+#define FD_BLEND_MIN_FIT 200   /* fewer earlier games in the league: fit on all leagues */
 
 typedef struct
 {
@@ -34,6 +53,13 @@ typedef struct
     int refit_days; /* 1: refit before every match day; 7: weekly */
     int first_season, last_season;
     const char* test_divs; /* comma-separated Div codes to test on; NULL or "" = all */
+    int report_from;       /* aggregate rows ("all seasons") only from this season on */
+    /* market mode: blend the model with the game's own pre-match odds */
+    int market;
+    const char* market_col; /* a single pre-match book column (e.g. "B365"); NULL: the average
+                               column (BbAv/Avg) when present, else the mean of the books */
+    model_margin_method market_method; /* shin or power */
+    model_blend_space blend_space;
 } fd_eval_opts;
 
 typedef struct
@@ -42,6 +68,11 @@ typedef struct
     fd_row row[FD_MAX_KEYS];
     long fits, games_tested;
     double fit_seconds; /* filled in by the caller if it times the run */
+    fd_blend_rec* recs; /* market mode: every tested game (fd_eval_free releases) */
+    size_t nrecs, caprecs;
+    int market, market_col, market_avg; /* mode, the chosen column, the average column (-1) */
+    model_margin_method market_method;
+    model_blend_space blend_space;
 } fd_eval_result;
 
 void fd_eval_opts_default(fd_eval_opts* o);
@@ -50,5 +81,15 @@ void fd_eval_opts_default(fd_eval_opts* o);
  * baseline and every bookmaker. result is large: allocate it. */
 int fd_eval(const fd_data* d, const fd_eval_opts* o, fd_eval_result* r);
 void fd_eval_print(FILE* f, const fd_data* d, const fd_eval_result* r);
+void fd_eval_free(fd_eval_result* r);
+
+/* 1 if a football-data column name or column prefix holds closing odds (recorded at
+ * kick-off): a prefix ending in C before the outcome letters (PSCH, B365CH, AvgCH, MaxCH),
+ * before an over/under line (AvgC>2.5, PC<2.5) or an Asian handicap side (B365CAHH). VC
+ * (VC Bet, VCH/VCD/VCA) is a pre-match book; its closing column is VCCH. When why is not
+ * NULL it receives a message for the user. */
+int fd_column_is_closing(const char* name, char* why, size_t whylen);
+/* 1 for columns of the best price over many books (BbMx, Max): no one offers that price. */
+int fd_column_is_aggregate(const char* book);
 
 #endif

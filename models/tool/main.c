@@ -14,6 +14,12 @@
  *   --newcomer P             pull of teams with little history towards the newcomer prior (3; 0 =
  * off)
  *   --refit DAYS             refit when the last fit is this many days old (1 = every match day)
+ *   --report-from YEAR       "all seasons" rows count only seasons from YEAR (earlier ones tune)
+ *   --market                 blend with each game's own pre-match odds: the average column
+ *                            (BbAv/Avg) when present, else the mean of the single books
+ *   --market-col BOOK        ... or one book's column (B365, PS...); closing columns refused
+ *   --market-method M        shin (default) or power de-margining of the snapshot
+ *   --blend S                log (default) or linear blending space
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +32,9 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: parlay-model eval [--from Y] [--to Y] [--test-div E0,F1] [--xi X] [--shots S]\n"
-            "                         [--ridge R] [--xg-odds W] [--newcomer P] [--refit DAYS] "
+            "                         [--ridge R] [--xg-odds W] [--newcomer P] [--refit DAYS]\n"
+            "                         [--report-from Y] [--market] [--market-col BOOK]\n"
+            "                         [--market-method shin|power] [--blend log|linear] "
             "FILE.csv...\n"
             "       parlay-model markets LAMBDA MU [RHO]\n");
     return 2;
@@ -59,7 +67,46 @@ static int cmd_eval(int argc, char** argv)
             o.fit.newcomer_pull = atof(argv[++i]);
         else if (i + 1 < argc && strcmp(a, "--refit") == 0)
             o.refit_days = atoi(argv[++i]);
-        else if (a[0] == '-')
+        else if (i + 1 < argc && strcmp(a, "--report-from") == 0)
+            o.report_from = atoi(argv[++i]);
+        else if (strcmp(a, "--market") == 0)
+            o.market = 1;
+        else if (i + 1 < argc && strcmp(a, "--market-col") == 0) {
+            char why[256];
+            o.market = 1;
+            o.market_col = argv[++i];
+            if (fd_column_is_closing(o.market_col, why, sizeof why)) {
+                fprintf(stderr, "parlay-model: refused: %s\n", why);
+                return 2;
+            }
+            if (fd_column_is_aggregate(o.market_col)) {
+                fprintf(stderr,
+                        "parlay-model: refused: %s is a max-odds column (the best price over "
+                        "many books, offered by no one)\n",
+                        o.market_col);
+                return 2;
+            }
+        } else if (i + 1 < argc && strcmp(a, "--market-method") == 0) {
+            const char* m = argv[++i];
+            if (strcmp(m, "shin") == 0)
+                o.market_method = MODEL_MARGIN_SHIN;
+            else if (strcmp(m, "power") == 0)
+                o.market_method = MODEL_MARGIN_POWER;
+            else {
+                fprintf(stderr, "parlay-model: --market-method: shin or power, not %s\n", m);
+                return 2;
+            }
+        } else if (i + 1 < argc && strcmp(a, "--blend") == 0) {
+            const char* m = argv[++i];
+            if (strcmp(m, "log") == 0)
+                o.blend_space = MODEL_BLEND_LOG;
+            else if (strcmp(m, "linear") == 0)
+                o.blend_space = MODEL_BLEND_LINEAR;
+            else {
+                fprintf(stderr, "parlay-model: --blend: log or linear, not %s\n", m);
+                return 2;
+            }
+        } else if (a[0] == '-')
             return usage();
         else {
             char* buf;
@@ -79,6 +126,17 @@ static int cmd_eval(int argc, char** argv)
     }
     if (!nfiles || o.refit_days < 1)
         return usage();
+    if (o.market_col) {
+        int found = 0;
+        for (int b = 0; b < d.nbooks; b++)
+            found |= strcmp(d.books[b], o.market_col) == 0;
+        if (!found) {
+            fprintf(stderr,
+                    "parlay-model: --market-col %s: no such bookmaker column in the files\n",
+                    o.market_col);
+            return 2;
+        }
+    }
     fd_eval_result* r = malloc(sizeof *r);
     if (!r)
         return 1;
@@ -103,6 +161,7 @@ static int cmd_eval(int argc, char** argv)
         (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec));
     printf("columns: RPS/logloss of each bookmaker's 1X2 odds de-margined by each method\n");
     fd_eval_print(stdout, &d, r);
+    fd_eval_free(r);
     free(r);
     fd_free(&d);
     return 0;

@@ -6,7 +6,8 @@
  * Measures: a full Dixon-Coles fit on ten seasons of two leagues (EPL 2005-15 and Ligue 1
  * 2004-14, about 7,500 games, cold and warm start); the full pre-match market set for one
  * game (grid + every market, then with prices); a live re-price after an event; one Shin
- * solve; a tennis best-of-five match from a live score. Each figure is the best of several
+ * solve; the market blend (blend only, a snapshot of 1 or 10 books plus the blend, a set of 50
+ * markets); a tennis best-of-five match from a live score. Each figure is the best of several
  * timed batches (less noise from other processes on the machine).
  */
 #include <stdio.h>
@@ -148,6 +149,45 @@ int main(int argc, char** argv)
         sink += pp[0];
     });
     printf("  one Shin solve (3 outcomes):                     %8.3f us\n", t * 1e6);
+    /* The market blend (blend.c): one 1X2 market, snapshot de-margined then blended. */
+    const double pm3[3] = {0.47, 0.27, 0.26};
+    double books[10][3], qb[3], bl[3];
+    for (int b = 0; b < 10; b++) {
+        books[b][0] = 2.00 + 0.02 * b;
+        books[b][1] = 3.40 + 0.01 * b;
+        books[b][2] = 3.60 - 0.02 * b;
+    }
+    for (int s = 0; s < 2; s++) {
+        qb[0] = 0.45;
+        qb[1] = 0.28;
+        t = TIME_IT(1000000, {
+            qb[0] = 0.45 + 1e-12 * (i_ & 7);
+            qb[2] = 1.0 - qb[0] - qb[1];
+            model_blend(pm3, qb, 3, 0.85, s, bl);
+            sink += bl[0];
+        });
+        printf("  blend only, 1X2 (%-6s space):                 %8.3f us\n",
+               model_blend_space_name(s), t * 1e6);
+    }
+    for (int nb = 1; nb <= 10; nb += 9) {
+        t = TIME_IT(200000, {
+            books[0][0] = 2.00 + 1e-9 * (i_ & 7);
+            model_market_fair(&books[0][0], nb, 3, MODEL_MARGIN_SHIN, qb, NULL);
+            model_blend(pm3, qb, 3, 0.85, MODEL_BLEND_LOG, bl);
+            sink += bl[0];
+        });
+        printf("  1X2 snapshot of %2d book(s), Shin, + log blend:  %8.3f us\n", nb, t * 1e6);
+    }
+    /* a market set: 50 markets of 3 outcomes, each with a one-book Shin snapshot */
+    t = TIME_IT(20000, {
+        for (int k = 0; k < 50; k++) {
+            books[k % 10][0] = 2.00 + 1e-9 * ((i_ + k) & 7);
+            model_market_fair(books[k % 10], 1, 3, MODEL_MARGIN_SHIN, qb, NULL);
+            model_blend(pm3, qb, 3, 0.85, MODEL_BLEND_LOG, bl);
+            sink += bl[0];
+        }
+    });
+    printf("  market set: 50 x (1-book Shin snapshot + blend): %8.2f us\n", t * 1e6);
     model_tennis_state ts = {5, 0.66, 0.63, 1, 1, 10, 11, 3, 4, 2, 1, 1, 0};
     model_tennis_result* tr = malloc(sizeof *tr);
     t = TIME_IT(2000, {
