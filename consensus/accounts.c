@@ -683,7 +683,9 @@ static int session_revoke_all(struct acc_op *op)
         fam[ACCOUNTS_FAMILY_CHARS] = 0;
         json_t *s = accounts_session_get(op->f, op->txn, fam);
         if (s && !json_is_true(json_object_get(s, "revoked"))) {
-            rv = family_revoke(op, s, "signed out everywhere");
+            /* An operator's sign-out of a player carries its reason. */
+            const char *why = store_str(op->body, "reason");
+            rv = family_revoke(op, s, why ? why : "signed out everywhere");
             n++;
         }
         json_decref(s);
@@ -1313,7 +1315,16 @@ static const struct acc_shape SESSION_REFRESH = {
     session_refresh_valid, "Invalid refresh",
     "the command needs a family id and two refresh-token hashes", false, session_refresh};
 static const struct acc_shape SESSION_REVOKE = {NULL, NULL, NULL, false, session_revoke};
-static const struct acc_shape SESSION_REVOKE_ALL = {NULL, NULL, NULL, true, session_revoke_all};
+static bool revoke_all_valid(json_t *b)
+{
+    json_t *why = json_object_get(b, "reason");
+    return !why || (json_is_string(why) && strlen(json_string_value(why)) >= 3 &&
+                    strlen(json_string_value(why)) <= 500);
+}
+
+static const struct acc_shape SESSION_REVOKE_ALL = {
+    revoke_all_valid, "Invalid sign-out", "'reason', when given, is 3 to 500 characters", true,
+    session_revoke_all};
 static const struct acc_shape SIGNING_KEY_ADD = {
     signing_key_valid, "Invalid signing key",
     "the command needs a kid and a private EC P-256 JWK with that kid", false, signing_key_add};

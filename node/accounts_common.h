@@ -210,5 +210,6 @@ void wallet_on_timer(struct accounts *a);
 void acc_serve_players_admin(struct http_req *r);
 void acc_serve_player_admin(struct http_req *r);
 void acc_do_kyc_override(struct http_req *r, const char *id);
+void acc_do_admin_signout(struct http_req *r, const char *id);
 
 #endif

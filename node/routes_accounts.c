@@ -20,6 +20,7 @@
  *   POST   /admin/v1/signing-keys     (admin)                    rotate the signing key
  *   GET    /admin/v1/players[?email=] | /admin/v1/players/{id}  (admin) see players
  *   POST   /admin/v1/players/{id}/kyc {status, reason} (admin)  an operator's KYC decision
+ *   POST   /admin/v1/players/{id}/signout {reason} (admin: kyc) end every session of a player
  *   GET    /admin/v1/secrets, POST /admin/v1/secrets/reseal (admin)  secrets at rest
  *                                                            (node/routes_secrets.c)
  *
@@ -129,6 +130,11 @@ int routes_accounts(struct http_req *r, const char *method, const char *path)
             snprintf(pid, sizeof pid, "%.*s", (int)(slash - id), id);
             if (routes_method(r, method, "POST", "use POST to record a KYC decision"))
                 acc_do_kyc_override(r, pid);
+        } else if (!strcmp(slash, "/signout")) {
+            char pid[ACCOUNTS_ID_CHARS + 2];
+            snprintf(pid, sizeof pid, "%.*s", (int)(slash - id), id);
+            if (routes_method(r, method, "POST", "use POST to end the player's sessions"))
+                acc_do_admin_signout(r, pid);
         } else {
             r->route = ROUTE_OTHER;
             return -1;

@@ -108,3 +108,39 @@ out:
     json_decref(body);
 }
 
+
+/* POST /admin/v1/players/{id}/signout {reason}: an operator ends every session of a player
+ * (CMD_SESSION_REVOKE_ALL with the reason kept on each session and in the audit trail); sport
+ * nodes refuse the player's tokens once they have polled the revocation log. */
+void acc_do_admin_signout(struct http_req *r, const char *id)
+{
+    static const char *const names[] = {"reason", NULL};
+    json_t *body = routes_body(r);
+    if (!body)
+        return;
+    char idem[256];
+    if (!acc_fields(r, body, names))
+        goto out;
+    const char *reason = json_string_value(json_object_get(body, "reason"));
+    if (!reason || strlen(reason) < 3 || strlen(reason) > 500) {
+        http_problem(r, 422, "Invalid reason", "field 'reason' must be 3 to 500 characters");
+        goto out;
+    }
+    if (!accounts_player_id_valid(id)) {
+        http_problem(r, 404, "No such player", "player '%s' does not exist", id);
+        goto out;
+    }
+    if (!acc_idem_key(r, "admin", idem) || !acc_on_leader(r))
+        goto out;
+    uint8_t fp[32];
+    char what[64];
+    snprintf(what, sizeof what, "signout %s", id);
+    acc_fingerprint(what, reason, fp);
+    char why[560];
+    snprintf(why, sizeof why, "ended by an operator: %s", reason);
+    LOG_INFO("event=admin_player_signout player=%s", id);
+    acc_propose(r, CMD_SESSION_REVOKE_ALL, json_pack("{s:s, s:s}", "player_id", id, "reason", why),
+                idem, fp, acc_relay_done, NULL);
+out:
+    json_decref(body);
+}

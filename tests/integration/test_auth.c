@@ -320,6 +320,47 @@ static void signed_out_sessions_refused_on_sport_nodes(void **state)
     wait_me_code(&s, tok_b, "session_revoked");
     for (int i = 0; i < 3; i++)
         assert_true(h_log_count(&s, i, "event=revocations_fetch_failed") >= 1);
+
+    /* An operator ends every session of the player (ASVS 7.4.5): a new session is refused on
+     * the sport nodes within seconds, with the operator's reason kept. Bad input changes
+     * nothing. */
+    r = call(&a, 2, "POST", "/v1/sessions",
+             "{\"email\":\"eve@example.fr\",\"password\":\"" PW "\"}", "in-c", NULL);
+    assert_int_equal(r.status, 201);
+    char tok_c[2048];
+    snprintf(tok_c, sizeof tok_c, "%s", sval(r.json, "access_token"));
+    h_resp_free(&r);
+    wait_me_code(&s, tok_c, "");
+    char path[160];
+    snprintf(path, sizeof path, "/admin/v1/players/%s/signout", player);
+    r = h_http(&a, 2, "POST", path, "{\"reason\":\"x\"}", "so-bad", true);
+    assert_int_equal(r.status, 422);
+    h_resp_free(&r);
+    r = h_http(&a, 2, "POST", "/admin/v1/players/p_00000000000000000000000000000099/signout",
+               "{\"reason\":\"account takeover suspected\"}", "so-none", true);
+    assert_int_equal(r.status, 404);
+    h_resp_free(&r);
+    r = call(&a, 2, "POST", path, "{\"reason\":\"account takeover suspected\"}", "so-1", tok_c);
+    assert_int_equal(r.status, 401); /* a player's token is no operator's */
+    h_resp_free(&r);
+    wait_me_code(&s, tok_c, "");
+    deadline = h_now() + 30;
+    st = 0;
+    while (st != 200 && h_now() < deadline) {
+        r = h_http(&a, 2, "POST", path, "{\"reason\":\"account takeover suspected\"}", "so-1",
+                   true);
+        st = r.status;
+        if (st == 200)
+            assert_int_equal(json_integer_value(json_object_get(r.json, "revoked")), 1);
+        h_resp_free(&r);
+        if (st != 200)
+            h_sleep_ms(100);
+    }
+    assert_int_equal(st, 200);
+    wait_me_code(&s, tok_c, "session_revoked");
+    r = call(&a, 2, "GET", "/v1/players/me", NULL, NULL, tok_c);
+    assert_int_equal(r.status, 401);
+    h_resp_free(&r);
     h_cluster_destroy(&s);
     h_cluster_destroy(&a);
 }
