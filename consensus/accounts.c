@@ -664,9 +664,9 @@ static int session_revoke(struct acc_op *op)
     return rv;
 }
 
-static int session_revoke_all(struct acc_op *op)
+/* Revokes every open session of player @id with @reason; their count in *@count. */
+static int revoke_player(struct acc_op *op, const char *id, const char *reason, unsigned *count)
 {
-    const char *id = op->id;
     size_t il = strlen(id);
     MDB_cursor *cur;
     int rv = mdb_cursor_open(op->txn, DB(op->f)->player_sessions, &cur);
@@ -683,16 +683,32 @@ static int session_revoke_all(struct acc_op *op)
         fam[ACCOUNTS_FAMILY_CHARS] = 0;
         json_t *s = accounts_session_get(op->f, op->txn, fam);
         if (s && !json_is_true(json_object_get(s, "revoked"))) {
-            /* An operator's sign-out of a player carries its reason. */
-            const char *why = store_str(op->body, "reason");
-            rv = family_revoke(op, s, why ? why : "signed out everywhere");
+            rv = family_revoke(op, s, reason);
             n++;
         }
         json_decref(s);
     }
     mdb_cursor_close(cur);
+    *count = n;
+    return rv;
+}
+
+int accounts_end_sessions(struct fsm *f, MDB_txn *txn, const struct cmd *c, const char *player_id,
+                          const char *reason)
+{
+    struct acc_op op = {f, txn, c, NULL, NULL, player_id, NULL, ""};
+    fsm_format_time(c->time_ms, op.ts);
+    unsigned n;
+    return accounts_player_id_valid(player_id) ? revoke_player(&op, player_id, reason, &n) : 0;
+}
+
+static int session_revoke_all(struct acc_op *op)
+{
+    const char *why = store_str(op->body, "reason"); /* an operator's sign-out of a player */
+    unsigned n = 0;
+    int rv = revoke_player(op, op->id, why ? why : "signed out everywhere", &n);
     if (rv == 0)
-        store_result_json(op->res, 200, json_pack("{s:s, s:i}", "player_id", id, "revoked", n));
+        store_result_json(op->res, 200, json_pack("{s:s, s:i}", "player_id", op->id, "revoked", n));
     return rv;
 }
 

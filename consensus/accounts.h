@@ -102,6 +102,13 @@ json_t *accounts_identity_player(struct fsm *f, MDB_txn *txn, const char *issuer
 /* The player's TOTP record, NULL if never enrolled. */
 json_t *accounts_totp_get(struct fsm *f, MDB_txn *txn, const char *player_id);
 
+/* Revokes every open session of @player_id within the command @c being applied (another
+ * domain's apply calls it: a wallet blocked, banned or closed ends the player's sessions),
+ * with @reason kept on each and in the revocation log. 0 or an LMDB error. */
+struct cmd;
+int accounts_end_sessions(struct fsm *f, MDB_txn *txn, const struct cmd *c, const char *player_id,
+                          const char *reason);
+
 /* Revoked sessions, oldest first, from @since_ms on (at most @limit): {items: [{session_id,
  * player_id, at_ms}], more, keep_s}. Sport nodes poll it to refuse a revoked session's access
  * tokens before they expire; entries are kept ACCOUNTS_REVOCATION_KEEP_S (more than an access

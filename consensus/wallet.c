@@ -480,6 +480,8 @@ static int block_apply(struct wop *op)
     else
         json_object_del(prof, "blocked");
     int rv = profile_store(op, pid, prof);
+    if (rv == 0 && json_is_true(blocked)) /* a blocked player is signed out everywhere */
+        rv = accounts_end_sessions(op->f, op->txn, op->c, pid, "account blocked");
     if (rv == 0)
         store_result_json(op->res, 200,
                           json_pack("{s:s, s:b, s:s}", "player_id", pid, "blocked",

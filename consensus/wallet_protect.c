@@ -31,6 +31,8 @@ int ban_apply(struct wop *op)
     else if (!json_is_true(banned))
         json_object_del(prof, "banned");
     int rv = profile_store(op, pid, prof);
+    if (rv == 0 && json_is_true(banned) && !was) /* banned: signed out everywhere */
+        rv = accounts_end_sessions(op->f, op->txn, op->c, pid, "banned from gambling");
     if (rv == 0)
         store_result_json(op->res, 200,
                           json_pack("{s:s, s:b, s:b}", "player_id", pid, "banned",
@@ -127,6 +129,8 @@ static int close_one(struct wop *op, const char *pid, int64_t *returned)
             rv = store_put_json(op->txn, DB(op->f)->withdrawals, wid, strlen(wid), w, NULL);
         if (rv == 0)
             rv = profile_store(op, pid, prof);
+        if (rv == 0) /* a closed account is signed out everywhere */
+            rv = accounts_end_sessions(op->f, op->txn, op->c, pid, "account closed");
         if (rv == 0)
             *returned += amount;
     }

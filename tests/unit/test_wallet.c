@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "consensus/fsm.h"
+#include "consensus/accounts.h"
 #include "consensus/wallet.h"
 #include "tests/unit/unit_util.h"
 
@@ -161,6 +162,61 @@ static void funded(struct w *w, int64_t amount)
     cluster(w);
     assert_int_equal(run(w, CMD_WALLET_LIMITS, wallet_cmd_limits(P1, 100000, 50000, -1)), 200);
     deposit(w, P1, "d1", amount);
+}
+
+/* Open sessions of player @id (not revoked), and entries in the revocation log. */
+static void sessions_state(struct w *w, const char *fam, bool *revoked, size_t *logged)
+{
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(w->f, &txn), 0);
+    json_t *s = accounts_session_get(w->f, txn, fam);
+    json_t *log = accounts_revocations(w->f, txn, 0, 100);
+    fsm_read_end(txn);
+    assert_non_null(s);
+    *revoked = json_is_true(json_object_get(s, "revoked"));
+    *logged = json_array_size(json_object_get(log, "items"));
+    json_decref(s);
+    json_decref(log);
+}
+
+static void session(struct w *w, const char *fam, const char *pid)
+{
+    char p[300];
+    snprintf(p, sizeof p,
+             "{\"player_id\":\"%s\",\"family\":\"%s\",\"refresh_hash\":"
+             "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+             pid, fam);
+    assert_int_equal(util_apply_at(w->f, &w->r, ++w->index, CMD_SESSION_CREATE, NULL, 0, p, w->now),
+                     201);
+}
+
+/* A blocked or banned player is signed out everywhere, in the same command (ASVS 7.4.2);
+ * unblocking signs nobody out. */
+static void block_and_ban_end_sessions(void **state)
+{
+    struct w *w = *state;
+    funded(w, 1000);
+    const char *f1 = "f0000000000000000000000000000001", *f2 = "f0000000000000000000000000000002";
+    session(w, f1, P1);
+    bool revoked;
+    size_t logged;
+    sessions_state(w, f1, &revoked, &logged);
+    assert_false(revoked);
+    assert_int_equal(logged, 0);
+    assert_int_equal(run(w, CMD_WALLET_BLOCK, wallet_cmd_block(P1, true, "problem gambling")), 200);
+    sessions_state(w, f1, &revoked, &logged);
+    assert_true(revoked);
+    assert_int_equal(logged, 1);
+    assert_int_equal(run(w, CMD_WALLET_BLOCK, wallet_cmd_block(P1, false, "reviewed")), 200);
+    session(w, f2, P1);
+    sessions_state(w, f2, &revoked, &logged);
+    assert_false(revoked);
+    assert_int_equal(logged, 1);
+    assert_int_equal(run(w, CMD_WALLET_BAN, wallet_cmd_ban(P1, true, "ban_list")), 200);
+    sessions_state(w, f2, &revoked, &logged);
+    assert_true(revoked);
+    assert_int_equal(logged, 2);
+    check_ok(w);
 }
 
 /* A deposit credits once: limits first, duplicate and replayed events, a failed payment. */
@@ -678,6 +734,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(ban_list_verdict, setup, teardown),
         cmocka_unit_test_setup_teardown(provisional_closure, setup, teardown),
         cmocka_unit_test_setup_teardown(auto_withdraw, setup, teardown),
+        cmocka_unit_test_setup_teardown(block_and_ban_end_sessions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
