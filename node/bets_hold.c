@@ -56,6 +56,7 @@ struct bets_hold {
     unsigned n_urls, url_i;
     unsigned busy; /* transfers and proposals in flight */
     unsigned proposing; /* proposals in flight (their callbacks may come after stop) */
+    unsigned settling;  /* CMD_BET_SETTLE_MORE in flight (apart from the hold batches) */
     bool stopping;
     int closing;   /* handles still to close */
 };
@@ -130,6 +131,43 @@ static void done_proposed(void *arg, int outcome, const struct fsm_result *res)
         LOG_INFO("event=bet_hold_done status=%d", res ? res->status : 0);
     kick_if_idle(h);
     try_free(h);
+}
+
+static void settle_proposed(void *arg, int outcome, const struct fsm_result *res)
+{
+    struct bets_hold *h = arg;
+    (void)outcome;
+    (void)res;
+    h->settling--;
+    h->proposing--;
+    if (h->settling == 0 && !h->stopping && !h->n->stopping)
+        uv_timer_start(&h->timer, on_tick, 1, TICK_MS); /* the next chunk at once */
+    try_free(h);
+}
+
+/* The next chunk of every fixture being settled (CMD_BET_SETTLE_MORE), one round at a time,
+ * apart from the hold batches: settling does not wait for bets to be paid. */
+static void settle_next(struct bets_hold *h)
+{
+    struct node *n = h->n;
+    MDB_txn *txn;
+    if (fsm_read_begin(n->fsm, &txn) != 0)
+        return;
+    json_t *more = bets_settling(n->fsm, txn, 4);
+    fsm_read_end(txn);
+    size_t i;
+    json_t *id;
+    json_array_foreach(more, i, id)
+    {
+        struct cmd cm;
+        char *text = bets_cmd_settle_more(&cm, json_string_value(id));
+        if (text && replica_propose(n->replica, &cm, settle_proposed, h) == REPLICA_OK) {
+            h->settling++;
+            h->proposing++;
+        }
+        free(text);
+    }
+    json_decref(more);
 }
 
 static void propose_done(struct bets_hold *h, const char *bet, bool accepted, const char *code,
@@ -438,8 +476,12 @@ static void on_tick(uv_timer_t *t)
 {
     struct bets_hold *h = t->data;
     struct node *n = h->n;
+    if (h->stopping || n->stopping || !replica_is_leader(n->replica))
+        return;
+    if (h->settling == 0)
+        settle_next(h);
     /* One batch at a time: its answers are committed before the next looks again. */
-    if (h->stopping || n->stopping || h->busy || !replica_is_leader(n->replica))
+    if (h->busy)
         return;
     MDB_txn *txn;
     if (fsm_read_begin(n->fsm, &txn) != 0)
@@ -448,8 +490,6 @@ static void on_tick(uv_timer_t *t)
     json_t *paid = bets_unpaid(n->fsm, txn, BATCH), *settled = json_array();
     json_t *vids = bets_voids(n->fsm, txn, BATCH), *voids = json_array();
     json_t *dids = bets_delayed(n->fsm, txn, BATCH), *decide = json_array();
-    /* Fixtures whose bets are being settled in chunks: the next chunk of each. */
-    json_t *more = bets_settling(n->fsm, txn, 4);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     uint64_t now_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
@@ -496,17 +536,6 @@ static void on_tick(uv_timer_t *t)
         }
         free(text);
     }
-    json_array_foreach(more, i, id)
-    {
-        struct cmd cm;
-        char *text = bets_cmd_settle_more(&cm, json_string_value(id));
-        if (text && replica_propose(n->replica, &cm, done_proposed, h) == REPLICA_OK) {
-            h->busy++;
-            h->proposing++;
-        }
-        free(text);
-    }
-    json_decref(more);
     json_decref(voids);
     json_decref(vids);
     json_decref(decide);
