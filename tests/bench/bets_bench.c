@@ -229,6 +229,7 @@ static void bench(void **state)
     assert_int_equal(h_paystandin_start(&pay, NULL, NULL), 0);
     h_paystandin_config(&pay, pay_cfg, sizeof pay_cfg);
     h_cluster_init(&acc, 3);
+    acc.map_size_mb = 2048; /* the harness's 64 MiB fills up (507, read-only) within a minute */
     acc.role = "accounts";
     acc.extra_config = pay_cfg;
     h_cluster_write_configs(&acc);
@@ -240,6 +241,7 @@ static void bench(void **state)
         simproc_start(&sims[i], SCENARIO, args);
     }
     h_cluster_init(&sp, 3);
+    sp.map_size_mb = 2048;
     for (int i = 0; i < 3; i++)
         snprintf(sp.node_extra[i], sizeof sp.node_extra[i],
                  "{\"feed_url\": \"%s\", \"feed_adapter\": \"sse\", \"quote_hold_s\": 3600, "
