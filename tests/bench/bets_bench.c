@@ -254,22 +254,8 @@ static void bench(void **state)
     h_start_cluster(&sp);
 
     /* The football cluster registered with the accounts cluster (its holds are answered). */
-    json_t *keys = json_array();
-    char cluster[64] = "";
-    for (int i = 0; i < 3; i++) {
-        json_t *st = h_status(&sp, i);
-        assert_non_null(st);
-        json_array_append(keys, json_object_get(st, "public_key"));
-        snprintf(cluster, sizeof cluster, "%s", str(st, "cluster"));
-        json_decref(st);
-    }
-    json_t *reg = json_pack("{s:s, s:o}", "name", cluster, "keys", keys);
-    char *regt = json_dumps(reg, JSON_COMPACT);
-    json_decref(reg);
-    struct h_resp r = h_http(&acc, 0, "POST", "/admin/v1/sport-clusters", regt, "reg-1", true);
-    free(regt);
-    assert_int_equal(r.status, 200);
-    h_resp_free(&r);
+    tk_register_sport_cluster(&acc, &sp, "reg-1");
+    struct h_resp r;
 
     /* The players: signed up, limits set, 400.00 deposited through the stand-in. */
     double t_setup = h_now();
