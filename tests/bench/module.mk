@@ -40,3 +40,15 @@ BENCH_BINS += build/bench/oracle_latency
 .PHONY: bench-oracle-latency
 bench-oracle-latency: build/bench/oracle_latency build/parlayd build/parlay-feedsim $(ORACLE_ARTEFACTS)
 	FEEDSIM=build/parlay-feedsim build/bench/oracle_latency $(BENCH_RESULTS)
+
+# Bets placed, accepted and settled on a football cluster and an accounts cluster, beside the
+# raw committed-write rate (`make bench-bets`; README "Benchmark"). Release parlayd.
+build/bench/bets_bench: $(BUILD)/obj/tests/bench/bets_bench.o $(BUILD)/obj/tests/bench/harness_release.o \
+		$(patsubst %.c,$(BUILD)/obj/%.o,tests/integration/tokens.c tests/feedsim/simproc.c $(FEED_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcjose -lcmocka -lpthread
+BENCH_BINS += build/bench/bets_bench
+
+.PHONY: bench-bets
+bench-bets: build/bench/bets_bench build/parlayd build/parlayctl build/parlay-feedsim
+	FEEDSIM=build/parlay-feedsim build/bench/bets_bench $(BENCH_SECONDS)

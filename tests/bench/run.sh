@@ -294,6 +294,21 @@ run_wrk() { # label clients url script
     printf "%-36s %10.0f %10.2f %10.2f %8s\n" "$label" "$rps" "$(awk -v v="$p50" 'BEGIN{print v/1000}')" \
         "$(awk -v v="$p99" 'BEGIN{print v/1000}')" "$err"
 }
+# ---- section "bets": bets placed, accepted and settled (BENCH_ONLY=bets or `make bench-bets`) ----
+# A football cluster and an accounts cluster of its own on free ports (the integration harness,
+# release parlayd): tests/bench/bets_bench.c; README "Benchmark".
+bench_bets() {
+    echo
+    echo "== bets (football + accounts clusters: bets placed, accepted, settled; raw writes beside)"
+    make --no-print-directory build/bench/bets_bench build/parlayd build/parlayctl build/parlay-feedsim >/dev/null
+    FEEDSIM=build/parlay-feedsim build/bench/bets_bench "$secs" | grep -v '^\[' || echo "bets benchmark failed"
+}
+if [ "$only" = bets ]; then
+    bench_bets
+    echo
+    echo "written to $out"
+    exit 0
+fi
 if [ "$only" = holds ]; then
     bench_holds
     echo
@@ -384,5 +399,6 @@ echo "== oracle gas (make bench-oracle; see oracle/README.md)"
 make --no-print-directory bench-oracle 2>&1 | grep -v '^make' || echo "oracle gas benchmark failed"
 bench_quotes
 bench_holds
+bench_bets
 echo
 echo "written to $out"

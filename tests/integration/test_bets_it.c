@@ -404,22 +404,7 @@ static void bets_over_http(void **state)
     assert_int_equal(r.status, 200);
     assert_string_equal(str(r.json, "status"), "pending_hold");
     h_resp_free(&r);
-    json_t *keys = json_array();
-    char cluster[64] = "";
-    for (int i = 0; i < 3; i++) {
-        json_t *st = h_status(&sp, i);
-        assert_non_null(st);
-        json_array_append(keys, json_object_get(st, "public_key"));
-        snprintf(cluster, sizeof cluster, "%s", str(st, "cluster"));
-        json_decref(st);
-    }
-    json_t *reg = json_pack("{s:s, s:o}", "name", cluster, "keys", keys);
-    char *regt = json_dumps(reg, JSON_COMPACT);
-    json_decref(reg);
-    r = h_http(&acc, 0, "POST", "/admin/v1/sport-clusters", regt, "reg-1", true);
-    free(regt);
-    assert_int_equal(r.status, 200);
-    h_resp_free(&r);
+    tk_register_sport_cluster(&acc, &sp, "reg-1");
     for (int i = 0; i < 3; i++) {
         double end = h_now() + H_WAIT_MS / 1000.0;
         for (;;) {

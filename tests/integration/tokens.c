@@ -84,3 +84,24 @@ char *tk_sign(cjose_jwk_t *k, const char *kid, const char *claims)
     cjose_header_release(h);
     return out;
 }
+
+void tk_register_sport_cluster(struct h_cluster *a, struct h_cluster *s, const char *key)
+{
+    json_t *keys = json_array();
+    char cluster[64] = "";
+    for (int i = 0; i < s->n; i++) {
+        json_t *st = h_status(s, i);
+        assert_non_null(st);
+        json_array_append(keys, json_object_get(st, "public_key"));
+        snprintf(cluster, sizeof cluster, "%s",
+                 json_string_value(json_object_get(st, "cluster")) ?: "");
+        json_decref(st);
+    }
+    json_t *reg = json_pack("{s:s, s:o}", "name", cluster, "keys", keys);
+    char *regt = json_dumps(reg, JSON_COMPACT);
+    json_decref(reg);
+    struct h_resp r = h_http(a, 0, "POST", "/admin/v1/sport-clusters", regt, key, true);
+    free(regt);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+}

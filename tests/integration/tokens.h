@@ -22,6 +22,11 @@ void tk_start_clusters(struct h_cluster *a, int na, struct h_cluster *s, int ns,
 void tk_sign_up(struct h_cluster *a, int i, const char *email, const char *pw, char player[64],
                 char *token, size_t tn, char session[64]);
 
+/* Registers sport cluster @s (its name and every member's public key, from their status) with
+ * accounts cluster @a (POST /admin/v1/sport-clusters on node 1, Idempotency-Key @key); asserts
+ * 200. From then on the accounts cluster answers @s's signed hold calls. */
+void tk_register_sport_cluster(struct h_cluster *a, struct h_cluster *s, const char *key);
+
 /* A compact ES256 JWS over @claims signed by @k under @kid (malloc'd). */
 char *tk_sign(cjose_jwk_t *k, const char *kid, const char *claims);
 
