@@ -112,9 +112,9 @@ test("a player registers and signs in through the site; refusals are translated"
   await shot(page, "08-signed-in");
 });
 
-test("the console page is there (a placeholder) and accessible", async ({ page }) => {
+test("the console page is there and accessible", async ({ page }) => {
   await page.goto(`${d.url}/console/`);
-  await expect(page.getByRole("heading", { level: 1, name: "Parlay operator console" })).toBeVisible();
+  await expect(page.getByRole("heading", { level: 1, name: "Console d'exploitation" })).toBeVisible();
   await accessible(page, "console");
   await shot(page, "09-console");
 });

@@ -1,0 +1,316 @@
+// The operator's console: sign-in (e-mail, password, TOTP) then the pages the operator's scopes
+// allow. The operator token is kept in this component's state only and dropped at its expiry.
+import { useCallback, useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
+import { adminGet, adminPost, signIn, type Problem, type Result, type Session } from "./api";
+import { ct, refusal, type ConsoleKey, type ConsoleLang } from "./messages";
+
+type Page = "cluster" | "bets" | "liability" | "ledger" | "oracle";
+const PAGES: { id: Page; scope: string; key: ConsoleKey }[] = [
+  { id: "cluster", scope: "cluster", key: "c.page.cluster" },
+  { id: "bets", scope: "bets", key: "c.page.bets" },
+  { id: "liability", scope: "bets", key: "c.page.liability" },
+  { id: "ledger", scope: "wallet", key: "c.page.ledger" },
+  { id: "oracle", scope: "oracle", key: "c.page.oracle" },
+];
+const SPORT = "football";
+
+type T = (key: ConsoleKey, vars?: Record<string, string | number>) => string;
+
+function cents(lang: ConsoleLang, c: number): string {
+  return new Intl.NumberFormat(lang === "fr" ? "fr-FR" : "en-GB", { style: "currency", currency: "EUR" }).format(c / 100);
+}
+
+function Alert({ children }: { children: ReactNode }) {
+  return <p role="alert" className="console-alert">{children}</p>;
+}
+
+// Loads @load now and on demand; the problem (if any) translated.
+function useLoad<V>(load: () => Promise<Result<V>>): [V | undefined, Problem | undefined, () => void] {
+  const [v, setV] = useState<V>();
+  const [p, setP] = useState<Problem>();
+  const ref = useRef(load);
+  ref.current = load;
+  const reload = useCallback(() => {
+    ref.current().then((r) => {
+      if (r.ok) { setV(r.value); setP(undefined); } else setP(r.problem);
+    });
+  }, []);
+  useEffect(reload, [reload]);
+  return [v, p, reload];
+}
+
+export function Console() {
+  const [lang, setLang] = useState<ConsoleLang>("fr");
+  const t: T = (k, v) => ct(lang, k, v);
+  const [session, setSession] = useState<Session>();
+  const [expired, setExpired] = useState(false);
+  const [page, setPage] = useState<Page>("cluster");
+  useEffect(() => { document.documentElement.lang = lang; document.title = `Parlay — ${ct(lang, "c.title")}`; }, [lang]);
+  useEffect(() => {
+    if (!session) return;
+    const id = setTimeout(() => { setSession(undefined); setExpired(true); }, Math.max(0, session.expiresAt - Date.now()));
+    return () => clearTimeout(id);
+  }, [session]);
+  // A 401 on an admin route: the token is no longer good (expired or revoked).
+  const onProblem = (p: Problem) => { if (p.status === 401) { setSession(undefined); setExpired(true); } };
+  const pages = session ? PAGES.filter((p) => session.scopes.includes(p.scope)) : [];
+  const current = pages.find((p) => p.id === page) ?? pages[0];
+  return (
+    <>
+      <header className="console-header">
+        <p className="console-brand"><a href="/">Parlay</a></p>
+        <label>{t("c.lang")}{" "}
+          <select value={lang} onChange={(e) => setLang(e.target.value as ConsoleLang)}>
+            <option value="fr">Français</option>
+            <option value="en">English</option>
+          </select>
+        </label>
+        {session && (
+          <>
+            <p>{t("c.signedin", { id: session.operatorId, scope: session.scopes.join(", ") })}</p>
+            <button type="button" onClick={() => setSession(undefined)}>{t("c.signout")}</button>
+          </>
+        )}
+      </header>
+      {session && (
+        <nav aria-label={t("c.nav")}>
+          <ul className="console-nav">
+            {pages.map((p) => (
+              <li key={p.id}>
+                <a href={`#${p.id}`} aria-current={current?.id === p.id ? "page" : undefined}
+                   onClick={(e) => { e.preventDefault(); setPage(p.id); }}>{t(p.key)}</a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+      )}
+      <main className="console" id="main">
+        <h1>{t("c.title")}</h1>
+        {!session ? (
+          <SignIn t={t} lang={lang} expired={expired} onSession={(s) => { setSession(s); setExpired(false); }} />
+        ) : current ? (
+          <section aria-labelledby="page-title" data-page={current.id}>
+            <h2 id="page-title">{t(current.key)}</h2>
+            {current.id === "cluster" && <ClusterPage s={session} t={t} lang={lang} onProblem={onProblem} />}
+            {current.id === "bets" && <BetsPage s={session} t={t} lang={lang} onProblem={onProblem} />}
+            {current.id === "liability" && <LiabilityPage s={session} t={t} lang={lang} onProblem={onProblem} />}
+            {current.id === "ledger" && <LedgerPage s={session} t={t} lang={lang} onProblem={onProblem} />}
+            {current.id === "oracle" && <OraclePage s={session} t={t} lang={lang} onProblem={onProblem} />}
+          </section>
+        ) : null}
+      </main>
+    </>
+  );
+}
+
+function SignIn({ t, lang, expired, onSession }: { t: T; lang: ConsoleLang; expired: boolean; onSession: (s: Session) => void }) {
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState<string>();
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    setBusy(true);
+    const r = await signIn(String(f.get("email")), String(f.get("password")), String(f.get("totp")));
+    setBusy(false);
+    if (r.ok) onSession(r.value);
+    else setErr(refusal(lang, r.problem.code, r.problem.status, r.problem.detail));
+  };
+  return (
+    <form onSubmit={submit} aria-labelledby="signin-title" className="console-form">
+      <h2 id="signin-title">{t("c.signin.title")}</h2>
+      {expired && <p role="status">{t("c.expired")}</p>}
+      {err && <Alert>{err}</Alert>}
+      <label>{t("c.signin.email")} <input name="email" type="email" autoComplete="username" required /></label>
+      <label>{t("c.signin.password")} <input name="password" type="password" autoComplete="current-password" required /></label>
+      <label>{t("c.signin.totp")} <input name="totp" inputMode="numeric" autoComplete="one-time-code" pattern="[0-9]{6}" required /></label>
+      <button type="submit" disabled={busy}>{busy ? t("c.signin.busy") : t("c.signin.submit")}</button>
+    </form>
+  );
+}
+
+interface PageProps { s: Session; t: T; lang: ConsoleLang; onProblem: (p: Problem) => void }
+
+function Failure({ p, lang, onProblem }: { p?: Problem; lang: ConsoleLang; onProblem: (p: Problem) => void }) {
+  useEffect(() => { if (p) onProblem(p); }, [p, onProblem]);
+  return p ? <Alert>{refusal(lang, p.code, p.status, p.detail)}</Alert> : null;
+}
+
+interface Member { id: number; role: string; http_address?: string; match_index?: number; lag?: number }
+interface ClusterView { state?: string; term: number; leader: { id: number } | null; members: Member[] }
+
+function ClusterCard({ s, t, lang, name, onProblem }: PageProps & { name: string }) {
+  const [c, p, reload] = useLoad(() => adminGet<ClusterView>(s, name, "cluster"));
+  useEffect(() => { const id = setInterval(reload, 2000); return () => clearInterval(id); }, [reload]);
+  const down = p && (p.status === 0 || p.status >= 502);
+  return (
+    <section aria-labelledby={`cl-${name}`} className="console-card" data-cluster={name} data-leader={c?.leader?.id ?? ""}>
+      <h3 id={`cl-${name}`}>{t("c.cluster.name", { name })}</h3>
+      {down ? <Alert>{t("c.cluster.unavailable")}</Alert> : <Failure p={p} lang={lang} onProblem={onProblem} />}
+      {!c && !p && <p>{t("c.loading")}</p>}
+      {c && (
+        <>
+          <p className="leader">{c.leader ? t("c.cluster.leader", { id: c.leader.id }) : t("c.cluster.noleader")}</p>
+          <p>{t("c.cluster.term", { term: c.term })}</p>
+          <table>
+            <caption>{t("c.cluster.members", { name })}</caption>
+            <thead><tr><th scope="col">{t("c.cluster.id")}</th><th scope="col">{t("c.cluster.role")}</th><th scope="col">{t("c.cluster.lag")}</th></tr></thead>
+            <tbody>
+              {c.members.map((m) => (
+                <tr key={m.id} data-member={m.id}>
+                  <th scope="row">{m.id}{c.leader?.id === m.id ? " ★" : ""}</th>
+                  <td>{m.role}</td>
+                  <td className="lag">{m.lag ?? "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
+
+function ClusterPage(props: PageProps) {
+  return (
+    <>
+      <ClusterCard {...props} name={SPORT} />
+      <ClusterCard {...props} name="accounts" />
+    </>
+  );
+}
+
+interface Switches { all: boolean; live: boolean; fixtures_closed: Record<string, unknown> }
+
+function BetsPage({ s, t, lang, onProblem }: PageProps) {
+  const [sw0, p] = useLoad(() => adminGet<Switches>(s, SPORT, "bets/switches"));
+  const [fresh, setFresh] = useState<Switches>();
+  const sw = fresh ?? sw0;
+  const [err, setErr] = useState<Problem>();
+  const [busy, setBusy] = useState(false);
+  // The write goes to the leader; the read may come from a node that has not applied it yet:
+  // read again (up to 25 times, 200 ms apart) until the switch shows the change.
+  const flip = async (scope: "all" | "live", open: boolean) => {
+    setBusy(true);
+    const r = await adminPost(s, SPORT, "bets/switches", { scope, open });
+    if (!r.ok) setErr(r.problem);
+    else {
+      setErr(undefined);
+      for (let i = 0; i < 25; i++) {
+        const g = await adminGet<Switches>(s, SPORT, "bets/switches");
+        if (g.ok) setFresh(g.value);
+        if (g.ok && g.value[scope] === open) break;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    }
+    setBusy(false);
+  };
+  const row = (scope: "all" | "live", label: string, open: boolean) => (
+    <tr data-switch={scope} data-open={String(open)}>
+      <th scope="row">{label}</th>
+      <td className="state">{open ? t("c.bets.open") : t("c.bets.closed")}</td>
+      <td><button type="button" disabled={busy} onClick={() => flip(scope, !open)}>{open ? t("c.bets.turnOff", { what: label }) : t("c.bets.turnOn", { what: label })}</button></td>
+    </tr>
+  );
+  const closed = sw ? Object.keys(sw.fixtures_closed ?? {}) : [];
+  return (
+    <>
+      <Failure p={p ?? err} lang={lang} onProblem={onProblem} />
+      {!sw && !p && <p>{t("c.loading")}</p>}
+      {sw && (
+        <>
+          <table>
+            <tbody>
+              {row("all", t("c.bets.all"), sw.all)}
+              {row("live", t("c.bets.live"), sw.live)}
+            </tbody>
+          </table>
+          <h3>{t("c.bets.fixtures")}</h3>
+          {closed.length ? <ul>{closed.map((f) => <li key={f}>{f}</li>)}</ul> : <p>{t("c.bets.none")}</p>}
+        </>
+      )}
+    </>
+  );
+}
+
+interface Liability { fixture: string; exposure: number; cap: number; outcomes: { market: string; line?: number | string; outcome: string; exposure: number; cap: number }[] }
+
+function LiabilityPage({ s, t, lang, onProblem }: PageProps) {
+  const [fixtures, setFixtures] = useState<string[]>([]);
+  const [fixture, setFixture] = useState("");
+  const [l, setL] = useState<Liability>();
+  const [p, setP] = useState<Problem>();
+  useEffect(() => {
+    fetch(`/api/${SPORT}/v1/markets?status=open&limit=1000`).then((r) => r.json()).then((j: { items: { fixture: string }[] }) => {
+      const ids = [...new Set(j.items.map((m) => m.fixture))].sort();
+      setFixtures(ids);
+      setFixture((f) => f || ids[0] || "");
+    }).catch(() => setFixtures([]));
+  }, []);
+  const show = async (e: FormEvent) => {
+    e.preventDefault();
+    const r = await adminGet<Liability>(s, SPORT, `fixtures/${encodeURIComponent(fixture)}/liability`);
+    if (r.ok) { setL(r.value); setP(undefined); } else { setL(undefined); setP(r.problem); }
+  };
+  return (
+    <>
+      <form onSubmit={show} className="console-form">
+        <label>{t("c.liab.fixture")}{" "}
+          <select name="fixture" value={fixture} onChange={(e) => setFixture(e.target.value)}>
+            {fixtures.map((f) => <option key={f} value={f}>{f}</option>)}
+          </select>
+        </label>
+        <button type="submit">{t("c.liab.show")}</button>
+      </form>
+      <Failure p={p} lang={lang} onProblem={onProblem} />
+      {l && (
+        <div data-liability={l.fixture}>
+          <p className="total">{t("c.liab.total", { exposure: cents(lang, l.exposure), cap: cents(lang, l.cap) })}</p>
+          {l.outcomes.length === 0 ? <p>{t("c.liab.empty")}</p> : (
+            <table>
+              <caption>{t("c.liab.table")}</caption>
+              <thead><tr><th scope="col">{t("c.liab.market")}</th><th scope="col">{t("c.liab.outcome")}</th><th scope="col">{t("c.liab.exposure")}</th><th scope="col">{t("c.liab.cap")}</th></tr></thead>
+              <tbody>
+                {l.outcomes.map((o, i) => (
+                  <tr key={i}>
+                    <th scope="row">{o.market}{o.line !== undefined ? ` ${o.line}` : ""}</th>
+                    <td>{o.outcome}</td><td>{cents(lang, o.exposure)}</td><td>{cents(lang, o.cap)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+      )}
+    </>
+  );
+}
+
+function Json({ v }: { v: unknown }) {
+  return <pre tabIndex={0} className="console-json">{JSON.stringify(v, null, 2)}</pre>;
+}
+
+function LedgerPage({ s, t, lang, onProblem }: PageProps) {
+  const [check, p1] = useLoad(() => adminGet<{ ok: boolean }>(s, "accounts", "ledger/check"));
+  const [trj, p2] = useLoad(() => adminGet<unknown>(s, "accounts", "ledger/trj"));
+  return (
+    <>
+      <h3>{t("c.ledger.check")}</h3>
+      <Failure p={p1} lang={lang} onProblem={onProblem} />
+      {check && <p className="ledger-check" data-ok={String(check.ok)}>{check.ok ? t("c.ledger.ok") : t("c.ledger.broken")}</p>}
+      <h3>{t("c.ledger.trj")}</h3>
+      <Failure p={p2} lang={lang} onProblem={onProblem} />
+      {trj !== undefined && <Json v={trj} />}
+    </>
+  );
+}
+
+function OraclePage({ s, t, lang, onProblem }: PageProps) {
+  const [o, p] = useLoad(() => adminGet<unknown>(s, SPORT, "oracle"));
+  return (
+    <>
+      <h3>{t("c.oracle.title")}</h3>
+      <Failure p={p} lang={lang} onProblem={onProblem} />
+      {o !== undefined && <Json v={o} />}
+    </>
+  );
+}

@@ -1,0 +1,56 @@
+// The console's calls through the edge. The operator's token lives only in the caller's memory
+// (a React state): never in localStorage, sessionStorage or a cookie.
+export interface Problem {
+  status: number;
+  code?: string;
+  detail: string;
+}
+export type Result<T> = { ok: true; value: T } | { ok: false; problem: Problem };
+
+export interface Session {
+  token: string;
+  operatorId: string;
+  scopes: string[];
+  expiresAt: number; // ms since the epoch
+}
+
+async function call<T>(method: string, url: string, token?: string, body?: unknown): Promise<Result<T>> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method === "POST" && token) headers["Idempotency-Key"] = crypto.randomUUID();
+  let r: Response;
+  try {
+    r = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "omit" });
+  } catch (e) {
+    return { ok: false, problem: { status: 0, detail: String(e) } };
+  }
+  let j: unknown = null;
+  try {
+    j = await r.json();
+  } catch {
+    j = null;
+  }
+  if (r.ok) return { ok: true, value: j as T };
+  const p = (j ?? {}) as { code?: string; detail?: string; title?: string };
+  return { ok: false, problem: { status: r.status, code: p.code, detail: p.detail ?? p.title ?? `HTTP ${r.status}` } };
+}
+
+export async function signIn(email: string, password: string, totp: string): Promise<Result<Session>> {
+  const r = await call<{ access_token: string; expires_in: number; scope: string; operator_id: string }>(
+    "POST", "/api/accounts/v1/operators/sessions", undefined, { email, password, totp });
+  if (!r.ok) return r;
+  return {
+    ok: true,
+    value: {
+      token: r.value.access_token,
+      operatorId: r.value.operator_id,
+      scopes: r.value.scope.split(" ").filter(Boolean),
+      expiresAt: Date.now() + r.value.expires_in * 1000,
+    },
+  };
+}
+
+export const adminGet = <T>(s: Session, cluster: string, path: string) => call<T>("GET", `/api/${cluster}/admin/v1/${path}`, s.token);
+export const adminPost = <T>(s: Session, cluster: string, path: string, body: unknown) =>
+  call<T>("POST", `/api/${cluster}/admin/v1/${path}`, s.token, body);
