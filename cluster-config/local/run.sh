@@ -4,9 +4,12 @@
 #
 # The browser tests start a second deployment with the same script (tests/web/global-setup.ts):
 #   PARLAY_RUN_DIR     where data, logs and pids go (default run)
+#   PARLAY_SCENARIO    the feed simulators' scenario (default tests/feedsim/scenarios/busy-afternoon.json)
+#   PARLAY_FEED_SPEED  their speed (default 10)
 #   PARLAY_PORT_SHIFT  added to every port (default 0); with it or another run dir the node files
 #                      are rewritten into $PARLAY_RUN_DIR/config/
 #   PARLAY_CHAIN=0     no local chain (anvil)
+#   PARLAY_FRANCECONNECT_ISSUER, _REDIRECT, _SECRET  a FranceConnect provider for the accounts nodes
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -23,6 +26,17 @@ if [ "$run" != run ] || [ "$shift_by" -ne 0 ]; then
         PORT_SHIFT=$shift_by RUN_DIR=$run perl -pe \
             's/127\.0\.0\.1:(\d+)/"127.0.0.1:".($1+$ENV{PORT_SHIFT})/ge; s#"run/#"$ENV{RUN_DIR}/#g' \
             "$f" > "$conf/$(basename "$f")"
+    done
+fi
+# Identity verification through a FranceConnect provider (the browser tests start the stand-in,
+# kyc/standin/fc-standin.mjs): PARLAY_FRANCECONNECT_ISSUER, _REDIRECT (the site's return page)
+# and _SECRET become the accounts nodes' "franceconnect" key.
+if [ -n "${PARLAY_FRANCECONNECT_ISSUER:-}" ]; then
+    [ "$conf" != cluster-config/local ] || { echo "PARLAY_FRANCECONNECT_ISSUER needs PARLAY_RUN_DIR or PARLAY_PORT_SHIFT" >&2; exit 1; }
+    for f in "$conf"/accounts-*.json; do
+        jq '.franceconnect = {issuer: env.PARLAY_FRANCECONNECT_ISSUER, client_id: (env.PARLAY_FRANCECONNECT_CLIENT // "parlay"),
+            client_secret: env.PARLAY_FRANCECONNECT_SECRET, redirect_uri: env.PARLAY_FRANCECONNECT_REDIRECT, allow_http: true}' \
+            "$f" > "$f.tmp" && mv "$f.tmp" "$f"
     done
 fi
 if [ ! -s $run/admin.token ]; then
@@ -229,8 +243,8 @@ build/parlayctl --url "http://127.0.0.1:$(port 8201)" wallet register-cluster fo
 feed_line="  feed:              not started (build/parlay-feedsim is missing)"
 if [ -x build/parlay-feedsim ]; then
     for i in 1 2 3; do
-        build/parlay-feedsim --scenario tests/feedsim/scenarios/busy-afternoon.json \
-            --listen "127.0.0.1:$(port 830$i)" --admin-port "$(port 831$i)" --speed 10 >> "$run/feedsim-$i.log" 2>&1 &
+        build/parlay-feedsim --scenario "${PARLAY_SCENARIO:-tests/feedsim/scenarios/busy-afternoon.json}" \
+            --listen "127.0.0.1:$(port 830$i)" --admin-port "$(port 831$i)" --speed "${PARLAY_FEED_SPEED:-10}" >> "$run/feedsim-$i.log" 2>&1 &
         pids+=($!)
         echo $! > "$run/pids/feedsim-$i.pid"
     done

@@ -23,7 +23,8 @@
 // GET /__test__/code?code=<code> answers {"expired": true|false} for an authorization code
 // (404 if unknown), so that a test can wait for a short-lived code to expire.
 //
-// Usage: node kyc/standin/fc-standin.mjs [--port N] [--modules DIR]
+// Usage: node kyc/standin/fc-standin.mjs [--port N] [--modules DIR] [--redirect URL]
+// (--redirect: one more redirect_uri for every client, e.g. a web site's return page.)
 // It listens on 127.0.0.1 (port 0 = any free port) and prints one line
 //   READY http://127.0.0.1:<port>/api/v2
 // on stdout once it accepts connections. Registered clients (secret "parlay-test-secret",
@@ -91,7 +92,7 @@ const pivot = ['given_name', 'given_name_array', 'family_name', 'birthdate', 'ge
 const client = (id, alg, userinfoAlg) => ({
   client_id: id,
   client_secret: SECRET,
-  redirect_uris: [REDIRECT],
+  redirect_uris: [REDIRECT, ...(opt('redirect', '') ? [opt('redirect', '')] : [])],
   post_logout_redirect_uris: [LOGGED_OUT],
   response_types: ['code'],
   grant_types: ['authorization_code'],

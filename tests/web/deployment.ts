@@ -11,6 +11,7 @@ export interface Deployment {
   runDir: string;
   shift: number;
   pid: number; // cluster-config/local/run.sh (its own process group)
+  fcPid?: number; // the FranceConnect stand-in (kyc/standin/fc-standin.mjs), when it started
 }
 
 export function deployment(): Deployment {

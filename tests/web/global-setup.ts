@@ -1,6 +1,8 @@
 // Starts the local deployment with cluster-config/local/run.sh on ports shifted into a free
 // range (below the kernel's ephemeral ports), with its data under build/web-deploy, and waits
-// until the edge serves agreed prices.
+// until the edge serves agreed prices. The FranceConnect stand-in (kyc/standin/fc-standin.mjs,
+// oidc-provider from tests/npm) runs beside it: the accounts nodes use it as their provider and
+// it sends the browser back to the site's return page, /identite/franceconnect.
 import { spawn } from "node:child_process";
 import { mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -16,20 +18,53 @@ async function openMarkets(url: string): Promise<number> {
   }
 }
 
+// Starts the stand-in on a free port; resolves with its issuer URL once it prints READY.
+function startFranceConnect(redirect: string, log: number): Promise<{ issuer: string; pid: number } | undefined> {
+  const child = spawn("node", ["kyc/standin/fc-standin.mjs", "--port", "0", "--redirect", redirect], {
+    cwd: top,
+    detached: true,
+    stdio: ["ignore", "pipe", log],
+  });
+  return new Promise((resolve) => {
+    let out = "";
+    const timer = setTimeout(() => resolve(undefined), 60_000);
+    child.stdout!.on("data", (b: Buffer) => {
+      out += b.toString();
+      const m = /READY (\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        child.stdout!.removeAllListeners("data");
+        child.stdout!.resume();
+        child.unref();
+        resolve({ issuer: m[1], pid: child.pid! });
+      }
+    });
+    child.on("exit", () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    });
+  });
+}
+
 async function start(shift: number): Promise<Deployment | undefined> {
   const runDir = resolve(top, "build/web-deploy");
   rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
   const log = openSync(resolve(artifacts, "deployment.log"), "a");
+  const url = `http://127.0.0.1:${8080 + shift}`;
+  const fc = await startFranceConnect(`${url}/identite/franceconnect`, log);
+  const fcEnv = fc
+    ? { PARLAY_FRANCECONNECT_ISSUER: fc.issuer, PARLAY_FRANCECONNECT_REDIRECT: `${url}/identite/franceconnect`, PARLAY_FRANCECONNECT_SECRET: "parlay-test-secret" }
+    : {};
   const child = spawn("bash", ["cluster-config/local/run.sh"], {
     cwd: top,
     detached: true,
     stdio: ["ignore", log, log],
-    env: { ...process.env, PARLAY_RUN_DIR: runDir, PARLAY_PORT_SHIFT: String(shift), PARLAY_CHAIN: "0" },
+    env: { ...process.env, PARLAY_RUN_DIR: runDir, PARLAY_PORT_SHIFT: String(shift), PARLAY_CHAIN: "0", ...fcEnv },
   });
   let exited = false;
   child.on("exit", () => (exited = true));
-  const d: Deployment = { url: `http://127.0.0.1:${8080 + shift}`, runDir, shift, pid: child.pid! };
+  const d: Deployment = { url, runDir, shift, pid: child.pid!, fcPid: fc?.pid };
   writeFileSync(stateFile, JSON.stringify(d));
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline && !exited) {
@@ -40,6 +75,7 @@ async function start(shift: number): Promise<Deployment | undefined> {
     await new Promise((r) => setTimeout(r, 250));
   }
   if (!exited) process.kill(-child.pid!, "SIGTERM");
+  if (fc) process.kill(fc.pid, "SIGTERM");
   return undefined;
 }
 

@@ -3,6 +3,13 @@ import { deployment } from "./deployment";
 
 export default async function globalTeardown() {
   const d = deployment();
+  if (d.fcPid) {
+    try {
+      process.kill(d.fcPid, "SIGTERM");
+    } catch {
+      /* gone */
+    }
+  }
   try {
     process.kill(d.pid, "SIGTERM");
   } catch {

@@ -2,12 +2,14 @@
 // mandatory limits, a deposit through the payment stand-in's hosted page; bets from the slip
 // (pre-match: the simulated afternoon's last games kick off about 96 s after it starts, so the
 // bets come right after the deposit); then a withdrawal refused (identity not verified) and a
-// limit raise pending under the 48-hour rule. The tests share one player, in this order. This
+// limit raise pending under the 48-hour rule; identity verified with FranceConnect and a
+// withdrawal paid out (tail-live.spec.ts, run last, continues with a live bet). The tests
+// share one player, in this order. This
 // file runs before site.spec.ts (files run in name order), whose last tests kill nodes and use
 // up the edge's allowance of anonymous writes.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { artifacts, deployment } from "./deployment";
 
@@ -35,6 +37,9 @@ async function signIn(page: Page) {
 
 test.describe.configure({ mode: "serial" });
 
+// tail-live.spec.ts (run after site.spec.ts) continues with the same player.
+const savePlayer = () => writeFileSync(resolve(artifacts, "player.json"), JSON.stringify({ email, password }));
+
 test("wallet journey: sign up, limits required then set, a deposit on the hosted page credited", async ({ page, context }) => {
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
@@ -45,6 +50,7 @@ test("wallet journey: sign up, limits required then set, a deposit on the hosted
   await page.getByLabel("J'ai 18 ans ou plus").check();
   await page.getByRole("button", { name: "Créer mon compte" }).click();
   await expect(page.getByRole("status").filter({ hasText: `Compte créé pour ${email}` })).toBeVisible({ timeout: 30_000 });
+  savePlayer();
   await page.getByRole("navigation").getByRole("link", { name: "Se connecter" }).click();
   await page.getByLabel("Adresse e-mail").fill(email);
   await page.getByLabel("Mot de passe").fill(password);
@@ -281,5 +287,58 @@ test("wallet journey, after the bets: a withdrawal refused as not verified, a li
   await expect.poll(async () => spaces((await pending.textContent()) ?? "")).toMatch(new RegExp(`^Hausse à 300,00 € en attente : effective le ${spaces(day)} à \\d\\d:\\d\\d\\.$`));
   await expect(page.locator("[data-limit=deposit_7d] .current")).toHaveText("Actuelle : 200,00 €");
   await shot(page, "25-limit-raise-pending");
+  expect(errors).toEqual([]);
+});
+
+// The accounts nodes have a FranceConnect provider when global-setup started the stand-in.
+const fcWired = /"franceconnect"/.test(readFileSync(resolve(d.runDir, "config", "accounts-1.json"), "utf8"));
+const cents = (text: string | null) => Number((text ?? "").replace(/[^\d]/g, ""));
+
+test("identity journey: verified with FranceConnect in the browser, then a withdrawal paid out and the balance shows it", async ({ page }) => {
+  test.skip(!fcWired, "the FranceConnect stand-in did not start (see build/web-artifacts/deployment.log)");
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await signIn(page);
+  const nav = page.getByRole("navigation");
+  await nav.getByRole("link", { name: "Mon portefeuille" }).click();
+  await page.getByRole("link", { name: "Vérifier mon identité" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Vérifier mon identité" })).toBeVisible();
+  const button = page.getByRole("button", { name: "S’identifier avec FranceConnect" });
+  await expect(button).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByRole("link", { name: /^Qu’est-ce que FranceConnect \?/ })).toBeVisible();
+  await accessible(page, "identity");
+  await shot(page, "50-identity-franceconnect");
+  // To the provider (the stand-in logs the test identity in at once) and back to the site.
+  await button.click();
+  await expect(page).toHaveURL(/\/identite\/franceconnect\?.*code=/, { timeout: 30_000 });
+  await expect(page.locator("[data-verified=true]")).toHaveText(/^Votre identité est vérifiée avec FranceConnect\./, { timeout: 30_000 });
+  await accessible(page, "identity-return");
+  await shot(page, "51-identity-verified");
+
+  // The session was in memory: signed in again, the wallet says verified and a withdrawal is taken.
+  await signIn(page);
+  await nav.getByRole("link", { name: "Mon portefeuille" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Mon portefeuille" })).toBeVisible();
+  const balance = page.locator("[data-balance=balance] dd");
+  await expect(balance).toHaveText(/\d,\d\d\s€$/, { timeout: 30_000 });
+  await expect(page.getByText("Votre identité n'est pas encore vérifiée")).toHaveCount(0);
+  const before = cents(await balance.textContent());
+  await page.getByLabel("Montant du retrait (€)").fill("10");
+  await page.getByRole("button", { name: "Retirer" }).click();
+  await expect(page.getByRole("status").filter({ hasText: /^Retrait de 10,00\s€ demandé/ })).toBeVisible({ timeout: 30_000 });
+  // The payment stand-in pays it out: the balance is 10,00 EUR lower (read again by leaving the
+  // page and coming back, no reload: the session would be lost).
+  await expect
+    .poll(
+      async () => {
+        await nav.getByRole("link", { name: "Mes limites" }).click();
+        await nav.getByRole("link", { name: "Mon portefeuille" }).click();
+        await expect(balance).toHaveText(/\d,\d\d\s€$/);
+        return cents(await balance.textContent());
+      },
+      { timeout: 60_000 },
+    )
+    .toBe(before - 1000);
+  await shot(page, "52-withdrawal-paid");
   expect(errors).toEqual([]);
 });

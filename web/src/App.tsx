@@ -12,6 +12,8 @@ import { slip } from "./slip";
 const WalletPage = lazy(() => import("./pages/Wallet").then((m) => ({ default: m.WalletPage })));
 const LimitsPage = lazy(() => import("./pages/Wallet").then((m) => ({ default: m.LimitsPage })));
 const MyBetsPage = lazy(() => import("./pages/MyBets").then((m) => ({ default: m.MyBetsPage })));
+const IdentityPage = lazy(() => import("./pages/Identity").then((m) => ({ default: m.IdentityPage })));
+const FranceConnectReturn = lazy(() => import("./pages/Identity").then((m) => ({ default: m.FranceConnectReturn })));
 
 function Page({ path }: { path: string }) {
   const match = /^\/match\/([^/]+)$/.exec(path);
@@ -21,6 +23,8 @@ function Page({ path }: { path: string }) {
   if (path === "/portefeuille") return <WalletPage />;
   if (path === "/limites") return <LimitsPage />;
   if (path === "/mes-paris") return <MyBetsPage />;
+  if (path === "/identite") return <IdentityPage />;
+  if (path === "/identite/franceconnect") return <FranceConnectReturn />;
   return <Board />;
 }
 

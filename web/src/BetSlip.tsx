@@ -51,10 +51,12 @@ function ResultLine({ r, onAccept }: { r: Result; onAccept: (r: Result) => void 
   if (r.state === "placing") return <p>{t("form.busy")}</p>;
   if (r.state === "accepted" || r.state === "pending")
     return (
-      <p className="notice" data-result={r.state} data-bet={r.bet?.id}>
+      <p className="notice" data-result={r.state} data-bet={r.bet?.id} data-delay={r.state === "pending" ? r.bet?.delay_ms : undefined}>
         {what} — {r.state === "accepted"
           ? t("slip.result.accepted", { stake: formatCents(r.bet!.stake, lang), payout: formatCents(r.bet!.payout, lang) })
-          : t("slip.result.pending")}{" "}
+          : r.bet?.status === "pending" && r.bet.delay_ms
+            ? t("slip.result.delay", { s: String(Math.ceil(r.bet.delay_ms / 1000)) })
+            : t("slip.result.pending")}{" "}
         <a href="/mes-paris" onClick={onLink}>{t("slip.see_bets")}</a>
       </p>
     );

@@ -32,6 +32,8 @@ export interface Bet {
   odds_settled?: number;
   return?: number; // settled: what the bet paid back
   paid?: string;
+  delay_ms?: number; // status "pending": the acceptance delay it waits out (live bets)
+  decide_after?: string;
 }
 
 const base = (sport: string) => `/api/${sport}/v1/bets`;

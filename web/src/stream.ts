@@ -63,6 +63,8 @@ export interface StreamOptions {
   onEvent: (e: SseEvent) => void;
   onStatus?: (s: StreamStatus) => void;
   lastEventId?: string;
+  // Extra request headers, read again on every (re)connection (a bearer token is renewed).
+  headers?: () => Record<string, string>;
   fetchImpl?: typeof fetch;
   minDelayMs?: number;
   maxDelayMs?: number;
@@ -93,7 +95,7 @@ export function openStream(opts: StreamOptions): StreamHandle {
 
   async function once(): Promise<boolean> {
     controller = new AbortController();
-    const headers: Record<string, string> = { Accept: "text/event-stream", "Cache-Control": "no-cache" };
+    const headers: Record<string, string> = { ...(opts.headers?.() ?? {}), Accept: "text/event-stream", "Cache-Control": "no-cache" };
     if (lastId !== undefined) headers["Last-Event-ID"] = lastId;
     const res = await doFetch(opts.url, { headers, signal: controller.signal, cache: "no-store" });
     if (!res.ok || !res.body) return false;

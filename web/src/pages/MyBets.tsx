@@ -1,10 +1,14 @@
 // "Mes paris": the player's open and settled bets (GET /v1/bets of the sport cluster), with
-// their status, stake, odds and payout. Loaded on demand (not in the first page's JavaScript);
-// read again every few seconds while open, so a bet's acceptance and settlement show up.
-import { useEffect, useState } from "react";
+// their status, stake, odds and payout, and the wallet's balance. Loaded on demand (not in the
+// first page's JavaScript); kept current from the bet stream (betStream.ts), so a bet's
+// acceptance, refusal and settlement, and the balance after it, show up without a reload.
+import { useEffect, useRef, useState } from "react";
 import { api, ApiError, type Fixture } from "../api";
 import { useSession, type Session } from "../auth";
 import { listBets, type Bet } from "../bets";
+import { isDone, isOpen, mergeBets, newer, openBetStream } from "../betStream";
+import type { StreamStatus } from "../stream";
+import { getWallet } from "../wallet";
 import { ProblemAlert } from "../components";
 import { formatPrice } from "../format";
 import { useI18n, type Lang, type MessageKey } from "../i18n";
@@ -14,7 +18,6 @@ import { onLink } from "../router";
 import { legText } from "../BetSlip";
 
 const SPORT = "football";
-const REFRESH_MS = 5000;
 const locales: Record<Lang, string> = { fr: "fr-FR", en: "en-GB" };
 
 function formatDate(iso: string, lang: Lang): string {
@@ -93,7 +96,7 @@ export function BetItem({ bet, names }: { bet: Bet; names: Record<string, Pick<F
   );
 }
 
-function BetList({ token, status }: { token: string; status: "open" | "settled" }) {
+function BetList({ token, status, changed, epoch }: { token: string; status: "open" | "settled"; changed: Bet[]; epoch: number }) {
   const { t } = useI18n();
   const [items, setItems] = useState<Bet[]>();
   const [next, setNext] = useState<number | null>(null);
@@ -112,14 +115,14 @@ function BetList({ token, status }: { token: string; status: "open" | "settled" 
         })
         .catch((e) => live && setProblem(e instanceof ApiError ? e.problem : { status: 0, code: "client.network" }));
     void load();
-    const every = setInterval(() => void load(), REFRESH_MS);
     return () => {
       live = false;
-      clearInterval(every);
     };
-    // `more` is read only to keep the cursor of pages already opened.
-  }, [token, status]);
-  const all = [...(items ?? []), ...more.filter((b) => !items?.some((x) => x.id === b.id))];
+    // `more` is read only to keep the cursor of pages already opened. Read again each time the
+    // bet stream (re)opens (`epoch`), so a change made before it was listening is not missed.
+  }, [status, epoch]);
+  const keep = status === "open" ? isOpen : isDone;
+  const all = items ? mergeBets([...items, ...more.filter((b) => !items.some((x) => x.id === b.id))], changed, keep) : [];
   const ids = [...new Set(all.flatMap((b) => b.legs.map((l) => l.fixture)))].filter((id) => !names[id]);
   useEffect(() => {
     if (!ids.length) return;
@@ -165,10 +168,55 @@ function BetList({ token, status }: { token: string; status: "open" | "settled" 
 }
 
 function Body({ session }: { session: Session }) {
+  const { t, lang } = useI18n();
+  const [changed, setChanged] = useState<Bet[]>([]);
+  const [stream, setStream] = useState<StreamStatus>("connecting");
+  const [balance, setBalance] = useState<number>();
+  const [epoch, setEpoch] = useState(0);
+  const token = useRef(session.accessToken);
+  token.current = session.accessToken;
+  useEffect(() => {
+    let live = true;
+    const readBalance = () =>
+      getWallet(token.current)
+        .then((w) => live && setBalance(w.balance))
+        .catch(() => undefined);
+    void readBalance();
+    const s = openBetStream({
+      sport: SPORT,
+      token: () => token.current,
+      onStatus: (st) => {
+        if (!live) return;
+        setStream(st);
+        if (st === "open") {
+          setEpoch((n) => n + 1);
+          void readBalance();
+        }
+      },
+      onBet: (bet, e) => {
+        if (!live) return;
+        setChanged((c) => {
+          const old = c.find((b) => b.id === bet.id);
+          if (old && !newer(old, bet)) return c;
+          return [...c.filter((b) => b.id !== bet.id), bet];
+        });
+        // A stake taken or given back, a bet paid: the balance moved.
+        if (e.type !== "placed") void readBalance();
+      },
+    });
+    return () => {
+      live = false;
+      s.close();
+    };
+  }, [session.playerId]);
   return (
     <>
-      <BetList token={session.accessToken} status="open" />
-      <BetList token={session.accessToken} status="settled" />
+      <p className="mybets-balance" data-balance={balance}>
+        {balance !== undefined && t("mybets.balance", { amount: formatCents(balance, lang) })}{" "}
+        <span className="hint" role="status">{stream === "reconnecting" ? t("mybets.reconnecting") : ""}</span>
+      </p>
+      <BetList token={session.accessToken} status="open" changed={changed} epoch={epoch} />
+      <BetList token={session.accessToken} status="settled" changed={changed} epoch={epoch} />
     </>
   );
 }

@@ -319,7 +319,11 @@ function WalletBody({ session }: { session: Session }) {
           )}
           <Balances wallet={wallet} />
           <DepositForm token={session.accessToken} onSettled={changed} />
-          {!wallet.verified && <p className="notice">{t("wallet.unverified")}</p>}
+          {!wallet.verified && (
+            <p className="notice">
+              {t("wallet.unverified")} <a href="/identite" onClick={onLink}>{t("identity.link")}</a>
+            </p>
+          )}
           <WithdrawForm token={session.accessToken} onDone={changed} />
         </>
       )}
