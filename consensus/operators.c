@@ -362,10 +362,12 @@ static int apply_admin(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct 
     if (!json_is_object(actor) || !store_str_max(actor, "kind", 32) ||
         !store_str_max(actor, "id", 160) || !method || !route || !json_is_object(inner) ||
         !store_u64(p, "type", 1, &type) || type == CMD_ADMIN || type > CMD_TYPE_MAX ||
-        !(row = cmdtable_find((unsigned)type))) {
+        !(row = cmdtable_find((unsigned)type)) || !row->batchable) {
+        /* The admin command is batchable (it shares a Raft entry with other writes, as the
+         * command it wraps would), so what it wraps must be batchable too. */
         fsm_result_problem(res, 422, "Invalid admin command",
                            "an admin command needs actor {kind, id}, method, route, a known "
-                           "type other than admin and an object payload");
+                           "batchable type other than admin and an object payload");
         goto out;
     }
     char *text = json_dumps(inner, JSON_COMPACT);
@@ -399,7 +401,7 @@ static const struct fsm_command COMMANDS[] = {
     {CMD_OPERATOR_ADD, "operator_add", true, apply_operator_add, NULL},
     {CMD_OPERATOR_SET, "operator_set", true, apply_operator_set, NULL},
     {CMD_MTOKEN_SET, "mtoken_set", true, apply_mtoken_set, NULL},
-    {CMD_ADMIN, "admin", false, apply_admin, NULL},
+    {CMD_ADMIN, "admin", true, apply_admin, NULL},
     {0, NULL, false, NULL, NULL},
 };
 

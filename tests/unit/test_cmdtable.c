@@ -56,7 +56,7 @@ static const struct
     {52, "secrets_reseal", 1},
     /* operators.c */
     {53, "operator_add", 1},     {54, "operator_set", 1},       {55, "mtoken_set", 1},
-    {56, "admin", 0},
+    {56, "admin", 1},
     /* bets_settle.c */
     {57, "bet_settle_more", 1},
 };

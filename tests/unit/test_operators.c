@@ -179,6 +179,13 @@ static void admin_wraps_and_audits(void **state)
     assert_int_equal(ap(c, CMD_ADMIN,
                         "{\"method\":\"POST\",\"route\":\"/x\",\"type\":53,\"payload\":{}}"),
                      422);
+    /* A command that may not share a Raft entry cannot ride in one (the admin command is
+     * batchable): a quote round wrapped is refused. */
+    snprintf(p, sizeof p,
+             "{\"actor\":{\"kind\":\"operator\",\"id\":\"op-1\"},\"method\":\"POST\","
+             "\"route\":\"/x\",\"type\":%d,\"payload\":{\"fixture\":\"f1\"}}",
+             CMD_QUOTE_ROUND);
+    assert_int_equal(ap(c, CMD_ADMIN, p), 422);
     json_t *a = audit(c);
     assert_int_equal(json_array_size(a), 2);
     json_t *r1 = json_array_get(a, 0), *r2 = json_array_get(a, 1);
