@@ -460,6 +460,16 @@ static void test_chain_down_then_back(void **state)
     struct ofx *f = chain_up();
     deploy(f, (int[]){0, 1, 2}, 3, 2);
     cluster_up(f, "football", SCENARIO, NULL, 1);
+    /* The leader proposes signatures only once it has read the contract's signers: let it
+     * read them before the chain goes (on a loaded machine the first read can come late). */
+    bool known = false;
+    for (double until = h_now() + 60; !known && h_now() < until; h_sleep_ms(50)) {
+        struct h_resp st = h_http(&f->c, leader(f), "GET", "/admin/v1/oracle", NULL, NULL, true);
+        known = st.status == 200 &&
+                json_is_true(json_object_get(json_object_get(st.json, "signers"), "known"));
+        h_resp_free(&st);
+    }
+    assert_true(known);
     char *dump = anvil_rpc(&f->chain, "anvil_dumpState", "[]");
     assert_non_null(dump);
     anvil_stop(&f->chain);
