@@ -177,10 +177,17 @@ function Body({ session }: { session: Session }) {
   token.current = session.accessToken;
   useEffect(() => {
     let live = true;
+    const timers: ReturnType<typeof setTimeout>[] = [];
     const readBalance = () =>
       getWallet(token.current)
         .then((w) => live && setBalance(w.balance))
         .catch(() => undefined);
+    // The accounts node that answers may not have applied the hold's post or void yet when the
+    // bet's event arrives: read again a little later, twice.
+    const readBalanceSoon = () => {
+      void readBalance();
+      for (const ms of [1500, 5000]) timers.push(setTimeout(() => live && void readBalance(), ms));
+    };
     void readBalance();
     const s = openBetStream({
       sport: SPORT,
@@ -201,11 +208,12 @@ function Body({ session }: { session: Session }) {
           return [...c.filter((b) => b.id !== bet.id), bet];
         });
         // A stake taken or given back, a bet paid: the balance moved.
-        if (e.type !== "placed") void readBalance();
+        if (e.type !== "placed") readBalanceSoon();
       },
     });
     return () => {
       live = false;
+      timers.forEach(clearTimeout);
       s.close();
     };
   }, [session.playerId]);
