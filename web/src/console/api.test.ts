@@ -10,7 +10,7 @@ describe("a node's readiness as the console reads it through the edge", () => {
     const f = answer(200, { status: "ready", leader: 2 });
     vi.stubGlobal("fetch", f);
     expect(await nodeReady("football", 3)).toBe("up");
-    expect(f.mock.calls[0][0]).toBe("/api/football/nodes/3/readyz");
+    expect((f.mock.calls as unknown as string[][])[0][0]).toBe("/api/football/nodes/3/readyz");
   });
   it("says not ready when the node answers 503 itself (no leader, still applying)", async () => {
     vi.stubGlobal("fetch", answer(503, { title: "Not ready", status: 503, detail: "no leader is known" }));
