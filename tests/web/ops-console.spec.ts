@@ -1,4 +1,5 @@
-// The operator's console in Chromium against the real deployment behind the edge. The operator
+// The operator's console in Chromium against the real deployment behind the edge (named to run
+// after journey.spec.ts, whose pre-match bets must come before the simulated games kick off). The operator
 // is made from the test side with the bootstrap admin token (which never reaches the browser),
 // enrols and confirms its TOTP here; the browser then signs in with e-mail, password and a code.
 import AxeBuilder from "@axe-core/playwright";
