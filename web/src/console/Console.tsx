@@ -5,12 +5,13 @@ import { adminGet, adminPost, nodeReady, signIn, type NodeState, type Problem, t
 import { listAll, type Fixture, type Market } from "../api";
 import { ct, refusal, type ConsoleKey, type ConsoleLang } from "./messages";
 
-type Page = "cluster" | "board" | "bets" | "liability" | "ledger" | "oracle";
+type Page = "cluster" | "board" | "bets" | "liability" | "kyc" | "ledger" | "oracle";
 const PAGES: { id: Page; scope: string; key: ConsoleKey }[] = [
   { id: "cluster", scope: "cluster", key: "c.page.cluster" },
   { id: "board", scope: "bets", key: "c.page.board" },
   { id: "bets", scope: "bets", key: "c.page.bets" },
   { id: "liability", scope: "bets", key: "c.page.liability" },
+  { id: "kyc", scope: "kyc", key: "c.page.kyc" },
   { id: "ledger", scope: "wallet", key: "c.page.ledger" },
   { id: "oracle", scope: "oracle", key: "c.page.oracle" },
 ];
@@ -97,6 +98,7 @@ export function Console() {
             {current.id === "board" && <BoardPage s={session} t={t} lang={lang} onProblem={onProblem} />}
             {current.id === "bets" && <BetsPage s={session} t={t} lang={lang} onProblem={onProblem} />}
             {current.id === "liability" && <LiabilityPage s={session} t={t} lang={lang} onProblem={onProblem} />}
+            {current.id === "kyc" && <KycPage s={session} t={t} lang={lang} onProblem={onProblem} />}
             {current.id === "ledger" && <LedgerPage s={session} t={t} lang={lang} onProblem={onProblem} />}
             {current.id === "oracle" && <OraclePage s={session} t={t} lang={lang} onProblem={onProblem} />}
           </section>
@@ -411,6 +413,80 @@ function LiabilityPage({ s, t, lang, onProblem }: PageProps) {
           )}
         </div>
       )}
+    </>
+  );
+}
+
+// The KYC review queue (accounts cluster): the players of one identity-check status (manual
+// review by default), each with its last check, and a decision (verified, declined, retry) with
+// a reason kept in the player's history (POST /admin/v1/players/{id}/kyc). After a decision the
+// queue is read again until the player has left it (the read may come from a node behind).
+interface KycEntry { at: string; source: string; status: string; detail?: string }
+interface QueuedPlayer { id: string; email: string; created_at: string; kyc_status?: string; kyc_history?: KycEntry[] }
+const KYC_STATUSES = ["manual_review", "pending", "retry", "declined", "none"] as const;
+
+function KycPage({ s, t, lang, onProblem }: PageProps) {
+  const [status, setStatus] = useState<(typeof KYC_STATUSES)[number]>("manual_review");
+  const [items, p, reload] = useLoad<QueuedPlayer[]>(async () => {
+    const r = await adminGet<{ items: QueuedPlayer[]; next: string | null }>(s, "accounts", `players?kyc=${status}&limit=100`);
+    return r.ok ? { ok: true, value: r.value.items } : r;
+  });
+  useEffect(reload, [status, reload]);
+  const [done, setDone] = useState<string>();
+  const [err, setErr] = useState<Problem>();
+  const [busy, setBusy] = useState<string>();
+  const decide = async (e: FormEvent<HTMLFormElement>, id: string) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    const decision = String(f.get("decision"));
+    setBusy(id);
+    const r = await adminPost(s, "accounts", `players/${encodeURIComponent(id)}/kyc`, { status: decision, reason: String(f.get("reason")).trim() });
+    if (!r.ok) setErr(r.problem);
+    else {
+      setErr(undefined);
+      setDone(t("c.kyc.done", { id, status: t(`c.kyc.s.${decision as "verified" | "declined" | "retry"}`) }));
+      for (let i = 0; i < 25; i++) {
+        const g = await adminGet<{ items: QueuedPlayer[] }>(s, "accounts", `players?kyc=${status}&limit=100`);
+        if (g.ok && !g.value.items.some((x) => x.id === id)) break;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      reload();
+    }
+    setBusy(undefined);
+  };
+  return (
+    <>
+      <label>{t("c.kyc.status")}{" "}
+        <select value={status} onChange={(e) => setStatus(e.target.value as (typeof KYC_STATUSES)[number])}>
+          {KYC_STATUSES.map((k) => <option key={k} value={k}>{t(`c.kyc.s.${k}`)}</option>)}
+        </select>
+      </label>
+      <Failure p={p ?? err} lang={lang} onProblem={onProblem} />
+      {done && <p role="status" className="kyc-done">{done}</p>}
+      {!items && !p && <p>{t("c.loading")}</p>}
+      {items && (items.length === 0 ? <p className="kyc-empty">{t("c.kyc.empty")}</p> : (
+        <ul className="console-kyc">
+          {items.map((x) => {
+            const last = x.kyc_history?.[x.kyc_history.length - 1];
+            return (
+              <li key={x.id} data-player={x.id}>
+                <h3>{x.email} <small>({x.id})</small></h3>
+                <p>{t("c.kyc.since", { at: new Date(x.created_at).toLocaleString(lang === "fr" ? "fr-FR" : "en-GB") })}</p>
+                {last && <p className="kyc-last">{t("c.kyc.last", { source: last.source, status: last.status, detail: last.detail ?? "—" })}</p>}
+                <form className="console-form" onSubmit={(e) => decide(e, x.id)} aria-label={t("c.kyc.decideFor", { email: x.email })}>
+                  <label>{t("c.kyc.decision")}{" "}
+                    <select name="decision" defaultValue="verified">
+                      {(["verified", "declined", "retry"] as const).map((d) => <option key={d} value={d}>{t(`c.kyc.s.${d}`)}</option>)}
+                    </select>
+                  </label>
+                  <label>{t("c.kyc.reason")} <input name="reason" required minLength={3} maxLength={500} /></label>
+                  <button type="submit" disabled={busy !== undefined}>{t("c.kyc.submit")}</button>
+                </form>
+              </li>
+            );
+          })}
+        </ul>
+      ))}
     </>
   );
 }
