@@ -495,6 +495,8 @@ static const struct fsm_command COMMANDS[] = {
     {CMD_BET_SWITCH, "bet_switch", true, bets_switch_apply, NULL},
     {CMD_BET_VOID, "bet_void", true, bets_void_apply, NULL},
     {CMD_BET_SETTLE_MORE, "bet_settle_more", true, bets_settle_more_apply, NULL},
+    {CMD_BET_CASHOUT_SET, "bet_cashout_set", true, bets_cashout_set_apply, NULL},
+    {CMD_BET_CASHOUT, "bet_cashout", true, bets_cashout_apply, NULL},
     {0, NULL, false, NULL, NULL},
 };
 
