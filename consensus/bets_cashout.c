@@ -29,7 +29,6 @@
 #include "consensus/bets.h"
 #include "consensus/bets_internal.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,26 +72,6 @@ json_t *bets_cashout_cfg_json(const struct bet_cashout_cfg *cfg)
                      (json_int_t)cfg->margin_bp, "validity_ms", (json_int_t)cfg->validity_ms);
 }
 
-/* A problem+json object (like bets_refuse, but returned); *@status gets @st. */
-static json_t *problem(int *status, int st, const char *code, const char *title, json_t *extra,
-                       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static json_t *problem(int *status, int st, const char *code, const char *title, json_t *extra,
-                       const char *fmt, ...)
-{
-    char detail[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
-    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title", title,
-                          "status", st, "detail", detail, "code", code);
-    if (extra)
-        json_object_update(p, extra);
-    json_decref(extra);
-    *status = st;
-    return p;
-}
-
 /* The fair probability (1e-9) of @outcome in the market object @mk (outcome -> milli-odds):
  * 1/price over the sum of 1/price_j; 0 when the outcome is not priced. */
 static uint64_t fair_probability(json_t *mk, const char *outcome)
@@ -117,12 +96,12 @@ static json_t *cashout_open(json_t *b, const struct bet_cashout_cfg *cfg, int *s
 {
     const char *st = store_str(b, "status") ?: "";
     if (strcmp(st, "accepted") != 0)
-        return problem(status, 409, "bet_not_open", "Bet not open",
+        return bets_problem(status, 409, "bet_not_open", "Bet not open",
                        json_pack("{s:s}", "bet_status", st),
                        "bet '%s' is %s: only an accepted bet not yet settled can be cashed out",
                        store_str(b, "id") ?: "?", st);
     if (!cfg->enabled)
-        return problem(status, 409, "cashout_off", "Cash-out unavailable", NULL,
+        return bets_problem(status, 409, "cashout_off", "Cash-out unavailable", NULL,
                        "the operator has switched cash-out off");
     return NULL;
 }
@@ -148,7 +127,7 @@ json_t *bets_cashout_offer_of(struct fsm *f, MDB_txn *txn, json_t *b, int *statu
         uint64_t price = (uint64_t)json_integer_value(json_object_get(leg, "price"));
         if (r) {
             if (!strcmp(r, "lost")) {
-                p = problem(status, 409, "cashout_unavailable", "Cash-out unavailable",
+                p = bets_problem(status, 409, "cashout_unavailable", "Cash-out unavailable",
                             json_pack("{s:i}", "leg", (int)i),
                             "legs[%zu] (%s) is lost: there is nothing to cash out", i, fixture);
                 goto out;
@@ -164,14 +143,14 @@ json_t *bets_cashout_offer_of(struct fsm *f, MDB_txn *txn, json_t *b, int *statu
         const char *ms = m ? store_str(m, "status") ?: "" : "";
         if (!strcmp(ms, "suspended")) {
             json_decref(m);
-            p = problem(status, 409, "market_suspended", "Market suspended",
+            p = bets_problem(status, 409, "market_suspended", "Market suspended",
                         json_pack("{s:s, s:i}", "fixture", fixture, "leg", (int)i),
                         "legs[%zu]: the markets of '%s' are suspended", i, fixture);
             goto out;
         }
         if (strcmp(ms, "open") != 0) {
             json_decref(m);
-            p = problem(status, 409, "betting_closed", "Betting closed",
+            p = bets_problem(status, 409, "betting_closed", "Betting closed",
                         json_pack("{s:s, s:i}", "fixture", fixture, "leg", (int)i),
                         "legs[%zu]: the market of '%s' is %s", i, fixture, m ? ms : "missing");
             goto out;
@@ -185,7 +164,7 @@ json_t *bets_cashout_offer_of(struct fsm *f, MDB_txn *txn, json_t *b, int *statu
                                                    outcome);
         json_decref(m);
         if (prob == 0) {
-            p = problem(status, 409, "cashout_unavailable", "Cash-out unavailable",
+            p = bets_problem(status, 409, "cashout_unavailable", "Cash-out unavailable",
                         json_pack("{s:s, s:i}", "fixture", fixture, "leg", (int)i),
                         "legs[%zu]: %s%s%s/%s of '%s' is no longer priced", i, market,
                         line ? "/" : "", line ? line : "", outcome, fixture);
@@ -204,7 +183,7 @@ json_t *bets_cashout_offer_of(struct fsm *f, MDB_txn *txn, json_t *b, int *statu
     unsigned __int128 amount =
         v * (cfg.margin_bp < 10000 ? 10000 - cfg.margin_bp : 0) / 10000 / SCALE_VALUE;
     if (amount == 0) {
-        p = problem(status, 409, "cashout_unavailable", "Cash-out unavailable", NULL,
+        p = bets_problem(status, 409, "cashout_unavailable", "Cash-out unavailable", NULL,
                     "the bet is worth less than a cent now");
         goto out;
     }
@@ -226,7 +205,7 @@ json_t *bets_cashout_offer(struct fsm *f, MDB_txn *txn, const char *id, const ch
     const char *owner = b ? store_str(b, "player_id") : NULL;
     json_t *p;
     if (!b || !owner || !player || strcmp(owner, player) != 0)
-        p = problem(status, 404, "no_bet", "No such bet", NULL, "no bet '%s' of yours", id);
+        p = bets_problem(status, 404, "no_bet", "No such bet", NULL, "no bet '%s' of yours", id);
     else
         p = bets_cashout_offer_of(f, txn, b, status);
     json_decref(b);
@@ -264,7 +243,7 @@ static int cashout_step(struct fsm *f, MDB_txn *txn, const struct cmd *c, json_t
     if (!p && c->time_ms > expires) {
         char ts[32];
         fsm_format_time(expires, ts);
-        p = problem(&st, 409, "cashout_expired", "Offer expired", NULL,
+        p = bets_problem(&st, 409, "cashout_expired", "Offer expired", NULL,
                     "the offer expired at %s: ask for a new one", ts);
     }
     json_t *offer = p ? NULL : bets_cashout_offer_of(f, txn, b, &st);
@@ -276,7 +255,7 @@ static int cashout_step(struct fsm *f, MDB_txn *txn, const struct cmd *c, json_t
         json_t *now_v = json_object_get(offer, "versions");
         uint64_t now_a = (uint64_t)json_integer_value(json_object_get(offer, "amount"));
         if (!json_equal(now_v, versions) || now_a != amount)
-            p = problem(&st, 409, "price_changed", "Price changed",
+            p = bets_problem(&st, 409, "price_changed", "Price changed",
                         json_pack("{s:O, s:I}", "versions", now_v, "amount", (json_int_t)now_a),
                         json_equal(now_v, versions)
                             ? "the cash-out value is now %llu, not %llu: ask for a new offer"

@@ -32,6 +32,10 @@ int bets_refuse(struct fsm_result *res,
                 const char *fmt,
                 ...) __attribute__((format(printf, 6, 7)));
 
+/* The same refusal returned as a problem+json object; *@status_out gets @status. */
+json_t *bets_problem(int *status_out, int status, const char *code, const char *title,
+                     json_t *extra, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
 /* Whether betting on @fixture is switched off (all, or that fixture); @why says which. */
 bool bets_switched_off(struct fsm *f, MDB_txn *txn, const char *fixture, const char **why);
 
