@@ -1,7 +1,7 @@
 // A new player's journey in Chromium against the real deployment behind the edge: sign up, the
 // mandatory limits, a deposit through the payment stand-in's hosted page; bets from the slip
 // (pre-match: the simulated afternoon's last games kick off about 96 s after it starts, so the
-// bets come right after the deposit); then a withdrawal refused (identity not verified) and a
+// bets come right after the deposit), the single cashed out from Mes paris; then a withdrawal refused (identity not verified) and a
 // limit raise pending under the 48-hour rule; identity verified with FranceConnect and a
 // withdrawal paid out (tail-live.spec.ts, run last, continues with a live bet). The tests
 // share one player, in this order. This
