@@ -41,7 +41,7 @@ static const char CASHOUT_KEY[] = "cashout";
 #define SCALE_VALUE 1000000u       /* micro-cents per cent */
 #define SCALE_P 1000000000u        /* probabilities in 1e-9 */
 #define INV_NUM 1000000000000ull   /* 1/odds in 1e-9: 1e12 / milli-odds */
-#define VALUE_CAP ((unsigned __int128)1 << 100)
+#define VALUE_CAP ((unsigned __int128)1 << 90) /* x 1e9 still fits in 128 bits */
 
 static const struct bet_cashout_cfg CASHOUT_DEFAULTS = {
     .enabled = true,
@@ -134,6 +134,8 @@ json_t *bets_cashout_offer_of(struct fsm *f, MDB_txn *txn, json_t *b, int *statu
             }
             uint64_t factor = bets_leg_factor(r, price);
             v = v * factor / 1000;
+            if (v > VALUE_CAP)
+                v = VALUE_CAP;
             json_array_append_new(versions, json_null());
             json_array_append_new(legs, json_pack("{s:s, s:s, s:I}", "fixture", fixture,
                                                   "result", r, "factor", (json_int_t)factor));
