@@ -125,6 +125,11 @@ static uint64_t leg_factor(const char *result, uint64_t price)
     return 1000; /* void, push */
 }
 
+uint64_t bets_leg_factor(const char *result, uint64_t price)
+{
+    return leg_factor(result, price);
+}
+
 /* Settle @b (accepted, every leg with a result); writes it. */
 int bets_settle_one(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms)
 {

@@ -97,7 +97,9 @@ enum cmd_type {
     CMD_ADMIN = 56,              /* {actor{kind, id}, method, route, type, payload}: an admin's
                                     command, applied with its audit record */
     CMD_BET_SETTLE_MORE = 57,    /* bets_settle.c: {fixture}: settle the next chunk of its bets */
-    CMD_TYPE_MAX = 57,
+    CMD_BET_CASHOUT_SET = 70,    /* bets_cashout.c: {enabled?, margin_bp?, validity_ms?} */
+    CMD_BET_CASHOUT = 71,        /* {bet_id, player_id, amount, versions[], expires_ms} */
+    CMD_TYPE_MAX = 71,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,

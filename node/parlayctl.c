@@ -499,6 +499,7 @@ static void usage(FILE *f)
             "  bets player|fixture ID          sport cluster: a player's or a fixture's bets\n"
             "  bets switches | bets switch all|live|FIXTURE on|off\n"
             "  bets void BET --reason TEXT     sport cluster: void an accepted bet\n"
+            "  bets cashout | bets cashout-switch on|off   sport cluster: the cash-out switch\n"
             "                                  sport cluster: the betting switches\n"
             "  liability FIXTURE               sport cluster: exposure per market and outcome\n"
             "  audit                           sport cluster: its bets against the accounts\n"

@@ -59,6 +59,8 @@ static const struct
     {56, "admin", 1},
     /* bets_settle.c */
     {57, "bet_settle_more", 1},
+    /* bets_cashout.c */
+    {70, "bet_cashout_set", 1},  {71, "bet_cashout", 1},
 };
 #define N_WIRE (sizeof WIRE / sizeof *WIRE)
 

@@ -260,10 +260,56 @@ function BetsPage({ s, t, lang, onProblem }: PageProps) {
               {row("live", t("c.bets.live"), sw.live)}
             </tbody>
           </table>
+          <CashoutSwitch s={s} t={t} lang={lang} onProblem={onProblem} />
           <h3>{t("c.bets.fixtures")}</h3>
           {closed.length ? <ul>{closed.map((f) => <li key={f}>{f}</li>)}</ul> : <p>{t("c.bets.none")}</p>}
         </>
       )}
+    </>
+  );
+}
+
+interface CashoutSettings { enabled: boolean; margin_bp: number; validity_ms: number }
+
+// The cash-out switch (POST /admin/v1/bets/cashout, CMD_BET_CASHOUT_SET), read again after a
+// flip until the node read shows it, like the betting switches.
+function CashoutSwitch({ s, t, lang, onProblem }: PageProps) {
+  const [c0, p] = useLoad(() => adminGet<CashoutSettings>(s, SPORT, "bets/cashout"));
+  const [fresh, setFresh] = useState<CashoutSettings>();
+  const c = fresh ?? c0;
+  const [err, setErr] = useState<Problem>();
+  const [busy, setBusy] = useState(false);
+  const flip = async (enabled: boolean) => {
+    setBusy(true);
+    const r = await adminPost(s, SPORT, "bets/cashout", { enabled });
+    if (!r.ok) setErr(r.problem);
+    else {
+      setErr(undefined);
+      for (let i = 0; i < 25; i++) {
+        const g = await adminGet<CashoutSettings>(s, SPORT, "bets/cashout");
+        if (g.ok) setFresh(g.value);
+        if (g.ok && g.value.enabled === enabled) break;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    }
+    setBusy(false);
+  };
+  const label = t("c.bets.cashout");
+  return (
+    <>
+      <Failure p={p ?? err} lang={lang} onProblem={onProblem} />
+      {c && (
+        <table>
+          <tbody>
+            <tr data-switch="cashout" data-open={String(c.enabled)}>
+              <th scope="row">{label}</th>
+              <td className="state">{c.enabled ? t("c.bets.open") : t("c.bets.closed")}</td>
+              <td><button type="button" disabled={busy} onClick={() => flip(!c.enabled)}>{c.enabled ? t("c.bets.turnOff", { what: label }) : t("c.bets.turnOn", { what: label })}</button></td>
+            </tr>
+          </tbody>
+        </table>
+      )}
+      {c && <p className="hint">{t("c.bets.cashoutMargin", { margin: (c.margin_bp / 100).toLocaleString(lang === "fr" ? "fr-FR" : "en-GB"), seconds: c.validity_ms / 1000 })}</p>}
     </>
   );
 }
