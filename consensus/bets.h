@@ -163,6 +163,26 @@ char *bets_cmd_settle_more(struct cmd *c, const char *fixture);
 /* Bets with a leg on @fixture, in placement order, at most @limit. */
 json_t *bets_list_fixture(struct fsm *f, MDB_txn *txn, const char *fixture, unsigned limit);
 
+/* Re-settlement and postponed fixtures (bets_resettle.c; its opening comment tells the rules).
+ * CMD_BET_RESETTLE {fixture, home, away, reason}: an operator corrects a finished fixture's
+ * result; every bet on it settles again at the fixture's next generation (200 {fixture,
+ * generation, bets, resettled, history}). CMD_BET_POSTPONED {fixture}: the leader voids a
+ * postponed fixture's bets BET_POSTPONED_VOID_MS after its original kick-off. */
+#define BET_POSTPONED_VOID_MS (48ull * 3600 * 1000)
+/* The corrections of @fixture: {fixture, generation, home, away, history: [{generation, home,
+ * away, reason, at, resettled}]}, or NULL when none. */
+json_t *bets_resettles(struct fsm *f, MDB_txn *txn, const char *fixture);
+/* Postponed fixtures whose bets are due to be voided at @now_ms (not done yet), at most
+ * @limit ids. */
+json_t *bets_postponed_due(struct fsm *f, MDB_txn *txn, uint64_t now_ms, unsigned limit);
+/* The stake kept and the payout paid, as @hold's transfers (with their corrections) say. */
+void bets_hold_effect(json_t *hold, int64_t *stake, int64_t *payout);
+char *bets_cmd_resettle(struct cmd *c, const char *fixture, int home, int away,
+                        const char *reason);
+char *bets_cmd_postponed(struct cmd *c, const char *fixture);
+/* CMD_BET_PAID {bet_id, how: "resettle", generation}: a re-settled bet's hold was corrected. */
+char *bets_cmd_paid_resettle(struct cmd *c, const char *bet_id, int64_t generation);
+
 /* Payload builders (see cmd_fill). @legs and @limits are borrowed. */
 char *bets_cmd_switch(struct cmd *c, const char *scope, const char *fixture, bool open);
 /* CMD_BET_VOID {bet_id, reason}: an operator voids an accepted, unsettled bet with a kept

@@ -32,6 +32,9 @@ int bets_refuse(struct fsm_result *res,
                 const char *fmt,
                 ...) __attribute__((format(printf, 6, 7)));
 
+/* Switch betting on @fixture on (@open) or off, as CMD_BET_SWITCH does. */
+int bets_fixture_switch(struct fsm *f, MDB_txn *txn, const char *fixture, bool open,
+                        uint64_t time_ms);
 /* Whether betting on @fixture is switched off (all, or that fixture); @why says which. */
 bool bets_switched_off(struct fsm *f, MDB_txn *txn, const char *fixture, const char **why);
 
@@ -52,6 +55,9 @@ int64_t bets_price_of(json_t *prices, const char *market, const char *line, cons
 /* Whether price @now stands against @seen under @policy (exact, better, any_within @tol). */
 bool bets_policy_ok(const char *policy, int64_t seen, int64_t now, int64_t tol);
 
+/* Set @b's result, odds_settled and return from its legs' results; false (nothing set) when a
+ * leg has no result yet. */
+bool bets_settle_compute(json_t *b);
 /* Settle @b if it is accepted and every leg has a result; writes it. */
 int bets_settle_one(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms);
 
@@ -104,6 +110,10 @@ int bets_settle_more_apply(struct fsm *f,
                            struct fsm_result *res);
 int bets_settle_more_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                            struct fsm_result *res);
+int bets_resettle_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                        struct fsm_result *res);
+int bets_postponed_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                         struct fsm_result *res);
 int bets_paid_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
 
 #endif

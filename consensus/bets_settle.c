@@ -125,8 +125,7 @@ static uint64_t leg_factor(const char *result, uint64_t price)
     return 1000; /* void, push */
 }
 
-/* Settle @b (accepted, every leg with a result); writes it. */
-int bets_settle_one(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms)
+bool bets_settle_compute(json_t *b)
 {
     size_t i;
     json_t *leg;
@@ -137,7 +136,7 @@ int bets_settle_one(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms)
     {
         const char *r = store_str(leg, "result");
         if (!r)
-            return 0; /* not every leg is settled yet */
+            return false; /* not every leg is settled yet */
         single = r;
         lost = lost || !strcmp(r, "lost");
         all_void = all_void && (!strcmp(r, "void") || !strcmp(r, "push"));
@@ -151,12 +150,20 @@ int bets_settle_one(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms)
                          : lost                                           ? "lost"
                          : all_void                                       ? "void"
                                                                           : "won";
-    int rv = bets_exposure_add(f, txn, b, -1);
-    json_object_set_new(b, "status", json_string("settled"));
     json_object_set_new(b, "result", json_string(result));
     json_object_set_new(b, "odds_settled", json_integer((json_int_t)odds));
     json_object_set_new(b, "return",
                         json_integer((json_int_t)((unsigned __int128)stake * odds / 1000)));
+    return true;
+}
+
+/* Settle @b (accepted, every leg with a result); writes it. */
+int bets_settle_one(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms)
+{
+    if (!bets_settle_compute(b))
+        return 0; /* not every leg is settled yet */
+    int rv = bets_exposure_add(f, txn, b, -1);
+    json_object_set_new(b, "status", json_string("settled"));
     bets_stamp(b, time_ms, "settled_at");
     if (rv == 0)
         rv = bets_queue_set(txn, bets_db(f)->unpaid, b, true);
@@ -167,9 +174,14 @@ const char *bets_settle_how(json_t *b, uint64_t *payout)
 {
     const char *r = store_str(b, "result") ?: "";
     *payout = (uint64_t)json_integer_value(json_object_get(b, "return"));
-    if (!strcmp(r, "void") || !strcmp(r, "push"))
-        return "void";
-    return "post";
+    bool back = !strcmp(r, "void") || !strcmp(r, "push");
+    if (json_integer_value(json_object_get(b, "generation")) > 0) {
+        /* Re-settled (bets_resettle.c): the wallet corrects the hold to the new amounts. */
+        if (back)
+            *payout = 0;
+        return "resettle";
+    }
+    return back ? "void" : "post";
 }
 
 static bool void_valid(json_t *body)
@@ -220,7 +232,9 @@ int bets_void_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm
 static bool paid_valid(json_t *body)
 {
     const char *how = store_str(body, "how");
-    return how && (!strcmp(how, "post") || !strcmp(how, "void"));
+    return how && (!strcmp(how, "post") || !strcmp(how, "void") ||
+                   (!strcmp(how, "resettle") &&
+                    json_integer_value(json_object_get(body, "generation")) > 0));
 }
 
 static int paid_step(struct fsm *f,
@@ -240,6 +254,11 @@ static int paid_step(struct fsm *f,
     if (strcmp(how, want) != 0)
         return bets_refuse(res, 409, "wrong_resolution", "Wrong resolution", NULL,
                            "bet '%s' settles by %s, not %s", id, want, how);
+    if (!strcmp(how, "resettle") && json_integer_value(json_object_get(body, "generation")) !=
+                                        json_integer_value(json_object_get(b, "generation")))
+        return bets_refuse(res, 409, "wrong_generation", "Wrong settlement generation", NULL,
+                           "bet '%s' is at settlement generation %lld",
+                           id, (long long)json_integer_value(json_object_get(b, "generation")));
     if (store_str(b, "paid"))
         return 0;
     json_object_set_new(b, "paid", json_string(how));

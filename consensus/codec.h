@@ -97,7 +97,12 @@ enum cmd_type {
     CMD_ADMIN = 56,              /* {actor{kind, id}, method, route, type, payload}: an admin's
                                     command, applied with its audit record */
     CMD_BET_SETTLE_MORE = 57,    /* bets_settle.c: {fixture}: settle the next chunk of its bets */
-    CMD_TYPE_MAX = 57,
+    CMD_BET_RESETTLE = 65,       /* bets_resettle.c: {fixture, home, away, reason}: re-settle */
+    CMD_HOLD_RESETTLE = 66,      /* wallet_resettle.c: {hold_id, cluster, generation, stake,
+                                    payout, reason}: a bet's hold settled again (corrections) */
+    CMD_BET_POSTPONED = 67,      /* bets_resettle.c: {fixture}: void a postponed fixture's bets
+                                    48 h after its original kick-off (the leader's stamp) */
+    CMD_TYPE_MAX = 67,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,

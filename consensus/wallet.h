@@ -174,6 +174,10 @@ json_t *wallet_cmd_hold_post(const char *hold_id, const char *cluster, int64_t s
                              int64_t payout);
 json_t *wallet_cmd_hold_void(const char *hold_id, const char *cluster);
 json_t *wallet_cmd_hold_expire(void);
+/* CMD_HOLD_RESETTLE: a bet's hold settled again at @generation (>= 1) so that its money
+ * amounts to @stake kept and @payout paid (wallet_resettle.c). */
+json_t *wallet_cmd_hold_resettle(const char *hold_id, const char *cluster, int64_t generation,
+                                 int64_t stake, int64_t payout, const char *reason);
 /* The ban list's verdict on a player (@source: "ban_list"). */
 json_t *wallet_cmd_ban(const char *player, bool banned, const char *source);
 json_t *wallet_cmd_close(void);

@@ -499,6 +499,8 @@ static void usage(FILE *f)
             "  bets player|fixture ID          sport cluster: a player's or a fixture's bets\n"
             "  bets switches | bets switch all|live|FIXTURE on|off\n"
             "  bets void BET --reason TEXT     sport cluster: void an accepted bet\n"
+            "  bets resettle FIXTURE --home H --away A --reason TEXT\n"
+            "                                  sport cluster: correct a result, re-settle its bets\n"
             "                                  sport cluster: the betting switches\n"
             "  liability FIXTURE               sport cluster: exposure per market and outcome\n"
             "  audit                           sport cluster: its bets against the accounts\n"
