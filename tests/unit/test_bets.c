@@ -1017,6 +1017,237 @@ static void test_settlement(void **state)
     json_decref(unpaid);
 }
 
+
+/* ---- re-settlement and postponed fixtures (bets_resettle.c) ----------------------------- */
+
+static int apply_at(struct ctx *c, uint16_t type, const char *payload, uint64_t time_ms)
+{
+    assert_true(c->nlog < LOG_MAX);
+    c->log[c->nlog++] = (struct entry){type, strdup(payload)};
+    return util_apply_at(c->f, &c->r, ++c->last, type, NULL, 0, payload, time_ms);
+}
+
+static int resettle(struct ctx *c, const char *fixture, int h, int a, const char *reason)
+{
+    struct cmd cm;
+    char *text = bets_cmd_resettle(&cm, fixture, h, a, reason);
+    int st = apply(c, CMD_BET_RESETTLE, text);
+    free(text);
+    return st;
+}
+
+static int paid_resettle(struct ctx *c, const char *id, long long gen)
+{
+    struct cmd cm;
+    char *text = bets_cmd_paid_resettle(&cm, id, gen);
+    int st = apply(c, CMD_BET_PAID, text);
+    free(text);
+    return st;
+}
+
+/* A corrected result: every bet on the fixture is settled again at the next generation and
+ * keeps its earlier settlements; money moves again ("resettle", idempotent by generation);
+ * exposure is not touched; bets not settled yet only get the corrected leg result; refused
+ * shapes and fixtures change nothing. */
+static void test_resettle(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    agree_fixture(c, "F2");
+    long long v1 = publish(c, "F1", PRICES1), v2 = publish(c, "F2", PRICES1);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v1)), 201);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "draw", 3500, v1)), 201);
+    assert_int_equal(place(c, "p1", 1000, "exact", 0,
+                           json_pack("[o, o]", leg("F1", "1x2", NULL, "home", 2140, v1),
+                                     leg("F2", "1x2", NULL, "away", 3100, v2))),
+                     201);
+    assert_int_equal(place1(c, 600, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v1)), 201);
+    for (int i = 1; i <= 4; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "b%012d", i);
+        assert_int_equal(hold_done(c, id, true, NULL), 200);
+    }
+    assert_int_equal(void_bet(c, "b000000000004", "palpable error"), 200);
+    /* Not finished yet: nothing to correct. */
+    assert_int_equal(resettle(c, "F1", 2, 1, "VAR goal allowed"), 409);
+    assert_code(c, "fixture_not_finished");
+    agree_result(c, "F1", 1, 1);
+    assert_settled(c, "b000000000001", "lost", 0);
+    assert_settled(c, "b000000000002", "won", 3500);
+    long long exp_f1 = exposure(c->f, "f|F1");
+    struct cmd cm;
+    char *t = bets_cmd_paid(&cm, "b000000000001", "post");
+    assert_int_equal(apply(c, CMD_BET_PAID, t), 200);
+    free(t);
+    /* Refusals change nothing. */
+    assert_int_equal(resettle(c, "F9", 2, 1, "typo"), 404);
+    assert_code(c, "no_fixture");
+    assert_int_equal(apply(c, CMD_BET_RESETTLE, "{\"fixture\":\"F1\",\"home\":2,\"away\":1}"),
+                     422);
+    assert_code(c, "invalid_resettle");
+    assert_int_equal(apply(c, CMD_BET_RESETTLE,
+                           "{\"fixture\":\"F1\",\"home\":-2,\"away\":1,\"reason\":\"x\"}"),
+                     422);
+    assert_settled(c, "b000000000001", "lost", 0);
+    /* The correction: 2-1. */
+    assert_int_equal(resettle(c, "F1", 2, 1, "VAR goal allowed"), 200);
+    assert_int_equal(rnum(c, "generation"), 1);
+    assert_int_equal(rnum(c, "resettled"), 2);
+    assert_int_equal(rnum(c, "bets"), 4);
+    assert_settled(c, "b000000000001", "won", 2140);
+    assert_settled(c, "b000000000002", "lost", 0);
+    assert_settled(c, "b000000000004", "void", 600); /* the operator's void stands */
+    json_t *b = bet(c->f, "b000000000001");
+    assert_int_equal(num(b, "generation"), 1);
+    assert_null(json_object_get(b, "paid"));
+    json_t *h0 = json_array_get(json_object_get(b, "settlements"), 0);
+    assert_int_equal(json_array_size(json_object_get(b, "settlements")), 1);
+    assert_string_equal(str(h0, "result"), "lost");
+    assert_int_equal(num(h0, "return"), 0);
+    assert_int_equal(num(h0, "generation"), 0);
+    assert_string_equal(str(h0, "paid"), "post");
+    uint64_t pay;
+    assert_string_equal(bets_settle_how(b, &pay), "resettle");
+    assert_int_equal(pay, 2140);
+    json_decref(b);
+    b = bet(c->f, "b000000000002");
+    assert_string_equal(bets_settle_how(b, &pay), "resettle");
+    assert_int_equal(pay, 0);
+    assert_string_equal(str(json_array_get(json_object_get(b, "settlements"), 0), "result"),
+                        "won");
+    json_decref(b);
+    /* The accumulator waits for F2 with its F1 leg now won. */
+    b = bet(c->f, "b000000000003");
+    assert_string_equal(str(b, "status"), "accepted");
+    assert_string_equal(str(json_array_get(json_object_get(b, "legs"), 0), "result"), "won");
+    json_decref(b);
+    assert_int_equal(exposure(c->f, "f|F1"), exp_f1);
+    /* Paying: only by "resettle" at the bet's generation, once. */
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *unpaid = bets_unpaid(c->f, txn, 100);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(unpaid), 3); /* b1, b2 (again) and the void b4 */
+    json_decref(unpaid);
+    t = bets_cmd_paid(&cm, "b000000000001", "post");
+    assert_int_equal(apply(c, CMD_BET_PAID, t), 409);
+    assert_code(c, "wrong_resolution");
+    free(t);
+    assert_int_equal(paid_resettle(c, "b000000000001", 2), 409);
+    assert_code(c, "wrong_generation");
+    assert_int_equal(paid_resettle(c, "b000000000001", 1), 200);
+    assert_int_equal(paid_resettle(c, "b000000000001", 1), 200);
+    b = bet(c->f, "b000000000001");
+    assert_string_equal(str(b, "paid"), "resettle");
+    json_decref(b);
+    /* Corrected again (back to 1-1): generation 2, both earlier settlements kept. */
+    assert_int_equal(resettle(c, "F1", 1, 1, "VAR decision reversed"), 200);
+    assert_int_equal(rnum(c, "generation"), 2);
+    assert_settled(c, "b000000000001", "lost", 0);
+    b = bet(c->f, "b000000000001");
+    assert_int_equal(json_array_size(json_object_get(b, "settlements")), 2);
+    assert_string_equal(str(json_array_get(json_object_get(b, "settlements"), 1), "result"),
+                        "won");
+    assert_string_equal(str(json_array_get(json_object_get(b, "settlements"), 1), "paid"),
+                        "resettle");
+    json_decref(b);
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *hist = bets_resettles(c->f, txn, "F1");
+    fsm_read_end(txn);
+    assert_int_equal(num(hist, "generation"), 2);
+    assert_int_equal(json_array_size(json_object_get(hist, "history")), 2);
+    assert_string_equal(str(json_array_get(json_object_get(hist, "history"), 0), "reason"),
+                        "VAR goal allowed");
+    json_decref(hist);
+}
+
+/* The audit of a re-settled bet: the hold's transfers and their corrections must amount to
+ * the last generation's stake and return. */
+#define RESETTLED_BET(result, ret)                                                             \
+    "[{\"id\":\"b1\",\"player_id\":\"p1\",\"status\":\"settled\",\"stake\":100,\"result\":"    \
+    "\"" result "\",\"return\":" #ret ",\"paid\":\"resettle\",\"generation\":1}]"
+#define CORRECTED(extra)                                                                       \
+    "{\"b1\":{\"id\":\"b1\",\"player\":\"p1\",\"amount\":100,\"status\":\"posted\","           \
+    "\"transfers\":[{\"id\":\"hold:b1\",\"amount\":100},{\"id\":\"hold:b1:stake\",\"amount\":" \
+    "100,\"debit\":\"sys:stakes:fb\",\"credit\":\"sys:house\"},{\"id\":\"hold:b1:payout\","    \
+    "\"amount\":214,\"debit\":\"sys:house\",\"credit\":\"player:p1\"}" extra "]}}"
+
+static void test_audit_resettled(void **state)
+{
+    (void)state;
+    /* Won (100 kept, 214 paid) corrected to lost: the 214 taken back, part from the debt. */
+    const char *back = ",{\"id\":\"hold:b1:r1:payout\",\"amount\":150,\"debit\":\"player:p1\","
+                       "\"credit\":\"sys:house\"},{\"id\":\"hold:b1:r1:payout:debt\",\"amount\":"
+                       "64,\"debit\":\"debt:p1\",\"credit\":\"sys:house\"}";
+    char holds[1024];
+    snprintf(holds, sizeof holds, CORRECTED("%s"), back);
+    expect_audit(RESETTLED_BET("lost", 0), holds, 0, 0, NULL);
+    expect_audit(RESETTLED_BET("won", 214), holds, 1, 0, "resettle_transfers");
+    expect_audit(RESETTLED_BET("lost", 0), CORRECTED(""), 1, 0, "resettle_transfers");
+    /* Corrected to void: the stake returned and the payout taken back. */
+    snprintf(holds, sizeof holds, CORRECTED("%s"),
+             ",{\"id\":\"hold:b1:r1:stake\",\"amount\":100,\"debit\":\"sys:house\",\"credit\":"
+             "\"player:p1\"},{\"id\":\"hold:b1:r1:payout\",\"amount\":214,\"debit\":"
+             "\"player:p1\",\"credit\":\"sys:house\"}");
+    expect_audit(RESETTLED_BET("void", 100), holds, 0, 0, NULL);
+    /* Not paid yet: in progress whatever the hold says. */
+    expect_audit("[{\"id\":\"b1\",\"player_id\":\"p1\",\"status\":\"settled\",\"stake\":100,"
+                 "\"result\":\"lost\",\"return\":0,\"generation\":1}]",
+                 CORRECTED(""), 0, 1, NULL);
+}
+
+/* A postponed fixture: its bets stay open until 48 hours after the original kick-off (even
+ * when the kick-off is moved), then the leader's CMD_BET_POSTPONED voids them (the stake
+ * back) and closes betting on it; before that, or when not postponed, it is refused and
+ * changes nothing; again after, nothing changes. */
+static void test_postponed(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F3");
+    long long v = publish(c, "F3", PRICES1);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F3", "1x2", NULL, "home", 2140, v)), 201);
+    assert_int_equal(hold_done(c, "b000000000001", true, NULL), 200);
+    const uint64_t ko = (uint64_t)KICKOFF * 1000, h48 = 48ull * 3600 * 1000;
+    char p[64];
+    snprintf(p, sizeof p, "{\"fixture\":\"F3\"}");
+    assert_int_equal(apply_at(c, CMD_BET_POSTPONED, p, ko + h48 + 1000), 409);
+    assert_code(c, "not_postponed");
+    assert_int_equal(apply(c, CMD_FIXTURE_UPDATE,
+                           "{\"id\":\"F3\",\"status\":\"postponed\",\"kickoff\":"
+                           "\"2026-12-31T20:00:00Z\"}"),
+                     200);
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *due_early = bets_postponed_due(c->f, txn, ko + h48 - 1000, 10);
+    json_t *due = bets_postponed_due(c->f, txn, ko + h48, 10);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(due_early), 0);
+    assert_int_equal(json_array_size(due), 1);
+    assert_string_equal(json_string_value(json_array_get(due, 0)), "F3");
+    json_decref(due_early);
+    json_decref(due);
+    assert_int_equal(apply_at(c, CMD_BET_POSTPONED, p, ko + h48 - 1000), 409);
+    assert_code(c, "postponement_running");
+    assert_status(c, "b000000000001", "accepted");
+    assert_int_equal(apply_at(c, CMD_BET_POSTPONED, "{}", ko + h48), 422);
+    assert_int_equal(apply_at(c, CMD_BET_POSTPONED, p, ko + h48 + 1000), 200);
+    assert_settled(c, "b000000000001", "void", 1000);
+    assert_int_equal(exposure(c->f, "f|F3"), 0);
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *sw = bets_switches(c->f, txn);
+    due = bets_postponed_due(c->f, txn, ko + h48 + 5000, 10);
+    fsm_read_end(txn);
+    assert_non_null(json_object_get(json_object_get(sw, "fixtures_closed"), "F3"));
+    assert_int_equal(json_array_size(due), 0);
+    json_decref(sw);
+    json_decref(due);
+    assert_int_equal(apply_at(c, CMD_BET_POSTPONED, p, ko + h48 + 9000), 200);
+    assert_non_null(strstr(c->r.body, "\"done\":true"));
+    /* A bet on it now: betting closed. */
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F3", "1x2", NULL, "home", 2140, v)), 409);
+    assert_code(c, "betting_closed");
+}
+
 static json_t *list(struct ctx *c, const char *player, const char *status, uint64_t before,
                     unsigned limit)
 {
@@ -1142,6 +1373,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_player_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settlement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settlement_in_chunks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resettle, setup, teardown),
+        cmocka_unit_test(test_audit_resettled),
+        cmocka_unit_test_setup_teardown(test_postponed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
