@@ -515,6 +515,7 @@ static const struct fsm_command COMMANDS[] = {
     {CMD_BET_SETTLE_MORE, "bet_settle_more", true, bets_settle_more_apply, NULL},
     {CMD_BET_RESETTLE, "bet_resettle", true, bets_resettle_apply, NULL},
     {CMD_BET_POSTPONED, "bet_postponed", true, bets_postponed_apply, NULL},
+    {CMD_BET_ABANDONED, "bet_abandoned", true, bets_abandoned_apply, NULL},
     {0, NULL, false, NULL, NULL},
 };
 

@@ -183,6 +183,17 @@ char *bets_cmd_postponed(struct cmd *c, const char *fixture);
 /* CMD_BET_PAID {bet_id, how: "resettle", generation}: a re-settled bet's hold was corrected. */
 char *bets_cmd_paid_resettle(struct cmd *c, const char *bet_id, int64_t generation);
 
+/* Markets settled from the agreed events, and abandoned fixtures (bets_markets.c; its opening
+ * comment has the table of what stands). A next_goal leg's result from the fixture's agreed
+ * events @evs (obs_agreed_events): the first goal after the leg's placement ("live".seq);
+ * without one, NULL until @final (then "none" wins). */
+const char *bets_next_goal_result(json_t *leg, json_t *evs, bool final);
+/* A leg's result when its fixture is abandoned at @h-@a: decided markets stand, else "void". */
+const char *bets_abandoned_result(json_t *leg, int h, int a, json_t *evs);
+/* CMD_BET_ABANDONED {fixture, reason}: an operator abandons a live fixture (200 {fixture,
+ * abandoned: {at, reason, home, away}, settled}). */
+char *bets_cmd_abandoned(struct cmd *c, const char *fixture, const char *reason);
+
 /* Payload builders (see cmd_fill). @legs and @limits are borrowed. */
 char *bets_cmd_switch(struct cmd *c, const char *scope, const char *fixture, bool open);
 /* CMD_BET_VOID {bet_id, reason}: an operator voids an accepted, unsettled bet with a kept

@@ -114,6 +114,8 @@ int bets_resettle_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                         struct fsm_result *res);
 int bets_postponed_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                          struct fsm_result *res);
+int bets_abandoned_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                         struct fsm_result *res);
 int bets_paid_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
 
 #endif

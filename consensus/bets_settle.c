@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consensus/observations.h"
 #include "consensus/quotes.h"
 #include "consensus/store.h"
 
@@ -282,7 +283,7 @@ static int settle_chunk(struct fsm *f, MDB_txn *txn, const char *fixture, bool c
     int rv = 0;
     uint64_t last;
     /* Collect the ids first: settling writes "bets", not the fixture index. */
-    json_t *ids = bets_fixture_ids(f, txn, fixture, after, BET_SETTLE_CHUNK, &last);
+    json_t *ids = bets_fixture_ids(f, txn, fixture, after, BET_SETTLE_CHUNK, &last), *evs = NULL;
     *more = json_array_size(ids) == BET_SETTLE_CHUNK;
     size_t i;
     json_t *jid;
@@ -307,6 +308,11 @@ static int settle_chunk(struct fsm *f, MDB_txn *txn, const char *fixture, bool c
                 cancelled ? "void"
                           : bets_leg_result(store_str(leg, "market"), store_str(leg, "line"),
                                             store_str(leg, "outcome"), h, a);
+            if (!res && !cancelled && !strcmp(store_str(leg, "market") ?: "", "next_goal")) {
+                if (!evs) /* from the agreed events, not the score (bets_markets.c) */
+                    evs = obs_agreed_events(f, txn, fixture);
+                res = bets_next_goal_result(leg, evs, true);
+            }
             if (res)
                 json_object_set_new(leg, "result", json_string(res));
         }
@@ -318,6 +324,7 @@ static int settle_chunk(struct fsm *f, MDB_txn *txn, const char *fixture, bool c
             break;
     }
     json_decref(ids);
+    json_decref(evs);
     if (rv)
         return rv;
     char key[KEY_MAX];

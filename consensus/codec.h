@@ -102,7 +102,9 @@ enum cmd_type {
                                     payout, reason}: a bet's hold settled again (corrections) */
     CMD_BET_POSTPONED = 67,      /* bets_resettle.c: {fixture}: void a postponed fixture's bets
                                     48 h after its original kick-off (the leader's stamp) */
-    CMD_TYPE_MAX = 67,
+    CMD_BET_ABANDONED = 68,      /* bets_markets.c: {fixture, reason}: an operator abandons a live
+                                    fixture: decided markets stand, the others are void */
+    CMD_TYPE_MAX = 68,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,

@@ -501,6 +501,7 @@ static void usage(FILE *f)
             "  bets void BET --reason TEXT     sport cluster: void an accepted bet\n"
             "  bets resettle FIXTURE --home H --away A --reason TEXT\n"
             "                                  sport cluster: correct a result, re-settle its bets\n"
+            "  bets abandon FIXTURE --reason TEXT  sport cluster: a live fixture abandoned\n"
             "                                  sport cluster: the betting switches\n"
             "  liability FIXTURE               sport cluster: exposure per market and outcome\n"
             "  audit                           sport cluster: its bets against the accounts\n"

@@ -39,7 +39,28 @@ int cmd_bets(int argc, char **argv)
                         "       parlayctl bets switch all|live|FIXTURE_ID on|off [--key KEY]\n"
                         "       parlayctl bets void BET_ID --reason TEXT [--key KEY]\n"
                         "       parlayctl bets resettle FIXTURE_ID --home H --away A --reason "
-                        "TEXT [--key KEY]";
+                        "TEXT [--key KEY]\n"
+                        "       parlayctl bets abandon FIXTURE_ID --reason TEXT [--key KEY]";
+    if ((argc == 5 || argc == 7) && !strcmp(argv[1], "abandon") &&
+        !strcmp(argv[3], "--reason") && (argc == 5 || !strcmp(argv[5], "--key"))) {
+        char kbuf[96];
+        snprintf(kbuf, sizeof kbuf, "abandon-%.60s", argv[2]);
+        char *esc = curl_easy_escape(NULL, argv[2], 0);
+        char path[600];
+        snprintf(path, sizeof path, "/admin/v1/fixtures/%s/abandon", esc);
+        curl_free(esc);
+        json_t *out = call("POST", path, json_pack("{s:s}", "reason", argv[4]),
+                           argc == 7 ? argv[6] : kbuf);
+        json_t *ab = json_object_get(out, "abandoned");
+        if (opt.json)
+            print_json(out);
+        else
+            printf("fixture %s: abandoned at %lld-%lld, %lld bets settled\n",
+                   json_string_value(json_object_get(out, "fixture")), i_of(ab, "home"),
+                   i_of(ab, "away"), i_of(out, "settled"));
+        json_decref(out);
+        return EXIT_OK;
+    }
     if ((argc == 9 || argc == 11) && !strcmp(argv[1], "resettle") &&
         !strcmp(argv[3], "--home") && !strcmp(argv[5], "--away") &&
         !strcmp(argv[7], "--reason") && (argc == 9 || !strcmp(argv[9], "--key"))) {

@@ -1248,6 +1248,168 @@ static void test_postponed(void **state)
     assert_code(c, "betting_closed");
 }
 
+
+/* ---- next goal and abandoned fixtures (bets_markets.c) ---------------------------------- */
+
+#define PRICES_LIVE                                                                            \
+    "{\"1x2\":{\"away\":3100,\"draw\":3500,\"home\":2140},\"btts\":{\"no\":1900,\"yes\":1850},"  \
+    "\"next_goal\":{\"away\":2600,\"home\":2000,\"none\":6000},\"total_goals\":{\"1.5\":{"      \
+    "\"over\":1300,\"under\":3200},\"2.5\":{\"over\":1900,\"under\":1950}}}"
+
+static void agree_goal(struct ctx *c, const char *id, uint64_t seq, enum feed_side team,
+                       enum feed_event_type type)
+{
+    struct feed_obs o = {.kind = FEED_EVENT};
+    snprintf(o.u.event.fixture, sizeof o.u.event.fixture, "%s", id);
+    o.u.event.seq = seq;
+    o.u.event.period = 1;
+    o.u.event.minute = (uint16_t)(10 * seq);
+    o.u.event.type = type;
+    o.u.event.team = team;
+    agree(c, &o);
+}
+
+/* A live fixture with the live prices above, live betting on; returns the version. */
+static long long live_fixture(struct ctx *c, const char *id)
+{
+    agree_fixture(c, id);
+    agree_kickoff(c, id);
+    assert_int_equal(set_limits(c, "{\"live\": true}"), 200);
+    return publish(c, id, PRICES_LIVE);
+}
+
+/* Next goal settles from the agreed events: the first goal after the bet (an own goal counts
+ * for the other side), "none" only when no goal followed; a final score alone could not tell. */
+static void test_next_goal(void **state)
+{
+    struct ctx *c = *state;
+    long long v = live_fixture(c, "F5");
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F5", "next_goal", NULL, "home", 2000, v)),
+                     201);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F5", "next_goal", NULL, "away", 2600, v)),
+                     201);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F5", "next_goal", NULL, "none", 6000, v)),
+                     201);
+    for (int i = 1; i <= 3; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "b%012d", i);
+        assert_int_equal(hold_done(c, id, true, NULL), 200);
+    }
+    /* The home side scores into its own net first, then the home side scores. */
+    agree_goal(c, "F5", 2, FEED_HOME, FEED_OWN_GOAL);
+    agree_goal(c, "F5", 3, FEED_HOME, FEED_GOAL);
+    agree_result(c, "F5", 1, 1);
+    assert_settled(c, "b000000000001", "lost", 0);
+    assert_settled(c, "b000000000002", "won", 2600);
+    assert_settled(c, "b000000000003", "lost", 0);
+    /* No goal after the bet: "none" wins at full time. */
+    v = live_fixture(c, "F6");
+    assert_int_equal(place1(c, 500, "exact", 0, leg("F6", "next_goal", NULL, "none", 6000, v)),
+                     201);
+    assert_int_equal(place1(c, 500, "exact", 0, leg("F6", "next_goal", NULL, "home", 2000, v)),
+                     201);
+    assert_int_equal(hold_done(c, "b000000000004", true, NULL), 200);
+    assert_int_equal(hold_done(c, "b000000000005", true, NULL), 200);
+    agree_result(c, "F6", 0, 0);
+    assert_settled(c, "b000000000004", "won", 3000);
+    assert_settled(c, "b000000000005", "lost", 0);
+    /* The leg results from the table directly. */
+    json_t *evs = json_pack("[{s:{s:I, s:s, s:s}}]", "observation", "seq", (json_int_t)4,
+                            "type", "penalty_scored", "team", "away");
+    json_t *lg = json_pack("{s:s, s:s, s:{s:I}}", "market", "next_goal", "outcome", "away",
+                           "live", "seq", (json_int_t)3);
+    assert_string_equal(bets_next_goal_result(lg, evs, false), "won");
+    json_object_set_new(json_object_get(lg, "live"), "seq", json_integer(4));
+    assert_null(bets_next_goal_result(lg, evs, false));
+    assert_string_equal(bets_next_goal_result(lg, evs, true), "lost");
+    json_decref(lg);
+    json_decref(evs);
+}
+
+/* An abandoned fixture: markets already decided by the score at abandonment stand, the others
+ * are void; the fixture is cancelled with the abandonment kept, betting on it switched off;
+ * a later void result from the feed changes nothing; refusals change nothing. */
+static void test_abandoned(void **state)
+{
+    struct ctx *c = *state;
+    long long v = live_fixture(c, "F7");
+    static const struct {
+        const char *market, *line, *outcome;
+        long long price;
+        const char *want;
+        long long ret;
+    } B[] = {
+        {"btts", NULL, "yes", 1850, "won", 1850},
+        {"btts", NULL, "no", 1900, "lost", 0},
+        {"total_goals", "1.5", "over", 1300, "won", 1300},
+        {"total_goals", "1.5", "under", 3200, "lost", 0},
+        {"total_goals", "2.5", "over", 1900, "void", 1000},
+        {"total_goals", "2.5", "under", 1950, "void", 1000},
+        {"1x2", NULL, "home", 2140, "void", 1000},
+        {"next_goal", NULL, "home", 2000, "won", 2000},
+        {"next_goal", NULL, "none", 6000, "lost", 0},
+    };
+    size_t n = sizeof B / sizeof *B;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(place1(c, 1000, "exact", 0, leg("F7", B[i].market, B[i].line,
+                                                        B[i].outcome, B[i].price, v)),
+                         201);
+        char id[16];
+        snprintf(id, sizeof id, "b%012zu", i + 1);
+        assert_int_equal(hold_done(c, id, true, NULL), 200);
+    }
+    /* An accumulator with a leg on another fixture waits for it. */
+    agree_fixture(c, "F8");
+    long long v8 = publish(c, "F8", PRICES1);
+    assert_int_equal(place(c, "p1", 1000, "exact", 0,
+                           json_pack("[o, o]", leg("F7", "btts", NULL, "yes", 1850, v),
+                                     leg("F8", "1x2", NULL, "home", 2140, v8))),
+                     201);
+    char acc[16];
+    snprintf(acc, sizeof acc, "b%012zu", n + 1);
+    assert_int_equal(hold_done(c, acc, true, NULL), 200);
+    agree_goal(c, "F7", 2, FEED_HOME, FEED_GOAL);
+    agree_goal(c, "F7", 3, FEED_AWAY, FEED_PENALTY_SCORED);
+    /* Refusals: shape, unknown fixture, a fixture not live. */
+    assert_int_equal(apply(c, CMD_BET_ABANDONED, "{\"fixture\":\"F7\"}"), 422);
+    assert_code(c, "invalid_abandon");
+    struct cmd cm;
+    char *t = bets_cmd_abandoned(&cm, "F9", "floodlights");
+    assert_int_equal(apply(c, CMD_BET_ABANDONED, t), 404);
+    free(t);
+    t = bets_cmd_abandoned(&cm, "F8", "floodlights");
+    assert_int_equal(apply(c, CMD_BET_ABANDONED, t), 409);
+    assert_code(c, "fixture_not_live");
+    free(t);
+    assert_status(c, "b000000000001", "accepted");
+    t = bets_cmd_abandoned(&cm, "F7", "floodlights failed at 62'");
+    assert_int_equal(apply(c, CMD_BET_ABANDONED, t), 200);
+    assert_int_equal(rnum(c, "settled"), (long long)n);
+    for (size_t i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "b%012zu", i + 1);
+        assert_settled(c, id, B[i].want, B[i].ret);
+    }
+    json_t *b = bet(c->f, acc);
+    assert_string_equal(str(b, "status"), "accepted");
+    assert_string_equal(str(json_array_get(json_object_get(b, "legs"), 0), "result"), "won");
+    json_decref(b);
+    assert_int_equal(apply(c, CMD_BET_ABANDONED, t), 409); /* cancelled now */
+    assert_code(c, "fixture_not_live");
+    free(t);
+    assert_int_equal(exposure(c->f, "o|F7|btts||no"), 0);
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *sw = bets_switches(c->f, txn);
+    fsm_read_end(txn);
+    assert_non_null(json_object_get(json_object_get(sw, "fixtures_closed"), "F7"));
+    json_decref(sw);
+    /* The feed's void result later: what was settled stays. */
+    agree_result_st(c, "F7", FEED_VOID, 0, 0);
+    assert_settled(c, "b000000000001", "won", 1850);
+    assert_settled(c, "b000000000003", "won", 1300);
+}
+
 static json_t *list(struct ctx *c, const char *player, const char *status, uint64_t before,
                     unsigned limit)
 {
@@ -1376,6 +1538,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resettle, setup, teardown),
         cmocka_unit_test(test_audit_resettled),
         cmocka_unit_test_setup_teardown(test_postponed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_next_goal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abandoned, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

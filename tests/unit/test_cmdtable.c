@@ -61,6 +61,7 @@ static const struct
     {57, "bet_settle_more", 1},
     /* bets_resettle.c, wallet_resettle.c (58-64 are other branches' or the batch's) */
     {65, "bet_resettle", 1},     {66, "hold_resettle", 1},      {67, "bet_postponed", 1},
+    {68, "bet_abandoned", 1},
 };
 #define N_WIRE (sizeof WIRE / sizeof *WIRE)
 

@@ -1,0 +1,210 @@
+/* Bets: markets settled from the agreed events rather than the final score (next goal), and
+ * what an abandoned fixture leaves standing (issue 12, "Settlement"). See bets.h.
+ *
+ * Next goal ("next_goal": home | none | away, priced live only): the leg records the live
+ * state at placement, with the seq of the last agreed event ("live".seq; 0 when placed before
+ * any). The next goal is the first agreed goal event (goal, penalty_scored: the team's; an
+ * own_goal: the other side's) with a higher seq; "none" wins when there is none at full time.
+ * It is settled with the fixture's result (the events are all agreed by then).
+ *
+ * Abandoned fixtures (CMD_BET_ABANDONED {fixture, reason}: an operator, for a live fixture that
+ * will not be finished): each leg on it is settled if its market is already decided by the
+ * score at abandonment (the agreed live state), void otherwise; the fixture becomes
+ * "cancelled" (with "abandoned": {at, reason, home, away}) and betting on it is switched off.
+ * A later void result from the feed changes nothing that was settled. The table:
+ *
+ *   market                    decided at abandonment when                  result then
+ *   total_goals over/under    over already won at the current goals        over won, under lost
+ *   home_goals, away_goals    the same with the team's goals               (idem)
+ *   btts                      both teams have scored                       yes won, no lost
+ *   next_goal                 a goal was agreed after the bet              by that goal
+ *   1x2, double_chance, draw_no_bet, correct_score, winning_margin, asian_handicap:
+ *                             never (any later goal could change them)     void
+ *
+ * (A half-time market would stand once its half is over; the models price none yet.)
+ * Failure modes: 422 invalid_abandon, 404 no_fixture, 409 fixture_not_live (only a live
+ * fixture is abandoned; a cancelled or finished one is settled already). */
+#include "consensus/bets.h"
+#include "consensus/bets_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/cmdtable.h"
+#include "consensus/fixtures.h"
+#include "consensus/observations.h"
+#include "consensus/quotes.h"
+#include "consensus/store.h"
+
+/* The side ("home" | "away") that scored agreed event @o, or NULL when it is not a goal. */
+static const char *goal_side(json_t *o)
+{
+    const char *type = store_str(o, "type") ?: "", *team = store_str(o, "team") ?: "";
+    bool home = !strcmp(team, "home");
+    if (!strcmp(type, "goal") || !strcmp(type, "penalty_scored"))
+        return home ? "home" : "away";
+    if (!strcmp(type, "own_goal"))
+        return home ? "away" : "home";
+    return NULL;
+}
+
+/* The side of the first goal after seq @after in the agreed events @evs, or NULL. */
+static const char *next_goal_side(json_t *evs, uint64_t after)
+{
+    size_t i;
+    json_t *rec;
+    const char *side = NULL;
+    uint64_t best = 0;
+    json_array_foreach(evs, i, rec)
+    {
+        json_t *o = json_object_get(rec, "observation");
+        uint64_t seq = (uint64_t)json_integer_value(json_object_get(o, "seq"));
+        const char *s = goal_side(o);
+        if (s && seq > after && (!side || seq < best)) {
+            side = s;
+            best = seq;
+        }
+    }
+    return side;
+}
+
+const char *bets_next_goal_result(json_t *leg, json_t *evs, bool final)
+{
+    uint64_t after = (uint64_t)json_integer_value(
+        json_object_get(json_object_get(leg, "live"), "seq"));
+    const char *side = next_goal_side(evs, after), *outcome = store_str(leg, "outcome") ?: "";
+    if (!side && !final)
+        return NULL; /* not decided yet */
+    return !strcmp(outcome, side ? side : "none") ? "won" : "lost";
+}
+
+const char *bets_abandoned_result(json_t *leg, int h, int a, json_t *evs)
+{
+    const char *market = store_str(leg, "market") ?: "", *outcome = store_str(leg, "outcome") ?: "";
+    if (!strcmp(market, "next_goal"))
+        return bets_next_goal_result(leg, evs, false) ?: "void";
+    if (!strcmp(market, "btts"))
+        return h > 0 && a > 0 ? (!strcmp(outcome, "yes") ? "won" : "lost") : "void";
+    if (!strcmp(market, "total_goals") || !strcmp(market, "home_goals") ||
+        !strcmp(market, "away_goals")) {
+        /* Goals only go up: "over" fully won now stays won, and "under" lost. */
+        const char *line = store_str(leg, "line");
+        const char *over = bets_leg_result(market, line, "over", h, a);
+        if (over && !strcmp(over, "won"))
+            return !strcmp(outcome, "over") ? "won" : "lost";
+        return "void";
+    }
+    return "void";
+}
+
+static bool abandon_valid(json_t *body, const char **fixture, const char **reason)
+{
+    *fixture = store_str_max(body, "fixture", FIXTURE_MAX);
+    *reason = store_str_max(body, "reason", 500);
+    return *fixture && *reason && (*reason)[0];
+}
+
+/* Settle (or give results to) every bet on @fixture as abandoned at @h-@a. */
+static int abandon_bets(struct fsm *f, MDB_txn *txn, const char *fixture, int h, int a,
+                        json_t *evs, uint64_t time_ms, json_int_t *settled)
+{
+    int rv = 0;
+    uint64_t after = 0, last;
+    for (;;) {
+        json_t *ids = bets_fixture_ids(f, txn, fixture, after, 1000, &last);
+        size_t i, n = json_array_size(ids);
+        json_t *jid;
+        json_array_foreach(ids, i, jid)
+        {
+            json_t *b = rv ? NULL : bets_get(f, txn, json_string_value(jid));
+            const char *st = b ? store_str(b, "status") ?: "" : "";
+            if (!b || !strcmp(st, "rejected") || !strcmp(st, "settled")) {
+                json_decref(b);
+                continue;
+            }
+            size_t j;
+            json_t *leg;
+            json_array_foreach(json_object_get(b, "legs"), j, leg)
+            {
+                if (!strcmp(store_str(leg, "fixture") ?: "", fixture) && !store_str(leg, "result"))
+                    json_object_set_new(leg, "result",
+                                        json_string(bets_abandoned_result(leg, h, a, evs)));
+            }
+            if (!strcmp(st, "accepted"))
+                rv = bets_settle_one(f, txn, b, time_ms);
+            if (rv == 0 && strcmp(store_str(b, "status") ?: "", "settled") != 0) {
+                const char *id = store_str(b, "id");
+                rv = store_put_json(txn, bets_db(f)->bets, id, strlen(id), b, NULL);
+            } else if (rv == 0) {
+                (*settled)++;
+            }
+            json_decref(b);
+        }
+        json_decref(ids);
+        after = last;
+        if (rv || n < 1000)
+            return rv;
+    }
+}
+
+int bets_abandoned_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    json_t *fx = NULL, *m = NULL, *evs = NULL;
+    const char *fixture, *reason;
+    if (!abandon_valid(body, &fixture, &reason)) {
+        bets_refuse(res, 422, "invalid_abandon", "Invalid abandonment", NULL,
+                    "need {fixture, reason: a non-empty text of at most 500 bytes}");
+        goto out;
+    }
+    if (!(fx = fixture_get(f, txn, fixture))) {
+        bets_refuse(res, 404, "no_fixture", "No such fixture", NULL, "no fixture '%s'", fixture);
+        goto out;
+    }
+    const char *st = store_str(fx, "status") ?: "";
+    if (strcmp(st, "live") != 0) {
+        bets_refuse(res, 409, "fixture_not_live", "Fixture not live",
+                    json_pack("{s:s}", "fixture_status", st),
+                    "fixture '%s' is %s: only a live fixture can be abandoned", fixture, st);
+        goto out;
+    }
+    m = quotes_market_get(f, txn, fixture);
+    json_t *live = json_object_get(m, "live");
+    int h = (int)json_integer_value(json_object_get(live, "home_goals")),
+        a = (int)json_integer_value(json_object_get(live, "away_goals"));
+    evs = obs_agreed_events(f, txn, fixture);
+    json_int_t settled = 0;
+    if ((rv = abandon_bets(f, txn, fixture, h, a, evs, c->time_ms, &settled)) ||
+        (rv = bets_fixture_switch(f, txn, fixture, false, c->time_ms)))
+        goto out;
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    json_t *ab = json_pack("{s:s, s:s, s:i, s:i}", "at", ts, "reason", reason, "home", h, "away",
+                           a);
+    json_object_set_new(fx, "status", json_string("cancelled"));
+    json_object_set_new(fx, "abandoned", ab);
+    json_object_set_new(fx, "updated_at", json_string(ts));
+    json_object_set_new(fx, "version",
+                        json_integer(json_integer_value(json_object_get(fx, "version")) + 1));
+    if ((rv = fixture_put(f, txn, fx, NULL)) == 0)
+        store_result_json(res, 200, json_pack("{s:s, s:O, s:I}", "fixture", fixture, "abandoned",
+                                              ab, "settled", settled));
+out:
+    json_decref(evs);
+    json_decref(m);
+    json_decref(fx);
+    json_decref(body);
+    return rv;
+}
+
+char *bets_cmd_abandoned(struct cmd *c, const char *fixture, const char *reason)
+{
+    json_t *o = json_pack("{s:s, s:s}", "fixture", fixture, "reason", reason);
+    char *t = cmd_fill(c, CMD_BET_ABANDONED, o);
+    json_decref(o);
+    return t;
+}
