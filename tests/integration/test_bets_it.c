@@ -1036,6 +1036,119 @@ static json_t *wait_wallet(int i, const char *token, json_int_t cash_minus_debt,
     }
 }
 
+
+#define FB4 "FB-1004" /* kicks off at 150000 s of simulated time: goals at 10' (home), 25' */
+
+/* FB-1004 kicks off; Bob bets live at 0-0 on four markets (accepted after the 5 s delay);
+ * two goals are agreed (1-1), then the operator abandons it (parlayctl bets abandon): the
+ * markets the score has decided stand (btts yes and over 1.5 won; next goal away lost: the
+ * home side scored first, settled from the agreed events), 1x2 is void. Returns what his
+ * balance changed by; the audit and the ledger check pass everywhere. */
+static json_int_t abandoned_live(int SL, int F, const char *token)
+{
+    for (int i = 0; i < 3; i++) {
+        json_t *a = simproc_admin(&sims[i], "/admin/v1/advance", "{\"seconds\": 49250}");
+        assert_non_null(a);
+        json_decref(a);
+    }
+    json_t *m = NULL;
+    for (double end = h_now() + H_WAIT_MS / 1000.0; !m; h_sleep_ms(50)) {
+        m = market_of(F, FB4);
+        json_t *p = json_object_get(m, "prices");
+        if (m && (strcmp(str(m, "status"), "open") || strcmp(str(m, "phase"), "live") ||
+                  !json_object_get(p, "next_goal") || !json_object_get(p, "btts") ||
+                  !json_object_get(json_object_get(p, "total_goals"), "1.5"))) {
+            json_decref(m);
+            m = NULL;
+        }
+        if (!m && h_now() > end)
+            fail_msg(FB4 ": no open live market with next_goal, btts and total 1.5");
+    }
+    json_t *pr = json_object_get(m, "prices");
+    const struct {
+        const char *market, *line, *outcome;
+        json_int_t price;
+        const char *want;
+    } B[] = {
+        {"btts", NULL, "yes", num(json_object_get(pr, "btts"), "yes"), "won"},
+        {"total_goals", "1.5", "over",
+         num(json_object_get(json_object_get(pr, "total_goals"), "1.5"), "over"), "won"},
+        {"next_goal", NULL, "away", num(json_object_get(pr, "next_goal"), "away"), "lost"},
+        {"1x2", NULL, "home", num(json_object_get(pr, "1x2"), "home"), "void"},
+    };
+    char paths[4][128], body[512], key[32];
+    for (int k = 0; k < 4; k++) {
+        snprintf(body, sizeof body,
+                 "{\"stake\": 100, \"policy\": \"any_within\", \"tolerance\": 500, "
+                 "\"legs\": [{\"fixture\": \"" FB4
+                 "\", \"market\": \"%s\", %s%s%s\"outcome\": \"%s\", \"price\": %lld, "
+                 "\"version\": %lld}]}",
+                 B[k].market, B[k].line ? "\"line\": \"" : "", B[k].line ? B[k].line : "",
+                 B[k].line ? "\", " : "", B[k].outcome, (long long)B[k].price,
+                 (long long)num(m, "version"));
+        snprintf(key, sizeof key, "bet-fb4-%d", k);
+        struct h_resp r = bet_call(F, "POST", "/v1/bets", body, key, token);
+        if (r.status != 201)
+            fail_msg(FB4 " bet %d: %ld %s", k, r.status, str(r.json, "detail"));
+        snprintf(paths[k], sizeof paths[k], "/v1/bets/%s", str(r.json, "id"));
+        h_resp_free(&r);
+    }
+    json_decref(m);
+    for (int k = 0; k < 4; k++) {
+        json_t *b = wait_bet(F, paths[k], token, "status", false, "pending");
+        if (strcmp(str(b, "status"), "accepted"))
+            fail_msg(FB4 " bet %d: %s (%s)", k, str(b, "status"), str(b, "reject_code"));
+        json_decref(b);
+    }
+    for (int i = 0; i < 3; i++) {
+        json_t *a = simproc_admin(&sims[i], "/admin/v1/advance", "{\"seconds\": 1600}");
+        assert_non_null(a);
+        json_decref(a);
+    }
+    for (double end = h_now() + H_WAIT_MS / 1000.0;; h_sleep_ms(50)) {
+        m = market_of(SL, FB4);
+        json_t *l = json_object_get(m, "live");
+        bool both = num(l, "home_goals") == 1 && num(l, "away_goals") == 1;
+        json_decref(m);
+        if (both)
+            break;
+        if (h_now() > end)
+            fail_msg(FB4 ": the two goals were never agreed");
+    }
+    char out[2048];
+    if (h_parlayctl(&sp, SL, "bets abandon " FB4 " --reason 'floodlights failed' --key ab-4", out,
+                    sizeof out) != 0)
+        fail_msg("parlayctl bets abandon: %s", out);
+    fprintf(stderr, "test_bets_it: %s", out);
+    assert_non_null(strstr(out, "abandoned at 1-1, 4 bets settled"));
+    json_int_t delta = 0;
+    for (int k = 0; k < 4; k++) {
+        for (int i = 0; i < 3; i++) {
+            json_t *b = wait_bet(i, paths[k], token, "paid", false, "");
+            json_int_t got = num(json_array_get(json_object_get(b, "legs"), 0), "price");
+            json_int_t want_ret = !strcmp(B[k].want, "won")    ? 100 * got / 1000
+                                  : !strcmp(B[k].want, "void") ? 100
+                                                               : 0;
+            if (strcmp(str(b, "result"), B[k].want) || num(b, "return") != want_ret ||
+                !json_object_get(b, "paid"))
+                fail_msg(FB4 " bet %d on sport node %d: %s return %lld, want %s %lld", k, i + 1,
+                         str(b, "result"), (long long)num(b, "return"), B[k].want,
+                         (long long)want_ret);
+            if (i == 0)
+                delta += want_ret - 100;
+            json_decref(b);
+        }
+    }
+    struct h_resp r = h_http(&sp, F, "GET", "/v1/fixtures/" FB4, NULL, NULL, false);
+    assert_string_equal(str(r.json, "status"), "cancelled");
+    assert_string_equal(str(json_object_get(r.json, "abandoned"), "reason"), "floodlights failed");
+    h_resp_free(&r);
+    for (int i = 0; i < 3; i++)
+        audit_node(i);
+    ledger_check_all();
+    return delta;
+}
+
 /* FB-1003 is postponed by the operator: Bob's bet on it stays accepted; then the result of
  * FB-1001 is corrected (4-2 -> 2-4) after Bob, verified, withdrew nearly all he had: every
  * bet on it is settled again (the home bets lost, the away bet won), the accounts leader is
@@ -1081,6 +1194,9 @@ static void resettle_and_postponed(const char *bob, const char *token, json_int_
     r = h_http(&acc, 0, "POST", "/admin/v1/test/clock", "{\"offset_ms\": 1000}", NULL, true);
     expect_code(&r, 403, "test_clock_disabled");
     h_resp_free(&r);
+
+    /* FB-1004 abandoned while live (next goal from the agreed events); his balance moves. */
+    bal0 += abandoned_live(SL, F, token);
 
     /* Bob is verified and withdraws all but 0.50 of what is available. */
     snprintf(path, sizeof path, "/admin/v1/players/%s/kyc", bob);
