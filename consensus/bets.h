@@ -99,7 +99,8 @@ json_t *bets_pending_holds(struct fsm *f, MDB_txn *txn, unsigned limit);
 
 /* Settlement (football markets as quote_price.c names them). The result of one leg on a final
  * score @h-@a: "won", "lost", "push", "void", "half_won" or "half_lost" (Asian quarter lines),
- * or NULL when the market is not settled from the final score (next_goal: not built). */
+ * or NULL when the market is not settled from the final score (next_goal: from the agreed
+ * events, bets_next_goal_result). */
 const char *bets_leg_result(const char *market, const char *line, const char *outcome, int h,
                             int a);
 
