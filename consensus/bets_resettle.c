@@ -118,14 +118,13 @@ static int resettle_bet(struct fsm *f, MDB_txn *txn, json_t *b, const char *fixt
     return rv ? rv : bets_put(f, txn, b, "resettled", time_ms);
 }
 
-static bool fixture_finished(struct fsm *f, MDB_txn *txn, const char *fixture, const char **st)
+/* Whether @fixture is finished; @status gets its status ("" when there is no such fixture). */
+static bool fixture_finished(struct fsm *f, MDB_txn *txn, const char *fixture, char status[16])
 {
     json_t *fx = fixture_get(f, txn, fixture);
-    static char status[16];
-    snprintf(status, sizeof status, "%s", fx ? store_str(fx, "status") ?: "" : "");
-    *st = fx ? status : NULL;
+    snprintf(status, 16, "%s", fx ? store_str(fx, "status") ?: "?" : "");
     json_decref(fx);
-    return fx && !strcmp(status, "finished");
+    return !strcmp(status, "finished");
 }
 
 int bets_resettle_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
@@ -136,7 +135,8 @@ int bets_resettle_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct
     int rv = 0;
     json_t *rec = NULL;
     const char *fixture = store_str_max(body, "fixture", FIXTURE_MAX),
-               *reason = store_str_max(body, "reason", 500), *st;
+               *reason = store_str_max(body, "reason", 500);
+    char st[16];
     uint64_t h, a;
     if (!fixture || !reason || !reason[0] || !store_u64(body, "home", 0, &h) ||
         !store_u64(body, "away", 0, &a) || h > 99 || a > 99) {
@@ -145,8 +145,8 @@ int bets_resettle_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct
                     "most 500 bytes}");
         goto out;
     }
-    if (!fixture_finished(f, txn, fixture, &st)) {
-        if (!st)
+    if (!fixture_finished(f, txn, fixture, st)) {
+        if (!st[0])
             bets_refuse(res, 404, "no_fixture", "No such fixture", NULL, "no fixture '%s'",
                         fixture);
         else

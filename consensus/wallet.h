@@ -30,6 +30,9 @@
  *     payout house -> player in the same command), void, or expiry (the leader proposes
  *     hold_expire; its stamped time decides which holds are due, so every node agrees).
  *   - corrections: an operator's transfer naming the transfer it corrects, with a reason.
+ *   - re-settlement (wallet_resettle.c): a bet settled again after a corrected result; the
+ *     hold's money is corrected to the new amounts by correcting transfers (the debt account
+ *     takes what the player no longer has), once per generation.
  *
  * Player protection (checked in apply, at the leader's stamped time):
  *   - limits: deposit_7d and stake_7d (rolling 7 days) and auto_withdraw. A deposit needs a deposit

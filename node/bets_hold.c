@@ -19,7 +19,15 @@
  * and the delay is over by this leader's clock, the leader proposes CMD_BET_DECIDE (stamped with
  * its time; the state machine checks the delay again and decides). A bet rejected there has its
  * hold voided (POST /internal/v1/holds/{id}/void; "already voided" counts as done) and the void
- * is committed as CMD_BET_HOLD_VOIDED. */
+ * is committed as CMD_BET_HOLD_VOIDED.
+ *
+ * A bet settled again after a corrected result (generation >= 1, consensus/bets_resettle.c)
+ * is paid by POST /internal/v1/holds/{id}/resettle {generation, stake, payout, reason}: the
+ * wallet resolves a pending hold or corrects a resolved one (idempotent by the bet id and the
+ * generation) and CMD_BET_PAID {how: "resettle", generation} records it; an answer for an older
+ * generation is refused by apply and the bet simply stays to be paid. Postponed fixtures 48 h
+ * past their original kick-off by this leader's stamped time get CMD_BET_POSTPONED (once a
+ * second at most; apply checks the time again). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
