@@ -15,7 +15,8 @@
  * just has its leg's result replaced. Exposure is not touched (it was released at the first
  * settlement). Bets voided by an operator keep their void.
  * Failure modes: 422 invalid_resettle (shape), 404 no_fixture, 409 fixture_not_finished (no
- * agreed final result to correct: a cancelled, live or scheduled fixture), 409
+ * agreed final result to correct: a cancelled, live or scheduled fixture), 409 fixture_voided
+ * (its bets were voided as postponed: played later, it has no settlement to correct), 409
  * settlement_in_progress (its first settlement still runs in chunks: wait for it). Every bet is
  * done in the one apply (no chunks: a correction is rare, and pages of ids keep memory flat).
  *
@@ -155,6 +156,14 @@ int bets_resettle_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct
                         "fixture '%s' is %s: only a finished fixture's agreed result can be "
                         "corrected",
                         fixture, st);
+        goto out;
+    }
+    json_t *voided = config_get(f, txn, POSTPONED_PREFIX, fixture);
+    if (voided) {
+        json_decref(voided);
+        bets_refuse(res, 409, "fixture_voided", "Bets voided",
+                    NULL, "the bets on fixture '%s' were voided when it stayed postponed past "
+                    "48 hours: there is no settlement to correct", fixture);
         goto out;
     }
     json_t *running = config_get(f, txn, SETTLE_PREFIX, fixture);

@@ -1246,6 +1246,14 @@ static void test_postponed(void **state)
     /* A bet on it now: betting closed. */
     assert_int_equal(place1(c, 1000, "exact", 0, leg("F3", "1x2", NULL, "home", 2140, v)), 409);
     assert_code(c, "betting_closed");
+    /* Played later after all: its voided bets have no settlement to correct. */
+    assert_int_equal(apply(c, CMD_FIXTURE_UPDATE, "{\"id\":\"F3\",\"status\":\"scheduled\"}"),
+                     200);
+    agree_kickoff(c, "F3");
+    agree_result(c, "F3", 2, 0);
+    assert_settled(c, "b000000000001", "void", 1000);
+    assert_int_equal(resettle(c, "F3", 0, 2, "typo"), 409);
+    assert_code(c, "fixture_voided");
 }
 
 
