@@ -189,6 +189,10 @@ char *bets_cmd_paid_resettle(struct cmd *c, const char *bet_id, int64_t generati
  * events @evs (obs_agreed_events): the first goal after the leg's placement ("live".seq);
  * without one, NULL until @final (then "none" wins). */
 const char *bets_next_goal_result(json_t *leg, json_t *evs, bool final);
+/* An event of @fixture was agreed (quotes.c calls it in the same transaction): next_goal legs
+ * on it whose next goal is now known (every event from the bet's placement to that goal
+ * agreed) get their result, and their bets settle if accepted and complete. */
+int bets_on_event(struct fsm *f, MDB_txn *txn, const char *fixture, uint64_t time_ms);
 /* A leg's result when its fixture is abandoned at @h-@a: decided markets stand, else "void". */
 const char *bets_abandoned_result(json_t *leg, int h, int a, json_t *evs);
 /* CMD_BET_ABANDONED {fixture, reason}: an operator abandons a live fixture (200 {fixture,

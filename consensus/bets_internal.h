@@ -93,6 +93,12 @@ int bets_run(struct fsm *f,
 json_t *bets_fixture_ids(struct fsm *f, MDB_txn *txn, const char *fixture, uint64_t after,
                          unsigned limit, uint64_t *last);
 
+/* Next goal legs are settled at the goal (bets_markets.c): "ng|FIXTURE|<16 hex seq>" in
+ * "bet_config" -> bet id for each bet with a next_goal leg not settled yet. Index @b (at
+ * placement); drop the fixture's entries (its result settles what is left). */
+int bets_next_goal_index(struct fsm *f, MDB_txn *txn, json_t *b);
+int bets_next_goal_forget(struct fsm *f, MDB_txn *txn, const char *fixture);
+
 /* "settle|FIXTURE" in "bet_config": a settlement going on in chunks. */
 #define SETTLE_PREFIX "settle|"
 

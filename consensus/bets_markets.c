@@ -5,7 +5,9 @@
  * state at placement, with the seq of the last agreed event ("live".seq; 0 when placed before
  * any). The next goal is the first agreed goal event (goal, penalty_scored: the team's; an
  * own_goal: the other side's) with a higher seq; "none" wins when there is none at full time.
- * It is settled with the fixture's result (the events are all agreed by then).
+ * It is settled as soon as that goal and every event before it are agreed (bets_on_event,
+ * called by quotes.c for every agreed event; an index "ng|FIXTURE|seq" in bet_config keeps
+ * the bets to look at), else with the fixture's result (every event is in by then).
  *
  * Abandoned fixtures (CMD_BET_ABANDONED {fixture, reason}: an operator, for a live fixture that
  * will not be finished): each leg on it is settled if its market is already decided by the
@@ -49,6 +51,33 @@ static const char *goal_side(json_t *o)
     return NULL;
 }
 
+/* The side of the first goal after seq @after in the agreed events @evs (in seq order), as far
+ * as every event from @after + 1 to it is agreed: NULL with *@known false when one is missing
+ * before any goal (it could be the goal), NULL with *@known true when no goal follows. */
+static const char *next_goal_contiguous(json_t *evs, uint64_t after, bool *known)
+{
+    size_t i;
+    json_t *rec;
+    uint64_t want = after + 1;
+    json_array_foreach(evs, i, rec)
+    {
+        json_t *o = json_object_get(rec, "observation");
+        uint64_t seq = (uint64_t)json_integer_value(json_object_get(o, "seq"));
+        if (seq < want)
+            continue;
+        if (seq > want)
+            break; /* a gap */
+        const char *s = goal_side(o);
+        if (s) {
+            *known = true;
+            return s;
+        }
+        want++;
+    }
+    *known = false;
+    return NULL;
+}
+
 /* The side of the first goal after seq @after in the agreed events @evs, or NULL. */
 static const char *next_goal_side(json_t *evs, uint64_t after)
 {
@@ -73,10 +102,138 @@ const char *bets_next_goal_result(json_t *leg, json_t *evs, bool final)
 {
     uint64_t after = (uint64_t)json_integer_value(
         json_object_get(json_object_get(leg, "live"), "seq"));
-    const char *side = next_goal_side(evs, after), *outcome = store_str(leg, "outcome") ?: "";
-    if (!side && !final)
-        return NULL; /* not decided yet */
+    const char *outcome = store_str(leg, "outcome") ?: "", *side;
+    bool known = false;
+    if (final) {
+        side = next_goal_side(evs, after); /* every event is in: the first goal by seq */
+    } else if (!(side = next_goal_contiguous(evs, after, &known))) {
+        return NULL; /* no goal yet, or an event before it still to be agreed */
+    }
     return !strcmp(outcome, side ? side : "none") ? "won" : "lost";
+}
+
+#define NG_PREFIX "ng|"
+
+static void ng_key(char out[KEY_MAX], const char *fixture, uint64_t seq)
+{
+    snprintf(out, KEY_MAX, NG_PREFIX "%s|%016llx", fixture, (unsigned long long)seq);
+}
+
+int bets_next_goal_index(struct fsm *f, MDB_txn *txn, json_t *b)
+{
+    size_t i;
+    json_t *leg;
+    const char *id = store_str(b, "id");
+    uint64_t seq = (uint64_t)json_integer_value(json_object_get(b, "seq"));
+    json_array_foreach(json_object_get(b, "legs"), i, leg)
+    {
+        if (strcmp(store_str(leg, "market") ?: "", "next_goal") != 0)
+            continue;
+        char k[KEY_MAX];
+        ng_key(k, store_str(leg, "fixture"), seq);
+        MDB_val kv = {strlen(k), k}, v = {strlen(id), (void *)id};
+        int rv = mdb_put(txn, bets_db(f)->config, &kv, &v, 0);
+        if (rv)
+            return rv;
+    }
+    return 0;
+}
+
+/* The index keys of @fixture (at most @limit). */
+static json_t *ng_keys(struct fsm *f, MDB_txn *txn, const char *fixture, unsigned limit)
+{
+    json_t *out = json_array();
+    char pre[KEY_MAX];
+    snprintf(pre, sizeof pre, NG_PREFIX "%s|", fixture);
+    size_t pl = strlen(pre);
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, bets_db(f)->config, &cur))
+        return out;
+    MDB_val k = {pl, pre}, v;
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         r == 0 && k.mv_size == pl + 16 && !memcmp(k.mv_data, pre, pl) &&
+         json_array_size(out) < limit;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        json_array_append_new(out, json_pack("{s:s%, s:s%}", "key", (const char *)k.mv_data,
+                                             k.mv_size, "id", (const char *)v.mv_data,
+                                             v.mv_size));
+    mdb_cursor_close(cur);
+    return out;
+}
+
+static int ng_del(struct fsm *f, MDB_txn *txn, const char *key)
+{
+    MDB_val k = {strlen(key), (void *)key};
+    int rv = mdb_del(txn, bets_db(f)->config, &k, NULL);
+    return rv == MDB_NOTFOUND ? 0 : rv;
+}
+
+int bets_next_goal_forget(struct fsm *f, MDB_txn *txn, const char *fixture)
+{
+    json_t *keys = ng_keys(f, txn, fixture, UINT32_MAX);
+    size_t i;
+    json_t *e;
+    int rv = 0;
+    json_array_foreach(keys, i, e) if (rv == 0) rv = ng_del(f, txn, store_str(e, "key"));
+    json_decref(keys);
+    return rv;
+}
+
+/* Give bet @b's next_goal legs on @fixture their result when known; *@open: one is left. */
+static bool ng_legs(json_t *b, const char *fixture, json_t *evs, bool *open)
+{
+    bool changed = false;
+    size_t j;
+    json_t *leg;
+    *open = false;
+    json_array_foreach(json_object_get(b, "legs"), j, leg)
+    {
+        if (strcmp(store_str(leg, "fixture") ?: "", fixture) ||
+            strcmp(store_str(leg, "market") ?: "", "next_goal") || store_str(leg, "result"))
+            continue;
+        const char *r = bets_next_goal_result(leg, evs, false);
+        if (r) {
+            json_object_set_new(leg, "result", json_string(r));
+            changed = true;
+        } else {
+            *open = true;
+        }
+    }
+    return changed;
+}
+
+int bets_on_event(struct fsm *f, MDB_txn *txn, const char *fixture, uint64_t time_ms)
+{
+    json_t *keys = ng_keys(f, txn, fixture, UINT32_MAX);
+    if (json_array_size(keys) == 0) {
+        json_decref(keys);
+        return 0;
+    }
+    json_t *evs = obs_agreed_events(f, txn, fixture), *e;
+    size_t i;
+    int rv = 0;
+    json_array_foreach(keys, i, e)
+    {
+        json_t *b = rv ? NULL : bets_get(f, txn, store_str(e, "id"));
+        const char *st = b ? store_str(b, "status") ?: "" : "";
+        bool open = false;
+        if (b && strcmp(st, "rejected") && strcmp(st, "settled") && ng_legs(b, fixture, evs, &open)) {
+            if (!strcmp(st, "accepted"))
+                rv = bets_settle_one(f, txn, b, time_ms);
+            if (rv == 0 && strcmp(store_str(b, "status") ?: "", "settled") != 0) {
+                const char *id = store_str(b, "id");
+                rv = store_put_json(txn, bets_db(f)->bets, id, strlen(id), b, NULL);
+            }
+        } else if (b && strcmp(st, "rejected") && strcmp(st, "settled")) {
+            open = true;
+        }
+        if (rv == 0 && !open)
+            rv = ng_del(f, txn, store_str(e, "key"));
+        json_decref(b);
+    }
+    json_decref(evs);
+    json_decref(keys);
+    return rv;
 }
 
 const char *bets_abandoned_result(json_t *leg, int h, int a, json_t *evs)
@@ -179,6 +336,7 @@ int bets_abandoned_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struc
     evs = obs_agreed_events(f, txn, fixture);
     json_int_t settled = 0;
     if ((rv = abandon_bets(f, txn, fixture, h, a, evs, c->time_ms, &settled)) ||
+        (rv = bets_next_goal_forget(f, txn, fixture)) ||
         (rv = bets_fixture_switch(f, txn, fixture, false, c->time_ms)))
         goto out;
     char ts[32];

@@ -347,7 +347,8 @@ int bets_on_result(struct fsm *f, MDB_txn *txn, const char *fixture, bool cancel
     if (strlen(fixture) > FIXTURE_MAX)
         return 0;
     bool more;
-    return settle_chunk(f, txn, fixture, cancelled, h, a, 0, time_ms, &more);
+    int rv = bets_next_goal_forget(f, txn, fixture); /* what is left settles here */
+    return rv ? rv : settle_chunk(f, txn, fixture, cancelled, h, a, 0, time_ms, &more);
 }
 
 int bets_settle_more_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
