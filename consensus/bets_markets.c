@@ -216,15 +216,15 @@ int bets_on_event(struct fsm *f, MDB_txn *txn, const char *fixture, uint64_t tim
     {
         json_t *b = rv ? NULL : bets_get(f, txn, store_str(e, "id"));
         const char *st = b ? store_str(b, "status") ?: "" : "";
-        bool open = false;
-        if (b && strcmp(st, "rejected") && strcmp(st, "settled") && ng_legs(b, fixture, evs, &open)) {
+        bool open = false, live = b && strcmp(st, "rejected") && strcmp(st, "settled");
+        if (live && ng_legs(b, fixture, evs, &open)) {
             if (!strcmp(st, "accepted"))
                 rv = bets_settle_one(f, txn, b, time_ms);
             if (rv == 0 && strcmp(store_str(b, "status") ?: "", "settled") != 0) {
                 const char *id = store_str(b, "id");
                 rv = store_put_json(txn, bets_db(f)->bets, id, strlen(id), b, NULL);
             }
-        } else if (b && strcmp(st, "rejected") && strcmp(st, "settled")) {
+        } else if (live) {
             open = true;
         }
         if (rv == 0 && !open)
