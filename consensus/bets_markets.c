@@ -224,9 +224,7 @@ int bets_on_event(struct fsm *f, MDB_txn *txn, const char *fixture, uint64_t tim
                 const char *id = store_str(b, "id");
                 rv = store_put_json(txn, bets_db(f)->bets, id, strlen(id), b, NULL);
             }
-        } else if (live) {
-            open = true;
-        }
+        } /* else *open says whether a next_goal leg still waits (none: drop the entry) */
         if (rv == 0 && !open)
             rv = ng_del(f, txn, store_str(e, "key"));
         json_decref(b);
