@@ -173,6 +173,10 @@ json_t *bets_list_fixture(struct fsm *f, MDB_txn *txn, const char *fixture, unsi
 /* The corrections of @fixture: {fixture, generation, home, away, history: [{generation, home,
  * away, reason, at, resettled}]}, or NULL when none. */
 json_t *bets_resettles(struct fsm *f, MDB_txn *txn, const char *fixture);
+/* Fixtures whose correction still runs in chunks (the leader proposes bets_cmd_resettle_more
+ * for each), at most @limit. */
+json_t *bets_resettling(struct fsm *f, MDB_txn *txn, unsigned limit);
+char *bets_cmd_resettle_more(struct cmd *c, const char *fixture);
 /* Postponed fixtures whose bets are due to be voided at @now_ms (not done yet), at most
  * @limit ids. */
 json_t *bets_postponed_due(struct fsm *f, MDB_txn *txn, uint64_t now_ms, unsigned limit);

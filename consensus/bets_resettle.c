@@ -17,8 +17,11 @@
  * Failure modes: 422 invalid_resettle (shape), 404 no_fixture, 409 fixture_not_finished (no
  * agreed final result to correct: a cancelled, live or scheduled fixture), 409 fixture_voided
  * (its bets were voided as postponed: played later, it has no settlement to correct), 409
- * settlement_in_progress (its first settlement still runs in chunks: wait for it). Every bet is
- * done in the one apply (no chunks: a correction is rare, and pages of ids keep memory flat).
+ * settlement_in_progress (its first settlement, or its last correction, still runs in chunks:
+ * wait for it). Like the first settlement, a correction re-settles BET_SETTLE_CHUNK bets per
+ * apply: while more may be left its record keeps "running" and "after", and the leader's saga
+ * proposes CMD_BET_RESETTLE {fixture, more: true} until it is done (bets_resettling), so a
+ * fixture with many bets never holds the log.
  *
  * Postponed (CMD_BET_POSTPONED {fixture}, proposed by the sport leader stamped with its time
  * once 48 hours have passed since the original kick-off of a fixture still "postponed"; an
@@ -43,7 +46,6 @@
 
 #define RESETTLE_PREFIX "resettle|"
 #define POSTPONED_PREFIX "postponed|"
-#define PAGE 1000
 
 static json_t *config_get(struct fsm *f, MDB_txn *txn, const char *prefix, const char *fixture)
 {
@@ -128,24 +130,66 @@ static bool fixture_finished(struct fsm *f, MDB_txn *txn, const char *fixture, c
     return !strcmp(status, "finished");
 }
 
-int bets_resettle_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
+/* Re-settle the next BET_SETTLE_CHUNK bets of the fixture of correction record @rec after its
+ * "after" (the last bet seq done); counts them in its last history entry, and keeps "after"
+ * and "running" while bets may be left (the leader then proposes {fixture, more: true}). */
+static int resettle_chunk(struct fsm *f, MDB_txn *txn, json_t *rec, uint64_t time_ms)
 {
-    json_t *body = store_payload(c, true, res);
-    if (!body)
-        return 0;
+    const char *fixture = store_str(rec, "fixture");
+    int64_t gen = json_integer_value(json_object_get(rec, "generation"));
+    int h = (int)json_integer_value(json_object_get(rec, "home")),
+        a = (int)json_integer_value(json_object_get(rec, "away"));
+    uint64_t last;
+    json_t *ids = bets_fixture_ids(f, txn, fixture,
+                                   (uint64_t)json_integer_value(json_object_get(rec, "after")),
+                                   BET_SETTLE_CHUNK, &last);
+    json_t *hist = json_object_get(rec, "history");
+    json_t *entry = json_array_get(hist, json_array_size(hist) - 1);
+    json_int_t n = json_integer_value(json_object_get(entry, "resettled")),
+               bets = json_integer_value(json_object_get(entry, "bets"));
     int rv = 0;
-    json_t *rec = NULL;
-    const char *fixture = store_str_max(body, "fixture", FIXTURE_MAX),
-               *reason = store_str_max(body, "reason", 500);
-    char st[16];
-    uint64_t h, a;
-    if (!fixture || !reason || !reason[0] || !store_u64(body, "home", 0, &h) ||
-        !store_u64(body, "away", 0, &a) || h > 99 || a > 99) {
-        bets_refuse(res, 422, "invalid_resettle", "Invalid re-settlement", NULL,
-                    "need {fixture, home: 0..99, away: 0..99, reason: a non-empty text of at "
-                    "most 500 bytes}");
-        goto out;
+    size_t i;
+    json_t *jid;
+    json_array_foreach(ids, i, jid)
+    {
+        json_t *b = rv ? NULL : bets_get(f, txn, json_string_value(jid));
+        bool changed = false;
+        if (b) {
+            bets++;
+            rv = resettle_bet(f, txn, b, fixture, h, a, gen, time_ms, &changed);
+        }
+        n += changed;
+        json_decref(b);
     }
+    bool more = json_array_size(ids) == BET_SETTLE_CHUNK;
+    json_decref(ids);
+    json_object_set_new(entry, "bets", json_integer(bets));
+    json_object_set_new(entry, "resettled", json_integer(n));
+    json_object_set_new(rec, "after", json_integer((json_int_t)last));
+    json_object_set_new(rec, "running", json_boolean(more));
+    return rv;
+}
+
+/* The answer: the fixture, its generation, the last correction's counts, whether more runs. */
+static json_t *resettle_answer(json_t *rec)
+{
+    json_t *hist = json_object_get(rec, "history");
+    json_t *entry = json_array_get(hist, json_array_size(hist) - 1);
+    return json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:b, s:O}", "fixture",
+                     json_object_get(rec, "fixture"), "generation",
+                     json_object_get(rec, "generation"), "home", json_object_get(rec, "home"),
+                     "away", json_object_get(rec, "away"), "bets", json_object_get(entry, "bets"),
+                     "resettled", json_object_get(entry, "resettled"), "more",
+                     json_is_true(json_object_get(rec, "running")), "history", hist);
+}
+
+/* The checks of a new correction of @fixture; 0 when it may go on (else @res has the refusal). */
+static bool resettle_allowed(struct fsm *f, MDB_txn *txn, const char *fixture, json_t *rec,
+                             struct fsm_result *res)
+{
+    char st[16];
+    json_t *voided = NULL, *running = NULL;
+    bool ok = false;
     if (!fixture_finished(f, txn, fixture, st)) {
         if (!st[0])
             bets_refuse(res, 404, "no_fixture", "No such fixture", NULL, "no fixture '%s'",
@@ -156,75 +200,105 @@ int bets_resettle_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct
                         "fixture '%s' is %s: only a finished fixture's agreed result can be "
                         "corrected",
                         fixture, st);
-        goto out;
-    }
-    json_t *voided = config_get(f, txn, POSTPONED_PREFIX, fixture);
-    if (voided) {
-        json_decref(voided);
-        bets_refuse(res, 409, "fixture_voided", "Bets voided",
-                    NULL, "the bets on fixture '%s' were voided when it stayed postponed past "
-                    "48 hours: there is no settlement to correct", fixture);
-        goto out;
-    }
-    json_t *running = config_get(f, txn, SETTLE_PREFIX, fixture);
-    if (running) {
-        json_decref(running);
-        bets_refuse(res, 409, "settlement_in_progress", "Settlement in progress", NULL,
-                    "the settlement of fixture '%s' still runs in chunks: retry when it is done",
+    } else if ((voided = config_get(f, txn, POSTPONED_PREFIX, fixture))) {
+        bets_refuse(res, 409, "fixture_voided", "Bets voided", NULL,
+                    "the bets on fixture '%s' were voided when it stayed postponed past 48 "
+                    "hours: there is no settlement to correct",
                     fixture);
+    } else if ((running = config_get(f, txn, SETTLE_PREFIX, fixture)) ||
+               json_is_true(json_object_get(rec, "running"))) {
+        bets_refuse(res, 409, "settlement_in_progress", "Settlement in progress", NULL,
+                    "the settlement of fixture '%s' (or its last correction) still runs in "
+                    "chunks: retry when it is done",
+                    fixture);
+    } else {
+        ok = true;
+    }
+    json_decref(voided);
+    json_decref(running);
+    return ok;
+}
+
+int bets_resettle_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    int rv = 0;
+    const char *fixture = store_str_max(body, "fixture", FIXTURE_MAX),
+               *reason = store_str_max(body, "reason", 500);
+    json_t *rec = fixture ? config_get(f, txn, RESETTLE_PREFIX, fixture) : NULL;
+    uint64_t h, a;
+    if (fixture && json_is_true(json_object_get(body, "more"))) {
+        /* The leader carries a correction on, a chunk at a time; done already: nothing. */
+        if (json_is_true(json_object_get(rec, "running")) &&
+            (rv = resettle_chunk(f, txn, rec, c->time_ms)) == 0)
+            rv = config_put(f, txn, RESETTLE_PREFIX, fixture, rec);
+        if (rv == 0)
+            store_result_json(res, 200, rec ? resettle_answer(rec)
+                                            : json_pack("{s:s, s:b}", "fixture", fixture, "more",
+                                                        false));
         goto out;
     }
-    rec = config_get(f, txn, RESETTLE_PREFIX, fixture);
+    if (!fixture || !reason || !reason[0] || !store_u64(body, "home", 0, &h) ||
+        !store_u64(body, "away", 0, &a) || h > 99 || a > 99) {
+        bets_refuse(res, 422, "invalid_resettle", "Invalid re-settlement", NULL,
+                    "need {fixture, home: 0..99, away: 0..99, reason: a non-empty text of at "
+                    "most 500 bytes}");
+        goto out;
+    }
+    if (!resettle_allowed(f, txn, fixture, rec, res))
+        goto out;
     if (!rec)
         rec = json_pack("{s:s, s:i, s:[]}", "fixture", fixture, "generation", 0, "history");
     int64_t gen = json_integer_value(json_object_get(rec, "generation")) + 1;
     char ts[32];
     fsm_format_time(c->time_ms, ts);
     json_array_append_new(json_object_get(rec, "history"),
-                          json_pack("{s:I, s:I, s:I, s:s, s:s}", "generation", (json_int_t)gen,
-                                    "home", (json_int_t)h, "away", (json_int_t)a, "reason",
-                                    reason, "at", ts));
+                          json_pack("{s:I, s:I, s:I, s:s, s:s, s:i, s:i}", "generation",
+                                    (json_int_t)gen, "home", (json_int_t)h, "away",
+                                    (json_int_t)a, "reason", reason, "at", ts, "bets", 0,
+                                    "resettled", 0));
     json_object_set_new(rec, "generation", json_integer(gen));
     json_object_set_new(rec, "home", json_integer((json_int_t)h));
     json_object_set_new(rec, "away", json_integer((json_int_t)a));
-    uint64_t after = 0, last;
-    json_int_t n = 0, bets = 0;
-    for (;;) {
-        json_t *ids = bets_fixture_ids(f, txn, fixture, after, PAGE, &last);
-        size_t i, cnt = json_array_size(ids);
-        json_t *jid;
-        json_array_foreach(ids, i, jid)
-        {
-            json_t *b = bets_get(f, txn, json_string_value(jid));
-            bool changed = false;
-            if (b && rv == 0) {
-                bets++;
-                rv = resettle_bet(f, txn, b, fixture, (int)h, (int)a, gen, c->time_ms,
-                                  &changed);
-            }
-            n += changed;
-            json_decref(b);
-        }
-        json_decref(ids);
-        after = last;
-        if (rv || cnt < PAGE)
-            break;
-    }
-    json_object_set_new(json_array_get(json_object_get(rec, "history"),
-                                       json_array_size(json_object_get(rec, "history")) - 1),
-                        "resettled", json_integer(n));
-    if (rv == 0)
-        rv = config_put(f, txn, RESETTLE_PREFIX, fixture, rec);
-    if (rv == 0)
-        store_result_json(res, 200,
-                          json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:O}", "fixture", fixture,
-                                    "generation", (json_int_t)gen, "home", (json_int_t)h, "away",
-                                    (json_int_t)a, "bets", bets, "resettled", n, "history",
-                                    json_object_get(rec, "history")));
+    json_object_set_new(rec, "after", json_integer(0));
+    if ((rv = resettle_chunk(f, txn, rec, c->time_ms)) == 0 &&
+        (rv = config_put(f, txn, RESETTLE_PREFIX, fixture, rec)) == 0)
+        store_result_json(res, 200, resettle_answer(rec));
 out:
     json_decref(rec);
     json_decref(body);
     return rv;
+}
+
+json_t *bets_resettling(struct fsm *f, MDB_txn *txn, unsigned limit)
+{
+    json_t *out = json_array();
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, bets_db(f)->config, &cur))
+        return out;
+    size_t pl = strlen(RESETTLE_PREFIX);
+    MDB_val k = {pl, (void *)RESETTLE_PREFIX}, v;
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         r == 0 && k.mv_size > pl && !memcmp(k.mv_data, RESETTLE_PREFIX, pl) &&
+         json_array_size(out) < limit;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (json_is_true(json_object_get(o, "running")))
+            json_array_append_new(out, json_stringn((const char *)k.mv_data + pl, k.mv_size - pl));
+        json_decref(o);
+    }
+    mdb_cursor_close(cur);
+    return out;
+}
+
+char *bets_cmd_resettle_more(struct cmd *c, const char *fixture)
+{
+    json_t *o = json_pack("{s:s, s:b}", "fixture", fixture, "more", true);
+    char *t = cmd_fill(c, CMD_BET_RESETTLE, o);
+    json_decref(o);
+    return t;
 }
 
 json_t *bets_resettles(struct fsm *f, MDB_txn *txn, const char *fixture)

@@ -1543,6 +1543,63 @@ static void test_settlement_in_chunks(void **state)
     assert_code(c, "invalid_settle");
 }
 
+/* A correction of a fixture with more bets than a chunk: the first BET_SETTLE_CHUNK in its
+ * apply, the rest by the leader's {fixture, more: true}; meanwhile another correction waits
+ * (settlement_in_progress); a repeated step changes nothing. */
+static void test_resettle_in_chunks(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    long long v1 = publish(c, "F1", PRICES1);
+    const int n = BET_SETTLE_CHUNK + 3;
+    for (int i = 1; i <= n; i++) {
+        assert_int_equal(place1(c, 100, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v1)),
+                         201);
+        char id[16];
+        snprintf(id, sizeof id, "b%012d", i);
+        assert_int_equal(hold_done(c, id, true, NULL), 200);
+    }
+    agree_result(c, "F1", 2, 0);
+    struct cmd cm;
+    char *t = bets_cmd_settle_more(&cm, "F1");
+    assert_int_equal(apply(c, CMD_BET_SETTLE_MORE, t), 200);
+    free(t);
+    assert_int_equal(resettle(c, "F1", 0, 2, "scores swapped"), 200);
+    assert_int_equal(rnum(c, "resettled"), BET_SETTLE_CHUNK);
+    char last_in[16], first_out[16];
+    snprintf(last_in, sizeof last_in, "b%012d", BET_SETTLE_CHUNK);
+    snprintf(first_out, sizeof first_out, "b%012d", BET_SETTLE_CHUNK + 1);
+    assert_settled(c, last_in, "lost", 0);
+    assert_settled(c, first_out, "won", 214);
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *re = bets_resettling(c->f, txn, 10);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(re), 1);
+    assert_string_equal(json_string_value(json_array_get(re, 0)), "F1");
+    json_decref(re);
+    assert_int_equal(resettle(c, "F1", 1, 2, "another"), 409);
+    assert_code(c, "settlement_in_progress");
+    t = bets_cmd_resettle_more(&cm, "F1");
+    assert_int_equal(apply(c, CMD_BET_RESETTLE, t), 200);
+    assert_int_equal(rnum(c, "resettled"), n);
+    assert_settled(c, first_out, "lost", 0);
+    json_t *b = bet(c->f, first_out);
+    assert_int_equal(num(b, "generation"), 1);
+    json_decref(b);
+    assert_int_equal(apply(c, CMD_BET_RESETTLE, t), 200); /* nothing left: unchanged */
+    assert_int_equal(rnum(c, "resettled"), n);
+    free(t);
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    re = bets_resettling(c->f, txn, 10);
+    json_t *unpaid = bets_unpaid(c->f, txn, 10000);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(re), 0);
+    assert_int_equal(json_array_size(unpaid), (size_t)n);
+    json_decref(re);
+    json_decref(unpaid);
+}
+
 int main(void)
 {
     util_log_init();
@@ -1562,6 +1619,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_settlement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settlement_in_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resettle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resettle_in_chunks, setup, teardown),
         cmocka_unit_test(test_audit_resettled),
         cmocka_unit_test_setup_teardown(test_postponed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_goal, setup, teardown),
