@@ -106,6 +106,44 @@ unsigned accounts_player_count(struct fsm *f, MDB_txn *txn)
     return (unsigned)st.ms_entries;
 }
 
+json_t *accounts_players_by_kyc(struct fsm *f, MDB_txn *txn, const char *status, const char *after,
+                                unsigned limit, char *next, size_t nextlen)
+{
+    json_t *items = json_array();
+    MDB_cursor *cur;
+    char from[128]; /* @after may be @next itself */
+    snprintf(from, sizeof from, "%s", after ? after : "");
+    next[0] = '\0';
+    if (mdb_cursor_open(txn, DB(f)->players, &cur) != 0)
+        return items;
+    size_t alen = strlen(from);
+    after = after ? from : NULL;
+    MDB_val k = {alen, from}, v;
+    int rv = after ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    if (rv == 0 && after && k.mv_size == alen && !memcmp(k.mv_data, after, alen))
+        rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT); /* strictly after the cursor */
+    bool none = !strcmp(status, "none");
+    unsigned scanned = 0;
+    for (; rv == 0; rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (json_array_size(items) == limit || scanned == ACCOUNTS_KYC_SCAN)
+            break; /* more may follow: @next is the last record read */
+        scanned++;
+        snprintf(next, nextlen, "%.*s", (int)k.mv_size, (const char *)k.mv_data);
+        json_t *p = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        const char *st = store_str(p, "kyc_status");
+        if (p && (none ? st == NULL : (st && !strcmp(st, status)))) {
+            json_object_del(p, "password_hash");
+            json_array_append_new(items, p);
+        } else {
+            json_decref(p);
+        }
+    }
+    if (rv != 0)
+        next[0] = '\0'; /* read to the end */
+    mdb_cursor_close(cur);
+    return items;
+}
+
 void accounts_failures(struct fsm *f, MDB_txn *txn, const char *player_id, unsigned *count,
                        uint64_t *locked_until_ms)
 {

@@ -90,6 +90,13 @@ uint64_t accounts_lock_ms(unsigned failures);
 json_t *accounts_player_get(struct fsm *f, MDB_txn *txn, const char *id);
 json_t *accounts_player_by_email(struct fsm *f, MDB_txn *txn, const char *email_norm);
 unsigned accounts_player_count(struct fsm *f, MDB_txn *txn);
+/* The KYC review queue: players whose kyc_status is @status ("none": not set yet), in id order
+ * strictly after @after (NULL: from the first), at most @limit of them, reading at most
+ * ACCOUNTS_KYC_SCAN records; without their password hash. @next gets the id to continue after,
+ * or "" when the table has been read to its end. */
+#define ACCOUNTS_KYC_SCAN 20000u
+json_t *accounts_players_by_kyc(struct fsm *f, MDB_txn *txn, const char *status, const char *after,
+                                unsigned limit, char *next, size_t nextlen);
 void accounts_failures(struct fsm *f, MDB_txn *txn, const char *player_id, unsigned *count,
                        uint64_t *locked_until_ms);
 json_t *accounts_session_get(struct fsm *f, MDB_txn *txn, const char *family);

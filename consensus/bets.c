@@ -33,6 +33,30 @@ static const struct bet_limits DEFAULTS = {
     .live = false,           /* live bets need the acceptance delay (not built yet) */
 };
 
+static json_t *problem_v(int status, const char *code, const char *title, json_t *extra,
+                         const char *fmt, va_list ap)
+{
+    char detail[512];
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title", title,
+                          "status", status, "detail", detail, "code", code);
+    if (extra)
+        json_object_update(p, extra);
+    json_decref(extra);
+    return p;
+}
+
+json_t *bets_problem(int *status_out, int status, const char *code, const char *title,
+                     json_t *extra, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *p = problem_v(status, code, title, extra, fmt, ap);
+    va_end(ap);
+    *status_out = status;
+    return p;
+}
+
 int bets_refuse(struct fsm_result *res,
                 int status,
                 const char *code,
@@ -41,16 +65,10 @@ int bets_refuse(struct fsm_result *res,
                 const char *fmt,
                 ...)
 {
-    char detail[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
+    json_t *p = problem_v(status, code, title, extra, fmt, ap);
     va_end(ap);
-    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title", title,
-                          "status", status, "detail", detail, "code", code);
-    if (extra)
-        json_object_update(p, extra);
-    json_decref(extra);
     store_result_json(res, status, p);
     return 0;
 }
@@ -516,6 +534,8 @@ static const struct fsm_command COMMANDS[] = {
     {CMD_BET_RESETTLE, "bet_resettle", true, bets_resettle_apply, NULL},
     {CMD_BET_POSTPONED, "bet_postponed", true, bets_postponed_apply, NULL},
     {CMD_BET_ABANDONED, "bet_abandoned", true, bets_abandoned_apply, NULL},
+    {CMD_BET_CASHOUT_SET, "bet_cashout_set", true, bets_cashout_set_apply, NULL},
+    {CMD_BET_CASHOUT, "bet_cashout", true, bets_cashout_apply, NULL},
     {0, NULL, false, NULL, NULL},
 };
 

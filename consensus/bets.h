@@ -223,4 +223,29 @@ char *bets_cmd_paid(struct cmd *c, const char *bet_id, const char *how);
 char *bets_cmd_hold_done(struct cmd *c, const char *bet_id, bool accepted, const char *code,
                          const char *detail);
 
+/* Cash-out (bets_cashout.c; see its opening comment for the arithmetic). The operator's
+ * settings in "bet_config" (key "cashout"), CMD_BET_CASHOUT_SET {enabled?, margin_bp?,
+ * validity_ms?} (omitted fields keep their value; 422 invalid_cashout_config). */
+#define BET_CASHOUT_MARGIN_MAX 5000      /* basis points */
+#define BET_CASHOUT_VALIDITY_MIN 1000    /* ms */
+#define BET_CASHOUT_VALIDITY_MAX 60000
+struct bet_cashout_cfg {
+    bool enabled;         /* default on */
+    uint64_t margin_bp;   /* default 500 (5 %) */
+    uint64_t validity_ms; /* how long an offer stands, default 5000 */
+};
+void bets_cashout_cfg_get(struct fsm *f, MDB_txn *txn, struct bet_cashout_cfg *out);
+json_t *bets_cashout_cfg_json(const struct bet_cashout_cfg *cfg);
+/* The cash-out offer for bet @id of @player at this state: *@status 200 and {bet_id, stake,
+ * amount, fair_value, margin_bp, validity_ms, versions: [quote version per leg, null for a
+ * leg with a result], legs: [...]}, or a problem+json object with its status (404 no_bet, 409
+ * bet_not_open, cashout_off, market_suspended, betting_closed, cashout_unavailable). */
+json_t *bets_cashout_offer(struct fsm *f, MDB_txn *txn, const char *id, const char *player,
+                           int *status);
+/* CMD_BET_CASHOUT {bet_id, player_id, amount, versions, expires_ms}: accept an offer (see
+ * bets_cashout.c): 200 the bet settled "cashed_out", or a refusal that changes nothing. */
+char *bets_cmd_cashout(struct cmd *c, const char *bet_id, const char *player_id, uint64_t amount,
+                       json_t *versions, uint64_t expires_ms);
+char *bets_cmd_cashout_set(struct cmd *c, json_t *settings);
+
 #endif

@@ -35,6 +35,10 @@ int bets_refuse(struct fsm_result *res,
 /* Switch betting on @fixture on (@open) or off, as CMD_BET_SWITCH does. */
 int bets_fixture_switch(struct fsm *f, MDB_txn *txn, const char *fixture, bool open,
                         uint64_t time_ms);
+/* The same refusal returned as a problem+json object; *@status_out gets @status. */
+json_t *bets_problem(int *status_out, int status, const char *code, const char *title,
+                     json_t *extra, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
 /* Whether betting on @fixture is switched off (all, or that fixture); @why says which. */
 bool bets_switched_off(struct fsm *f, MDB_txn *txn, const char *fixture, const char **why);
 
@@ -122,6 +126,13 @@ int bets_postponed_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                          struct fsm_result *res);
 int bets_abandoned_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                          struct fsm_result *res);
+int bets_cashout_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
+int bets_cashout_set_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                           struct fsm_result *res);
+/* Milli-odds a leg with @result counts for at settlement (won: @price, lost 0, ...). */
+uint64_t bets_leg_factor(const char *result, uint64_t price);
+/* The cash-out offer of bet record @b (see bets_cashout_offer). */
+json_t *bets_cashout_offer_of(struct fsm *f, MDB_txn *txn, json_t *b, int *status);
 int bets_paid_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
 
 #endif

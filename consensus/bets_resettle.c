@@ -13,7 +13,7 @@
  * the bet id and the generation) and records CMD_BET_PAID {how: "resettle", generation}. A bet
  * not settled yet (an accumulator waiting for another leg, a bet whose hold is not answered)
  * just has its leg's result replaced. Exposure is not touched (it was released at the first
- * settlement). Bets voided by an operator keep their void.
+ * settlement). Bets voided by an operator keep their void, cashed-out bets their cash-out.
  * Failure modes: 422 invalid_resettle (shape), 404 no_fixture, 409 fixture_not_finished (no
  * agreed final result to correct: a cancelled, live or scheduled fixture), 409 fixture_voided
  * (its bets were voided as postponed: played later, it has no settlement to correct), 409
@@ -89,7 +89,9 @@ static int resettle_bet(struct fsm *f, MDB_txn *txn, json_t *b, const char *fixt
 {
     *changed = false;
     const char *st = store_str(b, "status") ?: "";
-    if (!strcmp(st, "rejected") || store_str(b, "void_reason"))
+    /* Rejected bets, operators' voids and cashed-out bets (bets_cashout.c) stand as they are. */
+    if (!strcmp(st, "rejected") || store_str(b, "void_reason") ||
+        !strcmp(store_str(b, "result") ?: "", "cashed_out"))
         return 0;
     size_t i;
     json_t *leg;

@@ -126,6 +126,11 @@ static uint64_t leg_factor(const char *result, uint64_t price)
     return 1000; /* void, push */
 }
 
+uint64_t bets_leg_factor(const char *result, uint64_t price)
+{
+    return leg_factor(result, price);
+}
+
 bool bets_settle_compute(json_t *b)
 {
     size_t i;

@@ -104,7 +104,9 @@ enum cmd_type {
                                     48 h after its original kick-off (the leader's stamp) */
     CMD_BET_ABANDONED = 68,      /* bets_markets.c: {fixture, reason}: an operator abandons a live
                                     fixture: decided markets stand, the others are void */
-    CMD_TYPE_MAX = 68,
+    CMD_BET_CASHOUT_SET = 70,    /* bets_cashout.c: {enabled?, margin_bp?, validity_ms?} */
+    CMD_BET_CASHOUT = 71,        /* {bet_id, player_id, amount, versions[], expires_ms} */
+    CMD_TYPE_MAX = 71,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,

@@ -502,6 +502,7 @@ static void usage(FILE *f)
             "  bets resettle FIXTURE --home H --away A --reason TEXT\n"
             "                                  sport cluster: correct a result, re-settle its bets\n"
             "  bets abandon FIXTURE --reason TEXT  sport cluster: a live fixture abandoned\n"
+            "  bets cashout | bets cashout-switch on|off   sport cluster: the cash-out switch\n"
             "                                  sport cluster: the betting switches\n"
             "  liability FIXTURE               sport cluster: exposure per market and outcome\n"
             "  audit                           sport cluster: its bets against the accounts\n"

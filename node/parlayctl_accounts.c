@@ -40,7 +40,9 @@ int cmd_bets(int argc, char **argv)
                         "       parlayctl bets void BET_ID --reason TEXT [--key KEY]\n"
                         "       parlayctl bets resettle FIXTURE_ID --home H --away A --reason "
                         "TEXT [--key KEY]\n"
-                        "       parlayctl bets abandon FIXTURE_ID --reason TEXT [--key KEY]";
+                        "       parlayctl bets abandon FIXTURE_ID --reason TEXT [--key KEY]\n"
+                        "       parlayctl bets cashout\n"
+                        "       parlayctl bets cashout-switch on|off [--key KEY]";
     if ((argc == 5 || argc == 7) && !strcmp(argv[1], "abandon") &&
         !strcmp(argv[3], "--reason") && (argc == 5 || !strcmp(argv[5], "--key"))) {
         char kbuf[96];
@@ -112,6 +114,25 @@ int cmd_bets(int argc, char **argv)
             printf("bet %s: %s (%s), return %lld\n", json_string_value(json_object_get(out, "id")),
                    json_string_value(json_object_get(out, "status")),
                    json_string_value(json_object_get(out, "result")) ?: "-", i_of(out, "return"));
+        json_decref(out);
+        return EXIT_OK;
+    }
+    if (argc == 2 && !strcmp(argv[1], "cashout")) {
+        json_t *out = call("GET", "/admin/v1/bets/cashout", NULL, NULL);
+        print_json(out);
+        json_decref(out);
+        return EXIT_OK;
+    }
+    if ((argc == 3 || argc == 5) && !strcmp(argv[1], "cashout-switch") &&
+        (!strcmp(argv[2], "on") || !strcmp(argv[2], "off"))) {
+        char kbuf[64];
+        snprintf(kbuf, sizeof kbuf, "cashout-%lld-%d", (long long)time(NULL), (int)getpid());
+        if (argc == 5 && strcmp(argv[3], "--key"))
+            die(EXIT_USAGE, "%s", usage);
+        json_t *out = call("POST", "/admin/v1/bets/cashout",
+                           json_pack("{s:b}", "enabled", !strcmp(argv[2], "on")),
+                           argc == 5 ? argv[4] : kbuf);
+        print_json(out);
         json_decref(out);
         return EXIT_OK;
     }

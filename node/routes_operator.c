@@ -24,12 +24,45 @@ void acc_serve_players_admin(struct http_req *r)
         return;
     }
     json_t *out;
-    int got_email = query_param(r, "email", email, sizeof email); /* too long: 400, not count */
-    if (got_email < 0) {
+    char kyc[24], after[ACCOUNTS_ID_CHARS + 2], limit_s[8];
+    struct query_want w[] = {{"email", email, sizeof email, 0}, {"kyc", kyc, sizeof kyc, 0},
+                             {"after", after, sizeof after, 0}, {"limit", limit_s, sizeof limit_s, 0}};
+    if (query_params(r, w, 4) < 0) { /* too long: 400, never a wider query */
         fsm_read_end(txn);
         return;
     }
-    if (got_email) {
+    int got_email = w[0].got;
+    long limit = 50;
+    if (w[3].got) {
+        char *e;
+        limit = strtol(limit_s, &e, 10);
+        if (*e || limit < 1 || limit > 500) {
+            fsm_read_end(txn);
+            http_problem(r, 400, "Bad query parameter", "'limit' must be an integer from 1 to 500");
+            return;
+        }
+    }
+    if (w[1].got && (got_email || !(accounts_kyc_status_valid(kyc) || !strcmp(kyc, "none")))) {
+        fsm_read_end(txn);
+        http_problem(r, 400, "Bad query parameter",
+                     got_email ? "give 'email' or 'kyc', not both"
+                               : "'kyc' must be one of verified, declined, retry, manual_review, "
+                                 "pending, none");
+        return;
+    }
+    if ((w[2].got || w[3].got) && !w[1].got) {
+        fsm_read_end(txn);
+        http_problem(r, 400, "Bad query parameter", "'after' and 'limit' page the 'kyc' queue only");
+        return;
+    }
+    if (w[1].got) { /* the KYC review queue */
+        char next[ACCOUNTS_ID_CHARS + 2];
+        json_t *items = accounts_players_by_kyc(r->node->fsm, txn, kyc, w[2].got ? after : NULL,
+                                                (unsigned)limit, next, sizeof next);
+        out = json_pack("{s:o, s:s?}", "items", items, "next", next[0] ? next : NULL);
+        if (!next[0])
+            json_object_set_new(out, "next", json_null());
+    } else if (got_email) {
         json_t *p = accounts_email_normalise(email, norm, sizeof norm) == 0
                         ? accounts_player_by_email(r->node->fsm, txn, norm)
                         : NULL;

@@ -50,6 +50,13 @@ names=$(echo "$routes" | awk '{print $1}' | sort -u)
 for n in $names; do
     [[ "$n" =~ ^[a-z][a-z0-9-]*$ ]] || { echo "gen.sh: bad route name '$n'" >&2; exit 1; }
 done
+# "name node_id address" per node: the console asks each node's /readyz through the edge
+# (/api/NAME/nodes/ID/readyz), so an operator sees which node is down, not only the cluster.
+nodes=$(jq -r '(.role | if . == "accounts" then "accounts" else ltrimstr("sport:") end) + " "
+               + (.node_id | tostring) + " " + .http_address' "${files[@]}" | sort -u)
+while read -r _ id _; do
+    [[ "$id" =~ ^[0-9]+$ ]] || { echo "gen.sh: bad node_id '$id'" >&2; exit 1; }
+done <<<"$nodes"
 
 {
 cat <<CONF
@@ -137,6 +144,14 @@ for n in $names; do
             proxy_read_timeout 1h;
         }
 CONF
+    # One node's readiness, that node only (no fail-over: "down" must mean that node).
+    echo "$nodes" | awk -v n="$n" -v here="$here" '$1 == n {
+        printf "        location = /api/%s/nodes/%s/readyz {\n", n, $2
+        printf "            proxy_pass http://%s/readyz;\n", $3
+        printf "            include %s/proxy.conf;\n", here
+        printf "            proxy_next_upstream off;\n"
+        printf "            proxy_read_timeout 3s;\n"
+        printf "        }\n" }'
     if [ "$n" = accounts ]; then
         cat <<CONF
         location ~ ^/api/accounts/(v1/players|v1/sessions|v1/sessions/refresh)\$ {

@@ -42,6 +42,10 @@ build/tests/test_bets_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harn
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
 
+build/tests/test_cashout_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/tokens.c tests/integration/test_cashout_it.c tests/feedsim/simproc.c $(FEED_SRCS)) $$(KYC_SAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
+
 build/tests/test_wallet_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_wallet_it.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
@@ -53,14 +57,14 @@ build/tests/test_operators_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration
 
 TESTS += build/tests/test_operators_it
 TESTS += build/tests/test_cluster build/tests/test_partition build/tests/test_accounts_it \
-         build/tests/test_wallet_it build/tests/test_bets_it \
+         build/tests/test_wallet_it build/tests/test_bets_it build/tests/test_cashout_it \
          build/tests/test_auth_it build/tests/test_agreement build/tests/test_quotes_it \
          build/tests/test_writepath build/tests/test_raft_guard build/tests/test_hardening
 TEST_DEPS += build/parlayd-san build/parlayctl
 
 .PHONY: test-integration
 test-integration: build/tests/test_cluster build/tests/test_partition build/tests/test_accounts_it \
-                  build/tests/test_wallet_it build/tests/test_bets_it \
+                  build/tests/test_wallet_it build/tests/test_bets_it build/tests/test_cashout_it \
                   build/tests/test_auth_it build/tests/test_agreement build/tests/test_quotes_it \
                   build/tests/test_writepath build/tests/test_raft_guard build/tests/test_hardening \
                   build/tests/test_operators_it build/parlayd-san \
@@ -68,7 +72,7 @@ test-integration: build/tests/test_cluster build/tests/test_partition build/test
 	@bash tests/run-tests.sh build/tests/test_cluster build/tests/test_partition \
 	  build/tests/test_accounts_it build/tests/test_auth_it build/tests/test_agreement \
 	  build/tests/test_quotes_it build/tests/test_writepath build/tests/test_raft_guard build/tests/test_hardening \
-	  build/tests/test_bets_it build/tests/test_operators_it
+	  build/tests/test_bets_it build/tests/test_cashout_it build/tests/test_operators_it
 
 # test_payments_it: accounts nodes started with the pay stand-in as their payment provider
 # (key `payments`), and bad provider settings refused at start.

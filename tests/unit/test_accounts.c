@@ -603,6 +603,51 @@ static void document_check_events(void** state)
                      404);
 }
 
+/* The KYC review queue: players of one status in id order, paged with 'after', "none" for
+ * players with no status yet, password hashes never returned. */
+static void kyc_queue(void** state)
+{
+    struct ctx* c = *state;
+    char id[40], email[64], next[40];
+    for (int i = 1; i <= 7; i++) {
+        snprintf(id, sizeof id, "p_%032d", i);
+        snprintf(email, sizeof email, "p%d@example.fr", i);
+        assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(id, email)), 201);
+        if (i % 2) { /* 1, 3, 5, 7 to manual review */
+            char body[256];
+            snprintf(body, sizeof body,
+                     "{\"player_id\":\"%s\",\"status\":\"manual_review\",\"reason\":\"blurred "
+                     "photo\"}",
+                     id);
+            assert_int_equal(apply(c, CMD_KYC_OVERRIDE, body), 200);
+        }
+    }
+    MDB_txn* txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t* all = accounts_players_by_kyc(c->f, txn, "manual_review", NULL, 10, next, sizeof next);
+    assert_int_equal(json_array_size(all), 4);
+    assert_string_equal(next, "");
+    assert_null(json_object_get(json_array_get(all, 0), "password_hash"));
+    json_t* page1 = accounts_players_by_kyc(c->f, txn, "manual_review", NULL, 3, next, sizeof next);
+    assert_int_equal(json_array_size(page1), 3);
+    assert_string_equal(next, "p_00000000000000000000000000000005");
+    json_t* page2 = accounts_players_by_kyc(c->f, txn, "manual_review", next, 3, next, sizeof next);
+    assert_int_equal(json_array_size(page2), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(page2, 0), "id")),
+                        "p_00000000000000000000000000000007");
+    assert_string_equal(next, "");
+    json_t* none = accounts_players_by_kyc(c->f, txn, "none", NULL, 10, next, sizeof next);
+    assert_int_equal(json_array_size(none), 3); /* 2, 4, 6 */
+    json_t* verified = accounts_players_by_kyc(c->f, txn, "verified", NULL, 10, next, sizeof next);
+    assert_int_equal(json_array_size(verified), 0);
+    fsm_read_end(txn);
+    json_decref(all);
+    json_decref(page1);
+    json_decref(page2);
+    json_decref(none);
+    json_decref(verified);
+}
+
 int main(void)
 {
     util_log_init();
@@ -619,6 +664,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(secrets_reseal_compare_and_swap, setup, teardown),
         cmocka_unit_test_setup_teardown(franceconnect_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(document_check_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(kyc_queue, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,9 @@
  * given the same entries hold the same bets. An agreed result settles every leg on the fixture
  * (a table of football markets, Asian quarter lines included); accepted bets whose legs all
  * have results are settled with their return, accumulators on their last leg, a cancelled
- * fixture's legs are void, a bet accepted after the result is settled at once. */
+ * fixture's legs are void, a bet accepted after the result is settled at once. Cash-out: the
+ * offer to the cent (a single, an accumulator with a won leg), every refusal changes nothing,
+ * the accept settles the bet cashed_out once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1600,6 +1602,262 @@ static void test_resettle_in_chunks(void **state)
     json_decref(unpaid);
 }
 
+/* ---- cash-out ---------------------------------------------------------------------------- */
+
+/* The offer for @id of @player at the current state; *@st its status. */
+static json_t *offer(struct ctx *c, const char *id, const char *player, int *st)
+{
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *o = bets_cashout_offer(c->f, txn, id, player, st);
+    fsm_read_end(txn);
+    assert_non_null(o);
+    return o;
+}
+
+/* The offer's code (a refusal) or "ok". */
+static void expect_offer(struct ctx *c, const char *id, const char *code, long long amount)
+{
+    int st;
+    json_t *o = offer(c, id, "p1", &st);
+    if (!code) {
+        if (st != 200)
+            fail_msg("offer of %s: %d %s", id, st, str(o, "code"));
+        assert_int_equal(num(o, "amount"), amount);
+    } else {
+        assert_int_equal(st, 409);
+        assert_string_equal(str(o, "code"), code);
+    }
+    json_decref(o);
+}
+
+/* The time of the next entry (apply stamps entry i with KICKOFF - 1 h + i s). */
+static uint64_t next_time(struct ctx *c)
+{
+    return (uint64_t)KICKOFF * 1000 - 3600000 + (c->last + 1) * 1000;
+}
+
+static int cash_out(struct ctx *c, const char *id, const char *player, long long amount,
+                    const char *versions, uint64_t expires)
+{
+    json_t *v = json_loads(versions, JSON_DECODE_ANY, NULL);
+    assert_non_null(v);
+    struct cmd cm;
+    char *text = bets_cmd_cashout(&cm, id, player, (uint64_t)amount, v, expires);
+    json_decref(v);
+    assert_int_equal(cm.type, CMD_BET_CASHOUT);
+    int st = apply(c, CMD_BET_CASHOUT, text);
+    free(text);
+    return st;
+}
+
+static int cashout_set(struct ctx *c, const char *json)
+{
+    json_t *o = json_loads(json, 0, NULL);
+    struct cmd cm;
+    char *text = bets_cmd_cashout_set(&cm, o);
+    json_decref(o);
+    int st = apply(c, CMD_BET_CASHOUT_SET, text);
+    free(text);
+    return st;
+}
+
+static char *bet_text(struct fsm *f, const char *id)
+{
+    json_t *b = bet(f, id);
+    char *t = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(b);
+    return t;
+}
+
+#define PRICES_UP "{\"1x2\":{\"away\":4600,\"draw\":3800,\"home\":1800}}"
+
+/* A single: the offer to the cent (stake x taken odds x the outcome's de-margined probability x
+ * (1 - 5 %), floored: 1000 x 2.140 x (1/1.8) / (1/1.8 + 1/3.8 + 1/4.6) = 1147.46 -> x 0.95 =
+ * 1090, worked out with exact fractions), every refusal changes nothing, the accept settles it
+ * cashed_out (exposure released, queued to be paid by post with the amount), a second accept
+ * answers the first, and a second state machine given the same entries agrees. */
+static void test_cashout_single(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    long long v1 = publish(c, "F1", PRICES1);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v1)), 201);
+    const char *id = "b000000000001";
+    expect_offer(c, id, "bet_not_open", 0); /* its hold is not answered yet */
+    assert_int_equal(hold_done(c, id, true, NULL), 200);
+    /* At the prices it was taken at: 1000 x 2.14 x 0.43459... = 929.7 -> 883 after 5 %. */
+    expect_offer(c, id, NULL, 883);
+    int st;
+    json_t *o = offer(c, id, "p2", &st);
+    assert_int_equal(st, 404);
+    json_decref(o);
+    long long v2 = publish(c, "F1", PRICES_UP);
+    o = offer(c, id, "p1", &st);
+    assert_int_equal(st, 200);
+    assert_int_equal(num(o, "amount"), 1090);
+    assert_int_equal(num(o, "fair_value"), 1147);
+    assert_int_equal(num(o, "margin_bp"), 500);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(o, "versions"), 0)), v2);
+    json_decref(o);
+
+    char vs1[32], vs2[32];
+    snprintf(vs1, sizeof vs1, "[%lld]", v1);
+    snprintf(vs2, sizeof vs2, "[%lld]", v2);
+    char *before = bet_text(c->f, id);
+    long long exp_home = exposure(c->f, "o|F1|1x2||home"), exp_f1 = exposure(c->f, "f|F1");
+    assert_int_equal(exp_home, 1140);
+    /* Refusals, each changing nothing. */
+    assert_int_equal(cash_out(c, id, "p1", 883, vs1, next_time(c) + 5000), 409);
+    assert_code(c, "price_changed"); /* an offer on the old quote */
+    assert_int_equal(rnum(c, "amount"), 1090);
+    assert_int_equal(cash_out(c, id, "p1", 1091, vs2, next_time(c) + 5000), 409);
+    assert_code(c, "price_changed"); /* an amount the state does not give */
+    assert_int_equal(cash_out(c, id, "p2", 1090, vs2, next_time(c) + 5000), 404);
+    assert_code(c, "no_bet"); /* someone else's bet */
+    assert_int_equal(cash_out(c, id, "p1", 1090, vs2, next_time(c) - 1), 409);
+    assert_code(c, "cashout_expired");
+    assert_int_equal(cash_out(c, "b000000000009", "p1", 1090, vs2, next_time(c)), 404);
+    assert_code(c, "no_bet");
+    assert_int_equal(apply(c, CMD_BET_CASHOUT, "{\"bet_id\":\"b000000000001\",\"amount\":1}"),
+                     422);
+    assert_code(c, "invalid_cashout");
+    assert_int_equal(cashout_set(c, "{\"enabled\":false}"), 200);
+    expect_offer(c, id, "cashout_off", 0);
+    assert_int_equal(cash_out(c, id, "p1", 1090, vs2, next_time(c) + 5000), 409);
+    assert_code(c, "cashout_off");
+    assert_int_equal(cashout_set(c, "{\"enabled\":true}"), 200);
+    suspend(c, "F1");
+    expect_offer(c, id, "market_suspended", 0);
+    assert_int_equal(cash_out(c, id, "p1", 1090, vs2, next_time(c) + 5000), 409);
+    assert_code(c, "market_suspended");
+    char *after = bet_text(c->f, id);
+    assert_string_equal(before, after);
+    free(after);
+    assert_int_equal(exposure(c->f, "o|F1|1x2||home"), exp_home);
+    assert_int_equal(exposure(c->f, "f|F1"), exp_f1);
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *unpaid = bets_unpaid(c->f, txn, 100);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(unpaid), 0);
+    json_decref(unpaid);
+    free(before);
+
+    /* Prices after the suspension reopen the market: a new version, the same amount. */
+    long long v3 = publish(c, "F1", PRICES_UP);
+    char vs3[32];
+    snprintf(vs3, sizeof vs3, "[%lld]", v3);
+    assert_int_equal(cash_out(c, id, "p1", 1090, vs2, next_time(c) + 5000), 409);
+    assert_code(c, "price_changed");
+    /* Accepted at the last moment of the offer (the leader's stamped time = the expiry). */
+    assert_int_equal(cash_out(c, id, "p1", 1090, vs3, next_time(c)), 200);
+    json_t *b = bet(c->f, id);
+    assert_string_equal(str(b, "status"), "settled");
+    assert_string_equal(str(b, "result"), "cashed_out");
+    assert_int_equal(num(b, "return"), 1090);
+    assert_int_equal(num(json_object_get(b, "cashout"), "amount"), 1090);
+    uint64_t pay;
+    assert_string_equal(bets_settle_how(b, &pay), "post");
+    assert_int_equal(pay, 1090);
+    json_decref(b);
+    assert_int_equal(exposure(c->f, "o|F1|1x2||home"), 0);
+    assert_int_equal(exposure(c->f, "f|F1"), 0);
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    unpaid = bets_unpaid(c->f, txn, 100);
+    uint64_t events = bets_last_event(c->f, txn);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(unpaid), 1);
+    json_decref(unpaid);
+    /* The same accept again answers the bet unchanged; another amount is refused. */
+    before = bet_text(c->f, id);
+    assert_int_equal(cash_out(c, id, "p1", 1090, vs3, next_time(c) - 99999), 200);
+    after = bet_text(c->f, id);
+    assert_string_equal(before, after);
+    free(after);
+    assert_int_equal(cash_out(c, id, "p1", 1000, vs3, next_time(c) + 5000), 409);
+    assert_code(c, "bet_not_open");
+    expect_offer(c, id, "bet_not_open", 0);
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    assert_int_equal(bets_last_event(c->f, txn), events);
+    fsm_read_end(txn);
+    /* The result later changes nothing; paying it is the usual post. */
+    agree_result(c, "F1", 0, 3);
+    after = bet_text(c->f, id);
+    assert_string_equal(before, after);
+    free(after);
+    free(before);
+    struct cmd cm;
+    char *t = bets_cmd_paid(&cm, id, "post");
+    assert_int_equal(apply(c, CMD_BET_PAID, t), 200);
+    free(t);
+
+    /* A second state machine given the same entries holds the same bet. */
+    char *dir2 = util_tmpdir();
+    struct fsm *g = util_fsm_open(dir2);
+    struct util_result r2;
+    util_capture_results(g, &r2);
+    for (size_t i = 0; i < c->nlog; i++)
+        util_apply_at(g, &r2, i + 1, c->log[i].type, NULL, 0, c->log[i].payload,
+                      (uint64_t)KICKOFF * 1000 - 3600000 + (i + 1) * 1000);
+    char *ta = bet_text(c->f, id), *tb = bet_text(g, id);
+    assert_string_equal(ta, tb);
+    free(ta);
+    free(tb);
+    fsm_close(g);
+    util_rmdir(dir2);
+}
+
+/* An accumulator: a won leg counts at its odds, an open one at its fair value (500 x 2.140 x
+ * 1.850 x p(home) = 1020.11 with F2's 1x2 at 1.85/3.70/4.20 -> 969 after 5 %; 1020 with no
+ * margin); a lost leg means no offer; the margin is the operator's (checked). */
+static void test_cashout_accumulator(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    agree_fixture(c, "F2");
+    long long v1 = publish(c, "F1", PRICES1), v2 = publish(c, "F2", PRICES2);
+    assert_int_equal(place(c, "p1", 500, "exact", 0,
+                           json_pack("[o, o]", leg("F1", "1x2", NULL, "home", 2140, v1),
+                                     leg("F2", "1x2", NULL, "home", 1850, v2))),
+                     201);
+    assert_int_equal(place(c, "p1", 500, "exact", 0,
+                           json_pack("[o, o]", leg("F1", "1x2", NULL, "draw", 3500, v1),
+                                     leg("F2", "1x2", NULL, "home", 1850, v2))),
+                     201);
+    assert_int_equal(hold_done(c, "b000000000001", true, NULL), 200);
+    assert_int_equal(hold_done(c, "b000000000002", true, NULL), 200);
+    agree_result(c, "F1", 2, 0);
+    assert_status(c, "b000000000001", "accepted");
+    expect_offer(c, "b000000000002", "cashout_unavailable", 0); /* its F1 leg lost */
+    int st;
+    json_t *o = offer(c, "b000000000001", "p1", &st);
+    assert_int_equal(st, 200);
+    assert_int_equal(num(o, "amount"), 969);
+    assert_int_equal(num(o, "fair_value"), 1020);
+    json_t *vs = json_object_get(o, "versions");
+    assert_true(json_is_null(json_array_get(vs, 0)));
+    assert_int_equal(json_integer_value(json_array_get(vs, 1)), v2);
+    json_decref(o);
+    assert_int_equal(cashout_set(c, "{\"margin_bp\":6000}"), 422);
+    assert_code(c, "invalid_cashout_config");
+    assert_int_equal(cashout_set(c, "{\"validity_ms\":10}"), 422);
+    assert_code(c, "invalid_cashout_config");
+    assert_int_equal(cashout_set(c, "{\"margin_bp\":0}"), 200);
+    expect_offer(c, "b000000000001", NULL, 1020);
+    assert_int_equal(cashout_set(c, "{\"margin_bp\":500,\"validity_ms\":8000}"), 200);
+    assert_int_equal(rnum(c, "validity_ms"), 8000);
+    long long f2_before = exposure(c->f, "f|F2");
+    char vs2[40];
+    snprintf(vs2, sizeof vs2, "[null,%lld]", v2);
+    assert_int_equal(cash_out(c, "b000000000001", "p1", 969, vs2, next_time(c) + 8000), 200);
+    assert_settled(c, "b000000000001", "cashed_out", 969);
+    /* Its exposure on F2 is released, the other bet's stays. */
+    long long net1 = 500LL * 2140 / 1000 * 1850 / 1000 - 500;
+    assert_int_equal(exposure(c->f, "f|F2"), f2_before - net1);
+    assert_status(c, "b000000000002", "accepted");
+}
+
 int main(void)
 {
     util_log_init();
@@ -1624,6 +1882,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_postponed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_goal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abandoned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cashout_single, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cashout_accumulator, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

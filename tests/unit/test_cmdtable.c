@@ -62,6 +62,8 @@ static const struct
     /* bets_resettle.c, wallet_resettle.c (58-64 are other branches' or the batch's) */
     {65, "bet_resettle", 1},     {66, "hold_resettle", 1},      {67, "bet_postponed", 1},
     {68, "bet_abandoned", 1},
+    /* bets_cashout.c */
+    {70, "bet_cashout_set", 1},  {71, "bet_cashout", 1},
 };
 #define N_WIRE (sizeof WIRE / sizeof *WIRE)
 

@@ -1,7 +1,7 @@
 // A new player's journey in Chromium against the real deployment behind the edge: sign up, the
 // mandatory limits, a deposit through the payment stand-in's hosted page; bets from the slip
 // (pre-match: the simulated afternoon's last games kick off about 96 s after it starts, so the
-// bets come right after the deposit); then a withdrawal refused (identity not verified) and a
+// bets come right after the deposit), the single cashed out from Mes paris; then a withdrawal refused (identity not verified) and a
 // limit raise pending under the 48-hour rule; identity verified with FranceConnect and a
 // withdrawal paid out (tail-live.spec.ts, run last, continues with a live bet). The tests
 // share one player, in this order. This
@@ -111,7 +111,7 @@ test("wallet journey: sign up, limits required then set, a deposit on the hosted
 // (key accounts_urls of cluster-config/local/football-*.json); without it they stay pending.
 const holdsWired = /"accounts_urls"/.test(readFileSync(resolve(d.runDir, "config", "football-1.json"), "utf8"));
 
-test("bet journey: a pre-match single, refusals translated, an accumulator by keyboard; Mes paris and the wallet show them", async ({ page, request }) => {
+test("bet journey: a pre-match single, refusals translated, an accumulator by keyboard; Mes paris and the wallet show them; the single cashed out", async ({ page, request }) => {
   test.skip(!holdsWired, "the football nodes of cluster-config/local have no accounts_urls: bet holds are never placed");
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
@@ -250,6 +250,31 @@ test("bet journey: a pre-match single, refusals translated, an accumulator by ke
   await expect(page.locator("[data-balance=available] dd")).toHaveText("43,00 €", { timeout: 30_000 });
   await expect(page.locator("[data-balance=held] dd")).toHaveText("7,00 €");
   await shot(page, "38-wallet-after-bets");
+
+  // Cash-out: the single's live offer in Mes paris ("Encaisser x,xx €"), taken. Its game may
+  // kick off meanwhile (the offer is then unavailable while it is suspended, or refused when the
+  // price moved: a new offer comes and is taken). Settled "Encaissé", its return credited.
+  await page.getByRole("navigation").getByRole("link", { name: "Mes paris" }).click();
+  const cashed = page.locator(`[data-bets=settled] li.bet[data-bet="${singleId}"]`);
+  const take = page.locator(`[data-bets=open] li.bet[data-bet="${singleId}"] button.cashout-take`);
+  await expect(take).toHaveText(/^Encaisser \d+,\d\d\s€$/, { timeout: 60_000 });
+  await shot(page, "39-cashout-offer");
+  await expect(async () => {
+    if (!(await cashed.count())) {
+      await expect(take).toBeEnabled({ timeout: 5_000 });
+      await take.click();
+    }
+    await expect(cashed).toHaveAttribute("data-result", "cashed_out", { timeout: 5_000 });
+  }).toPass({ timeout: 90_000 });
+  await expect(cashed).toContainText("Réglé : Encaissé");
+  await expect(page.locator("body")).not.toContainText("cashout_");
+  const back = cents(await cashed.locator("[data-field=return] dd").textContent());
+  expect(back).toBeGreaterThan(0);
+  await accessible(page, "my-bets-cashout");
+  await shot(page, "39-cashed-out");
+  await page.getByRole("navigation").getByRole("link", { name: "Mon portefeuille" }).click();
+  await expect.poll(async () => cents(await page.locator("[data-balance=balance] dd").textContent()), { timeout: 30_000 }).toBe(5000 - 500 + back);
+  await expect(page.locator("[data-balance=held] dd")).toHaveText("2,00 €");
   expect(errors).toEqual([]);
 });
 
@@ -259,7 +284,9 @@ test("wallet journey, after the bets: a withdrawal refused as not verified, a li
   await signIn(page);
   await page.getByRole("navigation").getByRole("link", { name: "Mon portefeuille" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Mon portefeuille" })).toBeVisible();
-  await expect(page.locator("[data-balance=balance] dd")).toHaveText("50,00 €");
+  // 50,00 EUR, less the single's stake, plus what its cash-out paid (the bet journey).
+  await expect(page.locator("[data-balance=balance] dd")).toHaveText(/^\d+,\d\d\s€$/, { timeout: 30_000 });
+  const balanceText = (await page.locator("[data-balance=balance] dd").textContent()) ?? "";
   const available = (await page.locator("[data-balance=available] dd").textContent()) ?? "";
   // A withdrawal: refused, the identity is not verified; the refusal in French, no raw JSON.
   await page.getByLabel("Montant du retrait (€)").fill("10");
@@ -269,7 +296,7 @@ test("wallet journey, after the bets: a withdrawal refused as not verified, a li
   await expect(alert).toBeFocused();
   await expect(page.locator("body")).not.toContainText('"status"');
   await expect(page.locator("body")).not.toContainText("not_verified");
-  await expect(page.locator("[data-balance=balance] dd")).toHaveText("50,00 €");
+  await expect(page.locator("[data-balance=balance] dd")).toHaveText(balanceText);
   await expect(page.locator("[data-balance=available] dd")).toHaveText(available);
   await shot(page, "24-withdrawal-refused");
 

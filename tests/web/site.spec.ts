@@ -6,6 +6,7 @@ import { expect, test, type Page } from "@playwright/test";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { artifacts, deployment, nodeUrl } from "./deployment";
+import { consoleSignIn, makeOperator } from "./operator";
 
 const d = deployment();
 const shot = (page: Page, name: string) => page.screenshot({ path: resolve(artifacts, `${name}.png`), fullPage: false });
@@ -126,7 +127,14 @@ function streamClients(i: number): Promise<number> {
     .catch(() => 0);
 }
 
-test("a football node killed: the edge fails over and the board keeps updating", async ({ page }) => {
+test("a football node killed: the edge fails over and the board keeps updating; the console shows the node down", async ({ page, context }) => {
+  // An operator watches the football cluster in the console while the player watches the board.
+  const op = await makeOperator(d, "Node watch", ["cluster"]);
+  const ops = await context.newPage();
+  await ops.goto(`${d.url}/console/`);
+  await consoleSignIn(ops, op);
+  const card = ops.locator("[data-cluster=football]");
+  await expect(card.locator("tbody tr[data-state=up]")).toHaveCount(3, { timeout: 30_000 });
   await page.goto(`${d.url}/`);
   const stream = page.locator("[data-stream]");
   await expect(page.locator("[data-stream=open]")).toBeVisible();
@@ -143,6 +151,11 @@ test("a football node killed: the edge fails over and the board keeps updating",
   process.kill(pid, "SIGKILL");
   const atKill = Number(await stream.getAttribute("data-last-id"));
   await shot(page, "10-node-killed");
+  // The operator sees that node unreachable (and the others up) within seconds.
+  await expect(card.locator(`tbody tr[data-member="${victim}"]`)).toHaveAttribute("data-state", "down", { timeout: 15_000 });
+  await expect(card.locator(".nodes-down")).toHaveText(`Nœud ${victim} injoignable`);
+  await expect(card.locator("tbody tr[data-state=up]")).toHaveCount(2);
+  await ops.screenshot({ path: resolve(artifacts, "10b-console-node-down.png"), fullPage: true });
   // The stream resumes on another node (Last-Event-ID) and new quotes keep arriving.
   await expect.poll(async () => Number(await stream.getAttribute("data-last-id")), { timeout: 60_000 }).toBeGreaterThan(atKill + 2);
   const others = [1, 2, 3].filter((i) => i !== victim);

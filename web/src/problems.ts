@@ -77,6 +77,14 @@ const byCode: Record<string, MessageKey> = {
   above_max_stake: "problem.above_max_stake",
   above_max_payout: "problem.above_max_payout",
   liability_cap: "problem.liability_cap",
+  // Cash-out (consensus/bets_cashout.c, node/routes_cashout.c).
+  no_bet: "problem.no_bet",
+  bet_not_open: "problem.bet_not_open",
+  cashout_off: "problem.cashout_off",
+  cashout_expired: "problem.cashout_expired",
+  cashout_unavailable: "problem.cashout_unavailable",
+  invalid_offer: "problem.invalid_offer",
+  invalid_cashout: "problem.invalid_offer",
 };
 
 // Every code the bets API answers with (consensus/bets.c); a rejected hold carries a wallet code.
@@ -84,11 +92,14 @@ export const BET_CODES = [
   "invalid_bet", "too_many_legs", "same_fixture", "no_market", "market_suspended", "betting_closed", "invalid_quote",
   "not_offered", "price_changed", "below_min_stake", "above_max_stake", "above_max_payout", "liability_cap",
 ];
+// Every code the cash-out answers with besides the bets codes (market_suspended, price_changed,
+// betting_closed, not_offered).
+export const CASHOUT_CODES = ["no_bet", "bet_not_open", "cashout_off", "cashout_expired", "cashout_unavailable", "invalid_offer", "invalid_cashout"];
 // The wallet's refusals of a bet's stake hold (consensus/wallet.c, wallet_hold): its reject_code.
 export const HOLD_CODES = ["insufficient_funds", "stake_limit", "limits_required", "self_excluded", "account_blocked", "account_deactivated", "debt_outstanding", "no_such_player", "banned"];
 
 // Every code the wallet answers with (consensus/wallet.h, consensus/wallet.c).
-export const WALLET_CODES = Object.keys(byCode).filter((c) => !c.includes(".") && !BET_CODES.includes(c));
+export const WALLET_CODES = Object.keys(byCode).filter((c) => !c.includes(".") && !BET_CODES.includes(c) && !CASHOUT_CODES.includes(c));
 
 // The nodes' problem titles (node/routes_accounts.c, node/http.c) are part of the API.
 const byTitle: Record<string, MessageKey> = {

@@ -1,14 +1,17 @@
 // The operator's console: sign-in (e-mail, password, TOTP) then the pages the operator's scopes
 // allow. The operator token is kept in this component's state only and dropped at its expiry.
 import { useCallback, useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
-import { adminGet, adminPost, signIn, type Problem, type Result, type Session } from "./api";
+import { adminGet, adminPost, nodeReady, signIn, type NodeState, type Problem, type Result, type Session } from "./api";
+import { listAll, type Fixture, type Market } from "../api";
 import { ct, refusal, type ConsoleKey, type ConsoleLang } from "./messages";
 
-type Page = "cluster" | "bets" | "liability" | "ledger" | "oracle";
+type Page = "cluster" | "board" | "bets" | "liability" | "kyc" | "ledger" | "oracle";
 const PAGES: { id: Page; scope: string; key: ConsoleKey }[] = [
   { id: "cluster", scope: "cluster", key: "c.page.cluster" },
+  { id: "board", scope: "bets", key: "c.page.board" },
   { id: "bets", scope: "bets", key: "c.page.bets" },
   { id: "liability", scope: "bets", key: "c.page.liability" },
+  { id: "kyc", scope: "kyc", key: "c.page.kyc" },
   { id: "ledger", scope: "wallet", key: "c.page.ledger" },
   { id: "oracle", scope: "oracle", key: "c.page.oracle" },
 ];
@@ -92,8 +95,10 @@ export function Console() {
           <section aria-labelledby="page-title" data-page={current.id}>
             <h2 id="page-title">{t(current.key)}</h2>
             {current.id === "cluster" && <ClusterPage s={session} t={t} lang={lang} onProblem={onProblem} />}
+            {current.id === "board" && <BoardPage s={session} t={t} lang={lang} onProblem={onProblem} />}
             {current.id === "bets" && <BetsPage s={session} t={t} lang={lang} onProblem={onProblem} />}
             {current.id === "liability" && <LiabilityPage s={session} t={t} lang={lang} onProblem={onProblem} />}
+            {current.id === "kyc" && <KycPage s={session} t={t} lang={lang} onProblem={onProblem} />}
             {current.id === "ledger" && <LedgerPage s={session} t={t} lang={lang} onProblem={onProblem} />}
             {current.id === "oracle" && <OraclePage s={session} t={t} lang={lang} onProblem={onProblem} />}
           </section>
@@ -138,28 +143,59 @@ function Failure({ p, lang, onProblem }: { p?: Problem; lang: ConsoleLang; onPro
 interface Member { id: number; role: string; http_address?: string; match_index?: number; lag?: number }
 interface ClusterView { state?: string; term: number; leader: { id: number } | null; members: Member[] }
 
+// Each member's own readiness, asked through the edge's per-node route (no fail-over there):
+// "up" when it answers ready, "notready" when it answers but has no leader or is still applying
+// the log, "down" when the edge could not reach it. Read every 2 s.
+function useNodeStates(cluster: string, ids: number[]): Record<number, NodeState> {
+  const [states, setStates] = useState<Record<number, NodeState>>({});
+  const key = ids.join(",");
+  useEffect(() => {
+    let live = true;
+    const look = () => {
+      for (const id of key ? key.split(",").map(Number) : []) {
+        nodeReady(cluster, id).then((st) => { if (live) setStates((m) => (m[id] === st ? m : { ...m, [id]: st })); });
+      }
+    };
+    look();
+    const timer = setInterval(look, 2000);
+    return () => { live = false; clearInterval(timer); };
+  }, [cluster, key]);
+  return states;
+}
+
 function ClusterCard({ s, t, lang, name, onProblem }: PageProps & { name: string }) {
   const [c, p, reload] = useLoad(() => adminGet<ClusterView>(s, name, "cluster"));
   useEffect(() => { const id = setInterval(reload, 2000); return () => clearInterval(id); }, [reload]);
+  const states = useNodeStates(name, c ? c.members.map((m) => m.id) : []);
+  const unreachable = c ? c.members.filter((m) => states[m.id] === "down").map((m) => m.id) : [];
   const down = p && (p.status === 0 || p.status >= 502);
   return (
     <section aria-labelledby={`cl-${name}`} className="console-card" data-cluster={name} data-leader={c?.leader?.id ?? ""}>
       <h3 id={`cl-${name}`}>{t("c.cluster.name", { name })}</h3>
-      {down ? <Alert>{t("c.cluster.unavailable")}</Alert> : <Failure p={p} lang={lang} onProblem={onProblem} />}
+      {/* A failed read while some node still answers (an election after the leader died):
+          the last view stays, marked as such; the cluster is unreachable only when no node is up. */}
+      {down && c && Object.values(states).includes("up") ? <p role="status" className="stale">{t("c.cluster.stale")}</p>
+        : down ? <Alert>{t("c.cluster.unavailable")}</Alert> : <Failure p={p} lang={lang} onProblem={onProblem} />}
       {!c && !p && <p>{t("c.loading")}</p>}
       {c && (
         <>
           <p className="leader">{c.leader ? t("c.cluster.leader", { id: c.leader.id }) : t("c.cluster.noleader")}</p>
           <p>{t("c.cluster.term", { term: c.term })}</p>
+          {unreachable.length > 0 && (
+            <p role="alert" className="console-alert nodes-down">
+              {t(unreachable.length === 1 ? "c.cluster.nodeDown" : "c.cluster.nodesDown", { ids: unreachable.join(", ") })}
+            </p>
+          )}
           <table>
             <caption>{t("c.cluster.members", { name })}</caption>
-            <thead><tr><th scope="col">{t("c.cluster.id")}</th><th scope="col">{t("c.cluster.role")}</th><th scope="col">{t("c.cluster.lag")}</th></tr></thead>
+            <thead><tr><th scope="col">{t("c.cluster.id")}</th><th scope="col">{t("c.cluster.role")}</th><th scope="col">{t("c.cluster.lag")}</th><th scope="col">{t("c.cluster.state")}</th></tr></thead>
             <tbody>
               {c.members.map((m) => (
-                <tr key={m.id} data-member={m.id}>
+                <tr key={m.id} data-member={m.id} data-state={states[m.id] ?? "unknown"}>
                   <th scope="row">{m.id}{c.leader?.id === m.id ? " ★" : ""}</th>
                   <td>{m.role}</td>
                   <td className="lag">{m.lag ?? "—"}</td>
+                  <td className="state">{states[m.id] ? t(`c.cluster.${states[m.id]}`) : "…"}</td>
                 </tr>
               ))}
             </tbody>
@@ -224,10 +260,152 @@ function BetsPage({ s, t, lang, onProblem }: PageProps) {
               {row("live", t("c.bets.live"), sw.live)}
             </tbody>
           </table>
+          <CashoutSwitch s={s} t={t} lang={lang} onProblem={onProblem} />
           <h3>{t("c.bets.fixtures")}</h3>
           {closed.length ? <ul>{closed.map((f) => <li key={f}>{f}</li>)}</ul> : <p>{t("c.bets.none")}</p>}
         </>
       )}
+    </>
+  );
+}
+
+interface CashoutSettings { enabled: boolean; margin_bp: number; validity_ms: number }
+
+// The cash-out switch (POST /admin/v1/bets/cashout, CMD_BET_CASHOUT_SET), read again after a
+// flip until the node read shows it, like the betting switches.
+function CashoutSwitch({ s, t, lang, onProblem }: PageProps) {
+  const [c0, p] = useLoad(() => adminGet<CashoutSettings>(s, SPORT, "bets/cashout"));
+  const [fresh, setFresh] = useState<CashoutSettings>();
+  const c = fresh ?? c0;
+  const [err, setErr] = useState<Problem>();
+  const [busy, setBusy] = useState(false);
+  const flip = async (enabled: boolean) => {
+    setBusy(true);
+    const r = await adminPost(s, SPORT, "bets/cashout", { enabled });
+    if (!r.ok) setErr(r.problem);
+    else {
+      setErr(undefined);
+      for (let i = 0; i < 25; i++) {
+        const g = await adminGet<CashoutSettings>(s, SPORT, "bets/cashout");
+        if (g.ok) setFresh(g.value);
+        if (g.ok && g.value.enabled === enabled) break;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    }
+    setBusy(false);
+  };
+  const label = t("c.bets.cashout");
+  return (
+    <>
+      <Failure p={p ?? err} lang={lang} onProblem={onProblem} />
+      {c && (
+        <table>
+          <tbody>
+            <tr data-switch="cashout" data-open={String(c.enabled)}>
+              <th scope="row">{label}</th>
+              <td className="state">{c.enabled ? t("c.bets.open") : t("c.bets.closed")}</td>
+              <td><button type="button" disabled={busy} onClick={() => flip(!c.enabled)}>{c.enabled ? t("c.bets.turnOff", { what: label }) : t("c.bets.turnOn", { what: label })}</button></td>
+            </tr>
+          </tbody>
+        </table>
+      )}
+      {c && <p className="hint">{t("c.bets.cashoutMargin", { margin: (c.margin_bp / 100).toLocaleString(lang === "fr" ? "fr-FR" : "en-GB"), seconds: c.validity_ms / 1000 })}</p>}
+    </>
+  );
+}
+
+// The market board: every fixture of the sport with its market's state (open, suspended with
+// the reason, closed), the live score, and betting on that fixture open or closed by the
+// fixture switch (POST /admin/v1/bets/switches {scope: "fixture"}). Read every 3 s; after a
+// switch, read again until a node shows it (the read may come from a node behind the leader).
+function BoardPage({ s, t, lang, onProblem }: PageProps) {
+  const [fixtures, setFixtures] = useState<Fixture[]>();
+  const [markets, setMarkets] = useState<Record<string, Market>>({});
+  const [loadErr, setLoadErr] = useState(false);
+  const [sw0, p, reloadSw] = useLoad(() => adminGet<Switches>(s, SPORT, "bets/switches"));
+  const [fresh, setFresh] = useState<Switches>();
+  const sw = fresh ?? sw0;
+  const [err, setErr] = useState<Problem>();
+  const [busy, setBusy] = useState<string>();
+  useEffect(() => {
+    let live = true;
+    const look = async () => {
+      try {
+        const [f, m] = await Promise.all([
+          listAll<Fixture>(`/api/${SPORT}/v1/fixtures`, 500),
+          listAll<Market>(`/api/${SPORT}/v1/markets`, 1000),
+        ]);
+        if (!live) return;
+        setFixtures(f.filter((x) => x.status !== "cancelled").sort((a, b) => a.kickoff.localeCompare(b.kickoff) || a.id.localeCompare(b.id)));
+        setMarkets(Object.fromEntries(m.map((x) => [x.fixture, x])));
+        setLoadErr(false);
+      } catch {
+        if (live) setLoadErr(true);
+      }
+    };
+    look();
+    const timer = setInterval(() => { look(); reloadSw(); }, 3000);
+    return () => { live = false; clearInterval(timer); };
+  }, [reloadSw]);
+  const closedSet = new Set(Object.keys(sw?.fixtures_closed ?? {}));
+  const flip = async (fixture: string, open: boolean) => {
+    setBusy(fixture);
+    const r = await adminPost(s, SPORT, "bets/switches", { scope: "fixture", fixture, open });
+    if (!r.ok) setErr(r.problem);
+    else {
+      setErr(undefined);
+      for (let i = 0; i < 25; i++) {
+        const g = await adminGet<Switches>(s, SPORT, "bets/switches");
+        if (g.ok) setFresh(g.value);
+        if (g.ok && !(fixture in (g.value.fixtures_closed ?? {})) === open) break;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    }
+    setBusy(undefined);
+  };
+  const state = (m?: Market) => {
+    if (!m) return t("c.board.nomarket");
+    const st = t(`c.board.${m.status}`);
+    return m.status === "suspended" && m.reason ? `${st} (${m.reason})` : st;
+  };
+  return (
+    <>
+      <Failure p={p ?? err} lang={lang} onProblem={onProblem} />
+      {loadErr && <Alert>{t("c.err.unavailable")}</Alert>}
+      {!fixtures && !loadErr && <p>{t("c.loading")}</p>}
+      {fixtures && (fixtures.length === 0 ? <p>{t("c.board.empty")}</p> : (
+        <table className="console-board">
+          <caption>{t("c.board.caption", { n: fixtures.length })}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t("c.board.fixture")}</th><th scope="col">{t("c.board.kickoff")}</th>
+              <th scope="col">{t("c.board.score")}</th><th scope="col">{t("c.board.market")}</th>
+              <th scope="col">{t("c.board.betting")}</th><th scope="col"><span className="sr-only">{t("c.board.action")}</span></th>
+            </tr>
+          </thead>
+          <tbody>
+            {fixtures.map((f) => {
+              const m = markets[f.id];
+              const open = !closedSet.has(f.id);
+              const label = `${f.home} – ${f.away}`;
+              return (
+                <tr key={f.id} data-fixture={f.id} data-market={m?.status ?? "none"} data-betting={open ? "open" : "closed"}>
+                  <th scope="row">{label} <small>({f.id})</small></th>
+                  <td>{new Date(f.kickoff).toLocaleString(lang === "fr" ? "fr-FR" : "en-GB", { dateStyle: "short", timeStyle: "short" })}</td>
+                  <td>{m?.live ? `${m.live.home_goals} – ${m.live.away_goals} (${m.live.minute}′)` : "—"}</td>
+                  <td className="market-state">{state(m)}</td>
+                  <td className="betting">{open ? t("c.bets.open") : t("c.bets.closed")}</td>
+                  <td>
+                    <button type="button" disabled={busy !== undefined} onClick={() => flip(f.id, !open)}>
+                      {open ? t("c.bets.turnOff", { what: label }) : t("c.bets.turnOn", { what: label })}
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      ))}
     </>
   );
 }
@@ -281,6 +459,80 @@ function LiabilityPage({ s, t, lang, onProblem }: PageProps) {
           )}
         </div>
       )}
+    </>
+  );
+}
+
+// The KYC review queue (accounts cluster): the players of one identity-check status (manual
+// review by default), each with its last check, and a decision (verified, declined, retry) with
+// a reason kept in the player's history (POST /admin/v1/players/{id}/kyc). After a decision the
+// queue is read again until the player has left it (the read may come from a node behind).
+interface KycEntry { at: string; source: string; status: string; detail?: string }
+interface QueuedPlayer { id: string; email: string; created_at: string; kyc_status?: string; kyc_history?: KycEntry[] }
+const KYC_STATUSES = ["manual_review", "pending", "retry", "declined", "none"] as const;
+
+function KycPage({ s, t, lang, onProblem }: PageProps) {
+  const [status, setStatus] = useState<(typeof KYC_STATUSES)[number]>("manual_review");
+  const [items, p, reload] = useLoad<QueuedPlayer[]>(async () => {
+    const r = await adminGet<{ items: QueuedPlayer[]; next: string | null }>(s, "accounts", `players?kyc=${status}&limit=100`);
+    return r.ok ? { ok: true, value: r.value.items } : r;
+  });
+  useEffect(reload, [status, reload]);
+  const [done, setDone] = useState<string>();
+  const [err, setErr] = useState<Problem>();
+  const [busy, setBusy] = useState<string>();
+  const decide = async (e: FormEvent<HTMLFormElement>, id: string) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    const decision = String(f.get("decision"));
+    setBusy(id);
+    const r = await adminPost(s, "accounts", `players/${encodeURIComponent(id)}/kyc`, { status: decision, reason: String(f.get("reason")).trim() });
+    if (!r.ok) setErr(r.problem);
+    else {
+      setErr(undefined);
+      setDone(t("c.kyc.done", { id, status: t(`c.kyc.s.${decision as "verified" | "declined" | "retry"}`) }));
+      for (let i = 0; i < 25; i++) {
+        const g = await adminGet<{ items: QueuedPlayer[] }>(s, "accounts", `players?kyc=${status}&limit=100`);
+        if (g.ok && !g.value.items.some((x) => x.id === id)) break;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      reload();
+    }
+    setBusy(undefined);
+  };
+  return (
+    <>
+      <label>{t("c.kyc.status")}{" "}
+        <select value={status} onChange={(e) => setStatus(e.target.value as (typeof KYC_STATUSES)[number])}>
+          {KYC_STATUSES.map((k) => <option key={k} value={k}>{t(`c.kyc.s.${k}`)}</option>)}
+        </select>
+      </label>
+      <Failure p={p ?? err} lang={lang} onProblem={onProblem} />
+      {done && <p role="status" className="kyc-done">{done}</p>}
+      {!items && !p && <p>{t("c.loading")}</p>}
+      {items && (items.length === 0 ? <p className="kyc-empty">{t("c.kyc.empty")}</p> : (
+        <ul className="console-kyc">
+          {items.map((x) => {
+            const last = x.kyc_history?.[x.kyc_history.length - 1];
+            return (
+              <li key={x.id} data-player={x.id}>
+                <h3>{x.email} <small>({x.id})</small></h3>
+                <p>{t("c.kyc.since", { at: new Date(x.created_at).toLocaleString(lang === "fr" ? "fr-FR" : "en-GB") })}</p>
+                {last && <p className="kyc-last">{t("c.kyc.last", { source: last.source, status: last.status, detail: last.detail ?? "—" })}</p>}
+                <form className="console-form" onSubmit={(e) => decide(e, x.id)} aria-label={t("c.kyc.decideFor", { email: x.email })}>
+                  <label>{t("c.kyc.decision")}{" "}
+                    <select name="decision" defaultValue="verified">
+                      {(["verified", "declined", "retry"] as const).map((d) => <option key={d} value={d}>{t(`c.kyc.s.${d}`)}</option>)}
+                    </select>
+                  </label>
+                  <label>{t("c.kyc.reason")} <input name="reason" required minLength={3} maxLength={500} /></label>
+                  <button type="submit" disabled={busy !== undefined}>{t("c.kyc.submit")}</button>
+                </form>
+              </li>
+            );
+          })}
+        </ul>
+      ))}
     </>
   );
 }

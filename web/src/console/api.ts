@@ -54,3 +54,22 @@ export async function signIn(email: string, password: string, totp: string): Pro
 export const adminGet = <T>(s: Session, cluster: string, path: string) => call<T>("GET", `/api/${cluster}/admin/v1/${path}`, s.token);
 export const adminPost = <T>(s: Session, cluster: string, path: string, body: unknown) =>
   call<T>("POST", `/api/${cluster}/admin/v1/${path}`, s.token, body);
+
+// One node's readiness through the edge's per-node route (GET /api/CLUSTER/nodes/ID/readyz):
+// the node answered ready (up), answered but is not ready (no leader known, still applying),
+// or could not be reached (the edge's own edge.unavailable, or no answer at all).
+export type NodeState = "up" | "notready" | "down";
+export async function nodeReady(cluster: string, id: number): Promise<NodeState> {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), 4000);
+  try {
+    const r = await fetch(`/api/${cluster}/nodes/${id}/readyz`, { credentials: "omit", signal: ctl.signal });
+    if (r.ok) return "up";
+    const j = (await r.json().catch(() => null)) as { code?: string } | null;
+    return j?.code === "edge.unavailable" || r.status === 502 || r.status === 504 ? "down" : "notready";
+  } catch {
+    return "down";
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -16,6 +16,10 @@ import { formatCents } from "../money";
 import { problemMessage, type Problem } from "../problems";
 import { onLink } from "../router";
 import { legText } from "../BetSlip";
+import { CashOut } from "../CashOut";
+import { offerFixtures } from "../cashout";
+import { parseQuoteEvent } from "../quotes";
+import { openStream } from "../stream";
 
 const SPORT = "football";
 const locales: Record<Lang, string> = { fr: "fr-FR", en: "en-GB" };
@@ -41,9 +45,11 @@ function fixtureTeams(id: string): Promise<Pick<Fixture, "home" | "away">> {
 }
 
 const STATUSES = new Set(["pending_hold", "pending", "accepted", "rejected", "settled"]);
-const RESULTS = new Set(["won", "lost", "void", "push", "half_won", "half_lost"]);
+const RESULTS = new Set(["won", "lost", "void", "push", "half_won", "half_lost", "cashed_out"]);
 
-export function BetItem({ bet, names }: { bet: Bet; names: Record<string, Pick<Fixture, "home" | "away">> }) {
+// @cashout: the player's token and the quote events seen for the bet's games (an open bet
+// shows its live cash-out offer, CashOut.tsx).
+export function BetItem({ bet, names, cashout }: { bet: Bet; names: Record<string, Pick<Fixture, "home" | "away">>; cashout?: { token: string; tick: string } }) {
   const { t, lang } = useI18n();
   const settled = bet.status === "settled";
   const status = t(STATUSES.has(bet.status) ? (`bet.status.${bet.status}` as MessageKey) : "bet.status.other");
@@ -90,13 +96,14 @@ export function BetItem({ bet, names }: { bet: Bet; names: Record<string, Pick<F
           </div>
         ) : null}
       </dl>
+      {cashout && <CashOut bet={bet} token={cashout.token} tick={cashout.tick} />}
       {reason && <p className="bet-reason">{t("mybets.reason", { reason: t(reason.key, reason.vars) })}</p>}
       <p className="hint">{t("mybets.placed", { date: formatDate(bet.placed_at, lang) })}</p>
     </li>
   );
 }
 
-function BetList({ token, status, changed, epoch }: { token: string; status: "open" | "settled"; changed: Bet[]; epoch: number }) {
+function BetList({ token, status, changed, epoch, ticks }: { token: string; status: "open" | "settled"; changed: Bet[]; epoch: number; ticks: Record<string, number> }) {
   const { t } = useI18n();
   const [items, setItems] = useState<Bet[]>();
   const [next, setNext] = useState<number | null>(null);
@@ -154,7 +161,12 @@ function BetList({ token, status, changed, epoch }: { token: string; status: "op
       {all.length > 0 && (
         <ul className="bets">
           {all.map((b) => (
-            <BetItem key={b.id} bet={b} names={names} />
+            <BetItem
+              key={b.id}
+              bet={b}
+              names={names}
+              cashout={status === "open" ? { token, tick: offerFixtures(b).map((f) => ticks[f] ?? 0).join(",") } : undefined}
+            />
           ))}
         </ul>
       )}
@@ -173,6 +185,8 @@ function Body({ session }: { session: Session }) {
   const [stream, setStream] = useState<StreamStatus>("connecting");
   const [balance, setBalance] = useState<number>();
   const [epoch, setEpoch] = useState(0);
+  // Quote events seen per fixture: an open bet's cash-out offer is asked again on each.
+  const [ticks, setTicks] = useState<Record<string, number>>({});
   const token = useRef(session.accessToken);
   token.current = session.accessToken;
   useEffect(() => {
@@ -211,10 +225,18 @@ function Body({ session }: { session: Session }) {
         if (e.type !== "placed") readBalanceSoon();
       },
     });
+    const quotes = openStream({
+      url: `/api/${SPORT}/v1/stream/quotes`,
+      onEvent: (e) => {
+        const ev = parseQuoteEvent(e.event, e.data);
+        if (live && ev) setTicks((t) => ({ ...t, [ev.fixture]: (t[ev.fixture] ?? 0) + 1 }));
+      },
+    });
     return () => {
       live = false;
       timers.forEach(clearTimeout);
       s.close();
+      quotes.close();
     };
   }, [session.playerId]);
   return (
@@ -223,8 +245,8 @@ function Body({ session }: { session: Session }) {
         {balance !== undefined && t("mybets.balance", { amount: formatCents(balance, lang) })}{" "}
         <span className="hint" role="status">{stream === "reconnecting" ? t("mybets.reconnecting") : ""}</span>
       </p>
-      <BetList token={session.accessToken} status="open" changed={changed} epoch={epoch} />
-      <BetList token={session.accessToken} status="settled" changed={changed} epoch={epoch} />
+      <BetList token={session.accessToken} status="open" changed={changed} epoch={epoch} ticks={ticks} />
+      <BetList token={session.accessToken} status="settled" changed={changed} epoch={epoch} ticks={ticks} />
     </>
   );
 }

@@ -1,12 +1,12 @@
-// The operator's console in Chromium against the real deployment behind the edge. The operator
+// The operator's console in Chromium against the real deployment behind the edge (named to run
+// after journey.spec.ts, whose pre-match bets must come before the simulated games kick off). The operator
 // is made from the test side with the bootstrap admin token (which never reaches the browser),
 // enrols and confirms its TOTP here; the browser then signs in with e-mail, password and a code.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
-import { createHmac, randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { artifacts, deployment } from "./deployment";
+import { adminToken, consoleSignIn, makeOperator, post, totp } from "./operator";
 
 const d = deployment();
 const shot = (page: Page, name: string) => page.screenshot({ path: resolve(artifacts, `${name}.png`), fullPage: true });
@@ -17,50 +17,9 @@ async function accessible(page: Page, name: string) {
   expect(bad.map((v) => `${name}: ${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
 }
 
-function base32(s: string): Buffer {
-  const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = 0, v = 0;
-  const out: number[] = [];
-  for (const ch of s.replace(/=+$/, "").toUpperCase()) {
-    const i = abc.indexOf(ch);
-    if (i < 0) throw new Error(`not base32: ${ch}`);
-    v = (v << 5) | i;
-    bits += 5;
-    if (bits >= 8) { out.push((v >>> (bits - 8)) & 0xff); bits -= 8; }
-  }
-  return Buffer.from(out);
-}
-
-// RFC 6238 (HMAC-SHA1, 30 s steps, 6 digits) for the step @step.
-function totp(secret: string, step: number): string {
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(BigInt(step));
-  const h = createHmac("sha1", base32(secret)).update(msg).digest();
-  const o = h[h.length - 1] & 0xf;
-  const n = ((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).toString();
-  return n.padStart(6, "0");
-}
-
-async function post(path: string, body: unknown, token?: string): Promise<{ status: number; json: any }> {
-  const headers: Record<string, string> = { "Content-Type": "application/json", "Idempotency-Key": randomUUID() };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const r = await fetch(`${d.url}${path}`, { method: "POST", headers, body: JSON.stringify(body) });
-  return { status: r.status, json: await r.json().catch(() => null) };
-}
-
 test("an operator signs in to the console and sees cluster health, switches, liability, the ledger", async ({ page }) => {
-  const admin = readFileSync(resolve(d.runDir, "admin.token"), "utf8").trim();
-  const email = `ops-${Date.now()}@example.fr`;
-  const password = "Une-phrase-de-passe-solide-42";
-  const made = await post("/api/accounts/admin/v1/operators", { name: "Console test", email, password, scopes: ["cluster", "bets", "wallet", "oracle"] }, admin);
-  expect(made.status, JSON.stringify(made.json)).toBe(201);
-  const enrol = await post("/api/accounts/v1/operators/totp", { email, password });
-  expect(enrol.status, JSON.stringify(enrol.json)).toBe(201);
-  const secret: string = enrol.json.secret;
-  const step = Math.floor(Date.now() / 30_000);
-  const conf = await post("/api/accounts/v1/operators/totp/confirm", { email, password, code: totp(secret, step) });
-  expect(conf.status, JSON.stringify(conf.json)).toBeLessThan(300);
-
+  const admin = adminToken(d);
+  const op = await makeOperator(d, "Console test", ["cluster", "bets", "wallet", "oracle", "kyc"]);
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
   await page.goto(`${d.url}/console/`);
@@ -68,15 +27,11 @@ test("an operator signs in to the console and sees cluster health, switches, lia
   await expect(page.getByRole("heading", { level: 2, name: "Connexion opérateur" })).toBeVisible();
   await accessible(page, "console-signin");
   // A used code is refused, translated from its code.
-  await page.getByLabel("Adresse e-mail").fill(email);
-  await page.getByLabel("Mot de passe").fill(password);
-  await page.getByLabel("Code à usage unique (TOTP)").fill(totp(secret, step));
-  await page.getByRole("button", { name: "Se connecter" }).click();
+  await consoleSignIn(page, op, totp(op.secret, op.step));
   await expect(page.getByRole("alert")).toHaveText("Code à usage unique incorrect ou déjà utilisé.");
   await shot(page, "c1-console-signin-refused");
   // The next step's code (the window allows one step ahead) signs in.
-  await page.getByLabel("Code à usage unique (TOTP)").fill(totp(secret, step + 1));
-  await page.getByRole("button", { name: "Se connecter" }).click();
+  await consoleSignIn(page, op);
   await expect(page.getByText(/^Opérateur .* — droits : /)).toBeVisible({ timeout: 30_000 });
   // The token is in memory only.
   expect(await page.evaluate(() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage) + document.cookie)).toBe("{}{}");
@@ -88,9 +43,37 @@ test("an operator signs in to the console and sees cluster health, switches, lia
     await expect(card.locator(".leader")).toHaveText(/^Leader : nœud \d+$/);
     await expect(card.locator("tbody tr")).toHaveCount(3);
     await expect(card.locator("tbody td.lag").first()).toHaveText(/^\d+$/);
+    // Each node's own readiness through the edge: all three up, no node reported down.
+    await expect(card.locator("tbody tr[data-state=up]")).toHaveCount(3, { timeout: 15_000 });
+    await expect(card.locator("tbody td.state").first()).toHaveText("en service");
+    await expect(card.locator(".nodes-down")).toHaveCount(0);
   }
   await shot(page, "c2-console-cluster");
   await accessible(page, "console-cluster");
+
+  // The market board: every fixture with its market's state; betting on one fixture closed
+  // and opened again from its row, each change checked on a football node with the admin token.
+  await page.getByRole("link", { name: "Tableau des marchés" }).click();
+  const rows = page.locator("tr[data-fixture]");
+  await expect(rows.first()).toBeVisible({ timeout: 30_000 });
+  await expect(page.locator("tr[data-market=open]").first()).toBeVisible({ timeout: 60_000 });
+  const row = page.locator("tr[data-market=open][data-betting=open]").first();
+  const fixture = (await row.getAttribute("data-fixture"))!;
+  const mine = page.locator(`tr[data-fixture="${fixture}"]`);
+  await expect(mine.locator(".market-state")).toHaveText("ouverts");
+  const closedOnNode = () =>
+    fetch(`${d.url}/api/football/admin/v1/bets/switches`, { headers: { Authorization: `Bearer ${admin}` } })
+      .then((r) => r.json())
+      .then((j: { fixtures_closed?: Record<string, unknown> }) => fixture in (j.fixtures_closed ?? {}));
+  await mine.getByRole("button", { name: /^Fermer : / }).click();
+  await expect(mine).toHaveAttribute("data-betting", "closed");
+  await expect(mine.locator(".betting")).toHaveText("fermés");
+  await expect.poll(closedOnNode).toBe(true);
+  await shot(page, "c2b-console-board");
+  await accessible(page, "console-board");
+  await mine.getByRole("button", { name: /^Ouvrir : / }).click();
+  await expect(mine).toHaveAttribute("data-betting", "open");
+  await expect.poll(closedOnNode).toBe(false);
 
   // Live betting turned the other way and back (the local deployment starts with it off),
   // each change checked on a football node with the admin token.
@@ -121,6 +104,35 @@ test("an operator signs in to the console and sees cluster health, switches, lia
   await expect(page.locator("[data-liability] .total")).toHaveText(/^Exposition totale : .*€ \(plafond .*€\)$/);
   await shot(page, "c4-console-liability");
   await accessible(page, "console-liability");
+
+  // The KYC review queue: a player put under manual review (from the test side with the admin
+  // token) is found in the queue and verified by the operator with a reason, kept in the
+  // player's history; the player leaves the queue.
+  const reg = await post(d, "/api/accounts/v1/players", { email: `kyc-${Date.now()}@example.fr`, password: "un secret assez long" });
+  expect(reg.status, JSON.stringify(reg.json)).toBe(201);
+  const pid: string = reg.json.id;
+  const review = await post(d, `/api/accounts/admin/v1/players/${pid}/kyc`, { status: "manual_review", reason: "photo floue" }, admin);
+  expect(review.status, JSON.stringify(review.json)).toBe(200);
+  await page.getByRole("link", { name: "Vérifications d'identité" }).click();
+  const queued = page.locator(`li[data-player="${pid}"]`);
+  await expect(async () => {
+    // The queue was read when the page opened; a node behind may not have the review yet.
+    if (!(await queued.isVisible())) await page.getByLabel("Statut").selectOption("pending").then(() => page.getByLabel("Statut").selectOption("manual_review"));
+    await expect(queued).toBeVisible({ timeout: 2_000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(queued.locator(".kyc-last")).toContainText("manual_review (photo floue)");
+  await shot(page, "c4b-console-kyc");
+  await accessible(page, "console-kyc");
+  await queued.getByLabel("Décision").selectOption("verified");
+  await queued.getByLabel("Motif").fill("pièce d'identité lisible, visage conforme");
+  await queued.getByRole("button", { name: "Enregistrer la décision" }).click();
+  await expect(page.locator(".kyc-done")).toHaveText(`Décision enregistrée pour ${pid} : vérifiée.`);
+  await expect(page.locator(`li[data-player="${pid}"]`)).toHaveCount(0);
+  await expect.poll(async () => {
+    const r = await fetch(`${d.url}/api/accounts/admin/v1/players/${pid}`, { headers: { Authorization: `Bearer ${admin}` } });
+    const j = (await r.json()) as { kyc_status?: string; kyc_history?: { detail?: string }[] };
+    return `${j.kyc_status} ${j.kyc_history?.at(-1)?.detail}`;
+  }).toBe("verified pièce d'identité lisible, visage conforme");
 
   // The ledger check.
   await page.getByRole("link", { name: "Grand livre et TRJ" }).click();
