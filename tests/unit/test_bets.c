@@ -1858,6 +1858,33 @@ static void test_cashout_accumulator(void **state)
     assert_status(c, "b000000000002", "accepted");
 }
 
+/* A cashed-out bet keeps its cash-out when its fixture's result is corrected; the others on
+ * it are re-settled. */
+static void test_resettle_keeps_cashout(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    long long v1 = publish(c, "F1", PRICES1);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v1)), 201);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "draw", 3500, v1)), 201);
+    assert_int_equal(hold_done(c, "b000000000001", true, NULL), 200);
+    assert_int_equal(hold_done(c, "b000000000002", true, NULL), 200);
+    expect_offer(c, "b000000000001", NULL, 883);
+    char vs[32];
+    snprintf(vs, sizeof vs, "[%lld]", v1);
+    assert_int_equal(cash_out(c, "b000000000001", "p1", 883, vs, next_time(c) + 5000), 200);
+    assert_settled(c, "b000000000001", "cashed_out", 883);
+    agree_result(c, "F1", 1, 1);
+    assert_settled(c, "b000000000002", "won", 3500);
+    assert_int_equal(resettle(c, "F1", 2, 0, "VAR goal allowed"), 200);
+    assert_int_equal(rnum(c, "resettled"), 1);
+    assert_settled(c, "b000000000001", "cashed_out", 883);
+    json_t *b = bet(c->f, "b000000000001");
+    assert_null(json_object_get(b, "generation"));
+    json_decref(b);
+    assert_settled(c, "b000000000002", "lost", 0);
+}
+
 int main(void)
 {
     util_log_init();
@@ -1884,6 +1911,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_abandoned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cashout_single, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cashout_accumulator, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resettle_keeps_cashout, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
