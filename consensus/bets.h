@@ -202,6 +202,11 @@ const char *bets_abandoned_result(json_t *leg, int h, int a, json_t *evs);
 /* CMD_BET_ABANDONED {fixture, reason}: an operator abandons a live fixture (200 {fixture,
  * abandoned: {at, reason, home, away}, settled}). */
 char *bets_cmd_abandoned(struct cmd *c, const char *fixture, const char *reason);
+/* Abandonments still going on in chunks (the leader proposes bets_cmd_abandoned_more for each),
+ * at most @limit; whether @fixture was abandoned. */
+json_t *bets_abandoning(struct fsm *f, MDB_txn *txn, unsigned limit);
+char *bets_cmd_abandoned_more(struct cmd *c, const char *fixture);
+bool bets_abandoned_fixture(struct fsm *f, MDB_txn *txn, const char *fixture);
 
 /* Payload builders (see cmd_fill). @legs and @limits are borrowed. */
 char *bets_cmd_switch(struct cmd *c, const char *scope, const char *fixture, bool open);

@@ -24,6 +24,9 @@
  *                             never (any later goal could change them)     void
  *
  * (A half-time market would stand once its half is over; the models price none yet.)
+ * Like a settlement, it goes BET_SETTLE_CHUNK bets per apply: while more may be left its record
+ * "abandon|FIXTURE" (bet_config) keeps "running" and the leader proposes {fixture, more: true}
+ * (bets_abandoning); a void result agreed meanwhile leaves the fixture to it (bets_on_result).
  * Failure modes: 422 invalid_abandon, 404 no_fixture, 409 fixture_not_live (only a live
  * fixture is abandoned; a cancelled or finished one is settled already). */
 #include "consensus/bets.h"
@@ -253,54 +256,84 @@ const char *bets_abandoned_result(json_t *leg, int h, int a, json_t *evs)
     return "void";
 }
 
-static bool abandon_valid(json_t *body, const char **fixture, const char **reason)
+#define ABANDON_PREFIX "abandon|"
+
+static json_t *abandon_get(struct fsm *f, MDB_txn *txn, const char *fixture)
 {
-    *fixture = store_str_max(body, "fixture", FIXTURE_MAX);
-    *reason = store_str_max(body, "reason", 500);
-    return *fixture && *reason && (*reason)[0];
+    char key[KEY_MAX];
+    snprintf(key, sizeof key, ABANDON_PREFIX "%s", fixture);
+    return store_get_json(txn, bets_db(f)->config, key, strlen(key));
 }
 
-/* Settle (or give results to) every bet on @fixture as abandoned at @h-@a. */
-static int abandon_bets(struct fsm *f, MDB_txn *txn, const char *fixture, int h, int a,
-                        json_t *evs, uint64_t time_ms, json_int_t *settled)
+bool bets_abandoned_fixture(struct fsm *f, MDB_txn *txn, const char *fixture)
 {
+    json_t *rec = abandon_get(f, txn, fixture);
+    json_decref(rec);
+    return rec != NULL;
+}
+
+/* The next BET_SETTLE_CHUNK bets on the fixture of abandonment record @rec after its "after":
+ * each leg on it gets its result by the table, accepted bets whose legs all have results are
+ * settled; @rec's "after", "running" and "settled" are updated, then it is stored. */
+static int abandon_chunk(struct fsm *f, MDB_txn *txn, json_t *rec, uint64_t time_ms)
+{
+    const char *fixture = store_str(rec, "fixture");
+    int h = (int)json_integer_value(json_object_get(rec, "home")),
+        a = (int)json_integer_value(json_object_get(rec, "away"));
+    json_int_t settled = json_integer_value(json_object_get(rec, "settled"));
+    uint64_t last;
+    json_t *ids = bets_fixture_ids(f, txn, fixture,
+                                   (uint64_t)json_integer_value(json_object_get(rec, "after")),
+                                   BET_SETTLE_CHUNK, &last);
+    json_t *evs = obs_agreed_events(f, txn, fixture), *jid;
     int rv = 0;
-    uint64_t after = 0, last;
-    for (;;) {
-        json_t *ids = bets_fixture_ids(f, txn, fixture, after, 1000, &last);
-        size_t i, n = json_array_size(ids);
-        json_t *jid;
-        json_array_foreach(ids, i, jid)
-        {
-            json_t *b = rv ? NULL : bets_get(f, txn, json_string_value(jid));
-            const char *st = b ? store_str(b, "status") ?: "" : "";
-            if (!b || !strcmp(st, "rejected") || !strcmp(st, "settled")) {
-                json_decref(b);
-                continue;
-            }
-            size_t j;
-            json_t *leg;
-            json_array_foreach(json_object_get(b, "legs"), j, leg)
-            {
-                if (!strcmp(store_str(leg, "fixture") ?: "", fixture) && !store_str(leg, "result"))
-                    json_object_set_new(leg, "result",
-                                        json_string(bets_abandoned_result(leg, h, a, evs)));
-            }
-            if (!strcmp(st, "accepted"))
-                rv = bets_settle_one(f, txn, b, time_ms);
-            if (rv == 0 && strcmp(store_str(b, "status") ?: "", "settled") != 0) {
-                const char *id = store_str(b, "id");
-                rv = store_put_json(txn, bets_db(f)->bets, id, strlen(id), b, NULL);
-            } else if (rv == 0) {
-                (*settled)++;
-            }
+    size_t i;
+    json_array_foreach(ids, i, jid)
+    {
+        json_t *b = rv ? NULL : bets_get(f, txn, json_string_value(jid));
+        const char *st = b ? store_str(b, "status") ?: "" : "";
+        if (!b || !strcmp(st, "rejected") || !strcmp(st, "settled")) {
             json_decref(b);
+            continue;
         }
-        json_decref(ids);
-        after = last;
-        if (rv || n < 1000)
-            return rv;
+        size_t j;
+        json_t *leg;
+        json_array_foreach(json_object_get(b, "legs"), j, leg)
+        {
+            if (!strcmp(store_str(leg, "fixture") ?: "", fixture) && !store_str(leg, "result"))
+                json_object_set_new(leg, "result",
+                                    json_string(bets_abandoned_result(leg, h, a, evs)));
+        }
+        if (!strcmp(st, "accepted"))
+            rv = bets_settle_one(f, txn, b, time_ms);
+        if (rv == 0 && strcmp(store_str(b, "status") ?: "", "settled") != 0) {
+            const char *id = store_str(b, "id");
+            rv = store_put_json(txn, bets_db(f)->bets, id, strlen(id), b, NULL);
+        } else if (rv == 0) {
+            settled++;
+        }
+        json_decref(b);
     }
+    json_object_set_new(rec, "running", json_boolean(json_array_size(ids) == BET_SETTLE_CHUNK));
+    json_object_set_new(rec, "after", json_integer((json_int_t)last));
+    json_object_set_new(rec, "settled", json_integer(settled));
+    json_decref(ids);
+    json_decref(evs);
+    if (rv)
+        return rv;
+    char key[KEY_MAX];
+    snprintf(key, sizeof key, ABANDON_PREFIX "%s", fixture);
+    return store_put_json(txn, bets_db(f)->config, key, strlen(key), rec, NULL);
+}
+
+static json_t *abandon_answer(json_t *rec)
+{
+    return json_pack("{s:O, s:{s:O, s:O, s:O, s:O}, s:O, s:b}", "fixture",
+                     json_object_get(rec, "fixture"), "abandoned", "at",
+                     json_object_get(rec, "at"), "reason", json_object_get(rec, "reason"),
+                     "home", json_object_get(rec, "home"), "away", json_object_get(rec, "away"),
+                     "settled", json_object_get(rec, "settled"), "more",
+                     json_is_true(json_object_get(rec, "running")));
 }
 
 int bets_abandoned_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
@@ -309,9 +342,21 @@ int bets_abandoned_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struc
     if (!body)
         return 0;
     int rv = 0;
-    json_t *fx = NULL, *m = NULL, *evs = NULL;
-    const char *fixture, *reason;
-    if (!abandon_valid(body, &fixture, &reason)) {
+    json_t *fx = NULL, *m = NULL, *rec = NULL;
+    const char *fixture = store_str_max(body, "fixture", FIXTURE_MAX),
+               *reason = store_str_max(body, "reason", 500);
+    if (fixture && json_is_true(json_object_get(body, "more"))) {
+        /* The leader carries an abandonment on, a chunk at a time; done already: nothing. */
+        rec = abandon_get(f, txn, fixture);
+        if (json_is_true(json_object_get(rec, "running")))
+            rv = abandon_chunk(f, txn, rec, c->time_ms);
+        if (rv == 0)
+            store_result_json(res, 200, rec ? abandon_answer(rec)
+                                            : json_pack("{s:s, s:b}", "fixture", fixture, "more",
+                                                        false));
+        goto out;
+    }
+    if (!fixture || !reason || !reason[0]) {
         bets_refuse(res, 422, "invalid_abandon", "Invalid abandonment", NULL,
                     "need {fixture, reason: a non-empty text of at most 500 bytes}");
         goto out;
@@ -331,30 +376,57 @@ int bets_abandoned_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struc
     json_t *live = json_object_get(m, "live");
     int h = (int)json_integer_value(json_object_get(live, "home_goals")),
         a = (int)json_integer_value(json_object_get(live, "away_goals"));
-    evs = obs_agreed_events(f, txn, fixture);
-    json_int_t settled = 0;
-    if ((rv = abandon_bets(f, txn, fixture, h, a, evs, c->time_ms, &settled)) ||
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    rec = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i}", "fixture", fixture, "at", ts, "reason",
+                    reason, "home", h, "away", a, "after", 0, "settled", 0);
+    if ((rv = abandon_chunk(f, txn, rec, c->time_ms)) ||
         (rv = bets_next_goal_forget(f, txn, fixture)) ||
         (rv = bets_fixture_switch(f, txn, fixture, false, c->time_ms)))
         goto out;
-    char ts[32];
-    fsm_format_time(c->time_ms, ts);
-    json_t *ab = json_pack("{s:s, s:s, s:i, s:i}", "at", ts, "reason", reason, "home", h, "away",
-                           a);
     json_object_set_new(fx, "status", json_string("cancelled"));
-    json_object_set_new(fx, "abandoned", ab);
+    json_object_set_new(fx, "abandoned", json_pack("{s:s, s:s, s:i, s:i}", "at", ts, "reason",
+                                                   reason, "home", h, "away", a));
     json_object_set_new(fx, "updated_at", json_string(ts));
     json_object_set_new(fx, "version",
                         json_integer(json_integer_value(json_object_get(fx, "version")) + 1));
     if ((rv = fixture_put(f, txn, fx, NULL)) == 0)
-        store_result_json(res, 200, json_pack("{s:s, s:O, s:I}", "fixture", fixture, "abandoned",
-                                              ab, "settled", settled));
+        store_result_json(res, 200, abandon_answer(rec));
 out:
-    json_decref(evs);
+    json_decref(rec);
     json_decref(m);
     json_decref(fx);
     json_decref(body);
     return rv;
+}
+
+json_t *bets_abandoning(struct fsm *f, MDB_txn *txn, unsigned limit)
+{
+    json_t *out = json_array();
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, bets_db(f)->config, &cur))
+        return out;
+    size_t pl = strlen(ABANDON_PREFIX);
+    MDB_val k = {pl, (void *)ABANDON_PREFIX}, v;
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         r == 0 && k.mv_size > pl && !memcmp(k.mv_data, ABANDON_PREFIX, pl) &&
+         json_array_size(out) < limit;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (json_is_true(json_object_get(o, "running")))
+            json_array_append_new(out, json_stringn((const char *)k.mv_data + pl, k.mv_size - pl));
+        json_decref(o);
+    }
+    mdb_cursor_close(cur);
+    return out;
+}
+
+char *bets_cmd_abandoned_more(struct cmd *c, const char *fixture)
+{
+    json_t *o = json_pack("{s:s, s:b}", "fixture", fixture, "more", true);
+    char *t = cmd_fill(c, CMD_BET_ABANDONED, o);
+    json_decref(o);
+    return t;
 }
 
 char *bets_cmd_abandoned(struct cmd *c, const char *fixture, const char *reason)

@@ -352,6 +352,8 @@ int bets_on_result(struct fsm *f, MDB_txn *txn, const char *fixture, bool cancel
     if (strlen(fixture) > FIXTURE_MAX)
         return 0;
     bool more;
+    if (bets_abandoned_fixture(f, txn, fixture))
+        return 0; /* the abandonment settles its bets (bets_markets.c), in chunks if need be */
     int rv = bets_next_goal_forget(f, txn, fixture); /* what is left settles here */
     return rv ? rv : settle_chunk(f, txn, fixture, cancelled, h, a, 0, time_ms, &more);
 }

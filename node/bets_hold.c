@@ -164,17 +164,23 @@ static void settle_next(struct bets_hold *h)
     MDB_txn *txn;
     if (fsm_read_begin(n->fsm, &txn) != 0)
         return;
-    json_t *more = bets_settling(n->fsm, txn, 4), *re = bets_resettling(n->fsm, txn, 4);
+    json_t *more = bets_settling(n->fsm, txn, 4), *re = bets_resettling(n->fsm, txn, 4),
+           *ab = bets_abandoning(n->fsm, txn, 4);
     fsm_read_end(txn);
-    size_t i, nmore = json_array_size(more);
-    json_array_extend(more, re); /* corrections in chunks (bets_resettle.c) after these */
+    /* Then corrections (bets_resettle.c) and abandonments (bets_markets.c) in chunks. */
+    size_t i, nmore = json_array_size(more), nre = nmore + json_array_size(re);
+    json_array_extend(more, re);
+    json_array_extend(more, ab);
     json_decref(re);
+    json_decref(ab);
     json_t *id;
     json_array_foreach(more, i, id)
     {
         struct cmd cm;
-        char *text = i < nmore ? bets_cmd_settle_more(&cm, json_string_value(id))
-                               : bets_cmd_resettle_more(&cm, json_string_value(id));
+        const char *fx = json_string_value(id);
+        char *text = i < nmore ? bets_cmd_settle_more(&cm, fx)
+                     : i < nre ? bets_cmd_resettle_more(&cm, fx)
+                               : bets_cmd_abandoned_more(&cm, fx);
         if (text && replica_propose(n->replica, &cm, settle_proposed, h) == REPLICA_OK) {
             h->settling++;
             h->proposing++;

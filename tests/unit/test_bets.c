@@ -1885,6 +1885,55 @@ static void test_resettle_keeps_cashout(void **state)
     assert_settled(c, "b000000000002", "lost", 0);
 }
 
+/* An abandonment of more bets than a chunk: the first BET_SETTLE_CHUNK in its apply, the rest
+ * by the leader's {fixture, more: true}; a void result agreed in between leaves them to it. */
+static void test_abandoned_in_chunks(void **state)
+{
+    struct ctx *c = *state;
+    long long v = live_fixture(c, "F7");
+    const int n = BET_SETTLE_CHUNK + 3;
+    for (int i = 1; i <= n; i++) {
+        assert_int_equal(place1(c, 100, "exact", 0, leg("F7", "btts", NULL, "yes", 1850, v)),
+                         201);
+        char id[16];
+        snprintf(id, sizeof id, "b%012d", i);
+        assert_int_equal(hold_done(c, id, true, NULL), 200);
+    }
+    agree_goal(c, "F7", 2, FEED_HOME, FEED_GOAL);
+    agree_goal(c, "F7", 3, FEED_AWAY, FEED_GOAL);
+    struct cmd cm;
+    char *t = bets_cmd_abandoned(&cm, "F7", "pitch invasion");
+    assert_int_equal(apply(c, CMD_BET_ABANDONED, t), 200);
+    free(t);
+    assert_int_equal(rnum(c, "settled"), BET_SETTLE_CHUNK);
+    char last_in[16], first_out[16];
+    snprintf(last_in, sizeof last_in, "b%012d", BET_SETTLE_CHUNK);
+    snprintf(first_out, sizeof first_out, "b%012d", BET_SETTLE_CHUNK + 1);
+    assert_settled(c, last_in, "won", 185);
+    assert_status(c, first_out, "accepted");
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *ab = bets_abandoning(c->f, txn, 10);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(ab), 1);
+    json_decref(ab);
+    agree_result_st(c, "F7", FEED_VOID, 0, 0); /* the feed's void: the abandonment decides */
+    assert_status(c, first_out, "accepted");
+    t = bets_cmd_abandoned_more(&cm, "F7");
+    assert_int_equal(apply(c, CMD_BET_ABANDONED, t), 200);
+    assert_int_equal(rnum(c, "settled"), n);
+    assert_settled(c, first_out, "won", 185);
+    assert_int_equal(apply(c, CMD_BET_ABANDONED, t), 200); /* nothing left: unchanged */
+    assert_int_equal(rnum(c, "settled"), n);
+    free(t);
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    ab = bets_abandoning(c->f, txn, 10);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(ab), 0);
+    json_decref(ab);
+    assert_int_equal(exposure(c->f, "f|F7"), 0);
+}
+
 int main(void)
 {
     util_log_init();
@@ -1909,6 +1958,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_postponed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_goal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abandoned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abandoned_in_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cashout_single, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cashout_accumulator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resettle_keeps_cashout, setup, teardown),
