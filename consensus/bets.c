@@ -259,6 +259,24 @@ out:
     return rv;
 }
 
+int bets_fixture_switch(struct fsm *f, MDB_txn *txn, const char *fixture, bool open,
+                        uint64_t time_ms)
+{
+    json_t *sw = store_get_json(txn, bets_db(f)->config, SWITCHES_KEY, strlen(SWITCHES_KEY));
+    if (!sw)
+        sw = json_pack("{s:b, s:{}}", "all", true, "fixtures_closed");
+    if (open) {
+        json_object_del(json_object_get(sw, "fixtures_closed"), fixture);
+    } else {
+        char ts[32];
+        fsm_format_time(time_ms, ts);
+        json_object_set_new(json_object_get(sw, "fixtures_closed"), fixture, json_string(ts));
+    }
+    int rv = store_put_json(txn, bets_db(f)->config, SWITCHES_KEY, strlen(SWITCHES_KEY), sw, NULL);
+    json_decref(sw);
+    return rv;
+}
+
 /* Whether betting on @fixture is switched off (all, or that fixture). */
 bool bets_switched_off(struct fsm *f, MDB_txn *txn, const char *fixture, const char **why)
 {
@@ -513,6 +531,9 @@ static const struct fsm_command COMMANDS[] = {
     {CMD_BET_SWITCH, "bet_switch", true, bets_switch_apply, NULL},
     {CMD_BET_VOID, "bet_void", true, bets_void_apply, NULL},
     {CMD_BET_SETTLE_MORE, "bet_settle_more", true, bets_settle_more_apply, NULL},
+    {CMD_BET_RESETTLE, "bet_resettle", true, bets_resettle_apply, NULL},
+    {CMD_BET_POSTPONED, "bet_postponed", true, bets_postponed_apply, NULL},
+    {CMD_BET_ABANDONED, "bet_abandoned", true, bets_abandoned_apply, NULL},
     {CMD_BET_CASHOUT_SET, "bet_cashout_set", true, bets_cashout_set_apply, NULL},
     {CMD_BET_CASHOUT, "bet_cashout", true, bets_cashout_apply, NULL},
     {0, NULL, false, NULL, NULL},

@@ -99,7 +99,8 @@ json_t *bets_pending_holds(struct fsm *f, MDB_txn *txn, unsigned limit);
 
 /* Settlement (football markets as quote_price.c names them). The result of one leg on a final
  * score @h-@a: "won", "lost", "push", "void", "half_won" or "half_lost" (Asian quarter lines),
- * or NULL when the market is not settled from the final score (next_goal: not built). */
+ * or NULL when the market is not settled from the final score (next_goal: from the agreed
+ * events, bets_next_goal_result). */
 const char *bets_leg_result(const char *market, const char *line, const char *outcome, int h,
                             int a);
 
@@ -162,6 +163,50 @@ json_t *bets_settling(struct fsm *f, MDB_txn *txn, unsigned limit);
 char *bets_cmd_settle_more(struct cmd *c, const char *fixture);
 /* Bets with a leg on @fixture, in placement order, at most @limit. */
 json_t *bets_list_fixture(struct fsm *f, MDB_txn *txn, const char *fixture, unsigned limit);
+
+/* Re-settlement and postponed fixtures (bets_resettle.c; its opening comment tells the rules).
+ * CMD_BET_RESETTLE {fixture, home, away, reason}: an operator corrects a finished fixture's
+ * result; every bet on it settles again at the fixture's next generation (200 {fixture,
+ * generation, bets, resettled, history}). CMD_BET_POSTPONED {fixture}: the leader voids a
+ * postponed fixture's bets BET_POSTPONED_VOID_MS after its original kick-off. */
+#define BET_POSTPONED_VOID_MS (48ull * 3600 * 1000)
+/* The corrections of @fixture: {fixture, generation, home, away, history: [{generation, home,
+ * away, reason, at, resettled}]}, or NULL when none. */
+json_t *bets_resettles(struct fsm *f, MDB_txn *txn, const char *fixture);
+/* Fixtures whose correction still runs in chunks (the leader proposes bets_cmd_resettle_more
+ * for each), at most @limit. */
+json_t *bets_resettling(struct fsm *f, MDB_txn *txn, unsigned limit);
+char *bets_cmd_resettle_more(struct cmd *c, const char *fixture);
+/* Postponed fixtures whose bets are due to be voided at @now_ms (not done yet), at most
+ * @limit ids. */
+json_t *bets_postponed_due(struct fsm *f, MDB_txn *txn, uint64_t now_ms, unsigned limit);
+/* The stake kept and the payout paid, as @hold's transfers (with their corrections) say. */
+void bets_hold_effect(json_t *hold, int64_t *stake, int64_t *payout);
+char *bets_cmd_resettle(struct cmd *c, const char *fixture, int home, int away,
+                        const char *reason);
+char *bets_cmd_postponed(struct cmd *c, const char *fixture);
+/* CMD_BET_PAID {bet_id, how: "resettle", generation}: a re-settled bet's hold was corrected. */
+char *bets_cmd_paid_resettle(struct cmd *c, const char *bet_id, int64_t generation);
+
+/* Markets settled from the agreed events, and abandoned fixtures (bets_markets.c; its opening
+ * comment has the table of what stands). A next_goal leg's result from the fixture's agreed
+ * events @evs (obs_agreed_events): the first goal after the leg's placement ("live".seq);
+ * without one, NULL until @final (then "none" wins). */
+const char *bets_next_goal_result(json_t *leg, json_t *evs, bool final);
+/* An event of @fixture was agreed (quotes.c calls it in the same transaction): next_goal legs
+ * on it whose next goal is now known (every event from the bet's placement to that goal
+ * agreed) get their result, and their bets settle if accepted and complete. */
+int bets_on_event(struct fsm *f, MDB_txn *txn, const char *fixture, uint64_t time_ms);
+/* A leg's result when its fixture is abandoned at @h-@a: decided markets stand, else "void". */
+const char *bets_abandoned_result(json_t *leg, int h, int a, json_t *evs);
+/* CMD_BET_ABANDONED {fixture, reason}: an operator abandons a live fixture (200 {fixture,
+ * abandoned: {at, reason, home, away}, settled}). */
+char *bets_cmd_abandoned(struct cmd *c, const char *fixture, const char *reason);
+/* Abandonments still going on in chunks (the leader proposes bets_cmd_abandoned_more for each),
+ * at most @limit; whether @fixture was abandoned. */
+json_t *bets_abandoning(struct fsm *f, MDB_txn *txn, unsigned limit);
+char *bets_cmd_abandoned_more(struct cmd *c, const char *fixture);
+bool bets_abandoned_fixture(struct fsm *f, MDB_txn *txn, const char *fixture);
 
 /* Payload builders (see cmd_fill). @legs and @limits are borrowed. */
 char *bets_cmd_switch(struct cmd *c, const char *scope, const char *fixture, bool open);

@@ -32,6 +32,9 @@ int bets_refuse(struct fsm_result *res,
                 const char *fmt,
                 ...) __attribute__((format(printf, 6, 7)));
 
+/* Switch betting on @fixture on (@open) or off, as CMD_BET_SWITCH does. */
+int bets_fixture_switch(struct fsm *f, MDB_txn *txn, const char *fixture, bool open,
+                        uint64_t time_ms);
 /* The same refusal returned as a problem+json object; *@status_out gets @status. */
 json_t *bets_problem(int *status_out, int status, const char *code, const char *title,
                      json_t *extra, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
@@ -56,6 +59,9 @@ int64_t bets_price_of(json_t *prices, const char *market, const char *line, cons
 /* Whether price @now stands against @seen under @policy (exact, better, any_within @tol). */
 bool bets_policy_ok(const char *policy, int64_t seen, int64_t now, int64_t tol);
 
+/* Set @b's result, odds_settled and return from its legs' results; false (nothing set) when a
+ * leg has no result yet. */
+bool bets_settle_compute(json_t *b);
 /* Settle @b if it is accepted and every leg has a result; writes it. */
 int bets_settle_one(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms);
 
@@ -91,6 +97,12 @@ int bets_run(struct fsm *f,
 json_t *bets_fixture_ids(struct fsm *f, MDB_txn *txn, const char *fixture, uint64_t after,
                          unsigned limit, uint64_t *last);
 
+/* Next goal legs are settled at the goal (bets_markets.c): "ng|FIXTURE|<16 hex seq>" in
+ * "bet_config" -> bet id for each bet with a next_goal leg not settled yet. Index @b (at
+ * placement); drop the fixture's entries (its result settles what is left). */
+int bets_next_goal_index(struct fsm *f, MDB_txn *txn, json_t *b);
+int bets_next_goal_forget(struct fsm *f, MDB_txn *txn, const char *fixture);
+
 /* "settle|FIXTURE" in "bet_config": a settlement going on in chunks. */
 #define SETTLE_PREFIX "settle|"
 
@@ -108,6 +120,12 @@ int bets_settle_more_apply(struct fsm *f,
                            struct fsm_result *res);
 int bets_settle_more_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                            struct fsm_result *res);
+int bets_resettle_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                        struct fsm_result *res);
+int bets_postponed_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                         struct fsm_result *res);
+int bets_abandoned_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                         struct fsm_result *res);
 int bets_cashout_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
 int bets_cashout_set_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                            struct fsm_result *res);

@@ -339,6 +339,8 @@ int bets_place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fs
         if ((rv = mdb_put(txn, bets_db(f)->fixture, &fk, &iv, 0)))
             goto out;
     }
+    if ((rv = bets_next_goal_index(f, txn, bet))) /* settled at the goal (bets_markets.c) */
+        goto out;
     store_result_json(res, 201, json_incref(bet));
 out:
     json_decref(bet);

@@ -313,9 +313,21 @@ json_t *bets_audit_compare(json_t *bets, json_t *holds)
             const char *how = bets_settle_how(b, &ret);
             if (!paid) {
                 in_progress++;
-                if (strcmp(hs, "pending") != 0 &&
+                if (strcmp(hs, "pending") != 0 && strcmp(how, "resettle") != 0 &&
                     strcmp(hs, !strcmp(how, "post") ? "posted" : "voided"))
                     diff(out, id, "hold_status", "settled bet not paid yet, hold %s", hs);
+            } else if (!strcmp(paid, "resettle")) {
+                /* Re-settled (bets_resettle.c): the hold's transfers and their corrections
+                 * must amount to the stake kept and the return of the last generation. */
+                bool back = !strcmp(store_str(b, "result") ?: "", "void") ||
+                            !strcmp(store_str(b, "result") ?: "", "push");
+                int64_t ws = back ? 0 : stake, wp = back ? 0 : (int64_t)ret, hs_, hp;
+                bets_hold_effect(h, &hs_, &hp);
+                if (!h || hs_ != ws || hp != wp)
+                    diff(out, id, "resettle_transfers",
+                         "re-settled bet keeps %lld and pays %lld, the hold's transfers %lld "
+                         "and %lld",
+                         (long long)ws, (long long)wp, (long long)hs_, (long long)hp);
             } else if (!strcmp(paid, "void")) {
                 bool f;
                 transfer_amount(h, ":void", &f);

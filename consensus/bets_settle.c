@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consensus/observations.h"
 #include "consensus/quotes.h"
 #include "consensus/store.h"
 
@@ -130,8 +131,7 @@ uint64_t bets_leg_factor(const char *result, uint64_t price)
     return leg_factor(result, price);
 }
 
-/* Settle @b (accepted, every leg with a result); writes it. */
-int bets_settle_one(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms)
+bool bets_settle_compute(json_t *b)
 {
     size_t i;
     json_t *leg;
@@ -142,7 +142,7 @@ int bets_settle_one(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms)
     {
         const char *r = store_str(leg, "result");
         if (!r)
-            return 0; /* not every leg is settled yet */
+            return false; /* not every leg is settled yet */
         single = r;
         lost = lost || !strcmp(r, "lost");
         all_void = all_void && (!strcmp(r, "void") || !strcmp(r, "push"));
@@ -156,12 +156,20 @@ int bets_settle_one(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms)
                          : lost                                           ? "lost"
                          : all_void                                       ? "void"
                                                                           : "won";
-    int rv = bets_exposure_add(f, txn, b, -1);
-    json_object_set_new(b, "status", json_string("settled"));
     json_object_set_new(b, "result", json_string(result));
     json_object_set_new(b, "odds_settled", json_integer((json_int_t)odds));
     json_object_set_new(b, "return",
                         json_integer((json_int_t)((unsigned __int128)stake * odds / 1000)));
+    return true;
+}
+
+/* Settle @b (accepted, every leg with a result); writes it. */
+int bets_settle_one(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms)
+{
+    if (!bets_settle_compute(b))
+        return 0; /* not every leg is settled yet */
+    int rv = bets_exposure_add(f, txn, b, -1);
+    json_object_set_new(b, "status", json_string("settled"));
     bets_stamp(b, time_ms, "settled_at");
     if (rv == 0)
         rv = bets_queue_set(txn, bets_db(f)->unpaid, b, true);
@@ -172,9 +180,14 @@ const char *bets_settle_how(json_t *b, uint64_t *payout)
 {
     const char *r = store_str(b, "result") ?: "";
     *payout = (uint64_t)json_integer_value(json_object_get(b, "return"));
-    if (!strcmp(r, "void") || !strcmp(r, "push"))
-        return "void";
-    return "post";
+    bool back = !strcmp(r, "void") || !strcmp(r, "push");
+    if (json_integer_value(json_object_get(b, "generation")) > 0) {
+        /* Re-settled (bets_resettle.c): the wallet corrects the hold to the new amounts. */
+        if (back)
+            *payout = 0;
+        return "resettle";
+    }
+    return back ? "void" : "post";
 }
 
 static bool void_valid(json_t *body)
@@ -225,7 +238,9 @@ int bets_void_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm
 static bool paid_valid(json_t *body)
 {
     const char *how = store_str(body, "how");
-    return how && (!strcmp(how, "post") || !strcmp(how, "void"));
+    return how && (!strcmp(how, "post") || !strcmp(how, "void") ||
+                   (!strcmp(how, "resettle") &&
+                    json_integer_value(json_object_get(body, "generation")) > 0));
 }
 
 static int paid_step(struct fsm *f,
@@ -245,6 +260,11 @@ static int paid_step(struct fsm *f,
     if (strcmp(how, want) != 0)
         return bets_refuse(res, 409, "wrong_resolution", "Wrong resolution", NULL,
                            "bet '%s' settles by %s, not %s", id, want, how);
+    if (!strcmp(how, "resettle") && json_integer_value(json_object_get(body, "generation")) !=
+                                        json_integer_value(json_object_get(b, "generation")))
+        return bets_refuse(res, 409, "wrong_generation", "Wrong settlement generation", NULL,
+                           "bet '%s' is at settlement generation %lld",
+                           id, (long long)json_integer_value(json_object_get(b, "generation")));
     if (store_str(b, "paid"))
         return 0;
     json_object_set_new(b, "paid", json_string(how));
@@ -268,7 +288,7 @@ static int settle_chunk(struct fsm *f, MDB_txn *txn, const char *fixture, bool c
     int rv = 0;
     uint64_t last;
     /* Collect the ids first: settling writes "bets", not the fixture index. */
-    json_t *ids = bets_fixture_ids(f, txn, fixture, after, BET_SETTLE_CHUNK, &last);
+    json_t *ids = bets_fixture_ids(f, txn, fixture, after, BET_SETTLE_CHUNK, &last), *evs = NULL;
     *more = json_array_size(ids) == BET_SETTLE_CHUNK;
     size_t i;
     json_t *jid;
@@ -293,6 +313,11 @@ static int settle_chunk(struct fsm *f, MDB_txn *txn, const char *fixture, bool c
                 cancelled ? "void"
                           : bets_leg_result(store_str(leg, "market"), store_str(leg, "line"),
                                             store_str(leg, "outcome"), h, a);
+            if (!res && !cancelled && !strcmp(store_str(leg, "market") ?: "", "next_goal")) {
+                if (!evs) /* from the agreed events, not the score (bets_markets.c) */
+                    evs = obs_agreed_events(f, txn, fixture);
+                res = bets_next_goal_result(leg, evs, true);
+            }
             if (res)
                 json_object_set_new(leg, "result", json_string(res));
         }
@@ -304,6 +329,7 @@ static int settle_chunk(struct fsm *f, MDB_txn *txn, const char *fixture, bool c
             break;
     }
     json_decref(ids);
+    json_decref(evs);
     if (rv)
         return rv;
     char key[KEY_MAX];
@@ -326,7 +352,10 @@ int bets_on_result(struct fsm *f, MDB_txn *txn, const char *fixture, bool cancel
     if (strlen(fixture) > FIXTURE_MAX)
         return 0;
     bool more;
-    return settle_chunk(f, txn, fixture, cancelled, h, a, 0, time_ms, &more);
+    if (bets_abandoned_fixture(f, txn, fixture))
+        return 0; /* the abandonment settles its bets (bets_markets.c), in chunks if need be */
+    int rv = bets_next_goal_forget(f, txn, fixture); /* what is left settles here */
+    return rv ? rv : settle_chunk(f, txn, fixture, cancelled, h, a, 0, time_ms, &more);
 }
 
 int bets_settle_more_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,

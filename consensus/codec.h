@@ -97,6 +97,13 @@ enum cmd_type {
     CMD_ADMIN = 56,              /* {actor{kind, id}, method, route, type, payload}: an admin's
                                     command, applied with its audit record */
     CMD_BET_SETTLE_MORE = 57,    /* bets_settle.c: {fixture}: settle the next chunk of its bets */
+    CMD_BET_RESETTLE = 65,       /* bets_resettle.c: {fixture, home, away, reason}: re-settle */
+    CMD_HOLD_RESETTLE = 66,      /* wallet_resettle.c: {hold_id, cluster, generation, stake,
+                                    payout, reason}: a bet's hold settled again (corrections) */
+    CMD_BET_POSTPONED = 67,      /* bets_resettle.c: {fixture}: void a postponed fixture's bets
+                                    48 h after its original kick-off (the leader's stamp) */
+    CMD_BET_ABANDONED = 68,      /* bets_markets.c: {fixture, reason}: an operator abandons a live
+                                    fixture: decided markets stand, the others are void */
     CMD_BET_CASHOUT_SET = 70,    /* bets_cashout.c: {enabled?, margin_bp?, validity_ms?} */
     CMD_BET_CASHOUT = 71,        /* {bet_id, player_id, amount, versions[], expires_ms} */
     CMD_TYPE_MAX = 71,

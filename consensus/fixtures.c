@@ -337,6 +337,11 @@ static int apply_update(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                                "the kick-off of a %s fixture cannot change", st);
             goto out;
         }
+        /* A postponed fixture's bets are void 48 h after the kick-off first agreed
+         * (bets_resettle.c), whatever date it is moved to. */
+        if (!json_object_get(fx, "original_kickoff") &&
+            !json_equal(json_object_get(fx, "kickoff"), kickoff))
+            json_object_set(fx, "original_kickoff", json_object_get(fx, "kickoff"));
         json_object_set(fx, "kickoff", kickoff);
     }
     char ts[32];

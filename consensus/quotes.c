@@ -337,6 +337,8 @@ int quotes_on_agreed(struct fsm *f, MDB_txn *txn, const struct feed_obs *o, uint
     if (rv == 0 && dangerous(type, live))
         rv = suspend(f, txn, m, json_is_true(json_object_get(live, "ended")) ? "game_over" : type,
                      time_ms);
+    if (rv == 0) /* next goal bets settle at the goal (consensus/bets_markets.c) */
+        rv = bets_on_event(f, txn, fixture, time_ms);
     if (rv == 0)
         rv = market_put(f, txn, m, time_ms);
 out:

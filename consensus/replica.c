@@ -74,6 +74,7 @@ struct change {
 };
 
 struct replica {
+    int64_t clock_offset_ms; /* tests only (replica_set_clock_offset); 0 in production */
     uv_loop_t *loop;
     struct raft raft;
     struct raft_io io;
@@ -125,6 +126,16 @@ static uint64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t replica_now_ms(struct replica *rp)
+{
+    return (uint64_t)((int64_t)now_ms() + rp->clock_offset_ms);
+}
+
+void replica_set_clock_offset(struct replica *rp, int64_t offset_ms)
+{
+    rp->clock_offset_ms = offset_ms;
 }
 
 static void pending_remove(struct replica *rp, struct proposal *p)
@@ -233,7 +244,7 @@ static void batch_flush(struct replica *rp)
             memcpy(buf.base, rp->batch + CMD_BATCH_HEADER + CMD_BATCH_ITEM_HEADER, buf.len);
     } else {
         cmd_batch_put_header(rp->batch, n);
-        struct cmd b = {.type = CMD_BATCH, .time_ms = now_ms(),
+        struct cmd b = {.type = CMD_BATCH, .time_ms = replica_now_ms(rp),
                         .payload = (const char *)rp->batch, .payload_len = rp->batch_len};
         buf.len = cmd_encoded_size(&b);
         if ((buf.base = raft_malloc(buf.len)) && cmd_encode(&b, buf.base, buf.len) != CMD_OK) {
@@ -320,7 +331,7 @@ int replica_propose(struct replica *rp, struct cmd *c, replica_result_cb cb, voi
         return REPLICA_FAILED;
     if (raft_state(&rp->raft) != RAFT_LEADER)
         return REPLICA_NOTLEADER;
-    c->time_ms = now_ms();
+    c->time_ms = replica_now_ms(rp);
     if (c->idem_len > CMD_IDEM_MAX || c->payload_len > CMD_PAYLOAD_MAX)
         return REPLICA_FAILED;
     size_t item = cmd_batch_item_size(c);

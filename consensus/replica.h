@@ -72,6 +72,13 @@ int replica_snapshot_now(struct replica *rp, replica_done_cb cb, void *arg);
 struct raft *replica_raft(struct replica *rp);
 struct fsm *replica_fsm(struct replica *rp);
 bool replica_is_leader(struct replica *rp);
+/* The time this replica stamps on the commands it proposes as leader (ms since the epoch):
+ * the wall clock plus the test clock offset. Leader-side decisions that apply re-checks with
+ * the stamp (hold expiry, closing accounts, postponed fixtures) read it too. */
+uint64_t replica_now_ms(struct replica *rp);
+/* Tests only: shift this replica's stamps by @offset_ms (node/routes_admin.c refuses it unless
+ * the node's configuration sets "test_clock": true). */
+void replica_set_clock_offset(struct replica *rp, int64_t offset_ms);
 /* The leader's id (0 if unknown) and its HTTP address from the replicated member table. */
 uint64_t replica_leader(struct replica *rp, char *http_address, size_t n);
 uint64_t replica_snapshots_taken(struct replica *rp);

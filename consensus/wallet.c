@@ -560,6 +560,7 @@ static const struct fsm_command COMMANDS[] = {
     ROW(CMD_WALLET_CLUSTER, "wallet_cluster", cluster_apply),
     ROW(CMD_WALLET_BAN, "wallet_ban", ban_apply),
     ROW(CMD_WALLET_CLOSE, "wallet_close", close_apply),
+    ROW(CMD_HOLD_RESETTLE, "hold_resettle", hold_resettle),
     {0, NULL, false, NULL, NULL},
 };
 
@@ -616,6 +617,16 @@ json_t *wallet_holds_page(struct fsm *f, MDB_txn *txn, const char *cluster, cons
             char tid[TID_MAX + 16];
             snprintf(tid, sizeof tid, "hold:%s%s", store_str(h, "id") ?: "", sfx[i]);
             json_t *t = store_get_json(txn, DB(f)->transfers, tid, strlen(tid));
+            if (t)
+                json_array_append_new(ts, t);
+        }
+        /* A re-settled hold's correcting transfers (wallet_resettle.c). */
+        size_t j;
+        json_t *fid;
+        json_array_foreach(json_object_get(h, "fix_transfers"), j, fid)
+        {
+            const char *tid = json_string_value(fid);
+            json_t *t = tid ? store_get_json(txn, DB(f)->transfers, tid, strlen(tid)) : NULL;
             if (t)
                 json_array_append_new(ts, t);
         }

@@ -30,6 +30,9 @@
  *     payout house -> player in the same command), void, or expiry (the leader proposes
  *     hold_expire; its stamped time decides which holds are due, so every node agrees).
  *   - corrections: an operator's transfer naming the transfer it corrects, with a reason.
+ *   - re-settlement (wallet_resettle.c): a bet settled again after a corrected result; the
+ *     hold's money is corrected to the new amounts by correcting transfers (the debt account
+ *     takes what the player no longer has), once per generation.
  *
  * Player protection (checked in apply, at the leader's stamped time):
  *   - limits: deposit_7d and stake_7d (rolling 7 days) and auto_withdraw. A deposit needs a deposit
@@ -174,6 +177,10 @@ json_t *wallet_cmd_hold_post(const char *hold_id, const char *cluster, int64_t s
                              int64_t payout);
 json_t *wallet_cmd_hold_void(const char *hold_id, const char *cluster);
 json_t *wallet_cmd_hold_expire(void);
+/* CMD_HOLD_RESETTLE: a bet's hold settled again at @generation (>= 1) so that its money
+ * amounts to @stake kept and @payout paid (wallet_resettle.c). */
+json_t *wallet_cmd_hold_resettle(const char *hold_id, const char *cluster, int64_t generation,
+                                 int64_t stake, int64_t payout, const char *reason);
 /* The ban list's verdict on a player (@source: "ban_list"). */
 json_t *wallet_cmd_ban(const char *player, bool banned, const char *source);
 json_t *wallet_cmd_close(void);

@@ -219,7 +219,7 @@ int hold_place(struct wop *op)
 }
 
 /* The hold a sport cluster resolves, or a refusal. */
-static json_t *stake_hold(struct wop *op, const char *hid, const char *cl)
+json_t *stake_hold(struct wop *op, const char *hid, const char *cl)
 {
     json_t *h = wallet_id_valid(hid) ? store_get_json(op->txn, DB(op->f)->holds, hid, strlen(hid))
                                      : NULL;
@@ -250,7 +250,7 @@ static int resolved_answer(struct wop *op, json_t *h, bool same)
     return 0;
 }
 
-static void trj_add(struct wop *op, int64_t stake, int64_t payout, int *rv)
+void trj_add(struct wop *op, int64_t stake, int64_t payout, int *rv)
 {
     time_t t = (time_t)(op->now / 1000);
     struct tm tm;

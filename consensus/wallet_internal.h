@@ -101,12 +101,23 @@ int hold_post(struct wop *op);
 int hold_void(struct wop *op);
 int hold_expire(struct wop *op);
 int correct_apply(struct wop *op);
+/* The stake hold @hid of sport cluster @cl, or NULL with a 404 no_such_hold refusal. */
+json_t *stake_hold(struct wop *op, const char *hid, const char *cl);
+/* Count @stake and @payout (either may be negative: a correction) in the TRJ of the year. */
+void trj_add(struct wop *op, int64_t stake, int64_t payout, int *rv);
+/* wallet_resettle.c */
+int hold_resettle(struct wop *op);
 /* wallet_payments.c */
 int deposit_open(struct wop *op);
 int deposit_link(struct wop *op);
 int pay_event(struct wop *op);
 int withdraw_open(struct wop *op);
 int withdraw_sent(struct wop *op);
+/* Take @amount from @player's cash toward account @to (what is available), the rest through
+ * their debt account (transfer @tid, then @tid ":debt"). */
+enum ledger_code plan_take_back(struct plan *p, const char *player, const char *to,
+                                const char *tid, const char *kind, int64_t amount,
+                                const char *ref);
 /* wallet_protect.c */
 int ban_apply(struct wop *op);
 int close_apply(struct wop *op);

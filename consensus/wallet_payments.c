@@ -84,10 +84,12 @@ int deposit_link(struct wop *op)
     return rv;
 }
 
-/* Take @amount back from @player toward @to for @kind (refund, chargeback): what the cash
- * account has available, the rest through the player's debt account. */
-static enum ledger_code plan_take_back(struct plan *p, const char *player, const char *tid,
-                                       const char *kind, int64_t amount, const char *ref)
+/* Take @amount back from @player toward @to for @kind (refund, chargeback: the clearing
+ * account; a corrected bet settlement: the house): what the cash account has available, the
+ * rest through the player's debt account. */
+enum ledger_code plan_take_back(struct plan *p, const char *player, const char *to,
+                                const char *tid, const char *kind, int64_t amount,
+                                const char *ref)
 {
     char cash[ACCT_MAX], debt[ACCT_MAX], t2[TID_MAX + 8];
     snprintf(cash, sizeof cash, "player:%s", player);
@@ -96,10 +98,10 @@ static enum ledger_code plan_take_back(struct plan *p, const char *player, const
     int64_t from_cash = avail < 0 ? 0 : avail < amount ? avail : amount;
     enum ledger_code lc = LEDGER_OK;
     if (from_cash > 0)
-        lc = plan_move(p, tid, kind, cash, CLEARING, from_cash, ref);
+        lc = plan_move(p, tid, kind, cash, to, from_cash, ref);
     snprintf(t2, sizeof t2, "%s:debt", tid);
     if (lc == LEDGER_OK && amount > from_cash)
-        lc = plan_move(p, t2, kind, debt, CLEARING, amount - from_cash, ref);
+        lc = plan_move(p, t2, kind, debt, to, amount - from_cash, ref);
     return lc;
 }
 
@@ -156,7 +158,7 @@ static int pay_deposit_event(struct wop *op, struct plan *p, const char *kind, j
         if (!strcmp(status, "succeeded")) {
             bool cb = !strcmp(kind, "chargeback");
             snprintf(tid, sizeof tid, "%s:%s", cb ? "cb" : "rf", did);
-            lc = plan_take_back(p, pid, tid, cb ? "chargeback" : "refund", jint(d, "amount"), did);
+            lc = plan_take_back(p, pid, CLEARING, tid, cb ? "chargeback" : "refund", jint(d, "amount"), did);
             next = cb ? "charged_back" : "refunded";
         }
     }

@@ -19,7 +19,15 @@
  * and the delay is over by this leader's clock, the leader proposes CMD_BET_DECIDE (stamped with
  * its time; the state machine checks the delay again and decides). A bet rejected there has its
  * hold voided (POST /internal/v1/holds/{id}/void; "already voided" counts as done) and the void
- * is committed as CMD_BET_HOLD_VOIDED. */
+ * is committed as CMD_BET_HOLD_VOIDED.
+ *
+ * A bet settled again after a corrected result (generation >= 1, consensus/bets_resettle.c)
+ * is paid by POST /internal/v1/holds/{id}/resettle {generation, stake, payout, reason}: the
+ * wallet resolves a pending hold or corrects a resolved one (idempotent by the bet id and the
+ * generation) and CMD_BET_PAID {how: "resettle", generation} records it; an answer for an older
+ * generation is refused by apply and the bet simply stays to be paid. Postponed fixtures 48 h
+ * past their original kick-off by this leader's stamped time get CMD_BET_POSTPONED (once a
+ * second at most; apply checks the time again). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +65,8 @@ struct bets_hold {
     unsigned busy; /* transfers and proposals in flight */
     unsigned proposing; /* proposals in flight (their callbacks may come after stop) */
     unsigned settling;  /* CMD_BET_SETTLE_MORE in flight (apart from the hold batches) */
+    unsigned postponing; /* CMD_BET_POSTPONED in flight */
+    uint64_t postponed_ms; /* when postponed fixtures were last looked at (leader time) */
     bool stopping;
     int closing;   /* handles still to close */
 };
@@ -76,7 +86,8 @@ struct call {
     struct cu_xfer x;
     struct bets_hold *h;
     char bet[BET_ID_MAX];
-    const char *how; /* NULL: placing the hold; "post" | "void": settling it */
+    const char *how; /* NULL: placing the hold; "post" | "void" | "resettle": settling it */
+    long long generation; /* "resettle": the bet's settlement generation */
     bool reject_void; /* voiding the hold of a bet rejected after its delay */
     struct audit *audit; /* a page of holds for an audit */
     unsigned url_i;      /* the accounts URL it went to */
@@ -153,14 +164,23 @@ static void settle_next(struct bets_hold *h)
     MDB_txn *txn;
     if (fsm_read_begin(n->fsm, &txn) != 0)
         return;
-    json_t *more = bets_settling(n->fsm, txn, 4);
+    json_t *more = bets_settling(n->fsm, txn, 4), *re = bets_resettling(n->fsm, txn, 4),
+           *ab = bets_abandoning(n->fsm, txn, 4);
     fsm_read_end(txn);
-    size_t i;
+    /* Then corrections (bets_resettle.c) and abandonments (bets_markets.c) in chunks. */
+    size_t i, nmore = json_array_size(more), nre = nmore + json_array_size(re);
+    json_array_extend(more, re);
+    json_array_extend(more, ab);
+    json_decref(re);
+    json_decref(ab);
     json_t *id;
     json_array_foreach(more, i, id)
     {
         struct cmd cm;
-        char *text = bets_cmd_settle_more(&cm, json_string_value(id));
+        const char *fx = json_string_value(id);
+        char *text = i < nmore ? bets_cmd_settle_more(&cm, fx)
+                     : i < nre ? bets_cmd_resettle_more(&cm, fx)
+                               : bets_cmd_abandoned_more(&cm, fx);
         if (text && replica_propose(n->replica, &cm, settle_proposed, h) == REPLICA_OK) {
             h->settling++;
             h->proposing++;
@@ -168,6 +188,46 @@ static void settle_next(struct bets_hold *h)
         free(text);
     }
     json_decref(more);
+}
+
+static void postponed_proposed(void *arg, int outcome, const struct fsm_result *res)
+{
+    struct bets_hold *h = arg;
+    if (outcome == REPLICA_OK)
+        LOG_INFO("event=bet_postponed_void status=%d", res ? res->status : 0);
+    h->postponing--;
+    h->proposing--;
+    try_free(h);
+}
+
+/* Postponed fixtures 48 h past their original kick-off by this leader's time (the time it
+ * stamps, which apply checks again): CMD_BET_POSTPONED voids their bets. Looked at once a
+ * second; one proposal per fixture at a time. */
+static void postponed_next(struct bets_hold *h)
+{
+    struct node *n = h->n;
+    uint64_t now = replica_now_ms(n->replica);
+    if (h->postponing || now < h->postponed_ms + 1000)
+        return;
+    h->postponed_ms = now;
+    MDB_txn *txn;
+    if (fsm_read_begin(n->fsm, &txn) != 0)
+        return;
+    json_t *due = bets_postponed_due(n->fsm, txn, now, 8);
+    fsm_read_end(txn);
+    size_t i;
+    json_t *id;
+    json_array_foreach(due, i, id)
+    {
+        struct cmd cm;
+        char *text = bets_cmd_postponed(&cm, json_string_value(id));
+        if (text && replica_propose(n->replica, &cm, postponed_proposed, h) == REPLICA_OK) {
+            h->postponing++;
+            h->proposing++;
+        }
+        free(text);
+    }
+    json_decref(due);
 }
 
 static void propose_done(struct bets_hold *h, const char *bet, bool accepted, const char *code,
@@ -241,7 +301,9 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
             (status == 409 && code &&
              (!strcmp(code, "hold_already_posted") || !strcmp(code, "hold_already_voided")))) {
             struct cmd cm;
-            char *text = bets_cmd_paid(&cm, c->bet, c->how);
+            char *text = !strcmp(c->how, "resettle")
+                             ? bets_cmd_paid_resettle(&cm, c->bet, c->generation)
+                             : bets_cmd_paid(&cm, c->bet, c->how);
             if (text && replica_propose(h->n->replica, &cm, done_proposed, h) == REPLICA_OK) {
                 h->busy++;
                 h->proposing++;
@@ -293,6 +355,19 @@ static void place_hold(struct bets_hold *h, json_t *b, enum hold_op op)
         o = !strcmp(how, "post") ? json_pack("{s:O, s:I}", "stake", json_object_get(b, "stake"),
                                              "payout", (json_int_t)payout)
                                  : NULL;
+        if (!strcmp(how, "resettle")) {
+            /* The fixture's result was corrected (bets_resettle.c): the wallet corrects the
+             * hold's money to this generation's amounts (idempotent by bet id + generation). */
+            long long gen = (long long)json_integer_value(json_object_get(b, "generation"));
+            const char *r = json_string_value(json_object_get(b, "result")) ?: "";
+            bool back = !strcmp(r, "void") || !strcmp(r, "push");
+            char reason[96];
+            snprintf(reason, sizeof reason, "bet %s re-settled (generation %lld): result corrected",
+                     id, gen);
+            o = json_pack("{s:I, s:I, s:I, s:s}", "generation", (json_int_t)gen, "stake",
+                          back ? (json_int_t)0 : json_integer_value(json_object_get(b, "stake")),
+                          "payout", (json_int_t)payout, "reason", reason);
+        }
     } else {
         snprintf(path, sizeof path, "/internal/v1/holds");
         o = json_pack("{s:O, s:O, s:O, s:I}", "hold_id", json_object_get(b, "id"), "player_id",
@@ -302,6 +377,7 @@ static void place_hold(struct bets_hold *h, json_t *b, enum hold_op op)
     struct call *c = calloc(1, sizeof *c);
     c->h = h;
     c->how = how;
+    c->generation = (long long)json_integer_value(json_object_get(b, "generation"));
     c->reject_void = op == OP_VOID;
     snprintf(c->bet, sizeof c->bet, "%s", id);
     c->body = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : strdup("");
@@ -480,6 +556,7 @@ static void on_tick(uv_timer_t *t)
         return;
     if (h->settling == 0)
         settle_next(h);
+    postponed_next(h);
     /* One batch at a time: its answers are committed before the next looks again. */
     if (h->busy)
         return;

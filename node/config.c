@@ -235,7 +235,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "quote_live_idle_s", "quote_busy_window_s", "quote_hold_s", "quote_round_timeout_ms",
         "agreement_alert_s", "test_fault_prices", "stream_max_clients", "stream_max_per_address",
         "secrets_key_file", "accounts_revocations_poll_ms", "bet_delay_pre_ms", "bet_delay_live_ms",
-        "oracle", "admin_token_scopes", NULL};
+        "oracle", "admin_token_scopes", "test_clock", NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -553,6 +553,12 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         goto out;
     }
     c->test_fault_prices = json_is_true(tf);
+    json_t *tc = json_object_get(root, "test_clock");
+    if (tc && !json_is_boolean(tc)) {
+        snprintf(err, en, "key 'test_clock' must be true or false");
+        goto out;
+    }
+    c->test_clock = json_is_true(tc);
     if (load_members(c, json_object_get(root, "initial_members"), err, en) ||
         read_token(c, err, en) || read_secret(c, err, en) || check_data_dir(c->data_dir, err, en))
         goto out;

@@ -90,6 +90,8 @@ struct config {
     unsigned bet_delay_pre_ms;     /* sport: acceptance delay of pre-match bets, default 0 */
     unsigned bet_delay_live_ms;    /* sport: acceptance delay of live bets (football 5000) */
     int test_fault_prices;         /* tests only: this node prices wrong (+10 milli-odds) */
+    int test_clock;                /* tests only: POST /admin/v1/test/clock may shift the time
+                                      this node stamps as leader (never set in production) */
     int log_level;                 /* "debug" | "info" (default) | "warn" | "error" */
 };
 

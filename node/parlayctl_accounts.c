@@ -38,8 +38,60 @@ int cmd_bets(int argc, char **argv)
                         "       parlayctl bets switches\n"
                         "       parlayctl bets switch all|live|FIXTURE_ID on|off [--key KEY]\n"
                         "       parlayctl bets void BET_ID --reason TEXT [--key KEY]\n"
+                        "       parlayctl bets resettle FIXTURE_ID --home H --away A --reason "
+                        "TEXT [--key KEY]\n"
+                        "       parlayctl bets abandon FIXTURE_ID --reason TEXT [--key KEY]\n"
                         "       parlayctl bets cashout\n"
                         "       parlayctl bets cashout-switch on|off [--key KEY]";
+    if ((argc == 5 || argc == 7) && !strcmp(argv[1], "abandon") &&
+        !strcmp(argv[3], "--reason") && (argc == 5 || !strcmp(argv[5], "--key"))) {
+        char kbuf[96];
+        snprintf(kbuf, sizeof kbuf, "abandon-%.60s", argv[2]);
+        char *esc = curl_easy_escape(NULL, argv[2], 0);
+        char path[600];
+        snprintf(path, sizeof path, "/admin/v1/fixtures/%s/abandon", esc);
+        curl_free(esc);
+        json_t *out = call("POST", path, json_pack("{s:s}", "reason", argv[4]),
+                           argc == 7 ? argv[6] : kbuf);
+        json_t *ab = json_object_get(out, "abandoned");
+        if (opt.json)
+            print_json(out);
+        else
+            printf("fixture %s: abandoned at %lld-%lld, %lld bets settled\n",
+                   json_string_value(json_object_get(out, "fixture")), i_of(ab, "home"),
+                   i_of(ab, "away"), i_of(out, "settled"));
+        json_decref(out);
+        return EXIT_OK;
+    }
+    if ((argc == 9 || argc == 11) && !strcmp(argv[1], "resettle") &&
+        !strcmp(argv[3], "--home") && !strcmp(argv[5], "--away") &&
+        !strcmp(argv[7], "--reason") && (argc == 9 || !strcmp(argv[9], "--key"))) {
+        char kbuf[160];
+        snprintf(kbuf, sizeof kbuf, "resettle-%.60s-%s-%s-%lld", argv[2], argv[4], argv[6],
+                 (long long)time(NULL));
+        char *end1, *end2;
+        long h = strtol(argv[4], &end1, 10), a = strtol(argv[6], &end2, 10);
+        if (*end1 || *end2 || h < 0 || a < 0)
+            die(EXIT_USAGE, "%s", usage);
+        char *esc = curl_easy_escape(NULL, argv[2], 0);
+        char path[600];
+        snprintf(path, sizeof path, "/admin/v1/fixtures/%s/resettle", esc);
+        curl_free(esc);
+        json_t *out = call("POST", path,
+                           json_pack("{s:i, s:i, s:s}", "home", (int)h, "away", (int)a, "reason",
+                                     argv[8]),
+                           argc == 11 ? argv[10] : kbuf);
+        if (opt.json)
+            print_json(out);
+        else
+            printf("fixture %s: result corrected to %lld-%lld (generation %lld), %lld of %lld "
+                   "bets re-settled\n",
+                   json_string_value(json_object_get(out, "fixture")), i_of(out, "home"),
+                   i_of(out, "away"), i_of(out, "generation"), i_of(out, "resettled"),
+                   i_of(out, "bets"));
+        json_decref(out);
+        return EXIT_OK;
+    }
     if ((argc == 5 || argc == 7) && !strcmp(argv[1], "void") && !strcmp(argv[3], "--reason")) {
         const char *key = NULL;
         char kbuf[96];

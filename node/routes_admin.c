@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "consensus/members.h"
+#include "node/http_guard.h"
 #include "node/routes.h"
 #include "node/write.h"
 
@@ -277,6 +278,36 @@ static void snapshot_done(void *arg, int outcome, const char *detail)
         http_reply_outcome(r, outcome, detail);
 }
 
+/* POST /admin/v1/test/clock {offset_ms}: tests only. Shifts the time this node stamps on the
+ * commands it proposes as leader (replica_now_ms), so that an integration test can reach the
+ * 48-hour and two-month rules without waiting. Refused (403 test_clock_disabled) unless the
+ * node's configuration sets "test_clock": true; never in production configurations. */
+static void test_clock(struct http_req *r, const char *method)
+{
+    if (!routes_method(r, method, "POST", "use POST"))
+        return;
+    if (!r->node->cfg.test_clock) {
+        http_guard_problem(r, 403, "Test clock disabled", "test_clock_disabled",
+                           "this node's configuration does not set \"test_clock\": true");
+        return;
+    }
+    json_t *b = routes_body(r);
+    if (!b)
+        return;
+    json_t *v = json_object_get(b, "offset_ms");
+    if (!json_is_integer(v) || json_object_size(b) != 1 ||
+        llabs((long long)json_integer_value(v)) > 10LL * 366 * 24 * 3600 * 1000) {
+        http_guard_problem(r, 422, "Invalid clock offset", "invalid_clock_offset",
+                           "need {offset_ms: an integer of at most ten years either way}");
+        json_decref(b);
+        return;
+    }
+    replica_set_clock_offset(r->node->replica, (int64_t)json_integer_value(v));
+    http_reply_json(r, 200, json_pack("{s:O, s:I}", "offset_ms", v, "now_ms",
+                                      (json_int_t)replica_now_ms(r->node->replica)));
+    json_decref(b);
+}
+
 int routes_admin(struct http_req *r, const char *method, const char *path)
 {
     char seg[64], idbuf[32];
@@ -286,6 +317,10 @@ int routes_admin(struct http_req *r, const char *method, const char *path)
     r->route = ROUTE_ADMIN;
     if (!routes_require_scope(r, "cluster"))
         return 0;
+    if (!strcmp(path, "/admin/v1/test/clock")) {
+        test_clock(r, method);
+        return 0;
+    }
     if (!strcmp(path, "/admin/v1/node")) {
         if (routes_method(r, method, "GET", "use GET"))
             http_reply_json(r, 200, node_status(r->node, replica_is_leader(r->node->replica)));

@@ -22,6 +22,13 @@
  *   GET  /admin/v1/fixtures/{id}/liability  (admin) exposure per market/line/outcome and total
  *   POST /admin/v1/bets/{id}/void {reason}  (admin, Idempotency-Key; leader) voids an accepted
  *                         bet with a kept reason (CMD_BET_VOID): settled void, its hold voided
+ *   POST /admin/v1/fixtures/{id}/resettle {home, away, reason}  (admin, Idempotency-Key;
+ *                         leader) corrects a finished fixture's result and re-settles its bets
+ *                         (CMD_BET_RESETTLE; the holds are corrected by the saga); GET: the
+ *                         corrections so far
+ *   POST /admin/v1/fixtures/{id}/abandon {reason}  (admin, Idempotency-Key; leader) a live
+ *                         fixture abandoned: decided markets stand, the rest void
+ *                         (CMD_BET_ABANDONED)
  *   GET  /admin/v1/bets/audit  (admin) reconciles every bet with the accounts cluster's holds
  *                         and transfers (node/bets_hold.c, bets_audit_compare): {ok, bets,
  *                         holds, in_progress, difference_count, differences[]}
@@ -354,6 +361,97 @@ static void void_bet(struct http_req *r, const char *method, const char *id)
     free(text);
 }
 
+/* POST /admin/v1/fixtures/{id}/resettle {home, away, reason} (admin, Idempotency-Key, on the
+ * leader): the fixture's agreed result is corrected and its bets re-settled (CMD_BET_RESETTLE,
+ * consensus/bets_resettle.c); GET: the corrections so far. */
+static void resettle(struct http_req *r, const char *method, const char *fixture)
+{
+    if (!routes_require_scope(r, "bets"))
+        return;
+    if (!strcmp(method, "GET")) {
+        MDB_txn *txn;
+        if (fsm_read_begin(r->node->fsm, &txn) != 0) {
+            http_problem(r, 503, "Unavailable", "the state could not be read");
+            return;
+        }
+        json_t *o = bets_resettles(r->node->fsm, txn, fixture);
+        fsm_read_end(txn);
+        if (!o)
+            o = json_pack("{s:s, s:i, s:[]}", "fixture", fixture, "generation", 0, "history");
+        http_reply_json(r, 200, o);
+        return;
+    }
+    if (!routes_method(r, method, "POST", "use POST to correct the result, GET to read") ||
+        !acc_on_leader(r))
+        return;
+    char idem[256];
+    if (!acc_idem_key(r, "admin", idem))
+        return;
+    json_t *b = routes_body(r);
+    if (!b)
+        return;
+    json_t *h = json_object_get(b, "home"), *a = json_object_get(b, "away");
+    const char *reason = json_string_value(json_object_get(b, "reason"));
+    if (json_object_size(b) != 3 || !json_is_integer(h) || !json_is_integer(a) ||
+        json_integer_value(h) < 0 || json_integer_value(h) > 99 || json_integer_value(a) < 0 ||
+        json_integer_value(a) > 99 || !reason || !reason[0] || strlen(reason) > 500) {
+        http_guard_problem(r, 422, "Invalid re-settlement", "invalid_resettle",
+                           "need {home: 0..99, away: 0..99, reason: a non-empty text of at most "
+                           "500 bytes}");
+        json_decref(b);
+        return;
+    }
+    struct cmd c;
+    char *text = bets_cmd_resettle(&c, fixture, (int)json_integer_value(h),
+                                   (int)json_integer_value(a), reason);
+    char subj[700];
+    snprintf(subj, sizeof subj, "%s %lld-%lld %s", fixture, (long long)json_integer_value(h),
+             (long long)json_integer_value(a), reason);
+    json_decref(b);
+    uint8_t fp[32];
+    acc_fingerprint("bet-resettle", subj, fp);
+    if (text)
+        write_submit(r, CMD_BET_RESETTLE, text, strlen(text), idem, fp, acc_relay_done, NULL);
+    else
+        http_problem(r, 500, "Out of memory", "the re-settlement could not be prepared");
+    free(text);
+}
+
+/* POST /admin/v1/fixtures/{id}/abandon {reason} (admin, Idempotency-Key, on the leader): a
+ * live fixture will not be finished: decided markets stand, the rest is void
+ * (CMD_BET_ABANDONED, consensus/bets_markets.c). */
+static void abandon(struct http_req *r, const char *method, const char *fixture)
+{
+    if (!routes_require_scope(r, "bets") || !routes_method(r, method, "POST", "use POST") ||
+        !acc_on_leader(r))
+        return;
+    char idem[256];
+    if (!acc_idem_key(r, "admin", idem))
+        return;
+    json_t *b = routes_body(r);
+    if (!b)
+        return;
+    const char *reason = json_string_value(json_object_get(b, "reason"));
+    if (json_object_size(b) != 1 || !reason || !reason[0] || strlen(reason) > 500) {
+        http_guard_problem(r, 422, "Invalid abandonment", "invalid_abandon",
+                           "need {reason}: a non-empty text of at most 500 bytes");
+        json_decref(b);
+        return;
+    }
+    struct cmd c;
+    char *text = bets_cmd_abandoned(&c, fixture, reason);
+    char subj[700];
+    snprintf(subj, sizeof subj, "%s %s", fixture, reason);
+    json_decref(b);
+    uint8_t fp[32];
+    acc_fingerprint("bet-abandon", subj, fp);
+    if (text)
+        write_submit(r, CMD_BET_ABANDONED, text, strlen(text), idem, fp, acc_relay_done, NULL);
+    else
+        http_problem(r, 500, "Out of memory", "the abandonment could not be prepared");
+    free(text);
+}
+
 static void liability(struct http_req *r, const char *fixture)
 {
     if (!routes_require_scope(r, "bets"))
@@ -406,6 +504,18 @@ int routes_bets(struct http_req *r, const char *method, const char *path)
             snprintf(fx, sizeof fx, "%.*s", (int)(slash - id), id);
             if (routes_method(r, method, "GET", "use GET"))
                 liability(r, fx);
+            return 0;
+        }
+        if (slash && slash > id && !strcmp(slash, "/abandon") && slash - id < 128) {
+            char fx[130];
+            snprintf(fx, sizeof fx, "%.*s", (int)(slash - id), id);
+            abandon(r, method, fx);
+            return 0;
+        }
+        if (slash && slash > id && !strcmp(slash, "/resettle") && slash - id < 128) {
+            char fx[130];
+            snprintf(fx, sizeof fx, "%.*s", (int)(slash - id), id);
+            resettle(r, method, fx);
             return 0;
         }
     }

@@ -12,6 +12,8 @@
  *   POST   /v1/wallet/webhooks/{provider}          (the payment provider, signed)
  *   POST   /internal/v1/holds {hold_id, player_id, amount, timeout_ms}   (a sport cluster, signed)
  *   POST   /internal/v1/holds/{id}/post {stake, payout} | /internal/v1/holds/{id}/void
+ *   POST   /internal/v1/holds/{id}/resettle {generation, stake, payout, reason} (a corrected
+ *          result: correcting transfers, consensus/wallet_resettle.c)
  *   GET    /internal/v1/holds/{id}
  *   GET    /internal/v1/holds?after=&limit=    (a sport cluster, signed) its holds with their
  *                                               transfers, in id order (the bets audit)
@@ -564,6 +566,36 @@ static void do_hold_resolve(struct http_req *r, const char *path, const char *hi
                 idem, fp, acc_relay_done, NULL);
 }
 
+/* POST /internal/v1/holds/{id}/resettle {generation, stake, payout, reason} (a sport cluster,
+ * signed): the bet was settled again after a corrected result (consensus/wallet_resettle.c). */
+static void do_hold_resettle(struct http_req *r, const char *path, const char *hid)
+{
+    char cluster[40];
+    if (!sport_caller(r, "POST", path, cluster))
+        return;
+    json_t *b = routes_body(r);
+    if (!b)
+        return;
+    int64_t gen, stake, payout;
+    const char *reason = json_string_value(json_object_get(b, "reason"));
+    if (!reason || !reason[0] || strlen(reason) > 500) {
+        http_problem(r, 422, "Invalid re-settlement", "reason: a text of 1 to 500 bytes");
+    } else if (amount_field(r, b, "generation", 1, &gen) &&
+               amount_field(r, b, "stake", 0, &stake) &&
+               amount_field(r, b, "payout", 0, &payout)) {
+        char idem[300], subj[300];
+        snprintf(idem, sizeof idem, "hold-resettle:%s:%s:%lld:%lld:%lld", cluster, hid,
+                 (long long)gen, (long long)stake, (long long)payout);
+        snprintf(subj, sizeof subj, "%s %s %lld", cluster, hid, (long long)gen);
+        uint8_t fp[32];
+        acc_fingerprint("hold-resettle", subj, fp);
+        acc_propose(r, CMD_HOLD_RESETTLE,
+                    wallet_cmd_hold_resettle(hid, cluster, gen, stake, payout, reason), idem, fp,
+                    acc_relay_done, NULL);
+    }
+    json_decref(b);
+}
+
 static void serve_hold(struct http_req *r, const char *path, const char *hid)
 {
     char cluster[40];
@@ -805,6 +837,9 @@ int routes_wallet(struct http_req *r, const char *method, const char *path)
         } else if (!strcmp(slash, "/post") || !strcmp(slash, "/void")) {
             if (routes_method(r, method, "POST", "use POST"))
                 do_hold_resolve(r, path, seg, !strcmp(slash, "/post"));
+        } else if (!strcmp(slash, "/resettle")) {
+            if (routes_method(r, method, "POST", "use POST"))
+                do_hold_resettle(r, path, seg);
         } else {
             return -1;
         }
@@ -899,7 +934,7 @@ static void payout_after(uv_work_t *w, int status)
             LOG_WARN("event=payout_send_failed withdrawal=%s err=\"%s\"", j->id,
                      status ? "cancelled" : j->err);
         a->wallet_sending = false;
-        a->wallet_retry_ms = now_ms() + 2000;
+        a->wallet_retry_ms = replica_now_ms(n->replica) + 2000;
     } else {
         json_t *p = wallet_cmd_withdraw_sent(j->id, j->payout_id);
         char *text = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
@@ -985,7 +1020,8 @@ void wallet_on_timer(struct accounts *a)
     MDB_txn *txn;
     if (fsm_read_begin(n->fsm, &txn) != 0)
         return;
-    uint64_t now = now_ms(), due = wallet_next_expiry(n->fsm, txn);
+    /* The time this leader stamps (a test may shift it: replica_set_clock_offset). */
+    uint64_t now = replica_now_ms(n->replica), due = wallet_next_expiry(n->fsm, txn);
     /* Provisional accounts two months old: looked for every 10 minutes (a walk of the player
      * accounts with money), closed by a command stamped with this leader's time. */
     bool close = false;

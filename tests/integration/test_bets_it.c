@@ -38,6 +38,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -244,6 +245,8 @@ static void audit_node(int i)
         fail_msg("parlayctl audit on sport node %d: exit %d: %s", i + 1, rc, out);
 }
 
+static void resettle_and_postponed(const char *bob, const char *token, json_int_t bal0);
+
 static void bets_over_http(void **state)
 {
     (void)state;
@@ -265,6 +268,7 @@ static void bets_over_http(void **state)
     for (int i = 0; i < 3; i++)
         snprintf(sp.node_extra[i], sizeof sp.node_extra[i],
                  "{\"feed_url\": \"%s\", \"feed_adapter\": \"sse\", \"quote_hold_s\": 600, "
+                 "\"test_clock\": true, "
                  "\"accounts_jwks_url\": \"http://127.0.0.1:%d/.well-known/jwks.json\", "
                  "\"accounts_jwks_min_interval_ms\": 0, \"bet_delay_live_ms\": 5000, "
                  "\"accounts_urls\": "
@@ -991,12 +995,369 @@ static void bets_over_http(void **state)
         h_resp_free(&r);
     }
     ledger_check_all();
+    resettle_and_postponed(p2, token2, want);
 
     h_cluster_destroy(&sp);
     h_cluster_destroy(&acc);
     for (int i = 0; i < 3; i++)
         simproc_stop(&sims[i]);
     h_paystandin_stop(&pay);
+}
+
+/* ---- issue 12: a corrected result re-settled, a postponed fixture voided ------------------ */
+
+#define FB3 "FB-1003" /* kick-off 2030-01-05T15:00:00Z, never played in the scenario */
+#define FB3_KICKOFF_MS 1893855600000LL
+
+static json_t *market_of(int i, const char *fixture)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/fixtures/%s/markets", fixture);
+    struct h_resp r = h_http(&sp, i, "GET", path, NULL, NULL, false);
+    json_t *m = r.status == 200 ? r.json : NULL;
+    r.json = r.status == 200 ? NULL : r.json;
+    h_resp_free(&r);
+    return m;
+}
+
+/* Bob's wallet on accounts node @i once its balance minus debt is @cash_minus_debt and it
+ * holds @held (the deadline passed: as last seen). */
+static json_t *wait_wallet(int i, const char *token, json_int_t cash_minus_debt, json_int_t held)
+{
+    for (double end = h_now() + 30;; h_sleep_ms(50)) {
+        struct h_resp r = h_http_bearer(&acc, i, "GET", "/v1/wallet", NULL, NULL, token);
+        json_t *w = r.json;
+        r.json = NULL;
+        h_resp_free(&r);
+        if ((num(w, "balance") - num(w, "debt") == cash_minus_debt && num(w, "held") == held) ||
+            h_now() > end)
+            return w;
+        json_decref(w);
+    }
+}
+
+
+#define FB4 "FB-1004" /* kicks off at 150000 s of simulated time: goals at 10' (home), 25' */
+
+/* FB-1004 kicks off; Bob bets live at 0-0 on four markets (accepted after the 5 s delay);
+ * two goals are agreed (1-1): the next goal bet (away) is settled lost at the first (home)
+ * goal; then the operator abandons it (parlayctl bets abandon): the markets the score has
+ * decided stand (btts yes and over 1.5 won), 1x2 is void. Returns what his
+ * balance changed by; the audit and the ledger check pass everywhere. */
+static json_int_t abandoned_live(int SL, int F, const char *token)
+{
+    for (int i = 0; i < 3; i++) {
+        json_t *a = simproc_admin(&sims[i], "/admin/v1/advance", "{\"seconds\": 49250}");
+        assert_non_null(a);
+        json_decref(a);
+    }
+    json_t *m = NULL;
+    for (double end = h_now() + H_WAIT_MS / 1000.0; !m; h_sleep_ms(50)) {
+        m = market_of(F, FB4);
+        json_t *p = json_object_get(m, "prices");
+        if (m && (strcmp(str(m, "status"), "open") || strcmp(str(m, "phase"), "live") ||
+                  !json_object_get(p, "next_goal") || !json_object_get(p, "btts") ||
+                  !json_object_get(json_object_get(p, "total_goals"), "1.5"))) {
+            json_decref(m);
+            m = NULL;
+        }
+        if (!m && h_now() > end)
+            fail_msg(FB4 ": no open live market with next_goal, btts and total 1.5");
+    }
+    json_t *pr = json_object_get(m, "prices");
+    const struct {
+        const char *market, *line, *outcome;
+        json_int_t price;
+        const char *want;
+    } B[] = {
+        {"btts", NULL, "yes", num(json_object_get(pr, "btts"), "yes"), "won"},
+        {"total_goals", "1.5", "over",
+         num(json_object_get(json_object_get(pr, "total_goals"), "1.5"), "over"), "won"},
+        {"next_goal", NULL, "away", num(json_object_get(pr, "next_goal"), "away"), "lost"},
+        {"1x2", NULL, "home", num(json_object_get(pr, "1x2"), "home"), "void"},
+    };
+    char paths[4][128], body[512], key[32];
+    for (int k = 0; k < 4; k++) {
+        snprintf(body, sizeof body,
+                 "{\"stake\": 100, \"policy\": \"any_within\", \"tolerance\": 500, "
+                 "\"legs\": [{\"fixture\": \"" FB4
+                 "\", \"market\": \"%s\", %s%s%s\"outcome\": \"%s\", \"price\": %lld, "
+                 "\"version\": %lld}]}",
+                 B[k].market, B[k].line ? "\"line\": \"" : "", B[k].line ? B[k].line : "",
+                 B[k].line ? "\", " : "", B[k].outcome, (long long)B[k].price,
+                 (long long)num(m, "version"));
+        snprintf(key, sizeof key, "bet-fb4-%d", k);
+        struct h_resp r = bet_call(F, "POST", "/v1/bets", body, key, token);
+        if (r.status != 201)
+            fail_msg(FB4 " bet %d: %ld %s", k, r.status, str(r.json, "detail"));
+        snprintf(paths[k], sizeof paths[k], "/v1/bets/%s", str(r.json, "id"));
+        h_resp_free(&r);
+    }
+    json_decref(m);
+    for (int k = 0; k < 4; k++) {
+        json_t *b = wait_bet(F, paths[k], token, "status", false, "pending");
+        if (strcmp(str(b, "status"), "accepted"))
+            fail_msg(FB4 " bet %d: %s (%s)", k, str(b, "status"), str(b, "reject_code"));
+        json_decref(b);
+    }
+    for (int i = 0; i < 3; i++) {
+        json_t *a = simproc_admin(&sims[i], "/admin/v1/advance", "{\"seconds\": 1600}");
+        assert_non_null(a);
+        json_decref(a);
+    }
+    for (double end = h_now() + H_WAIT_MS / 1000.0;; h_sleep_ms(50)) {
+        m = market_of(SL, FB4);
+        json_t *l = json_object_get(m, "live");
+        bool both = num(l, "home_goals") == 1 && num(l, "away_goals") == 1;
+        json_decref(m);
+        if (both)
+            break;
+        if (h_now() > end)
+            fail_msg(FB4 ": the two goals were never agreed");
+    }
+    /* The next goal bet is settled at the first goal already (home: the away bet lost). */
+    json_t *ng = wait_bet(F, paths[2], token, "status", true, "settled");
+    assert_string_equal(str(ng, "result"), "lost");
+    json_decref(ng);
+    char out[2048];
+    if (h_parlayctl(&sp, SL, "bets abandon " FB4 " --reason 'floodlights failed' --key ab-4", out,
+                    sizeof out) != 0)
+        fail_msg("parlayctl bets abandon: %s", out);
+    fprintf(stderr, "test_bets_it: %s", out);
+    assert_non_null(strstr(out, "abandoned at 1-1, 3 bets settled"));
+    json_int_t delta = 0;
+    for (int k = 0; k < 4; k++) {
+        for (int i = 0; i < 3; i++) {
+            json_t *b = wait_bet(i, paths[k], token, "paid", false, "");
+            json_int_t got = num(json_array_get(json_object_get(b, "legs"), 0), "price");
+            json_int_t want_ret = !strcmp(B[k].want, "won")    ? 100 * got / 1000
+                                  : !strcmp(B[k].want, "void") ? 100
+                                                               : 0;
+            if (strcmp(str(b, "result"), B[k].want) || num(b, "return") != want_ret ||
+                !json_object_get(b, "paid"))
+                fail_msg(FB4 " bet %d on sport node %d: %s return %lld, want %s %lld", k, i + 1,
+                         str(b, "result"), (long long)num(b, "return"), B[k].want,
+                         (long long)want_ret);
+            if (i == 0)
+                delta += want_ret - 100;
+            json_decref(b);
+        }
+    }
+    struct h_resp r = h_http(&sp, F, "GET", "/v1/fixtures/" FB4, NULL, NULL, false);
+    assert_string_equal(str(r.json, "status"), "cancelled");
+    assert_string_equal(str(json_object_get(r.json, "abandoned"), "reason"), "floodlights failed");
+    h_resp_free(&r);
+    for (int i = 0; i < 3; i++)
+        audit_node(i);
+    ledger_check_all();
+    return delta;
+}
+
+/* FB-1003 is postponed by the operator: Bob's bet on it stays accepted; then the result of
+ * FB-1001 is corrected (4-2 -> 2-4) after Bob, verified, withdrew nearly all he had: every
+ * bet on it is settled again (the home bets lost, the away bet won), the accounts leader is
+ * killed at once, and the holds are corrected exactly once (the money he no longer has
+ * becomes debt, never an overdraft; his next bet is refused debt_outstanding); each bet keeps
+ * its first settlement in its history. Then the sport leaders' clock (test_clock) passes 48 h
+ * after FB-1003's original kick-off: its bet is voided, the stake back, betting on it closed.
+ * The audit on every sport node and the ledger check on every accounts node after each. */
+static void resettle_and_postponed(const char *bob, const char *token, json_int_t bal0)
+{
+    int SL = h_wait_leader(&sp, H_WAIT_MS), F = (SL + 1) % 3;
+    char body[512], path[160], out[8192];
+    json_t *m = NULL;
+    for (double end = h_now() + H_WAIT_MS / 1000.0; !m; h_sleep_ms(50)) {
+        m = market_of(F, FB3);
+        if (m && (strcmp(str(m, "status"), "open") || num(m, "version") < 1)) {
+            json_decref(m);
+            m = NULL;
+        }
+        if (!m && h_now() > end)
+            fail_msg(FB3 ": the market never opened");
+    }
+    snprintf(body, sizeof body,
+             "{\"stake\": 100, \"policy\": \"better\", \"legs\": [{\"fixture\": \"" FB3
+             "\", \"market\": \"1x2\", \"outcome\": \"home\", \"price\": %lld, \"version\": "
+             "%lld}]}",
+             (long long)num(json_object_get(json_object_get(m, "prices"), "1x2"), "home"),
+             (long long)num(m, "version"));
+    json_decref(m);
+    struct h_resp r = bet_call(F, "POST", "/v1/bets", body, "bet-fb3", token);
+    assert_int_equal(r.status, 201);
+    char p3[128];
+    snprintf(p3, sizeof p3, "/v1/bets/%s", str(r.json, "id"));
+    h_resp_free(&r);
+    json_t *b = wait_bet(F, p3, token, "status", true, "accepted");
+    assert_string_equal(str(b, "status"), "accepted");
+    json_decref(b);
+    r = h_http(&sp, SL, "PATCH", "/admin/v1/fixtures/" FB3, "{\"status\": \"postponed\"}",
+               "fb3-postpone", true);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    /* The test clock is refused where the configuration does not allow it. */
+    r = h_http(&acc, 0, "POST", "/admin/v1/test/clock", "{\"offset_ms\": 1000}", NULL, true);
+    expect_code(&r, 403, "test_clock_disabled");
+    h_resp_free(&r);
+
+    /* FB-1004 abandoned while live (next goal from the agreed events); his balance moves. */
+    bal0 += abandoned_live(SL, F, token);
+
+    /* Bob is verified and withdraws all but 0.50 of what is available. */
+    snprintf(path, sizeof path, "/admin/v1/players/%s/kyc", bob);
+    r = h_http(&acc, 0, "POST", path, "{\"status\":\"verified\",\"reason\":\"documents checked\"}",
+               "kyc-bob", true);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    json_t *w = wait_wallet(0, token, bal0, 100);
+    assert_int_equal(num(w, "held"), 100);
+    json_int_t wd = num(w, "available") - 50;
+    json_decref(w);
+    assert_true(wd > 0);
+    snprintf(body, sizeof body, "{\"amount\": %lld}", (long long)wd);
+    for (double end = h_now() + 20;; h_sleep_ms(100)) {
+        r = h_http_bearer(&acc, 1, "POST", "/v1/wallet/withdrawals", body, "wd-bob", token);
+        long st = r.status;
+        h_resp_free(&r);
+        if (st == 201)
+            break;
+        if (h_now() > end)
+            fail_msg("Bob's withdrawal: %ld", st);
+    }
+    json_int_t bal1 = bal0 - wd;
+    w = wait_wallet(0, token, bal1, 100);
+    assert_int_equal(num(w, "balance"), bal1);
+    json_decref(w);
+
+    /* The correction and what it must move: every bet of Bob's on FB-1001 is a single 1x2. */
+    r = h_http(&sp, SL, "GET", "/admin/v1/bets?fixture=" FIXTURE "&limit=1000", NULL, NULL, true);
+    assert_int_equal(r.status, 200);
+    json_int_t delta = 0;
+    unsigned resettled = 0;
+    size_t k;
+    json_t *bt;
+    char won_path[128] = "";
+    json_array_foreach(json_object_get(r.json, "items"), k, bt)
+    {
+        if (strcmp(str(bt, "status"), "settled") != 0 || json_object_get(bt, "void_reason"))
+            continue;
+        json_t *leg = json_array_get(json_object_get(bt, "legs"), 0);
+        assert_int_equal(json_array_size(json_object_get(bt, "legs")), 1);
+        assert_string_equal(str(leg, "market"), "1x2");
+        json_int_t now_ret = !strcmp(str(leg, "outcome"), "away")
+                                 ? num(bt, "stake") * num(leg, "price") / 1000 : 0;
+        delta += now_ret - num(bt, "return");
+        resettled++;
+        if (!strcmp(str(bt, "result"), "won") && !won_path[0])
+            snprintf(won_path, sizeof won_path, "/v1/bets/%s", str(bt, "id"));
+    }
+    h_resp_free(&r);
+    assert_true(resettled >= 6 && won_path[0] && delta < -(bal1 - 100));
+    int AL = h_wait_leader(&acc, H_WAIT_MS);
+    assert_int_equal(h_parlayctl(&sp, SL,
+                                 "bets resettle " FIXTURE " --home 2 --away 4 --reason "
+                                 "'goal-line review: two goals disallowed' --key fix-1",
+                                 out, sizeof out),
+                     0);
+    h_node_kill(&acc, AL); /* while the holds are being corrected */
+    fprintf(stderr, "test_bets_it: re-settled (accounts leader %d killed): %s", AL + 1, out);
+    assert_non_null(strstr(out, "generation 1"));
+    /* Every re-settled bet paid again by correction, on every sport node. */
+    for (int i = 0; i < 3; i++) {
+        for (double end = h_now() + 60;; h_sleep_ms(100)) {
+            r = h_http(&sp, i, "GET", "/admin/v1/bets?fixture=" FIXTURE "&limit=1000", NULL,
+                       NULL, true);
+            unsigned paid = 0;
+            json_array_foreach(json_object_get(r.json, "items"), k, bt) paid +=
+                !strcmp(str(bt, "paid"), "resettle") && num(bt, "generation") == 1;
+            h_resp_free(&r);
+            if (paid == resettled)
+                break;
+            if (h_now() > end)
+                fail_msg("sport node %d: %u of %u re-settled bets paid", i + 1, paid, resettled);
+        }
+    }
+    b = wait_bet(F, won_path, token, "paid", true, "resettle");
+    assert_string_equal(str(b, "result"), "lost");
+    assert_int_equal(num(b, "return"), 0);
+    json_t *first = json_array_get(json_object_get(b, "settlements"), 0);
+    assert_string_equal(str(first, "result"), "won");
+    assert_string_equal(str(first, "paid"), "post");
+    assert_true(num(first, "return") > 0);
+    json_decref(b);
+    h_node_start(&acc, AL);
+    assert_true(h_wait_ready(&acc, AL, H_WAIT_MS));
+    /* The money: exact on every accounts node; what Bob no longer had is debt. */
+    json_int_t avail = bal1 - 100 + delta;
+    for (int i = 0; i < 3; i++) {
+        w = wait_wallet(i, token, bal1 + delta, 100);
+        assert_int_equal(num(w, "balance") - num(w, "debt"), bal1 + delta);
+        assert_int_equal(num(w, "debt"), avail < 0 ? -avail : 0);
+        assert_int_equal(num(w, "available"), avail < 0 ? 0 : avail);
+        json_decref(w);
+    }
+    for (int i = 0; i < 3; i++)
+        audit_node(i);
+    ledger_check_all();
+    /* In debt: his next bet is refused by the wallet. */
+    m = market_of(F, FB3);
+    snprintf(body, sizeof body,
+             "{\"stake\": 100, \"policy\": \"any_within\", \"tolerance\": 1000, \"legs\": "
+             "[{\"fixture\": \"" FB3 "\", \"market\": \"1x2\", \"outcome\": \"away\", \"price\": "
+             "%lld, \"version\": %lld}]}",
+             (long long)num(json_object_get(json_object_get(m, "prices"), "1x2"), "away"),
+             (long long)num(m, "version"));
+    json_decref(m);
+    r = bet_call(F, "POST", "/v1/bets", body, "bet-debt", token);
+    assert_int_equal(r.status, 201);
+    snprintf(path, sizeof path, "/v1/bets/%s", str(r.json, "id"));
+    h_resp_free(&r);
+    b = wait_bet(F, path, token, "status", true, "rejected");
+    assert_string_equal(str(b, "reject_code"), "debt_outstanding");
+    json_decref(b);
+
+    /* FB-1003, postponed, stayed open; now the sport leaders' time passes 48 h after its
+     * original kick-off: the leader voids its bets (stamped with that time). */
+    b = wait_bet(F, p3, token, "status", true, "accepted");
+    assert_string_equal(str(b, "status"), "accepted");
+    json_decref(b);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long long off = FB3_KICKOFF_MS + 48LL * 3600 * 1000 + 60000 -
+                    ((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+    snprintf(body, sizeof body, "{\"offset_ms\": %lld}", off);
+    for (int i = 0; i < 3; i++) {
+        r = h_http(&sp, i, "POST", "/admin/v1/test/clock", body, NULL, true);
+        if (r.status != 200)
+            fail_msg("test clock on sport node %d: %ld %s", i + 1, r.status, str(r.json, "detail"));
+        h_resp_free(&r);
+    }
+    for (int i = 0; i < 3; i++) {
+        b = wait_bet(i, p3, token, "paid", true, "void");
+        assert_string_equal(str(b, "status"), "settled");
+        assert_string_equal(str(b, "result"), "void");
+        assert_int_equal(num(b, "return"), 100);
+        json_decref(b);
+    }
+    for (int i = 0; i < 3; i++) {
+        w = wait_wallet(i, token, bal1 + delta, 0);
+        assert_int_equal(num(w, "held"), 0);
+        assert_int_equal(num(w, "balance") - num(w, "debt"), bal1 + delta);
+        json_decref(w);
+    }
+    m = market_of(F, FB3);
+    snprintf(body, sizeof body,
+             "{\"stake\": 100, \"policy\": \"any_within\", \"tolerance\": 1000, \"legs\": "
+             "[{\"fixture\": \"" FB3 "\", \"market\": \"1x2\", \"outcome\": \"home\", \"price\": "
+             "%lld, \"version\": %lld}]}",
+             (long long)num(json_object_get(json_object_get(m, "prices"), "1x2"), "home"),
+             (long long)num(m, "version"));
+    json_decref(m);
+    r = bet_call(F, "POST", "/v1/bets", body, "bet-fb3-closed", token);
+    expect_code(&r, 409, "betting_closed");
+    h_resp_free(&r);
+    for (int i = 0; i < 3; i++)
+        audit_node(i);
+    ledger_check_all();
 }
 
 int main(void)

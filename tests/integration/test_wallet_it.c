@@ -295,6 +295,7 @@ static int setup(void **state)
         snprintf(url, sizeof url, "http://127.0.0.1:%d", W.c.nodes[(i + 1) % 3].http_port);
         json_object_set_new(pay, "webhook_url", json_string(url));
         json_object_set_new(j, "ban_list_file", json_string(W.ban_file));
+        json_object_set_new(j, "test_clock", json_true());
         char *t = json_dumps(j, JSON_COMPACT);
         assert_true(strlen(t) < sizeof W.c.node_extra[i]);
         strcpy(W.c.node_extra[i], t);
@@ -1022,6 +1023,125 @@ static void ban_list(void **state)
     refused_at_start(extra, "key 'ban_list_file'");
 }
 
+/* Shift the time every node stamps as leader by @offset_ms (the test clock: refused unless
+ * the configuration sets "test_clock", as setup does here). */
+static void clock_offset(int64_t offset_ms)
+{
+    char body[64];
+    snprintf(body, sizeof body, "{\"offset_ms\":%lld}", (long long)offset_ms);
+    for (int i = 0; i < 3; i++) {
+        struct h_resp r = h_http(&W.c, i, "POST", "/admin/v1/test/clock", body, NULL, true);
+        assert_int_equal(r.status, 200);
+        h_resp_free(&r);
+    }
+}
+
+/* Provisional accounts (issue 11): an unverified player deposits; one month after registration
+ * (the leaders' stamped time moved on with the test clock) the account is deactivated: no
+ * deposit, no bet; two months after it, the leader closes it and returns the balance as a
+ * withdrawal to the payment account recorded at the deposit, which the payment stand-in pays.
+ * Nothing is left on the account, the payout is the balance to that account, and the ledger
+ * check passes on every node. Runs last: the clock stays moved. */
+static void provisional_closed(void **state)
+{
+    (void)state;
+    int L = h_wait_leader(&W.c, H_WAIT_MS), F = (L + 1) % 3;
+    struct player p;
+    new_player(F, "provisional@example.fr", &p);
+    set_limits(F, &p, "{\"deposit_7d\":50000,\"stake_7d\":20000}", "lim-prov");
+    json_decref(deposit(F, &p, 3000, "dep-prov"));
+    for (int i = 0; i < 3; i++)
+        assert_true(wait_balance(i, &p, "balance", 3000));
+    /* 31 days on: deactivated. */
+    clock_offset(31LL * 24 * 3600 * 1000);
+    struct h_resp r = call(L, "POST", "/v1/wallet/deposits", "{\"amount\":100}", "dep-prov-2",
+                           p.token);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(code_of(&r), "account_deactivated");
+    h_resp_free(&r);
+    json_t *out = NULL;
+    assert_int_equal(hold(F, "prov-1", &p, 100, 60000, &out), 403);
+    assert_string_equal(json_string_value(json_object_get(out, "code")), "account_deactivated");
+    json_decref(out);
+    assert_int_equal(balance(L, &p, "balance"), 3000);
+    /* 62 days on: closed by the leader, the balance paid back to the payment account. */
+    clock_offset(62LL * 24 * 3600 * 1000);
+    char path[160];
+    snprintf(path, sizeof path, "/admin/v1/wallets/%s", p.id);
+    json_t *w = NULL;
+    for (double end = h_now() + 30;; h_sleep_ms(100)) {
+        r = h_http(&W.c, F, "GET", path, NULL, NULL, true);
+        assert_int_equal(r.status, 200);
+        json_decref(w);
+        w = json_incref(r.json);
+        h_resp_free(&r);
+        if ((json_object_get(w, "closed") && num(w, "balance") == 0 && num(w, "held") == 0) ||
+            h_now() > end)
+            break;
+    }
+    json_t *closed = json_object_get(w, "closed");
+    assert_non_null(closed);
+    assert_int_equal(num(closed, "returned"), 3000);
+    assert_string_equal(json_string_value(json_object_get(closed, "to")), "payment_account");
+    assert_int_equal(num(w, "balance"), 0);
+    const char *acct = json_string_value(json_object_get(w, "payment_account"));
+    assert_non_null(acct);
+    /* The withdrawal that returned it, and the stand-in's payout of it to that account. */
+    char wid[128] = "";
+    size_t k;
+    json_t *t;
+    json_array_foreach(json_object_get(json_object_get(w, "statement"), "items"), k, t)
+    {
+        const char *id = json_string_value(json_object_get(t, "id"));
+        if (id && !strncmp(id, "wd:close:", 9) && !strchr(id + 9 + strlen(p.id) + 1, ':'))
+            snprintf(wid, sizeof wid, "%s", id + 3);
+    }
+    assert_true(wid[0]);
+    json_t *dl = NULL;
+    bool paid = false;
+    const char *auth[] = {"authorization: Bearer " PAY_KEY, NULL};
+    for (double end = h_now() + 20; !paid && h_now() < end; h_sleep_ms(100)) {
+        r = h_http_raw(W.pay_port, "GET", "/__test__/deliveries", NULL, NULL, 10000);
+        json_decref(dl);
+        dl = json_incref(r.json);
+        h_resp_free(&r);
+        json_array_foreach(dl, k, t)
+        {
+            if (strcmp(json_string_value(json_object_get(t, "type")) ?: "", "payout.paid"))
+                continue;
+            char pp[160];
+            snprintf(pp, sizeof pp, "/v1/payouts/%s",
+                     json_string_value(json_object_get(t, "object")));
+            r = h_http_raw(W.pay_port, "GET", pp, NULL, auth, 10000);
+            const char *ref = json_string_value(json_object_get(r.json, "reference"));
+            if (r.status == 200 && ref && !strcmp(ref, wid)) {
+                assert_string_equal(json_string_value(json_object_get(r.json, "account")), acct);
+                assert_int_equal(num(r.json, "amount"), 3000);
+                assert_string_equal(json_string_value(json_object_get(r.json, "status")), "paid");
+                paid = true;
+            }
+            h_resp_free(&r);
+        }
+    }
+    json_decref(dl);
+    assert_true(paid);
+    /* Posted on every node once the provider said "paid": nothing held, nothing left. */
+    for (int i = 0; i < 3; i++) {
+        for (double end = h_now() + 20;; h_sleep_ms(100)) {
+            r = h_http(&W.c, i, "GET", path, NULL, NULL, true);
+            bool done = r.status == 200 && num(r.json, "balance") == 0 &&
+                        num(r.json, "held") == 0 && json_object_get(r.json, "closed");
+            h_resp_free(&r);
+            if (done)
+                break;
+            if (h_now() > end)
+                fail_msg("node %d: the closed account still holds money", i + 1);
+        }
+    }
+    json_decref(w);
+    ledger_ok_everywhere();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1032,6 +1152,7 @@ int main(void)
         cmocka_unit_test(auto_withdraw_end_to_end),
         cmocka_unit_test(leader_killed_during_money),
         cmocka_unit_test(ban_list),
+        cmocka_unit_test(provisional_closed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

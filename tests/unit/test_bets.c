@@ -1019,6 +1019,425 @@ static void test_settlement(void **state)
     json_decref(unpaid);
 }
 
+
+/* ---- re-settlement and postponed fixtures (bets_resettle.c) ----------------------------- */
+
+static int apply_at(struct ctx *c, uint16_t type, const char *payload, uint64_t time_ms)
+{
+    assert_true(c->nlog < LOG_MAX);
+    c->log[c->nlog++] = (struct entry){type, strdup(payload)};
+    return util_apply_at(c->f, &c->r, ++c->last, type, NULL, 0, payload, time_ms);
+}
+
+static int resettle(struct ctx *c, const char *fixture, int h, int a, const char *reason)
+{
+    struct cmd cm;
+    char *text = bets_cmd_resettle(&cm, fixture, h, a, reason);
+    int st = apply(c, CMD_BET_RESETTLE, text);
+    free(text);
+    return st;
+}
+
+static int paid_resettle(struct ctx *c, const char *id, long long gen)
+{
+    struct cmd cm;
+    char *text = bets_cmd_paid_resettle(&cm, id, gen);
+    int st = apply(c, CMD_BET_PAID, text);
+    free(text);
+    return st;
+}
+
+/* A corrected result: every bet on the fixture is settled again at the next generation and
+ * keeps its earlier settlements; money moves again ("resettle", idempotent by generation);
+ * exposure is not touched; bets not settled yet only get the corrected leg result; refused
+ * shapes and fixtures change nothing. */
+static void test_resettle(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    agree_fixture(c, "F2");
+    long long v1 = publish(c, "F1", PRICES1), v2 = publish(c, "F2", PRICES1);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v1)), 201);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "draw", 3500, v1)), 201);
+    assert_int_equal(place(c, "p1", 1000, "exact", 0,
+                           json_pack("[o, o]", leg("F1", "1x2", NULL, "home", 2140, v1),
+                                     leg("F2", "1x2", NULL, "away", 3100, v2))),
+                     201);
+    assert_int_equal(place1(c, 600, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v1)), 201);
+    for (int i = 1; i <= 4; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "b%012d", i);
+        assert_int_equal(hold_done(c, id, true, NULL), 200);
+    }
+    assert_int_equal(void_bet(c, "b000000000004", "palpable error"), 200);
+    /* Not finished yet: nothing to correct. */
+    assert_int_equal(resettle(c, "F1", 2, 1, "VAR goal allowed"), 409);
+    assert_code(c, "fixture_not_finished");
+    agree_result(c, "F1", 1, 1);
+    assert_settled(c, "b000000000001", "lost", 0);
+    assert_settled(c, "b000000000002", "won", 3500);
+    long long exp_f1 = exposure(c->f, "f|F1");
+    struct cmd cm;
+    char *t = bets_cmd_paid(&cm, "b000000000001", "post");
+    assert_int_equal(apply(c, CMD_BET_PAID, t), 200);
+    free(t);
+    /* Refusals change nothing. */
+    assert_int_equal(resettle(c, "F9", 2, 1, "typo"), 404);
+    assert_code(c, "no_fixture");
+    assert_int_equal(apply(c, CMD_BET_RESETTLE, "{\"fixture\":\"F1\",\"home\":2,\"away\":1}"),
+                     422);
+    assert_code(c, "invalid_resettle");
+    assert_int_equal(apply(c, CMD_BET_RESETTLE,
+                           "{\"fixture\":\"F1\",\"home\":-2,\"away\":1,\"reason\":\"x\"}"),
+                     422);
+    assert_settled(c, "b000000000001", "lost", 0);
+    /* The correction: 2-1. */
+    assert_int_equal(resettle(c, "F1", 2, 1, "VAR goal allowed"), 200);
+    assert_int_equal(rnum(c, "generation"), 1);
+    assert_int_equal(rnum(c, "resettled"), 2);
+    assert_int_equal(rnum(c, "bets"), 4);
+    assert_settled(c, "b000000000001", "won", 2140);
+    assert_settled(c, "b000000000002", "lost", 0);
+    assert_settled(c, "b000000000004", "void", 600); /* the operator's void stands */
+    json_t *b = bet(c->f, "b000000000001");
+    assert_int_equal(num(b, "generation"), 1);
+    assert_null(json_object_get(b, "paid"));
+    json_t *h0 = json_array_get(json_object_get(b, "settlements"), 0);
+    assert_int_equal(json_array_size(json_object_get(b, "settlements")), 1);
+    assert_string_equal(str(h0, "result"), "lost");
+    assert_int_equal(num(h0, "return"), 0);
+    assert_int_equal(num(h0, "generation"), 0);
+    assert_string_equal(str(h0, "paid"), "post");
+    uint64_t pay;
+    assert_string_equal(bets_settle_how(b, &pay), "resettle");
+    assert_int_equal(pay, 2140);
+    json_decref(b);
+    b = bet(c->f, "b000000000002");
+    assert_string_equal(bets_settle_how(b, &pay), "resettle");
+    assert_int_equal(pay, 0);
+    assert_string_equal(str(json_array_get(json_object_get(b, "settlements"), 0), "result"),
+                        "won");
+    json_decref(b);
+    /* The accumulator waits for F2 with its F1 leg now won. */
+    b = bet(c->f, "b000000000003");
+    assert_string_equal(str(b, "status"), "accepted");
+    assert_string_equal(str(json_array_get(json_object_get(b, "legs"), 0), "result"), "won");
+    json_decref(b);
+    assert_int_equal(exposure(c->f, "f|F1"), exp_f1);
+    /* Paying: only by "resettle" at the bet's generation, once. */
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *unpaid = bets_unpaid(c->f, txn, 100);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(unpaid), 3); /* b1, b2 (again) and the void b4 */
+    json_decref(unpaid);
+    t = bets_cmd_paid(&cm, "b000000000001", "post");
+    assert_int_equal(apply(c, CMD_BET_PAID, t), 409);
+    assert_code(c, "wrong_resolution");
+    free(t);
+    assert_int_equal(paid_resettle(c, "b000000000001", 2), 409);
+    assert_code(c, "wrong_generation");
+    assert_int_equal(paid_resettle(c, "b000000000001", 1), 200);
+    assert_int_equal(paid_resettle(c, "b000000000001", 1), 200);
+    b = bet(c->f, "b000000000001");
+    assert_string_equal(str(b, "paid"), "resettle");
+    json_decref(b);
+    /* Corrected again (back to 1-1): generation 2, both earlier settlements kept. */
+    assert_int_equal(resettle(c, "F1", 1, 1, "VAR decision reversed"), 200);
+    assert_int_equal(rnum(c, "generation"), 2);
+    assert_settled(c, "b000000000001", "lost", 0);
+    b = bet(c->f, "b000000000001");
+    assert_int_equal(json_array_size(json_object_get(b, "settlements")), 2);
+    assert_string_equal(str(json_array_get(json_object_get(b, "settlements"), 1), "result"),
+                        "won");
+    assert_string_equal(str(json_array_get(json_object_get(b, "settlements"), 1), "paid"),
+                        "resettle");
+    json_decref(b);
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *hist = bets_resettles(c->f, txn, "F1");
+    fsm_read_end(txn);
+    assert_int_equal(num(hist, "generation"), 2);
+    assert_int_equal(json_array_size(json_object_get(hist, "history")), 2);
+    assert_string_equal(str(json_array_get(json_object_get(hist, "history"), 0), "reason"),
+                        "VAR goal allowed");
+    json_decref(hist);
+}
+
+/* The audit of a re-settled bet: the hold's transfers and their corrections must amount to
+ * the last generation's stake and return. */
+#define RESETTLED_BET(result, ret)                                                             \
+    "[{\"id\":\"b1\",\"player_id\":\"p1\",\"status\":\"settled\",\"stake\":100,\"result\":"    \
+    "\"" result "\",\"return\":" #ret ",\"paid\":\"resettle\",\"generation\":1}]"
+#define CORRECTED(extra)                                                                       \
+    "{\"b1\":{\"id\":\"b1\",\"player\":\"p1\",\"amount\":100,\"status\":\"posted\","           \
+    "\"transfers\":[{\"id\":\"hold:b1\",\"amount\":100},{\"id\":\"hold:b1:stake\",\"amount\":" \
+    "100,\"debit\":\"sys:stakes:fb\",\"credit\":\"sys:house\"},{\"id\":\"hold:b1:payout\","    \
+    "\"amount\":214,\"debit\":\"sys:house\",\"credit\":\"player:p1\"}" extra "]}}"
+
+static void test_audit_resettled(void **state)
+{
+    (void)state;
+    /* Won (100 kept, 214 paid) corrected to lost: the 214 taken back, part from the debt. */
+    const char *back = ",{\"id\":\"hold:b1:r1:payout\",\"amount\":150,\"debit\":\"player:p1\","
+                       "\"credit\":\"sys:house\"},{\"id\":\"hold:b1:r1:payout:debt\",\"amount\":"
+                       "64,\"debit\":\"debt:p1\",\"credit\":\"sys:house\"}";
+    char holds[1024];
+    snprintf(holds, sizeof holds, CORRECTED("%s"), back);
+    expect_audit(RESETTLED_BET("lost", 0), holds, 0, 0, NULL);
+    expect_audit(RESETTLED_BET("won", 214), holds, 1, 0, "resettle_transfers");
+    expect_audit(RESETTLED_BET("lost", 0), CORRECTED(""), 1, 0, "resettle_transfers");
+    /* Corrected to void: the stake returned and the payout taken back. */
+    snprintf(holds, sizeof holds, CORRECTED("%s"),
+             ",{\"id\":\"hold:b1:r1:stake\",\"amount\":100,\"debit\":\"sys:house\",\"credit\":"
+             "\"player:p1\"},{\"id\":\"hold:b1:r1:payout\",\"amount\":214,\"debit\":"
+             "\"player:p1\",\"credit\":\"sys:house\"}");
+    expect_audit(RESETTLED_BET("void", 100), holds, 0, 0, NULL);
+    /* Not paid yet: in progress whatever the hold says. */
+    expect_audit("[{\"id\":\"b1\",\"player_id\":\"p1\",\"status\":\"settled\",\"stake\":100,"
+                 "\"result\":\"lost\",\"return\":0,\"generation\":1}]",
+                 CORRECTED(""), 0, 1, NULL);
+}
+
+/* A postponed fixture: its bets stay open until 48 hours after the original kick-off (even
+ * when the kick-off is moved), then the leader's CMD_BET_POSTPONED voids them (the stake
+ * back) and closes betting on it; before that, or when not postponed, it is refused and
+ * changes nothing; again after, nothing changes. */
+static void test_postponed(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F3");
+    long long v = publish(c, "F3", PRICES1);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F3", "1x2", NULL, "home", 2140, v)), 201);
+    assert_int_equal(hold_done(c, "b000000000001", true, NULL), 200);
+    const uint64_t ko = (uint64_t)KICKOFF * 1000, h48 = 48ull * 3600 * 1000;
+    char p[64];
+    snprintf(p, sizeof p, "{\"fixture\":\"F3\"}");
+    assert_int_equal(apply_at(c, CMD_BET_POSTPONED, p, ko + h48 + 1000), 409);
+    assert_code(c, "not_postponed");
+    assert_int_equal(apply(c, CMD_FIXTURE_UPDATE,
+                           "{\"id\":\"F3\",\"status\":\"postponed\",\"kickoff\":"
+                           "\"2026-12-31T20:00:00Z\"}"),
+                     200);
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *due_early = bets_postponed_due(c->f, txn, ko + h48 - 1000, 10);
+    json_t *due = bets_postponed_due(c->f, txn, ko + h48, 10);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(due_early), 0);
+    assert_int_equal(json_array_size(due), 1);
+    assert_string_equal(json_string_value(json_array_get(due, 0)), "F3");
+    json_decref(due_early);
+    json_decref(due);
+    assert_int_equal(apply_at(c, CMD_BET_POSTPONED, p, ko + h48 - 1000), 409);
+    assert_code(c, "postponement_running");
+    assert_status(c, "b000000000001", "accepted");
+    assert_int_equal(apply_at(c, CMD_BET_POSTPONED, "{}", ko + h48), 422);
+    assert_int_equal(apply_at(c, CMD_BET_POSTPONED, p, ko + h48 + 1000), 200);
+    assert_settled(c, "b000000000001", "void", 1000);
+    assert_int_equal(exposure(c->f, "f|F3"), 0);
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *sw = bets_switches(c->f, txn);
+    due = bets_postponed_due(c->f, txn, ko + h48 + 5000, 10);
+    fsm_read_end(txn);
+    assert_non_null(json_object_get(json_object_get(sw, "fixtures_closed"), "F3"));
+    assert_int_equal(json_array_size(due), 0);
+    json_decref(sw);
+    json_decref(due);
+    assert_int_equal(apply_at(c, CMD_BET_POSTPONED, p, ko + h48 + 9000), 200);
+    assert_non_null(strstr(c->r.body, "\"done\":true"));
+    /* A bet on it now: betting closed. */
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F3", "1x2", NULL, "home", 2140, v)), 409);
+    assert_code(c, "betting_closed");
+    /* Played later after all: its voided bets have no settlement to correct. */
+    assert_int_equal(apply(c, CMD_FIXTURE_UPDATE, "{\"id\":\"F3\",\"status\":\"scheduled\"}"),
+                     200);
+    agree_kickoff(c, "F3");
+    agree_result(c, "F3", 2, 0);
+    assert_settled(c, "b000000000001", "void", 1000);
+    assert_int_equal(resettle(c, "F3", 0, 2, "typo"), 409);
+    assert_code(c, "fixture_voided");
+}
+
+
+/* ---- next goal and abandoned fixtures (bets_markets.c) ---------------------------------- */
+
+#define PRICES_LIVE                                                                            \
+    "{\"1x2\":{\"away\":3100,\"draw\":3500,\"home\":2140},\"btts\":{\"no\":1900,\"yes\":1850},"  \
+    "\"next_goal\":{\"away\":2600,\"home\":2000,\"none\":6000},\"total_goals\":{\"1.5\":{"      \
+    "\"over\":1300,\"under\":3200},\"2.5\":{\"over\":1900,\"under\":1950}}}"
+
+static void agree_goal(struct ctx *c, const char *id, uint64_t seq, enum feed_side team,
+                       enum feed_event_type type)
+{
+    struct feed_obs o = {.kind = FEED_EVENT};
+    snprintf(o.u.event.fixture, sizeof o.u.event.fixture, "%s", id);
+    o.u.event.seq = seq;
+    o.u.event.period = 1;
+    o.u.event.minute = (uint16_t)(10 * seq);
+    o.u.event.type = type;
+    o.u.event.team = team;
+    agree(c, &o);
+}
+
+/* A live fixture with the live prices above, live betting on; returns the version. */
+static long long live_fixture(struct ctx *c, const char *id)
+{
+    agree_fixture(c, id);
+    agree_kickoff(c, id);
+    assert_int_equal(set_limits(c, "{\"live\": true}"), 200);
+    return publish(c, id, PRICES_LIVE);
+}
+
+/* Next goal settles from the agreed events: the first goal after the bet (an own goal counts
+ * for the other side), "none" only when no goal followed; a final score alone could not tell. */
+static void test_next_goal(void **state)
+{
+    struct ctx *c = *state;
+    long long v = live_fixture(c, "F5");
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F5", "next_goal", NULL, "home", 2000, v)),
+                     201);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F5", "next_goal", NULL, "away", 2600, v)),
+                     201);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F5", "next_goal", NULL, "none", 6000, v)),
+                     201);
+    for (int i = 1; i <= 3; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "b%012d", i);
+        assert_int_equal(hold_done(c, id, true, NULL), 200);
+    }
+    /* The home side scores into its own net first: settled at that goal, before the result. */
+    agree_goal(c, "F5", 2, FEED_HOME, FEED_OWN_GOAL);
+    assert_settled(c, "b000000000001", "lost", 0);
+    assert_settled(c, "b000000000002", "won", 2600);
+    assert_settled(c, "b000000000003", "lost", 0);
+    agree_goal(c, "F5", 3, FEED_HOME, FEED_GOAL);
+    agree_result(c, "F5", 1, 1);
+    assert_settled(c, "b000000000002", "won", 2600);
+    /* No goal after the bet: "none" wins at full time. */
+    v = live_fixture(c, "F6");
+    assert_int_equal(place1(c, 500, "exact", 0, leg("F6", "next_goal", NULL, "none", 6000, v)),
+                     201);
+    assert_int_equal(place1(c, 500, "exact", 0, leg("F6", "next_goal", NULL, "home", 2000, v)),
+                     201);
+    assert_int_equal(hold_done(c, "b000000000004", true, NULL), 200);
+    assert_int_equal(hold_done(c, "b000000000005", true, NULL), 200);
+    agree_result(c, "F6", 0, 0);
+    assert_settled(c, "b000000000004", "won", 3000);
+    assert_settled(c, "b000000000005", "lost", 0);
+    /* A goal agreed while an earlier event is not: it may not be the next goal; once the
+     * missing one is agreed (a red card), it is; a bet still waiting for its hold settles
+     * when the hold is answered. */
+    v = live_fixture(c, "F4");
+    assert_int_equal(place1(c, 500, "exact", 0, leg("F4", "next_goal", NULL, "away", 2600, v)),
+                     201);
+    assert_int_equal(place1(c, 500, "exact", 0, leg("F4", "next_goal", NULL, "home", 2000, v)),
+                     201);
+    assert_int_equal(hold_done(c, "b000000000006", true, NULL), 200);
+    agree_goal(c, "F4", 3, FEED_AWAY, FEED_GOAL);
+    assert_status(c, "b000000000006", "accepted");
+    agree_goal(c, "F4", 2, FEED_HOME, FEED_RED_CARD);
+    assert_settled(c, "b000000000006", "won", 1300);
+    assert_status(c, "b000000000007", "pending_hold");
+    assert_int_equal(hold_done(c, "b000000000007", true, NULL), 200);
+    assert_settled(c, "b000000000007", "lost", 0);
+    /* The leg results from the table directly. */
+    json_t *evs = json_pack("[{s:{s:I, s:s, s:s}}]", "observation", "seq", (json_int_t)4,
+                            "type", "penalty_scored", "team", "away");
+    json_t *lg = json_pack("{s:s, s:s, s:{s:I}}", "market", "next_goal", "outcome", "away",
+                           "live", "seq", (json_int_t)3);
+    assert_string_equal(bets_next_goal_result(lg, evs, false), "won");
+    json_object_set_new(json_object_get(lg, "live"), "seq", json_integer(4));
+    assert_null(bets_next_goal_result(lg, evs, false));
+    assert_string_equal(bets_next_goal_result(lg, evs, true), "lost");
+    json_decref(lg);
+    json_decref(evs);
+}
+
+/* An abandoned fixture: markets already decided by the score at abandonment stand, the others
+ * are void; the fixture is cancelled with the abandonment kept, betting on it switched off;
+ * a later void result from the feed changes nothing; refusals change nothing. */
+static void test_abandoned(void **state)
+{
+    struct ctx *c = *state;
+    long long v = live_fixture(c, "F7");
+    static const struct {
+        const char *market, *line, *outcome;
+        long long price;
+        const char *want;
+        long long ret;
+    } B[] = {
+        {"btts", NULL, "yes", 1850, "won", 1850},
+        {"btts", NULL, "no", 1900, "lost", 0},
+        {"total_goals", "1.5", "over", 1300, "won", 1300},
+        {"total_goals", "1.5", "under", 3200, "lost", 0},
+        {"total_goals", "2.5", "over", 1900, "void", 1000},
+        {"total_goals", "2.5", "under", 1950, "void", 1000},
+        {"1x2", NULL, "home", 2140, "void", 1000},
+        {"next_goal", NULL, "home", 2000, "won", 2000},
+        {"next_goal", NULL, "none", 6000, "lost", 0},
+    };
+    size_t n = sizeof B / sizeof *B;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(place1(c, 1000, "exact", 0, leg("F7", B[i].market, B[i].line,
+                                                        B[i].outcome, B[i].price, v)),
+                         201);
+        char id[16];
+        snprintf(id, sizeof id, "b%012zu", i + 1);
+        assert_int_equal(hold_done(c, id, true, NULL), 200);
+    }
+    /* An accumulator with a leg on another fixture waits for it. */
+    agree_fixture(c, "F8");
+    long long v8 = publish(c, "F8", PRICES1);
+    assert_int_equal(place(c, "p1", 1000, "exact", 0,
+                           json_pack("[o, o]", leg("F7", "btts", NULL, "yes", 1850, v),
+                                     leg("F8", "1x2", NULL, "home", 2140, v8))),
+                     201);
+    char acc[16];
+    snprintf(acc, sizeof acc, "b%012zu", n + 1);
+    assert_int_equal(hold_done(c, acc, true, NULL), 200);
+    agree_goal(c, "F7", 2, FEED_HOME, FEED_GOAL);
+    agree_goal(c, "F7", 3, FEED_AWAY, FEED_PENALTY_SCORED);
+    /* Refusals: shape, unknown fixture, a fixture not live. */
+    assert_int_equal(apply(c, CMD_BET_ABANDONED, "{\"fixture\":\"F7\"}"), 422);
+    assert_code(c, "invalid_abandon");
+    struct cmd cm;
+    char *t = bets_cmd_abandoned(&cm, "F9", "floodlights");
+    assert_int_equal(apply(c, CMD_BET_ABANDONED, t), 404);
+    free(t);
+    t = bets_cmd_abandoned(&cm, "F8", "floodlights");
+    assert_int_equal(apply(c, CMD_BET_ABANDONED, t), 409);
+    assert_code(c, "fixture_not_live");
+    free(t);
+    assert_status(c, "b000000000001", "accepted");
+    t = bets_cmd_abandoned(&cm, "F7", "floodlights failed at 62'");
+    assert_int_equal(apply(c, CMD_BET_ABANDONED, t), 200);
+    /* The two next goal bets were settled at the home goal already. */
+    assert_int_equal(rnum(c, "settled"), (long long)n - 2);
+    for (size_t i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "b%012zu", i + 1);
+        assert_settled(c, id, B[i].want, B[i].ret);
+    }
+    json_t *b = bet(c->f, acc);
+    assert_string_equal(str(b, "status"), "accepted");
+    assert_string_equal(str(json_array_get(json_object_get(b, "legs"), 0), "result"), "won");
+    json_decref(b);
+    assert_int_equal(apply(c, CMD_BET_ABANDONED, t), 409); /* cancelled now */
+    assert_code(c, "fixture_not_live");
+    free(t);
+    assert_int_equal(exposure(c->f, "o|F7|btts||no"), 0);
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *sw = bets_switches(c->f, txn);
+    fsm_read_end(txn);
+    assert_non_null(json_object_get(json_object_get(sw, "fixtures_closed"), "F7"));
+    json_decref(sw);
+    /* The feed's void result later: what was settled stays. */
+    agree_result_st(c, "F7", FEED_VOID, 0, 0);
+    assert_settled(c, "b000000000001", "won", 1850);
+    assert_settled(c, "b000000000003", "won", 1300);
+}
+
 static json_t *list(struct ctx *c, const char *player, const char *status, uint64_t before,
                     unsigned limit)
 {
@@ -1124,6 +1543,63 @@ static void test_settlement_in_chunks(void **state)
     free(t);
     assert_int_equal(apply(c, CMD_BET_SETTLE_MORE, "{}"), 422);
     assert_code(c, "invalid_settle");
+}
+
+/* A correction of a fixture with more bets than a chunk: the first BET_SETTLE_CHUNK in its
+ * apply, the rest by the leader's {fixture, more: true}; meanwhile another correction waits
+ * (settlement_in_progress); a repeated step changes nothing. */
+static void test_resettle_in_chunks(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    long long v1 = publish(c, "F1", PRICES1);
+    const int n = BET_SETTLE_CHUNK + 3;
+    for (int i = 1; i <= n; i++) {
+        assert_int_equal(place1(c, 100, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v1)),
+                         201);
+        char id[16];
+        snprintf(id, sizeof id, "b%012d", i);
+        assert_int_equal(hold_done(c, id, true, NULL), 200);
+    }
+    agree_result(c, "F1", 2, 0);
+    struct cmd cm;
+    char *t = bets_cmd_settle_more(&cm, "F1");
+    assert_int_equal(apply(c, CMD_BET_SETTLE_MORE, t), 200);
+    free(t);
+    assert_int_equal(resettle(c, "F1", 0, 2, "scores swapped"), 200);
+    assert_int_equal(rnum(c, "resettled"), BET_SETTLE_CHUNK);
+    char last_in[16], first_out[16];
+    snprintf(last_in, sizeof last_in, "b%012d", BET_SETTLE_CHUNK);
+    snprintf(first_out, sizeof first_out, "b%012d", BET_SETTLE_CHUNK + 1);
+    assert_settled(c, last_in, "lost", 0);
+    assert_settled(c, first_out, "won", 214);
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *re = bets_resettling(c->f, txn, 10);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(re), 1);
+    assert_string_equal(json_string_value(json_array_get(re, 0)), "F1");
+    json_decref(re);
+    assert_int_equal(resettle(c, "F1", 1, 2, "another"), 409);
+    assert_code(c, "settlement_in_progress");
+    t = bets_cmd_resettle_more(&cm, "F1");
+    assert_int_equal(apply(c, CMD_BET_RESETTLE, t), 200);
+    assert_int_equal(rnum(c, "resettled"), n);
+    assert_settled(c, first_out, "lost", 0);
+    json_t *b = bet(c->f, first_out);
+    assert_int_equal(num(b, "generation"), 1);
+    json_decref(b);
+    assert_int_equal(apply(c, CMD_BET_RESETTLE, t), 200); /* nothing left: unchanged */
+    assert_int_equal(rnum(c, "resettled"), n);
+    free(t);
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    re = bets_resettling(c->f, txn, 10);
+    json_t *unpaid = bets_unpaid(c->f, txn, 10000);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(re), 0);
+    assert_int_equal(json_array_size(unpaid), (size_t)n);
+    json_decref(re);
+    json_decref(unpaid);
 }
 
 /* ---- cash-out ---------------------------------------------------------------------------- */
@@ -1382,6 +1858,82 @@ static void test_cashout_accumulator(void **state)
     assert_status(c, "b000000000002", "accepted");
 }
 
+/* A cashed-out bet keeps its cash-out when its fixture's result is corrected; the others on
+ * it are re-settled. */
+static void test_resettle_keeps_cashout(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    long long v1 = publish(c, "F1", PRICES1);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v1)), 201);
+    assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, "draw", 3500, v1)), 201);
+    assert_int_equal(hold_done(c, "b000000000001", true, NULL), 200);
+    assert_int_equal(hold_done(c, "b000000000002", true, NULL), 200);
+    expect_offer(c, "b000000000001", NULL, 883);
+    char vs[32];
+    snprintf(vs, sizeof vs, "[%lld]", v1);
+    assert_int_equal(cash_out(c, "b000000000001", "p1", 883, vs, next_time(c) + 5000), 200);
+    assert_settled(c, "b000000000001", "cashed_out", 883);
+    agree_result(c, "F1", 1, 1);
+    assert_settled(c, "b000000000002", "won", 3500);
+    assert_int_equal(resettle(c, "F1", 2, 0, "VAR goal allowed"), 200);
+    assert_int_equal(rnum(c, "resettled"), 1);
+    assert_settled(c, "b000000000001", "cashed_out", 883);
+    json_t *b = bet(c->f, "b000000000001");
+    assert_null(json_object_get(b, "generation"));
+    json_decref(b);
+    assert_settled(c, "b000000000002", "lost", 0);
+}
+
+/* An abandonment of more bets than a chunk: the first BET_SETTLE_CHUNK in its apply, the rest
+ * by the leader's {fixture, more: true}; a void result agreed in between leaves them to it. */
+static void test_abandoned_in_chunks(void **state)
+{
+    struct ctx *c = *state;
+    long long v = live_fixture(c, "F7");
+    const int n = BET_SETTLE_CHUNK + 3;
+    for (int i = 1; i <= n; i++) {
+        assert_int_equal(place1(c, 100, "exact", 0, leg("F7", "btts", NULL, "yes", 1850, v)),
+                         201);
+        char id[16];
+        snprintf(id, sizeof id, "b%012d", i);
+        assert_int_equal(hold_done(c, id, true, NULL), 200);
+    }
+    agree_goal(c, "F7", 2, FEED_HOME, FEED_GOAL);
+    agree_goal(c, "F7", 3, FEED_AWAY, FEED_GOAL);
+    struct cmd cm;
+    char *t = bets_cmd_abandoned(&cm, "F7", "pitch invasion");
+    assert_int_equal(apply(c, CMD_BET_ABANDONED, t), 200);
+    free(t);
+    assert_int_equal(rnum(c, "settled"), BET_SETTLE_CHUNK);
+    char last_in[16], first_out[16];
+    snprintf(last_in, sizeof last_in, "b%012d", BET_SETTLE_CHUNK);
+    snprintf(first_out, sizeof first_out, "b%012d", BET_SETTLE_CHUNK + 1);
+    assert_settled(c, last_in, "won", 185);
+    assert_status(c, first_out, "accepted");
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *ab = bets_abandoning(c->f, txn, 10);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(ab), 1);
+    json_decref(ab);
+    agree_result_st(c, "F7", FEED_VOID, 0, 0); /* the feed's void: the abandonment decides */
+    assert_status(c, first_out, "accepted");
+    t = bets_cmd_abandoned_more(&cm, "F7");
+    assert_int_equal(apply(c, CMD_BET_ABANDONED, t), 200);
+    assert_int_equal(rnum(c, "settled"), n);
+    assert_settled(c, first_out, "won", 185);
+    assert_int_equal(apply(c, CMD_BET_ABANDONED, t), 200); /* nothing left: unchanged */
+    assert_int_equal(rnum(c, "settled"), n);
+    free(t);
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    ab = bets_abandoning(c->f, txn, 10);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(ab), 0);
+    json_decref(ab);
+    assert_int_equal(exposure(c->f, "f|F7"), 0);
+}
+
 int main(void)
 {
     util_log_init();
@@ -1400,8 +1952,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_player_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settlement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settlement_in_chunks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resettle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resettle_in_chunks, setup, teardown),
+        cmocka_unit_test(test_audit_resettled),
+        cmocka_unit_test_setup_teardown(test_postponed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_next_goal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abandoned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abandoned_in_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cashout_single, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cashout_accumulator, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resettle_keeps_cashout, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 
 #include "consensus/fsm.h"
 #include "consensus/accounts.h"
+#include "consensus/bets.h"
 #include "consensus/wallet.h"
 #include "tests/unit/unit_util.h"
 
@@ -479,6 +480,102 @@ static void chargeback_and_corrections(void **state)
     check_ok(w);
 }
 
+
+/* A bet's hold settled again after a corrected result (wallet_resettle.c): a posted hold is
+ * corrected by transfers that name what they correct, a player who already withdrew the
+ * winnings goes into debt (never overdrawn) and a later credit repays it first; the same
+ * generation answers the first result, an older one is refused; a pending hold is simply
+ * resolved; the audit's reading of the transfers adds up to the last generation. */
+static void resettle(void **state)
+{
+    struct w *w = *state;
+    funded(w, 10000);
+    verify(w, P1);
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("bet1", P1, "football", 1000,
+                                                                   60000)),
+                     201);
+    assert_int_equal(run(w, CMD_HOLD_POST, wallet_cmd_hold_post("bet1", "football", 1000, 2140)),
+                     200);
+    assert_int_equal(vint(w, P1, "balance"), 11140);
+    /* The winnings are withdrawn (held for the payout): 140 left available. */
+    assert_int_equal(run(w, CMD_WITHDRAW_OPEN, wallet_cmd_withdraw_open(P1, "w1", 11000)), 201);
+    assert_int_equal(vint(w, P1, "available"), 140);
+    /* Corrected to lost: the 2140 paid comes back, 140 from the cash, 2000 as debt. */
+    assert_int_equal(run(w, CMD_HOLD_RESETTLE,
+                         wallet_cmd_hold_resettle("bet1", "football", 0, 1000, 0, "x")),
+                     422);
+    assert_int_equal(run(w, CMD_HOLD_RESETTLE,
+                         wallet_cmd_hold_resettle("bet1", "football", 1, 1001, 0, "x")),
+                     422);
+    assert_int_equal(run(w, CMD_HOLD_RESETTLE,
+                         wallet_cmd_hold_resettle("nope", "football", 1, 1000, 0, "x")),
+                     404);
+    assert_int_equal(run(w, CMD_HOLD_RESETTLE,
+                         wallet_cmd_hold_resettle("bet1", "football", 1, 1000, 0, "VAR goal")),
+                     200);
+    assert_true(flag(w, "corrected"));
+    assert_int_equal(vint(w, P1, "available"), 0);
+    assert_int_equal(vint(w, P1, "debt"), 2000);
+    assert_int_equal(vint(w, P1, "balance"), 11000);
+    check_ok(w);
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("bet9", P1, "football", 1,
+                                                                   60000)),
+                     403);
+    assert_string_equal(code(w), "debt_outstanding");
+    /* Exactly once per generation. */
+    assert_int_equal(run(w, CMD_HOLD_RESETTLE,
+                         wallet_cmd_hold_resettle("bet1", "football", 1, 1000, 0, "VAR goal")),
+                     200);
+    assert_int_equal(field(w, "generation"), 1);
+    assert_int_equal(vint(w, P1, "debt"), 2000);
+    assert_int_equal(run(w, CMD_HOLD_RESETTLE,
+                         wallet_cmd_hold_resettle("bet1", "football", 1, 1000, 50, "VAR goal")),
+                     409);
+    assert_string_equal(code(w), "resettle_conflict");
+    /* Corrected back to won: the credit repays the debt first. */
+    assert_int_equal(run(w, CMD_HOLD_RESETTLE,
+                         wallet_cmd_hold_resettle("bet1", "football", 2, 1000, 2140, "reversed")),
+                     200);
+    assert_int_equal(vint(w, P1, "debt"), 0);
+    assert_int_equal(vint(w, P1, "available"), 140);
+    assert_int_equal(run(w, CMD_HOLD_RESETTLE,
+                         wallet_cmd_hold_resettle("bet1", "football", 1, 1000, 0, "VAR goal")),
+                     409);
+    assert_string_equal(code(w), "resettle_superseded");
+    /* A hold never resolved is resolved by its first re-settlement (void: 0 and 0). */
+    assert_int_equal(run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place("bet2", P1, "football", 100,
+                                                                   60000)),
+                     201);
+    assert_int_equal(run(w, CMD_HOLD_RESETTLE,
+                         wallet_cmd_hold_resettle("bet2", "football", 1, 0, 0, "void")),
+                     200);
+    assert_false(flag(w, "corrected"));
+    assert_int_equal(vint(w, P1, "available"), 140);
+    assert_int_equal(vint(w, P1, "held"), 11000); /* the withdrawal only */
+    check_ok(w);
+    /* The audit's view: bet1's transfers with their corrections amount to 1000 and 2140. */
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(w->f, &txn), 0);
+    json_t *page = wallet_holds_page(w->f, txn, "football", "", 10);
+    json_t *t = wallet_trj(w->f, txn, 2027);
+    json_t *h1 = wallet_hold_get(w->f, txn, "bet1");
+    fsm_read_end(txn);
+    json_t *hold = json_array_get(json_object_get(page, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(hold, "id")), "bet1");
+    int64_t st, po;
+    bets_hold_effect(hold, &st, &po);
+    assert_int_equal(st, 1000);
+    assert_int_equal(po, 2140);
+    /* place, post, stake, payout; r1: payout and its debt part; r2: payout, repay */
+    assert_int_equal(json_array_size(json_object_get(hold, "transfers")), 8);
+    assert_int_equal(json_integer_value(json_object_get(t, "stakes")), 1000);
+    assert_int_equal(json_integer_value(json_object_get(t, "payouts")), 2140);
+    assert_int_equal(json_integer_value(json_object_get(h1, "generation")), 2);
+    json_decref(h1);
+    json_decref(t);
+    json_decref(page);
+}
+
 /* Many random operations: the check passes throughout and two state machines agree. */
 static void random_run(void **state)
 {
@@ -734,6 +831,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(ban_list_verdict, setup, teardown),
         cmocka_unit_test_setup_teardown(provisional_closure, setup, teardown),
         cmocka_unit_test_setup_teardown(auto_withdraw, setup, teardown),
+        cmocka_unit_test_setup_teardown(resettle, setup, teardown),
         cmocka_unit_test_setup_teardown(block_and_ban_end_sessions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
