@@ -48,6 +48,9 @@ struct node {
     h2o_accept_ctx_t accept_ctx;
     uv_tcp_t listener;
     uv_signal_t sigint, sigterm;
+    struct tls_files *tls;   /* member certificates, NULL when not configured */
+    uv_signal_t sighup;      /* with tls: reload the certificate files now */
+    uv_timer_t tls_check;    /* with tls: reload them when they change */
     bool stopping;
 };
 

@@ -510,7 +510,9 @@ static void usage(FILE *f)
             "                                  an operator's token into FILE (0600)\n"
             "  tokens list|create|revoke       accounts cluster: scoped machine tokens\n"
             "  audit-log [--since N] [--limit N]\n"
-            "                                  the cluster's audit trail of admin actions\n\n"
+            "                                  the cluster's audit trail of admin actions\n"
+            "  certs ca-init|issue|rotate      the deployment's CA and member certificates\n"
+            "                                  (local files; see parlayctl certs)\n\n"
             "exit codes: 0 ok, 1 refused by the node, 2 usage, 3 unreachable, 4 timed out\n");
 }
 
@@ -609,6 +611,8 @@ int main(int argc, char **argv)
         return cmd_events(rest, rv);
     if (!strcmp(cmd, "oracle"))
         return cmd_oracle(rest, rv);
+    if (!strcmp(cmd, "certs"))
+        return cmd_certs(rest, rv);
     fprintf(stderr, "parlayctl: unknown command '%s'\n", cmd);
     usage(stderr);
     return EXIT_USAGE;

@@ -39,6 +39,7 @@ double now_s(void);
 int cmd_audit(int argc, char **argv);
 int cmd_audit_log(int argc, char **argv);
 int cmd_bets(int argc, char **argv);
+int cmd_certs(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);
 int cmd_liability(int argc, char **argv);
