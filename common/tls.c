@@ -21,6 +21,8 @@ struct tls_files {
     bool require_peer_cert;
     struct timespec seen[3]; /* change times of ca, cert, key at the last good load */
     SSL_CTX *ctx;
+    void (*hook)(SSL_CTX *ctx, void *arg);
+    void *hook_arg;
 };
 
 static int stamp(const char *path, struct timespec *ts, bool private, char *err, size_t n)
@@ -99,6 +101,8 @@ int tls_files_reload(struct tls_files *t, bool force, char *err, size_t n)
     SSL_CTX *ctx = build(t, err, n);
     if (!ctx)
         return -1;
+    if (t->hook)
+        t->hook(ctx, t->hook_arg);
     SSL_CTX_free(t->ctx);
     t->ctx = ctx;
     memcpy(t->seen, now, sizeof now);
@@ -121,6 +125,13 @@ int tls_files_open(struct tls_files **out, const char *ca, const char *cert, con
     }
     *out = t;
     return 0;
+}
+
+void tls_files_on_build(struct tls_files *t, void (*hook)(SSL_CTX *ctx, void *arg), void *arg)
+{
+    t->hook = hook;
+    t->hook_arg = arg;
+    hook(t->ctx, arg);
 }
 
 SSL_CTX *tls_files_ctx(struct tls_files *t) { return t->ctx; }

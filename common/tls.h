@@ -34,6 +34,9 @@ const char *tls_files_ca(const struct tls_files *t);
 const char *tls_files_cert(const struct tls_files *t);
 const char *tls_files_key(const struct tls_files *t);
 void tls_files_free(struct tls_files *t);
+/* Call @hook on the current context now and on every context a reload builds (callbacks,
+ * app data). */
+void tls_files_on_build(struct tls_files *t, void (*hook)(SSL_CTX *ctx, void *arg), void *arg);
 
 /* The member a certificate names: 0 with @cluster and @id set, -1 if it names none (or more
  * than one). */

@@ -63,6 +63,10 @@ static void tls_reload(struct node *n, bool force)
 {
     char err[512];
     int rv = tls_files_reload(n->tls, force, err, sizeof err);
+    if (rv >= 0 && n->tls_http) { /* the HTTPS context, for new connections */
+        rv = tls_files_reload(n->tls_http, rv > 0, err, sizeof err) < 0 ? -1 : rv;
+        n->accept_ctx.ssl_ctx = tls_files_ctx(n->tls_http);
+    }
     if (rv > 0)
         LOG_INFO("event=tls_reloaded cert=%s", tls_files_cert(n->tls));
     else if (rv < 0)
@@ -207,6 +211,7 @@ int main(int argc, char **argv)
              n->cfg.n_initial, (unsigned long long)fsm_last_applied(n->fsm));
     uv_run(n->loop, UV_RUN_DEFAULT);
     fsm_close(n->fsm);
+    tls_files_free(n->tls_http);
     tls_files_free(n->tls);
     curl_global_cleanup();
     return 0;

@@ -10,6 +10,7 @@
  * rotated (the files replaced) while a client writes: every write succeeds, the nodes reload,
  * new connections get the new certificate, a restarted node rejoins with it. */
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -113,6 +114,7 @@ static int tls_cluster(struct h_cluster *c)
                  ca, cert, key);
     }
     h_cluster_write_configs(c);
+    path_of(h_tls_ca, sizeof h_tls_ca, "ca.pem"); /* the nodes serve HTTPS */
     h_start_cluster(c);
     int leader = h_wait_leader(c, H_WAIT_MS);
     assert_true(leader >= 0);
@@ -639,6 +641,75 @@ static void certificates_rotate_without_downtime(void **state)
     h_cluster_destroy(&c);
 }
 
+/* POST @path on node @i over HTTPS with client certificate @name ("" none): the status (0
+ * when the TLS handshake or the connection failed) and the problem's code in @code. */
+static long internal_post(struct h_cluster *c, int i, const char *scheme, const char *name,
+                          const char *path, char *code, size_t n)
+{
+    char url[256], cert[400], key[400], ca[400], buf[4096] = {0};
+    snprintf(url, sizeof url, "%s://127.0.0.1:%d%s", scheme, c->nodes[i].http_port, path);
+    path_of(ca, sizeof ca, "ca.pem");
+    FILE *mem = fmemopen(buf, sizeof buf - 1, "w");
+    CURL *e = curl_easy_init();
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, "{}");
+    curl_easy_setopt(e, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, mem);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
+    if (name[0]) {
+        snprintf(cert, sizeof cert, "%s/%s.pem", dir, name);
+        snprintf(key, sizeof key, "%s/%s.key", dir, name);
+        curl_easy_setopt(e, CURLOPT_SSLCERT, cert);
+        curl_easy_setopt(e, CURLOPT_SSLKEY, key);
+    }
+    long status = 0;
+    if (curl_easy_perform(e) == CURLE_OK)
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(e);
+    fclose(mem);
+    json_t *j = json_loads(buf, 0, NULL);
+    snprintf(code, n, "%s", j && json_is_string(json_object_get(j, "code"))
+                                ? json_string_value(json_object_get(j, "code"))
+                                : "");
+    json_decref(j);
+    return status;
+}
+
+/* The nodes serve HTTPS only; /internal/v1/... answers 403 member_certificate_required without a
+ * member's certificate, and refuses a foreign CA's at the handshake; a member's certificate
+ * gets past that check (to the signature check behind it); a write sent to a follower is
+ * forwarded to the leader (whose /internal/v1/propose needs the follower's certificate). */
+static void internal_http_needs_a_member_certificate(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    int leader = tls_cluster(&c);
+    int f = (leader + 1) % c.n;
+    make_ca("foreign");
+    issue("foreign", "foreign-1", "football", (uint64_t)c.nodes[f].id, -60, 86400);
+    char member[32], code[64];
+    snprintf(member, sizeof member, "node-%d", c.nodes[f].id);
+    const char *paths[] = {"/internal/v1/propose", "/internal/v1/observations",
+                           "/internal/v1/quote-votes", "/internal/v1/member-key"};
+    for (size_t k = 0; k < sizeof paths / sizeof *paths; k++) {
+        assert_int_equal(internal_post(&c, leader, "https", "", paths[k], code, sizeof code), 403);
+        assert_string_equal(code, "member_certificate_required");
+        assert_int_equal(
+            internal_post(&c, leader, "https", "foreign-1", paths[k], code, sizeof code), 0);
+        long st = internal_post(&c, leader, "https", member, paths[k], code, sizeof code);
+        assert_true(st >= 400 && st != 403); /* past the certificate, refused further on */
+        assert_int_equal(internal_post(&c, leader, "http", "", paths[k], code, sizeof code), 0);
+    }
+    /* Forwarding: the follower's own HTTPS call with its certificate. */
+    struct h_resp r = h_http(&c, f, "POST", "/admin/v1/fixtures", h_fixture_body("forwarded"),
+                             "key-forwarded", true);
+    assert_int_equal(r.status, 201);
+    h_resp_free(&r);
+    for (int i = 0; i < c.n; i++)
+        assert_true(h_wait_fixture(&c, i, "forwarded", "scheduled", 1));
+    h_cluster_destroy(&c);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* SSL_write to a node that hung up */
@@ -647,6 +718,7 @@ int main(void)
         cmocka_unit_test(strangers_cannot_vote_or_append),
         cmocka_unit_test(malformed_over_tls_are_dropped),
         cmocka_unit_test(certificates_rotate_without_downtime),
+        cmocka_unit_test(internal_http_needs_a_member_certificate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
