@@ -80,6 +80,7 @@ void node_curl_tls(const struct node *n, void *curl_easy)
         return;
     CURL *e = curl_easy;
     curl_easy_setopt(e, CURLOPT_CAINFO, tls_files_ca(n->tls));
+    curl_easy_setopt(e, CURLOPT_CAPATH, NULL); /* the deployment's CA only, not the system's */
     curl_easy_setopt(e, CURLOPT_SSLCERT, tls_files_cert(n->tls));
     curl_easy_setopt(e, CURLOPT_SSLKEY, tls_files_key(n->tls));
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
