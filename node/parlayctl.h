@@ -15,6 +15,7 @@ enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3, EXIT
 struct parlayctl_opt {
     char url[512];
     char token[4096];
+    const char *ca_file; /* --ca-file / $PARLAY_CA_FILE: trust this CA for https:// nodes */
     bool json;
     long timeout_s;
 };

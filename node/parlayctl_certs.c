@@ -2,7 +2,7 @@
  * OpenSSL's API (common/certs.h); nothing is sent to a node.
  *
  *   certs ca-init [--dir D] [--name NAME] [--days N]           D/ca.pem, D/ca.key (once)
- *   certs issue NODE --cluster C [--hosts H,..] [--dir D] [--days N]
+ *   certs issue NODE --cluster C [--hosts H,..] [--dir D] [--days N] [--out BASE]
  *   certs rotate NODE --cluster C [--hosts H,..] [--dir D] [--days N]
  *
  * NODE is a node id (the certificate names the member "urn:parlay:member:C:ID") or a name
@@ -23,16 +23,17 @@
 static const char *const certs_usage =
     "usage: parlayctl certs ca-init [--dir D] [--name NAME] [--days N]\n"
     "       parlayctl certs issue|rotate NODE [--cluster C] [--hosts H,...] [--dir D] "
-    "[--days N]\n"
+    "[--days N] [--out BASE]\n"
     "  D defaults to ./certs; NODE is a node id (needs --cluster) or a name (a server\n"
-    "  certificate for the edge, needs --hosts)";
+    "  certificate for the edge, needs --hosts); --out BASE writes BASE.pem and BASE.key\n"
+    "  instead of D/node-NODE.pem (two clusters' node 1 in one directory)";
 
 int cmd_certs(int argc, char **argv)
 {
     if (argc < 2)
         die(EXIT_USAGE, "%s", certs_usage);
     const char *sub = argv[1], *dir = "certs", *name = "Parlay deployment CA", *cluster = NULL,
-               *hosts = NULL, *node = NULL;
+               *hosts = NULL, *node = NULL, *out = NULL;
     long days = -1;
     int i = 2;
     if (strcmp(sub, "ca-init") != 0) {
@@ -52,6 +53,8 @@ int cmd_certs(int argc, char **argv)
             cluster = argv[++i];
         else if (!strcmp(argv[i], "--hosts"))
             hosts = argv[++i];
+        else if (!strcmp(argv[i], "--out"))
+            out = argv[++i];
         else if (!strcmp(argv[i], "--days")) {
             char *e;
             days = strtol(argv[++i], &e, 10);
@@ -86,8 +89,13 @@ int cmd_certs(int argc, char **argv)
             die(EXIT_USAGE, "a server certificate needs --hosts");
     } else if (!cluster)
         die(EXIT_USAGE, "a member certificate needs --cluster (the cluster it belongs to)");
-    snprintf(cert, sizeof cert, "%s/%s%s.pem", dir, member ? "node-" : "", node);
-    snprintf(key, sizeof key, "%s/%s%s.key", dir, member ? "node-" : "", node);
+    if (out) {
+        snprintf(cert, sizeof cert, "%s.pem", out);
+        snprintf(key, sizeof key, "%s.key", out);
+    } else {
+        snprintf(cert, sizeof cert, "%s/%s%s.pem", dir, member ? "node-" : "", node);
+        snprintf(key, sizeof key, "%s/%s%s.key", dir, member ? "node-" : "", node);
+    }
     if (!rotate && access(cert, F_OK) == 0)
         die(EXIT_REFUSED, "%s exists (use certs rotate to replace it)", cert);
     if (rotate && access(cert, F_OK) != 0)

@@ -60,7 +60,7 @@ async function start(shift: number): Promise<Deployment | undefined> {
     cwd: top,
     detached: true,
     stdio: ["ignore", log, log],
-    env: { ...process.env, PARLAY_RUN_DIR: runDir, PARLAY_PORT_SHIFT: String(shift), PARLAY_CHAIN: "0", ...fcEnv },
+    env: { ...process.env, PARLAY_RUN_DIR: runDir, PARLAY_PORT_SHIFT: String(shift), PARLAY_CHAIN: "0", PARLAY_TLS: "0", ...fcEnv },
   });
   let exited = false;
   child.on("exit", () => (exited = true));
