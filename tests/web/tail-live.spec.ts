@@ -51,7 +51,7 @@ test("live journey: live betting turned on, a live bet through its acceptance de
   const ctl = (...args: string[]) => {
     let last: unknown;
     for (const i of [1, 2, 3]) {
-      const env = { ...process.env, PARLAY_URL: nodeUrl(d, "football", i), PARLAY_TOKEN_FILE: resolve(d.runDir, "admin.token") };
+      const env = { ...process.env, PARLAY_URL: nodeUrl(d, "football", i), PARLAY_TOKEN_FILE: resolve(d.runDir, "admin.token"), PARLAY_CA_FILE: resolve(d.runDir, "certs/ca.pem") };
       try {
         return execFileSync(resolve(top, "build/parlayctl"), args, { env, encoding: "utf8", timeout: 30_000 });
       } catch (e) {
