@@ -214,7 +214,9 @@ static void fwd_start(struct fwd *w, const char *url)
     curl_easy_setopt(w->x.easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(w->x.easy, CURLOPT_HEADERDATA, w);
     curl_easy_setopt(w->x.easy, CURLOPT_TIMEOUT_MS, (long)f->node->cfg.forward_timeout_ms);
-    curl_easy_setopt(w->x.easy, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+    /* with member TLS the connect phase includes the handshake, which a busy node answers
+     * later than a TCP connect */
+    curl_easy_setopt(w->x.easy, CURLOPT_CONNECTTIMEOUT_MS, f->node->tls ? 3000L : 1000L);
     curl_easy_setopt(w->x.easy, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(w->x.easy, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(w->x.easy, CURLOPT_PREREQDATA, w);

@@ -57,10 +57,11 @@ if [ -n "$tls_cert" ]; then
         ssl_session_tickets off;"
     echo 'add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;' > "$prefix/hsts.conf"
 fi
-upstream_tls=""
+upstream_tls="proxy_connect_timeout 1s;"
 if [ -n "$upstream_ca" ]; then
     upstream_scheme=https
-    upstream_tls="proxy_ssl_verify on;
+    upstream_tls="proxy_connect_timeout 3s;
+    proxy_ssl_verify on;
     proxy_ssl_verify_depth 2;
     proxy_ssl_trusted_certificate $upstream_ca;
     proxy_ssl_protocols TLSv1.3;
