@@ -718,6 +718,7 @@ int replica_start(struct replica **out, const struct replica_options *o, char *e
                                    .cluster = o->cluster,
                                    .secret = o->secret,
                                    .is_member = peer_is_member,
+                                   .tls = o->tls,
                                    .arg = rp,
                                    .limits = frame_limits_of(rp, o)};
     if (!o->secret) {

@@ -45,6 +45,7 @@ struct replica_options {
     const char *cluster;          /* the cluster's name, bound into the Raft handshake */
     const unsigned char *secret;  /* the members' shared secret (32 bytes) */
     uint64_t max_snapshot_bytes;  /* the largest snapshot a peer may send (0: 1 GiB) */
+    struct tls_files *tls;        /* member certificates (common/tls.h), NULL: Raft in clear */
 };
 
 struct replica;

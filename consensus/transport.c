@@ -15,6 +15,16 @@
  * MAC(label) = HMAC-SHA256(secret, label, cluster, C, S, Nc, Ns, C's address field): both
  * nonces make it fresh, the labels keep a server's answer from serving as a client's proof.
  *
+ * TLS mode (transport_options.tls set): all of the above runs inside a TLS 1.3 session on the
+ * TCP socket, driven through memory BIOs from the libuv callbacks (the loop never blocks): the
+ * TCP bytes go into the session (tls_in), its plaintext into the same handshake and relay code
+ * (plain_in), and what we send leaves through SSL_write (net_send, tls_flush). Once the TLS
+ * handshake is done the peer's certificate must chain to the CA, be valid now (OpenSSL) and
+ * name this cluster and a node (tls_peer_member): outbound the node dialled, inbound a current
+ * member, which the HELLO must then claim to be. So a member needs both its certificate and
+ * the secret. A TLS failure (no certificate, a foreign CA, expired, ...) is a refusal with
+ * reason "tls: <OpenSSL's reason>".
+ *
  * Possible failure modes: the peer is down or slow (connect fails, or the handshake deadline
  * passes: raft's connect callback gets RAFT_NOCONNECTION and raft retries later); the peer has
  * no or the wrong secret, is not a member, or sends a malformed message (the connection is
@@ -26,6 +36,7 @@
 
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -36,6 +47,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/tls.h"
 
 #define MAGIC "PRLYRFT1"
 #define NONCE 32
@@ -86,6 +98,10 @@ struct conn {
     uint8_t hs[HELLO_LEN];    /* the handshake message being read */
     size_t hs_have, hs_need;
     struct frame_reader fr;
+    SSL *ssl;         /* TLS mode: the session over tcp (memory BIOs), else NULL */
+    bool tls_done;    /* its handshake is complete and the peer's certificate checked */
+    bool tls_bytes;   /* inbound: the peer has sent something */
+    uint64_t cert_id; /* inbound: the member the peer's certificate names */
 };
 
 struct wreq {
@@ -157,6 +173,7 @@ static void conn_handle_closed(uv_handle_t *h)
     if (c->req)
         c->req->cb(c->req, NULL, tp->closing ? RAFT_CANCELED : RAFT_NOCONNECTION);
     frame_reader_clear(&c->fr);
+    SSL_free(c->ssl);
     free(c);
     tp_maybe_closed(tp);
 }
@@ -259,6 +276,40 @@ static void on_written(uv_write_t *req, int status)
     }
 }
 
+/* TLS mode: what the session has to send (records, alerts) to the TCP socket. */
+static void tls_flush(struct conn *c, uv_stream_t *src)
+{
+    BIO *w = SSL_get_wbio(c->ssl);
+    size_t pending;
+    while (c->state != C_CLOSING && (pending = BIO_ctrl_pending(w)) > 0) {
+        uint8_t *buf = malloc(pending);
+        int k = buf ? BIO_read(w, buf, (int)pending) : -1;
+        if (k <= 0) {
+            free(buf);
+            conn_close(c, NULL);
+            return;
+        }
+        conn_write(c, (uv_stream_t *)&c->tcp, src, buf, (size_t)k);
+    }
+}
+
+/* Plaintext @buf (malloc'd, taken) for the peer: as it is, or through the TLS session. */
+static void net_send(struct conn *c, uv_stream_t *src, uint8_t *buf, size_t len)
+{
+    if (!c->ssl) {
+        conn_write(c, (uv_stream_t *)&c->tcp, src, buf, len);
+        return;
+    }
+    int k = len ? SSL_write(c->ssl, buf, (int)len) : 0;
+    free(buf);
+    if (k != (int)len) {
+        ERR_clear_error();
+        conn_close(c, NULL);
+        return;
+    }
+    tls_flush(c, src);
+}
+
 static void send_copy(struct conn *c, const uint8_t *data, size_t len)
 {
     uint8_t *buf = malloc(len);
@@ -267,7 +318,7 @@ static void send_copy(struct conn *c, const uint8_t *data, size_t len)
         return;
     }
     memcpy(buf, data, len);
-    conn_write(c, (uv_stream_t *)&c->tcp, NULL, buf, len);
+    net_send(c, NULL, buf, len);
 }
 
 /* ---- relaying ---- */
@@ -339,7 +390,7 @@ static void on_pipe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     struct conn *c = s->data;
     if (n > 0 && c->outbound && c->state == C_RELAY) {
-        conn_write(c, (uv_stream_t *)&c->tcp, s, (uint8_t *)buf->base, (size_t)n);
+        net_send(c, s, (uint8_t *)buf->base, (size_t)n);
         return;
     }
     free(buf->base);
@@ -382,6 +433,10 @@ static void server_on_hello(struct conn *c)
     memcpy(c->addr, c->hs + 24 + NONCE, ADDR_FIELD);
     if (c->server_id != tp->id) {
         conn_close(c, "the hello names another node");
+        return;
+    }
+    if (c->ssl && c->client_id != c->cert_id) {
+        conn_close(c, "the hello claims another node than its certificate");
         return;
     }
     if (c->client_id == 0 || c->addr[0] == 0 || !memchr(c->addr, 0, ADDR_FIELD)) {
@@ -453,7 +508,7 @@ static void hs_step(struct conn *c)
 static void on_tcp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct conn *c = h->data;
-    if (c->state == C_RELAY && !c->outbound) {
+    if (c->ssl || (c->state == C_RELAY && !c->outbound)) {
         on_relay_alloc(h, suggested, buf);
         return;
     }
@@ -466,13 +521,154 @@ static void on_tcp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = c->hs_need - c->hs_have;
 }
 
+/* ---- TLS mode: the same protocol inside a TLS 1.3 session ---- */
+
+/* Plaintext from the TLS session: the handshake messages byte by byte, then the relay. */
+static void plain_in(struct conn *c, const uint8_t *p, size_t len)
+{
+    while (len && c->state != C_CLOSING) {
+        if (c->state == C_RELAY) {
+            if (c->outbound)
+                conn_close(c, "unexpected bytes from the accepting node");
+            else
+                relay_inbound(c, p, len);
+            return;
+        }
+        if (c->state == C_CONNECTING) {
+            conn_close(c, "bytes before the hello");
+            return;
+        }
+        size_t k = c->hs_need - c->hs_have;
+        if (k > len)
+            k = len;
+        memcpy(c->hs + c->hs_have, p, k);
+        c->hs_have += k;
+        p += k;
+        len -= k;
+        if (c->hs_have == c->hs_need)
+            hs_step(c);
+    }
+}
+
+static void tls_refuse(struct conn *c)
+{
+    char why[160], reason[200];
+    snprintf(reason, sizeof reason, "tls: %s", tls_failure(c->ssl, why, sizeof why));
+    conn_close(c, reason);
+}
+
+/* The TLS handshake is done: the chain to the CA and the validity period were checked by
+ * OpenSSL; the certificate must name a member of this cluster: the node we dialled, or (inbound)
+ * a current member, which the hello must then claim to be. */
+static void tls_established(struct conn *c)
+{
+    struct tport *tp = c->tp;
+    X509 *peer = SSL_get0_peer_certificate(c->ssl);
+    char cluster[sizeof tp->cluster];
+    uint64_t id = 0;
+    c->tls_done = true;
+    if (!peer || SSL_get_verify_result(c->ssl) != X509_V_OK) {
+        conn_close(c, "tls: no verified certificate");
+        return;
+    }
+    if (tls_peer_member(peer, cluster, sizeof cluster, &id) != 0) {
+        conn_close(c, "tls: the certificate names no member");
+        return;
+    }
+    if (strcmp(cluster, tp->cluster) != 0) {
+        conn_close(c, "tls: the certificate names another cluster");
+        return;
+    }
+    if (c->outbound) {
+        if (id != c->server_id) {
+            conn_close(c, "tls: the certificate names another node");
+            return;
+        }
+        client_hello(c);
+        return;
+    }
+    c->cert_id = id;
+    if (!tp->o.is_member(tp->o.arg, id))
+        conn_close(c, "not a member of the configuration");
+}
+
+static void tls_in(struct conn *c, const uint8_t *p, size_t n)
+{
+    if (BIO_write(SSL_get_rbio(c->ssl), p, (int)n) != (int)n) {
+        conn_close(c, NULL);
+        return;
+    }
+    if (!c->tls_done) {
+        int r = SSL_do_handshake(c->ssl);
+        tls_flush(c, NULL);
+        if (c->state == C_CLOSING)
+            return;
+        if (r != 1) {
+            if (SSL_get_error(c->ssl, r) != SSL_ERROR_WANT_READ)
+                tls_refuse(c);
+            return;
+        }
+        tls_established(c);
+    }
+    uint8_t buf[16384];
+    while (c->state != C_CLOSING) {
+        int k = SSL_read(c->ssl, buf, sizeof buf);
+        if (k > 0) {
+            plain_in(c, buf, (size_t)k);
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, k);
+        if (e == SSL_ERROR_WANT_READ)
+            tls_flush(c, NULL);
+        else if (e == SSL_ERROR_ZERO_RETURN)
+            conn_close(c, NULL);
+        else
+            tls_refuse(c); /* e.g. the accepting node refused our certificate */
+        return;
+    }
+}
+
+static int conn_tls(struct conn *c)
+{
+    struct tport *tp = c->tp;
+    if (!tp->o.tls)
+        return 0;
+    c->ssl = SSL_new(tls_files_ctx(tp->o.tls));
+    BIO *r = BIO_new(BIO_s_mem()), *w = BIO_new(BIO_s_mem());
+    if (!c->ssl || !r || !w) {
+        BIO_free(r);
+        BIO_free(w);
+        return -1;
+    }
+    BIO_set_mem_eof_return(r, -1);
+    BIO_set_mem_eof_return(w, -1);
+    SSL_set_bio(c->ssl, r, w);
+    if (c->outbound)
+        SSL_set_connect_state(c->ssl);
+    else
+        SSL_set_accept_state(c->ssl);
+    return 0;
+}
+
 static void on_tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     struct conn *c = s->data;
-    bool owned = c->state == C_RELAY && !c->outbound;
+    bool owned = c->ssl || (c->state == C_RELAY && !c->outbound);
     if (c->state == C_CLOSING) {
         if (owned)
             free(buf->base);
+        return;
+    }
+    if (c->ssl) {
+        if (n > 0) {
+            c->tls_bytes = true;
+            tls_in(c, (const uint8_t *)buf->base, (size_t)n);
+        }
+        free(buf->base);
+        if (n < 0 && c->state != C_CLOSING)
+            conn_close(c, !c->outbound && c->state != C_RELAY && c->tls_bytes
+                              ? "hung up during the handshake"
+                              : NULL);
         return;
     }
     if (n < 0) {
@@ -542,6 +738,10 @@ static void on_incoming(uv_stream_t *server, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    if (conn_tls(c) != 0) {
+        conn_close(c, NULL);
+        return;
+    }
     hs_expect(c, C_HELLO, HELLO_LEN);
     uv_read_start((uv_stream_t *)&c->tcp, on_tcp_alloc, on_tcp_read);
 }
@@ -579,7 +779,17 @@ static void on_connected(uv_connect_t *req, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    client_hello(c);
+    if (conn_tls(c) != 0) {
+        conn_close(c, NULL);
+        return;
+    }
+    if (c->ssl) { /* the hello waits for the TLS handshake (tls_established) */
+        SSL_do_handshake(c->ssl);
+        ERR_clear_error();
+        tls_flush(c, NULL);
+    } else {
+        client_hello(c);
+    }
     if (c->state != C_CLOSING)
         uv_read_start((uv_stream_t *)&c->tcp, on_tcp_alloc, on_tcp_read);
 }

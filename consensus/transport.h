@@ -9,7 +9,9 @@
  * (transport_check.h) before raft sees them; anything wrong closes the connection, which raft
  * handles as a lost peer. Refusals are logged (event=raft_peer_refused) and counted.
  *
- * The relay owns the real socket, so TLS can wrap it there later without raft knowing. */
+ * The relay owns the real socket, so TLS wraps it there without raft knowing: with member
+ * certificates configured (tls), the challenge-response and the relay run inside TLS 1.3 and
+ * the peer's certificate must name this cluster and the member it claims to be. */
 #ifndef PARLAY_TRANSPORT_H
 #define PARLAY_TRANSPORT_H
 
@@ -19,6 +21,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/tls.h"
 #include "consensus/transport_check.h"
 
 #define TRANSPORT_SECRET_LEN 32
@@ -31,6 +34,9 @@ struct transport_options {
     void *arg;                                     /* for is_member */
     struct frame_limits limits;                    /* what an inbound message may be */
     unsigned handshake_timeout_ms;                 /* 0: 5000 */
+    struct tls_files *tls; /* NULL: the handshake in clear; else everything inside TLS 1.3 with
+                              member certificates (the caller reloads it; new connections
+                              take its current context) */
 };
 
 /* Set up @t (version, methods, state); raft_uv_init may then take it. */

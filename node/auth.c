@@ -146,6 +146,7 @@ static void fetch_work(uv_work_t *w)
         return;
     }
     curl_easy_setopt(h, CURLOPT_URL, f->url);
+    node_curl_tls(f->a->n, h); /* https:// accounts nodes: the members' CA and certificate */
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, f->err);

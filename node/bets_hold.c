@@ -413,6 +413,7 @@ static bool send_signed(struct bets_hold *h, struct call *c, const char *method,
     snprintf(url, sizeof url, "%s%s%s", h->urls[h->url_i], path, query);
     CURL *e = c->x.easy;
     curl_easy_setopt(e, CURLOPT_URL, url);
+    node_curl_tls(h->n, e); /* https:// accounts nodes: the members' CA and certificate */
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdrs);
     if (!strcmp(method, "POST"))
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);

@@ -235,7 +235,8 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "quote_live_idle_s", "quote_busy_window_s", "quote_hold_s", "quote_round_timeout_ms",
         "agreement_alert_s", "test_fault_prices", "stream_max_clients", "stream_max_per_address",
         "secrets_key_file", "accounts_revocations_poll_ms", "bet_delay_pre_ms", "bet_delay_live_ms",
-        "oracle", "admin_token_scopes", "test_clock", NULL};
+        "oracle", "admin_token_scopes", "test_clock", "tls_ca_file", "tls_cert_file", "tls_key_file",
+        NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -286,6 +287,17 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         get_str(root, "ban_list_file", c->ban_list_file, sizeof c->ban_list_file, 0, "", err,
                 en))
         goto out;
+    /* Member TLS: the three files together (opened, and the key's mode checked, at start). */
+    if (get_str(root, "tls_ca_file", c->tls_ca_file, sizeof c->tls_ca_file, 0, "", err, en) ||
+        get_str(root, "tls_cert_file", c->tls_cert_file, sizeof c->tls_cert_file, 0, "", err,
+                en) ||
+        get_str(root, "tls_key_file", c->tls_key_file, sizeof c->tls_key_file, 0, "", err, en))
+        goto out;
+    if (!c->tls_ca_file[0] != !c->tls_cert_file[0] || !c->tls_ca_file[0] != !c->tls_key_file[0]) {
+        snprintf(err, en, "keys 'tls_ca_file', 'tls_cert_file' and 'tls_key_file' go together "
+                          "(all three for member TLS, or none)");
+        goto out;
+    }
     if (c->ban_list_file[0] && strcmp(c->role, "accounts") != 0) {
         snprintf(err, en, "key 'ban_list_file' is for accounts nodes (players sign in there)");
         goto out;

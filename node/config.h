@@ -26,6 +26,9 @@ struct config {
     unsigned n_initial;
     char admin_token_file[PATH_MAX];
     char admin_token[256]; /* read from admin_token_file */
+    char tls_ca_file[PATH_MAX];   /* member TLS (all three or none): the deployment's CA, */
+    char tls_cert_file[PATH_MAX]; /* this node's certificate (naming cluster and node id) */
+    char tls_key_file[PATH_MAX];  /* and its key (private); re-read on change or SIGHUP */
     char cluster_secret_file[PATH_MAX];
     unsigned char cluster_secret[32]; /* read from cluster_secret_file (64 hex digits): the
                                          members' shared secret for node-to-node calls; never

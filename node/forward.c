@@ -203,6 +203,7 @@ static void fwd_start(struct fwd *w, const char *url)
     add_header(w, "parlay-forwarded", v);
     w->headers = curl_slist_append(w->headers, "Expect:");
     curl_easy_setopt(w->x.easy, CURLOPT_URL, url);
+    node_curl_tls(f->node, w->x.easy); /* with member TLS: https, the CA, our certificate */
     if (w->body) {
         curl_easy_setopt(w->x.easy, CURLOPT_POSTFIELDS, w->body);
         curl_easy_setopt(w->x.easy, CURLOPT_POSTFIELDSIZE, (long)w->body_len);
@@ -213,7 +214,9 @@ static void fwd_start(struct fwd *w, const char *url)
     curl_easy_setopt(w->x.easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(w->x.easy, CURLOPT_HEADERDATA, w);
     curl_easy_setopt(w->x.easy, CURLOPT_TIMEOUT_MS, (long)f->node->cfg.forward_timeout_ms);
-    curl_easy_setopt(w->x.easy, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+    /* with member TLS the connect phase includes the handshake, which a busy node answers
+     * later than a TCP connect */
+    curl_easy_setopt(w->x.easy, CURLOPT_CONNECTTIMEOUT_MS, f->node->tls ? 3000L : 1000L);
     curl_easy_setopt(w->x.easy, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(w->x.easy, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(w->x.easy, CURLOPT_PREREQDATA, w);
@@ -229,7 +232,7 @@ void forward_request(struct forwarder *f, struct http_req *r, const char *leader
     }
     struct fwd *w = fwd_new(f, r);
     char url[1024], method[16], v[4096]; /* bearer access tokens are ~600 bytes */
-    snprintf(url, sizeof url, "http://%s%.*s", leader, (int)req->path.len, req->path.base);
+    snprintf(url, sizeof url, "%s://%s%.*s", node_scheme(f->node), leader, (int)req->path.len, req->path.base);
     snprintf(method, sizeof method, "%.*s", (int)req->method.len, req->method.base);
     w->is_read = !strcmp(method, "GET");
     static const char *const pass[] = {"authorization", "content-type", "idempotency-key",
@@ -253,7 +256,7 @@ void forward_post(struct forwarder *f, const char *leader, const char *path,
     w->done = done;
     w->arg = arg;
     char url[1024];
-    snprintf(url, sizeof url, "http://%s%s", leader, path);
+    snprintf(url, sizeof url, "%s://%s%s", node_scheme(f->node), leader, path);
     for (const char *const *h = headers; *h; h++)
         w->headers = curl_slist_append(w->headers, *h);
     w->body = strdup(body);
@@ -268,7 +271,7 @@ void forward_send(struct forwarder *f, const char *address, const char *path,
     w->sent = cb;
     w->arg = arg;
     char url[1024], v[320];
-    snprintf(url, sizeof url, "http://%s%s", address, path);
+    snprintf(url, sizeof url, "%s://%s%s", node_scheme(f->node), address, path);
     snprintf(v, sizeof v, "Bearer %s", f->node->cfg.admin_token);
     add_header(w, "authorization", v);
     add_header(w, "content-type", "application/json");

@@ -308,6 +308,16 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
                      req->entity.len, n->cfg.max_body_bytes);
         return 0;
     }
+    /* With member TLS, only members speak to /internal/ (their signatures are checked too). */
+    if (n->tls_http && !strncmp(path, "/internal/", 10) && !http_peer_member(r)) {
+        char detail[640];
+        snprintf(detail, sizeof detail, "%s is for members: present a member certificate of "
+                 "the deployment's CA", path);
+        http_reply_json(r, 403, json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank",
+                                          "title", "Forbidden", "status", 403, "detail",
+                                          detail, "code", "member_certificate_required"));
+        return 0;
+    }
     if (routes_public(r, method, path) == 0 || routes_quotes(r, method, path) == 0 ||
         routes_agree(r, method, path) == 0 || routes_oracle(r, method, path) == 0 ||
         routes_fixtures(r, method, path) == 0 ||
@@ -319,19 +329,39 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
+static void on_conn_closed(uv_handle_t *h)
+{
+    struct http_conn *hc = (struct http_conn *)h;
+    if (hc->prev)
+        hc->prev->next = hc->next;
+    else
+        hc->n->conns = hc->next;
+    if (hc->next)
+        hc->next->prev = hc->prev;
+    free(hc);
+}
+
 static void on_accept(uv_stream_t *listener, int status)
 {
     struct node *n = listener->data;
     if (status != 0)
         return;
-    uv_tcp_t *conn = h2o_mem_alloc(sizeof *conn);
+    struct http_conn *hc = h2o_mem_alloc(sizeof *hc);
+    memset(hc, 0, sizeof *hc);
+    uv_tcp_t *conn = &hc->tcp;
     uv_tcp_init(listener->loop, conn);
     if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
         uv_close((uv_handle_t *)conn, (uv_close_cb)free);
         return;
     }
     uv_tcp_nodelay(conn, 1);
-    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, (uv_close_cb)free);
+    hc->n = n;
+    hc->next = n->conns;
+    if (n->conns)
+        n->conns->prev = hc;
+    n->conns = hc;
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, on_conn_closed);
+    hc->sock = sock;
     h2o_accept(&n->accept_ctx, sock);
 }
 
@@ -348,6 +378,8 @@ int http_start(struct node *n, char *err, size_t errlen)
     h2o_context_init(&n->h2o_ctx, n->loop, &n->h2o_config);
     n->accept_ctx.ctx = &n->h2o_ctx;
     n->accept_ctx.hosts = n->h2o_config.hosts;
+    if (http_tls_start(n, err, errlen) != 0)
+        return -1;
 
     char host_s[32];
     const char *colon = strrchr(n->cfg.http_address, ':');

@@ -19,6 +19,7 @@
 #include "node/forward.h"
 #include "node/key.h"
 #include "common/log.h"
+#include "common/tls.h"
 #include "node/node.h"
 #include "common/version.h"
 
@@ -47,9 +48,37 @@ static void on_signal(uv_signal_t *s, int signum)
     bets_hold_stop(n);
     uv_signal_stop(&n->sigint);
     uv_signal_stop(&n->sigterm);
+    if (n->tls) {
+        uv_close((uv_handle_t *)&n->sighup, NULL);
+        uv_close((uv_handle_t *)&n->tls_check, NULL);
+    }
     uv_close((uv_handle_t *)&n->sigint, NULL);
     uv_close((uv_handle_t *)&n->sigterm, NULL);
     replica_close(n->replica, on_closed, n);
+}
+
+/* Member certificates: re-read when a file changes (checked every second) or on SIGHUP. A
+ * failed reload (a rotation half done) keeps the current certificate and is retried. */
+static void tls_reload(struct node *n, bool force)
+{
+    char err[512];
+    int rv = tls_files_reload(n->tls, force, err, sizeof err);
+    if (rv >= 0 && n->tls_http) { /* the HTTPS context, for new connections */
+        rv = tls_files_reload(n->tls_http, rv > 0, err, sizeof err) < 0 ? -1 : rv;
+        n->accept_ctx.ssl_ctx = tls_files_ctx(n->tls_http);
+    }
+    if (rv > 0)
+        LOG_INFO("event=tls_reloaded cert=%s", tls_files_cert(n->tls));
+    else if (rv < 0)
+        LOG_WARN("event=tls_reload_failed reason=\"%s\" (the current certificate stays)", err);
+}
+
+static void on_tls_check(uv_timer_t *t) { tls_reload(t->data, false); }
+
+static void on_sighup(uv_signal_t *s, int signum)
+{
+    (void)signum;
+    tls_reload(s->data, true);
 }
 
 static void usage(FILE *f)
@@ -117,7 +146,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "parlayd: key 'data_dir': %s: %s\n", dir, strerror(errno));
         return 1;
     }
+    if (n->cfg.tls_cert_file[0] &&
+        tls_files_open(&n->tls, n->cfg.tls_ca_file, n->cfg.tls_cert_file, n->cfg.tls_key_file,
+                       true, err, sizeof err) != 0) {
+        fprintf(stderr, "parlayd: keys 'tls_ca_file', 'tls_cert_file', 'tls_key_file': %s\n",
+                err);
+        return 1;
+    }
     struct replica_options ro = {.loop = n->loop,
+                                 .tls = n->tls,
                                  .id = n->cfg.node_id,
                                  .raft_address = n->cfg.raft_address,
                                  .http_address = n->cfg.http_address,
@@ -162,11 +199,20 @@ int main(int argc, char **argv)
     n->sigint.data = n->sigterm.data = n;
     uv_signal_start(&n->sigint, on_signal, SIGINT);
     uv_signal_start(&n->sigterm, on_signal, SIGTERM);
+    if (n->tls) {
+        uv_signal_init(n->loop, &n->sighup);
+        uv_timer_init(n->loop, &n->tls_check);
+        n->sighup.data = n->tls_check.data = n;
+        uv_signal_start(&n->sighup, on_sighup, SIGHUP);
+        uv_timer_start(&n->tls_check, on_tls_check, 1000, 1000);
+    }
     LOG_INFO("event=started cluster=%s role=%s raft=%s http=%s members=%u applied=%llu",
              n->cfg.cluster, n->cfg.role, n->cfg.raft_address, n->cfg.http_address,
              n->cfg.n_initial, (unsigned long long)fsm_last_applied(n->fsm));
     uv_run(n->loop, UV_RUN_DEFAULT);
     fsm_close(n->fsm);
+    tls_files_free(n->tls_http);
+    tls_files_free(n->tls);
     curl_global_cleanup();
     return 0;
 }

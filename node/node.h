@@ -22,6 +22,15 @@ struct quoter;
 struct oracle_node;
 struct stream;
 
+/* One accepted HTTP connection (http.c on_accept; http_tls.c fills member). */
+struct http_conn {
+    uv_tcp_t tcp; /* first: h2o closes the socket through it */
+    struct node *n;
+    void *sock;      /* the h2o_socket_t made on it */
+    uint64_t member; /* TLS: the member its client certificate names, 0 none */
+    struct http_conn *prev, *next;
+};
+
 struct node {
     struct config cfg;
     uv_loop_t *loop;
@@ -48,6 +57,12 @@ struct node {
     h2o_accept_ctx_t accept_ctx;
     uv_tcp_t listener;
     uv_signal_t sigint, sigterm;
+    struct tls_files *tls;   /* member certificates, NULL when not configured */
+    uv_signal_t sighup;      /* with tls: reload the certificate files now */
+    uv_timer_t tls_check;    /* with tls: reload them when they change */
+    struct tls_files *tls_http; /* with tls: the HTTPS server's context (client certificate
+                                   optional, checked when presented; node/http_tls.c) */
+    struct http_conn *conns; /* open HTTP connections (http_tls.c: who presented what) */
     bool stopping;
 };
 
@@ -79,6 +94,16 @@ void http_problem(struct http_req *r, int status, const char *title, const char 
 void http_header(struct http_req *r, const char *name, const char *value);
 /* The client's address (IPv4 or IPv6 text; "?" when unknown). */
 void http_peer_address(struct http_req *r, char *out, size_t n);
+/* With TLS: the member (node id, > 0) whose certificate the client presented on this
+ * connection, else 0. Without TLS: 0. */
+uint64_t http_peer_member(struct http_req *r);
+/* Set up HTTPS (n->tls_http) when member TLS is configured; 0 or -1 with a message. */
+int http_tls_start(struct node *n, char *err, size_t errlen);
+/* Options for a libcurl handle that calls another node: with TLS, the CA, this node's
+ * certificate and key, peer and host verification on. The scheme of node URLs ("https" with
+ * TLS). */
+void node_curl_tls(const struct node *n, void *curl_easy);
+const char *node_scheme(const struct node *n);
 void http_release(struct http_req *r);
 
 /* Request accessors. */

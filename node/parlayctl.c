@@ -77,6 +77,8 @@ long request(const char *method, const char *path, json_t *body, const char *ide
     }
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     curl_easy_setopt(c, CURLOPT_URL, url);
+    if (opt.ca_file) /* nodes with member TLS: their deployment's CA */
+        curl_easy_setopt(c, CURLOPT_CAINFO, opt.ca_file);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     if (text)
@@ -473,7 +475,8 @@ static void usage(FILE *f)
             "COMMAND\n\n"
             "  --url         a node's HTTP address (default $PARLAY_URL or http://127.0.0.1:8101)\n"
             "  --token-file  file holding the admin token, an operator's token (parlayctl login)\n"
-            "                or a machine token (default $PARLAY_TOKEN_FILE)\n\n"
+            "                or a machine token (default $PARLAY_TOKEN_FILE)\n"
+            "  --ca-file     the CA to trust for https:// nodes (default $PARLAY_CA_FILE)\n\n"
             "commands:\n"
             "  status                          cluster, leader, term, indexes, members\n"
             "  members                         members with role, match index and lag\n"
@@ -514,7 +517,9 @@ static void usage(FILE *f)
             "                                  an operator's token into FILE (0600)\n"
             "  tokens list|create|revoke       accounts cluster: scoped machine tokens\n"
             "  audit-log [--since N] [--limit N]\n"
-            "                                  the cluster's audit trail of admin actions\n\n"
+            "                                  the cluster's audit trail of admin actions\n"
+            "  certs ca-init|issue|rotate      the deployment's CA and member certificates\n"
+            "                                  (local files; see parlayctl certs)\n\n"
             "exit codes: 0 ok, 1 refused by the node, 2 usage, 3 unreachable, 4 timed out\n");
 }
 
@@ -522,6 +527,8 @@ int main(int argc, char **argv)
 {
     const char *env_url = getenv("PARLAY_URL"), *token_file = getenv("PARLAY_TOKEN_FILE");
     snprintf(opt.url, sizeof opt.url, "%s", env_url ? env_url : "http://127.0.0.1:8101");
+    opt.ca_file = getenv("PARLAY_CA_FILE") && *getenv("PARLAY_CA_FILE") ? getenv("PARLAY_CA_FILE")
+                                                                        : NULL;
     int i = 1;
     for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
         if (!strcmp(argv[i], "--json"))
@@ -536,6 +543,8 @@ int main(int argc, char **argv)
             snprintf(opt.url, sizeof opt.url, "%s", argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--token-file"))
             token_file = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--ca-file"))
+            opt.ca_file = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--timeout")) {
             char *e;
             opt.timeout_s = strtol(argv[++i], &e, 10);
@@ -613,6 +622,8 @@ int main(int argc, char **argv)
         return cmd_events(rest, rv);
     if (!strcmp(cmd, "oracle"))
         return cmd_oracle(rest, rv);
+    if (!strcmp(cmd, "certs"))
+        return cmd_certs(rest, rv);
     fprintf(stderr, "parlayctl: unknown command '%s'\n", cmd);
     usage(stderr);
     return EXIT_USAGE;

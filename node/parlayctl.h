@@ -15,6 +15,7 @@ enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3, EXIT
 struct parlayctl_opt {
     char url[512];
     char token[4096];
+    const char *ca_file; /* --ca-file / $PARLAY_CA_FILE: trust this CA for https:// nodes */
     bool json;
     long timeout_s;
 };
@@ -39,6 +40,7 @@ double now_s(void);
 int cmd_audit(int argc, char **argv);
 int cmd_audit_log(int argc, char **argv);
 int cmd_bets(int argc, char **argv);
+int cmd_certs(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);
 int cmd_liability(int argc, char **argv);

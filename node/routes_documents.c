@@ -77,8 +77,8 @@ void acc_do_doc_start(struct http_req *r)
         return;
     }
     j->r = r;
-    snprintf(j->callback, sizeof j->callback, "http://%s/v1/kyc/webhooks/%s",
-             r->node->cfg.http_address, kyc_doc_provider_name(r->node->accounts->doc));
+    snprintf(j->callback, sizeof j->callback, "%s://%s/v1/kyc/webhooks/%s",
+             node_scheme(r->node), r->node->cfg.http_address, kyc_doc_provider_name(r->node->accounts->doc));
     acc_work(r, &j->work, j, doc_work, doc_started);
 }
 

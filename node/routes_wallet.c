@@ -116,7 +116,7 @@ static void webhook_url(struct node *n, char *out, size_t cap)
     if (base[0])
         snprintf(out, cap, "%s/v1/wallet/webhooks/%s", base, pay_provider_name(n->accounts->pay));
     else
-        snprintf(out, cap, "http://%s/v1/wallet/webhooks/%s", n->cfg.http_address,
+        snprintf(out, cap, "%s://%s/v1/wallet/webhooks/%s", node_scheme(n), n->cfg.http_address,
                  pay_provider_name(n->accounts->pay));
 }
 

@@ -25,9 +25,11 @@
 #   test_transport_check  the Raft transport's message checks and its record of the log's terms
 #   test_seal          secrets at rest (common/seal.c): round trips, refusals, rotation, keyring files
 #   test_operators     operators, machine tokens and the audit trail's apply rules (consensus/operators.c)
+#   test_certs         member certificates and TLS contexts (common/certs.c, common/tls.c): member
+#                      names, refusals, reload and half-done rotations, validity
 #
 #   make test-unit     build and run them
-UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger wallet bets cmdtable transport_check seal oracle_state operators
+UNIT_TEST_NAMES := codec fsm snapshot raft_fixture accounts observations quotes agreement_engine ledger wallet bets cmdtable transport_check seal oracle_state operators certs
 UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_TEST_NAMES))
 UNIT_DEPS := $(patsubst %.c,$(BUILD)/san/%.o,$(CONSENSUS_SRCS) tests/unit/unit_util.c)
 

@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Writes the edge's nginx configuration from the clusters' node files.
 #
-#   cluster-config/edge/gen.sh --prefix DIR --listen ADDR:PORT --root WEB_DIST NODE.json...
+#   cluster-config/edge/gen.sh --prefix DIR --listen ADDR:PORT --root WEB_DIST
+#       [--tls-cert PEM --tls-key KEY --upstream-ca CA] NODE.json...
+#
+# With --tls-cert/--tls-key the edge serves HTTPS only (TLS 1.2 and 1.3, ECDHE with AES-GCM or
+# ChaCha20, no session tickets) and sends HSTS; with --upstream-ca it talks HTTPS to the nodes
+# (member TLS) and checks them against that CA (proxy_ssl_verify) under the name
+# <route>.parlay.internal, which every node certificate of that cluster carries (make run
+# issues them so).
 #
 # Every node file names its cluster's role and its own http_address: the accounts cluster is
 # routed at /api/accounts/, a sport cluster "sport:NAME" at /api/NAME/ (the prefix is stripped:
@@ -9,13 +16,16 @@
 # keeps its pid, logs and temporary files under DIR, so `nginx -p DIR -c DIR/nginx.conf` runs as
 # any user with nothing under /var. See README, "Web front and edge", for what is retried.
 set -euo pipefail
-prefix="" listen="" root=""
+prefix="" listen="" root="" tls_cert="" tls_key="" upstream_ca=""
 files=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --prefix) prefix=$2; shift 2 ;;
         --listen) listen=$2; shift 2 ;;
         --root) root=$2; shift 2 ;;
+        --tls-cert) tls_cert=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift 2 ;;
+        --tls-key) tls_key=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift 2 ;;
+        --upstream-ca) upstream_ca=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift 2 ;;
         -*) echo "gen.sh: unknown option $1" >&2; exit 2 ;;
         *) files+=("$1"); shift ;;
     esac
@@ -29,6 +39,34 @@ prefix=$(mkdir -p "$prefix" && cd "$prefix" && pwd)
 root=$(cd "$root" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$prefix/tmp" "$prefix/logs"
+if { [ -n "$tls_cert" ] && [ -z "$tls_key" ]; } || { [ -z "$tls_cert" ] && [ -n "$tls_key" ]; }; then
+    echo "gen.sh: --tls-cert and --tls-key go together" >&2
+    exit 2
+fi
+listen_line="listen $listen;"
+tls_lines=""
+upstream_scheme=http
+: > "$prefix/hsts.conf"
+if [ -n "$tls_cert" ]; then
+    listen_line="listen $listen ssl;"
+    tls_lines="ssl_certificate $tls_cert;
+        ssl_certificate_key $tls_key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256;
+        ssl_prefer_server_ciphers on;
+        ssl_session_tickets off;"
+    echo 'add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;' > "$prefix/hsts.conf"
+fi
+upstream_tls="proxy_connect_timeout 1s;"
+if [ -n "$upstream_ca" ]; then
+    upstream_scheme=https
+    upstream_tls="proxy_connect_timeout 3s;
+    proxy_ssl_verify on;
+    proxy_ssl_verify_depth 2;
+    proxy_ssl_trusted_certificate $upstream_ca;
+    proxy_ssl_protocols TLSv1.3;
+    proxy_ssl_session_reuse on;"
+fi
 # Started as root, nginx's workers run as nobody (they write buffered bodies under tmp/), unless
 # nobody cannot read the site (a checkout under /root): then as root, which only this local
 # deployment does.
@@ -88,6 +126,7 @@ http {
     map \$request_method \$anon_write_key { POST \$binary_remote_addr; default ""; }
     limit_req_zone \$anon_write_key zone=anon_writes:1m rate=20r/m;
     limit_req_status 429;
+    $upstream_tls
 
 CONF
 for n in $names; do
@@ -99,7 +138,8 @@ done
 cat <<CONF
 
     server {
-        listen $listen;
+        $listen_line
+        $tls_lines
         root $root;
         include $here/headers.conf;
 
@@ -132,12 +172,14 @@ CONF
 for n in $names; do
     cat <<CONF
         location /api/$n/ {
-            proxy_pass http://cluster_$n/;
+            proxy_pass $upstream_scheme://cluster_$n/;
+            proxy_ssl_name $n.parlay.internal;
             include $here/proxy.conf;
             proxy_read_timeout 30s;
         }
         location /api/$n/v1/stream/ {
-            proxy_pass http://cluster_$n/v1/stream/;
+            proxy_pass $upstream_scheme://cluster_$n/v1/stream/;
+            proxy_ssl_name $n.parlay.internal;
             include $here/proxy.conf;
             proxy_buffering off;
             proxy_cache off;
@@ -145,9 +187,10 @@ for n in $names; do
         }
 CONF
     # One node's readiness, that node only (no fail-over: "down" must mean that node).
-    echo "$nodes" | awk -v n="$n" -v here="$here" '$1 == n {
+    echo "$nodes" | awk -v n="$n" -v here="$here" -v scheme="$upstream_scheme" '$1 == n {
         printf "        location = /api/%s/nodes/%s/readyz {\n", n, $2
-        printf "            proxy_pass http://%s/readyz;\n", $3
+        printf "            proxy_pass %s://%s/readyz;\n", scheme, $3
+        if (scheme == "https") printf "            proxy_ssl_name %s.parlay.internal;\n", n
         printf "            include %s/proxy.conf;\n", here
         printf "            proxy_next_upstream off;\n"
         printf "            proxy_read_timeout 3s;\n"
@@ -156,7 +199,8 @@ CONF
         cat <<CONF
         location ~ ^/api/accounts/(v1/players|v1/sessions|v1/sessions/refresh)\$ {
             limit_req zone=anon_writes burst=10 nodelay;
-            proxy_pass http://cluster_accounts/\$1\$is_args\$args;
+            proxy_pass $upstream_scheme://cluster_accounts/\$1\$is_args\$args;
+            proxy_ssl_name accounts.parlay.internal;
             include $here/proxy.conf;
             proxy_read_timeout 30s;
         }

@@ -9,6 +9,7 @@
 #   PARLAY_PORT_SHIFT  added to every port (default 0); with it or another run dir the node files
 #                      are rewritten into $PARLAY_RUN_DIR/config/
 #   PARLAY_CHAIN=0     no local chain (anvil)
+#   PARLAY_TLS=0       plain HTTP and Raft without TLS (default: member TLS and HTTPS at the edge)
 #   PARLAY_FRANCECONNECT_ISSUER, _REDIRECT, _SECRET  a FranceConnect provider for the accounts nodes
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -39,6 +40,44 @@ if [ -n "${PARLAY_FRANCECONNECT_ISSUER:-}" ]; then
             "$f" > "$f.tmp" && mv "$f.tmp" "$f"
     done
 fi
+# Member TLS and HTTPS at the edge (README "Configuration reference", keys tls_*): a local CA in
+# $run/certs made once with parlayctl (OpenSSL's API), a certificate per node naming its cluster
+# and id (and 127.0.0.1, localhost and <cluster>.parlay.internal, the name the edge checks), one
+# for the edge; all kept across runs. The node files get the tls_* keys and https:// URLs for
+# the accounts nodes (copies in $run/config/).
+tls=${PARLAY_TLS:-1}
+scheme=http
+cacert=""
+if [ "$tls" != 0 ]; then
+    [ -x build/parlayctl ] || { echo "error: build/parlayctl is missing (make all)" >&2; exit 1; }
+    scheme=https
+    certs=$run/certs
+    cacert="--cacert $certs/ca.pem "
+    [ -s $certs/ca.pem ] || build/parlayctl certs ca-init --dir $certs --name "Parlay local CA" >/dev/null
+    for cl in football accounts; do
+        for i in 1 2 3; do
+            [ -s $certs/$cl-$i.pem ] || build/parlayctl certs issue $i --cluster $cl --dir $certs \
+                --out $certs/$cl-$i --hosts "127.0.0.1,localhost,$cl.parlay.internal" >/dev/null
+        done
+    done
+    [ -s $certs/edge.pem ] || build/parlayctl certs issue edge --dir $certs --hosts 127.0.0.1,localhost >/dev/null
+    conf_src=$conf
+    if [ "$conf" = cluster-config/local ]; then
+        conf=$run/config
+        mkdir -p "$conf"
+    fi
+    for f in "$conf_src"/*.json; do
+        b=$(basename "$f" .json)
+        jq --arg ca "$certs/ca.pem" --arg cert "$certs/$b.pem" --arg key "$certs/$b.key" \
+            '.tls_ca_file = $ca | .tls_cert_file = $cert | .tls_key_file = $key
+             | if .accounts_jwks_url then .accounts_jwks_url |= sub("^http://"; "https://") else . end
+             | if .accounts_urls then .accounts_urls |= gsub("http://"; "https://") else . end' \
+            "$f" > "$conf/$b.json.tmp"
+        mv "$conf/$b.json.tmp" "$conf/$b.json"
+    done
+    export PARLAY_CA_FILE="$(cd "$certs" && pwd)/ca.pem"
+fi
+ncurl() { if [ -n "$cacert" ]; then curl --cacert "$certs/ca.pem" "$@"; else curl "$@"; fi; }
 if [ ! -s $run/admin.token ]; then
     (umask 077; head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > $run/admin.token)
 fi
@@ -114,7 +153,7 @@ node_bin=${PARLAY_NODE:-node}
 pay_url=http://127.0.0.1:$(port 8401)
 pay_line="  payments:          not started (no node program; install Node.js or set PARLAY_NODE)"
 if command -v "$node_bin" >/dev/null 2>&1; then
-    "$node_bin" tests/standins/pay-standin.mjs --port "$(port 8401)" --secret "$(cat $run/pay.secret)" \
+    NODE_EXTRA_CA_CERTS=${PARLAY_CA_FILE:-} "$node_bin" tests/standins/pay-standin.mjs --port "$(port 8401)" --secret "$(cat $run/pay.secret)" \
         --api-key "$(cat $run/pay.key)" >> "$run/pay-standin.log" 2>&1 &
     pids+=($!)
     echo $! > "$run/pids/pay-standin.pid"
@@ -205,7 +244,7 @@ done
 for port in $(port 8101) $(port 8201); do
     ready=0
     for _ in $(seq 1 150); do
-        if curl -fs http://127.0.0.1:$port/readyz >/dev/null 2>&1; then ready=1; break; fi
+        if ncurl -fs $scheme://127.0.0.1:$port/readyz >/dev/null 2>&1; then ready=1; break; fi
         for p in "${pids[@]}"; do
             kill -0 "$p" 2>/dev/null || { echo "a node exited at start; see $run/*.log" >&2; tail -n 5 $run/football-*.log $run/accounts-*.log >&2; stop; }
         done
@@ -214,7 +253,7 @@ for port in $(port 8101) $(port 8201); do
     [ $ready -eq 1 ] || { echo "the cluster at 127.0.0.1:$port did not become ready; see $run/*.log" >&2; stop; }
 done
 
-export PARLAY_URL=http://127.0.0.1:$(port 8101) PARLAY_TOKEN_FILE="$run_abs/admin.token"
+export PARLAY_URL=$scheme://127.0.0.1:$(port 8101) PARLAY_TOKEN_FILE="$run_abs/admin.token"
 # Sample fixtures. Fixed idempotency keys: a second `make run` replays instead of duplicating.
 while IFS='|' read -r id comp home away kickoff; do
     build/parlayctl fixtures create --id "$id" --sport football --competition "$comp" \
@@ -231,11 +270,11 @@ FIXTURES
 # members' node keys there (replayed harmlessly on a resumed run).
 fkeys=""
 for i in 1 2 3; do
-    k=$(curl -s -H "Authorization: Bearer $(cat "$run/admin.token")" \
-        "http://127.0.0.1:$(port 810$i)/admin/v1/node" | sed -n 's/.*"public_key": *"\([0-9a-f]*\)".*/\1/p')
+    k=$(ncurl -s -H "Authorization: Bearer $(cat "$run/admin.token")" \
+        "$scheme://127.0.0.1:$(port 810$i)/admin/v1/node" | sed -n 's/.*"public_key": *"\([0-9a-f]*\)".*/\1/p')
     fkeys="$fkeys $k"
 done
-build/parlayctl --url "http://127.0.0.1:$(port 8201)" wallet register-cluster football $fkeys >/dev/null \
+build/parlayctl --url "$scheme://127.0.0.1:$(port 8201)" wallet register-cluster football $fkeys >/dev/null \
     || echo "warning: the football cluster could not be registered for bet holds" >&2
 
 # The simulated sports feed: one simulator per node (each football node reads its own and the
@@ -256,23 +295,25 @@ if [ -x build/parlay-feedsim ]; then
     done
     feed_line="  feed:              simulators http://127.0.0.1:8301 .. 8303 (/v1/fixtures, /v1/events, /v1/stream,
                      /v1/results; admin and lies on 8311 .. 8313), one per node; what a quorum
-                     agrees on: curl -s http://127.0.0.1:8101/v1/fixtures/BA-001/events"
+                     agrees on: curl -s ${cacert}$scheme://127.0.0.1:8101/v1/fixtures/BA-001/events"
 fi
 
 # The edge (nginx, cluster-config/edge/): serves the site (web/dist, built by `make web`) and
 # routes /api/accounts/ and /api/<sport>/ to any live node of that cluster. Its configuration is
 # generated from the node files above into $run/edge/nginx.conf; it runs in the foreground.
-edge_url=http://127.0.0.1:$(port 8080)/
+edge_url=$scheme://127.0.0.1:$(port 8080)/
 edge_line="  site:              not started (nginx or web/dist is missing; run 'make deps web')"
 if command -v nginx >/dev/null 2>&1 && [ -f web/dist/index.html ]; then
+    edge_tls=()
+    [ "$tls" = 0 ] || edge_tls=(--tls-cert "$certs/edge.pem" --tls-key "$certs/edge.key" --upstream-ca "$certs/ca.pem")
     edge_conf=$(cluster-config/edge/gen.sh --prefix "$run/edge" --listen "127.0.0.1:$(port 8080)" \
-        --root web/dist "$conf"/football-*.json "$conf"/accounts-*.json)
+        --root web/dist "${edge_tls[@]}" "$conf"/football-*.json "$conf"/accounts-*.json)
     edge_dir=$(dirname "$edge_conf")
     nginx -p "$edge_dir" -c "$edge_conf" -e "$edge_dir/logs/error.log" >> "$run/edge.log" 2>&1 &
     pids+=($!)
     echo $! > "$run/pids/edge.pid"
     for _ in $(seq 1 100); do
-        curl -fs "$edge_url" >/dev/null 2>&1 && break
+        ncurl -fs "$edge_url" >/dev/null 2>&1 && break
         kill -0 "$!" 2>/dev/null || { echo "error: the edge (nginx) did not start; see $run/edge/logs/error.log" >&2; stop; }
         sleep 0.1
     done
@@ -284,48 +325,49 @@ fi
 
 cat <<INFO
 
-Parlay is running on 127.0.0.1 (data in $run/, logs in $run/*.log):
+Parlay is running on 127.0.0.1 (data in $run/, logs in $run/*.log)${cacert:+; TLS: the local CA is $certs/ca.pem
+(trust it in the browser, or accept the warning; curl ${cacert}...; PARLAY_TLS=0 make run for plain HTTP)}:
 
 $edge_line
 
-  football cluster:  http://127.0.0.1:8101  http://127.0.0.1:8102  http://127.0.0.1:8103
-  accounts cluster:  http://127.0.0.1:8201  http://127.0.0.1:8202  http://127.0.0.1:8203
-  browser:           http://127.0.0.1:8102/v1/fixtures  http://127.0.0.1:8102/v1/markets
-  curl:              curl -s http://127.0.0.1:8103/v1/fixtures?status=scheduled
-                     curl -s -X POST http://127.0.0.1:8102/admin/v1/fixtures \\
+  football cluster:  $scheme://127.0.0.1:8101  $scheme://127.0.0.1:8102  $scheme://127.0.0.1:8103
+  accounts cluster:  $scheme://127.0.0.1:8201  $scheme://127.0.0.1:8202  $scheme://127.0.0.1:8203
+  browser:           $scheme://127.0.0.1:8102/v1/fixtures  $scheme://127.0.0.1:8102/v1/markets
+  curl:              curl -s ${cacert}$scheme://127.0.0.1:8103/v1/fixtures?status=scheduled
+                     curl -s ${cacert}-X POST $scheme://127.0.0.1:8102/admin/v1/fixtures \\
                        -H "Authorization: Bearer \$(cat $run/admin.token)" \\
                        -H 'Content-Type: application/json' -H 'Idempotency-Key: my-key-1' \\
                        -d '{"id":"l1-fcl-tfc","sport":"football","competition":"Ligue 1",
                             "home":"FC Lorient","away":"Toulouse FC","kickoff":"2026-12-07T14:00:00Z"}'
-  a player:          curl -s -X POST http://127.0.0.1:8202/v1/players -H 'Content-Type: application/json' \
+  a player:          curl -s ${cacert}-X POST $scheme://127.0.0.1:8202/v1/players -H 'Content-Type: application/json' \
                        -H 'Idempotency-Key: reg-1' -d '{"email":"ana@example.fr","password":"long enough secret"}'
-                     curl -s -X POST http://127.0.0.1:8203/v1/sessions -H 'Content-Type: application/json' \
+                     curl -s ${cacert}-X POST $scheme://127.0.0.1:8203/v1/sessions -H 'Content-Type: application/json' \
                        -H 'Idempotency-Key: login-1' -d '{"email":"ana@example.fr","password":"long enough secret"}'
-                     curl -s http://127.0.0.1:8201/v1/players/me -H "Authorization: Bearer <access_token>"
-  quotes:            curl -s 'http://127.0.0.1:8102/v1/markets?status=open&phase=live&limit=5'
-                     curl -s http://127.0.0.1:8103/v1/fixtures/BA-001/markets
-                     curl -sN http://127.0.0.1:8101/v1/stream/quotes     (live, server-sent events)
-                     curl -s http://127.0.0.1:8101/v1/quotes/1/attestation
-  parlayctl:         export PARLAY_URL=$PARLAY_URL PARLAY_TOKEN_FILE=$PARLAY_TOKEN_FILE
+                     curl -s ${cacert}$scheme://127.0.0.1:8201/v1/players/me -H "Authorization: Bearer <access_token>"
+  quotes:            curl -s ${cacert}'$scheme://127.0.0.1:8102/v1/markets?status=open&phase=live&limit=5'
+                     curl -s ${cacert}$scheme://127.0.0.1:8103/v1/fixtures/BA-001/markets
+                     curl -sN ${cacert}$scheme://127.0.0.1:8101/v1/stream/quotes     (live, server-sent events)
+                     curl -s ${cacert}$scheme://127.0.0.1:8101/v1/quotes/1/attestation
+  parlayctl:         export PARLAY_URL=$PARLAY_URL PARLAY_TOKEN_FILE=$PARLAY_TOKEN_FILE${PARLAY_CA_FILE:+ PARLAY_CA_FILE=$PARLAY_CA_FILE}
                      build/parlayctl status
                      build/parlayctl fixtures list
                      build/parlayctl quotes --phase live
                      build/parlayctl events BA-001
-  metrics:           curl -s http://127.0.0.1:8101/metrics
-  wallet:            curl -s -X POST http://127.0.0.1:8201/v1/wallet/limits -H "Authorization: Bearer <access_token>" \
+  metrics:           curl -s ${cacert}$scheme://127.0.0.1:8101/metrics
+  wallet:            curl -s ${cacert}-X POST $scheme://127.0.0.1:8201/v1/wallet/limits -H "Authorization: Bearer <access_token>" \
                        -H 'Content-Type: application/json' -H 'Idempotency-Key: lim-1' -d '{"deposit_7d":50000,"stake_7d":20000}'
-                     curl -s -X POST http://127.0.0.1:8202/v1/wallet/deposits -H "Authorization: Bearer <access_token>" \
+                     curl -s ${cacert}-X POST $scheme://127.0.0.1:8202/v1/wallet/deposits -H "Authorization: Bearer <access_token>" \
                        -H 'Content-Type: application/json' -H 'Idempotency-Key: dep-1' -d '{"amount":2000}'
                        (open the "url" it answers, press Pay; then)
-                     curl -s http://127.0.0.1:8203/v1/wallet -H "Authorization: Bearer <access_token>"
-                     build/parlayctl --url http://127.0.0.1:8201 ledger check
-  a bet:             curl -s http://127.0.0.1:8102/v1/fixtures/BA-002/markets   (status open, its version and prices)
-                     curl -s -X POST http://127.0.0.1:8101/v1/bets -H "Authorization: Bearer <access_token>" \
+                     curl -s ${cacert}$scheme://127.0.0.1:8203/v1/wallet -H "Authorization: Bearer <access_token>"
+                     build/parlayctl --url $scheme://127.0.0.1:8201 ledger check
+  a bet:             curl -s ${cacert}$scheme://127.0.0.1:8102/v1/fixtures/BA-002/markets   (status open, its version and prices)
+                     curl -s ${cacert}-X POST $scheme://127.0.0.1:8101/v1/bets -H "Authorization: Bearer <access_token>" \
                        -H 'Content-Type: application/json' -H 'Idempotency-Key: bet-1' \
                        -d '{"stake":500,"policy":"better","legs":[{"fixture":"BA-002","market":"1x2",
                             "outcome":"home","price":<prices.1x2.home>,"version":<version>}]}'
-                     curl -s http://127.0.0.1:8103/v1/bets -H "Authorization: Bearer <access_token>"
-                     curl -sN http://127.0.0.1:8101/v1/stream/bets -H "Authorization: Bearer <access_token>"
+                     curl -s ${cacert}$scheme://127.0.0.1:8103/v1/bets -H "Authorization: Bearer <access_token>"
+                     curl -sN ${cacert}$scheme://127.0.0.1:8101/v1/stream/bets -H "Authorization: Bearer <access_token>"
                      build/parlayctl audit ; build/parlayctl liability BA-002
 $pay_line
 $chain_line

@@ -15,6 +15,7 @@
 //        -> 200 {"delivered": n, "statuses": [callback HTTP statuses]}
 import crypto from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -41,7 +42,8 @@ const send = (res, status, obj) => {
 const deliver = (callback, body, headers) => new Promise((resolve) => {
   const u = new URL(callback);
   if (u.hostname !== '127.0.0.1') { resolve(-1); return; } // tests only talk to loopback
-  const req = http.request({ hostname: '127.0.0.1', port: u.port, path: u.pathname + u.search,
+  // https:// callbacks (nodes with member TLS): trusted through NODE_EXTRA_CA_CERTS.
+  const req = (u.protocol === 'https:' ? https : http).request({ hostname: '127.0.0.1', port: u.port, path: u.pathname + u.search,
     method: 'POST', headers: { ...headers, 'content-length': body.length } }, (res) => {
     res.resume();
     res.on('end', () => resolve(res.statusCode));

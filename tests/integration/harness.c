@@ -468,6 +468,8 @@ static size_t on_header(char *p, size_t s, size_t n, void *arg)
     return s * n;
 }
 
+char h_tls_ca[512];
+
 struct h_resp h_http_raw(int port, const char *method, const char *path, const char *body,
                          const char *const *headers, long timeout_ms)
 {
@@ -481,8 +483,10 @@ struct h_resp h_http_host(const char *host, int port, const char *method, const 
     memset(&r, 0, sizeof r);
     CURL *e = curl_easy_init();
     char url[1024];
-    snprintf(url, sizeof url, "http://%s:%d%s", host, port, path);
+    snprintf(url, sizeof url, "%s://%s:%d%s", h_tls_ca[0] ? "https" : "http", host, port, path);
     struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+    if (h_tls_ca[0]) /* nodes with member TLS serve HTTPS; the client shows no certificate */
+        curl_easy_setopt(e, CURLOPT_CAINFO, h_tls_ca);
     for (const char *const *p = headers; p && *p; p++)
         h = curl_slist_append(h, *p);
     struct sink s = {NULL, 0};

@@ -103,6 +103,9 @@ bool h_wait_ready(struct h_cluster *c, int i, int ms);
 /* Run `build/parlayctl` against node @i with @args; returns its exit code, output in @out. */
 int h_parlayctl(struct h_cluster *c, int i, const char *args, char *out, size_t n);
 
+/* When set (a CA file): every h_http* call speaks HTTPS and trusts that CA (member TLS). */
+extern char h_tls_ca[512];
+
 /* Scenario helpers. */
 #define H_WAIT_MS 30000
 /* A fixture-create body for @id (static buffer). */

@@ -88,3 +88,9 @@ build/tests/test_oracle_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/ha
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 TESTS += build/tests/test_oracle_it
 TEST_DEPS += $(ORACLE_ARTEFACTS)
+
+# Raft over mutual TLS (issue 16): member certificates, strangers refused, rotation.
+build/tests/test_tls: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/test_tls.c $(CONSENSUS_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+TESTS += build/tests/test_tls

@@ -33,6 +33,7 @@
 //   GET  /__test__/deliveries                            -> every delivery attempt so far
 import crypto from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -79,7 +80,8 @@ const post = (callback, body, tamper) => new Promise((resolve) => {
   if (u.hostname !== '127.0.0.1' && u.hostname !== 'localhost') { resolve(-1); return; }
   const ts = Math.floor(Date.now() / 1000) - (tamper === 'stale' ? 3600 : 0);
   const sig = sign(ts, body, tamper === 'signature' ? 'not-the-secret' : secret);
-  const req = http.request({ hostname: u.hostname, port: u.port, path: u.pathname + u.search,
+  // https:// callbacks (nodes with member TLS): trusted through NODE_EXTRA_CA_CERTS.
+  const req = (u.protocol === 'https:' ? https : http).request({ hostname: u.hostname, port: u.port, path: u.pathname + u.search,
     method: 'POST', timeout: 5000,
     headers: { 'content-type': 'application/json', 'content-length': body.length,
       'x-pay-timestamp': String(ts), 'x-pay-signature': `v1=${sig}` } }, (res) => {

@@ -7,7 +7,8 @@ export const artifacts = resolve(top, "build/web-artifacts");
 export const stateFile = resolve(artifacts, "deployment.json");
 
 export interface Deployment {
-  url: string; // the edge, e.g. http://127.0.0.1:20080
+  url: string; // the edge, e.g. https://127.0.0.1:20080
+  scheme: "http" | "https"; // the edge's and the nodes' (https: member TLS, tests/web/run.sh's CA)
   runDir: string;
   shift: number;
   pid: number; // cluster-config/local/run.sh (its own process group)
@@ -20,5 +21,5 @@ export function deployment(): Deployment {
 
 export function nodeUrl(d: Deployment, cluster: "football" | "accounts", i: number): string {
   const base = cluster === "football" ? 8100 : 8200;
-  return `http://127.0.0.1:${base + i + d.shift}`;
+  return `${d.scheme ?? "http"}://127.0.0.1:${base + i + d.shift}`;
 }

@@ -4,7 +4,7 @@
 // oidc-provider from tests/npm) runs beside it: the accounts nodes use it as their provider and
 // it sends the browser back to the site's return page, /identite/franceconnect.
 import { spawn } from "node:child_process";
-import { mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, chmodSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { artifacts, stateFile, top, type Deployment } from "./deployment";
 
@@ -51,7 +51,17 @@ async function start(shift: number): Promise<Deployment | undefined> {
   rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
   const log = openSync(resolve(artifacts, "deployment.log"), "a");
-  const url = `http://127.0.0.1:${8080 + shift}`;
+  // HTTPS everywhere when tests/web/run.sh made the test CA (PARLAY_WEB_CA_DIR) and told this
+  // process to trust it (NODE_EXTRA_CA_CERTS): run.sh issues the nodes' and the edge's
+  // certificates from it. Without it, the deployment runs on plain HTTP (PARLAY_TLS=0).
+  const caDir = process.env.PARLAY_WEB_CA_DIR;
+  const scheme: "http" | "https" = caDir && process.env.NODE_EXTRA_CA_CERTS ? "https" : "http";
+  if (scheme === "https") {
+    mkdirSync(resolve(runDir, "certs"), { recursive: true, mode: 0o700 });
+    for (const f of ["ca.pem", "ca.key"]) copyFileSync(resolve(caDir!, f), resolve(runDir, "certs", f));
+    chmodSync(resolve(runDir, "certs", "ca.key"), 0o600);
+  }
+  const url = `${scheme}://127.0.0.1:${8080 + shift}`;
   const fc = await startFranceConnect(`${url}/identite/franceconnect`, log);
   const fcEnv = fc
     ? { PARLAY_FRANCECONNECT_ISSUER: fc.issuer, PARLAY_FRANCECONNECT_REDIRECT: `${url}/identite/franceconnect`, PARLAY_FRANCECONNECT_SECRET: "parlay-test-secret" }
@@ -60,11 +70,11 @@ async function start(shift: number): Promise<Deployment | undefined> {
     cwd: top,
     detached: true,
     stdio: ["ignore", log, log],
-    env: { ...process.env, PARLAY_RUN_DIR: runDir, PARLAY_PORT_SHIFT: String(shift), PARLAY_CHAIN: "0", ...fcEnv },
+    env: { ...process.env, PARLAY_RUN_DIR: runDir, PARLAY_PORT_SHIFT: String(shift), PARLAY_CHAIN: "0", PARLAY_TLS: scheme === "https" ? "1" : "0", ...fcEnv },
   });
   let exited = false;
   child.on("exit", () => (exited = true));
-  const d: Deployment = { url, runDir, shift, pid: child.pid!, fcPid: fc?.pid };
+  const d: Deployment = { url, scheme, runDir, shift, pid: child.pid!, fcPid: fc?.pid };
   writeFileSync(stateFile, JSON.stringify(d));
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline && !exited) {

@@ -24,6 +24,14 @@ npx vitest run --reporter=default --reporter=json --outputFile="$art/vitest.json
 rc_unit=$?
 count "$art/vitest.json" .numPassedTests .numFailedTests '.numPendingTests + .numTodoTests'
 
+# The deployment runs on HTTPS with certificates from a test CA made here once (parlayctl
+# certs, OpenSSL's API); Node (the runner, its workers, the stand-ins) trusts it through
+# NODE_EXTRA_CA_CERTS, Chromium through ignoreHTTPSErrors (playwright.config.ts).
+ca_dir=$top/build/web-ca
+if [ -x "$top/build/parlayctl" ]; then
+    [ -s "$ca_dir/ca.pem" ] || "$top/build/parlayctl" certs ca-init --dir "$ca_dir" --name "Parlay browser-test CA" >/dev/null
+    export PARLAY_WEB_CA_DIR=$ca_dir NODE_EXTRA_CA_CERTS=$ca_dir/ca.pem
+fi
 # The tests import @playwright/test from web/node_modules (one lockfile for the whole front).
 NODE_PATH="$top/web/node_modules" npx playwright test -c "$top/tests/web/playwright.config.ts"
 rc_e2e=$?

@@ -173,7 +173,7 @@ test("an accounts node down: writes through the edge go to the others, retried o
   const victim = 1;
   const port = 8200 + victim + d.shift;
   process.kill(Number(readFileSync(resolve(d.runDir, "pids", `accounts-${victim}.pid`), "utf8")), "SIGKILL");
-  await expect.poll(() => fetch(`http://127.0.0.1:${port}/healthz`).then(() => "up", () => "down")).toBe("down");
+  await expect.poll(() => fetch(`${d.scheme ?? "http"}://127.0.0.1:${port}/healthz`).then(() => "up", () => "down")).toBe("down");
   // Four registrations in a row: round robin sends one of them to the dead node, whose
   // connection is refused, and the edge passes that POST to the next node (it never reached
   // one). A node's 503 while the others elect a leader is retried with the same
@@ -196,7 +196,7 @@ test("an accounts node down: writes through the edge go to the others, retried o
     expect(status, `registration ${i}`).toBe(201);
   }
   const log = readFileSync(resolve(d.runDir, "edge/logs/error.log"), "utf8");
-  expect(log).toMatch(new RegExp(`Connection refused\\) while connecting to upstream.*request: "POST /api/accounts/v1/players.*upstream: "http://127\\.0\\.0\\.1:${port}/`));
+  expect(log).toMatch(new RegExp(`Connection refused\\) while connecting to upstream.*request: "POST /api/accounts/v1/players.*upstream: "https?://127\\.0\\.0\\.1:${port}/`));
 });
 
 test("the edge sends the security headers and refuses too many sign-ins", async ({ request }) => {
@@ -207,7 +207,9 @@ test("the edge sends the security headers and refuses too many sign-ins", async 
   expect(h["x-content-type-options"]).toBe("nosniff");
   expect(h["referrer-policy"]).toBeTruthy();
   expect(h["permissions-policy"]).toContain("camera=()");
-  expect(h["strict-transport-security"]).toBeUndefined();
+  // HSTS only over HTTPS (gen.sh writes it into hsts.conf then; never on plain HTTP).
+  if (d.scheme === "https") expect(h["strict-transport-security"]).toContain("max-age=31536000");
+  else expect(h["strict-transport-security"]).toBeUndefined();
   // Anonymous writes are limited per address (20 a minute, a burst of 10): a 429 problem.
   let limited;
   for (let i = 0; i < 40 && !limited; i++) {

@@ -124,7 +124,7 @@ test("live journey: a live bet rejected after a goal in its delay, another accep
   // parlayctl through the first node of @cluster that answers (site.spec.ts killed one of each).
   const ctlOn = (cluster: "football" | "accounts", i: number, ...args: string[]) =>
     execFileSync(resolve(top, "build/parlayctl"), args, {
-      env: { ...process.env, PARLAY_URL: nodeUrl(d, cluster, i), PARLAY_TOKEN_FILE: resolve(d.runDir, "admin.token") },
+      env: { ...process.env, PARLAY_URL: nodeUrl(d, cluster, i), PARLAY_TOKEN_FILE: resolve(d.runDir, "admin.token"), PARLAY_CA_FILE: resolve(d.runDir, "certs/ca.pem") },
       encoding: "utf8",
       timeout: 30_000,
     });
