@@ -81,6 +81,14 @@ int bets_run(struct fsm *f,
     json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
+    int rv = bets_run_body(f, txn, c, body, res, op);
+    json_decref(body);
+    return rv;
+}
+
+int bets_run_body(struct fsm *f, MDB_txn *txn, const struct cmd *c, json_t *body,
+                  struct fsm_result *res, const struct bet_step *op)
+{
     int rv = 0;
     json_t *b = NULL;
     const char *id = store_str_max(body, "bet_id", BET_ID_MAX - 1);
@@ -91,7 +99,6 @@ int bets_run(struct fsm *f,
     else if ((rv = op->step(f, txn, c, body, id, b, res)) == 0 && res->status == 0)
         store_result_json(res, 200, json_incref(b));
     json_decref(b);
-    json_decref(body);
     return rv;
 }
 
@@ -429,6 +436,14 @@ char *bets_cmd_paid(struct cmd *c, const char *bet_id, const char *how)
     return cmd_bet(c, CMD_BET_PAID, bet_id, "how", how);
 }
 
+char *bets_cmd_holds_done(struct cmd *c, json_t *items)
+{
+    json_t *o = json_pack("{s:O}", "items", items);
+    char *t = cmd_fill(c, CMD_BET_HOLDS_DONE, o);
+    json_decref(o);
+    return t;
+}
+
 char *bets_cmd_limits(struct cmd *c, json_t *limits)
 {
     return cmd_fill(c, CMD_BET_LIMITS, limits);
@@ -495,6 +510,7 @@ static const struct fsm_command COMMANDS[] = {
     {CMD_BET_SWITCH, "bet_switch", true, bets_switch_apply, NULL},
     {CMD_BET_VOID, "bet_void", true, bets_void_apply, NULL},
     {CMD_BET_SETTLE_MORE, "bet_settle_more", true, bets_settle_more_apply, NULL},
+    {CMD_BET_HOLDS_DONE, "bet_holds_done", true, bets_holds_done_apply, NULL},
     {0, NULL, false, NULL, NULL},
 };
 

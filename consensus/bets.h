@@ -182,5 +182,13 @@ char *bets_cmd_limits(struct cmd *c, json_t *limits);
 char *bets_cmd_paid(struct cmd *c, const char *bet_id, const char *how);
 char *bets_cmd_hold_done(struct cmd *c, const char *bet_id, bool accepted, const char *code,
                          const char *detail);
+/* CMD_BET_HOLDS_DONE {items: [{op: "hold", bet_id, accepted, code?, detail?} |
+ * {op: "paid", bet_id, how} | {op: "voided", bet_id}]} (1 to BET_HOLDS_DONE_MAX): the
+ * leader's record of the accounts cluster's answers to one hold batch; each item applied in
+ * order exactly as CMD_BET_HOLD_DONE, CMD_BET_PAID or CMD_BET_HOLD_VOIDED would apply it, with
+ * its own result (a refused item does not refuse the others). 200 {results: [{bet_id, status,
+ * code?}]}; 422 invalid_holds_done. @items is borrowed. */
+#define BET_HOLDS_DONE_MAX 512
+char *bets_cmd_holds_done(struct cmd *c, json_t *items);
 
 #endif

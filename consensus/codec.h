@@ -97,7 +97,11 @@ enum cmd_type {
     CMD_ADMIN = 56,              /* {actor{kind, id}, method, route, type, payload}: an admin's
                                     command, applied with its audit record */
     CMD_BET_SETTLE_MORE = 57,    /* bets_settle.c: {fixture}: settle the next chunk of its bets */
-    CMD_TYPE_MAX = 57,
+    /* 58, 59: reserved (other branches). */
+    CMD_HOLD_BATCH = 60,         /* wallet_holds.c: {cluster, items[{op: place|post|void, ...}]} */
+    CMD_BET_HOLDS_DONE = 61,     /* bets_place.c: {items[{op: hold|paid|voided, bet_id, ...}]}:
+                                    the accounts cluster's answers for many bets */
+    CMD_TYPE_MAX = 61,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,

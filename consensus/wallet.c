@@ -560,6 +560,7 @@ static const struct fsm_command COMMANDS[] = {
     ROW(CMD_WALLET_CLUSTER, "wallet_cluster", cluster_apply),
     ROW(CMD_WALLET_BAN, "wallet_ban", ban_apply),
     ROW(CMD_WALLET_CLOSE, "wallet_close", close_apply),
+    ROW(CMD_HOLD_BATCH, "hold_batch", hold_batch),
     {0, NULL, false, NULL, NULL},
 };
 
@@ -802,6 +803,11 @@ json_t *wallet_cmd_hold_post(const char *hold_id, const char *cluster, int64_t s
 json_t *wallet_cmd_hold_void(const char *hold_id, const char *cluster)
 {
     return json_pack("{s:s, s:s}", "hold_id", hold_id, "cluster", cluster);
+}
+
+json_t *wallet_cmd_hold_batch(const char *cluster, json_t *items)
+{
+    return json_pack("{s:s, s:O}", "cluster", cluster, "items", items);
 }
 
 json_t *wallet_cmd_hold_expire(void)

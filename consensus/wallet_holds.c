@@ -424,6 +424,70 @@ int hold_expire(struct wop *op)
     return rv;
 }
 
+/* CMD_HOLD_BATCH: many hold operations of one sport cluster in one command. Each item runs
+ * through the single-item function (hold_place, hold_post, hold_void) with its own result, in
+ * the order given, so it obeys exactly the single-item rules (idempotent by hold id, the same
+ * refusals, no overdraft, limits, exclusion); a refused item changes nothing and does not
+ * refuse the others. Only an LMDB error fails the whole command (nothing of it is kept). */
+static int batch_item(struct wop *op, const char *cl, json_t *item, size_t i, json_t *out)
+{
+    struct fsm_result r = {0, NULL};
+    struct wop sub = *op;
+    sub.res = &r;
+    sub.b = json_is_object(item) ? json_copy(item) : json_object();
+    json_object_set_new(sub.b, "cluster", json_string(cl));
+    const char *what = store_str(sub.b, "op"), *hid = store_str(sub.b, "hold_id");
+    int rv = 0;
+    if (!what || !hid)
+        refuse(&sub, 422, "invalid_batch_item", "Invalid batch item",
+               "items[%zu]: need {op: place|post|void, hold_id, ...}", i);
+    else if (!strcmp(what, "place"))
+        rv = hold_place(&sub);
+    else if (!strcmp(what, "post"))
+        rv = hold_post(&sub);
+    else if (!strcmp(what, "void"))
+        rv = hold_void(&sub);
+    else
+        refuse(&sub, 422, "invalid_batch_item", "Invalid batch item",
+               "items[%zu]: op '%s' is not place, post or void", i, what);
+    if (rv == 0) {
+        json_t *body = r.body ? json_loads(r.body, 0, NULL) : NULL;
+        json_array_append_new(out, json_pack("{s:s, s:i, s:o}", "hold_id",
+                                             hid && strlen(hid) <= WALLET_ID_MAX ? hid : "",
+                                             "status", r.status, "body",
+                                             body ? body : json_null()));
+    }
+    fsm_result_clear(&r);
+    json_decref(sub.b);
+    return rv;
+}
+
+int hold_batch(struct wop *op)
+{
+    const char *cl = store_str(op->b, "cluster");
+    json_t *items = json_object_get(op->b, "items");
+    if (!json_is_array(items) || json_array_size(items) < 1 ||
+        json_array_size(items) > WALLET_HOLD_BATCH_MAX)
+        return refuse(op, 422, "invalid_batch", "Invalid hold batch",
+                      "a hold batch needs items: an array of 1 to %d hold operations",
+                      WALLET_HOLD_BATCH_MAX);
+    if (!need_cluster(op, cl))
+        return 0;
+    json_t *out = json_array(), *item;
+    size_t i;
+    int rv = 0;
+    json_array_foreach(items, i, item)
+    {
+        if ((rv = batch_item(op, cl, item, i, out)))
+            break;
+    }
+    if (rv == 0)
+        store_result_json(op->res, 200, json_pack("{s:s, s:o}", "cluster", cl, "results", out));
+    else
+        json_decref(out);
+    return rv;
+}
+
 int correct_apply(struct wop *op)
 {
     const char *id = store_str(op->b, "id"), *dr = store_str(op->b, "debit"),

@@ -100,6 +100,7 @@ int hold_place(struct wop *op);
 int hold_post(struct wop *op);
 int hold_void(struct wop *op);
 int hold_expire(struct wop *op);
+int hold_batch(struct wop *op);
 int correct_apply(struct wop *op);
 /* wallet_payments.c */
 int deposit_open(struct wop *op);
