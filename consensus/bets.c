@@ -81,13 +81,13 @@ int bets_run(struct fsm *f,
     json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
-    int rv = bets_run_body(f, txn, c, body, res, op);
+    int rv = bets_run_body(f, txn, c, body, res, op, true);
     json_decref(body);
     return rv;
 }
 
 int bets_run_body(struct fsm *f, MDB_txn *txn, const struct cmd *c, json_t *body,
-                  struct fsm_result *res, const struct bet_step *op)
+                  struct fsm_result *res, const struct bet_step *op, bool answer_bet)
 {
     int rv = 0;
     json_t *b = NULL;
@@ -96,8 +96,12 @@ int bets_run_body(struct fsm *f, MDB_txn *txn, const struct cmd *c, json_t *body
         bets_refuse(res, 422, op->code, op->title, NULL, "%s", op->need);
     else if (!(b = bets_get(f, txn, id)))
         bets_refuse(res, 404, "no_bet", "No such bet", NULL, "no bet '%s'", id);
-    else if ((rv = op->step(f, txn, c, body, id, b, res)) == 0 && res->status == 0)
-        store_result_json(res, 200, json_incref(b));
+    else if ((rv = op->step(f, txn, c, body, id, b, res)) == 0 && res->status == 0) {
+        if (answer_bet)
+            store_result_json(res, 200, json_incref(b));
+        else
+            fsm_result_set(res, 200, NULL);
+    }
     json_decref(b);
     return rv;
 }

@@ -114,7 +114,7 @@ const char *bets_leg_result(const char *market, const char *line, const char *ou
  * "bet_config" (key "settle|FIXTURE": {fixture, cancelled, home, away, after: the last bet seq
  * done}) and the leader proposes CMD_BET_SETTLE_MORE {fixture} until it is gone, so that one
  * fixture's thousands of bets never stall the log (quotes of other games apply in between). */
-#define BET_SETTLE_CHUNK 500
+#define BET_SETTLE_CHUNK 1000
 int bets_on_result(struct fsm *f, MDB_txn *txn, const char *fixture, bool cancelled, int h,
                    int a, uint64_t time_ms);
 

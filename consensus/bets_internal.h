@@ -82,9 +82,10 @@ int bets_run(struct fsm *f,
              struct fsm_result *res,
              const struct bet_step *op);
 
-/* The same on an already decoded payload @body (borrowed): one item of CMD_BET_HOLDS_DONE. */
+/* The same on an already decoded payload @body (borrowed): one item of CMD_BET_HOLDS_DONE;
+ * without @answer_bet a success is a 200 without a body (the bet is not serialised again). */
 int bets_run_body(struct fsm *f, MDB_txn *txn, const struct cmd *c, json_t *body,
-                  struct fsm_result *res, const struct bet_step *op);
+                  struct fsm_result *res, const struct bet_step *op, bool answer_bet);
 /* The steps CMD_BET_HOLDS_DONE runs per item (op "hold", "voided": bets_place.c; "paid":
  * bets_settle.c), the same as CMD_BET_HOLD_DONE, CMD_BET_HOLD_VOIDED and CMD_BET_PAID. */
 extern const struct bet_step bets_hold_done_op, bets_voided_op, bets_paid_op;

@@ -579,7 +579,7 @@ int bets_holds_done_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
             bets_refuse(&r, 422, "invalid_holds_done", "Invalid hold results", NULL,
                         "items[%zu]: need {op: hold|paid|voided, bet_id, ...}", i);
         else
-            rv = bets_run_body(f, txn, c, item, &r, st);
+            rv = bets_run_body(f, txn, c, item, &r, st, false);
         if (rv == 0) {
             json_t *o = json_pack("{s:s, s:i}", "bet_id",
                                   store_str_max(item, "bet_id", BET_ID_MAX - 1) ?: "", "status",
