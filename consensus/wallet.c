@@ -253,7 +253,16 @@ static json_t *profile_read(struct fsm *f, MDB_txn *txn, const char *player)
 
 json_t *profile_load(struct wop *op, const char *player)
 {
-    return profile_read(op->f, op->txn, player);
+    if (!op->profiles)
+        return profile_read(op->f, op->txn, player);
+    /* A batch: the same object for every item of the player (what an item changes without
+     * storing it is only a raise that is due, which any later read makes the same way). */
+    json_t *p = json_object_get(op->profiles, player);
+    if (!p) {
+        p = profile_read(op->f, op->txn, player);
+        json_object_set_new(op->profiles, player, p);
+    }
+    return json_incref(p);
 }
 
 /* Raises whose 48 hours are over take effect (in memory; stored with the next write). */
@@ -309,7 +318,25 @@ void window_remove(json_t *prof, const char *which, const char *id)
 
 int profile_store(struct wop *op, const char *player, json_t *prof)
 {
-    return store_put_json(op->txn, DB(op->f)->profiles, player, strlen(player), prof, NULL);
+    if (!op->profiles)
+        return store_put_json(op->txn, DB(op->f)->profiles, player, strlen(player), prof, NULL);
+    json_object_set(op->profiles, player, prof);
+    json_object_set_new(op->dirty, player, json_true());
+    return 0;
+}
+
+int profiles_flush(struct wop *op)
+{
+    const char *player;
+    json_t *v;
+    int rv = 0;
+    json_object_foreach(op->dirty, player, v)
+    {
+        json_t *prof = json_object_get(op->profiles, player);
+        if (rv == 0)
+            rv = store_put_json(op->txn, DB(op->f)->profiles, player, strlen(player), prof, NULL);
+    }
+    return rv;
 }
 
 uint64_t rfc3339_ms(const char *s)
@@ -532,7 +559,7 @@ struct wshape {
 static int wallet_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
     const struct wshape *sh = cmdtable_find(c->type)->ctx;
-    struct wop op = {f, txn, c, res, NULL, c->time_ms, ""};
+    struct wop op = {f, txn, c, res, NULL, c->time_ms, "", NULL, NULL};
     if (!(op.b = store_payload(c, true, res)))
         return 0;
     fsm_format_time(c->time_ms, op.ts);
@@ -560,7 +587,9 @@ static const struct fsm_command COMMANDS[] = {
     ROW(CMD_WALLET_CLUSTER, "wallet_cluster", cluster_apply),
     ROW(CMD_WALLET_BAN, "wallet_ban", ban_apply),
     ROW(CMD_WALLET_CLOSE, "wallet_close", close_apply),
-    ROW(CMD_HOLD_BATCH, "hold_batch", hold_batch),
+    /* Alone in its Raft entry: one entry applies at most one batch of items, so that many
+     * batches proposed together never make one long apply that stalls the leader's loop. */
+    {CMD_HOLD_BATCH, "hold_batch", false, wallet_apply, &(const struct wshape){hold_batch}},
     {0, NULL, false, NULL, NULL},
 };
 

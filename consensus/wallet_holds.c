@@ -494,6 +494,8 @@ int hold_batch(struct wop *op)
     if (!need_cluster(op, cl))
         return 0;
     struct text out = {0};
+    op->profiles = json_object();
+    op->dirty = json_object();
     text_add(&out, "{\"cluster\":\"", strlen("{\"cluster\":\""));
     text_add(&out, cl, strlen(cl)); /* a registered name: [a-z0-9_-] */
     text_add(&out, "\",\"results\":[", strlen("\",\"results\":["));
@@ -506,6 +508,11 @@ int hold_batch(struct wop *op)
             break;
     }
     text_add(&out, "]}", 2);
+    if (rv == 0)
+        rv = profiles_flush(op);
+    json_decref(op->profiles);
+    json_decref(op->dirty);
+    op->profiles = op->dirty = NULL;
     if (rv == 0)
         fsm_result_set(op->res, 200, out.p);
     else

@@ -38,6 +38,9 @@ struct wop {
     json_t *b;     /* the payload */
     uint64_t now;  /* the leader's stamp */
     char ts[32];
+    /* In a hold batch: the players' profiles read so far, by id, and those changed (written
+     * once at the end of the batch instead of once per item); NULL otherwise. */
+    json_t *profiles, *dirty;
 };
 
 struct acct {
@@ -83,6 +86,8 @@ void window_add(json_t *prof, const char *which, const char *id, int64_t amount,
                 uint64_t now);
 void window_remove(json_t *prof, const char *which, const char *id);
 int profile_store(struct wop *op, const char *player, json_t *prof);
+/* The end of a hold batch: write the profiles its items changed. */
+int profiles_flush(struct wop *op);
 bool verified(json_t *player);
 uint64_t rfc3339_ms(const char *s);
 int64_t debt_of(struct plan *p, const char *player);

@@ -274,6 +274,12 @@ static void *work(void *arg)
             json_t *out = NULL;
             long st = sport_call_out(c, node, "/internal/v1/hold-batches", bb, &out);
             int placed = st == 200 ? batch_ok(out, 201) : 0;
+            static int told;
+            if ((st != 200 || placed < batch_n) && !__atomic_exchange_n(&told, 1, __ATOMIC_SEQ_CST)) {
+                char *t = out ? json_dumps(out, JSON_COMPACT) : NULL;
+                fprintf(stderr, "holds_bench: a batch answered %ld: %.400s\n", st, t ? t : "");
+                free(t);
+            }
             json_decref(out);
             len = (size_t)snprintf(bb, cap, "{\"items\":[");
             for (int j = 0; j < batch_n; j++)
@@ -362,9 +368,17 @@ int main(int argc, char **argv)
     if (bn && atoi(bn) > 0 && atoi(bn) <= 512)
         batch_n = atoi(bn);
     setup();
+    /* The batched pass's clients: each is a sport leader with one batch in flight (1 and 4 by
+     * default, HOLDS_BATCH_CLIENTS="1 4"); 64 of them would be 64 sport clusters. */
+    int bcl[8], nb = 0;
+    char bc[64];
+    snprintf(bc, sizeof bc, "%s", getenv("HOLDS_BATCH_CLIENTS") ? getenv("HOLDS_BATCH_CLIENTS") : "1 4");
+    for (char *save = NULL, *t = strtok_r(bc, " ,", &save); t && nb < 8; t = strtok_r(NULL, " ,", &save))
+        if (atoi(t) > 0)
+            bcl[nb++] = atoi(t);
     for (int pass = 0; pass < 3; pass++)
-        for (int a = 4; a < argc; a++) {
-            int n = atoi(argv[a]);
+        for (int a = 4; a < (pass == 2 ? 4 + nb : argc); a++) {
+            int n = pass == 2 ? bcl[a - 4] : atoi(argv[a]);
             struct worker *ws = calloc((size_t)n, sizeof *ws);
             double start = now_s();
             for (int i = 0; i < n; i++) {

@@ -59,7 +59,7 @@ static const struct
     {56, "admin", 1},
     /* bets_settle.c */
     {57, "bet_settle_more", 1},
-    {60, "hold_batch", 1},
+    {60, "hold_batch", 0},
     {61, "bet_holds_done", 1},
 };
 #define N_WIRE (sizeof WIRE / sizeof *WIRE)
