@@ -59,3 +59,10 @@ build/bench/settle_bench: $(BUILD)/obj/tests/bench/settle_bench.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 BENCH_BINS += build/bench/settle_bench
+
+# Hold batches' apply time per item, in-process on a release state machine (README "Benchmark").
+build/bench/wallet_bench: $(BUILD)/obj/tests/bench/wallet_bench.o \
+		$(patsubst %.c,$(BUILD)/obj/%.o,$(CONSENSUS_SRCS) tests/unit/unit_util.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+BENCH_BINS += build/bench/wallet_bench
