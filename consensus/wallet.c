@@ -124,11 +124,21 @@ void acct_from_json(json_t *j, const char *id, struct acct *a)
     }
 }
 
-static void acct_load(struct fsm *f, MDB_txn *txn, const char *id, struct acct *a)
+static void acct_read(struct fsm *f, MDB_txn *txn, const char *id, struct acct *a)
 {
     json_t *j = store_get_json(txn, DB(f)->accounts, id, strlen(id));
     acct_from_json(j, id, a);
     json_decref(j);
+}
+
+/* An account as the command sees it: in a hold batch, as its earlier items left it. */
+static void acct_load(struct wop *op, const char *id, struct acct *a)
+{
+    json_t *c = op->accts ? json_object_get(op->accts, id) : NULL;
+    if (c)
+        acct_from_json(c, id, a);
+    else
+        acct_read(op->f, op->txn, id, a);
 }
 
 static json_t *acct_json(const struct acct *a)
@@ -151,7 +161,7 @@ struct acct *plan_acct(struct plan *p, const char *id)
     if (p->nacct == PLAN_ACCTS)
         abort(); /* a command names at most four accounts */
     struct acct *a = &p->acct[p->nacct++];
-    acct_load(p->op->f, p->op->txn, id, a);
+    acct_load(p->op, id, a);
     return a;
 }
 
@@ -212,9 +222,25 @@ int plan_commit(struct plan *p)
     }
     for (int i = 0; i < p->nacct && rv == 0; i++) {
         json_t *j = acct_json(&p->acct[i]);
-        rv = store_put_json(op->txn, DB(op->f)->accounts, p->acct[i].id, strlen(p->acct[i].id), j,
-                            NULL);
+        if (op->accts) /* a batch: written once at its end (accts_flush) */
+            json_object_set(op->accts, p->acct[i].id, j);
+        else
+            rv = store_put_json(op->txn, DB(op->f)->accounts, p->acct[i].id,
+                                strlen(p->acct[i].id), j, NULL);
         json_decref(j);
+    }
+    return rv;
+}
+
+int accts_flush(struct wop *op)
+{
+    const char *id;
+    json_t *j;
+    int rv = 0;
+    json_object_foreach(op->accts, id, j)
+    {
+        if (rv == 0)
+            rv = store_put_json(op->txn, DB(op->f)->accounts, id, strlen(id), j, NULL);
     }
     return rv;
 }
@@ -559,7 +585,7 @@ struct wshape {
 static int wallet_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
     const struct wshape *sh = cmdtable_find(c->type)->ctx;
-    struct wop op = {f, txn, c, res, NULL, c->time_ms, "", NULL, NULL};
+    struct wop op = {f, txn, c, res, NULL, c->time_ms, "", NULL, NULL, NULL};
     if (!(op.b = store_payload(c, true, res)))
         return 0;
     fsm_format_time(c->time_ms, op.ts);
@@ -677,9 +703,9 @@ json_t *wallet_view(struct fsm *f, MDB_txn *txn, const char *player, uint64_t no
     char id[ACCT_MAX];
     struct acct cash, debt;
     snprintf(id, sizeof id, "player:%s", player);
-    acct_load(f, txn, id, &cash);
+    acct_read(f, txn, id, &cash);
     snprintf(id, sizeof id, "debt:%s", player);
-    acct_load(f, txn, id, &debt);
+    acct_read(f, txn, id, &debt);
     json_t *prof = profile_read(f, txn, player), *p = accounts_player_get(f, txn, player);
     profile_promote(prof, now_ms);
     int64_t owed = -ledger_balance(&debt.l), avail = ledger_available(&cash.l);
@@ -729,7 +755,7 @@ json_t *wallet_statement(struct fsm *f, MDB_txn *txn, const char *account, uint6
                          unsigned limit)
 {
     struct acct a;
-    acct_load(f, txn, account, &a);
+    acct_read(f, txn, account, &a);
     uint64_t seq = before && before - 1 < a.seq ? before - 1 : a.seq;
     json_t *items = json_array();
     for (; seq >= 1 && json_array_size(items) < limit; seq--) {

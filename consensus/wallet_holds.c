@@ -496,6 +496,7 @@ int hold_batch(struct wop *op)
     struct text out = {0};
     op->profiles = json_object();
     op->dirty = json_object();
+    op->accts = json_object(); /* only accounts an item wrote are kept: each is flushed */
     text_add(&out, "{\"cluster\":\"", strlen("{\"cluster\":\""));
     text_add(&out, cl, strlen(cl)); /* a registered name: [a-z0-9_-] */
     text_add(&out, "\",\"results\":[", strlen("\",\"results\":["));
@@ -510,9 +511,12 @@ int hold_batch(struct wop *op)
     text_add(&out, "]}", 2);
     if (rv == 0)
         rv = profiles_flush(op);
+    if (rv == 0)
+        rv = accts_flush(op);
     json_decref(op->profiles);
     json_decref(op->dirty);
-    op->profiles = op->dirty = NULL;
+    json_decref(op->accts);
+    op->profiles = op->dirty = op->accts = NULL;
     if (rv == 0)
         fsm_result_set(op->res, 200, out.p);
     else

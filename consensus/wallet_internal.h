@@ -41,6 +41,9 @@ struct wop {
     /* In a hold batch: the players' profiles read so far, by id, and those changed (written
      * once at the end of the batch instead of once per item); NULL otherwise. */
     json_t *profiles, *dirty;
+    /* In a hold batch: the ledger accounts as the items left them (id -> struct acct's record),
+     * written once at the end; NULL otherwise. */
+    json_t *accts;
 };
 
 struct acct {
@@ -88,6 +91,8 @@ void window_remove(json_t *prof, const char *which, const char *id);
 int profile_store(struct wop *op, const char *player, json_t *prof);
 /* The end of a hold batch: write the profiles its items changed. */
 int profiles_flush(struct wop *op);
+/* The end of a hold batch: write the accounts its items changed. */
+int accts_flush(struct wop *op);
 bool verified(json_t *player);
 uint64_t rfc3339_ms(const char *s);
 int64_t debt_of(struct plan *p, const char *player);
