@@ -1,4 +1,9 @@
-/* Wallets: bet holds (place, post, void, expiry) and corrections. See wallet.h. */
+/* Wallets: bet holds (place, post, void, expiry), hold batches and corrections. See wallet.h.
+ * A hold batch (hold_batch) runs each item through the single-item function with its own
+ * result, so a batch can never do what the single calls could not; it shares one read and one
+ * write of each player's profile and each ledger account among its items (wop.profiles,
+ * wop.accts). Failure modes: a refused item is answered in its result and changes nothing;
+ * an LMDB error fails the whole command and nothing of it is kept. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

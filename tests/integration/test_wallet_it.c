@@ -569,6 +569,15 @@ static void holds_never_overdraw(void **state)
         h_resp_free(&r);
     }
     for (int i = 0; i < 3; i++) {
+        /* Every node has applied the batch (bet-3 placed and voided) before the check. */
+        bool voided = false;
+        for (double end = h_now() + 20; h_now() < end && !voided; h_sleep_ms(100)) {
+            r = sport_call(i, "GET", "/internal/v1/holds/bet-3", "", W.sport_sk);
+            voided = r.status == 200 &&
+                     !strcmp(json_string_value(json_object_get(r.json, "status")) ?: "", "voided");
+            h_resp_free(&r);
+        }
+        assert_true(voided);
         assert_true(wait_balance(i, &b, "held", 0));
         assert_true(wait_balance(i, &b, "balance", 13600));
     }
