@@ -29,7 +29,8 @@
  * answer asks for a retry (5xx, 429, no code) is simply left for the next round, and a batch
  * without an answer is sent again (idempotent by hold id) to the next accounts URL. An
  * accounts cluster without the batch route (404 without results: an older version) gets the
- * single calls above for BATCH_OFF_MS. Exactly once holds as before: every item is
+ * single calls above for BATCH_OFF_MS, and so does one whose max_body_bytes is below
+ * BATCH_BYTES (413). Exactly once holds as before: every item is
  * idempotent on both sides and the state says what is left. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,9 +355,10 @@ static void batch_done(struct bets_hold *h, struct call *c, long status, json_t 
 {
     json_t *results = json_object_get(body, "results");
     size_t n = json_array_size(c->meta);
-    if (status == 404 && !results) {
-        LOG_WARN("event=bet_batch_unsupported url=%s: single calls for %d s", h->urls[c->url_i],
-                 BATCH_OFF_MS / 1000);
+    if ((status == 404 || status == 413) && !results) {
+        /* No batch route (an older accounts cluster), or a body over its max_body_bytes. */
+        LOG_WARN("event=bet_batch_unsupported status=%ld url=%s: single calls for %d s", status,
+                 h->urls[c->url_i], BATCH_OFF_MS / 1000);
         h->single_until = wall_ms() + BATCH_OFF_MS;
         return;
     }
