@@ -99,6 +99,14 @@ int bets_run(struct fsm *f,
     json_t *body = store_payload(c, true, res);
     if (!body)
         return 0;
+    int rv = bets_run_body(f, txn, c, body, res, op, true);
+    json_decref(body);
+    return rv;
+}
+
+int bets_run_body(struct fsm *f, MDB_txn *txn, const struct cmd *c, json_t *body,
+                  struct fsm_result *res, const struct bet_step *op, bool answer_bet)
+{
     int rv = 0;
     json_t *b = NULL;
     const char *id = store_str_max(body, "bet_id", BET_ID_MAX - 1);
@@ -106,10 +114,13 @@ int bets_run(struct fsm *f,
         bets_refuse(res, 422, op->code, op->title, NULL, "%s", op->need);
     else if (!(b = bets_get(f, txn, id)))
         bets_refuse(res, 404, "no_bet", "No such bet", NULL, "no bet '%s'", id);
-    else if ((rv = op->step(f, txn, c, body, id, b, res)) == 0 && res->status == 0)
-        store_result_json(res, 200, json_incref(b));
+    else if ((rv = op->step(f, txn, c, body, id, b, res)) == 0 && res->status == 0) {
+        if (answer_bet)
+            store_result_json(res, 200, json_incref(b));
+        else
+            fsm_result_set(res, 200, NULL);
+    }
     json_decref(b);
-    json_decref(body);
     return rv;
 }
 
@@ -465,6 +476,14 @@ char *bets_cmd_paid(struct cmd *c, const char *bet_id, const char *how)
     return cmd_bet(c, CMD_BET_PAID, bet_id, "how", how);
 }
 
+char *bets_cmd_holds_done(struct cmd *c, json_t *items)
+{
+    json_t *o = json_pack("{s:O}", "items", items);
+    char *t = cmd_fill(c, CMD_BET_HOLDS_DONE, o);
+    json_decref(o);
+    return t;
+}
+
 char *bets_cmd_limits(struct cmd *c, json_t *limits)
 {
     return cmd_fill(c, CMD_BET_LIMITS, limits);
@@ -536,6 +555,7 @@ static const struct fsm_command COMMANDS[] = {
     {CMD_BET_ABANDONED, "bet_abandoned", true, bets_abandoned_apply, NULL},
     {CMD_BET_CASHOUT_SET, "bet_cashout_set", true, bets_cashout_set_apply, NULL},
     {CMD_BET_CASHOUT, "bet_cashout", true, bets_cashout_apply, NULL},
+    {CMD_BET_HOLDS_DONE, "bet_holds_done", true, bets_holds_done_apply, NULL},
     {0, NULL, false, NULL, NULL},
 };
 

@@ -115,7 +115,7 @@ const char *bets_leg_result(const char *market, const char *line, const char *ou
  * "bet_config" (key "settle|FIXTURE": {fixture, cancelled, home, away, after: the last bet seq
  * done}) and the leader proposes CMD_BET_SETTLE_MORE {fixture} until it is gone, so that one
  * fixture's thousands of bets never stall the log (quotes of other games apply in between). */
-#define BET_SETTLE_CHUNK 500
+#define BET_SETTLE_CHUNK 1000
 int bets_on_result(struct fsm *f, MDB_txn *txn, const char *fixture, bool cancelled, int h,
                    int a, uint64_t time_ms);
 
@@ -227,6 +227,14 @@ char *bets_cmd_limits(struct cmd *c, json_t *limits);
 char *bets_cmd_paid(struct cmd *c, const char *bet_id, const char *how);
 char *bets_cmd_hold_done(struct cmd *c, const char *bet_id, bool accepted, const char *code,
                          const char *detail);
+/* CMD_BET_HOLDS_DONE {items: [{op: "hold", bet_id, accepted, code?, detail?} |
+ * {op: "paid", bet_id, how} | {op: "voided", bet_id}]} (1 to BET_HOLDS_DONE_MAX): the
+ * leader's record of the accounts cluster's answers to one hold batch; each item applied in
+ * order exactly as CMD_BET_HOLD_DONE, CMD_BET_PAID or CMD_BET_HOLD_VOIDED would apply it, with
+ * its own result (a refused item does not refuse the others). 200 {results: [{bet_id, status,
+ * code?}]}; 422 invalid_holds_done. @items is borrowed. */
+#define BET_HOLDS_DONE_MAX 512
+char *bets_cmd_holds_done(struct cmd *c, json_t *items);
 
 /* Cash-out (bets_cashout.c; see its opening comment for the arithmetic). The operator's
  * settings in "bet_config" (key "cashout"), CMD_BET_CASHOUT_SET {enabled?, margin_bp?,

@@ -92,6 +92,13 @@ int bets_run(struct fsm *f,
              struct fsm_result *res,
              const struct bet_step *op);
 
+/* The same on an already decoded payload @body (borrowed): one item of CMD_BET_HOLDS_DONE;
+ * without @answer_bet a success is a 200 without a body (the bet is not serialised again). */
+int bets_run_body(struct fsm *f, MDB_txn *txn, const struct cmd *c, json_t *body,
+                  struct fsm_result *res, const struct bet_step *op, bool answer_bet);
+/* The steps CMD_BET_HOLDS_DONE runs per item (op "hold", "voided": bets_place.c; "paid":
+ * bets_settle.c), the same as CMD_BET_HOLD_DONE, CMD_BET_HOLD_VOIDED and CMD_BET_PAID. */
+extern const struct bet_step bets_hold_done_op, bets_voided_op, bets_paid_op;
 /* The ids of the bets with a leg on @fixture placed after seq @after, oldest first, at most
  * @limit; @last (if not NULL) gets the seq of the last one (@after if none). */
 json_t *bets_fixture_ids(struct fsm *f, MDB_txn *txn, const char *fixture, uint64_t after,
@@ -134,5 +141,7 @@ uint64_t bets_leg_factor(const char *result, uint64_t price);
 /* The cash-out offer of bet record @b (see bets_cashout_offer). */
 json_t *bets_cashout_offer_of(struct fsm *f, MDB_txn *txn, json_t *b, int *status);
 int bets_paid_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
+int bets_holds_done_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                          struct fsm_result *res);
 
 #endif

@@ -409,13 +409,14 @@ static int hold_done_step(struct fsm *f,
     return accepted ? bets_settle_one(f, txn, b, c->time_ms) : 0;
 }
 
+const struct bet_step bets_hold_done_op = {
+    "invalid_hold_result", "Invalid hold result",
+    "need {bet_id, accepted: bool, code (when refused), detail?}", hold_done_valid,
+    hold_done_step};
+
 int bets_hold_done_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
-    static const struct bet_step op = {
-        "invalid_hold_result", "Invalid hold result",
-        "need {bet_id, accepted: bool, code (when refused), detail?}", hold_done_valid,
-        hold_done_step};
-    return bets_run(f, txn, c, res, &op);
+    return bets_run(f, txn, c, res, &bets_hold_done_op);
 }
 
 /* ---- the acceptance delay ------------------------------------------------------------ */
@@ -536,9 +537,70 @@ static int voided_step(struct fsm *f,
     return bets_put(f, txn, b, "hold_voided", c->time_ms);
 }
 
+const struct bet_step bets_voided_op = {"invalid_voided", "Invalid void record",
+                                       "need {bet_id}", NULL, voided_step};
+
 int bets_voided_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
-    static const struct bet_step op = {"invalid_voided", "Invalid void record", "need {bet_id}",
-                                       NULL, voided_step};
-    return bets_run(f, txn, c, res, &op);
+    return bets_run(f, txn, c, res, &bets_voided_op);
+}
+
+/* ---- many bets' answers in one command ----------------------------------------------- */
+
+/* CMD_BET_HOLDS_DONE: each item is applied in order exactly as its single command would be
+ * (op "hold": CMD_BET_HOLD_DONE, "paid": CMD_BET_PAID, "voided": CMD_BET_HOLD_VOIDED), with
+ * its own result; a refused item does not refuse the others. Only an LMDB error fails the
+ * whole command. */
+int bets_holds_done_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                          struct fsm_result *res)
+{
+    json_t *body = store_payload(c, true, res);
+    if (!body)
+        return 0;
+    json_t *items = json_object_get(body, "items");
+    if (!json_is_array(items) || json_array_size(items) < 1 ||
+        json_array_size(items) > BET_HOLDS_DONE_MAX) {
+        json_decref(body);
+        return bets_refuse(res, 422, "invalid_holds_done", "Invalid hold results", NULL,
+                           "need {items: 1 to %d of {op: hold|paid|voided, bet_id, ...}}",
+                           BET_HOLDS_DONE_MAX);
+    }
+    json_t *out = json_array(), *item;
+    size_t i;
+    int rv = 0;
+    json_array_foreach(items, i, item)
+    {
+        struct fsm_result r = {0, NULL};
+        const char *what = json_is_object(item) ? store_str(item, "op") : NULL;
+        const struct bet_step *st = !what                    ? NULL
+                                    : !strcmp(what, "hold")   ? &bets_hold_done_op
+                                    : !strcmp(what, "paid")   ? &bets_paid_op
+                                    : !strcmp(what, "voided") ? &bets_voided_op
+                                                              : NULL;
+        if (!st)
+            bets_refuse(&r, 422, "invalid_holds_done", "Invalid hold results", NULL,
+                        "items[%zu]: need {op: hold|paid|voided, bet_id, ...}", i);
+        else
+            rv = bets_run_body(f, txn, c, item, &r, st, false);
+        if (rv == 0) {
+            json_t *o = json_pack("{s:s, s:i}", "bet_id",
+                                  store_str_max(item, "bet_id", BET_ID_MAX - 1) ?: "", "status",
+                                  r.status);
+            if (r.status >= 300 && r.body) {
+                json_t *p = json_loads(r.body, 0, NULL);
+                json_object_set(o, "code", json_object_get(p, "code"));
+                json_decref(p);
+            }
+            json_array_append_new(out, o);
+        }
+        fsm_result_clear(&r);
+        if (rv)
+            break;
+    }
+    if (rv == 0)
+        store_result_json(res, 200, json_pack("{s:o}", "results", out));
+    else
+        json_decref(out);
+    json_decref(body);
+    return rv;
 }

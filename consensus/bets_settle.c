@@ -273,11 +273,12 @@ static int paid_step(struct fsm *f,
     return rv ? rv : bets_put(f, txn, b, "paid", c->time_ms);
 }
 
+const struct bet_step bets_paid_op = {"invalid_paid", "Invalid payment record",
+                                     "need {bet_id, how: post or void}", paid_valid, paid_step};
+
 int bets_paid_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
-    static const struct bet_step op = {"invalid_paid", "Invalid payment record",
-                                       "need {bet_id, how: post or void}", paid_valid, paid_step};
-    return bets_run(f, txn, c, res, &op);
+    return bets_run(f, txn, c, res, &bets_paid_op);
 }
 
 /* Apply a fixture's result to its next BET_SETTLE_CHUNK bets placed after seq @after; keep

@@ -97,6 +97,10 @@ enum cmd_type {
     CMD_ADMIN = 56,              /* {actor{kind, id}, method, route, type, payload}: an admin's
                                     command, applied with its audit record */
     CMD_BET_SETTLE_MORE = 57,    /* bets_settle.c: {fixture}: settle the next chunk of its bets */
+    /* 58, 59: reserved (other branches). */
+    CMD_HOLD_BATCH = 60,         /* wallet_holds.c: {cluster, items[{op: place|post|void, ...}]} */
+    CMD_BET_HOLDS_DONE = 61,     /* bets_place.c: {items[{op: hold|paid|voided, bet_id, ...}]}:
+                                    the accounts cluster's answers for many bets */
     CMD_BET_RESETTLE = 65,       /* bets_resettle.c: {fixture, home, away, reason}: re-settle */
     CMD_HOLD_RESETTLE = 66,      /* wallet_resettle.c: {hold_id, cluster, generation, stake,
                                     payout, reason}: a bet's hold settled again (corrections) */

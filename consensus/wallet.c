@@ -124,11 +124,21 @@ void acct_from_json(json_t *j, const char *id, struct acct *a)
     }
 }
 
-static void acct_load(struct fsm *f, MDB_txn *txn, const char *id, struct acct *a)
+static void acct_read(struct fsm *f, MDB_txn *txn, const char *id, struct acct *a)
 {
     json_t *j = store_get_json(txn, DB(f)->accounts, id, strlen(id));
     acct_from_json(j, id, a);
     json_decref(j);
+}
+
+/* An account as the command sees it: in a hold batch, as its earlier items left it. */
+static void acct_load(struct wop *op, const char *id, struct acct *a)
+{
+    json_t *c = op->accts ? json_object_get(op->accts, id) : NULL;
+    if (c)
+        acct_from_json(c, id, a);
+    else
+        acct_read(op->f, op->txn, id, a);
 }
 
 static json_t *acct_json(const struct acct *a)
@@ -151,7 +161,7 @@ struct acct *plan_acct(struct plan *p, const char *id)
     if (p->nacct == PLAN_ACCTS)
         abort(); /* a command names at most four accounts */
     struct acct *a = &p->acct[p->nacct++];
-    acct_load(p->op->f, p->op->txn, id, a);
+    acct_load(p->op, id, a);
     return a;
 }
 
@@ -212,9 +222,25 @@ int plan_commit(struct plan *p)
     }
     for (int i = 0; i < p->nacct && rv == 0; i++) {
         json_t *j = acct_json(&p->acct[i]);
-        rv = store_put_json(op->txn, DB(op->f)->accounts, p->acct[i].id, strlen(p->acct[i].id), j,
-                            NULL);
+        if (op->accts) /* a batch: written once at its end (accts_flush) */
+            json_object_set(op->accts, p->acct[i].id, j);
+        else
+            rv = store_put_json(op->txn, DB(op->f)->accounts, p->acct[i].id,
+                                strlen(p->acct[i].id), j, NULL);
         json_decref(j);
+    }
+    return rv;
+}
+
+int accts_flush(struct wop *op)
+{
+    const char *id;
+    json_t *j;
+    int rv = 0;
+    json_object_foreach(op->accts, id, j)
+    {
+        if (rv == 0)
+            rv = store_put_json(op->txn, DB(op->f)->accounts, id, strlen(id), j, NULL);
     }
     return rv;
 }
@@ -253,7 +279,16 @@ static json_t *profile_read(struct fsm *f, MDB_txn *txn, const char *player)
 
 json_t *profile_load(struct wop *op, const char *player)
 {
-    return profile_read(op->f, op->txn, player);
+    if (!op->profiles)
+        return profile_read(op->f, op->txn, player);
+    /* A batch: the same object for every item of the player (what an item changes without
+     * storing it is only a raise that is due, which any later read makes the same way). */
+    json_t *p = json_object_get(op->profiles, player);
+    if (!p) {
+        p = profile_read(op->f, op->txn, player);
+        json_object_set_new(op->profiles, player, p);
+    }
+    return json_incref(p);
 }
 
 /* Raises whose 48 hours are over take effect (in memory; stored with the next write). */
@@ -309,7 +344,25 @@ void window_remove(json_t *prof, const char *which, const char *id)
 
 int profile_store(struct wop *op, const char *player, json_t *prof)
 {
-    return store_put_json(op->txn, DB(op->f)->profiles, player, strlen(player), prof, NULL);
+    if (!op->profiles)
+        return store_put_json(op->txn, DB(op->f)->profiles, player, strlen(player), prof, NULL);
+    json_object_set(op->profiles, player, prof);
+    json_object_set_new(op->dirty, player, json_true());
+    return 0;
+}
+
+int profiles_flush(struct wop *op)
+{
+    const char *player;
+    json_t *v;
+    int rv = 0;
+    json_object_foreach(op->dirty, player, v)
+    {
+        json_t *prof = json_object_get(op->profiles, player);
+        if (rv == 0)
+            rv = store_put_json(op->txn, DB(op->f)->profiles, player, strlen(player), prof, NULL);
+    }
+    return rv;
 }
 
 uint64_t rfc3339_ms(const char *s)
@@ -532,7 +585,7 @@ struct wshape {
 static int wallet_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
     const struct wshape *sh = cmdtable_find(c->type)->ctx;
-    struct wop op = {f, txn, c, res, NULL, c->time_ms, ""};
+    struct wop op = {f, txn, c, res, NULL, c->time_ms, "", NULL, NULL, NULL};
     if (!(op.b = store_payload(c, true, res)))
         return 0;
     fsm_format_time(c->time_ms, op.ts);
@@ -561,6 +614,9 @@ static const struct fsm_command COMMANDS[] = {
     ROW(CMD_WALLET_BAN, "wallet_ban", ban_apply),
     ROW(CMD_WALLET_CLOSE, "wallet_close", close_apply),
     ROW(CMD_HOLD_RESETTLE, "hold_resettle", hold_resettle),
+    /* Alone in its Raft entry: one entry applies at most one batch of items, so that many
+     * batches proposed together never make one long apply that stalls the leader's loop. */
+    {CMD_HOLD_BATCH, "hold_batch", false, wallet_apply, &(const struct wshape){hold_batch}},
     {0, NULL, false, NULL, NULL},
 };
 
@@ -658,9 +714,9 @@ json_t *wallet_view(struct fsm *f, MDB_txn *txn, const char *player, uint64_t no
     char id[ACCT_MAX];
     struct acct cash, debt;
     snprintf(id, sizeof id, "player:%s", player);
-    acct_load(f, txn, id, &cash);
+    acct_read(f, txn, id, &cash);
     snprintf(id, sizeof id, "debt:%s", player);
-    acct_load(f, txn, id, &debt);
+    acct_read(f, txn, id, &debt);
     json_t *prof = profile_read(f, txn, player), *p = accounts_player_get(f, txn, player);
     profile_promote(prof, now_ms);
     int64_t owed = -ledger_balance(&debt.l), avail = ledger_available(&cash.l);
@@ -710,7 +766,7 @@ json_t *wallet_statement(struct fsm *f, MDB_txn *txn, const char *account, uint6
                          unsigned limit)
 {
     struct acct a;
-    acct_load(f, txn, account, &a);
+    acct_read(f, txn, account, &a);
     uint64_t seq = before && before - 1 < a.seq ? before - 1 : a.seq;
     json_t *items = json_array();
     for (; seq >= 1 && json_array_size(items) < limit; seq--) {
@@ -813,6 +869,11 @@ json_t *wallet_cmd_hold_post(const char *hold_id, const char *cluster, int64_t s
 json_t *wallet_cmd_hold_void(const char *hold_id, const char *cluster)
 {
     return json_pack("{s:s, s:s}", "hold_id", hold_id, "cluster", cluster);
+}
+
+json_t *wallet_cmd_hold_batch(const char *cluster, json_t *items)
+{
+    return json_pack("{s:s, s:O}", "cluster", cluster, "items", items);
 }
 
 json_t *wallet_cmd_hold_expire(void)

@@ -102,6 +102,7 @@ struct fsm;
 #define WALLET_EXCLUDE_MIN_H 24
 #define WALLET_EXCLUDE_MAX_H (366 * 24)
 #define WALLET_HOLD_TIMEOUT_MAX_MS (30ull * 24 * 3600 * 1000)
+#define WALLET_HOLD_BATCH_MAX 512      /* hold operations in one hold_batch command */
 #define WALLET_EXPIRE_BATCH 256        /* holds expired by one hold_expire command */
 #define WALLET_CLUSTER_KEYS_MAX 16
 #define WALLET_TRJ_CAP_PERMILLE 850
@@ -181,6 +182,13 @@ json_t *wallet_cmd_hold_expire(void);
  * amounts to @stake kept and @payout paid (wallet_resettle.c). */
 json_t *wallet_cmd_hold_resettle(const char *hold_id, const char *cluster, int64_t generation,
                                  int64_t stake, int64_t payout, const char *reason);
+/* CMD_HOLD_BATCH {cluster, items: [{op: "place", hold_id, player_id, amount, timeout_ms} |
+ * {op: "post", hold_id, stake, payout} | {op: "void", hold_id}]} (1 to WALLET_HOLD_BATCH_MAX):
+ * each item applied in order exactly as the single command of its op would be (its own result,
+ * refusals included; a refused item does not refuse the others). 200 {cluster, results:
+ * [{hold_id, status, body}]} in the items' order; 422 invalid_batch (no items, too many),
+ * 403 unknown_cluster. @items is borrowed. */
+json_t *wallet_cmd_hold_batch(const char *cluster, json_t *items);
 /* The ban list's verdict on a player (@source: "ban_list"). */
 json_t *wallet_cmd_ban(const char *player, bool banned, const char *source);
 json_t *wallet_cmd_close(void);

@@ -1,4 +1,9 @@
-/* Wallets: bet holds (place, post, void, expiry) and corrections. See wallet.h. */
+/* Wallets: bet holds (place, post, void, expiry), hold batches and corrections. See wallet.h.
+ * A hold batch (hold_batch) runs each item through the single-item function with its own
+ * result, so a batch can never do what the single calls could not; it shares one read and one
+ * write of each player's profile and each ledger account among its items (wop.profiles,
+ * wop.accts). Failure modes: a refused item is answered in its result and changes nothing;
+ * an LMDB error fails the whole command and nothing of it is kept. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -421,6 +426,106 @@ int hold_expire(struct wop *op)
     json_decref(due);
     if (rv == 0)
         store_result_json(op->res, 200, json_pack("{s:I}", "expired", (json_int_t)n));
+    return rv;
+}
+
+/* CMD_HOLD_BATCH: many hold operations of one sport cluster in one command. Each item runs
+ * through the single-item function (hold_place, hold_post, hold_void) with its own result, in
+ * the order given, so it obeys exactly the single-item rules (idempotent by hold id, the same
+ * refusals, no overdraft, limits, exclusion); a refused item changes nothing and does not
+ * refuse the others. Only an LMDB error fails the whole command (nothing of it is kept). The
+ * answer is written as text, each item's result spliced in as it is (no parse again). */
+struct text {
+    char *p;
+    size_t n, cap;
+};
+
+static void text_add(struct text *t, const char *s, size_t n)
+{
+    if (t->n + n + 1 > t->cap) {
+        t->cap = (t->n + n + 1) * 2;
+        t->p = realloc(t->p, t->cap);
+    }
+    memcpy(t->p + t->n, s, n);
+    t->n += n;
+    t->p[t->n] = 0;
+}
+
+static int batch_item(struct wop *op, const char *cl, json_t *item, size_t i, struct text *out)
+{
+    struct fsm_result r = {0, NULL};
+    struct wop sub = *op;
+    sub.res = &r;
+    sub.b = json_is_object(item) ? json_copy(item) : json_object();
+    json_object_set_new(sub.b, "cluster", json_string(cl));
+    const char *what = store_str(sub.b, "op"), *hid = store_str(sub.b, "hold_id");
+    int rv = 0;
+    if (!what || !hid)
+        refuse(&sub, 422, "invalid_batch_item", "Invalid batch item",
+               "items[%zu]: need {op: place|post|void, hold_id, ...}", i);
+    else if (!strcmp(what, "place"))
+        rv = hold_place(&sub);
+    else if (!strcmp(what, "post"))
+        rv = hold_post(&sub);
+    else if (!strcmp(what, "void"))
+        rv = hold_void(&sub);
+    else
+        refuse(&sub, 422, "invalid_batch_item", "Invalid batch item",
+               "items[%zu]: op '%s' is not place, post or void", i, what);
+    if (rv == 0) {
+        /* A valid hold id needs no escaping ([A-Za-z0-9_.:-]); any other is answered as "". */
+        char head[WALLET_ID_MAX + 64];
+        int n = snprintf(head, sizeof head, "%s{\"hold_id\":\"%s\",\"status\":%d,\"body\":",
+                         i ? "," : "", wallet_id_valid(hid) ? hid : "", r.status);
+        text_add(out, head, (size_t)n);
+        const char *b = r.body ? r.body : "null";
+        text_add(out, b, strlen(b));
+        text_add(out, "}", 1);
+    }
+    fsm_result_clear(&r);
+    json_decref(sub.b);
+    return rv;
+}
+
+int hold_batch(struct wop *op)
+{
+    const char *cl = store_str(op->b, "cluster");
+    json_t *items = json_object_get(op->b, "items");
+    if (!json_is_array(items) || json_array_size(items) < 1 ||
+        json_array_size(items) > WALLET_HOLD_BATCH_MAX)
+        return refuse(op, 422, "invalid_batch", "Invalid hold batch",
+                      "a hold batch needs items: an array of 1 to %d hold operations",
+                      WALLET_HOLD_BATCH_MAX);
+    if (!need_cluster(op, cl))
+        return 0;
+    struct text out = {0};
+    op->profiles = json_object();
+    op->dirty = json_object();
+    op->accts = json_object(); /* only accounts an item wrote are kept: each is flushed */
+    text_add(&out, "{\"cluster\":\"", strlen("{\"cluster\":\""));
+    text_add(&out, cl, strlen(cl)); /* a registered name: [a-z0-9_-] */
+    text_add(&out, "\",\"results\":[", strlen("\",\"results\":["));
+    json_t *item;
+    size_t i;
+    int rv = 0;
+    json_array_foreach(items, i, item)
+    {
+        if ((rv = batch_item(op, cl, item, i, &out)))
+            break;
+    }
+    text_add(&out, "]}", 2);
+    if (rv == 0)
+        rv = profiles_flush(op);
+    if (rv == 0)
+        rv = accts_flush(op);
+    json_decref(op->profiles);
+    json_decref(op->dirty);
+    json_decref(op->accts);
+    op->profiles = op->dirty = op->accts = NULL;
+    if (rv == 0)
+        fsm_result_set(op->res, 200, out.p);
+    else
+        free(out.p);
     return rv;
 }
 

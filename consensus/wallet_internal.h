@@ -38,6 +38,12 @@ struct wop {
     json_t *b;     /* the payload */
     uint64_t now;  /* the leader's stamp */
     char ts[32];
+    /* In a hold batch: the players' profiles read so far, by id, and those changed (written
+     * once at the end of the batch instead of once per item); NULL otherwise. */
+    json_t *profiles, *dirty;
+    /* In a hold batch: the ledger accounts as the items left them (id -> struct acct's record),
+     * written once at the end; NULL otherwise. */
+    json_t *accts;
 };
 
 struct acct {
@@ -83,6 +89,10 @@ void window_add(json_t *prof, const char *which, const char *id, int64_t amount,
                 uint64_t now);
 void window_remove(json_t *prof, const char *which, const char *id);
 int profile_store(struct wop *op, const char *player, json_t *prof);
+/* The end of a hold batch: write the profiles its items changed. */
+int profiles_flush(struct wop *op);
+/* The end of a hold batch: write the accounts its items changed. */
+int accts_flush(struct wop *op);
 bool verified(json_t *player);
 uint64_t rfc3339_ms(const char *s);
 int64_t debt_of(struct plan *p, const char *player);
@@ -100,6 +110,7 @@ int hold_place(struct wop *op);
 int hold_post(struct wop *op);
 int hold_void(struct wop *op);
 int hold_expire(struct wop *op);
+int hold_batch(struct wop *op);
 int correct_apply(struct wop *op);
 /* The stake hold @hid of sport cluster @cl, or NULL with a 404 no_such_hold refusal. */
 json_t *stake_hold(struct wop *op, const char *hid, const char *cl);

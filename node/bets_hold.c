@@ -21,6 +21,18 @@
  * hold voided (POST /internal/v1/holds/{id}/void; "already voided" counts as done) and the void
  * is committed as CMD_BET_HOLD_VOIDED.
  *
+ * In batches (the normal path): each round takes up to BATCH_ITEMS of those bets (pending
+ * holds, unpaid settled bets and holds to void, taken in turn so that none starves, within
+ * BATCH_BYTES of body) and sends them as ONE signed call, POST /internal/v1/hold-batches
+ * (one accounts command, CMD_HOLD_BATCH, an answer per item with the single call's rules);
+ * the answers that settle something are committed as ONE CMD_BET_HOLDS_DONE; an item whose
+ * answer asks for a retry (5xx, 429, no code) is simply left for the next round, and a batch
+ * without an answer is sent again (idempotent by hold id) to the next accounts URL. An
+ * accounts cluster without the batch route (404 without results: an older version) gets the
+ * single calls above for BATCH_OFF_MS, and so does one whose max_body_bytes is below
+ * BATCH_BYTES (413). Exactly once holds as before: every item is
+ * idempotent on both sides and the state says what is left.
+ *
  * A bet settled again after a corrected result (generation >= 1, consensus/bets_resettle.c)
  * is paid by POST /internal/v1/holds/{id}/resettle {generation, stake, payout, reason}: the
  * wallet resolves a pending hold or corrects a resolved one (idempotent by the bet id and the
@@ -47,7 +59,10 @@
 #include "node/node.h"
 
 #define TICK_MS 200
-#define BATCH 64
+#define BATCH 64           /* bets per kind and round with single calls */
+#define BATCH_ITEMS 256    /* hold operations in one batch call */
+#define BATCH_BYTES 49152  /* the batch call's body at most (accounts max_body_bytes: 64 KiB) */
+#define BATCH_OFF_MS 60000 /* single calls this long after a 404 to the batch route */
 #define HOLD_TIMEOUT_MS ((long long)WALLET_HOLD_TIMEOUT_MAX_MS) /* the longest the wallet allows
                                                           (30 days): until settlement */
 #define URLS_MAX 8
@@ -67,8 +82,10 @@ struct bets_hold {
     unsigned settling;  /* CMD_BET_SETTLE_MORE in flight (apart from the hold batches) */
     unsigned postponing; /* CMD_BET_POSTPONED in flight */
     uint64_t postponed_ms; /* when postponed fixtures were last looked at (leader time) */
+    uint64_t settle_t0; /* monotonic ms when the settling round was proposed */
     bool stopping;
     int closing;   /* handles still to close */
+    uint64_t single_until; /* wall ms: use single calls until then (no batch route) */
 };
 
 /* An audit in progress (GET /admin/v1/bets/audit): pages of this cluster's holds from the
@@ -90,6 +107,7 @@ struct call {
     long long generation; /* "resettle": the bet's settlement generation */
     bool reject_void; /* voiding the hold of a bet rejected after its delay */
     struct audit *audit; /* a page of holds for an audit */
+    json_t *meta;        /* a batch: per item {bet, kind: place|settle|void, how?} */
     unsigned url_i;      /* the accounts URL it went to */
     char *body;
     struct curl_slist *hdrs;
@@ -103,7 +121,7 @@ static size_t on_data(char *p, size_t sz, size_t nm, void *arg)
     size_t n = sz * nm;
     /* An audit page lists up to AUDIT_PAGE holds with their transfers (about 300 bytes a
      * hold, more once settled): far over a hold call's answer. */
-    if (c->len + n > (c->audit ? AUDIT_RESP_MAX : RESP_MAX))
+    if (c->len + n > (c->audit || c->meta ? AUDIT_RESP_MAX : RESP_MAX))
         return 0;
     char *r = realloc(c->resp, c->len + n + 1);
     if (!r)
@@ -144,11 +162,21 @@ static void done_proposed(void *arg, int outcome, const struct fsm_result *res)
     try_free(h);
 }
 
+static uint64_t mono_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
 static void settle_proposed(void *arg, int outcome, const struct fsm_result *res)
 {
     struct bets_hold *h = arg;
-    (void)outcome;
-    (void)res;
+    /* From the proposal to its result on this node: the chunk's commit and apply (the
+     * benchmark reads it to size BET_SETTLE_CHUNK). */
+    if (outcome == REPLICA_OK && res)
+        LOG_INFO("event=bet_settle_chunk ms=%llu result=%s",
+                 (unsigned long long)(mono_ms() - h->settle_t0), res->body ? res->body : "");
     h->settling--;
     h->proposing--;
     if (h->settling == 0 && !h->stopping && !h->n->stopping)
@@ -167,6 +195,7 @@ static void settle_next(struct bets_hold *h)
     json_t *more = bets_settling(n->fsm, txn, 4), *re = bets_resettling(n->fsm, txn, 4),
            *ab = bets_abandoning(n->fsm, txn, 4);
     fsm_read_end(txn);
+    h->settle_t0 = mono_ms();
     /* Then corrections (bets_resettle.c) and abandonments (bets_markets.c) in chunks. */
     size_t i, nmore = json_array_size(more), nre = nmore + json_array_size(re);
     json_array_extend(more, re);
@@ -246,6 +275,7 @@ static void propose_done(struct bets_hold *h, const char *bet, bool accepted, co
 
 static void call_free(struct call *c)
 {
+    json_decref(c->meta);
     curl_easy_cleanup(c->x.easy);
     curl_slist_free_all(c->hdrs);
     free(c->body);
@@ -254,6 +284,7 @@ static void call_free(struct call *c)
 }
 
 static void audit_page_done(struct bets_hold *h, struct audit *a, long status, json_t *body);
+static void batch_done(struct bets_hold *h, struct call *c, long status, json_t *body, int rc);
 
 /* A call to the current accounts URL failed: move to the next one, once per failing URL (a
  * batch of calls that all failed on it moves once, not once per call: with a multiple of the
@@ -280,6 +311,8 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
         audit_page_done(h, c->audit, status, body);
     } else if (h->stopping || rc == CURLE_ABORTED_BY_CALLBACK) {
         /* nothing: the next leader carries on */
+    } else if (c->meta) {
+        batch_done(h, c, status, body, (int)rc);
     } else if (c->reject_void) {
         if ((status >= 200 && status < 300) ||
             (status == 409 && code && !strcmp(code, "hold_already_voided"))) {
@@ -383,6 +416,154 @@ static void place_hold(struct bets_hold *h, json_t *b, enum hold_op op)
     c->body = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : strdup("");
     json_decref(o);
     send_signed(h, c, "POST", path, "");
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+/* The answers of a batch call: one CMD_BET_HOLDS_DONE with every item that is settled (held or
+ * refused, paid, voided); the others are left for the next round. */
+static void batch_done(struct bets_hold *h, struct call *c, long status, json_t *body, int rc)
+{
+    json_t *results = json_object_get(body, "results");
+    size_t n = json_array_size(c->meta);
+    if ((status == 404 || status == 413) && !results) {
+        /* No batch route (an older accounts cluster), or a body over its max_body_bytes. */
+        LOG_WARN("event=bet_batch_unsupported status=%ld url=%s: single calls for %d s", status,
+                 h->urls[c->url_i], BATCH_OFF_MS / 1000);
+        h->single_until = wall_ms() + BATCH_OFF_MS;
+        return;
+    }
+    if (status != 200 || !json_is_array(results) || json_array_size(results) != n) {
+        LOG_WARN("event=bet_batch_retry items=%zu status=%ld curl=%d url=%s", n, status, rc,
+                 h->urls[c->url_i]);
+        next_url(h, c);
+        return;
+    }
+    json_t *done = json_array(), *m;
+    size_t i, retry = 0;
+    json_array_foreach(c->meta, i, m)
+    {
+        json_t *r = json_array_get(results, i), *rb = json_object_get(r, "body");
+        long st = (long)json_integer_value(json_object_get(r, "status"));
+        const char *kind = json_string_value(json_object_get(m, "kind")),
+                   *bet = json_string_value(json_object_get(m, "bet")),
+                   *code = json_string_value(json_object_get(rb, "code")),
+                   *detail = json_string_value(json_object_get(rb, "detail"));
+        bool ok = st >= 200 && st < 300;
+        json_t *it = NULL;
+        if (!strcmp(kind, "place")) {
+            if (ok || (st == 409 && code && !strcmp(code, "hold_exists")))
+                it = json_pack("{s:s, s:s, s:b}", "op", "hold", "bet_id", bet, "accepted", 1);
+            else if (st >= 400 && st < 500 && st != 408 && st != 429 && code) {
+                it = json_pack("{s:s, s:s, s:b, s:s}", "op", "hold", "bet_id", bet, "accepted", 0,
+                               "code", code);
+                if (detail && strlen(detail) <= 512)
+                    json_object_set_new(it, "detail", json_string(detail));
+            }
+        } else if (!strcmp(kind, "settle")) {
+            if (ok || (st == 409 && code &&
+                       (!strcmp(code, "hold_already_posted") ||
+                        !strcmp(code, "hold_already_voided"))))
+                it = json_pack("{s:s, s:s, s:O}", "op", "paid", "bet_id", bet, "how",
+                               json_object_get(m, "how"));
+        } else if (ok || (st == 409 && code && !strcmp(code, "hold_already_voided"))) {
+            it = json_pack("{s:s, s:s}", "op", "voided", "bet_id", bet);
+        }
+        if (it) {
+            json_array_append_new(done, it);
+        } else {
+            retry++;
+            LOG_WARN("event=bet_batch_item_retry bet=%s kind=%s status=%ld code=%s", bet, kind,
+                     st, code ? code : "");
+        }
+    }
+    if (json_array_size(done)) {
+        struct cmd cm;
+        char *text = bets_cmd_holds_done(&cm, done);
+        if (text && replica_propose(h->n->replica, &cm, done_proposed, h) == REPLICA_OK) {
+            h->busy++;
+            h->proposing++;
+        }
+        free(text);
+    }
+    if (retry)
+        next_url(h, c);
+    json_decref(done);
+}
+
+/* One batch call for the bets of @lists (pending holds, unpaid settled bets, holds to void:
+ * bet records), taken in turn, at most BATCH_ITEMS and BATCH_BYTES. */
+static void send_batch(struct bets_hold *h, json_t *lists[3])
+{
+    static const char *const kinds[3] = {"place", "settle", "void"};
+    json_t *items = json_array(), *meta = json_array();
+    size_t next[3] = {0, 0, 0}, bytes = 16;
+    bool more = true, full = false;
+    while (more && !full) {
+        more = false;
+        for (int k = 0; k < 3 && !full; k++) {
+            json_t *b = json_array_get(lists[k], next[k]);
+            if (!b)
+                continue;
+            json_t *id = json_object_get(b, "id"), *it, *mt;
+            if (k == 0) {
+                it = json_pack("{s:s, s:O, s:O, s:O, s:I}", "op", "place", "hold_id", id,
+                               "player_id", json_object_get(b, "player_id"), "amount",
+                               json_object_get(b, "stake"), "timeout_ms",
+                               (json_int_t)HOLD_TIMEOUT_MS);
+                mt = json_pack("{s:O, s:s}", "bet", id, "kind", kinds[k]);
+            } else if (k == 1) {
+                uint64_t payout;
+                const char *how = bets_settle_how(b, &payout);
+                if (strcmp(how, "post") && strcmp(how, "void")) { /* resettle: its own call */
+                    next[k]++;
+                    more = true;
+                    continue;
+                }
+                it = !strcmp(how, "post")
+                         ? json_pack("{s:s, s:O, s:O, s:I}", "op", "post", "hold_id", id, "stake",
+                                     json_object_get(b, "stake"), "payout", (json_int_t)payout)
+                         : json_pack("{s:s, s:O}", "op", "void", "hold_id", id);
+                mt = json_pack("{s:O, s:s, s:s}", "bet", id, "kind", kinds[k], "how", how);
+            } else {
+                it = json_pack("{s:s, s:O}", "op", "void", "hold_id", id);
+                mt = json_pack("{s:O, s:s}", "bet", id, "kind", kinds[k]);
+            }
+            char *t = json_dumps(it, JSON_COMPACT | JSON_SORT_KEYS);
+            size_t l = t ? strlen(t) + 1 : BATCH_BYTES;
+            free(t);
+            if (bytes + l > BATCH_BYTES) {
+                full = true;
+                json_decref(it);
+                json_decref(mt);
+                break;
+            }
+            bytes += l;
+            json_array_append_new(items, it);
+            json_array_append_new(meta, mt);
+            next[k]++;
+            more = true;
+            full = json_array_size(items) >= BATCH_ITEMS;
+        }
+    }
+    if (!json_array_size(items)) {
+        json_decref(items);
+        json_decref(meta);
+        return;
+    }
+    struct call *c = calloc(1, sizeof *c);
+    c->h = h;
+    c->meta = meta;
+    json_t *o = json_pack("{s:o}", "items", items);
+    c->body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    snprintf(c->bet, sizeof c->bet, "batch");
+    send_signed(h, c, "POST", "/internal/v1/hold-batches", "");
 }
 
 /* Sign @c's request (@method @path, c->body) as this member and send it (@query after the
@@ -564,13 +745,13 @@ static void on_tick(uv_timer_t *t)
     MDB_txn *txn;
     if (fsm_read_begin(n->fsm, &txn) != 0)
         return;
-    json_t *ids = bets_pending_holds(n->fsm, txn, BATCH), *bets = json_array();
-    json_t *paid = bets_unpaid(n->fsm, txn, BATCH), *settled = json_array();
-    json_t *vids = bets_voids(n->fsm, txn, BATCH), *voids = json_array();
+    uint64_t now_ms = wall_ms();
+    bool batch = now_ms >= h->single_until;
+    unsigned lim = batch ? BATCH_ITEMS : BATCH;
+    json_t *ids = bets_pending_holds(n->fsm, txn, lim), *bets = json_array();
+    json_t *paid = bets_unpaid(n->fsm, txn, lim), *settled = json_array();
+    json_t *vids = bets_voids(n->fsm, txn, lim), *voids = json_array();
     json_t *dids = bets_delayed(n->fsm, txn, BATCH), *decide = json_array();
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    uint64_t now_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
     size_t i;
     json_t *id;
     json_array_foreach(vids, i, id)
@@ -601,9 +782,26 @@ static void on_tick(uv_timer_t *t)
     }
     fsm_read_end(txn);
     json_t *b;
-    json_array_foreach(bets, i, b) place_hold(h, b, OP_PLACE);
-    json_array_foreach(settled, i, b) place_hold(h, b, OP_SETTLE);
-    json_array_foreach(voids, i, b) place_hold(h, b, OP_VOID);
+    if (batch) {
+        /* A re-settled bet (generation >= 1) is paid by its own resettle call: the batch route
+         * only places, posts and voids. */
+        json_t *plain = json_array();
+        json_array_foreach(settled, i, b)
+        {
+            uint64_t payout;
+            if (!strcmp(bets_settle_how(b, &payout), "resettle"))
+                place_hold(h, b, OP_SETTLE);
+            else
+                json_array_append(plain, b);
+        }
+        json_t *lists[3] = {bets, plain, voids};
+        send_batch(h, lists);
+        json_decref(plain);
+    } else {
+        json_array_foreach(bets, i, b) place_hold(h, b, OP_PLACE);
+        json_array_foreach(settled, i, b) place_hold(h, b, OP_SETTLE);
+        json_array_foreach(voids, i, b) place_hold(h, b, OP_VOID);
+    }
     json_array_foreach(decide, i, id)
     {
         struct cmd cm;

@@ -15,6 +15,8 @@
  *   POST   /internal/v1/holds/{id}/resettle {generation, stake, payout, reason} (a corrected
  *          result: correcting transfers, consensus/wallet_resettle.c)
  *   GET    /internal/v1/holds/{id}
+ *   POST   /internal/v1/hold-batches {items: [{op: place|post|void, hold_id, ...}]} (signed):
+ *                                               many of the above in one command, an answer each
  *   GET    /internal/v1/holds?after=&limit=    (a sport cluster, signed) its holds with their
  *                                               transfers, in id order (the bets audit)
  *   GET    /admin/v1/ledger/check | /admin/v1/ledger/trj[?year=]          (admin)
@@ -57,6 +59,7 @@
 #include "consensus/wallet.h"
 #include "node/accounts_common.h"
 #include "node/banlist.h"
+#include "node/http_guard.h"
 #include "node/metrics.h"
 #include "node/pay.h"
 #include "node/query.h"
@@ -596,6 +599,45 @@ static void do_hold_resettle(struct http_req *r, const char *path, const char *h
     json_decref(b);
 }
 
+/* POST /internal/v1/hold-batches {items: [{op: place|post|void, hold_id, ...}]}: many hold
+ * operations in one command (CMD_HOLD_BATCH), each with the single call's rules and its own
+ * answer in "results" (a refused item does not refuse the others). The key is the digest of
+ * the items: the same batch again within the window answers the first result without a new
+ * entry, and otherwise apply answers each item as the first time (idempotent by hold id). */
+static void do_hold_batch(struct http_req *r, const char *path)
+{
+    char cluster[40];
+    if (!sport_caller(r, "POST", path, cluster))
+        return;
+    json_t *b = routes_body(r);
+    if (!b)
+        return;
+    json_t *items = json_object_get(b, "items");
+    const char *key;
+    json_t *v;
+    bool extra = false;
+    json_object_foreach(b, key, v) extra = extra || strcmp(key, "items");
+    if (extra || !json_is_array(items) || json_array_size(items) < 1 ||
+        json_array_size(items) > WALLET_HOLD_BATCH_MAX) {
+        http_guard_problem(r, 422, "Invalid hold batch", "invalid_batch",
+                           "the body is {items: [...]}, 1 to %d hold operations {op: "
+                           "place|post|void, hold_id, ...}",
+                           WALLET_HOLD_BATCH_MAX);
+        json_decref(b);
+        return;
+    }
+    char *text = json_dumps(items, JSON_COMPACT | JSON_SORT_KEYS);
+    char digest[65], idem[300];
+    acc_sha256_hex(cluster, text, digest);
+    free(text);
+    snprintf(idem, sizeof idem, "hold-batch:%s:%s", cluster, digest);
+    uint8_t fp[32];
+    acc_fingerprint("hold-batch", digest, fp);
+    acc_propose(r, CMD_HOLD_BATCH, wallet_cmd_hold_batch(cluster, items), idem, fp,
+                acc_relay_done, NULL);
+    json_decref(b);
+}
+
 static void serve_hold(struct http_req *r, const char *path, const char *hid)
 {
     char cluster[40];
@@ -823,6 +865,9 @@ int routes_wallet(struct http_req *r, const char *method, const char *path)
     } else if (routes_match1(path, "/v1/wallet/webhooks", seg, sizeof seg)) {
         if (routes_method(r, method, "POST", "use POST"))
             do_webhook(r, seg);
+    } else if (!strcmp(path, "/internal/v1/hold-batches")) {
+        if (routes_method(r, method, "POST", "use POST"))
+            do_hold_batch(r, path);
     } else if (!strcmp(path, "/internal/v1/holds")) {
         if (!strcmp(method, "GET"))
             serve_holds(r, path);

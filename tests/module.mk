@@ -13,9 +13,11 @@
 #   test_bets          bets: placement checked at its index (market state, quote version, odds
 #                      policy, stake/payout limits, liability caps, accumulators), the hold's
 #                      outcome once, determinism across two state machines, the live acceptance
-#                      delay's decision, operator voids, the audit's comparison
+#                      delay's decision, operator voids, the audit's comparison, many bets'
+#                      hold answers in one bet_holds_done (mixed, repeated, replayed)
 #   test_wallet        the wallet domain: deposits, holds and their one resolution, limits,
-#                      exclusion, withdrawals, chargebacks into debt, corrections, the check
+#                      exclusion, withdrawals, chargebacks into debt, corrections, the check,
+#                      hold batches (mixed results, a repeat moves nothing, replayed alike)
 #   test_raft_fixture  3-server clusters on raft_fixture: replication, partitions, catch-up
 #                      through a snapshot
 #   test_agreement_engine  the agreement engine with fake network and Raft sides: quorum,

@@ -11,6 +11,12 @@
  * Idempotency-Key). A line per run: operations/s (a hold = place + resolve, two commands), p50
  * and p99 of one operation, errors.
  *
+ * Then the same clients in batches, as a sport cluster's leader works (its hold saga): each
+ * client sends one POST /internal/v1/hold-batches placing HOLDS_BATCH holds (default 256, one
+ * accounts command), then one resolving them all (post and void alternately). Its line: holds
+ * placed and resolved per second (pairs), p50/p99 of one round (two batch calls), errors (items
+ * not 201/200).
+ *
  * usage: holds_bench TOKEN_FILE PAY_URL SECONDS CLIENTS... (nodes at 127.0.0.1:19411-19413) */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -106,7 +112,13 @@ static long call(CURL *c, int node, const char *method, const char *path, const 
 }
 
 /* A sport-cluster member's signed call (consensus/wallet.h: wallet_request_digest). */
+static long sport_call_out(CURL *c, int node, const char *path, const char *body, json_t **out);
 static long sport_call(CURL *c, int node, const char *path, const char *body)
+{
+    return sport_call_out(c, node, path, body, NULL);
+}
+
+static long sport_call_out(CURL *c, int node, const char *path, const char *body, json_t **out)
 {
     char ts[32], sig[129], h1[64], h2[64], h3[200], url[256];
     snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
@@ -132,9 +144,22 @@ static long sport_call(CURL *c, int node, const char *path, const char *body)
     h = curl_slist_append(h, h2);
     h = curl_slist_append(h, h3);
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", 19411 + node, path);
-    long st = req(c, "POST", url, body, h, NULL);
+    long st = req(c, "POST", url, body, h, out);
     curl_slist_free_all(h);
     return st;
+}
+
+static int batch_n = 256;
+
+/* The items of the last batch answered with @want, counted. */
+static int batch_ok(json_t *out, long want)
+{
+    int n = 0;
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(out, "results"), i, r) n +=
+        json_integer_value(json_object_get(r, "status")) == want;
+    return n;
 }
 
 static void setup(void)
@@ -216,7 +241,8 @@ static void setup(void)
 struct worker {
     pthread_t th;
     int id, run;
-    bool raw;
+    bool raw, batch;
+    size_t pairs; /* batches: holds placed and resolved */
     double until;
     double *lat;
     size_t n, cap;
@@ -234,6 +260,49 @@ static void *work(void *arg)
         double t0 = now_s();
         char hid[64];
         snprintf(hid, sizeof hid, "r%d-w%d-%u", w->run, w->id, k);
+        if (w->batch) { /* one batch placing batch_n holds, one resolving them */
+            size_t cap = (size_t)batch_n * 160 + 64, len = 0;
+            char *bb = malloc(cap);
+            len += (size_t)snprintf(bb + len, cap - len, "{\"items\":[");
+            for (int j = 0; j < batch_n; j++)
+                len += (size_t)snprintf(bb + len, cap - len,
+                                        "%s{\"op\":\"place\",\"hold_id\":\"%s-%d\",\"player_id\":"
+                                        "\"%s\",\"amount\":%u,\"timeout_ms\":600000}",
+                                        j ? "," : "", hid, j, player_id[(w->id + j) % PLAYERS],
+                                        1 + (k + (unsigned)j) % 100);
+            snprintf(bb + len, cap - len, "]}");
+            json_t *out = NULL;
+            long st = sport_call_out(c, node, "/internal/v1/hold-batches", bb, &out);
+            int placed = st == 200 ? batch_ok(out, 201) : 0;
+            static int told;
+            if ((st != 200 || placed < batch_n) && !__atomic_exchange_n(&told, 1, __ATOMIC_SEQ_CST)) {
+                char *t = out ? json_dumps(out, JSON_COMPACT) : NULL;
+                fprintf(stderr, "holds_bench: a batch answered %ld: %.400s\n", st, t ? t : "");
+                free(t);
+            }
+            json_decref(out);
+            len = (size_t)snprintf(bb, cap, "{\"items\":[");
+            for (int j = 0; j < batch_n; j++)
+                len += (size_t)snprintf(bb + len, cap - len,
+                                        j % 2 ? "%s{\"op\":\"void\",\"hold_id\":\"%s-%d\"}"
+                                              : "%s{\"op\":\"post\",\"hold_id\":\"%s-%d\","
+                                                "\"stake\":%u,\"payout\":0}",
+                                        j ? "," : "", hid, j, 1 + (k + (unsigned)j) % 100);
+            snprintf(bb + len, cap - len, "]}");
+            out = NULL;
+            st = st == 200 ? sport_call_out(c, node, "/internal/v1/hold-batches", bb, &out) : st;
+            int resolved = st == 200 ? batch_ok(out, 200) : 0;
+            json_decref(out);
+            free(bb);
+            w->errors += (unsigned)(2 * batch_n - placed - resolved);
+            w->pairs += (size_t)resolved;
+            if (w->n == w->cap) {
+                w->cap = w->cap ? w->cap * 2 : 4096;
+                w->lat = realloc(w->lat, w->cap * sizeof *w->lat);
+            }
+            w->lat[w->n++] = now_s() - t0;
+            continue;
+        }
         if (w->raw) { /* one committed write through the same write path: a limit, lowered */
             snprintf(body, sizeof body, "{\"auto_withdraw\":%u}", 1000000 - k % 1000);
             long st = call(c, node, "POST", "/v1/wallet/limits", body, player_tok[w->id % PLAYERS],
@@ -295,22 +364,34 @@ int main(int argc, char **argv)
     double secs = atof(argv[3]);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     sign_ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    const char *bn = getenv("HOLDS_BATCH");
+    if (bn && atoi(bn) > 0 && atoi(bn) <= 512)
+        batch_n = atoi(bn);
     setup();
-    for (int pass = 0; pass < 2; pass++)
-        for (int a = 4; a < argc; a++) {
-            int n = atoi(argv[a]);
+    /* The batched pass's clients: each is a sport leader with one batch in flight (1 and 4 by
+     * default, HOLDS_BATCH_CLIENTS="1 4"); 64 of them would be 64 sport clusters. */
+    int bcl[8], nb = 0;
+    char bc[64];
+    snprintf(bc, sizeof bc, "%s", getenv("HOLDS_BATCH_CLIENTS") ? getenv("HOLDS_BATCH_CLIENTS") : "1 4");
+    for (char *save = NULL, *t = strtok_r(bc, " ,", &save); t && nb < 8; t = strtok_r(NULL, " ,", &save))
+        if (atoi(t) > 0)
+            bcl[nb++] = atoi(t);
+    for (int pass = 0; pass < 3; pass++)
+        for (int a = 4; a < (pass == 2 ? 4 + nb : argc); a++) {
+            int n = pass == 2 ? bcl[a - 4] : atoi(argv[a]);
             struct worker *ws = calloc((size_t)n, sizeof *ws);
             double start = now_s();
             for (int i = 0; i < n; i++) {
                 ws[i] = (struct worker){.id = i, .run = a + 100 * pass, .raw = pass == 0,
-                                        .until = start + secs};
+                                        .batch = pass == 2, .until = start + secs};
                 pthread_create(&ws[i].th, NULL, work, &ws[i]);
             }
-            size_t total = 0;
+            size_t total = 0, pairs = 0;
             unsigned errors = 0;
             for (int i = 0; i < n; i++) {
                 pthread_join(ws[i].th, NULL);
                 total += ws[i].n;
+                pairs += ws[i].pairs;
                 errors += ws[i].errors;
             }
             double elapsed = now_s() - start;
@@ -323,9 +404,15 @@ int main(int argc, char **argv)
             }
             qsort(all, total, sizeof *all, cmp);
             char label[64];
-            snprintf(label, sizeof label, "%s, %d client%s",
-                     pass ? "holds placed+resolved" : "raw committed writes", n, n == 1 ? "" : "s");
-            printf("%-36s %10.0f %10.2f %10.2f %8u\n", label, total / elapsed,
+            if (pass == 2)
+                snprintf(label, sizeof label, "holds in batches of %d, %d client%s", batch_n, n,
+                         n == 1 ? "" : "s");
+            else
+                snprintf(label, sizeof label, "%s, %d client%s",
+                         pass ? "holds placed+resolved" : "raw committed writes", n,
+                         n == 1 ? "" : "s");
+            printf("%-36s %10.0f %10.2f %10.2f %8u\n", label,
+                   (pass == 2 ? (double)pairs : (double)total) / elapsed,
                    total ? all[total / 2] * 1000 : 0, total ? all[total * 99 / 100] * 1000 : 0,
                    errors);
             fflush(stdout);

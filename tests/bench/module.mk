@@ -52,3 +52,17 @@ BENCH_BINS += build/bench/bets_bench
 .PHONY: bench-bets
 bench-bets: build/bench/bets_bench build/parlayd build/parlayctl build/parlay-feedsim
 	FEEDSIM=build/parlay-feedsim build/bench/bets_bench $(BENCH_SECONDS)
+
+# Settlement chunks' apply time, in-process on a release state machine (README "Benchmark").
+build/bench/settle_bench: $(BUILD)/obj/tests/bench/settle_bench.o \
+		$(patsubst %.c,$(BUILD)/obj/%.o,$(CONSENSUS_SRCS) tests/unit/unit_util.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+BENCH_BINS += build/bench/settle_bench
+
+# Hold batches' apply time per item, in-process on a release state machine (README "Benchmark").
+build/bench/wallet_bench: $(BUILD)/obj/tests/bench/wallet_bench.o \
+		$(patsubst %.c,$(BUILD)/obj/%.o,$(CONSENSUS_SRCS) tests/unit/unit_util.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+BENCH_BINS += build/bench/wallet_bench

@@ -225,7 +225,7 @@ CFG
         build/parlayd --config "$root/h$i.json" 2>"$root/h$i.log" &
         pids+=($!)
     done
-    for _ in $(seq 1 200); do
+    for _ in $(seq 1 600); do
         for i in 1 2 3; do
             case "$(curl -fs -H "Authorization: Bearer $token" http://127.0.0.1:1941$i/admin/v1/node 2>/dev/null || true)" in
                 *'"state":"leader"'*) hl=$i ;;
@@ -237,6 +237,7 @@ CFG
     [ -n "$hl" ] || { echo "no leader"; return 1; }
     printf "%-36s %10s %10s %10s %8s\n" "run" "req/s" "p50 ms" "p99 ms" "errors"
     build/bench/holds_bench "$root/token" http://127.0.0.1:19401 "$secs" 1 16 64
+    # HOLDS_BATCH_CLIENTS: the batched pass's client counts (each a sport leader; default "1 4")
     # The node core's raw committed-write rate (fixtures on the sport cluster above, wrk), in the
     # same run for the ratio.
     run_wrk "raw writes (fixtures, wrk), 64 clients" 64 "http://127.0.0.1:940$leader" tests/bench/write.lua
@@ -266,7 +267,7 @@ CFG
     pids+=($!)
 done
 leader=""
-for _ in $(seq 1 200); do
+for _ in $(seq 1 600); do
     for i in 1 2 3; do
         st=$(curl -fs -H "Authorization: Bearer $token" http://127.0.0.1:940$i/admin/v1/node 2>/dev/null || true)
         case "$st" in *'"state":"leader"'*) leader=$i ;; esac
@@ -350,7 +351,7 @@ CFG
     build/parlayd --config "$root/a$i.json" 2>"$root/a$i.log" &
     pids+=($!)
 done
-for _ in $(seq 1 200); do curl -fs http://127.0.0.1:9411/readyz >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 1 600); do curl -fs http://127.0.0.1:9411/readyz >/dev/null 2>&1 && break; sleep 0.1; done
 players=${BENCH_PLAYERS:-60}
 t0=$(date +%s.%N)
 regs=()

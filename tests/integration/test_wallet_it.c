@@ -528,6 +528,60 @@ static void holds_never_overdraw(void **state)
     assert_int_equal(r.status, 200);
     assert_true(num(r.json, "stakes") >= 3000);
     h_resp_free(&r);
+    /* In a batch (POST /internal/v1/hold-batches), through a follower: unsigned 401, a bad
+     * body 422 invalid_batch, then items each answered with the single call's rules (placed,
+     * insufficient funds, the first post's answer again, voided); sent again to another node,
+     * the same answers and nothing moves. */
+    int F = (L + 1) % 3;
+    r = h_http(&W.c, F, "POST", "/internal/v1/hold-batches", "{\"items\":[]}", NULL, true);
+    assert_int_equal(r.status, 401);
+    h_resp_free(&r);
+    const char *bad[] = {"{\"items\":[]}", "{\"items\":{}}", "{\"items\":[{}],\"x\":1}"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        r = sport_call(F, "POST", "/internal/v1/hold-batches", bad[k], W.sport_sk);
+        assert_int_equal(r.status, 422);
+        assert_string_equal(json_string_value(json_object_get(r.json, "code")), "invalid_batch");
+        h_resp_free(&r);
+    }
+    r = sport_call(F, "POST", "/internal/v1/hold-batches", "[]", W.sport_sk);
+    assert_int_equal(r.status, 400);
+    h_resp_free(&r);
+    char batch[1024];
+    snprintf(batch, sizeof batch,
+             "{\"items\":[{\"op\":\"place\",\"hold_id\":\"bet-3\",\"player_id\":\"%s\","
+             "\"amount\":2000,\"timeout_ms\":600000},{\"op\":\"place\",\"hold_id\":\"bet-4\","
+             "\"player_id\":\"%s\",\"amount\":50000,\"timeout_ms\":600000},{\"op\":\"post\","
+             "\"hold_id\":\"bet-1\",\"stake\":3000,\"payout\":6600},{\"op\":\"void\","
+             "\"hold_id\":\"bet-3\"}]}",
+             b.id, b.id);
+    for (int round = 0; round < 2; round++) {
+        r = sport_call(round ? L : F, "POST", "/internal/v1/hold-batches", batch, W.sport_sk);
+        assert_int_equal(r.status, 200);
+        json_t *res = json_object_get(r.json, "results");
+        assert_int_equal(json_array_size(res), 4);
+        const long want[4] = {201, 409, 200, 200};
+        for (size_t k = 0; k < 4; k++)
+            assert_int_equal(num(json_array_get(res, k), "status"), want[k]);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(json_array_get(res, 1), "body"),
+                                              "code")),
+            "insufficient_funds");
+        assert_int_equal(num(json_object_get(json_array_get(res, 2), "body"), "payout"), 6600);
+        h_resp_free(&r);
+    }
+    for (int i = 0; i < 3; i++) {
+        /* Every node has applied the batch (bet-3 placed and voided) before the check. */
+        bool voided = false;
+        for (double end = h_now() + 20; h_now() < end && !voided; h_sleep_ms(100)) {
+            r = sport_call(i, "GET", "/internal/v1/holds/bet-3", "", W.sport_sk);
+            voided = r.status == 200 &&
+                     !strcmp(json_string_value(json_object_get(r.json, "status")) ?: "", "voided");
+            h_resp_free(&r);
+        }
+        assert_true(voided);
+        assert_true(wait_balance(i, &b, "held", 0));
+        assert_true(wait_balance(i, &b, "balance", 13600));
+    }
     ledger_ok_everywhere();
 }
 

@@ -1934,6 +1934,159 @@ static void test_abandoned_in_chunks(void **state)
     assert_int_equal(exposure(c->f, "f|F7"), 0);
 }
 
+/* CMD_BET_HOLDS_DONE: many bets' answers in one command, each item as its single command
+ * would apply it (held, refused, paid, voided), mixed results in one batch, a repeated batch
+ * changes nothing, and a second state machine given the same entries holds the same bets. */
+static int holds_done(struct ctx *c, const char *items_json)
+{
+    json_t *items = json_loads(items_json, 0, NULL);
+    assert_non_null(items);
+    struct cmd cm;
+    char *text = bets_cmd_holds_done(&cm, items);
+    json_decref(items);
+    assert_non_null(text);
+    assert_int_equal(cm.type, CMD_BET_HOLDS_DONE);
+    int st = apply(c, CMD_BET_HOLDS_DONE, text);
+    free(text);
+    return st;
+}
+
+/* The statuses (and codes) of a batch result, as "200,409:bet_resolved,...". */
+static void batch_statuses(struct ctx *c, char *out, size_t len)
+{
+    json_t *r = result(c), *it;
+    size_t i, used = 0;
+    out[0] = 0;
+    json_array_foreach(json_object_get(r, "results"), i, it)
+    {
+        const char *code = json_string_value(json_object_get(it, "code"));
+        used += (size_t)snprintf(out + used, len - used, "%s%lld%s%s", i ? "," : "",
+                                 num(it, "status"), code ? ":" : "", code ? code : "");
+    }
+    json_decref(r);
+}
+
+static char *bets_dump(struct fsm *f, int n)
+{
+    json_t *all = json_array();
+    for (int i = 1; i <= n; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "b%012d", i);
+        json_array_append_new(all, bet(f, id));
+    }
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(f, &txn), 0);
+    json_array_append_new(all, json_integer((json_int_t)bets_last_event(f, txn)));
+    json_array_append_new(all, json_integer((json_int_t)bets_exposure(f, txn, "f|F1")));
+    json_array_append_new(all, bets_unpaid(f, txn, 100));
+    fsm_read_end(txn);
+    char *t = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(all);
+    return t;
+}
+
+static void test_holds_done_batch(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    long long v = publish(c, "F1", PRICES1);
+    const char *outc[4] = {"home", "draw", "away", "home"};
+    const long long pr[4] = {2140, 3500, 3100, 2140};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(place1(c, 1000, "exact", 0, leg("F1", "1x2", NULL, outc[i], pr[i], v)),
+                         201);
+    static const char batch1[] =
+        "[{\"op\":\"hold\",\"bet_id\":\"b000000000001\",\"accepted\":true},"
+        "{\"op\":\"hold\",\"bet_id\":\"b000000000002\",\"accepted\":false,"
+        "\"code\":\"insufficient_funds\",\"detail\":\"no money\"},"
+        "{\"op\":\"hold\",\"bet_id\":\"b000000000009\",\"accepted\":true},"
+        "{\"op\":\"bogus\",\"bet_id\":\"b000000000003\"},"
+        "{\"op\":\"hold\",\"bet_id\":\"b000000000003\",\"accepted\":false},"
+        "{\"op\":\"hold\",\"bet_id\":\"b000000000003\",\"accepted\":true}]";
+    assert_int_equal(holds_done(c, batch1), 200);
+    char st[512];
+    batch_statuses(c, st, sizeof st);
+    assert_string_equal(st, "200,200,404:no_bet,422:invalid_holds_done,"
+                            "422:invalid_hold_result,200");
+    json_t *b = bet(c->f, "b000000000002");
+    assert_string_equal(str(b, "status"), "rejected");
+    assert_string_equal(str(b, "reject_code"), "insufficient_funds");
+    json_decref(b);
+    assert_status(c, "b000000000001", "accepted");
+    assert_status(c, "b000000000003", "accepted");
+    assert_status(c, "b000000000004", "pending_hold");
+    assert_int_equal(pending(c->f), 1);
+    assert_int_equal(exposure(c->f, "o|F1|1x2||draw"), 0);
+    assert_int_equal(exposure(c->f, "f|F1"), 1140 + 2100 + 1140);
+    /* The same batch again: the same answers, nothing changed. */
+    char *before = bets_dump(c->f, 4);
+    assert_int_equal(holds_done(c, batch1), 200);
+    batch_statuses(c, st, sizeof st);
+    assert_string_equal(st, "200,200,404:no_bet,422:invalid_holds_done,"
+                            "422:invalid_hold_result,200");
+    char *after = bets_dump(c->f, 4);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    /* Paying after the result: post the settled bets, a void that is not due is refused
+     * alone, and a hold accepted after the result settles at once. */
+    agree_result(c, "F1", 2, 0);
+    assert_settled(c, "b000000000001", "won", 2140);
+    assert_settled(c, "b000000000003", "lost", 0);
+    static const char batch2[] =
+        "[{\"op\":\"paid\",\"bet_id\":\"b000000000001\",\"how\":\"post\"},"
+        "{\"op\":\"paid\",\"bet_id\":\"b000000000003\",\"how\":\"void\"},"
+        "{\"op\":\"paid\",\"bet_id\":\"b000000000003\",\"how\":\"post\"},"
+        "{\"op\":\"voided\",\"bet_id\":\"b000000000002\"},"
+        "{\"op\":\"hold\",\"bet_id\":\"b000000000004\",\"accepted\":true}]";
+    assert_int_equal(holds_done(c, batch2), 200);
+    batch_statuses(c, st, sizeof st);
+    assert_string_equal(st, "200,409:wrong_resolution,200,409:hold_not_voiding,200");
+    b = bet(c->f, "b000000000001");
+    assert_string_equal(str(b, "paid"), "post");
+    json_decref(b);
+    assert_settled(c, "b000000000004", "won", 2140);
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *unpaid = bets_unpaid(c->f, txn, 100);
+    fsm_read_end(txn);
+    assert_int_equal(json_array_size(unpaid), 1);
+    assert_string_equal(json_string_value(json_array_get(unpaid, 0)), "b000000000004");
+    json_decref(unpaid);
+    before = bets_dump(c->f, 4);
+    assert_int_equal(holds_done(c, batch2), 200);
+    after = bets_dump(c->f, 4);
+    assert_string_equal(before, after);
+    free(after);
+    /* Shape: no items, too many, not an array. */
+    assert_int_equal(apply(c, CMD_BET_HOLDS_DONE, "{\"items\":[]}"), 422);
+    assert_code(c, "invalid_holds_done");
+    assert_int_equal(apply(c, CMD_BET_HOLDS_DONE, "{\"items\":{}}"), 422);
+    assert_code(c, "invalid_holds_done");
+    json_t *many = json_array();
+    for (int i = 0; i <= BET_HOLDS_DONE_MAX; i++)
+        json_array_append_new(many, json_pack("{s:s, s:s}", "op", "voided", "bet_id", "x"));
+    json_t *big = json_pack("{s:o}", "items", many);
+    char *t = json_dumps(big, JSON_COMPACT);
+    json_decref(big);
+    assert_int_equal(apply(c, CMD_BET_HOLDS_DONE, t), 422);
+    free(t);
+    /* Replayed on a second state machine, the same entries give the same bets. */
+    char *dir2 = util_tmpdir();
+    struct fsm *g = util_fsm_open(dir2);
+    struct util_result r2;
+    util_capture_results(g, &r2);
+    for (size_t i = 0; i < c->nlog; i++)
+        util_apply_at(g, &r2, i + 1, c->log[i].type, NULL, 0, c->log[i].payload,
+                      (uint64_t)KICKOFF * 1000 - 3600000 + (i + 1) * 1000);
+    after = bets_dump(g, 4);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    fsm_close(g);
+    util_rmdir(dir2);
+}
+
 int main(void)
 {
     util_log_init();
@@ -1962,6 +2115,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cashout_single, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cashout_accumulator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resettle_keeps_cashout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_holds_done_batch, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

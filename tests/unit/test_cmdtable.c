@@ -59,6 +59,8 @@ static const struct
     {56, "admin", 1},
     /* bets_settle.c */
     {57, "bet_settle_more", 1},
+    {60, "hold_batch", 0},
+    {61, "bet_holds_done", 1},
     /* bets_resettle.c, wallet_resettle.c (58-64 are other branches' or the batch's) */
     {65, "bet_resettle", 1},     {66, "hold_resettle", 1},      {67, "bet_postponed", 1},
     {68, "bet_abandoned", 1},

@@ -323,7 +323,7 @@ static void test_idempotency(void** state)
     char payload[512];
     snprintf(payload, sizeof payload, "%s", p);
     assert_int_equal(util_apply(c->f, &c->r, 1, CMD_FIXTURE_CREATE, "key-A", 0x11, payload), 201);
-    char first[2048];
+    char first[sizeof c->r.body];
     snprintf(first, sizeof first, "%s", c->r.body);
 
     /* A retry (same key, same fingerprint) gets the first answer, not a 409. */

@@ -41,7 +41,7 @@ struct util_result
 {
     uint64_t index;
     int status;
-    char body[2048];
+    char body[8192];
     unsigned calls;
 };
 void util_capture_results(struct fsm* f, struct util_result* r);
