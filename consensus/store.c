@@ -49,7 +49,8 @@ int store_put_str(MDB_txn *txn, MDB_dbi dbi, const char *key, const char *val)
 
 json_t *store_payload(const struct cmd *c, bool object, struct fsm_result *res)
 {
-    json_t *body = json_loadb(c->payload, c->payload_len, 0, NULL);
+    json_t *body = c->parsed ? json_incref(c->parsed)
+                             : json_loadb(c->payload, c->payload_len, 0, NULL);
     if (body && (!object || json_is_object(body)))
         return body;
     json_decref(body);
