@@ -357,7 +357,8 @@ out:
  * {actor{kind, id}, method, route, type, payload}. The wrapped payload is parsed once, here,
  * and handed to the wrapped apply (cmd.parsed). The record's "fields" are that payload with
  * every secret-named field redacted (audit_redact); when the payload's text holds none of the
- * secret words and no escape, nothing can be redacted and its text is the fields as they are. */
+ * secret words and no escape, nothing can be redacted and its text is the fields as they are.
+ * The record is written as text, with its keys in the order store_put_json sorts them. */
 
 #define ADMIN_TEXT_TAG "@admin1;"
 
@@ -512,9 +513,19 @@ static size_t json_str_put(char *out, const char *s, size_t n)
  * else audit_redact's copy. Called before the wrapped apply, which may change @inner. */
 static char *audit_fields(json_t *inner, const char *raw, size_t raw_len)
 {
-    bool plain = raw && !memchr(raw, '\\', raw_len);
-    for (const char *const *w = secret_words; plain && *w; w++)
-        plain = !memmem(raw, raw_len, *w, strlen(*w));
+    /* One pass: at each letter that starts a secret word, compare that word. */
+    bool plain = raw != NULL;
+    for (size_t i = 0; plain && i < raw_len; i++) {
+        char ch = raw[i];
+        if (ch == '\\')
+            plain = false;
+        else if (ch >= 'h' && ch <= 'u')
+            for (const char *const *w = secret_words; plain && *w; w++) {
+                size_t wl = strlen(*w);
+                if ((*w)[0] == ch && wl <= raw_len - i && !memcmp(raw + i, *w, wl))
+                    plain = false;
+            }
+    }
     if (plain) {
         char *t = malloc(raw_len + 1);
         if (t) {
@@ -527,6 +538,25 @@ static char *audit_fields(json_t *inner, const char *raw, size_t raw_len)
     char *t = json_dumps(red, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(red);
     return t;
+}
+
+static size_t put_lit(char *out, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(out, s, n);
+    return n;
+}
+
+static size_t put_u64(char *out, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
 }
 
 /* The audit record, as store_put_json would write it (keys sorted), without building it. */
@@ -542,21 +572,28 @@ static int audit_append(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     char *rec = malloc(cap);
     if (!rec)
         return ENOMEM;
-    size_t n = 0;
-    n += (size_t)snprintf(rec + n, cap - n, "{\"actor\":{\"id\":");
+    size_t n = put_lit(rec, "{\"actor\":{\"id\":");
     n += json_str_put(rec + n, h->id, h->id_len);
-    n += (size_t)snprintf(rec + n, cap - n, ",\"kind\":");
+    n += put_lit(rec + n, ",\"kind\":");
     n += json_str_put(rec + n, h->kind, h->kind_len);
-    n += (size_t)snprintf(rec + n, cap - n, "},\"command\":\"%s\",\"fields\":%s,\"method\":",
-                          command, fields);
+    n += put_lit(rec + n, "},\"command\":");
+    n += json_str_put(rec + n, command, strlen(command));
+    n += put_lit(rec + n, ",\"fields\":");
+    n += put_lit(rec + n, fields);
+    n += put_lit(rec + n, ",\"method\":");
     n += json_str_put(rec + n, h->method, h->method_len);
-    n += (size_t)snprintf(rec + n, cap - n, ",\"outcome\":\"%s\",\"route\":",
-                          status < 400 ? "applied" : "refused");
+    n += put_lit(rec + n, status < 400 ? ",\"outcome\":\"applied\",\"route\":"
+                                       : ",\"outcome\":\"refused\",\"route\":");
     n += json_str_put(rec + n, h->route, h->route_len);
-    n += (size_t)snprintf(rec + n, cap - n,
-                          ",\"seq\":%llu,\"status\":%d,\"time\":\"%s\",\"time_ms\":%llu}",
-                          (unsigned long long)seq, status, tb,
-                          (unsigned long long)c->time_ms);
+    n += put_lit(rec + n, ",\"seq\":");
+    n += put_u64(rec + n, seq);
+    n += put_lit(rec + n, ",\"status\":");
+    n += put_u64(rec + n, status > 0 ? (uint64_t)status : 0);
+    n += put_lit(rec + n, ",\"time\":");
+    n += json_str_put(rec + n, tb, strlen(tb));
+    n += put_lit(rec + n, ",\"time_ms\":");
+    n += put_u64(rec + n, c->time_ms);
+    rec[n++] = '}';
     uint8_t k8[8];
     store_be64_put(k8, seq);
     MDB_val k = {8, k8}, v = {n, rec};
