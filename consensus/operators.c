@@ -129,6 +129,11 @@ static const char *const secret_words[] = {"secret", "hash",    "password", "tok
                                            "key",    "nonce",   "state",    "signature",
                                            NULL};
 
+/* The letters the secret words start with. */
+static const bool secret_first[256] = {['s'] = true, ['h'] = true, ['p'] = true, ['t'] = true,
+                                       ['j'] = true, ['u'] = true, ['r'] = true, ['k'] = true,
+                                       ['n'] = true};
+
 static bool secret_name(const char *k)
 {
     for (const char *const *w = secret_words; *w; w++)
@@ -513,18 +518,21 @@ static size_t json_str_put(char *out, const char *s, size_t n)
  * else audit_redact's copy. Called before the wrapped apply, which may change @inner. */
 static char *audit_fields(json_t *inner, const char *raw, size_t raw_len)
 {
-    /* One pass: at each letter that starts a secret word, compare that word. */
+    /* One pass: at each letter that starts a secret word, compare the words it starts. */
     bool plain = raw != NULL;
     for (size_t i = 0; plain && i < raw_len; i++) {
-        char ch = raw[i];
-        if (ch == '\\')
+        unsigned char ch = (unsigned char)raw[i];
+        if (ch == '\\') {
             plain = false;
-        else if (ch >= 'h' && ch <= 'u')
-            for (const char *const *w = secret_words; plain && *w; w++) {
-                size_t wl = strlen(*w);
-                if ((*w)[0] == ch && wl <= raw_len - i && !memcmp(raw + i, *w, wl))
-                    plain = false;
-            }
+            continue;
+        }
+        if (!secret_first[ch])
+            continue;
+        for (const char *const *w = secret_words; plain && *w; w++) {
+            size_t wl = strlen(*w);
+            if ((unsigned char)(*w)[0] == ch && wl <= raw_len - i && !memcmp(raw + i, *w, wl))
+                plain = false;
+        }
     }
     if (plain) {
         char *t = malloc(raw_len + 1);
