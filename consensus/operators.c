@@ -47,11 +47,32 @@ static bool id_ok(const char *s)
     return true;
 }
 
-json_t *operator_get(struct fsm *f, MDB_txn *txn, const char *id)
+static json_t *record_get(struct fsm *f, MDB_txn *txn, int which, const char *id)
 {
     if (!id_ok(id))
         return NULL;
-    return store_get_json(txn, db(f, DB_OPERATORS), id, strlen(id));
+    return store_get_json(txn, db(f, which), id, strlen(id));
+}
+
+json_t *operator_get(struct fsm *f, MDB_txn *txn, const char *id)
+{
+    return record_get(f, txn, DB_OPERATORS, id);
+}
+
+/* A change to one record of @which: the payload (NULL: refused, answered in @res), its "id"
+ * and the record stored under it (NULL when none). */
+static json_t *change_begin(struct fsm *f, MDB_txn *txn, const struct cmd *c, int which,
+                            struct fsm_result *res, const char **id, json_t **rec)
+{
+    json_t *p = store_payload(c, true, res);
+    *id = p ? store_str(p, "id") : NULL;
+    *rec = p ? record_get(f, txn, which, *id) : NULL;
+    return p;
+}
+
+static void no_such(struct fsm_result *res, const char *title, const char *what, const char *id)
+{
+    fsm_result_problem(res, 404, title, "%s '%s' does not exist", what, id ? id : "");
 }
 
 json_t *operator_by_email(struct fsm *f, MDB_txn *txn, const char *email)
@@ -93,9 +114,7 @@ json_t *operator_list(struct fsm *f, MDB_txn *txn)
 
 json_t *mtoken_get(struct fsm *f, MDB_txn *txn, const char *id)
 {
-    if (!id_ok(id))
-        return NULL;
-    return store_get_json(txn, db(f, DB_MTOKENS), id, strlen(id));
+    return record_get(f, txn, DB_MTOKENS, id);
 }
 
 json_t *mtoken_list(struct fsm *f, MDB_txn *txn)
@@ -219,15 +238,13 @@ out:
 static int apply_operator_set(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                               struct fsm_result *res)
 {
-    json_t *p = store_payload(c, true, res);
+    const char *id;
+    json_t *rec, *p = change_begin(f, txn, c, DB_OPERATORS, res, &id, &rec);
     if (!p)
         return 0;
     int rv = 0;
-    const char *id = store_str(p, "id");
-    json_t *rec = operator_get(f, txn, id);
     if (!rec) {
-        fsm_result_problem(res, 404, "No such operator", "operator '%s' does not exist",
-                           id ? id : "");
+        no_such(res, "No such operator", "operator", id);
         goto out;
     }
     const char *k;
@@ -304,16 +321,14 @@ out:
 static int apply_mtoken_set(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                             struct fsm_result *res)
 {
-    json_t *p = store_payload(c, true, res);
+    const char *id;
+    json_t *rec, *p = change_begin(f, txn, c, DB_MTOKENS, res, &id, &rec);
     if (!p)
         return 0;
     int rv = 0;
-    const char *id = store_str(p, "id");
-    json_t *rec = mtoken_get(f, txn, id);
     if (json_object_size(p) == 2 && json_is_true(json_object_get(p, "revoked"))) {
         if (!rec) {
-            fsm_result_problem(res, 404, "No such token", "machine token '%s' does not exist",
-                               id ? id : "");
+            no_such(res, "No such token", "machine token", id);
             goto out;
         }
         json_object_set_new(rec, "revoked", json_true());
