@@ -88,21 +88,13 @@ json_t *operator_by_email(struct fsm *f, MDB_txn *txn, const char *email)
 
 static json_t *list_db(MDB_txn *txn, MDB_dbi dbi, const char *const *drop)
 {
-    json_t *arr = json_array();
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, dbi, &cur) != 0)
-        return arr;
-    MDB_val k, v;
-    for (int rv = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rv == 0;
-         rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        if (!o)
-            continue;
+    json_t *arr = store_list_json(txn, dbi), *o;
+    size_t i;
+    json_array_foreach(arr, i, o)
+    {
         for (const char *const *d = drop; *d; d++)
             json_object_del(o, *d);
-        json_array_append_new(arr, o);
     }
-    mdb_cursor_close(cur);
     return arr;
 }
 
@@ -125,21 +117,9 @@ json_t *mtoken_list(struct fsm *f, MDB_txn *txn)
 
 json_t *audit_list(struct fsm *f, MDB_txn *txn, uint64_t since, unsigned limit)
 {
-    json_t *arr = json_array();
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, db(f, DB_AUDIT), &cur) != 0)
-        return arr;
     uint8_t k8[8];
     store_be64_put(k8, since);
-    MDB_val k = {8, k8}, v;
-    for (int rv = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-         rv == 0 && json_array_size(arr) < limit; rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        if (o)
-            json_array_append_new(arr, o);
-    }
-    mdb_cursor_close(cur);
-    return arr;
+    return store_page_json(txn, db(f, DB_AUDIT), k8, 8, limit);
 }
 
 /* Field names that may carry a secret or something derived from one. */

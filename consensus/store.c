@@ -2,6 +2,7 @@
 #include "consensus/store.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 void store_be64_put(uint8_t out[8], uint64_t v)
@@ -39,6 +40,29 @@ int store_put_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, json
     else
         free(text);
     return rv;
+}
+
+json_t *store_page_json(MDB_txn *txn, MDB_dbi dbi, const void *from, size_t from_len,
+                        size_t limit)
+{
+    json_t *arr = json_array();
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, dbi, &cur) != 0)
+        return arr;
+    MDB_val k = {from_len, (void *)from}, v;
+    for (int rv = mdb_cursor_get(cur, &k, &v, from ? MDB_SET_RANGE : MDB_FIRST);
+         rv == 0 && json_array_size(arr) < limit; rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    mdb_cursor_close(cur);
+    return arr;
+}
+
+json_t *store_list_json(MDB_txn *txn, MDB_dbi dbi)
+{
+    return store_page_json(txn, dbi, NULL, 0, SIZE_MAX);
 }
 
 int store_put_str(MDB_txn *txn, MDB_dbi dbi, const char *key, const char *val)

@@ -25,6 +25,12 @@ json_t *store_get_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen);
 /* Write @val at @key. With @text_out, the record's text is handed over (malloc'd) on success. */
 int store_put_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, json_t *val,
                    char **text_out);
+/* The records of @dbi that read as JSON, in key order, as an array: from the key @from on
+ * (NULL: the first), at most @limit of them. */
+json_t *store_page_json(MDB_txn *txn, MDB_dbi dbi, const void *from, size_t from_len,
+                        size_t limit);
+/* Every record of @dbi that reads as JSON (store_page_json from the first, no limit). */
+json_t *store_list_json(MDB_txn *txn, MDB_dbi dbi);
 /* A text value at a text key. */
 int store_put_str(MDB_txn *txn, MDB_dbi dbi, const char *key, const char *val);
 
