@@ -65,6 +65,25 @@ json_t *store_list_json(MDB_txn *txn, MDB_dbi dbi)
     return store_page_json(txn, dbi, NULL, 0, SIZE_MAX);
 }
 
+void store_each_after(MDB_txn *txn, MDB_dbi dbi, const char *after,
+                      bool (*visit)(void *ctx, MDB_val *k, json_t *v), void *ctx)
+{
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, dbi, &cur))
+        return;
+    size_t alen = after ? strlen(after) : 0;
+    MDB_val k = {alen, (void *)after}, v;
+    int r = mdb_cursor_get(cur, &k, &v, alen ? MDB_SET_RANGE : MDB_FIRST);
+    if (r == 0 && alen && k.mv_size == alen && !memcmp(k.mv_data, after, alen))
+        r = mdb_cursor_get(cur, &k, &v, MDB_NEXT); /* strictly after */
+    for (bool go = true; r == 0 && go; r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        json_t *j = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        go = visit(ctx, &k, j);
+        json_decref(j);
+    }
+    mdb_cursor_close(cur);
+}
+
 int store_put_str(MDB_txn *txn, MDB_dbi dbi, const char *key, const char *val)
 {
     MDB_val k = {strlen(key), (void *)key}, v = {strlen(val), (void *)val};

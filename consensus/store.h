@@ -31,6 +31,11 @@ json_t *store_page_json(MDB_txn *txn, MDB_dbi dbi, const void *from, size_t from
                         size_t limit);
 /* Every record of @dbi that reads as JSON (store_page_json from the first, no limit). */
 json_t *store_list_json(MDB_txn *txn, MDB_dbi dbi);
+/* @visit(@ctx, key, record) for each record of @dbi in key order, from the first key strictly
+ * after the text @after (NULL or "": from the first), until @visit returns false; the record
+ * is NULL when it does not read as JSON, and is released after the call. */
+void store_each_after(MDB_txn *txn, MDB_dbi dbi, const char *after,
+                      bool (*visit)(void *ctx, MDB_val *k, json_t *v), void *ctx);
 /* A text value at a text key. */
 int store_put_str(MDB_txn *txn, MDB_dbi dbi, const char *key, const char *val);
 
