@@ -493,9 +493,18 @@ static size_t json_str_put(char *out, const char *s, size_t n)
     out[m++] = '"';
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
+        const char *sh = ch == '\b'   ? "\\b"
+                         : ch == '\f' ? "\\f"
+                         : ch == '\n' ? "\\n"
+                         : ch == '\r' ? "\\r"
+                         : ch == '\t' ? "\\t"
+                                      : NULL;
         if (ch == '"' || ch == '\\') {
             out[m++] = '\\';
             out[m++] = (char)ch;
+        } else if (sh) { /* as jansson writes them */
+            memcpy(out + m, sh, 2);
+            m += 2;
         } else if (ch < 0x20) {
             memcpy(out + m, "\\u00", 4);
             out[m + 4] = hexd[ch >> 4];
