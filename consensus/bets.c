@@ -397,21 +397,9 @@ int bets_put(struct fsm *f, MDB_txn *txn, json_t *b, const char *type, uint64_t 
 
 json_t *bets_events_after(struct fsm *f, MDB_txn *txn, uint64_t after, unsigned limit)
 {
-    json_t *out = json_array();
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, bets_db(f)->events, &cur))
-        return out;
     uint8_t be[8];
     store_be64_put(be, after + 1);
-    MDB_val k = {8, be}, v;
-    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); r == 0 && json_array_size(out) < limit;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *e = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        if (e)
-            json_array_append_new(out, e);
-    }
-    mdb_cursor_close(cur);
-    return out;
+    return store_page_json(txn, bets_db(f)->events, be, 8, limit);
 }
 
 uint64_t bets_last_event(struct fsm *f, MDB_txn *txn)

@@ -173,25 +173,27 @@ json_t *bets_list_fixture(struct fsm *f, MDB_txn *txn, const char *fixture, unsi
     return items;
 }
 
+struct page {
+    json_t *out;
+    unsigned limit;
+};
+
+static bool add_record(void *ctx, MDB_val *k, json_t *v)
+{
+    (void)k;
+    struct page *p = ctx;
+    if (json_array_size(p->out) >= p->limit)
+        return false;
+    if (v)
+        json_array_append(p->out, v);
+    return json_array_size(p->out) < p->limit;
+}
+
 json_t *bets_scan(struct fsm *f, MDB_txn *txn, const char *after, unsigned limit)
 {
-    json_t *out = json_array();
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, bets_db(f)->bets, &cur))
-        return out;
-    MDB_val k = {after ? strlen(after) : 0, (void *)(after ? after : "")}, v;
-    int r = after && *after ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
-                            : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    if (r == 0 && after && *after && k.mv_size == strlen(after) &&
-        !memcmp(k.mv_data, after, k.mv_size))
-        r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    for (; r == 0 && json_array_size(out) < limit; r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *b = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        if (b)
-            json_array_append_new(out, b);
-    }
-    mdb_cursor_close(cur);
-    return out;
+    struct page p = {json_array(), limit};
+    store_each_after(txn, bets_db(f)->bets, after, add_record, &p);
+    return p.out;
 }
 
 /* The ids in a queue keyed by seq, oldest first. */

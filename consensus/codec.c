@@ -152,6 +152,7 @@ int cmd_decode(const void *buf, size_t size, struct cmd *c)
     c->idem = idem_len ? (const char *)p + CMD_HEADER_SIZE : NULL;
     c->payload_len = payload_len;
     c->payload = (const char *)p + CMD_HEADER_SIZE + idem_len;
+    c->parsed = NULL;
     return CMD_OK;
 }
 

@@ -94,8 +94,8 @@ enum cmd_type {
                                     totp_step?} */
     CMD_MTOKEN_SET = 55,         /* {id, name, scopes[], expires_ms, hash, created_by} or
                                     {id, revoked: true}: a machine token */
-    CMD_ADMIN = 56,              /* {actor{kind, id}, method, route, type, payload}: an admin's
-                                    command, applied with its audit record */
+    CMD_ADMIN = 56,              /* operators.c: an admin's command with who asked, applied
+                                    with its audit record (operators_admin_wrap) */
     CMD_BET_SETTLE_MORE = 57,    /* bets_settle.c: {fixture}: settle the next chunk of its bets */
     /* 58, 59: reserved (other branches). */
     CMD_HOLD_BATCH = 60,         /* wallet_holds.c: {cluster, items[{op: place|post|void, ...}]} */
@@ -129,6 +129,9 @@ struct cmd {
     uint8_t fingerprint[32];
     const char *payload; /* JSON text, not NUL-terminated */
     size_t payload_len;
+    /* The payload already parsed, or NULL (cmd_decode): a command that runs another (CMD_ADMIN)
+     * parses the inner payload once and hands it over; store_payload uses it. */
+    struct json_t *parsed;
 };
 
 enum {

@@ -515,7 +515,11 @@ static int apply_entry(struct fsm *f, uint64_t index, const void *buf, size_t le
             er->res[i] = (struct fsm_result){0, NULL};
             er->n = i + 1;
             er->type[i] = sub.type;
+            f->reported_type = 0;
             rv = run_command(f, txn, &sub, &er->res[i]);
+            if (f->reported_type) /* batched admin commands too */
+                er->type[i] = f->reported_type;
+            f->reported_type = 0;
         }
     }
     f->applying = 0;

@@ -190,19 +190,7 @@ json_t *obs_agreed_get(struct fsm *f, MDB_txn *txn, const char *subject)
 
 json_t *obs_agreed_results(struct fsm *f, MDB_txn *txn)
 {
-    json_t *arr = json_array();
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, DB(f)->agreed_results, &cur) != 0)
-        return arr;
-    MDB_val k, v;
-    for (int rv = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rv == 0;
-         rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        if (o)
-            json_array_append_new(arr, o);
-    }
-    mdb_cursor_close(cur);
-    return arr;
+    return store_list_json(txn, DB(f)->agreed_results);
 }
 
 MDB_dbi obs_agreed_fixtures_dbi(struct fsm *f)

@@ -47,11 +47,32 @@ static bool id_ok(const char *s)
     return true;
 }
 
-json_t *operator_get(struct fsm *f, MDB_txn *txn, const char *id)
+static json_t *record_get(struct fsm *f, MDB_txn *txn, int which, const char *id)
 {
     if (!id_ok(id))
         return NULL;
-    return store_get_json(txn, db(f, DB_OPERATORS), id, strlen(id));
+    return store_get_json(txn, db(f, which), id, strlen(id));
+}
+
+json_t *operator_get(struct fsm *f, MDB_txn *txn, const char *id)
+{
+    return record_get(f, txn, DB_OPERATORS, id);
+}
+
+/* A change to one record of @which: the payload (NULL: refused, answered in @res), its "id"
+ * and the record stored under it (NULL when none). */
+static json_t *change_begin(struct fsm *f, MDB_txn *txn, const struct cmd *c, int which,
+                            struct fsm_result *res, const char **id, json_t **rec)
+{
+    json_t *p = store_payload(c, true, res);
+    *id = p ? store_str(p, "id") : NULL;
+    *rec = p ? record_get(f, txn, which, *id) : NULL;
+    return p;
+}
+
+static void no_such(struct fsm_result *res, const char *title, const char *what, const char *id)
+{
+    fsm_result_problem(res, 404, title, "%s '%s' does not exist", what, id ? id : "");
 }
 
 json_t *operator_by_email(struct fsm *f, MDB_txn *txn, const char *email)
@@ -67,21 +88,13 @@ json_t *operator_by_email(struct fsm *f, MDB_txn *txn, const char *email)
 
 static json_t *list_db(MDB_txn *txn, MDB_dbi dbi, const char *const *drop)
 {
-    json_t *arr = json_array();
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, dbi, &cur) != 0)
-        return arr;
-    MDB_val k, v;
-    for (int rv = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rv == 0;
-         rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        if (!o)
-            continue;
+    json_t *arr = store_list_json(txn, dbi), *o;
+    size_t i;
+    json_array_foreach(arr, i, o)
+    {
         for (const char *const *d = drop; *d; d++)
             json_object_del(o, *d);
-        json_array_append_new(arr, o);
     }
-    mdb_cursor_close(cur);
     return arr;
 }
 
@@ -93,9 +106,7 @@ json_t *operator_list(struct fsm *f, MDB_txn *txn)
 
 json_t *mtoken_get(struct fsm *f, MDB_txn *txn, const char *id)
 {
-    if (!id_ok(id))
-        return NULL;
-    return store_get_json(txn, db(f, DB_MTOKENS), id, strlen(id));
+    return record_get(f, txn, DB_MTOKENS, id);
 }
 
 json_t *mtoken_list(struct fsm *f, MDB_txn *txn)
@@ -106,30 +117,25 @@ json_t *mtoken_list(struct fsm *f, MDB_txn *txn)
 
 json_t *audit_list(struct fsm *f, MDB_txn *txn, uint64_t since, unsigned limit)
 {
-    json_t *arr = json_array();
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, db(f, DB_AUDIT), &cur) != 0)
-        return arr;
     uint8_t k8[8];
     store_be64_put(k8, since);
-    MDB_val k = {8, k8}, v;
-    for (int rv = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-         rv == 0 && json_array_size(arr) < limit; rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        if (o)
-            json_array_append_new(arr, o);
-    }
-    mdb_cursor_close(cur);
-    return arr;
+    return store_page_json(txn, db(f, DB_AUDIT), k8, 8, limit);
 }
 
 /* Field names that may carry a secret or something derived from one. */
+static const char *const secret_words[] = {"secret", "hash",    "password", "token",
+                                           "jwk",    "uri",     "recovery", "private",
+                                           "key",    "nonce",   "state",    "signature",
+                                           NULL};
+
+/* The letters the secret words start with. */
+static const bool secret_first[256] = {['s'] = true, ['h'] = true, ['p'] = true, ['t'] = true,
+                                       ['j'] = true, ['u'] = true, ['r'] = true, ['k'] = true,
+                                       ['n'] = true};
+
 static bool secret_name(const char *k)
 {
-    static const char *const words[] = {"secret", "hash", "password", "token", "jwk",
-                                        "uri",    "recovery", "private", "key", "nonce",
-                                        "state",  "signature", NULL};
-    for (const char *const *w = words; *w; w++)
+    for (const char *const *w = secret_words; *w; w++)
         if (strstr(k, *w) && strcmp(k, "kid") != 0)
             return true;
     return false;
@@ -212,15 +218,13 @@ out:
 static int apply_operator_set(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                               struct fsm_result *res)
 {
-    json_t *p = store_payload(c, true, res);
+    const char *id;
+    json_t *rec, *p = change_begin(f, txn, c, DB_OPERATORS, res, &id, &rec);
     if (!p)
         return 0;
     int rv = 0;
-    const char *id = store_str(p, "id");
-    json_t *rec = operator_get(f, txn, id);
     if (!rec) {
-        fsm_result_problem(res, 404, "No such operator", "operator '%s' does not exist",
-                           id ? id : "");
+        no_such(res, "No such operator", "operator", id);
         goto out;
     }
     const char *k;
@@ -297,16 +301,14 @@ out:
 static int apply_mtoken_set(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                             struct fsm_result *res)
 {
-    json_t *p = store_payload(c, true, res);
+    const char *id;
+    json_t *rec, *p = change_begin(f, txn, c, DB_MTOKENS, res, &id, &rec);
     if (!p)
         return 0;
     int rv = 0;
-    const char *id = store_str(p, "id");
-    json_t *rec = mtoken_get(f, txn, id);
     if (json_object_size(p) == 2 && json_is_true(json_object_get(p, "revoked"))) {
         if (!rec) {
-            fsm_result_problem(res, 404, "No such token", "machine token '%s' does not exist",
-                               id ? id : "");
+            no_such(res, "No such token", "machine token", id);
             goto out;
         }
         json_object_set_new(rec, "revoked", json_true());
@@ -345,55 +347,335 @@ out:
     return rv;
 }
 
-/* ---- 56 admin {actor{kind, id}, method, route, type, payload}: the wrapped command runs,
- * then its audit record is appended in the same transaction ---- */
+/* ---- 56 admin: the wrapped command runs, then its audit record is appended in the same
+ * transaction ----
+ *
+ * Two forms of payload are applied alike. The node writes the text form (operators_admin_wrap):
+ * "@admin1;" TYPE ";" then four netstrings LEN ":" BYTES (actor kind, actor id, method, route,
+ * printable ASCII without '"' or '\'), then the wrapped command's payload verbatim, so that
+ * wrapping parses and writes no JSON. Log entries written before it carry the JSON form
+ * {actor{kind, id}, method, route, type, payload}. The wrapped payload is parsed once, here,
+ * and handed to the wrapped apply (cmd.parsed). The record's "fields" are that payload with
+ * every secret-named field redacted (audit_redact); when the payload's text holds none of the
+ * secret words and no escape, nothing can be redacted and its text is the fields as they are.
+ * The record is written as text, with its keys in the order store_put_json sorts them. */
+
+#define ADMIN_TEXT_TAG "@admin1;"
+
+struct admin_hdr {
+    const char *kind, *id, *method, *route;
+    size_t kind_len, id_len, method_len, route_len;
+    uint64_t type;
+};
+
+/* Bytes the text form carries as they are; anything else travels as %XX. */
+static bool admin_plain(unsigned char ch)
+{
+    return ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\';
+}
+
+static size_t admin_put(char *out, const char *s, size_t n)
+{
+    static const char hexd[] = "0123456789ABCDEF";
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (admin_plain(ch))
+            out[m++] = (char)ch;
+        else {
+            out[m++] = '%';
+            out[m++] = hexd[ch >> 4];
+            out[m++] = hexd[ch & 15];
+        }
+    }
+    return m;
+}
+
+char *operators_admin_wrap(const char *kind, const char *id, const char *method,
+                           size_t method_len, const char *route, size_t route_len,
+                           uint16_t type, const char *payload, size_t len, size_t *out_len)
+{
+    const char *f[4] = {kind, id, method, route};
+    size_t fl[4] = {strlen(kind), strlen(id), method_len, route_len};
+    size_t cap = sizeof ADMIN_TEXT_TAG + 8 + len;
+    for (int i = 0; i < 4; i++)
+        cap += 12 + 3 * fl[i];
+    char *out = malloc(cap), enc[3 * 1024];
+    if (!out)
+        return NULL;
+    size_t n = (size_t)snprintf(out, cap, ADMIN_TEXT_TAG "%u;", (unsigned)type);
+    for (int i = 0; i < 4; i++) {
+        /* Longer than any header field may be: left empty, so that the apply refuses it. */
+        size_t el = fl[i] <= 1024 ? admin_put(enc, f[i], fl[i]) : 0;
+        n += (size_t)snprintf(out + n, cap - n, "%zu:", el);
+        memcpy(out + n, enc, el);
+        n += el;
+    }
+    memcpy(out + n, payload, len);
+    n += len;
+    out[n] = 0;
+    *out_len = n;
+    return out;
+}
+
+/* One netstring of the text form: LEN ":" BYTES, 1..@max printable bytes. */
+static bool admin_field(const char **p, const char *end, size_t max, const char **s, size_t *n)
+{
+    size_t v = 0, digits = 0;
+    while (*p < end && **p >= '0' && **p <= '9' && digits < 5) {
+        v = v * 10 + (size_t)(**p - '0');
+        (*p)++;
+        digits++;
+    }
+    if (!digits || *p >= end || **p != ':' || v < 1 || v > max || (size_t)(end - *p - 1) < v)
+        return false;
+    *s = ++(*p);
+    *n = v;
+    for (size_t i = 0; i < v; i++)
+        if (!admin_plain((unsigned char)(*s)[i]))
+            return false;
+    *p += v;
+    return true;
+}
+
+/* The text form's header; *@inner / *@inner_len: the wrapped payload's text. */
+static bool admin_parse_text(const struct cmd *c, struct admin_hdr *h, const char **inner,
+                             size_t *inner_len)
+{
+    const char *p = c->payload, *end = c->payload + c->payload_len;
+    size_t tag = sizeof ADMIN_TEXT_TAG - 1;
+    if (c->payload_len < tag || memcmp(p, ADMIN_TEXT_TAG, tag) != 0)
+        return false;
+    p += tag;
+    uint64_t t = 0;
+    size_t digits = 0;
+    while (p < end && *p >= '0' && *p <= '9' && digits < 6) {
+        t = t * 10 + (uint64_t)(*p++ - '0');
+        digits++;
+    }
+    if (!digits || p >= end || *p++ != ';')
+        return false;
+    h->type = t;
+    if (!admin_field(&p, end, 32, &h->kind, &h->kind_len) ||
+        !admin_field(&p, end, 160, &h->id, &h->id_len) ||
+        !admin_field(&p, end, 16, &h->method, &h->method_len) ||
+        !admin_field(&p, end, 512, &h->route, &h->route_len))
+        return false;
+    *inner = p;
+    *inner_len = (size_t)(end - p);
+    return true;
+}
+
+/* The JSON form's header (strings borrowed from @p) and its wrapped payload (borrowed). */
+static json_t *admin_parse_json(json_t *p, struct admin_hdr *h)
+{
+    json_t *actor = json_object_get(p, "actor");
+    json_t *inner = json_object_get(p, "payload");
+    h->kind = store_str_max(actor, "kind", 32);
+    h->id = store_str_max(actor, "id", 160);
+    h->method = store_str_max(p, "method", 16);
+    h->route = store_str_max(p, "route", 512);
+    if (!json_is_object(actor) || !h->kind || !h->id || !h->method || !h->route ||
+        !json_is_object(inner) || !store_u64(p, "type", 1, &h->type))
+        return NULL;
+    h->kind_len = strlen(h->kind);
+    h->id_len = strlen(h->id);
+    h->method_len = strlen(h->method);
+    h->route_len = strlen(h->route);
+    return inner;
+}
+
+/* @s (@n bytes) as a JSON string at @out (room for 6 * @n + 2 bytes); returns the length. */
+static size_t json_str_put(char *out, const char *s, size_t n)
+{
+    static const char hexd[] = "0123456789abcdef";
+    size_t m = 0;
+    out[m++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        const char *sh = ch == '\b'   ? "\\b"
+                         : ch == '\f' ? "\\f"
+                         : ch == '\n' ? "\\n"
+                         : ch == '\r' ? "\\r"
+                         : ch == '\t' ? "\\t"
+                                      : NULL;
+        if (ch == '"' || ch == '\\') {
+            out[m++] = '\\';
+            out[m++] = (char)ch;
+        } else if (sh) { /* as jansson writes them */
+            memcpy(out + m, sh, 2);
+            m += 2;
+        } else if (ch < 0x20) {
+            memcpy(out + m, "\\u00", 4);
+            out[m + 4] = hexd[ch >> 4];
+            out[m + 5] = hexd[ch & 15];
+            m += 6;
+        } else {
+            out[m++] = (char)ch;
+        }
+    }
+    out[m++] = '"';
+    return m;
+}
+
+/* The record's "fields": the wrapped payload's own text when nothing in it can be redacted,
+ * else audit_redact's copy. Called before the wrapped apply, which may change @inner. */
+static char *audit_fields(json_t *inner, const char *raw, size_t raw_len)
+{
+    /* One pass: at each letter that starts a secret word, compare the words it starts. */
+    bool plain = raw != NULL;
+    for (size_t i = 0; plain && i < raw_len; i++) {
+        unsigned char ch = (unsigned char)raw[i];
+        if (ch == '\\') {
+            plain = false;
+            continue;
+        }
+        if (!secret_first[ch])
+            continue;
+        for (const char *const *w = secret_words; plain && *w; w++) {
+            size_t wl = strlen(*w);
+            if ((unsigned char)(*w)[0] == ch && wl <= raw_len - i && !memcmp(raw + i, *w, wl))
+                plain = false;
+        }
+    }
+    if (plain) {
+        char *t = malloc(raw_len + 1);
+        if (t) {
+            memcpy(t, raw, raw_len);
+            t[raw_len] = 0;
+        }
+        return t;
+    }
+    json_t *red = audit_redact(inner);
+    char *t = json_dumps(red, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(red);
+    return t;
+}
+
+static size_t put_lit(char *out, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(out, s, n);
+    return n;
+}
+
+static size_t put_u64(char *out, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* The audit record, as store_put_json would write it (keys sorted), without building it. */
+static int audit_append(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                        const struct admin_hdr *h, const char *command, const char *fields,
+                        int status)
+{
+    uint64_t seq = fsm_meta_get(f, txn, AUDIT_SEQ_KEY) + 1;
+    char tb[32];
+    fsm_format_time(c->time_ms, tb);
+    size_t cap = 256 + strlen(command) + strlen(fields) + strlen(tb) +
+                 6 * (h->kind_len + h->id_len + h->method_len + h->route_len);
+    char *rec = malloc(cap);
+    if (!rec)
+        return ENOMEM;
+    size_t n = put_lit(rec, "{\"actor\":{\"id\":");
+    n += json_str_put(rec + n, h->id, h->id_len);
+    n += put_lit(rec + n, ",\"kind\":");
+    n += json_str_put(rec + n, h->kind, h->kind_len);
+    n += put_lit(rec + n, "},\"command\":");
+    n += json_str_put(rec + n, command, strlen(command));
+    n += put_lit(rec + n, ",\"fields\":");
+    n += put_lit(rec + n, fields);
+    n += put_lit(rec + n, ",\"method\":");
+    n += json_str_put(rec + n, h->method, h->method_len);
+    n += put_lit(rec + n, status < 400 ? ",\"outcome\":\"applied\",\"route\":"
+                                       : ",\"outcome\":\"refused\",\"route\":");
+    n += json_str_put(rec + n, h->route, h->route_len);
+    n += put_lit(rec + n, ",\"seq\":");
+    n += put_u64(rec + n, seq);
+    n += put_lit(rec + n, ",\"status\":");
+    n += put_u64(rec + n, status > 0 ? (uint64_t)status : 0);
+    n += put_lit(rec + n, ",\"time\":");
+    n += json_str_put(rec + n, tb, strlen(tb));
+    n += put_lit(rec + n, ",\"time_ms\":");
+    n += put_u64(rec + n, c->time_ms);
+    rec[n++] = '}';
+    uint8_t k8[8];
+    store_be64_put(k8, seq);
+    MDB_val k = {8, k8}, v = {n, rec};
+    int rv = mdb_put(txn, db(f, DB_AUDIT), &k, &v, 0);
+    free(rec);
+    return rv ? rv : fsm_meta_put(f, txn, AUDIT_SEQ_KEY, seq);
+}
+
+unsigned operators_admin_type(const char *payload, size_t len)
+{
+    struct admin_hdr h = {0};
+    struct cmd c = {.type = CMD_ADMIN, .payload = payload, .payload_len = len};
+    const char *raw;
+    size_t raw_len;
+    if (len && payload[0] == '@')
+        return admin_parse_text(&c, &h, &raw, &raw_len) && h.type <= CMD_TYPE_MAX
+                   ? (unsigned)h.type
+                   : 0;
+    json_t *p = json_loadb(payload, len, 0, NULL);
+    unsigned t = admin_parse_json(p, &h) && h.type <= CMD_TYPE_MAX ? (unsigned)h.type : 0;
+    json_decref(p);
+    return t;
+}
 
 static int apply_admin(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
-    json_t *p = store_payload(c, true, res);
-    if (!p)
-        return 0;
+    struct admin_hdr h = {0};
+    json_t *wrapper = NULL, *inner = NULL;
+    const char *raw = NULL;
+    size_t raw_len = 0;
+    char *text = NULL, *fields = NULL;
     int rv = 0;
-    json_t *actor = json_object_get(p, "actor");
-    json_t *inner = json_object_get(p, "payload");
-    const char *method = store_str_max(p, "method", 16), *route = store_str_max(p, "route", 512);
-    uint64_t type = 0;
     const struct fsm_command *row = NULL;
-    if (!json_is_object(actor) || !store_str_max(actor, "kind", 32) ||
-        !store_str_max(actor, "id", 160) || !method || !route || !json_is_object(inner) ||
-        !store_u64(p, "type", 1, &type) || type == CMD_ADMIN || type > CMD_TYPE_MAX ||
-        !(row = cmdtable_find((unsigned)type)) || !row->batchable) {
+    if (c->payload_len && c->payload[0] == '@') {
+        if (admin_parse_text(c, &h, &raw, &raw_len))
+            inner = json_loadb(raw, raw_len, 0, NULL);
+    } else if ((wrapper = store_payload(c, true, res)) != NULL) {
+        inner = json_incref(admin_parse_json(wrapper, &h));
+    } else {
+        return 0;
+    }
+    if (!json_is_object(inner) || h.type == CMD_ADMIN || h.type > CMD_TYPE_MAX ||
+        !(row = cmdtable_find((unsigned)h.type)) || !row->batchable) {
         /* The admin command is batchable (it shares a Raft entry with other writes, as the
          * command it wraps would), so what it wraps must be batchable too. */
+        fsm_result_clear(res);
         fsm_result_problem(res, 422, "Invalid admin command",
                            "an admin command needs actor {kind, id}, method, route, a known "
                            "batchable type other than admin and an object payload");
         goto out;
     }
-    char *text = json_dumps(inner, JSON_COMPACT);
-    struct cmd sub = {.type = (uint16_t)type, .time_ms = c->time_ms, .payload = text,
-                      .payload_len = text ? strlen(text) : 0};
-    rv = text ? row->apply(f, txn, &sub, res) : ENOMEM;
-    free(text);
-    fsm_report_type(f, (unsigned)type);
-    if (rv != 0)
+    if (!raw && (text = json_dumps(inner, JSON_COMPACT)) != NULL) {
+        raw = text;
+        raw_len = strlen(text);
+    }
+    if (!raw || !(fields = audit_fields(inner, wrapper ? NULL : raw, raw_len))) {
+        rv = ENOMEM;
         goto out;
-    uint64_t seq = fsm_meta_get(f, txn, AUDIT_SEQ_KEY) + 1;
-    json_t *rec = json_pack("{s:I, s:I, s:O, s:s, s:s, s:s, s:o, s:i}", "seq", (json_int_t)seq,
-                            "time_ms", (json_int_t)c->time_ms, "actor", actor, "method", method,
-                            "route", route, "command", row->name, "fields",
-                            audit_redact(inner), "status", res->status);
-    char tb[32];
-    fsm_format_time(c->time_ms, tb);
-    json_object_set_new(rec, "time", json_string(tb));
-    json_object_set_new(rec, "outcome", json_string(res->status < 400 ? "applied" : "refused"));
-    uint8_t k8[8];
-    store_be64_put(k8, seq);
-    if ((rv = store_put_json(txn, db(f, DB_AUDIT), k8, 8, rec, NULL)) == 0)
-        rv = fsm_meta_put(f, txn, AUDIT_SEQ_KEY, seq);
-    json_decref(rec);
+    }
+    struct cmd sub = {.type = (uint16_t)h.type, .time_ms = c->time_ms, .payload = raw,
+                      .payload_len = raw_len, .parsed = inner};
+    rv = row->apply(f, txn, &sub, res);
+    fsm_report_type(f, (unsigned)h.type);
+    if (rv == 0)
+        rv = audit_append(f, txn, c, &h, row->name, fields, res->status);
 out:
-    json_decref(p);
+    free(fields);
+    free(text);
+    json_decref(inner);
+    json_decref(wrapper);
     return rv;
 }
 

@@ -4,8 +4,9 @@
  * totp_secret (sealed), totp_confirmed, totp_step, created_ms}. Machine tokens: {id, name,
  * scopes[], expires_ms, hash (SHA-256 of the secret, hex), created_by, revoked}. The audit
  * trail (both cluster kinds): CMD_ADMIN wraps an admin's command with who asked (actor), the
- * route and method; its apply runs the wrapped command and appends {seq, time, actor, method,
- * route, type, command (secrets removed), status} in the same transaction. */
+ * route and method; its apply runs the wrapped command and appends {seq, time, time_ms, actor,
+ * method, route, command (its name), fields (its payload, secrets redacted), status, outcome}
+ * in the same transaction. */
 #ifndef PARLAY_OPERATORS_H
 #define PARLAY_OPERATORS_H
 
@@ -39,5 +40,13 @@ json_t *mtoken_list(struct fsm *f, MDB_txn *txn); /* without hashes */
 json_t *audit_list(struct fsm *f, MDB_txn *txn, uint64_t since, unsigned limit);
 /* A copy of @payload without fields that may hold secrets (recursively). */
 json_t *audit_redact(const json_t *payload);
+/* The CMD_ADMIN payload for the command @type / @payload (@len bytes of JSON) asked by the
+ * actor @kind / @id through @method @route (malloc'd, NUL-terminated, its length in
+ * *@out_len; NULL when out of memory). No JSON is parsed or written here. */
+char *operators_admin_wrap(const char *kind, const char *id, const char *method,
+                           size_t method_len, const char *route, size_t route_len,
+                           uint16_t type, const char *payload, size_t len, size_t *out_len);
+/* The type a CMD_ADMIN payload wraps (either form), 0 when it is not one. */
+unsigned operators_admin_type(const char *payload, size_t len);
 
 #endif

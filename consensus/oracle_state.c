@@ -83,20 +83,10 @@ static bool is_final(const char *state)
 
 json_t *oracle_state_results(struct fsm *f, MDB_txn *txn, int all)
 {
-    json_t *arr = json_array();
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, DB(f)->results, &cur) != 0)
-        return arr;
-    MDB_val k, v;
-    for (int rv = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rv == 0;
-         rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        if (o && (all || !is_final(json_string_value(json_object_get(o, "state")))))
-            json_array_append_new(arr, o);
-        else
-            json_decref(o);
-    }
-    mdb_cursor_close(cur);
+    json_t *arr = store_list_json(txn, DB(f)->results);
+    for (size_t i = json_array_size(arr); !all && i-- > 0;)
+        if (is_final(json_string_value(json_object_get(json_array_get(arr, i), "state"))))
+            json_array_remove(arr, i);
     return arr;
 }
 
@@ -120,19 +110,7 @@ json_t *oracle_state_counts(struct fsm *f, MDB_txn *txn)
 
 json_t *oracle_state_journal(struct fsm *f, MDB_txn *txn)
 {
-    json_t *arr = json_array();
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, DB(f)->txs, &cur) != 0)
-        return arr;
-    MDB_val k, v;
-    for (int rv = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rv == 0;
-         rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        if (o)
-            json_array_append_new(arr, o);
-    }
-    mdb_cursor_close(cur);
-    return arr;
+    return store_list_json(txn, DB(f)->txs);
 }
 
 /* The Ethereum address of a registered member key (66 hex digits, compressed). */

@@ -2,6 +2,7 @@
 #include "consensus/store.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 void store_be64_put(uint8_t out[8], uint64_t v)
@@ -41,6 +42,48 @@ int store_put_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, json
     return rv;
 }
 
+json_t *store_page_json(MDB_txn *txn, MDB_dbi dbi, const void *from, size_t from_len,
+                        size_t limit)
+{
+    json_t *arr = json_array();
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, dbi, &cur) != 0)
+        return arr;
+    MDB_val k = {from_len, (void *)from}, v;
+    for (int rv = mdb_cursor_get(cur, &k, &v, from ? MDB_SET_RANGE : MDB_FIRST);
+         rv == 0 && json_array_size(arr) < limit; rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    mdb_cursor_close(cur);
+    return arr;
+}
+
+json_t *store_list_json(MDB_txn *txn, MDB_dbi dbi)
+{
+    return store_page_json(txn, dbi, NULL, 0, SIZE_MAX);
+}
+
+void store_each_after(MDB_txn *txn, MDB_dbi dbi, const char *after,
+                      bool (*visit)(void *ctx, MDB_val *k, json_t *v), void *ctx)
+{
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, dbi, &cur))
+        return;
+    size_t alen = after ? strlen(after) : 0;
+    MDB_val k = {alen, (void *)after}, v;
+    int r = mdb_cursor_get(cur, &k, &v, alen ? MDB_SET_RANGE : MDB_FIRST);
+    if (r == 0 && alen && k.mv_size == alen && !memcmp(k.mv_data, after, alen))
+        r = mdb_cursor_get(cur, &k, &v, MDB_NEXT); /* strictly after */
+    for (bool go = true; r == 0 && go; r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        json_t *j = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        go = visit(ctx, &k, j);
+        json_decref(j);
+    }
+    mdb_cursor_close(cur);
+}
+
 int store_put_str(MDB_txn *txn, MDB_dbi dbi, const char *key, const char *val)
 {
     MDB_val k = {strlen(key), (void *)key}, v = {strlen(val), (void *)val};
@@ -49,7 +92,8 @@ int store_put_str(MDB_txn *txn, MDB_dbi dbi, const char *key, const char *val)
 
 json_t *store_payload(const struct cmd *c, bool object, struct fsm_result *res)
 {
-    json_t *body = json_loadb(c->payload, c->payload_len, 0, NULL);
+    json_t *body = c->parsed ? json_incref(c->parsed)
+                             : json_loadb(c->payload, c->payload_len, 0, NULL);
     if (body && (!object || json_is_object(body)))
         return body;
     json_decref(body);

@@ -25,6 +25,17 @@ json_t *store_get_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen);
 /* Write @val at @key. With @text_out, the record's text is handed over (malloc'd) on success. */
 int store_put_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, json_t *val,
                    char **text_out);
+/* The records of @dbi that read as JSON, in key order, as an array: from the key @from on
+ * (NULL: the first), at most @limit of them. */
+json_t *store_page_json(MDB_txn *txn, MDB_dbi dbi, const void *from, size_t from_len,
+                        size_t limit);
+/* Every record of @dbi that reads as JSON (store_page_json from the first, no limit). */
+json_t *store_list_json(MDB_txn *txn, MDB_dbi dbi);
+/* @visit(@ctx, key, record) for each record of @dbi in key order, from the first key strictly
+ * after the text @after (NULL or "": from the first), until @visit returns false; the record
+ * is NULL when it does not read as JSON, and is released after the call. */
+void store_each_after(MDB_txn *txn, MDB_dbi dbi, const char *after,
+                      bool (*visit)(void *ctx, MDB_val *k, json_t *v), void *ctx);
 /* A text value at a text key. */
 int store_put_str(MDB_txn *txn, MDB_dbi dbi, const char *key, const char *val);
 

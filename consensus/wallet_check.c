@@ -12,19 +12,7 @@
 static void each_record(MDB_txn *txn, MDB_dbi dbi, bool (*fn)(void *ctx, MDB_val *k, json_t *v),
                         void *ctx)
 {
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, dbi, &cur))
-        return;
-    MDB_val k, v;
-    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *j = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        bool go = fn(ctx, &k, j);
-        json_decref(j);
-        if (!go)
-            break;
-    }
-    mdb_cursor_close(cur);
+    store_each_after(txn, dbi, NULL, fn, ctx);
 }
 
 static bool add_cluster(void *ctx, MDB_val *k, json_t *v)
@@ -34,28 +22,29 @@ static bool add_cluster(void *ctx, MDB_val *k, json_t *v)
     return true;
 }
 
+struct bans {
+    json_t *out;
+    unsigned limit;
+};
+
+static bool add_ban(void *ctx, MDB_val *k, json_t *j)
+{
+    struct bans *b = ctx;
+    if (json_array_size(b->out) >= b->limit)
+        return false;
+    json_t *ban = json_object_get(j, "banned");
+    json_array_append_new(b->out, json_pack("{s:s%, s:o}", "player_id", (const char *)k->mv_data,
+                                            k->mv_size, "banned",
+                                            ban ? json_string(store_str(ban, "source"))
+                                                : json_null()));
+    return json_array_size(b->out) < b->limit;
+}
+
 json_t *wallet_profile_bans(struct fsm *f, MDB_txn *txn, const char *after, unsigned limit)
 {
-    json_t *out = json_array();
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, DB(f)->profiles, &cur))
-        return out;
-    size_t alen = after ? strlen(after) : 0;
-    MDB_val k = {alen, (void *)after}, v;
-    int r = alen ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    if (r == 0 && alen && k.mv_size == alen && !memcmp(k.mv_data, after, alen))
-        r = mdb_cursor_get(cur, &k, &v, MDB_NEXT); /* strictly after */
-    for (; r == 0 && json_array_size(out) < limit; r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *j = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        json_t *ban = json_object_get(j, "banned");
-        json_array_append_new(out, json_pack("{s:s%, s:o}", "player_id", (const char *)k.mv_data,
-                                             k.mv_size, "banned",
-                                             ban ? json_string(store_str(ban, "source"))
-                                                 : json_null()));
-        json_decref(j);
-    }
-    mdb_cursor_close(cur);
-    return out;
+    struct bans b = {json_array(), limit};
+    store_each_after(txn, DB(f)->profiles, after, add_ban, &b);
+    return b.out;
 }
 
 json_t *wallet_clusters(struct fsm *f, MDB_txn *txn)

@@ -269,6 +269,20 @@ void trj_add(struct wop *op, int64_t stake, int64_t payout, int *rv)
         *rv = fsm_meta_put(op->f, op->txn, k, fsm_meta_get(op->f, op->txn, k) + (uint64_t)payout);
 }
 
+/* A pending hold resolved: @result (not stolen) becomes its result, the plan's transfers are
+ * written, the hold leaves the expiry index and is stored. */
+static int hold_resolved(struct wop *op, struct plan *p, json_t *h, json_t *result)
+{
+    const char *hid = store_str(h, "id");
+    json_object_set(h, "result", result);
+    int rv = plan_commit(p);
+    if (rv == 0)
+        rv = expiry_del(op, h);
+    if (rv == 0)
+        rv = store_put_json(op->txn, DB(op->f)->holds, hid, strlen(hid), h, NULL);
+    return rv;
+}
+
 int hold_post(struct wop *op)
 {
     const char *hid = store_str(op->b, "hold_id"), *cl = store_str(op->b, "cluster");
@@ -315,13 +329,8 @@ int hold_post(struct wop *op)
         json_t *r = json_pack("{s:s, s:s, s:I, s:I, s:I}", "id", hid, "status", "posted", "stake",
                               (json_int_t)stake, "payout", (json_int_t)payout, "returned",
                               (json_int_t)(jint(h, "amount") - stake));
-        json_object_set(h, "result", r);
         json_object_set_new(h, "payout", json_integer(payout));
-        rv = plan_commit(&p);
-        if (rv == 0)
-            rv = expiry_del(op, h);
-        if (rv == 0)
-            rv = store_put_json(op->txn, DB(op->f)->holds, hid, strlen(hid), h, NULL);
+        rv = hold_resolved(op, &p, h, r);
         if (rv == 0)
             rv = auto_withdraw_store(op, auto_w);
         trj_add(op, stake, payout, &rv);
@@ -357,12 +366,7 @@ int hold_void(struct wop *op)
         window_remove(prof, "stakes", hid); /* a bet that never stood did not count */
         json_t *r = json_pack("{s:s, s:s, s:I}", "id", hid, "status", "voided", "returned",
                               jint(h, "amount"));
-        json_object_set(h, "result", r);
-        rv = plan_commit(&p);
-        if (rv == 0)
-            rv = expiry_del(op, h);
-        if (rv == 0)
-            rv = store_put_json(op->txn, DB(op->f)->holds, hid, strlen(hid), h, NULL);
+        rv = hold_resolved(op, &p, h, r);
         if (rv == 0)
             rv = profile_store(op, pid, prof);
         if (rv == 0)
@@ -406,17 +410,14 @@ int hold_expire(struct wop *op)
         }
         struct plan p = {.op = op};
         if (plan_resolve(&p, h, "expire", 0) == LEDGER_OK) {
-            json_object_set_new(h, "result", json_pack("{s:s, s:s, s:I}", "id", hid, "status",
-                                                       "expired", "returned", jint(h, "amount")));
+            json_t *r = json_pack("{s:s, s:s, s:I}", "id", hid, "status", "expired", "returned",
+                                  jint(h, "amount"));
             json_t *prof = profile_load(op, store_str(h, "player"));
             window_remove(prof, "stakes", hid);
-            rv = plan_commit(&p);
-            if (rv == 0)
-                rv = expiry_del(op, h);
-            if (rv == 0)
-                rv = store_put_json(op->txn, DB(op->f)->holds, hid, strlen(hid), h, NULL);
+            rv = hold_resolved(op, &p, h, r);
             if (rv == 0)
                 rv = profile_store(op, store_str(h, "player"), prof);
+            json_decref(r);
             json_decref(prof);
             n++;
         }

@@ -522,19 +522,18 @@ static void serve_me(struct http_req *r, bool retried)
     json_decref(claims);
 }
 
-json_t *auth_player(struct http_req *r)
+/* A bearer token for @audience checked against the accounts cluster's keys: its claims, or
+ * NULL (answered: 401, a revoked session or a disabled operator, or 503 while the keys are
+ * not loaded, which starts a fetch). */
+static json_t *verify_against(struct http_req *r, struct auth *a, const char *audience,
+                              int64_t max_lifetime)
 {
     struct node *n = r->node;
-    struct auth *a = n->auth;
-    if (!a) {
-        http_problem(r, 404, "Not found",
-                     "this node verifies no access tokens: 'accounts_jwks_url' is not configured");
-        return NULL;
-    }
     bool unknown = false;
-    json_t *claims = a->jwks ? auth_verify_bearer(r, a->jwks, n->cfg.accounts_issuer, &unknown)
+    json_t *claims = a->jwks ? auth_verify_bearer_aud(r, a->jwks, n->cfg.accounts_issuer,
+                                                      audience, max_lifetime, &unknown)
                              : NULL;
-    if (claims && session_revoked(r, a, claims)) {
+    if (claims && session_revoked(r, a, claims)) { /* revoked, or a disabled operator */
         json_decref(claims);
         return NULL;
     }
@@ -550,6 +549,18 @@ json_t *auth_player(struct http_req *r)
     return NULL;
 }
 
+json_t *auth_player(struct http_req *r)
+{
+    struct node *n = r->node;
+    struct auth *a = n->auth;
+    if (!a) {
+        http_problem(r, 404, "Not found",
+                     "this node verifies no access tokens: 'accounts_jwks_url' is not configured");
+        return NULL;
+    }
+    return verify_against(r, a, AUTH_AUDIENCE, AUTH_MAX_LIFETIME_S);
+}
+
 json_t *auth_operator(struct http_req *r)
 {
     struct node *n = r->node;
@@ -561,25 +572,7 @@ json_t *auth_operator(struct http_req *r)
                      "configured): use the admin token");
         return NULL;
     }
-    bool unknown = false;
-    json_t *claims = a->jwks ? auth_verify_bearer_aud(r, a->jwks, n->cfg.accounts_issuer,
-                                                      AUTH_OPERATOR_AUDIENCE,
-                                                      AUTH_OPERATOR_TTL_S, &unknown)
-                             : NULL;
-    if (claims && session_revoked(r, a, claims)) { /* disabled: in the revocation log */
-        json_decref(claims);
-        return NULL;
-    }
-    if (claims)
-        return claims;
-    if (!a->jwks || unknown) {
-        if (!a->inflight && mono_ms() - a->last_start_ms >= n->cfg.accounts_jwks_min_interval_ms)
-            fetch_start(a);
-        http_header(r, "retry-after", "1");
-        http_problem(r, 503, "Keys not loaded",
-                     "the accounts cluster's signing key for this token is not loaded yet");
-    }
-    return NULL;
+    return verify_against(r, a, AUTH_OPERATOR_AUDIENCE, AUTH_OPERATOR_TTL_S);
 }
 
 int routes_auth(struct http_req *r, const char *method, const char *path)

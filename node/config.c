@@ -34,6 +34,24 @@ int config_addr_ok(const char *addr)
     return colon[1] && *end == 0 && errno == 0 && port > 0 && port < 65536;
 }
 
+/* An optional object kept as its compact JSON text in @out (@n bytes, "" when absent). */
+static int get_object(json_t *root, const char *key, char *out, size_t n, const char *what,
+                      char *err, size_t en)
+{
+    json_t *v = json_object_get(root, key);
+    if (!v)
+        return 0;
+    char *t = json_is_object(v) ? json_dumps(v, JSON_COMPACT) : NULL;
+    if (!t || strlen(t) >= n) {
+        snprintf(err, en, "key '%s' must be %s of at most %zu bytes", key, what, n - 1);
+        free(t);
+        return -1;
+    }
+    strcpy(out, t);
+    free(t);
+    return 0;
+}
+
 static int get_str(json_t *root, const char *key, char *out, size_t n, int required,
                    const char *def, char *err, size_t en)
 {
@@ -302,45 +320,13 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         snprintf(err, en, "key 'ban_list_file' is for accounts nodes (players sign in there)");
         goto out;
     }
-    json_t *fc = json_object_get(root, "franceconnect");
-    if (fc) {
-        char *t = json_is_object(fc) ? json_dumps(fc, JSON_COMPACT) : NULL;
-        if (!t || strlen(t) >= sizeof c->franceconnect) {
-            snprintf(err, en, "key 'franceconnect' must be an object {issuer, client_id, "
-                              "client_secret, redirect_uri, ...} of at most %zu bytes",
-                     sizeof c->franceconnect - 1);
-            free(t);
-            goto out;
-        }
-        strcpy(c->franceconnect, t);
-        free(t);
-    }
-    json_t *orc = json_object_get(root, "oracle");
-    if (orc) {
-        char *t = json_is_object(orc) ? json_dumps(orc, JSON_COMPACT) : NULL;
-        if (!t || strlen(t) >= sizeof c->oracle) {
-            snprintf(err, en, "key 'oracle' must be an object {rpc, chain_id, contract, "
-                              "sender_key_file, ...} of at most %zu bytes",
-                     sizeof c->oracle - 1);
-            free(t);
-            goto out;
-        }
-        strcpy(c->oracle, t);
-        free(t);
-    }
-    json_t *dc = json_object_get(root, "document_check");
-    if (dc) {
-        char *t = json_is_object(dc) ? json_dumps(dc, JSON_COMPACT) : NULL;
-        if (!t || strlen(t) >= sizeof c->document_check) {
-            snprintf(err, en, "key 'document_check' must be a provider object (kyc/README.md) "
-                              "of at most %zu bytes",
-                     sizeof c->document_check - 1);
-            free(t);
-            goto out;
-        }
-        strcpy(c->document_check, t);
-        free(t);
-    }
+    if (get_object(root, "franceconnect", c->franceconnect, sizeof c->franceconnect,
+                   "an object {issuer, client_id, client_secret, redirect_uri, ...}", err, en) ||
+        get_object(root, "oracle", c->oracle, sizeof c->oracle,
+                   "an object {rpc, chain_id, contract, sender_key_file, ...}", err, en) ||
+        get_object(root, "document_check", c->document_check, sizeof c->document_check,
+                   "a provider object (kyc/README.md)", err, en))
+        goto out;
     if (!strncmp(c->role, "sport:", 6) && c->role[6]) {
         snprintf(c->sport, sizeof c->sport, "%s", c->role + 6);
         for (char *p = c->sport; *p; p++)

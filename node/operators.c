@@ -173,19 +173,23 @@ bool routes_require_scope(struct http_req *r, const char *scope)
         return false;
     }
     if (http_is_admin(r)) {
-        char held[160];
+        /* The bootstrap token holds the scopes admin_token_scopes lists (all when empty). */
+        char held[160], wrapped[sizeof r->node->cfg.admin_token_scopes + 2];
         const char *conf = r->node->cfg.admin_token_scopes;
-        json_t *arr = json_array();
+        snprintf(wrapped, sizeof wrapped, ",%s,", conf);
+        size_t hl = 0;
+        held[0] = 0;
         for (const char *const *s = operator_scopes; *s; s++) {
             char one[40];
+            size_t sl = strlen(*s);
             snprintf(one, sizeof one, ",%s,", *s);
-            char wrapped[sizeof r->node->cfg.admin_token_scopes + 2];
-            snprintf(wrapped, sizeof wrapped, ",%s,", conf);
-            if (!conf[0] || strstr(wrapped, one))
-                json_array_append_new(arr, json_string(*s));
+            if ((!conf[0] || strstr(wrapped, one)) && hl + sl + 2 <= sizeof held) {
+                if (hl)
+                    held[hl++] = ' ';
+                memcpy(held + hl, *s, sl + 1);
+                hl += sl;
+            }
         }
-        scopes_text(arr, held, sizeof held);
-        json_decref(arr);
         set_actor(r, "bootstrap", "bootstrap admin token", held);
         if (!scope_in(held, scope)) {
             refuse_scope(r, scope);

@@ -374,6 +374,39 @@ void gen_key(char *out, size_t n)
         o += (size_t)snprintf(out + o, n - o, "%02x", r[i]);
 }
 
+void id_path(char *path, size_t n, const char *fmt, const char *id)
+{
+    char *esc = curl_easy_escape(NULL, id, 0);
+    snprintf(path, n, fmt, esc ? esc : "");
+    curl_free(esc);
+}
+
+bool human(json_t *out)
+{
+    if (opt.json)
+        print_json(out);
+    return !opt.json;
+}
+
+int done(json_t *out, int code)
+{
+    json_decref(out);
+    return code;
+}
+
+void opt_pairs(int argc, char **argv, int from, const char *usage, const char *const *names,
+               const char **values)
+{
+    for (int i = from; i < argc; i += 2) {
+        size_t k = 0;
+        while (names[k] && strcmp(argv[i], names[k]))
+            k++;
+        if (i + 1 >= argc || !names[k])
+            die(EXIT_USAGE, "%s", usage);
+        values[k] = argv[i + 1];
+    }
+}
+
 static int cmd_fixtures(int argc, char **argv)
 {
     const char *usage =

@@ -34,6 +34,16 @@ const char *s_of(json_t *o, const char *k);
 long long i_of(json_t *o, const char *k);
 /* A fresh Idempotency-Key "ctl-<hex>". */
 void gen_key(char *out, size_t n);
+/* @fmt (one %s) with @id URL-escaped into @path. */
+void id_path(char *path, size_t n, const char *fmt, const char *id);
+/* With --json: print @out and return false; else true (the caller prints its own lines). */
+bool human(json_t *out);
+/* Drop @out and return @code: the end of a command. */
+int done(json_t *out, int code);
+/* "--name value" pairs from argv[@from] on: @values[i] for @names[i] (NULL-terminated), left
+ * as they are when absent; anything else (or a name without its value) exits with @usage. */
+void opt_pairs(int argc, char **argv, int from, const char *usage, const char *const *names,
+               const char **values);
 void sleep_ms(long ms);
 double now_s(void);
 

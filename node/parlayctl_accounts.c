@@ -31,6 +31,17 @@ static void print_bet_row(json_t *b)
            json_array_size(json_object_get(b, "legs")) > 1 ? " (+ more legs)" : "");
 }
 
+/* The key of "... [--key KEY]" with --key at argv[@at]: KEY, or @fallback without it. */
+static const char *opt_key(int argc, char **argv, int at, const char *usage,
+                           const char *fallback)
+{
+    if (argc <= at)
+        return fallback;
+    if (strcmp(argv[at], "--key"))
+        die(EXIT_USAGE, "%s", usage);
+    return argv[at + 1];
+}
+
 int cmd_bets(int argc, char **argv)
 {
     const char *usage = "usage: parlayctl bets player PLAYER_ID [--limit N]\n"
@@ -93,29 +104,17 @@ int cmd_bets(int argc, char **argv)
         return EXIT_OK;
     }
     if ((argc == 5 || argc == 7) && !strcmp(argv[1], "void") && !strcmp(argv[3], "--reason")) {
-        const char *key = NULL;
         char kbuf[96];
-        if (argc == 7) {
-            if (strcmp(argv[5], "--key"))
-                die(EXIT_USAGE, "%s", usage);
-            key = argv[6];
-        } else {
-            snprintf(kbuf, sizeof kbuf, "void-%.60s", argv[2]);
-            key = kbuf;
-        }
-        char *esc = curl_easy_escape(NULL, argv[2], 0);
+        snprintf(kbuf, sizeof kbuf, "void-%.60s", argv[2]);
+        const char *key = opt_key(argc, argv, 5, usage, kbuf);
         char path[600];
-        snprintf(path, sizeof path, "/admin/v1/bets/%s/void", esc);
-        curl_free(esc);
+        id_path(path, sizeof path, "/admin/v1/bets/%s/void", argv[2]);
         json_t *out = call("POST", path, json_pack("{s:s}", "reason", argv[4]), key);
-        if (opt.json)
-            print_json(out);
-        else
+        if (human(out))
             printf("bet %s: %s (%s), return %lld\n", json_string_value(json_object_get(out, "id")),
                    json_string_value(json_object_get(out, "status")),
                    json_string_value(json_object_get(out, "result")) ?: "-", i_of(out, "return"));
-        json_decref(out);
-        return EXIT_OK;
+        return done(out, EXIT_OK);
     }
     if (argc == 2 && !strcmp(argv[1], "cashout")) {
         json_t *out = call("GET", "/admin/v1/bets/cashout", NULL, NULL);
@@ -139,21 +138,13 @@ int cmd_bets(int argc, char **argv)
     if (argc == 2 && !strcmp(argv[1], "switches")) {
         json_t *out = call("GET", "/admin/v1/bets/switches", NULL, NULL);
         print_json(out);
-        json_decref(out);
-        return EXIT_OK;
+        return done(out, EXIT_OK);
     }
     if ((argc == 4 || argc == 6) && !strcmp(argv[1], "switch") &&
         (!strcmp(argv[3], "on") || !strcmp(argv[3], "off"))) {
-        const char *key = NULL;
         char kbuf[64];
-        if (argc == 6) {
-            if (strcmp(argv[4], "--key"))
-                die(EXIT_USAGE, "%s", usage);
-            key = argv[5];
-        } else {
-            snprintf(kbuf, sizeof kbuf, "switch-%lld-%d", (long long)time(NULL), (int)getpid());
-            key = kbuf;
-        }
+        snprintf(kbuf, sizeof kbuf, "switch-%lld-%d", (long long)time(NULL), (int)getpid());
+        const char *key = opt_key(argc, argv, 4, usage, kbuf);
         bool scoped = !strcmp(argv[2], "all") || !strcmp(argv[2], "live");
         json_t *body = json_pack("{s:s, s:b}", "scope", scoped ? argv[2] : "fixture", "open",
                                  !strcmp(argv[3], "on"));
@@ -161,8 +152,7 @@ int cmd_bets(int argc, char **argv)
             json_object_set_new(body, "fixture", json_string(argv[2]));
         json_t *out = call("POST", "/admin/v1/bets/switches", body, key);
         print_json(out);
-        json_decref(out);
-        return EXIT_OK;
+        return done(out, EXIT_OK);
     }
     if ((argc == 3 || argc == 5) && (!strcmp(argv[1], "player") || !strcmp(argv[1], "fixture"))) {
         long limit = 100;
@@ -170,22 +160,18 @@ int cmd_bets(int argc, char **argv)
             if (strcmp(argv[3], "--limit") || (limit = atol(argv[4])) < 1)
                 die(EXIT_USAGE, "%s", usage);
         }
-        char *esc = curl_easy_escape(NULL, argv[2], 0);
-        char path[600];
-        snprintf(path, sizeof path, "/admin/v1/bets?%s=%s&limit=%ld", argv[1], esc, limit);
-        curl_free(esc);
+        char fmt[64], path[600];
+        snprintf(fmt, sizeof fmt, "/admin/v1/bets?%s=%%s&limit=%ld", argv[1], limit);
+        id_path(path, sizeof path, fmt, argv[2]);
         json_t *out = call("GET", path, NULL, NULL);
-        if (opt.json) {
-            print_json(out);
-        } else {
+        if (human(out)) {
             printf("%-14s %-10s %-9s %-12s %8s %8s  %s\n", "BET", "STATUS", "RESULT", "REJECTED",
                    "STAKE", "PAYOUT", "LEG");
             size_t k;
             json_t *b;
             json_array_foreach(json_object_get(out, "items"), k, b) print_bet_row(b);
         }
-        json_decref(out);
-        return EXIT_OK;
+        return done(out, EXIT_OK);
     }
     die(EXIT_USAGE, "%s", usage);
     return EXIT_USAGE;
@@ -195,14 +181,10 @@ int cmd_liability(int argc, char **argv)
 {
     if (argc != 2)
         die(EXIT_USAGE, "usage: parlayctl liability FIXTURE_ID");
-    char *esc = curl_easy_escape(NULL, argv[1], 0);
     char path[600];
-    snprintf(path, sizeof path, "/admin/v1/fixtures/%s/liability", esc);
-    curl_free(esc);
+    id_path(path, sizeof path, "/admin/v1/fixtures/%s/liability", argv[1]);
     json_t *out = call("GET", path, NULL, NULL);
-    if (opt.json) {
-        print_json(out);
-    } else {
+    if (human(out)) {
         printf("fixture %s: liability %lld of cap %lld (cents)\n",
                json_string_value(json_object_get(out, "fixture")), i_of(out, "exposure"),
                i_of(out, "cap"));
@@ -214,8 +196,7 @@ int cmd_liability(int argc, char **argv)
             json_string_value(json_object_get(o, "outcome")), i_of(o, "exposure"),
             i_of(o, "cap"));
     }
-    json_decref(out);
-    return EXIT_OK;
+    return done(out, EXIT_OK);
 }
 
 int cmd_audit(int argc, char **argv)
@@ -225,9 +206,7 @@ int cmd_audit(int argc, char **argv)
         die(EXIT_USAGE, "usage: parlayctl audit");
     json_t *out = call("GET", "/admin/v1/bets/audit", NULL, NULL);
     bool ok = json_is_true(json_object_get(out, "ok"));
-    if (opt.json) {
-        print_json(out);
-    } else {
+    if (human(out)) {
         printf("audit %s on node %lld: %lld bets, %lld holds, %lld in progress, %lld "
                "differences\n",
                ok ? "OK" : "FAILED", i_of(out, "node"), i_of(out, "bets"), i_of(out, "holds"),
@@ -239,8 +218,7 @@ int cmd_audit(int argc, char **argv)
             json_string_value(json_object_get(d, "problem")),
             json_string_value(json_object_get(d, "detail")));
     }
-    json_decref(out);
-    return ok ? EXIT_OK : EXIT_REFUSED;
+    return done(out, ok ? EXIT_OK : EXIT_REFUSED);
 }
 
 /* ---- operators, sign-in, machine tokens, the audit trail (issue 16) ---- */
@@ -278,6 +256,38 @@ static void fresh_key(const char *what, char *out, size_t n)
     snprintf(out, n, "%s-%lld-%ld-%d", what, (long long)ts.tv_sec, ts.tv_nsec, (int)getpid());
 }
 
+/* One line per item of @out, with the item's scopes as JSON. */
+static void list_rows(json_t *out, void (*row)(json_t *o, const char *scopes))
+{
+    size_t k;
+    json_t *o;
+    json_array_foreach(json_object_get(out, "items"), k, o)
+    {
+        char *sc = json_dumps(json_object_get(o, "scopes"), JSON_COMPACT);
+        row(o, sc ? sc : "");
+        free(sc);
+    }
+}
+
+static void operator_row(json_t *o, const char *sc)
+{
+    printf("%-22s %-24s %-30s %s%s%s\n", json_string_value(json_object_get(o, "id")),
+           json_string_value(json_object_get(o, "name")),
+           json_string_value(json_object_get(o, "email")), sc,
+           json_is_true(json_object_get(o, "totp_confirmed")) ? "" : " (no 2FA yet)",
+           json_is_true(json_object_get(o, "disabled")) ? " DISABLED" : "");
+}
+
+static void token_row(json_t *o, const char *sc)
+{
+    printf("%-20s %-24s %-30s expires_ms=%lld by %s%s\n",
+           json_string_value(json_object_get(o, "id")),
+           json_string_value(json_object_get(o, "name")), sc,
+           (long long)json_integer_value(json_object_get(o, "expires_ms")),
+           json_string_value(json_object_get(o, "created_by")),
+           json_is_true(json_object_get(o, "revoked")) ? " REVOKED" : "");
+}
+
 int cmd_operators(int argc, char **argv)
 {
     const char *usage = "usage: parlayctl operators list\n"
@@ -297,20 +307,8 @@ int cmd_operators(int argc, char **argv)
     json_t *out = NULL;
     if (!strcmp(argv[1], "list") && argc == 2) {
         out = call("GET", "/admin/v1/operators", NULL, NULL);
-        if (!opt.json) {
-            size_t k;
-            json_t *o;
-            json_array_foreach(json_object_get(out, "items"), k, o)
-            {
-                char *sc = json_dumps(json_object_get(o, "scopes"), JSON_COMPACT);
-                printf("%-22s %-24s %-30s %s%s%s\n", json_string_value(json_object_get(o, "id")),
-                       json_string_value(json_object_get(o, "name")),
-                       json_string_value(json_object_get(o, "email")), sc ? sc : "",
-                       json_is_true(json_object_get(o, "totp_confirmed")) ? "" : " (no 2FA yet)",
-                       json_is_true(json_object_get(o, "disabled")) ? " DISABLED" : "");
-                free(sc);
-            }
-        }
+        if (human(out))
+            list_rows(out, operator_row);
     } else if (!strcmp(argv[1], "add") && argc == 6 && !strcmp(argv[4], "--scopes")) {
         read_password(pwfile, pw, sizeof pw);
         snprintf(key, sizeof key, "operator-add-%.150s", argv[3]);
@@ -318,20 +316,20 @@ int cmd_operators(int argc, char **argv)
                    json_pack("{s:s, s:s, s:s, s:o}", "name", argv[2], "email", argv[3],
                              "password", pw, "scopes", scope_list(argv[5])),
                    key);
-        if (!opt.json)
+        if (human(out))
             printf("operator %s created; next: parlayctl operators totp %s\n",
                    json_string_value(json_object_get(out, "id")), argv[3]);
     } else if (!strcmp(argv[1], "disable") && argc == 3) {
         snprintf(key, sizeof key, "operator-disable-%.150s", argv[2]);
         snprintf(path, sizeof path, "/admin/v1/operators/%.200s/disable", argv[2]);
         out = call("POST", path, NULL, key);
-        if (!opt.json)
+        if (human(out))
             printf("operator %s disabled\n", argv[2]);
     } else if (!strcmp(argv[1], "totp") && argc == 3) {
         read_password(pwfile, pw, sizeof pw);
         out = call("POST", "/v1/operators/totp",
                    json_pack("{s:s, s:s}", "email", argv[2], "password", pw), NULL);
-        if (!opt.json)
+        if (human(out))
             printf("secret %s\nuri    %s\nthen: parlayctl operators totp-confirm %s CODE\n",
                    json_string_value(json_object_get(out, "secret")),
                    json_string_value(json_object_get(out, "otpauth_uri")), argv[2]);
@@ -340,15 +338,12 @@ int cmd_operators(int argc, char **argv)
         out = call("POST", "/v1/operators/totp/confirm",
                    json_pack("{s:s, s:s, s:s}", "email", argv[2], "password", pw, "code", argv[3]),
                    NULL);
-        if (!opt.json)
+        if (human(out))
             printf("second factor confirmed; sign in with parlayctl login\n");
     } else {
         die(EXIT_USAGE, "%s", usage);
     }
-    if (opt.json)
-        print_json(out);
-    json_decref(out);
-    return EXIT_OK;
+    return done(out, EXIT_OK);
 }
 
 /* parlayctl login EMAIL --totp CODE --out FILE [--password-file FILE]: the operator's access
@@ -356,21 +351,12 @@ int cmd_operators(int argc, char **argv)
 int cmd_login(int argc, char **argv)
 {
     const char *usage = "usage: parlayctl login EMAIL --totp CODE --out FILE [--password-file FILE]";
-    const char *code = NULL, *file = NULL, *pwfile = NULL;
+    static const char *const names[] = {"--totp", "--out", "--password-file", NULL};
+    const char *v[3] = {NULL, NULL, NULL}, *code, *file, *pwfile;
     if (argc < 2)
         die(EXIT_USAGE, "%s", usage);
-    for (int i = 2; i < argc; i += 2) {
-        if (i + 1 >= argc)
-            die(EXIT_USAGE, "%s", usage);
-        if (!strcmp(argv[i], "--totp"))
-            code = argv[i + 1];
-        else if (!strcmp(argv[i], "--out"))
-            file = argv[i + 1];
-        else if (!strcmp(argv[i], "--password-file"))
-            pwfile = argv[i + 1];
-        else
-            die(EXIT_USAGE, "%s", usage);
-    }
+    opt_pairs(argc, argv, 2, usage, names, v);
+    code = v[0], file = v[1], pwfile = v[2];
     if (!code || !file)
         die(EXIT_USAGE, "%s", usage);
     char pw[512];
@@ -405,21 +391,8 @@ int cmd_tokens(int argc, char **argv)
     json_t *out = NULL;
     if (argc == 2 && !strcmp(argv[1], "list")) {
         out = call("GET", "/admin/v1/tokens", NULL, NULL);
-        if (!opt.json) {
-            size_t k;
-            json_t *o;
-            json_array_foreach(json_object_get(out, "items"), k, o)
-            {
-                char *sc = json_dumps(json_object_get(o, "scopes"), JSON_COMPACT);
-                printf("%-20s %-24s %-30s expires_ms=%lld by %s%s\n",
-                       json_string_value(json_object_get(o, "id")),
-                       json_string_value(json_object_get(o, "name")), sc ? sc : "",
-                       (long long)json_integer_value(json_object_get(o, "expires_ms")),
-                       json_string_value(json_object_get(o, "created_by")),
-                       json_is_true(json_object_get(o, "revoked")) ? " REVOKED" : "");
-                free(sc);
-            }
-        }
+        if (human(out))
+            list_rows(out, token_row);
     } else if (argc == 7 && !strcmp(argv[1], "create") && !strcmp(argv[3], "--scopes") &&
                !strcmp(argv[5], "--expires-in")) {
         fresh_key("token", key, sizeof key);
@@ -427,7 +400,7 @@ int cmd_tokens(int argc, char **argv)
                    json_pack("{s:s, s:o, s:I}", "name", argv[2], "scopes", scope_list(argv[4]),
                              "expires_in_s", (json_int_t)atoll(argv[6])),
                    key);
-        if (!opt.json)
+        if (human(out))
             printf("token %s (shown once, keep it secret):\n%s\n",
                    json_string_value(json_object_get(out, "id")),
                    json_string_value(json_object_get(out, "token")));
@@ -435,37 +408,25 @@ int cmd_tokens(int argc, char **argv)
         snprintf(key, sizeof key, "token-revoke-%.150s", argv[2]);
         snprintf(path, sizeof path, "/admin/v1/tokens/%.200s", argv[2]);
         out = call("DELETE", path, NULL, key);
-        if (!opt.json)
+        if (human(out))
             printf("token %s revoked\n", argv[2]);
     } else {
         die(EXIT_USAGE, "%s", usage);
     }
-    if (opt.json)
-        print_json(out);
-    json_decref(out);
-    return EXIT_OK;
+    return done(out, EXIT_OK);
 }
 
 /* parlayctl audit-log [--since N] [--limit N]: the cluster's audit trail of admin actions. */
 int cmd_audit_log(int argc, char **argv)
 {
-    long long since = 1, limit = 100;
-    for (int i = 1; i < argc; i += 2) {
-        if (i + 1 >= argc)
-            die(EXIT_USAGE, "usage: parlayctl audit-log [--since N] [--limit N]");
-        if (!strcmp(argv[i], "--since"))
-            since = atoll(argv[i + 1]);
-        else if (!strcmp(argv[i], "--limit"))
-            limit = atoll(argv[i + 1]);
-        else
-            die(EXIT_USAGE, "usage: parlayctl audit-log [--since N] [--limit N]");
-    }
+    static const char *const names[] = {"--since", "--limit", NULL};
+    const char *v[2] = {"1", "100"};
+    opt_pairs(argc, argv, 1, "usage: parlayctl audit-log [--since N] [--limit N]", names, v);
+    long long since = atoll(v[0]), limit = atoll(v[1]);
     char path[128];
     snprintf(path, sizeof path, "/admin/v1/audit?since=%lld&limit=%lld", since, limit);
     json_t *out = call("GET", path, NULL, NULL);
-    if (opt.json) {
-        print_json(out);
-    } else {
+    if (human(out)) {
         size_t k;
         json_t *o;
         json_array_foreach(json_object_get(out, "items"), k, o)
@@ -484,8 +445,7 @@ int cmd_audit_log(int argc, char **argv)
             free(f);
         }
     }
-    json_decref(out);
-    return EXIT_OK;
+    return done(out, EXIT_OK);
 }
 
 /* Accounts cluster: the ledger's check and TRJ, a player's wallet, operators' corrections and
@@ -501,9 +461,7 @@ int cmd_ledger(int argc, char **argv)
     if (!strcmp(argv[1], "check") && argc == 2) {
         json_t *out = call("GET", "/admin/v1/ledger/check", NULL, NULL);
         bool ok = json_is_true(json_object_get(out, "ok"));
-        if (opt.json) {
-            print_json(out);
-        } else {
+        if (human(out)) {
             json_t *sums = json_object_get(out, "sums");
             printf("ledger %s on node %lld: %lld accounts, %lld transfers, %lld holds (%lld "
                    "pending); posted %lld = %lld, pending %lld = %lld\n",
@@ -516,40 +474,29 @@ int cmd_ledger(int argc, char **argv)
             json_array_foreach(json_object_get(out, "problems"), k, p) printf(
                 "  problem: %s\n", json_string_value(p));
         }
-        json_decref(out);
-        return ok ? EXIT_OK : EXIT_REFUSED;
+        return done(out, ok ? EXIT_OK : EXIT_REFUSED);
     }
     if (!strcmp(argv[1], "trj") && argc <= 3) {
         char path[128] = "/admin/v1/ledger/trj";
         if (argc == 3)
             snprintf(path, sizeof path, "/admin/v1/ledger/trj?year=%d", atoi(argv[2]));
         json_t *out = call("GET", path, NULL, NULL);
-        if (opt.json)
-            print_json(out);
-        else
+        if (human(out))
             printf("TRJ %lld: stakes %lld cents, payouts %lld cents, ratio %.4f (cap %.2f)%s\n",
                    i_of(out, "year"), i_of(out, "stakes"), i_of(out, "payouts"),
                    json_real_value(json_object_get(out, "trj")),
                    json_real_value(json_object_get(out, "cap")),
                    json_is_true(json_object_get(out, "over_cap")) ? "  OVER THE CAP" : "");
-        json_decref(out);
-        return EXIT_OK;
+        return done(out, EXIT_OK);
     }
     if (!strcmp(argv[1], "correct") && argc >= 10) {
-        const char *corrects = NULL, *reason = NULL;
+        static const char *const names[] = {"--corrects", "--reason", "--key", NULL};
+        const char *v[3] = {NULL, NULL, NULL}, *corrects, *reason;
+        opt_pairs(argc, argv, 6, usage, names, v);
+        corrects = v[0], reason = v[1];
         char key[128] = "";
-        for (int i = 6; i < argc; i += 2) {
-            if (i + 1 >= argc)
-                die(EXIT_USAGE, "%s", usage);
-            if (!strcmp(argv[i], "--corrects"))
-                corrects = argv[i + 1];
-            else if (!strcmp(argv[i], "--reason"))
-                reason = argv[i + 1];
-            else if (!strcmp(argv[i], "--key"))
-                snprintf(key, sizeof key, "%s", argv[i + 1]);
-            else
-                die(EXIT_USAGE, "%s", usage);
-        }
+        if (v[2])
+            snprintf(key, sizeof key, "%s", v[2]);
         char *end;
         long long cents = strtoll(argv[5], &end, 10);
         if (!corrects || !reason || *end || cents <= 0)
@@ -562,8 +509,7 @@ int cmd_ledger(int argc, char **argv)
                                      "corrects", corrects, "reason", reason),
                            key);
         print_json(out);
-        json_decref(out);
-        return EXIT_OK;
+        return done(out, EXIT_OK);
     }
     die(EXIT_USAGE, "%s", usage);
 }
@@ -575,9 +521,7 @@ int cmd_secrets(int argc, char **argv)
     const char *usage = "usage: parlayctl secrets status|reseal";
     if (argc == 2 && !strcmp(argv[1], "status")) {
         json_t *out = call("GET", "/admin/v1/secrets", NULL, NULL);
-        if (opt.json) {
-            print_json(out);
-        } else {
+        if (human(out)) {
             printf("current key %s; %lld secrets stored, %lld clear, %lld unreadable\n",
                    s_of(out, "current_key"), i_of(out, "total"), i_of(out, "clear"),
                    i_of(out, "unreadable"));
@@ -586,9 +530,7 @@ int cmd_secrets(int argc, char **argv)
             json_object_foreach(json_object_get(out, "sealed_by_key"), k, v)
                 printf("  sealed under %s: %lld\n", k, (long long)json_integer_value(v));
         }
-        bool ok = i_of(out, "unreadable") == 0;
-        json_decref(out);
-        return ok ? EXIT_OK : EXIT_REFUSED;
+        return done(out, i_of(out, "unreadable") == 0 ? EXIT_OK : EXIT_REFUSED);
     }
     if (argc == 2 && !strcmp(argv[1], "reseal")) {
         long long total = 0, remaining = 1, unreadable = 0;
@@ -616,13 +558,9 @@ int cmd_wallet(int argc, char **argv)
                         "       parlayctl wallet register-cluster NAME PUBLIC_KEY...";
     char path[256], key[128];
     if (argc == 3 && !strcmp(argv[1], "get")) {
-        char *esc = curl_easy_escape(NULL, argv[2], 0);
-        snprintf(path, sizeof path, "/admin/v1/wallets/%s", esc);
-        curl_free(esc);
+        id_path(path, sizeof path, "/admin/v1/wallets/%s", argv[2]);
         json_t *out = call("GET", path, NULL, NULL);
-        if (opt.json) {
-            print_json(out);
-        } else {
+        if (human(out)) {
             printf("%s: balance %lld, available %lld, held %lld, withdrawable %lld, debt %lld "
                    "(cents)\n",
                    argv[2], i_of(out, "balance"), i_of(out, "available"), i_of(out, "held"),
@@ -645,28 +583,23 @@ int cmd_wallet(int argc, char **argv)
                 printf("  %-5lld %-20s %-14s %+10lld  %s\n", i_of(t, "position"), s_of(t, "at"),
                        s_of(t, "kind"), i_of(t, "signed_amount"), s_of(t, "ref"));
         }
-        json_decref(out);
-        return EXIT_OK;
+        return done(out, EXIT_OK);
     }
     if (argc == 5 && (!strcmp(argv[1], "block") || !strcmp(argv[1], "unblock")) &&
         !strcmp(argv[3], "--reason")) {
-        char *esc = curl_easy_escape(NULL, argv[2], 0);
-        snprintf(path, sizeof path, "/admin/v1/wallets/%s/block", esc);
-        curl_free(esc);
+        id_path(path, sizeof path, "/admin/v1/wallets/%s/block", argv[2]);
         gen_key(key, sizeof key);
         json_t *out = call("POST", path,
                            json_pack("{s:b, s:s}", "blocked", !strcmp(argv[1], "block"), "reason",
                                      argv[4]),
                            key);
         print_json(out);
-        json_decref(out);
-        return EXIT_OK;
+        return done(out, EXIT_OK);
     }
     if (argc == 2 && !strcmp(argv[1], "clusters")) {
         json_t *out = call("GET", "/admin/v1/sport-clusters", NULL, NULL);
         print_json(out);
-        json_decref(out);
-        return EXIT_OK;
+        return done(out, EXIT_OK);
     }
     if (argc >= 4 && !strcmp(argv[1], "register-cluster")) {
         json_t *keys = json_array();
@@ -675,13 +608,10 @@ int cmd_wallet(int argc, char **argv)
         gen_key(key, sizeof key);
         json_t *out = call("POST", "/admin/v1/sport-clusters",
                            json_pack("{s:s, s:o}", "name", argv[2], "keys", keys), key);
-        if (opt.json)
-            print_json(out);
-        else
+        if (human(out))
             printf("sport cluster %s registered with %zu member key(s)\n", s_of(out, "name"),
                    json_array_size(json_object_get(out, "keys")));
-        json_decref(out);
-        return EXIT_OK;
+        return done(out, EXIT_OK);
     }
     die(EXIT_USAGE, "%s", usage);
 }
@@ -700,19 +630,14 @@ int cmd_players(int argc, char **argv)
     char path[512];
     if (!strcmp(sub, "count") && argc == 2) {
         json_t *out = call("GET", "/admin/v1/players", NULL, NULL);
-        if (opt.json)
-            print_json(out);
-        else
+        if (human(out))
             printf("%lld players\n", i_of(out, "count"));
-        json_decref(out);
-        return EXIT_OK;
+        return done(out, EXIT_OK);
     }
     if (!strcmp(sub, "get") && argc == 3) {
-        char *esc = curl_easy_escape(NULL, argv[2], 0);
         bool email = strchr(argv[2], '@') != NULL;
-        snprintf(path, sizeof path, email ? "/admin/v1/players?email=%s" : "/admin/v1/players/%s",
-                 esc);
-        curl_free(esc);
+        id_path(path, sizeof path, email ? "/admin/v1/players?email=%s" : "/admin/v1/players/%s",
+                argv[2]);
         json_t *out = call("GET", path, NULL, NULL);
         json_t *p = email ? json_array_get(json_object_get(out, "items"), 0) : out;
         if (!p) {
@@ -720,39 +645,28 @@ int cmd_players(int argc, char **argv)
             die(EXIT_REFUSED, "no player with the email %s", argv[2]);
         }
         print_json(p);
-        json_decref(out);
-        return EXIT_OK;
+        return done(out, EXIT_OK);
     }
     if (!strcmp(sub, "kyc") && argc >= 6) {
-        const char *reason = NULL;
+        static const char *const names[] = {"--reason", "--key", NULL};
+        const char *v[2] = {NULL, NULL}, *reason;
+        opt_pairs(argc, argv, 4, usage, names, v);
+        reason = v[0];
         char key[128] = "";
-        for (int i = 4; i < argc; i += 2) {
-            if (i + 1 >= argc)
-                die(EXIT_USAGE, "%s", usage);
-            if (!strcmp(argv[i], "--reason"))
-                reason = argv[i + 1];
-            else if (!strcmp(argv[i], "--key"))
-                snprintf(key, sizeof key, "%s", argv[i + 1]);
-            else
-                die(EXIT_USAGE, "%s", usage);
-        }
+        if (v[1])
+            snprintf(key, sizeof key, "%s", v[1]);
         if (!reason)
             die(EXIT_USAGE, "%s", usage);
         if (!key[0])
             gen_key(key, sizeof key);
-        char *esc = curl_easy_escape(NULL, argv[2], 0);
-        snprintf(path, sizeof path, "/admin/v1/players/%s/kyc", esc);
-        curl_free(esc);
+        id_path(path, sizeof path, "/admin/v1/players/%s/kyc", argv[2]);
         json_t *out = call("POST", path, json_pack("{s:s, s:s}", "status", argv[3], "reason",
                                                    reason),
                            key);
-        if (opt.json)
-            print_json(out);
-        else
+        if (human(out))
             printf("%s is now %s (reason kept: %s)\n", s_of(out, "player_id"),
                    s_of(out, "kyc_status"), s_of(out, "reason"));
-        json_decref(out);
-        return EXIT_OK;
+        return done(out, EXIT_OK);
     }
     die(EXIT_USAGE, "%s", usage);
 }

@@ -179,7 +179,11 @@ out:
     json_decref(claims);
 }
 
-static void limits(struct http_req *r, const char *method)
+/* The betting settings routes (limits, switches): GET reads on any node, POST proposes on the
+ * leader (405 for another method; a follower forwards; Idempotency-Key and a JSON body). */
+static void settings(struct http_req *r, const char *method, const char *route,
+                     json_t *(*read)(struct fsm *f, MDB_txn *txn),
+                     void (*post)(struct http_req *r, json_t *b, const char *idem))
 {
     if (!routes_require_scope(r, "bets"))
         return;
@@ -189,72 +193,60 @@ static void limits(struct http_req *r, const char *method)
             http_problem(r, 503, "Unavailable", "the state could not be read");
             return;
         }
-        struct bet_limits l;
-        bets_limits_get(r->node->fsm, txn, &l);
+        json_t *out = read(r->node->fsm, txn);
         fsm_read_end(txn);
-        http_reply_json(r, 200,
-                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}", "min_stake",
-                                  (json_int_t)l.min_stake, "max_stake", (json_int_t)l.max_stake,
-                                  "max_payout", (json_int_t)l.max_payout, "outcome_cap",
-                                  (json_int_t)l.outcome_cap, "fixture_cap",
-                                  (json_int_t)l.fixture_cap, "live", l.live));
+        http_reply_json(r, 200, out);
         return;
     }
     if (strcmp(method, "POST") != 0) {
         http_header(r, "allow", "GET, POST");
-        http_problem(r, 405, "Method not allowed", "/admin/v1/bets/limits takes GET or POST");
+        http_problem(r, 405, "Method not allowed", "%s takes GET or POST", route);
         return;
     }
-    if (!acc_on_leader(r))
-        return;
     char idem[256];
-    if (!acc_idem_key(r, "admin", idem))
+    if (!acc_on_leader(r) || !acc_idem_key(r, "admin", idem))
         return;
     json_t *b = routes_body(r);
-    if (!b)
-        return;
-    struct cmd c;
-    char *text = bets_cmd_limits(&c, b);
+    if (b)
+        post(r, b, idem);
+}
+
+/* Propose @type / @text (NULL: out of memory) for the body @b (dropped here), fingerprinted
+ * by @tag and @b's canonical form. */
+static void settings_submit(struct http_req *r, uint16_t type, char *text, json_t *b,
+                            const char *tag, const char *idem, const char *what)
+{
     char *canon = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(b);
     uint8_t fp[32];
-    acc_fingerprint("bet-limits", canon ? canon : "", fp);
+    acc_fingerprint(tag, canon ? canon : "", fp);
     if (text)
-        write_submit(r, CMD_BET_LIMITS, text, strlen(text), idem, fp, acc_relay_done, NULL);
+        write_submit(r, type, text, strlen(text), idem, fp, acc_relay_done, NULL);
     else
-        http_problem(r, 500, "Out of memory", "the limits could not be prepared");
+        http_problem(r, 500, "Out of memory", "the %s could not be prepared", what);
     free(text);
     free(canon);
 }
 
-static void switches(struct http_req *r, const char *method)
+static json_t *limits_read(struct fsm *f, MDB_txn *txn)
 {
-    if (!routes_require_scope(r, "bets"))
-        return;
-    if (!strcmp(method, "GET")) {
-        MDB_txn *txn;
-        if (fsm_read_begin(r->node->fsm, &txn) != 0) {
-            http_problem(r, 503, "Unavailable", "the state could not be read");
-            return;
-        }
-        json_t *sw = bets_switches(r->node->fsm, txn);
-        fsm_read_end(txn);
-        http_reply_json(r, 200, sw);
-        return;
-    }
-    if (strcmp(method, "POST") != 0) {
-        http_header(r, "allow", "GET, POST");
-        http_problem(r, 405, "Method not allowed", "/admin/v1/bets/switches takes GET or POST");
-        return;
-    }
-    if (!acc_on_leader(r))
-        return;
-    char idem[256];
-    if (!acc_idem_key(r, "admin", idem))
-        return;
-    json_t *b = routes_body(r);
-    if (!b)
-        return;
+    struct bet_limits l;
+    bets_limits_get(f, txn, &l);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}", "min_stake", (json_int_t)l.min_stake,
+                     "max_stake", (json_int_t)l.max_stake, "max_payout",
+                     (json_int_t)l.max_payout, "outcome_cap", (json_int_t)l.outcome_cap,
+                     "fixture_cap", (json_int_t)l.fixture_cap, "live", l.live);
+}
+
+static void limits_post(struct http_req *r, json_t *b, const char *idem)
+{
+    struct cmd c;
+    char *text = bets_cmd_limits(&c, b);
+    settings_submit(r, CMD_BET_LIMITS, text, b, "bet-limits", idem, "limits");
+}
+
+static void switches_post(struct http_req *r, json_t *b, const char *idem)
+{
     const char *scope = json_string_value(json_object_get(b, "scope"));
     const char *fixture = json_string_value(json_object_get(b, "fixture"));
     json_t *open = json_object_get(b, "open");
@@ -279,16 +271,7 @@ static void switches(struct http_req *r, const char *method)
     }
     struct cmd c;
     char *text = bets_cmd_switch(&c, scope, fixture, json_is_true(open));
-    char *canon = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(b);
-    uint8_t fp[32];
-    acc_fingerprint("bet-switch", canon ? canon : "", fp);
-    if (text)
-        write_submit(r, CMD_BET_SWITCH, text, strlen(text), idem, fp, acc_relay_done, NULL);
-    else
-        http_problem(r, 500, "Out of memory", "the switch could not be prepared");
-    free(text);
-    free(canon);
+    settings_submit(r, CMD_BET_SWITCH, text, b, "bet-switch", idem, "switch");
 }
 
 /* GET /admin/v1/bets?player=ID | ?fixture=ID [&limit=1..1000] */
@@ -480,7 +463,7 @@ int routes_bets(struct http_req *r, const char *method, const char *path)
         return 0;
     }
     if (!strcmp(path, "/admin/v1/bets/switches")) {
-        switches(r, method);
+        settings(r, method, "/admin/v1/bets/switches", bets_switches, switches_post);
         return 0;
     }
     if (!strcmp(path, "/admin/v1/bets")) {
@@ -520,7 +503,7 @@ int routes_bets(struct http_req *r, const char *method, const char *path)
         }
     }
     if (!strcmp(path, "/admin/v1/bets/limits")) {
-        limits(r, method);
+        settings(r, method, "/admin/v1/bets/limits", limits_read, limits_post);
         return 0;
     }
     if (!strcmp(path, "/v1/stream/bets")) {

@@ -100,15 +100,39 @@ void acc_serve_player_admin(struct http_req *r)
 
 /* POST /admin/v1/players/{id}/kyc {status, reason}: an operator's decision, kept with its
  * reason in the player's history. */
+/* The decision's JSON body with exactly the fields @names, or NULL (answered). */
+static json_t *decision_body(struct http_req *r, const char *const *names)
+{
+    json_t *body = routes_body(r);
+    if (body && !acc_fields(r, body, names)) {
+        json_decref(body);
+        return NULL;
+    }
+    return body;
+}
+
+/* What every operator decision on a player checks after its own fields: a reason of 3 to 500
+ * characters, a player id, the Idempotency-Key, this node leading; false when answered. */
+static bool decision_ok(struct http_req *r, const char *reason, const char *id, char idem[256])
+{
+    if (!reason || strlen(reason) < 3 || strlen(reason) > 500) {
+        http_problem(r, 422, "Invalid reason", "field 'reason' must be 3 to 500 characters");
+        return false;
+    }
+    if (!accounts_player_id_valid(id)) {
+        http_problem(r, 404, "No such player", "player '%s' does not exist", id);
+        return false;
+    }
+    return acc_idem_key(r, "admin", idem) && acc_on_leader(r);
+}
+
 void acc_do_kyc_override(struct http_req *r, const char *id)
 {
     static const char *const names[] = {"status", "reason", NULL};
-    json_t *body = routes_body(r);
+    json_t *body = decision_body(r, names);
     if (!body)
         return;
     char idem[256];
-    if (!acc_fields(r, body, names))
-        goto out;
     const char *status = json_string_value(json_object_get(body, "status"));
     const char *reason = json_string_value(json_object_get(body, "reason"));
     if (!accounts_kyc_status_valid(status)) {
@@ -117,15 +141,7 @@ void acc_do_kyc_override(struct http_req *r, const char *id)
                      "pending");
         goto out;
     }
-    if (strlen(reason) < 3 || strlen(reason) > 500) {
-        http_problem(r, 422, "Invalid reason", "field 'reason' must be 3 to 500 characters");
-        goto out;
-    }
-    if (!accounts_player_id_valid(id)) {
-        http_problem(r, 404, "No such player", "player '%s' does not exist", id);
-        goto out;
-    }
-    if (!acc_idem_key(r, "admin", idem) || !acc_on_leader(r))
+    if (!decision_ok(r, reason, id, idem))
         goto out;
     char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
     uint8_t fp[32];
@@ -148,22 +164,12 @@ out:
 void acc_do_admin_signout(struct http_req *r, const char *id)
 {
     static const char *const names[] = {"reason", NULL};
-    json_t *body = routes_body(r);
+    json_t *body = decision_body(r, names);
     if (!body)
         return;
     char idem[256];
-    if (!acc_fields(r, body, names))
-        goto out;
     const char *reason = json_string_value(json_object_get(body, "reason"));
-    if (!reason || strlen(reason) < 3 || strlen(reason) > 500) {
-        http_problem(r, 422, "Invalid reason", "field 'reason' must be 3 to 500 characters");
-        goto out;
-    }
-    if (!accounts_player_id_valid(id)) {
-        http_problem(r, 404, "No such player", "player '%s' does not exist", id);
-        goto out;
-    }
-    if (!acc_idem_key(r, "admin", idem) || !acc_on_leader(r))
+    if (!decision_ok(r, reason, id, idem))
         goto out;
     uint8_t fp[32];
     char what[64];

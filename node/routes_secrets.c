@@ -37,52 +37,73 @@ static void context_of(json_t *it, char aad[160])
         snprintf(aad, 160, "signing-key:%s", id);
 }
 
-static json_t *stored_secrets(struct node *n)
+/* Every stored secret, with its value and the id of the key it is sealed under ("" when
+ * clear), to @visit; false (answered 500) when the state machine could not be read. */
+static bool census(struct http_req *r,
+                   void (*visit)(struct node *n, json_t *it, const char *v, const char *kid,
+                                 void *ctx),
+                   void *ctx)
 {
     MDB_txn *txn;
-    if (fsm_read_begin(n->fsm, &txn) != 0)
-        return NULL;
-    json_t *all = accounts_secrets(n->fsm, txn);
-    fsm_read_end(txn);
-    return all;
+    json_t *all = NULL;
+    if (fsm_read_begin(r->node->fsm, &txn) == 0) {
+        all = accounts_secrets(r->node->fsm, txn);
+        fsm_read_end(txn);
+    }
+    if (!all) {
+        http_problem(r, 500, "Storage error", "the state machine could not be read");
+        return false;
+    }
+    json_t *it;
+    size_t i;
+    json_array_foreach(all, i, it)
+    {
+        const char *v = json_string_value(json_object_get(it, "value"));
+        char kid[SEAL_ID_MAX + 1];
+        seal_key_id(v, kid);
+        visit(r->node, it, v, kid, ctx);
+    }
+    json_decref(all);
+    return true;
 }
 
-/* Whether this node's keyring opens @value (clear values count as readable). */
-static bool readable(struct node *n, json_t *it, const char *value)
+/* @value opened with this node's keyring (malloc'd, seal_free), or NULL with the reason in
+ * @err. */
+static char *reveal(struct node *n, json_t *it, const char *value, char err[160])
 {
-    if (!seal_is_sealed(value))
-        return true;
-    char aad[160], err[160];
+    char aad[160];
     context_of(it, aad);
-    char *p = seal_reveal(&n->cfg.secrets, aad, value, err, sizeof err);
-    seal_free(p);
-    return p != NULL;
+    return seal_reveal(&n->cfg.secrets, aad, value, err, 160);
+}
+
+struct tally {
+    json_t *by_key;
+    long long total, clear, unreadable;
+};
+
+static void count_one(struct node *n, json_t *it, const char *v, const char *kid, void *ctx)
+{
+    struct tally *t = ctx;
+    t->total++;
+    if (!kid[0]) {
+        t->clear++;
+        return;
+    }
+    json_object_set_new(t->by_key, kid,
+                        json_integer(json_integer_value(json_object_get(t->by_key, kid)) + 1));
+    char err[160], *clear = reveal(n, it, v, err);
+    if (!clear)
+        t->unreadable++;
+    seal_free(clear);
 }
 
 static void serve_secrets(struct http_req *r)
 {
     struct node *n = r->node;
-    json_t *all = stored_secrets(n);
-    if (!all) {
-        http_problem(r, 500, "Storage error", "the state machine could not be read");
+    struct tally t = {json_object(), 0, 0, 0};
+    if (!census(r, count_one, &t)) {
+        json_decref(t.by_key);
         return;
-    }
-    json_t *by_key = json_object(), *it;
-    size_t i;
-    long long clear = 0, unreadable = 0;
-    json_array_foreach(all, i, it)
-    {
-        const char *v = json_string_value(json_object_get(it, "value"));
-        char id[SEAL_ID_MAX + 1];
-        seal_key_id(v, id);
-        if (!id[0]) {
-            clear++;
-            continue;
-        }
-        json_object_set_new(by_key, id,
-                            json_integer(json_integer_value(json_object_get(by_key, id)) + 1));
-        if (!readable(n, it, v))
-            unreadable++;
     }
     json_t *keys = json_array();
     for (int k = 0; k < n->cfg.secrets.n; k++)
@@ -90,9 +111,8 @@ static void serve_secrets(struct http_req *r)
     http_reply_json(r, 200,
                     json_pack("{s:s, s:o, s:I, s:o, s:I, s:I}", "current_key",
                               n->cfg.secrets.keys[0].id, "keyring", keys, "total",
-                              (json_int_t)json_array_size(all), "sealed_by_key", by_key,
-                              "clear", (json_int_t)clear, "unreadable", (json_int_t)unreadable));
-    json_decref(all);
+                              (json_int_t)t.total, "sealed_by_key", t.by_key, "clear",
+                              (json_int_t)t.clear, "unreadable", (json_int_t)t.unreadable));
 }
 
 struct reseal {
@@ -120,62 +140,61 @@ static void reseal_done(struct http_req *r, void *ctx, int status, const char *b
     free(rs);
 }
 
+struct reseal_plan {
+    json_t *items;
+    long long needing, unreadable;
+};
+
+static void plan_one(struct node *n, json_t *it, const char *v, const char *kid, void *ctx)
+{
+    struct reseal_plan *p = ctx;
+    if (!strcmp(kid, n->cfg.secrets.keys[0].id))
+        return; /* already under the current key */
+    char err[160], *clear = reveal(n, it, v, err);
+    if (!clear) {
+        p->unreadable++;
+        LOG_WARN("event=secret_unreadable table=%s id=%s reason=\"%s\"",
+                 json_string_value(json_object_get(it, "table")),
+                 json_string_value(json_object_get(it, "id")), err);
+        return;
+    }
+    p->needing++;
+    char aad[160];
+    context_of(it, aad);
+    char *sealed = json_array_size(p->items) < ACCOUNTS_RESEAL_MAX
+                       ? seal_text(&n->cfg.secrets, aad, clear)
+                       : NULL;
+    seal_free(clear);
+    if (sealed)
+        json_array_append_new(
+            p->items, json_pack("{s:O, s:O, s:O, s:s, s:s}", "table", json_object_get(it, "table"),
+                                "id", json_object_get(it, "id"), "field",
+                                json_object_get(it, "field"), "old", v, "new", sealed));
+    free(sealed);
+}
+
 static void do_reseal(struct http_req *r)
 {
     char idem[256];
     if (!acc_idem_key(r, "admin-secrets", idem) || !acc_on_leader(r))
         return;
-    struct node *n = r->node;
-    const char *current = n->cfg.secrets.keys[0].id;
-    json_t *all = stored_secrets(n);
-    if (!all) {
-        http_problem(r, 500, "Storage error", "the state machine could not be read");
+    struct reseal_plan p = {json_array(), 0, 0};
+    if (!census(r, plan_one, &p)) {
+        json_decref(p.items);
         return;
     }
-    json_t *items = json_array(), *it;
-    size_t i;
-    long long needing = 0, unreadable = 0;
-    json_array_foreach(all, i, it)
-    {
-        const char *v = json_string_value(json_object_get(it, "value"));
-        char id[SEAL_ID_MAX + 1], aad[160], err[160];
-        seal_key_id(v, id);
-        if (!strcmp(id, current))
-            continue;
-        context_of(it, aad);
-        char *clear = seal_reveal(&n->cfg.secrets, aad, v, err, sizeof err);
-        if (!clear) {
-            unreadable++;
-            LOG_WARN("event=secret_unreadable table=%s id=%s reason=\"%s\"",
-                     json_string_value(json_object_get(it, "table")),
-                     json_string_value(json_object_get(it, "id")), err);
-            continue;
-        }
-        needing++;
-        char *sealed = json_array_size(items) < ACCOUNTS_RESEAL_MAX
-                           ? seal_text(&n->cfg.secrets, aad, clear)
-                           : NULL;
-        seal_free(clear);
-        if (sealed)
-            json_array_append_new(
-                items, json_pack("{s:O, s:O, s:O, s:s, s:s}", "table",
-                                 json_object_get(it, "table"), "id", json_object_get(it, "id"),
-                                 "field", json_object_get(it, "field"), "old", v, "new", sealed));
-        free(sealed);
-    }
-    json_decref(all);
-    if (json_array_size(items) == 0) {
-        json_decref(items);
+    if (json_array_size(p.items) == 0) {
+        json_decref(p.items);
         http_reply_json(r, 200, json_pack("{s:i, s:i, s:i, s:I}", "resealed", 0, "skipped", 0,
-                                          "remaining", 0, "unreadable", (json_int_t)unreadable));
+                                          "remaining", 0, "unreadable", (json_int_t)p.unreadable));
         return;
     }
     struct reseal *rs = calloc(1, sizeof *rs);
-    rs->remaining = needing - (long long)json_array_size(items);
-    rs->unreadable = unreadable;
+    rs->remaining = p.needing - (long long)json_array_size(p.items);
+    rs->unreadable = p.unreadable;
     uint8_t fp[32];
     acc_fingerprint("reseal", "", fp);
-    acc_propose(r, CMD_SECRETS_RESEAL, json_pack("{s:o}", "items", items), idem, fp,
+    acc_propose(r, CMD_SECRETS_RESEAL, json_pack("{s:o}", "items", p.items), idem, fp,
                 reseal_done, rs);
 }
 

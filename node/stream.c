@@ -159,6 +159,28 @@ static json_t *events_after(struct stream *s, MDB_txn *txn, uint64_t after, unsi
                    : quotes_events_after(s->node->fsm, txn, after, limit);
 }
 
+static void attach(struct http_req *r, struct stream *s, const char *fixture,
+                   const char *player, uint64_t after, const char *hello);
+static int stream_position(struct http_req *r, uint64_t *after);
+
+/* Attach @r from the client's position (Last-Event-ID or ?after=), or from now: a new client
+ * without a position starts after the stream's last event. */
+static void attach_at_position(struct http_req *r, struct stream *s, const char *fixture,
+                               const char *player, const char *hello)
+{
+    uint64_t after = 0;
+    int have = stream_position(r, &after);
+    if (have < 0)
+        return;
+    MDB_txn *txn;
+    if (!have && fsm_read_begin(s->node->fsm, &txn) == 0) {
+        after = s->bets ? bets_last_event(s->node->fsm, txn)
+                        : quotes_last_event(s->node->fsm, txn);
+        fsm_read_end(txn);
+    }
+    attach(r, s, fixture, player, after, hello);
+}
+
 static bool matches(struct sclient *c, json_t *e)
 {
     if (c->s->bets)
@@ -426,19 +448,7 @@ void stream_open(struct http_req *r)
         http_problem(r, 422, "Invalid filter", "fixture must be a fixture id (1-64 bytes)");
         return;
     }
-    uint64_t after = 0;
-    int have = stream_position(r, &after);
-    if (have < 0)
-        return;
-    if (!have) {
-        /* A new client without a position starts from now. */
-        MDB_txn *txn;
-        if (fsm_read_begin(n->fsm, &txn) == 0) {
-            after = quotes_last_event(n->fsm, txn);
-            fsm_read_end(txn);
-        }
-    }
-    attach(r, s, fixture, "", after, ": parlay quote stream\nretry: 1000\n\n");
+    attach_at_position(r, s, fixture, "", ": parlay quote stream\nretry: 1000\n\n");
 }
 
 /* Start streaming to @r from @s after event @after. */
@@ -508,18 +518,7 @@ void stream_open_bets(struct http_req *r)
         http_problem(r, 401, "Unauthorized", "the access token names no player");
         return;
     }
-    uint64_t after = 0;
-    int have = stream_position(r, &after);
-    if (have < 0)
-        return;
-    if (!have) {
-        MDB_txn *txn;
-        if (fsm_read_begin(n->fsm, &txn) == 0) {
-            after = bets_last_event(n->fsm, txn);
-            fsm_read_end(txn);
-        }
-    }
-    attach(r, s, "", player, after, ": parlay bet stream\nretry: 1000\n\n");
+    attach_at_position(r, s, "", player, ": parlay bet stream\nretry: 1000\n\n");
 }
 
 void stream_metrics(struct node *n, char **buf, size_t *len, size_t *cap)

@@ -39,6 +39,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "consensus/operators.h"
 #include "node/forward.h"
 #include "common/log.h"
 #include "node/routes.h"
@@ -72,14 +73,8 @@ static bool forwardable(json_int_t type, const char *payload, size_t len)
 {
     if (follower_type(type))
         return true;
-    if (type != CMD_ADMIN)
-        return false;
-    json_t *p = json_loadb(payload, len, 0, NULL);
-    json_t *t = json_object_get(p, "type");
-    bool ok = json_is_integer(t) && json_integer_value(t) != CMD_ADMIN &&
-              follower_type(json_integer_value(t));
-    json_decref(p);
-    return ok;
+    unsigned inner = type == CMD_ADMIN ? operators_admin_type(payload, len) : 0;
+    return inner && inner != CMD_ADMIN && follower_type(inner);
 }
 
 struct write {
@@ -272,21 +267,13 @@ static void on_proposed(void *arg, int outcome, const struct fsm_result *res)
 
 char *write_admin_wrap(struct http_req *r, uint16_t type, const char *payload, size_t len)
 {
-    json_t *inner = r->actor_kind[0] && type != CMD_ADMIN && r->req
-                        ? json_loadb(payload, len, 0, NULL)
-                        : NULL;
-    char *wrapped = NULL;
-    if (json_is_object(inner)) {
-        /* An admin's command: applied with its audit record (consensus/operators.c). */
-        json_t *a = json_pack("{s:{s:s, s:s}, s:s%, s:s%, s:i, s:O}", "actor", "kind",
-                              r->actor_kind, "id", r->actor_id, "method", r->req->method.base,
-                              r->req->method.len, "route", r->req->path_normalized.base,
-                              r->req->path_normalized.len, "type", (int)type, "payload", inner);
-        wrapped = a ? json_dumps(a, JSON_COMPACT) : NULL;
-        json_decref(a);
-    }
-    json_decref(inner);
-    return wrapped;
+    if (!r->actor_kind[0] || type == CMD_ADMIN || !r->req)
+        return NULL;
+    /* An admin's command: applied with its audit record (consensus/operators.c). */
+    size_t n;
+    return operators_admin_wrap(r->actor_kind, r->actor_id, r->req->method.base,
+                                r->req->method.len, r->req->path_normalized.base,
+                                r->req->path_normalized.len, type, payload, len, &n);
 }
 
 void write_submit(struct http_req *r, uint16_t type, const char *payload, size_t len,

@@ -214,6 +214,70 @@ static void admin_wraps_and_audits(void **state)
     json_decref(a);
 }
 
+/* The form the node writes (operators_admin_wrap): the same rules and the same record as the
+ * JSON form; a payload without any secret word is recorded as it is, one with a secret is
+ * redacted; a broken header is refused and records nothing. */
+static void admin_text_form(void **state)
+{
+    struct ctx *c = *state;
+    static const char route[] = "/admin/v1/operators?x=\"q\"\\\n";
+    size_t n;
+    char *w = operators_admin_wrap("operator", "op-9", "POST", 4, route, sizeof route - 1,
+                                   CMD_OPERATOR_ADD, ADD, strlen(ADD), &n);
+    assert_int_equal(n, strlen(w));
+    assert_int_equal(ap(c, CMD_ADMIN, w), 201);
+    assert_int_equal(operators_admin_type(w, n), CMD_OPERATOR_ADD);
+    free(w);
+    const char *set = "{\"id\":\"op-1\",\"disabled\":true}";
+    w = operators_admin_wrap("machine", "mt-1", "PATCH", 5, "/admin/v1/operators/op-1", 24,
+                             CMD_OPERATOR_SET, set, strlen(set), &n);
+    assert_int_equal(ap(c, CMD_ADMIN, w), 200);
+    free(w);
+    /* Nesting, a non-batchable type, a payload that is not an object, a cut header. */
+    w = operators_admin_wrap("operator", "op-9", "POST", 4, "/x", 2, CMD_ADMIN, "{}", 2, &n);
+    assert_int_equal(ap(c, CMD_ADMIN, w), 422);
+    free(w);
+    w = operators_admin_wrap("operator", "op-9", "POST", 4, "/x", 2, CMD_QUOTE_ROUND,
+                             "{\"fixture\":\"f1\"}", 16, &n);
+    assert_int_equal(ap(c, CMD_ADMIN, w), 422);
+    free(w);
+    w = operators_admin_wrap("operator", "op-9", "POST", 4, "/x", 2, CMD_OPERATOR_SET, "[1]", 3,
+                             &n);
+    assert_int_equal(ap(c, CMD_ADMIN, w), 422);
+    w[12] = 0; /* inside the header */
+    assert_int_equal(ap(c, CMD_ADMIN, w), 422);
+    assert_int_equal(operators_admin_type(w, strlen(w)), 0);
+    free(w);
+    json_t *a = audit(c);
+    assert_int_equal(json_array_size(a), 2);
+    json_t *r1 = json_array_get(a, 0), *r2 = json_array_get(a, 1);
+    assert_int_equal(json_integer_value(json_object_get(r1, "seq")), 1);
+    assert_string_equal(json_string_value(json_object_get(r1, "command")), "operator_add");
+    assert_string_equal(json_string_value(json_object_get(r1, "outcome")), "applied");
+    assert_int_equal(json_integer_value(json_object_get(r1, "status")), 201);
+    assert_string_equal(json_string_value(json_object_get(r1, "method")), "POST");
+    /* Characters outside printable ASCII, quotes and backslashes travel as %XX. */
+    assert_string_equal(json_string_value(json_object_get(r1, "route")),
+                        "/admin/v1/operators?x=%22q%22%5C%0A");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(r1, "actor"), "id")), "op-9");
+    json_t *fields = json_object_get(r1, "fields");
+    assert_string_equal(json_string_value(json_object_get(fields, "email")), "olga@example.fr");
+    assert_string_equal(json_string_value(json_object_get(fields, "password_hash")),
+                        "[redacted]");
+    assert_int_equal(json_integer_value(json_object_get(r2, "seq")), 2);
+    assert_string_equal(json_string_value(json_object_get(r2, "command")), "operator_set");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(r2, "actor"), "kind")), "machine");
+    assert_true(json_is_true(json_object_get(json_object_get(r2, "fields"), "disabled")));
+    assert_int_equal(json_integer_value(json_object_get(r2, "time_ms")), 1000000);
+    assert_non_null(json_string_value(json_object_get(r2, "time")));
+    char *t = json_dumps(a, JSON_COMPACT);
+    assert_null(strstr(t, "argon2id"));
+    free(t);
+    json_decref(a);
+}
+
 static void redact(void **state)
 {
     (void)state;
@@ -237,6 +301,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(operator_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(machine_token_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(admin_wraps_and_audits, setup, teardown),
+        cmocka_unit_test_setup_teardown(admin_text_form, setup, teardown),
         cmocka_unit_test(redact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

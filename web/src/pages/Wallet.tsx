@@ -90,6 +90,48 @@ function useWallet(token: string) {
   return { wallet, problem, reload };
 }
 
+// A form's sending state: busy while @action runs, its failure as a problem (or handed to
+// @onError, which returns true when it dealt with it).
+function useSubmit() {
+  const [problem, setProblem] = useState<Problem>();
+  const [busy, setBusy] = useState(false);
+  const run = useCallback(async (action: () => Promise<void>, onError?: (p: Problem) => boolean) => {
+    setBusy(true);
+    try {
+      await action();
+    } catch (err) {
+      const p = asProblem(err);
+      if (!onError?.(p)) setProblem(p);
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { problem, setProblem, busy, run };
+}
+
+// The wallet read for a page: its problem, or "loading" until the first read.
+function WalletState({ wallet, problem }: { wallet?: Wallet; problem?: Problem }) {
+  const { t } = useI18n();
+  return (
+    <>
+      <ProblemAlert problem={problem} />
+      {!wallet && !problem && <p role="status">{t("wallet.loading")}</p>}
+    </>
+  );
+}
+
+// A money page: its title, the body once signed in, the mandatory notices.
+function MoneyPage({ id, title, body }: { id: string; title: MessageKey; body: (s: Session) => ReactNode }) {
+  const { t } = useI18n();
+  return (
+    <section aria-labelledby={id} className="wallet">
+      <h1 id={id}>{t(title)}</h1>
+      <NeedSession>{body}</NeedSession>
+      <Mandatory />
+    </section>
+  );
+}
+
 function AmountField({ id, label, hint, invalid, defaultValue }: { id: string; label: MessageKey; hint?: MessageKey; invalid?: string; defaultValue?: string }) {
   const { t } = useI18n();
   const described = [hint ? `${id}-hint` : "", invalid ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
@@ -130,8 +172,7 @@ function Balances({ wallet }: { wallet: Wallet }) {
 function DepositForm({ token, onSettled }: { token: string; onSettled: () => void }) {
   const { t, lang } = useI18n();
   const [invalid, setInvalid] = useState<string>();
-  const [problem, setProblem] = useState<Problem>();
-  const [busy, setBusy] = useState(false);
+  const { problem, setProblem, busy, run } = useSubmit();
   const [deposit, setDeposit] = useState<Deposit>();
   const [gaveUp, setGaveUp] = useState(false);
   const poll = useRef<AbortController | undefined>(undefined);
@@ -143,9 +184,8 @@ function DepositForm({ token, onSettled }: { token: string; onSettled: () => voi
     setGaveUp(false);
     if (cents === null) return setInvalid(t("amount.invalid"));
     setInvalid(undefined);
-    setBusy(true);
     poll.current?.abort();
-    try {
+    await run(async () => {
       const opened = await openDeposit(token, cents);
       const d: Deposit = { id: opened.deposit_id, amount: opened.amount, status: opened.status, url: opened.url };
       setDeposit(d);
@@ -157,16 +197,11 @@ function DepositForm({ token, onSettled }: { token: string; onSettled: () => voi
         if (end === "gave_up") setGaveUp(true);
         if (end === "settled") onSettled();
       });
-    } catch (err) {
-      const p = asProblem(err);
-      if (p.code === "limits_required") {
-        navigate("/limites?requis=1");
-        return;
-      }
-      setProblem(p);
-    } finally {
-      setBusy(false);
-    }
+    }, (p) => {
+      if (p.code !== "limits_required") return false;
+      navigate("/limites?requis=1");
+      return true;
+    });
   }
   const statusKey = deposit && (`deposit.status.${deposit.status}` as MessageKey);
   return (
@@ -194,9 +229,8 @@ function DepositForm({ token, onSettled }: { token: string; onSettled: () => voi
 function WithdrawForm({ token, onDone }: { token: string; onDone: () => void }) {
   const { t, lang } = useI18n();
   const [invalid, setInvalid] = useState<string>();
-  const [problem, setProblem] = useState<Problem>();
+  const { problem, setProblem, busy, run } = useSubmit();
   const [done, setDone] = useState<string>();
-  const [busy, setBusy] = useState(false);
   async function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const cents = parseEuros(String(new FormData(e.currentTarget).get("withdraw-amount") ?? ""));
@@ -204,16 +238,11 @@ function WithdrawForm({ token, onDone }: { token: string; onDone: () => void }) 
     setDone(undefined);
     if (cents === null) return setInvalid(t("amount.invalid"));
     setInvalid(undefined);
-    setBusy(true);
-    try {
+    await run(async () => {
       await openWithdrawal(token, cents);
       setDone(t("withdraw.done", { amount: formatCents(cents, lang) }));
       onDone();
-    } catch (err) {
-      setProblem(asProblem(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
   return (
     <section aria-labelledby="withdraw-title">
@@ -307,8 +336,7 @@ function WalletBody({ session }: { session: Session }) {
   }, [reload]);
   return (
     <>
-      <ProblemAlert problem={problem} />
-      {!wallet && !problem && <p role="status">{t("wallet.loading")}</p>}
+      <WalletState wallet={wallet} problem={problem} />
       {wallet && (
         <>
           {wallet.excluded_until && <p className="notice">{t("wallet.excluded", { date: formatDate(wallet.excluded_until, lang) })}</p>}
@@ -333,22 +361,14 @@ function WalletBody({ session }: { session: Session }) {
 }
 
 export function WalletPage() {
-  const { t } = useI18n();
-  return (
-    <section aria-labelledby="wallet-title" className="wallet">
-      <h1 id="wallet-title">{t("wallet.title")}</h1>
-      <NeedSession>{(s) => <WalletBody session={s} />}</NeedSession>
-      <Mandatory />
-    </section>
-  );
+  return <MoneyPage id="wallet-title" title="wallet.title" body={(s) => <WalletBody session={s} />} />;
 }
 
 function LimitsForm({ token, wallet, onSaved }: { token: string; wallet: Wallet; onSaved: (saved: Partial<Record<LimitName, number>>) => Promise<void> }) {
   const { t, lang } = useI18n();
   const [invalid, setInvalid] = useState<Partial<Record<LimitName, string>>>({});
-  const [problem, setProblem] = useState<Problem>();
+  const { problem, setProblem, busy, run } = useSubmit();
   const [saved, setSaved] = useState(false);
-  const [busy, setBusy] = useState(false);
   const first = wallet.limits.deposit_7d === undefined;
   async function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -373,16 +393,11 @@ function LimitsForm({ token, wallet, onSaved }: { token: string; wallet: Wallet;
       return;
     }
     if (!Object.keys(body).length) return setSaved(true);
-    setBusy(true);
-    try {
+    await run(async () => {
       await setLimits(token, body);
       await onSaved(body);
       setSaved(true);
-    } catch (err) {
-      setProblem(asProblem(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
   return (
     <section aria-labelledby="limits-form-title">
@@ -426,28 +441,22 @@ const DURATIONS = [24, 168, 720, 2160, 4380, 8760];
 function SelfExclusion({ token, onDone }: { token: string; onDone: () => void }) {
   const { t, lang } = useI18n();
   const [hours, setHours] = useState<number>();
-  const [problem, setProblem] = useState<Problem>();
+  const { problem, setProblem, busy, run } = useSubmit();
   const [until, setUntil] = useState<string>();
-  const [busy, setBusy] = useState(false);
   const confirmRef = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (hours) confirmRef.current?.focus();
   }, [hours]);
   async function confirm() {
     if (!hours) return;
-    setBusy(true);
     setProblem(undefined);
-    try {
+    await run(async () => {
       const r = await selfExclude(token, hours);
       const u = (r as { excluded_until?: string } | null)?.excluded_until;
       setUntil(u ?? new Date(Date.now() + hours * 3600_000).toISOString());
       setHours(undefined);
       onDone();
-    } catch (err) {
-      setProblem(asProblem(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
   return (
     <section aria-labelledby="exclusion-title">
@@ -488,8 +497,7 @@ function LimitsBody({ session }: { session: Session }) {
   return (
     <>
       {required && <p className="notice" role="status">{t("limits.required")}</p>}
-      <ProblemAlert problem={problem} />
-      {!wallet && !problem && <p role="status">{t("wallet.loading")}</p>}
+      <WalletState wallet={wallet} problem={problem} />
       {wallet && (
         <LimitsForm
           token={session.accessToken}
@@ -507,14 +515,7 @@ function LimitsBody({ session }: { session: Session }) {
 }
 
 export function LimitsPage() {
-  const { t } = useI18n();
-  return (
-    <section aria-labelledby="limits-title" className="wallet">
-      <h1 id="limits-title">{t("rg.title")}</h1>
-      <NeedSession>{(s) => <LimitsBody session={s} />}</NeedSession>
-      <Mandatory />
-    </section>
-  );
+  return <MoneyPage id="limits-title" title="rg.title" body={(s) => <LimitsBody session={s} />} />;
 }
 
 export default WalletPage;
