@@ -123,7 +123,7 @@ test("an operator signs in to the console and sees cluster health, switches, lia
   await expect(queued.locator(".kyc-last")).toContainText("manual_review (photo floue)");
   await shot(page, "c4b-console-kyc");
   await accessible(page, "console-kyc");
-  await queued.getByLabel("Décision", { exact: true }).selectOption("verified");
+  await queued.locator("select[name=decision]").selectOption("verified");
   await queued.getByLabel("Motif").fill("pièce d'identité lisible, visage conforme");
   await queued.getByRole("button", { name: "Enregistrer la décision" }).click();
   await expect(page.locator(".kyc-done")).toHaveText(`Décision enregistrée pour ${pid} : vérifiée.`);
