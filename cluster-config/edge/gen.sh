@@ -186,10 +186,11 @@ for n in $names; do
             proxy_read_timeout 1h;
         }
 CONF
-    # One node's readiness, that node only (no fail-over: "down" must mean that node).
+    # One node and that node only (no fail-over: "down" must mean that node): the console reads
+    # each node's /readyz, and the leader's own /admin/v1/cluster (its tally of the agreement).
     echo "$nodes" | awk -v n="$n" -v here="$here" -v scheme="$upstream_scheme" '$1 == n {
-        printf "        location = /api/%s/nodes/%s/readyz {\n", n, $2
-        printf "            proxy_pass %s://%s/readyz;\n", scheme, $3
+        printf "        location /api/%s/nodes/%s/ {\n", n, $2
+        printf "            proxy_pass %s://%s/;\n", scheme, $3
         if (scheme == "https") printf "            proxy_ssl_name %s.parlay.internal;\n", n
         printf "            include %s/proxy.conf;\n", here
         printf "            proxy_next_upstream off;\n"

@@ -47,6 +47,9 @@ test("an operator signs in to the console and sees cluster health, switches, lia
     await expect(card.locator("tbody tr[data-state=up]")).toHaveCount(3, { timeout: 15_000 });
     await expect(card.locator("tbody td.state").first()).toHaveText("en service");
     await expect(card.locator(".nodes-down")).toHaveCount(0);
+    // The agreement as the leader tallies it (read from the leader's own node route): no dissent.
+    await expect(card.locator("[data-agreement]")).toHaveAttribute("data-agreement", "ok", { timeout: 15_000 });
+    await expect(card.locator(".agr-ok")).toHaveText("Aucun désaccord, aucun accord en retard.");
   }
   await shot(page, "c2-console-cluster");
   await accessible(page, "console-cluster");

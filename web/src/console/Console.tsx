@@ -1,7 +1,7 @@
 // The operator's console: sign-in (e-mail, password, TOTP) then the pages the operator's scopes
 // allow. The operator token is kept in this component's state only and dropped at its expiry.
 import { useCallback, useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
-import { adminGet, adminPost, nodeReady, signIn, type NodeState, type Problem, type Result, type Session } from "./api";
+import { adminGet, adminGetNode, adminPost, agreementAlerts, nodeReady, type AgreementView, signIn, type NodeState, type Problem, type Result, type Session } from "./api";
 import { listAll, type Fixture, type Market } from "../api";
 import { ct, refusal, type ConsoleKey, type ConsoleLang } from "./messages";
 
@@ -186,6 +186,7 @@ function ClusterCard({ s, t, lang, name, onProblem }: PageProps & { name: string
               {t(unreachable.length === 1 ? "c.cluster.nodeDown" : "c.cluster.nodesDown", { ids: unreachable.join(", ") })}
             </p>
           )}
+          {c.leader && <AgreementPanel s={s} t={t} name={name} leader={c.leader.id} />}
           <table>
             <caption>{t("c.cluster.members", { name })}</caption>
             <thead><tr><th scope="col">{t("c.cluster.id")}</th><th scope="col">{t("c.cluster.role")}</th><th scope="col">{t("c.cluster.lag")}</th><th scope="col">{t("c.cluster.state")}</th></tr></thead>
@@ -203,6 +204,33 @@ function ClusterCard({ s, t, lang, name, onProblem }: PageProps & { name: string
         </>
       )}
     </section>
+  );
+}
+
+// The agreement as the leader sees it (only the leader tallies): dissenting members and
+// subjects stuck without agreement, read every 2 s from the leader's own node route.
+function AgreementPanel({ s, t, name, leader }: { s: Session; t: T; name: string; leader: number }) {
+  const [v, p, reload] = useLoad(() => adminGetNode<AgreementView>(s, name, leader, "cluster"));
+  useEffect(() => { const id = setInterval(reload, 2000); return () => clearInterval(id); }, [reload]);
+  useEffect(reload, [leader, reload]);
+  const alerts = v ? agreementAlerts(v) : [];
+  return (
+    <div className="agreement" data-agreement={v ? (alerts.length ? "alert" : "ok") : "unknown"}>
+      <h4>{t("c.agr.title")}</h4>
+      {p && <p>{t("c.agr.unknown")}</p>}
+      {v && alerts.length === 0 && <p className="agr-ok">{t("c.agr.ok")}</p>}
+      {alerts.length > 0 && (
+        <ul role="alert" className="console-alert">
+          {alerts.map((a) => (
+            <li key={a.kind === "dissent" ? `d${a.node}` : "stalled"}>
+              {a.kind === "dissent"
+                ? t("c.agr.dissent", { node: a.node, obs: a.observations, quotes: a.quotes })
+                : t("c.agr.stalled", { n: a.subjects })}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
   );
 }
 

@@ -25,3 +25,16 @@ describe("a node's readiness as the console reads it through the edge", () => {
     expect(await nodeReady("football", 1)).toBe("down");
   });
 });
+
+describe("the agreement alerts from the leader's view", () => {
+  it("names each dissenting node with its observations and prices, then the stalled subjects", async () => {
+    const { agreementAlerts } = await import("./api");
+    expect(agreementAlerts({ observations: { dissent: {}, stalled: 0, alerts: 0 }, quotes: { dissent: {} } })).toEqual([]);
+    expect(agreementAlerts({ observations: null, quotes: null })).toEqual([]);
+    expect(agreementAlerts({ observations: { dissent: { "3": 12 }, stalled: 2 }, quotes: { dissent: { "3": 4, "1": 1 } } })).toEqual([
+      { kind: "dissent", node: 1, observations: 0, quotes: 1 },
+      { kind: "dissent", node: 3, observations: 12, quotes: 4 },
+      { kind: "stalled", subjects: 2 },
+    ]);
+  });
+});

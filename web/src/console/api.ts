@@ -52,6 +52,9 @@ export async function signIn(email: string, password: string, totp: string): Pro
 }
 
 export const adminGet = <T>(s: Session, cluster: string, path: string) => call<T>("GET", `/api/${cluster}/admin/v1/${path}`, s.token);
+// The same route on one node only, through the edge's per-node route (no fail-over).
+export const adminGetNode = <T>(s: Session, cluster: string, id: number, path: string) =>
+  call<T>("GET", `/api/${cluster}/nodes/${id}/admin/v1/${path}`, s.token);
 export const adminPost = <T>(s: Session, cluster: string, path: string, body: unknown) =>
   call<T>("POST", `/api/${cluster}/admin/v1/${path}`, s.token, body);
 
@@ -72,4 +75,27 @@ export async function nodeReady(cluster: string, id: number): Promise<NodeState>
   } finally {
     clearTimeout(timer);
   }
+}
+
+// The agreement as the leader tallies it (its /admin/v1/cluster: observations and quote votes):
+// members whose signed bytes differed from the agreed ones (dissent, per node), subjects with
+// votes and no agreement past the alert delay (stalled), and the alerts raised so far.
+export interface AgreementView {
+  observations?: { dissent?: Record<string, number>; stalled?: number; alerts?: number } | null;
+  quotes?: { dissent?: Record<string, number> } | null;
+}
+export type AgreementAlert =
+  | { kind: "dissent"; node: number; observations: number; quotes: number }
+  | { kind: "stalled"; subjects: number };
+export function agreementAlerts(v: AgreementView): AgreementAlert[] {
+  const out: AgreementAlert[] = [];
+  const obs = v.observations?.dissent ?? {}, quo = v.quotes?.dissent ?? {};
+  const nodes = [...new Set([...Object.keys(obs), ...Object.keys(quo)])].map(Number).sort((a, b) => a - b);
+  for (const node of nodes) {
+    const o = obs[String(node)] ?? 0, q = quo[String(node)] ?? 0;
+    if (o > 0 || q > 0) out.push({ kind: "dissent", node, observations: o, quotes: q });
+  }
+  const stalled = v.observations?.stalled ?? 0;
+  if (stalled > 0) out.push({ kind: "stalled", subjects: stalled });
+  return out;
 }
