@@ -148,8 +148,11 @@ int fd_parse(fd_data* d, const char* buf, size_t len)
         free(text);
         return MODEL_EINVAL;
     }
-    if ((unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB)
-        line += 3; /* UTF-8 byte order mark */
+    /* A UTF-8 byte order mark: all three bytes, so that a first line of just "\xEF\xBB"
+     * does not send the reader past its end (found by tests/fuzz, fuzz_history). */
+    if ((unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB &&
+        (unsigned char)line[2] == 0xBF)
+        line += 3;
     nh = split(line, hdr, MAX_COLS);
     for (int i = 0; i < nh; i++)
         trim(hdr[i]);

@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "node/http_guard.h"
 #include "node/node.h"
 #include "node/query.h"
@@ -39,7 +40,7 @@ void h2o_send_inline(h2o_req_t *req, const char *body, size_t len)
     ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
     FUZZ_CHECK(ct >= 0, "an answer without a content type");
     json_error_t je;
-    json_t *j = json_loadb(body, len, 0, &je);
+    json_t *j = json_loadb(body, len, JSON_ALLOW_NUL, &je); /* "\u0000" is valid JSON */
     FUZZ_CHECK(json_is_object(j), "answer %d is not a JSON object: %.*s (%s)", req->res.status,
                (int)(len > 300 ? 300 : len), body, je.text);
     if (req->res.status >= 400) {
@@ -88,6 +89,7 @@ static void done(struct http_req *r, int answered_before)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
+    log_init(0, getenv("PARLAY_TEST_LOG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_ERROR + 1);
     node = calloc(1, sizeof *node);
     return 0;
 }
