@@ -41,7 +41,7 @@ FUZZ_LIBS_kyc := $(KYC_LIBS) $(PKG_LIBS)
 # clang objects (coverage + sanitizers) apart from gcc's.
 $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS) $(PKG_CFLAGS) $(KYC_CFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) \
+	$(FUZZ_CC) $(CPPFLAGS) $(PKG_CFLAGS) $(KYC_CFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) -MMD -MP \
 	    -fsanitize=fuzzer-no-link -c $< -o $@
 
 # The replay objects name their target.
