@@ -10,16 +10,21 @@
  *      node/pay.c's pay_webhook_read, the stand-in's scheme);
  *   4  "timestamp\nbody": the same delivery correctly signed here, so that the body's reading
  *      (event id, type, ids, amount) sees arbitrary JSON;
- *   5  "timestamp\nbody": a document-check provider's webhook, correctly signed.
+ *   5  "timestamp\nbody": a document-check provider's webhook, correctly signed;
+ *   6  "birthdate\nname\nquery\nkey": what an identity provider vouches for (the birth date
+ *      with its presumed forms, a name as the identity key normalises it) and the callback's
+ *      query string as kyc_query_get reads it.
  * Invariants: an accepted token has claims; a refusal carries its code and a sentence; a
  * correctly signed, fresh delivery is never refused for its signature; pay_webhook_read
  * answers 0 or 400/401/422 with a message, and what it accepts has an event id and a known
- * kind. */
+ * kind; a normalised name fits its buffer and normalises to itself; an accepted birth date
+ * has its latest possible day on or after the date given. */
 #include <cjose/cjose.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kyc/internal.h"
 #include "kyc/kyc.h"
 #include "node/pay.h"
 #include "tests/fuzz/fuzz.h"
@@ -190,10 +195,54 @@ static void pay_delivery(const char *sig, const char *ts, const uint8_t *body, s
     pay_read(h, 3, body, len);
 }
 
+static void identity(struct fuzz_in *in)
+{
+    const uint8_t *b, *n, *q;
+    size_t bl = fuzz_part(in, '\n', &b), nl = fuzz_part(in, '\n', &n), ql = fuzz_part(in, '\n', &q);
+    char *bd = fuzz_strndup(b, bl), *name = fuzz_strndup(n, nl), *query = fuzz_strndup(q, ql);
+    char *key = fuzz_strndup(in->p, in->n);
+    kyc_err err = {0};
+    kyc_birthdate d;
+    if (kyc_birthdate_parse(bd, &d, &err) == KYC_OK) {
+        FUZZ_CHECK(d.l_year > d.year || (d.l_year == d.year && (d.l_month > d.month ||
+                                         (d.l_month == d.month && d.l_day >= d.day))),
+                   "latest possible day before the date given (%s)", bd);
+        int age;
+        (void)kyc_age_on(bd, 2026, 12, 4, &age, &err);
+        (void)kyc_check_adult(bd, NOW, &err);
+    }
+    static const size_t SIZES[] = {1, 8, 64, 256};
+    for (size_t k = 0; k < sizeof SIZES / sizeof *SIZES; k++) {
+        char *out = malloc(SIZES[k]), *again = malloc(SIZES[k]);
+        if (kyc_normalise_name(name, out, SIZES[k], &err) == KYC_OK) {
+            FUZZ_CHECK(memchr(out, 0, SIZES[k]), "normalised name past its buffer");
+            FUZZ_CHECK(kyc_normalise_name(out, again, SIZES[k], &err) == KYC_OK &&
+                           !strcmp(out, again),
+                       "normalising twice changes the name");
+        }
+        free(out);
+        free(again);
+    }
+    char *v = kyc_query_get(query, key);
+    if (v)
+        FUZZ_CHECK(strlen(v) <= strlen(query), "a value longer than its query");
+    free(v);
+    char *enc = kyc_urlencode(name);
+    free(enc);
+    free(bd);
+    free(name);
+    free(query);
+    free(key);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fuzz_in in = {data, size};
-    uint8_t mode = fuzz_byte(&in) % 6;
+    uint8_t mode = fuzz_byte(&in) % 7;
+    if (mode == 6) {
+        identity(&in);
+        return 0;
+    }
     if (mode == 0 || mode == 2) {
         json_t *set = jwks;
         if (mode == 2) {
