@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *s = fuzz_strndup(line, n);
         int season = 0;
         int day = fd_parse_date(s, &season);
-        FUZZ_CHECK(day >= -1, "day %d", day);
+        FUZZ_CHECK(day >= -1, "day %d for %s", day, s);
         free(s);
     }
     return 0;
