@@ -44,6 +44,7 @@ include tests/feedsim/module.mk
 include tests/module.mk
 include tests/integration/module.mk
 include tests/bench/module.mk
+include tests/fuzz/module.mk
 
 .PHONY: build-all
 build-all: $(BINS)

@@ -228,10 +228,11 @@ json_t *stake_hold(struct wop *op, const char *hid, const char *cl)
 {
     json_t *h = wallet_id_valid(hid) ? store_get_json(op->txn, DB(op->f)->holds, hid, strlen(hid))
                                      : NULL;
-    if (!h || strcmp(store_str(h, "kind"), "stake") || strcmp(store_str(h, "cluster"), cl)) {
+    /* No cluster in the payload is no hold either (found by tests/fuzz: strcmp on NULL). */
+    if (!h || !cl || strcmp(store_str(h, "kind"), "stake") || strcmp(store_str(h, "cluster"), cl)) {
         json_decref(h);
-        refuse(op, 404, "no_such_hold", "No such hold", "cluster '%s' has no hold '%s'", cl,
-               hid ? hid : "");
+        refuse(op, 404, "no_such_hold", "No such hold", "cluster '%s' has no hold '%s'",
+               cl ? cl : "", hid ? hid : "");
         return NULL;
     }
     return h;

@@ -32,7 +32,9 @@ int fd_parse_date(const char* s, int* season)
     const char* yy = strrchr(s, '/') + 1;
     if (strlen(yy) == 2)
         y += (y < 50) ? 2000 : 1900;
-    if (d < 1 || d > 31 || m < 1 || m > 12 || y < 1900 || y > 2200)
+    /* Days count from 1970: an earlier date would be negative and 31/12/1969 would read as
+     * -1, "malformed" (found by tests/fuzz, fuzz_history); fd_parse skipped them anyway. */
+    if (d < 1 || d > 31 || m < 1 || m > 12 || y < 1970 || y > 2200)
         return -1;
     if (season)
         *season = m >= 7 ? y : y - 1;
@@ -148,8 +150,11 @@ int fd_parse(fd_data* d, const char* buf, size_t len)
         free(text);
         return MODEL_EINVAL;
     }
-    if ((unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB)
-        line += 3; /* UTF-8 byte order mark */
+    /* A UTF-8 byte order mark: all three bytes, so that a first line of just "\xEF\xBB"
+     * does not send the reader past its end (found by tests/fuzz, fuzz_history). */
+    if ((unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB &&
+        (unsigned char)line[2] == 0xBF)
+        line += 3;
     nh = split(line, hdr, MAX_COLS);
     for (int i = 0; i < nh; i++)
         trim(hdr[i]);

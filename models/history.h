@@ -42,7 +42,7 @@ typedef struct
 /* Appends the rows of one CSV file (whole text in buf). Returns 0 or a MODEL_E* code. */
 int fd_parse(fd_data* d, const char* buf, size_t len);
 void fd_free(fd_data* d);
-/* Days since 1970-01-01 of a dd/mm/yy or dd/mm/yyyy date; -1 if malformed. */
+/* Days since 1970-01-01 of a dd/mm/yy or dd/mm/yyyy date; -1 if malformed or before 1970. */
 int fd_parse_date(const char* s, int* season);
 
 #endif

@@ -108,10 +108,41 @@ void http_reply(struct http_req *r, int status, const char *content_type, const 
     http_release(r);
 }
 
+void http_text_clean(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        unsigned c = *p;
+        size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+                               : (c & 0xf8) == 0xf0 ? 4 : 0;
+        unsigned cp = n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
+        size_t i = 1;
+        for (; i < n && (p[i] & 0xc0) == 0x80; i++)
+            cp = cp << 6 | (p[i] & 0x3f);
+        bool ok = n == 1 || (n > 1 && i == n && !(n == 2 && cp < 0x80) &&
+                             !(n == 3 && cp < 0x800) && !(n == 4 && cp < 0x10000) &&
+                             !(cp >= 0xd800 && cp <= 0xdfff) && cp <= 0x10ffff);
+        if (!ok) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
 void http_reply_json(struct http_req *r, int status, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(body);
+    if (!text) { /* not encodable (out of memory): never answer with nothing */
+        status = 500;
+        text = strdup("{\"detail\":\"the answer could not be encoded\",\"status\":500,"
+                      "\"title\":\"Internal error\",\"type\":\"about:blank\"}");
+        if (!text) {
+            http_reply(r, 500, "application/problem+json", "", 0);
+            return;
+        }
+    }
     size_t len = strlen(text);
     text[len] = 0;
     /* One trailing newline so that curl output ends cleanly. */
@@ -131,6 +162,7 @@ void http_problem(struct http_req *r, int status, const char *title, const char 
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
+    http_text_clean(detail); /* it may quote the client's bytes */
     json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title", title, "status",
                           status, "detail", detail);
     if (r->req) {

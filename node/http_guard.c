@@ -56,6 +56,7 @@ void http_guard_problem(struct http_req *r, int status, const char *title, const
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
+    http_text_clean(detail); /* it may quote the client's bytes */
     json_t *o = problem_json(status, title, code, detail);
     if (r->req)
         json_object_set_new(o, "instance", json_stringn(r->req->path.base, r->req->path.len));

@@ -90,6 +90,10 @@ void http_reply(struct http_req *r, int status, const char *content_type, const 
 void http_reply_json(struct http_req *r, int status, json_t *body); /* steals @body */
 void http_problem(struct http_req *r, int status, const char *title, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Replaces, in place, every byte of @s that is not part of valid UTF-8 with '?': a detail that
+ * quotes the client's bytes (a Content-Type, a parameter) must still encode as JSON (an
+ * invalid one made the answer NULL and crashed the node; found by tests/fuzz, fuzz_http). */
+void http_text_clean(char *s);
 /* Add a response header before replying (name lower-case). */
 void http_header(struct http_req *r, const char *name, const char *value);
 /* The client's address (IPv4 or IPv6 text; "?" when unknown). */

@@ -25,7 +25,8 @@ npm_install() {
 
 PKGS=(build-essential pkg-config libuv1-dev liblmdb-dev lmdb-utils libh2o-dev libjansson-dev
       libcurl4-openssl-dev libsecp256k1-dev libssl-dev nettle-dev libgsl-dev libcjose-dev
-      libargon2-dev libcmocka-dev curl wrk hyperfine iproute2 clang-format jq fonts-dejavu-core)
+      libargon2-dev libcmocka-dev curl wrk hyperfine iproute2 clang-format jq fonts-dejavu-core
+      clang libclang-rt-dev)
 
 # The edge (nginx) and the browser of the web tests (chromium): Debian's packages, checked by
 # their programs (any of Debian's nginx flavours will do).

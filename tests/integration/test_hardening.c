@@ -5,6 +5,7 @@
  *     a chunked body is cut as it crosses the limit; 30 connections each sending 8 MB leave
  *     the node's peak RSS bounded; Content-Length with Transfer-Encoding, or two different
  *     Content-Lengths, get 400 and the smuggled request after them never runs;
+ *     a Content-Type that is not UTF-8 gets its 415 and the node stays up;
  *   - query parameters too long for the node's buffers are refused naming the parameter,
  *     never dropped (which widened the query); fixture ids '.' and '..' are refused;
  *     a Last-Event-ID beyond the largest id is refused instead of wrapping to a full replay;
@@ -358,6 +359,24 @@ static void framing_and_bodies(void **state)
     close(fd);
     assert_int_equal(count_of(resp, "HTTP/1.1 201"), 2);
     assert_true(fixture_exists(&c, "pipe1") && fixture_exists(&c, "pipe2"));
+
+    /* A Content-Type that is not UTF-8: the 415 quotes it, cleaned ('?'), and the node stays
+     * up (the answer's JSON could not be made and the node crashed; found by tests/fuzz). */
+    const char *body = h_fixture_body("utf1");
+    snprintf(req, sizeof req,
+             "POST /admin/v1/fixtures HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+             "Idempotency-Key: key-utf1\r\nContent-Type: text/\xde\xff\xfe\r\n"
+             "Content-Length: %zu\r\n\r\n%s",
+             c.token, strlen(body), body);
+    fd = raw_connect(port, NULL);
+    raw_send(fd, req, strlen(req));
+    raw_read(fd, resp, sizeof resp, "}", 5000);
+    close(fd);
+    assert_int_equal(status_of(resp), 415);
+    assert_non_null(strstr(resp, "application/problem+json"));
+    assert_non_null(strstr(body_of(resp), "not text/???"));
+    assert_true(alive(&c, 0));
+    assert_false(fixture_exists(&c, "utf1"));
     h_cluster_destroy(&c);
 }
 
