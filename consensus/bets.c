@@ -90,6 +90,69 @@ void bets_reject(json_t *b, const char *code, const char *detail)
         json_object_set_new(b, "reject_detail", json_string(detail));
 }
 
+/* ---- "bet_config" records ------------------------------------------------------------ */
+
+static void config_key(char key[KEY_MAX], const char *prefix, const char *name)
+{
+    snprintf(key, KEY_MAX, "%s%s", prefix, name);
+}
+
+json_t *bets_config_get(struct fsm *f, MDB_txn *txn, const char *prefix, const char *name)
+{
+    char key[KEY_MAX];
+    config_key(key, prefix, name);
+    return store_get_json(txn, bets_db(f)->config, key, strlen(key));
+}
+
+int bets_config_put(struct fsm *f, MDB_txn *txn, const char *prefix, const char *name, json_t *o)
+{
+    char key[KEY_MAX];
+    config_key(key, prefix, name);
+    return store_put_json(txn, bets_db(f)->config, key, strlen(key), o, NULL);
+}
+
+int bets_config_del(struct fsm *f, MDB_txn *txn, const char *prefix, const char *name)
+{
+    char key[KEY_MAX];
+    config_key(key, prefix, name);
+    MDB_val k = {strlen(key), key};
+    int rv = mdb_del(txn, bets_db(f)->config, &k, NULL);
+    return rv == MDB_NOTFOUND ? 0 : rv;
+}
+
+int bets_config_answer(struct fsm *f, MDB_txn *txn, const char *key, json_t *o,
+                       struct fsm_result *res)
+{
+    int rv = bets_config_put(f, txn, key, "", o);
+    if (rv == 0)
+        store_result_json(res, 200, o);
+    else
+        json_decref(o);
+    return rv;
+}
+
+json_t *bets_config_names(struct fsm *f, MDB_txn *txn, const char *prefix, unsigned limit,
+                          bool running_only)
+{
+    json_t *out = json_array();
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, bets_db(f)->config, &cur))
+        return out;
+    size_t pl = strlen(prefix);
+    MDB_val k = {pl, (void *)prefix}, v;
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         r == 0 && k.mv_size > pl && !memcmp(k.mv_data, prefix, pl) &&
+         json_array_size(out) < limit;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        json_t *o = running_only ? json_loadb(v.mv_data, v.mv_size, 0, NULL) : NULL;
+        if (!running_only || json_is_true(json_object_get(o, "running")))
+            json_array_append_new(out, json_stringn((const char *)k.mv_data + pl, k.mv_size - pl));
+        json_decref(o);
+    }
+    mdb_cursor_close(cur);
+    return out;
+}
+
 int bets_run(struct fsm *f,
              MDB_txn *txn,
              const struct cmd *c,
@@ -195,12 +258,7 @@ int bets_limits_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct f
                     (unsigned long long)l.min_stake, (unsigned long long)l.max_stake);
         goto out;
     }
-    json_t *o = limits_json(&l);
-    rv = store_put_json(txn, bets_db(f)->config, LIMITS_KEY, strlen(LIMITS_KEY), o, NULL);
-    if (rv == 0)
-        store_result_json(res, 200, o);
-    else
-        json_decref(o);
+    rv = bets_config_answer(f, txn, LIMITS_KEY, limits_json(&l), res);
 out:
     json_decref(body);
     return rv;
@@ -508,12 +566,18 @@ char *bets_cmd_void(struct cmd *c, const char *bet_id, const char *reason)
     return cmd_bet(c, CMD_BET_VOID, bet_id, "reason", reason);
 }
 
-char *bets_cmd_settle_more(struct cmd *c, const char *fixture)
+char *bets_cmd_fixture_more(struct cmd *c, uint16_t type, const char *fixture, bool more)
 {
-    json_t *o = json_pack("{s:s}", "fixture", fixture);
-    char *t = cmd_fill(c, CMD_BET_SETTLE_MORE, o);
+    json_t *o = more ? json_pack("{s:s, s:b}", "fixture", fixture, "more", true)
+                     : json_pack("{s:s}", "fixture", fixture);
+    char *t = cmd_fill(c, type, o);
     json_decref(o);
     return t;
+}
+
+char *bets_cmd_settle_more(struct cmd *c, const char *fixture)
+{
+    return bets_cmd_fixture_more(c, CMD_BET_SETTLE_MORE, fixture, false);
 }
 
 char *bets_cmd_decide(struct cmd *c, const char *bet_id)

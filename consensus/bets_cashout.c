@@ -332,12 +332,7 @@ int bets_cashout_set_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
             goto out;
         }
     }
-    json_t *o = bets_cashout_cfg_json(&cfg);
-    rv = store_put_json(txn, bets_db(f)->config, CASHOUT_KEY, strlen(CASHOUT_KEY), o, NULL);
-    if (rv == 0)
-        store_result_json(res, 200, o);
-    else
-        json_decref(o);
+    rv = bets_config_answer(f, txn, CASHOUT_KEY, bets_cashout_cfg_json(&cfg), res);
 out:
     json_decref(body);
     return rv;

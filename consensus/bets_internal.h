@@ -113,6 +113,25 @@ int bets_next_goal_forget(struct fsm *f, MDB_txn *txn, const char *fixture);
 /* "settle|FIXTURE" in "bet_config": a settlement going on in chunks. */
 #define SETTLE_PREFIX "settle|"
 
+/* "bet_config" records named @prefix then @name ("" for a single key such as "limits"): get
+ * (NULL when absent), put, delete (absent: 0). */
+json_t *bets_config_get(struct fsm *f, MDB_txn *txn, const char *prefix, const char *name);
+int bets_config_put(struct fsm *f, MDB_txn *txn, const char *prefix, const char *name, json_t *o);
+int bets_config_del(struct fsm *f, MDB_txn *txn, const char *prefix, const char *name);
+/* Store settings @o (stolen) under @key and answer 200 with them; an LMDB error otherwise. */
+int bets_config_answer(struct fsm *f, MDB_txn *txn, const char *key, json_t *o,
+                       struct fsm_result *res);
+/* The names after @prefix of the records under it, in key order, at most @limit; with
+ * @running_only, only those whose record has "running": true (a chunked job still going). */
+json_t *bets_config_names(struct fsm *f, MDB_txn *txn, const char *prefix, unsigned limit,
+                          bool running_only);
+/* The payload {fixture} (or {fixture, more: true} with @more) of command @type: the leader's
+ * next chunk of a settlement, correction or abandonment. */
+char *bets_cmd_fixture_more(struct cmd *c, uint16_t type, const char *fixture, bool more);
+/* Settle @b if it is accepted (and complete), else (not settled) write it as it is: what a
+ * chunk does to each bet once its legs on the fixture have their results. */
+int bets_settle_or_store(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms);
+
 /* The command handlers (the table is in bets.c). */
 int bets_place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);
 int bets_limits_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res);

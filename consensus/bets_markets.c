@@ -221,12 +221,7 @@ int bets_on_event(struct fsm *f, MDB_txn *txn, const char *fixture, uint64_t tim
         const char *st = b ? store_str(b, "status") ?: "" : "";
         bool open = false, live = b && strcmp(st, "rejected") && strcmp(st, "settled");
         if (live && ng_legs(b, fixture, evs, &open)) {
-            if (!strcmp(st, "accepted"))
-                rv = bets_settle_one(f, txn, b, time_ms);
-            if (rv == 0 && strcmp(store_str(b, "status") ?: "", "settled") != 0) {
-                const char *id = store_str(b, "id");
-                rv = store_put_json(txn, bets_db(f)->bets, id, strlen(id), b, NULL);
-            }
+            rv = bets_settle_or_store(f, txn, b, time_ms);
         } /* else *open says whether a next_goal leg still waits (none: drop the entry) */
         if (rv == 0 && !open)
             rv = ng_del(f, txn, store_str(e, "key"));
@@ -258,16 +253,9 @@ const char *bets_abandoned_result(json_t *leg, int h, int a, json_t *evs)
 
 #define ABANDON_PREFIX "abandon|"
 
-static json_t *abandon_get(struct fsm *f, MDB_txn *txn, const char *fixture)
-{
-    char key[KEY_MAX];
-    snprintf(key, sizeof key, ABANDON_PREFIX "%s", fixture);
-    return store_get_json(txn, bets_db(f)->config, key, strlen(key));
-}
-
 bool bets_abandoned_fixture(struct fsm *f, MDB_txn *txn, const char *fixture)
 {
-    json_t *rec = abandon_get(f, txn, fixture);
+    json_t *rec = bets_config_get(f, txn, ABANDON_PREFIX, fixture);
     json_decref(rec);
     return rec != NULL;
 }
@@ -304,14 +292,9 @@ static int abandon_chunk(struct fsm *f, MDB_txn *txn, json_t *rec, uint64_t time
                 json_object_set_new(leg, "result",
                                     json_string(bets_abandoned_result(leg, h, a, evs)));
         }
-        if (!strcmp(st, "accepted"))
-            rv = bets_settle_one(f, txn, b, time_ms);
-        if (rv == 0 && strcmp(store_str(b, "status") ?: "", "settled") != 0) {
-            const char *id = store_str(b, "id");
-            rv = store_put_json(txn, bets_db(f)->bets, id, strlen(id), b, NULL);
-        } else if (rv == 0) {
+        rv = bets_settle_or_store(f, txn, b, time_ms);
+        if (rv == 0 && !strcmp(store_str(b, "status") ?: "", "settled"))
             settled++;
-        }
         json_decref(b);
     }
     json_object_set_new(rec, "running", json_boolean(json_array_size(ids) == BET_SETTLE_CHUNK));
@@ -321,9 +304,7 @@ static int abandon_chunk(struct fsm *f, MDB_txn *txn, json_t *rec, uint64_t time
     json_decref(evs);
     if (rv)
         return rv;
-    char key[KEY_MAX];
-    snprintf(key, sizeof key, ABANDON_PREFIX "%s", fixture);
-    return store_put_json(txn, bets_db(f)->config, key, strlen(key), rec, NULL);
+    return bets_config_put(f, txn, ABANDON_PREFIX, fixture, rec);
 }
 
 static json_t *abandon_answer(json_t *rec)
@@ -347,7 +328,7 @@ int bets_abandoned_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struc
                *reason = store_str_max(body, "reason", 500);
     if (fixture && json_is_true(json_object_get(body, "more"))) {
         /* The leader carries an abandonment on, a chunk at a time; done already: nothing. */
-        rec = abandon_get(f, txn, fixture);
+        rec = bets_config_get(f, txn, ABANDON_PREFIX, fixture);
         if (json_is_true(json_object_get(rec, "running")))
             rv = abandon_chunk(f, txn, rec, c->time_ms);
         if (rv == 0)
@@ -402,31 +383,12 @@ out:
 
 json_t *bets_abandoning(struct fsm *f, MDB_txn *txn, unsigned limit)
 {
-    json_t *out = json_array();
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, bets_db(f)->config, &cur))
-        return out;
-    size_t pl = strlen(ABANDON_PREFIX);
-    MDB_val k = {pl, (void *)ABANDON_PREFIX}, v;
-    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-         r == 0 && k.mv_size > pl && !memcmp(k.mv_data, ABANDON_PREFIX, pl) &&
-         json_array_size(out) < limit;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        if (json_is_true(json_object_get(o, "running")))
-            json_array_append_new(out, json_stringn((const char *)k.mv_data + pl, k.mv_size - pl));
-        json_decref(o);
-    }
-    mdb_cursor_close(cur);
-    return out;
+    return bets_config_names(f, txn, ABANDON_PREFIX, limit, true);
 }
 
 char *bets_cmd_abandoned_more(struct cmd *c, const char *fixture)
 {
-    json_t *o = json_pack("{s:s, s:b}", "fixture", fixture, "more", true);
-    char *t = cmd_fill(c, CMD_BET_ABANDONED, o);
-    json_decref(o);
-    return t;
+    return bets_cmd_fixture_more(c, CMD_BET_ABANDONED, fixture, true);
 }
 
 char *bets_cmd_abandoned(struct cmd *c, const char *fixture, const char *reason)

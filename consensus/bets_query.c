@@ -143,19 +143,7 @@ json_t *bets_fixture_ids(struct fsm *f, MDB_txn *txn, const char *fixture, uint6
 
 json_t *bets_settling(struct fsm *f, MDB_txn *txn, unsigned limit)
 {
-    json_t *out = json_array();
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, bets_db(f)->config, &cur))
-        return out;
-    size_t pl = strlen(SETTLE_PREFIX);
-    MDB_val k = {pl, (void *)SETTLE_PREFIX}, v;
-    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-         r == 0 && k.mv_size > pl && !memcmp(k.mv_data, SETTLE_PREFIX, pl) &&
-         json_array_size(out) < limit;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-        json_array_append_new(out, json_stringn((const char *)k.mv_data + pl, k.mv_size - pl));
-    mdb_cursor_close(cur);
-    return out;
+    return bets_config_names(f, txn, SETTLE_PREFIX, limit, false);
 }
 
 json_t *bets_list_fixture(struct fsm *f, MDB_txn *txn, const char *fixture, unsigned limit)

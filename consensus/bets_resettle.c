@@ -47,21 +47,6 @@
 #define RESETTLE_PREFIX "resettle|"
 #define POSTPONED_PREFIX "postponed|"
 
-static json_t *config_get(struct fsm *f, MDB_txn *txn, const char *prefix, const char *fixture)
-{
-    char key[KEY_MAX];
-    snprintf(key, sizeof key, "%s%s", prefix, fixture);
-    return store_get_json(txn, bets_db(f)->config, key, strlen(key));
-}
-
-static int config_put(struct fsm *f, MDB_txn *txn, const char *prefix, const char *fixture,
-                      json_t *o)
-{
-    char key[KEY_MAX];
-    snprintf(key, sizeof key, "%s%s", prefix, fixture);
-    return store_put_json(txn, bets_db(f)->config, key, strlen(key), o, NULL);
-}
-
 /* A snapshot of @b's current settlement for its history. */
 static json_t *settlement_of(json_t *b)
 {
@@ -202,12 +187,12 @@ static bool resettle_allowed(struct fsm *f, MDB_txn *txn, const char *fixture, j
                         "fixture '%s' is %s: only a finished fixture's agreed result can be "
                         "corrected",
                         fixture, st);
-    } else if ((voided = config_get(f, txn, POSTPONED_PREFIX, fixture))) {
+    } else if ((voided = bets_config_get(f, txn, POSTPONED_PREFIX, fixture))) {
         bets_refuse(res, 409, "fixture_voided", "Bets voided", NULL,
                     "the bets on fixture '%s' were voided when it stayed postponed past 48 "
                     "hours: there is no settlement to correct",
                     fixture);
-    } else if ((running = config_get(f, txn, SETTLE_PREFIX, fixture)) ||
+    } else if ((running = bets_config_get(f, txn, SETTLE_PREFIX, fixture)) ||
                json_is_true(json_object_get(rec, "running"))) {
         bets_refuse(res, 409, "settlement_in_progress", "Settlement in progress", NULL,
                     "the settlement of fixture '%s' (or its last correction) still runs in "
@@ -229,13 +214,13 @@ int bets_resettle_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct
     int rv = 0;
     const char *fixture = store_str_max(body, "fixture", FIXTURE_MAX),
                *reason = store_str_max(body, "reason", 500);
-    json_t *rec = fixture ? config_get(f, txn, RESETTLE_PREFIX, fixture) : NULL;
+    json_t *rec = fixture ? bets_config_get(f, txn, RESETTLE_PREFIX, fixture) : NULL;
     uint64_t h, a;
     if (fixture && json_is_true(json_object_get(body, "more"))) {
         /* The leader carries a correction on, a chunk at a time; done already: nothing. */
         if (json_is_true(json_object_get(rec, "running")) &&
             (rv = resettle_chunk(f, txn, rec, c->time_ms)) == 0)
-            rv = config_put(f, txn, RESETTLE_PREFIX, fixture, rec);
+            rv = bets_config_put(f, txn, RESETTLE_PREFIX, fixture, rec);
         if (rv == 0)
             store_result_json(res, 200, rec ? resettle_answer(rec)
                                             : json_pack("{s:s, s:b}", "fixture", fixture, "more",
@@ -266,7 +251,7 @@ int bets_resettle_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct
     json_object_set_new(rec, "away", json_integer((json_int_t)a));
     json_object_set_new(rec, "after", json_integer(0));
     if ((rv = resettle_chunk(f, txn, rec, c->time_ms)) == 0 &&
-        (rv = config_put(f, txn, RESETTLE_PREFIX, fixture, rec)) == 0)
+        (rv = bets_config_put(f, txn, RESETTLE_PREFIX, fixture, rec)) == 0)
         store_result_json(res, 200, resettle_answer(rec));
 out:
     json_decref(rec);
@@ -276,36 +261,17 @@ out:
 
 json_t *bets_resettling(struct fsm *f, MDB_txn *txn, unsigned limit)
 {
-    json_t *out = json_array();
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, bets_db(f)->config, &cur))
-        return out;
-    size_t pl = strlen(RESETTLE_PREFIX);
-    MDB_val k = {pl, (void *)RESETTLE_PREFIX}, v;
-    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-         r == 0 && k.mv_size > pl && !memcmp(k.mv_data, RESETTLE_PREFIX, pl) &&
-         json_array_size(out) < limit;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        if (json_is_true(json_object_get(o, "running")))
-            json_array_append_new(out, json_stringn((const char *)k.mv_data + pl, k.mv_size - pl));
-        json_decref(o);
-    }
-    mdb_cursor_close(cur);
-    return out;
+    return bets_config_names(f, txn, RESETTLE_PREFIX, limit, true);
 }
 
 char *bets_cmd_resettle_more(struct cmd *c, const char *fixture)
 {
-    json_t *o = json_pack("{s:s, s:b}", "fixture", fixture, "more", true);
-    char *t = cmd_fill(c, CMD_BET_RESETTLE, o);
-    json_decref(o);
-    return t;
+    return bets_cmd_fixture_more(c, CMD_BET_RESETTLE, fixture, true);
 }
 
 json_t *bets_resettles(struct fsm *f, MDB_txn *txn, const char *fixture)
 {
-    return config_get(f, txn, RESETTLE_PREFIX, fixture);
+    return bets_config_get(f, txn, RESETTLE_PREFIX, fixture);
 }
 
 /* ---- postponed fixtures ------------------------------------------------------------------ */
@@ -334,7 +300,7 @@ int bets_postponed_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struc
                     "need {fixture: a fixture id of at most %d bytes}", FIXTURE_MAX);
         goto out;
     }
-    if ((done = config_get(f, txn, POSTPONED_PREFIX, fixture))) {
+    if ((done = bets_config_get(f, txn, POSTPONED_PREFIX, fixture))) {
         json_object_set_new(done, "done", json_true());
         store_result_json(res, 200, json_incref(done));
         goto out;
@@ -368,7 +334,7 @@ int bets_postponed_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struc
     fsm_format_time(c->time_ms, ts);
     done = json_pack("{s:s, s:s, s:s}", "fixture", fixture, "voided_at", ts, "reason",
                      "postponed_48h");
-    if ((rv = config_put(f, txn, POSTPONED_PREFIX, fixture, done)) == 0)
+    if ((rv = bets_config_put(f, txn, POSTPONED_PREFIX, fixture, done)) == 0)
         store_result_json(res, 200, json_incref(done));
 out:
     json_decref(done);
@@ -391,7 +357,7 @@ json_t *bets_postponed_due(struct fsm *f, MDB_txn *txn, uint64_t now_ms, unsigne
         {
             const char *id = store_str(fx, "id");
             uint64_t when = void_after_ms(fx);
-            json_t *done = id ? config_get(f, txn, POSTPONED_PREFIX, id) : NULL;
+            json_t *done = id ? bets_config_get(f, txn, POSTPONED_PREFIX, id) : NULL;
             if (id && !done && when && when <= now_ms && json_array_size(out) < limit)
                 json_array_append_new(out, json_string(id));
             json_decref(done);

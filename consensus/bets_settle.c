@@ -176,6 +176,17 @@ int bets_settle_one(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms)
     return rv ? rv : bets_put(f, txn, b, "settled", time_ms);
 }
 
+int bets_settle_or_store(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms)
+{
+    int rv = !strcmp(store_str(b, "status") ?: "", "accepted") ? bets_settle_one(f, txn, b, time_ms)
+                                                               : 0;
+    if (rv == 0 && strcmp(store_str(b, "status") ?: "", "settled") != 0) {
+        const char *id = store_str(b, "id");
+        rv = store_put_json(txn, bets_db(f)->bets, id, strlen(id), b, NULL);
+    }
+    return rv;
+}
+
 const char *bets_settle_how(json_t *b, uint64_t *payout)
 {
     const char *r = store_str(b, "result") ?: "";
@@ -322,9 +333,7 @@ static int settle_chunk(struct fsm *f, MDB_txn *txn, const char *fixture, bool c
             if (res)
                 json_object_set_new(leg, "result", json_string(res));
         }
-        rv = !strcmp(st, "accepted") ? bets_settle_one(f, txn, b, time_ms) : 0;
-        if (rv == 0 && strcmp(store_str(b, "status") ?: "", "settled") != 0)
-            rv = store_put_json(txn, bets_db(f)->bets, id, strlen(id), b, NULL);
+        rv = bets_settle_or_store(f, txn, b, time_ms);
         json_decref(b);
         if (rv)
             break;
@@ -333,18 +342,14 @@ static int settle_chunk(struct fsm *f, MDB_txn *txn, const char *fixture, bool c
     json_decref(evs);
     if (rv)
         return rv;
-    char key[KEY_MAX];
-    snprintf(key, sizeof key, SETTLE_PREFIX "%s", fixture);
     if (*more) {
         json_t *o = json_pack("{s:s, s:b, s:i, s:i, s:I}", "fixture", fixture, "cancelled",
                               cancelled, "home", h, "away", a, "after", (json_int_t)last);
-        rv = store_put_json(txn, bets_db(f)->config, key, strlen(key), o, NULL);
+        rv = bets_config_put(f, txn, SETTLE_PREFIX, fixture, o);
         json_decref(o);
         return rv;
     }
-    MDB_val k = {strlen(key), key};
-    rv = mdb_del(txn, bets_db(f)->config, &k, NULL);
-    return rv == MDB_NOTFOUND ? 0 : rv;
+    return bets_config_del(f, txn, SETTLE_PREFIX, fixture);
 }
 
 int bets_on_result(struct fsm *f, MDB_txn *txn, const char *fixture, bool cancelled, int h,
@@ -372,9 +377,7 @@ int bets_settle_more_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                     "need {fixture: a fixture id of at most %d bytes}", FIXTURE_MAX);
         goto out;
     }
-    char key[KEY_MAX];
-    snprintf(key, sizeof key, SETTLE_PREFIX "%s", fixture);
-    json_t *st = store_get_json(txn, bets_db(f)->config, key, strlen(key));
+    json_t *st = bets_config_get(f, txn, SETTLE_PREFIX, fixture);
     bool more = false;
     if (st) /* else: done already (a repeated proposal), nothing to do */
         rv = settle_chunk(f, txn, fixture, json_is_true(json_object_get(st, "cancelled")),

@@ -1,6 +1,8 @@
 /* Public routes (health, readiness, metrics) and the shared route helpers. */
 #include "node/routes.h"
+#include "node/accounts_common.h"
 #include "node/query.h"
+#include "node/write.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +91,64 @@ bool routes_method(struct http_req *r, const char *method, const char *want, con
     http_header(r, "allow", want);
     http_problem(r, 405, "Method not allowed", "%s", hint);
     return false;
+}
+
+json_t *routes_admin_write(struct http_req *r, const char *method, const char *hint,
+                           char idem[256])
+{
+    if ((method && !routes_method(r, method, "POST", hint)) || !acc_on_leader(r) ||
+        !acc_idem_key(r, "admin", idem))
+        return NULL;
+    return routes_body(r);
+}
+
+void routes_submit(struct http_req *r, uint16_t type, char *text, const char *tag,
+                   const char *subject, const char *idem, const char *what)
+{
+    uint8_t fp[32];
+    acc_fingerprint(tag, subject, fp);
+    if (text)
+        write_submit(r, type, text, strlen(text), idem, fp, acc_relay_done, NULL);
+    else
+        http_problem(r, 500, "Out of memory", "the %s could not be prepared", what);
+    free(text);
+}
+
+void routes_submit_body(struct http_req *r, uint16_t type, char *text, json_t *b,
+                        const char *tag, const char *idem, const char *what)
+{
+    char *canon = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(b);
+    routes_submit(r, type, text, tag, canon ? canon : "", idem, what);
+    free(canon);
+}
+
+void routes_settings(struct http_req *r, const char *method, const char *route,
+                     const char *scope, json_t *(*read)(struct fsm *f, MDB_txn *txn),
+                     void (*post)(struct http_req *r, json_t *b, const char *idem))
+{
+    if (!routes_require_scope(r, scope))
+        return;
+    if (!strcmp(method, "GET")) {
+        MDB_txn *txn;
+        if (fsm_read_begin(r->node->fsm, &txn) != 0) {
+            http_problem(r, 503, "Unavailable", "the state could not be read");
+            return;
+        }
+        json_t *out = read(r->node->fsm, txn);
+        fsm_read_end(txn);
+        http_reply_json(r, 200, out);
+        return;
+    }
+    if (strcmp(method, "POST") != 0) {
+        http_header(r, "allow", "GET, POST");
+        http_problem(r, 405, "Method not allowed", "%s takes GET or POST", route);
+        return;
+    }
+    char idem[256];
+    json_t *b = routes_admin_write(r, NULL, NULL, idem);
+    if (b)
+        post(r, b, idem);
 }
 
 bool routes_match1(const char *path, const char *prefix, char *seg, size_t n)

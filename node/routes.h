@@ -17,6 +17,25 @@ bool routes_require_scope(struct http_req *r, const char *scope);
 void routes_read(struct http_req *r, void (*serve)(struct http_req *r));
 /* Answer 405 with @hint unless @method is @want; true if it is. */
 bool routes_method(struct http_req *r, const char *method, const char *want, const char *hint);
+/* An operator's write, the checks before its body: POST only (405 with @hint; @method NULL when
+ * the caller checked it), on the leader (a follower forwards the request as it is), an
+ * Idempotency-Key in the "admin" namespace (into @idem), then the JSON object body: returned,
+ * or NULL once answered. The caller checks the scope first. */
+json_t *routes_admin_write(struct http_req *r, const char *method, const char *hint,
+                           char idem[256]);
+/* Propose command @type / @text (freed here; NULL: out of memory, answered 500 "the @what
+ * could not be prepared") through the write path under @idem, fingerprinted by @tag and
+ * @subject; the result is relayed as it is. */
+void routes_submit(struct http_req *r, uint16_t type, char *text, const char *tag,
+                   const char *subject, const char *idem, const char *what);
+/* The same fingerprinted by @b's canonical form (@b is dropped here). */
+void routes_submit_body(struct http_req *r, uint16_t type, char *text, json_t *b,
+                        const char *tag, const char *idem, const char *what);
+/* A settings route: GET answers @read's object on any node, POST (an operator's write, see
+ * routes_admin_write) hands the body to @post, another method is 405 naming @route. */
+void routes_settings(struct http_req *r, const char *method, const char *route,
+                     const char *scope, json_t *(*read)(struct fsm *f, MDB_txn *txn),
+                     void (*post)(struct http_req *r, json_t *b, const char *idem));
 /* Match "/prefix/{seg}" (returns segment into @seg) exactly. */
 bool routes_match1(const char *path, const char *prefix, char *seg, size_t n);
 

@@ -179,55 +179,6 @@ out:
     json_decref(claims);
 }
 
-/* The betting settings routes (limits, switches): GET reads on any node, POST proposes on the
- * leader (405 for another method; a follower forwards; Idempotency-Key and a JSON body). */
-static void settings(struct http_req *r, const char *method, const char *route,
-                     json_t *(*read)(struct fsm *f, MDB_txn *txn),
-                     void (*post)(struct http_req *r, json_t *b, const char *idem))
-{
-    if (!routes_require_scope(r, "bets"))
-        return;
-    if (!strcmp(method, "GET")) {
-        MDB_txn *txn;
-        if (fsm_read_begin(r->node->fsm, &txn) != 0) {
-            http_problem(r, 503, "Unavailable", "the state could not be read");
-            return;
-        }
-        json_t *out = read(r->node->fsm, txn);
-        fsm_read_end(txn);
-        http_reply_json(r, 200, out);
-        return;
-    }
-    if (strcmp(method, "POST") != 0) {
-        http_header(r, "allow", "GET, POST");
-        http_problem(r, 405, "Method not allowed", "%s takes GET or POST", route);
-        return;
-    }
-    char idem[256];
-    if (!acc_on_leader(r) || !acc_idem_key(r, "admin", idem))
-        return;
-    json_t *b = routes_body(r);
-    if (b)
-        post(r, b, idem);
-}
-
-/* Propose @type / @text (NULL: out of memory) for the body @b (dropped here), fingerprinted
- * by @tag and @b's canonical form. */
-static void settings_submit(struct http_req *r, uint16_t type, char *text, json_t *b,
-                            const char *tag, const char *idem, const char *what)
-{
-    char *canon = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(b);
-    uint8_t fp[32];
-    acc_fingerprint(tag, canon ? canon : "", fp);
-    if (text)
-        write_submit(r, type, text, strlen(text), idem, fp, acc_relay_done, NULL);
-    else
-        http_problem(r, 500, "Out of memory", "the %s could not be prepared", what);
-    free(text);
-    free(canon);
-}
-
 static json_t *limits_read(struct fsm *f, MDB_txn *txn)
 {
     struct bet_limits l;
@@ -242,7 +193,7 @@ static void limits_post(struct http_req *r, json_t *b, const char *idem)
 {
     struct cmd c;
     char *text = bets_cmd_limits(&c, b);
-    settings_submit(r, CMD_BET_LIMITS, text, b, "bet-limits", idem, "limits");
+    routes_submit_body(r, CMD_BET_LIMITS, text, b, "bet-limits", idem, "limits");
 }
 
 static void switches_post(struct http_req *r, json_t *b, const char *idem)
@@ -271,7 +222,7 @@ static void switches_post(struct http_req *r, json_t *b, const char *idem)
     }
     struct cmd c;
     char *text = bets_cmd_switch(&c, scope, fixture, json_is_true(open));
-    settings_submit(r, CMD_BET_SWITCH, text, b, "bet-switch", idem, "switch");
+    routes_submit_body(r, CMD_BET_SWITCH, text, b, "bet-switch", idem, "switch");
 }
 
 /* GET /admin/v1/bets?player=ID | ?fixture=ID [&limit=1..1000] */
@@ -314,14 +265,9 @@ static void admin_list(struct http_req *r)
 /* POST /admin/v1/bets/{id}/void {reason} (admin, Idempotency-Key, proposed by the leader). */
 static void void_bet(struct http_req *r, const char *method, const char *id)
 {
-    if (!routes_require_scope(r, "bets") || !routes_method(r, method, "POST", "use POST"))
-        return;
-    if (!acc_on_leader(r))
-        return;
     char idem[256];
-    if (!acc_idem_key(r, "admin", idem))
-        return;
-    json_t *b = routes_body(r);
+    json_t *b = routes_require_scope(r, "bets") ? routes_admin_write(r, method, "use POST", idem)
+                                                : NULL;
     if (!b)
         return;
     const char *reason = json_string_value(json_object_get(b, "reason"));
@@ -335,13 +281,7 @@ static void void_bet(struct http_req *r, const char *method, const char *id)
     char subj[700];
     snprintf(subj, sizeof subj, "%s %s", id, reason);
     json_decref(b);
-    uint8_t fp[32];
-    acc_fingerprint("bet-void", subj, fp);
-    if (text)
-        write_submit(r, CMD_BET_VOID, text, strlen(text), idem, fp, acc_relay_done, NULL);
-    else
-        http_problem(r, 500, "Out of memory", "the void could not be prepared");
-    free(text);
+    routes_submit(r, CMD_BET_VOID, text, "bet-void", subj, idem, "void");
 }
 
 /* POST /admin/v1/fixtures/{id}/resettle {home, away, reason} (admin, Idempotency-Key, on the
@@ -364,13 +304,9 @@ static void resettle(struct http_req *r, const char *method, const char *fixture
         http_reply_json(r, 200, o);
         return;
     }
-    if (!routes_method(r, method, "POST", "use POST to correct the result, GET to read") ||
-        !acc_on_leader(r))
-        return;
     char idem[256];
-    if (!acc_idem_key(r, "admin", idem))
-        return;
-    json_t *b = routes_body(r);
+    json_t *b =
+        routes_admin_write(r, method, "use POST to correct the result, GET to read", idem);
     if (!b)
         return;
     json_t *h = json_object_get(b, "home"), *a = json_object_get(b, "away");
@@ -391,13 +327,7 @@ static void resettle(struct http_req *r, const char *method, const char *fixture
     snprintf(subj, sizeof subj, "%s %lld-%lld %s", fixture, (long long)json_integer_value(h),
              (long long)json_integer_value(a), reason);
     json_decref(b);
-    uint8_t fp[32];
-    acc_fingerprint("bet-resettle", subj, fp);
-    if (text)
-        write_submit(r, CMD_BET_RESETTLE, text, strlen(text), idem, fp, acc_relay_done, NULL);
-    else
-        http_problem(r, 500, "Out of memory", "the re-settlement could not be prepared");
-    free(text);
+    routes_submit(r, CMD_BET_RESETTLE, text, "bet-resettle", subj, idem, "re-settlement");
 }
 
 /* POST /admin/v1/fixtures/{id}/abandon {reason} (admin, Idempotency-Key, on the leader): a
@@ -405,13 +335,9 @@ static void resettle(struct http_req *r, const char *method, const char *fixture
  * (CMD_BET_ABANDONED, consensus/bets_markets.c). */
 static void abandon(struct http_req *r, const char *method, const char *fixture)
 {
-    if (!routes_require_scope(r, "bets") || !routes_method(r, method, "POST", "use POST") ||
-        !acc_on_leader(r))
-        return;
     char idem[256];
-    if (!acc_idem_key(r, "admin", idem))
-        return;
-    json_t *b = routes_body(r);
+    json_t *b = routes_require_scope(r, "bets") ? routes_admin_write(r, method, "use POST", idem)
+                                                : NULL;
     if (!b)
         return;
     const char *reason = json_string_value(json_object_get(b, "reason"));
@@ -426,13 +352,7 @@ static void abandon(struct http_req *r, const char *method, const char *fixture)
     char subj[700];
     snprintf(subj, sizeof subj, "%s %s", fixture, reason);
     json_decref(b);
-    uint8_t fp[32];
-    acc_fingerprint("bet-abandon", subj, fp);
-    if (text)
-        write_submit(r, CMD_BET_ABANDONED, text, strlen(text), idem, fp, acc_relay_done, NULL);
-    else
-        http_problem(r, 500, "Out of memory", "the abandonment could not be prepared");
-    free(text);
+    routes_submit(r, CMD_BET_ABANDONED, text, "bet-abandon", subj, idem, "abandonment");
 }
 
 static void liability(struct http_req *r, const char *fixture)
@@ -463,7 +383,8 @@ int routes_bets(struct http_req *r, const char *method, const char *path)
         return 0;
     }
     if (!strcmp(path, "/admin/v1/bets/switches")) {
-        settings(r, method, "/admin/v1/bets/switches", bets_switches, switches_post);
+        routes_settings(r, method, "/admin/v1/bets/switches", "bets", bets_switches,
+                        switches_post);
         return 0;
     }
     if (!strcmp(path, "/admin/v1/bets")) {
@@ -503,7 +424,7 @@ int routes_bets(struct http_req *r, const char *method, const char *path)
         }
     }
     if (!strcmp(path, "/admin/v1/bets/limits")) {
-        settings(r, method, "/admin/v1/bets/limits", limits_read, limits_post);
+        routes_settings(r, method, "/admin/v1/bets/limits", "bets", limits_read, limits_post);
         return 0;
     }
     if (!strcmp(path, "/v1/stream/bets")) {

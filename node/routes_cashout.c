@@ -152,13 +152,7 @@ static void offer_accept(struct http_req *r, const char *player, const char *id,
                                   (uint64_t)exp);
     char subj[160];
     snprintf(subj, sizeof subj, "%s %s", id, tok);
-    uint8_t fp[32];
-    acc_fingerprint("bet-cashout", subj, fp);
-    if (text)
-        write_submit(r, CMD_BET_CASHOUT, text, strlen(text), idem, fp, acc_relay_done, NULL);
-    else
-        http_problem(r, 500, "Out of memory", "the cash-out could not be prepared");
-    free(text);
+    routes_submit(r, CMD_BET_CASHOUT, text, "bet-cashout", subj, idem, "cash-out");
 }
 
 static void player_cashout(struct http_req *r, const char *method, const char *id)
@@ -187,53 +181,25 @@ static void player_cashout(struct http_req *r, const char *method, const char *i
     json_decref(claims);
 }
 
-static void settings(struct http_req *r, const char *method)
+static json_t *settings_read(struct fsm *f, MDB_txn *txn)
 {
-    if (!routes_require_scope(r, "bets"))
-        return;
-    if (!strcmp(method, "GET")) {
-        MDB_txn *txn;
-        if (fsm_read_begin(r->node->fsm, &txn) != 0) {
-            http_problem(r, 503, "Unavailable", "the state could not be read");
-            return;
-        }
-        struct bet_cashout_cfg cfg;
-        bets_cashout_cfg_get(r->node->fsm, txn, &cfg);
-        fsm_read_end(txn);
-        http_reply_json(r, 200, bets_cashout_cfg_json(&cfg));
-        return;
-    }
-    if (strcmp(method, "POST") != 0) {
-        http_header(r, "allow", "GET, POST");
-        http_problem(r, 405, "Method not allowed", "/admin/v1/bets/cashout takes GET or POST");
-        return;
-    }
-    if (!acc_on_leader(r))
-        return;
-    char idem[256];
-    if (!acc_idem_key(r, "admin", idem))
-        return;
-    json_t *b = routes_body(r);
-    if (!b)
-        return;
+    struct bet_cashout_cfg cfg;
+    bets_cashout_cfg_get(f, txn, &cfg);
+    return bets_cashout_cfg_json(&cfg);
+}
+
+static void settings_post(struct http_req *r, json_t *b, const char *idem)
+{
     struct cmd c;
     char *text = bets_cmd_cashout_set(&c, b);
-    char *canon = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(b);
-    uint8_t fp[32];
-    acc_fingerprint("bet-cashout-set", canon ? canon : "", fp);
-    if (text)
-        write_submit(r, CMD_BET_CASHOUT_SET, text, strlen(text), idem, fp, acc_relay_done, NULL);
-    else
-        http_problem(r, 500, "Out of memory", "the settings could not be prepared");
-    free(text);
-    free(canon);
+    routes_submit_body(r, CMD_BET_CASHOUT_SET, text, b, "bet-cashout-set", idem, "settings");
 }
 
 int routes_cashout(struct http_req *r, const char *method, const char *path)
 {
     if (!strcmp(path, "/admin/v1/bets/cashout")) {
-        settings(r, method);
+        routes_settings(r, method, "/admin/v1/bets/cashout", "bets", settings_read,
+                        settings_post);
         return 0;
     }
     static const char pre[] = "/v1/bets/", suf[] = "/cashout";
