@@ -90,8 +90,7 @@ static bool known_market(const char *m)
     return false;
 }
 
-/* Bounds and shape of the change @p; 0 if it may be applied, else the refusal is in @res. */
-static int check(json_t *p, struct fsm_result *res)
+int trader_check(json_t *p, struct fsm_result *res)
 {
     static const char *const fields[] = {"fixture",   "market",    "margin_shift_bp",
                                          "lean",      "suspended", "max_stake",
@@ -166,7 +165,7 @@ static int apply_set(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fs
         refuse(res, 422, "invalid_trader", "need {fixture: a fixture id, reason, ...}");
         goto out;
     }
-    if (check(p, res) != 0)
+    if (trader_check(p, res) != 0)
         goto out;
     if (!(fx = fixture_get(f, txn, fixture))) {
         refuse(res, 404, "no_fixture", "fixture '%s' is not known", fixture);

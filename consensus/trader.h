@@ -49,6 +49,12 @@ bool trader_suspended(struct fsm *f, MDB_txn *txn, const char *fixture);
 /* @max capped by the fixture's trader stake cap, if any. */
 uint64_t trader_max_stake(struct fsm *f, MDB_txn *txn, const char *fixture, uint64_t max);
 
+/* Bounds and shape of a change (the payload without or with "fixture"): 0 if it may be
+ * applied, else -1 with the 422 problem (and its code) in @res. The route checks with it too,
+ * so a refused change never reaches the log. */
+struct fsm_result;
+int trader_check(json_t *p, struct fsm_result *res);
+
 /* The payload of CMD_TRADER_SET: @body (borrowed) with "fixture" and "by" set. */
 char *trader_cmd_set(struct cmd *c, const char *fixture, json_t *body, const char *by);
 
