@@ -9,6 +9,7 @@
 
 #include "consensus/cmdtable.h"
 #include "consensus/quotes.h"
+#include "consensus/trader.h"
 #include "consensus/store.h"
 
 static const char BET_SEQ_KEY[] = "bet_seq";
@@ -156,6 +157,7 @@ int bets_place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fs
                         l->fixture);
             goto out;
         }
+        lim.max_stake = trader_max_stake(f, txn, l->fixture, lim.max_stake); /* issue 17 */
         json_t *m = quotes_market_get(f, txn, l->fixture);
         if (!m) {
             bets_refuse(res, 404, "no_market", "No market", NULL,

@@ -110,7 +110,10 @@ enum cmd_type {
                                     fixture: decided markets stand, the others are void */
     CMD_BET_CASHOUT_SET = 70,    /* bets_cashout.c: {enabled?, margin_bp?, validity_ms?} */
     CMD_BET_CASHOUT = 71,        /* {bet_id, player_id, amount, versions[], expires_ms} */
-    CMD_TYPE_MAX = 71,
+    /* 72: trader.c: {fixture, market?, margin_shift_bp?, lean?{outcome, bp}, suspended?,
+       max_stake?, reason, by?}; 73, 74: reserved (trader). */
+    CMD_TRADER_SET = 72,
+    CMD_TYPE_MAX = 72,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,

@@ -12,6 +12,7 @@
 #include "consensus/cmdtable.h"
 #include "consensus/store.h"
 #include "consensus/observations.h"
+#include "consensus/trader.h"
 #include "feed/feed.h"
 
 static const char QUOTE_VERSION_KEY[] = "quote_version";
@@ -271,6 +272,17 @@ static int suspend(struct fsm *f, MDB_txn *txn, json_t *m, const char *reason, u
     return 0;
 }
 
+int quotes_trader_suspend(struct fsm *f, MDB_txn *txn, const char *fixture, uint64_t time_ms)
+{
+    json_t *m = quotes_market_get(f, txn, fixture);
+    int rv = 0;
+    if (m && strcmp(json_string_value(json_object_get(m, "status")), "closed") != 0 &&
+        (rv = suspend(f, txn, m, "trader", time_ms)) == 0)
+        rv = market_put(f, txn, m, time_ms);
+    json_decref(m);
+    return rv;
+}
+
 /* A new market: pending, no round, no live state yet. */
 static json_t *pending_market(struct fsm *f, const char *fixture)
 {
@@ -457,6 +469,12 @@ static int apply_round(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                                                   "wait for the result", fixture);
         goto out;
     }
+    if (trader_suspended(f, txn, fixture)) {
+        fsm_result_problem(res, 409, "Suspended by trader",
+                           "a trader suspended the markets of '%s'; a round waits for the "
+                           "reopening", fixture);
+        goto out;
+    }
     fx = fixture_get(f, txn, fixture);
     int64_t kickoff = 0;
     const char *ko = json_string_value(json_object_get(fx, "kickoff"));
@@ -523,6 +541,9 @@ static int apply_round(struct fsm *f, MDB_txn *txn, const struct cmd *c,
         if (keys == football)
             json_object_set_new(inputs, "half", json_integer((json_int_t)half));
     }
+    json_t *trader = trader_round_inputs(f, txn, fixture); /* issue 17: priced on every node */
+    if (trader)
+        json_object_set_new(inputs, "trader", trader);
     json_object_set_new(m, "round",
                         json_pack("{s:I, s:O}", "index", (json_int_t)fsm_applying(f), "inputs",
                                   inputs));

@@ -89,6 +89,10 @@ char *quotes_cmd_published(struct cmd *c, const char *fixture, uint64_t index,
 char *quotes_cmd_suspend(struct cmd *c, const char *fixture, const char *reason,
                          const char *subject, uint64_t node);
 
+/* A trader suspended @fixture (consensus/trader.c): its markets, if any and not closed, are
+ * suspended at this entry with reason "trader". */
+int quotes_trader_suspend(struct fsm *f, MDB_txn *txn, const char *fixture, uint64_t time_ms);
+
 /* An observation was just agreed (observations.c calls it in the same transaction). */
 struct feed_obs;
 int quotes_on_agreed(struct fsm *f, MDB_txn *txn, const struct feed_obs *o, uint64_t time_ms);

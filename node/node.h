@@ -136,6 +136,8 @@ int routes_auth(struct http_req *r, const char *method, const char *path);
 int routes_bets(struct http_req *r, const char *method, const char *path);
 /* /v1/bets/{id}/cashout and /admin/v1/bets/cashout (node/routes_cashout.c); -1: not its path. */
 int routes_cashout(struct http_req *r, const char *method, const char *path);
+/* GET|POST /admin/v1/fixtures/{id}/trader (node/routes_trader.c); -1: not its path. */
+int routes_trader(struct http_req *r, const char *method, const char *path);
 /* Sport role with accounts_urls: the leader places each pending bet's hold (node/bets_hold.c). */
 int bets_hold_start(struct node *n, char *err, size_t errlen);
 void bets_hold_stop(struct node *n);

@@ -540,6 +540,9 @@ static void usage(FILE *f)
             "  bets abandon FIXTURE --reason TEXT  sport cluster: a live fixture abandoned\n"
             "  bets cashout | bets cashout-switch on|off   sport cluster: the cash-out switch\n"
             "                                  sport cluster: the betting switches\n"
+            "  trader set FIXTURE [--market M] [--margin-bp N] [--lean OUTCOME:BP]\n"
+            "    [--suspend|--reopen] [--max-stake CENTS] --reason TEXT | trader show FIXTURE\n"
+            "                                  sport cluster: trader controls and their history\n"
             "  liability FIXTURE               sport cluster: exposure per market and outcome\n"
             "  audit                           sport cluster: its bets against the accounts\n"
             "                                  cluster's holds and transfers (1 if different)\n"
@@ -637,6 +640,8 @@ int main(int argc, char **argv)
         return cmd_secrets(rest, rv);
     if (!strcmp(cmd, "bets"))
         return cmd_bets(rest, rv);
+    if (!strcmp(cmd, "trader"))
+        return cmd_trader(rest, rv);
     if (!strcmp(cmd, "liability"))
         return cmd_liability(rest, rv);
     if (!strcmp(cmd, "audit"))

@@ -61,6 +61,7 @@ int cmd_players(int argc, char **argv);
 int cmd_quotes(int argc, char **argv);
 int cmd_secrets(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
+int cmd_trader(int argc, char **argv);
 int cmd_wallet(int argc, char **argv);
 
 #endif

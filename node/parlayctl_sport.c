@@ -582,3 +582,100 @@ int cmd_oracle(int argc, char **argv)
     return oracle_cli_main(argc, argv);
 }
 
+
+/* Trader controls (issue 17): parlayctl trader set FIXTURE [--market M] [--margin-bp N]
+ * [--lean OUTCOME:BP] [--suspend|--reopen] [--max-stake CENTS] --reason TEXT [--key KEY];
+ * parlayctl trader show FIXTURE. The bounds are the node's (422 with a code, printed). */
+static void print_trader(json_t *t)
+{
+    json_t *lean = json_object_get(t, "lean");
+    printf("fixture %s: margin %+lld bp, lean %s%s%lld bp, %s, max stake %s%lld, %lld changes\n",
+           s_of(t, "fixture") ?: "?", i_of(t, "margin_shift_bp"),
+           json_is_object(lean) ? s_of(lean, "outcome") : "none",
+           json_is_object(lean) ? " +" : " ", json_is_object(lean) ? i_of(lean, "bp") : 0,
+           json_is_true(json_object_get(t, "suspended")) ? "SUSPENDED" : "open",
+           i_of(t, "max_stake") ? "" : "(none) ", i_of(t, "max_stake"), i_of(t, "changes"));
+    const char *mk;
+    json_t *v;
+    json_object_foreach(json_object_get(t, "market_shift_bp"), mk, v)
+        printf("  market %-16s margin %+lld bp\n", mk, (long long)json_integer_value(v));
+    size_t i;
+    json_t *h;
+    json_array_foreach(json_object_get(t, "history"), i, h)
+    {
+        char *set = json_dumps(json_object_get(h, "set"), JSON_COMPACT | JSON_SORT_KEYS);
+        printf("  #%lld %s entry %lld by %s: %s (%s)\n", i_of(h, "n"), s_of(h, "at") ?: "?",
+               i_of(h, "entry"), s_of(h, "by") ?: "?", set ? set : "", s_of(h, "reason") ?: "");
+        free(set);
+    }
+}
+
+int cmd_trader(int argc, char **argv)
+{
+    const char *usage =
+        "usage: parlayctl trader set FIXTURE [--market M] [--margin-bp N] [--lean OUTCOME:BP]\n"
+        "                            [--suspend|--reopen] [--max-stake CENTS] --reason TEXT "
+        "[--key KEY]\n"
+        "       parlayctl trader show FIXTURE";
+    if (argc < 3)
+        die(EXIT_USAGE, "%s", usage);
+    char *esc = curl_easy_escape(NULL, argv[2], 0);
+    char path[600];
+    snprintf(path, sizeof path, "/admin/v1/fixtures/%s/trader", esc);
+    curl_free(esc);
+    if (argc == 3 && !strcmp(argv[1], "show")) {
+        json_t *out = call("GET", path, NULL, NULL);
+        if (opt.json)
+            print_json(out);
+        else
+            print_trader(out);
+        json_decref(out);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "set") != 0)
+        die(EXIT_USAGE, "%s", usage);
+    json_t *b = json_object();
+    char key[128] = "";
+    for (int i = 3; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end = NULL;
+        if (!strcmp(a, "--suspend") || !strcmp(a, "--reopen")) {
+            json_object_set_new(b, "suspended", json_boolean(!strcmp(a, "--suspend")));
+            continue;
+        }
+        if (!v)
+            die(EXIT_USAGE, "%s needs a value\n%s", a, usage);
+        i++;
+        if (!strcmp(a, "--market")) {
+            json_object_set_new(b, "market", json_string(v));
+        } else if (!strcmp(a, "--reason")) {
+            json_object_set_new(b, "reason", json_string(v));
+        } else if (!strcmp(a, "--key")) {
+            snprintf(key, sizeof key, "%s", v);
+        } else if (!strcmp(a, "--margin-bp") || !strcmp(a, "--max-stake")) {
+            long long n = strtoll(v, &end, 10);
+            if (!*v || *end)
+                die(EXIT_USAGE, "%s: an integer, not '%s'", a, v);
+            json_object_set_new(b, !strcmp(a, "--margin-bp") ? "margin_shift_bp" : "max_stake",
+                                json_integer(n));
+        } else if (!strcmp(a, "--lean")) {
+            const char *colon = strchr(v, ':');
+            long long n = colon ? strtoll(colon + 1, &end, 10) : 0;
+            if (!colon || colon == v || !colon[1] || *end)
+                die(EXIT_USAGE, "--lean: OUTCOME:BP (home|draw|away, 0 to 500), not '%s'", v);
+            json_object_set_new(b, "lean", json_pack("{s:s%, s:I}", "outcome", v,
+                                                     (size_t)(colon - v), "bp", n));
+        } else {
+            die(EXIT_USAGE, "unknown option '%s'\n%s", a, usage);
+        }
+    }
+    if (!key[0])
+        gen_key(key, sizeof key); /* a fresh change; --key makes a retry idempotent */
+    json_t *out = call("POST", path, b, key);
+    if (opt.json)
+        print_json(out);
+    else
+        print_trader(out);
+    json_decref(out);
+    return EXIT_OK;
+}

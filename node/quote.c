@@ -490,6 +490,19 @@ static void on_applied(void *ctx, uint64_t index, unsigned type, const struct fs
         fsm_defer(n->fsm, compute, ci); /* once the round is committed locally */
         return;
     }
+    if (type == CMD_TRADER_SET && res->status == 200 && q->sched_term) {
+        /* A trader's change (issue 17): the fixture is priced again at once with it. */
+        json_t *b = json_loads(res->body, 0, NULL);
+        const char *fixture = json_string_value(json_object_get(b, "fixture"));
+        if (fixture) {
+            struct agr_slot *s = agr_sched_find(q->agr, fixture, true);
+            s->due_ms = now_ms();
+            s->started_ms = 0; /* a round in flight was captured before the change */
+            kick(n);
+        }
+        json_decref(b);
+        return;
+    }
     if (type == CMD_QUOTE_PUBLISHED && res->status == 201) {
         json_t *b = json_loads(res->body, 0, NULL);
         const char *fixture = json_string_value(json_object_get(b, "fixture"));

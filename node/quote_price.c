@@ -307,6 +307,61 @@ int quote_margins_parse(const char *text, model_quote_cfg *cfg, char *err, size_
     return rc;
 }
 
+/* ---- trader controls (issue 17) ---------------------------------------------------------- */
+
+/* @base with the round's trader margin shifts added (inputs.trader: margin_shift_bp for every
+ * market, market_shift_bp per margins key), each margin kept within 0..0.5. Plain IEEE
+ * additions of integers / 10000: the same bits on every node. */
+static void trader_cfg(const json_t *inputs, const model_quote_cfg *base, model_quote_cfg *out)
+{
+    *out = *base;
+    json_t *t = json_object_get(inputs, "trader");
+    if (!json_is_object(t))
+        return;
+    double all = (double)json_integer_value(json_object_get(t, "margin_shift_bp")) / 10000.0;
+    json_t *ms = json_object_get(t, "market_shift_bp");
+    for (int k = 0; k < MODEL_MKT__COUNT; k++) {
+        double extra = 0;
+        for (size_t i = 0; i < sizeof MARKETS / sizeof *MARKETS; i++)
+            if ((int)MARKETS[i].type == k)
+                extra += (double)json_integer_value(json_object_get(ms, MARKETS[i].name)) /
+                         10000.0;
+        for (int p = 0; p < MODEL_PHASE__COUNT; p++) {
+            double m = base->margin[k][p] + all + extra;
+            out->margin[k][p] = m < 0 ? 0 : m > 0.5 ? 0.5 : m;
+        }
+    }
+}
+
+/* The trader's lean: the 1X2 probability of inputs.trader.lean.outcome up by bp / 10000 (at
+ * most to 0.99), the other two scaled down in proportion so the three still sum to one; double
+ * chance and draw no bet follow from the new 1X2. Other markets are not leaned. */
+static void trader_lean(const json_t *inputs, model_fb_markets *mk)
+{
+    json_t *lean = json_object_get(json_object_get(inputs, "trader"), "lean");
+    const char *o = json_string_value(json_object_get(lean, "outcome"));
+    json_int_t bp = json_integer_value(json_object_get(lean, "bp"));
+    if (!o || bp <= 0)
+        return;
+    double *p[3] = {&mk->home, &mk->draw, &mk->away};
+    int k = !strcmp(o, "home") ? 0 : !strcmp(o, "draw") ? 1 : !strcmp(o, "away") ? 2 : -1;
+    if (k < 0 || !(*p[k] < 0.99))
+        return;
+    double to = *p[k] + (double)bp / 10000.0;
+    if (to > 0.99)
+        to = 0.99;
+    double scale = (1.0 - to) / (1.0 - *p[k]);
+    for (int i = 0; i < 3; i++)
+        *p[i] = i == k ? to : *p[i] * scale;
+    mk->dc_1x = mk->home + mk->draw;
+    mk->dc_12 = mk->home + mk->away;
+    mk->dc_x2 = mk->draw + mk->away;
+    if (mk->home + mk->away > 0) {
+        mk->dnb_home = mk->home / (mk->home + mk->away);
+        mk->dnb_away = mk->away / (mk->home + mk->away);
+    }
+}
+
 /* ---- prices ---------------------------------------------------------------------------- */
 
 static int fault_add;
@@ -342,6 +397,9 @@ char *quote_price_football(const json_t *inputs, double lambda, double mu, doubl
 {
     const char *phase = json_string_value(json_object_get(inputs, "phase"));
     bool live = phase && !strcmp(phase, "live");
+    model_quote_cfg tcfg;
+    trader_cfg(inputs, cfg, &tcfg);
+    cfg = &tcfg;
     model_fb_grid *g = malloc(sizeof *g);
     model_fb_markets *mk = malloc(sizeof *mk);
     model_fb_prices pr;
@@ -370,6 +428,8 @@ char *quote_price_football(const json_t *inputs, double lambda, double mu, doubl
     }
     if (rc == 0)
         rc = model_fb_markets_compute(g, mk);
+    if (rc == 0)
+        trader_lean(inputs, mk);
     if (rc == 0)
         rc = model_fb_quote(mk, cfg, live ? MODEL_PHASE_LIVE : MODEL_PHASE_PRE, &pr);
     free(g);
@@ -483,6 +543,9 @@ char *quote_price_tennis(const json_t *inputs, double serve_a, double serve_b,
 {
     const char *phase = json_string_value(json_object_get(inputs, "phase"));
     model_phase ph = phase && !strcmp(phase, "live") ? MODEL_PHASE_LIVE : MODEL_PHASE_PRE;
+    model_quote_cfg tcfg;
+    trader_cfg(inputs, cfg, &tcfg); /* the trader's margin shifts (no lean outside football) */
+    cfg = &tcfg;
     model_tennis_state st = {
         .best_of = (int)in_int(inputs, "best_of"),
         .pa = serve_a,
@@ -558,6 +621,9 @@ char *quote_price_basketball(const json_t *inputs, const model_bb_state *pre,
     const char *phase = json_string_value(json_object_get(inputs, "phase"));
     bool live = phase && !strcmp(phase, "live");
     model_phase ph = live ? MODEL_PHASE_LIVE : MODEL_PHASE_PRE;
+    model_quote_cfg tcfg;
+    trader_cfg(inputs, cfg, &tcfg); /* the trader's margin shifts (no lean outside football) */
+    cfg = &tcfg;
     model_bb_state st = *pre;
     if (live) {
         json_int_t h = in_int(inputs, "home_points"), a = in_int(inputs, "away_points");

@@ -45,6 +45,15 @@ TESTS += $(UNIT_TESTS)
 test-unit: $(UNIT_TESTS)
 	@bash tests/run-tests.sh $(UNIT_TESTS)
 
+# test_trader: trader controls (issue 17): bounds refused and changing nothing, the history,
+# suspend and reopen, two state machines alike, and the pricing of node/quote_price.c with a
+# margin shift, a lean and a market's shift (bit-identical on two calls).
+$(BUILD)/tests/test_trader: $(BUILD)/san/tests/unit/test_trader.o $(BUILD)/san/node/quote_price.o $(MODELS_SAN_OBJS) $(UNIT_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka -lm
+
+TESTS += $(BUILD)/tests/test_trader
+
 # test_banlist: the national gambling-ban list file (node/banlist.c): format, name
 # normalisation, matching, reload on change, the last good list kept.
 $(BUILD)/tests/test_banlist: $(BUILD)/san/tests/unit/test_banlist.o $(BUILD)/san/node/banlist.o $(UNIT_DEPS)

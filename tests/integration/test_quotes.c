@@ -16,7 +16,12 @@
  *                  one drops it): no quorum agrees on it, the markets stay suspended while it
  *                  is pending, and the leader raises the agreement alert;
  *   leader_killed  the leader dies mid-game: every agreed event and quote survives on the other
- *                  two, and quoting resumes (new versions that know of later events).
+ *                  two, and quoting resumes (new versions that know of later events);
+ *   trader_controls a trader's margin shift (POST /admin/v1/fixtures/{id}/trader) makes the
+ *                  next agreed quote on every node have a larger 1X2 overround, quorum-signed;
+ *                  a shift out of bounds is refused with its code and changes nothing; the
+ *                  settings and their history read the same on every node; suspend suspends
+ *                  the markets everywhere, reopen opens them again with new prices.
  *
  * Every wait is a condition polled with a deadline. */
 #include <setjmp.h>
@@ -700,6 +705,122 @@ static void two_way_offered(json_t *m, const char *market, const char *a, const 
     assert_true(num(x, a) >= 1010 && num(x, b) >= 1010);
 }
 
+/* ---- trader controls (issue 17) --------------------------------------------------------- */
+
+static double overround_1x2(json_t *m)
+{
+    json_t *x = json_object_get(json_object_get(m, "prices"), "1x2");
+    double s = 0;
+    static const char *const o[] = {"home", "draw", "away"};
+    for (int k = 0; k < 3; k++)
+        s += num(x, o[k]) > 0 ? 1000.0 / (double)num(x, o[k]) : 10.0;
+    return s;
+}
+
+struct above {
+    json_int_t version;
+    double overround;
+};
+
+/* Open, a newer version than a->version, and a 1X2 overround above a->overround. */
+static bool shifted(json_t *m, void *a)
+{
+    const struct above *ab = a;
+    return !strcmp(str(m, "status"), "open") && num(m, "version") > ab->version &&
+           overround_1x2(m) > ab->overround;
+}
+
+static bool trader_suspended_m(json_t *m, void *a)
+{
+    (void)a;
+    return !strcmp(str(m, "status"), "suspended") && !strcmp(str(m, "reason"), "trader");
+}
+
+static struct h_resp trader_post(struct h_cluster *c, int i, const char *body, const char *key)
+{
+    return h_http(c, i, "POST", "/admin/v1/fixtures/" FIXTURE "/trader", body, key, true);
+}
+
+static void trader_controls(void **state)
+{
+    (void)state;
+    static struct setup s;
+    start(&s, NULL, NULL);
+    json_int_t v0 = 0;
+    double base = 0;
+    for (int i = 0; i < 3; i++) {
+        json_t *m = wait_market(&s.c, i, open_pre, NULL, "open pre-match");
+        if (num(m, "version") > v0)
+            v0 = num(m, "version");
+        base = overround_1x2(m);
+        json_decref(m);
+    }
+    int leader = h_wait_leader(&s.c, H_WAIT_MS);
+    int f = (leader + 1) % 3;
+    /* Out of bounds: refused with its code, nothing recorded. */
+    struct h_resp r = trader_post(&s.c, leader, "{\"margin_shift_bp\": 2000, \"reason\": \"x\"}",
+                                  "tr-bad-1");
+    assert_int_equal(r.status, 422);
+    assert_string_equal(str(r.json, "code"), "reason_length");
+    h_resp_free(&r);
+    r = trader_post(&s.c, leader, "{\"margin_shift_bp\": 2000, \"reason\": \"too much\"}",
+                    "tr-bad-2");
+    assert_int_equal(r.status, 422);
+    assert_string_equal(r.content_type, "application/problem+json");
+    assert_string_equal(str(r.json, "code"), "margin_shift_out_of_bounds");
+    h_resp_free(&r);
+    /* A 5% margin shift: the next agreed quote on every node has a larger overround. */
+    r = trader_post(&s.c, leader, "{\"margin_shift_bp\": 500, \"reason\": \"sharp money\"}",
+                    "tr-1");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(num(r.json, "margin_shift_bp"), 500);
+    h_resp_free(&r);
+    struct above ab = {v0, base + 0.03};
+    json_int_t v1 = 0;
+    for (int i = 0; i < 3; i++) {
+        json_t *m = wait_market(&s.c, i, shifted, &ab, "re-priced with the margin shift");
+        assert_true(num(m, "signatures") >= 2);
+        if (num(m, "version") > v1)
+            v1 = num(m, "version");
+        json_decref(m);
+    }
+    /* The settings and their history, the same on a follower once applied there. */
+    double end = h_now() + H_WAIT_MS / 1000.0;
+    json_t *t = NULL;
+    while (h_now() < end) {
+        r = h_http(&s.c, f, "GET", "/admin/v1/fixtures/" FIXTURE "/trader", NULL, NULL, true);
+        assert_int_equal(r.status, 200);
+        t = json_incref(r.json);
+        h_resp_free(&r);
+        if (num(t, "changes") >= 1)
+            break;
+        json_decref(t);
+        t = NULL;
+        h_sleep_ms(50);
+    }
+    assert_non_null(t);
+    assert_int_equal(num(t, "changes"), 1); /* the refused ones left no trace */
+    assert_int_equal(num(t, "margin_shift_bp"), 500);
+    json_t *h0 = json_array_get(json_object_get(t, "history"), 0);
+    assert_string_equal(str(h0, "reason"), "sharp money");
+    assert_true(str(h0, "by")[0] != 0);
+    json_decref(t);
+    /* Suspend: the markets are suspended on every node; reopen: open again, newer prices. */
+    r = trader_post(&s.c, leader, "{\"suspended\": true, \"reason\": \"integrity alert\"}",
+                    "tr-2");
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    for (int i = 0; i < 3; i++)
+        json_decref(wait_market(&s.c, i, trader_suspended_m, NULL, "suspended by the trader"));
+    r = trader_post(&s.c, leader, "{\"suspended\": false, \"reason\": \"all clear\"}",
+                    "tr-3");
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    for (int i = 0; i < 3; i++)
+        json_decref(wait_market(&s.c, i, version_above, &v1, "reopened"));
+    stop(&s);
+}
+
 /* Tennis and basketball clusters quote too: pre-match, then live from agreed points and
  * scoring runs, then closed by the result. */
 static void other_sports(void **state)
@@ -749,6 +870,7 @@ int main(void)
         cmocka_unit_test(wrong_prices),
         cmocka_unit_test(liars_hold),
         cmocka_unit_test(leader_killed),
+        cmocka_unit_test(trader_controls),
         cmocka_unit_test(other_sports),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);

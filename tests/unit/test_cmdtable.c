@@ -66,6 +66,7 @@ static const struct
     {68, "bet_abandoned", 1},
     /* bets_cashout.c */
     {70, "bet_cashout_set", 1},  {71, "bet_cashout", 1},
+    {72, "trader_set", 1},
 };
 #define N_WIRE (sizeof WIRE / sizeof *WIRE)
 
@@ -90,6 +91,7 @@ static const char* const ADDED_DBS[] = {
     "session_revocations",
     "oracle_results",  "oracle_txs",       "oracle_matches",
     "operators",       "operator_emails",  "machine_tokens",   "audit",
+    "trader",
 };
 #define N_ADDED_DBS (sizeof ADDED_DBS / sizeof *ADDED_DBS)
 

@@ -1,0 +1,477 @@
+/* Trader controls (issue 17) in the state machine and in pricing, without raft: every step is
+ * an encoded command given to fsm_apply, as Raft would.
+ *   bounds        every out-of-bounds or malformed CMD_TRADER_SET is a 422 with its stable
+ *                 code (404 no_fixture for an unknown fixture) and changes nothing;
+ *   history       changes merge into the fixture's settings, each kept with its entry, time,
+ *                 actor and reason; the next CMD_QUOTE_ROUND captures the pricing part;
+ *   suspend       suspended: true suspends the open market at once (reason "trader") and
+ *                 refuses rounds; false lets the next round publish and reopen it;
+ *   two_machines  two state machines given the same entries hold the same settings, history,
+ *                 markets and rounds;
+ *   pricing       node/quote_price.c: a margin shift gives a larger 1X2 overround, a lean a
+ *                 higher probability for its outcome, a market shift only that market; every
+ *                 call gives the same bytes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "consensus/fsm.h"
+#include "consensus/observations.h"
+#include "consensus/quotes.h"
+#include "consensus/trader.h"
+#include "feed/feed.h"
+#include "node/quote_price.h"
+#include "tests/unit/unit_util.h"
+
+static const uint8_t SK[3][32] = {{0}, {[31] = 1}, {[31] = 2}};
+#define KICKOFF 1795878000 /* 2026-11-28T15:00:00Z */
+#define PRICES "{\"1x2\":{\"away\":3100,\"draw\":3500,\"home\":2140}}"
+#define LOG_MAX 128
+
+struct entry {
+    uint64_t index;
+    uint16_t type;
+    char *payload;
+};
+
+struct ctx {
+    char *dir;
+    struct fsm *f;
+    struct util_result r;
+    uint64_t last;
+    struct entry log[LOG_MAX];
+    size_t nlog;
+};
+
+static int apply(struct ctx *c, uint16_t type, const char *payload)
+{
+    assert_true(c->nlog < LOG_MAX);
+    uint64_t index = ++c->last;
+    c->log[c->nlog++] = (struct entry){index, type, strdup(payload)};
+    return util_apply(c->f, &c->r, index, type, NULL, 0, payload);
+}
+
+static int setup(void **state)
+{
+    struct ctx *c = calloc(1, sizeof *c);
+    c->dir = util_tmpdir();
+    c->f = util_fsm_open(c->dir);
+    util_capture_results(c->f, &c->r);
+    for (int node = 1; node <= 2; node++)
+        assert_int_equal(apply(c, CMD_MEMBER_KEY,
+                               util_member_key_payload((uint64_t)node, SK[node], NULL)),
+                         200);
+    *state = c;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct ctx *c = *state;
+    fsm_close(c->f);
+    util_rmdir(c->dir);
+    for (size_t i = 0; i < c->nlog; i++)
+        free(c->log[i].payload);
+    free(c);
+    return 0;
+}
+
+/* An agreed football fixture @id (members 1 and 2 sign it): its pending market exists. */
+static void agree_fixture(struct ctx *c, const char *id)
+{
+    struct feed_obs o = {.kind = FEED_FIXTURE};
+    snprintf(o.u.fixture.id, sizeof o.u.fixture.id, "%s", id);
+    o.u.fixture.sport = FEED_FOOTBALL;
+    snprintf(o.u.fixture.competition, sizeof o.u.fixture.competition, "Premier League");
+    snprintf(o.u.fixture.home, sizeof o.u.fixture.home, "Arsenal");
+    snprintf(o.u.fixture.away, sizeof o.u.fixture.away, "Chelsea");
+    o.u.fixture.kickoff = KICKOFF;
+    uint8_t bytes[FEED_ENCODED_MAX], d[32];
+    int len = feed_encode(&o, bytes, sizeof bytes, NULL);
+    assert_true(len > 0);
+    char hex[2 * FEED_ENCODED_MAX + 1], subj[FEED_SUBJECT_MAX], s1[129], s2[129];
+    obs_hex_encode(bytes, (size_t)len, hex);
+    assert_true(feed_obs_subject(&o, subj, sizeof subj) > 0);
+    obs_digest("", subj, bytes, (size_t)len, d);
+    util_sign_hex(SK[1], d, s1);
+    util_sign_hex(SK[2], d, s2);
+    json_t *p = json_pack("{s:s, s:s, s:[{s:i, s:s}, {s:i, s:s}]}", "subject", subj, "bytes",
+                          hex, "signatures", "node", 1, "signature", s1, "node", 2,
+                          "signature", s2);
+    char *text = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    assert_int_equal(apply(c, CMD_OBSERVATION_AGREED, text), 201);
+    free(text);
+}
+
+static int round_(struct ctx *c, const char *fixture)
+{
+    char p[128];
+    snprintf(p, sizeof p, "{\"fixture\":\"%s\"}", fixture);
+    return apply(c, CMD_QUOTE_ROUND, p);
+}
+
+static int publish(struct ctx *c, const char *fixture, uint64_t index)
+{
+    json_t *sigs = json_array();
+    for (int k = 1; k <= 2; k++) {
+        uint8_t d[32];
+        char hex[129];
+        quote_digest("", fixture, index, PRICES, d);
+        util_sign_hex(SK[k], d, hex);
+        json_array_append_new(sigs, json_pack("{s:i, s:s}", "node", k, "signature", hex));
+    }
+    json_t *p = json_pack("{s:s, s:I, s:s, s:o}", "fixture", fixture, "index",
+                          (json_int_t)index, "prices", PRICES, "signatures", sigs);
+    char *text = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    int st = apply(c, CMD_QUOTE_PUBLISHED, text);
+    free(text);
+    return st;
+}
+
+/* CMD_TRADER_SET with @fields (JSON members without braces) for @fixture. */
+static int trader(struct ctx *c, const char *fixture, const char *fields)
+{
+    char p[2048];
+    snprintf(p, sizeof p, "{\"fixture\":\"%s\",%s}", fixture, fields);
+    return apply(c, CMD_TRADER_SET, p);
+}
+
+/* The trader settings and markets of @ids, the quote stream: one comparable text. */
+static char *dump(struct fsm *f)
+{
+    static const char *const ids[] = {"FB-1", "FB-2", NULL};
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(f, &txn), 0);
+    json_t *all = json_object();
+    for (size_t i = 0; ids[i]; i++) {
+        json_t *t = trader_get(f, txn, ids[i]), *m = quotes_market_get(f, txn, ids[i]);
+        json_object_set_new(all, ids[i], json_pack("{s:o, s:o}", "trader", t ? t : json_null(),
+                                                   "market", m ? m : json_null()));
+    }
+    json_object_set_new(all, "events", quotes_events_after(f, txn, 0, 1000));
+    fsm_read_end(txn);
+    char *s = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(all);
+    return s;
+}
+
+static json_t *settings(struct ctx *c, const char *fixture)
+{
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *t = trader_get(c->f, txn, fixture);
+    fsm_read_end(txn);
+    return t;
+}
+
+static void expect_code(struct ctx *c, const char *fixture, const char *fields, int status,
+                        const char *code)
+{
+    char *before = dump(c->f);
+    assert_int_equal(trader(c, fixture, fields), status);
+    json_t *p = json_loads(c->r.body, 0, NULL);
+    const char *got = json_string_value(json_object_get(p, "code"));
+    if (!got || strcmp(got, code))
+        fail_msg("%s: code %s, want %s", fields, got ? got : "(none)", code);
+    assert_non_null(json_object_get(p, "detail"));
+    json_decref(p);
+    char *after = dump(c->f);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
+static void test_bounds(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "FB-1");
+    assert_int_equal(trader(c, "FB-1", "\"margin_shift_bp\":200,\"reason\":\"sharp money\""),
+                     200);
+    const char *R = "\"reason\":\"test bounds\"";
+    char f[1200];
+    snprintf(f, sizeof f, "\"margin_shift_bp\":1501,%s", R);
+    expect_code(c, "FB-1", f, 422, "margin_shift_out_of_bounds");
+    snprintf(f, sizeof f, "\"margin_shift_bp\":-501,%s", R);
+    expect_code(c, "FB-1", f, 422, "margin_shift_out_of_bounds");
+    snprintf(f, sizeof f, "\"margin_shift_bp\":1.5,%s", R);
+    expect_code(c, "FB-1", f, 422, "margin_shift_out_of_bounds");
+    snprintf(f, sizeof f, "\"lean\":{\"outcome\":\"home\",\"bp\":501},%s", R);
+    expect_code(c, "FB-1", f, 422, "lean_out_of_bounds");
+    snprintf(f, sizeof f, "\"lean\":{\"outcome\":\"over\",\"bp\":100},%s", R);
+    expect_code(c, "FB-1", f, 422, "lean_out_of_bounds");
+    snprintf(f, sizeof f, "\"lean\":{\"outcome\":\"home\",\"bp\":-1},%s", R);
+    expect_code(c, "FB-1", f, 422, "lean_out_of_bounds");
+    expect_code(c, "FB-1", "\"margin_shift_bp\":100,\"reason\":\"ab\"", 422, "reason_length");
+    expect_code(c, "FB-1", "\"margin_shift_bp\":100", 422, "reason_length");
+    char longr[600];
+    memset(longr, 'x', 501);
+    longr[501] = 0;
+    snprintf(f, sizeof f, "\"margin_shift_bp\":100,\"reason\":\"%s\"", longr);
+    expect_code(c, "FB-1", f, 422, "reason_length");
+    snprintf(f, sizeof f, "\"margin\":100,%s", R);
+    expect_code(c, "FB-1", f, 422, "unknown_field");
+    snprintf(f, sizeof f, "\"market\":\"1x3\",\"margin_shift_bp\":100,%s", R);
+    expect_code(c, "FB-1", f, 422, "unknown_market");
+    snprintf(f, sizeof f, "\"market\":\"1x2\",\"suspended\":true,%s", R);
+    expect_code(c, "FB-1", f, 422, "trader_scope");
+    expect_code(c, "FB-1", R, 422, "nothing_to_set");
+    snprintf(f, sizeof f, "\"suspended\":1,%s", R);
+    expect_code(c, "FB-1", f, 422, "invalid_suspended");
+    snprintf(f, sizeof f, "\"max_stake\":-5,%s", R);
+    expect_code(c, "FB-1", f, 422, "invalid_max_stake");
+    snprintf(f, sizeof f, "\"margin_shift_bp\":100,%s", R);
+    expect_code(c, "FB-404", f, 404, "no_fixture");
+    /* The edges themselves are allowed. */
+    snprintf(f, sizeof f, "\"margin_shift_bp\":1500,\"lean\":{\"outcome\":\"away\",\"bp\":500},%s",
+             R);
+    assert_int_equal(trader(c, "FB-1", f), 200);
+    snprintf(f, sizeof f, "\"margin_shift_bp\":-500,%s", R);
+    assert_int_equal(trader(c, "FB-1", f), 200);
+    json_t *t = settings(c, "FB-1");
+    assert_int_equal(json_integer_value(json_object_get(t, "margin_shift_bp")), -500);
+    assert_int_equal(json_integer_value(json_object_get(t, "changes")), 3);
+    json_decref(t);
+}
+
+static void test_history_and_round(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "FB-1");
+    assert_int_equal(round_(c, "FB-1"), 201);
+    json_t *b = json_loads(c->r.body, 0, NULL);
+    assert_null(json_object_get(json_object_get(b, "inputs"), "trader")); /* none yet */
+    json_decref(b);
+    assert_int_equal(trader(c, "FB-1", "\"margin_shift_bp\":300,\"reason\":\"team news\","
+                                       "\"by\":\"operator:op-1\""),
+                     200);
+    uint64_t first = c->last;
+    assert_int_equal(trader(c, "FB-1", "\"market\":\"total_goals\",\"margin_shift_bp\":100,"
+                                       "\"reason\":\"weather\""),
+                     200);
+    assert_int_equal(trader(c, "FB-1", "\"lean\":{\"outcome\":\"home\",\"bp\":200},"
+                                       "\"max_stake\":5000,\"reason\":\"liability\""),
+                     200);
+    json_t *t = settings(c, "FB-1");
+    assert_int_equal(json_integer_value(json_object_get(t, "margin_shift_bp")), 300);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(t, "market_shift_bp"), "total_goals")),
+                     100);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(t, "lean"),
+                                                          "outcome")),
+                        "home");
+    assert_int_equal(json_integer_value(json_object_get(t, "max_stake")), 5000);
+    json_t *h = json_object_get(t, "history");
+    assert_int_equal(json_array_size(h), 3);
+    json_t *h0 = json_array_get(h, 0);
+    assert_int_equal(json_integer_value(json_object_get(h0, "entry")), (json_int_t)first);
+    assert_string_equal(json_string_value(json_object_get(h0, "by")), "operator:op-1");
+    assert_string_equal(json_string_value(json_object_get(h0, "reason")), "team news");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(h0, "set"),
+                                                        "margin_shift_bp")),
+                     300);
+    json_decref(t);
+    /* The stake cap applies to that fixture only, and never raises the limit. */
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    assert_int_equal(trader_max_stake(c->f, txn, "FB-1", 100000), 5000);
+    assert_int_equal(trader_max_stake(c->f, txn, "FB-1", 3000), 3000);
+    assert_int_equal(trader_max_stake(c->f, txn, "FB-2", 100000), 100000);
+    fsm_read_end(txn);
+    /* The next round captures the pricing part. */
+    assert_int_equal(round_(c, "FB-1"), 201);
+    b = json_loads(c->r.body, 0, NULL);
+    json_t *tr = json_object_get(json_object_get(b, "inputs"), "trader");
+    assert_non_null(tr);
+    assert_int_equal(json_integer_value(json_object_get(tr, "margin_shift_bp")), 300);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(tr, "market_shift_bp"),
+                                                        "total_goals")),
+                     100);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(tr, "lean"), "bp")),
+                     200);
+    json_decref(b);
+    /* Clearing everything: the round carries no trader part any more. */
+    assert_int_equal(trader(c, "FB-1", "\"margin_shift_bp\":0,\"lean\":{\"outcome\":\"home\","
+                                       "\"bp\":0},\"reason\":\"back to model\""),
+                     200);
+    assert_int_equal(trader(c, "FB-1", "\"market\":\"total_goals\",\"margin_shift_bp\":0,"
+                                       "\"reason\":\"back to model\""),
+                     200);
+    assert_int_equal(round_(c, "FB-1"), 201);
+    b = json_loads(c->r.body, 0, NULL);
+    assert_null(json_object_get(json_object_get(b, "inputs"), "trader"));
+    json_decref(b);
+}
+
+static void test_suspend_reopen(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "FB-1");
+    assert_int_equal(round_(c, "FB-1"), 201);
+    uint64_t r1 = c->last;
+    assert_int_equal(round_(c, "FB-1"), 201); /* a newer round, not published yet */
+    uint64_t r2 = c->last;
+    (void)r1;
+    assert_int_equal(publish(c, "FB-1", r2), 201);
+    assert_int_equal(round_(c, "FB-1"), 201);
+    uint64_t pending = c->last;
+    assert_int_equal(trader(c, "FB-1", "\"suspended\":true,\"reason\":\"integrity alert\""), 200);
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *m = quotes_market_get(c->f, txn, "FB-1");
+    assert_true(trader_suspended(c->f, txn, "FB-1"));
+    fsm_read_end(txn);
+    assert_string_equal(json_string_value(json_object_get(m, "status")), "suspended");
+    assert_string_equal(json_string_value(json_object_get(m, "reason")), "trader");
+    json_decref(m);
+    /* No round while suspended; the round computed before cannot reopen it. */
+    assert_int_equal(round_(c, "FB-1"), 409);
+    assert_int_equal(publish(c, "FB-1", pending), 409);
+    assert_int_equal(trader(c, "FB-1", "\"suspended\":false,\"reason\":\"all clear\""), 200);
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    m = quotes_market_get(c->f, txn, "FB-1");
+    fsm_read_end(txn);
+    assert_string_equal(json_string_value(json_object_get(m, "status")), "suspended");
+    json_decref(m);
+    assert_int_equal(round_(c, "FB-1"), 201);
+    assert_int_equal(publish(c, "FB-1", c->last), 201);
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    m = quotes_market_get(c->f, txn, "FB-1");
+    fsm_read_end(txn);
+    assert_string_equal(json_string_value(json_object_get(m, "status")), "open");
+    json_decref(m);
+}
+
+static void test_two_machines(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "FB-1");
+    agree_fixture(c, "FB-2");
+    assert_int_equal(round_(c, "FB-1"), 201);
+    assert_int_equal(publish(c, "FB-1", c->last), 201);
+    assert_int_equal(trader(c, "FB-1", "\"margin_shift_bp\":250,\"reason\":\"steam\""), 200);
+    assert_int_equal(trader(c, "FB-2", "\"lean\":{\"outcome\":\"draw\",\"bp\":150},"
+                                       "\"reason\":\"derby\""),
+                     200);
+    assert_int_equal(trader(c, "FB-1", "\"suspended\":true,\"reason\":\"red flag\""), 200);
+    assert_int_equal(trader(c, "FB-1", "\"margin_shift_bp\":9999,\"reason\":\"oops\""), 422);
+    assert_int_equal(trader(c, "FB-1", "\"suspended\":false,\"max_stake\":1000,"
+                                       "\"reason\":\"cleared\""),
+                     200);
+    assert_int_equal(round_(c, "FB-1"), 201);
+    assert_int_equal(round_(c, "FB-2"), 201);
+
+    char *dir2 = util_tmpdir();
+    struct fsm *f2 = util_fsm_open(dir2);
+    struct util_result r2;
+    util_capture_results(f2, &r2);
+    for (size_t i = 0; i < c->nlog; i++)
+        (void)util_apply(f2, &r2, c->log[i].index, c->log[i].type, NULL, 0, c->log[i].payload);
+    char *a = dump(c->f), *b = dump(f2);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(a, "\"margin_shift_bp\":250")); /* the dump holds the settings */
+    assert_non_null(strstr(a, "\"derby\""));
+    free(a);
+    free(b);
+    fsm_close(f2);
+    util_rmdir(dir2);
+}
+
+/* ---- pricing ---------------------------------------------------------------------------- */
+
+static char *price(const char *trader_json)
+{
+    json_t *in = json_pack("{s:s, s:i, s:i, s:i, s:i}", "phase", "pre", "home_goals", 0,
+                           "away_goals", 0, "home_reds", 0, "away_reds", 0);
+    if (trader_json)
+        json_object_set_new(in, "trader", json_loads(trader_json, 0, NULL));
+    model_quote_cfg cfg;
+    model_quote_cfg_default(&cfg);
+    char err[200] = "";
+    char *text = quote_price_football(in, 1.45, 1.15, -0.05, &cfg, 0, err, sizeof err);
+    json_decref(in);
+    if (!text)
+        fail_msg("pricing failed: %s", err);
+    return text;
+}
+
+static double price_of(const char *text, const char *market, const char *line,
+                       const char *outcome)
+{
+    json_t *p = json_loads(text, 0, NULL);
+    json_t *m = json_object_get(p, market);
+    if (line)
+        m = json_object_get(m, line);
+    json_int_t v = json_integer_value(json_object_get(m, outcome));
+    json_decref(p);
+    assert_true(v > 1000);
+    return (double)v;
+}
+
+/* Sum of 1 / odds over the outcomes (odds in milli). */
+static double overround(const char *text, const char *market, const char *line,
+                        const char *const *outcomes)
+{
+    double s = 0;
+    for (size_t i = 0; outcomes[i]; i++)
+        s += 1000.0 / price_of(text, market, line, outcomes[i]);
+    return s;
+}
+
+static void test_pricing(void **state)
+{
+    (void)state;
+    static const char *const x12[] = {"home", "draw", "away", NULL};
+    static const char *const ou[] = {"over", "under", NULL};
+    char *base = price(NULL);
+    char *shift = price("{\"margin_shift_bp\":500,\"market_shift_bp\":{}}");
+    char *shift2 = price("{\"margin_shift_bp\":500,\"market_shift_bp\":{}}");
+    char *lean = price("{\"margin_shift_bp\":0,\"market_shift_bp\":{},\"lean\":{\"outcome\":"
+                       "\"away\",\"bp\":400}}");
+    char *lean2 = price("{\"margin_shift_bp\":0,\"market_shift_bp\":{},\"lean\":{\"outcome\":"
+                        "\"away\",\"bp\":400}}");
+    char *mkt = price("{\"margin_shift_bp\":0,\"market_shift_bp\":{\"total_goals\":800}}");
+    /* Bit-identical on two calls. */
+    assert_string_equal(shift, shift2);
+    assert_string_equal(lean, lean2);
+    /* A 5% shift: a larger 1X2 overround (by about 0.05) and shorter odds everywhere. */
+    double o0 = overround(base, "1x2", NULL, x12), o1 = overround(shift, "1x2", NULL, x12);
+    assert_true(o1 > o0 + 0.03);
+    assert_true(price_of(shift, "1x2", NULL, "home") < price_of(base, "1x2", NULL, "home"));
+    assert_true(overround(shift, "total_goals", "2.5", ou) >
+                overround(base, "total_goals", "2.5", ou));
+    /* A lean toward away: away shorter, home and draw longer, the same overround nearly. */
+    assert_true(price_of(lean, "1x2", NULL, "away") < price_of(base, "1x2", NULL, "away"));
+    assert_true(price_of(lean, "1x2", NULL, "home") > price_of(base, "1x2", NULL, "home"));
+    assert_true(price_of(lean, "1x2", NULL, "draw") > price_of(base, "1x2", NULL, "draw"));
+    assert_true(price_of(lean, "draw_no_bet", NULL, "away") <
+                price_of(base, "draw_no_bet", NULL, "away"));
+    /* A market's shift moves that market only. */
+    assert_true(overround(mkt, "total_goals", "2.5", ou) >
+                overround(base, "total_goals", "2.5", ou) + 0.05);
+    assert_true(price_of(mkt, "1x2", NULL, "home") == price_of(base, "1x2", NULL, "home"));
+    free(base);
+    free(shift);
+    free(shift2);
+    free(lean);
+    free(lean2);
+    free(mkt);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_bounds), T(test_history_and_round), T(test_suspend_reopen), T(test_two_machines),
+        cmocka_unit_test(test_pricing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
