@@ -99,10 +99,23 @@ static json_t *wait_open_pre(int i)
     return NULL;
 }
 
+/* A player's call. A write answered 503 (no leader for a moment, the leader unreachable, or
+ * the outcome unknown) is sent again with the same Idempotency-Key, as the API asks of
+ * clients (Retry-After: 1), for up to 20 s; the retry is logged with the problem. */
 static struct h_resp bet_call(int i, const char *method, const char *path, const char *body,
                               const char *idem, const char *token)
 {
-    return h_http_bearer(&sp, i, method, path, body, idem, token);
+    struct h_resp r = h_http_bearer(&sp, i, method, path, body, idem, token);
+    for (double end = h_now() + 20; idem && r.status == 503 && h_now() < end;) {
+        char *t = r.json ? json_dumps(r.json, JSON_COMPACT) : NULL;
+        fprintf(stderr, "test_bets_it: %s %s on node %d: 503 %s; sent again with key %s\n",
+                method, path, i + 1, t ? t : "(no body)", idem);
+        free(t);
+        h_resp_free(&r);
+        h_sleep_ms(1000);
+        r = h_http_bearer(&sp, i, method, path, body, idem, token);
+    }
+    return r;
 }
 
 static void expect_code(struct h_resp *r, long status, const char *code)
