@@ -130,7 +130,7 @@ test("an operator signs in to the console and sees cluster health, switches, lia
   await queued.getByLabel("Motif").fill("pièce d'identité lisible, visage conforme");
   await queued.getByRole("button", { name: "Enregistrer la décision" }).click();
   await expect(page.locator(".kyc-done")).toHaveText(`Décision enregistrée pour ${pid} : vérifiée.`);
-  await expect(page.locator(`li[data-player="${pid}"]`)).toHaveCount(0);
+  await expect(page.locator(`li[data-player="${pid}"]`)).toHaveCount(0, { timeout: 30_000 });
   await expect.poll(async () => {
     const r = await fetch(`${d.url}/api/accounts/admin/v1/players/${pid}`, { headers: { Authorization: `Bearer ${admin}` } });
     const j = (await r.json()) as { kyc_status?: string; kyc_history?: { detail?: string }[] };

@@ -506,6 +506,8 @@ function KycPage({ s, t, lang, onProblem }: PageProps) {
     return r.ok ? { ok: true, value: r.value.items } : r;
   });
   useEffect(reload, [status, reload]);
+  // Read again every 3 s: another operator's decisions, new checks, a node that was behind.
+  useEffect(() => { const id = setInterval(reload, 3000); return () => clearInterval(id); }, [reload]);
   const [done, setDone] = useState<string>();
   const [err, setErr] = useState<Problem>();
   const [busy, setBusy] = useState<string>();
