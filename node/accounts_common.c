@@ -119,6 +119,14 @@ void acc_fingerprint(const char *what, const char *subject, uint8_t fp[32])
         sscanf(h + 2 * i, "%2hhx", &fp[i]);
 }
 
+void acc_submit(struct http_req *r, uint16_t type, json_t *payload, const char *idem,
+                const char *what, const char *subject)
+{
+    uint8_t fp[32];
+    acc_fingerprint(what, subject, fp);
+    acc_propose(r, type, payload, idem, fp, acc_relay_done, NULL);
+}
+
 /* ---- request bodies ---- */
 
 /* Checks that @body has the string fields @names (NULL-terminated), optionally those in @opt

@@ -80,6 +80,10 @@ json_t *acc_player(struct http_req *r, char idem[256]);
 /* The same for a job that needs only the player's id (into @player). */
 bool acc_player_job(struct http_req *r, char player[ACCOUNTS_ID_CHARS + 1], char idem[256]);
 void acc_fingerprint(const char *what, const char *subject, uint8_t fp[32]);
+/* acc_propose of @payload (stolen) with the fingerprint of (@what, @subject), its result relayed
+ * to the client as it is (acc_relay_done). */
+void acc_submit(struct http_req *r, uint16_t type, json_t *payload, const char *idem,
+                const char *what, const char *subject);
 /* Checks that @body has the string fields @names (NULL-terminated), optionally those in @opt
  * (may be NULL), and nothing else. */
 bool acc_fields_opt(struct http_req *r, json_t *body, const char *const *names,

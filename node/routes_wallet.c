@@ -531,11 +531,9 @@ static void do_hold_place(struct http_req *r, const char *path)
                  (long long)amount, (long long)timeout);
         snprintf(subj, sizeof subj, "%s %s %s %lld %lld", cluster, hid, pid, (long long)amount,
                  (long long)timeout);
-        uint8_t fp[32];
-        acc_fingerprint("hold-place", subj, fp);
-        acc_propose(r, CMD_HOLD_PLACE,
-                    wallet_cmd_hold_place(hid, pid, cluster, amount, (uint64_t)timeout), idem, fp,
-                    acc_relay_done, NULL);
+        acc_submit(r, CMD_HOLD_PLACE,
+                   wallet_cmd_hold_place(hid, pid, cluster, amount, (uint64_t)timeout), idem,
+                   "hold-place", subj);
     }
     json_decref(b);
 }
@@ -561,12 +559,10 @@ static void do_hold_resolve(struct http_req *r, const char *path, const char *hi
     snprintf(idem, sizeof idem, "hold-%s:%s:%s:%lld:%lld", post ? "post" : "void", cluster, hid,
              (long long)stake, (long long)payout);
     snprintf(subj, sizeof subj, "%s %s", cluster, hid);
-    uint8_t fp[32];
-    acc_fingerprint(post ? "hold-post" : "hold-void", subj, fp);
-    acc_propose(r, post ? CMD_HOLD_POST : CMD_HOLD_VOID,
-                post ? wallet_cmd_hold_post(hid, cluster, stake, payout)
-                     : wallet_cmd_hold_void(hid, cluster),
-                idem, fp, acc_relay_done, NULL);
+    acc_submit(r, post ? CMD_HOLD_POST : CMD_HOLD_VOID,
+               post ? wallet_cmd_hold_post(hid, cluster, stake, payout)
+                    : wallet_cmd_hold_void(hid, cluster),
+               idem, post ? "hold-post" : "hold-void", subj);
 }
 
 /* POST /internal/v1/holds/{id}/resettle {generation, stake, payout, reason} (a sport cluster,
@@ -590,11 +586,9 @@ static void do_hold_resettle(struct http_req *r, const char *path, const char *h
         snprintf(idem, sizeof idem, "hold-resettle:%s:%s:%lld:%lld:%lld", cluster, hid,
                  (long long)gen, (long long)stake, (long long)payout);
         snprintf(subj, sizeof subj, "%s %s %lld", cluster, hid, (long long)gen);
-        uint8_t fp[32];
-        acc_fingerprint("hold-resettle", subj, fp);
-        acc_propose(r, CMD_HOLD_RESETTLE,
-                    wallet_cmd_hold_resettle(hid, cluster, gen, stake, payout, reason), idem, fp,
-                    acc_relay_done, NULL);
+        acc_submit(r, CMD_HOLD_RESETTLE,
+                   wallet_cmd_hold_resettle(hid, cluster, gen, stake, payout, reason), idem,
+                   "hold-resettle", subj);
     }
     json_decref(b);
 }
@@ -631,10 +625,8 @@ static void do_hold_batch(struct http_req *r, const char *path)
     acc_sha256_hex(cluster, text, digest);
     free(text);
     snprintf(idem, sizeof idem, "hold-batch:%s:%s", cluster, digest);
-    uint8_t fp[32];
-    acc_fingerprint("hold-batch", digest, fp);
-    acc_propose(r, CMD_HOLD_BATCH, wallet_cmd_hold_batch(cluster, items), idem, fp,
-                acc_relay_done, NULL);
+    acc_submit(r, CMD_HOLD_BATCH, wallet_cmd_hold_batch(cluster, items), idem, "hold-batch",
+               digest);
     json_decref(b);
 }
 
