@@ -155,21 +155,29 @@ void http_reply_json(struct http_req *r, int status, json_t *body)
     free(text);
 }
 
-void http_problem(struct http_req *r, int status, const char *title, const char *fmt, ...)
+void http_problemv(struct http_req *r, int status, const char *title, const char *code,
+                   const char *fmt, va_list ap)
 {
     char detail[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
     http_text_clean(detail); /* it may quote the client's bytes */
     json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title", title, "status",
                           status, "detail", detail);
+    if (code)
+        json_object_set_new(o, "code", json_string(code));
     if (r->req) {
         h2o_iovec_t path = r->req->path;
         json_object_set_new(o, "instance", json_stringn(path.base, path.len));
     }
     http_reply_json(r, status, o);
+}
+
+void http_problem(struct http_req *r, int status, const char *title, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    http_problemv(r, status, title, NULL, fmt, ap);
+    va_end(ap);
 }
 
 bool http_header_get(struct http_req *r, const char *name, char *out, size_t n)

@@ -51,16 +51,10 @@ static json_t *problem_json(int status, const char *title, const char *code, con
 void http_guard_problem(struct http_req *r, int status, const char *title, const char *code,
                         const char *fmt, ...)
 {
-    char detail[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
+    http_problemv(r, status, title, code, fmt, ap);
     va_end(ap);
-    http_text_clean(detail); /* it may quote the client's bytes */
-    json_t *o = problem_json(status, title, code, detail);
-    if (r->req)
-        json_object_set_new(o, "instance", json_stringn(r->req->path.base, r->req->path.len));
-    http_reply_json(r, status, o);
 }
 
 /* The problem text for an error h2o answered itself; @text is h2o's plain-text body. */

@@ -5,6 +5,7 @@
 
 #include <h2o.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -90,6 +91,9 @@ void http_reply(struct http_req *r, int status, const char *content_type, const 
 void http_reply_json(struct http_req *r, int status, json_t *body); /* steals @body */
 void http_problem(struct http_req *r, int status, const char *title, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same with a stable machine-readable "code" member when @code is not NULL. */
+void http_problemv(struct http_req *r, int status, const char *title, const char *code,
+                   const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 /* Replaces, in place, every byte of @s that is not part of valid UTF-8 with '?': a detail that
  * quotes the client's bytes (a Content-Type, a parameter) must still encode as JSON (an
  * invalid one made the answer NULL and crashed the node; found by tests/fuzz, fuzz_http). */

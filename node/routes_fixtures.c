@@ -133,48 +133,50 @@ static bool id_ok(struct http_req *r, const char *id)
     return false;
 }
 
-static void create(struct http_req *r)
+/* Check @body (a create when @id is NULL, else an update of fixture @id), then write the
+ * command through the one write path. Steals @body. */
+static void submit(struct http_req *r, json_t *body, const char *id)
 {
-    json_t *body = routes_body(r);
-    if (!body)
-        return;
+    const char *title = id ? "Invalid fixture update" : "Invalid fixture";
     char detail[256];
-    if (fixture_check_create(body, r->node->cfg.sport[0] ? r->node->cfg.sport : NULL, detail,
-                             sizeof detail) != 0) {
+    int bad;
+    if (id) {
+        if (json_object_get(body, "id")) {
+            json_decref(body);
+            http_problem(r, 422, title,
+                         "the fixture id comes from the path; do not send 'id' in the body");
+            return;
+        }
+        json_object_set_new(body, "id", json_string(id));
+        bad = fixture_check_update(body, detail, sizeof detail);
+    } else {
+        const char *sport = r->node->cfg.sport[0] ? r->node->cfg.sport : NULL;
+        bad = fixture_check_create(body, sport, detail, sizeof detail);
+    }
+    if (bad != 0) {
         json_decref(body);
-        http_problem(r, 422, "Invalid fixture", "%s", detail);
+        http_problem(r, 422, title, "%s", detail);
         return;
     }
     struct cmd c;
-    char *text = fixtures_cmd_create(&c, body);
+    char *text = id ? fixtures_cmd_update(&c, body) : fixtures_cmd_create(&c, body);
     json_decref(body);
     http_write(r, &c, "admin");
     free(text);
 }
 
+static void create(struct http_req *r)
+{
+    json_t *body = routes_body(r);
+    if (body)
+        submit(r, body, NULL);
+}
+
 static void update(struct http_req *r, const char *id)
 {
     json_t *body = routes_body(r);
-    if (!body)
-        return;
-    char detail[256];
-    if (json_object_get(body, "id")) {
-        json_decref(body);
-        http_problem(r, 422, "Invalid fixture update",
-                     "the fixture id comes from the path; do not send 'id' in the body");
-        return;
-    }
-    json_object_set_new(body, "id", json_string(id));
-    if (fixture_check_update(body, detail, sizeof detail) != 0) {
-        json_decref(body);
-        http_problem(r, 422, "Invalid fixture update", "%s", detail);
-        return;
-    }
-    struct cmd c;
-    char *text = fixtures_cmd_update(&c, body);
-    json_decref(body);
-    http_write(r, &c, "admin");
-    free(text);
+    if (body)
+        submit(r, body, id);
 }
 
 int routes_fixtures(struct http_req *r, const char *method, const char *path)
