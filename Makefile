@@ -43,6 +43,7 @@ include feed/module.mk
 include tests/feedsim/module.mk
 include tests/module.mk
 include tests/integration/module.mk
+include tests/system/module.mk
 include tests/bench/module.mk
 include tests/fuzz/module.mk
 

@@ -1,0 +1,651 @@
+/* System test with faults (issue 15, first slice): an accounts cluster (3 nodes) and a football
+ * cluster (3 nodes) with one feed simulator per sport node and the payment stand-in; a bounded
+ * money workload through random nodes (deposits confirmed at the stand-in, which sends the
+ * signed webhook; pre-match bets) while a nemesis kills nodes with SIGKILL on a schedule and
+ * restarts them (sport leader, sport follower, accounts leader, accounts follower, two sport
+ * nodes at once). Every request and its answer is recorded; so is every fault.
+ *
+ * The checker, over the history and the final state of every node:
+ *  - bank: every ledger check read during the run (GET /admin/v1/ledger/check on a random live
+ *    accounts node) answered ok, and at the end on every accounts node; no player negative;
+ *  - set: every acknowledged bet present exactly once on every sport node; every bet present is
+ *    one the history knows (acknowledged, or an indefinite answer resolved at the end by sending
+ *    the same Idempotency-Key again); a refused bet key never appears on resolution;
+ *    every confirmed deposit "succeeded" on every accounts node;
+ *  - every player's balance on every accounts node is exactly the confirmed deposits plus the
+ *    returns less the stakes of the bets posted, nothing held, after the game settles;
+ *  - the bets audit (GET /admin/v1/bets/audit) passes on every sport node;
+ *  - the nodes converge (the same bets, statuses and returns on every sport node);
+ *  - every node stops cleanly at the end (the harness fails a sanitizer report).
+ * A failing check prints the history window around the anomaly.
+ *
+ * CHAOS_SECONDS (default 60) bounds the workload; CHAOS_SEED fixes the random choices. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "tests/feedsim/simproc.h"
+#include "tests/integration/harness.h"
+#include "tests/integration/tokens.h"
+
+#define SCENARIO "tests/feedsim/scenarios/football-bets.json"
+#define FIXTURE "FB-1001"
+#define PW "a long and private phrase"
+#define NPLAYERS 4
+#define MAX_OPS 20000
+
+static struct h_cluster acc, sp;
+static struct simproc sims[3];
+static struct h_paystandin pay;
+static char pay_cfg[1536];
+static double t0;
+
+struct player {
+    char id[64], token[2048], session[64];
+};
+static struct player players[NPLAYERS];
+
+enum op_kind { OP_DEPOSIT, OP_BET, OP_LEDGER_READ, OP_FAULT };
+static const char *const kind_name[] = {"deposit", "bet", "ledger-read", "fault"};
+
+/* One history entry: an operation and its answer (status 0 or 503: indefinite). */
+struct op {
+    double t;
+    enum op_kind kind;
+    int player, node;
+    char key[48];
+    long status;
+    char id[64];   /* the bet's or deposit's id when acknowledged */
+    char note[96]; /* the refusal code, the fault, ... */
+    json_int_t amount;
+    bool confirmed; /* deposits: the payment confirmed at the stand-in */
+    char body[256];  /* bets: the body, sent again with the key to resolve an indefinite one */
+};
+static struct op hist[MAX_OPS];
+static int nhist;
+static int faults_by_kind[8];
+static const char *const fault_name[] = {"kill-sport-leader", "kill-sport-follower",
+                                         "kill-accounts-leader", "kill-accounts-follower",
+                                         "kill-two-sport"};
+
+static const char *str(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static json_int_t num(json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
+static struct op *record(enum op_kind kind, int player, int node, const char *key)
+{
+    assert_true(nhist < MAX_OPS);
+    struct op *o = &hist[nhist++];
+    memset(o, 0, sizeof *o);
+    o->t = h_now() - t0;
+    o->kind = kind;
+    o->player = player;
+    o->node = node;
+    if (key)
+        snprintf(o->key, sizeof o->key, "%s", key);
+    return o;
+}
+
+static void print_op(const struct op *o)
+{
+    fprintf(stderr, "  %8.3f %-11s p%d n%d %-14s -> %ld %s %s%s\n", o->t, kind_name[o->kind],
+            o->player, o->node + 1, o->key, o->status, o->id, o->note,
+            o->confirmed ? " confirmed" : "");
+}
+
+/* Fail with the history window around entry @at (-1: the last entries). */
+static void anomaly(int at, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (at < 0)
+        at = nhist - 1;
+    fprintf(stderr, "chaos: ANOMALY: %s\nchaos: history around it:\n", msg);
+    for (int k = at - 15 < 0 ? 0 : at - 15; k < nhist && k <= at + 15; k++)
+        print_op(&hist[k]);
+    fail_msg("%s", msg);
+}
+
+/* A player's write on @c, sent again with the same key on the next live node while it is
+ * answered 503 or not at all, for up to 15 s (as the API asks of clients). */
+static struct h_resp write_call(struct h_cluster *c, int *node, const char *path,
+                                const char *body, const char *key, const char *token)
+{
+    struct h_resp r = h_http_bearer(c, *node, "POST", path, body, key, token);
+    for (double end = h_now() + 15; (r.status == 503 || r.status == 0) && h_now() < end;) {
+        h_resp_free(&r);
+        h_sleep_ms(300);
+        for (int k = 0; k < c->n; k++) {
+            *node = (*node + 1) % c->n;
+            if (c->nodes[*node].pid > 0)
+                break;
+        }
+        r = h_http_bearer(c, *node, "POST", path, body, key, token);
+    }
+    return r;
+}
+
+static int live_random(struct h_cluster *c)
+{
+    for (;;) {
+        int i = rand() % c->n;
+        if (c->nodes[i].pid > 0)
+            return i;
+    }
+}
+
+static void deposit(int p, int seq)
+{
+    char key[48], body[64];
+    snprintf(key, sizeof key, "dep-%d-%d", p, seq);
+    json_int_t amount = 1000 + rand() % 4000;
+    snprintf(body, sizeof body, "{\"amount\": %lld}", (long long)amount);
+    int node = live_random(&acc);
+    struct op *o = record(OP_DEPOSIT, p, node, key);
+    o->amount = amount;
+    struct h_resp r =
+        write_call(&acc, &node, "/v1/wallet/deposits", body, key, players[p].token);
+    o->status = r.status;
+    o->node = node;
+    if (r.status == 201) {
+        snprintf(o->id, sizeof o->id, "%s", str(r.json, "deposit_id"));
+        char ppath[256];
+        snprintf(ppath, sizeof ppath, "/pay/%s/confirm", str(r.json, "payment_id"));
+        const char *colon = strrchr(pay.url, ':');
+        struct h_resp c = h_http_raw(atoi(colon + 1), "POST", ppath, "card=4242424242424242",
+                                     NULL, 10000);
+        o->confirmed = c.status == 303;
+        if (!o->confirmed)
+            snprintf(o->note, sizeof o->note, "confirm answered %ld", c.status);
+        h_resp_free(&c);
+    } else {
+        snprintf(o->note, sizeof o->note, "%s", str(r.json, "code"));
+    }
+    h_resp_free(&r);
+}
+
+static json_int_t price_home, price_draw, price_away, mversion;
+
+static void bet(int p, int seq)
+{
+    char key[48], body[256];
+    snprintf(key, sizeof key, "bet-%d-%d", p, seq);
+    static const char *const outcomes[] = {"home", "draw", "away"};
+    int w = rand() % 3;
+    json_int_t price = w == 0 ? price_home : w == 1 ? price_draw : price_away;
+    json_int_t stake = 100 + rand() % 400;
+    snprintf(body, sizeof body,
+             "{\"stake\": %lld, \"policy\": \"better\", \"legs\": [{\"fixture\": \"" FIXTURE
+             "\", \"market\": \"1x2\", \"outcome\": \"%s\", \"price\": %lld, \"version\": "
+             "%lld}]}",
+             (long long)stake, outcomes[w], (long long)price, (long long)mversion);
+    int node = live_random(&sp);
+    struct op *o = record(OP_BET, p, node, key);
+    o->amount = stake;
+    snprintf(o->body, sizeof o->body, "%s", body);
+    struct h_resp r = write_call(&sp, &node, "/v1/bets", body, key, players[p].token);
+    o->status = r.status;
+    o->node = node;
+    if (r.status == 201)
+        snprintf(o->id, sizeof o->id, "%s", str(r.json, "id"));
+    else
+        snprintf(o->note, sizeof o->note, "%s", str(r.json, "code"));
+    h_resp_free(&r);
+}
+
+static void ledger_read(void)
+{
+    int node = live_random(&acc);
+    struct op *o = record(OP_LEDGER_READ, -1, node, NULL);
+    struct h_resp r = h_http(&acc, node, "GET", "/admin/v1/ledger/check", NULL, NULL, true);
+    o->status = r.status;
+    if (r.status == 200 && !json_is_true(json_object_get(r.json, "ok"))) {
+        char *t = json_dumps(r.json, JSON_COMPACT);
+        snprintf(o->note, sizeof o->note, "%.90s", t ? t : "");
+        free(t);
+        h_resp_free(&r);
+        anomaly(nhist - 1, "bank: the ledger check on accounts node %d is not ok", node + 1);
+    }
+    snprintf(o->note, sizeof o->note, "%s", r.status == 200 ? "ok" : "unavailable");
+    h_resp_free(&r);
+}
+
+/* ---- the nemesis ------------------------------------------------------------------------- */
+
+struct downed {
+    struct h_cluster *c;
+    int i;
+    double restart_at;
+};
+static struct downed down[4];
+static int ndown;
+
+static void fault(int kind)
+{
+    struct op *o = record(OP_FAULT, -1, -1, fault_name[kind]);
+    int victims[2] = {-1, -1};
+    struct h_cluster *c = kind >= 2 && kind <= 3 ? &acc : &sp;
+    int leader = h_wait_leader(c, 5000);
+    if (leader < 0) {
+        snprintf(o->note, sizeof o->note, "skipped: no leader");
+        return;
+    }
+    switch (kind) {
+    case 0:
+    case 2:
+        victims[0] = leader;
+        break;
+    case 1:
+    case 3:
+        victims[0] = (leader + 1 + rand() % 2) % 3;
+        break;
+    case 4:
+        victims[0] = leader;
+        victims[1] = (leader + 1 + rand() % 2) % 3;
+        break;
+    }
+    double back = h_now() + 1.0 + (rand() % 3000) / 1000.0;
+    for (int k = 0; k < 2 && victims[k] >= 0; k++) {
+        h_node_kill(c, victims[k]);
+        down[ndown++] = (struct downed){c, victims[k], back};
+    }
+    o->node = victims[0];
+    snprintf(o->note, sizeof o->note, "%s node %d%s", c == &acc ? "accounts" : "sport",
+             victims[0] + 1, victims[1] >= 0 ? " and another" : "");
+    if (victims[1] >= 0)
+        snprintf(o->note, sizeof o->note, "sport nodes %d and %d", victims[0] + 1,
+                 victims[1] + 1);
+    faults_by_kind[kind]++;
+}
+
+static void restart_due(bool all)
+{
+    for (int k = 0; k < ndown;) {
+        if (all || h_now() >= down[k].restart_at) {
+            struct op *o = record(OP_FAULT, -1, down[k].i, "restart");
+            snprintf(o->note, sizeof o->note, "%s node %d",
+                     down[k].c == &acc ? "accounts" : "sport", down[k].i + 1);
+            h_node_start(down[k].c, down[k].i);
+            down[k] = down[--ndown];
+        } else {
+            k++;
+        }
+    }
+}
+
+/* ---- set-up ------------------------------------------------------------------------------- */
+
+static void start_everything(void)
+{
+    assert_int_equal(h_paystandin_start(&pay, NULL, NULL), 0);
+    h_paystandin_config(&pay, pay_cfg, sizeof pay_cfg);
+    h_cluster_init(&acc, 3);
+    acc.role = "accounts";
+    acc.extra_config = pay_cfg;
+    h_cluster_write_configs(&acc);
+    h_start_cluster(&acc);
+    for (int i = 0; i < 3; i++)
+        tk_wait_keys(&acc, i, 1);
+    for (int i = 0; i < 3; i++) {
+        const char *args[] = {"--speed", "0", NULL};
+        simproc_start(&sims[i], SCENARIO, args);
+    }
+    h_cluster_init(&sp, 3);
+    for (int i = 0; i < 3; i++)
+        snprintf(sp.node_extra[i], sizeof sp.node_extra[i],
+                 "{\"feed_url\": \"%s\", \"feed_adapter\": \"sse\", \"quote_hold_s\": 100000, "
+                 "\"test_clock\": true, "
+                 "\"accounts_jwks_url\": \"http://127.0.0.1:%d/.well-known/jwks.json\", "
+                 "\"accounts_jwks_min_interval_ms\": 0, "
+                 "\"accounts_urls\": \"http://127.0.0.1:%d,http://127.0.0.1:%d,"
+                 "http://127.0.0.1:%d\"}",
+                 sims[i].url, acc.nodes[i].http_port, acc.nodes[(i + 1) % 3].http_port,
+                 acc.nodes[(i + 2) % 3].http_port, acc.nodes[i].http_port);
+    h_cluster_write_configs(&sp);
+    h_start_cluster(&sp);
+    tk_register_sport_cluster(&acc, &sp, "reg-chaos");
+
+    for (int p = 0; p < NPLAYERS; p++) {
+        char email[64];
+        snprintf(email, sizeof email, "p%d@example.fr", p);
+        tk_sign_up(&acc, p % 3, email, PW, players[p].id, players[p].token,
+                   sizeof players[p].token, players[p].session);
+        char key[32];
+        snprintf(key, sizeof key, "lim-%d", p);
+        int node = p % 3;
+        struct h_resp r = write_call(&acc, &node, "/v1/wallet/limits",
+                                     "{\"deposit_7d\":5000000,\"stake_7d\":5000000}", key,
+                                     players[p].token);
+        assert_int_equal(r.status, 200);
+        h_resp_free(&r);
+    }
+    /* The pre-match market open on every sport node, and its key set loaded everywhere. */
+    for (int i = 0; i < 3; i++) {
+        json_t *m = NULL;
+        for (double end = h_now() + H_WAIT_MS / 1000.0;; h_sleep_ms(50)) {
+            struct h_resp r = h_http(&sp, i, "GET", "/v1/fixtures/" FIXTURE "/markets", NULL,
+                                     NULL, false);
+            if (r.status == 200 && !strcmp(str(r.json, "status"), "open") &&
+                !strcmp(str(r.json, "phase"), "pre") && num(r.json, "version") >= 1) {
+                m = json_incref(r.json);
+                h_resp_free(&r);
+                break;
+            }
+            h_resp_free(&r);
+            if (h_now() > end)
+                fail_msg("sport node %d: the market never opened pre-match", i + 1);
+        }
+        json_t *x = json_object_get(json_object_get(m, "prices"), "1x2");
+        price_home = num(x, "home");
+        price_draw = num(x, "draw");
+        price_away = num(x, "away");
+        mversion = num(m, "version");
+        json_decref(m);
+        for (double end = h_now() + 30;; h_sleep_ms(50)) {
+            struct h_resp r = h_http_bearer(&sp, i, "GET", "/v1/bets", NULL, NULL,
+                                            players[0].token);
+            long st = r.status;
+            h_resp_free(&r);
+            if (st == 200)
+                break;
+            if (h_now() > end)
+                fail_msg("sport node %d: GET /v1/bets answered %ld", i + 1, st);
+        }
+    }
+}
+
+/* ---- the checker -------------------------------------------------------------------------- */
+
+/* Resolve indefinite bets and deposits: the same key sent again (on a healthy cluster) tells
+ * whether it was applied; a refusal must not be found applied. */
+static void resolve_indefinite(void)
+{
+    int n = nhist;
+    for (int k = 0; k < n; k++) {
+        struct op *o = &hist[k];
+        if ((o->kind != OP_BET && o->kind != OP_DEPOSIT) || (o->status != 0 && o->status != 503))
+            continue;
+        int node = 0;
+        char body[64];
+        snprintf(body, sizeof body, "{\"amount\": %lld}", (long long)o->amount);
+        bool is_bet = o->kind == OP_BET;
+        struct h_resp r = write_call(is_bet ? &sp : &acc, &node,
+                                     is_bet ? "/v1/bets" : "/v1/wallet/deposits",
+                                     is_bet ? o->body : body, o->key, players[o->player].token);
+        if (r.status == 201)
+            snprintf(o->id, sizeof o->id, "%s", str(r.json, is_bet ? "id" : "deposit_id"));
+        snprintf(o->note, sizeof o->note, "indefinite, resolved %ld", r.status);
+        h_resp_free(&r);
+    }
+}
+
+static int find_bet_op(const char *id)
+{
+    for (int k = 0; k < nhist; k++)
+        if (hist[k].kind == OP_BET && !strcmp(hist[k].id, id))
+            return k;
+    return -1;
+}
+
+/* The fixture's bets on sport node @i (admin list), waiting until none is on its way. */
+static json_t *final_bets(int i)
+{
+    for (double end = h_now() + 120;; h_sleep_ms(200)) {
+        struct h_resp r = h_http(&sp, i, "GET", "/admin/v1/bets?fixture=" FIXTURE "&limit=10000",
+                                 NULL, NULL, true);
+        bool done = r.status == 200;
+        size_t k;
+        json_t *b;
+        json_array_foreach(json_object_get(r.json, "items"), k, b)
+        {
+            const char *s = str(b, "status");
+            if (strcmp(s, "rejected") && !(!strcmp(s, "settled") && json_object_get(b, "paid")))
+                done = false;
+        }
+        if (done || h_now() > end) {
+            json_t *items = json_incref(json_object_get(r.json, "items"));
+            h_resp_free(&r);
+            if (!done)
+                anomaly(-1, "sport node %d: bets not all final after the game", i + 1);
+            return items;
+        }
+        h_resp_free(&r);
+    }
+}
+
+static void check_bets(json_t *ref)
+{
+    /* Set: every bet acknowledged is there exactly once; every bet there is known. */
+    for (int k = 0; k < nhist; k++) {
+        if (hist[k].kind != OP_BET || !hist[k].id[0])
+            continue;
+        int found = 0;
+        size_t j;
+        json_t *b;
+        json_array_foreach(ref, j, b) found += !strcmp(str(b, "id"), hist[k].id);
+        if (found != 1)
+            anomaly(k, "set: acknowledged bet %s found %d times", hist[k].id, found);
+    }
+    size_t j;
+    json_t *b;
+    json_array_foreach(ref, j, b)
+    {
+        /* Acknowledged, or an indefinite answer resolved by its key: nothing else. */
+        if (find_bet_op(str(b, "id")) < 0)
+            anomaly(-1, "set: bet %s present but never acknowledged", str(b, "id"));
+    }
+}
+
+static void check_converged(json_t *ref, json_t *other, int i)
+{
+    if (json_array_size(ref) != json_array_size(other))
+        anomaly(-1, "convergence: sport node %d has %zu bets, node 1 %zu", i + 1,
+                json_array_size(other), json_array_size(ref));
+    size_t j;
+    json_t *b;
+    json_array_foreach(ref, j, b)
+    {
+        bool same = false;
+        size_t q;
+        json_t *o;
+        json_array_foreach(other, q, o) if (!strcmp(str(o, "id"), str(b, "id"))) same =
+            !strcmp(str(o, "status"), str(b, "status")) &&
+            !strcmp(str(o, "paid"), str(b, "paid")) && num(o, "return") == num(b, "return") &&
+            num(o, "stake") == num(b, "stake");
+        if (!same)
+            anomaly(-1, "convergence: bet %s differs on sport node %d", str(b, "id"), i + 1);
+    }
+}
+
+static void check_wallets(json_t *bets)
+{
+    for (int p = 0; p < NPLAYERS; p++) {
+        json_int_t want = 0;
+        for (int k = 0; k < nhist; k++)
+            if (hist[k].kind == OP_DEPOSIT && hist[k].player == p && hist[k].confirmed)
+                want += hist[k].amount;
+        size_t j;
+        json_t *b;
+        json_array_foreach(bets, j, b) if (!strcmp(str(b, "player_id"), players[p].id) &&
+                                           !strcmp(str(b, "paid"), "post")) want +=
+            num(b, "return") - num(b, "stake");
+        for (int i = 0; i < 3; i++) {
+            /* Every confirmed deposit succeeded on this node. */
+            for (int k = 0; k < nhist; k++) {
+                if (hist[k].kind != OP_DEPOSIT || hist[k].player != p || !hist[k].confirmed)
+                    continue;
+                char path[160];
+                snprintf(path, sizeof path, "/v1/wallet/deposits/%s", hist[k].id);
+                const char *st = "";
+                struct h_resp r;
+                for (double end = h_now() + 60;; h_sleep_ms(100)) {
+                    r = h_http_bearer(&acc, i, "GET", path, NULL, NULL, players[p].token);
+                    st = str(r.json, "status");
+                    if (!strcmp(st, "succeeded") || h_now() > end)
+                        break;
+                    h_resp_free(&r);
+                }
+                bool ok = !strcmp(st, "succeeded");
+                h_resp_free(&r);
+                if (!ok)
+                    anomaly(k, "set: confirmed deposit %s not succeeded on accounts node %d",
+                            hist[k].id, i + 1);
+            }
+            json_int_t bal = 0, held = -1;
+            for (double end = h_now() + 30;; h_sleep_ms(100)) {
+                struct h_resp r =
+                    h_http_bearer(&acc, i, "GET", "/v1/wallet", NULL, NULL, players[p].token);
+                bal = num(r.json, "balance");
+                held = num(r.json, "held");
+                h_resp_free(&r);
+                if ((bal == want && held == 0) || h_now() > end)
+                    break;
+            }
+            if (bal < 0)
+                anomaly(-1, "bank: player %d negative (%lld) on accounts node %d", p,
+                        (long long)bal, i + 1);
+            if (bal != want || held != 0)
+                anomaly(-1,
+                        "bank: player %d on accounts node %d: balance %lld held %lld, the "
+                        "history says %lld held 0",
+                        p, i + 1, (long long)bal, (long long)held, (long long)want);
+        }
+    }
+}
+
+static void check_audit(int i)
+{
+    struct h_resp r;
+    for (double end = h_now() + H_WAIT_MS / 1000.0;; h_sleep_ms(100)) {
+        r = h_http(&sp, i, "GET", "/admin/v1/bets/audit", NULL, NULL, true);
+        if ((r.status == 200 && num(r.json, "in_progress") == 0) || h_now() > end)
+            break;
+        h_resp_free(&r);
+    }
+    bool ok = r.status == 200 && num(r.json, "difference_count") == 0 &&
+              json_is_true(json_object_get(r.json, "ok"));
+    char *t = r.json ? json_dumps(r.json, JSON_COMPACT) : NULL;
+    h_resp_free(&r);
+    if (!ok) {
+        fprintf(stderr, "chaos: audit: %s\n", t ? t : "");
+        free(t);
+        anomaly(-1, "audit: sport node %d", i + 1);
+    }
+    free(t);
+}
+
+static void chaos_run(void **state)
+{
+    (void)state;
+    const char *s = getenv("CHAOS_SECONDS");
+    double seconds = s ? atof(s) : 60;
+    const char *seed = getenv("CHAOS_SEED");
+    unsigned sd = seed ? (unsigned)atoi(seed) : (unsigned)time(NULL);
+    srand(sd);
+    fprintf(stderr, "chaos: %.0f s of workload, seed %u\n", seconds, sd);
+    start_everything();
+    t0 = h_now();
+    int seq[NPLAYERS] = {0};
+    double next_fault = h_now() + 5, next_read = h_now();
+    int fault_kind = 0;
+    /* Every player is funded first, then a mix. */
+    for (int p = 0; p < NPLAYERS; p++)
+        deposit(p, seq[p]++);
+    while (h_now() - t0 < seconds) {
+        restart_due(false);
+        if (h_now() >= next_fault && ndown == 0) {
+            fault(fault_kind);
+            fault_kind = (fault_kind + 1) % 5;
+            next_fault = h_now() + 4 + rand() % 5;
+        }
+        if (h_now() >= next_read) {
+            ledger_read();
+            next_read = h_now() + 2;
+        }
+        int p = rand() % NPLAYERS;
+        if (rand() % 5 == 0)
+            deposit(p, seq[p]++);
+        else
+            bet(p, seq[p]++);
+    }
+    restart_due(true);
+    for (int i = 0; i < 3; i++) {
+        assert_true(h_wait_ready(&acc, i, H_WAIT_MS));
+        assert_true(h_wait_ready(&sp, i, H_WAIT_MS));
+    }
+    resolve_indefinite();
+    /* The game ends and settles. */
+    for (int i = 0; i < 3; i++) {
+        json_t *a = simproc_admin(&sims[i], "/admin/v1/advance", "{\"seconds\": 100000}");
+        assert_non_null(a);
+        json_decref(a);
+    }
+    json_t *ref = final_bets(0);
+    check_bets(ref);
+    for (int i = 1; i < 3; i++) {
+        json_t *other = final_bets(i);
+        check_converged(ref, other, i);
+        json_decref(other);
+    }
+    check_wallets(ref);
+    for (int i = 0; i < 3; i++)
+        check_audit(i);
+    for (int i = 0; i < 3; i++) {
+        struct h_resp r = h_http(&acc, i, "GET", "/admin/v1/ledger/check", NULL, NULL, true);
+        bool ok = r.status == 200 && json_is_true(json_object_get(r.json, "ok"));
+        h_resp_free(&r);
+        if (!ok)
+            anomaly(-1, "bank: final ledger check on accounts node %d", i + 1);
+    }
+    /* Figures. */
+    int n[4] = {0}, acked[4] = {0}, indef[4] = {0}, settled = 0;
+    for (int k = 0; k < nhist; k++) {
+        n[hist[k].kind]++;
+        acked[hist[k].kind] += hist[k].status == 201 || hist[k].status == 200;
+        indef[hist[k].kind] += hist[k].status == 0 || hist[k].status == 503;
+    }
+    settled = (int)json_array_size(ref);
+    fprintf(stderr,
+            "chaos: %.0f s, seed %u: %d deposits (%d acknowledged, %d indefinite), %d bets (%d "
+            "acknowledged, %d indefinite), %d bets on the fixture at the end, %d ledger reads "
+            "(%d answered, all ok); faults:",
+            seconds, sd, n[OP_DEPOSIT], acked[OP_DEPOSIT], indef[OP_DEPOSIT], n[OP_BET],
+            acked[OP_BET], indef[OP_BET], settled, n[OP_LEDGER_READ], acked[OP_LEDGER_READ]);
+    for (int k = 0; k < 5; k++)
+        fprintf(stderr, " %s %d", fault_name[k], faults_by_kind[k]);
+    fprintf(stderr, "; anomalies 0\n");
+    json_decref(ref);
+    for (int i = 0; i < 3; i++)
+        simproc_stop(&sims[i]);
+    h_cluster_destroy(&sp);
+    h_cluster_destroy(&acc);
+    h_paystandin_stop(&pay);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(chaos_run),
+    };
+    return cmocka_run_group_tests_name("chaos", tests, NULL, NULL);
+}
