@@ -20,6 +20,7 @@
  * A failing check prints the history window around the anomaly.
  *
  * CHAOS_SECONDS (default 60) bounds the workload; CHAOS_SEED fixes the random choices. */
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -73,10 +74,6 @@ struct op {
 };
 static struct op hist[MAX_OPS];
 static int nhist;
-static int faults_by_kind[8];
-static const char *const fault_name[] = {"kill-sport-leader", "kill-sport-follower",
-                                         "kill-accounts-leader", "kill-accounts-follower",
-                                         "kill-two-sport"};
 
 static const char *str(json_t *o, const char *k)
 {
@@ -232,64 +229,134 @@ static void ledger_read(void)
 
 /* ---- the nemesis ------------------------------------------------------------------------- */
 
-struct downed {
+/* The run has its own network namespace (main), so tc on its loopback touches nothing else. */
+static bool own_netns;
+
+static void sh(const char *fmt, ...)
+{
+    char cmd[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int rc = system(cmd);
+    if (rc != 0)
+        fail_msg("chaos: `%s` exited %d", cmd, rc);
+}
+
+enum fault {
+    F_KILL_SPORT_LEADER, F_KILL_SPORT_FOLLOWER, F_KILL_ACC_LEADER, F_KILL_ACC_FOLLOWER,
+    F_KILL_TWO_SPORT, F_PAUSE_SPORT_LEADER, F_PAUSE_ACC_LEADER, F_NETEM, F_CUT_SPORT_LEADER,
+    F_COUNT
+};
+static const char *const fault_name[F_COUNT] = {
+    "kill-sport-leader", "kill-sport-follower", "kill-accounts-leader",
+    "kill-accounts-follower", "kill-two-sport", "pause-sport-leader", "pause-accounts-leader",
+    "netem-delay-loss", "cut-sport-leader-inbound"};
+static int faults_by_kind[F_COUNT];
+
+/* What undoes a fault, and when. */
+enum heal { H_RESTART, H_CONT, H_NETEM_OFF };
+struct pending {
+    enum heal how;
     struct h_cluster *c;
     int i;
-    double restart_at;
+    double at;
 };
-static struct downed down[4];
-static int ndown;
+static struct pending heals[4];
+static int nheals;
+
+static void heal_later(enum heal how, struct h_cluster *c, int i, double at)
+{
+    heals[nheals++] = (struct pending){how, c, i, at};
+}
 
 static void fault(int kind)
 {
     struct op *o = record(OP_FAULT, -1, -1, fault_name[kind]);
-    int victims[2] = {-1, -1};
-    struct h_cluster *c = kind >= 2 && kind <= 3 ? &acc : &sp;
+    bool accounts = kind == F_KILL_ACC_LEADER || kind == F_KILL_ACC_FOLLOWER ||
+                    kind == F_PAUSE_ACC_LEADER;
+    struct h_cluster *c = accounts ? &acc : &sp;
     int leader = h_wait_leader(c, 5000);
     if (leader < 0) {
         snprintf(o->note, sizeof o->note, "skipped: no leader");
         return;
     }
-    switch (kind) {
-    case 0:
-    case 2:
-        victims[0] = leader;
-        break;
-    case 1:
-    case 3:
-        victims[0] = (leader + 1 + rand() % 2) % 3;
-        break;
-    case 4:
-        victims[0] = leader;
-        victims[1] = (leader + 1 + rand() % 2) % 3;
-        break;
-    }
+    int follower = (leader + 1 + rand() % 2) % 3;
     double back = h_now() + 1.0 + (rand() % 3000) / 1000.0;
-    for (int k = 0; k < 2 && victims[k] >= 0; k++) {
-        h_node_kill(c, victims[k]);
-        down[ndown++] = (struct downed){c, victims[k], back};
+    const char *cn = accounts ? "accounts" : "sport";
+    o->node = leader;
+    switch (kind) {
+    case F_KILL_SPORT_LEADER:
+    case F_KILL_ACC_LEADER:
+    case F_KILL_SPORT_FOLLOWER:
+    case F_KILL_ACC_FOLLOWER:
+        o->node = kind == F_KILL_SPORT_FOLLOWER || kind == F_KILL_ACC_FOLLOWER ? follower : leader;
+        h_node_kill(c, o->node);
+        heal_later(H_RESTART, c, o->node, back);
+        snprintf(o->note, sizeof o->note, "kill -9 %s node %d", cn, o->node + 1);
+        break;
+    case F_KILL_TWO_SPORT:
+        h_node_kill(c, leader);
+        h_node_kill(c, follower);
+        heal_later(H_RESTART, c, leader, back);
+        heal_later(H_RESTART, c, follower, back);
+        snprintf(o->note, sizeof o->note, "kill -9 sport nodes %d and %d", leader + 1,
+                 follower + 1);
+        break;
+    case F_PAUSE_SPORT_LEADER:
+    case F_PAUSE_ACC_LEADER:
+        h_node_signal(c, leader, SIGSTOP);
+        heal_later(H_CONT, c, leader, back);
+        snprintf(o->note, sizeof o->note, "SIGSTOP %s node %d", cn, leader + 1);
+        break;
+    case F_NETEM:
+        if (!own_netns) {
+            snprintf(o->note, sizeof o->note, "skipped: no network namespace of our own");
+            return;
+        }
+        sh("tc qdisc add dev lo root netem delay 20ms 10ms loss 3%%");
+        heal_later(H_NETEM_OFF, NULL, -1, back + 2);
+        snprintf(o->note, sizeof o->note, "netem on lo: delay 20ms +-10ms, loss 3%%");
+        break;
+    case F_CUT_SPORT_LEADER:
+        if (!own_netns) {
+            snprintf(o->note, sizeof o->note, "skipped: no network namespace of our own");
+            return;
+        }
+        /* Every packet to the leader's Raft port dropped: its peers' messages never reach it
+         * (it still reaches them): it cannot commit, they elect another leader. */
+        sh("tc qdisc add dev lo root handle 1: prio && tc filter add dev lo parent 1: protocol "
+           "ip prio 1 u32 match ip dport %d 0xffff action drop",
+           sp.nodes[leader].raft_port);
+        heal_later(H_NETEM_OFF, NULL, -1, back + 2);
+        snprintf(o->note, sizeof o->note, "sport node %d's Raft port cut (inbound)", leader + 1);
+        break;
     }
-    o->node = victims[0];
-    snprintf(o->note, sizeof o->note, "%s node %d%s", c == &acc ? "accounts" : "sport",
-             victims[0] + 1, victims[1] >= 0 ? " and another" : "");
-    if (victims[1] >= 0)
-        snprintf(o->note, sizeof o->note, "sport nodes %d and %d", victims[0] + 1,
-                 victims[1] + 1);
     faults_by_kind[kind]++;
 }
 
-static void restart_due(bool all)
+static void heal_due(bool all)
 {
-    for (int k = 0; k < ndown;) {
-        if (all || h_now() >= down[k].restart_at) {
-            struct op *o = record(OP_FAULT, -1, down[k].i, "restart");
-            snprintf(o->note, sizeof o->note, "%s node %d",
-                     down[k].c == &acc ? "accounts" : "sport", down[k].i + 1);
-            h_node_start(down[k].c, down[k].i);
-            down[k] = down[--ndown];
-        } else {
+    for (int k = 0; k < nheals;) {
+        struct pending *p = &heals[k];
+        if (!all && h_now() < p->at) {
             k++;
+            continue;
         }
+        struct op *o = record(OP_FAULT, -1, p->i, "heal");
+        const char *cn = p->c == &acc ? "accounts" : "sport";
+        if (p->how == H_RESTART) {
+            h_node_start(p->c, p->i);
+            snprintf(o->note, sizeof o->note, "restart %s node %d", cn, p->i + 1);
+        } else if (p->how == H_CONT) {
+            h_node_signal(p->c, p->i, SIGCONT);
+            snprintf(o->note, sizeof o->note, "SIGCONT %s node %d", cn, p->i + 1);
+        } else {
+            sh("tc qdisc del dev lo root");
+            snprintf(o->note, sizeof o->note, "lo qdisc removed");
+        }
+        *p = heals[--nheals];
     }
 }
 
@@ -567,15 +634,21 @@ static void chaos_run(void **state)
     t0 = h_now();
     int seq[NPLAYERS] = {0};
     double next_fault = h_now() + 5, next_read = h_now();
-    int fault_kind = 0;
+    int fault_kind = 0, families[F_COUNT], nfamilies = 0;
+    /* CHAOS_FAULTS: a comma-separated list of fault names (default: all of them in turn). */
+    const char *fl = getenv("CHAOS_FAULTS");
+    for (int k = 0; k < F_COUNT; k++)
+        if (!fl || strstr(fl, fault_name[k]))
+            families[nfamilies++] = k;
+    assert_true(nfamilies > 0);
     /* Every player is funded first, then a mix. */
     for (int p = 0; p < NPLAYERS; p++)
         deposit(p, seq[p]++);
     while (h_now() - t0 < seconds) {
-        restart_due(false);
-        if (h_now() >= next_fault && ndown == 0) {
-            fault(fault_kind);
-            fault_kind = (fault_kind + 1) % 5;
+        heal_due(false);
+        if (h_now() >= next_fault && nheals == 0) {
+            fault(families[fault_kind % nfamilies]);
+            fault_kind++;
             next_fault = h_now() + 4 + rand() % 5;
         }
         if (h_now() >= next_read) {
@@ -588,7 +661,7 @@ static void chaos_run(void **state)
         else
             bet(p, seq[p]++);
     }
-    restart_due(true);
+    heal_due(true);
     for (int i = 0; i < 3; i++) {
         assert_true(h_wait_ready(&acc, i, H_WAIT_MS));
         assert_true(h_wait_ready(&sp, i, H_WAIT_MS));
@@ -631,7 +704,7 @@ static void chaos_run(void **state)
             "(%d answered, all ok); faults:",
             seconds, sd, n[OP_DEPOSIT], acked[OP_DEPOSIT], indef[OP_DEPOSIT], n[OP_BET],
             acked[OP_BET], indef[OP_BET], settled, n[OP_LEDGER_READ], acked[OP_LEDGER_READ]);
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < F_COUNT; k++)
         fprintf(stderr, " %s %d", fault_name[k], faults_by_kind[k]);
     fprintf(stderr, "; anomalies 0\n");
     json_decref(ref);
@@ -644,6 +717,9 @@ static void chaos_run(void **state)
 
 int main(void)
 {
+    /* A network namespace of our own (root): tc on its loopback is ours alone. */
+    own_netns = getuid() == 0 && unshare(CLONE_NEWNET) == 0 && system("ip link set lo up") == 0;
+    fprintf(stderr, "chaos: %s\n", own_netns ? "own network namespace" : "shared network (no tc faults)");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(chaos_run),
     };
