@@ -8,5 +8,5 @@ TESTS += build/tests/test_chaos
 
 SECONDS ?= 600
 .PHONY: chaos
-chaos: build/tests/test_chaos $(TEST_DEPS)
+chaos: build/tests/test_chaos build/parlayd-san build/parlayctl build/parlay-feedsim-san
 	CHAOS_SECONDS=$(SECONDS) build/tests/test_chaos
