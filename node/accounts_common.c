@@ -428,3 +428,29 @@ void acc_ban_and_refuse(struct http_req *r, const char *player_id)
     acc_propose(r, CMD_WALLET_BAN, wallet_cmd_ban(player_id, true, "ban_list"), idem, fp,
                 ban_done, NULL);
 }
+
+kyc_header* acc_headers(struct http_req* r, size_t* n)
+{
+    const h2o_headers_t* hd = &r->req->headers;
+    size_t bytes = 0;
+    for (size_t i = 0; i < hd->size; i++)
+        bytes += hd->entries[i].name->len + hd->entries[i].value.len + 2;
+    kyc_header* hs = malloc((hd->size ? hd->size : 1) * sizeof *hs + bytes);
+    *n = 0;
+    if (!hs)
+        return NULL; /* out of memory: no headers, so the verifier refuses the request */
+    char* p = (char*)(hs + (hd->size ? hd->size : 1));
+    for (size_t i = 0; i < hd->size; i++) {
+        const h2o_header_t* h = &hd->entries[i];
+        hs[i].name = p;
+        memcpy(p, h->name->base, h->name->len);
+        p += h->name->len;
+        *p++ = 0;
+        hs[i].value = p;
+        memcpy(p, h->value.base, h->value.len);
+        p += h->value.len;
+        *p++ = 0;
+    }
+    *n = hd->size;
+    return hs;
+}

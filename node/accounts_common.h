@@ -58,6 +58,9 @@ struct accounts {
 void acc_hex(const uint8_t *in, size_t n, char *out);
 /* SHA-256 of @a (and "\n" @b when @b is not NULL), as lower-case hex. */
 void acc_sha256_hex(const char *a, const char *b, char out[65]);
+/* The request's headers as NUL-terminated name/value pairs for the kyc verifiers (@n of them),
+ * in one allocation: free() releases the array and its strings. */
+kyc_header* acc_headers(struct http_req* r, size_t* n);
 int acc_random_hex(size_t bytes, char *out);
 int64_t acc_now_s(void);
 /* Answer with a result's status and body, copying a 429's retry_after into Retry-After. */

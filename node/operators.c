@@ -660,10 +660,8 @@ static void op_disable(struct http_req *r, const char *id)
     char idem[256];
     if (!acc_on_leader(r) || !acc_idem_key(r, "admin", idem))
         return;
-    uint8_t fp[32];
-    acc_fingerprint("operator-disable", id, fp);
-    acc_propose(r, CMD_OPERATOR_SET, json_pack("{s:s, s:b}", "id", id, "disabled", 1), idem, fp,
-                acc_relay_done, NULL);
+    acc_submit(r, CMD_OPERATOR_SET, json_pack("{s:s, s:b}", "id", id, "disabled", 1), idem,
+               "operator-disable", id);
 }
 
 struct mtoken_issue {
@@ -761,10 +759,8 @@ static void mtoken_revoke(struct http_req *r, const char *id)
     char idem[256];
     if (!acc_on_leader(r) || !acc_idem_key(r, "admin", idem))
         return;
-    uint8_t fp[32];
-    acc_fingerprint("mtoken-revoke", id, fp);
-    acc_propose(r, CMD_MTOKEN_SET, json_pack("{s:s, s:b}", "id", id, "revoked", 1), idem, fp,
-                acc_relay_done, NULL);
+    acc_submit(r, CMD_MTOKEN_SET, json_pack("{s:s, s:b}", "id", id, "revoked", 1), idem,
+               "mtoken-revoke", id);
 }
 
 int routes_operators(struct http_req *r, const char *method, const char *path)

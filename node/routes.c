@@ -123,6 +123,26 @@ void routes_submit_body(struct http_req *r, uint16_t type, char *text, json_t *b
     free(canon);
 }
 
+bool routes_read_begin(struct http_req* r, MDB_txn** txn)
+{
+    if (fsm_read_begin(r->node->fsm, txn) == 0)
+        return true;
+    http_problem(r, 503, "Unavailable", "the state could not be read");
+    return false;
+}
+
+void routes_reply_read(struct http_req* r,
+                       json_t* (*read)(struct http_req* r, MDB_txn* txn, const void* arg),
+                       const void* arg)
+{
+    MDB_txn* txn;
+    if (!routes_read_begin(r, &txn))
+        return;
+    json_t* out = read(r, txn, arg);
+    fsm_read_end(txn);
+    http_reply_json(r, 200, out);
+}
+
 void routes_settings(struct http_req *r, const char *method, const char *route,
                      const char *scope, json_t *(*read)(struct fsm *f, MDB_txn *txn),
                      void (*post)(struct http_req *r, json_t *b, const char *idem))
@@ -131,10 +151,8 @@ void routes_settings(struct http_req *r, const char *method, const char *route,
         return;
     if (!strcmp(method, "GET")) {
         MDB_txn *txn;
-        if (fsm_read_begin(r->node->fsm, &txn) != 0) {
-            http_problem(r, 503, "Unavailable", "the state could not be read");
+        if (!routes_read_begin(r, &txn))
             return;
-        }
         json_t *out = read(r->node->fsm, txn);
         fsm_read_end(txn);
         http_reply_json(r, 200, out);

@@ -31,6 +31,14 @@ void routes_submit(struct http_req *r, uint16_t type, char *text, const char *ta
 /* The same fingerprinted by @b's canonical form (@b is dropped here). */
 void routes_submit_body(struct http_req *r, uint16_t type, char *text, json_t *b,
                         const char *tag, const char *idem, const char *what);
+/* Open a read of the replicated state into @txn (the caller ends it with fsm_read_end); false
+ * once 503 is answered. */
+bool routes_read_begin(struct http_req* r, MDB_txn** txn);
+/* Answer 200 with the object @read builds from the replicated state (given @arg); 503 if the
+ * state cannot be read. */
+void routes_reply_read(struct http_req* r,
+                       json_t* (*read)(struct http_req* r, MDB_txn* txn, const void* arg),
+                       const void* arg);
 /* A settings route: GET answers @read's object on any node, POST (an operator's write, see
  * routes_admin_write) hands the body to @post, another method is 405 naming @route. */
 void routes_settings(struct http_req *r, const char *method, const char *route,

@@ -247,10 +247,8 @@ static void admin_list(struct http_req *r)
         return;
     }
     MDB_txn *txn;
-    if (fsm_read_begin(r->node->fsm, &txn) != 0) {
-        http_problem(r, 503, "Unavailable", "the state could not be read");
+    if (!routes_read_begin(r, &txn))
         return;
-    }
     json_t *out;
     if (w[0].got) {
         out = bets_list_player(r->node->fsm, txn, player, NULL, 0, (unsigned)limit);
@@ -262,8 +260,18 @@ static void admin_list(struct http_req *r)
     http_reply_json(r, 200, out);
 }
 
-/* POST /admin/v1/bets/{id}/void {reason} (admin, Idempotency-Key, proposed by the leader). */
-static void void_bet(struct http_req *r, const char *method, const char *id)
+/* An operator's POST {reason} on bet or fixture @id (scope "bets", Idempotency-Key, on the
+ * leader): the body checked (a non-empty reason of at most 500 bytes), then @type built by
+ * @build proposed; a bad body is 422 @title with @code (NULL: none). */
+static void reason_write(struct http_req* r,
+                         const char* method,
+                         const char* id,
+                         uint16_t type,
+                         char* (*build)(struct cmd* c, const char* id, const char* reason),
+                         const char* title,
+                         const char* code,
+                         const char* tag,
+                         const char* what)
 {
     char idem[256];
     json_t *b = routes_require_scope(r, "bets") ? routes_admin_write(r, method, "use POST", idem)
@@ -272,16 +280,24 @@ static void void_bet(struct http_req *r, const char *method, const char *id)
         return;
     const char *reason = json_string_value(json_object_get(b, "reason"));
     if (json_object_size(b) != 1 || !reason || !reason[0] || strlen(reason) > 500) {
-        http_problem(r, 422, "Invalid void", "need {reason}: a non-empty text of at most 500 bytes");
+        http_guard_problem(r, 422, title, code,
+                           "need {reason}: a non-empty text of at most 500 bytes");
         json_decref(b);
         return;
     }
     struct cmd c;
-    char *text = bets_cmd_void(&c, id, reason);
+    char* text = build(&c, id, reason);
     char subj[700];
     snprintf(subj, sizeof subj, "%s %s", id, reason);
     json_decref(b);
-    routes_submit(r, CMD_BET_VOID, text, "bet-void", subj, idem, "void");
+    routes_submit(r, type, text, tag, subj, idem, what);
+}
+
+/* POST /admin/v1/bets/{id}/void {reason} (admin, Idempotency-Key, proposed by the leader). */
+static void void_bet(struct http_req* r, const char* method, const char* id)
+{
+    reason_write(r, method, id, CMD_BET_VOID, bets_cmd_void, "Invalid void", NULL, "bet-void",
+                 "void");
 }
 
 /* POST /admin/v1/fixtures/{id}/resettle {home, away, reason} (admin, Idempotency-Key, on the
@@ -293,10 +309,8 @@ static void resettle(struct http_req *r, const char *method, const char *fixture
         return;
     if (!strcmp(method, "GET")) {
         MDB_txn *txn;
-        if (fsm_read_begin(r->node->fsm, &txn) != 0) {
-            http_problem(r, 503, "Unavailable", "the state could not be read");
+        if (!routes_read_begin(r, &txn))
             return;
-        }
         json_t *o = bets_resettles(r->node->fsm, txn, fixture);
         fsm_read_end(txn);
         if (!o)
@@ -335,38 +349,19 @@ static void resettle(struct http_req *r, const char *method, const char *fixture
  * (CMD_BET_ABANDONED, consensus/bets_markets.c). */
 static void abandon(struct http_req *r, const char *method, const char *fixture)
 {
-    char idem[256];
-    json_t *b = routes_require_scope(r, "bets") ? routes_admin_write(r, method, "use POST", idem)
-                                                : NULL;
-    if (!b)
-        return;
-    const char *reason = json_string_value(json_object_get(b, "reason"));
-    if (json_object_size(b) != 1 || !reason || !reason[0] || strlen(reason) > 500) {
-        http_guard_problem(r, 422, "Invalid abandonment", "invalid_abandon",
-                           "need {reason}: a non-empty text of at most 500 bytes");
-        json_decref(b);
-        return;
-    }
-    struct cmd c;
-    char *text = bets_cmd_abandoned(&c, fixture, reason);
-    char subj[700];
-    snprintf(subj, sizeof subj, "%s %s", fixture, reason);
-    json_decref(b);
-    routes_submit(r, CMD_BET_ABANDONED, text, "bet-abandon", subj, idem, "abandonment");
+    reason_write(r, method, fixture, CMD_BET_ABANDONED, bets_cmd_abandoned, "Invalid abandonment",
+                 "invalid_abandon", "bet-abandon", "abandonment");
+}
+
+static json_t* read_liability(struct http_req* r, MDB_txn* txn, const void* fixture)
+{
+    return bets_liability(r->node->fsm, txn, fixture);
 }
 
 static void liability(struct http_req *r, const char *fixture)
 {
-    if (!routes_require_scope(r, "bets"))
-        return;
-    MDB_txn *txn;
-    if (fsm_read_begin(r->node->fsm, &txn) != 0) {
-        http_problem(r, 503, "Unavailable", "the state could not be read");
-        return;
-    }
-    json_t *l = bets_liability(r->node->fsm, txn, fixture);
-    fsm_read_end(txn);
-    http_reply_json(r, 200, l);
+    if (routes_require_scope(r, "bets"))
+        routes_reply_read(r, read_liability, fixture);
 }
 
 int routes_bets(struct http_req *r, const char *method, const char *path)

@@ -77,10 +77,8 @@ static bool offer_token(struct node *n, const char *bet_id, const char *player, 
 static void offer(struct http_req *r, const char *player, const char *id)
 {
     MDB_txn *txn;
-    if (fsm_read_begin(r->node->fsm, &txn) != 0) {
-        http_problem(r, 503, "Unavailable", "the state could not be read");
+    if (!routes_read_begin(r, &txn))
         return;
-    }
     int st = 0;
     json_t *o = bets_cashout_offer(r->node->fsm, txn, id, player, &st);
     fsm_read_end(txn);

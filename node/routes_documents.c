@@ -52,13 +52,11 @@ static void doc_started(uv_work_t *w, int status)
         http_problem(r, 502, "Document-check provider unavailable", "%s",
                      status ? "cancelled" : j->err.msg);
     } else {
-        uint8_t fp[32];
-        acc_fingerprint("doc-session", j->player_id, fp);
-        acc_propose(r, CMD_DOC_SESSION,
-                    json_pack("{s:s, s:s, s:s, s:s}", "player_id", j->player_id, "provider",
-                              kyc_doc_provider_name(r->node->accounts->doc), "session_id",
-                              j->session_id, "url", j->url),
-                    j->idem, fp, acc_relay_done, NULL);
+        acc_submit(r, CMD_DOC_SESSION,
+                   json_pack("{s:s, s:s, s:s, s:s}", "player_id", j->player_id, "provider",
+                             kyc_doc_provider_name(r->node->accounts->doc), "session_id",
+                             j->session_id, "url", j->url),
+                   j->idem, "doc-session", j->player_id);
     }
     free(j->session_id);
     free(j->url);
@@ -94,26 +92,12 @@ void acc_do_doc_webhook(struct http_req *r, const char *name)
         return;
     }
     h2o_req_t *req = r->req;
-    size_t n = req->headers.size;
-    kyc_header *hs = calloc(n ? n : 1, sizeof *hs);
-    char **bufs = calloc(n ? n : 1, sizeof *bufs);
-    for (size_t i = 0; i < n; i++) {
-        h2o_header_t *h = &req->headers.entries[i];
-        bufs[i] = malloc(h->name->len + h->value.len + 2);
-        memcpy(bufs[i], h->name->base, h->name->len);
-        bufs[i][h->name->len] = 0;
-        memcpy(bufs[i] + h->name->len + 1, h->value.base, h->value.len);
-        bufs[i][h->name->len + 1 + h->value.len] = 0;
-        hs[i].name = bufs[i];
-        hs[i].value = bufs[i] + h->name->len + 1;
-    }
+    size_t n;
+    kyc_header* hs = acc_headers(r, &n);
     kyc_doc_event ev;
     kyc_err err = {0};
     int rv = kyc_doc_webhook_verify(p, hs, n, req->entity.base ? req->entity.base : "",
                                     req->entity.len, acc_now_s(), &ev, &err);
-    for (size_t i = 0; i < n; i++)
-        free(bufs[i]);
-    free(bufs);
     free(hs);
     if (rv != KYC_OK) {
         int st = rv == KYC_E_WH_SIGNATURE || rv == KYC_E_WH_STALE ? 401
@@ -125,13 +109,11 @@ void acc_do_doc_webhook(struct http_req *r, const char *name)
     char idem[256], both[300];
     snprintf(idem, sizeof idem, "doc:%s:%s", name, ev.event_id);
     snprintf(both, sizeof both, "%s %s", name, ev.event_id);
-    uint8_t fp[32];
-    acc_fingerprint("doc-event", both, fp);
-    acc_propose(r, CMD_DOC_EVENT,
-                json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "provider", name, "event_id",
-                          ev.event_id, "reference", ev.reference, "status",
-                          kyc_doc_status_name(ev.status), "raw_status", ev.raw_status,
-                          "timestamp", (json_int_t)ev.timestamp),
-                idem, fp, acc_relay_done, NULL);
+    acc_submit(
+        r, CMD_DOC_EVENT,
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "provider", name, "event_id", ev.event_id,
+                  "reference", ev.reference, "status", kyc_doc_status_name(ev.status), "raw_status",
+                  ev.raw_status, "timestamp", (json_int_t)ev.timestamp),
+        idem, "doc-event", both);
 }
 

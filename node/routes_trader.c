@@ -26,10 +26,8 @@
 static void show(struct http_req *r, const char *fixture)
 {
     MDB_txn *txn;
-    if (fsm_read_begin(r->node->fsm, &txn) != 0) {
-        http_problem(r, 503, "Unavailable", "the state could not be read");
+    if (!routes_read_begin(r, &txn))
         return;
-    }
     json_t *t = trader_get(r->node->fsm, txn, fixture);
     fsm_read_end(txn);
     if (!t)

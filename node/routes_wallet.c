@@ -77,15 +77,11 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* A read of the replicated state; @fn fills the answer (NULL: 404 already answered). */
+/* A read of the replicated state, or NULL once 503 is answered. */
 static MDB_txn *read_begin(struct http_req *r)
 {
     MDB_txn *txn;
-    if (fsm_read_begin(r->node->fsm, &txn) != 0) {
-        http_problem(r, 503, "Store unavailable", "the local store cannot be read");
-        return NULL;
-    }
-    return txn;
+    return routes_read_begin(r, &txn) ? txn : NULL;
 }
 
 /* An id derived from the player and their Idempotency-Key: a retry names the same object. */
@@ -235,10 +231,8 @@ static void do_limits(struct http_req *r)
     char subj[128];
     snprintf(subj, sizeof subj, "%s %lld %lld %lld", player, (long long)v[0], (long long)v[1],
              (long long)v[2]);
-    uint8_t fp[32];
-    acc_fingerprint("wallet-limits", subj, fp);
-    acc_propose(r, CMD_WALLET_LIMITS, wallet_cmd_limits(player, v[0], v[1], v[2]), idem, fp,
-                acc_relay_done, NULL);
+    acc_submit(r, CMD_WALLET_LIMITS, wallet_cmd_limits(player, v[0], v[1], v[2]), idem,
+               "wallet-limits", subj);
 }
 
 static void do_exclude(struct http_req *r)
@@ -260,10 +254,8 @@ static void do_exclude(struct http_req *r)
     json_decref(body);
     char subj[96];
     snprintf(subj, sizeof subj, "%s %lld", player, (long long)hours);
-    uint8_t fp[32];
-    acc_fingerprint("wallet-exclude", subj, fp);
-    acc_propose(r, CMD_WALLET_EXCLUDE, wallet_cmd_exclude(player, hours), idem, fp,
-                acc_relay_done, NULL);
+    acc_submit(r, CMD_WALLET_EXCLUDE, wallet_cmd_exclude(player, hours), idem, "wallet-exclude",
+               subj);
 }
 
 /* A deposit in three steps (see the top of the file). */
@@ -405,10 +397,8 @@ static void do_withdraw(struct http_req *r)
     derived_id("wd", player, idem, id);
     char subj[96];
     snprintf(subj, sizeof subj, "%s %lld", player, (long long)amount);
-    uint8_t fp[32];
-    acc_fingerprint("withdrawal", subj, fp);
-    acc_propose(r, CMD_WITHDRAW_OPEN, wallet_cmd_withdraw_open(player, id, amount), idem, fp,
-                acc_relay_done, NULL);
+    acc_submit(r, CMD_WITHDRAW_OPEN, wallet_cmd_withdraw_open(player, id, amount), idem,
+               "withdrawal", subj);
 }
 
 /* POST /v1/wallet/webhooks/{provider}: verified on this node (signature over the raw bytes
@@ -421,26 +411,12 @@ static void do_webhook(struct http_req *r, const char *name)
         return;
     }
     h2o_req_t *req = r->req;
-    size_t n = req->headers.size;
-    kyc_header *hs = calloc(n ? n : 1, sizeof *hs);
-    char **bufs = calloc(n ? n : 1, sizeof *bufs);
-    for (size_t i = 0; i < n; i++) {
-        h2o_header_t *h = &req->headers.entries[i];
-        bufs[i] = malloc(h->name->len + h->value.len + 2);
-        memcpy(bufs[i], h->name->base, h->name->len);
-        bufs[i][h->name->len] = 0;
-        memcpy(bufs[i] + h->name->len + 1, h->value.base, h->value.len);
-        bufs[i][h->name->len + 1 + h->value.len] = 0;
-        hs[i].name = bufs[i];
-        hs[i].value = bufs[i] + h->name->len + 1;
-    }
+    size_t n;
+    kyc_header* hs = acc_headers(r, &n);
     struct pay_event ev;
     char err[256] = "";
     int st = pay_webhook_read(p, hs, n, req->entity.base ? req->entity.base : "", req->entity.len,
                               acc_now_s(), &ev, err, sizeof err);
-    for (size_t i = 0; i < n; i++)
-        free(bufs[i]);
-    free(bufs);
     free(hs);
     if (st != 0) {
         LOG_WARN("event=pay_webhook_refused status=%d err=\"%s\"", st, err);
@@ -450,12 +426,10 @@ static void do_webhook(struct http_req *r, const char *name)
     char idem[300], both[300];
     snprintf(idem, sizeof idem, "pay:%s:%s", name, ev.event_id);
     snprintf(both, sizeof both, "%s %s", name, ev.event_id);
-    uint8_t fp[32];
-    acc_fingerprint("pay-event", both, fp);
-    acc_propose(r, CMD_PAY_EVENT,
-                wallet_cmd_pay_event(name, ev.event_id, pay_event_kind_name(ev.kind), ev.object_id,
-                                     ev.reference, ev.amount, ev.account),
-                idem, fp, acc_relay_done, NULL);
+    acc_submit(r, CMD_PAY_EVENT,
+               wallet_cmd_pay_event(name, ev.event_id, pay_event_kind_name(ev.kind), ev.object_id,
+                                    ev.reference, ev.amount, ev.account),
+               idem, "pay-event", both);
 }
 
 /* ---- sport clusters ---- */
@@ -673,15 +647,28 @@ static void serve_holds(struct http_req *r, const char *path)
 
 /* ---- operators ---- */
 
+static json_t* read_check(struct http_req* r, MDB_txn* txn, const void* arg)
+{
+    (void)arg;
+    json_t* c = wallet_check(r->node->fsm, txn);
+    json_object_set_new(c, "node", json_integer((json_int_t)r->node->cfg.node_id));
+    return c;
+}
+
 static void serve_check(struct http_req *r)
 {
-    MDB_txn *txn = read_begin(r);
-    if (txn) {
-        json_t *c = wallet_check(r->node->fsm, txn);
-        fsm_read_end(txn);
-        json_object_set_new(c, "node", json_integer((json_int_t)r->node->cfg.node_id));
-        http_reply_json(r, 200, c);
-    }
+    routes_reply_read(r, read_check, NULL);
+}
+
+static json_t* read_trj(struct http_req* r, MDB_txn* txn, const void* arg)
+{
+    return wallet_trj(r->node->fsm, txn, *(const int*)arg);
+}
+
+static json_t* read_clusters(struct http_req* r, MDB_txn* txn, const void* arg)
+{
+    (void)arg;
+    return json_pack("{s:o}", "clusters", wallet_clusters(r->node->fsm, txn));
 }
 
 static void serve_trj(struct http_req *r)
@@ -696,22 +683,7 @@ static void serve_trj(struct http_req *r)
         http_problem(r, 400, "Invalid parameter", "year must be 2000 to 9999");
         return;
     }
-    MDB_txn *txn = read_begin(r);
-    if (txn) {
-        json_t *v = wallet_trj(r->node->fsm, txn, year);
-        fsm_read_end(txn);
-        http_reply_json(r, 200, v);
-    }
-}
-
-static void serve_clusters(struct http_req *r)
-{
-    MDB_txn *txn = read_begin(r);
-    if (txn) {
-        json_t *v = wallet_clusters(r->node->fsm, txn);
-        fsm_read_end(txn);
-        http_reply_json(r, 200, json_pack("{s:o}", "clusters", v));
-    }
+    routes_reply_read(r, read_trj, &year);
 }
 
 static void serve_wallet_admin(struct http_req *r, const char *player)
@@ -893,7 +865,7 @@ int routes_wallet(struct http_req *r, const char *method, const char *path)
         if (!routes_require_scope(r, "cluster"))
             return 0;
         if (!strcmp(method, "GET"))
-            serve_clusters(r);
+            routes_reply_read(r, read_clusters, NULL);
         else if (routes_method(r, method, "POST", "use GET to list, POST to register"))
             do_cluster(r);
     } else if (!strncmp(path, "/admin/v1/wallets/", 18) && path[18]) {

@@ -68,14 +68,7 @@ static int teardown(void **state)
 
 static struct feed_obs fixture_obs(const char *id, enum feed_sport sport)
 {
-    struct feed_obs o = {.kind = FEED_FIXTURE};
-    snprintf(o.u.fixture.id, sizeof o.u.fixture.id, "%s", id);
-    o.u.fixture.sport = sport;
-    snprintf(o.u.fixture.competition, sizeof o.u.fixture.competition, "Premier League");
-    snprintf(o.u.fixture.home, sizeof o.u.fixture.home, "Arsenal");
-    snprintf(o.u.fixture.away, sizeof o.u.fixture.away, "Chelsea");
-    o.u.fixture.kickoff = 1795878000; /* 2026-11-28T15:00:00Z */
-    return o;
+    return util_fixture_obs(id, sport, "Arsenal", "Chelsea", 1795878000); /* 2026-11-28 15:00Z */
 }
 
 static struct feed_obs event_obs(const char *id, uint64_t seq)

@@ -103,14 +103,7 @@ static int teardown(void **state)
 
 static struct feed_obs fixture_obs(const char *id, enum feed_sport sport)
 {
-    struct feed_obs o = {.kind = FEED_FIXTURE};
-    snprintf(o.u.fixture.id, sizeof o.u.fixture.id, "%s", id);
-    o.u.fixture.sport = sport;
-    snprintf(o.u.fixture.competition, sizeof o.u.fixture.competition, "Premier League");
-    snprintf(o.u.fixture.home, sizeof o.u.fixture.home, "Arsenal");
-    snprintf(o.u.fixture.away, sizeof o.u.fixture.away, "Chelsea");
-    o.u.fixture.kickoff = KICKOFF;
-    return o;
+    return util_fixture_obs(id, sport, "Arsenal", "Chelsea", KICKOFF);
 }
 
 static struct feed_obs event_obs(const char *id, uint64_t seq, enum feed_event_type type,
@@ -140,20 +133,7 @@ static struct feed_obs result_obs(const char *id, enum feed_result_status st, ui
 /* CMD_OBSERVATION_AGREED of @o, signed by members 1 and 2. */
 static int agree(struct ctx *c, const struct feed_obs *o)
 {
-    uint8_t bytes[FEED_ENCODED_MAX], d[32];
-    int len = feed_encode(o, bytes, sizeof bytes, NULL);
-    assert_true(len > 0);
-    char hex[2 * FEED_ENCODED_MAX + 1], subj[FEED_SUBJECT_MAX], s1[129], s2[129];
-    obs_hex_encode(bytes, (size_t)len, hex);
-    assert_true(feed_obs_subject(o, subj, sizeof subj) > 0);
-    obs_digest("", subj, bytes, (size_t)len, d);
-    sign_digest(1, d, s1);
-    sign_digest(2, d, s2);
-    json_t *p = json_pack("{s:s, s:s, s:[{s:i, s:s}, {s:i, s:s}]}", "subject", subj, "bytes",
-                          hex, "signatures", "node", 1, "signature", s1, "node", 2,
-                          "signature", s2);
-    char *text = json_dumps(p, JSON_COMPACT);
-    json_decref(p);
+    char *text = util_agreed_payload(o, SK[1], SK[2]);
     int st = apply(c, CMD_OBSERVATION_AGREED, text);
     free(text);
     return st;

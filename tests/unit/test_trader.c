@@ -86,27 +86,8 @@ static int teardown(void **state)
 /* An agreed football fixture @id (members 1 and 2 sign it): its pending market exists. */
 static void agree_fixture(struct ctx *c, const char *id)
 {
-    struct feed_obs o = {.kind = FEED_FIXTURE};
-    snprintf(o.u.fixture.id, sizeof o.u.fixture.id, "%s", id);
-    o.u.fixture.sport = FEED_FOOTBALL;
-    snprintf(o.u.fixture.competition, sizeof o.u.fixture.competition, "Premier League");
-    snprintf(o.u.fixture.home, sizeof o.u.fixture.home, "Arsenal");
-    snprintf(o.u.fixture.away, sizeof o.u.fixture.away, "Chelsea");
-    o.u.fixture.kickoff = KICKOFF;
-    uint8_t bytes[FEED_ENCODED_MAX], d[32];
-    int len = feed_encode(&o, bytes, sizeof bytes, NULL);
-    assert_true(len > 0);
-    char hex[2 * FEED_ENCODED_MAX + 1], subj[FEED_SUBJECT_MAX], s1[129], s2[129];
-    obs_hex_encode(bytes, (size_t)len, hex);
-    assert_true(feed_obs_subject(&o, subj, sizeof subj) > 0);
-    obs_digest("", subj, bytes, (size_t)len, d);
-    util_sign_hex(SK[1], d, s1);
-    util_sign_hex(SK[2], d, s2);
-    json_t *p = json_pack("{s:s, s:s, s:[{s:i, s:s}, {s:i, s:s}]}", "subject", subj, "bytes",
-                          hex, "signatures", "node", 1, "signature", s1, "node", 2,
-                          "signature", s2);
-    char *text = json_dumps(p, JSON_COMPACT);
-    json_decref(p);
+    struct feed_obs o = util_fixture_obs(id, FEED_FOOTBALL, "Arsenal", "Chelsea", KICKOFF);
+    char *text = util_agreed_payload(&o, SK[1], SK[2]);
     assert_int_equal(apply(c, CMD_OBSERVATION_AGREED, text), 201);
     free(text);
 }

@@ -228,3 +228,35 @@ const char* util_member_key_payload(uint64_t id, const uint8_t sk[32], const uin
              old_sk ? "\"" : "");
     return out;
 }
+
+struct feed_obs util_fixture_obs(const char *id, enum feed_sport sport, const char *home,
+                                 const char *away, int64_t kickoff)
+{
+    struct feed_obs o = {.kind = FEED_FIXTURE};
+    snprintf(o.u.fixture.id, sizeof o.u.fixture.id, "%s", id);
+    o.u.fixture.sport = sport;
+    snprintf(o.u.fixture.competition, sizeof o.u.fixture.competition, "Premier League");
+    snprintf(o.u.fixture.home, sizeof o.u.fixture.home, "%s", home);
+    snprintf(o.u.fixture.away, sizeof o.u.fixture.away, "%s", away);
+    o.u.fixture.kickoff = kickoff;
+    return o;
+}
+
+char *util_agreed_payload(const struct feed_obs *o, const uint8_t sk1[32], const uint8_t sk2[32])
+{
+    uint8_t bytes[FEED_ENCODED_MAX], d[32];
+    int len = feed_encode(o, bytes, sizeof bytes, NULL);
+    assert_true(len > 0);
+    char hex[2 * FEED_ENCODED_MAX + 1], subj[FEED_SUBJECT_MAX], s1[129], s2[129];
+    obs_hex_encode(bytes, (size_t)len, hex);
+    assert_true(feed_obs_subject(o, subj, sizeof subj) > 0);
+    obs_digest("", subj, bytes, (size_t)len, d); /* util_fsm_open names no cluster */
+    util_sign_hex(sk1, d, s1);
+    util_sign_hex(sk2, d, s2);
+    json_t *p = json_pack("{s:s, s:s, s:[{s:i, s:s}, {s:i, s:s}]}", "subject", subj, "bytes",
+                          hex, "signatures", "node", 1, "signature", s1, "node", 2,
+                          "signature", s2);
+    char *text = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    return text;
+}

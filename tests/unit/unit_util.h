@@ -9,6 +9,7 @@
 
 #include "consensus/codec.h"
 #include "consensus/fsm.h"
+#include "feed/feed.h"
 
 /* Quiet logging unless PARLAY_TEST_LOG is set (some tests provoke logged errors on purpose). */
 void util_log_init(void);
@@ -80,5 +81,14 @@ unsigned util_count_fixtures(struct fsm* f);
 void util_pub_hex(const uint8_t sk[32], char out[67]);
 void util_sign_hex(const uint8_t sk[32], const uint8_t digest[32], char out[129]);
 const char* util_member_key_payload(uint64_t id, const uint8_t sk[32], const uint8_t* old_sk);
+
+/* Agreed observations. A fixture observation (competition "Premier League"); the
+ * CMD_OBSERVATION_AGREED payload of @o signed by members 1 and 2 with @sk1 and @sk2 (malloc'd). */
+struct feed_obs util_fixture_obs(const char* id,
+                                 enum feed_sport sport,
+                                 const char* home,
+                                 const char* away,
+                                 int64_t kickoff);
+char* util_agreed_payload(const struct feed_obs* o, const uint8_t sk1[32], const uint8_t sk2[32]);
 
 #endif
