@@ -11,6 +11,8 @@
 #     (BENCH_QUOTE_GAMES_LAT games, default 20, an event every 3 s each; 3 x BENCH_SECONDS of play);
 #   * capacity: BENCH_QUOTE_GAMES (default 1000) live games re-quoted every BENCH_QUOTE_CADENCE
 #     seconds (default 6, ten times the one-minute cadence), over a 6 x BENCH_SECONDS window.
+# Section "fanout" (BENCH_ONLY=fanout, or `make bench-fanout`): the quote stream's fan-out to 1k-20k
+# subscribers on one node (build/bench/sse_fanout) and the leader's write rate without and during it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
