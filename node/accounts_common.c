@@ -119,12 +119,18 @@ void acc_fingerprint(const char *what, const char *subject, uint8_t fp[32])
         sscanf(h + 2 * i, "%2hhx", &fp[i]);
 }
 
-void acc_submit(struct http_req *r, uint16_t type, json_t *payload, const char *idem,
-                const char *what, const char *subject)
+void acc_submit_then(struct http_req *r, uint16_t type, json_t *payload, const char *idem,
+                     const char *what, const char *subject, write_done_cb done, void *ctx)
 {
     uint8_t fp[32];
     acc_fingerprint(what, subject, fp);
-    acc_propose(r, type, payload, idem, fp, acc_relay_done, NULL);
+    acc_propose(r, type, payload, idem, fp, done, ctx);
+}
+
+void acc_submit(struct http_req *r, uint16_t type, json_t *payload, const char *idem,
+                const char *what, const char *subject)
+{
+    acc_submit_then(r, type, payload, idem, what, subject, acc_relay_done, NULL);
 }
 
 /* ---- request bodies ---- */
