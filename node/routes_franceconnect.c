@@ -177,11 +177,12 @@ static void fc_signin_finish(struct http_req *r, struct fc_job *j)
         return;
     }
     is->logout_url = fc_logout(r->node, j);
-    acc_submit_then(r, CMD_SESSION_CREATE,
-                    json_pack("{s:O, s:s, s:s, s:s, s:s}", "player_id", owner, "family", family,
-                              "refresh_hash", is->hash, "fc_state", j->login.state,
-                              "fc_subkey", subkey),
-                    j->idem, "fc-signin", j->login.state, acc_tokens_done, is);
+    json_t *payload = json_pack("{s:O, s:s, s:s, s:s, s:s}", "player_id", owner, "family",
+                                family, "refresh_hash", is->hash, "fc_state", j->login.state,
+                                "fc_subkey", subkey);
+    acc_session_limits(r->node, payload);
+    acc_submit_then(r, CMD_SESSION_CREATE, payload, j->idem, "fc-signin", j->login.state,
+                    acc_tokens_done, is);
     json_decref(owner);
 }
 

@@ -254,6 +254,7 @@ static void signin_checked(uv_work_t *w, int status)
         } else {
             json_object_set_new(payload, "family", json_string(family));
             json_object_set_new(payload, "refresh_hash", json_string(is->hash));
+            acc_session_limits(r->node, payload);
             acc_submit_then(r, CMD_SESSION_CREATE, payload, j->idem, "signin", j->email,
                             acc_tokens_done, is);
             payload = NULL;
