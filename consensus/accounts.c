@@ -431,16 +431,16 @@ static bool session_create_valid(json_t *b)
 
 static int family_revoke(struct acc_op *op, json_t *s, const char *reason);
 
-/* Before a new session of player @id: while @max or more of their sessions are open (not
- * revoked, not expired), the oldest ends ("session limit"). */
-static int sessions_bound(struct acc_op *op, const char *id, size_t max)
+/* Player @id's sessions not revoked (and, with @unexpired, not expired) into *@out (a new
+ * array). */
+static int player_open_sessions(struct acc_op *op, const char *id, bool unexpired, json_t **out)
 {
     size_t il = strlen(id);
     MDB_cursor *cur;
     int rv = mdb_cursor_open(op->txn, DB(op->f)->player_sessions, &cur);
+    *out = json_array();
     if (rv != 0)
         return rv;
-    json_t *open = json_array();
     MDB_val k = {il, (void *)id}, v;
     int crv = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     for (; crv == 0; crv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -451,11 +451,21 @@ static int sessions_bound(struct acc_op *op, const char *id, size_t max)
         fam[ACCOUNTS_FAMILY_CHARS] = 0;
         json_t *s = accounts_session_get(op->f, op->txn, fam);
         if (s && !json_is_true(json_object_get(s, "revoked")) &&
-            (uint64_t)json_integer_value(json_object_get(s, "expires_at_ms")) > op->c->time_ms)
-            json_array_append(open, s);
+            (!unexpired || (uint64_t)json_integer_value(json_object_get(s, "expires_at_ms")) >
+                               op->c->time_ms))
+            json_array_append(*out, s);
         json_decref(s);
     }
     mdb_cursor_close(cur);
+    return 0;
+}
+
+/* Before a new session of player @id: while @max or more of their sessions are open (not
+ * revoked, not expired), the oldest ends ("session limit"). */
+static int sessions_bound(struct acc_op *op, const char *id, size_t max)
+{
+    json_t *open;
+    int rv = player_open_sessions(op, id, true, &open);
     while (rv == 0 && json_array_size(open) >= max) {
         size_t oldest = 0, i;
         json_t *s;
@@ -746,29 +756,16 @@ static int session_revoke(struct acc_op *op)
 /* Revokes every open session of player @id with @reason; their count in *@count. */
 static int revoke_player(struct acc_op *op, const char *id, const char *reason, unsigned *count)
 {
-    size_t il = strlen(id);
-    MDB_cursor *cur;
-    int rv = mdb_cursor_open(op->txn, DB(op->f)->player_sessions, &cur);
-    if (rv != 0)
-        return rv;
-    MDB_val k = {il, (void *)id}, v;
-    unsigned n = 0;
-    int crv = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    for (; crv == 0 && rv == 0; crv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != il + ACCOUNTS_FAMILY_CHARS || memcmp(k.mv_data, id, il) != 0)
-            break;
-        char fam[ACCOUNTS_FAMILY_CHARS + 1];
-        memcpy(fam, (char *)k.mv_data + il, ACCOUNTS_FAMILY_CHARS);
-        fam[ACCOUNTS_FAMILY_CHARS] = 0;
-        json_t *s = accounts_session_get(op->f, op->txn, fam);
-        if (s && !json_is_true(json_object_get(s, "revoked"))) {
+    json_t *open, *s;
+    size_t i;
+    int rv = player_open_sessions(op, id, false, &open);
+    json_array_foreach(open, i, s)
+    {
+        if (rv == 0)
             rv = family_revoke(op, s, reason);
-            n++;
-        }
-        json_decref(s);
     }
-    mdb_cursor_close(cur);
-    *count = n;
+    *count = (unsigned)json_array_size(open);
+    json_decref(open);
     return rv;
 }
 
