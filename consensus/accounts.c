@@ -483,6 +483,15 @@ static int sessions_bound(struct acc_op *op, const char *id, size_t max)
     return rv;
 }
 
+/* Has the player of @op confirmed a TOTP second factor? */
+static bool totp_confirmed(struct acc_op *op)
+{
+    json_t *totp = accounts_totp_get(op->f, op->txn, op->id);
+    bool yes = totp && json_is_true(json_object_get(totp, "confirmed"));
+    json_decref(totp);
+    return yes;
+}
+
 /* The second factor of a password sign-in, if the player confirmed one. */
 static int session_second_factor(struct acc_op *op)
 {
@@ -509,6 +518,18 @@ static int session_create(struct acc_op *op)
      * password back-off nor the one-time code applies; the login's state is spent. */
     const char *fc_state = store_str(op->body, "fc_state");
     int rv = 0;
+    if (fc_state && totp_confirmed(op)) {
+        /* A confirmed second factor is asked at every sign-in: FranceConnect cannot carry it,
+         * so a player who has one signs in with the password and the code (ASVS 6.3.4). */
+        json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title",
+                              "Second factor required", "status", 401, "code",
+                              "second_factor_required", "detail",
+                              "this account has a one-time-code second factor, which a "
+                              "FranceConnect sign-in cannot give: sign in with the email, the "
+                              "password and the code");
+        store_result_json(op->res, 401, o);
+        return 0;
+    }
     if (fc_state)
         rv = fc_signin_spend(op->f, op->txn, id, fc_state, store_str(op->body, "fc_subkey"),
                              op->res);
@@ -597,6 +618,14 @@ static int family_revoke(struct acc_op *op, json_t *s, const char *reason)
     json_object_set_new(s, "updated_at", json_string(op->ts));
     const char *fam = store_str(s, "id");
     int rv = store_put_json(txn, DB(f)->sessions, fam, strlen(fam), s, NULL);
+    /* Out of the player's index: the walks at each sign-in and sign-out see open sessions
+     * only, however often the player signed in before. */
+    char pk[ACCOUNTS_ID_CHARS + ACCOUNTS_FAMILY_CHARS + 1];
+    snprintf(pk, sizeof pk, "%s%s", store_str(s, "player_id"), fam);
+    MDB_val pkv = {strlen(pk), pk};
+    int drv = rv == 0 ? mdb_del(txn, DB(f)->player_sessions, &pkv, NULL) : 0;
+    if (drv != 0 && drv != MDB_NOTFOUND)
+        rv = drv;
     /* The revocation log sport nodes poll (GET /v1/sessions/revocations): time ++ family. */
     uint8_t key[8 + ACCOUNTS_FAMILY_CHARS];
     size_t fl = strlen(fam);

@@ -907,6 +907,27 @@ static void franceconnect_link(void **state)
              sval(json_array_get(json_object_get(r.json, "items"), 0), "id"));
     h_resp_free(&r);
     assert_int_equal(fc_signin(&c, "adult", false, F2, F1, dana), 201);
+    /* Once Dana confirms a TOTP second factor, FranceConnect alone no longer signs her in
+     * (401 second_factor_required); the password and the code do. */
+    struct tokens dt;
+    signin(&c, L, "dana@example.fr", "in-d1", &dt);
+    r = call(&c, F1, "POST", "/v1/players/me/totp", NULL, "totp-d1", dt.access);
+    assert_int_equal(r.status, 201);
+    char secret[64], code[8], body[600];
+    snprintf(secret, sizeof secret, "%s", sval(r.json, "secret"));
+    h_resp_free(&r);
+    totp_code(secret, (int64_t)time(NULL), code);
+    snprintf(body, sizeof body, "{\"code\":\"%s\"}", code);
+    r = call(&c, F2, "POST", "/v1/players/me/totp/confirm", body, "totp-d2", dt.access);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    assert_int_equal(fc_signin(&c, "adult", false, F1, F2, NULL), 401);
+    totp_code(secret, (int64_t)time(NULL) + 30, code);
+    snprintf(body, sizeof body,
+             "{\"email\":\"dana@example.fr\",\"password\":\"" PW "\",\"totp\":\"%s\"}", code);
+    r = call(&c, L, "POST", "/v1/sessions", body, "in-d2", NULL);
+    assert_int_equal(r.status, 201);
+    h_resp_free(&r);
     /* An identity linked to no account cannot sign in; a refusal at the provider records
      * nothing. */
     assert_int_equal(fc_signin(&c, "presumed", false, L, F2, NULL), 404);
