@@ -129,9 +129,11 @@ void acc_submit_then(struct http_req *r, uint16_t type, json_t *payload, const c
 
 void acc_session_limits(struct node *n, json_t *payload)
 {
-    json_object_set_new(payload, "lifetime_ms", json_integer((json_int_t)n->cfg.session_lifetime_s * 1000));
-    json_object_set_new(payload, "idle_ms", json_integer((json_int_t)n->cfg.session_idle_s * 1000));
-    json_object_set_new(payload, "max_sessions", json_integer(n->cfg.session_max_per_player));
+    const struct config *c = &n->cfg;
+    json_object_set_new(payload, "lifetime_ms",
+                        json_integer((json_int_t)c->session_lifetime_s * 1000));
+    json_object_set_new(payload, "idle_ms", json_integer((json_int_t)c->session_idle_s * 1000));
+    json_object_set_new(payload, "max_sessions", json_integer(c->session_max_per_player));
 }
 
 void acc_submit(struct http_req *r, uint16_t type, json_t *payload, const char *idem,
