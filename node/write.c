@@ -97,7 +97,7 @@ struct write {
  * So at most HOLD_INFLIGHT_BYTES of hold-batch payload are proposed and not yet answered at a
  * time (always at least one batch); the others wait here, in arrival order, on the leader.
  * Per process: a parlayd runs one node. */
-#define HOLD_INFLIGHT_BYTES (96 * 1024)
+#define HOLD_INFLIGHT_BYTES (24 * 1024)
 static struct {
     struct write *head, *tail;
     size_t bytes;
