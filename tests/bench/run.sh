@@ -238,8 +238,9 @@ CFG
     done
     [ -n "$hl" ] || { echo "no leader"; return 1; }
     printf "%-36s %10s %10s %10s %8s\n" "run" "req/s" "p50 ms" "p99 ms" "errors"
-    build/bench/holds_bench "$root/token" http://127.0.0.1:19401 "$secs" 1 16 64
-    # HOLDS_BATCH_CLIENTS: the batched pass's client counts (each a sport leader; default "1 4")
+    build/bench/holds_bench "$root/token" http://127.0.0.1:19401 "$secs" ${HOLDS_CLIENTS:-1 16 64}
+    # HOLDS_CLIENTS: the one-call passes' client counts (default "1 16 64"); HOLDS_BATCH_CLIENTS:
+    # the batched pass's (each a sport leader with its own batches; default "1 4")
     # The node core's raw committed-write rate (fixtures on the sport cluster above, wrk), in the
     # same run for the ratio.
     run_wrk "raw writes (fixtures, wrk), 64 clients" 64 "http://127.0.0.1:940$leader" tests/bench/write.lua
