@@ -192,31 +192,27 @@ static void settle_next(struct bets_hold *h)
     MDB_txn *txn;
     if (fsm_read_begin(n->fsm, &txn) != 0)
         return;
-    json_t *more = bets_settling(n->fsm, txn, 4), *re = bets_resettling(n->fsm, txn, 4),
-           *ab = bets_abandoning(n->fsm, txn, 4);
+    json_t *jobs[BETS_CHUNKED_KINDS];
+    for (int k = 0; k < BETS_CHUNKED_KINDS; k++)
+        jobs[k] = bets_chunked(n->fsm, txn, (enum bets_chunked)k, 4);
     fsm_read_end(txn);
     h->settle_t0 = mono_ms();
-    /* Then corrections (bets_resettle.c) and abandonments (bets_markets.c) in chunks. */
-    size_t i, nmore = json_array_size(more), nre = nmore + json_array_size(re);
-    json_array_extend(more, re);
-    json_array_extend(more, ab);
-    json_decref(re);
-    json_decref(ab);
-    json_t *id;
-    json_array_foreach(more, i, id)
-    {
-        struct cmd cm;
-        const char *fx = json_string_value(id);
-        char *text = i < nmore ? bets_cmd_settle_more(&cm, fx)
-                     : i < nre ? bets_cmd_resettle_more(&cm, fx)
-                               : bets_cmd_abandoned_more(&cm, fx);
-        if (text && replica_propose(n->replica, &cm, settle_proposed, h) == REPLICA_OK) {
-            h->settling++;
-            h->proposing++;
+    /* Settlements, then corrections (bets_resettle.c) and abandonments (bets_markets.c). */
+    for (int k = 0; k < BETS_CHUNKED_KINDS; k++) {
+        size_t i;
+        json_t *id;
+        json_array_foreach(jobs[k], i, id)
+        {
+            struct cmd cm;
+            char *text = bets_cmd_chunk_more(&cm, (enum bets_chunked)k, json_string_value(id));
+            if (text && replica_propose(n->replica, &cm, settle_proposed, h) == REPLICA_OK) {
+                h->settling++;
+                h->proposing++;
+            }
+            free(text);
         }
-        free(text);
+        json_decref(jobs[k]);
     }
-    json_decref(more);
 }
 
 static void postponed_proposed(void *arg, int outcome, const struct fsm_result *res)
