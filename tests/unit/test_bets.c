@@ -361,6 +361,9 @@ static void test_price_policies(void **state)
     assert_int_equal(place1(c, 1000, "better", 0, leg("F1", "1x2", NULL, "draw", 3700, v2 + 1)),
                      422);
     assert_code(c, "invalid_quote");
+    /* The current version (its prices read from the market record) with a price it never had. */
+    assert_int_equal(place1(c, 1000, "better", 0, leg("F1", "1x2", NULL, "draw", 3600, v2)), 422);
+    assert_code(c, "invalid_quote");
     /* An outcome the current prices no longer carry. */
     assert_int_equal(
         place1(c, 1000, "better", 0, leg("F1", "total_goals", "2.5", "over", 1900, v1)), 409);
