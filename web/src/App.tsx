@@ -79,7 +79,7 @@ export function App() {
           </select>
         </label>
       </header>
-      {session && <RealityBar session={session} />}
+      {session && <RealityBar session={session} path={path} />}
       <main id="main" ref={main} tabIndex={-1}>
         <Suspense fallback={<p role="status">{t("wallet.loading")}</p>}>
           <Page path={path} />

@@ -1,6 +1,6 @@
 // The reality information bar (responsible gambling): time signed in in this session and the
 // net result of the bets placed since, and over the last 7 days, always visible while signed in;
-// the time is counted every 20 s, the bets read again every 60 s. Each new whole hour of play is
+// the time is counted every 20 s, the bets read again every 60 s and on each page change. Each new whole hour of play is
 // announced once (a polite live region) with the session's net result and an invitation to pause.
 import { useEffect, useState } from "react";
 import type { Session } from "./auth";
@@ -10,7 +10,7 @@ import { betsSince, hoursMinutes, realityFigures, reminderDue, WEEK_MS, type Rea
 
 const SPORT = "football";
 
-export function RealityBar({ session }: { session: Session }) {
+export function RealityBar({ session, path }: { session: Session; path: string }) {
   const { t, lang } = useI18n();
   const [now, setNow] = useState(() => Date.now());
   const [figs, setFigs] = useState<{ session: RealityFigures; week: RealityFigures }>();
@@ -30,7 +30,7 @@ export function RealityBar({ session }: { session: Session }) {
     return () => { live = false; clearInterval(id); };
     // The token changes every renewal: the figures need only the player and the session start.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [session.playerId, session.since]);
+  }, [session.playerId, session.since, path]);
   const dur = (ms: number) => {
     const { h, m } = hoursMinutes(ms);
     return h ? t("reality.hm", { h, m: String(m).padStart(2, "0") }) : t("reality.m", { m });
