@@ -83,7 +83,7 @@ test("an operator signs in to the console and sees cluster health, switches, tra
   // suspended, not hidden; a setting out of bounds is refused in words; reopened, the board
   // shows it open again once the next round of prices is agreed.
   await page.getByRole("link", { name: "Contrôles du trader" }).click();
-  await page.getByLabel("Match", { exact: true }).selectOption(fixture);
+  await page.getByRole("combobox", { name: "Match", exact: true }).selectOption(fixture);
   const trader = page.locator(`[data-trader="${fixture}"]`);
   await expect(trader).toHaveAttribute("data-suspended", "false", { timeout: 30_000 });
   await trader.getByRole("form", { name: "Suspendre le match" }).getByLabel("Motif").fill("information sur une blessure");
