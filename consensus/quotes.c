@@ -333,7 +333,9 @@ int quotes_on_agreed(struct fsm *f, MDB_txn *txn, const struct feed_obs *o, uint
         }
         goto out;
     }
-    if (!m || !strcmp(json_string_value(json_object_get(m, "status")), "closed"))
+    /* A market snapshot changes no market state: it is read at pricing time (the newest one). */
+    if (o->kind == FEED_ODDS || !m ||
+        !strcmp(json_string_value(json_object_get(m, "status")), "closed"))
         goto out;
     /* An event. */
     const struct feed_event *e = &o->u.event;
