@@ -225,6 +225,19 @@ static void seq_each(MDB_txn *txn, MDB_dbi dbi, const char *fixture,
     mdb_cursor_close(cur);
 }
 
+json_t *obs_market_round_inputs(struct fsm *f, MDB_txn *txn, const char *fixture)
+{
+    struct feed_odds m;
+    if (obs_agreed_odds_latest(f, txn, fixture, &m) != 0)
+        return NULL;
+    struct feed_obs o = {.kind = FEED_ODDS, .u.odds = m};
+    char *text = feed_obs_to_json_text(&o);
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    json_object_del(j, "fixture");
+    return j;
+}
+
 static void append_record(void *arg, const MDB_val *v)
 {
     json_array_append_new(arg, json_loadb(v->mv_data, v->mv_size, 0, NULL));

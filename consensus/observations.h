@@ -46,6 +46,8 @@ json_t *obs_agreed_events(struct fsm *f, MDB_txn *txn, const char *fixture);
 struct feed_odds;
 int obs_agreed_odds_latest(struct fsm *f, MDB_txn *txn, const char *fixture,
                            struct feed_odds *out);
+/* That snapshot as a quote round's inputs.market {seq, odds_milli}, or NULL if none. */
+json_t *obs_market_round_inputs(struct fsm *f, MDB_txn *txn, const char *fixture);
 
 /* What a member-key registration signs: SHA-256 over
  *   "parlay-member-key-v1" NUL cluster NUL id (decimal) NUL public_key (hex)       (PROOF)
