@@ -411,10 +411,85 @@ static int totp_confirm(struct acc_op *op)
 
 /* ---- sessions ---- */
 
+/* An optional positive integer field of @b (absent: 0). */
+static bool opt_count(json_t *b, const char *key, json_int_t max, json_int_t *out)
+{
+    json_t *v = json_object_get(b, key);
+    *out = v ? json_integer_value(v) : 0;
+    return !v || (json_is_integer(v) && *out > 0 && *out <= max);
+}
+
 static bool session_create_valid(json_t *b)
 {
     const char *hash = store_str(b, "refresh_hash");
-    return accounts_family_valid(store_str(b, "family")) && hash && hex_is(hash, 64);
+    json_int_t x;
+    return accounts_family_valid(store_str(b, "family")) && hash && hex_is(hash, 64) &&
+           opt_count(b, "lifetime_ms", (json_int_t)ACCOUNTS_SESSION_TTL_MS, &x) &&
+           opt_count(b, "idle_ms", (json_int_t)ACCOUNTS_SESSION_TTL_MS, &x) &&
+           opt_count(b, "max_sessions", 1000, &x);
+}
+
+static int family_revoke(struct acc_op *op, json_t *s, const char *reason);
+
+/* Player @id's sessions not revoked (and, with @unexpired, not expired) into *@out (a new
+ * array). */
+static int player_open_sessions(struct acc_op *op, const char *id, bool unexpired, json_t **out)
+{
+    size_t il = strlen(id);
+    MDB_cursor *cur;
+    int rv = mdb_cursor_open(op->txn, DB(op->f)->player_sessions, &cur);
+    *out = json_array();
+    if (rv != 0)
+        return rv;
+    MDB_val k = {il, (void *)id}, v;
+    int crv = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    for (; crv == 0; crv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != il + ACCOUNTS_FAMILY_CHARS || memcmp(k.mv_data, id, il) != 0)
+            break;
+        char fam[ACCOUNTS_FAMILY_CHARS + 1];
+        memcpy(fam, (char *)k.mv_data + il, ACCOUNTS_FAMILY_CHARS);
+        fam[ACCOUNTS_FAMILY_CHARS] = 0;
+        json_t *s = accounts_session_get(op->f, op->txn, fam);
+        if (s && !json_is_true(json_object_get(s, "revoked")) &&
+            (!unexpired || (uint64_t)json_integer_value(json_object_get(s, "expires_at_ms")) >
+                               op->c->time_ms))
+            json_array_append(*out, s);
+        json_decref(s);
+    }
+    mdb_cursor_close(cur);
+    return 0;
+}
+
+/* Before a new session of player @id: while @max or more of their sessions are open (not
+ * revoked, not expired), the oldest ends ("session limit"). */
+static int sessions_bound(struct acc_op *op, const char *id, size_t max)
+{
+    json_t *open;
+    int rv = player_open_sessions(op, id, true, &open);
+    while (rv == 0 && json_array_size(open) >= max) {
+        size_t oldest = 0, i;
+        json_t *s;
+        json_array_foreach(open, i, s)
+        {
+            json_t *o = json_array_get(open, oldest);
+            int c = strcmp(store_str(s, "created_at"), store_str(o, "created_at"));
+            if (c < 0 || (c == 0 && strcmp(store_str(s, "id"), store_str(o, "id")) < 0))
+                oldest = i;
+        }
+        rv = family_revoke(op, json_array_get(open, oldest), "session limit");
+        json_array_remove(open, oldest);
+    }
+    json_decref(open);
+    return rv;
+}
+
+/* Has the player of @op confirmed a TOTP second factor? */
+static bool totp_confirmed(struct acc_op *op)
+{
+    json_t *totp = accounts_totp_get(op->f, op->txn, op->id);
+    bool yes = totp && json_is_true(json_object_get(totp, "confirmed"));
+    json_decref(totp);
+    return yes;
 }
 
 /* The second factor of a password sign-in, if the player confirmed one. */
@@ -443,6 +518,18 @@ static int session_create(struct acc_op *op)
      * password back-off nor the one-time code applies; the login's state is spent. */
     const char *fc_state = store_str(op->body, "fc_state");
     int rv = 0;
+    if (fc_state && totp_confirmed(op)) {
+        /* A confirmed second factor is asked at every sign-in: FranceConnect cannot carry it,
+         * so a player who has one signs in with the password and the code (ASVS 6.3.4). */
+        json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title",
+                              "Second factor required", "status", 401, "code",
+                              "second_factor_required", "detail",
+                              "this account has a one-time-code second factor, which a "
+                              "FranceConnect sign-in cannot give: sign in with the email, the "
+                              "password and the code");
+        store_result_json(op->res, 401, o);
+        return 0;
+    }
     if (fc_state)
         rv = fc_signin_spend(op->f, op->txn, id, fc_state, store_str(op->body, "fc_subkey"),
                              op->res);
@@ -457,11 +544,23 @@ static int session_create(struct acc_op *op)
     }
     if (!fc_state && ((rv = session_second_factor(op)) != 0 || op->res->status))
         return rv;
+    /* The limits the leader put in the command (older commands have none: 30 days, no
+     * inactivity timeout, no bound). */
+    json_int_t life, idle, max;
+    opt_count(op->body, "lifetime_ms", (json_int_t)ACCOUNTS_SESSION_TTL_MS, &life);
+    opt_count(op->body, "idle_ms", (json_int_t)ACCOUNTS_SESSION_TTL_MS, &idle);
+    opt_count(op->body, "max_sessions", 1000, &max);
+    if (max > 0 && (rv = sessions_bound(op, id, (size_t)max)) != 0)
+        return rv;
     char pk[ACCOUNTS_ID_CHARS + ACCOUNTS_FAMILY_CHARS + 1];
-    uint64_t expires = c->time_ms + ACCOUNTS_SESSION_TTL_MS;
+    uint64_t expires = c->time_ms + (life > 0 ? (uint64_t)life : ACCOUNTS_SESSION_TTL_MS);
     json_t *s = json_pack("{s:s, s:s, s:s, s:[], s:s, s:s, s:I, s:b}", "id", fam, "player_id",
                           id, "current", hash, "previous", "created_at", op->ts, "updated_at",
                           op->ts, "expires_at_ms", (json_int_t)expires, "revoked", 0);
+    if (idle > 0) {
+        json_object_set_new(s, "idle_ms", json_integer(idle));
+        json_object_set_new(s, "used_ms", json_integer((json_int_t)c->time_ms));
+    }
     snprintf(pk, sizeof pk, "%s%s", id, fam);
     MDB_val fk = {strlen(id), (void *)id};
     if ((rv = store_put_json(op->txn, DB(op->f)->sessions, fam, strlen(fam), s, NULL)) == 0 &&
@@ -519,6 +618,14 @@ static int family_revoke(struct acc_op *op, json_t *s, const char *reason)
     json_object_set_new(s, "updated_at", json_string(op->ts));
     const char *fam = store_str(s, "id");
     int rv = store_put_json(txn, DB(f)->sessions, fam, strlen(fam), s, NULL);
+    /* Out of the player's index: the walks at each sign-in and sign-out see open sessions
+     * only, however often the player signed in before. */
+    char pk[ACCOUNTS_ID_CHARS + ACCOUNTS_FAMILY_CHARS + 1];
+    snprintf(pk, sizeof pk, "%s%s", store_str(s, "player_id"), fam);
+    MDB_val pkv = {strlen(pk), pk};
+    int drv = rv == 0 ? mdb_del(txn, DB(f)->player_sessions, &pkv, NULL) : 0;
+    if (drv != 0 && drv != MDB_NOTFOUND)
+        rv = drv;
     /* The revocation log sport nodes poll (GET /v1/sessions/revocations): time ++ family. */
     uint8_t key[8 + ACCOUNTS_FAMILY_CHARS];
     size_t fl = strlen(fam);
@@ -619,6 +726,14 @@ static int session_refresh_family(struct acc_op *op, json_t *s)
         fsm_result_problem(res, 401, "Session expired", "this session expired; sign in again");
         return 0;
     }
+    json_int_t idle = json_integer_value(json_object_get(s, "idle_ms"));
+    if (idle > 0 && (uint64_t)json_integer_value(json_object_get(s, "used_ms")) +
+                            (uint64_t)idle <= op->c->time_ms) {
+        fsm_result_problem(res, 401, "Session idle",
+                           "this session was not used for %lld s and ended; sign in again",
+                           (long long)(idle / 1000));
+        return 0;
+    }
     if (!strcmp(next, given) || in_array(prev, next)) {
         fsm_result_problem(res, 422, "Invalid refresh", "the new refresh-token hash is not new");
         return 0;
@@ -628,6 +743,8 @@ static int session_refresh_family(struct acc_op *op, json_t *s)
         json_array_remove(prev, 0);
     json_object_set_new(s, "current", json_string(next));
     json_object_set_new(s, "updated_at", json_string(op->ts));
+    if (idle > 0)
+        json_object_set_new(s, "used_ms", json_integer((json_int_t)op->c->time_ms));
     if ((rv = store_put_json(op->txn, DB(op->f)->sessions, fam, strlen(fam), s, NULL)) == 0)
         store_result_json(res, 200,
                           json_pack("{s:s, s:s, s:O, s:s%}", "session_id", fam, "player_id",
@@ -668,29 +785,16 @@ static int session_revoke(struct acc_op *op)
 /* Revokes every open session of player @id with @reason; their count in *@count. */
 static int revoke_player(struct acc_op *op, const char *id, const char *reason, unsigned *count)
 {
-    size_t il = strlen(id);
-    MDB_cursor *cur;
-    int rv = mdb_cursor_open(op->txn, DB(op->f)->player_sessions, &cur);
-    if (rv != 0)
-        return rv;
-    MDB_val k = {il, (void *)id}, v;
-    unsigned n = 0;
-    int crv = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    for (; crv == 0 && rv == 0; crv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != il + ACCOUNTS_FAMILY_CHARS || memcmp(k.mv_data, id, il) != 0)
-            break;
-        char fam[ACCOUNTS_FAMILY_CHARS + 1];
-        memcpy(fam, (char *)k.mv_data + il, ACCOUNTS_FAMILY_CHARS);
-        fam[ACCOUNTS_FAMILY_CHARS] = 0;
-        json_t *s = accounts_session_get(op->f, op->txn, fam);
-        if (s && !json_is_true(json_object_get(s, "revoked"))) {
+    json_t *open, *s;
+    size_t i;
+    int rv = player_open_sessions(op, id, false, &open);
+    json_array_foreach(open, i, s)
+    {
+        if (rv == 0)
             rv = family_revoke(op, s, reason);
-            n++;
-        }
-        json_decref(s);
     }
-    mdb_cursor_close(cur);
-    *count = n;
+    *count = (unsigned)json_array_size(open);
+    json_decref(open);
     return rv;
 }
 

@@ -12,7 +12,8 @@
  *   login_failures   player id -> {count, locked_until_ms}
  *   sessions         family id -> {id, player_id, current, previous[], created_at,
  *                    updated_at, expires_at_ms, revoked, revoked_reason?}
- *   player_sessions  player id ++ family id -> "" (sign out everywhere walks the prefix)
+ *   player_sessions  player id ++ family id -> "" for sessions not revoked (sign out
+ *                    everywhere and the per-player bound walk the prefix)
  *   session_revocations  u64 big-endian time (ms) ++ family id -> {session_id, player_id,
  *                    at_ms}: kept ACCOUNTS_REVOCATION_KEEP_S, read by sport nodes
  *   signing_keys     u64 big-endian sequence -> {kid, jwk (private JWK, "d" sealed by the node:

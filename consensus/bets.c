@@ -131,9 +131,22 @@ int bets_config_answer(struct fsm *f, MDB_txn *txn, const char *key, json_t *o,
     return rv;
 }
 
-json_t *bets_config_names(struct fsm *f, MDB_txn *txn, const char *prefix, unsigned limit,
-                          bool running_only)
+/* Each kind of chunked job: its records in "bet_config" and its command; a correction or an
+ * abandonment keeps its record when done ("running": false, its payload says "more"). */
+static const struct {
+    const char *prefix;
+    uint16_t type;
+    bool running_only;
+} chunked[BETS_CHUNKED_KINDS] = {
+    [BETS_SETTLING] = {SETTLE_PREFIX, CMD_BET_SETTLE_MORE, false},
+    [BETS_RESETTLING] = {RESETTLE_PREFIX, CMD_BET_RESETTLE, true},
+    [BETS_ABANDONING] = {ABANDON_PREFIX, CMD_BET_ABANDONED, true},
+};
+
+json_t *bets_chunked(struct fsm *f, MDB_txn *txn, enum bets_chunked kind, unsigned limit)
 {
+    const char *prefix = chunked[kind].prefix;
+    bool running_only = chunked[kind].running_only;
     json_t *out = json_array();
     MDB_cursor *cur;
     if (mdb_cursor_open(txn, bets_db(f)->config, &cur))
@@ -566,18 +579,14 @@ char *bets_cmd_void(struct cmd *c, const char *bet_id, const char *reason)
     return cmd_bet(c, CMD_BET_VOID, bet_id, "reason", reason);
 }
 
-char *bets_cmd_fixture_more(struct cmd *c, uint16_t type, const char *fixture, bool more)
+char *bets_cmd_chunk_more(struct cmd *c, enum bets_chunked kind, const char *fixture)
 {
-    json_t *o = more ? json_pack("{s:s, s:b}", "fixture", fixture, "more", true)
-                     : json_pack("{s:s}", "fixture", fixture);
-    char *t = cmd_fill(c, type, o);
+    json_t *o = chunked[kind].running_only
+                    ? json_pack("{s:s, s:b}", "fixture", fixture, "more", true)
+                    : json_pack("{s:s}", "fixture", fixture);
+    char *t = cmd_fill(c, chunked[kind].type, o);
     json_decref(o);
     return t;
-}
-
-char *bets_cmd_settle_more(struct cmd *c, const char *fixture)
-{
-    return bets_cmd_fixture_more(c, CMD_BET_SETTLE_MORE, fixture, false);
 }
 
 char *bets_cmd_decide(struct cmd *c, const char *bet_id)

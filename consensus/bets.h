@@ -155,12 +155,17 @@ json_t *bets_switches(struct fsm *f, MDB_txn *txn);
 /* The liability of @fixture: {fixture, exposure, cap, outcomes: [{market, line?, outcome,
  * exposure, cap}]} (net cents the house would pay if that outcome won). */
 json_t *bets_liability(struct fsm *f, MDB_txn *txn, const char *fixture);
-/* The fixtures whose settlement goes on in chunks (CMD_BET_SETTLE_MORE), at most @limit. */
-json_t *bets_settling(struct fsm *f, MDB_txn *txn, unsigned limit);
-/* CMD_BET_SETTLE_MORE {fixture}: the next BET_SETTLE_CHUNK bets of a fixture whose result is
+/* The jobs that go on in chunks, a proposal by the leader per chunk: a settlement
+ * (CMD_BET_SETTLE_MORE {fixture}: the next BET_SETTLE_CHUNK bets of a fixture whose result is
  * being settled: 200 {fixture, more: bool}; nothing left (or never started): 200 {fixture,
- * more: false}, nothing changed; 422 invalid_settle without a fixture. */
-char *bets_cmd_settle_more(struct cmd *c, const char *fixture);
+ * more: false}, nothing changed; 422 invalid_settle without a fixture), a correction
+ * (CMD_BET_RESETTLE {fixture, more: true}, bets_resettle.c) and an abandonment
+ * (CMD_BET_ABANDONED {fixture, more: true}, bets_markets.c). */
+enum bets_chunked { BETS_SETTLING, BETS_RESETTLING, BETS_ABANDONING, BETS_CHUNKED_KINDS };
+/* The fixtures with a job of kind @k still going on, at most @limit. */
+json_t *bets_chunked(struct fsm *f, MDB_txn *txn, enum bets_chunked k, unsigned limit);
+/* The command for the next chunk of @fixture's job of kind @k. */
+char *bets_cmd_chunk_more(struct cmd *c, enum bets_chunked k, const char *fixture);
 /* Bets with a leg on @fixture, in placement order, at most @limit. */
 json_t *bets_list_fixture(struct fsm *f, MDB_txn *txn, const char *fixture, unsigned limit);
 
@@ -173,10 +178,6 @@ json_t *bets_list_fixture(struct fsm *f, MDB_txn *txn, const char *fixture, unsi
 /* The corrections of @fixture: {fixture, generation, home, away, history: [{generation, home,
  * away, reason, at, resettled}]}, or NULL when none. */
 json_t *bets_resettles(struct fsm *f, MDB_txn *txn, const char *fixture);
-/* Fixtures whose correction still runs in chunks (the leader proposes bets_cmd_resettle_more
- * for each), at most @limit. */
-json_t *bets_resettling(struct fsm *f, MDB_txn *txn, unsigned limit);
-char *bets_cmd_resettle_more(struct cmd *c, const char *fixture);
 /* Postponed fixtures whose bets are due to be voided at @now_ms (not done yet), at most
  * @limit ids. */
 json_t *bets_postponed_due(struct fsm *f, MDB_txn *txn, uint64_t now_ms, unsigned limit);
@@ -202,10 +203,7 @@ const char *bets_abandoned_result(json_t *leg, int h, int a, json_t *evs);
 /* CMD_BET_ABANDONED {fixture, reason}: an operator abandons a live fixture (200 {fixture,
  * abandoned: {at, reason, home, away}, settled}). */
 char *bets_cmd_abandoned(struct cmd *c, const char *fixture, const char *reason);
-/* Abandonments still going on in chunks (the leader proposes bets_cmd_abandoned_more for each),
- * at most @limit; whether @fixture was abandoned. */
-json_t *bets_abandoning(struct fsm *f, MDB_txn *txn, unsigned limit);
-char *bets_cmd_abandoned_more(struct cmd *c, const char *fixture);
+/* Whether @fixture was abandoned (its chunks: bets_chunked BETS_ABANDONING). */
 bool bets_abandoned_fixture(struct fsm *f, MDB_txn *txn, const char *fixture);
 
 /* Payload builders (see cmd_fill). @legs and @limits are borrowed. */

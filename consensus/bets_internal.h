@@ -110,8 +110,11 @@ json_t *bets_fixture_ids(struct fsm *f, MDB_txn *txn, const char *fixture, uint6
 int bets_next_goal_index(struct fsm *f, MDB_txn *txn, json_t *b);
 int bets_next_goal_forget(struct fsm *f, MDB_txn *txn, const char *fixture);
 
-/* "settle|FIXTURE" in "bet_config": a settlement going on in chunks. */
+/* "settle|FIXTURE", "resettle|FIXTURE", "abandon|FIXTURE" in "bet_config": a settlement, a
+ * correction, an abandonment (going on in chunks while "running"). */
 #define SETTLE_PREFIX "settle|"
+#define RESETTLE_PREFIX "resettle|"
+#define ABANDON_PREFIX "abandon|"
 
 /* "bet_config" records named @prefix then @name ("" for a single key such as "limits"): get
  * (NULL when absent), put, delete (absent: 0). */
@@ -121,13 +124,6 @@ int bets_config_del(struct fsm *f, MDB_txn *txn, const char *prefix, const char 
 /* Store settings @o (stolen) under @key and answer 200 with them; an LMDB error otherwise. */
 int bets_config_answer(struct fsm *f, MDB_txn *txn, const char *key, json_t *o,
                        struct fsm_result *res);
-/* The names after @prefix of the records under it, in key order, at most @limit; with
- * @running_only, only those whose record has "running": true (a chunked job still going). */
-json_t *bets_config_names(struct fsm *f, MDB_txn *txn, const char *prefix, unsigned limit,
-                          bool running_only);
-/* The payload {fixture} (or {fixture, more: true} with @more) of command @type: the leader's
- * next chunk of a settlement, correction or abandonment. */
-char *bets_cmd_fixture_more(struct cmd *c, uint16_t type, const char *fixture, bool more);
 /* Settle @b if it is accepted (and complete), else (not settled) write it as it is: what a
  * chunk does to each bet once its legs on the fixture have their results. */
 int bets_settle_or_store(struct fsm *f, MDB_txn *txn, json_t *b, uint64_t time_ms);

@@ -26,7 +26,8 @@
  * (A half-time market would stand once its half is over; the models price none yet.)
  * Like a settlement, it goes BET_SETTLE_CHUNK bets per apply: while more may be left its record
  * "abandon|FIXTURE" (bet_config) keeps "running" and the leader proposes {fixture, more: true}
- * (bets_abandoning); a void result agreed meanwhile leaves the fixture to it (bets_on_result).
+ * (bets_chunked BETS_ABANDONING); a void result agreed meanwhile leaves the fixture to it
+ * (bets_on_result).
  * Failure modes: 422 invalid_abandon, 404 no_fixture, 409 fixture_not_live (only a live
  * fixture is abandoned; a cancelled or finished one is settled already). */
 #include "consensus/bets.h"
@@ -251,8 +252,6 @@ const char *bets_abandoned_result(json_t *leg, int h, int a, json_t *evs)
     return "void";
 }
 
-#define ABANDON_PREFIX "abandon|"
-
 bool bets_abandoned_fixture(struct fsm *f, MDB_txn *txn, const char *fixture)
 {
     json_t *rec = bets_config_get(f, txn, ABANDON_PREFIX, fixture);
@@ -379,16 +378,6 @@ out:
     json_decref(fx);
     json_decref(body);
     return rv;
-}
-
-json_t *bets_abandoning(struct fsm *f, MDB_txn *txn, unsigned limit)
-{
-    return bets_config_names(f, txn, ABANDON_PREFIX, limit, true);
-}
-
-char *bets_cmd_abandoned_more(struct cmd *c, const char *fixture)
-{
-    return bets_cmd_fixture_more(c, CMD_BET_ABANDONED, fixture, true);
 }
 
 char *bets_cmd_abandoned(struct cmd *c, const char *fixture, const char *reason)

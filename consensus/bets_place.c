@@ -183,13 +183,15 @@ int bets_place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fs
             json_decref(m);
             goto out;
         }
-        /* The cited quote: this fixture's, not newer than the market's, with that price. */
-        json_t *q = l->version <= cur_v ? quotes_get(f, txn, l->version) : NULL;
+        /* The cited quote: this fixture's, not newer than the market's, with that price. The
+         * market record carries its current quote's prices (quotes.c sets both together): the
+         * usual bet, at the current version, reads no quote record (the costliest read here). */
+        json_t *q = l->version < cur_v ? quotes_get(f, txn, l->version) : NULL;
         const char *qfx = q ? store_str(q, "fixture") : NULL;
-        int64_t seen =
-            q && qfx && !strcmp(qfx, l->fixture)
-                ? bets_price_of(json_object_get(q, "prices"), l->market, l->line, l->outcome)
-                : 0;
+        json_t *qprices = cur_v && l->version == cur_v ? json_object_get(m, "prices")
+                          : qfx && !strcmp(qfx, l->fixture) ? json_object_get(q, "prices")
+                                                            : NULL;
+        int64_t seen = qprices ? bets_price_of(qprices, l->market, l->line, l->outcome) : 0;
         json_decref(q);
         if (seen != l->price) {
             bets_refuse(res, 422, "invalid_quote", "Invalid quote", NULL,

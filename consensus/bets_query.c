@@ -141,11 +141,6 @@ json_t *bets_fixture_ids(struct fsm *f, MDB_txn *txn, const char *fixture, uint6
     return ids;
 }
 
-json_t *bets_settling(struct fsm *f, MDB_txn *txn, unsigned limit)
-{
-    return bets_config_names(f, txn, SETTLE_PREFIX, limit, false);
-}
-
 json_t *bets_list_fixture(struct fsm *f, MDB_txn *txn, const char *fixture, unsigned limit)
 {
     json_t *items = json_array(), *ids = bets_fixture_ids(f, txn, fixture, 0, limit, NULL);

@@ -20,8 +20,8 @@
  * settlement_in_progress (its first settlement, or its last correction, still runs in chunks:
  * wait for it). Like the first settlement, a correction re-settles BET_SETTLE_CHUNK bets per
  * apply: while more may be left its record keeps "running" and "after", and the leader's saga
- * proposes CMD_BET_RESETTLE {fixture, more: true} until it is done (bets_resettling), so a
- * fixture with many bets never holds the log.
+ * proposes CMD_BET_RESETTLE {fixture, more: true} until it is done (bets_chunked
+ * BETS_RESETTLING), so a fixture with many bets never holds the log.
  *
  * Postponed (CMD_BET_POSTPONED {fixture}, proposed by the sport leader stamped with its time
  * once 48 hours have passed since the original kick-off of a fixture still "postponed"; an
@@ -44,7 +44,6 @@
 #include "consensus/observations.h"
 #include "consensus/store.h"
 
-#define RESETTLE_PREFIX "resettle|"
 #define POSTPONED_PREFIX "postponed|"
 
 /* A snapshot of @b's current settlement for its history. */
@@ -257,16 +256,6 @@ out:
     json_decref(rec);
     json_decref(body);
     return rv;
-}
-
-json_t *bets_resettling(struct fsm *f, MDB_txn *txn, unsigned limit)
-{
-    return bets_config_names(f, txn, RESETTLE_PREFIX, limit, true);
-}
-
-char *bets_cmd_resettle_more(struct cmd *c, const char *fixture)
-{
-    return bets_cmd_fixture_more(c, CMD_BET_RESETTLE, fixture, true);
 }
 
 json_t *bets_resettles(struct fsm *f, MDB_txn *txn, const char *fixture)

@@ -16,7 +16,7 @@
 const struct fsm_domain observations_domain;
 
 struct obs_dbs {
-    MDB_dbi member_keys, agreed_fixtures, agreed_events, agreed_results;
+    MDB_dbi member_keys, agreed_fixtures, agreed_events, agreed_results, agreed_odds;
 };
 
 static const struct obs_dbs *DB(struct fsm *f)
@@ -151,9 +151,11 @@ static int subject_key(struct fsm *f, const char *subject, MDB_dbi *dbi, uint8_t
     } else if (!strncmp(subject, "result/", 7)) {
         *dbi = DB(f)->agreed_results;
         id = subject + 7;
-    } else if (!strncmp(subject, "event/", 6)) {
-        *dbi = DB(f)->agreed_events;
-        id = subject + 6;
+    } else if (!strncmp(subject, "event/", 6) || !strncmp(subject, "odds/", 5)) {
+        /* fixture id, NUL, seq (big-endian): a cursor walks a fixture's items in seq order */
+        bool ev = subject[0] == 'e';
+        *dbi = ev ? DB(f)->agreed_events : DB(f)->agreed_odds;
+        id = subject + (ev ? 6 : 5);
         const char *slash = strchr(id, '/');
         if (!slash || slash == id || (size_t)(slash - id) > FEED_ID_MAX || !slash[1])
             return -1;
@@ -198,29 +200,78 @@ MDB_dbi obs_agreed_fixtures_dbi(struct fsm *f)
     return DB(f)->agreed_fixtures;
 }
 
-json_t *obs_agreed_events(struct fsm *f, MDB_txn *txn, const char *fixture)
+/* Calls @fn on each record of @fixture in a seq-keyed database, in seq order. */
+static void seq_each(MDB_txn *txn, MDB_dbi dbi, const char *fixture,
+                     void (*fn)(void *arg, const MDB_val *v), void *arg)
 {
-    json_t *arr = json_array();
     size_t il = strlen(fixture);
     if (il == 0 || il > FEED_ID_MAX)
-        return arr;
+        return;
     uint8_t key[FEED_ID_MAX + 16];
     memcpy(key, fixture, il);
     key[il] = 0;
     memset(key + il + 1, 0, 8);
     MDB_cursor *cur;
-    if (mdb_cursor_open(txn, DB(f)->agreed_events, &cur) != 0)
-        return arr;
+    if (mdb_cursor_open(txn, dbi, &cur) != 0)
+        return;
     MDB_val k = {il + 9, key}, v;
     for (int rv = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rv == 0;
          rv = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size != il + 9 || memcmp(k.mv_data, fixture, il) != 0 ||
             ((uint8_t *)k.mv_data)[il] != 0)
             break;
-        json_array_append_new(arr, json_loadb(v.mv_data, v.mv_size, 0, NULL));
+        fn(arg, &v);
     }
     mdb_cursor_close(cur);
+}
+
+json_t *obs_market_round_inputs(struct fsm *f, MDB_txn *txn, const char *fixture)
+{
+    struct feed_odds m;
+    if (obs_agreed_odds_latest(f, txn, fixture, &m) != 0)
+        return NULL;
+    struct feed_obs o = {.kind = FEED_ODDS, .u.odds = m};
+    char *text = feed_obs_to_json_text(&o);
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    json_object_del(j, "fixture");
+    return j;
+}
+
+static void append_record(void *arg, const MDB_val *v)
+{
+    json_array_append_new(arg, json_loadb(v->mv_data, v->mv_size, 0, NULL));
+}
+
+json_t *obs_agreed_events(struct fsm *f, MDB_txn *txn, const char *fixture)
+{
+    json_t *arr = json_array();
+    seq_each(txn, DB(f)->agreed_events, fixture, append_record, arr);
     return arr;
+}
+
+static void keep_last(void *arg, const MDB_val *v)
+{
+    *(MDB_val *)arg = *v;
+}
+
+int obs_agreed_odds_latest(struct fsm *f, MDB_txn *txn, const char *fixture,
+                           struct feed_odds *out)
+{
+    MDB_val last = {0, NULL};
+    seq_each(txn, DB(f)->agreed_odds, fixture, keep_last, &last);
+    if (!last.mv_data)
+        return -1;
+    json_t *rec = json_loadb(last.mv_data, last.mv_size, 0, NULL);
+    const char *hex = json_string_value(json_object_get(rec, "bytes"));
+    uint8_t bytes[FEED_ENCODED_MAX];
+    int n = hex ? obs_hex_decode(hex, bytes, sizeof bytes) : -1;
+    struct feed_obs o;
+    int rc = n > 0 && feed_decode(bytes, (size_t)n, &o, NULL) == 0 && o.kind == FEED_ODDS ? 0 : -1;
+    json_decref(rec);
+    if (rc == 0)
+        *out = o.u.odds;
+    return rc;
 }
 
 static int create_fixture(struct fsm *f, MDB_txn *txn, const struct feed_fixture *fx,
@@ -342,9 +393,7 @@ static int apply_agreed(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     fsm_format_time(c->time_ms, ts);
     char *oj = feed_obs_to_json_text(&o);
     json_t *rec = json_pack("{s:s, s:s, s:s, s:o, s:O, s:s}", "subject", subject, "kind",
-                            o.kind == FEED_FIXTURE ? "fixture"
-                            : o.kind == FEED_EVENT ? "event"
-                                                   : "result",
+                            feed_kind_name(o.kind),
                             "bytes", hex, "observation", json_loads(oj ? oj : "null", JSON_DECODE_ANY, NULL),
                             "signatures", sigs, "agreed_at", ts);
     free(oj);
@@ -394,7 +443,7 @@ static const struct fsm_command COMMANDS[] = {
 };
 
 static const char *const DBS[] = {"member_keys", "agreed_fixtures", "agreed_events",
-                                  "agreed_results", NULL};
+                                  "agreed_results", "agreed_odds", NULL};
 /* DB() reads the handles as a struct: one field per name, in the same order. */
 _Static_assert(sizeof(struct obs_dbs) == (sizeof DBS / sizeof *DBS - 1) * sizeof(MDB_dbi),
                "one handle per database name");

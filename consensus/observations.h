@@ -13,7 +13,8 @@
  * quorum of voters sent with identical canonical bytes (hex of feed_encode's output). Apply
  * decodes the bytes (feed_decode), checks that they are about @subject, and stores the record
  * in agreed_fixtures (key: fixture id), agreed_events (key: fixture id, NUL, u64 seq big-endian,
- * so a cursor walks a fixture's events in order) or agreed_results (key: fixture id). A second
+ * so a cursor walks a fixture's events in order), agreed_odds (market snapshots, subject
+ * "odds/ID/SEQ", keyed like events) or agreed_results (key: fixture id). A second
  * command for a subject already agreed is ignored (200, "duplicate": true, nothing changes). An
  * agreed fixture of the cluster's sport also creates the fixture (status "scheduled") if absent.
  * The leader checks each sender's signature before counting it; apply checks them again
@@ -41,6 +42,12 @@ json_t *obs_agreed_get(struct fsm *f, MDB_txn *txn, const char *subject);
 json_t *obs_agreed_results(struct fsm *f, MDB_txn *txn);
 /* The agreed events of @fixture in seq order: a JSON array of records. */
 json_t *obs_agreed_events(struct fsm *f, MDB_txn *txn, const char *fixture);
+/* The newest agreed market snapshot of @fixture (highest seq) into @out: 0, or -1 if none. */
+struct feed_odds;
+int obs_agreed_odds_latest(struct fsm *f, MDB_txn *txn, const char *fixture,
+                           struct feed_odds *out);
+/* That snapshot as a quote round's inputs.market {seq, odds_milli}, or NULL if none. */
+json_t *obs_market_round_inputs(struct fsm *f, MDB_txn *txn, const char *fixture);
 
 /* What a member-key registration signs: SHA-256 over
  *   "parlay-member-key-v1" NUL cluster NUL id (decimal) NUL public_key (hex)       (PROOF)

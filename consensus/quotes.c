@@ -333,7 +333,9 @@ int quotes_on_agreed(struct fsm *f, MDB_txn *txn, const struct feed_obs *o, uint
         }
         goto out;
     }
-    if (!m || !strcmp(json_string_value(json_object_get(m, "status")), "closed"))
+    /* A market snapshot changes no market state: it is read at pricing time (the newest one). */
+    if (o->kind == FEED_ODDS || !m ||
+        !strcmp(json_string_value(json_object_get(m, "status")), "closed"))
         goto out;
     /* An event. */
     const struct feed_event *e = &o->u.event;
@@ -544,6 +546,9 @@ static int apply_round(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     json_t *trader = trader_round_inputs(f, txn, fixture); /* issue 17: priced on every node */
     if (trader)
         json_object_set_new(inputs, "trader", trader);
+    json_t *market = started ? NULL : obs_market_round_inputs(f, txn, fixture); /* issue 17 */
+    if (market)
+        json_object_set_new(inputs, "market", market);
     json_object_set_new(m, "round",
                         json_pack("{s:I, s:O}", "index", (json_int_t)fsm_applying(f), "inputs",
                                   inputs));

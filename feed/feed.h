@@ -56,7 +56,7 @@ const char *feed_strerror(int code);
 #define FEED_ID_MAX 64    /* fixture ids, bytes */
 #define FEED_NAME_MAX 128 /* competition and team names, bytes (UTF-8) */
 
-enum feed_kind { FEED_FIXTURE = 1, FEED_EVENT = 2, FEED_RESULT = 3 };
+enum feed_kind { FEED_FIXTURE = 1, FEED_EVENT = 2, FEED_RESULT = 3, FEED_ODDS = 4 };
 
 enum feed_sport { FEED_FOOTBALL = 1, FEED_TENNIS = 2, FEED_BASKETBALL = 3 };
 
@@ -109,12 +109,27 @@ struct feed_result {
     uint16_t away;
 };
 
+/* A market snapshot: bookmakers' pre-match 1X2 odds for one fixture, in milli-odds (2.10 ->
+ * 2100), home/draw/away, books in the provider's order. Each book's odds are above 1.000 and at
+ * most 1000.000 and carry a margin (sum of 1/odds above 1, at most 1.5); books after @books are
+ * zero. @seq numbers a fixture's snapshots from 1. Only the 1X2 market for now. */
+#define FEED_ODDS_BOOKS_MAX 8
+#define FEED_ODDS_MILLI_MIN 1000    /* exclusive */
+#define FEED_ODDS_MILLI_MAX 1000000 /* inclusive */
+struct feed_odds {
+    char fixture[FEED_ID_MAX + 1];
+    uint64_t seq;
+    uint8_t books;
+    uint32_t milli[FEED_ODDS_BOOKS_MAX][3];
+};
+
 struct feed_obs {
     enum feed_kind kind;
     union {
         struct feed_fixture fixture;
         struct feed_event event;
         struct feed_result result;
+        struct feed_odds odds;
     } u;
 };
 
@@ -141,6 +156,9 @@ int feed_obs_subject(const struct feed_obs *o, char *buf, size_t cap);
  */
 #define FEED_ENCODING_VERSION 1
 #define FEED_ENCODED_MAX (2 + (2 + FEED_ID_MAX) + 1 + 3 * (2 + FEED_NAME_MAX) + 8)
+/* The largest odds snapshot (2 + 66 + 8 + 1 + 8 books x 12) is well below the fixture's. */
+_Static_assert(2 + (2 + FEED_ID_MAX) + 8 + 1 + FEED_ODDS_BOOKS_MAX * 12 <= FEED_ENCODED_MAX,
+               "an odds snapshot fits FEED_ENCODED_MAX");
 
 /* Writes at most @cap bytes; returns the length (> 0) or a negative FEED_E* code. */
 int feed_encode(const struct feed_obs *o, uint8_t *buf, size_t cap, struct feed_error *err);
@@ -163,6 +181,7 @@ int feed_obs_from_json_text(enum feed_kind kind, const char *text, size_t len,
 /* Serialises to the same JSON (compact, keys in a fixed order); returns a malloc'd string. */
 char *feed_obs_to_json_text(const struct feed_obs *o);
 
+const char *feed_kind_name(enum feed_kind k); /* "fixture", "event", "result", "odds" */
 const char *feed_sport_name(enum feed_sport s);
 const char *feed_event_type_name(enum feed_event_type t);
 

@@ -56,6 +56,7 @@ struct feed_track {
     char id[FEED_ID_MAX + 1];
     bool have_fixture, have_result, final;
     uint64_t last_seq;
+    uint64_t last_odds_seq; /* the newest market snapshot delivered */
     uint8_t fixture_enc[FEED_ENCODED_MAX], result_enc[FEED_ENCODED_MAX];
     int fixture_len, result_len;
     char events_url[512]; /* the URL the ETag below belongs to */

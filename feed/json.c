@@ -190,6 +190,37 @@ static int result_from_json(json_t *o, struct feed_result *r, struct feed_error 
     return 0;
 }
 
+/* {fixture, seq, odds_milli: [[home, draw, away], ...]}: one array of three integers per book. */
+static int odds_from_json(json_t *o, struct feed_odds *m, struct feed_error *err)
+{
+    int rc;
+    uint64_t seq;
+    if ((rc = get_string(o, "fixture", m->fixture, FEED_ID_MAX, true, err)) ||
+        (rc = get_uint(o, "seq", INT64_MAX, true, &seq, err)))
+        return rc;
+    m->seq = seq;
+    json_t *books = json_object_get(o, "odds_milli");
+    if (!json_is_array(books) || json_array_size(books) < 1 ||
+        json_array_size(books) > FEED_ODDS_BOOKS_MAX)
+        return fail(err, FEED_EFIELD, "odds_milli: %s", "need an array of 1 to 8 books");
+    m->books = (uint8_t)json_array_size(books);
+    for (size_t b = 0; b < m->books; b++) {
+        json_t *row = json_array_get(books, b);
+        if (!json_is_array(row) || json_array_size(row) != 3)
+            return fail(err, FEED_EFIELD, "odds_milli: %s",
+                        "each book is [home, draw, away] milli-odds");
+        for (size_t i = 0; i < 3; i++) {
+            json_t *v = json_array_get(row, i);
+            if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                json_integer_value(v) > UINT32_MAX)
+                return fail(err, FEED_EFIELD, "odds_milli: %s",
+                            "milli-odds are integers (2.10 is 2100)");
+            m->milli[b][i] = (uint32_t)json_integer_value(v);
+        }
+    }
+    return 0;
+}
+
 int feed_obs_from_json(enum feed_kind kind, json_t *j, struct feed_obs *out,
                        struct feed_error *err)
 {
@@ -197,13 +228,13 @@ int feed_obs_from_json(enum feed_kind kind, json_t *j, struct feed_obs *out,
     memset(&o, 0, sizeof o);
     o.kind = kind;
     if (!json_is_object(j))
-        return fail(err, FEED_EJSON, "%s: not a JSON object",
-                    kind == FEED_FIXTURE ? "fixture" : kind == FEED_EVENT ? "event" : "result");
+        return fail(err, FEED_EJSON, "%s: not a JSON object", feed_kind_name(kind));
     int rc;
     switch (kind) {
     case FEED_FIXTURE: rc = fixture_from_json(j, &o.u.fixture, err); break;
     case FEED_EVENT: rc = event_from_json(j, &o.u.event, err); break;
     case FEED_RESULT: rc = result_from_json(j, &o.u.result, err); break;
+    case FEED_ODDS: rc = odds_from_json(j, &o.u.odds, err); break;
     default: return fail(err, FEED_EKIND, "kind: %s", "unknown");
     }
     if (rc || (rc = feed_obs_validate(&o, err)))
@@ -259,6 +290,16 @@ json_t *feed_obs_to_json(const struct feed_obs *o)
             json_object_set_new(j, "away", json_integer(r->away));
         }
         return j;
+    }
+    case FEED_ODDS: {
+        const struct feed_odds *m = &o->u.odds;
+        json_t *books = json_array();
+        for (int b = 0; b < m->books; b++)
+            json_array_append_new(books, json_pack("[I, I, I]", (json_int_t)m->milli[b][0],
+                                                   (json_int_t)m->milli[b][1],
+                                                   (json_int_t)m->milli[b][2]));
+        return json_pack("{s:s, s:I, s:o}", "fixture", m->fixture, "seq", (json_int_t)m->seq,
+                         "odds_milli", books);
     }
     }
     return NULL;

@@ -44,6 +44,17 @@ const char *feed_strerror(int code)
     }
 }
 
+const char *feed_kind_name(enum feed_kind k)
+{
+    switch (k) {
+    case FEED_FIXTURE: return "fixture";
+    case FEED_EVENT: return "event";
+    case FEED_RESULT: return "result";
+    case FEED_ODDS: return "odds";
+    }
+    return "unknown";
+}
+
 const char *feed_sport_name(enum feed_sport s)
 {
     switch (s) {
@@ -194,6 +205,40 @@ static int validate_result(const struct feed_result *r, struct feed_error *err)
     return 0;
 }
 
+static int validate_odds(const struct feed_odds *m, struct feed_error *err)
+{
+    int rc = check_id("odds.fixture", m->fixture, err);
+    if (rc)
+        return rc;
+    if (m->seq < 1 || m->seq > INT64_MAX)
+        return fail(err, FEED_EFIELD, "seq: %llu, must be 1 to 2^63-1", (unsigned long long)m->seq);
+    if (m->books < 1 || m->books > FEED_ODDS_BOOKS_MAX)
+        return fail(err, FEED_EFIELD, "books: %u, must be 1 to %d", (unsigned)m->books,
+                    FEED_ODDS_BOOKS_MAX);
+    for (int b = 0; b < FEED_ODDS_BOOKS_MAX; b++) {
+        double booksum = 0.0;
+        for (int i = 0; i < 3; i++) {
+            uint32_t v = m->milli[b][i];
+            if (b >= m->books) {
+                if (v)
+                    return fail(err, FEED_EFIELD, "odds[%d]: a book after the %u given", b,
+                                (unsigned)m->books);
+                continue;
+            }
+            if (v <= FEED_ODDS_MILLI_MIN || v > FEED_ODDS_MILLI_MAX)
+                return fail(err, FEED_EFIELD, "odds[%d][%d]: %u milli-odds, must be %d to %d", b,
+                            i, (unsigned)v, FEED_ODDS_MILLI_MIN + 1, FEED_ODDS_MILLI_MAX);
+            booksum += 1000.0 / (double)v;
+        }
+        if (b < m->books && !(booksum > 1.0 && booksum <= 1.5))
+            return fail(err, FEED_EFIELD,
+                        "odds[%d]: implied probabilities sum to %.4f, must be above 1 (a margin) "
+                        "and at most 1.5",
+                        b, booksum);
+    }
+    return 0;
+}
+
 int feed_obs_validate(const struct feed_obs *o, struct feed_error *err)
 {
     if (!o)
@@ -202,6 +247,7 @@ int feed_obs_validate(const struct feed_obs *o, struct feed_error *err)
     case FEED_FIXTURE: return validate_fixture(&o->u.fixture, err);
     case FEED_EVENT: return validate_event(&o->u.event, err);
     case FEED_RESULT: return validate_result(&o->u.result, err);
+    case FEED_ODDS: return validate_odds(&o->u.odds, err);
     }
     return fail(err, FEED_EKIND, "kind: unknown value %d", (int)o->kind);
 }
@@ -212,6 +258,7 @@ const char *feed_obs_fixture(const struct feed_obs *o)
     case FEED_FIXTURE: return o->u.fixture.id;
     case FEED_EVENT: return o->u.event.fixture;
     case FEED_RESULT: return o->u.result.fixture;
+    case FEED_ODDS: return o->u.odds.fixture;
     }
     return NULL;
 }
@@ -223,6 +270,8 @@ int feed_obs_subject(const struct feed_obs *o, char *buf, size_t cap)
         return FEED_EKIND;
     int n = o->kind == FEED_EVENT
                 ? snprintf(buf, cap, "event/%s/%llu", id, (unsigned long long)o->u.event.seq)
+            : o->kind == FEED_ODDS
+                ? snprintf(buf, cap, "odds/%s/%llu", id, (unsigned long long)o->u.odds.seq)
                 : snprintf(buf, cap, "%s/%s", o->kind == FEED_FIXTURE ? "fixture" : "result", id);
     return n < 0 || (size_t)n >= cap ? FEED_EINVAL : n;
 }
@@ -303,6 +352,16 @@ int feed_encode(const struct feed_obs *o, uint8_t *buf, size_t cap, struct feed_
         put(&w, (uint64_t)r->status, 1);
         put(&w, r->home, 2);
         put(&w, r->away, 2);
+        break;
+    }
+    case FEED_ODDS: {
+        const struct feed_odds *m = &o->u.odds;
+        put_str(&w, m->fixture);
+        put(&w, m->seq, 8);
+        put(&w, m->books, 1);
+        for (int b = 0; b < m->books; b++)
+            for (int i = 0; i < 3; i++)
+                put(&w, m->milli[b][i], 4);
         break;
     }
     }
@@ -419,12 +478,26 @@ int feed_decode(const uint8_t *buf, size_t len, struct feed_obs *out, struct fee
         GET("away", x->away, 2);
         break;
     }
+    case FEED_ODDS: {
+        struct feed_odds *m = &o.u.odds;
+        if ((rc = get_str(&r, "odds.fixture", m->fixture, FEED_ID_MAX, err)))
+            return rc;
+        GET("seq", m->seq, 8);
+        GET("books", m->books, 1);
+        if (m->books > FEED_ODDS_BOOKS_MAX)
+            return fail(err, FEED_EFIELD, "books: %u, at most %d", (unsigned)m->books,
+                        FEED_ODDS_BOOKS_MAX);
+        for (int b = 0; b < m->books; b++)
+            for (int i = 0; i < 3; i++)
+                GET("odds", m->milli[b][i], 4);
+        break;
+    }
     default:
         return fail(err, FEED_EKIND, "kind: unknown value %llu", (unsigned long long)kind);
     }
     if (r.off != len)
         return fail(err, FEED_ETRAIL, "%zu bytes after the end of the %s", len - r.off,
-                    kind == FEED_FIXTURE ? "fixture" : kind == FEED_EVENT ? "event" : "result");
+                    feed_kind_name((enum feed_kind)kind));
     /* Enum bytes out of range (side 7, sport 9) fail here, which keeps decoding one to one. */
     if ((rc = feed_obs_validate(&o, err)))
         return rc;

@@ -101,9 +101,7 @@ bool provider_emit(struct feed_provider *p, const struct feed_obs *o)
     int len = feed_encode(o, enc, sizeof enc, NULL);
     if (len < 0)
         return false;
-    const char *id = o->kind == FEED_FIXTURE ? o->u.fixture.id
-                     : o->kind == FEED_EVENT ? o->u.event.fixture
-                                             : o->u.result.fixture;
+    const char *id = feed_obs_fixture(o);
     struct feed_track *t = provider_track(p, id, true);
     if (!t)
         return false;
@@ -120,6 +118,11 @@ bool provider_emit(struct feed_provider *p, const struct feed_obs *o)
     case FEED_RESULT:
         fresh = remember(t->result_enc, &t->result_len, &t->have_result, enc, len);
         t->final = true;
+        break;
+    case FEED_ODDS: /* only a newer snapshot; an older one arriving late is stale */
+        fresh = o->u.odds.seq > t->last_odds_seq;
+        if (fresh)
+            t->last_odds_seq = o->u.odds.seq;
         break;
     }
     if (fresh) {

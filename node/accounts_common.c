@@ -119,12 +119,27 @@ void acc_fingerprint(const char *what, const char *subject, uint8_t fp[32])
         sscanf(h + 2 * i, "%2hhx", &fp[i]);
 }
 
-void acc_submit(struct http_req *r, uint16_t type, json_t *payload, const char *idem,
-                const char *what, const char *subject)
+void acc_submit_then(struct http_req *r, uint16_t type, json_t *payload, const char *idem,
+                     const char *what, const char *subject, write_done_cb done, void *ctx)
 {
     uint8_t fp[32];
     acc_fingerprint(what, subject, fp);
-    acc_propose(r, type, payload, idem, fp, acc_relay_done, NULL);
+    acc_propose(r, type, payload, idem, fp, done, ctx);
+}
+
+void acc_session_limits(struct node *n, json_t *payload)
+{
+    const struct config *c = &n->cfg;
+    json_object_set_new(payload, "lifetime_ms",
+                        json_integer((json_int_t)c->session_lifetime_s * 1000));
+    json_object_set_new(payload, "idle_ms", json_integer((json_int_t)c->session_idle_s * 1000));
+    json_object_set_new(payload, "max_sessions", json_integer(c->session_max_per_player));
+}
+
+void acc_submit(struct http_req *r, uint16_t type, json_t *payload, const char *idem,
+                const char *what, const char *subject)
+{
+    acc_submit_then(r, type, payload, idem, what, subject, acc_relay_done, NULL);
 }
 
 /* ---- request bodies ---- */

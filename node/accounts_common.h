@@ -87,6 +87,12 @@ void acc_fingerprint(const char *what, const char *subject, uint8_t fp[32]);
  * to the client as it is (acc_relay_done). */
 void acc_submit(struct http_req *r, uint16_t type, json_t *payload, const char *idem,
                 const char *what, const char *subject);
+/* A session create's limits from the configuration (absolute lifetime, inactivity timeout,
+ * open sessions per player), put in @payload so that every node applies the same ones. */
+void acc_session_limits(struct node *n, json_t *payload);
+/* The same with the result handed to @done (@ctx) instead of relayed. */
+void acc_submit_then(struct http_req *r, uint16_t type, json_t *payload, const char *idem,
+                     const char *what, const char *subject, write_done_cb done, void *ctx);
 /* Checks that @body has the string fields @names (NULL-terminated), optionally those in @opt
  * (may be NULL), and nothing else. */
 bool acc_fields_opt(struct http_req *r, json_t *body, const char *const *names,

@@ -38,8 +38,8 @@
  * wallet resolves a pending hold or corrects a resolved one (idempotent by the bet id and the
  * generation) and CMD_BET_PAID {how: "resettle", generation} records it; an answer for an older
  * generation is refused by apply and the bet simply stays to be paid. Postponed fixtures 48 h
- * past their original kick-off by this leader's stamped time get CMD_BET_POSTPONED (once a
- * second at most; apply checks the time again). */
+ * past their original kick-off by this leader's stamped time get CMD_BET_POSTPONED (looked
+ * for once a minute at most; apply checks the time again). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +63,7 @@
 #define BATCH_ITEMS 256    /* hold operations in one batch call */
 #define BATCH_BYTES 49152  /* the batch call's body at most (accounts max_body_bytes: 64 KiB) */
 #define BATCH_OFF_MS 60000 /* single calls this long after a 404 to the batch route */
+#define POSTPONED_LOOK_MS 60000 /* how often the leader looks for postponed fixtures due */
 #define HOLD_TIMEOUT_MS ((long long)WALLET_HOLD_TIMEOUT_MAX_MS) /* the longest the wallet allows
                                                           (30 days): until settlement */
 #define URLS_MAX 8
@@ -192,31 +193,27 @@ static void settle_next(struct bets_hold *h)
     MDB_txn *txn;
     if (fsm_read_begin(n->fsm, &txn) != 0)
         return;
-    json_t *more = bets_settling(n->fsm, txn, 4), *re = bets_resettling(n->fsm, txn, 4),
-           *ab = bets_abandoning(n->fsm, txn, 4);
+    json_t *jobs[BETS_CHUNKED_KINDS];
+    for (int k = 0; k < BETS_CHUNKED_KINDS; k++)
+        jobs[k] = bets_chunked(n->fsm, txn, (enum bets_chunked)k, 4);
     fsm_read_end(txn);
     h->settle_t0 = mono_ms();
-    /* Then corrections (bets_resettle.c) and abandonments (bets_markets.c) in chunks. */
-    size_t i, nmore = json_array_size(more), nre = nmore + json_array_size(re);
-    json_array_extend(more, re);
-    json_array_extend(more, ab);
-    json_decref(re);
-    json_decref(ab);
-    json_t *id;
-    json_array_foreach(more, i, id)
-    {
-        struct cmd cm;
-        const char *fx = json_string_value(id);
-        char *text = i < nmore ? bets_cmd_settle_more(&cm, fx)
-                     : i < nre ? bets_cmd_resettle_more(&cm, fx)
-                               : bets_cmd_abandoned_more(&cm, fx);
-        if (text && replica_propose(n->replica, &cm, settle_proposed, h) == REPLICA_OK) {
-            h->settling++;
-            h->proposing++;
+    /* Settlements, then corrections (bets_resettle.c) and abandonments (bets_markets.c). */
+    for (int k = 0; k < BETS_CHUNKED_KINDS; k++) {
+        size_t i;
+        json_t *id;
+        json_array_foreach(jobs[k], i, id)
+        {
+            struct cmd cm;
+            char *text = bets_cmd_chunk_more(&cm, (enum bets_chunked)k, json_string_value(id));
+            if (text && replica_propose(n->replica, &cm, settle_proposed, h) == REPLICA_OK) {
+                h->settling++;
+                h->proposing++;
+            }
+            free(text);
         }
-        free(text);
+        json_decref(jobs[k]);
     }
-    json_decref(more);
 }
 
 static void postponed_proposed(void *arg, int outcome, const struct fsm_result *res)
@@ -230,13 +227,15 @@ static void postponed_proposed(void *arg, int outcome, const struct fsm_result *
 }
 
 /* Postponed fixtures 48 h past their original kick-off by this leader's time (the time it
- * stamps, which apply checks again): CMD_BET_POSTPONED voids their bets. Looked at once a
- * second; one proposal per fixture at a time. */
+ * stamps, which apply checks again): CMD_BET_POSTPONED voids their bets. Looked at once every
+ * POSTPONED_LOOK_MS (the look reads every fixture: once a second it was 17% of the sport
+ * leader's CPU under bets_bench, whose raw-write runs create thousands of fixtures; voiding a
+ * minute past the 48 h does not matter); one proposal per fixture at a time. */
 static void postponed_next(struct bets_hold *h)
 {
     struct node *n = h->n;
     uint64_t now = replica_now_ms(n->replica);
-    if (h->postponing || now < h->postponed_ms + 1000)
+    if (h->postponing || now < h->postponed_ms + POSTPONED_LOOK_MS)
         return;
     h->postponed_ms = now;
     MDB_txn *txn;

@@ -254,7 +254,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "agreement_alert_s", "test_fault_prices", "stream_max_clients", "stream_max_per_address",
         "secrets_key_file", "accounts_revocations_poll_ms", "bet_delay_pre_ms", "bet_delay_live_ms",
         "oracle", "admin_token_scopes", "test_clock", "tls_ca_file", "tls_cert_file", "tls_key_file",
-        NULL};
+        "session_lifetime_s", "session_idle_s", "session_max_per_player", NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -475,6 +475,15 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
     if (get_uint(root, "idempotency_ttl_s", 86400, 1, 365u * 86400, &u, err, en))
         goto out;
     c->idempotency_ttl_s = (unsigned)u;
+    if (get_uint(root, "session_lifetime_s", 12 * 3600, 60, 30u * 86400, &u, err, en))
+        goto out;
+    c->session_lifetime_s = (unsigned)u;
+    if (get_uint(root, "session_idle_s", 1800, 1, c->session_lifetime_s, &u, err, en))
+        goto out;
+    c->session_idle_s = (unsigned)u;
+    if (get_uint(root, "session_max_per_player", 10, 1, 1000, &u, err, en))
+        goto out;
+    c->session_max_per_player = (unsigned)u;
     if (get_uint(root, "max_body_bytes", 65536, 256, 1 << 20, &u, err, en))
         goto out;
     c->max_body_bytes = u;

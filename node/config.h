@@ -41,6 +41,11 @@ struct config {
     unsigned max_inflight_entries; /* default 1024: entries in flight to each follower */
     unsigned idempotency_ttl_s;    /* default 86400: how long a replayed key gets its answer */
     size_t max_body_bytes;         /* default 65536 */
+    unsigned session_lifetime_s;   /* accounts: a session's absolute lifetime, default 12 h */
+    unsigned session_idle_s;       /* accounts: a session unused (not refreshed) this long
+                                      ends, default 1800 */
+    unsigned session_max_per_player; /* accounts: open sessions per player (the oldest ends
+                                        beyond), default 10 */
     size_t map_size_mb;            /* default 1024 */
     size_t space_quota_mb;         /* default 80% of map_size_mb */
     char password_list[512];       /* accounts: breached-password list, default

@@ -367,14 +367,12 @@ static void create_hashed(struct http_req *r, struct opjob *oj)
     acc_random_hex(8, rnd);
     snprintf(id, sizeof id, "op-%s", rnd);
     char *text = json_dumps(oj->body, JSON_COMPACT | JSON_SORT_KEYS);
-    uint8_t fp[32];
-    acc_fingerprint("operator-create", text, fp);
+    acc_submit(r, CMD_OPERATOR_ADD,
+               json_pack("{s:s, s:O, s:s, s:s, s:O}", "id", id, "name",
+                         json_object_get(oj->body, "name"), "email", j->email, "password_hash",
+                         j->hash, "scopes", json_object_get(oj->body, "scopes")),
+               j->idem, "operator-create", text);
     free(text);
-    acc_propose(r, CMD_OPERATOR_ADD,
-                json_pack("{s:s, s:O, s:s, s:s, s:O}", "id", id, "name",
-                          json_object_get(oj->body, "name"), "email", j->email, "password_hash",
-                          j->hash, "scopes", json_object_get(oj->body, "scopes")),
-                j->idem, fp, acc_relay_done, NULL);
 }
 
 static void failed_done(struct http_req *r, void *ctx, int status, const char *body,
@@ -397,11 +395,9 @@ static void failed_done(struct http_req *r, void *ctx, int status, const char *b
 static void op_failed(struct http_req *r, const char *id, bool code)
 {
     char idem[256];
-    uint8_t fp[32];
     random_idem("failed", idem);
-    acc_fingerprint("operator-failed", idem, fp);
-    acc_propose(r, CMD_OPERATOR_SET, json_pack("{s:s, s:b}", "id", id, "failed", 1), idem, fp,
-                failed_done, code ? (void *)1 : NULL);
+    acc_submit_then(r, CMD_OPERATOR_SET, json_pack("{s:s, s:b}", "id", id, "failed", 1), idem,
+                    "operator-failed", idem, failed_done, code ? (void *)1 : NULL);
 }
 
 static void op_checked(uv_work_t *w, int status)
@@ -443,7 +439,6 @@ static void op_checked(uv_work_t *w, int status)
     snprintf(s->id, sizeof s->id, "%s", id);
     scopes_text(json_object_get(op, "scopes"), s->scopes, sizeof s->scopes);
     char idem[256];
-    uint8_t fp[32];
     if (oj->kind == OP_ENROL) {
         if (confirmed) {
             free(s);
@@ -468,11 +463,10 @@ static void op_checked(uv_work_t *w, int status)
         }
         OPENSSL_cleanse(key, sizeof key);
         random_idem("totp", idem);
-        acc_fingerprint("operator-totp", idem, fp);
         set_actor(r, "operator", id, s->scopes);
-        acc_propose(r, CMD_OPERATOR_SET,
-                    json_pack("{s:s, s:s}", "id", id, "totp_secret", sealed), idem, fp,
-                    enrol_done, s);
+        acc_submit_then(r, CMD_OPERATOR_SET,
+                        json_pack("{s:s, s:s}", "id", id, "totp_secret", sealed), idem,
+                        "operator-totp", idem, enrol_done, s);
         free(sealed);
         goto out;
     }
@@ -496,15 +490,14 @@ static void op_checked(uv_work_t *w, int status)
         goto out;
     }
     random_idem(oj->kind == OP_SIGNIN ? "signin" : "confirm", idem);
-    acc_fingerprint("operator-signin", idem, fp);
     set_actor(r, "operator", id, s->scopes);
     json_t *p = json_pack("{s:s, s:I}", "id", id, "totp_step", (json_int_t)step);
     if (oj->kind == OP_CONFIRM) {
         json_object_set_new(p, "totp_confirmed", json_true());
-        acc_propose(r, CMD_OPERATOR_SET, p, idem, fp, acc_relay_done, NULL);
+        acc_submit(r, CMD_OPERATOR_SET, p, idem, "operator-signin", idem);
         free(s);
     } else {
-        acc_propose(r, CMD_OPERATOR_SET, p, idem, fp, signin_done, s);
+        acc_submit_then(r, CMD_OPERATOR_SET, p, idem, "operator-signin", idem, signin_done, s);
     }
 out:
     json_decref(t);
@@ -737,16 +730,14 @@ static void mtoken_create(struct http_req *r)
     OPENSSL_cleanse(secret, sizeof secret);
     acc_sha256_hex(t->token, NULL, hash);
     snprintf(by, sizeof by, "%s:%s", r->actor_kind, r->actor_id);
-    uint8_t fp[32];
     char what[128];
     snprintf(what, sizeof what, "mtoken %s %lld", name, (long long)json_integer_value(ttl));
-    acc_fingerprint(what, r->actor_id, fp);
-    acc_propose(r, CMD_MTOKEN_SET,
-                json_pack("{s:s, s:s, s:O, s:I, s:s, s:s}", "id", id, "name", name, "scopes",
-                          scopes, "expires_ms",
-                          (json_int_t)((acc_now_s() + json_integer_value(ttl)) * 1000), "hash",
-                          hash, "created_by", by),
-                idem, fp, mtoken_done, t);
+    acc_submit_then(r, CMD_MTOKEN_SET,
+                    json_pack("{s:s, s:s, s:O, s:I, s:s, s:s}", "id", id, "name", name,
+                              "scopes", scopes, "expires_ms",
+                              (json_int_t)((acc_now_s() + json_integer_value(ttl)) * 1000),
+                              "hash", hash, "created_by", by),
+                    idem, what, r->actor_id, mtoken_done, t);
 out:
     json_decref(scopes);
     json_decref(ttl);

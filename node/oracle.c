@@ -511,15 +511,50 @@ static json_t *addr_list(const uint8_t (*a)[20], size_t n)
     return arr;
 }
 
+/* The most recent ORACLE_STATUS_RECENT results (newest change first) for the console's table:
+ * fixture, state, score, transaction hash and block when known, reason of a failure. */
+#define ORACLE_STATUS_RECENT 50
+static int by_updated_desc(const void *a, const void *b)
+{
+    const char *x = json_string_value(json_object_get(*(json_t *const *)a, "updated_at"));
+    const char *y = json_string_value(json_object_get(*(json_t *const *)b, "updated_at"));
+    return strcmp(y ? y : "", x ? x : "");
+}
+
+static json_t *recent_results(json_t *all)
+{
+    size_t n = json_array_size(all), i;
+    json_t **v = n ? malloc(n * sizeof *v) : NULL, *out = json_array(), *o;
+    if (n && !v)
+        return out;
+    json_array_foreach(all, i, o) v[i] = o;
+    if (n)
+        qsort(v, n, sizeof *v, by_updated_desc);
+    static const char *const keep[] = {"fixture", "state", "status", "home", "away",
+                                       "tx_hash", "block", "reason", "updated_at", NULL};
+    for (i = 0; i < n && i < ORACLE_STATUS_RECENT; i++) {
+        json_t *r = json_object();
+        for (const char *const *k = keep; *k; k++)
+            if (json_object_get(v[i], *k))
+                json_object_set(r, *k, json_object_get(v[i], *k));
+        json_array_append_new(out, r);
+    }
+    free(v);
+    return out;
+}
+
 json_t *oracle_status(struct node *n)
 {
     struct oracle_node *o = O(n);
     if (!o)
         return json_null();
     MDB_txn *txn;
-    json_t *counts = NULL;
+    json_t *counts = NULL, *recent = NULL;
     if (fsm_read_begin(n->fsm, &txn) == 0) {
         counts = oracle_state_counts(n->fsm, txn);
+        json_t *all = oracle_state_results(n->fsm, txn, 1);
+        recent = recent_results(all);
+        json_decref(all);
         fsm_read_end(txn);
     }
     char ch[43], sh[43], me[43];
@@ -564,6 +599,7 @@ json_t *oracle_status(struct node *n)
         (json_int_t)o->already, "failed", (json_int_t)o->failed, "rpc_errors",
         (json_int_t)o->rpc_errors, "short_of_signers", (json_int_t)o->short_of_signers);
     pthread_mutex_unlock(&o->mu);
+    json_object_set_new(s, "recent", recent ? recent : json_array());
     return s;
 }
 

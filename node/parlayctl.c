@@ -262,11 +262,18 @@ static void assign(long id, const char *role)
     json_decref(call("PUT", path, json_pack("{s:s}", "role", role), NULL));
 }
 
-/* add ID RAFT_ADDRESS HTTP_ADDRESS: spare -> standby -> caught up -> voter. */
+/* add [--standby] ID RAFT_ADDRESS HTTP_ADDRESS: spare -> standby -> caught up -> voter; with
+ * --standby it stops once caught up: a read replica for a match day (it serves reads and the
+ * streams, forwards writes, never votes), taken out with `remove ID` afterwards. */
 static int cmd_add(int argc, char **argv)
 {
+    bool standby = argc > 1 && !strcmp(argv[1], "--standby");
+    if (standby) {
+        argc--;
+        argv++;
+    }
     if (argc != 4)
-        die(EXIT_USAGE, "usage: parlayctl add ID RAFT_ADDRESS HTTP_ADDRESS");
+        die(EXIT_USAGE, "usage: parlayctl add [--standby] ID RAFT_ADDRESS HTTP_ADDRESS");
     long id = parse_id(argv[1]);
     double deadline = now_s() + (double)opt.timeout_s;
     json_decref(call("POST", "/admin/v1/members",
@@ -291,12 +298,14 @@ static int cmd_add(int argc, char **argv)
                 id, opt.timeout_s, lag);
         sleep_ms(200);
     }
-    assign(id, "voter");
+    if (!standby)
+        assign(id, "voter");
     json_t *st = call("GET", "/admin/v1/cluster", NULL, NULL);
     if (opt.json)
         print_json(st);
     else {
-        printf("node %ld is a voter\n\n", id);
+        printf("node %ld is a %s\n\n", id, standby ? "standby (caught up; it never votes)"
+                                                    : "voter");
         print_members(st);
     }
     json_decref(st);
@@ -514,6 +523,7 @@ static void usage(FILE *f)
             "  status                          cluster, leader, term, indexes, members\n"
             "  members                         members with role, match index and lag\n"
             "  add ID RAFT_ADDR HTTP_ADDR      add a node; waits until it caught up and votes\n"
+            "  add --standby ID RAFT HTTP      the same, but it stays a standby (read replica)\n"
             "  assign ID voter|standby|spare   change a member's role\n"
             "  remove ID                       remove a member\n"
             "  transfer [ID]                   hand leadership to ID (or any voter)\n"

@@ -10,6 +10,7 @@
 
 #include "consensus/quotes.h"
 #include "common/file.h"
+#include "feed/feed.h"
 #include "models/history.h"
 
 #define RATINGS_CACHE 4
@@ -333,6 +334,18 @@ static void trader_cfg(const json_t *inputs, const model_quote_cfg *base, model_
     }
 }
 
+/* Double chance and draw no bet from a changed 1X2. */
+static void follow_1x2(model_fb_markets *mk)
+{
+    mk->dc_1x = mk->home + mk->draw;
+    mk->dc_12 = mk->home + mk->away;
+    mk->dc_x2 = mk->draw + mk->away;
+    if (mk->home + mk->away > 0) {
+        mk->dnb_home = mk->home / (mk->home + mk->away);
+        mk->dnb_away = mk->away / (mk->home + mk->away);
+    }
+}
+
 /* The trader's lean: the 1X2 probability of inputs.trader.lean.outcome up by bp / 10000 (at
  * most to 0.99), the other two scaled down in proportion so the three still sum to one; double
  * chance and draw no bet follow from the new 1X2. Other markets are not leaned. */
@@ -353,13 +366,32 @@ static void trader_lean(const json_t *inputs, model_fb_markets *mk)
     double scale = (1.0 - to) / (1.0 - *p[k]);
     for (int i = 0; i < 3; i++)
         *p[i] = i == k ? to : *p[i] * scale;
-    mk->dc_1x = mk->home + mk->draw;
-    mk->dc_12 = mk->home + mk->away;
-    mk->dc_x2 = mk->draw + mk->away;
-    if (mk->home + mk->away > 0) {
-        mk->dnb_home = mk->home / (mk->home + mk->away);
-        mk->dnb_away = mk->away / (mk->home + mk->away);
-    }
+    follow_1x2(mk);
+}
+
+/* ---- market blend (issue 17) ------------------------------------------------------------- */
+
+/* The round's agreed market snapshot (inputs.market: {seq, odds_milli: [[h, d, a], ...]},
+ * pre-match only) de-margined by Shin and averaged over its books, then blended with the
+ * model's 1X2 by logarithmic pooling with weight QUOTE_MARKET_WEIGHT (models/blend.c; detmath,
+ * fixed order: the same bits on every node). No snapshot, or no usable book: the model alone.
+ * Other markets follow from the 1X2 only through double chance and draw no bet. */
+static void market_blend(const json_t *inputs, model_fb_markets *mk)
+{
+    json_t *books = json_object_get(json_object_get(inputs, "market"), "odds_milli");
+    size_t nb = json_array_size(books);
+    if (nb < 1 || nb > FEED_ODDS_BOOKS_MAX)
+        return;
+    double odds[FEED_ODDS_BOOKS_MAX * 3], q[3], b[3], pm[3] = {mk->home, mk->draw, mk->away};
+    for (size_t i = 0; i < nb; i++)
+        for (size_t j = 0; j < 3; j++)
+            odds[i * 3 + j] =
+                (double)json_integer_value(json_array_get(json_array_get(books, i), j)) / 1000.0;
+    if (model_market_fair(odds, (int)nb, 3, MODEL_MARGIN_SHIN, q, NULL) != MODEL_OK ||
+        model_blend(pm, q, 3, QUOTE_MARKET_WEIGHT, MODEL_BLEND_LOG, b) != MODEL_OK)
+        return;
+    mk->home = b[0], mk->draw = b[1], mk->away = b[2];
+    follow_1x2(mk);
 }
 
 /* ---- prices ---------------------------------------------------------------------------- */
@@ -428,6 +460,8 @@ char *quote_price_football(const json_t *inputs, double lambda, double mu, doubl
     }
     if (rc == 0)
         rc = model_fb_markets_compute(g, mk);
+    if (rc == 0 && !live)
+        market_blend(inputs, mk); /* the agreed market first, the trader's lean on top */
     if (rc == 0)
         trader_lean(inputs, mk);
     if (rc == 0)

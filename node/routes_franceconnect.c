@@ -83,18 +83,16 @@ static void fc_started(uv_work_t *w, int status)
         http_problem(r, 502, "FranceConnect unavailable", "%s",
                      status ? "cancelled" : j->err.msg);
     } else {
-        uint8_t fp[32];
         json_t *payload = json_pack("{s:s, s:s, s:s}", "state", j->login.state, "nonce",
                                     j->login.nonce, "authorize_url", j->url);
         if (j->signin) {
             json_object_set_new(payload, "signin", json_true());
             snprintf(j->idem, sizeof j->idem, "fc-start:%s", j->login.state);
-            acc_fingerprint("fc-start", j->login.state, fp);
         } else {
             json_object_set_new(payload, "player_id", json_string(j->player_id));
-            acc_fingerprint("fc-start", j->player_id, fp);
         }
-        acc_propose(r, CMD_FC_START, payload, j->idem, fp, acc_relay_done, NULL);
+        acc_submit(r, CMD_FC_START, payload, j->idem, "fc-start",
+                   j->signin ? j->login.state : j->player_id);
     }
     fc_job_free(j);
 }
@@ -179,13 +177,12 @@ static void fc_signin_finish(struct http_req *r, struct fc_job *j)
         return;
     }
     is->logout_url = fc_logout(r->node, j);
-    uint8_t fp[32];
-    acc_fingerprint("fc-signin", j->login.state, fp);
-    acc_propose(r, CMD_SESSION_CREATE,
-                json_pack("{s:O, s:s, s:s, s:s, s:s}", "player_id", owner, "family", family,
-                          "refresh_hash", is->hash, "fc_state", j->login.state, "fc_subkey",
-                          subkey),
-                j->idem, fp, acc_tokens_done, is);
+    json_t *payload = json_pack("{s:O, s:s, s:s, s:s, s:s}", "player_id", owner, "family",
+                                family, "refresh_hash", is->hash, "fc_state", j->login.state,
+                                "fc_subkey", subkey);
+    acc_session_limits(r->node, payload);
+    acc_submit_then(r, CMD_SESSION_CREATE, payload, j->idem, "fc-signin", j->login.state,
+                    acc_tokens_done, is);
     json_decref(owner);
 }
 
@@ -242,13 +239,11 @@ static void fc_called_back(uv_work_t *w, int status)
             "acr", id->acr, "given_names", id->given_names, "family_name", id->family_name,
             "birthdate", id->birthdate, "birthplace", id->birthplace, "birthcountry",
             id->birthcountry, "gender", id->gender);
-        uint8_t fp[32];
-        acc_fingerprint("fc-link", j->login.state, fp);
-        acc_propose(r, CMD_FC_LINK,
-                    json_pack("{s:s, s:s, s:b, s:s, s:o}", "player_id", j->player_id, "state",
-                              j->login.state, "adult", j->adult, "idkey", j->idkey, "identity",
-                              ident),
-                    j->idem, fp, link_done, fc_logout(r->node, j));
+        acc_submit_then(r, CMD_FC_LINK,
+                        json_pack("{s:s, s:s, s:b, s:s, s:o}", "player_id", j->player_id,
+                                  "state", j->login.state, "adult", j->adult, "idkey", j->idkey,
+                                  "identity", ident),
+                        j->idem, "fc-link", j->login.state, link_done, fc_logout(r->node, j));
     }
     fc_job_free(j);
 }

@@ -144,15 +144,13 @@ void acc_do_kyc_override(struct http_req *r, const char *id)
     if (!decision_ok(r, reason, id, idem))
         goto out;
     char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
-    uint8_t fp[32];
     char what[64];
     snprintf(what, sizeof what, "kyc-override %s", id);
-    acc_fingerprint(what, text, fp);
-    free(text);
     LOG_INFO("event=admin_kyc_decision player=%s status=%s", id, status);
-    acc_propose(r, CMD_KYC_OVERRIDE,
-                json_pack("{s:s, s:s, s:s}", "player_id", id, "status", status, "reason", reason),
-                idem, fp, acc_relay_done, NULL);
+    acc_submit(r, CMD_KYC_OVERRIDE,
+               json_pack("{s:s, s:s, s:s}", "player_id", id, "status", status, "reason", reason),
+               idem, what, text);
+    free(text);
 out:
     json_decref(body);
 }
@@ -171,15 +169,13 @@ void acc_do_admin_signout(struct http_req *r, const char *id)
     const char *reason = json_string_value(json_object_get(body, "reason"));
     if (!decision_ok(r, reason, id, idem))
         goto out;
-    uint8_t fp[32];
     char what[64];
     snprintf(what, sizeof what, "signout %s", id);
-    acc_fingerprint(what, reason, fp);
     char why[560];
     snprintf(why, sizeof why, "ended by an operator: %s", reason);
     LOG_INFO("event=admin_player_signout player=%s", id);
-    acc_propose(r, CMD_SESSION_REVOKE_ALL, json_pack("{s:s, s:s}", "player_id", id, "reason", why),
-                idem, fp, acc_relay_done, NULL);
+    acc_submit(r, CMD_SESSION_REVOKE_ALL, json_pack("{s:s, s:s}", "player_id", id, "reason", why),
+               idem, what, reason);
 out:
     json_decref(body);
 }

@@ -192,10 +192,8 @@ static void do_reseal(struct http_req *r)
     struct reseal *rs = calloc(1, sizeof *rs);
     rs->remaining = p.needing - (long long)json_array_size(p.items);
     rs->unreadable = p.unreadable;
-    uint8_t fp[32];
-    acc_fingerprint("reseal", "", fp);
-    acc_propose(r, CMD_SECRETS_RESEAL, json_pack("{s:o}", "items", p.items), idem, fp,
-                reseal_done, rs);
+    acc_submit_then(r, CMD_SECRETS_RESEAL, json_pack("{s:o}", "items", p.items), idem, "reseal",
+                    "", reseal_done, rs);
 }
 
 int routes_secrets(struct http_req *r, const char *method, const char *path)

@@ -33,12 +33,10 @@ static void register_hashed(uv_work_t *w, int status)
         acc_job_free(j);
         return;
     }
-    uint8_t fp[32];
-    acc_fingerprint("register", j->email, fp);
-    acc_propose(r, CMD_PLAYER_REGISTER,
-                json_pack("{s:s, s:s, s:s}", "id", j->player_id, "email", j->email,
-                          "password_hash", j->hash),
-                j->idem, fp, register_done, NULL);
+    acc_submit_then(r, CMD_PLAYER_REGISTER,
+                    json_pack("{s:s, s:s, s:s}", "id", j->player_id, "email", j->email,
+                              "password_hash", j->hash),
+                    j->idem, "register", j->email, register_done, NULL);
     acc_job_free(j);
 }
 
@@ -219,15 +217,13 @@ static void signin_checked(uv_work_t *w, int status)
     struct job *j = w->data;
     struct http_req *r = j->r;
     acc_job_done(r->node->accounts, j);
-    uint8_t fp[32];
-    acc_fingerprint("signin", j->email, fp);
     if (status != 0 || (j->rv != KYC_OK && j->rv != KYC_E_PW_MISMATCH)) {
         http_problem(r, 500, "Password check failed", "%s", status ? "cancelled" : j->err.msg);
     } else if (!j->player_id[0]) {
         http_problem(r, 401, "Sign-in failed", "the email or the password is wrong");
     } else if (j->rv == KYC_E_PW_MISMATCH) {
-        acc_propose(r, CMD_LOGIN_FAILED, json_pack("{s:s}", "player_id", j->player_id), j->idem,
-                    fp, signin_failed_done, NULL);
+        acc_submit_then(r, CMD_LOGIN_FAILED, json_pack("{s:s}", "player_id", j->player_id),
+                        j->idem, "signin", j->email, signin_failed_done, NULL);
     } else if (signin_banned(r->node, j->player_id)) {
         /* The password was right; the national gambling-ban list says no (at every sign-in). */
         acc_ban_and_refuse(r, j->player_id);
@@ -236,8 +232,8 @@ static void signin_checked(uv_work_t *w, int status)
         int sf = second_factor(r->node, j, payload);
         if (sf < 0) {
             json_decref(payload);
-            acc_propose(r, CMD_LOGIN_FAILED, json_pack("{s:s}", "player_id", j->player_id),
-                        j->idem, fp, signin_failed_done, NULL);
+            acc_submit_then(r, CMD_LOGIN_FAILED, json_pack("{s:s}", "player_id", j->player_id),
+                            j->idem, "signin", j->email, signin_failed_done, NULL);
             acc_job_free(j);
             return;
         }
@@ -258,7 +254,9 @@ static void signin_checked(uv_work_t *w, int status)
         } else {
             json_object_set_new(payload, "family", json_string(family));
             json_object_set_new(payload, "refresh_hash", json_string(is->hash));
-            acc_propose(r, CMD_SESSION_CREATE, payload, j->idem, fp, acc_tokens_done, is);
+            acc_session_limits(r->node, payload);
+            acc_submit_then(r, CMD_SESSION_CREATE, payload, j->idem, "signin", j->email,
+                            acc_tokens_done, is);
             payload = NULL;
         }
         json_decref(payload);
@@ -388,18 +386,16 @@ void acc_do_refresh(struct http_req *r)
     if (!acc_idem_key(r, ns, idem))
         goto out;
     acc_sha256_hex(tok, NULL, given);
-    uint8_t fp[32];
-    acc_fingerprint("refresh", given, fp);
     struct issue *is = calloc(1, sizeof *is);
     if (acc_refresh_new(family, is->refresh, sizeof is->refresh, is->hash) != 0) {
         free(is);
         http_problem(r, 500, "No randomness", "the CSPRNG failed");
         goto out;
     }
-    acc_propose(r, CMD_SESSION_REFRESH,
-                json_pack("{s:s, s:s, s:s}", "family", family, "presented_hash", given,
-                          "new_hash", is->hash),
-                idem, fp, acc_tokens_done, is);
+    acc_submit_then(r, CMD_SESSION_REFRESH,
+                    json_pack("{s:s, s:s, s:s}", "family", family, "presented_hash", given,
+                              "new_hash", is->hash),
+                    idem, "refresh", given, acc_tokens_done, is);
 out:
     json_decref(body);
 }
@@ -416,12 +412,10 @@ void acc_do_signout(struct http_req *r, bool everywhere)
     const char *sub = json_string_value(json_object_get(claims, "sub"));
     const char *sid = json_string_value(json_object_get(claims, "sid"));
     {
-        uint8_t fp[32];
-        acc_fingerprint(everywhere ? "signout-all" : "signout", everywhere ? sub : sid, fp);
         json_t *payload = everywhere ? json_pack("{s:s}", "player_id", sub)
                                      : json_pack("{s:s, s:s}", "player_id", sub, "family", sid);
-        acc_propose(r, everywhere ? CMD_SESSION_REVOKE_ALL : CMD_SESSION_REVOKE, payload, idem,
-                    fp, acc_relay_done, NULL);
+        acc_submit(r, everywhere ? CMD_SESSION_REVOKE_ALL : CMD_SESSION_REVOKE, payload, idem,
+                   everywhere ? "signout-all" : "signout", everywhere ? sub : sid);
     }
     json_decref(claims);
 }

@@ -248,10 +248,8 @@ void acc_do_rotate(struct http_req *r)
         http_problem(r, 500, "Key generation failed", "a new P-256 key could not be made");
         return;
     }
-    uint8_t fp[32];
-    acc_fingerprint("rotate", "", fp);
     LOG_INFO("event=admin_signing_key_rotation");
-    acc_propose(r, CMD_SIGNING_KEY_ADD, k, idem, fp, acc_relay_done, NULL);
+    acc_submit(r, CMD_SIGNING_KEY_ADD, k, idem, "rotate", "");
 }
 
 static void key_proposed(void *arg, int outcome, const struct fsm_result *res)

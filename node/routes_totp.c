@@ -128,7 +128,6 @@ void acc_do_totp_enrol(struct http_req *r)
         kyc_totp_uri(key, sizeof key, "Parlay", account, &uri, &err) != KYC_OK) {
         http_problem(r, 500, "Enrolment failed", "%s", err.msg);
     } else {
-        uint8_t fp[32];
         char sa[128], ua[128];
         totp_aad(sa, ua, sub);
         char *s_secret = seal_text(&r->node->cfg.secrets, sa, b32);
@@ -136,11 +135,10 @@ void acc_do_totp_enrol(struct http_req *r)
         if (!s_secret || !s_uri) {
             http_problem(r, 500, "Enrolment failed", "the secret could not be sealed");
         } else {
-            acc_fingerprint("totp-enrol", sub, fp);
-            acc_propose(r, CMD_TOTP_ENROL,
-                        json_pack("{s:s, s:s, s:s}", "player_id", sub, "secret", s_secret,
-                                  "uri", s_uri),
-                        idem, fp, enrol_done, strdup(sub));
+            acc_submit_then(r, CMD_TOTP_ENROL,
+                            json_pack("{s:s, s:s, s:s}", "player_id", sub, "secret", s_secret,
+                                      "uri", s_uri),
+                            idem, "totp-enrol", sub, enrol_done, strdup(sub));
         }
         free(s_secret);
         free(s_uri);
@@ -231,12 +229,10 @@ void acc_do_totp_confirm(struct http_req *r)
         http_problem(r, 500, "No randomness", "%s", err.msg);
         goto out;
     }
-    uint8_t fp[32];
-    acc_fingerprint("totp-confirm", sub, fp);
-    acc_propose(r, CMD_TOTP_CONFIRM,
-                json_pack("{s:s, s:I, s:o}", "player_id", sub, "step", (json_int_t)step,
-                          "recovery_hashes", hashes),
-                idem, fp, confirm_done, ri);
+    acc_submit_then(r, CMD_TOTP_CONFIRM,
+                    json_pack("{s:s, s:I, s:o}", "player_id", sub, "step", (json_int_t)step,
+                              "recovery_hashes", hashes),
+                    idem, "totp-confirm", sub, confirm_done, ri);
 out:
     json_decref(t);
     json_decref(body);

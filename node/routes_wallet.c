@@ -318,10 +318,8 @@ static void deposit_opened_at_provider(uv_work_t *w, int status)
     }
     char idem[300];
     snprintf(idem, sizeof idem, "deposit-link:%s", d->id);
-    uint8_t fp[32];
-    acc_fingerprint("deposit-link", d->payment_id, fp);
-    acc_propose(r, CMD_DEPOSIT_LINK, wallet_cmd_deposit_link(d->id, d->payment_id, d->url), idem,
-                fp, deposit_linked, d);
+    acc_submit_then(r, CMD_DEPOSIT_LINK, wallet_cmd_deposit_link(d->id, d->payment_id, d->url),
+                    idem, "deposit-link", d->payment_id, deposit_linked, d);
 }
 
 static void deposit_opened(struct http_req *r, void *ctx, int status, const char *body,
@@ -370,10 +368,8 @@ static void do_deposit(struct http_req *r)
     webhook_url(r->node, d->callback, sizeof d->callback);
     char subj[96];
     snprintf(subj, sizeof subj, "%s %lld", d->player, (long long)d->amount);
-    uint8_t fp[32];
-    acc_fingerprint("deposit", subj, fp);
-    acc_propose(r, CMD_DEPOSIT_OPEN, wallet_cmd_deposit_open(d->player, d->id, d->amount),
-                d->idem, fp, deposit_opened, d);
+    acc_submit_then(r, CMD_DEPOSIT_OPEN, wallet_cmd_deposit_open(d->player, d->id, d->amount),
+                    d->idem, "deposit", subj, deposit_opened, d);
 }
 
 static void do_withdraw(struct http_req *r)
@@ -716,14 +712,12 @@ static void admin_write(struct http_req *r, uint16_t type, json_t *payload, cons
         json_decref(payload);
         return;
     }
-    uint8_t fp[32];
     char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
     char subj[1200];
     snprintf(subj, sizeof subj, "%s %s", subject, text);
     free(text);
-    acc_fingerprint(what, subj, fp);
     LOG_INFO("event=operator_%s subject=%s", what, subject);
-    acc_propose(r, type, payload, idem, fp, acc_relay_done, NULL);
+    acc_submit(r, type, payload, idem, what, subj);
 }
 
 static void do_correction(struct http_req *r)

@@ -86,7 +86,22 @@ struct write {
     size_t len;
     char idem[256];
     uint8_t fp[32];
+    struct write *next; /* the hold-batch queue (below) */
+    bool counted;       /* its payload counts in hold_q.bytes */
 };
+
+/* Flow control for hold batches (CMD_HOLD_BATCH, each alone in its Raft entry, up to
+ * WALLET_HOLD_BATCH_MAX items). Many sport leaders sending batches at once made many such
+ * entries commit together, and the leader applied them all in one go: 64 clients with
+ * batches of 32 stalled its loop past the election timeout ("No leader" for every client).
+ * So at most HOLD_INFLIGHT_BYTES of hold-batch payload are proposed and not yet answered at a
+ * time (always at least one batch); the others wait here, in arrival order, on the leader.
+ * Per process: a parlayd runs one node. */
+#define HOLD_INFLIGHT_BYTES (24 * 1024)
+static struct {
+    struct write *head, *tail;
+    size_t bytes;
+} hold_q;
 
 static void write_free(struct write *w)
 {
@@ -250,9 +265,31 @@ static void forward(struct write *w)
 
 /* ---- on the leader: replay, quota, propose ---- */
 
+static void propose(struct write *w);
+
+/* @w's hold batch is answered: its bytes leave the window and the waiting batches that now
+ * fit are proposed. */
+static void hold_q_release(struct write *w)
+{
+    if (!w->counted)
+        return;
+    w->counted = false;
+    hold_q.bytes -= w->len;
+    while (hold_q.head && (hold_q.bytes == 0 || hold_q.bytes + hold_q.head->len <=
+                                                   HOLD_INFLIGHT_BYTES)) {
+        struct write *next = hold_q.head;
+        hold_q.head = next->next;
+        if (!hold_q.head)
+            hold_q.tail = NULL;
+        next->next = NULL;
+        propose(next);
+    }
+}
+
 static void on_proposed(void *arg, int outcome, const struct fsm_result *res)
 {
     struct write *w = arg;
+    hold_q_release(w);
     if (outcome == REPLICA_OK)
         answer(w, res->status, res->body ? res->body : "{}", NULL, false);
     else if (outcome == REPLICA_NOTLEADER)
@@ -327,6 +364,25 @@ void write_submit(struct http_req *r, uint16_t type, const char *payload, size_t
                  used, quota);
         answer_problem(w, 507, "Cluster read-only", NULL, detail);
         return;
+    }
+    propose(w);
+}
+
+/* Propose @w (leader, checks done), or queue it behind the hold batches in flight. */
+static void propose(struct write *w)
+{
+    struct node *n = w->r->node;
+    if (w->type == CMD_HOLD_BATCH) {
+        if (hold_q.bytes > 0 && hold_q.bytes + w->len > HOLD_INFLIGHT_BYTES) {
+            if (hold_q.tail)
+                hold_q.tail->next = w;
+            else
+                hold_q.head = w;
+            hold_q.tail = w;
+            return;
+        }
+        hold_q.bytes += w->len;
+        w->counted = true;
     }
     struct cmd c = {.type = w->type,
                     .idem = w->idem,

@@ -15,6 +15,8 @@
 # /api/football/v1/markets -> /v1/markets on any live football node). The output (DIR/nginx.conf)
 # keeps its pid, logs and temporary files under DIR, so `nginx -p DIR -c DIR/nginx.conf` runs as
 # any user with nothing under /var. See README, "Web front and edge", for what is retried.
+# A standby (parlayctl add --standby) is one more node file of its cluster: the edge spreads
+# reads and streams over it with the voters (writes too: any node forwards them to the leader).
 set -euo pipefail
 prefix="" listen="" root="" tls_cert="" tls_key="" upstream_ca=""
 files=()
@@ -130,7 +132,10 @@ http {
 
 CONF
 for n in $names; do
+    # least_conn: a stream holds its connection for hours, so new readers go to the node with
+    # the fewest open (a standby added on a match day fills up first instead of by turns).
     echo "    upstream cluster_$n {"
+    echo "        least_conn;"
     echo "$routes" | awk -v n="$n" '$1 == n { printf "        server %s max_fails=1 fail_timeout=3s;\n", $2 }'
     echo "        keepalive 16;"
     echo "    }"

@@ -10,6 +10,9 @@
 #                      are rewritten into $PARLAY_RUN_DIR/config/
 #   PARLAY_CHAIN=0     no local chain (anvil)
 #   PARLAY_TLS=0       plain HTTP and Raft without TLS (default: member TLS and HTTPS at the edge)
+#   PARLAY_STANDBY=1   a fourth football node (id 4, Raft 7104, HTTP 8104) added as a standby
+#                      (parlayctl add --standby): it serves reads and streams, never votes, and
+#                      the edge spreads readers over it too (README "Read scale for match days")
 #   PARLAY_FRANCECONNECT_ISSUER, _REDIRECT, _SECRET  a FranceConnect provider for the accounts nodes
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -55,7 +58,8 @@ if [ "$tls" != 0 ]; then
     cacert="--cacert $certs/ca.pem "
     [ -s $certs/ca.pem ] || build/parlayctl certs ca-init --dir $certs --name "Parlay local CA" >/dev/null
     for cl in football accounts; do
-        for i in 1 2 3; do
+        for i in 1 2 3 4; do
+            [ $i = 4 ] && { [ $cl = football ] && [ "${PARLAY_STANDBY:-0}" = 1 ] || continue; }
             [ -s $certs/$cl-$i.pem ] || build/parlayctl certs issue $i --cluster $cl --dir $certs \
                 --out $certs/$cl-$i --hosts "127.0.0.1,localhost,$cl.parlay.internal" >/dev/null
         done
@@ -254,6 +258,31 @@ for port in $(port 8101) $(port 8201); do
 done
 
 export PARLAY_URL=$scheme://127.0.0.1:$(port 8101) PARLAY_TOKEN_FILE="$run_abs/admin.token"
+# A match-day standby (PARLAY_STANDBY=1): node 4's file is football-1's with its own id,
+# addresses, data and certificate, and no feed (it quotes nothing; it replicates the quotes).
+# Added once (a resumed run finds it a member already); the edge lists it with the others.
+standby_files=()
+standby_line=""
+if [ "${PARLAY_STANDBY:-0}" = 1 ]; then
+    sb=$run/config/football-standby-4.json
+    mkdir -p "$run/config"
+    jq --arg ra "127.0.0.1:$(port 7104)" --arg ha "127.0.0.1:$(port 8104)" --arg dd "$run/football-4" \
+        --arg cert "${certs:-}/football-4.pem" --arg key "${certs:-}/football-4.key" \
+        '.node_id = 4 | .raft_address = $ra | .http_address = $ha | .data_dir = $dd
+         | del(.feed_url, .feed_adapter, .oracle)
+         | if .tls_cert_file then .tls_cert_file = $cert | .tls_key_file = $key else . end' \
+        "$conf/football-1.json" > "$sb"
+    build/parlayd --config "$sb" >> $run/football-4.log 2>&1 &
+    pids+=($!)
+    echo $! > "$run/pids/football-4.pid"
+    if ! build/parlayctl --json members | jq -e 'any(.[]; .id == 4)' >/dev/null; then
+        build/parlayctl --timeout 60 add --standby 4 "127.0.0.1:$(port 7104)" "127.0.0.1:$(port 8104)" >/dev/null ||
+            { echo "error: the standby (node 4) did not catch up; see $run/football-4.log" >&2; stop; }
+    fi
+    standby_files=("$sb")
+    standby_line="
+  standby:           $scheme://127.0.0.1:$(port 8104)  (reads and streams; build/parlayctl remove 4 takes it out)"
+fi
 # Sample fixtures. Fixed idempotency keys: a second `make run` replays instead of duplicating.
 while IFS='|' read -r id comp home away kickoff; do
     build/parlayctl fixtures create --id "$id" --sport football --competition "$comp" \
@@ -307,7 +336,7 @@ if command -v nginx >/dev/null 2>&1 && [ -f web/dist/index.html ]; then
     edge_tls=()
     [ "$tls" = 0 ] || edge_tls=(--tls-cert "$certs/edge.pem" --tls-key "$certs/edge.key" --upstream-ca "$certs/ca.pem")
     edge_conf=$(cluster-config/edge/gen.sh --prefix "$run/edge" --listen "127.0.0.1:$(port 8080)" \
-        --root web/dist "${edge_tls[@]}" "$conf"/football-*.json "$conf"/accounts-*.json)
+        --root web/dist "${edge_tls[@]}" "$conf"/football-[0-9].json "${standby_files[@]}" "$conf"/accounts-*.json)
     edge_dir=$(dirname "$edge_conf")
     nginx -p "$edge_dir" -c "$edge_conf" -e "$edge_dir/logs/error.log" >> "$run/edge.log" 2>&1 &
     pids+=($!)
@@ -330,7 +359,7 @@ Parlay is running on 127.0.0.1 (data in $run/, logs in $run/*.log)${cacert:+; TL
 
 $edge_line
 
-  football cluster:  $scheme://127.0.0.1:8101  $scheme://127.0.0.1:8102  $scheme://127.0.0.1:8103
+  football cluster:  $scheme://127.0.0.1:8101  $scheme://127.0.0.1:8102  $scheme://127.0.0.1:8103$standby_line
   accounts cluster:  $scheme://127.0.0.1:8201  $scheme://127.0.0.1:8202  $scheme://127.0.0.1:8203
   browser:           $scheme://127.0.0.1:8102/v1/fixtures  $scheme://127.0.0.1:8102/v1/markets
   curl:              curl -s ${cacert}$scheme://127.0.0.1:8103/v1/fixtures?status=scheduled

@@ -66,3 +66,14 @@ build/bench/wallet_bench: $(BUILD)/obj/tests/bench/wallet_bench.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 BENCH_BINS += build/bench/wallet_bench
+
+# The quote stream's fan-out to many subscribers on one node (run.sh, section "fanout";
+# `make bench-fanout` runs only that).
+build/bench/sse_fanout: $(BUILD)/obj/tests/bench/sse_fanout.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^
+BENCH_BINS += build/bench/sse_fanout
+
+.PHONY: bench-fanout
+bench-fanout: build/bench/sse_fanout build/parlayd build/parlay-feedsim
+	@BENCH_ONLY=fanout bash tests/bench/run.sh

@@ -11,6 +11,8 @@
 #     (BENCH_QUOTE_GAMES_LAT games, default 20, an event every 3 s each; 3 x BENCH_SECONDS of play);
 #   * capacity: BENCH_QUOTE_GAMES (default 1000) live games re-quoted every BENCH_QUOTE_CADENCE
 #     seconds (default 6, ten times the one-minute cadence), over a 6 x BENCH_SECONDS window.
+# Section "fanout" (BENCH_ONLY=fanout, or `make bench-fanout`): the quote stream's fan-out to 1k-20k
+# subscribers on one node (build/bench/sse_fanout) and the leader's write rate without and during it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -236,16 +238,85 @@ CFG
     done
     [ -n "$hl" ] || { echo "no leader"; return 1; }
     printf "%-36s %10s %10s %10s %8s\n" "run" "req/s" "p50 ms" "p99 ms" "errors"
-    build/bench/holds_bench "$root/token" http://127.0.0.1:19401 "$secs" 1 16 64
-    # HOLDS_BATCH_CLIENTS: the batched pass's client counts (each a sport leader; default "1 4")
+    build/bench/holds_bench "$root/token" http://127.0.0.1:19401 "$secs" ${HOLDS_CLIENTS:-1 16 64}
+    # HOLDS_CLIENTS: the one-call passes' client counts (default "1 16 64"); HOLDS_BATCH_CLIENTS:
+    # the batched pass's (each a sport leader with its own batches; default "1 4")
     # The node core's raw committed-write rate (fixtures on the sport cluster above, wrk), in the
     # same run for the ratio.
     run_wrk "raw writes (fixtures, wrk), 64 clients" 64 "http://127.0.0.1:940$leader" tests/bench/write.lua
 }
 
+run_wrk() { # label clients url script
+    local label=$1 c=$2 url=$3 script=$4 t=2
+    [ "$c" -lt 2 ] && t=1
+    local res
+    res=$(PARLAY_TOKEN=$token BENCH_RUN="c$c" wrk -t$t -c"$c" -d"${secs}s" --timeout 10s -s "$script" "$url" 2>&1)
+    local rps line
+    rps=$(echo "$res" | awk '/Requests\/sec/ {print $2}')
+    line=$(echo "$res" | grep '^BENCH')
+    local p50 p99 err
+    p50=$(echo "$line" | sed 's/.*p50_us=\([0-9]*\).*/\1/')
+    p99=$(echo "$line" | sed 's/.*p99_us=\([0-9]*\).*/\1/')
+    err=$(echo "$line" | sed 's/.*errors_non2xx=\([0-9]*\).*/\1/')
+    printf "%-36s %10.0f %10.2f %10.2f %8s\n" "$label" "$rps" "$(awk -v v="$p50" 'BEGIN{print v/1000}')" \
+        "$(awk -v v="$p99" 'BEGIN{print v/1000}')" "$err"
+}
+# ---- section "fanout": the quote stream to many subscribers on one node (BENCH_ONLY=fanout) ----
+# The quotes section's cluster (three simulators, three nodes), BENCH_FANOUT_GAMES games (default
+# 2) re-quoted every second: build/bench/sse_fanout holds BENCH_FANOUT_LEVELS subscribers on the
+# leader's /v1/stream/quotes and reports each publication's spread from the first subscriber to
+# the last; the leader's committed-write rate (wrk, 64 clients) without subscribers, then while
+# the largest level is held. The nodes of this section only get stream_max_clients and
+# stream_max_per_address raised (defaults 1000 and 32) and the open-file limit at its maximum.
+bench_fanout() {
+    echo
+    echo "== quote stream fan-out (3 football nodes with simulators; subscribers and writes on the leader)"
+    make --no-print-directory build/parlayd build/parlay-feedsim build/bench/sse_fanout >/dev/null
+    ulimit -n "$(ulimit -Hn)"
+    local levels=${BENCH_FANOUT_LEVELS:-1000,5000,10000,20000} games=${BENCH_FANOUT_GAMES:-2}
+    local top_level=${levels##*,} lim
+    lim=$(ulimit -n)
+    if [ "$top_level" -gt $((lim - 100)) ]; then
+        echo "  note: the open-file limit is $lim (hard; not raisable here): largest level $((lim - 100)) instead of $top_level"
+        levels="${levels%,*},$((lim - 100))"
+    fi
+    python3 tests/bench/quote_scenario.py capacity "$games" 3 > "$root/fan.json"
+    quotes_cluster fan "$root/fan.json" "\"quote_live_busy_s\": 1, \"quote_live_idle_s\": 1, \"quote_prematch_s\": 600,
+ \"stream_max_clients\": 100000, \"stream_max_per_address\": 100000,"
+    local port=1810$qleader
+    for _ in $(seq 1 300); do
+        [ "$(quotes_markets "$port" open)" -ge "$games" ] && break
+        sleep 0.1
+    done
+    echo "leader $qleader (port $port): $games live games re-quoted every second; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    printf "%-36s %10s %10s %10s %8s\n" "run" "req/s" "p50 ms" "p99 ms" "non-2xx"
+    run_wrk "writes, 64 clients, no subscribers" 64 "http://127.0.0.1:$port" tests/bench/write.lua
+    rm -f "$root/fan.ready"
+    build/bench/sse_fanout --port "$port" --levels "$levels" --seconds "$secs" \
+        --hold-s $((secs + 4)) --ready-file "$root/fan.ready" > "$root/fan.out" 2>&1 &
+    local fp=$!
+    while [ ! -f "$root/fan.ready" ] && kill -0 "$fp" 2>/dev/null; do sleep 0.2; done
+    sleep 1
+    [ -f "$root/fan.ready" ] && run_wrk "writes, 64 clients, during fan-out" 64 "http://127.0.0.1:$port" tests/bench/write.lua
+    local st=0
+    wait "$fp" || st=$?
+    echo
+    cat "$root/fan.out"
+    echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    quotes_counters
+    quotes_stop fan
+    [ "$st" -eq 0 ] || { echo "error: the fan-out client failed ($st)"; return 1; }
+}
+
 token=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 echo "$token" > "$root/token"; chmod 600 "$root/token"
 (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$root/secret")
+if [ "$only" = fanout ]; then
+    bench_fanout
+    echo
+    echo "written to $out"
+    exit 0
+fi
 case "$only" in quotes|quotes-latency|quotes-capacity)
     bench_quotes
     echo
@@ -280,21 +351,6 @@ follower=$(( leader % 3 + 1 ))
 echo "cluster: 3 nodes on loopback, leader $leader, wrk ${secs}s per run"
 echo
 printf "%-28s %10s %10s %10s %8s\n" "run" "req/s" "p50 ms" "p99 ms" "non-2xx"
-run_wrk() { # label clients url script
-    local label=$1 c=$2 url=$3 script=$4 t=2
-    [ "$c" -lt 2 ] && t=1
-    local res
-    res=$(PARLAY_TOKEN=$token BENCH_RUN="c$c" wrk -t$t -c"$c" -d"${secs}s" --timeout 10s -s "$script" "$url" 2>&1)
-    local rps line
-    rps=$(echo "$res" | awk '/Requests\/sec/ {print $2}')
-    line=$(echo "$res" | grep '^BENCH')
-    local p50 p99 err
-    p50=$(echo "$line" | sed 's/.*p50_us=\([0-9]*\).*/\1/')
-    p99=$(echo "$line" | sed 's/.*p99_us=\([0-9]*\).*/\1/')
-    err=$(echo "$line" | sed 's/.*errors_non2xx=\([0-9]*\).*/\1/')
-    printf "%-36s %10.0f %10.2f %10.2f %8s\n" "$label" "$rps" "$(awk -v v="$p50" 'BEGIN{print v/1000}')" \
-        "$(awk -v v="$p99" 'BEGIN{print v/1000}')" "$err"
-}
 # ---- section "bets": bets placed, accepted and settled (BENCH_ONLY=bets or `make bench-bets`) ----
 # A football cluster and an accounts cluster of its own on free ports (the integration harness,
 # release parlayd): tests/bench/bets_bench.c; README "Benchmark".

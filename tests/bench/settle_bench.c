@@ -135,7 +135,7 @@ static bool settling(void)
 {
     MDB_txn *txn;
     assert_int_equal(fsm_read_begin(f, &txn), 0);
-    json_t *more = bets_settling(f, txn, 4);
+    json_t *more = bets_chunked(f, txn, BETS_SETTLING, 4);
     fsm_read_end(txn);
     bool any = json_array_size(more) > 0;
     json_decref(more);

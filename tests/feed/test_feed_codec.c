@@ -56,6 +56,21 @@ static struct feed_obs result(uint16_t home, uint16_t away)
     return o;
 }
 
+static struct feed_obs odds(int books)
+{
+    struct feed_obs o = {.kind = FEED_ODDS};
+    struct feed_odds *m = &o.u.odds;
+    strcpy(m->fixture, "FB-1001");
+    m->seq = 3;
+    m->books = (uint8_t)books;
+    for (int b = 0; b < books; b++) {
+        m->milli[b][0] = 2100 + 10 * (uint32_t)b;
+        m->milli[b][1] = 3400;
+        m->milli[b][2] = 3600 - 20 * (uint32_t)b;
+    }
+    return o;
+}
+
 /* encode -> decode -> equal -> encode again: the same bytes */
 static void round_trip(const struct feed_obs *o)
 {
@@ -335,6 +350,58 @@ static void test_fuzz_decode(void **state)
     assert_true(accepted > 0); /* some mutations are valid observations, checked above */
 }
 
+/* Market snapshots: round trips (1 and 8 books), the subject, the exact bytes, refusals. */
+static void test_odds(void **state)
+{
+    (void)state;
+    struct feed_obs one = odds(1), eight = odds(FEED_ODDS_BOOKS_MAX);
+    round_trip(&one);
+    round_trip(&eight);
+    char subj[128];
+    assert_true(feed_obs_subject(&one, subj, sizeof subj) > 0);
+    assert_string_equal(subj, "odds/FB-1001/3");
+    assert_string_equal(feed_obs_fixture(&one), "FB-1001");
+    assert_string_equal(feed_kind_name(FEED_ODDS), "odds");
+    uint8_t buf[FEED_ENCODED_MAX];
+    int n = feed_encode(&one, buf, sizeof buf, NULL);
+    static const uint8_t want[] = {
+        FEED_ENCODING_VERSION, 4, 0, 7, 'F', 'B', '-', '1', '0', '0', '1', 0, 0, 0, 0, 0, 0, 0, 3,
+        1, 0, 0, 0x08, 0x34, 0, 0, 0x0d, 0x48, 0, 0, 0x0e, 0x10}; /* 2100, 3400, 3600 */
+    assert_int_equal(n, (int)sizeof want);
+    assert_memory_equal(buf, want, sizeof want);
+    /* a book with no margin, odds at 1.000, a book past @books, seq 0, 9 books: refused */
+    struct feed_error err = {0};
+    struct feed_obs bad = one;
+    bad.u.odds.milli[0][0] = 3000, bad.u.odds.milli[0][1] = 3000, bad.u.odds.milli[0][2] = 3000;
+    assert_int_equal(feed_encode(&bad, buf, sizeof buf, &err), FEED_EFIELD);
+    assert_non_null(strstr(err.msg, "sum to 1.0000"));
+    bad = one, bad.u.odds.milli[0][1] = 1000;
+    assert_int_equal(feed_obs_validate(&bad, &err), FEED_EFIELD);
+    assert_non_null(strstr(err.msg, "odds[0][1]"));
+    bad = one, bad.u.odds.milli[1][0] = 2000;
+    assert_int_equal(feed_obs_validate(&bad, &err), FEED_EFIELD);
+    bad = one, bad.u.odds.seq = 0;
+    assert_int_equal(feed_obs_validate(&bad, &err), FEED_EFIELD);
+    bad = one, bad.u.odds.books = FEED_ODDS_BOOKS_MAX + 1;
+    assert_int_equal(feed_obs_validate(&bad, &err), FEED_EFIELD);
+    /* bytes announcing 9 books are refused before reading them */
+    uint8_t nine[sizeof want];
+    memcpy(nine, want, sizeof want);
+    nine[19] = FEED_ODDS_BOOKS_MAX + 1;
+    struct feed_obs back;
+    assert_int_equal(feed_decode(nine, sizeof nine, &back, &err), FEED_EFIELD);
+    /* JSON: decimal odds are refused (milli-odds only), a book of two prices too */
+    static const char *const js[] = {
+        "{\"fixture\":\"FB-1\",\"seq\":1,\"odds_milli\":[[2.1,3.4,3.6]]}",
+        "{\"fixture\":\"FB-1\",\"seq\":1,\"odds_milli\":[[2100,3400]]}",
+        "{\"fixture\":\"FB-1\",\"seq\":1,\"odds_milli\":[]}",
+        "{\"fixture\":\"FB-1\",\"odds_milli\":[[2100,3400,3600]]}",
+    };
+    for (size_t i = 0; i < sizeof js / sizeof *js; i++)
+        assert_int_equal(feed_obs_from_json_text(FEED_ODDS, js[i], strlen(js[i]), &back, &err),
+                         FEED_EFIELD);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_encode_refuses_invalid),
         cmocka_unit_test(test_json_refuses_garbage),
         cmocka_unit_test(test_fuzz_decode),
+        cmocka_unit_test(test_odds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -134,6 +134,48 @@ static int follower(struct h_cluster *c, int leader, int nth)
     return -1;
 }
 
+/* The session limits of the configuration: with session_max_per_player 2 a third sign-in
+ * ends the oldest session (its refresh token and its access token are refused); with
+ * session_idle_s 2 a session not refreshed for 2 s ends ("Session idle"). */
+static void session_limits(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    h_start_accounts(&c, "{\"session_max_per_player\": 2, \"session_idle_s\": 2}");
+    int L = h_wait_leader(&c, H_WAIT_MS), F1 = follower(&c, L, 0);
+    struct h_resp r = call(&c, F1, "POST", "/v1/players", creds("carol@example.fr", PW),
+                           "reg-1", NULL);
+    assert_int_equal(r.status, 201);
+    h_resp_free(&r);
+    struct tokens a, b, t;
+    signin(&c, L, "carol@example.fr", "in-1", &a);
+    signin(&c, L, "carol@example.fr", "in-2", &b);
+    r = call(&c, L, "GET", "/v1/players/me", NULL, NULL, a.access);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    signin(&c, L, "carol@example.fr", "in-3", &t);
+    r = call(&c, L, "GET", "/v1/players/me", NULL, NULL, a.access);
+    assert_int_equal(r.status, 401); /* the oldest session ended with the third sign-in */
+    h_resp_free(&r);
+    char body[256];
+    snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", a.refresh);
+    r = call(&c, F1, "POST", "/v1/sessions/refresh", body, "rf-1", NULL);
+    assert_int_equal(r.status, 401);
+    h_resp_free(&r);
+    snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", b.refresh);
+    r = call(&c, F1, "POST", "/v1/sessions/refresh", body, "rf-2", NULL);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    /* The third session, unused for longer than session_idle_s, has ended. */
+    h_sleep_ms(2500);
+    snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", t.refresh);
+    r = call(&c, F1, "POST", "/v1/sessions/refresh", body, "rf-3", NULL);
+    assert_int_equal(r.status, 401);
+    assert_string_equal(sval(r.json, "title"), "Session idle");
+    h_resp_free(&r);
+    h_cluster_destroy(&c);
+}
+
 static void register_signin_refresh_signout(void **state)
 {
     (void)state;
@@ -865,6 +907,27 @@ static void franceconnect_link(void **state)
              sval(json_array_get(json_object_get(r.json, "items"), 0), "id"));
     h_resp_free(&r);
     assert_int_equal(fc_signin(&c, "adult", false, F2, F1, dana), 201);
+    /* Once Dana confirms a TOTP second factor, FranceConnect alone no longer signs her in
+     * (401 second_factor_required); the password and the code do. */
+    struct tokens dt;
+    signin(&c, L, "dana@example.fr", "in-d1", &dt);
+    r = call(&c, F1, "POST", "/v1/players/me/totp", NULL, "totp-d1", dt.access);
+    assert_int_equal(r.status, 201);
+    char secret[64], code[8], body[600];
+    snprintf(secret, sizeof secret, "%s", sval(r.json, "secret"));
+    h_resp_free(&r);
+    totp_code(secret, (int64_t)time(NULL), code);
+    snprintf(body, sizeof body, "{\"code\":\"%s\"}", code);
+    r = call(&c, F2, "POST", "/v1/players/me/totp/confirm", body, "totp-d2", dt.access);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    assert_int_equal(fc_signin(&c, "adult", false, F1, F2, NULL), 401);
+    totp_code(secret, (int64_t)time(NULL) + 30, code);
+    snprintf(body, sizeof body,
+             "{\"email\":\"dana@example.fr\",\"password\":\"" PW "\",\"totp\":\"%s\"}", code);
+    r = call(&c, L, "POST", "/v1/sessions", body, "in-d2", NULL);
+    assert_int_equal(r.status, 201);
+    h_resp_free(&r);
     /* An identity linked to no account cannot sign in; a refusal at the provider records
      * nothing. */
     assert_int_equal(fc_signin(&c, "presumed", false, L, F2, NULL), 404);
@@ -1311,6 +1374,7 @@ int main(void)
         cmocka_unit_test(bad_input_gets_problem_json_and_changes_nothing),
         cmocka_unit_test(kill_leader_during_signups),
         cmocka_unit_test(totp_second_factor),
+        cmocka_unit_test(session_limits),
         cmocka_unit_test(secrets_sealed_at_rest_and_rotated),
         cmocka_unit_test(franceconnect_link),
         cmocka_unit_test(franceconnect_unsigned_userinfo_refused),

@@ -19,7 +19,17 @@
  * draw single is cashed out live. The game ends: nothing is paid twice; the ledger check on
  * every accounts node and the bets audit on every sport node pass.
  *
+ * The batch saga's fallback (node/bets_hold.c): every sport node's first accounts URL is a stand-in
+ * in this process that answers the batch route 404 without results (an accounts cluster of an
+ * older version) and every other call 503 (an unreachable node); the first bets must still be
+ * accepted, by single hold calls (the stand-in sees POST /internal/v1/holds after the batch, the
+ * 503 moving them on to a real node). Were the 404 taken as a failed batch, the batch would go
+ * to the next URL and the stand-in would never see a single call.
+ *
  * Every wait is a condition polled with a deadline. */
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,7 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -268,8 +280,105 @@ static void set_cashout(const char *body, const char *key)
     h_resp_free(&r);
 }
 
+/* The old accounts node: the batch route 404 without results, the rest 503; it keeps the
+ * request lines it saw ("POST /internal/v1/holds", path without its query). */
+static struct {
+    int fd, port;
+    pthread_t th;
+    pthread_mutex_t mu;
+    volatile int stop;
+    char seen[8192];
+} old;
+
+static void old_serve(int c)
+{
+    char buf[16384];
+    size_t len = 0;
+    char *eoh = NULL;
+    while (len < sizeof buf - 1) {
+        struct pollfd p = {c, POLLIN, 0};
+        if (poll(&p, 1, 5000) <= 0)
+            return;
+        ssize_t k = read(c, buf + len, sizeof buf - 1 - len);
+        if (k <= 0)
+            return;
+        len += (size_t)k;
+        buf[len] = 0;
+        if ((eoh = strstr(buf, "\r\n\r\n")))
+            break;
+    }
+    if (!eoh)
+        return;
+    char method[16] = "", path[256] = "";
+    if (sscanf(buf, "%15s %255s", method, path) != 2)
+        return;
+    char *q = strchr(path, '?');
+    if (q)
+        *q = 0;
+    pthread_mutex_lock(&old.mu);
+    size_t used = strlen(old.seen);
+    snprintf(old.seen + used, sizeof old.seen - used, "%s %s\n", method, path);
+    pthread_mutex_unlock(&old.mu);
+    bool batch = !strcmp(path, "/internal/v1/hold-batches");
+    const char *body = batch ? "{\"title\":\"Not Found\",\"status\":404}"
+                             : "{\"title\":\"Service Unavailable\",\"status\":503}";
+    char resp[512];
+    int n = snprintf(resp, sizeof resp,
+                     "HTTP/1.1 %s\r\nContent-Type: application/problem+json\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                     batch ? "404 Not Found" : "503 Service Unavailable", strlen(body), body);
+    if (write(c, resp, (size_t)n) != n)
+        return;
+}
+
+static void *old_run(void *arg)
+{
+    (void)arg;
+    while (!old.stop) {
+        struct pollfd p = {old.fd, POLLIN, 0};
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        int c = accept(old.fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        old_serve(c);
+        close(c);
+    }
+    return NULL;
+}
+
+static void old_start(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    old.fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(old.fd >= 0);
+    assert_int_equal(bind(old.fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(old.fd, 64), 0);
+    assert_int_equal(getsockname(old.fd, (struct sockaddr *)&a, &al), 0);
+    old.port = ntohs(a.sin_port);
+    pthread_mutex_init(&old.mu, NULL);
+    assert_int_equal(pthread_create(&old.th, NULL, old_run, NULL), 0);
+}
+
+static void old_stop(void)
+{
+    old.stop = 1;
+    pthread_join(old.th, NULL);
+    close(old.fd);
+}
+
+static bool old_saw(const char *line)
+{
+    pthread_mutex_lock(&old.mu);
+    bool yes = strstr(old.seen, line) != NULL;
+    pthread_mutex_unlock(&old.mu);
+    return yes;
+}
+
 static void start(void)
 {
+    old_start();
     assert_int_equal(h_paystandin_start(&pay, NULL, NULL), 0);
     h_paystandin_config(&pay, pay_cfg, sizeof pay_cfg);
     h_cluster_init(&acc, 3);
@@ -289,8 +398,9 @@ static void start(void)
                  "{\"feed_url\": \"%s\", \"feed_adapter\": \"sse\", \"quote_hold_s\": 600, "
                  "\"accounts_jwks_url\": \"http://127.0.0.1:%d/.well-known/jwks.json\", "
                  "\"accounts_jwks_min_interval_ms\": 0, "
-                 "\"accounts_urls\": \"http://127.0.0.1:%d,http://127.0.0.1:%d\"}",
-                 sims[i].url, acc.nodes[i].http_port, acc.nodes[i].http_port,
+                 "\"accounts_urls\": "
+                 "\"http://127.0.0.1:%d,http://127.0.0.1:%d,http://127.0.0.1:%d\"}",
+                 sims[i].url, acc.nodes[i].http_port, old.port, acc.nodes[i].http_port,
                  acc.nodes[(i + 1) % 3].http_port);
     h_cluster_write_configs(&sp);
     h_start_cluster(&sp);
@@ -382,6 +492,9 @@ static void cashout_over_http(void **state)
     json_t *ba = wait_bet_all(acca, "status", "accepted");
     json_decref(wait_bet_all(draw, "status", "accepted"));
     wallet_is(10000, 2500);
+    /* Accepted through the fallback: the batch refused with 404, then single hold calls. */
+    if (!old_saw("POST /internal/v1/hold-batches\n") || !old_saw("POST /internal/v1/holds\n"))
+        fail_msg("the old accounts node saw no batch then single hold calls: %s", old.seen);
 
     /* The offer, to the cent, on any node (GET, or POST without a body). */
     json_t *ms[2] = {m1, m2};
@@ -437,11 +550,16 @@ static void cashout_over_http(void **state)
     set_cashout("{\"validity_ms\": 1000}", "co-valid-1");
     json_t *short_o = NULL;
     for (double end = h_now() + H_WAIT_MS / 1000.0;; h_sleep_ms(50)) {
+        /* Node 1 may read before it applied the switch back on (409 cashout_off). */
+        r = get_offer(0, single, token);
         json_decref(short_o);
-        short_o = offer(0, single);
-        if (num(short_o, "validity_ms") == 1000 || h_now() > end)
+        short_o = r.status == 200 ? json_incref(r.json) : NULL;
+        h_resp_free(&r);
+        if ((short_o && num(short_o, "validity_ms") == 1000) || h_now() > end)
             break;
     }
+    if (!short_o)
+        fail_msg("no offer on node 1 once cash-out is switched back on");
     assert_int_equal(num(short_o, "validity_ms"), 1000);
     while (wall_ms() <= (double)num(short_o, "expires_ms") + 20)
         h_sleep_ms(20);
@@ -569,6 +687,7 @@ static void cashout_over_http(void **state)
     for (int i = 0; i < 3; i++)
         simproc_stop(&sims[i]);
     h_paystandin_stop(&pay);
+    old_stop();
 }
 
 int main(void)

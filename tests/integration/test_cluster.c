@@ -8,6 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -183,6 +188,115 @@ static void added_node_catches_up_through_snapshot(void **state)
     json_decref(st);
     assert_int_equal(h_write_until_answer(&c, spare, "POST", "/admin/v1/fixtures",
                                         h_fixture_body("after-remove"), "key-after-remove", NULL),
+                     201);
+    h_cluster_destroy(&c);
+}
+
+/* The quote stream's banner on node @i: connects, asks, reads until the banner or @ms pass;
+ * true when the node answered 200 text/event-stream with it. The socket is closed after. */
+static bool stream_answers(struct h_cluster *c, int i, int ms)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->nodes[i].http_port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    const char *req = "GET /v1/stream/quotes HTTP/1.1\r\nHost: x\r\n\r\n";
+    bool ok = write(fd, req, strlen(req)) == (ssize_t)strlen(req);
+    char buf[4096];
+    size_t n = 0;
+    double end = h_now() + ms / 1000.0;
+    while (ok && n < sizeof buf - 1 && h_now() < end) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        buf[n] = 0;
+        if (strstr(buf, ": parlay quote stream"))
+            break;
+    }
+    buf[n] = 0;
+    close(fd);
+    return !strncmp(buf, "HTTP/1.1 200", 12) && strstr(buf, "text/event-stream") &&
+           strstr(buf, ": parlay quote stream");
+}
+
+static const char *member_role(const char *members_json, int id)
+{
+    static char role[32];
+    json_t *members = json_loads(members_json, 0, NULL);
+    size_t k;
+    json_t *m;
+    role[0] = 0;
+    json_array_foreach(members, k, m) if (json_integer_value(json_object_get(m, "id")) == id)
+        snprintf(role, sizeof role, "%s", json_string_value(json_object_get(m, "role")) ?: "");
+    json_decref(members);
+    return role;
+}
+
+/* A match-day read replica: `parlayctl add --standby` brings a node in and stops once it caught
+ * up (it never becomes a voter); it serves reads and the quote stream, forwards writes, and
+ * `parlayctl remove` takes it out again. (test_quotes' standby_streams_quotes has its stream
+ * carry real publications.) */
+static void standby_for_a_match_day(void **state)
+{
+    (void)state;
+    struct h_cluster c;
+    h_cluster_init(&c, 3);
+    h_start_cluster(&c);
+    assert_int_equal(h_write_until_answer(&c, 0, "POST", "/admin/v1/fixtures", h_fixture_body("md1"),
+                                          "key-md1", NULL),
+                     201);
+    int sb = h_cluster_add_spare(&c);
+    h_node_start(&c, sb);
+    char out[8192], args[256];
+    snprintf(args, sizeof args, "--timeout 60 add --standby %d 127.0.0.1:%d 127.0.0.1:%d",
+             c.nodes[sb].id, c.nodes[sb].raft_port, c.nodes[sb].http_port);
+    int rc = h_parlayctl(&c, 1, args, out, sizeof out);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "standby"));
+    assert_int_equal(h_parlayctl(&c, 0, "--json members", out, sizeof out), 0);
+    assert_string_equal(member_role(out, c.nodes[sb].id), "standby");
+    assert_int_equal(h_parlayctl(&c, 0, "add --standby 9", out, sizeof out), 2); /* usage */
+
+    /* Reads: what was written before it came, local and linearizable. */
+    assert_true(h_wait_fixture(&c, sb, "md1", "scheduled", 1));
+    struct h_resp g = h_http(&c, sb, "GET", "/v1/fixtures/md1?consistency=linearizable", NULL,
+                             NULL, false);
+    assert_int_equal(g.status, 200);
+    h_resp_free(&g);
+    /* A write through it reaches the leader and every node. */
+    struct h_resp w = h_http(&c, sb, "POST", "/admin/v1/fixtures", h_fixture_body("md2"),
+                             "key-md2", true);
+    assert_int_equal(w.status, 201);
+    h_resp_free(&w);
+    for (int i = 0; i < c.n; i++)
+        assert_true(h_wait_fixture(&c, i, "md2", "scheduled", 1));
+    /* Its quote stream answers. */
+    assert_true(stream_answers(&c, sb, 10000));
+    /* Still a standby after all that (it was not promoted on the way). */
+    assert_int_equal(h_parlayctl(&c, sb, "--json members", out, sizeof out), 0);
+    assert_string_equal(member_role(out, c.nodes[sb].id), "standby");
+
+    /* After the match day: out of the cluster; the three voters keep taking writes. */
+    int leader = h_wait_leader(&c, WAIT_MS);
+    snprintf(args, sizeof args, "remove %d", c.nodes[sb].id);
+    assert_int_equal(h_parlayctl(&c, leader, args, out, sizeof out), 0);
+    assert_int_equal(WEXITSTATUS(h_node_stop(&c, sb)), 0);
+    assert_int_equal(h_parlayctl(&c, leader, "--json members", out, sizeof out), 0);
+    json_t *members = json_loads(out, 0, NULL);
+    assert_int_equal(json_array_size(members), 3);
+    json_decref(members);
+    assert_int_equal(h_write_until_answer(&c, leader, "POST", "/admin/v1/fixtures",
+                                          h_fixture_body("md3"), "key-md3", NULL),
                      201);
     h_cluster_destroy(&c);
 }
@@ -551,6 +665,7 @@ int main(void)
         cmocka_unit_test(kill_leader_while_writing_loses_nothing),
         cmocka_unit_test(graceful_restart_resumes),
         cmocka_unit_test(added_node_catches_up_through_snapshot),
+        cmocka_unit_test(standby_for_a_match_day),
         cmocka_unit_test(partitioned_minority_refuses_writes),
         cmocka_unit_test(bad_input_gets_problem_json_and_changes_nothing),
         cmocka_unit_test(space_quota_makes_cluster_read_only),

@@ -376,6 +376,12 @@ static void test_lands_once_liar_never(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_object_get(st.json, "results"),
                                                         "confirmed")),
                      1);
+    /* The recent results for the console: this fixture, confirmed, with its transaction. */
+    json_t *rec = json_array_get(json_object_get(st.json, "recent"), 0);
+    assert_string_equal(json_string_value(json_object_get(rec, "fixture")), FIXTURE);
+    assert_string_equal(json_string_value(json_object_get(rec, "state")), "confirmed");
+    assert_string_equal(json_string_value(json_object_get(rec, "tx_hash")),
+                        json_string_value(json_object_get(o, "tx_hash")));
     if (json_is_true(json_object_get(json_object_get(st.json, "signers"), "out_of_sync"))) {
         char *d = json_dumps(st.json, JSON_INDENT(1));
         fail_msg("signers out of sync: %s", d);

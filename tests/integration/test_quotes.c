@@ -516,6 +516,78 @@ static long post_vote(struct h_cluster *c, int leader, const char *body)
     return st;
 }
 
+static bool published_live(json_t *d, void *a)
+{
+    (void)a;
+    return !strcmp(str(d, "fixture"), FIXTURE) && num(d, "event_seq") >= 2;
+}
+
+/* A match-day standby (parlayctl add --standby, a fourth node with no feed of its own) streams
+ * what the cluster agrees: opened before the kick-off, its quote stream carries the
+ * suspension and the agreed live prices with the same ids, types and versions as a voter's
+ * stream, and it serves the market; then it is removed. */
+static void standby_streams_quotes(void **state)
+{
+    (void)state;
+    struct setup s;
+    start(&s, NULL, NULL);
+    json_decref(wait_market(&s.c, 0, open_pre, NULL, "open pre-match"));
+    int sb = h_cluster_add_spare(&s.c);
+    h_node_start(&s.c, sb);
+    char out[8192], args[256];
+    snprintf(args, sizeof args, "--timeout 60 add --standby %d 127.0.0.1:%d 127.0.0.1:%d",
+             s.c.nodes[sb].id, s.c.nodes[sb].raft_port, s.c.nodes[sb].http_port);
+    int rc = h_parlayctl(&s.c, 0, args, out, sizeof out);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+    json_decref(wait_market(&s.c, sb, open_pre, NULL, "open pre-match on the standby"));
+    char sfile[600], vfile[600];
+    sse_open(&s, sb, NULL, NULL, sfile, sizeof sfile);
+    sse_open(&s, 0, NULL, NULL, vfile, sizeof vfile);
+    wait_metric(&s.c, sb, "parlay_stream_clients", 1);
+    wait_metric(&s.c, 0, "parlay_stream_clients", 1);
+
+    advance_all(&s, 100); /* kick-off: suspended, then agreed live prices */
+    json_t *sev = NULL, *vev = NULL;
+    double end = h_now() + H_WAIT_MS / 1000.0;
+    while (h_now() < end) {
+        json_decref(sev);
+        json_decref(vev);
+        sev = sse_events(sfile);
+        vev = sse_events(vfile);
+        if (sse_find(sev, 0, "published", published_live, NULL) >= 0 &&
+            sse_find(vev, 0, "published", published_live, NULL) >= 0)
+            break;
+        h_sleep_ms(50);
+    }
+    int pos = sse_find(sev, 0, "published", published_live, NULL);
+    assert_true(pos >= 0);
+    assert_true(sse_find(sev, 0, "suspended", NULL, NULL) >= 0);
+    /* Every event the standby streamed is the voter's event of the same id. */
+    size_t same = 0;
+    for (size_t k = 0; k < json_array_size(sev); k++) {
+        json_t *a = json_array_get(sev, k);
+        for (size_t j = 0; j < json_array_size(vev); j++) {
+            json_t *b = json_array_get(vev, j);
+            if (num(a, "id") != num(b, "id"))
+                continue;
+            assert_string_equal(str(a, "event"), str(b, "event"));
+            assert_int_equal(num(json_object_get(a, "data"), "version"),
+                             num(json_object_get(b, "data"), "version"));
+            same++;
+        }
+    }
+    assert_true(same >= 2);
+    json_decref(sev);
+    json_decref(vev);
+
+    int leader = h_wait_leader(&s.c, H_WAIT_MS);
+    snprintf(args, sizeof args, "remove %d", s.c.nodes[sb].id);
+    assert_int_equal(h_parlayctl(&s.c, leader, args, out, sizeof out), 0);
+    stop(&s);
+}
+
 static void wrong_prices(void **state)
 {
     (void)state;
@@ -867,6 +939,7 @@ int main(void)
     atexit(simproc_stop_all);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(live_match),
+        cmocka_unit_test(standby_streams_quotes),
         cmocka_unit_test(wrong_prices),
         cmocka_unit_test(liars_hold),
         cmocka_unit_test(leader_killed),

@@ -430,6 +430,19 @@ static void deposit_end_to_end(void **state)
     ledger_ok_everywhere();
 }
 
+/* A new player with stake and deposit limits of 1,000.00 and 100.00 deposited (keys lim-TAG,
+ * dep-TAG), credited on node @i. */
+static void funded_player(int i, const char *email, const char *tag, struct player *p)
+{
+    char lim[32], dep[32];
+    snprintf(lim, sizeof lim, "lim-%s", tag);
+    snprintf(dep, sizeof dep, "dep-%s", tag);
+    new_player(i, email, p);
+    set_limits(i, p, "{\"deposit_7d\":100000,\"stake_7d\":100000}", lim);
+    json_decref(deposit(i, p, 10000, dep));
+    assert_true(wait_balance(i, p, "balance", 10000));
+}
+
 struct racer {
     int node, n, accepted_count;
     int64_t accepted;
@@ -460,10 +473,7 @@ static void holds_never_overdraw(void **state)
     (void)state;
     int L = h_wait_leader(&W.c, H_WAIT_MS);
     struct player b;
-    new_player(L, "bob@example.fr", &b);
-    set_limits(L, &b, "{\"deposit_7d\":100000,\"stake_7d\":100000}", "lim-b");
-    json_decref(deposit(L, &b, 10000, "dep-b"));
-    assert_true(wait_balance(L, &b, "balance", 10000));
+    funded_player(L, "bob@example.fr", "b", &b);
     /* Unsigned, wrongly signed and unknown-cluster calls are refused. */
     struct h_resp r = h_http(&W.c, L, "POST", "/internal/v1/holds", "{}", NULL, true);
     assert_int_equal(r.status, 401);
@@ -591,6 +601,92 @@ static void holds_never_overdraw(void **state)
         assert_true(voided);
         assert_true(wait_balance(i, &b, "held", 0));
         assert_true(wait_balance(i, &b, "balance", 13600));
+    }
+    ledger_ok_everywhere();
+}
+
+struct batcher {
+    int node, index, answered;
+    int64_t accepted;
+    const char *player;
+};
+
+#define BATCHERS 8
+#define BATCH_ITEMS 200
+
+/* One batch of BATCH_ITEMS places (or, with @op "void", their voids) from @b. */
+static struct h_resp batch_call(const struct batcher *b, const char *op)
+{
+    size_t cap = BATCH_ITEMS * 180 + 32, len = 0;
+    char *body = malloc(cap);
+    len += (size_t)snprintf(body, cap, "{\"items\":[");
+    for (int k = 0; k < BATCH_ITEMS; k++) {
+        int64_t amount = 100 + (k * 37 + b->index) % 400;
+        if (!strcmp(op, "place"))
+            len += (size_t)snprintf(body + len, cap - len,
+                                    "%s{\"op\":\"place\",\"hold_id\":\"qb%d-%d\",\"player_id\":"
+                                    "\"%s\",\"amount\":%lld,\"timeout_ms\":600000}",
+                                    k ? "," : "", b->index, k, b->player, (long long)amount);
+        else
+            len += (size_t)snprintf(body + len, cap - len,
+                                    "%s{\"op\":\"void\",\"hold_id\":\"qb%d-%d\"}", k ? "," : "",
+                                    b->index, k);
+    }
+    snprintf(body + len, cap - len, "]}");
+    struct h_resp r = sport_call(b->node, "POST", "/internal/v1/hold-batches", body, W.sport_sk);
+    free(body);
+    return r;
+}
+
+static void *batch_race(void *arg)
+{
+    struct batcher *b = arg;
+    struct h_resp r = batch_call(b, "place");
+    json_t *res = json_object_get(r.json, "results");
+    if (r.status == 200 && json_array_size(res) == BATCH_ITEMS) {
+        b->answered = 1;
+        for (int k = 0; k < BATCH_ITEMS; k++)
+            if (num(json_array_get(res, (size_t)k), "status") == 201)
+                b->accepted += 100 + (k * 37 + b->index) % 400;
+    }
+    h_resp_free(&r);
+    return NULL;
+}
+
+/* Hold batches from many sport leaders at once, more than the leader lets be in flight (the
+ * others wait in its queue, node/write.c): every batch is answered, and the holds accepted
+ * never add up to more than the balance. */
+static void hold_batches_queued_never_overdraw(void **state)
+{
+    (void)state;
+    int L = h_wait_leader(&W.c, H_WAIT_MS);
+    struct player q;
+    funded_player(L, "quinn@example.fr", "q", &q);
+    struct batcher bs[BATCHERS];
+    pthread_t th[BATCHERS];
+    for (int k = 0; k < BATCHERS; k++) {
+        bs[k] = (struct batcher){.node = k % 3, .index = k, .player = q.id};
+        pthread_create(&th[k], NULL, batch_race, &bs[k]);
+    }
+    int64_t accepted = 0;
+    for (int k = 0; k < BATCHERS; k++) {
+        pthread_join(th[k], NULL);
+        assert_int_equal(bs[k].answered, 1);
+        accepted += bs[k].accepted;
+    }
+    /* 1,600 holds of 100..499 cents ask for far more than the 10,000 there are. */
+    assert_true(accepted <= 10000);
+    assert_true(accepted > 9000);
+    for (int i = 0; i < 3; i++)
+        assert_true(wait_balance(i, &q, "available", 10000 - accepted));
+    for (int k = 0; k < BATCHERS; k++) {
+        struct h_resp r = batch_call(&bs[k], "void");
+        assert_int_equal(r.status, 200);
+        h_resp_free(&r);
+    }
+    for (int i = 0; i < 3; i++) {
+        assert_true(wait_balance(i, &q, "held", 0));
+        assert_true(wait_balance(i, &q, "available", 10000));
     }
     ledger_ok_everywhere();
 }
@@ -1211,6 +1307,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(deposit_end_to_end),
         cmocka_unit_test(holds_never_overdraw),
+        cmocka_unit_test(hold_batches_queued_never_overdraw),
         cmocka_unit_test(trj_in_metrics),
         cmocka_unit_test(protection_and_withdrawals),
         cmocka_unit_test(auto_withdraw_end_to_end),

@@ -215,6 +215,67 @@ static void refresh_rotation_and_reuse(void** state)
     assert_int_equal(apply(c, CMD_SESSION_REFRESH, REFRESH(F2, H("c"), H("e"))), 401);
 }
 
+#define F3 "f0000000000000000000000000000003"
+#define LIMITED(fam, h, extra) \
+    "{\"player_id\":\"" P1 "\",\"family\":\"" fam "\",\"refresh_hash\":" h "," extra "}"
+
+/* A session unused for its idle_ms ends at the next refresh; one refreshed in time goes on
+ * (the leader's clock moves one second an index). Its absolute lifetime is lifetime_ms. */
+static void session_idle_and_lifetime(void** state)
+{
+    struct ctx* c = *state;
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P1, "alice@example.fr")), 201);
+    assert_int_equal(apply_at(c, 10, CMD_SESSION_CREATE,
+                              LIMITED(F1, H("a"), "\"idle_ms\":5000,\"lifetime_ms\":20000")),
+                     201);
+    json_t* j = result(c);
+    assert_int_equal(json_integer_value(json_object_get(j, "expires_at_ms")),
+                     (1700000000LL + 10) * 1000 + 20000);
+    json_decref(j);
+    assert_int_equal(apply_at(c, 14, CMD_SESSION_REFRESH, REFRESH(F1, H("a"), H("b"))), 200);
+    assert_int_equal(apply_at(c, 18, CMD_SESSION_REFRESH, REFRESH(F1, H("b"), H("c"))), 200);
+    /* Five seconds without use: ended, and the refusal changes nothing. */
+    assert_int_equal(apply_at(c, 23, CMD_SESSION_REFRESH, REFRESH(F1, H("c"), H("d"))), 401);
+    assert_non_null(strstr(c->r.body, "Session idle"));
+    assert_int_equal(apply_at(c, 24, CMD_SESSION_REFRESH, REFRESH(F1, H("c"), H("d"))), 401);
+    /* Used every 4 s, a session still ends at its lifetime. */
+    assert_int_equal(apply_at(c, 40, CMD_SESSION_CREATE,
+                              LIMITED(F2, H("e"), "\"idle_ms\":5000,\"lifetime_ms\":10000")),
+                     201);
+    assert_int_equal(apply_at(c, 44, CMD_SESSION_REFRESH, REFRESH(F2, H("e"), H("f"))), 200);
+    assert_int_equal(apply_at(c, 48, CMD_SESSION_REFRESH, REFRESH(F2, H("f"), H("1"))), 200);
+    assert_int_equal(apply_at(c, 50, CMD_SESSION_REFRESH, REFRESH(F2, H("1"), H("2"))), 401);
+    assert_non_null(strstr(c->r.body, "Session expired"));
+    /* Limits out of range are refused. */
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, LIMITED(F3, H("3"), "\"idle_ms\":0")), 422);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, LIMITED(F3, H("3"), "\"max_sessions\":\"2\"")),
+                     422);
+}
+
+/* With max_sessions 2, a third sign-in ends the oldest open session (revoked, in the
+ * revocation log) and leaves the others. */
+static void session_bound_per_player(void** state)
+{
+    struct ctx* c = *state;
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P1, "alice@example.fr")), 201);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, LIMITED(F1, H("a"), "\"max_sessions\":2")), 201);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, LIMITED(F2, H("b"), "\"max_sessions\":2")), 201);
+    json_t* s = session(c, F1);
+    assert_false(json_is_true(json_object_get(s, "revoked")));
+    json_decref(s);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, LIMITED(F3, H("c"), "\"max_sessions\":2")), 201);
+    s = session(c, F1);
+    assert_true(json_is_true(json_object_get(s, "revoked")));
+    assert_string_equal(json_string_value(json_object_get(s, "revoked_reason")), "session limit");
+    json_decref(s);
+    s = session(c, F2);
+    assert_false(json_is_true(json_object_get(s, "revoked")));
+    json_decref(s);
+    assert_int_equal(apply(c, CMD_SESSION_REFRESH, REFRESH(F1, H("a"), H("d"))), 401);
+    assert_int_equal(apply(c, CMD_SESSION_REFRESH, REFRESH(F2, H("b"), H("e"))), 200);
+    assert_int_equal(apply(c, CMD_SESSION_REFRESH, REFRESH(F3, H("c"), H("f"))), 200);
+}
+
 static void signout_everywhere(void** state)
 {
     struct ctx* c = *state;
@@ -657,6 +718,8 @@ int main(void)
         cmocka_unit_test(backoff_schedule),
         cmocka_unit_test_setup_teardown(failures_lock_and_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(refresh_rotation_and_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(session_idle_and_lifetime, setup, teardown),
+        cmocka_unit_test_setup_teardown(session_bound_per_player, setup, teardown),
         cmocka_unit_test_setup_teardown(signout_everywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(revocation_log, setup, teardown),
         cmocka_unit_test_setup_teardown(signing_keys_rotate, setup, teardown),

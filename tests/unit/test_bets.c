@@ -361,6 +361,9 @@ static void test_price_policies(void **state)
     assert_int_equal(place1(c, 1000, "better", 0, leg("F1", "1x2", NULL, "draw", 3700, v2 + 1)),
                      422);
     assert_code(c, "invalid_quote");
+    /* The current version (its prices read from the market record) with a price it never had. */
+    assert_int_equal(place1(c, 1000, "better", 0, leg("F1", "1x2", NULL, "draw", 3600, v2)), 422);
+    assert_code(c, "invalid_quote");
     /* An outcome the current prices no longer carry. */
     assert_int_equal(
         place1(c, 1000, "better", 0, leg("F1", "total_goals", "2.5", "over", 1900, v1)), 409);
@@ -1503,19 +1506,19 @@ static void test_settlement_in_chunks(void **state)
     assert_status(c, last, "accepted");
     MDB_txn *txn;
     assert_int_equal(fsm_read_begin(c->f, &txn), 0);
-    json_t *more = bets_settling(c->f, txn, 10);
+    json_t *more = bets_chunked(c->f, txn, BETS_SETTLING, 10);
     fsm_read_end(txn);
     assert_int_equal(json_array_size(more), 1);
     assert_string_equal(json_string_value(json_array_get(more, 0)), "F1");
     json_decref(more);
     struct cmd cm;
-    char *t = bets_cmd_settle_more(&cm, "F1");
+    char *t = bets_cmd_chunk_more(&cm, BETS_SETTLING, "F1");
     assert_int_equal(apply(c, CMD_BET_SETTLE_MORE, t), 200);
     assert_settled(c, first_out, "won", 214);
     assert_settled(c, last, "won", 214);
     assert_int_equal(exposure(c->f, "f|F1"), 0);
     assert_int_equal(fsm_read_begin(c->f, &txn), 0);
-    more = bets_settling(c->f, txn, 10);
+    more = bets_chunked(c->f, txn, BETS_SETTLING, 10);
     json_t *unpaid = bets_unpaid(c->f, txn, 10000);
     fsm_read_end(txn);
     assert_int_equal(json_array_size(more), 0);
@@ -1547,7 +1550,7 @@ static void test_resettle_in_chunks(void **state)
     }
     agree_result(c, "F1", 2, 0);
     struct cmd cm;
-    char *t = bets_cmd_settle_more(&cm, "F1");
+    char *t = bets_cmd_chunk_more(&cm, BETS_SETTLING, "F1");
     assert_int_equal(apply(c, CMD_BET_SETTLE_MORE, t), 200);
     free(t);
     assert_int_equal(resettle(c, "F1", 0, 2, "scores swapped"), 200);
@@ -1559,14 +1562,14 @@ static void test_resettle_in_chunks(void **state)
     assert_settled(c, first_out, "won", 214);
     MDB_txn *txn;
     assert_int_equal(fsm_read_begin(c->f, &txn), 0);
-    json_t *re = bets_resettling(c->f, txn, 10);
+    json_t *re = bets_chunked(c->f, txn, BETS_RESETTLING, 10);
     fsm_read_end(txn);
     assert_int_equal(json_array_size(re), 1);
     assert_string_equal(json_string_value(json_array_get(re, 0)), "F1");
     json_decref(re);
     assert_int_equal(resettle(c, "F1", 1, 2, "another"), 409);
     assert_code(c, "settlement_in_progress");
-    t = bets_cmd_resettle_more(&cm, "F1");
+    t = bets_cmd_chunk_more(&cm, BETS_RESETTLING, "F1");
     assert_int_equal(apply(c, CMD_BET_RESETTLE, t), 200);
     assert_int_equal(rnum(c, "resettled"), n);
     assert_settled(c, first_out, "lost", 0);
@@ -1577,7 +1580,7 @@ static void test_resettle_in_chunks(void **state)
     assert_int_equal(rnum(c, "resettled"), n);
     free(t);
     assert_int_equal(fsm_read_begin(c->f, &txn), 0);
-    re = bets_resettling(c->f, txn, 10);
+    re = bets_chunked(c->f, txn, BETS_RESETTLING, 10);
     json_t *unpaid = bets_unpaid(c->f, txn, 10000);
     fsm_read_end(txn);
     assert_int_equal(json_array_size(re), 0);
@@ -1897,13 +1900,13 @@ static void test_abandoned_in_chunks(void **state)
     assert_status(c, first_out, "accepted");
     MDB_txn *txn;
     assert_int_equal(fsm_read_begin(c->f, &txn), 0);
-    json_t *ab = bets_abandoning(c->f, txn, 10);
+    json_t *ab = bets_chunked(c->f, txn, BETS_ABANDONING, 10);
     fsm_read_end(txn);
     assert_int_equal(json_array_size(ab), 1);
     json_decref(ab);
     agree_result_st(c, "F7", FEED_VOID, 0, 0); /* the feed's void: the abandonment decides */
     assert_status(c, first_out, "accepted");
-    t = bets_cmd_abandoned_more(&cm, "F7");
+    t = bets_cmd_chunk_more(&cm, BETS_ABANDONING, "F7");
     assert_int_equal(apply(c, CMD_BET_ABANDONED, t), 200);
     assert_int_equal(rnum(c, "settled"), n);
     assert_settled(c, first_out, "won", 185);
@@ -1911,7 +1914,7 @@ static void test_abandoned_in_chunks(void **state)
     assert_int_equal(rnum(c, "settled"), n);
     free(t);
     assert_int_equal(fsm_read_begin(c->f, &txn), 0);
-    ab = bets_abandoning(c->f, txn, 10);
+    ab = bets_chunked(c->f, txn, BETS_ABANDONING, 10);
     fsm_read_end(txn);
     assert_int_equal(json_array_size(ab), 0);
     json_decref(ab);

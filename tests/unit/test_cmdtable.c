@@ -92,6 +92,7 @@ static const char* const ADDED_DBS[] = {
     "oracle_results",  "oracle_txs",       "oracle_matches",
     "operators",       "operator_emails",  "machine_tokens",   "audit",
     "trader",
+    "agreed_odds", /* observations.c: agreed market snapshots (issue 17) */
 };
 #define N_ADDED_DBS (sizeof ADDED_DBS / sizeof *ADDED_DBS)
 

@@ -228,6 +228,51 @@ static void test_events_in_seq_order(void **state)
     json_decref(rec);
 }
 
+static struct feed_obs odds_obs(const char *id, uint64_t seq, uint32_t home)
+{
+    struct feed_obs o = {.kind = FEED_ODDS};
+    snprintf(o.u.odds.fixture, sizeof o.u.odds.fixture, "%s", id);
+    o.u.odds.seq = seq;
+    o.u.odds.books = 2;
+    uint32_t row[2][3] = {{home, 3400, 3600}, {home + 50, 3300, 3500}};
+    memcpy(o.u.odds.milli, row, sizeof row);
+    return o;
+}
+
+/* Market snapshots: stored under odds/ID/SEQ, the newest by seq (not by arrival) is the one
+ * pricing reads, a prefix-sharing id stays apart, and no fixture or market changes. */
+static void test_odds_latest(void **state)
+{
+    struct ctx *c = *state;
+    struct feed_obs fx = fixture_obs("FB-1", FEED_FOOTBALL);
+    assert_int_equal(apply_obs(c, 1, &fx, NULL), 201);
+    char *before = util_dump_fixtures(c->f);
+    uint64_t seqs[] = {2, 5, 1};
+    for (int i = 0; i < 3; i++) {
+        struct feed_obs o = odds_obs("FB-1", seqs[i], 2000 - 50 * (uint32_t)seqs[i]);
+        assert_int_equal(apply_obs(c, (uint64_t)i + 2, &o, NULL), 201);
+    }
+    struct feed_obs other = odds_obs("FB-10", 9, 1900);
+    assert_int_equal(apply_obs(c, 5, &other, NULL), 201);
+    char *after = util_dump_fixtures(c->f);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    MDB_txn *txn;
+    struct feed_odds got, none;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    assert_int_equal(obs_agreed_odds_latest(c->f, txn, "FB-1", &got), 0);
+    assert_int_equal(obs_agreed_odds_latest(c->f, txn, "FB-2", &none), -1);
+    fsm_read_end(txn);
+    struct feed_obs want = odds_obs("FB-1", 5, 1750);
+    assert_int_equal(got.seq, 5);
+    assert_memory_equal(got.milli, want.u.odds.milli, sizeof got.milli);
+    json_t *rec = get(c, "odds/FB-1/2");
+    assert_non_null(rec);
+    assert_string_equal(json_string_value(json_object_get(rec, "kind")), "odds");
+    json_decref(rec);
+}
+
 static void expect_refused(struct ctx *c, uint64_t idx, const char *payload)
 {
     char *before = util_dump_fixtures(c->f);
@@ -426,6 +471,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_existing_fixture_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_in_seq_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_odds_latest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signatures_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_member_key, setup, teardown),

@@ -368,12 +368,15 @@ static void test_two_machines(void **state)
 
 /* ---- pricing ---------------------------------------------------------------------------- */
 
-static char *price(const char *trader_json)
+static char *price_in(const char *phase, const char *trader_json, const char *market_json)
 {
-    json_t *in = json_pack("{s:s, s:i, s:i, s:i, s:i}", "phase", "pre", "home_goals", 0,
-                           "away_goals", 0, "home_reds", 0, "away_reds", 0);
+    json_t *in = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "phase", phase, "home_goals",
+                           0, "away_goals", 0, "home_reds", 0, "away_reds", 0, "minute_x10",
+                           !strcmp(phase, "live") ? 200 : 0, "half", !strcmp(phase, "live"));
     if (trader_json)
         json_object_set_new(in, "trader", json_loads(trader_json, 0, NULL));
+    if (market_json)
+        json_object_set_new(in, "market", json_loads(market_json, 0, NULL));
     model_quote_cfg cfg;
     model_quote_cfg_default(&cfg);
     char err[200] = "";
@@ -382,6 +385,11 @@ static char *price(const char *trader_json)
     if (!text)
         fail_msg("pricing failed: %s", err);
     return text;
+}
+
+static char *price(const char *trader_json)
+{
+    return price_in("pre", trader_json, NULL);
 }
 
 static double price_of(const char *text, const char *market, const char *line,
@@ -447,12 +455,38 @@ static void test_pricing(void **state)
     free(mkt);
 }
 
+/* The agreed market snapshot in a pre-match round pulls the 1X2 toward the market (the model
+ * favours the home side, this market the away side), the same bits every time; double chance
+ * follows; a live round, or a snapshot without a usable book, prices from the model alone. */
+static void test_market_blend(void **state)
+{
+    (void)state;
+    static const char *const mkt = "{\"seq\":2,\"odds_milli\":[[5000,4000,1600],[5200,3900,1580]]}";
+    char *base = price(NULL), *blend = price_in("pre", NULL, mkt), *again = price_in("pre", NULL, mkt);
+    assert_string_equal(blend, again); /* deterministic: the same text, bit for bit */
+    assert_true(price_of(blend, "1x2", NULL, "away") < price_of(base, "1x2", NULL, "away"));
+    assert_true(price_of(blend, "1x2", NULL, "home") > price_of(base, "1x2", NULL, "home"));
+    assert_true(price_of(blend, "double_chance", NULL, "draw_away") <
+                price_of(base, "double_chance", NULL, "draw_away"));
+    /* the blended away price sits between the model's and the market's fair price (~1.66) */
+    assert_true(price_of(blend, "1x2", NULL, "away") > 1500.0);
+    char *with_lean = price_in("pre", "{\"margin_shift_bp\":0,\"market_shift_bp\":{},\"lean\":"
+                                      "{\"outcome\":\"home\",\"bp\":300}}", mkt);
+    assert_true(price_of(with_lean, "1x2", NULL, "home") < price_of(blend, "1x2", NULL, "home"));
+    char *live = price_in("live", NULL, NULL), *live_m = price_in("live", NULL, mkt);
+    assert_string_equal(live, live_m);
+    char *unusable = price_in("pre", NULL, "{\"seq\":1,\"odds_milli\":[[1000,1000,1000]]}");
+    assert_string_equal(unusable, base);
+    free(base), free(blend), free(again), free(with_lean), free(live), free(live_m), free(unusable);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_bounds), T(test_history_and_round), T(test_suspend_reopen), T(test_two_machines),
         cmocka_unit_test(test_pricing),
+        cmocka_unit_test(test_market_blend),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

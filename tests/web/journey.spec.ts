@@ -275,6 +275,13 @@ test("bet journey: a pre-match single, refusals translated, an accumulator by ke
   await page.getByRole("navigation").getByRole("link", { name: "Mon portefeuille" }).click();
   await expect.poll(async () => cents(await page.locator("[data-balance=balance] dd").textContent()), { timeout: 30_000 }).toBe(5000 - 500 + back);
   await expect(page.locator("[data-balance=held] dd")).toHaveText("2,00 €");
+  // Reality information: the bets of this session (the refused one left out): 7,00 EUR staked,
+  // the cash-out's return back, the net result their difference; the time signed in.
+  const reality = page.getByRole("complementary", { name: "Informations sur votre jeu" });
+  await expect(reality).toHaveAttribute("data-net", String(back - 700), { timeout: 30_000 });
+  await expect(reality.locator(".reality-session")).toContainText(/^Paris de cette session : misé 7,00\s€, rapporté \d+,\d\d\s€, résultat net [+-]?\d+,\d\d\s€$/);
+  await expect(reality.locator(".reality-time")).toHaveText(/^Connecté depuis (\d+ min|\d+ h \d\d)$/);
+  await shot(page, "39b-reality-information");
   expect(errors).toEqual([]);
 });
 

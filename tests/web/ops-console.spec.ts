@@ -17,7 +17,7 @@ async function accessible(page: Page, name: string) {
   expect(bad.map((v) => `${name}: ${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
 }
 
-test("an operator signs in to the console and sees cluster health, switches, liability, the ledger", async ({ page }) => {
+test("an operator signs in to the console and sees cluster health, switches, trader controls, liability, the ledger and RTP, the oracle", async ({ page }) => {
   const admin = adminToken(d);
   const op = await makeOperator(d, "Console test", ["cluster", "bets", "wallet", "oracle", "kyc"]);
   const errors: string[] = [];
@@ -77,6 +77,41 @@ test("an operator signs in to the console and sees cluster health, switches, lia
   await mine.getByRole("button", { name: /^Ouvrir : / }).click();
   await expect(mine).toHaveAttribute("data-betting", "open");
   await expect.poll(closedOnNode).toBe(false);
+
+  // Trader controls: the same fixture suspended with a reason; the console shows the state and
+  // the change in the history, and the bettor's board (another tab) shows the fixture
+  // suspended, not hidden; a setting out of bounds is refused in words; reopened, the board
+  // shows it open again once the next round of prices is agreed.
+  await page.getByRole("link", { name: "Contrôles du trader" }).click();
+  await page.getByRole("combobox", { name: "Match", exact: true }).selectOption(fixture);
+  const trader = page.locator(`[data-trader="${fixture}"]`);
+  await expect(trader).toHaveAttribute("data-suspended", "false", { timeout: 30_000 });
+  await trader.getByRole("form", { name: "Suspendre le match" }).getByLabel("Motif").fill("information sur une blessure");
+  await trader.getByRole("button", { name: "Suspendre le match" }).click();
+  await expect(trader).toHaveAttribute("data-suspended", "true", { timeout: 30_000 });
+  await expect(trader.locator("td.suspended")).toHaveText("Suspendu par le trader");
+  const change = trader.locator("table.trader-history tbody tr").first();
+  await expect(change.locator(".what")).toHaveText("suspendu");
+  await expect(change.locator(".why")).toHaveText("information sur une blessure");
+  const bettor = await page.context().newPage();
+  await bettor.goto(`${d.url}/`);
+  const onBoard = bettor.locator(`li.fixture[data-fixture="${fixture}"]`);
+  await expect(onBoard).toHaveAttribute("data-status", "suspended", { timeout: 30_000 });
+  await expect(onBoard.locator("[data-status=suspended]")).toHaveText("Suspendu");
+  await shot(bettor, "c2c-board-suspended-by-trader");
+  await shot(page, "c2d-console-trader");
+  await accessible(page, "console-trader");
+  const settings = trader.getByRole("form", { name: "Réglages de cotation" });
+  await settings.getByLabel("Décalage de marge (pb, -500 à 1500)").fill("2000");
+  await settings.getByLabel("Motif").fill("essai hors bornes");
+  await settings.getByRole("button", { name: "Appliquer les réglages" }).click();
+  await expect(page.getByRole("alert")).toHaveText("Décalage de marge hors bornes (de -500 à 1500 pb).");
+  await trader.getByRole("form", { name: "Rouvrir le match" }).getByLabel("Motif").fill("blessure sans gravité");
+  await trader.getByRole("button", { name: "Rouvrir le match" }).click();
+  await expect(trader).toHaveAttribute("data-suspended", "false", { timeout: 30_000 });
+  await expect(trader.locator("table.trader-history tbody tr").first().locator(".what")).toHaveText("rouvert");
+  await expect(onBoard).toHaveAttribute("data-status", "open", { timeout: 60_000 });
+  await bettor.close();
 
   // Live betting turned the other way and back (the local deployment starts with it off),
   // each change checked on a football node with the admin token.
@@ -141,12 +176,22 @@ test("an operator signs in to the console and sees cluster health, switches, lia
   await page.getByRole("link", { name: "Grand livre et TRJ" }).click();
   await expect(page.locator(".ledger-check")).toHaveAttribute("data-ok", "true");
   await expect(page.locator(".ledger-check")).toHaveText("Grand livre cohérent");
+  // The return-to-player meter as a table for this year, with the 85 % cap and its verdict.
+  const trj = page.locator(`table.console-trj[data-trj="${new Date().getUTCFullYear()}"]`);
+  await expect(trj.locator(".cap")).toHaveText(/^85\s?%$/);
+  await expect(trj.locator(".stakes")).toHaveText(/^\d[\d\s]*,\d\d\s€$/);
+  await expect(page.locator(".trj-verdict")).toHaveText(/^(Sous le plafond de 85\s?%|Au-dessus du plafond de 85\s?% !|Aucune mise cette année\.)$/);
   await shot(page, "c5-console-ledger");
   await accessible(page, "console-ledger");
 
   // The oracle page answers (its content depends on the chain being configured).
   await page.getByRole("link", { name: "Oracle" }).click();
   await expect(page.getByRole("heading", { level: 3, name: "Soumissions de résultats à la chaîne" })).toBeVisible();
+  // Tables and figures, never raw JSON: the results per state when the chain is configured, or
+  // the sentence saying it is not.
+  await expect(page.locator("table.oracle-counts, .oracle-off")).toBeVisible({ timeout: 15_000 });
+  await expect(page.locator("pre")).toHaveCount(0);
+  await accessible(page, "console-oracle");
   await shot(page, "c6-console-oracle");
   expect(errors).toEqual([]);
 });

@@ -6,6 +6,7 @@ import { Board } from "./pages/Board";
 import { FixturePage } from "./pages/Fixture";
 import { onLink, usePath } from "./router";
 import { Slip } from "./BetSlip";
+import { RealityBar } from "./Reality";
 import { slip } from "./slip";
 
 // The money pages are loaded when first opened: they stay out of the first page's JavaScript.
@@ -78,6 +79,7 @@ export function App() {
           </select>
         </label>
       </header>
+      {session && <RealityBar session={session} path={path} />}
       <main id="main" ref={main} tabIndex={-1}>
         <Suspense fallback={<p role="status">{t("wallet.loading")}</p>}>
           <Page path={path} />

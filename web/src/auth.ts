@@ -11,6 +11,7 @@ export interface Session {
   accessToken: string;
   refreshToken: string;
   expiresAt: number;
+  since: number; // when the player signed in (ms since the epoch): kept across renewals
 }
 
 interface Issued {
@@ -34,8 +35,9 @@ function set(s: Session | null) {
   listeners.forEach((l) => l());
 }
 
-function fromIssued(email: string, r: Issued): Session {
+function fromIssued(email: string, r: Issued, since = Date.now()): Session {
   return {
+    since,
     playerId: r.player_id,
     email,
     accessToken: r.access_token,
@@ -62,7 +64,7 @@ async function refresh(): Promise<void> {
   if (!s) return;
   try {
     const r = await write<Issued>(`${ACCOUNTS}/sessions/refresh`, { refresh_token: s.refreshToken });
-    if (current === s) set(fromIssued(s.email, r));
+    if (current === s) set(fromIssued(s.email, r, s.since));
   } catch {
     if (current === s) set(null);
   }

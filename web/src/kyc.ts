@@ -11,3 +11,8 @@ export const startFranceConnect = (token: string) =>
 // `search` is the return page's query string as the provider sent it (code and state, or error).
 export const finishFranceConnect = (search: string) =>
   api<{ franceconnect_logout_url?: string }>(`/api/accounts/v1/kyc/franceconnect/callback${search.startsWith("?") ? search : `?${search}`}`);
+
+// The document check: the provider's hosted session (photo of an identity document and a selfie);
+// its decision comes back to the accounts cluster by signed webhook, not through the browser.
+export const startDocumentCheck = (token: string) =>
+  write<{ provider: string; session_id: string; url: string }>("/api/accounts/v1/players/me/kyc/document", {}, { token });

@@ -1,46 +1,24 @@
 // The operator's console: sign-in (e-mail, password, TOTP) then the pages the operator's scopes
 // allow. The operator token is kept in this component's state only and dropped at its expiry.
-import { useCallback, useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
-import { adminGet, adminGetNode, adminPost, agreementAlerts, nodeReady, type AgreementView, signIn, type NodeState, type Problem, type Result, type Session } from "./api";
+import { useEffect, useState, type FormEvent } from "react";
+import { adminGet, adminGetNode, adminPost, agreementAlerts, nodeReady, type AgreementView, signIn, type NodeState, type Problem, type Session } from "./api";
 import { listAll, type Fixture, type Market } from "../api";
 import { ct, refusal, type ConsoleKey, type ConsoleLang } from "./messages";
+import { LedgerPage, OraclePage } from "./Reports";
+import { TraderPage } from "./Trader";
+import { Alert, cents, Failure, SPORT, useLoad, type PageProps, type T } from "./ui";
 
-type Page = "cluster" | "board" | "bets" | "liability" | "kyc" | "ledger" | "oracle";
+type Page = "cluster" | "board" | "trader" | "bets" | "liability" | "kyc" | "ledger" | "oracle";
 const PAGES: { id: Page; scope: string; key: ConsoleKey }[] = [
   { id: "cluster", scope: "cluster", key: "c.page.cluster" },
   { id: "board", scope: "bets", key: "c.page.board" },
+  { id: "trader", scope: "bets", key: "c.page.trader" },
   { id: "bets", scope: "bets", key: "c.page.bets" },
   { id: "liability", scope: "bets", key: "c.page.liability" },
   { id: "kyc", scope: "kyc", key: "c.page.kyc" },
   { id: "ledger", scope: "wallet", key: "c.page.ledger" },
   { id: "oracle", scope: "oracle", key: "c.page.oracle" },
 ];
-const SPORT = "football";
-
-type T = (key: ConsoleKey, vars?: Record<string, string | number>) => string;
-
-function cents(lang: ConsoleLang, c: number): string {
-  return new Intl.NumberFormat(lang === "fr" ? "fr-FR" : "en-GB", { style: "currency", currency: "EUR" }).format(c / 100);
-}
-
-function Alert({ children }: { children: ReactNode }) {
-  return <p role="alert" className="console-alert">{children}</p>;
-}
-
-// Loads @load now and on demand; the problem (if any) translated.
-function useLoad<V>(load: () => Promise<Result<V>>): [V | undefined, Problem | undefined, () => void] {
-  const [v, setV] = useState<V>();
-  const [p, setP] = useState<Problem>();
-  const ref = useRef(load);
-  ref.current = load;
-  const reload = useCallback(() => {
-    ref.current().then((r) => {
-      if (r.ok) { setV(r.value); setP(undefined); } else setP(r.problem);
-    });
-  }, []);
-  useEffect(reload, [reload]);
-  return [v, p, reload];
-}
 
 export function Console() {
   const [lang, setLang] = useState<ConsoleLang>("fr");
@@ -96,6 +74,7 @@ export function Console() {
             <h2 id="page-title">{t(current.key)}</h2>
             {current.id === "cluster" && <ClusterPage s={session} t={t} lang={lang} onProblem={onProblem} />}
             {current.id === "board" && <BoardPage s={session} t={t} lang={lang} onProblem={onProblem} />}
+            {current.id === "trader" && <TraderPage s={session} t={t} lang={lang} onProblem={onProblem} />}
             {current.id === "bets" && <BetsPage s={session} t={t} lang={lang} onProblem={onProblem} />}
             {current.id === "liability" && <LiabilityPage s={session} t={t} lang={lang} onProblem={onProblem} />}
             {current.id === "kyc" && <KycPage s={session} t={t} lang={lang} onProblem={onProblem} />}
@@ -131,13 +110,6 @@ function SignIn({ t, lang, expired, onSession }: { t: T; lang: ConsoleLang; expi
       <button type="submit" disabled={busy}>{busy ? t("c.signin.busy") : t("c.signin.submit")}</button>
     </form>
   );
-}
-
-interface PageProps { s: Session; t: T; lang: ConsoleLang; onProblem: (p: Problem) => void }
-
-function Failure({ p, lang, onProblem }: { p?: Problem; lang: ConsoleLang; onProblem: (p: Problem) => void }) {
-  useEffect(() => { if (p) onProblem(p); }, [p, onProblem]);
-  return p ? <Alert>{refusal(lang, p.code, p.status, p.detail)}</Alert> : null;
 }
 
 interface Member { id: number; role: string; http_address?: string; match_index?: number; lag?: number }
@@ -563,36 +535,6 @@ function KycPage({ s, t, lang, onProblem }: PageProps) {
           })}
         </ul>
       ))}
-    </>
-  );
-}
-
-function Json({ v }: { v: unknown }) {
-  return <pre tabIndex={0} className="console-json">{JSON.stringify(v, null, 2)}</pre>;
-}
-
-function LedgerPage({ s, t, lang, onProblem }: PageProps) {
-  const [check, p1] = useLoad(() => adminGet<{ ok: boolean }>(s, "accounts", "ledger/check"));
-  const [trj, p2] = useLoad(() => adminGet<unknown>(s, "accounts", "ledger/trj"));
-  return (
-    <>
-      <h3>{t("c.ledger.check")}</h3>
-      <Failure p={p1} lang={lang} onProblem={onProblem} />
-      {check && <p className="ledger-check" data-ok={String(check.ok)}>{check.ok ? t("c.ledger.ok") : t("c.ledger.broken")}</p>}
-      <h3>{t("c.ledger.trj")}</h3>
-      <Failure p={p2} lang={lang} onProblem={onProblem} />
-      {trj !== undefined && <Json v={trj} />}
-    </>
-  );
-}
-
-function OraclePage({ s, t, lang, onProblem }: PageProps) {
-  const [o, p] = useLoad(() => adminGet<unknown>(s, SPORT, "oracle"));
-  return (
-    <>
-      <h3>{t("c.oracle.title")}</h3>
-      <Failure p={p} lang={lang} onProblem={onProblem} />
-      {o !== undefined && <Json v={o} />}
     </>
   );
 }

@@ -55,3 +55,30 @@ describe("the FranceConnect return page", () => {
     expect(el.querySelector("[role=alert]")).not.toBeNull();
   });
 });
+
+describe("the identity page's document check", () => {
+  it("starts the provider's hosted session and says a refusal in words", async () => {
+    const { IdentityPage } = await import("./Identity");
+    const auth = await import("../auth");
+    vi.spyOn(auth, "useSession").mockReturnValue({ playerId: "p1", email: "a@b.fr", accessToken: "tok", refreshToken: "r", expiresAt: Date.now() + 60_000, since: Date.now() });
+    const calls: { url: string; method?: string }[] = [];
+    globalThis.fetch = vi.fn(async (url: RequestInfo | URL, init?: RequestInit) => {
+      calls.push({ url: String(url), method: init?.method });
+      if (String(url).endsWith("/wallet")) return new Response(JSON.stringify({ verified: false }), { status: 200 });
+      return new Response(JSON.stringify({ status: 409, title: "Already decided", detail: "x", code: "kyc_decided" }), { status: 409, headers: { "Content-Type": "application/problem+json" } });
+    }) as typeof fetch;
+    const el = document.createElement("div");
+    document.body.append(el);
+    root = createRoot(el);
+    await act(async () => root!.render(<I18nProvider lang="fr"><IdentityPage /></I18nProvider>));
+    await act(async () => new Promise((r) => setTimeout(r, 0)));
+    const button = el.querySelector<HTMLButtonElement>("button.document-check")!;
+    expect(button.textContent).toBe("Vérifier avec une pièce d'identité");
+    await act(async () => button.click());
+    await act(async () => new Promise((r) => setTimeout(r, 0)));
+    expect(calls.map((c) => `${c.method ?? "GET"} ${c.url}`)).toContain("POST /api/accounts/v1/players/me/kyc/document");
+    expect(el.querySelector("[role=alert]")).not.toBeNull();
+    expect(el.textContent).not.toContain("{");
+    vi.restoreAllMocks();
+  });
+});

@@ -7,7 +7,7 @@ import { ApiError } from "../api";
 import { useSession } from "../auth";
 import { ProblemAlert } from "../components";
 import { useI18n } from "../i18n";
-import { finishFranceConnect, startFranceConnect } from "../kyc";
+import { finishFranceConnect, startDocumentCheck, startFranceConnect } from "../kyc";
 import type { Problem } from "../problems";
 import { onLink } from "../router";
 import { getWallet } from "../wallet";
@@ -46,13 +46,15 @@ export function IdentityPage() {
       live = false;
     };
   }, [session?.accessToken]);
-  async function start() {
+  // Either way the browser goes to the provider's page (FranceConnect's authorize URL or the
+  // document-check provider's hosted session).
+  async function start(how: "fc" | "document") {
     if (!session) return;
     setBusy(true);
     setProblem(undefined);
     try {
-      const { authorize_url } = await startFranceConnect(session.accessToken);
-      window.location.assign(authorize_url);
+      const url = how === "fc" ? (await startFranceConnect(session.accessToken)).authorize_url : (await startDocumentCheck(session.accessToken)).url;
+      window.location.assign(url);
     } catch (e) {
       setProblem(asProblem(e));
       setBusy(false);
@@ -72,7 +74,9 @@ export function IdentityPage() {
           {verified === false && (
             <>
               <p>{t("identity.intro")}</p>
-              <FranceConnectButton onClick={() => void start()} busy={busy} />
+              <FranceConnectButton onClick={() => void start("fc")} busy={busy} />
+              <p>{t("identity.document.intro")}</p>
+              <button type="button" className="document-check" onClick={() => void start("document")} disabled={busy}>{t("identity.document")}</button>
             </>
           )}
         </>
