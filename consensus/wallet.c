@@ -272,8 +272,7 @@ static json_t *profile_read(struct fsm *f, MDB_txn *txn, const char *player)
 {
     json_t *p = store_get_json(txn, DB(f)->profiles, player, strlen(player));
     if (!p)
-        p = json_pack("{s:{}, s:{}, s:{s:[], s:[]}}", "limits", "pending", "window", "deposits",
-                      "stakes");
+        p = json_pack("{s:{}, s:{}, s:{s:[]}}", "limits", "pending", "window", "deposits");
     return p;
 }
 
@@ -623,7 +622,7 @@ static const struct fsm_command COMMANDS[] = {
 static const char *const DBS[] = {"wallet_accounts", "wallet_transfers", "wallet_statement",
                                   "wallet_holds",    "wallet_expiry",    "wallet_profiles",
                                   "wallet_deposits", "wallet_withdrawals", "wallet_events",
-                                  "wallet_clusters", NULL};
+                                  "wallet_clusters", "wallet_stakes_7d", NULL};
 _Static_assert(sizeof(struct wallet_dbs) == (sizeof DBS / sizeof *DBS - 1) * sizeof(MDB_dbi),
                "one handle per database name");
 
@@ -732,7 +731,7 @@ json_t *wallet_view(struct fsm *f, MDB_txn *txn, const char *player, uint64_t no
                             json_pack("{s:O, s:s}", "value", json_object_get(k, "value"), "from", t));
     }
     int64_t dlim = limit_of(prof, "deposit_7d"), slim = limit_of(prof, "stake_7d");
-    int64_t dused = window_used(prof, "deposits", now_ms), sused = window_used(prof, "stakes", now_ms);
+    int64_t dused = window_used(prof, "deposits", now_ms), sused = stakes_used(f, txn, player, now_ms);
     json_t *v = json_pack(
         "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:O, s:o, s:{s:I, s:I}, s:{s:o, s:o}}", "player_id",
         player, "currency", "EUR", "balance", (json_int_t)ledger_balance(&cash.l), "available",

@@ -171,7 +171,7 @@ int hold_place(struct wop *op)
     profile_promote(prof, op->now);
     struct plan p = {.op = op};
     int rv = 0;
-    int64_t lim = limit_of(prof, "stake_7d"), used = window_used(prof, "stakes", op->now);
+    int64_t lim = limit_of(prof, "stake_7d"), used = stakes_used(op->f, op->txn, pid, op->now);
     char cash[ACCT_MAX], stakes[ACCT_MAX];
     snprintf(cash, sizeof cash, "player:%s", pid);
     snprintf(stakes, sizeof stakes, "sys:stakes:%s", cl);
@@ -196,7 +196,6 @@ int hold_place(struct wop *op)
         if (!hold) {
             ledger_refuse(op, lc, "hold");
         } else {
-            window_add(prof, "stakes", hid, amount, op->now);
             json_t *placed = json_pack(
                 "{s:s, s:s, s:s, s:I, s:s, s:I, s:I}", "id", hid, "player", pid, "cluster", cl,
                 "amount", (json_int_t)amount, "status", "pending", "expires_ms",
@@ -210,7 +209,7 @@ int hold_place(struct wop *op)
             if (rv == 0)
                 rv = hold_store(op, hold);
             if (rv == 0)
-                rv = profile_store(op, pid, prof);
+                rv = stakes_add(op, pid, hid, amount);
             if (rv == 0)
                 store_result_json(op->res, 201, json_incref(placed));
             json_decref(placed);
@@ -362,18 +361,14 @@ int hold_void(struct wop *op)
     if (lc != LEDGER_OK) {
         ledger_refuse(op, lc, "void");
     } else {
-        const char *pid = store_str(h, "player");
-        json_t *prof = profile_load(op, pid);
-        window_remove(prof, "stakes", hid); /* a bet that never stood did not count */
         json_t *r = json_pack("{s:s, s:s, s:I}", "id", hid, "status", "voided", "returned",
                               jint(h, "amount"));
-        rv = hold_resolved(op, &p, h, r);
+        rv = stakes_remove(op, h); /* a bet that never stood did not count */
         if (rv == 0)
-            rv = profile_store(op, pid, prof);
+            rv = hold_resolved(op, &p, h, r);
         if (rv == 0)
             store_result_json(op->res, 200, json_incref(r));
         json_decref(r);
-        json_decref(prof);
     }
     plan_free(&p);
     json_decref(h);
@@ -413,13 +408,10 @@ int hold_expire(struct wop *op)
         if (plan_resolve(&p, h, "expire", 0) == LEDGER_OK) {
             json_t *r = json_pack("{s:s, s:s, s:I}", "id", hid, "status", "expired", "returned",
                                   jint(h, "amount"));
-            json_t *prof = profile_load(op, store_str(h, "player"));
-            window_remove(prof, "stakes", hid);
-            rv = hold_resolved(op, &p, h, r);
+            rv = stakes_remove(op, h);
             if (rv == 0)
-                rv = profile_store(op, store_str(h, "player"), prof);
+                rv = hold_resolved(op, &p, h, r);
             json_decref(r);
-            json_decref(prof);
             n++;
         }
         plan_free(&p);

@@ -16,7 +16,7 @@ extern const struct fsm_domain wallet_domain;
 
 struct wallet_dbs {
     MDB_dbi accounts, transfers, statement, holds, expiry, profiles, deposits, withdrawals,
-        events, clusters;
+        events, clusters, stakes;
 };
 
 static inline const struct wallet_dbs *DB(struct fsm *f)
@@ -116,6 +116,13 @@ int correct_apply(struct wop *op);
 json_t *stake_hold(struct wop *op, const char *hid, const char *cl);
 /* Count @stake and @payout (either may be negative: a correction) in the TRJ of the year. */
 void trj_add(struct wop *op, int64_t stake, int64_t payout, int *rv);
+/* wallet_window.c: the 7-day stake window (database wallet_stakes_7d) */
+/* What @player staked in the 7 days before @now (read only). */
+int64_t stakes_used(struct fsm *f, MDB_txn *txn, const char *player, uint64_t now);
+/* Count stake hold @hid of @amount at the command's time (dropping what is 7 days old). */
+int stakes_add(struct wop *op, const char *player, const char *hid, int64_t amount);
+/* Stake hold @hold (its player, id, placed_ms) no longer counts: voided or expired. */
+int stakes_remove(struct wop *op, json_t *hold);
 /* wallet_resettle.c */
 int hold_resettle(struct wop *op);
 /* wallet_payments.c */

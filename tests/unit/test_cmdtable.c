@@ -84,7 +84,7 @@ static const char* const OLD_DBS[] = {
 static const char* const ADDED_DBS[] = {
     "wallet_accounts", "wallet_transfers", "wallet_statement",   "wallet_holds",
     "wallet_expiry",   "wallet_profiles",  "wallet_deposits",    "wallet_withdrawals",
-    "wallet_events",   "wallet_clusters",
+    "wallet_events",   "wallet_clusters",  "wallet_stakes_7d",
     "bets",            "bet_exposure",     "bet_player",         "bet_fixture",
     "bet_pending",     "bet_config",       "bet_unpaid",         "bet_delayed",
     "bet_void",        "bet_events",
