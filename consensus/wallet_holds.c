@@ -82,7 +82,7 @@ json_t *plan_hold(struct plan *p, const char *id, const char *kind, const char *
 int hold_store(struct wop *op, json_t *hold)
 {
     const char *id = store_str(hold, "id");
-    int rv = store_put_json(op->txn, DB(op->f)->holds, id, strlen(id), hold, NULL);
+    int rv = wallet_put(op->txn, DB(op->f)->holds, id, hold);
     uint64_t at = (uint64_t)jint(hold, "expires_ms");
     if (rv == 0 && at && !strcmp(store_str(hold, "status"), "pending")) {
         uint8_t key[8 + TID_MAX];
@@ -125,6 +125,8 @@ enum ledger_code plan_resolve(struct plan *p, json_t *hold, const char *how,
 
 static int need_cluster(struct wop *op, const char *cluster)
 {
+    if (op->cluster_ok) /* a batch's item: the batch checked it */
+        return 1;
     json_t *c = wallet_cluster_name_valid(cluster)
                     ? store_get_json(op->txn, DB(op->f)->clusters, cluster, strlen(cluster))
                     : NULL;
@@ -279,7 +281,7 @@ static int hold_resolved(struct wop *op, struct plan *p, json_t *h, json_t *resu
     if (rv == 0)
         rv = expiry_del(op, h);
     if (rv == 0)
-        rv = store_put_json(op->txn, DB(op->f)->holds, hid, strlen(hid), h, NULL);
+        rv = wallet_put(op->txn, DB(op->f)->holds, hid, h);
     return rv;
 }
 
@@ -493,6 +495,8 @@ int hold_batch(struct wop *op)
     if (!need_cluster(op, cl))
         return 0;
     struct text out = {0};
+    op->cluster_ok = true;
+    op->players = json_object();
     op->profiles = json_object();
     op->dirty = json_object();
     op->accts = json_object(); /* only accounts an item wrote are kept: each is flushed */
@@ -515,7 +519,9 @@ int hold_batch(struct wop *op)
     json_decref(op->profiles);
     json_decref(op->dirty);
     json_decref(op->accts);
-    op->profiles = op->dirty = op->accts = NULL;
+    json_decref(op->players);
+    op->profiles = op->dirty = op->accts = op->players = NULL;
+    op->cluster_ok = false;
     if (rv == 0)
         fsm_result_set(op->res, 200, out.p);
     else

@@ -44,6 +44,10 @@ struct wop {
     /* In a hold batch: the ledger accounts as the items left them (id -> struct acct's record),
      * written once at the end; NULL otherwise. */
     json_t *accts;
+    /* In a hold batch: the players read so far (hold operations never change them), and the
+     * batch's sport cluster found registered; NULL and false otherwise. */
+    json_t *players;
+    bool cluster_ok;
 };
 
 struct acct {
@@ -67,6 +71,8 @@ struct plan {
 static const char *const LIMITS[] = {"deposit_7d", "stake_7d", "auto_withdraw", NULL};
 
 /* wallet.c */
+/* Write record @v under @key as store_put_json does (the same text), faster for flat records. */
+int wallet_put(MDB_txn *txn, MDB_dbi dbi, const char *key, json_t *v);
 int refuse(struct wop *op, int status, const char *code, const char *title,
            const char *fmt, ...);
 bool int_field(json_t *o, const char *key, int64_t min, int64_t max, int64_t *out);
