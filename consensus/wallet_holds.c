@@ -452,7 +452,8 @@ static int batch_item(struct wop *op, const char *cl, json_t *item, size_t i, st
     struct fsm_result r = {0, NULL};
     struct wop sub = *op;
     sub.res = &r;
-    sub.b = json_is_object(item) ? json_copy(item) : json_object();
+    /* The item itself (the parsed payload is the command's own): no copy per item. */
+    sub.b = json_is_object(item) ? json_incref(item) : json_object();
     json_object_set_new(sub.b, "cluster", json_string(cl));
     const char *what = store_str(sub.b, "op"), *hid = store_str(sub.b, "hold_id");
     int rv = 0;
