@@ -221,9 +221,17 @@ static void wb_json(struct wbuf *b, json_t *v, int depth)
         if (strlen(t) != n) /* an escaped NUL inside */
             b->bad = true;
         wb_str(b, t, n);
-    } else if (json_is_integer(v)) {
-        int n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        wb_add(b, num, (size_t)n);
+    } else if (json_is_integer(v)) { /* decimal, as jansson's "%lld" (no printf: hot) */
+        json_int_t x = json_integer_value(v);
+        uint64_t u = x < 0 ? 0 - (uint64_t)x : (uint64_t)x;
+        char *e = num + sizeof num, *q = e;
+        do {
+            *--q = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (x < 0)
+            *--q = '-';
+        wb_add(b, q, (size_t)(e - q));
     } else if (json_is_true(v)) {
         wb_add(b, "true", 4);
     } else if (json_is_false(v)) {
