@@ -483,8 +483,7 @@ static int sessions_bound(struct acc_op *op, const char *id, size_t max)
     return rv;
 }
 
-/* Has the player of @op confirmed a TOTP second factor? */
-static bool totp_confirmed(struct acc_op *op)
+bool acc_totp_confirmed(struct acc_op *op)
 {
     json_t *totp = accounts_totp_get(op->f, op->txn, op->id);
     bool yes = totp && json_is_true(json_object_get(totp, "confirmed"));
@@ -518,7 +517,7 @@ static int session_create(struct acc_op *op)
      * password back-off nor the one-time code applies; the login's state is spent. */
     const char *fc_state = store_str(op->body, "fc_state");
     int rv = 0;
-    if (fc_state && totp_confirmed(op)) {
+    if (fc_state && acc_totp_confirmed(op)) {
         /* A confirmed second factor is asked at every sign-in: FranceConnect cannot carry it,
          * so a player who has one signs in with the password and the code (ASVS 6.3.4). */
         json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title",

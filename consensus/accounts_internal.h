@@ -53,6 +53,8 @@ void acc_bump_version(json_t *rec);
 bool acc_str_is(json_t *o, const char *key, const char *want);
 /* 429 "Too many failed sign-ins" with the seconds to wait until @until_ms. */
 void acc_result_locked(struct fsm_result *res, uint64_t now_ms, uint64_t until_ms);
+/* Has the player of @op confirmed a TOTP second factor? */
+bool acc_totp_confirmed(struct acc_op *op);
 /* A password sign-in's (or change's) second factor, when the player confirmed one: spends the
  * command's totp_step or recovery_hash, or refuses with a 401 (res set). An LMDB error or 0. */
 int acc_factor_spend(struct acc_op *op);

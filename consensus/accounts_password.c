@@ -21,7 +21,6 @@
  *   - the player has a confirmed second factor and the command has no code: 401
  *     second_factor_required; a code already used or an unknown recovery code: 401
  *     invalid_second_factor. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,23 +34,6 @@ json_t *accounts_cmd_password_change(const char *player_id, const char *session_
                      "old_hash", old_hash, "password_hash", password_hash);
 }
 
-/* A refusal with a stable @code. Returns 0 (apply's "refused"). */
-static int refuse(struct fsm_result *res, int status, const char *code, const char *title,
-                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int refuse(struct fsm_result *res, int status, const char *code, const char *title,
-                  const char *fmt, ...)
-{
-    char detail[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
-    store_result_json(res, status,
-                      json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title", title,
-                                "status", status, "detail", detail, "code", code));
-    return 0;
-}
-
 /* Gives the refusal already in @res the stable @code (the shared sign-in checks answer
  * without one). */
 static void with_code(struct fsm_result *res, const char *code)
@@ -61,6 +43,15 @@ static void with_code(struct fsm_result *res, const char *code)
         return;
     json_object_set_new(o, "code", json_string(code));
     store_result_json(res, res->status, o);
+}
+
+/* A refusal with a stable @code. Returns 0 (apply's "refused"). */
+static int refuse(struct fsm_result *res, int status, const char *code, const char *title,
+                  const char *detail)
+{
+    fsm_result_problem(res, status, title, "%s", detail);
+    with_code(res, code);
+    return 0;
 }
 
 static bool argon2id_hash_ok(const char *h)
@@ -89,14 +80,6 @@ static bool session_open(struct acc_op *op, const char *sid)
     return open;
 }
 
-static bool factor_confirmed(struct acc_op *op)
-{
-    json_t *t = accounts_totp_get(op->f, op->txn, op->id);
-    bool yes = t && json_is_true(json_object_get(t, "confirmed"));
-    json_decref(t);
-    return yes;
-}
-
 static int password_change(struct acc_op *op)
 {
     const char *sid = store_str(op->body, "session_id");
@@ -115,7 +98,7 @@ static int password_change(struct acc_op *op)
         return refuse(op->res, 409, "password_changed", "Password changed meanwhile",
                       "the password was changed by another request since this one was "
                       "checked; sign in with the new password");
-    bool factor = factor_confirmed(op);
+    bool factor = acc_totp_confirmed(op);
     if (factor && !json_object_get(op->body, "totp_step") &&
         !json_object_get(op->body, "recovery_hash"))
         return refuse(op->res, 401, "second_factor_required", "Second factor required",

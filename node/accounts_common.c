@@ -142,6 +142,21 @@ void acc_submit(struct http_req *r, uint16_t type, json_t *payload, const char *
     acc_submit_then(r, type, payload, idem, what, subject, acc_relay_done, NULL);
 }
 
+bool acc_refuse_locked(struct http_req *r, uint64_t until_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    if (until_ms <= now_ms)
+        return false;
+    char ra[32];
+    snprintf(ra, sizeof ra, "%llu", (unsigned long long)((until_ms - now_ms + 999) / 1000));
+    http_header(r, "retry-after", ra);
+    http_guard_problem(r, 429, "Too many failed sign-ins", "too_many_failures",
+                       "too many failed sign-ins for this account; try again in %s seconds", ra);
+    return true;
+}
+
 /* ---- request bodies ---- */
 
 /* Checks that @body has the string fields @names (NULL-terminated), optionally those in @opt

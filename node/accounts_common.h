@@ -94,6 +94,9 @@ void acc_session_limits(struct node *n, json_t *payload);
 /* The same with the result handed to @done (@ctx) instead of relayed. */
 void acc_submit_then(struct http_req *r, uint16_t type, json_t *payload, const char *idem,
                      const char *what, const char *subject, write_done_cb done, void *ctx);
+/* While the sign-in back-off locks a player until @until_ms (accounts_failures): answers 429
+ * too_many_failures with Retry-After and returns true. */
+bool acc_refuse_locked(struct http_req *r, uint64_t until_ms);
 /* Checks that @body has the string fields @names (NULL-terminated), optionally those in @opt
  * (may be NULL), and nothing else. */
 bool acc_fields_opt(struct http_req *r, json_t *body, const char *const *names,

@@ -16,11 +16,9 @@
  * (CMD_LOGIN_FAILED: the same count and back-off on every node) answered 401 invalid_password
  * or invalid_second_factor; every refusal is problem+json with a stable code and changes
  * nothing else. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "node/accounts_common.h"
 #include "node/http_guard.h"
@@ -28,15 +26,11 @@
 
 #define WHAT "password" /* the request's fingerprint: ("password", player id) */
 
-static void refuse(struct http_req *r, int status, const char *title, const char *code,
-                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void refuse(struct http_req *r, int status, const char *title, const char *code,
-                   const char *fmt, ...)
+static void second_factor_required(struct http_req *r)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    http_problemv(r, status, title, code, fmt, ap);
-    va_end(ap);
+    http_guard_problem(r, 401, "Second factor required", "second_factor_required",
+                       "this account has a one-time-code second factor: send 'code' (the "
+                       "6-digit code) or 'recovery_code' with the passwords");
 }
 
 /* A counted failure's answer (CMD_LOGIN_FAILED's result, or a replay of it): said as a
@@ -90,9 +84,7 @@ static void password_checked(uv_work_t *w, int status)
         if (sf < 0)
             count_failure(r, j, "invalid_second_factor");
         else if (sf > 0) /* confirmed while the password was being checked */
-            refuse(r, 401, "Second factor required", "second_factor_required",
-                   "this account has a one-time-code second factor: send 'code' (the 6-digit "
-                   "code) or 'recovery_code' with the passwords");
+            second_factor_required(r);
         else
             acc_submit_then(r, CMD_PASSWORD_CHANGE, json_incref(payload), j->idem, WHAT,
                             j->player_id, failed_done, NULL);
@@ -113,27 +105,28 @@ static bool password_request_ok(struct http_req *r, json_t *body)
     if ((code && (strlen(code) == 0 || strlen(code) >= sizeof ((struct job *)0)->totp)) ||
         (rec && (strlen(rec) == 0 || strlen(rec) >= sizeof ((struct job *)0)->recovery)) ||
         (code && rec)) {
-        refuse(r, 422, "Invalid second factor", "bad_code",
-               "give either 'code' (the 6-digit code) or 'recovery_code' "
-               "(XXXX-XXXX-XXXX-XXXX-XXXX-XXXX), not both");
+        http_guard_problem(r, 422, "Invalid second factor", "bad_code",
+                           "give either 'code' (the 6-digit code) or 'recovery_code' "
+                           "(XXXX-XXXX-XXXX-XXXX-XXXX-XXXX), not both");
         return false;
     }
     size_t curlen = strlen(cur);
     if (curlen == 0 || curlen > 4 * KYC_PW_MAX_CHARS) {
-        refuse(r, 422, "Invalid password", "bad_current",
-               "field 'current' must be the current password (1 to %d characters)",
-               KYC_PW_MAX_CHARS);
+        http_guard_problem(r, 422, "Invalid password", "bad_current",
+                           "field 'current' must be the current password (1 to %d characters)",
+                           KYC_PW_MAX_CHARS);
         return false;
     }
     if (!strcmp(cur, nw)) {
-        refuse(r, 422, "Same password", "same_password",
-               "field 'new': the new password must differ from the current one");
+        http_guard_problem(r, 422, "Same password", "same_password",
+                           "field 'new': the new password must differ from the current one");
         return false;
     }
     kyc_err err = {0};
     if (kyc_password_policy(nw, strlen(nw), r->node->accounts->pwlist, &err) != KYC_OK) {
-        refuse(r, 422, err.code == KYC_E_PW_BREACHED ? "Password breached" : "Invalid password",
-               "password_policy", "field 'new': %s", err.msg);
+        http_guard_problem(r, 422,
+                           err.code == KYC_E_PW_BREACHED ? "Password breached" : "Invalid password",
+                           "password_policy", "field 'new': %s", err.msg);
         return false;
     }
     return true;
@@ -158,15 +151,7 @@ static json_t *password_player(struct http_req *r, const char *id, json_t *body)
         http_problem(r, 404, "No such player", "the player of this token is not known here");
         return NULL;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-    if (until > now_ms) {
-        char ra[32];
-        snprintf(ra, sizeof ra, "%llu", (unsigned long long)((until - now_ms + 999) / 1000));
-        http_header(r, "retry-after", ra);
-        refuse(r, 429, "Too many failed sign-ins", "too_many_failures",
-               "too many failed sign-ins for this account; try again in %s seconds", ra);
+    if (acc_refuse_locked(r, until)) {
         json_decref(p);
         return NULL;
     }
@@ -174,9 +159,7 @@ static json_t *password_player(struct http_req *r, const char *id, json_t *body)
     bool factor = t && json_is_true(json_object_get(t, "confirmed"));
     json_decref(t);
     if (factor && !json_object_get(body, "code") && !json_object_get(body, "recovery_code")) {
-        refuse(r, 401, "Second factor required", "second_factor_required",
-               "this account has a one-time-code second factor: send 'code' (the 6-digit "
-               "code) or 'recovery_code' with the passwords");
+        second_factor_required(r);
         json_decref(p);
         return NULL;
     }

@@ -326,15 +326,7 @@ void acc_do_signin(struct http_req *r)
         http_forward_to_leader(r);
         goto out;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-    if (until > now_ms) {
-        char ra[32];
-        snprintf(ra, sizeof ra, "%llu", (unsigned long long)((until - now_ms + 999) / 1000));
-        http_header(r, "retry-after", ra);
-        http_problem(r, 429, "Too many failed sign-ins",
-                     "too many failed sign-ins for this account; try again in %s seconds", ra);
+    if (acc_refuse_locked(r, until)) {
         json_decref(player);
         goto out;
     }

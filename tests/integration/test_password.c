@@ -27,17 +27,11 @@
 #define PW2 "another phrase, just as private"
 #define PATH "/v1/players/me/password"
 
+/* A player's request: optional Idempotency-Key and bearer access token. */
 static struct h_resp call(struct h_cluster *c, int i, const char *method, const char *path,
                           const char *body, const char *idem, const char *bearer)
 {
-    struct h_resp r = h_http_bearer(c, i, method, path, body, idem, bearer);
-    if (getenv("PARLAY_TEST_VERBOSE")) {
-        char *t = r.json ? json_dumps(r.json, JSON_COMPACT) : NULL;
-        fprintf(stderr, "%s %s on node %d: %ld %s\n", method, path, i + 1, r.status,
-                t ? t : "");
-        free(t);
-    }
-    return r;
+    return h_http_bearer(c, i, method, path, body, idem, bearer);
 }
 
 static const char *sval(json_t *o, const char *k)
@@ -79,29 +73,6 @@ static const char *change(const char *current, const char *nw, const char *extra
     snprintf(buf, sizeof buf, "{\"current\":\"%s\",\"new\":\"%s\"%s}", current, nw,
              extra ? extra : "");
     return buf;
-}
-
-/* The problem code sport node @i answers @token with on GET /v1/me, "" for a 200. */
-static void me_code(struct h_cluster *s, int i, const char *token, char code[64])
-{
-    struct h_resp r = call(s, i, "GET", "/v1/me", NULL, NULL, token);
-    const char *c = json_string_value(json_object_get(r.json, "code"));
-    snprintf(code, 64, "%s", r.status == 200 ? "" : c ? c : "?");
-    h_resp_free(&r);
-}
-
-/* Waits (15 s at most) until every sport node answers @token with @want ("" = accepted). */
-static void wait_me_code(struct h_cluster *s, const char *token, const char *want)
-{
-    for (int i = 0; i < s->n; i++) {
-        double deadline = h_now() + 15;
-        char code[64] = "";
-        for (me_code(s, i, token, code); strcmp(code, want) != 0 && h_now() < deadline;
-             me_code(s, i, token, code))
-            h_sleep_ms(50);
-        if (strcmp(code, want) != 0)
-            fail_msg("sport node %d answers '%s', not '%s'", i + 1, code, want);
-    }
 }
 
 /* GET /v1/players/me on accounts node @i with @token: the status (the record in *@out). */
@@ -175,8 +146,8 @@ static void password_change_ends_other_sessions(void **state)
     tk_sign_up(&a, L, "pat@example.fr", PW, player, tok_a, sizeof tok_a, ses_a);
     assert_int_equal(sign_in(&a, F2, "pat@example.fr", PW, NULL, "in-b", tok_b), 201);
     assert_int_equal(sign_in(&a, F1, "pat@example.fr", PW, NULL, "in-c", tok_c), 201);
-    wait_me_code(&s, tok_a, "");
-    wait_me_code(&s, tok_b, "");
+    tk_wait_me_code(&s, tok_a, "");
+    tk_wait_me_code(&s, tok_b, "");
 
     /* Refusals. */
     struct h_resp r = call(&a, F1, "POST", PATH, change(PW, PW2, NULL), "ch-0", NULL);
@@ -216,8 +187,8 @@ static void password_change_ends_other_sessions(void **state)
     }
     /* Nothing changed: every session works, the old password signs in (and resets the
      * count). */
-    wait_me_code(&s, tok_a, "");
-    wait_me_code(&s, tok_b, "");
+    tk_wait_me_code(&s, tok_a, "");
+    tk_wait_me_code(&s, tok_b, "");
     assert_int_equal(me_accounts(&a, F2, tok_b, NULL), 200);
     assert_int_equal(sign_in(&a, F2, "pat@example.fr", PW, NULL, "in-d", NULL), 201);
     json_t *p = NULL;
@@ -240,9 +211,9 @@ static void password_change_ends_other_sessions(void **state)
 
     /* Sessions A and B are refused by the football node within seconds and by the accounts
      * nodes; C goes on. */
-    wait_me_code(&s, tok_a, "session_revoked");
-    wait_me_code(&s, tok_b, "session_revoked");
-    wait_me_code(&s, tok_c, "");
+    tk_wait_me_code(&s, tok_a, "session_revoked");
+    tk_wait_me_code(&s, tok_b, "session_revoked");
+    tk_wait_me_code(&s, tok_c, "");
     wait_changed(&a, F2, tok_c, NULL);
     assert_int_equal(me_accounts(&a, F2, tok_a, NULL), 401);
     assert_int_equal(me_accounts(&a, F2, tok_b, NULL), 401);
@@ -252,7 +223,7 @@ static void password_change_ends_other_sessions(void **state)
     assert_int_equal(sign_in(&a, F2, "pat@example.fr", PW, NULL, "in-old", NULL), 401);
     char tok_e[2048];
     assert_int_equal(sign_in(&a, F2, "pat@example.fr", PW2, NULL, "in-new", tok_e), 201);
-    wait_me_code(&s, tok_e, "");
+    tk_wait_me_code(&s, tok_e, "");
     /* The old password is now the wrong current one. */
     expect(call(&a, L, "POST", PATH, change(PW, "a third private phrase", NULL), "ch-again",
                 tok_c),
