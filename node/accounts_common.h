@@ -142,7 +142,8 @@ struct job {
     char *next;         /* password change: the new password, hashed once @password verifies */
     size_t nextlen;
     char next_hash[KYC_PW_HASH_MAX]; /* password change: out */
-    void *ctx;          /* the caller's own (operators' routes) */
+    void *ctx;          /* the caller's own (operators' routes; a password change: the
+                           session id to keep, malloc'd) */
 };
 
 /* A hash of a password nobody has, so that an unknown email costs the same as a wrong
