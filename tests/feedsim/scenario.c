@@ -110,6 +110,26 @@ static int load_fixture(struct sim_scenario *sc, size_t *cap, json_t *jf, size_t
         if (add(sc, cap, start + at, &o))
             return -1;
     }
+    /* Market snapshots: "odds": [{"at": seconds after the announcement, "odds_milli": [[h, d,
+     * a], ...]}, ...], seq from 1 in order unless given. */
+    json_t *jo;
+    json_array_foreach(json_object_get(jf, "odds"), i, jo)
+    {
+        json_t *c = json_deep_copy(jo);
+        json_object_set_new(c, "fixture", json_string(id));
+        if (!json_object_get(c, "seq"))
+            json_object_set_new(c, "seq", json_integer((json_int_t)i + 1));
+        double at = num(c, "at", -1);
+        int rc = feed_obs_from_json(FEED_ODDS, c, &o, &fe);
+        json_decref(c);
+        if (rc || at < 0) {
+            snprintf(err, errlen, "fixture %s, odds[%zu]: %s", id, i,
+                     rc ? fe.msg : "\"at\" missing or negative");
+            return -1;
+        }
+        if (add(sc, cap, num(jf, "announce", 0) + at, &o))
+            return -1;
+    }
     json_t *jr = json_object_get(jf, "result");
     if (jr) {
         json_t *c = json_deep_copy(jr);
@@ -209,5 +229,13 @@ int sim_lie_event(struct sim_event_ref *refs, int *n, const char *arg)
     snprintf(refs[*n].fixture, sizeof refs[0].fixture, "%.*s", (int)(c - arg), arg);
     refs[*n].seq = seq;
     (*n)++;
+    return 0;
+}
+
+int sim_lie_swap_odds(struct sim_lies *l, const char *fixture)
+{
+    if (!fixture[0] || strlen(fixture) > FEED_ID_MAX || l->nswap == SIM_MAX_LIES)
+        return -1;
+    snprintf(l->swap_odds[l->nswap++], sizeof l->swap_odds[0], "%s", fixture);
     return 0;
 }
