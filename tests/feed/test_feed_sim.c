@@ -364,7 +364,7 @@ static void test_odds_rest_and_sse(void **state)
                 *(o1 ? &o2 : &o1) = &c.obs[i];
         assert_int_equal(o1->u.odds.seq, 1);
         assert_int_equal(o1->u.odds.books, 2);
-        assert_int_equal(o1->u.odds.milli[1][2], 3800);
+        assert_int_equal(o1->u.odds.milli[1][2], 6000);
         assert_int_equal(o2->u.odds.seq, 2);
         assert_int_equal(o2->u.odds.books, 1);
         assert_int_equal(o2->u.odds.milli[0][0], 1900);
@@ -379,9 +379,9 @@ static void test_odds_rest_and_sse(void **state)
     open_provider(&c, FEED_REST, s.url);
     assert_true(run_until(a_two_odds_and_result, NULL));
     const struct feed_obs *o1 = find(&c, FEED_ODDS, 0);
-    assert_int_equal(o1->u.odds.milli[1][0], 3800);
-    assert_int_equal(o1->u.odds.milli[1][2], 2050);
-    assert_int_equal(o1->u.odds.milli[1][1], 3400);
+    assert_int_equal(o1->u.odds.milli[1][0], 6000);
+    assert_int_equal(o1->u.odds.milli[1][2], 1550);
+    assert_int_equal(o1->u.odds.milli[1][1], 4000);
     close_provider(&c);
     simproc_stop(&s);
 }

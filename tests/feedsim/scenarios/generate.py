@@ -209,11 +209,13 @@ def busy_afternoon(games=40):
 
 
 def football_odds():
-    """The full match with two market snapshots: two books at announcement, then a move."""
+    """The full match with two market snapshots, both before kick-off (at 60): two books
+    making the home side a clear favourite at 20 s, then one book drifting at 40 s. The
+    fixture alone is published at 0, so a test sees it priced by the model alone first."""
     doc = football_full()
     fx = doc["fixtures"][0]
-    fx["odds"] = [{"at": 0, "odds_milli": [[2100, 3500, 3600], [2050, 3400, 3800]]},
-                  {"at": 30, "odds_milli": [[1900, 3600, 4200]]}]
+    fx["odds"] = [{"at": 20, "odds_milli": [[1500, 4200, 6500], [1550, 4000, 6000]]},
+                  {"at": 40, "odds_milli": [[1900, 3600, 4200]]}]
     doc["name"] = "football: Arsenal v Chelsea, full match, with market snapshots"
     return doc
 
