@@ -113,7 +113,10 @@ enum cmd_type {
     /* 72: trader.c: {fixture, market?, margin_shift_bp?, lean?{outcome, bp}, suspended?,
        max_stake?, reason, by?}; 73, 74: reserved (trader). */
     CMD_TRADER_SET = 72,
-    CMD_TYPE_MAX = 72,
+    /* 94: trader_market.c: {fixture, market, line_move?, lean?{outcome, bp}, max_stake?,
+       suspended?, reason, by?}: one market's controls (issue 17); 95: reserved (trader). */
+    CMD_TRADER_MARKET_SET = 94,
+    CMD_TYPE_MAX = 94,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,

@@ -11,6 +11,7 @@
 #include "consensus/fixtures.h"
 #include "consensus/quotes.h"
 #include "consensus/store.h"
+#include "consensus/trader_market.h"
 
 const struct fsm_domain trader_domain;
 
@@ -34,18 +35,23 @@ json_t *trader_get(struct fsm *f, MDB_txn *txn, const char *fixture)
 json_t *trader_round_inputs(struct fsm *f, MDB_txn *txn, const char *fixture)
 {
     json_t *t = trader_get(f, txn, fixture);
-    if (!t)
+    json_t *markets = trader_market_round_inputs(f, txn, fixture); /* per market */
+    if (!t && !markets)
         return NULL;
     json_t *shift = json_object_get(t, "margin_shift_bp"), *ms = json_object_get(t, "market_shift_bp");
     json_t *lean = json_object_get(t, "lean");
     json_t *out = NULL;
-    if (json_integer_value(shift) != 0 || json_object_size(ms) || json_is_object(lean)) {
+    if (json_integer_value(shift) != 0 || json_object_size(ms) || json_is_object(lean) ||
+        markets) {
         out = json_pack("{s:I, s:o}", "margin_shift_bp", (json_int_t)json_integer_value(shift),
                         "market_shift_bp", json_is_object(ms) ? json_deep_copy(ms)
                                                               : json_object());
         if (json_is_object(lean))
             json_object_set(out, "lean", lean);
+        if (markets)
+            json_object_set(out, "markets", markets);
     }
+    json_decref(markets);
     json_decref(t);
     return out;
 }

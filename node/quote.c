@@ -490,7 +490,8 @@ static void on_applied(void *ctx, uint64_t index, unsigned type, const struct fs
         fsm_defer(n->fsm, compute, ci); /* once the round is committed locally */
         return;
     }
-    if (type == CMD_TRADER_SET && res->status == 200 && q->sched_term) {
+    if ((type == CMD_TRADER_SET || type == CMD_TRADER_MARKET_SET) && res->status == 200 &&
+        q->sched_term) {
         /* A trader's change (issue 17): the fixture is priced again at once with it. */
         json_t *b = json_loads(res->body, 0, NULL);
         const char *fixture = json_string_value(json_object_get(b, "fixture"));
