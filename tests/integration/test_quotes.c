@@ -17,6 +17,8 @@
  *                  is pending, and the leader raises the agreement alert;
  *   leader_killed  the leader dies mid-game: every agreed event and quote survives on the other
  *                  two, and quoting resumes (new versions that know of later events);
+ *   trader_markets a trader moves the total goals line and suspends correct score: the next
+ *                  agreed quote on every node has them; a bad line move is refused with its code;
  *   market_snapshots a market snapshot disputed by one lying provider is not used (the quotes
  *                  stay the model's alone); once agreed, the next 1X2 moves toward it everywhere;
  *   trader_controls a trader's margin shift (POST /admin/v1/fixtures/{id}/trader) makes the
@@ -895,6 +897,76 @@ static void trader_controls(void **state)
     stop(&s);
 }
 
+/* Open, newer than a->version, and its total_goals 3.5 line priced as a->over. */
+struct moved {
+    json_int_t version, over;
+};
+
+static json_int_t line_price(json_t *m, const char *market, const char *line, const char *o)
+{
+    return num(json_object_get(json_object_get(json_object_get(m, "prices"), market), line), o);
+}
+
+static bool line_moved(json_t *m, void *a)
+{
+    const struct moved *mv = a;
+    return !strcmp(str(m, "status"), "open") && num(m, "version") > mv->version &&
+           line_price(m, "total_goals", "3.5", "over") == mv->over &&
+           !json_object_get(json_object_get(m, "prices"), "correct_score");
+}
+
+/* Per-market controls: the total goals line moved up a goal and correct score suspended in one
+ * change each; the next agreed quote on every node prices 3.5 as the model priced 2.5 and
+ * offers no correct score; a line move on a market without lines is refused with its code;
+ * a follower reads the same settings. */
+static void trader_markets(void **state)
+{
+    (void)state;
+    static struct setup s;
+    start(&s, NULL, NULL);
+    json_t *m = wait_market(&s.c, 0, open_pre, NULL, "open pre-match");
+    struct moved mv = {num(m, "version"), line_price(m, "total_goals", "2.5", "over")};
+    assert_true(mv.over > 1000);
+    assert_true(line_price(m, "total_goals", "3.5", "over") != mv.over);
+    json_decref(m);
+    int leader = h_wait_leader(&s.c, H_WAIT_MS);
+    struct h_resp r = trader_post(&s.c, leader, "{\"market\": \"btts\", \"line_move\": 1, "
+                                                "\"reason\": \"no line\"}", "tm-bad-1");
+    assert_int_equal(r.status, 422);
+    assert_string_equal(str(r.json, "code"), "line_market");
+    h_resp_free(&r);
+    r = trader_post(&s.c, leader, "{\"market\": \"total_goals\", \"line_move\": 1, "
+                                  "\"reason\": \"heavy rain\"}", "tm-1");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(num(json_object_get(r.json, "settings"), "line_move_q"), 4);
+    h_resp_free(&r);
+    r = trader_post(&s.c, leader, "{\"market\": \"correct_score\", \"suspended\": true, "
+                                  "\"reason\": \"integrity alert\"}", "tm-2");
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    for (int i = 0; i < 3; i++) {
+        m = wait_market(&s.c, i, line_moved, &mv, "re-priced with the line moved");
+        assert_true(num(m, "signatures") >= 2);
+        json_decref(m);
+    }
+    int f = (leader + 1) % 3;
+    r = h_http(&s.c, f, "GET", "/admin/v1/fixtures/" FIXTURE "/trader", NULL, NULL, true);
+    assert_int_equal(r.status, 200);
+    json_t *pm = json_object_get(r.json, "markets");
+    assert_int_equal(num(pm, "changes"), 2);
+    assert_int_equal(num(json_object_get(json_object_get(pm, "markets"), "total_goals"),
+                         "line_move_q"),
+                     4);
+    assert_string_equal(str(json_array_get(json_object_get(pm, "history"), 1), "reason"),
+                        "integrity alert");
+    h_resp_free(&r);
+    char out[8192];
+    assert_int_equal(h_parlayctl(&s.c, f, "trader show " FIXTURE, out, sizeof out), 0);
+    assert_non_null(strstr(out, "total_goals"));
+    assert_non_null(strstr(out, "line +1.00"));
+    stop(&s);
+}
+
 /* ---- market snapshots (issue 17) -------------------------------------------------------- */
 
 /* The captured inputs of node @i's quote @version (a new reference), or NULL. */
@@ -1052,6 +1124,7 @@ int main(void)
         cmocka_unit_test(leader_killed),
         cmocka_unit_test(trader_controls),
         cmocka_unit_test(market_snapshots),
+        cmocka_unit_test(trader_markets),
         cmocka_unit_test(other_sports),
     };
     if (getenv("PARLAY_TEST_FILTER"))
