@@ -12,6 +12,7 @@
 #include "consensus/cmdtable.h"
 #include "consensus/fixtures.h"
 #include "consensus/store.h"
+#include "consensus/trader.h"
 
 const struct fsm_domain trader_market_domain;
 
@@ -121,19 +122,15 @@ bool trader_market_is_change(json_t *p)
             json_object_get(p, "max_stake") || json_object_get(p, "suspended"));
 }
 
+/* trader.c's problem, returning -1 for the checks' "refused". */
 static int refuse(struct fsm_result *res, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int refuse(struct fsm_result *res, int status, const char *code, const char *fmt, ...)
 {
-    char detail[600];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
+    trader_vrefuse(res, status, code, fmt, ap);
     va_end(ap);
-    store_result_json(res, status,
-                      json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title",
-                                status == 404 ? "No fixture" : "Invalid trader setting",
-                                "status", status, "detail", detail, "code", code));
     return -1;
 }
 
@@ -242,23 +239,12 @@ static void merge(json_t *p, json_t *s, json_t *set)
 
 static int apply_set(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
-    json_t *p = store_payload(c, true, res);
+    json_t *p = trader_payload(f, txn, c, trader_market_check, res);
     if (!p)
         return 0;
     int rv = 0;
-    json_t *t = NULL, *fx = NULL;
     const char *fixture = store_str(p, "fixture");
-    if (!fixture || !fixture_id_valid(fixture, strlen(fixture))) {
-        refuse(res, 422, "invalid_trader", "need {fixture: a fixture id, market, reason, ...}");
-        goto out;
-    }
-    if (trader_market_check(p, res) != 0)
-        goto out;
-    if (!(fx = fixture_get(f, txn, fixture))) {
-        refuse(res, 404, "no_fixture", "fixture '%s' is not known", fixture);
-        goto out;
-    }
-    t = trader_market_get(f, txn, fixture);
+    json_t *t = trader_market_get(f, txn, fixture);
     if (!t)
         t = json_pack("{s:s, s:{}, s:i, s:[]}", "fixture", fixture, "markets", "changes", 0,
                       "history");
@@ -271,26 +257,13 @@ static int apply_set(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fs
     }
     json_t *set = json_object();
     merge(p, s, set);
-    char ts[32];
-    fsm_format_time(c->time_ms, ts);
-    json_int_t n = json_integer_value(json_object_get(t, "changes")) + 1;
-    json_t *h = json_pack("{s:I, s:I, s:s, s:s, s:O, s:s, s:o}", "n", n, "entry",
-                          (json_int_t)fsm_applying(f), "at", ts, "by",
-                          store_str(p, "by") ?: "", "reason", json_object_get(p, "reason"),
-                          "market", market, "set", set);
-    json_t *hist = json_object_get(t, "history");
-    json_array_append_new(hist, h);
-    while (json_array_size(hist) > 100)
-        json_array_remove(hist, 0);
-    json_object_set_new(t, "changes", json_integer(n));
-    json_object_set_new(t, "updated_at", json_string(ts));
+    json_t *h = trader_history_push(f, c, t, p, set);
+    json_object_set_new(h, "market", json_string(market));
     if ((rv = store_put_json(txn, db(f), fixture, strlen(fixture), t, NULL)) == 0) {
         json_t *r = json_pack("{s:s, s:s, s:O, s:O}", "fixture", fixture, "market", market,
                               "settings", s, "change", h);
         store_result_json(res, 200, r);
     }
-out:
-    json_decref(fx);
     json_decref(t);
     json_decref(p);
     return rv;
@@ -298,12 +271,8 @@ out:
 
 char *trader_market_cmd_set(struct cmd *c, const char *fixture, json_t *body, const char *by)
 {
-    json_t *o = json_deep_copy(body);
-    json_object_set_new(o, "fixture", json_string(fixture));
-    if (by)
-        json_object_set_new(o, "by", json_string(by));
-    char *text = cmd_fill(c, CMD_TRADER_MARKET_SET, o);
-    json_decref(o);
+    char *text = trader_cmd_set(c, fixture, body, by); /* the same payload, another type */
+    c->type = CMD_TRADER_MARKET_SET;
     return text;
 }
 

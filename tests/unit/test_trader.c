@@ -357,6 +357,23 @@ static void test_suspend_reopen(void **state)
     json_decref(m);
 }
 
+/* A second state machine given the same entries: the same dump, bit for bit; returns it. */
+static char *replay_alike(struct ctx *c)
+{
+    char *dir2 = util_tmpdir();
+    struct fsm *f2 = util_fsm_open(dir2);
+    struct util_result r2;
+    util_capture_results(f2, &r2);
+    for (size_t i = 0; i < c->nlog; i++)
+        (void)util_apply(f2, &r2, c->log[i].index, c->log[i].type, NULL, 0, c->log[i].payload);
+    char *a = dump(c->f), *b = dump(f2);
+    assert_string_equal(a, b);
+    free(b);
+    fsm_close(f2);
+    util_rmdir(dir2);
+    return a;
+}
+
 static void test_two_machines(void **state)
 {
     struct ctx *c = *state;
@@ -376,20 +393,10 @@ static void test_two_machines(void **state)
     assert_int_equal(round_(c, "FB-1"), 201);
     assert_int_equal(round_(c, "FB-2"), 201);
 
-    char *dir2 = util_tmpdir();
-    struct fsm *f2 = util_fsm_open(dir2);
-    struct util_result r2;
-    util_capture_results(f2, &r2);
-    for (size_t i = 0; i < c->nlog; i++)
-        (void)util_apply(f2, &r2, c->log[i].index, c->log[i].type, NULL, 0, c->log[i].payload);
-    char *a = dump(c->f), *b = dump(f2);
-    assert_string_equal(a, b);
+    char *a = replay_alike(c);
     assert_non_null(strstr(a, "\"margin_shift_bp\":250")); /* the dump holds the settings */
     assert_non_null(strstr(a, "\"derby\""));
     free(a);
-    free(b);
-    fsm_close(f2);
-    util_rmdir(dir2);
 }
 
 /* ---- pricing ---------------------------------------------------------------------------- */
@@ -610,19 +617,9 @@ static void test_market_round_two_machines(void **state)
     t = round_trader(c, "FB-2");
     assert_null(t);
     /* Another state machine given the same entries holds the same bytes. */
-    char *dir2 = util_tmpdir();
-    struct fsm *f2 = util_fsm_open(dir2);
-    struct util_result r2;
-    util_capture_results(f2, &r2);
-    for (size_t i = 0; i < c->nlog; i++)
-        (void)util_apply(f2, &r2, c->log[i].index, c->log[i].type, NULL, 0, c->log[i].payload);
-    char *a = dump(c->f), *b = dump(f2);
-    assert_string_equal(a, b);
+    char *a = replay_alike(c);
     assert_non_null(strstr(a, "\"heavy pitch\""));
     free(a);
-    free(b);
-    fsm_close(f2);
-    util_rmdir(dir2);
     /* Cleared, market by market: the round has no trader part any more. */
     assert_int_equal(market_set(c, "FB-1", "\"market\":\"total_goals\",\"line_move\":0,"
                                            "\"reason\":\"back to model\""),
