@@ -5,12 +5,9 @@
 
 #include <math.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "consensus/cmdtable.h"
-#include "consensus/fixtures.h"
 #include "consensus/store.h"
 #include "consensus/trader.h"
 
