@@ -116,7 +116,10 @@ enum cmd_type {
     /* 94: trader_market.c: {fixture, market, line_move?, lean?{outcome, bp}, max_stake?,
        suspended?, reason, by?}: one market's controls (issue 17); 95: reserved (trader). */
     CMD_TRADER_MARKET_SET = 94,
-    CMD_TYPE_MAX = 94,
+    /* 100: accounts_password.c: {player_id, session_id, old_hash, password_hash, totp_step? |
+       recovery_hash?}: a player's new password; 101: reserved (password). */
+    CMD_PASSWORD_CHANGE = 100,
+    CMD_TYPE_MAX = 100,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,
