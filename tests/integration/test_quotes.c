@@ -940,10 +940,13 @@ static void trader_markets(void **state)
     assert_int_equal(r.status, 200);
     assert_int_equal(num(json_object_get(r.json, "settings"), "line_move_q"), 4);
     h_resp_free(&r);
-    r = trader_post(&s.c, leader, "{\"market\": \"correct_score\", \"suspended\": true, "
-                                  "\"reason\": \"integrity alert\"}", "tm-2");
-    assert_int_equal(r.status, 200);
-    h_resp_free(&r);
+    char out[8192]; /* the same through parlayctl */
+    assert_int_equal(h_parlayctl(&s.c, leader, "trader set " FIXTURE " --market "
+                                 "correct_score --suspend --reason 'integrity alert'", out,
+                                 sizeof out),
+                     0);
+    assert_non_null(strstr(out, "correct_score"));
+    assert_non_null(strstr(out, "SUSPENDED"));
     for (int i = 0; i < 3; i++) {
         m = wait_market(&s.c, i, line_moved, &mv, "re-priced with the line moved");
         assert_true(num(m, "signatures") >= 2);
@@ -960,7 +963,6 @@ static void trader_markets(void **state)
     assert_string_equal(str(json_array_get(json_object_get(pm, "history"), 1), "reason"),
                         "integrity alert");
     h_resp_free(&r);
-    char out[8192];
     assert_int_equal(h_parlayctl(&s.c, f, "trader show " FIXTURE, out, sizeof out), 0);
     assert_non_null(strstr(out, "total_goals"));
     assert_non_null(strstr(out, "line +1.00"));
