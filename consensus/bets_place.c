@@ -10,6 +10,7 @@
 #include "consensus/cmdtable.h"
 #include "consensus/quotes.h"
 #include "consensus/trader.h"
+#include "consensus/trader_market.h"
 #include "consensus/store.h"
 
 static const char BET_SEQ_KEY[] = "bet_seq";
@@ -158,6 +159,13 @@ int bets_place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fs
             goto out;
         }
         lim.max_stake = trader_max_stake(f, txn, l->fixture, lim.max_stake); /* issue 17 */
+        lim.max_stake = trader_market_max_stake(f, txn, l->fixture, l->market, lim.max_stake);
+        if (trader_market_suspended(f, txn, l->fixture, l->market)) {
+            bets_refuse(res, 409, "market_suspended", "Market suspended",
+                        json_pack("{s:s, s:s}", "fixture", l->fixture, "market", l->market),
+                        "legs[%zu]: a trader suspended %s of '%s'", i, l->market, l->fixture);
+            goto out;
+        }
         json_t *m = quotes_market_get(f, txn, l->fixture);
         if (!m) {
             bets_refuse(res, 404, "no_market", "No market", NULL,

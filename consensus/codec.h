@@ -113,6 +113,9 @@ enum cmd_type {
     /* 72: trader.c: {fixture, market?, margin_shift_bp?, lean?{outcome, bp}, suspended?,
        max_stake?, reason, by?}; 73, 74: reserved (trader). */
     CMD_TRADER_SET = 72,
+    /* 94: trader_market.c: {fixture, market, line_move?, lean?{outcome, bp}, max_stake?,
+       suspended?, reason, by?}: one market's controls (issue 17); 95: reserved (trader). */
+    CMD_TRADER_MARKET_SET = 94,
     /* 100: accounts_password.c: {player_id, session_id, old_hash, password_hash, totp_step? |
        recovery_hash?}: a player's new password; 101: reserved (password). */
     CMD_PASSWORD_CHANGE = 100,

@@ -11,6 +11,7 @@
 #include "consensus/fixtures.h"
 #include "consensus/quotes.h"
 #include "consensus/store.h"
+#include "consensus/trader_market.h"
 
 const struct fsm_domain trader_domain;
 
@@ -34,18 +35,23 @@ json_t *trader_get(struct fsm *f, MDB_txn *txn, const char *fixture)
 json_t *trader_round_inputs(struct fsm *f, MDB_txn *txn, const char *fixture)
 {
     json_t *t = trader_get(f, txn, fixture);
-    if (!t)
+    json_t *markets = trader_market_round_inputs(f, txn, fixture); /* per market */
+    if (!t && !markets)
         return NULL;
     json_t *shift = json_object_get(t, "margin_shift_bp"), *ms = json_object_get(t, "market_shift_bp");
     json_t *lean = json_object_get(t, "lean");
     json_t *out = NULL;
-    if (json_integer_value(shift) != 0 || json_object_size(ms) || json_is_object(lean)) {
+    if (json_integer_value(shift) != 0 || json_object_size(ms) || json_is_object(lean) ||
+        markets) {
         out = json_pack("{s:I, s:o}", "margin_shift_bp", (json_int_t)json_integer_value(shift),
                         "market_shift_bp", json_is_object(ms) ? json_deep_copy(ms)
                                                               : json_object());
         if (json_is_object(lean))
             json_object_set(out, "lean", lean);
+        if (markets)
+            json_object_set(out, "markets", markets);
     }
+    json_decref(markets);
     json_decref(t);
     return out;
 }
@@ -66,20 +72,45 @@ uint64_t trader_max_stake(struct fsm *f, MDB_txn *txn, const char *fixture, uint
     return cap > 0 && (uint64_t)cap < max ? (uint64_t)cap : max;
 }
 
-static int refuse(struct fsm_result *res, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int refuse(struct fsm_result *res, int status, const char *code, const char *fmt, ...)
+int trader_vrefuse(struct fsm_result *res, int status, const char *code, const char *fmt,
+                   va_list ap)
 {
     char detail[600];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
     store_result_json(res, status,
                       json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title",
                                 status == 404 ? "No fixture" : "Invalid trader setting",
                                 "status", status, "detail", detail, "code", code));
     return 0;
+}
+
+static int refuse(struct fsm_result *res, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int refuse(struct fsm_result *res, int status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    trader_vrefuse(res, status, code, fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+json_t *trader_history_push(struct fsm *f, const struct cmd *c, json_t *t, json_t *p, json_t *set)
+{
+    char ts[32];
+    fsm_format_time(c->time_ms, ts);
+    json_int_t n = json_integer_value(json_object_get(t, "changes")) + 1;
+    json_t *h = json_pack("{s:I, s:I, s:s, s:s, s:O, s:o}", "n", n, "entry",
+                          (json_int_t)fsm_applying(f), "at", ts, "by",
+                          store_str(p, "by") ?: "", "reason", json_object_get(p, "reason"),
+                          "set", set);
+    json_t *hist = json_object_get(t, "history");
+    json_array_append_new(hist, h);
+    while (json_array_size(hist) > TRADER_HISTORY_KEEP)
+        json_array_remove(hist, 0);
+    json_object_set_new(t, "changes", json_integer(n));
+    json_object_set_new(t, "updated_at", json_string(ts));
+    return h;
 }
 
 static bool known_market(const char *m)
@@ -153,25 +184,31 @@ int trader_check(json_t *p, struct fsm_result *res)
     return 0;
 }
 
+json_t *trader_payload(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                       int (*check)(json_t *p, struct fsm_result *res), struct fsm_result *res)
+{
+    json_t *p = store_payload(c, true, res), *fx = NULL;
+    const char *fixture = store_str(p, "fixture");
+    if (p && (!fixture || !fixture_id_valid(fixture, strlen(fixture))))
+        refuse(res, 422, "invalid_trader", "need {fixture: a fixture id, reason, ...}");
+    else if (p && check(p, res) == 0 && !(fx = fixture_get(f, txn, fixture)))
+        refuse(res, 404, "no_fixture", "fixture '%s' is not known", fixture);
+    if (!fx) {
+        json_decref(p);
+        return NULL;
+    }
+    json_decref(fx);
+    return p;
+}
+
 static int apply_set(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)
 {
-    json_t *p = store_payload(c, true, res);
+    json_t *p = trader_payload(f, txn, c, trader_check, res);
     if (!p)
         return 0;
     int rv = 0;
-    json_t *t = NULL, *fx = NULL;
     const char *fixture = store_str(p, "fixture");
-    if (!fixture || !fixture_id_valid(fixture, strlen(fixture))) {
-        refuse(res, 422, "invalid_trader", "need {fixture: a fixture id, reason, ...}");
-        goto out;
-    }
-    if (trader_check(p, res) != 0)
-        goto out;
-    if (!(fx = fixture_get(f, txn, fixture))) {
-        refuse(res, 404, "no_fixture", "fixture '%s' is not known", fixture);
-        goto out;
-    }
-    t = trader_get(f, txn, fixture);
+    json_t *t = trader_get(f, txn, fixture);
     if (!t)
         t = json_pack("{s:s, s:i, s:{}, s:n, s:b, s:i, s:i, s:[]}", "fixture", fixture,
                       "margin_shift_bp", 0, "market_shift_bp", "lean", "suspended", 0,
@@ -207,19 +244,7 @@ static int apply_set(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fs
         json_object_set(t, "suspended", susp);
         json_object_set(set, "suspended", susp);
     }
-    char ts[32];
-    fsm_format_time(c->time_ms, ts);
-    json_int_t n = json_integer_value(json_object_get(t, "changes")) + 1;
-    json_t *h = json_pack("{s:I, s:I, s:s, s:s, s:O, s:o}", "n", n, "entry",
-                          (json_int_t)fsm_applying(f), "at", ts, "by",
-                          store_str(p, "by") ?: "", "reason", json_object_get(p, "reason"),
-                          "set", set);
-    json_t *hist = json_object_get(t, "history");
-    json_array_append_new(hist, h);
-    while (json_array_size(hist) > TRADER_HISTORY_KEEP)
-        json_array_remove(hist, 0);
-    json_object_set_new(t, "changes", json_integer(n));
-    json_object_set_new(t, "updated_at", json_string(ts));
+    json_t *h = trader_history_push(f, c, t, p, set);
     if (suspend_now && (rv = quotes_trader_suspend(f, txn, fixture, c->time_ms)) != 0)
         goto out;
     if ((rv = store_put_json(txn, db(f), fixture, strlen(fixture), t, NULL)) == 0) {
@@ -229,7 +254,6 @@ static int apply_set(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fs
         store_result_json(res, 200, r);
     }
 out:
-    json_decref(fx);
     json_decref(t);
     json_decref(p);
     return rv;

@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 #include <lmdb.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -54,6 +55,18 @@ uint64_t trader_max_stake(struct fsm *f, MDB_txn *txn, const char *fixture, uint
  * so a refused change never reaches the log. */
 struct fsm_result;
 int trader_check(json_t *p, struct fsm_result *res);
+
+/* Shared with trader_market.c: a 422 (404: "No fixture") problem with its stable @code in
+ * @res (returns 0); the change @set (stolen) of payload @p appended to record @t's history
+ * {n, entry, at, by, reason, set} (the newest TRADER_HISTORY_KEEP kept), its changes and
+ * updated_at advanced; returns the entry (borrowed from @t). */
+int trader_vrefuse(struct fsm_result *res, int status, const char *code, const char *fmt,
+                   va_list ap);
+/* The payload of a trader command (a new reference), checked by @check, for a fixture the
+ * state knows; NULL with the refusal (422 invalid_trader, @check's, 404 no_fixture) in @res. */
+json_t *trader_payload(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                       int (*check)(json_t *p, struct fsm_result *res), struct fsm_result *res);
+json_t *trader_history_push(struct fsm *f, const struct cmd *c, json_t *t, json_t *p, json_t *set);
 
 /* The payload of CMD_TRADER_SET: @body (borrowed) with "fixture" and "by" set. */
 char *trader_cmd_set(struct cmd *c, const char *fixture, json_t *body, const char *by);

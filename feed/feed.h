@@ -188,10 +188,12 @@ const char *feed_event_type_name(enum feed_event_type t);
 /* ---- providers ------------------------------------------------------------------------- */
 
 enum feed_adapter {
-    /* Polls GET {url}/v1/fixtures, then /v1/events?fixture=ID&after=SEQ for every fixture
-     * without a final result, then /v1/results; every poll_ms, with If-None-Match. */
+    /* Polls GET {url}/v1/fixtures, then /v1/odds (a 404 is a provider without odds), then
+     * /v1/events?fixture=ID&after=SEQ for every fixture without a final result, then
+     * /v1/results; every poll_ms, with If-None-Match. */
     FEED_REST = 1,
-    /* Follows GET {url}/v1/stream (text/event-stream: events "fixture", "live", "result"),
+    /* Follows GET {url}/v1/stream (text/event-stream: events "fixture", "odds", "live",
+     * "result"),
      * resuming with Last-Event-ID after a drop. */
     FEED_SSE = 2,
 };

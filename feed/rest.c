@@ -1,11 +1,14 @@
 /* The REST poller.
  *
- * The happy path for one poll is three phases, each a set of parallel requests:
+ * The happy path for one poll is four phases, each a set of parallel requests:
  *   1. GET /v1/fixtures                              -> new or changed fixtures
- *   2. GET /v1/events?fixture=ID&after=SEQ for every known fixture without a final result
+ *   2. GET /v1/odds                                  -> newer market snapshots (a 404: a
+ *                                                       provider without odds, not a failure)
+ *   3. GET /v1/events?fixture=ID&after=SEQ for every known fixture without a final result
  *                                                    -> its events above SEQ, in seq order
- *   3. GET /v1/results                               -> new or changed results
- * so a node always delivers a fixture before its events and its events before its result.
+ *   4. GET /v1/results                               -> new or changed results
+ * so a node always delivers a fixture before its snapshots and events, and its events before
+ * its result (nothing of a fixture comes after its result: a snapshot is pre-match news).
  * Every request carries If-None-Match with the ETag of the last answer to the same URL; a 304
  * means nothing changed and costs no parsing. The next poll starts poll_ms after this one.
  *
@@ -21,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum rest_what { R_FIXTURES, R_EVENTS, R_RESULTS };
+enum rest_what { R_FIXTURES, R_EVENTS, R_RESULTS, R_ODDS };
 
 struct rest_req {
     struct cu_xfer x;
@@ -40,7 +43,7 @@ struct rest {
     int inflight;
     bool failed;
     struct rest_req *live; /* in flight, to abandon them on close */
-    char fixtures_etag[128], results_etag[128];
+    char fixtures_etag[128], results_etag[128], odds_etag[128];
 };
 
 static void phase_start(struct feed_provider *p, int phase);
@@ -114,8 +117,8 @@ static int parse_page(struct feed_provider *p, struct rest_req *q, const char *k
 static bool handle_ok(struct feed_provider *p, struct rest_req *q)
 {
     struct rest *r = p->impl;
-    static const char *const keys[] = {"fixtures", "events", "results"};
-    static const enum feed_kind kinds[] = {FEED_FIXTURE, FEED_EVENT, FEED_RESULT};
+    static const char *const keys[] = {"fixtures", "events", "results", "odds"};
+    static const enum feed_kind kinds[] = {FEED_FIXTURE, FEED_EVENT, FEED_RESULT, FEED_ODDS};
     struct feed_obs *obs;
     size_t n;
     if (parse_page(p, q, keys[q->what], kinds[q->what], &obs, &n))
@@ -124,8 +127,8 @@ static bool handle_ok(struct feed_provider *p, struct rest_req *q)
     for (size_t i = 0; i < n; i++) {
         /* A result for a fixture we never saw (published after our fixtures request) would
          * break "fixture first"; it comes back on the next poll, after the fixture. */
-        if (q->what == R_RESULTS) {
-            struct feed_track *t = provider_track(p, obs[i].u.result.fixture, false);
+        if (q->what == R_RESULTS || q->what == R_ODDS) {
+            struct feed_track *t = provider_track(p, feed_obs_fixture(&obs[i]), false);
             if (!t || !t->have_fixture) {
                 skipped = true;
                 continue;
@@ -136,6 +139,7 @@ static bool handle_ok(struct feed_provider *p, struct rest_req *q)
     free(obs);
     char *slot = q->what == R_FIXTURES ? r->fixtures_etag
                  : q->what == R_RESULTS ? r->results_etag
+                 : q->what == R_ODDS    ? r->odds_etag
                                         : NULL;
     if (slot) /* after a skip, the same page must not come back as a 304 */
         snprintf(slot, 128, "%s", skipped ? "" : q->etag);
@@ -169,6 +173,8 @@ static void on_done(struct cu_xfer *x, CURLcode rc)
         ok = true;
     } else if (status == 200) {
         ok = handle_ok(p, q);
+    } else if (status == 404 && q->what == R_ODDS) {
+        ok = true; /* a provider without market odds: nothing to deliver */
     } else {
         provider_error(p, FEED_EHTTP, "%s: HTTP %ld", q->url, status);
     }
@@ -179,7 +185,7 @@ static void on_done(struct cu_xfer *x, CURLcode rc)
         return;
     if (r->failed) {
         provider_schedule(p, true);
-    } else if (r->phase < 3) {
+    } else if (r->phase < 4) {
         phase_start(p, r->phase + 1);
     } else {
         p->stats.cycles++;
@@ -206,6 +212,10 @@ static void request(struct feed_provider *p, enum rest_what what, const char *fi
     case R_RESULTS:
         snprintf(q->url, sizeof q->url, "%s/v1/results", p->url);
         etag = r->results_etag;
+        break;
+    case R_ODDS:
+        snprintf(q->url, sizeof q->url, "%s/v1/odds", p->url);
+        etag = r->odds_etag;
         break;
     case R_EVENTS: {
         snprintf(q->fixture, sizeof q->fixture, "%s", fixture);
@@ -248,13 +258,15 @@ static void phase_start(struct feed_provider *p, int phase)
     if (phase == 1) {
         request(p, R_FIXTURES, NULL, 0);
     } else if (phase == 2) {
+        request(p, R_ODDS, NULL, 0);
+    } else if (phase == 3) {
         for (size_t i = 0; i < p->cap; i++) {
             struct feed_track *t = p->tracks[i];
             if (t && t->have_fixture && !t->final)
                 request(p, R_EVENTS, t->id, t->last_seq);
         }
         if (r->inflight == 0)
-            phase_start(p, 3);
+            phase_start(p, 4);
     } else {
         request(p, R_RESULTS, NULL, 0);
     }
@@ -289,7 +301,7 @@ static void rest_stop(struct feed_provider *p)
 static void rest_failover(struct feed_provider *p)
 {
     struct rest *r = p->impl;
-    r->fixtures_etag[0] = r->results_etag[0] = 0;
+    r->fixtures_etag[0] = r->results_etag[0] = r->odds_etag[0] = 0;
     for (size_t i = 0; i < p->cap; i++)
         if (p->tracks[i])
             p->tracks[i]->events_url[0] = 0;

@@ -49,6 +49,7 @@ static int on_event(void *arg, const char *event, const char *data, size_t len, 
     enum feed_kind kind = !strcmp(event, "fixture") ? FEED_FIXTURE
                           : !strcmp(event, "live")  ? FEED_EVENT
                           : !strcmp(event, "result") ? FEED_RESULT
+                          : !strcmp(event, "odds")   ? FEED_ODDS
                                                      : 0;
     if (data && kind) {
         struct feed_obs o;

@@ -584,8 +584,26 @@ int cmd_oracle(int argc, char **argv)
 
 
 /* Trader controls (issue 17): parlayctl trader set FIXTURE [--market M] [--margin-bp N]
- * [--lean OUTCOME:BP] [--suspend|--reopen] [--max-stake CENTS] --reason TEXT [--key KEY];
- * parlayctl trader show FIXTURE. The bounds are the node's (422 with a code, printed). */
+ * [--line GOALS] [--lean OUTCOME:BP] [--suspend|--reopen] [--max-stake CENTS] --reason TEXT
+ * [--key KEY]; parlayctl trader show FIXTURE. With --market, --line, --lean, --suspend,
+ * --reopen and --max-stake are that market's (one change; --margin-bp with --market is the
+ * market's margin, its own change). The bounds are the node's (422 with a code, printed). */
+static void print_trader_markets(json_t *pm)
+{
+    const char *mk;
+    json_t *s;
+    json_object_foreach(json_object_get(pm, "markets"), mk, s)
+    {
+        json_t *lean = json_object_get(s, "lean");
+        printf("  market %-16s line %+.2f, lean %s%s%lld bp, %s, max stake %lld\n", mk,
+               (double)i_of(s, "line_move_q") / 4.0,
+               json_is_object(lean) ? s_of(lean, "outcome") : "none",
+               json_is_object(lean) ? " +" : " ", json_is_object(lean) ? i_of(lean, "bp") : 0,
+               json_is_true(json_object_get(s, "suspended")) ? "SUSPENDED" : "open",
+               i_of(s, "max_stake"));
+    }
+}
+
 static void print_trader(json_t *t)
 {
     json_t *lean = json_object_get(t, "lean");
@@ -599,6 +617,7 @@ static void print_trader(json_t *t)
     json_t *v;
     json_object_foreach(json_object_get(t, "market_shift_bp"), mk, v)
         printf("  market %-16s margin %+lld bp\n", mk, (long long)json_integer_value(v));
+    print_trader_markets(json_object_get(t, "markets"));
     size_t i;
     json_t *h;
     json_array_foreach(json_object_get(t, "history"), i, h)
@@ -613,7 +632,8 @@ static void print_trader(json_t *t)
 int cmd_trader(int argc, char **argv)
 {
     const char *usage =
-        "usage: parlayctl trader set FIXTURE [--market M] [--margin-bp N] [--lean OUTCOME:BP]\n"
+        "usage: parlayctl trader set FIXTURE [--market M] [--margin-bp N] [--line GOALS]\n"
+        "                            [--lean OUTCOME:BP]\n"
         "                            [--suspend|--reopen] [--max-stake CENTS] --reason TEXT "
         "[--key KEY]\n"
         "       parlayctl trader show FIXTURE";
@@ -658,11 +678,17 @@ int cmd_trader(int argc, char **argv)
                 die(EXIT_USAGE, "%s: an integer, not '%s'", a, v);
             json_object_set_new(b, !strcmp(a, "--margin-bp") ? "margin_shift_bp" : "max_stake",
                                 json_integer(n));
+        } else if (!strcmp(a, "--line")) {
+            double g = strtod(v, &end);
+            if (!*v || *end)
+                die(EXIT_USAGE, "--line: goals (e.g. 1 or -0.25), not '%s'", v);
+            json_object_set_new(b, "line_move", json_real(g));
         } else if (!strcmp(a, "--lean")) {
             const char *colon = strchr(v, ':');
             long long n = colon ? strtoll(colon + 1, &end, 10) : 0;
             if (!colon || colon == v || !colon[1] || *end)
-                die(EXIT_USAGE, "--lean: OUTCOME:BP (home|draw|away, 0 to 500), not '%s'", v);
+                die(EXIT_USAGE, "--lean: OUTCOME:BP (home|draw|away, or the market's side, 0 to "
+                                "500), not '%s'", v);
             json_object_set_new(b, "lean", json_pack("{s:s%, s:I}", "outcome", v,
                                                      (size_t)(colon - v), "bp", n));
         } else {
@@ -672,10 +698,17 @@ int cmd_trader(int argc, char **argv)
     if (!key[0])
         gen_key(key, sizeof key); /* a fresh change; --key makes a retry idempotent */
     json_t *out = call("POST", path, b, key);
-    if (opt.json)
+    if (opt.json) {
         print_json(out);
-    else
+    } else if (json_object_get(out, "settings")) { /* one market's change */
+        json_t *pm = json_pack("{s:{s:O}}", "markets", s_of(out, "market") ?: "?",
+                               json_object_get(out, "settings"));
+        printf("fixture %s:\n", s_of(out, "fixture") ?: "?");
+        print_trader_markets(pm);
+        json_decref(pm);
+    } else {
         print_trader(out);
+    }
     json_decref(out);
     return EXIT_OK;
 }

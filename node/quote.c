@@ -490,7 +490,8 @@ static void on_applied(void *ctx, uint64_t index, unsigned type, const struct fs
         fsm_defer(n->fsm, compute, ci); /* once the round is committed locally */
         return;
     }
-    if (type == CMD_TRADER_SET && res->status == 200 && q->sched_term) {
+    if ((type == CMD_TRADER_SET || type == CMD_TRADER_MARKET_SET) && res->status == 200 &&
+        q->sched_term) {
         /* A trader's change (issue 17): the fixture is priced again at once with it. */
         json_t *b = json_loads(res->body, 0, NULL);
         const char *fixture = json_string_value(json_object_get(b, "fixture"));
@@ -539,6 +540,14 @@ static void on_applied(void *ctx, uint64_t index, unsigned type, const struct fs
         s->activity_ms = s->due_ms = now_ms();
         s->started_ms = 0; /* a round in flight is stale now */
         kick(n);
+    } else if (kind && fixture && !strcmp(kind, "odds")) {
+        /* A newer agreed market snapshot (issue 17): pre-match prices blend it at once. */
+        struct agr_slot *s = agr_sched_find(q->agr, fixture, true);
+        if (s->phase != PHASE_LIVE) {
+            s->due_ms = now_ms();
+            s->started_ms = 0; /* a round in flight was captured without it */
+            kick(n);
+        }
     } else if (kind && fixture && !strcmp(kind, "result")) {
         agr_sched_remove(q->agr, fixture);
         /* New ratings: every pre-match price is due again. */

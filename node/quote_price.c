@@ -12,6 +12,7 @@
 #include "common/file.h"
 #include "feed/feed.h"
 #include "models/history.h"
+#include "node/quote_trader.h"
 
 #define RATINGS_CACHE 4
 #define DEFAULT_LAMBDA 1.45
@@ -462,8 +463,10 @@ char *quote_price_football(const json_t *inputs, double lambda, double mu, doubl
         rc = model_fb_markets_compute(g, mk);
     if (rc == 0 && !live)
         market_blend(inputs, mk); /* the agreed market first, the trader's lean on top */
-    if (rc == 0)
+    if (rc == 0) {
         trader_lean(inputs, mk);
+        quote_trader_lean_markets(inputs, mk); /* per market, after the 1X2's followers */
+    }
     if (rc == 0)
         rc = model_fb_quote(mk, cfg, live ? MODEL_PHASE_LIVE : MODEL_PHASE_PRE, &pr);
     free(g);
@@ -472,6 +475,7 @@ char *quote_price_football(const json_t *inputs, double lambda, double mu, doubl
         snprintf(err, errlen, "models: %s", model_strerror(rc));
         return NULL;
     }
+    quote_trader_move_lines(inputs, &pr);
     fault_add = fault ? 10 : 0;
     json_t *all = json_object(), *m;
     char k[32];
@@ -535,6 +539,7 @@ char *quote_price_football(const json_t *inputs, double lambda, double mu, doubl
         put(m, "away", pr.next_goal[2]);
         add_market(all, "next_goal", m);
     }
+    quote_trader_suspend_markets(inputs, all);
     char *text = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(all);
     if (!text)
@@ -642,6 +647,7 @@ char *quote_price_tennis(const json_t *inputs, double serve_a, double serve_b,
     add_market(all, "total_games", tg);
     add_market(all, "game_handicap", gh);
     free(r);
+    quote_trader_suspend_markets(inputs, all);
     char *text = rc == 0 ? json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(all);
     if (!text)
@@ -695,6 +701,7 @@ char *quote_price_basketball(const json_t *inputs, const model_bb_state *pre,
     }
     add_market(all, "spread", sp);
     add_market(all, "total_points", tot);
+    quote_trader_suspend_markets(inputs, all);
     char *text = rc == 0 ? json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(all);
     if (!text)

@@ -4,8 +4,12 @@
  *        suspended?, max_stake?, reason}  (admin scope "bets", Idempotency-Key; on the leader,
  *        a follower sends the operator to it) -> 200 {settings..., change} through the write
  *        path as CMD_TRADER_SET (wrapped in CMD_ADMIN: the audit trail has who and when).
+ *        With market and any of line_move, lean, max_stake, suspended it is one market's
+ *        change instead: CMD_TRADER_MARKET_SET (consensus/trader_market.h) -> 200 {fixture,
+ *        market, settings, change}.
  *   GET  /admin/v1/fixtures/{id}/trader  (admin "bets", any node) the settings and the history
- *        of changes; a fixture no trader touched answers the neutral settings.
+ *        of changes, with the per-market ones under "markets" ({markets: {name: settings},
+ *        changes, history}); a fixture no trader touched answers the neutral settings.
  *
  * Happy path: the body is checked here with the state machine's own checker (trader_check),
  * so a change out of bounds is refused with its stable code before it reaches the log; apply
@@ -17,6 +21,7 @@
 #include <string.h>
 
 #include "consensus/trader.h"
+#include "consensus/trader_market.h"
 #include "node/accounts_common.h"
 #include "node/http_guard.h"
 #include "node/node.h"
@@ -29,11 +34,16 @@ static void show(struct http_req *r, const char *fixture)
     if (!routes_read_begin(r, &txn))
         return;
     json_t *t = trader_get(r->node->fsm, txn, fixture);
+    json_t *pm = trader_market_get(r->node->fsm, txn, fixture);
     fsm_read_end(txn);
     if (!t)
         t = json_pack("{s:s, s:i, s:{}, s:n, s:b, s:i, s:i, s:[]}", "fixture", fixture,
                       "margin_shift_bp", 0, "market_shift_bp", "lean", "suspended", 0,
                       "max_stake", 0, "changes", 0, "history");
+    if (!pm)
+        pm = json_pack("{s:{}, s:i, s:[]}", "markets", "changes", 0, "history");
+    json_object_del(pm, "fixture");
+    json_object_set_new(t, "markets", pm);
     http_reply_json(r, 200, t);
 }
 
@@ -50,12 +60,13 @@ static void set(struct http_req *r, const char *fixture)
     struct fsm_result chk = {0, NULL};
     if (!json_is_object(b) || json_object_get(b, "fixture") || json_object_get(b, "by")) {
         http_guard_problem(r, 422, "Invalid trader setting", "invalid_trader",
-                           "need an object {market?, margin_shift_bp?, lean?, suspended?, "
-                           "max_stake?, reason} (the fixture is in the path)");
+                           "need an object {market?, margin_shift_bp?, line_move?, lean?, "
+                           "suspended?, max_stake?, reason} (the fixture is in the path)");
         json_decref(b);
         return;
     }
-    if (trader_check(b, &chk) != 0) {
+    bool per_market = trader_market_is_change(b);
+    if ((per_market ? trader_market_check(b, &chk) : trader_check(b, &chk)) != 0) {
         json_t *p = chk.body ? json_loads(chk.body, 0, NULL) : NULL;
         http_guard_problem(r, 422, "Invalid trader setting",
                            json_string_value(json_object_get(p, "code")) ?: "invalid_trader",
@@ -69,7 +80,8 @@ static void set(struct http_req *r, const char *fixture)
     snprintf(by, sizeof by, "%s:%s", r->actor_kind[0] ? r->actor_kind : "admin",
              r->actor_id[0] ? r->actor_id : "token");
     struct cmd c;
-    char *text = trader_cmd_set(&c, fixture, b, by);
+    char *text = per_market ? trader_market_cmd_set(&c, fixture, b, by)
+                            : trader_cmd_set(&c, fixture, b, by);
     char *canon = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(b);
     char subj[1400];
@@ -77,7 +89,8 @@ static void set(struct http_req *r, const char *fixture)
     uint8_t fp[32];
     acc_fingerprint("trader-set", subj, fp);
     if (text)
-        write_submit(r, CMD_TRADER_SET, text, strlen(text), idem, fp, acc_relay_done, NULL);
+        write_submit(r, per_market ? CMD_TRADER_MARKET_SET : CMD_TRADER_SET, text, strlen(text),
+                     idem, fp, acc_relay_done, NULL);
     else
         http_problem(r, 500, "Out of memory", "the trader setting could not be prepared");
     free(text);

@@ -48,7 +48,7 @@ test-unit: $(UNIT_TESTS)
 # test_trader: trader controls (issue 17): bounds refused and changing nothing, the history,
 # suspend and reopen, two state machines alike, and the pricing of node/quote_price.c with a
 # margin shift, a lean and a market's shift (bit-identical on two calls).
-$(BUILD)/tests/test_trader: $(BUILD)/san/tests/unit/test_trader.o $(BUILD)/san/node/quote_price.o $(MODELS_SAN_OBJS) $(UNIT_DEPS)
+$(BUILD)/tests/test_trader: $(BUILD)/san/tests/unit/test_trader.o $(BUILD)/san/node/quote_price.o $(BUILD)/san/node/quote_trader.o $(MODELS_SAN_OBJS) $(UNIT_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka -lm
 

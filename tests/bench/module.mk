@@ -10,6 +10,14 @@ build/bench/quote_latency: $(BUILD)/obj/tests/bench/quote_latency.o
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 BENCH_BINS += build/bench/quote_latency
 
+# The cost of pricing one football round (node/quote_price.c; README "Trader controls").
+QUOTE_PRICE_BENCH_OBJS := $(BUILD)/obj/tests/bench/quote_price_bench.o $(BUILD)/obj/node/quote_price.o \
+	$(BUILD)/obj/node/quote_trader.o $(patsubst %.c,$(BUILD)/obj/%.o,$(CONSENSUS_SRCS)) $(MODELS_OBJS)
+build/bench/quote_price: $(QUOTE_PRICE_BENCH_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+BENCH_BINS += build/bench/quote_price
+
 .PHONY: bench-quotes
 bench-quotes: deps
 	@$(MAKE) --no-print-directory all build/bench/quote_latency

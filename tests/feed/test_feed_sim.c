@@ -28,7 +28,7 @@
 
 struct col {
     struct feed_obs obs[512];
-    int n, fixtures, events, results;
+    int n, fixtures, events, results, odds;
     int errors, last_error;
     int codes[16]; /* errors by -code */
     struct feed_provider *p;
@@ -42,6 +42,7 @@ static void on_obs(void *arg, const struct feed_obs *o)
     c->fixtures += o->kind == FEED_FIXTURE;
     c->events += o->kind == FEED_EVENT;
     c->results += o->kind == FEED_RESULT;
+    c->odds += o->kind == FEED_ODDS;
 }
 
 static void on_error(void *arg, const struct feed_error *e)
@@ -152,6 +153,8 @@ static void assert_well_ordered(const struct col *c)
                 fail_msg("event seq %llu after %llu", (unsigned long long)o->u.event.seq,
                          (unsigned long long)last);
             last = o->u.event.seq;
+        } else if (o->kind == FEED_ODDS) {
+            assert_true(fixture_seen);
         } else {
             result_seen = true;
         }
@@ -327,6 +330,58 @@ static void test_sse_in_order_and_resume(void **state)
     assert_true(stats(&c).reconnects >= 1);
     assert_int_equal(stats(&c).last_event_id, 17);
     assert_true(sim_state(&s, "resumes") >= 1);
+    close_provider(&c);
+    simproc_stop(&s);
+}
+
+static bool a_two_odds_and_result(void *arg)
+{
+    (void)arg;
+    return A->odds >= 2 && A->results >= 1;
+}
+
+/* Market snapshots (issue 17) over REST (GET /v1/odds) and SSE ("odds" events): both, in seq
+ * order, with the scenario's milli-odds; a provider without /v1/odds is not a failure (the
+ * plain football scenario's tests expect no errors and get none). */
+static void test_odds_rest_and_sse(void **state)
+{
+    (void)state;
+    struct simproc s;
+    simproc_start(&s, "tests/feedsim/scenarios/football-odds.json",
+                  (const char *[]){"--speed", "0", NULL});
+    advance(&s, "{\"to\": 100000}");
+    for (int a = 0; a < 2; a++) {
+        struct col c;
+        A = &c;
+        open_provider(&c, a ? FEED_SSE : FEED_REST, s.url);
+        assert_true(run_until(a_two_odds_and_result, NULL));
+        assert_int_equal(c.odds, 2);
+        assert_int_equal(c.events, FOOTBALL_EVENTS);
+        assert_well_ordered(&c);
+        const struct feed_obs *o1 = NULL, *o2 = NULL;
+        for (int i = 0; i < c.n; i++)
+            if (c.obs[i].kind == FEED_ODDS)
+                *(o1 ? &o2 : &o1) = &c.obs[i];
+        assert_int_equal(o1->u.odds.seq, 1);
+        assert_int_equal(o1->u.odds.books, 2);
+        assert_int_equal(o1->u.odds.milli[1][2], 6000);
+        assert_int_equal(o2->u.odds.seq, 2);
+        assert_int_equal(o2->u.odds.books, 1);
+        assert_int_equal(o2->u.odds.milli[0][0], 1900);
+        assert_int_equal(c.errors, 0);
+        close_provider(&c);
+    }
+    assert_int_equal(simproc_get(&s, "/v1/odds", NULL, NULL, 0), 200);
+    /* The swap_odds lie: the same snapshots with home and away odds swapped in every book. */
+    lie(&s, "{\"swap_odds\": \"FB-1001\"}");
+    struct col c;
+    A = &c;
+    open_provider(&c, FEED_REST, s.url);
+    assert_true(run_until(a_two_odds_and_result, NULL));
+    const struct feed_obs *o1 = find(&c, FEED_ODDS, 0);
+    assert_int_equal(o1->u.odds.milli[1][0], 6000);
+    assert_int_equal(o1->u.odds.milli[1][2], 1550);
+    assert_int_equal(o1->u.odds.milli[1][1], 4000);
     close_provider(&c);
     simproc_stop(&s);
 }
@@ -804,6 +859,7 @@ int main(void)
         cmocka_unit_test_teardown(test_rest_full_match_and_etag, kill_sims),
         cmocka_unit_test_teardown(test_rest_survives_downtime, kill_sims),
         cmocka_unit_test_teardown(test_sse_in_order_and_resume, kill_sims),
+        cmocka_unit_test_teardown(test_odds_rest_and_sse, kill_sims),
         cmocka_unit_test_teardown(test_sse_resumes_through_repeated_drops, kill_sims),
         cmocka_unit_test_teardown(test_liar_score_is_a_different_observation, kill_sims),
         cmocka_unit_test_teardown(test_liar_missing_or_flipped_event, kill_sims),

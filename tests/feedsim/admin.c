@@ -107,6 +107,11 @@ static int lie_flip(struct sim_lies *l, json_t *o)
     return event_ref(l->flip, &l->nflip, o);
 }
 
+static int lie_swap_odds(struct sim_lies *l, json_t *o)
+{
+    return json_is_string(o) ? sim_lie_swap_odds(l, json_string_value(o)) : -1;
+}
+
 /* All or nothing: the new lies are built in a copy and installed only if every key is
  * valid, so a refused request changes nothing. */
 static const char *apply_lies(struct sim *s, json_t *j)
@@ -124,6 +129,9 @@ static const char *apply_lies(struct sim *s, json_t *j)
         return "drop_event: {\"fixture\": ID, \"seq\": N} or a list of them";
     if ((v = json_object_get(j, "flip_event")) && each(v, lie_flip, &next))
         return "flip_event: {\"fixture\": ID, \"seq\": N} or a list of them";
+    if ((v = json_object_get(j, "swap_odds")) &&
+        (json_is_string(v) ? lie_swap_odds(&next, v) : each(v, lie_swap_odds, &next)))
+        return "swap_odds: a fixture id or a list of them";
     if ((v = json_object_get(j, "delay_ms"))) {
         if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 600000)
             return "delay_ms: 0 to 600000";

@@ -23,6 +23,7 @@ static void usage(FILE *f)
             "  --lie-score FIXTURE=H-A        report a wrong final score\n"
             "  --lie-drop-event FIXTURE:SEQ   never publish that event\n"
             "  --lie-flip-event FIXTURE:SEQ   publish that event with home and away swapped\n"
+            "  --lie-swap-odds FIXTURE        publish its market snapshots with home and away swapped\n"
             "  --lie-delay MS                 publish everything MS late (REST and stream)\n"
             "  --lie-slow MS                  send every REST answer MS late\n"
             "  --lie-garbage                  answer 200 with bodies that are not observations\n"
@@ -70,7 +71,7 @@ int main(int argc, char **argv)
         {"heartbeat-ms", required_argument, 0, 'b'}, {"lie-score", required_argument, 0, 'S'},
         {"lie-drop-event", required_argument, 0, 'D'},
         {"lie-flip-event", required_argument, 0, 'F'}, {"lie-delay", required_argument, 0, 'W'},
-        {"lie-slow", required_argument, 0, 'L'},
+        {"lie-slow", required_argument, 0, 'L'}, {"lie-swap-odds", required_argument, 0, 'O'},
         {"lie-garbage", no_argument, 0, 'G'},      {"lie-down", required_argument, 0, 'R'},
         {"drop-stream-every", required_argument, 0, 'E'}, {"help", no_argument, 0, 'h'},
         {"api-key", required_argument, 0, 'k'},
@@ -90,6 +91,7 @@ int main(int argc, char **argv)
         case 'S': bad = sim_lie_score(&s.lies, optarg) != 0; break;
         case 'D': bad = sim_lie_event(s.lies.drop, &s.lies.ndrop, optarg) != 0; break;
         case 'F': bad = sim_lie_event(s.lies.flip, &s.lies.nflip, optarg) != 0; break;
+        case 'O': bad = sim_lie_swap_odds(&s.lies, optarg) != 0; break;
         case 'W': s.lies.delay_ms = (unsigned)strtoul(optarg, &end, 10), bad = *end; break;
         case 'L': s.lies.slow_ms = (unsigned)strtoul(optarg, &end, 10), bad = *end; break;
         case 'G': s.lies.garbage = true; break;

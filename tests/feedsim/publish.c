@@ -58,6 +58,12 @@ static json_t *render(const struct sim *s, const struct feed_obs *o)
         copy.u.event.server = other(o->u.event.server);
         copy.u.event.winner = other(o->u.event.winner);
     }
+    for (int i = 0; o->kind == FEED_ODDS && i < s->lies.nswap; i++)
+        if (!strcmp(o->u.odds.fixture, s->lies.swap_odds[i]))
+            for (int b = 0; b < o->u.odds.books; b++) {
+                copy.u.odds.milli[b][0] = o->u.odds.milli[b][2];
+                copy.u.odds.milli[b][2] = o->u.odds.milli[b][0];
+            }
     if (o->kind == FEED_RESULT) {
         for (int i = 0; i < s->lies.nscore; i++)
             if (!strcmp(o->u.result.fixture, s->lies.score[i].fixture)) {
@@ -199,7 +205,7 @@ static void stream_push(struct sim_conn *c)
         c->stream_last = it->id;
         if (dropped(s, &it->obs))
             continue;
-        static const char *const names[] = {NULL, "fixture", "live", "result"};
+        static const char *const names[] = {NULL, "fixture", "live", "result", "odds"};
         char *data;
         if (s->lies.garbage) {
             data = strdup(garbage(s));
@@ -288,7 +294,7 @@ void sim_public_request(struct sim_conn *c, const struct req *q)
         return;
     }
     bool list = !strcmp(q->path, "/v1/fixtures") || !strcmp(q->path, "/v1/results") ||
-                !strcmp(q->path, "/v1/events");
+                !strcmp(q->path, "/v1/events") || !strcmp(q->path, "/v1/odds");
     if (list && s->lies.garbage) {
         const char *g = garbage(s);
         reply(c, q, 200, "application/json", NULL, g, strlen(g));
@@ -296,6 +302,8 @@ void sim_public_request(struct sim_conn *c, const struct req *q)
         get_list(c, q, FEED_FIXTURE, "fixtures");
     } else if (!strcmp(q->path, "/v1/results")) {
         get_list(c, q, FEED_RESULT, "results");
+    } else if (!strcmp(q->path, "/v1/odds")) {
+        get_list(c, q, FEED_ODDS, "odds");
     } else if (!strcmp(q->path, "/v1/events")) {
         get_events(c, q);
     } else if (!strcmp(q->path, "/v1/stream")) {

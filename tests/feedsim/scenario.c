@@ -7,6 +7,8 @@
  *       "announce": 0,           simulated second the fixture is published (default 0)
  *       "start": 60,             simulated second of kick-off; event "at"s count from here
  *       "events": [{"at": 0, "minute": 0, "period": 1, "type": "kick_off"}, ...],
+ *       "odds": [{"at": 20, "odds_milli": [[2100, 3400, 3600], ...]}, ...],
+ *                                market snapshots, "at" counting from the announcement
  *       "result": {"at": 5900, "status": "final", "home": 2, "away": 1}}]}
  *
  * Events are written in the providers' JSON without "fixture" (taken from the parent) and
@@ -70,6 +72,22 @@ static void football_score(const struct sim_scenario *sc, size_t from, const cha
     }
 }
 
+/* A fixture's i-th event or snapshot @j, written without "fixture" (the parent's @id) and
+ * usually without "seq" (its position, from 1), parsed by the feed library; its "at" (-1 if
+ * missing) in *at. Returns feed_obs_from_json's code. */
+static int child_obs(enum feed_kind kind, json_t *j, const char *id, size_t i,
+                     struct feed_obs *o, struct feed_error *fe, double *at)
+{
+    json_t *c = json_deep_copy(j);
+    json_object_set_new(c, "fixture", json_string(id));
+    if (!json_object_get(c, "seq"))
+        json_object_set_new(c, "seq", json_integer((json_int_t)i + 1));
+    *at = num(c, "at", -1);
+    int rc = feed_obs_from_json(kind, c, o, fe);
+    json_decref(c);
+    return rc;
+}
+
 static int load_fixture(struct sim_scenario *sc, size_t *cap, json_t *jf, size_t fi, char *err,
                         size_t errlen)
 {
@@ -94,13 +112,8 @@ static int load_fixture(struct sim_scenario *sc, size_t *cap, json_t *jf, size_t
     double prev_at = -1;
     json_array_foreach(evs, i, ev)
     {
-        json_t *c = json_deep_copy(ev);
-        json_object_set_new(c, "fixture", json_string(id));
-        if (!json_object_get(c, "seq"))
-            json_object_set_new(c, "seq", json_integer((json_int_t)i + 1));
-        double at = num(c, "at", -1);
-        int rc = feed_obs_from_json(FEED_EVENT, c, &o, &fe);
-        json_decref(c);
+        double at;
+        int rc = child_obs(FEED_EVENT, ev, id, i, &o, &fe, &at);
         if (rc || at < prev_at) {
             snprintf(err, errlen, "fixture %s, events[%zu]: %s", id, i,
                      rc ? fe.msg : "\"at\" missing or going back in time");
@@ -108,6 +121,21 @@ static int load_fixture(struct sim_scenario *sc, size_t *cap, json_t *jf, size_t
         }
         prev_at = at;
         if (add(sc, cap, start + at, &o))
+            return -1;
+    }
+    /* Market snapshots: "odds": [{"at": seconds after the announcement, "odds_milli": [[h, d,
+     * a], ...]}, ...], seq from 1 in order unless given. */
+    json_t *jo;
+    json_array_foreach(json_object_get(jf, "odds"), i, jo)
+    {
+        double at;
+        int rc = child_obs(FEED_ODDS, jo, id, i, &o, &fe, &at);
+        if (rc || at < 0) {
+            snprintf(err, errlen, "fixture %s, odds[%zu]: %s", id, i,
+                     rc ? fe.msg : "\"at\" missing or negative");
+            return -1;
+        }
+        if (add(sc, cap, num(jf, "announce", 0) + at, &o))
             return -1;
     }
     json_t *jr = json_object_get(jf, "result");
@@ -209,5 +237,13 @@ int sim_lie_event(struct sim_event_ref *refs, int *n, const char *arg)
     snprintf(refs[*n].fixture, sizeof refs[0].fixture, "%.*s", (int)(c - arg), arg);
     refs[*n].seq = seq;
     (*n)++;
+    return 0;
+}
+
+int sim_lie_swap_odds(struct sim_lies *l, const char *fixture)
+{
+    if (!fixture[0] || strlen(fixture) > FEED_ID_MAX || l->nswap == SIM_MAX_LIES)
+        return -1;
+    snprintf(l->swap_odds[l->nswap++], sizeof l->swap_odds[0], "%s", fixture);
     return 0;
 }

@@ -49,6 +49,9 @@ struct sim_lies {
     struct sim_event_ref flip[SIM_MAX_LIES]; /* events told the other way round: home and
                                                 away swapped in team, server and winner */
     int nflip;
+    char swap_odds[SIM_MAX_LIES][FEED_ID_MAX + 1]; /* market snapshots of these fixtures
+                                                      told with home and away odds swapped */
+    int nswap;
     unsigned delay_ms;           /* everything is published this much later (real time) */
     unsigned slow_ms;            /* every REST answer is sent this much later */
     bool garbage;                /* 200 answers whose bodies are not valid observations */
@@ -59,6 +62,8 @@ struct sim_lies {
 /* Parses "F1=0-3" / "F1:5" into the lies; returns 0 or -1. */
 int sim_lie_score(struct sim_lies *l, const char *arg);
 int sim_lie_event(struct sim_event_ref *refs, int *n, const char *arg);
+/* Adds a fixture id to the swap_odds lie; returns 0 or -1. */
+int sim_lie_swap_odds(struct sim_lies *l, const char *fixture);
 
 /* ---- the server (server.c) ------------------------------------------------------------- */
 

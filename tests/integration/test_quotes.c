@@ -17,6 +17,10 @@
  *                  is pending, and the leader raises the agreement alert;
  *   leader_killed  the leader dies mid-game: every agreed event and quote survives on the other
  *                  two, and quoting resumes (new versions that know of later events);
+ *   trader_markets a trader moves the total goals line and suspends correct score: the next
+ *                  agreed quote on every node has them; a bad line move is refused with its code;
+ *   market_snapshots a market snapshot disputed by one lying provider is not used (the quotes
+ *                  stay the model's alone); once agreed, the next 1X2 moves toward it everywhere;
  *   trader_controls a trader's margin shift (POST /admin/v1/fixtures/{id}/trader) makes the
  *                  next agreed quote on every node have a larger 1X2 overround, quorum-signed;
  *                  a shift out of bounds is refused with its code and changes nothing; the
@@ -893,6 +897,183 @@ static void trader_controls(void **state)
     stop(&s);
 }
 
+/* Open, newer than a->version, and its total_goals 3.5 line priced as a->over. */
+struct moved {
+    json_int_t version, over;
+};
+
+static json_int_t line_price(json_t *m, const char *market, const char *line, const char *o)
+{
+    return num(json_object_get(json_object_get(json_object_get(m, "prices"), market), line), o);
+}
+
+static bool line_moved(json_t *m, void *a)
+{
+    const struct moved *mv = a;
+    return !strcmp(str(m, "status"), "open") && num(m, "version") > mv->version &&
+           line_price(m, "total_goals", "3.5", "over") == mv->over &&
+           !json_object_get(json_object_get(m, "prices"), "correct_score");
+}
+
+/* Per-market controls: the total goals line moved up a goal and correct score suspended in one
+ * change each; the next agreed quote on every node prices 3.5 as the model priced 2.5 and
+ * offers no correct score; a line move on a market without lines is refused with its code;
+ * a follower reads the same settings. */
+static void trader_markets(void **state)
+{
+    (void)state;
+    static struct setup s;
+    start(&s, NULL, NULL);
+    json_t *m = wait_market(&s.c, 0, open_pre, NULL, "open pre-match");
+    struct moved mv = {num(m, "version"), line_price(m, "total_goals", "2.5", "over")};
+    assert_true(mv.over > 1000);
+    assert_true(line_price(m, "total_goals", "3.5", "over") != mv.over);
+    json_decref(m);
+    int leader = h_wait_leader(&s.c, H_WAIT_MS);
+    struct h_resp r = trader_post(&s.c, leader, "{\"market\": \"btts\", \"line_move\": 1, "
+                                                "\"reason\": \"no line\"}", "tm-bad-1");
+    assert_int_equal(r.status, 422);
+    assert_string_equal(str(r.json, "code"), "line_market");
+    h_resp_free(&r);
+    r = trader_post(&s.c, leader, "{\"market\": \"total_goals\", \"line_move\": 1, "
+                                  "\"reason\": \"heavy rain\"}", "tm-1");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(num(json_object_get(r.json, "settings"), "line_move_q"), 4);
+    h_resp_free(&r);
+    char out[8192]; /* the same through parlayctl */
+    assert_int_equal(h_parlayctl(&s.c, leader, "trader set " FIXTURE " --market "
+                                 "correct_score --suspend --reason 'integrity alert'", out,
+                                 sizeof out),
+                     0);
+    assert_non_null(strstr(out, "correct_score"));
+    assert_non_null(strstr(out, "SUSPENDED"));
+    for (int i = 0; i < 3; i++) {
+        m = wait_market(&s.c, i, line_moved, &mv, "re-priced with the line moved");
+        assert_true(num(m, "signatures") >= 2);
+        json_decref(m);
+    }
+    int f = (leader + 1) % 3;
+    r = h_http(&s.c, f, "GET", "/admin/v1/fixtures/" FIXTURE "/trader", NULL, NULL, true);
+    assert_int_equal(r.status, 200);
+    json_t *pm = json_object_get(r.json, "markets");
+    assert_int_equal(num(pm, "changes"), 2);
+    assert_int_equal(num(json_object_get(json_object_get(pm, "markets"), "total_goals"),
+                         "line_move_q"),
+                     4);
+    assert_string_equal(str(json_array_get(json_object_get(pm, "history"), 1), "reason"),
+                        "integrity alert");
+    h_resp_free(&r);
+    assert_int_equal(h_parlayctl(&s.c, f, "trader show " FIXTURE, out, sizeof out), 0);
+    assert_non_null(strstr(out, "total_goals"));
+    assert_non_null(strstr(out, "line +1.00"));
+    stop(&s);
+}
+
+/* ---- market snapshots (issue 17) -------------------------------------------------------- */
+
+/* The captured inputs of node @i's quote @version (a new reference), or NULL. */
+static json_t *quote_inputs(struct h_cluster *c, int i, json_int_t version)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/v1/quotes/%lld", (long long)version);
+    struct h_resp r = h_http(c, i, "GET", path, NULL, NULL, false);
+    json_t *in = r.status == 200 ? json_incref(json_object_get(r.json, "inputs")) : NULL;
+    h_resp_free(&r);
+    return in;
+}
+
+/* The 1X2 home probability a market shows: 1/odds normalised over the three outcomes. */
+static double home_share(json_int_t h, json_int_t d, json_int_t a)
+{
+    double s = 1000.0 / (double)h + 1000.0 / (double)d + 1000.0 / (double)a;
+    return 1000.0 / (double)h / s;
+}
+
+static double quote_home(json_t *m)
+{
+    json_t *x = json_object_get(json_object_get(m, "prices"), "1x2");
+    return home_share(num(x, "home"), num(x, "draw"), num(x, "away"));
+}
+
+struct blended {
+    struct h_cluster *c;
+    int node;
+    json_int_t after; /* a version older than the one wanted */
+};
+
+/* Open, newer than b->after, and priced from the agreed snapshot seq 1. */
+static bool blends_snapshot(json_t *m, void *a)
+{
+    struct blended *b = a;
+    if (strcmp(str(m, "status"), "open") || num(m, "version") <= b->after)
+        return false;
+    json_t *in = quote_inputs(b->c, b->node, num(m, "version"));
+    bool ok = num(json_object_get(in, "market"), "seq") == 1;
+    json_decref(in);
+    return ok;
+}
+
+/* football-odds.json: the fixture at 0, snapshot 1 (home a clear favourite) at 20 s. Node 3's
+ * provider lies about it (home and away swapped); node 2's provider is behind (its clock not
+ * yet at 20 s). Node 1 and node 3 disagree: no quorum, the quotes stay the model's alone. Once
+ * node 2 sees it too, it is agreed, and the next 1X2 moves toward it on every node. */
+static void market_snapshots(void **state)
+{
+    (void)state;
+    static struct setup s;
+    const char *swap[] = {"--lie-swap-odds", FIXTURE, NULL};
+    const char *const *lies[3] = {NULL, NULL, swap};
+    start_sport(&s, "tests/feedsim/scenarios/football-odds.json", NULL, lies, NULL);
+    json_t *m = wait_market(&s.c, 0, open_pre, NULL, "open pre-match");
+    json_int_t v0 = num(m, "version");
+    double model_home = quote_home(m);
+    json_t *in = quote_inputs(&s.c, 0, v0);
+    assert_non_null(in);
+    assert_null(json_object_get(in, "market")); /* the model alone */
+    json_decref(in);
+    json_decref(m);
+    /* Snapshot 1 seen by node 1 (truth) and node 3 (the lie) only: pending, then stalled. */
+    advance(&s, 0, 20);
+    advance(&s, 2, 20);
+    int leader = h_wait_leader(&s.c, H_WAIT_MS);
+    double end = h_now() + H_WAIT_MS / 1000.0;
+    while (h_now() < end &&
+           h_log_count(&s.c, leader, "event=agreement_stalled subject=odds/" FIXTURE "/1") < 1)
+        h_sleep_ms(100);
+    assert_true(h_log_count(&s.c, leader, "event=agreement_stalled subject=odds/" FIXTURE
+                                          "/1") >= 1);
+    for (int i = 0; i < 3; i++) {
+        m = market(&s.c, i);
+        assert_non_null(m);
+        in = quote_inputs(&s.c, i, num(m, "version"));
+        assert_non_null(in);
+        assert_null(json_object_get(in, "market")); /* the disputed snapshot is not used */
+        json_decref(in);
+        json_decref(m);
+    }
+    struct h_resp r = h_http(&s.c, 0, "GET", "/v1/observations/odds/" FIXTURE "/1/attestation",
+                             NULL, NULL, false);
+    assert_int_equal(r.status, 404);
+    h_resp_free(&r);
+    /* Node 2 catches up: two honest nodes agree, and every node re-prices with the market. */
+    advance(&s, 1, 20);
+    double market_home = (home_share(1500, 4200, 6500) + home_share(1550, 4000, 6000)) / 2;
+    assert_true(market_home > model_home + 0.05); /* the scenario makes them differ */
+    for (int i = 0; i < 3; i++) {
+        struct blended b = {&s.c, i, v0};
+        m = wait_market(&s.c, i, blends_snapshot, &b, "priced from the agreed snapshot");
+        assert_true(num(m, "signatures") >= 2);
+        double h = quote_home(m);
+        assert_true(h > model_home && h < market_home + 0.02); /* toward the market */
+        json_decref(m);
+    }
+    r = h_http(&s.c, 2, "GET", "/v1/observations/odds/" FIXTURE "/1/attestation", NULL, NULL,
+               false);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    stop(&s);
+}
+
 /* Tennis and basketball clusters quote too: pre-match, then live from agreed points and
  * scoring runs, then closed by the result. */
 static void other_sports(void **state)
@@ -944,8 +1125,12 @@ int main(void)
         cmocka_unit_test(liars_hold),
         cmocka_unit_test(leader_killed),
         cmocka_unit_test(trader_controls),
+        cmocka_unit_test(market_snapshots),
+        cmocka_unit_test(trader_markets),
         cmocka_unit_test(other_sports),
     };
+    if (getenv("PARLAY_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("PARLAY_TEST_FILTER"));
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     simproc_stop_all();
     return rv;

@@ -399,6 +399,36 @@ static void test_market_states(void **state)
     assert_int_equal(pending(c->f), 1);
 }
 
+/* A trader's per-market controls (issue 17, CMD_TRADER_MARKET_SET): a stake cap on one market
+ * refuses larger bets on it only; a suspended market refuses bets at once, the others take
+ * them. */
+static void test_trader_market_cap_and_suspension(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "F1");
+    long long v = publish(c, "F1", PRICES1);
+    assert_int_equal(apply(c, CMD_TRADER_MARKET_SET, "{\"fixture\":\"F1\",\"market\":"
+                                                     "\"total_goals\",\"max_stake\":3000,"
+                                                     "\"reason\":\"liability\"}"),
+                     200);
+    assert_int_equal(place1(c, 3001, "exact", 0, leg("F1", "total_goals", "2.5", "over", 1900, v)),
+                     409);
+    assert_code(c, "above_max_stake");
+    assert_int_equal(rnum(c, "max"), 3000);
+    assert_int_equal(place1(c, 3000, "exact", 0, leg("F1", "total_goals", "2.5", "over", 1900, v)),
+                     201);
+    assert_int_equal(place1(c, 3001, "exact", 0, leg("F1", "1x2", NULL, "home", 2140, v)), 201);
+    assert_int_equal(apply(c, CMD_TRADER_MARKET_SET, "{\"fixture\":\"F1\",\"market\":"
+                                                     "\"asian_handicap\",\"suspended\":true,"
+                                                     "\"reason\":\"integrity\"}"),
+                     200);
+    assert_int_equal(place1(c, 100, "exact", 0, leg("F1", "asian_handicap", "-0.25", "home", 1800,
+                                                    v)),
+                     409);
+    assert_code(c, "market_suspended");
+    assert_int_equal(place1(c, 100, "exact", 0, leg("F1", "1x2", NULL, "away", 3100, v)), 201);
+}
+
 static void test_stake_and_payout_limits(void **state)
 {
     struct ctx *c = *state;
@@ -2082,6 +2112,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_price_policies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_market_states, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stake_and_payout_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trader_market_cap_and_suspension, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accumulators, setup, teardown),
         cmocka_unit_test_setup_teardown(test_liability_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hold_outcome, setup, teardown),

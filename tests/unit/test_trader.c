@@ -10,7 +10,12 @@
  *                 markets and rounds;
  *   pricing       node/quote_price.c: a margin shift gives a larger 1X2 overround, a lean a
  *                 higher probability for its outcome, a market shift only that market; every
- *                 call gives the same bytes. */
+ *                 call gives the same bytes;
+ *   market_*      per-market controls (CMD_TRADER_MARKET_SET): bounds refused with their code
+ *                 and changing nothing; line moves, leans, caps and suspensions merged with
+ *                 their history, captured by the next round, alike on two state machines;
+ *                 priced by node/quote_trader.c (a moved ladder, a leaned side, a market left
+ *                 out), the same bytes on every call. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +31,7 @@
 #include "consensus/observations.h"
 #include "consensus/quotes.h"
 #include "consensus/trader.h"
+#include "consensus/trader_market.h"
 #include "feed/feed.h"
 #include "node/quote_price.h"
 #include "tests/unit/unit_util.h"
@@ -118,12 +124,23 @@ static int publish(struct ctx *c, const char *fixture, uint64_t index)
     return st;
 }
 
-/* CMD_TRADER_SET with @fields (JSON members without braces) for @fixture. */
-static int trader(struct ctx *c, const char *fixture, const char *fields)
+/* @type (CMD_TRADER_SET or CMD_TRADER_MARKET_SET) with @fields (JSON members without braces)
+ * for @fixture. */
+static int trader_t(struct ctx *c, uint16_t type, const char *fixture, const char *fields)
 {
     char p[2048];
     snprintf(p, sizeof p, "{\"fixture\":\"%s\",%s}", fixture, fields);
-    return apply(c, CMD_TRADER_SET, p);
+    return apply(c, type, p);
+}
+
+static int trader(struct ctx *c, const char *fixture, const char *fields)
+{
+    return trader_t(c, CMD_TRADER_SET, fixture, fields);
+}
+
+static int market_set(struct ctx *c, const char *fixture, const char *fields)
+{
+    return trader_t(c, CMD_TRADER_MARKET_SET, fixture, fields);
 }
 
 /* The trader settings and markets of @ids, the quote stream: one comparable text. */
@@ -135,8 +152,11 @@ static char *dump(struct fsm *f)
     json_t *all = json_object();
     for (size_t i = 0; ids[i]; i++) {
         json_t *t = trader_get(f, txn, ids[i]), *m = quotes_market_get(f, txn, ids[i]);
-        json_object_set_new(all, ids[i], json_pack("{s:o, s:o}", "trader", t ? t : json_null(),
-                                                   "market", m ? m : json_null()));
+        json_t *pm = trader_market_get(f, txn, ids[i]);
+        json_object_set_new(all, ids[i], json_pack("{s:o, s:o, s:o}", "trader",
+                                                   t ? t : json_null(), "market",
+                                                   m ? m : json_null(), "per_market",
+                                                   pm ? pm : json_null()));
     }
     json_object_set_new(all, "events", quotes_events_after(f, txn, 0, 1000));
     fsm_read_end(txn);
@@ -154,11 +174,11 @@ static json_t *settings(struct ctx *c, const char *fixture)
     return t;
 }
 
-static void expect_code(struct ctx *c, const char *fixture, const char *fields, int status,
-                        const char *code)
+static void expect_code_t(struct ctx *c, uint16_t type, const char *fixture,
+                          const char *fields, int status, const char *code)
 {
     char *before = dump(c->f);
-    assert_int_equal(trader(c, fixture, fields), status);
+    assert_int_equal(trader_t(c, type, fixture, fields), status);
     json_t *p = json_loads(c->r.body, 0, NULL);
     const char *got = json_string_value(json_object_get(p, "code"));
     if (!got || strcmp(got, code))
@@ -169,6 +189,12 @@ static void expect_code(struct ctx *c, const char *fixture, const char *fields, 
     assert_string_equal(before, after);
     free(before);
     free(after);
+}
+
+static void expect_code(struct ctx *c, const char *fixture, const char *fields, int status,
+                        const char *code)
+{
+    expect_code_t(c, CMD_TRADER_SET, fixture, fields, status, code);
 }
 
 static void test_bounds(void **state)
@@ -331,6 +357,23 @@ static void test_suspend_reopen(void **state)
     json_decref(m);
 }
 
+/* A second state machine given the same entries: the same dump, bit for bit; returns it. */
+static char *replay_alike(struct ctx *c)
+{
+    char *dir2 = util_tmpdir();
+    struct fsm *f2 = util_fsm_open(dir2);
+    struct util_result r2;
+    util_capture_results(f2, &r2);
+    for (size_t i = 0; i < c->nlog; i++)
+        (void)util_apply(f2, &r2, c->log[i].index, c->log[i].type, NULL, 0, c->log[i].payload);
+    char *a = dump(c->f), *b = dump(f2);
+    assert_string_equal(a, b);
+    free(b);
+    fsm_close(f2);
+    util_rmdir(dir2);
+    return a;
+}
+
 static void test_two_machines(void **state)
 {
     struct ctx *c = *state;
@@ -350,20 +393,10 @@ static void test_two_machines(void **state)
     assert_int_equal(round_(c, "FB-1"), 201);
     assert_int_equal(round_(c, "FB-2"), 201);
 
-    char *dir2 = util_tmpdir();
-    struct fsm *f2 = util_fsm_open(dir2);
-    struct util_result r2;
-    util_capture_results(f2, &r2);
-    for (size_t i = 0; i < c->nlog; i++)
-        (void)util_apply(f2, &r2, c->log[i].index, c->log[i].type, NULL, 0, c->log[i].payload);
-    char *a = dump(c->f), *b = dump(f2);
-    assert_string_equal(a, b);
+    char *a = replay_alike(c);
     assert_non_null(strstr(a, "\"margin_shift_bp\":250")); /* the dump holds the settings */
     assert_non_null(strstr(a, "\"derby\""));
     free(a);
-    free(b);
-    fsm_close(f2);
-    util_rmdir(dir2);
 }
 
 /* ---- pricing ---------------------------------------------------------------------------- */
@@ -480,13 +513,172 @@ static void test_market_blend(void **state)
     free(base), free(blend), free(again), free(with_lean), free(live), free(live_m), free(unusable);
 }
 
+/* ---- per-market controls (CMD_TRADER_MARKET_SET) ----------------------------------------- */
+
+static void test_market_bounds(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "FB-1");
+    static const struct {
+        const char *fields, *code;
+    } bad[] = {
+        {"\"market\":\"total_goals\",\"line_move\":0.5", "line_move_out_of_bounds"},
+        {"\"market\":\"total_goals\",\"line_move\":4", "line_move_out_of_bounds"},
+        {"\"market\":\"asian_handicap\",\"line_move\":0.3", "line_move_out_of_bounds"},
+        {"\"market\":\"asian_handicap\",\"line_move\":-2.25", "line_move_out_of_bounds"},
+        {"\"market\":\"asian_handicap\",\"line_move\":\"1\"", "line_move_out_of_bounds"},
+        {"\"market\":\"btts\",\"line_move\":1", "line_market"},
+        {"\"market\":\"total_goals\",\"lean\":{\"outcome\":\"draw\",\"bp\":100}",
+         "lean_out_of_bounds"},
+        {"\"market\":\"total_goals\",\"lean\":{\"outcome\":\"over\",\"bp\":501}",
+         "lean_out_of_bounds"},
+        {"\"market\":\"1x2\",\"lean\":{\"outcome\":\"home\",\"bp\":100}", "lean_market"},
+        {"\"market\":\"corners\",\"suspended\":true", "unknown_market"},
+        {"\"market\":\"btts\",\"suspended\":true,\"margin_shift_bp\":100", "trader_scope"},
+        {"\"market\":\"btts\",\"max_stake\":-1", "invalid_max_stake"},
+        {"\"market\":\"btts\",\"suspended\":\"yes\"", "invalid_suspended"},
+        {"\"market\":\"btts\"", "nothing_to_set"},
+    };
+    char f[600];
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(f, sizeof f, "%s,\"reason\":\"test bounds\"", bad[i].fields);
+        expect_code_t(c, CMD_TRADER_MARKET_SET, "FB-1", f, 422, bad[i].code);
+    }
+    expect_code_t(c, CMD_TRADER_MARKET_SET, "FB-1",
+                  "\"market\":\"btts\",\"suspended\":true,\"reason\":\"x\"", 422,
+                  "reason_length");
+    expect_code_t(c, CMD_TRADER_MARKET_SET, "FB-404",
+                  "\"market\":\"btts\",\"suspended\":true,\"reason\":\"ghost\"", 404,
+                  "no_fixture");
+    /* The edges are allowed. */
+    assert_int_equal(market_set(c, "FB-1", "\"market\":\"total_goals\",\"line_move\":-3,"
+                                           "\"reason\":\"edge\""),
+                     200);
+    assert_int_equal(market_set(c, "FB-1", "\"market\":\"asian_handicap\",\"line_move\":"
+                                           "1.75,\"lean\":{\"outcome\":\"away\",\"bp\":500},"
+                                           "\"reason\":\"edge\""),
+                     200);
+}
+
+static json_t *round_trader(struct ctx *c, const char *fixture)
+{
+    assert_int_equal(round_(c, fixture), 201);
+    json_t *b = json_loads(c->r.body, 0, NULL);
+    json_t *t = json_incref(json_object_get(json_object_get(b, "inputs"), "trader"));
+    json_decref(b);
+    return t;
+}
+
+static void test_market_round_two_machines(void **state)
+{
+    struct ctx *c = *state;
+    agree_fixture(c, "FB-1");
+    agree_fixture(c, "FB-2");
+    assert_int_equal(market_set(c, "FB-1", "\"market\":\"total_goals\",\"line_move\":1,"
+                                           "\"reason\":\"heavy pitch\",\"by\":\"operator:t1\""),
+                     200);
+    assert_int_equal(market_set(c, "FB-1", "\"market\":\"asian_handicap\",\"line_move\":"
+                                           "-0.5,\"lean\":{\"outcome\":\"home\",\"bp\":200},"
+                                           "\"reason\":\"team news\""),
+                     200);
+    assert_int_equal(market_set(c, "FB-1", "\"market\":\"btts\",\"max_stake\":500,"
+                                           "\"reason\":\"liability\""),
+                     200);
+    assert_int_equal(market_set(c, "FB-1", "\"market\":\"correct_score\",\"suspended\":"
+                                           "true,\"reason\":\"integrity\""),
+                     200);
+    assert_int_equal(market_set(c, "FB-2", "\"market\":\"total_goals\",\"line_move\":5,"
+                                           "\"reason\":\"refused\""),
+                     422);
+    MDB_txn *txn;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    json_t *pm = trader_market_get(c->f, txn, "FB-1");
+    assert_int_equal(trader_market_max_stake(c->f, txn, "FB-1", "btts", 100000), 500);
+    assert_int_equal(trader_market_max_stake(c->f, txn, "FB-1", "1x2", 100000), 100000);
+    assert_true(trader_market_suspended(c->f, txn, "FB-1", "correct_score"));
+    assert_false(trader_market_suspended(c->f, txn, "FB-2", "correct_score"));
+    fsm_read_end(txn);
+    assert_int_equal(json_integer_value(json_object_get(pm, "changes")), 4);
+    json_t *h0 = json_array_get(json_object_get(pm, "history"), 0);
+    assert_string_equal(json_string_value(json_object_get(h0, "market")), "total_goals");
+    assert_string_equal(json_string_value(json_object_get(h0, "by")), "operator:t1");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(h0, "set"),
+                                                        "line_move_q")),
+                     4);
+    json_decref(pm);
+    /* The round captures the pricing part (no stake cap: bets check it themselves). */
+    json_t *t = round_trader(c, "FB-1");
+    char *text = json_dumps(json_object_get(t, "markets"), JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(text, "{\"asian_handicap\":{\"lean\":{\"bp\":200,\"outcome\":"
+                              "\"home\"},\"line_move_q\":-2},\"correct_score\":{\"suspended\""
+                              ":true},\"total_goals\":{\"line_move_q\":4}}");
+    free(text);
+    json_decref(t);
+    t = round_trader(c, "FB-2");
+    assert_null(t);
+    /* Another state machine given the same entries holds the same bytes. */
+    char *a = replay_alike(c);
+    assert_non_null(strstr(a, "\"heavy pitch\""));
+    free(a);
+    /* Cleared, market by market: the round has no trader part any more. */
+    assert_int_equal(market_set(c, "FB-1", "\"market\":\"total_goals\",\"line_move\":0,"
+                                           "\"reason\":\"back to model\""),
+                     200);
+    assert_int_equal(market_set(c, "FB-1", "\"market\":\"asian_handicap\",\"line_move\":0,"
+                                           "\"lean\":{\"outcome\":\"home\",\"bp\":0},"
+                                           "\"reason\":\"back to model\""),
+                     200);
+    assert_int_equal(market_set(c, "FB-1", "\"market\":\"correct_score\",\"suspended\":"
+                                           "false,\"reason\":\"reopen\""),
+                     200);
+    assert_null(round_trader(c, "FB-1"));
+}
+
+static void test_market_pricing(void **state)
+{
+    (void)state;
+    static const char *const ou[] = {"over", "under", NULL};
+    char *base = price(NULL);
+    const char *tr = "{\"margin_shift_bp\":0,\"market_shift_bp\":{},\"markets\":{"
+                     "\"total_goals\":{\"line_move_q\":4},"
+                     "\"asian_handicap\":{\"line_move_q\":-2},"
+                     "\"btts\":{\"lean\":{\"outcome\":\"yes\",\"bp\":300}},"
+                     "\"correct_score\":{\"suspended\":true}}}";
+    char *moved = price(tr), *again = price(tr);
+    assert_string_equal(moved, again); /* the same bytes on every call */
+    /* Totals up a goal: 3.5 has 2.5's prices; 0.5 fell off the ladder. */
+    assert_true(price_of(moved, "total_goals", "3.5", "over") ==
+                price_of(base, "total_goals", "2.5", "over"));
+    assert_true(price_of(moved, "total_goals", "3.5", "under") ==
+                price_of(base, "total_goals", "2.5", "under"));
+    json_t *p = json_loads(moved, 0, NULL);
+    assert_null(json_object_get(json_object_get(p, "total_goals"), "0.5"));
+    assert_null(json_object_get(p, "correct_score")); /* suspended: not offered */
+    json_decref(p);
+    /* The handicap half a goal toward home: home -1.00 at the model's -0.50. */
+    assert_true(price_of(moved, "asian_handicap", "-1.00", "home") ==
+                price_of(base, "asian_handicap", "-0.50", "home"));
+    /* btts leaned to yes: yes shorter, no longer; other markets untouched. */
+    assert_true(price_of(moved, "btts", NULL, "yes") < price_of(base, "btts", NULL, "yes"));
+    assert_true(price_of(moved, "btts", NULL, "no") > price_of(base, "btts", NULL, "no"));
+    assert_true(price_of(moved, "1x2", NULL, "home") == price_of(base, "1x2", NULL, "home"));
+    char *over = price("{\"margin_shift_bp\":0,\"market_shift_bp\":{},\"markets\":{"
+                       "\"total_goals\":{\"lean\":{\"outcome\":\"under\",\"bp\":400}}}}");
+    assert_true(price_of(over, "total_goals", "2.5", "under") <
+                price_of(base, "total_goals", "2.5", "under"));
+    assert_true(overround(over, "total_goals", "2.5", ou) > 1.0);
+    free(base), free(moved), free(again), free(over);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_bounds), T(test_history_and_round), T(test_suspend_reopen), T(test_two_machines),
+        T(test_market_bounds), T(test_market_round_two_machines),
         cmocka_unit_test(test_pricing),
         cmocka_unit_test(test_market_blend),
+        cmocka_unit_test(test_market_pricing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,11 @@
 
     python3 tests/feedsim/scenarios/generate.py               # rewrites tests/feedsim/scenarios/*.json
     python3 tests/feedsim/scenarios/generate.py --busy 1000   # 1000 concurrent games, to stdout
+    python3 tests/feedsim/scenarios/generate.py --real FILE.csv 10   # 10 real games, to stdout
+
+Market snapshots ("odds": 1X2 milli-odds per book) come from a football-data CSV's pre-match
+columns when a scenario is built from real games (--real; never a closing column such as PSCH
+or B365CH), and are synthetic otherwise (football-odds.json).
 
 Times: "start" is the simulated second of kick-off; each event's "at" counts from it.
 Football halves are 45 minutes plus stoppage with a 15-minute break.
@@ -203,6 +208,67 @@ def busy_afternoon(games=40):
     return {"name": "busy afternoon: %d football games" % games, "fixtures": fixtures}
 
 
+def football_odds():
+    """The full match with two market snapshots, both before kick-off (at 60): two books
+    making the home side a clear favourite at 20 s, then one book drifting at 40 s. The
+    fixture alone is published at 0, so a test sees it priced by the model alone first."""
+    doc = football_full()
+    fx = doc["fixtures"][0]
+    fx["odds"] = [{"at": 20, "odds_milli": [[1500, 4200, 6500], [1550, 4000, 6000]]},
+                  {"at": 40, "odds_milli": [[1900, 3600, 4200]]}]
+    doc["name"] = "football: Arsenal v Chelsea, full match, with market snapshots"
+    return doc
+
+
+# Pre-match 1X2 columns of football-data.co.uk, in the order a provider lists its books.
+# Closing columns (PSCH, B365CH, ...) and aggregates (BbMx, BbAv, Max, Avg) are not books.
+REAL_BOOKS = ["B365", "BW", "IW", "LB", "PS", "WH", "VC", "SJ"]
+
+
+def real_games(path, n):
+    """The first n games of a football-data CSV with their real score and pre-match odds.
+    Goals are placed at reproducible minutes (the CSV has no timeline)."""
+    import csv
+    rng = random.Random(17)
+    fixtures = []
+    with open(path, newline="", encoding="latin-1") as f:
+        for row in csv.DictReader(f):
+            if len(fixtures) == n:
+                break
+            if not row.get("HomeTeam") or not row.get("FTHG"):
+                continue
+            books = []
+            for b in REAL_BOOKS:
+                try:
+                    odds = [int(round(float(row[b + k]) * 1000)) for k in "HDA"]
+                except (KeyError, ValueError):
+                    continue
+                if min(odds) > 1000 and sum(1000.0 / o for o in odds) > 1:
+                    books.append(odds)
+            g = len(fixtures)
+            spec = [(0, 0, 1, "period_start", None), (0, 0, 1, "kick_off", None)]
+            goals = ["home"] * int(row["FTHG"]) + ["away"] * int(row["FTAG"])
+            minutes = sorted(rng.sample(range(1, 90), len(goals)))
+            rng.shuffle(goals)
+            for m, team in zip(minutes, goals):
+                spec.append((m, 0, 1 if m <= 45 else 2, "goal", team))
+            spec.insert(sum(1 for m in minutes if m <= 45) + 2, (45, 1, 1, "period_end", None))
+            spec.insert(len(spec) - sum(1 for m in minutes if m > 45), (45, 0, 2, "period_start", None))
+            spec.append((90, 3, 2, "period_end", None))
+            ev = football_events(spec, 46)
+            d, mth, y = row["Date"].split("/")
+            y = ("20" + y) if len(y) == 2 else y
+            fx = {"id": "FD-%s-%03d" % (y, g + 1), "sport": "football",
+                  "competition": row.get("Div", "football-data"), "home": row["HomeTeam"],
+                  "away": row["AwayTeam"], "kickoff": "%s-%s-%sT15:00:00Z" % (y, mth, d),
+                  "announce": 0, "start": 600 + 60 * g, "events": ev,
+                  "result": {"at": ev[-1]["at"] + 60, "status": "final", **score_of(ev)}}
+            if books:
+                fx["odds"] = [{"at": 0, "odds_milli": books[:8]}]
+            fixtures.append(fx)
+    return {"name": "real games from %s" % os.path.basename(path), "fixtures": fixtures}
+
+
 def write(name, doc):
     with open(os.path.join(HERE, name), "w") as f:
         json.dump(doc, f, indent=1)
@@ -214,6 +280,10 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--busy":  # a bigger afternoon, to stdout
         json.dump(busy_afternoon(int(sys.argv[2])), sys.stdout)
         sys.exit(0)
+    if len(sys.argv) == 4 and sys.argv[1] == "--real":  # real games with their odds, to stdout
+        json.dump(real_games(sys.argv[2], int(sys.argv[3])), sys.stdout, indent=1)
+        sys.exit(0)
+    write("football-odds.json", football_odds())
     write("football.json", football_full())
     write("tennis.json", tennis())
     write("basketball.json", basketball())
