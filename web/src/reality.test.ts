@@ -25,6 +25,12 @@ describe("reality information: the net result", () => {
   it("counts a bet listed twice (open then settled between two pages) once", () => {
     expect(realityFigures([...bets, bets[0]], T0).stakes).toBe(2000);
   });
+  it("takes the settled record of a bet read open first and settled after", () => {
+    const open = bet("g", T0 + 360_000, 500, "accepted");
+    const done = bet("g", T0 + 360_000, 500, "settled", 900);
+    expect(realityFigures([open, done], T0)).toEqual({ bets: 1, stakes: 500, returns: 900, net: 400, open: 0 });
+    expect(realityFigures([done, open], T0)).toEqual({ bets: 1, stakes: 500, returns: 900, net: 400, open: 0 });
+  });
   it("is zero with no bet", () => {
     expect(realityFigures([], T0)).toEqual({ bets: 0, stakes: 0, returns: 0, net: 0, open: 0 });
   });

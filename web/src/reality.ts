@@ -11,10 +11,14 @@ export interface RealityFigures { bets: number; stakes: number; returns: number;
 // An open bet's stake is out of the balance until it settles, so it counts against the result.
 export function realityFigures(bets: Bet[], fromMs: number): RealityFigures {
   const r: RealityFigures = { bets: 0, stakes: 0, returns: 0, net: 0, open: 0 };
-  const seen = new Set<string>();
+  // A bet read open and then settled (it settled between the two lists) counts as settled.
+  const last = new Map<string, Bet>();
   for (const b of bets) {
-    if (seen.has(b.id) || b.status === "rejected" || Date.parse(b.placed_at) < fromMs) continue;
-    seen.add(b.id);
+    const had = last.get(b.id);
+    if (!had || (had.status !== "settled" && b.status === "settled")) last.set(b.id, b);
+  }
+  for (const b of last.values()) {
+    if (b.status === "rejected" || Date.parse(b.placed_at) < fromMs) continue;
     r.bets++;
     r.stakes += b.stake;
     if (b.status === "settled") r.returns += b.return ?? 0;
