@@ -619,18 +619,13 @@ int cmd_trader(int argc, char **argv)
         "       parlayctl trader show FIXTURE";
     if (argc < 3)
         die(EXIT_USAGE, "%s", usage);
-    char *esc = curl_easy_escape(NULL, argv[2], 0);
     char path[600];
-    snprintf(path, sizeof path, "/admin/v1/fixtures/%s/trader", esc);
-    curl_free(esc);
+    id_path(path, sizeof path, "/admin/v1/fixtures/%s/trader", argv[2]);
     if (argc == 3 && !strcmp(argv[1], "show")) {
         json_t *out = call("GET", path, NULL, NULL);
-        if (opt.json)
-            print_json(out);
-        else
+        if (human(out))
             print_trader(out);
-        json_decref(out);
-        return EXIT_OK;
+        return done(out, EXIT_OK);
     }
     if (strcmp(argv[1], "set") != 0)
         die(EXIT_USAGE, "%s", usage);
@@ -672,10 +667,7 @@ int cmd_trader(int argc, char **argv)
     if (!key[0])
         gen_key(key, sizeof key); /* a fresh change; --key makes a retry idempotent */
     json_t *out = call("POST", path, b, key);
-    if (opt.json)
-        print_json(out);
-    else
+    if (human(out))
         print_trader(out);
-    json_decref(out);
-    return EXIT_OK;
+    return done(out, EXIT_OK);
 }
