@@ -622,29 +622,20 @@ void oracle_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
                        (long long)json_integer_value(v));
     json_decref(counts);
     pthread_mutex_lock(&o->mu);
-    metrics_printf(buf, len, cap,
-                   "# TYPE parlay_oracle_signatures_put_total counter\n"
-                   "parlay_oracle_signatures_put_total %llu\n"
-                   "# TYPE parlay_oracle_proposals_total counter\nparlay_oracle_proposals_total %llu\n"
-                   "# TYPE parlay_oracle_submissions_total counter\n"
-                   "parlay_oracle_submissions_total %llu\n"
-                   "# TYPE parlay_oracle_confirmed_total counter\nparlay_oracle_confirmed_total %llu\n"
-                   "# TYPE parlay_oracle_already_total counter\nparlay_oracle_already_total %llu\n"
-                   "# TYPE parlay_oracle_failed_total counter\nparlay_oracle_failed_total %llu\n"
-                   "# TYPE parlay_oracle_rpc_errors_total counter\n"
-                   "parlay_oracle_rpc_errors_total %llu\n"
-                   "# TYPE parlay_oracle_short_of_signers_total counter\n"
-                   "parlay_oracle_short_of_signers_total %llu\n"
-                   "# TYPE parlay_oracle_signers_out_of_sync gauge\n"
-                   "parlay_oracle_signers_out_of_sync %d\n"
-                   "# TYPE parlay_oracle_sender_balance_low gauge\n"
-                   "parlay_oracle_sender_balance_low %d\n"
-                   "# TYPE parlay_oracle_outbox gauge\nparlay_oracle_outbox %u\n",
-                   (unsigned long long)o->sigs_put, (unsigned long long)o->proposals,
-                   (unsigned long long)o->submissions, (unsigned long long)o->confirmed,
-                   (unsigned long long)o->already, (unsigned long long)o->failed,
-                   (unsigned long long)o->rpc_errors, (unsigned long long)o->short_of_signers,
-                   o->out_of_sync, o->balance_low, agr_stats(o->agr)->outbox);
+    const struct metric ms[] = {
+        {"parlay_oracle_signatures_put_total", METRIC_COUNTER, o->sigs_put},
+        {"parlay_oracle_proposals_total", METRIC_COUNTER, o->proposals},
+        {"parlay_oracle_submissions_total", METRIC_COUNTER, o->submissions},
+        {"parlay_oracle_confirmed_total", METRIC_COUNTER, o->confirmed},
+        {"parlay_oracle_already_total", METRIC_COUNTER, o->already},
+        {"parlay_oracle_failed_total", METRIC_COUNTER, o->failed},
+        {"parlay_oracle_rpc_errors_total", METRIC_COUNTER, o->rpc_errors},
+        {"parlay_oracle_short_of_signers_total", METRIC_COUNTER, o->short_of_signers},
+        {"parlay_oracle_signers_out_of_sync", METRIC_GAUGE, o->out_of_sync},
+        {"parlay_oracle_sender_balance_low", METRIC_GAUGE, o->balance_low},
+        {"parlay_oracle_outbox", METRIC_GAUGE, agr_stats(o->agr)->outbox},
+    };
+    METRICS_PUT(buf, len, cap, ms);
     pthread_mutex_unlock(&o->mu);
 }
 

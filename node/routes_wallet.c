@@ -1110,14 +1110,11 @@ void wallet_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
     json_decref(years[0]);
     json_decref(years[1]);
     struct banlist *b = n->accounts->ban;
-    metrics_printf(buf, len, cap,
-                   "# TYPE parlay_ban_list_entries gauge\nparlay_ban_list_entries %zu\n"
-                   "# TYPE parlay_ban_list_reloads_total counter\n"
-                   "parlay_ban_list_reloads_total %llu\n"
-                   "# TYPE parlay_ban_list_reload_failures_total counter\n"
-                   "parlay_ban_list_reload_failures_total %llu\n"
-                   "# TYPE parlay_ban_refusals_total counter\nparlay_ban_refusals_total %llu\n",
-                   banlist_size(b), (unsigned long long)banlist_reloads(b),
-                   (unsigned long long)banlist_reload_failures(b),
-                   (unsigned long long)n->metrics.ban_refusals);
+    const struct metric ms[] = {
+        {"parlay_ban_list_entries", METRIC_GAUGE, banlist_size(b)},
+        {"parlay_ban_list_reloads_total", METRIC_COUNTER, banlist_reloads(b)},
+        {"parlay_ban_list_reload_failures_total", METRIC_COUNTER, banlist_reload_failures(b)},
+        {"parlay_ban_refusals_total", METRIC_COUNTER, n->metrics.ban_refusals},
+    };
+    METRICS_PUT(buf, len, cap, ms);
 }
