@@ -461,9 +461,6 @@ int routes_agree(struct http_req *r, const char *method, const char *path)
     return -1;
 }
 
-/* ---- status, metrics, start, stop ----------------------------------------------------- */
-
-
 /* ---- status, metrics, start, stop ------------------------------------------------------- */
 
 void agree_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
@@ -482,11 +479,8 @@ void agree_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
         {"parlay_agreement_alerts_total", METRIC_COUNTER, st->alerts},
     };
     METRICS_PUT(buf, len, cap, ms);
-    metrics_printf(buf, len, cap, "# TYPE parlay_observation_dissent_total counter\n");
-    for (unsigned i = 1; i <= AGR_MAX_NODES; i++)
-        if (st->dissent[i])
-            metrics_printf(buf, len, cap, "parlay_observation_dissent_total{node=\"%u\"} %llu\n",
-                           i, (unsigned long long)st->dissent[i]);
+    metrics_by_node(buf, len, cap, "parlay_observation_dissent_total", st->dissent,
+                    AGR_MAX_NODES + 1);
 }
 
 json_t *agree_status(struct node *n)

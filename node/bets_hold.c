@@ -152,6 +152,18 @@ static void kick_if_idle(struct bets_hold *h)
         uv_timer_start(&h->timer, on_tick, 1, TICK_MS);
 }
 
+/* Propose @c (its payload @text, freed here; NULL proposes nothing) with @cb, counting it in
+ * @count and h->proposing until @cb runs. */
+static void propose(struct bets_hold *h, struct cmd *c, char *text, replica_result_cb cb,
+                    unsigned *count)
+{
+    if (text && replica_propose(h->n->replica, c, cb, h) == REPLICA_OK) {
+        (*count)++;
+        h->proposing++;
+    }
+    free(text);
+}
+
 static void done_proposed(void *arg, int outcome, const struct fsm_result *res)
 {
     struct bets_hold *h = arg;
@@ -206,11 +218,7 @@ static void settle_next(struct bets_hold *h)
         {
             struct cmd cm;
             char *text = bets_cmd_chunk_more(&cm, (enum bets_chunked)k, json_string_value(id));
-            if (text && replica_propose(n->replica, &cm, settle_proposed, h) == REPLICA_OK) {
-                h->settling++;
-                h->proposing++;
-            }
-            free(text);
+            propose(h, &cm, text, settle_proposed, &h->settling);
         }
         json_decref(jobs[k]);
     }
@@ -249,11 +257,7 @@ static void postponed_next(struct bets_hold *h)
     {
         struct cmd cm;
         char *text = bets_cmd_postponed(&cm, json_string_value(id));
-        if (text && replica_propose(n->replica, &cm, postponed_proposed, h) == REPLICA_OK) {
-            h->postponing++;
-            h->proposing++;
-        }
-        free(text);
+        propose(h, &cm, text, postponed_proposed, &h->postponing);
     }
     json_decref(due);
 }
@@ -263,13 +267,7 @@ static void propose_done(struct bets_hold *h, const char *bet, bool accepted, co
 {
     struct cmd c;
     char *text = bets_cmd_hold_done(&c, bet, accepted, code, detail);
-    if (!text)
-        return;
-    if (replica_propose(h->n->replica, &c, done_proposed, h) == REPLICA_OK) {
-        h->busy++;
-        h->proposing++;
-    }
-    free(text);
+    propose(h, &c, text, done_proposed, &h->busy);
 }
 
 static void call_free(struct call *c)
@@ -317,11 +315,7 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
             (status == 409 && code && !strcmp(code, "hold_already_voided"))) {
             struct cmd cm;
             char *text = bets_cmd_hold_voided(&cm, c->bet);
-            if (text && replica_propose(h->n->replica, &cm, done_proposed, h) == REPLICA_OK) {
-                h->busy++;
-                h->proposing++;
-            }
-            free(text);
+            propose(h, &cm, text, done_proposed, &h->busy);
         } else {
             LOG_WARN("event=bet_void_retry bet=%s status=%ld code=%s curl=%d", c->bet, status,
                      code ? code : "", (int)rc);
@@ -336,11 +330,7 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
             char *text = !strcmp(c->how, "resettle")
                              ? bets_cmd_paid_resettle(&cm, c->bet, c->generation)
                              : bets_cmd_paid(&cm, c->bet, c->how);
-            if (text && replica_propose(h->n->replica, &cm, done_proposed, h) == REPLICA_OK) {
-                h->busy++;
-                h->proposing++;
-            }
-            free(text);
+            propose(h, &cm, text, done_proposed, &h->busy);
         } else {
             LOG_WARN("event=bet_settle_retry bet=%s how=%s status=%ld code=%s curl=%d", c->bet,
                      c->how, status, code ? code : "", (int)rc);
@@ -484,11 +474,7 @@ static void batch_done(struct bets_hold *h, struct call *c, long status, json_t 
     if (json_array_size(done)) {
         struct cmd cm;
         char *text = bets_cmd_holds_done(&cm, done);
-        if (text && replica_propose(h->n->replica, &cm, done_proposed, h) == REPLICA_OK) {
-            h->busy++;
-            h->proposing++;
-        }
-        free(text);
+        propose(h, &cm, text, done_proposed, &h->busy);
     }
     if (retry)
         next_url(h, c);
@@ -805,11 +791,7 @@ static void on_tick(uv_timer_t *t)
     {
         struct cmd cm;
         char *text = bets_cmd_decide(&cm, json_string_value(id));
-        if (text && replica_propose(n->replica, &cm, done_proposed, h) == REPLICA_OK) {
-            h->busy++;
-            h->proposing++;
-        }
-        free(text);
+        propose(h, &cm, text, done_proposed, &h->busy);
     }
     json_decref(voids);
     json_decref(vids);

@@ -97,6 +97,16 @@ void metrics_render(const struct metrics *m, char **buf, size_t *len, size_t *ca
     METRICS_PUT(buf, len, cap, writes);
 }
 
+void metrics_by_node(char **buf, size_t *len, size_t *cap, const char *name, const uint64_t *v,
+                     unsigned n)
+{
+    metrics_printf(buf, len, cap, "# TYPE %s counter\n", name);
+    for (unsigned i = 1; i < n; i++)
+        if (v[i])
+            metrics_printf(buf, len, cap, "%s{node=\"%u\"} %llu\n", name, i,
+                           (unsigned long long)v[i]);
+}
+
 void metrics_put(char **buf, size_t *len, size_t *cap, const struct metric *m, size_t n)
 {
     for (size_t i = 0; i < n; i++)

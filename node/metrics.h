@@ -44,5 +44,8 @@ struct metric {
 void metrics_put(char **buf, size_t *len, size_t *cap, const struct metric *m, size_t n);
 #define METRICS_PUT(buf, len, cap, array) \
     metrics_put(buf, len, cap, array, sizeof(array) / sizeof *(array))
+/* A counter by member: its TYPE line, then name{node="i"} for each non-zero @v[i], 0 < i < @n. */
+void metrics_by_node(char **buf, size_t *len, size_t *cap, const char *name, const uint64_t *v,
+                     unsigned n);
 
 #endif

@@ -928,11 +928,7 @@ void quote_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
                    "parlay_quote_compute_seconds_total %.6f\n",
                    q->compute_us_total / 1e6);
     METRICS_PUT(buf, len, cap, votes);
-    metrics_printf(buf, len, cap, "# TYPE parlay_quote_dissent_total counter\n");
-    for (unsigned i = 1; i <= AGR_MAX_NODES; i++)
-        if (st->dissent[i])
-            metrics_printf(buf, len, cap, "parlay_quote_dissent_total{node=\"%u\"} %llu\n", i,
-                           (unsigned long long)st->dissent[i]);
+    metrics_by_node(buf, len, cap, "parlay_quote_dissent_total", st->dissent, AGR_MAX_NODES + 1);
 }
 
 json_t *quote_status(struct node *n)
