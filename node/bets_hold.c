@@ -112,27 +112,8 @@ struct call {
     unsigned url_i;      /* the accounts URL it went to */
     char *body;
     struct curl_slist *hdrs;
-    char *resp;
-    size_t len;
+    struct cu_body resp;
 };
-
-static size_t on_data(char *p, size_t sz, size_t nm, void *arg)
-{
-    struct call *c = arg;
-    size_t n = sz * nm;
-    /* An audit page lists up to AUDIT_PAGE holds with their transfers (about 300 bytes a
-     * hold, more once settled): far over a hold call's answer. */
-    if (c->len + n > (c->audit || c->meta ? AUDIT_RESP_MAX : RESP_MAX))
-        return 0;
-    char *r = realloc(c->resp, c->len + n + 1);
-    if (!r)
-        return 0;
-    memcpy(r + c->len, p, n);
-    c->len += n;
-    r[c->len] = 0;
-    c->resp = r;
-    return n;
-}
 
 static void try_free(struct bets_hold *h)
 {
@@ -276,7 +257,7 @@ static void call_free(struct call *c)
     curl_easy_cleanup(c->x.easy);
     curl_slist_free_all(c->hdrs);
     free(c->body);
-    free(c->resp);
+    cu_body_free(&c->resp);
     free(c);
 }
 
@@ -301,7 +282,7 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
     long status = 0;
     if (rc == CURLE_OK)
         curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-    json_t *body = c->resp ? json_loads(c->resp, 0, NULL) : NULL;
+    json_t *body = c->resp.p ? json_loads(c->resp.p, 0, NULL) : NULL;
     const char *code = json_string_value(json_object_get(body, "code"));
     const char *detail = json_string_value(json_object_get(body, "detail"));
     if (c->audit) {
@@ -583,8 +564,11 @@ static bool send_signed(struct bets_hold *h, struct call *c, const char *method,
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdrs);
     if (!strcmp(method, "POST"))
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+    /* An audit page lists up to AUDIT_PAGE holds with their transfers (about 300 bytes a
+     * hold, more once settled): far over a hold call's answer. +1: the NUL. */
+    c->resp.max = (c->audit || c->meta ? AUDIT_RESP_MAX : RESP_MAX) + 1;
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cu_body_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &c->resp);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     c->x.done = call_done;

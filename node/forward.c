@@ -21,8 +21,7 @@ struct fwd {
     struct curl_slist *headers;
     char *body;
     size_t body_len;
-    char *resp;
-    size_t len, cap;
+    struct cu_body resp; /* the leader's answer, unbounded (the leader is a member) */
     char content_type[128];
     char retry_after[32];
     char idem_replayed[8];
@@ -32,23 +31,6 @@ struct fwd {
     forward_send_cb sent; /* forward_send: no client request behind it */
     void *arg;
 };
-
-static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
-{
-    struct fwd *w = arg;
-    size_t n = size * nmemb;
-    if (w->len + n + 1 > w->cap) {
-        size_t cap = (w->cap ? w->cap * 2 : 1024) + n;
-        char *nb = realloc(w->resp, cap);
-        if (!nb)
-            return 0;
-        w->resp = nb;
-        w->cap = cap;
-    }
-    memcpy(w->resp + w->len, p, n);
-    w->len += n;
-    return n;
-}
 
 static void header_value(const char *line, size_t n, const char *name, char *out, size_t on)
 {
@@ -82,7 +64,7 @@ static void fwd_free(struct fwd *w)
     curl_slist_free_all(w->headers);
     curl_easy_cleanup(w->x.easy);
     free(w->body);
-    free(w->resp);
+    cu_body_free(&w->resp);
     free(w);
 }
 
@@ -109,8 +91,6 @@ static long fwd_status(struct fwd *w, CURLcode rc)
         LOG_WARN("event=forward_failed url=%s err=\"%s\" sent=%d new_connections=%ld",
                  url ? url : "?", curl_easy_strerror(rc), w->maybe_sent, conns);
     }
-    if (w->resp)
-        w->resp[w->len] = 0; /* on_body leaves room for it */
     return status;
 }
 
@@ -119,9 +99,9 @@ static void fwd_finish(struct fwd *w, CURLcode rc)
     struct http_req *r = w->r;
     long status = fwd_status(w, rc);
     if (w->sent) {
-        w->sent(w->arg, status, w->resp ? w->resp : "", w->len);
+        w->sent(w->arg, status, w->resp.p ? w->resp.p : "", w->resp.len);
     } else if (w->done) {
-        w->done(w->arg, status, w->resp ? w->resp : "", w->len, w->retry_after,
+        w->done(w->arg, status, w->resp.p ? w->resp.p : "", w->resp.len, w->retry_after,
                 w->idem_replayed[0] != 0);
     } else if (status > 0) {
         if (w->retry_after[0])
@@ -129,7 +109,7 @@ static void fwd_finish(struct fwd *w, CURLcode rc)
         if (w->idem_replayed[0])
             http_header(r, "idempotent-replayed", w->idem_replayed);
         http_reply(r, (int)status, w->content_type[0] ? w->content_type : "application/json",
-                   w->resp ? w->resp : "", w->len);
+                   w->resp.p ? w->resp.p : "", w->resp.len);
     } else {
         http_header(r, "retry-after", "1");
         if (status == 0 || w->is_read)
@@ -209,8 +189,8 @@ static void fwd_start(struct fwd *w, const char *url)
         curl_easy_setopt(w->x.easy, CURLOPT_POSTFIELDSIZE, (long)w->body_len);
     }
     curl_easy_setopt(w->x.easy, CURLOPT_HTTPHEADER, w->headers);
-    curl_easy_setopt(w->x.easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(w->x.easy, CURLOPT_WRITEDATA, w);
+    curl_easy_setopt(w->x.easy, CURLOPT_WRITEFUNCTION, cu_body_write);
+    curl_easy_setopt(w->x.easy, CURLOPT_WRITEDATA, &w->resp);
     curl_easy_setopt(w->x.easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(w->x.easy, CURLOPT_HEADERDATA, w);
     curl_easy_setopt(w->x.easy, CURLOPT_TIMEOUT_MS, (long)f->node->cfg.forward_timeout_ms);
