@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct cu_sock {
     uv_poll_t poll;
@@ -241,4 +242,22 @@ void cu_body_free(struct cu_body *b)
     free(b->p);
     b->p = NULL;
     b->len = b->cap = 0;
+}
+
+bool cu_header_value(const char *line, size_t n, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    if (n <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+        return false;
+    const char *v = line + nl + 1;
+    size_t vl = n - nl - 1;
+    while (vl && (*v == ' ' || *v == '\t'))
+        v++, vl--;
+    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+        vl--;
+    if (vl >= cap)
+        return false;
+    memcpy(out, v, vl);
+    out[vl] = 0;
+    return true;
 }

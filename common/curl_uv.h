@@ -54,4 +54,9 @@ size_t cu_body_write(char *ptr, size_t size, size_t nmemb, void *arg);
 /* Frees the bytes; the body is empty again (its @max kept). */
 void cu_body_free(struct cu_body *b);
 
+/* A header line @line (@n bytes, as CURLOPT_HEADERFUNCTION gets it) that is "@name: value"
+ * (@name without the colon, any case): its trimmed value into @out (@cap bytes with the NUL)
+ * and true; false for another header or a value that does not fit (@out untouched). */
+bool cu_header_value(const char *line, size_t n, const char *name, char *out, size_t cap);
+
 #endif

@@ -73,8 +73,6 @@ void provider_error(struct feed_provider *p, int code, const char *fmt, ...)
 void provider_schedule(struct feed_provider *p, bool failed);
 /* Appends the configured extra headers to @list. */
 struct curl_slist *provider_headers(struct feed_provider *p, struct curl_slist *list);
-/* Returns a header's trimmed value if @line is "@name: value" (name without colon). */
-bool feed_header_value(const char *line, size_t n, const char *name, char *out, size_t cap);
 
 /* ---- text/event-stream framing (sse_parse.c) ------------------------------------------ */
 

@@ -187,24 +187,6 @@ struct curl_slist *provider_headers(struct feed_provider *p, struct curl_slist *
     return list;
 }
 
-bool feed_header_value(const char *line, size_t n, const char *name, char *out, size_t cap)
-{
-    size_t nl = strlen(name);
-    if (n <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
-        return false;
-    const char *v = line + nl + 1;
-    size_t vl = n - nl - 1;
-    while (vl && (*v == ' ' || *v == '\t'))
-        v++, vl--;
-    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-        vl--;
-    if (vl >= cap)
-        return false;
-    memcpy(out, v, vl);
-    out[vl] = 0;
-    return true;
-}
-
 static void free_urls(struct feed_provider *p)
 {
     for (unsigned i = 0; p->urls && i < p->nurls; i++)

@@ -49,7 +49,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *arg)
 {
     struct rest_req *q = arg;
     size_t n = size * nmemb;
-    feed_header_value(line, n, "etag", q->etag, sizeof q->etag);
+    cu_header_value(line, n, "etag", q->etag, sizeof q->etag);
     return n;
 }
 

@@ -699,6 +699,21 @@ int bets_audit(struct node *n, struct http_req *r)
     return 0;
 }
 
+/* The bets named in @ids (released here) that exist, in the same order. */
+static json_t *bets_named(struct node *n, MDB_txn *txn, json_t *ids)
+{
+    json_t *out = json_array(), *id;
+    size_t i;
+    json_array_foreach(ids, i, id)
+    {
+        json_t *b = bets_get(n->fsm, txn, json_string_value(id));
+        if (b)
+            json_array_append_new(out, b);
+    }
+    json_decref(ids);
+    return out;
+}
+
 static void on_tick(uv_timer_t *t)
 {
     struct bets_hold *h = t->data;
@@ -717,18 +732,12 @@ static void on_tick(uv_timer_t *t)
     uint64_t now_ms = wall_ms();
     bool batch = now_ms >= h->single_until;
     unsigned lim = batch ? BATCH_ITEMS : BATCH;
-    json_t *ids = bets_pending_holds(n->fsm, txn, lim), *bets = json_array();
-    json_t *paid = bets_unpaid(n->fsm, txn, lim), *settled = json_array();
-    json_t *vids = bets_voids(n->fsm, txn, lim), *voids = json_array();
+    json_t *bets = bets_named(n, txn, bets_pending_holds(n->fsm, txn, lim));
+    json_t *settled = bets_named(n, txn, bets_unpaid(n->fsm, txn, lim));
+    json_t *voids = bets_named(n, txn, bets_voids(n->fsm, txn, lim));
     json_t *dids = bets_delayed(n->fsm, txn, BATCH), *decide = json_array();
     size_t i;
     json_t *id;
-    json_array_foreach(vids, i, id)
-    {
-        json_t *b = bets_get(n->fsm, txn, json_string_value(id));
-        if (b)
-            json_array_append_new(voids, b);
-    }
     json_array_foreach(dids, i, id)
     {
         json_t *b = bets_get(n->fsm, txn, json_string_value(id));
@@ -736,18 +745,6 @@ static void on_tick(uv_timer_t *t)
             (uint64_t)json_integer_value(json_object_get(b, "decide_after_ms")) <= now_ms)
             json_array_append(decide, json_object_get(b, "id"));
         json_decref(b);
-    }
-    json_array_foreach(ids, i, id)
-    {
-        json_t *b = bets_get(n->fsm, txn, json_string_value(id));
-        if (b)
-            json_array_append_new(bets, b);
-    }
-    json_array_foreach(paid, i, id)
-    {
-        json_t *b = bets_get(n->fsm, txn, json_string_value(id));
-        if (b)
-            json_array_append_new(settled, b);
     }
     fsm_read_end(txn);
     json_t *b;
@@ -778,13 +775,10 @@ static void on_tick(uv_timer_t *t)
         propose(h, &cm, text, done_proposed, &h->busy);
     }
     json_decref(voids);
-    json_decref(vids);
     json_decref(decide);
     json_decref(dids);
     json_decref(bets);
-    json_decref(ids);
     json_decref(settled);
-    json_decref(paid);
 }
 
 int bets_hold_start(struct node *n, char *err, size_t errlen)

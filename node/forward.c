@@ -32,30 +32,13 @@ struct fwd {
     void *arg;
 };
 
-static void header_value(const char *line, size_t n, const char *name, char *out, size_t on)
-{
-    size_t nl = strlen(name);
-    if (n <= nl || strncasecmp(line, name, nl) != 0)
-        return;
-    const char *v = line + nl;
-    size_t vl = n - nl;
-    while (vl && (*v == ' ' || *v == '\t'))
-        v++, vl--;
-    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-        vl--;
-    if (vl < on) {
-        memcpy(out, v, vl);
-        out[vl] = 0;
-    }
-}
-
 static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 {
     struct fwd *w = arg;
     size_t n = size * nmemb;
-    header_value(p, n, "content-type:", w->content_type, sizeof w->content_type);
-    header_value(p, n, "retry-after:", w->retry_after, sizeof w->retry_after);
-    header_value(p, n, "idempotent-replayed:", w->idem_replayed, sizeof w->idem_replayed);
+    cu_header_value(p, n, "content-type", w->content_type, sizeof w->content_type);
+    cu_header_value(p, n, "retry-after", w->retry_after, sizeof w->retry_after);
+    cu_header_value(p, n, "idempotent-replayed", w->idem_replayed, sizeof w->idem_replayed);
     return n;
 }
 
