@@ -11,9 +11,11 @@
  * the polls it forgot and any it did not, then the timer; `closed` runs when the last uv
  * handle's close callback has run, so the owner can free the memory the handles live in.
  */
-#include "feed/internal.h"
+#include "common/curl_uv.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 struct cu_sock {
     uv_poll_t poll;
@@ -165,7 +167,7 @@ int cu_init(struct cu_multi *m, uv_loop_t *loop)
     m->loop = loop;
     m->multi = curl_multi_init();
     if (!m->multi)
-        return FEED_ENOMEM;
+        return -1; /* out of memory */
     curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m);
     curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, on_timeout);
@@ -211,4 +213,51 @@ void cu_close(struct cu_multi *m, void (*closed)(struct cu_multi *m))
         sock_close(s);
     uv_timer_stop(&m->timer);
     uv_close((uv_handle_t *)&m->timer, on_timer_closed);
+}
+
+size_t cu_body_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    struct cu_body *b = arg;
+    size_t n = size * nmemb;
+    if (b->max && b->len + n + 1 > b->max) {
+        b->overflow = true;
+        return 0; /* aborts the transfer */
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->cap ? b->cap * 2 : 4096) + n;
+        char *np = realloc(b->p, cap);
+        if (!np)
+            return 0;
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, ptr, n);
+    b->len += n;
+    b->p[b->len] = 0;
+    return n;
+}
+
+void cu_body_free(struct cu_body *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+bool cu_header_value(const char *line, size_t n, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    if (n <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+        return false;
+    const char *v = line + nl + 1;
+    size_t vl = n - nl - 1;
+    while (vl && (*v == ' ' || *v == '\t'))
+        v++, vl--;
+    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+        vl--;
+    if (vl >= cap)
+        return false;
+    memcpy(out, v, vl);
+    out[vl] = 0;
+    return true;
 }

@@ -42,4 +42,21 @@ void cu_remove(struct cu_multi *m, struct cu_xfer *x);
  * closed. */
 void cu_close(struct cu_multi *m, void (*closed)(struct cu_multi *m));
 
+/* A response body as it arrives (CURLOPT_WRITEFUNCTION cu_body_write, CURLOPT_WRITEDATA the
+ * cu_body): @p is NUL-terminated once a byte came (NULL before), and holds at most @max - 1
+ * bytes (0: no bound); a larger body aborts the transfer with @overflow set. */
+struct cu_body {
+    char *p;
+    size_t len, cap, max;
+    bool overflow;
+};
+size_t cu_body_write(char *ptr, size_t size, size_t nmemb, void *arg);
+/* Frees the bytes; the body is empty again (its @max kept). */
+void cu_body_free(struct cu_body *b);
+
+/* A header line @line (@n bytes, as CURLOPT_HEADERFUNCTION gets it) that is "@name: value"
+ * (@name without the colon, any case): its trimmed value into @out (@cap bytes with the NUL)
+ * and true; false for another header or a value that does not fit (@out untouched). */
+bool cu_header_value(const char *line, size_t n, const char *name, char *out, size_t cap);
+
 #endif

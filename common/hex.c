@@ -36,6 +36,13 @@ int hex_decode(const char *hex, uint8_t *out, size_t cap)
     return (int)(l / 2);
 }
 
+int hex_digit(int c)
+{
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return nibble((char)c);
+}
+
 bool hex_is(const char *s, size_t len)
 {
     if (!s || strlen(s) != len)

@@ -18,4 +18,8 @@ int hex_decode(const char *hex, uint8_t *out, size_t cap);
 /* Whether @s is exactly @len lower-case hex digits. */
 bool hex_is(const char *s, size_t len);
 
+/* The value (0 to 15) of the hex digit @c in either case, or -1: for formats outside Parlay
+ * that allow both (a URL's %XX escapes, Ethereum's 0x text). */
+int hex_digit(int c);
+
 #endif

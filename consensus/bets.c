@@ -57,13 +57,8 @@ json_t *bets_problem(int *status_out, int status, const char *code, const char *
     return p;
 }
 
-int bets_refuse(struct fsm_result *res,
-                int status,
-                const char *code,
-                const char *title,
-                json_t *extra,
-                const char *fmt,
-                ...)
+int bets_refuse(struct fsm_result *res, int status, const char *code, const char *title,
+                json_t *extra, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -480,13 +475,8 @@ uint64_t bets_last_event(struct fsm *f, MDB_txn *txn)
 
 /* ---- payloads ------------------------------------------------------------------------ */
 
-char *bets_cmd_place(struct cmd *c,
-                     const char *player_id,
-                     uint64_t stake,
-                     const char *policy,
-                     uint64_t tolerance,
-                     json_t *legs,
-                     uint64_t node)
+char *bets_cmd_place(struct cmd *c, const char *player_id, uint64_t stake, const char *policy,
+                     uint64_t tolerance, json_t *legs, uint64_t node)
 {
     return bets_cmd_place_delayed(c, player_id, stake, policy, tolerance, legs, node, 0, 0);
 }
@@ -510,9 +500,7 @@ char *bets_cmd_place_delayed(struct cmd *c,
         json_object_set_new(o, "delay_live_ms", json_integer((json_int_t)delay_live_ms));
     if (tolerance)
         json_object_set_new(o, "tolerance", json_integer((json_int_t)tolerance));
-    char *t = cmd_fill(c, CMD_BET_PLACE, o);
-    json_decref(o);
-    return t;
+    return cmd_fill_new(c, CMD_BET_PLACE, o);
 }
 
 /* {bet_id} and, if @key is not NULL, {@key: @value}. */
@@ -525,9 +513,7 @@ static char *cmd_bet(struct cmd *c,
     json_t *o = json_pack("{s:s}", "bet_id", bet_id);
     if (key)
         json_object_set_new(o, key, json_string(value));
-    char *t = cmd_fill(c, type, o);
-    json_decref(o);
-    return t;
+    return cmd_fill_new(c, type, o);
 }
 
 char *bets_cmd_paid(struct cmd *c, const char *bet_id, const char *how)
@@ -538,9 +524,7 @@ char *bets_cmd_paid(struct cmd *c, const char *bet_id, const char *how)
 char *bets_cmd_holds_done(struct cmd *c, json_t *items)
 {
     json_t *o = json_pack("{s:O}", "items", items);
-    char *t = cmd_fill(c, CMD_BET_HOLDS_DONE, o);
-    json_decref(o);
-    return t;
+    return cmd_fill_new(c, CMD_BET_HOLDS_DONE, o);
 }
 
 char *bets_cmd_limits(struct cmd *c, json_t *limits)
@@ -559,9 +543,7 @@ char *bets_cmd_hold_done(struct cmd *c,
         json_object_set_new(o, "code", json_string(code));
     if (detail)
         json_object_set_new(o, "detail", json_string(detail));
-    char *t = cmd_fill(c, CMD_BET_HOLD_DONE, o);
-    json_decref(o);
-    return t;
+    return cmd_fill_new(c, CMD_BET_HOLD_DONE, o);
 }
 
 char *bets_cmd_switch(struct cmd *c, const char *scope, const char *fixture, bool open)
@@ -569,9 +551,7 @@ char *bets_cmd_switch(struct cmd *c, const char *scope, const char *fixture, boo
     json_t *o = json_pack("{s:s, s:b}", "scope", scope, "open", open);
     if (fixture)
         json_object_set_new(o, "fixture", json_string(fixture));
-    char *t = cmd_fill(c, CMD_BET_SWITCH, o);
-    json_decref(o);
-    return t;
+    return cmd_fill_new(c, CMD_BET_SWITCH, o);
 }
 
 char *bets_cmd_void(struct cmd *c, const char *bet_id, const char *reason)
@@ -584,9 +564,7 @@ char *bets_cmd_chunk_more(struct cmd *c, enum bets_chunked kind, const char *fix
     json_t *o = chunked[kind].running_only
                     ? json_pack("{s:s, s:b}", "fixture", fixture, "more", true)
                     : json_pack("{s:s}", "fixture", fixture);
-    char *t = cmd_fill(c, chunked[kind].type, o);
-    json_decref(o);
-    return t;
+    return cmd_fill_new(c, chunked[kind].type, o);
 }
 
 char *bets_cmd_decide(struct cmd *c, const char *bet_id)

@@ -223,8 +223,7 @@ static bool cashout_valid(json_t *body)
            store_u64(body, "expires_ms", 0, &u) && json_is_array(json_object_get(body, "versions"));
 }
 
-static int cashout_step(struct fsm *f, MDB_txn *txn, const struct cmd *c, json_t *body,
-                        const char *id, json_t *b, struct fsm_result *res)
+static int cashout_step(BET_STEP_PARAMS)
 {
     const char *player = store_str(body, "player_id");
     uint64_t amount = 0, expires = 0;

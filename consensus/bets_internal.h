@@ -24,13 +24,8 @@ const struct bets_dbs *bets_db(struct fsm *f);
 #define PRICE_MAX 1000000
 
 /* Store a problem+json refusal in @res (@extra, if any, is merged in and released); 0. */
-int bets_refuse(struct fsm_result *res,
-                int status,
-                const char *code,
-                const char *title,
-                json_t *extra,
-                const char *fmt,
-                ...) __attribute__((format(printf, 6, 7)));
+int bets_refuse(struct fsm_result *res, int status, const char *code, const char *title,
+                json_t *extra, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* Switch betting on @fixture on (@open) or off, as CMD_BET_SWITCH does. */
 int bets_fixture_switch(struct fsm *f, MDB_txn *txn, const char *fixture, bool open,
@@ -70,6 +65,13 @@ void bets_stamp(json_t *b, uint64_t time_ms, const char *field);
 /* Mark @b rejected with @code and @detail (if not NULL). */
 void bets_reject(json_t *b, const char *code, const char *detail);
 
+/* The parameters of a bet_step's step, written once: the state (@f, @txn), the command @c and
+ * its decoded payload @body (borrowed), the bet's id @id and its record @b, the result @res.
+ * Each step is defined as `static int name_step(BET_STEP_PARAMS)`. */
+#define BET_STEP_PARAMS                                                                        \
+    struct fsm *f, MDB_txn *txn, const struct cmd *c, json_t *body, const char *id, json_t *b, \
+        struct fsm_result *res
+
 /* A command on one bet named by its payload's bet_id. */
 struct bet_step
 {
@@ -77,13 +79,7 @@ struct bet_step
     bool (*valid)(json_t *body);     /* the other fields' shape (NULL: only bet_id) */
     /* Apply to bet @b (named @id); may refuse into @res. Leaving @res unset answers 200 with
      * @b as it then is. */
-    int (*step)(struct fsm *f,
-                MDB_txn *txn,
-                const struct cmd *c,
-                json_t *body,
-                const char *id,
-                json_t *b,
-                struct fsm_result *res);
+    int (*step)(BET_STEP_PARAMS);
 };
 /* Decode the payload, check it (422 @op->code), load the bet (404 no_bet), run the step. */
 int bets_run(struct fsm *f,

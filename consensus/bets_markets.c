@@ -383,7 +383,5 @@ out:
 char *bets_cmd_abandoned(struct cmd *c, const char *fixture, const char *reason)
 {
     json_t *o = json_pack("{s:s, s:s}", "fixture", fixture, "reason", reason);
-    char *t = cmd_fill(c, CMD_BET_ABANDONED, o);
-    json_decref(o);
-    return t;
+    return cmd_fill_new(c, CMD_BET_ABANDONED, o);
 }

@@ -370,13 +370,7 @@ static bool hold_done_valid(json_t *body)
     return json_is_boolean(acc) && (json_is_true(acc) || store_str_max(body, "code", 64));
 }
 
-static int hold_done_step(struct fsm *f,
-                          MDB_txn *txn,
-                          const struct cmd *c,
-                          json_t *body,
-                          const char *id,
-                          json_t *b,
-                          struct fsm_result *res)
+static int hold_done_step(BET_STEP_PARAMS)
 {
     int rv = 0;
     bool accepted = json_is_true(json_object_get(body, "accepted"));
@@ -433,13 +427,7 @@ int bets_hold_done_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struc
 
 /* ---- the acceptance delay ------------------------------------------------------------ */
 
-static int decide_step(struct fsm *f,
-                       MDB_txn *txn,
-                       const struct cmd *c,
-                       json_t *body,
-                       const char *id,
-                       json_t *b,
-                       struct fsm_result *res)
+static int decide_step(BET_STEP_PARAMS)
 {
     (void)body;
     int rv = 0;
@@ -526,13 +514,7 @@ int bets_decide_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct f
     return bets_run(f, txn, c, res, &op);
 }
 
-static int voided_step(struct fsm *f,
-                       MDB_txn *txn,
-                       const struct cmd *c,
-                       json_t *body,
-                       const char *id,
-                       json_t *b,
-                       struct fsm_result *res)
+static int voided_step(BET_STEP_PARAMS)
 {
     (void)body;
     int rv;

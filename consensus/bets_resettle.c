@@ -369,26 +369,20 @@ char *bets_cmd_resettle(struct cmd *c, const char *fixture, int home, int away,
 {
     json_t *o = json_pack("{s:s, s:i, s:i, s:s}", "fixture", fixture, "home", home, "away", away,
                           "reason", reason);
-    char *t = cmd_fill(c, CMD_BET_RESETTLE, o);
-    json_decref(o);
-    return t;
+    return cmd_fill_new(c, CMD_BET_RESETTLE, o);
 }
 
 char *bets_cmd_postponed(struct cmd *c, const char *fixture)
 {
     json_t *o = json_pack("{s:s}", "fixture", fixture);
-    char *t = cmd_fill(c, CMD_BET_POSTPONED, o);
-    json_decref(o);
-    return t;
+    return cmd_fill_new(c, CMD_BET_POSTPONED, o);
 }
 
 char *bets_cmd_paid_resettle(struct cmd *c, const char *bet_id, int64_t generation)
 {
     json_t *o = json_pack("{s:s, s:s, s:I}", "bet_id", bet_id, "how", "resettle", "generation",
                           (json_int_t)generation);
-    char *t = cmd_fill(c, CMD_BET_PAID, o);
-    json_decref(o);
-    return t;
+    return cmd_fill_new(c, CMD_BET_PAID, o);
 }
 
 /* ---- the audit of a re-settled bet ------------------------------------------------------- */

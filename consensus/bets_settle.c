@@ -207,13 +207,7 @@ static bool void_valid(json_t *body)
     return reason && reason[0];
 }
 
-static int void_step(struct fsm *f,
-                     MDB_txn *txn,
-                     const struct cmd *c,
-                     json_t *body,
-                     const char *id,
-                     json_t *b,
-                     struct fsm_result *res)
+static int void_step(BET_STEP_PARAMS)
 {
     const char *reason = store_str(body, "reason");
     const char *st = store_str(b, "status") ?: "";
@@ -254,13 +248,7 @@ static bool paid_valid(json_t *body)
                     json_integer_value(json_object_get(body, "generation")) > 0));
 }
 
-static int paid_step(struct fsm *f,
-                     MDB_txn *txn,
-                     const struct cmd *c,
-                     json_t *body,
-                     const char *id,
-                     json_t *b,
-                     struct fsm_result *res)
+static int paid_step(BET_STEP_PARAMS)
 {
     const char *how = store_str(body, "how");
     uint64_t payout;

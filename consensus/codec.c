@@ -73,6 +73,13 @@ char *cmd_fill(struct cmd *c, uint16_t type, json_t *payload)
     return text;
 }
 
+char *cmd_fill_new(struct cmd *c, uint16_t type, json_t *payload)
+{
+    char *text = cmd_fill(c, type, payload);
+    json_decref(payload);
+    return text;
+}
+
 const char *cmd_type_name(unsigned type)
 {
     if (type == CMD_BATCH)

@@ -161,6 +161,8 @@ const char *cmd_strerror(int rv);
  * proposing; NULL if out of memory (then @c has no payload). */
 struct json_t;
 char *cmd_fill(struct cmd *c, uint16_t type, struct json_t *payload);
+/* The same, taking @payload (released here): what a builder that packs its payload calls last. */
+char *cmd_fill_new(struct cmd *c, uint16_t type, struct json_t *payload);
 /* The type's name from the table ("batch", or "unknown" for a type no domain declares). */
 const char *cmd_type_name(unsigned type);
 

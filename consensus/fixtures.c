@@ -266,18 +266,32 @@ static int put_fixture(struct fsm *f, MDB_txn *txn, json_t *fx, struct fsm_resul
     return rv;
 }
 
-static int apply_create(struct fsm *f, MDB_txn *txn, const struct cmd *c,
-                        struct fsm_result *res)
+/* The payload of @c if its shape is right for a new fixture (@create) or an update; otherwise
+ * NULL with the 422 in @res. */
+static json_t *checked_payload(struct fsm *f, const struct cmd *c, bool create,
+                               struct fsm_result *res)
 {
     char detail[256];
     json_t *body = store_payload(c, false, res);
     if (!body)
+        return NULL;
+    if ((create ? fixture_check_create(body, fsm_sport(f), detail, sizeof detail)
+                : fixture_check_update(body, detail, sizeof detail)) != 0) {
+        fsm_result_problem(res, 422, create ? "Invalid fixture" : "Invalid fixture update", "%s",
+                           detail);
+        json_decref(body);
+        return NULL;
+    }
+    return body;
+}
+
+static int apply_create(struct fsm *f, MDB_txn *txn, const struct cmd *c,
+                        struct fsm_result *res)
+{
+    json_t *body = checked_payload(f, c, true, res);
+    if (!body)
         return 0;
     int rv = 0;
-    if (fixture_check_create(body, fsm_sport(f), detail, sizeof detail) != 0) {
-        fsm_result_problem(res, 422, "Invalid fixture", "%s", detail);
-        goto out;
-    }
     const char *id = json_string_value(json_object_get(body, "id"));
     json_t *old = fixture_get(f, txn, id);
     if (old) {
@@ -299,16 +313,11 @@ out:
 static int apply_update(struct fsm *f, MDB_txn *txn, const struct cmd *c,
                         struct fsm_result *res)
 {
-    char detail[256];
-    json_t *body = store_payload(c, false, res);
+    json_t *body = checked_payload(f, c, false, res);
     if (!body)
         return 0;
     int rv = 0;
     json_t *fx = NULL;
-    if (fixture_check_update(body, detail, sizeof detail) != 0) {
-        fsm_result_problem(res, 422, "Invalid fixture update", "%s", detail);
-        goto out;
-    }
     const char *id = json_string_value(json_object_get(body, "id"));
     fx = fixture_get(f, txn, id);
     if (!fx) {

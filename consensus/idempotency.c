@@ -32,9 +32,7 @@ static const struct idem_dbs *DB(struct fsm *f)
 char *idem_cmd_expire(struct cmd *c, uint64_t before_ms)
 {
     json_t *o = json_pack("{s:I}", "before_ms", (json_int_t)before_ms);
-    char *text = cmd_fill(c, CMD_IDEM_EXPIRE, o);
-    json_decref(o);
-    return text;
+    return cmd_fill_new(c, CMD_IDEM_EXPIRE, o);
 }
 
 int idem_put(struct fsm *f, MDB_txn *txn, const struct cmd *c, const struct fsm_result *res)

@@ -53,9 +53,7 @@ char *members_cmd_set(struct cmd *c, uint64_t id, const char *raft_address,
 {
     json_t *o = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "raft_address", raft_address,
                           "http_address", http_address);
-    char *text = cmd_fill(c, CMD_MEMBER_SET, o);
-    json_decref(o);
-    return text;
+    return cmd_fill_new(c, CMD_MEMBER_SET, o);
 }
 
 static int apply_set(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm_result *res)

@@ -420,9 +420,7 @@ out:
 char *obs_cmd_member_key(struct cmd *c, uint64_t id, const char *public_key)
 {
     json_t *o = json_pack("{s:I, s:s}", "id", (json_int_t)id, "public_key", public_key);
-    char *text = cmd_fill(c, CMD_MEMBER_KEY, o);
-    json_decref(o);
-    return text;
+    return cmd_fill_new(c, CMD_MEMBER_KEY, o);
 }
 
 char *obs_cmd_agreed(struct cmd *c, const char *subject, const char *bytes_hex,
@@ -430,9 +428,7 @@ char *obs_cmd_agreed(struct cmd *c, const char *subject, const char *bytes_hex,
 {
     json_t *o = json_pack("{s:s, s:s, s:o}", "subject", subject, "bytes", bytes_hex,
                           "signatures", signatures);
-    char *text = cmd_fill(c, CMD_OBSERVATION_AGREED, o);
-    json_decref(o);
-    return text;
+    return cmd_fill_new(c, CMD_OBSERVATION_AGREED, o);
 }
 
 static const struct fsm_command COMMANDS[] = {

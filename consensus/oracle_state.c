@@ -399,25 +399,19 @@ char *oracle_cmd_signed(struct cmd *c, const char *fixture, uint64_t match_id, c
                           "match_id", (json_int_t)match_id, "status", status, "home",
                           (json_int_t)home, "away", (json_int_t)away, "chain_id",
                           (json_int_t)chain_id, "contract", contract, "signatures", signatures);
-    char *text = cmd_fill(c, CMD_ORACLE_SIGNED, o);
-    json_decref(o);
-    return text;
+    return cmd_fill_new(c, CMD_ORACLE_SIGNED, o);
 }
 
 char *oracle_cmd_tx(struct cmd *c, const char *record_text)
 {
     json_t *r = json_loads(record_text, 0, NULL);
     json_t *o = json_pack("{s:o}", "record", r ? r : json_null());
-    char *text = cmd_fill(c, CMD_ORACLE_TX, o);
-    json_decref(o);
-    return text;
+    return cmd_fill_new(c, CMD_ORACLE_TX, o);
 }
 
 char *oracle_cmd_done(struct cmd *c, json_t *body)
 {
-    char *text = cmd_fill(c, CMD_ORACLE_DONE, body);
-    json_decref(body);
-    return text;
+    return cmd_fill_new(c, CMD_ORACLE_DONE, body);
 }
 
 static const struct fsm_command COMMANDS[] = {

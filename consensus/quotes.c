@@ -793,33 +793,25 @@ json_t *quotes_result_nth(struct fsm *f, MDB_txn *txn, uint64_t n)
 
 /* ---- the domain's commands ---- */
 
-/* Fill @c with @o (stolen) as the payload of @type. */
-static char *fill(struct cmd *c, uint16_t type, json_t *o)
-{
-    char *text = cmd_fill(c, type, o);
-    json_decref(o);
-    return text;
-}
-
 char *quotes_cmd_round(struct cmd *c, const char *fixture)
 {
-    return fill(c, CMD_QUOTE_ROUND, json_pack("{s:s}", "fixture", fixture));
+    return cmd_fill_new(c, CMD_QUOTE_ROUND, json_pack("{s:s}", "fixture", fixture));
 }
 
 char *quotes_cmd_published(struct cmd *c, const char *fixture, uint64_t index,
                            const char *prices, json_t *signatures)
 {
-    return fill(c, CMD_QUOTE_PUBLISHED,
-                json_pack("{s:s, s:I, s:s, s:o}", "fixture", fixture, "index", (json_int_t)index,
-                          "prices", prices, "signatures", signatures));
+    return cmd_fill_new(c, CMD_QUOTE_PUBLISHED,
+                        json_pack("{s:s, s:I, s:s, s:o}", "fixture", fixture, "index",
+                                  (json_int_t)index, "prices", prices, "signatures", signatures));
 }
 
 char *quotes_cmd_suspend(struct cmd *c, const char *fixture, const char *reason,
                          const char *subject, uint64_t node)
 {
-    return fill(c, CMD_MARKETS_SUSPEND,
-                json_pack("{s:s, s:s, s:s, s:I}", "fixture", fixture, "reason", reason,
-                          "subject", subject, "node", (json_int_t)node));
+    return cmd_fill_new(c, CMD_MARKETS_SUSPEND,
+                        json_pack("{s:s, s:s, s:s, s:I}", "fixture", fixture, "reason", reason,
+                                  "subject", subject, "node", (json_int_t)node));
 }
 
 /* None is batchable: each records the index of the entry applying it. */

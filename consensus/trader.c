@@ -265,9 +265,7 @@ char *trader_cmd_set(struct cmd *c, const char *fixture, json_t *body, const cha
     json_object_set_new(o, "fixture", json_string(fixture));
     if (by)
         json_object_set_new(o, "by", json_string(by));
-    char *text = cmd_fill(c, CMD_TRADER_SET, o);
-    json_decref(o);
-    return text;
+    return cmd_fill_new(c, CMD_TRADER_SET, o);
 }
 
 /* Batchable: the admin write path wraps it in CMD_ADMIN, which shares entries. */

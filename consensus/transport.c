@@ -725,23 +725,27 @@ static int tp_init(struct raft_uv_transport *t, raft_id id, const char *address)
     return 0;
 }
 
+/* A new connection, accepted or connected (@status: how that went): no Nagle delay, then TLS
+ * when configured. False once it is closed. */
+static bool conn_start(struct conn *c, int status)
+{
+    if (status == 0) {
+        uv_tcp_nodelay(&c->tcp, 1);
+        status = conn_tls(c);
+    }
+    if (status != 0)
+        conn_close(c, NULL);
+    return status == 0;
+}
+
 static void on_incoming(uv_stream_t *server, int status)
 {
     struct tport *tp = server->data;
     if (status != 0 || tp->closing)
         return;
     struct conn *c = conn_new(tp, false);
-    if (!c)
+    if (!c || !conn_start(c, uv_accept(server, (uv_stream_t *)&c->tcp)))
         return;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
-        conn_close(c, NULL);
-        return;
-    }
-    uv_tcp_nodelay(&c->tcp, 1);
-    if (conn_tls(c) != 0) {
-        conn_close(c, NULL);
-        return;
-    }
     hs_expect(c, C_HELLO, HELLO_LEN);
     uv_read_start((uv_stream_t *)&c->tcp, on_tcp_alloc, on_tcp_read);
 }
@@ -772,17 +776,8 @@ static int tp_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
 static void on_connected(uv_connect_t *req, int status)
 {
     struct conn *c = req->data;
-    if (c->state == C_CLOSING)
+    if (c->state == C_CLOSING || !conn_start(c, status))
         return;
-    if (status != 0) {
-        conn_close(c, NULL);
-        return;
-    }
-    uv_tcp_nodelay(&c->tcp, 1);
-    if (conn_tls(c) != 0) {
-        conn_close(c, NULL);
-        return;
-    }
     if (c->ssl) { /* the hello waits for the TLS handshake (tls_established) */
         SSL_do_handshake(c->ssl);
         ERR_clear_error();

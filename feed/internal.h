@@ -73,16 +73,6 @@ void provider_error(struct feed_provider *p, int code, const char *fmt, ...)
 void provider_schedule(struct feed_provider *p, bool failed);
 /* Appends the configured extra headers to @list. */
 struct curl_slist *provider_headers(struct feed_provider *p, struct curl_slist *list);
-/* Collects a response body / header into a growable buffer. */
-struct feed_buf {
-    char *p;
-    size_t len, cap, max;
-    bool overflow;
-};
-size_t feed_buf_write(char *ptr, size_t size, size_t nmemb, void *arg);
-void feed_buf_free(struct feed_buf *b);
-/* Returns a header's trimmed value if @line is "@name: value" (name without colon). */
-bool feed_header_value(const char *line, size_t n, const char *name, char *out, size_t cap);
 
 /* ---- text/event-stream framing (sse_parse.c) ------------------------------------------ */
 

@@ -187,53 +187,6 @@ struct curl_slist *provider_headers(struct feed_provider *p, struct curl_slist *
     return list;
 }
 
-size_t feed_buf_write(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-    struct feed_buf *b = arg;
-    size_t n = size * nmemb;
-    if (b->len + n + 1 > b->max) {
-        b->overflow = true;
-        return 0; /* aborts the transfer */
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->cap ? b->cap * 2 : 4096) + n;
-        char *np = realloc(b->p, cap);
-        if (!np)
-            return 0;
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, ptr, n);
-    b->len += n;
-    b->p[b->len] = 0;
-    return n;
-}
-
-void feed_buf_free(struct feed_buf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
-}
-
-bool feed_header_value(const char *line, size_t n, const char *name, char *out, size_t cap)
-{
-    size_t nl = strlen(name);
-    if (n <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
-        return false;
-    const char *v = line + nl + 1;
-    size_t vl = n - nl - 1;
-    while (vl && (*v == ' ' || *v == '\t'))
-        v++, vl--;
-    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-        vl--;
-    if (vl >= cap)
-        return false;
-    memcpy(out, v, vl);
-    out[vl] = 0;
-    return true;
-}
-
 static void free_urls(struct feed_provider *p)
 {
     for (unsigned i = 0; p->urls && i < p->nurls; i++)

@@ -33,7 +33,7 @@ struct rest_req {
     char fixture[FEED_ID_MAX + 1]; /* R_EVENTS */
     char url[512];
     struct curl_slist *headers;
-    struct feed_buf body;
+    struct cu_body body;
     char etag[128];
     struct rest_req *next;
 };
@@ -52,7 +52,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *arg)
 {
     struct rest_req *q = arg;
     size_t n = size * nmemb;
-    feed_header_value(line, n, "etag", q->etag, sizeof q->etag);
+    cu_header_value(line, n, "etag", q->etag, sizeof q->etag);
     return n;
 }
 
@@ -65,7 +65,7 @@ static void req_free(struct rest *r, struct rest_req *q)
         }
     curl_slist_free_all(q->headers);
     curl_easy_cleanup(q->x.easy);
-    feed_buf_free(&q->body);
+    cu_body_free(&q->body);
     free(q);
 }
 
@@ -237,7 +237,7 @@ static void request(struct feed_provider *p, enum rest_what what, const char *fi
     CURL *e = q->x.easy;
     curl_easy_setopt(e, CURLOPT_URL, q->url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, q->headers);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, feed_buf_write);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cu_body_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &q->body);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, q);

@@ -6,7 +6,7 @@
 #
 # cjose and libargon2 are not in the root PKGS: their flags are added here, for kyc objects only.
 
-KYC_SRCS := kyc/util.c kyc/jwt.c kyc/fc.c kyc/identity.c kyc/password.c kyc/totp.c \
+KYC_SRCS := common/hex.c kyc/util.c kyc/jwt.c kyc/fc.c kyc/identity.c kyc/password.c kyc/totp.c \
             kyc/webhook.c
 KYC_OBJS := $(KYC_SRCS:%.c=$(BUILD)/obj/%.o)
 KYC_SAN_OBJS := $(KYC_SRCS:%.c=$(BUILD)/san/%.o)

@@ -1,6 +1,7 @@
 /* kyc: error names, CSPRNG tokens, base64url, hex, URL encoding and a small blocking HTTP
  * client over libcurl (every call bounded by a timeout, body capped, no redirects followed). */
 #include "kyc/internal.h"
+#include "common/hex.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -237,16 +238,6 @@ char* kyc_urlencode(const char* s)
     return out;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 char* kyc_query_get(const char* query, const char* key)
 {
     size_t klen = strlen(key);
@@ -264,10 +255,10 @@ char* kyc_query_get(const char* query, const char* key)
             for (size_t i = 0; i < vlen; i++) {
                 if (v[i] == '+') {
                     out[o++] = ' ';
-                } else if (v[i] == '%' && i + 2 < vlen && hexval((unsigned char)v[i + 1]) >= 0 &&
-                           hexval((unsigned char)v[i + 2]) >= 0) {
-                    out[o++] = (char)(hexval((unsigned char)v[i + 1]) * 16 +
-                                      hexval((unsigned char)v[i + 2]));
+                } else if (v[i] == '%' && i + 2 < vlen && hex_digit((unsigned char)v[i + 1]) >= 0 &&
+                           hex_digit((unsigned char)v[i + 2]) >= 0) {
+                    out[o++] = (char)(hex_digit((unsigned char)v[i + 1]) * 16 +
+                                      hex_digit((unsigned char)v[i + 2]));
                     i += 2;
                 } else {
                     out[o++] = v[i];

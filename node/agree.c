@@ -461,9 +461,6 @@ int routes_agree(struct http_req *r, const char *method, const char *path)
     return -1;
 }
 
-/* ---- status, metrics, start, stop ----------------------------------------------------- */
-
-
 /* ---- status, metrics, start, stop ------------------------------------------------------- */
 
 void agree_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
@@ -472,28 +469,18 @@ void agree_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
     if (!a)
         return;
     const struct agr_stats *st = agr_stats(a->agr);
-    metrics_printf(buf, len, cap,
-                   "# TYPE parlay_observations_received_total counter\n"
-                   "parlay_observations_received_total %llu\n"
-                   "# TYPE parlay_observations_refused_total counter\n"
-                   "parlay_observations_refused_total %llu\n"
-                   "# TYPE parlay_observations_proposed_total counter\n"
-                   "parlay_observations_proposed_total %llu\n"
-                   "# TYPE parlay_observation_outbox gauge\nparlay_observation_outbox %u\n"
-                   "# TYPE parlay_observation_outbox_dropped_total counter\n"
-                   "parlay_observation_outbox_dropped_total %llu\n"
-                   "# TYPE parlay_agreement_stalled gauge\nparlay_agreement_stalled %u\n"
-                   "# TYPE parlay_agreement_alerts_total counter\n"
-                   "parlay_agreement_alerts_total %llu\n"
-                   "# TYPE parlay_observation_dissent_total counter\n",
-                   (unsigned long long)st->received, (unsigned long long)st->refused,
-                   (unsigned long long)st->proposed, st->outbox,
-                   (unsigned long long)st->outbox_dropped, agr_stalled(a->agr),
-                   (unsigned long long)st->alerts);
-    for (unsigned i = 1; i <= AGR_MAX_NODES; i++)
-        if (st->dissent[i])
-            metrics_printf(buf, len, cap, "parlay_observation_dissent_total{node=\"%u\"} %llu\n",
-                           i, (unsigned long long)st->dissent[i]);
+    const struct metric ms[] = {
+        {"parlay_observations_received_total", METRIC_COUNTER, st->received},
+        {"parlay_observations_refused_total", METRIC_COUNTER, st->refused},
+        {"parlay_observations_proposed_total", METRIC_COUNTER, st->proposed},
+        {"parlay_observation_outbox", METRIC_GAUGE, st->outbox},
+        {"parlay_observation_outbox_dropped_total", METRIC_COUNTER, st->outbox_dropped},
+        {"parlay_agreement_stalled", METRIC_GAUGE, agr_stalled(a->agr)},
+        {"parlay_agreement_alerts_total", METRIC_COUNTER, st->alerts},
+    };
+    METRICS_PUT(buf, len, cap, ms);
+    metrics_by_node(buf, len, cap, "parlay_observation_dissent_total", st->dissent,
+                    AGR_MAX_NODES + 1);
 }
 
 json_t *agree_status(struct node *n)

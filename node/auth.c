@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "kyc/kyc.h"
+#include "common/curl_uv.h"
 #include "common/log.h"
 #include "node/http_guard.h"
 
@@ -39,8 +40,7 @@ struct fetch {
     uv_work_t work;
     struct auth *a;
     char url[512];
-    char *body;
-    size_t len;
+    struct cu_body body; /* at most JWKS_MAX_BYTES */
     long status;
     char err[CURL_ERROR_SIZE];
 };
@@ -121,22 +121,6 @@ json_t *auth_verify_bearer_aud(struct http_req *r, const json_t *jwks, const cha
 
 /* ---- the sport role's JWKS cache ---- */
 
-static size_t on_body(char *p, size_t sz, size_t nm, void *arg)
-{
-    struct fetch *f = arg;
-    size_t n = sz * nm;
-    if (f->len + n > JWKS_MAX_BYTES)
-        return 0;
-    char *b = realloc(f->body, f->len + n + 1);
-    if (!b)
-        return 0;
-    memcpy(b + f->len, p, n);
-    f->len += n;
-    b[f->len] = 0;
-    f->body = b;
-    return n;
-}
-
 static void fetch_work(uv_work_t *w)
 {
     struct fetch *f = w->data;
@@ -147,8 +131,9 @@ static void fetch_work(uv_work_t *w)
     }
     curl_easy_setopt(h, CURLOPT_URL, f->url);
     node_curl_tls(f->a->n, h); /* https:// accounts nodes: the members' CA and certificate */
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
+    f->body.max = JWKS_MAX_BYTES + 1; /* room for the NUL */
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cu_body_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &f->body);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, f->err);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
@@ -206,7 +191,8 @@ static void on_rtimer(uv_timer_t *t)
 /* Takes a page of revocations in; false when it is not one. */
 static bool rev_take(struct auth *a, const struct fetch *f, bool *more)
 {
-    json_t *j = f->status == 200 && f->body ? json_loadb(f->body, f->len, 0, NULL) : NULL;
+    json_t *j =
+        f->status == 200 && f->body.p ? json_loadb(f->body.p, f->body.len, 0, NULL) : NULL;
     json_t *items = json_object_get(j, "items"), *it;
     if (!json_is_array(items)) {
         json_decref(j);
@@ -246,7 +232,7 @@ static void rev_done(uv_work_t *w, int status)
     bool more = false;
     int64_t before = a->rsince;
     if (a->stopping) {
-        free(f->body);
+        cu_body_free(&f->body);
         free(f);
         maybe_free(a);
         return;
@@ -266,7 +252,7 @@ static void rev_done(uv_work_t *w, int status)
                      f->url, f->status, f->err[0] ? f->err : "not a revocation list",
                      a->rfailures);
     }
-    free(f->body);
+    cu_body_free(&f->body);
     free(f);
     /* A full page: ask again at once, unless it did not move on (a page of one instant). */
     bool again = more && a->rsince > before;
@@ -338,7 +324,7 @@ static json_t *parse_jwks(const struct fetch *f, char *why, size_t n)
         snprintf(why, n, "%s", f->err[0] ? f->err : "unexpected HTTP status");
         return NULL;
     }
-    json_t *j = f->body ? json_loadb(f->body, f->len, 0, NULL) : NULL;
+    json_t *j = f->body.p ? json_loadb(f->body.p, f->body.len, 0, NULL) : NULL;
     if (!j || !json_is_array(json_object_get(j, "keys")) ||
         json_array_size(json_object_get(j, "keys")) == 0) {
         snprintf(why, n, "not a JWK set with at least one key");
@@ -366,7 +352,7 @@ static void fetch_done(uv_work_t *w, int status)
         LOG_WARN("event=jwks_fetch_failed url=%s http_status=%ld err=\"%s\" kept=%s", f->url,
                  f->status, why, a->jwks ? "last-good" : "none");
     }
-    free(f->body);
+    cu_body_free(&f->body);
     free(f);
     /* Requests that waited for this fetch: verify again, without another refetch. */
     struct parked *p = a->parked;

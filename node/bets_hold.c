@@ -112,27 +112,8 @@ struct call {
     unsigned url_i;      /* the accounts URL it went to */
     char *body;
     struct curl_slist *hdrs;
-    char *resp;
-    size_t len;
+    struct cu_body resp;
 };
-
-static size_t on_data(char *p, size_t sz, size_t nm, void *arg)
-{
-    struct call *c = arg;
-    size_t n = sz * nm;
-    /* An audit page lists up to AUDIT_PAGE holds with their transfers (about 300 bytes a
-     * hold, more once settled): far over a hold call's answer. */
-    if (c->len + n > (c->audit || c->meta ? AUDIT_RESP_MAX : RESP_MAX))
-        return 0;
-    char *r = realloc(c->resp, c->len + n + 1);
-    if (!r)
-        return 0;
-    memcpy(r + c->len, p, n);
-    c->len += n;
-    r[c->len] = 0;
-    c->resp = r;
-    return n;
-}
 
 static void try_free(struct bets_hold *h)
 {
@@ -150,6 +131,18 @@ static void kick_if_idle(struct bets_hold *h)
 {
     if (h->busy == 0 && !h->stopping && !h->n->stopping)
         uv_timer_start(&h->timer, on_tick, 1, TICK_MS);
+}
+
+/* Propose @c (its payload @text, freed here; NULL proposes nothing) with @cb, counting it in
+ * @count and h->proposing until @cb runs. */
+static void propose(struct bets_hold *h, struct cmd *c, char *text, replica_result_cb cb,
+                    unsigned *count)
+{
+    if (text && replica_propose(h->n->replica, c, cb, h) == REPLICA_OK) {
+        (*count)++;
+        h->proposing++;
+    }
+    free(text);
 }
 
 static void done_proposed(void *arg, int outcome, const struct fsm_result *res)
@@ -206,11 +199,7 @@ static void settle_next(struct bets_hold *h)
         {
             struct cmd cm;
             char *text = bets_cmd_chunk_more(&cm, (enum bets_chunked)k, json_string_value(id));
-            if (text && replica_propose(n->replica, &cm, settle_proposed, h) == REPLICA_OK) {
-                h->settling++;
-                h->proposing++;
-            }
-            free(text);
+            propose(h, &cm, text, settle_proposed, &h->settling);
         }
         json_decref(jobs[k]);
     }
@@ -249,11 +238,7 @@ static void postponed_next(struct bets_hold *h)
     {
         struct cmd cm;
         char *text = bets_cmd_postponed(&cm, json_string_value(id));
-        if (text && replica_propose(n->replica, &cm, postponed_proposed, h) == REPLICA_OK) {
-            h->postponing++;
-            h->proposing++;
-        }
-        free(text);
+        propose(h, &cm, text, postponed_proposed, &h->postponing);
     }
     json_decref(due);
 }
@@ -263,13 +248,7 @@ static void propose_done(struct bets_hold *h, const char *bet, bool accepted, co
 {
     struct cmd c;
     char *text = bets_cmd_hold_done(&c, bet, accepted, code, detail);
-    if (!text)
-        return;
-    if (replica_propose(h->n->replica, &c, done_proposed, h) == REPLICA_OK) {
-        h->busy++;
-        h->proposing++;
-    }
-    free(text);
+    propose(h, &c, text, done_proposed, &h->busy);
 }
 
 static void call_free(struct call *c)
@@ -278,7 +257,7 @@ static void call_free(struct call *c)
     curl_easy_cleanup(c->x.easy);
     curl_slist_free_all(c->hdrs);
     free(c->body);
-    free(c->resp);
+    cu_body_free(&c->resp);
     free(c);
 }
 
@@ -303,7 +282,7 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
     long status = 0;
     if (rc == CURLE_OK)
         curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-    json_t *body = c->resp ? json_loads(c->resp, 0, NULL) : NULL;
+    json_t *body = c->resp.p ? json_loads(c->resp.p, 0, NULL) : NULL;
     const char *code = json_string_value(json_object_get(body, "code"));
     const char *detail = json_string_value(json_object_get(body, "detail"));
     if (c->audit) {
@@ -317,11 +296,7 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
             (status == 409 && code && !strcmp(code, "hold_already_voided"))) {
             struct cmd cm;
             char *text = bets_cmd_hold_voided(&cm, c->bet);
-            if (text && replica_propose(h->n->replica, &cm, done_proposed, h) == REPLICA_OK) {
-                h->busy++;
-                h->proposing++;
-            }
-            free(text);
+            propose(h, &cm, text, done_proposed, &h->busy);
         } else {
             LOG_WARN("event=bet_void_retry bet=%s status=%ld code=%s curl=%d", c->bet, status,
                      code ? code : "", (int)rc);
@@ -336,11 +311,7 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
             char *text = !strcmp(c->how, "resettle")
                              ? bets_cmd_paid_resettle(&cm, c->bet, c->generation)
                              : bets_cmd_paid(&cm, c->bet, c->how);
-            if (text && replica_propose(h->n->replica, &cm, done_proposed, h) == REPLICA_OK) {
-                h->busy++;
-                h->proposing++;
-            }
-            free(text);
+            propose(h, &cm, text, done_proposed, &h->busy);
         } else {
             LOG_WARN("event=bet_settle_retry bet=%s how=%s status=%ld code=%s curl=%d", c->bet,
                      c->how, status, code ? code : "", (int)rc);
@@ -484,11 +455,7 @@ static void batch_done(struct bets_hold *h, struct call *c, long status, json_t 
     if (json_array_size(done)) {
         struct cmd cm;
         char *text = bets_cmd_holds_done(&cm, done);
-        if (text && replica_propose(h->n->replica, &cm, done_proposed, h) == REPLICA_OK) {
-            h->busy++;
-            h->proposing++;
-        }
-        free(text);
+        propose(h, &cm, text, done_proposed, &h->busy);
     }
     if (retry)
         next_url(h, c);
@@ -597,8 +564,11 @@ static bool send_signed(struct bets_hold *h, struct call *c, const char *method,
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdrs);
     if (!strcmp(method, "POST"))
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+    /* An audit page lists up to AUDIT_PAGE holds with their transfers (about 300 bytes a
+     * hold, more once settled): far over a hold call's answer. +1: the NUL. */
+    c->resp.max = (c->audit || c->meta ? AUDIT_RESP_MAX : RESP_MAX) + 1;
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cu_body_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &c->resp);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     c->x.done = call_done;
@@ -729,6 +699,21 @@ int bets_audit(struct node *n, struct http_req *r)
     return 0;
 }
 
+/* The bets named in @ids (released here) that exist, in the same order. */
+static json_t *bets_named(struct node *n, MDB_txn *txn, json_t *ids)
+{
+    json_t *out = json_array(), *id;
+    size_t i;
+    json_array_foreach(ids, i, id)
+    {
+        json_t *b = bets_get(n->fsm, txn, json_string_value(id));
+        if (b)
+            json_array_append_new(out, b);
+    }
+    json_decref(ids);
+    return out;
+}
+
 static void on_tick(uv_timer_t *t)
 {
     struct bets_hold *h = t->data;
@@ -747,18 +732,12 @@ static void on_tick(uv_timer_t *t)
     uint64_t now_ms = wall_ms();
     bool batch = now_ms >= h->single_until;
     unsigned lim = batch ? BATCH_ITEMS : BATCH;
-    json_t *ids = bets_pending_holds(n->fsm, txn, lim), *bets = json_array();
-    json_t *paid = bets_unpaid(n->fsm, txn, lim), *settled = json_array();
-    json_t *vids = bets_voids(n->fsm, txn, lim), *voids = json_array();
+    json_t *bets = bets_named(n, txn, bets_pending_holds(n->fsm, txn, lim));
+    json_t *settled = bets_named(n, txn, bets_unpaid(n->fsm, txn, lim));
+    json_t *voids = bets_named(n, txn, bets_voids(n->fsm, txn, lim));
     json_t *dids = bets_delayed(n->fsm, txn, BATCH), *decide = json_array();
     size_t i;
     json_t *id;
-    json_array_foreach(vids, i, id)
-    {
-        json_t *b = bets_get(n->fsm, txn, json_string_value(id));
-        if (b)
-            json_array_append_new(voids, b);
-    }
     json_array_foreach(dids, i, id)
     {
         json_t *b = bets_get(n->fsm, txn, json_string_value(id));
@@ -766,18 +745,6 @@ static void on_tick(uv_timer_t *t)
             (uint64_t)json_integer_value(json_object_get(b, "decide_after_ms")) <= now_ms)
             json_array_append(decide, json_object_get(b, "id"));
         json_decref(b);
-    }
-    json_array_foreach(ids, i, id)
-    {
-        json_t *b = bets_get(n->fsm, txn, json_string_value(id));
-        if (b)
-            json_array_append_new(bets, b);
-    }
-    json_array_foreach(paid, i, id)
-    {
-        json_t *b = bets_get(n->fsm, txn, json_string_value(id));
-        if (b)
-            json_array_append_new(settled, b);
     }
     fsm_read_end(txn);
     json_t *b;
@@ -805,20 +772,13 @@ static void on_tick(uv_timer_t *t)
     {
         struct cmd cm;
         char *text = bets_cmd_decide(&cm, json_string_value(id));
-        if (text && replica_propose(n->replica, &cm, done_proposed, h) == REPLICA_OK) {
-            h->busy++;
-            h->proposing++;
-        }
-        free(text);
+        propose(h, &cm, text, done_proposed, &h->busy);
     }
     json_decref(voids);
-    json_decref(vids);
     json_decref(decide);
     json_decref(dids);
     json_decref(bets);
-    json_decref(ids);
     json_decref(settled);
-    json_decref(paid);
 }
 
 int bets_hold_start(struct node *n, char *err, size_t errlen)

@@ -21,8 +21,7 @@ struct fwd {
     struct curl_slist *headers;
     char *body;
     size_t body_len;
-    char *resp;
-    size_t len, cap;
+    struct cu_body resp; /* the leader's answer, unbounded (the leader is a member) */
     char content_type[128];
     char retry_after[32];
     char idem_replayed[8];
@@ -33,47 +32,13 @@ struct fwd {
     void *arg;
 };
 
-static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
-{
-    struct fwd *w = arg;
-    size_t n = size * nmemb;
-    if (w->len + n + 1 > w->cap) {
-        size_t cap = (w->cap ? w->cap * 2 : 1024) + n;
-        char *nb = realloc(w->resp, cap);
-        if (!nb)
-            return 0;
-        w->resp = nb;
-        w->cap = cap;
-    }
-    memcpy(w->resp + w->len, p, n);
-    w->len += n;
-    return n;
-}
-
-static void header_value(const char *line, size_t n, const char *name, char *out, size_t on)
-{
-    size_t nl = strlen(name);
-    if (n <= nl || strncasecmp(line, name, nl) != 0)
-        return;
-    const char *v = line + nl;
-    size_t vl = n - nl;
-    while (vl && (*v == ' ' || *v == '\t'))
-        v++, vl--;
-    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-        vl--;
-    if (vl < on) {
-        memcpy(out, v, vl);
-        out[vl] = 0;
-    }
-}
-
 static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 {
     struct fwd *w = arg;
     size_t n = size * nmemb;
-    header_value(p, n, "content-type:", w->content_type, sizeof w->content_type);
-    header_value(p, n, "retry-after:", w->retry_after, sizeof w->retry_after);
-    header_value(p, n, "idempotent-replayed:", w->idem_replayed, sizeof w->idem_replayed);
+    cu_header_value(p, n, "content-type", w->content_type, sizeof w->content_type);
+    cu_header_value(p, n, "retry-after", w->retry_after, sizeof w->retry_after);
+    cu_header_value(p, n, "idempotent-replayed", w->idem_replayed, sizeof w->idem_replayed);
     return n;
 }
 
@@ -82,7 +47,7 @@ static void fwd_free(struct fwd *w)
     curl_slist_free_all(w->headers);
     curl_easy_cleanup(w->x.easy);
     free(w->body);
-    free(w->resp);
+    cu_body_free(&w->resp);
     free(w);
 }
 
@@ -109,8 +74,6 @@ static long fwd_status(struct fwd *w, CURLcode rc)
         LOG_WARN("event=forward_failed url=%s err=\"%s\" sent=%d new_connections=%ld",
                  url ? url : "?", curl_easy_strerror(rc), w->maybe_sent, conns);
     }
-    if (w->resp)
-        w->resp[w->len] = 0; /* on_body leaves room for it */
     return status;
 }
 
@@ -119,9 +82,9 @@ static void fwd_finish(struct fwd *w, CURLcode rc)
     struct http_req *r = w->r;
     long status = fwd_status(w, rc);
     if (w->sent) {
-        w->sent(w->arg, status, w->resp ? w->resp : "", w->len);
+        w->sent(w->arg, status, w->resp.p ? w->resp.p : "", w->resp.len);
     } else if (w->done) {
-        w->done(w->arg, status, w->resp ? w->resp : "", w->len, w->retry_after,
+        w->done(w->arg, status, w->resp.p ? w->resp.p : "", w->resp.len, w->retry_after,
                 w->idem_replayed[0] != 0);
     } else if (status > 0) {
         if (w->retry_after[0])
@@ -129,7 +92,7 @@ static void fwd_finish(struct fwd *w, CURLcode rc)
         if (w->idem_replayed[0])
             http_header(r, "idempotent-replayed", w->idem_replayed);
         http_reply(r, (int)status, w->content_type[0] ? w->content_type : "application/json",
-                   w->resp ? w->resp : "", w->len);
+                   w->resp.p ? w->resp.p : "", w->resp.len);
     } else {
         http_header(r, "retry-after", "1");
         if (status == 0 || w->is_read)
@@ -209,8 +172,8 @@ static void fwd_start(struct fwd *w, const char *url)
         curl_easy_setopt(w->x.easy, CURLOPT_POSTFIELDSIZE, (long)w->body_len);
     }
     curl_easy_setopt(w->x.easy, CURLOPT_HTTPHEADER, w->headers);
-    curl_easy_setopt(w->x.easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(w->x.easy, CURLOPT_WRITEDATA, w);
+    curl_easy_setopt(w->x.easy, CURLOPT_WRITEFUNCTION, cu_body_write);
+    curl_easy_setopt(w->x.easy, CURLOPT_WRITEDATA, &w->resp);
     curl_easy_setopt(w->x.easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(w->x.easy, CURLOPT_HEADERDATA, w);
     curl_easy_setopt(w->x.easy, CURLOPT_TIMEOUT_MS, (long)f->node->cfg.forward_timeout_ms);

@@ -25,6 +25,7 @@
 #include "node/forward.h"
 #include "node/operators.h"
 #include "node/http_guard.h"
+#include "common/hex.h"
 #include "common/log.h"
 #include "node/node.h"
 #include "node/write.h"
@@ -195,17 +196,6 @@ bool http_header_get(struct http_req *r, const char *name, char *out, size_t n)
     return true;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool http_query_get(struct http_req *r, const char *key, char *out, size_t n)
 {
     if (!r->req || r->req->query_at == SIZE_MAX)
@@ -225,8 +215,8 @@ bool http_query_get(struct http_req *r, const char *key, char *out, size_t n)
                 int c = *p;
                 if (c == '+')
                     c = ' ';
-                else if (c == '%' && p + 2 < amp && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-                    c = hexval(p[1]) * 16 + hexval(p[2]);
+                else if (c == '%' && p + 2 < amp && hex_digit(p[1]) >= 0 && hex_digit(p[2]) >= 0) {
+                    c = hex_digit(p[1]) * 16 + hex_digit(p[2]);
                     p += 2;
                 }
                 if (o + 1 >= n)

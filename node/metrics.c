@@ -86,15 +86,31 @@ void metrics_render(const struct metrics *m, char **buf, size_t *len, size_t *ca
                                (unsigned long long)cum);
         }
     }
-    metrics_printf(buf, len, cap,
-                   "# TYPE parlay_forwarded_total counter\nparlay_forwarded_total %llu\n"
-                   "# TYPE parlay_forward_errors_total counter\nparlay_forward_errors_total %llu\n"
-                   "# TYPE parlay_proposals_total counter\nparlay_proposals_total %llu\n"
-                   "# TYPE parlay_outcome_unknown_total counter\nparlay_outcome_unknown_total %llu\n"
-                   "# TYPE parlay_idempotent_replays_total counter\n"
-                   "parlay_idempotent_replays_total %llu\n"
-                   "# TYPE parlay_quota_refusals_total counter\nparlay_quota_refusals_total %llu\n",
-                   (unsigned long long)m->forwarded, (unsigned long long)m->forward_errors,
-                   (unsigned long long)m->proposals, (unsigned long long)m->outcome_unknown,
-                   (unsigned long long)m->idem_replays, (unsigned long long)m->quota_refusals);
+    const struct metric writes[] = {
+        {"parlay_forwarded_total", METRIC_COUNTER, m->forwarded},
+        {"parlay_forward_errors_total", METRIC_COUNTER, m->forward_errors},
+        {"parlay_proposals_total", METRIC_COUNTER, m->proposals},
+        {"parlay_outcome_unknown_total", METRIC_COUNTER, m->outcome_unknown},
+        {"parlay_idempotent_replays_total", METRIC_COUNTER, m->idem_replays},
+        {"parlay_quota_refusals_total", METRIC_COUNTER, m->quota_refusals},
+    };
+    METRICS_PUT(buf, len, cap, writes);
+}
+
+void metrics_by_node(char **buf, size_t *len, size_t *cap, const char *name, const uint64_t *v,
+                     unsigned n)
+{
+    metrics_printf(buf, len, cap, "# TYPE %s counter\n", name);
+    for (unsigned i = 1; i < n; i++)
+        if (v[i])
+            metrics_printf(buf, len, cap, "%s{node=\"%u\"} %llu\n", name, i,
+                           (unsigned long long)v[i]);
+}
+
+void metrics_put(char **buf, size_t *len, size_t *cap, const struct metric *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        metrics_printf(buf, len, cap, "# TYPE %s %s\n%s %llu\n", m[i].name,
+                       m[i].type == METRIC_GAUGE ? "gauge" : "counter", m[i].name,
+                       (unsigned long long)m[i].value);
 }

@@ -33,4 +33,19 @@ void metrics_render(const struct metrics *m, char **buf, size_t *len, size_t *ca
 void metrics_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A metric without labels: its name, kind and value, for metrics_put. */
+enum metric_type { METRIC_COUNTER, METRIC_GAUGE };
+struct metric {
+    const char *name;
+    enum metric_type type;
+    uint64_t value;
+};
+/* Append @n metrics, each as its "# TYPE" line and its value line. */
+void metrics_put(char **buf, size_t *len, size_t *cap, const struct metric *m, size_t n);
+#define METRICS_PUT(buf, len, cap, array) \
+    metrics_put(buf, len, cap, array, sizeof(array) / sizeof *(array))
+/* A counter by member: its TYPE line, then name{node="i"} for each non-zero @v[i], 0 < i < @n. */
+void metrics_by_node(char **buf, size_t *len, size_t *cap, const char *name, const uint64_t *v,
+                     unsigned n);
+
 #endif

@@ -15,5 +15,5 @@ BINS += build/parlayd build/parlayctl
 build/parlayd: $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRCS) node/main.c) $$(KYC_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS)
 
-build/parlayctl: $(patsubst %.c,$(BUILD)/obj/%.o,node/parlayctl.c node/parlayctl_accounts.c node/parlayctl_sport.c node/parlayctl_certs.c common/tls.c common/certs.c $(ORACLE_SRCS))
+build/parlayctl: $(patsubst %.c,$(BUILD)/obj/%.o,node/parlayctl.c node/parlayctl_accounts.c node/parlayctl_sport.c node/parlayctl_certs.c common/tls.c common/certs.c common/curl_uv.c $(ORACLE_SRCS))
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)

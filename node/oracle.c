@@ -622,29 +622,20 @@ void oracle_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
                        (long long)json_integer_value(v));
     json_decref(counts);
     pthread_mutex_lock(&o->mu);
-    metrics_printf(buf, len, cap,
-                   "# TYPE parlay_oracle_signatures_put_total counter\n"
-                   "parlay_oracle_signatures_put_total %llu\n"
-                   "# TYPE parlay_oracle_proposals_total counter\nparlay_oracle_proposals_total %llu\n"
-                   "# TYPE parlay_oracle_submissions_total counter\n"
-                   "parlay_oracle_submissions_total %llu\n"
-                   "# TYPE parlay_oracle_confirmed_total counter\nparlay_oracle_confirmed_total %llu\n"
-                   "# TYPE parlay_oracle_already_total counter\nparlay_oracle_already_total %llu\n"
-                   "# TYPE parlay_oracle_failed_total counter\nparlay_oracle_failed_total %llu\n"
-                   "# TYPE parlay_oracle_rpc_errors_total counter\n"
-                   "parlay_oracle_rpc_errors_total %llu\n"
-                   "# TYPE parlay_oracle_short_of_signers_total counter\n"
-                   "parlay_oracle_short_of_signers_total %llu\n"
-                   "# TYPE parlay_oracle_signers_out_of_sync gauge\n"
-                   "parlay_oracle_signers_out_of_sync %d\n"
-                   "# TYPE parlay_oracle_sender_balance_low gauge\n"
-                   "parlay_oracle_sender_balance_low %d\n"
-                   "# TYPE parlay_oracle_outbox gauge\nparlay_oracle_outbox %u\n",
-                   (unsigned long long)o->sigs_put, (unsigned long long)o->proposals,
-                   (unsigned long long)o->submissions, (unsigned long long)o->confirmed,
-                   (unsigned long long)o->already, (unsigned long long)o->failed,
-                   (unsigned long long)o->rpc_errors, (unsigned long long)o->short_of_signers,
-                   o->out_of_sync, o->balance_low, agr_stats(o->agr)->outbox);
+    const struct metric ms[] = {
+        {"parlay_oracle_signatures_put_total", METRIC_COUNTER, o->sigs_put},
+        {"parlay_oracle_proposals_total", METRIC_COUNTER, o->proposals},
+        {"parlay_oracle_submissions_total", METRIC_COUNTER, o->submissions},
+        {"parlay_oracle_confirmed_total", METRIC_COUNTER, o->confirmed},
+        {"parlay_oracle_already_total", METRIC_COUNTER, o->already},
+        {"parlay_oracle_failed_total", METRIC_COUNTER, o->failed},
+        {"parlay_oracle_rpc_errors_total", METRIC_COUNTER, o->rpc_errors},
+        {"parlay_oracle_short_of_signers_total", METRIC_COUNTER, o->short_of_signers},
+        {"parlay_oracle_signers_out_of_sync", METRIC_GAUGE, o->out_of_sync},
+        {"parlay_oracle_sender_balance_low", METRIC_GAUGE, o->balance_low},
+        {"parlay_oracle_outbox", METRIC_GAUGE, agr_stats(o->agr)->outbox},
+    };
+    METRICS_PUT(buf, len, cap, ms);
     pthread_mutex_unlock(&o->mu);
 }
 
@@ -688,6 +679,20 @@ static int fail(char *err, size_t n, const char *fmt, const char *a)
 {
     snprintf(err, n, fmt, a);
     return -1;
+}
+
+/* The integer setting @key of the "oracle" object @c: @def when absent, else from @min to @max
+ * (@range says which in the refusal); -1 with the refusal in @err. */
+static int int_setting(json_t *c, const char *key, uint64_t def, json_int_t min, json_int_t max,
+                       const char *range, uint64_t *out, char *err, size_t n)
+{
+    json_t *v = json_object_get(c, key);
+    if (v && (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)) {
+        snprintf(err, n, "key 'oracle.%s' must be %s", key, range);
+        return -1;
+    }
+    *out = v ? (uint64_t)json_integer_value(v) : def;
+    return 0;
 }
 
 int oracle_start(struct node *n, char *err, size_t errlen)
@@ -750,39 +755,21 @@ int oracle_start(struct node *n, char *err, size_t errlen)
         snprintf(err, errlen, "key 'oracle.sender_key_file': %s", ee.message);
         goto out;
     }
-    json_t *cf = json_object_get(c, "confirmations");
-    o->confirmations = cf ? (unsigned)json_integer_value(cf) : 1;
-    if (cf && (!json_is_integer(cf) || json_integer_value(cf) < 1 ||
-               json_integer_value(cf) > 1000)) {
-        fail(err, errlen, "key 'oracle.confirmations' must be an integer 1..1000%s", "");
+    uint64_t confirmations, max_fee_gwei, poll_ms, refresh_ms;
+    if (int_setting(c, "confirmations", 1, 1, 1000, "an integer 1..1000", &confirmations, err,
+                    errlen) ||
+        int_setting(c, "max_fee_gwei", 0, 0, 1000000, "an integer 0..1000000", &max_fee_gwei, err,
+                    errlen) ||
+        int_setting(c, "balance_floor_wei", 100000000000000000ull, 0, INT64_MAX,
+                    "a non-negative integer", &o->balance_floor, err, errlen) ||
+        int_setting(c, "poll_ms", 200, 10, 60000, "an integer 10..60000", &poll_ms, err, errlen) ||
+        int_setting(c, "signers_refresh_ms", 2000, 100, INT64_MAX, "an integer >= 100",
+                    &refresh_ms, err, errlen))
         goto out;
-    }
-    json_t *mf = json_object_get(c, "max_fee_gwei");
-    if (mf && (!json_is_integer(mf) || json_integer_value(mf) < 0 ||
-               json_integer_value(mf) > 1000000)) {
-        fail(err, errlen, "key 'oracle.max_fee_gwei' must be an integer 0..1000000%s", "");
-        goto out;
-    }
-    o->max_fee_cap = mf ? (uint64_t)json_integer_value(mf) * 1000000000ull : 0;
-    json_t *bf = json_object_get(c, "balance_floor_wei");
-    if (bf && (!json_is_integer(bf) || json_integer_value(bf) < 0)) {
-        fail(err, errlen, "key 'oracle.balance_floor_wei' must be a non-negative integer%s", "");
-        goto out;
-    }
-    o->balance_floor = bf ? (uint64_t)json_integer_value(bf) : 100000000000000000ull;
-    json_t *pm = json_object_get(c, "poll_ms");
-    o->poll_ms = pm ? (unsigned)json_integer_value(pm) : 200;
-    if (pm && (!json_is_integer(pm) || json_integer_value(pm) < 10 ||
-               json_integer_value(pm) > 60000)) {
-        fail(err, errlen, "key 'oracle.poll_ms' must be an integer 10..60000%s", "");
-        goto out;
-    }
-    json_t *sr = json_object_get(c, "signers_refresh_ms");
-    o->signers_refresh_ms = sr ? (unsigned)json_integer_value(sr) : 2000;
-    if (sr && (!json_is_integer(sr) || json_integer_value(sr) < 100)) {
-        fail(err, errlen, "key 'oracle.signers_refresh_ms' must be an integer >= 100%s", "");
-        goto out;
-    }
+    o->confirmations = (unsigned)confirmations;
+    o->max_fee_cap = max_fee_gwei * 1000000000ull;
+    o->poll_ms = (unsigned)poll_ms;
+    o->signers_refresh_ms = (unsigned)refresh_ms;
     if (key_load_secret(n->cfg.data_dir, o->sk) != 0) {
         fail(err, errlen, "key 'data_dir': cannot read node.key%s", "");
         goto out;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/curl_uv.h"
 #include "common/version.h"
 #include "node/parlayctl.h"
 
@@ -26,24 +27,6 @@ extern int oracle_cli_main(int argc, char **argv) __attribute__((weak));
 extern void oracle_cli_usage(FILE *f) __attribute__((weak));
 
 struct parlayctl_opt opt = {.timeout_s = 120};
-
-struct buf {
-    char *p;
-    size_t n;
-};
-
-static size_t on_data(char *p, size_t s, size_t n, void *arg)
-{
-    struct buf *b = arg;
-    char *np = realloc(b->p, b->n + s * n + 1);
-    if (!np)
-        return 0;
-    b->p = np;
-    memcpy(b->p + b->n, p, s * n);
-    b->n += s * n;
-    b->p[b->n] = 0;
-    return s * n;
-}
 
 void die(int code, const char *fmt, ...)
 {
@@ -63,7 +46,7 @@ long request(const char *method, const char *path, json_t *body, const char *ide
 {
     CURL *c = curl_easy_init();
     char url[1200], auth[4200];
-    struct buf b = {NULL, 0};
+    struct cu_body b = {0};
     struct curl_slist *h = NULL;
     snprintf(url, sizeof url, "%s%s", opt.url, path);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", opt.token);
@@ -83,7 +66,7 @@ long request(const char *method, const char *path, json_t *body, const char *ide
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     if (text)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, cu_body_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, opt.timeout_s);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
@@ -94,11 +77,11 @@ long request(const char *method, const char *path, json_t *body, const char *ide
     curl_easy_cleanup(c);
     free(text);
     if (rc != CURLE_OK) {
-        free(b.p);
+        cu_body_free(&b);
         die(EXIT_UNREACHABLE, "cannot reach %s: %s", opt.url, curl_easy_strerror(rc));
     }
     *out = b.p ? json_loads(b.p, 0, NULL) : NULL;
-    free(b.p);
+    cu_body_free(&b);
     return status;
 }
 

@@ -639,18 +639,13 @@ int cmd_trader(int argc, char **argv)
         "       parlayctl trader show FIXTURE";
     if (argc < 3)
         die(EXIT_USAGE, "%s", usage);
-    char *esc = curl_easy_escape(NULL, argv[2], 0);
     char path[600];
-    snprintf(path, sizeof path, "/admin/v1/fixtures/%s/trader", esc);
-    curl_free(esc);
+    id_path(path, sizeof path, "/admin/v1/fixtures/%s/trader", argv[2]);
     if (argc == 3 && !strcmp(argv[1], "show")) {
         json_t *out = call("GET", path, NULL, NULL);
-        if (opt.json)
-            print_json(out);
-        else
+        if (human(out))
             print_trader(out);
-        json_decref(out);
-        return EXIT_OK;
+        return done(out, EXIT_OK);
     }
     if (strcmp(argv[1], "set") != 0)
         die(EXIT_USAGE, "%s", usage);
@@ -698,17 +693,16 @@ int cmd_trader(int argc, char **argv)
     if (!key[0])
         gen_key(key, sizeof key); /* a fresh change; --key makes a retry idempotent */
     json_t *out = call("POST", path, b, key);
-    if (opt.json) {
-        print_json(out);
-    } else if (json_object_get(out, "settings")) { /* one market's change */
-        json_t *pm = json_pack("{s:{s:O}}", "markets", s_of(out, "market") ?: "?",
-                               json_object_get(out, "settings"));
-        printf("fixture %s:\n", s_of(out, "fixture") ?: "?");
-        print_trader_markets(pm);
-        json_decref(pm);
-    } else {
-        print_trader(out);
+    if (human(out)) {
+        if (json_object_get(out, "settings")) { /* one market's change */
+            json_t *pm = json_pack("{s:{s:O}}", "markets", s_of(out, "market") ?: "?",
+                                   json_object_get(out, "settings"));
+            printf("fixture %s:\n", s_of(out, "fixture") ?: "?");
+            print_trader_markets(pm);
+            json_decref(pm);
+        } else {
+            print_trader(out);
+        }
     }
-    json_decref(out);
-    return EXIT_OK;
+    return done(out, EXIT_OK);
 }

@@ -914,41 +914,30 @@ void quote_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
     if (!q)
         return;
     const struct agr_stats *st = agr_stats(q->agr);
-    metrics_printf(
-        buf, len, cap,
-        "# TYPE parlay_quote_rounds_proposed_total counter\n"
-        "parlay_quote_rounds_proposed_total %llu\n"
-        "# TYPE parlay_quote_rounds_computed_total counter\n"
-        "parlay_quote_rounds_computed_total %llu\n"
-        "# TYPE parlay_quote_compute_errors_total counter\n"
-        "parlay_quote_compute_errors_total %llu\n"
-        "# TYPE parlay_quote_compute_seconds_total counter\n"
-        "parlay_quote_compute_seconds_total %.6f\n"
-        "# TYPE parlay_quote_votes_received_total counter\n"
-        "parlay_quote_votes_received_total %llu\n"
-        "# TYPE parlay_quote_votes_refused_total counter\n"
-        "parlay_quote_votes_refused_total %llu\n"
-        "# TYPE parlay_quotes_published_total counter\nparlay_quotes_published_total %llu\n"
-        "# TYPE parlay_quotes_stale_total counter\nparlay_quotes_stale_total %llu\n"
-        "# TYPE parlay_quote_rounds_given_up_total counter\n"
-        "parlay_quote_rounds_given_up_total %llu\n"
-        "# TYPE parlay_markets_suspensions_proposed_total counter\n"
-        "parlay_markets_suspensions_proposed_total %llu\n"
-        "# TYPE parlay_quote_outbox gauge\nparlay_quote_outbox %u\n"
-        "# TYPE parlay_quote_rounds_pending gauge\nparlay_quote_rounds_pending %u\n"
-        "# TYPE parlay_quote_fixtures_scheduled gauge\nparlay_quote_fixtures_scheduled %u\n"
-        "# TYPE parlay_ratings_fits_total counter\nparlay_ratings_fits_total %llu\n"
-        "# TYPE parlay_quote_dissent_total counter\n",
-        (unsigned long long)q->rounds_proposed, (unsigned long long)q->computed,
-        (unsigned long long)q->compute_errors, q->compute_us_total / 1e6,
-        (unsigned long long)(st->received + st->stale), (unsigned long long)st->refused,
-        (unsigned long long)q->published, (unsigned long long)q->stale,
-        (unsigned long long)q->rounds_given_up, (unsigned long long)q->suspensions, st->outbox,
-        st->pending, agr_sched_count(q->agr), (unsigned long long)ratings_fits(q->ratings));
-    for (unsigned i = 1; i <= AGR_MAX_NODES; i++)
-        if (st->dissent[i])
-            metrics_printf(buf, len, cap, "parlay_quote_dissent_total{node=\"%u\"} %llu\n", i,
-                           (unsigned long long)st->dissent[i]);
+    const struct metric rounds[] = {
+        {"parlay_quote_rounds_proposed_total", METRIC_COUNTER, q->rounds_proposed},
+        {"parlay_quote_rounds_computed_total", METRIC_COUNTER, q->computed},
+        {"parlay_quote_compute_errors_total", METRIC_COUNTER, q->compute_errors},
+    };
+    const struct metric votes[] = {
+        {"parlay_quote_votes_received_total", METRIC_COUNTER, st->received + st->stale},
+        {"parlay_quote_votes_refused_total", METRIC_COUNTER, st->refused},
+        {"parlay_quotes_published_total", METRIC_COUNTER, q->published},
+        {"parlay_quotes_stale_total", METRIC_COUNTER, q->stale},
+        {"parlay_quote_rounds_given_up_total", METRIC_COUNTER, q->rounds_given_up},
+        {"parlay_markets_suspensions_proposed_total", METRIC_COUNTER, q->suspensions},
+        {"parlay_quote_outbox", METRIC_GAUGE, st->outbox},
+        {"parlay_quote_rounds_pending", METRIC_GAUGE, st->pending},
+        {"parlay_quote_fixtures_scheduled", METRIC_GAUGE, agr_sched_count(q->agr)},
+        {"parlay_ratings_fits_total", METRIC_COUNTER, ratings_fits(q->ratings)},
+    };
+    METRICS_PUT(buf, len, cap, rounds);
+    metrics_printf(buf, len, cap,
+                   "# TYPE parlay_quote_compute_seconds_total counter\n"
+                   "parlay_quote_compute_seconds_total %.6f\n",
+                   q->compute_us_total / 1e6);
+    METRICS_PUT(buf, len, cap, votes);
+    metrics_by_node(buf, len, cap, "parlay_quote_dissent_total", st->dissent, AGR_MAX_NODES + 1);
 }
 
 json_t *quote_status(struct node *n)

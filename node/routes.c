@@ -190,26 +190,20 @@ static void serve_metrics(struct http_req *r)
     size_t used, map, quota;
     fsm_space(n->fsm, &used, &map, &quota);
     uint64_t leader = replica_leader(n->replica, NULL, 0);
-    metrics_printf(&buf, &len, &cap,
-                   "# TYPE parlay_raft_term gauge\nparlay_raft_term %llu\n"
-                   "# TYPE parlay_raft_commit_index gauge\nparlay_raft_commit_index %llu\n"
-                   "# TYPE parlay_raft_applied_index gauge\nparlay_raft_applied_index %llu\n"
-                   "# TYPE parlay_raft_last_index gauge\nparlay_raft_last_index %llu\n"
-                   "# TYPE parlay_raft_leader gauge\nparlay_raft_leader %llu\n"
-                   "# TYPE parlay_raft_is_leader gauge\nparlay_raft_is_leader %d\n"
-                   "# TYPE parlay_fsm_apply_errors_total counter\n"
-                   "parlay_fsm_apply_errors_total %llu\n"
-                   "# TYPE parlay_fsm_snapshots_total counter\nparlay_fsm_snapshots_total %llu\n"
-                   "# TYPE parlay_lmdb_used_bytes gauge\nparlay_lmdb_used_bytes %zu\n"
-                   "# TYPE parlay_lmdb_map_bytes gauge\nparlay_lmdb_map_bytes %zu\n"
-                   "# TYPE parlay_lmdb_quota_bytes gauge\nparlay_lmdb_quota_bytes %zu\n",
-                   (unsigned long long)raft_current_term(raft),
-                   (unsigned long long)raft_commit_index(raft),
-                   (unsigned long long)raft_last_applied(raft),
-                   (unsigned long long)raft_last_index(raft), (unsigned long long)leader,
-                   replica_is_leader(n->replica) ? 1 : 0,
-                   (unsigned long long)fsm_apply_errors(n->fsm),
-                   (unsigned long long)fsm_snapshots_taken(n->fsm), used, map, quota);
+    const struct metric ms[] = {
+        {"parlay_raft_term", METRIC_GAUGE, raft_current_term(raft)},
+        {"parlay_raft_commit_index", METRIC_GAUGE, raft_commit_index(raft)},
+        {"parlay_raft_applied_index", METRIC_GAUGE, raft_last_applied(raft)},
+        {"parlay_raft_last_index", METRIC_GAUGE, raft_last_index(raft)},
+        {"parlay_raft_leader", METRIC_GAUGE, leader},
+        {"parlay_raft_is_leader", METRIC_GAUGE, replica_is_leader(n->replica) ? 1 : 0},
+        {"parlay_fsm_apply_errors_total", METRIC_COUNTER, fsm_apply_errors(n->fsm)},
+        {"parlay_fsm_snapshots_total", METRIC_COUNTER, fsm_snapshots_taken(n->fsm)},
+        {"parlay_lmdb_used_bytes", METRIC_GAUGE, used},
+        {"parlay_lmdb_map_bytes", METRIC_GAUGE, map},
+        {"parlay_lmdb_quota_bytes", METRIC_GAUGE, quota},
+    };
+    METRICS_PUT(&buf, &len, &cap, ms);
     metrics_render(&n->metrics, &buf, &len, &cap);
     agree_metrics(n, &buf, &len, &cap);
     quote_metrics(n, &buf, &len, &cap);

@@ -119,20 +119,39 @@ static void webhook_url(struct node *n, char *out, size_t cap)
                  pay_provider_name(n->accounts->pay));
 }
 
+/* The signed-in player's body of a write (player id and Idempotency-Key into @player and
+ * @idem), or NULL once the refusal is answered. */
+static json_t *player_body(struct http_req *r, char player[ACCOUNTS_ID_CHARS + 1],
+                           char idem[256])
+{
+    return acc_player_job(r, player, idem) ? routes_body(r) : NULL;
+}
+
+/* The signed-in player's claims and a read of the state, or NULL once the refusal or 503 is
+ * answered (the claims are then released). */
+static MDB_txn *player_read(struct http_req *r, json_t **claims)
+{
+    *claims = acc_authenticate(r);
+    if (!*claims)
+        return NULL;
+    MDB_txn *txn = read_begin(r);
+    if (!txn)
+        json_decref(*claims);
+    return txn;
+}
+
 /* ---- players ---- */
 
 static void serve_wallet(struct http_req *r)
 {
-    json_t *claims = acc_authenticate(r);
-    if (!claims)
+    json_t *claims;
+    MDB_txn *txn = player_read(r, &claims);
+    if (!txn)
         return;
-    MDB_txn *txn = read_begin(r);
-    if (txn) {
-        json_t *v = wallet_view(r->node->fsm, txn,
-                                json_string_value(json_object_get(claims, "sub")), now_ms());
-        fsm_read_end(txn);
-        http_reply_json(r, 200, v);
-    }
+    json_t *v =
+        wallet_view(r->node->fsm, txn, json_string_value(json_object_get(claims, "sub")), now_ms());
+    fsm_read_end(txn);
+    http_reply_json(r, 200, v);
     json_decref(claims);
 }
 
@@ -177,32 +196,28 @@ static void serve_transactions(struct http_req *r)
 /* GET /v1/wallet/{deposits|withdrawals}/{id}: the player's own. */
 static void serve_own(struct http_req *r, const char *id, bool deposit)
 {
-    json_t *claims = acc_authenticate(r);
-    if (!claims)
+    json_t *claims;
+    MDB_txn *txn = player_read(r, &claims);
+    if (!txn)
         return;
-    MDB_txn *txn = read_begin(r);
-    if (txn) {
-        json_t *o = !wallet_id_valid(id) ? NULL
-                    : deposit            ? wallet_deposit_get(r->node->fsm, txn, id)
-                                         : wallet_withdrawal_get(r->node->fsm, txn, id);
-        fsm_read_end(txn);
-        const char *who = json_string_value(json_object_get(o, "player"));
-        if (!o || !who || strcmp(who, json_string_value(json_object_get(claims, "sub"))))
-            http_problem(r, 404, deposit ? "No such deposit" : "No such withdrawal",
-                         "you have no %s '%s'", deposit ? "deposit" : "withdrawal", id);
-        else
-            http_reply_json(r, 200, json_incref(o));
-        json_decref(o);
-    }
+    json_t *o = !wallet_id_valid(id) ? NULL
+                : deposit            ? wallet_deposit_get(r->node->fsm, txn, id)
+                                     : wallet_withdrawal_get(r->node->fsm, txn, id);
+    fsm_read_end(txn);
+    const char *who = json_string_value(json_object_get(o, "player"));
+    if (!o || !who || strcmp(who, json_string_value(json_object_get(claims, "sub"))))
+        http_problem(r, 404, deposit ? "No such deposit" : "No such withdrawal",
+                     "you have no %s '%s'", deposit ? "deposit" : "withdrawal", id);
+    else
+        http_reply_json(r, 200, json_incref(o));
+    json_decref(o);
     json_decref(claims);
 }
 
 static void do_limits(struct http_req *r)
 {
     char player[ACCOUNTS_ID_CHARS + 1], idem[256];
-    if (!acc_player_job(r, player, idem))
-        return;
-    json_t *body = routes_body(r);
+    json_t *body = player_body(r, player, idem);
     if (!body)
         return;
     static const char *const names[] = {"deposit_7d", "stake_7d", "auto_withdraw"};
@@ -238,9 +253,7 @@ static void do_limits(struct http_req *r)
 static void do_exclude(struct http_req *r)
 {
     char player[ACCOUNTS_ID_CHARS + 1], idem[256];
-    if (!acc_player_job(r, player, idem))
-        return;
-    json_t *body = routes_body(r);
+    json_t *body = player_body(r, player, idem);
     if (!body)
         return;
     json_t *h = json_object_get(body, "hours");
@@ -342,27 +355,30 @@ static void deposit_opened(struct http_req *r, void *ctx, int status, const char
     acc_work(r, &d->work, d, deposit_work, deposit_opened_at_provider);
 }
 
+/* A deposit's or withdrawal's request: payments configured, the signed-in player (into
+ * @player, @idem) and a body of {amount} alone (into @amount); false once refused. */
+static bool payment_request(struct http_req *r, const char *refusal,
+                            char player[ACCOUNTS_ID_CHARS + 1], char idem[256], int64_t *amount)
+{
+    if (!r->node->accounts->pay) {
+        http_problem(r, 404, "Payments not configured", "this cluster has no 'payments' provider");
+        return false;
+    }
+    json_t *body = player_body(r, player, idem);
+    bool ok = body && json_object_size(body) == 1 && amount_field(r, body, "amount", 1, amount);
+    if (body && json_object_size(body) != 1)
+        http_problem(r, 422, refusal, "give {\"amount\": cents} and nothing else");
+    json_decref(body);
+    return ok;
+}
+
 static void do_deposit(struct http_req *r)
 {
-    struct accounts *a = r->node->accounts;
-    if (!a->pay) {
-        http_problem(r, 404, "Payments not configured", "this cluster has no 'payments' provider");
-        return;
-    }
     struct deposit *d = calloc(1, sizeof *d);
-    if (!acc_player_job(r, d->player, d->idem)) {
+    if (!payment_request(r, "Invalid deposit", d->player, d->idem, &d->amount)) {
         free(d);
         return;
     }
-    json_t *body = routes_body(r);
-    if (!body || json_object_size(body) != 1 || !amount_field(r, body, "amount", 1, &d->amount)) {
-        if (body && json_object_size(body) != 1)
-            http_problem(r, 422, "Invalid deposit", "give {\"amount\": cents} and nothing else");
-        json_decref(body);
-        free(d);
-        return;
-    }
-    json_decref(body);
     d->r = r;
     derived_id("dep", d->player, d->idem, d->id);
     webhook_url(r->node, d->callback, sizeof d->callback);
@@ -375,21 +391,9 @@ static void do_deposit(struct http_req *r)
 static void do_withdraw(struct http_req *r)
 {
     char player[ACCOUNTS_ID_CHARS + 1], idem[256], id[64];
-    if (!r->node->accounts->pay) {
-        http_problem(r, 404, "Payments not configured", "this cluster has no 'payments' provider");
-        return;
-    }
-    if (!acc_player_job(r, player, idem))
-        return;
-    json_t *body = routes_body(r);
     int64_t amount;
-    if (!body || json_object_size(body) != 1 || !amount_field(r, body, "amount", 1, &amount)) {
-        if (body && json_object_size(body) != 1)
-            http_problem(r, 422, "Invalid withdrawal", "give {\"amount\": cents} and nothing else");
-        json_decref(body);
+    if (!payment_request(r, "Invalid withdrawal", player, idem, &amount))
         return;
-    }
-    json_decref(body);
     derived_id("wd", player, idem, id);
     char subj[96];
     snprintf(subj, sizeof subj, "%s %lld", player, (long long)amount);
@@ -478,12 +482,16 @@ static bool sport_caller(struct http_req *r, const char *method, const char *pat
     return ok;
 }
 
+/* A signed sport cluster's POST body (the caller into @cluster), or NULL once refused. */
+static json_t *sport_body(struct http_req *r, const char *path, char cluster[40])
+{
+    return sport_caller(r, "POST", path, cluster) ? routes_body(r) : NULL;
+}
+
 static void do_hold_place(struct http_req *r, const char *path)
 {
     char cluster[40];
-    if (!sport_caller(r, "POST", path, cluster))
-        return;
-    json_t *b = routes_body(r);
+    json_t *b = sport_body(r, path, cluster);
     if (!b)
         return;
     const char *hid = json_string_value(json_object_get(b, "hold_id")),
@@ -540,9 +548,7 @@ static void do_hold_resolve(struct http_req *r, const char *path, const char *hi
 static void do_hold_resettle(struct http_req *r, const char *path, const char *hid)
 {
     char cluster[40];
-    if (!sport_caller(r, "POST", path, cluster))
-        return;
-    json_t *b = routes_body(r);
+    json_t *b = sport_body(r, path, cluster);
     if (!b)
         return;
     int64_t gen, stake, payout;
@@ -571,9 +577,7 @@ static void do_hold_resettle(struct http_req *r, const char *path, const char *h
 static void do_hold_batch(struct http_req *r, const char *path)
 {
     char cluster[40];
-    if (!sport_caller(r, "POST", path, cluster))
-        return;
-    json_t *b = routes_body(r);
+    json_t *b = sport_body(r, path, cluster);
     if (!b)
         return;
     json_t *items = json_object_get(b, "items");
@@ -720,11 +724,16 @@ static void admin_write(struct http_req *r, uint16_t type, json_t *payload, cons
     acc_submit(r, type, payload, idem, what, subj);
 }
 
+/* An operator's body, on the leader (a follower sends the request itself there), or NULL once
+ * answered. */
+static json_t *admin_body(struct http_req *r)
+{
+    return acc_on_leader(r) ? routes_body(r) : NULL;
+}
+
 static void do_correction(struct http_req *r)
 {
-    if (!acc_on_leader(r))
-        return;
-    json_t *b = routes_body(r);
+    json_t *b = admin_body(r);
     if (!b)
         return;
     json_t *amt = json_object_get(b, "amount");
@@ -751,9 +760,7 @@ static void do_correction(struct http_req *r)
 
 static void do_block(struct http_req *r, const char *player)
 {
-    if (!acc_on_leader(r))
-        return;
-    json_t *b = routes_body(r);
+    json_t *b = admin_body(r);
     if (!b)
         return;
     json_t *bl = json_object_get(b, "blocked");
@@ -770,9 +777,7 @@ static void do_block(struct http_req *r, const char *player)
 
 static void do_cluster(struct http_req *r)
 {
-    if (!acc_on_leader(r))
-        return;
-    json_t *b = routes_body(r);
+    json_t *b = admin_body(r);
     if (!b)
         return;
     const char *name = json_string_value(json_object_get(b, "name"));
@@ -1105,14 +1110,11 @@ void wallet_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
     json_decref(years[0]);
     json_decref(years[1]);
     struct banlist *b = n->accounts->ban;
-    metrics_printf(buf, len, cap,
-                   "# TYPE parlay_ban_list_entries gauge\nparlay_ban_list_entries %zu\n"
-                   "# TYPE parlay_ban_list_reloads_total counter\n"
-                   "parlay_ban_list_reloads_total %llu\n"
-                   "# TYPE parlay_ban_list_reload_failures_total counter\n"
-                   "parlay_ban_list_reload_failures_total %llu\n"
-                   "# TYPE parlay_ban_refusals_total counter\nparlay_ban_refusals_total %llu\n",
-                   banlist_size(b), (unsigned long long)banlist_reloads(b),
-                   (unsigned long long)banlist_reload_failures(b),
-                   (unsigned long long)n->metrics.ban_refusals);
+    const struct metric ms[] = {
+        {"parlay_ban_list_entries", METRIC_GAUGE, banlist_size(b)},
+        {"parlay_ban_list_reloads_total", METRIC_COUNTER, banlist_reloads(b)},
+        {"parlay_ban_list_reload_failures_total", METRIC_COUNTER, banlist_reload_failures(b)},
+        {"parlay_ban_refusals_total", METRIC_COUNTER, n->metrics.ban_refusals},
+    };
+    METRICS_PUT(buf, len, cap, ms);
 }

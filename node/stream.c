@@ -529,19 +529,14 @@ void stream_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
     unsigned k = 0;
     for (struct sclient *c = s->clients; c; c = c->next)
         k++;
-    metrics_printf(buf, len, cap,
-                   "# TYPE parlay_stream_clients gauge\nparlay_stream_clients %u\n"
-                   "# TYPE parlay_stream_events_sent_total counter\n"
-                   "parlay_stream_events_sent_total %llu\n"
-                   "# TYPE parlay_stream_clients_dropped_total counter\n"
-                   "parlay_stream_clients_dropped_total %llu\n"
-                   "# TYPE parlay_stream_clients_refused_total counter\n"
-                   "parlay_stream_clients_refused_total %llu\n"
-                   "# TYPE parlay_stream_clients_gone_total counter\n"
-                   "parlay_stream_clients_gone_total %llu\n",
-                   k, (unsigned long long)s->sent_events,
-                   (unsigned long long)s->dropped_clients, (unsigned long long)s->refused,
-                   (unsigned long long)s->gone);
+    const struct metric ms[] = {
+        {"parlay_stream_clients", METRIC_GAUGE, k},
+        {"parlay_stream_events_sent_total", METRIC_COUNTER, s->sent_events},
+        {"parlay_stream_clients_dropped_total", METRIC_COUNTER, s->dropped_clients},
+        {"parlay_stream_clients_refused_total", METRIC_COUNTER, s->refused},
+        {"parlay_stream_clients_gone_total", METRIC_COUNTER, s->gone},
+    };
+    METRICS_PUT(buf, len, cap, ms);
 }
 
 static struct stream *stream_new(struct node *n, bool bets)

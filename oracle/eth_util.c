@@ -1,6 +1,8 @@
 /* Error names, the growable byte buffer and hex conversions shared by the oracle library. */
 #include "oracle/oracle.h"
 
+#include "common/hex.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,17 +97,6 @@ void eth_buf_byte(eth_buf* b, uint8_t c)
     eth_buf_append(b, &c, 1);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static const char* skip0x(const char* s)
 {
     return (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? s + 2 : s;
@@ -119,7 +110,7 @@ int eth_hex_decode(const char* hex, uint8_t* out, size_t out_len)
     if (strlen(hex) != 2 * out_len)
         return ETH_EINVAL;
     for (size_t i = 0; i < out_len; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return ETH_EINVAL;
         out[i] = (uint8_t)(hi << 4 | lo);
@@ -136,7 +127,7 @@ int eth_hex_decode_buf(const char* hex, eth_buf* out)
     if (n % 2)
         return ETH_EINVAL;
     for (size_t i = 0; i < n; i += 2) {
-        int hi = hexval(hex[i]), lo = hexval(hex[i + 1]);
+        int hi = hex_digit(hex[i]), lo = hex_digit(hex[i + 1]);
         if (hi < 0 || lo < 0)
             return ETH_EINVAL;
         eth_buf_byte(out, (uint8_t)(hi << 4 | lo));
@@ -146,14 +137,9 @@ int eth_hex_decode_buf(const char* hex, eth_buf* out)
 
 void eth_hex_write(const uint8_t* p, size_t n, char* out)
 {
-    static const char digits[] = "0123456789abcdef";
     out[0] = '0';
     out[1] = 'x';
-    for (size_t i = 0; i < n; i++) {
-        out[2 + 2 * i] = digits[p[i] >> 4];
-        out[3 + 2 * i] = digits[p[i] & 15];
-    }
-    out[2 + 2 * n] = 0;
+    hex_encode(p, n, out + 2);
 }
 
 char* eth_hex_encode(const uint8_t* p, size_t n)
@@ -170,7 +156,7 @@ int eth_hex_u64(const char* hex, uint64_t* out)
         return ETH_EINVAL;
     uint64_t v = 0;
     for (const char* c = hex + 2; *c; c++) {
-        int d = hexval(*c);
+        int d = hex_digit(*c);
         if (d < 0 || v > (UINT64_MAX >> 4))
             return ETH_EINVAL;
         v = v << 4 | (uint64_t)d;

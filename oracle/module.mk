@@ -4,7 +4,7 @@
 #   make oracle-contracts  compile oracle/contracts/*.sol with the pinned solc-js
 #   make bench-oracle      measure submitResult gas for 2-of-3, 3-of-5, 5-of-7 on anvil
 
-ORACLE_SRCS := common/file.c oracle/eth_util.c oracle/keccak.c oracle/rlp.c oracle/abi.c oracle/keys.c \
+ORACLE_SRCS := common/file.c common/hex.c oracle/eth_util.c oracle/keccak.c oracle/rlp.c oracle/abi.c oracle/keys.c \
                oracle/eip712.c oracle/tx.c oracle/contract.c oracle/rpc.c oracle/journal.c \
                oracle/txm.c oracle/submitter.c oracle/oracle_cli.c
 ORACLE_OBJS := $(ORACLE_SRCS:%.c=$(BUILD)/obj/%.o)

@@ -68,7 +68,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *arg)
     struct hdr *h = arg;
     size_t n = size * nmemb;
     if (h->etag)
-        feed_header_value(line, n, "etag", h->etag, h->cap);
+        cu_header_value(line, n, "etag", h->etag, h->cap);
     return n;
 }
 
