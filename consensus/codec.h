@@ -113,7 +113,11 @@ enum cmd_type {
     /* 72: trader.c: {fixture, market?, margin_shift_bp?, lean?{outcome, bp}, suspended?,
        max_stake?, reason, by?}; 73, 74: reserved (trader). */
     CMD_TRADER_SET = 72,
-    CMD_TYPE_MAX = 72,
+    /* 92, 93: governor.c (issue 17, the return-to-player governor). */
+    CMD_GOVERNOR_ADJUST = 92,    /* {year, stakes, payouts, target_bp, band_bp, step_bp, max_bp,
+                                    min_stakes}: the leader's TRJ reading, the rule rerun */
+    CMD_GOVERNOR_RESET = 93,     /* {reason, by?}: an operator puts the adjustment back to 0 */
+    CMD_TYPE_MAX = 93,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,
