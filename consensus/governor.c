@@ -5,7 +5,6 @@
  * number the payload asserts. */
 #include "consensus/governor.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,21 +84,10 @@ json_t *governor_cfg_json(const gov_cfg *cfg)
                      (json_int_t)cfg->min_stakes);
 }
 
-static int refuse(struct fsm_result *res, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int refuse(struct fsm_result *res, int status, const char *code, const char *fmt, ...)
-{
-    char detail[300];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
-    store_result_json(res, status,
-                      json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title",
-                                status == 409 ? "Stale reading" : "Invalid governor command",
-                                "status", status, "detail", detail, "code", code));
-    return 0;
-}
+/* A refusal with its stable code (store_problem: 0, as apply returns after one). */
+#define refuse(res, status, code, ...)                                                         \
+    store_problem((res), (status), (status) == 409 ? "Stale reading" : "Invalid governor command", \
+                  (code), __VA_ARGS__)
 
 /* An integer field of @p within @lo..@hi into @out. */
 static bool int_field(json_t *p, const char *k, int64_t lo, int64_t hi, int64_t *out)

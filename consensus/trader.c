@@ -66,21 +66,10 @@ uint64_t trader_max_stake(struct fsm *f, MDB_txn *txn, const char *fixture, uint
     return cap > 0 && (uint64_t)cap < max ? (uint64_t)cap : max;
 }
 
-static int refuse(struct fsm_result *res, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int refuse(struct fsm_result *res, int status, const char *code, const char *fmt, ...)
-{
-    char detail[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
-    store_result_json(res, status,
-                      json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title",
-                                status == 404 ? "No fixture" : "Invalid trader setting",
-                                "status", status, "detail", detail, "code", code));
-    return 0;
-}
+/* A refusal with its stable code (store_problem: 0, as apply returns after one). */
+#define refuse(res, status, code, ...)                                                         \
+    store_problem((res), (status), (status) == 404 ? "No fixture" : "Invalid trader setting", \
+                  (code), __VA_ARGS__)
 
 static bool known_market(const char *m)
 {

@@ -299,8 +299,7 @@ static void reset(struct http_req *r)
         return;
     }
     char by[200];
-    snprintf(by, sizeof by, "%s:%s", r->actor_kind[0] ? r->actor_kind : "admin",
-             r->actor_id[0] ? r->actor_id : "token");
+    routes_actor(r, by, sizeof by);
     struct cmd c;
     routes_submit_body(r, CMD_GOVERNOR_RESET, governor_cmd_reset(&c, reason, by), b,
                        "governor-reset", idem, "governor reset");

@@ -8,6 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+void routes_actor(struct http_req *r, char *out, size_t n)
+{
+    snprintf(out, n, "%s:%s", r->actor_kind[0] ? r->actor_kind : "admin",
+             r->actor_id[0] ? r->actor_id : "token");
+}
+
 json_t *routes_body(struct http_req *r)
 {
     char ct[128];

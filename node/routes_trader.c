@@ -66,8 +66,7 @@ static void set(struct http_req *r, const char *fixture)
         return;
     }
     char by[200];
-    snprintf(by, sizeof by, "%s:%s", r->actor_kind[0] ? r->actor_kind : "admin",
-             r->actor_id[0] ? r->actor_id : "token");
+    routes_actor(r, by, sizeof by);
     struct cmd c;
     char *text = trader_cmd_set(&c, fixture, b, by);
     char *canon = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);

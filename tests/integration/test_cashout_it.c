@@ -409,20 +409,7 @@ static void start(void)
 /* Ada: limits, a 100.00 deposit through the payment stand-in. */
 static void fund(void)
 {
-    struct h_resp r = h_http_bearer(&acc, 0, "POST", "/v1/wallet/limits",
-                                    "{\"deposit_7d\":50000,\"stake_7d\":50000}", "lim-a", token);
-    assert_int_equal(r.status, 200);
-    h_resp_free(&r);
-    r = h_http_bearer(&acc, 0, "POST", "/v1/wallet/deposits", "{\"amount\":10000}", "dep-a",
-                      token);
-    assert_int_equal(r.status, 201);
-    char ppath[256];
-    snprintf(ppath, sizeof ppath, "/pay/%s/confirm", str(r.json, "payment_id"));
-    h_resp_free(&r);
-    const char *colon = strrchr(pay.url, ':');
-    r = h_http_raw(atoi(colon + 1), "POST", ppath, "card=4242424242424242", NULL, 10000);
-    assert_int_equal(r.status, 303);
-    h_resp_free(&r);
+    tk_fund(&acc, 0, &pay, token, "{\"deposit_7d\":50000,\"stake_7d\":50000}", 10000, "a");
     wallet_is(10000, 0);
 }
 

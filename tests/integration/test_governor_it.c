@@ -171,24 +171,6 @@ static void start(void)
     h_start_cluster(&sp);
 }
 
-/* Ada: limits, a 100.00 deposit through the payment stand-in. */
-static void fund(void)
-{
-    struct h_resp r = h_http_bearer(&acc, 0, "POST", "/v1/wallet/limits",
-                                    "{\"deposit_7d\":50000,\"stake_7d\":50000}", "lim-a", token);
-    assert_int_equal(r.status, 200);
-    h_resp_free(&r);
-    r = h_http_bearer(&acc, 0, "POST", "/v1/wallet/deposits", "{\"amount\":10000}", "dep-a",
-                      token);
-    assert_int_equal(r.status, 201);
-    char ppath[256];
-    snprintf(ppath, sizeof ppath, "/pay/%s/confirm", str(r.json, "payment_id"));
-    h_resp_free(&r);
-    const char *colon = strrchr(pay.url, ':');
-    r = h_http_raw(atoi(colon + 1), "POST", ppath, "card=4242424242424242", NULL, 10000);
-    assert_int_equal(r.status, 303);
-    h_resp_free(&r);
-}
 
 /* Wait until bet @id's @field is @value on every sport node. */
 static void wait_bet_all(const char *id, const char *field, const char *value)
@@ -232,7 +214,7 @@ static void governor_over_http(void **state)
     char player[64], session[64];
     tk_sign_up(&acc, 0, "ada@example.fr", PW, player, token, sizeof token, session);
     tk_register_sport_cluster(&acc, &sp, "reg-1");
-    fund();
+    tk_fund(&acc, 0, &pay, token, "{\"deposit_7d\":50000,\"stake_7d\":50000}", 10000, "a");
     /* No stakes yet: the governor reads the TRJ and holds. */
     int leader = h_wait_leader(&sp, H_WAIT_MS);
     json_decref(wait_governor(leader, look_is, "hold_data", "held for lack of stakes"));

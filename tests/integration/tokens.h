@@ -27,6 +27,12 @@ void tk_sign_up(struct h_cluster *a, int i, const char *email, const char *pw, c
  * 200. From then on the accounts cluster answers @s's signed hold calls. */
 void tk_register_sport_cluster(struct h_cluster *a, struct h_cluster *s, const char *key);
 
+/* The player of @token sets @limits (a JSON body of POST /v1/wallet/limits) and deposits
+ * @amount cents through the payment stand-in @pay, on accounts node @i (Idempotency-Keys
+ * "lim-@tag", "dep-@tag"); asserts every step. The balance follows once the webhook is applied. */
+void tk_fund(struct h_cluster *a, int i, const struct h_paystandin *pay, const char *token,
+             const char *limits, long amount, const char *tag);
+
 /* A compact ES256 JWS over @claims signed by @k under @kid (malloc'd). */
 char *tk_sign(cjose_jwk_t *k, const char *kid, const char *claims);
 
