@@ -379,15 +379,7 @@ static bool old_saw(const char *line)
 static void start(void)
 {
     old_start();
-    assert_int_equal(h_paystandin_start(&pay, NULL, NULL), 0);
-    h_paystandin_config(&pay, pay_cfg, sizeof pay_cfg);
-    h_cluster_init(&acc, 3);
-    acc.role = "accounts";
-    acc.extra_config = pay_cfg;
-    h_cluster_write_configs(&acc);
-    h_start_cluster(&acc);
-    for (int i = 0; i < 3; i++)
-        tk_wait_keys(&acc, i, 1);
+    tk_start_accounts_pay(&acc, &pay, pay_cfg, sizeof pay_cfg);
     for (int i = 0; i < 3; i++) {
         const char *args[] = {"--speed", "0", NULL};
         simproc_start(&sims[i], SCENARIO, args);

@@ -4,7 +4,8 @@
  * 2-1 to the home side; FB-3002 kicks off much later and stays pre-match). The football nodes
  * run the governor every 300 ms (target 84 %, step 200 bp, max 1000 bp, min stakes 1.00).
  *
- *   Before any money moves the licence's TRJ has no stakes: the governor holds (hold_data) and
+ *   The accounts cluster refuses an unsigned TRJ call (401). Before any money moves the
+ *   licence's TRJ has no stakes: the governor holds (hold_data) and
  *   the adjustment stays 0, so FB-3002's prices are the plain model's.
  *   Ada stakes 10.00 on FB-3001 home; the game is played, the bet is won and paid (the TRJ is
  *   then far above 84 %). The leader reads the TRJ from the accounts cluster (signed), proposes
@@ -143,15 +144,7 @@ static void advance_all(int seconds)
 
 static void start(void)
 {
-    assert_int_equal(h_paystandin_start(&pay, NULL, NULL), 0);
-    h_paystandin_config(&pay, pay_cfg, sizeof pay_cfg);
-    h_cluster_init(&acc, 3);
-    acc.role = "accounts";
-    acc.extra_config = pay_cfg;
-    h_cluster_write_configs(&acc);
-    h_start_cluster(&acc);
-    for (int i = 0; i < 3; i++)
-        tk_wait_keys(&acc, i, 1);
+    tk_start_accounts_pay(&acc, &pay, pay_cfg, sizeof pay_cfg);
     for (int i = 0; i < 3; i++) {
         const char *args[] = {"--speed", "0", NULL};
         simproc_start(&sims[i], SCENARIO, args);
@@ -215,6 +208,10 @@ static void governor_over_http(void **state)
     tk_sign_up(&acc, 0, "ada@example.fr", PW, player, token, sizeof token, session);
     tk_register_sport_cluster(&acc, &sp, "reg-1");
     tk_fund(&acc, 0, &pay, token, "{\"deposit_7d\":50000,\"stake_7d\":50000}", 10000, "a");
+    /* The accounts cluster answers the TRJ to a registered sport cluster's signed call only. */
+    struct h_resp u = h_http(&acc, 0, "GET", "/internal/v1/trj?year=2026", NULL, NULL, false);
+    assert_int_equal(u.status, 401);
+    h_resp_free(&u);
     /* No stakes yet: the governor reads the TRJ and holds. */
     int leader = h_wait_leader(&sp, H_WAIT_MS);
     json_decref(wait_governor(leader, look_is, "hold_data", "held for lack of stakes"));

@@ -126,3 +126,17 @@ void tk_fund(struct h_cluster *a, int i, const struct h_paystandin *pay, const c
     assert_int_equal(r.status, 303);
     h_resp_free(&r);
 }
+
+void tk_start_accounts_pay(struct h_cluster *a, struct h_paystandin *pay, char *pay_cfg,
+                           size_t cap)
+{
+    assert_int_equal(h_paystandin_start(pay, NULL, NULL), 0);
+    h_paystandin_config(pay, pay_cfg, cap);
+    h_cluster_init(a, 3);
+    a->role = "accounts";
+    a->extra_config = pay_cfg;
+    h_cluster_write_configs(a);
+    h_start_cluster(a);
+    for (int i = 0; i < 3; i++)
+        tk_wait_keys(a, i, 1);
+}
