@@ -192,8 +192,9 @@ static int parse_cfg(struct governor *g, const char *text, char *err, size_t err
                                 : !json_is_integer(v) || json_integer_value(v) < 0 ||
                                       json_integer_value(v) > (i == 5 || i == 6 ? INT64_MAX
                                                                                 : 100000))) {
-            snprintf(err, errlen, "key 'governor': '%s' is not one of enabled (true|false), "
-                     "target_bp, band_bp, step_bp, max_bp, min_stakes, period_ms (integers)", k);
+            snprintf(err, errlen, "key 'governor': member '%s': enabled is true or false; "
+                     "target_bp, band_bp, step_bp, max_bp, min_stakes, period_ms are integers "
+                     ">= 0; there are no other members", k);
             rv = -1;
             break;
         }
