@@ -19,6 +19,8 @@
  *   GET  /admin/v1/governor        (admin "bets", any node) {enabled, config, state (with its
  *                                   history), look (this node's last look, leader only)}
  *   POST /admin/v1/governor/reset  {reason} (admin "bets", Idempotency-Key, on the leader)
+ *   /metrics: parlay_governor_enabled, _margin_bp, _changes_total (every node), and
+ *             parlay_governor_projected_trj_bp (the leader's last look)
  *
  * Configuration ("governor", an object; every member optional): enabled (false), target_bp
  * (8400), band_bp (50), step_bp (25), max_bp (300), min_stakes (cents, 1000000), period_ms
@@ -272,6 +274,30 @@ void governor_stop(struct node *n)
     } else {
         stopped(g);
     }
+}
+
+void governor_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
+{
+    struct governor *g = n->governor;
+    MDB_txn *txn;
+    if (!g || fsm_read_begin(n->fsm, &txn) != 0)
+        return;
+    json_t *st = governor_get(n->fsm, txn);
+    fsm_read_end(txn);
+    json_t *rule = json_object_get(g->look, "rule");
+    metrics_printf(buf, len, cap,
+                   "# TYPE parlay_governor_enabled gauge\nparlay_governor_enabled %d\n"
+                   "# TYPE parlay_governor_margin_bp gauge\nparlay_governor_margin_bp %lld\n"
+                   "# TYPE parlay_governor_changes_total counter\n"
+                   "parlay_governor_changes_total %lld\n",
+                   g->enabled ? 1 : 0, (long long)json_integer_value(json_object_get(st, "margin_bp")),
+                   (long long)json_integer_value(json_object_get(st, "changes")));
+    if (rule)
+        metrics_printf(buf, len, cap,
+                       "# TYPE parlay_governor_projected_trj_bp gauge\n"
+                       "parlay_governor_projected_trj_bp %lld\n",
+                       (long long)json_integer_value(json_object_get(rule, "projected_bp")));
+    json_decref(st);
 }
 
 /* ---- routes ------------------------------------------------------------------------------ */

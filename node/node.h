@@ -159,6 +159,9 @@ int bets_hold_accounts_get(struct node *n, const char *path, const char *query,
 int governor_start(struct node *n, char *err, size_t errlen);
 void governor_stop(struct node *n);
 int routes_governor(struct http_req *r, const char *method, const char *path);
+/* parlay_governor_*: on, the adjustment in force and its changes (every node, replicated), the
+ * projected year TRJ of the leader's last look. */
+void governor_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
 /* The accounts role (routes_accounts.c): breached-password list, signing-key timer. */
 int accounts_start(struct node *n, char *err, size_t errlen);
 void accounts_stop(struct node *n);

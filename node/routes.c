@@ -221,6 +221,7 @@ static void serve_metrics(struct http_req *r)
     quote_metrics(n, &buf, &len, &cap);
     wallet_metrics(n, &buf, &len, &cap);
     oracle_metrics(n, &buf, &len, &cap);
+    governor_metrics(n, &buf, &len, &cap);
     stream_metrics(n, &buf, &len, &cap);
     http_reply(r, 200, "text/plain; version=0.0.4", buf, len);
     free(buf);

@@ -626,6 +626,18 @@ int h_parlayctl(struct h_cluster *c, int i, const char *args, char *out, size_t 
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+void h_metrics(struct h_cluster *c, int i, char *out, size_t n)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "curl -s http://%s:%d/metrics", c->nodes[i].http_host,
+             c->nodes[i].http_port);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t got = fread(out, 1, n - 1, p);
+    out[got] = 0;
+    pclose(p);
+}
+
 int h_log_count(struct h_cluster *c, int i, const char *needle)
 {
     FILE *f = fopen(c->nodes[i].log, "r");

@@ -156,6 +156,8 @@ double h_now(void);
 /* Lower-case hex to bytes (asserts it fits in @cap); returns the byte count. */
 size_t h_unhex(const char *hex, uint8_t *out, size_t cap);
 void h_sleep_ms(int ms);
+/* Node @i's /metrics text into @out (@n bytes, truncated). */
+void h_metrics(struct h_cluster *c, int i, char *out, size_t n);
 /* Count occurrences of @needle in node @i's log. */
 int h_log_count(struct h_cluster *c, int i, const char *needle);
 

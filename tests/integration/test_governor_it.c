@@ -284,6 +284,13 @@ static void governor_over_http(void **state)
                 i + 1, base, overround_1x2(m), (long long)v2, (long long)num(m, "version"));
         json_decref(m);
     }
+    /* In every node's metrics. */
+    static char text[1 << 16];
+    for (int i = 0; i < 3; i++) {
+        h_metrics(&sp, i, text, sizeof text);
+        assert_non_null(strstr(text, "\nparlay_governor_margin_bp 200\n"));
+        assert_non_null(strstr(text, "\nparlay_governor_changes_total 1\n"));
+    }
     /* No stakes since the move: the leader waits for the move to be measured. */
     leader = h_wait_leader(&sp, H_WAIT_MS);
     json_decref(wait_governor(leader, look_is, "hold_window", "waited for the window"));
