@@ -117,7 +117,10 @@ enum cmd_type {
     CMD_GOVERNOR_ADJUST = 92,    /* {year, stakes, payouts, target_bp, band_bp, step_bp, max_bp,
                                     min_stakes}: the leader's TRJ reading, the rule rerun */
     CMD_GOVERNOR_RESET = 93,     /* {reason, by?}: an operator puts the adjustment back to 0 */
-    CMD_TYPE_MAX = 93,
+    /* 100: accounts_password.c: {player_id, session_id, old_hash, password_hash, totp_step? |
+       recovery_hash?}: a player's new password; 101: reserved (password). */
+    CMD_PASSWORD_CHANGE = 100,
+    CMD_TYPE_MAX = 100,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,

@@ -39,6 +39,12 @@ void tk_start_accounts_pay(struct h_cluster *a, struct h_paystandin *pay, char *
 void tk_fund(struct h_cluster *a, int i, const struct h_paystandin *pay, const char *token,
              const char *limits, long amount, const char *tag);
 
+/* The problem code sport node @i of @s answers @token with on GET /v1/me, "" for a 200. */
+void tk_me_code(struct h_cluster *s, int i, const char *token, char code[64]);
+/* Waits (15 s at most per node) until every node of @s answers @token with @want ("" =
+ * accepted); fails the test otherwise. */
+void tk_wait_me_code(struct h_cluster *s, const char *token, const char *want);
+
 /* A compact ES256 JWS over @claims signed by @k under @kid (malloc'd). */
 char *tk_sign(cjose_jwk_t *k, const char *kid, const char *claims);
 

@@ -69,6 +69,8 @@ static const struct
     {72, "trader_set", 1},
     /* governor.c (issue 17) */
     {92, "governor_adjust", 1},  {93, "governor_reset", 1},
+    /* accounts_password.c (101 is reserved) */
+    {100, "password_change", 1},
 };
 #define N_WIRE (sizeof WIRE / sizeof *WIRE)
 
@@ -86,7 +88,7 @@ static const char* const OLD_DBS[] = {
 static const char* const ADDED_DBS[] = {
     "wallet_accounts", "wallet_transfers", "wallet_statement",   "wallet_holds",
     "wallet_expiry",   "wallet_profiles",  "wallet_deposits",    "wallet_withdrawals",
-    "wallet_events",   "wallet_clusters",
+    "wallet_events",   "wallet_clusters",  "wallet_stakes_7d",
     "bets",            "bet_exposure",     "bet_player",         "bet_fixture",
     "bet_pending",     "bet_config",       "bet_unpaid",         "bet_delayed",
     "bet_void",        "bet_events",
