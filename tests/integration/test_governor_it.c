@@ -45,36 +45,6 @@ static struct h_paystandin pay;
 static char pay_cfg[1536];
 static char token[2048];
 
-static const char *str(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
-static json_int_t num(json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
-
-static char *dump(json_t *o)
-{
-    static char buf[4096];
-    char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    snprintf(buf, sizeof buf, "%s", t ? t : "(no body)");
-    free(t);
-    return buf;
-}
-
-static double overround_1x2(json_t *m)
-{
-    json_t *x = json_object_get(json_object_get(m, "prices"), "1x2");
-    double s = 0;
-    static const char *const o[] = {"home", "draw", "away"};
-    for (int k = 0; k < 3; k++)
-        s += num(x, o[k]) > 0 ? 1000.0 / (double)num(x, o[k]) : 10.0;
-    return s;
-}
-
 /* Wait until @fx's market on node @i is open at a version above @after and @pred holds (NULL:
  * no more); returns it. */
 static json_t *wait_market(int i, const char *fx, json_int_t after, bool (*pred)(json_t *, void *),
@@ -86,7 +56,7 @@ static json_t *wait_market(int i, const char *fx, json_int_t after, bool (*pred)
         struct h_resp r = h_http(&sp, i, "GET", path, NULL, NULL, false);
         json_t *m = r.status == 200 ? json_incref(r.json) : NULL;
         h_resp_free(&r);
-        if (m && !strcmp(str(m, "status"), "open") && num(m, "version") > after &&
+        if (m && !strcmp(h_str(m, "status"), "open") && h_num(m, "version") > after &&
             (!pred || pred(m, arg)))
             return m;
         json_decref(m);
@@ -97,7 +67,7 @@ static json_t *wait_market(int i, const char *fx, json_int_t after, bool (*pred)
 
 static bool above(json_t *m, void *arg)
 {
-    return overround_1x2(m) > *(double *)arg;
+    return h_overround_1x2(m) > *(double *)arg;
 }
 
 /* GET /admin/v1/governor on node @i until @pred holds; returns it. */
@@ -113,22 +83,22 @@ static json_t *wait_governor(int i, bool (*pred)(json_t *, void *), void *arg, c
         if (pred(last, arg))
             return last;
     }
-    fail_msg("node %d: the governor never %s: %s", i + 1, what, dump(last));
+    fail_msg("node %d: the governor never %s: %s", i + 1, what, h_dump(last));
     return NULL;
 }
 
 static bool look_is(json_t *g, void *why)
 {
     json_t *rule = json_object_get(json_object_get(g, "look"), "rule");
-    return !strcmp(str(rule, "why"), (const char *)why);
+    return !strcmp(h_str(rule, "why"), (const char *)why);
 }
 
 /* The adjustment is want[0] after at least want[1] changes. */
 static bool margin_is(json_t *g, void *arg)
 {
     const json_int_t *want = arg;
-    return num(json_object_get(g, "state"), "margin_bp") == want[0] &&
-           num(json_object_get(g, "state"), "changes") >= want[1];
+    return h_num(json_object_get(g, "state"), "margin_bp") == want[0] &&
+           h_num(json_object_get(g, "state"), "changes") >= want[1];
 }
 
 static void advance_all(int seconds)
@@ -173,10 +143,10 @@ static void wait_bet_all(const char *id, const char *field, const char *value)
     for (int i = 0; i < 3; i++)
         for (double end = h_now() + H_WAIT_MS / 1000.0;; h_sleep_ms(50)) {
             struct h_resp r = h_http_bearer(&sp, i, "GET", path, NULL, NULL, token);
-            bool ok = r.status == 200 && !strcmp(str(r.json, field), value);
+            bool ok = r.status == 200 && !strcmp(h_str(r.json, field), value);
             if (!ok && h_now() > end)
                 fail_msg("bet %s on node %d: want %s %s, got %s", id, i + 1, field, value,
-                         dump(r.json));
+                         h_dump(r.json));
             h_resp_free(&r);
             if (ok)
                 break;
@@ -188,14 +158,14 @@ static void ledger_and_audit(void)
     for (int i = 0; i < 3; i++) {
         struct h_resp r = h_http(&acc, i, "GET", "/admin/v1/ledger/check", NULL, NULL, true);
         if (r.status != 200 || !json_is_true(json_object_get(r.json, "ok")))
-            fail_msg("ledger check on accounts node %d: %ld %s", i + 1, r.status, dump(r.json));
+            fail_msg("ledger check on accounts node %d: %ld %s", i + 1, r.status, h_dump(r.json));
         h_resp_free(&r);
     }
     for (int i = 0; i < 3; i++) {
         struct h_resp r = h_http(&sp, i, "GET", "/admin/v1/bets/audit", NULL, NULL, true);
-        if (r.status != 200 || num(r.json, "difference_count") != 0 ||
-            !json_is_true(json_object_get(r.json, "ok")) || num(r.json, "bets") != 1)
-            fail_msg("audit on sport node %d: %ld %s", i + 1, r.status, dump(r.json));
+        if (r.status != 200 || h_num(r.json, "difference_count") != 0 ||
+            !json_is_true(json_object_get(r.json, "ok")) || h_num(r.json, "bets") != 1)
+            fail_msg("audit on sport node %d: %ld %s", i + 1, r.status, h_dump(r.json));
         h_resp_free(&r);
     }
 }
@@ -223,9 +193,9 @@ static void governor_over_http(void **state)
         json_decref(m2);
         m1 = wait_market(i, FX1, 0, NULL, NULL, "open");
         m2 = wait_market(i, FX2, 0, NULL, NULL, "open");
-        if (num(m2, "version") > v2)
-            v2 = num(m2, "version");
-        base = overround_1x2(m2);
+        if (h_num(m2, "version") > v2)
+            v2 = h_num(m2, "version");
+        base = h_overround_1x2(m2);
     }
     /* Every sport node has the accounts' key set (503 until loaded). */
     for (int i = 0; i < 3; i++) {
@@ -245,12 +215,12 @@ static void governor_over_http(void **state)
     snprintf(body, sizeof body,
              "{\"stake\": 1000, \"policy\": \"exact\", \"legs\": [{\"fixture\": \"" FX1 "\", "
              "\"market\": \"1x2\", \"outcome\": \"home\", \"price\": %lld, \"version\": %lld}]}",
-             (long long)num(x1, "home"), (long long)num(m1, "version"));
+             (long long)h_num(x1, "home"), (long long)h_num(m1, "version"));
     struct h_resp r = h_http_bearer(&sp, 0, "POST", "/v1/bets", body, "bet-1", token);
     if (r.status != 201)
-        fail_msg("POST /v1/bets: %ld %s", r.status, dump(r.json));
+        fail_msg("POST /v1/bets: %ld %s", r.status, h_dump(r.json));
     char bet[32];
-    snprintf(bet, sizeof bet, "%s", str(r.json, "id"));
+    snprintf(bet, sizeof bet, "%s", h_str(r.json, "id"));
     h_resp_free(&r);
     wait_bet_all(bet, "status", "accepted");
     advance_all(7000);
@@ -265,23 +235,23 @@ static void governor_over_http(void **state)
         g = wait_governor(i, margin_is, want, "moved by one step");
     }
     json_t *st = json_object_get(g, "state");
-    assert_int_equal(num(st, "changes"), 1);
+    assert_int_equal(h_num(st, "changes"), 1);
     json_t *h = json_array_get(json_object_get(st, "history"), 0);
-    assert_string_equal(str(h, "why"), "raise");
-    assert_int_equal(num(h, "from"), 0);
-    assert_int_equal(num(h, "to"), STEP_BP);
-    assert_int_equal(num(h, "stakes"), 1000);
-    assert_true(num(h, "payouts") > 1000);
-    assert_true(num(h, "projected_bp") > 10000);
+    assert_string_equal(h_str(h, "why"), "raise");
+    assert_int_equal(h_num(h, "from"), 0);
+    assert_int_equal(h_num(h, "to"), STEP_BP);
+    assert_int_equal(h_num(h, "stakes"), 1000);
+    assert_true(h_num(h, "payouts") > 1000);
+    assert_true(h_num(h, "projected_bp") > 10000);
     json_decref(g);
     /* The next agreed FB-3002 quote on every node has the larger overround. */
     double want_or = base + 0.01;
     for (int i = 0; i < 3; i++) {
         json_t *m = wait_market(i, FX2, v2, above, &want_or, "re-priced with the adjustment");
-        assert_true(num(m, "signatures") >= 2);
+        assert_true(h_num(m, "signatures") >= 2);
         fprintf(stderr, "test_governor_it: node %d: FB-3002 1X2 overround %.4f -> %.4f (version "
                         "%lld -> %lld)\n",
-                i + 1, base, overround_1x2(m), (long long)v2, (long long)num(m, "version"));
+                i + 1, base, h_overround_1x2(m), (long long)v2, (long long)h_num(m, "version"));
         json_decref(m);
     }
     /* In every node's metrics. */
@@ -297,13 +267,15 @@ static void governor_over_http(void **state)
     /* In the audit trail as the governor's. */
     r = h_http(&sp, leader, "GET", "/admin/v1/audit", NULL, NULL, true);
     assert_int_equal(r.status, 200);
-    assert_non_null(strstr(dump(r.json), "\"governor_adjust\""));
+    char *audit = json_dumps(r.json, JSON_COMPACT);
+    assert_non_null(strstr(audit, "\"governor_adjust\""));
+    free(audit);
     h_resp_free(&r);
     /* A reset without a reason: refused, nothing changes. */
     r = h_http(&sp, leader, "POST", "/admin/v1/governor/reset", "{}", "gr-bad", true);
     assert_int_equal(r.status, 422);
     assert_string_equal(r.content_type, "application/problem+json");
-    assert_string_equal(str(r.json, "code"), "invalid_governor_reset");
+    assert_string_equal(h_str(r.json, "code"), "invalid_governor_reset");
     h_resp_free(&r);
     /* parlayctl: the status, then the reset (an operator's, audited); the governor, still on and
      * with the TRJ still far above its target, raises it again at its next look. */
