@@ -198,17 +198,7 @@ static void governor_over_http(void **state)
         base = h_overround_1x2(m2);
     }
     /* Every sport node has the accounts' key set (503 until loaded). */
-    for (int i = 0; i < 3; i++) {
-        double end = h_now() + H_WAIT_MS / 1000.0;
-        struct h_resp r;
-        while ((r = h_http_bearer(&sp, i, "GET", "/v1/bets", NULL, NULL, token)).status == 503 &&
-               h_now() < end) {
-            h_resp_free(&r);
-            h_sleep_ms(50);
-        }
-        assert_int_equal(r.status, 200);
-        h_resp_free(&r);
-    }
+    tk_wait_me_code(&sp, token, "");
     /* Ada's 10.00 on the home side, won once the game is played. */
     json_t *x1 = json_object_get(json_object_get(m1, "prices"), "1x2");
     char body[512];
