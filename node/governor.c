@@ -23,8 +23,9 @@
  *             parlay_governor_projected_trj_bp (the leader's last look)
  *
  * Configuration ("governor", an object; every member optional): enabled (false), target_bp
- * (8400), band_bp (50), step_bp (25), max_bp (300), min_stakes (cents, 1000000), period_ms
- * (3600000, at least 100). */
+ * (8400), band_bp (50), step_bp (25), max_bp (1000), min_stakes (cents, 1000000), period_ms
+ * (3600000, at least 100): the season simulation's settings (tests/bench/governor_season.c),
+ * looking hourly; the window's min_stakes paces the moves (about daily at its volume). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,7 +172,7 @@ static void on_tick(uv_timer_t *t)
 
 static int parse_cfg(struct governor *g, const char *text, char *err, size_t errlen)
 {
-    g->cfg = (gov_cfg){.target_bp = 8400, .band_bp = 50, .step_bp = 25, .max_bp = 300,
+    g->cfg = (gov_cfg){.target_bp = 8400, .band_bp = 50, .step_bp = 25, .max_bp = 1000,
                        .min_stakes = 1000000};
     g->period_ms = 3600000;
     if (!text[0])
