@@ -6,12 +6,12 @@
 
 extern const struct fsm_domain fixtures_domain, members_domain, accounts_domain,
     observations_domain, quotes_domain, idempotency_domain, wallet_domain, bets_domain, oracle_domain,
-    operators_domain, trader_domain, trader_market_domain;
+    operators_domain, trader_domain, trader_market_domain, governor_domain;
 
 const struct fsm_domain *const fsm_domains[] = {
     &fixtures_domain, &idempotency_domain, &members_domain, &accounts_domain,
     &observations_domain, &quotes_domain, &wallet_domain, &bets_domain, &oracle_domain,
-    &operators_domain, &trader_domain, &trader_market_domain, NULL,
+    &operators_domain, &trader_domain, &trader_market_domain, &governor_domain, NULL,
 };
 
 const struct fsm_command *cmdtable_find(unsigned type)

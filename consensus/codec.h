@@ -113,6 +113,10 @@ enum cmd_type {
     /* 72: trader.c: {fixture, market?, margin_shift_bp?, lean?{outcome, bp}, suspended?,
        max_stake?, reason, by?}; 73, 74: reserved (trader). */
     CMD_TRADER_SET = 72,
+    /* 92, 93: governor.c (issue 17, the return-to-player governor). */
+    CMD_GOVERNOR_ADJUST = 92,    /* {year, stakes, payouts, target_bp, band_bp, step_bp, max_bp,
+                                    min_stakes}: the leader's TRJ reading, the rule rerun */
+    CMD_GOVERNOR_RESET = 93,     /* {reason, by?}: an operator puts the adjustment back to 0 */
     /* 94: trader_market.c: {fixture, market, line_move?, lean?{outcome, bp}, max_stake?,
        suspended?, reason, by?}: one market's controls (issue 17); 95: reserved (trader). */
     CMD_TRADER_MARKET_SET = 94,

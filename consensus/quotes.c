@@ -12,6 +12,7 @@
 #include "consensus/cmdtable.h"
 #include "consensus/store.h"
 #include "consensus/observations.h"
+#include "consensus/governor.h"
 #include "consensus/trader.h"
 #include "feed/feed.h"
 
@@ -546,6 +547,9 @@ static int apply_round(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     json_t *trader = trader_round_inputs(f, txn, fixture); /* issue 17: priced on every node */
     if (trader)
         json_object_set_new(inputs, "trader", trader);
+    int governor_bp = governor_margin_bp(f, txn); /* issue 17: the TRJ governor, every market */
+    if (governor_bp)
+        json_object_set_new(inputs, "governor_bp", json_integer(governor_bp));
     json_t *market = started ? NULL : obs_market_round_inputs(f, txn, fixture); /* issue 17 */
     if (market)
         json_object_set_new(inputs, "market", market);

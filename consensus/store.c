@@ -1,6 +1,8 @@
 /* Storage and payload helpers; see store.h. */
 #include "consensus/store.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
@@ -129,4 +131,18 @@ void store_result_json(struct fsm_result *res, int status, json_t *body)
 {
     fsm_result_set(res, status, json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS));
     json_decref(body);
+}
+
+int store_problem(struct fsm_result *res, int status, const char *title, const char *code,
+                  const char *fmt, ...)
+{
+    char detail[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    store_result_json(res, status,
+                      json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title",
+                                title, "status", status, "detail", detail, "code", code));
+    return 0;
 }

@@ -51,5 +51,9 @@ bool store_u64(json_t *o, const char *key, uint64_t min, uint64_t *out);
 
 /* A result with the JSON @body (stolen) as its text. */
 void store_result_json(struct fsm_result *res, int status, json_t *body);
+/* A problem+json result {type, title, status, detail (@fmt), code}: a domain's refusal with its
+ * stable code. Returns 0 (what apply returns after a refusal). */
+int store_problem(struct fsm_result *res, int status, const char *title, const char *code,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #endif

@@ -109,6 +109,8 @@ struct call {
     bool reject_void; /* voiding the hold of a bet rejected after its delay */
     struct audit *audit; /* a page of holds for an audit */
     json_t *meta;        /* a batch: per item {bet, kind: place|settle|void, how?} */
+    accounts_get_cb get_cb; /* another module's signed GET (bets_hold_accounts_get) */
+    void *get_arg;
     unsigned url_i;      /* the accounts URL it went to */
     char *body;
     struct curl_slist *hdrs;
@@ -277,7 +279,7 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
 {
     struct call *c = (struct call *)x;
     struct bets_hold *h = c->h;
-    if (!c->audit)
+    if (!c->audit && !c->get_cb)
         h->busy--;
     long status = 0;
     if (rc == CURLE_OK)
@@ -285,7 +287,11 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
     json_t *body = c->resp.p ? json_loads(c->resp.p, 0, NULL) : NULL;
     const char *code = json_string_value(json_object_get(body, "code"));
     const char *detail = json_string_value(json_object_get(body, "detail"));
-    if (c->audit) {
+    if (c->get_cb) {
+        if (status != 200)
+            next_url(h, c);
+        c->get_cb(c->get_arg, h->stopping ? 0 : status, body);
+    } else if (c->audit) {
         audit_page_done(h, c->audit, status, body);
     } else if (h->stopping || rc == CURLE_ABORTED_BY_CALLBACK) {
         /* nothing: the next leader carries on */
@@ -330,7 +336,7 @@ static void call_done(struct cu_xfer *x, CURLcode rc)
         next_url(h, c); /* try another accounts node next time */
     }
     json_decref(body);
-    bool audit = c->audit != NULL;
+    bool audit = c->audit != NULL || c->get_cb != NULL;
     call_free(c);
     if (!audit)
         kick_if_idle(h);
@@ -572,7 +578,7 @@ static bool send_signed(struct bets_hold *h, struct call *c, const char *method,
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     c->x.done = call_done;
-    if (!c->audit)
+    if (!c->audit && !c->get_cb)
         h->busy++;
     cu_add(&h->cu, &c->x);
     return true;
@@ -712,6 +718,21 @@ static json_t *bets_named(struct node *n, MDB_txn *txn, json_t *ids)
     }
     json_decref(ids);
     return out;
+}
+
+int bets_hold_accounts_get(struct node *n, const char *path, const char *query,
+                           accounts_get_cb cb, void *arg)
+{
+    struct bets_hold *h = n->bets_hold;
+    struct call *c = h && !h->stopping ? calloc(1, sizeof *c) : NULL;
+    if (!c)
+        return -1;
+    c->h = h;
+    c->get_cb = cb;
+    c->get_arg = arg;
+    c->body = strdup("");
+    snprintf(c->bet, sizeof c->bet, "get");
+    return send_signed(h, c, "GET", path, query ? query : "") ? 0 : -1;
 }
 
 static void on_tick(uv_timer_t *t)

@@ -254,7 +254,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
         "agreement_alert_s", "test_fault_prices", "stream_max_clients", "stream_max_per_address",
         "secrets_key_file", "accounts_revocations_poll_ms", "bet_delay_pre_ms", "bet_delay_live_ms",
         "oracle", "admin_token_scopes", "test_clock", "tls_ca_file", "tls_cert_file", "tls_key_file",
-        "session_lifetime_s", "session_idle_s", "session_max_per_player", NULL};
+        "session_lifetime_s", "session_idle_s", "session_max_per_player", "governor", NULL};
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -554,6 +554,17 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
             goto out;
         *(unsigned *)((char *)c + quote_keys[i].off) = (unsigned)u;
     }
+    /* The return-to-player governor's settings: checked by node/governor.c at start. */
+    json_t *gv = json_object_get(root, "governor");
+    char *gt = gv && json_is_object(gv) ? json_dumps(gv, JSON_COMPACT) : NULL;
+    if (gv && (!gt || strlen(gt) >= sizeof c->governor)) {
+        snprintf(err, en, "key 'governor' must be an object of at most %zu bytes",
+                 sizeof c->governor - 1);
+        free(gt);
+        goto out;
+    }
+    snprintf(c->governor, sizeof c->governor, "%s", gt ? gt : "");
+    free(gt);
     json_t *tf = json_object_get(root, "test_fault_prices");
     if (tf && !json_is_boolean(tf)) {
         snprintf(err, en, "key 'test_fault_prices' must be true or false");

@@ -85,6 +85,8 @@ struct config {
                                       "" = agreed results only (the same on every node) */
     char margins[2048];            /* sport: margins per market and phase as JSON text
                                       (quote_price.h), "" = the models' defaults */
+    char governor[512];            /* sport: the return-to-player governor's settings as JSON text
+                                      ("" = off; node/governor.c) */
     unsigned quote_prematch_s;     /* pre-match re-quote interval, default 300 */
     unsigned quote_live_busy_s;    /* live re-quote while busy, default 60 */
     unsigned quote_live_idle_s;    /* live re-quote while nothing happens, default 300 */

@@ -45,6 +45,7 @@ static void on_signal(uv_signal_t *s, int signum)
     oracle_stop(n);
     agree_stop(n);
     auth_stop(n);
+    governor_stop(n); /* before bets_hold_stop, whose client carries its reading */
     bets_hold_stop(n);
     uv_signal_stop(&n->sigint);
     uv_signal_stop(&n->sigterm);
@@ -185,7 +186,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (agree_start(n, err, sizeof err) != 0 || quote_start(n, err, sizeof err) != 0 ||
-        oracle_start(n, err, sizeof err) != 0 ||
+        oracle_start(n, err, sizeof err) != 0 || governor_start(n, err, sizeof err) != 0 ||
         stream_start(n) != 0) {
         fprintf(stderr, "parlayd: %s\n", err);
         return 1;

@@ -44,6 +44,7 @@ struct node {
     struct agree *agree;       /* sport role: agreed observations (agree.c) */
     struct quoter *quoter;     /* football: quote rounds, votes, publication (quote.c) */
     struct oracle_node *oracle; /* sport role with "oracle": results to the chain (oracle.c) */
+    struct governor *governor; /* sport role: the return-to-player governor (governor.c) */
     struct stream *stream;     /* the quote stream's clients (stream.c) */
     struct stream *bet_stream; /* sport role: the players' bet stream (stream.c) */
     /* Raised by agree.c on the leader when a member first reports a dangerous live event
@@ -147,6 +148,20 @@ int bets_hold_start(struct node *n, char *err, size_t errlen);
 void bets_hold_stop(struct node *n);
 /* GET /admin/v1/bets/audit: answers @r later; -1 when this node has no accounts_urls. */
 int bets_audit(struct node *n, struct http_req *r);
+/* A GET of @path@query on the accounts cluster, signed as this member like the hold calls (the
+ * next accounts URL after a failure); @cb gets the status (0: no answer) and the parsed body
+ * (borrowed, may be NULL), exactly once unless this returns -1 (no accounts_urls, stopping). */
+typedef void (*accounts_get_cb)(void *arg, long status, json_t *body);
+int bets_hold_accounts_get(struct node *n, const char *path, const char *query,
+                           accounts_get_cb cb, void *arg);
+/* The return-to-player governor (governor.c; sport role): the leader's TRJ look on a timer,
+ * GET /admin/v1/governor and POST /admin/v1/governor/reset (-1: not its path). */
+int governor_start(struct node *n, char *err, size_t errlen);
+void governor_stop(struct node *n);
+int routes_governor(struct http_req *r, const char *method, const char *path);
+/* parlay_governor_*: on, the adjustment in force and its changes (every node, replicated), the
+ * projected year TRJ of the leader's last look. */
+void governor_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
 /* The accounts role (routes_accounts.c): breached-password list, signing-key timer. */
 int accounts_start(struct node *n, char *err, size_t errlen);
 void accounts_stop(struct node *n);

@@ -536,6 +536,8 @@ static void usage(FILE *f)
             "  trader set FIXTURE [--market M] [--margin-bp N] [--lean OUTCOME:BP]\n"
             "    [--suspend|--reopen] [--max-stake CENTS] --reason TEXT | trader show FIXTURE\n"
             "                                  sport cluster: trader controls and their history\n"
+            "  governor status | governor reset --reason TEXT\n"
+            "                                  sport cluster: the return-to-player governor\n"
             "  liability FIXTURE               sport cluster: exposure per market and outcome\n"
             "  audit                           sport cluster: its bets against the accounts\n"
             "                                  cluster's holds and transfers (1 if different)\n"
@@ -635,6 +637,8 @@ int main(int argc, char **argv)
         return cmd_bets(rest, rv);
     if (!strcmp(cmd, "trader"))
         return cmd_trader(rest, rv);
+    if (!strcmp(cmd, "governor"))
+        return cmd_governor(rest, rv);
     if (!strcmp(cmd, "liability"))
         return cmd_liability(rest, rv);
     if (!strcmp(cmd, "audit"))

@@ -62,6 +62,7 @@ int cmd_quotes(int argc, char **argv);
 int cmd_secrets(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
 int cmd_trader(int argc, char **argv);
+int cmd_governor(int argc, char **argv);
 int cmd_wallet(int argc, char **argv);
 
 #endif

@@ -706,3 +706,65 @@ int cmd_trader(int argc, char **argv)
     }
     return done(out, EXIT_OK);
 }
+
+/* The return-to-player governor (issue 17): parlayctl governor status | governor reset
+ * --reason TEXT [--key KEY]. */
+static void print_governor(json_t *o)
+{
+    json_t *cfg = json_object_get(o, "config"), *st = json_object_get(o, "state");
+    json_t *look = json_object_get(o, "look"), *rule = json_object_get(look, "rule");
+    if (cfg)
+        printf("governor %s: target %.2f %% (band %lld bp), step %lld bp, max %lld bp, every "
+               "%lld ms, min stakes %lld cents\n",
+               json_is_true(json_object_get(o, "enabled")) ? "on" : "off",
+               (double)i_of(cfg, "target_bp") / 100.0, i_of(cfg, "band_bp"),
+               i_of(cfg, "step_bp"), i_of(cfg, "max_bp"), i_of(cfg, "period_ms"),
+               i_of(cfg, "min_stakes"));
+    if (!st)
+        st = o; /* a reset's answer: the state itself */
+    printf("adjustment in force: %+lld bp (%lld changes)\n", i_of(st, "margin_bp"),
+           i_of(st, "changes"));
+    if (rule)
+        printf("last look %s: TRJ %.2f %% so far, %.2f %% since the last move, projected "
+               "%.2f %%: %s (next %+lld bp)\n",
+               s_of(look, "at") ?: "?", (double)i_of(rule, "ytd_bp") / 100.0,
+               (double)i_of(rule, "recent_bp") / 100.0,
+               (double)i_of(rule, "projected_bp") / 100.0, s_of(rule, "why") ?: "?",
+               i_of(rule, "next_bp"));
+    else if (look)
+        printf("last look %s: %s\n", s_of(look, "at") ?: "?", s_of(look, "error") ?: "pending");
+    size_t i;
+    json_t *h;
+    json_array_foreach(json_object_get(st, "history"), i, h)
+        printf("  #%lld %s entry %lld: %+lld -> %+lld bp, %s (projected %.2f %%)%s%s\n",
+               i_of(h, "n"), s_of(h, "at") ?: "?", i_of(h, "entry"), i_of(h, "from"),
+               i_of(h, "to"), s_of(h, "why") ?: "?", (double)i_of(h, "projected_bp") / 100.0,
+               s_of(h, "reason") ? ": " : "", s_of(h, "reason") ?: "");
+}
+
+int cmd_governor(int argc, char **argv)
+{
+    const char *usage = "usage: parlayctl governor status\n"
+                        "       parlayctl governor reset --reason TEXT [--key KEY]";
+    json_t *out;
+    if (argc == 2 && !strcmp(argv[1], "status")) {
+        out = call("GET", "/admin/v1/governor", NULL, NULL);
+    } else if (argc >= 2 && !strcmp(argv[1], "reset")) {
+        static const char *const names[] = {"--reason", "--key", NULL};
+        const char *v[2] = {NULL, NULL};
+        opt_pairs(argc, argv, 2, usage, names, v);
+        if (!v[0])
+            die(EXIT_USAGE, "%s", usage);
+        char key[128];
+        if (v[1])
+            snprintf(key, sizeof key, "%s", v[1]);
+        else
+            gen_key(key, sizeof key);
+        out = call("POST", "/admin/v1/governor/reset", json_pack("{s:s}", "reason", v[0]), key);
+    } else {
+        die(EXIT_USAGE, "%s", usage);
+    }
+    if (human(out))
+        print_governor(out);
+    return done(out, EXIT_OK);
+}

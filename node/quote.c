@@ -504,6 +504,16 @@ static void on_applied(void *ctx, uint64_t index, unsigned type, const struct fs
         json_decref(b);
         return;
     }
+    if ((type == CMD_GOVERNOR_ADJUST || type == CMD_GOVERNOR_RESET) && res->status == 200 &&
+        q->sched_term && strstr(res->body, "\"change\":{")) {
+        /* The TRJ governor moved the adjustment (issue 17): every fixture is priced again. */
+        for (struct agr_slot *s = agr_sched_first(q->agr); s; s = agr_sched_after(s)) {
+            s->due_ms = now_ms();
+            s->started_ms = 0;
+        }
+        kick(n);
+        return;
+    }
     if (type == CMD_QUOTE_PUBLISHED && res->status == 201) {
         json_t *b = json_loads(res->body, 0, NULL);
         const char *fixture = json_string_value(json_object_get(b, "fixture"));

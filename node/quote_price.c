@@ -312,15 +312,18 @@ int quote_margins_parse(const char *text, model_quote_cfg *cfg, char *err, size_
 /* ---- trader controls (issue 17) ---------------------------------------------------------- */
 
 /* @base with the round's trader margin shifts added (inputs.trader: margin_shift_bp for every
- * market, market_shift_bp per margins key), each margin kept within 0..0.5. Plain IEEE
- * additions of integers / 10000: the same bits on every node. */
+ * market, market_shift_bp per margins key) and the TRJ governor's adjustment (inputs.governor_bp,
+ * every market), each margin kept within 0..0.5. Plain IEEE additions of integers / 10000: the
+ * same bits on every node. */
 static void trader_cfg(const json_t *inputs, const model_quote_cfg *base, model_quote_cfg *out)
 {
     *out = *base;
     json_t *t = json_object_get(inputs, "trader");
-    if (!json_is_object(t))
+    json_int_t gov = json_integer_value(json_object_get(inputs, "governor_bp"));
+    if (!json_is_object(t) && !gov)
         return;
-    double all = (double)json_integer_value(json_object_get(t, "margin_shift_bp")) / 10000.0;
+    double all =
+        (double)(json_integer_value(json_object_get(t, "margin_shift_bp")) + gov) / 10000.0;
     json_t *ms = json_object_get(t, "market_shift_bp");
     for (int k = 0; k < MODEL_MKT__COUNT; k++) {
         double extra = 0;

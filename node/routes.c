@@ -8,6 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+void routes_actor(struct http_req *r, char *out, size_t n)
+{
+    snprintf(out, n, "%s:%s", r->actor_kind[0] ? r->actor_kind : "admin",
+             r->actor_id[0] ? r->actor_id : "token");
+}
+
 json_t *routes_body(struct http_req *r)
 {
     char ct[128];
@@ -209,6 +215,7 @@ static void serve_metrics(struct http_req *r)
     quote_metrics(n, &buf, &len, &cap);
     wallet_metrics(n, &buf, &len, &cap);
     oracle_metrics(n, &buf, &len, &cap);
+    governor_metrics(n, &buf, &len, &cap);
     stream_metrics(n, &buf, &len, &cap);
     http_reply(r, 200, "text/plain; version=0.0.4", buf, len);
     free(buf);

@@ -4,6 +4,9 @@
 
 #include "node/node.h"
 
+/* Who asked, as a history records it: "kind:id" of the caller routes_require_scope admitted
+ * ("admin:token" for the bootstrap token). */
+void routes_actor(struct http_req *r, char *out, size_t n);
 /* Parse the JSON object body; on failure answer 400/415 and return NULL. */
 json_t *routes_body(struct http_req *r);
 /* Admit a caller holding @scope (one of operator_scopes): the bootstrap admin token, an

@@ -368,7 +368,8 @@ int routes_bets(struct http_req *r, const char *method, const char *path)
 {
     if (!r->node->cfg.sport[0])
         return -1;
-    if (routes_cashout(r, method, path) == 0 || routes_trader(r, method, path) == 0)
+    if (routes_cashout(r, method, path) == 0 || routes_trader(r, method, path) == 0 ||
+        routes_governor(r, method, path) == 0)
         return 0;
     if (!strcmp(path, "/admin/v1/bets/audit")) {
         if (routes_require_scope(r, "bets") && routes_method(r, method, "GET", "use GET") &&

@@ -77,8 +77,7 @@ static void set(struct http_req *r, const char *fixture)
         return;
     }
     char by[200];
-    snprintf(by, sizeof by, "%s:%s", r->actor_kind[0] ? r->actor_kind : "admin",
-             r->actor_id[0] ? r->actor_id : "token");
+    routes_actor(r, by, sizeof by);
     struct cmd c;
     char *text = per_market ? trader_market_cmd_set(&c, fixture, b, by)
                             : trader_cmd_set(&c, fixture, b, by);

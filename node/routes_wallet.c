@@ -20,6 +20,8 @@
  *   GET    /internal/v1/holds?after=&limit=    (a sport cluster, signed) its holds with their
  *                                               transfers, in id order (the bets audit)
  *   GET    /admin/v1/ledger/check | /admin/v1/ledger/trj[?year=]          (admin)
+ *   GET    /internal/v1/trj[?year=]                (a sport cluster, signed) the same TRJ, for
+ *                                               its return-to-player governor (issue 17)
  *   POST   /admin/v1/ledger/corrections {id, debit, credit, amount, corrects, reason} (admin)
  *   GET    /admin/v1/wallets/{player}              (admin) the wallet and its statement
  *   POST   /admin/v1/wallets/{player}/block {blocked, reason}           (admin)
@@ -671,9 +673,14 @@ static json_t* read_clusters(struct http_req* r, MDB_txn* txn, const void* arg)
     return json_pack("{s:o}", "clusters", wallet_clusters(r->node->fsm, txn));
 }
 
-static void serve_trj(struct http_req *r)
+/* GET /admin/v1/ledger/trj[?year=] (an operator) and GET /internal/v1/trj[?year=] (a sport
+ * cluster, signed: its return-to-player governor, consensus/governor.h). The year by default is
+ * this node's current UTC year. */
+static void serve_trj(struct http_req *r, const char *internal_path)
 {
-    char buf[16];
+    char buf[16], cluster[40];
+    if (internal_path && !sport_caller(r, "GET", internal_path, cluster))
+        return;
     time_t t = time(NULL);
     struct tm tm;
     gmtime_r(&t, &tm);
@@ -856,7 +863,10 @@ int routes_wallet(struct http_req *r, const char *method, const char *path)
             routes_read(r, serve_check);
     } else if (!strcmp(path, "/admin/v1/ledger/trj")) {
         if (routes_require_scope(r, "wallet") && routes_method(r, method, "GET", "use GET"))
-            serve_trj(r);
+            serve_trj(r, NULL);
+    } else if (!strcmp(path, "/internal/v1/trj")) {
+        if (routes_method(r, method, "GET", "use GET"))
+            serve_trj(r, path);
     } else if (!strcmp(path, "/admin/v1/ledger/corrections")) {
         if (routes_require_scope(r, "wallet") && routes_method(r, method, "POST", "use POST"))
             do_correction(r);

@@ -54,6 +54,15 @@ $(BUILD)/tests/test_trader: $(BUILD)/san/tests/unit/test_trader.o $(BUILD)/san/n
 
 TESTS += $(BUILD)/tests/test_trader
 
+# test_governor: the return-to-player governor (issue 17): the rule's projection, dead band,
+# gradual steps, relaxation and bounds; its commands (refusals change nothing, two state
+# machines alike); its adjustment in node/quote_price.c.
+$(BUILD)/tests/test_governor: $(BUILD)/san/tests/unit/test_governor.o $(BUILD)/san/node/quote_price.o $(BUILD)/san/node/quote_trader.o $(MODELS_SAN_OBJS) $(UNIT_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka -lm
+
+TESTS += $(BUILD)/tests/test_governor
+
 # test_banlist: the national gambling-ban list file (node/banlist.c): format, name
 # normalisation, matching, reload on change, the last good list kept.
 $(BUILD)/tests/test_banlist: $(BUILD)/san/tests/unit/test_banlist.o $(BUILD)/san/node/banlist.o $(UNIT_DEPS)

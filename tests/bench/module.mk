@@ -85,3 +85,11 @@ BENCH_BINS += build/bench/sse_fanout
 .PHONY: bench-fanout
 bench-fanout: build/bench/sse_fanout build/parlayd build/parlay-feedsim
 	@BENCH_ONLY=fanout bash tests/bench/run.sh
+
+# The return-to-player governor's season (issue 17): a calendar year of bets priced by models/
+# through consensus/governor_rule.c, TRJ by month with and without it (README, "Return-to-player
+# governor"). A simulation, not a timing: `build/bench/governor_season [--seed N]`.
+build/bench/governor_season: $(BUILD)/obj/tests/bench/governor_season.o $(BUILD)/obj/consensus/governor_rule.o $(MODELS_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(MODELS_LIBS)
+BENCH_BINS += build/bench/governor_season

@@ -626,6 +626,48 @@ int h_parlayctl(struct h_cluster *c, int i, const char *args, char *out, size_t 
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+const char *h_str(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+json_int_t h_num(json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
+const char *h_dump(json_t *o)
+{
+    static char buf[4096];
+    char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    snprintf(buf, sizeof buf, "%s", t ? t : "(no body)");
+    free(t);
+    return buf;
+}
+
+double h_overround_1x2(json_t *market)
+{
+    json_t *x = json_object_get(json_object_get(market, "prices"), "1x2");
+    double s = 0;
+    static const char *const o[] = {"home", "draw", "away"};
+    for (int k = 0; k < 3; k++)
+        s += h_num(x, o[k]) > 0 ? 1000.0 / (double)h_num(x, o[k]) : 10.0;
+    return s;
+}
+
+void h_metrics(struct h_cluster *c, int i, char *out, size_t n)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "curl -s http://%s:%d/metrics", c->nodes[i].http_host,
+             c->nodes[i].http_port);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t got = fread(out, 1, n - 1, p);
+    out[got] = 0;
+    pclose(p);
+}
+
 int h_log_count(struct h_cluster *c, int i, const char *needle)
 {
     FILE *f = fopen(c->nodes[i].log, "r");

@@ -156,6 +156,16 @@ double h_now(void);
 /* Lower-case hex to bytes (asserts it fits in @cap); returns the byte count. */
 size_t h_unhex(const char *hex, uint8_t *out, size_t cap);
 void h_sleep_ms(int ms);
+/* JSON reading for assertions: the string field @k of @o ("" when absent), the integer field
+ * (0 when absent), @o as compact text for a failure message (a static buffer). */
+const char *h_str(json_t *o, const char *k);
+json_int_t h_num(json_t *o, const char *k);
+const char *h_dump(json_t *o);
+/* The 1X2 overround of a market as GET /v1/fixtures/{id}/markets answers it: the sum of
+ * 1000 / price over home, draw, away (10 for an outcome not offered). */
+double h_overround_1x2(json_t *market);
+/* Node @i's /metrics text into @out (@n bytes, truncated). */
+void h_metrics(struct h_cluster *c, int i, char *out, size_t n);
 /* Count occurrences of @needle in node @i's log. */
 int h_log_count(struct h_cluster *c, int i, const char *needle);
 

@@ -50,6 +50,12 @@ build/tests/test_wallet_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/ha
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
 
+# The return-to-player governor end to end (issue 17): accounts + football clusters, a won bet.
+build/tests/test_governor_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/tokens.c tests/integration/test_governor_it.c tests/feedsim/simproc.c $(FEED_SRCS)) $$(KYC_SAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
+TESTS += build/tests/test_governor_it
+
 # Named operators, scopes, machine tokens and the audit trail (issue 16).
 build/tests/test_operators_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/tokens.c tests/integration/test_operators.c) $$(KYC_SAN_OBJS)
 	@mkdir -p $(dir $@)

@@ -379,15 +379,7 @@ static bool old_saw(const char *line)
 static void start(void)
 {
     old_start();
-    assert_int_equal(h_paystandin_start(&pay, NULL, NULL), 0);
-    h_paystandin_config(&pay, pay_cfg, sizeof pay_cfg);
-    h_cluster_init(&acc, 3);
-    acc.role = "accounts";
-    acc.extra_config = pay_cfg;
-    h_cluster_write_configs(&acc);
-    h_start_cluster(&acc);
-    for (int i = 0; i < 3; i++)
-        tk_wait_keys(&acc, i, 1);
+    tk_start_accounts_pay(&acc, &pay, pay_cfg, sizeof pay_cfg);
     for (int i = 0; i < 3; i++) {
         const char *args[] = {"--speed", "0", NULL};
         simproc_start(&sims[i], SCENARIO, args);
@@ -409,20 +401,7 @@ static void start(void)
 /* Ada: limits, a 100.00 deposit through the payment stand-in. */
 static void fund(void)
 {
-    struct h_resp r = h_http_bearer(&acc, 0, "POST", "/v1/wallet/limits",
-                                    "{\"deposit_7d\":50000,\"stake_7d\":50000}", "lim-a", token);
-    assert_int_equal(r.status, 200);
-    h_resp_free(&r);
-    r = h_http_bearer(&acc, 0, "POST", "/v1/wallet/deposits", "{\"amount\":10000}", "dep-a",
-                      token);
-    assert_int_equal(r.status, 201);
-    char ppath[256];
-    snprintf(ppath, sizeof ppath, "/pay/%s/confirm", str(r.json, "payment_id"));
-    h_resp_free(&r);
-    const char *colon = strrchr(pay.url, ':');
-    r = h_http_raw(atoi(colon + 1), "POST", ppath, "card=4242424242424242", NULL, 10000);
-    assert_int_equal(r.status, 303);
-    h_resp_free(&r);
+    tk_fund(&acc, 0, &pay, token, "{\"deposit_7d\":50000,\"stake_7d\":50000}", 10000, "a");
     wallet_is(10000, 0);
 }
 
@@ -456,17 +435,7 @@ static void cashout_over_http(void **state)
         m2 = wait_market(i, FX2, "open", "pre", 0);
     }
     /* Every sport node has the accounts' key set (503 until loaded). */
-    for (int i = 0; i < 3; i++) {
-        double end = h_now() + H_WAIT_MS / 1000.0;
-        struct h_resp r;
-        while ((r = h_http_bearer(&sp, i, "GET", "/v1/bets", NULL, NULL, token)).status == 503 &&
-               h_now() < end) {
-            h_resp_free(&r);
-            h_sleep_ms(50);
-        }
-        assert_int_equal(r.status, 200);
-        h_resp_free(&r);
-    }
+    tk_wait_me_code(&sp, token, "");
     json_t *x1 = json_object_get(json_object_get(m1, "prices"), "1x2");
     json_t *x2 = json_object_get(json_object_get(m2, "prices"), "1x2");
     json_int_t v1 = num(m1, "version"), v2 = num(m2, "version");

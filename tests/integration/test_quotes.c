@@ -785,12 +785,7 @@ static void two_way_offered(json_t *m, const char *market, const char *a, const 
 
 static double overround_1x2(json_t *m)
 {
-    json_t *x = json_object_get(json_object_get(m, "prices"), "1x2");
-    double s = 0;
-    static const char *const o[] = {"home", "draw", "away"};
-    for (int k = 0; k < 3; k++)
-        s += num(x, o[k]) > 0 ? 1000.0 / (double)num(x, o[k]) : 10.0;
-    return s;
+    return h_overround_1x2(m);
 }
 
 struct above {

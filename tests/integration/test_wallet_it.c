@@ -949,13 +949,7 @@ static void auto_withdraw_end_to_end(void **state)
 /* Node @i's /metrics text into @out. */
 static void metrics_of(int i, char *out, size_t n)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "curl -s http://127.0.0.1:%d/metrics", W.c.nodes[i].http_port);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t got = fread(out, 1, n - 1, p);
-    out[got] = 0;
-    pclose(p);
+    h_metrics(&W.c, i, out, n);
 }
 
 /* The value of the series @name (with its labels) in @text, or -1 when absent. */

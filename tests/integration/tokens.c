@@ -106,6 +106,41 @@ void tk_register_sport_cluster(struct h_cluster *a, struct h_cluster *s, const c
     h_resp_free(&r);
 }
 
+void tk_fund(struct h_cluster *a, int i, const struct h_paystandin *pay, const char *token,
+             const char *limits, long amount, const char *tag)
+{
+    char key[64], body[64], ppath[256];
+    snprintf(key, sizeof key, "lim-%s", tag);
+    struct h_resp r = h_http_bearer(a, i, "POST", "/v1/wallet/limits", limits, key, token);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    snprintf(key, sizeof key, "dep-%s", tag);
+    snprintf(body, sizeof body, "{\"amount\":%ld}", amount);
+    r = h_http_bearer(a, i, "POST", "/v1/wallet/deposits", body, key, token);
+    assert_int_equal(r.status, 201);
+    snprintf(ppath, sizeof ppath, "/pay/%s/confirm",
+             json_string_value(json_object_get(r.json, "payment_id")) ?: "");
+    h_resp_free(&r);
+    const char *colon = strrchr(pay->url, ':');
+    r = h_http_raw(atoi(colon + 1), "POST", ppath, "card=4242424242424242", NULL, 10000);
+    assert_int_equal(r.status, 303);
+    h_resp_free(&r);
+}
+
+void tk_start_accounts_pay(struct h_cluster *a, struct h_paystandin *pay, char *pay_cfg,
+                           size_t cap)
+{
+    assert_int_equal(h_paystandin_start(pay, NULL, NULL), 0);
+    h_paystandin_config(pay, pay_cfg, cap);
+    h_cluster_init(a, 3);
+    a->role = "accounts";
+    a->extra_config = pay_cfg;
+    h_cluster_write_configs(a);
+    h_start_cluster(a);
+    for (int i = 0; i < 3; i++)
+        tk_wait_keys(a, i, 1);
+}
+
 void tk_me_code(struct h_cluster *s, int i, const char *token, char code[64])
 {
     struct h_resp r = h_http_bearer(s, i, "GET", "/v1/me", NULL, NULL, token);

@@ -27,6 +27,18 @@ void tk_sign_up(struct h_cluster *a, int i, const char *email, const char *pw, c
  * 200. From then on the accounts cluster answers @s's signed hold calls. */
 void tk_register_sport_cluster(struct h_cluster *a, struct h_cluster *s, const char *key);
 
+/* The payment stand-in @pay started and a three-node accounts cluster @a using it (its settings
+ * written into @pay_cfg, @cap bytes, which must outlive @a), started, each node with its first
+ * signing key. */
+void tk_start_accounts_pay(struct h_cluster *a, struct h_paystandin *pay, char *pay_cfg,
+                           size_t cap);
+
+/* The player of @token sets @limits (a JSON body of POST /v1/wallet/limits) and deposits
+ * @amount cents through the payment stand-in @pay, on accounts node @i (Idempotency-Keys
+ * "lim-@tag", "dep-@tag"); asserts every step. The balance follows once the webhook is applied. */
+void tk_fund(struct h_cluster *a, int i, const struct h_paystandin *pay, const char *token,
+             const char *limits, long amount, const char *tag);
+
 /* The problem code sport node @i of @s answers @token with on GET /v1/me, "" for a 200. */
 void tk_me_code(struct h_cluster *s, int i, const char *token, char code[64]);
 /* Waits (15 s at most per node) until every node of @s answers @token with @want ("" =

@@ -67,6 +67,8 @@ static const struct
     /* bets_cashout.c */
     {70, "bet_cashout_set", 1},  {71, "bet_cashout", 1},
     {72, "trader_set", 1},
+    /* governor.c (issue 17) */
+    {92, "governor_adjust", 1},  {93, "governor_reset", 1},
     {94, "trader_market_set", 1}, /* trader_market.c */
     /* accounts_password.c (101 is reserved) */
     {100, "password_change", 1},
@@ -96,6 +98,7 @@ static const char* const ADDED_DBS[] = {
     "operators",       "operator_emails",  "machine_tokens",   "audit",
     "trader",
     "agreed_odds", /* observations.c: agreed market snapshots (issue 17) */
+    "governor",    /* governor.c: the return-to-player governor (issue 17) */
     "trader_markets", /* trader_market.c: per-market trader controls (issue 17) */
 };
 #define N_ADDED_DBS (sizeof ADDED_DBS / sizeof *ADDED_DBS)
