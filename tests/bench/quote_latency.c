@@ -404,7 +404,7 @@ static int run_latency(double seconds, const char* label)
         for (size_t seq = 1; seq < f->ncap; seq++) {
             if (!f->emit[seq])
                 continue;
-            if (n == cap) {
+            if (n == cap || ns == cap) { /* ns counts unquoted events too: it can pass n */
                 cap = cap ? cap * 2 : 1024;
                 lat = xrealloc(lat, cap * sizeof *lat);
                 spread = xrealloc(spread, cap * sizeof *spread);
