@@ -67,6 +67,8 @@ static const struct
     /* bets_cashout.c */
     {70, "bet_cashout_set", 1},  {71, "bet_cashout", 1},
     {72, "trader_set", 1},
+    /* accounts_password.c (101 is reserved) */
+    {100, "password_change", 1},
 };
 #define N_WIRE (sizeof WIRE / sizeof *WIRE)
 
