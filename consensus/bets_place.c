@@ -166,7 +166,7 @@ int bets_place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fs
                         "legs[%zu]: a trader suspended %s of '%s'", i, l->market, l->fixture);
             goto out;
         }
-        json_t *m = quotes_market_get(f, txn, l->fixture);
+        json_t *m = quotes_market_shared(f, txn, l->fixture); /* read only */
         if (!m) {
             bets_refuse(res, 404, "no_market", "No market", NULL,
                         "legs[%zu]: fixture '%s' has no market", i, l->fixture);
@@ -234,8 +234,8 @@ int bets_place_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fs
             (json_int_t)l->version, "price", (json_int_t)now, "version", (json_int_t)cur_v, "phase",
             phase, "suspended_index", json_integer_value(json_object_get(m, "suspended_index")));
         json_t *live = json_object_get(m, "live");
-        if (json_is_object(live))
-            json_object_set(leg, "live", live);
+        if (json_is_object(live)) /* a copy: the market record is shared */
+            json_object_set_new(leg, "live", json_deep_copy(live));
         if (l->line)
             json_object_set_new(leg, "line", json_string(l->line));
         json_object_set_new(leg, "result", json_null());
@@ -459,7 +459,7 @@ static int decide_step(BET_STEP_PARAMS)
     json_array_foreach(json_object_get(b, "legs"), i, leg)
     {
         const char *fx = store_str(leg, "fixture") ?: "";
-        json_t *m = quotes_market_get(f, txn, fx);
+        json_t *m = quotes_market_shared(f, txn, fx); /* read only */
         json_int_t susp = m ? json_integer_value(json_object_get(m, "suspended_index")) : 0;
         const char *mst = m ? store_str(m, "status") ?: "" : "";
         if (!m || susp != json_integer_value(json_object_get(leg, "suspended_index")) ||

@@ -53,6 +53,41 @@ json_t *quotes_market_get(struct fsm *f, MDB_txn *txn, const char *fixture)
     return store_get_json(txn, DB(f)->markets, fixture, strlen(fixture));
 }
 
+/* Parsed market records, each kept with the bytes it was parsed from: a record is read for
+ * every bet placed on its fixture and rewritten only when a quote is agreed, and parsing it
+ * (every market's prices) was the costliest step of CMD_BET_PLACE. A read compares the stored
+ * bytes with the kept ones, so nothing stale is ever returned, whichever state machine, read
+ * or write transaction, or snapshot the bytes come from. One table per thread. */
+#define MARKET_MEMO_SLOTS 32
+static _Thread_local struct market_memo {
+    char *bytes;
+    size_t len;
+    json_t *json;
+} market_memo[MARKET_MEMO_SLOTS];
+
+json_t *quotes_market_shared(struct fsm *f, MDB_txn *txn, const char *fixture)
+{
+    size_t kl = strlen(fixture);
+    MDB_val k = {kl, (void *)fixture}, v;
+    if (mdb_get(txn, DB(f)->markets, &k, &v) != 0)
+        return NULL;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a of the fixture id: its slot */
+    for (size_t i = 0; i < kl; i++)
+        h = (h ^ (unsigned char)fixture[i]) * 1099511628211ull;
+    struct market_memo *m = &market_memo[h % MARKET_MEMO_SLOTS];
+    if (m->json && m->len == v.mv_size && !memcmp(m->bytes, v.mv_data, v.mv_size))
+        return json_incref(m->json);
+    json_t *j = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+    char *copy = j ? malloc(v.mv_size ? v.mv_size : 1) : NULL;
+    if (!copy) /* not kept: the caller still gets its record */
+        return j;
+    memcpy(copy, v.mv_data, v.mv_size);
+    free(m->bytes);
+    json_decref(m->json);
+    *m = (struct market_memo){copy, v.mv_size, json_incref(j)};
+    return j;
+}
+
 json_t *quotes_get(struct fsm *f, MDB_txn *txn, uint64_t version)
 {
     uint8_t k[8];

@@ -55,6 +55,9 @@ void quote_digest(const char *cluster, const char *fixture, uint64_t index, cons
 
 /* Queries (read transaction from fsm_read_begin). */
 json_t *quotes_market_get(struct fsm *f, MDB_txn *txn, const char *fixture);
+/* The same record, parsed once while its stored bytes stay the same and shared: the caller
+ * gets a reference and must NOT modify it (copy what it keeps). For hot readers (a bet). */
+json_t *quotes_market_shared(struct fsm *f, MDB_txn *txn, const char *fixture);
 json_t *quotes_get(struct fsm *f, MDB_txn *txn, uint64_t version);
 
 struct market_filter {

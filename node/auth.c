@@ -79,6 +79,68 @@ json_t *auth_verify_bearer(struct http_req *r, const json_t *jwks, const char *i
                                   unknown_kid);
 }
 
+/* Tokens whose signature verified, with what they were verified against: a player sends the
+ * same token with every request until it expires (15 minutes), and the ES256 check (with the
+ * key's import) was the costliest step of placing a bet. A token is taken from here only when
+ * its exact text, the key set object (held here, so its address cannot be reused), the issuer,
+ * audience and lifetime bound are the same; its times are checked again against now, and
+ * revocation (the caller's) on every request as before. One table per thread. */
+#define VERIFIED_SLOTS 256
+static _Thread_local struct verified {
+    char *token;
+    json_t *jwks, *claims;
+    char issuer[256], audience[64];
+    int64_t max_lifetime;
+} verified[VERIFIED_SLOTS];
+
+static struct verified *verified_slot(const char *token)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const char *p = token; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return &verified[h % VERIFIED_SLOTS];
+}
+
+static json_t *verified_get(const char *token, const json_t *jwks, const kyc_jwt_expect *ex)
+{
+    struct verified *v = verified_slot(token);
+    if (!v->token || v->jwks != jwks || strcmp(v->token, token) != 0 ||
+        strcmp(v->issuer, ex->issuer) != 0 || strcmp(v->audience, ex->audience) != 0 ||
+        v->max_lifetime != ex->max_lifetime)
+        return NULL;
+    json_int_t exp = json_integer_value(json_object_get(v->claims, "exp"));
+    json_int_t iat = json_integer_value(json_object_get(v->claims, "iat"));
+    if (ex->now >= kyc_time_add(exp, ex->skew) || iat > kyc_time_add(ex->now, ex->skew))
+        return NULL; /* verified again: kyc_jwt_verify says why */
+    return json_deep_copy(v->claims);
+}
+
+static void verified_put(const char *token, const json_t *jwks, const kyc_jwt_expect *ex,
+                         json_t *claims)
+{
+    struct verified *v = verified_slot(token);
+    if (strlen(ex->issuer) >= sizeof v->issuer || strlen(ex->audience) >= sizeof v->audience ||
+        !json_is_integer(json_object_get(claims, "exp")) ||
+        !json_is_integer(json_object_get(claims, "iat")))
+        return;
+    char *t = strdup(token);
+    json_t *c = json_deep_copy(claims);
+    if (!t || !c) {
+        free(t);
+        json_decref(c);
+        return;
+    }
+    free(v->token);
+    json_decref(v->jwks);
+    json_decref(v->claims);
+    v->token = t;
+    v->jwks = json_incref((json_t *)jwks);
+    v->claims = c;
+    snprintf(v->issuer, sizeof v->issuer, "%s", ex->issuer);
+    snprintf(v->audience, sizeof v->audience, "%s", ex->audience);
+    v->max_lifetime = ex->max_lifetime;
+}
+
 json_t *auth_verify_bearer_aud(struct http_req *r, const json_t *jwks, const char *issuer,
                                const char *audience, int64_t max_lifetime, bool *unknown_kid)
 {
@@ -100,7 +162,12 @@ json_t *auth_verify_bearer_aud(struct http_req *r, const json_t *jwks, const cha
                          .max_lifetime = max_lifetime,
                          .es256_low_s = true};
     kyc_err err = {0};
-    int rv = kyc_jwt_verify(auth + 7, jwks, &ex, &claims, &err);
+    int rv = KYC_OK;
+    if (!(claims = verified_get(auth + 7, jwks, &ex))) {
+        rv = kyc_jwt_verify(auth + 7, jwks, &ex, &claims, &err);
+        if (rv == KYC_OK)
+            verified_put(auth + 7, jwks, &ex, claims);
+    }
     if (rv == KYC_OK && !json_is_string(json_object_get(claims, "sub"))) {
         json_decref(claims);
         claims = NULL;

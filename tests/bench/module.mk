@@ -61,6 +61,12 @@ BENCH_BINS += build/bench/bets_bench
 bench-bets: build/bench/bets_bench build/parlayd build/parlayctl build/parlay-feedsim
 	FEEDSIM=build/parlay-feedsim build/bench/bets_bench $(BENCH_SECONDS)
 
+# The settlement of BETS (default 100,000) bets on one fixture while 20 other games are live
+# (their agreed-quote latency timed meanwhile by quote_latency; README "Benchmark").
+.PHONY: bench-settle
+bench-settle: build/bench/bets_bench build/bench/quote_latency build/parlayd build/parlay-feedsim
+	FEEDSIM=build/parlay-feedsim build/bench/bets_bench settle $(or $(BETS),100000)
+
 # Settlement chunks' apply time, in-process on a release state machine (README "Benchmark").
 build/bench/settle_bench: $(BUILD)/obj/tests/bench/settle_bench.o \
 		$(patsubst %.c,$(BUILD)/obj/%.o,$(CONSENSUS_SRCS) tests/unit/unit_util.c)

@@ -1,7 +1,7 @@
 /* The agreed-quote benchmark client (tests/bench/run.sh, section "quotes"). Two modes:
  *
  *   quote_latency latency --sim URL --sim URL --sim URL --quotes URL --seconds S
- *                         [--warmup-ms MS] [--tail-ms MS] [--label TEXT]
+ *                         [--warmup-ms MS] [--tail-ms MS] [--label TEXT] [--prefix P]
  *
  *     Reads the three simulators' GET /v1/stream ("live" events) and a follower's
  *     GET /v1/stream/quotes at once (libcurl multi, one thread). The emission time of live event
@@ -10,7 +10,9 @@
  *     of F with event_seq >= S minus that. Live events that arrive in the first --warmup-ms
  *     (default 1000: the simulators replay what they already published to a new stream) are not
  *     counted, nor events emitted in the last --tail-ms (default 3000) of the run that have no
- *     quote yet. Prints p50, p99, max, count; exits 1 when no sample was taken.
+ *     quote yet; with --prefix, only fixtures whose id starts with P are counted. SIGUSR1 ends
+ *     the window at once (bets_bench: when a settlement is over). Prints p50, p99, max, count;
+ *     exits 1 when no sample was taken.
  *
  *   quote_latency capacity --quotes URL --games N --cadence C --seconds S
  *                          [--live-timeout S] [--settle S] [--pid LABEL=PID]...
@@ -162,7 +164,7 @@ struct stream
 
 static struct stream streams[MAX_STREAMS];
 static int nstreams;
-static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t interrupted, window_over;
 
 /* What the modes do with an event. */
 static void (*on_event)(struct stream* s, const char* type, const char* data, double t);
@@ -267,7 +269,7 @@ static void pump(double until, bool (*done)(void))
 {
     while (!interrupted) {
         double t = now_ms();
-        if (t >= until || (done && done()))
+        if (t >= until || window_over || (done && done()))
             return;
         int running = 0;
         curl_multi_perform(multi, &running);
@@ -304,6 +306,7 @@ static json_t* parse_json(const char* data)
 /* ---- latency ------------------------------------------------------------------------------ */
 
 static double warmup_ms = 1000, tail_ms = 3000, t_start;
+static const char* only_prefix = "";
 static unsigned long replayed, sim_live, quote_published, quote_suspended, quote_closed, bad;
 
 static void lat_event(struct stream* s, const char* type, const char* data, double t)
@@ -314,6 +317,10 @@ static void lat_event(struct stream* s, const char* type, const char* data, doub
         json_t* j = parse_json(data);
         const char* id = json_string_value(json_object_get(j, "fixture"));
         json_int_t seq = json_integer_value(json_object_get(j, "seq"));
+        if (id && strncmp(id, only_prefix, strlen(only_prefix)) != 0) {
+            json_decref(j);
+            return;
+        }
         struct fx* f = id ? fx_get(id, true) : NULL;
         if (!f || seq <= 0 || seq > 1000000) {
             bad++;
@@ -382,6 +389,8 @@ static int run_latency(double seconds, const char* label)
     t_start = now_ms();
     double t_end = t_start + seconds * 1000;
     pump(t_end, NULL);
+    if (window_over)
+        t_end = now_ms();
     for (int i = 0; i < nstreams; i++)
         if (!streams[i].events && streams[i].kind == S_SIM)
             die("no event at all from %s", streams[i].url);
@@ -395,7 +404,7 @@ static int run_latency(double seconds, const char* label)
         for (size_t seq = 1; seq < f->ncap; seq++) {
             if (!f->emit[seq])
                 continue;
-            if (n == cap) {
+            if (n == cap || ns == cap) { /* ns counts unquoted events too: it can pass n */
                 cap = cap ? cap * 2 : 1024;
                 lat = xrealloc(lat, cap * sizeof *lat);
                 spread = xrealloc(spread, cap * sizeof *spread);
@@ -643,15 +652,17 @@ static int run_capacity(double seconds, double live_timeout, struct pidcpu* pids
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    interrupted = 1;
+    if (sig == SIGUSR1)
+        window_over = 1;
+    else
+        interrupted = 1;
 }
 
 static void usage(void)
 {
     fprintf(stderr,
             "usage: quote_latency latency --sim URL --sim URL --sim URL --quotes URL --seconds S\n"
-            "                     [--warmup-ms MS] [--tail-ms MS] [--label TEXT]\n"
+            "                     [--warmup-ms MS] [--tail-ms MS] [--label TEXT] [--prefix P]\n"
             "       quote_latency capacity --quotes URL --games N --cadence C --seconds S\n"
             "                     [--live-timeout S] [--settle S] [--pid LABEL=PID]...\n");
     exit(2);
@@ -671,7 +682,8 @@ int main(int argc, char** argv)
         {"tail-ms", required_argument, 0, 't'},      {"label", required_argument, 0, 'l'},
         {"games", required_argument, 0, 'g'},        {"cadence", required_argument, 0, 'c'},
         {"live-timeout", required_argument, 0, 'L'}, {"pid", required_argument, 0, 'p'},
-        {"settle", required_argument, 0, 'W'},       {0, 0, 0, 0}};
+        {"settle", required_argument, 0, 'W'},       {"prefix", required_argument, 0, 'P'},
+        {0, 0, 0, 0}};
     const char *sims[3] = {0}, *quotes = NULL, *label = "latency";
     int nsims = 0, npids = 0;
     double seconds = 0, live_timeout = 120;
@@ -712,6 +724,9 @@ int main(int argc, char** argv)
         case 'W':
             settle_s = atof(optarg);
             break;
+        case 'P':
+            only_prefix = optarg;
+            break;
         case 'p': {
             char* eq = strchr(optarg, '=');
             if (!eq || npids == MAX_PIDS)
@@ -731,6 +746,7 @@ int main(int argc, char** argv)
         settle_s = 2 * cadence_s;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGUSR1, on_signal);
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     multi = curl_multi_init();

@@ -3,6 +3,7 @@
 
     quote_scenario.py latency  GAMES LIVE_AT SECONDS GAP   > latency.json
     quote_scenario.py capacity GAMES LIVE_AT               > capacity.json
+    quote_scenario.py settle   SCENARIO FIXTURE GAMES SECONDS GAP > settle.json
 
 Times are simulated seconds (the benchmark runs the simulators at --speed 1, so real seconds).
 Every fixture is announced at 0, so that the cluster agrees it (and opens its markets) before
@@ -15,7 +16,11 @@ latency:  GAMES games kick off at LIVE_AT (period_start, kick_off, staggered ove
           3 s gap that is about 6.7 live events a second.
 capacity: GAMES games all kick off at LIVE_AT (period_start and kick_off) and then nothing
           happens: the nodes keep re-quoting them at their live cadence.
-No results are published (they would close the markets).
+settle:   FIXTURE as SCENARIO has it (bets_bench settle: its bets are placed while the
+          simulators stand still before its kick-off, then the clock jumps to its result), and
+          GAMES latency games (ids QL-*) that kick off 2 s after that result and play as above
+          for SECONDS: the other live games whose quotes are timed during the settlement.
+No results are published for the latency games (they would close the markets).
 """
 import json
 import random
@@ -57,6 +62,18 @@ def latency(games, live_at, seconds, gap):
             "fixtures": out}
 
 
+def settle(scenario, fixture_id, games, seconds, gap):
+    with open(scenario) as f:
+        fx = [x for x in json.load(f)["fixtures"] if x["id"] == fixture_id]
+    if len(fx) != 1 or "result" not in fx[0]:
+        raise SystemExit("settle: %s has no fixture %s with a result" % (scenario, fixture_id))
+    result_at = fx[0]["start"] + fx[0]["result"]["at"]
+    sc = latency(games, result_at + 2, seconds, gap)
+    sc["fixtures"].insert(0, fx[0])
+    sc["name"] = "bench: %s (result at %gs), then %s" % (fixture_id, result_at, sc["name"])
+    return sc
+
+
 def capacity(games, live_at):
     out = []
     for i in range(1, games + 1):
@@ -71,6 +88,8 @@ def capacity(games, live_at):
 def main(argv):
     if len(argv) == 6 and argv[1] == "latency":
         sc = latency(int(argv[2]), float(argv[3]), float(argv[4]), float(argv[5]))
+    elif len(argv) == 7 and argv[1] == "settle":
+        sc = settle(argv[2], argv[3], int(argv[4]), float(argv[5]), float(argv[6]))
     elif len(argv) == 4 and argv[1] == "capacity":
         sc = capacity(int(argv[2]), float(argv[3]))
     else:

@@ -193,9 +193,14 @@ void sim_admin_request(struct sim_conn *c, const struct req *q)
             t = json_number_value(to);
         else
             bad = "{\"seconds\": S >= 0} or {\"to\": T >= now}: the clock only goes forward";
-        if (t >= 0) { /* restart the clock from t, now */
+        json_t *speed = json_object_get(j, "speed"); /* optional: the clock's new speed */
+        if (speed && (!json_is_number(speed) || json_number_value(speed) < 0))
+            bad = "speed: simulated seconds per real second, >= 0";
+        if (t >= 0 && !bad) { /* restart the clock from t, now */
             s->base_t = t;
             s->base_ms = uv_now(s->loop);
+            if (speed)
+                s->speed = json_number_value(speed);
         }
     } else if (!strcmp(q->path, "/admin/v1/lie")) {
         bad = apply_lies(s, j);

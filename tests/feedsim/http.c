@@ -11,6 +11,7 @@
  * Admin port (what tests and operators use, still up when the public port is "down"):
  *   GET  /admin/v1/state             clock, counters, current lies
  *   POST /admin/v1/advance           {"seconds": S} or {"to": T}: move the simulated clock
+ *                                    (and "speed": X, optional: let it run at X from there)
  *   POST /admin/v1/lie               {"clear", "score", "drop_event", "flip_event",
  *                                     "delay_ms", "slow_ms", "garbage", "down",
  *                                     "drop_stream_every"}
