@@ -47,9 +47,12 @@
 #define NPLAYERS 8
 #define MAX_BETS_PER_PLAYER 900 /* the admin list answers at most 1000 */
 #define MAX_OPS 20000
+#define ACC_HOST "10.82.0.1"
 
 static struct h_cluster acc, sp;
-static struct simproc sims[3];
+static int nsp; /* sport nodes: CHAOS_SPORT_NODES, default 5 (3 without namespaces) */
+static bool sport_netns; /* each sport node in a network namespace of its own (partitions) */
+static struct simproc sims[3]; /* sport node i reads sims[i % 3] */
 static struct h_paystandin pay;
 static char pay_cfg[1536];
 static double t0;
@@ -249,29 +252,109 @@ static void sh(const char *fmt, ...)
 
 enum fault {
     F_KILL_SPORT_LEADER, F_KILL_SPORT_FOLLOWER, F_KILL_ACC_LEADER, F_KILL_ACC_FOLLOWER,
-    F_KILL_TWO_SPORT, F_PAUSE_SPORT_LEADER, F_PAUSE_ACC_LEADER, F_NETEM, F_CUT_SPORT_LEADER,
-    F_COUNT
+    F_KILL_TWO_SPORT, F_PAUSE_SPORT_LEADER, F_PAUSE_ACC_LEADER, F_PART_ISOLATE_LEADER,
+    F_PART_MAJORITY, F_PART_BRIDGE, F_NETEM, F_CUT_SPORT_LEADER, F_COUNT
 };
 static const char *const fault_name[F_COUNT] = {
     "kill-sport-leader", "kill-sport-follower", "kill-accounts-leader",
     "kill-accounts-follower", "kill-two-sport", "pause-sport-leader", "pause-accounts-leader",
+    "partition-isolated-leader", "partition-majority-minority", "partition-bridge",
     "netem-delay-loss", "cut-sport-leader-inbound"};
 static int faults_by_kind[F_COUNT];
 
 /* What undoes a fault, and when. */
-enum heal { H_RESTART, H_CONT, H_NETEM_OFF };
+enum heal { H_RESTART, H_CONT, H_NETEM_OFF, H_LINKS_UP };
 struct pending {
     enum heal how;
     struct h_cluster *c;
     int i;
     double at;
 };
-static struct pending heals[4];
+static struct pending heals[8];
 static int nheals;
 
 static void heal_later(enum heal how, struct h_cluster *c, int i, double at)
 {
     heals[nheals++] = (struct pending){how, c, i, at};
+}
+
+/* Partitions of the sport cluster (each node in its own network namespace, one link per pair):
+ * the links cut now, restored together by H_LINKS_UP. */
+static bool link_cut[H_MAX_NODES][H_MAX_NODES];
+
+/* Cut every link between a node of @a and a node of @b (bit masks of node indexes). */
+static void cut_between(unsigned a, unsigned b)
+{
+    for (int i = 0; i < sp.n; i++)
+        for (int j = 0; j < sp.n; j++)
+            if ((a >> i & 1) && (b >> j & 1) && i != j && !link_cut[i][j]) {
+                h_link(&sp, i, j, false);
+                link_cut[i][j] = link_cut[j][i] = true;
+            }
+}
+
+static void links_up(void)
+{
+    for (int i = 0; i < sp.n; i++)
+        for (int j = i + 1; j < sp.n; j++)
+            if (link_cut[i][j]) {
+                h_link(&sp, i, j, true);
+                link_cut[i][j] = link_cut[j][i] = false;
+            }
+}
+
+static void mask_text(unsigned m, char *out, size_t n)
+{
+    size_t at = 0;
+    out[0] = 0;
+    for (int i = 0; i < sp.n && at + 4 < n; i++)
+        if (m >> i & 1)
+            at += (size_t)snprintf(out + at, n - at, "%s%d", at ? "," : "", i + 1);
+}
+
+/* Partition faults: isolated leader; majority / minority (the leader and, on 5 nodes, one
+ * more on the minority side; on 3 a follower alone); a bridge (two halves that cannot see
+ * each other, one node that sees both). Returns false when it cannot be done. */
+static bool partition(int kind, int leader, char *note, size_t n)
+{
+    if (!sport_netns)
+        return false;
+    unsigned all = (1u << sp.n) - 1, a, b;
+    int other = (leader + 1 + rand() % (sp.n - 1)) % sp.n;
+    if (kind == F_PART_ISOLATE_LEADER) {
+        a = 1u << leader;
+        b = all & ~a;
+        cut_between(a, b);
+    } else if (kind == F_PART_MAJORITY) {
+        a = sp.n >= 5 ? (1u << leader) | (1u << other) : 1u << other;
+        b = all & ~a;
+        cut_between(a, b);
+    } else {
+        /* The bridge is a follower; the leader's half has it and half of the rest. */
+        int bridge = other;
+        a = 1u << leader;
+        b = 0;
+        for (int k = 1; k < sp.n; k++) {
+            int i = (leader + k) % sp.n;
+            if (i == bridge)
+                continue;
+            if (__builtin_popcount(a) < (sp.n - 1) / 2)
+                a |= 1u << i;
+            else
+                b |= 1u << i;
+        }
+        cut_between(a, b);
+        char ta[16], tb[16];
+        mask_text(a, ta, sizeof ta);
+        mask_text(b, tb, sizeof tb);
+        snprintf(note, n, "sport {%s} | {%s} cut, node %d bridges", ta, tb, bridge + 1);
+        return true;
+    }
+    char ta[16], tb[16];
+    mask_text(a, ta, sizeof ta);
+    mask_text(b, tb, sizeof tb);
+    snprintf(note, n, "sport {%s} | {%s}", ta, tb);
+    return true;
 }
 
 static void fault(int kind)
@@ -285,7 +368,7 @@ static void fault(int kind)
         snprintf(o->note, sizeof o->note, "skipped: no leader");
         return;
     }
-    int follower = (leader + 1 + rand() % 2) % 3;
+    int follower = (leader + 1 + rand() % (c->n - 1)) % c->n;
     double back = h_now() + 1.0 + (rand() % 3000) / 1000.0;
     const char *cn = accounts ? "accounts" : "sport";
     o->node = leader;
@@ -312,6 +395,15 @@ static void fault(int kind)
         h_node_signal(c, leader, SIGSTOP);
         heal_later(H_CONT, c, leader, back);
         snprintf(o->note, sizeof o->note, "SIGSTOP %s node %d", cn, leader + 1);
+        break;
+    case F_PART_ISOLATE_LEADER:
+    case F_PART_MAJORITY:
+    case F_PART_BRIDGE:
+        if (!partition(kind, leader, o->note, sizeof o->note)) {
+            snprintf(o->note, sizeof o->note, "skipped: nodes not in namespaces of their own");
+            return;
+        }
+        heal_later(H_LINKS_UP, NULL, -1, back + 1);
         break;
     case F_NETEM:
         if (!own_netns) {
@@ -355,6 +447,9 @@ static void heal_due(bool all)
         } else if (p->how == H_CONT) {
             h_node_signal(p->c, p->i, SIGCONT);
             snprintf(o->note, sizeof o->note, "SIGCONT %s node %d", cn, p->i + 1);
+        } else if (p->how == H_LINKS_UP) {
+            links_up();
+            snprintf(o->note, sizeof o->note, "every sport link restored");
         } else {
             sh("tc qdisc del dev lo root");
             snprintf(o->note, sizeof o->note, "lo qdisc removed");
@@ -370,6 +465,24 @@ static void start_everything(void)
     assert_int_equal(h_paystandin_start(&pay, NULL, NULL), 0);
     h_paystandin_config(&pay, pay_cfg, sizeof pay_cfg);
     h_cluster_init(&acc, 3);
+    /* With the sport nodes in namespaces of their own, what they call (the accounts nodes, the
+     * feed simulators) is reached at ACC_HOST, an address of the run's namespace each of them
+     * has a route to over its link to the test. */
+    if (sport_netns)
+        for (int i = 0; i < 3; i++) {
+            /* Every address of the run's namespace (so ACC_HOST too); the payment stand-in
+             * calls back 127.0.0.1 only. */
+            json_t *x = json_loads(pay_cfg, 0, NULL);
+            char u[64];
+            snprintf(u, sizeof u, "http://127.0.0.1:%d", acc.nodes[i].http_port);
+            json_object_set_new(json_object_get(x, "payments"), "webhook_url", json_string(u));
+            snprintf(u, sizeof u, "0.0.0.0:%d", acc.nodes[i].http_port);
+            json_object_set_new(x, "http_address", json_string(u));
+            char *t = json_dumps(x, JSON_COMPACT);
+            snprintf(acc.node_extra[i], sizeof acc.node_extra[i], "%s", t);
+            free(t);
+            json_decref(x);
+        }
     acc.role = "accounts";
     acc.extra_config = pay_cfg;
     h_cluster_write_configs(&acc);
@@ -377,20 +490,30 @@ static void start_everything(void)
     for (int i = 0; i < 3; i++)
         tk_wait_keys(&acc, i, 1);
     for (int i = 0; i < 3; i++) {
-        const char *args[] = {"--speed", "0", NULL};
+        const char *args[] = {"--speed", "0", "--listen", sport_netns ? "0.0.0.0:0" : "127.0.0.1:0",
+                              NULL};
         simproc_start(&sims[i], SCENARIO, args);
+        snprintf(sims[i].url, sizeof sims[i].url, "http://%s:%d",
+                 sport_netns ? ACC_HOST : "127.0.0.1", sims[i].port);
     }
-    h_cluster_init(&sp, 3);
-    for (int i = 0; i < 3; i++)
+    if (!sport_netns || !h_cluster_init_netns(&sp, nsp)) {
+        sport_netns = false;
+        h_cluster_init(&sp, nsp);
+    } else {
+        h_netns_route(&sp, ACC_HOST);
+    }
+    for (int i = 0; i < sp.n; i++) {
+        const char *h = sport_netns ? ACC_HOST : "127.0.0.1";
         snprintf(sp.node_extra[i], sizeof sp.node_extra[i],
                  "{\"feed_url\": \"%s\", \"feed_adapter\": \"sse\", \"quote_hold_s\": 86400, "
                  "\"test_clock\": true, "
-                 "\"accounts_jwks_url\": \"http://127.0.0.1:%d/.well-known/jwks.json\", "
+                 "\"accounts_jwks_url\": \"http://%s:%d/.well-known/jwks.json\", "
                  "\"accounts_jwks_min_interval_ms\": 0, "
-                 "\"accounts_urls\": \"http://127.0.0.1:%d,http://127.0.0.1:%d,"
-                 "http://127.0.0.1:%d\"}",
-                 sims[i].url, acc.nodes[i].http_port, acc.nodes[(i + 1) % 3].http_port,
-                 acc.nodes[(i + 2) % 3].http_port, acc.nodes[i].http_port);
+                 "\"accounts_urls\": \"http://%s:%d,http://%s:%d,http://%s:%d\"}",
+                 sims[i % 3].url, h, acc.nodes[i % 3].http_port, h,
+                 acc.nodes[(i + 1) % 3].http_port, h, acc.nodes[(i + 2) % 3].http_port, h,
+                 acc.nodes[i % 3].http_port);
+    }
     h_cluster_write_configs(&sp);
     h_start_cluster(&sp);
     tk_register_sport_cluster(&acc, &sp, "reg-chaos");
@@ -410,7 +533,7 @@ static void start_everything(void)
         h_resp_free(&r);
     }
     /* The pre-match market open on every sport node, and its key set loaded everywhere. */
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < sp.n; i++) {
         json_t *m = NULL;
         for (double end = h_now() + H_WAIT_MS / 1000.0;; h_sleep_ms(50)) {
             struct h_resp r = h_http(&sp, i, "GET", "/v1/fixtures/" FIXTURE "/markets", NULL,
@@ -666,6 +789,12 @@ static void chaos_run(void **state)
                     own_netns ? "the kernel has no such qdisc" : "no network namespace of our own");
             continue;
         }
+        if ((k == F_PART_ISOLATE_LEADER || k == F_PART_MAJORITY || k == F_PART_BRIDGE) &&
+            !sport_netns) {
+            fprintf(stderr, "chaos: %s left out: no network namespaces for the nodes\n",
+                    fault_name[k]);
+            continue;
+        }
         families[nfamilies++] = k;
     }
     assert_true(nfamilies > 0);
@@ -696,10 +825,10 @@ static void chaos_run(void **state)
             bet(p, seq[p]++);
     }
     heal_due(true);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3; i++)
         assert_true(h_wait_ready(&acc, i, H_WAIT_MS));
+    for (int i = 0; i < sp.n; i++)
         assert_true(h_wait_ready(&sp, i, H_WAIT_MS));
-    }
     resolve_indefinite();
     /* The game ends and settles. */
     for (int i = 0; i < 3; i++) {
@@ -709,13 +838,13 @@ static void chaos_run(void **state)
     }
     json_t *ref = final_bets(0);
     check_bets(ref);
-    for (int i = 1; i < 3; i++) {
+    for (int i = 1; i < sp.n; i++) {
         json_t *other = final_bets(i);
         check_converged(ref, other, i);
         json_decref(other);
     }
     check_wallets(ref);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < sp.n; i++)
         check_audit(i);
     for (int i = 0; i < 3; i++) {
         struct h_resp r = h_http(&acc, i, "GET", "/admin/v1/ledger/check", NULL, NULL, true);
@@ -770,6 +899,10 @@ int main(void)
             mount("proc", "/proc", "proc", 0, NULL) != 0)
             return 1;
         own_netns = system("ip link set lo up") == 0;
+        /* `ip netns add` keeps its names under /run/netns: ours, so that runs do not meet. */
+        (void)!system("mkdir -p /run/netns");
+        sport_netns = own_netns && mount("tmpfs", "/run/netns", "tmpfs", 0, "size=1m") == 0 &&
+                      system("ip addr add " ACC_HOST "/32 dev lo") == 0;
         /* tc needs sch_netem and sch_prio with the u32 classifier; some kernels lack them. */
         tc_netem = own_netns && system("tc qdisc add dev lo root netem delay 1ms 2>/dev/null && "
                                        "tc qdisc del dev lo root") == 0;
@@ -780,8 +913,13 @@ int main(void)
         if (!tc_cut)
             (void)!system("tc qdisc del dev lo root 2>/dev/null");
     }
-    fprintf(stderr, "chaos: %s\n",
-            own_netns ? "own network and PID namespaces" : "shared network (no tc faults)");
+    const char *ns = getenv("CHAOS_SPORT_NODES");
+    nsp = ns ? atoi(ns) : sport_netns ? 5 : 3;
+    if (nsp < 3 || nsp > H_MAX_NODES)
+        nsp = 3;
+    fprintf(stderr, "chaos: %s; %d sport nodes%s\n",
+            own_netns ? "own network and PID namespaces" : "shared network (no tc faults)", nsp,
+            sport_netns ? ", each in a network namespace of its own" : " (no partitions)");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(chaos_run),
     };
