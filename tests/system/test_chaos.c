@@ -21,7 +21,9 @@
  *
  * CHAOS_SECONDS (default 60) bounds the workload; CHAOS_SEED fixes the random choices. */
 #include <sched.h>
+#include <errno.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -253,17 +255,17 @@ static void sh(const char *fmt, ...)
 enum fault {
     F_KILL_SPORT_LEADER, F_KILL_SPORT_FOLLOWER, F_KILL_ACC_LEADER, F_KILL_ACC_FOLLOWER,
     F_KILL_TWO_SPORT, F_PAUSE_SPORT_LEADER, F_PAUSE_ACC_LEADER, F_PART_ISOLATE_LEADER,
-    F_PART_MAJORITY, F_PART_BRIDGE, F_NETEM, F_CUT_SPORT_LEADER, F_COUNT
+    F_PART_MAJORITY, F_PART_BRIDGE, F_DISK_FULL, F_NETEM, F_CUT_SPORT_LEADER, F_COUNT
 };
 static const char *const fault_name[F_COUNT] = {
     "kill-sport-leader", "kill-sport-follower", "kill-accounts-leader",
     "kill-accounts-follower", "kill-two-sport", "pause-sport-leader", "pause-accounts-leader",
-    "partition-isolated-leader", "partition-majority-minority", "partition-bridge",
+    "partition-isolated-leader", "partition-majority-minority", "partition-bridge", "disk-full",
     "netem-delay-loss", "cut-sport-leader-inbound"};
 static int faults_by_kind[F_COUNT];
 
 /* What undoes a fault, and when. */
-enum heal { H_RESTART, H_CONT, H_NETEM_OFF, H_LINKS_UP };
+enum heal { H_RESTART, H_CONT, H_NETEM_OFF, H_LINKS_UP, H_DISK_FREE };
 struct pending {
     enum heal how;
     struct h_cluster *c;
@@ -357,6 +359,56 @@ static bool partition(int kind, int leader, char *note, size_t n)
     return true;
 }
 
+/* A full disk: one sport node's data directory on a small tmpfs of its own (the run's mount
+ * namespace is private), filled up by a file beside it and freed again. The node must refuse
+ * writes or stop, never corrupt its state; freed, it catches up (restarted if it stopped). */
+#define DISK_NODE (sp.n - 1)
+static char disk_dir[300];
+static int disk_stops;
+
+static void disk_mount(void)
+{
+    if (!own_netns)
+        return;
+    char data[512];
+    snprintf(disk_dir, sizeof disk_dir, "%s/disk", sp.root);
+    snprintf(data, sizeof data, "%s/data", disk_dir);
+    if (mkdir(disk_dir, 0700) != 0 || mount("tmpfs", disk_dir, "tmpfs", 0, "size=128m") != 0 ||
+        mkdir(data, 0700) != 0) {
+        fprintf(stderr, "chaos: no tmpfs for the full disk: %s\n", strerror(errno));
+        disk_dir[0] = 0;
+        return;
+    }
+    snprintf(sp.nodes[DISK_NODE].dir, sizeof sp.nodes[DISK_NODE].dir, "%s", data);
+}
+
+static void disk_fill(void)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "dd if=/dev/zero of=%s/filler bs=1M 2>/dev/null", disk_dir);
+    (void)!system(cmd); /* it stops at "no space left" */
+}
+
+static void disk_free(char *note, size_t n)
+{
+    char f[400];
+    snprintf(f, sizeof f, "%s/filler", disk_dir);
+    unlink(f);
+    /* A node that stopped on the full disk is started again. */
+    struct h_node *nd = &sp.nodes[DISK_NODE];
+    int st = 0;
+    if (nd->pid > 0 && waitpid(nd->pid, &st, WNOHANG) == nd->pid) {
+        nd->pid = 0;
+        h_node_start(&sp, DISK_NODE);
+        snprintf(note, n, "disk freed; sport node %d had stopped (%s %d), restarted",
+                 DISK_NODE + 1, WIFEXITED(st) ? "exit" : "signal",
+                 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+        disk_stops++;
+    } else {
+        snprintf(note, n, "disk freed; sport node %d still running", DISK_NODE + 1);
+    }
+}
+
 static void fault(int kind)
 {
     struct op *o = record(OP_FAULT, -1, -1, fault_name[kind]);
@@ -405,6 +457,16 @@ static void fault(int kind)
         }
         heal_later(H_LINKS_UP, NULL, -1, back + 1);
         break;
+    case F_DISK_FULL:
+        if (!disk_dir[0]) {
+            snprintf(o->note, sizeof o->note, "skipped: no tmpfs");
+            return;
+        }
+        disk_fill();
+        o->node = DISK_NODE;
+        snprintf(o->note, sizeof o->note, "sport node %d's disk full", DISK_NODE + 1);
+        heal_later(H_DISK_FREE, &sp, DISK_NODE, back + 1);
+        break;
     case F_NETEM:
         if (!own_netns) {
             snprintf(o->note, sizeof o->note, "skipped: no network namespace of our own");
@@ -431,8 +493,10 @@ static void fault(int kind)
     faults_by_kind[kind]++;
 }
 
-static void heal_due(bool all)
+/* Undo the faults that are due (all of them with @all); returns how many. */
+static int heal_due(bool all)
 {
+    int healed = 0;
     for (int k = 0; k < nheals;) {
         struct pending *p = &heals[k];
         if (!all && h_now() < p->at) {
@@ -447,6 +511,8 @@ static void heal_due(bool all)
         } else if (p->how == H_CONT) {
             h_node_signal(p->c, p->i, SIGCONT);
             snprintf(o->note, sizeof o->note, "SIGCONT %s node %d", cn, p->i + 1);
+        } else if (p->how == H_DISK_FREE) {
+            disk_free(o->note, sizeof o->note);
         } else if (p->how == H_LINKS_UP) {
             links_up();
             snprintf(o->note, sizeof o->note, "every sport link restored");
@@ -455,7 +521,9 @@ static void heal_due(bool all)
             snprintf(o->note, sizeof o->note, "lo qdisc removed");
         }
         *p = heals[--nheals];
+        healed++;
     }
+    return healed;
 }
 
 /* ---- set-up ------------------------------------------------------------------------------- */
@@ -514,6 +582,7 @@ static void start_everything(void)
                  acc.nodes[(i + 1) % 3].http_port, h, acc.nodes[(i + 2) % 3].http_port, h,
                  acc.nodes[i % 3].http_port);
     }
+    disk_mount();
     h_cluster_write_configs(&sp);
     h_start_cluster(&sp);
     tk_register_sport_cluster(&acc, &sp, "reg-chaos");
@@ -789,6 +858,10 @@ static void chaos_run(void **state)
                     own_netns ? "the kernel has no such qdisc" : "no network namespace of our own");
             continue;
         }
+        if (k == F_DISK_FULL && !own_netns) {
+            fprintf(stderr, "chaos: %s left out: no mount namespace of our own\n", fault_name[k]);
+            continue;
+        }
         if ((k == F_PART_ISOLATE_LEADER || k == F_PART_MAJORITY || k == F_PART_BRIDGE) &&
             !sport_netns) {
             fprintf(stderr, "chaos: %s left out: no network namespaces for the nodes\n",
@@ -806,7 +879,9 @@ static void chaos_run(void **state)
     for (int p = 0; p < NPLAYERS; p++)
         deposit(p, seq[p]++);
     while (h_now() - t0 < seconds) {
-        heal_due(false);
+        /* After a heal, a few seconds for the cluster to recover before the next fault. */
+        if (heal_due(false) > 0 && next_fault < h_now() + 3)
+            next_fault = h_now() + 3;
         if (h_now() >= next_fault && nheals == 0) {
             fault(families[fault_kind % nfamilies]);
             fault_kind++;
@@ -853,6 +928,10 @@ static void chaos_run(void **state)
         if (!ok)
             anomaly(-1, "bank: final ledger check on accounts node %d", i + 1);
     }
+    /* What the nemesis did, and when. */
+    for (int k = 0; k < nhist; k++)
+        if (hist[k].kind == OP_FAULT)
+            print_op(&hist[k]);
     /* Figures. */
     int n[4] = {0}, acked[4] = {0}, indef[4] = {0}, settled = 0;
     for (int k = 0; k < nhist; k++) {
@@ -869,10 +948,14 @@ static void chaos_run(void **state)
             acked[OP_BET], indef[OP_BET], settled, n[OP_LEDGER_READ], acked[OP_LEDGER_READ]);
     for (int k = 0; k < F_COUNT; k++)
         fprintf(stderr, " %s %d", fault_name[k], faults_by_kind[k]);
-    fprintf(stderr, "; anomalies 0\n");
+    fprintf(stderr, "; the full disk stopped the node %d times; anomalies 0\n", disk_stops);
     json_decref(ref);
     for (int i = 0; i < 3; i++)
         simproc_stop(&sims[i]);
+    if (disk_dir[0]) { /* the tmpfs goes before the cluster's directory */
+        h_node_stop(&sp, DISK_NODE);
+        umount2(disk_dir, MNT_DETACH);
+    }
     h_cluster_destroy(&sp);
     h_cluster_destroy(&acc);
     h_paystandin_stop(&pay);
