@@ -255,29 +255,30 @@ static void sh(const char *fmt, ...)
 enum fault {
     F_KILL_SPORT_LEADER, F_KILL_SPORT_FOLLOWER, F_KILL_ACC_LEADER, F_KILL_ACC_FOLLOWER,
     F_KILL_TWO_SPORT, F_PAUSE_SPORT_LEADER, F_PAUSE_ACC_LEADER, F_PART_ISOLATE_LEADER,
-    F_PART_MAJORITY, F_PART_BRIDGE, F_DISK_FULL, F_NETEM, F_CUT_SPORT_LEADER, F_COUNT
+    F_PART_MAJORITY, F_PART_BRIDGE, F_DISK_FULL, F_ROLLING_RESTART, F_NETEM, F_CUT_SPORT_LEADER, F_COUNT
 };
 static const char *const fault_name[F_COUNT] = {
     "kill-sport-leader", "kill-sport-follower", "kill-accounts-leader",
     "kill-accounts-follower", "kill-two-sport", "pause-sport-leader", "pause-accounts-leader",
     "partition-isolated-leader", "partition-majority-minority", "partition-bridge", "disk-full",
+    "rolling-restart",
     "netem-delay-loss", "cut-sport-leader-inbound"};
 static int faults_by_kind[F_COUNT];
 
 /* What undoes a fault, and when. */
-enum heal { H_RESTART, H_CONT, H_NETEM_OFF, H_LINKS_UP, H_DISK_FREE };
+enum heal { H_RESTART, H_CONT, H_NETEM_OFF, H_LINKS_UP, H_DISK_FREE, H_ROLL };
 struct pending {
     enum heal how;
     struct h_cluster *c;
     int i;
-    double at;
+    double at, since; /* H_ROLL: when node i was restarted */
 };
 static struct pending heals[8];
 static int nheals;
 
 static void heal_later(enum heal how, struct h_cluster *c, int i, double at)
 {
-    heals[nheals++] = (struct pending){how, c, i, at};
+    heals[nheals++] = (struct pending){how, c, i, at, h_now()};
 }
 
 /* Partitions of the sport cluster (each node in its own network namespace, one link per pair):
@@ -357,6 +358,17 @@ static bool partition(int kind, int leader, char *note, size_t n)
     mask_text(b, tb, sizeof tb);
     snprintf(note, n, "sport {%s} | {%s}", ta, tb);
     return true;
+}
+
+/* A clean rolling restart: node i stopped with SIGTERM (it must exit 0) and started again. */
+static void roll_node(struct h_cluster *c, int i)
+{
+    struct op *o = record(OP_FAULT, -1, i, "rolling");
+    int st = h_node_stop(c, i);
+    h_node_start(c, i);
+    snprintf(o->note, sizeof o->note, "SIGTERM %s node %d (%s %d), started again",
+             c == &acc ? "accounts" : "sport", i + 1, WIFEXITED(st) ? "exit" : "signal",
+             WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 }
 
 /* A full disk: one sport node's data directory on a small tmpfs of its own (the run's mount
@@ -457,6 +469,15 @@ static void fault(int kind)
         }
         heal_later(H_LINKS_UP, NULL, -1, back + 1);
         break;
+    case F_ROLLING_RESTART: {
+        /* The sport and the accounts clusters in turn. */
+        struct h_cluster *rc = faults_by_kind[kind] % 2 ? &acc : &sp;
+        snprintf(o->note, sizeof o->note, "rolling restart of %s: SIGTERM, start, ready, next",
+                 rc == &acc ? "accounts" : "sport");
+        roll_node(rc, 0);
+        heal_later(H_ROLL, rc, 0, h_now() + 0.5);
+        break;
+    }
     case F_DISK_FULL:
         if (!disk_dir[0]) {
             snprintf(o->note, sizeof o->note, "skipped: no tmpfs");
@@ -493,6 +514,29 @@ static void fault(int kind)
     faults_by_kind[kind]++;
 }
 
+/* The rolling restart goes on once the node restarted last is ready (the next one then);
+ * returns true when the last one is ready. @block: wait for it. */
+static bool roll_step(struct pending *p, bool block)
+{
+    for (;;) {
+        if (!h_wait_ready(p->c, p->i, block ? H_WAIT_MS : 0)) {
+            if (h_now() - p->since > H_WAIT_MS / 1000.0)
+                anomaly(-1, "rolling restart: node %d not ready %d s after its restart",
+                        p->i + 1, H_WAIT_MS / 1000);
+            p->at = h_now() + 0.3;
+            return false;
+        }
+        if (++p->i >= p->c->n)
+            return true;
+        roll_node(p->c, p->i);
+        p->since = h_now();
+        if (!block) {
+            p->at = h_now() + 0.5;
+            return false;
+        }
+    }
+}
+
 /* Undo the faults that are due (all of them with @all); returns how many. */
 static int heal_due(bool all)
 {
@@ -500,6 +544,10 @@ static int heal_due(bool all)
     for (int k = 0; k < nheals;) {
         struct pending *p = &heals[k];
         if (!all && h_now() < p->at) {
+            k++;
+            continue;
+        }
+        if (p->how == H_ROLL && !roll_step(p, all)) {
             k++;
             continue;
         }
@@ -511,6 +559,8 @@ static int heal_due(bool all)
         } else if (p->how == H_CONT) {
             h_node_signal(p->c, p->i, SIGCONT);
             snprintf(o->note, sizeof o->note, "SIGCONT %s node %d", cn, p->i + 1);
+        } else if (p->how == H_ROLL) {
+            snprintf(o->note, sizeof o->note, "rolling restart of %s done", cn);
         } else if (p->how == H_DISK_FREE) {
             disk_free(o->note, sizeof o->note);
         } else if (p->how == H_LINKS_UP) {
