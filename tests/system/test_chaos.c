@@ -46,7 +46,8 @@
 #define SCENARIO "tests/feedsim/scenarios/football-bets.json"
 #define FIXTURE "FB-1001"
 #define PW "a long and private phrase"
-#define NPLAYERS 8
+#define NPLAYERS 8     /* signed up before the run */
+#define MAX_PLAYERS 24 /* and registered during it */
 #define MAX_BETS_PER_PLAYER 900 /* the admin list answers at most 1000 */
 #define MAX_OPS 20000
 #define ACC_HOST "10.82.0.1"
@@ -62,10 +63,14 @@ static double t0;
 struct player {
     char id[64], token[2048], session[64];
 };
-static struct player players[NPLAYERS];
+static struct player players[MAX_PLAYERS];
+static int nplayers; /* the players the workload uses (signed in, limits set, verified) */
 
-enum op_kind { OP_DEPOSIT, OP_BET, OP_LEDGER_READ, OP_FAULT };
-static const char *const kind_name[] = {"deposit", "bet", "ledger-read", "fault"};
+enum op_kind {
+    OP_DEPOSIT, OP_BET, OP_LEDGER_READ, OP_FAULT, OP_REGISTER, OP_WITHDRAW, OP_CASHOUT, OP_KINDS
+};
+static const char *const kind_name[OP_KINDS] = {"deposit", "bet", "ledger-read", "fault",
+                                                "register", "withdraw", "cash-out"};
 
 /* One history entry: an operation and its answer (status 0 or 503: indefinite). */
 struct op {
@@ -78,7 +83,9 @@ struct op {
     char note[96]; /* the refusal code, the fault, ... */
     json_int_t amount;
     bool confirmed; /* deposits: the payment confirmed at the stand-in */
-    char body[256];  /* bets: the body, sent again with the key to resolve an indefinite one */
+    bool indefinite; /* answered 503 or not at all, resolved at the end (status: the outcome) */
+    char body[768]; /* bets, cash-outs: the body, sent again with the key to resolve an
+                       indefinite one; registrations: the email */
 };
 static struct op hist[MAX_OPS];
 static int nhist;
@@ -186,6 +193,126 @@ static void deposit(int p, int seq)
     } else {
         snprintf(o->note, sizeof o->note, "%s", str(r.json, "code"));
     }
+    h_resp_free(&r);
+}
+
+/* A registered player signed in (@email set) gets limits and is verified by an operator (so
+ * that it may withdraw); false when a step got no definite answer. */
+static bool player_ready(int p)
+{
+    char key[64], path[160];
+    snprintf(key, sizeof key, "lim-%d", p);
+    int node = rand() % 3;
+    struct h_resp r = write_call(&acc, &node, "/v1/wallet/limits",
+                                 "{\"deposit_7d\":5000000,\"stake_7d\":5000000}", key,
+                                 players[p].token);
+    long st = r.status;
+    h_resp_free(&r);
+    snprintf(path, sizeof path, "/admin/v1/players/%s/kyc", players[p].id);
+    snprintf(key, sizeof key, "kyc-%d", p);
+    long kst = h_write_until_answer(&acc, node, "POST", path,
+                                    "{\"status\":\"verified\",\"reason\":\"documents checked\"}",
+                                    key, NULL);
+    return st == 200 && kst == 200;
+}
+
+/* Registration of a new player during the run (and, acknowledged, its sign-in and set-up:
+ * it then joins the workload). */
+static void registration(int seq)
+{
+    char body[160], key[96];
+    struct op *o = record(OP_REGISTER, nplayers, -1, NULL);
+    char email[32];
+    snprintf(email, sizeof email, "r%d@example.fr", seq);
+    snprintf(o->body, sizeof o->body, "%s", email);
+    snprintf(o->key, sizeof o->key, "reg-%s", email);
+    snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"%s\"}", email, PW);
+    int node = live_random(&acc);
+    struct h_resp r = write_call(&acc, &node, "/v1/players", body, o->key, NULL);
+    o->status = r.status;
+    o->node = node;
+    if (r.status != 201) {
+        snprintf(o->note, sizeof o->note, "%s", str(r.json, "code"));
+        h_resp_free(&r);
+        return;
+    }
+    struct player *pl = &players[nplayers];
+    snprintf(o->id, sizeof o->id, "%s", str(r.json, "id"));
+    snprintf(pl->id, sizeof pl->id, "%s", o->id);
+    h_resp_free(&r);
+    snprintf(key, sizeof key, "in-%s", email);
+    r = write_call(&acc, &node, "/v1/sessions", body, key, NULL);
+    bool in = r.status == 201;
+    if (in) {
+        snprintf(pl->token, sizeof pl->token, "%s", str(r.json, "access_token"));
+        snprintf(pl->session, sizeof pl->session, "%s", str(r.json, "session_id"));
+    }
+    h_resp_free(&r);
+    if (in && player_ready(nplayers))
+        nplayers++;
+    else
+        snprintf(o->note, sizeof o->note, "registered; its set-up got no answer");
+}
+
+static void withdrawal(int p, int seq)
+{
+    char key[48], body[64];
+    snprintf(key, sizeof key, "wd-%d-%d", p, seq);
+    json_int_t amount = 100 + rand() % 600;
+    snprintf(body, sizeof body, "{\"amount\": %lld}", (long long)amount);
+    int node = live_random(&acc);
+    struct op *o = record(OP_WITHDRAW, p, node, key);
+    o->amount = amount;
+    struct h_resp r =
+        write_call(&acc, &node, "/v1/wallet/withdrawals", body, key, players[p].token);
+    o->status = r.status;
+    o->node = node;
+    if (r.status == 201)
+        snprintf(o->id, sizeof o->id, "%s", str(r.json, "id"));
+    else
+        snprintf(o->note, sizeof o->note, "%s", str(r.json, "code"));
+    h_resp_free(&r);
+}
+
+/* A cash-out of one of @p's acknowledged bets: the offer from a random node, accepted. */
+static void cashout(int p)
+{
+    int cand[64], nc = 0;
+    for (int k = nhist - 1; k >= 0 && nc < 64; k--)
+        if (hist[k].kind == OP_BET && hist[k].player == p && hist[k].id[0])
+            cand[nc++] = k;
+    if (nc == 0)
+        return;
+    const char *bet_id = hist[cand[rand() % nc]].id;
+    char path[128], key[64];
+    snprintf(path, sizeof path, "/v1/bets/%s/cashout", bet_id);
+    int node = live_random(&sp);
+    struct h_resp r = h_http_bearer(&sp, node, "GET", path, NULL, NULL, players[p].token);
+    if (r.status != 200) { /* no offer (already cashed out, node down ...): nothing to do */
+        h_resp_free(&r);
+        return;
+    }
+    json_t *b = json_pack("{s:O, s:O, s:O}", "offer", json_object_get(r.json, "offer"), "amount",
+                          json_object_get(r.json, "amount"), "versions",
+                          json_object_get(r.json, "versions"));
+    json_int_t amount = num(r.json, "amount");
+    h_resp_free(&r);
+    snprintf(key, sizeof key, "co-%s-%d", bet_id, nhist);
+    struct op *o = record(OP_CASHOUT, p, node, key);
+    o->amount = amount;
+    snprintf(o->id, sizeof o->id, "%s", bet_id);
+    char *text = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    snprintf(o->body, sizeof o->body, "%s", text);
+    free(text);
+    r = write_call(&sp, &node, path, o->body, key, players[p].token);
+    o->status = r.status;
+    o->node = node;
+    if (r.status != 200)
+        snprintf(o->note, sizeof o->note, "%s", str(r.json, "code"));
+    else if (strcmp(str(r.json, "result"), "cashed_out") || num(r.json, "return") != amount)
+        anomaly(nhist - 1, "cash-out of %s acknowledged as %s, return %lld", bet_id,
+                str(r.json, "result"), (long long)num(r.json, "return"));
     h_resp_free(&r);
 }
 
@@ -642,14 +769,8 @@ static void start_everything(void)
         snprintf(email, sizeof email, "p%d@example.fr", p);
         tk_sign_up(&acc, p % 3, email, PW, players[p].id, players[p].token,
                    sizeof players[p].token, players[p].session);
-        char key[32];
-        snprintf(key, sizeof key, "lim-%d", p);
-        int node = p % 3;
-        struct h_resp r = write_call(&acc, &node, "/v1/wallet/limits",
-                                     "{\"deposit_7d\":5000000,\"stake_7d\":5000000}", key,
-                                     players[p].token);
-        assert_int_equal(r.status, 200);
-        h_resp_free(&r);
+        assert_true(player_ready(p));
+        nplayers++;
     }
     /* The pre-match market open on every sport node, and its key set loaded everywhere. */
     for (int i = 0; i < sp.n; i++) {
@@ -688,27 +809,108 @@ static void start_everything(void)
 
 /* ---- the checker -------------------------------------------------------------------------- */
 
-/* Resolve indefinite bets and deposits: the same key sent again (on a healthy cluster) tells
- * whether it was applied; a refusal must not be found applied. */
+/* Resolve indefinite writes: the same request with the same key sent again (on a healthy
+ * cluster) tells whether it was applied. */
 static void resolve_indefinite(void)
 {
     int n = nhist;
     for (int k = 0; k < n; k++) {
         struct op *o = &hist[k];
-        if ((o->kind != OP_BET && o->kind != OP_DEPOSIT) || (o->status != 0 && o->status != 503))
+        if (o->kind == OP_LEDGER_READ || o->kind == OP_FAULT ||
+            (o->status != 0 && o->status != 503))
             continue;
         int node = 0;
-        char body[64];
+        char body[160], path[128];
         snprintf(body, sizeof body, "{\"amount\": %lld}", (long long)o->amount);
-        bool is_bet = o->kind == OP_BET;
-        struct h_resp r = write_call(is_bet ? &sp : &acc, &node,
-                                     is_bet ? "/v1/bets" : "/v1/wallet/deposits",
-                                     is_bet ? o->body : body, o->key, players[o->player].token);
-        if (r.status == 201)
-            snprintf(o->id, sizeof o->id, "%s", str(r.json, is_bet ? "id" : "deposit_id"));
+        struct h_cluster *c = &acc;
+        const char *b = body, *idf = "id", *tok = o->player >= 0 ? players[o->player].token : NULL;
+        long ok = 201;
+        if (o->kind == OP_BET) {
+            c = &sp, b = o->body;
+            snprintf(path, sizeof path, "/v1/bets");
+        } else if (o->kind == OP_DEPOSIT) {
+            idf = "deposit_id";
+            snprintf(path, sizeof path, "/v1/wallet/deposits");
+        } else if (o->kind == OP_WITHDRAW) {
+            snprintf(path, sizeof path, "/v1/wallet/withdrawals");
+        } else if (o->kind == OP_CASHOUT) {
+            c = &sp, b = o->body, ok = 200, idf = NULL;
+            snprintf(path, sizeof path, "/v1/bets/%s/cashout", o->id);
+        } else { /* OP_REGISTER */
+            snprintf(body, sizeof body, "{\"email\":\"%.40s\",\"password\":\"%s\"}", o->body,
+                     PW);
+            snprintf(path, sizeof path, "/v1/players");
+            tok = NULL;
+        }
+        struct h_resp r = write_call(c, &node, path, b, o->key, tok);
+        if (r.status == ok && idf)
+            snprintf(o->id, sizeof o->id, "%s", str(r.json, idf));
+        o->indefinite = true;
+        o->status = r.status == ok ? ok : o->status;
         snprintf(o->note, sizeof o->note, "indefinite, resolved %ld", r.status);
         h_resp_free(&r);
     }
+}
+
+/* Set, for registrations: every acknowledged one present exactly once on every accounts node
+ * (by its email, with its id; the player count is the players acknowledged), every refused one
+ * absent. */
+static void check_registrations(void)
+{
+    int want = NPLAYERS;
+    for (int k = 0; k < nhist; k++)
+        want += hist[k].kind == OP_REGISTER && hist[k].status == 201;
+    for (int i = 0; i < 3; i++) {
+        json_int_t count = -1;
+        for (double end = h_now() + 30; count != want && h_now() < end; h_sleep_ms(100)) {
+            struct h_resp r = h_http(&acc, i, "GET", "/admin/v1/players", NULL, NULL, true);
+            count = r.status == 200 ? num(r.json, "count") : -1;
+            h_resp_free(&r);
+        }
+        if (count != want)
+            anomaly(-1, "set: accounts node %d counts %lld players, the history %d", i + 1,
+                    (long long)count, want);
+        for (int k = 0; k < nhist; k++) {
+            struct op *o = &hist[k];
+            if (o->kind != OP_REGISTER || o->status == 0 || o->status == 503)
+                continue;
+            char path[160];
+            snprintf(path, sizeof path, "/admin/v1/players?email=%s", o->body);
+            struct h_resp r = h_http(&acc, i, "GET", path, NULL, NULL, true);
+            json_t *items = json_object_get(r.json, "items");
+            bool good = r.status == 200 &&
+                        (o->status == 201 ? json_array_size(items) == 1 &&
+                                                !strcmp(str(json_array_get(items, 0), "id"), o->id)
+                                          : json_array_size(items) == 0);
+            h_resp_free(&r);
+            if (!good)
+                anomaly(k, "set: registration of %s (answered %ld) wrong on accounts node %d",
+                        o->body, o->status, i + 1);
+        }
+    }
+}
+
+/* Cash-outs: a bet is cashed out (for the amount acknowledged) iff one cash-out of it was
+ * acknowledged; a refused one changed nothing. */
+static void check_cashout(json_t *b)
+{
+    int acked = -1, n = 0;
+    for (int k = 0; k < nhist; k++)
+        if (hist[k].kind == OP_CASHOUT && hist[k].status == 200 &&
+            !strcmp(hist[k].id, str(b, "id"))) {
+            acked = k;
+            n++;
+        }
+    bool out = !strcmp(str(b, "result"), "cashed_out");
+    if (n > 1)
+        anomaly(acked, "set: bet %s cashed out %d times", str(b, "id"), n);
+    if (n == 1 && (!out || num(b, "return") != hist[acked].amount))
+        anomaly(acked, "set: bet %s's acknowledged cash-out (%lld) not applied: %s, return %lld",
+                str(b, "id"), (long long)hist[acked].amount, str(b, "result"),
+                (long long)num(b, "return"));
+    if (n == 0 && out)
+        anomaly(-1, "set: bet %s cashed out, but no cash-out of it was acknowledged",
+                str(b, "id"));
 }
 
 static int find_bet_op(const char *id)
@@ -723,7 +925,7 @@ static int find_bet_op(const char *id)
 static json_t *all_bets(int i)
 {
     json_t *all = json_array();
-    for (int p = 0; p < NPLAYERS; p++) {
+    for (int p = 0; p < nplayers; p++) {
         char path[160];
         snprintf(path, sizeof path, "/admin/v1/bets?player=%s&limit=1000", players[p].id);
         struct h_resp r = h_http(&sp, i, "GET", path, NULL, NULL, true);
@@ -786,6 +988,7 @@ static void check_bets(json_t *ref)
         /* Acknowledged, or an indefinite answer resolved by its key: nothing else. */
         if (find_bet_op(str(b, "id")) < 0)
             anomaly(-1, "set: bet %s present but never acknowledged", str(b, "id"));
+        check_cashout(b);
     }
 }
 
@@ -810,10 +1013,80 @@ static void check_converged(json_t *ref, json_t *other, int i)
     }
 }
 
+/* Withdrawals of player @p: every acknowledged one final (paid, or failed and given back) and
+ * the same on every accounts node; each in the statement exactly once, nothing else there.
+ * Returns what was paid out. */
+static json_int_t check_withdrawals(int p)
+{
+    json_int_t paid = 0;
+    for (int k = 0; k < nhist; k++) {
+        struct op *o = &hist[k];
+        if (o->kind != OP_WITHDRAW || o->player != p || o->status != 201)
+            continue;
+        char path[160], first[16] = "";
+        snprintf(path, sizeof path, "/v1/wallet/withdrawals/%s", o->id);
+        for (int i = 0; i < 3; i++) {
+            char st[16] = "";
+            for (double end = h_now() + 60; h_now() < end; h_sleep_ms(100)) {
+                struct h_resp r = h_http_bearer(&acc, i, "GET", path, NULL, NULL, players[p].token);
+                snprintf(st, sizeof st, "%s", str(r.json, "status"));
+                h_resp_free(&r);
+                if (!strcmp(st, "paid") || !strcmp(st, "failed"))
+                    break;
+            }
+            if (i == 0)
+                snprintf(first, sizeof first, "%s", st);
+            if (strcmp(st, first) || (strcmp(st, "paid") && strcmp(st, "failed")))
+                anomaly(k, "set: withdrawal %s is '%s' on accounts node %d, '%s' on node 1", o->id,
+                        st, i + 1, first);
+        }
+        paid += !strcmp(first, "paid") ? o->amount : 0;
+    }
+    for (int i = 0; i < 3; i++) {
+        char path[96] = "/v1/wallet/transactions?limit=500";
+        for (;;) {
+            struct h_resp r = h_http_bearer(&acc, i, "GET", path, NULL, NULL, players[p].token);
+            if (r.status != 200)
+                anomaly(-1, "statement of player %d on accounts node %d: %ld", p, i + 1, r.status);
+            size_t j;
+            json_t *t;
+            json_array_foreach(json_object_get(r.json, "items"), j, t)
+            {
+                if (strcmp(str(t, "kind"), "withdrawal"))
+                    continue;
+                int found = 0, at = -1;
+                for (int k = 0; k < nhist; k++)
+                    if (hist[k].kind == OP_WITHDRAW && hist[k].status == 201 &&
+                        !strcmp(hist[k].id, str(t, "ref")))
+                        found++, at = k;
+                if (found != 1)
+                    anomaly(at, "set: withdrawal %s in player %d's statement on accounts node "
+                                "%d, acknowledged %d times", str(t, "ref"), p, i + 1, found);
+                hist[at].confirmed = true; /* seen in a statement */
+            }
+            json_int_t next = num(r.json, "next");
+            h_resp_free(&r);
+            if (!next)
+                break;
+            snprintf(path, sizeof path, "/v1/wallet/transactions?limit=500&before=%lld",
+                     (long long)next);
+        }
+        for (int k = 0; k < nhist; k++) {
+            if (hist[k].kind == OP_WITHDRAW && hist[k].player == p && hist[k].status == 201 &&
+                !hist[k].confirmed)
+                anomaly(k, "set: acknowledged withdrawal %s not in the statement on accounts "
+                           "node %d", hist[k].id, i + 1);
+            if (hist[k].kind == OP_WITHDRAW)
+                hist[k].confirmed = false;
+        }
+    }
+    return paid;
+}
+
 static void check_wallets(json_t *bets)
 {
-    for (int p = 0; p < NPLAYERS; p++) {
-        json_int_t want = 0;
+    for (int p = 0; p < nplayers; p++) {
+        json_int_t want = -check_withdrawals(p);
         for (int k = 0; k < nhist; k++)
             if (hist[k].kind == OP_DEPOSIT && hist[k].player == p && hist[k].confirmed)
                 want += hist[k].amount;
@@ -923,7 +1196,7 @@ static void chaos_run(void **state)
     assert_true(nfamilies > 0);
     start_everything();
     t0 = h_now();
-    int seq[NPLAYERS] = {0};
+    int seq[MAX_PLAYERS] = {0}, regs = 0;
     double next_fault = h_now() + 5, next_read = h_now();
     /* Every player is funded first, then a mix. */
     for (int p = 0; p < NPLAYERS; p++)
@@ -941,11 +1214,17 @@ static void chaos_run(void **state)
             ledger_read();
             next_read = h_now() + 2;
         }
-        int p = rand() % NPLAYERS;
+        int p = rand() % nplayers, dice = rand() % 100;
         if (seq[p] >= MAX_BETS_PER_PLAYER) /* the workload is bounded */
             h_sleep_ms(50);
-        else if (rand() % 5 == 0)
+        else if (dice < 3 && nplayers < MAX_PLAYERS)
+            registration(regs++);
+        else if (dice < 20)
             deposit(p, seq[p]++);
+        else if (dice < 28)
+            withdrawal(p, seq[p]++);
+        else if (dice < 36)
+            cashout(p);
         else
             bet(p, seq[p]++);
     }
@@ -969,6 +1248,7 @@ static void chaos_run(void **state)
         json_decref(other);
     }
     check_wallets(ref);
+    check_registrations();
     for (int i = 0; i < sp.n; i++)
         check_audit(i);
     for (int i = 0; i < 3; i++) {
@@ -983,19 +1263,24 @@ static void chaos_run(void **state)
         if (hist[k].kind == OP_FAULT)
             print_op(&hist[k]);
     /* Figures. */
-    int n[4] = {0}, acked[4] = {0}, indef[4] = {0}, settled = 0;
+    int n[OP_KINDS] = {0}, acked[OP_KINDS] = {0}, indef[OP_KINDS] = {0}, settled = 0;
     for (int k = 0; k < nhist; k++) {
         n[hist[k].kind]++;
         acked[hist[k].kind] += hist[k].status == 201 || hist[k].status == 200;
-        indef[hist[k].kind] += hist[k].status == 0 || hist[k].status == 503;
+        indef[hist[k].kind] += hist[k].indefinite;
     }
     settled = (int)json_array_size(ref);
-    fprintf(stderr,
-            "chaos: %.0f s, seed %u: %d deposits (%d acknowledged, %d indefinite), %d bets (%d "
-            "acknowledged, %d indefinite), %d bets on the fixture at the end, %d ledger reads "
-            "(%d answered, all ok); faults:",
-            seconds, sd, n[OP_DEPOSIT], acked[OP_DEPOSIT], indef[OP_DEPOSIT], n[OP_BET],
-            acked[OP_BET], indef[OP_BET], settled, n[OP_LEDGER_READ], acked[OP_LEDGER_READ]);
+    int cashed = 0;
+    size_t j;
+    json_t *b;
+    json_array_foreach(ref, j, b) cashed += !strcmp(str(b, "result"), "cashed_out");
+    fprintf(stderr, "chaos: %.0f s, seed %u, %d sport nodes: operations:", seconds, sd, sp.n);
+    for (int k = 0; k < OP_KINDS; k++)
+        if (k != OP_FAULT)
+            fprintf(stderr, " %s %d (%d acknowledged, %d indefinite then resolved),",
+                    kind_name[k], n[k], acked[k], indef[k]);
+    fprintf(stderr, " %d players; %d bets on the fixture at the end, %d cashed out, the rest "
+                    "settled; faults:", nplayers, settled, cashed);
     for (int k = 0; k < F_COUNT; k++)
         fprintf(stderr, " %s %d", fault_name[k], faults_by_kind[k]);
     fprintf(stderr, "; the full disk stopped the node %d times; anomalies 0\n", disk_stops);
