@@ -1201,7 +1201,8 @@ static void chaos_run(void **state)
     /* Every player is funded first, then a mix. */
     for (int p = 0; p < NPLAYERS; p++)
         deposit(p, seq[p]++);
-    while (h_now() - t0 < seconds) {
+    /* At least every family once, whatever CHAOS_SECONDS says. */
+    while (h_now() - t0 < seconds || fault_kind < nfamilies || nheals > 0) {
         /* After a heal, a few seconds for the cluster to recover before the next fault. */
         if (heal_due(false) > 0 && next_fault < h_now() + 3)
             next_fault = h_now() + 3;
