@@ -136,6 +136,7 @@ static struct h_resp write_call(struct h_cluster *c, int *node, const char *path
     struct h_resp r = h_http_bearer(c, *node, "POST", path, body, key, token);
     for (double end = h_now() + 15; (r.status == 503 || r.status == 0) && h_now() < end;) {
         h_resp_free(&r);
+        heal_due(false); /* a fault lasts as long as planned, not as long as this waits */
         h_sleep_ms(300);
         for (int k = 0; k < c->n; k++) {
             *node = (*node + 1) % c->n;
