@@ -187,6 +187,8 @@ static void deposit(int p, int seq)
     h_resp_free(&r);
 }
 
+static json_int_t price_home, price_draw, price_away, mversion;
+
 /* A registered player signed in (@email set) gets limits and is verified by an operator (so
  * that it may withdraw); false when a step got no definite answer. */
 static bool player_ready(int p)
@@ -307,7 +309,21 @@ static void cashout(int p)
     h_resp_free(&r);
 }
 
-static json_int_t price_home, price_draw, price_away, mversion;
+/* The market's current prices from sport node @i, when it is open (pre-match or live). */
+static void refresh_prices(int i)
+{
+    struct h_resp r = h_http(&sp, i, "GET", "/v1/fixtures/" FIXTURE "/markets", NULL, NULL, false);
+    if (r.status == 200 && !strcmp(str(r.json, "status"), "open")) {
+        json_t *x = json_object_get(json_object_get(r.json, "prices"), "1x2");
+        price_home = num(x, "home");
+        price_draw = num(x, "draw");
+        price_away = num(x, "away");
+        mversion = num(r.json, "version");
+    }
+    h_resp_free(&r);
+}
+
+static int live_bets; /* acknowledged bets placed in play */
 
 static void bet(int p, int seq)
 {
@@ -329,10 +345,18 @@ static void bet(int p, int seq)
     struct h_resp r = write_call(&sp, &node, "/v1/bets", body, key, players[p].token);
     o->status = r.status;
     o->node = node;
-    if (r.status == 201)
+    if (r.status == 201) {
         snprintf(o->id, sizeof o->id, "%s", str(r.json, "id"));
-    else
+        json_t *leg = json_array_get(json_object_get(r.json, "legs"), 0);
+        if (!strcmp(str(leg, "phase"), "live")) {
+            snprintf(o->note, sizeof o->note, "live");
+            live_bets++;
+        }
+    } else {
         snprintf(o->note, sizeof o->note, "%s", str(r.json, "code"));
+        if (r.status == 409) /* price changed, suspended ...: bet at the current prices next */
+            refresh_prices(node);
+    }
     h_resp_free(&r);
 }
 
@@ -413,6 +437,10 @@ static void start_everything(void)
     h_cluster_write_configs(&sp);
     h_start_cluster(&sp);
     tk_register_sport_cluster(&acc, &sp, "reg-chaos");
+    /* Live betting on: after kick-off (half-way through the run) bets are taken in play. */
+    assert_int_equal(h_write_until_answer(&sp, 0, "POST", "/admin/v1/bets/limits",
+                                          "{\"live\": true}", "lim-live", NULL),
+                     200);
 
     for (int p = 0; p < NPLAYERS; p++) {
         char email[64];
@@ -847,6 +875,7 @@ static void chaos_run(void **state)
     start_everything();
     t0 = h_now();
     int seq[MAX_PLAYERS] = {0}, regs = 0;
+    bool kicked_off = false;
     double next_fault = h_now() + 5, next_read = h_now();
     /* Every player is funded first, then a mix. */
     for (int p = 0; p < NPLAYERS; p++)
@@ -860,6 +889,14 @@ static void chaos_run(void **state)
             fault(families[fault_kind % nfamilies]);
             fault_kind++;
             next_fault = h_now() + 4 + rand() % 5;
+        }
+        if (!kicked_off && h_now() - t0 >= seconds / 2) {
+            /* Kick-off: every simulator's clock moves on 100 s (the game starts at 60 s). */
+            for (int i = 0; i < 3; i++)
+                json_decref(simproc_admin(&sims[i], "/admin/v1/advance", "{\"seconds\": 100}"));
+            struct op *o = record(OP_FAULT, -1, -1, "kick-off");
+            snprintf(o->note, sizeof o->note, "the game kicks off: bets from now on are live");
+            kicked_off = true;
         }
         if (h_now() >= next_read) {
             ledger_read();
@@ -930,8 +967,8 @@ static void chaos_run(void **state)
         if (k != OP_FAULT)
             fprintf(stderr, " %s %d (%d acknowledged, %d indefinite then resolved),",
                     kind_name[k], n[k], acked[k], indef[k]);
-    fprintf(stderr, " %d players; %d bets on the fixture at the end, %d cashed out, the rest "
-                    "settled; faults:", nplayers, settled, cashed);
+    fprintf(stderr, " %d players; %d bets on the fixture at the end (%d placed live), %d cashed "
+                    "out, the rest settled; faults:", nplayers, settled, live_bets, cashed);
     for (int k = 0; k < F_COUNT; k++)
         fprintf(stderr, " %s %d", fault_name[k], faults_by_kind[k]);
     fprintf(stderr, "; the full disk stopped the node %d times; anomalies 0\n", disk_stops);
