@@ -69,7 +69,7 @@ uint64_t accounts_lock_ms(unsigned failures)
 /* ---- storage helpers ---- */
 
 /* 429 with the seconds to wait in "retry_after" (the HTTP layer copies it to Retry-After). */
-static void result_locked(struct fsm_result *res, uint64_t now_ms, uint64_t until_ms)
+void acc_result_locked(struct fsm_result *res, uint64_t now_ms, uint64_t until_ms)
 {
     uint64_t secs = (until_ms - now_ms + 999) / 1000;
     json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:I}", "type", "about:blank", "title",
@@ -266,7 +266,7 @@ static int login_failed(struct acc_op *op)
     uint64_t until;
     accounts_failures(op->f, op->txn, op->id, &count, &until);
     if (c->time_ms < until) {
-        result_locked(op->res, c->time_ms, until); /* locked: not counted */
+        acc_result_locked(op->res, c->time_ms, until); /* locked: not counted */
         return 0;
     }
     count++;
@@ -483,8 +483,7 @@ static int sessions_bound(struct acc_op *op, const char *id, size_t max)
     return rv;
 }
 
-/* Has the player of @op confirmed a TOTP second factor? */
-static bool totp_confirmed(struct acc_op *op)
+bool acc_totp_confirmed(struct acc_op *op)
 {
     json_t *totp = accounts_totp_get(op->f, op->txn, op->id);
     bool yes = totp && json_is_true(json_object_get(totp, "confirmed"));
@@ -493,7 +492,7 @@ static bool totp_confirmed(struct acc_op *op)
 }
 
 /* The second factor of a password sign-in, if the player confirmed one. */
-static int session_second_factor(struct acc_op *op)
+int acc_factor_spend(struct acc_op *op)
 {
     json_t *totp = accounts_totp_get(op->f, op->txn, op->id);
     int rv = 0;
@@ -518,7 +517,7 @@ static int session_create(struct acc_op *op)
      * password back-off nor the one-time code applies; the login's state is spent. */
     const char *fc_state = store_str(op->body, "fc_state");
     int rv = 0;
-    if (fc_state && totp_confirmed(op)) {
+    if (fc_state && acc_totp_confirmed(op)) {
         /* A confirmed second factor is asked at every sign-in: FranceConnect cannot carry it,
          * so a player who has one signs in with the password and the code (ASVS 6.3.4). */
         json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title",
@@ -539,10 +538,10 @@ static int session_create(struct acc_op *op)
     uint64_t until;
     accounts_failures(op->f, op->txn, id, &count, &until);
     if (!fc_state && c->time_ms < until) {
-        result_locked(op->res, c->time_ms, until);
+        acc_result_locked(op->res, c->time_ms, until);
         return 0;
     }
-    if (!fc_state && ((rv = session_second_factor(op)) != 0 || op->res->status))
+    if (!fc_state && ((rv = acc_factor_spend(op)) != 0 || op->res->status))
         return rv;
     /* The limits the leader put in the command (older commands have none: 30 days, no
      * inactivity timeout, no bound). */
@@ -782,18 +781,21 @@ static int session_revoke(struct acc_op *op)
     return rv;
 }
 
-/* Revokes every open session of player @id with @reason; their count in *@count. */
-static int revoke_player(struct acc_op *op, const char *id, const char *reason, unsigned *count)
+int acc_revoke_player(struct acc_op *op, const char *id, const char *keep, const char *reason,
+                      unsigned *count)
 {
     json_t *open, *s;
     size_t i;
     int rv = player_open_sessions(op, id, false, &open);
+    *count = 0;
     json_array_foreach(open, i, s)
     {
+        if (keep && acc_str_is(s, "id", keep))
+            continue;
         if (rv == 0)
             rv = family_revoke(op, s, reason);
+        (*count)++;
     }
-    *count = (unsigned)json_array_size(open);
     json_decref(open);
     return rv;
 }
@@ -804,14 +806,16 @@ int accounts_end_sessions(struct fsm *f, MDB_txn *txn, const struct cmd *c, cons
     struct acc_op op = {f, txn, c, NULL, NULL, player_id, NULL, ""};
     fsm_format_time(c->time_ms, op.ts);
     unsigned n;
-    return accounts_player_id_valid(player_id) ? revoke_player(&op, player_id, reason, &n) : 0;
+    return accounts_player_id_valid(player_id)
+               ? acc_revoke_player(&op, player_id, NULL, reason, &n)
+               : 0;
 }
 
 static int session_revoke_all(struct acc_op *op)
 {
     const char *why = store_str(op->body, "reason"); /* an operator's sign-out of a player */
     unsigned n = 0;
-    int rv = revoke_player(op, op->id, why ? why : "signed out everywhere", &n);
+    int rv = acc_revoke_player(op, op->id, NULL, why ? why : "signed out everywhere", &n);
     if (rv == 0)
         store_result_json(op->res, 200, json_pack("{s:s, s:i}", "player_id", op->id, "revoked", n));
     return rv;
@@ -1142,6 +1146,7 @@ static const struct fsm_command COMMANDS[] = {
     {CMD_DOC_EVENT, "doc_event", true, acc_apply, &acc_shape_doc_event},
     {CMD_KYC_OVERRIDE, "kyc_override", true, acc_apply, &acc_shape_kyc_override},
     {CMD_SECRETS_RESEAL, "secrets_reseal", true, acc_apply, &SECRETS_RESEAL},
+    {CMD_PASSWORD_CHANGE, "password_change", true, acc_apply, &acc_shape_password_change},
     {0, NULL, false, NULL, NULL},
 };
 

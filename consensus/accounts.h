@@ -7,7 +7,8 @@
  * so every node reaches the same state.
  *
  * Records (JSON values; keys as noted):
- *   players          id -> {id, email, password_hash, created_at, version}
+ *   players          id -> {id, email, password_hash, created_at, version,
+ *                    password_changed_at?}
  *   player_email     normalised email -> id
  *   login_failures   player id -> {count, locked_until_ms}
  *   sessions         family id -> {id, player_id, current, previous[], created_at,
@@ -158,5 +159,10 @@ json_t *accounts_cmd_doc_event(const char *provider, const char *event_id,
                                const char *reference, const char *status,
                                const char *raw_status, int64_t timestamp);
 json_t *accounts_cmd_kyc_override(const char *player_id, const char *status, const char *reason);
+/* accounts_password.c: a player's new password (@old_hash: the hash the current password was
+ * checked against; the request's session @session_id stays, the others end). A second factor
+ * adds totp_step or recovery_hash as in a sign-in. */
+json_t *accounts_cmd_password_change(const char *player_id, const char *session_id,
+                                     const char *old_hash, const char *password_hash);
 
 #endif

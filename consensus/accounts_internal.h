@@ -51,10 +51,23 @@ int acc_save_player(struct acc_op *op, int status, json_t *result);
 void acc_bump_version(json_t *rec);
 /* Whether @o's string field @key is @want. */
 bool acc_str_is(json_t *o, const char *key, const char *want);
+/* 429 "Too many failed sign-ins" with the seconds to wait until @until_ms. */
+void acc_result_locked(struct fsm_result *res, uint64_t now_ms, uint64_t until_ms);
+/* Has the player of @op confirmed a TOTP second factor? */
+bool acc_totp_confirmed(struct acc_op *op);
+/* A password sign-in's (or change's) second factor, when the player confirmed one: spends the
+ * command's totp_step or recovery_hash, or refuses with a 401 (res set). An LMDB error or 0. */
+int acc_factor_spend(struct acc_op *op);
+/* Revokes every open session of player @id but @keep (NULL: none) with @reason; how many in
+ * *@count. */
+int acc_revoke_player(struct acc_op *op, const char *id, const char *keep, const char *reason,
+                      unsigned *count);
 /* accounts_kyc.c: a FranceConnect sign-in's login @state spent by session create. */
 int fc_signin_spend(struct fsm *f, MDB_txn *txn, const char *id, const char *state,
                     const char *subkey, struct fsm_result *res);
 extern const struct acc_shape acc_shape_fc_start, acc_shape_fc_link, acc_shape_doc_session,
     acc_shape_doc_event, acc_shape_kyc_override;
+/* accounts_password.c: a player's password changed. */
+extern const struct acc_shape acc_shape_password_change;
 
 #endif

@@ -113,7 +113,10 @@ enum cmd_type {
     /* 72: trader.c: {fixture, market?, margin_shift_bp?, lean?{outcome, bp}, suspended?,
        max_stake?, reason, by?}; 73, 74: reserved (trader). */
     CMD_TRADER_SET = 72,
-    CMD_TYPE_MAX = 72,
+    /* 100: accounts_password.c: {player_id, session_id, old_hash, password_hash, totp_step? |
+       recovery_hash?}: a player's new password; 101: reserved (password). */
+    CMD_PASSWORD_CHANGE = 100,
+    CMD_TYPE_MAX = 100,
     /* Not a domain command: an envelope of several commands (see above). Numbered apart from
      * the domain types so that new domain types keep taking CMD_TYPE_MAX + 1. */
     CMD_BATCH = 64,

@@ -76,7 +76,9 @@
  *   wallet_expiry      u64be expires_ms ++ hold id -> "" (pending holds with a deadline)
  *   wallet_profiles    player id -> {limits, pending, excluded_until_ms, blocked, banned,
  *                      closed, account,
- *                      window: {deposits: [{id, at_ms, amount}], stakes: [...]}}
+ *                      window: {deposits: [{id, at_ms, amount}]}}
+ *   wallet_stakes_7d   player NUL -> u64be sum; player NUL u64be at_ms ++ hold id -> u64be
+ *                      amount: the stakes of the 7-day window (wallet_window.c)
  *   wallet_deposits    deposit id -> {id, player, amount, status, payment_id, url, opened_ms}
  *   wallet_withdrawals withdrawal id -> {id, player, amount, status, account, payout_id}
  *   wallet_events      provider NUL event id -> {kind, at_ms}: each webhook event once

@@ -82,7 +82,7 @@ json_t *plan_hold(struct plan *p, const char *id, const char *kind, const char *
 int hold_store(struct wop *op, json_t *hold)
 {
     const char *id = store_str(hold, "id");
-    int rv = store_put_json(op->txn, DB(op->f)->holds, id, strlen(id), hold, NULL);
+    int rv = wallet_put(op->txn, DB(op->f)->holds, id, hold);
     uint64_t at = (uint64_t)jint(hold, "expires_ms");
     if (rv == 0 && at && !strcmp(store_str(hold, "status"), "pending")) {
         uint8_t key[8 + TID_MAX];
@@ -125,6 +125,8 @@ enum ledger_code plan_resolve(struct plan *p, json_t *hold, const char *how,
 
 static int need_cluster(struct wop *op, const char *cluster)
 {
+    if (op->cluster_ok) /* a batch's item: the batch checked it */
+        return 1;
     json_t *c = wallet_cluster_name_valid(cluster)
                     ? store_get_json(op->txn, DB(op->f)->clusters, cluster, strlen(cluster))
                     : NULL;
@@ -171,7 +173,7 @@ int hold_place(struct wop *op)
     profile_promote(prof, op->now);
     struct plan p = {.op = op};
     int rv = 0;
-    int64_t lim = limit_of(prof, "stake_7d"), used = window_used(prof, "stakes", op->now);
+    int64_t lim = limit_of(prof, "stake_7d"), used = stakes_used(op->f, op->txn, pid, op->now);
     char cash[ACCT_MAX], stakes[ACCT_MAX];
     snprintf(cash, sizeof cash, "player:%s", pid);
     snprintf(stakes, sizeof stakes, "sys:stakes:%s", cl);
@@ -196,7 +198,6 @@ int hold_place(struct wop *op)
         if (!hold) {
             ledger_refuse(op, lc, "hold");
         } else {
-            window_add(prof, "stakes", hid, amount, op->now);
             json_t *placed = json_pack(
                 "{s:s, s:s, s:s, s:I, s:s, s:I, s:I}", "id", hid, "player", pid, "cluster", cl,
                 "amount", (json_int_t)amount, "status", "pending", "expires_ms",
@@ -210,7 +211,7 @@ int hold_place(struct wop *op)
             if (rv == 0)
                 rv = hold_store(op, hold);
             if (rv == 0)
-                rv = profile_store(op, pid, prof);
+                rv = stakes_add(op, pid, hid, amount);
             if (rv == 0)
                 store_result_json(op->res, 201, json_incref(placed));
             json_decref(placed);
@@ -280,7 +281,7 @@ static int hold_resolved(struct wop *op, struct plan *p, json_t *h, json_t *resu
     if (rv == 0)
         rv = expiry_del(op, h);
     if (rv == 0)
-        rv = store_put_json(op->txn, DB(op->f)->holds, hid, strlen(hid), h, NULL);
+        rv = wallet_put(op->txn, DB(op->f)->holds, hid, h);
     return rv;
 }
 
@@ -362,18 +363,14 @@ int hold_void(struct wop *op)
     if (lc != LEDGER_OK) {
         ledger_refuse(op, lc, "void");
     } else {
-        const char *pid = store_str(h, "player");
-        json_t *prof = profile_load(op, pid);
-        window_remove(prof, "stakes", hid); /* a bet that never stood did not count */
         json_t *r = json_pack("{s:s, s:s, s:I}", "id", hid, "status", "voided", "returned",
                               jint(h, "amount"));
-        rv = hold_resolved(op, &p, h, r);
+        rv = stakes_remove(op, h); /* a bet that never stood did not count */
         if (rv == 0)
-            rv = profile_store(op, pid, prof);
+            rv = hold_resolved(op, &p, h, r);
         if (rv == 0)
             store_result_json(op->res, 200, json_incref(r));
         json_decref(r);
-        json_decref(prof);
     }
     plan_free(&p);
     json_decref(h);
@@ -413,13 +410,10 @@ int hold_expire(struct wop *op)
         if (plan_resolve(&p, h, "expire", 0) == LEDGER_OK) {
             json_t *r = json_pack("{s:s, s:s, s:I}", "id", hid, "status", "expired", "returned",
                                   jint(h, "amount"));
-            json_t *prof = profile_load(op, store_str(h, "player"));
-            window_remove(prof, "stakes", hid);
-            rv = hold_resolved(op, &p, h, r);
+            rv = stakes_remove(op, h);
             if (rv == 0)
-                rv = profile_store(op, store_str(h, "player"), prof);
+                rv = hold_resolved(op, &p, h, r);
             json_decref(r);
-            json_decref(prof);
             n++;
         }
         plan_free(&p);
@@ -458,7 +452,8 @@ static int batch_item(struct wop *op, const char *cl, json_t *item, size_t i, st
     struct fsm_result r = {0, NULL};
     struct wop sub = *op;
     sub.res = &r;
-    sub.b = json_is_object(item) ? json_copy(item) : json_object();
+    /* The item itself (the parsed payload is the command's own): no copy per item. */
+    sub.b = json_is_object(item) ? json_incref(item) : json_object();
     json_object_set_new(sub.b, "cluster", json_string(cl));
     const char *what = store_str(sub.b, "op"), *hid = store_str(sub.b, "hold_id");
     int rv = 0;
@@ -501,6 +496,8 @@ int hold_batch(struct wop *op)
     if (!need_cluster(op, cl))
         return 0;
     struct text out = {0};
+    op->cluster_ok = true;
+    op->players = json_object();
     op->profiles = json_object();
     op->dirty = json_object();
     op->accts = json_object(); /* only accounts an item wrote are kept: each is flushed */
@@ -523,7 +520,9 @@ int hold_batch(struct wop *op)
     json_decref(op->profiles);
     json_decref(op->dirty);
     json_decref(op->accts);
-    op->profiles = op->dirty = op->accts = NULL;
+    json_decref(op->players);
+    op->profiles = op->dirty = op->accts = op->players = NULL;
+    op->cluster_ok = false;
     if (rv == 0)
         fsm_result_set(op->res, 200, out.p);
     else

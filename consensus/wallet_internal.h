@@ -16,7 +16,7 @@ extern const struct fsm_domain wallet_domain;
 
 struct wallet_dbs {
     MDB_dbi accounts, transfers, statement, holds, expiry, profiles, deposits, withdrawals,
-        events, clusters;
+        events, clusters, stakes;
 };
 
 static inline const struct wallet_dbs *DB(struct fsm *f)
@@ -44,6 +44,10 @@ struct wop {
     /* In a hold batch: the ledger accounts as the items left them (id -> struct acct's record),
      * written once at the end; NULL otherwise. */
     json_t *accts;
+    /* In a hold batch: the players read so far (hold operations never change them), and the
+     * batch's sport cluster found registered; NULL and false otherwise. */
+    json_t *players;
+    bool cluster_ok;
 };
 
 struct acct {
@@ -67,6 +71,8 @@ struct plan {
 static const char *const LIMITS[] = {"deposit_7d", "stake_7d", "auto_withdraw", NULL};
 
 /* wallet.c */
+/* Write record @v under @key as store_put_json does (the same text), faster for flat records. */
+int wallet_put(MDB_txn *txn, MDB_dbi dbi, const char *key, json_t *v);
 int refuse(struct wop *op, int status, const char *code, const char *title,
            const char *fmt, ...);
 bool int_field(json_t *o, const char *key, int64_t min, int64_t max, int64_t *out);
@@ -116,6 +122,13 @@ int correct_apply(struct wop *op);
 json_t *stake_hold(struct wop *op, const char *hid, const char *cl);
 /* Count @stake and @payout (either may be negative: a correction) in the TRJ of the year. */
 void trj_add(struct wop *op, int64_t stake, int64_t payout, int *rv);
+/* wallet_window.c: the 7-day stake window (database wallet_stakes_7d) */
+/* What @player staked in the 7 days before @now (read only). */
+int64_t stakes_used(struct fsm *f, MDB_txn *txn, const char *player, uint64_t now);
+/* Count stake hold @hid of @amount at the command's time (dropping what is 7 days old). */
+int stakes_add(struct wop *op, const char *player, const char *hid, int64_t amount);
+/* Stake hold @hold (its player, id, placed_ms) no longer counts: voided or expired. */
+int stakes_remove(struct wop *op, json_t *hold);
 /* wallet_resettle.c */
 int hold_resettle(struct wop *op);
 /* wallet_payments.c */

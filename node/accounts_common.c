@@ -142,6 +142,21 @@ void acc_submit(struct http_req *r, uint16_t type, json_t *payload, const char *
     acc_submit_then(r, type, payload, idem, what, subject, acc_relay_done, NULL);
 }
 
+bool acc_refuse_locked(struct http_req *r, uint64_t until_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    if (until_ms <= now_ms)
+        return false;
+    char ra[32];
+    snprintf(ra, sizeof ra, "%llu", (unsigned long long)((until_ms - now_ms + 999) / 1000));
+    http_header(r, "retry-after", ra);
+    http_guard_problem(r, 429, "Too many failed sign-ins", "too_many_failures",
+                       "too many failed sign-ins for this account; try again in %s seconds", ra);
+    return true;
+}
+
 /* ---- request bodies ---- */
 
 /* Checks that @body has the string fields @names (NULL-terminated), optionally those in @opt
@@ -200,10 +215,12 @@ char acc_dummy_hash[KYC_PW_HASH_MAX];
 static void job_work(uv_work_t *w)
 {
     struct job *j = w->data;
-    if (j->verify)
+    if (j->verify) {
         j->rv = kyc_password_verify(j->hash[0] ? j->hash : acc_dummy_hash, j->password, j->pwlen,
                                     &j->err);
-    else
+        if (j->rv == KYC_OK && j->next) /* a password change: the new one's hash */
+            j->rv = kyc_password_hash(j->next, j->nextlen, NULL, j->next_hash, &j->err);
+    } else
         j->rv = kyc_password_hash(j->password, j->pwlen, NULL, j->hash, &j->err);
 }
 
@@ -211,6 +228,10 @@ void acc_job_free(struct job *j)
 {
     OPENSSL_cleanse(j->password, j->pwlen);
     free(j->password);
+    if (j->next) {
+        OPENSSL_cleanse(j->next, j->nextlen);
+        free(j->next);
+    }
     free(j);
 }
 
@@ -274,8 +295,13 @@ void acc_job_done(struct accounts *a, struct job *j)
 
 struct job *acc_job_new(struct http_req *r, json_t *body, const char *email, const char *idem)
 {
+    return acc_job_new_pw(r, json_string_value(json_object_get(body, "password")), email, idem);
+}
+
+struct job *acc_job_new_pw(struct http_req *r, const char *pw, const char *email,
+                           const char *idem)
+{
     struct job *j = calloc(1, sizeof *j);
-    const char *pw = json_string_value(json_object_get(body, "password"));
     j->r = r;
     j->pwlen = strlen(pw);
     j->password = malloc(j->pwlen + 1);

@@ -2,6 +2,7 @@
  * they share): node/routes_accounts.c routes and starts them; node/accounts_common.c holds
  * the shared pieces (answers, idempotency keys, fingerprints, request fields, the Argon2id
  * worker jobs); node/routes_signin.c registration, sign-in, sessions and sign-out;
+ * node/routes_password.c a player's password change;
  * node/routes_tokens.c access tokens and the signing keys; node/routes_totp.c the TOTP second
  * factor; node/routes_franceconnect.c FranceConnect; node/routes_documents.c the
  * document-check provider; node/routes_operator.c the operator's reads and KYC decisions. */
@@ -93,6 +94,9 @@ void acc_session_limits(struct node *n, json_t *payload);
 /* The same with the result handed to @done (@ctx) instead of relayed. */
 void acc_submit_then(struct http_req *r, uint16_t type, json_t *payload, const char *idem,
                      const char *what, const char *subject, write_done_cb done, void *ctx);
+/* While the sign-in back-off locks a player until @until_ms (accounts_failures): answers 429
+ * too_many_failures with Retry-After and returns true. */
+bool acc_refuse_locked(struct http_req *r, uint64_t until_ms);
 /* Checks that @body has the string fields @names (NULL-terminated), optionally those in @opt
  * (may be NULL), and nothing else. */
 bool acc_fields_opt(struct http_req *r, json_t *body, const char *const *names,
@@ -135,13 +139,20 @@ struct job {
     int reg_slot;       /* registration: its place in accounts.registering, -1 otherwise */
     char totp[16];      /* sign-in: the one-time code given, if any */
     char recovery[32];  /* sign-in: the recovery code given, if any */
-    void *ctx;          /* the caller's own (operators' routes) */
+    char *next;         /* password change: the new password, hashed once @password verifies */
+    size_t nextlen;
+    char next_hash[KYC_PW_HASH_MAX]; /* password change: out */
+    void *ctx;          /* the caller's own (operators' routes; a password change: the
+                           session id to keep, malloc'd) */
 };
 
 /* A hash of a password nobody has, so that an unknown email costs the same as a wrong
  * password. */
 extern char acc_dummy_hash[KYC_PW_HASH_MAX];
 struct job *acc_job_new(struct http_req *r, json_t *body, const char *email, const char *idem);
+/* The same with the password given (acc_job_new takes the body's "password"). */
+struct job *acc_job_new_pw(struct http_req *r, const char *pw, const char *email,
+                           const char *idem);
 void acc_job_free(struct job *j);
 /* Queue @j (at most MAX_HASHING at once: 503 Busy beyond, and @j is freed); @after runs on
  * the loop with the result. */
@@ -184,11 +195,20 @@ int acc_refresh_new(const char *family, char *token, size_t n, char hash[65]);
  * then and are not kept). */
 void acc_tokens_done(struct http_req *r, void *ctx, int status, const char *body,
                      const char *ra, bool replayed);
+/* The second factor of a password check (@j's totp or recovery code) for a player who
+ * confirmed one: 0 when none is needed or the code checks (its totp_step or recovery_hash
+ * added to @payload), 1 when none was given, -1 when it is wrong. */
+int acc_second_factor(struct node *n, struct job *j, json_t *payload);
 void acc_do_register(struct http_req *r);
 void acc_do_signin(struct http_req *r);
 void acc_do_refresh(struct http_req *r);
 void acc_do_signout(struct http_req *r, bool everywhere);
 void acc_serve_me(struct http_req *r);
+
+/* ---- routes_password.c ---- */
+
+/* POST /v1/players/me/password: a signed-in player's new password. */
+void acc_do_password(struct http_req *r);
 
 /* ---- routes_totp.c ---- */
 

@@ -1,6 +1,6 @@
 # node/: parlayd (the node daemon) and parlayctl (the operator CLI).
 NODE_SRCS := node/config.c node/http.c node/http_guard.c node/query.c node/forward.c node/metrics.c node/key.c \
-	node/routes.c node/write.c node/routes_fixtures.c node/routes_bets.c node/routes_cashout.c node/routes_trader.c node/bets_hold.c node/routes_admin.c node/routes_accounts.c node/accounts_common.c node/routes_signin.c \
+	node/routes.c node/write.c node/routes_fixtures.c node/routes_bets.c node/routes_cashout.c node/routes_trader.c node/bets_hold.c node/routes_admin.c node/routes_accounts.c node/accounts_common.c node/routes_signin.c node/routes_password.c \
 	node/routes_tokens.c node/routes_secrets.c node/routes_totp.c node/routes_franceconnect.c node/routes_documents.c \
 	node/routes_operator.c node/operators.c node/routes_wallet.c node/banlist.c node/pay.c node/auth.c \
 	node/http_tls.c node/agree.c node/agree_env.c node/quote.c node/oracle.c node/oracle_worker.c node/quote_price.c node/stream.c feed/provider.c \

@@ -72,6 +72,9 @@ int routes_accounts(struct http_req *r, const char *method, const char *path)
     } else if (!strcmp(path, "/v1/players/me")) {
         if (routes_method(r, method, "GET", "use GET"))
             acc_serve_me(r);
+    } else if (!strcmp(path, "/v1/players/me/password")) {
+        if (routes_method(r, method, "POST", "use POST to change the password"))
+            acc_do_password(r);
     } else if (!strcmp(path, "/v1/players/me/totp")) {
         if (routes_method(r, method, "POST", "use POST to enrol a one-time-code second factor"))
             acc_do_totp_enrol(r);

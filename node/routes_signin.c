@@ -169,8 +169,7 @@ static void signin_failed_done(struct http_req *r, void *ctx, int status, const 
     acc_relay(r, status, body, ra, replayed);
 }
 
-/* The player's TOTP record as this node knows it (NULL: none). */
-static int second_factor(struct node *n, struct job *j, json_t *payload)
+int acc_second_factor(struct node *n, struct job *j, json_t *payload)
 {
     json_t *t = acc_totp_record(n, j->player_id);
     int out = 0;
@@ -229,7 +228,7 @@ static void signin_checked(uv_work_t *w, int status)
         acc_ban_and_refuse(r, j->player_id);
     } else {
         json_t *payload = json_pack("{s:s}", "player_id", j->player_id);
-        int sf = second_factor(r->node, j, payload);
+        int sf = acc_second_factor(r->node, j, payload);
         if (sf < 0) {
             json_decref(payload);
             acc_submit_then(r, CMD_LOGIN_FAILED, json_pack("{s:s}", "player_id", j->player_id),
@@ -327,15 +326,7 @@ void acc_do_signin(struct http_req *r)
         http_forward_to_leader(r);
         goto out;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-    if (until > now_ms) {
-        char ra[32];
-        snprintf(ra, sizeof ra, "%llu", (unsigned long long)((until - now_ms + 999) / 1000));
-        http_header(r, "retry-after", ra);
-        http_problem(r, 429, "Too many failed sign-ins",
-                     "too many failed sign-ins for this account; try again in %s seconds", ra);
+    if (acc_refuse_locked(r, until)) {
         json_decref(player);
         goto out;
     }

@@ -56,6 +56,13 @@ build/tests/test_operators_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
 
 TESTS += build/tests/test_operators_it
+
+# A player's password change (issue 16, ASVS 6.2.2 and 6.2.3).
+build/tests/test_password_it: $(patsubst %.c,$(BUILD)/san/%.o,tests/integration/harness.c tests/integration/tokens.c tests/integration/test_password.c) $$(KYC_SAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(KYC_LIBS) $(PKG_LIBS) -lcmocka
+
+TESTS += build/tests/test_password_it
 TESTS += build/tests/test_cluster build/tests/test_partition build/tests/test_accounts_it \
          build/tests/test_wallet_it build/tests/test_bets_it build/tests/test_cashout_it \
          build/tests/test_auth_it build/tests/test_agreement build/tests/test_quotes_it \

@@ -218,29 +218,6 @@ static void tokens_verify_across_clusters(void **state)
     h_cluster_destroy(&a);
 }
 
-/* The code of the problem sport node @i answers @token with, or "" for a 200. */
-static void me_code(struct h_cluster *s, int i, const char *token, char code[64])
-{
-    struct h_resp r = call(s, i, "GET", "/v1/me", NULL, NULL, token);
-    const char *c = json_string_value(json_object_get(r.json, "code"));
-    snprintf(code, 64, "%s", r.status == 200 ? "" : c ? c : "?");
-    h_resp_free(&r);
-}
-
-/* Waits until every sport node answers @token with @want ("" = accepted). */
-static void wait_me_code(struct h_cluster *s, const char *token, const char *want)
-{
-    for (int i = 0; i < s->n; i++) {
-        double deadline = h_now() + 15;
-        char code[64] = "";
-        for (me_code(s, i, token, code); strcmp(code, want) != 0 && h_now() < deadline;
-             me_code(s, i, token, code))
-            h_sleep_ms(50);
-        if (strcmp(code, want) != 0)
-            fail_msg("sport node %d answers '%s', not '%s'", i + 1, code, want);
-    }
-}
-
 /* Sessions signed out on the accounts cluster stop working on sport nodes within seconds (they
  * poll the revocation log), not only when their access tokens expire; the other session of the
  * same player goes on; with the first accounts node they ask gone, they ask the next. */
@@ -274,8 +251,8 @@ static void signed_out_sessions_refused_on_sport_nodes(void **state)
     char tok_b[2048];
     snprintf(tok_b, sizeof tok_b, "%s", sval(r.json, "access_token"));
     h_resp_free(&r);
-    wait_me_code(&s, tok_a, "");
-    wait_me_code(&s, tok_b, "");
+    tk_wait_me_code(&s, tok_a, "");
+    tk_wait_me_code(&s, tok_b, "");
 
     /* The revocation log's bad parameters. */
     r = call(&a, 0, "GET", "/v1/sessions/revocations?since=soon", NULL, NULL, NULL);
@@ -291,10 +268,10 @@ static void signed_out_sessions_refused_on_sport_nodes(void **state)
     r = call(&a, 1, "DELETE", "/v1/sessions/current", NULL, "out-a", tok_a);
     assert_int_equal(r.status, 200);
     h_resp_free(&r);
-    wait_me_code(&s, tok_a, "session_revoked");
+    tk_wait_me_code(&s, tok_a, "session_revoked");
     for (int i = 0; i < 3; i++) {
         char code[64];
-        me_code(&s, i, tok_b, code);
+        tk_me_code(&s, i, tok_b, code);
         assert_string_equal(code, "");
     }
     /* Node 3 may apply the sign-out a moment after the node that answered it. */
@@ -323,7 +300,7 @@ static void signed_out_sessions_refused_on_sport_nodes(void **state)
             h_sleep_ms(100); /* 503 while a new leader is elected */
     }
     assert_int_equal(st, 200);
-    wait_me_code(&s, tok_b, "session_revoked");
+    tk_wait_me_code(&s, tok_b, "session_revoked");
     for (int i = 0; i < 3; i++)
         assert_true(h_log_count(&s, i, "event=revocations_fetch_failed") >= 1);
 
@@ -336,7 +313,7 @@ static void signed_out_sessions_refused_on_sport_nodes(void **state)
     char tok_c[2048];
     snprintf(tok_c, sizeof tok_c, "%s", sval(r.json, "access_token"));
     h_resp_free(&r);
-    wait_me_code(&s, tok_c, "");
+    tk_wait_me_code(&s, tok_c, "");
     char path[160];
     snprintf(path, sizeof path, "/admin/v1/players/%s/signout", player);
     r = h_http(&a, 2, "POST", path, "{\"reason\":\"x\"}", "so-bad", true);
@@ -349,7 +326,7 @@ static void signed_out_sessions_refused_on_sport_nodes(void **state)
     r = call(&a, 2, "POST", path, "{\"reason\":\"account takeover suspected\"}", "so-1", tok_c);
     assert_int_equal(r.status, 401); /* a player's token is no operator's */
     h_resp_free(&r);
-    wait_me_code(&s, tok_c, "");
+    tk_wait_me_code(&s, tok_c, "");
     deadline = h_now() + 30;
     st = 0;
     while (st != 200 && h_now() < deadline) {
@@ -363,7 +340,7 @@ static void signed_out_sessions_refused_on_sport_nodes(void **state)
             h_sleep_ms(100);
     }
     assert_int_equal(st, 200);
-    wait_me_code(&s, tok_c, "session_revoked");
+    tk_wait_me_code(&s, tok_c, "session_revoked");
     /* The accounts node that relayed the sign-out answered once the leader applied it; it
      * applies it itself a moment later: refused there too within 10 s. */
     for (double end = h_now() + 10;; h_sleep_ms(100)) {

@@ -105,3 +105,24 @@ void tk_register_sport_cluster(struct h_cluster *a, struct h_cluster *s, const c
     assert_int_equal(r.status, 200);
     h_resp_free(&r);
 }
+
+void tk_me_code(struct h_cluster *s, int i, const char *token, char code[64])
+{
+    struct h_resp r = h_http_bearer(s, i, "GET", "/v1/me", NULL, NULL, token);
+    const char *c = json_string_value(json_object_get(r.json, "code"));
+    snprintf(code, 64, "%s", r.status == 200 ? "" : c ? c : "?");
+    h_resp_free(&r);
+}
+
+void tk_wait_me_code(struct h_cluster *s, const char *token, const char *want)
+{
+    for (int i = 0; i < s->n; i++) {
+        double deadline = h_now() + 15;
+        char code[64] = "";
+        for (tk_me_code(s, i, token, code); strcmp(code, want) != 0 && h_now() < deadline;
+             tk_me_code(s, i, token, code))
+            h_sleep_ms(50);
+        if (strcmp(code, want) != 0)
+            fail_msg("sport node %d answers '%s', not '%s'", i + 1, code, want);
+    }
+}

@@ -27,6 +27,12 @@ void tk_sign_up(struct h_cluster *a, int i, const char *email, const char *pw, c
  * 200. From then on the accounts cluster answers @s's signed hold calls. */
 void tk_register_sport_cluster(struct h_cluster *a, struct h_cluster *s, const char *key);
 
+/* The problem code sport node @i of @s answers @token with on GET /v1/me, "" for a 200. */
+void tk_me_code(struct h_cluster *s, int i, const char *token, char code[64]);
+/* Waits (15 s at most per node) until every node of @s answers @token with @want ("" =
+ * accepted); fails the test otherwise. */
+void tk_wait_me_code(struct h_cluster *s, const char *token, const char *want);
+
 /* A compact ES256 JWS over @claims signed by @k under @kid (malloc'd). */
 char *tk_sign(cjose_jwk_t *k, const char *kid, const char *claims);
 

@@ -709,6 +709,144 @@ static void kyc_queue(void** state)
     json_decref(verified);
 }
 
+/* A password change (CMD_PASSWORD_CHANGE) replaces the hash only while it is still the one the
+ * node checked, keeps the request's session and revokes the player's others (logged for sport
+ * nodes); every refusal changes nothing. */
+#define HASH2 "$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdG5ld3NhbHQ$bmV3aGFzaG5ld2hhc2huZXdoYXNobmV3aGFzaG5ldw"
+#define HASH3 "$argon2id$v=19$m=19456,t=2,p=1$dGhpcmRzYWx0dGhpcmQ$dGhpcmRoYXNodGhpcmRoYXNodGhpcmRoYXNodGhpcmQ"
+
+static const char* change(const char* player, const char* fam, const char* old, const char* hash,
+                          const char* extra)
+{
+    static char buf[1024];
+    snprintf(buf, sizeof buf,
+             "{\"player_id\":\"%s\",\"session_id\":\"%s\",\"old_hash\":\"%s\","
+             "\"password_hash\":\"%s\"%s}",
+             player, fam, old, hash, extra);
+    return buf;
+}
+
+static void assert_code(struct ctx* c, const char* code)
+{
+    json_t* j = result(c);
+    assert_string_equal(json_string_value(json_object_get(j, "code")), code);
+    json_decref(j);
+}
+
+static bool revoked(struct ctx* c, const char* fam)
+{
+    json_t* s = session(c, fam);
+    assert_non_null(s);
+    bool r = json_is_true(json_object_get(s, "revoked"));
+    json_decref(s);
+    return r;
+}
+
+static void password_change(void** state)
+{
+    struct ctx* c = *state;
+    char out[256];
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P1, "alice@example.fr")), 201);
+    assert_int_equal(apply(c, CMD_PLAYER_REGISTER, reg(P2, "bob@example.fr")), 201);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, CREATE(F1, H("a"))), 201);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, CREATE(F2, H("b"))), 201);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, CREATE(F3, H("c"))), 201);
+    assert_int_equal(apply(c, CMD_SESSION_CREATE,
+                           "{\"player_id\":\"" P2 "\",\"family\":\"" F4 "\",\"refresh_hash\":" H("d")
+                           "}"),
+                     201);
+    assert_int_equal(apply(c, CMD_SESSION_REVOKE, "{\"player_id\":\"" P1 "\",\"family\":\"" F3 "\"}"),
+                     200);
+    size_t logged = revocations(c, 0, 100, NULL);
+
+    /* Refusals: an unknown player, malformed commands, another player's session, a session
+     * ended, a hash that is no longer the one checked. */
+    assert_int_equal(apply(c, CMD_PASSWORD_CHANGE,
+                           change("p_00000000000000000000000000000009", F1, HASH, HASH2, "")),
+                     404);
+    assert_int_equal(apply(c, CMD_PASSWORD_CHANGE, change(P1, F1, HASH, "plain", "")), 422);
+    assert_int_equal(apply(c, CMD_PASSWORD_CHANGE, change(P1, "f1", HASH, HASH2, "")), 422);
+    assert_int_equal(apply(c, CMD_PASSWORD_CHANGE,
+                           change(P1, F1, HASH, HASH2, ",\"totp_step\":5,\"recovery_hash\":" H("e"))),
+                     422);
+    assert_int_equal(apply(c, CMD_PASSWORD_CHANGE, "not json"), 400);
+    assert_int_equal(apply(c, CMD_PASSWORD_CHANGE, change(P1, F4, HASH, HASH2, "")), 401);
+    assert_code(c, "session_ended");
+    assert_int_equal(apply(c, CMD_PASSWORD_CHANGE, change(P1, F3, HASH, HASH2, "")), 401);
+    assert_code(c, "session_ended");
+    assert_int_equal(apply(c, CMD_PASSWORD_CHANGE, change(P1, F1, HASH3, HASH2, "")), 409);
+    assert_code(c, "password_changed");
+    assert_string_equal(player_field(c, P1, "password_hash", out), HASH);
+    assert_false(revoked(c, F1));
+    assert_false(revoked(c, F2));
+    assert_int_equal(revocations(c, 0, 100, NULL), logged);
+
+    /* The change: the new hash stored, F1 (the request's) kept, F2 revoked and logged, Bob's
+     * session untouched. */
+    assert_int_equal(apply(c, CMD_LOGIN_FAILED, FAILED), 401);
+    assert_int_equal(apply(c, CMD_PASSWORD_CHANGE, change(P1, F1, HASH, HASH2, "")), 200);
+    json_t* j = result(c);
+    assert_int_equal(json_integer_value(json_object_get(j, "sessions_revoked")), 1);
+    assert_string_equal(json_string_value(json_object_get(j, "session_id")), F1);
+    json_decref(j);
+    assert_string_equal(player_field(c, P1, "password_hash", out), HASH2);
+    assert_false(revoked(c, F1));
+    assert_true(revoked(c, F2));
+    json_t* s = session(c, F2);
+    assert_string_equal(json_string_value(json_object_get(s, "revoked_reason")), "password changed");
+    json_decref(s);
+    assert_false(revoked(c, F4));
+    assert_int_equal(revocations(c, 0, 100, NULL), logged + 1);
+    MDB_txn* txn;
+    unsigned n;
+    uint64_t until;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    accounts_failures(c->f, txn, P1, &n, &until);
+    json_t* p = accounts_player_get(c->f, txn, P1);
+    fsm_read_end(txn);
+    assert_int_equal(n, 0); /* the current password was proven: the count starts again */
+    assert_int_equal(json_integer_value(json_object_get(p, "version")), 2);
+    assert_non_null(json_object_get(p, "password_changed_at"));
+    json_decref(p);
+    /* The same command again: its old hash is no longer current. */
+    assert_int_equal(apply(c, CMD_PASSWORD_CHANGE, change(P1, F1, HASH, HASH2, "")), 409);
+
+    /* Locked by the sign-in back-off: refused, nothing changes. */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(apply(c, CMD_LOGIN_FAILED, FAILED), 401);
+    assert_int_equal(apply(c, CMD_PASSWORD_CHANGE, change(P1, F1, HASH2, HASH3, "")), 429);
+    assert_code(c, "too_many_failures");
+    assert_string_equal(player_field(c, P1, "password_hash", out), HASH2);
+
+    /* A confirmed second factor: the change needs an unused code. */
+    c->index += 60; /* past the lock */
+    assert_int_equal(apply(c, CMD_TOTP_ENROL,
+                           "{\"player_id\":\"" P1 "\",\"secret\":\"JBSWY3DPEHPK3PXPJBSWY3DP\","
+                           "\"uri\":\"otpauth://totp/Parlay:alice\"}"),
+                     201);
+    assert_int_equal(apply(c, CMD_TOTP_CONFIRM,
+                           "{\"player_id\":\"" P1 "\",\"step\":100,\"recovery_hashes\":[" H("e")
+                           "]}"),
+                     200);
+    assert_int_equal(apply(c, CMD_PASSWORD_CHANGE, change(P1, F1, HASH2, HASH3, "")), 401);
+    assert_code(c, "second_factor_required");
+    assert_int_equal(apply(c, CMD_PASSWORD_CHANGE,
+                           change(P1, F1, HASH2, HASH3, ",\"totp_step\":100")),
+                     401);
+    assert_code(c, "invalid_second_factor");
+    assert_int_equal(apply(c, CMD_PASSWORD_CHANGE,
+                           change(P1, F1, HASH2, HASH3, ",\"recovery_hash\":" H("9"))),
+                     401);
+    assert_code(c, "invalid_second_factor");
+    assert_string_equal(player_field(c, P1, "password_hash", out), HASH2);
+    assert_int_equal(apply(c, CMD_PASSWORD_CHANGE,
+                           change(P1, F1, HASH2, HASH3, ",\"totp_step\":101")),
+                     200);
+    assert_string_equal(player_field(c, P1, "password_hash", out), HASH3);
+    /* The step is spent: a sign-in with it is refused. */
+    assert_int_equal(apply(c, CMD_SESSION_CREATE, SF(F5, ",\"totp_step\":101")), 401);
+}
+
 int main(void)
 {
     util_log_init();
@@ -728,6 +866,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(franceconnect_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(document_check_events, setup, teardown),
         cmocka_unit_test_setup_teardown(kyc_queue, setup, teardown),
+        cmocka_unit_test_setup_teardown(password_change, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

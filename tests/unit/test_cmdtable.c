@@ -67,6 +67,8 @@ static const struct
     /* bets_cashout.c */
     {70, "bet_cashout_set", 1},  {71, "bet_cashout", 1},
     {72, "trader_set", 1},
+    /* accounts_password.c (101 is reserved) */
+    {100, "password_change", 1},
 };
 #define N_WIRE (sizeof WIRE / sizeof *WIRE)
 
@@ -84,7 +86,7 @@ static const char* const OLD_DBS[] = {
 static const char* const ADDED_DBS[] = {
     "wallet_accounts", "wallet_transfers", "wallet_statement",   "wallet_holds",
     "wallet_expiry",   "wallet_profiles",  "wallet_deposits",    "wallet_withdrawals",
-    "wallet_events",   "wallet_clusters",
+    "wallet_events",   "wallet_clusters",  "wallet_stakes_7d",
     "bets",            "bet_exposure",     "bet_player",         "bet_fixture",
     "bet_pending",     "bet_config",       "bet_unpaid",         "bet_delayed",
     "bet_void",        "bet_events",

@@ -575,6 +575,77 @@ static void protection(void **state)
     check_ok(w);
 }
 
+/* What the 7-day stake window of @player has used, as the wallet view shows it. */
+static int64_t stakes_used(struct w *w, const char *player)
+{
+    json_t *v = view(w, player);
+    int64_t x = json_integer_value(json_object_get(json_object_get(v, "window_used"), "stakes"));
+    json_decref(v);
+    return x;
+}
+
+static int place(struct w *w, const char *id, int64_t amount, int64_t timeout_ms)
+{
+    return run(w, CMD_HOLD_PLACE, wallet_cmd_hold_place(id, P1, "football", amount, timeout_ms));
+}
+
+/* The rolling stake window (its own records and running sum): voided and expired holds leave it,
+ * posted ones stay; a stake counts until exactly 7 days after it was placed; the limit is reached
+ * exactly at its value; an entry already dropped is not taken out twice. */
+static void stake_window(void **state)
+{
+    struct w *w = *state;
+    const int64_t long_ms = 8 * 24 * (int64_t)HOUR, week = 7 * 24 * (int64_t)HOUR;
+    funded(w, 100000); /* stake limit 50000 */
+    assert_int_equal(place(w, "s1", 3000, long_ms), 201);
+    w->now = T0 + HOUR;
+    assert_int_equal(place(w, "s2", 2000, long_ms), 201);
+    assert_int_equal(stakes_used(w, P1), 5000);
+    assert_int_equal(run(w, CMD_HOLD_VOID, wallet_cmd_hold_void("s2", "football")), 200);
+    assert_int_equal(stakes_used(w, P1), 3000);
+    /* Voided twice: answered as the first time, taken out once. */
+    assert_int_equal(run(w, CMD_HOLD_VOID, wallet_cmd_hold_void("s2", "football")), 200);
+    assert_int_equal(stakes_used(w, P1), 3000);
+    w->now = T0 + 2 * HOUR;
+    assert_int_equal(place(w, "s3", 40000, long_ms), 201);
+    assert_int_equal(run(w, CMD_HOLD_POST, wallet_cmd_hold_post("s1", "football", 3000, 0)), 200);
+    assert_int_equal(stakes_used(w, P1), 43000);
+    w->now = T0 + 3 * HOUR;
+    assert_int_equal(place(w, "s4", 5000, 1000), 201);
+    assert_int_equal(stakes_used(w, P1), 48000);
+    w->now += 1000;
+    assert_int_equal(run(w, CMD_HOLD_EXPIRE, wallet_cmd_hold_expire()), 200);
+    assert_int_equal(field(w, "expired"), 1);
+    assert_int_equal(stakes_used(w, P1), 43000);
+    /* One millisecond before s1 is a week old: the limit is reached exactly, not passed. */
+    w->now = T0 + week - 1;
+    assert_int_equal(stakes_used(w, P1), 43000);
+    assert_int_equal(place(w, "s5", 7001, long_ms), 403);
+    assert_string_equal(code(w), "stake_limit");
+    assert_int_equal(place(w, "s5", 7000, long_ms), 201);
+    assert_int_equal(stakes_used(w, P1), 50000);
+    assert_int_equal(place(w, "s6", 1, long_ms), 403);
+    assert_string_equal(code(w), "stake_limit");
+    /* At exactly a week s1 no longer counts (seen read-only first, then by the place). */
+    w->now = T0 + week;
+    assert_int_equal(stakes_used(w, P1), 47000);
+    assert_int_equal(place(w, "s6", 3001, long_ms), 403);
+    assert_int_equal(place(w, "s6", 3000, long_ms), 201);
+    assert_int_equal(place(w, "s7", 1, long_ms), 403);
+    /* s3 (40000) leaves a week after it was placed; its void later takes nothing out again. */
+    w->now = T0 + 2 * HOUR + week;
+    assert_int_equal(stakes_used(w, P1), 10000);
+    assert_int_equal(place(w, "s7", 100, long_ms), 201);
+    assert_int_equal(run(w, CMD_HOLD_VOID, wallet_cmd_hold_void("s3", "football")), 200);
+    assert_int_equal(stakes_used(w, P1), 10100);
+    assert_int_equal(place(w, "s8", 39900, long_ms), 201);
+    assert_int_equal(place(w, "s9", 1, long_ms), 403);
+    /* Two weeks on, nothing counts. */
+    w->now = T0 + 3 * week;
+    assert_int_equal(stakes_used(w, P1), 0);
+    check_ok(w);
+}
+
 /* Withdrawals: verified players only, held at once, posted on "paid", returned on "failed". */
 static void withdrawals(void **state)
 {
@@ -1001,6 +1072,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(hold_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(hold_batches_replayed, setup, teardown),
         cmocka_unit_test_setup_teardown(protection, setup, teardown),
+        cmocka_unit_test_setup_teardown(stake_window, setup, teardown),
         cmocka_unit_test_setup_teardown(withdrawals, setup, teardown),
         cmocka_unit_test_setup_teardown(chargeback_and_corrections, setup, teardown),
         cmocka_unit_test_setup_teardown(random_run, setup, teardown),

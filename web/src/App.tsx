@@ -14,6 +14,7 @@ const WalletPage = lazy(() => import("./pages/Wallet").then((m) => ({ default: m
 const LimitsPage = lazy(() => import("./pages/Wallet").then((m) => ({ default: m.LimitsPage })));
 const MyBetsPage = lazy(() => import("./pages/MyBets").then((m) => ({ default: m.MyBetsPage })));
 const IdentityPage = lazy(() => import("./pages/Identity").then((m) => ({ default: m.IdentityPage })));
+const PasswordPage = lazy(() => import("./pages/AccountPassword").then((m) => ({ default: m.PasswordPage })));
 const FranceConnectReturn = lazy(() => import("./pages/Identity").then((m) => ({ default: m.FranceConnectReturn })));
 
 function Page({ path }: { path: string }) {
@@ -25,6 +26,7 @@ function Page({ path }: { path: string }) {
   if (path === "/limites") return <LimitsPage />;
   if (path === "/mes-paris") return <MyBetsPage />;
   if (path === "/identite") return <IdentityPage />;
+  if (path === "/mot-de-passe") return <PasswordPage />;
   if (path === "/identite/franceconnect") return <FranceConnectReturn />;
   return <Board />;
 }
@@ -64,6 +66,7 @@ export function App() {
                 <li><a href="/mes-paris" onClick={onLink} aria-current={path === "/mes-paris" ? "page" : undefined}>{t("nav.bets")}</a></li>
                 <li><a href="/portefeuille" onClick={onLink} aria-current={path === "/portefeuille" ? "page" : undefined}>{t("nav.wallet")}</a></li>
                 <li><a href="/limites" onClick={onLink} aria-current={path === "/limites" ? "page" : undefined}>{t("nav.limits")}</a></li>
+                <li><a href="/mot-de-passe" onClick={onLink} aria-current={path === "/mot-de-passe" ? "page" : undefined}>{t("nav.password")}</a></li>
                 <li className="who" data-signed-in={session.email}>{t("nav.signedin", { email: session.email })}</li>
                 <li><button type="button" className="link" onClick={() => void signOut()}>{t("nav.signout")}</button></li>
               </>

@@ -59,6 +59,15 @@ export async function signIn(email: string, password: string, totp?: string): Pr
   return s;
 }
 
+// A new password for the signed-in player: the current one, the new one and, when two-step
+// sign-in is on, a one-time code (6 digits) or a recovery code. The cluster keeps this session
+// and closes the player's others; how many in `sessions_revoked`.
+export async function changePassword(token: string, current: string, next: string, code?: string): Promise<{ sessions_revoked: number }> {
+  const body: Record<string, string> = { current, new: next };
+  if (code) body[/^[0-9]{6}$/.test(code) ? "code" : "recovery_code"] = code;
+  return write(`${ACCOUNTS}/players/me/password`, body, { token });
+}
+
 async function refresh(): Promise<void> {
   const s = current;
   if (!s) return;

@@ -330,6 +330,20 @@ const fr = {
   "problem.cashout_suspended": "Le match est suspendu (but, carton, penalty…) : l'encaissement reprendra avec les nouvelles cotes.",
   "problem.cashout_price_changed": "Les cotes ont bougé : le montant a été recalculé, vérifiez la nouvelle offre.",
   "problem.cashout_closed": "Les paris sur ce match sont fermés : il ne peut plus être encaissé.",
+  "nav.password": "Mot de passe",
+  "password.title": "Changer mon mot de passe",
+  "password.intro": "Saisissez votre mot de passe actuel, puis le nouveau. Vos sessions sur vos autres appareils seront fermées ; celle-ci reste ouverte.",
+  "password.signin": "Connectez-vous pour changer votre mot de passe.",
+  "password.current": "Mot de passe actuel",
+  "password.new": "Nouveau mot de passe",
+  "password.confirm": "Nouveau mot de passe, une seconde fois",
+  "password.code": "Code à usage unique ou code de secours (si la double authentification est activée)",
+  "password.submit": "Changer mon mot de passe",
+  "password.mismatch": "Les deux saisies du nouveau mot de passe ne sont pas identiques.",
+  "password.done": "Votre mot de passe est changé. Sessions fermées sur vos autres appareils : {count}.",
+  "problem.wrong_password": "Le mot de passe actuel est incorrect.",
+  "problem.same_password": "Le nouveau mot de passe doit être différent de l'actuel.",
+  "problem.password_changed": "Le mot de passe a été changé entre-temps : reconnectez-vous avec le nouveau.",
 };
 type Catalogue = Record<keyof typeof fr, string>;
 export type MessageKey = keyof typeof fr;
@@ -659,6 +673,20 @@ const en: Catalogue = {
   "problem.cashout_suspended": "The game is suspended (a goal, a card, a penalty…): cash-out comes back with the new odds.",
   "problem.cashout_price_changed": "The odds moved: the amount was worked out again, check the new offer.",
   "problem.cashout_closed": "Betting on this game is closed: it cannot be cashed out any more.",
+  "nav.password": "Password",
+  "password.title": "Change my password",
+  "password.intro": "Enter your current password, then the new one. Your sessions on your other devices will be closed; this one stays open.",
+  "password.signin": "Sign in to change your password.",
+  "password.current": "Current password",
+  "password.new": "New password",
+  "password.confirm": "New password, once more",
+  "password.code": "One-time code or recovery code (if two-step sign-in is on)",
+  "password.submit": "Change my password",
+  "password.mismatch": "The two entries of the new password differ.",
+  "password.done": "Your password is changed. Sessions closed on your other devices: {count}.",
+  "problem.wrong_password": "The current password is wrong.",
+  "problem.same_password": "The new password must differ from the current one.",
+  "problem.password_changed": "The password was changed meanwhile: sign in again with the new one.",
 };
 
 export const catalogues: Record<Lang, Catalogue> = { fr, en };

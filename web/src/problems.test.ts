@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { catalogues, translate } from "./i18n";
-import { WALLET_CODES, problemFrom, problemMessage } from "./problems";
+import { PASSWORD_CODES, WALLET_CODES, problemFrom, problemMessage } from "./problems";
 
 function problemResponse(status: number, body: unknown, headers: Record<string, string> = {}) {
   return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/problem+json", ...headers } });
@@ -45,11 +45,11 @@ describe("problem translations", () => {
     for (const v of Object.values(catalogues.en)) expect(v.length).toBeGreaterThan(0);
   });
 
-  it("translates every wallet code in both languages, never as the generic message", () => {
+  it("translates every wallet and password-change code in both languages, never as the generic message", () => {
     // The codes consensus/wallet.h documents and consensus/wallet.c answers.
     const documented = ["insufficient_funds", "deposit_limit", "stake_limit", "limits_required", "self_excluded", "account_blocked", "account_deactivated", "debt_outstanding", "not_verified", "no_payment_account", "hold_exists", "hold_already_posted", "hold_already_voided", "hold_expired", "post_exceeds_hold", "unknown_cluster", "no_such_player", "no_such_hold", "amount_invalid", "invalid_limits", "invalid_exclusion", "deposit_state", "withdrawal_state", "amount_mismatch", "no_such_transfer", "no_such_deposit", "no_such_withdrawal", "withdrawal_exists", "transfer_exists", "invalid_block", "invalid_cluster", "invalid_correction", "invalid_event", "invalid_link", "invalid_payout", "deposit_exists", "banned", "account_closed", "invalid_ban"];
     for (const code of documented) expect(WALLET_CODES, code).toContain(code);
-    for (const code of WALLET_CODES) {
+    for (const code of [...WALLET_CODES, ...PASSWORD_CODES]) {
       const { key, vars } = problemMessage({ status: 403, code, title: "Something", detail: "raw detail" });
       expect(key, code).not.toBe("problem.generic");
       for (const lang of ["fr", "en"] as const) {

@@ -85,6 +85,17 @@ const byCode: Record<string, MessageKey> = {
   cashout_unavailable: "problem.cashout_unavailable",
   invalid_offer: "problem.invalid_offer",
   invalid_cashout: "problem.invalid_offer",
+  // A player's password change (node/routes_password.c, consensus/accounts_password.c).
+  invalid_password: "problem.wrong_password",
+  bad_current: "problem.wrong_password",
+  password_policy: "problem.invalid_password",
+  same_password: "problem.same_password",
+  second_factor_required: "problem.second_factor",
+  invalid_second_factor: "problem.invalid_second_factor",
+  bad_code: "problem.invalid_second_factor",
+  too_many_failures: "problem.locked",
+  session_ended: "problem.session_ended",
+  password_changed: "problem.password_changed",
 };
 
 // Every code the bets API answers with (consensus/bets.c); a rejected hold carries a wallet code.
@@ -98,8 +109,11 @@ export const CASHOUT_CODES = ["no_bet", "bet_not_open", "cashout_off", "cashout_
 // The wallet's refusals of a bet's stake hold (consensus/wallet.c, wallet_hold): its reject_code.
 export const HOLD_CODES = ["insufficient_funds", "stake_limit", "limits_required", "self_excluded", "account_blocked", "account_deactivated", "debt_outstanding", "no_such_player", "banned"];
 
+// Every code a password change answers with (node/routes_password.c, consensus/accounts_password.c).
+export const PASSWORD_CODES = ["invalid_password", "bad_current", "password_policy", "same_password", "second_factor_required", "invalid_second_factor", "bad_code", "too_many_failures", "session_ended", "password_changed"];
+
 // Every code the wallet answers with (consensus/wallet.h, consensus/wallet.c).
-export const WALLET_CODES = Object.keys(byCode).filter((c) => !c.includes(".") && !BET_CODES.includes(c) && !CASHOUT_CODES.includes(c));
+export const WALLET_CODES = Object.keys(byCode).filter((c) => !c.includes(".") && !BET_CODES.includes(c) && !CASHOUT_CODES.includes(c) && !PASSWORD_CODES.includes(c));
 
 // The nodes' problem titles (node/routes_accounts.c, node/http.c) are part of the API.
 const byTitle: Record<string, MessageKey> = {
