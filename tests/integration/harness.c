@@ -731,6 +731,14 @@ void h_link(struct h_cluster *c, int i, int j, bool up)
     }
 }
 
+void h_netns_route(struct h_cluster *c, const char *addr)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->nodes[i].netns[0])
+            sh("ip -n %s route replace %s/32 via 10.81.%d.%d", c->nodes[i].netns, addr, c->net_id,
+               4 * i + 1);
+}
+
 static void netns_teardown(struct h_cluster *c)
 {
     for (int i = 0; i < c->n; i++)

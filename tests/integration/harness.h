@@ -63,6 +63,10 @@ bool h_cluster_init_netns(struct h_cluster *c, int n);
 /* Cut (or restore) the link between nodes @i and @j, both directions. */
 void h_link(struct h_cluster *c, int i, int j, bool up);
 
+/* netns mode: a route from every node to @addr, an address of the test's own namespace (a
+ * service the test runs there), over the node's link to the test (never cut by h_link). */
+void h_netns_route(struct h_cluster *c, const char *addr);
+
 /* Add a node that is not an initial member (waits to be added); returns its index. */
 int h_cluster_add_spare(struct h_cluster *c);
 /* Write every node's config (call after changing options). */

@@ -1,27 +1,39 @@
-/* System test with faults (issue 15, first slice): an accounts cluster (3 nodes) and a football
- * cluster (3 nodes) with one feed simulator per sport node and the payment stand-in; a bounded
- * money workload through random nodes (deposits confirmed at the stand-in, which sends the
- * signed webhook; pre-match bets) while a nemesis kills nodes with SIGKILL on a schedule and
- * restarts them (sport leader, sport follower, accounts leader, accounts follower, two sport
- * nodes at once). Every request and its answer is recorded; so is every fault.
+/* System test with faults (issue 15): an accounts cluster (3 nodes) and a football cluster (5
+ * nodes, CHAOS_SPORT_NODES; each in a network namespace of its own when the run is root) with
+ * three feed simulators and the payment stand-in; a bounded money workload from many players
+ * through random nodes: registrations (then sign-in, limits and an operator's KYC decision),
+ * deposits confirmed at the stand-in (which sends the signed webhook), withdrawals (paid by the
+ * stand-in), pre-match bets and cash-outs of them, the game ending and settling; meanwhile the
+ * nemesis (chaos_nemesis.c) injects, in turn: kill -9 (sport leader, sport follower, accounts
+ * leader, accounts follower, two sport nodes), SIGSTOP/SIGCONT (leaders), partitions (isolated
+ * leader, majority/minority, a bridge node), a full disk for one sport node, a clean rolling
+ * restart. Every request and its answer is recorded; so is every fault.
  *
  * The checker, over the history and the final state of every node:
  *  - bank: every ledger check read during the run (GET /admin/v1/ledger/check on a random live
  *    accounts node) answered ok, and at the end on every accounts node; no player negative;
  *  - set: every acknowledged bet present exactly once on every sport node; every bet present is
  *    one the history knows (acknowledged, or an indefinite answer resolved at the end by sending
- *    the same Idempotency-Key again); a refused bet key never appears on resolution;
- *    every confirmed deposit "succeeded" on every accounts node;
- *  - every player's balance on every accounts node is exactly the confirmed deposits plus the
- *    returns less the stakes of the bets posted, nothing held, after the game settles;
+ *    the same Idempotency-Key again); every confirmed deposit "succeeded" on every accounts node;
+ *    every acknowledged registration present once (by email, with its id; the player count is
+ *    exactly the acknowledged ones), a refused one absent; every acknowledged withdrawal final
+ *    (paid, or failed and given back) alike on every node and in the player's statement exactly
+ *    once, nothing else there; a bet is cashed out (for the amount acknowledged) iff one
+ *    cash-out of it was acknowledged: no "not applied" answer for something applied;
+ *  - every player's balance on every accounts node is exactly the confirmed deposits less the
+ *    withdrawals paid plus the returns less the stakes of the bets posted, nothing held;
  *  - the bets audit (GET /admin/v1/bets/audit) passes on every sport node;
  *  - the nodes converge (the same bets, statuses and returns on every sport node);
  *  - every node stops cleanly at the end (the harness fails a sanitizer report).
  * A failing check prints the history window around the anomaly.
  *
- * CHAOS_SECONDS (default 60) bounds the workload; CHAOS_SEED fixes the random choices. */
+ * CHAOS_SECONDS (default 60) bounds the workload, which goes on until every fault family was
+ * injected once; CHAOS_SEED fixes the random choices; CHAOS_FAULTS=<part of a name> keeps only
+ * the families whose names contain it. */
 #include <sched.h>
+#include <errno.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -40,16 +52,19 @@
 #include "tests/feedsim/simproc.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/tokens.h"
+#include "tests/system/chaos.h"
 
 #define SCENARIO "tests/feedsim/scenarios/football-bets.json"
 #define FIXTURE "FB-1001"
 #define PW "a long and private phrase"
-#define NPLAYERS 8
+#define NPLAYERS 8     /* signed up before the run */
+#define MAX_PLAYERS 24 /* and registered during it */
 #define MAX_BETS_PER_PLAYER 900 /* the admin list answers at most 1000 */
-#define MAX_OPS 20000
 
-static struct h_cluster acc, sp;
-static struct simproc sims[3];
+struct h_cluster acc, sp;
+static int nsp; /* sport nodes: CHAOS_SPORT_NODES, default 5 (3 without namespaces) */
+bool sport_netns;
+static struct simproc sims[3]; /* sport node i reads sims[i % 3] */
 static struct h_paystandin pay;
 static char pay_cfg[1536];
 static double t0;
@@ -57,26 +72,14 @@ static double t0;
 struct player {
     char id[64], token[2048], session[64];
 };
-static struct player players[NPLAYERS];
+static struct player players[MAX_PLAYERS];
+static int nplayers; /* the players the workload uses (signed in, limits set, verified) */
 
-enum op_kind { OP_DEPOSIT, OP_BET, OP_LEDGER_READ, OP_FAULT };
-static const char *const kind_name[] = {"deposit", "bet", "ledger-read", "fault"};
+static const char *const kind_name[OP_KINDS] = {"deposit", "bet", "ledger-read", "fault",
+                                                "register", "withdraw", "cash-out"};
 
-/* One history entry: an operation and its answer (status 0 or 503: indefinite). */
-struct op {
-    double t;
-    enum op_kind kind;
-    int player, node;
-    char key[48];
-    long status;
-    char id[64];   /* the bet's or deposit's id when acknowledged */
-    char note[96]; /* the refusal code, the fault, ... */
-    json_int_t amount;
-    bool confirmed; /* deposits: the payment confirmed at the stand-in */
-    char body[256];  /* bets: the body, sent again with the key to resolve an indefinite one */
-};
-static struct op hist[MAX_OPS];
-static int nhist;
+struct op hist[MAX_OPS];
+int nhist;
 
 static const char *str(json_t *o, const char *k)
 {
@@ -89,7 +92,7 @@ static json_int_t num(json_t *o, const char *k)
     return json_integer_value(json_object_get(o, k));
 }
 
-static struct op *record(enum op_kind kind, int player, int node, const char *key)
+struct op *record(enum op_kind kind, int player, int node, const char *key)
 {
     assert_true(nhist < MAX_OPS);
     struct op *o = &hist[nhist++];
@@ -103,15 +106,14 @@ static struct op *record(enum op_kind kind, int player, int node, const char *ke
     return o;
 }
 
-static void print_op(const struct op *o)
+void print_op(const struct op *o)
 {
     fprintf(stderr, "  %8.3f %-11s p%d n%d %-14s -> %ld %s %s%s\n", o->t, kind_name[o->kind],
             o->player, o->node + 1, o->key, o->status, o->id, o->note,
             o->confirmed ? " confirmed" : "");
 }
 
-/* Fail with the history window around entry @at (-1: the last entries). */
-static void anomaly(int at, const char *fmt, ...)
+void anomaly(int at, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -134,6 +136,7 @@ static struct h_resp write_call(struct h_cluster *c, int *node, const char *path
     struct h_resp r = h_http_bearer(c, *node, "POST", path, body, key, token);
     for (double end = h_now() + 15; (r.status == 503 || r.status == 0) && h_now() < end;) {
         h_resp_free(&r);
+        heal_due(false); /* a fault lasts as long as planned, not as long as this waits */
         h_sleep_ms(300);
         for (int k = 0; k < c->n; k++) {
             *node = (*node + 1) % c->n;
@@ -186,6 +189,142 @@ static void deposit(int p, int seq)
 
 static json_int_t price_home, price_draw, price_away, mversion;
 
+/* A registered player signed in (@email set) gets limits and is verified by an operator (so
+ * that it may withdraw); false when a step got no definite answer. */
+static bool player_ready(int p)
+{
+    char key[64], path[160];
+    snprintf(key, sizeof key, "lim-%d", p);
+    int node = rand() % 3;
+    struct h_resp r = write_call(&acc, &node, "/v1/wallet/limits",
+                                 "{\"deposit_7d\":5000000,\"stake_7d\":5000000}", key,
+                                 players[p].token);
+    long st = r.status;
+    h_resp_free(&r);
+    snprintf(path, sizeof path, "/admin/v1/players/%s/kyc", players[p].id);
+    snprintf(key, sizeof key, "kyc-%d", p);
+    long kst = h_write_until_answer(&acc, node, "POST", path,
+                                    "{\"status\":\"verified\",\"reason\":\"documents checked\"}",
+                                    key, NULL);
+    return st == 200 && kst == 200;
+}
+
+/* Registration of a new player during the run (and, acknowledged, its sign-in and set-up:
+ * it then joins the workload). */
+static void registration(int seq)
+{
+    char body[160], key[96];
+    struct op *o = record(OP_REGISTER, nplayers, -1, NULL);
+    char email[32];
+    snprintf(email, sizeof email, "r%d@example.fr", seq);
+    snprintf(o->body, sizeof o->body, "%s", email);
+    snprintf(o->key, sizeof o->key, "reg-%s", email);
+    snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"%s\"}", email, PW);
+    int node = live_random(&acc);
+    struct h_resp r = write_call(&acc, &node, "/v1/players", body, o->key, NULL);
+    o->status = r.status;
+    o->node = node;
+    if (r.status != 201) {
+        snprintf(o->note, sizeof o->note, "%s", str(r.json, "code"));
+        h_resp_free(&r);
+        return;
+    }
+    struct player *pl = &players[nplayers];
+    snprintf(o->id, sizeof o->id, "%s", str(r.json, "id"));
+    snprintf(pl->id, sizeof pl->id, "%s", o->id);
+    h_resp_free(&r);
+    snprintf(key, sizeof key, "in-%s", email);
+    r = write_call(&acc, &node, "/v1/sessions", body, key, NULL);
+    bool in = r.status == 201;
+    if (in) {
+        snprintf(pl->token, sizeof pl->token, "%s", str(r.json, "access_token"));
+        snprintf(pl->session, sizeof pl->session, "%s", str(r.json, "session_id"));
+    }
+    h_resp_free(&r);
+    if (in && player_ready(nplayers))
+        nplayers++;
+    else
+        snprintf(o->note, sizeof o->note, "registered; its set-up got no answer");
+}
+
+static void withdrawal(int p, int seq)
+{
+    char key[48], body[64];
+    snprintf(key, sizeof key, "wd-%d-%d", p, seq);
+    json_int_t amount = 100 + rand() % 600;
+    snprintf(body, sizeof body, "{\"amount\": %lld}", (long long)amount);
+    int node = live_random(&acc);
+    struct op *o = record(OP_WITHDRAW, p, node, key);
+    o->amount = amount;
+    struct h_resp r =
+        write_call(&acc, &node, "/v1/wallet/withdrawals", body, key, players[p].token);
+    o->status = r.status;
+    o->node = node;
+    if (r.status == 201)
+        snprintf(o->id, sizeof o->id, "%s", str(r.json, "id"));
+    else
+        snprintf(o->note, sizeof o->note, "%s", str(r.json, "code"));
+    h_resp_free(&r);
+}
+
+/* A cash-out of one of @p's acknowledged bets: the offer from a random node, accepted. */
+static void cashout(int p)
+{
+    int cand[64], nc = 0;
+    for (int k = nhist - 1; k >= 0 && nc < 64; k--)
+        if (hist[k].kind == OP_BET && hist[k].player == p && hist[k].id[0])
+            cand[nc++] = k;
+    if (nc == 0)
+        return;
+    const char *bet_id = hist[cand[rand() % nc]].id;
+    char path[128], key[64];
+    snprintf(path, sizeof path, "/v1/bets/%s/cashout", bet_id);
+    int node = live_random(&sp);
+    struct h_resp r = h_http_bearer(&sp, node, "GET", path, NULL, NULL, players[p].token);
+    if (r.status != 200) { /* no offer (already cashed out, node down ...): nothing to do */
+        h_resp_free(&r);
+        return;
+    }
+    json_t *b = json_pack("{s:O, s:O, s:O}", "offer", json_object_get(r.json, "offer"), "amount",
+                          json_object_get(r.json, "amount"), "versions",
+                          json_object_get(r.json, "versions"));
+    json_int_t amount = num(r.json, "amount");
+    h_resp_free(&r);
+    snprintf(key, sizeof key, "co-%s-%d", bet_id, nhist);
+    struct op *o = record(OP_CASHOUT, p, node, key);
+    o->amount = amount;
+    snprintf(o->id, sizeof o->id, "%s", bet_id);
+    char *text = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    snprintf(o->body, sizeof o->body, "%s", text);
+    free(text);
+    r = write_call(&sp, &node, path, o->body, key, players[p].token);
+    o->status = r.status;
+    o->node = node;
+    if (r.status != 200)
+        snprintf(o->note, sizeof o->note, "%s", str(r.json, "code"));
+    else if (strcmp(str(r.json, "result"), "cashed_out") || num(r.json, "return") != amount)
+        anomaly(nhist - 1, "cash-out of %s acknowledged as %s, return %lld", bet_id,
+                str(r.json, "result"), (long long)num(r.json, "return"));
+    h_resp_free(&r);
+}
+
+/* The market's current prices from sport node @i, when it is open (pre-match or live). */
+static void refresh_prices(int i)
+{
+    struct h_resp r = h_http(&sp, i, "GET", "/v1/fixtures/" FIXTURE "/markets", NULL, NULL, false);
+    if (r.status == 200 && !strcmp(str(r.json, "status"), "open")) {
+        json_t *x = json_object_get(json_object_get(r.json, "prices"), "1x2");
+        price_home = num(x, "home");
+        price_draw = num(x, "draw");
+        price_away = num(x, "away");
+        mversion = num(r.json, "version");
+    }
+    h_resp_free(&r);
+}
+
+static int live_bets; /* acknowledged bets placed in play */
+
 static void bet(int p, int seq)
 {
     char key[48], body[256];
@@ -206,10 +345,18 @@ static void bet(int p, int seq)
     struct h_resp r = write_call(&sp, &node, "/v1/bets", body, key, players[p].token);
     o->status = r.status;
     o->node = node;
-    if (r.status == 201)
+    if (r.status == 201) {
         snprintf(o->id, sizeof o->id, "%s", str(r.json, "id"));
-    else
+        json_t *leg = json_array_get(json_object_get(r.json, "legs"), 0);
+        if (!strcmp(str(leg, "phase"), "live")) {
+            snprintf(o->note, sizeof o->note, "live");
+            live_bets++;
+        }
+    } else {
         snprintf(o->note, sizeof o->note, "%s", str(r.json, "code"));
+        if (r.status == 409) /* price changed, suspended ...: bet at the current prices next */
+            refresh_prices(node);
+    }
     h_resp_free(&r);
 }
 
@@ -230,139 +377,6 @@ static void ledger_read(void)
     h_resp_free(&r);
 }
 
-/* ---- the nemesis ------------------------------------------------------------------------- */
-
-/* The run has its own network namespace (main), so tc on its loopback touches nothing else. */
-static bool own_netns, tc_netem, tc_cut;
-
-static void sh(const char *fmt, ...)
-{
-    char cmd[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    if (rc != 0)
-        fail_msg("chaos: `%s` exited %d", cmd, rc);
-}
-
-enum fault {
-    F_KILL_SPORT_LEADER, F_KILL_SPORT_FOLLOWER, F_KILL_ACC_LEADER, F_KILL_ACC_FOLLOWER,
-    F_KILL_TWO_SPORT, F_PAUSE_SPORT_LEADER, F_PAUSE_ACC_LEADER, F_NETEM, F_CUT_SPORT_LEADER,
-    F_COUNT
-};
-static const char *const fault_name[F_COUNT] = {
-    "kill-sport-leader", "kill-sport-follower", "kill-accounts-leader",
-    "kill-accounts-follower", "kill-two-sport", "pause-sport-leader", "pause-accounts-leader",
-    "netem-delay-loss", "cut-sport-leader-inbound"};
-static int faults_by_kind[F_COUNT];
-
-/* What undoes a fault, and when. */
-enum heal { H_RESTART, H_CONT, H_NETEM_OFF };
-struct pending {
-    enum heal how;
-    struct h_cluster *c;
-    int i;
-    double at;
-};
-static struct pending heals[4];
-static int nheals;
-
-static void heal_later(enum heal how, struct h_cluster *c, int i, double at)
-{
-    heals[nheals++] = (struct pending){how, c, i, at};
-}
-
-static void fault(int kind)
-{
-    struct op *o = record(OP_FAULT, -1, -1, fault_name[kind]);
-    bool accounts = kind == F_KILL_ACC_LEADER || kind == F_KILL_ACC_FOLLOWER ||
-                    kind == F_PAUSE_ACC_LEADER;
-    struct h_cluster *c = accounts ? &acc : &sp;
-    int leader = h_wait_leader(c, 5000);
-    if (leader < 0) {
-        snprintf(o->note, sizeof o->note, "skipped: no leader");
-        return;
-    }
-    int follower = (leader + 1 + rand() % 2) % 3;
-    double back = h_now() + 1.0 + (rand() % 3000) / 1000.0;
-    const char *cn = accounts ? "accounts" : "sport";
-    o->node = leader;
-    switch (kind) {
-    case F_KILL_SPORT_LEADER:
-    case F_KILL_ACC_LEADER:
-    case F_KILL_SPORT_FOLLOWER:
-    case F_KILL_ACC_FOLLOWER:
-        o->node = kind == F_KILL_SPORT_FOLLOWER || kind == F_KILL_ACC_FOLLOWER ? follower : leader;
-        h_node_kill(c, o->node);
-        heal_later(H_RESTART, c, o->node, back);
-        snprintf(o->note, sizeof o->note, "kill -9 %s node %d", cn, o->node + 1);
-        break;
-    case F_KILL_TWO_SPORT:
-        h_node_kill(c, leader);
-        h_node_kill(c, follower);
-        heal_later(H_RESTART, c, leader, back);
-        heal_later(H_RESTART, c, follower, back);
-        snprintf(o->note, sizeof o->note, "kill -9 sport nodes %d and %d", leader + 1,
-                 follower + 1);
-        break;
-    case F_PAUSE_SPORT_LEADER:
-    case F_PAUSE_ACC_LEADER:
-        h_node_signal(c, leader, SIGSTOP);
-        heal_later(H_CONT, c, leader, back);
-        snprintf(o->note, sizeof o->note, "SIGSTOP %s node %d", cn, leader + 1);
-        break;
-    case F_NETEM:
-        if (!own_netns) {
-            snprintf(o->note, sizeof o->note, "skipped: no network namespace of our own");
-            return;
-        }
-        sh("tc qdisc add dev lo root netem delay 20ms 10ms loss 3%%");
-        heal_later(H_NETEM_OFF, NULL, -1, back + 2);
-        snprintf(o->note, sizeof o->note, "netem on lo: delay 20ms +-10ms, loss 3%%");
-        break;
-    case F_CUT_SPORT_LEADER:
-        if (!own_netns) {
-            snprintf(o->note, sizeof o->note, "skipped: no network namespace of our own");
-            return;
-        }
-        /* Every packet to the leader's Raft port dropped: its peers' messages never reach it
-         * (it still reaches them): it cannot commit, they elect another leader. */
-        sh("tc qdisc add dev lo root handle 1: prio && tc filter add dev lo parent 1: protocol "
-           "ip prio 1 u32 match ip dport %d 0xffff action drop",
-           sp.nodes[leader].raft_port);
-        heal_later(H_NETEM_OFF, NULL, -1, back + 2);
-        snprintf(o->note, sizeof o->note, "sport node %d's Raft port cut (inbound)", leader + 1);
-        break;
-    }
-    faults_by_kind[kind]++;
-}
-
-static void heal_due(bool all)
-{
-    for (int k = 0; k < nheals;) {
-        struct pending *p = &heals[k];
-        if (!all && h_now() < p->at) {
-            k++;
-            continue;
-        }
-        struct op *o = record(OP_FAULT, -1, p->i, "heal");
-        const char *cn = p->c == &acc ? "accounts" : "sport";
-        if (p->how == H_RESTART) {
-            h_node_start(p->c, p->i);
-            snprintf(o->note, sizeof o->note, "restart %s node %d", cn, p->i + 1);
-        } else if (p->how == H_CONT) {
-            h_node_signal(p->c, p->i, SIGCONT);
-            snprintf(o->note, sizeof o->note, "SIGCONT %s node %d", cn, p->i + 1);
-        } else {
-            sh("tc qdisc del dev lo root");
-            snprintf(o->note, sizeof o->note, "lo qdisc removed");
-        }
-        *p = heals[--nheals];
-    }
-}
-
 /* ---- set-up ------------------------------------------------------------------------------- */
 
 static void start_everything(void)
@@ -370,6 +384,24 @@ static void start_everything(void)
     assert_int_equal(h_paystandin_start(&pay, NULL, NULL), 0);
     h_paystandin_config(&pay, pay_cfg, sizeof pay_cfg);
     h_cluster_init(&acc, 3);
+    /* With the sport nodes in namespaces of their own, what they call (the accounts nodes, the
+     * feed simulators) is reached at ACC_HOST, an address of the run's namespace each of them
+     * has a route to over its link to the test. */
+    if (sport_netns)
+        for (int i = 0; i < 3; i++) {
+            /* Every address of the run's namespace (so ACC_HOST too); the payment stand-in
+             * calls back 127.0.0.1 only. */
+            json_t *x = json_loads(pay_cfg, 0, NULL);
+            char u[64];
+            snprintf(u, sizeof u, "http://127.0.0.1:%d", acc.nodes[i].http_port);
+            json_object_set_new(json_object_get(x, "payments"), "webhook_url", json_string(u));
+            snprintf(u, sizeof u, "0.0.0.0:%d", acc.nodes[i].http_port);
+            json_object_set_new(x, "http_address", json_string(u));
+            char *t = json_dumps(x, JSON_COMPACT);
+            snprintf(acc.node_extra[i], sizeof acc.node_extra[i], "%s", t);
+            free(t);
+            json_decref(x);
+        }
     acc.role = "accounts";
     acc.extra_config = pay_cfg;
     h_cluster_write_configs(&acc);
@@ -377,40 +409,49 @@ static void start_everything(void)
     for (int i = 0; i < 3; i++)
         tk_wait_keys(&acc, i, 1);
     for (int i = 0; i < 3; i++) {
-        const char *args[] = {"--speed", "0", NULL};
+        const char *args[] = {"--speed", "0", "--listen", sport_netns ? "0.0.0.0:0" : "127.0.0.1:0",
+                              NULL};
         simproc_start(&sims[i], SCENARIO, args);
+        snprintf(sims[i].url, sizeof sims[i].url, "http://%s:%d",
+                 sport_netns ? ACC_HOST : "127.0.0.1", sims[i].port);
     }
-    h_cluster_init(&sp, 3);
-    for (int i = 0; i < 3; i++)
+    if (!sport_netns || !h_cluster_init_netns(&sp, nsp)) {
+        sport_netns = false;
+        h_cluster_init(&sp, nsp);
+    } else {
+        h_netns_route(&sp, ACC_HOST);
+    }
+    for (int i = 0; i < sp.n; i++) {
+        const char *h = sport_netns ? ACC_HOST : "127.0.0.1";
         snprintf(sp.node_extra[i], sizeof sp.node_extra[i],
                  "{\"feed_url\": \"%s\", \"feed_adapter\": \"sse\", \"quote_hold_s\": 86400, "
                  "\"test_clock\": true, "
-                 "\"accounts_jwks_url\": \"http://127.0.0.1:%d/.well-known/jwks.json\", "
+                 "\"accounts_jwks_url\": \"http://%s:%d/.well-known/jwks.json\", "
                  "\"accounts_jwks_min_interval_ms\": 0, "
-                 "\"accounts_urls\": \"http://127.0.0.1:%d,http://127.0.0.1:%d,"
-                 "http://127.0.0.1:%d\"}",
-                 sims[i].url, acc.nodes[i].http_port, acc.nodes[(i + 1) % 3].http_port,
-                 acc.nodes[(i + 2) % 3].http_port, acc.nodes[i].http_port);
+                 "\"accounts_urls\": \"http://%s:%d,http://%s:%d,http://%s:%d\"}",
+                 sims[i % 3].url, h, acc.nodes[i % 3].http_port, h,
+                 acc.nodes[(i + 1) % 3].http_port, h, acc.nodes[(i + 2) % 3].http_port, h,
+                 acc.nodes[i % 3].http_port);
+    }
+    disk_mount();
     h_cluster_write_configs(&sp);
     h_start_cluster(&sp);
     tk_register_sport_cluster(&acc, &sp, "reg-chaos");
+    /* Live betting on: after kick-off (half-way through the run) bets are taken in play. */
+    assert_int_equal(h_write_until_answer(&sp, 0, "POST", "/admin/v1/bets/limits",
+                                          "{\"live\": true}", "lim-live", NULL),
+                     200);
 
     for (int p = 0; p < NPLAYERS; p++) {
         char email[64];
         snprintf(email, sizeof email, "p%d@example.fr", p);
         tk_sign_up(&acc, p % 3, email, PW, players[p].id, players[p].token,
                    sizeof players[p].token, players[p].session);
-        char key[32];
-        snprintf(key, sizeof key, "lim-%d", p);
-        int node = p % 3;
-        struct h_resp r = write_call(&acc, &node, "/v1/wallet/limits",
-                                     "{\"deposit_7d\":5000000,\"stake_7d\":5000000}", key,
-                                     players[p].token);
-        assert_int_equal(r.status, 200);
-        h_resp_free(&r);
+        assert_true(player_ready(p));
+        nplayers++;
     }
     /* The pre-match market open on every sport node, and its key set loaded everywhere. */
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < sp.n; i++) {
         json_t *m = NULL;
         for (double end = h_now() + H_WAIT_MS / 1000.0;; h_sleep_ms(50)) {
             struct h_resp r = h_http(&sp, i, "GET", "/v1/fixtures/" FIXTURE "/markets", NULL,
@@ -446,27 +487,108 @@ static void start_everything(void)
 
 /* ---- the checker -------------------------------------------------------------------------- */
 
-/* Resolve indefinite bets and deposits: the same key sent again (on a healthy cluster) tells
- * whether it was applied; a refusal must not be found applied. */
+/* Resolve indefinite writes: the same request with the same key sent again (on a healthy
+ * cluster) tells whether it was applied. */
 static void resolve_indefinite(void)
 {
     int n = nhist;
     for (int k = 0; k < n; k++) {
         struct op *o = &hist[k];
-        if ((o->kind != OP_BET && o->kind != OP_DEPOSIT) || (o->status != 0 && o->status != 503))
+        if (o->kind == OP_LEDGER_READ || o->kind == OP_FAULT ||
+            (o->status != 0 && o->status != 503))
             continue;
         int node = 0;
-        char body[64];
+        char body[160], path[128];
         snprintf(body, sizeof body, "{\"amount\": %lld}", (long long)o->amount);
-        bool is_bet = o->kind == OP_BET;
-        struct h_resp r = write_call(is_bet ? &sp : &acc, &node,
-                                     is_bet ? "/v1/bets" : "/v1/wallet/deposits",
-                                     is_bet ? o->body : body, o->key, players[o->player].token);
-        if (r.status == 201)
-            snprintf(o->id, sizeof o->id, "%s", str(r.json, is_bet ? "id" : "deposit_id"));
+        struct h_cluster *c = &acc;
+        const char *b = body, *idf = "id", *tok = o->player >= 0 ? players[o->player].token : NULL;
+        long ok = 201;
+        if (o->kind == OP_BET) {
+            c = &sp, b = o->body;
+            snprintf(path, sizeof path, "/v1/bets");
+        } else if (o->kind == OP_DEPOSIT) {
+            idf = "deposit_id";
+            snprintf(path, sizeof path, "/v1/wallet/deposits");
+        } else if (o->kind == OP_WITHDRAW) {
+            snprintf(path, sizeof path, "/v1/wallet/withdrawals");
+        } else if (o->kind == OP_CASHOUT) {
+            c = &sp, b = o->body, ok = 200, idf = NULL;
+            snprintf(path, sizeof path, "/v1/bets/%s/cashout", o->id);
+        } else { /* OP_REGISTER */
+            snprintf(body, sizeof body, "{\"email\":\"%.40s\",\"password\":\"%s\"}", o->body,
+                     PW);
+            snprintf(path, sizeof path, "/v1/players");
+            tok = NULL;
+        }
+        struct h_resp r = write_call(c, &node, path, b, o->key, tok);
+        if (r.status == ok && idf)
+            snprintf(o->id, sizeof o->id, "%s", str(r.json, idf));
+        o->indefinite = true;
+        o->status = r.status == ok ? ok : o->status;
         snprintf(o->note, sizeof o->note, "indefinite, resolved %ld", r.status);
         h_resp_free(&r);
     }
+}
+
+/* Set, for registrations: every acknowledged one present exactly once on every accounts node
+ * (by its email, with its id; the player count is the players acknowledged), every refused one
+ * absent. */
+static void check_registrations(void)
+{
+    int want = NPLAYERS;
+    for (int k = 0; k < nhist; k++)
+        want += hist[k].kind == OP_REGISTER && hist[k].status == 201;
+    for (int i = 0; i < 3; i++) {
+        json_int_t count = -1;
+        for (double end = h_now() + 30; count != want && h_now() < end; h_sleep_ms(100)) {
+            struct h_resp r = h_http(&acc, i, "GET", "/admin/v1/players", NULL, NULL, true);
+            count = r.status == 200 ? num(r.json, "count") : -1;
+            h_resp_free(&r);
+        }
+        if (count != want)
+            anomaly(-1, "set: accounts node %d counts %lld players, the history %d", i + 1,
+                    (long long)count, want);
+        for (int k = 0; k < nhist; k++) {
+            struct op *o = &hist[k];
+            if (o->kind != OP_REGISTER || o->status == 0 || o->status == 503)
+                continue;
+            char path[160];
+            snprintf(path, sizeof path, "/admin/v1/players?email=%s", o->body);
+            struct h_resp r = h_http(&acc, i, "GET", path, NULL, NULL, true);
+            json_t *items = json_object_get(r.json, "items");
+            bool good = r.status == 200 &&
+                        (o->status == 201 ? json_array_size(items) == 1 &&
+                                                !strcmp(str(json_array_get(items, 0), "id"), o->id)
+                                          : json_array_size(items) == 0);
+            h_resp_free(&r);
+            if (!good)
+                anomaly(k, "set: registration of %s (answered %ld) wrong on accounts node %d",
+                        o->body, o->status, i + 1);
+        }
+    }
+}
+
+/* Cash-outs: a bet is cashed out (for the amount acknowledged) iff one cash-out of it was
+ * acknowledged; a refused one changed nothing. */
+static void check_cashout(json_t *b)
+{
+    int acked = -1, n = 0;
+    for (int k = 0; k < nhist; k++)
+        if (hist[k].kind == OP_CASHOUT && hist[k].status == 200 &&
+            !strcmp(hist[k].id, str(b, "id"))) {
+            acked = k;
+            n++;
+        }
+    bool out = !strcmp(str(b, "result"), "cashed_out");
+    if (n > 1)
+        anomaly(acked, "set: bet %s cashed out %d times", str(b, "id"), n);
+    if (n == 1 && (!out || num(b, "return") != hist[acked].amount))
+        anomaly(acked, "set: bet %s's acknowledged cash-out (%lld) not applied: %s, return %lld",
+                str(b, "id"), (long long)hist[acked].amount, str(b, "result"),
+                (long long)num(b, "return"));
+    if (n == 0 && out)
+        anomaly(-1, "set: bet %s cashed out, but no cash-out of it was acknowledged",
+                str(b, "id"));
 }
 
 static int find_bet_op(const char *id)
@@ -481,7 +603,7 @@ static int find_bet_op(const char *id)
 static json_t *all_bets(int i)
 {
     json_t *all = json_array();
-    for (int p = 0; p < NPLAYERS; p++) {
+    for (int p = 0; p < nplayers; p++) {
         char path[160];
         snprintf(path, sizeof path, "/admin/v1/bets?player=%s&limit=1000", players[p].id);
         struct h_resp r = h_http(&sp, i, "GET", path, NULL, NULL, true);
@@ -544,6 +666,7 @@ static void check_bets(json_t *ref)
         /* Acknowledged, or an indefinite answer resolved by its key: nothing else. */
         if (find_bet_op(str(b, "id")) < 0)
             anomaly(-1, "set: bet %s present but never acknowledged", str(b, "id"));
+        check_cashout(b);
     }
 }
 
@@ -568,10 +691,80 @@ static void check_converged(json_t *ref, json_t *other, int i)
     }
 }
 
+/* Withdrawals of player @p: every acknowledged one final (paid, or failed and given back) and
+ * the same on every accounts node; each in the statement exactly once, nothing else there.
+ * Returns what was paid out. */
+static json_int_t check_withdrawals(int p)
+{
+    json_int_t paid = 0;
+    for (int k = 0; k < nhist; k++) {
+        struct op *o = &hist[k];
+        if (o->kind != OP_WITHDRAW || o->player != p || o->status != 201)
+            continue;
+        char path[160], first[16] = "";
+        snprintf(path, sizeof path, "/v1/wallet/withdrawals/%s", o->id);
+        for (int i = 0; i < 3; i++) {
+            char st[16] = "";
+            for (double end = h_now() + 60; h_now() < end; h_sleep_ms(100)) {
+                struct h_resp r = h_http_bearer(&acc, i, "GET", path, NULL, NULL, players[p].token);
+                snprintf(st, sizeof st, "%s", str(r.json, "status"));
+                h_resp_free(&r);
+                if (!strcmp(st, "paid") || !strcmp(st, "failed"))
+                    break;
+            }
+            if (i == 0)
+                snprintf(first, sizeof first, "%s", st);
+            if (strcmp(st, first) || (strcmp(st, "paid") && strcmp(st, "failed")))
+                anomaly(k, "set: withdrawal %s is '%s' on accounts node %d, '%s' on node 1", o->id,
+                        st, i + 1, first);
+        }
+        paid += !strcmp(first, "paid") ? o->amount : 0;
+    }
+    for (int i = 0; i < 3; i++) {
+        char path[96] = "/v1/wallet/transactions?limit=500";
+        for (;;) {
+            struct h_resp r = h_http_bearer(&acc, i, "GET", path, NULL, NULL, players[p].token);
+            if (r.status != 200)
+                anomaly(-1, "statement of player %d on accounts node %d: %ld", p, i + 1, r.status);
+            size_t j;
+            json_t *t;
+            json_array_foreach(json_object_get(r.json, "items"), j, t)
+            {
+                if (strcmp(str(t, "kind"), "withdrawal"))
+                    continue;
+                int found = 0, at = -1;
+                for (int k = 0; k < nhist; k++)
+                    if (hist[k].kind == OP_WITHDRAW && hist[k].status == 201 &&
+                        !strcmp(hist[k].id, str(t, "ref")))
+                        found++, at = k;
+                if (found != 1)
+                    anomaly(at, "set: withdrawal %s in player %d's statement on accounts node "
+                                "%d, acknowledged %d times", str(t, "ref"), p, i + 1, found);
+                hist[at].confirmed = true; /* seen in a statement */
+            }
+            json_int_t next = num(r.json, "next");
+            h_resp_free(&r);
+            if (!next)
+                break;
+            snprintf(path, sizeof path, "/v1/wallet/transactions?limit=500&before=%lld",
+                     (long long)next);
+        }
+        for (int k = 0; k < nhist; k++) {
+            if (hist[k].kind == OP_WITHDRAW && hist[k].player == p && hist[k].status == 201 &&
+                !hist[k].confirmed)
+                anomaly(k, "set: acknowledged withdrawal %s not in the statement on accounts "
+                           "node %d", hist[k].id, i + 1);
+            if (hist[k].kind == OP_WITHDRAW)
+                hist[k].confirmed = false;
+        }
+    }
+    return paid;
+}
+
 static void check_wallets(json_t *bets)
 {
-    for (int p = 0; p < NPLAYERS; p++) {
-        json_int_t want = 0;
+    for (int p = 0; p < nplayers; p++) {
+        json_int_t want = -check_withdrawals(p);
         for (int k = 0; k < nhist; k++)
             if (hist[k].kind == OP_DEPOSIT && hist[k].player == p && hist[k].confirmed)
                 want += hist[k].amount;
@@ -666,40 +859,68 @@ static void chaos_run(void **state)
                     own_netns ? "the kernel has no such qdisc" : "no network namespace of our own");
             continue;
         }
+        if (k == F_DISK_FULL && !own_netns) {
+            fprintf(stderr, "chaos: %s left out: no mount namespace of our own\n", fault_name[k]);
+            continue;
+        }
+        if ((k == F_PART_ISOLATE_LEADER || k == F_PART_MAJORITY || k == F_PART_BRIDGE) &&
+            !sport_netns) {
+            fprintf(stderr, "chaos: %s left out: no network namespaces for the nodes\n",
+                    fault_name[k]);
+            continue;
+        }
         families[nfamilies++] = k;
     }
     assert_true(nfamilies > 0);
     start_everything();
     t0 = h_now();
-    int seq[NPLAYERS] = {0};
+    int seq[MAX_PLAYERS] = {0}, regs = 0;
+    bool kicked_off = false;
     double next_fault = h_now() + 5, next_read = h_now();
     /* Every player is funded first, then a mix. */
     for (int p = 0; p < NPLAYERS; p++)
         deposit(p, seq[p]++);
-    while (h_now() - t0 < seconds) {
-        heal_due(false);
+    /* At least every family once, whatever CHAOS_SECONDS says. */
+    while (h_now() - t0 < seconds || fault_kind < nfamilies || nheals > 0) {
+        /* After a heal, a few seconds for the cluster to recover before the next fault. */
+        if (heal_due(false) > 0 && next_fault < h_now() + 3)
+            next_fault = h_now() + 3;
         if (h_now() >= next_fault && nheals == 0) {
             fault(families[fault_kind % nfamilies]);
             fault_kind++;
             next_fault = h_now() + 4 + rand() % 5;
         }
+        if (!kicked_off && h_now() - t0 >= seconds / 2) {
+            /* Kick-off: every simulator's clock moves on 100 s (the game starts at 60 s). */
+            for (int i = 0; i < 3; i++)
+                json_decref(simproc_admin(&sims[i], "/admin/v1/advance", "{\"seconds\": 100}"));
+            struct op *o = record(OP_FAULT, -1, -1, "kick-off");
+            snprintf(o->note, sizeof o->note, "the game kicks off: bets from now on are live");
+            kicked_off = true;
+        }
         if (h_now() >= next_read) {
             ledger_read();
             next_read = h_now() + 2;
         }
-        int p = rand() % NPLAYERS;
+        int p = rand() % nplayers, dice = rand() % 100;
         if (seq[p] >= MAX_BETS_PER_PLAYER) /* the workload is bounded */
             h_sleep_ms(50);
-        else if (rand() % 5 == 0)
+        else if (dice < 3 && nplayers < MAX_PLAYERS)
+            registration(regs++);
+        else if (dice < 20)
             deposit(p, seq[p]++);
+        else if (dice < 28)
+            withdrawal(p, seq[p]++);
+        else if (dice < 36)
+            cashout(p);
         else
             bet(p, seq[p]++);
     }
     heal_due(true);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3; i++)
         assert_true(h_wait_ready(&acc, i, H_WAIT_MS));
+    for (int i = 0; i < sp.n; i++)
         assert_true(h_wait_ready(&sp, i, H_WAIT_MS));
-    }
     resolve_indefinite();
     /* The game ends and settles. */
     for (int i = 0; i < 3; i++) {
@@ -709,13 +930,14 @@ static void chaos_run(void **state)
     }
     json_t *ref = final_bets(0);
     check_bets(ref);
-    for (int i = 1; i < 3; i++) {
+    for (int i = 1; i < sp.n; i++) {
         json_t *other = final_bets(i);
         check_converged(ref, other, i);
         json_decref(other);
     }
     check_wallets(ref);
-    for (int i = 0; i < 3; i++)
+    check_registrations();
+    for (int i = 0; i < sp.n; i++)
         check_audit(i);
     for (int i = 0; i < 3; i++) {
         struct h_resp r = h_http(&acc, i, "GET", "/admin/v1/ledger/check", NULL, NULL, true);
@@ -724,26 +946,39 @@ static void chaos_run(void **state)
         if (!ok)
             anomaly(-1, "bank: final ledger check on accounts node %d", i + 1);
     }
+    /* What the nemesis did, and when. */
+    for (int k = 0; k < nhist; k++)
+        if (hist[k].kind == OP_FAULT)
+            print_op(&hist[k]);
     /* Figures. */
-    int n[4] = {0}, acked[4] = {0}, indef[4] = {0}, settled = 0;
+    int n[OP_KINDS] = {0}, acked[OP_KINDS] = {0}, indef[OP_KINDS] = {0}, settled = 0;
     for (int k = 0; k < nhist; k++) {
         n[hist[k].kind]++;
         acked[hist[k].kind] += hist[k].status == 201 || hist[k].status == 200;
-        indef[hist[k].kind] += hist[k].status == 0 || hist[k].status == 503;
+        indef[hist[k].kind] += hist[k].indefinite;
     }
     settled = (int)json_array_size(ref);
-    fprintf(stderr,
-            "chaos: %.0f s, seed %u: %d deposits (%d acknowledged, %d indefinite), %d bets (%d "
-            "acknowledged, %d indefinite), %d bets on the fixture at the end, %d ledger reads "
-            "(%d answered, all ok); faults:",
-            seconds, sd, n[OP_DEPOSIT], acked[OP_DEPOSIT], indef[OP_DEPOSIT], n[OP_BET],
-            acked[OP_BET], indef[OP_BET], settled, n[OP_LEDGER_READ], acked[OP_LEDGER_READ]);
+    int cashed = 0;
+    size_t j;
+    json_t *b;
+    json_array_foreach(ref, j, b) cashed += !strcmp(str(b, "result"), "cashed_out");
+    fprintf(stderr, "chaos: %.0f s, seed %u, %d sport nodes: operations:", seconds, sd, sp.n);
+    for (int k = 0; k < OP_KINDS; k++)
+        if (k != OP_FAULT)
+            fprintf(stderr, " %s %d (%d acknowledged, %d indefinite then resolved),",
+                    kind_name[k], n[k], acked[k], indef[k]);
+    fprintf(stderr, " %d players; %d bets on the fixture at the end (%d placed live), %d cashed "
+                    "out, the rest settled; faults:", nplayers, settled, live_bets, cashed);
     for (int k = 0; k < F_COUNT; k++)
         fprintf(stderr, " %s %d", fault_name[k], faults_by_kind[k]);
-    fprintf(stderr, "; anomalies 0\n");
+    fprintf(stderr, "; the full disk stopped the node %d times; anomalies 0\n", disk_stops);
     json_decref(ref);
     for (int i = 0; i < 3; i++)
         simproc_stop(&sims[i]);
+    if (disk_dir[0]) { /* the tmpfs goes before the cluster's directory */
+        h_node_stop(&sp, DISK_NODE);
+        umount2(disk_dir, MNT_DETACH);
+    }
     h_cluster_destroy(&sp);
     h_cluster_destroy(&acc);
     h_paystandin_stop(&pay);
@@ -770,6 +1005,10 @@ int main(void)
             mount("proc", "/proc", "proc", 0, NULL) != 0)
             return 1;
         own_netns = system("ip link set lo up") == 0;
+        /* `ip netns add` keeps its names under /run/netns: ours, so that runs do not meet. */
+        (void)!system("mkdir -p /run/netns");
+        sport_netns = own_netns && mount("tmpfs", "/run/netns", "tmpfs", 0, "size=1m") == 0 &&
+                      system("ip addr add " ACC_HOST "/32 dev lo") == 0;
         /* tc needs sch_netem and sch_prio with the u32 classifier; some kernels lack them. */
         tc_netem = own_netns && system("tc qdisc add dev lo root netem delay 1ms 2>/dev/null && "
                                        "tc qdisc del dev lo root") == 0;
@@ -780,8 +1019,13 @@ int main(void)
         if (!tc_cut)
             (void)!system("tc qdisc del dev lo root 2>/dev/null");
     }
-    fprintf(stderr, "chaos: %s\n",
-            own_netns ? "own network and PID namespaces" : "shared network (no tc faults)");
+    const char *ns = getenv("CHAOS_SPORT_NODES");
+    nsp = ns ? atoi(ns) : sport_netns ? 5 : 3;
+    if (nsp < 3 || nsp > H_MAX_NODES)
+        nsp = 3;
+    fprintf(stderr, "chaos: %s; %d sport nodes%s\n",
+            own_netns ? "own network and PID namespaces" : "shared network (no tc faults)", nsp,
+            sport_netns ? ", each in a network namespace of its own" : " (no partitions)");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(chaos_run),
     };
