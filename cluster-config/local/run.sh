@@ -347,7 +347,7 @@ if command -v nginx >/dev/null 2>&1 && [ -f web/dist/index.html ]; then
         sleep 0.1
     done
     edge_line="  site:              $edge_url   (French; English with the language switch)
-  console:           ${edge_url}console/   (placeholder: the operator console comes later)
+  console:           ${edge_url}console/   (an operator first: build/parlayctl --url <accounts node> operators add NAME EMAIL --scopes ..., then operators totp EMAIL; README "Operators")
   through the edge:  curl -s ${edge_url}api/football/v1/markets?limit=2   (any live node)"
 fi
 
