@@ -230,16 +230,25 @@ int model_blend_fit_window(const double* p,
     return MODEL_OK;
 }
 
-/* ---- fitted weights (regenerate with parlay-model eval ... --market --print-weights) ---- */
-
+/* ---- fitted weights ------------------------------------------------------------------------
+ * From the "C table" line of (models/README.md "Market blend"; FILES: the 30 CSV files of
+ * /work/shared/data/football)
+ *   build/parlay-model eval --from 2006 --to 2014 --report-from 2010 --test-div E0,F1,E1
+ *       --market --market-snap mean --print-weights FILES
+ * i.e. the snapshot a node has (the mean of the feed's books, Shin; the feed names no book, so
+ * the evaluation's Pinnacle-first snapshot is not available to it), log pooling, one weight
+ * pooled over the three leagues on the last season in the data (2014-15: 932 games), as the
+ * evaluation's default walk-forward rule. Fitted per league on the same season, E0 and E1
+ * give the same 1.00; F1 has no 2014-15 games and takes the pooled weight. A weight of 1.00 is
+ * the market alone: on recent seasons the model adds nothing the books do not already have. */
 const model_blend_weight_row model_blend_weights_fb[] = {
-    {"E0", "E0|Premier League|EPL|PL|England Premier League", 0.0},
-    {"E1", "E1|Championship|EFL Championship|England Championship", 0.0},
-    {"F1", "F1|Ligue 1|L1|France Ligue 1", 0.0},
+    {"E0", "E0|Premier League|EPL|PL|England Premier League", 1.00},
+    {"E1", "E1|Championship|EFL Championship|England Championship", 1.00},
+    {"F1", "F1|Ligue 1|L1|France Ligue 1", 1.00},
 };
 const int model_blend_weights_fb_count =
     (int)(sizeof model_blend_weights_fb / sizeof *model_blend_weights_fb);
-const double model_blend_weight_fb_default = 0.0;
+const double model_blend_weight_fb_default = 1.00; /* the pooled weight */
 
 static int name_in(const char* list, const char* name)
 {
