@@ -393,10 +393,9 @@ static void market_blend(const json_t *inputs, model_fb_markets *mk)
         for (size_t j = 0; j < 3; j++)
             odds[i * 3 + j] =
                 (double)json_integer_value(json_array_get(json_array_get(books, i), j)) / 1000.0;
+    const char *league = json_string_value(json_object_get(inputs, "competition"));
     if (model_market_fair(odds, (int)nb, 3, MODEL_MARGIN_SHIN, q, NULL) != MODEL_OK ||
-        model_blend(pm, q, 3,
-                    model_blend_weight_fb(json_string_value(json_object_get(inputs, "competition"))),
-                    MODEL_BLEND_LOG, b) != MODEL_OK)
+        model_blend(pm, q, 3, model_blend_weight_fb(league), MODEL_BLEND_LOG, b) != MODEL_OK)
         return;
     mk->home = b[0], mk->draw = b[1], mk->away = b[2];
     follow_1x2(mk);

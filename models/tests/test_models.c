@@ -1192,7 +1192,6 @@ static void blend_determinism_and_fit(void** st)
     free(k);
 }
 
-
 /* The preferred book alone when all its prices are usable; otherwise the mean of the books. */
 static void blend_snapshot_pref(void** st)
 {
@@ -1201,8 +1200,7 @@ static void blend_snapshot_pref(void** st)
     double odds[6], q[3], qm[3];
     int used = -1;
     assert_int_equal(model_margin_apply(p1, 3, MODEL_MARGIN_SHIN, 0.06, odds, NULL), MODEL_OK);
-    assert_int_equal(model_margin_apply(p2, 3, MODEL_MARGIN_SHIN, 0.02, odds + 3, NULL),
-                     MODEL_OK);
+    assert_int_equal(model_margin_apply(p2, 3, MODEL_MARGIN_SHIN, 0.02, odds + 3, NULL), MODEL_OK);
     assert_int_equal(model_market_fair_pref(odds, 2, 3, 1, MODEL_MARGIN_SHIN, q, &used), MODEL_OK);
     assert_int_equal(used, 1);
     for (int i = 0; i < 3; i++)
@@ -1283,10 +1281,9 @@ static void blend_fit_window_only_earlier(void** st)
         assert_int_equal(
             model_blend_fit_window(p, q, k, se, N, 3, MODEL_BLEND_LOG, 2012, win, &wa, NULL, &ra),
             MODEL_OK);
-        assert_int_equal(
-            model_blend_fit_window(p2, q2, k2, se2, N, 3, MODEL_BLEND_LOG, 2012, win, &wb, NULL,
-                                   &rb),
-            MODEL_OK);
+        assert_int_equal(model_blend_fit_window(p2, q2, k2, se2, N, 3, MODEL_BLEND_LOG, 2012, win,
+                                                &wb, NULL, &rb),
+                         MODEL_OK);
         assert_memory_equal(&wa, &wb, sizeof wa);
         assert_memory_equal(&ra, &rb, sizeof ra);
     }

@@ -328,7 +328,6 @@ static void market_mode_one_season(void** s)
     fd_free(&d);
 }
 
-
 /* Two seasons, pooled and per league: the 2014 weight is fitted on the 2013 games only (the
  * tested season never), and rewriting every 2014 result changes no 2014 weight; the weights
  * printed for the season after the data come from the last season. */
@@ -407,7 +406,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reader_quirks),           cmocka_unit_test(reader_survives_garbage),
         cmocka_unit_test(walk_forward_one_season), cmocka_unit_test(closing_columns_refused),
-        cmocka_unit_test(market_mode_one_season), cmocka_unit_test(market_weights_walk_forward),
+        cmocka_unit_test(market_mode_one_season),  cmocka_unit_test(market_weights_walk_forward),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

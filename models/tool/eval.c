@@ -36,7 +36,7 @@ void fd_eval_opts_default(fd_eval_opts* o)
 
 const char* fd_market_snap_name(fd_market_snap s)
 {
-    return s == FD_SNAP_SHARP ? "PS else mean of books"
+    return s == FD_SNAP_SHARP  ? "PS else mean of books"
            : s == FD_SNAP_MEAN ? "mean of books"
            : s == FD_SNAP_AVG  ? "average column else mean of books"
                                : "?";
@@ -317,9 +317,8 @@ static int blend_pass(const fd_data* d, const fd_eval_opts* o, fd_eval_result* r
         fd_row* w = &r->row[i];
         if (w->season < 0)
             continue;
-        if (!o->blend_pooled &&
-            (rc = fit_weight(d, r, w->div, w->season, &w->weight, &w->weight_n, &w->weight_first,
-                             &w->weight_last)))
+        if (!o->blend_pooled && (rc = fit_weight(d, r, w->div, w->season, &w->weight, &w->weight_n,
+                                                 &w->weight_first, &w->weight_last)))
             return rc;
         if ((o->blend_pooled || w->weight_n < FD_BLEND_MIN_FIT) &&
             (rc = fit_weight(d, r, NULL, w->season, &w->weight, &w->weight_n, &w->weight_first,
@@ -560,9 +559,9 @@ static void print_market(FILE* f,
             fprintf(f, "  %-22s %.2f (%s space), fitted on %ld games of seasons %d-%d (%s)\n",
                     "market weight", w->weight, model_blend_space_name(res->blend_space),
                     w->weight_n, w->weight_first, w->weight_last,
-                    res->blend_pooled || w->weight_n >= 0 ? (res->blend_pooled ? "all leagues"
-                                                                               : "league or all")
-                                                          : "");
+                    res->blend_pooled || w->weight_n >= 0
+                        ? (res->blend_pooled ? "all leagues" : "league or all")
+                        : "");
         else
             fprintf(f, "  %-22s %.2f (%s space), default: no earlier season with a market\n",
                     "market weight", w->weight, model_blend_space_name(res->blend_space));

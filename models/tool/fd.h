@@ -71,10 +71,10 @@ typedef struct
     model_margin_method market_method; /* shin or power */
     model_blend_space blend_space;
     fd_market_snap market_snap;
-    int blend_pooled;  /* 1: one weight fitted on every league's earlier games (default);
-                          0: per league (all leagues when it has < FD_BLEND_MIN_FIT games) */
-    int blend_window;  /* seasons before the tested one to fit on (1 = the last one, default);
-                          0: every earlier season */
+    int blend_pooled; /* 1: one weight fitted on every league's earlier games (default);
+                         0: per league (all leagues when it has < FD_BLEND_MIN_FIT games) */
+    int blend_window; /* seasons before the tested one to fit on (1 = the last one, default);
+                         0: every earlier season */
 } fd_eval_opts;
 
 typedef struct
