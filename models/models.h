@@ -424,6 +424,50 @@ int model_blend_fit(const double* p,
                     double* w,
                     double* rps);
 
+/* The snapshot with a preferred book: row pref alone (de-margined with m) when every price of
+ * it is usable, otherwise the mean of all usable rows as model_market_fair. pref < 0 or
+ * >= nbooks: no preference. *used (may be NULL): rows used (1 when the preferred row was). */
+int model_market_fair_pref(const double* odds,
+                           int nbooks,
+                           int n,
+                           int pref,
+                           model_margin_method m,
+                           double* q,
+                           int* used);
+/* Walk-forward weight: model_blend_fit over only the samples j with
+ * before - window <= season[j] < before (window <= 0: every season before `before`), so a
+ * sample of season `before` or later can never move the weight. The per-sample RPS is summed
+ * in 2^-40 fixed point (integer sums): the weight and *rps do not depend on the samples'
+ * order. *used (may be NULL) receives the number of samples fitted on; none: MODEL_ERANGE. */
+int model_blend_fit_window(const double* p,
+                           const double* q,
+                           const int* k,
+                           const int* season,
+                           size_t count,
+                           int n,
+                           model_blend_space s,
+                           int before,
+                           int window,
+                           double* w,
+                           size_t* used,
+                           double* rps);
+
+/* Fitted market weights for the pre-match football 1X2 blend, one per league (football-data
+ * Div codes and the competition names the feeds use), produced by
+ *   parlay-model eval ... --market --print-weights   (models/README.md "Market blend").
+ * model_blend_weight_fb(competition) returns the league's weight, or the pooled default for
+ * an unknown or NULL competition. */
+typedef struct
+{
+    const char* div;   /* football-data Div code: E0, E1, F1 */
+    const char* names; /* competition names mapped to it, '|'-separated */
+    double weight;
+} model_blend_weight_row;
+extern const model_blend_weight_row model_blend_weights_fb[];
+extern const int model_blend_weights_fb_count;
+extern const double model_blend_weight_fb_default;
+double model_blend_weight_fb(const char* competition);
+
 /* ---------------------------------------------------------------- metrics */
 
 /* Ranked probability score for ordered outcomes p[0..n), observed index k. */

@@ -377,7 +377,9 @@ static void trader_lean(const json_t *inputs, model_fb_markets *mk)
 
 /* The round's agreed market snapshot (inputs.market: {seq, odds_milli: [[h, d, a], ...]},
  * pre-match only) de-margined by Shin and averaged over its books, then blended with the
- * model's 1X2 by logarithmic pooling with weight QUOTE_MARKET_WEIGHT (models/blend.c; detmath,
+ * model's 1X2 by logarithmic pooling with the fixture's league weight (inputs.competition,
+ * agreed with the fixture: model_blend_weight_fb, a compiled-in table fitted walk-forward by
+ * parlay-model eval; an unknown competition gets the pooled weight) (models/blend.c; detmath,
  * fixed order: the same bits on every node). No snapshot, or no usable book: the model alone.
  * Other markets follow from the 1X2 only through double chance and draw no bet. */
 static void market_blend(const json_t *inputs, model_fb_markets *mk)
@@ -391,8 +393,9 @@ static void market_blend(const json_t *inputs, model_fb_markets *mk)
         for (size_t j = 0; j < 3; j++)
             odds[i * 3 + j] =
                 (double)json_integer_value(json_array_get(json_array_get(books, i), j)) / 1000.0;
+    const char *league = json_string_value(json_object_get(inputs, "competition"));
     if (model_market_fair(odds, (int)nb, 3, MODEL_MARGIN_SHIN, q, NULL) != MODEL_OK ||
-        model_blend(pm, q, 3, QUOTE_MARKET_WEIGHT, MODEL_BLEND_LOG, b) != MODEL_OK)
+        model_blend(pm, q, 3, model_blend_weight_fb(league), MODEL_BLEND_LOG, b) != MODEL_OK)
         return;
     mk->home = b[0], mk->draw = b[1], mk->away = b[2];
     follow_1x2(mk);

@@ -48,10 +48,10 @@ int ratings_rates(struct ratings *r, struct fsm *f, MDB_txn *txn, uint64_t epoch
 int quote_margins_parse(const char *text, model_quote_cfg *cfg, char *err, size_t errlen);
 
 /* The market's weight in the pre-match 1X2 blend when the round carries an agreed market
- * snapshot (inputs.market). A stand-in constant: the walk-forward weights of models/README's
- * market table are 0.81-0.93 (EPL) and 0.56-0.94 (Ligue 1); not yet fitted per league. */
-#define QUOTE_MARKET_WEIGHT 0.85
-
+ * snapshot (inputs.market): model_blend_weight_fb(inputs.competition), the compiled-in table
+ * of per-league weights fitted walk-forward by parlay-model eval (models/blend.c,
+ * models/README.md "Market blend"); an unknown competition gets the pooled weight. The table
+ * is code, so every node of one build reads the same weights. */
 /* The prices text for a football round (malloc'd), or NULL with @err. @fault (tests only)
  * adds 10 to every price, as a node with a broken model would. Pre-match, inputs.market
  * {seq, odds_milli: [[home, draw, away] milli-odds, ...]} blends the 1X2 with that market. */

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1191,6 +1192,148 @@ static void blend_determinism_and_fit(void** st)
     free(k);
 }
 
+/* The preferred book alone when all its prices are usable; otherwise the mean of the books. */
+static void blend_snapshot_pref(void** st)
+{
+    (void)st;
+    const double p1[3] = {0.48, 0.27, 0.25}, p2[3] = {0.52, 0.25, 0.23};
+    double odds[6], q[3], qm[3];
+    int used = -1;
+    assert_int_equal(model_margin_apply(p1, 3, MODEL_MARGIN_SHIN, 0.06, odds, NULL), MODEL_OK);
+    assert_int_equal(model_margin_apply(p2, 3, MODEL_MARGIN_SHIN, 0.02, odds + 3, NULL), MODEL_OK);
+    assert_int_equal(model_market_fair_pref(odds, 2, 3, 1, MODEL_MARGIN_SHIN, q, &used), MODEL_OK);
+    assert_int_equal(used, 1);
+    for (int i = 0; i < 3; i++)
+        assert_float_equal(q[i], p2[i], 1e-9);
+    assert_int_equal(model_market_fair(odds, 2, 3, MODEL_MARGIN_SHIN, qm, NULL), MODEL_OK);
+    for (int pref = -1; pref <= 2; pref += 3) { /* no preference / out of range: the mean */
+        assert_int_equal(model_market_fair_pref(odds, 2, 3, pref, MODEL_MARGIN_SHIN, q, &used),
+                         MODEL_OK);
+        assert_int_equal(used, 2);
+        assert_memory_equal(q, qm, sizeof q);
+    }
+    odds[4] = 0.0; /* the preferred book has no draw price: the usable books' mean */
+    assert_int_equal(model_market_fair_pref(odds, 2, 3, 1, MODEL_MARGIN_SHIN, q, &used), MODEL_OK);
+    assert_int_equal(used, 1);
+    for (int i = 0; i < 3; i++)
+        assert_float_equal(q[i], p1[i], 1e-9);
+    assert_int_equal(model_market_fair_pref(odds + 3, 1, 3, 0, MODEL_MARGIN_SHIN, q, &used),
+                     MODEL_ERANGE);
+    assert_int_equal(model_market_fair_pref(NULL, 1, 3, 0, MODEL_MARGIN_SHIN, q, NULL),
+                     MODEL_EINVAL);
+}
+
+/* The walk-forward fit sees only the window's seasons: samples of the priced season or later
+ * (here with outcomes chosen to pull the weight to the other end) and samples before the
+ * window change neither the weight nor the bits of its RPS; the samples' order changes
+ * nothing either (fixed-point sums); the weight stays on the grid in [0, 1]. */
+static void blend_fit_window_only_earlier(void** st)
+{
+    (void)st;
+    enum { N = 3000 };
+    double *p = malloc(sizeof *p * 3 * N), *q = malloc(sizeof *q * 3 * N),
+           *p2 = malloc(sizeof *p2 * 3 * N), *q2 = malloc(sizeof *q2 * 3 * N);
+    int *k = malloc(sizeof *k * N), *se = malloc(sizeof *se * N), *k2 = malloc(sizeof *k2 * N),
+        *se2 = malloc(sizeof *se2 * N);
+    assert_true(p && q && p2 && q2 && k && se && k2 && se2);
+    blend_samples(7, N, 0.8, 0.1, p, q, k);
+    for (int j = 0; j < N; j++)
+        se[j] = 2008 + j % 5; /* seasons 2008..2012 */
+    double w, wa, wb, r, ra, rb;
+    size_t used, ua;
+    /* season 2012 priced with a one-season window: 2011 only */
+    assert_int_equal(
+        model_blend_fit_window(p, q, k, se, N, 3, MODEL_BLEND_LOG, 2012, 1, &w, &used, &r),
+        MODEL_OK);
+    assert_int_equal(used, N / 5);
+    assert_true(w >= 0.0 && w <= 1.0);
+    assert_true(w * MODEL_BLEND_GRID == (double)(int)(w * MODEL_BLEND_GRID + 0.5));
+    /* poison the later and the too-early samples: the model is made perfect there */
+    memcpy(p2, p, sizeof *p * 3 * N);
+    memcpy(q2, q, sizeof *q * 3 * N);
+    memcpy(k2, k, sizeof *k * N);
+    for (int j = 0; j < N; j++)
+        if (se[j] != 2011)
+            for (int i = 0; i < 3; i++) {
+                p2[3 * j + i] = i == k2[j] ? 0.98 : 0.01;
+                q2[3 * j + i] = i == k2[j] ? 0.01 : 0.495;
+            }
+    assert_int_equal(
+        model_blend_fit_window(p2, q2, k2, se, N, 3, MODEL_BLEND_LOG, 2012, 1, &wa, &ua, &ra),
+        MODEL_OK);
+    assert_memory_equal(&w, &wa, sizeof w);
+    assert_memory_equal(&r, &ra, sizeof r);
+    assert_int_equal(ua, used);
+    /* with every earlier season (window 0) the poisoned 2008-2010 samples do count */
+    assert_int_equal(
+        model_blend_fit_window(p2, q2, k2, se, N, 3, MODEL_BLEND_LOG, 2012, 0, &wb, &ua, &rb),
+        MODEL_OK);
+    assert_int_equal(ua, 4 * (N / 5));
+    assert_true(wb < w);
+    /* reversed order: the same bits */
+    for (int j = 0; j < N; j++) {
+        memcpy(p2 + 3 * j, p + 3 * (N - 1 - j), sizeof *p * 3);
+        memcpy(q2 + 3 * j, q + 3 * (N - 1 - j), sizeof *q * 3);
+        k2[j] = k[N - 1 - j];
+        se2[j] = se[N - 1 - j];
+    }
+    for (int win = 0; win <= 2; win++) {
+        assert_int_equal(
+            model_blend_fit_window(p, q, k, se, N, 3, MODEL_BLEND_LOG, 2012, win, &wa, NULL, &ra),
+            MODEL_OK);
+        assert_int_equal(model_blend_fit_window(p2, q2, k2, se2, N, 3, MODEL_BLEND_LOG, 2012, win,
+                                                &wb, NULL, &rb),
+                         MODEL_OK);
+        assert_memory_equal(&wa, &wb, sizeof wa);
+        assert_memory_equal(&ra, &rb, sizeof ra);
+    }
+    /* nothing earlier: no weight; bad arguments */
+    assert_int_equal(
+        model_blend_fit_window(p, q, k, se, N, 3, MODEL_BLEND_LOG, 2008, 0, &w, &used, NULL),
+        MODEL_ERANGE);
+    assert_int_equal(used, 0);
+    k2[0] = 5;
+    se2[0] = 2000;
+    assert_int_equal(
+        model_blend_fit_window(p, q, k2, se2, N, 3, MODEL_BLEND_LOG, 2012, 0, &w, NULL, NULL),
+        MODEL_EINVAL);
+    assert_int_equal(
+        model_blend_fit_window(p, q, k, NULL, N, 3, MODEL_BLEND_LOG, 2012, 0, &w, NULL, NULL),
+        MODEL_EINVAL);
+    free(p);
+    free(q);
+    free(p2);
+    free(q2);
+    free(k);
+    free(se);
+    free(k2);
+    free(se2);
+}
+
+/* The compiled-in weights: every league's names map to its row, unknown names and NULL to the
+ * default; every weight is a market weight in [0, 1]. */
+static void blend_weight_table(void** st)
+{
+    (void)st;
+    assert_true(model_blend_weights_fb_count >= 3);
+    assert_true(model_blend_weight_fb_default >= 0.0 && model_blend_weight_fb_default <= 1.0);
+    for (int i = 0; i < model_blend_weights_fb_count; i++) {
+        const model_blend_weight_row* w = &model_blend_weights_fb[i];
+        assert_true(w->weight >= 0.0 && w->weight <= 1.0);
+        assert_true(model_blend_weight_fb(w->div) == w->weight);
+        char names[128];
+        snprintf(names, sizeof names, "%s", w->names);
+        for (char* t = strtok(names, "|"); t; t = strtok(NULL, "|"))
+            assert_true(model_blend_weight_fb(t) == w->weight);
+    }
+    assert_true(model_blend_weight_fb("Premier League") == model_blend_weight_fb("E0"));
+    assert_true(model_blend_weight_fb("Ligue 1") == model_blend_weight_fb("F1"));
+    assert_true(model_blend_weight_fb("Serie A") == model_blend_weight_fb_default);
+    assert_true(model_blend_weight_fb("Premier") == model_blend_weight_fb_default);
+    assert_true(model_blend_weight_fb("") == model_blend_weight_fb_default);
+    assert_true(model_blend_weight_fb(NULL) == model_blend_weight_fb_default);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1230,6 +1373,9 @@ int main(void)
         cmocka_unit_test(blend_arithmetic),
         cmocka_unit_test(blend_market_snapshot),
         cmocka_unit_test(blend_determinism_and_fit),
+        cmocka_unit_test(blend_snapshot_pref),
+        cmocka_unit_test(blend_fit_window_only_earlier),
+        cmocka_unit_test(blend_weight_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

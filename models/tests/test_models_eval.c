@@ -249,6 +249,7 @@ static void market_mode_one_season(void** s)
     o.first_season = o.last_season = 2014;
     o.refit_days = 7;
     o.market = 1;
+    o.market_snap = FD_SNAP_AVG;
     fd_eval_result *r = calloc(1, sizeof *r), *r2 = calloc(1, sizeof *r2);
     assert_non_null(r);
     assert_non_null(r2);
@@ -297,6 +298,104 @@ static void market_mode_one_season(void** s)
     mkt = w->mkt.rps / w->mkt.n;
     assert_true(mkt > 0.17 && mkt < 0.22); /* with the leak it would be near 0 */
     fd_eval_free(r);
+
+    /* the sharp snapshot: Pinnacle's pre-match column (PS) where the game has it, the mean of
+     * the books where it does not; the closing leak never */
+    int ps = -1;
+    for (int b = 0; b < d.nbooks; b++)
+        if (strcmp(d.books[b], "PS") == 0)
+            ps = b;
+    assert_true(ps >= 0);
+    long with_ps = 0;
+    for (size_t i = 0; i < d.n; i++) {
+        if (d.m[i].season != 2014)
+            continue;
+        if (i % 3 == 0)
+            d.m[i].odds[ps][1] = 0.0; /* a third of the games lose Pinnacle's draw price */
+        with_ps += d.m[i].odds[ps][0] > 1 && d.m[i].odds[ps][1] > 1 && d.m[i].odds[ps][2] > 1;
+    }
+    o.market_snap = FD_SNAP_SHARP;
+    assert_int_equal(fd_eval(&d, &o, r), MODEL_OK);
+    w = find_row(r, "E0", 2014);
+    assert_non_null(w);
+    assert_int_equal(w->mkt_from_avg, with_ps);
+    assert_int_equal(w->mkt_from_books, 380 - with_ps);
+    mkt = w->mkt.rps / w->mkt.n;
+    assert_true(mkt > 0.17 && mkt < 0.22);
+    fd_eval_free(r);
+    free(r);
+    free(r2);
+    fd_free(&d);
+}
+
+/* Two seasons, pooled and per league: the 2014 weight is fitted on the 2013 games only (the
+ * tested season never), and rewriting every 2014 result changes no 2014 weight; the weights
+ * printed for the season after the data come from the last season. */
+static void market_weights_walk_forward(void** s)
+{
+    (void)s;
+    const char* dir = getenv("MODELS_DATA_DIR");
+    if (!dir)
+        dir = "/work/shared/data/football";
+    fd_data d;
+    memset(&d, 0, sizeof d);
+    if (load(&d, dir, "england-Premier-2013-2014.csv") ||
+        load(&d, dir, "england-Premier-2014-2015.csv")) {
+        fd_free(&d);
+        skip();
+    }
+    fd_eval_opts o;
+    fd_eval_opts_default(&o);
+    o.first_season = 2013;
+    o.last_season = 2014;
+    o.refit_days = 7;
+    o.market = 1;
+    fd_eval_result *r = calloc(1, sizeof *r), *r2 = calloc(1, sizeof *r2);
+    assert_non_null(r);
+    assert_non_null(r2);
+    for (int pooled = 0; pooled <= 1; pooled++) {
+        o.blend_pooled = pooled;
+        o.blend_window = pooled; /* per league: every earlier season */
+        assert_int_equal(fd_eval(&d, &o, r), MODEL_OK);
+        const fd_row* w = find_row(r, "E0", 2014);
+        assert_non_null(w);
+        assert_int_equal(w->weight_n, 380);
+        assert_int_equal(w->weight_first, 2013);
+        assert_int_equal(w->weight_last, 2013);
+        assert_true(w->weight >= 0.0 && w->weight <= 1.0);
+        double w14 = w->weight;
+        assert_int_equal(find_row(r, "E0", 2013)->weight_n, 0);
+        /* 2014's results rewritten (home wins become away wins and back): same 2014 weight */
+        fd_data d2 = d;
+        fd_match* m2 = malloc(sizeof *m2 * d.n);
+        assert_non_null(m2);
+        memcpy(m2, d.m, sizeof *m2 * d.n);
+        for (size_t i = 0; i < d.n; i++)
+            if (m2[i].season == 2014) {
+                int t = m2[i].hg;
+                m2[i].hg = m2[i].ag;
+                m2[i].ag = t;
+            }
+        d2.m = m2;
+        assert_int_equal(fd_eval(&d2, &o, r2), MODEL_OK);
+        const fd_row* w2 = find_row(r2, "E0", 2014);
+        assert_non_null(w2);
+        assert_memory_equal(&w14, &w2->weight, sizeof w14);
+        assert_true(memcmp(&w->blend, &w2->blend, sizeof w->blend) != 0); /* 2014 did change */
+        char* buf = NULL;
+        size_t len = 0;
+        FILE* f = open_memstream(&buf, &len);
+        assert_non_null(f);
+        assert_int_equal(fd_eval_print_weights(f, &d, r), MODEL_OK);
+        fclose(f);
+        assert_non_null(strstr(buf, "for seasons from 2015-16"));
+        /* one-season window: the last season; every earlier season: both */
+        assert_non_null(strstr(buf, pooled ? "seasons 2014-2014" : "seasons 2013-2014"));
+        free(buf);
+        fd_eval_free(r);
+        fd_eval_free(r2);
+        free(m2);
+    }
     free(r);
     free(r2);
     fd_free(&d);
@@ -307,7 +406,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reader_quirks),           cmocka_unit_test(reader_survives_garbage),
         cmocka_unit_test(walk_forward_one_season), cmocka_unit_test(closing_columns_refused),
-        cmocka_unit_test(market_mode_one_season),
+        cmocka_unit_test(market_mode_one_season),  cmocka_unit_test(market_weights_walk_forward),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

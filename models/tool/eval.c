@@ -29,6 +29,17 @@ void fd_eval_opts_default(fd_eval_opts* o)
     o->market_col = NULL;
     o->market_method = MODEL_MARGIN_SHIN;
     o->blend_space = MODEL_BLEND_LOG;
+    o->market_snap = FD_SNAP_SHARP;
+    o->blend_pooled = 1;
+    o->blend_window = 1;
+}
+
+const char* fd_market_snap_name(fd_market_snap s)
+{
+    return s == FD_SNAP_SHARP  ? "PS else mean of books"
+           : s == FD_SNAP_MEAN ? "mean of books"
+           : s == FD_SNAP_AVG  ? "average column else mean of books"
+                               : "?";
 }
 
 /* Columns of the best price over many books (BbMx, Max) are not a price anyone offers. */
@@ -179,8 +190,10 @@ static void odds_implied_rates(const fd_data* d, const fd_match* m, double* hx, 
     }
 }
 
-/* The game's own pre-match market: the chosen column, else the average column, else the mean
- * of the single books' fair probabilities (closing and max-odds columns never). */
+/* The game's own pre-match market: the chosen column; else, by o->market_snap, Pinnacle's
+ * column (PS) or the average column (BbAv/Avg) when the game has it, otherwise the mean of the
+ * single books' fair probabilities (closing, max-odds and average columns never in the mean).
+ * *from_avg: 1 when the preferred column gave the snapshot. */
 static int market_snapshot(const fd_data* d,
                            const fd_match* m,
                            const fd_eval_opts* o,
@@ -192,18 +205,30 @@ static int market_snapshot(const fd_data* d,
     *from_avg = 0;
     if (col >= 0)
         return model_market_fair(m->odds[col], 1, 3, o->market_method, q, NULL);
-    if (avg >= 0 && model_market_fair(m->odds[avg], 1, 3, o->market_method, q, NULL) == MODEL_OK) {
+    if (o->market_snap == FD_SNAP_AVG && avg >= 0 &&
+        model_market_fair(m->odds[avg], 1, 3, o->market_method, q, NULL) == MODEL_OK) {
         *from_avg = 1;
         return MODEL_OK;
     }
     double buf[FD_MAX_BOOKS * 3];
-    int nb = 0;
+    int nb = 0, pref = -1;
     for (int b = 0; b < d->nbooks; b++) {
-        if (b == avg || is_aggregate(d->books[b]) || fd_column_is_closing(d->books[b], NULL, 0))
+        if (b == avg || strcmp(d->books[b], "BbAv") == 0 || strcmp(d->books[b], "Avg") == 0 ||
+            is_aggregate(d->books[b]) || fd_column_is_closing(d->books[b], NULL, 0))
             continue;
+        if (o->market_snap == FD_SNAP_SHARP && strcmp(d->books[b], "PS") == 0)
+            pref = nb;
         memcpy(buf + 3 * nb++, m->odds[b], sizeof(double) * 3);
     }
-    return nb ? model_market_fair(buf, nb, 3, o->market_method, q, NULL) : MODEL_ERANGE;
+    if (!nb)
+        return MODEL_ERANGE;
+    int used = 0, rc = model_market_fair_pref(buf, nb, 3, pref, o->market_method, q, &used);
+    /* the preferred row alone gives used == 1; so does a single usable book: tell them apart */
+    if (rc == MODEL_OK && pref >= 0 && used == 1) {
+        double t[3];
+        *from_avg = model_market_fair(buf + 3 * pref, 1, 3, o->market_method, t, NULL) == MODEL_OK;
+    }
+    return rc;
 }
 
 static int rec_add(fd_eval_result* r, const fd_blend_rec* x)
@@ -227,50 +252,78 @@ void fd_eval_free(fd_eval_result* r)
     r->nrecs = r->caprecs = 0;
 }
 
-/* The weight of each (league, season) row is fitted on the league's earlier seasons only
- * (all leagues' when the league has fewer than FD_BLEND_MIN_FIT such games); then every
- * recorded game is scored with its season's weight. */
-static int blend_pass(const fd_data* d, const fd_eval_opts* o, fd_eval_result* r)
+/* The market weight for season `before` fitted on the recorded games with a snapshot of the
+ * blend_window seasons before it (every earlier season when 0), of division div only (NULL:
+ * every division). Only games of earlier seasons are ever passed to the fit, and
+ * model_blend_fit_window itself drops any sample of season `before` or later. *n = 0 and
+ * the default weight when there is no such game. */
+static int fit_weight(const fd_data* d,
+                      const fd_eval_result* r,
+                      const char* div,
+                      int before,
+                      double* w,
+                      long* nfit,
+                      int* first,
+                      int* last)
 {
-    size_t n = r->nrecs;
+    size_t n = r->nrecs, c = 0;
     double *p = malloc(sizeof *p * 3 * (n + 1)), *q = malloc(sizeof *q * 3 * (n + 1));
-    int* k = malloc(sizeof *k * (n + 1));
-    int rc = MODEL_OK;
-    if (!p || !q || !k) {
+    int *k = malloc(sizeof *k * (n + 1)), *se = malloc(sizeof *se * (n + 1));
+    int rc = MODEL_OK, lo = 99999, hi = -1;
+    *w = FD_BLEND_DEFAULT_W;
+    *nfit = 0;
+    if (!p || !q || !k || !se) {
         rc = MODEL_ENOMEM;
         goto out;
     }
+    for (size_t j = 0; j < n; j++) {
+        const fd_blend_rec* x = &r->recs[j];
+        const fd_match* m = &d->m[x->match];
+        if (!x->has_q || m->season >= before ||
+            (r->blend_window > 0 && m->season < before - r->blend_window) ||
+            (div && strcmp(m->div, div)))
+            continue;
+        memcpy(p + 3 * c, x->pm, sizeof x->pm);
+        memcpy(q + 3 * c, x->q, sizeof x->q);
+        k[c] = x->k;
+        se[c++] = m->season;
+        lo = m->season < lo ? m->season : lo;
+        hi = m->season > hi ? m->season : hi;
+    }
+    if (c) {
+        size_t used = 0;
+        rc = model_blend_fit_window(p, q, k, se, c, 3, r->blend_space, before, r->blend_window, w,
+                                    &used, NULL);
+        *nfit = (long)used;
+        *first = lo;
+        *last = hi;
+    }
+out:
+    free(p);
+    free(q);
+    free(k);
+    free(se);
+    return rc;
+}
+
+/* The weight of each (league, season) row is fitted on earlier seasons only (fit_weight):
+ * pooled over every league, or the league's own (all leagues' when the league has fewer than
+ * FD_BLEND_MIN_FIT such games); then every recorded game is scored with its season's weight. */
+static int blend_pass(const fd_data* d, const fd_eval_opts* o, fd_eval_result* r)
+{
+    size_t n = r->nrecs;
+    int rc = MODEL_OK;
     for (int i = 0; i < r->nrows; i++) {
         fd_row* w = &r->row[i];
         if (w->season < 0)
             continue;
-        for (int pass = 0; pass < 2; pass++) {
-            size_t c = 0;
-            int lo = 99999, hi = -1;
-            for (size_t j = 0; j < n; j++) {
-                const fd_blend_rec* x = &r->recs[j];
-                const fd_match* m = &d->m[x->match];
-                if (!x->has_q || m->season >= w->season || (pass == 0 && strcmp(m->div, w->div)))
-                    continue;
-                memcpy(p + 3 * c, x->pm, sizeof x->pm);
-                memcpy(q + 3 * c, x->q, sizeof x->q);
-                k[c++] = x->k;
-                lo = m->season < lo ? m->season : lo;
-                hi = m->season > hi ? m->season : hi;
-            }
-            if (c < FD_BLEND_MIN_FIT && pass == 0)
-                continue;
-            w->weight = FD_BLEND_DEFAULT_W;
-            w->weight_n = 0;
-            if (c) {
-                if ((rc = model_blend_fit(p, q, k, c, 3, o->blend_space, &w->weight, NULL)))
-                    goto out;
-                w->weight_n = (long)c;
-                w->weight_first = lo;
-                w->weight_last = hi;
-            }
-            break;
-        }
+        if (!o->blend_pooled && (rc = fit_weight(d, r, w->div, w->season, &w->weight, &w->weight_n,
+                                                 &w->weight_first, &w->weight_last)))
+            return rc;
+        if ((o->blend_pooled || w->weight_n < FD_BLEND_MIN_FIT) &&
+            (rc = fit_weight(d, r, NULL, w->season, &w->weight, &w->weight_n, &w->weight_first,
+                             &w->weight_last)))
+            return rc;
     }
     for (size_t j = 0; j < n; j++) {
         const fd_blend_rec* x = &r->recs[j];
@@ -289,7 +342,7 @@ static int blend_pass(const fd_data* d, const fd_eval_opts* o, fd_eval_result* r
             if (rows[i]->season >= 0)
                 wt = rows[i]->weight;
         if ((rc = model_blend(x->pm, x->has_q ? x->q : NULL, 3, wt, o->blend_space, b)))
-            goto out;
+            return rc;
         for (int i = 0; i < nr; i++) {
             acc_add(&rows[i]->blend_all, b, x->k);
             if (!x->has_q)
@@ -306,11 +359,7 @@ static int blend_pass(const fd_data* d, const fd_eval_opts* o, fd_eval_result* r
                     acc_add(&rows[i]->blend_same[bk], b, x->k);
         }
     }
-out:
-    free(p);
-    free(q);
-    free(k);
-    return rc;
+    return MODEL_OK;
 }
 
 int fd_eval(const fd_data* d, const fd_eval_opts* o, fd_eval_result* r)
@@ -451,6 +500,9 @@ int fd_eval(const fd_data* d, const fd_eval_opts* o, fd_eval_result* r)
         r->market_avg = mavg;
         r->market_method = o->market_method;
         r->blend_space = o->blend_space;
+        r->market_snap = o->market_snap;
+        r->blend_pooled = o->blend_pooled;
+        r->blend_window = o->blend_window;
         rc = blend_pass(d, o, r);
     }
 out:
@@ -496,15 +548,20 @@ static void print_market(FILE* f,
         snprintf(src, sizeof src, "column %s", d->books[res->market_col]);
     else
         snprintf(src, sizeof src, "%s col. %ld, mean of books %ld",
-                 res->market_avg >= 0 ? d->books[res->market_avg] : "avg", w->mkt_from_avg,
-                 w->mkt_from_books);
+                 res->market_snap == FD_SNAP_SHARP ? "PS"
+                 : res->market_avg >= 0            ? d->books[res->market_avg]
+                                                   : "avg",
+                 w->mkt_from_avg, w->mkt_from_books);
     fprintf(f, "  market mode: %ld of %ld games with a pre-match snapshot (%s), de-margined %s\n",
             w->mkt.n, w->model.n, src, model_margin_name(res->market_method));
     if (w->season >= 0) {
         if (w->weight_n)
-            fprintf(f, "  %-22s %.2f (%s space), fitted on %ld games of seasons %d-%d\n",
+            fprintf(f, "  %-22s %.2f (%s space), fitted on %ld games of seasons %d-%d (%s)\n",
                     "market weight", w->weight, model_blend_space_name(res->blend_space),
-                    w->weight_n, w->weight_first, w->weight_last);
+                    w->weight_n, w->weight_first, w->weight_last,
+                    res->blend_pooled || w->weight_n >= 0
+                        ? (res->blend_pooled ? "all leagues" : "league or all")
+                        : "");
         else
             fprintf(f, "  %-22s %.2f (%s space), default: no earlier season with a market\n",
                     "market weight", w->weight, model_blend_space_name(res->blend_space));
@@ -521,7 +578,7 @@ static void print_market(FILE* f,
         const fd_acc* a = &w->blend_same[best_b];
         double v = mean(a->rps, a->n);
         fprintf(f,
-                "  blend vs best column %s/%s (RPS %.4f): blend %.4f on its games, %+.2f%% -> %s\n",
+                "  blend vs best column %s/%s (RPS %.5f): blend %.5f on its games, %+.2f%% -> %s\n",
                 d->books[best_b], model_margin_name(best_m), best, v, 100.0 * (v - best) / best,
                 v <= best ? "no worse" : "WORSE");
     }
@@ -540,7 +597,7 @@ static void print_market(FILE* f,
         const fd_acc* a = &w->blend_same[b];
         double v = mean(a->rps, a->n);
         if (bb < 1e9)
-            fprintf(f, "  blend vs B365/%s (RPS %.4f): blend %.4f on its games, %+.2f%% -> %s\n",
+            fprintf(f, "  blend vs B365/%s (RPS %.5f): blend %.5f on its games, %+.2f%% -> %s\n",
                     model_margin_name(bm), bb, v, 100.0 * (v - bb) / bb,
                     v < bb ? "better" : "NOT better");
     }
@@ -613,4 +670,59 @@ void fd_eval_print(FILE* f, const fd_data* d, const fd_eval_result* res)
             print_market(f, d, res, w, best_b, best_m, best);
     }
     free(rows);
+}
+
+int fd_eval_print_weights(FILE* f, const fd_data* d, const fd_eval_result* r)
+{
+    if (!r->market)
+        return MODEL_EINVAL;
+    int last = -1;
+    for (size_t j = 0; j < r->nrecs; j++)
+        if (d->m[r->recs[j].match].season > last)
+            last = d->m[r->recs[j].match].season;
+    if (last < 0)
+        return MODEL_ERANGE;
+    int before = last + 1, rc, lo = 0, hi = 0;
+    double wp, wl;
+    long np, nl;
+    if ((rc = fit_weight(d, r, NULL, before, &wp, &np, &lo, &hi)))
+        return rc;
+    fprintf(f,
+            "\nmarket weights for seasons from %d-%02d (snapshot: %s, de-margined %s, %s space; "
+            "fitted on %s, %s):\n",
+            before, (before + 1) % 100, fd_market_snap_name(r->market_snap),
+            model_margin_name(r->market_method), model_blend_space_name(r->blend_space),
+            r->blend_pooled ? "all leagues pooled" : "each league (all when < 200 games)",
+            r->blend_window > 0 ? "the last season(s) in the window" : "every season");
+    fprintf(f, "  pooled: %.2f (%ld games, seasons %d-%d)\n", wp, np, lo, hi);
+    /* the divisions that have recorded games, in first-seen order */
+    char divs[16][8];
+    int nd = 0;
+    for (size_t j = 0; j < r->nrecs && nd < 16; j++) {
+        const char* dv = d->m[r->recs[j].match].div;
+        int seen = 0;
+        for (int i = 0; i < nd; i++)
+            seen |= strcmp(divs[i], dv) == 0;
+        if (!seen)
+            snprintf(divs[nd++], sizeof divs[0], "%s", dv);
+    }
+    for (int i = 0; i < nd; i++) {
+        if ((rc = fit_weight(d, r, divs[i], before, &wl, &nl, &lo, &hi)))
+            return rc;
+        double use = r->blend_pooled || nl < FD_BLEND_MIN_FIT ? wp : wl;
+        if (nl)
+            fprintf(f, "  %-4s own league only: %.2f (%ld games, seasons %d-%d); table: %.2f\n",
+                    divs[i], wl, nl, lo, hi, use);
+        else
+            fprintf(f, "  %-4s own league only: no game in the window; table: %.2f\n", divs[i],
+                    use);
+    }
+    fprintf(f, "  C table (models/blend.c model_blend_weights_fb, weights):");
+    for (int i = 0; i < nd; i++) {
+        if ((rc = fit_weight(d, r, divs[i], before, &wl, &nl, &lo, &hi)))
+            return rc;
+        fprintf(f, " %s %.2f", divs[i], r->blend_pooled || nl < FD_BLEND_MIN_FIT ? wp : wl);
+    }
+    fprintf(f, " default %.2f\n", wp);
+    return MODEL_OK;
 }

@@ -30,7 +30,9 @@ typedef struct
     fd_acc mkt_model, mkt, blend;      /* on the games with a market snapshot */
     fd_acc blend_all;                  /* every game: the blend, or the model alone */
     fd_acc blend_same[FD_MAX_BOOKS];   /* the blend on the games the book priced */
-    long mkt_from_avg, mkt_from_books; /* where the snapshot came from */
+    long mkt_from_avg, mkt_from_books; /* where the snapshot came from: the preferred column
+                                          (PS or BbAv/Avg, per fd_eval_opts.market_snap) or
+                                          the mean of the single books */
     double weight;                     /* market weight used (season rows) */
     long weight_n;                     /* earlier-season games it was fitted on (0: default) */
     int weight_first, weight_last;     /* seasons it was fitted on */
@@ -47,6 +49,14 @@ typedef struct
 #define FD_BLEND_DEFAULT_W 0.5 /* market weight when no earlier season has market data */
 #define FD_BLEND_MIN_FIT 200   /* fewer earlier games in the league: fit on all leagues */
 
+/* Where the game's market snapshot comes from (market mode). */
+typedef enum {
+    FD_SNAP_SHARP = 0, /* Pinnacle's pre-match column (PS) alone when the game has it, else the
+                          mean of the single books' fair probabilities (default) */
+    FD_SNAP_MEAN = 1,  /* the mean of the single books' fair probabilities (what a node sees) */
+    FD_SNAP_AVG = 2,   /* the average column (BbAv/Avg), else the mean of the single books */
+} fd_market_snap;
+
 typedef struct
 {
     model_fb_fit_opts fit;
@@ -60,6 +70,11 @@ typedef struct
                                column (BbAv/Avg) when present, else the mean of the books */
     model_margin_method market_method; /* shin or power */
     model_blend_space blend_space;
+    fd_market_snap market_snap;
+    int blend_pooled; /* 1: one weight fitted on every league's earlier games (default);
+                         0: per league (all leagues when it has < FD_BLEND_MIN_FIT games) */
+    int blend_window; /* seasons before the tested one to fit on (1 = the last one, default);
+                         0: every earlier season */
 } fd_eval_opts;
 
 typedef struct
@@ -73,6 +88,8 @@ typedef struct
     int market, market_col, market_avg; /* mode, the chosen column, the average column (-1) */
     model_margin_method market_method;
     model_blend_space blend_space;
+    fd_market_snap market_snap;
+    int blend_pooled, blend_window;
 } fd_eval_result;
 
 void fd_eval_opts_default(fd_eval_opts* o);
@@ -82,6 +99,11 @@ void fd_eval_opts_default(fd_eval_opts* o);
 int fd_eval(const fd_data* d, const fd_eval_opts* o, fd_eval_result* r);
 void fd_eval_print(FILE* f, const fd_data* d, const fd_eval_result* r);
 void fd_eval_free(fd_eval_result* r);
+/* Market mode: the weights for the season after the last one in the data, with the run's
+ * snapshot, scope and window, per tested division and pooled, as the C table of
+ * models/blend.c (model_blend_weights_fb) and one line per division fitted per league. */
+int fd_eval_print_weights(FILE* f, const fd_data* d, const fd_eval_result* r);
+const char* fd_market_snap_name(fd_market_snap s);
 
 /* 1 if a football-data column name or column prefix holds closing odds (recorded at
  * kick-off): a prefix ending in C before the outcome letters (PSCH, B365CH, AvgCH, MaxCH),

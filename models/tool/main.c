@@ -20,6 +20,11 @@
  *   --market-col BOOK        ... or one book's column (B365, PS...); closing columns refused
  *   --market-method M        shin (default) or power de-margining of the snapshot
  *   --blend S                log (default) or linear blending space
+ *   --market-snap S          sharp (default: PS when the game has it, else the mean of the
+ *                            books), mean (mean of the single books) or avg (BbAv/Avg column)
+ *   --blend-fit F            pooled (default: one weight over all leagues) or league
+ *   --blend-window N         fit a season's weight on the N seasons before it (1; 0 = all)
+ *   --print-weights          also print the weights for the season after the data's last one
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +39,9 @@ static int usage(void)
             "usage: parlay-model eval [--from Y] [--to Y] [--test-div E0,F1] [--xi X] [--shots S]\n"
             "                         [--ridge R] [--xg-odds W] [--newcomer P] [--refit DAYS]\n"
             "                         [--report-from Y] [--market] [--market-col BOOK]\n"
-            "                         [--market-method shin|power] [--blend log|linear] "
+            "                         [--market-method shin|power] [--blend log|linear]\n"
+            "                         [--market-snap sharp|mean|avg] [--blend-fit pooled|league]\n"
+            "                         [--blend-window N] [--print-weights] "
             "FILE.csv...\n"
             "       parlay-model markets LAMBDA MU [RHO]\n");
     return 2;
@@ -42,6 +49,7 @@ static int usage(void)
 
 static int cmd_eval(int argc, char** argv)
 {
+    int print_weights = 0;
     fd_eval_opts o;
     fd_eval_opts_default(&o);
     fd_data d;
@@ -96,6 +104,33 @@ static int cmd_eval(int argc, char** argv)
                 fprintf(stderr, "parlay-model: --market-method: shin or power, not %s\n", m);
                 return 2;
             }
+        } else if (i + 1 < argc && strcmp(a, "--market-snap") == 0) {
+            const char* m = argv[++i];
+            if (strcmp(m, "sharp") == 0)
+                o.market_snap = FD_SNAP_SHARP;
+            else if (strcmp(m, "mean") == 0)
+                o.market_snap = FD_SNAP_MEAN;
+            else if (strcmp(m, "avg") == 0)
+                o.market_snap = FD_SNAP_AVG;
+            else {
+                fprintf(stderr, "parlay-model: --market-snap: sharp, mean or avg, not %s\n", m);
+                return 2;
+            }
+        } else if (i + 1 < argc && strcmp(a, "--blend-fit") == 0) {
+            const char* m = argv[++i];
+            if (strcmp(m, "pooled") == 0 || strcmp(m, "league") == 0)
+                o.blend_pooled = strcmp(m, "pooled") == 0;
+            else {
+                fprintf(stderr, "parlay-model: --blend-fit: pooled or league, not %s\n", m);
+                return 2;
+            }
+        } else if (i + 1 < argc && strcmp(a, "--blend-window") == 0) {
+            o.blend_window = atoi(argv[++i]);
+            if (o.blend_window < 0)
+                return usage();
+        } else if (strcmp(a, "--print-weights") == 0) {
+            print_weights = 1;
+            o.market = 1;
         } else if (i + 1 < argc && strcmp(a, "--blend") == 0) {
             const char* m = argv[++i];
             if (strcmp(m, "log") == 0)
@@ -161,6 +196,10 @@ static int cmd_eval(int argc, char** argv)
         (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec));
     printf("columns: RPS/logloss of each bookmaker's 1X2 odds de-margined by each method\n");
     fd_eval_print(stdout, &d, r);
+    if (print_weights && (rc = fd_eval_print_weights(stdout, &d, r))) {
+        fprintf(stderr, "parlay-model: weights: %s\n", model_strerror(rc));
+        return 1;
+    }
     fd_eval_free(r);
     free(r);
     fd_free(&d);

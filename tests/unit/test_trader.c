@@ -401,11 +401,14 @@ static void test_two_machines(void **state)
 
 /* ---- pricing ---------------------------------------------------------------------------- */
 
-static char *price_in(const char *phase, const char *trader_json, const char *market_json)
+static char *price_comp(const char *phase, const char *trader_json, const char *market_json,
+                        const char *competition)
 {
     json_t *in = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "phase", phase, "home_goals",
                            0, "away_goals", 0, "home_reds", 0, "away_reds", 0, "minute_x10",
                            !strcmp(phase, "live") ? 200 : 0, "half", !strcmp(phase, "live"));
+    if (competition)
+        json_object_set_new(in, "competition", json_string(competition));
     if (trader_json)
         json_object_set_new(in, "trader", json_loads(trader_json, 0, NULL));
     if (market_json)
@@ -418,6 +421,11 @@ static char *price_in(const char *phase, const char *trader_json, const char *ma
     if (!text)
         fail_msg("pricing failed: %s", err);
     return text;
+}
+
+static char *price_in(const char *phase, const char *trader_json, const char *market_json)
+{
+    return price_comp(phase, trader_json, market_json, NULL);
 }
 
 static char *price(const char *trader_json)
@@ -501,8 +509,21 @@ static void test_market_blend(void **state)
     assert_true(price_of(blend, "1x2", NULL, "home") > price_of(base, "1x2", NULL, "home"));
     assert_true(price_of(blend, "double_chance", NULL, "draw_away") <
                 price_of(base, "double_chance", NULL, "draw_away"));
-    /* the blended away price sits between the model's and the market's fair price (~1.66) */
+    /* the blended away price sits between the model's and the market's fair price (~1.66), or
+     * at the market's when the fitted weight is 1 */
     assert_true(price_of(blend, "1x2", NULL, "away") > 1500.0);
+    /* the weight is the fixture's league's (models/blend.c table): a league's names share it;
+     * an unknown competition, or none, takes the pooled default */
+    char *epl = price_comp("pre", NULL, mkt, "Premier League"),
+         *e0 = price_comp("pre", NULL, mkt, "E0"),
+         *other = price_comp("pre", NULL, mkt, "No Such League");
+    assert_string_equal(epl, e0);
+    assert_string_equal(other, blend);
+    if (model_blend_weight_fb("E0") != model_blend_weight_fb_default)
+        assert_string_not_equal(e0, blend);
+    else
+        assert_string_equal(e0, blend);
+    free(epl), free(e0), free(other);
     char *with_lean = price_in("pre", "{\"margin_shift_bp\":0,\"market_shift_bp\":{},\"lean\":"
                                       "{\"outcome\":\"home\",\"bp\":300}}", mkt);
     assert_true(price_of(with_lean, "1x2", NULL, "home") < price_of(blend, "1x2", NULL, "home"));
