@@ -23,7 +23,7 @@ interface Props {
 export function TraderMarkets({ fixture, v, t, lang, busy, send, refuse }: Props) {
   const [market, setMarket] = useState("total_goals");
   const shown = marketsWithSettings(v);
-  const cur = v?.markets[market] ?? NEUTRAL;
+  const cur = v?.markets?.[market] ?? NEUTRAL;
   const rule = marketRule(market);
   const id = (s: string) => `tm-${s}`;
   const submit = (e: FormEvent<HTMLFormElement>) => {
