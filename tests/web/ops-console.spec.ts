@@ -18,6 +18,7 @@ async function accessible(page: Page, name: string) {
 }
 
 test("an operator signs in to the console and sees cluster health, switches, trader controls, liability, the ledger and RTP, the oracle", async ({ page }) => {
+  test.setTimeout(240_000); // the per-market line move waits for an agreed quote and the bettor's page
   const admin = adminToken(d);
   const op = await makeOperator(d, "Console test", ["cluster", "bets", "wallet", "oracle", "kyc"]);
   const errors: string[] = [];
@@ -111,6 +112,76 @@ test("an operator signs in to the console and sees cluster health, switches, tra
   await expect(trader).toHaveAttribute("data-suspended", "false", { timeout: 30_000 });
   await expect(trader.locator("table.trader-history tbody tr").first().locator(".what")).toHaveText("rouvert");
   await expect(onBoard).toHaveAttribute("data-status", "open", { timeout: 60_000 });
+
+  // Per market: the total goals line moved up a goal with a reason; the console lists it in the
+  // market's table and its own history; the next agreed quote carries the move and the bettor's
+  // fixture page shows its prices (3.5 at the model's 2.5, no 0.5 line any more). A lean over
+  // 500 bp is refused in words and changes nothing; the line is put back at the end.
+  const markets = trader.getByRole("form", { name: "Changer un marché" });
+  const before = await fetch(`${d.url}/api/football/v1/fixtures/${fixture}/markets`).then((r) => r.json()) as { version: number };
+  await markets.getByRole("combobox", { name: "Marché à régler" }).selectOption("total_goals");
+  await markets.getByLabel(/^Déplacement de ligne/).fill("1");
+  await markets.getByLabel("Motif").fill("forte pluie annoncée");
+  await markets.getByRole("button", { name: "Appliquer au marché" }).click();
+  await expect(trader.getByRole("status")).toHaveText(/^Réglage du marché total_goals enregistré \(changement n° \d+\)\.$/, { timeout: 30_000 });
+  const tgRow = trader.locator('table.trader-markets-state tr[data-market="total_goals"]');
+  await expect(tgRow.locator(".line")).toHaveText("+1 but(s)");
+  await expect(tgRow.locator(".state")).toHaveText("ouvert");
+  const tgHistory = trader.locator('[data-market-history="total_goals"] tbody tr');
+  await expect(tgHistory).toHaveCount(1);
+  await expect(tgHistory.first().locator(".what")).toHaveText("ligne +1");
+  await expect(tgHistory.first().locator(".why")).toHaveText("forte pluie annoncée");
+  await shot(page, "c2e-console-trader-market");
+  await accessible(page, "console-trader-market");
+  // The bettor's side: a newer agreed quote whose inputs carry the move, and the fixture page
+  // showing that quote's 3.5 over price (read again until the page and the API show the same).
+  type Quote = { version: number; prices: { total_goals?: Record<string, { over?: number; under?: number }> } };
+  const agreedWithMove = async (): Promise<Quote | undefined> => {
+    const m = await fetch(`${d.url}/api/football/v1/fixtures/${fixture}/markets`).then((r) => r.json()) as Quote;
+    if (m.version <= before.version) return undefined;
+    const q = await fetch(`${d.url}/api/football/v1/quotes/${m.version}`).then((r) => r.json()) as
+      { inputs?: { trader?: { markets?: { total_goals?: { line_move_q?: number } } } } };
+    return q.inputs?.trader?.markets?.total_goals?.line_move_q === 4 ? m : undefined;
+  };
+  await expect.poll(async () => (await agreedWithMove()) !== undefined, { timeout: 60_000 }).toBe(true);
+  await bettor.goto(`${d.url}/match/${encodeURIComponent(fixture)}`);
+  const totals = bettor.locator("table[data-market='total_goals']");
+  await expect(totals).toBeVisible({ timeout: 30_000 });
+  await expect(async () => {
+    const m = await agreedWithMove();
+    expect(m, "the newest agreed quote carries the move").toBeDefined();
+    const over = m!.prices.total_goals?.["3.5"]?.over;
+    expect(over, "3.5 over is priced").toBeGreaterThan(1000);
+    const text = new Intl.NumberFormat("fr-FR", { minimumFractionDigits: 2, maximumFractionDigits: 2, useGrouping: false }).format(over! / 1000);
+    await expect(totals.locator("[data-pick='total_goals/3.5/over'] .value")).toHaveText(text, { timeout: 2_000 });
+    expect(m!.prices.total_goals?.["0.5"], "0.5 falls off the ladder").toBeUndefined();
+  }).toPass({ timeout: 60_000 });
+  await expect(totals.locator("[data-pick^='total_goals/0.5/']")).toHaveCount(0);
+  await shot(bettor, "c2f-fixture-line-moved");
+  // Refused: a lean over 500 bp, in words, and nothing changes.
+  type Settings = { markets: { changes: number; markets: Record<string, { lean: unknown; line_move_q: number }> } };
+  const onNode = () => fetch(`${d.url}/api/football/admin/v1/fixtures/${fixture}/trader`, { headers: { Authorization: `Bearer ${admin}` } })
+    .then((r) => r.json()) as Promise<Settings>;
+  const changesBefore = await tgHistory.count();
+  const nodeBefore = await onNode();
+  await markets.getByLabel("Penchant vers").selectOption("over");
+  await markets.getByLabel(/^Penchant \(pb/).fill("600");
+  await markets.getByLabel("Motif").fill("essai hors bornes");
+  await markets.getByRole("button", { name: "Appliquer au marché" }).click();
+  await expect(trader.getByRole("alert")).toHaveText("Penchant hors bornes (de 0 à 500 pb, vers une issue du marché : domicile, nul ou extérieur sur le 1N2).");
+  await expect(tgRow.locator(".lean")).toHaveText("aucun");
+  await expect(tgHistory).toHaveCount(changesBefore);
+  const nodeAfter = await onNode();
+  expect(nodeAfter.markets.markets.total_goals).toMatchObject({ lean: null, line_move_q: 4 });
+  expect(nodeAfter.markets.changes).toBe(nodeBefore.markets.changes);
+  // The line put back (the other spec files see the model's ladder again).
+  await markets.getByLabel(/^Penchant \(pb/).fill("0");
+  await markets.getByLabel(/^Déplacement de ligne/).fill("0");
+  await markets.getByLabel("Motif").fill("fin de l'essai");
+  await markets.getByRole("button", { name: "Appliquer au marché" }).click();
+  await expect(tgRow.locator(".line")).toHaveText("0 but(s)", { timeout: 30_000 });
+  await expect(tgHistory.first().locator(".what")).toHaveText("ligne 0");
+  await expect(trader.getByRole("alert")).toHaveCount(0);
   await bettor.close();
 
   // Live betting turned the other way and back (the local deployment starts with it off),

@@ -1,20 +1,29 @@
 // Trader controls per fixture (POST|GET /admin/v1/fixtures/{id}/trader on the sport cluster):
 // the current state (suspended or open, margin shift, lean, maximum stake) and the history of
 // changes with who and why; suspend or reopen with a reason; the pricing settings with a reason.
-// Refusals are translated from their code. After a change (answered by the leader) the settings
-// are read again until a node shows that change (the read may come from a node behind).
+// Below them, the per-market settings (TraderMarkets.tsx). Refusals are translated from their
+// code. After a change (answered by the leader) the settings are read again until a node shows
+// that change (the read may come from a node behind).
 import { useEffect, useState, type FormEvent } from "react";
 import { listAll, type Fixture } from "../api";
 import { adminGet, adminPost, type Problem } from "./api";
 import { euros, traderChange, type TraderSet } from "./figures";
+import { TraderMarkets } from "./TraderMarkets";
+import { capCents, capInput, type MarketsView } from "./traderMarket";
 import { Failure, SPORT, useLoad, type PageProps } from "./ui";
 
 interface TraderChange { n: number; entry: number; at: string; by: string; reason: string; set: TraderSet }
 interface TraderSettings {
   fixture: string; margin_shift_bp: number; market_shift_bp: Record<string, number>;
   lean: { outcome: "home" | "draw" | "away"; bp: number } | null; suspended: boolean; max_stake: number;
-  changes: number; history?: TraderChange[]; change?: TraderChange;
+  changes: number; history?: TraderChange[]; change?: TraderChange; markets?: MarketsView;
 }
+// A fixture-wide change answers the settings (changes: its n); a market's change answers
+// {fixture, market, settings, change}, numbered apart (markets.changes in GET).
+interface MarketAnswer { market: string; change: { n: number } }
+
+// Whether @a is at least as new as @b on both counts of changes.
+const atLeast = (a: TraderSettings, b: TraderSettings) => a.changes >= b.changes && (a.markets?.changes ?? 0) >= (b.markets?.changes ?? 0);
 
 export function TraderPage({ s, t, lang, onProblem }: PageProps) {
   const [fixtures, setFixtures] = useState<Fixture[]>();
@@ -44,30 +53,33 @@ function TraderFixture({ s, t, lang, onProblem, fixture }: PageProps & { fixture
   const path = `fixtures/${encodeURIComponent(fixture)}/trader`;
   const [v0, p, reload] = useLoad(() => adminGet<TraderSettings>(s, SPORT, path));
   const [fresh, setFresh] = useState<TraderSettings>();
-  const v = fresh && (!v0 || fresh.changes >= v0.changes) ? fresh : v0;
+  const v = fresh && (!v0 || atLeast(fresh, v0)) ? fresh : v0;
   const [err, setErr] = useState<Problem>();
   const [done, setDone] = useState<string>();
   const [busy, setBusy] = useState(false);
   useEffect(() => { const id = setInterval(reload, 3000); return () => clearInterval(id); }, [reload]);
 
-  const send = async (body: Record<string, unknown>, form: HTMLFormElement) => {
+  const send = async (body: Record<string, unknown>, form?: HTMLFormElement) => {
     setBusy(true);
     setDone(undefined);
-    const r = await adminPost<TraderSettings>(s, SPORT, path, body);
+    const r = await adminPost<TraderSettings | MarketAnswer>(s, SPORT, path, body);
     if (!r.ok) setErr(r.problem);
     else {
       setErr(undefined);
-      form.reset();
-      const n = r.value.changes;
+      form?.reset();
+      const m = "market" in r.value ? r.value : undefined;
+      const n = m ? m.change.n : (r.value as TraderSettings).changes;
+      const seen = (g: TraderSettings) => (m ? g.markets?.changes ?? 0 : g.changes) >= n;
       for (let i = 0; i < 25; i++) {
         const g = await adminGet<TraderSettings>(s, SPORT, path);
-        if (g.ok && g.value.changes >= n) { setFresh(g.value); break; }
+        if (g.ok && seen(g.value)) { setFresh(g.value); break; }
         await new Promise((res) => setTimeout(res, 200));
       }
-      setDone(t("c.trader.done", { n }));
+      setDone(m ? t("c.tm.done", { market: m.market, n }) : t("c.trader.done", { n }));
     }
     setBusy(false);
   };
+  const refuse = (code: string) => { setDone(undefined); setErr({ status: 422, code, detail: code }); };
   const reasonOf = (f: FormData) => String(f.get("reason") ?? "").trim();
   const suspend = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -77,11 +89,13 @@ function TraderFixture({ s, t, lang, onProblem, fixture }: PageProps & { fixture
   const settings = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
-    const euro = Number(String(f.get("max_stake")).replace(",", "."));
+    // Euros read as text into integer cents (no floating-point product); unreadable: refused here.
+    const cap = capCents(String(f.get("max_stake") ?? ""));
+    if (cap === null) { refuse("invalid_max_stake"); return; }
     send({
       margin_shift_bp: Number(f.get("margin")),
       lean: { outcome: String(f.get("lean_outcome")), bp: Number(f.get("lean_bp")) },
-      max_stake: Number.isFinite(euro) ? Math.round(euro * 100) : -1,
+      max_stake: cap,
       reason: reasonOf(f),
     }, e.currentTarget);
   };
@@ -119,7 +133,7 @@ function TraderFixture({ s, t, lang, onProblem, fixture }: PageProps & { fixture
               </select>
             </label>
             <label>{t("c.trader.leanBp")} <input name="lean_bp" type="number" step={1} defaultValue={v.lean?.bp ?? 0} required /></label>
-            <label>{t("c.trader.maxStakeField")} <input name="max_stake" inputMode="decimal" defaultValue={(v.max_stake / 100).toString()} required /></label>
+            <label>{t("c.trader.maxStakeField")} <input name="max_stake" inputMode="decimal" defaultValue={capInput(lang, v.max_stake)} required /></label>
             <label>{t("c.trader.reason")} <input name="reason" required /></label>
             <button type="submit" disabled={busy}>{t("c.trader.apply")}</button>
           </form>
@@ -142,6 +156,7 @@ function TraderFixture({ s, t, lang, onProblem, fixture }: PageProps & { fixture
               </tbody>
             </table>
           )}
+          <TraderMarkets fixture={fixture} v={v.markets} t={t} lang={lang} busy={busy} send={(b) => { void send(b); }} refuse={refuse} />
         </>
       )}
     </div>
