@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/hex.h"
 #include "common/seal.h"
@@ -460,8 +461,24 @@ static int player_open_sessions(struct acc_op *op, const char *id, bool unexpire
     return 0;
 }
 
+/* When session @s began, in leader milliseconds: created_at_ms, or for sessions recorded
+ * before it existed their created_at (whole seconds, so ...999 within that second: never later
+ * than a session with created_at_ms of the same second). */
+static uint64_t session_created_ms(json_t *s)
+{
+    json_t *ms = json_object_get(s, "created_at_ms");
+    if (json_is_integer(ms))
+        return (uint64_t)json_integer_value(ms);
+    struct tm tm = {0};
+    const char *at = store_str(s, "created_at");
+    const char *end = at ? strptime(at, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+    return end && !*end ? (uint64_t)timegm(&tm) * 1000 : 0;
+}
+
 /* Before a new session of player @id: while @max or more of their sessions are open (not
- * revoked, not expired), the oldest ends ("session limit"). */
+ * revoked, not expired), the oldest ends ("session limit"): by the leader's time in
+ * milliseconds (created_at has whole seconds only: two sign-ins within one second tied, and
+ * the tie went by the random session id), then by id. */
 static int sessions_bound(struct acc_op *op, const char *id, size_t max)
 {
     json_t *open;
@@ -472,8 +489,8 @@ static int sessions_bound(struct acc_op *op, const char *id, size_t max)
         json_array_foreach(open, i, s)
         {
             json_t *o = json_array_get(open, oldest);
-            int c = strcmp(store_str(s, "created_at"), store_str(o, "created_at"));
-            if (c < 0 || (c == 0 && strcmp(store_str(s, "id"), store_str(o, "id")) < 0))
+            uint64_t ts = session_created_ms(s), to = session_created_ms(o);
+            if (ts < to || (ts == to && strcmp(store_str(s, "id"), store_str(o, "id")) < 0))
                 oldest = i;
         }
         rv = family_revoke(op, json_array_get(open, oldest), "session limit");
@@ -556,6 +573,7 @@ static int session_create(struct acc_op *op)
     json_t *s = json_pack("{s:s, s:s, s:s, s:[], s:s, s:s, s:I, s:b}", "id", fam, "player_id",
                           id, "current", hash, "previous", "created_at", op->ts, "updated_at",
                           op->ts, "expires_at_ms", (json_int_t)expires, "revoked", 0);
+    json_object_set_new(s, "created_at_ms", json_integer((json_int_t)c->time_ms));
     if (idle > 0) {
         json_object_set_new(s, "idle_ms", json_integer(idle));
         json_object_set_new(s, "used_ms", json_integer((json_int_t)c->time_ms));

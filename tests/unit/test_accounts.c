@@ -276,6 +276,36 @@ static void session_bound_per_player(void** state)
     assert_int_equal(apply(c, CMD_SESSION_REFRESH, REFRESH(F3, H("c"), H("f"))), 200);
 }
 
+/* Sign-ins within one second: the oldest is the first by the leader's milliseconds, whatever
+ * the session ids (created_at has whole seconds; F2 < F3 < F1 below). */
+static void session_bound_within_one_second(void** state)
+{
+    struct ctx* c = *state;
+    const uint64_t t = 1700000100000ull;
+    assert_int_equal(util_apply_at(c->f, &c->r, 1, CMD_PLAYER_REGISTER, NULL, 0,
+                                   reg(P1, "alice@example.fr"), t),
+                     201);
+    assert_int_equal(util_apply_at(c->f, &c->r, 2, CMD_SESSION_CREATE, NULL, 0,
+                                   LIMITED(F3, H("a"), "\"max_sessions\":2"), t + 100),
+                     201);
+    assert_int_equal(util_apply_at(c->f, &c->r, 3, CMD_SESSION_CREATE, NULL, 0,
+                                   LIMITED(F2, H("b"), "\"max_sessions\":2"), t + 400),
+                     201);
+    assert_int_equal(util_apply_at(c->f, &c->r, 4, CMD_SESSION_CREATE, NULL, 0,
+                                   LIMITED(F1, H("c"), "\"max_sessions\":2"), t + 700),
+                     201);
+    json_t* s = session(c, F3);
+    assert_true(json_is_true(json_object_get(s, "revoked")));
+    assert_int_equal(json_integer_value(json_object_get(s, "created_at_ms")), (json_int_t)(t + 100));
+    json_decref(s);
+    s = session(c, F2);
+    assert_false(json_is_true(json_object_get(s, "revoked")));
+    json_decref(s);
+    s = session(c, F1);
+    assert_false(json_is_true(json_object_get(s, "revoked")));
+    json_decref(s);
+}
+
 static void signout_everywhere(void** state)
 {
     struct ctx* c = *state;
@@ -858,6 +888,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(refresh_rotation_and_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(session_idle_and_lifetime, setup, teardown),
         cmocka_unit_test_setup_teardown(session_bound_per_player, setup, teardown),
+        cmocka_unit_test_setup_teardown(session_bound_within_one_second, setup, teardown),
         cmocka_unit_test_setup_teardown(signout_everywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(revocation_log, setup, teardown),
         cmocka_unit_test_setup_teardown(signing_keys_rotate, setup, teardown),
