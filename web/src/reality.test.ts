@@ -31,6 +31,12 @@ describe("reality information: the net result", () => {
     expect(realityFigures([open, done], T0)).toEqual({ bets: 1, stakes: 500, returns: 900, net: 400, open: 0 });
     expect(realityFigures([done, open], T0)).toEqual({ bets: 1, stakes: 500, returns: 900, net: 400, open: 0 });
   });
+  it("counts a bet placed in the second of sign-in (placed_at has whole seconds)", () => {
+    const at = T0 + 5_000;
+    const b = { ...bet("h", at, 400, "accepted"), placed_at: new Date(at).toISOString().replace(/\.\d+Z$/, "Z") };
+    expect(realityFigures([b], at + 300).bets).toBe(1);
+    expect(realityFigures([b], at + 1_000).bets).toBe(0);
+  });
   it("is zero with no bet", () => {
     expect(realityFigures([], T0)).toEqual({ bets: 0, stakes: 0, returns: 0, net: 0, open: 0 });
   });

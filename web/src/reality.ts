@@ -17,8 +17,10 @@ export function realityFigures(bets: Bet[], fromMs: number): RealityFigures {
     const had = last.get(b.id);
     if (!had || (had.status !== "settled" && b.status === "settled")) last.set(b.id, b);
   }
+  // placed_at has whole seconds: a bet placed in the second the period began counts.
+  const from = Math.floor(fromMs / 1000) * 1000;
   for (const b of last.values()) {
-    if (b.status === "rejected" || Date.parse(b.placed_at) < fromMs) continue;
+    if (b.status === "rejected" || Date.parse(b.placed_at) < from) continue;
     r.bets++;
     r.stakes += b.stake;
     if (b.status === "settled") r.returns += b.return ?? 0;
