@@ -16,6 +16,17 @@ json_t *feed_obs_to_json(const struct feed_obs *o);
 int feed_parse_time(const char *s, int64_t *out);
 void feed_format_time(int64_t t, char out[21]);
 
+/* ---- the REST adapter's pages (rest.c) -------------------------------------------------- */
+
+/* Reads one REST answer's body (@len bytes, need not be terminated): a JSON object whose array
+ * under "fixtures", "events", "results" or "odds" (by @kind) holds observations of @kind; an
+ * events page also names its @fixture ("fixture") and its events are of @fixture with seq
+ * increasing. All or nothing: 0 with *out (malloc'd, *n entries; free() it, also when *n is 0),
+ * or a FEED_E* code with *out NULL and a sentence in @err (the page key and the index of the
+ * offending entry; without the URL, which the caller adds). Pure: no I/O, no provider. */
+int feed_rest_page_read(const void *body, size_t len, enum feed_kind kind, const char *fixture,
+                        struct feed_obs **out, size_t *n, struct feed_error *err);
+
 /* libcurl's multi interface on a libuv loop: common/curl_uv.h (shared with node/forward.c). */
 
 /* ---- the provider core (provider.c) ---------------------------------------------------- */

@@ -69,40 +69,59 @@ static void req_free(struct rest *r, struct rest_req *q)
     free(q);
 }
 
-/* Parses {"<key>": [ ... ]} into observations of @kind; all or nothing. */
-static int parse_page(struct feed_provider *p, struct rest_req *q, const char *key,
-                      enum feed_kind kind, struct feed_obs **out, size_t *n)
+static const char *const page_keys[] = {NULL, "fixtures", "events", "results", "odds"};
+
+int feed_rest_page_read(const void *body, size_t len, enum feed_kind kind, const char *fixture,
+                        struct feed_obs **out, size_t *n, struct feed_error *err)
 {
+    *out = NULL;
+    *n = 0;
+    err->code = 0;
+    err->msg[0] = 0;
+    if (kind < FEED_FIXTURE || kind > FEED_ODDS || (kind == FEED_EVENT && !fixture)) {
+        err->code = FEED_EINVAL;
+        snprintf(err->msg, sizeof err->msg, "no such page kind");
+        return FEED_EINVAL;
+    }
+    const char *key = page_keys[kind];
     json_error_t je;
-    json_t *j = json_loadb(q->body.p ? q->body.p : "", q->body.len, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je);
     json_t *arr = j ? json_object_get(j, key) : NULL;
     if (!j || !json_is_array(arr)) {
-        provider_error(p, FEED_EJSON, "%s: %s", q->url,
-                       j ? "no array under the expected key" : je.text);
+        err->code = FEED_EJSON;
+        snprintf(err->msg, sizeof err->msg, "%s", j ? "no array under the expected key" : je.text);
         json_decref(j);
         return FEED_EJSON;
     }
     if (kind == FEED_EVENT) {
         json_t *f = json_object_get(j, "fixture");
-        if (!json_is_string(f) || strcmp(json_string_value(f), q->fixture)) {
-            provider_error(p, FEED_EJSON, "%s: answer is not for fixture %s", q->url, q->fixture);
+        if (!json_is_string(f) || strcmp(json_string_value(f), fixture)) {
+            err->code = FEED_EJSON;
+            snprintf(err->msg, sizeof err->msg, "answer is not for fixture %s", fixture);
             json_decref(j);
             return FEED_EJSON;
         }
     }
     size_t count = json_array_size(arr);
     struct feed_obs *obs = calloc(count ? count : 1, sizeof *obs);
+    if (!obs) {
+        err->code = FEED_ENOMEM;
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        json_decref(j);
+        return FEED_ENOMEM;
+    }
     for (size_t i = 0; i < count; i++) {
         struct feed_error e;
         int rc = feed_obs_from_json(kind, json_array_get(arr, i), &obs[i], &e);
         if (!rc && kind == FEED_EVENT &&
-            (strcmp(obs[i].u.event.fixture, q->fixture) ||
+            (strcmp(obs[i].u.event.fixture, fixture) ||
              (i > 0 && obs[i].u.event.seq <= obs[i - 1].u.event.seq))) {
             rc = e.code = FEED_EFIELD;
             snprintf(e.msg, sizeof e.msg, "event %zu: other fixture or seq not increasing", i);
         }
         if (rc) {
-            provider_error(p, rc, "%s: %s[%zu]: %s", q->url, key, i, e.msg);
+            err->code = rc;
+            snprintf(err->msg, sizeof err->msg, "%s[%zu]: %.170s", key, i, e.msg);
             free(obs);
             json_decref(j);
             return rc;
@@ -114,14 +133,24 @@ static int parse_page(struct feed_provider *p, struct rest_req *q, const char *k
     return 0;
 }
 
+/* Reads the answer's page into observations of @kind; all or nothing. */
+static int parse_page(struct feed_provider *p, struct rest_req *q, enum feed_kind kind,
+                      struct feed_obs **out, size_t *n)
+{
+    struct feed_error e;
+    int rc = feed_rest_page_read(q->body.p, q->body.len, kind, q->fixture, out, n, &e);
+    if (rc)
+        provider_error(p, rc, "%s: %s", q->url, e.msg);
+    return rc;
+}
+
 static bool handle_ok(struct feed_provider *p, struct rest_req *q)
 {
     struct rest *r = p->impl;
-    static const char *const keys[] = {"fixtures", "events", "results", "odds"};
     static const enum feed_kind kinds[] = {FEED_FIXTURE, FEED_EVENT, FEED_RESULT, FEED_ODDS};
     struct feed_obs *obs;
     size_t n;
-    if (parse_page(p, q, keys[q->what], kinds[q->what], &obs, &n))
+    if (parse_page(p, q, kinds[q->what], &obs, &n))
         return false;
     bool skipped = false;
     for (size_t i = 0; i < n; i++) {

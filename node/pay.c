@@ -318,6 +318,39 @@ bad:
     return -1;
 }
 
+int pay_create_answer_read(const char *name, const char *what, long status, const void *body,
+                           size_t len, bool want_url, char **id, char **url, char *err,
+                           size_t errlen)
+{
+    *id = NULL;
+    if (url)
+        *url = NULL;
+    if (want_url && !url)
+        return fail(err, errlen, "%s: %s: no place for the url", name, what);
+    json_t *j = json_loadb(body ? body : "", body ? len : 0, 0, NULL);
+    const char *pid = json_string_value(json_object_get(j, "id"));
+    const char *purl = json_string_value(json_object_get(j, "url"));
+    int rc = -1;
+    if (status != 200 && status != 201) {
+        const char *why = json_string_value(json_object_get(j, "error"));
+        if (!why)
+            why = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+        fail(err, errlen, "%s: %s: HTTP %ld%s%.160s", name, what, status, why ? ": " : "",
+             why ? why : "");
+    } else if (!pid || !*pid || (want_url && (!purl || !*purl))) {
+        fail(err, errlen, "%s: %s: the answer lacks the %s", name, what,
+             want_url ? "id or url" : "id");
+    } else if (!(*id = strdup(pid)) || (want_url && !(*url = strdup(purl)))) {
+        free(*id);
+        *id = NULL;
+        fail(err, errlen, "%s: out of memory", name);
+    } else {
+        rc = 0;
+    }
+    json_decref(j);
+    return rc;
+}
+
 /* POST @body to @path; the answer's id (and url) into malloc'd strings. */
 static int create(const struct pay_provider *p, const char *what, const char *path, json_t *req,
                   const char *idem, long timeout_ms, char **id, char **url, char *err,
@@ -340,27 +373,8 @@ static int create(const struct pay_provider *p, const char *what, const char *pa
     free(body);
     if (rc)
         return fail(err, errlen, "%s: %s: %s", p->name, what, ke.msg);
-    json_t *j = json_loadb(r.body, r.len, 0, NULL);
-    const char *pid = json_string_value(json_object_get(j, "id"));
-    const char *purl = json_string_value(json_object_get(j, "url"));
-    rc = -1;
-    if (r.status != 200 && r.status != 201) {
-        const char *why = json_string_value(json_object_get(j, "error"));
-        if (!why)
-            why = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
-        fail(err, errlen, "%s: %s: HTTP %ld%s%.160s", p->name, what, r.status, why ? ": " : "",
-             why ? why : "");
-    } else if (!pid || !*pid || (url && (!purl || !*purl))) {
-        fail(err, errlen, "%s: %s: the answer lacks the %s", p->name, what,
-             url ? "id or url" : "id");
-    } else if (!(*id = strdup(pid)) || (url && !(*url = strdup(purl)))) {
-        free(*id);
-        *id = NULL;
-        fail(err, errlen, "%s: out of memory", p->name);
-    } else {
-        rc = 0;
-    }
-    json_decref(j);
+    rc = pay_create_answer_read(p->name, what, r.status, r.body, r.len, url != NULL, id, url,
+                                err, errlen);
     kyc_http_resp_clear(&r);
     return rc;
 }

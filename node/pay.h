@@ -26,6 +26,7 @@
 #ifndef PARLAY_PAY_H
 #define PARLAY_PAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,6 +67,16 @@ int pay_payment_create(const struct pay_provider *p, int64_t amount_cents, const
 int pay_payout_create(const struct pay_provider *p, int64_t amount_cents, const char *account,
                       const char *reference, const char *callback, const char *idem,
                       long timeout_ms, char **id, char *err, size_t errlen);
+
+/* What the create calls read from the provider's answer (pure: no I/O): HTTP @status and the
+ * body's @len bytes (need not be terminated). 200 or 201 with a JSON object holding a non-empty
+ * string "id" (and "url" when @want_url): 0, with malloc'd copies in *id and *url (*url only
+ * when @want_url; @url may be NULL otherwise). Anything else: -1, *id (and *url) NULL, and a
+ * message in @err naming @name and @what ("payment", "payout"): the status and the provider's
+ * own "error" text (a string, or an object's "message") when it refused, else what is missing. */
+int pay_create_answer_read(const char *name, const char *what, long status, const void *body,
+                           size_t len, bool want_url, char **id, char **url, char *err,
+                           size_t errlen);
 
 enum pay_event_kind {
     PAY_PAYMENT_SUCCEEDED = 1,

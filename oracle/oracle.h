@@ -179,6 +179,23 @@ typedef struct eth_rpc_config
 
 eth_rpc* eth_rpc_new(const eth_rpc_config* cfg);
 void eth_rpc_free(eth_rpc* rpc);
+/* How the call loop reads one JSON-RPC answer (pure: no I/O, no sleeping): @body (@len bytes,
+ * read up to the first NUL; NULL when it did not fit in memory) with its HTTP status. Returns
+ * ETH_OK with a new reference to the answer's "result" in *result (JSON null included), or an
+ * ETH_E* code with *result NULL and err filled (http_status, the node's code, message and revert
+ * data; our own sentence naming @display, the node's URL without its key, and @attempt for a
+ * rate limit). *retry: whether to ask again (rate limited, HTTP 5xx, 429); *wait_ms: the wait
+ * the node asked for (data.backoff_seconds, within a day), -1 when it asked none. */
+struct json_t;
+int eth_rpc_answer_read(const char* body,
+                        size_t len,
+                        long http,
+                        const char* display,
+                        int attempt,
+                        struct json_t** result,
+                        eth_error* err,
+                        int* retry,
+                        long* wait_ms);
 /* Raw call. `params` is a JSON array text. On success *result_json is the malloc'd JSON text of
  * "result" (e.g. "\"0x1\"" or "null"). */
 int eth_rpc_call(eth_rpc* rpc,

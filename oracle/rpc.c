@@ -143,16 +143,11 @@ static void take_revert_data(json_t* data, eth_error* err)
     eth_buf_free(&b);
 }
 
-/* One HTTP exchange. Returns ETH_OK with the parsed reply in *reply, or a transport error. */
-static int rpc_post(eth_rpc* r,
-                    const char* body,
-                    json_t** reply,
-                    long* http,
-                    char* why,
+/* One HTTP exchange. Returns ETH_OK with the answer's bytes in @resp (NUL-terminated; p NULL
+ * when they did not fit in memory) and the HTTP status, or a transport error with its reason. */
+static int rpc_post(eth_rpc* r, const char* body, eth_buf* resp, long* http, char* why,
                     size_t why_len)
 {
-    eth_buf resp;
-    eth_buf_init(&resp);
     struct curl_slist* hdr = curl_slist_append(NULL, "Content-Type: application/json");
     CURL* c = r->curl;
     curl_easy_reset(c);
@@ -163,27 +158,79 @@ static int rpc_post(eth_rpc* r,
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, r->timeout_ms);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
     CURLcode cc = curl_easy_perform(c);
     curl_slist_free_all(hdr);
     *http = 0;
-    *reply = NULL;
-    int rc = ETH_OK;
     if (cc != CURLE_OK) {
         snprintf(why, why_len, "%s", curl_easy_strerror(cc));
-        rc = cc == CURLE_OPERATION_TIMEDOUT ? ETH_ETIMEOUT : ETH_EIO;
-    } else {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http);
-        eth_buf_byte(&resp, 0);
-        if (!resp.oom)
-            *reply = json_loads((const char*)resp.p, JSON_ALLOW_NUL, NULL);
-        if (!*reply) {
-            /* 429 and 5xx bodies are often HTML from a proxy: let the caller retry those. */
-            snprintf(why, why_len, "HTTP %ld with a body that is not JSON", *http);
-            rc = (*http == 429 || *http >= 500) ? ETH_OK : ETH_EPROTO;
-        }
+        return cc == CURLE_OPERATION_TIMEDOUT ? ETH_ETIMEOUT : ETH_EIO;
     }
-    eth_buf_free(&resp);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http);
+    eth_buf_byte(resp, 0);
+    return ETH_OK;
+}
+
+int eth_rpc_answer_read(const char* body,
+                        size_t len,
+                        long http,
+                        const char* display,
+                        int attempt,
+                        json_t** result,
+                        eth_error* err,
+                        int* retry,
+                        long* wait_ms)
+{
+    *result = NULL;
+    *retry = 0;
+    *wait_ms = -1;
+    memset(err, 0, sizeof *err);
+    err->http_status = (int)http;
+    if (!display)
+        display = "?";
+    /* The text up to the first NUL, as the node's answer has always been read. */
+    json_t* reply = body ? json_loadb(body, strnlen(body, len), JSON_ALLOW_NUL, NULL) : NULL;
+    int rc;
+    if (!reply && http != 429 && http < 500) {
+        snprintf(err->message, sizeof err->message,
+                 "Ethereum node at %.120s: HTTP %ld with a body that is not JSON", display, http);
+        return ETH_EPROTO;
+    }
+    /* 429 and 5xx bodies are often HTML from a proxy: those are retried below. */
+    json_t* e = reply ? json_object_get(reply, "error") : NULL;
+    const char* emsg = json_string_value(json_object_get(e, "message"));
+    if (http == 429 || (e && is_rate_limit((long)json_integer_value(json_object_get(e, "code")),
+                                           emsg ? emsg : ""))) {
+        json_t* bs = e ? json_object_get(json_object_get(e, "data"), "backoff_seconds") : NULL;
+        double secs = json_number_value(bs);
+        /* A wait the node asks for, within a day (negative, NaN or absent: our own back-off). */
+        if (json_is_number(bs) && secs >= 0)
+            *wait_ms = secs < 86400 ? (long)(secs * 1000) : 86400L * 1000;
+        snprintf(err->message, sizeof err->message,
+                 "rate limited by the Ethereum node (HTTP %ld, %d attempt%s)", http, attempt,
+                 attempt > 1 ? "s" : "");
+        rc = ETH_ERATELIMIT;
+        *retry = 1;
+    } else if (json_is_object(e)) {
+        err->code = (long)json_integer_value(json_object_get(e, "code"));
+        snprintf(err->message, sizeof err->message, "%s", emsg ? emsg : "error without message");
+        take_revert_data(json_object_get(e, "data"), err);
+        rc = classify(err->code, err->message);
+    } else if (http >= 500) {
+        snprintf(err->message, sizeof err->message, "Ethereum node at %.120s: HTTP %ld", display,
+                 http);
+        rc = ETH_EIO;
+        *retry = 1;
+    } else if (http >= 400 || !json_object_get(reply, "result")) {
+        snprintf(err->message, sizeof err->message,
+                 "Ethereum node at %.120s: HTTP %ld without a result%s", display, http,
+                 (http == 401 || http == 403) ? " (check the API key)" : "");
+        rc = http == 402 ? ETH_ERATELIMIT : ETH_EPROTO;
+    } else {
+        *result = json_incref(json_object_get(reply, "result"));
+        rc = ETH_OK;
+    }
+    json_decref(reply);
     return rc;
 }
 
@@ -208,55 +255,25 @@ static int rpc_json(eth_rpc* r,
     long backoff = r->backoff_ms;
     int rc = ETH_EIO;
     for (int attempt = 1; attempt <= r->max_attempts; attempt++) {
-        json_t* reply = NULL;
-        long http = 0, wait = backoff;
+        eth_buf resp;
+        eth_buf_init(&resp);
+        long http = 0, wait = backoff, asked = -1;
         char why[160] = "";
         int retry = 0;
-        rc = rpc_post(r, body, &reply, &http, why, sizeof why);
-        err->http_status = (int)http;
-        json_t* e = reply ? json_object_get(reply, "error") : NULL;
-        if (rc == ETH_EPROTO) {
-            snprintf(err->message, sizeof err->message, "Ethereum node at %.120s: %s", r->display,
-                     why);
-        } else if (rc != ETH_OK) {
+        rc = rpc_post(r, body, &resp, &http, why, sizeof why);
+        if (rc != ETH_OK) {
+            memset(err, 0, sizeof *err);
             snprintf(err->message, sizeof err->message,
                      "cannot reach Ethereum node at %.120s: %s (%d attempt%s)", r->display, why,
                      attempt, attempt > 1 ? "s" : "");
             retry = 1;
-        } else if (http == 429 ||
-                   (e && is_rate_limit((long)json_integer_value(json_object_get(e, "code")),
-                                       json_string_value(json_object_get(e, "message"))
-                                           ? json_string_value(json_object_get(e, "message"))
-                                           : ""))) {
-            json_t* bs = e ? json_object_get(json_object_get(e, "data"), "backoff_seconds") : NULL;
-            if (json_is_number(bs))
-                wait = (long)(json_number_value(bs) * 1000);
-            snprintf(err->message, sizeof err->message,
-                     "rate limited by the Ethereum node (HTTP %ld, %d attempt%s)", http, attempt,
-                     attempt > 1 ? "s" : "");
-            rc = ETH_ERATELIMIT;
-            retry = 1;
-        } else if (json_is_object(e)) {
-            const char* msg = json_string_value(json_object_get(e, "message"));
-            err->code = (long)json_integer_value(json_object_get(e, "code"));
-            snprintf(err->message, sizeof err->message, "%s", msg ? msg : "error without message");
-            take_revert_data(json_object_get(e, "data"), err);
-            rc = classify(err->code, err->message);
-        } else if (http >= 500) {
-            snprintf(err->message, sizeof err->message, "Ethereum node at %.120s: HTTP %ld",
-                     r->display, http);
-            rc = ETH_EIO;
-            retry = 1;
-        } else if (http >= 400 || !json_object_get(reply, "result")) {
-            snprintf(err->message, sizeof err->message,
-                     "Ethereum node at %.120s: HTTP %ld without a result%s", r->display, http,
-                     (http == 401 || http == 403) ? " (check the API key)" : "");
-            rc = http == 402 ? ETH_ERATELIMIT : ETH_EPROTO;
         } else {
-            *result = json_incref(json_object_get(reply, "result"));
-            rc = ETH_OK;
+            rc = eth_rpc_answer_read(resp.oom ? NULL : (const char*)resp.p, resp.len, http,
+                                     r->display, attempt, result, err, &retry, &asked);
+            if (asked >= 0)
+                wait = asked;
         }
-        json_decref(reply);
+        eth_buf_free(&resp);
         if (!retry || attempt == r->max_attempts)
             break;
         if (wait > r->max_backoff_ms)

@@ -18,8 +18,12 @@
 #   history  the football-data CSV reader (models/history.c)
 #   kyc      JWT / JWKS / ID tokens (kyc/jwt.c), signed webhooks (kyc/webhook.c), document-check
 #            and payment provider webhooks as the node reads them (node/pay.c)
+#   rpc      the Ethereum node's JSON-RPC answers (oracle/rpc.c, eth_rpc_answer_read)
+#   pay      the payment provider's answers to the create calls (node/pay.c,
+#            pay_create_answer_read)
+#   rest     the feed's REST pages (feed/rest.c, feed_rest_page_read)
 
-FUZZ_TARGETS := apply http feed oracle history kyc
+FUZZ_TARGETS := apply http feed oracle history kyc rpc pay rest
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -std=c11 -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_SAN := -fsanitize=address,undefined
@@ -37,6 +41,12 @@ FUZZ_SRCS_history := $(MODELS_SRCS)
 FUZZ_LIBS_history := $(MODELS_LIBS)
 FUZZ_SRCS_kyc := $(KYC_SRCS) node/pay.c node/config.c consensus/scopes.c $(COMMON_SRCS)
 FUZZ_LIBS_kyc := $(KYC_LIBS) $(PKG_LIBS)
+FUZZ_SRCS_rpc := $(FUZZ_SRCS_oracle)
+FUZZ_LIBS_rpc := $(PKG_LIBS)
+FUZZ_SRCS_pay := $(FUZZ_SRCS_kyc)
+FUZZ_LIBS_pay := $(FUZZ_LIBS_kyc)
+FUZZ_SRCS_rest := $(FEED_SRCS)
+FUZZ_LIBS_rest := $(PKG_LIBS)
 
 # clang objects (coverage + sanitizers) apart from gcc's.
 $(BUILD)/fuzz/obj/%.o: %.c

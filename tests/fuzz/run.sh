@@ -9,7 +9,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-60}; shift
-[ $# -gt 0 ] || set -- apply http feed oracle history kyc
+[ $# -gt 0 ] || set -- apply http feed oracle history kyc rpc pay rest
 work="$top/build/fuzz/work"; crashes="$top/build/fuzz/crashes"; logs="$top/build/fuzz/logs"
 mkdir -p "$work" "$crashes" "$logs"
 found=()
