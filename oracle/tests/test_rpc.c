@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 typedef struct reply
 {
@@ -203,12 +204,69 @@ static void test_errors_classified_by_text(void** state)
     assert_int_equal(s.served, 5);
 }
 
+/* A wait the node asks for that is negative or absurd: our own back-off, not a hang (a negative
+ * wait made sleep_ms spin on EINVAL forever) nor an overflow. */
+static void test_backoff_out_of_range(void** state)
+{
+    (void)state;
+    static const reply script[] = {
+        {200,
+         "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32005,\"message\":\"limit "
+         "exceeded\",\"data\":{\"backoff_seconds\":-1}}}"},
+        {200,
+         "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32005,\"message\":\"limit "
+         "exceeded\",\"data\":{\"backoff_seconds\":1e300}}}"},
+        {200, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x7a69\"}"},
+    };
+    server s;
+    server_start(&s, script, 3);
+    eth_rpc* r = client(&s, NULL, 3);
+    uint64_t id = 0;
+    eth_error err;
+    assert_int_equal(eth_rpc_chain_id(r, &id, &err), ETH_OK);
+    assert_int_equal(id, 31337);
+    eth_rpc_free(r);
+    server_stop(&s);
+    assert_int_equal(s.served, 3);
+}
+
+/* The answer reader alone (no HTTP): what the call loop decides from the bytes. */
+static void test_answer_read(void** state)
+{
+    (void)state;
+    struct json_t* res;
+    eth_error err;
+    int retry;
+    long wait;
+    const char ok[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x1\"}";
+    assert_int_equal(eth_rpc_answer_read(ok, sizeof ok - 1, 200, "n", 1, &res, &err, &retry, &wait),
+                     ETH_OK);
+    assert_non_null(res);
+    assert_int_equal(retry, 0);
+    assert_int_equal(wait, -1);
+    json_decref(res);
+    assert_int_equal(eth_rpc_answer_read("<html>", 6, 400, "n", 1, &res, &err, &retry, &wait),
+                     ETH_EPROTO);
+    assert_null(res);
+    assert_non_null(strstr(err.message, "not JSON"));
+    assert_int_equal(eth_rpc_answer_read("<html>", 6, 502, "n", 1, &res, &err, &retry, &wait),
+                     ETH_EIO);
+    assert_int_equal(retry, 1);
+    const char rl[] = "{\"error\":{\"code\":-32005,\"message\":\"x\",\"data\":{\"backoff_seconds\":2}}}";
+    assert_int_equal(eth_rpc_answer_read(rl, sizeof rl - 1, 200, "n", 2, &res, &err, &retry, &wait),
+                     ETH_ERATELIMIT);
+    assert_int_equal(wait, 2000);
+    assert_non_null(strstr(err.message, "2 attempts"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rate_limits_back_off_and_retry),
         cmocka_unit_test(test_rate_limit_gives_up_without_leaking_key),
         cmocka_unit_test(test_errors_classified_by_text),
+        cmocka_unit_test(test_backoff_out_of_range),
+        cmocka_unit_test(test_answer_read),
     };
     return cmocka_run_group_tests_name("oracle json-rpc", tests, NULL, NULL);
 }
