@@ -213,7 +213,12 @@ int eth_rpc_answer_read(const char* body,
         *retry = 1;
     } else if (json_is_object(e)) {
         err->code = (long)json_integer_value(json_object_get(e, "code"));
-        snprintf(err->message, sizeof err->message, "%s", emsg ? emsg : "error without message");
+        /* An empty message (or one starting with \u0000) would leave the caller nothing to say. */
+        if (emsg && *emsg)
+            snprintf(err->message, sizeof err->message, "%s", emsg);
+        else
+            snprintf(err->message, sizeof err->message, "JSON-RPC error %ld without a message",
+                     err->code);
         take_revert_data(json_object_get(e, "data"), err);
         rc = classify(err->code, err->message);
     } else if (http >= 500) {
