@@ -136,7 +136,7 @@ static void take_revert_data(json_t* data, eth_error* err)
         return;
     eth_buf b;
     eth_buf_init(&b);
-    if (eth_hex_decode_buf(hex, &b) == ETH_OK) {
+    if (eth_hex_decode_buf(hex, &b) == ETH_OK && b.len) { /* "" or "0x": no data (b.p NULL) */
         err->data_len = b.len < sizeof err->data ? b.len : sizeof err->data;
         memcpy(err->data, b.p, err->data_len);
     }
