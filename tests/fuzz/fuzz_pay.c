@@ -5,7 +5,7 @@
  * Input: an optional first line with the HTTP status (digits only), then the body; without
  * one, the whole input is the body of a 201. Invariants:
  *   - accepted only for 200/201, with a non-empty id, and a non-empty url when one is wanted
- *     (none handed back otherwise);
+ *     (none handed back otherwise), each the provider's whole string (never cut at a \u0000);
  *   - a refusal hands back nothing and carries a message naming the provider and the call
  *     (its status when the provider refused), terminated within the buffer at any size;
  *   - what a payment accepts, a payout accepts with the same id. */
@@ -39,6 +39,14 @@ static int read_answer(long status, const uint8_t *p, size_t n, bool want_url, c
     } else {
         FUZZ_CHECK(status == 200 || status == 201, "accepted with HTTP %ld", status);
         FUZZ_CHECK(*id && **id, "accepted without an id");
+        /* The id (and url) whole, as the provider sent them: not cut at a \u0000. */
+        json_t *j = json_loadb((const char *)p, n, 0, NULL);
+        FUZZ_CHECK(strlen(*id) == json_string_length(json_object_get(j, "id")),
+                   "id %s is not the provider's whole id", *id);
+        if (want_url)
+            FUZZ_CHECK(strlen(*url) == json_string_length(json_object_get(j, "url")),
+                       "url %s is not the provider's whole url", *url);
+        json_decref(j);
         if (want_url)
             FUZZ_CHECK(*url && **url, "accepted payment without a url");
         else if (url)
