@@ -230,14 +230,18 @@ static void ledger_check_all(void)
 }
 
 /* The audit on sport node @i: once nothing is on its way (in_progress 0), no difference;
- * and parlayctl audit agrees (exit 0). */
+ * and parlayctl audit agrees (exit 0). The audit reads the holds from whichever accounts node
+ * answers, locally: one a moment behind the hold's post or void shows "hold pending" for a bet
+ * already paid, so a difference is read again until the wait ends (a real one stays). */
 static void audit_node(int i)
 {
     double end = h_now() + H_WAIT_MS / 1000.0;
     struct h_resp r;
     for (;;) {
         r = h_http(&sp, i, "GET", "/admin/v1/bets/audit", NULL, NULL, true);
-        if ((r.status == 200 && num(r.json, "in_progress") == 0) || h_now() > end)
+        if ((r.status == 200 && num(r.json, "in_progress") == 0 &&
+             num(r.json, "difference_count") == 0) ||
+            h_now() > end)
             break;
         h_resp_free(&r);
         h_sleep_ms(100);
