@@ -322,6 +322,13 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     char tmp[8];
     r->forwarded = http_header_get(r, "parlay-forwarded", tmp, sizeof tmp);
 
+    if (n->stopping) {
+        /* A request on a connection accepted before the signal: the replica and its
+         * configuration are being torn down (a vote read them after raft freed them). */
+        http_header(r, "retry-after", "1");
+        http_problem(r, 503, "Stopping", "this node is stopping; ask another node");
+        return 0;
+    }
     char method[16], path[512];
     snprintf(method, sizeof method, "%.*s", (int)req->method.len, req->method.base);
     size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
