@@ -27,22 +27,15 @@
 #define PW2 "another phrase, just as private"
 #define PATH "/v1/players/me/password"
 
-/* A player's request: optional Idempotency-Key and bearer access token. */
-static struct h_resp call(struct h_cluster *c, int i, const char *method, const char *path,
-                          const char *body, const char *idem, const char *bearer)
+static const char* sval(json_t* o, const char* k)
 {
-    return h_http_bearer(c, i, method, path, body, idem, bearer);
-}
-
-static const char *sval(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
+    const char* s = json_string_value(json_object_get(o, k));
     assert_non_null(s);
     return s;
 }
 
 /* A request answered @status with problem+json code @code (NULL: none expected). */
-static void expect(struct h_resp r, long status, const char *code)
+static void expect(struct h_resp r, long status, const char* code)
 {
     assert_int_equal(r.status, status);
     assert_string_equal(r.content_type, "application/problem+json");
@@ -53,13 +46,18 @@ static void expect(struct h_resp r, long status, const char *code)
 }
 
 /* Signs @email in on accounts node @i: the status, and the access token when 201. */
-static long sign_in(struct h_cluster *a, int i, const char *email, const char *pw,
-                    const char *extra, const char *key, char token[2048])
+static long sign_in(struct h_cluster* a,
+                    int i,
+                    const char* email,
+                    const char* pw,
+                    const char* extra,
+                    const char* key,
+                    char token[2048])
 {
     char body[512];
     snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"%s\"%s}", email, pw,
              extra ? extra : "");
-    struct h_resp r = call(a, i, "POST", "/v1/sessions", body, key, NULL);
+    struct h_resp r = h_http_bearer(a, i, "POST", "/v1/sessions", body, key, NULL);
     long st = r.status;
     if (st == 201 && token)
         snprintf(token, 2048, "%s", sval(r.json, "access_token"));
@@ -67,7 +65,7 @@ static long sign_in(struct h_cluster *a, int i, const char *email, const char *p
     return st;
 }
 
-static const char *change(const char *current, const char *nw, const char *extra)
+static const char* change(const char* current, const char* nw, const char* extra)
 {
     static char buf[512];
     snprintf(buf, sizeof buf, "{\"current\":\"%s\",\"new\":\"%s\"%s}", current, nw,
@@ -76,9 +74,9 @@ static const char *change(const char *current, const char *nw, const char *extra
 }
 
 /* GET /v1/players/me on accounts node @i with @token: the status (the record in *@out). */
-static long me_accounts(struct h_cluster *a, int i, const char *token, json_t **out)
+static long me_accounts(struct h_cluster* a, int i, const char* token, json_t** out)
 {
-    struct h_resp r = call(a, i, "GET", "/v1/players/me", NULL, NULL, token);
+    struct h_resp r = h_http_bearer(a, i, "GET", "/v1/players/me", NULL, NULL, token);
     long st = r.status;
     if (out)
         *out = json_incref(r.json);
@@ -88,13 +86,13 @@ static long me_accounts(struct h_cluster *a, int i, const char *token, json_t **
 
 /* Waits (15 s at most) until accounts node @i has applied a password change for the player of
  * @token (its record carries password_changed_at). */
-static void wait_changed(struct h_cluster *a, int i, const char *token, const char *after)
+static void wait_changed(struct h_cluster* a, int i, const char* token, const char* after)
 {
     double deadline = h_now() + 15;
     for (;; h_sleep_ms(50)) {
-        json_t *p = NULL;
+        json_t* p = NULL;
         long st = me_accounts(a, i, token, &p);
-        const char *at = json_string_value(json_object_get(p, "password_changed_at"));
+        const char* at = json_string_value(json_object_get(p, "password_changed_at"));
         bool done = st == 200 && at && (!after || strcmp(at, after) != 0);
         json_decref(p);
         if (done)
@@ -104,7 +102,7 @@ static void wait_changed(struct h_cluster *a, int i, const char *token, const ch
     }
 }
 
-static void start(struct h_cluster *a, struct h_cluster *s, char *extra, size_t n)
+static void start(struct h_cluster* a, struct h_cluster* s, char* extra, size_t n)
 {
     h_cluster_init(a, 3);
     a->role = "accounts";
@@ -124,7 +122,7 @@ static void start(struct h_cluster *a, struct h_cluster *s, char *extra, size_t 
     h_start_cluster(s);
 }
 
-static int follower(struct h_cluster *c, int leader, int nth)
+static int follower(struct h_cluster* c, int leader, int nth)
 {
     for (int i = 0, k = 0; i < c->n; i++)
         if (i != leader && k++ == nth)
@@ -132,7 +130,7 @@ static int follower(struct h_cluster *c, int leader, int nth)
     return -1;
 }
 
-static void password_change_ends_other_sessions(void **state)
+static void password_change_ends_other_sessions(void** state)
 {
     (void)state;
     struct h_cluster a, s;
@@ -150,36 +148,39 @@ static void password_change_ends_other_sessions(void **state)
     tk_wait_me_code(&s, tok_b, "");
 
     /* Refusals. */
-    struct h_resp r = call(&a, F1, "POST", PATH, change(PW, PW2, NULL), "ch-0", NULL);
+    struct h_resp r = h_http_bearer(&a, F1, "POST", PATH, change(PW, PW2, NULL), "ch-0", NULL);
     assert_int_equal(r.status, 401);
     h_resp_free(&r);
-    r = call(&a, F1, "POST", PATH, change(PW, PW2, NULL), NULL, tok_c);
+    r = h_http_bearer(&a, F1, "POST", PATH, change(PW, PW2, NULL), NULL, tok_c);
     assert_int_equal(r.status, 428);
     h_resp_free(&r);
-    r = call(&a, F1, "GET", PATH, NULL, NULL, tok_c);
+    r = h_http_bearer(&a, F1, "GET", PATH, NULL, NULL, tok_c);
     assert_int_equal(r.status, 405);
     h_resp_free(&r);
-    expect(call(&a, F1, "POST", PATH, "{\"current\":\"" PW "\",\"new\":\"" PW2 "\",\"x\":\"1\"}",
-                "ch-1", tok_c),
+    expect(h_http_bearer(&a, F1, "POST", PATH,
+                         "{\"current\":\"" PW "\",\"new\":\"" PW2 "\",\"x\":\"1\"}", "ch-1", tok_c),
            400, NULL);
-    expect(call(&a, F1, "POST", PATH, "{\"current\":\"" PW "\"}", "ch-2", tok_c), 422, NULL);
-    expect(call(&a, F1, "POST", PATH, "{\"current\":\"" PW "\",\"new\":8}", "ch-3", tok_c), 422,
+    expect(h_http_bearer(&a, F1, "POST", PATH, "{\"current\":\"" PW "\"}", "ch-2", tok_c), 422,
            NULL);
-    expect(call(&a, F1, "POST", PATH, change(PW, "short", NULL), "ch-4", tok_c), 422,
+    expect(h_http_bearer(&a, F1, "POST", PATH, "{\"current\":\"" PW "\",\"new\":8}", "ch-3", tok_c),
+           422, NULL);
+    expect(h_http_bearer(&a, F1, "POST", PATH, change(PW, "short", NULL), "ch-4", tok_c), 422,
            "password_policy");
-    expect(call(&a, F1, "POST", PATH, change(PW, "password1", NULL), "ch-5", tok_c), 422,
+    expect(h_http_bearer(&a, F1, "POST", PATH, change(PW, "password1", NULL), "ch-5", tok_c), 422,
            "password_policy");
-    expect(call(&a, F1, "POST", PATH, change(PW, PW, NULL), "ch-6", tok_c), 422, "same_password");
-    expect(call(&a, F1, "POST", PATH, change("", PW2, NULL), "ch-7", tok_c), 422, "bad_current");
-    expect(call(&a, F1, "POST", PATH, change(PW, PW2, ",\"code\":\"1\",\"recovery_code\":\"2\""),
-                "ch-8", tok_c),
+    expect(h_http_bearer(&a, F1, "POST", PATH, change(PW, PW, NULL), "ch-6", tok_c), 422,
+           "same_password");
+    expect(h_http_bearer(&a, F1, "POST", PATH, change("", PW2, NULL), "ch-7", tok_c), 422,
+           "bad_current");
+    expect(h_http_bearer(&a, F1, "POST", PATH,
+                         change(PW, PW2, ",\"code\":\"1\",\"recovery_code\":\"2\""), "ch-8", tok_c),
            422, "bad_code");
     /* A wrong current password: 401, counted as a failed sign-in (the count grows). */
     for (int k = 1; k <= 2; k++) {
         char key[16];
         snprintf(key, sizeof key, "ch-wrong-%d", k);
-        r = call(&a, k == 1 ? F1 : F2, "POST", PATH, change("not the password", PW2, NULL), key,
-                 tok_c);
+        r = h_http_bearer(&a, k == 1 ? F1 : F2, "POST", PATH, change("not the password", PW2, NULL),
+                          key, tok_c);
         assert_int_equal(r.status, 401);
         assert_string_equal(sval(r.json, "code"), "invalid_password");
         assert_int_equal(json_integer_value(json_object_get(r.json, "failures")), k);
@@ -191,20 +192,20 @@ static void password_change_ends_other_sessions(void **state)
     tk_wait_me_code(&s, tok_b, "");
     assert_int_equal(me_accounts(&a, F2, tok_b, NULL), 200);
     assert_int_equal(sign_in(&a, F2, "pat@example.fr", PW, NULL, "in-d", NULL), 201);
-    json_t *p = NULL;
+    json_t* p = NULL;
     assert_int_equal(me_accounts(&a, L, tok_c, &p), 200);
     assert_null(json_object_get(p, "password_changed_at"));
     assert_null(json_object_get(p, "password_hash"));
     json_decref(p);
 
     /* The change, through a follower: the asking session stays, the other three end. */
-    r = call(&a, F1, "POST", PATH, change(PW, PW2, NULL), "ch-ok", tok_c);
+    r = h_http_bearer(&a, F1, "POST", PATH, change(PW, PW2, NULL), "ch-ok", tok_c);
     assert_int_equal(r.status, 200);
     assert_string_equal(sval(r.json, "player_id"), player);
     assert_int_equal(json_integer_value(json_object_get(r.json, "sessions_revoked")), 3);
     h_resp_free(&r);
     /* A retry with the same key answers the same, and changes nothing more. */
-    r = call(&a, L, "POST", PATH, change(PW, PW2, NULL), "ch-ok", tok_c);
+    r = h_http_bearer(&a, L, "POST", PATH, change(PW, PW2, NULL), "ch-ok", tok_c);
     assert_int_equal(r.status, 200);
     assert_int_equal(json_integer_value(json_object_get(r.json, "sessions_revoked")), 3);
     h_resp_free(&r);
@@ -225,15 +226,15 @@ static void password_change_ends_other_sessions(void **state)
     assert_int_equal(sign_in(&a, F2, "pat@example.fr", PW2, NULL, "in-new", tok_e), 201);
     tk_wait_me_code(&s, tok_e, "");
     /* The old password is now the wrong current one. */
-    expect(call(&a, L, "POST", PATH, change(PW, "a third private phrase", NULL), "ch-again",
-                tok_c),
+    expect(h_http_bearer(&a, L, "POST", PATH, change(PW, "a third private phrase", NULL),
+                         "ch-again", tok_c),
            401, "invalid_password");
     h_cluster_destroy(&s);
     h_cluster_destroy(&a);
 }
 
 /* The 6-digit code of @secret (base32) at unix time @t. */
-static unsigned totp_at(const char *secret, int64_t t)
+static unsigned totp_at(const char* secret, int64_t t)
 {
     uint8_t key[64];
     int n = kyc_base32_decode(secret, key, sizeof key);
@@ -243,7 +244,7 @@ static unsigned totp_at(const char *secret, int64_t t)
     return code;
 }
 
-static void password_change_needs_second_factor(void **state)
+static void password_change_needs_second_factor(void** state)
 {
     (void)state;
     struct h_cluster a;
@@ -251,14 +252,14 @@ static void password_change_needs_second_factor(void **state)
     int L = h_wait_leader(&a, H_WAIT_MS), F1 = follower(&a, L, 0), F2 = follower(&a, L, 1);
     char player[64], tok[2048], ses[64];
     tk_sign_up(&a, F1, "tom@example.fr", PW, player, tok, sizeof tok, ses);
-    struct h_resp r = call(&a, F1, "POST", "/v1/players/me/totp", NULL, "totp-1", tok);
+    struct h_resp r = h_http_bearer(&a, F1, "POST", "/v1/players/me/totp", NULL, "totp-1", tok);
     assert_int_equal(r.status, 201);
     char secret[64], body[128], rec[3][32];
     snprintf(secret, sizeof secret, "%s", sval(r.json, "secret"));
     h_resp_free(&r);
     int64_t now = (int64_t)time(NULL);
     snprintf(body, sizeof body, "{\"code\":\"%06u\"}", totp_at(secret, now));
-    r = call(&a, L, "POST", "/v1/players/me/totp/confirm", body, "totp-2", tok);
+    r = h_http_bearer(&a, L, "POST", "/v1/players/me/totp/confirm", body, "totp-2", tok);
     assert_int_equal(r.status, 200);
     for (int i = 0; i < 3; i++)
         snprintf(rec[i], sizeof rec[i], "%s",
@@ -267,7 +268,7 @@ static void password_change_needs_second_factor(void **state)
 
     /* Without a code, and with a wrong one (not the code of any step near now): refused, the
      * wrong code counted as a failed sign-in. */
-    expect(call(&a, F1, "POST", PATH, change(PW, PW2, NULL), "ch-1", tok), 401,
+    expect(h_http_bearer(&a, F1, "POST", PATH, change(PW, PW2, NULL), "ch-1", tok), 401,
            "second_factor_required");
     unsigned wrong = 0;
     for (bool clash = true; clash; wrong++) {
@@ -278,7 +279,7 @@ static void password_change_needs_second_factor(void **state)
     wrong--;
     char extra[64];
     snprintf(extra, sizeof extra, ",\"code\":\"%06u\"", wrong);
-    r = call(&a, F1, "POST", PATH, change(PW, PW2, extra), "ch-2", tok);
+    r = h_http_bearer(&a, F1, "POST", PATH, change(PW, PW2, extra), "ch-2", tok);
     assert_int_equal(r.status, 401);
     assert_string_equal(sval(r.json, "code"), "invalid_second_factor");
     assert_int_equal(json_integer_value(json_object_get(r.json, "failures")), 1);
@@ -289,13 +290,14 @@ static void password_change_needs_second_factor(void **state)
 
     /* With the next code, through a follower: the session signed in above ends. */
     snprintf(extra, sizeof extra, ",\"code\":\"%06u\"", totp_at(secret, now + 30));
-    r = call(&a, F1, "POST", PATH, change(PW, PW2, extra), "ch-3", tok);
+    r = h_http_bearer(&a, F1, "POST", PATH, change(PW, PW2, extra), "ch-3", tok);
     assert_int_equal(r.status, 200);
     assert_int_equal(json_integer_value(json_object_get(r.json, "sessions_revoked")), 1);
     h_resp_free(&r);
     /* The code is spent: the same code again is refused (even with the right password). */
     snprintf(extra, sizeof extra, ",\"code\":\"%06u\"", totp_at(secret, now + 30));
-    r = call(&a, L, "POST", PATH, change(PW2, "a third private phrase", extra), "ch-4", tok);
+    r = h_http_bearer(&a, L, "POST", PATH, change(PW2, "a third private phrase", extra), "ch-4",
+                      tok);
     assert_int_equal(r.status, 401);
     h_resp_free(&r);
     wait_changed(&a, F2, tok, NULL);
