@@ -83,19 +83,55 @@ void h_sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* A port the kernel says is free now (bound then released). */
-static int free_port(void)
+/* Whether @port on 127.0.0.1 can be bound now (then released). */
+static bool port_bindable(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &l) != 0) {
-        perror("free_port");
-        exit(2);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* A port that is free now and that the kernel will not hand out on its own meanwhile.
+ * A port the kernel picks for bind(0) comes from the ephemeral range, the same range every
+ * outgoing connection takes its local port from: between this pick and the node's listen, a
+ * connection (the test's own curl, another node's client) could take it, and the node then
+ * fails to start ("raft start:" with no message, or its HTTP listener refused). So the ports
+ * come from below (or above) /proc/sys/net/ipv4/ip_local_port_range, where only an explicit
+ * bind lands; a per-process cursor that starts at a pid-dependent place keeps two programs
+ * and two calls of one program apart. */
+static int free_port(void)
+{
+    static int lo, hi, next;
+    if (!lo) {
+        int elo = 32768, ehi = 60999;
+        FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+        if (f) {
+            if (fscanf(f, "%d %d", &elo, &ehi) != 2)
+                elo = 32768, ehi = 60999;
+            fclose(f);
+        }
+        if (elo > 12000) {
+            lo = 10000, hi = elo - 1;
+        } else if (ehi < 63000) {
+            lo = ehi + 1, hi = 65535;
+        } else {
+            fprintf(stderr, "free_port: the ephemeral range %d-%d leaves no room\n", elo, ehi);
+            exit(2);
+        }
+        next = lo + (int)((unsigned)getpid() * 7919u % (unsigned)(hi - lo + 1));
     }
-    close(fd);
-    return ntohs(a.sin_port);
+    for (int tries = 0; tries <= hi - lo; tries++) {
+        int p = next;
+        next = next >= hi ? lo : next + 1;
+        if (port_bindable(p))
+            return p;
+    }
+    fprintf(stderr, "free_port: no free port in %d-%d\n", lo, hi);
+    exit(2);
 }
 
 static void node_paths(struct h_cluster *c, struct h_node *nd)
