@@ -633,9 +633,11 @@ static void audit_fetch(struct bets_hold *h, struct audit *a)
     c->h = h;
     c->audit = a;
     c->body = strdup("");
-    char query[BET_ID_MAX * 4 + 40];
-    snprintf(query, sizeof query, "?limit=%d%s%s", AUDIT_PAGE, a->after[0] ? "&after=" : "",
-             a->after);
+    char query[BET_ID_MAX * 4 + 80];
+    /* linearizable: the accounts leader answers, so a hold this cluster has posted or voided
+     * is never listed as still pending by a lagging accounts node */
+    snprintf(query, sizeof query, "?limit=%d&consistency=linearizable%s%s", AUDIT_PAGE,
+             a->after[0] ? "&after=" : "", a->after);
     if (!send_signed(h, c, "GET", "/internal/v1/holds", query)) {
         http_problem(a->r, 503, "Unavailable", "the audit request could not be prepared");
         json_decref(a->holds);

@@ -198,8 +198,11 @@ void forward_request(struct forwarder *f, struct http_req *r, const char *leader
     snprintf(url, sizeof url, "%s://%s%.*s", node_scheme(f->node), leader, (int)req->path.len, req->path.base);
     snprintf(method, sizeof method, "%.*s", (int)req->method.len, req->method.base);
     w->is_read = !strcmp(method, "GET");
-    static const char *const pass[] = {"authorization", "content-type", "idempotency-key",
-                                       "accept", NULL};
+    /* parlay-cluster/-timestamp/-signature: a sport cluster's signed call (a linearizable
+     * read of its holds); the leader checks the signature itself. */
+    static const char *const pass[] = {"authorization",   "content-type",     "idempotency-key",
+                                       "accept",          "parlay-cluster",   "parlay-timestamp",
+                                       "parlay-signature", NULL};
     for (const char *const *h = pass; *h; h++)
         if (http_header_get(r, *h, v, sizeof v))
             add_header(w, *h, v);

@@ -624,9 +624,13 @@ static void serve_hold(struct http_req *r, const char *path, const char *hid)
     json_decref(h);
 }
 
-/* GET /internal/v1/holds?after=&limit= (signed by a sport cluster): its holds, for its audit. */
-static void serve_holds(struct http_req *r, const char *path)
+/* GET /internal/v1/holds?after=&limit=[&consistency=linearizable] (signed by a sport
+ * cluster): its holds, for its audit. Linearizable, the leader answers after a barrier, so a
+ * hold posted or voided before the call is seen so (a follower a moment behind would show it
+ * pending). */
+static void serve_holds(struct http_req *r)
 {
+    const char *path = "/internal/v1/holds";
     char cluster[40], after[128] = "", lim[8] = "";
     if (!sport_caller(r, "GET", path, cluster))
         return;
@@ -840,7 +844,7 @@ int routes_wallet(struct http_req *r, const char *method, const char *path)
             do_hold_batch(r, path);
     } else if (!strcmp(path, "/internal/v1/holds")) {
         if (!strcmp(method, "GET"))
-            serve_holds(r, path);
+            routes_read(r, serve_holds);
         else if (routes_method(r, method, "POST", "use POST to place a hold, GET to list"))
             do_hold_place(r, path);
     } else if (!strncmp(path, "/internal/v1/holds/", 19) && path[19]) {

@@ -230,9 +230,10 @@ static void ledger_check_all(void)
 }
 
 /* The audit on sport node @i: once nothing is on its way (in_progress 0), no difference;
- * and parlayctl audit agrees (exit 0). The audit reads the holds from whichever accounts node
- * answers, locally: one a moment behind the hold's post or void shows "hold pending" for a bet
- * already paid, so a difference is read again until the wait ends (a real one stays). */
+ * and parlayctl audit agrees (exit 0). The holds are read linearizably from the accounts
+ * leader, but the bets are node @i's own, which can be a moment behind its cluster's leader
+ * (a hold already posted for a bet this follower still shows held): a difference is read
+ * again until the wait ends (a real one stays). */
 static void audit_node(int i)
 {
     double end = h_now() + H_WAIT_MS / 1000.0;
