@@ -27,15 +27,15 @@
 #define PW2 "another phrase, just as private"
 #define PATH "/v1/players/me/password"
 
-static const char* sval(json_t* o, const char* k)
+static const char *sval(json_t *o, const char *k)
 {
-    const char* s = json_string_value(json_object_get(o, k));
+    const char *s = json_string_value(json_object_get(o, k));
     assert_non_null(s);
     return s;
 }
 
 /* A request answered @status with problem+json code @code (NULL: none expected). */
-static void expect(struct h_resp r, long status, const char* code)
+static void expect(struct h_resp r, long status, const char *code)
 {
     assert_int_equal(r.status, status);
     assert_string_equal(r.content_type, "application/problem+json");
@@ -46,13 +46,8 @@ static void expect(struct h_resp r, long status, const char* code)
 }
 
 /* Signs @email in on accounts node @i: the status, and the access token when 201. */
-static long sign_in(struct h_cluster* a,
-                    int i,
-                    const char* email,
-                    const char* pw,
-                    const char* extra,
-                    const char* key,
-                    char token[2048])
+static long sign_in(struct h_cluster *a, int i, const char *email, const char *pw,
+                    const char *extra, const char *key, char token[2048])
 {
     char body[512];
     snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"%s\"%s}", email, pw,
@@ -65,7 +60,7 @@ static long sign_in(struct h_cluster* a,
     return st;
 }
 
-static const char* change(const char* current, const char* nw, const char* extra)
+static const char *change(const char *current, const char *nw, const char *extra)
 {
     static char buf[512];
     snprintf(buf, sizeof buf, "{\"current\":\"%s\",\"new\":\"%s\"%s}", current, nw,
@@ -74,7 +69,7 @@ static const char* change(const char* current, const char* nw, const char* extra
 }
 
 /* GET /v1/players/me on accounts node @i with @token: the status (the record in *@out). */
-static long me_accounts(struct h_cluster* a, int i, const char* token, json_t** out)
+static long me_accounts(struct h_cluster *a, int i, const char *token, json_t **out)
 {
     struct h_resp r = h_http_bearer(a, i, "GET", "/v1/players/me", NULL, NULL, token);
     long st = r.status;
@@ -86,13 +81,13 @@ static long me_accounts(struct h_cluster* a, int i, const char* token, json_t** 
 
 /* Waits (15 s at most) until accounts node @i has applied a password change for the player of
  * @token (its record carries password_changed_at). */
-static void wait_changed(struct h_cluster* a, int i, const char* token, const char* after)
+static void wait_changed(struct h_cluster *a, int i, const char *token, const char *after)
 {
     double deadline = h_now() + 15;
     for (;; h_sleep_ms(50)) {
-        json_t* p = NULL;
+        json_t *p = NULL;
         long st = me_accounts(a, i, token, &p);
-        const char* at = json_string_value(json_object_get(p, "password_changed_at"));
+        const char *at = json_string_value(json_object_get(p, "password_changed_at"));
         bool done = st == 200 && at && (!after || strcmp(at, after) != 0);
         json_decref(p);
         if (done)
@@ -102,7 +97,7 @@ static void wait_changed(struct h_cluster* a, int i, const char* token, const ch
     }
 }
 
-static void start(struct h_cluster* a, struct h_cluster* s, char* extra, size_t n)
+static void start(struct h_cluster *a, struct h_cluster *s, char *extra, size_t n)
 {
     h_cluster_init(a, 3);
     a->role = "accounts";
@@ -122,7 +117,7 @@ static void start(struct h_cluster* a, struct h_cluster* s, char* extra, size_t 
     h_start_cluster(s);
 }
 
-static int follower(struct h_cluster* c, int leader, int nth)
+static int follower(struct h_cluster *c, int leader, int nth)
 {
     for (int i = 0, k = 0; i < c->n; i++)
         if (i != leader && k++ == nth)
@@ -130,7 +125,7 @@ static int follower(struct h_cluster* c, int leader, int nth)
     return -1;
 }
 
-static void password_change_ends_other_sessions(void** state)
+static void password_change_ends_other_sessions(void **state)
 {
     (void)state;
     struct h_cluster a, s;
@@ -192,7 +187,7 @@ static void password_change_ends_other_sessions(void** state)
     tk_wait_me_code(&s, tok_b, "");
     assert_int_equal(me_accounts(&a, F2, tok_b, NULL), 200);
     assert_int_equal(sign_in(&a, F2, "pat@example.fr", PW, NULL, "in-d", NULL), 201);
-    json_t* p = NULL;
+    json_t *p = NULL;
     assert_int_equal(me_accounts(&a, L, tok_c, &p), 200);
     assert_null(json_object_get(p, "password_changed_at"));
     assert_null(json_object_get(p, "password_hash"));
@@ -234,7 +229,7 @@ static void password_change_ends_other_sessions(void** state)
 }
 
 /* The 6-digit code of @secret (base32) at unix time @t. */
-static unsigned totp_at(const char* secret, int64_t t)
+static unsigned totp_at(const char *secret, int64_t t)
 {
     uint8_t key[64];
     int n = kyc_base32_decode(secret, key, sizeof key);
@@ -244,7 +239,7 @@ static unsigned totp_at(const char* secret, int64_t t)
     return code;
 }
 
-static void password_change_needs_second_factor(void** state)
+static void password_change_needs_second_factor(void **state)
 {
     (void)state;
     struct h_cluster a;
