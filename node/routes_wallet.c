@@ -625,15 +625,13 @@ static void serve_hold(struct http_req *r, const char *path, const char *hid)
 }
 
 /* GET /internal/v1/holds?after=&limit=[&consistency=linearizable] (signed by a sport
- * cluster): its holds, for its audit. Linearizable, the leader answers after a barrier, so a
- * hold posted or voided before the call is seen so (a follower a moment behind would show it
- * pending). */
+ * cluster, checked before the read: routes_wallet): its holds, for its audit. Linearizable,
+ * the leader answers after a barrier, so a hold posted or voided before the call is seen so
+ * (a follower a moment behind would show it pending). */
 static void serve_holds(struct http_req *r)
 {
-    const char *path = "/internal/v1/holds";
     char cluster[40], after[128] = "", lim[8] = "";
-    if (!sport_caller(r, "GET", path, cluster))
-        return;
+    http_header_get(r, "parlay-cluster", cluster, sizeof cluster);
     struct query_want w[] = {{"after", after, sizeof after, 0}, {"limit", lim, sizeof lim, 0}};
     if (query_params(r, w, 2) < 0)
         return;
@@ -843,10 +841,13 @@ int routes_wallet(struct http_req *r, const char *method, const char *path)
         if (routes_method(r, method, "POST", "use POST"))
             do_hold_batch(r, path);
     } else if (!strcmp(path, "/internal/v1/holds")) {
-        if (!strcmp(method, "GET"))
-            routes_read(r, serve_holds);
-        else if (routes_method(r, method, "POST", "use POST to place a hold, GET to list"))
+        char cluster[40];
+        if (!strcmp(method, "GET")) {
+            if (sport_caller(r, "GET", path, cluster)) /* signed first, then read */
+                routes_read(r, serve_holds);
+        } else if (routes_method(r, method, "POST", "use POST to place a hold, GET to list")) {
             do_hold_place(r, path);
+        }
     } else if (!strncmp(path, "/internal/v1/holds/", 19) && path[19]) {
         const char *id = path + 19, *slash = strchr(id, '/');
         snprintf(seg, sizeof seg, "%.*s", (int)(slash ? slash - id : (long)strlen(id)), id);
