@@ -2,6 +2,7 @@
  *
  *   quote_latency latency --sim URL --sim URL --sim URL --quotes URL --seconds S
  *                         [--warmup-ms MS] [--tail-ms MS] [--label TEXT] [--prefix P]
+ *                         [--split-label TEXT]
  *
  *     Reads the three simulators' GET /v1/stream ("live" events) and a follower's
  *     GET /v1/stream/quotes at once (libcurl multi, one thread). The emission time of live event
@@ -11,8 +12,9 @@
  *     (default 1000: the simulators replay what they already published to a new stream) are not
  *     counted, nor events emitted in the last --tail-ms (default 3000) of the run that have no
  *     quote yet; with --prefix, only fixtures whose id starts with P are counted. SIGUSR1 ends
- *     the window at once (bets_bench: when a settlement is over). Prints p50, p99, max, count;
- *     exits 1 when no sample was taken.
+ *     the window at once (bets_bench: when a settlement is over); SIGUSR2 splits it: events
+ *     emitted after it are reported apart, under --split-label (bets_bench: the bets settled,
+ *     their holds being paid). Prints p50, p99, max, count; exits 1 when no sample was taken.
  *
  *   quote_latency capacity --quotes URL --games N --cadence C --seconds S
  *                          [--live-timeout S] [--settle S] [--pid LABEL=PID]...
@@ -164,7 +166,8 @@ struct stream
 
 static struct stream streams[MAX_STREAMS];
 static int nstreams;
-static volatile sig_atomic_t interrupted, window_over;
+static volatile sig_atomic_t interrupted, window_over, split_now;
+static double t_split; /* when SIGUSR2 came (ms, now_ms clock); 0: never */
 
 /* What the modes do with an event. */
 static void (*on_event)(struct stream* s, const char* type, const char* data, double t);
@@ -269,6 +272,8 @@ static void pump(double until, bool (*done)(void))
 {
     while (!interrupted) {
         double t = now_ms();
+        if (split_now && !t_split)
+            t_split = t;
         if (t >= until || window_over || (done && done()))
             return;
         int running = 0;
@@ -383,17 +388,11 @@ static double pct(const double* v, size_t n, double p)
     return v[k ? k - 1 : 0];
 }
 
-static int run_latency(double seconds, const char* label)
+/* The report of the live events emitted in [@lo, @hi) (ms); @whole: the run's only window (no
+ * sample at all is then an error). */
+static int window_report(const char* label, double lo, double hi, double t_end, bool whole)
 {
-    on_event = lat_event;
-    t_start = now_ms();
-    double t_end = t_start + seconds * 1000;
-    pump(t_end, NULL);
-    if (window_over)
-        t_end = now_ms();
-    for (int i = 0; i < nstreams; i++)
-        if (!streams[i].events && streams[i].kind == S_SIM)
-            die("no event at all from %s", streams[i].url);
+    double slow_ms = getenv("QUOTE_LATENCY_SLOW_MS") ? atof(getenv("QUOTE_LATENCY_SLOW_MS")) : 0;
     double *lat = NULL, *spread = NULL;
     size_t n = 0, ns = 0, cap = 0, unquoted = 0, pending = 0, negative = 0, partial = 0;
     double worst = -1;
@@ -402,7 +401,7 @@ static int run_latency(double seconds, const char* label)
     for (size_t i = 0; i < fx_n; i++) {
         struct fx* f = fx_list[i];
         for (size_t seq = 1; seq < f->ncap; seq++) {
-            if (!f->emit[seq])
+            if (!f->emit[seq] || f->emit[seq] < lo || f->emit[seq] >= hi)
                 continue;
             if (n == cap || ns == cap) { /* ns counts unquoted events too: it can pass n */
                 cap = cap ? cap * 2 : 1024;
@@ -431,6 +430,13 @@ static int run_latency(double seconds, const char* label)
                 negative++; /* the quote came first: bench client scheduling; counted as 0 */
                 l = 0;
             }
+            if (slow_ms > 0 && l > slow_ms) { /* QUOTE_LATENCY_SLOW_MS: each slow sample */
+                struct timespec rt;
+                clock_gettime(CLOCK_REALTIME, &rt);
+                double wall = (double)rt.tv_sec + rt.tv_nsec / 1e9 - (now_ms() - f->emit[seq]) / 1e3;
+                printf("  slow: %s seq %zu emitted %.3f (unix s), quoted after %.1f ms\n", f->id,
+                       seq, wall, l);
+            }
             if (l > worst) {
                 worst = l;
                 snprintf(worst_id, sizeof worst_id, "%s", f->id);
@@ -438,6 +444,12 @@ static int run_latency(double seconds, const char* label)
             }
             lat[n++] = l;
         }
+    }
+    if (n == 0 && !whole) {
+        printf("%-34s        0 (no live event emitted in this window)\n", label);
+        free(lat);
+        free(spread);
+        return 0;
     }
     if (n == 0)
         die("no samples: %lu live events from the simulators (%lu replayed, ignored), %lu quotes "
@@ -475,6 +487,24 @@ static int run_latency(double seconds, const char* label)
     free(lat);
     free(spread);
     return unquoted > n / 10 ? 1 : 0;
+}
+
+static int run_latency(double seconds, const char* label, const char* split_label)
+{
+    on_event = lat_event;
+    t_start = now_ms();
+    double t_end = t_start + seconds * 1000;
+    pump(t_end, NULL);
+    if (window_over)
+        t_end = now_ms();
+    for (int i = 0; i < nstreams; i++)
+        if (!streams[i].events && streams[i].kind == S_SIM)
+            die("no event at all from %s", streams[i].url);
+    if (!t_split)
+        return window_report(label, -INFINITY, INFINITY, t_end, true);
+    int rc = window_report(label, -INFINITY, t_split, t_end, false);
+    return rc | window_report(split_label ? split_label : "after SIGUSR2", t_split, INFINITY,
+                              t_end, false);
 }
 
 /* ---- capacity ----------------------------------------------------------------------------- */
@@ -654,6 +684,8 @@ static void on_signal(int sig)
 {
     if (sig == SIGUSR1)
         window_over = 1;
+    else if (sig == SIGUSR2)
+        split_now = 1;
     else
         interrupted = 1;
 }
@@ -663,6 +695,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: quote_latency latency --sim URL --sim URL --sim URL --quotes URL --seconds S\n"
             "                     [--warmup-ms MS] [--tail-ms MS] [--label TEXT] [--prefix P]\n"
+            "                     [--split-label TEXT]\n"
             "       quote_latency capacity --quotes URL --games N --cadence C --seconds S\n"
             "                     [--live-timeout S] [--settle S] [--pid LABEL=PID]...\n");
     exit(2);
@@ -683,8 +716,8 @@ int main(int argc, char** argv)
         {"games", required_argument, 0, 'g'},        {"cadence", required_argument, 0, 'c'},
         {"live-timeout", required_argument, 0, 'L'}, {"pid", required_argument, 0, 'p'},
         {"settle", required_argument, 0, 'W'},       {"prefix", required_argument, 0, 'P'},
-        {0, 0, 0, 0}};
-    const char *sims[3] = {0}, *quotes = NULL, *label = "latency";
+        {"split-label", required_argument, 0, 'X'},  {0, 0, 0, 0}};
+    const char *sims[3] = {0}, *quotes = NULL, *label = "latency", *split_label = NULL;
     int nsims = 0, npids = 0;
     double seconds = 0, live_timeout = 120;
     struct pidcpu pids[MAX_PIDS];
@@ -727,6 +760,9 @@ int main(int argc, char** argv)
         case 'P':
             only_prefix = optarg;
             break;
+        case 'X':
+            split_label = optarg;
+            break;
         case 'p': {
             char* eq = strchr(optarg, '=');
             if (!eq || npids == MAX_PIDS)
@@ -747,6 +783,7 @@ int main(int argc, char** argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGUSR1, on_signal);
+    signal(SIGUSR2, on_signal);
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     multi = curl_multi_init();
@@ -758,7 +795,7 @@ int main(int argc, char** argv)
     char qurl[512];
     snprintf(qurl, sizeof qurl, "%s/v1/stream/quotes", quotes);
     stream_add(S_QUOTES, qurl);
-    int rc = lat ? run_latency(seconds, label) : run_capacity(seconds, live_timeout, pids, npids);
+    int rc = lat ? run_latency(seconds, label, split_label) : run_capacity(seconds, live_timeout, pids, npids);
     fflush(stdout);
     /* The streams never end by themselves: leave without tearing them down one by one. */
     return rc;
