@@ -179,6 +179,10 @@ int quote_start(struct node *n, char *err, size_t errlen);
 void quote_stop(struct node *n);
 int routes_quotes(struct http_req *r, const char *method, const char *path);
 void quote_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
+/* On the leader: a quote round is in flight (started, not yet published or given up) or a
+ * dangerous event holds a fixture's rounds until it is agreed. The settlement's chunks wait
+ * for it (node/bets_hold.c), so that a live game's quote does not queue behind them. */
+bool quote_busy(struct node *n);
 /* node/routes_wallet.c: the TRJ and the ban list (accounts role; nothing elsewhere). */
 void wallet_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
 json_t *quote_status(struct node *n);

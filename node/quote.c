@@ -950,6 +950,19 @@ void quote_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
     metrics_by_node(buf, len, cap, "parlay_quote_dissent_total", st->dissent, AGR_MAX_NODES + 1);
 }
 
+bool quote_busy(struct node *n)
+{
+    struct quoter *q = n->stopping ? NULL : Q(n);
+    if (!q || !q->sched_term)
+        return false;
+    if (q->holds)
+        return true;
+    for (struct agr_slot *s = agr_sched_first(q->agr); s; s = agr_sched_after(s))
+        if (s->started_ms)
+            return true;
+    return false;
+}
+
 json_t *quote_status(struct node *n)
 {
     struct quoter *q = Q(n);
