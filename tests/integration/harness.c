@@ -236,10 +236,11 @@ void h_cluster_init(struct h_cluster *c, int n)
     fprintf(f, "\n");
     fclose(f);
     chmod(c->secret_file, 0600);
-    /* PARLAY_IT_SNAPSHOT_THRESHOLD: the benchmarks' knob (entries between snapshots). */
-    const char *st = getenv("PARLAY_IT_SNAPSHOT_THRESHOLD");
-    c->snapshot_threshold = st && atoi(st) > 0 ? (unsigned)atoi(st) : 1024;
+    c->snapshot_threshold = 1024;
     c->snapshot_trailing = 2048;
+    /* The tests' 100 keeps many idle clusters cheap; a benchmark sets the deployment's 20. */
+    const char *hb = getenv("PARLAY_IT_HEARTBEAT_MS");
+    c->heartbeat_ms = hb && atoi(hb) >= 10 ? (unsigned)atoi(hb) : 100;
     c->max_body_bytes = 65536;
     c->map_size_mb = 64;
     c->n = n;
@@ -285,9 +286,7 @@ void h_cluster_write_configs(struct h_cluster *c)
             ra, "http_address", ha, "data_dir", nd->dir, "admin_token_file", c->token_file,
             "snapshot_threshold", c->snapshot_threshold, "snapshot_trailing",
             c->snapshot_trailing, "election_timeout_ms", 1000, "heartbeat_timeout_ms",
-            getenv("PARLAY_IT_HEARTBEAT_MS") && atoi(getenv("PARLAY_IT_HEARTBEAT_MS")) >= 10
-                ? atoi(getenv("PARLAY_IT_HEARTBEAT_MS"))
-                : 100,
+            c->heartbeat_ms,
             "max_body_bytes", c->max_body_bytes, "map_size_mb", c->map_size_mb,
             "forward_timeout_ms", 5000, "log_level", "info");
         json_object_set_new(cfg, "cluster_secret_file", json_string(c->secret_file));

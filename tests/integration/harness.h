@@ -33,6 +33,7 @@ struct h_cluster {
     int n;
     struct h_node nodes[H_MAX_NODES];
     unsigned snapshot_threshold, snapshot_trailing;
+    unsigned heartbeat_ms; /* heartbeat_timeout_ms: 100, or PARLAY_IT_HEARTBEAT_MS (>= 10) */
     unsigned max_body_bytes;
     unsigned space_quota_mb, map_size_mb;
     const char *role; /* NULL: "sport:football" in cluster "football"; "accounts": the accounts
