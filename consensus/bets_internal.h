@@ -42,6 +42,12 @@ void bets_outcome_key(char out[KEY_MAX], json_t *leg);
 void bets_fixture_key(char out[KEY_MAX], const char *fixture);
 /* Add (@sign 1) or release (@sign -1) bet @b's exposure. */
 int bets_exposure_add(struct fsm *f, MDB_txn *txn, json_t *b, int sign);
+/* Between bets_exposure_gather(true) and bets_exposure_gathered, releases are summed per key
+ * and written at the end (or when GATHER_MAX keys are pending); a settlement chunk releases
+ * each bet's exposure and reads none. bets_exposure_gather(false) drops what is pending (the
+ * apply failed: its transaction is aborted anyway). */
+void bets_exposure_gather(bool on);
+int bets_exposure_gathered(struct fsm *f, MDB_txn *txn);
 
 /* Put (@put) or remove bet @b in a queue keyed by its be64 seq (pending, delayed, void,
  * unpaid). */

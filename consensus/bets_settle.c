@@ -292,6 +292,7 @@ static int settle_chunk(struct fsm *f, MDB_txn *txn, const char *fixture, bool c
     *more = json_array_size(ids) == BET_SETTLE_CHUNK;
     size_t i;
     json_t *jid;
+    bets_exposure_gather(true);
     json_array_foreach(ids, i, jid)
     {
         const char *id = json_string_value(jid);
@@ -328,6 +329,9 @@ static int settle_chunk(struct fsm *f, MDB_txn *txn, const char *fixture, bool c
     }
     json_decref(ids);
     json_decref(evs);
+    if (rv == 0)
+        rv = bets_exposure_gathered(f, txn);
+    bets_exposure_gather(false);
     if (rv)
         return rv;
     if (*more) {

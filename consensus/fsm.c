@@ -21,10 +21,18 @@ static void on_idle_closed(uv_handle_t *h);
 
 void fsm_format_time(uint64_t time_ms, char out[32])
 {
+    /* An apply stamps many records with the same time (a settlement chunk: three a bet), so
+     * the last second's text is kept (per thread: tests run state machines on threads). */
+    static _Thread_local time_t last = -1;
+    static _Thread_local char text[32];
     time_t t = (time_t)(time_ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (t != last) {
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        last = t;
+    }
+    memcpy(out, text, sizeof text);
 }
 
 void fsm_result_set(struct fsm_result *res, int status, char *body)

@@ -40,6 +40,9 @@ struct replica_options {
     unsigned n_initial;
     unsigned election_timeout_ms, heartbeat_timeout_ms;
     unsigned snapshot_threshold, snapshot_trailing;
+    /* The threshold grows with the state machine's size, one entry per SNAP_BYTES_PER_ENTRY
+     * of LMDB, up to this (0: it stays at snapshot_threshold); staggered per node. */
+    unsigned snapshot_threshold_max;
     unsigned max_inflight_entries;
     uint64_t idem_ttl_ms; /* idempotency records older than this are swept (0: never) */
     const char *cluster;          /* the cluster's name, bound into the Raft handshake */
@@ -83,6 +86,10 @@ void replica_set_clock_offset(struct replica *rp, int64_t offset_ms);
 /* The leader's id (0 if unknown) and its HTTP address from the replicated member table. */
 uint64_t replica_leader(struct replica *rp, char *http_address, size_t n);
 uint64_t replica_snapshots_taken(struct replica *rp);
+/* The snapshot threshold of node @id whose state machine uses @used bytes: one entry per
+ * 16 KiB of state, between @base and @max, staggered by node (+25% per id, four steps) once
+ * above @base (replica.c snapshot_scale). */
+unsigned replica_snapshot_threshold(unsigned base, unsigned max, uint64_t used, uint64_t id);
 /* Raft connections refused so far (no or wrong secret, not a member, a malformed message). */
 uint64_t replica_raft_refusals(struct replica *rp);
 const char *replica_outcome_name(int outcome);

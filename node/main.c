@@ -166,6 +166,7 @@ int main(int argc, char **argv)
                                  .election_timeout_ms = n->cfg.election_timeout_ms,
                                  .heartbeat_timeout_ms = n->cfg.heartbeat_timeout_ms,
                                  .snapshot_threshold = n->cfg.snapshot_threshold,
+                                 .snapshot_threshold_max = n->cfg.snapshot_threshold_max,
                                  .snapshot_trailing = n->cfg.snapshot_trailing,
                                  .max_inflight_entries = n->cfg.max_inflight_entries,
                                  .idem_ttl_ms = (uint64_t)n->cfg.idempotency_ttl_s * 1000,

@@ -290,6 +290,11 @@ void h_cluster_write_configs(struct h_cluster *c)
             "max_body_bytes", c->max_body_bytes, "map_size_mb", c->map_size_mb,
             "forward_timeout_ms", 5000, "log_level", "info");
         json_object_set_new(cfg, "cluster_secret_file", json_string(c->secret_file));
+        /* A test that lowers the threshold wants snapshots that often, whatever the state's
+         * size (the threshold grows with it otherwise: replica.c snapshot_scale). */
+        if (c->snapshot_threshold < 1024)
+            json_object_set_new(cfg, "snapshot_threshold_max",
+                                json_integer(c->snapshot_threshold));
         if (c->role && !strcmp(c->role, "accounts")) {
             if (!c->keyring_file[0])
                 snprintf(c->keyring_file, sizeof c->keyring_file, "%s/secrets.keys", c->root);

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "consensus/bets.h"
+#include "consensus/bets_internal.h"
 #include "consensus/fsm.h"
 #include "consensus/observations.h"
 #include "consensus/quotes.h"
@@ -1562,6 +1563,76 @@ static void test_settlement_in_chunks(void **state)
     assert_code(c, "invalid_settle");
 }
 
+/* A settlement chunk sums its exposure releases per key and writes each key once
+ * (bets_exposure_gather): with more keys than it holds at once (70 accumulators, each with its
+ * own second fixture settled first: 142 keys), every exposure still ends at exactly 0, and the
+ * bets' event records are the bytes json_dumps gives (compact, sorted keys), a player id with
+ * characters to escape included. */
+static void test_settle_gathers_exposure(void **state)
+{
+    struct ctx *c = *state;
+    enum { N = 70 };
+    agree_fixture(c, "F1");
+    long long v1 = publish(c, "F1", PRICES1);
+    const char *odd = "p\"q\\r\x01\n\xc3\xa9/";
+    for (int i = 0; i < N; i++) {
+        char fx[16], id[16];
+        snprintf(fx, sizeof fx, "G%d", i);
+        agree_fixture(c, fx);
+        long long v = publish(c, fx, PRICES2);
+        json_t *legs = json_pack("[o, o]", leg("F1", "1x2", NULL, "home", 2140, v1),
+                                 leg(fx, "1x2", NULL, i % 2 ? "home" : "away",
+                                     i % 2 ? 1850 : 4200, v));
+        assert_int_equal(place(c, i == 3 ? odd : "p1", 100 + i, "exact", 0, legs), 201);
+        snprintf(id, sizeof id, "b%012d", i + 1);
+        assert_int_equal(hold_done(c, id, true, NULL), 200);
+    }
+    assert_true(exposure(c->f, "f|F1") > 0);
+    for (int i = 0; i < N; i++) {
+        char fx[16];
+        snprintf(fx, sizeof fx, "G%d", i);
+        agree_result(c, fx, 1, 0); /* home won: the odd bets' leg won, the even ones' lost */
+    }
+    /* A lost leg does not settle an accumulator before its last leg has a result. */
+    assert_status(c, "b000000000001", "accepted");
+    agree_result(c, "F1", 2, 0);
+    for (int i = 0; i < N; i++) {
+        char fx[16], key[64], id[16];
+        snprintf(fx, sizeof fx, "G%d", i);
+        snprintf(key, sizeof key, "f|%s", fx);
+        assert_int_equal(exposure(c->f, key), 0);
+        snprintf(key, sizeof key, "o|%s|1x2||%s", fx, i % 2 ? "home" : "away");
+        assert_int_equal(exposure(c->f, key), 0);
+        snprintf(id, sizeof id, "b%012d", i + 1);
+        /* 2.140 x 1.850 = 3.959: the return floored to the cent */
+        assert_settled(c, id, i % 2 ? "won" : "lost", i % 2 ? (100 + i) * 3959 / 1000 : 0);
+    }
+    assert_int_equal(exposure(c->f, "f|F1"), 0);
+    assert_int_equal(exposure(c->f, "o|F1|1x2||home"), 0);
+    /* Every event record is canonical JSON; the odd player id came back intact. */
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    assert_int_equal(fsm_read_begin(c->f, &txn), 0);
+    assert_int_equal(mdb_cursor_open(txn, bets_db(c->f)->events, &cur), 0);
+    MDB_val k, v;
+    int seen = 0, odd_seen = 0;
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT), seen++) {
+        json_t *e = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        assert_non_null(e);
+        char *canon = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
+        assert_int_equal(strlen(canon), v.mv_size);
+        assert_memory_equal(canon, v.mv_data, v.mv_size);
+        odd_seen += !strcmp(str(e, "player_id"), odd);
+        free(canon);
+        json_decref(e);
+    }
+    mdb_cursor_close(cur);
+    fsm_read_end(txn);
+    assert_true(seen >= 3 * N); /* placed, accepted, settled */
+    assert_true(odd_seen >= 3);
+}
+
 /* A correction of a fixture with more bets than a chunk: the first BET_SETTLE_CHUNK in its
  * apply, the rest by the leader's {fixture, more: true}; meanwhile another correction waits
  * (settlement_in_progress); a repeated step changes nothing. */
@@ -2123,6 +2194,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_player_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settlement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settlement_in_chunks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_settle_gathers_exposure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resettle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resettle_in_chunks, setup, teardown),
         cmocka_unit_test(test_audit_resettled),

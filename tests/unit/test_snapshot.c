@@ -18,6 +18,7 @@
 #include "consensus/fixtures.h"
 #include "consensus/fsm.h"
 #include "consensus/members.h"
+#include "consensus/replica.h"
 #include "tests/unit/unit_util.h"
 
 #define SNAP_HEADER 40
@@ -518,6 +519,30 @@ static void test_async_snapshot_with_tail(void** state)
     node_close(&b);
 }
 
+/* The snapshot threshold grows with the state (one entry per 16 KiB), never below the
+ * configured one nor above its maximum, staggered by node id once above the base. */
+static void test_threshold_scales_with_state(void **state)
+{
+    (void)state;
+    const uint64_t MB = 1 << 20;
+    /* A small state: the configured threshold, on every node (the tests' 16 stays 16). */
+    for (uint64_t id = 1; id <= 5; id++) {
+        assert_int_equal(replica_snapshot_threshold(1024, 16384, 4 * MB, id), 1024);
+        assert_int_equal(replica_snapshot_threshold(16, 16, 4000 * MB, id), 16);
+    }
+    /* 64 MB: 4096 entries on node 1, +25% a node id, node 5 as node 1. */
+    assert_int_equal(replica_snapshot_threshold(1024, 16384, 64 * MB, 1), 4096);
+    assert_int_equal(replica_snapshot_threshold(1024, 16384, 64 * MB, 2), 5120);
+    assert_int_equal(replica_snapshot_threshold(1024, 16384, 64 * MB, 3), 6144);
+    assert_int_equal(replica_snapshot_threshold(1024, 16384, 64 * MB, 4), 7168);
+    assert_int_equal(replica_snapshot_threshold(1024, 16384, 64 * MB, 5), 4096);
+    /* 290 MB (100,000 settled bets): the maximum, staggered. */
+    assert_int_equal(replica_snapshot_threshold(1024, 16384, 290 * MB, 1), 16384);
+    assert_int_equal(replica_snapshot_threshold(1024, 16384, 290 * MB, 3), 24576);
+    /* A maximum at or below the base: the base, whatever the size. */
+    assert_int_equal(replica_snapshot_threshold(2048, 1024, 290 * MB, 2), 2048);
+}
+
 int main(void)
 {
     util_log_init();
@@ -530,6 +555,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_index_of, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_applies_tail, setup, teardown),
         cmocka_unit_test(test_async_snapshot_with_tail),
+        cmocka_unit_test(test_threshold_scales_with_state),
     };
     return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);
 }
