@@ -673,6 +673,12 @@ char *bets_cmd_chunk_more(struct cmd *c, enum bets_chunked kind, const char *fix
     return cmd_fill_new(c, chunked[kind].type, o);
 }
 
+char *bets_cmd_settle_more(struct cmd *c, const char *fixture, unsigned limit)
+{
+    return cmd_fill_new(c, CMD_BET_SETTLE_MORE,
+                        json_pack("{s:s, s:I}", "fixture", fixture, "limit", (json_int_t)limit));
+}
+
 char *bets_cmd_decide(struct cmd *c, const char *bet_id)
 {
     return cmd_bet(c, CMD_BET_DECIDE, bet_id, NULL, NULL);

@@ -156,9 +156,10 @@ json_t *bets_switches(struct fsm *f, MDB_txn *txn);
  * exposure, cap}]} (net cents the house would pay if that outcome won). */
 json_t *bets_liability(struct fsm *f, MDB_txn *txn, const char *fixture);
 /* The jobs that go on in chunks, a proposal by the leader per chunk: a settlement
- * (CMD_BET_SETTLE_MORE {fixture}: the next BET_SETTLE_CHUNK bets of a fixture whose result is
- * being settled: 200 {fixture, more: bool}; nothing left (or never started): 200 {fixture,
- * more: false}, nothing changed; 422 invalid_settle without a fixture), a correction
+ * (CMD_BET_SETTLE_MORE {fixture, limit?}: the next @limit (1 to BET_SETTLE_CHUNK, the default)
+ * bets of a fixture whose result is being settled: 200 {fixture, more: bool}; nothing left (or
+ * never started): 200 {fixture, more: false}, nothing changed; 422 invalid_settle without a
+ * fixture or with a limit out of range), a correction
  * (CMD_BET_RESETTLE {fixture, more: true}, bets_resettle.c) and an abandonment
  * (CMD_BET_ABANDONED {fixture, more: true}, bets_markets.c). */
 enum bets_chunked { BETS_SETTLING, BETS_RESETTLING, BETS_ABANDONING, BETS_CHUNKED_KINDS };
@@ -166,6 +167,9 @@ enum bets_chunked { BETS_SETTLING, BETS_RESETTLING, BETS_ABANDONING, BETS_CHUNKE
 json_t *bets_chunked(struct fsm *f, MDB_txn *txn, enum bets_chunked k, unsigned limit);
 /* The command for the next chunk of @fixture's job of kind @k. */
 char *bets_cmd_chunk_more(struct cmd *c, enum bets_chunked k, const char *fixture);
+/* The same for a settlement, of at most @limit bets (the leader's choice: smaller while live
+ * games' quote rounds are in flight, node/bets_hold.c). */
+char *bets_cmd_settle_more(struct cmd *c, const char *fixture, unsigned limit);
 /* Bets with a leg on @fixture, in placement order, at most @limit. */
 json_t *bets_list_fixture(struct fsm *f, MDB_txn *txn, const char *fixture, unsigned limit);
 

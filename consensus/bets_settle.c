@@ -280,16 +280,16 @@ int bets_paid_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c, struct fsm
     return bets_run(f, txn, c, res, &bets_paid_op);
 }
 
-/* Apply a fixture's result to its next BET_SETTLE_CHUNK bets placed after seq @after; keep
- * (or drop, when none may be left) the "settle|FIXTURE" record the leader carries on from. */
+/* Apply a fixture's result to its next @limit bets placed after seq @after; keep (or drop,
+ * when none may be left) the "settle|FIXTURE" record the leader carries on from. */
 static int settle_chunk(struct fsm *f, MDB_txn *txn, const char *fixture, bool cancelled, int h,
-                        int a, uint64_t after, uint64_t time_ms, bool *more)
+                        int a, uint64_t after, unsigned limit, uint64_t time_ms, bool *more)
 {
     int rv = 0;
     uint64_t last;
     /* Collect the ids first: settling writes "bets", not the fixture index. */
-    json_t *ids = bets_fixture_ids(f, txn, fixture, after, BET_SETTLE_CHUNK, &last), *evs = NULL;
-    *more = json_array_size(ids) == BET_SETTLE_CHUNK;
+    json_t *ids = bets_fixture_ids(f, txn, fixture, after, limit, &last), *evs = NULL;
+    *more = json_array_size(ids) == limit;
     size_t i;
     json_t *jid;
     bets_exposure_gather(true);
@@ -353,7 +353,9 @@ int bets_on_result(struct fsm *f, MDB_txn *txn, const char *fixture, bool cancel
     if (bets_abandoned_fixture(f, txn, fixture))
         return 0; /* the abandonment settles its bets (bets_markets.c), in chunks if need be */
     int rv = bets_next_goal_forget(f, txn, fixture); /* what is left settles here */
-    return rv ? rv : settle_chunk(f, txn, fixture, cancelled, h, a, 0, time_ms, &more);
+    return rv ? rv
+              : settle_chunk(f, txn, fixture, cancelled, h, a, 0, BET_SETTLE_CHUNK, time_ms,
+                             &more);
 }
 
 int bets_settle_more_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
@@ -364,9 +366,13 @@ int bets_settle_more_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
         return 0;
     int rv = 0;
     const char *fixture = store_str_max(body, "fixture", FIXTURE_MAX);
-    if (!fixture) {
+    json_t *jl = json_object_get(body, "limit");
+    json_int_t limit = jl ? (json_is_integer(jl) ? json_integer_value(jl) : 0) : BET_SETTLE_CHUNK;
+    if (!fixture || limit < 1 || limit > BET_SETTLE_CHUNK) {
         bets_refuse(res, 422, "invalid_settle", "Invalid settlement step", NULL,
-                    "need {fixture: a fixture id of at most %d bytes}", FIXTURE_MAX);
+                    "need {fixture: a fixture id of at most %d bytes, limit: 1 to %d bets if "
+                    "given}",
+                    FIXTURE_MAX, BET_SETTLE_CHUNK);
         goto out;
     }
     json_t *st = bets_config_get(f, txn, SETTLE_PREFIX, fixture);
@@ -375,8 +381,8 @@ int bets_settle_more_apply(struct fsm *f, MDB_txn *txn, const struct cmd *c,
         rv = settle_chunk(f, txn, fixture, json_is_true(json_object_get(st, "cancelled")),
                           (int)json_integer_value(json_object_get(st, "home")),
                           (int)json_integer_value(json_object_get(st, "away")),
-                          (uint64_t)json_integer_value(json_object_get(st, "after")), c->time_ms,
-                          &more);
+                          (uint64_t)json_integer_value(json_object_get(st, "after")),
+                          (unsigned)limit, c->time_ms, &more);
     json_decref(st);
     if (rv == 0)
         store_result_json(res, 200, json_pack("{s:s, s:b}", "fixture", fixture, "more", more));

@@ -141,6 +141,12 @@ static int propose(void *arg, const char *subject, uint64_t round, const char *h
         return -1;
     }
     LOG_DEBUG("event=observation_propose subject=%s", subject);
+    uint8_t bytes[FEED_ENCODED_MAX];
+    int len = n->on_event_proposed ? obs_hex_decode(hex, bytes, sizeof bytes) : -1;
+    struct feed_obs o;
+    struct feed_error fe = {0};
+    if (len > 0 && feed_decode(bytes, (size_t)len, &o, &fe) == 0 && o.kind == FEED_EVENT)
+        n->on_event_proposed(n, o.u.event.fixture, subject);
     return 0;
 }
 

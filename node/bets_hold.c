@@ -65,8 +65,8 @@
 #define BATCH_OFF_MS 60000 /* single calls this long after a 404 to the batch route */
 #define POSTPONED_LOOK_MS 60000 /* how often the leader looks for postponed fixtures due */
 #define SETTLE_INFLIGHT 1 /* settlement chunks in flight (3 starved quote rounds: README) */
-#define SETTLE_YIELD_MS 50 /* a chunk waits at most this long for the quote rounds in flight */
-#define SETTLE_YIELD_POLL_MS 5
+#define SETTLE_CHUNK_BUSY 250 /* bets in a chunk proposed while a quote round is in flight */
+#define PAY_WAIT_MS 2000 /* while settling, payouts wait, but a batch goes at least this often */
 #define HOLD_TIMEOUT_MS ((long long)WALLET_HOLD_TIMEOUT_MAX_MS) /* the longest the wallet allows
                                                           (30 days): until settlement */
 #define URLS_MAX 8
@@ -89,7 +89,7 @@ struct bets_hold {
     bool stopping;
     int closing;   /* handles still to close */
     uint64_t single_until; /* wall ms: use single calls until then (no batch route) */
-    uint64_t yield_since;  /* monotonic ms: the next chunk has waited for quote rounds since */
+    uint64_t paid_ms;      /* monotonic ms: when the last payout batch went (PAY_WAIT_MS) */
 };
 
 /* An audit in progress (GET /admin/v1/bets/audit): pages of this cluster's holds from the
@@ -170,7 +170,8 @@ static uint64_t mono_ms(void)
 
 struct chunk_prop {
     struct bets_hold *h;
-    uint64_t t0; /* monotonic ms when it was proposed */
+    uint64_t t0;    /* monotonic ms when it was proposed */
+    unsigned limit; /* bets it may settle */
 };
 
 static void settle_proposed(void *arg, int outcome, const struct fsm_result *res)
@@ -181,8 +182,8 @@ static void settle_proposed(void *arg, int outcome, const struct fsm_result *res
      * wait behind the chunks proposed before it (the benchmark reads it to size
      * BET_SETTLE_CHUNK and SETTLE_INFLIGHT). */
     if (outcome == REPLICA_OK && res)
-        LOG_INFO("event=bet_settle_chunk ms=%llu result=%s",
-                 (unsigned long long)(mono_ms() - p->t0), res->body ? res->body : "");
+        LOG_INFO("event=bet_settle_chunk ms=%llu limit=%u result=%s",
+                 (unsigned long long)(mono_ms() - p->t0), p->limit, res->body ? res->body : "");
     free(p);
     h->settling--;
     h->proposing--;
@@ -191,13 +192,17 @@ static void settle_proposed(void *arg, int outcome, const struct fsm_result *res
     try_free(h);
 }
 
-static void chunk_propose(struct bets_hold *h, enum bets_chunked kind, const char *fixture)
+static void chunk_propose(struct bets_hold *h, enum bets_chunked kind, const char *fixture,
+                          unsigned limit)
 {
     struct cmd cm;
     struct chunk_prop *p = malloc(sizeof *p);
-    char *text = p ? bets_cmd_chunk_more(&cm, kind, fixture) : NULL;
+    char *text = !p ? NULL
+                 : kind == BETS_SETTLING && limit < BET_SETTLE_CHUNK
+                     ? bets_cmd_settle_more(&cm, fixture, limit)
+                     : bets_cmd_chunk_more(&cm, kind, fixture);
     if (text) {
-        *p = (struct chunk_prop){h, mono_ms()};
+        *p = (struct chunk_prop){h, mono_ms(), limit};
         if (replica_propose(h->n->replica, &cm, settle_proposed, p) == REPLICA_OK) {
             h->settling++;
             h->proposing++;
@@ -209,20 +214,26 @@ static void chunk_propose(struct bets_hold *h, enum bets_chunked kind, const cha
 }
 
 /* The next chunks of every fixture being settled (CMD_BET_SETTLE_MORE), apart from the hold
- * batches: settling does not wait for bets to be paid. Up to SETTLE_INFLIGHT may be in
- * flight, so that one commits while another is applied (each carries on from where the last
- * one applied left off; one proposed past the end finds nothing to do): with one at a time,
- * a chunk's replication was most of its time on a loaded machine. But with three, the other
- * games' quote rounds waited behind the chunks (bets_bench settle 20000: quote p99 8 s during
- * settlement, against 1.8 s with one, for about the same settlement time), so it is one: a
- * quote never waits behind more than one chunk. Corrections and abandonments (bets_resettle.c,
- * bets_markets.c) go one round at a time, when nothing is in flight. */
-static void settle_next(struct bets_hold *h)
+ * batches. One at a time: with three in flight, the other games' quote rounds waited behind
+ * the chunks (bets_bench settle 20000: quote p99 8 s during settlement, against 1.8 s with
+ * one, for about the same settlement time), so a quote never waits behind more than one chunk.
+ *
+ * And a small one while a quote round is in flight: each step of a round (the event's
+ * agreement, the round, the publication) is a commit that waits behind whatever chunk is
+ * being applied on each node, 16 us a bet. Waiting for the rounds instead (at most 50 ms a
+ * chunk, the code before this) left settlement most of its time waiting, with quotes at p50
+ * 164-174 ms during a 100,000-bet settlement; a chunk of SETTLE_CHUNK_BUSY proposed at once
+ * keeps settlement going and each wait short (README, "Benchmark"). Corrections and
+ * abandonments (bets_resettle.c, bets_markets.c) go one round at a time, when nothing is in
+ * flight. Returns whether a settlement is going on (payouts wait for it: on_tick). */
+static bool settle_next(struct bets_hold *h)
 {
     struct node *n = h->n;
     MDB_txn *txn;
-    if (h->settling >= SETTLE_INFLIGHT || fsm_read_begin(n->fsm, &txn) != 0)
-        return;
+    if (h->settling >= SETTLE_INFLIGHT)
+        return true;
+    if (fsm_read_begin(n->fsm, &txn) != 0)
+        return false;
     json_t *jobs[BETS_CHUNKED_KINDS];
     for (int k = 0; k < BETS_CHUNKED_KINDS; k++)
         jobs[k] = bets_chunked(n->fsm, txn, (enum bets_chunked)k, 4);
@@ -230,31 +241,20 @@ static void settle_next(struct bets_hold *h)
     bool idle = h->settling == 0;
     json_t *settling = jobs[BETS_SETTLING];
     size_t nj = json_array_size(settling);
-    /* Quote rounds first: a round's steps (its start, the votes, the publication) are commits
-     * that each wait behind a chunk's apply on every node, so live games' quotes took hundreds
-     * of ms while 100,000 bets were settled back to back (bets_bench settle, README). The next
-     * chunk waits while a round is in flight, at most SETTLE_YIELD_MS, so that settling still
-     * goes on when rounds never stop (a thousand live games). */
-    uint64_t now = mono_ms();
-    if (nj && quote_busy(n) && (!h->yield_since || now - h->yield_since < SETTLE_YIELD_MS)) {
-        if (!h->yield_since)
-            h->yield_since = now;
-        for (int k = 0; k < BETS_CHUNKED_KINDS; k++)
-            json_decref(jobs[k]);
-        uv_timer_start(&h->timer, on_tick, SETTLE_YIELD_POLL_MS, TICK_MS);
-        return;
-    }
-    h->yield_since = 0;
+    /* Otherwise the most: 500 instead was no better for quotes and settled in 10.7 s. */
+    unsigned limit = nj && quote_busy(n) ? SETTLE_CHUNK_BUSY : BET_SETTLE_CHUNK;
     for (size_t r = 0; nj && r < SETTLE_INFLIGHT && h->settling < SETTLE_INFLIGHT; r++)
-        chunk_propose(h, BETS_SETTLING, json_string_value(json_array_get(settling, r % nj)));
+        chunk_propose(h, BETS_SETTLING, json_string_value(json_array_get(settling, r % nj)),
+                      limit);
     for (int k = 0; k < BETS_CHUNKED_KINDS; k++) {
         size_t i;
         json_t *id;
         if (k != BETS_SETTLING && idle)
             json_array_foreach(jobs[k], i, id)
-                chunk_propose(h, (enum bets_chunked)k, json_string_value(id));
+                chunk_propose(h, (enum bets_chunked)k, json_string_value(id), BET_SETTLE_CHUNK);
         json_decref(jobs[k]);
     }
+    return nj > 0;
 }
 
 static void postponed_proposed(void *arg, int outcome, const struct fsm_result *res)
@@ -793,7 +793,7 @@ static void on_tick(uv_timer_t *t)
     struct node *n = h->n;
     if (h->stopping || n->stopping || !replica_is_leader(n->replica))
         return;
-    settle_next(h);
+    bool settling = settle_next(h);
     postponed_next(h);
     /* One batch at a time: its answers are committed before the next looks again. */
     if (h->busy)
@@ -805,7 +805,15 @@ static void on_tick(uv_timer_t *t)
     bool batch = now_ms >= h->single_until;
     unsigned lim = batch ? BATCH_ITEMS : BATCH;
     json_t *bets = bets_named(n, txn, bets_pending_holds(n->fsm, txn, lim));
-    json_t *settled = bets_named(n, txn, bets_unpaid(n->fsm, txn, lim));
+    /* While a settlement goes on, its payouts wait (a batch every PAY_WAIT_MS at most): paying
+     * as it settled kept the machine's two cores busy with the accounts cluster's posts, and
+     * the live games' quotes waited for CPU (bets_bench settle: p50 123-125 ms until settled,
+     * 78-100 ms with payouts after). The money moves seconds later; nothing waits on it. */
+    uint64_t mono = mono_ms();
+    bool pay = !settling || mono - h->paid_ms >= PAY_WAIT_MS;
+    json_t *settled = pay ? bets_named(n, txn, bets_unpaid(n->fsm, txn, lim)) : json_array();
+    if (pay && json_array_size(settled))
+        h->paid_ms = mono;
     json_t *voids = bets_named(n, txn, bets_voids(n->fsm, txn, lim));
     json_t *dids = bets_delayed(n->fsm, txn, BATCH), *decide = json_array();
     size_t i;

@@ -52,6 +52,10 @@ struct node {
      * game's markets and starts no round for it until the event is agreed). */
     void (*on_dangerous)(struct node *n, const char *fixture, const char *reason,
                          const char *subject, uint64_t reporter);
+    /* Raised by agree.c on the leader right after it proposed the agreement of a live event of
+     * @fixture (observation @subject); quote.c proposes the game's round behind it, so that
+     * the round is in the same commit instead of waiting for the event's apply. */
+    void (*on_event_proposed)(struct node *n, const char *fixture, const char *subject);
     struct metrics metrics;
     char public_key[67]; /* compressed secp256k1 public key, hex */
     h2o_globalconf_t h2o_config;
@@ -180,8 +184,8 @@ void quote_stop(struct node *n);
 int routes_quotes(struct http_req *r, const char *method, const char *path);
 void quote_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
 /* On the leader: a quote round is in flight (started, not yet published or given up) or a
- * dangerous event holds a fixture's rounds until it is agreed. The settlement's chunks wait
- * for it (node/bets_hold.c), so that a live game's quote does not queue behind them. */
+ * dangerous event holds a fixture's rounds until it is agreed. The settlement's chunks are
+ * small meanwhile (node/bets_hold.c), so that a live game's quote does not queue behind them. */
 bool quote_busy(struct node *n);
 /* node/routes_wallet.c: the TRJ and the ban list (accounts role; nothing elsewhere). */
 void wallet_metrics(struct node *n, char **buf, size_t *len, size_t *cap);

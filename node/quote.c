@@ -69,6 +69,14 @@ struct qhold {
     struct qhold *next;
 };
 
+/* A round proposed right behind the agreement of a live event (on_event_proposed): when the
+ * event applies, the round in flight is not stale (it comes after the event in the log). */
+struct qpre {
+    char subject[FEED_SUBJECT_MAX];
+    uint64_t since_ms;
+    struct qpre *next;
+};
+
 struct quoter {
     struct node *node;
     secp256k1_context *ctx;
@@ -78,11 +86,12 @@ struct quoter {
     uv_timer_t timer;
     struct agr *agr;
     struct qhold *holds;
+    struct qpre *pre;
     uint64_t sched_term; /* the term the schedule was built for; 0: not leader */
     uv_timer_t soon;     /* runs want_kick / want_nudge on a clean stack (see kick) */
     bool want_kick, want_nudge, nudging;
     uint64_t rounds_proposed, computed, compute_errors, published, stale, rounds_given_up,
-        suspensions;
+        suspensions, rounds_behind_event;
     double compute_us_total;
 };
 
@@ -113,8 +122,9 @@ static void hold_drop(struct quoter *q, const char *subject)
     }
 }
 
-/* Is a dangerous event of @fixture waiting for agreement (for less than quote_hold_s)? */
-static bool held(struct node *n, const char *fixture)
+/* Is a dangerous event of @fixture waiting for agreement (for less than quote_hold_s), other
+ * than @except (NULL: any)? */
+static bool held_but(struct node *n, const char *fixture, const char *except)
 {
     struct quoter *q = Q(n);
     uint64_t now = now_ms();
@@ -126,10 +136,35 @@ static bool held(struct node *n, const char *fixture)
             free(h);
             continue;
         }
-        yes |= !strcmp(h->fixture, fixture);
+        yes |= !strcmp(h->fixture, fixture) && (!except || strcmp(h->subject, except) != 0);
         ph = &h->next;
     }
     return yes;
+}
+
+static bool held(struct node *n, const char *fixture)
+{
+    return held_but(n, fixture, NULL);
+}
+
+/* Forget the round proposed behind @subject (NULL: every one); true if there was one. Those
+ * older than a minute go too (their event was never applied: a lost proposal). */
+static bool pre_take(struct quoter *q, const char *subject)
+{
+    uint64_t now = now_ms();
+    bool found = false;
+    for (struct qpre **pp = &q->pre; *pp;) {
+        struct qpre *p = *pp;
+        bool match = !subject || !strcmp(p->subject, subject);
+        if (match || now - p->since_ms > 60000) {
+            found |= match && subject;
+            *pp = p->next;
+            free(p);
+            continue;
+        }
+        pp = &p->next;
+    }
+    return found;
 }
 
 /* ---- the schedule (leader) ------------------------------------------------------------- */
@@ -138,6 +173,7 @@ static void sched_clear(struct quoter *q)
 {
     agr_sched_clear(q->agr);
     agr_reset(q->agr);
+    pre_take(q, NULL);
 }
 
 /* The next round after a publication (or a give-up) of @s. */
@@ -234,12 +270,8 @@ static void on_round_proposed(void *arg, int outcome, const struct fsm_result *r
     free(rc);
 }
 
-/* The scheduler's: start a round of @s unless a dangerous report holds its fixture. */
-static bool propose_round(void *arg, struct agr_slot *s)
+static bool round_propose(struct node *n, struct agr_slot *s)
 {
-    struct node *n = arg;
-    if (held(n, s->link.name))
-        return false;
     struct cmd c;
     char *body = quotes_cmd_round(&c, s->link.name);
     struct round_ctx *rc = calloc(1, sizeof *rc);
@@ -254,6 +286,40 @@ static bool propose_round(void *arg, struct agr_slot *s)
     LOG_DEBUG("event=quote_round fixture=%s", s->link.name);
     Q(n)->rounds_proposed++;
     return true;
+}
+
+/* The scheduler's: start a round of @s unless a dangerous report holds its fixture. */
+static bool propose_round(void *arg, struct agr_slot *s)
+{
+    struct node *n = arg;
+    if (held(n, s->link.name))
+        return false;
+    return round_propose(n, s);
+}
+
+/* n->on_event_proposed: the agreement of live event @subject of @fixture was just proposed.
+ * Its round is proposed behind it now rather than once it is applied: each step of a round is
+ * a commit, and under load (a settlement's chunks in the log) each commit waited tens of ms,
+ * so the event's apply, then the round's commit, were two of the four waits between a goal
+ * and its new prices (bets_bench settle, README). The round comes after the event in the log,
+ * so it captures it; other dangerous reports of the game still hold it. */
+static void on_event_proposed(struct node *n, const char *fixture, const char *subject)
+{
+    struct quoter *q = Q(n);
+    if (!q || !q->sched_term || !replica_is_leader(n->replica))
+        return;
+    struct agr_slot *s = agr_sched_find(q->agr, fixture, false);
+    if (!s || held_but(n, fixture, subject) || !round_propose(n, s))
+        return; /* no market yet, or held: the event's apply makes the round due, as before */
+    s->started_ms = now_ms();
+    struct qpre *p = calloc(1, sizeof *p);
+    if (p) {
+        snprintf(p->subject, sizeof p->subject, "%s", subject);
+        p->since_ms = s->started_ms;
+        p->next = q->pre;
+        q->pre = p;
+    }
+    q->rounds_behind_event++;
 }
 
 static void on_published(void *arg, int outcome, const struct fsm_result *res)
@@ -547,9 +613,12 @@ static void on_applied(void *ctx, uint64_t index, unsigned type, const struct fs
     } else if (kind && fixture && !strcmp(kind, "event")) {
         struct agr_slot *s = agr_sched_find(q->agr, fixture, true);
         s->phase = PHASE_LIVE;
-        s->activity_ms = s->due_ms = now_ms();
-        s->started_ms = 0; /* a round in flight is stale now */
-        kick(n);
+        s->activity_ms = now_ms();
+        if (!subject || !pre_take(q, subject)) {
+            s->due_ms = s->activity_ms;
+            s->started_ms = 0; /* a round in flight is stale now */
+            kick(n);
+        } /* else its round was proposed behind it (on_event_proposed): in flight, fresh */
     } else if (kind && fixture && !strcmp(kind, "odds")) {
         /* A newer agreed market snapshot (issue 17): pre-match prices blend it at once. */
         struct agr_slot *s = agr_sched_find(q->agr, fixture, true);
@@ -926,6 +995,8 @@ void quote_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
     const struct agr_stats *st = agr_stats(q->agr);
     const struct metric rounds[] = {
         {"parlay_quote_rounds_proposed_total", METRIC_COUNTER, q->rounds_proposed},
+        /* of which proposed right behind a live event's agreement (on_event_proposed) */
+        {"parlay_quote_rounds_behind_event_total", METRIC_COUNTER, q->rounds_behind_event},
         {"parlay_quote_rounds_computed_total", METRIC_COUNTER, q->computed},
         {"parlay_quote_compute_errors_total", METRIC_COUNTER, q->compute_errors},
     };
@@ -1009,6 +1080,7 @@ int quote_start(struct node *n, char *err, size_t errlen)
     q->agr = agree_env_new(n, &env, &opt);
     n->quoter = q;
     n->on_dangerous = on_dangerous;
+    n->on_event_proposed = on_event_proposed;
     fsm_set_apply_listener(n->fsm, on_applied, n);
     uv_timer_init(n->loop, &q->timer);
     q->timer.data = n;

@@ -390,6 +390,9 @@ static void live_match(void **state)
     assert_non_null(json_object_get(json_object_get(m, "prices"), "next_goal"));
     json_int_t v_goal = num(m, "version");
     json_decref(m);
+    /* The leader proposed the goal's round right behind the goal's agreement (quote.c
+     * on_event_proposed), and those prices know of the goal (above). */
+    wait_metric(&s.c, leader, "parlay_quote_rounds_behind_event_total", 1);
     struct h_resp fx = h_http(&s.c, g, "GET", "/v1/fixtures/" FIXTURE, NULL, NULL, false);
     assert_string_equal(str(fx.json, "status"), "live");
     h_resp_free(&fx);
