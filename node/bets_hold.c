@@ -66,11 +66,12 @@
 #define POSTPONED_LOOK_MS 60000 /* how often the leader looks for postponed fixtures due */
 #define SETTLE_INFLIGHT 1 /* settlement chunks in flight (3 starved quote rounds: README) */
 #define SETTLE_CHUNK_BUSY 250 /* bets in a chunk proposed while a quote round is in flight */
-/* A pause between chunks, per bet of the last one: the apply costs about 16 us a bet on each
- * of three nodes sharing the machine, and back to back the settlement kept the two cores busy
- * (quotes until settled p99 122-131 ms); with the pause, 92 ms, and settling took no longer
- * (5.8 s against 5.6 s for 100,000 bets: the chunks' commits no longer queue). */
-#define SETTLE_PACE_US 25
+/* A pause between chunks, per bet of the last one (50 ms after 1,000, 12 ms after 250): the
+ * apply costs about 16 us a bet on each of three nodes sharing the machine, and back to back
+ * the settlement kept the two cores busy (bets_bench settle 100000, quotes of the other games
+ * until settled: p50 79-85 ms, p99 122-131 ms, settled in 5.6 s). With 25 us: p99 92-123 ms
+ * in 5.8-6.8 s; with 50 us: README "Benchmark". */
+#define SETTLE_PACE_US 50
 #define PAY_WAIT_MS 2000 /* while settling, payouts wait, but a batch goes at least this often */
 #define HOLD_TIMEOUT_MS ((long long)WALLET_HOLD_TIMEOUT_MAX_MS) /* the longest the wallet allows
                                                           (30 days): until settlement */
