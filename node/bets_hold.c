@@ -190,7 +190,7 @@ static void settle_proposed(void *arg, int outcome, const struct fsm_result *res
     if (outcome == REPLICA_OK && res)
         LOG_INFO("event=bet_settle_chunk ms=%llu limit=%u result=%s",
                  (unsigned long long)(mono_ms() - p->t0), p->limit, res->body ? res->body : "");
-    /* The next chunk after a pause of SETTLE_PACE_US a bet of this one (25 ms after 1,000). */
+    /* The next chunk after a pause of SETTLE_PACE_US a bet of this one (50 ms after 1,000). */
     uint64_t gap = (uint64_t)SETTLE_PACE_US * p->limit / 1000;
     free(p);
     h->settling--;
