@@ -494,40 +494,6 @@ int bets_queue_set(MDB_txn *txn, MDB_dbi dbi, json_t *b, bool put)
     return rv == MDB_NOTFOUND ? 0 : rv;
 }
 
-/* @s as a JSON string at @p (at most 6 bytes a byte of @s, plus 2), escaped as jansson's
- * json_dumps does without flags; returns the end. */
-static char *json_quote(char *p, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    *p++ = '"';
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            *p++ = '\\';
-            *p++ = (char)c;
-        } else if (c < 0x20) {
-            const char *named = c == '\b'   ? "b"
-                                : c == '\f' ? "f"
-                                : c == '\n' ? "n"
-                                : c == '\r' ? "r"
-                                : c == '\t' ? "t"
-                                             : NULL;
-            *p++ = '\\';
-            if (named)
-                *p++ = *named;
-            else {
-                memcpy(p, "u00", 3);
-                p[3] = hex[c >> 4];
-                p[4] = hex[c & 15];
-                p += 5;
-            }
-        } else
-            *p++ = (char)c;
-    }
-    *p++ = '"';
-    return p;
-}
-
 /* Append an event about bet @b to the replicated log the player's stream reads. Its record is
  * written as text: the bytes json_dumps gives (compact, sorted keys) without building an
  * object, since a settlement chunk writes a thousand of them (test_bets checks the bytes). */
@@ -543,12 +509,16 @@ static int bet_event(struct fsm *f, MDB_txn *txn, json_t *b, const char *type, u
     char stack[1024], *text = cap <= sizeof stack ? stack : malloc(cap), *p = text;
     if (!text)
         return MDB_PANIC;
-    p = json_quote(p + sprintf(p, "{\"at\":"), ts);
-    p = json_quote(p + sprintf(p, ",\"bet_id\":"), id);
+    p += sprintf(p, "{\"at\":");
+    p += store_json_str(p, ts, strlen(ts));
+    p += sprintf(p, ",\"bet_id\":");
+    p += store_json_str(p, id, strlen(id));
     p += sprintf(p, ",\"id\":%llu,\"player_id\":", (unsigned long long)seq);
-    p = json_quote(p, player);
-    p = json_quote(p + sprintf(p, ",\"status\":"), status);
-    p = json_quote(p + sprintf(p, ",\"type\":"), type);
+    p += store_json_str(p, player, strlen(player));
+    p += sprintf(p, ",\"status\":");
+    p += store_json_str(p, status, strlen(status));
+    p += sprintf(p, ",\"type\":");
+    p += store_json_str(p, type, strlen(type));
     *p++ = '}';
     uint8_t k[8];
     store_be64_put(k, seq);

@@ -485,39 +485,6 @@ static json_t *admin_parse_json(json_t *p, struct admin_hdr *h)
     return inner;
 }
 
-/* @s (@n bytes) as a JSON string at @out (room for 6 * @n + 2 bytes); returns the length. */
-static size_t json_str_put(char *out, const char *s, size_t n)
-{
-    static const char hexd[] = "0123456789abcdef";
-    size_t m = 0;
-    out[m++] = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        const char *sh = ch == '\b'   ? "\\b"
-                         : ch == '\f' ? "\\f"
-                         : ch == '\n' ? "\\n"
-                         : ch == '\r' ? "\\r"
-                         : ch == '\t' ? "\\t"
-                                      : NULL;
-        if (ch == '"' || ch == '\\') {
-            out[m++] = '\\';
-            out[m++] = (char)ch;
-        } else if (sh) { /* as jansson writes them */
-            memcpy(out + m, sh, 2);
-            m += 2;
-        } else if (ch < 0x20) {
-            memcpy(out + m, "\\u00", 4);
-            out[m + 4] = hexd[ch >> 4];
-            out[m + 5] = hexd[ch & 15];
-            m += 6;
-        } else {
-            out[m++] = (char)ch;
-        }
-    }
-    out[m++] = '"';
-    return m;
-}
-
 /* The record's "fields": the wrapped payload's own text when nothing in it can be redacted,
  * else audit_redact's copy. Called before the wrapped apply, which may change @inner. */
 static char *audit_fields(json_t *inner, const char *raw, size_t raw_len)
@@ -585,24 +552,24 @@ static int audit_append(struct fsm *f, MDB_txn *txn, const struct cmd *c,
     if (!rec)
         return ENOMEM;
     size_t n = put_lit(rec, "{\"actor\":{\"id\":");
-    n += json_str_put(rec + n, h->id, h->id_len);
+    n += store_json_str(rec + n, h->id, h->id_len);
     n += put_lit(rec + n, ",\"kind\":");
-    n += json_str_put(rec + n, h->kind, h->kind_len);
+    n += store_json_str(rec + n, h->kind, h->kind_len);
     n += put_lit(rec + n, "},\"command\":");
-    n += json_str_put(rec + n, command, strlen(command));
+    n += store_json_str(rec + n, command, strlen(command));
     n += put_lit(rec + n, ",\"fields\":");
     n += put_lit(rec + n, fields);
     n += put_lit(rec + n, ",\"method\":");
-    n += json_str_put(rec + n, h->method, h->method_len);
+    n += store_json_str(rec + n, h->method, h->method_len);
     n += put_lit(rec + n, status < 400 ? ",\"outcome\":\"applied\",\"route\":"
                                        : ",\"outcome\":\"refused\",\"route\":");
-    n += json_str_put(rec + n, h->route, h->route_len);
+    n += store_json_str(rec + n, h->route, h->route_len);
     n += put_lit(rec + n, ",\"seq\":");
     n += put_u64(rec + n, seq);
     n += put_lit(rec + n, ",\"status\":");
     n += put_u64(rec + n, status > 0 ? (uint64_t)status : 0);
     n += put_lit(rec + n, ",\"time\":");
-    n += json_str_put(rec + n, tb, strlen(tb));
+    n += store_json_str(rec + n, tb, strlen(tb));
     n += put_lit(rec + n, ",\"time_ms\":");
     n += put_u64(rec + n, c->time_ms);
     rec[n++] = '}';

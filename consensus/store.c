@@ -44,6 +44,38 @@ int store_put_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, json
     return rv;
 }
 
+size_t store_json_str(char *out, const char *s, size_t n)
+{
+    static const char hexd[] = "0123456789ABCDEF"; /* jansson's \u00XX is upper case */
+    size_t m = 0;
+    out[m++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        const char *sh = ch == '\b'   ? "\\b"
+                         : ch == '\f' ? "\\f"
+                         : ch == '\n' ? "\\n"
+                         : ch == '\r' ? "\\r"
+                         : ch == '\t' ? "\\t"
+                                      : NULL;
+        if (ch == '"' || ch == '\\') {
+            out[m++] = '\\';
+            out[m++] = (char)ch;
+        } else if (sh) {
+            memcpy(out + m, sh, 2);
+            m += 2;
+        } else if (ch < 0x20) {
+            memcpy(out + m, "\\u00", 4);
+            out[m + 4] = hexd[ch >> 4];
+            out[m + 5] = hexd[ch & 15];
+            m += 6;
+        } else {
+            out[m++] = (char)ch;
+        }
+    }
+    out[m++] = '"';
+    return m;
+}
+
 json_t *store_page_json(MDB_txn *txn, MDB_dbi dbi, const void *from, size_t from_len,
                         size_t limit)
 {

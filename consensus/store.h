@@ -36,6 +36,10 @@ json_t *store_list_json(MDB_txn *txn, MDB_dbi dbi);
  * is NULL when it does not read as JSON, and is released after the call. */
 void store_each_after(MDB_txn *txn, MDB_dbi dbi, const char *after,
                       bool (*visit)(void *ctx, MDB_val *k, json_t *v), void *ctx);
+/* @s (@n bytes) as a JSON string at @out (room for 6 * @n + 2 bytes), escaped exactly as
+ * store_put_json (json_dumps) escapes it; returns the bytes written. For records written as
+ * text without building them: a bet's event (bets.c), an audit record (operators.c). */
+size_t store_json_str(char *out, const char *s, size_t n);
 /* A text value at a text key. */
 int store_put_str(MDB_txn *txn, MDB_dbi dbi, const char *key, const char *val);
 

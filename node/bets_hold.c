@@ -205,10 +205,9 @@ static void chunk_propose(struct bets_hold *h, enum bets_chunked kind, const cha
 {
     struct cmd cm;
     struct chunk_prop *p = malloc(sizeof *p);
-    char *text = !p ? NULL
-                 : kind == BETS_SETTLING && limit < BET_SETTLE_CHUNK
-                     ? bets_cmd_settle_more(&cm, fixture, limit)
-                     : bets_cmd_chunk_more(&cm, kind, fixture);
+    char *text = !p                    ? NULL
+                 : kind == BETS_SETTLING ? bets_cmd_settle_more(&cm, fixture, limit)
+                                         : bets_cmd_chunk_more(&cm, kind, fixture);
     if (text) {
         *p = (struct chunk_prop){h, mono_ms(), limit};
         if (replica_propose(h->n->replica, &cm, settle_proposed, p) == REPLICA_OK) {
