@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,8 +153,19 @@ const char *fsm_cluster(struct fsm *f)
     return f->cluster;
 }
 
-/* Open (or reopen after a restore) the environment in f->dir. */
+static int reopen_env_locked(struct fsm *f);
+
+/* Open (or reopen after a restore) the environment in f->dir; under wb_mu, so that the
+ * writeback thread never uses a file being closed. */
 int fsm_reopen_env(struct fsm *f)
+{
+    pthread_mutex_lock(&f->wb_mu);
+    int rv = reopen_env_locked(f);
+    pthread_mutex_unlock(&f->wb_mu);
+    return rv;
+}
+
+static int reopen_env_locked(struct fsm *f)
 {
     int rv;
     if (f->env) {
@@ -172,6 +185,104 @@ int fsm_reopen_env(struct fsm *f)
         return rv;
     }
     return 0;
+}
+
+/* LMDB writeback. With MDB_NOSYNC a commit only copies its pages into the kernel's page cache,
+ * and the kernel writes them out when they are 30 s old or when a tenth of memory is dirty:
+ * after 100,000 bets that was 1.8 GB written at once (2.6 million sectors in about a second),
+ * and every Raft log write of the six nodes on that disk waited behind it (quotes 150-750 ms
+ * instead of 25). This thread writes the data file's dirty pages out every writeback_ms, a
+ * slice at a time: WB_SLICE bytes are handed to the disk and waited for before the next, so
+ * that this node never has more than one slice queued ahead of Raft's synchronous log
+ * writes, and at the idle I/O priority, so that the disk's scheduler serves those first.
+ * Durability is unchanged (the crash marker and the Raft log decide it); the same writes are
+ * only spread over time. */
+#define WB_SLICE (4u << 20)
+
+static void writeback_pass(struct fsm *f)
+{
+    for (off_t off = 0;; off += WB_SLICE) {
+        pthread_mutex_lock(&f->wb_mu); /* a restore cannot close the file meanwhile */
+        mdb_filehandle_t fd;
+        struct stat st;
+        int more = !f->wb_stop && f->env && mdb_env_get_fd(f->env, &fd) == 0 &&
+                   fstat(fd, &st) == 0 && off < st.st_size;
+        if (more &&
+            sync_file_range(fd, off, WB_SLICE,
+                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                SYNC_FILE_RANGE_WAIT_AFTER) != 0) {
+            LOG_WARN("event=lmdb_writeback_failed dir=%s err=\"%s\"", f->dir, strerror(errno));
+            more = 0;
+        }
+        pthread_mutex_unlock(&f->wb_mu);
+        if (!more)
+            return;
+    }
+}
+
+static void *writeback_main(void *arg)
+{
+    struct fsm *f = arg;
+    /* ioprio_set(IOPRIO_WHO_PROCESS, this thread, IOPRIO_CLASS_IDLE): no glibc wrapper. */
+    if (syscall(SYS_ioprio_set, 1, 0, 3 << 13) != 0)
+        LOG_DEBUG("event=lmdb_writeback_ioprio err=\"%s\"", strerror(errno));
+    pthread_mutex_lock(&f->wb_mu);
+    while (!f->wb_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += f->writeback_ms / 1000;
+        until.tv_nsec += (long)(f->writeback_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L)
+            until.tv_sec++, until.tv_nsec -= 1000000000L;
+        while (!f->wb_stop && pthread_cond_timedwait(&f->wb_cv, &f->wb_mu, &until) != ETIMEDOUT)
+            ;
+        if (f->wb_stop)
+            break;
+        pthread_mutex_unlock(&f->wb_mu);
+        writeback_pass(f);
+        pthread_mutex_lock(&f->wb_mu);
+        f->wb_passes++;
+    }
+    pthread_mutex_unlock(&f->wb_mu);
+    return NULL;
+}
+
+static int writeback_start(struct fsm *f)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rv = pthread_cond_init(&f->wb_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rv != 0)
+        return -rv;
+    if ((rv = pthread_create(&f->wb_thread, NULL, writeback_main, f)) != 0) {
+        pthread_cond_destroy(&f->wb_cv);
+        return -rv;
+    }
+    f->wb_started = true;
+    return 0;
+}
+
+static void writeback_stop(struct fsm *f)
+{
+    if (!f->wb_started)
+        return;
+    pthread_mutex_lock(&f->wb_mu);
+    f->wb_stop = true;
+    pthread_cond_signal(&f->wb_cv);
+    pthread_mutex_unlock(&f->wb_mu);
+    pthread_join(f->wb_thread, NULL);
+    pthread_cond_destroy(&f->wb_cv);
+    f->wb_started = false;
+}
+
+uint64_t fsm_writeback_passes(struct fsm *f)
+{
+    pthread_mutex_lock(&f->wb_mu);
+    uint64_t n = f->wb_passes;
+    pthread_mutex_unlock(&f->wb_mu);
+    return n;
 }
 
 /* The crash marker: <dir>/state holds "boot=<kernel boot id> clean=<0|1>".
@@ -276,6 +387,7 @@ int fsm_open(struct fsm **out, const struct fsm_options *opts, char *err, size_t
         snprintf(f->cluster, sizeof f->cluster, "%s", opts->cluster);
     f->map_size = opts->map_size;
     f->quota = opts->quota ? opts->quota : opts->map_size / 10 * 8;
+    pthread_mutex_init(&f->wb_mu, NULL);
     f->deferred_tail = &f->deferred;
     f->tail_end = &f->tail;
     f->batch_end = &f->batch;
@@ -300,6 +412,13 @@ int fsm_open(struct fsm **out, const struct fsm_options *opts, char *err, size_t
     }
     if (f->nosync)
         marker_write(f, 0);
+    f->writeback_ms = f->nosync ? opts->writeback_ms : 0;
+    if (f->writeback_ms && (rv = writeback_start(f)) != 0) {
+        snprintf(err, errlen, "%s: the writeback thread: %s", f->dir, strerror(-rv));
+        mdb_env_close(f->env);
+        free(f);
+        return rv;
+    }
     f->loop = opts->loop;
     if (f->loop) {
         uv_idle_init(f->loop, &f->idle);
@@ -321,6 +440,7 @@ void fsm_close(struct fsm *f)
     if (!f)
         return;
     f->closing = true;
+    writeback_stop(f);
     fsm_flush(f);
     fsm_snapshot_close(f);
     if (f->loop) {

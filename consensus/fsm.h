@@ -72,6 +72,9 @@ struct fsm_options {
     const char *cluster;   /* the cluster's name, in the message agreed observations sign
                               (NULL: "") */
     uv_loop_t *loop;       /* flush once per loop iteration; NULL: caller flushes */
+    unsigned writeback_ms; /* start the kernel's writeback of LMDB's dirty pages this often
+                              (a thread of the fsm's own; only with MDB_NOSYNC); 0: never,
+                              the kernel's own flusher decides */
 };
 
 int fsm_open(struct fsm **out, const struct fsm_options *opts, char *err, size_t errlen);
@@ -109,6 +112,8 @@ void fsm_space(struct fsm *f, size_t *used, size_t *map_size, size_t *quota);
 bool fsm_space_ok(struct fsm *f);
 uint64_t fsm_apply_errors(struct fsm *f);
 uint64_t fsm_snapshots_taken(struct fsm *f);
+/* Passes of the writeback thread so far (0 without one). */
+uint64_t fsm_writeback_passes(struct fsm *f);
 
 /* Idempotency: look up a stored result for (@principal, @key). Returns 1 and fills @res (body
  * malloc'd) and @fingerprint if found, 0 if not, negative on error. */

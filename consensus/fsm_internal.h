@@ -5,6 +5,7 @@
 #define PARLAY_FSM_INTERNAL_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <raft.h>
 
 #include "consensus/cmdtable.h"
@@ -67,6 +68,17 @@ struct fsm {
     struct fsm_tail *batch, **batch_end; /* entries in the open write transaction */
     size_t tail_bytes;
     bool closing;
+
+    /* LMDB writeback (fsm.c): with MDB_NOSYNC the data file's dirty pages are handed to the
+     * kernel's writeback every writeback_ms by a thread of the fsm's own, so that they never
+     * pile up into a burst of gigabytes that stalls Raft's synchronous log writes. wb_mu also
+     * guards f->env against a restore's reopen while the thread uses its file. */
+    unsigned writeback_ms;   /* 0: no thread */
+    pthread_mutex_t wb_mu;
+    pthread_cond_t wb_cv;
+    pthread_t wb_thread;
+    bool wb_started, wb_stop;
+    uint64_t wb_passes;      /* under wb_mu */
 };
 
 int fsm_txn_begin_write(struct fsm *f);

@@ -244,7 +244,7 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
 {
     static const char *const known[] = {
         "node_id", "cluster", "role", "raft_address", "http_address", "data_dir",
-        "initial_members", "admin_token_file", "cluster_secret_file", "snapshot_threshold", "snapshot_threshold_max", "snapshot_trailing",
+        "initial_members", "admin_token_file", "cluster_secret_file", "snapshot_threshold", "snapshot_threshold_max", "snapshot_trailing", "lmdb_writeback_ms",
         "election_timeout_ms", "heartbeat_timeout_ms", "forward_timeout_ms", "max_body_bytes",
         "map_size_mb", "space_quota_mb", "log_level", "max_inflight_entries", "idempotency_ttl_s", "password_list",
         "franceconnect", "document_check", "payments", "ban_list_file", "accounts_jwks_url", "accounts_issuer", "accounts_urls",
@@ -411,6 +411,11 @@ int config_load(struct config *c, const char *path, char *err, size_t en)
                  c->snapshot_threshold, 1u << 30, &u, err, en))
         goto out;
     c->snapshot_threshold_max = (unsigned)u;
+    /* LMDB writeback (consensus/fsm.c): start the kernel's writeback of the state's dirty
+     * pages this often; 0 leaves it to the kernel's own flusher. */
+    if (get_uint(root, "lmdb_writeback_ms", 100, 0, 60000, &u, err, en))
+        goto out;
+    c->lmdb_writeback_ms = (unsigned)u;
     if (get_uint(root, "snapshot_trailing", 2048, 0, 1u << 30, &u, err, en))
         goto out;
     c->snapshot_trailing = (unsigned)u;

@@ -35,6 +35,7 @@ struct config {
                                          the admin token, never logged */
     unsigned snapshot_threshold;   /* default 1024 */
     unsigned snapshot_threshold_max; /* default 16384: the threshold grows with the state */
+    unsigned lmdb_writeback_ms;      /* default 1000; 0: the kernel's flusher alone */
     unsigned snapshot_trailing;    /* default 2048 */
     unsigned election_timeout_ms;  /* default 1000 */
     unsigned heartbeat_timeout_ms; /* default 20 (see README: raft 0.22.1 probe mode) */

@@ -137,7 +137,8 @@ int main(int argc, char **argv)
                              .quota = n->cfg.space_quota_mb << 20,
                              .sport = n->cfg.sport[0] ? n->cfg.sport : NULL,
                              .cluster = n->cfg.cluster,
-                             .loop = n->loop};
+                             .loop = n->loop,
+                             .writeback_ms = n->cfg.lmdb_writeback_ms};
     if (fsm_open(&n->fsm, &fo, err, sizeof err) != 0) {
         fprintf(stderr, "parlayd: key 'data_dir': %s\n", err);
         return 1;

@@ -205,6 +205,7 @@ static void serve_metrics(struct http_req *r)
         {"parlay_raft_is_leader", METRIC_GAUGE, replica_is_leader(n->replica) ? 1 : 0},
         {"parlay_fsm_apply_errors_total", METRIC_COUNTER, fsm_apply_errors(n->fsm)},
         {"parlay_fsm_snapshots_total", METRIC_COUNTER, fsm_snapshots_taken(n->fsm)},
+        {"parlay_lmdb_writeback_passes_total", METRIC_COUNTER, fsm_writeback_passes(n->fsm)},
         {"parlay_lmdb_used_bytes", METRIC_GAUGE, used},
         {"parlay_lmdb_map_bytes", METRIC_GAUGE, map},
         {"parlay_lmdb_quota_bytes", METRIC_GAUGE, quota},
