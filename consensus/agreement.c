@@ -551,6 +551,16 @@ unsigned agr_stalled(struct agr *a)
     return k;
 }
 
+bool agr_tallying(struct agr *a, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    for (struct subject *s = (struct subject *)a->subjects; s;
+         s = (struct subject *)s->link.next)
+        if (!s->done && !strncmp(s->link.name, prefix, n))
+            return true;
+    return false;
+}
+
 json_t *agr_pending_json(struct agr *a, const char *text_key)
 {
     json_t *pend = json_object();

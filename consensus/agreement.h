@@ -195,6 +195,9 @@ void agr_tick(struct agr *a);
 void agr_reset(struct agr *a);
 /* How many subjects are stalled now. */
 unsigned agr_stalled(struct agr *a);
+/* Whether the leader is tallying a subject starting with @prefix (a vote received, not agreed
+ * yet): the node's settlement keeps its chunks small meanwhile (node/bets_hold.c). */
+bool agr_tallying(struct agr *a, const char *prefix);
 /* The leader's subjects with votes and no agreement: {subject: [{<text_key>: text, nodes}]}. */
 json_t *agr_pending_json(struct agr *a, const char *text_key);
 /* The dissent counters as {"node": count}. */

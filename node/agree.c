@@ -469,6 +469,12 @@ int routes_agree(struct http_req *r, const char *method, const char *path)
 
 /* ---- status, metrics, start, stop ------------------------------------------------------- */
 
+bool agree_event_tallying(struct node *n)
+{
+    struct agree *a = n->stopping ? NULL : A(n);
+    return a && a->agr && agr_tallying(a->agr, "event/");
+}
+
 void agree_metrics(struct node *n, char **buf, size_t *len, size_t *cap)
 {
     struct agree *a = A(n);

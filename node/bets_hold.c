@@ -225,9 +225,12 @@ static void chunk_propose(struct bets_hold *h, enum bets_chunked kind, const cha
  * the chunks (bets_bench settle 20000: quote p99 8 s during settlement, against 1.8 s with
  * one, for about the same settlement time), so a quote never waits behind more than one chunk.
  *
- * And a small one while a quote round is in flight: each step of a round (the event's
- * agreement, the round, the publication) is a commit that waits behind whatever chunk is
- * being applied on each node, 16 us a bet. Waiting for the rounds instead (at most 50 ms a
+ * And a small one while a quote round is in flight, or a live event is being agreed (the
+ * round follows it): each step of a round (the event's agreement, the round, the publication)
+ * is a commit that waits behind whatever chunk is being applied on each node, 16 us a bet.
+ * The games' first events (kick-off) were the slowest quotes of a settlement (150-200 ms):
+ * no round is in flight for a game that is not live yet, so their agreement went behind
+ * chunks of 1,000. Waiting for the rounds instead (at most 50 ms a
  * chunk, the code before this) left settlement most of its time waiting, with quotes at p50
  * 164-174 ms during a 100,000-bet settlement; a chunk of SETTLE_CHUNK_BUSY proposed at once
  * keeps settlement going and each wait short (README, "Benchmark"). Corrections and
@@ -249,7 +252,8 @@ static bool settle_next(struct bets_hold *h)
     json_t *settling = jobs[BETS_SETTLING];
     size_t nj = json_array_size(settling);
     /* Otherwise the most: 500 instead was no better for quotes and settled in 10.7 s. */
-    unsigned limit = nj && quote_busy(n) ? SETTLE_CHUNK_BUSY : BET_SETTLE_CHUNK;
+    unsigned limit =
+        nj && (quote_busy(n) || agree_event_tallying(n)) ? SETTLE_CHUNK_BUSY : BET_SETTLE_CHUNK;
     for (size_t r = 0; nj && r < SETTLE_INFLIGHT && h->settling < SETTLE_INFLIGHT; r++)
         chunk_propose(h, BETS_SETTLING, json_string_value(json_array_get(settling, r % nj)),
                       limit);

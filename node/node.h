@@ -175,6 +175,8 @@ int agree_start(struct node *n, char *err, size_t errlen);
 void agree_stop(struct node *n);
 int routes_agree(struct http_req *r, const char *method, const char *path);
 void agree_metrics(struct node *n, char **buf, size_t *len, size_t *cap);
+/* On the leader: a live event's observation is being tallied (voted on, not agreed yet). */
+bool agree_event_tallying(struct node *n);
 json_t *agree_status(struct node *n);
 
 

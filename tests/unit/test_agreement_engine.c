@@ -253,8 +253,12 @@ static void quorum_on_identical_texts(void **state)
 {
     (void)state;
     struct fake *f = fake_new(NULL);
+    assert_false(agr_tallying(f->a, "s/"));
     assert_int_equal(vote(f, 1, "s/1", 0, "A"), AGR_COUNTED);
     assert_int_equal(f->nprops, 0);
+    /* Tallied from the first vote until agreed (bets_hold keeps its chunks small meanwhile). */
+    assert_true(agr_tallying(f->a, "s/"));
+    assert_false(agr_tallying(f->a, "event/"));
     assert_int_equal(vote(f, 2, "s/1", 0, "A"), AGR_COUNTED);
     assert_int_equal(f->nprops, 1);
     assert_string_equal(f->props[0].text, "A");
@@ -263,7 +267,9 @@ static void quorum_on_identical_texts(void **state)
     /* While it is being proposed, a third vote does not propose it again. */
     assert_int_equal(vote(f, 3, "s/1", 0, "A"), AGR_COUNTED);
     assert_int_equal(f->nprops, 1);
+    assert_true(agr_tallying(f->a, "s/")); /* proposed, not committed yet */
     agr_proposed(f->a, "s/1", 0, true, false, "A");
+    assert_false(agr_tallying(f->a, "s/"));
     assert_int_equal(f->events[AGR_EV_AGREED], 1);
     assert_int_equal(agr_stats(f->a)->agreed, 1);
     assert_int_equal(agr_stats(f->a)->pending, 0);
