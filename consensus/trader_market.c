@@ -19,33 +19,36 @@ static MDB_dbi db(struct fsm *f)
 }
 
 /* Every market a sport node prices. side: the two sides a lean may name (none: no lean);
- * step_q / max_q: a line move's step and bound in quarter goals (0: the market has no line a
- * trader may move; basketball's and tennis's ladders follow the model's own centre). */
+ * step_q / max_q: a line move's step and bound in quarters of @unit (0: the market has no line
+ * a trader may move). Tennis's and basketball's ladders are centred by the model; a move
+ * shifts the ladder and prices each offered line at the model's price of the line it came
+ * from, as football's fixed ladders do (node/quote_price.c). */
 static const struct market {
     const char *name, *side[2];
     int step_q, max_q;
+    const char *unit;
 } MARKETS[] = {
-    {"total_goals", {"over", "under"}, 4, 12},
-    {"home_goals", {"over", "under"}, 4, 8},
-    {"away_goals", {"over", "under"}, 4, 8},
-    {"asian_handicap", {"home", "away"}, 1, 8},
-    {"btts", {"yes", "no"}, 0, 0},
-    {"draw_no_bet", {"home", "away"}, 0, 0},
-    {"1x2", {NULL, NULL}, 0, 0},
-    {"double_chance", {NULL, NULL}, 0, 0},
-    {"correct_score", {NULL, NULL}, 0, 0},
-    {"winning_margin", {NULL, NULL}, 0, 0},
-    {"next_goal", {NULL, NULL}, 0, 0},
-    {"match_winner", {NULL, NULL}, 0, 0},
-    {"set_winner", {NULL, NULL}, 0, 0},
-    {"set_betting", {NULL, NULL}, 0, 0},
-    {"total_games", {NULL, NULL}, 0, 0},
-    {"game_handicap", {NULL, NULL}, 0, 0},
-    {"moneyline", {NULL, NULL}, 0, 0},
-    {"spread", {NULL, NULL}, 0, 0},
-    {"total_points", {NULL, NULL}, 0, 0},
+    {"total_goals", {"over", "under"}, 4, 12, "goals"},
+    {"home_goals", {"over", "under"}, 4, 8, "goals"},
+    {"away_goals", {"over", "under"}, 4, 8, "goals"},
+    {"asian_handicap", {"home", "away"}, 1, 8, "goals"},
+    {"btts", {"yes", "no"}, 0, 0, NULL},
+    {"draw_no_bet", {"home", "away"}, 0, 0, NULL},
+    {"1x2", {NULL, NULL}, 0, 0, NULL},
+    {"double_chance", {NULL, NULL}, 0, 0, NULL},
+    {"correct_score", {NULL, NULL}, 0, 0, NULL},
+    {"winning_margin", {NULL, NULL}, 0, 0, NULL},
+    {"next_goal", {NULL, NULL}, 0, 0, NULL},
+    {"match_winner", {NULL, NULL}, 0, 0, NULL},
+    {"set_winner", {NULL, NULL}, 0, 0, NULL},
+    {"set_betting", {NULL, NULL}, 0, 0, NULL},
+    {"total_games", {NULL, NULL}, 4, 12, "games"},
+    {"game_handicap", {NULL, NULL}, 4, 12, "games"},
+    {"moneyline", {NULL, NULL}, 0, 0, NULL},
+    {"spread", {NULL, NULL}, 4, 40, "points"},
+    {"total_points", {NULL, NULL}, 4, 40, "points"},
 };
-_Static_assert(TRADER_LINE_MAX_Q >= 12, "the widest line bound fits");
+_Static_assert(TRADER_LINE_MAX_Q >= 40, "the widest line bound fits");
 
 static const struct market *find_market(const char *name)
 {
@@ -131,7 +134,7 @@ static int refuse(struct fsm_result *res, int status, const char *code, const ch
     return -1;
 }
 
-/* line_move in goals as quarter goals; false if it is not a number on the market's steps. */
+/* line_move in the market's unit as quarters; false if it is not a number on its steps. */
 static bool line_quarters(json_t *v, const struct market *m, int *q)
 {
     if (!json_is_number(v))
@@ -188,11 +191,12 @@ int trader_market_check(json_t *p, struct fsm_result *res)
     int q;
     if (line && !m->step_q)
         return refuse(res, 422, "line_market", "line_move: %s has no line a trader moves "
-                      "(total_goals, home_goals, away_goals, asian_handicap)", m->name);
+                      "(total_goals, home_goals, away_goals, asian_handicap; total_games, "
+                      "game_handicap; spread, total_points)", m->name);
     if (line && !line_quarters(line, m, &q))
         return refuse(res, 422, "line_move_out_of_bounds",
-                      "line_move: goals in steps of %.2f, at most %.2f either way", m->step_q / 4.0,
-                      m->max_q / 4.0);
+                      "line_move: %s in steps of %.2f, at most %.2f either way", m->unit,
+                      m->step_q / 4.0, m->max_q / 4.0);
     if (lean && check_lean(lean, m, res))
         return -1;
     if (cap && (!json_is_integer(cap) || json_integer_value(cap) < 0 ||

@@ -36,7 +36,7 @@ struct fsm;
 struct cmd;
 struct fsm_result;
 
-#define TRADER_LINE_MAX_Q 12 /* quarter goals: 3 goals */
+#define TRADER_LINE_MAX_Q 40 /* quarters of the market's unit: 10 basketball points */
 
 /* The fixture's record {fixture, markets: {name: {line_move_q, lean, max_stake, suspended}},
  * changes, updated_at, history[]}, or NULL when no trader set a market of it. */

@@ -584,7 +584,7 @@ int cmd_oracle(int argc, char **argv)
 
 
 /* Trader controls (issue 17): parlayctl trader set FIXTURE [--market M] [--margin-bp N]
- * [--line GOALS] [--lean OUTCOME:BP] [--suspend|--reopen] [--max-stake CENTS] --reason TEXT
+ * [--line N] [--lean OUTCOME:BP] [--suspend|--reopen] [--max-stake CENTS] --reason TEXT
  * [--key KEY]; parlayctl trader show FIXTURE. With --market, --line, --lean, --suspend,
  * --reopen and --max-stake are that market's (one change; --margin-bp with --market is the
  * market's margin, its own change). The bounds are the node's (422 with a code, printed). */
@@ -632,7 +632,7 @@ static void print_trader(json_t *t)
 int cmd_trader(int argc, char **argv)
 {
     const char *usage =
-        "usage: parlayctl trader set FIXTURE [--market M] [--margin-bp N] [--line GOALS]\n"
+        "usage: parlayctl trader set FIXTURE [--market M] [--margin-bp N] [--line N]\n"
         "                            [--lean OUTCOME:BP]\n"
         "                            [--suspend|--reopen] [--max-stake CENTS] --reason TEXT "
         "[--key KEY]\n"
@@ -676,7 +676,8 @@ int cmd_trader(int argc, char **argv)
         } else if (!strcmp(a, "--line")) {
             double g = strtod(v, &end);
             if (!*v || *end)
-                die(EXIT_USAGE, "--line: goals (e.g. 1 or -0.25), not '%s'", v);
+                die(EXIT_USAGE, "--line: goals, games or points (the market's unit, e.g. 1 or "
+                                "-0.25), not '%s'", v);
             json_object_set_new(b, "line_move", json_real(g));
         } else if (!strcmp(a, "--lean")) {
             const char *colon = strchr(v, ':');

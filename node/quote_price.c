@@ -639,16 +639,21 @@ char *quote_price_tennis(const json_t *inputs, double serve_a, double serve_b,
         }
     }
     json_t *tg = json_object(), *gh = json_object();
+    /* A trader's line move (whole games): the ladder shifted, each line at the model's price
+     * of the line it came from (quote_trader.h). */
+    int mt = quote_trader_line_units(inputs, "total_games");
+    int mh = quote_trader_line_units(inputs, "game_handicap");
     for (int line = 18; rc == 0 && line <= 26; line += 2) {
-        snprintf(k, sizeof k, "%d.5", line);
+        snprintf(k, sizeof k, "%d.5", line + mt);
         rc = price_two(tg, k, model_tennis_total_over(r, line + 0.5), cfg, MODEL_MKT_TOTALS, ph,
                        "over", "under");
     }
     for (int line = -5; rc == 0 && line <= 5; line += 2) {
         /* home's handicap in games: home -3.5 wins when it takes 4 games more */
-        snprintf(k, sizeof k, "%.1f", line + (line < 0 ? -0.5 : 0.5));
-        rc = price_two(gh, k, model_tennis_handicap_a(r, line + (line < 0 ? -0.5 : 0.5)), cfg,
-                       MODEL_MKT_HANDICAP, ph, "home", "away");
+        double h = line + (line < 0 ? -0.5 : 0.5);
+        snprintf(k, sizeof k, "%.1f", h + mh);
+        rc = price_two(gh, k, model_tennis_handicap_a(r, h), cfg, MODEL_MKT_HANDICAP, ph, "home",
+                       "away");
     }
     add_market(all, "total_games", tg);
     add_market(all, "game_handicap", gh);
@@ -692,17 +697,21 @@ char *quote_price_basketball(const json_t *inputs, const model_bb_state *pre,
     /* Spreads and totals on half points around the expected margin and total (floor, so the
      * lines are the same on every node for the same inputs). */
     int mid = (int)floor(r.mean_margin), tmid = (int)floor(r.mean_total);
+    /* A trader's line move (whole points): the ladder shifted, each line at the model's price
+     * of the line it came from (quote_trader.h). */
+    int ms = quote_trader_line_units(inputs, "spread");
+    int mt = quote_trader_line_units(inputs, "total_points");
     for (int d = -6; rc == 0 && d <= 6; d += 2) {
         double h = -(mid + d) - 0.5; /* home's handicap: home -3.5 covers by winning by 4+ */
         double win, push;
         model_bb_spread(&r, -h, &win, &push);
-        snprintf(k, sizeof k, "%.1f", h);
+        snprintf(k, sizeof k, "%.1f", h + ms);
         rc = price_two(sp, k, win, cfg, MODEL_MKT_HANDICAP, ph, "home", "away");
     }
     for (int d = -10; rc == 0 && d <= 10; d += 4) {
         double line = tmid + d + 0.5, over, push;
         model_bb_total(&r, line, &over, &push);
-        snprintf(k, sizeof k, "%.1f", line);
+        snprintf(k, sizeof k, "%.1f", line + mt);
         rc = price_two(tot, k, over, cfg, MODEL_MKT_TOTALS, ph, "over", "under");
     }
     add_market(all, "spread", sp);

@@ -96,6 +96,12 @@ void quote_trader_move_lines(const json_t *inputs, model_fb_prices *pr)
     }
 }
 
+int quote_trader_line_units(const json_t *inputs, const char *market)
+{
+    json_t *s = json_object_get(markets_of(inputs), market);
+    return (int)(json_integer_value(json_object_get(s, "line_move_q")) / 4);
+}
+
 void quote_trader_suspend_markets(const json_t *inputs, json_t *prices)
 {
     const char *name;

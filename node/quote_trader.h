@@ -16,6 +16,10 @@ void quote_trader_lean_markets(const json_t *inputs, model_fb_markets *mk);
 /* Football: each moved market's ladder shifted, line X priced as the model's X - line_move;
  * lines that fall off the ladder are not offered. */
 void quote_trader_move_lines(const json_t *inputs, model_fb_prices *pr);
+/* Tennis and basketball: @market's line move in whole units (games, points), 0 if none. Their
+ * ladders are centred by the model; the pricing offers line X + move at the model's price of
+ * line X, i.e. line Y at the model's Y - move, as football's moved lines. */
+int quote_trader_line_units(const json_t *inputs, const char *market);
 /* Any sport: the suspended markets left out of @prices. */
 void quote_trader_suspend_markets(const json_t *inputs, json_t *prices);
 

@@ -1072,8 +1072,25 @@ static void market_snapshots(void **state)
     stop(&s);
 }
 
+/* A moved basketball total: @line offered at the over price the model gave the line it came
+ * from, in a quote newer than @version. */
+struct bb_moved {
+    json_int_t version, over;
+    char line[16];
+};
+
+static bool bb_total_moved(json_t *m, void *a)
+{
+    const struct bb_moved *mv = a;
+    json_t *l = json_object_get(json_object_get(json_object_get(m, "prices"), "total_points"),
+                                mv->line);
+    return !strcmp(str(m, "status"), "open") && num(m, "version") > mv->version && l &&
+           json_integer_value(json_object_get(l, "over")) == mv->over;
+}
+
 /* Tennis and basketball clusters quote too: pre-match, then live from agreed points and
- * scoring runs, then closed by the result. */
+ * scoring runs, then closed by the result. A trader's line move on basketball's total points
+ * shifts the model-centred ladder in the next agreed quote on every node. */
 static void other_sports(void **state)
 {
     (void)state;
@@ -1098,7 +1115,37 @@ static void other_sports(void **state)
     start_sport(&s, "tests/feedsim/scenarios/basketball.json", "sport:basketball", NULL, NULL);
     m = wait_market(&s.c, 0, open_pre, NULL, "open pre-match (basketball)");
     two_way_offered(m, "moneyline", "home", "away");
+    /* The top line of the totals ladder, moved up 3 points: offered 3 points higher at its
+     * price, a line that was not offered before. */
+    struct bb_moved mv = {num(m, "version"), 0, ""};
+    const char *ln;
+    json_t *lv;
+    double top = -1;
+    json_object_foreach(json_object_get(json_object_get(m, "prices"), "total_points"), ln, lv)
+        if (atof(ln) > top) {
+            top = atof(ln);
+            mv.over = json_integer_value(json_object_get(lv, "over"));
+        }
+    assert_true(top > 0 && mv.over > 1000);
+    snprintf(mv.line, sizeof mv.line, "%.1f", top + 3);
+    assert_null(json_object_get(json_object_get(json_object_get(m, "prices"), "total_points"),
+                                mv.line));
     json_decref(m);
+    int bl = h_wait_leader(&s.c, H_WAIT_MS);
+    struct h_resp r = h_http(&s.c, bl, "POST", "/admin/v1/fixtures/BB-3001/trader",
+                             "{\"market\": \"total_points\", \"line_move\": 2.5, "
+                             "\"reason\": \"half points\"}", "bb-tm-bad", true);
+    assert_int_equal(r.status, 422);
+    assert_string_equal(str(r.json, "code"), "line_move_out_of_bounds");
+    h_resp_free(&r);
+    r = h_http(&s.c, bl, "POST", "/admin/v1/fixtures/BB-3001/trader",
+               "{\"market\": \"total_points\", \"line_move\": 3, "
+               "\"reason\": \"pace up: both point guards back\"}", "bb-tm-1", true);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(num(json_object_get(r.json, "settings"), "line_move_q"), 12);
+    h_resp_free(&r);
+    for (int i = 0; i < 3; i++)
+        json_decref(wait_market(&s.c, i, bb_total_moved, &mv, "total points moved (basketball)"));
     advance_all(&s, 900);
     int pts = 14;
     m = wait_market(&s.c, 2, basketball_points, &pts, "live with points (basketball)");

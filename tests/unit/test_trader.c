@@ -549,6 +549,12 @@ static void test_market_bounds(void **state)
         {"\"market\":\"asian_handicap\",\"line_move\":-2.25", "line_move_out_of_bounds"},
         {"\"market\":\"asian_handicap\",\"line_move\":\"1\"", "line_move_out_of_bounds"},
         {"\"market\":\"btts\",\"line_move\":1", "line_market"},
+        {"\"market\":\"total_games\",\"line_move\":0.5", "line_move_out_of_bounds"},
+        {"\"market\":\"game_handicap\",\"line_move\":-4", "line_move_out_of_bounds"},
+        {"\"market\":\"spread\",\"line_move\":1.5", "line_move_out_of_bounds"},
+        {"\"market\":\"total_points\",\"line_move\":11", "line_move_out_of_bounds"},
+        {"\"market\":\"moneyline\",\"line_move\":1", "line_market"},
+        {"\"market\":\"set_betting\",\"line_move\":1", "line_market"},
         {"\"market\":\"total_goals\",\"lean\":{\"outcome\":\"draw\",\"bp\":100}",
          "lean_out_of_bounds"},
         {"\"market\":\"total_goals\",\"lean\":{\"outcome\":\"over\",\"bp\":501}",
@@ -579,6 +585,18 @@ static void test_market_bounds(void **state)
                                            "1.75,\"lean\":{\"outcome\":\"away\",\"bp\":500},"
                                            "\"reason\":\"edge\""),
                      200);
+    /* Tennis's games and basketball's points: whole units, 3 games and 10 points at most. */
+    assert_int_equal(market_set(c, "FB-1", "\"market\":\"total_games\",\"line_move\":-3,"
+                                           "\"reason\":\"edge\""),
+                     200);
+    assert_int_equal(market_set(c, "FB-1", "\"market\":\"spread\",\"line_move\":10,"
+                                           "\"reason\":\"edge\""),
+                     200);
+    /* The unit is named in the refusal. */
+    expect_code_t(c, CMD_TRADER_MARKET_SET, "FB-1",
+                  "\"market\":\"total_points\",\"line_move\":0.5,\"reason\":\"units\"", 422,
+                  "line_move_out_of_bounds");
+    assert_non_null(strstr(c->r.body, "points in steps of 1.00, at most 10.00"));
 }
 
 static json_t *round_trader(struct ctx *c, const char *fixture)
@@ -691,6 +709,84 @@ static void test_market_pricing(void **state)
     free(base), free(moved), free(again), free(over);
 }
 
+static char *price_sport(const char *sport, const char *trader_json)
+{
+    json_t *in = json_pack("{s:s, s:i, s:i}", "phase", "pre", "best_of", 3, "server_a", 1);
+    if (trader_json)
+        json_object_set_new(in, "trader", json_loads(trader_json, 0, NULL));
+    model_quote_cfg cfg;
+    model_quote_cfg_default(&cfg);
+    char err[200] = "";
+    model_bb_state pre = {.margin_mean = 2.5, .margin_sd = 12.0, .total_mean = 165.0,
+                          .total_sd = 14.0};
+    char *text = !strcmp(sport, "tennis")
+                     ? quote_price_tennis(in, 0.64, 0.62, &cfg, 0, err, sizeof err)
+                     : quote_price_basketball(in, &pre, &cfg, 0, err, sizeof err);
+    json_decref(in);
+    if (!text)
+        fail_msg("pricing failed: %s", err);
+    return text;
+}
+
+/* Every line of @market in @moved is @base's line @units lower, at the same prices, and the
+ * ladders have as many lines. */
+static void assert_shifted(const char *base, const char *moved, const char *market, int units,
+                           const char *side0, const char *side1)
+{
+    json_t *b = json_loads(base, 0, NULL), *m = json_loads(moved, 0, NULL);
+    json_t *bm = json_object_get(b, market), *mm = json_object_get(m, market);
+    assert_true(json_object_size(mm) >= 3);
+    assert_int_equal(json_object_size(mm), json_object_size(bm));
+    const char *line;
+    json_t *v;
+    json_object_foreach(mm, line, v)
+    {
+        char from[32];
+        snprintf(from, sizeof from, "%.1f", atof(line) - units);
+        json_t *o = json_object_get(bm, from);
+        assert_non_null(o);
+        assert_true(json_equal(json_object_get(v, side0), json_object_get(o, side0)));
+        assert_true(json_equal(json_object_get(v, side1), json_object_get(o, side1)));
+    }
+    json_decref(b);
+    json_decref(m);
+}
+
+/* Tennis and basketball: a line move shifts the model-centred ladder, each line at the model's
+ * price of the line it came from; the other markets are untouched, the same bytes every call. */
+static void test_market_lines_tennis_basketball(void **state)
+{
+    (void)state;
+    char *tb = price_sport("tennis", NULL);
+    const char *tt = "{\"margin_shift_bp\":0,\"market_shift_bp\":{},\"markets\":{"
+                     "\"total_games\":{\"line_move_q\":8},"
+                     "\"game_handicap\":{\"line_move_q\":-4}}}";
+    char *tm = price_sport("tennis", tt), *tm2 = price_sport("tennis", tt);
+    assert_string_equal(tm, tm2);
+    assert_shifted(tb, tm, "total_games", 2, "over", "under");
+    assert_shifted(tb, tm, "game_handicap", -1, "home", "away");
+    /* 20.5 is offered at the model's 18.5, which is no longer offered. */
+    assert_true(price_of(tm, "total_games", "20.5", "over") ==
+                price_of(tb, "total_games", "18.5", "over"));
+    assert_true(price_of(tm, "match_winner", NULL, "home") ==
+                price_of(tb, "match_winner", NULL, "home"));
+
+    char *bb = price_sport("basketball", NULL);
+    const char *bt = "{\"margin_shift_bp\":0,\"market_shift_bp\":{},\"markets\":{"
+                     "\"spread\":{\"line_move_q\":12},"
+                     "\"total_points\":{\"line_move_q\":-20}}}";
+    char *bm = price_sport("basketball", bt);
+    assert_shifted(bb, bm, "spread", 3, "home", "away");
+    assert_shifted(bb, bm, "total_points", -5, "over", "under");
+    assert_true(price_of(bm, "moneyline", NULL, "home") ==
+                price_of(bb, "moneyline", NULL, "home"));
+    /* Nothing moved: the same bytes as without a trader. */
+    char *bz = price_sport("basketball", "{\"margin_shift_bp\":0,\"market_shift_bp\":{},"
+                                          "\"markets\":{\"spread\":{\"max_stake\":100}}}");
+    assert_string_equal(bz, bb);
+    free(tb), free(tm), free(tm2), free(bb), free(bm), free(bz);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -700,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_pricing),
         cmocka_unit_test(test_market_blend),
         cmocka_unit_test(test_market_pricing),
+        cmocka_unit_test(test_market_lines_tennis_basketball),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
