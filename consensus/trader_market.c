@@ -39,14 +39,14 @@ static const struct market {
     {"correct_score", {NULL, NULL}, 0, 0, NULL},
     {"winning_margin", {NULL, NULL}, 0, 0, NULL},
     {"next_goal", {NULL, NULL}, 0, 0, NULL},
-    {"match_winner", {NULL, NULL}, 0, 0, NULL},
-    {"set_winner", {NULL, NULL}, 0, 0, NULL},
+    {"match_winner", {"home", "away"}, 0, 0, NULL},
+    {"set_winner", {"home", "away"}, 0, 0, NULL},
     {"set_betting", {NULL, NULL}, 0, 0, NULL},
-    {"total_games", {NULL, NULL}, 4, 12, "games"},
-    {"game_handicap", {NULL, NULL}, 4, 12, "games"},
-    {"moneyline", {NULL, NULL}, 0, 0, NULL},
-    {"spread", {NULL, NULL}, 4, 40, "points"},
-    {"total_points", {NULL, NULL}, 4, 40, "points"},
+    {"total_games", {"over", "under"}, 4, 12, "games"},
+    {"game_handicap", {"home", "away"}, 4, 12, "games"},
+    {"moneyline", {"home", "away"}, 0, 0, NULL},
+    {"spread", {"home", "away"}, 4, 40, "points"},
+    {"total_points", {"over", "under"}, 4, 40, "points"},
 };
 _Static_assert(TRADER_LINE_MAX_Q >= 40, "the widest line bound fits");
 

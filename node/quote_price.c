@@ -589,7 +589,7 @@ char *quote_price_tennis(const json_t *inputs, double serve_a, double serve_b,
     const char *phase = json_string_value(json_object_get(inputs, "phase"));
     model_phase ph = phase && !strcmp(phase, "live") ? MODEL_PHASE_LIVE : MODEL_PHASE_PRE;
     model_quote_cfg tcfg;
-    trader_cfg(inputs, cfg, &tcfg); /* the trader's margin shifts (no lean outside football) */
+    trader_cfg(inputs, cfg, &tcfg); /* the margin shifts (the fixture-wide lean is football's) */
     cfg = &tcfg;
     model_tennis_state st = {
         .best_of = (int)in_int(inputs, "best_of"),
@@ -607,17 +607,24 @@ char *quote_price_tennis(const json_t *inputs, double serve_a, double serve_b,
     };
     model_tennis_result *r = malloc(sizeof *r);
     int rc = r ? model_tennis_price(&st, r) : MODEL_ENOMEM;
+    /* A trader's lean per market (quote_trader.h); the fixture-wide 1X2 lean is football's. */
+    double lmw = quote_trader_lean_d(inputs, "match_winner");
+    double lsw = quote_trader_lean_d(inputs, "set_winner");
+    double ltg = quote_trader_lean_d(inputs, "total_games");
+    double lgh = quote_trader_lean_d(inputs, "game_handicap");
     json_t *all = json_object();
     char k[32];
     fault_add = fault ? 10 : 0;
     if (rc == 0) {
         json_t *mw = json_object();
-        rc = price_two(mw, NULL, r->match_a, cfg, MODEL_MKT_MATCH_WINNER, ph, "home", "away");
+        rc = price_two(mw, NULL, quote_trader_leaned(r->match_a, lmw), cfg,
+                       MODEL_MKT_MATCH_WINNER, ph, "home", "away");
         add_market(all, "match_winner", mw);
     }
     if (rc == 0) {
         json_t *sw = json_object();
-        rc = price_two(sw, NULL, r->set_a, cfg, MODEL_MKT_MATCH_WINNER, ph, "home", "away");
+        rc = price_two(sw, NULL, quote_trader_leaned(r->set_a, lsw), cfg,
+                       MODEL_MKT_MATCH_WINNER, ph, "home", "away");
         add_market(all, "set_winner", sw);
     }
     if (rc == 0) { /* set betting: the final score in sets */
@@ -645,15 +652,15 @@ char *quote_price_tennis(const json_t *inputs, double serve_a, double serve_b,
     int mh = quote_trader_line_units(inputs, "game_handicap");
     for (int line = 18; rc == 0 && line <= 26; line += 2) {
         snprintf(k, sizeof k, "%d.5", line + mt);
-        rc = price_two(tg, k, model_tennis_total_over(r, line + 0.5), cfg, MODEL_MKT_TOTALS, ph,
-                       "over", "under");
+        rc = price_two(tg, k, quote_trader_leaned(model_tennis_total_over(r, line + 0.5), ltg),
+                       cfg, MODEL_MKT_TOTALS, ph, "over", "under");
     }
     for (int line = -5; rc == 0 && line <= 5; line += 2) {
         /* home's handicap in games: home -3.5 wins when it takes 4 games more */
         double h = line + (line < 0 ? -0.5 : 0.5);
         snprintf(k, sizeof k, "%.1f", h + mh);
-        rc = price_two(gh, k, model_tennis_handicap_a(r, h), cfg, MODEL_MKT_HANDICAP, ph, "home",
-                       "away");
+        rc = price_two(gh, k, quote_trader_leaned(model_tennis_handicap_a(r, h), lgh), cfg,
+                       MODEL_MKT_HANDICAP, ph, "home", "away");
     }
     add_market(all, "total_games", tg);
     add_market(all, "game_handicap", gh);
@@ -673,7 +680,7 @@ char *quote_price_basketball(const json_t *inputs, const model_bb_state *pre,
     bool live = phase && !strcmp(phase, "live");
     model_phase ph = live ? MODEL_PHASE_LIVE : MODEL_PHASE_PRE;
     model_quote_cfg tcfg;
-    trader_cfg(inputs, cfg, &tcfg); /* the trader's margin shifts (no lean outside football) */
+    trader_cfg(inputs, cfg, &tcfg); /* the margin shifts (the fixture-wide lean is football's) */
     cfg = &tcfg;
     model_bb_state st = *pre;
     if (live) {
@@ -686,12 +693,17 @@ char *quote_price_basketball(const json_t *inputs, const model_bb_state *pre,
     }
     model_bb_result r;
     int rc = model_bb_price(&st, &r);
+    /* A trader's lean per market (quote_trader.h). */
+    double lml = quote_trader_lean_d(inputs, "moneyline");
+    double lsp = quote_trader_lean_d(inputs, "spread");
+    double ltp = quote_trader_lean_d(inputs, "total_points");
     json_t *all = json_object(), *sp = json_object(), *tot = json_object();
     char k[32];
     fault_add = fault ? 10 : 0;
     if (rc == 0) {
         json_t *ml = json_object();
-        rc = price_two(ml, NULL, r.home_win, cfg, MODEL_MKT_MATCH_WINNER, ph, "home", "away");
+        rc = price_two(ml, NULL, quote_trader_leaned(r.home_win, lml), cfg,
+                       MODEL_MKT_MATCH_WINNER, ph, "home", "away");
         add_market(all, "moneyline", ml);
     }
     /* Spreads and totals on half points around the expected margin and total (floor, so the
@@ -706,13 +718,15 @@ char *quote_price_basketball(const json_t *inputs, const model_bb_state *pre,
         double win, push;
         model_bb_spread(&r, -h, &win, &push);
         snprintf(k, sizeof k, "%.1f", h + ms);
-        rc = price_two(sp, k, win, cfg, MODEL_MKT_HANDICAP, ph, "home", "away");
+        rc = price_two(sp, k, quote_trader_leaned(win, lsp), cfg, MODEL_MKT_HANDICAP, ph, "home",
+                       "away");
     }
     for (int d = -10; rc == 0 && d <= 10; d += 4) {
         double line = tmid + d + 0.5, over, push;
         model_bb_total(&r, line, &over, &push);
         snprintf(k, sizeof k, "%.1f", line + mt);
-        rc = price_two(tot, k, over, cfg, MODEL_MKT_TOTALS, ph, "over", "under");
+        rc = price_two(tot, k, quote_trader_leaned(over, ltp), cfg, MODEL_MKT_TOTALS, ph, "over",
+                       "under");
     }
     add_market(all, "spread", sp);
     add_market(all, "total_points", tot);

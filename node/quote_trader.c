@@ -24,20 +24,38 @@ static void lean_all(double *p, int n, double d)
         lean_p(&p[i], d);
 }
 
+/* The signed change a lean asks for: toward the first side (over, home, yes) positive. */
+static double lean_delta(const json_t *lean)
+{
+    const char *o = json_string_value(json_object_get(lean, "outcome"));
+    json_int_t bp = json_integer_value(json_object_get(lean, "bp"));
+    if (!o || bp <= 0)
+        return 0.0;
+    bool first = !strcmp(o, "over") || !strcmp(o, "home") || !strcmp(o, "yes");
+    return (first ? 1.0 : -1.0) * (double)bp / 10000.0;
+}
+
+double quote_trader_lean_d(const json_t *inputs, const char *market)
+{
+    return lean_delta(json_object_get(json_object_get(markets_of(inputs), market), "lean"));
+}
+
+double quote_trader_leaned(double p, double d)
+{
+    lean_p(&p, d);
+    return p;
+}
+
 void quote_trader_lean_markets(const json_t *inputs, model_fb_markets *mk)
 {
     const char *name;
     json_t *s;
     json_object_foreach(markets_of(inputs), name, s)
     {
-        json_t *lean = json_object_get(s, "lean");
-        const char *o = json_string_value(json_object_get(lean, "outcome"));
-        json_int_t bp = json_integer_value(json_object_get(lean, "bp"));
-        if (!o || bp <= 0)
-            continue;
         /* The first side of each market (over, home, yes) is the probability the model keeps. */
-        bool first = !strcmp(o, "over") || !strcmp(o, "home") || !strcmp(o, "yes");
-        double d = (first ? 1.0 : -1.0) * (double)bp / 10000.0;
+        double d = lean_delta(json_object_get(s, "lean"));
+        if (d == 0.0)
+            continue;
         if (!strcmp(name, "total_goals")) {
             lean_all(mk->over, MODEL_FB_TOTAL_LINES, d);
         } else if (!strcmp(name, "home_goals")) {

@@ -20,6 +20,11 @@ void quote_trader_move_lines(const json_t *inputs, model_fb_prices *pr);
  * ladders are centred by the model; the pricing offers line X + move at the model's price of
  * line X, i.e. line Y at the model's Y - move, as football's moved lines. */
 int quote_trader_line_units(const json_t *inputs, const char *market);
+/* Tennis and basketball: @market's lean as a change of its first side's probability (over,
+ * home: +bp / 10000; under, away: the opposite), 0 if none; quote_trader_leaned applies it
+ * (within 0.01..0.99; a decided line, 0 or 1, is left alone), the other side follows. */
+double quote_trader_lean_d(const json_t *inputs, const char *market);
+double quote_trader_leaned(double p, double d);
 /* Any sport: the suspended markets left out of @prices. */
 void quote_trader_suspend_markets(const json_t *inputs, json_t *prices);
 

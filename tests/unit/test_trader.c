@@ -555,6 +555,12 @@ static void test_market_bounds(void **state)
         {"\"market\":\"total_points\",\"line_move\":11", "line_move_out_of_bounds"},
         {"\"market\":\"moneyline\",\"line_move\":1", "line_market"},
         {"\"market\":\"set_betting\",\"line_move\":1", "line_market"},
+        {"\"market\":\"set_betting\",\"lean\":{\"outcome\":\"home\",\"bp\":100}",
+         "lean_market"},
+        {"\"market\":\"moneyline\",\"lean\":{\"outcome\":\"draw\",\"bp\":100}",
+         "lean_out_of_bounds"},
+        {"\"market\":\"total_points\",\"lean\":{\"outcome\":\"home\",\"bp\":100}",
+         "lean_out_of_bounds"},
         {"\"market\":\"total_goals\",\"lean\":{\"outcome\":\"draw\",\"bp\":100}",
          "lean_out_of_bounds"},
         {"\"market\":\"total_goals\",\"lean\":{\"outcome\":\"over\",\"bp\":501}",
@@ -780,6 +786,36 @@ static void test_market_lines_tennis_basketball(void **state)
     assert_shifted(bb, bm, "total_points", -5, "over", "under");
     assert_true(price_of(bm, "moneyline", NULL, "home") ==
                 price_of(bb, "moneyline", NULL, "home"));
+    /* Leans: basketball's total toward under, tennis's match winner toward away. Every line's
+     * under shorter and over longer; the other markets' bytes unchanged. */
+    char *bl = price_sport("basketball", "{\"margin_shift_bp\":0,\"market_shift_bp\":{},"
+                                          "\"markets\":{\"total_points\":{\"lean\":"
+                                          "{\"outcome\":\"under\",\"bp\":300}}}}");
+    json_t *jb = json_loads(bb, 0, NULL), *jl = json_loads(bl, 0, NULL);
+    const char *ln;
+    json_t *lv;
+    json_object_foreach(json_object_get(jb, "total_points"), ln, lv)
+    {
+        json_t *l = json_object_get(json_object_get(jl, "total_points"), ln);
+        assert_true(json_integer_value(json_object_get(l, "under")) <
+                    json_integer_value(json_object_get(lv, "under")));
+        assert_true(json_integer_value(json_object_get(l, "over")) >
+                    json_integer_value(json_object_get(lv, "over")));
+    }
+    assert_true(json_equal(json_object_get(jb, "spread"), json_object_get(jl, "spread")));
+    assert_true(json_equal(json_object_get(jb, "moneyline"), json_object_get(jl, "moneyline")));
+    json_decref(jb);
+    json_decref(jl);
+    char *tl = price_sport("tennis", "{\"margin_shift_bp\":0,\"market_shift_bp\":{},"
+                                     "\"markets\":{\"match_winner\":{\"lean\":"
+                                     "{\"outcome\":\"away\",\"bp\":500}}}}");
+    assert_true(price_of(tl, "match_winner", NULL, "away") <
+                price_of(tb, "match_winner", NULL, "away"));
+    assert_true(price_of(tl, "match_winner", NULL, "home") >
+                price_of(tb, "match_winner", NULL, "home"));
+    assert_true(price_of(tl, "total_games", "20.5", "over") ==
+                price_of(tb, "total_games", "20.5", "over"));
+    free(bl), free(tl);
     /* Nothing moved: the same bytes as without a trader. */
     char *bz = price_sport("basketball", "{\"margin_shift_bp\":0,\"market_shift_bp\":{},"
                                           "\"markets\":{\"spread\":{\"max_stake\":100}}}");
