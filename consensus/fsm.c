@@ -211,8 +211,13 @@ static void writeback_pass(struct fsm *f)
             sync_file_range(fd, off, WB_SLICE,
                             SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
                                 SYNC_FILE_RANGE_WAIT_AFTER) != 0) {
-            LOG_WARN("event=lmdb_writeback_failed dir=%s err=\"%s\"", f->dir, strerror(errno));
+            if (errno != f->wb_errno) /* once per kind of failure, not every pass */
+                LOG_WARN("event=lmdb_writeback_failed dir=%s err=\"%s\"", f->dir,
+                         strerror(errno));
+            f->wb_errno = errno;
             more = 0;
+        } else if (more) {
+            f->wb_errno = 0;
         }
         pthread_mutex_unlock(&f->wb_mu);
         if (!more)

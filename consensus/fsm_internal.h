@@ -79,6 +79,7 @@ struct fsm {
     pthread_t wb_thread;
     bool wb_started, wb_stop;
     uint64_t wb_passes;      /* under wb_mu */
+    int wb_errno;            /* the last failure's, 0 after a success (logged once a kind) */
 };
 
 int fsm_txn_begin_write(struct fsm *f);
